@@ -1,0 +1,122 @@
+/**
+ * Issue #2: version comparisons per second on real versions.
+ * - rpm: the same package (name.arch) in the Azure Linux 3.0 manifests of 2024-07-27 and
+ *   2026-04-29, and 2.0-2026-03-31 vs 3.0-2026-04-29 (../shared/data/azurelinux/manifests);
+ * - deb: this machine's own installed Debian package versions (dpkg-query), paired.
+ * Allocation in the hot path is checked by counting garbage collections during the timed loop.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { compareDebVersions } from '../src/core/version/deb.js';
+import { compareRpmEvr, rpmvercmp } from '../src/core/version/rpm.js';
+import { parseRpmFileName } from '../src/core/package/nevra.js';
+import { buildOracle } from '../test/oracle.js';
+import { sharedPath, type BenchContext, type BenchRow } from './harness.js';
+
+function manifest(dir: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const f of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      const t = line.trim();
+      if (t === '') continue;
+      const p = parseRpmFileName(t);
+      m.set(`${p.name}.${p.arch}`, `${p.epoch === null ? '' : `${p.epoch}:`}${p.version}-${p.release}`);
+    }
+  }
+  return m;
+}
+
+function rpmPairs(root: string): [string[], string[]] {
+  const a: string[] = [];
+  const b: string[] = [];
+  const add = (x: Map<string, string>, y: Map<string, string>): void => {
+    for (const [k, v] of x) {
+      const w = y.get(k);
+      if (w !== undefined) {
+        a.push(v, w);
+        b.push(w, v);
+      }
+    }
+  };
+  const new3 = manifest(join(root, '3.0-2026-04-29'));
+  add(manifest(join(root, '3.0-2024-07-27')), new3);
+  add(manifest(join(root, '2.0-2026-03-31')), new3);
+  return [a, b];
+}
+
+/** Times `fn` over the pairs, repeating until ~1 s has passed; counts GCs meanwhile. */
+async function measure(a: string[], b: string[], fn: (x: string, y: string) => number): Promise<{ perSecond: number; gcs: number; total: number }> {
+  const n = a.length;
+  let sink = 0;
+  for (let r = 0; r < 200; r++) for (let i = 0; i < n; i++) sink += fn(a[i] as string, b[i] as string); // warm up the JIT
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  let total = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < 1e9) {
+    for (let r = 0; r < 100; r++) for (let i = 0; i < n; i++) sink += fn(a[i] as string, b[i] as string);
+    total += 100 * n;
+    elapsed = Number(process.hrtime.bigint() - t0);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  obs.disconnect();
+  if (sink === 0.5) console.log(sink); // keep the result alive
+  return { perSecond: total / (elapsed / 1e9), gcs, total };
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const root = sharedPath(ctx, 'azurelinux', 'manifests');
+  if (root === null) {
+    rows.push({ issue: '#2', name: 'rpm EVR comparisons (Azure Linux pairs)', value: null, unit: 'pairs/s', target: '>= 10,000,000', ok: null, note: 'skipped: no ../shared/data' });
+  } else {
+    const [a, b] = rpmPairs(root);
+    const evr = await measure(a, b, compareRpmEvr);
+    rows.push({
+      issue: '#2',
+      name: `rpm EVR compareRpmEvr, ${a.length} real Azure Linux pairs`,
+      value: evr.perSecond,
+      unit: 'pairs/s',
+      target: '>= 10,000,000',
+      ok: evr.perSecond >= 10_000_000,
+      note: `${evr.gcs} GCs in ${(evr.total / 1e6).toFixed(0)}M comparisons`,
+    });
+    const vc = await measure(a, b, rpmvercmp);
+    rows.push({ issue: '#2', name: 'rpm rpmvercmp (JS) on the same strings', value: vc.perSecond, unit: 'pairs/s', target: '', ok: null, note: `${vc.gcs} GCs` });
+    const oracle = buildOracle('rpm');
+    if ('path' in oracle) {
+      const input = a.map((x, i) => `${x}\t${b[i] ?? ''}`).join('\n') + '\n';
+      const r = spawnSync(oracle.path, ['bench', '20000'], { input, encoding: 'utf8' });
+      const [cnt, rounds, secs] = r.stdout.trim().split(' ').map(Number);
+      const perSecond = ((cnt ?? 0) * (rounds ?? 0)) / (secs ?? 1);
+      rows.push({ issue: '#2', name: 'rpm rpmvercmp (librpm C) on the same strings', value: perSecond, unit: 'pairs/s', target: 'reference', ok: null });
+    } else {
+      rows.push({ issue: '#2', name: 'rpm rpmvercmp (librpm C)', value: null, unit: 'pairs/s', target: 'reference', ok: null, note: `skipped: missing ${oracle.missing}` });
+    }
+  }
+  let debVersions: string[] = [];
+  try {
+    debVersions = execFileSync('dpkg-query', ['-W', '-f=${Version}\\n'], { encoding: 'utf8' }).split('\n').filter((v) => v !== '');
+  } catch {
+    debVersions = [];
+  }
+  if (debVersions.length > 10) {
+    const a: string[] = [];
+    const b: string[] = [];
+    for (let i = 0; i < debVersions.length; i++) {
+      a.push(debVersions[i] as string);
+      b.push(debVersions[(i * 7 + 3) % debVersions.length] as string);
+    }
+    const deb = await measure(a, b, compareDebVersions);
+    rows.push({ issue: '#2', name: `deb compareDebVersions, ${a.length} installed Debian versions`, value: deb.perSecond, unit: 'pairs/s', target: '', ok: null, note: `${deb.gcs} GCs` });
+  } else {
+    rows.push({ issue: '#2', name: 'deb comparisons', value: null, unit: 'pairs/s', target: '', ok: null, note: 'skipped: no dpkg-query' });
+  }
+  return rows;
+}

@@ -1,0 +1,85 @@
+import type { ReleaseId } from './release.js';
+
+/**
+ * The normalised advisory model (DESIGN.md "advisory" and "fix"). Every feed format
+ * (OVAL, OSV, CSAF VEX, updateinfo) is parsed into this shape.
+ */
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'none' | 'unknown';
+
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'none', 'unknown'];
+
+/** Rank for sorting and thresholds: critical = 5 … unknown = 0. */
+export function severityRank(s: Severity): number {
+  switch (s) {
+    case 'critical':
+      return 5;
+    case 'high':
+      return 4;
+    case 'medium':
+      return 3;
+    case 'low':
+      return 2;
+    case 'none':
+      return 1;
+    case 'unknown':
+      return 0;
+  }
+}
+
+/**
+ * What a feed says about one package in one release:
+ * - `fixed`: versions below `fixed` (and at or above `introduced`, when given) are affected;
+ * - `no-fix-yet`: affected, no fix published (`lastAffected` may bound it from above, inclusive);
+ * - `will-not-fix`: affected, the vendor will not fix it;
+ * - `not-affected`: the vendor states this package is not affected;
+ * - `under-investigation`: the vendor has not decided.
+ */
+export type FixStatus = 'fixed' | 'no-fix-yet' | 'will-not-fix' | 'not-affected' | 'under-investigation';
+
+export interface VersionBound {
+  version: string;
+  inclusive: boolean;
+}
+
+export interface Fix {
+  release: ReleaseId;
+  /** Package name as the feed gives it. */
+  package: string;
+  /** Whether `package` names a source package (OVAL for Azure Linux, OSV Debian) or a binary one. */
+  packageKind: 'source' | 'binary';
+  /** null: every arch. */
+  arch: string | null;
+  status: FixStatus;
+  /** Exclusive upper bound: the first fixed version (rpm EVR or deb version). */
+  fixed: string | null;
+  /** Inclusive upper bound when no fix exists (OVAL "less than or equal", OSV last_affected). */
+  lastAffected: string | null;
+  /** Lower bound of the affected range (OSV introduced, OVAL "greater than"). */
+  introduced: VersionBound | null;
+}
+
+export interface Reference {
+  type: 'cve' | 'advisory' | 'bugzilla' | 'web' | 'package' | 'other';
+  id: string | null;
+  url: string | null;
+}
+
+export interface Advisory {
+  /** Feed source id, e.g. `azurelinux-3.0-oval`. Together with `id` the identity. */
+  source: string;
+  /** The feed's own id: an OVAL definition id, an OSV id, an RHSA, an updateinfo id. */
+  id: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  cvssScore: number | null;
+  cvssVector: string | null;
+  cves: string[];
+  references: Reference[];
+  /** ISO 8601 timestamps. */
+  publishedAt: string | null;
+  updatedAt: string | null;
+  /** Parser id and version that produced this record, e.g. `oval@1`. */
+  parser: string;
+  fixes: Fix[];
+}

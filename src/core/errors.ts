@@ -1,0 +1,34 @@
+/**
+ * One error class for the whole product (DESIGN.md conventions): a stable machine-readable
+ * `code`, a human message, optional structured `details`, and the original `cause`.
+ *
+ * @example
+ *   throw new BulwarkError('version.invalid', 'line 3: "1:" has an empty version', { line: 3 });
+ */
+export type ErrorCode =
+  | 'usage'
+  | 'config.invalid'
+  | 'version.invalid'
+  | 'package.invalid'
+  | 'input.invalid'
+  | 'storage.conflict'
+  | 'storage.not-found'
+  | 'storage.unavailable'
+  | 'internal';
+
+export class BulwarkError extends Error {
+  override readonly name = 'BulwarkError';
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** True when `err` is a BulwarkError, optionally with the given code. */
+export function isBulwarkError(err: unknown, code?: ErrorCode): err is BulwarkError {
+  return err instanceof BulwarkError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,49 @@
+import type { PackageFamily, ReleaseId } from './release.js';
+
+/**
+ * A target is anything with an inventory (DESIGN.md "target"): a host or an image.
+ */
+export type TargetKind = 'host' | 'image';
+
+export interface Target {
+  id: string;
+  name: string;
+  kind: TargetKind;
+  /** vm, bare-metal, wsl, container, vm-disk, wsl-rootfs … free text, for reports. */
+  platform: string | null;
+  release: ReleaseId | null;
+  arch: string | null;
+  /** How to reach it, e.g. `ssh://root@10.0.0.5:22`; null for imports and images. */
+  address: string | null;
+  tags: string[];
+  createdAt: string;
+}
+
+/**
+ * One installed package as an inventory reports it. For rpm, `epoch` is null when the
+ * package has none (rpm's %{EPOCHNUM} prints 0 then; both compare equal to 0). For deb,
+ * `version` is the full Debian version string and `epoch`/`release` are null.
+ */
+export interface InstalledPackage {
+  family: PackageFamily;
+  name: string;
+  epoch: number | null;
+  version: string;
+  release: string | null;
+  arch: string;
+  /** Source package name (rpm %{SOURCERPM} name, dpkg source:Package); null when unknown. */
+  sourceName: string | null;
+  /** Source package version when it differs from the binary's (dpkg source:Version). */
+  sourceVersion: string | null;
+}
+
+/** A point-in-time inventory of a target (DESIGN.md data flow, step 2). */
+export interface InventorySnapshot {
+  targetId: string;
+  collectedAt: string;
+  release: ReleaseId | null;
+  arch: string | null;
+  runningKernel: string | null;
+  rebootRequired: boolean | null;
+  packages: InstalledPackage[];
+}

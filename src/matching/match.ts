@@ -1,0 +1,101 @@
+import type { Advisory, Fix, Severity } from '../core/advisory.js';
+import type { FindingStatus } from '../core/finding.js';
+import type { InstalledPackage } from '../core/target.js';
+import { versionScheme, type VersionScheme } from '../core/version/registry.js';
+import type { PackageFamily } from '../core/release.js';
+
+/**
+ * The first cut of the matching engine (DESIGN.md data flow, step 3): pure, data in through
+ * arguments. It narrows candidates by (package name) with an index built once per call and
+ * decides exactly with the release family's version scheme.
+ *
+ * Rules, each stated because each is a place where peers went wrong:
+ * - a fix names a source package (OVAL for Azure Linux) or a binary one; a source fix applies
+ *   to every installed binary built from that source;
+ * - a fix with an arch applies only to that arch; `noarch` packages match any fix arch;
+ * - `fixed`: affected iff introduced-bound holds and installed < fixed (strictly: the fixed
+ *   version itself is not vulnerable);
+ * - `no-fix-yet` / `will-not-fix`: affected iff within introduced and lastAffected (inclusive);
+ * - `not-affected` / `under-investigation`: never a finding.
+ */
+export interface MatchInput {
+  family: PackageFamily;
+  packages: readonly InstalledPackage[];
+  advisories: readonly Advisory[];
+  release: string;
+}
+
+export interface Match {
+  advisorySource: string;
+  advisoryId: string;
+  cves: string[];
+  severity: Severity;
+  package: string;
+  arch: string;
+  installed: string;
+  fixed: string | null;
+  status: Extract<FindingStatus, 'open' | 'no-fix'>;
+}
+
+/** The version string a package is compared as: rpm `[E:]V-R`, deb the full version. */
+export function installedVersion(p: InstalledPackage): string {
+  if (p.family === 'deb') return p.version;
+  const e = p.epoch === null ? '' : `${p.epoch}:`;
+  return p.release === null ? `${e}${p.version}` : `${e}${p.version}-${p.release}`;
+}
+
+function inRange(scheme: VersionScheme, v: string, fix: Fix): boolean {
+  if (fix.introduced !== null) {
+    const c = scheme.compare(v, fix.introduced.version);
+    if (c < 0 || (c === 0 && !fix.introduced.inclusive)) return false;
+  }
+  switch (fix.status) {
+    case 'fixed':
+      return fix.fixed !== null && scheme.compare(v, fix.fixed) < 0;
+    case 'no-fix-yet':
+    case 'will-not-fix':
+      return fix.lastAffected === null || scheme.compare(v, fix.lastAffected) <= 0;
+    case 'not-affected':
+    case 'under-investigation':
+      return false;
+  }
+}
+
+/**
+ * Every (advisory, installed package) pair where the package is affected.
+ * @example matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages, advisories })
+ */
+export function matchPackages(input: MatchInput): Match[] {
+  const scheme = versionScheme(input.family);
+  const byName = new Map<string, { advisory: Advisory; fix: Fix }[]>();
+  for (const advisory of input.advisories) {
+    for (const fix of advisory.fixes) {
+      if (fix.release !== input.release) continue;
+      const key = `${fix.packageKind}\u0000${fix.package}`;
+      let list = byName.get(key);
+      if (!list) byName.set(key, (list = []));
+      list.push({ advisory, fix });
+    }
+  }
+  const out: Match[] = [];
+  for (const p of input.packages) {
+    const v = installedVersion(p);
+    const candidates = [...(byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (byName.get(`source\u0000${p.sourceName}`) ?? []))];
+    for (const { advisory, fix } of candidates) {
+      if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+      if (!inRange(scheme, v, fix)) continue;
+      out.push({
+        advisorySource: advisory.source,
+        advisoryId: advisory.id,
+        cves: advisory.cves,
+        severity: advisory.severity,
+        package: p.name,
+        arch: p.arch,
+        installed: v,
+        fixed: fix.status === 'fixed' ? fix.fixed : null,
+        status: fix.status === 'fixed' ? 'open' : 'no-fix',
+      });
+    }
+  }
+  return out;
+}
