@@ -1,0 +1,3 @@
+export * from './nevra.js';
+export * from './deb.js';
+export * from './purl.js';
