@@ -29,7 +29,7 @@ const haveRpm = requireTool('librpm oracle (rpm vs Bulwark)', 'missing' in rpmOr
 const haveDpkg = requireTool('libdpkg oracle (dpkg vs Bulwark)', 'missing' in dpkgOracle ? dpkgOracle.missing : null);
 const oraclePath = (o: typeof rpmOracle): string => ('path' in o ? o.path : '');
 
-function firstDisagreements(pairs: [string, string][], want: string[], got: string[], max = 10): string[] {
+function firstDisagreements(pairs: [string, string][], want: readonly (string | undefined)[], got: readonly (string | undefined)[], max = 10): string[] {
   const bad: string[] = [];
   for (let i = 0; i < pairs.length && bad.length < max; i++) {
     if (want[i] !== got[i]) {

@@ -1,0 +1,148 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { BulwarkError } from '../core/errors.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Where the database lives: a SQLite file (the default) or a PostgreSQL URL. */
+export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+
+export interface Db {
+  readonly dialect: Dialect;
+  readonly kysely: Kysely<Database>;
+  /** A description safe to print: the SQLite path, or the PostgreSQL URL without its password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/** A Kysely handle that is either the database or an open transaction on it. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The default SQLite file: `$XDG_DATA_HOME/bulwark/bulwark.db`, else
+ * `~/.local/share/bulwark/bulwark.db` (XDG Base Directory specification).
+ */
+export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_DATA_HOME'];
+  const base = xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share');
+  return join(base, 'bulwark', 'bulwark.db');
+}
+
+/**
+ * Chooses the database from the command line and environment: `--db PATH` wins, then
+ * `BULWARK_DATABASE_URL` (postgres://… or sqlite:PATH), then the default SQLite file.
+ */
+export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): DatabaseLocation {
+  const env = opts.env ?? process.env;
+  if (opts.dbPath !== undefined && opts.dbPath !== '') return { kind: 'sqlite', path: opts.dbPath };
+  const url = env['BULWARK_DATABASE_URL'];
+  if (url !== undefined && url !== '') {
+    if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+    if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
+    throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL must start with postgres:// or sqlite:', { variable: 'BULWARK_DATABASE_URL' });
+  }
+  return { kind: 'sqlite', path: defaultSqlitePath(env) };
+}
+
+/** The URL with any password replaced, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable database URL>';
+  }
+}
+
+let pgParsersSet = false;
+function setPgTypeParsers(): void {
+  if (pgParsersSet) return;
+  pgParsersSet = true;
+  // int8 (bigserial ids, counts) as numbers: ids stay far below 2^53.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  // timestamptz as ISO 8601 UTC strings, the same text SQLite stores.
+  pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v: string) => new Date(v).toISOString());
+}
+
+/**
+ * Opens (and migrates to the latest schema) the database at `location`.
+ *
+ * @example const db = await openDatabase({ kind: 'sqlite', path: '/tmp/b.db' });
+ */
+export async function openDatabase(location: DatabaseLocation, opts: { migrate?: boolean } = {}): Promise<Db> {
+  let db: Db;
+  if (location.kind === 'sqlite') {
+    if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
+    let sqlite: BetterSqlite3.Database;
+    try {
+      sqlite = new BetterSqlite3(location.path);
+      // WAL: readers never block the writer; busy_timeout: a second process waits, not fails.
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('busy_timeout = 5000');
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('synchronous = NORMAL');
+    } catch (err) {
+      throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as Error).message}`, { path: location.path }, { cause: err });
+    }
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = { dialect: 'sqlite', kysely, description: location.path, close: () => kysely.destroy() };
+  } else {
+    setPgTypeParsers();
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: 10,
+      connectionTimeoutMillis: 10_000,
+      ...(location.schema !== undefined ? { options: `-c search_path=${quotePgIdent(location.schema)}` } : {}),
+    });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const description = redactUrl(location.url);
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (err) {
+      await kysely.destroy();
+      throw new BulwarkError('storage.unavailable', `cannot connect to PostgreSQL at ${description}: ${(err as Error).message}`, { url: description }, { cause: err });
+    }
+    db = { dialect: 'postgres', kysely, description, close: () => kysely.destroy() };
+  }
+  if (opts.migrate !== false) {
+    try {
+      await migrateToLatest(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+  return db;
+}
+
+function quotePgIdent(s: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(s)) throw new BulwarkError('config.invalid', `bad PostgreSQL schema name "${s}"`);
+  return s;
+}
+
+/** Applies every pending migration; a failed one is rolled back and reported by name. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : String(error)}`, { migration: failed }, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Runs `fn` in one transaction: all of it is stored, or none of it.
+ * @example await transaction(db, async (tx) => { await upsertAdvisories(tx, list, now); });
+ */
+export function transaction<T>(db: Db, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.kysely.transaction().execute(fn);
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../database.js';
+import { initial } from './0001-initial.js';
+
+/**
+ * Every migration, in order, listed statically (no directory scanning: the same list works
+ * from src/ under tsx and from dist/). Names sort lexically; never rename or reorder one that
+ * has shipped — add a new one.
+ */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '0001-initial': initial(dialect),
+  };
+  return { getMigrations: () => Promise.resolve(all) };
+}

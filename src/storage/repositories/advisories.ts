@@ -1,0 +1,283 @@
+import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import { chunks } from '../chunk.js';
+import type { Executor } from '../database.js';
+import { fingerprint } from '../fingerprint.js';
+import type { AdvisoriesTable, AdvisoryRow } from '../schema.js';
+
+export interface UpsertCounts {
+  added: number;
+  changed: number;
+  unchanged: number;
+  /** Withdrawn advisories that appeared again. */
+  restored: number;
+}
+
+export type AdvisoryEventKind = 'added' | 'changed' | 'withdrawn' | 'restored';
+
+export interface AdvisoryEvent {
+  source: string;
+  advisoryId: string;
+  at: string;
+  kind: AdvisoryEventKind;
+  detail: Record<string, unknown>;
+}
+
+type Columns = Omit<AdvisoriesTable, 'pk' | 'first_seen_at' | 'withdrawn_at'>;
+
+function columns(a: Advisory, fp: string, now: string): Columns {
+  return {
+    source: a.source,
+    advisory_id: a.id,
+    title: a.title,
+    description: a.description,
+    severity: a.severity,
+    cvss_score: a.cvssScore,
+    cvss_vector: a.cvssVector,
+    published_at: a.publishedAt,
+    updated_at: a.updatedAt,
+    parser: a.parser,
+    fingerprint: fp,
+    last_changed_at: now,
+  };
+}
+
+// The fields whose change an operator wants to see named in the history.
+const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at'] as const;
+
+async function insertChildren(ex: Executor, pk: number, a: Advisory): Promise<void> {
+  const cves = [...new Set(a.cves)];
+  for (const c of chunks(cves, 2)) {
+    await ex
+      .insertInto('advisory_cves')
+      .values(c.map((cve) => ({ advisory_pk: pk, cve })))
+      .execute();
+  }
+  const refs = a.references.map((r, seq) => ({ advisory_pk: pk, seq, type: r.type, ref_id: r.id, url: r.url }));
+  for (const c of chunks(refs, 5)) await ex.insertInto('advisory_references').values(c).execute();
+  const fixes = a.fixes.map((f, seq) => ({
+    advisory_pk: pk,
+    seq,
+    release_id: f.release,
+    package: f.package,
+    package_kind: f.packageKind,
+    arch: f.arch,
+    status: f.status,
+    fixed: f.fixed,
+    last_affected: f.lastAffected,
+    introduced: f.introduced?.version ?? null,
+    introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
+  }));
+  for (const c of chunks(fixes, 11)) await ex.insertInto('fixes').values(c).execute();
+}
+
+async function deleteChildren(ex: Executor, pk: number): Promise<void> {
+  await ex.deleteFrom('advisory_cves').where('advisory_pk', '=', pk).execute();
+  await ex.deleteFrom('advisory_references').where('advisory_pk', '=', pk).execute();
+  await ex.deleteFrom('fixes').where('advisory_pk', '=', pk).execute();
+}
+
+async function addEvent(ex: Executor, pk: number, at: string, kind: AdvisoryEventKind, detail: Record<string, unknown>): Promise<void> {
+  await ex.insertInto('advisory_events').values({ advisory_pk: pk, at, kind, detail: JSON.stringify(detail) }).execute();
+}
+
+/**
+ * Stores advisories: new ones are added, changed ones (by content fingerprint) are rewritten
+ * with a `changed` event naming what changed (severity from → to …), unchanged ones are not
+ * touched, and withdrawn ones that reappear are restored. Call inside a transaction.
+ *
+ * @example await transaction(db, (tx) => upsertAdvisories(tx, parsed, new Date().toISOString()))
+ */
+export async function upsertAdvisories(ex: Executor, advisories: readonly Advisory[], now: string): Promise<UpsertCounts> {
+  const counts: UpsertCounts = { added: 0, changed: 0, unchanged: 0, restored: 0 };
+  // Later duplicates of the same (source, id) win, as a feed's last word does.
+  const unique = new Map<string, Advisory>();
+  for (const a of advisories) unique.set(`${a.source}\u0000${a.id}`, a);
+  const bySource = new Map<string, Advisory[]>();
+  for (const a of unique.values()) {
+    let list = bySource.get(a.source);
+    if (!list) bySource.set(a.source, (list = []));
+    list.push(a);
+  }
+  for (const [source, list] of bySource) {
+    for (const batch of chunks(list, 1, 5000)) {
+      const existing = new Map<string, AdvisoryRow>();
+      const rows = await ex
+        .selectFrom('advisories')
+        .selectAll()
+        .where('source', '=', source)
+        .where(
+          'advisory_id',
+          'in',
+          batch.map((a) => a.id),
+        )
+        .execute();
+      for (const r of rows) existing.set(r.advisory_id, r);
+      for (const a of batch) {
+        const fp = fingerprint(a);
+        const old = existing.get(a.id);
+        if (old === undefined) {
+          const inserted = await ex
+            .insertInto('advisories')
+            .values({ ...columns(a, fp, now), first_seen_at: now, withdrawn_at: null })
+            .returning('pk')
+            .executeTakeFirstOrThrow();
+          await insertChildren(ex, inserted.pk, a);
+          await addEvent(ex, inserted.pk, now, 'added', { severity: a.severity });
+          counts.added++;
+          continue;
+        }
+        const wasWithdrawn = old.withdrawn_at !== null;
+        if (old.fingerprint === fp) {
+          if (wasWithdrawn) {
+            await ex.updateTable('advisories').set({ withdrawn_at: null }).where('pk', '=', old.pk).execute();
+            await addEvent(ex, old.pk, now, 'restored', {});
+            counts.restored++;
+          } else {
+            counts.unchanged++;
+          }
+          continue;
+        }
+        const next = columns(a, fp, now);
+        const detail: Record<string, unknown> = {};
+        for (const k of WATCHED) if (old[k] !== next[k]) detail[k] = [old[k], next[k]];
+        if (Object.keys(detail).length === 0) detail['content'] = 'fixes, CVEs, references or text';
+        await ex
+          .updateTable('advisories')
+          .set({ ...next, withdrawn_at: null })
+          .where('pk', '=', old.pk)
+          .execute();
+        await deleteChildren(ex, old.pk);
+        await insertChildren(ex, old.pk, a);
+        if (wasWithdrawn) {
+          await addEvent(ex, old.pk, now, 'restored', {});
+          counts.restored++;
+        }
+        await addEvent(ex, old.pk, now, 'changed', detail);
+        counts.changed++;
+      }
+    }
+  }
+  return counts;
+}
+
+/**
+ * Marks every advisory of `source` that is not in `present` as withdrawn (it disappeared from
+ * the feed); it stays stored, with a `withdrawn` event, and stops producing findings.
+ * Returns how many were withdrawn now.
+ */
+export async function markWithdrawn(ex: Executor, source: string, present: ReadonlySet<string>, now: string): Promise<number> {
+  const live = await ex.selectFrom('advisories').select(['pk', 'advisory_id']).where('source', '=', source).where('withdrawn_at', 'is', null).execute();
+  const gone = live.filter((r) => !present.has(r.advisory_id));
+  for (const c of chunks(gone, 1, 5000)) {
+    await ex
+      .updateTable('advisories')
+      .set({ withdrawn_at: now })
+      .where(
+        'pk',
+        'in',
+        c.map((r) => r.pk),
+      )
+      .execute();
+    await ex
+      .insertInto('advisory_events')
+      .values(c.map((r) => ({ advisory_pk: r.pk, at: now, kind: 'withdrawn', detail: '{}' })))
+      .execute();
+  }
+  return gone.length;
+}
+
+export interface AdvisoryFilter {
+  /** Only advisories with a fix for this release; and only that release's fixes are returned. */
+  release?: string;
+  /** Only fixes naming one of these packages (source or binary names). */
+  packages?: readonly string[];
+  source?: string;
+  /** Include withdrawn advisories (default: no). */
+  withdrawn?: boolean;
+}
+
+/**
+ * Loads advisories with their CVEs, references and fixes.
+ * @example await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })
+ */
+export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+  let q = ex.selectFrom('advisories').selectAll('advisories');
+  if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
+  if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
+  const { release, packages } = filter;
+  if (packages?.length === 0) return [];
+  if (release !== undefined || packages !== undefined) {
+    q = q.where('advisories.pk', 'in', (sub) => {
+      let s = sub.selectFrom('fixes').select('fixes.advisory_pk');
+      if (release !== undefined) s = s.where('fixes.release_id', '=', release);
+      if (packages !== undefined) s = s.where('fixes.package', 'in', [...packages]);
+      return s;
+    });
+  }
+  const rows = await q.orderBy('advisories.pk').execute();
+  return hydrate(ex, rows, filter);
+}
+
+async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+  const byPk = new Map<number, Advisory>();
+  for (const r of rows) {
+    byPk.set(r.pk, {
+      source: r.source,
+      id: r.advisory_id,
+      title: r.title,
+      description: r.description,
+      severity: r.severity as Severity,
+      cvssScore: r.cvss_score,
+      cvssVector: r.cvss_vector,
+      cves: [],
+      references: [],
+      publishedAt: r.published_at,
+      updatedAt: r.updated_at,
+      parser: r.parser,
+      fixes: [],
+    });
+  }
+  for (const c of chunks([...byPk.keys()], 1, 5000)) {
+    const cves = await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('cve').execute();
+    for (const r of cves) byPk.get(r.advisory_pk)?.cves.push(r.cve);
+    const refs = await ex.selectFrom('advisory_references').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('seq').execute();
+    for (const r of refs) byPk.get(r.advisory_pk)?.references.push({ type: r.type as Reference['type'], id: r.ref_id, url: r.url });
+    let fq = ex.selectFrom('fixes').selectAll().where('advisory_pk', 'in', c);
+    if (filter.release !== undefined) fq = fq.where('release_id', '=', filter.release);
+    const fixes = await fq.orderBy('advisory_pk').orderBy('seq').execute();
+    for (const r of fixes) {
+      const fix: Fix = {
+        release: r.release_id,
+        package: r.package,
+        packageKind: r.package_kind as Fix['packageKind'],
+        arch: r.arch,
+        status: r.status as FixStatus,
+        fixed: r.fixed,
+        lastAffected: r.last_affected,
+        introduced: r.introduced === null ? null : { version: r.introduced, inclusive: Number(r.introduced_inclusive) === 1 },
+      };
+      byPk.get(r.advisory_pk)?.fixes.push(fix);
+    }
+  }
+  return [...byPk.values()];
+}
+
+/** One advisory by its identity, or null. Includes a withdrawn one. */
+export async function getAdvisory(ex: Executor, source: string, id: string): Promise<(Advisory & { withdrawnAt: string | null }) | null> {
+  const row = await ex.selectFrom('advisories').selectAll().where('source', '=', source).where('advisory_id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  const [a] = await hydrate(ex, [row], {});
+  return a ? { ...a, withdrawnAt: row.withdrawn_at } : null;
+}
+
+/** The change history of one source (or one advisory), oldest first. */
+export async function listAdvisoryEvents(ex: Executor, source: string, id?: string): Promise<AdvisoryEvent[]> {
+  let q = ex
+    .selectFrom('advisory_events')
+    .innerJoin('advisories', 'advisories.pk', 'advisory_events.advisory_pk')
+    .select(['advisories.source', 'advisories.advisory_id', 'advisory_events.at', 'advisory_events.kind', 'advisory_events.detail'])
+    .where('advisories.source', '=', source);
+  if (id !== undefined) q = q.where('advisories.advisory_id', '=', id);
+  const rows = await q.orderBy('advisory_events.pk').execute();
+  return rows.map((r) => ({ source: r.source, advisoryId: r.advisory_id, at: r.at, kind: r.kind as AdvisoryEventKind, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+}

@@ -1,0 +1,144 @@
+import type { Severity } from '../../core/advisory.js';
+import { BulwarkError } from '../../core/errors.js';
+import type { Finding, FindingStatus } from '../../core/finding.js';
+import { chunks } from '../chunk.js';
+import type { Executor } from '../database.js';
+
+/** What the matcher found for one target now. */
+export interface FindingInput {
+  advisorySource: string;
+  advisoryId: string;
+  package: string;
+  arch: string;
+  installed: string;
+  fixed: string | null;
+  severity: Severity;
+  status: Extract<FindingStatus, 'open' | 'no-fix'>;
+  reason?: string | null;
+  deadline?: string | null;
+}
+
+export interface FindingCounts {
+  opened: number;
+  /** Still present; installed/fixed versions and severity refreshed. */
+  kept: number;
+  /** Previously fixed, affected again (a downgrade, or a changed advisory). */
+  reopened: number;
+  /** No longer present: the package was updated or removed, or the advisory withdrawn. */
+  closed: number;
+}
+
+/**
+ * Records the complete current set of findings of one target: new ones open, present ones
+ * are refreshed (an `accepted` one stays accepted), absent ones close as `fixed` with the
+ * time. Call inside a transaction, with every match of the target (not a subset).
+ */
+export async function recordFindings(ex: Executor, targetId: string, current: readonly FindingInput[], now: string): Promise<FindingCounts> {
+  const counts: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
+  const advisoryPks = new Map<string, number>();
+  const bySource = new Map<string, Set<string>>();
+  for (const f of current) {
+    let s = bySource.get(f.advisorySource);
+    if (!s) bySource.set(f.advisorySource, (s = new Set()));
+    s.add(f.advisoryId);
+  }
+  for (const [source, ids] of bySource) {
+    for (const c of chunks([...ids], 1, 5000)) {
+      const rows = await ex.selectFrom('advisories').select(['pk', 'advisory_id']).where('source', '=', source).where('advisory_id', 'in', c).execute();
+      for (const r of rows) advisoryPks.set(`${source}\u0000${r.advisory_id}`, r.pk);
+    }
+  }
+  const existing = await ex.selectFrom('findings').select(['pk', 'advisory_pk', 'package', 'arch', 'status']).where('target_id', '=', targetId).execute();
+  const byIdentity = new Map(existing.map((r) => [`${String(r.advisory_pk)}\u0000${r.package}\u0000${r.arch}`, r]));
+  const seen = new Set<number>();
+  for (const f of current) {
+    const apk = advisoryPks.get(`${f.advisorySource}\u0000${f.advisoryId}`);
+    if (apk === undefined) throw new BulwarkError('storage.not-found', `finding names advisory ${f.advisorySource}/${f.advisoryId}, which is not stored`);
+    const old = byIdentity.get(`${String(apk)}\u0000${f.package}\u0000${f.arch}`);
+    if (old === undefined) {
+      await ex
+        .insertInto('findings')
+        .values({
+          target_id: targetId,
+          advisory_pk: apk,
+          package: f.package,
+          arch: f.arch,
+          installed: f.installed,
+          fixed: f.fixed,
+          severity: f.severity,
+          status: f.status,
+          reason: f.reason ?? null,
+          first_seen_at: now,
+          last_seen_at: now,
+          closed_at: null,
+          deadline: f.deadline ?? null,
+        })
+        .execute();
+      counts.opened++;
+      continue;
+    }
+    if (seen.has(old.pk)) continue;
+    seen.add(old.pk);
+    const reopen = old.status === 'fixed';
+    await ex
+      .updateTable('findings')
+      .set({
+        installed: f.installed,
+        fixed: f.fixed,
+        severity: f.severity,
+        status: old.status === 'accepted' ? 'accepted' : f.status,
+        reason: old.status === 'accepted' ? undefined : (f.reason ?? null),
+        last_seen_at: now,
+        closed_at: null,
+        ...(f.deadline !== undefined ? { deadline: f.deadline } : {}),
+      })
+      .where('pk', '=', old.pk)
+      .execute();
+    if (reopen) counts.reopened++;
+    else counts.kept++;
+  }
+  const toClose = existing.filter((r) => !seen.has(r.pk) && r.status !== 'fixed').map((r) => r.pk);
+  for (const c of chunks(toClose, 1, 5000)) {
+    await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
+  }
+  counts.closed = toClose.length;
+  return counts;
+}
+
+export interface FindingFilter {
+  targetId?: string;
+  status?: readonly FindingStatus[];
+}
+
+/** Findings with their advisory identity, most severe first. */
+export async function listFindings(ex: Executor, filter: FindingFilter = {}): Promise<Finding[]> {
+  if (filter.status?.length === 0) return [];
+  let q = ex
+    .selectFrom('findings')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .selectAll('findings')
+    .select(['advisories.source', 'advisories.advisory_id']);
+  if (filter.targetId !== undefined) q = q.where('findings.target_id', '=', filter.targetId);
+  if (filter.status !== undefined) q = q.where('findings.status', 'in', [...filter.status]);
+  const rows = await q.orderBy('findings.target_id').orderBy('findings.package').orderBy('advisories.advisory_id').orderBy('findings.arch').execute();
+  const rank: Record<string, number> = { critical: 5, high: 4, medium: 3, low: 2, none: 1, unknown: 0 };
+  return rows
+    .map(
+      (r): Finding => ({
+        targetId: r.target_id,
+        advisorySource: r.source,
+        advisoryId: r.advisory_id,
+        package: r.package,
+        installed: r.installed,
+        fixed: r.fixed,
+        severity: r.severity as Severity,
+        status: r.status as FindingStatus,
+        reason: r.reason,
+        firstSeen: r.first_seen_at,
+        lastSeen: r.last_seen_at,
+        closedAt: r.closed_at,
+        deadline: r.deadline,
+      }),
+    )
+    .sort((a, b) => (rank[b.severity] ?? 0) - (rank[a.severity] ?? 0));
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { BulwarkError } from '../../core/errors.js';
+import type { PackageFamily } from '../../core/release.js';
+import type { InstalledPackage, InventorySnapshot, Target, TargetKind } from '../../core/target.js';
+import { chunks } from '../chunk.js';
+import type { Executor } from '../database.js';
+import type { PackageRow, TargetsTable } from '../schema.js';
+
+export interface TargetInput {
+  name: string;
+  kind: TargetKind;
+  platform?: string | null;
+  release?: string | null;
+  arch?: string | null;
+  address?: string | null;
+  tags?: string[];
+}
+
+export interface StoredTarget extends Target {
+  inventoryAt: string | null;
+  runningKernel: string | null;
+  rebootRequired: boolean | null;
+}
+
+function toTarget(r: TargetsTable): StoredTarget {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind as TargetKind,
+    platform: r.platform,
+    release: r.release_id,
+    arch: r.arch,
+    address: r.address,
+    tags: JSON.parse(r.tags) as string[],
+    createdAt: r.created_at,
+    inventoryAt: r.inventory_at,
+    runningKernel: r.running_kernel,
+    rebootRequired: r.reboot_required === null ? null : Number(r.reboot_required) === 1,
+  };
+}
+
+/**
+ * Creates the target named `input.name`, or updates the fields given. Names are unique.
+ * @example await upsertTarget(tx, { name: 'web-01', kind: 'host', release: 'azurelinux:3.0' }, now)
+ */
+export async function upsertTarget(ex: Executor, input: TargetInput, now: string): Promise<StoredTarget> {
+  const old = await ex.selectFrom('targets').selectAll().where('name', '=', input.name).executeTakeFirst();
+  const set = {
+    kind: input.kind,
+    ...(input.platform !== undefined ? { platform: input.platform } : {}),
+    ...(input.release !== undefined ? { release_id: input.release } : {}),
+    ...(input.arch !== undefined ? { arch: input.arch } : {}),
+    ...(input.address !== undefined ? { address: input.address } : {}),
+    ...(input.tags !== undefined ? { tags: JSON.stringify(input.tags) } : {}),
+  };
+  if (old) {
+    await ex.updateTable('targets').set(set).where('id', '=', old.id).execute();
+  } else {
+    await ex
+      .insertInto('targets')
+      .values({
+        id: randomUUID(),
+        name: input.name,
+        kind: input.kind,
+        platform: input.platform ?? null,
+        release_id: input.release ?? null,
+        arch: input.arch ?? null,
+        address: input.address ?? null,
+        tags: JSON.stringify(input.tags ?? []),
+        created_at: now,
+        inventory_at: null,
+        running_kernel: null,
+        reboot_required: null,
+      })
+      .execute();
+  }
+  const row = await ex.selectFrom('targets').selectAll().where('name', '=', input.name).executeTakeFirstOrThrow();
+  return toTarget(row);
+}
+
+/** A target by id or by name. */
+export async function getTarget(ex: Executor, idOrName: string): Promise<StoredTarget | null> {
+  const row = await ex
+    .selectFrom('targets')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .executeTakeFirst();
+  return row ? toTarget(row) : null;
+}
+
+export async function listTargets(ex: Executor): Promise<StoredTarget[]> {
+  const rows = await ex.selectFrom('targets').selectAll().orderBy('name').execute();
+  return rows.map(toTarget);
+}
+
+/** The dedup key of an installed package: equal keys are the same package build. */
+export function packageKey(p: InstalledPackage): string {
+  return [p.family, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch, p.sourceName ?? '', p.sourceVersion ?? ''].join('\u001f');
+}
+
+/**
+ * Replaces a target's inventory with `snapshot`. Package rows are shared between targets
+ * (one row per distinct package build), so a fleet of identical hosts stores each package once.
+ * Call inside a transaction.
+ */
+export async function saveInventory(ex: Executor, snapshot: InventorySnapshot): Promise<{ packages: number; newPackages: number }> {
+  const target = await ex.selectFrom('targets').select('id').where('id', '=', snapshot.targetId).executeTakeFirst();
+  if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
+  const byKey = new Map<string, InstalledPackage>();
+  for (const p of snapshot.packages) byKey.set(packageKey(p), p);
+  const keys = [...byKey.keys()];
+  const pks = new Map<string, number>();
+  for (const c of chunks(keys, 1, 5000)) {
+    const rows = await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute();
+    for (const r of rows) pks.set(r.key, r.pk);
+  }
+  const missing = keys.filter((k) => !pks.has(k));
+  for (const c of chunks(missing, 10)) {
+    const rows = await ex
+      .insertInto('packages')
+      .values(
+        c.map((k) => {
+          const p = byKey.get(k) as InstalledPackage;
+          return {
+            key: k,
+            family: p.family,
+            name: p.name,
+            epoch: p.epoch,
+            version: p.version,
+            release: p.release,
+            arch: p.arch,
+            source_name: p.sourceName,
+            source_version: p.sourceVersion,
+          };
+        }),
+      )
+      // Another writer may have added the same package meanwhile; its row is as good as ours.
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning(['pk', 'key'])
+      .execute();
+    for (const r of rows) pks.set(r.key, r.pk);
+  }
+  const stillMissing = keys.filter((k) => !pks.has(k));
+  for (const c of chunks(stillMissing, 1, 5000)) {
+    const rows = await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute();
+    for (const r of rows) pks.set(r.key, r.pk);
+  }
+  await ex.deleteFrom('target_packages').where('target_id', '=', snapshot.targetId).execute();
+  const links = keys.map((k) => ({ target_id: snapshot.targetId, package_pk: pks.get(k) as number }));
+  for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
+  await ex
+    .updateTable('targets')
+    .set({
+      inventory_at: snapshot.collectedAt,
+      running_kernel: snapshot.runningKernel,
+      reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
+      ...(snapshot.release !== null ? { release_id: snapshot.release } : {}),
+      ...(snapshot.arch !== null ? { arch: snapshot.arch } : {}),
+    })
+    .where('id', '=', snapshot.targetId)
+    .execute();
+  return { packages: keys.length, newPackages: missing.length };
+}
+
+function toInstalled(r: PackageRow): InstalledPackage {
+  return {
+    family: r.family as PackageFamily,
+    name: r.name,
+    epoch: r.epoch === null ? null : Number(r.epoch),
+    version: r.version,
+    release: r.release,
+    arch: r.arch,
+    sourceName: r.source_name,
+    sourceVersion: r.source_version,
+  };
+}
+
+/** The packages of a target's latest inventory, sorted by name and arch. */
+export async function loadInventory(ex: Executor, targetId: string): Promise<InstalledPackage[]> {
+  const rows = await ex
+    .selectFrom('packages')
+    .innerJoin('target_packages', 'target_packages.package_pk', 'packages.pk')
+    .selectAll('packages')
+    .where('target_packages.target_id', '=', targetId)
+    .orderBy('packages.name')
+    .orderBy('packages.arch')
+    .orderBy('packages.pk')
+    .execute();
+  return rows.map(toInstalled);
+}
+
+/** How many distinct package builds are stored (for dedup checks and reports). */
+export async function countPackages(ex: Executor): Promise<number> {
+  const r = await ex.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}

@@ -1,0 +1,149 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * The database as Kysely sees it. One schema for both dialects; the migrations choose the
+ * column types (timestamps are `timestamptz` on PostgreSQL and ISO 8601 text on SQLite, read
+ * back as ISO strings on both; ids are bigserial / integer autoincrement, read back as numbers).
+ */
+export interface Database {
+  releases: ReleasesTable;
+  advisories: AdvisoriesTable;
+  advisory_cves: AdvisoryCvesTable;
+  advisory_references: AdvisoryReferencesTable;
+  fixes: FixesTable;
+  advisory_events: AdvisoryEventsTable;
+  targets: TargetsTable;
+  packages: PackagesTable;
+  target_packages: TargetPackagesTable;
+  findings: FindingsTable;
+}
+
+/** Timestamps: written and read as ISO 8601 strings. */
+type Timestamp = string;
+/** Booleans: 0/1 integers on SQLite, which has no boolean type; the repositories convert. */
+type Flag = ColumnType<number, number, number>;
+
+export interface ReleasesTable {
+  id: string;
+  distro: string;
+  version: string;
+  family: string;
+  name: string;
+  ga: string | null;
+  end_of_standard_support: string | null;
+  end_of_security_support: string | null;
+}
+
+export interface AdvisoriesTable {
+  pk: Generated<number>;
+  source: string;
+  advisory_id: string;
+  title: string;
+  description: string;
+  severity: string;
+  cvss_score: number | null;
+  cvss_vector: string | null;
+  published_at: string | null;
+  updated_at: string | null;
+  parser: string;
+  /** sha256 of the normalised advisory: an unchanged record is not rewritten. */
+  fingerprint: string;
+  first_seen_at: Timestamp;
+  last_changed_at: Timestamp;
+  /** Set when the advisory disappeared from its feed; cleared when it comes back. */
+  withdrawn_at: Timestamp | null;
+}
+
+export interface AdvisoryCvesTable {
+  advisory_pk: number;
+  cve: string;
+}
+
+export interface AdvisoryReferencesTable {
+  advisory_pk: number;
+  seq: number;
+  type: string;
+  ref_id: string | null;
+  url: string | null;
+}
+
+export interface FixesTable {
+  advisory_pk: number;
+  seq: number;
+  release_id: string;
+  package: string;
+  package_kind: string;
+  arch: string | null;
+  status: string;
+  fixed: string | null;
+  last_affected: string | null;
+  introduced: string | null;
+  introduced_inclusive: Flag;
+}
+
+export interface AdvisoryEventsTable {
+  pk: Generated<number>;
+  advisory_pk: number;
+  at: Timestamp;
+  /** added | changed | withdrawn | restored */
+  kind: string;
+  /** JSON: what changed, e.g. {"severity":["medium","high"]}. */
+  detail: string;
+}
+
+export interface TargetsTable {
+  id: string;
+  name: string;
+  kind: string;
+  platform: string | null;
+  release_id: string | null;
+  arch: string | null;
+  address: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  created_at: Timestamp;
+  inventory_at: Timestamp | null;
+  running_kernel: string | null;
+  reboot_required: number | null;
+}
+
+export interface PackagesTable {
+  pk: Generated<number>;
+  /** Canonical identity (family, name, epoch, version, release, arch, source): the dedup key. */
+  key: string;
+  family: string;
+  name: string;
+  epoch: number | null;
+  version: string;
+  release: string | null;
+  arch: string;
+  source_name: string | null;
+  source_version: string | null;
+}
+
+export interface TargetPackagesTable {
+  target_id: string;
+  package_pk: number;
+}
+
+export interface FindingsTable {
+  pk: Generated<number>;
+  target_id: string;
+  advisory_pk: number;
+  package: string;
+  arch: string;
+  installed: string;
+  fixed: string | null;
+  severity: string;
+  status: string;
+  reason: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  closed_at: Timestamp | null;
+  deadline: Timestamp | null;
+}
+
+export type AdvisoryRow = Selectable<AdvisoriesTable>;
+export type NewAdvisoryRow = Insertable<AdvisoriesTable>;
+export type PackageRow = Selectable<PackagesTable>;
+export type FindingRow = Selectable<FindingsTable>;

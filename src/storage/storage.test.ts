@@ -1,0 +1,170 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Advisory } from '../core/advisory.js';
+import type { InstalledPackage } from '../core/target.js';
+import { testDatabases } from '../../test/databases.js';
+import { migrateToLatest, transaction, type Db } from './database.js';
+import {
+  countPackages,
+  getAdvisory,
+  getRelease,
+  getTarget,
+  listAdvisoryEvents,
+  listFindings,
+  listReleases,
+  loadAdvisories,
+  loadInventory,
+  markWithdrawn,
+  recordFindings,
+  saveInventory,
+  upsertAdvisories,
+  upsertRelease,
+  upsertTarget,
+  type FindingInput,
+} from './index.js';
+
+const T0 = '2026-11-01T00:00:00.000Z';
+const T1 = '2026-11-02T00:00:00.000Z';
+const T2 = '2026-11-03T00:00:00.000Z';
+
+function advisory(id: string, over: Partial<Advisory> = {}): Advisory {
+  return {
+    source: 'azurelinux-3.0-oval',
+    id,
+    title: `Fix for ${id}`,
+    description: 'A test advisory with "quotes", \'apostrophes\' and ünïcode.',
+    severity: 'high',
+    cvssScore: 7.5,
+    cvssVector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N',
+    cves: ['CVE-2026-0001', 'CVE-2026-0002'],
+    references: [{ type: 'cve', id: 'CVE-2026-0001', url: 'https://nvd.nist.gov/vuln/detail/CVE-2026-0001' }],
+    publishedAt: '2026-10-01T00:00:00Z',
+    updatedAt: null,
+    parser: 'test@1',
+    fixes: [
+      { release: 'azurelinux:3.0', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.3.5-5.azl3', lastAffected: null, introduced: null },
+      { release: 'azurelinux:2.0', package: 'openssl', packageKind: 'source', arch: 'x86_64', status: 'no-fix-yet', fixed: null, lastAffected: null, introduced: { version: '1.1.1k-1.cm2', inclusive: false } },
+    ],
+    ...over,
+  };
+}
+
+function pkg(name: string, version: string, release: string, over: Partial<InstalledPackage> = {}): InstalledPackage {
+  return { family: 'rpm', name, epoch: null, version, release, arch: 'x86_64', sourceName: name, sourceVersion: null, ...over };
+}
+
+describe.each(testDatabases())('storage on $name', ({ open }) => {
+  let db: Db;
+  beforeEach(async () => {
+    db = await open();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('migrates once: a second run applies nothing', async () => {
+    expect(await migrateToLatest(db)).toEqual([]);
+  });
+
+  it('stores and replaces releases', async () => {
+    const r = { id: 'azurelinux:3.0', distro: 'azurelinux', version: '3.0', family: 'rpm' as const, name: 'Azure Linux 3.0', ga: '2024-08-29', endOfStandardSupport: null, endOfSecuritySupport: null };
+    await upsertRelease(db.kysely, r);
+    await upsertRelease(db.kysely, { ...r, endOfSecuritySupport: '2027-07-31' });
+    expect(await getRelease(db.kysely, 'azurelinux:3.0')).toEqual({ ...r, endOfSecuritySupport: '2027-07-31' });
+    expect(await listReleases(db.kysely)).toHaveLength(1);
+    expect(await getRelease(db.kysely, 'nope:1')).toBeNull();
+  });
+
+  it('round-trips an advisory exactly', async () => {
+    const a = advisory('oval:1');
+    expect(await upsertAdvisories(db.kysely, [a], T0)).toEqual({ added: 1, changed: 0, unchanged: 0, restored: 0 });
+    const got = await getAdvisory(db.kysely, a.source, a.id);
+    expect(got).toEqual({ ...a, withdrawnAt: null });
+  });
+
+  it('skips unchanged advisories, records changes with what changed', async () => {
+    await upsertAdvisories(db.kysely, [advisory('oval:1'), advisory('oval:2')], T0);
+    const counts = await upsertAdvisories(db.kysely, [advisory('oval:1'), advisory('oval:2', { severity: 'critical' }), advisory('oval:3')], T1);
+    expect(counts).toEqual({ added: 1, changed: 1, unchanged: 1, restored: 0 });
+    const events = await listAdvisoryEvents(db.kysely, 'azurelinux-3.0-oval', 'oval:2');
+    expect(events.map((e) => [e.kind, e.at, e.detail])).toEqual([
+      ['added', T0, { severity: 'high' }],
+      ['changed', T1, { severity: ['high', 'critical'] }],
+    ]);
+    // A change in fixes only is a change too.
+    const fixes = advisory('oval:1').fixes.map((f) => ({ ...f, fixed: f.fixed === null ? null : '0:3.3.5-6.azl3' }));
+    expect(await upsertAdvisories(db.kysely, [advisory('oval:1', { fixes })], T2)).toMatchObject({ changed: 1 });
+    expect((await getAdvisory(db.kysely, 'azurelinux-3.0-oval', 'oval:1'))?.fixes[0]?.fixed).toBe('0:3.3.5-6.azl3');
+    const last = (await listAdvisoryEvents(db.kysely, 'azurelinux-3.0-oval', 'oval:1')).at(-1);
+    expect(last?.kind).toBe('changed');
+  });
+
+  it('withdraws advisories that left the feed and restores them when they return', async () => {
+    await upsertAdvisories(db.kysely, [advisory('oval:1'), advisory('oval:2'), advisory('other', { source: 'osv' })], T0);
+    expect(await markWithdrawn(db.kysely, 'azurelinux-3.0-oval', new Set(['oval:1']), T1)).toBe(1);
+    expect(await markWithdrawn(db.kysely, 'azurelinux-3.0-oval', new Set(['oval:1']), T1)).toBe(0);
+    expect((await loadAdvisories(db.kysely)).map((a) => a.id)).toEqual(['oval:1', 'other']);
+    expect((await getAdvisory(db.kysely, 'azurelinux-3.0-oval', 'oval:2'))?.withdrawnAt).toBe(T1);
+    expect(await upsertAdvisories(db.kysely, [advisory('oval:2')], T2)).toMatchObject({ restored: 1, unchanged: 0 });
+    expect((await listAdvisoryEvents(db.kysely, 'azurelinux-3.0-oval', 'oval:2')).map((e) => e.kind)).toEqual(['added', 'withdrawn', 'restored']);
+  });
+
+  it('loads advisories by release and package, with only that release’s fixes', async () => {
+    await upsertAdvisories(db.kysely, [advisory('oval:1'), advisory('oval:2', { fixes: [{ ...advisory('x').fixes[0]!, package: 'curl' }] })], T0);
+    const az3 = await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] });
+    expect(az3.map((a) => a.id)).toEqual(['oval:1']);
+    expect(az3[0]?.fixes).toHaveLength(1);
+    expect(await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: [] })).toEqual([]);
+    expect((await loadAdvisories(db.kysely, { release: 'azurelinux:2.0' })).map((a) => a.id)).toEqual(['oval:1']);
+  });
+
+  it('rolls a failed transaction back completely', async () => {
+    await upsertAdvisories(db.kysely, [advisory('oval:1')], T0);
+    await expect(
+      transaction(db, async (tx) => {
+        await upsertAdvisories(tx, [advisory('oval:1', { severity: 'low' }), advisory('oval:9')], T1);
+        throw new Error('feed broke half-way');
+      }),
+    ).rejects.toThrow('feed broke half-way');
+    expect((await loadAdvisories(db.kysely)).map((a) => [a.id, a.severity])).toEqual([['oval:1', 'high']]);
+    expect(await listAdvisoryEvents(db.kysely, 'azurelinux-3.0-oval')).toHaveLength(1);
+  });
+
+  it('stores inventories with one row per distinct package build', async () => {
+    const a = await upsertTarget(db.kysely, { name: 'web-01', kind: 'host', release: 'azurelinux:3.0', tags: ['prod'] }, T0);
+    const b = await upsertTarget(db.kysely, { name: 'web-02', kind: 'host', release: 'azurelinux:3.0' }, T0);
+    expect(a.id).not.toBe(b.id);
+    const common = [pkg('openssl', '3.3.0', '2.azl3', { epoch: 1 }), pkg('bash', '5.2.15', '3.azl3')];
+    await saveInventory(db.kysely, { targetId: a.id, collectedAt: T0, release: null, arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: false, packages: common });
+    const r = await saveInventory(db.kysely, { targetId: b.id, collectedAt: T0, release: null, arch: 'x86_64', runningKernel: null, rebootRequired: true, packages: [...common, pkg('curl', '8.8.0', '1.azl3'), pkg('curl', '8.8.0', '1.azl3')] });
+    expect(r).toEqual({ packages: 3, newPackages: 1 });
+    expect(await countPackages(db.kysely)).toBe(3);
+    expect((await loadInventory(db.kysely, a.id)).map((p) => p.name)).toEqual(['bash', 'openssl']);
+    expect((await loadInventory(db.kysely, a.id))[1]).toEqual(common[0]);
+    const stored = await getTarget(db.kysely, 'web-01');
+    expect(stored).toMatchObject({ id: a.id, tags: ['prod'], arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: false, inventoryAt: T0, release: 'azurelinux:3.0' });
+    // A new snapshot replaces the old one.
+    await saveInventory(db.kysely, { targetId: a.id, collectedAt: T1, release: null, arch: null, runningKernel: null, rebootRequired: null, packages: [pkg('openssl', '3.3.5', '5.azl3', { epoch: 1 })] });
+    expect((await loadInventory(db.kysely, a.id)).map((p) => p.version)).toEqual(['3.3.5']);
+    await expect(saveInventory(db.kysely, { targetId: 'missing', collectedAt: T0, release: null, arch: null, runningKernel: null, rebootRequired: null, packages: [] })).rejects.toThrow(/no target/);
+  });
+
+  it('keeps a finding’s history: open, kept, closed, reopened; accepted stays accepted', async () => {
+    await upsertAdvisories(db.kysely, [advisory('oval:1'), advisory('oval:2')], T0);
+    const t = await upsertTarget(db.kysely, { name: 'h', kind: 'host' }, T0);
+    const f1: FindingInput = { advisorySource: 'azurelinux-3.0-oval', advisoryId: 'oval:1', package: 'openssl', arch: 'x86_64', installed: '1:3.3.0-2.azl3', fixed: '0:3.3.5-5.azl3', severity: 'high', status: 'open' };
+    const f2: FindingInput = { ...f1, advisoryId: 'oval:2', status: 'no-fix', fixed: null };
+    expect(await recordFindings(db.kysely, t.id, [f1, f2], T0)).toEqual({ opened: 2, kept: 0, reopened: 0, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f1, f2], T1)).toEqual({ opened: 0, kept: 2, reopened: 0, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f2], T1)).toEqual({ opened: 0, kept: 1, reopened: 0, closed: 1 });
+    let all = await listFindings(db.kysely, { targetId: t.id });
+    expect(all.map((f) => [f.advisoryId, f.status, f.firstSeen, f.lastSeen, f.closedAt])).toEqual([
+      ['oval:1', 'fixed', T0, T1, T1],
+      ['oval:2', 'no-fix', T0, T1, null],
+    ]);
+    expect(await recordFindings(db.kysely, t.id, [f1, f2], T2)).toEqual({ opened: 0, kept: 1, reopened: 1, closed: 0 });
+    expect((await listFindings(db.kysely, { status: ['open'] })).map((f) => f.advisoryId)).toEqual(['oval:1']);
+    await expect(recordFindings(db.kysely, t.id, [{ ...f1, advisoryId: 'nope' }], T2)).rejects.toThrow(/not stored/);
+    all = await listFindings(db.kysely, { targetId: t.id, status: [] });
+    expect(all).toEqual([]);
+  });
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase, redactUrl, type Db } from '../src/storage/database.js';
+
+/**
+ * The databases every storage test runs against: a fresh SQLite file, and a real PostgreSQL
+ * in a schema of its own (dropped afterwards), at BULWARK_TEST_DATABASE_URL (scripts/test.sh
+ * sets it up). PostgreSQL is required in CI; elsewhere its suite skips with a message when no
+ * server answers.
+ */
+export const TEST_PG_URL = process.env['BULWARK_TEST_DATABASE_URL'] ?? 'postgres://bulwark:bulwark@127.0.0.1:5432/bulwark_test';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  open(): Promise<Db>;
+}
+
+async function pgReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const pgProblem = await pgReachable();
+if (pgProblem !== null) {
+  const msg = `PostgreSQL at ${redactUrl(TEST_PG_URL)} is not reachable (${pgProblem})`;
+  if (process.env['CI'] !== undefined) throw new Error(`${msg}; CI requires it (scripts/setup-test.sh starts it)`);
+  console.warn(`skipping the PostgreSQL storage suite: ${msg}; run scripts/setup-test.sh as root`);
+}
+
+let counter = 0;
+
+function sqlite(): TestDatabase {
+  return {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
+      const db = await openDatabase({ kind: 'sqlite', path: join(dir, 'bulwark.db') });
+      const close = db.close.bind(db);
+      return {
+        ...db,
+        close: async () => {
+          await close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+function postgres(): TestDatabase {
+  return {
+    name: 'postgres',
+    async open() {
+      const schema = `bulwark_t${String(process.pid)}_${String(++counter)}_${String(Date.now() % 100000)}`;
+      const admin = new pg.Client({ connectionString: TEST_PG_URL });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      await admin.end();
+      const db = await openDatabase({ kind: 'postgres', url: TEST_PG_URL, schema });
+      const close = db.close.bind(db);
+      return {
+        ...db,
+        close: async () => {
+          await close();
+          const c = new pg.Client({ connectionString: TEST_PG_URL });
+          await c.connect();
+          await c.query(`drop schema ${schema} cascade`);
+          await c.end();
+        },
+      };
+    },
+  };
+}
+
+/** The databases to run a suite on: `describe.each(testDatabases())('… on $name', …)`. */
+export function testDatabases(): TestDatabase[] {
+  return pgProblem === null ? [sqlite(), postgres()] : [sqlite()];
+}
