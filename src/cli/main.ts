@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isBulwarkError } from '../core/errors.js';
 import { isPackageFamily } from '../core/version/registry.js';
 import { runVercmp } from './commands/vercmp.js';
-import { runDemo } from './commands/demo.js';
+import { demoCommand } from './commands/demo.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
@@ -38,7 +38,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('ingest a small sample feed and scan a sample inventory on the embedded SQLite database')
     .action(async () => {
       const dbPath = program.opts<{ db?: string }>().db;
-      code = await runDemo({ io, dbPath });
+      code = await demoCommand({ io, dbPath });
     });
 
   try {
@@ -51,7 +51,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     }
     if (isBulwarkError(err)) {
       io.stderr.write(`bulwark: ${err.message}\n`);
-      if (err.code === 'config.invalid') return EXIT.config;
+      if (err.code === 'config.invalid' || err.code === 'storage.unavailable') return EXIT.config;
       if (err.code === 'usage' || err.code === 'input.invalid') return EXIT.usage;
       return EXIT.internal;
     }

@@ -31,3 +31,26 @@ export function parseReleaseId(id: string): { distro: string; version: string } 
   if (!m?.[1] || !m[2]) return null;
   return { distro: m[1], version: m[2] };
 }
+
+const FAMILIES: Readonly<Record<string, PackageFamily>> = {
+  azurelinux: 'rpm',
+  'cbl-mariner': 'rpm',
+  fedora: 'rpm',
+  rhel: 'rpm',
+  almalinux: 'rpm',
+  rocky: 'rpm',
+  centos: 'rpm',
+  ol: 'rpm',
+  debian: 'deb',
+  ubuntu: 'deb',
+};
+
+/**
+ * The package family (and so the version scheme) of a release id, or null for a distribution
+ * Bulwark does not know: guessing would compare versions by the wrong rules.
+ * @example releaseFamily('ubuntu:24.04') // 'deb'
+ */
+export function releaseFamily(id: ReleaseId): PackageFamily | null {
+  const p = parseReleaseId(id);
+  return p === null ? null : (FAMILIES[p.distro] ?? null);
+}

@@ -78,12 +78,18 @@ export function matchPackages(input: MatchInput): Match[] {
     }
   }
   const out: Match[] = [];
+  // One match per (advisory, package, arch): an advisory may name a package twice (its source
+  // and its binary, or two ranges); the first fix that applies decides.
+  const seen = new Set<string>();
   for (const p of input.packages) {
     const v = installedVersion(p);
     const candidates = [...(byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (byName.get(`source\u0000${p.sourceName}`) ?? []))];
     for (const { advisory, fix } of candidates) {
       if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
       if (!inRange(scheme, v, fix)) continue;
+      const key = `${advisory.source}\u0000${advisory.id}\u0000${p.name}\u0000${p.arch}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       out.push({
         advisorySource: advisory.source,
         advisoryId: advisory.id,

@@ -79,9 +79,9 @@ function setPgTypeParsers(): void {
 export async function openDatabase(location: DatabaseLocation, opts: { migrate?: boolean } = {}): Promise<Db> {
   let db: Db;
   if (location.kind === 'sqlite') {
-    if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
     let sqlite: BetterSqlite3.Database;
     try {
+      if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
       sqlite = new BetterSqlite3(location.path);
       // WAL: readers never block the writer; busy_timeout: a second process waits, not fails.
       sqlite.pragma('journal_mode = WAL');
@@ -89,7 +89,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('synchronous = NORMAL');
     } catch (err) {
-      throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as Error).message}`, { path: location.path }, { cause: err });
+      throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: location.path }, { cause: err });
     }
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     db = { dialect: 'sqlite', kysely, description: location.path, close: () => kysely.destroy() };

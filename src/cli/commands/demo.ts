@@ -1,8 +1,41 @@
+import { runDemo } from '../../services/demo.js';
+import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
+import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
 
-export async function runDemo(opts: { io: CliIo; dbPath: string | undefined }): Promise<ExitCode> {
-  await Promise.resolve();
-  opts.io.stderr.write('demo: not built yet\n');
-  return EXIT.internal;
+/**
+ * `bulwark demo`: ingests the sample feed, imports the sample host and scans it, on the
+ * configured database (the embedded SQLite file by default), and prints what it found.
+ */
+export async function demoCommand(opts: { io: CliIo; dbPath: string | undefined }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    const { ingest, inventory, scan } = await runDemo(db);
+    const out: string[] = [];
+    out.push(`Bulwark demo on ${db.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${db.description}`);
+    out.push(
+      `feed ${ingest.source}: ${String(ingest.added)} added, ${String(ingest.changed)} changed, ${String(ingest.unchanged)} unchanged, ` +
+        `${String(ingest.withdrawn)} withdrawn, ${String(ingest.skipped.length)} bad records skipped`,
+    );
+    for (const s of ingest.skipped) out.push(`  skipped advisories[${String(s.index)}]${s.id === null ? '' : ` ${s.id}`}: ${s.reason}`);
+    out.push(`target ${inventory.target.name} (${inventory.target.release ?? '?'}, ${inventory.target.arch ?? 'mixed arch'}): ${String(inventory.packages)} packages`);
+    const c = scan.counts;
+    out.push(`scan: ${String(c.opened)} new, ${String(c.kept)} still present, ${String(c.reopened)} reopened, ${String(c.closed)} closed`);
+    out.push('');
+    const open = scan.active.filter((f) => f.status === 'open').length;
+    out.push(`${String(scan.active.length)} findings (${String(open)} with a fix, ${String(scan.active.length - open)} without one):`);
+    await writeAll(opts.io.stdout, out.join('\n') + '\n');
+    await writeAll(
+      opts.io.stdout,
+      formatTable(
+        ['SEVERITY', 'ADVISORY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS'],
+        scan.active.map((f) => [f.severity, f.advisoryId, f.package, f.installed, f.fixed ?? '-', f.status]),
+      ),
+    );
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
 }

@@ -1,0 +1,25 @@
+import { open } from 'node:fs/promises';
+import { BulwarkError } from '../core/errors.js';
+
+/** Reads a whole file as UTF-8, refusing one larger than `maxBytes` (hostile input is bounded). */
+export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path }, { cause: err });
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size > maxBytes) throw new BulwarkError('input.invalid', `${path}: ${String(size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
+    const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than the limit of ${String(maxBytes)} bytes`, { file: path });
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, bytesRead));
+  } catch (err) {
+    if (err instanceof TypeError) throw new BulwarkError('input.invalid', `${path}: not valid UTF-8`, { file: path });
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,62 @@
+import { BulwarkError } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import { releaseFamily } from '../core/release.js';
+import { matchPackages } from '../matching/match.js';
+import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
+import { systemClock, type Clock } from './store.js';
+
+export interface ScanReport {
+  target: StoredTarget;
+  counts: FindingCounts;
+  /** The target's findings after the scan that are not closed (open, no-fix, accepted). */
+  active: Finding[];
+}
+
+/**
+ * Matches one target's stored inventory against the stored advisories of its release and
+ * records the result: new findings open, vanished ones close (DESIGN.md data flow, step 3).
+ *
+ * @example await scanTarget(db, 'web-01')
+ */
+export async function scanTarget(db: Db, idOrName: string, clock: Clock = systemClock): Promise<ScanReport> {
+  const target = await getTarget(db.kysely, idOrName);
+  if (!target) throw new BulwarkError('usage', `no target named "${idOrName}"`);
+  if (target.release === null) throw new BulwarkError('usage', `target "${target.name}" has no release; import its inventory with --release first`);
+  const family = releaseFamily(target.release);
+  if (family === null) throw new BulwarkError('usage', `target "${target.name}": unknown release "${target.release}"`);
+  const release = target.release;
+  const now = clock().toISOString();
+  return transaction(db, async (tx) => {
+    const packages = await loadInventory(tx, target.id);
+    const names = new Set<string>();
+    for (const p of packages) {
+      names.add(p.name);
+      if (p.sourceName !== null) names.add(p.sourceName);
+    }
+    const advisories = await loadAdvisories(tx, { release, packages: [...names] });
+    const matches = matchPackages({ family, release, packages, advisories });
+    const counts = await recordFindings(
+      tx,
+      target.id,
+      matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status })),
+      now,
+    );
+    const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
+    return { target, counts, active };
+  });
+}
+
+/** Scans every target that has an inventory; one target's failure does not stop the others. */
+export async function scanAll(db: Db, clock: Clock = systemClock): Promise<{ reports: ScanReport[]; failures: { target: string; error: string }[] }> {
+  const reports: ScanReport[] = [];
+  const failures: { target: string; error: string }[] = [];
+  for (const t of await listTargets(db.kysely)) {
+    if (t.inventoryAt === null) continue;
+    try {
+      reports.push(await scanTarget(db, t.id, clock));
+    } catch (err) {
+      failures.push({ target: t.name, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { reports, failures };
+}
