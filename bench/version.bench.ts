@@ -20,7 +20,7 @@ function manifest(dir: string): Map<string, string> {
   for (const f of readdirSync(dir)) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       const t = line.trim();
-      if (t === '') continue;
+      if (!t.endsWith('.rpm')) continue; // macro_packages.txt lists bare names
       const p = parseRpmFileName(t);
       m.set(`${p.name}.${p.arch}`, `${p.epoch === null ? '' : `${p.epoch}:`}${p.version}-${p.release}`);
     }

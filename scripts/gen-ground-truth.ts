@@ -130,7 +130,7 @@ function azureLinuxPairs(): [string, string][] {
     const m = new Map<string, string>();
     for (const f of readdirSync(join(root, dir))) {
       for (const line of readFileSync(join(root, dir, f), 'utf8').split('\n')) {
-        if (!line.trim()) continue;
+        if (!line.trim().endsWith('.rpm')) continue; // macro_packages.txt lists bare names
         const p = parseRpmFileName(line.trim());
         m.set(`${p.name}.${p.arch}`, `${p.epoch === null ? '' : `${p.epoch}:`}${p.version}-${p.release}`);
       }

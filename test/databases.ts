@@ -14,7 +14,7 @@ export const TEST_PG_URL = process.env['BULWARK_TEST_DATABASE_URL'] ?? 'postgres
 
 export interface TestDatabase {
   name: 'sqlite' | 'postgres';
-  open(): Promise<Db>;
+  open: () => Promise<Db>;
 }
 
 async function pgReachable(): Promise<string | null> {
@@ -42,7 +42,7 @@ let counter = 0;
 function sqlite(): TestDatabase {
   return {
     name: 'sqlite',
-    async open() {
+    open: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
       const db = await openDatabase({ kind: 'sqlite', path: join(dir, 'bulwark.db') });
       const close = db.close.bind(db);
@@ -60,7 +60,7 @@ function sqlite(): TestDatabase {
 function postgres(): TestDatabase {
   return {
     name: 'postgres',
-    async open() {
+    open: async () => {
       const schema = `bulwark_t${String(process.pid)}_${String(++counter)}_${String(Date.now() % 100000)}`;
       const admin = new pg.Client({ connectionString: TEST_PG_URL });
       await admin.connect();

@@ -4,6 +4,7 @@
  * @example formatTable(['A', 'B'], [['1', '2']]) // 'A  B\n1  2\n'
  */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   const all = [header, ...rows].map((r) => r.map(clean));
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));

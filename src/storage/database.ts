@@ -8,7 +8,9 @@ import { BulwarkError } from '../core/errors.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+import type { Dialect } from './dialect.js';
+
+export type { Dialect } from './dialect.js';
 
 /** Where the database lives: a SQLite file (the default) or a PostgreSQL URL. */
 export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
@@ -134,7 +136,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : String(error)}`, { migration: failed }, { cause: error });
+    throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { migration: failed }, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -254,7 +254,7 @@ async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
         status: r.status as FixStatus,
         fixed: r.fixed,
         lastAffected: r.last_affected,
-        introduced: r.introduced === null ? null : { version: r.introduced, inclusive: Number(r.introduced_inclusive) === 1 },
+        introduced: r.introduced === null ? null : { version: r.introduced, inclusive: r.introduced_inclusive === 1 },
       };
       byPk.get(r.advisory_pk)?.fixes.push(fix);
     }

@@ -27,7 +27,7 @@ export async function upsertRelease(ex: Executor, r: Release): Promise<void> {
     end_of_standard_support: r.endOfStandardSupport,
     end_of_security_support: r.endOfSecuritySupport,
   };
-  const { id: _id, ...rest } = row;
+  const rest = { distro: row.distro, version: row.version, family: row.family, name: row.name, ga: row.ga, end_of_standard_support: row.end_of_standard_support, end_of_security_support: row.end_of_security_support };
   await ex
     .insertInto('releases')
     .values(row)

@@ -35,7 +35,7 @@ function toTarget(r: TargetsTable): StoredTarget {
     createdAt: r.created_at,
     inventoryAt: r.inventory_at,
     runningKernel: r.running_kernel,
-    rebootRequired: r.reboot_required === null ? null : Number(r.reboot_required) === 1,
+    rebootRequired: r.reboot_required === null ? null : r.reboot_required === 1,
   };
 }
 
@@ -166,7 +166,7 @@ function toInstalled(r: PackageRow): InstalledPackage {
   return {
     family: r.family as PackageFamily,
     name: r.name,
-    epoch: r.epoch === null ? null : Number(r.epoch),
+    epoch: r.epoch,
     version: r.version,
     release: r.release,
     arch: r.arch,
@@ -192,5 +192,5 @@ export async function loadInventory(ex: Executor, targetId: string): Promise<Ins
 /** How many distinct package builds are stored (for dedup checks and reports). */
 export async function countPackages(ex: Executor): Promise<number> {
   const r = await ex.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(r.n);
+  return r.n;
 }
