@@ -1,6 +1,6 @@
 /**
  * Regenerates the ground-truth line files in test/ground-truth/ by asking the real tools:
- *   rpm-vercmp.tsv  rpm's rpmvercmp() on version strings   (rpm --eval, Lua rpm.vercmp)
+ *   rpm-vercmp.tsv  rpm's rpmvercmp() on version strings   (rpm --eval, Lua rpm.vercmp, wrapped)
  *   rpm-evr.tsv     rpm's EVR order (rpmverParse/rpmverCmp) (rpm --eval, Lua rpm.ver)
  *   deb.tsv         dpkg --compare-versions                 (one dpkg call per relation)
  * Each line is `A<TAB>B<TAB>R` with R in -1, 0, 1, or E when the tool refuses the input.
@@ -46,6 +46,8 @@ const RPM_EVRS = [
   '0:1.17.13-2,1.18.8-2,1.21.6-1.azl3', '2.06~rc1-7.cm2', '2.06-7.cm2', '1.0~rc1-1', '1.0-1~rc1', '1.0^git1-1',
   '1.0-1^git1', 'a:1.0', '1a:1.0', '1:', ':', '-', '-1', '1-2-3', '1:2:3', '1.0-1-1', '0:1.0-1:1', '00:1.0',
   '', '1:1.0~', '1.0\xc3\xa9-1', '6.6.57.1-7.azl3', '6.6.57.1-10.azl3', '6.12.83.1-1.azl3',
+  '1.0-1.fc43', '1.0-1.fc43~bootstrap', '5.2.15-3.azl3', '5.2.15-3.cm2', '1:5.2.15-3.azl3', '1.0-1.el8_3.1',
+  '1.0-1.module+el8.3.0+123', '2.4.62-1.azl3.1', '2.4.62-1.azl3^1', '4294967296:1.0-1', '4294967295:1.0-1',
 ];
 
 const DEB_VERSIONS = [
@@ -74,7 +76,12 @@ function askRpm(pairs: [string, string][], mode: 'vercmp' | 'evr'): string[] {
     writeFileSync(inFile, Buffer.from(pairs.map(([a, b]) => `${a}\t${b}\n`).join(''), 'latin1'));
     const body =
       mode === 'vercmp'
-        ? 'out:write(tostring(rpm.vercmp(a, b)), "\\n")'
+        ? // rpm's Lua rpm.vercmp() compares EVRs (rpmverParse + rpmverCmp), not bare rpmvercmp().
+          // Wrapped as "0:" .. v .. "-0", the epoch and release are equal and the version part
+          // is exactly v (the epoch ends at the first ':', the release starts at the last '-'),
+          // so the answer is rpmvercmp(a, b).
+          `local ok, r = pcall(rpm.vercmp, "0:" .. a .. "-0", "0:" .. b .. "-0")
+           if ok then out:write(tostring(r), "\\n") else out:write("E\\n") end`
         : `local ok1, va = pcall(rpm.ver, a)
            local ok2, vb = pcall(rpm.ver, b)
            if not ok1 or not ok2 or va == nil or vb == nil then out:write("E\\n")
@@ -162,7 +169,9 @@ function write(name: string, pairs: [string, string][], answers: string[]): void
 }
 
 const rpmVersionPairs = allPairs(RPM_VERSIONS);
-write('rpm-vercmp.tsv', rpmVersionPairs, askRpm(rpmVersionPairs, 'vercmp'));
+const vercmpAnswers = askRpm(rpmVersionPairs, 'vercmp');
+if (vercmpAnswers.includes('E')) throw new Error('rpm refused a wrapped version pair; rpmvercmp() itself never refuses');
+write('rpm-vercmp.tsv', rpmVersionPairs, vercmpAnswers);
 const evrPairs = [...allPairs(RPM_EVRS), ...azureLinuxPairs()];
 write('rpm-evr.tsv', evrPairs, askRpm(evrPairs, 'evr'));
 const debPairs = allPairs(DEB_VERSIONS);
