@@ -153,7 +153,7 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     const t = await upsertTarget(db.kysely, { name: 'h', kind: 'host' }, T0);
     const f1: FindingInput = { advisorySource: 'azurelinux-3.0-oval', advisoryId: 'oval:1', package: 'openssl', arch: 'x86_64', installed: '1:3.3.0-2.azl3', fixed: '0:3.3.5-5.azl3', severity: 'high', status: 'open' };
     const f2: FindingInput = { ...f1, advisoryId: 'oval:2', status: 'no-fix', fixed: null };
-    expect(await recordFindings(db.kysely, t.id, [f1, f2], T0)).toEqual({ opened: 2, kept: 0, reopened: 0, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f1, f2, { ...f1 }], T0)).toEqual({ opened: 2, kept: 0, reopened: 0, closed: 0 });
     expect(await recordFindings(db.kysely, t.id, [f1, f2], T1)).toEqual({ opened: 0, kept: 2, reopened: 0, closed: 0 });
     expect(await recordFindings(db.kysely, t.id, [f2], T1)).toEqual({ opened: 0, kept: 1, reopened: 0, closed: 1 });
     let all = await listFindings(db.kysely, { targetId: t.id });

@@ -243,6 +243,10 @@ function evrBounds(evr: string, out: EvrBounds): void {
   }
 }
 
+// Reused by compareRpmEvr so that splitting allocates nothing (measured: as fast as inlining
+// the split into locals, so the one port of parseEVR serves both paths).
+const scratchA: EvrBounds = { hasEpoch: false, epochEnd: 0, versionStart: 0, versionEnd: 0, hasRelease: false };
+const scratchB: EvrBounds = { hasEpoch: false, epochEnd: 0, versionStart: 0, versionEnd: 0, hasRelease: false };
 const ZERO = '0';
 
 /**
@@ -258,46 +262,29 @@ const ZERO = '0';
  */
 export function compareRpmEvr(a: string, b: string): number {
   if (a === b) return 0;
-  // parseEVR() on both sides, inlined into locals (see evrBounds for the step-by-step port):
-  // this is the hot path, and locals keep it free of memory traffic.
-  const lenA = a.length;
-  const lenB = b.length;
-  // [P1] s = end of the leading digits (the epoch candidate)
-  let sA = 0;
-  while (sA < lenA && isDigit(a.charCodeAt(sA))) sA++;
-  let sB = 0;
-  while (sB < lenB && isDigit(b.charCodeAt(sB))) sB++;
-  // [P3] an epoch when the digits end in ':'; the version starts after it
-  const epochA = sA < lenA && a.charCodeAt(sA) === CH_COLON;
-  const epochB = sB < lenB && b.charCodeAt(sB) === CH_COLON;
-  const vStartA = epochA ? sA + 1 : 0;
-  const vStartB = epochB ? sB + 1 : 0;
-  // [P2]/[P4] the release starts after the last '-' (a '-' cannot fall inside the epoch digits)
-  const dashA = a.lastIndexOf('-');
-  const dashB = b.lastIndexOf('-');
-  const relA = dashA >= vStartA;
-  const relB = dashB >= vStartB;
-  const vEndA = relA ? dashA : lenA;
-  const vEndB = relB ? dashB : lenB;
-  // [C1] const char *e1 = (v1->e != NULL) ? v1->e : "0"; parseEVR turned an empty epoch
-  //      (":1.0") into "0" as well.
-  // [C2] int rc = rpmvercmp(e1, e2);
-  const e1Empty = !epochA || sA === 0;
-  const e2Empty = !epochB || sB === 0;
+  evrBounds(a, scratchA);
+  evrBounds(b, scratchB);
+  // [C1] const char *e1 = (v1->e != NULL) ? v1->e : "0"; (same for e2)
+  //      parseEVR already turned an empty epoch into "0"; rpmvercmp("", "0") would differ.
   let rc: number;
+  const e1Empty = !scratchA.hasEpoch || scratchA.epochEnd === 0;
+  const e2Empty = !scratchB.hasEpoch || scratchB.epochEnd === 0;
+  // [C2] int rc = rpmvercmp(e1, e2);
   if (e1Empty && e2Empty) rc = 0;
-  else if (e1Empty) rc = vercmpRange(ZERO, 0, 1, b, 0, sB);
-  else if (e2Empty) rc = vercmpRange(a, 0, sA, ZERO, 0, 1);
-  else rc = vercmpRange(a, 0, sA, b, 0, sB);
+  else if (e1Empty) rc = vercmpRange(ZERO, 0, 1, b, 0, scratchB.epochEnd);
+  else if (e2Empty) rc = vercmpRange(a, 0, scratchA.epochEnd, ZERO, 0, 1);
+  else rc = vercmpRange(a, 0, scratchA.epochEnd, b, 0, scratchB.epochEnd);
   if (rc !== 0) return rc;
   // [C3] rc = rpmvercmp(v1->v, v2->v);
-  rc = vercmpRange(a, vStartA, vEndA, b, vStartB, vEndB);
+  rc = vercmpRange(a, scratchA.versionStart, scratchA.versionEnd, b, scratchB.versionStart, scratchB.versionEnd);
   if (rc !== 0) return rc;
   // [C4] rc = compare_values(v1->r, v2->r): a missing release (NULL) sorts before any
   //      release, even an empty one ("1.0" < "1.0-" < "1.0-0"); two missing ones are equal.
-  if (relA && relB) return vercmpRange(a, dashA + 1, lenA, b, dashB + 1, lenB);
-  if (relA) return 1;
-  if (relB) return -1;
+  if (scratchA.hasRelease && scratchB.hasRelease) {
+    return vercmpRange(a, scratchA.versionEnd + 1, a.length, b, scratchB.versionEnd + 1, b.length);
+  }
+  if (scratchA.hasRelease) return 1;
+  if (scratchB.hasRelease) return -1;
   return 0;
 }
 

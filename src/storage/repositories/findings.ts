@@ -1,4 +1,4 @@
-import type { Severity } from '../../core/advisory.js';
+import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks } from '../chunk.js';
@@ -51,11 +51,16 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
   const existing = await ex.selectFrom('findings').select(['pk', 'advisory_pk', 'package', 'arch', 'status']).where('target_id', '=', targetId).execute();
   const byIdentity = new Map(existing.map((r) => [`${String(r.advisory_pk)}\u0000${r.package}\u0000${r.arch}`, r]));
   const seen = new Set<number>();
+  const inserted = new Set<string>();
   for (const f of current) {
     const apk = advisoryPks.get(`${f.advisorySource}\u0000${f.advisoryId}`);
     if (apk === undefined) throw new BulwarkError('storage.not-found', `finding names advisory ${f.advisorySource}/${f.advisoryId}, which is not stored`);
-    const old = byIdentity.get(`${String(apk)}\u0000${f.package}\u0000${f.arch}`);
+    const identity = `${String(apk)}\u0000${f.package}\u0000${f.arch}`;
+    const old = byIdentity.get(identity);
     if (old === undefined) {
+      // The same identity twice in `current`: the first one stands, as for stored findings.
+      if (inserted.has(identity)) continue;
+      inserted.add(identity);
       await ex
         .insertInto('findings')
         .values({
@@ -121,7 +126,6 @@ export async function listFindings(ex: Executor, filter: FindingFilter = {}): Pr
   if (filter.targetId !== undefined) q = q.where('findings.target_id', '=', filter.targetId);
   if (filter.status !== undefined) q = q.where('findings.status', 'in', [...filter.status]);
   const rows = await q.orderBy('findings.target_id').orderBy('findings.package').orderBy('advisories.advisory_id').orderBy('findings.arch').execute();
-  const rank: Record<string, number> = { critical: 5, high: 4, medium: 3, low: 2, none: 1, unknown: 0 };
   return rows
     .map(
       (r): Finding => ({
@@ -140,5 +144,5 @@ export async function listFindings(ex: Executor, filter: FindingFilter = {}): Pr
         deadline: r.deadline,
       }),
     )
-    .sort((a, b) => (rank[b.severity] ?? 0) - (rank[a.severity] ?? 0));
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }
