@@ -36,6 +36,9 @@ export function severityRank(s: Severity): number {
  */
 export type FixStatus = 'fixed' | 'no-fix-yet' | 'will-not-fix' | 'not-affected' | 'under-investigation';
 
+/** What an advisory is about; vulnerability feeds (OVAL, OSV, VEX) are all `security`. */
+export type AdvisoryKind = 'security' | 'bugfix' | 'enhancement' | 'other';
+
 export interface VersionBound {
   version: string;
   inclusive: boolean;
@@ -56,6 +59,13 @@ export interface Fix {
   lastAffected: string | null;
   /** Lower bound of the affected range (OSV introduced, OVAL "greater than"). */
   introduced: VersionBound | null;
+  /**
+   * Modular stream the fix belongs to, `name:stream` (RHEL 8 AppStream modules, AlmaLinux/Rocky
+   * `.module_el8…` builds); absent or null for ordinary packages.
+   */
+  module?: string | null;
+  /** updateinfo `reboot_suggested` for this package; absent when the feed does not say. */
+  rebootSuggested?: boolean;
 }
 
 export interface Reference {
@@ -69,6 +79,8 @@ export interface Advisory {
   source: string;
   /** The feed's own id: an OVAL definition id, an OSV id, an RHSA, an updateinfo id. */
   id: string;
+  /** Absent means `security`. */
+  kind?: AdvisoryKind;
   title: string;
   description: string;
   severity: Severity;

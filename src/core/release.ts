@@ -35,6 +35,7 @@ export function parseReleaseId(id: string): { distro: string; version: string } 
 const FAMILIES: Readonly<Record<string, PackageFamily>> = {
   azurelinux: 'rpm',
   'cbl-mariner': 'rpm',
+  mariner: 'rpm',
   fedora: 'rpm',
   rhel: 'rpm',
   almalinux: 'rpm',
