@@ -1,3 +1,4 @@
+import type { OvalCriteria } from './oval.js';
 import type { ReleaseId } from './release.js';
 
 /**
@@ -94,4 +95,6 @@ export interface Advisory {
   /** Parser id and version that produced this record, e.g. `oval@1`. */
   parser: string;
   fixes: Fix[];
+  /** For OVAL definitions: the criteria tree as written, for literal (`--oval-strict`) evaluation. */
+  oval?: OvalCriteria;
 }

@@ -58,9 +58,9 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
   const open: XmlElement[] = [];
   let recordPath: string[] = [];
   let recordChars = 0;
-  let sawRoot = false;
+  const seen = { root: false };
   const ready: XmlRecord[] = [];
-  let failure: Error | null = null;
+  const errors: Error[] = [];
 
   const fail = (message: string): never => {
     throw new BulwarkError('input.invalid', `${opts.name}:${String(parser.line)}:${String(parser.column)}: ${message}`, {
@@ -75,7 +75,7 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
 
   parser.on('doctype', () => fail('a DOCTYPE declaration is not accepted in a feed (entity declarations are refused)'));
   parser.on('opentag', (tag) => {
-    sawRoot = true;
+    seen.root = true;
     const name = localName(tag.name);
     path.push(name);
     if (path.length > maxDepth) fail(`elements nested deeper than ${String(maxDepth)} levels`);
@@ -86,7 +86,7 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
       recordChars = 0;
     }
     const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(tag.attributes)) {
+    for (const [k, v] of Object.entries(tag.attributes as Record<string, string>)) {
       attrs[localName(k)] = v;
       addChars(v.length);
     }
@@ -108,7 +108,7 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
     if (el !== undefined && open.length === 0) ready.push({ path: recordPath, element: el });
   });
   parser.on('error', (err) => {
-    failure ??= err;
+    errors.push(err);
   });
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -119,7 +119,7 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
       if (err instanceof BulwarkError) throw err;
       fail((err as Error).message.replace(/^[^:]*:\d+:\d+: /, ''));
     }
-    if (failure !== null) fail(failure.message.replace(/^[^:]*:\d+:\d+: /, ''));
+    if (errors[0] !== undefined) fail(errors[0].message.replace(/^[^:]*:\d+:\d+: /, ''));
   };
   const decode = (chunk?: Uint8Array): string => {
     try {
@@ -138,8 +138,8 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
   } catch (err) {
     fail((err as Error).message.replace(/^[^:]*:\d+:\d+: /, ''));
   }
-  if (failure !== null) fail((failure as Error).message.replace(/^[^:]*:\d+:\d+: /, ''));
-  if (!sawRoot) fail('no root element (empty document)');
+  if (errors[0] !== undefined) fail(errors[0].message.replace(/^[^:]*:\d+:\d+: /, ''));
+  if (!seen.root) fail('no root element (empty document)');
   while (ready.length > 0) yield ready.shift() as XmlRecord;
 }
 

@@ -1,0 +1,38 @@
+/**
+ * An OVAL definition's logic, kept as the feed wrote it, so that the matcher's `--oval-strict`
+ * mode can evaluate it literally as an OVAL interpreter does (OVAL 5.11 Language
+ * Specification §5.3.3 criteria, §5.3.4 OperatorEnumeration; oval-definitions-schema
+ * CheckEnumeration / ExistenceEnumeration), next to the normalised fixes derived from it.
+ */
+export type OvalOperator = 'AND' | 'OR' | 'ONE' | 'XOR';
+
+export type OvalCriteria =
+  | { kind: 'criteria'; operator: OvalOperator; negate: boolean; children: OvalCriteria[] }
+  | { kind: 'criterion'; negate: boolean; test: OvalTest }
+  /** An `extend_definition`: another definition (a platform check such as "RHEL 9 is installed"). */
+  | { kind: 'extend'; negate: boolean; definition: string; comment: string | null };
+
+export type OvalStateOperation = 'equals' | 'not equal' | 'less than' | 'less than or equal' | 'greater than' | 'greater than or equal' | 'pattern match';
+
+export interface OvalState {
+  /** `evr` (rpm `evr_string` or `debian_evr_string`), `version`, `release`, `arch`, `signature_keyid`, `os_release` (uname). */
+  field: string;
+  datatype: string | null;
+  operation: OvalStateOperation;
+  value: string;
+}
+
+export interface OvalTest {
+  id: string;
+  /** `rpminfo_test`, `dpkginfo_test`, `uname_test`, `rpmverifyfile_test`, `textfilecontent54_test`, … */
+  type: string;
+  comment: string | null;
+  /** CheckEnumeration: all | at least one | none satisfy | only one. */
+  check: string;
+  /** ExistenceEnumeration; OVAL's default is `at_least_one_exists`. */
+  checkExistence: string;
+  /** Package names the object selects (a `constant_variable` expanded); empty for non-package tests. */
+  names: string[];
+  /** Every state, each a list of field conditions that must all hold. */
+  states: OvalState[][];
+}
