@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ if (pgProblem !== null) {
 }
 
 let counter = 0;
+/** Advisory lock id taken while a test schema is created and migrated, or dropped. */
+const SCHEMA_LOCK = 4_242_001;
 
 function sqlite(): TestDatabase {
   return {
@@ -61,12 +64,21 @@ function postgres(): TestDatabase {
   return {
     name: 'postgres',
     open: async () => {
-      const schema = `bulwark_t${String(process.pid)}_${String(++counter)}_${String(Date.now() % 100000)}`;
+      // Test files may share a process (worker threads): a random part keeps schemas apart.
+      const schema = `bulwark_t${String(process.pid)}_${String(++counter)}_${randomBytes(4).toString('hex')}`;
+      // Kysely's migrator introspects every schema's tables, which fails when another test
+      // process drops its schema at that moment; creating and dropping test schemas under one
+      // advisory lock keeps parallel test files apart.
       const admin = new pg.Client({ connectionString: TEST_PG_URL });
       await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
-      const db = await openDatabase({ kind: 'postgres', url: TEST_PG_URL, schema });
+      let db: Db;
+      try {
+        await admin.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+        await admin.query(`create schema ${schema}`);
+        db = await openDatabase({ kind: 'postgres', url: TEST_PG_URL, schema });
+      } finally {
+        await admin.end();
+      }
       const close = db.close.bind(db);
       return {
         ...db,
@@ -74,8 +86,12 @@ function postgres(): TestDatabase {
           await close();
           const c = new pg.Client({ connectionString: TEST_PG_URL });
           await c.connect();
-          await c.query(`drop schema ${schema} cascade`);
-          await c.end();
+          try {
+            await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+            await c.query(`drop schema ${schema} cascade`);
+          } finally {
+            await c.end();
+          }
         },
       };
     },

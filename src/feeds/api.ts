@@ -1,13 +1,28 @@
-import * as native from './native/parser.js';
+import { BulwarkError } from '../core/errors.js';
+import { nativeParser } from './native/parser.js';
+import { ovalParser } from './oval/parser.js';
+import type { FeedParser } from './types.js';
 
 /**
  * The registry of feed formats (DESIGN.md conventions: one folder per format, each with an
- * `id`, a display name and a `version`; a test checks this list against the folders).
+ * `id`, a display name, spec links and a `version`; a test checks this list against the folders).
  */
+export const feedParsers: readonly FeedParser[] = [nativeParser, ovalParser];
+
 export interface FeedFormat {
   id: string;
   displayName: string;
   version: number;
 }
 
-export const feedFormats: readonly FeedFormat[] = [{ id: native.id, displayName: native.displayName, version: native.version }];
+export const feedFormats: readonly FeedFormat[] = feedParsers.map((p) => ({ id: p.id, displayName: p.displayName, version: p.version }));
+
+/**
+ * The parser for a format id.
+ * @example feedParser('oval').version // 1
+ */
+export function feedParser(format: string): FeedParser {
+  const p = feedParsers.find((x) => x.id === format);
+  if (p === undefined) throw new BulwarkError('config.invalid', `unknown feed format "${format}" (known: ${feedParsers.map((x) => x.id).join(', ')})`);
+  return p;
+}

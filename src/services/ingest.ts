@@ -1,31 +1,40 @@
-import { parseNativeFeed, type SkippedRecord } from '../feeds/native/parser.js';
-import { markWithdrawn, transaction, upsertAdvisories, type Db, type UpsertCounts } from '../storage/index.js';
+import { BulwarkError } from '../core/errors.js';
+import type { FeedWarning } from '../feeds/types.js';
+import { ingestFile } from './feeds.js';
 import { readBoundedText } from './read-file.js';
-import { systemClock, type Clock } from './store.js';
+import { systemClock, type Clock, type Db } from './store.js';
 
 export const MAX_FEED_BYTES = 512 * 1024 * 1024;
 
-export interface IngestReport extends UpsertCounts {
+export interface IngestReport {
   source: string;
   file: string;
+  added: number;
+  changed: number;
+  unchanged: number;
+  restored: number;
   withdrawn: number;
-  skipped: SkippedRecord[];
+  /** Records the parser skipped, with the reason. */
+  skipped: FeedWarning[];
 }
 
 /**
- * Ingests a whole feed file: parses it (bad records skipped and reported), then in one
- * transaction upserts every advisory and marks those no longer in the feed as withdrawn.
- * If anything fails, nothing already stored changes.
+ * Ingests a whole file in Bulwark's native format under the source id the file declares (the
+ * demo's feed, hand-made feeds, exports): one transaction, bad records skipped and reported,
+ * advisories the file no longer lists marked withdrawn. Vendor feeds go through
+ * `syncSource`/`ingestFile` (services/feeds.ts) with a configured source.
  *
  * @example await ingestFeedFile(db, 'examples/demo/advisories.json')
  */
 export async function ingestFeedFile(db: Db, file: string, clock: Clock = systemClock): Promise<IngestReport> {
   const text = await readBoundedText(file, MAX_FEED_BYTES);
-  const parsed = parseNativeFeed(text, file);
-  const now = clock().toISOString();
-  return transaction(db, async (tx) => {
-    const counts = await upsertAdvisories(tx, parsed.advisories, now);
-    const withdrawn = await markWithdrawn(tx, parsed.source, new Set(parsed.advisories.map((a) => a.id)), now);
-    return { source: parsed.source, file, ...counts, withdrawn, skipped: parsed.skipped };
-  });
+  let source: unknown;
+  try {
+    source = (JSON.parse(text) as { source?: unknown }).source;
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${file}: not JSON: ${(err as Error).message}`, { file });
+  }
+  if (typeof source !== 'string') throw new BulwarkError('input.invalid', `${file}: source: a feed source id is required`, { file });
+  const r = await ingestFile(db, { id: source, format: 'native', release: null }, file, { clock, limits: { maxDownloadBytes: MAX_FEED_BYTES, maxDocumentBytes: MAX_FEED_BYTES, maxTotalBytes: MAX_FEED_BYTES } });
+  return { source, file, added: r.added, changed: r.changed, unchanged: r.unchanged, restored: r.restored, withdrawn: r.withdrawn, skipped: r.warningSamples };
 }

@@ -20,6 +20,8 @@ export interface Db {
   readonly kysely: Kysely<Database>;
   /** A description safe to print: the SQLite path, or the PostgreSQL URL without its password. */
   readonly description: string;
+  /** PostgreSQL schema the connection's search_path is set to, when not the default. */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -112,7 +114,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       await kysely.destroy();
       throw new BulwarkError('storage.unavailable', `cannot connect to PostgreSQL at ${description}: ${(err as Error).message}`, { url: description }, { cause: err });
     }
-    db = { dialect: 'postgres', kysely, description, close: () => kysely.destroy() };
+    db = { dialect: 'postgres', kysely, description, ...(location.schema !== undefined ? { schema: location.schema } : {}), close: () => kysely.destroy() };
   }
   if (opts.migrate !== false) {
     try {
@@ -132,7 +134,10 @@ function quotePgIdent(s: string): string {
 
 /** Applies every pending migration; a failed one is rolled back and reported by name. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect) });
+  // Kysely looks for its migration tables in every schema unless told which one; with several
+  // schemas in one database (tests, tenants) it would find another schema's table and skip
+  // creating its own.
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

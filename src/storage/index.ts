@@ -8,3 +8,4 @@ export * from './repositories/releases.js';
 export * from './repositories/advisories.js';
 export * from './repositories/targets.js';
 export * from './repositories/findings.js';
+export * from './repositories/feeds.js';

@@ -16,6 +16,8 @@ export interface Database {
   packages: PackagesTable;
   target_packages: TargetPackagesTable;
   findings: FindingsTable;
+  feed_sources: FeedSourcesTable;
+  feed_state: FeedStateTable;
 }
 
 /** Timestamps: written and read as ISO 8601 strings. */
@@ -46,6 +48,10 @@ export interface AdvisoriesTable {
   published_at: string | null;
   updated_at: string | null;
   parser: string;
+  /** security | bugfix | enhancement | other */
+  kind: string;
+  /** JSON: an OVAL definition's criteria tree, for literal evaluation; null for other formats. */
+  oval: string | null;
   /** sha256 of the normalised advisory: an unchanged record is not rewritten. */
   fingerprint: string;
   first_seen_at: Timestamp;
@@ -79,6 +85,10 @@ export interface FixesTable {
   last_affected: string | null;
   introduced: string | null;
   introduced_inclusive: Flag;
+  /** `name:stream` of a modular build. */
+  module: string | null;
+  /** 0/1, null when the feed does not say. */
+  reboot_suggested: number | null;
 }
 
 export interface AdvisoryEventsTable {
@@ -141,6 +151,28 @@ export interface FindingsTable {
   last_seen_at: Timestamp;
   closed_at: Timestamp | null;
   deadline: Timestamp | null;
+}
+
+export interface FeedSourcesTable {
+  id: string;
+  format: string;
+  /** A URL (http, https) or a local path. */
+  location: string;
+  release_id: string | null;
+  description: string | null;
+  added_at: Timestamp;
+}
+
+export interface FeedStateTable {
+  source: string;
+  location: string;
+  etag: string | null;
+  last_modified: string | null;
+  /** sha256 of the raw bytes plus the parser version: equal means nothing to do. */
+  fingerprint: string | null;
+  synced_at: Timestamp;
+  /** JSON: the last sync's counts. */
+  summary: string;
 }
 
 export type AdvisoryRow = Selectable<AdvisoriesTable>;

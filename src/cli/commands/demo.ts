@@ -19,7 +19,7 @@ export async function demoCommand(opts: { io: CliIo; dbPath: string | undefined 
       `feed ${ingest.source}: ${String(ingest.added)} added, ${String(ingest.changed)} changed, ${String(ingest.unchanged)} unchanged, ` +
         `${String(ingest.withdrawn)} withdrawn, ${String(ingest.skipped.length)} bad records skipped`,
     );
-    for (const s of ingest.skipped) out.push(`  skipped advisories[${String(s.index)}]${s.id === null ? '' : ` ${s.id}`}: ${s.reason}`);
+    for (const s of ingest.skipped) out.push(`  skipped${s.record === null ? '' : ` ${s.record}`}: ${s.message}`);
     out.push(`target ${inventory.target.name} (${inventory.target.release ?? '?'}, ${inventory.target.arch ?? 'mixed arch'}): ${String(inventory.packages)} packages`);
     const c = scan.counts;
     out.push(`scan: ${String(c.opened)} new, ${String(c.kept)} still present, ${String(c.reopened)} reopened, ${String(c.closed)} closed`);

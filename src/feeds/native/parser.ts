@@ -2,6 +2,8 @@ import type { Advisory } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { releaseFamily } from '../../core/release.js';
 import { versionScheme } from '../../core/version/registry.js';
+import { collectBytes } from '../../lib/decompress.js';
+import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { NativeAdvisory, NativeFeed } from './schema.js';
 
 export const id = 'native';
@@ -74,3 +76,23 @@ export function parseNativeFeed(text: string, file = '<input>'): NativeParseResu
   });
   return { source: env.data.source, advisories, skipped };
 }
+
+/** The native format behind the common parser contract (the document's own `source` is replaced by the configured one). */
+export const nativeParser: FeedParser = {
+  id,
+  displayName,
+  version,
+  specs: ['src/feeds/native/schema.ts'],
+  async *parse(input: FeedInput, opts: ParseOptions): AsyncGenerator<Advisory> {
+    const bytes = await collectBytes(input, opts.name, 256 * 1024 * 1024);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new BulwarkError('input.invalid', `${opts.name}: not valid UTF-8`, { file: opts.name });
+    }
+    const parsed = parseNativeFeed(text, opts.name);
+    for (const s of parsed.skipped) opts.warn({ record: s.id, message: `advisories[${String(s.index)}]: ${s.reason}` });
+    for (const a of parsed.advisories) yield { ...a, source: opts.source };
+  },
+};

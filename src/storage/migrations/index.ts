@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { initial } from './0001-initial.js';
+import { feeds } from './0002-feeds.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -10,6 +11,7 @@ import { initial } from './0001-initial.js';
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': initial(dialect),
+    '0002-feeds': feeds(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

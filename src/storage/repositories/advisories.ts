@@ -1,4 +1,5 @@
-import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import type { OvalCriteria } from '../../core/oval.js';
 import { chunks } from '../chunk.js';
 import type { Executor } from '../database.js';
 import { fingerprint } from '../fingerprint.js';
@@ -36,13 +37,15 @@ function columns(a: Advisory, fp: string, now: string): Columns {
     published_at: a.publishedAt,
     updated_at: a.updatedAt,
     parser: a.parser,
+    kind: a.kind ?? 'security',
+    oval: a.oval === undefined ? null : JSON.stringify(a.oval),
     fingerprint: fp,
     last_changed_at: now,
   };
 }
 
 // The fields whose change an operator wants to see named in the history.
-const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at'] as const;
+const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at', 'kind'] as const;
 
 async function insertChildren(ex: Executor, pk: number, a: Advisory): Promise<void> {
   const cves = [...new Set(a.cves)];
@@ -66,8 +69,10 @@ async function insertChildren(ex: Executor, pk: number, a: Advisory): Promise<vo
     last_affected: f.lastAffected,
     introduced: f.introduced?.version ?? null,
     introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
+    module: f.module ?? null,
+    reboot_suggested: f.rebootSuggested === undefined ? null : f.rebootSuggested ? 1 : 0,
   }));
-  for (const c of chunks(fixes, 11)) await ex.insertInto('fixes').values(c).execute();
+  for (const c of chunks(fixes, 13)) await ex.insertInto('fixes').values(c).execute();
 }
 
 async function deleteChildren(ex: Executor, pk: number): Promise<void> {
@@ -221,7 +226,7 @@ export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}):
 async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
   const byPk = new Map<number, Advisory>();
   for (const r of rows) {
-    byPk.set(r.pk, {
+    const a: Advisory = {
       source: r.source,
       id: r.advisory_id,
       title: r.title,
@@ -235,7 +240,10 @@ async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
       updatedAt: r.updated_at,
       parser: r.parser,
       fixes: [],
-    });
+    };
+    if (r.kind !== 'security') a.kind = r.kind as AdvisoryKind;
+    if (r.oval !== null) a.oval = JSON.parse(r.oval) as OvalCriteria;
+    byPk.set(r.pk, a);
   }
   for (const c of chunks([...byPk.keys()], 1, 5000)) {
     const cves = await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('cve').execute();
@@ -256,6 +264,8 @@ async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
         lastAffected: r.last_affected,
         introduced: r.introduced === null ? null : { version: r.introduced, inclusive: r.introduced_inclusive === 1 },
       };
+      if (r.module !== null) fix.module = r.module;
+      if (r.reboot_suggested !== null) fix.rebootSuggested = r.reboot_suggested === 1;
       byPk.get(r.advisory_pk)?.fixes.push(fix);
     }
   }

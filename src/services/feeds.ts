@@ -1,0 +1,306 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Advisory } from '../core/advisory.js';
+import { BulwarkError } from '../core/errors.js';
+import { parseReleaseId } from '../core/release.js';
+import { feedParser } from '../feeds/api.js';
+import { catalog, type CatalogSource } from '../feeds/catalog.js';
+import type { FeedWarning } from '../feeds/types.js';
+import { feedDocuments } from '../lib/archive.js';
+import { download, sha256File } from '../lib/http.js';
+import {
+  listFeedSources,
+  listFeedStates,
+  markWithdrawn,
+  removeFeedSource,
+  saveFeedSource,
+  saveFeedState,
+  transaction,
+  upsertAdvisories,
+  type FeedState,
+} from '../storage/index.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/** Limits for one feed; a document or archive past them is refused with a clear error. */
+export interface FeedLimits {
+  /** Most bytes downloaded (compressed). */
+  maxDownloadBytes: number;
+  /** Most bytes of one document after decompression. */
+  maxDocumentBytes: number;
+  /** Most bytes of a whole archive after decompression. */
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_LIMITS: FeedLimits = {
+  maxDownloadBytes: 4 * 1024 ** 3,
+  maxDocumentBytes: 512 * 1024 ** 2,
+  maxTotalBytes: 64 * 1024 ** 3,
+};
+
+/** A feed source as the operator sees it: the catalog merged with the stored additions and overrides. */
+export interface FeedSource {
+  id: string;
+  format: string;
+  location: string;
+  release: string | null;
+  description: string;
+  origin: 'catalog' | 'configured' | 'catalog, overridden';
+  resolve?: CatalogSource['resolve'];
+  state: FeedState | null;
+}
+
+export interface SyncReport {
+  source: string;
+  location: string;
+  /** synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP 304; failed: see error. */
+  status: 'synced' | 'unchanged' | 'not-modified' | 'failed';
+  documents: number;
+  advisories: number;
+  added: number;
+  changed: number;
+  unchanged: number;
+  restored: number;
+  withdrawn: number;
+  /** Records skipped or corrected by the parser (see `warningSamples`). */
+  warnings: number;
+  warningSamples: FeedWarning[];
+  seconds: number;
+  error?: string;
+}
+
+export interface SyncOptions {
+  /** Read this local file instead of the source's location (offline use, mirrors). */
+  file?: string;
+  /** Parse and store even when the feed is unchanged. */
+  force?: boolean;
+  clock?: Clock;
+  limits?: FeedLimits;
+  /** Called every few hundred advisories during long syncs. */
+  onProgress?: (p: { source: string; advisories: number; documents: number }) => void;
+  /** Where downloads go (default: a temporary directory, removed afterwards). */
+  workDir?: string;
+}
+
+const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+const BATCH = 500;
+const MAX_SAMPLES = 50;
+
+/**
+ * Every feed source: the built-in catalog (src/feeds/catalog.ts) with the operator's stored
+ * sources layered over it (same id: the stored one wins), with each one's last sync state.
+ * @example (await listSources(db)).map((s) => s.id)
+ */
+export async function listSources(db: Db): Promise<FeedSource[]> {
+  const stored = await listFeedSources(db.kysely);
+  const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, s]));
+  const out = new Map<string, FeedSource>();
+  for (const c of catalog) {
+    const src: FeedSource = { id: c.id, format: c.format, location: c.location, release: c.release, description: c.description, origin: 'catalog', state: states.get(c.id) ?? null };
+    if (c.resolve !== undefined) src.resolve = c.resolve;
+    out.set(c.id, src);
+  }
+  for (const s of stored) {
+    const base = out.get(s.id);
+    out.set(s.id, {
+      id: s.id,
+      format: s.format,
+      location: s.location,
+      release: s.release,
+      description: s.description ?? base?.description ?? '',
+      origin: base === undefined ? 'configured' : 'catalog, overridden',
+      state: states.get(s.id) ?? null,
+    });
+  }
+  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export interface AddSourceInput {
+  id: string;
+  /** Required for a new source; defaults to the catalog entry's format for an override. */
+  format?: string | undefined;
+  location: string;
+  release?: string | null | undefined;
+  description?: string | null | undefined;
+}
+
+/**
+ * Adds a source, or points a catalog source elsewhere (a local file, a mirror).
+ * @example await addSource(db, { id: 'azurelinux-3.0-oval', location: '/srv/mirror/azurelinux-3.0-oval.xml.xz' })
+ */
+export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
+  if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
+  const base = catalog.find((c) => c.id === input.id);
+  const format = input.format ?? base?.format;
+  if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
+  feedParser(format);
+  const release = input.release === undefined ? (base?.release ?? null) : input.release;
+  if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
+  await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString() });
+  const s = (await listSources(db)).find((x) => x.id === input.id);
+  if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
+  return s;
+}
+
+/** Removes a configured source (a catalog source returns to its built-in location). Stored advisories stay. */
+export async function removeSource(db: Db, id: string): Promise<boolean> {
+  return removeFeedSource(db.kysely, id);
+}
+
+function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+/** Red Hat's `archive_latest.txt` names the newest full archive, relative to itself. */
+async function resolveLocation(src: FeedSource, workDir: string): Promise<string> {
+  if (src.resolve !== 'redhat-archive-latest' || !isUrl(src.location)) return src.location;
+  const r = await download(src.location, join(workDir, 'index.txt'), { maxBytes: 4096, timeoutMs: 60_000 });
+  if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${src.location}: no answer to resolve the archive name`);
+  const name = (await readFile(r.file, 'utf8')).trim();
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new BulwarkError('input.invalid', `${src.location}: "${name.slice(0, 80)}" is not an archive file name`);
+  return new URL(name, src.location).toString();
+}
+
+/**
+ * Parses one local file (plain, compressed or an archive of documents) of a source and stores
+ * it in one transaction: advisories are upserted by (source, id), those the feed no longer lists
+ * are marked withdrawn. If anything fails — a hostile document, a truncated archive — the
+ * transaction rolls back and nothing already stored changes.
+ *
+ * @example await ingestFile(db, { id: 'azurelinux-3.0-oval', format: 'oval', release: 'azurelinux:3.0' }, 'feed.xml.xz')
+ */
+export async function ingestFile(
+  db: Db,
+  src: Pick<FeedSource, 'id' | 'format' | 'release'>,
+  file: string,
+  opts: Omit<SyncOptions, 'file' | 'force'> = {},
+): Promise<Omit<SyncReport, 'location' | 'status' | 'seconds'>> {
+  const parser = feedParser(src.format);
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const now = (opts.clock ?? systemClock)().toISOString();
+  const warningSamples: FeedWarning[] = [];
+  let warnings = 0;
+  const warn = (w: FeedWarning): void => {
+    warnings++;
+    if (warningSamples.length < MAX_SAMPLES) warningSamples.push(w);
+  };
+  try {
+    await stat(file);
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
+  }
+  return transaction(db, async (tx) => {
+    const totals = { documents: 0, advisories: 0, added: 0, changed: 0, unchanged: 0, restored: 0 };
+    const ids = new Set<string>();
+    let batch: Advisory[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const c = await upsertAdvisories(tx, batch, now);
+      totals.added += c.added;
+      totals.changed += c.changed;
+      totals.unchanged += c.unchanged;
+      totals.restored += c.restored;
+      batch = [];
+      opts.onProgress?.({ source: src.id, advisories: totals.advisories, documents: totals.documents });
+    };
+    for await (const doc of feedDocuments(createReadStream(file), file, limits)) {
+      totals.documents++;
+      for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn })) {
+        if (ids.has(a.id)) {
+          warn({ record: a.id, message: `${doc.name}: the same advisory id appears again; the later record wins` });
+        }
+        ids.add(a.id);
+        totals.advisories++;
+        batch.push(a);
+        if (batch.length >= BATCH) await flush();
+      }
+    }
+    await flush();
+    if (totals.documents === 0) throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
+    const withdrawn = await markWithdrawn(tx, src.id, ids, now);
+    return { source: src.id, ...totals, withdrawn, warnings, warningSamples };
+  });
+}
+
+function emptyReport(source: string, location: string, status: SyncReport['status'], seconds: number): SyncReport {
+  return { source, location, status, documents: 0, advisories: 0, added: 0, changed: 0, unchanged: 0, restored: 0, withdrawn: 0, warnings: 0, warningSamples: [], seconds };
+}
+
+/**
+ * Syncs one source: downloads it (conditional GET) or reads the local file, skips it in
+ * milliseconds when neither its bytes nor the parser changed since the last sync, else
+ * ingests it and records the new state.
+ *
+ * @example const r = await syncSource(db, 'azurelinux-3.0-oval', { file: 'azurelinux-3.0-oval.xml.xz' })
+ */
+export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {}): Promise<SyncReport> {
+  const started = performance.now();
+  const seconds = (): number => Math.round(performance.now() - started) / 1000;
+  const src = (await listSources(db)).find((s) => s.id === sourceId);
+  if (src === undefined) throw new BulwarkError('usage', `no feed source "${sourceId}" (see \`bulwark feeds list\`; add one with \`bulwark feeds add\`)`);
+  const parser = feedParser(src.format);
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const clock = opts.clock ?? systemClock;
+  const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
+  try {
+    let location = opts.file ?? src.location;
+    const prev = src.state;
+    let file = location;
+    let etag: string | null = null;
+    let lastModified: string | null = null;
+    let sha: string;
+    if (opts.file === undefined && isUrl(location)) {
+      location = await resolveLocation(src, workDir);
+      const validators = opts.force !== true && prev !== null && prev.location === location ? prev : null;
+      const r = await download(location, join(workDir, basename(new URL(location).pathname) || 'feed'), {
+        etag: validators?.etag ?? null,
+        lastModified: validators?.lastModified ?? null,
+        maxBytes: limits.maxDownloadBytes,
+      });
+      if (r.status === 'not-modified') return emptyReport(src.id, location, 'not-modified', seconds());
+      file = r.file;
+      sha = r.sha256;
+      etag = r.etag;
+      lastModified = r.lastModified;
+    } else {
+      try {
+        sha = await sha256File(file);
+      } catch (err) {
+        throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
+      }
+    }
+    // The same bytes read by the same parser version for the same release give the same advisories.
+    const fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
+    if (opts.force !== true && prev?.fingerprint === fingerprint) {
+      await saveFeedState(db.kysely, { ...prev, location, etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
+      return emptyReport(src.id, location, 'unchanged', seconds());
+    }
+    const r = await ingestFile(db, src, file, opts);
+    const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
+    const summary: Record<string, unknown> = { ...report };
+    delete summary['warningSamples'];
+    await saveFeedState(db.kysely, { source: src.id, location, etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
+    return report;
+  } finally {
+    if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Syncs several sources one after another; a source that fails is reported as failed and the
+ * others still sync.
+ */
+export async function syncSources(db: Db, ids: readonly string[], opts: Omit<SyncOptions, 'file'> = {}): Promise<SyncReport[]> {
+  const out: SyncReport[] = [];
+  for (const id of ids) {
+    const started = performance.now();
+    try {
+      out.push(await syncSource(db, id, opts));
+    } catch (err) {
+      const src = (await listSources(db)).find((s) => s.id === id);
+      out.push({ ...emptyReport(id, src?.location ?? '', 'failed', Math.round(performance.now() - started) / 1000), error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return out;
+}
