@@ -1,8 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isBulwarkError } from '../core/errors.js';
+import { BulwarkError, isBulwarkError } from '../core/errors.js';
 import { isPackageFamily } from '../core/version/registry.js';
 import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
+import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
@@ -39,6 +40,63 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .action(async () => {
       const dbPath = program.opts<{ db?: string }>().db;
       code = await demoCommand({ io, dbPath });
+    });
+
+  const dbPath = (): string | undefined => program.opts<{ db?: string }>().db;
+  const feeds = program.command('feeds').description('advisory feed sources: the built-in catalog and your own');
+  feeds
+    .command('list')
+    .description('list feed sources, where each reads from and its last sync')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await feedsListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  feeds
+    .command('add')
+    .description('add a source, or point a catalog source at a local file or mirror')
+    .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
+    .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
+    .option('--format <format>', 'feed format (oval, osv, csaf-vex, updateinfo, native); defaults to the catalog entry\'s')
+    .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
+    .option('--description <text>', 'a note for `feeds list`')
+    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {
+      code = await feedsAddCommand({ io, dbPath: dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description });
+    });
+  feeds
+    .command('remove')
+    .description('remove a configured source (a catalog source goes back to its built-in location)')
+    .argument('<id>')
+    .action(async (id: string) => {
+      code = await feedsRemoveCommand({ io, dbPath: dbPath(), id });
+    });
+  feeds
+    .command('sync')
+    .description('fetch and ingest feeds (all sources unless --source is given); unchanged feeds are skipped')
+    .option('--source <id>', 'a source to sync (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--file <path>', 'read this local file as the --source (offline use)')
+    .option('--force', 'parse and store even if the feed is unchanged')
+    .option('--json', 'print the reports as JSON')
+    .option('--verbose', 'print up to 50 warnings per source')
+    .action(async (o: { source: string[]; file?: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
+      code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, json: o.json === true, verbose: o.verbose === true });
+    });
+
+  program
+    .command('advisories')
+    .description('search stored advisories')
+    .option('--cve <id>', 'advisories naming this CVE')
+    .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
+    .option('--release <release>', 'only this release\'s fixes, e.g. azurelinux:3.0')
+    .option('--source <id>', 'only this feed source')
+    .option('--withdrawn', 'include withdrawn advisories')
+    .option('--limit <n>', 'at most n advisories, newest first', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `--limit: "${v}" is not a positive integer`);
+      return n;
+    })
+    .option('--json', 'print JSON')
+    .action(async (o: { cve?: string; package?: string; release?: string; source?: string; withdrawn?: boolean; limit?: number; json?: boolean }) => {
+      code = await advisoriesCommand({ io, dbPath: dbPath(), cve: o.cve, package: o.package, release: o.release, source: o.source, withdrawn: o.withdrawn, limit: o.limit, json: o.json === true });
     });
 
   try {

@@ -81,6 +81,8 @@ export interface SyncOptions {
   onProgress?: (p: { source: string; advisories: number; documents: number }) => void;
   /** Where downloads go (default: a temporary directory, removed afterwards). */
   workDir?: string;
+  /** Download time limits: the whole transfer (default 10 min) and the longest silence (default 60 s). */
+  timeouts?: { totalMs?: number; idleMs?: number };
 }
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -257,6 +259,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
         etag: validators?.etag ?? null,
         lastModified: validators?.lastModified ?? null,
         maxBytes: limits.maxDownloadBytes,
+        ...(opts.timeouts?.totalMs !== undefined ? { timeoutMs: opts.timeouts.totalMs } : {}),
+        ...(opts.timeouts?.idleMs !== undefined ? { idleTimeoutMs: opts.timeouts.idleMs } : {}),
       });
       if (r.status === 'not-modified') return emptyReport(src.id, location, 'not-modified', seconds());
       file = r.file;

@@ -199,6 +199,10 @@ export interface AdvisoryFilter {
   source?: string;
   /** Include withdrawn advisories (default: no). */
   withdrawn?: boolean;
+  /** Only advisories naming this CVE. */
+  cve?: string;
+  /** At most this many advisories (newest first when set). */
+  limit?: number;
 }
 
 /**
@@ -219,7 +223,11 @@ export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}):
       return s;
     });
   }
-  const rows = await q.orderBy('advisories.pk').execute();
+  if (filter.cve !== undefined) {
+    const cve = filter.cve;
+    q = q.where('advisories.pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
+  }
+  const rows = filter.limit === undefined ? await q.orderBy('advisories.pk').execute() : await q.orderBy('advisories.pk', 'desc').limit(filter.limit).execute();
   return hydrate(ex, rows, filter);
 }
 

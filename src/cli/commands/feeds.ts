@@ -1,0 +1,150 @@
+import { searchAdvisories, type AdvisoryQuery } from '../../services/advisories.js';
+import { addSource, listSources, removeSource, syncSource, syncSources, type AddSourceInput, type SyncReport } from '../../services/feeds.js';
+import { openStore } from '../../services/store.js';
+import { BulwarkError } from '../../core/errors.js';
+import type { CliIo } from '../io.js';
+import { writeAll } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+
+interface Common {
+  io: CliIo;
+  dbPath: string | undefined;
+}
+
+/** `bulwark feeds list`: every source, where it reads from and how its last sync went. */
+export async function feedsListCommand(opts: Common & { json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    const sources = await listSources(db);
+    if (opts.json) {
+      await writeAll(opts.io.stdout, JSON.stringify(sources, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    await writeAll(
+      opts.io.stdout,
+      formatTable(
+        ['SOURCE', 'FORMAT', 'RELEASE', 'ORIGIN', 'LAST SYNC', 'ADVISORIES', 'LOCATION'],
+        sources.map((s) => [
+          s.id,
+          s.format,
+          s.release ?? '-',
+          s.origin,
+          s.state?.syncedAt ?? 'never',
+          s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
+          s.location,
+        ]),
+      ),
+    );
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark feeds add ID --location L [--format F] [--release R]`: a new source, or a catalog source pointed at a file or mirror. */
+export async function feedsAddCommand(opts: Common & AddSourceInput): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    const s = await addSource(db, opts);
+    await writeAll(opts.io.stdout, `source ${s.id} (${s.format}${s.release === null ? '' : `, ${s.release}`}) reads ${s.location} [${s.origin}]\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function feedsRemoveCommand(opts: Common & { id: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    const removed = await removeSource(db, opts.id);
+    if (!removed) throw new BulwarkError('usage', `no configured source "${opts.id}" (built-in catalog entries cannot be removed, only overridden)`);
+    await writeAll(opts.io.stdout, `removed ${opts.id}\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+function summaryLine(r: SyncReport): string {
+  if (r.status === 'failed') return `${r.source}: FAILED: ${r.error ?? 'unknown error'}`;
+  if (r.status !== 'synced') return `${r.source}: ${r.status} (${r.seconds.toFixed(3)} s)`;
+  return (
+    `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
+    `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +
+    `${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s`
+  );
+}
+
+/**
+ * `bulwark feeds sync [--source S …] [--file F] [--force]`: syncs the named sources (default:
+ * every configured one and the catalog's), printing progress on stderr and a summary line per
+ * source. Exit 4 when a source failed.
+ */
+export async function feedsSyncCommand(opts: Common & { sources: string[]; file: string | undefined; force: boolean; json: boolean; verbose: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    if (opts.file !== undefined && opts.sources.length !== 1) throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
+    let last = 0;
+    const onProgress = (p: { source: string; advisories: number; documents: number }): void => {
+      const now = performance.now();
+      if (now - last < 1000) return;
+      last = now;
+      opts.io.stderr.write(`${p.source}: ${String(p.advisories)} advisories read…\n`);
+    };
+    const common = { force: opts.force, onProgress };
+    let reports: SyncReport[];
+    if (opts.file !== undefined) {
+      const [only] = opts.sources;
+      if (only === undefined) throw new BulwarkError('usage', '--file needs --source');
+      reports = [await syncSource(db, only, { ...common, file: opts.file })];
+    } else {
+      const ids = opts.sources.length > 0 ? opts.sources : (await listSources(db)).map((s) => s.id);
+      reports = await syncSources(db, ids, common);
+    }
+    if (opts.json) await writeAll(opts.io.stdout, JSON.stringify(reports, null, 2) + '\n');
+    else {
+      const lines: string[] = [];
+      for (const r of reports) {
+        lines.push(summaryLine(r));
+        const samples = opts.verbose ? r.warningSamples : r.warningSamples.slice(0, 5);
+        for (const w of samples) lines.push(`  warning${w.record === null ? '' : ` ${w.record}`}: ${w.message}`);
+        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more warnings${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
+      }
+      await writeAll(opts.io.stdout, lines.join('\n') + '\n');
+    }
+    return reports.some((r) => r.status === 'failed') ? EXIT.targetsFailed : EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark advisories [--cve] [--package] [--release] [--source]`: search the store. */
+export async function advisoriesCommand(opts: Common & AdvisoryQuery & { json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
+  try {
+    const list = await searchAdvisories(db, opts);
+    if (opts.json) {
+      await writeAll(opts.io.stdout, JSON.stringify(list, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    const rows = list.flatMap((a) => {
+      const fixes = a.fixes.length === 0 ? [null] : a.fixes;
+      return fixes.map((f) => [
+        a.severity,
+        a.id,
+        a.cves.slice(0, 3).join(' ') + (a.cves.length > 3 ? ` +${String(a.cves.length - 3)}` : ''),
+        f?.release ?? '-',
+        f === null ? '-' : `${f.package}${f.arch === null ? '' : `.${f.arch}`}`,
+        f?.status ?? '-',
+        f?.fixed ?? f?.lastAffected ?? '-',
+        a.source,
+      ]);
+    });
+    await writeAll(opts.io.stdout, formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'RELEASE', 'PACKAGE', 'STATUS', 'VERSION', 'SOURCE'], rows));
+    await writeAll(opts.io.stderr, `${String(list.length)} advisories\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
