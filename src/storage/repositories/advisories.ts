@@ -47,48 +47,57 @@ function columns(a: Advisory, fp: string, now: string): Columns {
 // The fields whose change an operator wants to see named in the history.
 const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at', 'kind'] as const;
 
-async function insertChildren(ex: Executor, pk: number, a: Advisory): Promise<void> {
-  const cves = [...new Set(a.cves)];
-  for (const c of chunks(cves, 2)) {
-    await ex
-      .insertInto('advisory_cves')
-      .values(c.map((cve) => ({ advisory_pk: pk, cve })))
-      .execute();
-  }
-  const refs = a.references.map((r, seq) => ({ advisory_pk: pk, seq, type: r.type, ref_id: r.id, url: r.url }));
+/** Inserts the CVEs, references and fixes of many advisories with multi-row statements. */
+async function insertChildren(ex: Executor, items: readonly { pk: number; a: Advisory }[]): Promise<void> {
+  const cves = items.flatMap(({ pk, a }) => [...new Set(a.cves)].map((cve) => ({ advisory_pk: pk, cve })));
+  for (const c of chunks(cves, 2)) await ex.insertInto('advisory_cves').values(c).execute();
+  const refs = items.flatMap(({ pk, a }) => a.references.map((r, seq) => ({ advisory_pk: pk, seq, type: r.type, ref_id: r.id, url: r.url })));
   for (const c of chunks(refs, 5)) await ex.insertInto('advisory_references').values(c).execute();
-  const fixes = a.fixes.map((f, seq) => ({
-    advisory_pk: pk,
-    seq,
-    release_id: f.release,
-    package: f.package,
-    package_kind: f.packageKind,
-    arch: f.arch,
-    status: f.status,
-    fixed: f.fixed,
-    last_affected: f.lastAffected,
-    introduced: f.introduced?.version ?? null,
-    introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
-    module: f.module ?? null,
-    reboot_suggested: f.rebootSuggested === undefined ? null : f.rebootSuggested ? 1 : 0,
-  }));
+  const fixes = items.flatMap(({ pk, a }) =>
+    a.fixes.map((f, seq) => ({
+      advisory_pk: pk,
+      seq,
+      release_id: f.release,
+      package: f.package,
+      package_kind: f.packageKind,
+      arch: f.arch,
+      status: f.status,
+      fixed: f.fixed,
+      last_affected: f.lastAffected,
+      introduced: f.introduced?.version ?? null,
+      introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
+      module: f.module ?? null,
+      reboot_suggested: f.rebootSuggested === undefined ? null : f.rebootSuggested ? 1 : 0,
+    })),
+  );
   for (const c of chunks(fixes, 13)) await ex.insertInto('fixes').values(c).execute();
 }
 
-async function deleteChildren(ex: Executor, pk: number): Promise<void> {
-  await ex.deleteFrom('advisory_cves').where('advisory_pk', '=', pk).execute();
-  await ex.deleteFrom('advisory_references').where('advisory_pk', '=', pk).execute();
-  await ex.deleteFrom('fixes').where('advisory_pk', '=', pk).execute();
+async function deleteChildren(ex: Executor, pks: readonly number[]): Promise<void> {
+  for (const c of chunks(pks, 1, 5000)) {
+    await ex.deleteFrom('advisory_cves').where('advisory_pk', 'in', c).execute();
+    await ex.deleteFrom('advisory_references').where('advisory_pk', 'in', c).execute();
+    await ex.deleteFrom('fixes').where('advisory_pk', 'in', c).execute();
+  }
 }
 
-async function addEvent(ex: Executor, pk: number, at: string, kind: AdvisoryEventKind, detail: Record<string, unknown>): Promise<void> {
-  await ex.insertInto('advisory_events').values({ advisory_pk: pk, at, kind, detail: JSON.stringify(detail) }).execute();
+interface PendingEvent {
+  pk: number;
+  kind: AdvisoryEventKind;
+  detail: Record<string, unknown>;
+}
+
+async function addEvents(ex: Executor, at: string, events: readonly PendingEvent[]): Promise<void> {
+  const rows = events.map((e) => ({ advisory_pk: e.pk, at, kind: e.kind, detail: JSON.stringify(e.detail) }));
+  for (const c of chunks(rows, 4)) await ex.insertInto('advisory_events').values(c).execute();
 }
 
 /**
  * Stores advisories: new ones are added, changed ones (by content fingerprint) are rewritten
  * with a `changed` event naming what changed (severity from → to …), unchanged ones are not
- * touched, and withdrawn ones that reappear are restored. Call inside a transaction.
+ * touched, and withdrawn ones that reappear are restored. Works in multi-row statements per
+ * batch (a fresh feed of thousands of advisories is a few dozen statements). Call inside a
+ * transaction.
  *
  * @example await transaction(db, (tx) => upsertAdvisories(tx, parsed, new Date().toISOString()))
  */
@@ -117,25 +126,22 @@ export async function upsertAdvisories(ex: Executor, advisories: readonly Adviso
         )
         .execute();
       for (const r of rows) existing.set(r.advisory_id, r);
+      const fresh: { a: Advisory; cols: Columns }[] = [];
+      const rewritten: { pk: number; a: Advisory }[] = [];
+      const events: PendingEvent[] = [];
+      const restoredPks: number[] = [];
       for (const a of batch) {
         const fp = fingerprint(a);
         const old = existing.get(a.id);
         if (old === undefined) {
-          const inserted = await ex
-            .insertInto('advisories')
-            .values({ ...columns(a, fp, now), first_seen_at: now, withdrawn_at: null })
-            .returning('pk')
-            .executeTakeFirstOrThrow();
-          await insertChildren(ex, inserted.pk, a);
-          await addEvent(ex, inserted.pk, now, 'added', { severity: a.severity });
-          counts.added++;
+          fresh.push({ a, cols: columns(a, fp, now) });
           continue;
         }
         const wasWithdrawn = old.withdrawn_at !== null;
         if (old.fingerprint === fp) {
           if (wasWithdrawn) {
-            await ex.updateTable('advisories').set({ withdrawn_at: null }).where('pk', '=', old.pk).execute();
-            await addEvent(ex, old.pk, now, 'restored', {});
+            restoredPks.push(old.pk);
+            events.push({ pk: old.pk, kind: 'restored', detail: {} });
             counts.restored++;
           } else {
             counts.unchanged++;
@@ -151,15 +157,37 @@ export async function upsertAdvisories(ex: Executor, advisories: readonly Adviso
           .set({ ...next, withdrawn_at: null })
           .where('pk', '=', old.pk)
           .execute();
-        await deleteChildren(ex, old.pk);
-        await insertChildren(ex, old.pk, a);
+        rewritten.push({ pk: old.pk, a });
         if (wasWithdrawn) {
-          await addEvent(ex, old.pk, now, 'restored', {});
+          events.push({ pk: old.pk, kind: 'restored', detail: {} });
           counts.restored++;
         }
-        await addEvent(ex, old.pk, now, 'changed', detail);
+        events.push({ pk: old.pk, kind: 'changed', detail });
         counts.changed++;
       }
+      for (const c of chunks(restoredPks, 1, 5000)) await ex.updateTable('advisories').set({ withdrawn_at: null }).where('pk', 'in', c).execute();
+      await deleteChildren(
+        ex,
+        rewritten.map((r) => r.pk),
+      );
+      const inserted: { pk: number; a: Advisory }[] = [];
+      for (const c of chunks(fresh, 16)) {
+        const pks = await ex
+          .insertInto('advisories')
+          .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: null })))
+          .returning(['pk', 'advisory_id'])
+          .execute();
+        const byId = new Map(pks.map((r) => [r.advisory_id, r.pk]));
+        for (const x of c) {
+          const pk = byId.get(x.a.id);
+          if (pk === undefined) throw new Error(`storage: no pk returned for advisory ${x.a.id}`);
+          inserted.push({ pk, a: x.a });
+          events.push({ pk, kind: 'added', detail: { severity: x.a.severity } });
+        }
+      }
+      counts.added += inserted.length;
+      await insertChildren(ex, [...inserted, ...rewritten]);
+      await addEvents(ex, now, events);
     }
   }
   return counts;
