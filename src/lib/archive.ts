@@ -30,7 +30,7 @@ export interface DocumentOptions {
   member?: (path: string) => boolean;
 }
 
-const defaultMember = (p: string): boolean => /\.(json|xml)$/i.test(p) && !p.split('/').some((s) => s.startsWith('.') || s === '__MACOSX');
+const defaultMember = (p: string): boolean => /\.(json|xml)$/i.test(p) && !p.split('/').some((s) => (s.startsWith('.') && s !== '.') || s === '__MACOSX');
 
 /** Returns the first `n` bytes and a stream that still yields everything. */
 async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
@@ -49,12 +49,17 @@ async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head
   }
   const head = Buffer.concat(parts);
   async function* all(): AsyncGenerator<Uint8Array> {
-    if (head.length > 0) yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) return;
-      yield r.value;
+    // A consumer that stops early must stop the source too (a decompressor process, a file).
+    let finished = done;
+    try {
+      if (head.length > 0) yield head;
+      while (!finished) {
+        const r = await it.next();
+        if (r.done === true) finished = true;
+        else yield r.value;
+      }
+    } finally {
+      if (!finished) await it.return?.();
     }
   }
   return { head, all: all() };
@@ -78,6 +83,16 @@ async function* capMember(input: AsyncIterable<Uint8Array>, name: string, max: n
   }
 }
 
+/** Errors while reading a member are the archive's errors: name the archive and say what broke. */
+async function* memberErrors(input: AsyncIterable<Uint8Array>, archive: string, kind: 'tar' | 'zip'): AsyncGenerator<Uint8Array> {
+  try {
+    yield* input;
+  } catch (err) {
+    if (err instanceof BulwarkError) throw err;
+    throw new BulwarkError('input.invalid', `${archive}: not a readable ${kind} archive (${(err as Error).message})`, { file: archive }, { cause: err });
+  }
+}
+
 async function* tarDocuments(input: AsyncIterable<Uint8Array>, name: string, opts: DocumentOptions): AsyncGenerator<FeedDocument> {
   const ex = tarExtract();
   const src = Readable.from(input);
@@ -93,7 +108,7 @@ async function* tarDocuments(input: AsyncIterable<Uint8Array>, name: string, opt
         entry.resume();
         continue;
       }
-      const doc = { name: `${name}:${path}`, bytes: capMember(entry as AsyncIterable<Uint8Array>, `${name}:${path}`, opts.maxDocumentBytes) };
+      const doc = { name: `${name}:${path}`, bytes: capMember(memberErrors(entry as AsyncIterable<Uint8Array>, name, 'tar'), `${name}:${path}`, opts.maxDocumentBytes) };
       yield doc;
       // Whatever the consumer left unread must be drained before the next header.
       entry.resume();
@@ -153,7 +168,7 @@ async function* zipDocuments(input: AsyncIterable<Uint8Array>, name: string, opt
             else resolve(s);
           });
         });
-        yield { name: `${name}:${entry.fileName}`, bytes: capMember(stream as AsyncIterable<Uint8Array>, `${name}:${entry.fileName}`, opts.maxDocumentBytes) };
+        yield { name: `${name}:${entry.fileName}`, bytes: capMember(memberErrors(stream as AsyncIterable<Uint8Array>, name, 'zip'), `${name}:${entry.fileName}`, opts.maxDocumentBytes) };
         stream.resume();
       }
     } catch (err) {

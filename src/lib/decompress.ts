@@ -53,12 +53,17 @@ async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head
   }
   const head = Buffer.concat(parts);
   async function* rest(): AsyncGenerator<Uint8Array> {
-    if (head.length > 0) yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) return;
-      yield r.value;
+    // A consumer that stops early must stop the source too (a decompressor process, a file).
+    let finished = done;
+    try {
+      if (head.length > 0) yield head;
+      while (!finished) {
+        const r = await it.next();
+        if (r.done === true) finished = true;
+        else yield r.value;
+      }
+    } finally {
+      if (!finished) await it.return?.();
     }
   }
   return { head, rest: rest() };

@@ -6,6 +6,7 @@ import type { Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
 import { feedParser } from '../feeds/api.js';
+import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog, type CatalogSource } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
@@ -134,7 +135,8 @@ export interface AddSourceInput {
 export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
   const base = catalog.find((c) => c.id === input.id);
-  const format = input.format ?? base?.format;
+  let format = input.format ?? base?.format;
+  if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
   if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
   feedParser(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
@@ -143,6 +145,35 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   return s;
+}
+
+/**
+ * The feed format of a local file (plain, compressed or an archive: its first document), or an
+ * error saying what the file is instead.
+ * @example await detectFileFormat('updateinfo.xml.gz') // 'updateinfo'
+ */
+export async function detectFileFormat(file: string, limits: FeedLimits = DEFAULT_LIMITS): Promise<string> {
+  try {
+    await stat(file);
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
+  }
+  const stream = createReadStream(file);
+  try {
+    for await (const doc of feedDocuments(stream, file, limits)) {
+      let head = '';
+      for await (const chunk of doc.bytes) {
+        head += Buffer.from(chunk).toString('utf8');
+        if (head.length >= 65536) break;
+      }
+      const d = detectFeedFormat(head);
+      if (d.format === null) throw new BulwarkError('input.invalid', `${doc.name}: ${d.reason}`, { file });
+      return d.format;
+    }
+  } finally {
+    stream.destroy();
+  }
+  throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
 }
 
 /** Removes a configured source (a catalog source returns to its built-in location). Stored advisories stay. */
