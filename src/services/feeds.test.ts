@@ -115,14 +115,25 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
   it.skipIf(oval === null)('records additions, withdrawals and severity changes between two real Azure Linux 3.0 files', async () => {
     const older = join(oval!, 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz');
     const newer = join(oval!, 'azurelinux-3.0-oval.2025-02-24.xml.xz');
-    const severities = (file: string): Map<string, string> => {
-      const xml = execFileSync('xz', ['-dc', file], { maxBuffer: 1 << 28 }).toString('utf8');
+    const xmlOf = (file: string): string => execFileSync('xz', ['-dc', file], { maxBuffer: 1 << 28 }).toString('utf8');
+    const severities = (xml: string): Map<string, string> => {
       const out = new Map<string, string>();
       for (const m of xml.matchAll(/<definition [^>]*id="([^"]+)"[\s\S]*?<severity>([^<]*)<\/severity>/g)) out.set(m[1]!, m[2]!.toLowerCase());
       return out;
     };
-    const a = severities(older);
-    const b = severities(newer);
+    // Definition N's first state is ste:N002 (data notes 1.3): its EVR is the fixed version.
+    const fixedOf = (xml: string): Map<string, string> => {
+      const out = new Map<string, string>();
+      for (const m of xml.matchAll(/id="oval:com\.microsoft\.azurelinux:ste:(\d+)002"[^>]*>\s*<linux-def:evr [^>]*>([^<]*)</g)) out.set(`oval:com.microsoft.azurelinux:def:${m[1]!}`, m[2]!);
+      return out;
+    };
+    const xa = xmlOf(older);
+    const xb = xmlOf(newer);
+    const a = severities(xa);
+    const b = severities(xb);
+    const fa = fixedOf(xa);
+    const fb = fixedOf(xb);
+    const fixChanged = [...fb.keys()].filter((k) => fa.has(k) && fa.get(k) !== fb.get(k));
     const added = [...b.keys()].filter((k) => !a.has(k));
     const gone = [...a.keys()].filter((k) => !b.has(k));
     const severityChanged = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k));
@@ -141,6 +152,15 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     const sev = events.filter((e) => e.kind === 'changed' && 'severity' in e.detail);
     expect(sev.map((e) => e.advisoryId).sort()).toEqual(severityChanged.sort());
     for (const e of sev) expect(e.detail['severity']).toEqual([a.get(e.advisoryId), b.get(e.advisoryId)]);
+    // Fix changes are recorded with the old and new fix.
+    const fixEvents = events.filter((e) => e.kind === 'changed' && 'fixes' in e.detail);
+    expect(fixEvents.map((e) => e.advisoryId).sort()).toEqual(fixChanged.sort());
+    expect(fixChanged.length).toBeGreaterThan(0);
+    for (const e of fixEvents) {
+      const d = e.detail['fixes'] as { added: string[]; removed: string[] };
+      expect(d.added.join()).toContain(`<${fb.get(e.advisoryId)!}`);
+      expect(d.removed.join()).toContain(`<${fa.get(e.advisoryId)!}`);
+    }
     // Withdrawn advisories stay in history but leave the live store.
     expect(await loadAdvisories(db.kysely, { source: 'azurelinux-3.0-oval' })).toHaveLength(b.size);
     expect(await loadAdvisories(db.kysely, { source: 'azurelinux-3.0-oval', withdrawn: true })).toHaveLength(b.size + 2);

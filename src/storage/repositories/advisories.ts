@@ -81,6 +81,44 @@ async function deleteChildren(ex: Executor, pks: readonly number[]): Promise<voi
   }
 }
 
+/** One fix as a short line for change history: `azurelinux:3.0 golang fixed <1.20.7-1.azl3`. */
+function fixLine(f: { release_id: string; package: string; arch: string | null; status: string; fixed: string | null; last_affected: string | null; introduced: string | null; module: string | null }): string {
+  const range = [f.introduced === null ? '' : `>${f.introduced}`, f.fixed === null ? '' : `<${f.fixed}`, f.last_affected === null ? '' : `<=${f.last_affected}`].filter((x) => x !== '').join(' ');
+  return `${f.release_id} ${f.package}${f.arch === null ? '' : `.${f.arch}`}${f.module === null ? '' : ` [${f.module}]`} ${f.status}${range === '' ? '' : ` ${range}`}`;
+}
+
+/** Adds `fixes: { added, removed }` to each rewritten advisory's `changed` event when its fixes changed. */
+async function describeFixChanges(ex: Executor, rewritten: readonly { pk: number; a: Advisory }[], events: PendingEvent[]): Promise<void> {
+  const before = new Map<number, Set<string>>();
+  for (const c of chunks(
+    rewritten.map((r) => r.pk),
+    1,
+    5000,
+  )) {
+    const rows = await ex.selectFrom('fixes').select(['advisory_pk', 'release_id', 'package', 'arch', 'status', 'fixed', 'last_affected', 'introduced', 'module']).where('advisory_pk', 'in', c).execute();
+    for (const r of rows) {
+      let set = before.get(r.advisory_pk);
+      if (set === undefined) before.set(r.advisory_pk, (set = new Set()));
+      set.add(fixLine(r));
+    }
+  }
+  for (const { pk, a } of rewritten) {
+    const old = before.get(pk) ?? new Set<string>();
+    const now = new Set(
+      a.fixes.map((f) =>
+        fixLine({ release_id: f.release, package: f.package, arch: f.arch, status: f.status, fixed: f.fixed, last_affected: f.lastAffected, introduced: f.introduced?.version ?? null, module: f.module ?? null }),
+      ),
+    );
+    const added = [...now].filter((x) => !old.has(x));
+    const removed = [...old].filter((x) => !now.has(x));
+    if (added.length === 0 && removed.length === 0) continue;
+    const ev = events.find((e) => e.pk === pk && e.kind === 'changed');
+    if (ev === undefined) continue;
+    if (ev.detail['content'] !== undefined) delete ev.detail['content'];
+    ev.detail['fixes'] = { added: added.slice(0, 50), removed: removed.slice(0, 50) };
+  }
+}
+
 interface PendingEvent {
   pk: number;
   kind: AdvisoryEventKind;
@@ -166,6 +204,7 @@ export async function upsertAdvisories(ex: Executor, advisories: readonly Adviso
         counts.changed++;
       }
       for (const c of chunks(restoredPks, 1, 5000)) await ex.updateTable('advisories').set({ withdrawn_at: null }).where('pk', 'in', c).execute();
+      await describeFixChanges(ex, rewritten, events);
       await deleteChildren(
         ex,
         rewritten.map((r) => r.pk),
