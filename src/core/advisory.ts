@@ -98,3 +98,37 @@ export interface Advisory {
   /** For OVAL definitions: the criteria tree as written, for literal (`--oval-strict`) evaluation. */
   oval?: OvalCriteria;
 }
+
+/**
+ * One advisory from two records with the same identity (a feed that files the same advisory
+ * twice with different content): the union of fixes, CVEs and references, the higher severity
+ * and score, the earliest publication and the latest update. Nothing either record says is lost.
+ * @example mergeAdvisories(a, b).fixes.length >= Math.max(a.fixes.length, b.fixes.length)
+ */
+export function mergeAdvisories(a: Advisory, b: Advisory): Advisory {
+  const uniq = <T>(xs: readonly T[]): T[] => {
+    const seen = new Set<string>();
+    return xs.filter((x) => {
+      const k = JSON.stringify(x);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  };
+  const minIso = (x: string | null, y: string | null): string | null => (x === null ? y : y === null ? x : x < y ? x : y);
+  const maxIso = (x: string | null, y: string | null): string | null => (x === null ? y : y === null ? x : x > y ? x : y);
+  const higher = severityRank(b.severity) > severityRank(a.severity) ? b : a;
+  const scored = (b.cvssScore ?? -1) > (a.cvssScore ?? -1) ? b : a;
+  const merged: Advisory = {
+    ...a,
+    severity: higher.severity,
+    cvssScore: scored.cvssScore,
+    cvssVector: scored.cvssVector,
+    cves: [...new Set([...a.cves, ...b.cves])].sort(),
+    references: uniq([...a.references, ...b.references]),
+    publishedAt: minIso(a.publishedAt, b.publishedAt),
+    updatedAt: maxIso(a.updatedAt, b.updatedAt),
+    fixes: uniq([...a.fixes, ...b.fixes]),
+  };
+  return merged;
+}

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,6 +87,24 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     expect(await loadAdvisories(db.kysely, { source: 't' })).toEqual([]);
   });
 
+  it('drops an identical repeat of an advisory id and merges a different one, losing no fix', async () => {
+    const rec = (pkg: string): string =>
+      JSON.stringify({ id: 'ALSA-2024:1', summary: 'Low: x', affected: [{ package: { ecosystem: 'AlmaLinux:9', name: pkg }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.0-1.el9' }] }] }] });
+    const tree = join(dir, 'tree');
+    for (const [d, pkg] of [['almalinux8', 'a'], ['almalinux9', 'a'], ['almalinux10', 'b']] as const) {
+      mkdirSync(join(tree, d), { recursive: true });
+      writeFileSync(join(tree, d, 'ALSA-2024:1.json'), rec(pkg));
+    }
+    const tgz = join(dir, 'osv.tar.gz');
+    execFileSync('tar', ['-czf', tgz, '-C', tree, 'almalinux8', 'almalinux9', 'almalinux10']);
+    await addSource(db, { id: 'alma', location: tgz });
+    const r = await syncSource(db, 'alma');
+    expect(r).toMatchObject({ status: 'synced', documents: 3, advisories: 1, duplicates: 2, warnings: 1 });
+    expect(r.warningSamples[0]?.message).toMatch(/appears again with different content; the two records were merged/);
+    const [a] = await loadAdvisories(db.kysely, { source: 'alma' });
+    expect(a?.fixes.map((f) => f.package).sort()).toEqual(['a', 'b']);
+  });
+
   it('keeps syncing the other sources when one fails, and reports which', async () => {
     const f = join(dir, 'oval.xml');
     writeFileSync(f, AZL);
@@ -102,7 +120,10 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
 
   it('refuses bad source definitions', async () => {
     await expect(addSource(db, { id: 'Bad Id', format: 'oval', location: 'x' })).rejects.toThrow(/not a source id/);
-    await expect(addSource(db, { id: 'new', location: 'x' })).rejects.toThrow(/give its --format/);
+    await expect(addSource(db, { id: 'new', location: 'https://example.invalid/feed' })).rejects.toThrow(/give its --format/);
+    await expect(addSource(db, { id: 'new', location: join(dir, 'absent.xml') })).rejects.toThrow(/cannot read .*absent\.xml: ENOENT/);
+    writeFileSync(join(dir, 'repomd.xml'), '<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo"/>');
+    await expect(addSource(db, { id: 'new', location: join(dir, 'repomd.xml') })).rejects.toThrow(/repository metadata, not an advisory feed/);
     await expect(addSource(db, { id: 'new', format: 'nope', location: 'x' })).rejects.toThrow(/unknown feed format "nope"/);
     await expect(addSource(db, { id: 'new', format: 'oval', location: 'x', release: 'Azure Linux' })).rejects.toThrow(/not a release id/);
     await expect(syncSource(db, 'nope')).rejects.toThrow(/no feed source "nope"/);

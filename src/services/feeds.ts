@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Advisory } from '../core/advisory.js';
+import { createHash } from 'node:crypto';
+import { mergeAdvisories, type Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
 import { feedParser } from '../feeds/api.js';
@@ -12,6 +13,7 @@ import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
 import {
+  getAdvisory,
   listFeedSources,
   listFeedStates,
   markWithdrawn,
@@ -59,6 +61,8 @@ export interface SyncReport {
   status: 'synced' | 'unchanged' | 'not-modified' | 'failed';
   documents: number;
   advisories: number;
+  /** Records that repeated an advisory id of the same feed: identical ones are dropped, different ones merged. */
+  duplicates: number;
   added: number;
   changed: number;
   unchanged: number;
@@ -224,8 +228,9 @@ export async function ingestFile(
     throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
   }
   return transaction(db, async (tx) => {
-    const totals = { documents: 0, advisories: 0, added: 0, changed: 0, unchanged: 0, restored: 0 };
-    const ids = new Set<string>();
+    const totals = { documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0 };
+    // id -> digest of the record as parsed: a repeated id is dropped when identical, merged when not.
+    const ids = new Map<string, string>();
     let batch: Advisory[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
@@ -240,10 +245,21 @@ export async function ingestFile(
     for await (const doc of feedDocuments(createReadStream(file), file, limits)) {
       totals.documents++;
       for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn })) {
-        if (ids.has(a.id)) {
-          warn({ record: a.id, message: `${doc.name}: the same advisory id appears again; the later record wins` });
+        const digest = createHash('sha256').update(JSON.stringify(a)).digest('hex');
+        const prev = ids.get(a.id);
+        if (prev !== undefined) {
+          totals.duplicates++;
+          if (prev === digest) continue;
+          // Different content under one id: keep everything both records say.
+          await flush();
+          const stored = await getAdvisory(tx, src.id, a.id);
+          const merged = stored === null ? a : mergeAdvisories(stripStored(stored), a);
+          warn({ record: a.id, message: `${doc.name}: the id appears again with different content; the two records were merged` });
+          ids.set(a.id, createHash('sha256').update(JSON.stringify(merged)).digest('hex'));
+          batch.push(merged);
+          continue;
         }
-        ids.add(a.id);
+        ids.set(a.id, digest);
         totals.advisories++;
         batch.push(a);
         if (batch.length >= BATCH) await flush();
@@ -251,13 +267,20 @@ export async function ingestFile(
     }
     await flush();
     if (totals.documents === 0) throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
-    const withdrawn = await markWithdrawn(tx, src.id, ids, now);
+    const withdrawn = await markWithdrawn(tx, src.id, new Set(ids.keys()), now);
     return { source: src.id, ...totals, withdrawn, warnings, warningSamples };
   });
 }
 
+/** A stored advisory without the store's own fields, ready to merge with a parsed one. */
+function stripStored(a: Advisory & { withdrawnAt: string | null }): Advisory {
+  const rest: Partial<typeof a> = { ...a };
+  delete rest.withdrawnAt;
+  return rest as Advisory;
+}
+
 function emptyReport(source: string, location: string, status: SyncReport['status'], seconds: number): SyncReport {
-  return { source, location, status, documents: 0, advisories: 0, added: 0, changed: 0, unchanged: 0, restored: 0, withdrawn: 0, warnings: 0, warningSamples: [], seconds };
+  return { source, location, status, documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0, withdrawn: 0, warnings: 0, warningSamples: [], seconds };
 }
 
 /**

@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Advisory } from '../../core/advisory.js';
+import { sharedData } from '../../../test/shared-data.js';
+import type { FeedWarning } from '../types.js';
+import { ecosystemRelease, parseOsv } from './parser.js';
+
+const FIX = join(import.meta.dirname, '__fixtures__');
+
+async function* once(b: Buffer): AsyncGenerator<Uint8Array> {
+  await Promise.resolve();
+  yield b;
+}
+
+async function parse(bytes: Buffer, name = 'x.json'): Promise<{ advisories: Advisory[]; warnings: FeedWarning[] }> {
+  const advisories: Advisory[] = [];
+  const warnings: FeedWarning[] = [];
+  for await (const a of parseOsv(once(bytes), { source: 'test', name, warn: (w) => warnings.push(w) })) advisories.push(a);
+  return { advisories, warnings };
+}
+const file = (f: string): Promise<{ advisories: Advisory[]; warnings: FeedWarning[] }> => parse(readFileSync(join(FIX, f)), f);
+
+describe('OSV', () => {
+  it('reads AlmaLinux rpm EVRs (epoch only when not 0, modular builds), dedupes repeated entries, rates from the summary', async () => {
+    const { advisories, warnings } = await file('alma-epoch-module.json');
+    expect(warnings).toEqual([]);
+    const [a] = advisories;
+    expect(a).toMatchObject({ id: 'ALSA-2026:8339', severity: 'high', cves: ['CVE-2026-26996', 'CVE-2026-27904'], publishedAt: '2026-04-15T00:00:00.000Z', updatedAt: '2026-04-16T10:12:34.000Z', parser: 'osv@1' });
+    expect(a?.fixes).toEqual([
+      { release: 'almalinux:8', package: 'nodejs', packageKind: 'binary', arch: null, status: 'fixed', fixed: '1:20.20.2-1.module_el8.10.0+4165+3f200bda', lastAffected: null, introduced: null },
+      { release: 'almalinux:8', package: 'grub2-tools', packageKind: 'binary', arch: null, status: 'fixed', fixed: '2.06-27.el8_0.7.alma', lastAffected: null, introduced: null },
+    ]);
+    expect(a?.references[0]).toEqual({ type: 'advisory', id: null, url: 'https://errata.almalinux.org/8/ALSA-2026-8339.html' });
+  });
+
+  it('reads Ubuntu source packages, CVSS vectors (scored), priorities, last_affected and open intervals; leaves Pro out with a warning', async () => {
+    const { advisories, warnings } = await file('ubuntu-cve.json');
+    const [a] = advisories;
+    expect(a).toMatchObject({ severity: 'high', cvssScore: 8.1, cvssVector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H', cves: ['CVE-2024-6387'] });
+    expect(a?.fixes).toEqual([
+      { release: 'ubuntu:22.04', package: 'openssh', packageKind: 'source', arch: null, status: 'fixed', fixed: '1:8.9p1-3ubuntu0.10', lastAffected: null, introduced: null },
+      { release: 'ubuntu:24.04', package: 'openssh', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: '1:9.6p1-3ubuntu13', introduced: { version: '1:9.0p1-1', inclusive: true } },
+      { release: 'ubuntu:24.04', package: 'openssh', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: null, introduced: { version: '1:9.7p1-1', inclusive: true } },
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ record: 'UBUNTU-CVE-2024-6387', message: expect.stringMatching(/affected\[2\]: Ubuntu Pro/) as string });
+  });
+
+  it('reads an array of records: Rocky, Debian, Red Hat streams; skips what cannot be matched, each with a warning naming the record', async () => {
+    const { advisories, warnings } = await file('mixed.json');
+    expect(advisories.map((a) => a.id)).toEqual(['RLSA-2024:3671', 'DSA-5000-1', 'RHSA-2024:1000']);
+    expect(advisories[0]?.fixes[0]).toMatchObject({ release: 'rocky:9', package: 'ruby', fixed: '0:3.3.1-2.module+el9.4.0+20787+4c237fd3' });
+    expect(advisories[0]?.severity).toBe('medium');
+    expect(advisories[1]?.fixes).toEqual([{ release: 'debian:12', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '3.0.11-1~deb12u2', lastAffected: null, introduced: null }]);
+    expect(advisories[1]?.severity).toBe('unknown');
+    expect(advisories[2]?.fixes.map((f) => [f.release, f.fixed])).toEqual([
+      ['rhel:9', '0:5.14.0-427.13.1.el9_4'],
+      ['rhel:8.6', '0:4.18.0-372.105.1.el8_6'],
+    ]);
+    const expected: [string | null, RegExp][] = [
+      ['DSA-5000-1', /^mixed\.json: affected\[1\]\.ranges\[0\]: range type SEMVER is not used/],
+      ['DSA-5000-1', /^mixed\.json: affected\[2\]: zlib: version "1:": .*; skipped$/],
+      ['DSA-5000-1', /^mixed\.json: affected\[3\]: ecosystem "npm" is not a distribution/],
+      ['ALSA-2020:0001', /withdrawn by its publisher on 2020-02-01/],
+      [null, /not an OSV record: id: /],
+    ];
+    expect(warnings).toHaveLength(expected.length);
+    expected.forEach(([rec, re], i) => {
+      expect(warnings[i]?.record).toBe(rec);
+      expect(warnings[i]?.message).toMatch(re);
+    });
+  });
+
+  it.each([
+    ['not JSON', '{"id": ', /x\.json: not JSON/],
+    ['a scalar', '42', /not an OSV record or an array of records/],
+  ])('refuses %s as a whole document', async (_w, text, re) => {
+    await expect(parse(Buffer.from(text))).rejects.toThrow(re);
+  });
+
+  it.each([
+    ['AlmaLinux:10', 'almalinux:10'],
+    ['Rocky Linux:8', 'rocky:8'],
+    ['Ubuntu:24.04:LTS', 'ubuntu:24.04'],
+    ['Ubuntu:24.10', 'ubuntu:24.10'],
+    ['Debian:11', 'debian:11'],
+    ['Red Hat:enterprise_linux:8::appstream', 'rhel:8'],
+  ])('maps ecosystem %s to %s', (eco, rel) => {
+    expect(ecosystemRelease(eco)).toMatchObject({ release: rel });
+  });
+});
+
+const samples = sharedData('samples', 'osv');
+describe.skipIf(samples === null)('OSV: the real samples', () => {
+  it.each(samples === null ? [] : readdirSync(samples))('%s: one advisory, one fix per affected entry', async (f) => {
+    const raw = readFileSync(join(samples!, f));
+    const doc = JSON.parse(raw.toString('utf8')) as { id: string; affected: unknown[] };
+    const { advisories, warnings } = await parse(raw, f);
+    expect(warnings).toEqual([]);
+    expect(advisories.map((a) => a.id)).toEqual([doc.id]);
+    expect(advisories[0]?.fixes).toHaveLength(doc.affected.length);
+    expect(advisories[0]?.fixes.every((x) => x.status === 'fixed')).toBe(true);
+  });
+
+  it('reads the regreSSHion fix for AlmaLinux 9 and the grub2 epoch', async () => {
+    const ssh = (await parse(readFileSync(join(samples!, 'almalinux9-ALSA-2024-4312.openssh.osv.json')))).advisories[0];
+    expect(ssh?.cves).toEqual(['CVE-2024-6387']);
+    expect(ssh?.fixes.find((f) => f.package === 'openssh')).toMatchObject({ release: 'almalinux:9', fixed: '8.7p1-38.el9_4.1' });
+    const grub = (await parse(readFileSync(join(samples!, 'almalinux9-ALSA-2022-5099.epoch.osv.json')))).advisories[0];
+    const grubFixes = grub?.fixes.filter((f) => f.package.startsWith('grub2')) ?? [];
+    expect(grubFixes.length).toBeGreaterThan(10);
+    expect(grubFixes.every((f) => f.fixed === '1:2.06-27.el9_0.7.alma')).toBe(true);
+  });
+});
+
+// The whole AlmaLinux OSV database: every record parses, and the numbers agree with a walk of
+// the raw JSON that does not use the parser.
+const bulk = sharedData('bulk', 'almalinux-osv-database.948f47a.tar.xz');
+describe.skipIf(bulk === null)('OSV: the AlmaLinux bulk archive', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-osv-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  it('parses all 5,680 advisories with one fix per distinct affected (release, package, fixed version)', async () => {
+    execFileSync('tar', ['-xJf', bulk!, '-C', dir]);
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (e.name.endsWith('.json')) files.push(join(d, e.name));
+      }
+    };
+    walk(dir);
+    expect(files).toHaveLength(5680);
+    let affectedEntries = 0;
+    let expectedFixes = 0;
+    let parsedFixes = 0;
+    let advisories = 0;
+    for (const f of files) {
+      const raw = readFileSync(f);
+      const doc = JSON.parse(raw.toString('utf8')) as { affected: { package: { ecosystem: string; name: string }; ranges: { events: Record<string, string>[] }[] }[] };
+      affectedEntries += doc.affected.length;
+      const distinct = new Set(doc.affected.map((a) => `${a.package.ecosystem}|${a.package.name}|${JSON.stringify(a.ranges.map((r) => r.events))}`));
+      expectedFixes += distinct.size;
+      const { advisories: got, warnings } = await parse(raw, f);
+      expect(warnings).toEqual([]);
+      advisories += got.length;
+      parsedFixes += got.reduce((n, a) => n + a.fixes.length, 0);
+    }
+    expect(advisories).toBe(5680);
+    expect(affectedEntries).toBe(71_329); // as the data notes count them
+    expect(parsedFixes).toBe(expectedFixes);
+  });
+});

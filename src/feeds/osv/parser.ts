@@ -1,0 +1,272 @@
+import type { Advisory, Fix, Reference, Severity } from '../../core/advisory.js';
+import { cvss3BaseScore, cvssRating } from '../../core/cvss.js';
+import { BulwarkError } from '../../core/errors.js';
+import { releaseFamily } from '../../core/release.js';
+import { versionScheme } from '../../core/version/registry.js';
+import { collectBytes } from '../../lib/decompress.js';
+import { normaliseDate } from '../oval/parser.js';
+import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
+import { OsvAffected, OsvEvent, OsvRange, OsvRecord } from './schema.js';
+
+/**
+ * OSV records of the Linux distribution ecosystems: AlmaLinux, Rocky Linux, Red Hat (binary
+ * package names, rpm EVRs), Ubuntu and Debian (source package names, Debian versions).
+ * One record per document (a dump's members are documents); a JSON array of records is
+ * accepted too.
+ */
+export const id = 'osv';
+export const displayName = 'OSV (AlmaLinux, Rocky Linux, Red Hat, Ubuntu, Debian)';
+export const version = 1;
+const PARSER = `${id}@${String(version)}`;
+const MAX_DOCUMENT = 256 * 1024 * 1024;
+const CVE = /^CVE-\d{4}-\d{4,}$/;
+
+interface Ecosystem {
+  release: string;
+  packageKind: Fix['packageKind'];
+}
+
+/**
+ * An OSV ecosystem as a release (https://ossf.github.io/osv-schema/#affectedpackage-field,
+ * "Defined ecosystems"), or a reason it is not matched.
+ * @example ecosystemRelease('Ubuntu:22.04:LTS') // { release: 'ubuntu:22.04', packageKind: 'source' }
+ */
+export function ecosystemRelease(ecosystem: string): Ecosystem | string {
+  let m = /^AlmaLinux:(\d+)$/.exec(ecosystem);
+  if (m) return { release: `almalinux:${m[1] ?? ''}`, packageKind: 'binary' };
+  m = /^Rocky Linux:(\d+)$/.exec(ecosystem);
+  if (m) return { release: `rocky:${m[1] ?? ''}`, packageKind: 'binary' };
+  m = /^Debian:(\d+)$/.exec(ecosystem);
+  if (m) return { release: `debian:${m[1] ?? ''}`, packageKind: 'source' };
+  // Ubuntu Pro / FIPS ecosystems carry fixes only Pro-attached hosts can install; matching them
+  // against ordinary hosts would promise a fix they cannot get, so they are left out for now.
+  if (/^Ubuntu:(Pro|FIPS)/.test(ecosystem)) return `Ubuntu Pro/FIPS ecosystem "${ecosystem}" is not matched (fixes need an Ubuntu Pro subscription)`;
+  m = /^Ubuntu:(\d+\.\d+)(?::LTS)?$/.exec(ecosystem);
+  if (m) return { release: `ubuntu:${m[1] ?? ''}`, packageKind: 'source' };
+  // Red Hat: "Red Hat:enterprise_linux:9::appstream", "Red Hat:rhel_eus:8.6::baseos".
+  m = /^Red Hat:(?:enterprise_linux|rhel_[a-z0-9]+):(\d+(?:\.\d+)?)(?::|$)/.exec(ecosystem);
+  if (m) return { release: `rhel:${m[1] ?? ''}`, packageKind: 'binary' };
+  return `ecosystem "${ecosystem}" is not a distribution Bulwark matches`;
+}
+
+/** AlmaLinux and Red Hat put the rating in the summary: "Important: openssh security update". */
+function severityFromSummary(summary: string | undefined): Severity | null {
+  const m = /^(Critical|Important|Moderate|Low):/i.exec(summary?.trim() ?? '');
+  if (!m?.[1]) return null;
+  const s = m[1].toLowerCase();
+  return s === 'critical' ? 'critical' : s === 'important' ? 'high' : s === 'moderate' ? 'medium' : 'low';
+}
+
+function mapPriority(p: unknown): Severity | null {
+  if (typeof p !== 'string') return null;
+  switch (p.toLowerCase()) {
+    case 'critical':
+      return 'critical';
+    case 'high':
+    case 'important':
+      return 'high';
+    case 'medium':
+    case 'moderate':
+      return 'medium';
+    case 'low':
+    case 'negligible':
+      return 'low';
+    default:
+      return null;
+  }
+}
+
+function referenceType(t: string, url: string): Reference['type'] {
+  switch (t.toUpperCase()) {
+    case 'ADVISORY':
+      return 'advisory';
+    case 'WEB':
+    case 'ARTICLE':
+      return 'web';
+    case 'PACKAGE':
+      return 'package';
+    case 'REPORT':
+      return /bugzilla/i.test(url) ? 'bugzilla' : 'web';
+    default:
+      return 'other';
+  }
+}
+
+function hasNul(...xs: (string | undefined)[]): boolean {
+  return xs.some((x) => x?.includes('\u0000') === true);
+}
+
+interface Converted {
+  advisory: Advisory | null;
+  warnings: string[];
+}
+
+/** One OSV record as an advisory; warnings name what was skipped inside it. */
+function convert(raw: unknown, opts: ParseOptions): Converted {
+  const warnings: string[] = [];
+  const parsed = OsvRecord.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { advisory: null, warnings: [`not an OSV record: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`] };
+  }
+  const r = parsed.data;
+  if (hasNul(r.id, r.summary, r.details)) return { advisory: null, warnings: ['contains a NUL character'] };
+  if (r.withdrawn !== undefined) return { advisory: null, warnings: [`withdrawn by its publisher on ${r.withdrawn}`] };
+
+  const cves = new Set<string>();
+  for (const x of [r.id, ...(r.aliases ?? []), ...(r.upstream ?? []), ...(r.related ?? [])]) if (CVE.test(x)) cves.add(x);
+
+  let cvssVector: string | null = null;
+  let cvssScore: number | null = null;
+  for (const s of r.severity ?? []) {
+    if (s.type !== 'CVSS_V3') continue;
+    const score = cvss3BaseScore(s.score);
+    if (score !== null && (cvssScore === null || score > cvssScore)) {
+      cvssScore = score;
+      cvssVector = s.score;
+    }
+  }
+
+  const fixes: Fix[] = [];
+  const seen = new Set<string>();
+  let priority: Severity | null = null;
+  for (const [i, rawAffected] of (r.affected ?? []).entries()) {
+    const where = `affected[${String(i)}]`;
+    const a = OsvAffected.safeParse(rawAffected);
+    if (!a.success) {
+      warnings.push(`${where}: ${a.error.issues[0]?.message ?? 'invalid'}; skipped`);
+      continue;
+    }
+    const eco = ecosystemRelease(a.data.package.ecosystem);
+    if (typeof eco === 'string') {
+      warnings.push(`${where}: ${eco}; skipped`);
+      continue;
+    }
+    priority ??= mapPriority(a.data.ecosystem_specific?.['ubuntu_priority']);
+    const family = releaseFamily(eco.release);
+    if (family === null) continue;
+    const scheme = versionScheme(family);
+    const name = a.data.package.name;
+    if (name === '' || hasNul(name)) {
+      warnings.push(`${where}: empty package name; skipped`);
+      continue;
+    }
+    const add = (fix: Fix): void => {
+      const key = JSON.stringify(fix);
+      if (!seen.has(key)) {
+        seen.add(key);
+        fixes.push(fix);
+      }
+    };
+    const bad = (v: string): string | null => (hasNul(v) ? 'contains a NUL character' : scheme.check(v));
+    const ranges = a.data.ranges ?? [];
+    if (ranges.length === 0) {
+      warnings.push(`${where}: ${name} lists affected versions but no range; skipped (no fixed version to compare with)`);
+      continue;
+    }
+    for (const [j, rawRange] of ranges.entries()) {
+      const range = OsvRange.safeParse(rawRange);
+      if (!range.success || range.data.type !== 'ECOSYSTEM') {
+        warnings.push(`${where}.ranges[${String(j)}]: ${range.success ? `range type ${range.data.type}` : 'invalid range'} is not used for distribution packages; skipped`);
+        continue;
+      }
+      // OSV evaluation (schema "Evaluation"): events in order; each `introduced` opens an
+      // interval that the next `fixed` / `last_affected` / `limit` closes.
+      let open: { version: string; inclusive: boolean } | null | undefined;
+      const base = { release: eco.release, package: name, packageKind: eco.packageKind, arch: null };
+      for (const rawEvent of range.data.events) {
+        const ev = OsvEvent.safeParse(rawEvent);
+        if (!ev.success) {
+          warnings.push(`${where}: ${name}: an event that is not an object; skipped`);
+          continue;
+        }
+        const e = ev.data;
+        if (e.introduced !== undefined) {
+          if (e.introduced === '0') open = null;
+          else {
+            const why = bad(e.introduced);
+            if (why !== null) {
+              warnings.push(`${where}: ${name}: introduced "${e.introduced}": ${why}; range skipped`);
+              open = undefined;
+              continue;
+            }
+            open = { version: e.introduced, inclusive: true };
+          }
+          continue;
+        }
+        const closing = e.fixed ?? e.last_affected ?? e.limit;
+        if (closing === undefined) continue;
+        if (open === undefined) {
+          warnings.push(`${where}: ${name}: "${closing}" closes no introduced version; skipped`);
+          continue;
+        }
+        const why = bad(closing);
+        if (why !== null) {
+          warnings.push(`${where}: ${name}: version "${closing}": ${why}; skipped`);
+          open = undefined;
+          continue;
+        }
+        if (e.fixed !== undefined) add({ ...base, status: 'fixed', fixed: closing, lastAffected: null, introduced: open });
+        else if (e.last_affected !== undefined) add({ ...base, status: 'no-fix-yet', fixed: null, lastAffected: closing, introduced: open });
+        else warnings.push(`${where}: ${name}: a "limit" event is not a fix; skipped`);
+        open = undefined;
+      }
+      // An interval still open: affected from `introduced` on, no fix published.
+      if (open !== undefined) add({ ...base, status: 'no-fix-yet', fixed: null, lastAffected: null, introduced: open });
+    }
+  }
+
+  const severity: Severity = priority ?? severityFromSummary(r.summary) ?? (cvssScore === null ? 'unknown' : cvssRating(cvssScore));
+  const references: Reference[] = (r.references ?? []).filter((x) => !hasNul(x.url)).map((x) => ({ type: referenceType(x.type, x.url), id: null, url: x.url }));
+  for (const c of [...cves].sort()) references.push({ type: 'cve', id: c, url: null });
+  const publishedAt = normaliseDate(r.published);
+  return {
+    advisory: {
+      source: opts.source,
+      id: r.id,
+      kind: 'security',
+      title: r.summary ?? r.id,
+      description: r.details ?? '',
+      severity,
+      cvssScore,
+      cvssVector,
+      cves: [...cves].sort(),
+      references,
+      publishedAt,
+      updatedAt: normaliseDate(r.modified) ?? publishedAt,
+      parser: PARSER,
+      fixes,
+    },
+    warnings,
+  };
+}
+
+/**
+ * Parses one OSV document.
+ * @example for await (const a of parseOsv(bytes, { source: 'almalinux-osv', name: f, warn })) …
+ */
+export async function* parseOsv(input: FeedInput, opts: ParseOptions): AsyncGenerator<Advisory> {
+  const bytes = await collectBytes(input, opts.name, MAX_DOCUMENT);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, { file: opts.name });
+  }
+  const records = Array.isArray(doc) ? doc : [doc];
+  if (records.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) throw new BulwarkError('input.invalid', `${opts.name}: not an OSV record or an array of records`, { file: opts.name });
+  for (const raw of records) {
+    const rid = typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
+    const { advisory, warnings } = convert(raw, opts);
+    for (const w of warnings) opts.warn({ record: rid, message: `${opts.name}: ${w}` });
+    if (advisory !== null) yield advisory;
+  }
+}
+
+export const osvParser: FeedParser = {
+  id,
+  displayName,
+  version,
+  specs: ['https://ossf.github.io/osv-schema/', 'https://google.github.io/osv.dev/data/#data-dumps'],
+  parse: parseOsv,
+};
