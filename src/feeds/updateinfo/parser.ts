@@ -1,0 +1,215 @@
+import type { Advisory, AdvisoryKind, Fix, Reference, Severity } from '../../core/advisory.js';
+import { BulwarkError } from '../../core/errors.js';
+import { versionScheme } from '../../core/version/registry.js';
+import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
+import { normaliseDate } from '../oval/parser.js';
+import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
+
+/**
+ * rpm-md `updateinfo.xml` (the `updateinfo` member of a repository's repomd.xml), as
+ * createrepo_c writes it (src/xml_dump_updateinfo.c) and libdnf / dnf5 read it
+ * (libdnf/repo/solvable/... advisory; libsolv ext/repo_updateinfoxml.c): one `<update>` per
+ * advisory with its type, severity, dates, references and the exact NEVRAs that fix it
+ * (`<pkglist><collection><package name epoch version release arch src>`), module streams
+ * and `reboot_suggested`.
+ *
+ * Real-world quirks handled: dates as a `date` attribute or as element text, as
+ * `YYYY-MM-DD[ HH:MM:SS]` or unix seconds; `<description>` given twice; empty `<pkglist/>`;
+ * booleans as True/true/1; a missing epoch meaning 0.
+ */
+export const id = 'updateinfo';
+export const displayName = 'rpm-md updateinfo.xml';
+export const version = 1;
+const PARSER = `${id}@${String(version)}`;
+const CVE = /^CVE-\d{4}-\d{4,}$/;
+
+function mapSeverity(s: string | null): Severity {
+  switch (s?.toLowerCase()) {
+    case 'critical':
+    case 'urgent':
+      return 'critical';
+    case 'important':
+    case 'high':
+      return 'high';
+    case 'moderate':
+    case 'medium':
+      return 'medium';
+    case 'low':
+      return 'low';
+    case 'none':
+      return 'none';
+    default:
+      // Fedora's "Unspecified", an absent element, anything else.
+      return 'unknown';
+  }
+}
+
+function mapKind(t: string | undefined): AdvisoryKind {
+  switch (t?.toLowerCase()) {
+    case 'security':
+      return 'security';
+    case 'bugfix':
+      return 'bugfix';
+    case 'enhancement':
+    case 'newpackage':
+    case 'feature':
+      return 'enhancement';
+    default:
+      return 'other';
+  }
+}
+
+/** `<issued date="…"/>` or `<issued>…</issued>`; dates, date-times or unix seconds. */
+function dateOf(el: XmlElement | undefined): string | null {
+  if (el === undefined) return null;
+  const raw = (el.attrs.date ?? el.text).trim();
+  if (/^\d{9,11}$/.test(raw)) return new Date(Number(raw) * 1000).toISOString();
+  return normaliseDate(raw);
+}
+
+function truthy(s: string | null): boolean {
+  return s !== null && /^(true|1|yes)$/i.test(s);
+}
+
+/**
+ * The release an update is for when the source does not say: from `<release>` text
+ * ("Rocky Linux 8", "Fedora 41", "Azure Linux 3.0"). Package dist tags are not used: `.el9`
+ * is RHEL, AlmaLinux, Rocky and others alike.
+ * @example releaseFromText('Rocky Linux 8') // 'rocky:8'
+ */
+export function releaseFromText(text: string | null): string | null {
+  if (text === null) return null;
+  const t = text.trim();
+  const table: [RegExp, string][] = [
+    [/^Rocky Linux (\d+)/i, 'rocky'],
+    [/^AlmaLinux (\d+)/i, 'almalinux'],
+    [/^Fedora (\d+)/i, 'fedora'],
+    [/^Red Hat Enterprise Linux (\d+)/i, 'rhel'],
+    [/^Azure Linux (\d+\.\d+)/i, 'azurelinux'],
+    [/^CBL-Mariner (\d+\.\d+)/i, 'mariner'],
+    [/^CentOS Stream (\d+)/i, 'centos'],
+    [/^Oracle Linux (\d+)/i, 'ol'],
+  ];
+  for (const [re, distro] of table) {
+    const m = re.exec(t);
+    if (m?.[1] !== undefined) return `${distro}:${m[1]}`;
+  }
+  return null;
+}
+
+function reference(r: XmlElement): Reference {
+  const type = (r.attrs.type ?? '').toLowerCase();
+  const rid = r.attrs.id?.trim() ?? null;
+  return {
+    type: type === 'cve' ? 'cve' : type === 'bugzilla' ? 'bugzilla' : type === 'self' ? 'advisory' : 'other',
+    id: rid === '' ? null : rid,
+    url: r.attrs.href ?? null,
+  };
+}
+
+function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null; warnings: string[]; record: string | null } {
+  const warnings: string[] = [];
+  const uid = childText(u, 'id');
+  if (uid === null) return { advisory: null, warnings: [`<update> at line ${String(u.line)} has no <id>; skipped`], record: null };
+  if (uid.includes('\u0000')) return { advisory: null, warnings: ['id contains a NUL character; skipped'], record: null };
+  const references = childrenNamed(child(u, 'references') ?? u, 'reference').map(reference);
+  const cves = new Set<string>();
+  for (const r of references) {
+    if (r.type !== 'cve') continue;
+    for (const candidate of [r.id ?? '', ...(r.url?.match(/CVE-\d{4}-\d{4,}/g) ?? [])]) if (CVE.test(candidate)) cves.add(candidate);
+  }
+  const release = opts.release ?? releaseFromText(childText(u, 'release'));
+  const fixes: Fix[] = [];
+  const seen = new Set<string>();
+  const pkglist = child(u, 'pkglist');
+  const collections = pkglist === undefined ? [] : childrenNamed(pkglist, 'collection');
+  const packages = collections.flatMap((c) => childrenNamed(c, 'package').map((p) => ({ c, p })));
+  if (packages.length === 0) warnings.push('no packages in <pkglist>: the advisory names no fixed build');
+  else if (release === null) warnings.push('the release is unknown (no <release> text Bulwark recognises; give the source a release); fixes skipped');
+  else {
+    const scheme = versionScheme('rpm');
+    for (const { c, p } of packages) {
+      const { name, epoch, version: ver, release: rel, arch } = p.attrs;
+      if (name === undefined || ver === undefined || rel === undefined || arch === undefined || name === '' || ver === '' || rel === '' || arch === '') {
+        warnings.push(`${name ?? '<package>'} at line ${String(p.line)}: no name, version, release or arch; skipped`);
+        continue;
+      }
+      const e = epoch === undefined || epoch === '' ? '0' : epoch;
+      if (!/^\d+$/.test(e)) {
+        warnings.push(`${name}: epoch "${e}" is not a number; skipped`);
+        continue;
+      }
+      const evr = `${e}:${ver}-${rel}`;
+      const why = [name, ver, rel, arch].some((x) => x.includes('\u0000')) ? 'contains a NUL character' : scheme.check(evr);
+      if (why !== null) {
+        warnings.push(`${name}: version "${evr}": ${why}; skipped`);
+        continue;
+      }
+      const mod = child(c, 'module');
+      const fix: Fix = {
+        release,
+        package: name,
+        packageKind: arch === 'src' ? 'source' : 'binary',
+        arch: arch === 'src' ? null : arch,
+        status: 'fixed',
+        fixed: evr,
+        lastAffected: null,
+        introduced: null,
+      };
+      if (mod?.attrs.name !== undefined && mod.attrs.stream !== undefined) fix.module = `${mod.attrs.name}:${mod.attrs.stream}`;
+      const reboot = childText(p, 'reboot_suggested');
+      if (reboot !== null) fix.rebootSuggested = truthy(reboot);
+      const key = JSON.stringify(fix);
+      if (!seen.has(key)) {
+        seen.add(key);
+        fixes.push(fix);
+      }
+    }
+  }
+  const publishedAt = dateOf(child(u, 'issued'));
+  return {
+    record: uid,
+    warnings,
+    advisory: {
+      source: opts.source,
+      id: uid,
+      kind: mapKind(u.attrs.type),
+      title: childText(u, 'title') ?? uid,
+      // The first <description> wins: Rocky's generator has been seen to write it twice.
+      description: childText(u, 'description') ?? childText(u, 'summary') ?? '',
+      severity: mapSeverity(childText(u, 'severity')),
+      cvssScore: null,
+      cvssVector: null,
+      cves: [...cves].sort(),
+      references,
+      publishedAt,
+      updatedAt: dateOf(child(u, 'updated')) ?? publishedAt,
+      parser: PARSER,
+      fixes,
+    },
+  };
+}
+
+/**
+ * Parses one updateinfo.xml document, one advisory per `<update>`, streaming.
+ * @example for await (const a of parseUpdateinfo(bytes, { source: 'rocky-8-baseos', name: f, warn })) …
+ */
+export async function* parseUpdateinfo(input: FeedInput, opts: ParseOptions): AsyncGenerator<Advisory> {
+  const select = (p: readonly string[]): boolean => {
+    if (p.length === 1 && p[0] !== 'updates') throw new BulwarkError('input.invalid', `${opts.name}: not an updateinfo document (root element <${p[0] ?? ''}>)`, { file: opts.name });
+    return p.length === 2 && p[1] === 'update';
+  };
+  for await (const { element } of xmlRecords(input, { name: opts.name, select })) {
+    const { advisory, warnings, record } = convert(element, opts);
+    for (const w of warnings) opts.warn({ record, message: `${opts.name}: ${w}` });
+    if (advisory !== null) yield advisory;
+  }
+}
+
+export const updateinfoParser: FeedParser = {
+  id,
+  displayName,
+  version,
+  specs: ['https://github.com/rpm-software-management/createrepo_c/blob/master/src/xml_dump_updateinfo.c', 'https://github.com/openSUSE/libsolv/blob/master/ext/repo_updateinfoxml.c'],
+  parse: parseUpdateinfo,
+};
