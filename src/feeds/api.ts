@@ -1,4 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
+import { csafVexParser } from './csaf-vex/parser.js';
 import { nativeParser } from './native/parser.js';
 import { osvParser } from './osv/parser.js';
 import { ovalParser } from './oval/parser.js';
@@ -9,7 +10,7 @@ import type { FeedParser } from './types.js';
  * The registry of feed formats (DESIGN.md conventions: one folder per format, each with an
  * `id`, a display name, spec links and a `version`; a test checks this list against the folders).
  */
-export const feedParsers: readonly FeedParser[] = [nativeParser, ovalParser, osvParser, updateinfoParser];
+export const feedParsers: readonly FeedParser[] = [nativeParser, ovalParser, osvParser, csafVexParser, updateinfoParser];
 
 export interface FeedFormat {
   id: string;

@@ -1,0 +1,345 @@
+import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import { BulwarkError } from '../../core/errors.js';
+import { versionScheme } from '../../core/version/registry.js';
+import { collectBytes } from '../../lib/decompress.js';
+import { normaliseDate } from '../oval/parser.js';
+import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
+import { CsafDocument, CsafVulnerability, type CsafBranch } from './schema.js';
+
+/**
+ * CSAF 2.0 (OASIS, https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html) as Red Hat
+ * publishes it: VEX documents (`csaf_vex`, one per CVE) and security advisories
+ * (`csaf_security_advisory`, one per RHSA). Product ids are "stream:component" relationships
+ * (§3.2.2.3.3: `AppStream-9.3.0.Z.MAIN:curl-0:7.76.1-26.el9_3.2.x86_64`); the stream's CPE or id
+ * says the release, the component's purl (or NEVRA) the package. Red Hat's notes on the format:
+ * RedHatProductSecurity/security-data-guidelines docs/csaf-vex.md.
+ */
+export const id = 'csaf-vex';
+export const displayName = 'CSAF 2.0 VEX and security advisories (Red Hat)';
+export const version = 1;
+const PARSER = `${id}@${String(version)}`;
+const MAX_DOCUMENT = 512 * 1024 * 1024;
+const CVE = /^CVE-\d{4}-\d{4,}$/;
+
+interface ProductInfo {
+  cpe: string | null;
+  purl: string | null;
+}
+
+/**
+ * The RHEL release of a product stream: from its id (`BaseOS-9.3.0.Z.MAIN` → rhel:9,
+ * `AppStream-9.2.0.Z.MAIN.EUS` / `…9.0.0.Z.EUS` → rhel:9.2 / rhel:9.0, the extended-support
+ * streams being releases of their own) or its CPE (`cpe:/o:redhat:enterprise_linux:8` →
+ * rhel:8, `cpe:/o:redhat:rhel_aus:7.6::server` → rhel:7.6). Null: not a RHEL stream
+ * (Satellite, JBoss, OpenShift…).
+ * @example streamRelease('AppStream-9.3.0.Z.MAIN', 'cpe:/a:redhat:enterprise_linux:9::appstream') // 'rhel:9'
+ */
+export function streamRelease(productId: string, cpe: string | null): string | null {
+  const byId = /^[A-Za-z]+-(\d+)\.(\d+)\.\d+\.Z\.(MAIN(?:\.EUS)?|EUS|AUS|TUS|E4S)$/.exec(productId);
+  if (byId?.[1] !== undefined && byId[2] !== undefined && cpe !== null && /:redhat:(enterprise_linux|rhel_[a-z0-9]+):/.test(cpe))
+    return byId[3] === 'MAIN' ? `rhel:${byId[1]}` : `rhel:${byId[1]}.${byId[2]}`;
+  if (cpe === null) return null;
+  const main = /^cpe:\/[ao]:redhat:enterprise_linux:(\d+)(?:$|[:.])/.exec(cpe);
+  if (main?.[1] !== undefined) return `rhel:${main[1]}`;
+  const ext = /^cpe:\/[ao]:redhat:rhel_(?:eus|aus|tus|e4s|els|extras)[a-z_]*:(\d+(?:\.\d+)?)(?:$|:)/.exec(cpe);
+  if (ext?.[1] !== undefined) return `rhel:${ext[1]}`;
+  return null;
+}
+
+interface Component {
+  name: string;
+  /** Explicit-epoch EVR, or null for an unversioned component (unfixed entries). */
+  evr: string | null;
+  arch: string | null;
+  module: string | null;
+}
+
+/** `pkg:rpm/redhat/curl@7.76.1-26.el9_3.2?arch=x86_64&epoch=1&rpmmod=nodejs:20:…` (purl-spec rpm type). */
+export function componentFromPurl(purl: string): Component | null {
+  const m = /^pkg:rpm\/[^/]+\/([^@?#]+)(?:@([^?#]+))?(?:\?([^#]*))?/.exec(purl);
+  if (m?.[1] === undefined) return null;
+  const q = new URLSearchParams(m[3] ?? '');
+  const name = decodeURIComponent(m[1]);
+  const ver = m[2] === undefined ? null : decodeURIComponent(m[2]);
+  const epoch = q.get('epoch') ?? '0';
+  const mod = q.get('rpmmod');
+  const modParts = mod?.split(':') ?? [];
+  return {
+    name,
+    evr: ver === null ? null : `${epoch}:${ver}`,
+    arch: q.get('arch'),
+    module: modParts.length >= 2 ? `${modParts[0] ?? ''}:${modParts[1] ?? ''}` : null,
+  };
+}
+
+/** `telnet-1:0.17-65.el7_6.x86_64` (Red Hat's product ids write N-E:V-R.A) or a bare name. */
+export function componentFromNevra(ref: string): Component {
+  const m = /^(.+)-(\d+):([^-:]+)-([^-]+)\.([A-Za-z0-9_]+)$/.exec(ref);
+  if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined && m[4] !== undefined) return { name: m[1], evr: `${m[2]}:${m[3]}-${m[4]}`, arch: m[5] ?? null, module: null };
+  const src = /^(.+)\.src$/.exec(ref);
+  if (src?.[1] !== undefined) return { name: src[1], evr: null, arch: 'src', module: null };
+  return { name: ref, evr: null, arch: null, module: null };
+}
+
+function mapSeverity(s: string | undefined): Severity | null {
+  switch (s?.trim().toLowerCase()) {
+    case 'critical':
+      return 'critical';
+    case 'important':
+    case 'high':
+      return 'high';
+    case 'moderate':
+    case 'medium':
+      return 'medium';
+    case 'low':
+      return 'low';
+    default:
+      return null;
+  }
+}
+
+function walkBranches(branches: readonly CsafBranch[], out: Map<string, ProductInfo>): void {
+  for (const b of branches) {
+    if (b.product !== undefined) {
+      const h = b.product.product_identification_helper;
+      out.set(b.product.product_id, { cpe: h?.cpe ?? null, purl: h?.purl ?? null });
+    }
+    if (b.branches !== undefined) walkBranches(b.branches, out);
+  }
+}
+
+interface Tree {
+  products: Map<string, ProductInfo>;
+  relationships: Map<string, { component: string; stream: string }>;
+}
+
+interface Collected {
+  fixes: Fix[];
+  skippedProducts: number;
+  badVersions: string[];
+}
+
+/** The fixes a vulnerability's product status states, one per (release, component, status). */
+function collectFixes(v: CsafVulnerability, tree: Tree): Collected {
+  const out: Collected = { fixes: [], skippedProducts: 0, badVersions: [] };
+  const seen = new Set<string>();
+  const remediation = new Map<string, string>();
+  for (const r of v.remediations ?? []) for (const p of r.product_ids ?? []) if (r.category === 'no_fix_planned' || !remediation.has(p)) remediation.set(p, r.category);
+  const scheme = versionScheme('rpm');
+  const statuses: [FixStatus | 'known_affected', readonly string[]][] = [
+    ['fixed', v.product_status?.fixed ?? []],
+    ['known_affected', v.product_status?.known_affected ?? []],
+    ['not-affected', v.product_status?.known_not_affected ?? []],
+    ['under-investigation', v.product_status?.under_investigation ?? []],
+  ];
+  for (const [listed, pids] of statuses) {
+    for (const pid of pids) {
+      const rel = tree.relationships.get(pid);
+      if (rel === undefined) {
+        out.skippedProducts++;
+        continue;
+      }
+      const stream = tree.products.get(rel.stream);
+      const release = streamRelease(rel.stream, stream?.cpe ?? null);
+      if (release === null) {
+        out.skippedProducts++;
+        continue;
+      }
+      const purl = tree.products.get(rel.component)?.purl ?? null;
+      const comp = (purl === null ? null : componentFromPurl(purl)) ?? componentFromNevra(rel.component);
+      if (comp.name === '' || comp.name.includes('\u0000')) {
+        out.skippedProducts++;
+        continue;
+      }
+      let status: FixStatus;
+      if (listed === 'known_affected') status = remediation.get(pid) === 'no_fix_planned' ? 'will-not-fix' : 'no-fix-yet';
+      else status = listed;
+      if (status === 'fixed') {
+        if (comp.evr === null) {
+          out.badVersions.push(`${pid}: listed as fixed without a version`);
+          continue;
+        }
+        const why = scheme.check(comp.evr);
+        if (why !== null) {
+          out.badVersions.push(`${pid}: version "${comp.evr}": ${why}`);
+          continue;
+        }
+      }
+      const fix: Fix = {
+        release,
+        package: comp.name,
+        packageKind: comp.arch === 'src' ? 'source' : 'binary',
+        arch: comp.arch === 'src' || comp.arch === null ? null : comp.arch,
+        status,
+        fixed: status === 'fixed' ? comp.evr : null,
+        lastAffected: null,
+        introduced: null,
+      };
+      if (comp.module !== null) fix.module = comp.module;
+      const key = JSON.stringify(fix);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.fixes.push(fix);
+      }
+    }
+  }
+  return out;
+}
+
+function vulnReferences(v: CsafVulnerability): Reference[] {
+  const refs: Reference[] = [];
+  for (const i of v.ids ?? []) if (/bugzilla/i.test(i.system_name)) refs.push({ type: 'bugzilla', id: i.text, url: null });
+  for (const r of v.remediations ?? []) {
+    if (r.category !== 'vendor_fix' || r.url === undefined) continue;
+    const rhsa = /(RH[SBE]A-\d{4}:\d+)/.exec(r.url)?.[1] ?? null;
+    refs.push({ type: 'advisory', id: rhsa, url: r.url });
+  }
+  for (const r of v.references ?? []) refs.push({ type: r.category === 'self' ? 'advisory' : 'web', id: null, url: r.url });
+  return refs;
+}
+
+function uniqueRefs(refs: Reference[]): Reference[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const k = `${r.type}|${r.id ?? ''}|${r.url ?? ''}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function score(v: CsafVulnerability): { score: number; vector: string } | null {
+  let best: { score: number; vector: string } | null = null;
+  for (const s of v.scores ?? []) {
+    const c = s.cvss_v3;
+    if (c !== undefined && c.baseScore >= 0 && c.baseScore <= 10 && (best === null || c.baseScore > best.score)) best = { score: c.baseScore, vector: c.vectorString };
+  }
+  return best;
+}
+
+/**
+ * Parses one CSAF document: a VEX yields one advisory per vulnerability (its CVE), a security
+ * advisory one advisory (its tracking id) for all its vulnerabilities.
+ * @example for await (const a of parseCsaf(bytes, { source: 'redhat-csaf-vex', name: f, warn })) …
+ */
+export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGenerator<Advisory> {
+  const bytes = await collectBytes(input, opts.name, MAX_DOCUMENT);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, { file: opts.name });
+  }
+  const parsed = CsafDocument.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BulwarkError('input.invalid', `${opts.name}: not a CSAF document: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, { file: opts.name });
+  }
+  const doc = parsed.data;
+  const category = doc.document.category;
+  if (category !== 'csaf_vex' && category !== 'csaf_security_advisory')
+    throw new BulwarkError('input.invalid', `${opts.name}: CSAF category "${category}" is not read (only csaf_vex and csaf_security_advisory)`, { file: opts.name });
+  if (!doc.document.csaf_version.startsWith('2.')) throw new BulwarkError('input.invalid', `${opts.name}: CSAF version ${doc.document.csaf_version} is not 2.x`, { file: opts.name });
+
+  const tree: Tree = { products: new Map(), relationships: new Map() };
+  walkBranches(doc.product_tree?.branches ?? [], tree.products);
+  for (const r of doc.product_tree?.relationships ?? []) {
+    if (r.category !== 'default_component_of') continue;
+    tree.relationships.set(r.full_product_name.product_id, { component: r.product_reference, stream: r.relates_to_product_reference });
+  }
+  const docId = doc.document.tracking.id;
+  const docRefs: Reference[] = (doc.document.references ?? []).map((r) => ({ type: r.category === 'self' ? 'advisory' : 'web', id: r.category === 'self' ? docId : null, url: r.url }));
+  const published = normaliseDate(doc.document.tracking.initial_release_date);
+  const updated = normaliseDate(doc.document.tracking.current_release_date) ?? published;
+  const aggregate = mapSeverity(doc.document.aggregate_severity?.text);
+
+  const vulns: CsafVulnerability[] = [];
+  for (const [i, rv] of (doc.vulnerabilities ?? []).entries()) {
+    const v = CsafVulnerability.safeParse(rv);
+    if (!v.success) {
+      opts.warn({ record: docId, message: `${opts.name}: vulnerabilities[${String(i)}]: ${v.error.issues[0]?.message ?? 'invalid'}; skipped` });
+      continue;
+    }
+    vulns.push(v.data);
+  }
+  const report = (record: string, c: Collected): void => {
+    if (c.skippedProducts > 0) opts.warn({ record, message: `${opts.name}: ${String(c.skippedProducts)} product statuses are not for a RHEL stream (or name no known product) and were left out` });
+    for (const b of c.badVersions.slice(0, 10)) opts.warn({ record, message: `${opts.name}: ${b}; skipped` });
+  };
+  const describe = (v: CsafVulnerability): string => v.notes?.find((n) => n.category === 'description')?.text ?? v.notes?.find((n) => n.category === 'summary')?.text ?? '';
+  const threat = (v: CsafVulnerability): Severity | null => mapSeverity(v.threats?.find((t) => t.category === 'impact')?.details);
+
+  if (category === 'csaf_vex') {
+    for (const v of vulns) {
+      const cve = v.cve !== undefined && CVE.test(v.cve) ? v.cve : null;
+      const record = cve ?? (vulns.length === 1 ? docId : null);
+      if (record === null) {
+        opts.warn({ record: docId, message: `${opts.name}: a vulnerability without a CVE id in a document of several; skipped` });
+        continue;
+      }
+      const c = collectFixes(v, tree);
+      report(record, c);
+      const s = score(v);
+      yield {
+        source: opts.source,
+        id: record,
+        kind: 'security',
+        title: v.title ?? doc.document.title ?? record,
+        description: describe(v),
+        severity: threat(v) ?? aggregate ?? 'unknown',
+        cvssScore: s?.score ?? null,
+        cvssVector: s?.vector ?? null,
+        cves: cve === null ? [] : [cve],
+        references: uniqueRefs([...docRefs, ...vulnReferences(v)]),
+        publishedAt: normaliseDate(v.release_date) ?? published,
+        updatedAt: updated,
+        parser: PARSER,
+        fixes: c.fixes,
+      };
+    }
+    return;
+  }
+  // A security advisory: one advisory for the whole document.
+  const all: Collected = { fixes: [], skippedProducts: 0, badVersions: [] };
+  const seen = new Set<string>();
+  let best: { score: number; vector: string } | null = null;
+  for (const v of vulns) {
+    const c = collectFixes(v, tree);
+    all.skippedProducts += c.skippedProducts;
+    all.badVersions.push(...c.badVersions);
+    for (const f of c.fixes) {
+      const k = JSON.stringify(f);
+      if (!seen.has(k)) {
+        seen.add(k);
+        all.fixes.push(f);
+      }
+    }
+    const s = score(v);
+    if (s !== null && (best === null || s.score > best.score)) best = s;
+  }
+  report(docId, all);
+  yield {
+    source: opts.source,
+    id: docId,
+    kind: 'security',
+    title: doc.document.title ?? docId,
+    description: vulns.map(describe).filter((d) => d !== '').join('\n\n'),
+    severity: aggregate ?? vulns.map(threat).find((x) => x !== null) ?? 'unknown',
+    cvssScore: best?.score ?? null,
+    cvssVector: best?.vector ?? null,
+    cves: [...new Set(vulns.flatMap((v) => (v.cve !== undefined && CVE.test(v.cve) ? [v.cve] : [])))].sort(),
+    references: uniqueRefs([...docRefs, ...vulns.flatMap(vulnReferences)]),
+    publishedAt: published,
+    updatedAt: updated,
+    parser: PARSER,
+    fixes: all.fixes,
+  };
+}
+
+export const csafVexParser: FeedParser = {
+  id,
+  displayName,
+  version,
+  specs: ['https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html', 'https://github.com/RedHatProductSecurity/security-data-guidelines/blob/main/docs/csaf-vex.md'],
+  parse: parseCsaf,
+};
