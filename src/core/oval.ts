@@ -9,8 +9,12 @@ export type OvalOperator = 'AND' | 'OR' | 'ONE' | 'XOR';
 export type OvalCriteria =
   | { kind: 'criteria'; operator: OvalOperator; negate: boolean; children: OvalCriteria[] }
   | { kind: 'criterion'; negate: boolean; test: OvalTest }
-  /** An `extend_definition`: another definition (a platform check such as "RHEL 9 is installed"). */
-  | { kind: 'extend'; negate: boolean; definition: string; comment: string | null };
+  /**
+   * An `extend_definition`: another definition (a platform check such as "RHEL 9 is installed"),
+   * with that definition's criteria inlined when the document has it (absent otherwise: an
+   * evaluator must then answer "unknown", as OVAL does for a missing reference).
+   */
+  | { kind: 'extend'; negate: boolean; definition: string; comment: string | null; criteria?: OvalCriteria };
 
 export type OvalStateOperation = 'equals' | 'not equal' | 'less than' | 'less than or equal' | 'greater than' | 'greater than or equal' | 'pattern match';
 

@@ -28,7 +28,7 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('turns "less than" plus a "greater than" lower bound into one fixed source-package fix with the dist tag kept', async () => {
     const { advisories } = await parse(join(FIX, 'azurelinux-mini.xml'));
     const a = byId(advisories, 'oval:com.microsoft.azurelinux:def:1');
-    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@1' });
+    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@2' });
     expect(a.fixes).toEqual([
       { release: 'azurelinux:3.0', package: 'golang', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.20.7-1.azl3', lastAffected: null, introduced: { version: '0:0.0.0.azl3', inclusive: false } },
     ]);
@@ -79,6 +79,10 @@ describe('OVAL: Red Hat shape', () => {
       ['curl', 'libcurl'].map((p) => ({ release: 'rhel:9', package: p, packageKind: 'binary', arch: null, status: 'fixed', fixed: '0:7.76.1-26.el9_3.2', lastAffected: null, introduced: null })),
     );
     expect(warnings).toEqual([]);
+    // The platform check is inlined for literal evaluation.
+    const json = JSON.stringify(a.oval);
+    expect(json).toContain('"definition":"oval:com.redhat.rhba:def:20191992003"');
+    expect(json).toContain('redhat-release is version 9');
   });
 });
 

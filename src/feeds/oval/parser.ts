@@ -20,7 +20,7 @@ import { releaseFromDistTag, releaseFromOvalId, releaseFromPlatformComment } fro
  */
 export const id = 'oval';
 export const displayName = 'OVAL 5.x definitions (rpminfo, dpkginfo)';
-export const version = 1;
+export const version = 2;
 const PARSER = `${id}@${String(version)}`;
 
 interface RawCriterion {
@@ -286,15 +286,25 @@ function deriveFixes(criteria: OvalCriteria, ctx: Context): Fix[] {
 }
 
 interface Tables {
+  /** Every definition's criteria, for extend_definition. */
+  definitions: Map<string, RawCriteria | null>;
   tests: Map<string, RawTest>;
   objects: Map<string, RawObject>;
   states: Map<string, OvalState[]>;
   variables: Map<string, string[]>;
 }
 
-function resolve(node: RawNode, tables: Tables, missing: string[]): OvalCriteria {
-  if (node.kind === 'extend') return node;
-  if (node.kind === 'criteria') return { kind: 'criteria', operator: node.operator, negate: node.negate, children: node.children.map((c) => resolve(c, tables, missing)) };
+/** How deep extend_definition chains are inlined (real feeds use one or two levels). */
+const MAX_EXTEND_DEPTH = 8;
+
+function resolve(node: RawNode, tables: Tables, missing: string[], stack: readonly string[] = []): OvalCriteria {
+  if (node.kind === 'extend') {
+    const target = tables.definitions.get(node.definition);
+    // A cycle or a chain too deep is left unresolved: strict evaluation then says "unknown".
+    if (target === undefined || target === null || stack.includes(node.definition) || stack.length >= MAX_EXTEND_DEPTH) return { ...node };
+    return { ...node, criteria: resolve(target, tables, missing, [...stack, node.definition]) };
+  }
+  if (node.kind === 'criteria') return { kind: 'criteria', operator: node.operator, negate: node.negate, children: node.children.map((c) => resolve(c, tables, missing, stack)) };
   const raw = tables.tests.get(node.testRef);
   if (raw === undefined) missing.push(`test ${node.testRef}`);
   const obj = raw?.objectRef === null || raw === undefined ? undefined : tables.objects.get(raw.objectRef);
@@ -458,7 +468,7 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
  */
 export async function* parseOval(input: AsyncIterable<Uint8Array>, opts: ParseOptions): AsyncGenerator<Advisory> {
   const defs: RawDefinition[] = [];
-  const tables: Tables = { tests: new Map(), objects: new Map(), states: new Map(), variables: new Map() };
+  const tables: Tables = { definitions: new Map(), tests: new Map(), objects: new Map(), states: new Map(), variables: new Map() };
   let rootChecked = false;
   const sections = new Set(['definitions', 'tests', 'objects', 'states', 'variables']);
   const records = xmlRecords(input, {
@@ -479,7 +489,9 @@ export async function* parseOval(input: AsyncIterable<Uint8Array>, opts: ParseOp
     }
     if (section === 'definitions') {
       const crit = child(el, 'criteria');
-      defs.push({ id: rid, cls: el.attrs.class ?? 'vulnerability', line: el.line, metadata: child(el, 'metadata'), criteria: crit === undefined ? null : readCriteria(crit) });
+      const criteria = crit === undefined ? null : readCriteria(crit);
+      tables.definitions.set(rid, criteria);
+      defs.push({ id: rid, cls: el.attrs.class ?? 'vulnerability', line: el.line, metadata: child(el, 'metadata'), criteria });
     } else if (section === 'tests') {
       const obj = child(el, 'object');
       tables.tests.set(rid, {
