@@ -56,3 +56,36 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
   walk(join(dir, 'rpms'));
   return out.sort();
 }
+
+/**
+ * An rpm database under `root` (rpm --root … --initdb) holding exactly `pkgs` (noarch, no
+ * files), built fast: one spec per round whose subpackages carry their own Epoch/Version/
+ * Release (rpm allows those tags per %package), installed with `--justdb`. Several versions of
+ * one name (installonly kernels) go into separate rounds. Returns the root.
+ */
+export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[]): string {
+  mkdirSync(root, { recursive: true });
+  execFileSync('rpm', ['--root', root, '--initdb']);
+  const rounds: DummyRpm[][] = [];
+  for (const p of pkgs) {
+    let r = rounds.find((x) => !x.some((q) => q.name === p.name));
+    if (r === undefined) rounds.push((r = []));
+    r.push(p);
+  }
+  rounds.forEach((round, i) => {
+    const specDir = join(dir, `round${String(i)}`);
+    mkdirSync(specDir, { recursive: true });
+    const lines = ['Name: bulwark-test-root', 'Version: 1', 'Release: 1', 'Summary: dummy', 'License: MIT', 'BuildArch: noarch', '%description', 'dummy'];
+    for (const p of round) {
+      lines.push(`%package -n ${p.name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []), 'Summary: dummy', `%description -n ${p.name}`, 'dummy');
+    }
+    for (const p of round) lines.push(`%files -n ${p.name}`);
+    const spec = join(specDir, 'root.spec');
+    writeFileSync(spec, lines.join('\n') + '\n');
+    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
+    const rpms = readdirSync(join(specDir, 'rpms', 'noarch')).map((f) => join(specDir, 'rpms', 'noarch', f));
+    // --oldpackage: a second, older version of a name is installed beside the first (installonly style).
+    execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms], { stdio: 'pipe' });
+  });
+  return root;
+}
