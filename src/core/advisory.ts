@@ -67,6 +67,12 @@ export interface Fix {
   module?: string | null;
   /** updateinfo `reboot_suggested` for this package; absent when the feed does not say. */
   rebootSuggested?: boolean;
+  /**
+   * The feed writes epoch 0 whatever the package's real epoch (Microsoft's Azure Linux /
+   * CBL-Mariner OVAL, data notes 1.4-2): the matcher compares version-release only when the
+   * installed package has an epoch, and records that correction on the finding.
+   */
+  epochUnreliable?: boolean;
 }
 
 export interface Reference {

@@ -75,3 +75,40 @@ describe('matchPackages', () => {
     expect(ids([d], [adv('A', [{ package: 'curl', fixed: '7.88.1-10+deb12u8~1' }], 'debian:12')], 'deb', 'debian:12')).toEqual([]);
   });
 });
+
+describe('the Azure Linux OVAL epoch correction', () => {
+  const advisory = (fixed: string): Advisory => ({
+    source: 'azurelinux-3.0-oval',
+    id: 'oval:com.microsoft.azurelinux:def:1',
+    title: 't',
+    description: '',
+    severity: 'high',
+    cvssScore: null,
+    cvssVector: null,
+    cves: ['CVE-2024-0001'],
+    references: [],
+    publishedAt: null,
+    updatedAt: null,
+    parser: 'oval@3',
+    fixes: [{ release: 'azurelinux:3.0', package: 'perl', packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null, epochUnreliable: true }],
+  });
+  const perl = (epoch: number | null, release: string): InstalledPackage => ({ family: 'rpm', name: 'perl-Carp', epoch, version: '5.38.2', release, arch: 'noarch', sourceName: 'perl', sourceVersion: null });
+
+  it('compares version-release only when the installed package has an epoch, and says so', () => {
+    const [m] = matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '509.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] });
+    expect(m).toMatchObject({ package: 'perl-Carp', installed: '4:5.38.2-509.azl3', fixed: '4:5.38.2-510.azl3', status: 'open' });
+    expect(m?.reason).toMatch(/writes epoch 0 for perl, whose epoch is 4/);
+  });
+
+  it('finds nothing once the package is at the fixed version-release, and needs no correction without an epoch', () => {
+    expect(matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '510.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] })).toEqual([]);
+    const [m] = matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(null, '509.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] });
+    expect(m?.reason).toBeNull();
+  });
+
+  it('leaves feeds whose epochs are real alone', () => {
+    const a = advisory('0:5.38.2-510.azl3');
+    a.fixes = a.fixes.map((f) => ({ ...f, epochUnreliable: false }));
+    expect(matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '509.azl3')], advisories: [a] })).toEqual([]);
+  });
+});

@@ -16,7 +16,10 @@ import type { PackageFamily } from '../core/release.js';
  * - `fixed`: affected iff introduced-bound holds and installed < fixed (strictly: the fixed
  *   version itself is not vulnerable);
  * - `no-fix-yet` / `will-not-fix`: affected iff within introduced and lastAffected (inclusive);
- * - `not-affected` / `under-investigation`: never a finding.
+ * - `not-affected` / `under-investigation`: never a finding;
+ * - a fix whose feed writes a meaningless epoch (`epochUnreliable`: Microsoft's OVAL writes
+ *   `0:` for every package) is compared on version-release only when the installed package
+ *   has an epoch, and when that changes the verdict the finding says so in `reason`.
  */
 export interface MatchInput {
   family: PackageFamily;
@@ -35,6 +38,8 @@ export interface Match {
   installed: string;
   fixed: string | null;
   status: Extract<FindingStatus, 'open' | 'no-fix'>;
+  /** Why the verdict differs from a literal reading of the feed, or null. */
+  reason: string | null;
 }
 
 /** The version string a package is compared as: rpm `[E:]V-R`, deb the full version. */
@@ -42,6 +47,20 @@ export function installedVersion(p: InstalledPackage): string {
   if (p.family === 'deb') return p.version;
   const e = p.epoch === null ? '' : `${p.epoch}:`;
   return p.release === null ? `${e}${p.version}` : `${e}${p.version}-${p.release}`;
+}
+
+/** `E:V-R` with its epoch replaced (rpm only; the feed's "0:" is not the package's epoch). */
+function withEpoch(evr: string, epoch: number): string {
+  return `${String(epoch)}:${evr.replace(/^\d+:/, '')}`;
+}
+
+function corrected(fix: Fix, epoch: number): Fix {
+  return {
+    ...fix,
+    fixed: fix.fixed === null ? null : withEpoch(fix.fixed, epoch),
+    lastAffected: fix.lastAffected === null ? null : withEpoch(fix.lastAffected, epoch),
+    introduced: fix.introduced === null ? null : { ...fix.introduced, version: withEpoch(fix.introduced.version, epoch) },
+  };
 }
 
 function inRange(scheme: VersionScheme, v: string, fix: Fix): boolean {
@@ -86,7 +105,17 @@ export function matchPackages(input: MatchInput): Match[] {
     const candidates = [...(byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (byName.get(`source\u0000${p.sourceName}`) ?? []))];
     for (const { advisory, fix } of candidates) {
       if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
-      if (!inRange(scheme, v, fix)) continue;
+      let reason: string | null = null;
+      let effective = fix;
+      let affected = inRange(scheme, v, fix);
+      if (fix.epochUnreliable === true && input.family === 'rpm' && p.epoch !== null && p.epoch > 0) {
+        const fixedUp = corrected(fix, p.epoch);
+        const again = inRange(scheme, v, fixedUp);
+        if (again !== affected) reason = `the feed writes epoch 0 for ${p.sourceName ?? p.name}, whose epoch is ${String(p.epoch)}: compared version-release only (${fixedUp.fixed ?? fixedUp.lastAffected ?? 'no fix'})`;
+        affected = again;
+        effective = fixedUp;
+      }
+      if (!affected) continue;
       const key = `${advisory.source}\u0000${advisory.id}\u0000${p.name}\u0000${p.arch}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -98,8 +127,9 @@ export function matchPackages(input: MatchInput): Match[] {
         package: p.name,
         arch: p.arch,
         installed: v,
-        fixed: fix.status === 'fixed' ? fix.fixed : null,
+        fixed: effective.status === 'fixed' ? effective.fixed : null,
         status: fix.status === 'fixed' ? 'open' : 'no-fix',
+        reason,
       });
     }
   }

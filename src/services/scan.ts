@@ -38,7 +38,7 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     const counts = await recordFindings(
       tx,
       target.id,
-      matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status })),
+      matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status, reason: m.reason })),
       now,
     );
     const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });

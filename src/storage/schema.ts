@@ -89,6 +89,8 @@ export interface FixesTable {
   module: string | null;
   /** 0/1, null when the feed does not say. */
   reboot_suggested: number | null;
+  /** 1: the feed's epoch is not to be trusted (see Fix.epochUnreliable). */
+  epoch_unreliable: ColumnType<number, number | undefined, number>;
 }
 
 export interface AdvisoryEventsTable {

@@ -28,9 +28,9 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('turns "less than" plus a "greater than" lower bound into one fixed source-package fix with the dist tag kept', async () => {
     const { advisories } = await parse(join(FIX, 'azurelinux-mini.xml'));
     const a = byId(advisories, 'oval:com.microsoft.azurelinux:def:1');
-    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@2' });
+    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@3' });
     expect(a.fixes).toEqual([
-      { release: 'azurelinux:3.0', package: 'golang', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.20.7-1.azl3', lastAffected: null, introduced: { version: '0:0.0.0.azl3', inclusive: false } },
+      { release: 'azurelinux:3.0', package: 'golang', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.20.7-1.azl3', lastAffected: null, introduced: { version: '0:0.0.0.azl3', inclusive: false }, epochUnreliable: true },
     ]);
     expect(a.oval?.kind).toBe('criteria');
   });
@@ -50,10 +50,10 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('maps patchable=false to no-fix-yet (last affected = the "less than or equal" version) and Not Applicable to not-affected', async () => {
     const { advisories, warnings } = await parse(join(FIX, 'mariner-2.0-statuses.xml'));
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:10').fixes).toEqual([
-      { release: 'mariner:2.0', package: 'vim', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: '0:9.0.1-1.cm2', introduced: null },
+      { release: 'mariner:2.0', package: 'vim', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: '0:9.0.1-1.cm2', introduced: null, epochUnreliable: true },
     ]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:11').fixes).toEqual([
-      { release: 'mariner:2.0', package: 'nghttp2', packageKind: 'source', arch: null, status: 'not-affected', fixed: null, lastAffected: null, introduced: null },
+      { release: 'mariner:2.0', package: 'nghttp2', packageKind: 'source', arch: null, status: 'not-affected', fixed: null, lastAffected: null, introduced: null, epochUnreliable: true },
     ]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:12').fixes).toEqual([]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:13').fixes).toEqual([]);

@@ -20,7 +20,7 @@ import { releaseFromDistTag, releaseFromOvalId, releaseFromPlatformComment } fro
  */
 export const id = 'oval';
 export const displayName = 'OVAL 5.x definitions (rpminfo, dpkginfo)';
-export const version = 2;
+export const version = 3;
 const PARSER = `${id}@${String(version)}`;
 
 interface RawCriterion {
@@ -457,6 +457,8 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
       fixes = fixes.map((f) => (f.status === 'fixed' ? { ...f, status: 'no-fix-yet', fixed: null } : f));
     }
   }
+  // Microsoft writes "0:" for every package, whatever its epoch (data notes 1.4-2).
+  if (packageKind === 'source') fixes = fixes.map((f) => ({ ...f, epochUnreliable: true }));
   base.fixes = fixes;
   return base;
 }

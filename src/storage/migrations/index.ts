@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { initial } from './0001-initial.js';
 import { feeds } from './0002-feeds.js';
+import { epochUnreliable } from './0003-epoch-unreliable.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -12,6 +13,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': initial(dialect),
     '0002-feeds': feeds(dialect),
+    '0003-epoch-unreliable': epochUnreliable(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

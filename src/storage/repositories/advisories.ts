@@ -68,9 +68,10 @@ async function insertChildren(ex: Executor, items: readonly { pk: number; a: Adv
       introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
       module: f.module ?? null,
       reboot_suggested: f.rebootSuggested === undefined ? null : f.rebootSuggested ? 1 : 0,
+      epoch_unreliable: f.epochUnreliable === true ? 1 : 0,
     })),
   );
-  for (const c of chunks(fixes, 13)) await ex.insertInto('fixes').values(c).execute();
+  for (const c of chunks(fixes, 14)) await ex.insertInto('fixes').values(c).execute();
 }
 
 async function deleteChildren(ex: Executor, pks: readonly number[]): Promise<void> {
@@ -341,6 +342,7 @@ async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
       };
       if (r.module !== null) fix.module = r.module;
       if (r.reboot_suggested !== null) fix.rebootSuggested = r.reboot_suggested === 1;
+      if (r.epoch_unreliable === 1) fix.epochUnreliable = true;
       byPk.get(r.advisory_pk)?.fixes.push(fix);
     }
   }
