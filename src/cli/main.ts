@@ -3,6 +3,7 @@ import { BulwarkError, isBulwarkError } from '../core/errors.js';
 import { isPackageFamily } from '../core/version/registry.js';
 import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
+import { parseSeverity, scanCommand } from './commands/scan.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
@@ -79,6 +80,22 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--verbose', 'print up to 50 warnings per source')
     .action(async (o: { source: string[]; file?: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
       code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, json: o.json === true, verbose: o.verbose === true });
+    });
+
+  program
+    .command('scan')
+    .description('scan an inventory: against feed files with --feed (no database), else against the advisory store')
+    .option('--inventory <file>', 'rpm -qa / dpkg-query output, a manifest of .rpm names, or a CycloneDX/SPDX SBOM')
+    .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
+    .option('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
+    .option('--name <name>', 'the target name when storing (default: the file or directory name)')
+    .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
+    .option('--kernel <uname-r>', 'the running kernel, for uname tests')
+    .addOption(new Option('--format <format>', 'output').choices(['table', 'json']).default('table'))
+    .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
+    .action(async (o: { inventory?: string; root?: string; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {
+      code = await scanCommand({ io, dbPath: dbPath(), inventory: o.inventory, root: o.root, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
     });
 
   program

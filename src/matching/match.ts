@@ -101,10 +101,13 @@ export function matchPackages(input: MatchInput): Match[] {
   // and its binary, or two ranges); the first fix that applies decides.
   const seen = new Set<string>();
   for (const p of input.packages) {
-    const v = installedVersion(p);
+    const installed = installedVersion(p);
     const candidates = [...(byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (byName.get(`source\u0000${p.sourceName}`) ?? []))];
     for (const { advisory, fix } of candidates) {
       if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+      // Debian and Ubuntu fix source packages at source versions; a binary can carry a
+      // different version (binNMU "+b1", or its own upstream version), so the source's is compared.
+      const v = fix.packageKind === 'source' && p.family === 'deb' && p.sourceVersion !== null ? p.sourceVersion : installed;
       let reason: string | null = null;
       let effective = fix;
       let affected = inRange(scheme, v, fix);
@@ -126,7 +129,7 @@ export function matchPackages(input: MatchInput): Match[] {
         severity: advisory.severity,
         package: p.name,
         arch: p.arch,
-        installed: v,
+        installed,
         fixed: effective.status === 'fixed' ? effective.fixed : null,
         status: fix.status === 'fixed' ? 'open' : 'no-fix',
         reason,

@@ -1,5 +1,8 @@
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
+import type { InstalledPackage } from '../core/target.js';
+import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
+import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
 import { saveInventory, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
 import { readBoundedText } from './read-file.js';
@@ -49,4 +52,45 @@ export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock
     });
     return { target: { ...target, arch, inventoryAt: now }, ...r };
   });
+}
+
+/** Stores `packages` as the inventory of the target `name` (created if new). */
+async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock): Promise<ImportInventoryReport> {
+  const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
+  const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
+  const now = clock().toISOString();
+  return transaction(db, async (tx) => {
+    const target = await upsertTarget(tx, { name: t.name, kind: t.kind, release: t.release, platform: t.platform }, now);
+    const r = await saveInventory(tx, { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages });
+    return { target: { ...target, arch, inventoryAt: now }, ...r };
+  });
+}
+
+function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'): string {
+  if (release === null) throw new BulwarkError('usage', `${what}: cannot tell the release; give --release (e.g. azurelinux:3.0)`);
+  const f = releaseFamily(release);
+  if (f === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
+  if (f !== family) throw new BulwarkError('usage', `${what} lists ${family} packages but ${release} is ${f === 'rpm' ? 'an rpm' : 'a deb'} release`);
+  return release;
+}
+
+/**
+ * Imports any supported inventory file (rpm -qa, dpkg-query, manifest, CycloneDX, SPDX) as
+ * the target `name`. The release is given, or told by Azure Linux dist tags.
+ * @example await importInventoryFile(db, { file: 'web-01.tsv', name: 'web-01', release: 'azurelinux:3.0' })
+ */
+export async function importInventoryFile(db: Db, input: { file: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+  const inv = parseInventory(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
+  const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
+  return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock);
+}
+
+/**
+ * Reads a directory tree's package database (an image rootfs) and stores it as the image `name`.
+ * @example await importRootInventory(db, { dir: '/srv/rootfs', name: 'azl3-base' })
+ */
+export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+  const inv = await collectRoot(input.dir, { release: input.release });
+  const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
+  return storeInventory(db, { name: input.name, release, kind: 'image', platform: 'rootfs' }, inv.packages, clock);
 }

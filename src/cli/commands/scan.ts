@@ -1,0 +1,101 @@
+import { basename } from 'node:path';
+import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
+import { BulwarkError } from '../../core/errors.js';
+import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
+import { importInventoryFile, importRootInventory } from '../../services/inventory.js';
+import { scanTarget } from '../../services/scan.js';
+import { openStore } from '../../services/store.js';
+import type { CliIo } from '../io.js';
+import { writeAll } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+
+export interface ScanOptions {
+  io: CliIo;
+  dbPath: string | undefined;
+  inventory: string | undefined;
+  root: string | undefined;
+  feeds: string[];
+  release: string | undefined;
+  name: string | undefined;
+  ovalStrict: boolean;
+  kernel: string | undefined;
+  format: 'table' | 'json';
+  failOn: Severity | undefined;
+}
+
+function table(findings: readonly FileScanFinding[]): string {
+  const rows = [...findings]
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory))
+    .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : 'corrected*']);
+  return formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', ''], rows);
+}
+
+function gate(findings: readonly { severity: Severity }[], failOn: Severity | undefined): ExitCode {
+  if (failOn === undefined) return EXIT.ok;
+  return findings.some((f) => severityRank(f.severity) >= severityRank(failOn)) ? EXIT.findings : EXIT.ok;
+}
+
+async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Promise<void> {
+  if (format === 'json') {
+    await writeAll(io.stdout, JSON.stringify({ ...r, warnings: r.warnings.length }, null, 2) + '\n');
+    return;
+  }
+  const open = r.findings.filter((f) => f.status === 'open').length;
+  await writeAll(io.stdout, `${r.inventory.file}: ${String(r.inventory.packages)} packages (${r.inventory.format}), ${r.release}, ${String(r.advisories)} advisories, ${r.mode} matching\n`);
+  await writeAll(io.stdout, `${String(r.findings.length)} findings (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
+  if (r.findings.length > 0) await writeAll(io.stdout, table(r.findings));
+  const corrected = r.findings.filter((f) => f.reason !== null);
+  for (const f of corrected.slice(0, 20)) await writeAll(io.stdout, `* ${f.advisory} ${f.package}: ${f.reason ?? ''}\n`);
+  if (r.warnings.length > 0) await writeAll(io.stderr, `${String(r.warnings.length)} feed records skipped with warnings (see bulwark feeds sync --verbose)\n`);
+}
+
+/**
+ * `bulwark scan`: with `--feed`, an inventory (`--inventory FILE` or `--root DIR`) against feed
+ * files, no database; without, the inventory is stored as a target and scanned against the
+ * advisory store. `--fail-on SEVERITY` exits 1 when a finding is that severe or worse.
+ */
+export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
+  if ((o.inventory === undefined) === (o.root === undefined)) throw new BulwarkError('usage', 'give one of --inventory FILE or --root DIR');
+  if (o.feeds.length > 0) {
+    if (o.root !== undefined) throw new BulwarkError('usage', '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory');
+    const r = await scanFiles({ inventory: o.inventory ?? '', feeds: o.feeds, release: o.release, ovalStrict: o.ovalStrict, runningKernel: o.kernel ?? null });
+    await print(o.io, r, o.format);
+    return gate(r.findings, o.failOn);
+  }
+  if (o.ovalStrict) throw new BulwarkError('usage', '--oval-strict needs --feed (the store scan applies the documented corrections)');
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const imported =
+      o.root !== undefined
+        ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
+        : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
+    const scan = await scanTarget(db, imported.target.id);
+    const findings: FileScanFinding[] = scan.active.map((f) => ({
+      advisory: f.advisoryId,
+      source: f.advisorySource,
+      cves: [],
+      package: f.package,
+      arch: null,
+      installed: f.installed,
+      fixed: f.fixed,
+      severity: f.severity,
+      status: f.status === 'no-fix' ? 'no-fix' : 'open',
+      reason: f.reason,
+    }));
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, counts: scan.counts, findings: scan.active }, null, 2) + '\n');
+    else {
+      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${String(imported.packages)} packages; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      if (findings.length > 0) await writeAll(o.io.stdout, table(findings));
+    }
+    return gate(findings, o.failOn);
+  } finally {
+    await db.close();
+  }
+}
+
+export function parseSeverity(v: string): Severity {
+  const s = v.toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(s)) throw new BulwarkError('usage', `"${v}" is not a severity (${SEVERITIES.join(', ')})`);
+  return s as Severity;
+}

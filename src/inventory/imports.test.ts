@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasTool } from '../../test/rpm-tools.js';
+import { sharedData } from '../../test/shared-data.js';
+import { DPKG_QUERY_FORMAT, detectInventoryFormat, parseInventory, releaseFromPackages } from './imports.js';
+
+describe('inventory imports', () => {
+  it.each([
+    ['bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n', 'rpm-qa'],
+    ['gpg-pubkey\t0\t3135ce90\t5e6fda74\t(none)\t(none)\n', 'rpm-qa'],
+    ['curl\t7.88.1-10+deb12u8\tamd64\tcurl\t7.88.1-10+deb12u8\n', 'dpkg-query'],
+    ['curl\t7.88.1-10+deb12u8\tamd64\tcurl\t7.88.1-10+deb12u8\tii \n', 'dpkg-query'],
+    ['acl-2.3.1-2.azl3.x86_64.rpm\nbash-5.2.15-3.azl3.x86_64.rpm\n', 'manifest'],
+    ['{"bomFormat": "CycloneDX", "specVersion": "1.6"}', 'cyclonedx'],
+    ['{"spdxVersion": "SPDX-2.3"}', 'spdx'],
+    ['hello world\n', null],
+  ])('detects %j as %s', (text, format) => {
+    expect(detectInventoryFormat(text)).toBe(format);
+  });
+
+  it('reads dpkg-query lines (5 or 6 fields), skipping removed packages and keeping source versions', () => {
+    const r = parseInventory('libc6\t2.36-9+deb12u9\tamd64\tglibc\t2.36-9+deb12u9\tii \nold\t1.0-1\tamd64\t\t\trc \nlibssl3\t3.0.15-1~deb12u1+b1\tamd64\topenssl\t3.0.15-1~deb12u1\n', 'h.tsv');
+    expect(r.family).toBe('deb');
+    expect(r.packages.map((p) => [p.name, p.version, p.sourceName, p.sourceVersion])).toEqual([
+      ['libc6', '2.36-9+deb12u9', 'glibc', '2.36-9+deb12u9'],
+      ['libssl3', '3.0.15-1~deb12u1+b1', 'openssl', '3.0.15-1~deb12u1'],
+    ]);
+  });
+
+  it('reads CycloneDX and SPDX purls: epoch, arch, upstream source; other ecosystems are ignored', () => {
+    const cdx = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        { type: 'library', name: 'perl-Carp', purl: 'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch&epoch=4&upstream=perl-5.38.2-509.azl3.src.rpm' },
+        { type: 'library', name: 'left-pad', purl: 'pkg:npm/left-pad@1.3.0' },
+        { type: 'library', name: 'x', components: [{ purl: 'pkg:rpm/azurelinux/openssl@3.3.0-2.azl3?arch=x86_64' }] },
+      ],
+    });
+    const c = parseInventory(cdx, 'bom.json');
+    expect(c.packages).toEqual([
+      { family: 'rpm', name: 'perl-Carp', epoch: 4, version: '1.54', release: '509.azl3', arch: 'noarch', sourceName: 'perl', sourceVersion: null },
+      { family: 'rpm', name: 'openssl', epoch: null, version: '3.3.0', release: '2.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null },
+    ]);
+    expect(releaseFromPackages(c.packages)).toBe('azurelinux:3.0');
+    const spdx = JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ name: 'curl', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:deb/debian/curl@7.88.1-10%2Bdeb12u8?arch=amd64&upstream=curl' }] }] });
+    expect(parseInventory(spdx, 'sbom.spdx.json').packages).toEqual([{ family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null }]);
+  });
+
+  it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
+    expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
+    expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);
+    expect(() => parseInventory('hello\n', 'x.txt')).toThrow(/x\.txt: not an inventory Bulwark reads/);
+  });
+
+  it.skipIf(!hasTool('dpkg-query'))("reads this machine's own dpkg-query output", () => {
+    const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = parseInventory(text, 'dpkg-query');
+    expect(r.format).toBe('dpkg-query');
+    expect(r.packages.length).toBeGreaterThan(50);
+    expect(r.packages.find((p) => p.name === 'dpkg')?.sourceName).toBe('dpkg');
+  });
+});
+
+const manifests = sharedData('azurelinux', 'manifests');
+describe.skipIf(manifests === null)('the real Azure Linux manifests', () => {
+  const files = manifests === null ? [] : readdirSync(manifests).flatMap((d) => readdirSync(join(manifests, d)).map((f) => join(d, f)));
+  it.each(files.filter((f) => !f.endsWith('macro_packages.txt')))('%s parses, one package per .rpm line, release told by dist tags', (f) => {
+    const text = readFileSync(join(manifests!, f), 'utf8');
+    const r = parseInventory(text, f);
+    expect(r.format).toBe('manifest');
+    expect(r.packages).toHaveLength(text.split('\n').filter((l) => l.trim().endsWith('.rpm')).length);
+    expect(releaseFromPackages(r.packages)).toBe(f.startsWith('2.0') ? 'mariner:2.0' : 'azurelinux:3.0');
+  });
+});

@@ -1,0 +1,152 @@
+import { createReadStream } from 'node:fs';
+import type { Advisory, Severity } from '../core/advisory.js';
+import { BulwarkError } from '../core/errors.js';
+import type { OvalCriteria } from '../core/oval.js';
+import { releaseFamily } from '../core/release.js';
+import type { InstalledPackage } from '../core/target.js';
+import { feedParser } from '../feeds/api.js';
+import type { FeedWarning } from '../feeds/types.js';
+import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
+import { feedDocuments } from '../lib/archive.js';
+import { matchPackages } from '../matching/match.js';
+import { evaluateCriteria, indexByName, type StrictInventory } from '../matching/oval-strict.js';
+import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
+import { readBoundedText } from './read-file.js';
+import { MAX_INVENTORY_BYTES } from './inventory.js';
+
+/**
+ * `bulwark scan --inventory FILE --feed FILE`: an inventory against feeds, with no database,
+ * for CI pipelines and for checking Bulwark against other tools (issue #4).
+ */
+export interface FileScanInput {
+  inventory: string;
+  feeds: readonly string[];
+  /** The inventory's release; inferred from dist tags or the feed when absent. */
+  release?: string | undefined;
+  /** Evaluate OVAL definitions literally, as `oscap oval eval` does. */
+  ovalStrict?: boolean;
+  /** The running kernel, for uname tests in strict mode. */
+  runningKernel?: string | null;
+}
+
+export interface FileScanFinding {
+  /** The feed's own id (for OVAL the definition id). */
+  advisory: string;
+  source: string;
+  cves: string[];
+  package: string;
+  arch: string | null;
+  installed: string;
+  fixed: string | null;
+  severity: Severity;
+  /** open: a fix exists; no-fix: affected without one. */
+  status: 'open' | 'no-fix';
+  /** Why the verdict differs from a literal reading of the feed, or null. */
+  reason: string | null;
+}
+
+export interface FileScanResult {
+  inventory: { file: string; format: InventoryFormat; packages: number };
+  release: string;
+  mode: 'normal' | 'oval-strict';
+  advisories: number;
+  findings: FileScanFinding[];
+  warnings: FeedWarning[];
+}
+
+async function readFeeds(files: readonly string[], warn: (w: FeedWarning) => void, release: string | undefined): Promise<Advisory[]> {
+  const out: Advisory[] = [];
+  for (const file of files) {
+    const parser = feedParser(await detectFileFormat(file));
+    for await (const doc of feedDocuments(createReadStream(file), file, DEFAULT_LIMITS))
+      for await (const a of parser.parse(doc.bytes, { source: `file:${file}`, name: doc.name, release, warn })) out.push(a);
+  }
+  return out;
+}
+
+function strictFindings(advisories: readonly Advisory[], packages: readonly InstalledPackage[], runningKernel: string | null, family: 'rpm' | 'deb'): FileScanFinding[] {
+  const inv: StrictInventory = {
+    family,
+    runningKernel,
+    packages: packages.map((p) => ({ name: p.name, epoch: family === 'rpm' ? (p.epoch ?? 0) : null, version: p.version, release: p.release, arch: p.arch })),
+  };
+  const index = indexByName(inv);
+  const out: FileScanFinding[] = [];
+  for (const a of advisories) {
+    if (a.oval === undefined || evaluateCriteria(a.oval, inv, index) !== 'true') continue;
+    // Report the package tests' names that are installed, and the first upper bound.
+    const names: string[] = [];
+    const bound: { fixed: string | null; inclusive: boolean } = { fixed: null, inclusive: false };
+    const walk = (n: OvalCriteria): void => {
+      if (n.kind === 'criteria') n.children.forEach(walk);
+      else if (n.kind === 'extend') {
+        if (n.criteria !== undefined) walk(n.criteria);
+      } else {
+        for (const name of n.test.names) if (index.has(name) && !names.includes(name)) names.push(name);
+        for (const s of n.test.states)
+          for (const f of s)
+            if (f.field === 'evr' && bound.fixed === null && (f.operation === 'less than' || f.operation === 'less than or equal')) {
+              bound.fixed = f.value;
+              bound.inclusive = f.operation === 'less than or equal';
+            }
+      }
+    };
+    walk(a.oval);
+    for (const name of names.length > 0 ? names : ['-']) {
+      const items = index.get(name) ?? [];
+      out.push({
+        advisory: a.id,
+        source: a.source,
+        cves: a.cves,
+        package: name,
+        arch: items[0]?.arch ?? null,
+        installed: items.map((p) => (family === 'rpm' ? `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}` : p.version)).join(' '),
+        fixed: bound.inclusive ? null : bound.fixed,
+        severity: a.severity,
+        status: bound.inclusive || bound.fixed === null ? 'no-fix' : 'open',
+        reason: null,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * @example await scanFiles({ inventory: 'host.tsv', feeds: ['azurelinux-3.0-oval.xml.xz'] })
+ */
+export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
+  const inv = parseInventory(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
+  const warnings: FeedWarning[] = [];
+  const advisories = await readFeeds(input.feeds, (w) => warnings.push(w), input.release);
+  let release = input.release ?? releaseFromPackages(inv.packages);
+  if (release === null) {
+    const releases = new Set(advisories.flatMap((a) => a.fixes.map((f) => f.release)));
+    if (releases.size === 1) release = [...releases][0] ?? null;
+  }
+  if (release === null) throw new BulwarkError('usage', `${input.inventory}: cannot tell the release (give --release, e.g. azurelinux:3.0)`);
+  const family = releaseFamily(release);
+  if (family === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
+  if (family !== inv.family) throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);
+  const findings: FileScanFinding[] = input.ovalStrict === true
+    ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
+    : matchPackages({ family, release, packages: inv.packages, advisories }).map((m) => ({
+        advisory: m.advisoryId,
+        source: m.advisorySource,
+        cves: m.cves,
+        package: m.package,
+        arch: m.arch,
+        installed: m.installed,
+        fixed: m.fixed,
+        severity: m.severity,
+        status: m.status,
+        reason: m.reason,
+      }));
+  return {
+    inventory: { file: input.inventory, format: inv.format, packages: inv.packages.length },
+    release,
+    mode: input.ovalStrict === true ? 'oval-strict' : 'normal',
+    advisories: advisories.length,
+    findings,
+    warnings,
+  };
+}
