@@ -63,18 +63,29 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
  * Release (rpm allows those tags per %package), installed with `--justdb`. Several versions of
  * one name (installonly kernels) go into separate rounds. Returns the root.
  */
-export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[]): string {
+export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[], opts: { ownSource?: boolean } = {}): string {
   mkdirSync(root, { recursive: true });
   execFileSync('rpm', ['--root', root, '--initdb']);
   const rounds: DummyRpm[][] = [];
   for (const p of pkgs) {
-    let r = rounds.find((x) => !x.some((q) => q.name === p.name));
+    let r = opts.ownSource === true ? undefined : rounds.find((x) => !x.some((q) => q.name === p.name));
     if (r === undefined) rounds.push((r = []));
     r.push(p);
   }
   rounds.forEach((round, i) => {
     const specDir = join(dir, `round${String(i)}`);
     mkdirSync(specDir, { recursive: true });
+    const own = opts.ownSource === true ? round[0] : undefined;
+    if (own !== undefined) {
+      // One package, its own source rpm: %{SOURCERPM} is <name>-<version>-<release>.src.rpm.
+      const lines = [`Name: ${own.name}`, `Version: ${own.version}`, `Release: ${own.release}`, ...(own.epoch !== undefined ? [`Epoch: ${String(own.epoch)}`] : []), 'Summary: dummy', 'License: MIT', 'BuildArch: noarch', '%description', 'dummy', '%files'];
+      const spec = join(specDir, 'own.spec');
+      writeFileSync(spec, lines.join('\n') + '\n');
+      execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
+      const rpms = readdirSync(join(specDir, 'rpms', 'noarch')).map((f) => join(specDir, 'rpms', 'noarch', f));
+      execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms], { stdio: 'pipe' });
+      return;
+    }
     const lines = ['Name: bulwark-test-root', 'Version: 1', 'Release: 1', 'Summary: dummy', 'License: MIT', 'BuildArch: noarch', '%description', 'dummy'];
     for (const p of round) {
       lines.push(`%package -n ${p.name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []), 'Summary: dummy', `%description -n ${p.name}`, 'dummy');
