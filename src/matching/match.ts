@@ -80,61 +80,94 @@ function inRange(scheme: VersionScheme, v: string, fix: Fix): boolean {
   }
 }
 
+/** Fixes of one release, indexed by the package name they name (source or binary). */
+export interface FixIndex {
+  family: PackageFamily;
+  release: string;
+  byName: Map<string, { advisory: Advisory; fix: Fix }[]>;
+}
+
 /**
- * Every (advisory, installed package) pair where the package is affected.
- * @example matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages, advisories })
+ * Indexes the fixes of `release` by package name, once per set of advisories.
+ * @example const index = indexFixes(advisories, 'azurelinux:3.0', 'rpm')
  */
-export function matchPackages(input: MatchInput): Match[] {
-  const scheme = versionScheme(input.family);
+export function indexFixes(advisories: readonly Advisory[], release: string, family: PackageFamily): FixIndex {
   const byName = new Map<string, { advisory: Advisory; fix: Fix }[]>();
-  for (const advisory of input.advisories) {
+  for (const advisory of advisories) {
     for (const fix of advisory.fixes) {
-      if (fix.release !== input.release) continue;
+      if (fix.release !== release) continue;
       const key = `${fix.packageKind}\u0000${fix.package}`;
       let list = byName.get(key);
       if (!list) byName.set(key, (list = []));
       list.push({ advisory, fix });
     }
   }
+  return { family, release, byName };
+}
+
+/**
+ * The matches of one installed package. One match per (advisory, package, arch): an advisory
+ * may name a package twice (its source and its binary, or two ranges); the first fix that
+ * applies decides.
+ */
+export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
+  const scheme = versionScheme(index.family);
+  const installed = installedVersion(p);
+  const bin = index.byName.get(`binary\u0000${p.name}`);
+  const src = p.sourceName === null ? undefined : index.byName.get(`source\u0000${p.sourceName}`);
+  if (bin === undefined && src === undefined) return [];
+  const candidates = [...(bin ?? []), ...(src ?? [])];
   const out: Match[] = [];
-  // One match per (advisory, package, arch): an advisory may name a package twice (its source
-  // and its binary, or two ranges); the first fix that applies decides.
   const seen = new Set<string>();
-  for (const p of input.packages) {
-    const installed = installedVersion(p);
-    const candidates = [...(byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (byName.get(`source\u0000${p.sourceName}`) ?? []))];
-    for (const { advisory, fix } of candidates) {
-      if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
-      // Debian and Ubuntu fix source packages at source versions; a binary can carry a
-      // different version (binNMU "+b1", or its own upstream version), so the source's is compared.
-      const v = fix.packageKind === 'source' && p.family === 'deb' && p.sourceVersion !== null ? p.sourceVersion : installed;
-      let reason: string | null = null;
-      let effective = fix;
-      let affected = inRange(scheme, v, fix);
-      if (fix.epochUnreliable === true && input.family === 'rpm' && p.epoch !== null && p.epoch > 0) {
-        const fixedUp = corrected(fix, p.epoch);
-        const again = inRange(scheme, v, fixedUp);
-        if (again !== affected) reason = `the feed writes epoch 0 for ${p.sourceName ?? p.name}, whose epoch is ${String(p.epoch)}: compared version-release only (${fixedUp.fixed ?? fixedUp.lastAffected ?? 'no fix'})`;
-        affected = again;
-        effective = fixedUp;
-      }
-      if (!affected) continue;
-      const key = `${advisory.source}\u0000${advisory.id}\u0000${p.name}\u0000${p.arch}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push({
-        advisorySource: advisory.source,
-        advisoryId: advisory.id,
-        cves: advisory.cves,
-        severity: advisory.severity,
-        package: p.name,
-        arch: p.arch,
-        installed,
-        fixed: effective.status === 'fixed' ? effective.fixed : null,
-        status: fix.status === 'fixed' ? 'open' : 'no-fix',
-        reason,
-      });
+  for (const { advisory, fix } of candidates) {
+    if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+    // Debian and Ubuntu fix source packages at source versions; a binary can carry a
+    // different version (binNMU "+b1", or its own upstream version), so the source's is compared.
+    const v = fix.packageKind === 'source' && p.family === 'deb' && p.sourceVersion !== null ? p.sourceVersion : installed;
+    let reason: string | null = null;
+    let effective = fix;
+    let affected = inRange(scheme, v, fix);
+    if (fix.epochUnreliable === true && index.family === 'rpm' && p.epoch !== null && p.epoch > 0) {
+      const fixedUp = corrected(fix, p.epoch);
+      const again = inRange(scheme, v, fixedUp);
+      if (again !== affected) reason = `the feed writes epoch 0 for ${p.sourceName ?? p.name}, whose epoch is ${String(p.epoch)}: compared version-release only (${fixedUp.fixed ?? fixedUp.lastAffected ?? 'no fix'})`;
+      affected = again;
+      effective = fixedUp;
     }
+    if (!affected) continue;
+    const key = `${advisory.source}\u0000${advisory.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      advisorySource: advisory.source,
+      advisoryId: advisory.id,
+      cves: advisory.cves,
+      severity: advisory.severity,
+      package: p.name,
+      arch: p.arch,
+      installed,
+      fixed: effective.status === 'fixed' ? effective.fixed : null,
+      status: fix.status === 'fixed' ? 'open' : 'no-fix',
+      reason,
+    });
+  }
+  return out;
+}
+
+/**
+ * Every (advisory, installed package) pair where the package is affected.
+ * @example matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages, advisories })
+ */
+export function matchPackages(input: MatchInput): Match[] {
+  const index = indexFixes(input.advisories, input.release, input.family);
+  // The same package listed twice (an import with duplicates) is matched once.
+  const seen = new Set<string>();
+  const out: Match[] = [];
+  for (const p of input.packages) {
+    const k = `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(...matchPackage(index, p));
   }
   return out;
 }

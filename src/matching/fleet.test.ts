@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { Advisory, Fix } from '../core/advisory.js';
+import type { InstalledPackage } from '../core/target.js';
+import { affectedTargets, FleetIndex, matchFleet } from './fleet.js';
+import { matchPackages, type Match } from './match.js';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const R = 'azurelinux:3.0';
+const names = ['openssl', 'curl', 'glibc', 'kernel', 'perl', 'python3', 'bash', 'zlib'];
+const pkg = (name: string, minor: number, epoch: number | null, binary = name): InstalledPackage => ({ family: 'rpm', name: binary, epoch, version: `1.${String(minor)}`, release: '1.azl3', arch: 'x86_64', sourceName: name, sourceVersion: null });
+const advisory = (id: string, fixes: Partial<Fix>[]): Advisory => ({
+  source: 's',
+  id,
+  title: id,
+  description: '',
+  severity: 'high',
+  cvssScore: null,
+  cvssVector: null,
+  cves: [],
+  references: [],
+  publishedAt: null,
+  updatedAt: null,
+  parser: 't',
+  fixes: fixes.map((f) => ({ release: R, package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.5-1.azl3', lastAffected: null, introduced: null, ...f })),
+});
+const key = (m: Match): string => `${m.advisoryId} ${m.package} ${m.installed} ${m.reason ?? ''}`;
+
+describe('fleet matching', () => {
+  const rand = rng(7);
+  const hosts = new Map<string, InstalledPackage[]>();
+  for (let h = 0; h < 300; h++) {
+    const ps: InstalledPackage[] = [];
+    for (const n of names) if (rand() < 0.8) ps.push(pkg(n, Math.floor(rand() * 8), rand() < 0.1 ? 2 : null, rand() < 0.3 ? `${n}-libs` : n));
+    hosts.set(`h${String(h)}`, ps);
+  }
+  const advisories = names.flatMap((n, i) => [
+    advisory(`A-${n}`, [{ package: n, fixed: `0:1.${String(i % 8)}-1.azl3`, epochUnreliable: true }]),
+    advisory(`B-${n}`, [{ package: `${n}-libs`, packageKind: 'binary', status: 'no-fix-yet', fixed: null, lastAffected: '0:1.3-1.azl3' }]),
+  ]);
+  const index = new FleetIndex(R, 'rpm');
+  for (const [h, ps] of hosts) index.add(h, ps);
+
+  it('gives each host exactly what matching it alone gives, matching each distinct build once', () => {
+    const { byTarget, distinctMatched } = matchFleet(index, advisories);
+    expect(distinctMatched).toBeLessThanOrEqual(index.builds.length);
+    expect(index.builds.length).toBeLessThan(300 * names.length / 5);
+    for (const [h, ps] of hosts) {
+      const alone = matchPackages({ family: 'rpm', release: R, packages: ps, advisories }).map(key).sort();
+      expect((byTarget.get(h) ?? []).map(key).sort()).toEqual(alone);
+    }
+  });
+
+  it('finds the hosts a new advisory affects by the builds it names', () => {
+    const fresh = advisory('NEW', [{ package: 'curl', fixed: '0:1.4-1.azl3' }]);
+    const hit = affectedTargets(index, [fresh]);
+    const expected = [...hosts].filter(([, ps]) => matchPackages({ family: 'rpm', release: R, packages: ps, advisories: [fresh] }).length > 0).map(([h]) => h);
+    expect([...hit.keys()].sort()).toEqual(expected.sort());
+    expect(expected.length).toBeGreaterThan(10);
+  });
+
+  it('replaces and removes a host\'s inventory', () => {
+    const idx = new FleetIndex(R, 'rpm');
+    idx.add('x', [pkg('curl', 0, null)]);
+    idx.add('x', [pkg('curl', 9, null)]);
+    expect(affectedTargets(idx, [advisory('N', [{ package: 'curl', fixed: '0:1.5-1.azl3' }])]).size).toBe(0);
+    idx.remove('x');
+    expect(idx.targets.size).toBe(0);
+  });
+});

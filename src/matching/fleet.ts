@@ -1,0 +1,123 @@
+import type { Advisory } from '../core/advisory.js';
+import type { PackageFamily } from '../core/release.js';
+import type { InstalledPackage } from '../core/target.js';
+import { indexFixes, installedVersion, matchPackage, type FixIndex, type Match } from './match.js';
+
+/**
+ * Matching a fleet at the cost of its distinct package builds, not hosts x packages (issue
+ * #4): hosts built from the same images share almost all their packages, so each distinct
+ * (name, epoch, version, release, arch, source) of a release is matched once and the result is
+ * shared by every host that has it. An inverted index (package name → distinct builds → hosts)
+ * answers "which hosts does this new advisory affect?" by looking only at the builds it names.
+ */
+function buildKey(p: InstalledPackage): string {
+  return `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}\u0000${p.sourceName ?? ''}\u0000${p.sourceVersion ?? ''}`;
+}
+
+export class FleetIndex {
+  readonly release: string;
+  readonly family: PackageFamily;
+  /** Distinct builds, by id. */
+  readonly builds: InstalledPackage[] = [];
+  private readonly ids = new Map<string, number>();
+  /** Package name (binary and source) → build ids. */
+  private readonly byName = new Map<string, number[]>();
+  /** Build id → the targets holding it. */
+  private readonly holders: string[][] = [];
+  /** Target → its build ids. */
+  readonly targets = new Map<string, number[]>();
+
+  constructor(release: string, family: PackageFamily) {
+    this.release = release;
+    this.family = family;
+  }
+
+  /** Adds (or replaces) a target's inventory. */
+  add(targetId: string, packages: readonly InstalledPackage[]): void {
+    if (this.targets.has(targetId)) this.remove(targetId);
+    const mine: number[] = [];
+    for (const p of packages) {
+      const k = buildKey(p);
+      let id = this.ids.get(k);
+      if (id === undefined) {
+        id = this.builds.length;
+        this.ids.set(k, id);
+        this.builds.push(p);
+        this.holders.push([]);
+        for (const n of p.sourceName === null || p.sourceName === p.name ? [p.name] : [p.name, p.sourceName]) {
+          let l = this.byName.get(n);
+          if (l === undefined) this.byName.set(n, (l = []));
+          l.push(id);
+        }
+      }
+      mine.push(id);
+      this.holders[id]?.push(targetId);
+    }
+    this.targets.set(targetId, mine);
+  }
+
+  remove(targetId: string): void {
+    for (const id of this.targets.get(targetId) ?? []) {
+      const h = this.holders[id];
+      if (h === undefined) continue;
+      const i = h.indexOf(targetId);
+      if (i >= 0) h.splice(i, 1);
+    }
+    this.targets.delete(targetId);
+  }
+
+  /** Build ids whose binary or source name some fix of these advisories names. */
+  candidates(advisories: readonly Advisory[]): number[] {
+    const out = new Set<number>();
+    for (const a of advisories) for (const f of a.fixes) if (f.release === this.release) for (const id of this.byName.get(f.package) ?? []) out.add(id);
+    return [...out];
+  }
+
+  holdersOf(buildId: number): readonly string[] {
+    return this.holders[buildId] ?? [];
+  }
+}
+
+/**
+ * Matches every target of the index against the advisories: each distinct build once.
+ * @example const { byTarget, distinctMatched } = matchFleet(index, advisories)
+ */
+export function matchFleet(index: FleetIndex, advisories: readonly Advisory[]): { byTarget: Map<string, Match[]>; distinctMatched: number } {
+  const fixes: FixIndex = indexFixes(advisories, index.release, index.family);
+  const perBuild: (Match[] | undefined)[] = new Array<Match[] | undefined>(index.builds.length);
+  for (const id of index.candidates(advisories)) {
+    const b = index.builds[id];
+    if (b !== undefined) perBuild[id] = matchPackage(fixes, b);
+  }
+  const byTarget = new Map<string, Match[]>();
+  for (const [target, ids] of index.targets) {
+    const list: Match[] = [];
+    for (const id of ids) {
+      const m = perBuild[id];
+      if (m !== undefined) for (const x of m) list.push(x);
+    }
+    byTarget.set(target, list);
+  }
+  return { byTarget, distinctMatched: perBuild.filter((x) => x !== undefined).length };
+}
+
+/**
+ * The targets a new or changed advisory affects, looking only at the builds it names.
+ * @example affectedTargets(index, [newAdvisory]) // Map { 'web-01' => [Match…] }
+ */
+export function affectedTargets(index: FleetIndex, advisories: readonly Advisory[]): Map<string, Match[]> {
+  const fixes = indexFixes(advisories, index.release, index.family);
+  const out = new Map<string, Match[]>();
+  for (const id of index.candidates(advisories)) {
+    const b = index.builds[id];
+    if (b === undefined) continue;
+    const ms = matchPackage(fixes, b);
+    if (ms.length === 0) continue;
+    for (const t of index.holdersOf(id)) {
+      let l = out.get(t);
+      if (l === undefined) out.set(t, (l = []));
+      l.push(...ms);
+    }
+  }
+  return out;
+}
