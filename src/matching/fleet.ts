@@ -20,6 +20,8 @@ export class FleetIndex {
   /** Distinct builds, by id. */
   readonly builds: InstalledPackage[] = [];
   private readonly ids = new Map<string, number>();
+  /** Inventories loaded from the store share package objects (one row per build): skip re-keying them. */
+  private readonly seen = new WeakMap<InstalledPackage, number>();
   /** Package name (binary and source) → build ids. */
   private readonly byName = new Map<string, number[]>();
   /** Build id → the targets holding it. */
@@ -37,11 +39,17 @@ export class FleetIndex {
     if (this.targets.has(targetId)) this.remove(targetId);
     const mine: number[] = [];
     for (const p of packages) {
-      const k = buildKey(p);
-      let id = this.ids.get(k);
+      let id = this.seen.get(p);
       if (id === undefined) {
+        const k = buildKey(p);
+        id = this.ids.get(k);
+        if (id !== undefined) this.seen.set(p, id);
+      }
+      if (id === undefined) {
+        const k = buildKey(p);
         id = this.builds.length;
         this.ids.set(k, id);
+        this.seen.set(p, id);
         this.builds.push(p);
         this.holders.push([]);
         for (const n of p.sourceName === null || p.sourceName === p.name ? [p.name] : [p.name, p.sourceName]) {
