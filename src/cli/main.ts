@@ -127,6 +127,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     if (isBulwarkError(err)) {
       io.stderr.write(`bulwark: ${err.message}\n`);
       if (err.code === 'config.invalid' || err.code === 'storage.unavailable') return EXIT.config;
+      if (err.code === 'target.unreachable') return EXIT.targetsFailed;
       if (err.code === 'usage' || err.code === 'input.invalid') return EXIT.usage;
       return EXIT.internal;
     }

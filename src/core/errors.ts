@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'storage.conflict'
   | 'storage.not-found'
   | 'storage.unavailable'
+  /** A host could not be reached, refused its key check, or a command on it failed. */
+  | 'target.unreachable'
   | 'internal';
 
 export class BulwarkError extends Error {

@@ -1,0 +1,214 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Client, type ConnectConfig } from 'ssh2';
+import { BulwarkError } from '../core/errors.js';
+import type { InstalledPackage } from '../core/target.js';
+import { DPKG_QUERY_FORMAT, parseInventory } from './imports.js';
+import { hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
+import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
+
+/**
+ * The agentless collector: connects with ssh2 (key or agent), verifies the host key against a
+ * known_hosts file, and runs a fixed set of commands whose text is constant — nothing from a
+ * host, a feed or a user is ever put into them — with fixed output formats.
+ */
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** A private key file; else the SSH agent at $SSH_AUTH_SOCK. */
+  identityFile: string | null;
+  /** Run the package commands under `sudo -n` (no password prompt: fails instead of hanging). */
+  sudo: boolean;
+}
+
+export interface SshOptions {
+  knownHostsFile: string;
+  /** Record the key of a host seen for the first time (never a changed one). */
+  acceptNewHostKey: boolean;
+  /** Whole collection, connection included (default 60 s). */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SshInventory {
+  release: string | null;
+  arch: string | null;
+  runningKernel: string | null;
+  rebootRequired: boolean | null;
+  packages: InstalledPackage[];
+}
+
+// The only commands ever sent. Constant strings: the remote shell parses them, so nothing
+// variable may be part of them.
+const CMD_OS = 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release';
+const CMD_UNAME = 'uname -r; uname -m';
+const CMD_HAS_RPM = 'command -v rpm >/dev/null 2>&1 && echo rpm || (command -v dpkg-query >/dev/null 2>&1 && echo dpkg) || echo none';
+const CMD_RPM = `rpm -qa --queryformat '${RPM_QA_QUERYFORMAT}'`;
+const CMD_DPKG = `dpkg-query -W -f '${DPKG_QUERY_FORMAT}'`;
+const CMD_REBOOT = 'if [ -f /var/run/reboot-required ]; then echo yes; elif command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r >/dev/null 2>&1 && echo no || echo yes; else echo unknown; fi';
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(conn: Client, command: string): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    conn.exec(command, (err, stream) => {
+      if (err !== undefined) {
+        reject(err);
+        return;
+      }
+      const out: Buffer[] = [];
+      const errs: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > MAX_OUTPUT) {
+          stream.close();
+          reject(new Error(`more than ${String(MAX_OUTPUT)} bytes of output`));
+          return;
+        }
+        out.push(d);
+      });
+      stream.stderr.on('data', (d: Buffer) => {
+        if (errs.length < 64) errs.push(d);
+      });
+      stream.on('close', (code: number | null) => {
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8') });
+      });
+    });
+  });
+}
+
+/**
+ * Collects one host's inventory over SSH.
+ * @example await collectSsh({ host: '10.0.0.5', port: 22, user: 'bulwark', identityFile: '~/.ssh/id_ed25519', sudo: true }, { knownHostsFile, acceptNewHostKey: false })
+ */
+export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInventory> {
+  const name = hostKeyName(t.host, t.port);
+  const where = `${t.user}@${name}`;
+  let known = '';
+  try {
+    known = await readFile(opts.knownHostsFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new BulwarkError('config.invalid', `cannot read ${opts.knownHostsFile}: ${(err as Error).message}`);
+  }
+  const entries = parseKnownHosts(known);
+  const verdict: { problem: string | null; accepted: string | null } = { problem: null, accepted: null };
+  const config: ConnectConfig = {
+    host: t.host,
+    port: t.port,
+    username: t.user,
+    readyTimeout: opts.timeoutMs ?? 60_000,
+    hostVerifier: (key: Buffer): boolean => {
+      const b64 = key.toString('base64');
+      const v = verifyHostKey(entries, name, b64);
+      if (v.ok) return true;
+      if (v.reason === 'unknown' && opts.acceptNewHostKey) {
+        verdict.accepted = b64;
+        return true;
+      }
+      verdict.problem = v.message;
+      return false;
+    },
+  };
+  if (t.identityFile !== null) {
+    try {
+      config.privateKey = await readFile(t.identityFile);
+    } catch (err) {
+      throw new BulwarkError('config.invalid', `${where}: cannot read the identity file ${t.identityFile}: ${(err as Error).message}`);
+    }
+  } else {
+    const sock = (opts.env ?? process.env)['SSH_AUTH_SOCK'];
+    if (sock === undefined) throw new BulwarkError('config.invalid', `${where}: no identity file and no SSH agent (SSH_AUTH_SOCK)`);
+    config.agent = sock;
+  }
+  const conn = new Client();
+  const timeout = opts.timeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      new Promise<void>((resolve, reject) => {
+        conn.once('ready', () => {
+          resolve();
+        });
+        conn.once('error', (err) => {
+          reject(err);
+        });
+        conn.connect(config);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`no answer within ${String(timeout)} ms`));
+        }, timeout);
+      }),
+    ]).catch((err: unknown) => {
+      if (verdict.problem !== null) throw new BulwarkError('target.unreachable', `${where}: ${verdict.problem}`, { host: name, hostKey: true });
+      throw new BulwarkError('target.unreachable', `${where}: cannot connect: ${(err as Error).message}`, { host: name }, { cause: err });
+    });
+    if (verdict.accepted !== null) {
+      await mkdir(dirname(opts.knownHostsFile), { recursive: true });
+      await appendFile(opts.knownHostsFile, knownHostsLine(name, verdict.accepted), { mode: 0o600 });
+    }
+    const run = async (cmd: string, what: string): Promise<string> => {
+      const r = await Promise.race([
+        exec(conn, cmd),
+        new Promise<never>((_, reject) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            reject(new Error(`${what}: no answer within ${String(timeout)} ms`));
+          }, timeout);
+        }),
+      ]);
+      if (r.code !== 0) throw new BulwarkError('target.unreachable', `${where}: ${what} failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n')[0] ?? ''}`, { host: name });
+      return r.stdout;
+    };
+    const sudo = t.sudo ? 'sudo -n ' : '';
+    const osText = await run(CMD_OS, 'reading /etc/os-release');
+    const [kernel, arch] = (await run(CMD_UNAME, 'uname')).trim().split('\n');
+    const manager = (await run(CMD_HAS_RPM, 'finding the package manager')).trim();
+    let packages: InstalledPackage[];
+    if (manager === 'rpm') packages = parseInventory(await run(sudo + CMD_RPM, 'rpm -qa'), `${where}: rpm -qa`, 'rpm-qa').packages;
+    else if (manager === 'dpkg') packages = parseInventory(await run(sudo + CMD_DPKG, 'dpkg-query'), `${where}: dpkg-query`, 'dpkg-query').packages;
+    else throw new BulwarkError('input.invalid', `${where}: neither rpm nor dpkg-query is installed`, { host: name });
+    const reboot = (await run(CMD_REBOOT, 'checking for a pending reboot')).trim();
+    return {
+      release: releaseFromOsRelease(parseOsRelease(osText)),
+      arch: arch?.trim() ?? null,
+      runningKernel: kernel?.trim() ?? null,
+      rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
+      packages,
+    };
+  } finally {
+    clearTimeout(timer);
+    conn.end();
+  }
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` at once; each item's error is its own result.
+ * @example await mapBounded(hosts, 16, (h) => collectSsh(h, opts))
+ */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<({ ok: true; value: R } | { ok: false; error: Error })[]> {
+  const out = new Array<{ ok: true; value: R } | { ok: false; error: Error }>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      const item = items[i] as T;
+      try {
+        out[i] = { ok: true, value: await fn(item) };
+      } catch (err) {
+        out[i] = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
