@@ -4,6 +4,8 @@ import { isPackageFamily } from '../core/version/registry.js';
 import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
 import { parseSeverity, scanCommand } from './commands/scan.js';
+import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
+import { defaultKnownHosts } from '../services/hosts.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
@@ -82,9 +84,42 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, json: o.json === true, verbose: o.verbose === true });
     });
 
+  const hosts = program.command('hosts').description('hosts Bulwark reaches over SSH (no agent on the host)');
+  hosts
+    .command('add')
+    .argument('<name>', 'a unique name, e.g. web-01')
+    .requiredOption('--address <user@host[:port]>', 'where to connect (user defaults to root, port to 22)')
+    .option('--identity <file>', 'private key file (default: the SSH agent)')
+    .option('--sudo', 'run package queries with sudo -n')
+    .option('--tag <tag>', 'a tag (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[] }) => {
+      code = await hostsAddCommand({ io, dbPath: dbPath(), name, address: o.address, identityFile: o.identity, sudo: o.sudo === true, tags: o.tag });
+    });
+  hosts
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await hostsListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  hosts
+    .command('remove')
+    .argument('<name>')
+    .action(async (name: string) => {
+      code = await hostsRemoveCommand({ io, dbPath: dbPath(), name });
+    });
+
   program
     .command('scan')
-    .description('scan an inventory: against feed files with --feed (no database), else against the advisory store')
+    .option('--host <name>', 'scan this host over SSH (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--all', 'scan every host over SSH')
+    .option('--accept-new-host-key', 'trust and record the key of a host seen for the first time (never a changed key)')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .option('--concurrency <n>', 'hosts at once', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new BulwarkError('usage', `--concurrency: "${v}" is not a number from 1 to 1024`);
+      return n;
+    }, 16)
+    .description('scan hosts over SSH (--host, --all), or an inventory (--inventory, --root): against feed files with --feed (no database), else against the advisory store')
     .option('--inventory <file>', 'rpm -qa / dpkg-query output, a manifest of .rpm names, or a CycloneDX/SPDX SBOM')
     .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
     .option('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -94,7 +129,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--kernel <uname-r>', 'the running kernel, for uname tests')
     .addOption(new Option('--format <format>', 'output').choices(['table', 'json']).default('table'))
     .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
-    .action(async (o: { inventory?: string; root?: string; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {
+    .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {
+      if (o.host.length > 0 || o.all === true) {
+        if (o.inventory !== undefined || o.root !== undefined || o.feed.length > 0) throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+        code = await scanHostsCommand({ io, dbPath: dbPath(), hosts: o.all === true ? 'all' : o.host, knownHostsFile: o.knownHosts ?? defaultKnownHosts(io.env), acceptNewHostKey: o.acceptNewHostKey === true, concurrency: o.concurrency, format: o.format, failOn: o.failOn });
+        return;
+      }
       code = await scanCommand({ io, dbPath: dbPath(), inventory: o.inventory, root: o.root, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
     });
 

@@ -1,6 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { releaseFamily } from '../core/release.js';
+import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
 import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
 import { systemClock, type Clock } from './store.js';
@@ -34,7 +35,8 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
       if (p.sourceName !== null) names.add(p.sourceName);
     }
     const advisories = await loadAdvisories(tx, { release, packages: [...names] });
-    const matches = matchPackages({ family, release, packages, advisories });
+    // Only the running build of an installonly kernel is exposed (when the collector knows it).
+    const matches = matchPackages({ family, release, packages: packagesToJudge(packages, target.runningKernel), advisories });
     const counts = await recordFindings(
       tx,
       target.id,

@@ -194,3 +194,16 @@ export async function countPackages(ex: Executor): Promise<number> {
   const r = await ex.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return r.n;
 }
+
+/**
+ * Deletes a target with its inventory links and findings (the package rows stay: other targets
+ * share them). Returns whether it existed.
+ */
+export async function removeTarget(ex: Executor, idOrName: string): Promise<boolean> {
+  const t = await getTarget(ex, idOrName);
+  if (t === null) return false;
+  await ex.deleteFrom('findings').where('target_id', '=', t.id).execute();
+  await ex.deleteFrom('target_packages').where('target_id', '=', t.id).execute();
+  await ex.deleteFrom('targets').where('id', '=', t.id).execute();
+  return true;
+}

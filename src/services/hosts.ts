@@ -1,0 +1,110 @@
+import { dirname, join } from 'node:path';
+import { BulwarkError } from '../core/errors.js';
+import { releaseFamily } from '../core/release.js';
+import { collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
+import { defaultSqlitePath, listTargets, removeTarget, saveInventory, transaction, upsertTarget, type StoredTarget } from '../storage/index.js';
+import { scanTarget, type ScanReport } from './scan.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * Hosts reached over SSH (issue #4). A host's connection is its target address,
+ * `ssh://user@host:port?identity=/path/key&sudo=1` — no secret is stored: the key stays in
+ * its file (or the SSH agent).
+ */
+export interface HostInput {
+  name: string;
+  /** `user@host`, `user@host:port`, `host`… (user defaults to root, port to 22). */
+  address: string;
+  identityFile?: string | null | undefined;
+  sudo?: boolean | undefined;
+  tags?: string[] | undefined;
+}
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/** @example parseSshAddress('bulwark@10.0.0.5:2222') // { user: 'bulwark', host: '10.0.0.5', port: 2222 } */
+export function parseSshAddress(address: string): { user: string; host: string; port: number } {
+  const m = /^(?:([A-Za-z_][A-Za-z0-9._-]*)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?$/.exec(address);
+  const port = Number(m?.[3] ?? 22);
+  if (!m?.[2] || port < 1 || port > 65535) throw new BulwarkError('usage', `"${address}" is not an SSH address (user@host[:port])`);
+  return { user: m[1] ?? 'root', host: m[2].replace(/^\[|\]$/g, ''), port };
+}
+
+export function sshTargetOf(t: StoredTarget): SshTarget {
+  if (t.address === null || !t.address.startsWith('ssh://')) throw new BulwarkError('usage', `target "${t.name}" has no SSH address (add it with \`bulwark hosts add\`)`);
+  const u = new URL(t.address);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port === '' ? 22 : Number(u.port),
+    user: decodeURIComponent(u.username) || 'root',
+    identityFile: u.searchParams.get('identity'),
+    sudo: u.searchParams.get('sudo') === '1',
+  };
+}
+
+/** @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }) */
+export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock): Promise<StoredTarget> {
+  if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  const a = parseSshAddress(input.address);
+  const q = new URLSearchParams();
+  if (input.identityFile !== undefined && input.identityFile !== null) q.set('identity', input.identityFile);
+  if (input.sudo === true) q.set('sudo', '1');
+  const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+  const address = `ssh://${encodeURIComponent(a.user)}@${host}:${String(a.port)}${q.size > 0 ? `?${q.toString()}` : ''}`;
+  return upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+}
+
+export async function listHosts(db: Db): Promise<StoredTarget[]> {
+  return (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+}
+
+export async function removeHost(db: Db, name: string): Promise<boolean> {
+  return transaction(db, (tx) => removeTarget(tx, name));
+}
+
+/** The known_hosts file Bulwark keeps beside its default database. */
+export function defaultKnownHosts(env: NodeJS.ProcessEnv = process.env): string {
+  return join(dirname(defaultSqlitePath(env)), 'known_hosts');
+}
+
+export interface HostScanOptions {
+  knownHostsFile: string;
+  acceptNewHostKey: boolean;
+  concurrency?: number;
+  timeoutMs?: number;
+  clock?: Clock;
+}
+
+export interface HostScanResult {
+  host: string;
+  ok: boolean;
+  report?: ScanReport;
+  error?: string;
+}
+
+/**
+ * Collects each host over SSH (at most `concurrency` at once), stores its inventory and scans
+ * it. A host that fails is an error on that host; the others go on.
+ */
+export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: HostScanOptions): Promise<HostScanResult[]> {
+  const all = await listHosts(db);
+  const chosen = names === 'all' ? all.filter((t) => t.address?.startsWith('ssh://') === true) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
+  const clock = opts.clock ?? systemClock;
+  const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
+    if (typeof t === 'string') throw new BulwarkError('usage', `no host named "${t}"`);
+    const inv = await collectSsh(sshTargetOf(t), { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    const release = inv.release ?? t.release;
+    if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
+    const now = clock().toISOString();
+    await transaction(db, async (tx) => {
+      await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: inv.arch }, now);
+      await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages });
+    });
+    return scanTarget(db, t.id, clock);
+  });
+  return results.map((r, i) => {
+    const t = chosen[i];
+    const host = typeof t === 'string' ? t : (t?.name ?? '?');
+    return r.ok ? { host, ok: true, report: r.value } : { host, ok: false, error: r.error.message };
+  });
+}
