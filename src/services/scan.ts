@@ -1,10 +1,15 @@
 import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { releaseFamily } from '../core/release.js';
+import type { Advisory } from '../core/advisory.js';
+import { lifecycleStatus } from '../lifecycle/catalog.js';
 import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
-import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
+import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, upsertAdvisories, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
 import { systemClock, type Clock } from './store.js';
+
+/** The advisory source of end-of-support findings. */
+export const LIFECYCLE_SOURCE = 'bulwark-lifecycle';
 
 export interface ScanReport {
   target: StoredTarget;
@@ -37,12 +42,41 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     const advisories = await loadAdvisories(tx, { release, packages: [...names] });
     // Only the running build of an installonly kernel is exposed (when the collector knows it).
     const matches = matchPackages({ family, release, packages: packagesToJudge(packages, target.runningKernel), advisories });
-    const counts = await recordFindings(
-      tx,
-      target.id,
-      matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status, reason: m.reason })),
-      now,
-    );
+    const findings = matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status, reason: m.reason }));
+    // A release past its end of security support is itself a finding (issue #4).
+    const life = lifecycleStatus(release, clock());
+    if ((life.state === 'end-of-life' || life.state === 'extended-only') && life.facts !== null) {
+      const f = life.facts;
+      const eol: Advisory = {
+        source: LIFECYCLE_SOURCE,
+        id: `EOL-${release}`,
+        kind: 'security',
+        title: `${f.name} is past the end of its security support (${f.endOfSecuritySupport ?? '?'})`,
+        description: `${f.name}: end of security support ${f.endOfSecuritySupport ?? '?'}${f.endOfExtendedSupport === null ? '' : `, end of extended support ${f.endOfExtendedSupport}`}. Sources: ${f.sources.join(', ')}`,
+        severity: life.state === 'end-of-life' ? 'high' : 'medium',
+        cvssScore: null,
+        cvssVector: null,
+        cves: [],
+        references: f.sources.map((u) => ({ type: 'web' as const, id: null, url: u })),
+        publishedAt: f.endOfSecuritySupport === null ? null : `${f.endOfSecuritySupport}T23:59:59.000Z`,
+        updatedAt: null,
+        parser: 'lifecycle@1',
+        fixes: [],
+      };
+      await upsertAdvisories(tx, [eol], now);
+      findings.push({
+        advisorySource: LIFECYCLE_SOURCE,
+        advisoryId: eol.id,
+        package: '(release)',
+        arch: '-',
+        installed: release,
+        fixed: null,
+        severity: eol.severity,
+        status: 'no-fix',
+        reason: life.state === 'end-of-life' ? 'no vendor security updates any more' : `only extended (paid or LTS) support until ${f.endOfExtendedSupport ?? '?'}`,
+      });
+    }
+    const counts = await recordFindings(tx, target.id, findings, now);
     const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
     return { target, counts, active };
   });
