@@ -4,6 +4,7 @@ import { isPackageFamily } from '../core/version/registry.js';
 import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
 import { parseSeverity, scanCommand } from './commands/scan.js';
+import { findingsCommand } from './commands/findings.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
@@ -137,6 +138,35 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       }
       code = await scanCommand({ io, dbPath: dbPath(), inventory: o.inventory, root: o.root, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
     });
+
+  for (const [cmd, desc, formats, def] of [
+    ['findings', 'list stored findings (open and without a fix unless --status says otherwise)', ['table', 'json', 'csv'], 'table'],
+    ['report', 'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page', ['table', 'json', 'csv', 'cyclonedx-vex', 'html'], 'table'],
+  ] as const) {
+    program
+      .command(cmd)
+      .description(desc)
+      .option('--host <name>', 'only this host or image (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
+      .option('--cve <id>', 'only findings of advisories naming this CVE')
+      .option('--status <status>', 'open, no-fix, fixed, accepted (repeatable; default open and no-fix)', (v: string, acc: string[]) => {
+        if (!['open', 'no-fix', 'fixed', 'accepted'].includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of open, no-fix, fixed, accepted`);
+        return [...acc, v];
+      }, [] as string[])
+      .addOption(new Option('--format <format>', 'output').choices([...formats]).default(def))
+      .option('--output <file>', 'write to this file instead of standard output')
+      .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
+      .action(async (o: { host: string[]; severity?: ReturnType<typeof parseSeverity>; cve?: string; status: string[]; format: 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html'; output?: string; failOn?: ReturnType<typeof parseSeverity> }) => {
+        code = await findingsCommand({
+          io,
+          dbPath: dbPath(),
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as ('open' | 'no-fix' | 'fixed' | 'accepted')[] } : {}) },
+          format: o.format,
+          output: o.output,
+          failOn: o.failOn,
+        });
+      });
+  }
 
   program
     .command('advisories')

@@ -146,3 +146,71 @@ export async function listFindings(ex: Executor, filter: FindingFilter = {}): Pr
     )
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }
+
+export interface FindingRow extends Finding {
+  targetName: string;
+  release: string | null;
+  title: string;
+  cves: string[];
+}
+
+export interface FindingQuery {
+  targets?: readonly string[];
+  status?: readonly FindingStatus[];
+  minSeverity?: Severity;
+  cve?: string;
+}
+
+/**
+ * Findings for reports: with the target's name and release and the advisory's title and CVEs,
+ * most severe first, then oldest first.
+ * @example await queryFindings(db.kysely, { status: ['open', 'no-fix'], minSeverity: 'high' })
+ */
+export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
+  if (q.status?.length === 0 || q.targets?.length === 0) return [];
+  let s = ex
+    .selectFrom('findings')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .innerJoin('targets', 'targets.id', 'findings.target_id')
+    .selectAll('findings')
+    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'targets.name as target_name', 'targets.release_id']);
+  if (q.targets !== undefined) s = s.where((eb) => eb.or([eb('targets.name', 'in', [...(q.targets ?? [])]), eb('targets.id', 'in', [...(q.targets ?? [])])]));
+  if (q.status !== undefined) s = s.where('findings.status', 'in', [...q.status]);
+  if (q.cve !== undefined) {
+    const cve = q.cve.toUpperCase();
+    s = s.where('findings.advisory_pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
+  }
+  const rows = await s.execute();
+  const pks = [...new Set(rows.map((r) => r.advisory_pk))];
+  const cves = new Map<number, string[]>();
+  for (const c of chunks(pks, 1, 5000)) {
+    for (const r of await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('cve').execute()) {
+      const l = cves.get(r.advisory_pk) ?? [];
+      l.push(r.cve);
+      cves.set(r.advisory_pk, l);
+    }
+  }
+  const min = q.minSeverity === undefined ? -1 : severityRank(q.minSeverity);
+  return rows
+    .filter((r) => severityRank(r.severity as Severity) >= min)
+    .map((r) => ({
+      targetId: r.target_id,
+      targetName: r.target_name,
+      release: r.release_id,
+      advisorySource: r.source,
+      advisoryId: r.advisory_id,
+      title: r.title,
+      cves: cves.get(r.advisory_pk) ?? [],
+      package: r.package,
+      installed: r.installed,
+      fixed: r.fixed,
+      severity: r.severity as Severity,
+      status: r.status as FindingStatus,
+      reason: r.reason,
+      firstSeen: r.first_seen_at,
+      lastSeen: r.last_seen_at,
+      closedAt: r.closed_at,
+      deadline: r.deadline,
+    }))
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
+}

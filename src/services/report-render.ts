@@ -1,0 +1,156 @@
+import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
+import { debPurl, rpmPurl } from '../core/package/purl.js';
+import { parseReleaseId, releaseFamily } from '../core/release.js';
+import type { FindingRow } from '../storage/index.js';
+
+/**
+ * Report renderers (issue #4): CSV, CycloneDX VEX and a self-contained HTML page. Pure: rows in,
+ * text out. Everything from a feed or a host is escaped for its format (CSV formula injection,
+ * HTML), since advisory titles and package names are untrusted text.
+ */
+
+/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+function csvCell(v: string): string {
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function renderCsv(rows: readonly FindingRow[]): string {
+  const header = ['host', 'release', 'severity', 'status', 'advisory', 'source', 'cves', 'package', 'installed', 'fixed', 'first_seen', 'closed_at', 'reason', 'title'];
+  const lines = [header.join(',')];
+  for (const r of rows)
+    lines.push(
+      [r.targetName, r.release ?? '', r.severity, r.status, r.advisoryId, r.advisorySource, r.cves.join(' '), r.package, r.installed, r.fixed ?? '', r.firstSeen, r.closedAt ?? '', r.reason ?? '', r.title].map(csvCell).join(','),
+    );
+  return lines.join('\r\n') + '\r\n';
+}
+
+function purlOf(r: FindingRow): string | null {
+  if (r.release === null || r.package.startsWith('(')) return null;
+  const family = releaseFamily(r.release);
+  const rel = parseReleaseId(r.release);
+  if (family === null || rel === null) return null;
+  if (family === 'deb') return debPurl({ name: r.package, version: r.installed, arch: null }, rel.distro, `${rel.distro}-${rel.version}`);
+  const m = /^(?:(\d+):)?([^-]+)(?:-(.+))?$/.exec(r.installed);
+  if (m?.[2] === undefined) return null;
+  return rpmPurl({ name: r.package, epoch: m[1] === undefined ? null : Number(m[1]), version: m[2], release: m[3] ?? null, arch: null }, rel.distro, `${rel.distro}-${rel.version}`);
+}
+
+const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', none: 'none', unknown: 'unknown' };
+
+/**
+ * CycloneDX 1.6 VEX (https://cyclonedx.org/capabilities/vex/): one component per affected
+ * (host, package build), one vulnerability per advisory with its CVEs, affected components and
+ * analysis state: open or no-fix → `exploitable` (response `update` when a fix exists, else
+ * `will_not_fix`); all accepted → `exploitable` with the acceptance as detail (the risk is
+ * still there); all fixed → `resolved`.
+ */
+export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string): string {
+  const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
+  const vulns = new Map<string, { rows: FindingRow[] }>();
+  for (const r of rows) {
+    const ref = `${r.targetName}/${r.package}@${r.installed}`;
+    if (!components.has(ref)) {
+      const purl = purlOf(r);
+      components.set(ref, {
+        'bom-ref': ref,
+        type: r.package.startsWith('(') ? 'operating-system' : 'library',
+        name: r.package.startsWith('(') ? (r.release ?? r.installed) : r.package,
+        version: r.installed,
+        ...(purl === null ? {} : { purl }),
+        properties: [{ name: 'bulwark:target', value: r.targetName }],
+      });
+    }
+    const key = `${r.advisorySource}\u0000${r.advisoryId}`;
+    const v = vulns.get(key) ?? { rows: [] };
+    v.rows.push(r);
+    vulns.set(key, v);
+  }
+  const vulnerabilities = [...vulns.values()].map(({ rows: rs }) => {
+    const first = rs[0] as FindingRow;
+    const open = rs.some((r) => r.status === 'open' || r.status === 'no-fix');
+    const accepted = rs.every((r) => r.status === 'accepted');
+    return {
+      id: first.cves[0] ?? first.advisoryId,
+      source: { name: first.advisorySource },
+      references: [{ id: first.advisoryId, source: { name: first.advisorySource } }, ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } }))],
+      ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }],
+      description: first.title,
+      analysis: open
+        ? { state: 'exploitable', response: rs.some((r) => r.fixed !== null) ? ['update'] : ['will_not_fix'], detail: rs.map((r) => r.reason).filter((x): x is string => x !== null)[0] ?? '' }
+        : accepted
+          ? { state: 'exploitable', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
+          : { state: 'resolved', detail: 'fixed by an update' },
+      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
+    };
+  });
+  return (
+    JSON.stringify(
+      {
+        bomFormat: 'CycloneDX',
+        specVersion: '1.6',
+        serialNumber: `urn:uuid:${serial}`,
+        version: 1,
+        metadata: { timestamp: now.toISOString(), tools: { components: [{ type: 'application', name: 'bulwark' }] } },
+        components: [...components.values()],
+        vulnerabilities,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+const COLOURS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#e0a800', low: '#4c8c4a', none: '#868e96', unknown: '#adb5bd' };
+
+function bars(title: string, data: readonly [string, number, string][]): string {
+  const max = Math.max(1, ...data.map(([, n]) => n));
+  const h = 22;
+  const rows = data
+    .map(([label, n, colour], i) => {
+      const w = Math.round((n / max) * 360);
+      return `<text x="0" y="${String(i * h + 15)}">${esc(label)}</text><rect x="130" y="${String(i * h + 3)}" width="${String(w)}" height="16" fill="${colour}"/><text x="${String(136 + w)}" y="${String(i * h + 15)}">${String(n)}</text>`;
+    })
+    .join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg role="img" aria-label="${esc(title)}" width="560" height="${String(Math.max(1, data.length) * h + 4)}" font-size="12" font-family="sans-serif">${rows}</svg></figure>`;
+}
+
+/** A self-contained HTML page (no scripts, no external resources) with charts and tables. */
+export function renderHtml(rows: readonly FindingRow[], now: Date): string {
+  const active = rows.filter((r) => r.status === 'open' || r.status === 'no-fix');
+  const bySeverity = SEVERITIES.map((s): [string, number, string] => [s, active.filter((r) => r.severity === s).length, COLOURS[s]]);
+  const releases = [...new Set(active.map((r) => r.release ?? '?'))].sort();
+  const byRelease = releases.map((rel): [string, number, string] => [rel, active.filter((r) => (r.release ?? '?') === rel).length, '#1c7ed6']);
+  const hosts = new Set(active.map((r) => r.targetName)).size;
+  const oldest = [...active].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)).slice(0, 25);
+  const cell = (s: string): string => `<td>${esc(s)}</td>`;
+  const table = (rs: readonly FindingRow[]): string =>
+    `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th></tr></thead><tbody>${rs
+      .map((r) => `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10)].map(cell).join('')}</tr>`)
+      .join('')}</tbody></table>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Bulwark report ${esc(now.toISOString().slice(0, 10))}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#212529}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left}tr.critical td:first-child{color:${COLOURS.critical};font-weight:bold}tr.high td:first-child{color:${COLOURS.high}}figure{display:inline-block;margin:0 2em 1em 0}figcaption{font-weight:bold;margin-bottom:4px}</style>
+</head><body>
+<h1>Exposure report</h1>
+<p>${String(active.length)} open findings on ${String(hosts)} targets, generated ${esc(now.toISOString())}.</p>
+${bars('Open findings by severity', bySeverity)}
+${bars('Open findings by release', byRelease)}
+<h2>Oldest open findings</h2>
+${table(oldest)}
+<h2>All open findings</h2>
+${table(active)}
+</body></html>
+`;
+}
+
+/** Findings as severe as `min` or worse, not fixed or accepted: what `--fail-on` gates on. */
+export function overThreshold(rows: readonly FindingRow[], min: Severity): boolean {
+  return rows.some((r) => (r.status === 'open' || r.status === 'no-fix') && severityRank(r.severity) >= severityRank(min));
+}
