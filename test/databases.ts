@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openDatabase, redactUrl, type Db } from '../src/storage/database.js';
+import { MIGRATION_LOCK_ID, openDatabase, redactUrl, type Db } from '../src/storage/database.js';
 
 /**
  * The databases every storage test runs against: a fresh SQLite file, and a real PostgreSQL
@@ -39,8 +39,6 @@ if (pgProblem !== null) {
 }
 
 let counter = 0;
-/** Advisory lock id taken while a test schema is created and migrated, or dropped. */
-const SCHEMA_LOCK = 4_242_001;
 
 function sqlite(): TestDatabase {
   return {
@@ -67,18 +65,17 @@ function postgres(): TestDatabase {
       // Test files may share a process (worker threads): a random part keeps schemas apart.
       const schema = `bulwark_t${String(process.pid)}_${String(++counter)}_${randomBytes(4).toString('hex')}`;
       // Kysely's migrator introspects every schema's tables, which fails when another test
-      // process drops its schema at that moment; creating and dropping test schemas under one
-      // advisory lock keeps parallel test files apart.
+      // process drops its schema at that moment: schemas are created and dropped under the lock
+      // every migration takes (MIGRATION_LOCK_ID).
       const admin = new pg.Client({ connectionString: TEST_PG_URL });
       await admin.connect();
-      let db: Db;
       try {
-        await admin.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+        await admin.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
         await admin.query(`create schema ${schema}`);
-        db = await openDatabase({ kind: 'postgres', url: TEST_PG_URL, schema });
       } finally {
         await admin.end();
       }
+      const db = await openDatabase({ kind: 'postgres', url: TEST_PG_URL, schema });
       const close = db.close.bind(db);
       return {
         ...db,
@@ -87,7 +84,7 @@ function postgres(): TestDatabase {
           const c = new pg.Client({ connectionString: TEST_PG_URL });
           await c.connect();
           try {
-            await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+            await c.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
             await c.query(`drop schema ${schema} cascade`);
           } finally {
             await c.end();

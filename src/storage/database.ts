@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet, type Transaction } from 'kysely';
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
 import { migrationProvider } from './migrations/index.js';
@@ -133,12 +133,32 @@ function quotePgIdent(s: string): string {
 }
 
 /** Applies every pending migration; a failed one is rolled back and reported by name. */
+/**
+ * PostgreSQL advisory lock held while migrating, and by anything that creates or drops schemas
+ * in the same database (the test harness). Kysely's migrator introspects the tables of every
+ * schema, which fails if another session drops a schema at that moment; several `bulwark serve`
+ * processes starting together also migrate one at a time this way.
+ */
+export const MIGRATION_LOCK_ID = 4_242_001;
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its migration tables in every schema unless told which one; with several
   // schemas in one database (tests, tenants) it would find another schema's table and skip
   // creating its own.
-  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  const run = (k: Kysely<Database>): Promise<MigrationResultSet> =>
+    new Migrator({ db: k, provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) }).migrateToLatest();
+  let outcome: MigrationResultSet;
+  if (db.dialect === 'postgres') {
+    outcome = await db.kysely.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
+      try {
+        return await run(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
+      }
+    });
+  } else outcome = await run(db.kysely);
+  const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { migration: failed }, { cause: error });
