@@ -11,6 +11,8 @@ import { testDatabases } from '../../test/databases.js';
 import { listAdvisoryEvents, loadAdvisories } from '../storage/index.js';
 import { searchAdvisories } from './advisories.js';
 import { addSource, listSources, removeSource, syncSource, syncSources } from './feeds.js';
+import { importInventoryFile } from './inventory.js';
+import { findFindings } from './report.js';
 import type { Db } from './store.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'feeds', 'oval', '__fixtures__');
@@ -103,6 +105,28 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     expect(r.warningSamples[0]?.message).toMatch(/appears again with different content; the two records were merged/);
     const [a] = await loadAdvisories(db.kysely, { source: 'alma' });
     expect(a?.fixes.map((f) => f.package).sort()).toEqual(['a', 'b']);
+  });
+
+  it('re-scans only the targets holding a package that a changed advisory names', async () => {
+    const inv = (name: string, pkg: string): string => {
+      const f = join(dir, `${name}.tsv`);
+      writeFileSync(f, `${pkg}\t0\t1.20.6\t1.azl3\tx86_64\t${pkg}-1.20.6-1.azl3.src.rpm\n`);
+      return f;
+    };
+    await importInventoryFile(db, { file: inv('go-host', 'golang'), name: 'go-host' });
+    await importInventoryFile(db, { file: inv('other-host', 'bash'), name: 'other-host' });
+    const f = join(dir, 'oval.xml');
+    writeFileSync(f, AZL);
+    await addSource(db, { id: 'azurelinux-3.0-oval', location: f });
+    const r = await syncSource(db, 'azurelinux-3.0-oval', { clock: clockAt('2026-11-01T00:00:00Z') });
+    expect(r.rescanned).toBe(1);
+    expect((await findFindings(db, { hosts: ['go-host'] })).map((x) => x.advisoryId)).toEqual(['oval:com.microsoft.azurelinux:def:1']);
+    // The golang fix moves below the installed version: the finding closes on the next sync.
+    writeFileSync(f, AZL.toString('utf8').replace('0:1.20.7-1.azl3', '0:1.20.5-1.azl3'));
+    const again = await syncSource(db, 'azurelinux-3.0-oval', { clock: clockAt('2026-11-02T00:00:00Z') });
+    expect(again).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(await findFindings(db, { hosts: ['go-host'] })).toEqual([]);
+    expect((await findFindings(db, { hosts: ['go-host'], status: ['fixed'] }))[0]?.closedAt).toBe('2026-11-02T00:00:00.000Z');
   });
 
   it('keeps syncing the other sources when one fails, and reports which', async () => {

@@ -14,6 +14,8 @@ import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
 import {
   getAdvisory,
+  packagesTouchedAt,
+  targetsHolding,
   listFeedSources,
   listFeedStates,
   markWithdrawn,
@@ -24,6 +26,7 @@ import {
   upsertAdvisories,
   type FeedState,
 } from '../storage/index.js';
+import { scanTarget } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /** Limits for one feed; a document or archive past them is refused with a clear error. */
@@ -72,6 +75,8 @@ export interface SyncReport {
   warnings: number;
   warningSamples: FeedWarning[];
   seconds: number;
+  /** Targets re-evaluated because an advisory naming one of their packages changed. */
+  rescanned?: number;
   error?: string;
 }
 
@@ -88,6 +93,8 @@ export interface SyncOptions {
   workDir?: string;
   /** Download time limits: the whole transfer (default 10 min) and the longest silence (default 60 s). */
   timeouts?: { totalMs?: number; idleMs?: number };
+  /** Re-scan the targets holding a package that a changed advisory names (default: yes). */
+  rescan?: boolean;
 }
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -334,8 +341,10 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
       await saveFeedState(db.kysely, { ...prev, location, etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
-    const r = await ingestFile(db, src, file, opts);
+    const now = clock();
+    const r = await ingestFile(db, src, file, { ...opts, clock: () => now });
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
+    if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report };
     delete summary['warningSamples'];
     await saveFeedState(db.kysely, { source: src.id, location, etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
@@ -343,6 +352,24 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   } finally {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Only the targets that hold a package named by an advisory this sync added, changed, withdrew
+ * or restored are matched again (issue #4): the rest of the fleet cannot have changed.
+ */
+async function rescanTouched(db: Db, source: string, at: string, clock: Clock): Promise<number> {
+  const touched = await packagesTouchedAt(db.kysely, source, at);
+  const byRelease = new Map<string, string[]>();
+  for (const t of touched) byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t.package]);
+  let n = 0;
+  for (const [release, names] of byRelease) {
+    for (const id of await targetsHolding(db.kysely, release, names)) {
+      await scanTarget(db, id, clock);
+      n++;
+    }
+  }
+  return n;
 }
 
 /**

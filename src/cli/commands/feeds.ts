@@ -72,7 +72,8 @@ function summaryLine(r: SyncReport): string {
   return (
     `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
     `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +
-    `${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s`
+    `${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s` +
+    (r.rescanned === undefined ? '' : `; ${String(r.rescanned)} targets re-scanned`)
   );
 }
 

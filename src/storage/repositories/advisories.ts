@@ -368,3 +368,20 @@ export async function listAdvisoryEvents(ex: Executor, source: string, id?: stri
   const rows = await q.orderBy('advisory_events.pk').execute();
   return rows.map((r) => ({ source: r.source, advisoryId: r.advisory_id, at: r.at, kind: r.kind as AdvisoryEventKind, detail: JSON.parse(r.detail) as Record<string, unknown> }));
 }
+
+/**
+ * The (release, package) pairs named by advisories of `source` that changed at `at` (added,
+ * changed, withdrawn or restored by one sync): what targets must be re-evaluated.
+ */
+export async function packagesTouchedAt(ex: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
+  const rows = await ex
+    .selectFrom('fixes')
+    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'fixes.advisory_pk')
+    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
+    .select(['fixes.release_id', 'fixes.package'])
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisory_events.at', '=', at)
+    .execute();
+  return rows.map((r) => ({ release: r.release_id, package: r.package }));
+}

@@ -207,3 +207,21 @@ export async function removeTarget(ex: Executor, idOrName: string): Promise<bool
   await ex.deleteFrom('targets').where('id', '=', t.id).execute();
   return true;
 }
+
+/** Ids of the targets of `release` holding a package whose binary or source name is in `names`. */
+export async function targetsHolding(ex: Executor, release: string, names: readonly string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const c of chunks([...new Set(names)], 2, 10_000)) {
+    const rows = await ex
+      .selectFrom('target_packages')
+      .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+      .innerJoin('targets', 'targets.id', 'target_packages.target_id')
+      .select('target_packages.target_id')
+      .distinct()
+      .where('targets.release_id', '=', release)
+      .where((eb) => eb.or([eb('packages.name', 'in', c), eb('packages.source_name', 'in', c)]))
+      .execute();
+    for (const r of rows) out.add(r.target_id);
+  }
+  return [...out];
+}
