@@ -123,6 +123,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('scan hosts over SSH (--host, --all), or an inventory (--inventory, --root): against feed files with --feed (no database), else against the advisory store')
     .option('--inventory <file>', 'rpm -qa / dpkg-query output, a manifest of .rpm names, or a CycloneDX/SPDX SBOM')
     .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
+    .option('--local', 'this machine')
     .option('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
     .option('--name <name>', 'the target name when storing (default: the file or directory name)')
@@ -130,13 +131,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--kernel <uname-r>', 'the running kernel, for uname tests')
     .addOption(new Option('--format <format>', 'output').choices(['table', 'json']).default('table'))
     .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
-    .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {
+    .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; local?: boolean; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {
       if (o.host.length > 0 || o.all === true) {
-        if (o.inventory !== undefined || o.root !== undefined || o.feed.length > 0) throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+        if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0) throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
         code = await scanHostsCommand({ io, dbPath: dbPath(), hosts: o.all === true ? 'all' : o.host, knownHostsFile: o.knownHosts ?? defaultKnownHosts(io.env), acceptNewHostKey: o.acceptNewHostKey === true, concurrency: o.concurrency, format: o.format, failOn: o.failOn });
         return;
       }
-      code = await scanCommand({ io, dbPath: dbPath(), inventory: o.inventory, root: o.root, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
+      code = await scanCommand({ io, dbPath: dbPath(), inventory: o.inventory, root: o.root, local: o.local === true, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
     });
 
   for (const [cmd, desc, formats, def] of [

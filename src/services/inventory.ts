@@ -2,6 +2,7 @@ import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
 import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
+import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
 import { saveInventory, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
@@ -93,4 +94,20 @@ export async function importRootInventory(db: Db, input: { dir: string; name: st
   const inv = await collectRoot(input.dir, { release: input.release });
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
   return storeInventory(db, { name: input.name, release, kind: 'image', platform: 'rootfs' }, inv.packages, clock);
+}
+
+/**
+ * Collects this machine's inventory and stores it as the host `name`.
+ * @example await importLocalInventory(db, { name: 'bulwark-server' })
+ */
+export async function importLocalInventory(db: Db, input: { name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+  const inv = await collectLocal();
+  const family = inv.packages[0]?.family ?? 'rpm';
+  const release = needRelease(input.release ?? inv.release, 'this machine', family);
+  const now = clock().toISOString();
+  return transaction(db, async (tx) => {
+    const target = await upsertTarget(tx, { name: input.name, kind: 'host', release, arch: inv.arch, platform: 'local' }, now);
+    const r = await saveInventory(tx, { targetId: target.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages });
+    return { target: { ...target, arch: inv.arch, inventoryAt: now, runningKernel: inv.runningKernel }, ...r };
+  });
 }

@@ -64,6 +64,15 @@ describe('bulwark scan into the store', () => {
     expect(again.out).toMatch(/1 still present/);
   });
 
+  it('scans this machine with --local, through its own package manager', async () => {
+    const db = join(dir, 'local.db');
+    const r = await run('--db', db, 'scan', '--local', '--name', 'this-machine');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^target this-machine \([a-z]+:[0-9.]+\): \d+ packages; /m);
+    const both = await run('--db', db, 'scan', '--local', '--inventory', inv);
+    expect(both.code).toBe(2);
+  });
+
   it.skipIf(!(hasTool('rpmbuild') && hasTool('rpm')) && process.env['CI'] === undefined)('reads an image root with the real rpm', async () => {
     const root = buildRpmRoot(join(dir, 'build'), join(dir, 'rootfs'), [
       { name: 'golang', version: '1.20.6', release: '1.azl3' },

@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
-import { importInventoryFile, importRootInventory } from '../../services/inventory.js';
+import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
+import { hostname } from 'node:os';
 import { scanTarget } from '../../services/scan.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
@@ -15,6 +16,7 @@ export interface ScanOptions {
   dbPath: string | undefined;
   inventory: string | undefined;
   root: string | undefined;
+  local: boolean;
   feeds: string[];
   release: string | undefined;
   name: string | undefined;
@@ -27,7 +29,7 @@ export interface ScanOptions {
 function table(findings: readonly FileScanFinding[]): string {
   const rows = [...findings]
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory))
-    .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : 'corrected*']);
+    .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : '*']);
   return formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', ''], rows);
 }
 
@@ -56,7 +58,8 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
  * advisory store. `--fail-on SEVERITY` exits 1 when a finding is that severe or worse.
  */
 export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
-  if ((o.inventory === undefined) === (o.root === undefined)) throw new BulwarkError('usage', 'give one of --inventory FILE or --root DIR');
+  if ([o.inventory !== undefined, o.root !== undefined, o.local].filter(Boolean).length !== 1) throw new BulwarkError('usage', 'give one of --inventory FILE, --root DIR, --local, --host NAME or --all');
+  if (o.local && o.feeds.length > 0) throw new BulwarkError('usage', '--local with --feed is not supported yet: scan --local stores this machine as a host');
   if (o.feeds.length > 0) {
     if (o.root !== undefined) throw new BulwarkError('usage', '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory');
     const r = await scanFiles({ inventory: o.inventory ?? '', feeds: o.feeds, release: o.release, ovalStrict: o.ovalStrict, runningKernel: o.kernel ?? null });
@@ -66,8 +69,9 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
   if (o.ovalStrict) throw new BulwarkError('usage', '--oval-strict needs --feed (the store scan applies the documented corrections)');
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const imported =
-      o.root !== undefined
+    const imported = o.local
+      ? await importLocalInventory(db, { name: o.name ?? hostname(), release: o.release })
+      : o.root !== undefined
         ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
         : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
     const scan = await scanTarget(db, imported.target.id);
