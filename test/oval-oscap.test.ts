@@ -8,6 +8,8 @@ import type { OvalCriteria } from '../src/core/oval.js';
 import { compareRpmEvr } from '../src/core/version/rpm.js';
 import { parseOval } from '../src/feeds/oval/parser.js';
 import { collectRoot } from '../src/inventory/root.js';
+import { collectSsh } from '../src/inventory/ssh.js';
+import { canRunSshd, startSshHost } from './sshd-hosts.js';
 import { feedDocuments } from '../src/lib/archive.js';
 import { evaluateCriteria, indexByName, type StrictInventory } from '../src/matching/oval-strict.js';
 import { buildRpmRoot, hasTool, type DummyRpm } from './rpm-tools.js';
@@ -138,6 +140,19 @@ describe.skipIf(!canRun || ovalDir === null)('--oval-strict equals oscap oval ev
       const root = buildRpmRoot(dir, join(dir, 'root'), pkgs);
       const inv = await collectRoot(root, { release });
       expect(inv.packages).toHaveLength(pkgs.length);
+      // The first inventory of each feed is also read over SSH from a real sshd whose rpm
+      // database is that root's: the agentless collector must see exactly the same packages.
+      if (n === 0 && canRunSshd()) {
+        const host = await startSshHost(join(dir, 'sshd'), { address: '127.0.0.9', port: 2299, rpmRoot: root, osRelease: `ID=${release.split(':')[0] ?? ''}\nVERSION_ID="${release.split(':')[1] ?? ''}"\n` });
+        try {
+          const remote = await collectSsh({ host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false }, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true });
+          const line = (p: { name: string; epoch: number | null; version: string; release: string | null; arch: string }): string => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''}.${p.arch}`;
+          expect(remote.packages.map(line).sort()).toEqual(inv.packages.map(line).sort());
+          expect(remote.release).toBe(release);
+        } finally {
+          await host.stop();
+        }
+      }
       const strict: StrictInventory = {
         family: 'rpm',
         runningKernel: null,
