@@ -41,7 +41,7 @@ describe('bulwark feeds and advisories', () => {
     copyFileSync(OVAL, copy);
     const sync = await run('feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', copy);
     expect(sync.code).toBe(0);
-    expect(sync.out).toMatch(/^azurelinux-3\.0-oval: 3 advisories in 1 document: 3 added, 0 changed, 0 withdrawn, 0 restored, 0 unchanged, 1 skipped-with-warnings, [\d.]+ s$/m);
+    expect(sync.out).toMatch(/^azurelinux-3\.0-oval: 3 advisories in 1 document: 3 added, 0 changed, 0 withdrawn, 0 restored, 0 unchanged, 1 skipped-with-warnings, [\d.]+ s; 0 targets re-scanned$/m);
     expect(sync.out).toContain('warning oval:com.microsoft.azurelinux:def:2: ');
     const again = await run('feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', copy);
     expect(again.out).toMatch(/^azurelinux-3\.0-oval: unchanged \([\d.]+ s\)$/m);
