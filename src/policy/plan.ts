@@ -1,0 +1,285 @@
+import { severityRank, type Severity } from '../core/advisory.js';
+import type { PackageFamily } from '../core/release.js';
+import { releaseFamily } from '../core/release.js';
+import { versionScheme } from '../core/version/registry.js';
+import type { Policy } from './schema.js';
+import { cycleAround, nextWindow } from './time.js';
+
+/**
+ * assemblePlan (issue #5): a pure function of (findings, targets, policy, now) that returns the
+ * plan as data — per target the exact packages and target versions, its ring, window, deadline,
+ * approval and reboot — and the findings whose deadline has passed. Nothing here does I/O; the
+ * executor applies a plan, the scheduler decides when to assemble one.
+ */
+export interface PlanTarget {
+  id: string;
+  name: string;
+  release: string | null;
+  tags: readonly string[];
+  rebootRequired: boolean | null;
+}
+
+export interface PlanFinding {
+  targetId: string;
+  advisorySource: string;
+  advisoryId: string;
+  package: string;
+  installed: string;
+  fixed: string | null;
+  severity: Severity;
+  cvssScore: number | null;
+  cves: readonly string[];
+  publishedAt: string | null;
+  firstSeen: string;
+  status: 'open' | 'no-fix' | 'fixed' | 'accepted';
+}
+
+export interface PlanInput {
+  policy: Policy;
+  targets: readonly PlanTarget[];
+  findings: readonly PlanFinding[];
+  now: Date;
+  /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules. */
+  knownExploited?: ReadonlySet<string>;
+}
+
+export interface PlannedPackage {
+  name: string;
+  from: string;
+  to: string;
+  advisories: string[];
+}
+
+export interface PlanEntry {
+  targetId: string;
+  target: string;
+  ring: string;
+  ringIndex: number;
+  /** When the host may start: its ring's turn, then its window (emergency rules: at once). */
+  start: string;
+  windowEnd: string | null;
+  window: string | null;
+  /** The earliest deadline among the findings it fixes. */
+  deadline: string;
+  /** Why it is planned: `monthly` and/or out-of-band rule names. */
+  reasons: string[];
+  emergency: boolean;
+  approval: 'approved' | 'pending';
+  packages: PlannedPackage[];
+  held: { advisory: string; reason: string; until: string }[];
+  excluded: { package: string; why: string }[];
+  reboot: boolean;
+}
+
+export interface PlanBreach {
+  target: string;
+  advisory: string;
+  package: string;
+  deadline: string;
+  overdueHours: number;
+}
+
+export interface Plan {
+  policy: string;
+  generatedAt: string;
+  cycle: { previous: string | null; next: string };
+  entries: PlanEntry[];
+  breaches: PlanBreach[];
+  /** Targets in scope with nothing to do, and why not when they have findings. */
+  idle: { target: string; why: string }[];
+}
+
+/** Glob with `*` and `?` (package names and versions). */
+function glob(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** FNV-1a, for a stable spread of hosts over percentage rings. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+function inScope(p: Policy, t: PlanTarget): boolean {
+  const s = p.scope;
+  if (s.releases !== undefined && (t.release === null || !s.releases.includes(t.release))) return false;
+  if (s.tags !== undefined && !s.tags.every((x) => t.tags.includes(x))) return false;
+  if (s.hosts !== undefined && !s.hosts.includes(t.name)) return false;
+  return true;
+}
+
+const isKernel = (name: string): boolean => /^kernel(-|$)/.test(name) || /^linux-(image|modules)-/.test(name);
+
+/** @example assemblePlan({ policy, targets, findings, now: new Date() }) */
+export function assemblePlan(input: PlanInput): Plan {
+  const { policy, now } = input;
+  const nowMs = now.getTime();
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const cycle = { weekday: policy.cadence.monthly.weekday, week: policy.cadence.monthly.week, offsetDays: policy.cadence.monthly.offsetDays, timezone: policy.cadence.timezone };
+  const around = cycleAround(cycle, nowMs);
+  const holds = policy.holds.filter((h) => Date.parse(h.until.length === 10 ? `${h.until}T23:59:59Z` : h.until) > nowMs);
+  const excludes = policy.exclude.map((g) => [g, glob(g)] as const);
+  const pins = Object.entries(policy.pins).map(([pkg, ver]) => [glob(pkg), glob(ver), ver] as const);
+  const exploited = input.knownExploited ?? new Set<string>();
+
+  const byTarget = new Map<string, PlanFinding[]>();
+  for (const f of input.findings) {
+    if (f.status !== 'open' || f.fixed === null) continue;
+    const l = byTarget.get(f.targetId) ?? [];
+    l.push(f);
+    byTarget.set(f.targetId, l);
+  }
+
+  interface Draft {
+    t: PlanTarget;
+    family: PackageFamily;
+    deadline: number;
+    reasons: Set<string>;
+    emergency: boolean;
+    manual: boolean;
+    packages: Map<string, PlannedPackage>;
+    held: PlanEntry['held'];
+    excluded: PlanEntry['excluded'];
+  }
+  const drafts: Draft[] = [];
+  const idle: Plan['idle'] = [];
+  const breaches: PlanBreach[] = [];
+  for (const t of input.targets) {
+    if (!inScope(policy, t)) continue;
+    const family = t.release === null ? null : releaseFamily(t.release);
+    const fs = byTarget.get(t.id) ?? [];
+    if (fs.length === 0 || family === null) {
+      idle.push({ target: t.name, why: family === null ? 'unknown release' : 'no open finding with a fix' });
+      continue;
+    }
+    const scheme = versionScheme(family);
+    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: false, packages: new Map(), held: [], excluded: [] };
+    for (const f of fs) {
+      const hold = holds.find((h) => h.advisory === f.advisoryId);
+      if (hold !== undefined) {
+        if (!d.held.some((x) => x.advisory === hold.advisory)) d.held.push({ advisory: hold.advisory, reason: hold.reason, until: hold.until });
+        continue;
+      }
+      const ex = excludes.find(([, re]) => re.test(f.package));
+      if (ex !== undefined) {
+        if (!d.excluded.some((x) => x.package === f.package)) d.excluded.push({ package: f.package, why: `excluded by "${ex[0]}"` });
+        continue;
+      }
+      const fixed = f.fixed;
+      if (fixed === null) continue;
+      const pin = pins.find(([pkg]) => pkg.test(f.package));
+      if (pin !== undefined && !pin[1].test(fixed.replace(/^\d+:/, ''))) {
+        if (!d.excluded.some((x) => x.package === f.package)) d.excluded.push({ package: f.package, why: `pinned to ${pin[2]}` });
+        continue;
+      }
+      // Deadline: an out-of-band rule counted from publication, else the next monthly cycle.
+      const published = Date.parse(f.publishedAt ?? f.firstSeen);
+      let deadline = cycleAround(cycle, Date.parse(f.firstSeen)).next;
+      let reason = 'monthly';
+      for (const r of policy.outOfBand) {
+        const m = r.match;
+        if (m.severity !== undefined && !m.severity.includes(f.severity)) continue;
+        if (m.minCvss !== undefined && (f.cvssScore === null || f.cvssScore < m.minCvss)) continue;
+        if (m.cves !== undefined && !m.cves.some((c) => f.cves.includes(c))) continue;
+        if (m.knownExploited === true && !f.cves.some((c) => exploited.has(c))) continue;
+        const due = published + r.deadlineHours * 3_600_000;
+        if (due < deadline) {
+          deadline = due;
+          reason = r.name;
+        }
+        if (r.emergency) d.emergency = true;
+        if (r.approval === 'manual') d.manual = true;
+      }
+      d.reasons.add(reason);
+      d.deadline = Math.min(d.deadline, deadline);
+      if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000) });
+      const cur = d.packages.get(f.package);
+      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to: fixed, advisories: [f.advisoryId] });
+      else {
+        if (scheme.compare(fixed, cur.to) > 0) cur.to = fixed;
+        if (!cur.advisories.includes(f.advisoryId)) cur.advisories.push(f.advisoryId);
+      }
+    }
+    if (d.packages.size === 0) idle.push({ target: t.name, why: d.held.length > 0 || d.excluded.length > 0 ? 'every fix is held or excluded' : 'no open finding with a fix' });
+    else drafts.push(d);
+  }
+
+  // Rings: named hosts and tags first, then percentages of the fleet by a stable hash.
+  const rings = policy.rollout.rings;
+  const ringOf = new Map<Draft, number>();
+  const total = drafts.length;
+  for (const [i, r] of rings.entries())
+    for (const d of drafts) if (!ringOf.has(d) && (r.hosts?.includes(d.t.name) === true || r.tags?.some((x) => d.t.tags.includes(x)) === true)) ringOf.set(d, i);
+  const rest = drafts.filter((d) => !ringOf.has(d)).sort((a, b) => fnv1a(a.t.name) - fnv1a(b.t.name) || a.t.name.localeCompare(b.t.name));
+  let taken = 0;
+  for (const [i, r] of rings.entries()) {
+    if (r.percent === undefined) continue;
+    const want = Math.ceil((r.percent / 100) * total) - [...ringOf.values()].filter((x) => x === i).length;
+    for (let k = 0; k < want && taken < rest.length; k++) ringOf.set(rest[taken++] as Draft, i);
+  }
+  for (; taken < rest.length; taken++) ringOf.set(rest[taken] as Draft, rings.length - 1);
+
+  // Schedule: ring k may start once ring k-1 has started and soaked.
+  const windows = policy.windows;
+  const slot = (from: number): { start: number; end: number | null; name: string | null } => {
+    if (windows.length === 0) return { start: from, end: null, name: null };
+    let best: { start: number; end: number | null; name: string | null } | null = null;
+    for (const w of windows) {
+      const n = nextWindow({ days: w.days, start: w.start, durationHours: w.durationHours, timezone: w.timezone }, from);
+      if (best === null || n.start < best.start) best = { start: n.start, end: n.end, name: w.name };
+    }
+    return best ?? { start: from, end: null, name: null };
+  };
+  const approvedCycle = nowMs >= around.previous + policy.approval.autoApproveAfterDays * 86_400_000;
+  const entries: PlanEntry[] = [];
+  let ringEarliest = nowMs;
+  for (let i = 0; i < rings.length; i++) {
+    const members = drafts.filter((d) => ringOf.get(d) === i).sort((a, b) => a.t.name.localeCompare(b.t.name));
+    if (members.length === 0) continue;
+    let ringStart = Infinity;
+    for (const d of members) {
+      const s = d.emergency ? { start: ringEarliest, end: null, name: null } : slot(ringEarliest);
+      ringStart = Math.min(ringStart, s.start);
+      const packages = [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name));
+      const onlyMonthly = [...d.reasons].every((r) => r === 'monthly');
+      entries.push({
+        targetId: d.t.id,
+        target: d.t.name,
+        ring: rings[i]?.name ?? '?',
+        ringIndex: i,
+        start: iso(s.start),
+        windowEnd: s.end === null ? null : iso(s.end),
+        window: s.name,
+        deadline: iso(d.deadline),
+        reasons: [...d.reasons].sort(),
+        emergency: d.emergency,
+        approval: d.manual || (onlyMonthly && !approvedCycle) ? 'pending' : 'approved',
+        packages,
+        held: d.held,
+        excluded: d.excluded,
+        reboot: policy.reboot === 'always' || (policy.reboot === 'when-required' && (d.t.rebootRequired === true || packages.some((p) => isKernel(p.name)))),
+      });
+    }
+    ringEarliest = ringStart + policy.rollout.soakHours * 3_600_000;
+  }
+  breaches.sort((a, b) => b.overdueHours - a.overdueHours || a.target.localeCompare(b.target));
+  return {
+    policy: policy.name,
+    generatedAt: iso(nowMs),
+    cycle: { previous: Number.isFinite(around.previous) ? iso(around.previous) : null, next: iso(around.next) },
+    entries,
+    breaches,
+    idle,
+  };
+}
+
+/** The most severe severity among findings (for summaries). */
+export function worst(findings: readonly { severity: Severity }[]): Severity | null {
+  let w: Severity | null = null;
+  for (const f of findings) if (w === null || severityRank(f.severity) > severityRank(w)) w = f.severity;
+  return w;
+}

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parsePolicy, policyJsonSchema } from './load.js';
+import { assemblePlan, type PlanFinding, type PlanTarget } from './plan.js';
+
+const PROD = readFileSync(join(import.meta.dirname, '__fixtures__', 'prod.yaml'), 'utf8');
+
+describe('policy files', () => {
+  it('reads a full policy with defaults filled in', () => {
+    const p = parsePolicy(PROD, 'prod.yaml');
+    expect(p).toMatchObject({ name: 'azl3-prod', reboot: 'when-required', rollout: { soakHours: 24, maxConcurrency: 5 } });
+    expect(p.outOfBand[1]).toMatchObject({ name: 'regresshion', emergency: false, approval: 'auto' });
+  });
+
+  const base = 'apiVersion: bulwark/v1\nkind: Policy\nname: p\ncadence:\n  monthly: { weekday: tuesday, week: 2 }\n';
+  it.each([
+    [`${base}rollout:\n  rings:\n    - { name: canary, percent: 130 }\n`, /^p\.yaml:8:23: rollout\.rings\[0\]\.percent: Too big/],
+    [`${base}windows:\n  - { name: w, days: [caturday], start: "02:00", durationHours: 4 }\n`, /^p\.yaml:7:\d+: windows\[0\]\.days\[0\]: Invalid option/],
+    [base.replace('week: 2 }', 'week: 2 }\n  timezone: Mars/Olympus'), /^p\.yaml:6:3: cadence\.timezone: an IANA time zone/],
+    [`${base}surprise: 1\n`, /^p\.yaml:\d+:\d+: Unrecognized key: "surprise"/],
+    [`${base}name: again\n`, /^p\.yaml:6:1: Map keys must be unique/],
+  ])('refuses %j with the line and field', (text, re) => {
+    expect(() => parsePolicy(text, 'p.yaml')).toThrow(re);
+  });
+
+  it('refuses YAML errors with a position, and alias bombs', () => {
+    expect(() => parsePolicy('name: [unclosed', 'p.yaml')).toThrow(/^p\.yaml:1:\d+: /);
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    expect(() => parsePolicy(bomb, 'bomb.yaml')).toThrow(/bomb\.yaml/);
+  });
+
+  it('publishes a JSON Schema for editors', () => {
+    const s = policyJsonSchema() as { $id: string; properties: Record<string, unknown>; required: string[] };
+    expect(s.$id).toContain('policy-v1');
+    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['cadence', 'outOfBand', 'windows', 'rollout', 'reboot']));
+    expect(s.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'name', 'cadence']));
+  });
+});
+
+describe('assemblePlan', () => {
+  const policy = parsePolicy(PROD, 'prod.yaml');
+  const host = (name: string, tags = ['prod'], release = 'azurelinux:3.0'): PlanTarget => ({ id: name, name, release, tags, rebootRequired: false });
+  const finding = (target: string, over: Partial<PlanFinding>): PlanFinding => ({
+    targetId: target,
+    advisorySource: 's',
+    advisoryId: 'A-1',
+    package: 'curl',
+    installed: '0:8.8.0-1.azl3',
+    fixed: '0:8.11.1-3.azl3',
+    severity: 'medium',
+    cvssScore: null,
+    cves: [],
+    publishedAt: '2026-11-20T00:00:00Z',
+    firstSeen: '2026-11-20T00:00:00Z',
+    status: 'open',
+    ...over,
+  });
+  const now = new Date('2026-11-24T12:00:00Z'); // a Tuesday; Patch Tuesday + 7 was 2026-11-17
+  const targets = [host('web-01'), ...Array.from({ length: 9 }, (_, i) => host(`app-${String(i)}`)), host('dev-01', ['dev']), host('old-01', ['prod'], 'mariner:2.0')];
+  const findings = [
+    ...targets.map((t) => finding(t.id, {})),
+    finding('web-01', { package: 'curl', fixed: '0:8.11.1-4.azl3', advisoryId: 'A-2' }),
+    finding('web-01', { package: 'openssl', fixed: '0:3.4.0-1.azl3', advisoryId: 'A-3' }),
+    finding('web-01', { package: 'kernel-devel', fixed: '0:6.6.1-1.azl3', advisoryId: 'A-4' }),
+    finding('web-01', { package: 'bash', advisoryId: 'HELD-1' }),
+    finding('app-0', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2026-11-22T00:00:00Z' }),
+    finding('app-1', { package: 'openssh', fixed: '0:9.8p1-3.azl3', advisoryId: 'S-1', cves: ['CVE-2024-6387'], publishedAt: '2026-11-20T00:00:00Z' }),
+    finding('app-2', { status: 'no-fix', fixed: null, advisoryId: 'N-1', package: 'vim' }),
+  ];
+  const plan = assemblePlan({ policy, targets, findings, now });
+  const entry = (name: string) => plan.entries.find((e) => e.target === name);
+
+  it('keeps to the scope: release and tags', () => {
+    expect(plan.entries.map((e) => e.target).sort()).toEqual(['app-0', 'app-1', 'app-2', 'app-3', 'app-4', 'app-5', 'app-6', 'app-7', 'app-8', 'web-01']);
+  });
+
+  it('plans exact target versions (the highest fix per package), honouring holds, exclusions and pins', () => {
+    const w = entry('web-01');
+    expect(w?.packages).toEqual([{ name: 'curl', from: '0:8.8.0-1.azl3', to: '0:8.11.1-4.azl3', advisories: ['A-1', 'A-2'] }]);
+    expect(w?.held).toEqual([{ advisory: 'HELD-1', reason: 'breaks the billing app, vendor fix expected', until: '2099-01-01' }]);
+    expect(w?.excluded).toEqual([
+      { package: 'openssl', why: 'pinned to 3.3.*' },
+      { package: 'kernel-devel', why: 'excluded by "kernel-devel*"' },
+    ]);
+  });
+
+  it('puts the canary first, then 30 % of the fleet, then the rest, each ring in the next window after the previous ring soaked', () => {
+    expect(entry('web-01')).toMatchObject({ ring: 'canary', start: '2026-11-28T01:00:00.000Z', window: 'weekend', windowEnd: '2026-11-28T05:00:00.000Z' });
+    const early = plan.entries.filter((e) => e.ring === 'early');
+    expect(early).toHaveLength(3); // ceil(30 % of the 10 planned hosts)
+    for (const e of early) expect(['2026-11-29T01:00:00.000Z', '2026-11-24T12:00:00.000Z']).toContain(e.start);
+    const rest = plan.entries.filter((e) => e.ring === 'rest');
+    expect(rest.length).toBe(6);
+    for (const e of rest.filter((x) => !x.emergency)) expect(Date.parse(e.start)).toBeGreaterThanOrEqual(Date.parse('2026-11-29T01:00:00.000Z'));
+  });
+
+  it('gives out-of-band deadlines from publication, patches emergencies at once, and reboots for kernels', () => {
+    const k = entry('app-0');
+    expect(k).toMatchObject({ emergency: true, deadline: '2026-11-23T00:00:00.000Z', reboot: true, reasons: ['critical-24h', 'monthly'] });
+    expect(entry('app-1')).toMatchObject({ deadline: '2026-11-23T00:00:00.000Z', reasons: ['monthly', 'regresshion'], emergency: false });
+    // The next cycle: Patch Tuesday (2026-12-08) + 7 days, at midnight in Berlin.
+    expect(entry('app-3')).toMatchObject({ deadline: '2026-12-14T23:00:00.000Z', reasons: ['monthly'] });
+  });
+
+  it('reports breaches, and approves the monthly cycle only after autoApproveAfterDays', () => {
+    expect(plan.breaches.map((b) => [b.target, b.advisory, b.overdueHours])).toEqual([
+      ['app-0', 'K-1', 36],
+      ['app-1', 'S-1', 36],
+    ]);
+    expect(entry('app-3')?.approval).toBe('approved');
+    const early = assemblePlan({ policy, targets, findings, now: new Date('2026-11-17T12:00:00Z') });
+    expect(early.entries.find((e) => e.target === 'app-3')?.approval).toBe('pending');
+    expect(early.entries.find((e) => e.target === 'app-0')?.approval).toBe('approved');
+  });
+
+  it('is a pure function: the same input gives the same plan', () => {
+    expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
+  });
+});
