@@ -5,6 +5,7 @@ import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
 import { parseSeverity, scanCommand } from './commands/scan.js';
 import { findingsCommand } from './commands/findings.js';
+import { planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
@@ -168,6 +169,39 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         });
       });
   }
+
+  const policy = program.command('policy').description('patch policies (YAML), versioned in the store');
+  policy
+    .command('apply')
+    .requiredOption('-f, --file <file>', 'the policy YAML')
+    .action(async (o: { file: string }) => {
+      code = await policyApplyCommand({ io, dbPath: dbPath(), file: o.file });
+    });
+  policy.command('list').action(async () => {
+    code = await policyListCommand({ io, dbPath: dbPath() });
+  });
+  policy
+    .command('schema')
+    .description('print the JSON Schema of policy files, for editors')
+    .action(async () => {
+      code = await policySchemaCommand({ io });
+    });
+  program
+    .command('plan')
+    .description('the plan a policy makes from the current findings (per host the exact packages and versions, ring, window, deadline, reboot); `plan diff` shows what changed since the last stored plan')
+    .argument('[diff]', '"diff": compare with the last stored plan')
+    .option('--policy <name>', 'the policy')
+    .option('--at <time>', 'assemble the plan as of this ISO 8601 time (not stored)', (v: string) => {
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime())) throw new BulwarkError('usage', `--at: "${v}" is not an ISO 8601 time`);
+      return d;
+    })
+    .addOption(new Option('--format <format>', 'output').choices(['table', 'json']).default('table'))
+    .action(async (what: string | undefined, o: { policy?: string; at?: Date; format: 'table' | 'json' }) => {
+      if (o.policy === undefined) throw new BulwarkError('usage', 'plan needs --policy NAME');
+      if (what !== undefined && what !== 'diff') throw new BulwarkError('usage', `plan: unknown "${what}" (plan [diff] --policy NAME)`);
+      code = what === 'diff' ? await planDiffCommand({ io, dbPath: dbPath(), policy: o.policy, format: o.format }) : await planCommand({ io, dbPath: dbPath(), policy: o.policy, at: o.at, format: o.format });
+    });
 
   program
     .command('advisories')

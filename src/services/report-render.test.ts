@@ -10,6 +10,8 @@ const row = (over: Partial<FindingRow>): FindingRow => ({
   advisoryId: 'A-1',
   title: 't',
   cves: [],
+  cvssScore: null,
+  publishedAt: null,
   package: 'p',
   installed: '0:1-1',
   fixed: null,

@@ -9,3 +9,4 @@ export * from './repositories/advisories.js';
 export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/feeds.js';
+export * from './repositories/policies.js';

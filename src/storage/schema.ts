@@ -18,6 +18,27 @@ export interface Database {
   findings: FindingsTable;
   feed_sources: FeedSourcesTable;
   feed_state: FeedStateTable;
+  policies: PoliciesTable;
+  plans: PlansTable;
+}
+
+export interface PoliciesTable {
+  name: string;
+  version: number;
+  /** The YAML as applied. */
+  source: string;
+  /** JSON: the validated policy with defaults. */
+  document: string;
+  applied_at: Timestamp;
+}
+
+export interface PlansTable {
+  pk: Generated<number>;
+  policy: string;
+  policy_version: number;
+  created_at: Timestamp;
+  /** JSON: the plan as assemblePlan returned it. */
+  plan: string;
 }
 
 /** Timestamps: written and read as ISO 8601 strings. */

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import { initial } from './0001-initial.js';
 import { feeds } from './0002-feeds.js';
 import { epochUnreliable } from './0003-epoch-unreliable.js';
+import { policies } from './0004-policies.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -14,6 +15,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0001-initial': initial(dialect),
     '0002-feeds': feeds(dialect),
     '0003-epoch-unreliable': epochUnreliable(),
+    '0004-policies': policies(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

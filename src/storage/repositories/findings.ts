@@ -152,6 +152,8 @@ export interface FindingRow extends Finding {
   release: string | null;
   title: string;
   cves: string[];
+  cvssScore: number | null;
+  publishedAt: string | null;
 }
 
 export interface FindingQuery {
@@ -173,7 +175,7 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
     .innerJoin('targets', 'targets.id', 'findings.target_id')
     .selectAll('findings')
-    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'targets.name as target_name', 'targets.release_id']);
+    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'advisories.cvss_score', 'advisories.published_at', 'targets.name as target_name', 'targets.release_id']);
   if (q.targets !== undefined) s = s.where((eb) => eb.or([eb('targets.name', 'in', [...(q.targets ?? [])]), eb('targets.id', 'in', [...(q.targets ?? [])])]));
   if (q.status !== undefined) s = s.where('findings.status', 'in', [...q.status]);
   if (q.cve !== undefined) {
@@ -201,6 +203,8 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
       advisoryId: r.advisory_id,
       title: r.title,
       cves: cves.get(r.advisory_pk) ?? [],
+      cvssScore: r.cvss_score,
+      publishedAt: r.published_at,
       package: r.package,
       installed: r.installed,
       fixed: r.fixed,

@@ -1,0 +1,99 @@
+import { BulwarkError } from '../core/errors.js';
+import { parsePolicy } from '../policy/load.js';
+import { assemblePlan, type Plan } from '../policy/plan.js';
+import { Policy } from '../policy/schema.js';
+import { getPolicyVersion, latestPlan, listPolicyVersions, listTargets, queryFindings, savePlan, savePolicyVersion } from '../storage/index.js';
+import { readBoundedText } from './read-file.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * Policies and plans (issue #5): `policy apply` stores a new version when the file changed;
+ * `plan` assembles a plan from the stored findings and targets (assemblePlan is pure) and keeps
+ * it, so that `plan diff` shows what changed since the last one.
+ */
+export async function applyPolicyFile(db: Db, file: string, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
+  const text = await readBoundedText(file, 1024 * 1024);
+  const policy = parsePolicy(text, file);
+  const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
+  return { name: policy.name, ...r };
+}
+
+export function listPolicies(db: Db): Promise<{ name: string; version: number; appliedAt: string }[]> {
+  return listPolicyVersions(db.kysely);
+}
+
+async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; version: number }> {
+  const stored = await getPolicyVersion(db.kysely, name);
+  if (stored === null) throw new BulwarkError('usage', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
+  return { policy: Policy.parse(stored.document), version: stored.version };
+}
+
+/**
+ * Assembles the plan of a policy at `at` (default now) from the store; `save` keeps it for `plan diff`.
+ * @example await makePlan(db, 'azl3-prod', { save: true })
+ */
+export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock } = {}): Promise<{ plan: Plan; policyVersion: number; pk: number | null }> {
+  const { policy, version } = await loadPolicy(db, name);
+  const targets = await listTargets(db.kysely);
+  const findings = await queryFindings(db.kysely, { status: ['open'] });
+  const now = opts.at ?? (opts.clock ?? systemClock)();
+  const plan = assemblePlan({
+    policy,
+    now,
+    targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired })),
+    findings: findings.map((f) => ({
+      targetId: f.targetId,
+      advisorySource: f.advisorySource,
+      advisoryId: f.advisoryId,
+      package: f.package,
+      installed: f.installed,
+      fixed: f.fixed,
+      severity: f.severity,
+      cvssScore: f.cvssScore,
+      cves: f.cves,
+      publishedAt: f.publishedAt,
+      firstSeen: f.firstSeen,
+      status: f.status,
+    })),
+  });
+  const pk = opts.save === true ? await savePlan(db.kysely, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
+  return { plan, policyVersion: version, pk };
+}
+
+export interface PlanDiff {
+  added: string[];
+  removed: string[];
+  changed: { target: string; what: string[] }[];
+}
+
+/** What changed between two plans, per target: hosts added or removed, packages, versions, ring, window. */
+export function diffPlans(before: Plan, after: Plan): PlanDiff {
+  const a = new Map(before.entries.map((e) => [e.target, e]));
+  const b = new Map(after.entries.map((e) => [e.target, e]));
+  const changed: PlanDiff['changed'] = [];
+  for (const [t, e] of b) {
+    const old = a.get(t);
+    if (old === undefined) continue;
+    const what: string[] = [];
+    const pk = (x: typeof e): Map<string, string> => new Map(x.packages.map((p) => [p.name, p.to]));
+    const [op, np] = [pk(old), pk(e)];
+    for (const [n, v] of np) if (op.get(n) !== v) what.push(op.has(n) ? `${n} ${op.get(n) ?? ''} → ${v}` : `+${n} ${v}`);
+    for (const n of op.keys()) if (!np.has(n)) what.push(`-${n}`);
+    if (old.ring !== e.ring) what.push(`ring ${old.ring} → ${e.ring}`);
+    // "At once" (an emergency, or no window) is the same start in both plans, whatever the clock said.
+    const atOnce = old.start === before.generatedAt && e.start === after.generatedAt;
+    if (old.start !== e.start && !atOnce) what.push(`start ${old.start} → ${e.start}`);
+    if (old.deadline !== e.deadline) what.push(`deadline ${old.deadline} → ${e.deadline}`);
+    if (old.approval !== e.approval) what.push(`approval ${old.approval} → ${e.approval}`);
+    if (what.length > 0) changed.push({ target: t, what });
+  }
+  return { added: [...b.keys()].filter((t) => !a.has(t)).sort(), removed: [...a.keys()].filter((t) => !b.has(t)).sort(), changed: changed.sort((x, y) => x.target.localeCompare(y.target)) };
+}
+
+/** Assembles a plan now, stores it, and compares it with the previous stored one. */
+export async function planDiff(db: Db, name: string, clock: Clock = systemClock): Promise<{ diff: PlanDiff; previousAt: string | null }> {
+  const { plan, pk } = await makePlan(db, name, { save: true, clock });
+  const prev = pk === null ? null : await latestPlan(db.kysely, name, pk);
+  const empty: Plan = { ...plan, entries: [], breaches: [], idle: [] };
+  return { diff: diffPlans(prev === null ? empty : (prev.plan as Plan), plan), previousAt: prev?.createdAt ?? null };
+}
