@@ -126,6 +126,14 @@ export function assemblePlan(input: PlanInput): Plan {
   const pins = Object.entries(policy.pins).map(([pkg, ver]) => [glob(pkg), glob(ver), ver] as const);
   const exploited = input.knownExploited ?? new Set<string>();
 
+  // Calendar arithmetic goes through Intl and is costly: the same first-seen times and ring
+  // starts recur across a fleet, so each is computed once per plan.
+  const cycleMemo = new Map<string, number>();
+  const nextCycle = (firstSeen: string): number => {
+    let v = cycleMemo.get(firstSeen);
+    if (v === undefined) cycleMemo.set(firstSeen, (v = cycleAround(cycle, Date.parse(firstSeen)).next));
+    return v;
+  };
   const byTarget = new Map<string, PlanFinding[]>();
   for (const f of input.findings) {
     if (f.status !== 'open' || f.fixed === null) continue;
@@ -178,7 +186,7 @@ export function assemblePlan(input: PlanInput): Plan {
       }
       // Deadline: an out-of-band rule counted from publication, else the next monthly cycle.
       const published = Date.parse(f.publishedAt ?? f.firstSeen);
-      let deadline = cycleAround(cycle, Date.parse(f.firstSeen)).next;
+      let deadline = nextCycle(f.firstSeen);
       let reason = 'monthly';
       for (const r of policy.outOfBand) {
         const m = r.match;
@@ -225,14 +233,19 @@ export function assemblePlan(input: PlanInput): Plan {
 
   // Schedule: ring k may start once ring k-1 has started and soaked.
   const windows = policy.windows;
+  const slotMemo = new Map<number, { start: number; end: number | null; name: string | null }>();
   const slot = (from: number): { start: number; end: number | null; name: string | null } => {
     if (windows.length === 0) return { start: from, end: null, name: null };
+    const memo = slotMemo.get(from);
+    if (memo !== undefined) return memo;
     let best: { start: number; end: number | null; name: string | null } | null = null;
     for (const w of windows) {
       const n = nextWindow({ days: w.days, start: w.start, durationHours: w.durationHours, timezone: w.timezone }, from);
       if (best === null || n.start < best.start) best = { start: n.start, end: n.end, name: w.name };
     }
-    return best ?? { start: from, end: null, name: null };
+    const r = best ?? { start: from, end: null, name: null };
+    slotMemo.set(from, r);
+    return r;
   };
   const approvedCycle = nowMs >= around.previous + policy.approval.autoApproveAfterDays * 86_400_000;
   const entries: PlanEntry[] = [];
