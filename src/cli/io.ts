@@ -31,3 +31,8 @@ export async function writeAll(stream: Writable, chunk: string, encoding: Buffer
     });
   }
 }
+
+/** Who is acting, for the audit log: the local user running the CLI. */
+export function actorOf(io: CliIo): string {
+  return `cli:${io.env['USER'] ?? io.env['LOGNAME'] ?? 'unknown'}`;
+}

@@ -5,6 +5,7 @@ import { runVercmp } from './commands/vercmp.js';
 import { demoCommand } from './commands/demo.js';
 import { parseSeverity, scanCommand } from './commands/scan.js';
 import { findingsCommand } from './commands/findings.js';
+import { auditCommand } from './commands/audit.js';
 import { planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
@@ -201,6 +202,20 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       if (o.policy === undefined) throw new BulwarkError('usage', 'plan needs --policy NAME');
       if (what !== undefined && what !== 'diff') throw new BulwarkError('usage', `plan: unknown "${what}" (plan [diff] --policy NAME)`);
       code = what === 'diff' ? await planDiffCommand({ io, dbPath: dbPath(), policy: o.policy, format: o.format }) : await planCommand({ io, dbPath: dbPath(), policy: o.policy, at: o.at, format: o.format });
+    });
+
+  program
+    .command('audit')
+    .description('the append-only audit log: who changed what, and when')
+    .option('--subject <name>', 'only entries about this policy, host or feed')
+    .option('--limit <n>', 'newest n entries', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `--limit: "${v}" is not a positive integer`);
+      return n;
+    }, 100)
+    .option('--json', 'print JSON')
+    .action(async (o: { subject?: string; limit: number; json?: boolean }) => {
+      code = await auditCommand({ io, dbPath: dbPath(), subject: o.subject, limit: o.limit, json: o.json === true });
     });
 
   program

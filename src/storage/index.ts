@@ -10,3 +10,4 @@ export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';
+export * from './repositories/audit.js';

@@ -20,6 +20,17 @@ export interface Database {
   feed_state: FeedStateTable;
   policies: PoliciesTable;
   plans: PlansTable;
+  audit: AuditTable;
+}
+
+export interface AuditTable {
+  pk: Generated<number>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  subject: string;
+  /** JSON */
+  detail: string;
 }
 
 export interface PoliciesTable {

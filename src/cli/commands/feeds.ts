@@ -1,6 +1,8 @@
 import { searchAdvisories, type AdvisoryQuery } from '../../services/advisories.js';
 import { addSource, listSources, removeSource, syncSource, syncSources, type AddSourceInput, type SyncReport } from '../../services/feeds.js';
 import { openStore } from '../../services/store.js';
+import { recordAudit } from '../../services/audit.js';
+import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
@@ -47,6 +49,7 @@ export async function feedsAddCommand(opts: Common & AddSourceInput): Promise<Ex
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
     const s = await addSource(db, opts);
+    await recordAudit(db, actorOf(opts.io), 'feed.add', s.id, { format: s.format, location: s.location, release: s.release });
     await writeAll(opts.io.stdout, `source ${s.id} (${s.format}${s.release === null ? '' : `, ${s.release}`}) reads ${s.location} [${s.origin}]\n`);
     return EXIT.ok;
   } finally {
@@ -59,6 +62,7 @@ export async function feedsRemoveCommand(opts: Common & { id: string }): Promise
   try {
     const removed = await removeSource(db, opts.id);
     if (!removed) throw new BulwarkError('usage', `no configured source "${opts.id}" (built-in catalog entries cannot be removed, only overridden)`);
+    await recordAudit(db, actorOf(opts.io), 'feed.remove', opts.id);
     await writeAll(opts.io.stdout, `removed ${opts.id}\n`);
     return EXIT.ok;
   } finally {

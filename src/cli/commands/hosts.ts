@@ -1,5 +1,7 @@
 import { addHost, listHosts, removeHost, scanHosts, type HostInput } from '../../services/hosts.js';
 import { openStore } from '../../services/store.js';
+import { recordAudit } from '../../services/audit.js';
+import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
 import { severityRank, type Severity } from '../../core/advisory.js';
 import type { CliIo } from '../io.js';
@@ -16,6 +18,7 @@ export async function hostsAddCommand(o: Common & HostInput): Promise<ExitCode> 
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const t = await addHost(db, o);
+    await recordAudit(db, actorOf(o.io), 'host.add', t.name, { address: t.address, tags: t.tags });
     await writeAll(o.io.stdout, `host ${t.name}: ${t.address ?? ''}\n`);
     return EXIT.ok;
   } finally {
@@ -46,6 +49,7 @@ export async function hostsRemoveCommand(o: Common & { name: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     if (!(await removeHost(db, o.name))) throw new BulwarkError('usage', `no host named "${o.name}"`);
+    await recordAudit(db, actorOf(o.io), 'host.remove', o.name);
     await writeAll(o.io.stdout, `removed ${o.name} (its inventory and findings with it)\n`);
     return EXIT.ok;
   } finally {

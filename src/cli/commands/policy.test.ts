@@ -50,6 +50,9 @@ describe('bulwark policy and plan', () => {
     const diff = await run('--db', db, 'plan', 'diff', '--policy', 'azl3-prod');
     expect(diff.out).toMatch(/^~ demo-azl3-vm: .*-openssl(;|$)/m);
     expect((await run('--db', db, 'plan', '--policy', 'azl3-prod')).out).toContain('not updating openssl: pinned to 3.2.*');
+    const audit = JSON.parse((await run('--db', db, 'audit', '--json')).out) as { action: string; subject: string; detail: { version?: number } }[];
+    expect(audit.filter((a) => a.action === 'policy.apply').map((a) => a.detail.version)).toEqual([2, 1]);
+    expect(audit.some((a) => a.action === 'plan.create' && a.subject === 'azl3-prod')).toBe(true);
   });
 
   it('refuses a bad policy file with its line, and prints the JSON Schema', async () => {

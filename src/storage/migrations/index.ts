@@ -4,6 +4,7 @@ import { initial } from './0001-initial.js';
 import { feeds } from './0002-feeds.js';
 import { epochUnreliable } from './0003-epoch-unreliable.js';
 import { policies } from './0004-policies.js';
+import { audit } from './0005-audit.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -16,6 +17,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0002-feeds': feeds(dialect),
     '0003-epoch-unreliable': epochUnreliable(),
     '0004-policies': policies(dialect),
+    '0005-audit': audit(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

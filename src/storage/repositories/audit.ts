@@ -1,0 +1,26 @@
+import type { Executor } from '../database.js';
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  /** e.g. policy.apply, host.add, feed.remove, plan.create */
+  action: string;
+  subject: string;
+  detail: Record<string, unknown>;
+}
+
+/** Appends to the audit log (there is no way to change or delete an entry). */
+export async function appendAudit(ex: Executor, e: AuditEntry): Promise<void> {
+  await ex.insertInto('audit').values({ at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: JSON.stringify(e.detail) }).execute();
+}
+
+/** The newest entries first. */
+export async function listAudit(ex: Executor, opts: { limit?: number; subject?: string } = {}): Promise<AuditEntry[]> {
+  let q = ex.selectFrom('audit').selectAll();
+  if (opts.subject !== undefined) q = q.where('subject', '=', opts.subject);
+  const rows = await q
+    .orderBy('pk', 'desc')
+    .limit(opts.limit ?? 100)
+    .execute();
+  return rows.map((r) => ({ at: r.at, actor: r.actor, action: r.action, subject: r.subject, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+}
