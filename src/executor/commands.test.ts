@@ -1,0 +1,67 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { precheckArgv, readPrecheck, updateArgv } from './commands.js';
+
+describe('package manager argv', () => {
+  it('builds exact-version commands for dnf, tdnf and apt', () => {
+    expect(updateArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3', arch: 'x86_64' }])).toEqual(['dnf', '-y', 'install', 'openssl-1:3.3.5-5.azl3.x86_64']);
+    expect(precheckArgv('tdnf', [{ name: 'curl', version: '8.11.1-3.azl3' }], { installroot: '/r' })).toEqual(['tdnf', '--installroot=/r', '--assumeno', 'install', 'curl-8.11.1-3.azl3']);
+    expect(updateArgv('apt', [{ name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' }])).toEqual(['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', 'libssl3:amd64=3.0.15-1~deb12u1']);
+  });
+
+  it.each([
+    ['dnf', '-rf', '1-1'],
+    ['dnf', 'curl', '1.0'],
+    ['dnf', 'curl', '1-1; reboot'],
+    ['apt', 'Curl', '1.0'],
+    ['apt', 'curl', '1.0 --allow-downgrades'],
+  ] as const)('refuses %s package %j version %j from a feed', (pm, name, version) => {
+    expect(() => updateArgv(pm, [{ name, version }])).toThrow(/is not a (package name|version)/);
+  });
+});
+
+// Real dnf against a root and a local repository (../shared/testbed recipes 1-3).
+const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
+describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root to exactly the planned versions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-dnf-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const repo = join(dir, 'rpms');
+  const root = join(dir, 'root');
+  const extra = ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${repo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', '--setopt=cachedir=' + join(dir, 'cache')];
+  const q = (): string[] => execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
+
+  it('prechecks, refuses a version the repository lacks, and updates exactly', () => {
+    buildDummyRpms(dir, [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' },
+      { name: 'bw-curl', version: '8.8.0', release: '1.azl3' },
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+    ]);
+    execFileSync('createrepo_c', ['--quiet', repo]);
+    execFileSync('dnf', ['-y', `--installroot=${root}`, ...extra, 'install', 'bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3'], { stdio: 'pipe' });
+    expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3']);
+
+    const plan = [{ name: 'bw-openssl', version: '1:3.3.5-5.azl3' }];
+    const pre = spawnSync(precheckArgv('dnf', plan, { installroot: root, extra })[0]!, precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(readPrecheck('dnf', pre.status, pre.stdout, pre.stderr)).toMatchObject({ ok: true, missing: [] });
+    expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3']); // a dry run changes nothing
+
+    const absent = [{ name: 'bw-openssl', version: '1:3.3.9-1.azl3' }];
+    const bad = spawnSync('dnf', precheckArgv('dnf', absent, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(readPrecheck('dnf', bad.status, bad.stdout, bad.stderr)).toMatchObject({ ok: false, missing: ['bw-openssl-1:3.3.9-1.azl3'] });
+
+    const up = spawnSync('dnf', updateArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(up.status).toBe(0);
+    // Exactly the planned build, not the newest (3.4.0) and nothing else touched.
+    expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']);
+    const again = spawnSync('dnf', precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(readPrecheck('dnf', again.status, again.stdout, again.stderr)).toMatchObject({ ok: true, message: 'already at the planned versions' });
+  });
+});

@@ -1,0 +1,101 @@
+import { BulwarkError } from '../core/errors.js';
+
+/**
+ * The package-manager commands a patch run executes on a host (issue #5): argv arrays only,
+ * with package names and versions validated first — they come from feeds, and although argv
+ * needs no shell quoting, a name starting with "-" would still be read as an option.
+ *
+ * dnf (4 and 5) and tdnf take `name-[epoch:]version-release` to mean exactly that build;
+ * apt takes `name=version`. The precheck is each manager's dry run: `--assumeno` (dnf, tdnf)
+ * resolves the transaction and stops, `apt-get -s` simulates it.
+ */
+export type PackageManager = 'dnf' | 'tdnf' | 'apt';
+
+export interface Target {
+  name: string;
+  /** rpm: `[E:]V-R`; deb: the Debian version. */
+  version: string;
+  arch?: string | null;
+}
+
+const RPM_NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
+const RPM_EVR = /^(\d+:)?[A-Za-z0-9._+~^]+-[A-Za-z0-9._+~^]+$/;
+const DEB_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const DEB_VERSION = /^(\d+:)?[A-Za-z0-9.+~-]+$/;
+const ARCH = /^[A-Za-z0-9_]+$/;
+
+function checked(pm: PackageManager, t: Target): string {
+  const deb = pm === 'apt';
+  if (!(deb ? DEB_NAME : RPM_NAME).test(t.name)) throw new BulwarkError('input.invalid', `"${t.name}" is not a package name ${pm} is given`);
+  if (!(deb ? DEB_VERSION : RPM_EVR).test(t.version)) throw new BulwarkError('input.invalid', `"${t.version}" is not a version ${pm} is given for ${t.name}`);
+  if (t.arch !== undefined && t.arch !== null && !ARCH.test(t.arch)) throw new BulwarkError('input.invalid', `"${t.arch}" is not an architecture`);
+  if (deb) return `${t.name}${t.arch === undefined || t.arch === null ? '' : `:${t.arch}`}=${t.version}`;
+  // dnf reads "name-epoch:version-release[.arch]"; an explicit 0 epoch is accepted and exact.
+  return `${t.name}-${t.version}${t.arch === undefined || t.arch === null ? '' : `.${t.arch}`}`;
+}
+
+export interface CommandOptions {
+  /** Run against another root (tests, images): dnf/tdnf --installroot. */
+  installroot?: string;
+  /** Extra leading arguments the host needs (e.g. `--setopt=…`, `--repofrompath=…`), validated by the caller. */
+  extra?: readonly string[];
+}
+
+/**
+ * The dry run that proves the update can be done, without doing it.
+ * @example precheckArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3' }])
+ */
+export function precheckArgv(pm: PackageManager, targets: readonly Target[], o: CommandOptions = {}): string[] {
+  if (targets.length === 0) throw new BulwarkError('usage', 'nothing to update');
+  const specs = targets.map((t) => checked(pm, t));
+  switch (pm) {
+    case 'dnf':
+    case 'tdnf':
+      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '--assumeno', 'install', ...specs];
+    case 'apt':
+      return ['apt-get', ...(o.extra ?? []), '-s', '-q', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
+  }
+}
+
+/**
+ * The update of exactly these packages to exactly these versions.
+ * @example updateArgv('tdnf', [{ name: 'curl', version: '8.11.1-3.azl3' }])
+ */
+export function updateArgv(pm: PackageManager, targets: readonly Target[], o: CommandOptions = {}): string[] {
+  if (targets.length === 0) throw new BulwarkError('usage', 'nothing to update');
+  const specs = targets.map((t) => checked(pm, t));
+  switch (pm) {
+    case 'dnf':
+    case 'tdnf':
+      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-y', 'install', ...specs];
+    case 'apt':
+      // Keep the admin's configuration files; never prompt (DEBIAN_FRONTEND=noninteractive is set by the runner).
+      return ['apt-get', ...(o.extra ?? []), '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
+  }
+}
+
+export interface PrecheckResult {
+  ok: boolean;
+  /** Packages the manager reports it cannot find at the requested version. */
+  missing: string[];
+  message: string;
+}
+
+/**
+ * Reads a precheck's outcome. dnf and tdnf with `--assumeno` exit 1 after printing the
+ * transaction ("Operation aborted"), and also 1 when a package is missing ("No match for
+ * argument" / "No package … available"): the text tells them apart. apt-get -s exits 0 on success.
+ */
+export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout: string, stderr: string): PrecheckResult {
+  const text = `${stdout}\n${stderr}`;
+  const missing = [
+    ...text.matchAll(/No match for argument:\s*(\S+)/g),
+    ...text.matchAll(/No package (\S+) available/g),
+    ...text.matchAll(/Version '([^']+)' for '([^']+)' was not found/g),
+    ...text.matchAll(/E: Unable to locate package (\S+)/g),
+  ].map((m) => (m[2] !== undefined ? `${m[2]}=${m[1] ?? ''}` : (m[1] ?? '')));
+  if (missing.length > 0) return { ok: false, missing, message: `not available: ${missing.join(', ')}` };
+  if (pm === 'apt') return exitCode === 0 ? { ok: true, missing, message: 'apt-get -s resolved the upgrade' } : { ok: false, missing, message: text.trim().split('\n').slice(-3).join(' ') };
+  if (/Operation aborted|Exiting on user command|Transaction Summary|Nothing to do/i.test(text) && !/Error:/i.test(text.replace(/Error: Operation aborted\.?/i, ''))) return { ok: true, missing, message: /Nothing to do/i.test(text) ? 'already at the planned versions' : 'the transaction resolves' };
+  return { ok: exitCode === 0, missing, message: text.trim().split('\n').slice(-3).join(' ') };
+}
