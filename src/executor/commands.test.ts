@@ -65,3 +65,18 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root 
     expect(readPrecheck('dnf', again.status, again.stdout, again.stderr)).toMatchObject({ ok: true, message: 'already at the planned versions' });
   });
 });
+
+// Real apt-get -s on this machine's own package database (Debian): a dry run only.
+describe.skipIf(!hasTool('apt-get') || !hasTool('dpkg-query'))('apt-get -s prechecks against the real package database', () => {
+  it('sees an installed version as done and a missing version or package as missing', () => {
+    const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bash'], { encoding: 'utf8' });
+    const run = (version: string, name = 'bash') => {
+      const argv = precheckArgv('apt', [{ name, version }]);
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      return readPrecheck('apt', r.status, r.stdout, r.stderr);
+    };
+    expect(run(v)).toMatchObject({ ok: true });
+    expect(run('9.9-9')).toMatchObject({ ok: false, missing: ['bash=9.9-9'] });
+    expect(run('1.0-1', 'bulwark-no-such-package')).toMatchObject({ ok: false, missing: ['bulwark-no-such-package'] });
+  });
+});
