@@ -11,3 +11,4 @@ export * from './repositories/findings.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';
 export * from './repositories/audit.js';
+export * from './repositories/runs.js';

@@ -21,6 +21,41 @@ export interface Database {
   policies: PoliciesTable;
   plans: PlansTable;
   audit: AuditTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
+}
+
+export interface RunsTable {
+  pk: Generated<number>;
+  policy: string;
+  plan_pk: number | null;
+  /** running | paused | cancelled | halted | done */
+  status: string;
+  failure_threshold: number;
+  max_concurrency: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  note: string | null;
+}
+
+export interface RunStepsTable {
+  pk: Generated<number>;
+  run_pk: number;
+  seq: number;
+  ring_index: number;
+  target_id: string;
+  target_name: string;
+  /** precheck | update | reboot | rescan */
+  kind: string;
+  /** JSON: what the step does (argv for commands). */
+  spec: string;
+  /** pending | started | done | failed | skipped */
+  state: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  exit_code: number | null;
+  output: string | null;
 }
 
 export interface AuditTable {

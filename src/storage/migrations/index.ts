@@ -5,6 +5,7 @@ import { feeds } from './0002-feeds.js';
 import { epochUnreliable } from './0003-epoch-unreliable.js';
 import { policies } from './0004-policies.js';
 import { audit } from './0005-audit.js';
+import { runs } from './0006-runs.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -18,6 +19,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0003-epoch-unreliable': epochUnreliable(),
     '0004-policies': policies(dialect),
     '0005-audit': audit(dialect),
+    '0006-runs': runs(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

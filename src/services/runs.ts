@@ -1,0 +1,154 @@
+import { BulwarkError } from '../core/errors.js';
+import { precheckArgv, readPrecheck, updateArgv, type PackageManager } from '../executor/commands.js';
+import type { Plan } from '../policy/plan.js';
+import { createRunRow, getRun, listSteps, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * Patch runs (issue #5): a plan becomes a journaled list of steps per host — precheck, update
+ * to the exact planned versions, reboot when the plan says so, re-scan — executed ring by ring
+ * with bounded concurrency and a failure threshold that halts the rollout. Each step is
+ * committed to the journal as started before it runs and as done or failed after, so a killed
+ * process resumes where it stopped: finished steps are never run again; an interrupted one is
+ * run again (every step is idempotent: installing an exact version already installed is
+ * "nothing to do").
+ */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** How steps reach a host: its package manager, a way to run argv there, reboot and re-scan. */
+export interface RunTransport {
+  packageManager(targetId: string): Promise<PackageManager>;
+  /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
+  managerOptions(targetId: string): Promise<{ installroot?: string; extra?: readonly string[] }>;
+  exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
+  reboot(targetId: string): Promise<CommandResult>;
+  rescan(targetId: string): Promise<CommandResult>;
+}
+
+/**
+ * The steps of a plan's approved entries, ring by ring.
+ * @example const pk = await createRun(db, 'azl3-prod', plan, null, { failureThreshold: 0.2, maxConcurrency: 5 })
+ */
+export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number }, clock: Clock = systemClock): Promise<number> {
+  const steps: NewStep[] = [];
+  const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
+  if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
+  for (const e of entries) {
+    const packages = e.packages.map((p) => ({ name: p.name, version: p.to }));
+    const base = { ringIndex: e.ringIndex, targetId: e.targetId, targetName: e.target };
+    steps.push({ ...base, kind: 'precheck', spec: { packages } });
+    steps.push({ ...base, kind: 'update', spec: { packages } });
+    if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
+    steps.push({ ...base, kind: 'rescan', spec: {} });
+  }
+  return transaction(db, (tx) => createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, now: clock().toISOString() }, steps));
+}
+
+async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
+  const packages = (s.spec['packages'] ?? []) as { name: string; version: string }[];
+  switch (s.kind) {
+    case 'precheck': {
+      const pm = await t.packageManager(s.targetId);
+      const r = await t.exec(s.targetId, precheckArgv(pm, packages, await t.managerOptions(s.targetId)));
+      const read = readPrecheck(pm, r.code, r.stdout, r.stderr);
+      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${r.stdout}` } };
+    }
+    case 'update': {
+      const pm = await t.packageManager(s.targetId);
+      const r = await t.exec(s.targetId, updateArgv(pm, packages, await t.managerOptions(s.targetId)));
+      return { ok: r.code === 0, result: r };
+    }
+    case 'reboot': {
+      const r = await t.reboot(s.targetId);
+      return { ok: r.code === 0, result: r };
+    }
+    case 'rescan': {
+      const r = await t.rescan(s.targetId);
+      return { ok: r.code === 0, result: r };
+    }
+  }
+}
+
+export interface RunReport {
+  run: RunRow;
+  steps: RunStep[];
+  failedHosts: string[];
+}
+
+/**
+ * Executes (or resumes) a run until it is done, halted, paused or cancelled.
+ * @example await executeRun(db, pk, transport)
+ */
+export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: Clock = systemClock, hooks: { afterJournal?: (s: RunStep, phase: 'started' | 'ended') => void } = {}): Promise<RunReport> {
+  const run = await getRun(db.kysely, runPk);
+  if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  if (run.status !== 'running') return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [] };
+  const all = await listSteps(db.kysely, runPk);
+  const rings = [...new Set(all.map((s) => s.ringIndex))].sort((a, b) => a - b);
+  const stillRunning = async (): Promise<boolean> => (await getRun(db.kysely, runPk))?.status === 'running';
+  for (const ring of rings) {
+    const hosts = [...new Set(all.filter((s) => s.ringIndex === ring).map((s) => s.targetId))];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const host = hosts[next++];
+        if (host === undefined) return;
+        const steps = all.filter((s) => s.targetId === host && s.ringIndex === ring);
+        for (const s of steps) {
+          if (s.state === 'done' || s.state === 'skipped') continue;
+          if (s.state === 'failed') break;
+          if (!(await stillRunning())) return;
+          await markStepStarted(db.kysely, s.pk, clock().toISOString());
+          s.state = 'started';
+          hooks.afterJournal?.(s, 'started');
+          let outcome: { ok: boolean; result: CommandResult };
+          try {
+            outcome = await runStep(t, s);
+          } catch (err) {
+            outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
+          }
+          const state = outcome.ok ? 'done' : 'failed';
+          await markStepEnded(db.kysely, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`);
+          s.state = state;
+          hooks.afterJournal?.(s, 'ended');
+          if (!outcome.ok) {
+            // The host's remaining steps are skipped; it counts against the ring's threshold.
+            for (const rest of steps.filter((x) => x.seq > s.seq && x.state === 'pending')) {
+              await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`);
+              rest.state = 'skipped';
+            }
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(run.maxConcurrency, hosts.length)) }, worker));
+    if (!(await stillRunning())) break;
+    const failed = hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed'));
+    if (hosts.length > 0 && failed.length / hosts.length > run.failureThreshold) {
+      await setRunStatus(db.kysely, runPk, 'halted', clock().toISOString(), `ring ${String(ring)}: ${String(failed.length)} of ${String(hosts.length)} hosts failed (threshold ${String(run.failureThreshold)})`);
+      break;
+    }
+  }
+  if (await stillRunning()) await setRunStatus(db.kysely, runPk, 'done', clock().toISOString());
+  const steps = await listSteps(db.kysely, runPk);
+  const final = await getRun(db.kysely, runPk);
+  if (final === null) throw new BulwarkError('internal', `run ${String(runPk)} vanished`);
+  return { run: final, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))].sort() };
+}
+
+/** Pause, resume (back to running) or cancel a run; a running executor stops before its next step. */
+export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', clock: Clock = systemClock): Promise<RunRow> {
+  const run = await getRun(db.kysely, runPk);
+  if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  const allowed: Record<typeof action, readonly string[]> = { pause: ['running'], resume: ['paused'], cancel: ['running', 'paused', 'halted'] };
+  if (!allowed[action].includes(run.status)) throw new BulwarkError('usage', `run ${String(runPk)} is ${run.status}: cannot ${action} it`);
+  await setRunStatus(db.kysely, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
+  const r = await getRun(db.kysely, runPk);
+  if (r === null) throw new BulwarkError('internal', 'run vanished');
+  return r;
+}

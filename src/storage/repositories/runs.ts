@@ -1,0 +1,87 @@
+import type { Executor } from '../database.js';
+
+export type RunStatus = 'running' | 'paused' | 'cancelled' | 'halted' | 'done';
+export type StepState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
+export type StepKind = 'precheck' | 'update' | 'reboot' | 'rescan';
+
+export interface NewStep {
+  ringIndex: number;
+  targetId: string;
+  targetName: string;
+  kind: StepKind;
+  spec: Record<string, unknown>;
+}
+
+export interface RunStep extends NewStep {
+  pk: number;
+  seq: number;
+  state: StepState;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  output: string | null;
+}
+
+export interface RunRow {
+  pk: number;
+  policy: string;
+  planPk: number | null;
+  status: RunStatus;
+  failureThreshold: number;
+  maxConcurrency: number;
+  createdAt: string;
+  updatedAt: string;
+  note: string | null;
+}
+
+/** Creates a run with all its steps, pending. Call inside a transaction. */
+export async function createRunRow(ex: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; now: string }, steps: readonly NewStep[]): Promise<number> {
+  const { pk } = await ex
+    .insertInto('runs')
+    .values({ policy: r.policy, plan_pk: r.planPk, status: 'running', failure_threshold: r.failureThreshold, max_concurrency: r.maxConcurrency, created_at: r.now, updated_at: r.now, note: null })
+    .returning('pk')
+    .executeTakeFirstOrThrow();
+  const rows = steps.map((s, seq) => ({ run_pk: pk, seq, ring_index: s.ringIndex, target_id: s.targetId, target_name: s.targetName, kind: s.kind, spec: JSON.stringify(s.spec), state: 'pending', attempts: 0, started_at: null, finished_at: null, exit_code: null, output: null }));
+  for (let i = 0; i < rows.length; i += 500) await ex.insertInto('run_steps').values(rows.slice(i, i + 500)).execute();
+  return pk;
+}
+
+export async function getRun(ex: Executor, pk: number): Promise<RunRow | null> {
+  const r = await ex.selectFrom('runs').selectAll().where('pk', '=', pk).executeTakeFirst();
+  return r === undefined ? null : { pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note };
+}
+
+export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, now: string, note: string | null = null): Promise<void> {
+  await ex.updateTable('runs').set({ status, updated_at: now, ...(note !== null ? { note } : {}) }).where('pk', '=', pk).execute();
+}
+
+export async function listSteps(ex: Executor, runPk: number): Promise<RunStep[]> {
+  const rows = await ex.selectFrom('run_steps').selectAll().where('run_pk', '=', runPk).orderBy('seq').execute();
+  return rows.map((r) => ({
+    pk: r.pk,
+    seq: r.seq,
+    ringIndex: r.ring_index,
+    targetId: r.target_id,
+    targetName: r.target_name,
+    kind: r.kind as StepKind,
+    spec: JSON.parse(r.spec) as Record<string, unknown>,
+    state: r.state as StepState,
+    attempts: r.attempts,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    exitCode: r.exit_code,
+    output: r.output,
+  }));
+}
+
+/** Journal: the step is about to run (written and committed before anything is done). */
+export async function markStepStarted(ex: Executor, pk: number, now: string): Promise<void> {
+  const cur = await ex.selectFrom('run_steps').select('attempts').where('pk', '=', pk).executeTakeFirstOrThrow();
+  await ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk).execute();
+}
+
+/** Journal: the step ended (its output kept, capped). */
+export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string): Promise<void> {
+  await ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk).execute();
+}
