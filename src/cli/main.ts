@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo.js';
 import { parseSeverity, scanCommand } from './commands/scan.js';
 import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
+import { runCommand } from './commands/run.js';
 import { planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
@@ -202,6 +203,18 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       if (o.policy === undefined) throw new BulwarkError('usage', 'plan needs --policy NAME');
       if (what !== undefined && what !== 'diff') throw new BulwarkError('usage', `plan: unknown "${what}" (plan [diff] --policy NAME)`);
       code = what === 'diff' ? await planDiffCommand({ io, dbPath: dbPath(), policy: o.policy, format: o.format }) : await planCommand({ io, dbPath: dbPath(), policy: o.policy, at: o.at, format: o.format });
+    });
+
+  program
+    .command('run')
+    .description('apply a policy\'s plan over SSH, ring by ring (journaled: resumable after any crash); or resume, pause, cancel, show a run')
+    .argument('[action]', 'resume | pause | cancel | show')
+    .argument('[run]', 'the run number')
+    .option('--policy <name>', 'plan and run this policy now')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .option('--json', 'print JSON')
+    .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean }) => {
+      code = await runCommand({ io, dbPath: dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true });
     });
 
   program

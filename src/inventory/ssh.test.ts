@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
 import { canRunSshd, startSshHost, type SshHost } from '../../test/sshd-hosts.js';
 import { fingerprint, hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
-import { collectSsh, mapBounded } from './ssh.js';
+import { collectSsh, mapBounded, shellQuote } from './ssh.js';
 
 describe('known_hosts', () => {
   const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 1, 2, 3, 4])]).toString('base64');
@@ -94,5 +94,20 @@ describe.skipIf(!ready && process.env['CI'] === undefined)('collecting over SSH 
     const bad = results[1];
     expect(bad?.ok === false ? bad.error.message : '').toMatch(/root@\[127\.0\.0\.5\]:2222: cannot connect/);
     expect(results[0]?.ok === true ? results[0].value.packages.map((p) => p.name) : []).toEqual(['curl']);
+  });
+});
+
+describe('shellQuote', () => {
+  it.each([
+    ['dnf', 'dnf'],
+    ['openssl-1:3.3.5-5.azl3.x86_64', 'openssl-1:3.3.5-5.azl3.x86_64'],
+    ["it's", "'it'\\''s'"],
+    ['a b;rm -rf /', "'a b;rm -rf /'"],
+    ['$(reboot)', "'$(reboot)'"],
+    ['', "''"],
+  ])('%j → %s', (arg, quoted) => {
+    expect(shellQuote(arg)).toBe(quoted);
+    // The real shell reads it back as the same single word.
+    expect(execFileSync('sh', ['-c', `printf '%s' ${quoted}`], { encoding: 'utf8' })).toBe(arg);
   });
 });

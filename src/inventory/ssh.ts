@@ -85,11 +85,15 @@ function exec(conn: Client, command: string): Promise<ExecResult> {
   });
 }
 
-/**
- * Collects one host's inventory over SSH.
- * @example await collectSsh({ host: '10.0.0.5', port: 22, user: 'bulwark', identityFile: '~/.ssh/id_ed25519', sudo: true }, { knownHostsFile, acceptNewHostKey: false })
- */
-export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInventory> {
+/** An open, host-key-verified connection. */
+interface Connection {
+  conn: Client;
+  where: string;
+  name: string;
+  timeout: number;
+}
+
+async function openConnection(t: SshTarget, opts: SshOptions): Promise<Connection> {
   const name = hostKeyName(t.host, t.port);
   const where = `${t.user}@${name}`;
   let known = '';
@@ -147,14 +151,57 @@ export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInv
           reject(new Error(`no answer within ${String(timeout)} ms`));
         }, timeout);
       }),
-    ]).catch((err: unknown) => {
-      if (verdict.problem !== null) throw new BulwarkError('target.unreachable', `${where}: ${verdict.problem}`, { host: name, hostKey: true });
-      throw new BulwarkError('target.unreachable', `${where}: cannot connect: ${(err as Error).message}`, { host: name }, { cause: err });
-    });
-    if (verdict.accepted !== null) {
-      await mkdir(dirname(opts.knownHostsFile), { recursive: true });
-      await appendFile(opts.knownHostsFile, knownHostsLine(name, verdict.accepted), { mode: 0o600 });
-    }
+    ]);
+  } catch (err) {
+    conn.end();
+    if (verdict.problem !== null) throw new BulwarkError('target.unreachable', `${where}: ${verdict.problem}`, { host: name, hostKey: true });
+    throw new BulwarkError('target.unreachable', `${where}: cannot connect: ${(err as Error).message}`, { host: name }, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (verdict.accepted !== null) {
+    await mkdir(dirname(opts.knownHostsFile), { recursive: true });
+    await appendFile(opts.knownHostsFile, knownHostsLine(name, verdict.accepted), { mode: 0o600 });
+  }
+  return { conn, where, name, timeout };
+}
+
+/** POSIX shell quoting of one argument: the remote side of SSH always runs a shell. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * Runs an argv on a host (quoted argument by argument; with `sudo -n` when the host says so).
+ * @example await sshExec(target, opts, ['dnf', '--assumeno', 'install', 'curl-8.11.1-3.azl3'])
+ */
+export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const c = await openConnection(t, opts);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const full = t.sudo ? ['sudo', '-n', ...argv] : [...argv];
+    return await Promise.race([
+      exec(c.conn, full.map(shellQuote).join(' ')),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new BulwarkError('target.unreachable', `${c.where}: ${argv[0] ?? 'command'}: no answer within ${String(c.timeout)} ms`));
+        }, c.timeout);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    c.conn.end();
+  }
+}
+
+/**
+ * Collects one host's inventory over SSH.
+ * @example await collectSsh({ host: '10.0.0.5', port: 22, user: 'bulwark', identityFile: '~/.ssh/id_ed25519', sudo: true }, { knownHostsFile, acceptNewHostKey: false })
+ */
+export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInventory> {
+  const { conn, where, name, timeout } = await openConnection(t, opts);
+  let timer: NodeJS.Timeout | undefined;
+  try {
     const run = async (cmd: string, what: string): Promise<string> => {
       const r = await Promise.race([
         exec(conn, cmd),

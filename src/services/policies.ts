@@ -32,7 +32,7 @@ async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; versi
  * Assembles the plan of a policy at `at` (default now) from the store; `save` keeps it for `plan diff`.
  * @example await makePlan(db, 'azl3-prod', { save: true })
  */
-export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock } = {}): Promise<{ plan: Plan; policyVersion: number; pk: number | null }> {
+export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
   const { policy, version } = await loadPolicy(db, name);
   const targets = await listTargets(db.kysely);
   const findings = await queryFindings(db.kysely, { status: ['open'] });
@@ -57,7 +57,7 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
     })),
   });
   const pk = opts.save === true ? await savePlan(db.kysely, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
-  return { plan, policyVersion: version, pk };
+  return { plan, policy, policyVersion: version, pk };
 }
 
 export interface PlanDiff {

@@ -152,3 +152,10 @@ export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resu
   if (r === null) throw new BulwarkError('internal', 'run vanished');
   return r;
 }
+
+/** A run with its steps, for `bulwark run show`. */
+export async function showRun(db: Db, runPk: number): Promise<{ run: RunRow; steps: RunStep[] }> {
+  const run = await getRun(db.kysely, runPk);
+  if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  return { run, steps: await listSteps(db.kysely, runPk) };
+}

@@ -1,0 +1,69 @@
+import { BulwarkError } from '../../core/errors.js';
+import { recordAudit } from '../../services/audit.js';
+import { defaultKnownHosts } from '../../services/hosts.js';
+import { makePlan } from '../../services/policies.js';
+import { sshRunTransport } from '../../services/run-transport.js';
+import { createRun, executeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
+import { openStore } from '../../services/store.js';
+import { actorOf, writeAll, type CliIo } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+
+function summary(r: RunReport): string {
+  const by = (st: string): number => r.steps.filter((s) => s.state === st).length;
+  return `run ${String(r.run.pk)} (${r.run.policy}): ${r.run.status}${r.run.note === null ? '' : ` — ${r.run.note}`}; steps done ${String(by('done'))}, failed ${String(by('failed'))}, skipped ${String(by('skipped'))}, pending ${String(by('pending') + by('started'))}${r.failedHosts.length > 0 ? `; failed hosts: ${r.failedHosts.join(', ')}` : ''}\n`;
+}
+
+/**
+ * `bulwark run --policy P`: plans now, then patches over SSH ring by ring;
+ * `bulwark run resume|pause|cancel|show RUN`. Exit 4 when a host failed.
+ */
+export async function runCommand(o: { io: CliIo; dbPath: string | undefined; action: string | undefined; id: string | undefined; policy: string | undefined; knownHostsFile: string | undefined; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const actor = actorOf(o.io);
+    const transport = (): ReturnType<typeof sshRunTransport> => sshRunTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
+    const id = (): number => {
+      const n = Number(o.id);
+      if (o.id === undefined || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `run ${o.action ?? ''} needs a run number`);
+      return n;
+    };
+    let report: RunReport;
+    switch (o.action) {
+      case undefined: {
+        if (o.policy === undefined) throw new BulwarkError('usage', 'run needs --policy NAME (or: run resume|pause|cancel|show RUN)');
+        const { plan, pk, policyVersion, policy } = await makePlan(db, o.policy, { save: true });
+        const runPk = await createRun(db, o.policy, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency });
+        await recordAudit(db, actor, 'run.start', o.policy, { run: runPk, plan: pk, policyVersion, hosts: plan.entries.length });
+        report = await executeRun(db, runPk, transport());
+        await recordAudit(db, actor, 'run.end', o.policy, { run: runPk, status: report.run.status, failed: report.failedHosts });
+        break;
+      }
+      case 'resume': {
+        await setRunState(db, id(), 'resume').catch(() => undefined);
+        await recordAudit(db, actor, 'run.resume', String(id()));
+        report = await executeRun(db, id(), transport());
+        break;
+      }
+      case 'pause':
+      case 'cancel': {
+        const r = await setRunState(db, id(), o.action);
+        await recordAudit(db, actor, `run.${o.action}`, String(id()));
+        await writeAll(o.io.stdout, `run ${String(r.pk)}: ${r.status}\n`);
+        return EXIT.ok;
+      }
+      case 'show': {
+        const { run, steps } = await showRun(db, id());
+        report = { run, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))] };
+        if (!o.json) await writeAll(o.io.stdout, formatTable(['HOST', 'RING', 'STEP', 'STATE', 'TRIES', 'EXIT', 'FINISHED'], steps.map((s) => [s.targetName, String(s.ringIndex), s.kind, s.state, String(s.attempts), s.exitCode === null ? '-' : String(s.exitCode), s.finishedAt ?? '-'])));
+        break;
+      }
+      default:
+        throw new BulwarkError('usage', `run: unknown action "${o.action}" (resume, pause, cancel, show)`);
+    }
+    await writeAll(o.io.stdout, o.json ? JSON.stringify(report, null, 2) + '\n' : summary(report));
+    return report.failedHosts.length > 0 ? EXIT.targetsFailed : EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/databases.js';
+import type { Plan } from '../policy/plan.js';
+import { managerFor } from './run-transport.js';
+import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
+import type { Db } from './store.js';
+
+// The run state machine on both databases. The hosts here are stand-ins that succeed at once
+// (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
+const plan: Plan = {
+  policy: 'p',
+  generatedAt: '2026-11-24T00:00:00.000Z',
+  cycle: { previous: null, next: '2026-12-15T00:00:00.000Z' },
+  breaches: [],
+  idle: [],
+  entries: ['a', 'b', 'c'].map((t, i) => ({
+    targetId: t,
+    target: t,
+    ring: i === 0 ? 'canary' : 'rest',
+    ringIndex: i === 0 ? 0 : 1,
+    start: '2026-11-24T00:00:00.000Z',
+    windowEnd: null,
+    window: null,
+    deadline: '2026-12-15T00:00:00.000Z',
+    reasons: ['monthly'],
+    emergency: false,
+    approval: t === 'c' ? 'pending' : 'approved',
+    packages: [{ name: 'curl', from: '0:8.8.0-1.azl3', to: '0:8.11.1-3.azl3', advisories: ['A'] }],
+    held: [],
+    excluded: [],
+    reboot: false,
+  })),
+};
+
+const ok = { code: 0, stdout: 'Nothing to do.', stderr: '' };
+const standIn = (calls: string[], onCall?: () => Promise<void>): RunTransport => ({
+  packageManager: () => Promise.resolve('dnf'),
+  managerOptions: () => Promise.resolve({}),
+  exec: async (id, argv) => {
+    calls.push(`${id} ${argv[1] ?? ''}`);
+    await onCall?.();
+    return ok;
+  },
+  reboot: () => Promise.resolve(ok),
+  rescan: (id) => {
+    calls.push(`${id} rescan`);
+    return Promise.resolve(ok);
+  },
+});
+
+describe.each(testDatabases())('run states on $name', ({ open }) => {
+  let db: Db;
+  beforeEach(async () => {
+    db = await open();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('runs only approved hosts, canary ring first; pause stops before the next step, resume finishes, cancel is final', async () => {
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 });
+    expect((await showRun(db, pk)).steps.map((s) => `${s.targetName}:${s.kind}`)).toEqual(['a:precheck', 'a:update', 'a:rescan', 'b:precheck', 'b:update', 'b:rescan']);
+    const calls: string[] = [];
+    // Pause from "outside" after the first command.
+    const r1 = await executeRun(db, pk, standIn(calls, async () => {
+      if (calls.length === 1) await setRunState(db, pk, 'pause');
+    }));
+    expect(r1.run.status).toBe('paused');
+    expect(r1.steps.filter((s) => s.state === 'done').map((s) => s.kind)).toEqual(['precheck']);
+    await expect(setRunState(db, pk, 'pause')).rejects.toThrow(/is paused: cannot pause/);
+    await setRunState(db, pk, 'resume');
+    const r2 = await executeRun(db, pk, standIn(calls));
+    expect(r2.run.status).toBe('done');
+    expect(calls).toEqual(['a --assumeno', 'a -y', 'a rescan', 'b --assumeno', 'b -y', 'b rescan']);
+    expect(r2.steps.every((s) => s.attempts === 1 && s.state === 'done')).toBe(true);
+    await expect(setRunState(db, pk, 'cancel')).rejects.toThrow(/is done: cannot cancel/);
+    const pk2 = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 });
+    await setRunState(db, pk2, 'cancel');
+    expect((await executeRun(db, pk2, standIn([]))).run.status).toBe('cancelled');
+    await expect(setRunState(db, pk2, 'resume')).rejects.toThrow(/is cancelled: cannot resume/);
+  });
+
+  it('refuses a plan with no approved host', async () => {
+    await expect(createRun(db, 'p', { ...plan, entries: plan.entries.filter((e) => e.approval !== 'approved') }, null, { failureThreshold: 0, maxConcurrency: 1 })).rejects.toThrow(/no approved host/);
+  });
+});
+
+describe('package manager per release', () => {
+  it.each([
+    ['azurelinux:3.0', 'tdnf'],
+    ['mariner:2.0', 'tdnf'],
+    ['fedora:41', 'dnf'],
+    ['almalinux:9', 'dnf'],
+    ['ubuntu:24.04', 'apt'],
+  ])('%s → %s', (r, pm) => {
+    expect(managerFor(r)).toBe(pm);
+  });
+});
