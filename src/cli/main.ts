@@ -7,6 +7,7 @@ import { parseSeverity, scanCommand } from './commands/scan.js';
 import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
+import { schedulerCommand } from './commands/scheduler.js';
 import { planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
@@ -215,6 +216,21 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--json', 'print JSON')
     .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean }) => {
       code = await runCommand({ io, dbPath: dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true });
+    });
+
+  program
+    .command('scheduler')
+    .description('run what policies say is due: emergency out-of-band updates at once, the rest in their windows')
+    .option('--interval <seconds>', 'seconds between passes', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1) throw new BulwarkError('usage', `--interval: "${v}" is not a number of seconds`);
+      return n;
+    }, 60)
+    .option('--sync', 'sync the configured feed sources before each pass')
+    .option('--once', 'one pass, then exit')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .action(async (o: { interval: number; sync?: boolean; once?: boolean; knownHosts?: string }) => {
+      code = await schedulerCommand({ io, dbPath: dbPath(), intervalSeconds: o.interval, sync: o.sync === true, once: o.once === true, knownHostsFile: o.knownHosts });
     });
 
   program

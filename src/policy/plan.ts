@@ -48,6 +48,8 @@ export interface PlannedPackage {
   from: string;
   to: string;
   advisories: string[];
+  /** A finding of this package falls under an emergency out-of-band rule: it may go outside windows. */
+  emergency: boolean;
 }
 
 export interface PlanEntry {
@@ -188,6 +190,7 @@ export function assemblePlan(input: PlanInput): Plan {
       const published = Date.parse(f.publishedAt ?? f.firstSeen);
       let deadline = nextCycle(f.firstSeen);
       let reason = 'monthly';
+      let urgent = false;
       for (const r of policy.outOfBand) {
         const m = r.match;
         if (m.severity !== undefined && !m.severity.includes(f.severity)) continue;
@@ -199,15 +202,19 @@ export function assemblePlan(input: PlanInput): Plan {
           deadline = due;
           reason = r.name;
         }
-        if (r.emergency) d.emergency = true;
+        if (r.emergency) {
+          d.emergency = true;
+          urgent = true;
+        }
         if (r.approval === 'manual') d.manual = true;
       }
       d.reasons.add(reason);
       d.deadline = Math.min(d.deadline, deadline);
       if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000) });
       const cur = d.packages.get(f.package);
-      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to: fixed, advisories: [f.advisoryId] });
+      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to: fixed, advisories: [f.advisoryId], emergency: urgent });
       else {
+        if (urgent) cur.emergency = true;
         if (scheme.compare(fixed, cur.to) > 0) cur.to = fixed;
         if (!cur.advisories.includes(f.advisoryId)) cur.advisories.push(f.advisoryId);
       }

@@ -77,7 +77,7 @@ describe('assemblePlan', () => {
 
   it('plans exact target versions (the highest fix per package), honouring holds, exclusions and pins', () => {
     const w = entry('web-01');
-    expect(w?.packages).toEqual([{ name: 'curl', from: '0:8.8.0-1.azl3', to: '0:8.11.1-4.azl3', advisories: ['A-1', 'A-2'] }]);
+    expect(w?.packages).toEqual([{ name: 'curl', from: '0:8.8.0-1.azl3', to: '0:8.11.1-4.azl3', advisories: ['A-1', 'A-2'], emergency: false }]);
     expect(w?.held).toEqual([{ advisory: 'HELD-1', reason: 'breaks the billing app, vendor fix expected', until: '2099-01-01' }]);
     expect(w?.excluded).toEqual([
       { package: 'openssl', why: 'pinned to 3.3.*' },
@@ -98,6 +98,10 @@ describe('assemblePlan', () => {
   it('gives out-of-band deadlines from publication, patches emergencies at once, and reboots for kernels', () => {
     const k = entry('app-0');
     expect(k).toMatchObject({ emergency: true, deadline: '2026-11-23T00:00:00.000Z', reboot: true, reasons: ['critical-24h', 'monthly'] });
+    expect(k?.packages.map((p) => [p.name, p.emergency])).toEqual([
+      ['curl', false],
+      ['kernel', true],
+    ]);
     expect(entry('app-1')).toMatchObject({ deadline: '2026-11-23T00:00:00.000Z', reasons: ['monthly', 'regresshion'], emergency: false });
     // The next cycle: Patch Tuesday (2026-12-08) + 7 days, at midnight in Berlin.
     expect(entry('app-3')).toMatchObject({ deadline: '2026-12-14T23:00:00.000Z', reasons: ['monthly'] });

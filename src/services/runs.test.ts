@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rootTransport } from '../../test/root-transport.js';
-import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { hasTool } from '../../test/rpm-tools.js';
+import { FEED, installed, testbed } from '../../test/patch-testbed.js';
 import { listSteps } from '../storage/index.js';
 import { ingestFeedFile } from './ingest.js';
 import { importRootInventory } from './inventory.js';
@@ -15,55 +16,6 @@ import { scanTarget } from './scan.js';
 import { openStore, type Db } from './store.js';
 
 const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
-
-/** A repository with old and new builds, and host roots installed at the old ones with the real dnf. */
-function testbed(dir: string, hosts: string[]): { repo: string; extra: (repo: string) => string[]; roots: Map<string, string> } {
-  buildDummyRpms(dir, [
-    { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
-    { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
-    { name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' },
-    { name: 'bw-curl', version: '8.8.0', release: '1.azl3' },
-    { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
-    { name: 'kernel', version: '6.6.1', release: '1.azl3' },
-    { name: 'kernel', version: '6.6.2', release: '1.azl3' },
-  ]);
-  const repo = join(dir, 'rpms');
-  execFileSync('createrepo_c', ['--quiet', repo]);
-  const extra = (r: string): string[] => ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${r}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`];
-  const roots = new Map<string, string>();
-  for (const h of hosts) {
-    const root = join(dir, 'hosts', h);
-    execFileSync('dnf', ['-y', `--installroot=${root}`, ...extra(repo), 'install', 'bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3', 'kernel-6.6.1-1.azl3'], { stdio: 'pipe' });
-    roots.set(h, root);
-  }
-  return { repo, extra, roots };
-}
-
-function installed(root: string): string[] {
-  return execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
-}
-
-const FEED = {
-  source: 'test-azl3',
-  advisories: [
-    ['ADV-1', 'bw-openssl', '1:3.3.5-5.azl3', 'critical'],
-    ['ADV-2', 'bw-curl', '0:8.11.1-3.azl3', 'high'],
-    ['ADV-3', 'kernel', '0:6.6.2-1.azl3', 'high'],
-  ].map(([id, pkg, fixed, severity]) => ({
-    id,
-    title: id,
-    description: '',
-    severity,
-    cvssScore: null,
-    cvssVector: null,
-    cves: [],
-    references: [],
-    publishedAt: '2026-11-20T00:00:00Z',
-    updatedAt: null,
-    parser: 'native@1',
-    fixes: [{ release: 'azurelinux:3.0', package: pkg, packageKind: 'binary', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
-  })),
-};
 
 const POLICY = `apiVersion: bulwark/v1
 kind: Policy

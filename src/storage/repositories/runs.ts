@@ -85,3 +85,15 @@ export async function markStepStarted(ex: Executor, pk: number, now: string): Pr
 export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string): Promise<void> {
   await ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk).execute();
 }
+
+/** Targets with a step in a run that is still running or paused (not to be planned again). */
+export async function busyTargets(ex: Executor): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('run_steps')
+    .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
+    .select('run_steps.target_id')
+    .distinct()
+    .where('runs.status', 'in', ['running', 'paused'])
+    .execute();
+  return rows.map((r) => r.target_id);
+}

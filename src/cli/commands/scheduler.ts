@@ -1,0 +1,33 @@
+import { recordAudit } from '../../services/audit.js';
+import { listSources, syncSources } from '../../services/feeds.js';
+import { defaultKnownHosts } from '../../services/hosts.js';
+import { sshRunTransport } from '../../services/run-transport.js';
+import { schedulerTick } from '../../services/scheduler.js';
+import { openStore } from '../../services/store.js';
+import { actorOf, writeAll, type CliIo } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+
+/**
+ * `bulwark scheduler [--interval S] [--sync] [--once]`: every interval, optionally syncs the
+ * configured feed sources, then runs what the policies say is due (emergency out-of-band work at
+ * once, the rest in its windows). A sync that changes advisories is followed by a tick at once.
+ */
+export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefined; intervalSeconds: number; sync: boolean; once: boolean; knownHostsFile: string | undefined; signal?: AbortSignal }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const transport = sshRunTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
+    await recordAudit(db, actorOf(o.io), 'scheduler.start', 'scheduler', { intervalSeconds: o.intervalSeconds, sync: o.sync });
+    for (;;) {
+      if (o.sync) {
+        const configured = (await listSources(db)).filter((s) => s.origin !== 'catalog').map((s) => s.id);
+        for (const r of await syncSources(db, configured)) if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
+      }
+      for (const t of await schedulerTick(db, transport, { actor: 'scheduler' }))
+        if (t.started !== null) await writeAll(o.io.stdout, `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`);
+      if (o.once || o.signal?.aborted === true) return EXIT.ok;
+      await new Promise((r) => setTimeout(r, o.intervalSeconds * 1000));
+    }
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FEED, installed, testbed } from '../../test/patch-testbed.js';
+import { rootTransport } from '../../test/root-transport.js';
+import { hasTool } from '../../test/rpm-tools.js';
+import { auditLog } from './audit.js';
+import { addSource, syncSource } from './feeds.js';
+import { importRootInventory } from './inventory.js';
+import { applyPolicyFile } from './policies.js';
+import { schedulerTick } from './scheduler.js';
+import { scanTarget } from './scan.js';
+import { openStore } from './store.js';
+
+const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
+
+// Weekend windows only; critical advisories within 24 h, even outside them.
+const POLICY = `apiVersion: bulwark/v1
+kind: Policy
+name: oob
+cadence: { monthly: { weekday: tuesday, week: 2 } }
+outOfBand:
+  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }
+windows:
+  - { name: weekend, days: [saturday], start: "02:00", durationHours: 4, timezone: UTC }
+rollout:
+  rings: [{ name: all, percent: 100 }]
+reboot: when-required
+`;
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-sched-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves monthly work for the window, and patches a newly synced critical advisory at once, only its packages', async () => {
+    const db = await openStore({ dbPath: join(dir, 's.db') });
+    try {
+      const tb = testbed(join(dir, 'tb'), ['h1', 'h2']);
+      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
+      for (const [name, root] of tb.roots) {
+        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0' });
+        hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
+      }
+      const pf = join(dir, 'policy.yaml');
+      writeFileSync(pf, POLICY);
+      await applyPolicyFile(db, pf);
+      const transport = rootTransport(hosts, async (id) => {
+        const h = hosts.get(id);
+        const t = await importRootInventory(db, { dir: h?.root ?? '', name: [...tb.roots].find(([, r]) => r === h?.root)?.[0] ?? id, release: 'azurelinux:3.0' });
+        await scanTarget(db, t.target.id);
+      });
+      // A Tuesday noon: the weekend window is closed.
+      const tuesday = () => new Date('2026-11-24T12:00:00Z');
+      const feedFile = join(dir, 'feed.json');
+      const feed = (ids: string[]) => ({ ...FEED, advisories: FEED.advisories.filter((a) => ids.includes(a.id ?? '')).map((a) => ({ ...a, publishedAt: '2026-11-24T11:00:00Z' })) });
+      writeFileSync(feedFile, JSON.stringify(feed(['ADV-2'])));
+      await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
+      const first = await syncSource(db, 'test-azl3', { clock: tuesday });
+      expect(first.rescanned).toBe(2);
+      expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
+
+      // A critical advisory arrives: the next tick starts an emergency run with only its package.
+      writeFileSync(feedFile, JSON.stringify(feed(['ADV-1', 'ADV-2'])));
+      const t0 = performance.now();
+      await syncSource(db, 'test-azl3', { clock: tuesday });
+      const [tick] = await schedulerTick(db, transport, { clock: tuesday });
+      expect(performance.now() - t0).toBeLessThan(60_000);
+      expect(tick?.started?.hosts.sort()).toEqual(['h1', 'h2']);
+      expect(tick?.report?.run.status).toBe('done');
+      for (const root of tb.roots.values()) expect(installed(root)).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3', 'kernel-0:6.6.1-1.azl3']);
+      const audit = await auditLog(db, { subject: 'oob' });
+      expect(audit.map((a) => a.action)).toEqual(['run.end', 'run.start']);
+      expect(audit[1]?.detail['reasons']).toEqual(expect.arrayContaining(['critical-24h']));
+      // Nothing more is due until the window: the monthly curl update waits.
+      expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
+      const saturday = () => new Date('2026-11-28T03:00:00Z');
+      const [inWindow] = await schedulerTick(db, transport, { clock: saturday });
+      expect(inWindow?.report?.run.status).toBe('done');
+      for (const root of tb.roots.values()) expect(installed(root)).toContain('bw-curl-0:8.11.1-3.azl3');
+    } finally {
+      await db.close();
+    }
+  });
+});

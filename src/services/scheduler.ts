@@ -1,0 +1,68 @@
+import type { Plan, PlanEntry } from '../policy/plan.js';
+import { listPolicies, makePlan } from './policies.js';
+import { createRun, executeRun, type RunReport, type RunTransport } from './runs.js';
+import { busyTargets } from '../storage/index.js';
+import { recordAudit } from './audit.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * The scheduler (issue #5): on every tick — and at once after a feed sync brings new or changed
+ * advisories — each policy's plan is assembled, and the approved entries whose time has come
+ * (an emergency out-of-band rule: now; otherwise their ring's window is open) and that no
+ * unfinished run already covers become a run, started at once. Ticks are cheap when nothing is
+ * due: one plan assembly per policy.
+ */
+export interface TickResult {
+  policy: string;
+  started: { run: number; hosts: string[] } | null;
+  report?: RunReport;
+}
+
+/**
+ * What of an entry may run now: all of it inside its window, or only its emergency packages
+ * outside it (an emergency rule may patch outside windows; the rest waits for the window).
+ */
+function dueNow(e: PlanEntry, now: number): PlanEntry | null {
+  if (e.approval !== 'approved') return null;
+  if (e.emergency) {
+    // Only what an emergency rule covers goes now; the rest of the host's updates wait for its
+    // window (once the emergency findings are fixed, the entry gets its window again).
+    const packages = e.packages.filter((p) => p.emergency);
+    return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && packages.some((p) => /^kernel(-|$)|^linux-(image|modules)-/.test(p.name)) };
+  }
+  const start = Date.parse(e.start);
+  const end = e.windowEnd === null ? Infinity : Date.parse(e.windowEnd);
+  return start <= now && now < end ? e : null;
+}
+
+/**
+ * One scheduling pass over every policy; runs what is due (awaiting each run unless `detach`).
+ * @example await schedulerTick(db, transport)
+ */
+export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean } = {}): Promise<TickResult[]> {
+  const clock = opts.clock ?? systemClock;
+  const out: TickResult[] = [];
+  for (const { name } of await listPolicies(db)) {
+    const now = clock();
+    const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now });
+    const busy = new Set(await busyTargets(db.kysely));
+    const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime()) ?? []);
+    if (entries.length === 0) {
+      out.push({ policy: name, started: null });
+      continue;
+    }
+    const sub: Plan = { ...plan, entries };
+    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency }, clock);
+    const hosts = entries.map((e) => e.target);
+    await recordAudit(db, opts.actor ?? 'scheduler', 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
+    if (opts.detach === true) {
+      void executeRun(db, runPk, transport, clock);
+      out.push({ policy: name, started: { run: runPk, hosts } });
+    } else {
+      const report = await executeRun(db, runPk, transport, clock);
+      await recordAudit(db, opts.actor ?? 'scheduler', 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
+      out.push({ policy: name, started: { run: runPk, hosts }, report });
+    }
+  }
+  return out;
+}
