@@ -17,9 +17,9 @@ import { getRun } from '../src/storage/index.js';
 import { FEED, testbed } from '../test/patch-testbed.js';
 import { rootTransport } from '../test/root-transport.js';
 import { hasTool } from '../test/rpm-tools.js';
-import type { BenchContext, BenchRow } from './harness.js';
+import type { BenchRow } from './harness.js';
 
-export async function run(_ctx: BenchContext): Promise<BenchRow[]> {
+export async function run(): Promise<BenchRow[]> {
   if (!['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool)) return [{ issue: '#5', name: 'out-of-band advisory to started run', value: null, unit: 'ms', target: 'seconds', ok: null, note: 'rpmbuild, createrepo_c or dnf missing' }];
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-sched-'));
   const db = await openStore({ dbPath: join(dir, 'b.db') });
