@@ -3,6 +3,7 @@ import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
+import { schedulerTick } from './scheduler.js';
 import type { Db } from './store.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
@@ -78,6 +79,36 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     await setRunState(db, pk2, 'cancel');
     expect((await executeRun(db, pk2, standIn([]))).run.status).toBe('cancelled');
     await expect(setRunState(db, pk2, 'resume')).rejects.toThrow(/is cancelled: cannot resume/);
+  });
+
+  it('waits out the soak between rings (status waiting), and goes on when its time has come', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const clock = (): Date => new Date(now);
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, soakHours: 24 }, clock);
+    const calls: string[] = [];
+    const r1 = await executeRun(db, pk, standIn(calls), clock);
+    expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T10:00:00.000Z' });
+    expect(r1.run.note).toMatch(/ring 1 starts after the soak/);
+    expect(calls).toEqual(['a --assumeno', 'a -y', 'a rescan']);
+    now = Date.parse('2026-11-25T09:59:00Z');
+    expect((await executeRun(db, pk, standIn(calls), clock)).run.status).toBe('waiting');
+    expect(calls).toHaveLength(3);
+    now = Date.parse('2026-11-25T10:00:00Z');
+    const r3 = await executeRun(db, pk, standIn(calls), clock);
+    expect(r3.run.status).toBe('done');
+    expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
+  });
+
+  it('lets the scheduler resume a run whose soak is over', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const clock = (): Date => new Date(now);
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, soakHours: 1 }, clock);
+    await executeRun(db, pk, standIn([]), clock);
+    expect(await schedulerTick(db, standIn([]), { clock })).toEqual([]);
+    now += 3_600_000;
+    const [t] = await schedulerTick(db, standIn([]), { clock });
+    expect(t?.report?.run.status).toBe('done');
+    expect(t?.started?.run).toBe(pk);
   });
 
   it('refuses a plan with no approved host', async () => {

@@ -33,7 +33,7 @@ export interface RunTransport {
  * The steps of a plan's approved entries, ring by ring.
  * @example const pk = await createRun(db, 'azl3-prod', plan, null, { failureThreshold: 0.2, maxConcurrency: 5 })
  */
-export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number }, clock: Clock = systemClock): Promise<number> {
+export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number }, clock: Clock = systemClock): Promise<number> {
   const steps: NewStep[] = [];
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
@@ -45,7 +45,7 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
     if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
     steps.push({ ...base, kind: 'rescan', spec: {} });
   }
-  return transaction(db, (tx) => createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, now: clock().toISOString() }, steps));
+  return transaction(db, (tx) => createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() }, steps));
 }
 
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
@@ -86,12 +86,28 @@ export interface RunReport {
 export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: Clock = systemClock, hooks: { afterJournal?: (s: RunStep, phase: 'started' | 'ended') => void } = {}): Promise<RunReport> {
   const run = await getRun(db.kysely, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  if (run.status === 'waiting' && run.resumeAt !== null && Date.parse(run.resumeAt) <= clock().getTime()) {
+    await setRunStatus(db.kysely, runPk, 'running', clock().toISOString());
+    run.status = 'running';
+  }
   if (run.status !== 'running') return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [] };
   const all = await listSteps(db.kysely, runPk);
   const rings = [...new Set(all.map((s) => s.ringIndex))].sort((a, b) => a - b);
   const stillRunning = async (): Promise<boolean> => (await getRun(db.kysely, runPk))?.status === 'running';
+  let previousRingStart: number | null = null;
   for (const ring of rings) {
-    const hosts = [...new Set(all.filter((s) => s.ringIndex === ring).map((s) => s.targetId))];
+    const ringSteps = all.filter((s) => s.ringIndex === ring);
+    const open = ringSteps.some((s) => s.state === 'pending' || s.state === 'started');
+    // Soak: a ring starts only `soakHours` after the previous ring started; until then the run
+    // waits, and the scheduler resumes it (the process need not stay up for a day).
+    if (open && previousRingStart !== null && run.soakHours > 0) {
+      const resumeAt = previousRingStart + run.soakHours * 3_600_000;
+      if (clock().getTime() < resumeAt) {
+        await setRunStatus(db.kysely, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`, new Date(resumeAt).toISOString());
+        break;
+      }
+    }
+    const hosts = [...new Set(ringSteps.map((s) => s.targetId))];
     let next = 0;
     const worker = async (): Promise<void> => {
       for (;;) {
@@ -127,6 +143,9 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(run.maxConcurrency, hosts.length)) }, worker));
+    // When this ring started (its first journaled start, possibly by an earlier process).
+    const startTimes = (await listSteps(db.kysely, runPk)).filter((s) => s.ringIndex === ring && s.startedAt !== null).map((s) => Date.parse(s.startedAt ?? ''));
+    previousRingStart = startTimes.length > 0 ? Math.min(...startTimes) : clock().getTime();
     if (!(await stillRunning())) break;
     const failed = hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed'));
     if (hosts.length > 0 && failed.length / hosts.length > run.failureThreshold) {
@@ -145,7 +164,7 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
 export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', clock: Clock = systemClock): Promise<RunRow> {
   const run = await getRun(db.kysely, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
-  const allowed: Record<typeof action, readonly string[]> = { pause: ['running'], resume: ['paused'], cancel: ['running', 'paused', 'halted'] };
+  const allowed: Record<typeof action, readonly string[]> = { pause: ['running', 'waiting'], resume: ['paused'], cancel: ['running', 'waiting', 'paused', 'halted'] };
   if (!allowed[action].includes(run.status)) throw new BulwarkError('usage', `run ${String(runPk)} is ${run.status}: cannot ${action} it`);
   await setRunStatus(db.kysely, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
   const r = await getRun(db.kysely, runPk);

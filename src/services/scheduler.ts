@@ -1,7 +1,7 @@
 import type { Plan, PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, type RunReport, type RunTransport } from './runs.js';
-import { busyTargets } from '../storage/index.js';
+import { busyTargets, getRun, runsToResume } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -42,6 +42,12 @@ function dueNow(e: PlanEntry, now: number): PlanEntry | null {
 export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean } = {}): Promise<TickResult[]> {
   const clock = opts.clock ?? systemClock;
   const out: TickResult[] = [];
+  // Runs waiting out a soak whose time has come go on first.
+  for (const pk of await runsToResume(db.kysely, clock().toISOString())) {
+    const run = await getRun(db.kysely, pk);
+    const report = await executeRun(db, pk, transport, clock);
+    out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
+  }
   for (const { name } of await listPolicies(db)) {
     const now = clock();
     const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now });
@@ -52,7 +58,7 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
       continue;
     }
     const sub: Plan = { ...plan, entries };
-    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency }, clock);
+    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
     const hosts = entries.map((e) => e.target);
     await recordAudit(db, opts.actor ?? 'scheduler', 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
     if (opts.detach === true) {

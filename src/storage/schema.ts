@@ -36,6 +36,9 @@ export interface RunsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   note: string | null;
+  soak_hours: ColumnType<number, number | undefined, number>;
+  /** When a `waiting` run's next ring may start. */
+  resume_at: Timestamp | null;
 }
 
 export interface RunStepsTable {

@@ -33,7 +33,7 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
       case undefined: {
         if (o.policy === undefined) throw new BulwarkError('usage', 'run needs --policy NAME (or: run resume|pause|cancel|show RUN)');
         const { plan, pk, policyVersion, policy } = await makePlan(db, o.policy, { save: true });
-        const runPk = await createRun(db, o.policy, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency });
+        const runPk = await createRun(db, o.policy, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours });
         await recordAudit(db, actor, 'run.start', o.policy, { run: runPk, plan: pk, policyVersion, hosts: plan.entries.length });
         report = await executeRun(db, runPk, transport());
         await recordAudit(db, actor, 'run.end', o.policy, { run: runPk, status: report.run.status, failed: report.failedHosts });

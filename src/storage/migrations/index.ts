@@ -6,6 +6,7 @@ import { epochUnreliable } from './0003-epoch-unreliable.js';
 import { policies } from './0004-policies.js';
 import { audit } from './0005-audit.js';
 import { runs } from './0006-runs.js';
+import { runSoak } from './0007-run-soak.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0004-policies': policies(dialect),
     '0005-audit': audit(dialect),
     '0006-runs': runs(dialect),
+    '0007-run-soak': runSoak(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

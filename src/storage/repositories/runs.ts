@@ -1,6 +1,6 @@
 import type { Executor } from '../database.js';
 
-export type RunStatus = 'running' | 'paused' | 'cancelled' | 'halted' | 'done';
+export type RunStatus = 'running' | 'waiting' | 'paused' | 'cancelled' | 'halted' | 'done';
 export type StepState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type StepKind = 'precheck' | 'update' | 'reboot' | 'rescan';
 
@@ -33,13 +33,15 @@ export interface RunRow {
   createdAt: string;
   updatedAt: string;
   note: string | null;
+  soakHours: number;
+  resumeAt: string | null;
 }
 
 /** Creates a run with all its steps, pending. Call inside a transaction. */
-export async function createRunRow(ex: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; now: string }, steps: readonly NewStep[]): Promise<number> {
+export async function createRunRow(ex: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; soakHours?: number; now: string }, steps: readonly NewStep[]): Promise<number> {
   const { pk } = await ex
     .insertInto('runs')
-    .values({ policy: r.policy, plan_pk: r.planPk, status: 'running', failure_threshold: r.failureThreshold, max_concurrency: r.maxConcurrency, created_at: r.now, updated_at: r.now, note: null })
+    .values({ policy: r.policy, plan_pk: r.planPk, status: 'running', failure_threshold: r.failureThreshold, max_concurrency: r.maxConcurrency, soak_hours: r.soakHours ?? 0, resume_at: null, created_at: r.now, updated_at: r.now, note: null })
     .returning('pk')
     .executeTakeFirstOrThrow();
   const rows = steps.map((s, seq) => ({ run_pk: pk, seq, ring_index: s.ringIndex, target_id: s.targetId, target_name: s.targetName, kind: s.kind, spec: JSON.stringify(s.spec), state: 'pending', attempts: 0, started_at: null, finished_at: null, exit_code: null, output: null }));
@@ -49,11 +51,23 @@ export async function createRunRow(ex: Executor, r: { policy: string; planPk: nu
 
 export async function getRun(ex: Executor, pk: number): Promise<RunRow | null> {
   const r = await ex.selectFrom('runs').selectAll().where('pk', '=', pk).executeTakeFirst();
-  return r === undefined ? null : { pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note };
+  return r === undefined
+    ? null
+    : { pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note, soakHours: r.soak_hours, resumeAt: r.resume_at };
 }
 
-export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, now: string, note: string | null = null): Promise<void> {
-  await ex.updateTable('runs').set({ status, updated_at: now, ...(note !== null ? { note } : {}) }).where('pk', '=', pk).execute();
+export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, now: string, note: string | null = null, resumeAt: string | null = null): Promise<void> {
+  await ex
+    .updateTable('runs')
+    .set({ status, updated_at: now, resume_at: resumeAt, ...(note !== null ? { note } : {}) })
+    .where('pk', '=', pk)
+    .execute();
+}
+
+/** Runs waiting for their next ring whose time has come. */
+export async function runsToResume(ex: Executor, now: string): Promise<number[]> {
+  const rows = await ex.selectFrom('runs').select('pk').where('status', '=', 'waiting').where('resume_at', '<=', now).orderBy('pk').execute();
+  return rows.map((r) => r.pk);
 }
 
 export async function listSteps(ex: Executor, runPk: number): Promise<RunStep[]> {
@@ -93,7 +107,7 @@ export async function busyTargets(ex: Executor): Promise<string[]> {
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
     .select('run_steps.target_id')
     .distinct()
-    .where('runs.status', 'in', ['running', 'paused'])
+    .where('runs.status', 'in', ['running', 'waiting', 'paused'])
     .execute();
   return rows.map((r) => r.target_id);
 }
