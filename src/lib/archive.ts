@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import yauzl from 'yauzl';
 import { BulwarkError } from '../core/errors.js';
-import { decompress } from './decompress.js';
+import { decompress, peek } from './decompress.js';
 
 /**
  * Feed inputs as documents: a plain or compressed file is one document; a tar (plain or
@@ -31,39 +31,6 @@ export interface DocumentOptions {
 }
 
 const defaultMember = (p: string): boolean => /\.(json|xml)$/i.test(p) && !p.split('/').some((s) => (s.startsWith('.') && s !== '.') || s === '__MACOSX');
-
-/** Returns the first `n` bytes and a stream that still yields everything. */
-async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
-  const it = input[Symbol.asyncIterator]();
-  const parts: Uint8Array[] = [];
-  let have = 0;
-  let done = false;
-  while (have < n) {
-    const r = await it.next();
-    if (r.done === true) {
-      done = true;
-      break;
-    }
-    parts.push(r.value);
-    have += r.value.length;
-  }
-  const head = Buffer.concat(parts);
-  async function* all(): AsyncGenerator<Uint8Array> {
-    // A consumer that stops early must stop the source too (a decompressor process, a file).
-    let finished = done;
-    try {
-      if (head.length > 0) yield head;
-      while (!finished) {
-        const r = await it.next();
-        if (r.done === true) finished = true;
-        else yield r.value;
-      }
-    } finally {
-      if (!finished) await it.return?.();
-    }
-  }
-  return { head, all: all() };
-}
 
 function isTar(head: Buffer): boolean {
   // POSIX ustar and GNU tar both carry "ustar" at offset 257 of the first header block.

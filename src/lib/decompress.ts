@@ -36,8 +36,11 @@ const TOOLS: Readonly<Record<'xz' | 'bzip2' | 'zstd', { cmd: string; pkg: string
   zstd: { cmd: 'zstd', pkg: 'zstd' },
 };
 
-/** Reads at least `n` bytes (or all there is) from the front, returning them and the rest. */
-async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
+/**
+ * Reads at least `n` bytes (or all there is) from the front: returns them, and a stream that
+ * still yields everything (those bytes first).
+ */
+export async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
   const it = input[Symbol.asyncIterator]();
   const parts: Uint8Array[] = [];
   let have = 0;
@@ -52,7 +55,7 @@ async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head
     have += r.value.length;
   }
   const head = Buffer.concat(parts);
-  async function* rest(): AsyncGenerator<Uint8Array> {
+  async function* all(): AsyncGenerator<Uint8Array> {
     // A consumer that stops early must stop the source too (a decompressor process, a file).
     let finished = done;
     try {
@@ -66,7 +69,7 @@ async function peek(input: AsyncIterable<Uint8Array>, n: number): Promise<{ head
       if (!finished) await it.return?.();
     }
   }
-  return { head, rest: rest() };
+  return { head, all: all() };
 }
 
 async function* capped(input: AsyncIterable<Uint8Array>, name: string, maxBytes: number, kind: Compression): AsyncGenerator<Uint8Array> {
@@ -149,7 +152,7 @@ async function* viaTool(input: AsyncIterable<Uint8Array>, name: string, kind: 'x
  * @example for await (const chunk of decompress(createReadStream('feed.xml.xz'), 'feed.xml.xz', 1 << 30)) …
  */
 export async function* decompress(input: AsyncIterable<Uint8Array>, name: string, maxBytes: number): AsyncGenerator<Uint8Array> {
-  const { head, rest } = await peek(input, 6);
+  const { head, all: rest } = await peek(input, 6);
   const kind = detectCompression(head);
   const inner = kind === 'none' ? rest : kind === 'gzip' ? gunzip(rest, name) : viaTool(rest, name, kind);
   yield* capped(inner, name, maxBytes, kind);
