@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -27,6 +27,7 @@ import {
   type FeedState,
 } from '../storage/index.js';
 import { scanTarget } from './scan.js';
+import { assertReadable, cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /** Limits for one feed; a document or archive past them is refused with a clear error. */
@@ -164,11 +165,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
  * @example await detectFileFormat('updateinfo.xml.gz') // 'updateinfo'
  */
 export async function detectFileFormat(file: string, limits: FeedLimits = DEFAULT_LIMITS): Promise<string> {
-  try {
-    await stat(file);
-  } catch (err) {
-    throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
-  }
+  await assertReadable(file);
   const stream = createReadStream(file);
   try {
     for await (const doc of feedDocuments(stream, file, limits)) {
@@ -229,11 +226,7 @@ export async function ingestFile(
     warnings++;
     if (warningSamples.length < MAX_SAMPLES) warningSamples.push(w);
   };
-  try {
-    await stat(file);
-  } catch (err) {
-    throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
-  }
+  await assertReadable(file);
   return transaction(db, async (tx) => {
     const totals = { documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0 };
     // id -> digest of the record as parsed: a repeated id is dropped when identical, merged when not.
@@ -332,7 +325,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
       try {
         sha = await sha256File(file);
       } catch (err) {
-        throw new BulwarkError('input.invalid', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file }, { cause: err });
+        throw cannotRead(file, err);
       }
     }
     // The same bytes read by the same parser version for the same release give the same advisories.

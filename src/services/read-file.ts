@@ -1,5 +1,19 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { BulwarkError } from '../core/errors.js';
+
+/** The error for a file that cannot be opened: names the file and the reason (ENOENT, EACCES…). */
+export function cannotRead(path: string, err: unknown): BulwarkError {
+  return new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path }, { cause: err });
+}
+
+/** Throws `cannotRead` unless `path` exists. */
+export async function assertReadable(path: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
+}
 
 /** Reads a whole file as UTF-8, refusing one larger than `maxBytes` (hostile input is bounded). */
 export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
@@ -7,7 +21,7 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path }, { cause: err });
+    throw cannotRead(path, err);
   }
   try {
     const { size } = await fh.stat();
