@@ -3,6 +3,7 @@ import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks } from '../chunk.js';
 import type { Executor } from '../database.js';
+import type { FindingRow as FindingsRow } from '../schema.js';
 
 /** What the matcher found for one target now. */
 export interface FindingInput {
@@ -115,6 +116,25 @@ export interface FindingFilter {
   status?: readonly FindingStatus[];
 }
 
+/** A findings row joined with its advisory's source and id, as the domain sees it. */
+function toFinding(r: FindingsRow & { source: string; advisory_id: string }): Finding {
+  return {
+    targetId: r.target_id,
+    advisorySource: r.source,
+    advisoryId: r.advisory_id,
+    package: r.package,
+    installed: r.installed,
+    fixed: r.fixed,
+    severity: r.severity as Severity,
+    status: r.status as FindingStatus,
+    reason: r.reason,
+    firstSeen: r.first_seen_at,
+    lastSeen: r.last_seen_at,
+    closedAt: r.closed_at,
+    deadline: r.deadline,
+  };
+}
+
 /** Findings with their advisory identity, most severe first. */
 export async function listFindings(ex: Executor, filter: FindingFilter = {}): Promise<Finding[]> {
   if (filter.status?.length === 0) return [];
@@ -127,23 +147,7 @@ export async function listFindings(ex: Executor, filter: FindingFilter = {}): Pr
   if (filter.status !== undefined) q = q.where('findings.status', 'in', [...filter.status]);
   const rows = await q.orderBy('findings.target_id').orderBy('findings.package').orderBy('advisories.advisory_id').orderBy('findings.arch').execute();
   return rows
-    .map(
-      (r): Finding => ({
-        targetId: r.target_id,
-        advisorySource: r.source,
-        advisoryId: r.advisory_id,
-        package: r.package,
-        installed: r.installed,
-        fixed: r.fixed,
-        severity: r.severity as Severity,
-        status: r.status as FindingStatus,
-        reason: r.reason,
-        firstSeen: r.first_seen_at,
-        lastSeen: r.last_seen_at,
-        closedAt: r.closed_at,
-        deadline: r.deadline,
-      }),
-    )
+    .map(toFinding)
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }
 
@@ -196,25 +200,13 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
   return rows
     .filter((r) => severityRank(r.severity as Severity) >= min)
     .map((r) => ({
-      targetId: r.target_id,
+      ...toFinding(r),
       targetName: r.target_name,
       release: r.release_id,
-      advisorySource: r.source,
-      advisoryId: r.advisory_id,
       title: r.title,
       cves: cves.get(r.advisory_pk) ?? [],
       cvssScore: r.cvss_score,
       publishedAt: r.published_at,
-      package: r.package,
-      installed: r.installed,
-      fixed: r.fixed,
-      severity: r.severity as Severity,
-      status: r.status as FindingStatus,
-      reason: r.reason,
-      firstSeen: r.first_seen_at,
-      lastSeen: r.last_seen_at,
-      closedAt: r.closed_at,
-      deadline: r.deadline,
     }))
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
 }
