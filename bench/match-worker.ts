@@ -16,21 +16,11 @@ import { parseOval } from '../src/feeds/oval/parser.js';
 import { feedDocuments } from '../src/lib/archive.js';
 import { affectedTargets, FleetIndex, matchFleet } from '../src/matching/fleet.js';
 import { matchPackages } from '../src/matching/match.js';
+import { rng } from '../test/random.js';
 
 const [data, hostsArg] = process.argv.slice(2);
 if (data === undefined) throw new Error('usage: match-worker SHARED_DATA_DIR [HOSTS]');
 const HOSTS = Number(hostsArg ?? 10_000);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const source = new Map<string, string>();
 for (const line of readFileSync(join(data, 'azurelinux', 'derived', 'azurelinux-3.0.20260429-source-packages.tsv'), 'utf8').split('\n')) {

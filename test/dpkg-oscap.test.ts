@@ -8,6 +8,7 @@ import { parseOval } from '../src/feeds/oval/parser.js';
 import { DPKG_QUERY_FORMAT, parseInventory } from '../src/inventory/imports.js';
 import { evaluateCriteria, indexByName, type StrictInventory } from '../src/matching/oval-strict.js';
 import { hasTool } from './rpm-tools.js';
+import { rng } from './random.js';
 
 /**
  * Issue #4, "Done when", Debian side: a dpkginfo OVAL in Canonical's shape (constant_variable
@@ -17,17 +18,6 @@ import { hasTool } from './rpm-tools.js';
  * Bulwark's literal evaluator against `dpkg-query` output: the results must be equal.
  */
 const canRun = ['dpkg-query', 'oscap'].every(hasTool);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 

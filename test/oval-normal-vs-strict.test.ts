@@ -9,6 +9,7 @@ import { feedDocuments } from '../src/lib/archive.js';
 import { matchPackages } from '../src/matching/match.js';
 import { evaluateCriteria, indexByName } from '../src/matching/oval-strict.js';
 import { sharedData } from './shared-data.js';
+import { rng } from './random.js';
 
 /**
  * Issue #4, "Done when": without --oval-strict, every difference from the literal (OpenSCAP-
@@ -27,17 +28,6 @@ const FEEDS = [
   ['cbl-mariner-2.0-oval.2024-01-22.xml.xz', 'mariner:2.0'],
   ['cbl-mariner-1.0-oval.2024-03-29.xml.xz', 'mariner:1.0'],
 ] as const;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function boundaries(advisories: readonly Advisory[]): Map<string, string[]> {
   const out = new Map<string, string[]>();

@@ -14,6 +14,7 @@ import { feedDocuments } from '../src/lib/archive.js';
 import { evaluateCriteria, indexByName, type StrictInventory } from '../src/matching/oval-strict.js';
 import { buildRpmRoot, hasTool, type DummyRpm } from './rpm-tools.js';
 import { sharedData } from './shared-data.js';
+import { rng } from './random.js';
 
 /**
  * Issue #4, "Done when": with --oval-strict, Bulwark's true definitions equal `oscap oval eval`'s
@@ -30,18 +31,6 @@ const FEEDS = [
 ] as const;
 const INVENTORIES_PER_FEED = Number(process.env['BULWARK_OSCAP_INVENTORIES'] ?? 3);
 const ovalDir = sharedData('azurelinux', 'oval');
-
-/** A small deterministic PRNG (mulberry32) so that a failing inventory can be rebuilt. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The "less than" / "less than or equal" EVRs each package name is tested against. */
 function boundaries(advisories: readonly Advisory[]): Map<string, string[]> {

@@ -3,17 +3,7 @@ import type { Advisory, Fix } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
 import { affectedTargets, FleetIndex, matchFleet } from './fleet.js';
 import { matchPackages, type Match } from './match.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../test/random.js';
 
 const R = 'azurelinux:3.0';
 const names = ['openssl', 'curl', 'glibc', 'kernel', 'perl', 'python3', 'bash', 'zlib'];

@@ -1,22 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
 import { canRunSshd, startSshHost, type SshHost } from '../../../test/sshd-hosts.js';
-import { main } from '../main.js';
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
 const OVAL = join(import.meta.dirname, '..', '..', 'feeds', 'oval', '__fixtures__', 'azurelinux-mini.xml');
 const OS_AZL3 = 'ID=azurelinux\nVERSION_ID="3.0"\nNAME="Microsoft Azure Linux"\n';

@@ -1,20 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../main.js';
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
 describe('bulwark run (usage)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-run-'));

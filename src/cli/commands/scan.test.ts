@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
-import { main } from '../main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-scan-'));
 afterAll(() => {
@@ -12,16 +11,7 @@ afterAll(() => {
 });
 const OVAL = join(import.meta.dirname, '..', '..', 'feeds', 'oval', '__fixtures__', 'azurelinux-mini.xml');
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
 const inv = join(dir, 'host.tsv');
 writeFileSync(inv, 'golang\t0\t1.20.6\t1.azl3\tx86_64\tgolang-1.20.6-1.azl3.src.rpm\nbash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n');
