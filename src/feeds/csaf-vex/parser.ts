@@ -2,7 +2,7 @@ import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/a
 import { BulwarkError } from '../../core/errors.js';
 import { versionScheme } from '../../core/version/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
-import { normaliseDate } from '../oval/parser.js';
+import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { CsafDocument, CsafVulnerability, type CsafBranch } from './schema.js';
 

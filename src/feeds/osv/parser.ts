@@ -4,7 +4,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { releaseFamily } from '../../core/release.js';
 import { versionScheme } from '../../core/version/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
-import { normaliseDate } from '../oval/parser.js';
+import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { OsvAffected, OsvEvent, OsvRange, OsvRecord } from './schema.js';
 

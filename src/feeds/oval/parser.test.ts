@@ -6,7 +6,8 @@ import type { Advisory } from '../../core/advisory.js';
 import { feedDocuments } from '../../lib/archive.js';
 import { sharedData } from '../../../test/shared-data.js';
 import type { FeedWarning } from '../types.js';
-import { normaliseDate, parseOval } from './parser.js';
+import { normaliseDate } from '../dates.js';
+import { parseOval } from './parser.js';
 
 const FIX = join(import.meta.dirname, '__fixtures__');
 

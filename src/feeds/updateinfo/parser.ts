@@ -2,7 +2,7 @@ import type { Advisory, AdvisoryKind, Fix, Reference, Severity } from '../../cor
 import { BulwarkError } from '../../core/errors.js';
 import { versionScheme } from '../../core/version/registry.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
-import { normaliseDate } from '../oval/parser.js';
+import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 
 /**
