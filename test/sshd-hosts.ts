@@ -8,7 +8,8 @@ import { join } from 'node:path';
  * loopback address and port, in its own mount namespace where the host's rpm database (and an
  * os-release of our choosing) are bind-mounted over the machine's, so `rpm -qa` over SSH lists
  * that host's packages only. sshd runs in the foreground (-D) as our child: stopping the host is
- * killing that process, never anything by name.
+ * killing that process, never anything by name. `binds` adds more of the host's own files
+ * (its dnf configuration, repositories, caches) the same way.
  */
 export interface SshHost {
   address: string;
@@ -60,7 +61,7 @@ function waitForPort(address: string, port: number, ms: number): Promise<void> {
  * `osRelease`: the /etc/os-release text the host will show; `hostKey`: reuse a key file (to
  * restart the "same" host) or generate a new one.
  */
-export async function startSshHost(dir: string, o: { address: string; port: number; rpmRoot?: string; osRelease?: string; hostKey?: string; clientKey?: string }): Promise<SshHost & { hostKeyFile: string }> {
+export async function startSshHost(dir: string, o: { address: string; port: number; rpmRoot?: string; osRelease?: string; hostKey?: string; clientKey?: string; binds?: readonly (readonly [string, string])[] }): Promise<SshHost & { hostKeyFile: string }> {
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = o.hostKey ?? join(dir, 'hostkey');
@@ -77,9 +78,11 @@ export async function startSshHost(dir: string, o: { address: string; port: numb
   writeFileSync(osRelease, o.osRelease ?? readFileSync('/etc/os-release'));
   const db = execFileSync('rpm', ['--eval', '%_dbpath'], { encoding: 'utf8' }).trim();
   const rootDb = o.rpmRoot === undefined ? db : join(o.rpmRoot, db);
-  // Everything variable is a positional parameter of this fixed script.
-  const script = 'mkdir -p "$2" && mount --bind "$1" "$2" && mount --bind "$3" /etc/os-release && exec /usr/sbin/sshd -D -e -f "$4"';
-  const child: ChildProcess = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', rootDb, db, osRelease, config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Everything variable is a positional parameter of this fixed script: pairs of (source,
+  // mount point), then the sshd config.
+  const script = 'while [ $# -gt 1 ]; do [ -e "$2" ] || mkdir -p "$2"; mount --bind "$1" "$2" || exit 1; shift 2; done; exec /usr/sbin/sshd -D -e -f "$1"';
+  const binds = [[rootDb, db], [osRelease, '/etc/os-release'], ...(o.binds ?? [])].flat();
+  const child: ChildProcess = spawn('unshare', ['-m', 'sh', '-c', script, 'sh', ...binds, config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();

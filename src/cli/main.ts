@@ -97,8 +97,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--identity <file>', 'private key file (default: the SSH agent)')
     .option('--sudo', 'run package queries with sudo -n')
     .option('--tag <tag>', 'a tag (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[] }) => {
-      code = await hostsAddCommand({ io, dbPath: dbPath(), name, address: o.address, identityFile: o.identity, sudo: o.sudo === true, tags: o.tag });
+    .addOption(new Option('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)").choices(['dnf', 'tdnf', 'apt']))
+    .action(async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: 'dnf' | 'tdnf' | 'apt' }) => {
+      code = await hostsAddCommand({ io, dbPath: dbPath(), name, address: o.address, identityFile: o.identity, sudo: o.sudo === true, tags: o.tag, packageManager: o.packageManager });
     });
   hosts
     .command('list')

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
+import type { PackageManager } from '../executor/commands.js';
 import { collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
 import { defaultSqlitePath, listTargets, removeTarget, saveInventory, transaction, upsertTarget, type StoredTarget } from '../storage/index.js';
 import { scanTarget, type ScanReport } from './scan.js';
@@ -8,7 +9,7 @@ import { systemClock, type Clock, type Db } from './store.js';
 
 /**
  * Hosts reached over SSH (issue #4). A host's connection is its target address,
- * `ssh://user@host:port?identity=/path/key&sudo=1` — no secret is stored: the key stays in
+ * `ssh://user@host:port?identity=/path/key&sudo=1&pm=dnf` — no secret is stored: the key stays in
  * its file (or the SSH agent).
  */
 export interface HostInput {
@@ -18,6 +19,8 @@ export interface HostInput {
   identityFile?: string | null | undefined;
   sudo?: boolean | undefined;
   tags?: string[] | undefined;
+  /** The host's package manager when its release's default is not the one installed (e.g. dnf on Azure Linux 3.0). */
+  packageManager?: PackageManager | undefined;
 }
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
@@ -42,6 +45,13 @@ export function sshTargetOf(t: StoredTarget): SshTarget {
   };
 }
 
+/** The package manager a host's address names (`?pm=`), if any. */
+export function packageManagerOf(t: StoredTarget): PackageManager | null {
+  if (t.address === null || !t.address.startsWith('ssh://')) return null;
+  const pm = new URL(t.address).searchParams.get('pm');
+  return pm === 'dnf' || pm === 'tdnf' || pm === 'apt' ? pm : null;
+}
+
 /** @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }) */
 export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
@@ -49,6 +59,7 @@ export async function addHost(db: Db, input: HostInput, clock: Clock = systemClo
   const q = new URLSearchParams();
   if (input.identityFile !== undefined && input.identityFile !== null) q.set('identity', input.identityFile);
   if (input.sudo === true) q.set('sudo', '1');
+  if (input.packageManager !== undefined) q.set('pm', input.packageManager);
   const host = a.host.includes(':') ? `[${a.host}]` : a.host;
   const address = `ssh://${encodeURIComponent(a.user)}@${host}:${String(a.port)}${q.size > 0 ? `?${q.toString()}` : ''}`;
   return upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());

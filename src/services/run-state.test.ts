@@ -119,6 +119,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
 describe('package manager per release', () => {
   it.each([
     ['azurelinux:3.0', 'tdnf'],
+    ['azurelinux:4.0', 'dnf'],
     ['mariner:2.0', 'tdnf'],
     ['fedora:41', 'dnf'],
     ['almalinux:9', 'dnf'],

@@ -3,19 +3,22 @@ import { parseReleaseId } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
 import { sshExec, type SshOptions } from '../inventory/ssh.js';
 import { getTarget } from '../storage/index.js';
-import { scanHosts, sshTargetOf } from './hosts.js';
+import { packageManagerOf, scanHosts, sshTargetOf } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
 import type { Db } from './store.js';
 
 /**
  * Runs reach hosts over SSH (the agent transport comes with issue #6): the package manager is
- * the release's own — tdnf on Azure Linux and CBL-Mariner, dnf on Fedora and the RHEL family,
- * apt on Debian and Ubuntu — and every command is an argv quoted word by word.
+ * the one the host was added with (`hosts add --package-manager`), else the release's own — tdnf
+ * on Azure Linux 2.0/3.0 and CBL-Mariner, dnf (dnf5) on Azure Linux 4.0, dnf on Fedora and the
+ * RHEL family, apt on Debian and Ubuntu — and every command is an argv quoted word by word.
  */
 export function managerFor(release: string | null): PackageManager {
-  const distro = release === null ? null : parseReleaseId(release)?.distro;
-  switch (distro) {
+  const parsed = release === null ? null : parseReleaseId(release);
+  switch (parsed?.distro) {
     case 'azurelinux':
+      // Azure Linux 4.0 moved to dnf5; 2.0 and 3.0 ship tdnf.
+      return Number.parseInt(parsed.version, 10) >= 4 ? 'dnf' : 'tdnf';
     case 'mariner':
     case 'cbl-mariner':
       return 'tdnf';
@@ -45,7 +48,10 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
     return sshExec(sshTargetOf(t), ssh, argv);
   };
   return {
-    packageManager: async (id) => managerFor((await target(id)).release),
+    packageManager: async (id) => {
+      const t = await target(id);
+      return packageManagerOf(t) ?? managerFor(t.release);
+    },
     managerOptions: () => Promise.resolve({}),
     async exec(id, argv) {
       // apt must never stop to ask.

@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, normalize } from 'node:path';
+import { buildDummyRpms, type DummyRpm } from './rpm-tools.js';
+import { startSshHost, type SshHost } from './sshd-hosts.js';
+
+/**
+ * A small fleet on real parts for end-to-end patch tests (../shared/testbed recipes 1, 2, 3, 5):
+ * an rpm repository with updateinfo served over HTTP, and sshd hosts whose own rpm database, dnf
+ * configuration, repositories, cache and history are bind-mounted in their mount namespace, so
+ * that `dnf` run over SSH — without --installroot — changes that host and nothing else. The
+ * dummy rpms carry no files: installing them changes only the host's database.
+ */
+
+/** An advisory as written into the repository's updateinfo.xml. */
+export interface RepoAdvisory {
+  id: string;
+  severity: 'Critical' | 'Important' | 'Moderate' | 'Low';
+  issued: Date;
+  cves: string[];
+  packages: DummyRpm[];
+}
+
+/** Serves a directory over HTTP on loopback (GET only, no path outside it). */
+export async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const file = join(dir, path);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    try {
+      const st = statSync(file);
+      if (!st.isFile() || !file.startsWith(dir)) throw new Error('not a file');
+      res.writeHead(200, { 'content-length': st.size, 'last-modified': st.mtime.toUTCString() });
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${String(port)}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+const xml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+/** updateinfo.xml in the form Fedora and Azure Linux publish it. */
+export function updateinfoXml(advisories: readonly RepoAdvisory[]): string {
+  const updates = advisories.map((a) => {
+    const issued = a.issued.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+    const refs = a.cves.map((c) => `<reference href="https://nvd.nist.gov/vuln/detail/${c}" id="${c}" type="cve" title="${c}"/>`).join('');
+    const pkgs = a.packages
+      .map((p) => `<package name="${xml(p.name)}" epoch="${String(p.epoch ?? 0)}" version="${xml(p.version)}" release="${xml(p.release)}" arch="noarch"><filename>${xml(`${p.name}-${p.version}-${p.release}.noarch.rpm`)}</filename></package>`)
+      .join('');
+    return `<update from="security@example.test" status="stable" type="security" version="2.0"><id>${xml(a.id)}</id><title>${xml(`${a.id}: update`)}</title><severity>${a.severity}</severity><issued date="${issued}"/><references>${refs}</references><description>test advisory</description><pkglist><collection short="azl3"><name>Azure Linux 3.0</name>${pkgs}</collection></pkglist></update>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>${updates.join('\n')}</updates>\n`;
+}
+
+/**
+ * Builds the rpms into `dir`/rpms and (re)writes its repodata with this updateinfo, the way a
+ * distribution publishes: createrepo_c, then modifyrepo_c. The updateinfo lands at
+ * repodata/updateinfo.xml.gz (simple file names), where a feed source can point.
+ */
+export function publishRepo(dir: string, advisories: readonly RepoAdvisory[]): string {
+  const repo = join(dir, 'rpms');
+  execFileSync('createrepo_c', ['--quiet', '--simple-md-filenames', repo]);
+  const ui = join(dir, 'updateinfo.xml');
+  writeFileSync(ui, updateinfoXml(advisories));
+  execFileSync('modifyrepo_c', ['--simple-md-filenames', ui, join(repo, 'repodata')], { stdio: 'pipe' });
+  return repo;
+}
+
+export function buildRepo(dir: string, pkgs: readonly DummyRpm[], advisories: readonly RepoAdvisory[]): string {
+  buildDummyRpms(dir, pkgs);
+  return publishRepo(dir, advisories);
+}
+
+export const AZL3_OS_RELEASE = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20261101"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\n';
+
+export interface DnfHost extends SshHost {
+  name: string;
+  dir: string;
+  /** The host's rpm root (its database is what the host shows). */
+  root: string;
+  /** Points the host's dnf at another repository URL (e.g. a broken one). */
+  setRepo: (url: string) => void;
+  /** The host's installed packages as `name-E:V-R`, read from its database directly. */
+  installed: () => string[];
+  /** How many dnf transactions the host's own history records. */
+  transactions: () => number;
+}
+
+/**
+ * Starts an sshd host whose packages are `initial`, installed with the real dnf from `localRepo`
+ * (a directory), and whose dnf then uses `repoUrl`.
+ */
+export async function startDnfHost(dir: string, o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<DnfHost> {
+  const hostDir = join(dir, o.name);
+  const root = join(hostDir, 'root');
+  const etcDnf = join(hostDir, 'etc-dnf');
+  for (const d of [root, join(etcDnf, 'vars'), join(etcDnf, 'repos.d'), join(hostDir, 'cache'), join(hostDir, 'lib-dnf')]) mkdirSync(d, { recursive: true });
+  execFileSync(
+    'dnf',
+    ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${o.localRepo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(hostDir, 'setup-cache')}`, 'install', ...o.initial],
+    { stdio: 'pipe' },
+  );
+  writeFileSync(join(etcDnf, 'dnf.conf'), '[main]\ngpgcheck=0\ninstall_weak_deps=False\nreposdir=/etc/dnf/repos.d\nkeepcache=0\n');
+  writeFileSync(join(etcDnf, 'vars', 'releasever'), '3.0\n');
+  const setRepo = (url: string): void => {
+    writeFileSync(join(etcDnf, 'repos.d', 'fleet.repo'), `[fleet]\nname=fleet\nbaseurl=${url}\nenabled=1\ngpgcheck=0\nmetadata_expire=0\n`);
+    // Empty the cache, keeping the directory: the host's mount namespace binds this inode.
+    for (const e of readdirSync(join(hostDir, 'cache'))) rmSync(join(hostDir, 'cache', e), { recursive: true, force: true });
+  };
+  setRepo(o.repoUrl);
+  const host = await startSshHost(join(hostDir, 'ssh'), {
+    address: o.address,
+    port: o.port,
+    rpmRoot: root,
+    osRelease: AZL3_OS_RELEASE,
+    ...(o.clientKey !== undefined ? { clientKey: o.clientKey } : {}),
+    binds: [
+      [etcDnf, '/etc/dnf'],
+      [join(hostDir, 'cache'), '/var/cache/dnf'],
+      [join(hostDir, 'lib-dnf'), '/var/lib/dnf'],
+    ],
+  });
+  return {
+    ...host,
+    name: o.name,
+    dir: hostDir,
+    root,
+    setRepo,
+    installed: () =>
+      execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    transactions: () => {
+      const file = join(hostDir, 'lib-dnf', 'history.sqlite');
+      if (!existsSync(file)) return 0;
+      const h = new Database(file, { readonly: true });
+      try {
+        return (h.prepare('select count(*) as n from trans').get() as { n: number }).n;
+      } finally {
+        h.close();
+      }
+    },
+  };
+}
