@@ -1,8 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePlan } from '../src/services/policies.js';
+import { createRun } from '../src/services/runs.js';
+import { openStore } from '../src/services/store.js';
+import { listSteps } from '../src/storage/index.js';
 import { runCli } from './cli.js';
 import { hasTool, type DummyRpm } from './rpm-tools.js';
 import { buildRepo, publishRepo, serveDir, startDnfHost, type DnfHost, type RepoAdvisory } from './ssh-fleet.js';
@@ -176,4 +180,102 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a criti
     // The text form names the failed host.
     expect((await cli('run', 'show', '2')).out).toMatch(/web-2 +1 +precheck +failed/);
   }, 300_000);
+});
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end over SSH, with Bulwark killed (SIGKILL) at random moments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-kill-'));
+  const dbPath = join(dir, 'bulwark.db');
+  const env = { BULWARK_DATABASE_URL: `sqlite:${dbPath}`, USER: 'alice' };
+  const knownHosts = join(dir, 'known_hosts');
+  const hosts: DnfHost[] = [];
+  let server: { url: string; close: () => Promise<void> } | undefined;
+  const advisories: RepoAdvisory[] = [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-1001'], packages: [pkg('bw-openssl', '3.3.5', '5.azl3', 1), pkg('bw-curl', '8.11.1', '3.azl3')] }];
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    const repo = buildRepo(join(dir, 'repo'), PKGS, advisories);
+    server = await serveDir(repo);
+    for (const [i, name] of ['k-canary', 'k-1', 'k-2', 'k-3'].entries())
+      hosts.push(await startDnfHost(join(dir, 'hosts'), { name, address: `127.0.0.${String(60 + i)}`, port: 2260 + i, localRepo: repo, repoUrl: server.url, initial: INITIAL, ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}) }));
+    writeFileSync(join(dir, 'policy.yaml'), policyYaml().replace('failureThreshold: 0.3', 'failureThreshold: 0.5'));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const h of hosts) await h.stop();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every host ends patched, no finished step runs again, each host ran its update transaction once, the journal is complete', async () => {
+    const ok = async (...args: string[]): Promise<string> => {
+      const r = await runCli(args, env);
+      expect(r.code === 0 ? 0 : `exit ${String(r.code)}: ${r.err}`).toBe(0);
+      return r.out;
+    };
+    await ok('feeds', 'add', 'fleet-updates', '--format', 'updateinfo', '--release', 'azurelinux:3.0', '--location', `${server?.url ?? ''}/repodata/updateinfo.xml.gz`);
+    for (const h of hosts) await ok('hosts', 'add', h.name, '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey, '--package-manager', 'dnf', ...(h.name === 'k-canary' ? ['--tag', 'canary'] : []));
+    await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
+    await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
+    await ok('feeds', 'sync', '--source', 'fleet-updates');
+    let runPk: number;
+    const db = await openStore({ dbPath });
+    try {
+      const { plan, pk } = await makePlan(db, 'fleet', { save: true });
+      expect(plan.entries.map((e) => `${e.ring}:${e.target}:${e.packages.map((p) => `${p.name}@${p.to}`).join(',')}`)).toEqual([
+        'canary:k-canary:bw-curl@0:8.11.1-3.azl3,bw-openssl@1:3.3.5-5.azl3',
+        ...['k-1', 'k-2', 'k-3'].map((h) => `rest:${h}:bw-curl@0:8.11.1-3.azl3,bw-openssl@1:3.3.5-5.azl3`),
+      ]);
+      runPk = await createRun(db, 'fleet', { ...plan, entries: plan.entries.map((e) => ({ ...e, approval: 'approved' })) }, pk, { failureThreshold: 0.5, maxConcurrency: 2 });
+    } finally {
+      await db.close();
+    }
+
+    const worker = join(import.meta.dirname, 'run-worker.ts');
+    const trace = join(dir, 'trace.log');
+    writeFileSync(trace, '');
+    let kills = 0;
+    let finished = false;
+    for (let attempt = 0; attempt < 100 && !finished; attempt++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', worker, dbPath, String(runPk), `ssh:${knownHosts}`, trace], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const delay = 400 + Math.floor(Math.random() * 2000) + attempt * 150;
+      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => { resolve(c); }));
+      clearTimeout(timer);
+      if (code === 0) {
+        expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toEqual({ status: 'done', failed: [] });
+        finished = true;
+      } else kills++;
+    }
+    expect(finished).toBe(true);
+    expect(kills).toBeGreaterThan(0);
+
+    const check = await openStore({ dbPath });
+    try {
+      const steps = await listSteps(check.kysely, runPk);
+      expect(steps.filter((s) => !(s.state === 'done' && s.startedAt !== null && s.finishedAt !== null && s.output !== null)).map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual([]);
+      const lines = readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]);
+      const reran: string[] = [];
+      for (const st of steps) {
+        const mine = lines.filter(([p]) => p === String(st.pk)).map(([, phase]) => phase);
+        const ended = mine.indexOf('ended');
+        if (mine.filter((p) => p === 'ended').length !== 1 || mine.slice(ended + 1).includes('started')) reran.push(`${st.targetName}:${st.kind}`);
+      }
+      expect(reran).toEqual([]);
+      // The canary ring finished before the rest began, across restarts.
+      const canaryEnd = Math.max(...steps.filter((s) => s.targetName === 'k-canary').map((s) => Date.parse(s.finishedAt ?? '')));
+      expect(steps.filter((s) => s.targetName !== 'k-canary').every((s) => Date.parse(s.startedAt ?? '') >= canaryEnd)).toBe(true);
+      if (process.env['BULWARK_RUN_VERBOSE'] !== undefined) console.log('kills', kills, 'resumed steps', steps.filter((x) => x.attempts > 1).map((x) => `${x.targetName}:${x.kind}×${String(x.attempts)}`));
+    } finally {
+      await check.close();
+    }
+    for (const h of hosts) {
+      expect([h.name, h.installed()]).toEqual([h.name, ['bw-agent-0:1.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.3.5-5.azl3', 'bw-zlib-0:1.2.13-1.azl3']]);
+      // The host's own dnf history: one transaction, whatever the kills interrupted.
+      expect([h.name, h.transactions()]).toEqual([h.name, 1]);
+    }
+    const findings = (JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; advisoryId: string; package: string }[] }).findings;
+    expect(findings.map((f) => `${f.targetName}:${f.advisoryId}:${f.package}`).sort()).toEqual(['k-1', 'k-2', 'k-3', 'k-canary'].flatMap((h) => [`${h}:ADV-SSL:bw-curl`, `${h}:ADV-SSL:bw-openssl`]));
+  }, 600_000);
 });
