@@ -164,3 +164,74 @@ export async function startDnfHost(dir: string, o: { name: string; address: stri
     },
   };
 }
+
+export interface DummyDeb {
+  name: string;
+  version: string;
+}
+
+/**
+ * Builds empty .deb packages (control file only, Architecture: all) with the real dpkg-deb into
+ * `dir`/debs, and a flat apt repository there (Packages written by dpkg-scanpackages).
+ */
+export function buildAptRepo(dir: string, debs: readonly DummyDeb[]): string {
+  const out = join(dir, 'debs');
+  mkdirSync(out, { recursive: true });
+  for (const d of debs) {
+    const tree = join(dir, 'tree', `${d.name}_${d.version}`);
+    mkdirSync(join(tree, 'DEBIAN'), { recursive: true });
+    writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: Bulwark tests <tests@example.test>\nDescription: dummy\n`);
+    execFileSync('dpkg-deb', ['--root-owner-group', '--build', tree, join(out, `${d.name}_${d.version.replace(/^\d+:/, '')}_all.deb`)], { stdio: 'pipe' });
+  }
+  const packages = execFileSync('dpkg-scanpackages', ['--multiversion', '.'], { cwd: out, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(join(out, 'Packages'), packages);
+  return out;
+}
+
+export const DEBIAN12_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n';
+
+export interface AptHost extends SshHost {
+  name: string;
+  /** The host's installed packages as `name=version`, read from its dpkg database directly. */
+  installed: () => string[];
+}
+
+/**
+ * Starts an sshd host whose dpkg database holds `initial` (installed with the real dpkg), whose
+ * apt reads the flat repository at `repoUrl`, and whose apt lists, cache and dpkg database are
+ * its own (bind-mounted in its mount namespace).
+ */
+export async function startAptHost(dir: string, o: { name: string; address: string; port: number; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<AptHost> {
+  const hostDir = join(dir, o.name);
+  const admin = join(hostDir, 'dpkg');
+  const etcApt = join(hostDir, 'etc-apt');
+  for (const d of ['info', 'updates', 'triggers', 'parts', 'alternatives']) mkdirSync(join(admin, d), { recursive: true });
+  writeFileSync(join(admin, 'status'), '');
+  writeFileSync(join(admin, 'available'), '');
+  for (const d of [join(etcApt, 'apt.conf.d'), join(etcApt, 'preferences.d'), join(etcApt, 'sources.list.d'), join(etcApt, 'trusted.gpg.d'), join(hostDir, 'lib-apt', 'lists', 'partial'), join(hostDir, 'cache-apt', 'archives', 'partial')]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(etcApt, 'sources.list'), `deb [trusted=yes allow-insecure=yes] ${o.repoUrl} ./\n`);
+  execFileSync('dpkg', [`--admindir=${admin}`, '--force-not-root', '-i', ...o.initial], { stdio: 'pipe' });
+  const host = await startSshHost(join(hostDir, 'ssh'), {
+    address: o.address,
+    port: o.port,
+    osRelease: DEBIAN12_OS_RELEASE,
+    ...(o.clientKey !== undefined ? { clientKey: o.clientKey } : {}),
+    binds: [
+      [admin, '/var/lib/dpkg'],
+      [etcApt, '/etc/apt'],
+      [join(hostDir, 'lib-apt'), '/var/lib/apt'],
+      [join(hostDir, 'cache-apt'), '/var/cache/apt'],
+    ],
+  });
+  return {
+    ...host,
+    name: o.name,
+    installed: () =>
+      execFileSync('dpkg-query', [`--admindir=${admin}`, '-W', '-f', '${db:Status-Abbrev}${Package}=${Version}\\n'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('ii'))
+        .map((l) => l.slice(3).trim())
+        .sort(),
+  };
+}

@@ -4,13 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
-import { precheckArgv, readPrecheck, updateArgv } from './commands.js';
+import { precheckArgv, readPrecheck, refreshArgv, updateArgv } from './commands.js';
 
 describe('package manager argv', () => {
   it('builds exact-version commands for dnf, tdnf and apt', () => {
     expect(updateArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3', arch: 'x86_64' }])).toEqual(['dnf', '-y', 'install', 'openssl-1:3.3.5-5.azl3.x86_64']);
     expect(precheckArgv('tdnf', [{ name: 'curl', version: '8.11.1-3.azl3' }], { installroot: '/r' })).toEqual(['tdnf', '--installroot=/r', '--assumeno', 'install', 'curl-8.11.1-3.azl3']);
     expect(updateArgv('apt', [{ name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' }])).toEqual(['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', 'libssl3:amd64=3.0.15-1~deb12u1']);
+  });
+
+  it('refreshes package lists first only where the manager does not (apt)', () => {
+    expect(refreshArgv('apt')).toEqual(['apt-get', '-q', 'update']);
+    expect(refreshArgv('dnf')).toBeNull();
+    expect(refreshArgv('tdnf')).toBeNull();
   });
 
   it.each([

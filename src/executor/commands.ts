@@ -42,6 +42,15 @@ export interface CommandOptions {
 }
 
 /**
+ * What refreshes the host's view of its repositories before a precheck, when its manager does not
+ * do it on its own: apt reads only the lists `apt-get update` last fetched (dnf and tdnf refresh
+ * expired metadata themselves).
+ */
+export function refreshArgv(pm: PackageManager, o: CommandOptions = {}): string[] | null {
+  return pm === 'apt' ? ['apt-get', ...(o.extra ?? []), '-q', 'update'] : null;
+}
+
+/**
  * The dry run that proves the update can be done, without doing it.
  * @example precheckArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3' }])
  */

@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { BulwarkError } from '../core/errors.js';
+import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
 import { DPKG_QUERY_FORMAT, parseInventory } from './imports.js';
 import { hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
@@ -218,14 +219,18 @@ export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInv
     const sudo = t.sudo ? 'sudo -n ' : '';
     const osText = await run(CMD_OS, 'reading /etc/os-release');
     const [kernel, arch] = (await run(CMD_UNAME, 'uname')).trim().split('\n');
-    const manager = (await run(CMD_HAS_RPM, 'finding the package manager')).trim();
+    // The release's own package database: a Debian host may have rpm installed too (alien,
+    // build tools), and an RPM-based one dpkg; probe only when the release is not known.
+    const release = releaseFromOsRelease(parseOsRelease(osText));
+    const family = release === null ? null : releaseFamily(release);
+    const manager = family === 'rpm' ? 'rpm' : family === 'deb' ? 'dpkg' : (await run(CMD_HAS_RPM, 'finding the package manager')).trim();
     let packages: InstalledPackage[];
     if (manager === 'rpm') packages = parseInventory(await run(sudo + CMD_RPM, 'rpm -qa'), `${where}: rpm -qa`, 'rpm-qa').packages;
     else if (manager === 'dpkg') packages = parseInventory(await run(sudo + CMD_DPKG, 'dpkg-query'), `${where}: dpkg-query`, 'dpkg-query').packages;
     else throw new BulwarkError('input.invalid', `${where}: neither rpm nor dpkg-query is installed`, { host: name });
     const reboot = (await run(CMD_REBOOT, 'checking for a pending reboot')).trim();
     return {
-      release: releaseFromOsRelease(parseOsRelease(osText)),
+      release,
       arch: arch?.trim() ?? null,
       runningKernel: kernel?.trim() ?? null,
       rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import { precheckArgv, readPrecheck, updateArgv, type PackageManager } from '../executor/commands.js';
+import { precheckArgv, readPrecheck, refreshArgv, updateArgv, type PackageManager } from '../executor/commands.js';
 import type { Plan } from '../policy/plan.js';
 import { createRunRow, getRun, listSteps, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -53,9 +53,17 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
   switch (s.kind) {
     case 'precheck': {
       const pm = await t.packageManager(s.targetId);
-      const r = await t.exec(s.targetId, precheckArgv(pm, packages, await t.managerOptions(s.targetId)));
+      const options = await t.managerOptions(s.targetId);
+      const refresh = refreshArgv(pm, options);
+      let refreshed = '';
+      if (refresh !== null) {
+        const u = await t.exec(s.targetId, refresh);
+        if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
+        refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
+      }
+      const r = await t.exec(s.targetId, precheckArgv(pm, packages, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr);
-      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${r.stdout}` } };
+      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${refreshed}${r.stdout}` } };
     }
     case 'update': {
       const pm = await t.packageManager(s.targetId);
