@@ -8,7 +8,7 @@ import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { schedulerCommand } from './commands/scheduler.js';
-import { planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
+import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
@@ -205,6 +205,39 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       if (o.policy === undefined) throw new BulwarkError('usage', 'plan needs --policy NAME');
       if (what !== undefined && what !== 'diff') throw new BulwarkError('usage', `plan: unknown "${what}" (plan [diff] --policy NAME)`);
       code = what === 'diff' ? await planDiffCommand({ io, dbPath: dbPath(), policy: o.policy, format: o.format }) : await planCommand({ io, dbPath: dbPath(), policy: o.policy, at: o.at, format: o.format });
+    });
+
+  const isoTime = (flag: string) => (v: string): string => {
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) throw new BulwarkError('usage', `${flag}: "${v}" is not an ISO 8601 date or time`);
+    return /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59.000Z` : d.toISOString();
+  };
+  for (const [kind, description] of [
+    ['approve', 'approve advisories under a policy: plan entries waiting for approval (manual rules, monthly work before auto-approval) may run'],
+    ['hold', 'hold an advisory under a policy, with a reason, until a time (default 30 days): its updates stay out of plans'],
+    ['unhold', 'lift the hold on an advisory'],
+    ['unapprove', 'withdraw the approval of an advisory'],
+  ] as const) {
+    program
+      .command(kind)
+      .description(description)
+      .argument('<advisory...>', 'advisory ids, e.g. AZL-2026-1234')
+      .requiredOption('--policy <name>', 'the policy')
+      .option('--reason <text>', kind === 'hold' ? 'why (required)' : 'why')
+      .option('--until <time>', 'ISO 8601 date or time the decision expires', isoTime('--until'))
+      .action(async (advisories: string[], o: { policy: string; reason?: string; until?: string }) => {
+        if (kind === 'hold' && o.reason === undefined) throw new BulwarkError('usage', 'hold needs --reason');
+        code = await decideCommand({ io, dbPath: dbPath(), kind, policy: o.policy, advisories, reason: o.reason, until: o.until });
+      });
+  }
+  program
+    .command('decisions')
+    .description('approvals and holds in force (with --history: all of them, lifted and expired too)')
+    .option('--policy <name>', 'only this policy')
+    .option('--history', 'include lifted and expired decisions')
+    .option('--json', 'print JSON')
+    .action(async (o: { policy?: string; history?: boolean; json?: boolean }) => {
+      code = await decisionsCommand({ io, dbPath: dbPath(), policy: o.policy, history: o.history === true, json: o.json === true });
     });
 
   program

@@ -41,6 +41,10 @@ export interface PlanInput {
   now: Date;
   /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules. */
   knownExploited?: ReadonlySet<string>;
+  /** Advisories an operator approved under this policy (`bulwark approve`). */
+  approved?: ReadonlySet<string>;
+  /** Holds an operator placed (`bulwark hold`), besides the policy file's own. */
+  holds?: readonly { advisory: string; reason: string; until: string }[];
 }
 
 export interface PlannedPackage {
@@ -67,6 +71,8 @@ export interface PlanEntry {
   reasons: string[];
   emergency: boolean;
   approval: 'approved' | 'pending';
+  /** The advisories an operator still has to approve before this entry may run. */
+  awaitingApproval: string[];
   packages: PlannedPackage[];
   held: { advisory: string; reason: string; until: string }[];
   excluded: { package: string; why: string }[];
@@ -123,7 +129,8 @@ export function assemblePlan(input: PlanInput): Plan {
   const iso = (ms: number): string => new Date(ms).toISOString();
   const cycle = { weekday: policy.cadence.monthly.weekday, week: policy.cadence.monthly.week, offsetDays: policy.cadence.monthly.offsetDays, timezone: policy.cadence.timezone };
   const around = cycleAround(cycle, nowMs);
-  const holds = policy.holds.filter((h) => Date.parse(h.until.length === 10 ? `${h.until}T23:59:59Z` : h.until) > nowMs);
+  const holds = [...policy.holds, ...(input.holds ?? [])].filter((h) => Date.parse(h.until.length === 10 ? `${h.until}T23:59:59Z` : h.until) > nowMs);
+  const approved = input.approved ?? new Set<string>();
   const excludes = policy.exclude.map((g) => [g, glob(g)] as const);
   const pins = Object.entries(policy.pins).map(([pkg, ver]) => [glob(pkg), glob(ver), ver] as const);
   const exploited = input.knownExploited ?? new Set<string>();
@@ -150,7 +157,8 @@ export function assemblePlan(input: PlanInput): Plan {
     deadline: number;
     reasons: Set<string>;
     emergency: boolean;
-    manual: boolean;
+    /** Advisories under a rule with manual approval. */
+    manual: Set<string>;
     packages: Map<string, PlannedPackage>;
     held: PlanEntry['held'];
     excluded: PlanEntry['excluded'];
@@ -167,7 +175,7 @@ export function assemblePlan(input: PlanInput): Plan {
       continue;
     }
     const scheme = versionScheme(family);
-    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: false, packages: new Map(), held: [], excluded: [] };
+    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: new Set(), packages: new Map(), held: [], excluded: [] };
     for (const f of fs) {
       const hold = holds.find((h) => h.advisory === f.advisoryId);
       if (hold !== undefined) {
@@ -206,7 +214,7 @@ export function assemblePlan(input: PlanInput): Plan {
           d.emergency = true;
           urgent = true;
         }
-        if (r.approval === 'manual') d.manual = true;
+        if (r.approval === 'manual') d.manual.add(f.advisoryId);
       }
       d.reasons.add(reason);
       d.deadline = Math.min(d.deadline, deadline);
@@ -266,6 +274,10 @@ export function assemblePlan(input: PlanInput): Plan {
       ringStart = Math.min(ringStart, s.start);
       const packages = [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name));
       const onlyMonthly = [...d.reasons].every((r) => r === 'monthly');
+      // Monthly work waits for the cycle's auto-approval; rules with manual approval wait for
+      // an operator. An operator's approval of an advisory releases both.
+      const needs = onlyMonthly && !approvedCycle ? new Set(packages.flatMap((p) => p.advisories)) : d.manual;
+      const awaiting = [...needs].filter((a) => !approved.has(a)).sort();
       entries.push({
         targetId: d.t.id,
         target: d.t.name,
@@ -277,7 +289,8 @@ export function assemblePlan(input: PlanInput): Plan {
         deadline: iso(d.deadline),
         reasons: [...d.reasons].sort(),
         emergency: d.emergency,
-        approval: d.manual || (onlyMonthly && !approvedCycle) ? 'pending' : 'approved',
+        approval: awaiting.length > 0 ? 'pending' : 'approved',
+        awaitingApproval: awaiting,
         packages,
         held: d.held,
         excluded: d.excluded,

@@ -2,7 +2,8 @@ import { BulwarkError } from '../core/errors.js';
 import { parsePolicy } from '../policy/load.js';
 import { assemblePlan, type Plan } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
-import { getPolicyVersion, latestPlan, listPolicyVersions, listTargets, queryFindings, savePlan, savePolicyVersion } from '../storage/index.js';
+import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
+import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -37,9 +38,12 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const targets = await listTargets(db.kysely);
   const findings = await queryFindings(db.kysely, { status: ['open'] });
   const now = opts.at ?? (opts.clock ?? systemClock)();
+  const decisions = await listDecisions(db.kysely, { policy: name, now: now.toISOString() });
   const plan = assemblePlan({
     policy,
     now,
+    approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),
+    holds: decisions.filter((d) => d.kind === 'hold').map((d) => ({ advisory: d.advisoryId, reason: `${d.reason} (held by ${d.actor})`, until: d.until ?? '9999-12-31' })),
     targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired })),
     findings: findings.map((f) => ({
       targetId: f.targetId,
@@ -96,4 +100,41 @@ export async function planDiff(db: Db, name: string, clock: Clock = systemClock)
   const prev = pk === null ? null : await latestPlan(db.kysely, name, pk);
   const empty: Plan = { ...plan, entries: [], breaches: [], idle: [] };
   return { diff: diffPlans(prev === null ? empty : (prev.plan as Plan), plan), previousAt: prev?.createdAt ?? null };
+}
+
+const ADVISORY_ID = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$/;
+
+function checkAdvisoryId(id: string): void {
+  if (!ADVISORY_ID.test(id)) throw new BulwarkError('usage', `"${id}" is not an advisory id`);
+}
+
+/**
+ * Operators' decisions (`bulwark approve | hold | unhold`): approvals release plan entries that
+ * wait for one (rules with `approval: manual`, monthly work before its auto-approval); holds keep
+ * an advisory out of the plan until they expire or are lifted. Each is audited with its actor.
+ * @example await decide(db, { policy: 'azl3-prod', advisoryId: 'ADV-1', kind: 'hold', reason: 'app validation', until: '2026-12-31', actor: 'alice' })
+ */
+export async function decide(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string }, clock: Clock = systemClock): Promise<number> {
+  await loadPolicy(db, d.policy);
+  checkAdvisoryId(d.advisoryId);
+  const now = clock();
+  if (d.reason.trim() === '') throw new BulwarkError('usage', `a ${d.kind} needs a reason`);
+  if (d.until !== null && !(Date.parse(d.until) > now.getTime())) throw new BulwarkError('usage', `--until ${d.until} is not a time in the future`);
+  const pk = await transaction(db, (tx) => addDecision(tx, { ...d, now: now.toISOString() }));
+  await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.approve' : 'advisory.hold', d.policy, { advisory: d.advisoryId, reason: d.reason, until: d.until }, clock);
+  return pk;
+}
+
+/** Lifts the holds on (or withdraws the approvals of) an advisory under a policy; returns how many. */
+export async function revoke(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: string }, clock: Clock = systemClock): Promise<number> {
+  await loadPolicy(db, d.policy);
+  checkAdvisoryId(d.advisoryId);
+  const n = await revokeDecisions(db.kysely, d.policy, d.advisoryId, d.kind, d.actor, clock().toISOString());
+  if (n === 0) throw new BulwarkError('usage', `no active ${d.kind === 'hold' ? 'hold on' : 'approval of'} ${d.advisoryId} under ${d.policy}`);
+  await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.unapprove' : 'advisory.unhold', d.policy, { advisory: d.advisoryId }, clock);
+  return n;
+}
+
+export function decisions(db: Db, o: { policy?: string; history?: boolean } = {}, clock: Clock = systemClock): Promise<Decision[]> {
+  return listDecisions(db.kysely, { ...o, now: clock().toISOString() });
 }

@@ -26,6 +26,7 @@ const plan: Plan = {
     reasons: ['monthly'],
     emergency: false,
     approval: t === 'c' ? 'pending' : 'approved',
+    awaitingApproval: [],
     packages: [{ name: 'curl', from: '0:8.8.0-1.azl3', to: '0:8.11.1-3.azl3', advisories: ['A'], emergency: false }],
     held: [],
     excluded: [],

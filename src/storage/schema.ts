@@ -20,6 +20,7 @@ export interface Database {
   feed_state: FeedStateTable;
   policies: PoliciesTable;
   plans: PlansTable;
+  decisions: DecisionsTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -79,6 +80,19 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface DecisionsTable {
+  pk: Generated<number>;
+  policy: string;
+  advisory_id: string;
+  kind: 'approve' | 'hold';
+  reason: string;
+  until: Timestamp | null;
+  actor: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
 }
 
 export interface PlansTable {

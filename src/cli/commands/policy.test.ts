@@ -55,3 +55,78 @@ describe('bulwark policy and plan', () => {
     expect(s.title).toBe('Bulwark patch policy');
   });
 });
+
+describe('bulwark approve, hold, unhold and decisions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-decide-'));
+  const db = join(dir, 'b.db');
+  const env = { USER: 'alice' };
+  const cli = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(['--db', db, ...args], env);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  interface Entry {
+    approval: string;
+    awaitingApproval: string[];
+    packages: { name: string; advisories: string[] }[];
+    held: { advisory: string; reason: string }[];
+  }
+  const plan = async (): Promise<Entry> => {
+    const r = await cli('plan', '--policy', 'gated', '--format', 'json');
+    expect(r.code).toBe(0);
+    const entries = (JSON.parse(r.out) as { entries: Entry[] }).entries;
+    expect(entries).toHaveLength(1);
+    return entries[0] as Entry;
+  };
+
+  it('an entry under a manual rule waits until its advisories are approved; a hold takes an advisory out until lifted; all audited with the actor', async () => {
+    expect((await cli('demo')).code).toBe(0);
+    const f = join(dir, 'gated.yaml');
+    writeFileSync(
+      f,
+      'apiVersion: bulwark/v1\nkind: Policy\nname: gated\nscope: { hosts: [demo-azl3-vm] }\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: reviewed, match: { severity: [critical, high, medium, low] }, deadlineHours: 72, approval: manual }\nrollout: { rings: [{ name: all, percent: 100 }] }\n',
+    );
+    expect((await cli('policy', 'apply', '-f', f)).code).toBe(0);
+    const before = await plan();
+    expect(before.approval).toBe('pending');
+    const advisories = [...new Set(before.packages.flatMap((p) => p.advisories))].sort();
+    expect(before.awaitingApproval).toEqual(advisories);
+    expect(advisories.length).toBeGreaterThan(1);
+    expect((await cli('plan', '--policy', 'gated')).out).toContain(`waits for approval of ${advisories.join(', ')}`);
+
+    // Approving all but one still leaves the entry pending, on that one.
+    const [last, ...rest] = advisories as [string, ...string[]];
+    expect((await cli('approve', '--policy', 'gated', ...rest)).code).toBe(0);
+    expect((await plan()).awaitingApproval).toEqual([last]);
+    expect((await cli('approve', '--policy', 'gated', last, '--reason', 'CAB-1234')).out).toBe(`gated: ${last} approved\n`);
+    expect((await plan()).approval).toBe('approved');
+
+    // A hold: the advisory's packages leave the plan, with the reason and who held it.
+    const heldPkgs = before.packages.filter((p) => p.advisories.length === 1 && p.advisories[0] === last).map((p) => p.name);
+    expect(heldPkgs.length).toBeGreaterThan(0);
+    expect((await cli('hold', '--policy', 'gated', last)).code).toBe(2);
+    expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2020-01-01')).err).toMatch(/not a time in the future/);
+    expect((await cli('hold', '--policy', 'nope', last, '--reason', 'x')).err).toMatch(/no policy named "nope"/);
+    expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2099-01-01')).out).toBe(`gated: ${last} held until 2099-01-01T23:59:59.000Z\n`);
+    const held = await plan();
+    expect(held.held).toEqual([{ advisory: last, reason: 'vendor regression (held by cli:alice)', until: '2099-01-01T23:59:59.000Z' }]);
+    for (const p of heldPkgs) expect(held.packages.map((x) => x.name)).not.toContain(p);
+    const list = JSON.parse((await cli('decisions', '--policy', 'gated', '--json')).out) as { advisoryId: string; kind: string; actor: string }[];
+    expect(list.filter((d) => d.kind === 'hold').map((d) => [d.advisoryId, d.actor])).toEqual([[last, 'cli:alice']]);
+    expect(list.filter((d) => d.kind === 'approve')).toHaveLength(advisories.length);
+
+    // Lifted: the packages come back; lifting again is an error.
+    expect((await cli('unhold', '--policy', 'gated', last)).out).toBe(`gated: hold on ${last} lifted\n`);
+    expect((await cli('unhold', '--policy', 'gated', last)).err).toMatch(/no active hold on/);
+    expect((await plan()).packages.map((p) => p.name)).toEqual(before.packages.map((p) => p.name));
+    expect((await cli('decisions', '--policy', 'gated', '--history')).out).toMatch(/hold .*cli:alice.*vendor regression\s+\S+ by cli:alice/);
+
+    const audit = JSON.parse((await cli('audit', '--subject', 'gated', '--json')).out) as { action: string; actor: string; detail: { advisory?: string } }[];
+    expect(audit.filter((a) => a.action.startsWith('advisory.')).map((a) => `${a.action}:${a.detail.advisory ?? ''}:${a.actor}`).reverse()).toEqual([
+      ...rest.map((a) => `advisory.approve:${a}:cli:alice`),
+      `advisory.approve:${last}:cli:alice`,
+      `advisory.hold:${last}:cli:alice`,
+      `advisory.unhold:${last}:cli:alice`,
+    ]);
+  });
+});

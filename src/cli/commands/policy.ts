@@ -1,5 +1,5 @@
 import { policyJsonSchema } from '../../policy/load.js';
-import { applyPolicyFile, listPolicies, makePlan, planDiff } from '../../services/policies.js';
+import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
 import { openStore } from '../../services/store.js';
 import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
@@ -61,6 +61,7 @@ export async function planCommand(o: Common & { policy: string; at: Date | undef
     for (const e of plan.entries) {
       for (const h of e.held) lines.push(`  ${e.target}: held ${h.advisory} until ${h.until}: ${h.reason}`);
       for (const x of e.excluded) lines.push(`  ${e.target}: not updating ${x.package}: ${x.why}`);
+      if (e.awaitingApproval.length > 0) lines.push(`  ${e.target}: waits for approval of ${e.awaitingApproval.join(', ')} (bulwark approve --policy ${plan.policy} ADVISORY…)`);
     }
     if (plan.breaches.length > 0) lines.push(`${String(plan.breaches.length)} findings past their deadline:`, ...plan.breaches.slice(0, 20).map((b) => `  ${b.target} ${b.advisory} ${b.package}: due ${b.deadline}, ${String(b.overdueHours)} h overdue`));
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
@@ -82,6 +83,54 @@ export async function planDiffCommand(o: Common & { policy: string; format: 'tab
       for (const c of diff.changed) lines.push(`~ ${c.target}: ${c.what.join('; ')}`);
       await writeAll(o.io.stdout, lines.join('\n') + '\n');
     }
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark approve --policy P ADV…`, `bulwark hold --policy P ADV --reason R [--until T]`, `bulwark unhold --policy P ADV`. */
+export async function decideCommand(o: Common & { kind: 'approve' | 'hold' | 'unhold' | 'unapprove'; policy: string; advisories: string[]; reason: string | undefined; until: string | undefined }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const actor = actorOf(o.io);
+    const lines: string[] = [];
+    for (const advisoryId of o.advisories) {
+      if (o.kind === 'unhold' || o.kind === 'unapprove') {
+        const kind = o.kind === 'unhold' ? 'hold' : 'approve';
+        await revoke(db, { policy: o.policy, advisoryId, kind, actor });
+        lines.push(`${o.policy}: ${kind === 'hold' ? 'hold on' : 'approval of'} ${advisoryId} lifted`);
+      } else if (o.kind === 'approve') {
+        await decide(db, { policy: o.policy, advisoryId, kind: 'approve', reason: o.reason ?? 'approved', until: o.until ?? null, actor });
+        lines.push(`${o.policy}: ${advisoryId} approved${o.until === undefined ? '' : ` until ${o.until}`}`);
+      } else {
+        // A hold always expires: 30 days unless --until says otherwise.
+        const until = o.until ?? new Date(Date.now() + 30 * 86_400_000).toISOString();
+        await decide(db, { policy: o.policy, advisoryId, kind: 'hold', reason: o.reason ?? '', until, actor });
+        lines.push(`${o.policy}: ${advisoryId} held until ${until}`);
+      }
+    }
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark decisions [--policy P] [--history] [--json]`: approvals and holds in force (or all of them). */
+export async function decisionsCommand(o: Common & { policy: string | undefined; history: boolean; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const list = await decisions(db, { ...(o.policy !== undefined ? { policy: o.policy } : {}), history: o.history });
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify(list, null, 2) + '\n');
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['POLICY', 'ADVISORY', 'DECISION', 'UNTIL', 'BY', 'AT', 'REASON', ...(o.history ? ['LIFTED'] : [])],
+          list.map((d) => [d.policy, d.advisoryId, d.kind, d.until ?? '-', d.actor, d.createdAt, d.reason, ...(o.history ? [d.revokedAt === null ? '-' : `${d.revokedAt} by ${d.revokedBy ?? '?'}`] : [])]),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();

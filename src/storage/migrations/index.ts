@@ -7,6 +7,7 @@ import { policies } from './0004-policies.js';
 import { audit } from './0005-audit.js';
 import { runs } from './0006-runs.js';
 import { runSoak } from './0007-run-soak.js';
+import { decisions } from './0008-decisions.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -22,6 +23,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0005-audit': audit(dialect),
     '0006-runs': runs(dialect),
     '0007-run-soak': runSoak(dialect),
+    '0008-decisions': decisions(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -47,3 +47,43 @@ export async function latestPlan(ex: Executor, policy: string, beforePk?: number
   const r = await q.orderBy('pk', 'desc').limit(1).executeTakeFirst();
   return r === undefined ? null : { pk: r.pk, createdAt: r.created_at, plan: JSON.parse(r.plan) as unknown };
 }
+
+/** An operator's approval of, or hold on, an advisory under a policy. */
+export interface Decision {
+  pk: number;
+  policy: string;
+  advisoryId: string;
+  kind: 'approve' | 'hold';
+  reason: string;
+  until: string | null;
+  actor: string;
+  createdAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+export async function addDecision(ex: Executor, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string; now: string }): Promise<number> {
+  const r = await ex
+    .insertInto('decisions')
+    .values({ policy: d.policy, advisory_id: d.advisoryId, kind: d.kind, reason: d.reason, until: d.until, actor: d.actor, created_at: d.now })
+    .returning('pk')
+    .executeTakeFirstOrThrow();
+  return r.pk;
+}
+
+/** Revokes the active decisions of this kind on an advisory; returns how many. */
+export async function revokeDecisions(ex: Executor, policy: string, advisoryId: string, kind: 'approve' | 'hold', actor: string, now: string): Promise<number> {
+  const r = await ex.updateTable('decisions').set({ revoked_at: now, revoked_by: actor }).where('policy', '=', policy).where('advisory_id', '=', advisoryId).where('kind', '=', kind).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Decisions not revoked and not expired at `now` (all of them, revoked and expired too, with `history`). */
+export async function listDecisions(ex: Executor, o: { policy?: string; now: string; history?: boolean }): Promise<Decision[]> {
+  let q = ex.selectFrom('decisions').selectAll();
+  if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
+  const rows = await q.orderBy('pk').execute();
+  const now = Date.parse(o.now);
+  return rows
+    .map((r) => ({ pk: r.pk, policy: r.policy, advisoryId: r.advisory_id, kind: r.kind, reason: r.reason, until: r.until, actor: r.actor, createdAt: r.created_at, revokedAt: r.revoked_at, revokedBy: r.revoked_by }))
+    .filter((d) => o.history === true || (d.revokedAt === null && (d.until === null || Date.parse(d.until) > now)));
+}
