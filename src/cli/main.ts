@@ -8,6 +8,7 @@ import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { schedulerCommand } from './commands/scheduler.js';
+import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
@@ -268,6 +269,51 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     });
 
   program
+    .command('serve')
+    .description('the HTTP API and the scheduler in one process; prints its address (and a first admin token when there is none)')
+    .option('--listen <host:port>', 'where to listen', '127.0.0.1:8080')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', "the certificate's private key (PEM)")
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .option('--demo', 'load the demo fleet into an empty store first')
+    .option('--no-scheduler', 'serve the API only')
+    .option('--interval <seconds>', 'seconds between scheduler passes', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1) throw new BulwarkError('usage', `--interval: "${v}" is not a number of seconds`);
+      return n;
+    }, 60)
+    .option('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (o: { listen: string; tlsCert?: string; tlsKey?: string; knownHosts?: string; demo?: boolean; scheduler: boolean; interval: number; trustProxy: string[] }) => {
+      code = await serveCommand({ io, dbPath: dbPath(), listen: o.listen, tlsCert: o.tlsCert, tlsKey: o.tlsKey, knownHostsFile: o.knownHosts, demo: o.demo === true, scheduler: o.scheduler, intervalSeconds: o.interval, trustProxy: o.trustProxy });
+    });
+  const tokens = program.command('tokens').description('API tokens: viewer, operator or admin; stored hashed, shown once');
+  tokens
+    .command('create')
+    .requiredOption('--name <name>', 'what the token is for, e.g. ci-pipeline')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
+    .option('--expires-days <n>', 'days until it expires (default 90; 0: never)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 3650) throw new BulwarkError('usage', `--expires-days: "${v}" is not 0 to 3650`);
+      return n;
+    }, 90)
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string; role: 'viewer' | 'operator' | 'admin'; expiresDays: number; json?: boolean }) => {
+      code = await tokensCreateCommand({ io, dbPath: dbPath(), name: o.name, role: o.role, expiresInDays: o.expiresDays === 0 ? null : o.expiresDays, json: o.json === true });
+    });
+  tokens
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await tokensListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  tokens
+    .command('revoke')
+    .argument('<id>', 'the token id (the 12 hex digits after bwk_)')
+    .action(async (id: string) => {
+      code = await tokensRevokeCommand({ io, dbPath: dbPath(), id });
+    });
+
+  program
     .command('audit')
     .description('the append-only audit log: who changed what, and when')
     .option('--subject <name>', 'only entries about this policy, host or feed')
@@ -312,6 +358,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       if (err.code === 'config.invalid' || err.code === 'storage.unavailable') return EXIT.config;
       if (err.code === 'target.unreachable') return EXIT.targetsFailed;
       if (err.code === 'usage' || err.code === 'input.invalid') return EXIT.usage;
+      if (err.code === 'storage.not-found') return EXIT.usage;
       return EXIT.internal;
     }
     io.stderr.write(`bulwark: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

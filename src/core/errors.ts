@@ -16,6 +16,12 @@ export type ErrorCode =
   | 'storage.unavailable'
   /** A host could not be reached, refused its key check, or a command on it failed. */
   | 'target.unreachable'
+  /** No valid credential was given (HTTP 401). */
+  | 'auth.required'
+  /** The credential's role may not do this (HTTP 403). */
+  | 'auth.forbidden'
+  /** Too many failed authentications from one address (HTTP 429). */
+  | 'auth.rate-limited'
   | 'internal';
 
 export class BulwarkError extends Error {

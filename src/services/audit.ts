@@ -11,6 +11,6 @@ export async function recordAudit(db: Db, actor: string, action: string, subject
   await appendAudit(db.kysely, { at: clock().toISOString(), actor, action, subject, detail });
 }
 
-export function auditLog(db: Db, opts: { limit?: number; subject?: string } = {}): Promise<AuditEntry[]> {
+export function auditLog(db: Db, opts: { limit?: number; subject?: string | undefined } = {}): Promise<AuditEntry[]> {
   return listAudit(db.kysely, opts);
 }

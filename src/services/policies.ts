@@ -13,8 +13,12 @@ import { systemClock, type Clock, type Db } from './store.js';
  * it, so that `plan diff` shows what changed since the last one.
  */
 export async function applyPolicyFile(db: Db, file: string, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
-  const text = await readBoundedText(file, 1024 * 1024);
-  const policy = parsePolicy(text, file);
+  return applyPolicyText(db, await readBoundedText(file, 1024 * 1024), file, clock);
+}
+
+/** Applies a policy from its YAML text; `origin` names it in error messages (a file, "request body"). */
+export async function applyPolicyText(db: Db, text: string, origin: string, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
+  const policy = parsePolicy(text, origin);
   const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
   return { name: policy.name, ...r };
 }

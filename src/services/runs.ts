@@ -1,7 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
 import { precheckArgv, readPrecheck, refreshArgv, updateArgv, type PackageManager } from '../executor/commands.js';
 import type { Plan } from '../policy/plan.js';
-import { createRunRow, getRun, listSteps, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { createRunRow, getRun, listRunRows, listSteps, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -185,4 +185,8 @@ export async function showRun(db: Db, runPk: number): Promise<{ run: RunRow; ste
   const run = await getRun(db.kysely, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
   return { run, steps: await listSteps(db.kysely, runPk) };
+}
+
+export function listRuns(db: Db, o: { policy?: string | undefined; status?: RunRow['status'] | undefined; limit?: number; offset?: number } = {}): Promise<RunRow[]> {
+  return listRunRows(db.kysely, { policy: o.policy, status: o.status, limit: o.limit ?? 100, offset: o.offset ?? 0 });
 }

@@ -72,3 +72,28 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   }
   return out;
 }
+
+/**
+ * Plans a policy now and starts a run of its approved entries (what `bulwark run --policy` and
+ * `POST /api/v1/runs` do). With `detach` the run goes on in the background and this returns once
+ * it is journaled; otherwise it returns the finished report.
+ * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: 'cli:alice' })
+ */
+export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
+  const clock = o.clock ?? systemClock;
+  const { plan, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
+  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
+  const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
+  await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
+  const finish = async (): Promise<RunReport> => {
+    const report = await executeRun(db, runPk, transport, clock);
+    await recordAudit(db, o.actor, 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
+    return report;
+  };
+  if (o.detach === true) {
+    // Errors end up in the run's journal; a crash of this process leaves it resumable.
+    finish().catch(() => undefined);
+    return { run: runPk, hosts, report: null };
+  }
+  return { run: runPk, hosts, report: await finish() };
+}

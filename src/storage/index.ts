@@ -12,3 +12,4 @@ export * from './repositories/feeds.js';
 export * from './repositories/policies.js';
 export * from './repositories/audit.js';
 export * from './repositories/runs.js';
+export * from './repositories/tokens.js';

@@ -21,6 +21,7 @@ export interface Database {
   policies: PoliciesTable;
   plans: PlansTable;
   decisions: DecisionsTable;
+  api_tokens: ApiTokensTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -80,6 +81,19 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+  secret_sha256: string;
+  created_at: Timestamp;
+  created_by: string;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  last_used_at: Timestamp | null;
 }
 
 export interface DecisionsTable {

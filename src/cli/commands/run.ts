@@ -1,9 +1,9 @@
 import { BulwarkError } from '../../core/errors.js';
 import { recordAudit } from '../../services/audit.js';
 import { defaultKnownHosts } from '../../services/hosts.js';
-import { makePlan } from '../../services/policies.js';
 import { sshRunTransport } from '../../services/run-transport.js';
-import { createRun, executeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
+import { executeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
+import { runPolicyNow } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -32,11 +32,9 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
     switch (o.action) {
       case undefined: {
         if (o.policy === undefined) throw new BulwarkError('usage', 'run needs --policy NAME (or: run resume|pause|cancel|show RUN)');
-        const { plan, pk, policyVersion, policy } = await makePlan(db, o.policy, { save: true });
-        const runPk = await createRun(db, o.policy, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours });
-        await recordAudit(db, actor, 'run.start', o.policy, { run: runPk, plan: pk, policyVersion, hosts: plan.entries.length });
-        report = await executeRun(db, runPk, transport());
-        await recordAudit(db, actor, 'run.end', o.policy, { run: runPk, status: report.run.status, failed: report.failedHosts });
+        const started = await runPolicyNow(db, o.policy, transport(), { actor });
+        if (started.report === null) throw new BulwarkError('internal', 'the run did not report');
+        report = started.report;
         break;
       }
       case 'resume': {

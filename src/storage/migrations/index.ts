@@ -8,6 +8,7 @@ import { audit } from './0005-audit.js';
 import { runs } from './0006-runs.js';
 import { runSoak } from './0007-run-soak.js';
 import { decisions } from './0008-decisions.js';
+import { apiTokens } from './0009-api-tokens.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -24,6 +25,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0006-runs': runs(dialect),
     '0007-run-soak': runSoak(dialect),
     '0008-decisions': decisions(dialect),
+    '0009-api-tokens': apiTokens(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

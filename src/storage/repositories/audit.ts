@@ -15,7 +15,7 @@ export async function appendAudit(ex: Executor, e: AuditEntry): Promise<void> {
 }
 
 /** The newest entries first. */
-export async function listAudit(ex: Executor, opts: { limit?: number; subject?: string } = {}): Promise<AuditEntry[]> {
+export async function listAudit(ex: Executor, opts: { limit?: number; subject?: string | undefined } = {}): Promise<AuditEntry[]> {
   let q = ex.selectFrom('audit').selectAll();
   if (opts.subject !== undefined) q = q.where('subject', '=', opts.subject);
   const rows = await q

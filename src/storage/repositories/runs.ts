@@ -49,11 +49,20 @@ export async function createRunRow(ex: Executor, r: { policy: string; planPk: nu
   return pk;
 }
 
+type RunsRecord = { pk: number; policy: string; plan_pk: number | null; status: string; failure_threshold: number; max_concurrency: number; created_at: string; updated_at: string; note: string | null; soak_hours: number; resume_at: string | null };
+const toRun = (r: RunsRecord): RunRow => ({ pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note, soakHours: r.soak_hours, resumeAt: r.resume_at });
+
 export async function getRun(ex: Executor, pk: number): Promise<RunRow | null> {
   const r = await ex.selectFrom('runs').selectAll().where('pk', '=', pk).executeTakeFirst();
-  return r === undefined
-    ? null
-    : { pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note, soakHours: r.soak_hours, resumeAt: r.resume_at };
+  return r === undefined ? null : toRun(r);
+}
+
+/** Runs, newest first. */
+export async function listRunRows(ex: Executor, o: { policy?: string | undefined; status?: RunStatus | undefined; limit: number; offset: number }): Promise<RunRow[]> {
+  let q = ex.selectFrom('runs').selectAll();
+  if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
+  if (o.status !== undefined) q = q.where('status', '=', o.status);
+  return (await q.orderBy('pk', 'desc').limit(o.limit).offset(o.offset).execute()).map(toRun);
 }
 
 export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, now: string, note: string | null = null, resumeAt: string | null = null): Promise<void> {

@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../services/demo.js';
+import type { RunTransport } from '../services/runs.js';
+import { openStore, type Db } from '../services/store.js';
+import { createToken, type Role } from '../services/tokens.js';
+import { apiRoutes, createApp } from './app.js';
+
+/**
+ * The API on a real store (SQLite with the demo fleet), through `app.request()`: the OpenAPI
+ * document against the routes, every route with every role, token expiry and revocation, the
+ * rate limit on failed authentication, and the error shape.
+ */
+// Patch runs started here must not reach any host: a transport that refuses every step.
+const refusing: RunTransport = {
+  packageManager: () => Promise.resolve('dnf'),
+  managerOptions: () => Promise.resolve({}),
+  exec: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
+  reboot: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
+  rescan: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
+};
+
+const POLICY = `apiVersion: bulwark/v1
+kind: Policy
+name: demo
+cadence: { monthly: { weekday: tuesday, week: 2 } }
+rollout: { rings: [{ name: all, percent: 100 }] }
+reboot: never
+`;
+
+describe('the HTTP API', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-api-'));
+  let db: Db;
+  const tokens = new Map<Role, string>();
+  let app: ReturnType<typeof createApp>;
+  const config = { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test' };
+
+  beforeAll(async () => {
+    db = await openStore({ dbPath: join(dir, 'api.db') });
+    await runDemo(db);
+    for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: 'test' })).token);
+    app = createApp(db, { ...config, authFailuresPerMinute: 1000 });
+  });
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const call = (method: string, path: string, o: { role?: Role; token?: string; body?: unknown; text?: string; client?: string } = {}): Promise<Response> => {
+    const token = o.token ?? (o.role === undefined ? undefined : tokens.get(o.role));
+    const headers: Record<string, string> = {};
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    if (o.client !== undefined) headers['x-bulwark-test-client'] = o.client;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    return Promise.resolve(app.request(path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.text !== undefined ? { body: o.text } : {}) }));
+  };
+
+  it('serves an OpenAPI 3.1 document with exactly the routes the server answers, each with its role', async () => {
+    const res = await call('GET', '/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { 'x-bulwark-role': string; operationId: string }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op['x-bulwark-role']}`)).sort();
+    const table = apiRoutes().map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')} ${r.access}`).sort();
+    expect(documented).toEqual(table);
+    // What Hono really routes: the same method and path pairs.
+    const served = app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    expect([...new Set(served)].sort()).toEqual(table.map((t) => t.split(' ').slice(0, 2).join(' ')));
+    const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('every route with every role: no token is 401, too small a role is 403, enough gets through', async () => {
+    const rank: Record<Role | 'none', number> = { none: -1, viewer: 0, operator: 1, admin: 2 };
+    const rows: string[] = [];
+    for (const r of apiRoutes()) {
+      // Parameters name things that do not exist: a route that gets through answers 404 or 400,
+      // and nothing in the store changes.
+      const path = r.path.replace(/:([A-Za-z]+)/g, (_, p: string) => (p === 'id' ? '99999' : `no-such-${p}`));
+      for (const who of ['none', 'viewer', 'operator', 'admin'] as const) {
+        const res = await call(r.method.toUpperCase(), path, { ...(who === 'none' ? {} : { role: who }), ...(r.body !== undefined ? { body: {} } : r.textBody === true ? { text: 'x: 1' } : {}) });
+        const need = r.access === 'public' ? -2 : rank[r.access];
+        const expected = rank[who] >= need ? 'through' : who === 'none' ? '401' : '403';
+        const got = res.status === 401 ? '401' : res.status === 403 ? '403' : 'through';
+        rows.push(`${r.method.toUpperCase()} ${r.path} as ${who}: ${got === expected ? 'ok' : `expected ${expected}, got ${String(res.status)}`}`);
+        if (got !== 'through') {
+          const body = (await res.json()) as { error: { code: string } };
+          expect(body.error.code).toBe(got === '401' ? 'auth.required' : 'auth.forbidden');
+        } else expect([500, 502].includes(res.status) ? `${r.path}: ${await res.text()}` : 'no server error').toBe('no server error');
+      }
+    }
+    expect(rows.filter((l) => !l.endsWith(': ok'))).toEqual([]);
+    expect(rows.length).toBe(apiRoutes().length * 4);
+  });
+
+  it('refuses expired, revoked, malformed and forged tokens; limits failed authentications per client', async () => {
+    const past = await createToken(db, { name: 'short', role: 'admin', expiresInDays: 1, actor: 'test' }, () => new Date(Date.now() - 2 * 86_400_000));
+    expect((await call('GET', '/api/v1/me', { token: past.token })).status).toBe(401);
+    const t = await createToken(db, { name: 'soon-revoked', role: 'viewer', expiresInDays: 30, actor: 'test' });
+    const me = await call('GET', '/api/v1/me', { token: t.token });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { name: string; role: string }).role).toBe('viewer');
+    const admin = tokens.get('admin') ?? '';
+    expect((await call('DELETE', `/api/v1/tokens/${t.info.id}`, { token: admin })).status).toBe(200);
+    expect((await call('GET', '/api/v1/me', { token: t.token })).status).toBe(401);
+    expect((await call('DELETE', `/api/v1/tokens/${t.info.id}`, { token: admin })).status).toBe(404);
+    // The right id with another secret, and shapes that are not tokens at all.
+    const forged = t.token.replace(/_[^_]+$/, `_${'A'.repeat(43)}`);
+    for (const bad of [forged, 'bwk_zz', 'Basic abc', '']) expect((await call('GET', '/api/v1/me', { token: bad })).status).toBe(401);
+    // The token list never shows a secret or its hash.
+    const list = await (await call('GET', '/api/v1/tokens', { token: admin })).text();
+    expect(list).not.toContain(t.token.split('_')[2]);
+    expect(list).not.toMatch(/secret|sha256/i);
+
+    const limited = createApp(db, { ...config, authFailuresPerMinute: 5 });
+    const req = (token: string, client: string) => limited.request('/api/v1/me', { headers: { authorization: `Bearer ${token}`, 'x-bulwark-test-client': client } });
+    for (let i = 0; i < 5; i++) expect((await req('bwk_nope', '10.0.0.1')).status).toBe(401);
+    const blocked = await req(admin, '10.0.0.1');
+    expect(blocked.status).toBe(429);
+    expect(((await blocked.json()) as { error: { code: string } }).error.code).toBe('auth.rate-limited');
+    expect((await req(admin, '10.0.0.2')).status).toBe(200);
+  });
+
+  it('lists findings filtered, sorted and paged; reports in other formats; errors are JSON with stable codes', async () => {
+    const all = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as { items: { package: string; severity: string }[]; total: number };
+    expect(all.total).toBeGreaterThan(3);
+    expect(all.items).toHaveLength(all.total);
+    const page = (await (await call('GET', '/api/v1/findings?limit=2&offset=1&sort=package', { role: 'viewer' })).json()) as { items: { package: string }[]; total: number; limit: number; offset: number };
+    const sorted = all.items.map((f) => f.package).sort((a, b) => a.localeCompare(b));
+    expect(page.items.map((f) => f.package)).toEqual(sorted.slice(1, 3));
+    expect([page.total, page.limit, page.offset]).toEqual([all.total, 2, 1]);
+    const bySeverity = (await (await call('GET', '/api/v1/findings?limit=1000&sort=-severity', { role: 'viewer' })).json()) as { items: { severity: string }[] };
+    const rank = ['unknown', 'none', 'low', 'medium', 'high', 'critical'];
+    const ranks = bySeverity.items.map((f) => rank.indexOf(f.severity));
+    expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
+    const high = (await (await call('GET', '/api/v1/findings?severity=high&limit=1000', { role: 'viewer' })).json()) as { items: { severity: string }[] };
+    expect(high.items.every((f) => f.severity === 'high' || f.severity === 'critical')).toBe(true);
+    const csv = await call('GET', '/api/v1/reports/findings?format=csv', { role: 'viewer' });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect((await csv.text()).split('\n')[0]).toMatch(/severity/i);
+
+    const bad = await call('GET', '/api/v1/findings?severity=dreadful', { role: 'viewer' });
+    expect(bad.status).toBe(400);
+    const err = (await bad.json()) as { error: { code: string; message: string; details: { issues: { path: string }[] } } };
+    expect(err.error.code).toBe('input.invalid');
+    expect(err.error.details.issues[0]?.path).toBe('query.severity');
+    expect((await call('GET', '/api/v1/findings?sort=secret', { role: 'viewer' })).status).toBe(400);
+    const missing = await call('GET', '/api/v1/nothing-here', { role: 'viewer' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('storage.not-found');
+    expect((await call('POST', '/api/v1/hosts', { role: 'admin', body: { name: 'x', address: 'root@h', extra: 1 } })).status).toBe(400);
+    const big = await call('PUT', '/api/v1/policies/demo', { role: 'admin', text: 'x'.repeat(3 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+  });
+
+  it('applies a policy, plans, decides and starts a run; the audit log names the token', async () => {
+    const put = await call('PUT', '/api/v1/policies/demo', { role: 'admin', text: POLICY });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toEqual({ name: 'demo', version: 1, created: true });
+    expect((await call('PUT', '/api/v1/policies/other', { role: 'admin', text: POLICY })).status).toBe(400);
+    const plan = (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as { entries: { target: string; packages: { advisories: string[] }[] }[] };
+    expect(plan.entries.map((e) => e.target)).toEqual(['demo-azl3-vm']);
+    const advisory = plan.entries[0]?.packages[0]?.advisories[0] ?? '';
+    const hold = await call('POST', '/api/v1/decisions', { role: 'operator', body: { policy: 'demo', advisory, kind: 'hold', reason: 'waiting for the vendor' } });
+    expect(hold.status).toBe(201);
+    const held = (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as { entries: { held: { advisory: string }[] }[] };
+    expect(held.entries[0]?.held.map((h) => h.advisory)).toEqual([advisory]);
+    expect((await call('DELETE', `/api/v1/decisions?policy=demo&advisory=${encodeURIComponent(advisory)}&kind=hold`, { role: 'operator' })).status).toBe(200);
+
+    const started = await call('POST', '/api/v1/runs', { role: 'operator', body: { policy: 'demo' } });
+    expect(started.status).toBe(202);
+    const { run } = (await started.json()) as { run: number };
+    // The refusing transport fails the host's precheck: the run halts, and the API shows why.
+    let shown: { run: { status: string }; failedHosts: string[] } = { run: { status: 'running' }, failedHosts: [] };
+    for (let i = 0; i < 100 && shown.run.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      shown = (await (await call('GET', `/api/v1/runs/${String(run)}`, { role: 'viewer' })).json()) as typeof shown;
+    }
+    expect(shown.run.status).toBe('halted');
+    expect(shown.failedHosts).toEqual(['demo-azl3-vm']);
+    const audit = (await (await call('GET', '/api/v1/audit?subject=demo', { role: 'operator' })).json()) as { items: { action: string; actor: string }[] };
+    const operatorId = tokens.get('operator')?.split('_')[1] ?? '';
+    expect(audit.items.find((a) => a.action === 'run.start')?.actor).toBe(`token:${operatorId}:t-operator`);
+    expect(audit.items.find((a) => a.action === 'advisory.hold')?.actor).toBe(`token:${operatorId}:t-operator`);
+    expect(audit.items.find((a) => a.action === 'policy.apply')?.actor).toMatch(/^token:[0-9a-f]{12}:t-admin$/);
+  });
+});

@@ -1,0 +1,131 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { BulwarkError } from '../core/errors.js';
+import type { Db } from '../services/store.js';
+import { roleAllows, verifyToken, type TokenInfo } from '../services/tokens.js';
+import { errorResponse } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { Raw, ROUTES, type ApiConfig, type Route } from './routes.js';
+
+/**
+ * The HTTP API (issue #6) on Hono: each route of the table gets authentication (a bearer token),
+ * its role check, strict validation of query and body, and the one error handler. Tests call
+ * `app.request()` without a socket; `bulwark serve` puts the same app on a listening server.
+ */
+export interface ApiOptions extends ApiConfig {
+  log?: (msg: string, meta: Record<string, unknown>) => void;
+  /** Failed authentications allowed per client address per minute (default 20). */
+  authFailuresPerMinute?: number;
+  /** Who is calling from (the socket's address; behind a proxy, set by the server). */
+  clientAddress?: (c: Context) => string;
+}
+
+/** The full route table: the API's routes and the OpenAPI document's own. */
+export function apiRoutes(): Route[] {
+  return [
+    ...ROUTES,
+    {
+      method: 'get',
+      path: '/api/v1/openapi.json',
+      access: 'public',
+      tag: 'service',
+      summary: 'This OpenAPI 3.1 document',
+      handle: (c) => Promise.resolve(openApiDocument(apiRoutes(), c.config.version)),
+    },
+  ];
+}
+
+/** A fixed-window counter of failed authentications per client address. */
+function failureLimiter(perMinute: number): { blocked: (who: string, now: number) => boolean; fail: (who: string, now: number) => void } {
+  const windows = new Map<string, { start: number; n: number }>();
+  return {
+    blocked(who, now) {
+      const w = windows.get(who);
+      return w !== undefined && now - w.start < 60_000 && w.n >= perMinute;
+    },
+    fail(who, now) {
+      const w = windows.get(who);
+      if (w === undefined || now - w.start >= 60_000) {
+        if (windows.size > 10_000) windows.clear();
+        windows.set(who, { start: now, n: 1 });
+      } else w.n++;
+    },
+  };
+}
+
+const BODY_LIMIT = 2 * 1024 * 1024;
+
+export function createApp(db: Db, o: ApiOptions): Hono {
+  const app = new Hono();
+  const log = o.log ?? ((): void => undefined);
+  const limiter = failureLimiter(o.authFailuresPerMinute ?? 20);
+  const clientAddress = o.clientAddress ?? ((c: Context): string => c.req.header('x-bulwark-test-client') ?? 'local');
+  app.onError((err, c) => errorResponse(c, err, log));
+  app.notFound((c) => c.json({ error: { code: 'storage.not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: BODY_LIMIT,
+      onError: (c) => c.json({ error: { code: 'input.invalid', message: `the request body is larger than ${String(BODY_LIMIT)} bytes` } }, 413),
+    }),
+  );
+  // Responses are data about a fleet's weaknesses: never cached, never sniffed, never framed.
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+  });
+
+  const authenticate = async (c: Context): Promise<TokenInfo> => {
+    const who = clientAddress(c);
+    const now = Date.now();
+    if (limiter.blocked(who, now)) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    const header = c.req.header('authorization');
+    const m = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
+    const principal = m?.[1] === undefined ? null : await verifyToken(db, m[1]);
+    if (principal === null) {
+      limiter.fail(who, now);
+      throw new BulwarkError('auth.required', header === undefined ? 'this route needs a token (Authorization: Bearer bwk_…)' : 'the token is not valid (unknown, expired or revoked)');
+    }
+    return principal;
+  };
+
+  for (const r of apiRoutes()) {
+    app.on(r.method.toUpperCase(), r.path, async (c) => {
+      const principal = r.access === 'public' ? null : await authenticate(c);
+      if (principal !== null && r.access !== 'public' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this token is ${principal.role}`);
+      const query = parse(r.query, c.req.query(), 'query');
+      let body: unknown = undefined;
+      if (r.textBody === true) body = await c.req.text();
+      else if (r.body !== undefined) {
+        const text = await c.req.text();
+        let json: unknown = undefined;
+        if (text.trim() !== '') {
+          if (!/^application\/json\b/.test(c.req.header('content-type') ?? '')) throw new BulwarkError('input.invalid', 'the body must be JSON (Content-Type: application/json)');
+          try {
+            json = JSON.parse(text) as unknown;
+          } catch {
+            throw new BulwarkError('input.invalid', 'the body is not valid JSON');
+          }
+        }
+        body = parse(r.body, json, 'body');
+      }
+      const result = await r.handle({ db, principal, actor: principal === null ? 'anonymous' : `token:${principal.id}:${principal.name}`, params: c.req.param(), query, body, config: o });
+      if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
+      return c.json(result ?? null, r.status ?? 200);
+    });
+  }
+  return app;
+}
+
+function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
+  if (schema === undefined) return undefined;
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+    throw new BulwarkError('input.invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+  }
+  return r.data;
+}

@@ -1,0 +1,475 @@
+import { z } from 'zod';
+import { BulwarkError } from '../core/errors.js';
+import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
+import { searchAdvisories, showAdvisory } from '../services/advisories.js';
+import { auditLog } from '../services/audit.js';
+import { addSource, listSources, removeSource, syncSources } from '../services/feeds.js';
+import { addHost, listHosts, removeHost, scanHosts } from '../services/hosts.js';
+import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../services/policies.js';
+import { findFindings, renderReport } from '../services/report.js';
+import { listRuns, setRunState, showRun, executeRun, type RunTransport } from '../services/runs.js';
+import { runPolicyNow } from '../services/scheduler.js';
+import type { Db } from '../services/store.js';
+import { createToken, listTokens, revokeToken, type Role, type TokenInfo } from '../services/tokens.js';
+import { recordAudit } from '../services/audit.js';
+
+/**
+ * Every route of the HTTP API (issue #6) in one table: method, path, the least role that may
+ * call it, the schemas of its query and body, and its handler, which goes through `services`.
+ * The server, the OpenAPI document and the route-by-role test are all built from this table,
+ * so a route cannot exist without a declared role.
+ */
+export type Access = Role | 'public';
+
+export interface ApiConfig {
+  knownHostsFile: string;
+  /** How patch runs reach hosts (SSH by default; tests give real dnf roots). */
+  transport: (db: Db) => RunTransport;
+  version: string;
+}
+
+export interface Ctx<Q, B> {
+  db: Db;
+  principal: TokenInfo | null;
+  /** Who the audit log names: `token:<id>:<name>`. */
+  actor: string;
+  params: Record<string, string>;
+  query: Q;
+  body: B;
+  config: ApiConfig;
+}
+
+/** A handler's result: JSON, or a body of another type (reports). */
+export type Result = unknown;
+export class Raw {
+  constructor(
+    readonly body: string,
+    readonly contentType: string,
+  ) {}
+}
+
+export interface Route<Q = unknown, B = unknown> {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  access: Access;
+  summary: string;
+  tag: string;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** The body is YAML text, not JSON (policies). */
+  textBody?: boolean;
+  status?: 200 | 201 | 202;
+  handle: (c: Ctx<Q, B>) => Promise<Result>;
+}
+
+// Each route is checked against Route on its own (its Q and B inferred from its schemas), then
+// widened for the table.
+const route = <Q = undefined, B = undefined>(r: Route<Q, B>): Route => r as unknown as Route;
+
+const page = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+  sort: z
+    .string()
+    .regex(/^-?[A-Za-z]+$/)
+    .optional(),
+});
+type Page = z.infer<typeof page>;
+
+/** Sorts by one field (`-field`: descending; nulls last), then pages. */
+function paginate<T extends object>(items: readonly T[], p: Page, sortable: readonly (keyof T & string)[]): { items: T[]; total: number; limit: number; offset: number } {
+  let list = [...items];
+  if (p.sort !== undefined) {
+    const desc = p.sort.startsWith('-');
+    const key = (desc ? p.sort.slice(1) : p.sort) as keyof T & string;
+    if (!sortable.includes(key)) throw new BulwarkError('input.invalid', `sort: "${key}" is not one of ${sortable.join(', ')}`);
+    list = list.sort((a, b) => {
+      const x = a[key] as unknown;
+      const y = b[key] as unknown;
+      if (x === y) return 0;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      // Severities sort by rank (critical above high), not by spelling.
+      const r = key === 'severity' ? severityRank(x as Severity) - severityRank(y as Severity) : typeof x === 'number' && typeof y === 'number' ? x - y : typeof x === 'string' && typeof y === 'string' ? x.localeCompare(y) : JSON.stringify(x).localeCompare(JSON.stringify(y));
+      return desc ? -r : r;
+    });
+  }
+  return { items: list.slice(p.offset, p.offset + p.limit), total: list.length, limit: p.limit, offset: p.offset };
+}
+
+const csv = (values: readonly string[]) =>
+  z
+    .string()
+    .transform((s) => s.split(',').filter((x) => x !== ''))
+    .pipe(z.array(z.enum(values as [string, ...string[]])));
+
+const severity = z.enum(SEVERITIES as unknown as [Severity, ...Severity[]]);
+const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
+const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+function runId(params: Record<string, string>): number {
+  const n = Number(params['id']);
+  if (!Number.isInteger(n) || n < 1) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
+  return n;
+}
+
+async function needFound<T>(v: T | null | undefined, what: string): Promise<T> {
+  if (v === null || v === undefined) throw new BulwarkError('storage.not-found', `no ${what}`);
+  return Promise.resolve(v);
+}
+
+export const ROUTES: readonly Route[] = [
+  route({
+    method: 'get',
+    path: '/api/v1/health',
+    access: 'public',
+    tag: 'service',
+    summary: 'Liveness: the server answers and its database is reachable',
+    handle: async ({ db, config }) => {
+      await listPolicies(db);
+      return { status: 'ok', version: config.version };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/me',
+    access: 'viewer',
+    tag: 'service',
+    summary: 'The calling credential: its name, role and expiry',
+    handle: ({ principal }) => Promise.resolve(principal),
+  }),
+
+  // Hosts
+  route({
+    method: 'get',
+    path: '/api/v1/hosts',
+    access: 'viewer',
+    tag: 'hosts',
+    summary: 'Hosts, filtered by tag and release, sorted and paged',
+    query: page.extend({ tag: z.string().optional(), release: z.string().optional() }),
+    handle: async ({ db, query }) => {
+      const hosts = (await listHosts(db)).filter((h) => (query.tag === undefined || h.tags.includes(query.tag)) && (query.release === undefined || h.release === query.release));
+      return paginate(hosts, query, ['name', 'release', 'inventoryAt', 'createdAt']);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/hosts',
+    access: 'admin',
+    tag: 'hosts',
+    summary: 'Add (or update) a host reached over SSH',
+    status: 201,
+    body: z.strictObject({
+      name,
+      address: z.string().min(1).max(512),
+      identityFile: z.string().startsWith('/').max(4096).optional(),
+      sudo: z.boolean().optional(),
+      tags: z.array(name).max(64).optional(),
+      packageManager: z.enum(['dnf', 'tdnf', 'apt']).optional(),
+    }),
+    handle: async ({ db, body, actor }) => {
+      const t = await addHost(db, body);
+      await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags });
+      return t;
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/hosts/:name',
+    access: 'viewer',
+    tag: 'hosts',
+    summary: 'One host with its open findings',
+    handle: async ({ db, params }) => {
+      const host = await needFound((await listHosts(db)).find((h) => h.name === params['name']), `host named "${params['name'] ?? ''}"`);
+      return { host, findings: await findFindings(db, { hosts: [host.name] }) };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/hosts/:name',
+    access: 'admin',
+    tag: 'hosts',
+    summary: 'Remove a host with its inventory and findings',
+    handle: async ({ db, params, actor }) => {
+      const n = params['name'] ?? '';
+      if (!(await removeHost(db, n))) throw new BulwarkError('storage.not-found', `no host named "${n}"`);
+      await recordAudit(db, actor, 'host.remove', n);
+      return { removed: n };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/hosts/:name/scan',
+    access: 'operator',
+    tag: 'hosts',
+    summary: 'Collect the host\'s inventory over SSH and match it now',
+    handle: async ({ db, params, config }) => {
+      await needFound((await listHosts(db)).find((h) => h.name === params['name']), `host named "${params['name'] ?? ''}"`);
+      const [r] = await scanHosts(db, [params['name'] ?? ''], { knownHostsFile: config.knownHostsFile, acceptNewHostKey: false, concurrency: 1 });
+      if (r === undefined || !r.ok) throw new BulwarkError('target.unreachable', r?.error ?? 'scan failed');
+      return { host: r.host, counts: r.report?.counts, findings: r.report?.active.length };
+    },
+  }),
+
+  // Findings and reports
+  route({
+    method: 'get',
+    path: '/api/v1/findings',
+    access: 'viewer',
+    tag: 'findings',
+    summary: 'Findings (default: open and no-fix), filtered, sorted and paged',
+    query: page.extend({
+      host: z.string().optional(),
+      severity: severity.optional(),
+      cve: z.string().optional(),
+      status: csv(status).optional(),
+    }),
+    handle: async ({ db, query }) => {
+      const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, cve: query.cve, status: query.status as (typeof status)[number][] | undefined });
+      return paginate(rows, query, ['severity', 'targetName', 'advisoryId', 'package', 'firstSeen', 'status', 'cvssScore', 'publishedAt']);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/reports/findings',
+    access: 'viewer',
+    tag: 'findings',
+    summary: 'A findings report as JSON, CSV, CycloneDX VEX or HTML',
+    query: z.object({ format: z.enum(['json', 'csv', 'cyclonedx-vex', 'html']).default('json'), host: z.string().optional(), severity: severity.optional(), status: csv(status).optional() }),
+    handle: async ({ db, query }) => {
+      const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, status: query.status as (typeof status)[number][] | undefined });
+      const type = { json: 'application/json', csv: 'text/csv; charset=utf-8', 'cyclonedx-vex': 'application/vnd.cyclonedx+json', html: 'text/html; charset=utf-8' }[query.format];
+      return new Raw(renderReport(rows, query.format), type);
+    },
+  }),
+
+  // Advisories and feeds
+  route({
+    method: 'get',
+    path: '/api/v1/advisories',
+    access: 'viewer',
+    tag: 'advisories',
+    summary: 'Search advisories by CVE, package, release or source',
+    query: z.object({ cve: z.string().optional(), package: z.string().optional(), release: z.string().optional(), source: z.string().optional(), withdrawn: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    handle: async ({ db, query }) => ({ items: await searchAdvisories(db, { ...query, withdrawn: query.withdrawn === 'true' }) }),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/advisories/:source/:id',
+    access: 'viewer',
+    tag: 'advisories',
+    summary: 'One advisory with its change history',
+    handle: async ({ db, params }) => needFound(await showAdvisory(db, params['source'] ?? '', params['id'] ?? ''), `advisory ${params['id'] ?? ''} in ${params['source'] ?? ''}`),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/feeds',
+    access: 'viewer',
+    tag: 'feeds',
+    summary: 'Feed sources (the catalog and your own) with their last sync',
+    handle: async ({ db }) => ({ items: await listSources(db) }),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/feeds',
+    access: 'admin',
+    tag: 'feeds',
+    summary: 'Add a feed source, or point a catalog source elsewhere',
+    status: 201,
+    body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional() }),
+    handle: async ({ db, body, actor }) => {
+      const s = await addSource(db, body);
+      await recordAudit(db, actor, 'feed.add', body.id, { location: body.location, format: body.format });
+      return s;
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/feeds/:id',
+    access: 'admin',
+    tag: 'feeds',
+    summary: 'Remove a feed source of your own (its advisories stay until re-synced away)',
+    handle: async ({ db, params, actor }) => {
+      await removeSource(db, params['id'] ?? '');
+      await recordAudit(db, actor, 'feed.remove', params['id'] ?? '');
+      return { removed: params['id'] };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/feeds/:id/sync',
+    access: 'operator',
+    tag: 'feeds',
+    summary: 'Sync one feed source now',
+    body: z.strictObject({ force: z.boolean().optional() }).optional(),
+    handle: async ({ db, params, body }) => {
+      const [r] = await syncSources(db, [params['id'] ?? ''], { force: body?.force === true });
+      return r;
+    },
+  }),
+
+  // Policies, plans, decisions
+  route({
+    method: 'get',
+    path: '/api/v1/policies',
+    access: 'viewer',
+    tag: 'policies',
+    summary: 'Policies, each at its latest version',
+    handle: async ({ db }) => ({ items: await listPolicies(db) }),
+  }),
+  route({
+    method: 'put',
+    path: '/api/v1/policies/:name',
+    access: 'admin',
+    tag: 'policies',
+    summary: 'Apply a policy (the YAML file as the body); a new version when it changed',
+    textBody: true,
+    handle: async ({ db, params, body, actor }) => {
+      const r = await applyPolicyText(db, String(body), 'request body');
+      if (r.name !== params['name']) throw new BulwarkError('input.invalid', `the policy in the body is named "${r.name}", not "${params['name'] ?? ''}"`);
+      if (r.created) await recordAudit(db, actor, 'policy.apply', r.name, { version: r.version });
+      return r;
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/policies/:name/plan',
+    access: 'viewer',
+    tag: 'policies',
+    summary: 'The plan the policy makes now (or at a given time)',
+    query: z.object({ at: isoTime.optional() }),
+    handle: async ({ db, params, query }) => (await makePlan(db, params['name'] ?? '', query.at === undefined ? {} : { at: new Date(query.at) })).plan,
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/policies/:name/plan-diff',
+    access: 'viewer',
+    tag: 'policies',
+    summary: 'What changed in the plan since the last stored one',
+    handle: async ({ db, params }) => planDiff(db, params['name'] ?? ''),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/decisions',
+    access: 'viewer',
+    tag: 'policies',
+    summary: 'Approvals and holds in force (history: all of them)',
+    query: z.object({ policy: z.string().optional(), history: z.enum(['true', 'false']).optional() }),
+    handle: async ({ db, query }) => ({ items: await decisions(db, { ...(query.policy !== undefined ? { policy: query.policy } : {}), history: query.history === 'true' }) }),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/decisions',
+    access: 'operator',
+    tag: 'policies',
+    summary: 'Approve an advisory under a policy, or hold it (with a reason and an expiry)',
+    status: 201,
+    body: z.strictObject({ policy: name, advisory: z.string().min(1).max(128), kind: z.enum(['approve', 'hold']), reason: z.string().min(1).max(1024), until: isoTime.optional() }),
+    handle: async ({ db, body, actor }) => {
+      const until = body.until ?? (body.kind === 'hold' ? new Date(Date.now() + 30 * 86_400_000).toISOString() : null);
+      const pk = await decide(db, { policy: body.policy, advisoryId: body.advisory, kind: body.kind, reason: body.reason, until: until !== null && until.length === 10 ? `${until}T23:59:59.000Z` : until, actor });
+      return { decision: pk };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/decisions',
+    access: 'operator',
+    tag: 'policies',
+    summary: 'Lift a hold or withdraw an approval',
+    query: z.object({ policy: name, advisory: z.string().min(1), kind: z.enum(['approve', 'hold']) }),
+    handle: async ({ db, query, actor }) => ({ revoked: await revoke(db, { policy: query.policy, advisoryId: query.advisory, kind: query.kind, actor }) }),
+  }),
+
+  // Runs
+  route({
+    method: 'get',
+    path: '/api/v1/runs',
+    access: 'viewer',
+    tag: 'runs',
+    summary: 'Patch runs, newest first',
+    query: z.object({ policy: z.string().optional(), status: z.enum(['running', 'waiting', 'paused', 'cancelled', 'halted', 'done']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    handle: async ({ db, query }) => ({ items: await listRuns(db, query) }),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/runs',
+    access: 'operator',
+    tag: 'runs',
+    summary: 'Plan a policy now and start a run of its approved entries (it goes on in the background)',
+    status: 202,
+    body: z.strictObject({ policy: name }),
+    handle: async ({ db, body, actor, config }) => {
+      const r = await runPolicyNow(db, body.policy, config.transport(db), { actor, detach: true });
+      return { run: r.run, hosts: r.hosts };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/runs/:id',
+    access: 'viewer',
+    tag: 'runs',
+    summary: 'A run with every step: state, tries, exit code, output',
+    handle: async ({ db, params }) => {
+      const { run, steps } = await showRun(db, runId(params));
+      return { run, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))] };
+    },
+  }),
+  ...(['pause', 'resume', 'cancel'] as const).map((action) =>
+    route({
+      method: 'post',
+      path: `/api/v1/runs/:id/${action}`,
+      access: 'operator',
+      tag: 'runs',
+      summary: `${action[0]?.toUpperCase() ?? ''}${action.slice(1)} a run`,
+      handle: async ({ db, params, actor, config }) => {
+        const pk = runId(params);
+        const r = await setRunState(db, pk, action);
+        await recordAudit(db, actor, `run.${action}`, String(pk));
+        if (action === 'resume') executeRun(db, pk, config.transport(db)).catch(() => undefined);
+        return r;
+      },
+    }),
+  ),
+
+  // Audit and tokens
+  route({
+    method: 'get',
+    path: '/api/v1/audit',
+    access: 'operator',
+    tag: 'audit',
+    summary: 'The append-only audit log, newest first',
+    query: z.object({ subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    handle: async ({ db, query }) => ({ items: await auditLog(db, query) }),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/tokens',
+    access: 'admin',
+    tag: 'tokens',
+    summary: 'API tokens (never their secrets)',
+    handle: async ({ db }) => ({ items: await listTokens(db) }),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/tokens',
+    access: 'admin',
+    tag: 'tokens',
+    summary: 'Create a token; its secret is in this response only',
+    status: 201,
+    body: z.strictObject({ name: z.string().min(1).max(64), role: z.enum(['viewer', 'operator', 'admin']), expiresInDays: z.number().int().min(1).max(3650).nullable().default(90) }),
+    handle: async ({ db, body, actor }) => createToken(db, { ...body, actor }),
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/tokens/:id',
+    access: 'admin',
+    tag: 'tokens',
+    summary: 'Revoke a token',
+    handle: async ({ db, params, actor }) => {
+      await revokeToken(db, params['id'] ?? '', actor);
+      return { revoked: params['id'] };
+    },
+  }),
+];

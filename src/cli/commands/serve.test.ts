@@ -1,0 +1,117 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli.js';
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const entry = join(import.meta.dirname, '..', '..', '..', 'test', 'bulwark-process.ts');
+
+/** Starts `bulwark serve` as a process and waits for its banner. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`serve did not start: ${out} ${err}`));
+    }, 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited ${String(code)}: ${err}`));
+    });
+  });
+  return { child, url: /serving on (\S+)/.exec(out)?.[1] ?? '', token: /(bwk_\S+)/.exec(out)?.[1] ?? null, banner: out };
+}
+
+const stop = (child: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+
+describe('bulwark serve and bulwark tokens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-serve-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the demo fleet, prints its address and a first admin token once, and stops on SIGTERM', async () => {
+    const db = join(dir, 'a.db');
+    const s = await serve(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler']);
+    try {
+      expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(s.token).toMatch(/^bwk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+      const me = await fetch(`${s.url}/api/v1/me`, { headers: { authorization: `Bearer ${s.token ?? ''}` } });
+      expect(((await me.json()) as { role: string; name: string })).toMatchObject({ role: 'admin', name: 'first-admin' });
+      const hosts = (await (await fetch(`${s.url}/api/v1/hosts`, { headers: { authorization: `Bearer ${s.token ?? ''}` } })).json()) as { items: { name: string }[] };
+      expect(hosts.items.map((h) => h.name)).toEqual(['demo-azl3-vm']);
+      expect((await fetch(`${s.url}/api/v1/hosts`)).status).toBe(401);
+    } finally {
+      expect(await stop(s.child)).toBe(0);
+    }
+    // A second start finds a usable admin token: no new one is printed.
+    const again = await serve(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
+    expect(again.token).toBeNull();
+    expect(await stop(again.child)).toBe(0);
+    const list = await runCli(['--db', db, 'tokens', 'list', '--json']);
+    expect((JSON.parse(list.out) as { name: string }[]).map((t) => t.name)).toEqual(['first-admin']);
+  }, 60_000);
+
+  it.skipIf(!hasOpenssl())('serves HTTPS with the given certificate', async () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'pipe' });
+    const s = await serve(['--db', join(dir, 'tls.db'), 'serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--no-scheduler']);
+    try {
+      expect(s.url).toMatch(/^https:\/\//);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${s.url}/api/v1/health`, { ca: readFileSync(cert) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+    } finally {
+      await stop(s.child);
+    }
+  }, 60_000);
+
+  it('creates, lists and revokes tokens from the CLI; the secret is printed once and never listed', async () => {
+    const db = join(dir, 'c.db');
+    const created = await runCli(['--db', db, 'tokens', 'create', '--name', 'ci', '--role', 'viewer', '--expires-days', '7'], { USER: 'bob' });
+    expect(created.code).toBe(0);
+    const token = created.out.trim();
+    expect(token).toMatch(/^bwk_/);
+    expect(created.err).toMatch(/viewer, expires /);
+    const listed = await runCli(['--db', db, 'tokens', 'list']);
+    expect(listed.out).toMatch(/ci\s+viewer\s+\S+\s+cli:bob/);
+    expect(listed.out).not.toContain(token.split('_')[2]);
+    const id = token.split('_')[1] ?? '';
+    expect((await runCli(['--db', db, 'tokens', 'revoke', id])).out).toBe(`token ${id} revoked\n`);
+    expect((await runCli(['--db', db, 'tokens', 'revoke', id])).code).toBe(2);
+    expect((await runCli(['--db', db, 'tokens', 'create', '--name', 'x', '--role', 'root'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,127 @@
+import { startServer } from '../../api/server.js';
+import { createLogger } from '../../lib/logger.js';
+import { runDemo } from '../../services/demo.js';
+import { defaultKnownHosts, listHosts } from '../../services/hosts.js';
+import { sshRunTransport } from '../../services/run-transport.js';
+import { schedulerTick } from '../../services/scheduler.js';
+import { openStore } from '../../services/store.js';
+import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
+import { VERSION } from '../../version.js';
+import { actorOf, writeAll, type CliIo } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+
+interface Common {
+  io: CliIo;
+  dbPath: string | undefined;
+}
+
+/**
+ * `bulwark serve`: the HTTP API (and, unless --no-scheduler, the scheduler) in one process.
+ * On a store with no usable admin token it creates one and prints it once; with --demo it loads
+ * the demo fleet into an empty store first.
+ */
+export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; trustProxy: string[]; signal?: AbortSignal }): Promise<ExitCode> {
+  const m = /^(.*):(\d{1,5})$/.exec(o.listen);
+  if (m === null) {
+    await writeAll(o.io.stderr, `bulwark: --listen: "${o.listen}" is not HOST:PORT\n`);
+    return EXIT.usage;
+  }
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+    await writeAll(o.io.stderr, 'bulwark: --tls-cert and --tls-key go together\n');
+    return EXIT.usage;
+  }
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  const log = createLogger();
+  const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
+  try {
+    if (o.demo && (await listHosts(db)).length === 0) await runDemo(db);
+    const server = await startServer(db, {
+      host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
+      port: Number(m[2]),
+      tls: o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: o.tlsCert, key: o.tlsKey } : undefined,
+      trustProxy: o.trustProxy,
+      knownHostsFile,
+      transport: (d) => sshRunTransport(d, { knownHostsFile, acceptNewHostKey: false }),
+      version: VERSION,
+      log: log.error,
+    });
+    const now = Date.now();
+    const usableAdmin = (await listTokens(db)).some((t) => t.role === 'admin' && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
+    const lines = [`Bulwark ${VERSION} serving on ${server.url}`, `  API:     ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`];
+    if (!usableAdmin) {
+      const first = await createToken(db, { name: 'first-admin', role: 'admin', expiresInDays: 30, actor: actorOf(o.io) });
+      lines.push(`  first admin token (shown once, expires in 30 days; make your own with \`bulwark tokens create\`):`, `  ${first.token}`);
+    }
+    // Signals are handled before the banner tells anyone the server is there.
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const onSignal = (): void => {
+      stop();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    o.signal?.addEventListener('abort', onSignal);
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
+    log.info('serving', { url: server.url, scheduler: o.scheduler });
+
+    let timer: NodeJS.Timeout | undefined;
+    if (o.scheduler) {
+      const transport = sshRunTransport(db, { knownHostsFile, acceptNewHostKey: false });
+      const tick = async (): Promise<void> => {
+        try {
+          for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
+        } catch (err) {
+          log.error('scheduler pass failed', { err: (err as Error).message });
+        }
+        timer = setTimeout(() => void tick(), o.intervalSeconds * 1000);
+      };
+      timer = setTimeout(() => void tick(), 1000);
+    }
+    await stopped;
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await server.close();
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function tokensCreateCommand(o: Common & { name: string; role: Role; expiresInDays: number | null; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const t = await createToken(db, { name: o.name, role: o.role, expiresInDays: o.expiresInDays, actor: actorOf(o.io) });
+    await writeAll(o.io.stdout, o.json ? JSON.stringify(t, null, 2) + '\n' : `${t.token}\n`);
+    if (!o.json) await writeAll(o.io.stderr, `token ${t.info.id} (${t.info.role}${t.info.expiresAt === null ? ', never expires' : `, expires ${t.info.expiresAt}`}): shown once, store it now\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function tokensListCommand(o: Common & { json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const list = await listTokens(db);
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify(list, null, 2) + '\n');
+    else await writeAll(o.io.stdout, formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'EXPIRES', 'REVOKED', 'LAST USED'], list.map((t) => [t.id, t.name, t.role, t.createdAt, t.createdBy, t.expiresAt ?? 'never', t.revokedAt ?? '-', t.lastUsedAt ?? 'never'])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function tokensRevokeCommand(o: Common & { id: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    await revokeToken(db, o.id, actorOf(o.io));
+    await writeAll(o.io.stdout, `token ${o.id} revoked\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
