@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
-import { DPKG_QUERY_FORMAT, parseInventory } from './imports.js';
+import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
+import { parseInventory } from './imports.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
 
