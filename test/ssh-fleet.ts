@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -106,11 +106,23 @@ export interface DnfHost extends SshHost {
   transactions: () => number;
 }
 
+/** A host's own files for dnf, prepared beside it, and where its namespace binds them. */
+export interface DnfHostFiles {
+  dir: string;
+  /** The host's rpm root (its database is what the host shows). */
+  root: string;
+  /** (source, mount point) pairs: the rpm database, os-release, dnf configuration, cache, history. */
+  binds: [string, string][];
+  setRepo: (url: string) => void;
+  installed: () => string[];
+  transactions: () => number;
+}
+
 /**
- * Starts an sshd host whose packages are `initial`, installed with the real dnf from `localRepo`
+ * Prepares a host whose packages are `initial`, installed with the real dnf from `localRepo`
  * (a directory), and whose dnf then uses `repoUrl`.
  */
-export async function startDnfHost(dir: string, o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<DnfHost> {
+export function prepareDnfHost(dir: string, o: { name: string; localRepo: string; repoUrl: string; initial: readonly string[] }): DnfHostFiles {
   const hostDir = join(dir, o.name);
   const root = join(hostDir, 'root');
   const etcDnf = join(hostDir, 'etc-dnf');
@@ -128,23 +140,19 @@ export async function startDnfHost(dir: string, o: { name: string; address: stri
     for (const e of readdirSync(join(hostDir, 'cache'))) rmSync(join(hostDir, 'cache', e), { recursive: true, force: true });
   };
   setRepo(o.repoUrl);
-  const host = await startSshHost(join(hostDir, 'ssh'), {
-    address: o.address,
-    port: o.port,
-    rpmRoot: root,
-    osRelease: AZL3_OS_RELEASE,
-    ...(o.clientKey !== undefined ? { clientKey: o.clientKey } : {}),
+  const osRelease = join(hostDir, 'os-release');
+  writeFileSync(osRelease, AZL3_OS_RELEASE);
+  const db = execFileSync('rpm', ['--eval', '%_dbpath'], { encoding: 'utf8' }).trim();
+  return {
+    dir: hostDir,
+    root,
     binds: [
+      [join(root, db), db],
+      [osRelease, '/etc/os-release'],
       [etcDnf, '/etc/dnf'],
       [join(hostDir, 'cache'), '/var/cache/dnf'],
       [join(hostDir, 'lib-dnf'), '/var/lib/dnf'],
     ],
-  });
-  return {
-    ...host,
-    name: o.name,
-    dir: hostDir,
-    root,
     setRepo,
     installed: () =>
       execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' })
@@ -163,6 +171,37 @@ export async function startDnfHost(dir: string, o: { name: string; address: stri
       }
     },
   };
+}
+
+/** Starts an sshd host on prepared dnf host files. */
+export async function startDnfHost(dir: string, o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<DnfHost> {
+  const files = prepareDnfHost(dir, o);
+  const [rpmDb, ...binds] = files.binds;
+  const host = await startSshHost(join(files.dir, 'ssh'), {
+    address: o.address,
+    port: o.port,
+    rpmRoot: files.root,
+    osRelease: AZL3_OS_RELEASE,
+    ...(o.clientKey !== undefined ? { clientKey: o.clientKey } : {}),
+    // startSshHost binds the database and os-release itself.
+    binds: binds.filter(([, to]) => to !== '/etc/os-release' && to !== rpmDb?.[1]),
+  });
+  return { ...host, name: o.name, dir: files.dir, root: files.root, setRepo: files.setRepo, installed: files.installed, transactions: files.transactions };
+}
+
+/**
+ * Runs argv in a mount namespace of its own with these binds (the way the sshd test hosts see
+ * their files), e.g. the agent script on a prepared host. Everything variable is a positional
+ * parameter of the fixed script.
+ */
+export function inNamespace(binds: readonly (readonly [string, string])[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  const script = 'while [ "$1" != -- ]; do [ -e "$2" ] || mkdir -p "$2"; mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"';
+  // Asynchronous: the server the command talks to may live in this very process.
+  return new Promise((resolve) => {
+    execFile('unshare', ['-m', 'sh', '-c', script, 'sh', ...binds.flat(), '--', ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
 }
 
 export interface DummyDeb {

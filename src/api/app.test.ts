@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ describe('the HTTP API', () => {
   let db: Db;
   const tokens = new Map<Role, string>();
   let app: ReturnType<typeof createApp>;
-  const config = { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test' };
+  const config = { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test', agentServerKey: randomBytes(32) };
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'api.db') });
@@ -72,7 +73,7 @@ describe('the HTTP API', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('every route with every role: no token is 401, too small a role is 403, enough gets through', async () => {
+  it('every route with every role: no token is 401, too small a role is 403, enough gets through; agent routes refuse tokens', async () => {
     const rank: Record<Role | 'none', number> = { none: -1, viewer: 0, operator: 1, admin: 2 };
     const rows: string[] = [];
     for (const r of apiRoutes()) {
@@ -80,10 +81,13 @@ describe('the HTTP API', () => {
       // and nothing in the store changes.
       const path = r.path.replace(/:([A-Za-z]+)/g, (_, p: string) => (p === 'id' ? '99999' : `no-such-${p}`));
       for (const who of ['none', 'viewer', 'operator', 'admin'] as const) {
-        const res = await call(r.method.toUpperCase(), path, { ...(who === 'none' ? {} : { role: who }), ...(r.body !== undefined ? { body: {} } : r.textBody === true ? { text: 'x: 1' } : {}) });
-        const need = r.access === 'public' ? -2 : rank[r.access];
-        const expected = rank[who] >= need ? 'through' : who === 'none' ? '401' : '403';
-        const got = res.status === 401 ? '401' : res.status === 403 ? '403' : 'through';
+        const res = await call(r.method.toUpperCase(), path, { ...(who === 'none' ? {} : { role: who }), ...(r.body !== undefined ? { body: {} } : r.textBody === true && r.method !== 'get' ? { text: 'x: 1' } : {}) });
+        // Agent routes take an agent's signature, never a token.
+        const need = r.access === 'public' ? -2 : r.access === 'agent' ? 99 : rank[r.access];
+        const expected = rank[who] >= need ? 'through' : who === 'none' || r.access === 'agent' ? '401' : '403';
+        let got = res.status === 401 ? '401' : res.status === 403 ? '403' : 'through';
+        // Enrollment is public; its own credential is the token in the body, refused here with 401.
+        if (got === '401' && r.path === '/agent/v1/enroll' && /enrollment token/.test(await res.clone().text())) got = 'through';
         rows.push(`${r.method.toUpperCase()} ${r.path} as ${who}: ${got === expected ? 'ok' : `expected ${expected}, got ${String(res.status)}`}`);
         if (got !== 'through') {
           const body = (await res.json()) as { error: { code: string } };

@@ -3,7 +3,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
+import { verifyAgentRequest } from '../services/agents.js';
 import { roleAllows, verifyToken, type TokenInfo } from '../services/tokens.js';
+import type { AgentRow } from '../storage/index.js';
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { Raw, ROUTES, type ApiConfig, type Route } from './routes.js';
@@ -86,7 +88,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     const m = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
     const principal = m?.[1] === undefined ? null : await verifyToken(db, m[1]);
     if (principal === null) {
-      limiter.fail(who, now);
+      // Counted by the route wrapper, with every other failed credential.
       throw new BulwarkError('auth.required', header === undefined ? 'this route needs a token (Authorization: Bearer bwk_…)' : 'the token is not valid (unknown, expired or revoked)');
     }
     return principal;
@@ -94,11 +96,30 @@ export function createApp(db: Db, o: ApiOptions): Hono {
 
   for (const r of apiRoutes()) {
     app.on(r.method.toUpperCase(), r.path, async (c) => {
-      const principal = r.access === 'public' ? null : await authenticate(c);
-      if (principal !== null && r.access !== 'public' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this token is ${principal.role}`);
+      try {
+        return await handle(r, c);
+      } catch (err) {
+        // Failed credentials of every kind (tokens, enrollment tokens, agent signatures) count.
+        if (err instanceof BulwarkError && err.code === 'auth.required') limiter.fail(clientAddress(c), Date.now());
+        throw err;
+      }
+    });
+  }
+
+  const handle = async (r: Route, c: Context): Promise<Response> => {
+    {
+      const who = clientAddress(c);
+      if ((r.access === 'agent' || r.path === '/agent/v1/enroll') && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+      const principal = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
+      if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this token is ${principal.role}`);
       const query = parse(r.query, c.req.query(), 'query');
       let body: unknown = undefined;
-      if (r.textBody === true) body = await c.req.text();
+      let agent: AgentRow | null = null;
+      if (r.access === 'agent') {
+        const raw = await c.req.text();
+        agent = await verifyAgentRequest(db, o.agentServerKey, { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature'), method: r.method.toUpperCase(), path: c.req.path, body: raw });
+        body = raw;
+      } else if (r.textBody === true) body = await c.req.text();
       else if (r.body !== undefined) {
         const text = await c.req.text();
         let json: unknown = undefined;
@@ -112,11 +133,12 @@ export function createApp(db: Db, o: ApiOptions): Hono {
         }
         body = parse(r.body, json, 'body');
       }
-      const result = await r.handle({ db, principal, actor: principal === null ? 'anonymous' : `token:${principal.id}:${principal.name}`, params: c.req.param(), query, body, config: o });
+      const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : `token:${principal.id}:${principal.name}`;
+      const result = await r.handle({ db, principal, agent, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
       if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
       return c.json(result ?? null, r.status ?? 200);
-    });
-  }
+    }
+  };
   return app;
 }
 

@@ -12,6 +12,8 @@ import { runPolicyNow } from '../services/scheduler.js';
 import type { Db } from '../services/store.js';
 import { createToken, listTokens, revokeToken, type Role, type TokenInfo } from '../services/tokens.js';
 import { recordAudit } from '../services/audit.js';
+import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent } from '../services/agents.js';
+import type { AgentRow } from '../storage/index.js';
 
 /**
  * Every route of the HTTP API (issue #6) in one table: method, path, the least role that may
@@ -19,18 +21,25 @@ import { recordAudit } from '../services/audit.js';
  * The server, the OpenAPI document and the route-by-role test are all built from this table,
  * so a route cannot exist without a declared role.
  */
-export type Access = Role | 'public';
+/** `agent`: a request signed by an enrolled agent (no bearer token). */
+export type Access = Role | 'public' | 'agent';
 
 export interface ApiConfig {
   knownHostsFile: string;
   /** How patch runs reach hosts (SSH by default; tests give real dnf roots). */
   transport: (db: Db) => RunTransport;
   version: string;
+  /** The key agents' signing keys derive from (agentServerKey). */
+  agentServerKey: Buffer;
 }
 
 export interface Ctx<Q, B> {
   db: Db;
   principal: TokenInfo | null;
+  /** The signing agent, on `agent` routes. */
+  agent: AgentRow | null;
+  /** scheme://host[:port] the request came to (for install commands). */
+  origin: string;
   /** Who the audit log names: `token:<id>:<name>`. */
   actor: string;
   params: Record<string, string>;
@@ -432,6 +441,91 @@ export const ROUTES: readonly Route[] = [
       },
     }),
   ),
+
+  // The agent
+  route({
+    method: 'get',
+    path: '/agent/v1/bulwark-agent.sh',
+    access: 'public',
+    tag: 'agents',
+    summary: 'The agent script (POSIX sh; needs curl and the host\'s rpm or dpkg-query)',
+    handle: () => Promise.resolve(new Raw(agentScript(), 'text/x-shellscript; charset=utf-8')),
+  }),
+  route({
+    method: 'post',
+    path: '/agent/v1/enroll',
+    access: 'public',
+    tag: 'agents',
+    summary: 'Enroll a host with a one-time enrollment token (body: token=… and hostname=… lines); answers agent=… and key=…',
+    textBody: true,
+    handle: async ({ db, body, config }) => {
+      const f = Object.fromEntries(String(body).split('\n').flatMap((l) => (/^[a-z]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])));
+      const r = await enrollAgent(db, config.agentServerKey, { token: f['token'] ?? '', hostname: f['hostname'] ?? '' });
+      return new Raw(`agent=${r.agentId}\nkey=${r.key}\nhost=${r.target}\n`, 'text/plain; charset=utf-8');
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/agent/v1/report',
+    access: 'agent',
+    tag: 'agents',
+    summary: 'An agent reports its host\'s inventory (signed); the host is matched at once',
+    textBody: true,
+    handle: async ({ db, agent, body }) => new Raw(await acceptAgentReport(db, agent as AgentRow, String(body)), 'text/plain; charset=utf-8'),
+  }),
+  route({
+    method: 'get',
+    path: '/agent/v1/tasks',
+    access: 'agent',
+    tag: 'agents',
+    summary: 'An agent asks for its next task (signed)',
+    textBody: true,
+    handle: async ({ db, agent }) => new Raw(await nextTaskText(db, agent as AgentRow), 'text/plain; charset=utf-8'),
+  }),
+  route({
+    method: 'post',
+    path: '/agent/v1/tasks/:id/result',
+    access: 'agent',
+    tag: 'agents',
+    summary: 'An agent reports a task\'s exit code and output (signed)',
+    textBody: true,
+    handle: async ({ db, agent, params, body }) => {
+      await acceptTaskResult(db, agent as AgentRow, runId(params), String(body));
+      return new Raw('ok\n', 'text/plain; charset=utf-8');
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/agents/enrollment-tokens',
+    access: 'admin',
+    tag: 'agents',
+    summary: 'A one-time enrollment token, with the command that installs and enrolls the agent on a host',
+    status: 201,
+    body: z.strictObject({ tags: z.array(name).max(64).default([]), expiresInHours: z.number().min(1).max(720).default(24) }).default({ tags: [], expiresInHours: 24 }),
+    handle: async ({ db, body, actor, origin }) => {
+      const t = await createEnrollmentToken(db, { ...body, actor });
+      return { ...t, install: installCommand(origin, t.token) };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/agents',
+    access: 'viewer',
+    tag: 'agents',
+    summary: 'Enrolled agents with their hosts and when they last reported',
+    handle: async ({ db }) => ({ items: await listAgents(db) }),
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/agents/:id',
+    access: 'admin',
+    tag: 'agents',
+    summary: 'Revoke an agent: its requests are refused from now on',
+    handle: async ({ db, params, actor }) => {
+      await revokeAgent(db, params['id'] ?? '', actor);
+      return { revoked: params['id'] };
+    },
+  }),
 
   // Audit and tokens
   route({

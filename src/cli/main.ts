@@ -7,6 +7,7 @@ import { parseSeverity, scanCommand } from './commands/scan.js';
 import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
+import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
@@ -311,6 +312,34 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .argument('<id>', 'the token id (the 12 hex digits after bwk_)')
     .action(async (id: string) => {
       code = await tokensRevokeCommand({ io, dbPath: dbPath(), id });
+    });
+
+  const agentsCmd = program.command('agents').description('hosts that report through the pull agent (no SSH needed)');
+  agentsCmd
+    .command('enroll-token')
+    .description('a one-time enrollment token, and the command that installs and enrolls the agent on a host')
+    .requiredOption('--url <url>', "the server's address as hosts reach it, e.g. https://bulwark.example.com")
+    .option('--tag <tag>', 'a tag the enrolled host gets (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--expires-hours <n>', 'hours until the token expires', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1 || n > 720) throw new BulwarkError('usage', `--expires-hours: "${v}" is not 1 to 720`);
+      return n;
+    }, 24)
+    .action(async (o: { url: string; tag: string[]; expiresHours: number }) => {
+      if (!/^https?:\/\/[^\s'"`$]+$/.test(o.url)) throw new BulwarkError('usage', `--url: "${o.url}" is not an http(s) URL`);
+      code = await agentsEnrollTokenCommand({ io, dbPath: dbPath(), url: o.url, tags: o.tag, expiresInHours: o.expiresHours });
+    });
+  agentsCmd
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await agentsListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  agentsCmd
+    .command('revoke')
+    .argument('<id>', 'the agent id')
+    .action(async (id: string) => {
+      code = await agentsRevokeCommand({ io, dbPath: dbPath(), id });
     });
 
   program

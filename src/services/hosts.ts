@@ -47,7 +47,7 @@ export function sshTargetOf(t: StoredTarget): SshTarget {
 
 /** The package manager a host's address names (`?pm=`), if any. */
 export function packageManagerOf(t: StoredTarget): PackageManager | null {
-  if (t.address === null || !t.address.startsWith('ssh://')) return null;
+  if (t.address === null || !/^(ssh|agent):\/\//.test(t.address)) return null;
   const pm = new URL(t.address).searchParams.get('pm');
   return pm === 'dnf' || pm === 'tdnf' || pm === 'apt' ? pm : null;
 }

@@ -1,41 +1,18 @@
 import { BulwarkError } from '../core/errors.js';
-import { parseReleaseId } from '../core/release.js';
-import type { PackageManager } from '../executor/commands.js';
+import { managerFor } from '../executor/commands.js';
 import { sshExec, type SshOptions } from '../inventory/ssh.js';
 import { getTarget } from '../storage/index.js';
 import { packageManagerOf, scanHosts, sshTargetOf } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
+import { runAgentTask } from './agents.js';
 import type { Db } from './store.js';
 
 /**
- * Runs reach hosts over SSH (the agent transport comes with issue #6): the package manager is
- * the one the host was added with (`hosts add --package-manager`), else the release's own — tdnf
- * on Azure Linux 2.0/3.0 and CBL-Mariner, dnf (dnf5) on Azure Linux 4.0, dnf on Fedora and the
- * RHEL family, apt on Debian and Ubuntu — and every command is an argv quoted word by word.
+ * Runs reach hosts over SSH or through their agent. The package manager is the one the host was
+ * added with (`hosts add --package-manager`) or its agent found, else the release's own
+ * (managerFor); every command is an argv, quoted word by word for SSH.
  */
-export function managerFor(release: string | null): PackageManager {
-  const parsed = release === null ? null : parseReleaseId(release);
-  switch (parsed?.distro) {
-    case 'azurelinux':
-      // Azure Linux 4.0 moved to dnf5; 2.0 and 3.0 ship tdnf.
-      return Number.parseInt(parsed.version, 10) >= 4 ? 'dnf' : 'tdnf';
-    case 'mariner':
-    case 'cbl-mariner':
-      return 'tdnf';
-    case 'debian':
-    case 'ubuntu':
-      return 'apt';
-    case 'fedora':
-    case 'rhel':
-    case 'almalinux':
-    case 'rocky':
-    case 'centos':
-    case 'ol':
-      return 'dnf';
-    default:
-      throw new BulwarkError('usage', `no package manager known for release "${release ?? '?'}"`);
-  }
-}
+export { managerFor };
 
 export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number }): RunTransport {
   const target = async (id: string) => {
@@ -80,6 +57,33 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
       const t = await target(id);
       const [r] = await scanHosts(db, [t.name], { knownHostsFile: ssh.knownHostsFile, acceptNewHostKey: false, concurrency: 1 });
       return r?.ok === true ? { code: 0, stdout: `${String(r.report?.counts.closed ?? 0)} findings closed`, stderr: '' } : { code: 1, stdout: '', stderr: r?.error ?? 'rescan failed' };
+    },
+  };
+}
+
+/**
+ * Runs reach each host the way it was added: over SSH, or through its enrolled agent
+ * (`agent://` addresses), which picks the steps up as tasks on its next pass.
+ */
+export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; agentTaskTimeoutMs?: number }): RunTransport {
+  const viaSsh = sshRunTransport(db, ssh);
+  const isAgent = async (id: string): Promise<boolean> => (await getTarget(db.kysely, id))?.address?.startsWith('agent://') === true;
+  const task = (id: string, kind: 'exec' | 'report', argv: readonly string[]): Promise<CommandResult> => runAgentTask(db, id, kind, argv, ssh.agentTaskTimeoutMs === undefined ? {} : { timeoutMs: ssh.agentTaskTimeoutMs });
+  return {
+    packageManager: (id) => viaSsh.packageManager(id),
+    managerOptions: (id) => viaSsh.managerOptions(id),
+    async exec(id, argv) {
+      if (!(await isAgent(id))) return viaSsh.exec(id, argv);
+      return task(id, 'exec', argv[0] === 'apt-get' ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv);
+    },
+    async reboot(id) {
+      if (!(await isAgent(id))) return viaSsh.reboot(id);
+      return { code: null, stdout: '', stderr: 'agent hosts are not rebooted by Bulwark yet: reboot it in its window, or set the policy to reboot: never' };
+    },
+    async rescan(id) {
+      if (!(await isAgent(id))) return viaSsh.rescan(id);
+      const r = await task(id, 'report', []);
+      return r.code === 0 ? { code: 0, stdout: r.stdout, stderr: '' } : r;
     },
   };
 }

@@ -13,3 +13,4 @@ export * from './repositories/policies.js';
 export * from './repositories/audit.js';
 export * from './repositories/runs.js';
 export * from './repositories/tokens.js';
+export * from './repositories/agents.js';

@@ -22,6 +22,10 @@ export interface Database {
   plans: PlansTable;
   decisions: DecisionsTable;
   api_tokens: ApiTokensTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  agents: AgentsTable;
+  agent_nonces: AgentNoncesTable;
+  agent_tasks: AgentTasksTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -81,6 +85,47 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  secret_sha256: string;
+  /** JSON array of tags the enrolled host gets. */
+  tags: string;
+  created_at: Timestamp;
+  created_by: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  agent_id: string | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  target_id: string;
+  hostname: string;
+  enrolled_at: Timestamp;
+  last_seen_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface AgentNoncesTable {
+  agent_id: string;
+  nonce: string;
+  at: Timestamp;
+}
+
+export interface AgentTasksTable {
+  pk: Generated<number>;
+  agent_id: string;
+  kind: 'exec' | 'report';
+  /** JSON array of words. */
+  argv: string;
+  state: 'pending' | 'sent' | 'done';
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  exit_code: number | null;
+  output: string | null;
 }
 
 export interface ApiTokensTable {

@@ -1,7 +1,7 @@
 import { recordAudit } from '../../services/audit.js';
 import { listSources, syncSources } from '../../services/feeds.js';
 import { defaultKnownHosts } from '../../services/hosts.js';
-import { sshRunTransport } from '../../services/run-transport.js';
+import { runTransport } from '../../services/run-transport.js';
 import { schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -15,7 +15,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefined; intervalSeconds: number; sync: boolean; once: boolean; knownHostsFile: string | undefined; signal?: AbortSignal }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const transport = sshRunTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
+    const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
     await recordAudit(db, actorOf(o.io), 'scheduler.start', 'scheduler', { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
       if (o.sync) {

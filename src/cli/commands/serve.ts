@@ -1,8 +1,9 @@
 import { startServer } from '../../api/server.js';
 import { createLogger } from '../../lib/logger.js';
+import { agentServerKey } from '../../services/agents.js';
 import { runDemo } from '../../services/demo.js';
 import { defaultKnownHosts, listHosts } from '../../services/hosts.js';
-import { sshRunTransport } from '../../services/run-transport.js';
+import { runTransport } from '../../services/run-transport.js';
 import { schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
@@ -42,8 +43,9 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       tls: o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: o.tlsCert, key: o.tlsKey } : undefined,
       trustProxy: o.trustProxy,
       knownHostsFile,
-      transport: (d) => sshRunTransport(d, { knownHostsFile, acceptNewHostKey: false }),
+      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false }),
       version: VERSION,
+      agentServerKey: agentServerKey(o.io.env),
       log: log.error,
     });
     const now = Date.now();
@@ -69,7 +71,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
 
     let timer: NodeJS.Timeout | undefined;
     if (o.scheduler) {
-      const transport = sshRunTransport(db, { knownHostsFile, acceptNewHostKey: false });
+      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false });
       const tick = async (): Promise<void> => {
         try {
           for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });

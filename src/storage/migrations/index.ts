@@ -9,6 +9,7 @@ import { runs } from './0006-runs.js';
 import { runSoak } from './0007-run-soak.js';
 import { decisions } from './0008-decisions.js';
 import { apiTokens } from './0009-api-tokens.js';
+import { agents } from './0010-agents.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -26,6 +27,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0007-run-soak': runSoak(dialect),
     '0008-decisions': decisions(dialect),
     '0009-api-tokens': apiTokens(dialect),
+    '0010-agents': agents(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

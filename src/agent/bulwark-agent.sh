@@ -1,0 +1,162 @@
+#!/bin/sh
+# bulwark-agent: reports this host's packages to a Bulwark server and carries out the patch
+# tasks its runs assign here. Needs only a POSIX sh, curl, coreutils (sha256sum, od) and the
+# host's rpm or dpkg-query. Every request is signed (HMAC-SHA256 over the method, path, time, a
+# one-time nonce and the body's hash) with the key the server gave at enrollment, so a forged or
+# replayed request is refused. Nothing received is evaluated by a shell: a task's argv arrives one
+# word per line and runs as "$@", and only package-manager commands are accepted.
+#
+#   bulwark-agent enroll URL ENROLLMENT_TOKEN   once, as root: writes $BULWARK_AGENT_DIR/config
+#   bulwark-agent once                          report, then do the tasks waiting (run it from a timer)
+#   bulwark-agent report | tasks                one of the two
+#   bulwark-agent install-timer [MINUTES]       a systemd timer (or a cron line) running `once`
+set -u
+umask 077
+DIR=${BULWARK_AGENT_DIR:-/etc/bulwark-agent}
+CONF=$DIR/config
+VERSION=1
+RPM_QF='%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
+DPKG_QF='${binary:Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Abbrev}\n'
+
+die() { echo "bulwark-agent: $*" >&2; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-agent.XXXXXX") || die "cannot make a temporary directory"
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+conf() { sed -n "s/^$1=//p" "$CONF" | head -n 1; }
+
+# HMAC-SHA256 (RFC 2104) of a file with a 32-byte key given as 64 hex digits, with sha256sum.
+hmac() {
+  key=$1 ipad= opad= i=0
+  while [ $i -lt 64 ]; do
+    if [ -n "$key" ]; then b=$((0x${key%"${key#??}"})); key=${key#??}; else b=0; fi
+    ipad="$ipad$(printf '\\%03o' $((b ^ 54)))"
+    opad="$opad$(printf '\\%03o' $((b ^ 92)))"
+    i=$((i + 1))
+  done
+  inner=$({ printf "$ipad"; cat "$2"; } | sha256sum | cut -c1-64)
+  bin=
+  while [ -n "$inner" ]; do bin="$bin$(printf '\\%03o' $((0x${inner%"${inner#??}"})))"; inner=${inner#??}; done
+  { printf "$opad"; printf "$bin"; } | sha256sum | cut -c1-64
+}
+
+# request METHOD PATH BODY_FILE OUT_FILE: a signed request; prints the HTTP status.
+request() {
+  url=$(conf url) agent=$(conf agent) key=$(conf key)
+  [ -n "$url" ] && [ -n "$agent" ] && [ -n "$key" ] || die "not enrolled ($CONF)"
+  ts=$(date +%s)
+  nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  bodyhash=$(sha256sum < "$3" | cut -c1-64)
+  printf 'bulwark-agent-v1\n%s\n%s\n%s\n%s\n%s\n%s' "$agent" "$ts" "$nonce" "$1" "$2" "$bodyhash" > "$TMP/sts"
+  sig=$(hmac "$key" "$TMP/sts")
+  curl -sS --max-time "${BULWARK_AGENT_TIMEOUT:-300}" ${BULWARK_AGENT_CA:+--cacert "$BULWARK_AGENT_CA"} \
+    -X "$1" -H "X-Bulwark-Agent: $agent" -H "X-Bulwark-Timestamp: $ts" -H "X-Bulwark-Nonce: $nonce" \
+    -H "X-Bulwark-Signature: $sig" -H 'Content-Type: text/plain' --data-binary "@$3" \
+    -o "$4" -w '%{http_code}' "$url$2"
+}
+
+enroll() {
+  [ $# -eq 2 ] || die "usage: bulwark-agent enroll URL ENROLLMENT_TOKEN"
+  url=${1%/}
+  case $url in http://* | https://*) ;; *) die "the server URL must start with https:// (or http:// for tests)" ;; esac
+  mkdir -p "$DIR" || die "cannot create $DIR"
+  printf 'token=%s\nhostname=%s\n' "$2" "$(uname -n)" > "$TMP/enroll"
+  code=$(curl -sS --max-time 60 ${BULWARK_AGENT_CA:+--cacert "$BULWARK_AGENT_CA"} -X POST -H 'Content-Type: text/plain' --data-binary "@$TMP/enroll" -o "$TMP/out" -w '%{http_code}' "$url/agent/v1/enroll") || die "cannot reach $url"
+  [ "$code" = 200 ] || die "enrollment refused ($code): $(cat "$TMP/out")"
+  agent=$(sed -n 's/^agent=//p' "$TMP/out") key=$(sed -n 's/^key=//p' "$TMP/out")
+  [ -n "$agent" ] && [ -n "$key" ] || die "the server's answer has no credential"
+  printf 'url=%s\nagent=%s\nkey=%s\n' "$url" "$agent" "$key" > "$CONF.new" && mv "$CONF.new" "$CONF" || die "cannot write $CONF"
+  echo "enrolled as agent $agent, host $(sed -n 's/^host=//p' "$TMP/out")"
+}
+
+report() {
+  out=$TMP/report
+  {
+    echo "bulwark-report $VERSION"
+    echo "@@os-release"
+    cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release
+    echo "@@uname"
+    uname -r
+    uname -m
+    echo "@@managers"
+    for m in tdnf dnf5 dnf apt-get; do command -v "$m" > /dev/null 2>&1 && echo "$m"; done
+    echo "@@reboot"
+    if [ -f /var/run/reboot-required ]; then echo yes
+    elif command -v needs-restarting > /dev/null 2>&1; then if needs-restarting -r > /dev/null 2>&1; then echo no; else echo yes; fi
+    else echo unknown; fi
+    if command -v rpm > /dev/null 2>&1 && ! command -v dpkg-query > /dev/null 2>&1 || [ "${BULWARK_AGENT_PACKAGES:-}" = rpm ]; then
+      echo "@@packages rpm"
+      rpm -qa --queryformat "$RPM_QF"
+    else
+      echo "@@packages dpkg"
+      dpkg-query -W -f "$DPKG_QF"
+    fi
+  } > "$out" || die "cannot read the package database"
+  code=$(request POST /agent/v1/report "$out" "$TMP/answer") || die "cannot reach the server"
+  [ "$code" = 200 ] || die "report refused ($code): $(cat "$TMP/answer")"
+  cat "$TMP/answer"
+}
+
+# Runs one task: its argv is one word per line after the `task` line, up to `end`.
+run_task() {
+  id=$1 kind=$2 argfile=$3
+  set --
+  while IFS= read -r arg; do set -- "$@" "$arg"; done < "$argfile"
+  if [ "$kind" = report ]; then
+    if report > "$TMP/task-out" 2>&1; then status=0; else status=1; fi
+  else
+    case ${1:-} in
+      dnf | tdnf | apt-get | env) ;;
+      *) echo "refused: $1 is not a package manager" > "$TMP/task-out"; status=126; set -- ;;
+    esac
+    if [ $# -gt 0 ]; then
+      if [ "$1" = env ] && [ "${2:-}" != DEBIAN_FRONTEND=noninteractive ]; then echo "refused: env $2" > "$TMP/task-out"; status=126
+      else "$@" > "$TMP/task-out" 2>&1; status=$?
+      fi
+    fi
+  fi
+  { echo "exit=$status"; cat "$TMP/task-out"; } > "$TMP/result"
+  code=$(request POST "/agent/v1/tasks/$id/result" "$TMP/result" "$TMP/answer") || die "cannot reach the server"
+  [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"
+}
+
+tasks() {
+  : > "$TMP/empty"
+  while :; do
+    code=$(request GET /agent/v1/tasks "$TMP/empty" "$TMP/tasks") || die "cannot reach the server"
+    [ "$code" = 200 ] || die "task list refused ($code): $(cat "$TMP/tasks")"
+    line=$(head -n 1 "$TMP/tasks")
+    case $line in
+      "task "*) ;;
+      *) return 0 ;;
+    esac
+    set -- $line
+    [ $# -eq 3 ] || die "a malformed task line"
+    id=$2 kind=$3
+    case $id in *[!0-9]* | '') die "a malformed task id" ;; esac
+    sed -n '2,$p' "$TMP/tasks" | sed '/^end$/,$d' | sed 's/^arg //' > "$TMP/argv"
+    run_task "$id" "$kind" "$TMP/argv"
+  done
+}
+
+install_timer() {
+  minutes=${1:-15}
+  case $minutes in *[!0-9]* | '') die "minutes: a number" ;; esac
+  self=$(command -v bulwark-agent || echo "$0")
+  if command -v systemctl > /dev/null 2>&1 && [ -d /etc/systemd/system ]; then
+    printf '[Unit]\nDescription=Bulwark agent: report packages, run patch tasks\n\n[Service]\nType=oneshot\nExecStart=%s once\n' "$self" > /etc/systemd/system/bulwark-agent.service
+    printf '[Unit]\nDescription=Bulwark agent timer\n\n[Timer]\nOnBootSec=2min\nOnUnitActiveSec=%smin\nRandomizedDelaySec=60\n\n[Install]\nWantedBy=timers.target\n' "$minutes" > /etc/systemd/system/bulwark-agent.timer
+    systemctl daemon-reload && systemctl enable --now bulwark-agent.timer
+  else
+    echo "*/$minutes * * * * root $self once" > /etc/cron.d/bulwark-agent
+  fi
+}
+
+case ${1:-} in
+  enroll) shift; enroll "$@" ;;
+  report) report ;;
+  tasks) tasks ;;
+  once) report > /dev/null && tasks ;;
+  install-timer) shift; install_timer "$@" ;;
+  *) die "usage: bulwark-agent enroll URL TOKEN | once | report | tasks | install-timer [MINUTES]" ;;
+esac

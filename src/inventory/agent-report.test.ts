@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentReport } from './agent-report.js';
+
+const OS = 'NAME="Microsoft Azure Linux"\nID=azurelinux\nVERSION_ID="3.0"';
+const report = (pkgs: string, extra = ''): string => `bulwark-report 1\n@@os-release\n${OS}\n@@uname\n6.6.57.1-2.azl3\nx86_64\n@@managers\ntdnf\ncurl\n@@reboot\nno\n${extra}@@packages rpm\n${pkgs}`;
+
+describe('agent reports', () => {
+  it('reads the release, kernel, arch, managers, reboot flag and packages', () => {
+    const r = parseAgentReport(report('openssl\t1\t3.3.0\t2.azl3\tx86_64\topenssl-3.3.0-2.azl3.src.rpm\n'), 'test');
+    expect([r.release, r.runningKernel, r.arch, r.rebootRequired, r.managers]).toEqual(['azurelinux:3.0', '6.6.57.1-2.azl3', 'x86_64', false, ['tdnf']]);
+    expect(r.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`)).toEqual(['openssl 1:3.3.0-2.azl3 openssl']);
+  });
+
+  it.each([
+    ['another header', 'bulwark-report 2\n@@os-release\nID=x\n', /not a bulwark-report 1/],
+    ['no packages section', `bulwark-report 1\n@@os-release\n${OS}\n@@uname\nk\nx\n`, /needs @@os-release, @@uname and @@packages/],
+    ['a section twice', report('', '@@uname\nk\nx\n'), /section @@uname twice/],
+    ['a malformed package line', report('openssl 3.3.0\n'), /report: rpm-qa:1/],
+  ])('refuses %s, naming it', (_, text, message) => {
+    expect(() => parseAgentReport(text, 'report')).toThrow(message);
+  });
+});

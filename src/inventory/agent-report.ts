@@ -1,0 +1,52 @@
+import { BulwarkError } from '../core/errors.js';
+import type { InstalledPackage } from '../core/target.js';
+import { parseInventory } from './imports.js';
+import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
+
+/**
+ * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
+ * sections `@@os-release`, `@@uname` (kernel release, machine), `@@managers` (package managers
+ * found), `@@reboot` (yes/no/unknown) and
+ * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
+ * that SSH collection uses too.
+ */
+export interface AgentReport {
+  release: string | null;
+  runningKernel: string | null;
+  arch: string | null;
+  rebootRequired: boolean | null;
+  /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
+  managers: string[];
+  packages: InstalledPackage[];
+}
+
+export function parseAgentReport(text: string, where: string): AgentReport {
+  const lines = text.split('\n');
+  if (lines[0] !== 'bulwark-report 1') throw new BulwarkError('input.invalid', `${where}: not a bulwark-report 1`);
+  const sections = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of lines.slice(1)) {
+    const m = /^@@([a-z-]+(?: (?:rpm|dpkg))?)$/.exec(line);
+    if (m?.[1] !== undefined) {
+      if (sections.has(m[1])) throw new BulwarkError('input.invalid', `${where}: section @@${m[1]} twice`);
+      current = [];
+      sections.set(m[1], current);
+    } else if (current !== null) current.push(line);
+  }
+  const os = sections.get('os-release');
+  const uname = sections.get('uname');
+  const pkgKey = [...sections.keys()].find((k) => k.startsWith('packages '));
+  if (os === undefined || uname === undefined || pkgKey === undefined) throw new BulwarkError('input.invalid', `${where}: a report needs @@os-release, @@uname and @@packages`);
+  const reboot = sections.get('reboot')?.[0]?.trim();
+  const format = pkgKey === 'packages rpm' ? 'rpm-qa' : 'dpkg-query';
+  const body = (sections.get(pkgKey) ?? []).join('\n');
+  const packages = body.trim() === '' ? [] : parseInventory(body, `${where}: ${format}`, format).packages;
+  return {
+    release: releaseFromOsRelease(parseOsRelease(os.join('\n'))),
+    runningKernel: uname[0]?.trim() || null,
+    arch: uname[1]?.trim() || null,
+    rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
+    managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
+    packages,
+  };
+}

@@ -1,0 +1,207 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BulwarkError } from '../core/errors.js';
+import { releaseFamily } from '../core/release.js';
+import { managerFor, type PackageManager } from '../executor/commands.js';
+import { parseAgentReport } from '../inventory/agent-report.js';
+import {
+  defaultSqlitePath,
+  finishAgentTask,
+  getAgent,
+  getAgentOfTarget,
+  getAgentTask,
+  getEnrollmentToken,
+  insertAgent,
+  insertAgentTask,
+  insertEnrollmentToken,
+  listAgentRows,
+  listTargets,
+  nextAgentTask,
+  recordNonce,
+  revokeAgentRow,
+  saveInventory,
+  setAgentSeen,
+  transaction,
+  upsertTarget,
+  useEnrollmentToken,
+  type AgentRow,
+  type AgentTask,
+} from '../storage/index.js';
+import { recordAudit } from './audit.js';
+import type { CommandResult } from './runs.js';
+import { scanTarget } from './scan.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * The pull agent's server side (issue #6). Enrollment trades a one-time token for an agent id and
+ * a signing key; the key is HMAC(server key, agent id), so the database never holds one, and
+ * every server sharing the server key (BULWARK_AGENT_KEY) verifies every agent. Each request is
+ * signed over its method, path, time, a nonce and the body's SHA-256; a request older than five
+ * minutes, or whose nonce this agent used before, or whose signature does not verify, is refused.
+ */
+export const MAX_SKEW_MS = 5 * 60_000;
+const ENROLL = /^bwe_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+/** The server key: BULWARK_AGENT_KEY (64 hex digits), else a key file beside the default database, made on first use. */
+export function agentServerKey(env: NodeJS.ProcessEnv = process.env): Buffer {
+  const fromEnv = env['BULWARK_AGENT_KEY'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!/^[0-9a-f]{64}$/i.test(fromEnv)) throw new BulwarkError('config.invalid', 'BULWARK_AGENT_KEY must be 64 hex digits (openssl rand -hex 32)', { variable: 'BULWARK_AGENT_KEY' });
+    return Buffer.from(fromEnv, 'hex');
+  }
+  const file = `${dirname(defaultSqlitePath(env))}/agent-server.key`;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  const text = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new BulwarkError('config.invalid', `${file}: not a key of 64 hex digits`);
+  return Buffer.from(text, 'hex');
+}
+
+export function agentKey(serverKey: Buffer, agentId: string): string {
+  return createHmac('sha256', serverKey).update(`agent:${agentId}`).digest('hex');
+}
+
+/** The string an agent signs (bulwark-agent.sh builds the same bytes). */
+export function stringToSign(agentId: string, ts: string, nonce: string, method: string, path: string, body: string | Buffer): string {
+  return ['bulwark-agent-v1', agentId, ts, nonce, method, path, sha256(body)].join('\n');
+}
+
+/**
+ * A one-time enrollment token for `bulwark-agent enroll`; the host it enrolls gets `tags`.
+ * @example const { token } = await createEnrollmentToken(db, { tags: ['prod'], expiresInHours: 24, actor: 'cli:alice' })
+ */
+export async function createEnrollmentToken(db: Db, o: { tags: string[]; expiresInHours: number; actor: string }, clock: Clock = systemClock): Promise<{ token: string; id: string; expiresAt: string }> {
+  if (!(o.expiresInHours > 0 && o.expiresInHours <= 24 * 30)) throw new BulwarkError('usage', 'an enrollment token expires after 1 hour to 30 days');
+  for (const t of o.tags) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(t)) throw new BulwarkError('usage', `"${t}" is not a tag`);
+  const id = randomBytes(6).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const now = clock();
+  const expiresAt = new Date(now.getTime() + o.expiresInHours * 3_600_000).toISOString();
+  await insertEnrollmentToken(db.kysely, { id, secretSha256: sha256(secret), tags: o.tags, createdAt: now.toISOString(), createdBy: o.actor, expiresAt });
+  await recordAudit(db, o.actor, 'agent.enrollment-token', `enrollment:${id}`, { tags: o.tags, expiresAt }, clock);
+  return { token: `bwe_${id}_${secret}`, id, expiresAt };
+}
+
+/** Enrolls a host: the token is used up, the host becomes a target, and the agent gets its key. */
+export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string; hostname: string }, clock: Clock = systemClock): Promise<{ agentId: string; key: string; target: string }> {
+  const m = ENROLL.exec(o.token);
+  const refused = new BulwarkError('auth.required', 'the enrollment token is not valid (unknown, used, or expired)');
+  if (m === null) throw refused;
+  const [, id = '', secret = ''] = m;
+  const t = await getEnrollmentToken(db.kysely, id);
+  if (t === null) throw refused;
+  const a = Buffer.from(sha256(secret), 'hex');
+  const b = Buffer.from(t.secretSha256, 'hex');
+  const now = clock();
+  if (a.length !== b.length || !timingSafeEqual(a, b) || t.usedAt !== null || Date.parse(t.expiresAt) <= now.getTime()) throw refused;
+  const hostname = o.hostname.trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9._-]{0,127}$/.test(hostname)) throw new BulwarkError('input.invalid', `"${o.hostname}" is not a host name`);
+  const agentId = randomBytes(8).toString('hex');
+  const name = await transaction(db, async (tx) => {
+    if (!(await useEnrollmentToken(tx, id, agentId, now.toISOString()))) throw refused;
+    // A host name already taken (another host, or this host enrolled before) gets the agent id as a suffix.
+    const taken = new Set((await listTargets(tx)).map((x) => x.name));
+    const chosen = taken.has(hostname) ? `${hostname}-${agentId.slice(0, 6)}` : hostname;
+    const target = await upsertTarget(tx, { name: chosen, kind: 'host', address: `agent://${agentId}`, tags: t.tags }, now.toISOString());
+    await insertAgent(tx, { id: agentId, targetId: target.id, hostname, enrolledAt: now.toISOString() });
+    return chosen;
+  });
+  await recordAudit(db, `agent:${agentId}`, 'agent.enroll', name, { enrollment: id, hostname }, clock);
+  return { agentId, key: agentKey(serverKey, agentId), target: name };
+}
+
+/** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
+export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined; method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
+  const { agentId, ts, nonce, signature } = r;
+  if (agentId === undefined || ts === undefined || nonce === undefined || signature === undefined) throw new BulwarkError('auth.required', 'an agent request must be signed (X-Bulwark-Agent, -Timestamp, -Nonce, -Signature)');
+  if (!/^[0-9a-f]{16}$/.test(agentId) || !/^\d{1,12}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature)) throw new BulwarkError('auth.required', 'malformed agent signature headers');
+  const agent = await getAgent(db.kysely, agentId);
+  if (agent === null || agent.revokedAt !== null) throw new BulwarkError('auth.required', 'unknown or revoked agent');
+  const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body)).digest();
+  if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw new BulwarkError('auth.required', 'the signature does not verify');
+  const now = clock().getTime();
+  if (Math.abs(now - Number(ts) * 1000) > MAX_SKEW_MS) throw new BulwarkError('auth.required', 'the request is too old or from the future (check the host clock)');
+  if (!(await recordNonce(db.kysely, agentId, nonce, new Date(now).toISOString(), new Date(now - 2 * MAX_SKEW_MS).toISOString()))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
+  await setAgentSeen(db.kysely, agentId, new Date(now).toISOString());
+  return agent;
+}
+
+/** Stores an agent's inventory report and matches it; returns a one-line summary for the agent. */
+export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, clock: Clock = systemClock): Promise<string> {
+  const r = parseAgentReport(text, `report of agent ${agent.id}`);
+  if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
+  const release = r.release;
+  const now = clock().toISOString();
+  await transaction(db, async (tx) => {
+    const targets = await listTargets(tx);
+    const t = targets.find((x) => x.id === agent.targetId);
+    if (t === undefined) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
+    // Patch runs use the release's own package manager when the host has it, else one it has
+    // (dnf installed on Azure Linux 3.0, say): recorded on the agent's address.
+    const own = managerFor(release);
+    const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m === 'dnf5' ? 'dnf' : m)) as PackageManager[];
+    const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
+    await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
+    await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages });
+  });
+  const scan = await scanTarget(db, agent.targetId, clock);
+  return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
+}
+
+/** The next task for the agent, in the line format bulwark-agent.sh reads; empty when none. */
+export async function nextTaskText(db: Db, agent: AgentRow, clock: Clock = systemClock): Promise<string> {
+  const t = await nextAgentTask(db.kysely, agent.id, clock().toISOString());
+  if (t === null) return 'none\n';
+  return [`task ${String(t.pk)} ${t.kind}`, ...t.argv.map((a) => `arg ${a}`), 'end', ''].join('\n');
+}
+
+export async function acceptTaskResult(db: Db, agent: AgentRow, taskPk: number, text: string, clock: Clock = systemClock): Promise<void> {
+  const m = /^exit=(\d{1,3})\n?/.exec(text);
+  if (m === null) throw new BulwarkError('input.invalid', 'a task result starts with exit=N');
+  const task = await getAgentTask(db.kysely, taskPk);
+  if (task?.agentId !== agent.id) throw new BulwarkError('storage.not-found', `no task ${String(taskPk)} for this agent`);
+  await finishAgentTask(db.kysely, taskPk, agent.id, Number(m[1]), text.slice(m[0].length, m[0].length + 1024 * 1024), clock().toISOString());
+}
+
+/**
+ * Gives the host's agent a task and waits for its result (patch runs on agent hosts): the
+ * agent picks it up on its next pass. A task whose result never comes fails at `timeoutMs`.
+ */
+export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'report', argv: readonly string[], o: { timeoutMs?: number; pollMs?: number } = {}, clock: Clock = systemClock): Promise<CommandResult> {
+  const agent = await getAgentOfTarget(db.kysely, targetId);
+  if (agent === null) throw new BulwarkError('usage', `target ${targetId} has no enrolled agent`);
+  for (const a of argv) if (a.includes('\n') || a.includes('\0')) throw new BulwarkError('input.invalid', 'a task word cannot hold a line break');
+  const pk = await insertAgentTask(db.kysely, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
+  const until = Date.now() + (o.timeoutMs ?? 3_600_000);
+  for (;;) {
+    const t: AgentTask | null = await getAgentTask(db.kysely, pk);
+    if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: '' };
+    if (Date.now() > until) return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s` };
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+  }
+}
+
+export function listAgents(db: Db): Promise<AgentRow[]> {
+  return listAgentRows(db.kysely);
+}
+
+export async function revokeAgent(db: Db, id: string, actor: string, clock: Clock = systemClock): Promise<void> {
+  if (!(await revokeAgentRow(db.kysely, id, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active agent ${id}`);
+  await recordAudit(db, actor, 'agent.revoke', `agent:${id}`, {}, clock);
+}
+
+let script: string | null = null;
+/** The agent script served to hosts (src/agent/bulwark-agent.sh; the build copies it to dist/agent/). */
+export function agentScript(): string {
+  script ??= readFileSync(new URL('../agent/bulwark-agent.sh', import.meta.url), 'utf8');
+  return script;
+}
+
+/** What to run on a host to install and enroll the agent (as root). */
+export function installCommand(origin: string, token: string): string {
+  return `curl -fsS ${origin}/agent/v1/bulwark-agent.sh -o /usr/local/sbin/bulwark-agent && chmod 755 /usr/local/sbin/bulwark-agent && bulwark-agent enroll ${origin} ${token} && bulwark-agent once && bulwark-agent install-timer 15`;
+}

@@ -1,0 +1,125 @@
+import type { Executor } from '../database.js';
+
+export interface EnrollmentToken {
+  id: string;
+  secretSha256: string;
+  tags: string[];
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string;
+  usedAt: string | null;
+  agentId: string | null;
+}
+
+export interface AgentRow {
+  id: string;
+  targetId: string;
+  hostname: string;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AgentTask {
+  pk: number;
+  agentId: string;
+  kind: 'exec' | 'report';
+  argv: string[];
+  state: 'pending' | 'sent' | 'done';
+  createdAt: string;
+  sentAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  output: string | null;
+}
+
+export async function insertEnrollmentToken(ex: Executor, t: { id: string; secretSha256: string; tags: string[]; createdAt: string; createdBy: string; expiresAt: string }): Promise<void> {
+  await ex.insertInto('enrollment_tokens').values({ id: t.id, secret_sha256: t.secretSha256, tags: JSON.stringify(t.tags), created_at: t.createdAt, created_by: t.createdBy, expires_at: t.expiresAt }).execute();
+}
+
+export async function getEnrollmentToken(ex: Executor, id: string): Promise<EnrollmentToken | null> {
+  const r = await ex.selectFrom('enrollment_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  return r === undefined ? null : { id: r.id, secretSha256: r.secret_sha256, tags: JSON.parse(r.tags) as string[], createdAt: r.created_at, createdBy: r.created_by, expiresAt: r.expires_at, usedAt: r.used_at, agentId: r.agent_id };
+}
+
+/** Marks the token used by this agent; false when someone used it first (one use only). */
+export async function useEnrollmentToken(ex: Executor, id: string, agentId: string, now: string): Promise<boolean> {
+  const r = await ex.updateTable('enrollment_tokens').set({ used_at: now, agent_id: agentId }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function insertAgent(ex: Executor, a: { id: string; targetId: string; hostname: string; enrolledAt: string }): Promise<void> {
+  await ex.insertInto('agents').values({ id: a.id, target_id: a.targetId, hostname: a.hostname, enrolled_at: a.enrolledAt }).execute();
+}
+
+const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at });
+
+export async function getAgent(ex: Executor, id: string): Promise<AgentRow | null> {
+  const r = await ex.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  return r === undefined ? null : toAgent(r);
+}
+
+export async function getAgentOfTarget(ex: Executor, targetId: string): Promise<AgentRow | null> {
+  const r = await ex.selectFrom('agents').selectAll().where('target_id', '=', targetId).where('revoked_at', 'is', null).executeTakeFirst();
+  return r === undefined ? null : toAgent(r);
+}
+
+export async function listAgentRows(ex: Executor): Promise<AgentRow[]> {
+  return (await ex.selectFrom('agents').selectAll().orderBy('enrolled_at').execute()).map(toAgent);
+}
+
+export async function setAgentSeen(ex: Executor, id: string, now: string): Promise<void> {
+  await ex.updateTable('agents').set({ last_seen_at: now }).where('id', '=', id).execute();
+}
+
+export async function revokeAgentRow(ex: Executor, id: string, now: string): Promise<boolean> {
+  const r = await ex.updateTable('agents').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Records a request's nonce; false when this agent used it before (a replay). Nonces older
+ * than `forgetBefore` are dropped: a request that old is refused by its timestamp anyway.
+ */
+export async function recordNonce(ex: Executor, agentId: string, nonce: string, now: string, forgetBefore: string): Promise<boolean> {
+  await ex.deleteFrom('agent_nonces').where('at', '<', forgetBefore).execute();
+  const r = await ex.insertInto('agent_nonces').values({ agent_id: agentId, nonce, at: now }).onConflict((oc) => oc.columns(['agent_id', 'nonce']).doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+const toTask = (r: { pk: number; agent_id: string; kind: 'exec' | 'report'; argv: string; state: 'pending' | 'sent' | 'done'; created_at: string; sent_at: string | null; finished_at: string | null; exit_code: number | null; output: string | null }): AgentTask => ({
+  pk: r.pk,
+  agentId: r.agent_id,
+  kind: r.kind,
+  argv: JSON.parse(r.argv) as string[],
+  state: r.state,
+  createdAt: r.created_at,
+  sentAt: r.sent_at,
+  finishedAt: r.finished_at,
+  exitCode: r.exit_code,
+  output: r.output,
+});
+
+export async function insertAgentTask(ex: Executor, t: { agentId: string; kind: 'exec' | 'report'; argv: string[]; now: string }): Promise<number> {
+  const r = await ex.insertInto('agent_tasks').values({ agent_id: t.agentId, kind: t.kind, argv: JSON.stringify(t.argv), state: 'pending', created_at: t.now }).returning('pk').executeTakeFirstOrThrow();
+  return r.pk;
+}
+
+/** The agent's oldest task not done (a task sent but never answered is sent again). */
+export async function nextAgentTask(ex: Executor, agentId: string, now: string): Promise<AgentTask | null> {
+  const r = await ex.selectFrom('agent_tasks').selectAll().where('agent_id', '=', agentId).where('state', '!=', 'done').orderBy('pk').limit(1).executeTakeFirst();
+  if (r === undefined) return null;
+  await ex.updateTable('agent_tasks').set({ state: 'sent', sent_at: now }).where('pk', '=', r.pk).execute();
+  return toTask({ ...r, state: 'sent', sent_at: now });
+}
+
+export async function getAgentTask(ex: Executor, pk: number): Promise<AgentTask | null> {
+  const r = await ex.selectFrom('agent_tasks').selectAll().where('pk', '=', pk).executeTakeFirst();
+  return r === undefined ? null : toTask(r);
+}
+
+/** Stores a task's result once; false when it was already done (a second answer changes nothing). */
+export async function finishAgentTask(ex: Executor, pk: number, agentId: string, exitCode: number, output: string, now: string): Promise<boolean> {
+  const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: now, exit_code: exitCode, output }).where('pk', '=', pk).where('agent_id', '=', agentId).where('state', '!=', 'done').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

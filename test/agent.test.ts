@@ -1,0 +1,176 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../src/api/server.js';
+import { agentScript, runAgentTask, stringToSign } from '../src/services/agents.js';
+import { runCli } from './cli.js';
+import { addSource, syncSource } from '../src/services/feeds.js';
+import { applyPolicyText } from '../src/services/policies.js';
+import { findFindings } from '../src/services/report.js';
+import { runTransport } from '../src/services/run-transport.js';
+import { showRun } from '../src/services/runs.js';
+import { runPolicyNow } from '../src/services/scheduler.js';
+import { openStore, type Db } from '../src/services/store.js';
+import { FEED } from './patch-testbed.js';
+import { hasTool } from './rpm-tools.js';
+import { buildRepo, inNamespace, prepareDnfHost, type DnfHostFiles } from './ssh-fleet.js';
+import { canRunSshd } from './sshd-hosts.js';
+
+/**
+ * Issue #6's agent on real parts: the real bulwark-agent.sh, run with dash in a mount namespace
+ * where a host root made by the real dnf is the host (its rpm database, dnf configuration and
+ * history bound over the machine's), against `bulwark serve`'s HTTP server on loopback. It
+ * enrolls with a one-time token, reports its inventory, and carries out a patch run's tasks with
+ * that host's own dnf; forged, replayed and stale requests are refused.
+ */
+const canRun = canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'curl', 'dash'].every((t) => t === 'dash' || hasTool(t)) && hasDash();
+
+function hasDash(): boolean {
+  try {
+    statSync('/bin/dash');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const POLICY = `apiVersion: bulwark/v1
+kind: Policy
+name: agents
+cadence: { monthly: { weekday: tuesday, week: 2 } }
+outOfBand:
+  - { name: critical-now, match: { severity: [critical] }, deadlineHours: 24, emergency: true }
+rollout: { rings: [{ name: all, percent: 100 }] }
+reboot: never
+`;
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, report, patch tasks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-agent-'));
+  const agentDir = join(dir, 'agent-etc');
+  const script = join(dir, 'bulwark-agent');
+  let db: Db;
+  let server: { url: string; close: () => Promise<void> };
+  let host: DnfHostFiles;
+  const serverKey = randomBytes(32);
+  let hostName = '';
+
+  const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inNamespace(host.binds, ['dash', script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm' });
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    db = await openStore({ dbPath: join(dir, 'b.db') });
+    const repo = buildRepo(join(dir, 'repo'), [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-curl', version: '8.8.0', release: '1.azl3' },
+    ], []);
+    host = prepareDnfHost(join(dir, 'hosts'), { name: 'agent-host', localRepo: repo, repoUrl: `file://${repo}`, initial: ['bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3'] });
+    server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'known_hosts'), transport: (d) => runTransport(d, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 }), version: 'test', agentServerKey: serverKey });
+    // The script as the server serves it.
+    writeFileSync(script, await (await fetch(`${server.url}/agent/v1/bulwark-agent.sh`)).text());
+    const feed = join(dir, 'feed.json');
+    writeFileSync(feed, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
+    await addSource(db, { id: 'test-azl3', format: 'native', location: feed });
+    await syncSource(db, 'test-azl3');
+    await applyPolicyText(db, POLICY, 'test');
+  }, 180_000);
+
+  afterAll(async () => {
+    await server.close();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves exactly the script in the repository', () => {
+    expect(readFileSync(script, 'utf8')).toBe(agentScript());
+  });
+
+  it('enrolls once with a one-time token; reports; is refused when forged, replayed or stale', async () => {
+    // The token and install command as an admin gets them from the CLI.
+    const cli = await runCli(['--db', join(dir, 'b.db'), 'agents', 'enroll-token', '--url', server.url, '--tag', 'edge', '--expires-hours', '1'], { USER: 'alice' });
+    expect(cli.code).toBe(0);
+    expect(cli.out).toContain(`curl -fsS ${server.url}/agent/v1/bulwark-agent.sh -o /usr/local/sbin/bulwark-agent`);
+    const token = /^ {2}(bwe_\S+)$/m.exec(cli.out)?.[1] ?? '';
+    const enrolled = await agent('enroll', server.url, token);
+    expect(enrolled.stderr).toBe('');
+    expect(enrolled.stdout).toMatch(/^enrolled as agent [0-9a-f]{16}, host \S+$/m);
+    hostName = /host (\S+)$/m.exec(enrolled.stdout)?.[1] ?? '';
+    const conf = readFileSync(join(agentDir, 'config'), 'utf8');
+    expect(statSync(join(agentDir, 'config')).mode & 0o077).toBe(0);
+    const agentId = /^agent=(\S+)$/m.exec(conf)?.[1] ?? '';
+    const key = /^key=(\S+)$/m.exec(conf)?.[1] ?? '';
+    // The token is used up.
+    const again = await agent('enroll', server.url, token);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/enrollment refused \(401\)/);
+
+    const report = await agent('report');
+    expect(report.stderr).toBe('');
+    expect(report.stdout).toMatch(/^ok 2 packages, 1 findings \(1 new, 0 closed\)$/m);
+    const f = await findFindings(db, { hosts: [hostName] });
+    expect(f.map((x) => `${x.advisoryId} ${x.package} ${x.installed}`)).toEqual(['ADV-1 bw-openssl 1:3.3.0-2.azl3']);
+    const listed = JSON.parse((await runCli(['--db', join(dir, 'b.db'), 'agents', 'list', '--json'])).out) as { id: string; host: string; lastSeenAt: string | null }[];
+    expect(listed.map((a) => [a.id, a.host, a.lastSeenAt !== null])).toEqual([[agentId, hostName, true]]);
+
+    // Requests signed here with the agent's key, as the script signs them.
+    const signed = (o: { nonce?: string; ts?: number; sigKey?: string; body?: string } = {}) => {
+      const ts = String(o.ts ?? Math.floor(Date.now() / 1000));
+      const nonce = o.nonce ?? randomBytes(16).toString('hex');
+      const body = o.body ?? '';
+      const sig = createHmac('sha256', Buffer.from(o.sigKey ?? key, 'hex')).update(stringToSign(agentId, ts, nonce, 'GET', '/agent/v1/tasks', body)).digest('hex');
+      return fetch(`${server.url}/agent/v1/tasks`, { headers: { 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig } });
+    };
+    const nonce = randomBytes(16).toString('hex');
+    const first = await signed({ nonce });
+    expect([first.status, await first.text()]).toEqual([200, 'none\n']);
+    const replay = await signed({ nonce });
+    expect(replay.status).toBe(401);
+    expect(await replay.text()).toMatch(/replay/);
+    const forged = await signed({ sigKey: randomBytes(32).toString('hex') });
+    expect(forged.status).toBe(401);
+    expect(await forged.text()).toMatch(/does not verify/);
+    const stale = await signed({ ts: Math.floor(Date.now() / 1000) - 3600 });
+    expect(stale.status).toBe(401);
+    expect(await stale.text()).toMatch(/too old/);
+    expect((await fetch(`${server.url}/agent/v1/tasks`)).status).toBe(401);
+  });
+
+  it('carries out a patch run: precheck, exact update and re-scan with the host\'s own dnf; refuses a command that is not a package manager', async () => {
+    const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 });
+    const started = await runPolicyNow(db, 'agents', t, { actor: 'test', detach: true });
+    expect(started.hosts).toEqual([hostName]);
+    // The agent's timer, sped up: each pass does the tasks waiting.
+    let status = 'running';
+    for (let i = 0; i < 60 && status === 'running'; i++) {
+      const pass = await agent('tasks');
+      expect(pass.stderr).toBe('');
+      status = (await showRun(db, started.run)).run.status;
+      if (status === 'running') await new Promise((r) => setTimeout(r, 250));
+    }
+    const { run, steps } = await showRun(db, started.run);
+    expect([run.status, steps.map((s) => `${s.kind}:${s.state}:${(s.output ?? '').slice(0, 400)}`)]).toEqual(['done', expect.anything()]);
+    expect(run.status).toBe('done');
+    expect(steps.map((s) => `${s.kind}:${s.state}`)).toEqual(['precheck:done', 'update:done', 'rescan:done']);
+    expect(steps[1]?.output ?? '').toMatch(/bw-openssl/);
+    expect(host.installed()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']);
+    expect(host.transactions()).toBe(1);
+    expect((await findFindings(db, { hosts: [hostName], status: ['fixed'] })).map((x) => x.advisoryId)).toEqual(['ADV-1']);
+
+    const targetId = (await findFindings(db, { hosts: [hostName], status: ['fixed'] }))[0]?.targetId ?? '';
+    const refused = runAgentTask(db, targetId, 'exec', ['sh', '-c', 'touch /tmp/bulwark-agent-must-not-run'], { timeoutMs: 30_000, pollMs: 50 });
+    await new Promise((r) => setTimeout(r, 100));
+    await agent('tasks');
+    const r = await refused;
+    expect(r.code).toBe(126);
+    expect(r.stdout).toMatch(/refused: sh is not a package manager/);
+
+    // A revoked agent is refused from then on.
+    const agentId = /^agent=(\S+)$/m.exec(readFileSync(join(agentDir, 'config'), 'utf8'))?.[1] ?? '';
+    expect((await runCli(['--db', join(dir, 'b.db'), 'agents', 'revoke', agentId])).code).toBe(0);
+    const after = await agent('report');
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/report refused \(401\): .*unknown or revoked agent/);
+  }, 120_000);
+});
