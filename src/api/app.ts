@@ -3,9 +3,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
-import { verifyAgentRequest } from '../services/agents.js';
+import { verifyAgentRequest, type AgentRow } from '../services/agents.js';
 import { roleAllows, verifyToken, type TokenInfo } from '../services/tokens.js';
-import type { AgentRow } from '../storage/index.js';
+
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { Raw, ROUTES, type ApiConfig, type Route } from './routes.js';

@@ -12,8 +12,8 @@ import { runPolicyNow } from '../services/scheduler.js';
 import type { Db } from '../services/store.js';
 import { createToken, listTokens, revokeToken, type Role, type TokenInfo } from '../services/tokens.js';
 import { recordAudit } from '../services/audit.js';
-import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent } from '../services/agents.js';
-import type { AgentRow } from '../storage/index.js';
+import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent, type AgentRow } from '../services/agents.js';
+
 
 /**
  * Every route of the HTTP API (issue #6) in one table: method, path, the least role that may

@@ -205,3 +205,4 @@ export function agentScript(): string {
 export function installCommand(origin: string, token: string): string {
   return `curl -fsS ${origin}/agent/v1/bulwark-agent.sh -o /usr/local/sbin/bulwark-agent && chmod 755 /usr/local/sbin/bulwark-agent && bulwark-agent enroll ${origin} ${token} && bulwark-agent once && bulwark-agent install-timer 15`;
 }
+export type { AgentRow } from '../storage/index.js';
