@@ -99,3 +99,28 @@ function postgres(): TestDatabase {
 export function testDatabases(): TestDatabase[] {
   return pgProblem === null ? [sqlite(), postgres()] : [sqlite()];
 }
+
+/** True when the test PostgreSQL answers (suites that need it skip otherwise, and fail in CI). */
+export const pgAvailable = pgProblem === null;
+
+/**
+ * A fresh schema on the test PostgreSQL for processes of their own (e.g. several `bulwark serve`):
+ * `url` carries it as `?schema=`, which Bulwark reads.
+ */
+export async function freshPgSchema(): Promise<{ schema: string; url: string; drop: () => Promise<void> }> {
+  const schema = `bulwark_x${String(process.pid)}_${randomBytes(4).toString('hex')}`;
+  const run = async (q: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: TEST_PG_URL });
+    await c.connect();
+    try {
+      await c.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`create schema ${schema}`);
+  const u = new URL(TEST_PG_URL);
+  u.searchParams.set('schema', schema);
+  return { schema, url: u.toString(), drop: () => run(`drop schema ${schema} cascade`) };
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePlan } from '../src/services/policies.js';
 import { createRun } from '../src/services/runs.js';
 import { openStore } from '../src/services/store.js';
-import { listSteps } from '../src/storage/index.js';
+import { listSteps, releaseLease } from '../src/storage/index.js';
 import { runCli } from './cli.js';
 import { hasTool, type DummyRpm } from './rpm-tools.js';
 import { buildRepo, publishRepo, serveDir, startDnfHost, type DnfHost, type RepoAdvisory } from './ssh-fleet.js';
@@ -225,7 +225,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end over SSH
         'canary:k-canary:bw-curl@0:8.11.1-3.azl3,bw-openssl@1:3.3.5-5.azl3',
         ...['k-1', 'k-2', 'k-3'].map((h) => `rest:${h}:bw-curl@0:8.11.1-3.azl3,bw-openssl@1:3.3.5-5.azl3`),
       ]);
-      runPk = await createRun(db, 'fleet', { ...plan, entries: plan.entries.map((e) => ({ ...e, approval: 'approved' })) }, pk, { failureThreshold: 0.5, maxConcurrency: 2 });
+      runPk = await createRun(db, 'fleet', { ...plan, entries: plan.entries.map((e) => ({ ...e, approval: 'approved' })) }, pk, { holder: 'test', failureThreshold: 0.5, maxConcurrency: 2 });
+      // The workers (other processes) take the run over.
+      await releaseLease(db.kysely, `run:${String(runPk)}`, 'test');
     } finally {
       await db.close();
     }

@@ -29,7 +29,9 @@ try {
       await scanTarget(db, id);
     });
   }
+  // A short lease, so that a restart after SIGKILL takes the run over within about a second.
   const r = await executeRun(db, Number(pkText), t, undefined, {
+    lease: { ttlMs: 1000 },
     afterJournal: (s, phase) => {
       if (trace !== undefined) appendFileSync(trace, `${String(s.pk)} ${phase}\n`);
     },

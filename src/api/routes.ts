@@ -31,6 +31,8 @@ export interface ApiConfig {
   version: string;
   /** The key agents' signing keys derive from (agentServerKey). */
   agentServerKey: Buffer;
+  /** Run leases' time to live (scale-out; default 15 s). */
+  runLeaseMs?: number;
 }
 
 export interface Ctx<Q, B> {
@@ -410,7 +412,7 @@ export const ROUTES: readonly Route[] = [
     status: 202,
     body: z.strictObject({ policy: name }),
     handle: async ({ db, body, actor, config }) => {
-      const r = await runPolicyNow(db, body.policy, config.transport(db), { actor, detach: true });
+      const r = await runPolicyNow(db, body.policy, config.transport(db), { actor, detach: true, ...(config.runLeaseMs !== undefined ? { runLeaseTtlMs: config.runLeaseMs } : {}) });
       return { run: r.run, hosts: r.hosts };
     },
   }),
@@ -436,7 +438,7 @@ export const ROUTES: readonly Route[] = [
         const pk = runId(params);
         const r = await setRunState(db, pk, action);
         await recordAudit(db, actor, `run.${action}`, String(pk));
-        if (action === 'resume') executeRun(db, pk, config.transport(db)).catch(() => undefined);
+        if (action === 'resume') executeRun(db, pk, config.transport(db), undefined, config.runLeaseMs === undefined ? {} : { lease: { ttlMs: config.runLeaseMs } }).catch(() => undefined);
         return r;
       },
     }),

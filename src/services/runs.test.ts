@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rootTransport } from '../../test/root-transport.js';
 import { hasTool } from '../../test/rpm-tools.js';
 import { FEED, installed, testbed } from '../../test/patch-testbed.js';
-import { listSteps } from '../storage/index.js';
+import { listSteps, releaseLease } from '../storage/index.js';
 import { ingestFeedFile } from './ingest.js';
 import { importRootInventory } from './inventory.js';
 import { applyPolicyFile, makePlan } from './policies.js';
@@ -110,7 +110,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('patch runs with the
       const hosts: Record<string, { root: string; extra: string[]; name: string }> = {};
       for (const e of plan.entries) hosts[e.targetId] = { root: tb.roots.get(e.target) ?? '', extra: tb.extra(tb.repo), name: e.target };
       hostsJson = JSON.stringify(hosts);
-      runPk = await createRun(db, 'lab', plan, pk, { failureThreshold: 0.4, maxConcurrency: 2 });
+      runPk = await createRun(db, 'lab', plan, pk, { holder: 'test', failureThreshold: 0.4, maxConcurrency: 2 });
+      // The workers (other processes) take the run over.
+      await releaseLease(db.kysely, `run:${String(runPk)}`, 'test');
     } finally {
       await db.close();
     }

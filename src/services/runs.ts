@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
 import { precheckArgv, readPrecheck, refreshArgv, updateArgv, type PackageManager } from '../executor/commands.js';
 import type { Plan } from '../policy/plan.js';
-import { createRunRow, getRun, listRunRows, listSteps, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, releaseLease, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -33,7 +35,7 @@ export interface RunTransport {
  * The steps of a plan's approved entries, ring by ring.
  * @example const pk = await createRun(db, 'azl3-prod', plan, null, { failureThreshold: 0.2, maxConcurrency: 5 })
  */
-export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number }, clock: Clock = systemClock): Promise<number> {
+export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number; holder?: string }, clock: Clock = systemClock): Promise<number> {
   const steps: NewStep[] = [];
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
@@ -45,7 +47,13 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
     if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
     steps.push({ ...base, kind: 'rescan', spec: {} });
   }
-  return transaction(db, (tx) => createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() }, steps));
+  // The creator holds the new run's lease from the start: no other process takes it for an
+  // orphan before its executor begins.
+  return transaction(db, async (tx) => {
+    const pk = await createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() }, steps);
+    await tryLease(tx, `run:${String(pk)}`, o.holder ?? PROCESS_ID, new Date().toISOString(), new Date(Date.now() + 15_000).toISOString());
+    return pk;
+  });
 }
 
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
@@ -85,13 +93,64 @@ export interface RunReport {
   run: RunRow;
   steps: RunStep[];
   failedHosts: string[];
+  /** Set when another process holds the run's lease (it is executing it). */
+  heldBy?: string;
+}
+
+/** This process, as a lease holder. */
+export const PROCESS_ID = `${hostname()}:${String(process.pid)}:${randomBytes(3).toString('hex')}`;
+
+export interface ExecuteOptions {
+  afterJournal?: (s: RunStep, phase: 'started' | 'ended') => void;
+  /**
+   * The run's lease (scale-out: one executor per run across processes). Held while executing,
+   * renewed every third of `ttlMs` (default 15 s); a process that dies lets it expire, and another
+   * takes the run over. `waitMs`: how long to wait for a lease someone else holds (default: its TTL
+   * and a second, long enough for a dead holder's lease to run out; 0: do not wait).
+   */
+  lease?: { holder?: string; ttlMs?: number; waitMs?: number };
 }
 
 /**
- * Executes (or resumes) a run until it is done, halted, paused or cancelled.
+ * Executes (or resumes) a run until it is done, halted, paused or cancelled, holding its lease;
+ * when another live process holds the lease, returns the run as it is, with `heldBy`.
  * @example await executeRun(db, pk, transport)
  */
-export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: Clock = systemClock, hooks: { afterJournal?: (s: RunStep, phase: 'started' | 'ended') => void } = {}): Promise<RunReport> {
+export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: Clock = systemClock, hooks: ExecuteOptions = {}): Promise<RunReport> {
+  const holder = hooks.lease?.holder ?? PROCESS_ID;
+  const ttl = hooks.lease?.ttlMs ?? 15_000;
+  const name = `run:${String(runPk)}`;
+  // Leases are about processes being alive, so they use the real time, not the run's clock.
+  const take = (): Promise<boolean> => tryLease(db.kysely, name, holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
+  const until = Date.now() + (hooks.lease?.waitMs ?? ttl + 1000);
+  while (!(await take())) {
+    if (Date.now() >= until) {
+      const run = await getRun(db.kysely, runPk);
+      if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+      return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [], heldBy: (await leaseHolder(db.kysely, name)) ?? 'another process' };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(250, ttl / 4)));
+  }
+  let lost = false;
+  const renew = setInterval(() => {
+    take().then(
+      (ok) => {
+        if (!ok) lost = true;
+      },
+      () => {
+        lost = true;
+      },
+    );
+  }, ttl / 3);
+  try {
+    return await executeLeased(db, runPk, t, clock, hooks, () => lost);
+  } finally {
+    clearInterval(renew);
+    await releaseLease(db.kysely, name, holder).catch(() => undefined);
+  }
+}
+
+async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Clock, hooks: ExecuteOptions, lost: () => boolean): Promise<RunReport> {
   const run = await getRun(db.kysely, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
   if (run.status === 'waiting' && run.resumeAt !== null && Date.parse(run.resumeAt) <= clock().getTime()) {
@@ -101,7 +160,8 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
   if (run.status !== 'running') return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [] };
   const all = await listSteps(db.kysely, runPk);
   const rings = [...new Set(all.map((s) => s.ringIndex))].sort((a, b) => a - b);
-  const stillRunning = async (): Promise<boolean> => (await getRun(db.kysely, runPk))?.status === 'running';
+  // A lease lost (this process stalled past its TTL and another took the run) stops it too.
+  const stillRunning = async (): Promise<boolean> => !lost() && (await getRun(db.kysely, runPk))?.status === 'running';
   let previousRingStart: number | null = null;
   for (const ring of rings) {
     const ringSteps = all.filter((s) => s.ringIndex === ring);

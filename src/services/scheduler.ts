@@ -1,7 +1,7 @@
 import type { Plan, PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
-import { createRun, executeRun, type RunReport, type RunTransport } from './runs.js';
-import { busyTargets, getRun, runsToResume } from '../storage/index.js';
+import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
+import { busyTargets, getRun, orphanRuns, runsToResume, tryLease } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -39,14 +39,25 @@ function dueNow(e: PlanEntry, now: number): PlanEntry | null {
  * One scheduling pass over every policy; runs what is due (awaiting each run unless `detach`).
  * @example await schedulerTick(db, transport)
  */
-export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean } = {}): Promise<TickResult[]> {
+export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {}): Promise<TickResult[]> {
   const clock = opts.clock ?? systemClock;
   const out: TickResult[] = [];
-  // Runs waiting out a soak whose time has come go on first.
-  for (const pk of await runsToResume(db.kysely, clock().toISOString())) {
+  // One scheduler at a time across processes sharing the database: the pass is leased (and the
+  // holder keeps it by renewing each pass; if it dies, another takes over after the TTL).
+  const holder = opts.holder ?? PROCESS_ID;
+  if (!(await tryLease(db.kysely, 'scheduler', holder, new Date().toISOString(), new Date(Date.now() + (opts.leaseTtlMs ?? 120_000)).toISOString()))) return out;
+  // Runs waiting out a soak whose time has come go on first, then runs whose process died
+  // (running, but nobody holds their lease).
+  const resume = [...(await runsToResume(db.kysely, clock().toISOString())), ...(await orphanRuns(db.kysely, new Date().toISOString()))];
+  for (const pk of [...new Set(resume)]) {
     const run = await getRun(db.kysely, pk);
-    const report = await executeRun(db, pk, transport, clock);
-    out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
+    if (opts.detach === true) {
+      executeRun(db, pk, transport, clock, { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } }).catch(() => undefined);
+      out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [] } });
+      continue;
+    }
+    const report = await executeRun(db, pk, transport, clock, { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } });
+    if (report.heldBy === undefined) out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
   }
   for (const { name } of await listPolicies(db)) {
     const now = clock();
@@ -58,14 +69,14 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
       continue;
     }
     const sub: Plan = { ...plan, entries };
-    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
+    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, holder }, clock);
     const hosts = entries.map((e) => e.target);
     await recordAudit(db, opts.actor ?? 'scheduler', 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
     if (opts.detach === true) {
-      void executeRun(db, runPk, transport, clock);
+      executeRun(db, runPk, transport, clock, { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } }).catch(() => undefined);
       out.push({ policy: name, started: { run: runPk, hosts } });
     } else {
-      const report = await executeRun(db, runPk, transport, clock);
+      const report = await executeRun(db, runPk, transport, clock, { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } });
       await recordAudit(db, opts.actor ?? 'scheduler', 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
       out.push({ policy: name, started: { run: runPk, hosts }, report });
     }
@@ -79,14 +90,14 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
  * it is journaled; otherwise it returns the finished report.
  * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: 'cli:alice' })
  */
-export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
+export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
   const { plan, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
   const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
   const finish = async (): Promise<RunReport> => {
-    const report = await executeRun(db, runPk, transport, clock);
+    const report = await executeRun(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } });
     await recordAudit(db, o.actor, 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
     return report;
   };

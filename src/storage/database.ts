@@ -47,7 +47,15 @@ export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJ
   if (opts.dbPath !== undefined && opts.dbPath !== '') return { kind: 'sqlite', path: opts.dbPath };
   const url = env['BULWARK_DATABASE_URL'];
   if (url !== undefined && url !== '') {
-    if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+    if (/^postgres(ql)?:\/\//.test(url)) {
+      // `?schema=NAME` keeps Bulwark's tables in a schema of their own (several instances or
+      // tenants in one database); it is ours, not a libpq parameter, so it is taken off the URL.
+      const u = new URL(url);
+      const schema = u.searchParams.get('schema');
+      if (schema === null) return { kind: 'postgres', url };
+      u.searchParams.delete('schema');
+      return { kind: 'postgres', url: u.toString(), schema };
+    }
     if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
     throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL must start with postgres:// or sqlite:', { variable: 'BULWARK_DATABASE_URL' });
   }

@@ -14,3 +14,4 @@ export * from './repositories/audit.js';
 export * from './repositories/runs.js';
 export * from './repositories/tokens.js';
 export * from './repositories/agents.js';
+export * from './repositories/leases.js';

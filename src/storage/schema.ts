@@ -26,6 +26,7 @@ export interface Database {
   agents: AgentsTable;
   agent_nonces: AgentNoncesTable;
   agent_tasks: AgentTasksTable;
+  leases: LeasesTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -85,6 +86,12 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: Timestamp;
 }
 
 export interface EnrollmentTokensTable {

@@ -22,7 +22,7 @@ interface Common {
  * On a store with no usable admin token it creates one and prints it once; with --demo it loads
  * the demo fleet into an empty store first.
  */
-export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; trustProxy: string[]; signal?: AbortSignal }): Promise<ExitCode> {
+export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; leaseSeconds: number; trustProxy: string[]; signal?: AbortSignal }): Promise<ExitCode> {
   const m = /^(.*):(\d{1,5})$/.exec(o.listen);
   if (m === null) {
     await writeAll(o.io.stderr, `bulwark: --listen: "${o.listen}" is not HOST:PORT\n`);
@@ -44,6 +44,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       trustProxy: o.trustProxy,
       knownHostsFile,
       transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false }),
+      runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
       log: log.error,
@@ -74,7 +75,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false });
       const tick = async (): Promise<void> => {
         try {
-          for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
+          for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true, leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000, runLeaseTtlMs: o.leaseSeconds * 1000 })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
         } catch (err) {
           log.error('scheduler pass failed', { err: (err as Error).message });
         }

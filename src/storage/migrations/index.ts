@@ -10,6 +10,7 @@ import { runSoak } from './0007-run-soak.js';
 import { decisions } from './0008-decisions.js';
 import { apiTokens } from './0009-api-tokens.js';
 import { agents } from './0010-agents.js';
+import { leases } from './0011-leases.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -28,6 +29,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0008-decisions': decisions(dialect),
     '0009-api-tokens': apiTokens(dialect),
     '0010-agents': agents(dialect),
+    '0011-leases': leases(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, resolveLocation, type Db } from '../src/storage/database.js';
+import { leaseHolder, listRunRows, listSteps } from '../src/storage/index.js';
+import { runCli } from './cli.js';
+import { freshPgSchema, pgAvailable } from './databases.js';
+import { hasTool, type DummyRpm } from './rpm-tools.js';
+import { buildRepo, serveDir, startDnfHost, type DnfHost } from './ssh-fleet.js';
+import { canRunSshd } from './sshd-hosts.js';
+
+/**
+ * Issue #6's scale-out on real parts: two `bulwark serve` processes on one real PostgreSQL, four
+ * sshd hosts with their own dnf. A critical advisory is due; one server's scheduler starts the
+ * run, and that server is killed (SIGKILL) in the middle of it. The other takes the run over when
+ * its lease runs out and finishes it: one run, every step done, one dnf transaction per host.
+ */
+const canRun = pgAvailable && canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
+const entry = join(import.meta.dirname, 'bulwark-process.ts');
+
+const PKGS: DummyRpm[] = [
+  { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+  { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+];
+
+const POLICY = `apiVersion: bulwark/v1
+kind: Policy
+name: scale
+cadence: { monthly: { weekday: tuesday, week: 2 } }
+outOfBand:
+  - { name: critical-now, match: { severity: [critical] }, deadlineHours: 24, emergency: true }
+rollout:
+  rings: [{ name: canary, hosts: [s-0] }, { name: rest, percent: 100 }]
+  maxConcurrency: 1
+  failureThreshold: 0.5
+reboot: never
+`;
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two servers on one PostgreSQL, one killed mid-run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-scale-'));
+  const knownHosts = join(dir, 'known_hosts');
+  const hosts: DnfHost[] = [];
+  let repoServer: { url: string; close: () => Promise<void> } | undefined;
+  let pgSchema: { url: string; drop: () => Promise<void> } | undefined;
+  const servers: ChildProcess[] = [];
+  let env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    pgSchema = await freshPgSchema();
+    env = { BULWARK_DATABASE_URL: pgSchema.url, USER: 'alice', BULWARK_AGENT_KEY: 'ab'.repeat(32) };
+    const repo = buildRepo(join(dir, 'repo'), PKGS, [{ id: 'ADV-SCALE', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-3001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
+    repoServer = await serveDir(repo);
+    for (let i = 0; i < 4; i++) hosts.push(await startDnfHost(join(dir, 'hosts'), { name: `s-${String(i)}`, address: `127.0.0.${String(80 + i)}`, port: 2280 + i, localRepo: repo, repoUrl: repoServer.url, initial: ['bw-openssl-1:3.3.0-2.azl3'], ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}) }));
+    writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+    for (const h of hosts) await h.stop();
+    await repoServer?.close();
+    await pgSchema?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const serve = async (): Promise<{ child: ChildProcess; url: string }> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'serve', '--listen', '127.0.0.1:0', '--known-hosts', knownHosts, '--interval', '1', '--lease-seconds', '3'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    servers.push(child);
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`serve did not start: ${out}`));
+      }, 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /serving on (\S+)/.exec(out);
+        if (m?.[1] !== undefined) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    return { child, url };
+  };
+
+  it('the survivor finishes the run the killed server started: one run, each step done, one transaction per host', async () => {
+    const ok = async (...args: string[]): Promise<string> => {
+      const r = await runCli(args, env);
+      expect(r.code === 0 ? 0 : `exit ${String(r.code)}: ${r.err}`).toBe(0);
+      return r.out;
+    };
+    await ok('feeds', 'add', 'scale-updates', '--format', 'updateinfo', '--release', 'azurelinux:3.0', '--location', `${repoServer?.url ?? ''}/repodata/updateinfo.xml.gz`);
+    await ok('feeds', 'sync', '--source', 'scale-updates');
+    for (const h of hosts) await ok('hosts', 'add', h.name, '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey, '--package-manager', 'dnf');
+    await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
+    const token = (await ok('tokens', 'create', '--name', 'test', '--role', 'viewer')).trim();
+
+    const db: Db = await openDatabase(resolveLocation({ env }));
+    try {
+      const a = await serve();
+      const b = await serve();
+      // Due at once, the policy goes in only now: whichever scheduler holds the lease starts it.
+      await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
+      let holder: string | null = null;
+      for (let i = 0; i < 600; i++) {
+        const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
+        if (runs.length > 0) {
+          const steps = await listSteps(db.kysely, runs[0]?.pk ?? 0);
+          // Mid-run: the canary is done, the rest is not.
+          if (steps.some((s) => s.targetName === 's-0' && s.kind === 'rescan' && s.state === 'done')) {
+            holder = await leaseHolder(db.kysely, `run:${String(runs[0]?.pk ?? 0)}`);
+            break;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(holder).not.toBeNull();
+      const pid = Number(holder?.split(':')[1]);
+      const [victim, survivor] = a.child.pid === pid ? [a, b] : [b, a];
+      expect(victim.child.pid).toBe(pid);
+      victim.child.kill('SIGKILL');
+      await new Promise<void>((r) => victim.child.once('exit', () => { r(); }));
+      const runPk = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.pk ?? 0;
+      const leftAtKill = (await listSteps(db.kysely, runPk)).filter((s) => s.state !== 'done').length;
+      expect(leftAtKill).toBeGreaterThan(0);
+
+      let status = 'running';
+      for (let i = 0; i < 600 && status !== 'done'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.status ?? '?';
+      }
+      expect(status).toBe('done');
+      // The survivor took the lease over and did what was left.
+      expect(await leaseHolder(db.kysely, `run:${String(runPk)}`)).toBeNull();
+      if (process.env['BULWARK_RUN_VERBOSE'] !== undefined) console.log('steps left at the kill', leftAtKill);
+      const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
+      expect(runs).toHaveLength(1);
+      const steps = await listSteps(db.kysely, runs[0]?.pk ?? 0);
+      expect(steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(['s-0', 's-1', 's-2', 's-3'].flatMap((h) => [`${h}:precheck:done`, `${h}:update:done`, `${h}:rescan:done`]));
+      // At most the step the kill interrupted ran twice (it is idempotent); every host updated once.
+      expect(steps.filter((s) => s.attempts > 1).length).toBeLessThanOrEqual(1);
+      for (const h of hosts) {
+        expect([h.name, h.installed()]).toEqual([h.name, ['bw-openssl-1:3.3.5-5.azl3']]);
+        expect([h.name, h.transactions()]).toEqual([h.name, 1]);
+      }
+      // The survivor answers the API about it.
+      const shown = (await (await fetch(`${survivor.url}/api/v1/runs/${String(runs[0]?.pk ?? 0)}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { run: { status: string } };
+      expect(shown.run.status).toBe('done');
+      const audit = JSON.parse(await ok('audit', '--subject', 'scale', '--json')) as { action: string }[];
+      expect(audit.filter((x) => x.action === 'run.start')).toHaveLength(1);
+      survivor.child.kill('SIGTERM');
+    } finally {
+      await db.close();
+    }
+  }, 300_000);
+});
