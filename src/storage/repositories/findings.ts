@@ -1,4 +1,5 @@
-import { severityRank, type Severity } from '../../core/advisory.js';
+import { sql } from 'kysely';
+import { SEVERITIES, severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks } from '../chunk.js';
@@ -172,8 +173,7 @@ export interface FindingQuery {
  * most severe first, then oldest first.
  * @example await queryFindings(db.kysely, { status: ['open', 'no-fix'], minSeverity: 'high' })
  */
-export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
-  if (q.status?.length === 0 || q.targets?.length === 0) return [];
+function filteredFindings(ex: Executor, q: FindingQuery) {
   let s = ex
     .selectFrom('findings')
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
@@ -186,7 +186,22 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
     const cve = q.cve.toUpperCase();
     s = s.where('findings.advisory_pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
   }
-  const rows = await s.execute();
+  if (q.minSeverity !== undefined) {
+    const min = severityRank(q.minSeverity);
+    s = s.where('findings.severity', 'in', SEVERITIES.filter((x) => severityRank(x) >= min));
+  }
+  return s;
+}
+
+export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
+  if (q.status?.length === 0 || q.targets?.length === 0) return [];
+  const rows = await filteredFindings(ex, q).execute();
+  return (await withCves(ex, rows)).sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
+}
+
+type JoinedRow = Awaited<ReturnType<ReturnType<typeof filteredFindings>['execute']>>[number];
+
+async function withCves(ex: Executor, rows: readonly JoinedRow[]): Promise<FindingRow[]> {
   const pks = [...new Set(rows.map((r) => r.advisory_pk))];
   const cves = new Map<number, string[]>();
   for (const c of chunks(pks, 1, 5000)) {
@@ -196,10 +211,7 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
       cves.set(r.advisory_pk, l);
     }
   }
-  const min = q.minSeverity === undefined ? -1 : severityRank(q.minSeverity);
-  return rows
-    .filter((r) => severityRank(r.severity as Severity) >= min)
-    .map((r) => ({
+  return rows.map((r) => ({
       ...toFinding(r),
       targetName: r.target_name,
       release: r.release_id,
@@ -207,6 +219,38 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
       cves: cves.get(r.advisory_pk) ?? [],
       cvssScore: r.cvss_score,
       publishedAt: r.published_at,
-    }))
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
+    }));
+}
+
+/** Sort keys of findingsPage and the column each means. */
+export const FINDING_SORT_KEYS = ['severity', 'targetName', 'advisoryId', 'package', 'firstSeen', 'status', 'cvssScore', 'publishedAt'] as const;
+export type FindingSortKey = (typeof FINDING_SORT_KEYS)[number];
+
+/**
+ * One page of findings, filtered, sorted and counted in SQL (the API's list on large fleets):
+ * default order most severe first, then oldest, then host and package.
+ * @example await findingsPage(db.kysely, { status: ['open'] }, { limit: 100, offset: 0, sort: { key: 'firstSeen', desc: true } })
+ */
+export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } }): Promise<{ rows: FindingRow[]; total: number }> {
+  if (q.status?.length === 0 || q.targets?.length === 0) return { rows: [], total: 0 };
+  const rank = sql<number>`case findings.severity when 'critical' then 5 when 'high' then 4 when 'medium' then 3 when 'low' then 2 when 'none' then 1 else 0 end`;
+  const column = {
+    severity: rank,
+    targetName: sql.ref('targets.name'),
+    advisoryId: sql.ref('advisories.advisory_id'),
+    package: sql.ref('findings.package'),
+    firstSeen: sql.ref('findings.first_seen_at'),
+    status: sql.ref('findings.status'),
+    cvssScore: sql.ref('advisories.cvss_score'),
+    publishedAt: sql.ref('advisories.published_at'),
+  } as const;
+  const counted = await filteredFindings(ex, q)
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  let s = filteredFindings(ex, q);
+  if (p.sort !== undefined) s = s.orderBy(column[p.sort.key], p.sort.desc ? 'desc' : 'asc');
+  s = s.orderBy(rank, 'desc').orderBy('findings.first_seen_at').orderBy('targets.name').orderBy('findings.package').orderBy('findings.pk');
+  const rows = await s.limit(p.limit).offset(p.offset).execute();
+  return { rows: await withCves(ex, rows), total: Number(counted?.n ?? 0) };
 }
