@@ -246,7 +246,7 @@ export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: nu
   } as const;
   const counted = await filteredFindings(ex, q)
     .clearSelect()
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirst();
   let s = filteredFindings(ex, q);
   if (p.sort !== undefined) s = s.orderBy(column[p.sort.key], p.sort.desc ? 'desc' : 'asc');
