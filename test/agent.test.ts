@@ -109,6 +109,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     const report = await agent('report');
     expect(report.stderr).toBe('');
     expect(report.stdout).toMatch(/^ok 2 packages, 1 findings \(1 new, 0 closed\)$/m);
+    // The same report again: recognised by its fingerprint, not stored or matched again.
+    expect((await agent('report')).stdout).toBe('ok unchanged\n');
     const f = await findFindings(db, { hosts: [hostName] });
     expect(f.map((x) => `${x.advisoryId} ${x.package} ${x.installed}`)).toEqual(['ADV-1 bw-openssl 1:3.3.0-2.azl3']);
     const listed = JSON.parse((await runCli(['--db', join(dir, 'b.db'), 'agents', 'list', '--json'])).out) as { id: string; host: string; lastSeenAt: string | null }[];

@@ -9,9 +9,11 @@ import {
   defaultSqlitePath,
   finishAgentTask,
   getAgent,
+  inventoryFingerprint,
   getAgentOfTarget,
   getAgentTask,
   getEnrollmentToken,
+  getTarget,
   insertAgent,
   insertAgentTask,
   insertEnrollmentToken,
@@ -21,6 +23,7 @@ import {
   recordNonce,
   revokeAgentRow,
   saveInventory,
+  setInventoryFingerprint,
   setAgentSeen,
   transaction,
   upsertTarget,
@@ -132,14 +135,20 @@ export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: { agentId
 
 /** Stores an agent's inventory report and matches it; returns a one-line summary for the agent. */
 export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, clock: Clock = systemClock): Promise<string> {
+  // Most reports repeat the last one byte for byte: nothing to store or match again (feed syncs
+  // re-match the hosts their changes touch). A host is matched afresh at least once a day, for
+  // what time alone changes (a release reaching its end of support).
+  const fingerprint = sha256(text);
+  const last = await inventoryFingerprint(db.kysely, agent.targetId);
+  const nowMs = clock().getTime();
+  if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
   const r = parseAgentReport(text, `report of agent ${agent.id}`);
   if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
   await transaction(db, async (tx) => {
-    const targets = await listTargets(tx);
-    const t = targets.find((x) => x.id === agent.targetId);
-    if (t === undefined) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
+    const t = await getTarget(tx, agent.targetId);
+    if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
     // Patch runs use the release's own package manager when the host has it, else one it has
     // (dnf installed on Azure Linux 3.0, say): recorded on the agent's address.
     const own = managerFor(release);
@@ -147,6 +156,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages });
+    await setInventoryFingerprint(tx, t.id, fingerprint, now);
   });
   const scan = await scanTarget(db, agent.targetId, clock);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;

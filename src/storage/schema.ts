@@ -265,6 +265,8 @@ export interface TargetsTable {
   tags: string;
   created_at: Timestamp;
   inventory_at: Timestamp | null;
+  /** SHA-256 of the raw package list of the last agent report (unchanged reports skip re-matching). */
+  inventory_sha256: string | null;
   running_kernel: string | null;
   reboot_required: number | null;
 }
@@ -297,6 +299,8 @@ export interface FindingsTable {
   installed: string;
   fixed: string | null;
   severity: string;
+  /** critical 5 … unknown 0 (severityRank), for ordering in SQL. */
+  severity_rank: Generated<number>;
   status: string;
   reason: string | null;
   first_seen_at: Timestamp;

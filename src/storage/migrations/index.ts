@@ -11,6 +11,7 @@ import { decisions } from './0008-decisions.js';
 import { apiTokens } from './0009-api-tokens.js';
 import { agents } from './0010-agents.js';
 import { leases } from './0011-leases.js';
+import { scale } from './0012-scale.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -30,6 +31,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0009-api-tokens': apiTokens(dialect),
     '0010-agents': agents(dialect),
     '0011-leases': leases(dialect),
+    '0012-scale': scale(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

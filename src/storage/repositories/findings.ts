@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { SEVERITIES, severityRank, type Severity } from '../../core/advisory.js';
+import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks } from '../chunk.js';
@@ -73,6 +73,7 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
           installed: f.installed,
           fixed: f.fixed,
           severity: f.severity,
+          severity_rank: severityRank(f.severity),
           status: f.status,
           reason: f.reason ?? null,
           first_seen_at: now,
@@ -93,6 +94,7 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
         installed: f.installed,
         fixed: f.fixed,
         severity: f.severity,
+        severity_rank: severityRank(f.severity),
         status: old.status === 'accepted' ? 'accepted' : f.status,
         reason: old.status === 'accepted' ? undefined : (f.reason ?? null),
         last_seen_at: now,
@@ -173,24 +175,34 @@ export interface FindingQuery {
  * most severe first, then oldest first.
  * @example await queryFindings(db.kysely, { status: ['open', 'no-fix'], minSeverity: 'high' })
  */
-function filteredFindings(ex: Executor, q: FindingQuery) {
-  let s = ex
-    .selectFrom('findings')
-    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .innerJoin('targets', 'targets.id', 'findings.target_id')
-    .selectAll('findings')
-    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'advisories.cvss_score', 'advisories.published_at', 'targets.name as target_name', 'targets.release_id']);
-  if (q.targets !== undefined) s = s.where((eb) => eb.or([eb('targets.name', 'in', [...(q.targets ?? [])]), eb('targets.id', 'in', [...(q.targets ?? [])])]));
-  if (q.status !== undefined) s = s.where('findings.status', 'in', [...q.status]);
+/** The filters of a findings query, on the findings table alone (counting needs no join). */
+function findingsWhere(ex: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+  let s = ex.selectFrom('findings');
+  if (q.targets !== undefined) {
+    const t = [...q.targets];
+    s = s.where('findings.target_id', 'in', (sub) => sub.selectFrom('targets').select('targets.id').where((eb) => eb.or([eb('targets.name', 'in', t), eb('targets.id', 'in', t)])));
+  }
+  if (q.status !== undefined) {
+    const st = [...q.status];
+    // In the default page order the status is checked row by row while the findings_page index
+    // gives the order (`status || ''` is not indexable): otherwise SQLite picks the status index
+    // and sorts every open finding of the fleet to return a hundred.
+    s = o.ordered === true ? s.where(sql`findings.status || ''`, 'in', st) : s.where('findings.status', 'in', st);
+  }
   if (q.cve !== undefined) {
     const cve = q.cve.toUpperCase();
     s = s.where('findings.advisory_pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
   }
-  if (q.minSeverity !== undefined) {
-    const min = severityRank(q.minSeverity);
-    s = s.where('findings.severity', 'in', SEVERITIES.filter((x) => severityRank(x) >= min));
-  }
+  if (q.minSeverity !== undefined) s = s.where('findings.severity_rank', '>=', severityRank(q.minSeverity));
   return s;
+}
+
+function filteredFindings(ex: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+  return findingsWhere(ex, q, o)
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .innerJoin('targets', 'targets.id', 'findings.target_id')
+    .selectAll('findings')
+    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'advisories.cvss_score', 'advisories.published_at', 'targets.name as target_name', 'targets.release_id']);
 }
 
 export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
@@ -228,14 +240,13 @@ export type FindingSortKey = (typeof FINDING_SORT_KEYS)[number];
 
 /**
  * One page of findings, filtered, sorted and counted in SQL (the API's list on large fleets):
- * default order most severe first, then oldest, then host and package.
+ * default order most severe first, then oldest, then as recorded.
  * @example await findingsPage(db.kysely, { status: ['open'] }, { limit: 100, offset: 0, sort: { key: 'firstSeen', desc: true } })
  */
 export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } }): Promise<{ rows: FindingRow[]; total: number }> {
   if (q.status?.length === 0 || q.targets?.length === 0) return { rows: [], total: 0 };
-  const rank = sql<number>`case findings.severity when 'critical' then 5 when 'high' then 4 when 'medium' then 3 when 'low' then 2 when 'none' then 1 else 0 end`;
   const column = {
-    severity: rank,
+    severity: sql.ref('findings.severity_rank'),
     targetName: sql.ref('targets.name'),
     advisoryId: sql.ref('advisories.advisory_id'),
     package: sql.ref('findings.package'),
@@ -244,13 +255,14 @@ export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: nu
     cvssScore: sql.ref('advisories.cvss_score'),
     publishedAt: sql.ref('advisories.published_at'),
   } as const;
-  const counted = await filteredFindings(ex, q)
-    .clearSelect()
+  const counted = await findingsWhere(ex, q)
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirst();
-  let s = filteredFindings(ex, q);
+  let s = filteredFindings(ex, q, { ordered: p.sort === undefined || p.sort.key === 'severity' });
   if (p.sort !== undefined) s = s.orderBy(column[p.sort.key], p.sort.desc ? 'desc' : 'asc');
-  s = s.orderBy(rank, 'desc').orderBy('findings.first_seen_at').orderBy('targets.name').orderBy('findings.package').orderBy('findings.pk');
+  // The default order is the findings_page index (severity_rank desc, first_seen_at, pk): a page
+  // is an index scan that stops after `limit` rows.
+  s = s.orderBy('findings.severity_rank', 'desc').orderBy('findings.first_seen_at').orderBy('findings.pk');
   const rows = await s.limit(p.limit).offset(p.offset).execute();
   return { rows: await withCves(ex, rows), total: Number(counted?.n ?? 0) };
 }

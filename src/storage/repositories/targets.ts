@@ -152,6 +152,8 @@ export async function saveInventory(ex: Executor, snapshot: InventorySnapshot): 
     .updateTable('targets')
     .set({
       inventory_at: snapshot.collectedAt,
+      // Whoever stored this inventory did not fingerprint it (agents set theirs afterwards).
+      inventory_sha256: null,
       running_kernel: snapshot.runningKernel,
       reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
       ...(snapshot.release !== null ? { release_id: snapshot.release } : {}),
@@ -224,4 +226,15 @@ export async function targetsHolding(ex: Executor, release: string, names: reado
     for (const r of rows) out.add(r.target_id);
   }
   return [...out];
+}
+
+/** The fingerprint of a target's last reported inventory, and when it was reported. */
+export async function inventoryFingerprint(ex: Executor, targetId: string): Promise<{ sha256: string | null; at: string | null } | null> {
+  const r = await ex.selectFrom('targets').select(['inventory_sha256', 'inventory_at']).where('id', '=', targetId).executeTakeFirst();
+  return r === undefined ? null : { sha256: r.inventory_sha256, at: r.inventory_at };
+}
+
+/** Records an inventory report: its fingerprint (null: unknown) and time. */
+export async function setInventoryFingerprint(ex: Executor, targetId: string, sha256: string | null, at: string): Promise<void> {
+  await ex.updateTable('targets').set({ inventory_sha256: sha256, inventory_at: at }).where('id', '=', targetId).execute();
 }
