@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../services/demo.js';
 import type { RunTransport } from '../services/runs.js';
 import { openStore, type Db } from '../services/store.js';
+import { setUser } from '../services/sessions.js';
 import { createToken, type Role } from '../services/tokens.js';
 import { apiRoutes, createApp } from './app.js';
 
@@ -125,6 +126,43 @@ describe('the HTTP API', () => {
     expect(blocked.status).toBe(429);
     expect(((await blocked.json()) as { error: { code: string } }).error.code).toBe('auth.rate-limited');
     expect((await req(admin, '10.0.0.2')).status).toBe(200);
+  });
+
+  it('logs a person in with a session cookie (HttpOnly, SameSite=Strict); changes need the CSRF token; logout ends it; wrong passwords count towards the limit', async () => {
+    await setUser(db, { name: 'carol', role: 'operator', password: 'correct horse battery', actor: 'test' });
+    const bad = await call('POST', '/api/v1/session', { body: { user: 'carol', password: 'wrong password!!' } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    const res = await call('POST', '/api/v1/session', { body: { user: 'carol', password: 'correct horse battery' } });
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^bulwark_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Strict$/);
+    const { csrfToken, role } = (await res.json()) as { csrfToken: string; role: string };
+    expect(role).toBe('operator');
+    const jar = cookie.split(';')[0] ?? '';
+    const withSession = (method: string, path: string, o: { csrf?: string; body?: unknown } = {}): Promise<Response> =>
+      Promise.resolve(app.request(path, { method, headers: { cookie: jar, ...(o.csrf !== undefined ? { 'x-csrf-token': o.csrf } : {}), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) }));
+    expect((await withSession('GET', '/api/v1/findings?limit=1')).status).toBe(200);
+    const me = (await (await withSession('GET', '/api/v1/session')).json()) as { user: string; csrfToken: string };
+    expect(me).toMatchObject({ user: 'carol', csrfToken });
+    // A change without the CSRF token (what a forged cross-site form would send) is refused.
+    const forged = await withSession('POST', '/api/v1/decisions', { body: { policy: 'demo', advisory: 'X-1', kind: 'approve', reason: 'r' } });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toMatch(/CSRF/);
+    expect((await withSession('POST', '/api/v1/decisions', { csrf: 'A'.repeat(43), body: { policy: 'demo', advisory: 'X-1', kind: 'approve', reason: 'r' } })).status).toBe(403);
+    // With it, the operator gets through the role check (the policy may not exist yet: 400, not 403).
+    expect([200, 201, 400]).toContain((await withSession('POST', '/api/v1/decisions', { csrf: csrfToken, body: { policy: 'nope', advisory: 'X-1', kind: 'approve', reason: 'r' } })).status);
+    // Role still applies: tokens are admin-only.
+    expect((await withSession('GET', '/api/v1/tokens')).status).toBe(403);
+    const out = await withSession('DELETE', '/api/v1/session', { csrf: csrfToken });
+    expect(out.status).toBe(200);
+    expect(out.headers.get('set-cookie')).toMatch(/^bulwark_session=; Max-Age=0/);
+    expect((await withSession('GET', '/api/v1/findings?limit=1')).status).toBe(401);
+
+    const limited = createApp(db, { ...config, authFailuresPerMinute: 3 });
+    const attempt = (password: string) => limited.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': '10.9.9.9' }, body: JSON.stringify({ user: 'carol', password }) });
+    for (let i = 0; i < 3; i++) expect((await attempt('guess number ' + String(i))).status).toBe(401);
+    expect((await attempt('correct horse battery')).status).toBe(429);
   });
 
   it('lists findings filtered, sorted and paged; reports in other formats; errors are JSON with stable codes', async () => {

@@ -1,14 +1,17 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
 import { verifyAgentRequest, type AgentRow } from '../services/agents.js';
-import { roleAllows, verifyToken, type TokenInfo } from '../services/tokens.js';
+import { csrfToken, sessionUser } from '../services/sessions.js';
+import { roleAllows, verifyToken } from '../services/tokens.js';
 
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { Raw, ROUTES, type ApiConfig, type Route } from './routes.js';
+import { Raw, ROUTES, SESSION_COOKIE, WithCookie, type ApiConfig, type Principal, type Route } from './routes.js';
 
 /**
  * The HTTP API (issue #6) on Hono: each route of the table gets authentication (a bearer token),
@@ -21,6 +24,8 @@ export interface ApiOptions extends ApiConfig {
   authFailuresPerMinute?: number;
   /** Who is calling from (the socket's address; behind a proxy, set by the server). */
   clientAddress?: (c: Context) => string;
+  /** True when a trusted proxy says the client used HTTPS (session cookies are then Secure). */
+  forwardedHttps?: (c: Context) => boolean;
 }
 
 /** The full route table: the API's routes and the OpenAPI document's own. */
@@ -80,18 +85,31 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     c.header('X-Frame-Options', 'DENY');
   });
 
-  const authenticate = async (c: Context): Promise<TokenInfo> => {
+  /** A bearer token, else a dashboard session cookie (which then needs its CSRF token to change anything). */
+  const authenticate = async (c: Context): Promise<{ principal: Principal; sessionId: string | null }> => {
     const who = clientAddress(c);
     const now = Date.now();
     if (limiter.blocked(who, now)) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     const header = c.req.header('authorization');
-    const m = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
-    const principal = m?.[1] === undefined ? null : await verifyToken(db, m[1]);
-    if (principal === null) {
+    if (header !== undefined) {
+      const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
+      const t = m?.[1] === undefined ? null : await verifyToken(db, m[1]);
       // Counted by the route wrapper, with every other failed credential.
-      throw new BulwarkError('auth.required', header === undefined ? 'this route needs a token (Authorization: Bearer bwk_…)' : 'the token is not valid (unknown, expired or revoked)');
+      if (t === null) throw new BulwarkError('auth.required', 'the token is not valid (unknown, expired or revoked)');
+      return { principal: { kind: 'token', id: t.id, name: t.name, role: t.role, expiresAt: t.expiresAt }, sessionId: null };
     }
-    return principal;
+    const sid = getCookie(c, SESSION_COOKIE);
+    if (sid !== undefined) {
+      const u = await sessionUser(db, sid);
+      if (u === null) throw new BulwarkError('auth.required', 'the session has ended; log in again');
+      if (!['GET', 'HEAD'].includes(c.req.method)) {
+        const sent = c.req.header('x-csrf-token') ?? '';
+        const want = csrfToken(sid);
+        if (sent.length !== want.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(want))) throw new BulwarkError('auth.forbidden', 'a change made with a session needs its CSRF token (X-CSRF-Token)');
+      }
+      return { principal: { kind: 'session', id: u.name, name: u.name, role: u.role, expiresAt: u.expiresAt }, sessionId: sid };
+    }
+    throw new BulwarkError('auth.required', 'this route needs a token (Authorization: Bearer bwk_…) or a session');
   };
 
   for (const r of apiRoutes()) {
@@ -109,9 +127,10 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   const handle = async (r: Route, c: Context): Promise<Response> => {
     {
       const who = clientAddress(c);
-      if ((r.access === 'agent' || r.path === '/agent/v1/enroll') && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
-      const principal = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
-      if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this token is ${principal.role}`);
+      if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+      const auth = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
+      const principal = auth?.principal ?? null;
+      if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${principal.kind} is ${principal.role}`);
       const query = parse(r.query, c.req.query(), 'query');
       let body: unknown = undefined;
       let agent: AgentRow | null = null;
@@ -133,9 +152,15 @@ export function createApp(db: Db, o: ApiOptions): Hono {
         }
         body = parse(r.body, json, 'body');
       }
-      const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : `token:${principal.id}:${principal.name}`;
-      const result = await r.handle({ db, principal, agent, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
+      const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
+      const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
+      const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
       if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
+      if (result instanceof WithCookie) {
+        if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });
+        else setCookie(c, SESSION_COOKIE, result.cookie.value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: result.cookie.secure, maxAge: result.cookie.maxAge });
+        return c.json(result.body ?? null, r.status ?? 200);
+      }
       return c.json(result ?? null, r.status ?? 200);
     }
   };

@@ -10,7 +10,8 @@ import { findFindings, findingsPageOf, renderReport } from '../services/report.j
 import { listRuns, setRunState, showRun, executeRun, type RunTransport } from '../services/runs.js';
 import { runPolicyNow } from '../services/scheduler.js';
 import type { Db } from '../services/store.js';
-import { createToken, listTokens, revokeToken, type Role, type TokenInfo } from '../services/tokens.js';
+import { createToken, listTokens, revokeToken, type Role } from '../services/tokens.js';
+import { csrfToken, login, logout, SESSION_HOURS } from '../services/sessions.js';
 import { recordAudit } from '../services/audit.js';
 import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent, type AgentRow } from '../services/agents.js';
 
@@ -35,9 +36,33 @@ export interface ApiConfig {
   runLeaseMs?: number;
 }
 
+/** Who calls: an API token, or a person's dashboard session. */
+export interface Principal {
+  kind: 'token' | 'session';
+  /** The token id, or the user name. */
+  id: string;
+  name: string;
+  role: Role;
+  expiresAt: string | null;
+}
+
+export const SESSION_COOKIE = 'bulwark_session';
+
+/** A JSON answer that also sets (or, with null, clears) the session cookie. */
+export class WithCookie {
+  constructor(
+    readonly body: unknown,
+    readonly cookie: { value: string; secure: boolean; maxAge: number } | null,
+  ) {}
+}
+
 export interface Ctx<Q, B> {
   db: Db;
-  principal: TokenInfo | null;
+  principal: Principal | null;
+  /** The session id, when the caller is a session. */
+  sessionId: string | null;
+  /** The request came over HTTPS (directly or through a trusted proxy). */
+  secure: boolean;
   /** The signing agent, on `agent` routes. */
   agent: AgentRow | null;
   /** scheme://host[:port] the request came to (for install commands). */
@@ -69,6 +94,8 @@ export interface Route<Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** The body is YAML text, not JSON (policies). */
   textBody?: boolean;
+  /** A public route that checks a credential of its own (login, enrollment): rate-limited like the rest. */
+  checksCredentials?: boolean;
   status?: 200 | 201 | 202;
   handle: (c: Ctx<Q, B>) => Promise<Result>;
 }
@@ -149,6 +176,43 @@ export const ROUTES: readonly Route[] = [
     tag: 'service',
     summary: 'The calling credential: its name, role and expiry',
     handle: ({ principal }) => Promise.resolve(principal),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/session',
+    access: 'public',
+    tag: 'service',
+    summary: 'Log in to the dashboard: sets an HttpOnly, SameSite=Strict session cookie and answers its CSRF token',
+    checksCredentials: true,
+    body: z.strictObject({ user: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
+    handle: async ({ db, body, secure }) => {
+      const s = await login(db, body.user, body.password);
+      return new WithCookie({ user: s.user, role: s.role, csrfToken: s.csrf, expiresAt: s.expiresAt }, { value: s.sessionId, secure, maxAge: SESSION_HOURS * 3600 });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/session',
+    access: 'viewer',
+    tag: 'service',
+    summary: 'The current session: user, role, expiry and its CSRF token (for a reloaded dashboard)',
+    handle: ({ principal, sessionId }) => {
+      if (principal?.kind !== 'session' || sessionId === null) throw new BulwarkError('input.invalid', 'this is not a session (a token was given)');
+      return Promise.resolve({ user: principal.name, role: principal.role, expiresAt: principal.expiresAt, csrfToken: csrfToken(sessionId) });
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/api/v1/session',
+    access: 'viewer',
+    tag: 'service',
+    summary: 'Log out: the session ends and its cookie is cleared',
+    handle: async ({ db, sessionId, actor }) => {
+      if (sessionId === null) throw new BulwarkError('input.invalid', 'this is not a session (a token was given)');
+      await logout(db, sessionId);
+      await recordAudit(db, actor, 'session.end', actor);
+      return new WithCookie({ loggedOut: true }, null);
+    },
   }),
 
   // Hosts
@@ -457,6 +521,7 @@ export const ROUTES: readonly Route[] = [
     access: 'public',
     tag: 'agents',
     summary: 'Enroll a host with a one-time enrollment token (body: token=… and hostname=… lines); answers agent=… and key=…',
+    checksCredentials: true,
     textBody: true,
     handle: async ({ db, body, config }) => {
       const f = Object.fromEntries(String(body).split('\n').flatMap((l) => (/^[a-z]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])));

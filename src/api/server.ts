@@ -29,6 +29,10 @@ export async function startServer(db: Db, o: ServeOptions): Promise<{ url: strin
       const forwarded = c.req.header('x-forwarded-for');
       return trusted.has(peer) && forwarded !== undefined ? (forwarded.split(',').pop()?.trim() ?? peer) : peer;
     },
+    forwardedHttps: (c) => {
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      return trusted.has(env?.incoming?.socket?.remoteAddress ?? '') && c.req.header('x-forwarded-proto') === 'https';
+    },
   });
   let tls: { cert: Buffer; key: Buffer } | undefined;
   if (o.tls !== undefined) {

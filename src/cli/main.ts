@@ -9,6 +9,7 @@ import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { schedulerCommand } from './commands/scheduler.js';
+import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
@@ -319,6 +320,27 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       code = await tokensRevokeCommand({ io, dbPath: dbPath(), id });
     });
 
+  const usersCmd = program.command('users').description('people who log in to the dashboard (passwords hashed with scrypt)');
+  usersCmd
+    .command('set')
+    .description('add a user or change their role and password (the password is read from standard input)')
+    .argument('<name>', 'the user name')
+    .addOption(new Option('--role <role>', 'what they may do').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
+    .action(async (name: string, o: { role: 'viewer' | 'operator' | 'admin' }) => {
+      code = await usersSetCommand({ io, dbPath: dbPath(), name, role: o.role });
+    });
+  usersCmd
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await usersListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  usersCmd
+    .command('disable')
+    .argument('<name>', 'the user name')
+    .action(async (name: string) => {
+      code = await usersDisableCommand({ io, dbPath: dbPath(), name });
+    });
   const agentsCmd = program.command('agents').description('hosts that report through the pull agent (no SSH needed)');
   agentsCmd
     .command('enroll-token')

@@ -15,3 +15,4 @@ export * from './repositories/runs.js';
 export * from './repositories/tokens.js';
 export * from './repositories/agents.js';
 export * from './repositories/leases.js';
+export * from './repositories/users.js';

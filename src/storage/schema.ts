@@ -27,6 +27,8 @@ export interface Database {
   agent_nonces: AgentNoncesTable;
   agent_tasks: AgentTasksTable;
   leases: LeasesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -86,6 +88,23 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface UsersTable {
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+  /** scrypt$N$r$p$salt$hash (base64url). */
+  password_hash: string;
+  created_at: Timestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface SessionsTable {
+  id_sha256: string;
+  user_name: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  ended_at: Timestamp | null;
 }
 
 export interface LeasesTable {

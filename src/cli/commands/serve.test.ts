@@ -115,3 +115,22 @@ describe('bulwark serve and bulwark tokens', () => {
     expect((await runCli(['--db', db, 'tokens', 'create', '--name', 'x', '--role', 'root'])).code).toBe(2);
   });
 });
+
+describe('bulwark users', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-users-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sets a user with the password from standard input (never an argument), lists and disables them', async () => {
+    const db = join(dir, 'u.db');
+    expect((await runCli(['--db', db, 'users', 'set', 'alice', '--role', 'operator'], {}, 'a long enough passphrase\n')).out).toBe('user alice: operator\n');
+    const short = await runCli(['--db', db, 'users', 'set', 'bob', '--role', 'viewer'], {}, 'short\n');
+    expect([short.code, short.err]).toEqual([2, 'bulwark: a password has at least 12 characters\n']);
+    expect((await runCli(['--db', db, 'users', 'set', 'bob', '--role', 'viewer'], {}, '')).err).toMatch(/standard input/);
+    const list = JSON.parse((await runCli(['--db', db, 'users', 'list', '--json'])).out) as { name: string; role: string; passwordHash?: string }[];
+    expect(list.map((u) => [u.name, u.role, u.passwordHash])).toEqual([['alice', 'operator', undefined]]);
+    expect((await runCli(['--db', db, 'users', 'disable', 'alice'])).out).toMatch(/alice disabled/);
+    expect((await runCli(['--db', db, 'users', 'disable', 'alice'])).code).toBe(2);
+  });
+});

@@ -12,6 +12,7 @@ import { apiTokens } from './0009-api-tokens.js';
 import { agents } from './0010-agents.js';
 import { leases } from './0011-leases.js';
 import { scale } from './0012-scale.js';
+import { users } from './0013-users.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -32,6 +33,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0010-agents': agents(dialect),
     '0011-leases': leases(dialect),
     '0012-scale': scale(),
+    '0013-users': users(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
