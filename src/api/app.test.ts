@@ -197,6 +197,18 @@ describe('the HTTP API', () => {
     expect(big.status).toBe(413);
   });
 
+  it('gives the fleet at a glance: hosts, open exposure by severity and release, open findings per day', async () => {
+    const o = (await (await call('GET', '/api/v1/overview?days=7', { role: 'viewer' })).json()) as { hosts: { total: number; byRelease: Record<string, number> }; open: { total: number; bySeverity: Record<string, number>; byRelease: Record<string, Record<string, number>> }; exposureOverTime: { day: string; open: number }[] };
+    const listed = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as { total: number; items: { severity: string }[] };
+    expect(o.hosts.total).toBe(1);
+    expect(o.hosts.byRelease).toEqual({ 'azurelinux:3.0': 1 });
+    expect(o.open.total).toBe(listed.total);
+    for (const sev of ['critical', 'high', 'medium', 'low']) expect([sev, o.open.bySeverity[sev]]).toEqual([sev, listed.items.filter((f) => f.severity === sev).length]);
+    expect(o.open.byRelease['azurelinux:3.0']?.['high']).toBe(o.open.bySeverity['high']);
+    expect(o.exposureOverTime).toHaveLength(7);
+    expect(o.exposureOverTime.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), open: o.open.total });
+  });
+
   it('applies a policy, plans, decides and starts a run; the audit log names the token', async () => {
     const put = await call('PUT', '/api/v1/policies/demo', { role: 'admin', text: POLICY });
     expect(put.status).toBe(200);

@@ -6,6 +6,7 @@ import { auditLog } from '../services/audit.js';
 import { addSource, listSources, removeSource, syncSources } from '../services/feeds.js';
 import { addHost, listHosts, removeHost, scanHosts } from '../services/hosts.js';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../services/policies.js';
+import { fleetOverview } from '../services/overview.js';
 import { findFindings, findingsPageOf, renderReport } from '../services/report.js';
 import { listRuns, setRunState, showRun, executeRun, type RunTransport } from '../services/runs.js';
 import { runPolicyNow } from '../services/scheduler.js';
@@ -285,6 +286,16 @@ export const ROUTES: readonly Route[] = [
       if (r === undefined || !r.ok) throw new BulwarkError('target.unreachable', r?.error ?? 'scan failed');
       return { host: r.host, counts: r.report?.counts, findings: r.report?.active.length };
     },
+  }),
+
+  route({
+    method: 'get',
+    path: '/api/v1/overview',
+    access: 'viewer',
+    tag: 'findings',
+    summary: 'The fleet at a glance: hosts by release and support state, open exposure by severity and release, open findings per day',
+    query: z.object({ days: z.coerce.number().int().min(1).max(365).default(30) }),
+    handle: ({ db, query }) => fleetOverview(db, { days: query.days }),
   }),
 
   // Findings and reports

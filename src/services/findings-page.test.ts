@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import { runDemo } from './demo.js';
+import { fleetOverview } from './overview.js';
 import { findFindings, findingsPageOf } from './report.js';
 
 /** The API's findings pages come from SQL; they must agree with the full, sorted list on both databases. */
@@ -36,6 +37,11 @@ describe.each(testDatabases())('findings pages on $name', ({ open }) => {
       expect(high.items.map(key).sort()).toEqual(all.filter((f) => f.severity === 'high' || f.severity === 'critical').map(key).sort());
       expect(high.total).toBe(high.items.length);
       await expect(findingsPageOf(db, {}, { limit: 1, offset: 0, sort: 'secret' })).rejects.toThrow(/not one of/);
+      // The overview counts the same findings, and its daily series ends at today's open count.
+      const o = await fleetOverview(db, { days: 3 });
+      expect(o.open.total).toBe(all.length);
+      expect(o.exposureOverTime.map((d) => d.day)).toEqual([2, 1, 0].map((k) => new Date(Date.now() - k * 86_400_000).toISOString().slice(0, 10)));
+      expect(o.exposureOverTime.at(-1)?.open).toBe(all.length);
       // CVEs come along with each row, as in the full list.
       const cves = new Map(all.map((f) => [key(f), f.cves.join(',')]));
       expect(pages.map((f) => f.cves.join(','))).toEqual(pages.map((f) => cves.get(key(f))));

@@ -1,0 +1,66 @@
+import { SEVERITIES, type Severity } from '../core/advisory.js';
+import { findingsSummary, listTargets } from '../storage/index.js';
+import { lifecycleStatus } from '../lifecycle/catalog.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * The fleet at a glance (the dashboard's first page, issue #6): hosts by release and support
+ * state, open exposure by severity and release, stale inventories, and open findings per day
+ * over the last `days` days (from when each finding was first seen and closed).
+ */
+export interface Overview {
+  generatedAt: string;
+  hosts: { total: number; byRelease: Record<string, number>; endOfSupport: string[]; staleInventory: number; neverInventoried: number };
+  open: { bySeverity: Record<Severity, number>; byRelease: Record<string, Record<Severity, number>>; total: number };
+  fixed: number;
+  exposureOverTime: { day: string; open: number }[];
+}
+
+export async function fleetOverview(db: Db, o: { days?: number; staleDays?: number } = {}, clock: Clock = systemClock): Promise<Overview> {
+  const now = clock();
+  const targets = (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+  const byRelease: Record<string, number> = {};
+  const eos: string[] = [];
+  let stale = 0;
+  let never = 0;
+  for (const t of targets) {
+    const r = t.release ?? 'unknown';
+    byRelease[r] = (byRelease[r] ?? 0) + 1;
+    if (t.release !== null) {
+      const life = lifecycleStatus(t.release, now);
+      if (life.state === 'end-of-life' || life.state === 'extended-only') eos.push(t.name);
+    }
+    if (t.inventoryAt === null) never++;
+    else if (now.getTime() - Date.parse(t.inventoryAt) > (o.staleDays ?? 7) * 86_400_000) stale++;
+  }
+  const zero = (): Record<Severity, number> => Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  const bySeverity = zero();
+  const openByRelease: Record<string, Record<Severity, number>> = {};
+  let fixed = 0;
+  const s = await findingsSummary(db.kysely);
+  for (const g of s.groups) {
+    if (g.status === 'fixed') fixed += g.n;
+    if (g.status !== 'open' && g.status !== 'no-fix') continue;
+    const sev = (SEVERITIES as readonly string[]).includes(g.severity) ? (g.severity as Severity) : 'unknown';
+    bySeverity[sev] += g.n;
+    const rel = g.release ?? 'unknown';
+    const row = (openByRelease[rel] ??= zero());
+    row[sev] += g.n;
+  }
+  // Open on day d: first seen on or before d and not closed by then (accepted risks count until closed).
+  const days = o.days ?? 30;
+  const opened = new Map(s.opened.map((r) => [r.day, r.n]));
+  const closed = new Map(s.closed.map((r) => [r.day, r.n]));
+  const start = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  let running = 0;
+  for (const [d, n] of opened) if (d < start) running += n;
+  for (const [d, n] of closed) if (d < start) running -= n;
+  const series: { day: string; open: number }[] = [];
+  for (let i = 0; i < days; i++) {
+    const d = new Date(Date.parse(`${start}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10);
+    running += (opened.get(d) ?? 0) - (closed.get(d) ?? 0);
+    series.push({ day: d, open: running });
+  }
+  const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
+  return { generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, exposureOverTime: series };
+}
