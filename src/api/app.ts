@@ -1,4 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -24,6 +28,8 @@ export interface ApiOptions extends ApiConfig {
   authFailuresPerMinute?: number;
   /** Who is calling from (the socket's address; behind a proxy, set by the server). */
   clientAddress?: (c: Context) => string;
+  /** The built dashboard to serve at / (findWebRoot()); null: answer that it is not built; undefined: API only. */
+  webRoot?: string | null;
   /** True when a trusted proxy says the client used HTTPS (session cookies are then Secure). */
   forwardedHttps?: (c: Context) => boolean;
 }
@@ -77,10 +83,11 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       onError: (c) => c.json({ error: { code: 'input.invalid', message: `the request body is larger than ${String(BODY_LIMIT)} bytes` } }, 413),
     }),
   );
-  // Responses are data about a fleet's weaknesses: never cached, never sniffed, never framed.
+  // Responses are data about a fleet's weaknesses: never cached (but the dashboard's hashed
+  // assets), never sniffed, never framed.
   app.use('*', async (c, next) => {
     await next();
-    c.header('Cache-Control', 'no-store');
+    if (c.res.headers.get('Cache-Control') === null) c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
   });
@@ -164,7 +171,47 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       return c.json(result ?? null, r.status ?? 200);
     }
   };
+  if (o.webRoot !== undefined) serveDashboard(app, o.webRoot);
   return app;
+}
+
+const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** The dashboard (web/, built into dist/web): its files, and index.html for every other page path. */
+function serveDashboard(app: Hono, root: string | null): void {
+  app.get('*', async (c) => {
+    const path = c.req.path;
+    if (path.startsWith('/api/') || path.startsWith('/agent/')) return c.json({ error: { code: 'storage.not-found', message: `no route GET ${path}` } }, 404);
+    if (root === null) return c.text('The dashboard is not built: run `npm run build`.', 404);
+    const rel = normalize(decodeURIComponent(path)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(root, rel);
+    if (!file.startsWith(root) || !extname(file) || !(await isFile(file))) file = join(root, 'index.html');
+    const body = await readFile(file);
+    const immutable = file.startsWith(join(root, 'assets'));
+    return c.body(body, 200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CSP,
+      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    });
+  });
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where the built dashboard is: dist/web beside the compiled server, or the repository's dist/web when run from source. */
+export function findWebRoot(): string | null {
+  for (const rel of ['../web/', '../../dist/web/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(join(dir, 'index.html'))) return dir.replace(/\/$/, '');
+  }
+  return null;
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {

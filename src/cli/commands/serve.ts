@@ -1,3 +1,4 @@
+import { findWebRoot } from '../../api/app.js';
 import { startServer } from '../../api/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
@@ -47,11 +48,12 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
+      webRoot: findWebRoot(),
       log: log.error,
     });
     const now = Date.now();
     const usableAdmin = (await listTokens(db)).some((t) => t.role === 'admin' && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
-    const lines = [`Bulwark ${VERSION} serving on ${server.url}`, `  API:     ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`];
+    const lines = [`Bulwark ${VERSION} serving on ${server.url}`, `  dashboard: ${server.url}/`, `  API:       ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`];
     if (!usableAdmin) {
       const first = await createToken(db, { name: 'first-admin', role: 'admin', expiresInDays: 30, actor: actorOf(o.io) });
       lines.push(`  first admin token (shown once, expires in 30 days; make your own with \`bulwark tokens create\`):`, `  ${first.token}`);
