@@ -80,7 +80,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the dashboard in Ch
     await page.click('nav >> text=Hosts');
     await page.click('a:has-text("demo-azl3-vm")');
     await page.waitForSelector('h2:has-text("Open findings (6)")');
-    expect(await page.locator('main tbody tr').count()).toBe(6);
+    expect(await page.locator('main section > table').first().locator('tbody tr').count()).toBe(6);
+    // Its packages (the demo inventory has 10) and its history (nothing patched yet).
+    await page.click('summary:has-text("Packages (10)")');
+    await page.waitForSelector('td:has-text("openssl-libs")');
+    expect(await page.textContent('main')).toContain('No patch run has touched this host.');
     await page.screenshot({ path: join(shots, 'host.png'), fullPage: true });
 
     await page.click('nav >> text=Findings');

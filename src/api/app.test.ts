@@ -239,5 +239,13 @@ describe('the HTTP API', () => {
     expect(audit.items.find((a) => a.action === 'run.start')?.actor).toBe(`token:${operatorId}:t-operator`);
     expect(audit.items.find((a) => a.action === 'advisory.hold')?.actor).toBe(`token:${operatorId}:t-operator`);
     expect(audit.items.find((a) => a.action === 'policy.apply')?.actor).toMatch(/^token:[0-9a-f]{12}:t-admin$/);
+    const overview = (await (await call('GET', '/api/v1/overview', { role: 'viewer' })).json()) as { sla: { policy: string; plannedHosts: number; breaches: number }[] };
+    expect(overview.sla.map((p) => [p.policy, p.plannedHosts])).toEqual([['demo', 1]]);
+    expect(overview.sla[0]?.breaches).toBe(plan.entries.length === 0 ? 0 : (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json() as { breaches: unknown[] }).breaches.length);
+    // The host's page: packages, open findings, and the run in its history.
+    const host = (await (await call('GET', '/api/v1/hosts/demo-azl3-vm', { role: 'viewer' })).json()) as { packages: { name: string }[]; findings: unknown[]; history: { runs: { run: number; steps: { kind: string; state: string }[] }[] } };
+    expect(host.packages).toHaveLength(10);
+    expect(host.findings.length).toBeGreaterThan(3);
+    expect(host.history.runs.map((r) => [r.run, r.steps.map((x) => `${x.kind}:${x.state}`).join(' ')])).toEqual([[run, 'precheck:failed update:skipped rescan:skipped']]);
   });
 });

@@ -7,6 +7,7 @@ import { addSource, listSources, removeSource, syncSources } from '../services/f
 import { addHost, listHosts, removeHost, scanHosts } from '../services/hosts.js';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../services/policies.js';
 import { fleetOverview } from '../services/overview.js';
+import { hostDetail } from '../services/host-detail.js';
 import { findFindings, findingsPageOf, renderReport } from '../services/report.js';
 import { listRuns, setRunState, showRun, executeRun, type RunTransport } from '../services/runs.js';
 import { runPolicyNow } from '../services/scheduler.js';
@@ -255,11 +256,8 @@ export const ROUTES: readonly Route[] = [
     path: '/api/v1/hosts/:name',
     access: 'viewer',
     tag: 'hosts',
-    summary: 'One host with its open findings',
-    handle: async ({ db, params }) => {
-      const host = await needFound((await listHosts(db)).find((h) => h.name === params['name']), `host named "${params['name'] ?? ''}"`);
-      return { host, findings: await findFindings(db, { hosts: [host.name] }) };
-    },
+    summary: 'One host: its packages, open findings and history (findings closed, runs that touched it)',
+    handle: ({ db, params }) => hostDetail(db, params['name'] ?? ''),
   }),
   route({
     method: 'delete',

@@ -1,12 +1,13 @@
 import { SEVERITIES, type Severity } from '../core/advisory.js';
 import { findingsSummary, listTargets } from '../storage/index.js';
 import { lifecycleStatus } from '../lifecycle/catalog.js';
+import { listPolicies, makePlan } from './policies.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
  * The fleet at a glance (the dashboard's first page, issue #6): hosts by release and support
- * state, open exposure by severity and release, stale inventories, and open findings per day
- * over the last `days` days (from when each finding was first seen and closed).
+ * state, open exposure by severity and release, stale inventories, SLA status per policy, and
+ * open findings per day over the last `days` days (from when each finding was first seen and closed).
  */
 export interface Overview {
   generatedAt: string;
@@ -14,6 +15,30 @@ export interface Overview {
   open: { bySeverity: Record<Severity, number>; byRelease: Record<string, Record<Severity, number>>; total: number };
   fixed: number;
   exposureOverTime: { day: string; open: number }[];
+  /** Per policy: hosts it would patch now and findings past their deadline (its plan's breaches). */
+  sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
+}
+
+// Plans of large fleets take a second each: the overview reuses one for a minute.
+const slaCache = new WeakMap<Db, Map<string, { at: number; value: Overview['sla'][number] }>>();
+
+async function slaOf(db: Db, now: Date): Promise<Overview['sla']> {
+  const cache = slaCache.get(db) ?? new Map<string, { at: number; value: Overview['sla'][number] }>();
+  slaCache.set(db, cache);
+  const out: Overview['sla'] = [];
+  for (const p of await listPolicies(db)) {
+    const key = `${p.name}@${String(p.version)}`;
+    const hit = cache.get(key);
+    if (hit !== undefined && now.getTime() - hit.at < 60_000) {
+      out.push(hit.value);
+      continue;
+    }
+    const { plan } = await makePlan(db, p.name, { at: now });
+    const value = { policy: p.name, plannedHosts: plan.entries.length, breaches: plan.breaches.length, hostsInBreach: new Set(plan.breaches.map((b) => b.target)).size, worstOverdueHours: plan.breaches[0]?.overdueHours ?? null };
+    cache.set(key, { at: now.getTime(), value });
+    out.push(value);
+  }
+  return out;
 }
 
 export async function fleetOverview(db: Db, o: { days?: number; staleDays?: number } = {}, clock: Clock = systemClock): Promise<Overview> {
@@ -62,5 +87,6 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
     series.push({ day: d, open: running });
   }
   const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
-  return { generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, exposureOverTime: series };
+  const sla = await slaOf(db, now);
+  return { sla, generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, exposureOverTime: series };
 }

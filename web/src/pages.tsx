@@ -9,6 +9,7 @@ interface Overview {
   open: { bySeverity: Counts; byRelease: Record<string, Counts>; total: number };
   fixed: number;
   exposureOverTime: { day: string; open: number }[];
+  sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
 }
 interface Host {
   name: string;
@@ -64,6 +65,8 @@ export function OverviewPage(): ReactNode {
           <b>{data.hosts.staleInventory + data.hosts.neverInventoried}</b> stale inventories
         </div>
       </div>
+      <h2>SLA by policy</h2>
+      <Table rows={data.sla} columns={[['policy', (p) => p.policy], ['hosts to patch', (p) => p.plannedHosts], ['findings past deadline', (p) => <span className={p.breaches > 0 ? 'error' : ''}>{p.breaches}</span>], ['hosts in breach', (p) => p.hostsInBreach], ['most overdue', (p) => (p.worstOverdueHours === null ? '-' : `${String(p.worstOverdueHours)} h`)]]} empty="No policy applied yet." />
       <h2>Open findings, last 30 days</h2>
       <Sparkline points={data.exposureOverTime} />
       <h2>Exposure by release</h2>
@@ -105,8 +108,15 @@ export function HostsPage(): ReactNode {
   );
 }
 
+interface HostDetail {
+  host: Host;
+  packages: { name: string; epoch: number | null; version: string; release: string | null; arch: string; sourceName: string | null }[];
+  findings: Finding[];
+  history: { closed: (Finding & { closedAt: string | null })[]; runs: { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string }[] }[] };
+}
+
 export function HostPage({ name }: { name: string }): ReactNode {
-  const { data, error } = useApi<{ host: Host; findings: Finding[] }>(`/api/v1/hosts/${encodeURIComponent(name)}`);
+  const { data, error } = useApi<HostDetail>(`/api/v1/hosts/${encodeURIComponent(name)}`);
   if (data === null) return <Err e={error} />;
   return (
     <section>
@@ -116,6 +126,15 @@ export function HostPage({ name }: { name: string }): ReactNode {
       </p>
       <h2>Open findings ({data.findings.length})</h2>
       <FindingsTable rows={data.findings} />
+      <h2>History</h2>
+      <Table rows={data.history.runs} columns={[['run', (r) => <a href={`#/runs/${String(r.run)}`}>{r.run}</a>], ['policy', (r) => r.policy], ['started', (r) => day(r.createdAt)], ['run status', (r) => r.status], ['steps here', (r) => r.steps.map((s) => `${s.kind} ${s.state}`).join(', ')]]} empty="No patch run has touched this host." />
+      <Table rows={data.history.closed} columns={[['closed', (f) => day(f.closedAt)], ['advisory', (f) => f.advisoryId], ['package', (f) => f.package], ['was', (f) => f.installed], ['fixed in', (f) => f.fixed ?? '-']]} empty="No finding closed yet." />
+      <details>
+        <summary>
+          <h2 className="inline">Packages ({data.packages.length})</h2>
+        </summary>
+        <Table rows={data.packages} columns={[['package', (p) => p.name], ['version', (p) => `${p.epoch === null || p.epoch === 0 ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`}`], ['arch', (p) => p.arch], ['source', (p) => p.sourceName ?? '-']]} />
+      </details>
     </section>
   );
 }

@@ -120,3 +120,26 @@ export async function busyTargets(ex: Executor): Promise<string[]> {
     .execute();
   return rows.map((r) => r.target_id);
 }
+
+/** The runs that had steps on a target, newest first, with how its steps ended there. */
+export async function runsOfTarget(ex: Executor, targetId: string, limit = 50): Promise<{ run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }[]> {
+  const steps = await ex
+    .selectFrom('run_steps')
+    .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
+    .select(['run_steps.run_pk', 'runs.policy', 'runs.status', 'runs.created_at', 'run_steps.kind', 'run_steps.state', 'run_steps.finished_at', 'run_steps.seq'])
+    .where('run_steps.target_id', '=', targetId)
+    .orderBy('run_steps.run_pk', 'desc')
+    .orderBy('run_steps.seq')
+    .execute();
+  const out = new Map<number, { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }>();
+  for (const s of steps) {
+    let r = out.get(s.run_pk);
+    if (r === undefined) {
+      if (out.size >= limit) break;
+      r = { run: s.run_pk, policy: s.policy, status: s.status, createdAt: s.created_at, steps: [] };
+      out.set(s.run_pk, r);
+    }
+    r.steps.push({ kind: s.kind, state: s.state, finishedAt: s.finished_at });
+  }
+  return [...out.values()];
+}
