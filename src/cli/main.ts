@@ -8,6 +8,7 @@ import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
+import { repoAddCommand, repoListCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
@@ -318,6 +319,37 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .argument('<id>', 'the token id (the 12 hex digits after bwk_)')
     .action(async (id: string) => {
       code = await tokensRevokeCommand({ io, dbPath: dbPath(), id });
+    });
+
+  const repo = program.command('repo').description('package repositories: signed metadata verified, immutable content-addressed snapshots');
+  repo
+    .command('add')
+    .argument('<id>', 'a name for it, e.g. azl3-base')
+    .requiredOption('--url <url>', 'the repository (https://…, file://… or a directory) holding repodata/')
+    .option('--key <file>', 'an ASCII-armored OpenPGP public key its repomd.xml is signed with (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-verify', 'take its metadata without a signature (checksums are still checked)')
+    .action(async (id: string, o: { url: string; key: string[]; verify: boolean }) => {
+      code = await repoAddCommand({ io, dbPath: dbPath(), id, url: o.url, keys: o.key, verify: o.verify });
+    });
+  repo
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      code = await repoListCommand({ io, dbPath: dbPath(), json: o.json === true });
+    });
+  repo
+    .command('sync')
+    .description('take a snapshot of each repository (all when none is named)')
+    .argument('[id...]', 'repositories')
+    .action(async (ids: string[]) => {
+      code = await repoSyncCommand({ io, dbPath: dbPath(), ids });
+    });
+  repo
+    .command('snapshots')
+    .argument('[id]', 'only this repository')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, o: { json?: boolean }) => {
+      code = await repoSnapshotsCommand({ io, dbPath: dbPath(), id, json: o.json === true });
     });
 
   const usersCmd = program.command('users').description('people who log in to the dashboard (passwords hashed with scrypt)');

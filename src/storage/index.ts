@@ -16,3 +16,4 @@ export * from './repositories/tokens.js';
 export * from './repositories/agents.js';
 export * from './repositories/leases.js';
 export * from './repositories/users.js';
+export * from './repositories/repos.js';

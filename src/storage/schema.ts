@@ -29,6 +29,8 @@ export interface Database {
   leases: LeasesTable;
   users: UsersTable;
   sessions: SessionsTable;
+  repos: ReposTable;
+  repo_snapshots: RepoSnapshotsTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -88,6 +90,25 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface ReposTable {
+  id: string;
+  kind: 'rpm-md';
+  url: string;
+  keys: string;
+  verify: number;
+  created_at: Timestamp;
+}
+
+export interface RepoSnapshotsTable {
+  id: string;
+  repo_id: string;
+  created_at: Timestamp;
+  revision: string | null;
+  packages: number;
+  signed_by: string | null;
+  files: string;
 }
 
 export interface UsersTable {

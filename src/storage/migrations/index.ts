@@ -13,6 +13,7 @@ import { agents } from './0010-agents.js';
 import { leases } from './0011-leases.js';
 import { scale } from './0012-scale.js';
 import { users } from './0013-users.js';
+import { repos } from './0014-repos.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -34,6 +35,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0011-leases': leases(dialect),
     '0012-scale': scale(),
     '0013-users': users(dialect),
+    '0014-repos': repos(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

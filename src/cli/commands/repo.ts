@@ -1,0 +1,66 @@
+import { addRepo, defaultObjectsDir, listRepos, listSnapshots, syncRepo } from '../../services/repos.js';
+import { openStore } from '../../services/store.js';
+import { actorOf, writeAll, type CliIo } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+
+interface Common {
+  io: CliIo;
+  dbPath: string | undefined;
+}
+
+export async function repoAddCommand(o: Common & { id: string; url: string; keys: string[]; verify: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await addRepo(db, { id: o.id, url: o.url, keyFiles: o.keys, verify: o.verify, actor: actorOf(o.io) });
+    await writeAll(o.io.stdout, `repository ${r.id}: ${r.url}${r.verify ? `, signed by ${String(r.keys.length)} trusted key(s)` : ', signature NOT checked'}\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function repoListCommand(o: Common & { json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const repos = await listRepos(db);
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify(repos.map((r) => ({ ...r, keys: r.keys.map((k) => k.origin) })), null, 2) + '\n');
+    else await writeAll(o.io.stdout, formatTable(['REPO', 'KIND', 'URL', 'VERIFY', 'KEYS'], repos.map((r) => [r.id, r.kind, r.url, r.verify ? 'yes' : 'NO', r.keys.map((k) => k.origin).join(', ')])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark repo sync [ID…]`: a snapshot of each (all when none given); exit 4 when one failed. */
+export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const ids = o.ids.length > 0 ? o.ids : (await listRepos(db)).map((r) => r.id);
+    let failed = false;
+    for (const id of ids) {
+      try {
+        const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env) });
+        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${r.created ? 'new' : 'unchanged'}, ${String(r.packages)} packages, ${String(r.files)} files, ${String(r.bytes)} bytes${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
+      } catch (err) {
+        failed = true;
+        await writeAll(o.io.stderr, `${id}: REFUSED: ${(err as Error).message}\n`);
+      }
+    }
+    return failed ? EXIT.targetsFailed : EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function repoSnapshotsCommand(o: Common & { id: string | undefined; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const snaps = await listSnapshots(db, o.id);
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify(snaps, null, 2) + '\n');
+    else await writeAll(o.io.stdout, formatTable(['REPO', 'SNAPSHOT', 'TAKEN', 'REVISION', 'PACKAGES', 'SIGNED BY'], snaps.map((s) => [s.repoId, s.id.slice(0, 16), s.createdAt, s.revision ?? '-', String(s.packages), s.signedBy ?? 'unchecked'])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}

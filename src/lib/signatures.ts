@@ -1,0 +1,47 @@
+import { createMessage, readKey, readSignature, verify } from 'openpgp';
+import { BulwarkError } from '../core/errors.js';
+
+/**
+ * OpenPGP detached signatures (issue #7: `repomd.xml.asc`, and later InRelease): the data must
+ * carry a valid signature by one of the keys the operator trusts, else it is refused. Keys and
+ * signatures are ASCII-armored; nothing is fetched (no key servers).
+ */
+export interface TrustedKey {
+  armored: string;
+  /** For messages: the file the operator gave. */
+  origin: string;
+}
+
+/**
+ * Returns the fingerprint of the trusted key that made a valid signature over `data`; throws
+ * `input.invalid` naming `what` when there is none.
+ * @example await verifyDetached(repomd, asc, keys, 'repomd.xml of azl3-base')
+ */
+export async function verifyDetached(data: Uint8Array, armoredSignature: string, keys: readonly TrustedKey[], what: string): Promise<string> {
+  if (keys.length === 0) throw new BulwarkError('input.invalid', `${what}: no trusted key to verify it with`);
+  const verificationKeys = [];
+  for (const k of keys) {
+    try {
+      verificationKeys.push((await readKey({ armoredKey: k.armored })).toPublic());
+    } catch (err) {
+      throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP public key (${(err as Error).message})`);
+    }
+  }
+  let signature;
+  try {
+    signature = await readSignature({ armoredSignature });
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${what}: the signature cannot be read (${(err as Error).message})`);
+  }
+  const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys, expectSigned: false });
+  for (const s of result.signatures) {
+    try {
+      await s.verified;
+      const key = verificationKeys.find((k) => k.getKeys(s.keyID).length > 0);
+      return key?.getFingerprint() ?? s.keyID.toHex();
+    } catch {
+      // Not this one: a signature by an untrusted key, or one that does not match the data.
+    }
+  }
+  throw new BulwarkError('input.invalid', `${what}: the signature does not verify with the trusted keys (${keys.map((k) => k.origin).join(', ')})`);
+}

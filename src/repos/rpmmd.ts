@@ -1,0 +1,86 @@
+import { Readable } from 'node:stream';
+import { BulwarkError } from '../core/errors.js';
+import { child, childText, xmlRecords, type XmlElement } from '../lib/xml.js';
+
+/**
+ * rpm-md repository metadata (createrepo_c's format, read by dnf and tdnf): `repodata/repomd.xml`
+ * lists the metadata files (primary, filelists, other, updateinfo, modules…) with their
+ * checksums, sizes and locations; `primary.xml` lists the packages.
+ * Spec: https://github.com/rpm-software-management/createrepo_c/blob/master/doc/createrepo_c.8
+ */
+export interface RepomdEntry {
+  type: string;
+  href: string;
+  checksumType: string;
+  checksum: string;
+  size: number | null;
+  openChecksum: string | null;
+  timestamp: number | null;
+}
+
+export interface Repomd {
+  revision: string | null;
+  entries: RepomdEntry[];
+}
+
+const once = (b: Uint8Array): AsyncIterable<Uint8Array> => Readable.from([b]);
+
+const SAFE_HREF = /^[A-Za-z0-9._+\-/]+$/;
+
+/** Reads repomd.xml; refuses entries whose location leaves the repository or whose checksum is not sha256/sha512. */
+export async function parseRepomd(bytes: Uint8Array, name: string): Promise<Repomd> {
+  let revision: string | null = null;
+  const entries: RepomdEntry[] = [];
+  for await (const { element, path } of xmlRecords(once(bytes), { name, select: (p) => p.length === 2 && (p[1] === 'data' || p[1] === 'revision') })) {
+    if (path[1] === 'revision') {
+      revision = element.text.trim();
+      continue;
+    }
+    const type = element.attrs['type'] ?? '';
+    const loc = child(element, 'location')?.attrs['href'] ?? '';
+    const ck = child(element, 'checksum');
+    const ckType = ck?.attrs['type'] ?? '';
+    if (!SAFE_HREF.test(loc) || loc.startsWith('/') || loc.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}:${String(element.line)}: data "${type}" has an unsafe location "${loc}"`);
+    if (ckType !== 'sha256' && ckType !== 'sha512') throw new BulwarkError('input.invalid', `${name}:${String(element.line)}: data "${type}" has a ${ckType || 'missing'} checksum (sha256 or sha512 needed)`);
+    const num = (e: XmlElement, n: string): number | null => {
+      const t = childText(e, n);
+      return t === null || t.trim() === '' ? null : Number(t);
+    };
+    entries.push({ type, href: loc, checksumType: ckType, checksum: (ck?.text ?? '').trim().toLowerCase(), size: num(element, 'size'), openChecksum: childText(element, 'open-checksum')?.trim() ?? null, timestamp: num(element, 'timestamp') });
+  }
+  if (entries.length === 0) throw new BulwarkError('input.invalid', `${name}: no <data> entries: not a repomd.xml`);
+  if (!entries.some((e) => e.type === 'primary')) throw new BulwarkError('input.invalid', `${name}: no primary metadata listed`);
+  return { revision, entries };
+}
+
+export interface PrimaryPackage {
+  name: string;
+  arch: string;
+  epoch: number;
+  version: string;
+  release: string;
+  checksum: string;
+  location: string;
+  size: number | null;
+  sourceRpm: string | null;
+}
+
+/** Streams the packages of a (decompressed) primary.xml. */
+export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<PrimaryPackage> {
+  for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'package' })) {
+    const v = child(element, 'version');
+    const fmt = child(element, 'format');
+    const size = child(element, 'size')?.attrs['package'];
+    yield {
+      name: childText(element, 'name')?.trim() ?? '',
+      arch: childText(element, 'arch')?.trim() ?? '',
+      epoch: Number(v?.attrs['epoch'] ?? '0') || 0,
+      version: v?.attrs['ver'] ?? '',
+      release: v?.attrs['rel'] ?? '',
+      checksum: childText(element, 'checksum')?.trim() ?? '',
+      location: child(element, 'location')?.attrs['href'] ?? '',
+      size: size === undefined ? null : Number(size),
+      sourceRpm: fmt === undefined ? null : (childText(fmt, 'sourcerpm')?.trim() ?? null),
+    };
+  }
+}

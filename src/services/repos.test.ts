@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { serveDir } from '../../test/ssh-fleet.js';
+import { runCli } from '../../test/cli.js';
+import { addRepo, listSnapshots, objectPath, syncRepo } from './repos.js';
+import { openStore, type Db } from './store.js';
+
+/**
+ * Repository snapshots on real parts (issue #7): an rpm repository made by createrepo_c, its
+ * repomd.xml signed by the real gpg, served from disk and over HTTP; copies tampered with in each
+ * way that must be refused, with nothing stored.
+ */
+const canRun = ['rpmbuild', 'createrepo_c', 'gpg'].every(hasTool);
+
+function objects(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(e.name);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('repository snapshots with signed metadata', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-repos-'));
+  const gnupg = join(dir, 'gnupg');
+  const repo = join(dir, 'tb', 'rpms');
+  const objectsDir = join(dir, 'objects');
+  let db: Db;
+  let fingerprint = '';
+  const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const sign = (repodata: string, who: string): void => {
+    gpg('--local-user', who, '--armor', '--detach-sign', '--output', join(repodata, 'repomd.xml.asc'), join(repodata, 'repomd.xml'));
+  };
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    mkdirSync(gnupg, { mode: 0o700 });
+    gpg('--quick-gen-key', 'Bulwark Test Repo <repo@example.test>', 'ed25519', 'sign', 'never');
+    gpg('--quick-gen-key', 'Someone Else <else@example.test>', 'ed25519', 'sign', 'never');
+    writeFileSync(join(dir, 'trusted.asc'), gpg('--armor', '--export', 'repo@example.test'));
+    fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(gpg('--with-colons', '--fingerprint', 'repo@example.test'))?.[1]?.toLowerCase() ?? '';
+    buildDummyRpms(join(dir, 'tb'), [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+    ]);
+    execFileSync('createrepo_c', ['--quiet', repo]);
+    sign(join(repo, 'repodata'), 'repo@example.test');
+    db = await openStore({ dbPath: join(dir, 'r.db') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('snapshots a signed repository: every file verified and stored by its SHA-256; unchanged, the same snapshot', async () => {
+    await addRepo(db, { id: 'lab', url: repo, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    const r = await syncRepo(db, 'lab', { objectsDir });
+    expect([r.created, r.packages, r.signedBy]).toEqual([true, 3, fingerprint]);
+    const [snap] = await listSnapshots(db, 'lab');
+    expect(snap?.id).toBe(r.snapshot);
+    for (const f of snap?.files ?? []) {
+      const stored = readFileSync(objectPath(objectsDir, f.sha256));
+      expect(stored).toEqual(readFileSync(join(repo, f.href)));
+    }
+    // createrepo_c also writes its SQLite databases (primary_db…): all listed files are kept.
+    expect(snap?.files.map((f) => f.type).sort()).toEqual(['filelists', 'filelists_db', 'other', 'other_db', 'primary', 'primary_db', 'repomd', 'repomd-signature']);
+    const again = await syncRepo(db, 'lab', { objectsDir });
+    expect([again.created, again.snapshot]).toEqual([false, r.snapshot]);
+  });
+
+  it('over HTTP too', async () => {
+    const server = await serveDir(repo);
+    try {
+      await addRepo(db, { id: 'lab-http', url: server.url, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+      const r = await syncRepo(db, 'lab-http', { objectsDir });
+      expect([r.packages, r.signedBy]).toEqual([3, fingerprint]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ['repomd.xml changed after signing', (d: string) => { appendFileSync(join(d, 'repodata', 'repomd.xml'), '<!-- x -->\n'); }, /signature does not verify/],
+    ['signed by a key nobody trusts', (d: string) => { sign(join(d, 'repodata'), 'else@example.test'); }, /signature does not verify/],
+    ['not signed at all', (d: string) => { rmSync(join(d, 'repodata', 'repomd.xml.asc')); }, /is missing: the metadata is not signed/],
+    ['primary.xml.gz has one byte changed (same size)', (d: string) => {
+      const rd = join(d, 'repodata');
+      const primary = join(rd, readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '');
+      const b = readFileSync(primary);
+      b[b.length - 9] = (b[b.length - 9] ?? 0) ^ 0xff;
+      writeFileSync(primary, b);
+    }, /primary\.xml\.gz does not match its sha256 in repomd\.xml/],
+    ['primary.xml.gz swapped for another file', (d: string) => {
+      const rd = join(d, 'repodata');
+      const primary = readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '';
+      const other = readdirSync(rd).find((f) => f.endsWith('other.xml.gz')) ?? '';
+      cpSync(join(rd, other), join(rd, primary));
+    }, /primary\.xml\.gz is \d+ bytes, repomd\.xml says \d+/],
+  ])('refuses a copy whose %s, and stores nothing', async (_, tamper, message) => {
+    const copy = mkdtempSync(join(dir, 'tampered-'));
+    cpSync(repo, copy, { recursive: true });
+    tamper(copy);
+    const id = `t-${copy.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
+    await addRepo(db, { id, url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    const before = objects(objectsDir);
+    await expect(syncRepo(db, id, { objectsDir })).rejects.toThrow(message);
+    expect(await listSnapshots(db, id)).toEqual([]);
+    expect(objects(objectsDir)).toEqual(before);
+  });
+
+  it('from the CLI: repo add, sync (exit 4 naming what was refused), snapshots', async () => {
+    const env = { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir };
+    const cli = (...args: string[]) => runCli(['--db', join(dir, 'cli.db'), ...args], env);
+    expect((await cli('repo', 'add', 'lab', '--url', repo, '--key', join(dir, 'trusted.asc'))).out).toBe(`repository lab: ${repo}, signed by 1 trusted key(s)\n`);
+    const bad = mkdtempSync(join(dir, 'cli-bad-'));
+    cpSync(repo, bad, { recursive: true });
+    appendFileSync(join(bad, 'repodata', 'repomd.xml'), ' ');
+    expect((await cli('repo', 'add', 'bad', '--url', bad, '--key', join(dir, 'trusted.asc'))).code).toBe(0);
+    const sync = await cli('repo', 'sync');
+    expect(sync.code).toBe(4);
+    expect(sync.err).toMatch(/^bad: REFUSED: repository bad: repomd\.xml: the signature does not verify/m);
+    expect(sync.out).toMatch(new RegExp(`^lab: snapshot [0-9a-f]{16} new, 3 packages, 8 files, \\d+ bytes, signed by ${fingerprint}$`, 'm'));
+    expect((await cli('repo', 'snapshots', 'lab')).out).toMatch(/^lab\s+[0-9a-f]{16}\s+\S+\s+\d+\s+3\s+[0-9a-f]{40}$/m);
+    expect((await cli('repo', 'add', 'x', '--url', repo)).err).toMatch(/--no-verify/);
+  });
+
+  it('needs a key unless verification is explicitly off', async () => {
+    await expect(addRepo(db, { id: 'nokey', url: repo, keyFiles: [], verify: true, actor: 'test' })).rejects.toThrow(/--no-verify/);
+    await addRepo(db, { id: 'unsigned-ok', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    const r = await syncRepo(db, 'unsigned-ok', { objectsDir });
+    expect([r.packages, r.signedBy]).toEqual([3, null]);
+  });
+});

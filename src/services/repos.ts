@@ -1,0 +1,164 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { BulwarkError } from '../core/errors.js';
+import { decompress } from '../lib/decompress.js';
+import { download } from '../lib/http.js';
+import { verifyDetached } from '../lib/signatures.js';
+import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
+import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
+import { recordAudit } from './audit.js';
+import { readBoundedText } from './read-file.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * Repositories and snapshots (issue #7). `syncRepo` fetches an rpm-md repository's metadata,
+ * verifies repomd.xml's OpenPGP signature against the keys trusted for that repository and every
+ * listed file's size and checksum, and only then stores the files in the content-addressed object
+ * store and records the snapshot: a repository whose metadata does not verify leaves nothing
+ * behind. A snapshot is identified by the SHA-256 of its repomd.xml, so an unchanged repository
+ * gives the same snapshot again.
+ */
+export type { RepoRow, SnapshotRow } from '../storage/index.js';
+
+const MAX_REPOMD = 16 * 1024 * 1024;
+const MAX_FILE = 2 * 1024 * 1024 * 1024;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const sha = (alg: string, b: Uint8Array): string => createHash(alg).update(b).digest('hex');
+
+/** Where objects live: `<dir>/sha256/ab/abcdef…`, written once, never changed. */
+export async function putObject(dir: string, bytes: Uint8Array): Promise<string> {
+  const hash = sha('sha256', bytes);
+  const path = join(dir, 'sha256', hash.slice(0, 2), hash);
+  try {
+    await stat(path);
+    return hash;
+  } catch {
+    // not there yet
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, bytes, { mode: 0o444 });
+  await rename(tmp, path);
+  return hash;
+}
+
+export function objectPath(dir: string, sha256: string): string {
+  return join(dir, 'sha256', sha256.slice(0, 2), sha256);
+}
+
+/** Bytes at a repository URL: http(s), file:// or a local path. */
+async function fetchBytes(url: string, maxBytes: number, optional = false): Promise<Buffer | null> {
+  if (/^https?:\/\//.test(url)) {
+    const tmp = join(tmpdir(), `bulwark-repo-${randomBytes(6).toString('hex')}`);
+    try {
+      const r = await download(url, tmp, { maxBytes });
+      if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${url}: no content`);
+      return await readFile(tmp);
+    } catch (err) {
+      if (optional && /\b404\b/.test((err as Error).message)) return null;
+      throw err;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  try {
+    const st = await stat(path);
+    if (st.size > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than ${String(maxBytes)} bytes`);
+    return await readFile(path);
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (err instanceof BulwarkError) throw err;
+    throw new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+const join2 = (base: string, rel: string): string => `${base.replace(/\/+$/, '')}/${rel}`;
+
+/**
+ * Adds (or changes) a repository. Without `keys` its metadata is refused at sync unless `verify`
+ * is explicitly false.
+ * @example await addRepo(db, { id: 'azl3-base', url: 'https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64', keyFiles: ['/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY'], verify: true, actor: 'cli:alice' })
+ */
+export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: string }, clock: Clock = systemClock): Promise<RepoRow> {
+  if (!ID.test(o.id)) throw new BulwarkError('usage', `"${o.id}" is not a repository id (letters, digits, ".", "_", "-")`);
+  if (o.verify && o.keyFiles.length === 0) throw new BulwarkError('usage', `repository ${o.id}: give the key(s) its metadata is signed with (--key FILE), or --no-verify`);
+  const keys = [];
+  for (const f of o.keyFiles) keys.push({ origin: f, armored: await readBoundedText(f, 1024 * 1024) });
+  const row: RepoRow = { id: o.id, kind: 'rpm-md', url: o.url, keys, verify: o.verify, createdAt: clock().toISOString() };
+  await upsertRepo(db.kysely, row);
+  await recordAudit(db, o.actor, 'repo.add', o.id, { url: o.url, keys: o.keyFiles, verify: o.verify }, clock);
+  return row;
+}
+
+export function listRepos(db: Db): Promise<RepoRow[]> {
+  return listRepoRows(db.kysely);
+}
+
+export function listSnapshots(db: Db, repoId?: string): Promise<SnapshotRow[]> {
+  return listSnapshotRows(db.kysely, repoId);
+}
+
+export interface SyncReport {
+  repo: string;
+  snapshot: string;
+  created: boolean;
+  packages: number;
+  signedBy: string | null;
+  files: number;
+  bytes: number;
+}
+
+/** Takes a snapshot of a repository's metadata now (see the module comment). */
+export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+  const repo = await getRepo(db.kysely, id);
+  if (repo === null) throw new BulwarkError('usage', `no repository ${id} (add it with \`bulwark repo add\`)`);
+  const repomdUrl = join2(repo.url, 'repodata/repomd.xml');
+  const repomd = await fetchBytes(repomdUrl, MAX_REPOMD);
+  if (repomd === null) throw new BulwarkError('input.invalid', `${repomdUrl}: missing`);
+  let signedBy: string | null = null;
+  let asc: Buffer | null = null;
+  if (repo.verify) {
+    asc = await fetchBytes(`${repomdUrl}.asc`, 1024 * 1024, true);
+    if (asc === null) throw new BulwarkError('input.invalid', `repository ${id}: ${repomdUrl}.asc is missing: the metadata is not signed`);
+    signedBy = await verifyDetached(repomd, asc.toString('utf8'), repo.keys, `repository ${id}: repomd.xml`);
+  }
+  const md = await parseRepomd(repomd, `repository ${id}: repomd.xml`);
+  const fetched: { entry: (typeof md.entries)[number]; bytes: Buffer }[] = [];
+  for (const e of md.entries) {
+    const bytes = await fetchBytes(join2(repo.url, e.href), MAX_FILE);
+    if (bytes === null) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} is missing`);
+    if (e.size !== null && bytes.length !== e.size) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} is ${String(bytes.length)} bytes, repomd.xml says ${String(e.size)}`);
+    const got = sha(e.checksumType, bytes);
+    if (got !== e.checksum) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} does not match its ${e.checksumType} in repomd.xml (got ${got.slice(0, 16)}…, want ${e.checksum.slice(0, 16)}…)`);
+    fetched.push({ entry: e, bytes });
+  }
+  const primary = fetched.find((f) => f.entry.type === 'primary');
+  let packages = 0;
+  if (primary !== undefined) {
+    for await (const p of primaryPackages(decompress(Readable.from([primary.bytes]), primary.entry.href, 4 * MAX_FILE), `repository ${id}: ${primary.entry.href}`)) {
+      if (p.name === '' || p.location === '') throw new BulwarkError('input.invalid', `repository ${id}: ${primary.entry.href}: a package without a name or location`);
+      packages++;
+    }
+  }
+  // Everything verified: store the objects, then the snapshot row.
+  mkdirSync(o.objectsDir, { recursive: true });
+  const files: SnapshotFile[] = [{ type: 'repomd', href: 'repodata/repomd.xml', sha256: await putObject(o.objectsDir, repomd), size: repomd.length }];
+  if (asc !== null) files.push({ type: 'repomd-signature', href: 'repodata/repomd.xml.asc', sha256: await putObject(o.objectsDir, asc), size: asc.length });
+  for (const f of fetched) files.push({ type: f.entry.type, href: f.entry.href, sha256: await putObject(o.objectsDir, f.bytes), size: f.bytes.length });
+  const snapshot = sha('sha256', repomd);
+  const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: (o.clock ?? systemClock)().toISOString(), revision: md.revision, packages, signedBy, files });
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+}
+
+/** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
+export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const set = env['BULWARK_OBJECTS_DIR'];
+  if (set !== undefined && set !== '') return set;
+  return join(dirname(dbPath ?? defaultSqlitePath(env)), 'objects');
+}

@@ -1,0 +1,63 @@
+import type { Executor } from '../database.js';
+
+export interface RepoRow {
+  id: string;
+  kind: 'rpm-md';
+  url: string;
+  keys: { origin: string; armored: string }[];
+  verify: boolean;
+  createdAt: string;
+}
+
+export interface SnapshotFile {
+  type: string;
+  href: string;
+  sha256: string;
+  size: number;
+}
+
+export interface SnapshotRow {
+  id: string;
+  repoId: string;
+  createdAt: string;
+  revision: string | null;
+  packages: number;
+  signedBy: string | null;
+  files: SnapshotFile[];
+}
+
+export async function upsertRepo(ex: Executor, r: RepoRow): Promise<void> {
+  const values = { id: r.id, kind: r.kind, url: r.url, keys: JSON.stringify(r.keys), verify: r.verify ? 1 : 0, created_at: r.createdAt };
+  await ex
+    .insertInto('repos')
+    .values(values)
+    .onConflict((oc) => oc.column('id').doUpdateSet({ url: values.url, keys: values.keys, verify: values.verify }))
+    .execute();
+}
+
+const toRepo = (r: { id: string; kind: 'rpm-md'; url: string; keys: string; verify: number; created_at: string }): RepoRow => ({ id: r.id, kind: r.kind, url: r.url, keys: JSON.parse(r.keys) as RepoRow['keys'], verify: r.verify === 1, createdAt: r.created_at });
+
+export async function getRepo(ex: Executor, id: string): Promise<RepoRow | null> {
+  const r = await ex.selectFrom('repos').selectAll().where('id', '=', id).executeTakeFirst();
+  return r === undefined ? null : toRepo(r);
+}
+
+export async function listRepoRows(ex: Executor): Promise<RepoRow[]> {
+  return (await ex.selectFrom('repos').selectAll().orderBy('id').execute()).map(toRepo);
+}
+
+/** Stores a snapshot unless the same one (same repomd.xml) is there already; true when new. */
+export async function insertSnapshot(ex: Executor, s: SnapshotRow): Promise<boolean> {
+  const r = await ex
+    .insertInto('repo_snapshots')
+    .values({ id: s.id, repo_id: s.repoId, created_at: s.createdAt, revision: s.revision, packages: s.packages, signed_by: s.signedBy, files: JSON.stringify(s.files) })
+    .onConflict((oc) => oc.columns(['repo_id', 'id']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+export async function listSnapshotRows(ex: Executor, repoId?: string): Promise<SnapshotRow[]> {
+  let q = ex.selectFrom('repo_snapshots').selectAll();
+  if (repoId !== undefined) q = q.where('repo_id', '=', repoId);
+  return (await q.orderBy('created_at', 'desc').execute()).map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: r.created_at, revision: r.revision, packages: r.packages, signedBy: r.signed_by, files: JSON.parse(r.files) as SnapshotFile[] }));
+}
