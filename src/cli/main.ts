@@ -328,8 +328,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .requiredOption('--url <url>', 'the repository (https://…, file://… or a directory) holding repodata/')
     .option('--key <file>', 'an ASCII-armored OpenPGP public key its repomd.xml is signed with (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-verify', 'take its metadata without a signature (checksums are still checked)')
-    .action(async (id: string, o: { url: string; key: string[]; verify: boolean }) => {
-      code = await repoAddCommand({ io, dbPath: dbPath(), id, url: o.url, keys: o.key, verify: o.verify });
+    .addOption(new Option('--kind <kind>', 'rpm-md (dnf, tdnf) or deb (apt)').choices(['rpm-md', 'deb']).default('rpm-md'))
+    .option('--suite <suite>', 'deb: the suite under dists/ (none: a flat repository)')
+    .option('--component <c>', 'deb: a component, e.g. main (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--arch <a>', 'deb: an architecture, e.g. amd64 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (id: string, o: { url: string; key: string[]; verify: boolean; kind: 'rpm-md' | 'deb'; suite?: string; component: string[]; arch: string[] }) => {
+      code = await repoAddCommand({ io, dbPath: dbPath(), id, url: o.url, keys: o.key, verify: o.verify, kind: o.kind, suite: o.suite ?? null, components: o.component, arches: o.arch });
     });
   repo
     .command('list')

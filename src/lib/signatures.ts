@@ -1,4 +1,4 @@
-import { createMessage, readKey, readSignature, verify } from 'openpgp';
+import { createMessage, readCleartextMessage, readKey, readSignature, verify } from 'openpgp';
 import { BulwarkError } from '../core/errors.js';
 
 /**
@@ -41,6 +41,39 @@ export async function verifyDetached(data: Uint8Array, armoredSignature: string,
       return key?.getFingerprint() ?? s.keyID.toHex();
     } catch {
       // Not this one: a signature by an untrusted key, or one that does not match the data.
+    }
+  }
+  throw new BulwarkError('input.invalid', `${what}: the signature does not verify with the trusted keys (${keys.map((k) => k.origin).join(', ')})`);
+}
+
+/**
+ * A clearsigned message (Debian's InRelease): returns the signed text — taken from the verified
+ * message, never from around it — and the fingerprint of the trusted key that signed it.
+ */
+export async function verifyCleartext(armored: string, keys: readonly TrustedKey[], what: string): Promise<{ text: string; signedBy: string }> {
+  if (keys.length === 0) throw new BulwarkError('input.invalid', `${what}: no trusted key to verify it with`);
+  const verificationKeys = [];
+  for (const k of keys) {
+    try {
+      verificationKeys.push((await readKey({ armoredKey: k.armored })).toPublic());
+    } catch (err) {
+      throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP public key (${(err as Error).message})`);
+    }
+  }
+  let message;
+  try {
+    message = await readCleartextMessage({ cleartextMessage: armored });
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${what}: not a clearsigned message (${(err as Error).message})`);
+  }
+  const result = await verify({ message, verificationKeys, expectSigned: false });
+  for (const s of result.signatures) {
+    try {
+      await s.verified;
+      const key = verificationKeys.find((k) => k.getKeys(s.keyID).length > 0);
+      return { text: result.data, signedBy: key?.getFingerprint() ?? s.keyID.toHex() };
+    } catch {
+      // another signature, or a bad one
     }
   }
   throw new BulwarkError('input.invalid', `${what}: the signature does not verify with the trusted keys (${keys.map((k) => k.origin).join(', ')})`);

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
-import { serveDir } from '../../test/ssh-fleet.js';
+import { buildAptRepo, serveDir } from '../../test/ssh-fleet.js';
 import { runCli } from '../../test/cli.js';
 import { addRepo, listSnapshots, objectPath, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
@@ -145,5 +146,85 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('repository snapshot
     await addRepo(db, { id: 'unsigned-ok', url: repo, keyFiles: [], verify: false, actor: 'test' });
     const r = await syncRepo(db, 'unsigned-ok', { objectsDir });
     expect([r.packages, r.signedBy]).toEqual([3, null]);
+  });
+});
+
+describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undefined)('Debian repository snapshots with a signed InRelease', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-debrepo-'));
+  const gnupg = join(dir, 'gnupg');
+  const objectsDir = join(dir, 'objects');
+  let db: Db;
+  const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+  /** A suite the way a publisher writes one: pool, Packages in three forms, Release, InRelease. */
+  const publish = (root: string, o: { validUntil: Date; signer: string }): void => {
+    const bin = join(root, 'dists', 'stable', 'main', 'binary-amd64');
+    mkdirSync(bin, { recursive: true });
+    const packages = execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(join(bin, 'Packages'), packages);
+    execFileSync('xz', ['-kf', join(bin, 'Packages')]);
+    execFileSync('gzip', ['-kfn', join(bin, 'Packages')]);
+    const files = ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'];
+    const stable = join(root, 'dists', 'stable');
+    const release = ['Origin: Bulwark tests', 'Suite: stable', 'Codename: bookworm', `Date: ${new Date().toUTCString()}`, `Valid-Until: ${o.validUntil.toUTCString()}`, 'Architectures: amd64', 'Components: main', 'SHA256:', ...files.map((f) => ` ${sha256(join(stable, f))} ${String(readFileSync(join(stable, f)).length)} ${f}`), ''].join('\n');
+    writeFileSync(join(stable, 'Release'), release);
+    gpg('--local-user', o.signer, '--clearsign', '--output', join(stable, 'InRelease'), join(stable, 'Release'));
+  };
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    mkdirSync(gnupg, { mode: 0o700 });
+    gpg('--quick-gen-key', 'Bulwark Debian Test <deb@example.test>', 'ed25519', 'sign', 'never');
+    gpg('--quick-gen-key', 'Someone Else <else@example.test>', 'ed25519', 'sign', 'never');
+    writeFileSync(join(dir, 'trusted.asc'), gpg('--armor', '--export', 'deb@example.test'));
+    const built = buildAptRepo(join(dir, 'build'), [
+      { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
+      { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
+    ]);
+    cpSync(built, join(dir, 'repo', 'pool'), { recursive: true });
+    publish(join(dir, 'repo'), { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test' });
+    db = await openStore({ dbPath: join(dir, 'd.db') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const add = (id: string, url: string) => addRepo(db, { id, kind: 'deb', url, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+
+  it('snapshots the suite: InRelease verified, Packages.xz checked against the Release, packages counted', async () => {
+    await add('deb-lab', join(dir, 'repo'));
+    const r = await syncRepo(db, 'deb-lab', { objectsDir });
+    expect([r.created, r.packages, r.files]).toEqual([true, 3, 2]);
+    const [snap] = await listSnapshots(db, 'deb-lab');
+    expect(snap?.files.map((f) => f.href)).toEqual(['InRelease', 'main/binary-amd64/Packages.xz']);
+    expect(readFileSync(objectPath(objectsDir, snap?.files[1]?.sha256 ?? ''))).toEqual(readFileSync(join(dir, 'repo', 'dists', 'stable', 'main', 'binary-amd64', 'Packages.xz')));
+  });
+
+  it('from the CLI: --kind deb --suite --component --arch', async () => {
+    const cli = (...args: string[]) => runCli(['--db', join(dir, 'cli.db'), ...args], { BULWARK_OBJECTS_DIR: objectsDir });
+    expect((await cli('repo', 'add', 'deb', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--component', 'main', '--arch', 'amd64', '--key', join(dir, 'trusted.asc'))).code).toBe(0);
+    expect((await cli('repo', 'sync', 'deb')).out).toMatch(/^deb: snapshot [0-9a-f]{16} new, 3 packages, 2 files/m);
+    expect((await cli('repo', 'add', 'deb2', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--key', join(dir, 'trusted.asc'))).err).toMatch(/needs --component and --arch/);
+  });
+
+  it.each([
+    ['InRelease edited after signing', (d: string) => { const f = join(d, 'dists', 'stable', 'InRelease'); writeFileSync(f, readFileSync(f, 'utf8').replace('Codename: bookworm', 'Codename: trixie')); }, /signature does not verify/],
+    ['signed by a key nobody trusts', (d: string) => { publish(d, { validUntil: new Date(Date.now() + 86_400_000), signer: 'else@example.test' }); }, /signature does not verify/],
+    ['an old Release replayed (Valid-Until passed)', (d: string) => { publish(d, { validUntil: new Date(Date.now() - 86_400_000), signer: 'deb@example.test' }); }, /expired \(Valid-Until/],
+    ['Packages.xz swapped after publishing', (d: string) => { const b = join(d, 'dists', 'stable', 'main', 'binary-amd64'); cpSync(join(b, 'Packages.gz'), join(b, 'Packages.xz')); }, /Packages\.xz is \d+ bytes, the Release says \d+/],
+  ])('refuses a copy with %s, and stores nothing', async (_, tamper, message) => {
+    const copy = mkdtempSync(join(dir, 'tampered-'));
+    cpSync(join(dir, 'repo'), copy, { recursive: true });
+    tamper(copy);
+    const id = `d-${copy.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
+    await add(id, copy);
+    const before = objects(objectsDir);
+    await expect(syncRepo(db, id, { objectsDir })).rejects.toThrow(message);
+    expect(await listSnapshots(db, id)).toEqual([]);
+    expect(objects(objectsDir)).toEqual(before);
   });
 });

@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BulwarkError } from '../core/errors.js';
-import { decompress } from '../lib/decompress.js';
+import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
-import { verifyDetached } from '../lib/signatures.js';
+import { verifyCleartext, verifyDetached } from '../lib/signatures.js';
+import { countPackages, parseRelease } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
@@ -85,12 +86,16 @@ const join2 = (base: string, rel: string): string => `${base.replace(/\/+$/, '')
  * is explicitly false.
  * @example await addRepo(db, { id: 'azl3-base', url: 'https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64', keyFiles: ['/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY'], verify: true, actor: 'cli:alice' })
  */
-export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: string }, clock: Clock = systemClock): Promise<RepoRow> {
+export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: string; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }, clock: Clock = systemClock): Promise<RepoRow> {
   if (!ID.test(o.id)) throw new BulwarkError('usage', `"${o.id}" is not a repository id (letters, digits, ".", "_", "-")`);
+  const kind = o.kind ?? 'rpm-md';
+  const word = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/;
+  for (const w of [...(o.suite === null || o.suite === undefined ? [] : [o.suite]), ...(o.components ?? []), ...(o.arches ?? [])]) if (!word.test(w)) throw new BulwarkError('usage', `"${w}" is not a suite, component or architecture name`);
+  if (kind === 'deb' && o.suite !== null && o.suite !== undefined && ((o.components ?? []).length === 0 || (o.arches ?? []).length === 0)) throw new BulwarkError('usage', `repository ${o.id}: a Debian suite needs --component and --arch`);
   if (o.verify && o.keyFiles.length === 0) throw new BulwarkError('usage', `repository ${o.id}: give the key(s) its metadata is signed with (--key FILE), or --no-verify`);
   const keys = [];
   for (const f of o.keyFiles) keys.push({ origin: f, armored: await readBoundedText(f, 1024 * 1024) });
-  const row: RepoRow = { id: o.id, kind: 'rpm-md', url: o.url, keys, verify: o.verify, createdAt: clock().toISOString() };
+  const row: RepoRow = { id: o.id, kind, url: o.url, suite: kind === 'deb' ? (o.suite ?? null) : null, components: kind === 'deb' ? (o.components ?? []) : [], arches: kind === 'deb' ? (o.arches ?? []) : [], keys, verify: o.verify, createdAt: clock().toISOString() };
   await upsertRepo(db.kysely, row);
   await recordAudit(db, o.actor, 'repo.add', o.id, { url: o.url, keys: o.keyFiles, verify: o.verify }, clock);
   return row;
@@ -118,6 +123,7 @@ export interface SyncReport {
 export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
   const repo = await getRepo(db.kysely, id);
   if (repo === null) throw new BulwarkError('usage', `no repository ${id} (add it with \`bulwark repo add\`)`);
+  if (repo.kind === 'deb') return syncDeb(db, repo, o);
   const repomdUrl = join2(repo.url, 'repodata/repomd.xml');
   const repomd = await fetchBytes(repomdUrl, MAX_REPOMD);
   if (repomd === null) throw new BulwarkError('input.invalid', `${repomdUrl}: missing`);
@@ -161,4 +167,60 @@ export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.Proces
   const set = env['BULWARK_OBJECTS_DIR'];
   if (set !== undefined && set !== '') return set;
   return join(dirname(dbPath ?? defaultSqlitePath(env)), 'objects');
+}
+
+/**
+ * A Debian repository: InRelease (clearsigned; else Release with Release.gpg) verified against
+ * the trusted keys and its Valid-Until, then each component's Packages index for each
+ * architecture (the most compressed form the Release lists) checked against its size and SHA-256.
+ */
+async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+  const id = repo.id;
+  const clock = o.clock ?? systemClock;
+  const base = repo.suite === null ? repo.url.replace(/\/+$/, '') : join2(repo.url, `dists/${repo.suite}`);
+  const inRelease = await fetchBytes(join2(base, 'InRelease'), MAX_REPOMD, true);
+  let releaseText: string;
+  let signedBy: string | null = null;
+  const kept: { type: string; href: string; bytes: Buffer }[] = [];
+  if (inRelease !== null) {
+    kept.push({ type: 'inrelease', href: 'InRelease', bytes: inRelease });
+    if (repo.verify) {
+      const v = await verifyCleartext(inRelease.toString('utf8'), repo.keys, `repository ${id}: InRelease`);
+      releaseText = v.text;
+      signedBy = v.signedBy;
+    } else releaseText = inRelease.toString('utf8').replace(/^-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n/, '').replace(/\n-----BEGIN PGP SIGNATURE-----[\s\S]*$/, '');
+  } else {
+    const release = await fetchBytes(join2(base, 'Release'), MAX_REPOMD, true);
+    if (release === null) throw new BulwarkError('input.invalid', `repository ${id}: neither InRelease nor Release at ${base}`);
+    kept.push({ type: 'release', href: 'Release', bytes: release });
+    if (repo.verify) {
+      const sig = await fetchBytes(join2(base, 'Release.gpg'), 1024 * 1024, true);
+      if (sig === null) throw new BulwarkError('input.invalid', `repository ${id}: Release.gpg is missing: the metadata is not signed`);
+      signedBy = await verifyDetached(release, sig.toString('utf8'), repo.keys, `repository ${id}: Release`);
+      kept.push({ type: 'release-signature', href: 'Release.gpg', bytes: sig });
+    }
+    releaseText = release.toString('utf8');
+  }
+  const rel = parseRelease(releaseText, `repository ${id}: Release`);
+  if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
+  const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
+  let packages = 0;
+  for (const dir of wanted) {
+    const path = ['Packages.xz', 'Packages.gz', 'Packages'].map((f) => `${dir}${f}`).find((p) => rel.sha256.has(p));
+    if (path === undefined) throw new BulwarkError('input.invalid', `repository ${id}: the Release lists no ${dir}Packages index`);
+    const want = rel.sha256.get(path) ?? { size: -1, hash: '' };
+    const bytes = await fetchBytes(join2(base, path), MAX_FILE);
+    if (bytes === null) throw new BulwarkError('input.invalid', `repository ${id}: ${path} is missing`);
+    if (bytes.length !== want.size) throw new BulwarkError('input.invalid', `repository ${id}: ${path} is ${String(bytes.length)} bytes, the Release says ${String(want.size)}`);
+    if (sha('sha256', bytes) !== want.hash) throw new BulwarkError('input.invalid', `repository ${id}: ${path} does not match its SHA256 in the Release`);
+    const text = (await collectBytes(decompress(Readable.from([bytes]), path, 4 * MAX_FILE), path, 4 * MAX_FILE)).toString('utf8');
+    packages += countPackages(text, `repository ${id}: ${path}`);
+    kept.push({ type: 'packages', href: path, bytes });
+  }
+  mkdirSync(o.objectsDir, { recursive: true });
+  const files: SnapshotFile[] = [];
+  for (const k of kept) files.push({ type: k.type, href: k.href, sha256: await putObject(o.objectsDir, k.bytes), size: k.bytes.length });
+  const snapshot = sha('sha256', kept[0]?.bytes ?? Buffer.alloc(0));
+  const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }

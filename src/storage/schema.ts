@@ -94,8 +94,11 @@ export interface PoliciesTable {
 
 export interface ReposTable {
   id: string;
-  kind: 'rpm-md';
+  kind: 'rpm-md' | 'deb';
   url: string;
+  suite: string | null;
+  components: Generated<string>;
+  arches: Generated<string>;
   keys: string;
   verify: number;
   created_at: Timestamp;

@@ -9,10 +9,10 @@ interface Common {
   dbPath: string | undefined;
 }
 
-export async function repoAddCommand(o: Common & { id: string; url: string; keys: string[]; verify: boolean }): Promise<ExitCode> {
+export async function repoAddCommand(o: Common & { id: string; url: string; keys: string[]; verify: boolean; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await addRepo(db, { id: o.id, url: o.url, keyFiles: o.keys, verify: o.verify, actor: actorOf(o.io) });
+    const r = await addRepo(db, { id: o.id, url: o.url, keyFiles: o.keys, verify: o.verify, actor: actorOf(o.io), kind: o.kind ?? 'rpm-md', suite: o.suite ?? null, components: o.components ?? [], arches: o.arches ?? [] });
     await writeAll(o.io.stdout, `repository ${r.id}: ${r.url}${r.verify ? `, signed by ${String(r.keys.length)} trusted key(s)` : ', signature NOT checked'}\n`);
     return EXIT.ok;
   } finally {

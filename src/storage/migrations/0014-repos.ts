@@ -13,7 +13,12 @@ export function repos(dialect: Dialect): Migration {
       await db.schema
         .createTable('repos')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('rpm-md')`))
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('rpm-md', 'deb')`))
+        /** deb: the suite (dists/<suite>), or null for a flat repository. */
+        .addColumn('suite', 'text')
+        /** deb: JSON arrays of components and architectures. */
+        .addColumn('components', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('arches', 'text', (c) => c.notNull().defaultTo('[]'))
         .addColumn('url', 'text', (c) => c.notNull())
         /** JSON: [{ origin, armored }] — the keys trusted to sign this repository's metadata. */
         .addColumn('keys', 'text', (c) => c.notNull())

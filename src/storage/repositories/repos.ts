@@ -2,8 +2,12 @@ import type { Executor } from '../database.js';
 
 export interface RepoRow {
   id: string;
-  kind: 'rpm-md';
+  kind: 'rpm-md' | 'deb';
   url: string;
+  /** deb: dists/<suite>; null for rpm-md and for a flat Debian repository. */
+  suite: string | null;
+  components: string[];
+  arches: string[];
   keys: { origin: string; armored: string }[];
   verify: boolean;
   createdAt: string;
@@ -27,15 +31,25 @@ export interface SnapshotRow {
 }
 
 export async function upsertRepo(ex: Executor, r: RepoRow): Promise<void> {
-  const values = { id: r.id, kind: r.kind, url: r.url, keys: JSON.stringify(r.keys), verify: r.verify ? 1 : 0, created_at: r.createdAt };
+  const values = { id: r.id, kind: r.kind, url: r.url, suite: r.suite, components: JSON.stringify(r.components), arches: JSON.stringify(r.arches), keys: JSON.stringify(r.keys), verify: r.verify ? 1 : 0, created_at: r.createdAt };
   await ex
     .insertInto('repos')
     .values(values)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ url: values.url, keys: values.keys, verify: values.verify }))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ kind: values.kind, url: values.url, suite: values.suite, components: values.components, arches: values.arches, keys: values.keys, verify: values.verify }))
     .execute();
 }
 
-const toRepo = (r: { id: string; kind: 'rpm-md'; url: string; keys: string; verify: number; created_at: string }): RepoRow => ({ id: r.id, kind: r.kind, url: r.url, keys: JSON.parse(r.keys) as RepoRow['keys'], verify: r.verify === 1, createdAt: r.created_at });
+const toRepo = (r: { id: string; kind: 'rpm-md' | 'deb'; url: string; suite: string | null; components: string; arches: string; keys: string; verify: number; created_at: string }): RepoRow => ({
+  id: r.id,
+  kind: r.kind,
+  url: r.url,
+  suite: r.suite,
+  components: JSON.parse(r.components) as string[],
+  arches: JSON.parse(r.arches) as string[],
+  keys: JSON.parse(r.keys) as RepoRow['keys'],
+  verify: r.verify === 1,
+  createdAt: r.created_at,
+});
 
 export async function getRepo(ex: Executor, id: string): Promise<RepoRow | null> {
   const r = await ex.selectFrom('repos').selectAll().where('id', '=', id).executeTakeFirst();
