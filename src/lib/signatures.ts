@@ -1,4 +1,6 @@
-import { createMessage, readCleartextMessage, readKey, readSignature, verify } from 'openpgp';
+import { createMessage, readCleartextMessage, readKey, readSignature, verify, type PublicKey } from 'openpgp';
+
+type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 import { BulwarkError } from '../core/errors.js';
 
 /**
@@ -12,29 +14,22 @@ export interface TrustedKey {
   origin: string;
 }
 
-/**
- * Returns the fingerprint of the trusted key that made a valid signature over `data`; throws
- * `input.invalid` naming `what` when there is none.
- * @example await verifyDetached(repomd, asc, keys, 'repomd.xml of azl3-base')
- */
-export async function verifyDetached(data: Uint8Array, armoredSignature: string, keys: readonly TrustedKey[], what: string): Promise<string> {
+async function publicKeys(keys: readonly TrustedKey[], what: string): Promise<PublicKey[]> {
   if (keys.length === 0) throw new BulwarkError('input.invalid', `${what}: no trusted key to verify it with`);
-  const verificationKeys = [];
+  const out: PublicKey[] = [];
   for (const k of keys) {
     try {
-      verificationKeys.push((await readKey({ armoredKey: k.armored })).toPublic());
+      out.push((await readKey({ armoredKey: k.armored })).toPublic());
     } catch (err) {
       throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP public key (${(err as Error).message})`);
     }
   }
-  let signature;
-  try {
-    signature = await readSignature({ armoredSignature });
-  } catch (err) {
-    throw new BulwarkError('input.invalid', `${what}: the signature cannot be read (${(err as Error).message})`);
-  }
-  const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys, expectSigned: false });
-  for (const s of result.signatures) {
+  return out;
+}
+
+/** The fingerprint of the first trusted key with a valid signature among `signatures`; else a refusal naming `what`. */
+async function firstValid(signatures: readonly VerificationResult[], verificationKeys: readonly PublicKey[], keys: readonly TrustedKey[], what: string): Promise<string> {
+  for (const s of signatures) {
     try {
       await s.verified;
       const key = verificationKeys.find((k) => k.getKeys(s.keyID).length > 0);
@@ -47,19 +42,28 @@ export async function verifyDetached(data: Uint8Array, armoredSignature: string,
 }
 
 /**
+ * Returns the fingerprint of the trusted key that made a valid signature over `data`; throws
+ * `input.invalid` naming `what` when there is none.
+ * @example await verifyDetached(repomd, asc, keys, 'repomd.xml of azl3-base')
+ */
+export async function verifyDetached(data: Uint8Array, armoredSignature: string, keys: readonly TrustedKey[], what: string): Promise<string> {
+  const verificationKeys = await publicKeys(keys, what);
+  let signature;
+  try {
+    signature = await readSignature({ armoredSignature });
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${what}: the signature cannot be read (${(err as Error).message})`);
+  }
+  const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys, expectSigned: false });
+  return firstValid(result.signatures, verificationKeys, keys, what);
+}
+
+/**
  * A clearsigned message (Debian's InRelease): returns the signed text — taken from the verified
  * message, never from around it — and the fingerprint of the trusted key that signed it.
  */
 export async function verifyCleartext(armored: string, keys: readonly TrustedKey[], what: string): Promise<{ text: string; signedBy: string }> {
-  if (keys.length === 0) throw new BulwarkError('input.invalid', `${what}: no trusted key to verify it with`);
-  const verificationKeys = [];
-  for (const k of keys) {
-    try {
-      verificationKeys.push((await readKey({ armoredKey: k.armored })).toPublic());
-    } catch (err) {
-      throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP public key (${(err as Error).message})`);
-    }
-  }
+  const verificationKeys = await publicKeys(keys, what);
   let message;
   try {
     message = await readCleartextMessage({ cleartextMessage: armored });
@@ -67,14 +71,5 @@ export async function verifyCleartext(armored: string, keys: readonly TrustedKey
     throw new BulwarkError('input.invalid', `${what}: not a clearsigned message (${(err as Error).message})`);
   }
   const result = await verify({ message, verificationKeys, expectSigned: false });
-  for (const s of result.signatures) {
-    try {
-      await s.verified;
-      const key = verificationKeys.find((k) => k.getKeys(s.keyID).length > 0);
-      return { text: result.data, signedBy: key?.getFingerprint() ?? s.keyID.toHex() };
-    } catch {
-      // another signature, or a bad one
-    }
-  }
-  throw new BulwarkError('input.invalid', `${what}: the signature does not verify with the trusted keys (${keys.map((k) => k.origin).join(', ')})`);
+  return { text: result.data, signedBy: await firstValid(result.signatures, verificationKeys, keys, what) };
 }
