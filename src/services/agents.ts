@@ -117,6 +117,8 @@ export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string;
   return { agentId, key: agentKey(serverKey, agentId), target: name };
 }
 
+let lastSweep = 0;
+
 /** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
 export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined; method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
   const { agentId, ts, nonce, signature } = r;
@@ -128,8 +130,12 @@ export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: { agentId
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw new BulwarkError('auth.required', 'the signature does not verify');
   const now = clock().getTime();
   if (Math.abs(now - Number(ts) * 1000) > MAX_SKEW_MS) throw new BulwarkError('auth.required', 'the request is too old or from the future (check the host clock)');
-  if (!(await recordNonce(db.kysely, agentId, nonce, new Date(now).toISOString(), new Date(now - 2 * MAX_SKEW_MS).toISOString()))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
-  await setAgentSeen(db.kysely, agentId, new Date(now).toISOString());
+  // Old nonces are swept at most once a minute per process, and the last-seen time is written at
+  // most once a minute per agent: a steady stream of reports costs one write each (the nonce).
+  const sweep = now - lastSweep > 60_000;
+  if (sweep) lastSweep = now;
+  if (!(await recordNonce(db.kysely, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
+  if (agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000) await setAgentSeen(db.kysely, agentId, new Date(now).toISOString());
   return agent;
 }
 

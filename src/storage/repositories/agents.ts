@@ -78,11 +78,12 @@ export async function revokeAgentRow(ex: Executor, id: string, now: string): Pro
 }
 
 /**
- * Records a request's nonce; false when this agent used it before (a replay). Nonces older
- * than `forgetBefore` are dropped: a request that old is refused by its timestamp anyway.
+ * Records a request's nonce; false when this agent used it before (a replay). With
+ * `forgetBefore`, nonces older than that are dropped first: a request that old is refused by its
+ * timestamp anyway.
  */
-export async function recordNonce(ex: Executor, agentId: string, nonce: string, now: string, forgetBefore: string): Promise<boolean> {
-  await ex.deleteFrom('agent_nonces').where('at', '<', forgetBefore).execute();
+export async function recordNonce(ex: Executor, agentId: string, nonce: string, now: string, forgetBefore: string | null): Promise<boolean> {
+  if (forgetBefore !== null) await ex.deleteFrom('agent_nonces').where('at', '<', forgetBefore).execute();
   const r = await ex.insertInto('agent_nonces').values({ agent_id: agentId, nonce, at: now }).onConflict((oc) => oc.columns(['agent_id', 'nonce']).doNothing()).executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
