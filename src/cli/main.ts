@@ -8,7 +8,7 @@ import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
-import { repoAddCommand, repoListCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
+import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
@@ -347,6 +347,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .argument('[id...]', 'repositories')
     .action(async (ids: string[]) => {
       code = await repoSyncCommand({ io, dbPath: dbPath(), ids });
+    });
+  repo
+    .command('mirror')
+    .description("store a snapshot's package files, each verified against the snapshot's signed metadata")
+    .argument('<id>', 'the repository')
+    .option('--snapshot <id>', 'this snapshot (a prefix of its id) instead of the latest')
+    .action(async (id: string, o: { snapshot?: string }) => {
+      code = await repoMirrorCommand({ io, dbPath: dbPath(), id, snapshot: o.snapshot });
     });
   repo
     .command('snapshots')

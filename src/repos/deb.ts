@@ -60,3 +60,30 @@ export function countPackages(text: string, name: string): number {
   }
   return n;
 }
+
+export interface DebPackage {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  sha256: string;
+  size: number;
+}
+
+/** The package paragraphs of a (decompressed) Packages file, with where each .deb is and its SHA-256. */
+export function debPackages(text: string, name: string): DebPackage[] {
+  const out: DebPackage[] = [];
+  for (const para of text.split(/\n\s*\n/)) {
+    if (para.trim() === '') continue;
+    const field = (f: string): string | undefined => new RegExp(`^${f}:\\s*(\\S+)`, 'm').exec(para)?.[1];
+    const pkg = field('Package');
+    const file = field('Filename');
+    const sum = field('SHA256');
+    const size = field('Size');
+    if (pkg === undefined || file === undefined) throw new BulwarkError('input.invalid', `${name}: a paragraph without Package or Filename`);
+    if (!SAFE_PATH.test(file) || file.startsWith('/') || file.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}: ${pkg} has an unsafe Filename "${file}"`);
+    if (sum === undefined || !/^[0-9a-f]{64}$/.test(sum)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has no SHA256`);
+    out.push({ name: pkg, version: field('Version') ?? '', arch: field('Architecture') ?? '', filename: file, sha256: sum, size: Number(size ?? '-1') });
+  }
+  return out;
+}

@@ -60,6 +60,7 @@ export interface PrimaryPackage {
   version: string;
   release: string;
   checksum: string;
+  checksumType: string;
   location: string;
   size: number | null;
   sourceRpm: string | null;
@@ -77,7 +78,8 @@ export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: s
       epoch: Number(v?.attrs['epoch'] ?? '0') || 0,
       version: v?.attrs['ver'] ?? '',
       release: v?.attrs['rel'] ?? '',
-      checksum: childText(element, 'checksum')?.trim() ?? '',
+      checksum: childText(element, 'checksum')?.trim().toLowerCase() ?? '',
+      checksumType: child(element, 'checksum')?.attrs['type'] ?? '',
       location: child(element, 'location')?.attrs['href'] ?? '',
       size: size === undefined ? null : Number(size),
       sourceRpm: fmt === undefined ? null : (childText(fmt, 'sourcerpm')?.trim() ?? null),

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptRepo, serveDir } from '../../test/ssh-fleet.js';
 import { runCli } from '../../test/cli.js';
-import { addRepo, listSnapshots, objectPath, syncRepo } from './repos.js';
+import { addRepo, listSnapshots, mirrorSnapshot, objectPath, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
 
 /**
@@ -85,6 +85,26 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('repository snapshot
     expect([again.created, again.snapshot]).toEqual([false, r.snapshot]);
   });
 
+  it('mirrors the packages a snapshot lists, each checked against its signed metadata; a package changed since is refused', async () => {
+    const r = await mirrorSnapshot(db, 'lab', { objectsDir });
+    expect([r.packages, r.fetched, r.alreadyStored, r.refused]).toEqual([3, 3, 0, []]);
+    const rpmFiles = (root: string): string[] => (readdirSync(root, { recursive: true }) as string[]).filter((x) => x.endsWith('.rpm')).map((x) => join(root, x)).sort();
+    expect(rpmFiles(repo)).toHaveLength(3);
+    for (const f of rpmFiles(repo)) expect(readFileSync(objectPath(objectsDir, createHash('sha256').update(readFileSync(f)).digest('hex')))).toEqual(readFileSync(f));
+    expect((await mirrorSnapshot(db, 'lab', { objectsDir })).alreadyStored).toBe(3);
+
+    // The same signed metadata, one package file replaced afterwards: that one is refused, the others kept.
+    const copy = mkdtempSync(join(dir, 'mirror-'));
+    cpSync(repo, copy, { recursive: true });
+    await addRepo(db, { id: 'lab-swapped', url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await syncRepo(db, 'lab-swapped', { objectsDir: join(dir, 'objects2') });
+    const rpms = rpmFiles(copy);
+    cpSync(rpms[0] ?? '', rpms[1] ?? '');
+    const m = await mirrorSnapshot(db, 'lab-swapped', { objectsDir: join(dir, 'objects2') });
+    expect([m.fetched, m.refused.length]).toEqual([2, 1]);
+    expect(m.refused[0]?.reason).toMatch(/does not match the sha256 in the snapshot's signed metadata/);
+  });
+
   it('over HTTP too', async () => {
     const server = await serveDir(repo);
     try {
@@ -138,6 +158,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('repository snapshot
     expect(sync.err).toMatch(/^bad: REFUSED: repository bad: repomd\.xml: the signature does not verify/m);
     expect(sync.out).toMatch(new RegExp(`^lab: snapshot [0-9a-f]{16} new, 3 packages, 8 files, \\d+ bytes, signed by ${fingerprint}$`, 'm'));
     expect((await cli('repo', 'snapshots', 'lab')).out).toMatch(/^lab\s+[0-9a-f]{16}\s+\S+\s+\d+\s+3\s+[0-9a-f]{40}$/m);
+    // The packages were mirrored into the same object store by an earlier test: nothing to fetch.
+    expect((await cli('repo', 'mirror', 'lab')).out).toMatch(/^lab: snapshot [0-9a-f]{16}: 3 packages, 0 fetched \(0 bytes\), 3 already stored, 0 refused$/m);
     expect((await cli('repo', 'add', 'x', '--url', repo)).err).toMatch(/--no-verify/);
   });
 
@@ -202,6 +224,8 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
     const [snap] = await listSnapshots(db, 'deb-lab');
     expect(snap?.files.map((f) => f.href)).toEqual(['InRelease', 'main/binary-amd64/Packages.xz']);
     expect(readFileSync(objectPath(objectsDir, snap?.files[1]?.sha256 ?? ''))).toEqual(readFileSync(join(dir, 'repo', 'dists', 'stable', 'main', 'binary-amd64', 'Packages.xz')));
+    const m = await mirrorSnapshot(db, 'deb-lab', { objectsDir });
+    expect([m.packages, m.fetched, m.refused]).toEqual([3, 3, []]);
   });
 
   it('from the CLI: --kind deb --suite --component --arch', async () => {

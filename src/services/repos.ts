@@ -9,7 +9,7 @@ import { BulwarkError } from '../core/errors.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
 import { verifyCleartext, verifyDetached } from '../lib/signatures.js';
-import { countPackages, parseRelease } from '../repos/deb.js';
+import { countPackages, debPackages, parseRelease } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
@@ -223,4 +223,76 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   const snapshot = sha('sha256', kept[0]?.bytes ?? Buffer.alloc(0));
   const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+}
+
+export interface MirrorReport {
+  repo: string;
+  snapshot: string;
+  packages: number;
+  fetched: number;
+  alreadyStored: number;
+  bytes: number;
+  /** Packages refused (missing, or not matching the checksum their signed metadata gives). */
+  refused: { package: string; reason: string }[];
+}
+
+/**
+ * Stores the package files a snapshot lists (its latest, or the one named): each is fetched from
+ * the repository and kept only when it matches the checksum in the snapshot's verified metadata.
+ * Files already in the object store are not fetched again. A package that does not verify is
+ * reported and left out; the others are kept.
+ * @example await mirrorSnapshot(db, 'azl3-base', { objectsDir })
+ */
+export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string; snapshot?: string }): Promise<MirrorReport> {
+  const repo = await getRepo(db.kysely, id);
+  if (repo === null) throw new BulwarkError('usage', `no repository ${id}`);
+  const snaps = await listSnapshotRows(db.kysely, id);
+  const snap = o.snapshot === undefined ? snaps[0] : snaps.find((s) => s.id.startsWith(o.snapshot ?? '-'));
+  if (snap === undefined) throw new BulwarkError('usage', `repository ${id} has no ${o.snapshot === undefined ? '' : `${o.snapshot} `}snapshot (bulwark repo sync ${id})`);
+  const wanted: { name: string; url: string; alg: string; sum: string }[] = [];
+  // Debian Filenames are relative to the archive root; rpm-md locations to the repository.
+  const base = repo.url;
+  for (const f of snap.files) {
+    if (f.type !== 'primary' && f.type !== 'packages') continue;
+    const bytes = await readFile(objectPath(o.objectsDir, f.sha256));
+    const text = await collectBytes(decompress(Readable.from([bytes]), f.href, 4 * MAX_FILE), f.href, 4 * MAX_FILE);
+    if (f.type === 'primary') {
+      for await (const p of primaryPackages(Readable.from([text]), f.href)) wanted.push({ name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`, url: join2(base, p.location), alg: p.checksumType, sum: p.checksum });
+    } else for (const p of debPackages(text.toString('utf8'), f.href)) wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
+  }
+  const report: MirrorReport = { repo: id, snapshot: snap.id, packages: wanted.length, fetched: 0, alreadyStored: 0, bytes: 0, refused: [] };
+  for (const w of wanted) {
+    if (w.alg !== 'sha256' && w.alg !== 'sha512') {
+      report.refused.push({ package: w.name, reason: `a ${w.alg || 'missing'} checksum` });
+      continue;
+    }
+    if (w.alg === 'sha256') {
+      try {
+        await stat(objectPath(o.objectsDir, w.sum));
+        report.alreadyStored++;
+        continue;
+      } catch {
+        // not stored yet
+      }
+    }
+    let bytes: Buffer | null;
+    try {
+      bytes = await fetchBytes(w.url, MAX_FILE, true);
+    } catch (err) {
+      report.refused.push({ package: w.name, reason: (err as Error).message });
+      continue;
+    }
+    if (bytes === null) {
+      report.refused.push({ package: w.name, reason: `missing at ${w.url}` });
+      continue;
+    }
+    if (sha(w.alg, bytes) !== w.sum) {
+      report.refused.push({ package: w.name, reason: `does not match the ${w.alg} in the snapshot's signed metadata` });
+      continue;
+    }
+    await putObject(o.objectsDir, bytes);
+    report.fetched++;
+    report.bytes += bytes.length;
+  }
+  return report;
 }

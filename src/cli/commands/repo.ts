@@ -1,4 +1,4 @@
-import { addRepo, defaultObjectsDir, listRepos, listSnapshots, syncRepo } from '../../services/repos.js';
+import { addRepo, defaultObjectsDir, listRepos, listSnapshots, mirrorSnapshot, syncRepo } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -60,6 +60,19 @@ export async function repoSnapshotsCommand(o: Common & { id: string | undefined;
     if (o.json) await writeAll(o.io.stdout, JSON.stringify(snaps, null, 2) + '\n');
     else await writeAll(o.io.stdout, formatTable(['REPO', 'SNAPSHOT', 'TAKEN', 'REVISION', 'PACKAGES', 'SIGNED BY'], snaps.map((s) => [s.repoId, s.id.slice(0, 16), s.createdAt, s.revision ?? '-', String(s.packages), s.signedBy ?? 'unchecked'])));
     return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark repo mirror ID [--snapshot S]`: the snapshot's package files, verified and stored; exit 4 when one was refused. */
+export async function repoMirrorCommand(o: Common & { id: string; snapshot: string | undefined }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await mirrorSnapshot(db, o.id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) });
+    await writeAll(o.io.stdout, `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${String(r.packages)} packages, ${String(r.fetched)} fetched (${String(r.bytes)} bytes), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`);
+    for (const x of r.refused) await writeAll(o.io.stderr, `${o.id}: REFUSED ${x.package}: ${x.reason}\n`);
+    return r.refused.length > 0 ? EXIT.targetsFailed : EXIT.ok;
   } finally {
     await db.close();
   }
