@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
 import { verifyAgentRequest, type AgentRow } from '../services/agents.js';
+import { environmentDir } from '../services/content-views.js';
 import { csrfToken, sessionUser } from '../services/sessions.js';
 import { roleAllows, verifyToken } from '../services/tokens.js';
 
@@ -171,18 +172,36 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       return c.json(result ?? null, r.status ?? 200);
     }
   };
+  serveRepositories(app, db);
   if (o.webRoot !== undefined) serveDashboard(app, o.webRoot);
   return app;
 }
 
-const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
+const TYPES: Readonly<Record<string, string>> = { '.xml': 'text/xml; charset=utf-8', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/**
+ * Content view environments as package repositories: `/repos/<view>/<environment>/…` serves the
+ * published version the environment points at (repodata and packages), for hosts' dnf. Public,
+ * as package mirrors are: they hold packages, not data about the fleet.
+ */
+function serveRepositories(app: Hono, db: Db): void {
+  app.get('/repos/:view/:env/*', async (c) => {
+    const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
+    if (dir === null) return c.json({ error: { code: 'storage.not-found', message: `no environment ${c.req.param('env')} of content view ${c.req.param('view')}` } }, 404);
+    const rest = decodeURIComponent(c.req.path).split('/').slice(4).join('/');
+    if (rest === '' || rest.split('/').some((x) => x === '..' || x === '.' || x === '')) return c.json({ error: { code: 'storage.not-found', message: 'no such file' } }, 404);
+    const file = join(dir, rest);
+    if (!(await isFile(file))) return c.json({ error: { code: 'storage.not-found', message: `no ${rest} in this repository` } }, 404);
+    return c.body(await readFile(file), 200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': rest.startsWith('repodata/repomd.xml') ? 'no-cache' : 'public, max-age=3600' });
+  });
+}
 
 /** The dashboard (web/, built into dist/web): its files, and index.html for every other page path. */
 function serveDashboard(app: Hono, root: string | null): void {
   app.get('*', async (c) => {
     const path = c.req.path;
-    if (path.startsWith('/api/') || path.startsWith('/agent/')) return c.json({ error: { code: 'storage.not-found', message: `no route GET ${path}` } }, 404);
+    if (path.startsWith('/api/') || path.startsWith('/agent/') || path.startsWith('/repos/')) return c.json({ error: { code: 'storage.not-found', message: `no route GET ${path}` } }, 404);
     if (root === null) return c.text('The dashboard is not built: run `npm run build`.', 404);
     const rel = normalize(decodeURIComponent(path)).replace(/^(\.\.[/\\])+/, '');
     let file = join(root, rel);

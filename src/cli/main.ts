@@ -10,6 +10,7 @@ import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
+import { viewDeviationsCommand, viewListCommand, viewPromoteCommand, viewPublishCommand } from './commands/view.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
@@ -362,6 +363,42 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, o: { json?: boolean }) => {
       code = await repoSnapshotsCommand({ io, dbPath: dbPath(), id, json: o.json === true });
+    });
+
+  const viewCmd = program.command('view').description('content views: snapshots plus declared overlays, published as numbered repositories and promoted through environments');
+  viewCmd
+    .command('publish')
+    .requiredOption('-f, --file <file>', 'the content view YAML')
+    .action(async (o: { file: string }) => {
+      code = await viewPublishCommand({ io, dbPath: dbPath(), file: o.file });
+    });
+  const versionOpt = (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `"${v}" is not a version number`);
+    return n;
+  };
+  viewCmd
+    .command('promote')
+    .argument('<view>', 'the content view')
+    .argument('[version]', 'this version (default: the latest)', versionOpt)
+    .requiredOption('--to <environment>', 'e.g. dev, canary, prod')
+    .action(async (view: string, version: number | undefined, o: { to: string }) => {
+      code = await viewPromoteCommand({ io, dbPath: dbPath(), view, environment: o.to, version });
+    });
+  viewCmd
+    .command('list')
+    .argument('[view]', 'only this view')
+    .option('--json', 'print JSON')
+    .action(async (view: string | undefined, o: { json?: boolean }) => {
+      code = await viewListCommand({ io, dbPath: dbPath(), view, json: o.json === true });
+    });
+  viewCmd
+    .command('deviations')
+    .argument('<view>', 'the content view')
+    .argument('[version]', 'this version (default: the latest)', versionOpt)
+    .option('--json', 'print JSON')
+    .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
+      code = await viewDeviationsCommand({ io, dbPath: dbPath(), view, version, json: o.json === true });
     });
 
   const usersCmd = program.command('users').description('people who log in to the dashboard (passwords hashed with scrypt)');

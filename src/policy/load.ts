@@ -11,6 +11,14 @@ import { Policy } from './schema.js';
  * @example parsePolicy(readFileSync('prod.yaml', 'utf8'), 'prod.yaml')
  */
 export function parsePolicy(text: string, file = '<policy>'): Policy {
+  return parseYamlWith(Policy, text, file);
+}
+
+/**
+ * Reads any declarative YAML file (policies, content views) against a zod schema, with the same
+ * limits and the same `file:line:col: field: message` errors.
+ */
+export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: string): T {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
   const where = (offset: number | undefined): string => {
@@ -26,7 +34,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   } catch (err) {
     throw new BulwarkError('config.invalid', `${file}: ${(err as Error).message}`, { file });
   }
-  const r = Policy.safeParse(data);
+  const r = schema.safeParse(data);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const path = issue?.path ?? [];

@@ -31,6 +31,8 @@ export interface Database {
   sessions: SessionsTable;
   repos: ReposTable;
   repo_snapshots: RepoSnapshotsTable;
+  view_versions: ViewVersionsTable;
+  view_environments: ViewEnvironmentsTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -90,6 +92,28 @@ export interface PoliciesTable {
   /** JSON: the validated policy with defaults. */
   document: string;
   applied_at: Timestamp;
+}
+
+export interface ViewVersionsTable {
+  view: string;
+  version: number;
+  created_at: Timestamp;
+  created_by: string;
+  /** The YAML as published. */
+  spec: string;
+  packages: number;
+  /** JSON: the deviation report. */
+  deviations: string;
+  /** Where the published repository is. */
+  dir: string;
+}
+
+export interface ViewEnvironmentsTable {
+  view: string;
+  environment: string;
+  version: number;
+  promoted_at: Timestamp;
+  promoted_by: string;
 }
 
 export interface ReposTable {

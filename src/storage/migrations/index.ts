@@ -14,6 +14,7 @@ import { leases } from './0011-leases.js';
 import { scale } from './0012-scale.js';
 import { users } from './0013-users.js';
 import { repos } from './0014-repos.js';
+import { contentViews } from './0015-content-views.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -36,6 +37,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0012-scale': scale(),
     '0013-users': users(dialect),
     '0014-repos': repos(dialect),
+    '0015-content-views': contentViews(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

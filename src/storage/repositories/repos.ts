@@ -75,3 +75,41 @@ export async function listSnapshotRows(ex: Executor, repoId?: string): Promise<S
   if (repoId !== undefined) q = q.where('repo_id', '=', repoId);
   return (await q.orderBy('created_at', 'desc').execute()).map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: r.created_at, revision: r.revision, packages: r.packages, signedBy: r.signed_by, files: JSON.parse(r.files) as SnapshotFile[] }));
 }
+
+export interface ViewVersionRow {
+  view: string;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  spec: string;
+  packages: number;
+  deviations: unknown[];
+  dir: string;
+}
+
+export async function insertViewVersion(ex: Executor, v: Omit<ViewVersionRow, 'version'>): Promise<number> {
+  const last = await ex.selectFrom('view_versions').select((eb) => eb.fn.max<number | string | null>('version').as('v')).where('view', '=', v.view).executeTakeFirst();
+  const version = Number(last?.v ?? 0) + 1;
+  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir }).execute();
+  return version;
+}
+
+export async function listViewVersions(ex: Executor, view?: string): Promise<ViewVersionRow[]> {
+  let q = ex.selectFrom('view_versions').selectAll();
+  if (view !== undefined) q = q.where('view', '=', view);
+  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map((r) => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir }));
+}
+
+export async function setEnvironment(ex: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
+  await ex
+    .insertInto('view_environments')
+    .values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by })
+    .onConflict((oc) => oc.columns(['view', 'environment']).doUpdateSet({ version: e.version, promoted_at: e.at, promoted_by: e.by }))
+    .execute();
+}
+
+export async function listEnvironments(ex: Executor, view?: string): Promise<{ view: string; environment: string; version: number; promotedAt: string; promotedBy: string }[]> {
+  let q = ex.selectFrom('view_environments').selectAll();
+  if (view !== undefined) q = q.where('view', '=', view);
+  return (await q.orderBy('view').orderBy('environment').execute()).map((r) => ({ view: r.view, environment: r.environment, version: r.version, promotedAt: r.promoted_at, promotedBy: r.promoted_by }));
+}

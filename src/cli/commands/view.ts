@@ -1,0 +1,78 @@
+import { BulwarkError } from '../../core/errors.js';
+import { promoteView, publishView, viewEnvironments, viewVersions } from '../../services/content-views.js';
+import { defaultObjectsDir } from '../../services/repos.js';
+import { openStore } from '../../services/store.js';
+import { actorOf, writeAll, type CliIo } from '../io.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { formatTable } from '../table.js';
+import { dirname, join } from 'node:path';
+
+interface Common {
+  io: CliIo;
+  dbPath: string | undefined;
+}
+
+/** Published views live beside the object store: `published/<view>/<version>/`. */
+export function publishDirOf(dbPath: string | undefined, env: NodeJS.ProcessEnv): string {
+  return join(dirname(defaultObjectsDir(dbPath, env)), 'published');
+}
+
+export async function viewPublishCommand(o: Common & { file: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io) });
+    const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
+    for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function viewPromoteCommand(o: Common & { view: string; environment: string; version: number | undefined }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await promoteView(db, { view: o.view, environment: o.environment, ...(o.version !== undefined ? { version: o.version } : {}), actor: actorOf(o.io) });
+    await writeAll(o.io.stdout, `${o.view}: ${o.environment} now serves version ${String(r.version)}\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function viewListCommand(o: Common & { view: string | undefined; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const versions = await viewVersions(db, o.view);
+    const envs = await viewEnvironments(db, o.view);
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify({ versions, environments: envs }, null, 2) + '\n');
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['VIEW', 'VERSION', 'PUBLISHED', 'BY', 'PACKAGES', 'DEVIATIONS', 'SERVED IN'],
+          versions.map((v) => [v.view, String(v.version), v.createdAt, v.createdBy, String(v.packages), String(v.deviations.length), envs.filter((e) => e.view === v.view && e.version === v.version).map((e) => e.environment).join(', ') || '-']),
+        ),
+      );
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The deviation report of a version (default: the latest): every difference from upstream with its reason. */
+export async function viewDeviationsCommand(o: Common & { view: string; version: number | undefined; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const versions = await viewVersions(db, o.view);
+    const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
+    if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no such version`);
+    const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; reason: string }[];
+    if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
+    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.kind, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { compareRpmEvr } from '../core/version/rpm.js';
+import { parseYamlWith } from '../policy/load.js';
+
+/**
+ * Content views (issue #7): what a fleet may install, declared in YAML — upstream snapshots plus
+ * overlays, each with a reason — and the pure selection that turns snapshots' package lists into
+ * the published set and the deviation report (every difference from upstream, with its reason).
+ */
+const reason = z.string().min(1).max(1024);
+const glob = z.string().min(1).max(256);
+
+export const ContentView = z.strictObject({
+  apiVersion: z.literal('bulwark/v1'),
+  kind: z.literal('ContentView'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  description: z.string().max(4096).optional(),
+  /** Repositories whose snapshot (the latest, or one named by an id prefix) the view starts from. */
+  sources: z.array(z.strictObject({ repo: z.string().min(1), snapshot: z.string().regex(/^[0-9a-f]{8,64}$/).optional() })).min(1),
+  /** When given, only packages whose name matches one of these globs. */
+  include: z.array(glob).optional(),
+  exclude: z.array(z.strictObject({ package: glob, reason })).default([]),
+  /** Only versions (`V-R` or `E:V-R`) matching the glob stay. */
+  pins: z.array(z.strictObject({ package: glob, version: glob, reason })).default([]),
+  /** Our own build instead of upstream's: every upstream build of `package` goes. */
+  replace: z.array(z.strictObject({ package: z.string().min(1), rpm: z.string().min(1), reason })).default([]),
+});
+export type ContentView = z.infer<typeof ContentView>;
+
+export function parseContentView(text: string, file: string): ContentView {
+  return parseYamlWith(ContentView, text, file);
+}
+
+export interface Candidate {
+  name: string;
+  epoch: number;
+  version: string;
+  release: string;
+  arch: string;
+  /** Where its file is (the object store's SHA-256, or a local path for replacements). */
+  source: string;
+}
+
+export interface Deviation {
+  kind: 'excluded' | 'not-included' | 'pinned-out' | 'replaced';
+  package: string;
+  /** The upstream builds affected, `E:V-R.arch`. */
+  builds: string[];
+  /** For replacements: our build. */
+  with?: string;
+  reason: string;
+}
+
+const globRe = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+const evr = (c: Candidate): string => `${String(c.epoch)}:${c.version}-${c.release}`;
+const build = (c: Candidate): string => `${evr(c)}.${c.arch}`;
+
+/**
+ * The packages a view publishes and how they differ from upstream.
+ * @example selectContent(view, upstream, replacements)
+ */
+export function selectContent(view: ContentView, upstream: readonly Candidate[], replacements: readonly Candidate[]): { packages: Candidate[]; deviations: Deviation[] } {
+  const deviations: Deviation[] = [];
+  const note = (kind: Deviation['kind'], pkg: string, c: Candidate, why: string, withBuild?: string): void => {
+    const d = deviations.find((x) => x.kind === kind && x.package === pkg && x.reason === why);
+    if (d !== undefined) d.builds.push(build(c));
+    else deviations.push({ kind, package: pkg, builds: [build(c)], reason: why, ...(withBuild !== undefined ? { with: withBuild } : {}) });
+  };
+  const include = view.include?.map(globRe);
+  const excludes = view.exclude.map((e) => ({ ...e, re: globRe(e.package) }));
+  const pins = view.pins.map((p) => ({ ...p, re: globRe(p.package), ver: globRe(p.version) }));
+  const replaced = new Map(view.replace.map((r) => [r.package, r]));
+  const out: Candidate[] = [];
+  for (const c of upstream) {
+    const rep = replaced.get(c.name);
+    if (rep !== undefined) {
+      const ours = replacements.find((r) => r.name === c.name);
+      note('replaced', c.name, c, rep.reason, ours === undefined ? undefined : build(ours));
+      continue;
+    }
+    if (include !== undefined && !include.some((re) => re.test(c.name))) {
+      note('not-included', c.name, c, 'not in the view\'s include list');
+      continue;
+    }
+    const ex = excludes.find((e) => e.re.test(c.name));
+    if (ex !== undefined) {
+      note('excluded', c.name, c, ex.reason);
+      continue;
+    }
+    const pin = pins.find((p) => p.re.test(c.name));
+    if (pin !== undefined && !pin.ver.test(`${c.version}-${c.release}`) && !pin.ver.test(evr(c))) {
+      note('pinned-out', c.name, c, `${pin.reason} (pinned to ${pin.version})`);
+      continue;
+    }
+    out.push(c);
+  }
+  out.push(...replacements);
+  out.sort((a, b) => a.name.localeCompare(b.name) || compareRpmEvr(evr(a), evr(b)) || a.arch.localeCompare(b.arch));
+  return { packages: out, deviations };
+}

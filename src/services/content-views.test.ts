@@ -1,0 +1,126 @@
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../test/cli.js';
+import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { buildRepo } from '../../test/ssh-fleet.js';
+import { startServer } from '../api/server.js';
+import { promoteView, publishView, viewEnvironments } from './content-views.js';
+import { addRepo, syncRepo } from './repos.js';
+import { openStore, type Db } from './store.js';
+
+/**
+ * A content view on real parts (issue #7): an upstream rpm repository (rpmbuild, createrepo_c,
+ * updateinfo by modifyrepo_c) snapshotted, a view excluding, pinning and replacing with our own
+ * build, published by createrepo_c, and consumed by the real dnf on a host root.
+ */
+const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
+
+const VIEW = (pin: string, ours: string): string => `apiVersion: bulwark/v1
+kind: ContentView
+name: azl3-lab
+sources: [{ repo: upstream }]
+exclude:
+  - { package: "bw-agent*", reason: "replaced by the platform team's agent" }
+pins:
+  - { package: bw-openssl, version: "${pin}", reason: "the 3.4 ABI is not validated yet" }
+replace:
+  - { package: bw-curl, rpm: ${ours}, reason: "our build carries the CVE-2026-1002 backport" }
+`;
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-views-'));
+  const objectsDir = join(dir, 'objects');
+  const publishDir = join(dir, 'published');
+  let db: Db;
+  let ours = '';
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    const repo = buildRepo(join(dir, 'up'), [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' },
+      { name: 'bw-curl', version: '8.8.0', release: '1.azl3' },
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+      { name: 'bw-agent', version: '1.0', release: '1.azl3' },
+      { name: 'bw-agent', version: '1.1', release: '1.azl3' },
+    ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
+    ours = buildDummyRpms(join(dir, 'ours'), [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3.bulwark1' }])[0] ?? '';
+    db = await openStore({ dbPath: join(dir, 'v.db') });
+    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'upstream', { objectsDir });
+  }, 180_000);
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes a view with its overlays as a repository dnf uses; the deviation report gives every difference with its reason', async () => {
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, VIEW('3.3.*', ours));
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    expect([r.view, r.version, r.packages]).toEqual(['azl3-lab', 1, 3]);
+    const report = r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? '', d.reason]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    expect(report).toEqual([
+      ['excluded', 'bw-agent', '0:1.0-1.azl3.noarch 0:1.1-1.azl3.noarch', '', "replaced by the platform team's agent"],
+      ['replaced', 'bw-curl', '0:8.11.1-3.azl3.noarch 0:8.8.0-1.azl3.noarch', '0:8.11.1-3.azl3.bulwark1.noarch', 'our build carries the CVE-2026-1002 backport'],
+      ['pinned-out', 'bw-openssl', '1:3.4.0-1.azl3.noarch', '', 'the 3.4 ABI is not validated yet (pinned to 3.3.*)'],
+    ]);
+    expect(JSON.parse(readFileSync(join(r.dir, 'deviations.json'), 'utf8'))).toMatchObject({ view: 'azl3-lab', version: 1 });
+    expect(readFileSync(join(r.dir, 'repodata', 'repomd.xml'), 'utf8')).toMatch(/<data type="updateinfo">/);
+
+    // A host root consumes the view with the real dnf: the newest allowed openssl, our curl, no agent.
+    const root = join(dir, 'host');
+    const dnf = (...args: string[]) => spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=view,file://${r.dir}`, '--enablerepo=view', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`, ...args], { encoding: 'utf8' });
+    expect(dnf('install', 'bw-openssl', 'bw-curl').status).toBe(0);
+    const installed = execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
+    expect(installed).toEqual(['bw-curl-0:8.11.1-3.azl3.bulwark1', 'bw-openssl-1:3.3.5-5.azl3']);
+    const agent = dnf('install', 'bw-agent');
+    expect(agent.status).not.toBe(0);
+    expect(`${agent.stdout}${agent.stderr}`).toMatch(/No match for argument: bw-agent/);
+  });
+
+  it('numbers versions and promotes them through environments', async () => {
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, VIEW('3.*', ours));
+    const v2 = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    expect([v2.version, v2.packages, v2.deviations.map((d) => d.kind).sort()]).toEqual([2, 4, ['excluded', 'replaced']]);
+    await promoteView(db, { view: 'azl3-lab', environment: 'prod', version: 1, actor: 'test' });
+    await promoteView(db, { view: 'azl3-lab', environment: 'canary', actor: 'test' });
+    expect((await viewEnvironments(db, 'azl3-lab')).map((e) => [e.environment, e.version])).toEqual([['canary', 2], ['prod', 1]]);
+    await expect(promoteView(db, { view: 'azl3-lab', environment: 'dev', version: 9, actor: 'test' })).rejects.toThrow(/no version 9/);
+    // The same from the CLI.
+    const cli = (...args: string[]) => runCli(['--db', join(dir, 'v.db'), ...args], { USER: 'frank', BULWARK_OBJECTS_DIR: objectsDir });
+    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+test\s+3\s+3\s+prod$/m);
+    expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
+    expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
+  });
+
+  it('serves each environment as a repository over HTTP (bulwark serve): a host in prod gets prod\'s version', async () => {
+    const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => { throw new Error('no runs here'); }, version: 'test', agentServerKey: Buffer.alloc(32) });
+    try {
+      expect((await fetch(`${server.url}/repos/azl3-lab/nope/repodata/repomd.xml`)).status).toBe(404);
+      expect((await fetch(`${server.url}/repos/azl3-lab/prod/../../etc/passwd`)).status).toBe(404);
+      const root = join(dir, 'prod-host');
+      // Asynchronous: the server dnf talks to runs in this process.
+      const dnf = (env: string, ...args: string[]): Promise<{ status: number }> =>
+        new Promise((resolve) => {
+          execFile('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=${env},${server.url}/repos/azl3-lab/${env}/`, `--enablerepo=${env}`, '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, `cache-${env}`)}`, ...args], (err) => {
+            resolve({ status: err === null ? 0 : 1 });
+          });
+        });
+      // prod serves version 1 (openssl pinned to 3.3.*), canary version 2 (3.4 allowed).
+      expect((await dnf('prod', 'install', 'bw-openssl')).status).toBe(0);
+      const q = () => execFileSync('rpm', ['--root', root, '-q', 'bw-openssl'], { encoding: 'utf8' }).trim();
+      expect(q()).toBe('bw-openssl-3.3.5-5.azl3.noarch');
+      expect((await dnf('canary', 'upgrade', 'bw-openssl')).status).toBe(0);
+      expect(q()).toBe('bw-openssl-3.4.0-1.azl3.noarch');
+    } finally {
+      await server.close();
+    }
+  });
+});
