@@ -1,0 +1,54 @@
+/**
+ * Issue #7: publishing a content view version on real parts — an upstream repository of 2,000
+ * rpm packages (one spec, many subpackages, the real rpmbuild and createrepo_c), snapshotted;
+ * then a view with an exclusion and a pin published: mirror (first time), overlays, hard links,
+ * createrepo_c. The second version shows publishing alone, the packages being stored already.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishView } from '../src/services/content-views.js';
+import { addRepo, syncRepo } from '../src/services/repos.js';
+import { openStore } from '../src/services/store.js';
+import { hasTool } from '../test/rpm-tools.js';
+import type { BenchRow } from './harness.js';
+
+const N = 2000;
+
+export async function run(): Promise<BenchRow[]> {
+  if (!['rpmbuild', 'createrepo_c', 'rpm'].every(hasTool)) return [{ issue: '#7', name: 'content view publish', value: null, unit: 's', target: '', ok: null, note: 'rpmbuild or createrepo_c missing' }];
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-view-'));
+  try {
+    const lines = ['Name: bench-upstream', 'Version: 1', 'Release: 1', 'Summary: bench', 'License: MIT', 'BuildArch: noarch', '%description', 'bench'];
+    for (let i = 0; i < N; i++) lines.push(`%package -n bw-p${String(i).padStart(4, '0')}`, `Version: 1.${String(i % 50)}`, 'Release: 1.azl3', 'Summary: bench', `%description -n bw-p${String(i).padStart(4, '0')}`, 'bench');
+    for (let i = 0; i < N; i++) lines.push(`%files -n bw-p${String(i).padStart(4, '0')}`);
+    writeFileSync(join(dir, 'up.spec'), lines.join('\n') + '\n');
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${repo}`, '--quiet', join(dir, 'up.spec')], { stdio: 'pipe' });
+    execFileSync('createrepo_c', ['--quiet', repo]);
+    const db = await openStore({ dbPath: join(dir, 'b.db') });
+    try {
+      const objectsDir = join(dir, 'objects');
+      await addRepo(db, { id: 'up', url: repo, keyFiles: [], verify: false, actor: 'bench' });
+      await syncRepo(db, 'up', { objectsDir });
+      const view = join(dir, 'view.yaml');
+      writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: bench\nsources: [{ repo: up }]\nexclude: [{ package: "bw-p00*", reason: bench }]\npins: [{ package: "bw-p1*", version: "1.1*", reason: bench }]\n');
+      const t0 = performance.now();
+      const first = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'bench' });
+      const firstS = (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      const second = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'bench' });
+      const secondS = (performance.now() - t1) / 1000;
+      return [
+        { issue: '#7', name: `content view publish: ${String(N)} upstream packages, first version`, value: firstS, unit: 's', target: '', ok: null, note: `${String(first.packages)} published, ${String(first.deviations.length)} deviation entries; mirror (checksums), overlays, links, createrepo_c` },
+        { issue: '#7', name: '  … next version (packages already stored)', value: secondS, unit: 's', target: '', ok: null, note: `version ${String(second.version)}: overlays, links, createrepo_c` },
+      ];
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
