@@ -1,19 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../main.js';
-
-function io(env: NodeJS.ProcessEnv = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { io: { stdin: new PassThrough(), stdout, stderr, env }, out: () => out, err: () => err };
-}
+import { runCli } from '../../../test/cli.js';
 
 describe('bulwark demo', () => {
   let dir: string;
@@ -26,9 +15,9 @@ describe('bulwark demo', () => {
 
   it('ingests, scans and reports exactly the affected packages; a rerun changes nothing', async () => {
     const db = join(dir, 'b.db');
-    const first = io();
-    expect(await main(['--db', db, 'demo'], first.io)).toBe(0);
-    const text = first.out();
+    const first = await runCli(['--db', db, 'demo']);
+    expect(first.code).toBe(0);
+    const text = first.out;
     expect(text).toContain('6 added, 0 changed, 0 unchanged, 0 withdrawn, 0 bad records skipped');
     expect(text).toContain('10 packages');
     expect(text).toContain('scan: 6 new, 0 still present, 0 reopened, 0 closed');
@@ -47,23 +36,23 @@ describe('bulwark demo', () => {
     // perl 4:5.38.2 is newer than the fix 0:5.38.2-510 (the epoch decides); curl is at the fix.
     expect(text).not.toMatch(/perl|curl/);
 
-    const second = io();
-    expect(await main(['--db', db, 'demo'], second.io)).toBe(0);
-    expect(second.out()).toContain('0 added, 0 changed, 6 unchanged');
-    expect(second.out()).toContain('scan: 0 new, 6 still present, 0 reopened, 0 closed');
+    const second = await runCli(['--db', db, 'demo']);
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('0 added, 0 changed, 6 unchanged');
+    expect(second.out).toContain('scan: 0 new, 6 still present, 0 reopened, 0 closed');
   });
 
   it('uses the default SQLite file under XDG_DATA_HOME', async () => {
-    const r = io({ XDG_DATA_HOME: dir });
-    expect(await main(['demo'], r.io)).toBe(0);
-    expect(r.out()).toContain(join(dir, 'bulwark', 'bulwark.db'));
+    const r = await runCli(['demo'], { XDG_DATA_HOME: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(join(dir, 'bulwark', 'bulwark.db'));
   });
 
   it('says clearly when the database cannot be opened', async () => {
-    const r = io();
     writeFileSync(join(dir, 'file'), '');
     const bad = join(dir, 'file', 'b.db');
-    expect(await main(['--db', bad, 'demo'], r.io)).toBe(3);
-    expect(r.err()).toMatch(/^bulwark: cannot open SQLite database .*file\/b\.db: E(NOTDIR|EXIST)\n$/);
+    const r = await runCli(['--db', bad, 'demo']);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/^bulwark: cannot open SQLite database .*file\/b\.db: E(NOTDIR|EXIST)\n$/);
   });
 });
