@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { startServe } from './serve-process.js';
 
 /**
  * Issue #6's dashboard in a real headless Chromium (Debian's, driven by playwright-core) against
@@ -29,22 +30,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the dashboard in Ch
   beforeAll(async () => {
     if (!canRun) return;
     expect((await runCli(['--db', db, 'users', 'set', 'dana', '--role', 'operator'], {}, 'dashboard passphrase 1\n')).code).toBe(0);
-    server = spawn(process.execPath, ['--import', 'tsx', join(repo, 'test', 'bulwark-process.ts'), '--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`serve did not start: ${out}`));
-      }, 30_000);
-      server?.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/bwk_\S+/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    url = /serving on (\S+)/.exec(out)?.[1] ?? '';
-    token = /(bwk_\S+)/.exec(out)?.[1] ?? '';
+    const s = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler']);
+    server = s.child;
+    url = s.url;
+    token = s.token ?? '';
+    const out = s.banner;
     expect(out).toContain(`dashboard: ${url}/`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
     mkdirSync(shots, { recursive: true });

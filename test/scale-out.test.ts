@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, resolveLocation, type Db } from '../src/storage/database.js';
 import { leaseHolder, listRunRows, listSteps } from '../src/storage/index.js';
 import { runCli } from './cli.js';
+import { startServe } from './serve-process.js';
 import { freshPgSchema, pgAvailable } from './databases.js';
 import { hasTool, type DummyRpm } from './rpm-tools.js';
 import { buildRepo, serveDir, startDnfHost, type DnfHost } from './ssh-fleet.js';
@@ -18,7 +19,6 @@ import { canRunSshd } from './sshd-hosts.js';
  * its lease runs out and finishes it: one run, every step done, one dnf transaction per host.
  */
 const canRun = pgAvailable && canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
-const entry = join(import.meta.dirname, 'bulwark-process.ts');
 
 const PKGS: DummyRpm[] = [
   { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
@@ -66,23 +66,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
   });
 
   const serve = async (): Promise<{ child: ChildProcess; url: string }> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'serve', '--listen', '127.0.0.1:0', '--known-hosts', knownHosts, '--interval', '1', '--lease-seconds', '3'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    servers.push(child);
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`serve did not start: ${out}`));
-      }, 30_000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /serving on (\S+)/.exec(out);
-        if (m?.[1] !== undefined) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
-    return { child, url };
+    const s = await startServe(['serve', '--listen', '127.0.0.1:0', '--known-hosts', knownHosts, '--interval', '1', '--lease-seconds', '3'], env);
+    servers.push(s.child);
+    return s;
   };
 
   it('the survivor finishes the run the killed server started: one run, each step done, one transaction per host', async () => {

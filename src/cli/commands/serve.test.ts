@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
+import { startServe, stopServe } from '../../../test/serve-process.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -15,41 +16,6 @@ function hasOpenssl(): boolean {
   }
 }
 
-const entry = join(import.meta.dirname, '..', '..', '..', 'test', 'bulwark-process.ts');
-
-/** Starts `bulwark serve` as a process and waits for its banner. */
-async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`serve did not start: ${out} ${err}`));
-    }, 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${String(code)}: ${err}`));
-    });
-  });
-  return { child, url: /serving on (\S+)/.exec(out)?.[1] ?? '', token: /(bwk_\S+)/.exec(out)?.[1] ?? null, banner: out };
-}
-
-const stop = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-    child.kill('SIGTERM');
-  });
-
 describe('bulwark serve and bulwark tokens', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-serve-'));
   afterAll(() => {
@@ -58,7 +24,7 @@ describe('bulwark serve and bulwark tokens', () => {
 
   it('serves the demo fleet, prints its address and a first admin token once, and stops on SIGTERM', async () => {
     const db = join(dir, 'a.db');
-    const s = await serve(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler']);
+    const s = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler']);
     try {
       expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(s.token).toMatch(/^bwk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
@@ -68,12 +34,12 @@ describe('bulwark serve and bulwark tokens', () => {
       expect(hosts.items.map((h) => h.name)).toEqual(['demo-azl3-vm']);
       expect((await fetch(`${s.url}/api/v1/hosts`)).status).toBe(401);
     } finally {
-      expect(await stop(s.child)).toBe(0);
+      expect(await stopServe(s.child)).toBe(0);
     }
     // A second start finds a usable admin token: no new one is printed.
-    const again = await serve(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
+    const again = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
     expect(again.token).toBeNull();
-    expect(await stop(again.child)).toBe(0);
+    expect(await stopServe(again.child)).toBe(0);
     const list = await runCli(['--db', db, 'tokens', 'list', '--json']);
     expect((JSON.parse(list.out) as { name: string }[]).map((t) => t.name)).toEqual(['first-admin']);
   }, 60_000);
@@ -82,7 +48,7 @@ describe('bulwark serve and bulwark tokens', () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'pipe' });
-    const s = await serve(['--db', join(dir, 'tls.db'), 'serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--no-scheduler']);
+    const s = await startServe(['--db', join(dir, 'tls.db'), 'serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--no-scheduler']);
     try {
       expect(s.url).toMatch(/^https:\/\//);
       const status = await new Promise<number>((resolve, reject) => {
@@ -95,7 +61,7 @@ describe('bulwark serve and bulwark tokens', () => {
       });
       expect(status).toBe(200);
     } finally {
-      await stop(s.child);
+      await stopServe(s.child);
     }
   }, 60_000);
 
