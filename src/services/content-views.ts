@@ -1,16 +1,13 @@
 import { execFile } from 'node:child_process';
-import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
-import { collectBytes, decompress } from '../lib/decompress.js';
 import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
-import { primaryPackages } from '../repos/rpmmd.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
-import { mirrorSnapshot, objectPath } from './repos.js';
+import { mirrorSnapshot, objectPath, snapshotRpmPackages } from './repos.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 const run = promisify(execFile);
@@ -64,14 +61,10 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     // Every package file present and matching the snapshot's signed metadata, or no publication.
     const m = await mirrorSnapshot(db, src.repo, { objectsDir: o.objectsDir, snapshot: snap.id });
     if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${src.repo}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
-    for (const f of snap.files) {
-      if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
-      if (f.type !== 'primary') continue;
-      const bytes = await collectBytes(decompress(Readable.from([await readFile(objectPath(o.objectsDir, f.sha256))]), f.href, 2 ** 31), f.href, 2 ** 31);
-      for await (const p of primaryPackages(Readable.from([bytes]), f.href)) {
-        if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${src.repo}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
-        upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum) });
-      }
+    for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
+    for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
+      if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${src.repo}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
+      upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum) });
     }
   }
   const replacements: Candidate[] = [];

@@ -10,7 +10,7 @@ import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
 import { verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease } from '../repos/deb.js';
-import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
+import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
@@ -225,6 +225,20 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
 
+/** A decompressed index held in memory (a Buffer cannot grow much past this anyway). */
+const MAX_INDEX = 2 ** 31;
+
+/** A stored metadata file of a snapshot, decompressed. */
+async function storedIndex(objectsDir: string, f: SnapshotFile): Promise<Buffer> {
+  const bytes = await readFile(objectPath(objectsDir, f.sha256));
+  return collectBytes(decompress(Readable.from([bytes]), f.href, MAX_INDEX), f.href, MAX_INDEX);
+}
+
+/** The packages an rpm-md snapshot lists, read from its stored primary metadata. */
+export async function* snapshotRpmPackages(objectsDir: string, snap: SnapshotRow): AsyncGenerator<PrimaryPackage> {
+  for (const f of snap.files.filter((x) => x.type === 'primary')) yield* primaryPackages(Readable.from([await storedIndex(objectsDir, f)]), f.href);
+}
+
 export interface MirrorReport {
   repo: string;
   snapshot: string;
@@ -252,14 +266,9 @@ export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string
   const wanted: { name: string; url: string; alg: string; sum: string }[] = [];
   // Debian Filenames are relative to the archive root; rpm-md locations to the repository.
   const base = repo.url;
-  for (const f of snap.files) {
-    if (f.type !== 'primary' && f.type !== 'packages') continue;
-    const bytes = await readFile(objectPath(o.objectsDir, f.sha256));
-    const text = await collectBytes(decompress(Readable.from([bytes]), f.href, 4 * MAX_FILE), f.href, 4 * MAX_FILE);
-    if (f.type === 'primary') {
-      for await (const p of primaryPackages(Readable.from([text]), f.href)) wanted.push({ name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`, url: join2(base, p.location), alg: p.checksumType, sum: p.checksum });
-    } else for (const p of debPackages(text.toString('utf8'), f.href)) wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
-  }
+  for await (const p of snapshotRpmPackages(o.objectsDir, snap)) wanted.push({ name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`, url: join2(base, p.location), alg: p.checksumType, sum: p.checksum });
+  for (const f of snap.files.filter((x) => x.type === 'packages'))
+    for (const p of debPackages((await storedIndex(o.objectsDir, f)).toString('utf8'), f.href)) wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
   const report: MirrorReport = { repo: id, snapshot: snap.id, packages: wanted.length, fetched: 0, alreadyStored: 0, bytes: 0, refused: [] };
   for (const w of wanted) {
     if (w.alg !== 'sha256' && w.alg !== 'sha512') {
