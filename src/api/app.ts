@@ -133,44 +133,42 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   }
 
   const handle = async (r: Route, c: Context): Promise<Response> => {
-    {
-      const who = clientAddress(c);
-      if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
-      const auth = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
-      const principal = auth?.principal ?? null;
-      if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${principal.kind} is ${principal.role}`);
-      const query = parse(r.query, c.req.query(), 'query');
-      let body: unknown = undefined;
-      let agent: AgentRow | null = null;
-      if (r.access === 'agent') {
-        const raw = await c.req.text();
-        agent = await verifyAgentRequest(db, o.agentServerKey, { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature'), method: r.method.toUpperCase(), path: c.req.path, body: raw });
-        body = raw;
-      } else if (r.textBody === true) body = await c.req.text();
-      else if (r.body !== undefined) {
-        const text = await c.req.text();
-        let json: unknown = undefined;
-        if (text.trim() !== '') {
-          if (!/^application\/json\b/.test(c.req.header('content-type') ?? '')) throw new BulwarkError('input.invalid', 'the body must be JSON (Content-Type: application/json)');
-          try {
-            json = JSON.parse(text) as unknown;
-          } catch {
-            throw new BulwarkError('input.invalid', 'the body is not valid JSON');
-          }
+    const who = clientAddress(c);
+    if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    const auth = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
+    const principal = auth?.principal ?? null;
+    if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${principal.kind} is ${principal.role}`);
+    const query = parse(r.query, c.req.query(), 'query');
+    let body: unknown = undefined;
+    let agent: AgentRow | null = null;
+    if (r.access === 'agent') {
+      const raw = await c.req.text();
+      agent = await verifyAgentRequest(db, o.agentServerKey, { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature'), method: r.method.toUpperCase(), path: c.req.path, body: raw });
+      body = raw;
+    } else if (r.textBody === true) body = await c.req.text();
+    else if (r.body !== undefined) {
+      const text = await c.req.text();
+      let json: unknown = undefined;
+      if (text.trim() !== '') {
+        if (!/^application\/json\b/.test(c.req.header('content-type') ?? '')) throw new BulwarkError('input.invalid', 'the body must be JSON (Content-Type: application/json)');
+        try {
+          json = JSON.parse(text) as unknown;
+        } catch {
+          throw new BulwarkError('input.invalid', 'the body is not valid JSON');
         }
-        body = parse(r.body, json, 'body');
       }
-      const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
-      const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
-      const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
-      if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
-      if (result instanceof WithCookie) {
-        if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });
-        else setCookie(c, SESSION_COOKIE, result.cookie.value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: result.cookie.secure, maxAge: result.cookie.maxAge });
-        return c.json(result.body ?? null, r.status ?? 200);
-      }
-      return c.json(result ?? null, r.status ?? 200);
+      body = parse(r.body, json, 'body');
     }
+    const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
+    const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
+    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
+    if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
+    if (result instanceof WithCookie) {
+      if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      else setCookie(c, SESSION_COOKIE, result.cookie.value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: result.cookie.secure, maxAge: result.cookie.maxAge });
+      return c.json(result.body ?? null, r.status ?? 200);
+    }
+    return c.json(result ?? null, r.status ?? 200);
   };
   serveRepositories(app, db);
   if (o.webRoot !== undefined) serveDashboard(app, o.webRoot);
