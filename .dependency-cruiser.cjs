@@ -37,7 +37,7 @@ module.exports = {
     {
       name: 'feeds-never-touch-storage',
       severity: 'error',
-      from: { path: `${layer('feeds')}|${layer('repos')}|${layer('inventory')}|${layer('lib')}` },
+      from: { path: `${layer('feeds')}|${layer('repos')}|${layer('inventory')}|${layer('images')}|${layer('lib')}` },
       to: { path: `${layer('storage')}|${layer('services')}|${layer('api')}|${layer('cli')}` },
     },
     {

@@ -11,6 +11,7 @@ import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from
 import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { viewDeviationsCommand, viewListCommand, viewPromoteCommand, viewPublishCommand } from './commands/view.js';
+import { imageBuildCommand, imageImportCommand, imageListCommand, imageParityCommand, imageSbomCommand } from './commands/image.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
@@ -399,6 +400,57 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--json', 'print JSON')
     .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
       code = await viewDeviationsCommand({ io, dbPath: dbPath(), view, version, json: o.json === true });
+    });
+
+  const imageCmd = program.command('image').description('images (container, WSL, VM, bare metal) built with dnf --installroot from a content view version, with SBOMs, scanned like hosts');
+  imageCmd
+    .command('build')
+    .description('build the next build of an image definition')
+    .requiredOption('-f, --file <file>', 'the image definition YAML')
+    .option('--keep-root', 'also keep the unpacked root filesystem beside the artifact')
+    .action(async (o: { file: string; keepRoot?: boolean }) => {
+      code = await imageBuildCommand({ io, dbPath: dbPath(), file: o.file, keepRoot: o.keepRoot === true });
+    });
+  imageCmd
+    .command('import')
+    .description("write an image definition from one of Azure Linux's image configs (toolkit JSON or Image Customizer YAML)")
+    .argument('<config>', 'e.g. imageconfigs/3.0/core-container.json (its package lists are read beside it)')
+    .requiredOption('--view <view>', 'the content view to build from')
+    .option('--environment <env>', 'the environment of the view', 'prod')
+    .requiredOption('--release <release>', 'e.g. azurelinux:3.0')
+    .option('--system-config <name>', 'which of several SystemConfigs (default: the first)')
+    .addOption(new Option('--type <type>', 'override the kind of image read from the config').choices(['container', 'wsl', 'vm', 'bare-metal']))
+    .option('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it')
+    .action(async (config: string, o: { view: string; environment: string; release: string; systemConfig?: string; type?: 'container' | 'wsl' | 'vm' | 'bare-metal'; out?: string }) => {
+      code = await imageImportCommand({ io, dbPath: dbPath(), config, view: o.view, environment: o.environment, release: o.release, systemConfig: o.systemConfig, type: o.type, out: o.out });
+    });
+  imageCmd
+    .command('list')
+    .argument('[image]', 'only this image')
+    .option('--json', 'print JSON')
+    .action(async (image: string | undefined, o: { json?: boolean }) => {
+      code = await imageListCommand({ io, dbPath: dbPath(), image, json: o.json === true });
+    });
+  imageCmd
+    .command('sbom')
+    .argument('<image>', 'the image')
+    .argument('[build]', 'this build (default: the latest)', versionOpt)
+    .addOption(new Option('--format <format>', 'SBOM format').choices(['cyclonedx', 'spdx']).default('cyclonedx'))
+    .action(async (image: string, build: number | undefined, o: { format: 'cyclonedx' | 'spdx' }) => {
+      code = await imageSbomCommand({ io, dbPath: dbPath(), image, build, format: o.format });
+    });
+  const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter((x) => x !== '')];
+  imageCmd
+    .command('parity')
+    .description('package differences between an image build, hosts built from it and other images (exit 1 when any)')
+    .argument('<image>', 'the image')
+    .option('--build <n>', 'this build (default: the latest)', versionOpt)
+    .option('--hosts <names>', 'hosts to compare, comma-separated', list, [])
+    .option('--tag <tag>', 'every host with this tag')
+    .option('--with <targets>', 'other images (name for the latest build, or name@build) or targets', list, [])
+    .option('--json', 'print JSON')
+    .action(async (image: string, o: { build?: number; hosts: string[]; tag?: string; with: string[]; json?: boolean }) => {
+      code = await imageParityCommand({ io, dbPath: dbPath(), image, build: o.build, hosts: o.hosts, tag: o.tag, others: o.with, json: o.json === true });
     });
 
   const usersCmd = program.command('users').description('people who log in to the dashboard (passwords hashed with scrypt)');

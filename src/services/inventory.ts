@@ -56,7 +56,7 @@ export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock
 }
 
 /** Stores `packages` as the inventory of the target `name` (created if new). */
-async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock): Promise<ImportInventoryReport> {
+export async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock): Promise<ImportInventoryReport> {
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
   const now = clock().toISOString();

@@ -39,7 +39,8 @@ async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; versi
  */
 export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
   const { policy, version } = await loadPolicy(db, name);
-  const targets = await listTargets(db.kysely);
+  // Images are patched by building them again, never in place: plans are for hosts.
+  const targets = (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
   const findings = await queryFindings(db.kysely, { status: ['open'] });
   const now = opts.at ?? (opts.clock ?? systemClock)();
   const decisions = await listDecisions(db.kysely, { policy: name, now: now.toISOString() });

@@ -33,6 +33,7 @@ export interface Database {
   repo_snapshots: RepoSnapshotsTable;
   view_versions: ViewVersionsTable;
   view_environments: ViewEnvironmentsTable;
+  image_builds: ImageBuildsTable;
   audit: AuditTable;
   runs: RunsTable;
   run_steps: RunStepsTable;
@@ -106,6 +107,27 @@ export interface ViewVersionsTable {
   deviations: string;
   /** Where the published repository is. */
   dir: string;
+}
+
+export interface ImageBuildsTable {
+  image: string;
+  build: number;
+  type: string;
+  release: string;
+  view: string;
+  view_version: number;
+  created_at: Timestamp;
+  created_by: string;
+  /** The definition as built. */
+  spec: string;
+  dir: string;
+  /** The artifact, relative to dir: `oci` (a layout) or a tarball. */
+  artifact: string;
+  /** sha256:… of the OCI manifest or of the tarball. */
+  digest: string;
+  packages: number;
+  /** The target name the image's inventory is stored and scanned as. */
+  target: string;
 }
 
 export interface ViewEnvironmentsTable {

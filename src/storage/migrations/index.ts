@@ -15,6 +15,7 @@ import { scale } from './0012-scale.js';
 import { users } from './0013-users.js';
 import { repos } from './0014-repos.js';
 import { contentViews } from './0015-content-views.js';
+import { images } from './0016-images.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -38,6 +39,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0013-users': users(dialect),
     '0014-repos': repos(dialect),
     '0015-content-views': contentViews(dialect),
+    '0016-images': images(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

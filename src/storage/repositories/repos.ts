@@ -113,3 +113,54 @@ export async function listEnvironments(ex: Executor, view?: string): Promise<{ v
   if (view !== undefined) q = q.where('view', '=', view);
   return (await q.orderBy('view').orderBy('environment').execute()).map((r) => ({ view: r.view, environment: r.environment, version: r.version, promotedAt: r.promoted_at, promotedBy: r.promoted_by }));
 }
+
+export interface ImageBuildRow {
+  image: string;
+  build: number;
+  type: string;
+  release: string;
+  view: string;
+  viewVersion: number;
+  createdAt: string;
+  createdBy: string;
+  spec: string;
+  dir: string;
+  artifact: string;
+  digest: string;
+  packages: number;
+  target: string;
+}
+
+/** The next build number of an image (builds are numbered from 1 and never reused). */
+export async function nextImageBuild(ex: Executor, image: string): Promise<number> {
+  const last = await ex.selectFrom('image_builds').select((eb) => eb.fn.max<number | string | null>('build').as('b')).where('image', '=', image).executeTakeFirst();
+  return Number(last?.b ?? 0) + 1;
+}
+
+export async function insertImageBuild(ex: Executor, b: ImageBuildRow): Promise<void> {
+  await ex
+    .insertInto('image_builds')
+    .values({ image: b.image, build: b.build, type: b.type, release: b.release, view: b.view, view_version: b.viewVersion, created_at: b.createdAt, created_by: b.createdBy, spec: b.spec, dir: b.dir, artifact: b.artifact, digest: b.digest, packages: b.packages, target: b.target })
+    .execute();
+}
+
+export async function listImageBuilds(ex: Executor, image?: string): Promise<ImageBuildRow[]> {
+  let q = ex.selectFrom('image_builds').selectAll();
+  if (image !== undefined) q = q.where('image', '=', image);
+  return (await q.orderBy('image').orderBy('build', 'desc').execute()).map((r) => ({
+    image: r.image,
+    build: r.build,
+    type: r.type,
+    release: r.release,
+    view: r.view,
+    viewVersion: r.view_version,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    spec: r.spec,
+    dir: r.dir,
+    artifact: r.artifact,
+    digest: r.digest,
+    packages: r.packages,
+    target: r.target,
+  }));
+}

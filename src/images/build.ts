@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { BulwarkError } from '../core/errors.js';
+import { parseReleaseId } from '../core/release.js';
+import { collectRoot } from '../inventory/root.js';
+import type { SbomPackage } from './sbom.js';
+
+const run = promisify(execFile);
+
+/**
+ * Builds an image's root filesystem with the machine's own `dnf --installroot` from one
+ * published content-view repository, and packs it as a tarball. Everything is argv: package
+ * names come from a validated definition and are passed word by word after `--`.
+ *
+ * Why `--nogpgcheck`: the repository is a local directory Bulwark published itself, every
+ * upstream file in it was checked against its repository's signed metadata when it was mirrored
+ * (services/repos.ts), and operators' own replacement builds are not necessarily signed.
+ */
+export interface RootBuildInput {
+  /** The published repository (a content-view version directory). */
+  repoDir: string;
+  /** Work directory, created; the root is `work/rootfs`. */
+  work: string;
+  release: string;
+  packages: readonly string[];
+  remove: readonly string[];
+  docs: boolean;
+}
+
+export interface RootBuild {
+  root: string;
+  /** Every installed package, with license and source rpm, read back by the real rpm. */
+  packages: SbomPackage[];
+  /** dnf's output, for the record. */
+  log: string;
+}
+
+function dnfArgv(i: RootBuildInput, root: string, verb: string[]): string[] {
+  const ver = parseReleaseId(i.release)?.version;
+  if (ver === undefined) throw new BulwarkError('usage', `"${i.release}" is not a release id`);
+  const reposdir = join(i.work, 'repos.d');
+  return [
+    '-y',
+    '--quiet',
+    `--installroot=${root}`,
+    `--releasever=${ver}`,
+    '--noplugins',
+    // Only the view: no repository of the building machine, nor of the root, is consulted.
+    `--setopt=reposdir=${reposdir}`,
+    '--disablerepo=*',
+    `--repofrompath=bulwark-view,${i.repoDir}`,
+    '--enablerepo=bulwark-view',
+    '--nogpgcheck',
+    `--setopt=cachedir=${join(i.work, 'cache')}`,
+    `--setopt=logdir=${join(i.work, 'log')}`,
+    `--setopt=persistdir=${join(i.work, 'dnf-state')}`,
+    '--setopt=install_weak_deps=False',
+    '--setopt=keepcache=False',
+    ...(i.docs ? [] : ['--setopt=tsflags=nodocs']),
+    ...verb,
+  ];
+}
+
+async function dnf(argv: string[]): Promise<string> {
+  try {
+    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
+    return r.stdout + r.stderr;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
+    if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', 'dnf is not installed on this machine; images are built with dnf --installroot', {}, { cause: err });
+    const out = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
+    throw new BulwarkError('input.invalid', `dnf ${argv.slice(argv.indexOf('--setopt=keepcache=False') + 1).slice(0, 3).join(' ')}… failed:\n${out}`, {}, { cause: err });
+  }
+}
+
+const LICENSE_QF = '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\t%{LICENSE}\n';
+
+/** Installs the packages into a new root and reads back what is there. */
+export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
+  if (i.packages.length === 0) throw new BulwarkError('usage', 'an image needs at least one package');
+  const root = join(i.work, 'rootfs');
+  await mkdir(root, { recursive: true });
+  for (const d of ['repos.d', 'log', 'cache', 'dnf-state']) await mkdir(join(i.work, d), { recursive: true });
+  let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]));
+  if (i.remove.length > 0) log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]));
+  const inv = await collectRoot(root, { release: i.release });
+  const extra = new Map<string, { license: string; srpm: string }>();
+  const { stdout } = await run('rpm', ['--root', root, ...inv.argv.slice(3, inv.argv.indexOf('-qa')), '-qa', '--queryformat', LICENSE_QF], { maxBuffer: 64 * 1024 * 1024 });
+  for (const line of stdout.split('\n')) {
+    const f = line.split('\t');
+    // The license is last: it is free text and could, in theory, hold a tab.
+    if (f.length >= 7) extra.set(f.slice(0, 5).join('\t'), { srpm: f[5] ?? '', license: f.slice(6).join('\t') });
+  }
+  const packages = inv.packages.map((p) => {
+    const e = extra.get([p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch].join('\t'));
+    const srpm = e === undefined || e.srpm === '(none)' || e.srpm === '' ? null : e.srpm;
+    const license = e === undefined || e.license === '(none)' || e.license === '' ? null : e.license;
+    return { ...p, license, sourceRpm: srpm };
+  });
+  // Build-time state that is the builder's, not the image's.
+  for (const d of ['var/cache/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log']) await rm(join(root, d), { recursive: true, force: true });
+  return { root, packages, log };
+}
+
+/** Removes the package database (distroless images: RemoveRpmDb). */
+export async function removePackageDb(root: string): Promise<void> {
+  for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf']) await rm(join(root, d), { recursive: true, force: true });
+}
+
+/** /etc/wsl-distribution.conf (WSL's custom distribution format: the [oobe] section). */
+export async function writeWslConf(root: string, o: { defaultName?: string | undefined; defaultUid?: number | undefined }): Promise<void> {
+  const lines = ['# written by bulwark image build', '[oobe]'];
+  if (o.defaultName !== undefined) lines.push(`defaultName = ${o.defaultName}`);
+  if (o.defaultUid !== undefined) lines.push(`defaultUid = ${String(o.defaultUid)}`);
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await writeFile(join(root, 'etc', 'wsl-distribution.conf'), lines.join('\n') + '\n');
+}
+
+/**
+ * Packs a root into an uncompressed tar with GNU tar: names sorted, numeric owners, pax format,
+ * access and change times left out, modification times clamped to the build time, so the same
+ * files give the same tar.
+ */
+export async function tarRoot(root: string, out: string, mtime: Date): Promise<void> {
+  try {
+    await run('tar', ['--create', `--file=${out}`, `--directory=${root}`, '--sort=name', '--numeric-owner', '--format=posix', '--pax-option=delete=atime,delete=ctime', `--mtime=@${String(Math.floor(mtime.getTime() / 1000))}`, '--clamp-mtime', '--xattrs', '.'], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    throw new BulwarkError('internal', `tar of ${root} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`, {}, { cause: err });
+  }
+}
+
+/** gzip `tarFile` into `out`; returns the SHA-256 of the compressed file. */
+export async function gzipFile(tarFile: string, out: string): Promise<string> {
+  const h = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(tarFile), createGzip({ level: 6 }), hashing, createWriteStream(out));
+  return `sha256:${h.digest('hex')}`;
+}

@@ -1,0 +1,173 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
+import { buildRepo } from '../../test/ssh-fleet.js';
+import { parseInventory } from '../inventory/imports.js';
+import { promoteView, publishView } from './content-views.js';
+import { ingestFile } from './feeds.js';
+import { buildImage, imageBuilds, imageParity } from './images.js';
+import { importRpmQaFile } from './inventory.js';
+import { addRepo, syncRepo } from './repos.js';
+import { openStore, type Db } from './store.js';
+
+/**
+ * Images on real parts (issue #7): a content view published from an rpm repository made by
+ * rpmbuild + createrepo_c; images built from it with the real dnf --installroot; the OCI layout
+ * read by skopeo and unpacked by umoci; the WSL tarball unpacked by GNU tar and its package
+ * database read by the real rpm; the CycloneDX SBOM checked against the official 1.6 schema.
+ */
+const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar'].every((t) => hasTool(t) || (t === 'umoci' && existsSync('/usr/bin/umoci')));
+
+const rpmQa = (root: string): string[] =>
+  execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').sort();
+
+describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-images-'));
+  const objectsDir = join(dir, 'objects');
+  const imagesDir = join(dir, 'images');
+  let db: Db;
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    const up = join(dir, 'up');
+    const repo = buildRepo(up, [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' },
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+      { name: 'bw-tzdata', version: '2026a', release: '1.azl3' },
+      { name: 'bw-agent', version: '1.1', release: '1.azl3' },
+    ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
+    db = await openStore({ dbPath: join(dir, 'i.db') });
+    await ingestFile(db, { id: 'lab-updateinfo', format: 'updateinfo', release: 'azurelinux:3.0' }, join(up, 'updateinfo.xml'));
+    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'upstream', { objectsDir });
+    // The lab holds openssl at 3.3.0 (older than the ADV-SSL fix), so images carry a finding.
+    const view = join(dir, 'view.yaml');
+    writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\nexclude: [{ package: bw-agent, reason: "not on servers" }]\npins: [{ package: bw-openssl, version: "3.3.0-*", reason: "ABI freeze" }]\n');
+    await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
+    await promoteView(db, { view: 'lab', environment: 'prod', actor: 'test' });
+  }, 240_000);
+
+  afterAll(async () => {
+    if (canRun) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds a container image as an OCI layout that skopeo reads and umoci unpacks, with exactly the defined packages', async () => {
+    const def = join(dir, 'container.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-base\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl, bw-curl]\ncontainer: { tag: v1, env: { LANG: C.UTF-8 }, labels: { team: platform } }\n');
+    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    expect([r.image, r.build, r.type, r.target, r.packages]).toEqual(['lab-base', 1, 'container', 'lab-base@1', 2]);
+
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${r.artifact}:v1`], { encoding: 'utf8' })) as { Digest: string; Architecture: string; Os: string; Env: string[]; Labels: Record<string, string>; Layers: string[] };
+    expect(inspect.Digest).toBe(r.digest);
+    expect(inspect.Os).toBe('linux');
+    expect(inspect.Env).toContain('LANG=C.UTF-8');
+    expect(inspect.Labels).toEqual({ team: 'platform' });
+    expect(inspect.Layers).toHaveLength(1);
+    // skopeo re-hashes every blob when it copies: a wrong digest or size in the layout fails here.
+    execFileSync('skopeo', ['copy', '--quiet', `oci:${r.artifact}:v1`, `oci:${join(dir, 'copied')}:v1`]);
+
+    const bundle = join(dir, 'bundle');
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${r.artifact}:v1`, bundle], { stdio: 'pipe' });
+    expect(rpmQa(join(bundle, 'rootfs'))).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch', 'bw-openssl-1:3.3.0-2.azl3.noarch']);
+
+    // Scanned like a host: the pinned openssl is older than the ADV-SSL fix.
+    expect(r.findings.opened).toBe(1);
+    expect((await imageBuilds(db, 'lab-base'))[0]).toMatchObject({ build: 1, view: 'lab', viewVersion: 1, digest: r.digest, packages: 2 });
+  }, 120_000);
+
+  it('builds a WSL tarball whose rpm database lists exactly the defined packages (own and from a package list)', async () => {
+    writeFileSync(join(dir, 'dev-tools.json'), JSON.stringify({ packages: ['bw-tzdata', 'bw-openssl'] }));
+    const def = join(dir, 'wsl.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-wsl\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, version: 1 }\npackages: [bw-curl]\npackageLists: [dev-tools.json]\nwsl: { defaultName: LabLinux }\n');
+    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    expect(r.artifact).toMatch(/lab-wsl-1\.wsl$/);
+    const root = join(dir, 'wsl-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
+    expect(rpmQa(root)).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch', 'bw-openssl-1:3.3.0-2.azl3.noarch', 'bw-tzdata-0:2026a-1.azl3.noarch']);
+    expect(readFileSync(join(root, 'etc', 'wsl-distribution.conf'), 'utf8')).toMatch(/^\[oobe\]\ndefaultName = LabLinux$/m);
+    // Nothing of the builder's dnf cache or logs stays in the image.
+    expect(existsSync(join(root, 'var', 'cache', 'dnf'))).toBe(false);
+  }, 120_000);
+
+  it('writes SBOMs that the CycloneDX 1.6 schema accepts and that read back as the image inventory', async () => {
+    const b = (await imageBuilds(db, 'lab-wsl'))[0];
+    if (b === undefined) throw new Error('no build');
+    const cdxText = readFileSync(join(b.dir, 'sbom.cdx.json'), 'utf8');
+    const require = createRequire(import.meta.url);
+    const CDX = require('@cyclonedx/cyclonedx-library') as { Validation: { JsonStrictValidator: new (v: unknown) => { validate(s: string): Promise<unknown> } }; Spec: { Version: { v1dot6: unknown } } };
+    const errors = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(cdxText);
+    expect(errors).toBeNull();
+    // The validator is real: a component type the schema does not know is refused.
+    const broken = JSON.parse(cdxText) as { components: { type: string }[] };
+    (broken.components[0] ?? { type: '' }).type = 'gadget';
+    expect(await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(JSON.stringify(broken))).not.toBeNull();
+
+    const spdx = JSON.parse(readFileSync(join(b.dir, 'sbom.spdx.json'), 'utf8')) as { spdxVersion: string; dataLicense: string; packages: { SPDXID: string }[]; relationships: { relationshipType: string }[] };
+    expect([spdx.spdxVersion, spdx.dataLicense]).toEqual(['SPDX-2.3', 'CC0-1.0']);
+    expect(new Set(spdx.packages.map((p) => p.SPDXID)).size).toBe(spdx.packages.length);
+    expect(spdx.relationships.filter((r) => r.relationshipType === 'CONTAINS')).toHaveLength(3);
+
+    // Both SBOMs read back (by Bulwark's own import) as the packages the real rpm lists, epochs and source rpms included.
+    const root = join(dir, 'wsl-root');
+    const truth = execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
+    for (const file of ['sbom.cdx.json', 'sbom.spdx.json']) {
+      const inv = parseInventory(readFileSync(join(b.dir, file), 'utf8'), file);
+      const got = inv.packages.map((p) => `${p.name} ${String(p.epoch ?? 0)}:${p.version}-${p.release ?? ''} ${p.arch} ${p.sourceName ?? ''}`).sort();
+      expect(got).toEqual(truth.map((l) => l.replace(/ (\S+)-[^-]+-[^-]+\.src\.rpm$/, ' $1')));
+    }
+  });
+
+  it('a distroless image has no package database, yet its SBOM and its scan know every package', async () => {
+    const def = join(dir, 'distroless.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-distroless\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\nremoveRpmDb: true\n');
+    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const bundle = join(dir, 'distroless');
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${r.artifact}:1`, bundle], { stdio: 'pipe' });
+    expect(existsSync(join(bundle, 'rootfs', 'var', 'lib', 'rpm'))).toBe(false);
+    expect(parseInventory(readFileSync(join(r.dir, 'sbom.cdx.json'), 'utf8'), 'sbom').packages.map((p) => p.name)).toEqual(['bw-openssl']);
+    expect(r.findings.opened).toBe(1);
+  }, 120_000);
+
+  it('the parity report shows how an image, a host built from it and a developer WSL image differ', async () => {
+    // The host was patched in place since (openssl 3.3.5) and has an extra package.
+    const hostRoot = join(dir, 'web-1');
+    buildRpmRoot(join(dir, 'web-1-build'), hostRoot, [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+      { name: 'bw-agent', version: '1.1', release: '1.azl3' },
+    ]);
+    const qa = join(dir, 'web-1.tsv');
+    writeFileSync(qa, execFileSync('rpm', ['--root', hostRoot, '-qa', '--qf', '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n'], { encoding: 'utf8' }));
+    await importRpmQaFile(db, { name: 'web-1', release: 'azurelinux:3.0', file: qa });
+    const p = await imageParity(db, { image: 'lab-base', hosts: ['web-1'], others: ['lab-wsl'] });
+    expect(p.sides).toEqual(['image lab-base@1', 'web-1', 'image lab-wsl@1']);
+    expect(p.rows).toEqual([
+      { package: 'bw-agent', builds: [null, '0:1.1-1.azl3.noarch', null] },
+      { package: 'bw-openssl', builds: ['1:3.3.0-2.azl3.noarch', '1:3.3.5-5.azl3.noarch', '1:3.3.0-2.azl3.noarch'] },
+      { package: 'bw-tzdata', builds: [null, null, '0:2026a-1.azl3.noarch'] },
+    ]);
+    expect(p.summary).toEqual([
+      { label: 'image lab-base@1', same: 2, different: 0, missing: 0, extra: 0 },
+      { label: 'web-1', same: 1, different: 1, missing: 0, extra: 1 },
+      { label: 'image lab-wsl@1', same: 2, different: 0, missing: 0, extra: 1 },
+    ]);
+  });
+
+  it('refuses a definition naming a view environment that does not exist, and keeps no build', async () => {
+    const def = join(dir, 'bad.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: canary }\npackages: [bw-curl]\n');
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment canary/);
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-no-such-package]\n');
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/dnf .*failed/);
+    expect(await imageBuilds(db, 'lab-bad')).toEqual([]);
+    expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
+  }, 60_000);
+});

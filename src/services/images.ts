@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { BulwarkError } from '../core/errors.js';
+import type { InstalledPackage } from '../core/target.js';
+import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
+import { buildRoot, gzipFile, removePackageDb, tarRoot, writeWslConf } from '../images/build.js';
+import { parseImageDefinition, type ImageDefinition } from '../images/definition.js';
+import { writeOciLayout } from '../images/oci.js';
+import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
+import { cycloneDx, spdxDocument, type SbomSubject } from '../images/sbom.js';
+import { getTarget, insertImageBuild, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
+import { VERSION } from '../version.js';
+import { recordAudit } from './audit.js';
+import { storeInventory } from './inventory.js';
+import { readBoundedText } from './read-file.js';
+import { scanTarget } from './scan.js';
+import { systemClock, type Clock, type Db } from './store.js';
+import type { FindingCounts } from '../storage/index.js';
+
+/**
+ * Images (issue #7): a definition (images/definition.ts) built from one published content-view
+ * version with the real `dnf --installroot`, packed as an OCI image layout (container) or a
+ * rootfs tarball (WSL, VM, bare metal), described by CycloneDX and SPDX SBOMs, and stored as a
+ * target — `<image>@<build>` — so it is scanned like a host, and compared with the hosts built
+ * from it (parity).
+ */
+export type { ImageBuildRow } from '../storage/index.js';
+
+export interface ImageBuildReport {
+  image: string;
+  build: number;
+  type: ImageDefinition['type'];
+  view: string;
+  viewVersion: number;
+  dir: string;
+  /** The artifact's path: the OCI layout directory or the tarball. */
+  artifact: string;
+  digest: string;
+  packages: number;
+  /** The target the image is scanned as. */
+  target: string;
+  findings: FindingCounts;
+  /** Names of the package set the definition asked for. */
+  requested: string[];
+}
+
+const MAX_DEFINITION_BYTES = 1024 * 1024;
+
+/** The package names a definition installs: its own plus its package lists', in order, once each. */
+async function requestedPackages(def: ImageDefinition, file: string): Promise<string[]> {
+  const names = [...def.packages];
+  for (const list of def.packageLists) {
+    const path = isAbsolute(list) ? list : resolve(dirname(file), list);
+    for (const n of readPackageList(await readBoundedText(path, MAX_DEFINITION_BYTES), path)) {
+      if (!/^[A-Za-z0-9_.+][A-Za-z0-9_.+:@-]{0,199}$/.test(n)) throw new BulwarkError('input.invalid', `${path}: "${n}" is not a package name`, { file: path });
+      names.push(n);
+    }
+  }
+  return [...new Set(names)];
+}
+
+async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promise<{ version: number; dir: string }> {
+  const versions = await listViewVersions(db.kysely, def.from.view);
+  let version: number | undefined;
+  if ('environment' in def.from) {
+    const env = (await listEnvironments(db.kysely, def.from.view)).find((e) => e.environment === (def.from as { environment: string }).environment);
+    if (env === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no environment ${def.from.environment} (bulwark view promote)`);
+    version = env.version;
+  } else version = def.from.version;
+  const v = versions.find((x) => x.version === version);
+  if (v === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no version ${String(version)}`);
+  if (!existsSync(join(v.dir, 'repodata', 'repomd.xml'))) throw new BulwarkError('usage', `${file}: ${def.from.view} version ${String(v.version)} is not an rpm-md repository; images are built with dnf`);
+  return { version: v.version, dir: v.dir };
+}
+
+/** `<imagesDir>`: BULWARK_IMAGES_DIR, or `images/` beside the object store. */
+export function defaultImagesDir(objectsDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env['BULWARK_IMAGES_DIR'] ?? join(dirname(objectsDir), 'images');
+}
+
+/**
+ * Builds the next build of the image defined in `file`.
+ * @example await buildImage(db, 'azl3-base.yaml', { imagesDir: '/var/lib/bulwark/images', actor: 'cli:alice' })
+ */
+export async function buildImage(db: Db, file: string, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
+  const clock = o.clock ?? systemClock;
+  const text = await readBoundedText(file, MAX_DEFINITION_BYTES);
+  const def = parseImageDefinition(text, file);
+  const requested = await requestedPackages(def, file);
+  const view = await viewVersionOf(db, def, file);
+  const build = await nextImageBuild(db.kysely, def.name);
+  const created = clock();
+  const finalDir = join(o.imagesDir, def.name, String(build));
+  const work = join(o.imagesDir, def.name, `.work-${String(build)}-${randomUUID().slice(0, 8)}`);
+  const out = join(work, 'out');
+  await mkdir(out, { recursive: true });
+  try {
+    const r = await buildRoot({ repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs });
+    if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
+    if (def.removeRpmDb) await removePackageDb(r.root);
+    const tar = join(work, 'rootfs.tar');
+    await tarRoot(r.root, tar, created);
+    let artifact: string;
+    let digest: string;
+    if (def.type === 'container') {
+      const c = def.container;
+      const tag = c?.tag ?? String(build);
+      const arch = r.packages.find((p) => p.arch !== 'noarch')?.arch ?? process.arch;
+      const layout = await writeOciLayout(join(out, 'oci'), tar, {
+        tag,
+        arch,
+        created: created.toISOString(),
+        createdBy: `bulwark ${VERSION} image build (${def.from.view} version ${String(view.version)})`,
+        config: { entrypoint: c?.entrypoint, cmd: c?.cmd ?? ['/bin/bash'], env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) }, labels: c?.labels ?? {}, workingDir: c?.workingDir, user: c?.user },
+        annotations: { 'org.opencontainers.image.title': def.name, 'org.opencontainers.image.version': String(build), 'org.opencontainers.image.created': created.toISOString() },
+      });
+      artifact = 'oci';
+      digest = layout.manifest.digest;
+    } else {
+      artifact = def.type === 'wsl' ? `${def.name}-${String(build)}.wsl` : 'rootfs.tar.gz';
+      digest = await gzipFile(tar, join(out, artifact));
+    }
+    const subject: SbomSubject = { name: def.name, version: String(build), type: def.type, release: def.release, digest };
+    const ctx = { created: created.toISOString(), uuid: randomUUID(), tool: { name: 'bulwark', version: VERSION } };
+    await writeFile(join(out, 'sbom.cdx.json'), JSON.stringify(cycloneDx(subject, r.packages, ctx), null, 2) + '\n');
+    await writeFile(join(out, 'sbom.spdx.json'), JSON.stringify(spdxDocument(subject, r.packages, ctx), null, 2) + '\n');
+    await writeFile(join(out, 'image.yaml'), text);
+    await writeFile(join(out, 'dnf.log'), r.log);
+    if (o.keepRoot === true) await rename(r.root, join(out, 'rootfs'));
+    // A directory without a stored build is a crashed attempt: this build number is ours.
+    await rm(finalDir, { recursive: true, force: true });
+    await mkdir(dirname(finalDir), { recursive: true });
+    await rename(out, finalDir);
+    const target = `${def.name}@${String(build)}`;
+    await storeInventory(db, { name: target, release: def.release, kind: 'image', platform: def.type }, r.packages.map(toInstalled), clock);
+    const scan = await scanTarget(db, target, clock);
+    const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: o.actor, spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
+    await insertImageBuild(db.kysely, row);
+    await recordAudit(db, o.actor, 'image.build', def.name, { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length }, clock);
+    return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function toInstalled(p: InstalledPackage): InstalledPackage {
+  return { family: p.family, name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: p.sourceName, sourceVersion: p.sourceVersion };
+}
+
+export function imageBuilds(db: Db, image?: string): Promise<ImageBuildRow[]> {
+  return listImageBuilds(db.kysely, image);
+}
+
+/** One build of an image: the given one, or the latest. */
+export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
+  const builds = await listImageBuilds(db.kysely, image);
+  const b = build === undefined ? builds[0] : builds.find((x) => x.build === build);
+  if (b === undefined) throw new BulwarkError('usage', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
+  return b;
+}
+
+/**
+ * Reads an Azure Linux image config and writes the Bulwark definition for it, with the content
+ * view it is to be built from. Package lists are resolved now, so the definition stands alone.
+ * @example await importAzlImageConfig('imageconfigs/3.0/core-container.json', { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' })
+ */
+export async function importAzlImageConfig(file: string, o: { view: string; environment: string; release: string; systemConfig?: string | undefined; type?: ImageDefinition['type'] | undefined }): Promise<{ yaml: string; config: ImportedImageConfig; packages: string[] }> {
+  const config = readAzlImageConfig(await readBoundedText(file, MAX_DEFINITION_BYTES), file, o.systemConfig === undefined ? {} : { systemConfig: o.systemConfig });
+  const packages = [...config.packages];
+  for (const list of config.packageLists) {
+    const path = resolve(dirname(file), list);
+    if (!existsSync(path)) throw new BulwarkError('input.invalid', `${file}: package list ${list} is not there (${path})`, { file });
+    packages.push(...readPackageList(await readBoundedText(path, MAX_DEFINITION_BYTES), path));
+  }
+  const unique = [...new Set(packages)];
+  const q = (s: string): string => JSON.stringify(s);
+  const lines = [
+    `# Imported by bulwark from ${file}${config.systemConfig === null ? '' : ` (system config ${config.systemConfig})`}.`,
+    ...(config.notCarried.length > 0 ? [`# Not carried over (a bootable disk's settings, not its content): ${config.notCarried.join(', ')}.`] : []),
+    'apiVersion: bulwark/v1',
+    'kind: Image',
+    `name: ${config.name}`,
+    `type: ${o.type ?? config.type}`,
+    `release: ${q(o.release)}`,
+    `from: { view: ${q(o.view)}, environment: ${q(o.environment)} }`,
+    `packages:${unique.length === 0 ? ' []' : ''}`,
+    ...unique.map((p) => `  - ${q(p)}`),
+    ...(config.remove.length > 0 ? ['remove:', ...config.remove.map((p) => `  - ${q(p)}`)] : []),
+    ...(config.removeRpmDb ? ['removeRpmDb: true'] : []),
+    ...(config.docs ? [] : ['docs: false']),
+  ];
+  const yaml = lines.join('\n') + '\n';
+  parseImageDefinition(yaml, `${file} (imported)`); // what we write must be a valid definition
+  return { yaml, config, packages: unique };
+}
+
+/**
+ * Package differences between an image build, hosts (named, or by tag) and other targets, e.g.
+ * a developer's WSL image build (`dev-wsl@2`, or `dev-wsl` for its latest build).
+ * @example await imageParity(db, { image: 'azl3-base', hosts: ['web-01'], others: ['dev-wsl'] })
+ */
+export async function imageParity(db: Db, o: { image: string; build?: number | undefined; hosts: string[]; tag?: string | undefined; others: string[] }): Promise<ParityReport> {
+  const b = await imageBuild(db, o.image, o.build);
+  const sides: ParitySide[] = [];
+  const add = async (label: string, name: string): Promise<void> => {
+    const t = await getTarget(db.kysely, name);
+    if (t === null) throw new BulwarkError('usage', `no target named ${name}`);
+    if (t.inventoryAt === null) throw new BulwarkError('usage', `${name} has no inventory yet (scan it first)`);
+    sides.push({ label, packages: await loadInventory(db.kysely, t.id) });
+  };
+  await add(`image ${b.target}`, b.target);
+  const hosts = [...o.hosts];
+  if (o.tag !== undefined) for (const t of await listTargets(db.kysely)) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
+  for (const h of hosts) await add(h, h);
+  for (const other of o.others) {
+    if (other.includes('@') || (await getTarget(db.kysely, other)) !== null) await add(other, other);
+    else {
+      const ob = await imageBuild(db, other);
+      await add(`image ${ob.target}`, ob.target);
+    }
+  }
+  if (sides.length < 2) throw new BulwarkError('usage', 'parity needs something to compare the image with: --hosts, --tag or --with');
+  return parity(sides);
+}
