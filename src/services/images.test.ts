@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../test/cli.js';
 import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
 import { buildRepo } from '../../test/ssh-fleet.js';
 import { parseInventory } from '../inventory/imports.js';
@@ -160,6 +161,26 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
       { label: 'image lab-wsl@1', same: 2, different: 0, missing: 0, extra: 1 },
     ]);
   });
+
+  it('the CLI builds, lists, prints SBOMs and reports parity (exit 1 on drift)', async () => {
+    const db_ = join(dir, 'i.db');
+    const def = join(dir, 'container.yaml');
+    const built = await runCli(['--db', db_, 'image', 'build', '-f', def], { USER: 'carol' });
+    expect(built.err).toBe('');
+    expect(built.out).toMatch(/^lab-base build 2 \(container\) from lab version 1: 2 packages$/m);
+    expect(built.out).toMatch(/scanned as lab-base@2: 1 findings/);
+    const listed = await runCli(['--db', db_, 'image', 'list', 'lab-base']);
+    expect(listed.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['lab-base 2 container', 'lab-base 1 container']);
+    expect(listed.out).toMatch(/cli:carol/);
+    const spdx = await runCli(['--db', db_, 'image', 'sbom', 'lab-base', '1', '--format', 'spdx']);
+    expect((JSON.parse(spdx.out) as { spdxVersion: string; name: string })).toMatchObject({ spdxVersion: 'SPDX-2.3', name: 'lab-base-1' });
+    const drift = await runCli(['--db', db_, 'image', 'parity', 'lab-base', '--hosts', 'web-1', '--with', 'lab-wsl']);
+    expect(drift.code).toBe(1);
+    expect(drift.out).toMatch(/^bw-openssl\s+1:3\.3\.0-2\.azl3\.noarch\s+1:3\.3\.5-5\.azl3\.noarch\s+1:3\.3\.0-2\.azl3\.noarch$/m);
+    expect(drift.out).toMatch(/^web-1\s+1\s+1\s+0\s+1$/m);
+    const same = await runCli(['--db', db_, 'image', 'parity', 'lab-base', '--build', '2', '--with', 'lab-base@1']);
+    expect([same.code, same.out]).toEqual([0, 'all 2 agree: no package differs\n']);
+  }, 120_000);
 
   it('refuses a definition naming a view environment that does not exist, and keeps no build', async () => {
     const def = join(dir, 'bad.yaml');

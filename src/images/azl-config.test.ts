@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { importAzlImageConfig } from '../services/images.js';
+import { readAzlImageConfig, readPackageList } from './azl-config.js';
+import { parseImageDefinition } from './definition.js';
+
+const TOOLKIT = JSON.stringify({
+  Disks: [{ PartitionTableType: 'gpt', MaxSize: 5000, Artifacts: [{ Name: 'core', Type: 'vhdx' }], Partitions: [{ ID: 'efi', Start: 1, End: 9, FsType: 'fat32' }, { ID: 'rootfs', Start: 9, End: 0, FsType: 'ext4' }] }],
+  SystemConfigs: [
+    { Name: 'Standard', PackageLists: ['packagelists/core.json'], KernelOptions: { default: 'kernel' }, KernelCommandLine: { ExtraCommandLine: 'console=ttyS0' }, PostInstallScripts: [{ Path: 'x.sh' }] },
+    { Name: 'Minimal', PackageLists: ['packagelists/core.json'], Packages: ['vim'], DisableRpmDocs: true },
+  ],
+});
+const CUSTOMIZER = 'storage:\n  bootType: efi\nos:\n  hostname: node\n  selinux: { mode: enforcing }\n  packages:\n    remove: [dracut-hostonly]\n    install: [WALinuxAgent]\n    installLists: [packagelists/base.yaml]\noutput:\n  image:\n    format: vhdx\n';
+
+describe('Azure Linux image configs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-azlcfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a toolkit JSON config: kind from its artifacts, the kernel, and what a content definition does not carry', () => {
+    const c = readAzlImageConfig(TOOLKIT, 'core-efi.json');
+    expect(c).toMatchObject({ name: 'core-efi', type: 'vm', packageLists: ['packagelists/core.json'], packages: ['kernel'], remove: [], removeRpmDb: false, docs: true, systemConfig: 'Standard' });
+    expect(c.notCarried).toEqual(['Disks: 2 partitions', 'KernelCommandLine', 'PostInstallScripts']);
+    expect(readAzlImageConfig(TOOLKIT, 'core-efi.json', { systemConfig: 'Minimal' })).toMatchObject({ packages: ['vim'], docs: false, systemConfig: 'Minimal' });
+    expect(() => readAzlImageConfig(TOOLKIT, 'core-efi.json', { systemConfig: 'Nope' })).toThrow(/core-efi\.json: no system config "Nope" \(it has Standard, Minimal\)/);
+  });
+
+  it.each([
+    [{ Disks: [{ Artifacts: [{ Name: 'c', Compression: 'tar.gz' }] }], SystemConfigs: [{ Name: 'S', PackageLists: [], RemoveRpmDb: true }] }, 'distroless.json', 'container', true],
+    [{ Disks: [], SystemConfigs: [{ Name: 'S', PackageLists: [] }] }, 'full.json', 'bare-metal', false],
+    [{ Disks: [{ Artifacts: [{ Name: 'c', Type: 'vhd' }] }], SystemConfigs: [{ Name: 'S' }] }, 'baremetal.json', 'bare-metal', false],
+  ])('%#: the kind of image follows the toolkit artifacts', (doc, file, type, noDb) => {
+    expect(readAzlImageConfig(JSON.stringify(doc), file)).toMatchObject({ type, removeRpmDb: noDb });
+  });
+
+  it('reads an Image Customizer YAML config: install lists, installs and removals', () => {
+    const c = readAzlImageConfig(CUSTOMIZER, 'hyperv-guest.yaml');
+    expect(c).toMatchObject({ name: 'hyperv-guest', type: 'vm', packageLists: ['packagelists/base.yaml'], packages: ['WALinuxAgent'], remove: ['dracut-hostonly'] });
+    expect(c.notCarried).toEqual(['storage', 'os.hostname', 'os.selinux', 'output (vhdx)']);
+  });
+
+  it('refuses what is neither, naming the file; package lists must be lists of names', () => {
+    expect(() => readAzlImageConfig('{"foo": 1}', 'x.json')).toThrow(/x\.json: neither a toolkit image config/);
+    expect(() => readAzlImageConfig('{"SystemConfigs": [', 'y.json')).toThrow(/y\.json: not JSON/);
+    expect(() => readPackageList('{"packages": [1, 2]}', 'l.json')).toThrow(/l\.json: packages is not a list of names/);
+    expect(readPackageList('packages:\n- shim\n- grub2-efi-binary\n', 'efi.yaml')).toEqual(['shim', 'grub2-efi-binary']);
+  });
+
+  it('imports a config with its package lists into a valid Bulwark definition', async () => {
+    const cfg = join(dir, 'core-efi.json');
+    writeFileSync(cfg, TOOLKIT);
+    await expect(importAzlImageConfig(cfg, { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' })).rejects.toThrow(/package list packagelists\/core\.json is not there/);
+    mkdirSync(join(dir, 'packagelists'));
+    writeFileSync(join(dir, 'packagelists', 'core.json'), JSON.stringify({ packages: ['bash', 'kernel', 'openssh-server'] }));
+    const r = await importAzlImageConfig(cfg, { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' });
+    const def = parseImageDefinition(r.yaml, 'imported.yaml');
+    expect(def).toMatchObject({ name: 'core-efi', type: 'vm', release: 'azurelinux:3.0', from: { view: 'azl3', environment: 'prod' }, packages: ['kernel', 'bash', 'openssh-server'] });
+    expect(r.yaml).toMatch(/^# Not carried over .*: Disks: 2 partitions, KernelCommandLine, PostInstallScripts\.$/m);
+  });
+
+  const real = join(import.meta.dirname, '../../../shared/data/azurelinux/imageconfigs/3.0');
+  const haveReal = existsSync(real);
+  if (!haveReal) console.warn(`skipping the real Azure Linux image configs: ${real} is not there (it is in CI)`);
+  describe.skipIf(!haveReal)('the real Azure Linux 3.0 image configs (../shared/data)', () => {
+    const files = haveReal ? readdirSync(real).filter((f) => /\.(json|ya?ml)$/.test(f)).sort() : [];
+
+    it('imports every one of them into a valid definition, with every package of its lists', async () => {
+      expect(files.length).toBeGreaterThanOrEqual(40);
+      for (const f of files) {
+        const r = await importAzlImageConfig(join(real, f), { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' });
+        const def = parseImageDefinition(r.yaml, f);
+        // Every package of every list, read here independently of the importer.
+        const lists = r.config.packageLists.flatMap((l) => {
+          const text = readFileSync(join(real, l), 'utf8');
+          return ((l.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as { packages: string[] }).packages;
+        });
+        expect(new Set(def.packages), f).toEqual(new Set([...r.config.packages, ...lists]));
+      }
+    });
+
+    it.each([
+      ['core-container.json', 'container', ['core-packages-container'], false, []],
+      ['distroless-minimal.json', 'container', null, true, []],
+      ['baremetal-amd64.yaml', 'bare-metal', null, false, ['dracut-hostonly']],
+      ['marketplace-gen2.json', 'vm', null, false, []],
+    ] as const)('%s is a %s image', async (f, type, packages, noDb, remove) => {
+      const r = await importAzlImageConfig(join(real, f), { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' });
+      const def = parseImageDefinition(r.yaml, f);
+      expect([def.type, def.removeRpmDb, def.remove]).toEqual([type, noDb, remove]);
+      if (packages !== null) expect(def.packages).toEqual(packages);
+      if (type === 'vm') expect(def.packages).toContain('kernel');
+    });
+  });
+});
