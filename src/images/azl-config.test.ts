@@ -18,7 +18,7 @@ const CUSTOMIZER = 'storage:\n  bootType: efi\nos:\n  hostname: node\n  selinux:
 
 describe('Azure Linux image configs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-azlcfg-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
   it('reads a toolkit JSON config: kind from its artifacts, the kernel, and what a content definition does not carry', () => {
     const c = readAzlImageConfig(TOOLKIT, 'core-efi.json');
