@@ -33,6 +33,12 @@ export interface ApiOptions extends ApiConfig {
   webRoot?: string | null;
   /** True when a trusted proxy says the client used HTTPS (session cookies are then Secure). */
   forwardedHttps?: (c: Context) => boolean;
+  /**
+   * Content-view repositories under /repos need a viewer token: `Authorization: Bearer`, or HTTP
+   * Basic with the token as the password (what dnf's `username=`/`password=` and apt's
+   * auth.conf send). Default: public, as distribution mirrors are.
+   */
+  reposNeedToken?: boolean;
 }
 
 /** The full route table: the API's routes and the OpenAPI document's own. */
@@ -170,7 +176,24 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     return c.json(result ?? null, r.status ?? 200);
   };
-  serveRepositories(app, db);
+  serveRepositories(app, db, async (c) => {
+    if (o.reposNeedToken !== true) return true;
+    const who = clientAddress(c);
+    if (limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    const header = c.req.header('authorization') ?? '';
+    let token: string | null = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header)?.[1] ?? null;
+    const basic = /^Basic ([A-Za-z0-9+/=]{1,512})$/.exec(header)?.[1];
+    if (token === null && basic !== undefined) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      token = decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : null;
+    }
+    const t = token === null ? null : await verifyToken(db, token);
+    if (t === null) {
+      if (header !== '') limiter.fail(who, Date.now());
+      return false;
+    }
+    return true;
+  });
   if (o.webRoot !== undefined) serveDashboard(app, o.webRoot);
   return app;
 }
@@ -183,8 +206,9 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
  * published version the environment points at (repodata and packages), for hosts' dnf. Public,
  * as package mirrors are: they hold packages, not data about the fleet.
  */
-function serveRepositories(app: Hono, db: Db): void {
+function serveRepositories(app: Hono, db: Db, allowed: (c: Context) => Promise<boolean>): void {
   app.get('/repos/:view/:env/*', async (c) => {
+    if (!(await allowed(c))) return c.json({ error: { code: 'auth.required', message: 'these repositories need a token (Bearer, or as the Basic password)' } }, 401, { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' });
     const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
     if (dir === null) return c.json({ error: { code: 'storage.not-found', message: `no environment ${c.req.param('env')} of content view ${c.req.param('view')}` } }, 404);
     const rest = decodeURIComponent(c.req.path).split('/').slice(4).join('/');

@@ -15,6 +15,9 @@ import type { Db } from '../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../services/tokens.js';
 import { csrfToken, login, logout, SESSION_HOURS } from '../services/sessions.js';
 import { recordAudit } from '../services/audit.js';
+import { listRepos, listSnapshots, syncRepo } from '../services/repos.js';
+import { promoteView, viewEnvironments, viewVersions } from '../services/content-views.js';
+import { imageBuilds, imageParity, imageSbom } from '../services/images.js';
 import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent, type AgentRow } from '../services/agents.js';
 
 
@@ -36,6 +39,8 @@ export interface ApiConfig {
   agentServerKey: Buffer;
   /** Run leases' time to live (scale-out; default 15 s). */
   runLeaseMs?: number;
+  /** The object store of repository snapshots (needed to sync repositories through the API). */
+  objectsDir?: string;
 }
 
 /** Who calls: an API token, or a person's dashboard session. */
@@ -152,6 +157,13 @@ function runId(params: Record<string, string>): number {
   const n = Number(params['id']);
   if (!Number.isInteger(n) || n < 1) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
   return n;
+}
+
+/** Lists leave out the YAML each row was made from (it is on the row's own route). */
+function withoutSpec<T extends { spec: string }>(row: T): Omit<T, 'spec'> {
+  const copy: Partial<T> = { ...row };
+  delete copy.spec;
+  return copy as Omit<T, 'spec'>;
 }
 
 async function needFound<T>(v: T | null | undefined, what: string): Promise<T> {
@@ -598,6 +610,117 @@ export const ROUTES: readonly Route[] = [
     handle: async ({ db, params, actor }) => {
       await revokeAgent(db, params['id'] ?? '', actor);
       return { revoked: params['id'] };
+    },
+  }),
+
+  // Supply chain: repositories, content views, images. Publishing a view and building an image
+  // read files named in their YAML (our own rpms, package lists) on the server, so they stay
+  // CLI commands run by whoever owns those files; the API reads, syncs and promotes.
+  route({
+    method: 'get',
+    path: '/api/v1/repos',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'Upstream repositories, each with its latest snapshot',
+    handle: async ({ db }) => {
+      const snaps = await listSnapshots(db);
+      return { items: (await listRepos(db)).map((r) => ({ ...r, latest: snaps.find((s) => s.repoId === r.id) ?? null })) };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/repos/:id/snapshots',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: "A repository's snapshots, newest first",
+    handle: async ({ db, params }) => {
+      const id = params['id'] ?? '';
+      await needFound((await listRepos(db)).find((r) => r.id === id), `repository ${id}`);
+      return { items: await listSnapshots(db, id) };
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/repos/:id/sync',
+    access: 'operator',
+    tag: 'supply chain',
+    summary: 'Take a snapshot of a repository now (refused when its metadata does not verify)',
+    handle: async ({ db, params, config, actor }) => {
+      const id = params['id'] ?? '';
+      await needFound((await listRepos(db)).find((r) => r.id === id), `repository ${id}`);
+      if (config.objectsDir === undefined) throw new BulwarkError('config.invalid', 'this server has no object store configured');
+      const r = await syncRepo(db, id, { objectsDir: config.objectsDir });
+      await recordAudit(db, actor, 'repo.sync', id, { snapshot: r.snapshot });
+      return r;
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/views',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'Content view versions (newest first) and the version each environment serves',
+    handle: async ({ db }) => ({ items: (await viewVersions(db)).map((v) => ({ ...withoutSpec(v), deviations: v.deviations.length })), environments: await viewEnvironments(db) }),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/views/:view/versions/:version',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'One published version: its YAML and its deviation report',
+    handle: async ({ db, params }) => {
+      const v = (await viewVersions(db, params['view'])).find((x) => String(x.version) === params['version']);
+      return needFound(v, `version ${params['version'] ?? ''} of content view ${params['view'] ?? ''}`);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/views/:view/promote',
+    access: 'admin',
+    tag: 'supply chain',
+    summary: 'Point an environment at a version (default: the latest): what its hosts install changes',
+    body: z.strictObject({ environment: z.string().min(1).max(32), version: z.number().int().positive().optional() }),
+    handle: async ({ db, params, body, actor }) => {
+      const view = params['view'] ?? '';
+      if ((await viewVersions(db, view)).length === 0) throw new BulwarkError('storage.not-found', `no content view ${view}`);
+      return promoteView(db, { view, environment: body.environment, ...(body.version !== undefined ? { version: body.version } : {}), actor });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/images',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'Image builds, newest first per image',
+    handle: async ({ db }) => ({ items: (await imageBuilds(db)).map(withoutSpec) }),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/images/:image/builds/:build/sbom',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: "A build's SBOM: CycloneDX 1.6 (default) or SPDX 2.3 JSON",
+    query: z.object({ format: z.enum(['cyclonedx', 'spdx']).default('cyclonedx') }),
+    handle: async ({ db, params, query }) => {
+      const image = params['image'] ?? '';
+      const build = Number(params['build']);
+      const b = (await imageBuilds(db, image)).find((x) => x.build === build);
+      await needFound(b, `build ${params['build'] ?? ''} of image ${image}`);
+      return new Raw(await imageSbom(db, image, build, query.format), query.format === 'spdx' ? 'application/spdx+json' : 'application/vnd.cyclonedx+json; version=1.6');
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/images/:image/parity',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'Package differences between a build (default: the latest), hosts and other images',
+    query: z.object({ build: z.coerce.number().int().positive().optional(), hosts: z.string().optional(), tag: z.string().optional(), with: z.string().optional() }),
+    handle: async ({ db, params, query }) => {
+      const image = params['image'] ?? '';
+      if ((await imageBuilds(db, image)).length === 0) throw new BulwarkError('storage.not-found', `no image ${image}`);
+      const list = (s: string | undefined): string[] => (s ?? '').split(',').filter((x) => x !== '');
+      return imageParity(db, { image, build: query.build, hosts: list(query.hosts), tag: query.tag, others: list(query.with) });
     },
   }),
 

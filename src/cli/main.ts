@@ -288,13 +288,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       return n;
     }, 60)
     .option('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
     .option('--lease-seconds <n>', 'how long a dead server\'s runs stay leased before another server takes them over', (v: string) => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 1 || n > 3600) throw new BulwarkError('usage', `--lease-seconds: "${v}" is not 1 to 3600`);
       return n;
     }, 15)
-    .action(async (o: { listen: string; tlsCert?: string; tlsKey?: string; knownHosts?: string; demo?: boolean; scheduler: boolean; interval: number; leaseSeconds: number; trustProxy: string[] }) => {
-      code = await serveCommand({ io, dbPath: dbPath(), listen: o.listen, tlsCert: o.tlsCert, tlsKey: o.tlsKey, knownHostsFile: o.knownHosts, demo: o.demo === true, scheduler: o.scheduler, intervalSeconds: o.interval, leaseSeconds: o.leaseSeconds, trustProxy: o.trustProxy });
+    .action(async (o: { listen: string; tlsCert?: string; tlsKey?: string; knownHosts?: string; demo?: boolean; scheduler: boolean; interval: number; leaseSeconds: number; trustProxy: string[]; reposNeedToken?: boolean }) => {
+      code = await serveCommand({ io, dbPath: dbPath(), listen: o.listen, tlsCert: o.tlsCert, tlsKey: o.tlsKey, knownHostsFile: o.knownHosts, demo: o.demo === true, scheduler: o.scheduler, intervalSeconds: o.interval, leaseSeconds: o.leaseSeconds, trustProxy: o.trustProxy, reposNeedToken: o.reposNeedToken === true });
     });
   const tokens = program.command('tokens').description('API tokens: viewer, operator or admin; stored hashed, shown once');
   tokens

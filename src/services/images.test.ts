@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
 import { buildRepo } from '../../test/ssh-fleet.js';
+import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
 import { promoteView, publishView } from './content-views.js';
 import { ingestFile } from './feeds.js';
@@ -14,6 +15,7 @@ import { buildImage, imageBuilds, imageParity } from './images.js';
 import { importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
+import { createToken } from './tokens.js';
 
 /**
  * Images on real parts (issue #7): a content view published from an rpm repository made by
@@ -182,10 +184,51 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect([same.code, same.out]).toEqual([0, 'all 2 agree: no package differs\n']);
   }, 120_000);
 
+  it('the API lists images, views and repositories, gives SBOMs and parity by role, and serves /repos to dnf only with a token when asked', async () => {
+    const viewer = (await createToken(db, { name: 'v', role: 'viewer', expiresInDays: 1, actor: 'test' })).token;
+    const operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: 'test' })).token;
+    const admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: 'test' })).token;
+    const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => { throw new Error('no runs here'); }, version: 'test', agentServerKey: Buffer.alloc(32), objectsDir, reposNeedToken: true, authFailuresPerMinute: 1000 });
+    try {
+      const api = async (method: string, path: string, token: string, body?: unknown): Promise<Response> =>
+        fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const images = (await (await api('GET', '/api/v1/images', viewer)).json()) as { items: Record<string, unknown>[] };
+      expect(images.items.map((b) => `${String(b['image'])}@${String(b['build'])}`)).toEqual(expect.arrayContaining(['lab-base@1', 'lab-wsl@1', 'lab-distroless@1']));
+      expect(images.items.every((b) => !('spec' in b))).toBe(true);
+      const sbom = await api('GET', '/api/v1/images/lab-wsl/builds/1/sbom?format=spdx', viewer);
+      expect([sbom.status, sbom.headers.get('content-type')]).toEqual([200, 'application/spdx+json']);
+      expect(((await sbom.json()) as { packages: unknown[] }).packages).toHaveLength(4);
+      expect((await api('GET', '/api/v1/images/lab-wsl/builds/9/sbom', viewer)).status).toBe(404);
+      const p = (await (await api('GET', '/api/v1/images/lab-base/parity?build=1&hosts=web-1&with=lab-wsl', viewer)).json()) as { rows: { package: string }[] };
+      expect(p.rows.map((r) => r.package)).toEqual(['bw-agent', 'bw-openssl', 'bw-tzdata']);
+      const views = (await (await api('GET', '/api/v1/views', viewer)).json()) as { items: { view: string; version: number; deviations: number }[]; environments: { environment: string; version: number }[] };
+      expect(views.items).toEqual([expect.objectContaining({ view: 'lab', version: 1, deviations: 2 })]);
+      expect((await api('POST', '/api/v1/views/lab/promote', operator, { environment: 'canary' })).status).toBe(403);
+      expect(await (await api('POST', '/api/v1/views/lab/promote', admin, { environment: 'canary' })).json()).toEqual({ version: 1 });
+      const repos = (await (await api('GET', '/api/v1/repos', viewer)).json()) as { items: { id: string; latest: { id: string } | null }[] };
+      const synced = (await (await api('POST', '/api/v1/repos/upstream/sync', operator)).json()) as { snapshot: string };
+      expect(synced.snapshot).toBe(repos.items[0]?.latest?.id);
+
+      // The real dnf against /repos: refused without the token, served with it as the Basic password.
+      const dnf = (env: string, extra: string[]): Promise<{ code: number; out: string }> =>
+        new Promise((done) => {
+          execFile('dnf', ['-y', '--installroot', join(dir, `auth-${env}-${String(extra.length)}`), '--releasever=3.0', '--disablerepo=*', `--repofrompath=v,${server.url}/repos/lab/${env}/`, '--enablerepo=v', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, `auth-cache-${String(extra.length)}`)}`, ...extra, 'install', 'bw-curl'], (err, stdout, stderr) => {
+            done({ code: err === null ? 0 : 1, out: stdout + stderr });
+          });
+        });
+      const refused = await dnf('canary', []);
+      expect(refused.code).toBe(1);
+      expect(refused.out).toMatch(/401/);
+      expect((await dnf('canary', ['--setopt=v.username=fleet', `--setopt=v.password=${viewer}`])).code).toBe(0);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
   it('refuses a definition naming a view environment that does not exist, and keeps no build', async () => {
     const def = join(dir, 'bad.yaml');
-    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: canary }\npackages: [bw-curl]\n');
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment canary/);
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: staging }\npackages: [bw-curl]\n');
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment staging/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-no-such-package]\n');
     await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/dnf .*failed/);
     expect(await imageBuilds(db, 'lab-bad')).toEqual([]);

@@ -224,3 +224,9 @@ export async function imageParity(db: Db, o: { image: string; build?: number | u
   if (sides.length < 2) throw new BulwarkError('usage', 'parity needs something to compare the image with: --hosts, --tag or --with');
   return parity(sides);
 }
+
+/** The SBOM of a build as written at build time (CycloneDX or SPDX JSON text). */
+export async function imageSbom(db: Db, image: string, build: number | undefined, format: 'cyclonedx' | 'spdx'): Promise<string> {
+  const b = await imageBuild(db, image, build);
+  return readBoundedText(join(b.dir, format === 'spdx' ? 'sbom.spdx.json' : 'sbom.cdx.json'), 256 * 1024 * 1024);
+}

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildImage, defaultImagesDir, imageBuild, imageBuilds, imageParity, importAzlImageConfig } from '../../services/images.js';
+import { buildImage, defaultImagesDir, imageBuilds, imageParity, imageSbom, importAzlImageConfig } from '../../services/images.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -61,8 +61,7 @@ export async function imageListCommand(o: Common & { image: string | undefined; 
 export async function imageSbomCommand(o: Common & { image: string; build: number | undefined; format: 'cyclonedx' | 'spdx' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const b = await imageBuild(db, o.image, o.build);
-    await writeAll(o.io.stdout, await readFile(join(b.dir, o.format === 'spdx' ? 'sbom.spdx.json' : 'sbom.cdx.json'), 'utf8'));
+    await writeAll(o.io.stdout, await imageSbom(db, o.image, o.build, o.format));
     return EXIT.ok;
   } finally {
     await db.close();

@@ -2,6 +2,7 @@ import { findWebRoot } from '../../api/app.js';
 import { startServer } from '../../api/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
+import { defaultObjectsDir } from '../../services/repos.js';
 import { runDemo } from '../../services/demo.js';
 import { defaultKnownHosts, listHosts } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
@@ -23,7 +24,7 @@ interface Common {
  * On a store with no usable admin token it creates one and prints it once; with --demo it loads
  * the demo fleet into an empty store first.
  */
-export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; leaseSeconds: number; trustProxy: string[]; signal?: AbortSignal }): Promise<ExitCode> {
+export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; leaseSeconds: number; trustProxy: string[]; reposNeedToken?: boolean; signal?: AbortSignal }): Promise<ExitCode> {
   const m = /^(.*):(\d{1,5})$/.exec(o.listen);
   if (m === null) {
     await writeAll(o.io.stderr, `bulwark: --listen: "${o.listen}" is not HOST:PORT\n`);
@@ -43,11 +44,13 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       port: Number(m[2]),
       tls: o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: o.tlsCert, key: o.tlsKey } : undefined,
       trustProxy: o.trustProxy,
+      reposNeedToken: o.reposNeedToken === true,
       knownHostsFile,
       transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false }),
       runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
+      objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
       webRoot: findWebRoot(),
       log: log.error,
     });
