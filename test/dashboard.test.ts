@@ -90,6 +90,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the dashboard in Ch
     await page.waitForSelector('nav .who');
     await page.click('nav >> text=Runs');
     await page.waitForSelector('text=No run yet.');
+    await page.click('nav >> text=Supply chain');
+    await page.waitForSelector('text=No content view published yet (bulwark view publish).');
+    expect(await page.textContent('main')).toContain('No image built yet');
     await page.click('nav >> text=Audit');
     await page.waitForSelector('td:has-text("session.start")');
     await page.click('nav button:has-text("Log out")');

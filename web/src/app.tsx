@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { loginWithPassword, loginWithToken, logout, resume, type Me } from './api.js';
-import { AdvisoriesPage, AuditPage, FindingsPage, HostPage, HostsPage, OverviewPage, PoliciesPage, RunPage, RunsPage } from './pages.js';
+import { AdvisoriesPage, AuditPage, FindingsPage, HostPage, HostsPage, OverviewPage, PoliciesPage, RunPage, RunsPage, SupplyChainPage } from './pages.js';
 
 function useHash(): string {
   const [hash, setHash] = useState(window.location.hash);
@@ -62,6 +62,7 @@ const NAV: [string, string, 'viewer' | 'operator'][] = [
   ['#/advisories', 'Advisories', 'viewer'],
   ['#/policies', 'Policies', 'viewer'],
   ['#/runs', 'Runs', 'viewer'],
+  ['#/supply', 'Supply chain', 'viewer'],
   ['#/audit', 'Audit', 'operator'],
 ];
 
@@ -93,6 +94,9 @@ export function App(): ReactNode {
       break;
     case 'audit':
       body = <AuditPage />;
+      break;
+    case 'supply':
+      body = <SupplyChainPage />;
       break;
     default:
       body = <OverviewPage />;
