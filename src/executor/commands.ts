@@ -43,6 +43,17 @@ export interface CommandOptions {
 }
 
 /**
+ * Arguments that make dnf or tdnf use one repository only (a policy's content-view source);
+ * apt has no per-command equivalent, so its hosts are pointed at the view in their sources.
+ * @example sourceArgv('dnf', 'bulwark-azl3-prod') // ['--disablerepo=*', '--enablerepo=bulwark-azl3-prod']
+ */
+export function sourceArgv(pm: PackageManager, repoId: string | null | undefined): string[] {
+  if (repoId === null || repoId === undefined || pm === 'apt') return [];
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(repoId)) throw new BulwarkError('input.invalid', `"${repoId}" is not a repository id`);
+  return ['--disablerepo=*', `--enablerepo=${repoId}`];
+}
+
+/**
  * What refreshes the host's view of its repositories before a precheck, when its manager does not
  * do it on its own: apt reads only the lists `apt-get update` last fetched (dnf and tdnf refresh
  * expired metadata themselves).

@@ -45,6 +45,11 @@ export interface PlanInput {
   approved?: ReadonlySet<string>;
   /** Holds an operator placed (`bulwark hold`), besides the policy file's own. */
   holds?: readonly { advisory: string; reason: string; until: string }[];
+  /**
+   * With a `source` in the policy: package name → the builds (`E:V-R`) its content view's
+   * environment publishes. Targets are chosen among them.
+   */
+  available?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface PlannedPackage {
@@ -95,6 +100,8 @@ export interface Plan {
   breaches: PlanBreach[];
   /** Targets in scope with nothing to do, and why not when they have findings. */
   idle: { target: string; why: string }[];
+  /** The content view the targets come from (the policy's `source`), if any. */
+  source?: { view: string; environment: string; repoId: string | null };
 }
 
 /** Glob with `*` and `?` (package names and versions). */
@@ -194,6 +201,18 @@ export function assemblePlan(input: PlanInput): Plan {
         if (!d.excluded.some((x) => x.package === f.package)) d.excluded.push({ package: f.package, why: `pinned to ${pin[2]}` });
         continue;
       }
+      // From a content view: the lowest published build that fixes (and that a pin allows).
+      let to = fixed;
+      if (policy.source !== undefined && input.available !== undefined) {
+        const builds = (input.available.get(f.package) ?? []).filter((b) => scheme.compare(b, fixed) >= 0 && (pin === undefined || pin[1].test(b.replace(/^\d+:/, '')))).sort((a, b) => scheme.compare(a, b));
+        const first = builds[0];
+        if (first === undefined) {
+          const why = `no build of ${fixed} or later in ${policy.source.view}/${policy.source.environment}`;
+          if (!d.excluded.some((x) => x.package === f.package && x.why === why)) d.excluded.push({ package: f.package, why });
+          continue;
+        }
+        to = first;
+      }
       // Deadline: an out-of-band rule counted from publication, else the next monthly cycle.
       const published = Date.parse(f.publishedAt ?? f.firstSeen);
       let deadline = nextCycle(f.firstSeen);
@@ -220,10 +239,10 @@ export function assemblePlan(input: PlanInput): Plan {
       d.deadline = Math.min(d.deadline, deadline);
       if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000) });
       const cur = d.packages.get(f.package);
-      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to: fixed, advisories: [f.advisoryId], emergency: urgent });
+      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to, advisories: [f.advisoryId], emergency: urgent });
       else {
         if (urgent) cur.emergency = true;
-        if (scheme.compare(fixed, cur.to) > 0) cur.to = fixed;
+        if (scheme.compare(to, cur.to) > 0) cur.to = to;
         if (!cur.advisories.includes(f.advisoryId)) cur.advisories.push(f.advisoryId);
       }
     }
@@ -307,6 +326,7 @@ export function assemblePlan(input: PlanInput): Plan {
     entries,
     breaches,
     idle,
+    ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
   };
 }
 

@@ -118,6 +118,27 @@ describe('assemblePlan', () => {
     expect(early.entries.find((e) => e.target === 'app-0')?.approval).toBe('approved');
   });
 
+  it('patching from a content view: the lowest published build that fixes (and the pin allows); a fix the view lacks waits, named', () => {
+    const sourced = { ...policy, source: { view: 'azl3-prod', environment: 'prod', repoId: 'bulwark-azl3' } };
+    const available = new Map([
+      ['curl', ['0:8.8.0-1.azl3', '0:8.11.1-3.azl3', '0:8.11.1-5.azl3', '0:8.12.0-1.azl3']],
+      ['openssl', ['0:3.3.0-2.azl3', '0:3.3.9-1.azl3', '0:3.4.2-1.azl3']],
+    ]);
+    const fs = [
+      finding('web-01', { package: 'curl', fixed: '0:8.11.1-4.azl3', advisoryId: 'A-2' }),
+      finding('web-01', { package: 'openssl', installed: '0:3.3.0-2.azl3', fixed: '0:3.3.5-1.azl3', advisoryId: 'A-3' }),
+      finding('web-01', { package: 'zlib', fixed: '0:1.3.1-1.azl3', advisoryId: 'A-5' }),
+    ];
+    const p = assemblePlan({ policy: sourced, targets, findings: fs, now, available });
+    const w = p.entries.find((e) => e.target === 'web-01');
+    // 8.11.1-4 is not in the view: 8.11.1-5 is the lowest build that fixes. openssl: 3.4.2 is pinned out.
+    expect(w?.packages.map((x) => [x.name, x.to])).toEqual([['curl', '0:8.11.1-5.azl3'], ['openssl', '0:3.3.9-1.azl3']]);
+    expect(w?.excluded).toEqual([{ package: 'zlib', why: 'no build of 0:1.3.1-1.azl3 or later in azl3-prod/prod' }]);
+    expect(p.source).toEqual({ view: 'azl3-prod', environment: 'prod', repoId: 'bulwark-azl3' });
+    // Without a source, the advisory's own fixed version is the target.
+    expect(assemblePlan({ policy, targets, findings: fs, now }).entries.find((e) => e.target === 'web-01')?.packages.map((x) => x.to)).toEqual(['0:8.11.1-4.azl3', '0:3.3.5-1.azl3', '0:1.3.1-1.azl3']);
+  });
+
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
   });

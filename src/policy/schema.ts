@@ -104,5 +104,18 @@ export const Policy = z.strictObject({
     })
     .default({ rings: [{ name: 'all', percent: 100 }], soakHours: 0, maxConcurrency: 10, failureThreshold: 0.1 }),
   reboot: z.enum(['never', 'when-required', 'always']).default('when-required'),
+  /**
+   * Patch from a content view (issue #7): targets are builds the view's environment publishes
+   * (the lowest one that fixes), and a fix the view does not carry waits, named in the plan.
+   * With `repoId` (the id hosts know the view's repository by), dnf and tdnf runs use that
+   * repository only.
+   */
+  source: z
+    .strictObject({
+      view: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+      environment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
+      repoId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'a repository id such as bulwark-azl3-prod').optional(),
+    })
+    .optional(),
 });
 export type Policy = z.infer<typeof Policy>;

@@ -87,13 +87,16 @@ export async function importInventoryFile(db: Db, input: { file: string; name: s
 }
 
 /**
- * Reads a directory tree's package database (an image rootfs) and stores it as the image `name`.
+ * Reads a directory tree's package database (an image rootfs, or a host's root with kind 'host')
+ * and stores it as the target `name`.
  * @example await importRootInventory(db, { dir: '/srv/rootfs', name: 'azl3-base' })
  */
-export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined; kind?: 'host' | 'image' }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
   const inv = await collectRoot(input.dir, { release: input.release });
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
-  return storeInventory(db, { name: input.name, release, kind: 'image', platform: 'rootfs' }, inv.packages, clock);
+  // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
+  const kind = input.kind ?? 'image';
+  return storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock);
 }
 
 /**

@@ -5,6 +5,7 @@ import { Policy } from '../policy/schema.js';
 import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
+import { viewAvailable } from './view-source.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -44,7 +45,9 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const findings = await queryFindings(db.kysely, { status: ['open'] });
   const now = opts.at ?? (opts.clock ?? systemClock)();
   const decisions = await listDecisions(db.kysely, { policy: name, now: now.toISOString() });
+  const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   const plan = assemblePlan({
+    ...(available !== undefined ? { available } : {}),
     policy,
     now,
     approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),

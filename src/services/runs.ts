@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
-import { precheckArgv, readPrecheck, refreshArgv, updateArgv, type PackageManager } from '../executor/commands.js';
+import { precheckArgv, readPrecheck, refreshArgv, sourceArgv, updateArgv, type PackageManager } from '../executor/commands.js';
 import type { Plan } from '../policy/plan.js';
 import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, releaseLease, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -42,8 +42,10 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   for (const e of entries) {
     const packages = e.packages.map((p) => ({ name: p.name, version: p.to }));
     const base = { ringIndex: e.ringIndex, targetId: e.targetId, targetName: e.target };
-    steps.push({ ...base, kind: 'precheck', spec: { packages } });
-    steps.push({ ...base, kind: 'update', spec: { packages } });
+    // A policy patching from a content view names the repository hosts know it by.
+    const repo = plan.source?.repoId ?? null;
+    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}) } });
+    steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}) } });
     if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
     steps.push({ ...base, kind: 'rescan', spec: {} });
   }
@@ -58,10 +60,16 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
 
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
   const packages = (s.spec['packages'] ?? []) as { name: string; version: string }[];
+  const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
+  const optionsFor = async (pm: PackageManager): Promise<{ installroot?: string; extra?: readonly string[] }> => {
+    const o = await t.managerOptions(s.targetId);
+    const only = sourceArgv(pm, repo);
+    return only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] };
+  };
   switch (s.kind) {
     case 'precheck': {
       const pm = await t.packageManager(s.targetId);
-      const options = await t.managerOptions(s.targetId);
+      const options = await optionsFor(pm);
       const refresh = refreshArgv(pm, options);
       let refreshed = '';
       if (refresh !== null) {
@@ -75,7 +83,7 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
     }
     case 'update': {
       const pm = await t.packageManager(s.targetId);
-      const r = await t.exec(s.targetId, updateArgv(pm, packages, await t.managerOptions(s.targetId)));
+      const r = await t.exec(s.targetId, updateArgv(pm, packages, await optionsFor(pm)));
       return { ok: r.code === 0, result: r };
     }
     case 'reboot': {

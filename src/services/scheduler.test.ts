@@ -41,7 +41,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
       const tb = testbed(join(dir, 'tb'), ['h1', 'h2']);
       const hosts = new Map<string, { root: string; extra: readonly string[] }>();
       for (const [name, root] of tb.roots) {
-        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0' });
+        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0' , kind: 'host' });
         hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
       }
       const pf = join(dir, 'policy.yaml');
@@ -49,7 +49,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
       await applyPolicyFile(db, pf);
       const transport = rootTransport(hosts, async (id) => {
         const h = hosts.get(id);
-        const t = await importRootInventory(db, { dir: h?.root ?? '', name: [...tb.roots].find(([, r]) => r === h?.root)?.[0] ?? id, release: 'azurelinux:3.0' });
+        const t = await importRootInventory(db, { dir: h?.root ?? '', name: [...tb.roots].find(([, r]) => r === h?.root)?.[0] ?? id, release: 'azurelinux:3.0' , kind: 'host' });
         await scanTarget(db, t.target.id);
       });
       // A Tuesday noon: the weekend window is closed.
