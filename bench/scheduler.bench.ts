@@ -28,14 +28,14 @@ export async function run(): Promise<BenchRow[]> {
     const hosts = new Map<string, { root: string; extra: readonly string[] }>();
     const names = new Map<string, string>();
     for (const [name, root] of tb.roots) {
-      const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0' , kind: 'host' });
+      const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
       hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
       names.set(t.target.id, name);
     }
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: bulwark/v1\nkind: Policy\nname: oob\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-now, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nwindows:\n  - { name: never-now, days: [saturday], start: "02:00", durationHours: 1 }\n');
     await applyPolicyFile(db, join(dir, 'p.yaml'));
     const transport = rootTransport(hosts, async (id) => {
-      await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0' , kind: 'host' });
+      await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
       await scanTarget(db, id);
     });
     const feedFile = join(dir, 'feed.json');

@@ -25,7 +25,7 @@ try {
     t = rootTransport(hosts, async (id) => {
       const h = hosts.get(id);
       if (h === undefined) throw new Error(`unknown host ${id}`);
-      await importRootInventory(db, { dir: h.root, name: h.name, release: 'azurelinux:3.0' , kind: 'host' });
+      await importRootInventory(db, { dir: h.root, name: h.name, release: 'azurelinux:3.0', kind: 'host' });
       await scanTarget(db, id);
     });
   }

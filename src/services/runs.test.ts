@@ -36,7 +36,7 @@ async function prepare(dir: string, db: Db, hosts: string[]): Promise<{ roots: M
   writeFileSync(feed, JSON.stringify(FEED));
   await ingestFeedFile(db, feed);
   for (const [h, root] of tb.roots) {
-    await importRootInventory(db, { dir: root, name: h, release: 'azurelinux:3.0' , kind: 'host' });
+    await importRootInventory(db, { dir: root, name: h, release: 'azurelinux:3.0', kind: 'host' });
     await scanTarget(db, h);
   }
   const pf = join(dir, 'policy.yaml');
@@ -70,7 +70,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('patch runs with the
       const t = rootTransport(
         hosts,
         async (id) => {
-          await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: ids.get(id) ?? id, release: 'azurelinux:3.0' , kind: 'host' });
+          await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: ids.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
           await scanTarget(db, id);
         },
         log,

@@ -36,11 +36,23 @@ function dueNow(e: PlanEntry, now: number): PlanEntry | null {
 }
 
 /**
+ * Executes a run and, when this process finished it (done, halted, cancelled), records `run.end`
+ * — whichever path started it: a new run, a soak's end or an orphan taken over, attached or in
+ * the background.
+ */
+async function executeAudited(db: Db, pk: number, transport: RunTransport, clock: Clock, o: Parameters<typeof executeRun>[4], actor: string, policy: string): Promise<RunReport> {
+  const report = await executeRun(db, pk, transport, clock, o);
+  if (report.heldBy === undefined && ['done', 'halted', 'cancelled'].includes(report.run.status)) await recordAudit(db, actor, 'run.end', policy, { run: pk, status: report.run.status, failed: report.failedHosts }, clock);
+  return report;
+}
+
+/**
  * One scheduling pass over every policy; runs what is due (awaiting each run unless `detach`).
  * @example await schedulerTick(db, transport)
  */
 export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {}): Promise<TickResult[]> {
   const clock = opts.clock ?? systemClock;
+  const actor = opts.actor ?? 'scheduler';
   const out: TickResult[] = [];
   // One scheduler at a time across processes sharing the database: the pass is leased (and the
   // holder keeps it by renewing each pass; if it dies, another takes over after the TTL).
@@ -51,12 +63,13 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   const resume = [...(await runsToResume(db.kysely, clock().toISOString())), ...(await orphanRuns(db.kysely, new Date().toISOString()))];
   for (const pk of [...new Set(resume)]) {
     const run = await getRun(db.kysely, pk);
+    const lease = { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
     if (opts.detach === true) {
-      executeRun(db, pk, transport, clock, { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } }).catch(() => undefined);
+      executeAudited(db, pk, transport, clock, lease, actor, run?.policy ?? '?').catch(() => undefined);
       out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [] } });
       continue;
     }
-    const report = await executeRun(db, pk, transport, clock, { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } });
+    const report = await executeAudited(db, pk, transport, clock, lease, actor, run?.policy ?? '?');
     if (report.heldBy === undefined) out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
   }
   for (const { name } of await listPolicies(db)) {
@@ -71,13 +84,13 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
     const sub: Plan = { ...plan, entries };
     const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, holder }, clock);
     const hosts = entries.map((e) => e.target);
-    await recordAudit(db, opts.actor ?? 'scheduler', 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
+    await recordAudit(db, actor, 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
+    const lease = { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
     if (opts.detach === true) {
-      executeRun(db, runPk, transport, clock, { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } }).catch(() => undefined);
+      executeAudited(db, runPk, transport, clock, lease, actor, name).catch(() => undefined);
       out.push({ policy: name, started: { run: runPk, hosts } });
     } else {
-      const report = await executeRun(db, runPk, transport, clock, { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } });
-      await recordAudit(db, opts.actor ?? 'scheduler', 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
+      const report = await executeAudited(db, runPk, transport, clock, lease, actor, name);
       out.push({ policy: name, started: { run: runPk, hosts }, report });
     }
   }
@@ -96,11 +109,7 @@ export async function runPolicyNow(db: Db, name: string, transport: RunTransport
   const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
-  const finish = async (): Promise<RunReport> => {
-    const report = await executeRun(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } });
-    await recordAudit(db, o.actor, 'run.end', name, { run: runPk, status: report.run.status, failed: report.failedHosts }, clock);
-    return report;
-  };
+  const finish = (): Promise<RunReport> => executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);
   if (o.detach === true) {
     // Errors end up in the run's journal; a crash of this process leaves it resumable.
     finish().catch(() => undefined);

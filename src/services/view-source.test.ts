@@ -49,7 +49,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('patching from a con
       writeFileSync(feed, JSON.stringify(FEED));
       await ingestFeedFile(db, feed);
       const root = tb.roots.get('h1') ?? '';
-      const h1 = (await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0' , kind: 'host' })).target.id;
+      const h1 = (await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0', kind: 'host' })).target.id;
       await scanTarget(db, 'h1');
       const pf = join(dir, 'policy.yaml');
       writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: lab\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nreboot: never\nsource: { view: lab, environment: prod, repoId: bulwark-lab }\n');
@@ -69,7 +69,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('patching from a con
       await expect(run('dnf', [`--installroot=${root}`, ...extra, '--assumeno', 'install', 'bw-curl-0:8.11.1-3.azl3'])).rejects.toMatchObject({ stderr: expect.stringMatching(/vendor/) as unknown });
 
       const t = rootTransport(new Map([[h1, { root, extra }]]), async () => {
-        await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0' , kind: 'host' });
+        await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0', kind: 'host' });
         await scanTarget(db, 'h1');
       });
       const r = await executeRun(db, await createRun(db, 'lab', plan, pk, { failureThreshold: 0, maxConcurrency: 1 }), t);
