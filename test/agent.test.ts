@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
   const serverKey = randomBytes(32);
   let hostName = '';
 
-  const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inNamespace(host.binds, ['dash', script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm' });
+  const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inNamespace(host.binds, ['dash', script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', ...env });
+  const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
 
   beforeAll(async () => {
     if (!canRun) return;
@@ -138,6 +139,35 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     expect(await stale.text()).toMatch(/too old/);
     expect((await fetch(`${server.url}/agent/v1/tasks`)).status).toBe(401);
   });
+
+  it("reboots its host for a run's reboot step: it acknowledges with the boot it leaves; the step ends with a report from a new boot", async () => {
+    // A real reboot cannot happen in a test: a stand-in systemctl records the call and starts a
+    // "new boot" by changing the boot id the agent reads (BULWARK_AGENT_BOOT_ID).
+    const bootFile = join(dir, 'boot_id');
+    writeFileSync(bootFile, '11111111-2222-4333-8444-555555555555\n');
+    const bin = join(dir, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    const calls = join(dir, 'systemctl.log');
+    writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${calls}\necho 99999999-2222-4333-8444-555555555555 > ${bootFile}\n`, { mode: 0o755 });
+    const env = { BULWARK_AGENT_BOOT_ID: bootFile, PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+    expect((await agentWith(env, 'report')).code).toBe(0);
+    const targetId = (await findFindings(db, { hosts: [hostName] }))[0]?.targetId ?? '';
+    const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 30_000, rebootWaitMs: 30_000 });
+    let settled = false;
+    const rebooting = t.reboot(targetId).finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const pass = await agentWith(env, 'tasks');
+    expect([pass.code, pass.stderr]).toEqual([0, '']);
+    expect(readFileSync(calls, 'utf8')).toBe('reboot\n');
+    // Acknowledged, but no report from the new boot yet: still waiting.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(settled).toBe(false);
+    expect((await agentWith(env, 'report')).code).toBe(0);
+    const r = await rebooting;
+    expect([r.code, r.stdout]).toEqual([0, 'rebooted: boot 11111111-2222-4333-8444-555555555555 → 99999999-2222-4333-8444-555555555555\n']);
+  }, 60_000);
 
   it('carries out a patch run: precheck, exact update and re-scan with the host\'s own dnf; refuses a command that is not a package manager', async () => {
     const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 });

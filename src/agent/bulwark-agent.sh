@@ -4,7 +4,8 @@
 # host's rpm or dpkg-query. Every request is signed (HMAC-SHA256 over the method, path, time, a
 # one-time nonce and the body's hash) with the key the server gave at enrollment, so a forged or
 # replayed request is refused. Nothing received is evaluated by a shell: a task's argv arrives one
-# word per line and runs as "$@", and only package-manager commands are accepted.
+# word per line and runs as "$@", and only package-manager commands (and a reboot, `@reboot`)
+# are accepted.
 #
 #   bulwark-agent enroll URL ENROLLMENT_TOKEN   once, as root: writes $BULWARK_AGENT_DIR/config
 #   bulwark-agent once                          report, then do the tasks waiting (run it from a timer)
@@ -15,6 +16,8 @@ umask 077
 DIR=${BULWARK_AGENT_DIR:-/etc/bulwark-agent}
 CONF=$DIR/config
 VERSION=1
+# The kernel's id of this boot: a reboot step is done when a report comes from another one.
+BOOT_ID_FILE=${BULWARK_AGENT_BOOT_ID:-/proc/sys/kernel/random/boot_id}
 RPM_QF='%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
 DPKG_QF='${binary:Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Abbrev}\n'
 
@@ -80,6 +83,8 @@ report() {
     uname -m
     echo "@@managers"
     for m in tdnf dnf5 dnf apt-get; do command -v "$m" > /dev/null 2>&1 && echo "$m"; done
+    echo "@@boot"
+    cat "$BOOT_ID_FILE" 2>/dev/null || echo unknown
     echo "@@reboot"
     if [ -f /var/run/reboot-required ]; then echo yes
     elif command -v needs-restarting > /dev/null 2>&1; then if needs-restarting -r > /dev/null 2>&1; then echo no; else echo yes; fi
@@ -104,6 +109,14 @@ run_task() {
   while IFS= read -r arg; do set -- "$@" "$arg"; done < "$argfile"
   if [ "$kind" = report ]; then
     if report > "$TMP/task-out" 2>&1; then status=0; else status=1; fi
+  elif [ "$kind" = exec ] && [ "${1:-}" = @reboot ] && [ $# -eq 1 ]; then
+    # Acknowledge first, with the boot being left; then reboot. The timer reports after boot.
+    boot=$(cat "$BOOT_ID_FILE") || die "cannot read the boot id"
+    printf 'exit=0\nboot_id=%s\nrebooting\n' "$boot" > "$TMP/result"
+    code=$(request POST "/agent/v1/tasks/$id/result" "$TMP/result" "$TMP/answer") || die "cannot reach the server"
+    [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"
+    if command -v systemctl > /dev/null 2>&1; then systemctl reboot; else shutdown -r now; fi
+    exit 0
   else
     case ${1:-} in
       dnf | tdnf | apt-get | env) ;;
@@ -148,7 +161,7 @@ install_timer() {
     printf '[Unit]\nDescription=Bulwark agent timer\n\n[Timer]\nOnBootSec=2min\nOnUnitActiveSec=%smin\nRandomizedDelaySec=60\n\n[Install]\nWantedBy=timers.target\n' "$minutes" > /etc/systemd/system/bulwark-agent.timer
     systemctl daemon-reload && systemctl enable --now bulwark-agent.timer
   else
-    echo "*/$minutes * * * * root $self once" > /etc/cron.d/bulwark-agent
+    printf '*/%s * * * * root %s once\n@reboot root %s once\n' "$minutes" "$self" "$self" > /etc/cron.d/bulwark-agent
   fi
 }
 

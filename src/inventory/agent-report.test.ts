@@ -9,6 +9,15 @@ describe('agent reports', () => {
     const r = parseAgentReport(report('openssl\t1\t3.3.0\t2.azl3\tx86_64\topenssl-3.3.0-2.azl3.src.rpm\n'), 'test');
     expect([r.release, r.runningKernel, r.arch, r.rebootRequired, r.managers]).toEqual(['azurelinux:3.0', '6.6.57.1-2.azl3', 'x86_64', false, ['tdnf']]);
     expect(r.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`)).toEqual(['openssl 1:3.3.0-2.azl3 openssl']);
+    expect(r.bootId).toBeNull(); // agents before the @@boot section
+  });
+
+  it.each([
+    ['E1F2A3B4-0000-4000-8000-00000000000A\n', 'e1f2a3b4-0000-4000-8000-00000000000a'],
+    ['unknown\n', null],
+    ['$(reboot)\n', null],
+  ])('reads the boot id %j as %j', (line, want) => {
+    expect(parseAgentReport(report('', `@@boot\n${line}`), 'test').bootId).toBe(want);
   });
 
   it.each([

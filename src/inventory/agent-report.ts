@@ -6,7 +6,7 @@ import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
  * sections `@@os-release`, `@@uname` (kernel release, machine), `@@managers` (package managers
- * found), `@@reboot` (yes/no/unknown) and
+ * found), `@@reboot` (yes/no/unknown), `@@boot` (the boot id, which a reboot changes) and
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
  * that SSH collection uses too.
  */
@@ -17,6 +17,8 @@ export interface AgentReport {
   rebootRequired: boolean | null;
   /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
   managers: string[];
+  /** /proc/sys/kernel/random/boot_id: a new one after every boot (older agents do not send it). */
+  bootId: string | null;
   packages: InstalledPackage[];
 }
 
@@ -47,6 +49,13 @@ export function parseAgentReport(text: string, where: string): AgentReport {
     arch: uname[1]?.trim() || null,
     rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
+    bootId: bootIdOf(sections.get('boot')?.[0]),
     packages,
   };
+}
+
+/** A boot id as the kernel prints it (a UUID); anything else is not one. */
+export function bootIdOf(line: string | undefined): string | null {
+  const t = line?.trim().toLowerCase() ?? '';
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(t) ? t : null;
 }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import { managerFor, type PackageManager } from '../executor/commands.js';
-import { parseAgentReport } from '../inventory/agent-report.js';
+import { bootIdOf, parseAgentReport } from '../inventory/agent-report.js';
 import {
   defaultSqlitePath,
   finishAgentTask,
@@ -25,6 +25,7 @@ import {
   saveInventory,
   setInventoryFingerprint,
   setAgentSeen,
+  setAgentBootId,
   transaction,
   upsertTarget,
   useEnrollmentToken,
@@ -149,6 +150,8 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
   const r = parseAgentReport(text, `report of agent ${agent.id}`);
+  // A reboot step waits for a report from another boot.
+  if (r.bootId !== null && r.bootId !== agent.bootId) await setAgentBootId(db.kysely, agent.id, r.bootId);
   if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
@@ -198,6 +201,27 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
     if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: '' };
     if (Date.now() > until) return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s` };
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+  }
+}
+
+/**
+ * Reboots an agent's host (a run's reboot step): the agent acknowledges with the boot it is
+ * leaving, then reboots; the step is done when a report comes from another boot (its timer runs
+ * at boot), or fails at `timeoutMs`.
+ * @example await rebootViaAgent(db, targetId, { timeoutMs: 20 * 60_000 })
+ */
+export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: number; taskTimeoutMs?: number; pollMs?: number } = {}): Promise<CommandResult> {
+  const ack = await runAgentTask(db, targetId, 'exec', ['@reboot'], { ...(o.taskTimeoutMs !== undefined ? { timeoutMs: o.taskTimeoutMs } : {}), ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}) });
+  if (ack.code !== 0) return ack;
+  const before = bootIdOf(/^boot_id=(.*)$/m.exec(ack.stdout)?.[1]);
+  if (before === null) return { code: null, stdout: ack.stdout, stderr: 'the agent did not say which boot it is leaving' };
+  const timeoutMs = o.timeoutMs ?? 30 * 60_000;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const a = await getAgentOfTarget(db.kysely, targetId);
+    if (a?.bootId !== null && a?.bootId !== undefined && a.bootId !== before) return { code: 0, stdout: `rebooted: boot ${before} → ${a.bootId}\n`, stderr: '' };
+    if (Date.now() > until) return { code: null, stdout: ack.stdout, stderr: `no report from a new boot within ${String(Math.round(timeoutMs / 1000))} s of the reboot` };
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   }
 }
 

@@ -4,7 +4,7 @@ import { sshExec, type SshOptions } from '../inventory/ssh.js';
 import { getTarget } from '../storage/index.js';
 import { packageManagerOf, scanHosts, sshTargetOf } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
-import { runAgentTask } from './agents.js';
+import { rebootViaAgent, runAgentTask } from './agents.js';
 import type { Db } from './store.js';
 
 /**
@@ -78,7 +78,7 @@ export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; 
     },
     async reboot(id) {
       if (!(await isAgent(id))) return viaSsh.reboot(id);
-      return { code: null, stdout: '', stderr: 'agent hosts are not rebooted by Bulwark yet: reboot it in its window, or set the policy to reboot: never' };
+      return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}) });
     },
     async rescan(id) {
       if (!(await isAgent(id))) return viaSsh.rescan(id);

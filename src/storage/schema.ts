@@ -202,6 +202,8 @@ export interface AgentsTable {
   enrolled_at: Timestamp;
   last_seen_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** The boot id of the host's last report. */
+  boot_id: string | null;
 }
 
 export interface AgentNoncesTable {

@@ -16,6 +16,7 @@ import { users } from './0013-users.js';
 import { repos } from './0014-repos.js';
 import { contentViews } from './0015-content-views.js';
 import { images } from './0016-images.js';
+import { agentBoot } from './0017-agent-boot.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -40,6 +41,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0014-repos': repos(dialect),
     '0015-content-views': contentViews(dialect),
     '0016-images': images(dialect),
+    '0017-agent-boot': agentBoot(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

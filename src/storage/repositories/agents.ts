@@ -18,6 +18,8 @@ export interface AgentRow {
   enrolledAt: string;
   lastSeenAt: string | null;
   revokedAt: string | null;
+  /** The boot id the host last reported (a reboot changes it). */
+  bootId: string | null;
 }
 
 export interface AgentTask {
@@ -52,7 +54,7 @@ export async function insertAgent(ex: Executor, a: { id: string; targetId: strin
   await ex.insertInto('agents').values({ id: a.id, target_id: a.targetId, hostname: a.hostname, enrolled_at: a.enrolledAt }).execute();
 }
 
-const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at });
+const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null; boot_id: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at, bootId: r.boot_id });
 
 export async function getAgent(ex: Executor, id: string): Promise<AgentRow | null> {
   const r = await ex.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
@@ -123,4 +125,8 @@ export async function getAgentTask(ex: Executor, pk: number): Promise<AgentTask 
 export async function finishAgentTask(ex: Executor, pk: number, agentId: string, exitCode: number, output: string, now: string): Promise<boolean> {
   const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: now, exit_code: exitCode, output }).where('pk', '=', pk).where('agent_id', '=', agentId).where('state', '!=', 'done').executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+export async function setAgentBootId(ex: Executor, agentId: string, bootId: string): Promise<void> {
+  await ex.updateTable('agents').set({ boot_id: bootId }).where('id', '=', agentId).execute();
 }
