@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -68,9 +68,24 @@ function dnfArgv(i: RootBuildInput, root: string, verb: string[]): string[] {
   ];
 }
 
-async function dnf(argv: string[]): Promise<string> {
+/**
+ * Where the image's own rpm keeps its database: /usr/lib/sysimage/rpm since rpm 4.16 on Fedora
+ * 36+, RHEL 10 and Azure Linux 4.0 (Fedora 43 based); /var/lib/rpm on Azure Linux 2.0/3.0 and
+ * the RHEL 8/9 family. The building machine's rpm may think otherwise (Debian's puts it in
+ * ~/.rpmdb), so the build states it.
+ * @example rpmDbPathFor('azurelinux:4.0') // '/usr/lib/sysimage/rpm'
+ */
+export function rpmDbPathFor(release: string): string {
+  const r = parseReleaseId(release);
+  const major = Number((r?.version ?? '0').split('.')[0]);
+  const sysimage = (r?.distro === 'azurelinux' && major >= 4) || (r?.distro === 'fedora' && major >= 36) || (['rhel', 'almalinux', 'rocky'].includes(r?.distro ?? '') && major >= 10);
+  return sysimage ? '/usr/lib/sysimage/rpm' : '/var/lib/rpm';
+}
+
+async function dnf(argv: string[], home: string): Promise<string> {
   try {
-    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
+    // HOME holds only an .rpmmacros naming the image's database path (librpm reads it last).
+    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env: { ...process.env, HOME: home } });
     return r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
@@ -87,10 +102,19 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   if (i.packages.length === 0) throw new BulwarkError('usage', 'an image needs at least one package');
   const root = join(i.work, 'rootfs');
   await mkdir(root, { recursive: true });
-  for (const d of ['repos.d', 'log', 'cache', 'dnf-state']) await mkdir(join(i.work, d), { recursive: true });
-  let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]));
-  if (i.remove.length > 0) log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]));
+  for (const d of ['repos.d', 'log', 'cache', 'dnf-state', 'home']) await mkdir(join(i.work, d), { recursive: true });
+  const home = join(i.work, 'home');
+  const dbpath = rpmDbPathFor(i.release);
+  await writeFile(join(home, '.rpmmacros'), `%_dbpath ${dbpath}\n`);
+  let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]), home);
+  if (i.remove.length > 0) log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home);
+  // Fedora-style systems keep /var/lib/rpm as a link to the database's new place.
+  if (dbpath !== '/var/lib/rpm' && !existsSync(join(root, 'var/lib/rpm'))) {
+    await mkdir(join(root, 'var/lib'), { recursive: true });
+    await symlink('../../usr/lib/sysimage/rpm', join(root, 'var/lib/rpm'));
+  }
   const inv = await collectRoot(root, { release: i.release });
+  if (!inv.argv.includes(dbpath)) throw new BulwarkError('internal', `the image's package database is not at ${dbpath} (${inv.argv.slice(0, 5).join(' ')})`);
   const extra = new Map<string, { license: string; srpm: string }>();
   const { stdout } = await run('rpm', ['--root', root, ...inv.argv.slice(3, inv.argv.indexOf('-qa')), '-qa', '--queryformat', LICENSE_QF], { maxBuffer: 64 * 1024 * 1024 });
   for (const line of stdout.split('\n')) {

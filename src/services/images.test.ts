@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +25,10 @@ import { createToken } from './tokens.js';
  */
 const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar'].every((t) => hasTool(t) || (t === 'umoci' && existsSync('/usr/bin/umoci')));
 
-const rpmQa = (root: string): string[] =>
-  execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').sort();
+// The database where Azure Linux 3.0's own rpm looks for it (not where this machine's rpm would).
+const rpmQa = (root: string, dbpath = '/var/lib/rpm'): string[] =>
+  execFileSync('rpm', ['--root', root, '--dbpath', dbpath, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').sort();
+const rpmDbFiles = (root: string): string[] => execFileSync('find', [root, '-name', 'rpmdb.sqlite'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').map((f) => f.slice(root.length)).sort();
 
 describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-images-'));
@@ -95,6 +97,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     mkdirSync(root);
     execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
     expect(rpmQa(root)).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch', 'bw-openssl-1:3.3.0-2.azl3.noarch', 'bw-tzdata-0:2026a-1.azl3.noarch']);
+    // One database, where the image's rpm looks (this machine's rpm would have put it in ~/.rpmdb).
+    expect(rpmDbFiles(root)).toEqual(['/var/lib/rpm/rpmdb.sqlite']);
     expect(readFileSync(join(root, 'etc', 'wsl-distribution.conf'), 'utf8')).toMatch(/^\[oobe\]\ndefaultName = LabLinux$/m);
     // Nothing of the builder's dnf cache or logs stays in the image.
     expect(existsSync(join(root, 'var', 'cache', 'dnf'))).toBe(false);
@@ -120,7 +124,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
 
     // Both SBOMs read back (by Bulwark's own import) as the packages the real rpm lists, epochs and source rpms included.
     const root = join(dir, 'wsl-root');
-    const truth = execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
+    const truth = execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
     for (const file of ['sbom.cdx.json', 'sbom.spdx.json']) {
       const inv = parseInventory(readFileSync(join(b.dir, file), 'utf8'), file);
       const got = inv.packages.map((p) => `${p.name} ${String(p.epoch ?? 0)}:${p.version}-${p.release ?? ''} ${p.arch} ${p.sourceName ?? ''}`).sort();
@@ -128,13 +132,25 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     }
   });
 
+  it('an Azure Linux 4.0 image keeps its database where rpm 6 looks for it, /usr/lib/sysimage/rpm', async () => {
+    const def = join(dir, 'azl4.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-azl4\ntype: wsl\nrelease: azurelinux:4.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
+    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const root = join(dir, 'azl4-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
+    expect(rpmDbFiles(root)).toEqual(['/usr/lib/sysimage/rpm/rpmdb.sqlite']);
+    expect(rpmQa(root, '/usr/lib/sysimage/rpm')).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch']);
+    expect(readlinkSync(join(root, 'var', 'lib', 'rpm'))).toBe('../../usr/lib/sysimage/rpm');
+  }, 120_000);
+
   it('a distroless image has no package database, yet its SBOM and its scan know every package', async () => {
     const def = join(dir, 'distroless.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-distroless\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\nremoveRpmDb: true\n');
     const r = await buildImage(db, def, { imagesDir, actor: 'test' });
     const bundle = join(dir, 'distroless');
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${r.artifact}:1`, bundle], { stdio: 'pipe' });
-    expect(existsSync(join(bundle, 'rootfs', 'var', 'lib', 'rpm'))).toBe(false);
+    expect(rpmDbFiles(join(bundle, 'rootfs'))).toEqual([]);
     expect(parseInventory(readFileSync(join(r.dir, 'sbom.cdx.json'), 'utf8'), 'sbom').packages.map((p) => p.name)).toEqual(['bw-openssl']);
     expect(r.findings.opened).toBe(1);
   }, 120_000);
