@@ -85,6 +85,8 @@ report() {
     for m in tdnf dnf5 dnf apt-get; do command -v "$m" > /dev/null 2>&1 && echo "$m"; done
     echo "@@boot"
     cat "$BOOT_ID_FILE" 2>/dev/null || echo unknown
+    echo "@@image"
+    cat /etc/bulwark-image 2>/dev/null
     echo "@@reboot"
     if [ -f /var/run/reboot-required ]; then echo yes
     elif command -v needs-restarting > /dev/null 2>&1; then if needs-restarting -r > /dev/null 2>&1; then echo no; else echo yes; fi

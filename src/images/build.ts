@@ -9,6 +9,7 @@ import { createGzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
+import { formatImageStamp, IMAGE_STAMP_PATH } from '../inventory/image-stamp.js';
 import { collectRoot } from '../inventory/root.js';
 import type { SbomPackage } from './sbom.js';
 
@@ -136,6 +137,12 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
 /** Removes the package database (distroless images: RemoveRpmDb). */
 export async function removePackageDb(root: string): Promise<void> {
   for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf']) await rm(join(root, d), { recursive: true, force: true });
+}
+
+/** /etc/bulwark-image: which build this is, read back by every collector from hosts made from it. */
+export async function writeImageStamp(root: string, stamp: { image: string; build: number; view: string; viewVersion: number }): Promise<void> {
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await writeFile(join(root, IMAGE_STAMP_PATH), formatImageStamp(stamp));
 }
 
 /** /etc/wsl-distribution.conf (WSL's custom distribution format: the [oobe] section). */

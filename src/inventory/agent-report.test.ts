@@ -20,6 +20,12 @@ describe('agent reports', () => {
     expect(parseAgentReport(report('', `@@boot\n${line}`), 'test').bootId).toBe(want);
   });
 
+  it('reads the image build the host was made from (@@image, /etc/bulwark-image), or none', () => {
+    expect(parseAgentReport(report('', '@@image\nimage=azl3-base\nbuild=4\nview=azl3-prod\nview_version=12\n'), 'test').image).toBe('azl3-base@4');
+    expect(parseAgentReport(report('', '@@image\n'), 'test').image).toBeNull();
+    expect(parseAgentReport(report(''), 'test').image).toBeNull();
+  });
+
   it.each([
     ['another header', 'bulwark-report 2\n@@os-release\nID=x\n', /not a bulwark-report 1/],
     ['no packages section', `bulwark-report 1\n@@os-release\n${OS}\n@@uname\nk\nx\n`, /needs @@os-release, @@uname and @@packages/],

@@ -1,12 +1,14 @@
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
 import { parseInventory } from './imports.js';
+import { parseImageStamp } from './image-stamp.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
  * sections `@@os-release`, `@@uname` (kernel release, machine), `@@managers` (package managers
- * found), `@@reboot` (yes/no/unknown), `@@boot` (the boot id, which a reboot changes) and
+ * found), `@@reboot` (yes/no/unknown), `@@boot` (the boot id, which a reboot changes), `@@image`
+ * (/etc/bulwark-image, the image build the host was made from) and
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
  * that SSH collection uses too.
  */
@@ -19,6 +21,8 @@ export interface AgentReport {
   managers: string[];
   /** /proc/sys/kernel/random/boot_id: a new one after every boot (older agents do not send it). */
   bootId: string | null;
+  /** `<image>@<build>` from /etc/bulwark-image (`@@image`), if the host has one. */
+  image: string | null;
   packages: InstalledPackage[];
 }
 
@@ -50,6 +54,7 @@ export function parseAgentReport(text: string, where: string): AgentReport {
     rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
+    image: parseImageStamp(sections.get('image')?.join('\n')),
     packages,
   };
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
+import { IMAGE_STAMP_PATH, parseImageStamp } from './image-stamp.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_QUERYFORMAT, parseRpmQa } from './rpm-qa.js';
 
@@ -21,6 +22,8 @@ export interface RootInventory {
   packages: InstalledPackage[];
   /** The argv that was run, for the record. */
   argv: string[];
+  /** The Bulwark image build the tree was made from (etc/bulwark-image), if any. */
+  image: string | null;
 }
 
 function rpmDbPath(root: string): string | null {
@@ -54,5 +57,7 @@ export async function collectRoot(dir: string, opts: { release?: string | undefi
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     throw new BulwarkError('input.invalid', `${dir}: rpm could not read the package database: ${e.code === 'ENOENT' ? 'rpm is not installed' : (e.stderr ?? e.message).trim().split('\n')[0] ?? ''}`, { file: dir }, { cause: err });
   }
-  return { release, packages: parseRpmQa(stdout, `rpm --root ${dir}`), argv };
+  const stamp = join(root, IMAGE_STAMP_PATH);
+  const image = existsSync(stamp) ? parseImageStamp(await readFile(stamp, 'utf8')) : null;
+  return { release, packages: parseRpmQa(stdout, `rpm --root ${dir}`), argv, image };
 }

@@ -7,6 +7,7 @@ import type { InstalledPackage } from '../core/target.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
 import { parseInventory } from './imports.js';
 import { hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { parseImageStamp } from './image-stamp.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
 
@@ -40,12 +41,15 @@ export interface SshInventory {
   runningKernel: string | null;
   rebootRequired: boolean | null;
   packages: InstalledPackage[];
+  /** The Bulwark image build the host was made from (/etc/bulwark-image), if any. */
+  image: string | null;
 }
 
 // The only commands ever sent. Constant strings: the remote shell parses them, so nothing
 // variable may be part of them.
 const CMD_OS = 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release';
 const CMD_UNAME = 'uname -r; uname -m';
+const CMD_IMAGE = 'cat /etc/bulwark-image 2>/dev/null || true';
 const CMD_HAS_RPM = 'command -v rpm >/dev/null 2>&1 && echo rpm || (command -v dpkg-query >/dev/null 2>&1 && echo dpkg) || echo none';
 const CMD_RPM = `rpm -qa --queryformat '${RPM_QA_QUERYFORMAT}'`;
 const CMD_DPKG = `dpkg-query -W -f '${DPKG_QUERY_FORMAT}'`;
@@ -230,7 +234,9 @@ export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInv
     else if (manager === 'dpkg') packages = parseInventory(await run(sudo + CMD_DPKG, 'dpkg-query'), `${where}: dpkg-query`, 'dpkg-query').packages;
     else throw new BulwarkError('input.invalid', `${where}: neither rpm nor dpkg-query is installed`, { host: name });
     const reboot = (await run(CMD_REBOOT, 'checking for a pending reboot')).trim();
+    const image = parseImageStamp(await run(CMD_IMAGE, 'reading /etc/bulwark-image'));
     return {
+      image,
       release,
       arch: arch?.trim() ?? null,
       runningKernel: kernel?.trim() ?? null,

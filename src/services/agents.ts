@@ -26,6 +26,7 @@ import {
   setInventoryFingerprint,
   setAgentSeen,
   setAgentBootId,
+  setTargetImage,
   transaction,
   upsertTarget,
   useEnrollmentToken,
@@ -166,6 +167,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages });
     await setInventoryFingerprint(tx, t.id, fingerprint, now);
+    await setTargetImage(tx, t.id, r.image);
   });
   const scan = await scanTarget(db, agent.targetId, clock);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;

@@ -12,7 +12,7 @@ import { parseInventory } from '../inventory/imports.js';
 import { promoteView, publishView } from './content-views.js';
 import { ingestFile } from './feeds.js';
 import { buildImage, imageBuilds, imageParity } from './images.js';
-import { importRpmQaFile } from './inventory.js';
+import { importRootInventory, importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
 import { createToken } from './tokens.js';
@@ -100,6 +100,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     // One database, where the image's rpm looks (this machine's rpm would have put it in ~/.rpmdb).
     expect(rpmDbFiles(root)).toEqual(['/var/lib/rpm/rpmdb.sqlite']);
     expect(readFileSync(join(root, 'etc', 'wsl-distribution.conf'), 'utf8')).toMatch(/^\[oobe\]\ndefaultName = LabLinux$/m);
+    expect(readFileSync(join(root, 'etc', 'bulwark-image'), 'utf8')).toBe('image=lab-wsl\nbuild=1\nview=lab\nview_version=1\n');
     // Nothing of the builder's dnf cache or logs stays in the image.
     expect(existsSync(join(root, 'var', 'cache', 'dnf'))).toBe(false);
   }, 120_000);
@@ -178,6 +179,12 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
       { label: 'web-1', same: 1, different: 1, missing: 0, extra: 1 },
       { label: 'image lab-wsl@1', same: 2, different: 0, missing: 0, extra: 1 },
     ]);
+
+    // A host made from the container image (its unpacked root) says so in /etc/bulwark-image:
+    // named nowhere, it is compared all the same.
+    await importRootInventory(db, { dir: join(dir, 'bundle', 'rootfs'), name: 'ctr-1', release: 'azurelinux:3.0', kind: 'host' });
+    const made = await imageParity(db, { image: 'lab-base', hosts: [], others: [] });
+    expect([made.sides, made.rows]).toEqual([['image lab-base@1', 'ctr-1 (from lab-base@1)'], []]);
   });
 
   it('the CLI builds, lists, prints SBOMs and reports parity (exit 1 on drift)', async () => {
@@ -197,7 +204,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect(drift.out).toMatch(/^bw-openssl\s+1:3\.3\.0-2\.azl3\.noarch\s+1:3\.3\.5-5\.azl3\.noarch\s+1:3\.3\.0-2\.azl3\.noarch$/m);
     expect(drift.out).toMatch(/^web-1\s+1\s+1\s+0\s+1$/m);
     const same = await runCli(['--db', db_, 'image', 'parity', 'lab-base', '--build', '2', '--with', 'lab-base@1']);
-    expect([same.code, same.out]).toEqual([0, 'all 2 agree: no package differs\n']);
+    expect([same.code, same.out]).toEqual([0, 'all 3 agree: no package differs\n']); // build 2, build 1 and ctr-1, made from build 1
   }, 120_000);
 
   it('the API lists images, views and repositories, gives SBOMs and parity by role, and serves /repos to dnf only with a token when asked', async () => {

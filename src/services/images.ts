@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
 import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
-import { buildRoot, gzipFile, removePackageDb, tarRoot, writeWslConf } from '../images/build.js';
+import { buildRoot, gzipFile, removePackageDb, tarRoot, writeImageStamp, writeWslConf } from '../images/build.js';
 import { parseImageDefinition, type ImageDefinition } from '../images/definition.js';
 import { writeOciLayout } from '../images/oci.js';
 import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
@@ -98,6 +98,7 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   await mkdir(out, { recursive: true });
   try {
     const r = await buildRoot({ repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs });
+    await writeImageStamp(r.root, { image: def.name, build, view: def.from.view, viewVersion: view.version });
     if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
     if (def.removeRpmDb) await removePackageDb(r.root);
     const tar = join(work, 'rootfs.tar');
@@ -197,8 +198,9 @@ export async function importAzlImageConfig(file: string, o: { view: string; envi
 }
 
 /**
- * Package differences between an image build, hosts (named, or by tag) and other targets, e.g.
- * a developer's WSL image build (`dev-wsl@2`, or `dev-wsl` for its latest build).
+ * Package differences between an image build, hosts (named, by tag, or else those made from the
+ * image, as their /etc/bulwark-image says) and other targets, e.g. a developer's WSL image build
+ * (`dev-wsl@2`, or `dev-wsl` for its latest build).
  * @example await imageParity(db, { image: 'azl3-base', hosts: ['web-01'], others: ['dev-wsl'] })
  */
 export async function imageParity(db: Db, o: { image: string; build?: number | undefined; hosts: string[]; tag?: string | undefined; others: string[] }): Promise<ParityReport> {
@@ -211,9 +213,15 @@ export async function imageParity(db: Db, o: { image: string; build?: number | u
     sides.push({ label, packages: await loadInventory(db.kysely, t.id) });
   };
   await add(`image ${b.target}`, b.target);
+  const all = await listTargets(db.kysely);
   const hosts = [...o.hosts];
-  if (o.tag !== undefined) for (const t of await listTargets(db.kysely)) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
-  for (const h of hosts) await add(h, h);
+  if (o.tag !== undefined) for (const t of all) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
+  // Named nowhere: the hosts that say (/etc/bulwark-image) they were made from this image.
+  if (o.hosts.length === 0 && o.tag === undefined) for (const t of all) if (t.kind === 'host' && t.image?.startsWith(`${o.image}@`) === true) hosts.push(t.name);
+  for (const h of hosts) {
+    const from = all.find((t) => t.name === h)?.image ?? null;
+    await add(from === null ? h : `${h} (from ${from})`, h);
+  }
   for (const other of o.others) {
     if (other.includes('@') || (await getTarget(db.kysely, other)) !== null) await add(other, other);
     else {

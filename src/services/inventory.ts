@@ -5,7 +5,7 @@ import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
-import { saveInventory, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
+import { saveInventory, setTargetImage, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
 import { readBoundedText } from './read-file.js';
 import { systemClock, type Clock } from './store.js';
 
@@ -96,7 +96,10 @@ export async function importRootInventory(db: Db, input: { dir: string; name: st
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
   // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
   const kind = input.kind ?? 'image';
-  return storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock);
+  const r = await storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock);
+  // A host made from one of our images says which (an image's own tree names itself).
+  if (kind === 'host') await setTargetImage(db.kysely, r.target.id, inv.image);
+  return r;
 }
 
 /**

@@ -360,6 +360,8 @@ export interface TargetsTable {
   inventory_sha256: string | null;
   running_kernel: string | null;
   reboot_required: number | null;
+  /** `<image>@<build>` the host was made from, when it carries /etc/bulwark-image. */
+  image: string | null;
 }
 
 export interface PackagesTable {

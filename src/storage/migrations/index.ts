@@ -17,6 +17,7 @@ import { repos } from './0014-repos.js';
 import { contentViews } from './0015-content-views.js';
 import { images } from './0016-images.js';
 import { agentBoot } from './0017-agent-boot.js';
+import { targetImage } from './0018-target-image.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -42,6 +43,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0015-content-views': contentViews(dialect),
     '0016-images': images(dialect),
     '0017-agent-boot': agentBoot(),
+    '0018-target-image': targetImage(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

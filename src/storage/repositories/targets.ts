@@ -20,6 +20,8 @@ export interface StoredTarget extends Target {
   inventoryAt: string | null;
   runningKernel: string | null;
   rebootRequired: boolean | null;
+  /** The image build (`<image>@<build>`) the host was made from, as it says. */
+  image: string | null;
 }
 
 function toTarget(r: TargetsTable): StoredTarget {
@@ -36,7 +38,13 @@ function toTarget(r: TargetsTable): StoredTarget {
     inventoryAt: r.inventory_at,
     runningKernel: r.running_kernel,
     rebootRequired: r.reboot_required === null ? null : r.reboot_required === 1,
+    image: r.image ?? null,
   };
+}
+
+/** Records which image build a target says it was made from (null: none). */
+export async function setTargetImage(ex: Executor, targetId: string, image: string | null): Promise<void> {
+  await ex.updateTable('targets').set({ image }).where('id', '=', targetId).execute();
 }
 
 /**
