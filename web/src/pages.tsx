@@ -18,6 +18,10 @@ interface Host {
   tags: string[];
   address: string | null;
   runningKernel: string | null;
+  kind: 'host' | 'image';
+  platform: string | null;
+  /** The image build the host was made from (/etc/bulwark-image). */
+  image: string | null;
 }
 interface Finding {
   targetName: string;
@@ -122,7 +126,8 @@ export function HostPage({ name }: { name: string }): ReactNode {
     <section>
       <h1>{data.host.name}</h1>
       <p className="muted">
-        {data.host.release ?? '?'} · last inventory {day(data.host.inventoryAt)} · {data.host.address ?? 'imported'}
+        {data.host.release ?? '?'} · last inventory {day(data.host.inventoryAt)} · {data.host.kind === 'image' ? `${data.host.platform ?? ''} image` : (data.host.address ?? 'imported')}
+        {data.host.image === null ? null : <> · made from image {data.host.image}</>}
       </p>
       <h2>Open findings ({data.findings.length})</h2>
       <FindingsTable rows={data.findings} />
