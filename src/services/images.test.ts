@@ -256,5 +256,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/dnf .*failed/);
     expect(await imageBuilds(db, 'lab-bad')).toEqual([]);
     expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
+    // Two builds of one image at once: one goes ahead, the other is refused, nothing is mixed.
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
+    const both = await Promise.allSettled([buildImage(db, def, { imagesDir, actor: 'a' }), buildImage(db, def, { imagesDir, actor: 'b' })]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/lab-bad is being built by another process/);
+    expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
   }, 60_000);
 });

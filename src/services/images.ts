@@ -10,7 +10,8 @@ import { parseImageDefinition, type ImageDefinition } from '../images/definition
 import { writeOciLayout } from '../images/oci.js';
 import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
 import { cycloneDx, spdxDocument, type SbomSubject } from '../images/sbom.js';
-import { getTarget, insertImageBuild, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
+import { getTarget, insertImageBuild, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, releaseLease, tryLease, type ImageBuildRow } from '../storage/index.js';
+import { PROCESS_ID } from './runs.js';
 import { VERSION } from '../version.js';
 import { recordAudit } from './audit.js';
 import { storeInventory } from './inventory.js';
@@ -85,11 +86,23 @@ export function defaultImagesDir(objectsDir: string, env: NodeJS.ProcessEnv = pr
  * @example await buildImage(db, 'azl3-base.yaml', { imagesDir: '/var/lib/bulwark/images', actor: 'cli:alice' })
  */
 export async function buildImage(db: Db, file: string, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
-  const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, MAX_DEFINITION_BYTES);
   const def = parseImageDefinition(text, file);
   const requested = await requestedPackages(def, file);
   const view = await viewVersionOf(db, def, file);
+  // One build of an image at a time, across processes: the build number and its directory are ours.
+  const lease = `image:${def.name}`;
+  const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
+  if (!(await tryLease(db.kysely, lease, holder, new Date().toISOString(), new Date(Date.now() + 6 * 3_600_000).toISOString()))) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process`);
+  try {
+    return await buildLeased(db, def, text, requested, view, o);
+  } finally {
+    await releaseLease(db.kysely, lease, holder);
+  }
+}
+
+async function buildLeased(db: Db, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
+  const clock = o.clock ?? systemClock;
   const build = await nextImageBuild(db.kysely, def.name);
   const created = clock();
   const finalDir = join(o.imagesDir, def.name, String(build));
@@ -114,7 +127,7 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
         arch,
         created: created.toISOString(),
         createdBy: `bulwark ${VERSION} image build (${def.from.view} version ${String(view.version)})`,
-        config: { entrypoint: c?.entrypoint, cmd: c?.cmd ?? ['/bin/bash'], env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) }, labels: c?.labels ?? {}, workingDir: c?.workingDir, user: c?.user },
+        config: { entrypoint: c?.entrypoint, cmd: c?.cmd, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) }, labels: c?.labels ?? {}, workingDir: c?.workingDir, user: c?.user },
         annotations: { 'org.opencontainers.image.title': def.name, 'org.opencontainers.image.version': String(build), 'org.opencontainers.image.created': created.toISOString() },
       });
       artifact = 'oci';
