@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compareDebVersions } from '../core/version/deb.js';
 import { compareRpmEvr } from '../core/version/rpm.js';
 import { parseYamlWith } from '../policy/load.js';
 
@@ -22,8 +23,11 @@ export const ContentView = z.strictObject({
   exclude: z.array(z.strictObject({ package: glob, reason })).default([]),
   /** Only versions (`V-R` or `E:V-R`) matching the glob stay. */
   pins: z.array(z.strictObject({ package: glob, version: glob, reason })).default([]),
-  /** Our own build instead of upstream's: every upstream build of `package` goes. */
-  replace: z.array(z.strictObject({ package: z.string().min(1), rpm: z.string().min(1), reason })).default([]),
+  /** Our own build (an .rpm, or a .deb for Debian views) instead of upstream's: every upstream build of `package` goes. */
+  replace: z.array(z.strictObject({ package: z.string().min(1), rpm: z.string().min(1).optional(), deb: z.string().min(1).optional(), reason }).refine((r) => (r.rpm === undefined) !== (r.deb === undefined), 'give the file of our build as rpm: or deb:')).default([]),
+  /** Debian views: the suite and component the published apt repository has (default: the view's name, main). */
+  suite: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  component: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).optional(),
 });
 export type ContentView = z.infer<typeof ContentView>;
 
@@ -33,8 +37,11 @@ export function parseContentView(text: string, file: string): ContentView {
 
 export interface Candidate {
   name: string;
+  /** rpm: the epoch; deb: 0 (the epoch is part of `version`). */
   epoch: number;
+  /** rpm: the version; deb: the full Debian version, epoch and revision included. */
   version: string;
+  /** rpm: the release; deb: empty. */
   release: string;
   arch: string;
   /** Where its file is (the object store's SHA-256, or a local path for replacements). */
@@ -52,14 +59,18 @@ export interface Deviation {
 }
 
 const globRe = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-const evr = (c: Candidate): string => `${String(c.epoch)}:${c.version}-${c.release}`;
-const build = (c: Candidate): string => `${evr(c)}.${c.arch}`;
+type Family = 'rpm' | 'deb';
+const evrOf = (family: Family, c: Candidate): string => (family === 'deb' ? c.version : `${String(c.epoch)}:${c.version}-${c.release}`);
 
 /**
  * The packages a view publishes and how they differ from upstream.
  * @example selectContent(view, upstream, replacements)
  */
-export function selectContent(view: ContentView, upstream: readonly Candidate[], replacements: readonly Candidate[]): { packages: Candidate[]; deviations: Deviation[] } {
+export function selectContent(view: ContentView, upstream: readonly Candidate[], replacements: readonly Candidate[], family: Family = 'rpm'): { packages: Candidate[]; deviations: Deviation[] } {
+  const evr = (c: Candidate): string => evrOf(family, c);
+  const build = (c: Candidate): string => `${evr(c)}.${c.arch}`;
+  // A pin's glob is tried on the version as people write it, with and without the epoch.
+  const pinned = (ver: RegExp, c: Candidate): boolean => (family === 'deb' ? ver.test(c.version) || ver.test(c.version.replace(/^\d+:/, '')) : ver.test(`${c.version}-${c.release}`) || ver.test(evr(c)));
   const deviations: Deviation[] = [];
   const note = (kind: Deviation['kind'], pkg: string, c: Candidate, why: string, withBuild?: string): void => {
     const d = deviations.find((x) => x.kind === kind && x.package === pkg && x.reason === why);
@@ -88,13 +99,13 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
       continue;
     }
     const pin = pins.find((p) => p.re.test(c.name));
-    if (pin !== undefined && !pin.ver.test(`${c.version}-${c.release}`) && !pin.ver.test(evr(c))) {
+    if (pin !== undefined && !pinned(pin.ver, c)) {
       note('pinned-out', c.name, c, `${pin.reason} (pinned to ${pin.version})`);
       continue;
     }
     out.push(c);
   }
   out.push(...replacements);
-  out.sort((a, b) => a.name.localeCompare(b.name) || compareRpmEvr(evr(a), evr(b)) || a.arch.localeCompare(b.arch));
+  out.sort((a, b) => a.name.localeCompare(b.name) || (family === 'deb' ? compareDebVersions(a.version, b.version) : compareRpmEvr(evr(a), evr(b))) || a.arch.localeCompare(b.arch));
   return { packages: out, deviations };
 }

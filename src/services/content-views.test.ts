@@ -1,11 +1,12 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
-import { buildRepo } from '../../test/ssh-fleet.js';
+import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
 import { promoteView, publishView, viewEnvironments } from './content-views.js';
 import { addRepo, syncRepo } from './repos.js';
@@ -122,5 +123,87 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     } finally {
       await server.close();
     }
+  });
+});
+
+/**
+ * A Debian content view on real parts: an archive made with dpkg-deb and dpkg-scanpackages,
+ * snapshotted and mirrored, published as an apt repository (pool/, dpkg-scanpackages indexes,
+ * Release with SHA-256s) and read by the real apt-get and apt-cache in a root of their own.
+ */
+const canRunDeb = ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'apt-cache', 'xz'].every((t) => hasTool(t) || (t === 'dpkg-scanpackages' && existsSync('/usr/bin/dpkg-scanpackages')));
+
+describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content views', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-debviews-'));
+  const objectsDir = join(dir, 'objects');
+  const publishDir = join(dir, 'published');
+  let db: Db;
+  let ours = '';
+
+  beforeAll(async () => {
+    if (!canRunDeb) return;
+    const built = buildAptRepo(join(dir, 'build'), [
+      { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
+      { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
+      { name: 'bw-libssl', version: '3.5.0-1' },
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u1' },
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
+      { name: 'bw-tzdata', version: '2025b-0+deb12u1' },
+    ]);
+    // The archive as a publisher lays it out: pool/, then dists/stable with its indexes and Release.
+    const root = join(dir, 'archive');
+    cpSync(built, join(root, 'pool'), { recursive: true });
+    rmSync(join(root, 'pool', 'Packages'));
+    const bin = join(root, 'dists', 'stable', 'main', 'binary-amd64');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'Packages'), execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    execFileSync('xz', ['-kf', join(bin, 'Packages')]);
+    const rel = 'main/binary-amd64/Packages.xz';
+    const bytes = readFileSync(join(root, 'dists', 'stable', rel));
+    writeFileSync(join(root, 'dists', 'stable', 'Release'), `Suite: stable\nCodename: bookworm\nArchitectures: amd64\nComponents: main\nSHA256:\n ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}\n`);
+    ours = join(buildAptRepo(join(dir, 'ours'), [{ name: 'bw-perl', version: '1:5.36.0-7+deb12u2+bulwark1' }]), 'bw-perl_5.36.0-7+deb12u2+bulwark1_all.deb');
+    db = await openStore({ dbPath: join(dir, 'd.db') });
+    await addRepo(db, { id: 'bookworm', kind: 'deb', url: root, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'bookworm', { objectsDir });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (canRunDeb) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes an apt repository with the overlays (pins on Debian versions, epochs included), and apt sees exactly that', async () => {
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, `apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\nsources: [{ repo: bookworm }]\nexclude: [{ package: bw-tzdata, reason: "the image carries its own" }]\npins: [{ package: bw-libssl, version: "3.0.*", reason: "OpenSSL 3.5 not validated" }]\nreplace: [{ package: bw-perl, deb: ${ours}, reason: "our build with the CVE backport" }]\n`);
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    expect([r.version, r.packages]).toEqual([1, 3]);
+    expect(r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? ''])).toEqual([
+      ['pinned-out', 'bw-libssl', '3.5.0-1.all', ''],
+      ['replaced', 'bw-perl', '1:5.36.0-7+deb12u1.all 1:5.36.0-7+deb12u2.all', '1:5.36.0-7+deb12u2+bulwark1.all'],
+      ['excluded', 'bw-tzdata', '2025b-0+deb12u1.all', ''],
+    ]);
+
+    // The real apt, in a root of its own, with the published repository as its only source.
+    const root = join(dir, 'apt-root');
+    for (const d of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+    writeFileSync(join(root, 'etc/apt/sources.list'), `deb [trusted=yes] file://${r.dir} lab main\n`);
+    const opts = ['-o', `Dir=${root}`, '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`, '-o', 'Debug::NoLocking=1', '-o', 'APT::Architecture=amd64', '-o', 'APT::Architectures=amd64'];
+    execFileSync('apt-get', [...opts, '-q', 'update'], { stdio: 'pipe' });
+    const madison = (pkg: string): string[] => execFileSync('apt-cache', [...opts, 'madison', pkg], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('|')).map((l) => l.split('|')[1]?.trim() ?? '').sort();
+    expect(madison('bw-libssl')).toEqual(['3.0.11-1~deb12u1', '3.0.15-1~deb12u1']);
+    expect(madison('bw-perl')).toEqual(['1:5.36.0-7+deb12u2+bulwark1']);
+    expect(madison('bw-tzdata')).toEqual([]);
+    // What an install would take: the newest allowed libssl, our perl.
+    const sim = execFileSync('apt-get', [...opts, '-s', 'install', 'bw-libssl', 'bw-perl'], { encoding: 'utf8' });
+    expect(sim).toMatch(/^Inst bw-libssl \(3\.0\.15-1~deb12u1 /m);
+    expect(sim).toMatch(/^Inst bw-perl \(1:5\.36\.0-7\+deb12u2\+bulwark1 /m);
+  });
+
+  it('refuses a view that mixes rpm-md and deb sources, naming the file', async () => {
+    await addRepo(db, { id: 'rpm-side', url: join(dir, 'nowhere'), keyFiles: [], verify: false, actor: 'test' });
+    const file = join(dir, 'mixed.yaml');
+    writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: mixed\nsources: [{ repo: bookworm }, { repo: rpm-side }]\n');
+    await expect(publishView(db, file, { objectsDir, publishDir, actor: 'test' })).rejects.toThrow(/mixed\.yaml: a view's sources are all rpm-md or all deb repositories; this one mixes deb and rpm-md/);
   });
 });

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
-import { copyFile, link, mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
-import { mirrorSnapshot, objectPath, snapshotRpmPackages } from './repos.js';
+import { mirrorSnapshot, objectPath, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 const run = promisify(execFile);
@@ -49,45 +51,56 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
-  const upstream: Candidate[] = [];
-  const updateinfos: string[] = [];
+  const sources: { repo: RepoRow; snapshot?: string | undefined }[] = [];
   for (const src of view.sources) {
     const repo = await getRepo(db.kysely, src.repo);
     if (repo === null) throw new BulwarkError('usage', `${file}: no repository ${src.repo}`);
-    if (repo.kind !== 'rpm-md') throw new BulwarkError('usage', `${file}: ${src.repo} is a ${repo.kind} repository; content views publish rpm-md for now`);
-    const snaps = await listSnapshotRows(db.kysely, src.repo);
-    const snap = src.snapshot === undefined ? snaps[0] : snaps.find((s) => s.id.startsWith(src.snapshot ?? '-'));
-    if (snap === undefined) throw new BulwarkError('usage', `${file}: ${src.repo} has no ${src.snapshot ?? ''} snapshot (bulwark repo sync ${src.repo})`);
+    sources.push({ repo, snapshot: src.snapshot });
+  }
+  const kinds = [...new Set(sources.map((x) => x.repo.kind))];
+  if (kinds.length > 1) throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
+  const family = kinds[0] === 'deb' ? 'deb' : 'rpm';
+  const upstream: Candidate[] = [];
+  const updateinfos: string[] = [];
+  for (const { repo, snapshot } of sources) {
+    const snaps = await listSnapshotRows(db.kysely, repo.id);
+    const snap = snapshot === undefined ? snaps[0] : snaps.find((x) => x.id.startsWith(snapshot));
+    if (snap === undefined) throw new BulwarkError('usage', `${file}: ${repo.id} has no ${snapshot ?? ''} snapshot (bulwark repo sync ${repo.id})`);
     // Every package file present and matching the snapshot's signed metadata, or no publication.
-    const m = await mirrorSnapshot(db, src.repo, { objectsDir: o.objectsDir, snapshot: snap.id });
-    if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${src.repo}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
-    for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
-    for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
-      if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${src.repo}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
-      upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum) });
-    }
+    const m = await mirrorSnapshot(db, repo.id, { objectsDir: o.objectsDir, snapshot: snap.id });
+    if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${repo.id}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
+    if (family === 'rpm') {
+      for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
+      for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
+        if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
+        upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum) });
+      }
+    } else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256) });
   }
   const replacements: Candidate[] = [];
   for (const r of view.replace) {
-    const c = await rpmIdentity(r.rpm);
-    if (c.name !== r.package) throw new BulwarkError('input.invalid', `${file}: ${r.rpm} is ${c.name}, not ${r.package}`);
+    const ours = family === 'rpm' ? r.rpm : r.deb;
+    if (ours === undefined) throw new BulwarkError('usage', `${file}: the replacement of ${r.package} needs ${family}: (this view's sources are ${family === 'rpm' ? 'rpm-md' : 'deb'})`);
+    const c = family === 'rpm' ? await rpmIdentity(ours) : await debIdentity(ours);
+    if (c.name !== r.package) throw new BulwarkError('input.invalid', `${file}: ${ours} is ${c.name}, not ${r.package}`);
     replacements.push(c);
   }
-  const { packages, deviations } = selectContent(view, upstream, replacements);
+  const { packages, deviations } = selectContent(view, upstream, replacements, family);
   const versions = await listViewVersions(db.kysely, view.name);
   const next = (versions[0]?.version ?? 0) + 1;
   const dir = join(o.publishDir, view.name, String(next));
-  await mkdir(join(dir, 'Packages'), { recursive: true });
-  for (const p of packages) {
-    const target = join(dir, 'Packages', `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`);
-    // The object store's files are written once and never changed: a hard link is a safe copy.
-    await link(p.source, target).catch(() => copyFile(p.source, target));
-  }
-  await run('createrepo_c', ['--quiet', dir]);
-  for (const u of updateinfos) {
-    const copy = join(o.publishDir, view.name, `.updateinfo-${String(next)}.xml.gz`);
-    await copyFile(u, copy);
-    await run('modifyrepo_c', ['--mdtype=updateinfo', copy, join(dir, 'repodata')]);
+  if (family === 'rpm') {
+    await mkdir(join(dir, 'Packages'), { recursive: true });
+    for (const p of packages) await linkOrCopy(p.source, join(dir, 'Packages', `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`));
+    await run('createrepo_c', ['--quiet', dir]);
+    for (const u of updateinfos) {
+      const copy = join(o.publishDir, view.name, `.updateinfo-${String(next)}.xml.gz`);
+      await copyFile(u, copy);
+      await run('modifyrepo_c', ['--mdtype=updateinfo', copy, join(dir, 'repodata')]);
+    }
+  } else {
+    const arches = [...new Set([...sources.flatMap((x) => x.repo.arches), ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
+    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock() });
   }
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
@@ -95,6 +108,56 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations };
+}
+
+// The object store's files are written once and never changed: a hard link is a safe copy.
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch(() => copyFile(from, to));
+}
+
+/** Package, version and architecture of a .deb, read by the real dpkg-deb. */
+async function debIdentity(file: string): Promise<Candidate> {
+  let out: string;
+  try {
+    out = (await run('dpkg-deb', ['--field', file, 'Package', 'Version', 'Architecture'])).stdout;
+  } catch (err) {
+    throw new BulwarkError('input.invalid', `${file}: not a Debian package (${(err as Error).message.split('\n')[0] ?? ''})`);
+  }
+  const field = (f: string): string => new RegExp(`^${f}: *(\\S+)$`, 'm').exec(out)?.[1] ?? '';
+  return { name: field('Package'), epoch: 0, version: field('Version'), release: '', arch: field('Architecture'), source: file };
+}
+
+/**
+ * A Debian archive in `dir` (https://wiki.debian.org/DebianRepository/Format): the packages under
+ * pool/, one Packages index per architecture made by the real dpkg-scanpackages (an
+ * architecture's index holds its own and the `all` packages), and a Release listing each
+ * index's size and SHA-256. Unsigned: hosts say `[trusted=yes]`, or fetch it over HTTPS from
+ * Bulwark, which verified every upstream file against its signed metadata.
+ */
+async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date }): Promise<void> {
+  for (const p of packages) {
+    const prefix = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name.slice(0, 1);
+    const poolDir = join(dir, 'pool', o.component, prefix, p.name);
+    await mkdir(poolDir, { recursive: true });
+    await linkOrCopy(p.source, join(poolDir, `${p.name}_${p.version.replace(/^\d+:/, '')}_${p.arch}.deb`));
+  }
+  const dists = join(dir, 'dists', o.suite);
+  const listed: string[] = [];
+  for (const arch of o.arches) {
+    const rel = `${o.component}/binary-${arch}/Packages`;
+    await mkdir(join(dists, o.component, `binary-${arch}`), { recursive: true });
+    const { stdout } = packages.length === 0 ? { stdout: '' } : await run('dpkg-scanpackages', ['--multiversion', '--arch', arch, 'pool'], { cwd: dir, maxBuffer: 512 * 1024 * 1024 });
+    await writeFile(join(dists, rel), stdout);
+    await writeFile(join(dists, `${rel}.gz`), gzipSync(stdout, { level: 9 }));
+    listed.push(rel, `${rel}.gz`);
+  }
+  const sums: string[] = [];
+  for (const rel of listed) {
+    const bytes = await readFile(join(dists, rel));
+    sums.push(` ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}`);
+  }
+  const release = ['Origin: Bulwark', `Label: ${o.label}`, `Suite: ${o.suite}`, `Codename: ${o.suite}`, `Date: ${o.date.toUTCString()}`, `Architectures: ${o.arches.join(' ')}`, `Components: ${o.component}`, 'SHA256:', ...sums, ''].join('\n');
+  await writeFile(join(dists, 'Release'), release);
 }
 
 /** Points an environment at a published version (default: the latest). */

@@ -9,7 +9,7 @@ import { BulwarkError } from '../core/errors.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
 import { verifyCleartext, verifyDetached } from '../lib/signatures.js';
-import { countPackages, debPackages, parseRelease } from '../repos/deb.js';
+import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
@@ -237,6 +237,11 @@ async function storedIndex(objectsDir: string, f: SnapshotFile): Promise<Buffer>
 /** The packages an rpm-md snapshot lists, read from its stored primary metadata. */
 export async function* snapshotRpmPackages(objectsDir: string, snap: SnapshotRow): AsyncGenerator<PrimaryPackage> {
   for (const f of snap.files.filter((x) => x.type === 'primary')) yield* primaryPackages(Readable.from([await storedIndex(objectsDir, f)]), f.href);
+}
+
+/** The packages a Debian snapshot lists, read from its stored Packages indexes. */
+export async function* snapshotDebPackages(objectsDir: string, snap: SnapshotRow): AsyncGenerator<DebPackage> {
+  for (const f of snap.files.filter((x) => x.type === 'packages')) yield* debPackages((await storedIndex(objectsDir, f)).toString('utf8'), f.href);
 }
 
 export interface MirrorReport {
