@@ -10,6 +10,7 @@ import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
 import { promoteView, publishView, viewEnvironments } from './content-views.js';
 import { addRepo, syncRepo } from './repos.js';
+import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
 
 /**
@@ -198,6 +199,11 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     const sim = execFileSync('apt-get', [...opts, '-s', 'install', 'bw-libssl', 'bw-perl'], { encoding: 'utf8' });
     expect(sim).toMatch(/^Inst bw-libssl \(3\.0\.15-1~deb12u1 /m);
     expect(sim).toMatch(/^Inst bw-perl \(1:5\.36\.0-7\+deb12u2\+bulwark1 /m);
+
+    // What a policy patching from this view (source:) may target.
+    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
+    const available = await viewAvailable(db, { view: 'deb-lab', environment: 'prod' });
+    expect(Object.fromEntries([...available].map(([k, v]) => [k, [...v].sort()]))).toEqual({ 'bw-libssl': ['3.0.11-1~deb12u1', '3.0.15-1~deb12u1'], 'bw-perl': ['1:5.36.0-7+deb12u2+bulwark1'] });
   });
 
   it('refuses a view that mixes rpm-md and deb sources, naming the file', async () => {

@@ -1,24 +1,44 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BulwarkError } from '../core/errors.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
+import { debPackages } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { environmentDir } from './content-views.js';
 import type { Db } from './store.js';
 
 /**
  * What a content view's environment offers, for policies that patch from it (issue #7): package
- * name → the builds (`E:V-R`) its published repository lists. Published versions never change,
+ * name → the builds its published repository lists (`E:V-R` for rpm-md, the Debian version for apt). Published versions never change,
  * so each directory is read once per process.
  */
 const cache = new Map<string, Map<string, string[]>>();
 const MAX_INDEX = 2 ** 31;
 
+/** A Debian view: every architecture's Packages index under dists/. */
+async function readPublishedApt(dir: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const suite of await readdir(join(dir, 'dists')))
+    for (const component of await readdir(join(dir, 'dists', suite), { withFileTypes: true }))
+      if (component.isDirectory())
+        for (const bin of await readdir(join(dir, 'dists', suite, component.name))) {
+          const file = join(dir, 'dists', suite, component.name, bin, 'Packages');
+          if (!existsSync(file)) continue;
+          for (const p of debPackages(await readFile(file, 'utf8'), file)) {
+            const list = out.get(p.name) ?? [];
+            if (!list.includes(p.version)) list.push(p.version);
+            out.set(p.name, list);
+          }
+        }
+  return out;
+}
+
 async function readPublished(dir: string): Promise<Map<string, string[]>> {
+  if (existsSync(join(dir, 'dists'))) return readPublishedApt(dir);
   const repomdFile = join(dir, 'repodata', 'repomd.xml');
-  if (!existsSync(repomdFile)) throw new BulwarkError('config.invalid', `${dir}: not an rpm-md repository (policies patch from rpm-md views)`);
+  if (!existsSync(repomdFile)) throw new BulwarkError('config.invalid', `${dir}: neither an rpm-md nor an apt repository`);
   const repomd = await parseRepomd(await readFile(repomdFile), repomdFile);
   const out = new Map<string, string[]>();
   for (const e of repomd.entries.filter((x) => x.type === 'primary')) {
