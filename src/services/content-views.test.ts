@@ -32,6 +32,17 @@ replace:
   - { package: bw-curl, rpm: ${ours}, reason: "our build carries the CVE-2026-1002 backport" }
 `;
 
+/** The advisories of a published repository's updateinfo, read back with the repository's own repomd. */
+function updateinfoOf(repoDir: string): { id: string; packages: string[] }[] {
+  const repomd = readFileSync(join(repoDir, 'repodata', 'repomd.xml'), 'utf8');
+  const href = /<data type="updateinfo">[\s\S]*?<location href="([^"]+)"/.exec(repomd)?.[1] ?? '';
+  const xml = execFileSync('sh', ['-c', 'case "$1" in *.gz) gzip -dc "$1";; *.xz) xz -dc "$1";; *.zst) zstd -qdc "$1";; *.bz2) bzip2 -dc "$1";; *) cat "$1";; esac', 'sh', join(repoDir, href)], { encoding: 'utf8' });
+  return [...xml.matchAll(/<update\b[\s\S]*?<\/update>/g)].map((m) => ({
+    id: /<id>([^<]*)<\/id>/.exec(m[0])?.[1] ?? '',
+    packages: [...m[0].matchAll(/<package name="([^"]+)" epoch="([^"]*)" version="([^"]+)" release="([^"]+)" arch="([^"]+)"/g)].map((p) => `${p[1] ?? ''}-${p[2] ?? ''}:${p[3] ?? ''}-${p[4] ?? ''}.${p[5] ?? ''}`),
+  }));
+}
+
 describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-views-'));
   const objectsDir = join(dir, 'objects');
@@ -49,7 +60,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
       { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
       { name: 'bw-agent', version: '1.0', release: '1.azl3' },
       { name: 'bw-agent', version: '1.1', release: '1.azl3' },
-    ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
+    ], [
+      { id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] },
+      { id: 'ADV-SSL34', severity: 'Important', issued: new Date('2026-11-21T00:00:00Z'), cves: ['CVE-2026-1003'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' }] },
+      { id: 'ADV-MIX', severity: 'Moderate', issued: new Date('2026-11-22T00:00:00Z'), cves: [], packages: [{ name: 'bw-agent', version: '1.1', release: '1.azl3' }, { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] },
+    ]);
     ours = buildDummyRpms(join(dir, 'ours'), [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3.bulwark1' }])[0] ?? '';
     db = await openStore({ dbPath: join(dir, 'v.db') });
     await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: 'test' });
@@ -74,6 +89,10 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     ]);
     expect(JSON.parse(readFileSync(join(r.dir, 'deviations.json'), 'utf8'))).toMatchObject({ view: 'azl3-lab', version: 1 });
     expect(readFileSync(join(r.dir, 'repodata', 'repomd.xml'), 'utf8')).toMatch(/<data type="updateinfo">/);
+    // The view's updateinfo: ADV-SSL34 fixes only a build the pin leaves out, so it is not there;
+    // ADV-MIX keeps its openssl and loses its (excluded) agent.
+    const ui = updateinfoOf(r.dir);
+    expect(ui.map((u) => `${u.id}: ${u.packages.join(' ')}`)).toEqual(['ADV-SSL: bw-openssl-1:3.3.5-5.azl3.noarch', 'ADV-MIX: bw-openssl-1:3.3.5-5.azl3.noarch']);
 
     // A host root consumes the view with the real dnf: the newest allowed openssl, our curl, no agent.
     const root = join(dir, 'host');
@@ -81,6 +100,12 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     expect(dnf('install', 'bw-openssl', 'bw-curl').status).toBe(0);
     const installed = execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
     expect(installed).toEqual(['bw-curl-0:8.11.1-3.azl3.bulwark1', 'bw-openssl-1:3.3.5-5.azl3']);
+    // The real dnf reads the view's advisories: those for what the view carries, nothing else.
+    const listed = dnf('-q', 'updateinfo', 'list', '--all');
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(/ADV-SSL\s/);
+    expect(listed.stdout).toMatch(/ADV-MIX\s/);
+    expect(listed.stdout).not.toMatch(/ADV-SSL34|bw-agent/);
     const agent = dnf('install', 'bw-agent');
     expect(agent.status).not.toBe(0);
     expect(`${agent.stdout}${agent.stderr}`).toMatch(/No match for argument: bw-agent/);

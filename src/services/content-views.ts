@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
+import { decompress } from '../lib/decompress.js';
+import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
@@ -93,10 +96,24 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     await mkdir(join(dir, 'Packages'), { recursive: true });
     for (const p of packages) await linkOrCopy(p.source, join(dir, 'Packages', `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`));
     await run('createrepo_c', ['--quiet', dir]);
-    for (const u of updateinfos) {
-      const copy = join(o.publishDir, view.name, `.updateinfo-${String(next)}.xml.gz`);
-      await copyFile(u, copy);
-      await run('modifyrepo_c', ['--mdtype=updateinfo', copy, join(dir, 'repodata')]);
+    if (updateinfos.length > 0) {
+      // The sources' advisories, each with only the packages this version publishes; one file
+      // for all sources (modifyrepo_c keeps one record per type).
+      const published = new Set(packages.map((p) => `${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
+      const seen = new Set<string>();
+      const updates: string[] = [];
+      for (const u of updateinfos) {
+        const r = await filterUpdateinfo(decompress(createReadStream(u), u, 2 ** 31), u, (p) => published.has(`${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
+        for (const x of r.updates) {
+          if (seen.has(x.id)) continue; // the same advisory from two sources: the first one's
+          seen.add(x.id);
+          updates.push(x.xml);
+        }
+      }
+      const file = join(o.publishDir, view.name, `.updateinfo-${String(next)}.xml`);
+      await writeFile(file, updateinfoDocument(updates));
+      await run('modifyrepo_c', ['--mdtype=updateinfo', file, join(dir, 'repodata')]);
+      await rm(file, { force: true });
     }
   } else {
     const arches = [...new Set([...sources.flatMap((x) => x.repo.arches), ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();

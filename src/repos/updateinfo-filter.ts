@@ -1,0 +1,67 @@
+import { childrenNamed, xmlRecords, type XmlElement } from '../lib/xml.js';
+
+/**
+ * A content view's own updateinfo (issue #7): the upstream advisories, each keeping only the
+ * packages the view publishes. An advisory none of whose packages is in the view is left out —
+ * the updateinfo of a repository describes that repository's packages, and dnf would otherwise
+ * offer `--advisory` updates the view cannot deliver. Bulwark's own matching still knows every
+ * advisory from the feeds.
+ */
+export interface UpdateinfoPackage {
+  name: string;
+  epoch: number;
+  version: string;
+  release: string;
+  arch: string;
+}
+
+const escText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escAttr = (s: string): string => escText(s).replace(/"/g, '&quot;').replace(/\r/g, '&#13;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
+
+/** The element as XML again (local names, attributes, its text, then its children). */
+export function serializeElement(el: XmlElement): string {
+  const attrs = Object.entries(el.attrs)
+    .map(([k, v]) => ` ${k}="${escAttr(v)}"`)
+    .join('');
+  const inner = escText(el.text.trim() === '' && el.children.length > 0 ? '' : el.text) + el.children.map(serializeElement).join('');
+  return inner === '' ? `<${el.name}${attrs}/>` : `<${el.name}${attrs}>${inner}</${el.name}>`;
+}
+
+/**
+ * Filters an (uncompressed) updateinfo.xml to the packages `keep` accepts: the `<update>`s left,
+ * serialized.
+ * @example await filterUpdateinfo(stream, 'updateinfo.xml', (p) => published.has(key(p)))
+ */
+export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; xml: string }[]; kept: number; dropped: number }> {
+  const out: { id: string; xml: string }[] = [];
+  let kept = 0;
+  let dropped = 0;
+  for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
+    let packages = 0;
+    for (const list of childrenNamed(element, 'pkglist')) {
+      list.children = list.children.filter((collection) => {
+        if (collection.name !== 'collection') return true;
+        collection.children = collection.children.filter((c) => {
+          if (c.name !== 'package') return true;
+          const a = c.attrs;
+          const ok = keep({ name: a['name'] ?? '', epoch: Number(a['epoch'] ?? '0') || 0, version: a['version'] ?? '', release: a['release'] ?? '', arch: a['arch'] ?? '' });
+          if (ok) packages++;
+          return ok;
+        });
+        return collection.children.some((c) => c.name === 'package');
+      });
+    }
+    if (packages === 0) {
+      dropped++;
+      continue;
+    }
+    kept++;
+    out.push({ id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), xml: serializeElement(element) });
+  }
+  return { updates: out, kept, dropped };
+}
+
+/** An updateinfo.xml document of serialized `<update>` elements. */
+export function updateinfoDocument(updates: readonly string[]): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`;
+}
