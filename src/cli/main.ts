@@ -10,7 +10,7 @@ import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
-import { viewDeviationsCommand, viewListCommand, viewPromoteCommand, viewPublishCommand } from './commands/view.js';
+import { viewDeviationsCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
 import { imageBuildCommand, imageImportCommand, imageListCommand, imageParityCommand, imageSbomCommand } from './commands/image.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
@@ -401,6 +401,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--json', 'print JSON')
     .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
       code = await viewDeviationsCommand({ io, dbPath: dbPath(), view, version, json: o.json === true });
+    });
+
+  viewCmd
+    .command('repo-file')
+    .description("what a host needs to use an environment: a dnf/tdnf .repo file (id bulwark-<view>) or an apt sources line")
+    .argument('<view>', 'the content view')
+    .requiredOption('--env <environment>', 'e.g. prod')
+    .requiredOption('--url <url>', 'the address hosts reach bulwark serve at, e.g. https://bulwark.example.com')
+    .action(async (view: string, o: { env: string; url: string }) => {
+      code = await viewRepoFileCommand({ io, dbPath: dbPath(), view, environment: o.env, url: o.url });
     });
 
   const imageCmd = program.command('image').description('images (container, WSL, VM, bare metal) built with dnf --installroot from a content view version, with SBOMs, scanned like hosts');

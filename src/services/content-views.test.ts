@@ -8,7 +8,7 @@ import { runCli } from '../../test/cli.js';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
-import { promoteView, publishView, viewEnvironments } from './content-views.js';
+import { promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
@@ -125,6 +125,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+test\s+3\s+3\s+prod$/m);
     expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
     expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
+    // What a host in prod puts in /etc/yum.repos.d: the id a policy's source.repoId names.
+    const repoFile = (await cli('view', 'repo-file', 'azl3-lab', '--env', 'prod', '--url', 'https://bulwark.example.com/')).out;
+    expect(repoFile).toMatch(/^\[bulwark-azl3-lab\]\nname=Bulwark content view azl3-lab \(prod\)\nbaseurl=https:\/\/bulwark\.example\.com\/repos\/azl3-lab\/prod\/\nenabled=1\n/m);
+    expect(repoFile).toMatch(/^gpgcheck=0$/m); // it replaces bw-curl with an unsigned build of ours
+    expect((await cli('view', 'repo-file', 'azl3-lab', '--env', 'prod', '--url', 'https://x; rm -rf /')).code).toBe(2);
   });
 
   it('serves each environment as a repository over HTTP (bulwark serve): a host in prod gets prod\'s version', async () => {
@@ -224,10 +229,12 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     const sim = execFileSync('apt-get', [...opts, '-s', 'install', 'bw-libssl', 'bw-perl'], { encoding: 'utf8' });
     expect(sim).toMatch(/^Inst bw-libssl \(3\.0\.15-1~deb12u1 /m);
     expect(sim).toMatch(/^Inst bw-perl \(1:5\.36\.0-7\+deb12u2\+bulwark1 /m);
+    expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' }).catch((e: unknown) => String(e)))).toMatch(/no environment prod/);
 
     // What a policy patching from this view (source:) may target.
     await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
     const available = await viewAvailable(db, { view: 'deb-lab', environment: 'prod' });
+    expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' })).text).toMatch(/^deb \[trusted=yes\] http:\/\/10\.0\.0\.1:8080\/repos\/deb-lab\/prod\/ lab main$/m);
     expect(Object.fromEntries([...available].map(([k, v]) => [k, [...v].sort()]))).toEqual({ 'bw-libssl': ['3.0.11-1~deb12u1', '3.0.15-1~deb12u1'], 'bw-perl': ['1:5.36.0-7+deb12u2+bulwark1'] });
   });
 

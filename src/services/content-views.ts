@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -202,4 +202,39 @@ export async function environmentDir(db: Db, view: string, environment: string):
   const env = (await listEnvironments(db.kysely, view)).find((e) => e.environment === environment);
   if (env === undefined) return null;
   return (await listViewVersions(db.kysely, view)).find((v) => v.version === env.version)?.dir ?? null;
+}
+
+/**
+ * What a host needs to use an environment of a view: a dnf/tdnf `.repo` file (repository id
+ * `bulwark-<view>`, the id a policy's `source.repoId` names) or an apt sources line.
+ * @example await viewRepoConfig(db, { view: 'azl3-prod', environment: 'prod', url: 'https://bulwark.example.com' })
+ */
+export async function viewRepoConfig(db: Db, o: { view: string; environment: string; url: string }): Promise<{ kind: 'rpm-md' | 'deb'; text: string }> {
+  const dir = await environmentDir(db, o.view, o.environment);
+  if (dir === null) throw new BulwarkError('usage', `content view ${o.view} has no environment ${o.environment} (bulwark view promote)`);
+  if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(o.url)) throw new BulwarkError('usage', `"${o.url}" is not the server's address (https://host[:port][/path])`);
+  const base = `${o.url.replace(/\/+$/, '')}/repos/${o.view}/${o.environment}/`;
+  const spec = (await listViewVersions(db.kysely, o.view)).find((v) => v.dir === dir);
+  const view = spec === undefined ? null : parseContentView(spec.spec, `${o.view} (published)`);
+  const auth = '# with `bulwark serve --repos-need-token`: username=bulwark and password=<a viewer token>';
+  if (existsSync(join(dir, 'dists'))) {
+    return { kind: 'deb', text: [`# /etc/apt/sources.list.d/bulwark-${o.view}.list — content view ${o.view}, environment ${o.environment}`, '# (with --repos-need-token: the token in /etc/apt/auth.conf.d/, "machine <host> login bulwark password <token>")', `deb [trusted=yes] ${base} ${view?.suite ?? o.view} ${view?.component ?? 'main'}`, ''].join('\n') };
+  }
+  // Upstream packages keep their vendor's signatures (the host's imported keys check them); our
+  // own replacement builds may not be signed, and then dnf cannot check them.
+  const ours = (view?.replace.length ?? 0) > 0;
+  return {
+    kind: 'rpm-md',
+    text: [
+      `# /etc/yum.repos.d/bulwark-${o.view}.repo — content view ${o.view}, environment ${o.environment}`,
+      `[bulwark-${o.view}]`,
+      `name=Bulwark content view ${o.view} (${o.environment})`,
+      `baseurl=${base}`,
+      'enabled=1',
+      ...(ours ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0'] : ['gpgcheck=1']),
+      'repo_gpgcheck=0',
+      auth,
+      '',
+    ].join('\n'),
+  };
 }

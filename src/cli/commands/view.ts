@@ -1,5 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
-import { promoteView, publishView, viewEnvironments, viewVersions } from '../../services/content-views.js';
+import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -71,6 +71,17 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
     const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; reason: string }[];
     if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
     else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.kind, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** A host's configuration for an environment of a view: a .repo file or an apt sources line. */
+export async function viewRepoFileCommand(o: Common & { view: string; environment: string; url: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    await writeAll(o.io.stdout, (await viewRepoConfig(db, { view: o.view, environment: o.environment, url: o.url })).text);
     return EXIT.ok;
   } finally {
     await db.close();
