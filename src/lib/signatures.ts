@@ -1,4 +1,4 @@
-import { createMessage, readCleartextMessage, readKey, readSignature, verify, type PublicKey } from 'openpgp';
+import { createCleartextMessage, createMessage, generateKey, readCleartextMessage, readKey, readPrivateKey, readSignature, sign, verify, type PrivateKey, type PublicKey } from 'openpgp';
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 import { BulwarkError } from '../core/errors.js';
@@ -72,4 +72,45 @@ export async function verifyCleartext(armored: string, keys: readonly TrustedKey
   }
   const result = await verify({ message, verificationKeys, expectSigned: false });
   return { text: result.data, signedBy: await firstValid(result.signatures, verificationKeys, keys, what) };
+}
+
+/**
+ * A new signing key (Ed25519, no passphrase: it is kept in a file only its owner reads) for the
+ * repositories Bulwark publishes.
+ * @example const { privateKey, publicKey } = await generateSigningKey('Bulwark repository signing')
+ */
+export async function generateSigningKey(name: string): Promise<{ privateKey: string; publicKey: string }> {
+  // EdDSA on Ed25519 in the RFC 4880 form (what GnuPG 2.2, librepo's and apt's gpgv verify);
+  // RFC 9580's new Ed25519 keys are not understood there yet.
+  const k = await generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'armored' });
+  return { privateKey: k.privateKey, publicKey: k.publicKey };
+}
+
+async function privateKey(armored: string, origin: string): Promise<PrivateKey> {
+  try {
+    const k = await readPrivateKey({ armoredKey: armored });
+    if (!k.isDecrypted()) throw new Error('it is protected by a passphrase');
+    return k;
+  } catch (err) {
+    throw new BulwarkError('config.invalid', `${origin}: not a usable OpenPGP private key (${(err as Error).message})`);
+  }
+}
+
+/** The armored public half of a private key. */
+export async function publicKeyOf(armoredPrivate: string, origin: string): Promise<string> {
+  return (await privateKey(armoredPrivate, origin)).toPublic().armor();
+}
+
+/** A detached, armored signature over `data` (repomd.xml.asc, Release.gpg). */
+export async function signDetached(armoredPrivate: string, origin: string, data: Uint8Array): Promise<string> {
+  const message = await createMessage({ binary: data });
+  // openpgp's overloads of sign() do not resolve for a binary message here; the armored result is a string.
+  const signature: unknown = await sign({ message, signingKeys: await privateKey(armoredPrivate, origin), detached: true, format: 'armored' });
+  if (typeof signature !== 'string') throw new BulwarkError('internal', 'openpgp returned no armored signature');
+  return signature;
+}
+
+/** A clearsigned text (InRelease). */
+export async function signCleartext(armoredPrivate: string, origin: string, text: string): Promise<string> {
+  return sign({ message: await createCleartextMessage({ text }), signingKeys: await privateKey(armoredPrivate, origin), format: 'armored' });
 }

@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { runCli } from '../../test/cli.js';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
-import { promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
+import { loadOrCreateSigningKey, promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
@@ -125,11 +125,35 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+test\s+3\s+3\s+prod$/m);
     expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
     expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
+    // Publishing from the CLI signs with the server's key, made beside the object store the first time.
+    const published = await cli('view', 'publish', '-f', file);
+    expect(published.out).toMatch(/^azl3-lab version 3: 4 packages, 2 deviations from upstream, at \S+$/m);
+    expect(statSync(join(dir, 'repo-signing-key.asc')).mode & 0o077).toBe(0);
+    expect(existsSync(join(publishDir, 'azl3-lab', '3', 'repodata', 'repomd.xml.asc'))).toBe(true);
     // What a host in prod puts in /etc/yum.repos.d: the id a policy's source.repoId names.
     const repoFile = (await cli('view', 'repo-file', 'azl3-lab', '--env', 'prod', '--url', 'https://bulwark.example.com/')).out;
     expect(repoFile).toMatch(/^\[bulwark-azl3-lab\]\nname=Bulwark content view azl3-lab \(prod\)\nbaseurl=https:\/\/bulwark\.example\.com\/repos\/azl3-lab\/prod\/\nenabled=1\n/m);
     expect(repoFile).toMatch(/^gpgcheck=0$/m); // it replaces bw-curl with an unsigned build of ours
     expect((await cli('view', 'repo-file', 'azl3-lab', '--env', 'prod', '--url', 'https://x; rm -rf /')).code).toBe(2);
+  });
+
+  it('signs what it publishes (repomd.xml.asc); dnf with repo_gpgcheck takes it, and refuses a copy whose repomd.xml was changed', async () => {
+    const key = await loadOrCreateSigningKey(join(dir, 'keys', 'repo-signing-key.asc'));
+    expect(statSync(key.origin).mode & 0o077).toBe(0);
+    expect((await loadOrCreateSigningKey(key.origin)).armored).toBe(key.armored);
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, VIEW('3.3.*', ours));
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key });
+    const dnf = (repo: string, root: string) => spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=signed,file://${repo}`, '--enablerepo=signed', '--setopt=signed.repo_gpgcheck=1', `--setopt=signed.gpgkey=file://${join(repo, 'repodata', 'repomd.xml.key')}`, '--setopt=signed.gpgcheck=0', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(root, 'cache')}`, 'install', 'bw-openssl'], { encoding: 'utf8' });
+    const good = dnf(r.dir, join(dir, 'signed-host'));
+    expect([good.status, good.stderr]).toEqual([0, expect.anything()]);
+    const forged = join(dir, 'forged');
+    cpSync(r.dir, forged, { recursive: true });
+    const repomd = join(forged, 'repodata', 'repomd.xml');
+    writeFileSync(repomd, readFileSync(repomd, 'utf8').replace('<revision>', '<revision>1'));
+    const bad = dnf(forged, join(dir, 'forged-host'));
+    expect(bad.status).not.toBe(0);
+    expect(`${bad.stdout}${bad.stderr}`).toMatch(/signature|GPG|gpg/i);
   });
 
   it('serves each environment as a repository over HTTP (bulwark serve): a host in prod gets prod\'s version', async () => {
@@ -206,7 +230,8 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
   it('publishes an apt repository with the overlays (pins on Debian versions, epochs included), and apt sees exactly that', async () => {
     const file = join(dir, 'view.yaml');
     writeFileSync(file, `apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\nsources: [{ repo: bookworm }]\nexclude: [{ package: bw-tzdata, reason: "the image carries its own" }]\npins: [{ package: bw-libssl, version: "3.0.*", reason: "OpenSSL 3.5 not validated" }]\nreplace: [{ package: bw-perl, deb: ${ours}, reason: "our build with the CVE backport" }]\n`);
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    const key = await loadOrCreateSigningKey(join(dir, 'repo-signing-key.asc'));
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key });
     expect([r.version, r.packages]).toEqual([1, 3]);
     expect(r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? ''])).toEqual([
       ['pinned-out', 'bw-libssl', '3.5.0-1.all', ''],
@@ -218,7 +243,10 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     const root = join(dir, 'apt-root');
     for (const d of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) mkdirSync(join(root, d), { recursive: true });
     writeFileSync(join(root, 'var/lib/dpkg/status'), '');
-    writeFileSync(join(root, 'etc/apt/sources.list'), `deb [trusted=yes] file://${r.dir} lab main\n`);
+    // Signed by Bulwark: apt checks InRelease with the key the archive publishes (no trusted=yes).
+    const keyring = join(dir, 'bulwark-archive-key.asc');
+    cpSync(join(r.dir, 'bulwark-archive-key.asc'), keyring);
+    writeFileSync(join(root, 'etc/apt/sources.list'), `deb [signed-by=${keyring}] file://${r.dir} lab main\n`);
     const opts = ['-o', `Dir=${root}`, '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`, '-o', 'Debug::NoLocking=1', '-o', 'APT::Architecture=amd64', '-o', 'APT::Architectures=amd64'];
     execFileSync('apt-get', [...opts, '-q', 'update'], { stdio: 'pipe' });
     const madison = (pkg: string): string[] => execFileSync('apt-cache', [...opts, 'madison', pkg], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('|')).map((l) => l.split('|')[1]?.trim() ?? '').sort();
@@ -229,12 +257,23 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     const sim = execFileSync('apt-get', [...opts, '-s', 'install', 'bw-libssl', 'bw-perl'], { encoding: 'utf8' });
     expect(sim).toMatch(/^Inst bw-libssl \(3\.0\.15-1~deb12u1 /m);
     expect(sim).toMatch(/^Inst bw-perl \(1:5\.36\.0-7\+deb12u2\+bulwark1 /m);
+    // A copy whose Release was changed after signing is refused by apt.
+    const forged = join(dir, 'forged');
+    cpSync(r.dir, forged, { recursive: true });
+    const inRelease = join(forged, 'dists', 'lab', 'InRelease');
+    writeFileSync(inRelease, readFileSync(inRelease, 'utf8').replace('Suite: lab', 'Suite: lab2'));
+    rmSync(join(forged, 'dists', 'lab', 'Release.gpg'));
+    writeFileSync(join(root, 'etc/apt/sources.list'), `deb [signed-by=${keyring}] file://${forged} lab main\n`);
+    const refused = spawnSync('apt-get', [...opts, '-q', 'update'], { encoding: 'utf8' });
+    expect(refused.status).toBe(100);
+    expect(refused.stderr).toMatch(/BADSIG [0-9A-F]{16} Bulwark repository signing key/);
+    writeFileSync(join(root, 'etc/apt/sources.list'), `deb [signed-by=${keyring}] file://${r.dir} lab main\n`);
     expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' }).catch((e: unknown) => String(e)))).toMatch(/no environment prod/);
 
     // What a policy patching from this view (source:) may target.
     await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
     const available = await viewAvailable(db, { view: 'deb-lab', environment: 'prod' });
-    expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' })).text).toMatch(/^deb \[trusted=yes\] http:\/\/10\.0\.0\.1:8080\/repos\/deb-lab\/prod\/ lab main$/m);
+    expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' })).text).toMatch(/^deb \[signed-by=\/etc\/apt\/keyrings\/bulwark-deb-lab\.asc\] http:\/\/10\.0\.0\.1:8080\/repos\/deb-lab\/prod\/ lab main$/m);
     expect(Object.fromEntries([...available].map(([k, v]) => [k, [...v].sort()]))).toEqual({ 'bw-libssl': ['3.0.11-1~deb12u1', '3.0.15-1~deb12u1'], 'bw-perl': ['1:5.36.0-7+deb12u2+bulwark1'] });
   });
 

@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
+import { generateSigningKey, publicKeyOf, signCleartext, signDetached } from '../lib/signatures.js';
 import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, setEnvironment, type ViewVersionRow } from '../storage/index.js';
@@ -50,7 +51,7 @@ async function rpmIdentity(file: string): Promise<Candidate> {
  * Publishes the next version of the view in `file`.
  * @example await publishView(db, 'azl3-prod.yaml', { objectsDir, publishDir, actor: 'cli:alice' })
  */
-export async function publishView(db: Db, file: string, o: { objectsDir: string; publishDir: string; actor: string; clock?: Clock }): Promise<PublishReport> {
+export async function publishView(db: Db, file: string, o: { objectsDir: string; publishDir: string; actor: string; clock?: Clock; signingKey?: SigningKey | undefined }): Promise<PublishReport> {
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
@@ -115,9 +116,15 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
       await run('modifyrepo_c', ['--mdtype=updateinfo', file, join(dir, 'repodata')]);
       await rm(file, { force: true });
     }
+    if (o.signingKey !== undefined) {
+      // dnf's convention: repo_gpgcheck checks repomd.xml.asc; gpgkey=<baseurl>/repodata/repomd.xml.key.
+      const repomd = await readFile(join(dir, 'repodata', 'repomd.xml'));
+      await writeFile(join(dir, 'repodata', 'repomd.xml.asc'), await signDetached(o.signingKey.armored, o.signingKey.origin, repomd));
+      await writeFile(join(dir, 'repodata', 'repomd.xml.key'), await publicKeyOf(o.signingKey.armored, o.signingKey.origin));
+    }
   } else {
     const arches = [...new Set([...sources.flatMap((x) => x.repo.arches), ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
-    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock() });
+    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock(), signingKey: o.signingKey });
   }
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
@@ -151,7 +158,7 @@ async function debIdentity(file: string): Promise<Candidate> {
  * index's size and SHA-256. Unsigned: hosts say `[trusted=yes]`, or fetch it over HTTPS from
  * Bulwark, which verified every upstream file against its signed metadata.
  */
-async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date }): Promise<void> {
+async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date; signingKey?: SigningKey | undefined }): Promise<void> {
   for (const p of packages) {
     const prefix = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name.slice(0, 1);
     const poolDir = join(dir, 'pool', o.component, prefix, p.name);
@@ -175,6 +182,34 @@ async function publishApt(dir: string, packages: readonly Candidate[], o: { suit
   }
   const release = ['Origin: Bulwark', `Label: ${o.label}`, `Suite: ${o.suite}`, `Codename: ${o.suite}`, `Date: ${o.date.toUTCString()}`, `Architectures: ${o.arches.join(' ')}`, `Components: ${o.component}`, 'SHA256:', ...sums, ''].join('\n');
   await writeFile(join(dists, 'Release'), release);
+  if (o.signingKey !== undefined) {
+    await writeFile(join(dists, 'InRelease'), await signCleartext(o.signingKey.armored, o.signingKey.origin, release));
+    await writeFile(join(dists, 'Release.gpg'), await signDetached(o.signingKey.armored, o.signingKey.origin, Buffer.from(release)));
+    await writeFile(join(dir, 'bulwark-archive-key.asc'), await publicKeyOf(o.signingKey.armored, o.signingKey.origin));
+  }
+}
+
+/** The key published repositories are signed with (armored, unprotected; its file is mode 600). */
+export interface SigningKey {
+  armored: string;
+  /** Where it is, for messages. */
+  origin: string;
+}
+
+/**
+ * The repository signing key in `file`, made (Ed25519) the first time.
+ * @example await loadOrCreateSigningKey('/var/lib/bulwark/repo-signing-key.asc')
+ */
+export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> {
+  if (!existsSync(file)) {
+    await mkdir(dirname(file), { recursive: true });
+    const k = await generateSigningKey('Bulwark repository signing key');
+    await writeFile(file, k.privateKey, { mode: 0o600, flag: 'wx' }).catch((err: unknown) => {
+      // Made by another process at the same moment: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+  }
+  return { armored: await readFile(file, 'utf8'), origin: file };
 }
 
 /** Points an environment at a published version (default: the latest). */
@@ -218,8 +253,20 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
   const view = spec === undefined ? null : parseContentView(spec.spec, `${o.view} (published)`);
   const auth = '# with `bulwark serve --repos-need-token`: username=bulwark and password=<a viewer token>';
   if (existsSync(join(dir, 'dists'))) {
-    return { kind: 'deb', text: [`# /etc/apt/sources.list.d/bulwark-${o.view}.list — content view ${o.view}, environment ${o.environment}`, '# (with --repos-need-token: the token in /etc/apt/auth.conf.d/, "machine <host> login bulwark password <token>")', `deb [trusted=yes] ${base} ${view?.suite ?? o.view} ${view?.component ?? 'main'}`, ''].join('\n') };
+    const keyring = `/etc/apt/keyrings/bulwark-${o.view}.asc`;
+    const signed = existsSync(join(dir, 'bulwark-archive-key.asc'));
+    return {
+      kind: 'deb',
+      text: [
+        `# /etc/apt/sources.list.d/bulwark-${o.view}.list — content view ${o.view}, environment ${o.environment}`,
+        ...(signed ? [`# the signing key, once: curl -fsS ${base}bulwark-archive-key.asc -o ${keyring}`] : ['# this version is not signed: publish it again with a signing key']),
+        '# (with --repos-need-token: the token in /etc/apt/auth.conf.d/, "machine <host> login bulwark password <token>")',
+        `deb [${signed ? `signed-by=${keyring}` : 'trusted=yes'}] ${base} ${view?.suite ?? o.view} ${view?.component ?? 'main'}`,
+        '',
+      ].join('\n'),
+    };
   }
+  const signed = existsSync(join(dir, 'repodata', 'repomd.xml.asc'));
   // Upstream packages keep their vendor's signatures (the host's imported keys check them); our
   // own replacement builds may not be signed, and then dnf cannot check them.
   const ours = (view?.replace.length ?? 0) > 0;
@@ -231,8 +278,8 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
       `name=Bulwark content view ${o.view} (${o.environment})`,
       `baseurl=${base}`,
       'enabled=1',
-      ...(ours ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0'] : ['gpgcheck=1']),
-      'repo_gpgcheck=0',
+      ...(ours ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0'] : ['# packages keep their vendor signatures, checked with the keys the host has imported', 'gpgcheck=1']),
+      ...(signed ? ['# the metadata is signed by Bulwark', 'repo_gpgcheck=1', `gpgkey=${base}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']),
       auth,
       '',
     ].join('\n'),

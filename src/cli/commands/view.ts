@@ -1,5 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
-import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
+import { loadOrCreateSigningKey, promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -20,7 +20,8 @@ export function publishDirOf(dbPath: string | undefined, env: NodeJS.ProcessEnv)
 export async function viewPublishCommand(o: Common & { file: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io) });
+    const keyFile = o.io.env['BULWARK_SIGNING_KEY_FILE'] ?? join(dirname(defaultObjectsDir(o.dbPath, o.io.env)), 'repo-signing-key.asc');
+    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(keyFile) });
     const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
     for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
