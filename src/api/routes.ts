@@ -679,11 +679,11 @@ export const ROUTES: readonly Route[] = [
     access: 'admin',
     tag: 'supply chain',
     summary: 'Point an environment at a version (default: the latest): what its hosts install changes',
-    body: z.strictObject({ environment: z.string().min(1).max(32), version: z.number().int().positive().optional() }),
+    body: z.strictObject({ environment: z.string().min(1).max(32), version: z.number().int().positive().optional(), force: z.boolean().default(false) }),
     handle: async ({ db, params, body, actor }) => {
       const view = params['view'] ?? '';
       if ((await viewVersions(db, view)).length === 0) throw new BulwarkError('storage.not-found', `no content view ${view}`);
-      return promoteView(db, { view, environment: body.environment, ...(body.version !== undefined ? { version: body.version } : {}), actor });
+      return promoteView(db, { view, environment: body.environment, ...(body.version !== undefined ? { version: body.version } : {}), actor, force: body.force });
     },
   }),
   route({

@@ -384,8 +384,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .argument('<view>', 'the content view')
     .argument('[version]', 'this version (default: the latest)', versionOpt)
     .requiredOption('--to <environment>', 'e.g. dev, canary, prod')
-    .action(async (view: string, version: number | undefined, o: { to: string }) => {
-      code = await viewPromoteCommand({ io, dbPath: dbPath(), view, environment: o.to, version });
+    .option('--force', "skip the view's promotion path (audited as forced)")
+    .action(async (view: string, version: number | undefined, o: { to: string; force?: boolean }) => {
+      code = await viewPromoteCommand({ io, dbPath: dbPath(), view, environment: o.to, version, force: o.force === true });
     });
   viewCmd
     .command('list')

@@ -25,6 +25,8 @@ export const ContentView = z.strictObject({
   pins: z.array(z.strictObject({ package: glob, version: glob, reason })).default([]),
   /** Our own build (an .rpm, or a .deb for Debian views) instead of upstream's: every upstream build of `package` goes. */
   replace: z.array(z.strictObject({ package: z.string().min(1), rpm: z.string().min(1).optional(), deb: z.string().min(1).optional(), reason }).refine((r) => (r.rpm === undefined) !== (r.deb === undefined), 'give the file of our build as rpm: or deb:')).default([]),
+  /** Environments in order (e.g. dev, canary, prod): a version reaches each only after the one before. */
+  promotion: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)).min(2).max(16).optional(),
   /** Debian views: the suite and component the published apt repository has (default: the view's name, main). */
   suite: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
   component: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).optional(),

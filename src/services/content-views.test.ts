@@ -229,7 +229,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
 
   it('publishes an apt repository with the overlays (pins on Debian versions, epochs included), and apt sees exactly that', async () => {
     const file = join(dir, 'view.yaml');
-    writeFileSync(file, `apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\nsources: [{ repo: bookworm }]\nexclude: [{ package: bw-tzdata, reason: "the image carries its own" }]\npins: [{ package: bw-libssl, version: "3.0.*", reason: "OpenSSL 3.5 not validated" }]\nreplace: [{ package: bw-perl, deb: ${ours}, reason: "our build with the CVE backport" }]\n`);
+    writeFileSync(file, `apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\npromotion: [canary, prod]\nsources: [{ repo: bookworm }]\nexclude: [{ package: bw-tzdata, reason: "the image carries its own" }]\npins: [{ package: bw-libssl, version: "3.0.*", reason: "OpenSSL 3.5 not validated" }]\nreplace: [{ package: bw-perl, deb: ${ours}, reason: "our build with the CVE backport" }]\n`);
     const key = await loadOrCreateSigningKey(join(dir, 'repo-signing-key.asc'));
     const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key });
     expect([r.version, r.packages]).toEqual([1, 3]);
@@ -271,7 +271,13 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' }).catch((e: unknown) => String(e)))).toMatch(/no environment prod/);
 
     // What a policy patching from this view (source:) may target.
+    // Its promotion path: canary before prod; nowhere else unless forced (and audited as forced).
+    await expect(promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' })).rejects.toThrow(/deb-lab version 1 has not been in canary yet \(canary → prod\)/);
+    await expect(promoteView(db, { view: 'deb-lab', environment: 'staging', actor: 'test' })).rejects.toThrow(/staging is not on its promotion path/);
+    await promoteView(db, { view: 'deb-lab', environment: 'canary', actor: 'test' });
     await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
+    await promoteView(db, { view: 'deb-lab', environment: 'staging', actor: 'test', force: true });
+    expect((await viewEnvironments(db, 'deb-lab')).map((e) => e.environment)).toEqual(['canary', 'prod', 'staging']);
     const available = await viewAvailable(db, { view: 'deb-lab', environment: 'prod' });
     expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' })).text).toMatch(/^deb \[signed-by=\/etc\/apt\/keyrings\/bulwark-deb-lab\.asc\] http:\/\/10\.0\.0\.1:8080\/repos\/deb-lab\/prod\/ lab main$/m);
     expect(Object.fromEntries([...available].map(([k, v]) => [k, [...v].sort()]))).toEqual({ 'bw-libssl': ['3.0.11-1~deb12u1', '3.0.15-1~deb12u1'], 'bw-perl': ['1:5.36.0-7+deb12u2+bulwark1'] });

@@ -10,7 +10,7 @@ import { decompress } from '../lib/decompress.js';
 import { generateSigningKey, publicKeyOf, signCleartext, signDetached } from '../lib/signatures.js';
 import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, setEnvironment, type ViewVersionRow } from '../storage/index.js';
+import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
@@ -213,14 +213,22 @@ export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> 
 }
 
 /** Points an environment at a published version (default: the latest). */
-export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: string; clock?: Clock }): Promise<{ version: number }> {
+export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: string; clock?: Clock; force?: boolean }): Promise<{ version: number }> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.environment)) throw new BulwarkError('usage', `"${o.environment}" is not an environment name`);
   const versions = await listViewVersions(db.kysely, o.view);
   const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
   if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
+  // The version's own YAML says the way through the environments.
+  const path = parseContentView(v.spec, `${o.view} version ${String(v.version)}`).promotion;
+  if (path !== undefined && o.force !== true) {
+    const i = path.indexOf(o.environment);
+    if (i < 0) throw new BulwarkError('usage', `${o.view}: ${o.environment} is not on its promotion path (${path.join(' → ')})`);
+    const before = path[i - 1];
+    if (before !== undefined && !(await promotedTo(db.kysely, o.view, v.version)).includes(before)) throw new BulwarkError('usage', `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`);
+  }
   const clock = o.clock ?? systemClock;
   await setEnvironment(db.kysely, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: o.actor });
-  await recordAudit(db, o.actor, 'view.promote', o.view, { environment: o.environment, version: v.version }, clock);
+  await recordAudit(db, o.actor, 'view.promote', o.view, { environment: o.environment, version: v.version, ...(o.force === true ? { forced: true } : {}) }, clock);
   return { version: v.version };
 }
 

@@ -33,6 +33,7 @@ export interface Database {
   repo_snapshots: RepoSnapshotsTable;
   view_versions: ViewVersionsTable;
   view_environments: ViewEnvironmentsTable;
+  view_promotions: ViewEnvironmentsTable;
   image_builds: ImageBuildsTable;
   audit: AuditTable;
   runs: RunsTable;

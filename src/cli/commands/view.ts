@@ -31,10 +31,10 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   }
 }
 
-export async function viewPromoteCommand(o: Common & { view: string; environment: string; version: number | undefined }): Promise<ExitCode> {
+export async function viewPromoteCommand(o: Common & { view: string; environment: string; version: number | undefined; force?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await promoteView(db, { view: o.view, environment: o.environment, ...(o.version !== undefined ? { version: o.version } : {}), actor: actorOf(o.io) });
+    const r = await promoteView(db, { view: o.view, environment: o.environment, ...(o.version !== undefined ? { version: o.version } : {}), actor: actorOf(o.io), force: o.force === true });
     await writeAll(o.io.stdout, `${o.view}: ${o.environment} now serves version ${String(r.version)}\n`);
     return EXIT.ok;
   } finally {

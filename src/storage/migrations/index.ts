@@ -18,6 +18,7 @@ import { contentViews } from './0015-content-views.js';
 import { images } from './0016-images.js';
 import { agentBoot } from './0017-agent-boot.js';
 import { targetImage } from './0018-target-image.js';
+import { viewPromotions } from './0019-view-promotions.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -44,6 +45,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0016-images': images(dialect),
     '0017-agent-boot': agentBoot(),
     '0018-target-image': targetImage(),
+    '0019-view-promotions': viewPromotions(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

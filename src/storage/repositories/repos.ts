@@ -101,6 +101,7 @@ export async function listViewVersions(ex: Executor, view?: string): Promise<Vie
 }
 
 export async function setEnvironment(ex: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
+  await ex.insertInto('view_promotions').values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by }).execute();
   await ex
     .insertInto('view_environments')
     .values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by })
@@ -163,4 +164,10 @@ export async function listImageBuilds(ex: Executor, image?: string): Promise<Ima
     packages: r.packages,
     target: r.target,
   }));
+}
+
+/** The environments a version of a view has ever been promoted to. */
+export async function promotedTo(ex: Executor, view: string, version: number): Promise<string[]> {
+  const rows = await ex.selectFrom('view_promotions').select('environment').distinct().where('view', '=', view).where('version', '=', version).execute();
+  return rows.map((r) => r.environment).sort();
 }
