@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,9 +258,12 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
     // Two builds of one image at once: one goes ahead, the other is refused, nothing is mixed.
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
+    // A killed build's work directory is cleared by the next build.
+    mkdirSync(join(imagesDir, 'lab-bad', '.work-7-deadbeef', 'rootfs'), { recursive: true });
     const both = await Promise.allSettled([buildImage(db, def, { imagesDir, actor: 'a' }), buildImage(db, def, { imagesDir, actor: 'b' })]);
     expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/lab-bad is being built by another process/);
     expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
+    expect(readdirSync(join(imagesDir, 'lab-bad'))).toEqual(['1']);
   }, 60_000);
 });

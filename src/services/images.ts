@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
@@ -103,6 +103,9 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
 
 async function buildLeased(db: Db, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
+  // Under the lease no other build of this image runs: work directories left are from killed builds.
+  const imageDir = join(o.imagesDir, def.name);
+  if (existsSync(imageDir)) for (const d of await readdir(imageDir)) if (d.startsWith('.work-')) await rm(join(imageDir, d), { recursive: true, force: true });
   const build = await nextImageBuild(db.kysely, def.name);
   const created = clock();
   const finalDir = join(o.imagesDir, def.name, String(build));
