@@ -124,7 +124,8 @@ async function buildLeased(db: Db, def: ImageDefinition, text: string, requested
     if (def.type === 'container') {
       const c = def.container;
       const tag = c?.tag ?? String(build);
-      const arch = r.packages.find((p) => p.arch !== 'noarch')?.arch ?? process.arch;
+      // The image's architecture is its packages' (gpg-pubkey's "(none)" and noarch say nothing).
+      const arch = r.packages.find((p) => p.arch !== 'noarch' && p.arch !== '(none)')?.arch ?? process.arch;
       const layout = await writeOciLayout(join(out, 'oci'), tar, {
         tag,
         arch,
