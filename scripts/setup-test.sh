@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what Bulwark's tests use: the real rpm, dnf, createrepo_c, dpkg, oscap,
-# sshd, PostgreSQL, curl and dash (the agent), and Chromium for the dashboard's browser tests
+# sshd, PostgreSQL, curl and dash (the agent), Chromium for the dashboard's browser tests, and
+# skopeo, umoci and mmdebstrap for images
 # (DESIGN.md "Real parts in tests").
 #
 # As root it INSTALLS DEBIAN PACKAGES with apt-get (the list is below) and starts PostgreSQL if
@@ -10,6 +11,7 @@ set -euo pipefail
 PACKAGES=(
   rpm librpm-dev dnf createrepo-c dpkg libdpkg-dev openscap-scanner openssh-server
   zstd xz-utils bzip2 gcc libc6-dev pkg-config postgresql curl dash dpkg-dev openssl chromium
+  skopeo umoci mmdebstrap apt gnupg
 )
 
 missing=()

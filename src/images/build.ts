@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +9,9 @@ import { createGzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
+import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
 import { formatImageStamp, IMAGE_STAMP_PATH } from '../inventory/image-stamp.js';
+import { parseInventory } from '../inventory/imports.js';
 import { collectRoot } from '../inventory/root.js';
 import type { SbomPackage } from './sbom.js';
 
@@ -134,9 +136,52 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   return { root, packages, log };
 }
 
+/**
+ * A Debian or Ubuntu root from a published apt view, with the real mmdebstrap in chrootless mode:
+ * the packages asked for and what they depend on, unpacked and configured by this machine's
+ * dpkg with --root, nothing else (the `custom` variant: no Essential set unless asked for).
+ * The view's repository is read with copy:// (a local directory Bulwark published and whose
+ * upstream files it verified, hence trusted=yes).
+ */
+export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
+  if (i.packages.length === 0) throw new BulwarkError('usage', 'an image needs at least one package');
+  if (i.remove.length > 0) throw new BulwarkError('usage', 'remove: is not supported for Debian images yet (leave the packages out instead)');
+  const suites = existsSync(join(i.repoDir, 'dists')) ? await readdir(join(i.repoDir, 'dists')) : [];
+  const suite = suites[0];
+  if (suite === undefined || suites.length !== 1) throw new BulwarkError('usage', `${i.repoDir}: not an apt repository with one suite`);
+  const release = await readFile(join(i.repoDir, 'dists', suite, 'Release'), 'utf8');
+  const components = (/^Components:\s*(.+)$/m.exec(release)?.[1] ?? 'main').trim();
+  const root = join(i.work, 'rootfs');
+  const argv = [
+    '--mode=chrootless',
+    '--variant=custom',
+    `--include=${i.packages.join(',')}`,
+    '--format=directory',
+    '--quiet',
+    ...(i.docs ? [] : ['--dpkgopt=path-exclude=/usr/share/doc/*', '--dpkgopt=path-exclude=/usr/share/man/*']),
+    suite,
+    root,
+    `deb [trusted=yes] copy://${i.repoDir} ${suite} ${components}`,
+  ];
+  let log: string;
+  try {
+    const r = await run('mmdebstrap', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
+    log = r.stdout + r.stderr;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
+    if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', 'mmdebstrap is not installed on this machine; Debian images are built with it', {}, { cause: err });
+    throw new BulwarkError('input.invalid', `mmdebstrap failed:\n${`${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n')}`, {}, { cause: err });
+  }
+  // The build's own source (copy://…) means nothing on a host: the image's apt starts without one.
+  await writeFile(join(root, 'etc', 'apt', 'sources.list'), '# the sources this host uses: bulwark view repo-file VIEW --env ENV --url URL\n');
+  const { stdout } = await run('dpkg-query', [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { maxBuffer: 64 * 1024 * 1024 });
+  const packages = parseInventory(stdout, `dpkg-query --admindir ${root}`, 'dpkg-query').packages.map((p) => ({ ...p, license: null, sourceRpm: null }));
+  return { root, packages, log };
+}
+
 /** Removes the package database (distroless images: RemoveRpmDb). */
 export async function removePackageDb(root: string): Promise<void> {
-  for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf']) await rm(join(root, d), { recursive: true, force: true });
+  for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf', 'var/lib/dpkg', 'var/lib/apt']) await rm(join(root, d), { recursive: true, force: true });
 }
 
 /** /etc/bulwark-image: which build this is, read back by every collector from hosts made from it. */

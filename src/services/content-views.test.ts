@@ -1,11 +1,11 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { buildAptArchive } from '../../test/apt-archive.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
 import { loadOrCreateSigningKey, promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
@@ -197,7 +197,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
 
   beforeAll(async () => {
     if (!canRunDeb) return;
-    const built = buildAptRepo(join(dir, 'build'), [
+    const root = buildAptArchive(dir, [
       { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
       { name: 'bw-libssl', version: '3.5.0-1' },
@@ -205,17 +205,6 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
       { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
       { name: 'bw-tzdata', version: '2025b-0+deb12u1' },
     ]);
-    // The archive as a publisher lays it out: pool/, then dists/stable with its indexes and Release.
-    const root = join(dir, 'archive');
-    cpSync(built, join(root, 'pool'), { recursive: true });
-    rmSync(join(root, 'pool', 'Packages'));
-    const bin = join(root, 'dists', 'stable', 'main', 'binary-amd64');
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'Packages'), execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-    execFileSync('xz', ['-kf', join(bin, 'Packages')]);
-    const rel = 'main/binary-amd64/Packages.xz';
-    const bytes = readFileSync(join(root, 'dists', 'stable', rel));
-    writeFileSync(join(root, 'dists', 'stable', 'Release'), `Suite: stable\nCodename: bookworm\nArchitectures: amd64\nComponents: main\nSHA256:\n ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}\n`);
     ours = join(buildAptRepo(join(dir, 'ours'), [{ name: 'bw-perl', version: '1:5.36.0-7+deb12u2+bulwark1' }]), 'bw-perl_5.36.0-7+deb12u2+bulwark1_all.deb');
     db = await openStore({ dbPath: join(dir, 'd.db') });
     await addRepo(db, { id: 'bookworm', kind: 'deb', url: root, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAptArchive } from '../../test/apt-archive.js';
 import { runCli } from '../../test/cli.js';
 import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
 import { buildRepo } from '../../test/ssh-fleet.js';
@@ -266,4 +267,65 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
     expect(readdirSync(join(imagesDir, 'lab-bad'))).toEqual(['1']);
   }, 60_000);
+});
+
+/**
+ * Debian images on real parts: an apt content view (dpkg-deb, dpkg-scanpackages), built into a
+ * root by the real mmdebstrap (chrootless) and this machine's dpkg, read back by dpkg-query.
+ */
+const canRunDeb = ['dpkg-deb', 'apt-get', 'mmdebstrap', 'xz', 'tar', 'skopeo'].every((t) => hasTool(t)) && existsSync('/usr/bin/dpkg-scanpackages');
+
+describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-debimages-'));
+  let db: Db;
+
+  beforeAll(async () => {
+    if (!canRunDeb) return;
+    const archive = buildAptArchive(dir, [
+      { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
+      { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
+      { name: 'bw-tzdata', version: '2025b-0+deb12u1' },
+    ]);
+    db = await openStore({ dbPath: join(dir, 'd.db') });
+    await addRepo(db, { id: 'bookworm', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'bookworm', { objectsDir: join(dir, 'objects') });
+    const view = join(dir, 'view.yaml');
+    writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\nsources: [{ repo: bookworm }]\npins: [{ package: bw-libssl, version: "3.0.11-*", reason: "validated build" }]\n');
+    await publishView(db, view, { objectsDir: join(dir, 'objects'), publishDir: join(dir, 'published'), actor: 'test' });
+    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (canRunDeb) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds a Debian WSL image and container whose dpkg database lists exactly the defined packages', async () => {
+    const def = join(dir, 'wsl.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-wsl\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-libssl, bw-perl]\n');
+    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const root = join(dir, 'wsl-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
+    const listed = execFileSync('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Package}=${Version} ${db:Status-Abbrev}\n'], { encoding: 'utf8' }).split('\n').filter((l) => l !== '').map((l) => l.trimEnd()).sort();
+    expect(listed).toEqual(['bw-libssl=3.0.11-1~deb12u1 ii', 'bw-perl=1:5.36.0-7+deb12u2 ii']);
+    expect(readFileSync(join(root, 'etc/apt/sources.list'), 'utf8')).not.toMatch(/copy:/);
+    // Its SBOM names Debian packages by deb purls (epoch in the version) and reads back.
+    const inv = parseInventory(readFileSync(join(r.dir, 'sbom.cdx.json'), 'utf8'), 'sbom');
+    expect(inv.packages.map((p) => `${p.family} ${p.name} ${p.version}`).sort()).toEqual(['deb bw-libssl 3.0.11-1~deb12u1', 'deb bw-perl 1:5.36.0-7+deb12u2']);
+
+    const cdef = join(dir, 'container.yaml');
+    writeFileSync(cdef, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-base\ntype: container\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-tzdata]\ncontainer: { tag: "12" }\n');
+    const c = await buildImage(db, cdef, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${c.artifact}:12`], { encoding: 'utf8' })) as { Digest: string; Architecture: string };
+    expect(inspect.Digest).toBe(c.digest);
+    expect(c.packages).toBe(1);
+  }, 120_000);
+
+  it('refuses an rpm release from an apt view, naming the file', async () => {
+    const def = join(dir, 'wrong.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: wrong\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\n');
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/wrong\.yaml: deb-lab version 1 is not an rpm-md repository, which azurelinux:3\.0 images are built from/);
+  });
 });

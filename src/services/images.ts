@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
+import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
 import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
-import { buildRoot, gzipFile, removePackageDb, tarRoot, writeImageStamp, writeWslConf } from '../images/build.js';
+import { buildDebRoot, buildRoot, gzipFile, removePackageDb, tarRoot, writeImageStamp, writeWslConf } from '../images/build.js';
 import { parseImageDefinition, type ImageDefinition } from '../images/definition.js';
 import { writeOciLayout } from '../images/oci.js';
 import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
@@ -72,7 +73,9 @@ async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promis
   } else version = def.from.version;
   const v = versions.find((x) => x.version === version);
   if (v === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no version ${String(version)}`);
-  if (!existsSync(join(v.dir, 'repodata', 'repomd.xml'))) throw new BulwarkError('usage', `${file}: ${def.from.view} version ${String(v.version)} is not an rpm-md repository; images are built with dnf`);
+  // rpm releases are built with dnf from an rpm-md view, Debian and Ubuntu with mmdebstrap from an apt view.
+  const deb = releaseFamily(def.release) === 'deb';
+  if (deb ? !existsSync(join(v.dir, 'dists')) : !existsSync(join(v.dir, 'repodata', 'repomd.xml'))) throw new BulwarkError('usage', `${file}: ${def.from.view} version ${String(v.version)} is not ${deb ? 'an apt' : 'an rpm-md'} repository, which ${def.release} images are built from`);
   return { version: v.version, dir: v.dir };
 }
 
@@ -113,7 +116,8 @@ async function buildLeased(db: Db, def: ImageDefinition, text: string, requested
   const out = join(work, 'out');
   await mkdir(out, { recursive: true });
   try {
-    const r = await buildRoot({ repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs });
+    const input = { repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs };
+    const r = releaseFamily(def.release) === 'deb' ? await buildDebRoot(input) : await buildRoot(input);
     await writeImageStamp(r.root, { image: def.name, build, view: def.from.view, viewVersion: view.version });
     if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
     if (def.removeRpmDb) await removePackageDb(r.root);
@@ -125,7 +129,7 @@ async function buildLeased(db: Db, def: ImageDefinition, text: string, requested
       const c = def.container;
       const tag = c?.tag ?? String(build);
       // The image's architecture is its packages' (gpg-pubkey's "(none)" and noarch say nothing).
-      const arch = r.packages.find((p) => p.arch !== 'noarch' && p.arch !== '(none)')?.arch ?? process.arch;
+      const arch = r.packages.find((p) => !['noarch', '(none)', 'all'].includes(p.arch))?.arch ?? process.arch;
       const layout = await writeOciLayout(join(out, 'oci'), tar, {
         tag,
         arch,
@@ -145,7 +149,7 @@ async function buildLeased(db: Db, def: ImageDefinition, text: string, requested
     await writeFile(join(out, 'sbom.cdx.json'), JSON.stringify(cycloneDx(subject, r.packages, ctx), null, 2) + '\n');
     await writeFile(join(out, 'sbom.spdx.json'), JSON.stringify(spdxDocument(subject, r.packages, ctx), null, 2) + '\n');
     await writeFile(join(out, 'image.yaml'), text);
-    await writeFile(join(out, 'dnf.log'), r.log);
+    await writeFile(join(out, 'build.log'), r.log);
     if (o.keepRoot === true) await rename(r.root, join(out, 'rootfs'));
     // A directory without a stored build is a crashed attempt: this build number is ours.
     await rm(finalDir, { recursive: true, force: true });
