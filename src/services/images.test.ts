@@ -267,6 +267,18 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
     expect(readdirSync(join(imagesDir, 'lab-bad'))).toEqual(['1']);
   }, 60_000);
+
+  it('says when an image is behind: its environment serves a newer version of its view than it was built from', async () => {
+    await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
+    await promoteView(db, { view: 'lab', environment: 'prod', actor: 'test' });
+    const latest = (name: string) => imageBuilds(db, name).then((b) => b[0]);
+    expect((await latest('lab-base'))?.behind).toEqual({ environment: 'prod', serves: 2 });
+    // Built from a fixed version, not an environment: never behind.
+    expect((await latest('lab-wsl'))?.behind).toBeNull();
+    // Older builds carry no verdict; the latest says it.
+    expect((await imageBuilds(db, 'lab-base')).slice(1).every((b) => b.behind === null)).toBe(true);
+    expect((await runCli(['--db', join(dir, 'i.db'), 'image', 'list', 'lab-base'])).out).toMatch(/^lab-base\s+2\s.*behind: prod serves v2$/m);
+  });
 });
 
 /**

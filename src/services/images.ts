@@ -171,8 +171,34 @@ function toInstalled(p: InstalledPackage): InstalledPackage {
   return { family: p.family, name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: p.sourceName, sourceVersion: p.sourceVersion };
 }
 
-export function imageBuilds(db: Db, image?: string): Promise<ImageBuildRow[]> {
-  return listImageBuilds(db.kysely, image);
+/**
+ * Image builds, newest first per image. `behind` is set on an image's latest build when it was
+ * built from an environment that serves a newer version of its view now: the image is due to be
+ * built again (what hosts of that environment install has moved on).
+ */
+export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRow & { behind: { environment: string; serves: number } | null })[]> {
+  const rows = await listImageBuilds(db.kysely, image);
+  const envs = await listEnvironments(db.kysely);
+  const seen = new Set<string>();
+  return rows.map((b) => {
+    const latest = !seen.has(b.image);
+    seen.add(b.image);
+    let behind: { environment: string; serves: number } | null = null;
+    if (latest) {
+      let from: ImageDefinition['from'] | null = null;
+      try {
+        from = parseImageDefinition(b.spec, `${b.image} build ${String(b.build)}`).from;
+      } catch {
+        // A definition stored by an older Bulwark that no longer parses: no verdict.
+      }
+      if (from !== null && 'environment' in from) {
+        const env = from.environment;
+        const serves = envs.find((e) => e.view === b.view && e.environment === env)?.version;
+        if (serves !== undefined && serves !== b.viewVersion) behind = { environment: env, serves };
+      }
+    }
+    return { ...b, behind };
+  });
 }
 
 /** One build of an image: the given one, or the latest. */

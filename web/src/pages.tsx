@@ -305,6 +305,8 @@ interface ImageItem {
   packages: number;
   digest: string;
   target: string;
+  /** Set when its environment serves a newer version of its view: due to be built again. */
+  behind: { environment: string; serves: number } | null;
 }
 
 /** Repositories (verified snapshots), content views with the environments they serve, and image builds. */
@@ -352,6 +354,7 @@ export function SupplyChainPage(): ReactNode {
           ['built', (b) => day(b.createdAt)],
           ['packages', (b) => b.packages],
           ['digest', (b) => <code title={b.digest}>{b.digest.slice(0, 19)}…</code>],
+          ['', (b) => (b.behind === null ? null : <span className="error">behind: {b.behind.environment} serves v{b.behind.serves}</span>)],
         ]}
         empty="No image built yet (bulwark image build)."
       />

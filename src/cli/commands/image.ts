@@ -48,8 +48,8 @@ export async function imageListCommand(o: Common & { image: string | undefined; 
       await writeAll(
         o.io.stdout,
         formatTable(
-          ['IMAGE', 'BUILD', 'TYPE', 'FROM', 'BUILT', 'BY', 'PACKAGES', 'DIGEST'],
-          builds.map((b) => [b.image, String(b.build), b.type, `${b.view} v${String(b.viewVersion)}`, b.createdAt, b.createdBy, String(b.packages), `${b.digest.slice(0, 19)}…`]),
+          ['IMAGE', 'BUILD', 'TYPE', 'FROM', 'BUILT', 'BY', 'PACKAGES', 'DIGEST', 'NOTE'],
+          builds.map((b) => [b.image, String(b.build), b.type, `${b.view} v${String(b.viewVersion)}`, b.createdAt, b.createdBy, String(b.packages), `${b.digest.slice(0, 19)}…`, b.behind === null ? '' : `behind: ${b.behind.environment} serves v${String(b.behind.serves)}`]),
         ),
       );
     return EXIT.ok;
