@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,7 +143,16 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     expect((await loadOrCreateSigningKey(key.origin)).armored).toBe(key.armored);
     const file = join(dir, 'view.yaml');
     writeFileSync(file, VIEW('3.3.*', ours));
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key });
+    // A publication that crashed half-way left version 4's directory with a package the view excludes.
+    mkdirSync(join(publishDir, 'azl3-lab', '4', 'Packages'), { recursive: true });
+    cpSync(ours, join(publishDir, 'azl3-lab', '4', 'Packages', 'bw-agent-1.1-1.azl3.noarch.rpm'));
+    // Two publications at once: one goes ahead, the other is refused.
+    const both = await Promise.allSettled([publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key }), publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key })]);
+    expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/azl3-lab is being published by another process/);
+    const r = (both.find((x) => x.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof publishView>>>).value;
+    expect(r.version).toBe(4);
+    expect(readdirSync(join(r.dir, 'Packages')).sort()).toEqual(['bw-curl-8.11.1-3.azl3.bulwark1.noarch.rpm', 'bw-openssl-3.3.0-2.azl3.noarch.rpm', 'bw-openssl-3.3.5-5.azl3.noarch.rpm']);
     const dnf = (repo: string, root: string) => spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=signed,file://${repo}`, '--enablerepo=signed', '--setopt=signed.repo_gpgcheck=1', `--setopt=signed.gpgkey=file://${join(repo, 'repodata', 'repomd.xml.key')}`, '--setopt=signed.gpgcheck=0', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(root, 'cache')}`, 'install', 'bw-openssl'], { encoding: 'utf8' });
     const good = dnf(r.dir, join(dir, 'signed-host'));
     expect([good.status, good.stderr]).toEqual([0, expect.anything()]);

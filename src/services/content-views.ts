@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,8 +9,9 @@ import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
 import { generateSigningKey, publicKeyOf, signCleartext, signDetached } from '../lib/signatures.js';
 import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
-import { parseContentView, selectContent, type Candidate, type Deviation } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
+import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
+import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, releaseLease, setEnvironment, tryLease, type ViewVersionRow } from '../storage/index.js';
+import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
@@ -90,9 +91,29 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     replacements.push(c);
   }
   const { packages, deviations } = selectContent(view, upstream, replacements, family);
+  // One publication of a view at a time across processes: the version number and its directory are ours.
+  const lease = `view:${view.name}`;
+  const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
+  if (!(await tryLease(db.kysely, lease, holder, new Date().toISOString(), new Date(Date.now() + 3_600_000).toISOString()))) throw new BulwarkError('storage.conflict', `${view.name} is being published by another process`);
+  try {
+    return await writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches) }, o, clock);
+  } finally {
+    await releaseLease(db.kysely, lease, holder);
+  }
+}
+
+async function writeVersion(
+  db: Db,
+  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[] },
+  o: { publishDir: string; actor: string; signingKey?: SigningKey | undefined },
+  clock: Clock,
+): Promise<PublishReport> {
+  const { text, view, family, packages, deviations, updateinfos } = v;
   const versions = await listViewVersions(db.kysely, view.name);
   const next = (versions[0]?.version ?? 0) + 1;
   const dir = join(o.publishDir, view.name, String(next));
+  // A directory of a version never recorded is a crashed attempt: none of its files may stay.
+  await rm(dir, { recursive: true, force: true });
   if (family === 'rpm') {
     await mkdir(join(dir, 'Packages'), { recursive: true });
     for (const p of packages) await linkOrCopy(p.source, join(dir, 'Packages', `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`));
@@ -123,7 +144,7 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
       await writeFile(join(dir, 'repodata', 'repomd.xml.key'), await publicKeyOf(o.signingKey.armored, o.signingKey.origin));
     }
   } else {
-    const arches = [...new Set([...sources.flatMap((x) => x.repo.arches), ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
+    const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
     await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock(), signingKey: o.signingKey });
   }
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
