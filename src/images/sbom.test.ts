@@ -62,6 +62,18 @@ describe('SBOMs', () => {
     expect(new Set(spdx.packages.map((p) => p.SPDXID)).size).toBe(spdx.packages.length);
     expect(spdx.packages.find((p) => p.SPDXID.includes('tzdata'))).toMatchObject({ licenseDeclared: 'NOASSERTION', licenseComments: 'as packaged: Public Domain' });
   });
+
+  it('uses only values SPDX 2.3 defines for purposes, references and relationships (checked once against the official schema, spdx/spdx-spec support/2.3)', () => {
+    // SPDX 2.3 §7.24, §7.21, §11.1: the enumerations as the specification spells them (underscores).
+    const purposes = ['APPLICATION', 'FRAMEWORK', 'LIBRARY', 'CONTAINER', 'OPERATING_SYSTEM', 'DEVICE', 'FIRMWARE', 'SOURCE', 'ARCHIVE', 'FILE', 'INSTALL', 'OTHER'];
+    for (const type of ['container', 'wsl', 'vm', 'bare-metal'] as const) {
+      const doc = spdxDocument({ ...SUBJECT, type }, PKGS, CTX) as { packages: { primaryPackagePurpose: string; externalRefs?: { referenceCategory: string; referenceType: string }[] }[]; relationships: { relationshipType: string }[] };
+      for (const p of doc.packages) expect(purposes).toContain(p.primaryPackagePurpose);
+      for (const r of doc.packages.flatMap((p) => p.externalRefs ?? [])) expect([r.referenceCategory, r.referenceType]).toEqual(['PACKAGE-MANAGER', 'purl']);
+      for (const r of doc.relationships) expect(['DESCRIBES', 'CONTAINS']).toContain(r.relationshipType);
+    }
+    expect((spdxDocument({ ...SUBJECT, type: 'wsl' }, [], CTX) as { packages: { primaryPackagePurpose: string }[] }).packages[0]?.primaryPackagePurpose).toBe('OPERATING_SYSTEM');
+  });
 });
 
 describe('parity', () => {

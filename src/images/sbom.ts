@@ -163,7 +163,7 @@ export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackag
         licenseConcluded: 'NOASSERTION',
         licenseDeclared: 'NOASSERTION',
         copyrightText: 'NOASSERTION',
-        primaryPackagePurpose: subject.type === 'container' ? 'CONTAINER' : 'OPERATING-SYSTEM',
+        primaryPackagePurpose: subject.type === 'container' ? 'CONTAINER' : 'OPERATING_SYSTEM',
         ...(subject.digest !== null && /^sha256:[0-9a-f]{64}$/.test(subject.digest) ? { checksums: [{ algorithm: 'SHA256', checksumValue: subject.digest.slice(7) }] } : {}),
       },
       ...pkgs,
