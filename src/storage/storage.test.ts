@@ -19,6 +19,14 @@ import {
   upsertAdvisories,
   upsertRelease,
   upsertTarget,
+  insertImageBuild,
+  insertViewVersion,
+  listEnvironments,
+  listImageBuilds,
+  nextImageBuild,
+  promotedTo,
+  setEnvironment,
+  setTargetImage,
   type FindingInput,
 } from './index.js';
 
@@ -166,5 +174,29 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     await expect(recordFindings(db.kysely, t.id, [{ ...f1, advisoryId: 'nope' }], T2)).rejects.toThrow(/not stored/);
     all = await listFindings(db.kysely, { targetId: t.id, status: [] });
     expect(all).toEqual([]);
+  });
+  it('keeps content view versions, every promotion, image builds and targets\' image stamps', async () => {
+    expect(await insertViewVersion(db.kysely, { view: 'lab', createdAt: T0, createdBy: 'a', spec: 'x', packages: 3, deviations: [{ kind: 'excluded' }], dir: '/p/1' })).toBe(1);
+    expect(await insertViewVersion(db.kysely, { view: 'lab', createdAt: T1, createdBy: 'a', spec: 'y', packages: 4, deviations: [], dir: '/p/2' })).toBe(2);
+    await setEnvironment(db.kysely, { view: 'lab', environment: 'canary', version: 1, at: T1, by: 'a' });
+    await setEnvironment(db.kysely, { view: 'lab', environment: 'canary', version: 2, at: T2, by: 'b' });
+    await setEnvironment(db.kysely, { view: 'lab', environment: 'prod', version: 1, at: T2, by: 'b' });
+    // The environment holds the latest; the promotions of each version are all kept.
+    expect((await listEnvironments(db.kysely, 'lab')).map((e) => [e.environment, e.version, e.promotedAt])).toEqual([['canary', 2, T2], ['prod', 1, T2]]);
+    expect(await promotedTo(db.kysely, 'lab', 1)).toEqual(['canary', 'prod']);
+    expect(await promotedTo(db.kysely, 'lab', 2)).toEqual(['canary']);
+
+    expect(await nextImageBuild(db.kysely, 'base')).toBe(1);
+    const b = { image: 'base', build: 1, type: 'container', release: 'azurelinux:3.0', view: 'lab', viewVersion: 1, createdAt: T1, createdBy: 'a', spec: 'z', dir: '/i/1', artifact: 'oci', digest: `sha256:${'a'.repeat(64)}`, packages: 2, target: 'base@1' };
+    await insertImageBuild(db.kysely, b);
+    await insertImageBuild(db.kysely, { ...b, build: 2, createdAt: T2, target: 'base@2' });
+    expect(await nextImageBuild(db.kysely, 'base')).toBe(3);
+    expect((await listImageBuilds(db.kysely, 'base')).map((x) => [x.build, x.createdAt, x.viewVersion])).toEqual([[2, T2, 1], [1, T1, 1]]);
+    await expect(insertImageBuild(db.kysely, b)).rejects.toThrow();
+
+    const t = await upsertTarget(db.kysely, { name: 'web-1', kind: 'host', release: 'azurelinux:3.0' }, T0);
+    expect(t.image).toBeNull();
+    await setTargetImage(db.kysely, t.id, 'base@2');
+    expect((await getTarget(db.kysely, 'web-1'))?.image).toBe('base@2');
   });
 });
