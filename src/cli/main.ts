@@ -420,8 +420,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('build the next build of an image definition')
     .requiredOption('-f, --file <file>', 'the image definition YAML')
     .option('--keep-root', 'also keep the unpacked root filesystem beside the artifact')
-    .action(async (o: { file: string; keepRoot?: boolean }) => {
-      code = await imageBuildCommand({ io, dbPath: dbPath(), file: o.file, keepRoot: o.keepRoot === true });
+    .option('--if-needed', 'only when never built, the definition changed, or its environment serves a newer view version')
+    .action(async (o: { file: string; keepRoot?: boolean; ifNeeded?: boolean }) => {
+      code = await imageBuildCommand({ io, dbPath: dbPath(), file: o.file, keepRoot: o.keepRoot === true, ifNeeded: o.ifNeeded === true });
     });
   imageCmd
     .command('import')

@@ -278,6 +278,14 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     // Older builds carry no verdict; the latest says it.
     expect((await imageBuilds(db, 'lab-base')).slice(1).every((b) => b.behind === null)).toBe(true);
     expect((await runCli(['--db', join(dir, 'i.db'), 'image', 'list', 'lab-base'])).out).toMatch(/^lab-base\s+2\s.*behind: prod serves v2$/m);
+    // --if-needed builds what is behind, then nothing more until something changes.
+    const ifNeeded = () => runCli(['--db', join(dir, 'i.db'), 'image', 'build', '--if-needed', '-f', join(dir, 'container.yaml')]);
+    const first = await ifNeeded();
+    expect(first.err).toBe('building: prod serves lab version 2; build 2 has version 1\n');
+    expect(first.out).toMatch(/^lab-base build 3 \(container\) from lab version 2/m);
+    expect((await ifNeeded()).out).toBe('build 3 is up to date (lab version 2): nothing to build\n');
+    writeFileSync(join(dir, 'container.yaml'), readFileSync(join(dir, 'container.yaml'), 'utf8') + '# a comment is a change\n');
+    expect((await ifNeeded()).err).toBe('building: the definition changed since build 3\n');
   });
 });
 

@@ -201,6 +201,20 @@ export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRo
   });
 }
 
+/**
+ * Whether the definition in `file` needs a build: none yet, its text changed since the latest
+ * build, or the latest is behind its environment. For timers and pipelines (`image build --if-needed`).
+ */
+export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: boolean; why: string }> {
+  const text = await readBoundedText(file, MAX_DEFINITION_BYTES);
+  const def = parseImageDefinition(text, file);
+  const latest = (await imageBuilds(db, def.name))[0];
+  if (latest === undefined) return { needed: true, why: 'never built' };
+  if (latest.spec !== text) return { needed: true, why: `the definition changed since build ${String(latest.build)}` };
+  if (latest.behind !== null) return { needed: true, why: `${latest.behind.environment} serves ${def.from.view} version ${String(latest.behind.serves)}; build ${String(latest.build)} has version ${String(latest.viewVersion)}` };
+  return { needed: false, why: `build ${String(latest.build)} is up to date (${def.from.view} version ${String(latest.viewVersion)})` };
+}
+
 /** One build of an image: the given one, or the latest. */
 export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
   const builds = await listImageBuilds(db.kysely, image);

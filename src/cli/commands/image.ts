@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildImage, defaultImagesDir, imageBuilds, imageParity, imageSbom, importAzlImageConfig } from '../../services/images.js';
+import { buildImage, defaultImagesDir, imageBuildNeeded, imageBuilds, imageParity, imageSbom, importAzlImageConfig } from '../../services/images.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -17,9 +17,17 @@ export function imagesDirOf(dbPath: string | undefined, env: NodeJS.ProcessEnv):
   return defaultImagesDir(defaultObjectsDir(dbPath, env), env);
 }
 
-export async function imageBuildCommand(o: Common & { file: string; keepRoot: boolean }): Promise<ExitCode> {
+export async function imageBuildCommand(o: Common & { file: string; keepRoot: boolean; ifNeeded?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    if (o.ifNeeded === true) {
+      const n = await imageBuildNeeded(db, o.file);
+      if (!n.needed) {
+        await writeAll(o.io.stdout, `${n.why}: nothing to build\n`);
+        return EXIT.ok;
+      }
+      await writeAll(o.io.stderr, `building: ${n.why}\n`);
+    }
     const r = await buildImage(db, o.file, { imagesDir: imagesDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), keepRoot: o.keepRoot });
     const f = r.findings;
     await writeAll(
