@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -137,6 +137,27 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
 }
 
 /**
+ * The customize hook for a Debian image's `remove:`: apt purges the names (one per line in
+ * BULWARK_IMAGE_REMOVE, validated package names, split on newlines only and never globbed) and
+ * whatever depends on them, in the root ($1) through dpkg --root — the options mmdebstrap itself
+ * gives apt in chrootless mode, which its hooks' APT_CONFIG does not carry. A name that is not in
+ * the image fails the build, as a typo should.
+ */
+const DEB_REMOVE_HOOK = `#!/bin/sh
+set -eu
+set -f
+IFS='
+'
+APT_CONFIG=$MMDEBSTRAP_APT_CONFIG
+export APT_CONFIG
+# shellcheck disable=SC2086
+exec apt-get --yes --quiet \\
+  -oDPkg::Options::=--force-not-root -oDPkg::Options::=--force-script-chrootless \\
+  "-oDPkg::Options::=--root=$1" "-oDPkg::Options::=--log=$1/var/log/dpkg.log" \\
+  purge $BULWARK_IMAGE_REMOVE
+`;
+
+/**
  * A Debian or Ubuntu root from a published apt view, with the real mmdebstrap in chrootless mode:
  * the packages asked for and what they depend on, unpacked and configured by this machine's
  * dpkg with --root, nothing else (the `custom` variant: no Essential set unless asked for).
@@ -145,13 +166,17 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
  */
 export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
   if (i.packages.length === 0) throw new BulwarkError('usage', 'an image needs at least one package');
-  if (i.remove.length > 0) throw new BulwarkError('usage', 'remove: is not supported for Debian images yet (leave the packages out instead)');
   const suites = existsSync(join(i.repoDir, 'dists')) ? await readdir(join(i.repoDir, 'dists')) : [];
   const suite = suites[0];
   if (suite === undefined || suites.length !== 1) throw new BulwarkError('usage', `${i.repoDir}: not an apt repository with one suite`);
   const release = await readFile(join(i.repoDir, 'dists', suite, 'Release'), 'utf8');
   const components = (/^Components:\s*(.+)$/m.exec(release)?.[1] ?? 'main').trim();
   const root = join(i.work, 'rootfs');
+  const hook = join(i.work, 'remove-hook.sh');
+  if (i.remove.length > 0) {
+    await writeFile(hook, DEB_REMOVE_HOOK);
+    await chmod(hook, 0o700);
+  }
   const argv = [
     '--mode=chrootless',
     '--variant=custom',
@@ -159,13 +184,16 @@ export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
     '--format=directory',
     '--quiet',
     ...(i.docs ? [] : ['--dpkgopt=path-exclude=/usr/share/doc/*', '--dpkgopt=path-exclude=/usr/share/man/*']),
+    // An executable path is exec'd by mmdebstrap with the root as $1: no shell string is built.
+    ...(i.remove.length > 0 ? [`--customize-hook=${hook}`] : []),
     suite,
     root,
     `deb [trusted=yes] copy://${i.repoDir} ${suite} ${components}`,
   ];
   let log: string;
   try {
-    const r = await run('mmdebstrap', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
+    const env = { ...process.env, BULWARK_IMAGE_REMOVE: i.remove.join('\n') };
+    const r = await run('mmdebstrap', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env });
     log = r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };

@@ -306,6 +306,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', 
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
       { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
       { name: 'bw-tzdata', version: '2025b-0+deb12u1' },
+      { name: 'bw-curl', version: '7.88.1-10+deb12u8', depends: 'bw-libssl (>= 3.0)' },
     ]);
     db = await openStore({ dbPath: join(dir, 'd.db') });
     await addRepo(db, { id: 'bookworm', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
@@ -341,6 +342,25 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', 
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${c.artifact}:12`], { encoding: 'utf8' })) as { Digest: string; Architecture: string };
     expect(inspect.Digest).toBe(c.digest);
     expect(c.packages).toBe(1);
+  }, 120_000);
+
+  it('removes what remove: names, with whatever depends on it, purged by apt in the image root', async () => {
+    const def = join(dir, 'slim.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-curl, bw-perl, bw-tzdata]\nremove: [bw-libssl]\n');
+    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const root = join(dir, 'slim-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
+    // dpkg-query lists every package the database knows, config-files ("rc") entries too: a
+    // removal that left them would show here.
+    const listed = execFileSync('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Package} ${db:Status-Abbrev}\n'], { encoding: 'utf8' }).split('\n').filter((l) => l !== '').map((l) => l.trimEnd()).sort();
+    expect(listed).toEqual(['bw-perl ii', 'bw-tzdata ii']);
+    expect(r.packages).toBe(2);
+    expect(readFileSync(join(r.dir, 'build.log'), 'utf8')).toMatch(/Removing bw-curl/);
+
+    // A name the image does not hold stops the build, with apt's words.
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-nosuch]\n');
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/mmdebstrap failed:[\s\S]*bw-nosuch/);
   }, 120_000);
 
   it('refuses an rpm release from an apt view, naming the file', async () => {
