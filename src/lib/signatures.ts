@@ -1,4 +1,4 @@
-import { createCleartextMessage, createMessage, generateKey, readCleartextMessage, readKey, readPrivateKey, readSignature, sign, verify, type PrivateKey, type PublicKey } from 'openpgp';
+import { createCleartextMessage, createMessage, generateKey, readCleartextMessage, readKeys, readPrivateKey, readSignature, sign, verify, type Key, type PrivateKey, type PublicKey } from 'openpgp';
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 import { BulwarkError } from '../core/errors.js';
@@ -14,17 +14,47 @@ export interface TrustedKey {
   origin: string;
 }
 
+const ARMOR_BEGIN = '-----BEGIN PGP ';
+
+/** Every key in armored text: one block may hold several, and a file may hold several blocks. */
+async function readArmoredKeys(text: string): Promise<Key[]> {
+  const blocks = text.split(/^(?=-----BEGIN PGP )/m).filter((b) => b.startsWith(ARMOR_BEGIN));
+  if (blocks.length === 0) throw new Error('no armored key block');
+  const out: Key[] = [];
+  for (const b of blocks) out.push(...(await readKeys({ armoredKeys: b })));
+  return out;
+}
+
 async function publicKeys(keys: readonly TrustedKey[], what: string): Promise<PublicKey[]> {
   if (keys.length === 0) throw new BulwarkError('input.invalid', `${what}: no trusted key to verify it with`);
   const out: PublicKey[] = [];
   for (const k of keys) {
     try {
-      out.push((await readKey({ armoredKey: k.armored })).toPublic());
+      for (const key of await readArmoredKeys(k.armored)) out.push(key.toPublic());
     } catch (err) {
       throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP public key (${(err as Error).message})`);
     }
   }
   return out;
+}
+
+/**
+ * The public keys in a key file an operator trusts, each armored on its own: an armored file
+ * (one or several blocks, each with one or several keys) or a binary keyring, as apt's
+ * `signed-by` files and /usr/share/keyrings/*.gpg are. A private key's public half is kept,
+ * never the secret. Throws naming the file when it holds no key.
+ * @example await readTrustedKeys(readFileSync('/usr/share/keyrings/debian-archive-keyring.gpg'), 'debian-archive-keyring.gpg')
+ */
+export async function readTrustedKeys(bytes: Uint8Array, origin: string): Promise<TrustedKey[]> {
+  const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
+  let keys: Key[];
+  try {
+    keys = head.includes(ARMOR_BEGIN) ? await readArmoredKeys(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : await readKeys({ binaryKeys: bytes });
+  } catch (err) {
+    throw new BulwarkError('config.invalid', `${origin}: not an OpenPGP key file, armored or binary (${(err as Error).message})`, { file: origin });
+  }
+  if (keys.length === 0) throw new BulwarkError('config.invalid', `${origin}: holds no OpenPGP key`, { file: origin });
+  return keys.map((k, i) => ({ armored: k.toPublic().armor(), origin: keys.length === 1 ? origin : `${origin} (key ${String(i + 1)} of ${String(keys.length)}, ${k.getFingerprint().toUpperCase()})` }));
 }
 
 /** The fingerprint of the first trusted key with a valid signature among `signatures`; else a refusal naming `what`. */

@@ -17,6 +17,16 @@ export async function assertReadable(path: string): Promise<void> {
 
 /** Reads a whole file as UTF-8, refusing one larger than `maxBytes` (hostile input is bounded). */
 export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  const bytes = await readBoundedBytes(path, maxBytes);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new BulwarkError('input.invalid', `${path}: not valid UTF-8`, { file: path });
+  }
+}
+
+/** Reads a whole file, refusing one larger than `maxBytes`. */
+export async function readBoundedBytes(path: string, maxBytes: number): Promise<Buffer> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -29,10 +39,7 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
     const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     if (bytesRead > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than the limit of ${String(maxBytes)} bytes`, { file: path });
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, bytesRead));
-  } catch (err) {
-    if (err instanceof TypeError) throw new BulwarkError('input.invalid', `${path}: not valid UTF-8`, { file: path });
-    throw err;
+    return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
   }

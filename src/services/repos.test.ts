@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptRepo, serveDir } from '../../test/ssh-fleet.js';
 import { runCli } from '../../test/cli.js';
+import { readTrustedKeys, verifyCleartext } from '../lib/signatures.js';
 import { addRepo, listSnapshots, mirrorSnapshot, objectPath, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
 
@@ -235,6 +236,26 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
     expect((await cli('repo', 'add', 'deb2', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--key', join(dir, 'trusted.asc'))).err).toMatch(/needs --component and --arch/);
   });
 
+  it('trusts every key of a key file: one armored block holding two keys, or a binary keyring as apt keeps them, the suite signed by the second key', async () => {
+    gpg('--quick-gen-key', 'Bulwark Next Key <next@example.test>', 'ed25519', 'sign', 'never');
+    const copy = join(dir, 'rotated');
+    cpSync(join(dir, 'repo'), copy, { recursive: true });
+    publish(copy, { validUntil: new Date(Date.now() + 86_400_000), signer: 'next@example.test' });
+    writeFileSync(join(dir, 'both.asc'), gpg('--armor', '--export', 'deb@example.test', 'next@example.test'));
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--output', join(dir, 'both.gpg'), '--export', 'deb@example.test', 'next@example.test'], { stdio: 'pipe' });
+    // gpg exports in keyring order: the key that signed is the second in each file.
+    expect(execFileSync('gpg', ['--homedir', gnupg, '--show-keys', '--with-colons', join(dir, 'both.gpg')], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9])).toEqual(['Bulwark Debian Test <deb@example.test>', 'Bulwark Next Key <next@example.test>']);
+    for (const keyFile of ['both.asc', 'both.gpg']) {
+      const id = `rot-${keyFile.replace('.', '-')}`;
+      const row = await addRepo(db, { id, kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, keyFile)], verify: true, actor: 'test' });
+      expect(row.keys.map((k) => k.origin)).toEqual([expect.stringMatching(/both\.(asc|gpg) \(key 1 of 2, [0-9A-F]{40}\)$/), expect.stringMatching(/\(key 2 of 2, /)]);
+      expect((await syncRepo(db, id, { objectsDir })).packages).toBe(3);
+    }
+    // A file that holds no key is refused when it is given, naming it.
+    writeFileSync(join(dir, 'not-a-key.asc'), 'hello\n');
+    await expect(addRepo(db, { id: 'nokey', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'not-a-key.asc')], verify: true, actor: 'test' })).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
+  });
+
   it.each([
     ['InRelease edited after signing', (d: string) => { const f = join(d, 'dists', 'stable', 'InRelease'); writeFileSync(f, readFileSync(f, 'utf8').replace('Codename: bookworm', 'Codename: trixie')); }, /signature does not verify/],
     ['signed by a key nobody trusts', (d: string) => { publish(d, { validUntil: new Date(Date.now() + 86_400_000), signer: 'else@example.test' }); }, /signature does not verify/],
@@ -250,5 +271,25 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
     await expect(syncRepo(db, id, { objectsDir })).rejects.toThrow(message);
     expect(await listSnapshots(db, id)).toEqual([]);
     expect(objects(objectsDir)).toEqual(before);
+  });
+});
+
+/**
+ * Debian's own signed metadata, where this machine has it: apt's copy of the bookworm InRelease
+ * verified with the binary keyring Debian ships (several keys, the signers among them).
+ */
+const debianInRelease = '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease';
+const debianKeyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
+describe("Debian's InRelease and archive keyring", () => {
+  const present = existsSync(debianInRelease) && existsSync(debianKeyring);
+  it.skipIf(!present)(`verifies ${debianInRelease} with ${debianKeyring} (skipped where apt has no such copy)`, async () => {
+    const keys = await readTrustedKeys(readFileSync(debianKeyring), debianKeyring);
+    expect(keys.length).toBeGreaterThan(3);
+    const v = await verifyCleartext(readFileSync(debianInRelease, 'utf8'), keys, 'bookworm InRelease');
+    expect(v.text).toMatch(/^Codename: bookworm$/m);
+    // The signer is one of the keyring's keys, by its full fingerprint, as gpg names it.
+    const gpgSays = execFileSync('gpgv', ['--status-fd', '1', '--keyring', debianKeyring, debianInRelease], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const valid = [...gpgSays.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) .* ([0-9A-F]{40})$/gm)].flatMap((m) => [m[1], m[2]]);
+    expect(valid).toContain(v.signedBy.toUpperCase());
   });
 });

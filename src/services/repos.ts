@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { BulwarkError } from '../core/errors.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
-import { verifyCleartext, verifyDetached } from '../lib/signatures.js';
+import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
-import { readBoundedText } from './read-file.js';
+import { readBoundedBytes } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -94,7 +94,8 @@ export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: st
   if (kind === 'deb' && o.suite !== null && o.suite !== undefined && ((o.components ?? []).length === 0 || (o.arches ?? []).length === 0)) throw new BulwarkError('usage', `repository ${o.id}: a Debian suite needs --component and --arch`);
   if (o.verify && o.keyFiles.length === 0) throw new BulwarkError('usage', `repository ${o.id}: give the key(s) its metadata is signed with (--key FILE), or --no-verify`);
   const keys = [];
-  for (const f of o.keyFiles) keys.push({ origin: f, armored: await readBoundedText(f, 1024 * 1024) });
+  // Read and checked now, so a wrong file is refused when it is given, not at the first sync.
+  for (const f of o.keyFiles) keys.push(...(await readTrustedKeys(await readBoundedBytes(f, 4 * 1024 * 1024), f)));
   const row: RepoRow = { id: o.id, kind, url: o.url, suite: kind === 'deb' ? (o.suite ?? null) : null, components: kind === 'deb' ? (o.components ?? []) : [], arches: kind === 'deb' ? (o.arches ?? []) : [], keys, verify: o.verify, createdAt: clock().toISOString() };
   await upsertRepo(db.kysely, row);
   await recordAudit(db, o.actor, 'repo.add', o.id, { url: o.url, keys: o.keyFiles, verify: o.verify }, clock);
