@@ -10,7 +10,7 @@ import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
-import { viewDeviationsCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
+import { viewDeviationsCommand, viewKeyCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
 import { imageBuildCommand, imageImportCommand, imageListCommand, imageParityCommand, imageSbomCommand } from './commands/image.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
@@ -412,6 +412,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .requiredOption('--url <url>', 'the address hosts reach bulwark serve at, e.g. https://bulwark.example.com')
     .action(async (view: string, o: { env: string; url: string }) => {
       code = await viewRepoFileCommand({ io, dbPath: dbPath(), view, environment: o.env, url: o.url });
+    });
+
+  viewCmd
+    .command('key')
+    .description('the key published repositories are signed with: show it, publish the next one (--next), sign with it (--rotate)')
+    .option('--next', "make the next key and publish its public half beside the signing key's in every signed version")
+    .option('--rotate', 'sign with the next key from now on (made at once if there is none) and sign every published version again')
+    .option('--json', 'print JSON')
+    .action(async (o: { next?: boolean; rotate?: boolean; json?: boolean }) => {
+      code = await viewKeyCommand({ io, dbPath: dbPath(), next: o.next === true, rotate: o.rotate === true, json: o.json === true });
     });
 
   const imageCmd = program.command('image').description('images (container, WSL, VM, bare metal) built with dnf --installroot from a content view version, with SBOMs, scanned like hosts');

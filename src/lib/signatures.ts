@@ -1,4 +1,4 @@
-import { createCleartextMessage, createMessage, generateKey, readCleartextMessage, readKeys, readPrivateKey, readSignature, sign, verify, type Key, type PrivateKey, type PublicKey } from 'openpgp';
+import { armor, createCleartextMessage, createMessage, enums, generateKey, readCleartextMessage, readKeys, readPrivateKey, readSignature, sign, verify, type Key, type PrivateKey, type PublicKey } from 'openpgp';
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 import { BulwarkError } from '../core/errors.js';
@@ -129,6 +129,46 @@ async function privateKey(armored: string, origin: string): Promise<PrivateKey> 
 /** The armored public half of a private key. */
 export async function publicKeyOf(armoredPrivate: string, origin: string): Promise<string> {
   return (await privateKey(armoredPrivate, origin)).toPublic().armor();
+}
+
+/** The public halves of several keys in one armored block, as one keyring (what dnf's gpgkey and apt's signed-by files take). */
+export async function publicKeysArmored(keys: readonly TrustedKey[]): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let v6 = false;
+  for (const k of keys) {
+    try {
+      for (const key of await readArmoredKeys(k.armored)) {
+        parts.push(key.toPublic().write());
+        v6 ||= key.keyPacket.version === 6;
+      }
+    } catch (err) {
+      throw new BulwarkError('config.invalid', `${k.origin}: not an OpenPGP key (${(err as Error).message})`);
+    }
+  }
+  // The CRC24 line, as Key.armor() writes it for v4 keys: without it the dnf here (librepo and
+  // GnuPG 2.2) did not take the key, and its repo_gpgcheck failed. v6 keys must not have it.
+  return armor(enums.armor.publicKey, Buffer.concat(parts), undefined, undefined, undefined, !v6);
+}
+
+export interface KeyInfo {
+  /** Upper-case hex, as gpg prints it. */
+  fingerprint: string;
+  created: string;
+  userIds: string[];
+  /** The armored public key. */
+  publicKey: string;
+}
+
+/** What a key is: fingerprint, creation time, user ids. */
+export async function keyInfo(armoredKey: string, origin: string): Promise<KeyInfo> {
+  let key: Key | undefined;
+  try {
+    key = (await readArmoredKeys(armoredKey))[0];
+  } catch (err) {
+    throw new BulwarkError('config.invalid', `${origin}: not an OpenPGP key (${(err as Error).message})`);
+  }
+  if (key === undefined) throw new BulwarkError('config.invalid', `${origin}: holds no OpenPGP key`);
+  return { fingerprint: key.getFingerprint().toUpperCase(), created: key.getCreationTime().toISOString(), userIds: key.getUserIDs(), publicKey: key.toPublic().armor() };
 }
 
 /** A detached, armored signature over `data` (repomd.xml.asc, Release.gpg). */

@@ -8,7 +8,8 @@ import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptArchive } from '../../test/apt-archive.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
-import { loadOrCreateSigningKey, promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
+import { promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
+import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from './signing-key.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
@@ -188,6 +189,59 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
       await server.close();
     }
   });
+
+  it('rotates the signing key in two steps; a host whose dnf trusted the old key takes the re-signed repository, fetching the new key itself', async () => {
+    const keyFile = join(dir, 'rot', 'repo-signing-key.asc');
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, VIEW('3.3.*', ours));
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: await loadOrCreateSigningKey(keyFile) });
+    const gpgHome = join(dir, 'rot-gnupg');
+    mkdirSync(gpgHome, { mode: 0o700 });
+    /** The fingerprints gpg sees in a key file, and the key that made a signature (gpgv with that file). */
+    const primaries = (f: string): string[] => execFileSync('gpg', ['--homedir', gpgHome, '--show-keys', '--with-colons', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').reduce<string[]>((acc, l, i, all) => (l.startsWith('pub:') && all[i + 1]?.startsWith('fpr:') ? [...acc, all[i + 1]?.split(':')[9] ?? ''] : acc), []);
+    const signer = (): string => {
+      execFileSync('gpg', ['--homedir', gpgHome, '--batch', '--yes', '--dearmor', '--output', join(dir, 'rot.kbx'), join(r.dir, 'repodata', 'repomd.xml.key')], { stdio: 'pipe' });
+      const out = spawnSync('gpgv', ['--status-fd', '1', '--keyring', join(dir, 'rot.kbx'), join(r.dir, 'repodata', 'repomd.xml.asc'), join(r.dir, 'repodata', 'repomd.xml')], { encoding: 'utf8' });
+      return /^\[GNUPG:\] VALIDSIG \S+ .* ([0-9A-F]{40})$/m.exec(out.stdout)?.[1] ?? `no valid signature: ${out.stdout}`;
+    };
+    const old = primaries(join(r.dir, 'repodata', 'repomd.xml.key'));
+    expect(old).toHaveLength(1);
+    expect(signer()).toBe(old[0]);
+    const dnf = (gpgkey = join(r.dir, 'repodata', 'repomd.xml.key'), host = 'rot-host') => spawnSync('dnf', ['-y', `--installroot=${join(dir, host)}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=rot,file://${r.dir}`, '--enablerepo=rot', '--setopt=rot.repo_gpgcheck=1', `--setopt=rot.gpgkey=file://${gpgkey}`, '--setopt=rot.gpgcheck=0', '--setopt=rot.skip_if_unavailable=0', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, host, 'cache')}`, '--refresh', 'makecache'], { encoding: 'utf8' });
+    expect(dnf().status).toBe(0);
+    cpSync(join(r.dir, 'repodata', 'repomd.xml.key'), join(dir, 'old-key-only.asc'));
+
+    // Step 1: the next key is published beside the signing key; the signer does not change.
+    const staged = await stageNextSigningKey(db, keyFile, { actor: 'test' });
+    expect(staged.resigned).toBeGreaterThanOrEqual(1);
+    const both = primaries(join(r.dir, 'repodata', 'repomd.xml.key'));
+    expect(both).toEqual([old[0], staged.status.next?.fingerprint]);
+    expect(signer()).toBe(old[0]);
+    expect(dnf().status).toBe(0);
+
+    // Step 2: the next key signs; the old one's secret is gone, its public half kept.
+    const rotated = await rotateSigningKey(db, keyFile, { actor: 'test' });
+    expect(rotated.staged).toBe(true);
+    expect(rotated.status.current?.fingerprint).toBe(both[1]);
+    expect(rotated.status.next).toBeNull();
+    expect(rotated.status.retired.map((x) => x.key.fingerprint)).toEqual([old[0]]);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/PRIVATE KEY/);
+    expect(readFileSync(rotated.status.retired[0]?.file ?? '', 'utf8')).not.toMatch(/PRIVATE/);
+    expect(primaries(join(r.dir, 'repodata', 'repomd.xml.key'))).toEqual([both[1]]);
+    expect(signer()).toBe(both[1]);
+    // The same host, its cache holding the old key: dnf takes the new one from gpgkey on its own.
+    const after = dnf();
+    expect([after.status, after.stderr]).toEqual([0, expect.anything()]);
+    // A host that can only ever get the old key refuses the re-signed metadata: dnf does check
+    // (makecache alone would exit 0 and skip the repository; skip_if_unavailable=0 makes it fail).
+    const pinned = dnf(join(dir, 'old-key-only.asc'), 'rot-host-pinned');
+    expect(pinned.status).not.toBe(0);
+    expect(pinned.stderr).toMatch(/GPG signature verification error/);
+    // And the CLI says which key signs.
+    const shown = await runCli(['--db', join(dir, 'v.db'), 'view', 'key'], { BULWARK_SIGNING_KEY_FILE: keyFile });
+    expect(shown.out).toMatch(new RegExp(`^signing key: ${both[1] ?? ''} \\(made `, 'm'));
+    expect(shown.out).toMatch(new RegExp(`^retired: +${old[0] ?? ''} `, 'm'));
+  }, 120_000);
 });
 
 /**

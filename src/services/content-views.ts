@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
-import { generateSigningKey, publicKeyOf, signCleartext, signDetached } from '../lib/signatures.js';
+import { signCleartext, signDetached } from '../lib/signatures.js';
 import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, releaseLease, setEnvironment, tryLease, type ViewVersionRow } from '../storage/index.js';
@@ -15,6 +15,7 @@ import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
+import type { SigningKey } from './signing-key.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 const run = promisify(execFile);
@@ -141,7 +142,7 @@ async function writeVersion(
       // dnf's convention: repo_gpgcheck checks repomd.xml.asc; gpgkey=<baseurl>/repodata/repomd.xml.key.
       const repomd = await readFile(join(dir, 'repodata', 'repomd.xml'));
       await writeFile(join(dir, 'repodata', 'repomd.xml.asc'), await signDetached(o.signingKey.armored, o.signingKey.origin, repomd));
-      await writeFile(join(dir, 'repodata', 'repomd.xml.key'), await publicKeyOf(o.signingKey.armored, o.signingKey.origin));
+      await writeFile(join(dir, 'repodata', 'repomd.xml.key'), o.signingKey.published);
     }
   } else {
     const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
@@ -206,31 +207,8 @@ async function publishApt(dir: string, packages: readonly Candidate[], o: { suit
   if (o.signingKey !== undefined) {
     await writeFile(join(dists, 'InRelease'), await signCleartext(o.signingKey.armored, o.signingKey.origin, release));
     await writeFile(join(dists, 'Release.gpg'), await signDetached(o.signingKey.armored, o.signingKey.origin, Buffer.from(release)));
-    await writeFile(join(dir, 'bulwark-archive-key.asc'), await publicKeyOf(o.signingKey.armored, o.signingKey.origin));
+    await writeFile(join(dir, 'bulwark-archive-key.asc'), o.signingKey.published);
   }
-}
-
-/** The key published repositories are signed with (armored, unprotected; its file is mode 600). */
-export interface SigningKey {
-  armored: string;
-  /** Where it is, for messages. */
-  origin: string;
-}
-
-/**
- * The repository signing key in `file`, made (Ed25519) the first time.
- * @example await loadOrCreateSigningKey('/var/lib/bulwark/repo-signing-key.asc')
- */
-export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> {
-  if (!existsSync(file)) {
-    await mkdir(dirname(file), { recursive: true });
-    const k = await generateSigningKey('Bulwark repository signing key');
-    await writeFile(file, k.privateKey, { mode: 0o600, flag: 'wx' }).catch((err: unknown) => {
-      // Made by another process at the same moment: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    });
-  }
-  return { armored: await readFile(file, 'utf8'), origin: file };
 }
 
 /** Points an environment at a published version (default: the latest). */

@@ -1,5 +1,6 @@
 import { BulwarkError } from '../../core/errors.js';
-import { loadOrCreateSigningKey, promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
+import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
+import { loadOrCreateSigningKey, rotateSigningKey, signingKeyStatus, stageNextSigningKey, type SigningKeyStatus } from '../../services/signing-key.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -17,11 +18,15 @@ export function publishDirOf(dbPath: string | undefined, env: NodeJS.ProcessEnv)
   return join(dirname(defaultObjectsDir(dbPath, env)), 'published');
 }
 
+/** The repository signing key: BULWARK_SIGNING_KEY_FILE, else `repo-signing-key.asc` beside the object store. */
+export function signingKeyFileOf(dbPath: string | undefined, env: NodeJS.ProcessEnv): string {
+  return env['BULWARK_SIGNING_KEY_FILE'] ?? join(dirname(defaultObjectsDir(dbPath, env)), 'repo-signing-key.asc');
+}
+
 export async function viewPublishCommand(o: Common & { file: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const keyFile = o.io.env['BULWARK_SIGNING_KEY_FILE'] ?? join(dirname(defaultObjectsDir(o.dbPath, o.io.env)), 'repo-signing-key.asc');
-    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(keyFile) });
+    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
     const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
     for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
@@ -83,6 +88,46 @@ export async function viewRepoFileCommand(o: Common & { view: string; environmen
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     await writeAll(o.io.stdout, (await viewRepoConfig(db, { view: o.view, environment: o.environment, url: o.url })).text);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+function keyLines(s: SigningKeyStatus): string[] {
+  const k = (x: { fingerprint: string; created: string }): string => `${x.fingerprint} (made ${x.created})`;
+  return [
+    `signing key: ${s.current === null ? 'none yet (publishing a view makes it)' : k(s.current)}`,
+    `  file: ${s.file}`,
+    `next key:    ${s.next === null ? 'none' : `${k(s.next)}, published beside the signing key; \`bulwark view key --rotate\` makes it the signing key`}`,
+    ...s.retired.map((r) => `retired:     ${k(r.key)} (${r.file})`),
+  ];
+}
+
+/** The repository signing key: status, making the next key (--next), rotating to it (--rotate). */
+export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolean; json: boolean }): Promise<ExitCode> {
+  if (o.next && o.rotate) throw new BulwarkError('usage', 'give --next or --rotate, not both');
+  const file = signingKeyFileOf(o.dbPath, o.io.env);
+  if (!o.next && !o.rotate) {
+    const s = await signingKeyStatus(file);
+    await writeAll(o.io.stdout, o.json ? JSON.stringify(s, null, 2) + '\n' : keyLines(s).join('\n') + '\n');
+    return EXIT.ok;
+  }
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const lines: string[] = [];
+    let status: SigningKeyStatus;
+    if (o.next) {
+      const r = await stageNextSigningKey(db, file, { actor: actorOf(o.io) });
+      status = r.status;
+      lines.push(`${String(r.resigned)} published versions now carry the next key's public half; hosts that pinned a keyring (apt signed-by) fetch it again before --rotate`);
+    } else {
+      const r = await rotateSigningKey(db, file, { actor: actorOf(o.io) });
+      status = r.status;
+      lines.push(`rotated: ${String(r.resigned)} published versions signed again with the new signing key`);
+      if (!r.staged) lines.push('warning: no next key had been published; hosts whose keyrings hold only the old key refuse these repositories until they fetch the new key');
+    }
+    await writeAll(o.io.stdout, o.json ? JSON.stringify(status, null, 2) + '\n' : [...keyLines(status), ...lines].join('\n') + '\n');
     return EXIT.ok;
   } finally {
     await db.close();
