@@ -47,18 +47,9 @@ export function parseRelease(text: string, name: string): Release {
   return { suite: fields.get('suite') ?? null, codename: fields.get('codename') ?? null, date: fields.get('date') ?? null, validUntil: fields.get('valid-until') ?? null, architectures: list('architectures'), components: list('components'), sha256 };
 }
 
-/** Counts the package paragraphs of a (decompressed) Packages file, checking each names a safe Filename. */
+/** Counts the package paragraphs of a (decompressed) Packages file, checking each as debPackages does. */
 export function countPackages(text: string, name: string): number {
-  let n = 0;
-  for (const para of text.split(/\n\s*\n/)) {
-    if (para.trim() === '') continue;
-    const pkg = /^Package:\s*(\S+)/m.exec(para)?.[1];
-    const file = /^Filename:\s*(\S+)/m.exec(para)?.[1];
-    if (pkg === undefined || file === undefined) throw new BulwarkError('input.invalid', `${name}: a paragraph without Package or Filename`);
-    if (!SAFE_PATH.test(file) || file.startsWith('/') || file.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}: ${pkg} has an unsafe Filename "${file}"`);
-    n++;
-  }
-  return n;
+  return debPackages(text, name).length;
 }
 
 export interface DebPackage {
@@ -83,7 +74,13 @@ export function debPackages(text: string, name: string): DebPackage[] {
     if (pkg === undefined || file === undefined) throw new BulwarkError('input.invalid', `${name}: a paragraph without Package or Filename`);
     if (!SAFE_PATH.test(file) || file.startsWith('/') || file.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}: ${pkg} has an unsafe Filename "${file}"`);
     if (sum === undefined || !/^[0-9a-f]{64}$/.test(sum)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has no SHA256`);
-    out.push({ name: pkg, version: field('Version') ?? '', arch: field('Architecture') ?? '', filename: file, sha256: sum, size: Number(size ?? '-1') });
+    const version = field('Version') ?? '';
+    const arch = field('Architecture') ?? '';
+    // They become pool paths when a view is published: Debian policy's characters only.
+    if (!/^[a-z0-9][a-z0-9+.-]{0,255}$/.test(pkg)) throw new BulwarkError('input.invalid', `${name}: a malformed Package ${JSON.stringify(pkg.slice(0, 200))}`);
+    if (!/^(\d{1,10}:)?[A-Za-z0-9][A-Za-z0-9.+~-]{0,255}$/.test(version)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Version ${JSON.stringify(version.slice(0, 200))}`);
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(arch)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Architecture ${JSON.stringify(arch.slice(0, 200))}`);
+    out.push({ name: pkg, version, arch, filename: file, sha256: sum, size: Number(size ?? '-1') });
   }
   return out;
 }

@@ -66,16 +66,27 @@ export interface PrimaryPackage {
   sourceRpm: string | null;
 }
 
-/** Streams the packages of a (decompressed) primary.xml. */
+// What a package's identity may hold, here where it comes from a repository nobody vouches for
+// yet: these become file names and paths when a view is published, and the checksum is a key
+// into the object store.
+const NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,255}$/;
+const ARCH = /^[A-Za-z0-9_]{1,32}$/;
+const VER = /^[A-Za-z0-9._+~^]{1,128}$/;
+const HEX_LENGTH: Record<string, number> = { md5: 32, sha: 40, sha1: 40, sha224: 56, sha256: 64, sha384: 96, sha512: 128 };
+
+/** Streams the packages of a (decompressed) primary.xml; a package whose identity, checksum or location is malformed stops it, named. */
 export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<PrimaryPackage> {
+  let n = 0;
   for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'package' })) {
+    n++;
     const v = child(element, 'version');
     const fmt = child(element, 'format');
     const size = child(element, 'size')?.attrs['package'];
-    yield {
+    const epoch = v?.attrs['epoch'] ?? '0';
+    const p: PrimaryPackage = {
       name: childText(element, 'name')?.trim() ?? '',
       arch: childText(element, 'arch')?.trim() ?? '',
-      epoch: Number(v?.attrs['epoch'] ?? '0') || 0,
+      epoch: Number(epoch === '' ? '0' : epoch),
       version: v?.attrs['ver'] ?? '',
       release: v?.attrs['rel'] ?? '',
       checksum: childText(element, 'checksum')?.trim().toLowerCase() ?? '',
@@ -84,5 +95,18 @@ export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: s
       size: size === undefined ? null : Number(size),
       sourceRpm: fmt === undefined ? null : (childText(fmt, 'sourcerpm')?.trim() ?? null),
     };
+    const what = `${name}: package ${String(n)} (${JSON.stringify(p.name.slice(0, 80))})`;
+    const bad = (field: string, value: string): never => {
+      throw new BulwarkError('input.invalid', `${what}: a malformed ${field} ${JSON.stringify(value.slice(0, 200))}`);
+    };
+    if (!NAME.test(p.name)) bad('name', p.name);
+    if (!ARCH.test(p.arch)) bad('arch', p.arch);
+    if (!/^\d{1,10}$/.test(epoch === '' ? '0' : epoch)) bad('epoch', epoch);
+    if (!VER.test(p.version)) bad('version', p.version);
+    if (!VER.test(p.release)) bad('release', p.release);
+    const hexLength = HEX_LENGTH[p.checksumType];
+    if (hexLength !== undefined && !new RegExp(`^[0-9a-f]{${String(hexLength)}}$`).test(p.checksum)) bad(`${p.checksumType} checksum`, p.checksum);
+    if (!/^[A-Za-z0-9._+~^%@=,/-]{1,1024}$/.test(p.location) || p.location.startsWith('/') || p.location.split('/').some((x) => x === '..' || x === '.' || x === '')) bad('location', p.location);
+    yield p;
   }
 }
