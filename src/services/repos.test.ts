@@ -181,7 +181,7 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
   const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
   /** A suite the way a publisher writes one: pool, Packages in three forms, Release, InRelease. */
-  const publish = (root: string, o: { validUntil: Date; signer: string }): void => {
+  const publish = (root: string, o: { validUntil: Date; signer: string; date?: Date; suite?: [string, string] }): void => {
     const bin = join(root, 'dists', 'stable', 'main', 'binary-amd64');
     mkdirSync(bin, { recursive: true });
     const packages = execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -190,7 +190,7 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
     execFileSync('gzip', ['-kfn', join(bin, 'Packages')]);
     const files = ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'];
     const stable = join(root, 'dists', 'stable');
-    const release = ['Origin: Bulwark tests', 'Suite: stable', 'Codename: bookworm', `Date: ${new Date().toUTCString()}`, `Valid-Until: ${o.validUntil.toUTCString()}`, 'Architectures: amd64', 'Components: main', 'SHA256:', ...files.map((f) => ` ${sha256(join(stable, f))} ${String(readFileSync(join(stable, f)).length)} ${f}`), ''].join('\n');
+    const release = ['Origin: Bulwark tests', `Suite: ${o.suite?.[0] ?? 'stable'}`, `Codename: ${o.suite?.[1] ?? 'bookworm'}`, `Date: ${(o.date ?? new Date()).toUTCString()}`, `Valid-Until: ${o.validUntil.toUTCString()}`, 'Architectures: amd64', 'Components: main', 'SHA256:', ...files.map((f) => ` ${sha256(join(stable, f))} ${String(readFileSync(join(stable, f)).length)} ${f}`), ''].join('\n');
     writeFileSync(join(stable, 'Release'), release);
     gpg('--local-user', o.signer, '--clearsign', '--output', join(stable, 'InRelease'), join(stable, 'Release'));
   };
@@ -254,6 +254,35 @@ describe.skipIf((!canRun || !hasTool('dpkg-deb')) && process.env['CI'] === undef
     // A file that holds no key is refused when it is given, naming it.
     writeFileSync(join(dir, 'not-a-key.asc'), 'hello\n');
     await expect(addRepo(db, { id: 'nokey', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'not-a-key.asc')], verify: true, actor: 'test' })).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
+  });
+
+  it('refuses a validly signed Release of another suite, or one older than the last snapshot (a downgrade), and takes the same Release for more architectures as a new snapshot', async () => {
+    const copy = join(dir, 'downgrade');
+    cpSync(join(dir, 'repo'), copy, { recursive: true });
+    await add('dg', copy);
+    const first = await syncRepo(db, 'dg', { objectsDir });
+    expect(first.created).toBe(true);
+    // Signed by the trusted key, within its Valid-Until, but a day older than what was taken.
+    publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', date: new Date(Date.now() - 86_400_000) });
+    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is dated .*, before the last snapshot's \(.*\): refusing older metadata/);
+    publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', suite: ['oldstable', 'bullseye'], date: new Date(Date.now() + 60_000) });
+    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is for suite oldstable, codename bullseye, not stable/);
+    expect((await listSnapshots(db, 'dg')).map((x) => x.id)).toEqual([first.snapshot]);
+    // The same Release, read for one more architecture, is another snapshot with its index.
+    publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', date: new Date(Date.now() + 60_000) });
+    const bin = join(copy, 'dists', 'stable', 'main', 'binary-arm64');
+    mkdirSync(bin, { recursive: true });
+    cpSync(join(copy, 'dists', 'stable', 'main', 'binary-amd64', 'Packages.xz'), join(bin, 'Packages.xz'));
+    const rel = join(copy, 'dists', 'stable', 'Release');
+    const xz = readFileSync(join(bin, 'Packages.xz'));
+    writeFileSync(rel, readFileSync(rel, 'utf8') + ` ${createHash('sha256').update(xz).digest('hex')} ${String(xz.length)} main/binary-arm64/Packages.xz\n`);
+    gpg('--local-user', 'deb@example.test', '--clearsign', '--output', join(copy, 'dists', 'stable', 'InRelease'), rel);
+    const amd = await syncRepo(db, 'dg', { objectsDir });
+    await addRepo(db, { id: 'dg', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64', 'arm64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    const both = await syncRepo(db, 'dg', { objectsDir });
+    expect(both.created).toBe(true);
+    expect(both.snapshot).not.toBe(amd.snapshot);
+    expect((await listSnapshots(db, 'dg'))[0]?.files.map((f) => f.href)).toEqual(['InRelease', 'main/binary-amd64/Packages.xz', 'main/binary-arm64/Packages.xz']);
   });
 
   it.each([

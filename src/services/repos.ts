@@ -49,6 +49,8 @@ export async function putObject(dir: string, bytes: Uint8Array): Promise<string>
 }
 
 export function objectPath(dir: string, sha256: string): string {
+  // The key comes from repository metadata: never a path.
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new BulwarkError('input.invalid', `"${sha256.slice(0, 80)}" is not a SHA-256`);
   return join(dir, 'sha256', sha256.slice(0, 2), sha256);
 }
 
@@ -203,6 +205,11 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
     releaseText = release.toString('utf8');
   }
   const rel = parseRelease(releaseText, `repository ${id}: Release`);
+  // A validly signed Release of another suite (oldstable for stable) would be a downgrade.
+  if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite) throw new BulwarkError('input.invalid', `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`);
+  // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
+  const previous = (await listSnapshotRows(db.kysely, id))[0];
+  if (previous?.revision != null && rel.date !== null && Date.parse(rel.date) < Date.parse(previous.revision)) throw new BulwarkError('input.invalid', `repository ${id}: the Release is dated ${rel.date}, before the last snapshot's (${previous.revision}): refusing older metadata`);
   if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
   const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
   let packages = 0;
@@ -221,7 +228,9 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   mkdirSync(o.objectsDir, { recursive: true });
   const files: SnapshotFile[] = [];
   for (const k of kept) files.push({ type: k.type, href: k.href, sha256: await putObject(o.objectsDir, k.bytes), size: k.bytes.length });
-  const snapshot = sha('sha256', kept[0]?.bytes ?? Buffer.alloc(0));
+  // The Release and the indexes taken from it: the same Release read for other architectures or
+  // components is another snapshot.
+  const snapshot = sha('sha256', Buffer.from(files.map((f) => `${f.type} ${f.href} ${f.sha256}`).join('\n')));
   const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
