@@ -45,28 +45,61 @@ export interface RootBuild {
   log: string;
 }
 
+/**
+ * dnf's configuration for a build, written in the work directory and passed with --config, so
+ * nothing of the building machine's /etc/dnf (dnf.conf, protected.d, vars) decides what goes into
+ * the image: only the definition and the view do. Every setting that changes the transaction is
+ * stated, with what a Fedora/RHEL/Azure Linux dnf.conf says where the building machine's
+ * (Debian's dnf: best=False, skip_if_unavailable=True) says otherwise.
+ * - best: the newest build in the view of every package, or the build fails (never an older one
+ *   silently because the newest cannot be installed);
+ * - installonly_limit=0: the build removes no kernel it was asked to install;
+ * - protected_packages empty, protect_running_kernel off: an image may remove dnf or a kernel
+ *   whatever the building machine protects or runs;
+ * - no cachedir, logdir or persistdir: dnf 4 puts them inside the install root whatever is
+ *   set (cli.py prepends the root to the three), so they stay at the root's own /var/cache/dnf,
+ *   /var/log and /var/lib/dnf, and buildRoot deletes what dnf left there afterwards.
+ */
+function dnfConf(i: RootBuildInput): string {
+  return [
+    '# written by bulwark image build; the building machine\'s /etc/dnf is not read',
+    '[main]',
+    `reposdir=${join(i.work, 'repos.d')}`,
+    'plugins=False',
+    'best=True',
+    'installonly_limit=0',
+    'install_weak_deps=False',
+    'clean_requirements_on_remove=True',
+    'skip_if_unavailable=False',
+    'keepcache=False',
+    'protected_packages=',
+    'protect_running_kernel=False',
+    'exclude=',
+    'excludepkgs=',
+    'includepkgs=',
+    `tsflags=${i.docs ? '' : 'nodocs'}`,
+    '',
+  ].join('\n');
+}
+
 function dnfArgv(i: RootBuildInput, root: string, verb: string[]): string[] {
   const ver = parseReleaseId(i.release)?.version;
   if (ver === undefined) throw new BulwarkError('usage', `"${i.release}" is not a release id`);
-  const reposdir = join(i.work, 'repos.d');
   return [
     '-y',
     '--quiet',
+    `--config=${join(i.work, 'dnf.conf')}`,
     `--installroot=${root}`,
     `--releasever=${ver}`,
     '--noplugins',
-    // Only the view: no repository of the building machine, nor of the root, is consulted.
-    `--setopt=reposdir=${reposdir}`,
+    // Only the view: no repository of the building machine, nor of the root, is consulted, and no
+    // variable of the building machine's /etc/dnf/vars (an empty directory instead).
+    `--setopt=reposdir=${join(i.work, 'repos.d')}`,
+    `--setopt=varsdir=${join(i.work, 'vars')}`,
     '--disablerepo=*',
     `--repofrompath=bulwark-view,${i.repoDir}`,
     '--enablerepo=bulwark-view',
     '--nogpgcheck',
-    `--setopt=cachedir=${join(i.work, 'cache')}`,
-    `--setopt=logdir=${join(i.work, 'log')}`,
-    `--setopt=persistdir=${join(i.work, 'dnf-state')}`,
-    '--setopt=install_weak_deps=False',
-    '--setopt=keepcache=False',
-    ...(i.docs ? [] : ['--setopt=tsflags=nodocs']),
     ...verb,
   ];
 }
@@ -85,17 +118,34 @@ export function rpmDbPathFor(release: string): string {
   return sysimage ? '/usr/lib/sysimage/rpm' : '/var/lib/rpm';
 }
 
+/** The environment without dnf's variables (DNF_VAR_*, DNF0…DNF9): they would be substituted in the build. */
+function envWithoutDnfVars(home: string): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^DNF(_VAR_|[0-9]$)/.test(k))), HOME: home };
+}
+
 async function dnf(argv: string[], home: string): Promise<string> {
   try {
     // HOME holds only an .rpmmacros naming the image's database path (librpm reads it last).
-    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env: { ...process.env, HOME: home } });
+    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env: envWithoutDnfVars(home) });
     return r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
     if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', 'dnf is not installed on this machine; images are built with dnf --installroot', {}, { cause: err });
     const out = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
-    throw new BulwarkError('input.invalid', `dnf ${argv.slice(argv.indexOf('--setopt=keepcache=False') + 1).slice(0, 3).join(' ')}… failed:\n${out}`, {}, { cause: err });
+    throw new BulwarkError('input.invalid', `dnf ${argv.slice(argv.indexOf('--nogpgcheck') + 1).slice(0, 3).join(' ')}… failed:\n${out}`, {}, { cause: err });
   }
+}
+
+/** The names no installed package has or provides, read by the real rpm from the root's database. */
+async function notInstalled(root: string, dbpath: string, names: readonly string[]): Promise<string[]> {
+  const has = async (argv: string[]): Promise<boolean> =>
+    run('rpm', ['--root', root, '--dbpath', dbpath, '--query', '--quiet', ...argv]).then(
+      () => true,
+      () => false,
+    );
+  const missing: string[] = [];
+  for (const n of names) if (!(await has(['--', n])) && !(await has(['--whatprovides', '--', n]))) missing.push(n);
+  return missing;
 }
 
 const LICENSE_QF = '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\t%{LICENSE}\n';
@@ -105,12 +155,20 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   if (i.packages.length === 0) throw new BulwarkError('usage', 'an image needs at least one package');
   const root = join(i.work, 'rootfs');
   await mkdir(root, { recursive: true });
-  for (const d of ['repos.d', 'log', 'cache', 'dnf-state', 'home']) await mkdir(join(i.work, d), { recursive: true });
+  for (const d of ['repos.d', 'vars', 'home']) await mkdir(join(i.work, d), { recursive: true });
+  await writeFile(join(i.work, 'dnf.conf'), dnfConf(i));
   const home = join(i.work, 'home');
   const dbpath = rpmDbPathFor(i.release);
   await writeFile(join(home, '.rpmmacros'), `%_dbpath ${dbpath}\n`);
   let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]), home);
-  if (i.remove.length > 0) log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home);
+  if (i.remove.length > 0) {
+    // dnf remove passes over a name that matches nothing installed; a typo must stop the build.
+    const missing = await notInstalled(root, dbpath, i.remove);
+    if (missing.length > 0) throw new BulwarkError('input.invalid', `remove: ${missing.join(', ')} not in the image (no installed package has that name or provides it)`);
+    log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home);
+  }
+  // Nothing of the work directory may be in the root (dnf 4 prepends the root to its own paths).
+  if (existsSync(join(root, i.work))) throw new BulwarkError('internal', `dnf wrote into ${join(root, i.work)}: the image would carry the build's files`);
   // Fedora-style systems keep /var/lib/rpm as a link to the database's new place.
   if (dbpath !== '/var/lib/rpm' && !existsSync(join(root, 'var/lib/rpm'))) {
     await mkdir(join(root, 'var/lib'), { recursive: true });
@@ -131,8 +189,10 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
     const license = e === undefined || e.license === '(none)' || e.license === '' ? null : e.license;
     return { ...p, license, sourceRpm: srpm };
   });
-  // Build-time state that is the builder's, not the image's.
-  for (const d of ['var/cache/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log']) await rm(join(root, d), { recursive: true, force: true });
+  // Build-time state that is the builder's, not the image's: dnf's cache, its logs, and its
+  // history (the build's command lines, with the work directory's and the view's paths; images
+  // had none before dnf's persistdir moved to the root's /var/lib/dnf).
+  for (const d of ['var/cache/dnf', 'var/lib/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log']) await rm(join(root, d), { recursive: true, force: true });
   return { root, packages, log };
 }
 

@@ -47,6 +47,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
       { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
       { name: 'bw-tzdata', version: '2026a', release: '1.azl3' },
       { name: 'bw-agent', version: '1.1', release: '1.azl3' },
+      // The building machine's /etc/dnf/protected.d names yum: an image may remove it all the same.
+      { name: 'yum', version: '4.14.0', release: '1.azl3' },
     ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
     db = await openStore({ dbPath: join(dir, 'i.db') });
     await ingestFile(db, { id: 'lab-updateinfo', format: 'updateinfo', release: 'azurelinux:3.0' }, join(up, 'updateinfo.xml'));
@@ -82,6 +84,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     const bundle = join(dir, 'bundle');
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${r.artifact}:v1`, bundle], { stdio: 'pipe' });
     expect(rpmQa(join(bundle, 'rootfs'))).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch', 'bw-openssl-1:3.3.0-2.azl3.noarch']);
+    // The layer holds nothing of the build's work directory (dnf puts its cachedir and logdir inside the root).
+    expect(execFileSync('find', [join(bundle, 'rootfs'), '-name', '.work-*'], { encoding: 'utf8' })).toBe('');
 
     // Scanned like a host: the pinned openssl is older than the ADV-SSL fix.
     expect(r.findings.opened).toBe(1);
@@ -102,8 +106,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect(rpmDbFiles(root)).toEqual(['/var/lib/rpm/rpmdb.sqlite']);
     expect(readFileSync(join(root, 'etc', 'wsl-distribution.conf'), 'utf8')).toMatch(/^\[oobe\]\ndefaultName = LabLinux$/m);
     expect(readFileSync(join(root, 'etc', 'bulwark-image'), 'utf8')).toBe('image=lab-wsl\nbuild=1\nview=lab\nview_version=1\n');
-    // Nothing of the builder's dnf cache or logs stays in the image.
+    // Nothing of the builder's dnf cache or logs stays in the image, nor anything of the work directory.
     expect(existsSync(join(root, 'var', 'cache', 'dnf'))).toBe(false);
+    const entries = execFileSync('tar', ['-tzf', r.artifact], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n').filter((l) => l !== '');
+    expect(entries).toContain('./var/lib/rpm/rpmdb.sqlite');
+    expect(entries.filter((e) => e.includes('.work-') || e.startsWith(`.${imagesDir}`) || /(^|\/)(dnf(\.librepo|\.rpm)?\.log|hawkey\.log)$/.test(e) || e.startsWith('./var/cache/dnf/') || e.startsWith('./var/lib/dnf/'))).toEqual([]);
   }, 120_000);
 
   it('writes SBOMs that the CycloneDX 1.6 schema accepts and that read back as the image inventory', async () => {
@@ -144,6 +151,21 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect(rpmDbFiles(root)).toEqual(['/usr/lib/sysimage/rpm/rpmdb.sqlite']);
     expect(rpmQa(root, '/usr/lib/sysimage/rpm')).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch']);
     expect(readlinkSync(join(root, 'var', 'lib', 'rpm'))).toBe('../../usr/lib/sysimage/rpm');
+  }, 120_000);
+
+  it('removes what remove: names, even a package the building machine protects (its /etc/dnf is not read); a name the image lacks stops the build', async () => {
+    const def = join(dir, 'slim.yaml');
+    const head = 'apiVersion: bulwark/v1\nkind: Image\nname: lab-slim\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl, bw-tzdata, yum]\n';
+    writeFileSync(def, `${head}remove: [yum, bw-tzdata]\n`);
+    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const root = join(dir, 'slim-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
+    expect(rpmQa(root)).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch']);
+    // dnf remove passes over a name that matches nothing; the build does not.
+    writeFileSync(def, `${head}remove: [bw-tzdata, bw-nosuch, bw-curll]\n`);
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/slim\.yaml: image lab-slim: remove: bw-nosuch, bw-curll not in the image/);
+    expect((await imageBuilds(db, 'lab-slim')).map((b) => b.build)).toEqual([1]);
   }, 120_000);
 
   it('a distroless image has no package database, yet its SBOM and its scan know every package', async () => {
@@ -254,7 +276,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: staging }\npackages: [bw-curl]\n');
     await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment staging/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-no-such-package]\n');
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/dnf .*failed/);
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: image lab-bad: dnf .*failed:[\s\S]*bw-no-such-package/);
     expect(await imageBuilds(db, 'lab-bad')).toEqual([]);
     expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
     // Two builds of one image at once: one goes ahead, the other is refused, nothing is mixed.
@@ -360,7 +382,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', 
 
     // A name the image does not hold stops the build, with apt's words.
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-nosuch]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/mmdebstrap failed:[\s\S]*bw-nosuch/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: mmdebstrap failed:[\s\S]*bw-nosuch/);
   }, 120_000);
 
   it('refuses an rpm release from an apt view, naming the file', async () => {

@@ -98,13 +98,13 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
   if (!(await tryLease(db.kysely, lease, holder, new Date().toISOString(), new Date(Date.now() + 6 * 3_600_000).toISOString()))) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process`);
   try {
-    return await buildLeased(db, def, text, requested, view, o);
+    return await buildLeased(db, file, def, text, requested, view, o);
   } finally {
     await releaseLease(db.kysely, lease, holder);
   }
 }
 
-async function buildLeased(db: Db, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
+async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
   // Under the lease no other build of this image runs: work directories left are from killed builds.
   const imageDir = join(o.imagesDir, def.name);
@@ -117,7 +117,11 @@ async function buildLeased(db: Db, def: ImageDefinition, text: string, requested
   await mkdir(out, { recursive: true });
   try {
     const input = { repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs };
-    const r = releaseFamily(def.release) === 'deb' ? await buildDebRoot(input) : await buildRoot(input);
+    const r = await (releaseFamily(def.release) === 'deb' ? buildDebRoot(input) : buildRoot(input)).catch((err: unknown) => {
+      // dnf's and mmdebstrap's words, said of this definition and image.
+      const e = err instanceof BulwarkError ? err : null;
+      throw new BulwarkError(e?.code ?? 'internal', `${file}: image ${def.name}: ${(err as Error).message}`, { ...e?.details, file, image: def.name }, { cause: err });
+    });
     await writeImageStamp(r.root, { image: def.name, build, view: def.from.view, viewVersion: view.version });
     if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
     if (def.removeRpmDb) await removePackageDb(r.root);
