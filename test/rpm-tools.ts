@@ -18,6 +18,8 @@ export interface DummyRpm {
   version: string;
   release: string;
   arch?: string;
+  /** Its Summary (default "dummy"): two builds of one NEVRA with different summaries are different files. */
+  summary?: string;
 }
 
 /**
@@ -33,7 +35,7 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
       `Version: ${p.version}`,
       `Release: ${p.release}`,
       ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []),
-      'Summary: dummy',
+      `Summary: ${p.summary ?? 'dummy'}`,
       'License: MIT',
       ...(p.arch === undefined || p.arch === 'noarch' ? ['BuildArch: noarch'] : []),
       '%description',

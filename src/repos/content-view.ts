@@ -46,12 +46,14 @@ export interface Candidate {
   /** rpm: the release; deb: empty. */
   release: string;
   arch: string;
-  /** Where its file is (the object store's SHA-256, or a local path for replacements). */
+  /** Where its file is (in the object store). */
   source: string;
+  /** The repository it comes from (upstream), for the report. */
+  origin?: string;
 }
 
 export interface Deviation {
-  kind: 'excluded' | 'not-included' | 'pinned-out' | 'replaced';
+  kind: 'excluded' | 'not-included' | 'pinned-out' | 'replaced' | 'shadowed';
   package: string;
   /** The upstream builds affected, `E:V-R.arch`. */
   builds: string[];
@@ -83,12 +85,25 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
   const excludes = view.exclude.map((e) => ({ ...e, re: globRe(e.package) }));
   const pins = view.pins.map((p) => ({ ...p, re: globRe(p.package), ver: globRe(p.version) }));
   const replaced = new Map(view.replace.map((r) => [r.package, r]));
+  const withBuilds = (pkg: string): string | undefined => {
+    const ours = replacements.filter((r) => r.name === pkg).map(build);
+    return ours.length === 0 ? undefined : ours.join(', ');
+  };
   const out: Candidate[] = [];
+  // The same build from two sources: one file is published, the first source's; a different
+  // file under the same name-epoch-version-release-arch is reported, never published beside it.
+  const seen = new Map<string, Candidate>();
   for (const c of upstream) {
+    const key = `${c.name}|${evr(c)}|${c.arch}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      if (first.source !== c.source) note('shadowed', c.name, c, `${c.origin ?? 'a later source'} has a different file for this build; ${first.origin ?? 'the first source'}'s is published`);
+      continue;
+    }
+    seen.set(key, c);
     const rep = replaced.get(c.name);
     if (rep !== undefined) {
-      const ours = replacements.find((r) => r.name === c.name);
-      note('replaced', c.name, c, rep.reason, ours === undefined ? undefined : build(ours));
+      note('replaced', c.name, c, rep.reason, withBuilds(c.name));
       continue;
     }
     if (include !== undefined && !include.some((re) => re.test(c.name))) {
@@ -100,12 +115,19 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
       note('excluded', c.name, c, ex.reason);
       continue;
     }
-    const pin = pins.find((p) => p.re.test(c.name));
-    if (pin !== undefined && !pinned(pin.ver, c)) {
+    // Every pin whose glob names the package must allow the build.
+    const pin = pins.find((p) => p.re.test(c.name) && !pinned(p.ver, c));
+    if (pin !== undefined) {
       note('pinned-out', c.name, c, `${pin.reason} (pinned to ${pin.version})`);
       continue;
     }
     out.push(c);
+  }
+  // A replacement with no upstream build is an addition: reported as well, with no builds.
+  for (const [pkg, rep] of replaced) {
+    if (deviations.some((d) => d.kind === 'replaced' && d.package === pkg)) continue;
+    const ours = withBuilds(pkg);
+    deviations.push({ kind: 'replaced', package: pkg, builds: [], reason: rep.reason, ...(ours !== undefined ? { with: ours } : {}) });
   }
   out.push(...replacements);
   out.sort((a, b) => a.name.localeCompare(b.name) || (family === 'deb' ? compareDebVersions(a.version, b.version) : compareRpmEvr(evr(a), evr(b))) || a.arch.localeCompare(b.arch));

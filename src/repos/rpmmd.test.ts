@@ -33,6 +33,7 @@ describe('primary.xml packages', () => {
     ['an epoch that is not a number', { epoch: 'x' }, /malformed epoch/],
     ['an absolute location', { href: '/etc/passwd' }, /malformed location/],
     ['a location that climbs out', { href: 'Packages/../../secret.rpm' }, /malformed location/],
+    ['a location that is a URL', { href: 'file:/etc/passwd' }, /malformed location/],
   ])('refuses %s, naming the package', async (_, o, message) => {
     await expect(read(pkg({}), pkg(o))).rejects.toThrow(message);
   });

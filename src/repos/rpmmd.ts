@@ -106,7 +106,9 @@ export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: s
     if (!VER.test(p.release)) bad('release', p.release);
     const hexLength = HEX_LENGTH[p.checksumType];
     if (hexLength !== undefined && !new RegExp(`^[0-9a-f]{${String(hexLength)}}$`).test(p.checksum)) bad(`${p.checksumType} checksum`, p.checksum);
-    if (!/^[A-Za-z0-9._+~^%@=,/-]{1,1024}$/.test(p.location) || p.location.startsWith('/') || p.location.split('/').some((x) => x === '..' || x === '.' || x === '')) bad('location', p.location);
+    // A relative path inside the repository (a first segment with ":" would read as a URL scheme).
+    const segments = p.location.split('/');
+    if (!/^[A-Za-z0-9._+~^%@=,:/-]{1,1024}$/.test(p.location) || segments.some((x) => x === '..' || x === '.' || x === '') || (segments[0] ?? '').includes(':')) bad('location', p.location);
     yield p;
   }
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { xmlRecords } from '../lib/xml.js';
-import { filterUpdateinfo, updateinfoDocument } from './updateinfo-filter.js';
+import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from './updateinfo-filter.js';
 
 const DOC = `<?xml version="1.0" encoding="UTF-8"?>
 <updates>
@@ -41,5 +41,18 @@ describe('a content view\'s updateinfo', () => {
     expect(again?.children.find((c) => c.name === 'references')?.children[0]?.attrs['href']).toBe('https://example.test/?a=1&b="2"');
     expect(out).not.toContain('openssl-devel');
     expect(out).toContain('<filename>openssl-3.3.5-5.azl3.x86_64.rpm</filename>');
+  });
+
+  it('merges the same advisory from two sources (a repository per architecture): every package of both, none twice', async () => {
+    const arm = DOC.replaceAll('x86_64', 'aarch64');
+    const a = await filterUpdateinfo(stream(DOC), 'x86_64/updateinfo.xml', () => true);
+    const b = await filterUpdateinfo(stream(arm), 'aarch64/updateinfo.xml', () => true);
+    const [x] = a.updates;
+    const [y] = b.updates;
+    if (x === undefined || y === undefined) throw new Error('no update read');
+    mergeUpdate(x.element, y.element);
+    mergeUpdate(x.element, y.element); // twice: nothing more
+    const xml = serializeElement(x.element);
+    expect([...xml.matchAll(/<package name="([^"]+)"[^>]*arch="([^"]+)"/g)].map((m) => `${m[1] ?? ''}.${m[2] ?? ''}`)).toEqual(['openssl.x86_64', 'openssl-devel.x86_64', 'openssl.aarch64', 'openssl-devel.aarch64']);
   });
 });

@@ -32,8 +32,8 @@ export function serializeElement(el: XmlElement): string {
  * serialized.
  * @example await filterUpdateinfo(stream, 'updateinfo.xml', (p) => published.has(key(p)))
  */
-export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; xml: string }[]; kept: number; dropped: number }> {
-  const out: { id: string; xml: string }[] = [];
+export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; xml: string; element: XmlElement }[]; kept: number; dropped: number }> {
+  const out: { id: string; xml: string; element: XmlElement }[] = [];
   let kept = 0;
   let dropped = 0;
   for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
@@ -56,9 +56,29 @@ export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: s
       continue;
     }
     kept++;
-    out.push({ id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), xml: serializeElement(element) });
+    out.push({ id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), xml: serializeElement(element), element });
   }
   return { updates: out, kept, dropped };
+}
+
+const packageKey = (p: XmlElement): string => ['name', 'epoch', 'version', 'release', 'arch'].map((k) => p.attrs[k] ?? (k === 'epoch' ? '0' : '')).join('|');
+
+/**
+ * The same advisory from another source (one repository per architecture, say): its
+ * collections' packages that `into` lacks are added to it, so no source's packages are lost.
+ */
+export function mergeUpdate(into: XmlElement, from: XmlElement): void {
+  const have = new Set(childrenNamed(into, 'pkglist').flatMap((l) => childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map(packageKey))));
+  const existing = childrenNamed(into, 'pkglist')[0];
+  const list: XmlElement = existing ?? { name: 'pkglist', attrs: {}, text: '', children: [], line: into.line };
+  if (existing === undefined) into.children.push(list);
+  for (const l of childrenNamed(from, 'pkglist'))
+    for (const c of childrenNamed(l, 'collection')) {
+      const fresh = c.children.filter((x) => x.name !== 'package' || !have.has(packageKey(x)));
+      if (!fresh.some((x) => x.name === 'package')) continue;
+      for (const x of fresh) if (x.name === 'package') have.add(packageKey(x));
+      list.children.push({ ...c, children: fresh });
+    }
 }
 
 /** An updateinfo.xml document of serialized `<update>` elements. */

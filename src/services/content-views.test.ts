@@ -1,7 +1,8 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
@@ -189,6 +190,41 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
       await server.close();
     }
   });
+
+  it('publishes one file per build when two sources list the same build (the first source\'s, the other reported as shadowed), keeps builds that differ only by epoch apart, and merges an advisory both sources carry', async () => {
+    const a = buildRepo(join(dir, 'src-a'), [{ name: 'bw-dup', version: '1.0', release: '1.azl3', summary: 'from a' }, { name: 'bw-ep', version: '2.0', release: '1.azl3' }], [
+      { id: 'ADV-EP', severity: 'Important', issued: new Date('2026-11-23T00:00:00Z'), cves: ['CVE-2026-1004'], packages: [{ name: 'bw-ep', version: '2.0', release: '1.azl3' }] },
+    ]);
+    const b = buildRepo(join(dir, 'src-b'), [{ name: 'bw-dup', version: '1.0', release: '1.azl3', summary: 'from b' }, { name: 'bw-ep', epoch: 1, version: '2.0', release: '1.azl3' }], [
+      { id: 'ADV-EP', severity: 'Important', issued: new Date('2026-11-23T00:00:00Z'), cves: ['CVE-2026-1004'], packages: [{ name: 'bw-ep', epoch: 1, version: '2.0', release: '1.azl3' }] },
+    ]);
+    for (const [id, url] of [['src-a', a], ['src-b', b]] as const) {
+      await addRepo(db, { id, url, keyFiles: [], verify: false, actor: 'test' });
+      await syncRepo(db, id, { objectsDir });
+    }
+    const file = join(dir, 'two.yaml');
+    writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: two-sources\nsources: [{ repo: src-a }, { repo: src-b }]\n');
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    expect(r.deviations).toEqual([{ kind: 'shadowed', package: 'bw-dup', builds: ['0:1.0-1.azl3.noarch'], reason: "src-b has a different file for this build; src-a's is published" }]);
+    expect(r.packages).toBe(3);
+    const files = readdirSync(join(r.dir, 'Packages')).sort();
+    expect(files).toEqual(['bw-dup-1.0-1.azl3.noarch.rpm', 'bw-ep-1:2.0-1.azl3.noarch.rpm', 'bw-ep-2.0-1.azl3.noarch.rpm']);
+    const q = (f: string, qf: string): string => execFileSync('rpm', ['-qp', '--nosignature', '--qf', qf, join(r.dir, 'Packages', f)], { encoding: 'utf8' });
+    expect(q('bw-dup-1.0-1.azl3.noarch.rpm', '%{SUMMARY}')).toBe('from a');
+    expect([q('bw-ep-2.0-1.azl3.noarch.rpm', '%{EPOCHNUM}'), q('bw-ep-1:2.0-1.azl3.noarch.rpm', '%{EPOCHNUM}')]).toEqual(['0', '1']);
+    // Every object still holds what its name says (a copy onto a hard link would have rewritten one).
+    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+    for (const f of walk(join(objectsDir, 'sha256'))) expect(createHash('sha256').update(readFileSync(f)).digest('hex')).toBe(basename(f));
+    // The advisory both sources carry is one record with both builds.
+    expect(updateinfoOf(r.dir)).toEqual([{ id: 'ADV-EP', packages: ['bw-ep-0:2.0-1.azl3.noarch', 'bw-ep-1:2.0-1.azl3.noarch'] }]);
+    // And dnf sees both builds of bw-ep.
+    const dnf = spawnSync('dnf', ['-q', '--installroot', join(dir, 'two-host'), '--releasever=3.0', '--disablerepo=*', `--repofrompath=two,file://${r.dir}`, '--enablerepo=two', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'two-host', 'cache')}`, 'repoquery', '--qf', '%{epoch}:%{version}-%{release}', 'bw-ep'], { encoding: 'utf8' });
+    expect(dnf.stdout.trim().split('\n').sort()).toEqual(['0:2.0-1.azl3', '1:2.0-1.azl3']);
+    // The higher epoch installs from its epoch-named file.
+    const install = spawnSync('dnf', ['-y', '-q', '--installroot', join(dir, 'two-host'), '--releasever=3.0', '--disablerepo=*', `--repofrompath=two,file://${r.dir}`, '--enablerepo=two', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'two-host', 'cache')}`, 'install', 'bw-ep'], { encoding: 'utf8' });
+    expect([install.status, install.stderr]).toEqual([0, expect.anything()]);
+    expect(execFileSync('rpm', ['--root', join(dir, 'two-host'), '-q', '--qf', '%{EPOCHNUM}:%{VERSION}', 'bw-ep'], { encoding: 'utf8' })).toBe('1:2.0');
+  }, 120_000);
 
   it('rotates the signing key in two steps; a host whose dnf trusted the old key takes the re-signed repository, fetching the new key itself', async () => {
     const keyFile = join(dir, 'rot', 'repo-signing-key.asc');

@@ -1,24 +1,30 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, createReadStream, existsSync } from 'node:fs';
+import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
 import { signCleartext, signDetached } from '../lib/signatures.js';
-import { filterUpdateinfo, updateinfoDocument } from '../repos/updateinfo-filter.js';
+import { debPackages } from '../repos/deb.js';
+import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
+import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
+import type { XmlElement } from '../lib/xml.js';
 import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, releaseLease, setEnvironment, tryLease, type ViewVersionRow } from '../storage/index.js';
 import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
-import { readBoundedText } from './read-file.js';
-import { mirrorSnapshot, objectPath, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
+import { readBoundedBytes, readBoundedText } from './read-file.js';
+import { mirrorSnapshot, objectPath, putObject, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
 import type { SigningKey } from './signing-key.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 const run = promisify(execFile);
+
+/** The largest replacement package taken (it is read whole to be stored). */
+const MAX_REPLACEMENT = 2 ** 30;
 
 /**
  * Publishing content views (issue #7): the view's sources are the packages of verified snapshots
@@ -38,12 +44,12 @@ export interface PublishReport {
 }
 
 /** Name, epoch, version, release, arch of an rpm file, read by the real rpm. */
-async function rpmIdentity(file: string): Promise<Candidate> {
+async function rpmIdentity(file: string, label = file): Promise<Candidate> {
   let out: string;
   try {
     out = (await run('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n', file])).stdout;
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${file}: not an rpm package (${(err as Error).message.split('\n')[0] ?? ''})`);
+    throw new BulwarkError('input.invalid', `${label}: not an rpm package (${(err as Error).message.split('\n')[0] ?? ''})`);
   }
   const [name = '', epoch = '0', version = '', release = '', arch = ''] = out.trim().split('\t');
   return { name, epoch: Number(epoch), version, release, arch, source: file };
@@ -79,15 +85,18 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
       for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
       for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
         if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
-        upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum) });
+        upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum), origin: repo.id });
       }
-    } else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256) });
+    } else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
   }
   const replacements: Candidate[] = [];
   for (const r of view.replace) {
     const ours = family === 'rpm' ? r.rpm : r.deb;
     if (ours === undefined) throw new BulwarkError('usage', `${file}: the replacement of ${r.package} needs ${family}: (this view's sources are ${family === 'rpm' ? 'rpm-md' : 'deb'})`);
-    const c = family === 'rpm' ? await rpmIdentity(ours) : await debIdentity(ours);
+    // Kept in the object store first, and read from there: the published version links that copy,
+    // so a later change to the operator's file never reaches a version already published.
+    const stored = objectPath(o.objectsDir, await putObject(o.objectsDir, await readBoundedBytes(ours, MAX_REPLACEMENT)));
+    const c = family === 'rpm' ? await rpmIdentity(stored, ours) : await debIdentity(stored, ours);
     if (c.name !== r.package) throw new BulwarkError('input.invalid', `${file}: ${ours} is ${c.name}, not ${r.package}`);
     replacements.push(c);
   }
@@ -117,24 +126,32 @@ async function writeVersion(
   await rm(dir, { recursive: true, force: true });
   if (family === 'rpm') {
     await mkdir(join(dir, 'Packages'), { recursive: true });
-    for (const p of packages) await linkOrCopy(p.source, join(dir, 'Packages', `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`));
+    const names = new Set<string>();
+    for (const p of packages) {
+      // Two builds differing only by epoch would share the usual name: the second carries its epoch.
+      let name = safeFileName(`${p.name}-${p.version}-${p.release}.${p.arch}.rpm`);
+      if (names.has(name)) name = safeFileName(`${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}.rpm`);
+      names.add(name);
+      await linkOrCopy(p.source, join(dir, 'Packages', name));
+    }
     await run('createrepo_c', ['--quiet', dir]);
+    await checkPublished(dir, family, packages);
     if (updateinfos.length > 0) {
       // The sources' advisories, each with only the packages this version publishes; one file
       // for all sources (modifyrepo_c keeps one record per type).
       const published = new Set(packages.map((p) => `${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
-      const seen = new Set<string>();
-      const updates: string[] = [];
+      const byId = new Map<string, XmlElement>();
       for (const u of updateinfos) {
         const r = await filterUpdateinfo(decompress(createReadStream(u), u, 2 ** 31), u, (p) => published.has(`${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
         for (const x of r.updates) {
-          if (seen.has(x.id)) continue; // the same advisory from two sources: the first one's
-          seen.add(x.id);
-          updates.push(x.xml);
+          // The same advisory from two sources (a repository per architecture): one record, every package.
+          const first = byId.get(x.id);
+          if (first === undefined) byId.set(x.id, x.element);
+          else mergeUpdate(first, x.element);
         }
       }
       const file = join(o.publishDir, view.name, `.updateinfo-${String(next)}.xml`);
-      await writeFile(file, updateinfoDocument(updates));
+      await writeFile(file, updateinfoDocument([...byId.values()].map(serializeElement)));
       await run('modifyrepo_c', ['--mdtype=updateinfo', file, join(dir, 'repodata')]);
       await rm(file, { force: true });
     }
@@ -147,6 +164,7 @@ async function writeVersion(
   } else {
     const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
     await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock(), signingKey: o.signingKey });
+    await checkPublished(dir, family, packages);
   }
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
@@ -157,17 +175,55 @@ async function writeVersion(
 }
 
 // The object store's files are written once and never changed: a hard link is a safe copy.
+// Never onto an existing file: a copy onto a hard link would rewrite the object it links.
 async function linkOrCopy(from: string, to: string): Promise<void> {
-  await link(from, to).catch(() => copyFile(from, to));
+  try {
+    await link(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw new BulwarkError('internal', `cannot publish ${to}: ${code ?? (err as Error).message}`, {}, { cause: err });
+    await copyFile(from, to, fsConstants.COPYFILE_EXCL);
+  }
+}
+
+/** A package's file name in a published version: one path segment, nothing a path could climb with. */
+function safeFileName(name: string): string {
+  if (!/^[A-Za-z0-9_+][A-Za-z0-9._+~^%:-]*$/.test(name) || name.length > 255) throw new BulwarkError('input.invalid', `"${name.slice(0, 120)}" cannot be a published file name`);
+  return name;
+}
+
+/**
+ * What createrepo_c or dpkg-scanpackages put in the published metadata must be exactly the
+ * selected packages — a file it skipped, or two builds in one file, would make the deviation
+ * report and the repository disagree.
+ */
+async function checkPublished(dir: string, family: 'rpm' | 'deb', packages: readonly Candidate[]): Promise<void> {
+  const want = new Set(packages.map((p) => (family === 'rpm' ? `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`)));
+  const got = new Set<string>();
+  if (family === 'rpm') {
+    const repomd = await parseRepomd(await readFile(join(dir, 'repodata', 'repomd.xml')), 'repomd.xml');
+    for (const e of repomd.entries.filter((x) => x.type === 'primary'))
+      for await (const p of primaryPackages(decompress(createReadStream(join(dir, e.href)), e.href, 2 ** 31), join(dir, e.href))) got.add(`${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`);
+  } else {
+    for (const suite of await readdir(join(dir, 'dists')))
+      for (const component of (await readdir(join(dir, 'dists', suite), { withFileTypes: true })).filter((d) => d.isDirectory()))
+        for (const bin of await readdir(join(dir, 'dists', suite, component.name))) {
+          const file = join(dir, 'dists', suite, component.name, bin, 'Packages');
+          for (const p of debPackages(await readFile(file, 'utf8'), file)) got.add(`${p.name}_${p.version}_${p.arch}`);
+        }
+  }
+  const missing = [...want].filter((x) => !got.has(x));
+  const extra = [...got].filter((x) => !want.has(x));
+  if (missing.length > 0 || extra.length > 0) throw new BulwarkError('internal', `${dir}: the published metadata does not list exactly the selected packages (missing: ${missing.slice(0, 5).join(', ') || 'none'}; unexpected: ${extra.slice(0, 5).join(', ') || 'none'})`);
 }
 
 /** Package, version and architecture of a .deb, read by the real dpkg-deb. */
-async function debIdentity(file: string): Promise<Candidate> {
+async function debIdentity(file: string, label = file): Promise<Candidate> {
   let out: string;
   try {
     out = (await run('dpkg-deb', ['--field', file, 'Package', 'Version', 'Architecture'])).stdout;
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${file}: not a Debian package (${(err as Error).message.split('\n')[0] ?? ''})`);
+    throw new BulwarkError('input.invalid', `${label}: not a Debian package (${(err as Error).message.split('\n')[0] ?? ''})`);
   }
   const field = (f: string): string => new RegExp(`^${f}: *(\\S+)$`, 'm').exec(out)?.[1] ?? '';
   return { name: field('Package'), epoch: 0, version: field('Version'), release: '', arch: field('Architecture'), source: file };
@@ -183,9 +239,12 @@ async function debIdentity(file: string): Promise<Candidate> {
 async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date; signingKey?: SigningKey | undefined }): Promise<void> {
   for (const p of packages) {
     const prefix = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name.slice(0, 1);
-    const poolDir = join(dir, 'pool', o.component, prefix, p.name);
+    const poolDir = join(dir, 'pool', o.component, prefix, safeFileName(p.name));
     await mkdir(poolDir, { recursive: true });
-    await linkOrCopy(p.source, join(poolDir, `${p.name}_${p.version.replace(/^\d+:/, '')}_${p.arch}.deb`));
+    let name = safeFileName(`${p.name}_${p.version.replace(/^\d+:/, '')}_${p.arch}.deb`);
+    // Two versions differing only by epoch would share the pool's usual name: the second keeps its epoch.
+    if (existsSync(join(poolDir, name))) name = safeFileName(`${p.name}_${p.version.replace(':', '%3a')}_${p.arch}.deb`);
+    await linkOrCopy(p.source, join(poolDir, name));
   }
   const dists = join(dir, 'dists', o.suite);
   const listed: string[] = [];
