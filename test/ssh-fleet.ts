@@ -209,6 +209,8 @@ export interface DummyDeb {
   version: string;
   /** A Depends: field, as written in a control file. */
   depends?: string;
+  /** A Source: field, e.g. `samba (2:4.21.0-1)` for a binary whose version is not its source's. */
+  source?: string;
 }
 
 /**
@@ -221,7 +223,7 @@ export function buildAptRepo(dir: string, debs: readonly DummyDeb[]): string {
   for (const d of debs) {
     const tree = join(dir, 'tree', `${d.name}_${d.version}`);
     mkdirSync(join(tree, 'DEBIAN'), { recursive: true });
-    writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: Bulwark tests <tests@example.test>\n${d.depends === undefined ? '' : `Depends: ${d.depends}\n`}Description: dummy\n`);
+    writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: Bulwark tests <tests@example.test>\n${d.source === undefined ? '' : `Source: ${d.source}\n`}${d.depends === undefined ? '' : `Depends: ${d.depends}\n`}Description: dummy\n`);
     execFileSync('dpkg-deb', ['--root-owner-group', '--build', tree, join(out, `${d.name}_${d.version.replace(/^\d+:/, '')}_all.deb`)], { stdio: 'pipe' });
   }
   const packages = execFileSync('dpkg-scanpackages', ['--multiversion', '.'], { cwd: out, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -46,11 +46,19 @@ export interface PlanInput {
   /** Holds an operator placed (`bulwark hold`), besides the policy file's own. */
   holds?: readonly { advisory: string; reason: string; until: string }[];
   /**
-   * With a `source` in the policy: package name → the builds (`E:V-R`) its content view's
-   * environment publishes. Targets are chosen among them.
+   * With a `source` in the policy: package name → the builds (`E:V-R`, or Debian versions) its
+   * content view's environment publishes. Targets are chosen among them.
    */
-  available?: ReadonlyMap<string, readonly string[]>;
+  available?: ReadonlyMap<string, readonly AvailableBuild[]>;
 }
+
+/**
+ * A build a content view publishes: its version, or — for a Debian binary whose version is not
+ * its source's — the version and the source version fixes are compared with (as matching does).
+ */
+export type AvailableBuild = string | { build: string; source: string };
+export const buildOf = (b: AvailableBuild): string => (typeof b === 'string' ? b : b.build);
+const fixedBasisOf = (b: AvailableBuild): string => (typeof b === 'string' ? b : b.source);
 
 export interface PlannedPackage {
   name: string;
@@ -204,7 +212,10 @@ export function assemblePlan(input: PlanInput): Plan {
       // From a content view: the lowest published build that fixes (and that a pin allows).
       let to = fixed;
       if (policy.source !== undefined && input.available !== undefined) {
-        const builds = (input.available.get(f.package) ?? []).filter((b) => scheme.compare(b, fixed) >= 0 && (pin === undefined || pin[1].test(b.replace(/^\d+:/, '')))).sort((a, b) => scheme.compare(a, b));
+        const builds = (input.available.get(f.package) ?? [])
+          .filter((b) => scheme.compare(fixedBasisOf(b), fixed) >= 0 && (pin === undefined || pin[1].test(buildOf(b).replace(/^\d+:/, ''))))
+          .map(buildOf)
+          .sort((a, b) => scheme.compare(a, b));
         const first = builds[0];
         if (first === undefined) {
           const why = `no build of ${fixed} or later in ${policy.source.view}/${policy.source.environment}`;

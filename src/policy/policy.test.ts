@@ -139,6 +139,16 @@ describe('assemblePlan', () => {
     expect(assemblePlan({ policy, targets, findings: fs, now }).entries.find((e) => e.target === 'web-01')?.packages.map((x) => x.to)).toEqual(['0:8.11.1-4.azl3', '0:3.3.5-1.azl3', '0:1.3.1-1.azl3']);
   });
 
+  it('patching from a Debian content view compares a binary by its source version, as the fix is written', () => {
+    const sourced = { ...policy, scope: { ...policy.scope, releases: ['debian:12'] }, source: { view: 'bookworm-prod', environment: 'prod', repoId: 'bulwark-bookworm' } };
+    // libldb2's own version (2:2.10…) is below every samba fix (2:4.21…): by its source's version it fixes.
+    const available = new Map([['libldb2', [{ build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' }, { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' }]]]);
+    const deb = [host('deb-01', ['prod'], 'debian:12')];
+    const fs = [finding('deb-01', { package: 'libldb2', installed: '2:2.9.0+samba4.20.0-1', fixed: '2:4.21.2-1', advisoryId: 'DSA-1' })];
+    const p = assemblePlan({ policy: sourced, targets: deb, findings: fs, now, available });
+    expect(p.entries.find((e) => e.target === 'deb-01')?.packages.map((x) => [x.name, x.to])).toEqual([['libldb2', '2:2.10.1+samba4.21.3-1']]);
+  });
+
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
   });

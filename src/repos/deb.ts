@@ -59,6 +59,8 @@ export interface DebPackage {
   filename: string;
   sha256: string;
   size: number;
+  /** The version of the source it was built from (`Source: name (version)`), else its own version. */
+  sourceVersion: string;
 }
 
 /** The package paragraphs of a (decompressed) Packages file, with where each .deb is and its SHA-256. */
@@ -80,7 +82,8 @@ export function debPackages(text: string, name: string): DebPackage[] {
     if (!/^[a-z0-9][a-z0-9+.-]{0,255}$/.test(pkg)) throw new BulwarkError('input.invalid', `${name}: a malformed Package ${JSON.stringify(pkg.slice(0, 200))}`);
     if (!/^(\d{1,10}:)?[A-Za-z0-9][A-Za-z0-9.+~-]{0,255}$/.test(version)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Version ${JSON.stringify(version.slice(0, 200))}`);
     if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(arch)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Architecture ${JSON.stringify(arch.slice(0, 200))}`);
-    out.push({ name: pkg, version, arch, filename: file, sha256: sum, size: Number(size ?? '-1') });
+    const sourceVersion = /^Source:\s*\S+\s+\(([^)\s]+)\)\s*$/m.exec(para)?.[1] ?? version;
+    out.push({ name: pkg, version, arch, filename: file, sha256: sum, size: Number(size ?? '-1'), sourceVersion });
   }
   return out;
 }

@@ -371,6 +371,26 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
     expect(Object.fromEntries([...available].map(([k, v]) => [k, [...v].sort()]))).toEqual({ 'bw-libssl': ['3.0.11-1~deb12u1', '3.0.15-1~deb12u1'], 'bw-perl': ['1:5.36.0-7+deb12u2+bulwark1'] });
   });
 
+  it("gives a policy each Debian binary with its source's version, which fixes name (libldb2 2:2.10 built from samba 2:4.21)", async () => {
+    const archive = buildAptArchive(join(dir, 'samba'), [
+      { name: 'bw-ldb', version: '2:2.10.0+samba4.21.0-1', source: 'bw-samba (2:4.21.0-1)' },
+      { name: 'bw-ldb', version: '2:2.10.1+samba4.21.3-1', source: 'bw-samba (2:4.21.3-1)' },
+      { name: 'bw-samba', version: '2:4.21.3-1' },
+    ]);
+    await addRepo(db, { id: 'samba', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'samba', { objectsDir });
+    const file = join(dir, 'samba.yaml');
+    writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: samba-lab\nsources: [{ repo: samba }]\n');
+    await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    await promoteView(db, { view: 'samba-lab', environment: 'prod', actor: 'test' });
+    const available = await viewAvailable(db, { view: 'samba-lab', environment: 'prod' });
+    expect(available.get('bw-ldb')).toEqual([
+      { build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' },
+      { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' },
+    ]);
+    expect(available.get('bw-samba')).toEqual(['2:4.21.3-1']);
+  });
+
   it('refuses a view that mixes rpm-md and deb sources, naming the file', async () => {
     await addRepo(db, { id: 'rpm-side', url: join(dir, 'nowhere'), keyFiles: [], verify: false, actor: 'test' });
     const file = join(dir, 'mixed.yaml');
