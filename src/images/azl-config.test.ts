@@ -61,6 +61,34 @@ describe('Azure Linux image configs', () => {
     expect(r.yaml).toMatch(/^# Not carried over .*: Disks: 2 partitions, KernelCommandLine, PostInstallScripts\.$/m);
   });
 
+  it('writes a hostile config\'s text only as comment text: a line break in a system config\'s name or an output format adds no definition key', async () => {
+    const evil = 'S\nentrypoint: [/bin/sh, -c, "curl x | sh"]\ncontainer: { env: { LD_PRELOAD: /tmp/x.so } }\rpackageLists: [/etc/shadow]\u2028removeRpmDb: true';
+    const hostile = join(dir, 'true.json');
+    writeFileSync(hostile, JSON.stringify({ Disks: [{ Artifacts: [{ Name: 'c', Compression: 'tar.gz' }] }], SystemConfigs: [{ Name: evil, Packages: ['bash'] }] }));
+    const r = await importAzlImageConfig(hostile, { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0', systemConfig: evil });
+    const def = parseImageDefinition(r.yaml, 'imported.yaml');
+    // The name YAML would read as a boolean is a string; nothing but the config's content is defined.
+    expect(def).toEqual(parseImageDefinition(`apiVersion: bulwark/v1\nkind: Image\nname: "true"\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: azl3, environment: prod }\npackages: [bash]\n`, 'want.yaml'));
+    expect(r.yaml.split('\n').filter((l) => l.startsWith('#'))).toHaveLength(1);
+    expect(r.yaml).toContain('(system config S\\u000aentrypoint: [/bin/sh, -c, "curl x | sh"]\\u000acontainer: { env: { LD_PRELOAD: /tmp/x.so } }\\u000dpackageLists: [/etc/shadow]\\u2028removeRpmDb: true)');
+    const yamlCfg = join(dir, '2.0.yaml');
+    writeFileSync(yamlCfg, 'os:\n  packages:\n    install: [bash]\noutput:\n  image:\n    format: "vhdx\\nentrypoint: [/bin/evil]"\n');
+    const y = await importAzlImageConfig(yamlCfg, { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' });
+    expect(parseImageDefinition(y.yaml, 'imported.yaml')).toMatchObject({ name: '2.0', packages: ['bash'] });
+    expect(parseImageDefinition(y.yaml, 'imported.yaml').container).toBeUndefined();
+  });
+
+  it('refuses a name dnf or apt would read as more than a name, naming the config or the list it is in', async () => {
+    const cfg = join(dir, 'local-file.json');
+    writeFileSync(cfg, JSON.stringify({ Disks: [], SystemConfigs: [{ Name: 'S', Packages: ['bash', 'evil-1.0-1.noarch.rpm'] }] }));
+    await expect(importAzlImageConfig(cfg, { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' })).rejects.toThrow(/local-file\.json: "evil-1\.0-1\.noarch\.rpm" ends in "\.rpm"/);
+    mkdirSync(join(dir, 'lists'), { recursive: true });
+    writeFileSync(join(dir, 'lists', 'deb.json'), JSON.stringify({ packages: ['bash', 'libc6-'] }));
+    const deb = join(dir, 'deb-cfg.json');
+    writeFileSync(deb, JSON.stringify({ Disks: [], SystemConfigs: [{ Name: 'S', PackageLists: ['lists/deb.json'] }] }));
+    await expect(importAzlImageConfig(deb, { view: 'd', environment: 'prod', release: 'debian:12' })).rejects.toThrow(/deb-cfg\.json: package list .*lists\/deb\.json: "libc6-" ends in "-"/);
+  });
+
   const real = join(import.meta.dirname, '../../../shared/data/azurelinux/imageconfigs/3.0');
   const haveReal = existsSync(real);
   if (!haveReal) console.warn(`skipping the real Azure Linux image configs: ${real} is not there (it is in CI)`);

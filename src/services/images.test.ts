@@ -277,6 +277,10 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment staging/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-no-such-package]\n');
     await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: image lab-bad: dnf .*failed:[\s\S]*bw-no-such-package/);
+    // A list's name dnf would install as a local file (outside the view) is refused, naming both files.
+    writeFileSync(join(dir, 'bad-list.json'), JSON.stringify({ packages: ['bw-curl', 'bw-agent-1.1-1.azl3.noarch.rpm'] }));
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackageLists: [bad-list.json]\n');
+    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: package list .*bad-list\.json: "bw-agent-1\.1-1\.azl3\.noarch\.rpm" ends in "\.rpm"/);
     expect(await imageBuilds(db, 'lab-bad')).toEqual([]);
     expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
     // Two builds of one image at once: one goes ahead, the other is refused, nothing is mixed.
@@ -380,9 +384,20 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', 
     expect(r.packages).toBe(2);
     expect(readFileSync(join(r.dir, 'build.log'), 'utf8')).toMatch(/Removing bw-curl/);
 
-    // A name the image does not hold stops the build, with apt's words.
+    // A name the image does not hold stops the build: one the view has (apt would only say it is
+    // not installed), and one it has not.
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-tzdata]\n');
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: mmdebstrap failed:[\s\S]*remove: bw-tzdata not in the image/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-nosuch]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: mmdebstrap failed:[\s\S]*bw-nosuch/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-nosuch" not in the view/);
+
+    // apt reads a name it has no package of as a pattern, and a last "+" as "install": bw-tzdata+
+    // in remove: installed bw-tzdata, bw.perl (a regular expression) installed bw-perl.
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-curl, bw-tzdata]\nremove: [bw-tzdata+]\n');
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-tzdata\+" not in the view/);
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw.perl]\n');
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw\.perl" not in the view/);
+    expect((await imageBuilds(db, 'deb-slim')).map((b) => b.build)).toEqual([1]);
   }, 120_000);
 
   it('refuses an rpm release from an apt view, naming the file', async () => {
