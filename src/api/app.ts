@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -214,8 +215,16 @@ function serveRepositories(app: Hono, db: Db, allowed: (c: Context) => Promise<b
     const rest = decodeURIComponent(c.req.path).split('/').slice(4).join('/');
     if (rest === '' || rest.split('/').some((x) => x === '..' || x === '.' || x === '')) return c.json({ error: { code: 'storage.not-found', message: 'no such file' } }, 404);
     const file = join(dir, rest);
-    if (!(await isFile(file))) return c.json({ error: { code: 'storage.not-found', message: `no ${rest} in this repository` } }, 404);
-    return c.body(await readFile(file), 200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': rest.startsWith('repodata/repomd.xml') ? 'no-cache' : 'public, max-age=3600' });
+    const size = await fileSize(file);
+    if (size === null) return c.json({ error: { code: 'storage.not-found', message: `no ${rest} in this repository` } }, 404);
+    // Streamed: a package may be large, and many hosts fetch at once.
+    // An environment's URL serves another version after a promotion, and key files change when
+    // the key rotates: only files whose name fixes their content (packages, checksum-named
+    // repodata) may be cached.
+    const fixedByName = rest.startsWith('Packages/') || rest.startsWith('pool/') || /^repodata\/[0-9a-f]{64}-[^/]+$/.test(rest);
+    const headers = { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': String(size), 'Cache-Control': fixedByName ? 'public, max-age=3600' : 'no-cache' };
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream, 200, headers);
   });
 }
 
@@ -236,6 +245,15 @@ function serveDashboard(app: Hono, root: string | null): void {
       'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
   });
+}
+
+async function fileSize(p: string): Promise<number | null> {
+  try {
+    const st = await stat(p);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 async function isFile(p: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { buildAptArchive } from '../../test/apt-archive.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
-import { promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
+import { environmentDir, promoteView, publishView, viewEnvironments, viewRepoConfig } from './content-views.js';
 import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from './signing-key.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
@@ -172,6 +172,20 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
     try {
       expect((await fetch(`${server.url}/repos/azl3-lab/nope/repodata/repomd.xml`)).status).toBe(404);
       expect((await fetch(`${server.url}/repos/azl3-lab/prod/../../etc/passwd`)).status).toBe(404);
+      // Packages are streamed with their length and may be cached; what a promotion or a key
+      // rotation changes under the same name may not.
+      const prodDir = await environmentDir(db, 'azl3-lab', 'prod');
+      const rpm = readdirSync(join(prodDir ?? '', 'Packages'))[0] ?? '';
+      const got = await fetch(`${server.url}/repos/azl3-lab/prod/Packages/${rpm}`);
+      expect([got.status, got.headers.get('content-length'), got.headers.get('cache-control')]).toEqual([200, String(statSync(join(prodDir ?? '', 'Packages', rpm)).size), 'public, max-age=3600']);
+      expect(Buffer.from(await got.arrayBuffer())).toEqual(readFileSync(join(prodDir ?? '', 'Packages', rpm)));
+      for (const f of ['repodata/repomd.xml']) {
+        const m = await fetch(`${server.url}/repos/azl3-lab/prod/${f}`);
+        await m.arrayBuffer();
+        expect([f, m.headers.get('cache-control')]).toEqual([f, 'no-cache']);
+      }
+      const head = await fetch(`${server.url}/repos/azl3-lab/prod/Packages/${rpm}`, { method: 'HEAD' });
+      expect([head.status, head.headers.get('content-length')]).toEqual([200, got.headers.get('content-length')]);
       const root = join(dir, 'prod-host');
       // Asynchronous: the server dnf talks to runs in this process.
       const dnf = (env: string, ...args: string[]): Promise<{ status: number }> =>
