@@ -312,6 +312,18 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect((await ifNeeded()).out).toBe('build 3 is up to date (lab version 2): nothing to build\n');
     writeFileSync(join(dir, 'container.yaml'), readFileSync(join(dir, 'container.yaml'), 'utf8') + '# a comment is a change\n');
     expect((await ifNeeded()).err).toBe('building: the definition changed since build 3\n');
+
+    // A package list the definition names changed, its text did not: built again, then up to date.
+    const wslNeeded = () => runCli(['--db', join(dir, 'i.db'), 'image', 'build', '--if-needed', '-f', join(dir, 'wsl.yaml')]);
+    expect((await wslNeeded()).out).toBe('build 1 is up to date (lab version 1): nothing to build\n');
+    writeFileSync(join(dir, 'dev-tools.json'), JSON.stringify({ packages: ['bw-tzdata', 'yum'] }));
+    const changed = await wslNeeded();
+    expect(changed.err).toBe('building: the package lists changed since build 1: +yum -bw-openssl\n');
+    expect(changed.out).toMatch(/^lab-wsl build 2 \(wsl\) from lab version 1: 3 packages$/m);
+    expect((await wslNeeded()).out).toBe('build 2 is up to date (lab version 1): nothing to build\n');
+    // A build that does not record its lists' names (an older Bulwark's) is built again.
+    rmSync(join(imagesDir, 'lab-wsl', '2', 'requested-packages.txt'));
+    expect((await wslNeeded()).err).toBe('building: build 2 does not record what its package lists gave\n');
   });
 });
 

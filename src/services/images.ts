@@ -50,6 +50,12 @@ export interface ImageBuildReport {
 
 const MAX_DEFINITION_BYTES = 1024 * 1024;
 
+/**
+ * Beside a build's image.yaml: the package names the definition resolved to (its own and its
+ * package lists'), one a line, so --if-needed sees a changed list file the definition names.
+ */
+const REQUESTED_FILE = 'requested-packages.txt';
+
 /** The package names a definition installs: its own plus its package lists', in order, once each. */
 async function requestedPackages(def: ImageDefinition, file: string): Promise<string[]> {
   const names = [...def.packages];
@@ -155,6 +161,7 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     await writeFile(join(out, 'sbom.cdx.json'), JSON.stringify(cycloneDx(subject, r.packages, ctx), null, 2) + '\n');
     await writeFile(join(out, 'sbom.spdx.json'), JSON.stringify(spdxDocument(subject, r.packages, ctx), null, 2) + '\n');
     await writeFile(join(out, 'image.yaml'), text);
+    await writeFile(join(out, REQUESTED_FILE), requested.map((n) => `${n}\n`).join(''));
     await writeFile(join(out, 'build.log'), r.log);
     if (o.keepRoot === true) await rename(r.root, join(out, 'rootfs'));
     // A directory without a stored build is a crashed attempt: this build number is ours.
@@ -209,7 +216,8 @@ export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRo
 
 /**
  * Whether the definition in `file` needs a build: none yet, its text changed since the latest
- * build, or the latest is behind its environment. For timers and pipelines (`image build --if-needed`).
+ * build, its package lists give other names than the latest build's, or the latest is behind its
+ * environment. For timers and pipelines (`image build --if-needed`).
  */
 export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: boolean; why: string }> {
   const text = await readBoundedText(file, MAX_DEFINITION_BYTES);
@@ -217,6 +225,17 @@ export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: 
   const latest = (await imageBuilds(db, def.name))[0];
   if (latest === undefined) return { needed: true, why: 'never built' };
   if (latest.spec !== text) return { needed: true, why: `the definition changed since build ${String(latest.build)}` };
+  // The same text can name package lists that changed since.
+  const requested = new Set(await requestedPackages(def, file));
+  const recordedFile = join(latest.dir, REQUESTED_FILE);
+  if (!existsSync(recordedFile)) {
+    if (def.packageLists.length > 0) return { needed: true, why: `build ${String(latest.build)} does not record what its package lists gave` };
+  } else {
+    const recorded = new Set((await readBoundedText(recordedFile, 16 * MAX_DEFINITION_BYTES)).split('\n').filter((l) => l !== ''));
+    const added = [...requested].filter((n) => !recorded.has(n));
+    const dropped = [...recorded].filter((n) => !requested.has(n));
+    if (added.length + dropped.length > 0) return { needed: true, why: `the package lists changed since build ${String(latest.build)}: ${[...added.map((n) => `+${n}`), ...dropped.map((n) => `-${n}`)].join(' ')}` };
+  }
   if (latest.behind !== null) return { needed: true, why: `${latest.behind.environment} serves ${def.from.view} version ${String(latest.behind.serves)}; build ${String(latest.build)} has version ${String(latest.viewVersion)}` };
   return { needed: false, why: `build ${String(latest.build)} is up to date (${def.from.view} version ${String(latest.viewVersion)})` };
 }
