@@ -63,6 +63,26 @@ describe('SBOMs', () => {
     expect(spdx.packages.find((p) => p.SPDXID.includes('tzdata'))).toMatchObject({ licenseDeclared: 'NOASSERTION', licenseComments: 'as packaged: Public Domain' });
   });
 
+  it('declares every LicenseRef its packages use (SPDX 2.3 §10.1), with the packages\' own words as its text; a DocumentRef license is NOASSERTION', () => {
+    const refs = [
+      rpm('fonts', 0, '1', '1', 'noarch', null, 'OFL-1.1 AND LicenseRef-Fedora-Public-Domain'),
+      rpm('tzdata', 0, '2026a', '1', 'noarch', null, 'LicenseRef-Fedora-Public-Domain'),
+      rpm('bsdtool', 0, '1', '1', 'x86_64', null, '(MIT OR LicenseRef-Callaway-BSD) AND GPL-2.0-or-later WITH Classpath-exception-2.0'),
+      rpm('elsewhere', 0, '1', '1', 'x86_64', null, 'MIT AND DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2'),
+    ];
+    const doc = spdxDocument(SUBJECT, [...PKGS, ...refs], CTX) as { packages: { name: string; licenseDeclared: string; licenseConcluded: string; licenseComments?: string }[]; hasExtractedLicensingInfos?: { licenseId: string; extractedText: string; name: string }[] };
+    const used = new Set(doc.packages.flatMap((p) => [p.licenseDeclared, p.licenseConcluded]).flatMap((l) => l.match(/(?:DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+/g) ?? []));
+    const declared = (doc.hasExtractedLicensingInfos ?? []).map((e) => e.licenseId);
+    expect([...used].sort()).toEqual(declared);
+    expect(doc.hasExtractedLicensingInfos).toEqual([
+      { licenseId: 'LicenseRef-Callaway-BSD', extractedText: '(MIT OR LicenseRef-Callaway-BSD) AND GPL-2.0-or-later WITH Classpath-exception-2.0', name: 'Callaway-BSD', comment: expect.any(String) as string },
+      { licenseId: 'LicenseRef-Fedora-Public-Domain', extractedText: 'OFL-1.1 AND LicenseRef-Fedora-Public-Domain\nLicenseRef-Fedora-Public-Domain', name: 'Fedora-Public-Domain', comment: expect.any(String) as string },
+    ]);
+    expect(doc.packages.find((p) => p.name === 'elsewhere')).toMatchObject({ licenseDeclared: 'NOASSERTION', licenseComments: 'as packaged: MIT AND DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2' });
+    // Without a LicenseRef, no empty list.
+    expect(spdxDocument(SUBJECT, PKGS, CTX)).not.toHaveProperty('hasExtractedLicensingInfos');
+  });
+
   it('uses only values SPDX 2.3 defines for purposes, references and relationships (checked once against the official schema, spdx/spdx-spec support/2.3)', () => {
     // SPDX 2.3 §7.24, §7.21, §11.1: the enumerations as the specification spells them (underscores).
     const purposes = ['APPLICATION', 'FRAMEWORK', 'LIBRARY', 'CONTAINER', 'OPERATING_SYSTEM', 'DEVICE', 'FIRMWARE', 'SOURCE', 'ARCHIVE', 'FILE', 'INSTALL', 'OTHER'];

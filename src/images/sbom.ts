@@ -121,6 +121,27 @@ export function cycloneDx(subject: SbomSubject, packages: readonly SbomPackage[]
   };
 }
 
+type LicenseNode = { license: string; exception?: string } | { left: LicenseNode; conjunction: string; right: LicenseNode };
+
+/** The license ids of a parsed SPDX expression, e.g. ['MIT', 'LicenseRef-Fedora-Public-Domain']. */
+function licenseIds(node: LicenseNode): string[] {
+  return 'license' in node ? [node.license] : [...licenseIds(node.left), ...licenseIds(node.right)];
+}
+
+/**
+ * A package's licenseDeclared in an SPDX 2.3 document, and the LicenseRef-… ids it uses. SPDX
+ * 2.3 §10.1 wants every LicenseRef a document uses declared in its hasExtractedLicensingInfos;
+ * a DocumentRef-…:LicenseRef-… points into another SPDX document, which this one cannot name
+ * (it has no externalDocumentRefs), so such a license is NOASSERTION, the text kept as comment.
+ */
+function spdxDeclared(text: string | null): { declared: string; refs: string[] } {
+  const spdx = spdxLicense(text);
+  if (spdx === null) return { declared: 'NOASSERTION', refs: [] };
+  const ids = licenseIds(parseSpdxExpression(spdx) as LicenseNode);
+  if (ids.some((id) => id.startsWith('DocumentRef-'))) return { declared: 'NOASSERTION', refs: [] };
+  return { declared: spdx, refs: [...new Set(ids.filter((id) => id.startsWith('LicenseRef-')))] };
+}
+
 /** SPDX element ids allow letters, digits, "." and "-" only (SPDX 2.3 §3.2). */
 function spdxId(i: number, p: SbomPackage): string {
   return `SPDXRef-Package-${p.name.replace(/[^A-Za-z0-9.-]/g, '-')}-${String(i)}`;
@@ -129,8 +150,16 @@ function spdxId(i: number, p: SbomPackage): string {
 /** An SPDX 2.3 document describing the image, which CONTAINS one package per installed package. */
 export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackage[], ctx: SbomContext): Record<string, unknown> {
   const image = 'SPDXRef-Image';
+  // Each LicenseRef used, with the license strings of the packages that use it: the package's own
+  // words are the only text of such a license Bulwark has.
+  const extracted = new Map<string, string[]>();
   const pkgs = sorted(packages).map((p, i) => {
-    const spdx = spdxLicense(p.license);
+    const { declared, refs } = spdxDeclared(p.license);
+    for (const ref of refs) {
+      const texts = extracted.get(ref) ?? [];
+      if (p.license !== null && !texts.includes(p.license.trim())) texts.push(p.license.trim());
+      extracted.set(ref, texts);
+    }
     return {
       SPDXID: spdxId(i, p),
       name: p.name,
@@ -138,8 +167,8 @@ export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackag
       downloadLocation: 'NOASSERTION',
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
-      licenseDeclared: spdx ?? 'NOASSERTION',
-      ...(spdx === null && p.license !== null && p.license !== '' && p.license !== '(none)' ? { licenseComments: `as packaged: ${p.license}` } : {}),
+      licenseDeclared: declared,
+      ...(declared === 'NOASSERTION' && p.license !== null && p.license !== '' && p.license !== '(none)' ? { licenseComments: `as packaged: ${p.license}` } : {}),
       copyrightText: 'NOASSERTION',
       ...(p.sourceRpm !== null ? { sourceInfo: `built from ${p.sourceRpm}` } : p.sourceName !== null ? { sourceInfo: `built from source package ${p.sourceName}` } : {}),
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: packagePurl(p, subject.release) }],
@@ -168,6 +197,16 @@ export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackag
       },
       ...pkgs,
     ],
+    ...(extracted.size > 0
+      ? {
+          hasExtractedLicensingInfos: [...extracted].sort(([a], [b]) => a.localeCompare(b)).map(([licenseId, texts]) => ({
+            licenseId,
+            extractedText: texts.join('\n'),
+            name: licenseId.slice('LicenseRef-'.length),
+            comment: 'The license as the packages using it state it (their package metadata); the full text is not in it.',
+          })),
+        }
+      : {}),
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image },
       ...pkgs.map((p) => ({ spdxElementId: image, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
