@@ -13,7 +13,8 @@ import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import type { XmlElement } from '../lib/xml.js';
 import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, releaseLease, setEnvironment, tryLease, type ViewVersionRow } from '../storage/index.js';
+import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
+import { withLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
@@ -102,14 +103,11 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   }
   const { packages, deviations } = selectContent(view, upstream, replacements, family);
   // One publication of a view at a time across processes: the version number and its directory are ours.
-  const lease = `view:${view.name}`;
+  // Renewed while it runs: a killed publication frees the view within half a minute.
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
-  if (!(await tryLease(db.kysely, lease, holder, new Date().toISOString(), new Date(Date.now() + 3_600_000).toISOString()))) throw new BulwarkError('storage.conflict', `${view.name} is being published by another process`);
-  try {
-    return await writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches) }, o, clock);
-  } finally {
-    await releaseLease(db.kysely, lease, holder);
-  }
+  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, () =>
+    writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches) }, o, clock),
+  );
 }
 
 async function writeVersion(
