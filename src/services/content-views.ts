@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
-import { signCleartext, signDetached } from '../lib/signatures.js';
 import { debPackages } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
@@ -19,7 +18,7 @@ import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, putObject, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
-import type { SigningKey } from './signing-key.js';
+import { signVersion, type SigningKey } from './signing-key.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 const run = promisify(execFile);
@@ -153,17 +152,15 @@ async function writeVersion(
       await run('modifyrepo_c', ['--mdtype=updateinfo', file, join(dir, 'repodata')]);
       await rm(file, { force: true });
     }
-    if (o.signingKey !== undefined) {
-      // dnf's convention: repo_gpgcheck checks repomd.xml.asc; gpgkey=<baseurl>/repodata/repomd.xml.key.
-      const repomd = await readFile(join(dir, 'repodata', 'repomd.xml'));
-      await writeFile(join(dir, 'repodata', 'repomd.xml.asc'), await signDetached(o.signingKey.armored, o.signingKey.origin, repomd));
-      await writeFile(join(dir, 'repodata', 'repomd.xml.key'), o.signingKey.published);
-    }
+
   } else {
     const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
-    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock(), signingKey: o.signingKey });
+    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock() });
     await checkPublished(dir, family, packages);
   }
+  // dnf's convention: repo_gpgcheck checks repomd.xml.asc, gpgkey=<baseurl>/repodata/repomd.xml.key;
+  // apt's: InRelease (or Release + Release.gpg) against the signed-by keyring.
+  if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
   const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: o.actor, spec: text, packages: packages.length, deviations, dir });
@@ -231,10 +228,9 @@ async function debIdentity(file: string, label = file): Promise<Candidate> {
  * A Debian archive in `dir` (https://wiki.debian.org/DebianRepository/Format): the packages under
  * pool/, one Packages index per architecture made by the real dpkg-scanpackages (an
  * architecture's index holds its own and the `all` packages), and a Release listing each
- * index's size and SHA-256. Unsigned: hosts say `[trusted=yes]`, or fetch it over HTTPS from
- * Bulwark, which verified every upstream file against its signed metadata.
+ * index's size and SHA-256. Signed afterwards (signVersion) when there is a key.
  */
-async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date; signingKey?: SigningKey | undefined }): Promise<void> {
+async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date }): Promise<void> {
   for (const p of packages) {
     const prefix = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name.slice(0, 1);
     const poolDir = join(dir, 'pool', o.component, prefix, safeFileName(p.name));
@@ -261,11 +257,6 @@ async function publishApt(dir: string, packages: readonly Candidate[], o: { suit
   }
   const release = ['Origin: Bulwark', `Label: ${o.label}`, `Suite: ${o.suite}`, `Codename: ${o.suite}`, `Date: ${o.date.toUTCString()}`, `Architectures: ${o.arches.join(' ')}`, `Components: ${o.component}`, 'SHA256:', ...sums, ''].join('\n');
   await writeFile(join(dists, 'Release'), release);
-  if (o.signingKey !== undefined) {
-    await writeFile(join(dists, 'InRelease'), await signCleartext(o.signingKey.armored, o.signingKey.origin, release));
-    await writeFile(join(dists, 'Release.gpg'), await signDetached(o.signingKey.armored, o.signingKey.origin, Buffer.from(release)));
-    await writeFile(join(dir, 'bulwark-archive-key.asc'), o.signingKey.published);
-  }
 }
 
 /** Points an environment at a published version (default: the latest). */

@@ -78,32 +78,44 @@ export async function signingKeyStatus(file: string): Promise<SigningKeyStatus> 
   return { file, current: await info(file), next: await info(nextKeyFile(file)), retired };
 }
 
-/** A version's published directory signed again with `key` (signatures and key files, each replaced whole). Returns false for an unsigned version, left so. */
-async function resignVersion(dir: string, key: SigningKey): Promise<boolean> {
+/**
+ * Signs a published version's metadata with `key`: repomd.xml.asc and repomd.xml.key (dnf's
+ * repo_gpgcheck), or each suite's InRelease and Release.gpg and bulwark-archive-key.asc (apt's
+ * signed-by). Each file is replaced whole, the key file before the signature, so a host reading
+ * in between finds the new signature's key already there.
+ */
+export async function signVersion(dir: string, key: SigningKey): Promise<void> {
   const replace = async (file: string, content: string): Promise<void> => {
     await writeFile(`${file}.tmp`, content);
     await rename(`${file}.tmp`, file);
   };
   const repomd = join(dir, 'repodata', 'repomd.xml');
-  if (existsSync(`${repomd}.asc`)) {
-    // The key file first: a host reading in between finds the new signature's key already there.
+  if (existsSync(repomd)) {
     await replace(`${repomd}.key`, key.published);
     await replace(`${repomd}.asc`, await signDetached(key.armored, key.origin, await readFile(repomd)));
-    return true;
+    return;
   }
-  if (!existsSync(join(dir, 'dists')) || !existsSync(join(dir, 'bulwark-archive-key.asc'))) return false;
+  if (!existsSync(join(dir, 'dists'))) throw new BulwarkError('internal', `${dir}: neither an rpm-md nor an apt repository to sign`);
   await replace(join(dir, 'bulwark-archive-key.asc'), key.published);
   for (const suite of await readdir(join(dir, 'dists'))) {
     const release = await readFile(join(dir, 'dists', suite, 'Release'), 'utf8');
     await replace(join(dir, 'dists', suite, 'InRelease'), await signCleartext(key.armored, key.origin, release));
     await replace(join(dir, 'dists', suite, 'Release.gpg'), await signDetached(key.armored, key.origin, Buffer.from(release)));
   }
-  return true;
+}
+
+/** Whether a published version was signed (versions published without a key stay unsigned). */
+function isSigned(dir: string): boolean {
+  return existsSync(join(dir, 'repodata', 'repomd.xml.asc')) || existsSync(join(dir, 'bulwark-archive-key.asc'));
 }
 
 async function resignAll(db: Db, key: SigningKey): Promise<number> {
   let n = 0;
-  for (const v of await listViewVersions(db.kysely)) if (existsSync(v.dir) && (await resignVersion(v.dir, key))) n += 1;
+  for (const v of await listViewVersions(db.kysely))
+    if (existsSync(v.dir) && isSigned(v.dir)) {
+      await signVersion(v.dir, key);
+      n += 1;
+    }
   return n;
 }
 
