@@ -3,16 +3,30 @@ import { releaseLease, tryLease } from '../storage/index.js';
 import type { Db } from './store.js';
 
 /**
- * Runs `fn` holding the lease `name` (one holder across processes and servers), renewed every
- * third of `ttlMs` while it runs: a process that dies lets it expire within `ttlMs`, so work it
- * left is not blocked for long. When another live holder has it, `busy` is thrown at once.
- * Leases are about processes being alive: they use the real time, never an injected clock.
- * @example await withLease(db, `view:${name}`, holder, { busy: () => new BulwarkError('storage.conflict', 'busy') }, async () => publish())
+ * Leases held while work runs (patch runs, content-view publications, image builds): one holder
+ * across processes and servers, renewed every third of its TTL while the work runs, so a process
+ * that dies lets it expire within the TTL and its work is not blocked for long. Leases are about
+ * processes being alive: they use the real time, never an injected clock.
  */
-export async function withLease<T>(db: Db, name: string, holder: string, o: { ttlMs?: number; busy: () => BulwarkError }, fn: (lost: () => boolean) => Promise<T>): Promise<T> {
+export interface HeldLease {
+  /** True once a renewal failed: another process may have taken the lease. */
+  lost: () => boolean;
+  /** Stops renewing and gives the lease up. */
+  release: () => Promise<void>;
+}
+
+/**
+ * Takes the lease `name` for `holder` and keeps renewing it; waits up to `waitMs` (default 0)
+ * for another holder's lease to end; null when it could not be taken.
+ */
+export async function acquireLease(db: Db, name: string, holder: string, o: { ttlMs?: number; waitMs?: number } = {}): Promise<HeldLease | null> {
   const ttl = o.ttlMs ?? 30_000;
   const take = (): Promise<boolean> => tryLease(db.kysely, name, holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
-  if (!(await take())) throw o.busy();
+  const until = Date.now() + (o.waitMs ?? 0);
+  while (!(await take())) {
+    if (Date.now() >= until) return null;
+    await new Promise((r) => setTimeout(r, Math.min(250, ttl / 4)));
+  }
   let lost = false;
   const renew = setInterval(() => {
     take().then(
@@ -24,10 +38,26 @@ export async function withLease<T>(db: Db, name: string, holder: string, o: { tt
       },
     );
   }, ttl / 3);
+  return {
+    lost: () => lost,
+    release: async () => {
+      clearInterval(renew);
+      await releaseLease(db.kysely, name, holder).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Runs `fn` holding the lease `name` (see acquireLease); when another live holder has it, `busy`
+ * is thrown at once.
+ * @example await withLease(db, `view:${name}`, holder, { busy: () => new BulwarkError('storage.conflict', 'busy') }, async () => publish())
+ */
+export async function withLease<T>(db: Db, name: string, holder: string, o: { ttlMs?: number; busy: () => BulwarkError }, fn: (lost: () => boolean) => Promise<T>): Promise<T> {
+  const lease = await acquireLease(db, name, holder, o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs });
+  if (lease === null) throw o.busy();
   try {
-    return await fn(() => lost);
+    return await fn(lease.lost);
   } finally {
-    clearInterval(renew);
-    await releaseLease(db.kysely, name, holder).catch(() => undefined);
+    await lease.release();
   }
 }

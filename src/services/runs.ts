@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
 import { precheckArgv, readPrecheck, refreshArgv, sourceArgv, updateArgv, type PackageManager } from '../executor/commands.js';
 import type { Plan } from '../policy/plan.js';
-import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, releaseLease, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { acquireLease } from './lease.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -128,33 +129,16 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
   const holder = hooks.lease?.holder ?? PROCESS_ID;
   const ttl = hooks.lease?.ttlMs ?? 15_000;
   const name = `run:${String(runPk)}`;
-  // Leases are about processes being alive, so they use the real time, not the run's clock.
-  const take = (): Promise<boolean> => tryLease(db.kysely, name, holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
-  const until = Date.now() + (hooks.lease?.waitMs ?? ttl + 1000);
-  while (!(await take())) {
-    if (Date.now() >= until) {
-      const run = await getRun(db.kysely, runPk);
-      if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
-      return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [], heldBy: (await leaseHolder(db.kysely, name)) ?? 'another process' };
-    }
-    await new Promise((r) => setTimeout(r, Math.min(250, ttl / 4)));
+  const lease = await acquireLease(db, name, holder, { ttlMs: ttl, waitMs: hooks.lease?.waitMs ?? ttl + 1000 });
+  if (lease === null) {
+    const run = await getRun(db.kysely, runPk);
+    if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+    return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [], heldBy: (await leaseHolder(db.kysely, name)) ?? 'another process' };
   }
-  let lost = false;
-  const renew = setInterval(() => {
-    take().then(
-      (ok) => {
-        if (!ok) lost = true;
-      },
-      () => {
-        lost = true;
-      },
-    );
-  }, ttl / 3);
   try {
-    return await executeLeased(db, runPk, t, clock, hooks, () => lost);
+    return await executeLeased(db, runPk, t, clock, hooks, lease.lost);
   } finally {
-    clearInterval(renew);
-    await releaseLease(db.kysely, name, holder).catch(() => undefined);
+    await lease.release();
   }
 }
 
