@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAptArchive } from '../../test/apt-archive.js';
 import { runCli } from '../../test/cli.js';
@@ -12,7 +13,8 @@ import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
 import { promoteView, publishView } from './content-views.js';
 import { ingestFile } from './feeds.js';
-import { buildImage, imageBuilds, imageParity } from './images.js';
+import { leaseHolder, tryLease } from '../storage/index.js';
+import { buildImage, holdLease, IMAGE_LEASE_TTL_MS, imageBuilds, imageParity } from './images.js';
 import { importRootInventory, importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
@@ -293,6 +295,46 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
     expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
     expect(readdirSync(join(imagesDir, 'lab-bad'))).toEqual(['1']);
   }, 60_000);
+
+  it('a build that hangs or is killed holds its image for the short lease only, never renewed, not for hours', async () => {
+    const def = join(dir, 'hung.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-hung\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
+    // The real CLI in a process of its own, frozen (SIGSTOP) as soon as it holds the image's lease:
+    // it renews nothing from then on, as a killed build.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../test/bulwark-process.ts'), '--db', join(dir, 'i.db'), 'image', 'build', '-f', def], { stdio: 'ignore' });
+    try {
+      let holder: string | null = null;
+      for (const until = Date.now() + 60_000; holder === null && Date.now() < until; ) {
+        holder = await leaseHolder(db.kysely, 'image:lab-hung');
+        if (holder === null) await sleep(5);
+      }
+      child.kill('SIGSTOP');
+      expect(holder).toContain(`:${String(child.pid)}:`);
+      const row = await db.kysely.selectFrom('leases').select('expires_at').where('name', '=', 'image:lab-hung').executeTakeFirstOrThrow();
+      const left = new Date(row.expires_at).getTime() - Date.now();
+      expect(left).toBeLessThanOrEqual(IMAGE_LEASE_TTL_MS);
+      expect(IMAGE_LEASE_TTL_MS).toBeLessThanOrEqual(60_000);
+      await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/lab-hung is being built by another process \(\S+:\d+:/);
+      await sleep(left + 100);
+      const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+      expect([r.image, r.build, r.packages]).toEqual(['lab-hung', 1, 1]);
+      expect(await leaseHolder(db.kysely, 'image:lab-hung')).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('a live build keeps its lease: renewed within its TTL, lost to nobody, given up when done', async () => {
+    const held = await holdLease(db, 'image:renewal', 'live:1:a', 300);
+    if (held === null) throw new Error('not taken');
+    expect(await holdLease(db, 'image:renewal', 'other:2:b', 300)).toBeNull();
+    await sleep(1000);
+    const now = new Date().toISOString();
+    expect(await tryLease(db.kysely, 'image:renewal', 'other:2:b', now, now)).toBe(false);
+    expect(held.lost()).toBe(false);
+    await held.release();
+    expect(await leaseHolder(db.kysely, 'image:renewal')).toBeNull();
+  });
 
   it('says when an image is behind: its environment serves a newer version of its view than it was built from', async () => {
     await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
