@@ -13,8 +13,8 @@ import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
 import { promoteView, publishView } from './content-views.js';
 import { ingestFile } from './feeds.js';
-import { leaseHolder, tryLease } from '../storage/index.js';
-import { buildImage, holdLease, IMAGE_LEASE_TTL_MS, imageBuilds, imageParity } from './images.js';
+import { leaseHolder } from '../storage/index.js';
+import { buildImage, IMAGE_LEASE_TTL_MS, imageBuilds, imageParity } from './images.js';
 import { importRootInventory, importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
@@ -323,18 +323,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
       child.kill('SIGKILL');
     }
   }, 120_000);
-
-  it('a live build keeps its lease: renewed within its TTL, lost to nobody, given up when done', async () => {
-    const held = await holdLease(db, 'image:renewal', 'live:1:a', 300);
-    if (held === null) throw new Error('not taken');
-    expect(await holdLease(db, 'image:renewal', 'other:2:b', 300)).toBeNull();
-    await sleep(1000);
-    const now = new Date().toISOString();
-    expect(await tryLease(db.kysely, 'image:renewal', 'other:2:b', now, now)).toBe(false);
-    expect(held.lost()).toBe(false);
-    await held.release();
-    expect(await leaseHolder(db.kysely, 'image:renewal')).toBeNull();
-  });
 
   it('says when an image is behind: its environment serves a newer version of its view than it was built from', async () => {
     await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });

@@ -11,7 +11,8 @@ import { packageNameProblem, parseImageDefinition, type ImageDefinition } from '
 import { writeOciLayout } from '../images/oci.js';
 import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
 import { cycloneDx, spdxDocument, type SbomSubject } from '../images/sbom.js';
-import { getTarget, insertImageBuild, leaseHolder, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, releaseLease, tryLease, type ImageBuildRow } from '../storage/index.js';
+import { getTarget, insertImageBuild, leaseHolder, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
+import { acquireLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
 import { VERSION } from '../version.js';
 import { recordAudit } from './audit.js';
@@ -103,7 +104,7 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   const view = await viewVersionOf(db, def, file);
   // One build of an image at a time, across processes: the build number and its directory are ours.
   const lease = `image:${def.name}`;
-  const held = await holdLease(db, lease, `${PROCESS_ID}:${randomUUID().slice(0, 8)}`, IMAGE_LEASE_TTL_MS);
+  const held = await acquireLease(db, lease, `${PROCESS_ID}:${randomUUID().slice(0, 8)}`, { ttlMs: IMAGE_LEASE_TTL_MS });
   if (held === null) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process (${(await leaseHolder(db.kysely, lease)) ?? 'gone since'}; a killed build's hold runs out within ${String(IMAGE_LEASE_TTL_MS / 1000)} s)`);
   try {
     return await buildLeased(db, file, def, text, requested, view, o, held.lost);
@@ -112,40 +113,8 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   }
 }
 
-/** How long an image build's lease lasts unless renewed: what a killed build blocks its image for. */
+/** How long an image build's lease lasts unless renewed (services/lease.ts renews it every third): what a killed build blocks its image for. */
 export const IMAGE_LEASE_TTL_MS = 15_000;
-
-/**
- * Takes a lease and keeps it while the work runs, renewed every third of `ttlMs` as runs do
- * theirs (services/runs.ts): a process that dies or hangs stops renewing, and the lease is free
- * `ttlMs` later. `lost()` says a renewal failed (the process stalled past the TTL and another may
- * hold the lease now): the work must not publish. Null when someone else holds it.
- */
-export async function holdLease(db: Db, name: string, holder: string, ttlMs: number): Promise<{ lost: () => boolean; release: () => Promise<void> } | null> {
-  const take = (): Promise<boolean> => tryLease(db.kysely, name, holder, new Date().toISOString(), new Date(Date.now() + ttlMs).toISOString());
-  if (!(await take())) return null;
-  let lost = false;
-  let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = take().then(
-      (ok) => {
-        if (!ok) lost = true;
-      },
-      () => {
-        lost = true;
-      },
-    );
-  }, ttlMs / 3);
-  return {
-    lost: () => lost,
-    release: async () => {
-      clearInterval(timer);
-      // A renewal under way would take the lease again after the release.
-      await renewing;
-      await releaseLease(db.kysely, name, holder).catch(() => undefined);
-    },
-  };
-}
 
 async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
