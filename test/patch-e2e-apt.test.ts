@@ -11,7 +11,8 @@ import { canRunSshd } from './sshd-hosts.js';
  * Issue #5's end-to-end test for Debian: a flat apt repository served over HTTP, two sshd hosts
  * with their own dpkg databases at old versions, a Debian OSV feed, and `bulwark run --policy`
  * patching the canary, then the other host, with the hosts' own apt-get (lists refreshed first,
- * exact `name=version`, an epoch included); an excluded package stays.
+ * exact `name=version`, an epoch included, a superseded fix resolved to the lowest later build the
+ * archive offers); an excluded package stays.
  */
 const canRun = canRunSshd() && ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'dpkg-query'].every(hasTool);
 
@@ -65,7 +66,10 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: Debian 
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
       { name: 'bw-libssl', version: '3.5.0-1' },
       { name: 'bw-perl', version: '5.36.0-7' },
-      { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
+      // The advisory's fix (1:5.36.0-7+deb12u2) is superseded, as Debian's archive does it: only
+      // the later build is offered.
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u3' },
+      { name: 'bw-perl', version: '1:5.38.2-1' },
       { name: 'bw-tzdata', version: '2024a-0+deb12u1' },
       { name: 'bw-tzdata', version: '2025b-0+deb12u1' },
     ]);
@@ -101,8 +105,10 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: Debian 
     const canaryEnd = Math.max(...report.steps.filter((s) => s.targetName === 'deb-1').map((s) => Date.parse(s.finishedAt)));
     expect(report.steps.filter((s) => s.targetName === 'deb-2').every((s) => Date.parse(s.startedAt) >= canaryEnd)).toBe(true);
     expect(report.steps[0]?.output).toMatch(/apt-get -q update/);
-    // 3.5.0-1 is in the repository too: the update goes to the planned version, not the newest.
-    for (const h of hosts) expect([h.name, h.installed()]).toEqual([h.name, ['bw-libssl=3.0.15-1~deb12u1', 'bw-perl=1:5.36.0-7+deb12u2', 'bw-tzdata=2024a-0+deb12u1']]);
+    // 3.5.0-1 is in the repository too: the update goes to the planned version, not the newest;
+    // perl's planned build is no longer offered: the lowest later one (not 5.38) is taken, and said.
+    for (const h of hosts) expect([h.name, h.installed()]).toEqual([h.name, ['bw-libssl=3.0.15-1~deb12u1', 'bw-perl=1:5.36.0-7+deb12u3', 'bw-tzdata=2024a-0+deb12u1']]);
+    expect(report.steps[0]?.output).toMatch(/resolved: bw-perl 1:5\.36\.0-7\+deb12u3 \(the planned 1:5\.36\.0-7\+deb12u2 is no longer offered\)/);
     const fixed = (JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; package: string }[] }).findings;
     expect(fixed.map((f) => `${f.targetName}:${f.package}`).sort()).toEqual(['deb-1:bw-libssl', 'deb-1:bw-perl', 'deb-2:bw-libssl', 'deb-2:bw-perl']);
     const open = (JSON.parse(await ok('findings', '--format', 'json')) as { findings: { targetName: string; package: string }[] }).findings;

@@ -121,7 +121,7 @@ run_task() {
     exit 0
   else
     case ${1:-} in
-      dnf | tdnf | apt-get | env) ;;
+      dnf | tdnf | apt-get | apt-cache | env) ;;
       *) echo "refused: $1 is not a package manager" > "$TMP/task-out"; status=126; set -- ;;
     esac
     if [ $# -gt 0 ]; then

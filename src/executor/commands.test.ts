@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
-import { precheckArgv, readPrecheck, refreshArgv, updateArgv } from './commands.js';
+import { compareDebVersions } from '../core/version/deb.js';
+import { availableArgv, precheckArgv, readAvailable, readPrecheck, refreshArgv, resolveTargets, updateArgv } from './commands.js';
 
 describe('package manager argv', () => {
   it('builds exact-version commands for dnf, tdnf and apt', () => {
@@ -84,5 +85,44 @@ describe.skipIf(!hasTool('apt-get') || !hasTool('dpkg-query'))('apt-get -s prech
     expect(run(v)).toMatchObject({ ok: true });
     expect(run('9.9-9')).toMatchObject({ ok: false, missing: ['bash=9.9-9'] });
     expect(run('1.0-1', 'bulwark-no-such-package')).toMatchObject({ ok: false, missing: ['bulwark-no-such-package'] });
+  });
+});
+
+describe('resolving planned Debian versions against what the host is offered', () => {
+  const SHOW = ['Package: libssl3', 'Source: openssl', 'Version: 3.0.17-1~deb12u2', '', 'Package: libssl3', 'Source: openssl', 'Version: 3.0.20-1~deb12u2', '', 'Package: libldb2', 'Source: samba (2:4.17.12+dfsg-0+deb12u4)', 'Version: 2:2.6.2+samba4.17.12+dfsg-0+deb12u4', ''].join('\n');
+  it('keeps a version still offered, takes the lowest later build of a superseded one, and compares a binary by its source version', () => {
+    const available = readAvailable(SHOW);
+    expect(available.get('libldb2')).toEqual([{ version: '2:2.6.2+samba4.17.12+dfsg-0+deb12u4', source: '2:4.17.12+dfsg-0+deb12u4' }]);
+    const r = resolveTargets(
+      [
+        { name: 'libssl3', version: '3.0.17-1~deb12u2' },
+        { name: 'libssl3', version: '3.0.18-1~deb12u1' },
+        { name: 'libldb2', version: '2:4.17.12+dfsg-0+deb12u3' },
+        { name: 'libssl3', version: '3.1.0-1' },
+        { name: 'bw-gone', version: '1.0-1' },
+      ],
+      available,
+      compareDebVersions,
+    );
+    expect(r.targets.map((t) => `${t.name}=${t.version}`)).toEqual(['libssl3=3.0.17-1~deb12u2', 'libssl3=3.0.20-1~deb12u2', 'libldb2=2:2.6.2+samba4.17.12+dfsg-0+deb12u4', 'libssl3=3.1.0-1', 'bw-gone=1.0-1']);
+    expect(r.changed).toEqual(['libssl3 3.0.20-1~deb12u2 (the planned 3.0.18-1~deb12u1 is no longer offered)', 'libldb2 2:2.6.2+samba4.17.12+dfsg-0+deb12u4 (the planned 2:4.17.12+dfsg-0+deb12u3 is no longer offered)']);
+    expect(availableArgv('apt', ['libssl3'])).toEqual(['apt-cache', 'show', 'libssl3']);
+    expect(availableArgv('dnf', ['openssl'])).toBeNull();
+    expect(() => availableArgv('apt', ['-oAPT::x=1'])).toThrow(/not a package name/);
+  });
+
+  // This machine's own apt lists (Debian): libldb2 is built from samba, with a version of its own.
+  const show = hasTool('apt-cache') ? spawnSync('apt-cache', ['show', 'libldb2'], { encoding: 'utf8' }) : null;
+  it.skipIf(show === null || show.status !== 0)('reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)', () => {
+    const offered = readAvailable(show?.stdout ?? '').get('libldb2') ?? [];
+    expect(offered.length).toBeGreaterThan(0);
+    expect(offered.every((o) => o.source !== o.version)).toBe(true);
+    const ge = (a: string, b: string): boolean => spawnSync('dpkg', ['--compare-versions', a, 'ge', b]).status === 0;
+    const want = offered.map((o) => o.source).sort(compareDebVersions)[0] ?? '';
+    const r = resolveTargets([{ name: 'libldb2', version: want }], new Map([['libldb2', offered]]), compareDebVersions);
+    const chosen = offered.find((o) => o.version === r.targets[0]?.version);
+    expect(chosen).toBeDefined();
+    expect(ge(chosen?.source ?? '', want)).toBe(true);
+    for (const o of offered) if (ge(o.source, want)) expect(ge(o.version, chosen?.version ?? '')).toBe(true);
   });
 });

@@ -95,6 +95,57 @@ export function updateArgv(pm: PackageManager, targets: readonly Target[], o: Co
   }
 }
 
+/**
+ * What lists the versions a host's repositories offer for `names`, where exact versions need it:
+ * apt. Debian archives keep only the newest build of a suite, so an advisory's fixed version is
+ * often superseded by the time a host is patched; `apt-get install name=<fixed>` would then find
+ * nothing. (rpm-md repositories of Azure Linux and the RHEL family keep every build.)
+ */
+export function availableArgv(pm: PackageManager, names: readonly string[], o: CommandOptions = {}): string[] | null {
+  if (pm !== 'apt' || names.length === 0) return null;
+  for (const n of names) if (!DEB_NAME.test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name apt is given`);
+  return ['apt-cache', ...(o.extra ?? []), 'show', ...names];
+}
+
+export interface AvailableVersion {
+  version: string;
+  /** The version of its source (`Source: name (version)`), else its own: Debian fixes name source versions. */
+  source: string;
+}
+
+/** The versions `apt-cache show` lists, by package. */
+export function readAvailable(stdout: string): Map<string, AvailableVersion[]> {
+  const out = new Map<string, AvailableVersion[]>();
+  for (const para of stdout.split(/\n\s*\n/)) {
+    const name = /^Package:\s*(\S+)/m.exec(para)?.[1];
+    const version = /^Version:\s*(\S+)/m.exec(para)?.[1];
+    if (name === undefined || version === undefined || !DEB_VERSION.test(version)) continue;
+    const source = /^Source:\s*\S+\s+\(([^)\s]+)\)\s*$/m.exec(para)?.[1] ?? version;
+    const list = out.get(name) ?? [];
+    if (!list.some((x) => x.version === version)) list.push({ version, source });
+    out.set(name, list);
+  }
+  return out;
+}
+
+/**
+ * The versions to install: the planned one where the host's repositories have it, else the
+ * lowest they have whose source version reaches it (the fix superseded by a later build); a
+ * package with neither keeps its planned version, which the precheck then reports missing.
+ */
+export function resolveTargets(targets: readonly Target[], available: ReadonlyMap<string, readonly AvailableVersion[]>, compare: (a: string, b: string) => number): { targets: Target[]; changed: string[] } {
+  const changed: string[] = [];
+  const out = targets.map((t) => {
+    const offered = available.get(t.name) ?? [];
+    if (offered.some((x) => x.version === t.version)) return t;
+    const later = offered.filter((x) => compare(x.source, t.version) >= 0).sort((a, b) => compare(a.version, b.version))[0];
+    if (later === undefined) return t;
+    changed.push(`${t.name} ${later.version} (the planned ${t.version} is no longer offered)`);
+    return { ...t, version: later.version };
+  });
+  return { targets: out, changed };
+}
+
 export interface PrecheckResult {
   ok: boolean;
   /** Packages the manager reports it cannot find at the requested version. */

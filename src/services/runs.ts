@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
-import { precheckArgv, readPrecheck, refreshArgv, sourceArgv, updateArgv, type PackageManager } from '../executor/commands.js';
+import { availableArgv, precheckArgv, readAvailable, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
+import { versionScheme } from '../core/version/registry.js';
 import type { Plan } from '../policy/plan.js';
 import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { acquireLease } from './lease.js';
@@ -59,6 +60,15 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   });
 }
 
+/** The planned versions, or the host's later builds of them where its repositories no longer offer them (apt). */
+async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions): Promise<{ targets: Target[]; changed: string[] }> {
+  const argv = availableArgv(pm, packages.map((p) => p.name), options);
+  if (argv === null) return { targets: [...packages], changed: [] };
+  const r = await t.exec(targetId, argv);
+  // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
+  return resolveTargets(packages, readAvailable(r.stdout), (a, b) => versionScheme('deb').compare(a, b));
+}
+
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
   const packages = (s.spec['packages'] ?? []) as { name: string; version: string }[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
@@ -78,14 +88,19 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
         if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
         refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
       }
-      const r = await t.exec(s.targetId, precheckArgv(pm, packages, options));
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options);
+      const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr);
-      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${refreshed}${r.stdout}` } };
+      const notes = resolved.changed.map((c) => `resolved: ${c}\n`).join('');
+      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${notes}${refreshed}${r.stdout}` } };
     }
     case 'update': {
       const pm = await t.packageManager(s.targetId);
-      const r = await t.exec(s.targetId, updateArgv(pm, packages, await optionsFor(pm)));
-      return { ok: r.code === 0, result: r };
+      const options = await optionsFor(pm);
+      // The same resolution as the precheck's: the lists were refreshed there.
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options);
+      const r = await t.exec(s.targetId, updateArgv(pm, resolved.targets, options));
+      return { ok: r.code === 0, result: { ...r, stdout: `${resolved.changed.map((c) => `resolved: ${c}\n`).join('')}${r.stdout}` } };
     }
     case 'reboot': {
       const r = await t.reboot(s.targetId);
