@@ -28,8 +28,9 @@ export async function acquireLease(db: Db, name: string, holder: string, o: { tt
     await new Promise((r) => setTimeout(r, Math.min(250, ttl / 4)));
   }
   let lost = false;
+  let renewing: Promise<void> = Promise.resolve();
   const renew = setInterval(() => {
-    take().then(
+    renewing = take().then(
       (ok) => {
         if (!ok) lost = true;
       },
@@ -42,6 +43,8 @@ export async function acquireLease(db: Db, name: string, holder: string, o: { tt
     lost: () => lost,
     release: async () => {
       clearInterval(renew);
+      // A renewal already under way would otherwise take the lease back after it is given up.
+      await renewing;
       await releaseLease(db.kysely, name, holder).catch(() => undefined);
     },
   };
