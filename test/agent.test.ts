@@ -26,6 +26,7 @@ import { canRunSshd } from './sshd-hosts.js';
  * that host's own dnf; forged, replayed and stale requests are refused.
  */
 const canRun = canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'curl', 'dash'].every((t) => t === 'dash' || hasTool(t)) && hasDash();
+const hasAptCache = hasTool('apt-cache');
 
 function hasDash(): boolean {
   try {
@@ -197,6 +198,14 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     const r = await refused;
     expect(r.code).toBe(126);
     expect(r.stdout).toMatch(/refused: sh is not a package manager/);
+    // apt-cache (read-only: the versions a Debian host is offered, for superseded fixes) is run.
+    if (hasAptCache) {
+      const shown = runAgentTask(db, targetId, 'exec', ['apt-cache', 'show', 'bash'], { timeoutMs: 30_000, pollMs: 50 });
+      await new Promise((r) => setTimeout(r, 100));
+      await agent('tasks');
+      const a = await shown;
+      expect([a.code, /^Package: bash$/m.test(a.stdout)]).toEqual([0, true]);
+    }
 
     // A revoked agent is refused from then on.
     const agentId = /^agent=(\S+)$/m.exec(readFileSync(join(agentDir, 'config'), 'utf8'))?.[1] ?? '';
