@@ -62,6 +62,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the supply chain th
         });
       const installed = await dnf('install', 'bw-openssl', 'bw-curl');
       expect([installed.code, installed.out]).toEqual([0, expect.stringMatching(/bw-openssl/)]);
+      // The fingerprint the repo file gives is the one dnf showed when it imported the key.
+      const printed = /^# key fingerprint: ([0-9A-F]{40}) /m.exec(repoFile)?.[1];
+      const shown = /Fingerprint: ([0-9A-F ]+)$/m.exec(installed.out)?.[1]?.replaceAll(' ', '');
+      expect(printed).toBeDefined();
+      expect(shown).toBe(printed);
       expect((await dnf('install', 'bw-telnet')).out).toMatch(/No match for argument: bw-telnet/);
     } finally {
       await stopServe(server.child);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
+import { keyInfo, readTrustedKeys } from '../lib/signatures.js';
 import { debPackages } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
@@ -299,6 +300,13 @@ export async function environmentDir(db: Db, view: string, environment: string):
  * `bulwark-<view>`, the id a policy's `source.repoId` names) or an apt sources line.
  * @example await viewRepoConfig(db, { view: 'azl3-prod', environment: 'prod', url: 'https://bulwark.example.com' })
  */
+/** Comment lines giving the fingerprints of the keys in a published key file, to check against what a host is shown. */
+async function fingerprintLines(file: string, shownBy: string): Promise<string[]> {
+  const keys = await readTrustedKeys(await readFile(file), file);
+  const fprs = await Promise.all(keys.map(async (k) => (await keyInfo(k.armored, k.origin)).fingerprint));
+  return [`# key fingerprint${fprs.length > 1 ? 's (the signing key, then the next one)' : ''}: ${fprs.join(', ')} — check against ${shownBy}`];
+}
+
 export async function viewRepoConfig(db: Db, o: { view: string; environment: string; url: string }): Promise<{ kind: 'rpm-md' | 'deb'; text: string }> {
   const dir = await environmentDir(db, o.view, o.environment);
   if (dir === null) throw new BulwarkError('usage', `content view ${o.view} has no environment ${o.environment} (bulwark view promote)`);
@@ -309,12 +317,13 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
   const auth = '# with `bulwark serve --repos-need-token`: username=bulwark and password=<a viewer token>';
   if (existsSync(join(dir, 'dists'))) {
     const keyring = `/etc/apt/keyrings/bulwark-${o.view}.asc`;
-    const signed = existsSync(join(dir, 'bulwark-archive-key.asc'));
+    const keyFile = join(dir, 'bulwark-archive-key.asc');
+    const signed = existsSync(keyFile);
     return {
       kind: 'deb',
       text: [
         `# /etc/apt/sources.list.d/bulwark-${o.view}.list — content view ${o.view}, environment ${o.environment}`,
-        ...(signed ? [`# the signing key, once: curl -fsS ${base}bulwark-archive-key.asc -o ${keyring}`] : ['# this version is not signed: publish it again with a signing key']),
+        ...(signed ? [`# the signing key, once: curl -fsS ${base}bulwark-archive-key.asc -o ${keyring}`, ...(await fingerprintLines(keyFile, `gpg --show-keys ${keyring}`))] : ['# this version is not signed: publish it again with a signing key']),
         '# (with --repos-need-token: the token in /etc/apt/auth.conf.d/, "machine <host> login bulwark password <token>")',
         `deb [${signed ? `signed-by=${keyring}` : 'trusted=yes'}] ${base} ${view?.suite ?? o.view} ${view?.component ?? 'main'}`,
         '',
@@ -334,7 +343,7 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
       `baseurl=${base}`,
       'enabled=1',
       ...(ours ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0'] : ['# packages keep their vendor signatures, checked with the keys the host has imported', 'gpgcheck=1']),
-      ...(signed ? ['# the metadata is signed by Bulwark', 'repo_gpgcheck=1', `gpgkey=${base}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']),
+      ...(signed ? ['# the metadata is signed by Bulwark', ...(await fingerprintLines(join(dir, 'repodata', 'repomd.xml.key'), 'dnf, when it imports the key')), 'repo_gpgcheck=1', `gpgkey=${base}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']),
       auth,
       '',
     ].join('\n'),
