@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { compareDebVersions } from '../core/version/deb.js';
+import { compareRpmEvr } from '../core/version/rpm.js';
 import { availableArgv, precheckArgv, readAvailable, readPrecheck, refreshArgv, resolveTargets, updateArgv } from './commands.js';
 
 describe('package manager argv', () => {
@@ -70,6 +71,20 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root 
     expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']);
     const again = spawnSync('dnf', precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
     expect(readPrecheck('dnf', again.status, again.stdout, again.stderr)).toMatchObject({ ok: true, message: 'already at the planned versions' });
+
+    // A planned build the repository no longer offers (Fedora's updates keep only the newest):
+    // repoquery lists what is, and the lowest later build is taken; a version written without its
+    // 0 epoch is the repository's own.
+    const argv = availableArgv('dnf', ['bw-openssl', 'bw-curl', 'bw-nope'], { installroot: root, extra }) ?? [];
+    const listed = spawnSync('dnf', argv.slice(1), { encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    const offered = readAvailable('dnf', listed.stdout);
+    expect(offered.get('bw-openssl')?.map((x) => x.version)).toEqual(['1:3.3.0-2.azl3', '1:3.3.5-5.azl3', '1:3.4.0-1.azl3']);
+    const r = resolveTargets([{ name: 'bw-openssl', version: '1:3.3.9-1.azl3' }, { name: 'bw-curl', version: '8.11.1-3.azl3' }, { name: 'bw-nope', version: '1-1' }], offered, compareRpmEvr);
+    expect(r.targets.map((t) => `${t.name}-${t.version}`)).toEqual(['bw-openssl-1:3.4.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-nope-1-1']);
+    expect(r.changed).toEqual(['bw-openssl 1:3.4.0-1.azl3 (the planned 1:3.3.9-1.azl3 is no longer offered)']);
+    const pre2 = spawnSync('dnf', precheckArgv('dnf', r.targets.slice(0, 2), { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(readPrecheck('dnf', pre2.status, pre2.stdout, pre2.stderr)).toMatchObject({ ok: true, missing: [] });
   });
 });
 
@@ -91,7 +106,7 @@ describe.skipIf(!hasTool('apt-get') || !hasTool('dpkg-query'))('apt-get -s prech
 describe('resolving planned Debian versions against what the host is offered', () => {
   const SHOW = ['Package: libssl3', 'Source: openssl', 'Version: 3.0.17-1~deb12u2', '', 'Package: libssl3', 'Source: openssl', 'Version: 3.0.20-1~deb12u2', '', 'Package: libldb2', 'Source: samba (2:4.17.12+dfsg-0+deb12u4)', 'Version: 2:2.6.2+samba4.17.12+dfsg-0+deb12u4', ''].join('\n');
   it('keeps a version still offered, takes the lowest later build of a superseded one, and compares a binary by its source version', () => {
-    const available = readAvailable(SHOW);
+    const available = readAvailable('apt', SHOW);
     expect(available.get('libldb2')).toEqual([{ version: '2:2.6.2+samba4.17.12+dfsg-0+deb12u4', source: '2:4.17.12+dfsg-0+deb12u4' }]);
     const r = resolveTargets(
       [
@@ -107,14 +122,14 @@ describe('resolving planned Debian versions against what the host is offered', (
     expect(r.targets.map((t) => `${t.name}=${t.version}`)).toEqual(['libssl3=3.0.17-1~deb12u2', 'libssl3=3.0.20-1~deb12u2', 'libldb2=2:2.6.2+samba4.17.12+dfsg-0+deb12u4', 'libssl3=3.1.0-1', 'bw-gone=1.0-1']);
     expect(r.changed).toEqual(['libssl3 3.0.20-1~deb12u2 (the planned 3.0.18-1~deb12u1 is no longer offered)', 'libldb2 2:2.6.2+samba4.17.12+dfsg-0+deb12u4 (the planned 2:4.17.12+dfsg-0+deb12u3 is no longer offered)']);
     expect(availableArgv('apt', ['libssl3'])).toEqual(['apt-cache', 'show', 'libssl3']);
-    expect(availableArgv('dnf', ['openssl'])).toBeNull();
+    expect(availableArgv('tdnf', ['openssl'])).toBeNull();
     expect(() => availableArgv('apt', ['-oAPT::x=1'])).toThrow(/not a package name/);
   });
 
   // This machine's own apt lists (Debian): libldb2 is built from samba, with a version of its own.
   const show = hasTool('apt-cache') ? spawnSync('apt-cache', ['show', 'libldb2'], { encoding: 'utf8' }) : null;
   it.skipIf(show === null || show.status !== 0)('reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)', () => {
-    const offered = readAvailable(show?.stdout ?? '').get('libldb2') ?? [];
+    const offered = readAvailable('apt', show?.stdout ?? '').get('libldb2') ?? [];
     expect(offered.length).toBeGreaterThan(0);
     expect(offered.every((o) => o.source !== o.version)).toBe(true);
     const ge = (a: string, b: string): boolean => spawnSync('dpkg', ['--compare-versions', a, 'ge', b]).status === 0;

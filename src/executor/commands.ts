@@ -96,15 +96,20 @@ export function updateArgv(pm: PackageManager, targets: readonly Target[], o: Co
 }
 
 /**
- * What lists the versions a host's repositories offer for `names`, where exact versions need it:
- * apt. Debian archives keep only the newest build of a suite, so an advisory's fixed version is
- * often superseded by the time a host is patched; `apt-get install name=<fixed>` would then find
- * nothing. (rpm-md repositories of Azure Linux and the RHEL family keep every build.)
+ * What lists the versions a host's repositories offer for `names`. Debian archives keep only a
+ * suite's newest build, and Fedora's updates repository only the newest update, so an advisory's
+ * fixed version is often superseded by the time a host is patched, and an exact install of it
+ * finds nothing. apt-cache show (apt) and repoquery (dnf 4 and 5) list what is offered; tdnf,
+ * on Azure Linux 2.0 and 3.0, whose repositories keep every build, is given the planned version.
  */
 export function availableArgv(pm: PackageManager, names: readonly string[], o: CommandOptions = {}): string[] | null {
-  if (pm !== 'apt' || names.length === 0) return null;
-  for (const n of names) if (!DEB_NAME.test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name apt is given`);
-  return ['apt-cache', ...(o.extra ?? []), 'show', ...names];
+  if (names.length === 0 || pm === 'tdnf') return null;
+  const deb = pm === 'apt';
+  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
+  if (deb) return ['apt-cache', ...(o.extra ?? []), 'show', ...names];
+  // The format ends in a backslash and an n, not a line break (an agent task word holds none):
+  // dnf5 reads it as the line's end; dnf 4 too, adding its own (blank lines, skipped).
+  return ['dnf', ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-q', 'repoquery', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', ...names];
 }
 
 export interface AvailableVersion {
@@ -113,17 +118,26 @@ export interface AvailableVersion {
   source: string;
 }
 
-/** The versions `apt-cache show` lists, by package. */
-export function readAvailable(stdout: string): Map<string, AvailableVersion[]> {
+/** The versions `apt-cache show` (apt) or `repoquery` (dnf) lists, by package. */
+export function readAvailable(pm: PackageManager, stdout: string): Map<string, AvailableVersion[]> {
   const out = new Map<string, AvailableVersion[]>();
+  const add = (name: string, v: AvailableVersion): void => {
+    const list = out.get(name) ?? [];
+    if (!list.some((x) => x.version === v.version)) list.push(v);
+    out.set(name, list);
+  };
+  if (pm !== 'apt') {
+    for (const line of stdout.split('\n')) {
+      const m = /^(\S+) (\d+:\S+)$/.exec(line.trim());
+      if (m !== null && RPM_EVR.test(m[2] ?? '')) add(m[1] ?? '', { version: m[2] ?? '', source: m[2] ?? '' });
+    }
+    return out;
+  }
   for (const para of stdout.split(/\n\s*\n/)) {
     const name = /^Package:\s*(\S+)/m.exec(para)?.[1];
     const version = /^Version:\s*(\S+)/m.exec(para)?.[1];
     if (name === undefined || version === undefined || !DEB_VERSION.test(version)) continue;
-    const source = /^Source:\s*\S+\s+\(([^)\s]+)\)\s*$/m.exec(para)?.[1] ?? version;
-    const list = out.get(name) ?? [];
-    if (!list.some((x) => x.version === version)) list.push({ version, source });
-    out.set(name, list);
+    add(name, { version, source: /^Source:\s*\S+\s+\(([^)\s]+)\)\s*$/m.exec(para)?.[1] ?? version });
   }
   return out;
 }
@@ -138,6 +152,9 @@ export function resolveTargets(targets: readonly Target[], available: ReadonlyMa
   const out = targets.map((t) => {
     const offered = available.get(t.name) ?? [];
     if (offered.some((x) => x.version === t.version)) return t;
+    // The same version written another way (rpm: with or without a 0 epoch): the repository's spelling.
+    const same = offered.find((x) => compare(x.version, t.version) === 0);
+    if (same !== undefined) return { ...t, version: same.version };
     const later = offered.filter((x) => compare(x.source, t.version) >= 0).sort((a, b) => compare(a.version, b.version))[0];
     if (later === undefined) return t;
     changed.push(`${t.name} ${later.version} (the planned ${t.version} is no longer offered)`);

@@ -60,13 +60,14 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   });
 }
 
-/** The planned versions, or the host's later builds of them where its repositories no longer offer them (apt). */
+/** The planned versions, or the host's later builds of them where its repositories no longer offer them (apt, dnf). */
 async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions): Promise<{ targets: Target[]; changed: string[] }> {
   const argv = availableArgv(pm, packages.map((p) => p.name), options);
   if (argv === null) return { targets: [...packages], changed: [] };
   const r = await t.exec(targetId, argv);
   // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
-  return resolveTargets(packages, readAvailable(r.stdout), (a, b) => versionScheme('deb').compare(a, b));
+  const scheme = versionScheme(pm === 'apt' ? 'deb' : 'rpm');
+  return resolveTargets(packages, readAvailable(pm, r.stdout), (a, b) => scheme.compare(a, b));
 }
 
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
