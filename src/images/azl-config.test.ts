@@ -38,8 +38,9 @@ describe('Azure Linux image configs', () => {
 
   it('reads an Image Customizer YAML config: install lists, installs and removals', () => {
     const c = readAzlImageConfig(CUSTOMIZER, 'hyperv-guest.yaml');
-    expect(c).toMatchObject({ name: 'hyperv-guest', type: 'vm', packageLists: ['packagelists/base.yaml'], packages: ['WALinuxAgent'], remove: ['dracut-hostonly'] });
-    expect(c.notCarried).toEqual(['storage', 'os.hostname', 'os.selinux', 'output (vhdx)']);
+    // Its remove: works on the base image Image Customizer starts from; a Bulwark image starts empty.
+    expect(c).toMatchObject({ name: 'hyperv-guest', type: 'vm', packageLists: ['packagelists/base.yaml'], packages: ['WALinuxAgent'], remove: [] });
+    expect(c.notCarried).toEqual(['storage', 'os.hostname', 'os.selinux', "os.packages.remove (dracut-hostonly: removed from Image Customizer's base image, which a Bulwark image does not start from)", 'output (vhdx)']);
   });
 
   it('refuses what is neither, naming the file; package lists must be lists of names', () => {
@@ -112,7 +113,8 @@ describe('Azure Linux image configs', () => {
     it.each([
       ['core-container.json', 'container', ['core-packages-container'], false, []],
       ['distroless-minimal.json', 'container', null, true, []],
-      ['baremetal-amd64.yaml', 'bare-metal', null, false, ['dracut-hostonly']],
+      // Its lists install dracut-hostonly, which Image Customizer's remove: (on its base image, before the installs) does not take away.
+      ['baremetal-amd64.yaml', 'bare-metal', null, false, []],
       ['marketplace-gen2.json', 'vm', null, false, []],
     ] as const)('%s is a %s image', async (f, type, packages, noDb, remove) => {
       const r = await importAzlImageConfig(join(real, f), { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' });
@@ -120,6 +122,7 @@ describe('Azure Linux image configs', () => {
       expect([def.type, def.removeRpmDb, def.remove]).toEqual([type, noDb, remove]);
       if (packages !== null) expect(def.packages).toEqual(packages);
       if (type === 'vm') expect(def.packages).toContain('kernel');
+      if (f === 'baremetal-amd64.yaml') expect(def.packages).toContain('dracut-hostonly');
     });
   });
 });

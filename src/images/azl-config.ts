@@ -10,7 +10,8 @@ import type { ImageType } from './definition.js';
  * - the legacy toolkit JSON: `Disks[].Artifacts[] {Name, Type: vhd|vhdx|ova|ext4, Compression}`,
  *   `Disks[].Partitions`, `SystemConfigs[] {Name, PackageLists, Packages, KernelOptions,
  *   RemoveRpmDb, DisableRpmDocs, …}`;
- * - Image Customizer YAML: `os.packages {installLists, install, remove}`, `output.image.format`.
+ * - Image Customizer YAML: `os.packages {installLists, install}`, `output.image.format` (its
+ *   `remove` applies to the base image it customizes, see fromCustomizerYaml).
  *
  * Disk layout, bootloader, kernel command line, SELinux, scripts, extra files and users are
  * building a bootable disk, not choosing content; they are listed in `notCarried` so nobody
@@ -86,14 +87,22 @@ function fromCustomizerYaml(doc: Record<string, unknown>, name: string, file: st
   if (doc['storage'] !== undefined) notCarried.push('storage');
   for (const k of ['bootloader', 'hostname', 'kernelCommandLine', 'selinux', 'additionalFiles', 'users', 'services', 'modules', 'uki', 'overlays'])
     if (os[k] !== undefined) notCarried.push(`os.${k}`);
+  // Image Customizer removes, then updates, then installs — all on the base image it starts from.
+  // A Bulwark image starts empty and installs the newest build the view has: a removal there
+  // could only take away what the installs asked for (baremetal-amd64 removes dracut-hostonly,
+  // which its own lists install and Image Customizer's image keeps).
+  const removed = strings(pk['remove'], 'os.packages.remove', file);
+  if (removed.length > 0) notCarried.push(`os.packages.remove (${removed.join(', ')}: removed from Image Customizer's base image, which a Bulwark image does not start from)`);
+  for (const k of ['removeLists', 'update', 'updateLists']) if (pk[k] !== undefined) notCarried.push(`os.packages.${k}`);
   if (doc['scripts'] !== undefined) notCarried.push('scripts');
+  for (const k of ['iso', 'previewFeatures']) if (doc[k] !== undefined) notCarried.push(k);
   if (doc['output'] !== undefined) notCarried.push(`output${typeof format === 'string' ? ` (${format})` : ''}`);
   return {
     name,
     type,
     packageLists: strings(pk['installLists'], 'os.packages.installLists', file),
     packages: strings(pk['install'], 'os.packages.install', file),
-    remove: strings(pk['remove'], 'os.packages.remove', file),
+    remove: [],
     removeRpmDb: false,
     docs: true,
     notCarried,

@@ -72,7 +72,7 @@ const ImageDefinitionShape = z.strictObject({
   packages: z.array(pkgName).default([]),
   /** Azure Linux toolkit package lists (`{"packages": [...]}` JSON or `packages:` YAML), relative to the definition. */
   packageLists: z.array(z.string().min(1).max(1024)).default([]),
-  /** Removed after the install (with whatever needs them), as Image Customizer's `packages.remove`. */
+  /** Removed after the install, with whatever needs them (unlike Image Customizer's `packages.remove`, which works on its base image before installing). */
   remove: z.array(pkgName).default([]),
   /** Distroless: no package database in the image. The SBOM and the scan still know every package. */
   removeRpmDb: z.boolean().default(false),
