@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
 import { compareDebVersions } from '../core/version/deb.js';
 import { compareRpmEvr } from '../core/version/rpm.js';
-import { availableArgv, precheckArgv, readAvailable, readPrecheck, refreshArgv, resolveTargets, updateArgv } from './commands.js';
+import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, updateArgv } from './commands.js';
 
 describe('package manager argv', () => {
   it('builds exact-version commands for dnf, tdnf and apt', () => {
@@ -72,6 +72,10 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root 
     const again = spawnSync('dnf', precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
     expect(readPrecheck('dnf', again.status, again.stdout, again.stderr)).toMatchObject({ ok: true, message: 'already at the planned versions' });
 
+    // A version below the installed one is a downgrade: refused at the precheck.
+    const down = spawnSync('dnf', precheckArgv('dnf', [{ name: 'bw-openssl', version: '1:3.3.0-2.azl3' }], { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(readPrecheck('dnf', down.status, down.stdout, down.stderr)).toMatchObject({ ok: false, message: 'the transaction would downgrade a package: refused' });
+
     // A planned build the repository no longer offers (Fedora's updates keep only the newest):
     // repoquery lists what is, and the lowest later build is taken; a version written without its
     // 0 epoch is the repository's own.
@@ -124,6 +128,31 @@ describe('resolving planned Debian versions against what the host is offered', (
     expect(availableArgv('apt', ['libssl3'])).toEqual(['apt-cache', 'show', 'libssl3']);
     expect(availableArgv('tdnf', ['openssl'])).toBeNull();
     expect(() => availableArgv('apt', ['-oAPT::x=1'])).toThrow(/not a package name/);
+  });
+
+  it('never goes below what is installed, keeps to the pin, and compares a content view\'s build as it is', () => {
+    const offered = new Map([
+      ['bw-ssl', [{ version: '3.3.6-1', source: '3.3.6-1' }, { version: '3.4.0-1', source: '3.4.0-1' }, { version: '3.5.0-1', source: '3.5.0-1' }]],
+      ['cpp', [{ version: '4:12.2.0-3', source: '1.203' }, { version: '4:12.2.0-4', source: '1.204' }]],
+    ]);
+    // Installed 3.4.0 since the scan, the planned 3.3.5 gone: 3.3.6 would be a downgrade.
+    const up = resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5' }], offered, compareDebVersions, { installed: new Map([['bw-ssl', ['3.4.0-1']]]) });
+    expect([up.targets, up.current]).toEqual([[], ['bw-ssl 3.4.0-1 (at or above the planned 3.3.5-5)']]);
+    const older = resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5' }], offered, compareDebVersions, { installed: new Map([['bw-ssl', ['3.3.0-1']]]) });
+    expect(older.targets.map((t) => t.version)).toEqual(['3.3.6-1']);
+    // A pin (3.4.*) rules out 3.3.6 and 3.5.0.
+    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.4.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual(['3.4.0-1']);
+    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.9.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual(['3.3.5-5']);
+    // A view's build (4:12.2.0-2) is compared with builds, not with their source's version (1.203).
+    expect(resolveTargets([{ name: 'cpp', version: '4:12.2.0-2' }], offered, compareDebVersions, { basis: 'build' }).targets.map((t) => t.version)).toEqual(['4:12.2.0-3']);
+    expect(installedArgv('apt', ['bash'])).toEqual(['apt-cache', 'policy', 'bash']);
+    expect(installedArgv('dnf', ['bash'])).toEqual(['dnf', '-q', 'repoquery', '--installed', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', 'bash']);
+  });
+
+  const policy = hasTool('apt-cache') && hasTool('dpkg-query') ? spawnSync('apt-cache', ['policy', 'bash', 'bulwark-no-such-package'], { encoding: 'utf8' }) : null;
+  it.skipIf(policy === null)('reads what the real apt-cache policy says is installed, as dpkg-query does', () => {
+    const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bash'], { encoding: 'utf8' });
+    expect(Object.fromEntries(readInstalled('apt', policy?.stdout ?? ''))).toEqual({ bash: [v] });
   });
 
   // This machine's own apt lists (Debian): libldb2 is built from samba, with a version of its own.

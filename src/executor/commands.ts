@@ -17,6 +17,8 @@ export interface Target {
   /** rpm: `[E:]V-R`; deb: the Debian version. */
   version: string;
   arch?: string | null;
+  /** A version glob (on `V-R`, or the Debian version without its epoch) any other build chosen must match. */
+  pin?: string;
 }
 
 const RPM_NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
@@ -112,6 +114,35 @@ export function availableArgv(pm: PackageManager, names: readonly string[], o: C
   return ['dnf', ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-q', 'repoquery', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', ...names];
 }
 
+/** What lists the versions installed on the host (apt-cache policy, dnf repoquery --installed); null for tdnf. */
+export function installedArgv(pm: PackageManager, names: readonly string[], o: CommandOptions = {}): string[] | null {
+  const available = availableArgv(pm, names, o);
+  if (available === null) return null;
+  if (pm === 'apt') return ['apt-cache', ...(o.extra ?? []), 'policy', ...names];
+  const at = available.indexOf('repoquery');
+  return [...available.slice(0, at + 1), '--installed', ...available.slice(at + 1)];
+}
+
+/** The installed versions `apt-cache policy` (apt) or `repoquery --installed` (dnf) lists, by package. */
+export function readInstalled(pm: PackageManager, stdout: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (pm !== 'apt') {
+    for (const [name, list] of readAvailable(pm, stdout)) out.set(name, list.map((x) => x.version));
+    return out;
+  }
+  let name: string | null = null;
+  for (const line of stdout.split('\n')) {
+    const head = /^(\S+):$/.exec(line);
+    if (head !== null) {
+      name = (head[1] ?? '').replace(/:[A-Za-z0-9_]+$/, '');
+      continue;
+    }
+    const installed = /^\s+Installed:\s*(\S+)\s*$/.exec(line)?.[1];
+    if (name !== null && installed !== undefined && installed !== '(none)' && DEB_VERSION.test(installed)) out.set(name, [...(out.get(name) ?? []), installed]);
+  }
+  return out;
+}
+
 export interface AvailableVersion {
   version: string;
   /** The version of its source (`Source: name (version)`), else its own: Debian fixes name source versions. */
@@ -143,24 +174,62 @@ export function readAvailable(pm: PackageManager, stdout: string): Map<string, A
 }
 
 /**
- * The versions to install: the planned one where the host's repositories have it, else the
- * lowest they have whose source version reaches it (the fix superseded by a later build); a
- * package with neither keeps its planned version, which the precheck then reports missing.
+ * The versions to install. A package already at or above its planned version (updated since
+ * the scan) is left alone: never downgraded. Otherwise the planned version where the host's
+ * repositories offer it, else the lowest offered build that reaches it (the fix superseded by a
+ * later build), newer than what is installed and within the policy's pin; a package with none
+ * keeps its planned version, which the precheck then reports missing.
+ *
+ * `basis`: what the planned version is. `fix` — an advisory's fixed version, which for Debian
+ * names the source's version, so a build is compared by its source's version (libldb2 by samba's);
+ * `build` — a build a content view publishes, compared as it is.
  */
-export function resolveTargets(targets: readonly Target[], available: ReadonlyMap<string, readonly AvailableVersion[]>, compare: (a: string, b: string) => number): { targets: Target[]; changed: string[] } {
+export function resolveTargets(
+  targets: readonly Target[],
+  available: ReadonlyMap<string, readonly AvailableVersion[]>,
+  compare: (a: string, b: string) => number,
+  o: { installed?: ReadonlyMap<string, readonly string[]>; basis?: 'fix' | 'build' } = {},
+): { targets: Target[]; changed: string[]; current: string[] } {
   const changed: string[] = [];
-  const out = targets.map((t) => {
+  const current: string[] = [];
+  const out: Target[] = [];
+  for (const t of targets) {
     const offered = available.get(t.name) ?? [];
-    if (offered.some((x) => x.version === t.version)) return t;
+    const sourceOf = (v: string): string => (o.basis === 'build' ? v : (offered.find((x) => x.version === v)?.source ?? v));
+    const installed = [...(o.installed?.get(t.name) ?? [])].sort(compare).at(-1);
+    if (installed !== undefined && compare(sourceOf(installed), t.version) >= 0) {
+      current.push(`${t.name} ${installed} (at or above the planned ${t.version})`);
+      continue;
+    }
+    if (offered.some((x) => x.version === t.version)) {
+      out.push(t);
+      continue;
+    }
     // The same version written another way (rpm: with or without a 0 epoch): the repository's spelling.
     const same = offered.find((x) => compare(x.version, t.version) === 0);
-    if (same !== undefined) return { ...t, version: same.version };
-    const later = offered.filter((x) => compare(x.source, t.version) >= 0).sort((a, b) => compare(a.version, b.version))[0];
-    if (later === undefined) return t;
+    if (same !== undefined) {
+      out.push({ ...t, version: same.version });
+      continue;
+    }
+    const pin = t.pin === undefined ? null : pinPattern(t.pin);
+    const later = offered
+      .filter((x) => compare(o.basis === 'build' ? x.version : x.source, t.version) >= 0)
+      .filter((x) => installed === undefined || compare(x.version, installed) > 0)
+      .filter((x) => pin === null || pin.test(x.version.replace(/^\d+:/, '')))
+      .sort((a, b) => compare(a.version, b.version))[0];
+    if (later === undefined) {
+      out.push(t);
+      continue;
+    }
     changed.push(`${t.name} ${later.version} (the planned ${t.version} is no longer offered)`);
-    return { ...t, version: later.version };
-  });
-  return { targets: out, changed };
+    out.push({ ...t, version: later.version });
+  }
+  return { targets: out, changed, current };
+}
+
+/** A pin's glob (`*`, `?`) as the plan reads it. */
+function pinPattern(g: string): RegExp {
+  return new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
 export interface PrecheckResult {
@@ -184,6 +253,9 @@ export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout
     ...text.matchAll(/E: Unable to locate package (\S+)/g),
   ].map((m) => (m[2] !== undefined ? `${m[2]}=${m[1] ?? ''}` : (m[1] ?? '')));
   if (missing.length > 0) return { ok: false, missing, message: `not available: ${missing.join(', ')}` };
+  // A run never downgrades (a package updated past the plan is left out before this; here is the
+  // last guard): dnf and tdnf list "Downgrading:", apt says "will be DOWNGRADED".
+  if (/^\s*Downgrading:/m.test(text) || /will be DOWNGRADED/.test(text)) return { ok: false, missing, message: 'the transaction would downgrade a package: refused' };
   if (pm === 'apt') return exitCode === 0 ? { ok: true, missing, message: 'apt-get -s resolved the upgrade' } : { ok: false, missing, message: text.trim().split('\n').slice(-3).join(' ') };
   if (/Operation aborted|Exiting on user command|Transaction Summary|Nothing to do/i.test(text) && !/Error:/i.test(text.replace(/Error: Operation aborted\.?/i, ''))) return { ok: true, missing, message: /Nothing to do/i.test(text) ? 'already at the planned versions' : 'the transaction resolves' };
   return { ok: exitCode === 0, missing, message: text.trim().split('\n').slice(-3).join(' ') };

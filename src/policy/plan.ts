@@ -67,6 +67,8 @@ export interface PlannedPackage {
   advisories: string[];
   /** A finding of this package falls under an emergency out-of-band rule: it may go outside windows. */
   emergency: boolean;
+  /** The policy's version pin for it (a glob on `V-R`), which a run's choice of build keeps to. */
+  pin?: string;
 }
 
 export interface PlanEntry {
@@ -250,7 +252,7 @@ export function assemblePlan(input: PlanInput): Plan {
       d.deadline = Math.min(d.deadline, deadline);
       if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000) });
       const cur = d.packages.get(f.package);
-      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to, advisories: [f.advisoryId], emergency: urgent });
+      if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to, advisories: [f.advisoryId], emergency: urgent, ...(pin !== undefined ? { pin: pin[2] } : {}) });
       else {
         if (urgent) cur.emergency = true;
         if (scheme.compare(to, cur.to) > 0) cur.to = to;

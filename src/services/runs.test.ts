@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +96,29 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('patch runs with the
       await db.close();
     }
   });
+
+  it('never downgrades: a package updated past the plan since the scan is left as it is, and the rest of the host is patched', async () => {
+    const db = await openStore({ dbPath: join(dir, 'd.db') });
+    try {
+      const tb = await prepare(join(dir, 'd'), db, ['h1']);
+      const { plan, pk: planPk } = await makePlan(db, 'lab', { save: true });
+      expect(plan.entries.map((e) => e.packages.map((p) => `${p.name}@${p.to}`).join(' '))).toEqual(['bw-openssl@1:3.3.5-5.azl3 kernel@0:6.6.2-1.azl3']);
+      const root = tb.roots.get('h1') ?? '';
+      // Someone updates openssl past the plan before the run (unattended upgrades, an operator).
+      execFileSync('dnf', ['-y', `--installroot=${root}`, ...tb.extra(tb.repo), 'install', 'bw-openssl-1:3.4.0-1.azl3'], { stdio: 'pipe' });
+      const id = (await findFindings(db, { hosts: ['h1'] }))[0]?.targetId ?? 'h1';
+      const t = rootTransport(new Map([[id, { root, extra: tb.extra(tb.repo) }]]), () => Promise.resolve());
+      const r = await executeRun(db, await createRun(db, 'lab', plan, planPk, { failureThreshold: 0, maxConcurrency: 1 }), t);
+      expect(r.run.status).toBe('done');
+      // dnf install of the planned build would have downgraded it to 3.3.5-5.
+      expect(installed(root)).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.4.0-1.azl3', 'kernel-0:6.6.1-1.azl3', 'kernel-0:6.6.2-1.azl3']);
+      const steps = await listSteps(db.kysely, r.run.pk);
+      expect(steps.find((s) => s.kind === 'precheck')?.output).toMatch(/^already: bw-openssl 1:3\.4\.0-1\.azl3 \(at or above the planned 1:3\.3\.5-5\.azl3\)$/m);
+      expect(steps.find((s) => s.kind === 'update')?.output).not.toMatch(/Downgrad/i);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 
   it('survives SIGKILL at random moments: every host ends patched, no finished step runs again, the journal is complete', async () => {
     const dbPath = join(dir, 'b.db');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
-import { availableArgv, precheckArgv, readAvailable, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
+import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Plan } from '../policy/plan.js';
 import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
@@ -42,7 +42,7 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
   for (const e of entries) {
-    const packages = e.packages.map((p) => ({ name: p.name, version: p.to }));
+    const packages = e.packages.map((p) => ({ name: p.name, version: p.to, ...(p.pin !== undefined ? { pin: p.pin } : {}) }));
     const base = { ringIndex: e.ringIndex, targetId: e.targetId, targetName: e.target };
     // A policy patching from a content view names the repository hosts know it by.
     const repo = plan.source?.repoId ?? null;
@@ -60,18 +60,26 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   });
 }
 
-/** The planned versions, or the host's later builds of them where its repositories no longer offer them (apt, dnf). */
-async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions): Promise<{ targets: Target[]; changed: string[] }> {
-  const argv = availableArgv(pm, packages.map((p) => p.name), options);
-  if (argv === null) return { targets: [...packages], changed: [] };
-  const r = await t.exec(targetId, argv);
+/**
+ * The versions to install on this host (resolveTargets): what it has installed now and what its
+ * repositories offer, read with its own package manager (apt-cache, dnf repoquery; tdnf: the
+ * planned versions as they are). A package already at or above its planned version is left out.
+ */
+async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions, fromView: boolean): Promise<{ targets: Target[]; notes: string }> {
+  const names = packages.map((p) => p.name);
+  const argv = availableArgv(pm, names, options);
+  const installedQuery = installedArgv(pm, names, options);
+  if (argv === null || installedQuery === null) return { targets: [...packages], notes: '' };
   // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
+  const available = readAvailable(pm, (await t.exec(targetId, argv)).stdout);
+  const installed = readInstalled(pm, (await t.exec(targetId, installedQuery)).stdout);
   const scheme = versionScheme(pm === 'apt' ? 'deb' : 'rpm');
-  return resolveTargets(packages, readAvailable(pm, r.stdout), (a, b) => scheme.compare(a, b));
+  const r = resolveTargets(packages, available, (a, b) => scheme.compare(a, b), { installed, basis: fromView ? 'build' : 'fix' });
+  return { targets: r.targets, notes: [...r.current.map((c) => `already: ${c}\n`), ...r.changed.map((c) => `resolved: ${c}\n`)].join('') };
 }
 
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
-  const packages = (s.spec['packages'] ?? []) as { name: string; version: string }[];
+  const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
   const optionsFor = async (pm: PackageManager): Promise<{ installroot?: string; extra?: readonly string[] }> => {
     const o = await t.managerOptions(s.targetId);
@@ -89,19 +97,20 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
         if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
         refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
       }
-      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options);
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
+      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
       const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr);
-      const notes = resolved.changed.map((c) => `resolved: ${c}\n`).join('');
-      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${notes}${refreshed}${r.stdout}` } };
+      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
     }
     case 'update': {
       const pm = await t.packageManager(s.targetId);
       const options = await optionsFor(pm);
       // The same resolution as the precheck's: the lists were refreshed there.
-      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options);
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
+      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `nothing to update: every package is at or above its planned version\n${resolved.notes}`, stderr: '' } };
       const r = await t.exec(s.targetId, updateArgv(pm, resolved.targets, options));
-      return { ok: r.code === 0, result: { ...r, stdout: `${resolved.changed.map((c) => `resolved: ${c}\n`).join('')}${r.stdout}` } };
+      return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }
     case 'reboot': {
       const r = await t.reboot(s.targetId);
