@@ -39,6 +39,8 @@ const standIn = (calls: string[], onCall?: () => Promise<void>): RunTransport =>
   packageManager: () => Promise.resolve('dnf'),
   managerOptions: () => Promise.resolve({}),
   exec: async (id, argv) => {
+    // The queries of what is installed and offered (dnf repoquery) change nothing: not counted.
+    if (argv.includes('repoquery')) return { code: 0, stdout: '', stderr: '' };
     calls.push(`${id} ${argv[1] ?? ''}`);
     await onCall?.();
     return ok;
@@ -110,6 +112,12 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const [t] = await schedulerTick(db, standIn([]), { clock });
     expect(t?.report?.run.status).toBe('done');
     expect(t?.started?.run).toBe(pk);
+  });
+
+  it('never puts a host in two runs: of two runs created at once, one is refused', async () => {
+    const both = await Promise.allSettled([createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }), createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 })]);
+    expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/a \(in run \d+, running\), b \(in run \d+, running\): already in a run that is not over/);
   });
 
   it('refuses a plan with no approved host', async () => {

@@ -4,7 +4,7 @@ import { BulwarkError } from '../core/errors.js';
 import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Plan } from '../policy/plan.js';
-import { createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { claimTargets, createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { acquireLease } from './lease.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -54,6 +54,9 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   // The creator holds the new run's lease from the start: no other process takes it for an
   // orphan before its executor begins.
   return transaction(db, async (tx) => {
+    // A host is in one run at a time, whoever starts them (scheduler, CLI, API) and however many at once.
+    const clash = await claimTargets(tx, db.dialect, entries.map((e) => e.targetId));
+    if (clash.size > 0) throw new BulwarkError('storage.conflict', `${entries.filter((e) => clash.has(e.targetId)).map((e) => `${e.target} (in run ${String(clash.get(e.targetId)?.run)}, ${clash.get(e.targetId)?.status ?? ''})`).join(', ')}: already in a run that is not over (resume or cancel it first)`);
     const pk = await createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() }, steps);
     await tryLease(tx, `run:${String(pk)}`, o.holder ?? PROCESS_ID, new Date().toISOString(), new Date(Date.now() + 15_000).toISOString());
     return pk;

@@ -9,7 +9,9 @@ import { auditLog } from './audit.js';
 import { addSource, syncSource } from './feeds.js';
 import { importRootInventory } from './inventory.js';
 import { applyPolicyFile } from './policies.js';
-import { schedulerTick } from './scheduler.js';
+import { runPolicyNow, schedulerTick } from './scheduler.js';
+import { listRuns, setRunState } from './runs.js';
+import { busyTargets } from '../storage/index.js';
 import { scanTarget } from './scan.js';
 import { openStore } from './store.js';
 
@@ -92,4 +94,40 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
       await db.close();
     }
   });
+
+  it('keeps a host in one run at a time: a halted run holds its hosts until it is cancelled, and two runs started at once never share a host', async () => {
+    const db = await openStore({ dbPath: join(dir, 'one.db') });
+    try {
+      const tb = testbed(join(dir, 'one'), ['h1', 'h2']);
+      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
+      for (const [name, root] of tb.roots) {
+        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
+        // h2's repository is gone: its precheck fails, every time.
+        hosts.set(t.target.id, { root, extra: tb.extra(name === 'h2' ? join(dir, 'one', 'no-such-repo') : tb.repo) });
+      }
+      const pf = join(dir, 'one.yaml');
+      writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: one\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: all, percent: 100 }]\n  failureThreshold: 0\nreboot: never\n');
+      await applyPolicyFile(db, pf);
+      const transport = rootTransport(hosts, () => Promise.resolve());
+      const feedFile = join(dir, 'one-feed.json');
+      writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
+      await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
+      const now = () => new Date('2026-11-24T12:00:00Z');
+      await syncSource(db, 'test-azl3', { clock: now });
+      const [first] = await schedulerTick(db, transport, { clock: now });
+      expect(first?.report?.run.status).toBe('halted');
+      // Both hosts stay in the halted run (this test's rescan reads nothing back): no new run each pass.
+      expect(await schedulerTick(db, transport, { clock: now })).toEqual([{ policy: 'one', started: null }]);
+      await expect(runPolicyNow(db, 'one', transport, { actor: 'test', clock: now })).rejects.toThrow(/every approved host of one is in a run that is not over: h1 \(run \d+, halted\), h2 \(run \d+, halted\)/);
+      // Cancelled, the run lets its hosts go: two starts at once, one run.
+      await setRunState(db, first?.started?.run ?? 0, 'cancel');
+      const both = await Promise.allSettled([runPolicyNow(db, 'one', transport, { actor: 'a', clock: now, detach: true }), runPolicyNow(db, 'one', transport, { actor: 'b', clock: now, detach: true })]);
+      expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/h1 \(in run \d+, running\), h2 \(in run \d+, running\): already in a run that is not over|every approved host of one is in a run that is not over/);
+      // Let the detached run finish before the store closes.
+      for (let i = 0; i < 300 && (await busyTargets(db.kysely)).length > 0 && (await listRuns(db, { status: 'running' })).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 });

@@ -1,7 +1,8 @@
+import { BulwarkError } from '../core/errors.js';
 import type { Plan, PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
-import { busyTargets, getRun, orphanRuns, runsToResume, tryLease } from '../storage/index.js';
+import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume, tryLease } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -105,7 +106,12 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
  */
 export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
-  const { plan, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
+  const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
+  // Hosts already in a run that is not over (a halted one waits for its operator) stay out.
+  const busy = await busyTargetRuns(db.kysely);
+  const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
+  const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
+  if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
   const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);

@@ -1,4 +1,5 @@
-import type { Executor } from '../database.js';
+import { sql } from 'kysely';
+import type { Dialect, Executor } from '../database.js';
 
 export type RunStatus = 'running' | 'waiting' | 'paused' | 'cancelled' | 'halted' | 'done';
 export type StepState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -109,16 +110,39 @@ export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'f
   await ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk).execute();
 }
 
-/** Targets with a step in a run that is still running or paused (not to be planned again). */
-export async function busyTargets(ex: Executor): Promise<string[]> {
+/**
+ * Targets with a step in a run that is not over — running, waiting out a soak, paused, or halted
+ * (a halted run waits for an operator to resume or cancel it: its hosts are not planned again
+ * meanwhile, or a failing host would get a new run every pass). With the run each is in.
+ */
+export async function busyTargetRuns(ex: Executor): Promise<Map<string, { run: number; status: string }>> {
   const rows = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
-    .select('run_steps.target_id')
+    .select(['run_steps.target_id', 'runs.pk', 'runs.status'])
     .distinct()
-    .where('runs.status', 'in', ['running', 'waiting', 'paused'])
+    .where('runs.status', 'in', ['running', 'waiting', 'paused', 'halted'])
     .execute();
-  return rows.map((r) => r.target_id);
+  return new Map(rows.map((r) => [r.target_id, { run: r.pk, status: r.status }]));
+}
+
+/** PostgreSQL transaction lock taken before runs are created: two creators see each other's runs. */
+const RUN_CREATE_LOCK_ID = 4_242_002;
+
+/**
+ * Inside the transaction that creates a run: which of `targetIds` are in a run not over. On
+ * PostgreSQL the check is serialized by a transaction advisory lock; SQLite serializes writing
+ * transactions itself (a creator whose read went stale cannot commit).
+ */
+export async function claimTargets(ex: Executor, dialect: Dialect, targetIds: readonly string[]): Promise<Map<string, { run: number; status: string }>> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${RUN_CREATE_LOCK_ID})`.execute(ex);
+  const busy = await busyTargetRuns(ex);
+  return new Map([...busy].filter(([id]) => targetIds.includes(id)));
+}
+
+/** The targets of busyTargetRuns. */
+export async function busyTargets(ex: Executor): Promise<string[]> {
+  return [...(await busyTargetRuns(ex)).keys()];
 }
 
 /** The runs that had steps on a target, newest first, with how its steps ended there. */
