@@ -1,10 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../src/api/server.js';
-import { agentScript, runAgentTask, stringToSign } from '../src/services/agents.js';
+import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
+import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
 import { runCli } from './cli.js';
 import { addSource, syncSource } from '../src/services/feeds.js';
 import { applyPolicyText } from '../src/services/policies.js';
@@ -57,7 +58,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
   const serverKey = randomBytes(32);
   let hostName = '';
 
-  const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inNamespace(host.binds, ['dash', script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', ...env });
+  const agentIn = (shell: 'dash' | 'bash', env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inNamespace(host.binds, [shell, script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', ...env });
+  const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentIn('dash', env, ...args);
   const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
 
   beforeAll(async () => {
@@ -169,6 +171,108 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     const r = await rebooting;
     expect([r.code, r.stdout]).toEqual([0, 'rebooted: boot 11111111-2222-4333-8444-555555555555 → 99999999-2222-4333-8444-555555555555\n']);
   }, 60_000);
+
+  it('runs exactly the commands the server sends, every word checked; refuses any other, and nothing of it runs', async () => {
+    const targetId = (await listAgents(db))[0]?.targetId ?? '';
+    const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 });
+    // Gives the agent these tasks and runs its passes until every result is in.
+    const viaAgent = async (env: NodeJS.ProcessEnv, tasks: readonly (readonly string[])[], send: (argv: readonly string[]) => ReturnType<typeof t.exec> = (argv) => runAgentTask(db, targetId, 'exec', argv, { timeoutMs: 60_000, pollMs: 50 }), shell: 'dash' | 'bash' = 'dash') => {
+      const all = Promise.all(tasks.map(send));
+      const settled = all.then(() => true);
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const pass = await agentIn(shell, env, 'tasks');
+        expect([pass.code, pass.stderr]).toEqual([0, '']);
+        if (await Promise.race([settled, new Promise<false>((r) => setTimeout(() => { r(false); }, 50))])) break;
+      }
+      return all;
+    };
+    const qf = '%{name} %{epoch}:%{version}-%{release}\\n';
+
+    // The host's own dnf and apt-cache, as a run queries them.
+    const [available, installed] = await viaAgent({}, [
+      ['dnf', '--disablerepo=*', '--enablerepo=fleet', '-q', 'repoquery', '--qf', qf, '--', 'bw-openssl'],
+      ['dnf', '-q', 'repoquery', '--installed', '--qf', qf, '--', 'bw-openssl'],
+    ]);
+    expect([available?.code, available?.stdout.split('\n').filter((l) => l !== '')]).toEqual([0, ['bw-openssl 1:3.3.0-2.azl3', 'bw-openssl 1:3.3.5-5.azl3']]);
+    expect([installed?.code, installed?.stdout.split('\n').filter((l) => l !== '')]).toEqual([0, ['bw-openssl 1:3.3.0-2.azl3']]);
+    if (hasAptCache) {
+      const [show, policy] = await viaAgent({}, [['apt-cache', 'show', 'bash'], ['apt-cache', 'policy', 'bash']]);
+      expect([show?.code, /^Package: bash$/m.test(show?.stdout ?? '')]).toEqual([0, true]);
+      expect([policy?.code, /^bash:\n {2}Installed: /m.test(policy?.stdout ?? '')]).toEqual([0, true]);
+    }
+
+    // Every other shape the server sends, to stand-ins for apt-get, dnf and tdnf that record
+    // their argv (a real update or apt-get update cannot run here).
+    const bin = join(dir, 'pm-bin');
+    const log = join(dir, 'pm.log');
+    const marker = join(dir, 'must-not-exist');
+    mkdirSync(bin, { recursive: true });
+    for (const pm of ['apt-get', 'dnf', 'tdnf']) writeFileSync(join(bin, pm), `#!/bin/sh\nprintf '%s\\n' "${pm} $*" >> ${log}\n`, { mode: 0o755 });
+    writeFileSync(log, '');
+    const env = { PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+    const rpm: Target[] = [{ name: 'bw-openssl', version: '1:3.3.5-5.azl3' }, { name: 'bw-curl', version: '8.8.0-1.azl3', arch: 'x86_64' }];
+    const deb: Target[] = [{ name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' }, { name: 'g++', version: '4:12.2.0-3' }];
+    const view = { extra: sourceArgv('dnf', 'bulwark-azl3.prod:1') };
+    const sent = [
+      refreshArgv('apt') ?? [],
+      precheckArgv('apt', deb),
+      updateArgv('apt', deb),
+      precheckArgv('dnf', rpm),
+      updateArgv('dnf', rpm),
+      precheckArgv('tdnf', rpm, view),
+      updateArgv('tdnf', rpm, view),
+      updateArgv('dnf', rpm, view),
+      availableArgv('dnf', ['bw-openssl', 'bw-curl'], view) ?? [],
+      ['dnf', ...view.extra, '-q', 'repoquery', '--installed', '--qf', qf, '--', 'bw-openssl', 'bw-curl'],
+    ];
+    // Through the run transport: apt-get is sent under env DEBIAN_FRONTEND=noninteractive.
+    const ran = await viaAgent(env, sent, (argv) => t.exec(targetId, argv));
+    expect(ran.map((r) => [r.code, r.stdout])).toEqual(sent.map(() => [0, '']));
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l !== '')).toEqual(sent.map((a) => a.join(' ')));
+
+    writeFileSync(log, '');
+    const install = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends'];
+    const refused: [string[], string][] = [
+      [['env', 'DEBIAN_FRONTEND=noninteractive', 'sh', '-c', `touch ${marker}`], '"sh"'],
+      [['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-o', `APT::Update::Pre-Invoke::=touch ${marker}`, '-q', 'update'], '"-o"'],
+      [['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-q', 'update', '-o', `APT::Update::Pre-Invoke::=touch ${marker}`], '"-o"'],
+      [['env', 'PATH=/tmp', 'apt-get', '-q', 'update'], '"PATH=/tmp"'],
+      [['apt-get', '-o', `APT::Update::Pre-Invoke::=touch ${marker}`, 'update'], '"apt-get"'],
+      [[...install, `-oDPkg::Post-Invoke::=touch ${marker}`, 'bash=5.2.15-2'], `"-oDPkg::Post-Invoke::=touch ${marker}"`],
+      [[...install, './evil.deb'], '"./evil.deb"'],
+      [[...install, 'bash-=5.2.15-2'], '"bash-=5.2.15-2"'],
+      [[...install], 'the command ends'],
+      [['apt-cache', 'show', '-o', `Dir::Cache=${dir}`, 'bash'], '"-o"'],
+      [['apt-cache', 'dump'], '"dump"'],
+      [['dnf', '--setopt=tsflags=noscripts', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--setopt=tsflags=noscripts"'],
+      [['dnf', '-c', `${dir}/evil.conf`, '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"-c"'],
+      [['dnf', `--repofrompath=evil,${dir}`, '-y', 'install', 'bw-curl-8.8.0-1.azl3'], `"--repofrompath=evil,${dir}"`],
+      [['tdnf', '--nogpgcheck', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--nogpgcheck"'],
+      [['dnf', '-y', 'install', '--nogpgcheck', 'bw-curl-8.8.0-1.azl3'], '"--nogpgcheck"'],
+      [['dnf', '--disablerepo=*', '--enablerepo=fleet', '--setopt=fleet.gpgcheck=0', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--setopt=fleet.gpgcheck=0"'],
+      [['dnf', '--disablerepo=*', '--enablerepo=--nogpgcheck', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--enablerepo=--nogpgcheck"'],
+      [['dnf', '-y', 'install', `${dir}/evil-1-1.x86_64.rpm`], `"${dir}/evil-1-1.x86_64.rpm"`],
+      [['dnf', '-y', 'install', 'evil-1-1.x86_64.rpm'], '"evil-1-1.x86_64.rpm"'],
+      [['dnf', '-y', 'install', '@core'], '"@core"'],
+      [['dnf', '-y', 'remove', 'bw-curl'], '"remove"'],
+      [['dnf', '-q', 'repoquery', '--qf', '%{name}', '--', 'bw-curl'], '"%{name}"'],
+      [['dnf', '-q', 'repoquery', '--qf', qf, '--', '--exec'], '"--exec"'],
+      [['tdnf', '-q', 'repoquery', '--qf', qf, '--', 'bw-curl'], '"-q"'],
+      [['sh', '-c', `touch ${marker}`], 'sh is not a package manager'],
+      [['@reboot', 'now'], '@reboot is not a package manager'],
+    ];
+    // The script runs under dash and bash alike (bash is /bin/sh on some hosts).
+    for (const shell of ['dash', 'bash'] as const) {
+      const results = await viaAgent(env, refused.map(([argv]) => argv), undefined, shell);
+      expect(results.map((r, i) => [refused[i]?.[0].join(' '), r.code, r.stdout.startsWith('refused: ') && r.stdout.includes(refused[i]?.[1] ?? '?')])).toEqual(refused.map(([argv]) => [argv.join(' '), 126, true]));
+      expect(readFileSync(log, 'utf8')).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    }
+    const bashRan = await viaAgent(env, sent, (argv) => t.exec(targetId, argv), 'bash');
+    expect(bashRan.map((r) => r.code)).toEqual(sent.map(() => 0));
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l !== '')).toEqual(sent.map((a) => a.join(' ')));
+  }, 120_000);
 
   it('carries out a patch run: precheck, exact update and re-scan with the host\'s own dnf; refuses a command that is not a package manager', async () => {
     const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 });

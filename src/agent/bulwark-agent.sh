@@ -4,8 +4,8 @@
 # host's rpm or dpkg-query. Every request is signed (HMAC-SHA256 over the method, path, time, a
 # one-time nonce and the body's hash) with the key the server gave at enrollment, so a forged or
 # replayed request is refused. Nothing received is evaluated by a shell: a task's argv arrives one
-# word per line and runs as "$@", and only package-manager commands (and a reboot, `@reboot`)
-# are accepted.
+# word per line and runs as "$@", and only the package-manager commands the server sends (every
+# word checked, see check_task) and a reboot (`@reboot`) are accepted.
 #
 #   bulwark-agent enroll URL ENROLLMENT_TOKEN   once, as root: writes $BULWARK_AGENT_DIR/config
 #   bulwark-agent once                          report, then do the tasks waiting (run it from a timer)
@@ -104,6 +104,120 @@ report() {
   cat "$TMP/answer"
 }
 
+# Letters and digits spelled out (a range such as a-z can match other characters in some locales).
+LOWER=abcdefghijklmnopqrstuvwxyz
+UPPER=ABCDEFGHIJKLMNOPQRSTUVWXYZ
+DIGITS=0123456789
+# dnf repoquery's format, as the server sends it: ending in a backslash and an n, not a line break.
+REPOQUERY_QF='%{name} %{epoch}:%{version}-%{release}\n'
+
+# only SET WORD: WORD is not empty and has only characters of SET.
+only() { case $2 in '' | *[!$1]*) return 1 ;; esac; }
+# A Debian package name (^[a-z0-9][a-z0-9+.-]+$).
+deb_name() { only "$LOWER$DIGITS+.-" "$1" && case $1 in [$LOWER$DIGITS]?*) ;; *) return 1 ;; esac; }
+# name[:arch]=[epoch:]version, as apt-get is given it; no name or word ending in "-" (apt-get
+# reads a trailing "-" as remove).
+deb_spec() {
+  case $1 in *=*=* | *-=* | *-:*=* | *-) return 1 ;; ?*=?*) ;; *) return 1 ;; esac
+  ds_name=${1%%=*} ds_version=${1#*=}
+  case $ds_name in
+    *:*:*) return 1 ;;
+    *:*) only "$UPPER$LOWER${DIGITS}_" "${ds_name#*:}" || return 1; ds_name=${ds_name%%:*} ;;
+  esac
+  deb_name "$ds_name" || return 1
+  case $ds_version in
+    *:*:*) return 1 ;;
+    *:*) only "$DIGITS" "${ds_version%%:*}" || return 1; ds_version=${ds_version#*:} ;;
+  esac
+  only "$UPPER$LOWER$DIGITS.+~-" "$ds_version"
+}
+# An rpm package name (^[A-Za-z0-9_+][A-Za-z0-9._+-]*$).
+rpm_name() { only "$UPPER$LOWER$DIGITS._+-" "$1" && case $1 in [$UPPER$LOWER${DIGITS}_+]*) ;; *) return 1 ;; esac; }
+# name-[epoch:]version-release[.arch], as dnf and tdnf are given it: no option, path, URL, glob,
+# group or local .rpm file.
+rpm_spec() {
+  only "$UPPER$LOWER$DIGITS._+~^:-" "$1" || return 1
+  case $1 in [$UPPER$LOWER${DIGITS}_+]*-?*-?*) ;; *) return 1 ;; esac
+  case $1 in
+    *.rpm | *:*:*) return 1 ;;
+    *:*) rs_epoch=${1%%:*}; only "$DIGITS" "${rs_epoch##*-}" || return 1 ;;
+  esac
+}
+# A repository id after --enablerepo= (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$).
+repo_id() { only "$UPPER$LOWER${DIGITS}_.:-" "$1" && [ ${#1} -le 100 ] && case $1 in [$UPPER$LOWER$DIGITS]*) ;; *) return 1 ;; esac; }
+
+# refuse WORD WHY: says which word of the task is refused.
+refuse() { printf 'refused: "%s" %s\n' "$1" "$2"; return 1; }
+# every CHECK WHAT WORD...: one word or more, each passing CHECK.
+every() {
+  ev_check=$1 ev_what=$2; shift 2
+  [ $# -gt 0 ] || { echo "refused: the command ends where bulwark sends $ev_what"; return 1; }
+  for ev_word in "$@"; do $ev_check "$ev_word" || { refuse "$ev_word" "is not $ev_what"; return; }; done
+}
+# want EXPECTED WORD: WORD is EXPECTED.
+want() { [ "$2" = "$1" ] || refuse "$2" "where bulwark sends $1"; }
+
+# check_task WORD...: the task's argv is one of the commands the server sends
+# (src/executor/commands.ts), word for word; else says which word is refused and fails. Run in a
+# subshell (it sets variables and shifts).
+check_task() {
+  case ${1:-} in
+    env)
+      want DEBIAN_FRONTEND=noninteractive "${2:-}" && want apt-get "${3:-}" || return 1
+      shift 3
+      if [ "${1:-}" = -q ]; then
+        want update "${2:-}" || return 1
+        [ $# -eq 2 ] || refuse "$3" 'after apt-get -q update'
+        return
+      elif [ "${1:-}" = -s ]; then
+        want -q "${2:-}" || return 1
+        shift 2
+      elif [ "${1:-}" = -y ]; then
+        want -q "${2:-}" && want -o "${3:-}" && want Dpkg::Options::=--force-confold "${4:-}" || return 1
+        shift 4
+      else
+        refuse "${1:-}" 'where bulwark sends -q update, -s -q install or -y -q -o Dpkg::Options::=--force-confold install'
+        return
+      fi
+      want install "${1:-}" && want --only-upgrade "${2:-}" && want --no-install-recommends "${3:-}" || return 1
+      shift 3
+      every deb_spec 'a package=version' "$@"
+      ;;
+    apt-cache)
+      case ${2:-} in show | policy) ;; *) refuse "${2:-}" 'where bulwark sends show or policy'; return ;; esac
+      shift 2
+      every deb_name 'a Debian package name' "$@"
+      ;;
+    dnf | tdnf)
+      ct_pm=$1
+      shift
+      if [ "${1:-}" = '--disablerepo=*' ]; then
+        case ${2:-} in --enablerepo=*) repo_id "${2#--enablerepo=}" ;; *) false ;; esac || refuse "${2:-}" 'where bulwark sends --enablerepo=<repository id>' || return 1
+        shift 2
+      fi
+      case ${1:-} in
+        --assumeno | -y)
+          want install "${2:-}" || return 1
+          shift 2
+          every rpm_spec 'a package name-[epoch:]version-release[.arch]' "$@"
+          ;;
+        -q)
+          [ "$ct_pm" = dnf ] || refuse -q "where bulwark sends --assumeno or -y to $ct_pm" || return 1
+          want repoquery "${2:-}" || return 1
+          shift 2
+          [ "${1:-}" = --installed ] && shift
+          want --qf "${1:-}" && want "$REPOQUERY_QF" "${2:-}" && want -- "${3:-}" || return 1
+          shift 3
+          every rpm_name 'an rpm package name' "$@"
+          ;;
+        *) refuse "${1:-}" "where bulwark sends --assumeno, -y or -q to $ct_pm" ;;
+      esac
+      ;;
+    apt-get) refuse apt-get 'where bulwark sends env DEBIAN_FRONTEND=noninteractive apt-get' ;;
+    *) echo "refused: ${1:-} is not a package manager"; return 1 ;;
+  esac
+}
+
 # Runs one task: its argv is one word per line after the `task` line, up to `end`.
 run_task() {
   id=$1 kind=$2 argfile=$3
@@ -119,18 +233,15 @@ run_task() {
     [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"
     if command -v systemctl > /dev/null 2>&1; then systemctl reboot; else shutdown -r now; fi
     exit 0
+  elif [ "$kind" != exec ]; then
+    echo "refused: a task of kind $kind" > "$TMP/task-out"; status=126
+  elif (LC_ALL=C; export LC_ALL; check_task "$@") > "$TMP/task-out"; then
+    "$@" > "$TMP/task-out" 2>&1; status=$?
   else
-    case ${1:-} in
-      dnf | tdnf | apt-get | apt-cache | env) ;;
-      *) echo "refused: $1 is not a package manager" > "$TMP/task-out"; status=126; set -- ;;
-    esac
-    if [ $# -gt 0 ]; then
-      if [ "$1" = env ] && [ "${2:-}" != DEBIAN_FRONTEND=noninteractive ]; then echo "refused: env $2" > "$TMP/task-out"; status=126
-      else "$@" > "$TMP/task-out" 2>&1; status=$?
-      fi
-    fi
+    status=126
   fi
-  { echo "exit=$status"; cat "$TMP/task-out"; } > "$TMP/result"
+  # The server keeps a task's first MiB of output (and refuses a result much larger).
+  { echo "exit=$status"; head -c 1048576 "$TMP/task-out"; } > "$TMP/result"
   code=$(request POST "/agent/v1/tasks/$id/result" "$TMP/result" "$TMP/answer") || die "cannot reach the server"
   [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"
 }
