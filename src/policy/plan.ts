@@ -137,7 +137,18 @@ function inScope(p: Policy, t: PlanTarget): boolean {
   return true;
 }
 
-const isKernel = (name: string): boolean => /^kernel(-|$)/.test(name) || /^linux-(image|modules)-/.test(name);
+/**
+ * A package whose update takes a reboot to be in effect: a kernel or its modules. Not the
+ * kernel's development files, headers, tools or debug symbols (kernel-devel, kernel-headers,
+ * kernel-tools, kernel-debuginfo…), which a running system uses as files.
+ * @example isKernel('kernel-core') // true
+ * @example isKernel('kernel-headers') // false
+ */
+export function isKernel(name: string): boolean {
+  if (/^linux-(image|modules)-/.test(name)) return true;
+  if (!/^kernel(-|$)/.test(name)) return false;
+  return !/-(devel|devel-matched|headers|cross-headers|tools|tools-libs|tools-libs-devel|doc|docs|debuginfo|debuginfo-common-[A-Za-z0-9_]+|srpm-macros|rpm-macros|abi-stablelists|abi-whitelists|selftests-internal)$/.test(name);
+}
 
 /** @example assemblePlan({ policy, targets, findings, now: new Date() }) */
 export function assemblePlan(input: PlanInput): Plan {

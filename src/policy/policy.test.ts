@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, policyJsonSchema } from './load.js';
-import { assemblePlan, type PlanFinding, type PlanTarget } from './plan.js';
+import { assemblePlan, isKernel, type PlanFinding, type PlanTarget } from './plan.js';
 
 const PROD = readFileSync(join(import.meta.dirname, '__fixtures__', 'prod.yaml'), 'utf8');
 
@@ -151,5 +151,27 @@ describe('assemblePlan', () => {
 
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
+  });
+});
+
+describe('which packages take a reboot', () => {
+  it.each([
+    ['kernel', true],
+    ['kernel-core', true],
+    ['kernel-modules-extra', true],
+    ['kernel-64k', true],
+    ['kernel-hwe', true],
+    ['linux-image-6.1.0-28-amd64', true],
+    ['kernel-devel', false],
+    ['kernel-headers', false],
+    ['kernel-tools', false],
+    ['kernel-tools-libs', false],
+    ['kernel-debuginfo', false],
+    ['kernel-debuginfo-common-x86_64', false],
+    ['kernel-srpm-macros', false],
+    ['linux-headers-6.1.0-28-amd64', false],
+    ['kernelshark', false],
+  ])('%s: %s', (name, yes) => {
+    expect(isKernel(name)).toBe(yes);
   });
 });

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import type { Plan, PlanEntry } from '../policy/plan.js';
+import { isKernel, type Plan, type PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
 import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume, tryLease } from '../storage/index.js';
@@ -23,13 +23,15 @@ export interface TickResult {
  * What of an entry may run now: all of it inside its window, or only its emergency packages
  * outside it (an emergency rule may patch outside windows; the rest waits for the window).
  */
-function dueNow(e: PlanEntry, now: number): PlanEntry | null {
+function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
   if (e.approval !== 'approved') return null;
   if (e.emergency) {
     // Only what an emergency rule covers goes now; the rest of the host's updates wait for its
     // window (once the emergency findings are fixed, the entry gets its window again).
     const packages = e.packages.filter((p) => p.emergency);
-    return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && packages.some((p) => /^kernel(-|$)|^linux-(image|modules)-/.test(p.name)) };
+    // The entry's reboot came from its kernel, unless the policy always reboots or the host asked
+    // for one anyway (no kernel in the entry): the emergency part keeps it only then.
+    return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && (always || packages.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name))) };
   }
   const start = Date.parse(e.start);
   const end = e.windowEnd === null ? Infinity : Date.parse(e.windowEnd);
@@ -77,7 +79,7 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
     const now = clock();
     const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now });
     const busy = new Set(await busyTargets(db.kysely));
-    const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime()) ?? []);
+    const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime(), policy.reboot === 'always') ?? []);
     if (entries.length === 0) {
       out.push({ policy: name, started: null });
       continue;
