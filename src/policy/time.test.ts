@@ -26,6 +26,21 @@ describe('calendar in time zones', () => {
     expect(iso(cycleAround(c, Date.parse('2026-11-17T00:00:00Z')).next)).toBe('2026-12-15T00:00:00.000Z');
   });
 
+  it('finds the previous cycle when an offset carries last month\'s into this month (second Tuesday + 21 days), for every offset and time', () => {
+    const late = { weekday: 'tuesday' as const, week: 2, offsetDays: 21, timezone: 'UTC' };
+    const r = cycleAround(late, Date.parse('2026-05-02T12:00:00Z'));
+    // April's cycle (April 14 + 21) is still ahead on May 2: March's (March 10 + 21) is the previous one.
+    expect([iso(r.previous), iso(r.next)]).toEqual(['2026-03-31T00:00:00.000Z', '2026-05-05T00:00:00.000Z']);
+    for (let offsetDays = 0; offsetDays <= 27; offsetDays++)
+      for (let day = 0; day < 400; day += 3) {
+        const ms = Date.parse('2026-01-01T00:00:00Z') + day * 86_400_000 + offsetDays * 3_600_000;
+        const a = cycleAround({ ...late, offsetDays, timezone: 'America/New_York' }, ms);
+        expect(Number.isFinite(a.previous) && a.previous <= ms && ms < a.next, `offset ${String(offsetDays)}, ${new Date(ms).toISOString()}`).toBe(true);
+        expect((a.next - a.previous) / 86_400_000).toBeGreaterThanOrEqual(27);
+        expect((a.next - a.previous) / 86_400_000).toBeLessThanOrEqual(36);
+      }
+  });
+
   it('finds the next weekly maintenance window, or the open one', () => {
     const w = { days: ['saturday' as const], start: '02:00', durationHours: 4, timezone: 'Europe/Berlin' };
     const r = nextWindow(w, Date.parse('2026-11-24T12:00:00Z'));

@@ -78,14 +78,17 @@ export function cycleDate(c: MonthlyCycle, year: number, month: number): number 
  */
 export function cycleAround(c: MonthlyCycle, ms: number): { previous: number; next: number } {
   const l = localTime(ms, c.timezone);
+  // From three months back: an offset can carry a month's cycle date into the next month (the
+  // second Tuesday + 21 days), so last month's cycle may still lie ahead while the one before it
+  // is the previous cycle.
   let y = l.year;
-  let m = l.month - 1;
+  let m = l.month - 3;
+  while (m < 1) {
+    m += 12;
+    y--;
+  }
   let prev = -Infinity;
-  for (let i = 0; i < 15; i++) {
-    if (m === 0) {
-      m = 12;
-      y--;
-    }
+  for (let i = 0; i < 18; i++) {
     const d = cycleDate(c, y, m);
     if (d > ms) return { previous: prev, next: d };
     prev = d;
