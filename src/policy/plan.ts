@@ -274,20 +274,31 @@ export function assemblePlan(input: PlanInput): Plan {
     else drafts.push(d);
   }
 
-  // Rings: named hosts and tags first, then percentages of the fleet by a stable hash.
+  // Rings: named hosts and tags first, then percentages of the fleet by a stable hash. A host's
+  // place in the hash space is its name's alone, so it stays in its ring when other hosts are
+  // patched, added or removed (each percent ring takes its share of the space, in order).
   const rings = policy.rollout.rings;
   const ringOf = new Map<Draft, number>();
-  const total = drafts.length;
   for (const [i, r] of rings.entries())
     for (const d of drafts) if (!ringOf.has(d) && (r.hosts?.includes(d.t.name) === true || r.tags?.some((x) => d.t.tags.includes(x)) === true)) ringOf.set(d, i);
-  const rest = drafts.filter((d) => !ringOf.has(d)).sort((a, b) => fnv1a(a.t.name) - fnv1a(b.t.name) || a.t.name.localeCompare(b.t.name));
-  let taken = 0;
+  const bucket = (d: Draft): number => (fnv1a(d.t.name) / 0x1_0000_0000) * 100;
+  const bounds: [ring: number, upTo: number][] = [];
+  let cumulative = 0;
   for (const [i, r] of rings.entries()) {
     if (r.percent === undefined) continue;
-    const want = Math.ceil((r.percent / 100) * total) - [...ringOf.values()].filter((x) => x === i).length;
-    for (let k = 0; k < want && taken < rest.length; k++) ringOf.set(rest[taken++] as Draft, i);
+    cumulative = Math.min(100, cumulative + r.percent);
+    bounds.push([i, cumulative]);
   }
-  for (; taken < rest.length; taken++) ringOf.set(rest[taken] as Draft, rings.length - 1);
+  const rest = drafts.filter((d) => !ringOf.has(d)).sort((a, b) => bucket(a) - bucket(b) || a.t.name.localeCompare(b.t.name));
+  for (const d of rest) ringOf.set(d, bounds.find(([, upTo]) => bucket(d) < upTo)?.[0] ?? rings.length - 1);
+  // A small fleet may leave an early percent ring (a canary) empty by chance: it then takes the
+  // first host, by hash, of the rings after it, so a rollout never skips its early rings.
+  for (const [k, [ring]] of bounds.entries()) {
+    if (k === bounds.length - 1 || rest.some((d) => ringOf.get(d) === ring)) continue;
+    const later = new Set(bounds.slice(k + 1).map(([r]) => r));
+    const first = rest.find((d) => later.has(ringOf.get(d) ?? -1));
+    if (first !== undefined) ringOf.set(first, ring);
+  }
 
   // Schedule: ring k may start once ring k-1 has started and soaked.
   const windows = policy.windows;
