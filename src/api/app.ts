@@ -10,14 +10,14 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
-import { verifyAgentRequest, type AgentRow } from '../services/agents.js';
+import { agentOfHeaders, verifyAgentRequest, type AgentRow } from '../services/agents.js';
 import { environmentDir } from '../services/content-views.js';
 import { csrfToken, sessionUser } from '../services/sessions.js';
 import { roleAllows, verifyToken } from '../services/tokens.js';
 
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { Raw, ROUTES, SESSION_COOKIE, WithCookie, type ApiConfig, type Principal, type Route } from './routes.js';
+import { AGENT_BODY_LIMIT, API_BODY_LIMIT, Raw, ROUTES, SESSION_COOKIE, WithCookie, type ApiConfig, type Principal, type Route } from './routes.js';
 
 /**
  * The HTTP API (issue #6) on Hono: each route of the table gets authentication (a bearer token),
@@ -75,8 +75,6 @@ function failureLimiter(perMinute: number): { blocked: (who: string, now: number
   };
 }
 
-const BODY_LIMIT = 2 * 1024 * 1024;
-
 export function createApp(db: Db, o: ApiOptions): Hono {
   const app = new Hono();
   const log = o.log ?? ((): void => undefined);
@@ -84,13 +82,13 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   const clientAddress = o.clientAddress ?? ((c: Context): string => c.req.header('x-bulwark-test-client') ?? 'local');
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) => c.json({ error: { code: 'storage.not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
-  app.use(
-    '/api/*',
+  // Bodies are limited before they are read: by Content-Length at once, else while streamed.
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: BODY_LIMIT,
-      onError: (c) => c.json({ error: { code: 'input.invalid', message: `the request body is larger than ${String(BODY_LIMIT)} bytes` } }, 413),
-    }),
-  );
+      maxSize,
+      onError: (c) => c.json({ error: { code: 'input.invalid', message: `the request body is larger than ${String(maxSize)} bytes` } }, 413),
+    });
+  app.use('/api/*', limit(API_BODY_LIMIT));
   // Responses are data about a fleet's weaknesses: never cached (but the dashboard's hashed
   // assets), never sniffed, never framed.
   app.use('*', async (c, next) => {
@@ -127,21 +125,34 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     throw new BulwarkError('auth.required', 'this route needs a token (Authorization: Bearer bwk_…) or a session');
   };
 
+  /** Failed credentials of every kind (tokens, enrollment tokens, agent signatures) count. */
+  const counted = async <T>(c: Context, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof BulwarkError && err.code === 'auth.required') limiter.fail(clientAddress(c), Date.now());
+      throw err;
+    }
+  };
+  /** What is refused before the body is read: a blocked client, a request no enrolled agent signed. */
+  const before = async (r: Route, c: Context): Promise<void> => {
+    if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(clientAddress(c), Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    if (r.access === 'agent') await agentOfHeaders(db, signedHeaders(c));
+  };
   for (const r of apiRoutes()) {
-    app.on(r.method.toUpperCase(), r.path, async (c) => {
-      try {
-        return await handle(r, c);
-      } catch (err) {
-        // Failed credentials of every kind (tokens, enrollment tokens, agent signatures) count.
-        if (err instanceof BulwarkError && err.code === 'auth.required') limiter.fail(clientAddress(c), Date.now());
-        throw err;
-      }
-    });
+    app.on(
+      r.method.toUpperCase(),
+      r.path,
+      async (c, next) => {
+        await counted(c, () => before(r, c));
+        await next();
+      },
+      limit(r.maxBody ?? (r.path.startsWith('/api/') ? API_BODY_LIMIT : AGENT_BODY_LIMIT)),
+      (c) => counted(c, () => handle(r, c)),
+    );
   }
 
   const handle = async (r: Route, c: Context): Promise<Response> => {
-    const who = clientAddress(c);
-    if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     const auth = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
     const principal = auth?.principal ?? null;
     if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${principal.kind} is ${principal.role}`);
@@ -150,7 +161,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     let agent: AgentRow | null = null;
     if (r.access === 'agent') {
       const raw = await c.req.text();
-      agent = await verifyAgentRequest(db, o.agentServerKey, { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature'), method: r.method.toUpperCase(), path: c.req.path, body: raw });
+      agent = await verifyAgentRequest(db, o.agentServerKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw });
       body = raw;
     } else if (r.textBody === true) body = await c.req.text();
     else if (r.body !== undefined) {
@@ -271,6 +282,10 @@ export function findWebRoot(): string | null {
     if (existsSync(join(dir, 'index.html'))) return dir.replace(/\/$/, '');
   }
   return null;
+}
+
+function signedHeaders(c: Context): { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined } {
+  return { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature') };
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {

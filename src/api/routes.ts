@@ -55,6 +55,19 @@ export interface Principal {
 
 export const SESSION_COOKIE = 'bulwark_session';
 
+/** The largest request body an /api/ route takes unless it says otherwise. */
+export const API_BODY_LIMIT = 2 * 1024 * 1024;
+/** The largest body of an /agent/ route that says nothing else (the task list is asked for with an empty one). */
+export const AGENT_BODY_LIMIT = 4 * 1024;
+/**
+ * An agent's inventory report: a package is one line of about 60 bytes (dpkg-query's or rpm's
+ * format in bulwark-agent.sh; 111 at most on a Debian 12 host of 950 packages), so a host of
+ * 5,000 packages sends about 0.3 MB; 8 MiB holds over 100,000.
+ */
+export const REPORT_BODY_LIMIT = 8 * 1024 * 1024;
+/** A task's result: `exit=N` and the first MiB of its output (as bulwark-agent.sh sends and acceptTaskResult keeps). */
+export const TASK_RESULT_BODY_LIMIT = 1024 * 1024 + 64 * 1024;
+
 /** A JSON answer that also sets (or, with null, clears) the session cookie. */
 export class WithCookie {
   constructor(
@@ -103,6 +116,8 @@ export interface Route<Q = unknown, B = unknown> {
   textBody?: boolean;
   /** A public route that checks a credential of its own (login, enrollment): rate-limited like the rest. */
   checksCredentials?: boolean;
+  /** The largest body taken, in bytes (default: API_BODY_LIMIT under /api/, else AGENT_BODY_LIMIT); larger is refused with 413 before it is read. */
+  maxBody?: number;
   status?: 200 | 201 | 202;
   handle: (c: Ctx<Q, B>) => Promise<Result>;
 }
@@ -544,6 +559,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Enroll a host with a one-time enrollment token (body: token=… and hostname=… lines); answers agent=… and key=…',
     checksCredentials: true,
     textBody: true,
+    maxBody: AGENT_BODY_LIMIT,
     handle: async ({ db, body, config }) => {
       const f = Object.fromEntries(String(body).split('\n').flatMap((l) => (/^[a-z]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])));
       const r = await enrollAgent(db, config.agentServerKey, { token: f['token'] ?? '', hostname: f['hostname'] ?? '' });
@@ -557,6 +573,7 @@ export const ROUTES: readonly Route[] = [
     tag: 'agents',
     summary: 'An agent reports its host\'s inventory (signed); the host is matched at once',
     textBody: true,
+    maxBody: REPORT_BODY_LIMIT,
     handle: async ({ db, agent, body }) => new Raw(await acceptAgentReport(db, agent as AgentRow, String(body)), 'text/plain; charset=utf-8'),
   }),
   route({
@@ -575,6 +592,7 @@ export const ROUTES: readonly Route[] = [
     tag: 'agents',
     summary: 'An agent reports a task\'s exit code and output (signed)',
     textBody: true,
+    maxBody: TASK_RESULT_BODY_LIMIT,
     handle: async ({ db, agent, params, body }) => {
       await acceptTaskResult(db, agent as AgentRow, runId(params), String(body));
       return new Raw('ok\n', 'text/plain; charset=utf-8');

@@ -121,13 +121,25 @@ export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string;
 
 let lastSweep = 0;
 
-/** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
-export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined; method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
+type SignedHeaders = { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined };
+
+/**
+ * The agent a request's signature headers name, when they are well formed and it is enrolled
+ * and not revoked (else auth.required saying why): checked before the body is read.
+ */
+export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow> {
   const { agentId, ts, nonce, signature } = r;
   if (agentId === undefined || ts === undefined || nonce === undefined || signature === undefined) throw new BulwarkError('auth.required', 'an agent request must be signed (X-Bulwark-Agent, -Timestamp, -Nonce, -Signature)');
   if (!/^[0-9a-f]{16}$/.test(agentId) || !/^\d{1,12}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature)) throw new BulwarkError('auth.required', 'malformed agent signature headers');
   const agent = await getAgent(db.kysely, agentId);
   if (agent === null || agent.revokedAt !== null) throw new BulwarkError('auth.required', 'unknown or revoked agent');
+  return agent;
+}
+
+/** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
+export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
+  const agent = await agentOfHeaders(db, r);
+  const { agentId = '', ts = '', nonce = '', signature = '' } = r;
   const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body)).digest();
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw new BulwarkError('auth.required', 'the signature does not verify');
   const now = clock().getTime();
