@@ -50,6 +50,12 @@ export interface PlanInput {
    * content view's environment publishes. Targets are chosen among them.
    */
   available?: ReadonlyMap<string, readonly AvailableBuild[]>;
+  /**
+   * When each ring of this policy's runs last started (ring index → ISO time): ring k waits the
+   * soak after ring k-1 even when ring k-1 has nothing left to do in this plan (its hosts were
+   * patched by an earlier run), so the soak holds across scheduler passes.
+   */
+  ringStarted?: ReadonlyMap<number, string>;
 }
 
 /**
@@ -320,6 +326,8 @@ export function assemblePlan(input: PlanInput): Plan {
   const entries: PlanEntry[] = [];
   let ringEarliest = nowMs;
   for (let i = 0; i < rings.length; i++) {
+    const prior = i > 0 ? input.ringStarted?.get(i - 1) : undefined;
+    if (prior !== undefined) ringEarliest = Math.max(ringEarliest, Date.parse(prior) + policy.rollout.soakHours * 3_600_000);
     const members = drafts.filter((d) => ringOf.get(d) === i).sort((a, b) => a.t.name.localeCompare(b.t.name));
     if (members.length === 0) continue;
     let ringStart = Infinity;

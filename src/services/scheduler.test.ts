@@ -130,4 +130,43 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
       await db.close();
     }
   }, 120_000);
+
+  it('holds the soak between rings across passes: the rest waits soakHours after the canary started, even once the canary has nothing left to do', async () => {
+    const db = await openStore({ dbPath: join(dir, 'soak.db') });
+    try {
+      const tb = testbed(join(dir, 'soak'), ['h1', 'h2']);
+      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
+      const names = new Map<string, string>();
+      for (const [name, root] of tb.roots) {
+        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
+        hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
+        names.set(t.target.id, name);
+      }
+      const pf = join(dir, 'soak.yaml');
+      writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: soak\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [h1] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n');
+      await applyPolicyFile(db, pf);
+      let now = Date.parse('2026-11-24T12:00:00Z');
+      const clock = () => new Date(now);
+      const transport = rootTransport(hosts, async (id) => {
+        const t = await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
+        await scanTarget(db, t.target.id, clock);
+      });
+      const feedFile = join(dir, 'soak-feed.json');
+      writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
+      await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
+      await syncSource(db, 'test-azl3', { clock });
+      const [first] = await schedulerTick(db, transport, { clock });
+      expect(first?.started?.hosts).toEqual(['h1']);
+      // The next pass, at once: the canary is patched (nothing left in its ring), the rest still soaks.
+      expect(await schedulerTick(db, transport, { clock })).toEqual([{ policy: 'soak', started: null }]);
+      now += 47 * 3_600_000;
+      expect(await schedulerTick(db, transport, { clock })).toEqual([{ policy: 'soak', started: null }]);
+      now += 3_600_000;
+      const [later] = await schedulerTick(db, transport, { clock });
+      expect(later?.started?.hosts).toEqual(['h2']);
+      expect(installed(tb.roots.get('h2') ?? '')).toContain('bw-openssl-1:3.3.5-5.azl3');
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
 });

@@ -126,6 +126,19 @@ export async function busyTargetRuns(ex: Executor): Promise<Map<string, { run: n
   return new Map(rows.map((r) => [r.target_id, { run: r.pk, status: r.status }]));
 }
 
+/** When each ring of a policy's runs last started a step (ring index → ISO time): the soak between rings holds across runs. */
+export async function latestRingStarts(ex: Executor, policy: string): Promise<Map<number, string>> {
+  const rows = await ex
+    .selectFrom('run_steps')
+    .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
+    .select(['run_steps.ring_index', (eb) => eb.fn.max('run_steps.started_at').as('started')])
+    .where('runs.policy', '=', policy)
+    .where('run_steps.started_at', 'is not', null)
+    .groupBy('run_steps.ring_index')
+    .execute();
+  return new Map(rows.filter((r) => r.started !== null).map((r) => [r.ring_index, new Date(r.started as string | Date).toISOString()]));
+}
+
 /** PostgreSQL transaction lock taken before runs are created: two creators see each other's runs. */
 const RUN_CREATE_LOCK_ID = 4_242_002;
 
