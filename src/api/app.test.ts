@@ -8,7 +8,7 @@ import type { RunTransport } from '../services/runs.js';
 import { openStore, type Db } from '../services/store.js';
 import { setUser } from '../services/sessions.js';
 import { createToken, type Role } from '../services/tokens.js';
-import { apiRoutes, createApp } from './app.js';
+import { apiRoutes, createApp, windowCounter } from './app.js';
 
 /**
  * The API on a real store (SQLite with the demo fleet), through `app.request()`: the OpenAPI
@@ -167,6 +167,56 @@ describe('the HTTP API', () => {
     const attempt = (password: string) => limited.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': '10.9.9.9' }, body: JSON.stringify({ user: 'carol', password }) });
     for (let i = 0; i < 3; i++) expect((await attempt('guess number ' + String(i))).status).toBe(401);
     expect((await attempt('correct horse battery')).status).toBe(429);
+  });
+
+  it('counts a password login when it starts, per address and per user name, apart from tokens; a burst waits for a few scrypt checks at a time', async () => {
+    await setUser(db, { name: 'erin', role: 'viewer', password: 'correct horse battery', actor: 'test' });
+    const admin = tokens.get('admin') ?? '';
+    const login = (a: ReturnType<typeof createApp>, client: string, password: string, user = 'erin') => Promise.resolve(a.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': client }, body: JSON.stringify({ user, password }) }));
+    const statuses = async (rs: Promise<Response>[]) => {
+      const out = new Map<string, number>();
+      for (const r of await Promise.all(rs)) {
+        const key = `${String(r.status)} ${((await r.json()) as { error?: { message: string } }).error?.message ?? 'ok'}`;
+        out.set(key, (out.get(key) ?? 0) + 1);
+      }
+      return Object.fromEntries(out);
+    };
+
+    // 200 wrong passwords at once from one address: 20 are checked, the rest refused unchecked.
+    const flooded = createApp(db, { ...config, authFailuresPerMinute: 20, loginAttemptsPerUserPerMinute: 1000 });
+    expect(await statuses(Array.from({ length: 200 }, (_, i) => login(flooded, '10.7.7.7', `guess ${String(i)}`)))).toEqual({ '401 wrong user name or password': 20, '429 too many logins from this address; try again in a minute': 180 });
+    // Tokens have their own budget: the same address's valid token still works.
+    expect((await flooded.request('/api/v1/me', { headers: { authorization: `Bearer ${admin}`, 'x-bulwark-test-client': '10.7.7.7' } })).status).toBe(200);
+    expect((await login(flooded, '10.7.7.7', 'correct horse battery')).status).toBe(429);
+    expect((await login(flooded, '10.7.7.8', 'correct horse battery')).status).toBe(200);
+
+    // Successful logins give their attempt back; failures keep it.
+    const few = createApp(db, { ...config, loginAttemptsPerMinute: 3 });
+    for (let i = 0; i < 5; i++) expect((await login(few, '10.7.7.9', 'correct horse battery')).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await login(few, '10.7.7.9', 'wrong password!!')).status).toBe(401);
+    expect((await login(few, '10.7.7.9', 'correct horse battery')).status).toBe(429);
+
+    // Per user name, from any address: a spread-out guess at one account stops too.
+    const spread = createApp(db, { ...config, authFailuresPerMinute: 1000, loginAttemptsPerUserPerMinute: 5 });
+    expect(await statuses(Array.from({ length: 8 }, (_, i) => login(spread, `10.8.0.${String(i)}`, 'wrong password!!')))).toEqual({ '401 wrong user name or password': 5, '429 too many logins as erin; try again in a minute': 3 });
+    expect((await login(spread, '10.8.1.1', 'wrong password!!', 'carol')).status).toBe(401);
+
+    // A burst from many addresses: a few scrypt checks at a time and a short queue; the rest are refused unchecked.
+    const wide = createApp(db, { ...config, authFailuresPerMinute: 1000, loginAttemptsPerUserPerMinute: 1000 });
+    const burst = await statuses(Array.from({ length: 200 }, (_, i) => login(wide, `10.9.${String(i >> 8)}.${String(i & 255)}`, 'wrong password!!')));
+    expect(burst['401 wrong user name or password'] ?? 0).toBeLessThan(100);
+    expect((burst['401 wrong user name or password'] ?? 0) + (burst['429 too many logins at once; try again in a moment'] ?? 0)).toBe(200);
+  }, 60_000);
+
+  it('keeps counting when addresses pass the limit of windows: the oldest give way, one by one', () => {
+    const w = windowCounter(1, 3);
+    for (const who of ['a', 'b', 'c', 'd']) w.add(who, 1000);
+    expect([w.size(), ...['a', 'b', 'c', 'd'].map((who) => w.blocked(who, 1000))]).toEqual([3, false, true, true, true]);
+    // A window that ended starts again, counted as the newest.
+    w.add('b', 70_000);
+    w.add('e', 70_000);
+    expect(['b', 'c', 'd', 'e'].map((who) => w.blocked(who, 70_000))).toEqual([true, false, false, true]);
+    expect(w.size()).toBe(3);
   });
 
   it('lists findings filtered, sorted and paged; reports in other formats; errors are JSON with stable codes', async () => {

@@ -26,8 +26,12 @@ import { AGENT_BODY_LIMIT, API_BODY_LIMIT, Raw, ROUTES, SESSION_COOKIE, WithCook
  */
 export interface ApiOptions extends ApiConfig {
   log?: (msg: string, meta: Record<string, unknown>) => void;
-  /** Failed authentications allowed per client address per minute (default 20). */
+  /** Failed authentications (tokens, sessions, agent signatures, enrollment tokens) allowed per client address per minute (default 20). */
   authFailuresPerMinute?: number;
+  /** Password logins per client address per minute, counted when they start and given back when they succeed (default: authFailuresPerMinute). */
+  loginAttemptsPerMinute?: number;
+  /** Password logins per user name per minute, from any address, counted the same way (default 10). */
+  loginAttemptsPerUserPerMinute?: number;
   /** Who is calling from (the socket's address; behind a proxy, set by the server). */
   clientAddress?: (c: Context) => string;
   /** The built dashboard to serve at / (findWebRoot()); null: answer that it is not built; undefined: API only. */
@@ -57,28 +61,64 @@ export function apiRoutes(): Route[] {
   ];
 }
 
-/** A fixed-window counter of failed authentications per client address. */
-function failureLimiter(perMinute: number): { blocked: (who: string, now: number) => boolean; fail: (who: string, now: number) => void } {
+/**
+ * Fixed one-minute windows counting attempts per key (a client address, a user name). Past
+ * `maxKeys` keys the oldest windows give way, one by one — clearing them all let a flood from
+ * many addresses wipe every count.
+ */
+export function windowCounter(perMinute: number, maxKeys = 10_000): { blocked: (key: string, now: number) => boolean; add: (key: string, now: number) => () => void; size: () => number } {
   const windows = new Map<string, { start: number; n: number }>();
+  const current = (key: string, now: number): { start: number; n: number } | undefined => {
+    const w = windows.get(key);
+    return w !== undefined && now - w.start < 60_000 ? w : undefined;
+  };
   return {
-    blocked(who, now) {
-      const w = windows.get(who);
-      return w !== undefined && now - w.start < 60_000 && w.n >= perMinute;
+    blocked: (key, now) => (current(key, now)?.n ?? 0) >= perMinute,
+    /** Counts one; returns what gives it back (while its window lasts). */
+    add(key, now) {
+      let w = current(key, now);
+      if (w === undefined) {
+        // Re-inserted, so the map's order stays the order windows started in.
+        windows.delete(key);
+        w = { start: now, n: 0 };
+        windows.set(key, w);
+        for (const oldest of windows.keys()) {
+          if (windows.size <= maxKeys) break;
+          windows.delete(oldest);
+        }
+      }
+      w.n++;
+      const counted = w;
+      return () => {
+        if (windows.get(key) === counted && counted.n > 0) counted.n--;
+      };
     },
-    fail(who, now) {
-      const w = windows.get(who);
-      if (w === undefined || now - w.start >= 60_000) {
-        if (windows.size > 10_000) windows.clear();
-        windows.set(who, { start: now, n: 1 });
-      } else w.n++;
-    },
+    size: () => windows.size,
   };
 }
 
 export function createApp(db: Db, o: ApiOptions): Hono {
   const app = new Hono();
   const log = o.log ?? ((): void => undefined);
-  const limiter = failureLimiter(o.authFailuresPerMinute ?? 20);
+  // Two budgets: failed credentials of every kind but passwords, and password logins (scrypt is
+  // slow on purpose: a login is counted when it starts, per address and per user name), so a
+  // password flood never holds back a valid token from the same address.
+  const failures = windowCounter(o.authFailuresPerMinute ?? 20);
+  const limiter = { blocked: failures.blocked, fail: (who: string, now: number): void => void failures.add(who, now) };
+  const logins = windowCounter(o.loginAttemptsPerMinute ?? o.authFailuresPerMinute ?? 20);
+  const userLogins = windowCounter(o.loginAttemptsPerUserPerMinute ?? 10);
+  const loginAttempt = (c: Context, user: string): { succeeded: () => void } => {
+    const who = clientAddress(c);
+    const now = Date.now();
+    if (logins.blocked(who, now)) throw new BulwarkError('auth.rate-limited', 'too many logins from this address; try again in a minute');
+    if (userLogins.blocked(user, now)) throw new BulwarkError('auth.rate-limited', `too many logins as ${user}; try again in a minute`);
+    const back = [logins.add(who, now), userLogins.add(user, now)];
+    return {
+      succeeded: () => {
+        for (const b of back) b();
+      },
+    };
+  };
   const clientAddress = o.clientAddress ?? ((c: Context): string => c.req.header('x-bulwark-test-client') ?? 'local');
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) => c.json({ error: { code: 'storage.not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
@@ -126,11 +166,11 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   };
 
   /** Failed credentials of every kind (tokens, enrollment tokens, agent signatures) count. */
-  const counted = async <T>(c: Context, f: () => Promise<T>): Promise<T> => {
+  const counted = async <T>(c: Context, f: () => Promise<T>, passwordRoute = false): Promise<T> => {
     try {
       return await f();
     } catch (err) {
-      if (err instanceof BulwarkError && err.code === 'auth.required') limiter.fail(clientAddress(c), Date.now());
+      if (err instanceof BulwarkError && err.code === 'auth.required' && !passwordRoute) limiter.fail(clientAddress(c), Date.now());
       throw err;
     }
   };
@@ -148,7 +188,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
         await next();
       },
       limit(r.maxBody ?? (r.path.startsWith('/api/') ? API_BODY_LIMIT : AGENT_BODY_LIMIT)),
-      (c) => counted(c, () => handle(r, c)),
+      (c) => counted(c, () => handle(r, c), r.checksCredentials === 'password'),
     );
   }
 
@@ -179,7 +219,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
-    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o });
+    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });

@@ -93,6 +93,11 @@ export interface Ctx<Q, B> {
   query: Q;
   body: B;
   config: ApiConfig;
+  /**
+   * Starts a password login for `user` against the login budget (auth.rate-limited when spent);
+   * `succeeded()` gives the attempt back, so only failed and unfinished ones count.
+   */
+  loginAttempt: (user: string) => { succeeded: () => void };
 }
 
 /** A handler's result: JSON, or a body of another type (reports). */
@@ -114,8 +119,12 @@ export interface Route<Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** The body is YAML text, not JSON (policies). */
   textBody?: boolean;
-  /** A public route that checks a credential of its own (login, enrollment): rate-limited like the rest. */
-  checksCredentials?: boolean;
+  /**
+   * A public route that checks a credential of its own: rate-limited like the rest (enrollment),
+   * or, `password`, by the budget of password logins instead (per address and per user name,
+   * counted when an attempt starts), which never holds back tokens.
+   */
+  checksCredentials?: true | 'password';
   /** The largest body taken, in bytes (default: API_BODY_LIMIT under /api/, else AGENT_BODY_LIMIT); larger is refused with 413 before it is read. */
   maxBody?: number;
   status?: 200 | 201 | 202;
@@ -212,10 +221,12 @@ export const ROUTES: readonly Route[] = [
     access: 'public',
     tag: 'service',
     summary: 'Log in to the dashboard: sets an HttpOnly, SameSite=Strict session cookie and answers its CSRF token',
-    checksCredentials: true,
+    checksCredentials: 'password',
     body: z.strictObject({ user: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
-    handle: async ({ db, body, secure }) => {
+    handle: async ({ db, body, secure, loginAttempt }) => {
+      const attempt = loginAttempt(body.user);
       const s = await login(db, body.user, body.password);
+      attempt.succeeded();
       return new WithCookie({ user: s.user, role: s.role, csrfToken: s.csrf, expiresAt: s.expiresAt }, { value: s.sessionId, secure, maxAge: SESSION_HOURS * 3600 });
     },
   }),

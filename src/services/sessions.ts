@@ -59,10 +59,35 @@ export function csrfToken(sessionId: string): string {
   return createHmac('sha256', sessionId).update('bulwark-csrf').digest('base64url');
 }
 
+/**
+ * Password checks at once per process, and how many may wait for one: each scrypt check takes
+ * 32 MiB and tens of milliseconds, so a burst of logins queues here instead of taking the
+ * memory and every libuv thread; past the queue a login is refused (auth.rate-limited).
+ */
+export const PASSWORD_CHECKS = { running: 2, waiting: 32 };
+let checking = 0;
+const queue: (() => void)[] = [];
+
+async function boundedCheck<T>(f: () => Promise<T>): Promise<T> {
+  if (checking < PASSWORD_CHECKS.running) checking++;
+  else {
+    if (queue.length >= PASSWORD_CHECKS.waiting) throw new BulwarkError('auth.rate-limited', 'too many logins at once; try again in a moment');
+    // The slot is handed over by the check that ends (checking stays counted).
+    await new Promise<void>((resolve) => queue.push(resolve));
+  }
+  try {
+    return await f();
+  } finally {
+    const next = queue.shift();
+    if (next !== undefined) next();
+    else checking--;
+  }
+}
+
 export async function login(db: Db, name: string, password: string, clock: Clock = systemClock): Promise<{ sessionId: string; csrf: string; user: string; role: Role; expiresAt: string }> {
   const u = await getUser(db.kysely, name);
   // The same work whether or not the user exists: no timing tells which names are real.
-  const ok = await verifyPassword(password, u?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+  const ok = await boundedCheck(() => verifyPassword(password, u?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
   if (u === null || !ok || u.disabledAt !== null) throw new BulwarkError('auth.required', 'wrong user name or password');
   const now = clock();
   const sessionId = randomBytes(32).toString('base64url');
