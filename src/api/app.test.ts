@@ -163,6 +163,15 @@ describe('the HTTP API', () => {
     expect(out.headers.get('set-cookie')).toMatch(/^bulwark_session=; Max-Age=0/);
     expect((await withSession('GET', '/api/v1/findings?limit=1')).status).toBe(401);
 
+    // A new password ends every session of the user (a stolen cookie with them).
+    const again = await call('POST', '/api/v1/session', { body: { user: 'carol', password: 'correct horse battery' } });
+    const second = (again.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const asSecond = () => Promise.resolve(app.request('/api/v1/findings?limit=1', { headers: { cookie: second } }));
+    expect((await asSecond()).status).toBe(200);
+    await setUser(db, { name: 'carol', role: 'operator', password: 'another horse battery', actor: 'test' });
+    expect((await asSecond()).status).toBe(401);
+    await setUser(db, { name: 'carol', role: 'operator', password: 'correct horse battery', actor: 'test' });
+
     const limited = createApp(db, { ...config, authFailuresPerMinute: 3 });
     const attempt = (password: string) => limited.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': '10.9.9.9' }, body: JSON.stringify({ user: 'carol', password }) });
     for (let i = 0; i < 3; i++) expect((await attempt('guess number ' + String(i))).status).toBe(401);

@@ -9,12 +9,14 @@ export interface UserRow {
   disabledAt: string | null;
 }
 
+/** Creates a user or sets its role and password; a password set ends the user's sessions (a stolen one with it). */
 export async function upsertUser(ex: Executor, u: { name: string; role: Role; passwordHash: string; now: string }): Promise<void> {
   await ex
     .insertInto('users')
     .values({ name: u.name, role: u.role, password_hash: u.passwordHash, created_at: u.now })
     .onConflict((oc) => oc.column('name').doUpdateSet({ role: u.role, password_hash: u.passwordHash, disabled_at: null }))
     .execute();
+  await ex.updateTable('sessions').set({ ended_at: u.now }).where('user_name', '=', u.name).where('ended_at', 'is', null).execute();
 }
 
 export async function getUser(ex: Executor, name: string): Promise<UserRow | null> {
