@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +216,20 @@ describe('the HTTP API', () => {
     expect(burst['401 wrong user name or password'] ?? 0).toBeLessThan(100);
     expect((burst['401 wrong user name or password'] ?? 0) + (burst['429 too many logins at once; try again in a moment'] ?? 0)).toBe(200);
   }, 60_000);
+
+  it('answers a path with a malformed percent-encoding with 400, logging nothing', async () => {
+    const web = join(dir, 'web');
+    mkdirSync(web, { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>b</title>');
+    const logged: string[] = [];
+    const withWeb = createApp(db, { ...config, webRoot: web, log: (msg) => logged.push(msg) });
+    for (const path of ['/%E0%A4%A', '/hosts/%', '/repos/view/env/repodata/%E0%A4%A']) {
+      const r = await withWeb.request(path);
+      expect([path, r.status, await r.json()]).toEqual([path, 400, { error: { code: 'input.invalid', message: 'the path has a malformed percent-encoding' } }]);
+    }
+    expect(logged).toEqual([]);
+    expect((await withWeb.request('/hosts/%C3%A9')).status).toBe(200);
+  });
 
   it('keeps counting when addresses pass the limit of windows: the oldest give way, one by one', () => {
     const w = windowCounter(1, 3);

@@ -261,9 +261,10 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 function serveRepositories(app: Hono, db: Db, allowed: (c: Context) => Promise<boolean>): void {
   app.get('/repos/:view/:env/*', async (c) => {
     if (!(await allowed(c))) return c.json({ error: { code: 'auth.required', message: 'these repositories need a token (Bearer, or as the Basic password)' } }, 401, { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' });
+    const path = decodedPath(c);
     const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
     if (dir === null) return c.json({ error: { code: 'storage.not-found', message: `no environment ${c.req.param('env')} of content view ${c.req.param('view')}` } }, 404);
-    const rest = decodeURIComponent(c.req.path).split('/').slice(4).join('/');
+    const rest = path.split('/').slice(4).join('/');
     if (rest === '' || rest.split('/').some((x) => x === '..' || x === '.' || x === '')) return c.json({ error: { code: 'storage.not-found', message: 'no such file' } }, 404);
     const file = join(dir, rest);
     const size = await fileSize(file);
@@ -285,7 +286,7 @@ function serveDashboard(app: Hono, root: string | null): void {
     const path = c.req.path;
     if (path.startsWith('/api/') || path.startsWith('/agent/') || path.startsWith('/repos/')) return c.json({ error: { code: 'storage.not-found', message: `no route GET ${path}` } }, 404);
     if (root === null) return c.text('The dashboard is not built: run `npm run build`.', 404);
-    const rel = normalize(decodeURIComponent(path)).replace(/^(\.\.[/\\])+/, '');
+    const rel = normalize(decodedPath(c)).replace(/^(\.\.[/\\])+/, '');
     let file = join(root, rel);
     if (!file.startsWith(root) || !extname(file) || !(await isFile(file))) file = join(root, 'index.html');
     const body = await readFile(file);
@@ -296,6 +297,15 @@ function serveDashboard(app: Hono, root: string | null): void {
       'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
   });
+}
+
+/** The request's path, percent-decoded; a malformed escape (%E0%A4%A) is the client's error (400), not an internal one. */
+function decodedPath(c: Context): string {
+  try {
+    return decodeURIComponent(c.req.path);
+  } catch {
+    throw new BulwarkError('input.invalid', 'the path has a malformed percent-encoding');
+  }
 }
 
 async function fileSize(p: string): Promise<number | null> {
