@@ -251,11 +251,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('apply a policy\'s plan over SSH, ring by ring (journaled: resumable after any crash); or resume, pause, cancel, show a run')
     .argument('[action]', 'resume | pause | cancel | show')
     .argument('[run]', 'the run number')
-    .option('--policy <name>', 'plan and run this policy now')
+    .option('--policy <name>', 'plan and run this policy now (each host in its maintenance window)')
+    .option('--ignore-windows', 'with --policy: start every approved host now, whatever its window')
     .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
     .option('--json', 'print JSON')
-    .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean }) => {
-      code = await runCommand({ io, dbPath: dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true });
+    .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean; ignoreWindows?: boolean }) => {
+      code = await runCommand({ io, dbPath: dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true, ignoreWindows: o.ignoreWindows === true });
     });
 
   program

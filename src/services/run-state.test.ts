@@ -114,6 +114,29 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect(t?.started?.run).toBe(pk);
   });
 
+  it('keeps each host to its maintenance window: waits for it to open, and leaves a host not begun once it has closed', async () => {
+    const windowed: Plan = { ...plan, entries: plan.entries.map((e) => ({ ...e, window: 'weekend', start: '2026-11-28T01:00:00.000Z', windowEnd: '2026-11-28T05:00:00.000Z' })) };
+    let now = Date.parse('2026-11-24T12:00:00Z');
+    const clock = (): Date => new Date(now);
+    const calls: string[] = [];
+    const pk = await createRun(db, 'p', windowed, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
+    expect((await executeRun(db, pk, standIn(calls), clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-28T01:00:00.000Z' });
+    expect(calls).toEqual([]);
+    now = Date.parse('2026-11-28T02:00:00Z');
+    expect((await executeRun(db, pk, standIn(calls), clock)).run.status).toBe('done');
+    expect(calls).toEqual(['a --assumeno', 'a -y', 'a rescan', 'b --assumeno', 'b -y', 'b rescan']);
+    // Started after the window closed: nothing runs, each host says why.
+    now = Date.parse('2026-11-28T06:00:00Z');
+    const late = await executeRun(db, await createRun(db, 'p', windowed, null, { failureThreshold: 0, maxConcurrency: 1 }, clock), standIn(calls), clock);
+    expect(late.run.status).toBe('done');
+    expect(calls).toHaveLength(6);
+    expect(late.steps.every((s) => s.state === 'skipped' && /the maintenance window ended at 2026-11-28T05:00:00\.000Z/.test(s.output ?? ''))).toBe(true);
+    // `run --policy --ignore-windows`: at once.
+    now = Date.parse('2026-11-24T12:00:00Z');
+    expect((await executeRun(db, await createRun(db, 'p', windowed, null, { failureThreshold: 0, maxConcurrency: 1, ignoreWindows: true }, clock), standIn(calls), clock)).run.status).toBe('done');
+    expect(calls).toHaveLength(12);
+  });
+
   it('never puts a host in two runs: of two runs created at once, one is refused', async () => {
     const both = await Promise.allSettled([createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }), createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 })]);
     expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);

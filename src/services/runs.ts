@@ -37,7 +37,7 @@ export interface RunTransport {
  * The steps of a plan's approved entries, ring by ring.
  * @example const pk = await createRun(db, 'azl3-prod', plan, null, { failureThreshold: 0.2, maxConcurrency: 5 })
  */
-export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number; holder?: string }, clock: Clock = systemClock): Promise<number> {
+export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number; holder?: string; ignoreWindows?: boolean }, clock: Clock = systemClock): Promise<number> {
   const steps: NewStep[] = [];
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
@@ -46,7 +46,10 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
     const base = { ringIndex: e.ringIndex, targetId: e.targetId, targetName: e.target };
     // A policy patching from a content view names the repository hosts know it by.
     const repo = plan.source?.repoId ?? null;
-    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}) } });
+    // The host's maintenance window: it starts no earlier, and not at all once the window has
+    // ended (it is planned again for the next one). Emergency work has none.
+    const window = e.emergency || e.window === null || o.ignoreWindows === true ? {} : { start: e.start, ...(e.windowEnd !== null ? { windowEnd: e.windowEnd } : {}) };
+    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}), ...window } });
     steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}) } });
     if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
     steps.push({ ...base, kind: 'rescan', spec: {} });
@@ -195,6 +198,13 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
         break;
       }
     }
+    // A ring whose hosts' window has not opened yet waits for it (after a soak that ended early).
+    const opens = ringSteps.filter((s) => s.kind === 'precheck' && s.state === 'pending' && typeof s.spec['start'] === 'string').map((s) => Date.parse(s.spec['start'] as string));
+    if (open && opens.length > 0 && clock().getTime() < Math.min(...opens)) {
+      const at = new Date(Math.min(...opens)).toISOString();
+      await setRunStatus(db.kysely, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts in its maintenance window, at ${at}`, at);
+      break;
+    }
     const hosts = [...new Set(ringSteps.map((s) => s.targetId))];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -202,6 +212,16 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
         const host = hosts[next++];
         if (host === undefined) return;
         const steps = all.filter((s) => s.targetId === host && s.ringIndex === ring);
+        // A host not begun when its window has ended is left for the next window: never started late.
+        const first = steps.find((s) => s.kind === 'precheck');
+        const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
+        if (first?.state === 'pending' && windowEnd !== null && clock().getTime() >= windowEnd) {
+          for (const rest of steps.filter((x) => x.state === 'pending')) {
+            await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`);
+            rest.state = 'skipped';
+          }
+          continue;
+        }
         for (const s of steps) {
           if (s.state === 'done' || s.state === 'skipped') continue;
           if (s.state === 'failed') break;

@@ -106,7 +106,7 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
  * it is journaled; otherwise it returns the finished report.
  * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: 'cli:alice' })
  */
-export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
+export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
   const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
   // Hosts already in a run that is not over (a halted one waits for its operator) stay out.
@@ -114,7 +114,7 @@ export async function runPolicyNow(db: Db, name: string, transport: RunTransport
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
   const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
   if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
-  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours }, clock);
+  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
   const finish = (): Promise<RunReport> => executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);

@@ -18,7 +18,7 @@ function summary(r: RunReport): string {
  * `bulwark run --policy P`: plans now, then patches over SSH ring by ring;
  * `bulwark run resume|pause|cancel|show RUN`. Exit 4 when a host failed.
  */
-export async function runCommand(o: { io: CliIo; dbPath: string | undefined; action: string | undefined; id: string | undefined; policy: string | undefined; knownHostsFile: string | undefined; json: boolean }): Promise<ExitCode> {
+export async function runCommand(o: { io: CliIo; dbPath: string | undefined; action: string | undefined; id: string | undefined; policy: string | undefined; knownHostsFile: string | undefined; json: boolean; ignoreWindows?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const actor = actorOf(o.io);
@@ -32,7 +32,7 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
     switch (o.action) {
       case undefined: {
         if (o.policy === undefined) throw new BulwarkError('usage', 'run needs --policy NAME (or: run resume|pause|cancel|show RUN)');
-        const started = await runPolicyNow(db, o.policy, transport(), { actor });
+        const started = await runPolicyNow(db, o.policy, transport(), { actor, ignoreWindows: o.ignoreWindows === true });
         if (started.report === null) throw new BulwarkError('internal', 'the run did not report');
         report = started.report;
         break;
