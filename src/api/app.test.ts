@@ -217,6 +217,17 @@ describe('the HTTP API', () => {
     expect((burst['401 wrong user name or password'] ?? 0) + (burst['429 too many logins at once; try again in a moment'] ?? 0)).toBe(200);
   }, 60_000);
 
+  it('adds feeds through the API only from https:// URLs outside the server\'s own network; local files stay with the CLI', async () => {
+    const add = (location: string) => call('POST', '/api/v1/feeds', { role: 'admin', body: { id: 'api-feed', format: 'osv', location } });
+    const refused = ['/etc/passwd', 'file:///etc/passwd', './feed.json', 'http://mirror.example/osv/all.zip', 'ftp://mirror.example/all.zip', 'https://169.254.169.254/latest/meta-data/', 'https://127.0.0.1/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://[::1]/x', 'https://[::ffff:169.254.169.254]/x', 'https://[fe80::1]/x', 'https://[fd00::1]/x', 'https://10.1.2.3/x', 'https://172.16.0.1/x', 'https://192.168.1.1/x', 'https://0.0.0.0/x', 'https://localhost/x', 'https://a.localhost/x'];
+    const answers = await Promise.all(refused.map(async (l) => { const r = await add(l); return [l, r.status, ((await r.json()) as { error?: { message: string } }).error?.message.replace(/^body\.location: (?:\S+ )?(through the API|is a loopback).*$/, '$1')]; }));
+    expect(answers).toEqual(refused.map((l) => [l, 400, /^(\/|\.|file|http:|ftp)/.test(l) ? 'through the API' : 'is a loopback']));
+    expect(JSON.stringify(await (await call('GET', '/api/v1/feeds', { role: 'admin' })).json())).not.toContain('api-feed');
+    const ok = await add('https://mirror.example/osv/all.zip');
+    expect([ok.status, ((await ok.json()) as { location: string }).location]).toEqual([201, 'https://mirror.example/osv/all.zip']);
+    expect((await call('DELETE', '/api/v1/feeds/api-feed', { role: 'admin' })).status).toBe(200);
+  });
+
   it('answers a path with a malformed percent-encoding with 400, logging nothing', async () => {
     const web = join(dir, 'web');
     mkdirSync(web, { recursive: true });

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
@@ -176,6 +177,32 @@ const severity = z.enum(SEVERITIES as unknown as [Severity, ...Severity[]]);
 const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+// Loopback, link-local (cloud metadata at 169.254.169.254), private, shared and unspecified
+// addresses; IPv4-mapped IPv6 addresses are checked as their IPv4 address.
+const INTERNAL = new BlockList();
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) INTERNAL.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
+
+/**
+ * A feed location added through the API: an https:// URL to a host that is not a loopback,
+ * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
+ * whoever owns them — through the API an admin token made the server read its own files (its
+ * errors told which exist) or fetch from inside its network.
+ */
+export function apiFeedLocation(location: string): void {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    url = new URL('file:///');
+  }
+  if (url.protocol !== 'https:') throw new BulwarkError('input.invalid', `body.location: through the API a feed's location is an https:// URL; a local file is added with the CLI (bulwark feeds add ID --location FILE)`);
+  // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const ip = isIP(host);
+  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && INTERNAL.check(host, ip === 4 ? 'ipv4' : 'ipv6'))) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
+}
 
 function runId(params: Record<string, string>): number {
   const n = Number(params['id']);
@@ -399,6 +426,7 @@ export const ROUTES: readonly Route[] = [
     status: 201,
     body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional() }),
     handle: async ({ db, body, actor }) => {
+      apiFeedLocation(body.location);
       const s = await addSource(db, body);
       await recordAudit(db, actor, 'feed.add', body.id, { location: body.location, format: body.format });
       return s;
