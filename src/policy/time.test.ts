@@ -15,8 +15,19 @@ describe('calendar in time zones', () => {
     expect(iso(zonedToUtc(2026, 12, 1, 2, 0, 'Europe/Berlin'))).toBe('2026-12-01T01:00:00.000Z');
     // 02:30 does not exist on 2026-03-29 in Berlin: it is taken as 03:30 CEST.
     expect(iso(zonedToUtc(2026, 3, 29, 2, 30, 'Europe/Berlin'))).toBe('2026-03-29T01:30:00.000Z');
-    expect(iso(zonedToUtc(2026, 11, 1, 1, 30, 'America/New_York'))).toMatch(/^2026-11-01T0[56]:30:00\.000Z$/);
+    expect(iso(zonedToUtc(2026, 11, 1, 1, 30, 'America/New_York'))).toBe('2026-11-01T05:30:00.000Z');
     expect(localTime(Date.parse('2026-11-24T23:30:00Z'), 'Asia/Tokyo')).toMatchObject({ day: 25, hour: 8, weekday: 'wednesday' });
+  });
+
+  it.each([
+    ['a spring-forward gap west of UTC moves forward (02:30 → 03:30 EDT)', 2026, 3, 8, 2, 30, 'America/New_York', '2026-03-08T07:30:00.000Z'],
+    ['a spring-forward gap east of UTC moves forward (02:30 → 03:30 CEST)', 2026, 3, 29, 2, 30, 'Europe/Berlin', '2026-03-29T01:30:00.000Z'],
+    ['a gap at midnight stays on its day (Sunday 00:00 → Sunday 01:00 -03)', 2026, 9, 6, 0, 0, 'America/Santiago', '2026-09-06T04:00:00.000Z'],
+    ['a fall-back overlap east of UTC takes the first 02:30 (CEST)', 2026, 10, 25, 2, 30, 'Europe/Berlin', '2026-10-25T00:30:00.000Z'],
+    ['a fall-back overlap west of UTC takes the first 01:30 (EDT)', 2026, 11, 1, 1, 30, 'America/New_York', '2026-11-01T05:30:00.000Z'],
+    ['a half-hour zone', 2026, 7, 1, 12, 0, 'Asia/Kolkata', '2026-07-01T06:30:00.000Z'],
+  ] as const)('resolves wall times at DST changes the same way everywhere: %s', (_, y, mo, d, h, mi, tz, want) => {
+    expect(iso(zonedToUtc(y, mo, d, h, mi, tz))).toBe(want);
   });
 
   it('places a time between monthly cycle dates (Patch Tuesday + 7 days)', () => {

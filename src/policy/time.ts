@@ -48,9 +48,13 @@ function offsetAt(ms: number, tz: string): number {
  */
 export function zonedToUtc(year: number, month: number, day: number, hour: number, minute: number, tz: string): number {
   const wall = Date.UTC(year, month - 1, day, hour, minute);
-  let t = wall - offsetAt(wall, tz);
-  t = wall - offsetAt(t, tz);
-  return t;
+  // The zone's offsets a day either side: transitions are months apart, so at most one lies between.
+  const before = offsetAt(wall - 86_400_000, tz);
+  const after = offsetAt(wall + 86_400_000, tz);
+  const fits = [wall - before, wall - after].filter((t) => offsetAt(t, tz) === wall - t);
+  // In the fall-back overlap both fit: the first occurrence. In the spring-forward gap neither
+  // does: the wall time moves forward by the gap (the offset before the change, read after it).
+  return fits.length > 0 ? Math.min(...fits) : wall - before;
 }
 
 /** Day of month of the `n`-th `weekday` (1-based n, up to 4). */
