@@ -3,7 +3,7 @@ import type { PackageFamily } from '../core/release.js';
 import { releaseFamily } from '../core/release.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Policy } from './schema.js';
-import { cycleAround, nextWindow } from './time.js';
+import { cycleAround, nextWindow, zonedToUtc } from './time.js';
 
 /**
  * assemblePlan (issue #5): a pure function of (findings, targets, policy, now) that returns the
@@ -163,7 +163,12 @@ export function assemblePlan(input: PlanInput): Plan {
   const iso = (ms: number): string => new Date(ms).toISOString();
   const cycle = { weekday: policy.cadence.monthly.weekday, week: policy.cadence.monthly.week, offsetDays: policy.cadence.monthly.offsetDays, timezone: policy.cadence.timezone };
   const around = cycleAround(cycle, nowMs);
-  const holds = [...policy.holds, ...(input.holds ?? [])].filter((h) => Date.parse(h.until.length === 10 ? `${h.until}T23:59:59Z` : h.until) > nowMs);
+  // A hold until a date lasts to the end of that day in the policy's time zone.
+  const holdEnd = (until: string): number => {
+    const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(until);
+    return d === null ? Date.parse(until) : zonedToUtc(Number(d[1]), Number(d[2]), Number(d[3]) + 1, 0, 0, policy.cadence.timezone);
+  };
+  const holds = [...policy.holds, ...(input.holds ?? [])].filter((h) => holdEnd(h.until) > nowMs);
   const approved = input.approved ?? new Set<string>();
   const excludes = policy.exclude.map((g) => [g, glob(g)] as const);
   const pins = Object.entries(policy.pins).map(([pkg, ver]) => [glob(pkg), glob(ver), ver] as const);

@@ -164,6 +164,14 @@ describe('assemblePlan', () => {
     expect(p.entries.find((e) => e.target === 'deb-01')?.packages.map((x) => [x.name, x.to])).toEqual([['libldb2', '2:2.10.1+samba4.21.3-1']]);
   });
 
+  it('holds an advisory until the end of its day in the policy\'s time zone', () => {
+    const la = { ...policy, scope: {}, cadence: { ...policy.cadence, timezone: 'America/Los_Angeles' }, holds: [{ advisory: 'A-1', reason: 'vendor asked', until: '2026-09-10' }] };
+    const held = (at: string): boolean => assemblePlan({ policy: la, targets: [host('web-01')], findings: [finding('web-01', {})], now: new Date(at) }).entries.length === 0;
+    expect(held('2026-09-11T00:30:00Z')).toBe(true); // 17:30 on the 10th in Los Angeles (it lifted here before)
+    expect(held('2026-09-11T06:59:00Z')).toBe(true); // 23:59 local
+    expect(held('2026-09-11T07:01:00Z')).toBe(false); // the 11th has begun there
+  });
+
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
   });

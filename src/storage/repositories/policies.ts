@@ -85,5 +85,7 @@ export async function listDecisions(ex: Executor, o: { policy?: string; now: str
   const now = Date.parse(o.now);
   return rows
     .map((r) => ({ pk: r.pk, policy: r.policy, advisoryId: r.advisory_id, kind: r.kind, reason: r.reason, until: r.until, actor: r.actor, createdAt: r.created_at, revokedAt: r.revoked_at, revokedBy: r.revoked_by }))
-    .filter((d) => o.history === true || (d.revokedAt === null && (d.until === null || Date.parse(d.until) > now)));
+    // A date without a time lasts to the end of that day in the policy's own time zone, which the
+    // plan knows: here it is kept until that day has ended everywhere.
+    .filter((d) => o.history === true || (d.revokedAt === null && (d.until === null || (/^\d{4}-\d{2}-\d{2}$/.test(d.until) ? Date.parse(`${d.until}T00:00:00Z`) + 38 * 3_600_000 : Date.parse(d.until)) > now)));
 }
