@@ -3,7 +3,7 @@ import type { PackageFamily } from '../core/release.js';
 import { releaseFamily } from '../core/release.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Policy } from './schema.js';
-import { cycleAround, nextWindow, zonedToUtc } from './time.js';
+import { cycleAround, localTime, nextWindow, zonedToUtc } from './time.js';
 
 /**
  * assemblePlan (issue #5): a pure function of (findings, targets, policy, now) that returns the
@@ -327,7 +327,14 @@ export function assemblePlan(input: PlanInput): Plan {
     slotMemo.set(from, r);
     return r;
   };
-  const approvedCycle = nowMs >= around.previous + policy.approval.autoApproveAfterDays * 86_400_000;
+  // N calendar days after the cycle date, at local midnight (not N × 24 h: a DST change between
+  // would move it by an hour).
+  const approveFrom = (() => {
+    if (!Number.isFinite(around.previous)) return -Infinity;
+    const l = localTime(around.previous, policy.cadence.timezone);
+    return zonedToUtc(l.year, l.month, l.day + policy.approval.autoApproveAfterDays, l.hour, l.minute, policy.cadence.timezone);
+  })();
+  const approvedCycle = nowMs >= approveFrom;
   const entries: PlanEntry[] = [];
   let ringEarliest = nowMs;
   for (let i = 0; i < rings.length; i++) {

@@ -172,6 +172,14 @@ describe('assemblePlan', () => {
     expect(held('2026-09-11T07:01:00Z')).toBe(false); // the 11th has begun there
   });
 
+  it('auto-approves N calendar days after the cycle at local midnight, across a DST change', () => {
+    // Cycle: 2026-10-20 (second Tuesday + 7) in Berlin; clocks go back on 2026-10-25; N = 7.
+    const berlin = { ...policy, scope: {}, windows: [], approval: { ...policy.approval, autoApproveAfterDays: 7 } };
+    const approval = (at: string) => assemblePlan({ policy: berlin, targets: [host('web-01')], findings: [finding('web-01', { firstSeen: '2026-10-21T00:00:00Z', publishedAt: '2026-10-21T00:00:00Z' })], now: new Date(at) }).entries[0]?.approval;
+    expect(approval('2026-10-26T22:30:00Z')).toBe('pending'); // 23:30 on the 26th in Berlin (7 × 24 h had passed)
+    expect(approval('2026-10-26T23:00:00Z')).toBe('approved'); // 00:00 on the 27th
+  });
+
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
   });
