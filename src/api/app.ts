@@ -39,6 +39,14 @@ export interface ApiOptions extends ApiConfig {
   /** True when a trusted proxy says the client used HTTPS (session cookies are then Secure). */
   forwardedHttps?: (c: Context) => boolean;
   /**
+   * scheme://host[:port] hosts reach this server at, for the agent install command
+   * (BULWARK_PUBLIC_URL). Without it: what a trusted proxy forwards (forwardedOrigin), else the
+   * request's own scheme and Host.
+   */
+  publicUrl?: string | undefined;
+  /** scheme://host[:port] from a trusted proxy's X-Forwarded-Proto and X-Forwarded-Host; null when not from one. */
+  forwardedOrigin?: (c: Context) => string | null;
+  /**
    * Content-view repositories under /repos need a viewer token: `Authorization: Bearer`, or HTTP
    * Basic with the token as the password (what dnf's `username=`/`password=` and apt's
    * auth.conf send). Default: public, as distribution mirrors are.
@@ -219,7 +227,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
-    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
+    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: o.publicUrl ?? o.forwardedOrigin?.(c) ?? new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });

@@ -19,6 +19,17 @@ export interface ServeOptions extends Omit<ApiOptions, 'clientAddress'> {
   trustProxy?: readonly string[];
 }
 
+/** A host name or address with an optional port, as X-Forwarded-Host may give it. */
+const HOST = /^([A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}|\[[0-9A-Fa-f:.]{2,45}\])(:\d{1,5})?$/;
+
+/** BULWARK_PUBLIC_URL: http(s)://host[:port], nothing more (an install command is built on it). */
+export function publicUrlOf(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = /^(https?):\/\/([^/?#@\s]+?)\/?$/.exec(value);
+  if (m === null || !HOST.test(m[2] ?? '')) throw new BulwarkError('config.invalid', `BULWARK_PUBLIC_URL: "${value}" is not http(s)://HOST[:PORT]`, { variable: 'BULWARK_PUBLIC_URL' });
+  return `${m[1] ?? 'https'}://${m[2] ?? ''}`;
+}
+
 export async function startServer(db: Db, o: ServeOptions): Promise<{ url: string; close: () => Promise<void> }> {
   const trusted = new Set(o.trustProxy ?? []);
   const app = createApp(db, {
@@ -32,6 +43,14 @@ export async function startServer(db: Db, o: ServeOptions): Promise<{ url: strin
     forwardedHttps: (c) => {
       const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
       return trusted.has(env?.incoming?.socket?.remoteAddress ?? '') && c.req.header('x-forwarded-proto') === 'https';
+    },
+    forwardedOrigin: (c) => {
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      if (!trusted.has(env?.incoming?.socket?.remoteAddress ?? '')) return null;
+      const proto = c.req.header('x-forwarded-proto');
+      const host = c.req.header('x-forwarded-host')?.split(',')[0]?.trim();
+      if ((proto !== 'https' && proto !== 'http') || host === undefined || !HOST.test(host)) return null;
+      return `${proto}://${host}`;
     },
   });
   let tls: { cert: Buffer; key: Buffer } | undefined;

@@ -1,5 +1,5 @@
 import { findWebRoot } from '../../api/app.js';
-import { startServer } from '../../api/server.js';
+import { publicUrlOf, startServer } from '../../api/server.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
 import { defaultObjectsDir } from '../../services/repos.js';
@@ -44,6 +44,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       port: Number(m[2]),
       tls: o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: o.tlsCert, key: o.tlsKey } : undefined,
       trustProxy: o.trustProxy,
+      publicUrl: publicUrlOf(o.io.env['BULWARK_PUBLIC_URL']),
       reposNeedToken: o.reposNeedToken === true,
       knownHostsFile,
       transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false }),
