@@ -198,6 +198,8 @@ export function assemblePlan(input: PlanInput): Plan {
     emergency: boolean;
     /** Advisories under a rule with manual approval. */
     manual: Set<string>;
+    /** Packages with a finding an out-of-band rule covers: they do not wait for the monthly approval. */
+    outOfBand: Set<string>;
     packages: Map<string, PlannedPackage>;
     held: PlanEntry['held'];
     excluded: PlanEntry['excluded'];
@@ -214,7 +216,7 @@ export function assemblePlan(input: PlanInput): Plan {
       continue;
     }
     const scheme = versionScheme(family);
-    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: new Set(), packages: new Map(), held: [], excluded: [] };
+    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: new Set(), outOfBand: new Set(), packages: new Map(), held: [], excluded: [] };
     for (const f of fs) {
       const hold = holds.find((h) => h.advisory === f.advisoryId);
       if (hold !== undefined) {
@@ -259,6 +261,7 @@ export function assemblePlan(input: PlanInput): Plan {
         if (m.minCvss !== undefined && (f.cvssScore === null || f.cvssScore < m.minCvss)) continue;
         if (m.cves !== undefined && !m.cves.some((c) => f.cves.includes(c))) continue;
         if (m.knownExploited === true && !f.cves.some((c) => exploited.has(c))) continue;
+        d.outOfBand.add(f.package);
         const due = published + r.deadlineHours * 3_600_000;
         if (due < deadline) {
           deadline = due;
@@ -346,12 +349,15 @@ export function assemblePlan(input: PlanInput): Plan {
     for (const d of members) {
       const s = d.emergency ? { start: ringEarliest, end: null, name: null } : slot(ringEarliest);
       ringStart = Math.min(ringStart, s.start);
-      const packages = [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name));
-      const onlyMonthly = [...d.reasons].every((r) => r === 'monthly');
+      const all = [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name));
       // Monthly work waits for the cycle's auto-approval; rules with manual approval wait for
-      // an operator. An operator's approval of an advisory releases both.
-      const needs = onlyMonthly && !approvedCycle ? new Set(packages.flatMap((p) => p.advisories)) : d.manual;
-      const awaiting = [...needs].filter((a) => !approved.has(a)).sort();
+      // an operator. An operator's approval of an advisory releases both. A host with both kinds
+      // gets its out-of-band packages now and keeps its monthly ones for after the approval.
+      const monthlyWaiting = approvedCycle ? [] : all.filter((p) => !d.outOfBand.has(p.name) && p.advisories.some((a) => !approved.has(a)));
+      const packages = monthlyWaiting.length > 0 && monthlyWaiting.length < all.length ? all.filter((p) => !monthlyWaiting.includes(p)) : all;
+      const manualWaiting = [...d.manual].filter((a) => !approved.has(a));
+      const waitingNow = packages === all ? [...monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a))), ...manualWaiting] : manualWaiting;
+      const awaiting = [...new Set([...waitingNow, ...monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a)))])].sort();
       entries.push({
         targetId: d.t.id,
         target: d.t.name,
@@ -363,7 +369,7 @@ export function assemblePlan(input: PlanInput): Plan {
         deadline: iso(d.deadline),
         reasons: [...d.reasons].sort(),
         emergency: d.emergency,
-        approval: awaiting.length > 0 ? 'pending' : 'approved',
+        approval: waitingNow.length > 0 ? 'pending' : 'approved',
         awaitingApproval: awaiting,
         packages,
         held: d.held,

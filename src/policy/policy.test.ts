@@ -180,6 +180,26 @@ describe('assemblePlan', () => {
     expect(approval('2026-10-26T23:00:00Z')).toBe('approved'); // 00:00 on the 27th
   });
 
+  it('sends a host\'s out-of-band packages before the monthly approval, and keeps its monthly packages for after it', () => {
+    // 2026-11-18: the day after the cycle (2026-11-17); monthly work is approved 2 days after it.
+    const at = new Date('2026-11-18T12:00:00Z');
+    const two = { ...policy, scope: {}, windows: [] };
+    const p = assemblePlan({
+      policy: two,
+      targets: [host('h1'), host('h2')],
+      findings: [finding('h1', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2026-11-18T00:00:00Z' }), finding('h1', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' }), finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })],
+      now: at,
+    });
+    const h1 = p.entries.find((e) => e.target === 'h1');
+    const h2 = p.entries.find((e) => e.target === 'h2');
+    // h1: the kernel now; glibc waits for the approval as it does on h2.
+    expect([h1?.approval, h1?.packages.map((x) => x.name), h1?.awaitingApproval]).toEqual(['approved', ['kernel'], ['M-1']]);
+    expect([h2?.approval, h2?.packages.map((x) => x.name), h2?.awaitingApproval]).toEqual(['pending', ['glibc'], ['M-1']]);
+    // Once the cycle is approved, glibc goes on both.
+    const later = assemblePlan({ policy: two, targets: [host('h2')], findings: [finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })], now: new Date('2026-11-19T23:30:00Z') });
+    expect(later.entries[0]?.approval).toBe('approved');
+  });
+
   it('is a pure function: the same input gives the same plan', () => {
     expect(assemblePlan({ policy, targets, findings, now })).toEqual(plan);
   });
