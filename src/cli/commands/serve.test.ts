@@ -42,6 +42,13 @@ describe('bulwark serve and bulwark tokens', () => {
     expect(await stopServe(again.child)).toBe(0);
     const list = await runCli(['--db', db, 'tokens', 'list', '--json']);
     expect((JSON.parse(list.out) as { name: string }[]).map((t) => t.name)).toEqual(['first-admin']);
+    // Nor when the admin token is gone but an admin logs in with a password.
+    const admin = JSON.parse(list.out) as { id: string }[];
+    expect((await runCli(['--db', db, 'tokens', 'revoke', admin[0]?.id ?? ''])).code).toBe(0);
+    expect((await runCli(['--db', db, 'users', 'set', 'root-admin', '--role', 'admin'], {}, 'a long admin passphrase\n')).code).toBe(0);
+    const third = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
+    expect(third.token).toBeNull();
+    expect(await stopServe(third.child)).toBe(0);
   }, 60_000);
 
   it.skipIf(!hasOpenssl())('serves HTTPS with the given certificate', async () => {

@@ -6,6 +6,7 @@ import { defaultObjectsDir } from '../../services/repos.js';
 import { runDemo } from '../../services/demo.js';
 import { defaultKnownHosts, listHosts } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
+import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
@@ -55,10 +56,15 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       webRoot: findWebRoot(),
       log: log.error,
     });
+    // A first admin token only when nobody can act as an admin: no usable admin token and no
+    // enabled admin user (an admin who logs in with a password needs none, and a new token
+    // printed at every start would end up in the service's journal).
     const now = Date.now();
     const usableAdmin = (await listTokens(db)).some((t) => t.role === 'admin' && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
+    const adminUser = (await listUsers(db)).some((u) => u.role === 'admin' && u.disabledAt === null);
+    const fresh = !usableAdmin && !adminUser;
     const lines = [`Bulwark ${VERSION} serving on ${server.url}`, `  dashboard: ${server.url}/`, `  API:       ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`];
-    if (!usableAdmin) {
+    if (fresh) {
       const first = await createToken(db, { name: 'first-admin', role: 'admin', expiresInDays: 30, actor: actorOf(o.io) });
       lines.push(`  first admin token (shown once, expires in 30 days; make your own with \`bulwark tokens create\`):`, `  ${first.token}`);
     }
