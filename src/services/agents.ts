@@ -15,6 +15,7 @@ import {
   getEnrollmentToken,
   getTarget,
   insertAgent,
+  expireAgentTasks,
   insertAgentTask,
   insertEnrollmentToken,
   listAgentRows,
@@ -209,11 +210,20 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
   if (agent === null) throw new BulwarkError('usage', `target ${targetId} has no enrolled agent`);
   for (const a of argv) if (a.includes('\n') || a.includes('\0')) throw new BulwarkError('input.invalid', 'a task word cannot hold a line break');
   const pk = await insertAgentTask(db.kysely, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
+  // A host's tasks come one after another (one run at a time, its steps in order): one not yet
+  // sent from before this is left from a process that died waiting; it must never run now.
+  await expireAgentTasks(db.kysely, { agentId: agent.id, before: pk, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
   const until = Date.now() + (o.timeoutMs ?? 3_600_000);
   for (;;) {
     const t: AgentTask | null = await getAgentTask(db.kysely, pk);
-    if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: '' };
-    if (Date.now() > until) return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s` };
+    if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: t.exitCode === null ? 'the task expired before the agent answered' : '' };
+    if (Date.now() > until) {
+      // Given up on: an agent that polls later must not run it (an update outside its window,
+      // after the step was marked failed). An answer already stored wins.
+      const why = `expired: the server stopped waiting after ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s`;
+      if ((await expireAgentTasks(db.kysely, { agentId: agent.id, pk, now: clock().toISOString(), why })) === 0) continue;
+      return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s; the task is withdrawn` };
+    }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
   }
 }

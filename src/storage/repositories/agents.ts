@@ -121,6 +121,20 @@ export async function getAgentTask(ex: Executor, pk: number): Promise<AgentTask 
   return r === undefined ? null : toTask(r);
 }
 
+/**
+ * Ends tasks the server no longer waits for, so no agent gets them later: `pk` itself (its
+ * waiter timed out), or with `before`, the agent's tasks older than it not yet sent (a later
+ * process queued the same step again). They are done with no exit code; an answer that comes
+ * after changes nothing.
+ */
+export async function expireAgentTasks(ex: Executor, o: { agentId: string; pk?: number; before?: number; now: string; why: string }): Promise<number> {
+  let q = ex.updateTable('agent_tasks').set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why }).where('agent_id', '=', o.agentId);
+  if (o.pk !== undefined) q = q.where('pk', '=', o.pk).where('state', '!=', 'done');
+  else q = q.where('pk', '<', o.before ?? 0).where('state', '=', 'pending');
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /** Stores a task's result once; false when it was already done (a second answer changes nothing). */
 export async function finishAgentTask(ex: Executor, pk: number, agentId: string, exitCode: number, output: string, now: string): Promise<boolean> {
   const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: now, exit_code: exitCode, output }).where('pk', '=', pk).where('agent_id', '=', agentId).where('state', '!=', 'done').executeTakeFirst();
