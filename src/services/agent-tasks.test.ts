@@ -33,13 +33,16 @@ describe.each(testDatabases())('agent tasks on $name', ({ open }) => {
     expect(await nextTaskText(db, await agent())).toBe('none\n');
   });
 
-  it('withdraws a task a dead process left unsent when the step is queued again, and runs only the new one', async () => {
-    const stale = await insertAgentTask(db.kysely, { agentId: 'agent-1', kind: 'exec', argv: ['dnf', '-y', 'install', 'old'], now: new Date().toISOString() });
+  it('withdraws a task a dead process left unsent when the same step is queued again, and runs only the new one', async () => {
+    const stale = await insertAgentTask(db.kysely, { agentId: 'agent-1', kind: 'exec', argv: ['dnf', '-y', 'install', 'new'], now: new Date().toISOString() });
+    // Another command queued meanwhile (a scan's report) is not the same step: it stays.
+    const report = await insertAgentTask(db.kysely, { agentId: 'agent-1', kind: 'report', argv: [], now: new Date().toISOString() });
     const waiting = runAgentTask(db, targetId, 'exec', ['dnf', '-y', 'install', 'new'], { timeoutMs: 10_000, pollMs: 20 });
     let text = 'none\n';
-    for (let i = 0; i < 100 && text === 'none\n'; i++) {
+    for (let i = 0; i < 100 && (text === 'none\n' || text.startsWith(`task ${String(report)} `)); i++) {
       await new Promise((res) => setTimeout(res, 20));
       text = await nextTaskText(db, await agent());
+      if (text.startsWith(`task ${String(report)} `)) await acceptTaskResult(db, await agent(), report, 'exit=0\nreported\n');
     }
     expect(text).toMatch(/^task (\d+) exec\narg dnf\narg -y\narg install\narg new\nend\n$/);
     expect(text).not.toMatch(new RegExp(`^task ${String(stale)} `));

@@ -210,9 +210,9 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
   if (agent === null) throw new BulwarkError('usage', `target ${targetId} has no enrolled agent`);
   for (const a of argv) if (a.includes('\n') || a.includes('\0')) throw new BulwarkError('input.invalid', 'a task word cannot hold a line break');
   const pk = await insertAgentTask(db.kysely, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
-  // A host's tasks come one after another (one run at a time, its steps in order): one not yet
-  // sent from before this is left from a process that died waiting; it must never run now.
-  await expireAgentTasks(db.kysely, { agentId: agent.id, before: pk, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
+  // The same command queued before and still not sent was left by a process that died waiting
+  // (its step is being run again): it must never run as well.
+  await expireAgentTasks(db.kysely, { agentId: agent.id, before: { pk, kind, argv }, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
   const until = Date.now() + (o.timeoutMs ?? 3_600_000);
   for (;;) {
     const t: AgentTask | null = await getAgentTask(db.kysely, pk);

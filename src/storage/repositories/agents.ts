@@ -123,14 +123,14 @@ export async function getAgentTask(ex: Executor, pk: number): Promise<AgentTask 
 
 /**
  * Ends tasks the server no longer waits for, so no agent gets them later: `pk` itself (its
- * waiter timed out), or with `before`, the agent's tasks older than it not yet sent (a later
- * process queued the same step again). They are done with no exit code; an answer that comes
- * after changes nothing.
+ * waiter timed out), or with `before`, the agent's older tasks not yet sent that are the same
+ * command (a process that died waiting left it, and its step is queued again). They are done
+ * with no exit code; an answer that comes after changes nothing.
  */
-export async function expireAgentTasks(ex: Executor, o: { agentId: string; pk?: number; before?: number; now: string; why: string }): Promise<number> {
+export async function expireAgentTasks(ex: Executor, o: { agentId: string; pk?: number; before?: { pk: number; kind: 'exec' | 'report'; argv: readonly string[] }; now: string; why: string }): Promise<number> {
   let q = ex.updateTable('agent_tasks').set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why }).where('agent_id', '=', o.agentId);
   if (o.pk !== undefined) q = q.where('pk', '=', o.pk).where('state', '!=', 'done');
-  else q = q.where('pk', '<', o.before ?? 0).where('state', '=', 'pending');
+  else q = q.where('pk', '<', o.before?.pk ?? 0).where('state', '=', 'pending').where('kind', '=', o.before?.kind ?? 'exec').where('argv', '=', JSON.stringify(o.before?.argv ?? []));
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
