@@ -137,6 +137,17 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect(calls).toHaveLength(12);
   });
 
+  it('begins no more hosts of a ring once its failures pass the threshold', async () => {
+    const four: Plan = { ...plan, entries: ['w', 'x', 'y', 'z'].map((t) => ({ ...(plan.entries[0] as Plan['entries'][number]), targetId: t, target: t, ring: 'all', ringIndex: 0 })) };
+    const calls: string[] = [];
+    const failing: RunTransport = { ...standIn(calls), exec: async (id, argv) => (id === 'w' && argv.includes('--assumeno') ? { code: 1, stdout: 'Error: the repository is gone', stderr: '' } : standIn(calls).exec(id, argv)) };
+    const r = await executeRun(db, await createRun(db, 'p', four, null, { failureThreshold: 0.2, maxConcurrency: 1 }), failing);
+    // 1 of 4 failed (0.25 > 0.2): x, y and z are never begun.
+    expect([r.run.status, r.run.note]).toEqual(['halted', 'ring 0: 1 of 4 hosts failed (threshold 0.2)']);
+    expect(calls).toEqual([]);
+    expect(r.steps.filter((s) => s.targetName !== 'w').every((s) => s.state === 'pending')).toBe(true);
+  });
+
   it('never puts a host in two runs: of two runs created at once, one is refused', async () => {
     const both = await Promise.allSettled([createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }), createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 })]);
     expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);

@@ -207,8 +207,12 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     }
     const hosts = [...new Set(ringSteps.map((s) => s.targetId))];
     let next = 0;
+    // Once the ring's failures pass the threshold the run halts whatever the rest do: no more
+    // of its hosts are begun (a ring of 1,000 does not go on after 500 failures).
+    const doomed = (): boolean => hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed')).length / hosts.length > run.failureThreshold;
     const worker = async (): Promise<void> => {
       for (;;) {
+        if (doomed()) return;
         const host = hosts[next++];
         if (host === undefined) return;
         const steps = all.filter((s) => s.targetId === host && s.ringIndex === ring);
