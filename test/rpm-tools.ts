@@ -20,6 +20,8 @@ export interface DummyRpm {
   arch?: string;
   /** Its Summary (default "dummy"): two builds of one NEVRA with different summaries are different files. */
   summary?: string;
+  /** Requires: lines, e.g. `bw-libs >= 2.0`. */
+  requires?: string[];
 }
 
 /**
@@ -37,6 +39,7 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
       ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []),
       `Summary: ${p.summary ?? 'dummy'}`,
       'License: MIT',
+      ...(p.requires ?? []).map((r) => `Requires: ${r}`),
       ...(p.arch === undefined || p.arch === 'noarch' ? ['BuildArch: noarch'] : []),
       '%description',
       'dummy',

@@ -143,6 +143,8 @@ rpm_spec() {
     *:*) rs_epoch=${1%%:*}; only "$DIGITS" "${rs_epoch##*-}" || return 1 ;;
   esac
 }
+# A package glob after --exclude= (^[A-Za-z0-9_+*?][A-Za-z0-9_.+*?~^-]{0,199}$): a policy's excludes.
+exclude_glob() { only "$UPPER$LOWER${DIGITS}_.+*?~^-" "$1" && [ ${#1} -le 200 ] && case $1 in [$UPPER$LOWER${DIGITS}_+*?]*) ;; *) return 1 ;; esac; }
 # A repository id after --enablerepo= (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$).
 repo_id() { only "$UPPER$LOWER${DIGITS}_.:-" "$1" && [ ${#1} -le 100 ] && case $1 in [$UPPER$LOWER$DIGITS]*) ;; *) return 1 ;; esac; }
 
@@ -195,6 +197,13 @@ check_task() {
         case ${2:-} in --enablerepo=*) repo_id "${2#--enablerepo=}" ;; *) false ;; esac || refuse "${2:-}" 'where bulwark sends --enablerepo=<repository id>' || return 1
         shift 2
       fi
+      ct_excluded=
+      while :; do
+        case ${1:-} in
+          --exclude=*) exclude_glob "${1#--exclude=}" || refuse "$1" 'is not --exclude=<package glob>' || return 1; ct_excluded=1; shift ;;
+          *) break ;;
+        esac
+      done
       case ${1:-} in
         --assumeno | -y)
           want install "${2:-}" || return 1
@@ -203,6 +212,7 @@ check_task() {
           ;;
         -q)
           [ "$ct_pm" = dnf ] || refuse -q "where bulwark sends --assumeno or -y to $ct_pm" || return 1
+          [ -z "$ct_excluded" ] || refuse --exclude "where bulwark sends repoquery without it" || return 1
           want repoquery "${2:-}" || return 1
           shift 2
           [ "${1:-}" = --installed ] && shift

@@ -92,6 +92,44 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root 
   });
 });
 
+describe.skipIf(!canRun && process.env['CI'] === undefined)("a policy's excludes hold for dependencies too", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-exclude-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dnf is given --exclude: an update that needs an excluded package fails its precheck instead of changing it', () => {
+    buildDummyRpms(dir, [
+      { name: 'bw-ssl', version: '1.0', release: '1' },
+      { name: 'bw-ssl-libs', version: '1.0', release: '1' },
+      { name: 'bw-ssl', version: '2.0', release: '1', requires: ['bw-ssl-libs >= 2.0'] },
+      { name: 'bw-ssl-libs', version: '2.0', release: '1' },
+    ]);
+    const repo = join(dir, 'rpms');
+    const root = join(dir, 'root');
+    execFileSync('createrepo_c', ['--quiet', repo]);
+    const extra = ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${repo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`];
+    execFileSync('dnf', ['-y', `--installroot=${root}`, ...extra, 'install', 'bw-ssl-1.0-1', 'bw-ssl-libs-1.0-1'], { stdio: 'pipe' });
+    const plan = [{ name: 'bw-ssl', version: '0:2.0-1' }];
+    // Without the exclude, the update takes bw-ssl-libs 2.0 along.
+    const free = spawnSync('dnf', precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    expect(`${free.stdout}${free.stderr}`).toMatch(/bw-ssl-libs/);
+    const argv = precheckArgv('dnf', plan, { installroot: root, extra, exclude: ['bw-ssl-libs*'] });
+    expect(argv).toContain('--exclude=bw-ssl-libs*');
+    const held = spawnSync('dnf', argv.slice(1), { encoding: 'utf8' });
+    const read = readPrecheck('dnf', held.status, held.stdout, held.stderr, { exclude: ['bw-ssl-libs*'] });
+    expect(read.ok).toBe(false);
+    expect(read.message).toMatch(/exclude/i);
+    expect(() => precheckArgv('dnf', plan, { exclude: ['--setopt=x'] })).toThrow(/is not a package glob dnf is given to exclude/);
+  });
+
+  it("apt has no exclude option: its dry run's Inst lines are read", () => {
+    const sim = 'Inst libssl3 [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nInst openssl [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nConf libssl3 (3.0.15-1~deb12u1 Debian:12/stable [amd64])\n';
+    expect(readPrecheck('apt', 0, sim, '', { exclude: ['libssl*'] })).toEqual({ ok: false, missing: [], message: 'the update would also change excluded package(s): libssl3' });
+    expect(readPrecheck('apt', 0, sim, '', { exclude: ['kernel*'] }).ok).toBe(true);
+  });
+});
+
 // Real apt-get -s on this machine's own package database (Debian): a dry run only.
 describe.skipIf(!hasTool('apt-get') || !hasTool('dpkg-query'))('apt-get -s prechecks against the real package database', () => {
   it('sees an installed version as done and a missing version or package as missing', () => {

@@ -42,6 +42,19 @@ export interface CommandOptions {
   installroot?: string;
   /** Extra leading arguments the host needs (e.g. `--setopt=…`, `--repofrompath=…`), validated by the caller. */
   extra?: readonly string[];
+  /** Package globs the transaction must not touch (a policy's excludes): dnf and tdnf --exclude; apt's dry run is read for them. */
+  exclude?: readonly string[];
+}
+
+const EXCLUDE_GLOB = /^[A-Za-z0-9_+*?][A-Za-z0-9_.+*?~^-]{0,199}$/;
+
+/** `--exclude=GLOB` words for dnf and tdnf. */
+function excludeArgv(pm: PackageManager, o: CommandOptions): string[] {
+  if (pm === 'apt') return [];
+  return (o.exclude ?? []).map((g) => {
+    if (!EXCLUDE_GLOB.test(g)) throw new BulwarkError('input.invalid', `"${g}" is not a package glob ${pm} is given to exclude`);
+    return `--exclude=${g}`;
+  });
 }
 
 /**
@@ -74,7 +87,7 @@ export function precheckArgv(pm: PackageManager, targets: readonly Target[], o: 
   switch (pm) {
     case 'dnf':
     case 'tdnf':
-      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '--assumeno', 'install', ...specs];
+      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), ...excludeArgv(pm, o), '--assumeno', 'install', ...specs];
     case 'apt':
       return ['apt-get', ...(o.extra ?? []), '-s', '-q', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
   }
@@ -90,7 +103,7 @@ export function updateArgv(pm: PackageManager, targets: readonly Target[], o: Co
   switch (pm) {
     case 'dnf':
     case 'tdnf':
-      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-y', 'install', ...specs];
+      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), ...excludeArgv(pm, o), '-y', 'install', ...specs];
     case 'apt':
       // Keep the admin's configuration files; never prompt (DEBIAN_FRONTEND=noninteractive is set by the runner).
       return ['apt-get', ...(o.extra ?? []), '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
@@ -244,8 +257,14 @@ export interface PrecheckResult {
  * transaction ("Operation aborted"), and also 1 when a package is missing ("No match for
  * argument" / "No package … available"): the text tells them apart. apt-get -s exits 0 on success.
  */
-export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout: string, stderr: string): PrecheckResult {
+export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout: string, stderr: string, o: { exclude?: readonly string[] } = {}): PrecheckResult {
   const text = `${stdout}\n${stderr}`;
+  // A policy's excluded packages stay as they are, dependencies of the update too: apt has no
+  // exclude option, so its dry run's "Inst" lines are read; dnf and tdnf were given --exclude.
+  const excluded = (o.exclude ?? []).map((g) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+  const touched = pm === 'apt' ? [...text.matchAll(/^Inst (\S+)/gm)].map((m) => m[1] ?? '').filter((n) => excluded.some((re) => re.test(n.replace(/:[A-Za-z0-9_]+$/, '')))) : [];
+  if (touched.length > 0) return { ok: false, missing: [], message: `the update would also change excluded package(s): ${touched.join(', ')}` };
+  if (pm !== 'apt' && /filtered out by exclude filtering|excluded by/i.test(text) && exitCode !== 0) return { ok: false, missing: [], message: `the update needs a package the policy excludes: ${text.trim().split('\n').filter((l) => /exclude/i.test(l)).slice(0, 3).join(' ')}` };
   const missing = [
     ...text.matchAll(/No match for argument:\s*(\S+)/g),
     ...text.matchAll(/No package (\S+) available/g),

@@ -118,6 +118,8 @@ export interface Plan {
   idle: { target: string; why: string }[];
   /** The content view the targets come from (the policy's `source`), if any. */
   source?: { view: string; environment: string; repoId: string | null };
+  /** The policy's excluded package globs, which a run also keeps its package manager from touching (dependencies too). */
+  exclude?: string[];
 }
 
 /** Glob with `*` and `?` (package names and versions). */
@@ -388,6 +390,7 @@ export function assemblePlan(input: PlanInput): Plan {
     breaches,
     idle,
     ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
+    ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),
   };
 }
 

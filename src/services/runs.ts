@@ -49,8 +49,9 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
     // The host's maintenance window: it starts no earlier, and not at all once the window has
     // ended (it is planned again for the next one). Emergency work has none.
     const window = e.emergency || e.window === null || o.ignoreWindows === true ? {} : { start: e.start, ...(e.windowEnd !== null ? { windowEnd: e.windowEnd } : {}) };
-    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}), ...window } });
-    steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}) } });
+    const exclude = plan.exclude !== undefined && plan.exclude.length > 0 ? { exclude: plan.exclude } : {};
+    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude, ...window } });
+    steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude } });
     if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
     steps.push({ ...base, kind: 'rescan', spec: {} });
   }
@@ -87,10 +88,11 @@ async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManag
 async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
   const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
-  const optionsFor = async (pm: PackageManager): Promise<{ installroot?: string; extra?: readonly string[] }> => {
+  const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
+  const optionsFor = async (pm: PackageManager): Promise<CommandOptions> => {
     const o = await t.managerOptions(s.targetId);
     const only = sourceArgv(pm, repo);
-    return only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] };
+    return { ...(only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] }), ...(exclude.length > 0 ? { exclude } : {}) };
   };
   switch (s.kind) {
     case 'precheck': {
@@ -106,7 +108,7 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
       const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
-      const read = readPrecheck(pm, r.code, r.stdout, r.stderr);
+      const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
       return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
     }
     case 'update': {
