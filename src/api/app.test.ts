@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../services/demo.js';
-import type { RunTransport } from '../services/runs.js';
 import { openStore, type Db } from '../services/store.js';
 import { setUser } from '../services/sessions.js';
 import { createToken, type Role } from '../services/tokens.js';
 import { apiRoutes, createApp, windowCounter } from './app.js';
+import { refusingTransport } from '../../test/refusing-transport.js';
 
 /**
  * The API on a real store (SQLite with the demo fleet), through `app.request()`: the OpenAPI
@@ -16,13 +16,7 @@ import { apiRoutes, createApp, windowCounter } from './app.js';
  * rate limit on failed authentication, and the error shape.
  */
 // Patch runs started here must not reach any host: a transport that refuses every step.
-const refusing: RunTransport = {
-  packageManager: () => Promise.resolve('dnf'),
-  managerOptions: () => Promise.resolve({}),
-  exec: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  reboot: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  rescan: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-};
+const refusing = refusingTransport;
 
 const POLICY = `apiVersion: bulwark/v1
 kind: Policy

@@ -4,10 +4,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunTransport } from '../services/runs.js';
 import { openStore, type Db } from '../services/store.js';
 import { createToken } from '../services/tokens.js';
 import { publicUrlOf, startServer } from './server.js';
+import { refusingTransport } from '../../test/refusing-transport.js';
 
 /**
  * The agent install command an admin is given names the server as hosts reach it: the public URL
@@ -15,13 +15,7 @@ import { publicUrlOf, startServer } from './server.js';
  * -Host), never the Host or forwarded headers of a client that is not a trusted proxy. On the real
  * server, with real sockets (node:http, which lets a test set Host).
  */
-const refusing: RunTransport = {
-  packageManager: () => Promise.resolve('dnf'),
-  managerOptions: () => Promise.resolve({}),
-  exec: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  reboot: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  rescan: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-};
+const refusing = refusingTransport;
 
 function installFrom(url: string, token: string, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentKey, createEnrollmentToken, enrollAgent, runAgentTask, stringToSign } from '../services/agents.js';
-import type { RunTransport } from '../services/runs.js';
 import { openStore, type Db } from '../services/store.js';
 import { getAgent } from '../storage/index.js';
 import { REPORT_BODY_LIMIT, TASK_RESULT_BODY_LIMIT } from './routes.js';
 import { startServer } from './server.js';
+import { refusingTransport } from '../../test/refusing-transport.js';
 
 /**
  * Request bodies on the real server (a listening socket, real clients): every /agent/ route has a
@@ -17,13 +17,7 @@ import { startServer } from './server.js';
  * streamed body as soon as it passes the limit — and a request naming no enrolled agent is
  * refused before its body is read at all. Enrollment is public, so its limit is a few KB.
  */
-const refusing: RunTransport = {
-  packageManager: () => Promise.resolve('dnf'),
-  managerOptions: () => Promise.resolve({}),
-  exec: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  reboot: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-  rescan: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no hosts in this test' }),
-};
+const refusing = refusingTransport;
 
 /**
  * A POST that declares `declared` bytes (null: chunked) and then streams zeros, up to `total`,
