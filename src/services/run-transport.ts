@@ -14,7 +14,7 @@ import type { Db } from './store.js';
  */
 export { managerFor };
 
-export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number }): RunTransport {
+export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; rebootPollMs?: number }): RunTransport {
   const target = async (id: string) => {
     const t = await getTarget(db.kysely, id);
     if (t === null) throw new BulwarkError('usage', `no target ${id}`);
@@ -35,23 +35,31 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
       return exec(id, argv[0] === 'apt-get' ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv);
     },
     async reboot(id) {
-      const before = await exec(id, ['uname', '-r']);
+      // Rebooted means booted again: a new boot id (/proc/sys/kernel/random/boot_id), not merely
+      // an answer — a host still shutting down answers too.
+      const bootId = async (): Promise<string | null> => {
+        try {
+          const r = await exec(id, ['cat', '/proc/sys/kernel/random/boot_id']);
+          return r.code === 0 && /^[0-9a-f-]{36}$/.test(r.stdout.trim()) ? r.stdout.trim() : null;
+        } catch {
+          return null; // down, or on its way back
+        }
+      };
+      const before = await bootId();
+      if (before === null) return { code: null, stdout: '', stderr: 'cannot read the host\'s boot id (/proc/sys/kernel/random/boot_id) before rebooting it' };
       try {
         await exec(id, ['systemctl', 'reboot']);
       } catch {
         // The connection drops as the host goes down: expected.
       }
-      const until = Date.now() + (ssh.rebootWaitMs ?? 600_000);
-      await new Promise((r) => setTimeout(r, 5000));
+      const waitMs = ssh.rebootWaitMs ?? 600_000;
+      const until = Date.now() + waitMs;
       while (Date.now() < until) {
-        try {
-          const after = await exec(id, ['uname', '-r']);
-          return { code: 0, stdout: `rebooted: ${before.stdout.trim()} -> ${after.stdout.trim()}`, stderr: '' };
-        } catch {
-          await new Promise((r) => setTimeout(r, 5000));
-        }
+        await new Promise((r) => setTimeout(r, ssh.rebootPollMs ?? 5000));
+        const after = await bootId();
+        if (after !== null && after !== before) return { code: 0, stdout: `rebooted: boot ${before} -> ${after}\n`, stderr: '' };
       }
-      return { code: null, stdout: '', stderr: `the host did not come back within ${String((ssh.rebootWaitMs ?? 600_000) / 1000)} s` };
+      return { code: null, stdout: '', stderr: `no new boot within ${String(Math.round(waitMs / 1000))} s of the reboot (boot id still ${before}, or the host is not back)` };
     },
     async rescan(id) {
       const t = await target(id);
@@ -65,7 +73,7 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
  * Runs reach each host the way it was added: over SSH, or through its enrolled agent
  * (`agent://` addresses), which picks the steps up as tasks on its next pass.
  */
-export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; agentTaskTimeoutMs?: number }): RunTransport {
+export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; rebootPollMs?: number; agentTaskTimeoutMs?: number }): RunTransport {
   const viaSsh = sshRunTransport(db, ssh);
   const isAgent = async (id: string): Promise<boolean> => (await getTarget(db.kysely, id))?.address?.startsWith('agent://') === true;
   const task = (id: string, kind: 'exec' | 'report', argv: readonly string[]): Promise<CommandResult> => runAgentTask(db, id, kind, argv, ssh.agentTaskTimeoutMs === undefined ? {} : { timeoutMs: ssh.agentTaskTimeoutMs });
