@@ -5,6 +5,7 @@ import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
 import { schedulerTick } from './scheduler.js';
 import type { Db } from './store.js';
+import { markStepEnded, markStepStarted } from '../storage/index.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
 // (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
@@ -146,6 +147,19 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect([r.run.status, r.run.note]).toEqual(['halted', 'ring 0: 1 of 4 hosts failed (threshold 0.2)']);
     expect(calls).toEqual([]);
     expect(r.steps.filter((s) => s.targetName !== 'w').every((s) => s.state === 'pending')).toBe(true);
+  });
+
+  it('tells the transport when a reboot step found begun was begun, so a host booted since is not rebooted again', async () => {
+    const one: Plan = { ...plan, entries: [{ ...(plan.entries[0] as Plan['entries'][number]), reboot: true }] };
+    const pk = await createRun(db, 'p', one, null, { failureThreshold: 0, maxConcurrency: 1 });
+    const reboot = (await showRun(db, pk)).steps.find((s) => s.kind === 'reboot');
+    // A process died during the reboot: the step is journaled as started.
+    for (const s of (await showRun(db, pk)).steps.filter((x) => x.seq < (reboot?.seq ?? 0))) await markStepEnded(db.kysely, s.pk, 'done', '2026-11-24T10:00:00.000Z', 0, '');
+    await markStepStarted(db.kysely, reboot?.pk ?? 0, '2026-11-24T10:05:00.000Z');
+    const seen: (string | undefined)[] = [];
+    const t: RunTransport = { ...standIn([]), reboot: (_id, o) => { seen.push(o?.since); return Promise.resolve(ok); } };
+    expect((await executeRun(db, pk, t)).run.status).toBe('done');
+    expect(seen).toEqual([new Date('2026-11-24T10:05:00.000Z').toISOString()]);
   });
 
   it('never puts a host in two runs: of two runs created at once, one is refused', async () => {

@@ -34,7 +34,13 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
       // apt must never stop to ask.
       return exec(id, argv[0] === 'apt-get' ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv);
     },
-    async reboot(id) {
+    async reboot(id, o) {
+      // Begun before by a process that died: a host booted since then was rebooted by it.
+      if (o?.since !== undefined) {
+        const stat = await exec(id, ['cat', '/proc/stat']).catch(() => null);
+        const btime = Number(/^btime (\d+)\s*$/m.exec(stat?.stdout ?? '')?.[1] ?? NaN);
+        if (Number.isFinite(btime) && btime * 1000 >= Date.parse(o.since)) return { code: 0, stdout: `already rebooted: the host booted at ${new Date(btime * 1000).toISOString()}, after this step began at ${o.since}\n`, stderr: '' };
+      }
       // Rebooted means booted again: a new boot id (/proc/sys/kernel/random/boot_id), not merely
       // an answer — a host still shutting down answers too.
       const bootId = async (): Promise<string | null> => {
@@ -84,8 +90,8 @@ export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; 
       if (!(await isAgent(id))) return viaSsh.exec(id, argv);
       return task(id, 'exec', argv[0] === 'apt-get' ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv);
     },
-    async reboot(id) {
-      if (!(await isAgent(id))) return viaSsh.reboot(id);
+    async reboot(id, o) {
+      if (!(await isAgent(id))) return viaSsh.reboot(id, o);
       return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}) });
     },
     async rescan(id) {

@@ -29,7 +29,11 @@ export interface RunTransport {
   /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
   managerOptions(targetId: string): Promise<{ installroot?: string; extra?: readonly string[] }>;
   exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
-  reboot(targetId: string): Promise<CommandResult>;
+  /**
+   * Reboots the host and waits for it to come back. `since`: the step was begun before (its
+   * process died) at that time — a host booted since then is not rebooted again.
+   */
+  reboot(targetId: string, o?: { since?: string }): Promise<CommandResult>;
   rescan(targetId: string): Promise<CommandResult>;
 }
 
@@ -85,7 +89,7 @@ async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManag
   return { targets: r.targets, notes: [...r.current.map((c) => `already: ${c}\n`), ...r.changed.map((c) => `resolved: ${c}\n`)].join('') };
 }
 
-async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; result: CommandResult }> {
+async function runStep(t: RunTransport, s: RunStep, previousStart: string | null): Promise<{ ok: boolean; result: CommandResult }> {
   const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
   const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
@@ -121,7 +125,7 @@ async function runStep(t: RunTransport, s: RunStep): Promise<{ ok: boolean; resu
       return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }
     case 'reboot': {
-      const r = await t.reboot(s.targetId);
+      const r = await t.reboot(s.targetId, previousStart === null ? undefined : { since: previousStart });
       return { ok: r.code === 0, result: r };
     }
     case 'rescan': {
@@ -232,12 +236,14 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
           if (s.state === 'done' || s.state === 'skipped') continue;
           if (s.state === 'failed') break;
           if (!(await stillRunning())) return;
+          // A step found started was begun by a process that died: when, for a reboot's sake.
+          const previousStart = s.state === 'started' ? s.startedAt : null;
           await markStepStarted(db.kysely, s.pk, clock().toISOString());
           s.state = 'started';
           hooks.afterJournal?.(s, 'started');
           let outcome: { ok: boolean; result: CommandResult };
           try {
-            outcome = await runStep(t, s);
+            outcome = await runStep(t, s, previousStart);
           } catch (err) {
             outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
           }
