@@ -1,5 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
+import { globPattern } from '../core/glob.js';
 
 /**
  * The package-manager commands a patch run executes on a host (issue #5): argv arrays only,
@@ -224,7 +225,7 @@ export function resolveTargets(
       out.push({ ...t, version: same.version });
       continue;
     }
-    const pin = t.pin === undefined ? null : pinPattern(t.pin);
+    const pin = t.pin === undefined ? null : globPattern(t.pin);
     const later = offered
       .filter((x) => compare(o.basis === 'build' ? x.version : x.source, t.version) >= 0)
       .filter((x) => installed === undefined || compare(x.version, installed) > 0)
@@ -240,10 +241,6 @@ export function resolveTargets(
   return { targets: out, changed, current };
 }
 
-/** A pin's glob (`*`, `?`) as the plan reads it. */
-function pinPattern(g: string): RegExp {
-  return new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
 
 export interface PrecheckResult {
   ok: boolean;
@@ -261,7 +258,7 @@ export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout
   const text = `${stdout}\n${stderr}`;
   // A policy's excluded packages stay as they are, dependencies of the update too: apt has no
   // exclude option, so its dry run's "Inst" lines are read; dnf and tdnf were given --exclude.
-  const excluded = (o.exclude ?? []).map((g) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+  const excluded = (o.exclude ?? []).map(globPattern);
   const touched = pm === 'apt' ? [...text.matchAll(/^Inst (\S+)/gm)].map((m) => m[1] ?? '').filter((n) => excluded.some((re) => re.test(n.replace(/:[A-Za-z0-9_]+$/, '')))) : [];
   if (touched.length > 0) return { ok: false, missing: [], message: `the update would also change excluded package(s): ${touched.join(', ')}` };
   if (pm !== 'apt' && /filtered out by exclude filtering|excluded by/i.test(text) && exitCode !== 0) return { ok: false, missing: [], message: `the update needs a package the policy excludes: ${text.trim().split('\n').filter((l) => /exclude/i.test(l)).slice(0, 3).join(' ')}` };

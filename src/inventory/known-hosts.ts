@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { globPattern } from '../core/glob.js';
 
 /**
  * OpenSSH known_hosts (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): `patterns keytype base64 [comment]`,
@@ -43,7 +44,7 @@ function patternMatches(pattern: string, name: string): boolean {
   }
   if (pattern.startsWith('!')) return false;
   // Wildcards * and ? as ssh does; everything else literal.
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = globPattern(pattern);
   return re.test(name);
 }
 

@@ -4,6 +4,7 @@ import { releaseFamily } from '../core/release.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Policy } from './schema.js';
 import { cycleAround, localTime, nextWindow, zonedToUtc } from './time.js';
+import { globPattern } from '../core/glob.js';
 
 /**
  * assemblePlan (issue #5): a pure function of (findings, targets, policy, now) that returns the
@@ -124,7 +125,7 @@ export interface Plan {
 
 /** Glob with `*` and `?` (package names and versions). */
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return globPattern(pattern);
 }
 
 /** FNV-1a, for a stable spread of hosts over percentage rings. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { compareDebVersions } from '../core/version/deb.js';
 import { compareRpmEvr } from '../core/version/rpm.js';
 import { parseYamlWith } from '../policy/load.js';
+import { globPattern } from '../core/glob.js';
 
 /**
  * Content views (issue #7): what a fleet may install, declared in YAML — upstream snapshots plus
@@ -62,7 +63,7 @@ export interface Deviation {
   reason: string;
 }
 
-const globRe = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+const globRe = globPattern;
 type Family = 'rpm' | 'deb';
 const evrOf = (family: Family, c: Candidate): string => (family === 'deb' ? c.version : `${String(c.epoch)}:${c.version}-${c.release}`);
 
