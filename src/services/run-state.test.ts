@@ -5,7 +5,7 @@ import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
 import { schedulerTick } from './scheduler.js';
 import type { Db } from './store.js';
-import { markStepEnded, markStepStarted } from '../storage/index.js';
+import { markStepEnded, markStepStarted, tryLease } from '../storage/index.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
 // (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
@@ -166,6 +166,33 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const both = await Promise.allSettled([createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }), createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 })]);
     expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/a \(in run \d+, running\), b \(in run \d+, running\): already in a run that is not over/);
+  });
+
+  it('keeps the scheduler lease while a pass waits for its runs, past the lease time', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const clock = (): Date => new Date(now);
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, soakHours: 1 }, clock);
+    await executeRun(db, pk, standIn([]), clock);
+    now += 3_600_000;
+    // Each command takes 400 ms: the pass lasts well over the 300 ms lease.
+    const slow = standIn([], () => new Promise((r) => setTimeout(r, 400)));
+    const started = Date.now();
+    const state: { over: boolean } = { over: false };
+    const pass = schedulerTick(db, slow, { clock, holder: 'scheduler-a', leaseTtlMs: 300 }).finally(() => {
+      state.over = true;
+    });
+    const isOver = (): boolean => state.over;
+    const others: { at: number; took: boolean }[] = [];
+    while (!state.over) {
+      await new Promise((r) => setTimeout(r, 100));
+      const took = await tryLease(db.kysely, 'scheduler', 'scheduler-b', new Date().toISOString(), new Date(Date.now() + 300).toISOString());
+      // A look after the pass ended may rightly take it: only looks during the pass count.
+      others.push({ at: Date.now() - started, took: took && !isOver() });
+    }
+    const [t] = await pass;
+    expect(t?.report?.run.status).toBe('done');
+    expect(others.filter((o) => o.at > 400).length).toBeGreaterThan(2);
+    expect(others.filter((o) => o.took)).toEqual([]);
   });
 
   it('refuses a plan with no approved host', async () => {

@@ -60,7 +60,22 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   // One scheduler at a time across processes sharing the database: the pass is leased (and the
   // holder keeps it by renewing each pass; if it dies, another takes over after the TTL).
   const holder = opts.holder ?? PROCESS_ID;
-  if (!(await tryLease(db.kysely, 'scheduler', holder, new Date().toISOString(), new Date(Date.now() + (opts.leaseTtlMs ?? 120_000)).toISOString()))) return out;
+  const ttl = opts.leaseTtlMs ?? 120_000;
+  const take = (): Promise<boolean> => tryLease(db.kysely, 'scheduler', holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
+  if (!(await take())) return out;
+  // Kept while this pass runs (a pass that waits for its runs can take hours), and not given up
+  // after it: the next pass of this process renews it.
+  const renew = setInterval(() => {
+    take().catch(() => undefined);
+  }, ttl / 3);
+  try {
+    return await tickLeased(db, transport, opts, clock, actor, holder, out);
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: boolean; runLeaseTtlMs?: number }, clock: Clock, actor: string, holder: string, out: TickResult[]): Promise<TickResult[]> {
   // Runs waiting out a soak whose time has come go on first, then runs whose process died
   // (running, but nobody holds their lease).
   const resume = [...(await runsToResume(db.kysely, clock().toISOString())), ...(await orphanRuns(db.kysely, new Date().toISOString()))];
