@@ -220,6 +220,13 @@ describe('the HTTP API', () => {
     const ok = await add('https://mirror.example/osv/all.zip');
     expect([ok.status, ((await ok.json()) as { location: string }).location]).toEqual([201, 'https://mirror.example/osv/all.zip']);
     expect((await call('DELETE', '/api/v1/feeds/api-feed', { role: 'admin' })).status).toBe(200);
+    // An access key in a feed's URL is never shown to viewers, nor kept in the audit log.
+    expect((await add('https://mirror.example/osv/all.zip?token=s3cret-key')).status).toBe(201);
+    const listed = JSON.stringify(await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).json());
+    expect(listed).toContain('https://mirror.example/osv/all.zip?token=***');
+    expect(listed).not.toContain('s3cret');
+    expect(JSON.stringify(await (await call('GET', '/api/v1/audit', { role: 'operator' })).json())).not.toContain('s3cret');
+    expect((await call('DELETE', '/api/v1/feeds/api-feed', { role: 'admin' })).status).toBe(200);
   });
 
   it('answers a path with a malformed percent-encoding with 400, logging nothing', async () => {

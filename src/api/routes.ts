@@ -4,7 +4,7 @@ import { BulwarkError } from '../core/errors.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
-import { addSource, listSources, removeSource, syncSources } from '../services/feeds.js';
+import { addSource, listSources, redactLocation, removeSource, syncSources } from '../services/feeds.js';
 import { addHost, listHosts, removeHost, scanHosts } from '../services/hosts.js';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../services/policies.js';
 import { fleetOverview } from '../services/overview.js';
@@ -415,7 +415,8 @@ export const ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'feeds',
     summary: 'Feed sources (the catalog and your own) with their last sync',
-    handle: async ({ db }) => ({ items: await listSources(db) }),
+    // Viewers see where feeds come from, never the access keys a URL may carry.
+    handle: async ({ db }) => ({ items: (await listSources(db)).map((f) => ({ ...f, location: redactLocation(f.location) })) }),
   }),
   route({
     method: 'post',
@@ -428,7 +429,7 @@ export const ROUTES: readonly Route[] = [
     handle: async ({ db, body, actor }) => {
       apiFeedLocation(body.location);
       const s = await addSource(db, body);
-      await recordAudit(db, actor, 'feed.add', body.id, { location: body.location, format: body.format });
+      await recordAudit(db, actor, 'feed.add', body.id, { location: redactLocation(body.location), format: body.format });
       return s;
     },
   }),

@@ -107,6 +107,23 @@ const MAX_SAMPLES = 50;
  * sources layered over it (same id: the stored one wins), with each one's last sync state.
  * @example (await listSources(db)).map((s) => s.id)
  */
+/**
+ * A feed location fit to show: a URL's password and query values (where feeds carry access
+ * keys) become ***; a local path is shown as it is.
+ * @example redactLocation('https://feeds.example.com/oval.xml?key=s3cret') // 'https://feeds.example.com/oval.xml?key=***'
+ */
+export function redactLocation(location: string): string {
+  if (!isUrl(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password !== '') u.password = '***';
+    for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, '***');
+    return u.toString().replaceAll('%2A%2A%2A', '***');
+  } catch {
+    return '<a location that is not a URL>';
+  }
+}
+
 export async function listSources(db: Db): Promise<FeedSource[]> {
   const stored = await listFeedSources(db.kysely);
   const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, s]));
