@@ -5,7 +5,7 @@ import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
 import { schedulerTick } from './scheduler.js';
 import type { Db } from './store.js';
-import { markStepEnded, markStepStarted, tryLease } from '../storage/index.js';
+import { markStepEnded, markStepStarted, releaseLease, tryLease } from '../storage/index.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
 // (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
@@ -193,6 +193,22 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect(t?.report?.run.status).toBe('done');
     expect(others.filter((o) => o.at > 400).length).toBeGreaterThan(2);
     expect(others.filter((o) => o.took)).toEqual([]);
+  });
+
+  it('writes nothing to the journal once another process has taken the run over', async () => {
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, holder: 'stalled' });
+    const calls: string[] = [];
+    // During its first command this process stalls past its lease and another takes the run.
+    const t = standIn(calls, async () => {
+      if (calls.length !== 1) return;
+      await releaseLease(db.kysely, `run:${String(pk)}`, 'stalled');
+      await tryLease(db.kysely, `run:${String(pk)}`, 'successor', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
+    });
+    const r = await executeRun(db, pk, t, undefined, { lease: { holder: 'stalled', waitMs: 0 } });
+    // The step it was running stays as the journal had it (started), for the successor; nothing after it ran.
+    expect(r.steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(['a:precheck:started', 'a:update:pending', 'a:rescan:pending', 'b:precheck:pending', 'b:update:pending', 'b:rescan:pending']);
+    expect(r.run.status).toBe('running');
+    expect(calls).toEqual(['a --assumeno']);
   });
 
   it('refuses a plan with no approved host', async () => {

@@ -4,7 +4,7 @@ import { BulwarkError } from '../core/errors.js';
 import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Plan } from '../policy/plan.js';
-import { claimTargets, createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import { claimTargets, createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type LeaseGuard, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { acquireLease } from './lease.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -173,13 +173,22 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
     return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [], heldBy: (await leaseHolder(db.kysely, name)) ?? 'another process' };
   }
   try {
-    return await executeLeased(db, runPk, t, clock, hooks, lease.lost);
+    return await executeLeased(db, runPk, t, clock, hooks, lease.lost, { lease: name, holder });
   } finally {
     await lease.release();
   }
 }
 
-async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Clock, hooks: ExecuteOptions, lost: () => boolean): Promise<RunReport> {
+async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Clock, hooks: ExecuteOptions, leaseLost: () => boolean, held: { lease: string; holder: string }): Promise<RunReport> {
+  // Every journal write is made only while this process holds the run's lease; one refused means
+  // another process has taken the run over, and this one stops.
+  let refused = false;
+  const guard = (): LeaseGuard => ({ ...held, now: new Date().toISOString() });
+  const journaled = (ok: boolean): boolean => {
+    if (!ok) refused = true;
+    return ok;
+  };
+  const lost = (): boolean => refused || leaseLost();
   const run = await getRun(db.kysely, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
   if (run.status === 'waiting' && run.resumeAt !== null && Date.parse(run.resumeAt) <= clock().getTime()) {
@@ -227,7 +236,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
         const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
         if (first?.state === 'pending' && windowEnd !== null && clock().getTime() >= windowEnd) {
           for (const rest of steps.filter((x) => x.state === 'pending')) {
-            await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`);
+            if (!journaled(await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`, guard()))) return;
             rest.state = 'skipped';
           }
           continue;
@@ -238,7 +247,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
           if (!(await stillRunning())) return;
           // A step found started was begun by a process that died: when, for a reboot's sake.
           const previousStart = s.state === 'started' ? s.startedAt : null;
-          await markStepStarted(db.kysely, s.pk, clock().toISOString());
+          if (!journaled(await markStepStarted(db.kysely, s.pk, clock().toISOString(), guard()))) return;
           s.state = 'started';
           hooks.afterJournal?.(s, 'started');
           let outcome: { ok: boolean; result: CommandResult };
@@ -248,13 +257,13 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
             outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
           }
           const state = outcome.ok ? 'done' : 'failed';
-          await markStepEnded(db.kysely, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`);
+          if (!journaled(await markStepEnded(db.kysely, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`, guard()))) return;
           s.state = state;
           hooks.afterJournal?.(s, 'ended');
           if (!outcome.ok) {
             // The host's remaining steps are skipped; it counts against the ring's threshold.
             for (const rest of steps.filter((x) => x.seq > s.seq && x.state === 'pending')) {
-              await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`);
+              if (!journaled(await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`, guard()))) return;
               rest.state = 'skipped';
             }
             break;

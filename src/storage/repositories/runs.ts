@@ -100,14 +100,28 @@ export async function listSteps(ex: Executor, runPk: number): Promise<RunStep[]>
 }
 
 /** Journal: the step is about to run (written and committed before anything is done). */
-export async function markStepStarted(ex: Executor, pk: number, now: string): Promise<void> {
+/**
+ * A journal write's guard: it is made only while `holder` holds the lease `lease` (real time
+ * `now`), so a process that stalled past its lease cannot overwrite what its successor wrote.
+ */
+export interface LeaseGuard {
+  lease: string;
+  holder: string;
+  now: string;
+}
+
+export async function markStepStarted(ex: Executor, pk: number, now: string, guard?: LeaseGuard): Promise<boolean> {
   const cur = await ex.selectFrom('run_steps').select('attempts').where('pk', '=', pk).executeTakeFirstOrThrow();
-  await ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk).execute();
+  let q = ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk);
+  if (guard !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('leases').select('leases.name').where('leases.name', '=', guard.lease).where('leases.holder', '=', guard.holder).where('leases.expires_at', '>', guard.now)));
+  return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /** Journal: the step ended (its output kept, capped). */
-export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string): Promise<void> {
-  await ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk).execute();
+export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string, guard?: LeaseGuard): Promise<boolean> {
+  let q = ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk);
+  if (guard !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('leases').select('leases.name').where('leases.name', '=', guard.lease).where('leases.holder', '=', guard.holder).where('leases.expires_at', '>', guard.now)));
+  return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /**
