@@ -3,7 +3,7 @@ import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
-import { schedulerTick } from './scheduler.js';
+import { schedulerTick, soakFor } from './scheduler.js';
 import type { Db } from './store.js';
 import { markStepEnded, markStepStarted, releaseLease, tryLease } from '../storage/index.js';
 
@@ -226,5 +226,22 @@ describe('package manager per release', () => {
     ['ubuntu:24.04', 'apt'],
   ])('%s → %s', (r, pm) => {
     expect(managerFor(r)).toBe(pm);
+  });
+});
+
+describe('the soak of an emergency run', () => {
+  const now = Date.parse('2026-11-24T12:00:00Z');
+  const entry = (ring: number, emergency: boolean, deadline: string): Plan['entries'][number] => ({ ...(plan.entries[0] as Plan['entries'][number]), ringIndex: ring, emergency, deadline });
+  it('is shortened so that every ring starts well before the earliest deadline, and kept for other runs', () => {
+    // 24 h left, two rings: one gap, the last ring's own work — 12 h each, not the policy's 48.
+    expect(soakFor([entry(0, true, '2026-11-25T12:00:00Z'), entry(1, true, '2026-11-25T12:00:00Z')], 48, now)).toBe(12);
+    // Three rings: 8 h.
+    expect(soakFor([entry(0, true, '2026-11-25T12:00:00Z'), entry(1, false, '2026-12-15T00:00:00Z'), entry(2, true, '2026-11-26T12:00:00Z')], 48, now)).toBe(8);
+    // A short policy soak stays as it is; a deadline already passed leaves none.
+    expect(soakFor([entry(0, true, '2026-11-25T12:00:00Z'), entry(1, true, '2026-11-25T12:00:00Z')], 2, now)).toBe(2);
+    expect(soakFor([entry(0, true, '2026-11-24T00:00:00Z'), entry(1, true, '2026-11-24T00:00:00Z')], 48, now)).toBe(0);
+    // Monthly work, or one ring: the policy's soak.
+    expect(soakFor([entry(0, false, '2026-12-15T00:00:00Z'), entry(1, false, '2026-12-15T00:00:00Z')], 48, now)).toBe(48);
+    expect(soakFor([entry(0, true, '2026-11-25T12:00:00Z')], 48, now)).toBe(48);
   });
 });

@@ -39,6 +39,20 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
 }
 
 /**
+ * The soak between an emergency run's rings: the policy's, shortened so that every ring starts
+ * well before the earliest deadline (the time left is shared by the gaps between rings and the
+ * last ring's own work); none once a deadline has passed. Other runs keep the policy's soak.
+ */
+export function soakFor(entries: readonly PlanEntry[], soakHours: number, now: number): number {
+  if (!entries.some((e) => e.emergency)) return soakHours;
+  const gaps = new Set(entries.map((e) => e.ringIndex)).size - 1;
+  if (gaps <= 0) return soakHours;
+  const deadline = Math.min(...entries.filter((e) => e.emergency).map((e) => Date.parse(e.deadline)));
+  const left = Math.max(0, (deadline - now) / 3_600_000);
+  return Math.min(soakHours, left / (gaps + 1));
+}
+
+/**
  * Executes a run and, when this process finished it (done, halted, cancelled), records `run.end`
  * — whichever path started it: a new run, a soak's end or an orphan taken over, attached or in
  * the background.
@@ -100,7 +114,7 @@ async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: bool
       continue;
     }
     const sub: Plan = { ...plan, entries };
-    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, holder }, clock);
+    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: soakFor(entries, policy.rollout.soakHours, now.getTime()), holder }, clock);
     const hosts = entries.map((e) => e.target);
     await recordAudit(db, actor, 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
     const lease = { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
