@@ -8,13 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addSource, syncSource } from '../src/services/feeds.js';
-import { importRootInventory } from '../src/services/inventory.js';
 import { applyPolicyFile } from '../src/services/policies.js';
 import { schedulerTick } from '../src/services/scheduler.js';
-import { scanTarget } from '../src/services/scan.js';
 import { openStore } from '../src/services/store.js';
 import { getRun } from '../src/storage/index.js';
-import { FEED, testbed } from '../test/patch-testbed.js';
+import { FEED, importTestbed, testbed } from '../test/patch-testbed.js';
 import { rootTransport } from '../test/root-transport.js';
 import { hasTool } from '../test/rpm-tools.js';
 import type { BenchRow } from './harness.js';
@@ -25,19 +23,10 @@ export async function run(): Promise<BenchRow[]> {
   const db = await openStore({ dbPath: join(dir, 'b.db') });
   try {
     const tb = testbed(join(dir, 'tb'), ['h1', 'h2']);
-    const hosts = new Map<string, { root: string; extra: readonly string[] }>();
-    const names = new Map<string, string>();
-    for (const [name, root] of tb.roots) {
-      const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
-      hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
-      names.set(t.target.id, name);
-    }
+    const { hosts, rescan } = await importTestbed(db, tb);
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: bulwark/v1\nkind: Policy\nname: oob\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-now, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nwindows:\n  - { name: never-now, days: [saturday], start: "02:00", durationHours: 1 }\n');
     await applyPolicyFile(db, join(dir, 'p.yaml'));
-    const transport = rootTransport(hosts, async (id) => {
-      await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
-      await scanTarget(db, id);
-    });
+    const transport = rootTransport(hosts, rescan);
     const feedFile = join(dir, 'feed.json');
     writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1').map((a) => ({ ...a, publishedAt: new Date().toISOString() })) }));
     await addSource(db, { id: 'bench', format: 'native', location: feedFile });

@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { importRootInventory } from '../src/services/inventory.js';
+import { scanTarget } from '../src/services/scan.js';
+import type { Clock, Db } from '../src/services/store.js';
 import { buildDummyRpms } from './rpm-tools.js';
 
 /**
@@ -56,3 +59,31 @@ export const FEED = {
   })),
 };
 
+
+export interface TestbedHosts {
+  /** Target id → the root and the dnf arguments rootTransport gives it. */
+  hosts: Map<string, { root: string; extra: readonly string[] }>;
+  /** Target id → host name. */
+  names: Map<string, string>;
+  /** A re-scan as a run's rescan step does it: the root's package list imported again and matched. */
+  rescan: (targetId: string) => Promise<void>;
+}
+
+/**
+ * The testbed's roots as hosts in `db` (inventory imported, kind host), for rootTransport; each
+ * host's dnf uses `repoOf(name)` (default: the testbed's repository).
+ */
+export async function importTestbed(db: Db, tb: ReturnType<typeof testbed>, o: { repoOf?: (name: string) => string; clock?: Clock } = {}): Promise<TestbedHosts> {
+  const hosts = new Map<string, { root: string; extra: readonly string[] }>();
+  const names = new Map<string, string>();
+  for (const [name, root] of tb.roots) {
+    const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
+    hosts.set(t.target.id, { root, extra: tb.extra(o.repoOf?.(name) ?? tb.repo) });
+    names.set(t.target.id, name);
+  }
+  const rescan = async (id: string): Promise<void> => {
+    const t = await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
+    await scanTarget(db, t.target.id, o.clock);
+  };
+  return { hosts, names, rescan };
+}

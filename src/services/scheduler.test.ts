@@ -2,17 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FEED, installed, testbed } from '../../test/patch-testbed.js';
+import { FEED, importTestbed, installed, testbed } from '../../test/patch-testbed.js';
 import { rootTransport } from '../../test/root-transport.js';
 import { hasTool } from '../../test/rpm-tools.js';
 import { auditLog } from './audit.js';
 import { addSource, syncSource } from './feeds.js';
-import { importRootInventory } from './inventory.js';
 import { applyPolicyFile } from './policies.js';
 import { runPolicyNow, schedulerTick } from './scheduler.js';
 import { listRuns, setRunState } from './runs.js';
 import { busyTargets } from '../storage/index.js';
-import { scanTarget } from './scan.js';
 import { openStore } from './store.js';
 
 const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
@@ -41,19 +39,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
     const db = await openStore({ dbPath: join(dir, 's.db') });
     try {
       const tb = testbed(join(dir, 'tb'), ['h1', 'h2']);
-      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
-      for (const [name, root] of tb.roots) {
-        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
-        hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
-      }
+      const { hosts, rescan } = await importTestbed(db, tb);
       const pf = join(dir, 'policy.yaml');
       writeFileSync(pf, POLICY);
       await applyPolicyFile(db, pf);
-      const transport = rootTransport(hosts, async (id) => {
-        const h = hosts.get(id);
-        const t = await importRootInventory(db, { dir: h?.root ?? '', name: [...tb.roots].find(([, r]) => r === h?.root)?.[0] ?? id, release: 'azurelinux:3.0', kind: 'host' });
-        await scanTarget(db, t.target.id);
-      });
+      const transport = rootTransport(hosts, rescan);
       // A Tuesday noon: the weekend window is closed.
       const tuesday = () => new Date('2026-11-24T12:00:00Z');
       const feedFile = join(dir, 'feed.json');
@@ -99,12 +89,8 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
     const db = await openStore({ dbPath: join(dir, 'one.db') });
     try {
       const tb = testbed(join(dir, 'one'), ['h1', 'h2']);
-      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
-      for (const [name, root] of tb.roots) {
-        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
-        // h2's repository is gone: its precheck fails, every time.
-        hosts.set(t.target.id, { root, extra: tb.extra(name === 'h2' ? join(dir, 'one', 'no-such-repo') : tb.repo) });
-      }
+      // h2's repository is gone: its precheck fails, every time.
+      const { hosts } = await importTestbed(db, tb, { repoOf: (name) => (name === 'h2' ? join(dir, 'one', 'no-such-repo') : tb.repo) });
       const pf = join(dir, 'one.yaml');
       writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: one\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: all, percent: 100 }]\n  failureThreshold: 0\nreboot: never\n');
       await applyPolicyFile(db, pf);
@@ -135,22 +121,13 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
     const db = await openStore({ dbPath: join(dir, 'soak.db') });
     try {
       const tb = testbed(join(dir, 'soak'), ['h1', 'h2']);
-      const hosts = new Map<string, { root: string; extra: readonly string[] }>();
-      const names = new Map<string, string>();
-      for (const [name, root] of tb.roots) {
-        const t = await importRootInventory(db, { dir: root, name, release: 'azurelinux:3.0', kind: 'host' });
-        hosts.set(t.target.id, { root, extra: tb.extra(tb.repo) });
-        names.set(t.target.id, name);
-      }
+      let now = Date.parse('2026-11-24T12:00:00Z');
+      const clock = () => new Date(now);
+      const { hosts, rescan } = await importTestbed(db, tb, { clock });
       const pf = join(dir, 'soak.yaml');
       writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: soak\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [h1] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n');
       await applyPolicyFile(db, pf);
-      let now = Date.parse('2026-11-24T12:00:00Z');
-      const clock = () => new Date(now);
-      const transport = rootTransport(hosts, async (id) => {
-        const t = await importRootInventory(db, { dir: hosts.get(id)?.root ?? '', name: names.get(id) ?? id, release: 'azurelinux:3.0', kind: 'host' });
-        await scanTarget(db, t.target.id, clock);
-      });
+      const transport = rootTransport(hosts, rescan);
       const feedFile = join(dir, 'soak-feed.json');
       writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
       await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
