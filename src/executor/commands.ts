@@ -119,22 +119,22 @@ export function updateArgv(pm: PackageManager, targets: readonly Target[], o: Co
  * on Azure Linux 2.0 and 3.0, whose repositories keep every build, is given the planned version.
  */
 export function availableArgv(pm: PackageManager, names: readonly string[], o: CommandOptions = {}): string[] | null {
-  if (names.length === 0 || pm === 'tdnf') return null;
-  const deb = pm === 'apt';
-  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
-  if (deb) return ['apt-cache', ...(o.extra ?? []), 'show', ...names];
-  // The format ends in a backslash and an n, not a line break (an agent task word holds none):
-  // dnf5 reads it as the line's end; dnf 4 too, adding its own (blank lines, skipped).
-  return ['dnf', ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-q', 'repoquery', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', ...names];
+  return queryArgv(pm, names, o, 'offered');
 }
 
 /** What lists the versions installed on the host (apt-cache policy, dnf repoquery --installed); null for tdnf. */
 export function installedArgv(pm: PackageManager, names: readonly string[], o: CommandOptions = {}): string[] | null {
-  const available = availableArgv(pm, names, o);
-  if (available === null) return null;
-  if (pm === 'apt') return ['apt-cache', ...(o.extra ?? []), 'policy', ...names];
-  const at = available.indexOf('repoquery');
-  return [...available.slice(0, at + 1), '--installed', ...available.slice(at + 1)];
+  return queryArgv(pm, names, o, 'installed');
+}
+
+function queryArgv(pm: PackageManager, names: readonly string[], o: CommandOptions, what: 'offered' | 'installed'): string[] | null {
+  if (names.length === 0 || pm === 'tdnf') return null;
+  const deb = pm === 'apt';
+  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
+  if (deb) return ['apt-cache', ...(o.extra ?? []), what === 'offered' ? 'show' : 'policy', ...names];
+  // The format ends in a backslash and an n, not a line break (an agent task word holds none):
+  // dnf5 reads it as the line's end; dnf 4 too, adding its own (blank lines, skipped).
+  return ['dnf', ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-q', 'repoquery', ...(what === 'installed' ? ['--installed'] : []), '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', ...names];
 }
 
 /** The installed versions `apt-cache policy` (apt) or `repoquery --installed` (dnf) lists, by package. */
@@ -240,7 +240,6 @@ export function resolveTargets(
   }
   return { targets: out, changed, current };
 }
-
 
 export interface PrecheckResult {
   ok: boolean;
