@@ -153,7 +153,6 @@ async function writeVersion(
       await run('modifyrepo_c', ['--mdtype=updateinfo', file, join(dir, 'repodata')]);
       await rm(file, { force: true });
     }
-
   } else {
     const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
     await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock() });
@@ -196,21 +195,42 @@ function safeFileName(name: string): string {
 async function checkPublished(dir: string, family: 'rpm' | 'deb', packages: readonly Candidate[]): Promise<void> {
   const want = new Set(packages.map((p) => (family === 'rpm' ? `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`)));
   const got = new Set<string>();
-  if (family === 'rpm') {
-    const repomd = await parseRepomd(await readFile(join(dir, 'repodata', 'repomd.xml')), 'repomd.xml');
-    for (const e of repomd.entries.filter((x) => x.type === 'primary'))
-      for await (const p of primaryPackages(decompress(createReadStream(join(dir, e.href)), e.href, 2 ** 31), join(dir, e.href))) got.add(`${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`);
-  } else {
+  for await (const p of publishedPackages(dir)) got.add(family === 'rpm' ? `${p.name}-${p.version}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`);
+  const missing = [...want].filter((x) => !got.has(x));
+  const extra = [...got].filter((x) => !want.has(x));
+  if (missing.length > 0 || extra.length > 0) throw new BulwarkError('internal', `${dir}: the published metadata does not list exactly the selected packages (missing: ${missing.slice(0, 5).join(', ') || 'none'}; unexpected: ${extra.slice(0, 5).join(', ') || 'none'})`);
+}
+
+/** A package as a published version's own metadata lists it. */
+export interface PublishedPackage {
+  name: string;
+  /** rpm: `E:V-R`; deb: the Debian version. */
+  version: string;
+  arch: string;
+  /** deb: the version of its source (`Source: name (version)`), else its own; rpm: its version. */
+  sourceVersion: string;
+}
+
+/** The packages a published version lists: its primary.xml (rpm-md), or every Packages index under dists/ (apt). */
+export async function* publishedPackages(dir: string): AsyncGenerator<PublishedPackage> {
+  if (existsSync(join(dir, 'dists'))) {
     for (const suite of await readdir(join(dir, 'dists')))
       for (const component of (await readdir(join(dir, 'dists', suite), { withFileTypes: true })).filter((d) => d.isDirectory()))
         for (const bin of await readdir(join(dir, 'dists', suite, component.name))) {
           const file = join(dir, 'dists', suite, component.name, bin, 'Packages');
-          for (const p of debPackages(await readFile(file, 'utf8'), file)) got.add(`${p.name}_${p.version}_${p.arch}`);
+          if (!existsSync(file)) continue;
+          for (const p of debPackages(await readFile(file, 'utf8'), file)) yield { name: p.name, version: p.version, arch: p.arch, sourceVersion: p.sourceVersion };
         }
+    return;
   }
-  const missing = [...want].filter((x) => !got.has(x));
-  const extra = [...got].filter((x) => !want.has(x));
-  if (missing.length > 0 || extra.length > 0) throw new BulwarkError('internal', `${dir}: the published metadata does not list exactly the selected packages (missing: ${missing.slice(0, 5).join(', ') || 'none'}; unexpected: ${extra.slice(0, 5).join(', ') || 'none'})`);
+  const repomdFile = join(dir, 'repodata', 'repomd.xml');
+  if (!existsSync(repomdFile)) throw new BulwarkError('config.invalid', `${dir}: neither an rpm-md nor an apt repository`);
+  const repomd = await parseRepomd(await readFile(repomdFile), repomdFile);
+  for (const e of repomd.entries.filter((x) => x.type === 'primary'))
+    for await (const p of primaryPackages(decompress(createReadStream(join(dir, e.href)), e.href, 2 ** 31), join(dir, e.href))) {
+      const evr = `${String(p.epoch)}:${p.version}-${p.release}`;
+      yield { name: p.name, version: evr, arch: p.arch, sourceVersion: evr };
+    }
 }
 
 /** Package, version and architecture of a .deb, read by the real dpkg-deb. */

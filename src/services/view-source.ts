@@ -1,12 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { BulwarkError } from '../core/errors.js';
-import { collectBytes, decompress } from '../lib/decompress.js';
-import { debPackages } from '../repos/deb.js';
-import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
-import { environmentDir } from './content-views.js';
+import { environmentDir, publishedPackages } from './content-views.js';
 import { buildOf, type AvailableBuild } from '../policy/plan.js';
 import type { Db } from './store.js';
 
@@ -16,44 +9,16 @@ import type { Db } from './store.js';
  * so each directory is read once per process.
  */
 const cache = new Map<string, Map<string, AvailableBuild[]>>();
-const MAX_INDEX = 2 ** 31;
-
-/** A Debian view: every architecture's Packages index under dists/. */
-async function readPublishedApt(dir: string): Promise<Map<string, AvailableBuild[]>> {
-  const out = new Map<string, AvailableBuild[]>();
-  for (const suite of await readdir(join(dir, 'dists')))
-    for (const component of await readdir(join(dir, 'dists', suite), { withFileTypes: true }))
-      if (component.isDirectory())
-        for (const bin of await readdir(join(dir, 'dists', suite, component.name))) {
-          const file = join(dir, 'dists', suite, component.name, bin, 'Packages');
-          if (!existsSync(file)) continue;
-          for (const p of debPackages(await readFile(file, 'utf8'), file)) {
-            const list = out.get(p.name) ?? [];
-            // Debian fixes name source versions: a binary whose version is not its source's
-            // (libldb2 2:2.10 from samba 2:4.21) is compared by the source's, as matching does.
-            const b: AvailableBuild = p.sourceVersion === p.version ? p.version : { build: p.version, source: p.sourceVersion };
-            if (!list.some((x) => buildOf(x) === p.version)) list.push(b);
-            out.set(p.name, list);
-          }
-        }
-  return out;
-}
 
 async function readPublished(dir: string): Promise<Map<string, AvailableBuild[]>> {
-  if (existsSync(join(dir, 'dists'))) return readPublishedApt(dir);
-  const repomdFile = join(dir, 'repodata', 'repomd.xml');
-  if (!existsSync(repomdFile)) throw new BulwarkError('config.invalid', `${dir}: neither an rpm-md nor an apt repository`);
-  const repomd = await parseRepomd(await readFile(repomdFile), repomdFile);
   const out = new Map<string, AvailableBuild[]>();
-  for (const e of repomd.entries.filter((x) => x.type === 'primary')) {
-    const file = join(dir, e.href);
-    const bytes = await collectBytes(decompress(Readable.from([await readFile(file)]), file, MAX_INDEX), file, MAX_INDEX);
-    for await (const p of primaryPackages(Readable.from([bytes]), file)) {
-      const list = out.get(p.name) ?? [];
-      const evr = `${String(p.epoch)}:${p.version}-${p.release}`;
-      if (!list.includes(evr)) list.push(evr);
-      out.set(p.name, list);
-    }
+  for await (const p of publishedPackages(dir)) {
+    const list = out.get(p.name) ?? [];
+    // Debian fixes name source versions: a binary whose version is not its source's (libldb2
+    // 2:2.10 from samba 2:4.21) is compared by the source's, as matching does.
+    const b: AvailableBuild = p.sourceVersion === p.version ? p.version : { build: p.version, source: p.sourceVersion };
+    if (!list.some((x) => buildOf(x) === p.version)) list.push(b);
+    out.set(p.name, list);
   }
   return out;
 }
