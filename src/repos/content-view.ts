@@ -63,7 +63,6 @@ export interface Deviation {
   reason: string;
 }
 
-const globRe = globPattern;
 type Family = 'rpm' | 'deb';
 const evrOf = (family: Family, c: Candidate): string => (family === 'deb' ? c.version : `${String(c.epoch)}:${c.version}-${c.release}`);
 
@@ -82,9 +81,9 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
     if (d !== undefined) d.builds.push(build(c));
     else deviations.push({ kind, package: pkg, builds: [build(c)], reason: why, ...(withBuild !== undefined ? { with: withBuild } : {}) });
   };
-  const include = view.include?.map(globRe);
-  const excludes = view.exclude.map((e) => ({ ...e, re: globRe(e.package) }));
-  const pins = view.pins.map((p) => ({ ...p, re: globRe(p.package), ver: globRe(p.version) }));
+  const include = view.include?.map(globPattern);
+  const excludes = view.exclude.map((e) => ({ ...e, re: globPattern(e.package) }));
+  const pins = view.pins.map((p) => ({ ...p, re: globPattern(p.package), ver: globPattern(p.version) }));
   const replaced = new Map(view.replace.map((r) => [r.package, r]));
   const withBuilds = (pkg: string): string | undefined => {
     const ours = replacements.filter((r) => r.name === pkg).map(build);

@@ -29,7 +29,7 @@ describe('a content view\'s updateinfo', () => {
   it('keeps each advisory with only the published packages, drops the rest, and writes XML that reads back the same', async () => {
     const r = await filterUpdateinfo(stream(DOC), 'updateinfo.xml', (p) => p.name === 'openssl' && p.epoch === 1 && p.version === '3.3.5');
     expect([r.kept, r.dropped, r.updates.map((u) => u.id)]).toEqual([1, 1, ['ADV-1']]);
-    const out = updateinfoDocument(r.updates.map((u) => u.xml));
+    const out = updateinfoDocument(r.updates.map((u) => serializeElement(u.element)));
     const [again] = await (async () => {
       const all = [];
       for await (const rec of xmlRecords(stream(out), { name: 'out', select: (p) => p.length === 2 && p[1] === 'update' })) all.push(rec.element);

@@ -28,12 +28,12 @@ export function serializeElement(el: XmlElement): string {
 }
 
 /**
- * Filters an (uncompressed) updateinfo.xml to the packages `keep` accepts: the `<update>`s left,
- * serialized.
+ * Filters an (uncompressed) updateinfo.xml to the packages `keep` accepts: the `<update>`s left, as
+ * elements (serializeElement writes them; mergeUpdate joins one advisory from two sources).
  * @example await filterUpdateinfo(stream, 'updateinfo.xml', (p) => published.has(key(p)))
  */
-export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; xml: string; element: XmlElement }[]; kept: number; dropped: number }> {
-  const out: { id: string; xml: string; element: XmlElement }[] = [];
+export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; element: XmlElement }[]; kept: number; dropped: number }> {
+  const out: { id: string; element: XmlElement }[] = [];
   let kept = 0;
   let dropped = 0;
   for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
@@ -56,7 +56,7 @@ export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: s
       continue;
     }
     kept++;
-    out.push({ id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), xml: serializeElement(element), element });
+    out.push({ id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), element });
   }
   return { updates: out, kept, dropped };
 }
