@@ -15,8 +15,9 @@ import {
   getEnrollmentToken,
   getTarget,
   insertAgent,
-  expireAgentTasks,
   insertAgentTask,
+  withdrawAgentTask,
+  withdrawStaleCopies,
   insertEnrollmentToken,
   listAgentRows,
   listTargets,
@@ -212,17 +213,18 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
   const pk = await insertAgentTask(db.kysely, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
   // The same command queued before and still not sent was left by a process that died waiting
   // (its step is being run again): it must never run as well.
-  await expireAgentTasks(db.kysely, { agentId: agent.id, before: { pk, kind, argv }, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
-  const until = Date.now() + (o.timeoutMs ?? 3_600_000);
+  await withdrawStaleCopies(db.kysely, { agentId: agent.id, pk, kind, argv, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
+  const timeoutMs = o.timeoutMs ?? 3_600_000;
+  const until = Date.now() + timeoutMs;
   for (;;) {
     const t: AgentTask | null = await getAgentTask(db.kysely, pk);
     if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: t.exitCode === null ? 'the task expired before the agent answered' : '' };
     if (Date.now() > until) {
       // Given up on: an agent that polls later must not run it (an update outside its window,
       // after the step was marked failed). An answer already stored wins.
-      const why = `expired: the server stopped waiting after ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s`;
-      if ((await expireAgentTasks(db.kysely, { agentId: agent.id, pk, now: clock().toISOString(), why })) === 0) continue;
-      return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${String(Math.round((o.timeoutMs ?? 3_600_000) / 1000))} s; the task is withdrawn` };
+      const seconds = String(Math.round(timeoutMs / 1000));
+      if (!(await withdrawAgentTask(db.kysely, { agentId: agent.id, pk, now: clock().toISOString(), why: `expired: the server stopped waiting after ${seconds} s` }))) continue;
+      return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${seconds} s; the task is withdrawn` };
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
   }

@@ -122,17 +122,29 @@ export async function getAgentTask(ex: Executor, pk: number): Promise<AgentTask 
 }
 
 /**
- * Ends tasks the server no longer waits for, so no agent gets them later: `pk` itself (its
- * waiter timed out), or with `before`, the agent's older tasks not yet sent that are the same
- * command (a process that died waiting left it, and its step is queued again). They are done
- * with no exit code; an answer that comes after changes nothing.
+ * Withdraws a task the server no longer waits for (its waiter timed out), so no agent gets it
+ * later: it is done with no exit code, and an answer that comes after changes nothing. False
+ * when it was done already.
  */
-export async function expireAgentTasks(ex: Executor, o: { agentId: string; pk?: number; before?: { pk: number; kind: 'exec' | 'report'; argv: readonly string[] }; now: string; why: string }): Promise<number> {
-  let q = ex.updateTable('agent_tasks').set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why }).where('agent_id', '=', o.agentId);
-  if (o.pk !== undefined) q = q.where('pk', '=', o.pk).where('state', '!=', 'done');
-  else q = q.where('pk', '<', o.before?.pk ?? 0).where('state', '=', 'pending').where('kind', '=', o.before?.kind ?? 'exec').where('argv', '=', JSON.stringify(o.before?.argv ?? []));
-  const r = await q.executeTakeFirst();
-  return Number(r.numUpdatedRows);
+export async function withdrawAgentTask(ex: Executor, o: { agentId: string; pk: number; now: string; why: string }): Promise<boolean> {
+  const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why }).where('agent_id', '=', o.agentId).where('pk', '=', o.pk).where('state', '!=', 'done').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Withdraws the agent's older copies of a task that were never sent: the same command a process
+ * that died waiting left behind, now that its step is queued again (task `pk`).
+ */
+export async function withdrawStaleCopies(ex: Executor, o: { agentId: string; pk: number; kind: 'exec' | 'report'; argv: readonly string[]; now: string; why: string }): Promise<void> {
+  await ex
+    .updateTable('agent_tasks')
+    .set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why })
+    .where('agent_id', '=', o.agentId)
+    .where('pk', '<', o.pk)
+    .where('state', '=', 'pending')
+    .where('kind', '=', o.kind)
+    .where('argv', '=', JSON.stringify(o.argv))
+    .execute();
 }
 
 /** Stores a task's result once; false when it was already done (a second answer changes nothing). */
