@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Dialect, Executor } from '../database.js';
+import type { Database } from '../schema.js';
 
 export type RunStatus = 'running' | 'waiting' | 'paused' | 'cancelled' | 'halted' | 'done';
 export type StepState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -110,18 +111,19 @@ export interface LeaseGuard {
   now: string;
 }
 
+// The guard as a subquery: the lease row held by the holder and not expired.
+const leaseHeld = (eb: ExpressionBuilder<Database, 'run_steps'>, g: LeaseGuard) => eb.selectFrom('leases').select('leases.name').where('leases.name', '=', g.lease).where('leases.holder', '=', g.holder).where('leases.expires_at', '>', g.now);
+
 export async function markStepStarted(ex: Executor, pk: number, now: string, guard?: LeaseGuard): Promise<boolean> {
   const cur = await ex.selectFrom('run_steps').select('attempts').where('pk', '=', pk).executeTakeFirstOrThrow();
-  let q = ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk);
-  if (guard !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('leases').select('leases.name').where('leases.name', '=', guard.lease).where('leases.holder', '=', guard.holder).where('leases.expires_at', '>', guard.now)));
-  return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+  const q = ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk);
+  return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /** Journal: the step ended (its output kept, capped). */
 export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string, guard?: LeaseGuard): Promise<boolean> {
-  let q = ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk);
-  if (guard !== undefined) q = q.where((eb) => eb.exists(eb.selectFrom('leases').select('leases.name').where('leases.name', '=', guard.lease).where('leases.holder', '=', guard.holder).where('leases.expires_at', '>', guard.now)));
-  return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+  const q = ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk);
+  return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /**
