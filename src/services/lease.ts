@@ -13,6 +13,8 @@ export interface HeldLease {
   lost: () => boolean;
   /** Stops renewing and gives the lease up. */
   release: () => Promise<void>;
+  /** Stops renewing and keeps the lease until it expires (a holder that takes it again next time). */
+  stop: () => Promise<void>;
 }
 
 /**
@@ -39,14 +41,18 @@ export async function acquireLease(db: Db, name: string, holder: string, o: { tt
       },
     );
   }, ttl / 3);
+  const stop = async (): Promise<void> => {
+    clearInterval(renew);
+    // A renewal already under way would otherwise take the lease back after it is given up.
+    await renewing;
+  };
   return {
     lost: () => lost,
     release: async () => {
-      clearInterval(renew);
-      // A renewal already under way would otherwise take the lease back after it is given up.
-      await renewing;
+      await stop();
       await releaseLease(db.kysely, name, holder).catch(() => undefined);
     },
+    stop,
   };
 }
 

@@ -2,7 +2,8 @@ import { BulwarkError } from '../core/errors.js';
 import { isKernel, type Plan, type PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
-import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume, tryLease } from '../storage/index.js';
+import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume } from '../storage/index.js';
+import { acquireLease } from './lease.js';
 import { recordAudit } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -74,18 +75,14 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   // One scheduler at a time across processes sharing the database: the pass is leased (and the
   // holder keeps it by renewing each pass; if it dies, another takes over after the TTL).
   const holder = opts.holder ?? PROCESS_ID;
-  const ttl = opts.leaseTtlMs ?? 120_000;
-  const take = (): Promise<boolean> => tryLease(db.kysely, 'scheduler', holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
-  if (!(await take())) return out;
-  // Kept while this pass runs (a pass that waits for its runs can take hours), and not given up
-  // after it: the next pass of this process renews it.
-  const renew = setInterval(() => {
-    take().catch(() => undefined);
-  }, ttl / 3);
+  const lease = await acquireLease(db, 'scheduler', holder, { ttlMs: opts.leaseTtlMs ?? 120_000 });
+  if (lease === null) return out;
+  // Renewed while this pass runs (a pass that waits for its runs can take hours), and not given
+  // up after it: the next pass of this process takes it again.
   try {
     return await tickLeased(db, transport, opts, clock, actor, holder, out);
   } finally {
-    clearInterval(renew);
+    await lease.stop();
   }
 }
 
