@@ -123,11 +123,6 @@ export interface Plan {
   exclude?: string[];
 }
 
-/** Glob with `*` and `?` (package names and versions). */
-function glob(pattern: string): RegExp {
-  return globPattern(pattern);
-}
-
 /** FNV-1a, for a stable spread of hosts over percentage rings. */
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
@@ -173,8 +168,8 @@ export function assemblePlan(input: PlanInput): Plan {
   };
   const holds = [...policy.holds, ...(input.holds ?? [])].filter((h) => holdEnd(h.until) > nowMs);
   const approved = input.approved ?? new Set<string>();
-  const excludes = policy.exclude.map((g) => [g, glob(g)] as const);
-  const pins = Object.entries(policy.pins).map(([pkg, ver]) => [glob(pkg), glob(ver), ver] as const);
+  const excludes = policy.exclude.map((g) => [g, globPattern(g)] as const);
+  const pins = Object.entries(policy.pins).map(([pkg, ver]) => [globPattern(pkg), globPattern(ver), ver] as const);
   const exploited = input.knownExploited ?? new Set<string>();
 
   // Calendar arithmetic goes through Intl and is costly: the same first-seen times and ring
@@ -359,8 +354,10 @@ export function assemblePlan(input: PlanInput): Plan {
       const monthlyWaiting = approvedCycle ? [] : all.filter((p) => !d.outOfBand.has(p.name) && p.advisories.some((a) => !approved.has(a)));
       const packages = monthlyWaiting.length > 0 && monthlyWaiting.length < all.length ? all.filter((p) => !monthlyWaiting.includes(p)) : all;
       const manualWaiting = [...d.manual].filter((a) => !approved.has(a));
-      const waitingNow = packages === all ? [...monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a))), ...manualWaiting] : manualWaiting;
-      const awaiting = [...new Set([...waitingNow, ...monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a)))])].sort();
+      const monthlyAdvisories = monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a)));
+      // The entry waits for what it carries: its monthly advisories only when they are in it.
+      const waitingNow = packages === all ? [...monthlyAdvisories, ...manualWaiting] : manualWaiting;
+      const awaiting = [...new Set([...monthlyAdvisories, ...manualWaiting])].sort();
       entries.push({
         targetId: d.t.id,
         target: d.t.name,
