@@ -112,7 +112,6 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   // slow on purpose: a login is counted when it starts, per address and per user name), so a
   // password flood never holds back a valid token from the same address.
   const failures = windowCounter(o.authFailuresPerMinute ?? 20);
-  const limiter = { blocked: failures.blocked, fail: (who: string, now: number): void => void failures.add(who, now) };
   const logins = windowCounter(o.loginAttemptsPerMinute ?? o.authFailuresPerMinute ?? 20);
   const userLogins = windowCounter(o.loginAttemptsPerUserPerMinute ?? 10);
   const loginAttempt = (c: Context, user: string): { succeeded: () => void } => {
@@ -150,7 +149,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   const authenticate = async (c: Context): Promise<{ principal: Principal; sessionId: string | null }> => {
     const who = clientAddress(c);
     const now = Date.now();
-    if (limiter.blocked(who, now)) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    if (failures.blocked(who, now)) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     const header = c.req.header('authorization');
     if (header !== undefined) {
       const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header);
@@ -178,13 +177,13 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     try {
       return await f();
     } catch (err) {
-      if (err instanceof BulwarkError && err.code === 'auth.required' && !passwordRoute) limiter.fail(clientAddress(c), Date.now());
+      if (err instanceof BulwarkError && err.code === 'auth.required' && !passwordRoute) failures.add(clientAddress(c), Date.now());
       throw err;
     }
   };
   /** What is refused before the body is read: a blocked client, a request no enrolled agent signed. */
   const before = async (r: Route, c: Context): Promise<void> => {
-    if ((r.access === 'agent' || r.checksCredentials === true) && limiter.blocked(clientAddress(c), Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    if ((r.access === 'agent' || r.checksCredentials === true) && failures.blocked(clientAddress(c), Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     if (r.access === 'agent') await agentOfHeaders(db, signedHeaders(c));
   };
   for (const r of apiRoutes()) {
@@ -239,7 +238,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   serveRepositories(app, db, async (c) => {
     if (o.reposNeedToken !== true) return true;
     const who = clientAddress(c);
-    if (limiter.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    if (failures.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     const header = c.req.header('authorization') ?? '';
     let token: string | null = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header)?.[1] ?? null;
     const basic = /^Basic ([A-Za-z0-9+/=]{1,512})$/.exec(header)?.[1];
@@ -249,7 +248,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     const t = token === null ? null : await verifyToken(db, token);
     if (t === null) {
-      if (header !== '') limiter.fail(who, Date.now());
+      if (header !== '') failures.add(who, Date.now());
       return false;
     }
     return true;
@@ -296,7 +295,7 @@ function serveDashboard(app: Hono, root: string | null): void {
     if (root === null) return c.text('The dashboard is not built: run `npm run build`.', 404);
     const rel = normalize(decodedPath(c)).replace(/^(\.\.[/\\])+/, '');
     let file = join(root, rel);
-    if (!file.startsWith(root) || !extname(file) || !(await isFile(file))) file = join(root, 'index.html');
+    if (!file.startsWith(root) || !extname(file) || (await fileSize(file)) === null) file = join(root, 'index.html');
     const body = await readFile(file);
     const immutable = file.startsWith(join(root, 'assets'));
     return c.body(body, 200, {
@@ -316,20 +315,13 @@ function decodedPath(c: Context): string {
   }
 }
 
+/** A regular file's size; null for anything else or nothing. */
 async function fileSize(p: string): Promise<number | null> {
   try {
     const st = await stat(p);
     return st.isFile() ? st.size : null;
   } catch {
     return null;
-  }
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
   }
 }
 
