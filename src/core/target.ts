@@ -35,7 +35,20 @@ export interface InstalledPackage {
   sourceName: string | null;
   /** Source package version when it differs from the binary's (dpkg source:Version). */
   sourceVersion: string | null;
+  /**
+   * Where `sourceName` came from when the inventory did not say it (issue #13); absent or
+   * `given` when the inventory carried it (rpm -qa SOURCERPM, dpkg, a purl's `upstream`).
+   */
+  sourceOrigin?: SourceOrigin;
 }
+
+/**
+ * How a package's source name is known: `given` by the inventory; else resolved from a
+ * snapshotted `repository`'s primary.xml (same name, version and release), `learned` from an
+ * earlier inventory of the release that carried it, or the `shipped` per-release map; else
+ * `assumed` to be the binary's own name (true for most rpms, and said so on every finding).
+ */
+export type SourceOrigin = 'given' | 'repository' | 'learned' | 'shipped' | 'assumed';
 
 /** A point-in-time inventory of a target (DESIGN.md data flow, step 2). */
 export interface InventorySnapshot {

@@ -21,6 +21,11 @@ export interface ParsedInventory {
   format: InventoryFormat;
   family: PackageFamily;
   packages: InstalledPackage[];
+  /**
+   * What the import left out and why, each naming the record (an SBOM component without a
+   * package URL of an rpm or deb package). A line that is not a package is an error instead.
+   */
+  warnings: string[];
 }
 
 /**
@@ -65,77 +70,167 @@ function parseManifest(text: string, file: string): InstalledPackage[] {
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    if (!line.endsWith('.rpm')) return; // macro_packages.txt style bare names are not packages
+    const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
+    // Every line of a manifest is a package (issue #13): skipping `garbage line here` or a bare
+    // name would scan less than the file lists and say nothing.
+    if (!line.endsWith('.rpm')) throw fail(`"${line.length > 120 ? `${line.slice(0, 120)}…` : line}" is not an rpm file name (name-version-release.arch.rpm)`);
     try {
       const p = parseRpmFileName(line);
       // File names never show the epoch (data notes 2.1) nor the source package.
       out.push({ family: 'rpm', name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: null, sourceVersion: null });
     } catch (err) {
-      throw new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${(err as Error).message}`, { file, line: i + 1 });
+      throw fail((err as Error).message);
     }
   });
   return out;
 }
 
-/** One package from a purl: pkg:rpm/… (epoch, arch, upstream = source rpm) or pkg:deb/… (arch, upstream = source). */
-function fromPurl(purl: string, where: string, file: string): InstalledPackage | null {
+/** A source rpm file name (`perl-5.38.2-509.azl3.src.rpm`) or a bare source name, as its name. */
+function sourceNameOf(text: string): string | null {
+  const t = text.trim();
+  if (t === '') return null;
+  if (t.endsWith('.rpm')) return parseSourceRpm(t)?.name ?? null;
+  return /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(t) ? t : null;
+}
+
+/**
+ * One package from a purl (purl-spec PURL-TYPES): pkg:rpm/… (version `V-R`, qualifiers `epoch`,
+ * `arch`, `upstream` = the source rpm) or pkg:deb/… (`arch`, `upstream` = source[@version]).
+ * A purl of another type, or one without a version, is not a package Bulwark can judge: the
+ * reason is returned, and the caller names the component in a warning.
+ */
+function fromPurl(purl: string, where: string, file: string): InstalledPackage | string {
   let p;
   try {
     p = parsePurl(purl);
   } catch (err) {
     throw new BulwarkError('input.invalid', `${file}: ${where}: ${(err as Error).message}`, { file });
   }
-  if (p.version === null) return null;
+  if (p.type !== 'rpm' && p.type !== 'deb') return `${purl} is not an rpm or deb package (pkg:${p.type})`;
+  if (p.version === null) return `${purl} has no version`;
   if (p.type === 'rpm') {
     const dash = p.version.lastIndexOf('-');
     const version = dash > 0 ? p.version.slice(0, dash) : p.version;
     const release = dash > 0 ? p.version.slice(dash + 1) : null;
     const epochText = p.qualifiers['epoch'];
     const epoch = epochText === undefined ? null : Number(epochText);
-    if (epoch !== null && !Number.isInteger(epoch)) throw new BulwarkError('input.invalid', `${file}: ${where}: epoch "${epochText ?? ''}" is not a number`, { file });
+    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch))) throw new BulwarkError('input.invalid', `${file}: ${where}: epoch "${epochText ?? ''}" is not a number`, { file });
     const upstream = p.qualifiers['upstream'];
     let sourceName: string | null = null;
-    if (upstream !== undefined) sourceName = upstream.endsWith('.rpm') ? (parseSourceRpm(upstream)?.name ?? null) : upstream;
+    try {
+      if (upstream !== undefined) sourceName = sourceNameOf(upstream);
+    } catch (err) {
+      throw new BulwarkError('input.invalid', `${file}: ${where}: upstream: ${(err as Error).message}`, { file });
+    }
     return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? 'noarch', sourceName, sourceVersion: null };
   }
-  if (p.type === 'deb') {
-    const upstream = p.qualifiers['upstream'];
-    const parts = upstream?.split('@') ?? [];
-    return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? p.name, sourceVersion: parts[1] ?? null };
-  }
-  return null; // npm, pypi…: not a distribution package
+  const upstream = p.qualifiers['upstream'];
+  const parts = upstream?.split('@') ?? [];
+  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? p.name, sourceVersion: parts[1] ?? null };
 }
 
-function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): InstalledPackage[] {
+type Rec = Record<string, unknown>;
+const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x);
+const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+
+/** How a record is named in a warning: its name and version, or its place in the document. */
+function label(rec: Rec, where: string): string {
+  const name = str(rec['name']);
+  const version = str(rec['version']) ?? str(rec['versionInfo']);
+  return name === null ? where : `${where} (${name}${version === null ? '' : ` ${version}`})`;
+}
+
+/** CycloneDX properties that name a component's source package (Bulwark's own, syft's). */
+const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm']);
+
+function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     throw new BulwarkError('input.invalid', `${file}: not JSON: ${(err as Error).message}`, { file });
   }
-  const purls: [string, string][] = [];
+  if (!isRec(doc)) throw new BulwarkError('input.invalid', `${file}: not a JSON object`, { file });
+  const packages: InstalledPackage[] = [];
+  const warnings: string[] = [];
+  const take = (purl: string | null, where: string, rec: Rec, source: string | null): void => {
+    if (purl === null) {
+      warnings.push(`${file}: ${label(rec, where)}: no package URL (purl); not scanned`);
+      return;
+    }
+    const p = fromPurl(purl, where, file);
+    if (typeof p === 'string') {
+      warnings.push(`${file}: ${label(rec, where)}: ${p}; not scanned`);
+      return;
+    }
+    // The document's own statement of the source, when the purl has none.
+    packages.push(p.sourceName === null && source !== null && p.family === 'rpm' ? { ...p, sourceName: source } : p);
+  };
   if (format === 'cyclonedx') {
     const walk = (components: unknown, path: string): void => {
-      if (!Array.isArray(components)) return;
+      if (components === undefined) return;
+      if (!Array.isArray(components)) throw new BulwarkError('input.invalid', `${file}: ${path} is not an array`, { file });
       components.forEach((c: unknown, i) => {
-        if (typeof c !== 'object' || c === null) return;
-        const rec = c as { purl?: unknown; components?: unknown };
-        if (typeof rec.purl === 'string') purls.push([rec.purl, `${path}[${String(i)}]`]);
-        walk(rec.components, `${path}[${String(i)}].components`);
+        const where = `${path}[${String(i)}]`;
+        if (!isRec(c)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
+        let source: string | null = null;
+        if (Array.isArray(c['properties']))
+          for (const prop of c['properties'] as unknown[])
+            if (isRec(prop) && CDX_SOURCE_PROPERTIES.has(str(prop['name']) ?? '') && str(prop['value']) !== null) {
+              try {
+                source = sourceNameOf(str(prop['value']) ?? '');
+              } catch (err) {
+                throw new BulwarkError('input.invalid', `${file}: ${where}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
+              }
+            }
+        take(str(c['purl']), where, c, source);
+        walk(c['components'], `${where}.components`);
       });
     };
-    walk((doc as { components?: unknown }).components, 'components');
+    walk(doc['components'], 'components');
   } else {
-    const pkgs = (doc as { packages?: unknown }).packages;
-    if (Array.isArray(pkgs))
-      pkgs.forEach((p: unknown, i) => {
-        const refs = (p as { externalRefs?: unknown } | null)?.externalRefs;
-        if (!Array.isArray(refs)) return;
-        for (const r of refs as { referenceType?: unknown; referenceLocator?: unknown }[])
-          if (r.referenceType === 'purl' && typeof r.referenceLocator === 'string') purls.push([r.referenceLocator, `packages[${String(i)}]`]);
-      });
+    const pkgs = doc['packages'];
+    if (pkgs !== undefined && !Array.isArray(pkgs)) throw new BulwarkError('input.invalid', `${file}: packages is not an array`, { file });
+    const list = (pkgs ?? []) as unknown[];
+    // SPDX 2.3 §11: `A GENERATED_FROM B` (or `B GENERATES A`) says binary A was built from B.
+    const byId = new Map<string, Rec>();
+    for (const p of list) if (isRec(p) && str(p['SPDXID']) !== null) byId.set(str(p['SPDXID']) ?? '', p);
+    const builtFrom = new Map<string, Rec>();
+    const rels = doc['relationships'];
+    if (Array.isArray(rels))
+      for (const r of rels as unknown[]) {
+        if (!isRec(r)) continue;
+        const a = str(r['spdxElementId']);
+        const b = str(r['relatedSpdxElement']);
+        const type = str(r['relationshipType']);
+        if (a === null || b === null) continue;
+        if (type === 'GENERATED_FROM' && byId.has(b)) builtFrom.set(a, byId.get(b) as Rec);
+        if (type === 'GENERATES' && byId.has(a)) builtFrom.set(b, byId.get(a) as Rec);
+      }
+    const described = new Set<string>();
+    if (Array.isArray(rels)) for (const r of rels as unknown[]) if (isRec(r) && r['relationshipType'] === 'DESCRIBES' && str(r['relatedSpdxElement']) !== null) described.add(str(r['relatedSpdxElement']) ?? '');
+    const sources = new Set([...builtFrom.values()]);
+    list.forEach((p: unknown, i) => {
+      const where = `packages[${String(i)}]`;
+      if (!isRec(p)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
+      // The document's subject (the image) and source packages are not installed packages.
+      if (described.has(str(p['SPDXID']) ?? '\u0000') || sources.has(p)) return;
+      const refs = Array.isArray(p['externalRefs']) ? (p['externalRefs'] as unknown[]).filter(isRec) : [];
+      const purl = refs.find((r) => r['referenceType'] === 'purl' && typeof r['referenceLocator'] === 'string')?.['referenceLocator'] as string | undefined;
+      let source: string | null = null;
+      const from = builtFrom.get(str(p['SPDXID']) ?? '');
+      try {
+        if (from !== undefined) source = sourceNameOf(str(from['name']) ?? '');
+        // Bulwark's own SPDX says `built from <source rpm>` (SPDX 2.3 §7.19 sourceInfo).
+        const info = /^built from (?:source package )?(\S+)$/.exec(str(p['sourceInfo']) ?? '');
+        if (source === null && info?.[1] !== undefined) source = sourceNameOf(info[1]);
+      } catch (err) {
+        throw new BulwarkError('input.invalid', `${file}: ${where}: its source package: ${(err as Error).message}`, { file });
+      }
+      take(purl ?? null, where, p, source);
+    });
   }
-  return purls.map(([purl, where]) => fromPurl(purl, where, file)).filter((x): x is InstalledPackage => x !== null);
+  return { packages, warnings };
 }
 
 /**
@@ -146,6 +241,7 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   const f = format ?? detectInventoryFormat(text);
   if (f === null) throw new BulwarkError('input.invalid', `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)`, { file });
   let packages: InstalledPackage[];
+  let warnings: string[] = [];
   switch (f) {
     case 'rpm-qa':
       packages = parseRpmQa(text, file);
@@ -158,13 +254,13 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
       break;
     case 'cyclonedx':
     case 'spdx':
-      packages = parseSbom(text, file, f);
+      ({ packages, warnings } = parseSbom(text, file, f));
       break;
   }
   const families = new Set(packages.map((p) => p.family));
   if (families.size > 1) throw new BulwarkError('input.invalid', `${file}: mixes rpm and deb packages`, { file });
   const family: PackageFamily = packages[0]?.family ?? (f === 'dpkg-query' ? 'deb' : 'rpm');
-  return { format: f, family, packages };
+  return { format: f, family, packages, warnings };
 }
 
 /** Azure Linux / CBL-Mariner dist tags in release strings tell the release of an rpm inventory. */

@@ -1,6 +1,6 @@
 import type { Advisory, Fix, Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
-import type { InstalledPackage } from '../core/target.js';
+import type { InstalledPackage, SourceOrigin } from '../core/target.js';
 import { versionScheme, type VersionScheme } from '../core/version/registry.js';
 import type { PackageFamily } from '../core/release.js';
 
@@ -17,6 +17,8 @@ import type { PackageFamily } from '../core/release.js';
  *   version itself is not vulnerable);
  * - `no-fix-yet` / `will-not-fix`: affected iff within introduced and lastAffected (inclusive);
  * - `not-affected` / `under-investigation`: never a finding;
+ * - a source fix matched through a source name that was assumed (the binary's own name, since
+ *   the inventory did not say and nothing knew it) says so in `reason`;
  * - a fix whose feed writes a meaningless epoch (`epochUnreliable`: Microsoft's OVAL writes
  *   `0:` for every package) is compared on version-release only when the installed package
  *   has an epoch, and when that changes the verdict the finding says so in `reason`.
@@ -40,6 +42,8 @@ export interface Match {
   status: Extract<FindingStatus, 'open' | 'no-fix'>;
   /** Why the verdict differs from a literal reading of the feed, or null. */
   reason: string | null;
+  /** The installed package's source name and where it came from, when known. */
+  packageSource: { name: string; origin: SourceOrigin } | null;
 }
 
 /** The version string a package is compared as: rpm `[E:]V-R`, deb the full version. */
@@ -135,6 +139,11 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
       effective = fixedUp;
     }
     if (!affected) continue;
+    // A source name nobody gave nor knew: the binary's own name was tried (issue #13); say so.
+    if (fix.packageKind === 'source' && p.sourceOrigin === 'assumed') {
+      const assumed = `source package assumed to be ${p.sourceName ?? p.name} (the inventory does not say and no repository, earlier inventory or shipped map knows ${p.name})`;
+      reason = reason === null ? assumed : `${reason}; ${assumed}`;
+    }
     const key = `${advisory.source}\u0000${advisory.id}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -149,6 +158,7 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
       fixed: effective.status === 'fixed' ? effective.fixed : null,
       status: fix.status === 'fixed' ? 'open' : 'no-fix',
       reason,
+      packageSource: p.sourceName === null ? null : { name: p.sourceName, origin: p.sourceOrigin ?? 'given' },
     });
   }
   return out;

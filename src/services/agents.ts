@@ -1,3 +1,4 @@
+import { saveInventoryWithSources } from './source-names.js';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -24,7 +25,6 @@ import {
   nextAgentTask,
   recordNonce,
   revokeAgentRow,
-  saveInventory,
   setInventoryFingerprint,
   setAgentSeen,
   setAgentBootId,
@@ -179,7 +179,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m === 'dnf5' ? 'dnf' : m)) as PackageManager[];
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
-    await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages });
+    await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages }, now);
     await setInventoryFingerprint(tx, t.id, fingerprint, now);
     await setTargetImage(tx, t.id, r.image);
   });

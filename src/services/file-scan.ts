@@ -3,10 +3,11 @@ import type { Advisory, Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import type { OvalCriteria } from '../core/oval.js';
 import { releaseFamily } from '../core/release.js';
-import type { InstalledPackage } from '../core/target.js';
+import type { InstalledPackage, SourceOrigin } from '../core/target.js';
 import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
+import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
 import { feedDocuments } from '../lib/archive.js';
 import { matchPackages } from '../matching/match.js';
 import { evaluateCriteria, indexByName, type StrictInventory } from '../matching/oval-strict.js';
@@ -27,6 +28,11 @@ export interface FileScanInput {
   ovalStrict?: boolean;
   /** The running kernel, for uname tests in strict mode. */
   runningKernel?: string | null;
+  /**
+   * Resolve the source names the inventory does not carry (default true). Off only to measure
+   * what resolving costs (bench/); off, a manifest's source fixes match nothing.
+   */
+  resolveSources?: boolean;
 }
 
 export interface FileScanFinding {
@@ -43,10 +49,18 @@ export interface FileScanFinding {
   status: 'open' | 'no-fix';
   /** Why the verdict differs from a literal reading of the feed, or null. */
   reason: string | null;
+  /** The installed package's source name and where it came from (normal mode), else null. */
+  packageSource: { name: string; origin: SourceOrigin } | null;
 }
 
 export interface FileScanResult {
-  inventory: { file: string; format: InventoryFormat; packages: number };
+  /**
+   * `sources`: how many packages had their source name given by the inventory, resolved (from
+   * a repository or the shipped map), learned, or assumed to be the binary's name (issue #13).
+   * A file scan uses no database: its resolution is the shipped map.
+   * `warnings`: what the import left out and why (e.g. an SBOM component without a package URL).
+   */
+  inventory: { file: string; format: InventoryFormat; packages: number; sources: SourceCounts; warnings: string[] };
   release: string;
   mode: 'normal' | 'oval-strict';
   advisories: number;
@@ -105,10 +119,16 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
         severity: a.severity,
         status: bound.inclusive || bound.fixed === null ? 'no-fix' : 'open',
         reason: null,
+        packageSource: null,
       });
     }
   }
   return out;
+}
+
+function countGiven(packages: readonly InstalledPackage[]): SourceCounts {
+  const given = packages.filter((p) => p.sourceName !== null).length;
+  return { given, repository: 0, learned: 0, shipped: 0, assumed: 0 };
 }
 
 /**
@@ -127,9 +147,10 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
   const family = releaseFamily(release);
   if (family === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
   if (family !== inv.family) throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);
+  const resolved = input.resolveSources === false ? { packages: inv.packages, counts: null } : resolveSourceNames(inv.packages, release);
   const findings: FileScanFinding[] = input.ovalStrict === true
     ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
-    : matchPackages({ family, release, packages: inv.packages, advisories }).map((m) => ({
+    : matchPackages({ family, release, packages: resolved.packages, advisories }).map((m) => ({
         advisory: m.advisoryId,
         source: m.advisorySource,
         cves: m.cves,
@@ -140,9 +161,10 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
         severity: m.severity,
         status: m.status,
         reason: m.reason,
+        packageSource: m.packageSource,
       }));
   return {
-    inventory: { file: input.inventory, format: inv.format, packages: inv.packages.length },
+    inventory: { file: input.inventory, format: inv.format, packages: inv.packages.length, sources: resolved.counts ?? countGiven(inv.packages), warnings: inv.warnings },
     release,
     mode: input.ovalStrict === true ? 'oval-strict' : 'normal',
     advisories: advisories.length,

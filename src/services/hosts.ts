@@ -1,9 +1,10 @@
+import { saveInventoryWithSources } from './source-names.js';
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
 import { collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
-import { defaultSqlitePath, listTargets, removeTarget, saveInventory, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
+import { defaultSqlitePath, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -109,7 +110,7 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
     const now = clock().toISOString();
     await transaction(db, async (tx) => {
       await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: inv.arch }, now);
-      await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages });
+      await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages }, now);
       await setTargetImage(tx, t.id, inv.image);
     });
     return scanTarget(db, t.id, clock);

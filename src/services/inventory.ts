@@ -5,8 +5,10 @@ import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
-import { saveInventory, setTargetImage, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
+import { setTargetImage, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
 import { readBoundedText } from './read-file.js';
+import { saveInventoryWithSources } from './source-names.js';
+import type { SourceCounts } from '../inventory/source-names.js';
 import { systemClock, type Clock } from './store.js';
 
 export const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
@@ -25,6 +27,10 @@ export interface ImportInventoryReport {
   target: StoredTarget;
   packages: number;
   newPackages: number;
+  /** How many packages had their source name given, resolved (repository, shipped map), learned or assumed. */
+  sources: SourceCounts;
+  /** What the import left out, each naming its record (e.g. SBOM components without a package URL). */
+  warnings: string[];
 }
 
 /**
@@ -41,29 +47,33 @@ export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const target = await upsertTarget(tx, { name: input.name, kind: input.kind ?? 'host', release: input.release, platform: input.platform ?? null }, now);
-    const r = await saveInventory(tx, {
-      targetId: target.id,
-      collectedAt: now,
-      release: input.release,
-      arch,
-      // An import cannot know which of the installed kernels runs; a live collector can.
-      runningKernel: null,
-      rebootRequired: null,
-      packages,
-    });
-    return { target: { ...target, arch, inventoryAt: now }, ...r };
+    const r = await saveInventoryWithSources(
+      tx,
+      {
+        targetId: target.id,
+        collectedAt: now,
+        release: input.release,
+        arch,
+        // An import cannot know which of the installed kernels runs; a live collector can.
+        runningKernel: null,
+        rebootRequired: null,
+        packages,
+      },
+      now,
+    );
+    return { target: { ...target, arch, inventoryAt: now }, ...r, warnings: [] };
   });
 }
 
 /** Stores `packages` as the inventory of the target `name` (created if new). */
-export async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock): Promise<ImportInventoryReport> {
+export async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock, warnings: string[] = []): Promise<ImportInventoryReport> {
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const target = await upsertTarget(tx, { name: t.name, kind: t.kind, release: t.release, platform: t.platform }, now);
-    const r = await saveInventory(tx, { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages });
-    return { target: { ...target, arch, inventoryAt: now }, ...r };
+    const r = await saveInventoryWithSources(tx, { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages }, now);
+    return { target: { ...target, arch, inventoryAt: now }, ...r, warnings };
   });
 }
 
@@ -83,7 +93,7 @@ function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'
 export async function importInventoryFile(db: Db, input: { file: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
   const inv = parseInventory(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
-  return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock);
+  return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock, inv.warnings);
 }
 
 /**
@@ -113,7 +123,7 @@ export async function importLocalInventory(db: Db, input: { name: string; releas
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const target = await upsertTarget(tx, { name: input.name, kind: 'host', release, arch: inv.arch, platform: 'local' }, now);
-    const r = await saveInventory(tx, { targetId: target.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages });
-    return { target: { ...target, arch: inv.arch, inventoryAt: now, runningKernel: inv.runningKernel }, ...r };
+    const r = await saveInventoryWithSources(tx, { targetId: target.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages }, now);
+    return { target: { ...target, arch: inv.arch, inventoryAt: now, runningKernel: inv.runningKernel }, ...r, warnings: [] };
   });
 }

@@ -6,12 +6,13 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BulwarkError } from '../core/errors.js';
+import { parseSourceRpm } from '../core/package/nevra.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
-import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
+import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -149,10 +150,21 @@ export async function syncRepo(db: Db, id: string, o: { objectsDir: string; cloc
   }
   const primary = fetched.find((f) => f.entry.type === 'primary');
   let packages = 0;
+  const builds: { name: string; version: string; release: string; sourceName: string }[] = [];
   if (primary !== undefined) {
     for await (const p of primaryPackages(decompress(Readable.from([primary.bytes]), primary.entry.href, 4 * MAX_FILE), `repository ${id}: ${primary.entry.href}`)) {
       if (p.name === '' || p.location === '') throw new BulwarkError('input.invalid', `repository ${id}: ${primary.entry.href}: a package without a name or location`);
       packages++;
+      // What each build was built from: the first source of names an inventory lacks (issue #13).
+      if (p.arch !== 'src' && p.arch !== 'nosrc' && p.sourceRpm !== null && p.sourceRpm !== '') {
+        let source: string | null;
+        try {
+          source = parseSourceRpm(p.sourceRpm)?.name ?? null;
+        } catch (err) {
+          throw new BulwarkError('input.invalid', `repository ${id}: ${primary.entry.href}: package ${p.name}: rpm:sourcerpm: ${(err as Error).message}`);
+        }
+        if (source !== null) builds.push({ name: p.name, version: p.version, release: p.release, sourceName: source });
+      }
     }
   }
   // Everything verified: store the objects, then the snapshot row.
@@ -161,7 +173,11 @@ export async function syncRepo(db: Db, id: string, o: { objectsDir: string; cloc
   if (asc !== null) files.push({ type: 'repomd-signature', href: 'repodata/repomd.xml.asc', sha256: await putObject(o.objectsDir, asc), size: asc.length });
   for (const f of fetched) files.push({ type: f.entry.type, href: f.entry.href, sha256: await putObject(o.objectsDir, f.bytes), size: f.bytes.length });
   const snapshot = sha('sha256', repomd);
-  const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: (o.clock ?? systemClock)().toISOString(), revision: md.revision, packages, signedBy, files });
+  const created = await transaction(db, async (tx) => {
+    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt: (o.clock ?? systemClock)().toISOString(), revision: md.revision, packages, signedBy, files });
+    await recordRepoSourceNames(tx, snapshot, builds);
+    return inserted;
+  });
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
 

@@ -17,3 +17,4 @@ export * from './repositories/agents.js';
 export * from './repositories/leases.js';
 export * from './repositories/users.js';
 export * from './repositories/repos.js';
+export * from './repositories/source-names.js';

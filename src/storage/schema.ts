@@ -14,6 +14,8 @@ export interface Database {
   advisory_events: AdvisoryEventsTable;
   targets: TargetsTable;
   packages: PackagesTable;
+  learned_sources: LearnedSourcesTable;
+  repo_sources: RepoSourcesTable;
   target_packages: TargetPackagesTable;
   findings: FindingsTable;
   feed_sources: FeedSourcesTable;
@@ -377,6 +379,25 @@ export interface PackagesTable {
   arch: string;
   source_name: string | null;
   source_version: string | null;
+  /** Where source_name came from when the inventory did not say (SourceOrigin); null: given. */
+  source_origin: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Binary → source names that inventories of a release carried (issue #13). */
+export interface LearnedSourcesTable {
+  release_id: string;
+  name: string;
+  source_name: string;
+  learned_at: Timestamp;
+}
+
+/** What snapshotted rpm-md repositories' primary.xml say each build was built from. */
+export interface RepoSourcesTable {
+  name: string;
+  version: string;
+  release: string;
+  source_name: string;
+  snapshot_id: string;
 }
 
 export interface TargetPackagesTable {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
+import { sharedData } from '../../../test/shared-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-scan-'));
 afterAll(() => {
@@ -23,7 +24,7 @@ describe('bulwark scan --feed (no database)', () => {
     const doc = JSON.parse(r.out) as { findings: Record<string, unknown>[]; release: string; mode: string };
     expect(doc.release).toBe('azurelinux:3.0');
     expect(doc.findings).toEqual([
-      { advisory: 'oval:com.microsoft.azurelinux:def:1', source: `file:${OVAL}`, cves: ['CVE-2023-29409'], package: 'golang', arch: 'x86_64', installed: '0:1.20.6-1.azl3', fixed: '0:1.20.7-1.azl3', severity: 'medium', status: 'open', reason: null },
+      { advisory: 'oval:com.microsoft.azurelinux:def:1', source: `file:${OVAL}`, cves: ['CVE-2023-29409'], package: 'golang', arch: 'x86_64', installed: '0:1.20.6-1.azl3', fixed: '0:1.20.7-1.azl3', severity: 'medium', status: 'open', reason: null, packageSource: { name: 'golang', origin: 'given' } },
     ]);
   });
 
@@ -40,6 +41,52 @@ describe('bulwark scan --feed (no database)', () => {
     expect((await run('scan', '--feed', OVAL)).code).toBe(2);
     expect((await run('scan', '--inventory', inv, '--feed', OVAL, '--fail-on', 'severe')).err).toContain('"severe" is not a severity');
     expect((await run('scan', '--inventory', join(dir, 'absent.tsv'), '--feed', OVAL)).code).toBe(2);
+  });
+});
+
+// Issue #13: a manifest of rpm file names says nothing of source packages, and Azure Linux's
+// OVAL names only source packages; this scan found nothing and exited 0.
+const AZL3_OVAL = sharedData('azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
+if (AZL3_OVAL === null && process.env['CI'] !== undefined) throw new Error('../shared/data/azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz is missing (CI needs ../shared)');
+describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real Azure Linux 3.0 OVAL', () => {
+  const manifest = join(dir, 'two.txt');
+  writeFileSync(manifest, 'curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.x86_64.rpm\n');
+  it('finds the expat criticals through the resolved source names, and --fail-on critical exits 1', async () => {
+    const r = await run('scan', '--inventory', manifest, '--feed', AZL3_OVAL!, '--fail-on', 'critical');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^source packages: 0 given, 2 resolved \(0 from repositories, 2 from the shipped map\), 0 learned, 0 assumed/m);
+    expect(r.out).toMatch(/^7 findings \(7 with a fix, 0 without one\)$/m);
+    expect(r.out).toMatch(/^critical +oval:com\.microsoft\.azurelinux:def:48394 +CVE-2024-45492 +expat /m);
+    expect(r.out).toMatch(/^critical +oval:com\.microsoft\.azurelinux:def:48430 +CVE-2024-45491 +expat /m);
+    const json = await run('scan', '--inventory', manifest, '--feed', AZL3_OVAL!, '--format', 'json');
+    const doc = JSON.parse(json.out) as { inventory: { sources: Record<string, number> }; findings: { package: string; severity: string; packageSource: unknown }[] };
+    expect(doc.inventory.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 2, assumed: 0 });
+    expect(doc.findings.filter((f) => f.severity === 'critical').map((f) => [f.package, f.packageSource])).toEqual([
+      ['expat', { name: 'expat', origin: 'shipped' }],
+      ['expat', { name: 'expat', origin: 'shipped' }],
+    ]);
+  });
+
+  it('holds --fail-on when the package is stored first (no --feed), and says a source it had to assume', async () => {
+    const db = join(dir, 'manifest.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', AZL3_OVAL!)).code).toBe(0);
+    const r = await run('--db', db, 'scan', '--inventory', manifest, '--name', 'two', '--fail-on', 'critical');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^source packages: 0 given, 2 resolved/m);
+    // A binary no map knows, named like its source: tried as the source, and the finding says so.
+    const unknown = join(dir, 'unknown.txt');
+    writeFileSync(unknown, 'expat-2.6.2-1.azl3.x86_64.rpm\nnot-a-real-thing-1.0-1.azl3.x86_64.rpm\n');
+    const u = await run('--db', db, 'scan', '--inventory', unknown, '--name', 'u', '--format', 'json');
+    const doc = JSON.parse(u.out) as { sources: Record<string, number> };
+    expect(doc.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 1, assumed: 1 });
+  });
+
+  it('refuses a manifest line that is not an rpm file name, naming file and line (exit 2)', async () => {
+    const bad = join(dir, 'garbage.txt');
+    writeFileSync(bad, 'curl-8.8.0-1.azl3.x86_64.rpm\ngarbage line here\nnot-an-rpm\n');
+    const r = await run('scan', '--inventory', bad, '--feed', AZL3_OVAL!);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}:2: "garbage line here" is not an rpm file name`);
   });
 });
 

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
+import type { SourceCounts } from '../../inventory/source-names.js';
 import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
 import { scanTarget } from '../../services/scan.js';
@@ -38,6 +39,18 @@ function gate(findings: readonly { severity: Severity }[], failOn: Severity | un
   return findings.some((f) => severityRank(f.severity) >= severityRank(failOn)) ? EXIT.findings : EXIT.ok;
 }
 
+/** How the packages' source names are known, e.g. `source packages: 0 given, 2 resolved (0 from repositories, 2 from the shipped map), 0 learned, 0 assumed`. */
+export function sourcesLine(c: SourceCounts): string {
+  return `source packages: ${String(c.given)} given, ${String(c.repository + c.shipped)} resolved (${String(c.repository)} from repositories, ${String(c.shipped)} from the shipped map), ${String(c.learned)} learned, ${String(c.assumed)} assumed to be the binary's name\n`;
+}
+
+/** Each thing the import left out, named (the first 20, then how many more). */
+async function printImportWarnings(io: CliIo, warnings: readonly string[]): Promise<void> {
+  for (const w of warnings.slice(0, 20)) await writeAll(io.stderr, `warning: ${w}\n`);
+  if (warnings.length > 20) await writeAll(io.stderr, `warning: and ${String(warnings.length - 20)} more records left out\n`);
+  if (warnings.length > 0) await writeAll(io.stderr, `${String(warnings.length)} inventory records left out (not rpm or deb packages Bulwark can judge)\n`);
+}
+
 async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Promise<void> {
   if (format === 'json') {
     await writeAll(io.stdout, JSON.stringify({ ...r, warnings: r.warnings.length }, null, 2) + '\n');
@@ -45,6 +58,8 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
   }
   const open = r.findings.filter((f) => f.status === 'open').length;
   await writeAll(io.stdout, `${r.inventory.file}: ${String(r.inventory.packages)} packages (${r.inventory.format}), ${r.release}, ${String(r.advisories)} advisories, ${r.mode} matching\n`);
+  if (r.mode === 'normal') await writeAll(io.stdout, sourcesLine(r.inventory.sources));
+  await printImportWarnings(io, r.inventory.warnings);
   await writeAll(io.stdout, `${String(r.findings.length)} findings (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
   if (r.findings.length > 0) await writeAll(io.stdout, table(r.findings));
   const corrected = r.findings.filter((f) => f.reason !== null);
@@ -86,10 +101,13 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       severity: f.severity,
       status: f.status === 'no-fix' ? 'no-fix' : 'open',
       reason: f.reason,
+      packageSource: null,
     }));
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, counts: scan.counts, findings: scan.active }, null, 2) + '\n');
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings: scan.active }, null, 2) + '\n');
     else {
       await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${String(imported.packages)} packages; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      await writeAll(o.io.stdout, sourcesLine(imported.sources));
+      await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));
     }
     return gate(findings, o.failOn);

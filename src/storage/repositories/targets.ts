@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
 import type { PackageFamily } from '../../core/release.js';
-import type { InstalledPackage, InventorySnapshot, Target, TargetKind } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
 import { chunks } from '../chunk.js';
 import type { Executor } from '../database.js';
 import type { PackageRow, TargetsTable } from '../schema.js';
@@ -103,7 +103,10 @@ export async function listTargets(ex: Executor): Promise<StoredTarget[]> {
 
 /** The dedup key of an installed package: equal keys are the same package build. */
 export function packageKey(p: InstalledPackage): string {
-  return [p.family, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch, p.sourceName ?? '', p.sourceVersion ?? ''].join('\u001f');
+  const key = [p.family, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch, p.sourceName ?? '', p.sourceVersion ?? ''].join('\u001f');
+  // A source name Bulwark resolved or assumed is another row than the same name given, so a
+  // finding can say which; given names keep the key they always had.
+  return p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? key : `${key}\u001f${p.sourceOrigin}`;
 }
 
 /**
@@ -139,6 +142,7 @@ export async function saveInventory(ex: Executor, snapshot: InventorySnapshot): 
             arch: p.arch,
             source_name: p.sourceName,
             source_version: p.sourceVersion,
+            source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
           };
         }),
       )
@@ -182,6 +186,7 @@ function toInstalled(r: PackageRow): InstalledPackage {
     arch: r.arch,
     sourceName: r.source_name,
     sourceVersion: r.source_version,
+    ...(r.source_origin === null ? {} : { sourceOrigin: r.source_origin as SourceOrigin }),
   };
 }
 

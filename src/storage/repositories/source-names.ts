@@ -1,0 +1,60 @@
+import type { InstalledPackage } from '../../core/target.js';
+import { chunks } from '../chunk.js';
+import type { Executor } from '../database.js';
+
+/**
+ * What Bulwark knows of source package names beyond the inventory in hand (issue #13): the
+ * names earlier inventories of a release carried, and what snapshotted repositories say each
+ * exact build was built from.
+ */
+
+/**
+ * Remembers the source names `packages` carried themselves (rpm -qa's SOURCERPM, a purl's
+ * `upstream`) for `release`; resolved or assumed names teach nothing. The latest wins.
+ */
+export async function learnSourceNames(ex: Executor, release: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
+  const pairs = new Map<string, string>();
+  for (const p of packages) if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
+  const rows = [...pairs].map(([name, source_name]) => ({ release_id: release, name, source_name, learned_at: now }));
+  for (const c of chunks(rows, 4))
+    await ex
+      .insertInto('learned_sources')
+      .values(c)
+      .onConflict((oc) => oc.columns(['release_id', 'name']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })))
+      .execute();
+}
+
+/** The learned source names of `names` in `release`. */
+export async function learnedSourceNames(ex: Executor, release: string, names: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of chunks([...new Set(names)], 1, 5000)) {
+    const rows = await ex.selectFrom('learned_sources').select(['name', 'source_name']).where('release_id', '=', release).where('name', 'in', c).execute();
+    for (const r of rows) out.set(r.name, r.source_name);
+  }
+  return out;
+}
+
+/** The key of an exact build in repoSourceNames' answer. */
+export const buildKey = (p: { name: string; version: string; release: string | null }): string => `${p.name}\u0000${p.version}\u0000${p.release ?? ''}`;
+
+/** Records what a snapshot's primary.xml says each build was built from (the latest snapshot wins). */
+export async function recordRepoSourceNames(ex: Executor, snapshotId: string, builds: readonly { name: string; version: string; release: string; sourceName: string }[]): Promise<void> {
+  const rows = new Map<string, { name: string; version: string; release: string; source_name: string; snapshot_id: string }>();
+  for (const b of builds) rows.set(buildKey(b), { name: b.name, version: b.version, release: b.release, source_name: b.sourceName, snapshot_id: snapshotId });
+  for (const c of chunks([...rows.values()], 5))
+    await ex
+      .insertInto('repo_sources')
+      .values(c)
+      .onConflict((oc) => oc.columns(['name', 'version', 'release']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), snapshot_id: eb.ref('excluded.snapshot_id') })))
+      .execute();
+}
+
+/** Source names snapshotted repositories give the builds of `names`, keyed by buildKey. */
+export async function repoSourceNames(ex: Executor, names: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of chunks([...new Set(names)], 1, 5000)) {
+    const rows = await ex.selectFrom('repo_sources').select(['name', 'version', 'release', 'source_name']).where('name', 'in', c).execute();
+    for (const r of rows) out.set(buildKey(r), r.source_name);
+  }
+  return out;
+}
