@@ -48,6 +48,60 @@ describe('inventory imports', () => {
     expect(parseInventory(spdx, 'sbom.spdx.json').packages).toEqual([{ family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null }]);
   });
 
+  it('names and counts every SBOM component it cannot judge (issue #13): no purl, another ecosystem, no version', () => {
+    const cdx = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        { type: 'library', name: 'openssl', version: '3.3.0-2.azl3', purl: 'pkg:rpm/azurelinux/openssl@3.3.0-2.azl3?arch=x86_64' },
+        { type: 'library', name: 'mystery', version: '1.0' },
+        { type: 'library', name: 'left-pad', purl: 'pkg:npm/left-pad@1.3.0' },
+        { type: 'library', name: 'bare', purl: 'pkg:rpm/azurelinux/bare' },
+      ],
+    });
+    const r = parseInventory(cdx, 'bom.json');
+    expect(r.packages.map((p) => p.name)).toEqual(['openssl']);
+    expect(r.warnings).toEqual([
+      'bom.json: components[1] (mystery 1.0): no package URL (purl); not scanned',
+      'bom.json: components[2] (left-pad): pkg:npm/left-pad@1.3.0 is not an rpm or deb package (pkg:npm); not scanned',
+      'bom.json: components[3] (bare): pkg:rpm/azurelinux/bare has no version; not scanned',
+    ]);
+    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(/b\.json: components\[0\]: epoch "one" is not a number/);
+    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [42] }), 'b.json')).toThrow(/b\.json: components\[0\] is not an object/);
+  });
+
+  it('reads the source package from SPDX relationships and sourceInfo, and CycloneDX properties', () => {
+    const purl = (n: string): { externalRefs: unknown[] } => ({ externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:rpm/azurelinux/${n}@1.54-509.azl3?arch=noarch` }] });
+    const spdx = JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      packages: [
+        { SPDXID: 'SPDXRef-Image', name: 'img' },
+        { SPDXID: 'SPDXRef-a', name: 'perl-Carp', ...purl('perl-Carp') },
+        { SPDXID: 'SPDXRef-src', name: 'perl-5.38.2-509.azl3.src.rpm' },
+        { SPDXID: 'SPDXRef-b', name: 'perl-Exporter', ...purl('perl-Exporter') },
+        { SPDXID: 'SPDXRef-c', name: 'perl-libs', sourceInfo: 'built from perl-5.38.2-509.azl3.src.rpm', ...purl('perl-libs') },
+      ],
+      relationships: [
+        { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Image' },
+        { spdxElementId: 'SPDXRef-a', relationshipType: 'GENERATED_FROM', relatedSpdxElement: 'SPDXRef-src' },
+        { spdxElementId: 'SPDXRef-src', relationshipType: 'GENERATES', relatedSpdxElement: 'SPDXRef-b' },
+      ],
+    });
+    const r = parseInventory(spdx, 's.json');
+    expect(r.packages.map((p) => [p.name, p.sourceName])).toEqual([
+      ['perl-Carp', 'perl'],
+      ['perl-Exporter', 'perl'],
+      ['perl-libs', 'perl'],
+    ]);
+    expect(r.warnings).toEqual([]);
+    const cdx = JSON.stringify({ bomFormat: 'CycloneDX', components: [{ name: 'perl-Carp', purl: 'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch', properties: [{ name: 'bulwark:package:source', value: 'perl' }] }] });
+    expect(parseInventory(cdx, 'c.json').packages[0]?.sourceName).toBe('perl');
+  });
+
+  it('refuses a manifest line that is not an rpm file name instead of skipping it (issue #13)', () => {
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\ngarbage line here\n', 'm.txt')).toThrow('m.txt:2: "garbage line here" is not an rpm file name (name-version-release.arch.rpm)');
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nnot-an-rpm\n', 'm.txt')).toThrow(/^m\.txt:2: "not-an-rpm" is not an rpm file name/);
+  });
+
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
     expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
     expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);

@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/databases.js';
+import { hasTool } from '../../test/rpm-tools.js';
+import type { Advisory } from '../core/advisory.js';
+import { upsertAdvisories } from '../storage/index.js';
+import { importInventoryFile } from './inventory.js';
+import { addRepo, syncRepo } from './repos.js';
+import { scanTarget } from './scan.js';
+import type { Db } from './store.js';
+
+/** An advisory naming source package `source`, fixed in `fixed` (as Azure Linux's OVAL does). */
+function sourceAdvisory(id: string, source: string, fixed: string): Advisory {
+  return {
+    source: 'test-oval',
+    id,
+    kind: 'security',
+    title: id,
+    description: '',
+    severity: 'critical',
+    cvssScore: null,
+    cvssVector: null,
+    cves: [],
+    references: [],
+    publishedAt: null,
+    updatedAt: null,
+    parser: 'test@1',
+    fixes: [{ release: 'azurelinux:3.0', package: source, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
+  };
+}
+
+const now = '2026-12-06T00:00:00.000Z';
+
+describe.each(testDatabases())('source names of stored inventories on $name (issue #13)', ({ open }) => {
+  let db: Db;
+  let dir: string;
+  beforeEach(async () => {
+    db = await open();
+    dir = mkdtempSync(join(tmpdir(), 'bulwark-sources-'));
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('learns binary → source from an rpm -qa import and resolves a later manifest of the release with it', async () => {
+    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-1', 'bw-agent', '0:2.0-1.azl3')], now);
+    const manifest = join(dir, 'm.txt');
+    writeFileSync(manifest, 'bw-agent-libs-1.0-1.azl3.x86_64.rpm\nbash-5.2.15-3.azl3.x86_64.rpm\n');
+    // Before anything was learned: bw-agent-libs is tried as its own source and matches nothing.
+    const before = await importInventoryFile(db, { file: manifest, name: 'm-before' });
+    expect(before.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 1, assumed: 1 });
+    expect((await scanTarget(db, 'm-before')).active).toEqual([]);
+
+    const qa = join(dir, 'qa.tsv');
+    writeFileSync(qa, 'bw-agent-libs\t0\t1.0\t1.azl3\tx86_64\tbw-agent-1.0-1.azl3.src.rpm\n');
+    const host = await importInventoryFile(db, { file: qa, name: 'host-1' });
+    expect(host.sources).toEqual({ given: 1, repository: 0, learned: 0, shipped: 0, assumed: 0 });
+
+    const after = await importInventoryFile(db, { file: manifest, name: 'm-after' });
+    expect(after.sources).toEqual({ given: 0, repository: 0, learned: 1, shipped: 1, assumed: 0 });
+    const scan = await scanTarget(db, 'm-after');
+    expect(scan.active.map((f) => [f.advisoryId, f.package, f.reason])).toEqual([['ADV-1', 'bw-agent-libs', null]]);
+  });
+
+  it('says on the finding when the source name was assumed', async () => {
+    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-2', 'bw-tool', '0:2.0-1.azl3')], now);
+    const manifest = join(dir, 'm.txt');
+    writeFileSync(manifest, 'bw-tool-1.0-1.azl3.x86_64.rpm\n');
+    const r = await importInventoryFile(db, { file: manifest, name: 'm' });
+    expect(r.sources.assumed).toBe(1);
+    const scan = await scanTarget(db, 'm');
+    expect(scan.active.map((f) => [f.advisoryId, f.package])).toEqual([['ADV-2', 'bw-tool']]);
+    expect(scan.active[0]?.reason).toMatch(/^source package assumed to be bw-tool/);
+  });
+});
+
+// A snapshotted repository's primary.xml names each build's source rpm (rpm:sourcerpm): a real
+// repository made by rpmbuild and createrepo_c, whose sub-package is named unlike its source.
+const canBuild = hasTool('rpmbuild') && hasTool('createrepo_c');
+if (!canBuild && process.env['CI'] !== undefined) throw new Error('rpmbuild and createrepo_c are needed (Debian packages rpm, createrepo-c)');
+describe.skipIf(!canBuild)('source names from a snapshotted repository (real rpmbuild, createrepo_c)', () => {
+  let db: Db;
+  let dir: string;
+  beforeEach(async () => {
+    db = await testDatabases()[0]!.open();
+    dir = mkdtempSync(join(tmpdir(), 'bulwark-repo-sources-'));
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resolves the exact build a repository lists, before anything learned or shipped', async () => {
+    const specs = join(dir, 'specs');
+    mkdirSync(specs, { recursive: true });
+    // `bw-runtime` is built by spec `bw-vendor`; the manifest names only the binary.
+    writeFileSync(join(specs, 'bw-vendor.spec'), ['Name: bw-vendor', 'Version: 1.0', 'Release: 1.azl3', 'Summary: s', 'License: MIT', 'BuildArch: noarch', '%description', 'd', '%package -n bw-runtime', 'Summary: r', '%description -n bw-runtime', 'r', '%files', '%files -n bw-runtime', ''].join('\n'));
+    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'repo')}`, '--quiet', join(specs, 'bw-vendor.spec')], { stdio: 'pipe' });
+    execFileSync('createrepo_c', ['--quiet', join(dir, 'repo')]);
+    await addRepo(db, { id: 'lab', url: join(dir, 'repo'), keyFiles: [], verify: false, actor: 'test' });
+    await syncRepo(db, 'lab', { objectsDir: join(dir, 'objects') });
+    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'bw-vendor', '0:1.0-2.azl3')], now);
+    const manifest = join(dir, 'm.txt');
+    // The same build, and another release of it the repository does not list.
+    writeFileSync(manifest, 'bw-runtime-1.0-1.azl3.noarch.rpm\n');
+    const r = await importInventoryFile(db, { file: manifest, name: 'm' });
+    expect(r.sources).toEqual({ given: 0, repository: 1, learned: 0, shipped: 0, assumed: 0 });
+    expect((await scanTarget(db, 'm')).active.map((f) => [f.advisoryId, f.package, f.reason])).toEqual([['ADV-3', 'bw-runtime', null]]);
+    writeFileSync(manifest, 'bw-runtime-1.0-0.azl3.noarch.rpm\n');
+    expect((await importInventoryFile(db, { file: manifest, name: 'm2' })).sources.assumed).toBe(1);
+  });
+});
