@@ -387,7 +387,7 @@ export const ROUTES: readonly Route[] = [
     handle: async ({ db, query }) => {
       const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, status: query.status as (typeof status)[number][] | undefined });
       const type = { json: 'application/json', csv: 'text/csv; charset=utf-8', 'cyclonedx-vex': 'application/vnd.cyclonedx+json', html: 'text/html; charset=utf-8' }[query.format];
-      return new Raw(renderReport(rows, query.format), type);
+      return new Raw(await renderReport(db, rows, query.format), type);
     },
   }),
 

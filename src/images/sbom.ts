@@ -53,7 +53,9 @@ export function packagePurl(p: SbomPackage, release: string): string {
     return formatPurl({ type: 'deb', namespace: vendor, name: p.name, version: p.version, qualifiers, subpath: null });
   }
   if (p.epoch !== null && p.epoch !== 0) qualifiers['epoch'] = String(p.epoch);
+  // The source as rpm names it, else a source name Bulwark knows (never one it only assumed).
   if (p.sourceRpm !== null) qualifiers['upstream'] = p.sourceRpm;
+  else if (p.sourceName !== null && p.sourceOrigin !== 'assumed') qualifiers['upstream'] = p.sourceName;
   return formatPurl({ type: 'rpm', namespace: vendor, name: p.name, version: p.release === null ? p.version : `${p.version}-${p.release}`, qualifiers, subpath: null });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FindingRow } from '../storage/index.js';
-import { renderCsv, renderHtml } from './report-render.js';
+import { renderCsv, renderCycloneDxVex, renderHtml } from './report-render.js';
 
 const row = (over: Partial<FindingRow>): FindingRow => ({
   targetId: 't',
@@ -13,6 +13,7 @@ const row = (over: Partial<FindingRow>): FindingRow => ({
   cvssScore: null,
   publishedAt: null,
   package: 'p',
+  arch: 'x86_64',
   installed: '0:1-1',
   fixed: null,
   severity: 'high',
@@ -39,5 +40,35 @@ describe('report renderers', () => {
     const html = renderHtml([row({ title: '"><img src=x onerror=alert(1)>', package: '<b>p</b>' })], new Date('2026-11-24T00:00:00Z'));
     expect(html).not.toMatch(/<img|<b>|<script|https?:\/\//);
     expect(html).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+  });
+
+  it('states in its VEX only what a version match knows (issue #13): in_triage, resolved when fixed, never exploitable', () => {
+    const vex = JSON.parse(
+      renderCycloneDxVex(
+        [
+          row({ advisoryId: 'A-open', cves: ['CVE-1'], fixed: '0:1-2', package: 'curl-libs', installed: '8.8.0-1.azl3' }),
+          row({ advisoryId: 'A-nofix', cves: ['CVE-2'], status: 'no-fix' }),
+          row({ advisoryId: 'A-acc', cves: ['CVE-3'], status: 'accepted' }),
+          row({ advisoryId: 'A-fixed', cves: ['CVE-4'], status: 'fixed', fixed: '0:1-2' }),
+          row({ advisoryId: 'A-epoch', cves: ['CVE-5'], package: 'perl-Carp', installed: '4:1.54-509.azl3', arch: 'noarch' }),
+        ],
+        new Date('2026-12-06T00:00:00Z'),
+        '00000000-0000-4000-8000-000000000000',
+        new Map([['t\u0000curl-libs\u0000x86_64', 'curl'], ['t\u0000perl-Carp\u0000noarch', 'perl']]),
+      ),
+    ) as { components: { name: string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string; response?: string[] } }[] };
+    expect(vex.vulnerabilities.map((v) => [v.id, v.analysis.state, v.analysis.response ?? []])).toEqual([
+      ['CVE-1', 'in_triage', ['update']],
+      ['CVE-2', 'in_triage', []],
+      ['CVE-3', 'in_triage', ['will_not_fix']],
+      ['CVE-4', 'resolved', []],
+      ['CVE-5', 'in_triage', []],
+    ]);
+    // purl-spec rpm: version V-R, epoch and arch as qualifiers, distro; upstream the source.
+    expect(vex.components.map((c) => c.purl)).toEqual([
+      'pkg:rpm/azurelinux/curl-libs@8.8.0-1.azl3?arch=x86_64&distro=azurelinux-3.0&upstream=curl',
+      'pkg:rpm/azurelinux/p@1-1?arch=x86_64&distro=azurelinux-3.0',
+      'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch&distro=azurelinux-3.0&epoch=4&upstream=perl',
+    ]);
   });
 });

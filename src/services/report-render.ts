@@ -25,33 +25,45 @@ export function renderCsv(rows: readonly FindingRow[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-function purlOf(r: FindingRow): string | null {
+/**
+ * The purl of a finding's package (purl-spec types/rpm-definition.json, deb-definition.json):
+ * rpm `V-R` with `epoch` (when it has one), `arch` and `distro`; deb the full version with
+ * `arch` and `distro`; `upstream` names the source package, as syft and trivy write it, when
+ * Bulwark knows it (given, resolved or learned; never an assumed one).
+ */
+function purlOf(r: FindingRow, source: string | undefined): string | null {
   if (r.release === null || r.package.startsWith('(')) return null;
   const family = releaseFamily(r.release);
   const rel = parseReleaseId(r.release);
   if (family === null || rel === null) return null;
-  if (family === 'deb') return debPurl({ name: r.package, version: r.installed, arch: null }, rel.distro, `${rel.distro}-${rel.version}`);
+  const arch = r.arch === '' || r.arch === '-' ? null : r.arch;
+  if (family === 'deb') return debPurl({ name: r.package, version: r.installed, arch, ...(source !== undefined && source !== r.package ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
   const m = /^(?:(\d+):)?([^-]+)(?:-(.+))?$/.exec(r.installed);
   if (m?.[2] === undefined) return null;
-  return rpmPurl({ name: r.package, epoch: m[1] === undefined ? null : Number(m[1]), version: m[2], release: m[3] ?? null, arch: null }, rel.distro, `${rel.distro}-${rel.version}`);
+  return rpmPurl({ name: r.package, epoch: m[1] === undefined ? null : Number(m[1]), version: m[2], release: m[3] ?? null, arch, ...(source !== undefined ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
 }
 
 const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', none: 'none', unknown: 'unknown' };
 
 /**
- * CycloneDX 1.6 VEX (https://cyclonedx.org/capabilities/vex/): one component per affected
- * (host, package build), one vulnerability per advisory with its CVEs, affected components and
- * analysis state: open or no-fix → `exploitable` (response `update` when a fix exists, else
- * `will_not_fix`); all accepted → `exploitable` with the acceptance as detail (the risk is
- * still there); all fixed → `resolved`.
+ * CycloneDX 1.6 VEX (https://cyclonedx.org/docs/1.6/json/#vulnerabilities_items_analysis): one
+ * component per affected (host, package build), one vulnerability per advisory with its CVEs,
+ * affected components and an analysis that states only what is known (issue #13). A version
+ * match says the installed build is in the advisory's affected range, not that it can be
+ * exploited where it runs: open and no-fix are `in_triage` (response `update` when a fix
+ * exists); an operator's acceptance is `in_triage` with `will_not_fix`, the acceptance as detail;
+ * all fixed is `resolved`. `exploitable` and `not_affected` are judgements about the deployment
+ * Bulwark does not make; a vendor's not-affected statements never become findings, so they are
+ * not listed here.
+ * `sources` maps `${targetId}\0${package}\0${arch}` to the package's source name.
  */
-export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string): string {
+export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string, sources: ReadonlyMap<string, string> = new Map()): string {
   const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
   const vulns = new Map<string, { rows: FindingRow[] }>();
   for (const r of rows) {
     const ref = `${r.targetName}/${r.package}@${r.installed}`;
     if (!components.has(ref)) {
-      const purl = purlOf(r);
+      const purl = purlOf(r, sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`));
       components.set(ref, {
         'bom-ref': ref,
         type: r.package.startsWith('(') ? 'operating-system' : 'library',
@@ -70,6 +82,7 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     const first = rs[0] as FindingRow;
     const open = rs.some((r) => r.status === 'open' || r.status === 'no-fix');
     const accepted = rs.every((r) => r.status === 'accepted');
+    const reasons = rs.map((r) => r.reason).filter((x): x is string => x !== null);
     return {
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
@@ -77,9 +90,13 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
       ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }],
       description: first.title,
       analysis: open
-        ? { state: 'exploitable', response: rs.some((r) => r.fixed !== null) ? ['update'] : ['will_not_fix'], detail: rs.map((r) => r.reason).filter((x): x is string => x !== null)[0] ?? '' }
+        ? {
+            state: 'in_triage',
+            ...(rs.some((r) => r.fixed !== null && (r.status === 'open' || r.status === 'no-fix')) ? { response: ['update'] } : {}),
+            detail: ['the installed version is in the range the advisory names as affected; whether it is exploitable here is not analysed', ...reasons.slice(0, 1)].join('; '),
+          }
         : accepted
-          ? { state: 'exploitable', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
+          ? { state: 'in_triage', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
           : { state: 'resolved', detail: 'fixed by an update' },
       affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
     };

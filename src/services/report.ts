@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
-import { FINDING_SORT_KEYS, findingsPage, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
+import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
 import { renderCsv, renderCycloneDxVex, renderHtml } from './report-render.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -46,15 +46,23 @@ export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: numbe
   return { items: r.rows, total: r.total, limit: p.limit, offset: p.offset };
 }
 
-/** Renders findings in a file format (the table is the CLI's). */
-export function renderReport(rows: readonly FindingRow[], format: Exclude<ReportFormat, 'table'>, clock: Clock = systemClock): string {
+/**
+ * Renders findings in a file format (the table is the CLI's). The VEX's purls name each
+ * package's source (`upstream`) as stored with its inventory, unless it was only assumed.
+ * @example await renderReport(db, await findFindings(db), 'cyclonedx-vex')
+ */
+export async function renderReport(db: Db, rows: readonly FindingRow[], format: Exclude<ReportFormat, 'table'>, clock: Clock = systemClock): Promise<string> {
   switch (format) {
     case 'json':
       return JSON.stringify({ generatedAt: clock().toISOString(), findings: rows }, null, 2) + '\n';
     case 'csv':
       return renderCsv(rows);
-    case 'cyclonedx-vex':
-      return renderCycloneDxVex(rows, clock(), randomUUID());
+    case 'cyclonedx-vex': {
+      const stored = await findingPackageSources(db.kysely, rows);
+      const sources = new Map<string, string>();
+      for (const [k, v] of stored) if (v.origin !== 'assumed') sources.set(k, v.sourceName);
+      return renderCycloneDxVex(rows, clock(), randomUUID(), sources);
+    }
     case 'html':
       return renderHtml(rows, clock());
   }

@@ -23,7 +23,7 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
           ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN'],
           rows.map((r) => [r.severity, r.targetName, r.advisoryId, r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''), r.package, r.installed, r.fixed ?? '-', r.status, r.firstSeen.slice(0, 10)]),
         ) + `${String(rows.length)} findings\n`;
-    } else text = renderReport(rows, o.format);
+    } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
       await writeFile(o.output, text, { mode: 0o644 });
       await writeAll(o.io.stderr, `wrote ${String(rows.length)} findings to ${o.output}\n`);

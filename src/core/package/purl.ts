@@ -117,13 +117,15 @@ export function parsePurl(input: string): Purl {
 }
 
 /**
- * The purl of an rpm package. `vendor` is the purl namespace (`azurelinux`, `fedora`,
- * `redhat`); `distro` e.g. `azurelinux-3.0`.
+ * The purl of an rpm package (purl-spec types/rpm-definition.json): namespace the lower-cased
+ * vendor, version `V-R`, the epoch as a qualifier when the package has one (never in the
+ * version), `arch`, `distro`; `upstream` names the source rpm (file name or name), as syft and
+ * trivy write it. `vendor` is e.g. `azurelinux`, `fedora`, `redhat`; `distro` e.g. `azurelinux-3.0`.
  * @example rpmPurl({ name: 'openssl', epoch: 1, version: '3.3.5', release: '5.azl3', arch: 'x86_64' }, 'azurelinux', 'azurelinux-3.0')
  *   // 'pkg:rpm/azurelinux/openssl@3.3.5-5.azl3?arch=x86_64&distro=azurelinux-3.0&epoch=1'
  */
 export function rpmPurl(
-  p: { name: string; epoch: number | null; version: string; release: string | null; arch: string | null },
+  p: { name: string; epoch: number | null; version: string; release: string | null; arch: string | null; upstream?: string },
   vendor: string,
   distro?: string,
 ): string {
@@ -131,18 +133,22 @@ export function rpmPurl(
   if (p.arch !== null) qualifiers['arch'] = p.arch;
   if (p.epoch !== null && p.epoch !== 0) qualifiers['epoch'] = String(p.epoch);
   if (distro !== undefined) qualifiers['distro'] = distro;
+  if (p.upstream !== undefined) qualifiers['upstream'] = p.upstream;
   const version = p.release === null ? p.version : `${p.version}-${p.release}`;
   return formatPurl({ type: 'rpm', namespace: vendor.toLowerCase(), name: p.name, version, qualifiers, subpath: null });
 }
 
 /**
- * The purl of a Debian package; `version` is the full Debian version.
+ * The purl of a Debian package (purl-spec types/deb-definition.json): namespace and name
+ * lower-cased, `version` the full Debian version (epoch included), `arch`, `distro`; `upstream`
+ * the source package (`name` or `name@version`) when it differs from the binary.
  * @example debPurl({ name: 'curl', version: '7.88.1-10+deb12u8', arch: 'amd64' }, 'debian', 'debian-12')
  *   // 'pkg:deb/debian/curl@7.88.1-10%2Bdeb12u8?arch=amd64&distro=debian-12'
  */
-export function debPurl(p: { name: string; version: string; arch: string | null }, vendor: string, distro?: string): string {
+export function debPurl(p: { name: string; version: string; arch: string | null; upstream?: string }, vendor: string, distro?: string): string {
   const qualifiers: Record<string, string> = {};
   if (p.arch !== null) qualifiers['arch'] = p.arch;
   if (distro !== undefined) qualifiers['distro'] = distro;
-  return formatPurl({ type: 'deb', namespace: vendor.toLowerCase(), name: p.name, version: p.version, qualifiers, subpath: null });
+  if (p.upstream !== undefined) qualifiers['upstream'] = p.upstream;
+  return formatPurl({ type: 'deb', namespace: vendor.toLowerCase(), name: p.name.toLowerCase(), version: p.version, qualifiers, subpath: null });
 }

@@ -155,6 +155,8 @@ export async function listFindings(ex: Executor, filter: FindingFilter = {}): Pr
 }
 
 export interface FindingRow extends Finding {
+  /** The installed package's arch (`-` for a release-wide finding). */
+  arch: string;
   targetName: string;
   release: string | null;
   title: string;
@@ -225,6 +227,7 @@ async function withCves(ex: Executor, rows: readonly JoinedRow[]): Promise<Findi
   }
   return rows.map((r) => ({
       ...toFinding(r),
+      arch: r.arch,
       targetName: r.target_name,
       release: r.release_id,
       title: r.title,

@@ -58,3 +58,25 @@ export async function repoSourceNames(ex: Executor, names: readonly string[]): P
   }
   return out;
 }
+
+/**
+ * The source names stored with the packages findings are about (target, package, arch), and
+ * where each came from (SourceOrigin; null: given by the inventory).
+ */
+export async function findingPackageSources(ex: Executor, rows: readonly { targetId: string; package: string; arch: string }[]): Promise<Map<string, { sourceName: string; origin: string | null }>> {
+  const out = new Map<string, { sourceName: string; origin: string | null }>();
+  const byTarget = new Map<string, Set<string>>();
+  for (const r of rows) byTarget.set(r.targetId, (byTarget.get(r.targetId) ?? new Set()).add(r.package));
+  for (const [targetId, names] of byTarget)
+    for (const c of chunks([...names], 1, 5000)) {
+      const found = await ex
+        .selectFrom('packages')
+        .innerJoin('target_packages', 'target_packages.package_pk', 'packages.pk')
+        .select(['packages.name', 'packages.arch', 'packages.source_name', 'packages.source_origin'])
+        .where('target_packages.target_id', '=', targetId)
+        .where('packages.name', 'in', c)
+        .execute();
+      for (const f of found) if (f.source_name !== null) out.set(`${targetId}\u0000${f.name}\u0000${f.arch}`, { sourceName: f.source_name, origin: f.source_origin });
+    }
+  return out;
+}
