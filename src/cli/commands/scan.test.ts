@@ -5,6 +5,7 @@ import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
 import { sharedData } from '../../../test/shared-data.js';
+import { cycloneDx, spdxDocument } from '../../images/sbom.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-scan-'));
 afterAll(() => {
@@ -79,6 +80,20 @@ describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real
     const u = await run('--db', db, 'scan', '--inventory', unknown, '--name', 'u', '--format', 'json');
     const doc = JSON.parse(u.out) as { sources: Record<string, number> };
     expect(doc.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 1, assumed: 1 });
+  });
+
+  it.each(['cyclonedx', 'spdx'] as const)('holds --fail-on critical for the same two packages as a %s SBOM without upstream= (exit 1)', async (form) => {
+    const packages = [
+      { family: 'rpm' as const, name: 'curl', epoch: null, version: '8.8.0', release: '1.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null, license: null, sourceRpm: null },
+      { family: 'rpm' as const, name: 'expat', epoch: null, version: '2.6.2', release: '1.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null, license: null, sourceRpm: null },
+    ];
+    const subject = { name: 'img', version: '1', type: 'container' as const, release: 'azurelinux:3.0', digest: null };
+    const ctx = { created: '2026-12-06T00:00:00.000Z', uuid: '00000000-0000-4000-8000-000000000000', tool: { name: 'bulwark', version: 'test' } };
+    const file = join(dir, `two.${form}.json`);
+    writeFileSync(file, JSON.stringify(form === 'cyclonedx' ? cycloneDx(subject, packages, ctx) : spdxDocument(subject, packages, ctx)));
+    const r = await run('scan', '--inventory', file, '--feed', AZL3_OVAL!, '--fail-on', 'critical');
+    expect(r.out).toMatch(/^7 findings/m);
+    expect(r.code).toBe(1);
   });
 
   it('refuses a manifest line that is not an rpm file name, naming file and line (exit 2)', async () => {
