@@ -181,3 +181,35 @@ export function matchPackages(input: MatchInput): Match[] {
   }
   return out;
 }
+
+/** A vendor's statement that an installed package is not affected by an advisory. */
+export interface NotAffected {
+  advisory: Advisory;
+  package: string;
+  arch: string;
+  installed: string;
+}
+
+/**
+ * The advisories whose fixes for the index's release state that an installed package is not
+ * affected (a CSAF VEX `known_not_affected`, an OVAL definition Microsoft marks "not
+ * applicable"), by the binary's name or its source's, for the VEX report's `not_affected`.
+ * @example vendorNotAffected(indexFixes(advisories, 'rhel:9', 'rpm'), packages)
+ */
+export function vendorNotAffected(index: FixIndex, packages: readonly InstalledPackage[]): NotAffected[] {
+  const out: NotAffected[] = [];
+  const seen = new Set<string>();
+  for (const p of packages) {
+    const candidates = [...(index.byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (index.byName.get(`source\u0000${p.sourceName}`) ?? []))];
+    for (const { advisory, fix } of candidates) {
+      if (fix.status !== 'not-affected') continue;
+      if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+      const installed = installedVersion(p);
+      const key = `${advisory.source}\u0000${advisory.id}\u0000${p.name}\u0000${p.arch}\u0000${installed}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ advisory, package: p.name, arch: p.arch, installed });
+    }
+  }
+  return out;
+}

@@ -31,7 +31,7 @@ export function renderCsv(rows: readonly FindingRow[]): string {
  * `arch` and `distro`; `upstream` names the source package, as syft and trivy write it, when
  * Bulwark knows it (given, resolved or learned; never an assumed one).
  */
-function purlOf(r: FindingRow, source: string | undefined): string | null {
+function purlOf(r: Pick<FindingRow, 'release' | 'package' | 'installed' | 'arch'>, source: string | undefined): string | null {
   if (r.release === null || r.package.startsWith('(')) return null;
   const family = releaseFamily(r.release);
   const rel = parseReleaseId(r.release);
@@ -43,6 +43,21 @@ function purlOf(r: FindingRow, source: string | undefined): string | null {
   return rpmPurl({ name: r.package, epoch: m[1] === undefined ? null : Number(m[1]), version: m[2], release: m[3] ?? null, arch, ...(source !== undefined ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
 }
 
+/** A vendor's statement that a target's installed package is not affected (services/report.ts). */
+export interface NotAffectedRow {
+  targetId: string;
+  targetName: string;
+  release: string;
+  package: string;
+  arch: string;
+  installed: string;
+  advisorySource: string;
+  advisoryId: string;
+  cves: string[];
+  title: string;
+  severity: Severity;
+}
+
 const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', none: 'none', unknown: 'unknown' };
 
 /**
@@ -52,12 +67,12 @@ const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'hi
  * match says the installed build is in the advisory's affected range, not that it can be
  * exploited where it runs: open and no-fix are `in_triage` (response `update` when a fix
  * exists); an operator's acceptance is `in_triage` with `will_not_fix`, the acceptance as detail;
- * all fixed is `resolved`. `exploitable` and `not_affected` are judgements about the deployment
- * Bulwark does not make; a vendor's not-affected statements never become findings, so they are
- * not listed here.
+ * all fixed is `resolved`; `not_affected` only where the vendor says so (`notAffected`: a CSAF VEX
+ * `known_not_affected`, an OVAL definition marked not applicable), as a vulnerability entry of
+ * its own. `exploitable` is a judgement about the deployment Bulwark does not make.
  * `sources` maps `${targetId}\0${package}\0${arch}` to the package's source name.
  */
-export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string, sources: ReadonlyMap<string, string> = new Map()): string {
+export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string, sources: ReadonlyMap<string, string> = new Map(), notAffected: readonly NotAffectedRow[] = []): string {
   const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
   const vulns = new Map<string, { rows: FindingRow[] }>();
   for (const r of rows) {
@@ -101,6 +116,28 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
       affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
     };
   });
+  const vendorSays = new Map<string, NotAffectedRow[]>();
+  for (const n of notAffected) {
+    const ref = `${n.targetName}/${n.package}@${n.installed}`;
+    if (!components.has(ref)) {
+      const purl = purlOf(n, sources.get(`${n.targetId}\u0000${n.package}\u0000${n.arch}`));
+      components.set(ref, { 'bom-ref': ref, type: 'library', name: n.package, version: n.installed, ...(purl === null ? {} : { purl }), properties: [{ name: 'bulwark:target', value: n.targetName }] });
+    }
+    const key = `${n.advisorySource}\u0000${n.advisoryId}`;
+    vendorSays.set(key, [...(vendorSays.get(key) ?? []), n]);
+  }
+  for (const ns of vendorSays.values()) {
+    const first = ns[0] as NotAffectedRow;
+    vulnerabilities.push({
+      id: first.cves[0] ?? first.advisoryId,
+      source: { name: first.advisorySource },
+      references: [{ id: first.advisoryId, source: { name: first.advisorySource } }, ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } }))],
+      ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }],
+      description: first.title,
+      analysis: { state: 'not_affected', detail: `the vendor states these packages are not affected (${first.advisorySource} ${first.advisoryId})` },
+      affects: ns.map((n) => ({ ref: `${n.targetName}/${n.package}@${n.installed}`, versions: [{ version: n.installed, status: 'unaffected' }] })),
+    });
+  }
   return (
     JSON.stringify(
       {

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
-import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
-import { renderCsv, renderCycloneDxVex, renderHtml } from './report-render.js';
+import { releaseFamily } from '../core/release.js';
+import { indexFixes, vendorNotAffected } from '../matching/match.js';
+import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
+import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from './report-render.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html';
@@ -47,6 +49,26 @@ export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: numbe
 }
 
 /**
+ * What vendors state is not affected among the packages of the report's targets (those its
+ * rows are about), through the stored inventories and advisories; a source name Bulwark only
+ * assumed never carries a vendor's statement over to a binary.
+ */
+async function notAffectedRows(db: Db, rows: readonly FindingRow[]): Promise<NotAffectedRow[]> {
+  const out: NotAffectedRow[] = [];
+  for (const targetId of new Set(rows.map((r) => r.targetId))) {
+    const target = await getTarget(db.kysely, targetId);
+    const family = target?.release == null ? null : releaseFamily(target.release);
+    if (target === null || target.release === null || family === null) continue;
+    const packages = (await loadInventory(db.kysely, targetId)).map((p) => (p.sourceOrigin === 'assumed' ? { ...p, sourceName: null } : p));
+    const names = [...new Set(packages.flatMap((p) => (p.sourceName === null ? [p.name] : [p.name, p.sourceName])))];
+    const advisories = await loadAdvisories(db.kysely, { release: target.release, packages: names });
+    for (const n of vendorNotAffected(indexFixes(advisories, target.release, family), packages))
+      out.push({ targetId, targetName: target.name, release: target.release, package: n.package, arch: n.arch, installed: n.installed, advisorySource: n.advisory.source, advisoryId: n.advisory.id, cves: n.advisory.cves, title: n.advisory.title, severity: n.advisory.severity });
+  }
+  return out;
+}
+
+/**
  * Renders findings in a file format (the table is the CLI's). The VEX's purls name each
  * package's source (`upstream`) as stored with its inventory, unless it was only assumed.
  * @example await renderReport(db, await findFindings(db), 'cyclonedx-vex')
@@ -61,7 +83,7 @@ export async function renderReport(db: Db, rows: readonly FindingRow[], format: 
       const stored = await findingPackageSources(db.kysely, rows);
       const sources = new Map<string, string>();
       for (const [k, v] of stored) if (v.origin !== 'assumed') sources.set(k, v.sourceName);
-      return renderCycloneDxVex(rows, clock(), randomUUID(), sources);
+      return renderCycloneDxVex(rows, clock(), randomUUID(), sources, await notAffectedRows(db, rows));
     }
     case 'html':
       return renderHtml(rows, clock());
