@@ -48,25 +48,30 @@ describe('inventory imports', () => {
     expect(parseInventory(spdx, 'sbom.spdx.json').packages).toEqual([{ family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null }]);
   });
 
-  it('names and counts every SBOM component it cannot judge (issue #13): no purl, another ecosystem, no version', () => {
-    const cdx = JSON.stringify({
+  it('names and counts every SBOM component it cannot judge, by file:line (issue #13): no purl, another ecosystem, no version', () => {
+    const cdx = JSON.stringify(
+      {
       bomFormat: 'CycloneDX',
       components: [
         { type: 'library', name: 'openssl', version: '3.3.0-2.azl3', purl: 'pkg:rpm/azurelinux/openssl@3.3.0-2.azl3?arch=x86_64' },
         { type: 'library', name: 'mystery', version: '1.0' },
         { type: 'library', name: 'left-pad', purl: 'pkg:npm/left-pad@1.3.0' },
         { type: 'library', name: 'bare', purl: 'pkg:rpm/azurelinux/bare' },
-      ],
-    });
+        ],
+      },
+      null,
+      1,
+    );
     const r = parseInventory(cdx, 'bom.json');
     expect(r.packages.map((p) => p.name)).toEqual(['openssl']);
     expect(r.warnings).toEqual([
-      'bom.json: components[1] (mystery 1.0): no package URL (purl); not scanned',
-      'bom.json: components[2] (left-pad): pkg:npm/left-pad@1.3.0 is not an rpm or deb package (pkg:npm); not scanned',
-      'bom.json: components[3] (bare): pkg:rpm/azurelinux/bare has no version; not scanned',
+      'bom.json:12: components[1] (mystery 1.0): no package URL (purl); not scanned',
+      'bom.json:18: components[2] (left-pad): pkg:npm/left-pad@1.3.0 is not an rpm or deb package (pkg:npm); not scanned',
+      'bom.json:23: components[3] (bare): pkg:rpm/azurelinux/bare has no version; not scanned',
     ]);
-    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(/b\.json: components\[0\]: epoch "one" is not a number/);
+    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(/^b\.json:1: components\[0\]: epoch "one" is not a number/);
     expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [42] }), 'b.json')).toThrow(/b\.json: components\[0\] is not an object/);
+    expect(() => parseInventory('{"bomFormat": "CycloneDX",\n "components": [\n {"purl" }]}', 'b.json')).toThrow(/^b\.json:3: not JSON/);
   });
 
   it('reads the source package from SPDX relationships and sourceInfo, and CycloneDX properties', () => {

@@ -99,12 +99,12 @@ function sourceNameOf(text: string): string | null {
  * A purl of another type, or one without a version, is not a package Bulwark can judge: the
  * reason is returned, and the caller names the component in a warning.
  */
-function fromPurl(purl: string, where: string, file: string): InstalledPackage | string {
+function fromPurl(purl: string, at: string, file: string): InstalledPackage | string {
   let p;
   try {
     p = parsePurl(purl);
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${file}: ${where}: ${(err as Error).message}`, { file });
+    throw new BulwarkError('input.invalid', `${at}: ${(err as Error).message}`, { file });
   }
   if (p.type !== 'rpm' && p.type !== 'deb') return `${purl} is not an rpm or deb package (pkg:${p.type})`;
   if (p.version === null) return `${purl} has no version`;
@@ -114,13 +114,13 @@ function fromPurl(purl: string, where: string, file: string): InstalledPackage |
     const release = dash > 0 ? p.version.slice(dash + 1) : null;
     const epochText = p.qualifiers['epoch'];
     const epoch = epochText === undefined ? null : Number(epochText);
-    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch))) throw new BulwarkError('input.invalid', `${file}: ${where}: epoch "${epochText ?? ''}" is not a number`, { file });
+    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch))) throw new BulwarkError('input.invalid', `${at}: epoch "${epochText ?? ''}" is not a number`, { file });
     const upstream = p.qualifiers['upstream'];
     let sourceName: string | null = null;
     try {
       if (upstream !== undefined) sourceName = sourceNameOf(upstream);
     } catch (err) {
-      throw new BulwarkError('input.invalid', `${file}: ${where}: upstream: ${(err as Error).message}`, { file });
+      throw new BulwarkError('input.invalid', `${at}: upstream: ${(err as Error).message}`, { file });
     }
     return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? 'noarch', sourceName, sourceVersion: null };
   }
@@ -144,23 +144,54 @@ function label(rec: Rec, where: string): string {
 const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm']);
 
 function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[] } {
+  // Records are named by file:line (as the line formats are) and by their place in the document.
+  const newlines: number[] = [];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
+  const lineAt = (offset: number): number => {
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((newlines[mid] ?? 0) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${file}: not JSON: ${(err as Error).message}`, { file });
+    const pos = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new BulwarkError('input.invalid', `${file}${pos === undefined ? '' : `:${String(lineAt(Number(pos)))}`}: not JSON: ${(err as Error).message}`, { file });
   }
   if (!isRec(doc)) throw new BulwarkError('input.invalid', `${file}: not a JSON object`, { file });
+  // A record's line: where its purl, bom-ref, SPDXID or name first appears after the previous
+  // record's (records are walked in document order).
+  let cursor = 0;
+  const at = (rec: unknown, where: string): string => {
+    if (isRec(rec))
+      for (const key of ['SPDXID', 'bom-ref', 'purl', 'name']) {
+        const v = str(rec[key]);
+        if (v === null) continue;
+        const needle = JSON.stringify(v);
+        let i = text.indexOf(needle, cursor);
+        if (i < 0) i = text.indexOf(needle);
+        if (i < 0) continue;
+        cursor = i;
+        return `${file}:${String(lineAt(i))}: ${label(rec, where)}`;
+      }
+    return `${file}: ${isRec(rec) ? label(rec, where) : where}`;
+  };
   const packages: InstalledPackage[] = [];
   const warnings: string[] = [];
-  const take = (purl: string | null, where: string, rec: Rec, source: string | null): void => {
+  const take = (purl: string | null, here: string, source: string | null): void => {
     if (purl === null) {
-      warnings.push(`${file}: ${label(rec, where)}: no package URL (purl); not scanned`);
+      warnings.push(`${here}: no package URL (purl); not scanned`);
       return;
     }
-    const p = fromPurl(purl, where, file);
+    const p = fromPurl(purl, here, file);
     if (typeof p === 'string') {
-      warnings.push(`${file}: ${label(rec, where)}: ${p}; not scanned`);
+      warnings.push(`${here}: ${p}; not scanned`);
       return;
     }
     // The document's own statement of the source, when the purl has none.
@@ -173,6 +204,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
       components.forEach((c: unknown, i) => {
         const where = `${path}[${String(i)}]`;
         if (!isRec(c)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
+        const here = at(c, where);
         let source: string | null = null;
         if (Array.isArray(c['properties']))
           for (const prop of c['properties'] as unknown[])
@@ -180,10 +212,10 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
               try {
                 source = sourceNameOf(str(prop['value']) ?? '');
               } catch (err) {
-                throw new BulwarkError('input.invalid', `${file}: ${where}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
+                throw new BulwarkError('input.invalid', `${here}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
               }
             }
-        take(str(c['purl']), where, c, source);
+        take(str(c['purl']), here, source);
         walk(c['components'], `${where}.components`);
       });
     };
@@ -213,6 +245,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
     list.forEach((p: unknown, i) => {
       const where = `packages[${String(i)}]`;
       if (!isRec(p)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
+      const here = at(p, where);
       // The document's subject (the image) and source packages are not installed packages.
       if (described.has(str(p['SPDXID']) ?? '\u0000') || sources.has(p)) return;
       const refs = Array.isArray(p['externalRefs']) ? (p['externalRefs'] as unknown[]).filter(isRec) : [];
@@ -225,9 +258,9 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
         const info = /^built from (?:source package )?(\S+)$/.exec(str(p['sourceInfo']) ?? '');
         if (source === null && info?.[1] !== undefined) source = sourceNameOf(info[1]);
       } catch (err) {
-        throw new BulwarkError('input.invalid', `${file}: ${where}: its source package: ${(err as Error).message}`, { file });
+        throw new BulwarkError('input.invalid', `${here}: its source package: ${(err as Error).message}`, { file });
       }
-      take(purl ?? null, where, p, source);
+      take(purl ?? null, here, source);
     });
   }
   return { packages, warnings };
