@@ -67,3 +67,16 @@ describe('fleet matching', () => {
     expect(idx.targets.size).toBe(0);
   });
 });
+
+describe('fleet matching of an assumed source name (issue #13)', () => {
+  it('keeps a build whose source was assumed apart from the same build whose source was given', () => {
+    const given = pkg('openssl', 1, null);
+    const assumed: InstalledPackage = { ...given, sourceOrigin: 'assumed' };
+    const index = new FleetIndex(R, 'rpm');
+    index.add('host-given', [given]);
+    index.add('host-manifest', [assumed]);
+    const { byTarget } = matchFleet(index, [advisory('A', [{}])]);
+    expect(byTarget.get('host-given')?.map((m) => m.reason)).toEqual([null]);
+    expect(byTarget.get('host-manifest')?.map((m) => m.reason)).toEqual([expect.stringMatching(/^source package assumed to be openssl/) as unknown]);
+  });
+});

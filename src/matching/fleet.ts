@@ -11,7 +11,8 @@ import { indexFixes, installedVersion, matchPackage, type FixIndex, type Match }
  * answers "which hosts does this new advisory affect?" by looking only at the builds it names.
  */
 function buildKey(p: InstalledPackage): string {
-  return `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}\u0000${p.sourceName ?? ''}\u0000${p.sourceVersion ?? ''}`;
+  // An assumed source name makes its findings say so (match.ts): not the same as a given one.
+  return `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}\u0000${p.sourceName ?? ''}\u0000${p.sourceVersion ?? ''}\u0000${p.sourceOrigin === 'assumed' ? 'assumed' : ''}`;
 }
 
 export class FleetIndex {
