@@ -64,6 +64,12 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
     expect(after.sources).toEqual({ given: 0, repository: 0, learned: 1, shipped: 1, assumed: 0 });
     const scan = await scanTarget(db, 'm-after');
     expect(scan.active.map((f) => [f.advisoryId, f.package, f.reason])).toEqual([['ADV-1', 'bw-agent-libs', null]]);
+    // The same report again writes nothing new; a later inventory that says otherwise wins.
+    await importInventoryFile(db, { file: qa, name: 'host-1' });
+    writeFileSync(qa, 'bw-agent-libs\t0\t1.1\t1.azl3\tx86_64\tbw-agent2-1.1-1.azl3.src.rpm\n');
+    await importInventoryFile(db, { file: qa, name: 'host-2' });
+    await importInventoryFile(db, { file: manifest, name: 'm-later' });
+    expect((await scanTarget(db, 'm-later')).active).toEqual([]);
   });
 
   it('says on the finding when the source name was assumed', async () => {

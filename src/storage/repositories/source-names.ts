@@ -10,12 +10,16 @@ import type { Executor } from '../database.js';
 
 /**
  * Remembers the source names `packages` carried themselves (rpm -qa's SOURCERPM, a purl's
- * `upstream`) for `release`; resolved or assumed names teach nothing. The latest wins.
+ * `upstream`) for `release`; resolved or assumed names teach nothing. The latest wins, and
+ * `learned_at` says when a pair was first learned or last changed.
  */
 export async function learnSourceNames(ex: Executor, release: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
   const pairs = new Map<string, string>();
   for (const p of packages) if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
-  const rows = [...pairs].map(([name, source_name]) => ({ release_id: release, name, source_name, learned_at: now }));
+  if (pairs.size === 0) return;
+  // Hosts report the same pairs again and again: only what is new or changed is written.
+  const known = await learnedSourceNames(ex, release, [...pairs.keys()]);
+  const rows = [...pairs].filter(([name, source]) => known.get(name) !== source).map(([name, source_name]) => ({ release_id: release, name, source_name, learned_at: now }));
   for (const c of chunks(rows, 4))
     await ex
       .insertInto('learned_sources')
