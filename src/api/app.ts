@@ -17,6 +17,7 @@ import { roleAllows, verifyToken } from '../services/tokens.js';
 
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { requestOrigin } from './origin.js';
 import { AGENT_BODY_LIMIT, API_BODY_LIMIT, Raw, ROUTES, SESSION_COOKIE, WithCookie, type ApiConfig, type Principal, type Route } from './routes.js';
 
 /**
@@ -226,7 +227,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
-    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: o.publicUrl ?? o.forwardedOrigin?.(c) ?? new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
+    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: o.publicUrl ?? o.forwardedOrigin?.(c) ?? requestOrigin(c.req.url), actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });

@@ -86,8 +86,8 @@ export interface Ctx<Q, B> {
   secure: boolean;
   /** The signing agent, on `agent` routes. */
   agent: AgentRow | null;
-  /** scheme://host[:port] the request came to (for install commands). */
-  origin: string;
+  /** scheme://host[:port] the request came to (for install commands); null when its Host header is not a plain host name. */
+  origin: string | null;
   /** Who the audit log names: `token:<id>:<name>`. */
   actor: string;
   params: Record<string, string>;
@@ -647,6 +647,8 @@ export const ROUTES: readonly Route[] = [
     status: 201,
     body: z.strictObject({ tags: z.array(name).max(64).default([]), expiresInHours: z.number().min(1).max(720).default(24) }).default({ tags: [], expiresInHours: 24 }),
     handle: async ({ db, body, actor, origin }) => {
+      // Checked before a token is made: the command runs as root on the host.
+      if (origin === null) throw new BulwarkError('input.invalid', 'the request\'s Host header is not a host name and port; call the server by its name, or set BULWARK_PUBLIC_URL');
       const t = await createEnrollmentToken(db, { ...body, actor });
       return { ...t, install: installCommand(origin, t.token) };
     },
