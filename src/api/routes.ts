@@ -440,7 +440,8 @@ export const ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Remove a feed source of your own (its advisories stay until re-synced away)',
     handle: async ({ db, params, actor }) => {
-      await removeSource(db, params['id'] ?? '');
+      // An unknown id (or a catalog source not overridden) changes nothing: 404, nothing audited.
+      if (!(await removeSource(db, params['id'] ?? ''))) throw new BulwarkError('storage.not-found', `no feed source "${params['id'] ?? ''}" of your own`);
       await recordAudit(db, actor, 'feed.remove', params['id'] ?? '');
       return { removed: params['id'] };
     },
@@ -475,8 +476,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Apply a policy (the YAML file as the body); a new version when it changed',
     textBody: true,
     handle: async ({ db, params, body, actor }) => {
-      const r = await applyPolicyText(db, String(body), 'request body');
-      if (r.name !== params['name']) throw new BulwarkError('input.invalid', `the policy in the body is named "${r.name}", not "${params['name'] ?? ''}"`);
+      const r = await applyPolicyText(db, String(body), 'request body', undefined, params['name'] ?? '');
       if (r.created) await recordAudit(db, actor, 'policy.apply', r.name, { version: r.version });
       return r;
     },
