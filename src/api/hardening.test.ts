@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +9,8 @@ import { testDatabases } from '../../test/databases.js';
 import { refusingTransport } from '../../test/refusing-transport.js';
 import type { Db } from '../services/store.js';
 import { auditLog } from '../services/audit.js';
+import { addSource } from '../services/feeds.js';
+import { saveFeedState } from '../storage/index.js';
 import { listPolicies } from '../services/policies.js';
 import { createToken, type Role } from '../services/tokens.js';
 import { createApp } from './app.js';
@@ -29,14 +33,25 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
   let db: Db;
   let app: ReturnType<typeof createApp>;
   const tokens = new Map<Role, string>();
+  const feed = readFileSync(join(import.meta.dirname, '..', 'feeds', 'oval', '__fixtures__', 'azurelinux-mini.xml'));
+  let feedServer: Server;
+  let feedBase = '';
   const logged: string[] = [];
 
   beforeAll(async () => {
     db = await open();
     for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: 'test' })).token);
+    feedServer = createServer((req, res) => {
+      if (req.url?.startsWith('/busy') === true) res.writeHead(503).end('busy');
+      else res.writeHead(200).end(feed);
+    });
+    await new Promise<void>((r) => feedServer.listen(0, '127.0.0.1', r));
+    feedBase = `http://127.0.0.1:${String((feedServer.address() as AddressInfo).port)}`;
     app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000, log: (msg, meta) => logged.push(`${msg} ${JSON.stringify(meta)}`) });
   });
   afterAll(async () => {
+    feedServer.closeAllConnections();
+    await new Promise<void>((r) => feedServer.close(() => { r(); }));
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -122,5 +137,23 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     expect(await answer(await call('DELETE', '/api/v1/feeds/no-such-feed', { role: 'admin' }))).toBe('404 no feed source "no-such-feed" of your own');
     expect(await answer(await call('DELETE', '/api/v1/feeds/azurelinux-3.0-oval', { role: 'admin' }))).toBe('404 no feed source "azurelinux-3.0-oval" of your own');
     expect((await auditLog(db, { limit: 100 })).filter((e) => e.action === 'feed.remove')).toEqual([]);
+  });
+
+  it('never shows a feed\'s access key: not in the list (state, summary), not in a sync\'s answer or error, not even from state stored before', async () => {
+    // Sources on the server's own network are the CLI's (addSource), synced through the API.
+    await addSource(db, { id: 'keyed', format: 'oval', release: 'azurelinux:3.0', location: `${feedBase}/feed.xml?key=s3cret-key&x=1` });
+    await addSource(db, { id: 'keyed-busy', format: 'oval', release: 'azurelinux:3.0', location: `${feedBase.replace('//', '//bulwark:s3cret-pass@')}/busy.xml?token=s3cret-token` });
+    const synced = await call('POST', '/api/v1/feeds/keyed/sync', { role: 'operator' });
+    const syncedText = await synced.text();
+    expect([synced.status, (JSON.parse(syncedText) as { status: string; location: string }).location]).toEqual([200, `${feedBase}/feed.xml?key=***&x=***`]);
+    const failed = await call('POST', '/api/v1/feeds/keyed-busy/sync', { role: 'operator' });
+    const failedText = await failed.text();
+    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//bulwark:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: /) as unknown });
+    // A state written by an older version, with the key in its location and its summary.
+    await saveFeedState(db.kysely, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
+    const listed = await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).text();
+    const keyed = (JSON.parse(listed) as { items: { id: string; location: string; state: { location: string; summary: { location: string } } | null }[] }).items.find((f) => f.id === 'keyed');
+    expect([keyed?.location, keyed?.state?.location, keyed?.state?.summary.location]).toEqual(Array(3).fill(`${feedBase}/feed.xml?key=***&x=***`));
+    for (const text of [syncedText, failedText, listed]) expect(text).not.toMatch(/s3cret/);
   });
 });

@@ -416,7 +416,8 @@ export const ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Feed sources (the catalog and your own) with their last sync',
     // Viewers see where feeds come from, never the access keys a URL may carry.
-    handle: async ({ db }) => ({ items: (await listSources(db)).map((f) => ({ ...f, location: redactLocation(f.location) })) }),
+    // FeedLocation serialises redacted, wherever it is in the answer (state.location, summaries).
+    handle: async ({ db }) => ({ items: await listSources(db) }),
   }),
   route({
     method: 'post',

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BulwarkError } from '../core/errors.js';
+import { FeedLocation } from './location.js';
 
 /**
  * Downloads for feed sync: conditional GET (If-None-Match / If-Modified-Since, RFC 9110
@@ -27,10 +28,13 @@ export type DownloadResult =
   | { status: 'ok'; file: string; bytes: number; sha256: string; etag: string | null; lastModified: string | null };
 
 /**
- * @example const r = await download('https://…/azurelinux-3.0-oval.xml', '/tmp/x', { etag: prev.etag, maxBytes: 1 << 30 })
+ * @example const r = await download(new FeedLocation('https://…/azurelinux-3.0-oval.xml'), '/tmp/x', { etag: prev.etag, maxBytes: 1 << 30 })
  */
-export async function download(url: string, file: string, opts: DownloadOptions): Promise<DownloadResult> {
-  const u = new URL(url);
+export async function download(where: FeedLocation | string, file: string, opts: DownloadOptions): Promise<DownloadResult> {
+  // Messages name the location redacted (its toString); only fetch is given the real one.
+  const location = typeof where === 'string' ? new FeedLocation(where) : where;
+  const url = String(location);
+  const u = new URL(location.reveal());
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BulwarkError('input.invalid', `${url}: only http and https URLs can be downloaded`, { url });
   const headers: Record<string, string> = { 'user-agent': opts.userAgent ?? 'bulwark' };
   if (opts.etag) headers['if-none-match'] = opts.etag;
@@ -51,7 +55,7 @@ export async function download(url: string, file: string, opts: DownloadOptions)
     const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : err;
     const e = reason instanceof Error ? reason : new Error('request failed');
     const cause = (e as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${e.message} (${cause.message})` : e.message;
+    return location.scrub(cause instanceof Error ? `${e.message} (${cause.message})` : e.message);
   };
   try {
     touch();
