@@ -148,12 +148,33 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     expect([synced.status, (JSON.parse(syncedText) as { status: string; location: string }).location]).toEqual([200, `${feedBase}/feed.xml?key=***&x=***`]);
     const failed = await call('POST', '/api/v1/feeds/keyed-busy/sync', { role: 'operator' });
     const failedText = await failed.text();
-    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//bulwark:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: /) as unknown });
+    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//bulwark:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown });
     // A state written by an older version, with the key in its location and its summary.
     await saveFeedState(db.kysely, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
     const listed = await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).text();
     const keyed = (JSON.parse(listed) as { items: { id: string; location: string; state: { location: string; summary: { location: string } } | null }[] }).items.find((f) => f.id === 'keyed');
     expect([keyed?.location, keyed?.state?.location, keyed?.state?.summary.location]).toEqual(Array(3).fill(`${feedBase}/feed.xml?key=***&x=***`));
     for (const text of [syncedText, failedText, listed]) expect(text).not.toMatch(/s3cret/);
+  });
+
+  it('syncs through the API from public addresses only: a redirect to loopback and a name that resolves to it are refused with one neutral error, and nothing is stored', async () => {
+    const neutral = /: cannot connect \(the host is not reachable, refused the connection, or is not at a public address\)$/;
+    // A name is not the operator's choice of an address (the CLI names one literally).
+    await addSource(db, { id: 'by-name', format: 'oval', release: 'azurelinux:3.0', location: `${feedBase.replace('127.0.0.1', 'localhost')}/feed.xml` });
+    // The feed server answers the feed itself; here its redirect to another port of the host.
+    const redirector = createServer((_req, res) => res.writeHead(302, { location: `${feedBase}/feed.xml` }).end());
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    try {
+      await addSource(db, { id: 'redirected', format: 'oval', release: 'azurelinux:3.0', location: `http://127.0.0.1:${String((redirector.address() as AddressInfo).port)}/feed.xml` });
+      for (const id of ['by-name', 'redirected']) {
+        const r = (await (await call('POST', `/api/v1/feeds/${id}/sync`, { role: 'operator' })).json()) as { status: string; error: string };
+        expect([id, r.status, r.error]).toEqual([id, 'failed', expect.stringMatching(neutral)]);
+      }
+    } finally {
+      redirector.closeAllConnections();
+      await new Promise<void>((r) => redirector.close(() => { r(); }));
+    }
+    expect((await (await call('GET', '/api/v1/advisories?source=by-name', { role: 'viewer' })).json())).toEqual({ items: [] });
+    expect((await (await call('GET', '/api/v1/advisories?source=redirected', { role: 'viewer' })).json())).toEqual({ items: [] });
   });
 });

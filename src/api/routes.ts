@@ -1,6 +1,7 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
+import { blockedAddress } from '../lib/address.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
@@ -178,12 +179,6 @@ const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-// Loopback, link-local (cloud metadata at 169.254.169.254), private, shared and unspecified
-// addresses; IPv4-mapped IPv6 addresses are checked as their IPv4 address.
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) INTERNAL.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
-
 /**
  * A feed location added through the API: an https:// URL to a host that is not a loopback,
  * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
@@ -201,7 +196,9 @@ export function apiFeedLocation(location: string): void {
   // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const ip = isIP(host);
-  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && INTERNAL.check(host, ip === 4 ? 'ipv4' : 'ipv6'))) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
+  // Every address that is not public (lib/address.ts): a location that names one literally is
+  // the one a download lets through as the operator's choice, so only the CLI may name one.
+  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
 }
 
 function runId(params: Record<string, string>): number {
