@@ -91,6 +91,11 @@ describe('downloads on real local servers', () => {
     expect(r.status === 'ok' ? readFileSync(r.file, 'utf8') : r.status).toBe('feed bytes');
   });
 
+  it('reaches any address when told to (repository mirrors, configured with the CLI only, often by name on the own network)', async () => {
+    const r = await download(`http://localhost:${String(feedPort)}/feed`, join(dir, 'f'), { maxBytes: 1 << 20, reach: 'any' });
+    expect(r.status === 'ok' ? readFileSync(r.file, 'utf8') : r.status).toBe('feed bytes');
+  });
+
   it('refuses a redirect to another loopback address or port, and to names and IPv6 forms of loopback, before connecting', async () => {
     const targets = [
       `http://127.0.0.1:${String(innerPort)}/x`,

@@ -35,6 +35,12 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
   maxBytes: number;
   userAgent?: string;
+  /**
+   * `public` (default): only public addresses, as above. `any`: no address check, for URLs only
+   * an operator configures with the CLI and never through the API (repository mirrors, often
+   * inside the network by name); redirects still never go from https to http.
+   */
+  reach?: 'public' | 'any';
 }
 
 export type DownloadResult =
@@ -83,7 +89,7 @@ export async function download(where: FeedLocation | string, file: string, opts:
     touch();
     for (let hop = 0; ; hop++) {
       try {
-        res = await get(u, headers, ctl.signal, chosen);
+        res = await get(u, headers, ctl.signal, opts.reach === 'any' ? 'any' : chosen);
       } catch (err) {
         // A time limit is the operator's to know; everything else before an answer is one message.
         if (ctl.signal.aborted) throw new BulwarkError('input.invalid', `${url}: ${why(err)}`, { url }, { cause: err });
@@ -171,12 +177,12 @@ function port(u: URL): string {
 }
 
 /**
- * One GET, its answer's head. The host's addresses are checked by our lookup as the socket is
+ * One GET, its answer's head (`chosen`: the one `address|port` let through, or `any`). The host's addresses are checked by our lookup as the socket is
  * opened (node:http skips lookup for address literals: those are checked here first).
  */
 function get(u: URL, headers: Record<string, string>, signal: AbortSignal, chosen: string | null): Promise<IncomingMessage> {
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  const allowed = (address: string): boolean => blockedAddress(address) === null || `${address}|${port(u)}` === chosen;
+  const allowed = (address: string): boolean => chosen === 'any' || blockedAddress(address) === null || `${address}|${port(u)}` === chosen;
   if (isIP(host) !== 0 && !allowed(host)) return Promise.reject(new NotPublic(`${host} is not a public address`));
   const lookup = (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
