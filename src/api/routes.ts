@@ -201,9 +201,10 @@ export function apiFeedLocation(location: string): void {
   if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
 }
 
+/** A run number as written in a path: decimal digits within a safe integer (1e20 reached PostgreSQL's bigint as an out-of-range error, a 500). */
 function runId(params: Record<string, string>): number {
-  const n = Number(params['id']);
-  if (!Number.isInteger(n) || n < 1) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
+  const n = /^[1-9][0-9]{0,15}$/.test(params['id'] ?? '') ? Number(params['id']) : NaN;
+  if (!Number.isSafeInteger(n)) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
   return n;
 }
 
