@@ -125,6 +125,13 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
         }
       }
     }
+    // The content-view repositories beside the API, public by default.
+    for (const p of params) {
+      for (const path of [`/repos/${p}/prod/repodata/repomd.xml`, `/repos/view/${p}/x`, `/repos/view/prod/${p}`, `/repos/view/prod/repodata/${p}`]) {
+        const res = await app.request(path);
+        if (res.status >= 500) failures.push(`GET ${path.slice(0, 120)}: ${String(res.status)} ${(await res.text()).slice(0, 200)}`);
+      }
+    }
     expect(failures).toEqual([]);
   }, 600_000);
 
