@@ -110,11 +110,6 @@ const BATCH = 500;
 const MAX_SAMPLES = 50;
 
 /**
- * Every feed source: the built-in catalog (src/feeds/catalog.ts) with the operator's stored
- * sources layered over it (same id: the stored one wins), with each one's last sync state.
- * @example (await listSources(db)).map((s) => s.id)
- */
-/**
  * A stored state as shown: its location wrapped, and the location and any text in its summary
  * scrubbed (summaries written before FeedLocation held the plain URL).
  */
@@ -125,6 +120,11 @@ function stateView(s: FeedState): FeedSourceState {
   return { ...s, location, summary };
 }
 
+/**
+ * Every feed source: the built-in catalog (src/feeds/catalog.ts) with the operator's stored
+ * sources layered over it (same id: the stored one wins), with each one's last sync state.
+ * @example (await listSources(db)).map((s) => s.id)
+ */
 export async function listSources(db: Db): Promise<FeedSource[]> {
   const stored = await listFeedSources(db.kysely);
   const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, stateView(s)]));
