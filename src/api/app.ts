@@ -17,6 +17,7 @@ import { roleAllows, verifyToken } from '../services/tokens.js';
 
 import { errorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { requestOrigin } from './origin.js';
 import { AGENT_BODY_LIMIT, API_BODY_LIMIT, Raw, ROUTES, SESSION_COOKIE, WithCookie, type ApiConfig, type Principal, type Route } from './routes.js';
 
 /**
@@ -130,12 +131,14 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   app.onError((err, c) => errorResponse(c, err, log));
   app.notFound((c) => c.json({ error: { code: 'storage.not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
   // Bodies are limited before they are read: by Content-Length at once, else while streamed.
+  // Each route reads its body only after its credential and role are checked (below): an
+  // /api-wide limit in front read a chunked body of up to 2 MB from anyone before the token was
+  // looked at (issue #20, item 13).
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
       onError: (c) => c.json({ error: { code: 'input.invalid', message: `the request body is larger than ${String(maxSize)} bytes` } }, 413),
     });
-  app.use('/api/*', limit(API_BODY_LIMIT));
   // Responses are data about a fleet's weaknesses: never cached (but the dashboard's hashed
   // assets), never sniffed, never framed.
   app.use('*', async (c, next) => {
@@ -143,6 +146,14 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     if (c.res.headers.get('Cache-Control') === null) c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
+  });
+  // NUL never belongs in a path, a query or a header we read; PostgreSQL refuses it in text and
+  // a lookup with one answered 500 (issue #20, item 9). Refused at the edge, before any route.
+  app.use('*', async (c, next) => {
+    if (decodedPath(c).includes('\0')) throw new BulwarkError('input.invalid', 'the path holds a NUL byte');
+    for (const [k, v] of new URL(c.req.url).searchParams) if (k.includes('\0') || v.includes('\0')) throw new BulwarkError('input.invalid', 'the query holds a NUL byte');
+    for (const [k, v] of c.req.raw.headers) if (v.includes('\0')) throw new BulwarkError('input.invalid', `the ${k} header holds a NUL byte`);
+    await next();
   });
 
   /** A bearer token, else a dashboard session cookie (which then needs its CSRF token to change anything). */
@@ -181,10 +192,19 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       throw err;
     }
   };
-  /** What is refused before the body is read: a blocked client, a request no enrolled agent signed. */
+  /** Who a request is, found before its body is read. */
+  const authenticated = new WeakMap<Context, { principal: Principal; sessionId: string | null }>();
+  /**
+   * What is refused before the body is read: a blocked client, a request no enrolled agent
+   * signed, a missing or wrong credential, too small a role.
+   */
   const before = async (r: Route, c: Context): Promise<void> => {
     if ((r.access === 'agent' || r.checksCredentials === true) && failures.blocked(clientAddress(c), Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     if (r.access === 'agent') await agentOfHeaders(db, signedHeaders(c));
+    if (r.access === 'public' || r.access === 'agent') return;
+    const auth = await authenticate(c);
+    if (!roleAllows(auth.principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${auth.principal.kind} is ${auth.principal.role}`);
+    authenticated.set(c, auth);
   };
   for (const r of apiRoutes()) {
     app.on(
@@ -200,17 +220,18 @@ export function createApp(db: Db, o: ApiOptions): Hono {
   }
 
   const handle = async (r: Route, c: Context): Promise<Response> => {
-    const auth = r.access === 'public' || r.access === 'agent' ? null : await authenticate(c);
+    const auth = authenticated.get(c) ?? null;
+    // Set by `before` for every route that is neither public nor an agent's.
+    if (auth === null && r.access !== 'public' && r.access !== 'agent') throw new BulwarkError('internal', `${r.path}: not authenticated before its handler`);
     const principal = auth?.principal ?? null;
-    if (principal !== null && r.access !== 'public' && r.access !== 'agent' && !roleAllows(principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${principal.kind} is ${principal.role}`);
     const query = parse(r.query, c.req.query(), 'query');
     let body: unknown = undefined;
     let agent: AgentRow | null = null;
     if (r.access === 'agent') {
       const raw = await c.req.text();
       agent = await verifyAgentRequest(db, o.agentServerKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw });
-      body = raw;
-    } else if (r.textBody === true) body = await c.req.text();
+      body = noNul(raw);
+    } else if (r.textBody === true) body = noNul(await c.req.text());
     else if (r.body !== undefined) {
       const text = await c.req.text();
       let json: unknown = undefined;
@@ -222,11 +243,11 @@ export function createApp(db: Db, o: ApiOptions): Hono {
           throw new BulwarkError('input.invalid', 'the body is not valid JSON');
         }
       }
-      body = parse(r.body, json, 'body');
+      body = parse(r.body, noNulIn(json), 'body');
     }
     const actor = agent !== null ? `agent:${agent.id}` : principal === null ? 'anonymous' : principal.kind === 'token' ? `token:${principal.id}:${principal.name}` : `user:${principal.name}`;
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
-    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: o.publicUrl ?? o.forwardedOrigin?.(c) ?? new URL(c.req.url).origin, actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
+    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin: o.publicUrl ?? o.forwardedOrigin?.(c) ?? requestOrigin(c.req.url), actor, params: c.req.param(), query, body, config: o, loginAttempt: (user) => loginAttempt(c, user) });
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });
@@ -307,7 +328,7 @@ function serveDashboard(app: Hono, root: string | null): void {
 }
 
 /** The request's path, percent-decoded; a malformed escape (%E0%A4%A) is the client's error (400), not an internal one. */
-function decodedPath(c: Context): string {
+function decodedPath(c: { req: { path: string } }): string {
   try {
     return decodeURIComponent(c.req.path);
   } catch {
@@ -336,6 +357,29 @@ export function findWebRoot(): string | null {
 
 function signedHeaders(c: Context): { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined } {
   return { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature') };
+}
+
+/** A text body without NUL (a 400 at the edge; PostgreSQL cannot store one). */
+function noNul(text: string): string {
+  if (text.includes('\0')) throw new BulwarkError('input.invalid', 'the body holds a NUL byte');
+  return text;
+}
+
+/** A JSON body none of whose strings (keys or values, at any depth) holds NUL: `"a\u0000b"`. */
+function noNulIn(value: unknown): unknown {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') noNul(v);
+    else if (Array.isArray(v)) for (const x of v as unknown[]) stack.push(x);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        noNul(k);
+        stack.push(x);
+      }
+    }
+  }
+  return value;
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {

@@ -68,6 +68,18 @@ describe('the agent install command names the server as hosts reach it', () => {
     expect(await installFrom(direct, admin, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'attacker.example' })).toBe(direct);
   });
 
+  it('without a public URL, refuses a Host header that is not a plain host name (it went unquoted into a root shell command), and makes no token', async () => {
+    const direct = await serve({});
+    const port = new URL(direct).port;
+    const tokens = async () => (await db.kysely.selectFrom('enrollment_tokens').select('id').execute()).length;
+    const before = await tokens();
+    for (const host of [`a.example;reboot:${port}`, `a$(id):${port}`, `a&&reboot:${port}`, 'a`id`', `a'b:${port}`]) expect([host, await installFrom(direct, admin, { host })]).toEqual([host, 'status 400']);
+    expect(await installFrom(direct, admin, { host: `bulwark.example:${port}` })).toBe(`http://bulwark.example:${port}`);
+    expect(await installFrom(direct, admin, { host: `[::1]:${port}` })).toBe(`http://[::1]:${port}`);
+    // Only the two good requests made tokens.
+    expect((await tokens()) - before).toBe(2);
+  });
+
   it('takes BULWARK_PUBLIC_URL as scheme://host[:port] only', () => {
     expect(publicUrlOf('https://bulwark.example.com/')).toBe('https://bulwark.example.com');
     expect(publicUrlOf('http://[fd00::1]:8080')).toBe('http://[fd00::1]:8080');

@@ -1,6 +1,7 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
+import { blockedAddress } from '../lib/address.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
@@ -86,8 +87,8 @@ export interface Ctx<Q, B> {
   secure: boolean;
   /** The signing agent, on `agent` routes. */
   agent: AgentRow | null;
-  /** scheme://host[:port] the request came to (for install commands). */
-  origin: string;
+  /** scheme://host[:port] the request came to (for install commands); null when its Host header is not a plain host name. */
+  origin: string | null;
   /** Who the audit log names: `token:<id>:<name>`. */
   actor: string;
   params: Record<string, string>;
@@ -178,12 +179,6 @@ const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-// Loopback, link-local (cloud metadata at 169.254.169.254), private, shared and unspecified
-// addresses; IPv4-mapped IPv6 addresses are checked as their IPv4 address.
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) INTERNAL.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
-
 /**
  * A feed location added through the API: an https:// URL to a host that is not a loopback,
  * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
@@ -201,12 +196,15 @@ export function apiFeedLocation(location: string): void {
   // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const ip = isIP(host);
-  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && INTERNAL.check(host, ip === 4 ? 'ipv4' : 'ipv6'))) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
+  // Every address that is not public (lib/address.ts): a location that names one literally is
+  // the one a download lets through as the operator's choice, so only the CLI may name one.
+  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
 }
 
+/** A run number as written in a path: decimal digits within a safe integer (1e20 reached PostgreSQL's bigint as an out-of-range error, a 500). */
 function runId(params: Record<string, string>): number {
-  const n = Number(params['id']);
-  if (!Number.isInteger(n) || n < 1) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
+  const n = /^[1-9][0-9]{0,15}$/.test(params['id'] ?? '') ? Number(params['id']) : NaN;
+  if (!Number.isSafeInteger(n)) throw new BulwarkError('input.invalid', `"${params['id'] ?? ''}" is not a run number`);
   return n;
 }
 
@@ -416,7 +414,8 @@ export const ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Feed sources (the catalog and your own) with their last sync',
     // Viewers see where feeds come from, never the access keys a URL may carry.
-    handle: async ({ db }) => ({ items: (await listSources(db)).map((f) => ({ ...f, location: redactLocation(f.location) })) }),
+    // FeedLocation serialises redacted, wherever it is in the answer (state.location, summaries).
+    handle: async ({ db }) => ({ items: await listSources(db) }),
   }),
   route({
     method: 'post',
@@ -440,7 +439,8 @@ export const ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Remove a feed source of your own (its advisories stay until re-synced away)',
     handle: async ({ db, params, actor }) => {
-      await removeSource(db, params['id'] ?? '');
+      // An unknown id (or a catalog source not overridden) changes nothing: 404, nothing audited.
+      if (!(await removeSource(db, params['id'] ?? ''))) throw new BulwarkError('storage.not-found', `no feed source "${params['id'] ?? ''}" of your own`);
       await recordAudit(db, actor, 'feed.remove', params['id'] ?? '');
       return { removed: params['id'] };
     },
@@ -475,8 +475,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Apply a policy (the YAML file as the body); a new version when it changed',
     textBody: true,
     handle: async ({ db, params, body, actor }) => {
-      const r = await applyPolicyText(db, String(body), 'request body');
-      if (r.name !== params['name']) throw new BulwarkError('input.invalid', `the policy in the body is named "${r.name}", not "${params['name'] ?? ''}"`);
+      const r = await applyPolicyText(db, String(body), 'request body', undefined, params['name'] ?? '');
       if (r.created) await recordAudit(db, actor, 'policy.apply', r.name, { version: r.version });
       return r;
     },
@@ -647,6 +646,8 @@ export const ROUTES: readonly Route[] = [
     status: 201,
     body: z.strictObject({ tags: z.array(name).max(64).default([]), expiresInHours: z.number().min(1).max(720).default(24) }).default({ tags: [], expiresInHours: 24 }),
     handle: async ({ db, body, actor, origin }) => {
+      // Checked before a token is made: the command runs as root on the host.
+      if (origin === null) throw new BulwarkError('input.invalid', 'the request\'s Host header is not a host name and port; call the server by its name, or set BULWARK_PUBLIC_URL');
       const t = await createEnrollmentToken(db, { ...body, actor });
       return { ...t, install: installCommand(origin, t.token) };
     },

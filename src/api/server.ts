@@ -5,6 +5,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { BulwarkError } from '../core/errors.js';
 import type { Db } from '../services/store.js';
 import { createApp, type ApiOptions } from './app.js';
+import { HOST } from './origin.js';
 
 /**
  * Puts the API on a listening socket: plain HTTP on loopback by default, HTTPS when given a
@@ -19,8 +20,6 @@ export interface ServeOptions extends Omit<ApiOptions, 'clientAddress'> {
   trustProxy?: readonly string[];
 }
 
-/** A host name or address with an optional port, as X-Forwarded-Host may give it. */
-const HOST = /^([A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}|\[[0-9A-Fa-f:.]{2,45}\])(:\d{1,5})?$/;
 
 /** BULWARK_PUBLIC_URL: http(s)://host[:port], nothing more (an install command is built on it). */
 export function publicUrlOf(value: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { Policy } from './schema.js';
@@ -19,6 +19,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
  * limits and the same `file:line:col: field: message` errors.
  */
 export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: string): T {
+  assertShallow(text, file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
   const where = (offset: number | undefined): string => {
@@ -54,6 +55,65 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: strin
   }
   const field = path.map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`)).join('').replace(/^\./, '');
   throw new BulwarkError('config.invalid', `${where(offset)}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, { file, field });
+}
+
+/** The most bytes of a declarative YAML file (a policy of a thousand rules is under 100 KB). */
+export const MAX_YAML_BYTES = 1024 * 1024;
+/** The deepest nesting taken (a real policy nests under ten levels). */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * Refuses a YAML text too large or nested too deep before the parser sees it: the yaml
+ * package's parser recurses per level, and 5,000 nested `[` (10 KB) ran V8 out of memory and
+ * killed the process (issue #20, item 3) — no try/catch can answer that. yaml's Lexer is flat
+ * (no recursion, linear) and tells quoted text from indicators exactly, so the depth counted
+ * from its tokens is the depth the parser would build:
+ * - flow collections: each `[` or `{` opens a level until its `]` or `}`;
+ * - block collections: each `-`, `?` or `:` indicator on a line (outside flow) may open a level (`- - - x`
+ *   is three sequences), and indentation is bounded by the levels it can hold, so a line's
+ *   indentation (counted as levels at one space each, the most YAML allows) plus its
+ *   indicators bounds the block depth from above.
+ * Counting from above can refuse a legal but absurd file; it never lets a deep one through.
+ */
+function assertShallow(text: string, file: string): void {
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError('config.invalid', `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
+  let flow = 0;
+  let indent = 0;
+  let indicators = 0;
+  let atLineStart = true;
+  let line = 1;
+  let prev = '';
+  const tooDeep = (): never => {
+    throw new BulwarkError('config.invalid', `${file}:${String(line)}: nested deeper than ${String(MAX_YAML_DEPTH)} levels`, { file });
+  };
+  for (const tok of new Lexer().lex(text)) {
+    // A plain scalar's text follows the scalar marker \x1f: "-" or "[" there is text, not syntax.
+    const isScalar = prev === '\x1f';
+    prev = tok;
+    if (isScalar) {
+      line += (tok.match(/\n/g) ?? []).length;
+      continue;
+    }
+    if (tok === '\n' || tok === '\r\n') {
+      line++;
+      atLineStart = true;
+      indent = 0;
+      indicators = 0;
+      continue;
+    }
+    if (atLineStart && /^[ \t]+$/.test(tok)) {
+      indent = tok.length;
+      atLineStart = false;
+      continue;
+    }
+    atLineStart = false;
+    if (tok === '[' || tok === '{') flow++;
+    else if (tok === ']' || tok === '}') flow = Math.max(0, flow - 1);
+    // Inside [ ] and { } a ":" or "?" separates, it does not nest (a one-line map of many keys).
+    else if (flow === 0 && (tok === '-' || tok === '?' || tok === ':')) indicators++;
+    else line += (tok.match(/\n/g) ?? []).length;
+    if (flow + indicators > MAX_YAML_DEPTH || flow + indicators + indent > 2 * MAX_YAML_DEPTH) tooDeep();
+  }
 }
 
 /** The JSON Schema of a policy file, for editors (`bulwark policy schema`). */

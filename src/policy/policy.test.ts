@@ -30,6 +30,32 @@ describe('policy files', () => {
     expect(() => parsePolicy(bomb, 'bomb.yaml')).toThrow(/bomb\.yaml/);
   });
 
+  // 5,000 nested "[" (10 KB) killed the process in the yaml parser (issue #20, item 3): refused
+  // before parsing, with the file and line, whatever the form of nesting.
+  it.each([
+    ['200,000 nested [', '['.repeat(200_000)],
+    ['5,000 nested [', '['.repeat(5_000)],
+    ['nested [ after a policy header', `${base}rollout: ${'['.repeat(5_000)}`],
+    ['5,000 nested {a:', '{a: '.repeat(5_000)],
+    ['100,000 compact sequences', `${'- '.repeat(100_000)}x`],
+    ['50,000 explicit keys', '? '.repeat(50_000)],
+    ['1,400 indented maps', Array.from({ length: 1_400 }, (_, i) => `${' '.repeat(i)}a:`).join('\n')],
+  ])('refuses %s before parsing', (_, text) => {
+    expect(() => parsePolicy(text, 'p.yaml')).toThrow(/^p\.yaml(:\d+)?: nested deeper than 64 levels$/);
+  });
+
+  it('refuses a file over 1 MiB before parsing, and still reads brackets in text and wide flow maps', () => {
+    expect(() => parsePolicy(`${base}# ${'x'.repeat(1024 * 1024)}\n`, 'p.yaml')).toThrow(/^p\.yaml: the file is larger than 1048576 bytes$/);
+    const quoted = `${base}description: "${'['.repeat(500)}"\npins: { ${Array.from({ length: 100 }, (_, i) => `p${String(i)}: "1.${String(i)}"`).join(', ')} }\n`;
+    const q = parsePolicy(quoted, 'p.yaml');
+    expect([q.description, Object.keys(q.pins).length]).toEqual(['['.repeat(500), 100]);
+    const plain = `${base}description: ${'x[-'.repeat(200)}\nexclude:\n  - - -x\n`;
+    expect(() => parsePolicy(plain, 'p.yaml')).toThrow(/exclude\[0\]: Invalid input: expected string, received array/);
+    expect(parsePolicy(plain.replace(/exclude:.*$/s, ''), 'p.yaml').description).toBe('x[-'.repeat(200));
+    // 60 levels of flow nesting is still YAML we read (the schema then says what is wrong).
+    expect(() => parsePolicy(`${base}x: ${'['.repeat(60)}${']'.repeat(60)}\n`, 'p.yaml')).toThrow(/Unrecognized key: "x"/);
+  });
+
   it('publishes a JSON Schema for editors', () => {
     const s = policyJsonSchema() as { $id: string; properties: Record<string, unknown>; required: string[] };
     expect(s.$id).toContain('policy-v1');

@@ -12,6 +12,7 @@ import { catalog, type CatalogSource } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
+import { FeedLocation } from '../lib/location.js';
 import {
   getAdvisory,
   packagesTouchedAt,
@@ -46,21 +47,26 @@ export const DEFAULT_LIMITS: FeedLimits = {
   maxTotalBytes: 64 * 1024 ** 3,
 };
 
+export { FeedLocation, redactLocation } from '../lib/location.js';
+
+/** A feed's last sync as shown: its location redacted by construction, its summary's too. */
+export type FeedSourceState = Omit<FeedState, 'location'> & { location: FeedLocation };
+
 /** A feed source as the operator sees it: the catalog merged with the stored additions and overrides. */
 export interface FeedSource {
   id: string;
   format: string;
-  location: string;
+  location: FeedLocation;
   release: string | null;
   description: string;
   origin: 'catalog' | 'configured' | 'catalog, overridden';
   resolve?: CatalogSource['resolve'];
-  state: FeedState | null;
+  state: FeedSourceState | null;
 }
 
 export interface SyncReport {
   source: string;
-  location: string;
+  location: FeedLocation;
   /** synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP 304; failed: see error. */
   status: 'synced' | 'unchanged' | 'not-modified' | 'failed';
   documents: number;
@@ -78,6 +84,7 @@ export interface SyncReport {
   seconds: number;
   /** Targets re-evaluated because an advisory naming one of their packages changed. */
   rescanned?: number;
+  /** Why it failed, with the location's access keys scrubbed. */
   error?: string;
 }
 
@@ -103,33 +110,27 @@ const BATCH = 500;
 const MAX_SAMPLES = 50;
 
 /**
+ * A stored state as shown: its location wrapped, and the location and any text in its summary
+ * scrubbed (summaries written before FeedLocation held the plain URL).
+ */
+function stateView(s: FeedState): FeedSourceState {
+  const location = new FeedLocation(s.location);
+  const summary: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s.summary)) summary[k] = k === 'location' && typeof v === 'string' ? new FeedLocation(v) : typeof v === 'string' ? location.scrub(v) : v;
+  return { ...s, location, summary };
+}
+
+/**
  * Every feed source: the built-in catalog (src/feeds/catalog.ts) with the operator's stored
  * sources layered over it (same id: the stored one wins), with each one's last sync state.
  * @example (await listSources(db)).map((s) => s.id)
  */
-/**
- * A feed location fit to show: a URL's password and query values (where feeds carry access
- * keys) become ***; a local path is shown as it is.
- * @example redactLocation('https://feeds.example.com/oval.xml?key=s3cret') // 'https://feeds.example.com/oval.xml?key=***'
- */
-export function redactLocation(location: string): string {
-  if (!isUrl(location)) return location;
-  try {
-    const u = new URL(location);
-    if (u.password !== '') u.password = '***';
-    for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, '***');
-    return u.toString().replaceAll('%2A%2A%2A', '***');
-  } catch {
-    return '<a location that is not a URL>';
-  }
-}
-
 export async function listSources(db: Db): Promise<FeedSource[]> {
   const stored = await listFeedSources(db.kysely);
-  const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, s]));
+  const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, stateView(s)]));
   const out = new Map<string, FeedSource>();
   for (const c of catalog) {
-    const src: FeedSource = { id: c.id, format: c.format, location: c.location, release: c.release, description: c.description, origin: 'catalog', state: states.get(c.id) ?? null };
+    const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', state: states.get(c.id) ?? null };
     if (c.resolve !== undefined) src.resolve = c.resolve;
     out.set(c.id, src);
   }
@@ -138,7 +139,7 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
     out.set(s.id, {
       id: s.id,
       format: s.format,
-      location: s.location,
+      location: new FeedLocation(s.location),
       release: s.release,
       description: s.description ?? base?.description ?? '',
       origin: base === undefined ? 'configured' : 'catalog, overridden',
@@ -211,13 +212,13 @@ function isUrl(location: string): boolean {
 }
 
 /** Red Hat's `archive_latest.txt` names the newest full archive, relative to itself. */
-async function resolveLocation(src: FeedSource, workDir: string): Promise<string> {
-  if (src.resolve !== 'redhat-archive-latest' || !isUrl(src.location)) return src.location;
+async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLocation> {
+  if (src.resolve !== 'redhat-archive-latest' || !src.location.isUrl) return src.location;
   const r = await download(src.location, join(workDir, 'index.txt'), { maxBytes: 4096, timeoutMs: 60_000 });
-  if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${src.location}: no answer to resolve the archive name`);
+  if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${String(src.location)}: no answer to resolve the archive name`);
   const name = (await readFile(r.file, 'utf8')).trim();
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new BulwarkError('input.invalid', `${src.location}: "${name.slice(0, 80)}" is not an archive file name`);
-  return new URL(name, src.location).toString();
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new BulwarkError('input.invalid', `${String(src.location)}: "${name.slice(0, 80)}" is not an archive file name`);
+  return new FeedLocation(new URL(name, src.location.reveal()).toString());
 }
 
 /**
@@ -296,7 +297,7 @@ function stripStored(a: Advisory & { withdrawnAt: string | null }): Advisory {
   return rest as Advisory;
 }
 
-function emptyReport(source: string, location: string, status: SyncReport['status'], seconds: number): SyncReport {
+function emptyReport(source: string, location: FeedLocation, status: SyncReport['status'], seconds: number): SyncReport {
   return { source, location, status, documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0, withdrawn: 0, warnings: 0, warningSamples: [], seconds };
 }
 
@@ -317,16 +318,16 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   const clock = opts.clock ?? systemClock;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
   try {
-    let location = opts.file ?? src.location;
+    let location = opts.file !== undefined ? new FeedLocation(opts.file) : src.location;
     const prev = src.state;
-    let file = location;
+    let file = location.reveal();
     let etag: string | null = null;
     let lastModified: string | null = null;
     let sha: string;
-    if (opts.file === undefined && isUrl(location)) {
+    if (opts.file === undefined && location.isUrl) {
       location = await resolveLocation(src, workDir);
-      const validators = opts.force !== true && prev !== null && prev.location === location ? prev : null;
-      const r = await download(location, join(workDir, basename(new URL(location).pathname) || 'feed'), {
+      const validators = opts.force !== true && prev !== null && prev.location.reveal() === location.reveal() ? prev : null;
+      const r = await download(location, join(workDir, basename(new URL(location.reveal()).pathname) || 'feed'), {
         etag: validators?.etag ?? null,
         lastModified: validators?.lastModified ?? null,
         maxBytes: limits.maxDownloadBytes,
@@ -348,16 +349,16 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // The same bytes read by the same parser version for the same release give the same advisories.
     const fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
-      await saveFeedState(db.kysely, { ...prev, location, etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
+      await saveFeedState(db.kysely, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
     const now = clock();
     const r = await ingestFile(db, src, file, { ...opts, clock: () => now });
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
-    const summary: Record<string, unknown> = { ...report };
+    const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
-    await saveFeedState(db.kysely, { source: src.id, location, etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
+    await saveFeedState(db.kysely, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
     return report;
   } finally {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
@@ -394,7 +395,9 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
       out.push(await syncSource(db, id, opts));
     } catch (err) {
       const src = (await listSources(db)).find((s) => s.id === id);
-      out.push({ ...emptyReport(id, src?.location ?? '', 'failed', Math.round(performance.now() - started) / 1000), error: err instanceof Error ? err.message : String(err) });
+      const location = src?.location ?? new FeedLocation('');
+      // Messages are built with the redacted location; a library's own text is scrubbed too.
+      out.push({ ...emptyReport(id, location, 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
     }
   }
   return out;

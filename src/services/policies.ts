@@ -17,9 +17,14 @@ export async function applyPolicyFile(db: Db, file: string, clock: Clock = syste
   return applyPolicyText(db, await readBoundedText(file, 1024 * 1024), file, clock);
 }
 
-/** Applies a policy from its YAML text; `origin` names it in error messages (a file, "request body"). */
-export async function applyPolicyText(db: Db, text: string, origin: string, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
+/**
+ * Applies a policy from its YAML text; `origin` names it in error messages (a file, "request
+ * body"). With `expectName`, a text naming another policy is refused before anything is stored
+ * (PUT /policies/A with a body naming B changed B, issue #20 item 8).
+ */
+export async function applyPolicyText(db: Db, text: string, origin: string, clock: Clock = systemClock, expectName?: string): Promise<{ name: string; version: number; created: boolean }> {
   const policy = parsePolicy(text, origin);
+  if (expectName !== undefined && policy.name !== expectName) throw new BulwarkError('input.invalid', `${origin}: the policy is named "${policy.name}", not "${expectName}"`);
   const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
   return { name: policy.name, ...r };
 }

@@ -60,7 +60,8 @@ async function fetchBytes(url: string, maxBytes: number, optional = false): Prom
   if (/^https?:\/\//.test(url)) {
     const tmp = join(tmpdir(), `bulwark-repo-${randomBytes(6).toString('hex')}`);
     try {
-      const r = await download(url, tmp, { maxBytes });
+      // Repositories are configured with the CLI only, and mirrors are often on the own network by name.
+      const r = await download(url, tmp, { maxBytes, reach: 'any' });
       if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${url}: no content`);
       return await readFile(tmp);
     } catch (err) {

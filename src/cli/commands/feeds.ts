@@ -1,5 +1,5 @@
 import { searchAdvisories, type AdvisoryQuery } from '../../services/advisories.js';
-import { addSource, listSources, redactLocation, removeSource, syncSource, syncSources, type AddSourceInput, type SyncReport } from '../../services/feeds.js';
+import { addSource, listSources, removeSource, syncSource, syncSources, type AddSourceInput, type SyncReport } from '../../services/feeds.js';
 import { openStore } from '../../services/store.js';
 import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
@@ -34,7 +34,7 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           s.origin,
           s.state?.syncedAt ?? 'never',
           s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
-          s.location,
+          String(s.location),
         ]),
       ),
     );
@@ -49,8 +49,8 @@ export async function feedsAddCommand(opts: Common & AddSourceInput): Promise<Ex
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
     const s = await addSource(db, opts);
-    await recordAudit(db, actorOf(opts.io), 'feed.add', s.id, { format: s.format, location: redactLocation(s.location), release: s.release });
-    await writeAll(opts.io.stdout, `source ${s.id} (${s.format}${s.release === null ? '' : `, ${s.release}`}) reads ${s.location} [${s.origin}]\n`);
+    await recordAudit(db, actorOf(opts.io), 'feed.add', s.id, { format: s.format, location: String(s.location), release: s.release });
+    await writeAll(opts.io.stdout, `source ${s.id} (${s.format}${s.release === null ? '' : `, ${s.release}`}) reads ${String(s.location)} [${s.origin}]\n`);
     return EXIT.ok;
   } finally {
     await db.close();

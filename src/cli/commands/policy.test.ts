@@ -54,6 +54,13 @@ describe('bulwark policy and plan', () => {
     const s = JSON.parse((await run('policy', 'schema')).out) as { title: string };
     expect(s.title).toBe('Bulwark patch policy');
   });
+
+  it('refuses a policy file nested 200,000 deep with a configuration error, not a crash (issue #20, item 3)', async () => {
+    const f = join(dir, 'deep.yaml');
+    writeFileSync(f, `apiVersion: bulwark/v1\nkind: Policy\nname: x\nexclude: ${'['.repeat(200_000)}\n`);
+    const r = await run('--db', db, 'policy', 'apply', '-f', f);
+    expect([r.code, r.err.trim()]).toEqual([3, expect.stringMatching(/deep\.yaml:4: nested deeper than 64 levels$/)]);
+  });
 });
 
 describe('bulwark approve, hold, unhold and decisions', () => {
