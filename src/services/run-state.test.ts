@@ -103,6 +103,27 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
   });
 
+  it('counts the soak from the end of the previous ring, not its start: a ring that takes hours does not eat the soak', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const clock = (): Date => new Date(now);
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, soakHours: 24 }, clock);
+    const calls: string[] = [];
+    // Each package command of the canary takes an hour: its precheck and update end at 12:00.
+    const slow = standIn(calls, () => {
+      now += 3_600_000;
+      return Promise.resolve();
+    });
+    const r1 = await executeRun(db, pk, slow, clock);
+    expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
+    // 24 h after the canary started, the rest still waits (and a resumed process sees the same end).
+    now = Date.parse('2026-11-25T10:00:00Z');
+    expect((await executeRun(db, pk, slow, clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
+    expect(calls).toEqual(['a --assumeno', 'a -y', 'a rescan']);
+    now = Date.parse('2026-11-25T12:00:00Z');
+    expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
+    expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
+  });
+
   it('lets the scheduler resume a run whose soak is over', async () => {
     let now = Date.parse('2026-11-24T10:00:00Z');
     const clock = (): Date => new Date(now);
