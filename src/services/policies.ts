@@ -2,7 +2,7 @@ import { BulwarkError } from '../core/errors.js';
 import { parsePolicy } from '../policy/load.js';
 import { assemblePlan, type Plan } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
-import { addDecision, getPolicyVersion, latestPlan, latestRingStarts, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
+import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, ringHistory, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
@@ -48,7 +48,7 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   const plan = assemblePlan({
     ...(available !== undefined ? { available } : {}),
-    ringStarted: await latestRingStarts(db.kysely, name),
+    ringHistory: await ringHistory(db.kysely, name),
     policy,
     now,
     approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),

@@ -3,9 +3,10 @@ import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
-import { schedulerTick, soakFor } from './scheduler.js';
+import { schedulerTick } from './scheduler.js';
+import { soakFor } from '../policy/plan.js';
 import type { Db } from './store.js';
-import { markStepEnded, markStepStarted, releaseLease, tryLease } from '../storage/index.js';
+import { markStepEnded, markStepStarted, releaseLease, ringHistory, tryLease } from '../storage/index.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
 // (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
@@ -115,6 +116,8 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     });
     const r1 = await executeRun(db, pk, slow, clock);
     expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
+    // What plans read across runs: the canary's end, and the rest still to do in a run not over.
+    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: null, open: true }]]));
     // 24 h after the canary started, the rest still waits (and a resumed process sees the same end).
     now = Date.parse('2026-11-25T10:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
@@ -122,6 +125,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     now = Date.parse('2026-11-25T12:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
+    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
   });
 
   it('lets the scheduler resume a run whose soak is over', async () => {

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import { isKernel, type Plan, type PlanEntry } from '../policy/plan.js';
+import { isKernel, soakFor, type Plan, type PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
 import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume } from '../storage/index.js';
@@ -37,20 +37,6 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
   const start = Date.parse(e.start);
   const end = e.windowEnd === null ? Infinity : Date.parse(e.windowEnd);
   return start <= now && now < end ? e : null;
-}
-
-/**
- * The soak between an emergency run's rings: the policy's, shortened so that every ring starts
- * well before the earliest deadline (the time left is shared by the gaps between rings and the
- * last ring's own work); none once a deadline has passed. Other runs keep the policy's soak.
- */
-export function soakFor(entries: readonly PlanEntry[], soakHours: number, now: number): number {
-  if (!entries.some((e) => e.emergency)) return soakHours;
-  const gaps = new Set(entries.map((e) => e.ringIndex)).size - 1;
-  if (gaps <= 0) return soakHours;
-  const deadline = Math.min(...entries.filter((e) => e.emergency).map((e) => Date.parse(e.deadline)));
-  const left = Math.max(0, (deadline - now) / 3_600_000);
-  return Math.min(soakHours, left / (gaps + 1));
 }
 
 /**
