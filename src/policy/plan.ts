@@ -537,6 +537,46 @@ export function soakFor(entries: readonly Pick<PlanEntry, 'ringIndex' | 'emergen
   return Math.min(soakHours, left / (gaps + 1));
 }
 
+/**
+ * The hosts a policy's rings name that are not among `hosts`, each with its place in the file
+ * and the closest known name (a typo of one or two characters), for `policy apply` to refuse.
+ * @example unknownRingHosts(policy, ['web-01', 'web-02']) // [{ ring: 0, index: 0, host: 'web-1', suggestion: 'web-01' }]
+ */
+export function unknownRingHosts(policy: Policy, hosts: readonly string[]): { ring: number; index: number; host: string; suggestion: string | null }[] {
+  const known = new Set(hosts);
+  const out: { ring: number; index: number; host: string; suggestion: string | null }[] = [];
+  for (const [ring, r] of policy.rollout.rings.entries())
+    for (const [index, host] of (r.hosts ?? []).entries()) {
+      if (known.has(host)) continue;
+      let suggestion: string | null = null;
+      let best = Math.min(2, Math.floor(host.length / 3)) + 1;
+      for (const h of hosts) {
+        const d = editDistance(host, h, best);
+        if (d < best) [best, suggestion] = [d, h];
+      }
+      out.push({ ring, index, host, suggestion });
+    }
+  return out;
+}
+
+/** Levenshtein distance, or `cap` once it is certain to reach it (the fleet may be large). */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin >= cap) return cap;
+    prev = cur;
+  }
+  return Math.min(cap, prev[b.length] ?? cap);
+}
+
 /** The most severe severity among findings (for summaries). */
 export function worst(findings: readonly { severity: Severity }[]): Severity | null {
   let w: Severity | null = null;

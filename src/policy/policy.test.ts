@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, policyJsonSchema } from './load.js';
-import { assemblePlan, isKernel, soakFor, type PlanFinding, type PlanTarget } from './plan.js';
+import { parsePolicy, policyJsonSchema, yamlPosition } from './load.js';
+import { assemblePlan, isKernel, soakFor, unknownRingHosts, type PlanFinding, type PlanTarget } from './plan.js';
 
 const PROD = readFileSync(join(import.meta.dirname, '__fixtures__', 'prod.yaml'), 'utf8');
 
@@ -35,6 +35,21 @@ describe('policy files', () => {
     expect(s.$id).toContain('policy-v1');
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['cadence', 'outOfBand', 'windows', 'rollout', 'reboot']));
     expect(s.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'name', 'cadence']));
+  });
+});
+
+describe('rings naming hosts', () => {
+  it('finds every unknown host with its place and the closest known name (one or two characters off)', () => {
+    const text = PROD.replace('hosts: [web-01]', 'hosts: [web-1, web-01, db-primary]').replace('- { name: early, percent: 30 }', '- { name: early, hosts: [app-07], percent: 30 }');
+    const p = parsePolicy(text, 'prod.yaml');
+    expect(unknownRingHosts(p, ['web-01', 'web-02', 'app-7', 'db-replica'])).toEqual([
+      { ring: 0, index: 0, host: 'web-1', suggestion: 'web-01' },
+      { ring: 0, index: 2, host: 'db-primary', suggestion: null },
+      { ring: 1, index: 0, host: 'app-07', suggestion: 'app-7' },
+    ]);
+    expect(unknownRingHosts(p, ['web-1', 'web-01', 'db-primary', 'app-07'])).toEqual([]);
+    const row = text.split('\n').findIndex((l) => l.includes('db-primary'));
+    expect(yamlPosition(text, 'prod.yaml', ['rollout', 'rings', 0, 'hosts', 2])).toBe(`prod.yaml:${String(row + 1)}:${String((text.split('\n')[row] ?? '').indexOf('db-primary') + 1)}`);
   });
 });
 
