@@ -3,7 +3,12 @@ import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
 import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
-import { schedulerTick } from './scheduler.js';
+import { join } from 'node:path';
+import { runPolicyNow, schedulerTick } from './scheduler.js';
+import { DEMO_DIR, runDemo } from './demo.js';
+import { importRpmQaFile } from './inventory.js';
+import { applyPolicyText, makePlan } from './policies.js';
+import { scanTarget } from './scan.js';
 import { soakFor } from '../policy/plan.js';
 import type { Db } from './store.js';
 import { markStepEnded, markStepStarted, releaseLease, ringHistory, tryLease } from '../storage/index.js';
@@ -126,6 +131,23 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
     expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
+  });
+
+  it('a run started by hand keeps an emergency to the soak its plan shows: shortened to meet the deadline', async () => {
+    // The demo's critical golang advisory was published 2024-10-01T00:00Z (24 h rule): at noon,
+    // 12 h are left for two rings, so 6 h of soak, not the policy's 48.
+    const clock = (): Date => new Date('2024-10-01T12:00:00Z');
+    await runDemo(db, { clock });
+    await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
+    await scanTarget(db, 'demo-2', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n', 'urgent.yaml', clock);
+    const { plan } = await makePlan(db, 'urgent', { clock });
+    expect(plan.entries.map((e) => [e.target, e.start, e.after ?? null])).toEqual([
+      ['demo-azl3-vm', '2024-10-01T12:00:00.000Z', null],
+      ['demo-2', '2024-10-01T18:00:00.000Z', { ring: 'canary', soakHours: 6 }],
+    ]);
+    const { report } = await runPolicyNow(db, 'urgent', standIn([]), { actor: 'test', clock });
+    expect(report?.run).toMatchObject({ status: 'waiting', resumeAt: '2024-10-01T18:00:00.000Z' });
   });
 
   it('lets the scheduler resume a run whose soak is over', async () => {

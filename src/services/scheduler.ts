@@ -126,7 +126,9 @@ export async function runPolicyNow(db: Db, name: string, transport: RunTransport
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
   const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
   if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
-  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
+  // The same soak as the scheduler's runs and the plan show: an emergency's shortened to meet its deadline.
+  const soakHours = soakFor(plan.entries.filter((e) => e.approval === 'approved'), policy.rollout.soakHours, clock().getTime());
+  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
   const finish = (): Promise<RunReport> => executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);
