@@ -414,9 +414,10 @@ export function assemblePlan(input: PlanInput): Plan {
     const h = i > 0 ? input.ringHistory?.get(i - 1) : undefined;
     if (h !== undefined) {
       const end = h.open ? nowMs : h.ended === null ? null : Date.parse(h.ended);
-      if (end !== null && end + soakMs > ringEarliest) {
+      // An earlier run's ring binds only while its soak lasts.
+      if (end !== null && end + soakMs > Math.max(ringEarliest, nowMs)) {
         ringEarliest = end + soakMs;
-        waitsFor = soakMs > 0 ? { ring: rings[i - 1]?.name ?? '?', soakHours: policy.rollout.soakHours } : null;
+        waitsFor = { ring: rings[i - 1]?.name ?? '?', soakHours: policy.rollout.soakHours };
       }
     }
     const members = items.filter((x) => x.i === i);
@@ -425,10 +426,11 @@ export function assemblePlan(input: PlanInput): Plan {
     for (const x of members) {
       const s = x.d.emergency ? { start: ringEarliest, end: null, name: null } : slot(ringEarliest);
       ringStart = Math.min(ringStart, s.start);
-      times.set(x, { ...s, ...(waitsFor !== null && ringEarliest > nowMs ? { after: waitsFor } : {}) });
+      times.set(x, { ...s, ...(waitsFor !== null ? { after: waitsFor } : {}) });
     }
     ringEarliest = ringStart + soakMs;
-    waitsFor = soakMs > 0 ? { ring: rings[i]?.name ?? '?', soakHours: policy.rollout.soakHours } : null;
+    // The next ring waits for this one's end, even with no soak (a run takes its rings in turn).
+    waitsFor = { ring: rings[i]?.name ?? '?', soakHours: policy.rollout.soakHours };
   }
   // Emergency work goes in one run started now (scheduler.ts: with what else is due now), ring
   // after ring, with the soak shortened so that every ring starts before the earliest deadline
@@ -450,7 +452,7 @@ export function assemblePlan(input: PlanInput): Plan {
     if (!x.d.emergency) continue;
     const before = runRings.filter((r) => r < x.i);
     const prev = before[before.length - 1];
-    times.set(x, { start: nowMs + before.length * soakE * 3_600_000, end: null, name: null, ...(prev !== undefined && soakE > 0 ? { after: { ring: rings[prev]?.name ?? '?', soakHours: soakE } } : {}) });
+    times.set(x, { start: nowMs + before.length * soakE * 3_600_000, end: null, name: null, ...(prev !== undefined ? { after: { ring: rings[prev]?.name ?? '?', soakHours: soakE } } : {}) });
   }
 
   const entries: PlanEntry[] = [];

@@ -264,6 +264,13 @@ describe('assemblePlan', () => {
     // Long soaked: at once, waiting for nobody.
     const done = at(new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]));
     expect([done?.start, done?.after]).toEqual(['2026-11-24T12:00:00.000Z', undefined]);
+    // No soak: the rest still goes only once the canary has ended (a run takes its rings in turn).
+    const noSoak = { ...noWindows, rollout: { ...noWindows.rollout, soakHours: 0 } };
+    const both = assemblePlan({ policy: noSoak, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', {}), finding('app-0', {})], now }).entries;
+    expect(both.map((e) => [e.ring, e.start, e.after ?? null])).toEqual([
+      ['canary', '2026-11-24T12:00:00.000Z', null],
+      ['rest', '2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0 }],
+    ]);
   });
 
   it('warns loudly of a ring naming a host that does not exist: the canary would be lost', () => {

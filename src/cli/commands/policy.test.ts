@@ -93,10 +93,10 @@ describe('the plan as printed', () => {
 
   it('marks the earliest starts of rings that wait for another, names the ring waited for, and warns of a ring starting after its deadline', () => {
     // 2026-12-08: the monthly deadline is 2026-12-14T23:00Z; the last ring's weekend is 12-19.
-    const out = renderPlan(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), 3);
+    const out = renderPlan(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), 3, 24);
     expect(out).toMatch(/^canary\s+web-01\s+2026-12-12T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z\s+approved/m);
     expect(out).toMatch(/^rest\s+app-\d\s+≥2026-12-19T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z \(late\)\s+approved/m);
-    expect(out).toContain('\n  ring rest: starts 24 h after ring early ends (≥: the earliest, if ring early took no time)\n');
+    expect(out).toContain('\n  ring early: starts 24 h after ring canary ends; ≥: the earliest, if ring canary took no time\n  ring rest: starts 24 h after ring early ends; ≥: the earliest, if ring early took no time\n');
     expect(out).toMatch(/^1 warning:\n {2}ring rest: \d hosts? starts? after their deadline/m);
   });
 
@@ -104,9 +104,9 @@ describe('the plan as printed', () => {
     const at = new Date('2026-11-24T12:00:00Z');
     const rings = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }], soakHours: 48 } };
     const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical' as const, publishedAt: at.toISOString(), firstSeen: at.toISOString() };
-    const out = renderPlan(assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }), 1);
+    const out = renderPlan(assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }), 1, 48);
     expect(out).toMatch(/^rest\s+app-0\s+≥2026-11-25T00:00:00\.000Z\s+emergency\s+2026-11-25T12:00:00\.000Z\s/m);
-    expect(out).toContain('\n  ring rest (emergency): starts 12 h after ring canary ends, the soak shortened to meet the deadline (≥: the earliest, if ring canary took no time)\n');
+    expect(out).toContain('\n  ring rest (emergency): starts 12 h after ring canary ends (the policy\'s 48 h soak, shortened to meet the deadline); ≥: the earliest, if ring canary took no time\n');
     expect([overdue(0), overdue(47), overdue(48), overdue(20_222)]).toEqual(['0 h overdue', '47 h overdue', '2 days overdue', '842 days overdue']);
   });
 });

@@ -46,13 +46,13 @@ export async function policySchemaCommand(o: { io: CliIo }): Promise<ExitCode> {
 export async function planCommand(o: Common & { policy: string; at: Date | undefined; format: 'table' | 'json' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const { plan, policyVersion, pk } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined });
+    const { plan, policy, policyVersion, pk } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined });
     if (pk !== null) await recordAudit(db, actorOf(o.io), 'plan.create', o.policy, { plan: pk, policyVersion, hosts: plan.entries.length, breaches: plan.breaches.length });
     if (o.format === 'json') {
       await writeAll(o.io.stdout, JSON.stringify({ policyVersion, ...plan }, null, 2) + '\n');
       return EXIT.ok;
     }
-    await writeAll(o.io.stdout, renderPlan(plan, policyVersion));
+    await writeAll(o.io.stdout, renderPlan(plan, policyVersion, policy.rollout.soakHours));
     return EXIT.ok;
   } finally {
     await db.close();
@@ -64,7 +64,7 @@ export async function planCommand(o: Common & { policy: string; at: Date | undef
  * held, excluded or awaiting approval, the warnings (predicted breaches, unknown ring hosts) and
  * the findings past their deadline.
  */
-export function renderPlan(plan: Plan, policyVersion: number): string {
+export function renderPlan(plan: Plan, policyVersion: number, soakHours: number): string {
   const lines = [`plan of ${plan.policy} v${String(policyVersion)} at ${plan.generatedAt}; next monthly cycle ${plan.cycle.next}`];
   const late: Record<string, string> = { start: ' (late)', finish: ' (at risk)' };
   lines.push(
@@ -78,7 +78,9 @@ export function renderPlan(plan: Plan, policyVersion: number): string {
   const waits = new Map<string, string>();
   for (const e of plan.entries) {
     if (e.after === undefined) continue;
-    const what = `ring ${e.ring}${e.emergency ? ' (emergency)' : ''}: starts ${hours(e.after.soakHours)} after ring ${e.after.ring} ends${e.emergency ? ', the soak shortened to meet the deadline' : ''} (≥: the earliest, if ring ${e.after.ring} took no time)`;
+    const when = e.after.soakHours > 0 ? `${hours(e.after.soakHours)} after ring ${e.after.ring} ends` : `when ring ${e.after.ring} ends`;
+    const shortened = e.emergency && e.after.soakHours < soakHours ? ` (the policy's ${hours(soakHours)} soak, shortened to meet the deadline)` : '';
+    const what = `ring ${e.ring}${e.emergency ? ' (emergency)' : ''}: starts ${when}${shortened}; ≥: the earliest, if ring ${e.after.ring} took no time`;
     waits.set(`${e.ring}:${String(e.emergency)}`, what);
   }
   lines.push(...[...waits.values()].map((w) => `  ${w}`));
