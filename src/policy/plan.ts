@@ -97,8 +97,12 @@ export interface PlanEntry {
    * taken as its start (how long a ring takes is not known ahead); the run waits for its real end.
    */
   start: string;
-  /** The ring whose end (plus `soakHours`) this entry waits for, when it waits for one. */
-  after?: { ring: string; soakHours: number };
+  /**
+   * The ring whose end (plus `soakHours`) this entry waits for, when it waits for one;
+   * `unfinished`: that ring is still being patched, paused or halted in a run not over, so this
+   * entry is not due (whatever its start says) until that ring ends or the run is cancelled.
+   */
+  after?: { ring: string; soakHours: number; unfinished?: true };
   /**
    * A predicted breach of a deadline still ahead: the entry starts after it (`start`), or its
    * window lets hosts begin after it (`finish`). Deadlines already passed are in `breaches`.
@@ -407,17 +411,18 @@ export function assemblePlan(input: PlanInput): Plan {
   // for; the run waits for that ring's real end (runs.ts). Rings that already ran count from
   // their real end (ringHistory).
   const soakMs = policy.rollout.soakHours * 3_600_000;
-  const times = new Map<Item, { start: number; end: number | null; name: string | null; after?: { ring: string; soakHours: number } }>();
+  const times = new Map<Item, { start: number; end: number | null; name: string | null; after?: NonNullable<PlanEntry['after']> }>();
   let ringEarliest = nowMs;
-  let waitsFor: { ring: string; soakHours: number } | null = null;
+  let waitsFor: NonNullable<PlanEntry['after']> | null = null;
   for (let i = 0; i < rings.length; i++) {
     const h = i > 0 ? input.ringHistory?.get(i - 1) : undefined;
     if (h !== undefined) {
       const end = h.open ? nowMs : h.ended === null ? null : Date.parse(h.ended);
-      // An earlier run's ring binds only while its soak lasts.
-      if (end !== null && end + soakMs > Math.max(ringEarliest, nowMs)) {
-        ringEarliest = end + soakMs;
-        waitsFor = { ring: rings[i - 1]?.name ?? '?', soakHours: policy.rollout.soakHours };
+      // An earlier run's ring binds while its soak lasts, and always while it is unfinished
+      // (with no soak too: a halted canary holds the rest).
+      if (end !== null && (h.open || end + soakMs > Math.max(ringEarliest, nowMs))) {
+        ringEarliest = Math.max(ringEarliest, end + soakMs);
+        waitsFor = { ring: rings[i - 1]?.name ?? '?', soakHours: policy.rollout.soakHours, ...(h.open ? { unfinished: true as const } : {}) };
       }
     }
     const members = items.filter((x) => x.i === i);

@@ -260,12 +260,15 @@ describe('assemblePlan', () => {
     // The canary began two days ago and ended 20 h ago: the rest goes 4 h from now, not at once.
     expect(at(new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]))).toMatchObject({ ring: 'rest', start: '2026-11-24T16:00:00.000Z', after: { ring: 'canary', soakHours: 24 } });
     // The canary is still in a run (or halted): it ends no earlier than now.
-    expect(at(new Map([[0, { ended: '2026-11-22T12:00:00.000Z', open: true }]]))).toMatchObject({ start: '2026-11-25T12:00:00.000Z', after: { ring: 'canary', soakHours: 24 } });
+    expect(at(new Map([[0, { ended: '2026-11-22T12:00:00.000Z', open: true }]]))).toMatchObject({ start: '2026-11-25T12:00:00.000Z', after: { ring: 'canary', soakHours: 24, unfinished: true } });
     // Long soaked: at once, waiting for nobody.
     const done = at(new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]));
     expect([done?.start, done?.after]).toEqual(['2026-11-24T12:00:00.000Z', undefined]);
-    // No soak: the rest still goes only once the canary has ended (a run takes its rings in turn).
+    // No soak: the rest still goes only once the canary has ended (a run takes its rings in turn),
+    // and not while the canary is unfinished in a run (a halted canary holds the rest).
     const noSoak = { ...noWindows, rollout: { ...noWindows.rollout, soakHours: 0 } };
+    const held = assemblePlan({ policy: noSoak, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: new Map([[0, { ended: null, open: true }]]) }).entries[0];
+    expect([held?.start, held?.after]).toEqual(['2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0, unfinished: true }]);
     const both = assemblePlan({ policy: noSoak, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', {}), finding('app-0', {})], now }).entries;
     expect(both.map((e) => [e.ring, e.start, e.after ?? null])).toEqual([
       ['canary', '2026-11-24T12:00:00.000Z', null],

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
-import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
+import { createRun, executeRun, PROCESS_ID, setRunState, showRun, type RunTransport } from './runs.js';
 import { join } from 'node:path';
 import { runPolicyNow, schedulerTick } from './scheduler.js';
 import { DEMO_DIR, runDemo } from './demo.js';
@@ -148,6 +148,26 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     ]);
     const { report } = await runPolicyNow(db, 'urgent', standIn([]), { actor: 'test', clock });
     expect(report?.run).toMatchObject({ status: 'waiting', resumeAt: '2024-10-01T18:00:00.000Z' });
+  });
+
+  it('the scheduler starts no later ring while the ring before it is unfinished in a run (paused, halted), even with no soak', async () => {
+    const clock = (): Date => new Date('2026-11-24T12:00:00Z');
+    await runDemo(db, { clock });
+    await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
+    await scanTarget(db, 'demo-2', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n', 'held.yaml', clock);
+    // The canary's run, paused before it began.
+    const { plan } = await makePlan(db, 'held', { clock });
+    const canary = await createRun(db, 'held', { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') }, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
+    await setRunState(db, canary, 'pause', clock);
+    await releaseLease(db.kysely, `run:${String(canary)}`, PROCESS_ID);
+    const calls: string[] = [];
+    expect(await schedulerTick(db, standIn(calls), { clock })).toEqual([{ policy: 'held', started: null }]);
+    expect(calls).toEqual([]);
+    // Cancelled: the canary's run is over; both go in a new run, canary first.
+    await setRunState(db, canary, 'cancel', clock);
+    const [t] = await schedulerTick(db, standIn(calls), { clock });
+    expect(t?.started?.hosts).toEqual(['demo-azl3-vm', 'demo-2']);
   });
 
   it('lets the scheduler resume a run whose soak is over', async () => {

@@ -34,6 +34,8 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
     // for one anyway (no kernel in the entry): the emergency part keeps it only then.
     return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && (always || packages.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name))) };
   }
+  // Its previous ring is still in a run not over (running, paused, halted): not before it ends.
+  if (e.after?.unfinished === true) return null;
   const start = Date.parse(e.start);
   const end = e.windowEnd === null ? Infinity : Date.parse(e.windowEnd);
   return start <= now && now < end ? e : null;

@@ -78,7 +78,7 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
   const waits = new Map<string, string>();
   for (const e of plan.entries) {
     if (e.after === undefined) continue;
-    const when = e.after.soakHours > 0 ? `${hours(e.after.soakHours)} after ring ${e.after.ring} ends` : `when ring ${e.after.ring} ends`;
+    const when = `${e.after.soakHours > 0 ? `${hours(e.after.soakHours)} after` : 'when'} ring ${e.after.ring} ends${e.after.unfinished === true ? ' (it is still in a run not over: running, paused or halted)' : ''}`;
     const shortened = e.emergency && e.after.soakHours < soakHours ? ` (the policy's ${hours(soakHours)} soak, shortened to meet the deadline)` : '';
     const what = `ring ${e.ring}${e.emergency ? ' (emergency)' : ''}: starts ${when}${shortened}; ≥: the earliest, if ring ${e.after.ring} took no time`;
     waits.set(`${e.ring}:${String(e.emergency)}`, what);
