@@ -1,4 +1,4 @@
-import { isMap, isSeq, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { Policy } from './schema.js';
@@ -39,9 +39,14 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: strin
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const path = issue?.path ?? [];
-  // Find the YAML node of the failing field (or its nearest parent) for the line number.
+  const field = path.map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+  throw new BulwarkError('config.invalid', `${where(nodeOffset(doc, path))}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, { file, field });
+}
+
+/** The offset of the YAML node at `path` (or its nearest parent), for a line number. */
+function nodeOffset(doc: Document, path: readonly PropertyKey[]): number | undefined {
   let node: unknown = doc.contents;
-  let offset: number | undefined = (doc.contents as Node | null)?.range?.[0];
+  let offset: number | undefined = doc.contents?.range?.[0];
   for (const key of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
@@ -53,8 +58,21 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: strin
       offset = (node as Node | null)?.range?.[0] ?? offset;
     } else break;
   }
-  const field = path.map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-  throw new BulwarkError('config.invalid', `${where(offset)}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, { file, field });
+  return offset;
+}
+
+/**
+ * Where a field of a YAML file is, as `file:line:col` (for errors found after parsing, such as
+ * a ring naming a host the store does not know).
+ * @example yamlPosition(text, 'prod.yaml', ['rollout', 'rings', 0, 'hosts', 0]) // 'prod.yaml:38:29'
+ */
+export function yamlPosition(text: string, file: string, path: readonly PropertyKey[]): string {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
+  const offset = nodeOffset(doc, path);
+  if (offset === undefined) return file;
+  const p = lines.linePos(offset);
+  return `${file}:${String(p.line)}:${String(p.col)}`;
 }
 
 /** The most bytes of a declarative YAML file (a policy of a thousand rules is under 100 KB). */

@@ -52,11 +52,19 @@ export interface PlanInput {
    */
   available?: ReadonlyMap<string, readonly AvailableBuild[]>;
   /**
-   * When each ring of this policy's runs last started (ring index → ISO time): ring k waits the
-   * soak after ring k-1 even when ring k-1 has nothing left to do in this plan (its hosts were
-   * patched by an earlier run), so the soak holds across scheduler passes.
+   * Where each ring of this policy's runs stands (ring index → when its last step ended, and
+   * whether a run not over still has steps of it to do): ring k waits the soak after ring k-1
+   * ended even when ring k-1 has nothing left to do in this plan (its hosts were patched by an
+   * earlier run), so the soak holds across scheduler passes; a ring k-1 still being patched (or
+   * halted) ends no earlier than now.
    */
-  ringStarted?: ReadonlyMap<number, string>;
+  ringHistory?: ReadonlyMap<number, RingHistory>;
+}
+
+/** What this policy's runs did in one ring: when its last step ended, and whether steps are still to do. */
+export interface RingHistory {
+  ended: string | null;
+  open: boolean;
 }
 
 /**
@@ -83,8 +91,23 @@ export interface PlanEntry {
   target: string;
   ring: string;
   ringIndex: number;
-  /** When the host may start: its ring's turn, then its window (emergency rules: at once). */
+  /**
+   * When the host may start: its ring's turn, then its window (emergency rules: at once, or after
+   * the emergency run's shortened soak). With `after`, the earliest: the previous ring's end is
+   * taken as its start (how long a ring takes is not known ahead); the run waits for its real end.
+   */
   start: string;
+  /**
+   * The ring whose end (plus `soakHours`) this entry waits for, when it waits for one;
+   * `unfinished`: that ring is still being patched, paused or halted in a run not over, so this
+   * entry is not due (whatever its start says) until that ring ends or the run is cancelled.
+   */
+  after?: { ring: string; soakHours: number; unfinished?: true };
+  /**
+   * A predicted breach of a deadline still ahead: the entry starts after it (`start`), or its
+   * window lets hosts begin after it (`finish`). Deadlines already passed are in `breaches`.
+   */
+  predictedBreach?: 'start' | 'finish';
   windowEnd: string | null;
   window: string | null;
   /** The earliest deadline among the findings it fixes. */
@@ -107,6 +130,24 @@ export interface PlanBreach {
   package: string;
   deadline: string;
   overdueHours: number;
+  /**
+   * When the finding was first seen: an out-of-band deadline counts from the advisory's
+   * publication, so a host first scanned long after it is overdue from its first scan.
+   */
+  firstSeen: string;
+  publishedAt: string | null;
+}
+
+/**
+ * Something in the plan an operator must see: predicted breaches of deadlines still ahead (a
+ * ring starting, or its window ending, after them), and rings naming hosts that do not exist.
+ */
+export interface PlanWarning {
+  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host';
+  ring: string;
+  /** The hosts concerned (for `unknown-ring-host`: the names no host has). */
+  targets: string[];
+  message: string;
 }
 
 export interface Plan {
@@ -115,6 +156,8 @@ export interface Plan {
   cycle: { previous: string | null; next: string };
   entries: PlanEntry[];
   breaches: PlanBreach[];
+  /** Predicted breaches and ring mistakes (absent in plans stored before they were computed). */
+  warnings?: PlanWarning[];
   /** Targets in scope with nothing to do, and why not when they have findings. */
   idle: { target: string; why: string }[];
   /** The content view the targets come from (the policy's `source`), if any. */
@@ -273,7 +316,7 @@ export function assemblePlan(input: PlanInput): Plan {
       }
       d.reasons.add(reason);
       d.deadline = Math.min(d.deadline, deadline);
-      if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000) });
+      if (deadline < nowMs) breaches.push({ target: t.name, advisory: f.advisoryId, package: f.package, deadline: iso(deadline), overdueHours: Math.round((nowMs - deadline) / 3_600_000), firstSeen: f.firstSeen, publishedAt: f.publishedAt });
       const cur = d.packages.get(f.package);
       if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to, advisories: [f.advisoryId], emergency: urgent, ...(pin !== undefined ? { pin: pin[2] } : {}) });
       else {
@@ -312,7 +355,7 @@ export function assemblePlan(input: PlanInput): Plan {
     if (first !== undefined) ringOf.set(first, ring);
   }
 
-  // Schedule: ring k may start once ring k-1 has started and soaked.
+  // The next maintenance window from a time on.
   const windows = policy.windows;
   const slotMemo = new Map<number, { start: number; end: number | null; name: string | null }>();
   const slot = (from: number): { start: number; end: number | null; name: string | null } => {
@@ -336,17 +379,18 @@ export function assemblePlan(input: PlanInput): Plan {
     return zonedToUtc(l.year, l.month, l.day + policy.approval.autoApproveAfterDays, l.hour, l.minute, policy.cadence.timezone);
   })();
   const approvedCycle = nowMs >= approveFrom;
-  const entries: PlanEntry[] = [];
-  let ringEarliest = nowMs;
+  // What each host of each ring gets (its time comes after).
+  interface Item {
+    d: Draft;
+    i: number;
+    packages: PlannedPackage[];
+    waitingNow: string[];
+    awaiting: string[];
+  }
+  const items: Item[] = [];
   for (let i = 0; i < rings.length; i++) {
-    const prior = i > 0 ? input.ringStarted?.get(i - 1) : undefined;
-    if (prior !== undefined) ringEarliest = Math.max(ringEarliest, Date.parse(prior) + policy.rollout.soakHours * 3_600_000);
     const members = drafts.filter((d) => ringOf.get(d) === i).sort((a, b) => a.t.name.localeCompare(b.t.name));
-    if (members.length === 0) continue;
-    let ringStart = Infinity;
     for (const d of members) {
-      const s = d.emergency ? { start: ringEarliest, end: null, name: null } : slot(ringEarliest);
-      ringStart = Math.min(ringStart, s.start);
       const all = [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name));
       // Monthly work waits for the cycle's auto-approval; rules with manual approval wait for
       // an operator. An operator's approval of an advisory releases both. A host with both kinds
@@ -357,27 +401,116 @@ export function assemblePlan(input: PlanInput): Plan {
       const monthlyAdvisories = monthlyWaiting.flatMap((p) => p.advisories.filter((a) => !approved.has(a)));
       // The entry waits for what it carries: its monthly advisories only when they are in it.
       const waitingNow = packages === all ? [...monthlyAdvisories, ...manualWaiting] : manualWaiting;
-      const awaiting = [...new Set([...monthlyAdvisories, ...manualWaiting])].sort();
-      entries.push({
-        targetId: d.t.id,
-        target: d.t.name,
-        ring: rings[i]?.name ?? '?',
-        ringIndex: i,
-        start: iso(s.start),
-        windowEnd: s.end === null ? null : iso(s.end),
-        window: s.name,
-        deadline: iso(d.deadline),
-        reasons: [...d.reasons].sort(),
-        emergency: d.emergency,
-        approval: waitingNow.length > 0 ? 'pending' : 'approved',
-        awaitingApproval: awaiting,
-        packages,
-        held: d.held,
-        excluded: d.excluded,
-        reboot: policy.reboot === 'always' || (policy.reboot === 'when-required' && (d.t.rebootRequired === true || packages.some((p) => isKernel(p.name)))),
-      });
+      items.push({ d, i, packages, waitingNow, awaiting: [...new Set([...monthlyAdvisories, ...manualWaiting])].sort() });
     }
-    ringEarliest = ringStart + policy.rollout.soakHours * 3_600_000;
+  }
+
+  // Schedule, the way the scheduler and the run will do it. Ring k may start `soakHours` after
+  // ring k-1 ENDS. How long a ring takes is not known ahead, so a later ring's start is its
+  // earliest (the previous ring's end taken as its start) and the entry names the ring it waits
+  // for; the run waits for that ring's real end (runs.ts). Rings that already ran count from
+  // their real end (ringHistory).
+  const soakMs = policy.rollout.soakHours * 3_600_000;
+  const times = new Map<Item, { start: number; end: number | null; name: string | null; after?: NonNullable<PlanEntry['after']> }>();
+  let ringEarliest = nowMs;
+  let waitsFor: NonNullable<PlanEntry['after']> | null = null;
+  for (let i = 0; i < rings.length; i++) {
+    const h = i > 0 ? input.ringHistory?.get(i - 1) : undefined;
+    if (h !== undefined) {
+      const end = h.open ? nowMs : h.ended === null ? null : Date.parse(h.ended);
+      // An earlier run's ring binds while its soak lasts, and always while it is unfinished
+      // (with no soak too: a halted canary holds the rest).
+      if (end !== null && (h.open || end + soakMs > Math.max(ringEarliest, nowMs))) {
+        ringEarliest = Math.max(ringEarliest, end + soakMs);
+        waitsFor = { ring: rings[i - 1]?.name ?? '?', soakHours: policy.rollout.soakHours, ...(h.open ? { unfinished: true as const } : {}) };
+      }
+    }
+    const members = items.filter((x) => x.i === i);
+    if (members.length === 0) continue;
+    let ringStart = Infinity;
+    for (const x of members) {
+      const s = x.d.emergency ? { start: ringEarliest, end: null, name: null } : slot(ringEarliest);
+      ringStart = Math.min(ringStart, s.start);
+      times.set(x, { ...s, ...(waitsFor !== null ? { after: waitsFor } : {}) });
+    }
+    ringEarliest = ringStart + soakMs;
+    // The next ring waits for this one's end, even with no soak (a run takes its rings in turn).
+    waitsFor = { ring: rings[i]?.name ?? '?', soakHours: policy.rollout.soakHours };
+  }
+  // Emergency work goes in one run started now (scheduler.ts: with what else is due now), ring
+  // after ring, with the soak shortened so that every ring starts before the earliest deadline
+  // (soakFor) — not the policy's full soak, which would show later rings later than they go.
+  const approvedNow = (x: Item): boolean => x.waitingNow.length === 0;
+  const inRun = items.filter((x) => {
+    if (!approvedNow(x)) return false;
+    if (x.d.emergency) return x.packages.some((p) => p.emergency);
+    const t = times.get(x);
+    return t !== undefined && t.start <= nowMs && nowMs < (t.end ?? Infinity);
+  });
+  const runRings = [...new Set(inRun.map((x) => x.i))].sort((a, b) => a - b);
+  const soakE = soakFor(
+    inRun.map((x) => ({ ringIndex: x.i, emergency: x.d.emergency, deadline: iso(x.d.deadline) })),
+    policy.rollout.soakHours,
+    nowMs,
+  );
+  for (const x of items) {
+    if (!x.d.emergency) continue;
+    const before = runRings.filter((r) => r < x.i);
+    const prev = before[before.length - 1];
+    times.set(x, { start: nowMs + before.length * soakE * 3_600_000, end: null, name: null, ...(prev !== undefined ? { after: { ring: rings[prev]?.name ?? '?', soakHours: soakE } } : {}) });
+  }
+
+  const entries: PlanEntry[] = [];
+  for (const x of items) {
+    const { d, i, packages } = x;
+    const s = times.get(x) ?? { start: nowMs, end: null, name: null };
+    // A predicted breach, for a deadline still ahead (one passed is in `breaches`).
+    const late = d.deadline < nowMs ? undefined : s.start > d.deadline ? ('start' as const) : s.end !== null && s.end > d.deadline ? ('finish' as const) : undefined;
+    entries.push({
+      targetId: d.t.id,
+      target: d.t.name,
+      ring: rings[i]?.name ?? '?',
+      ringIndex: i,
+      start: iso(s.start),
+      ...(s.after !== undefined ? { after: s.after } : {}),
+      ...(late !== undefined ? { predictedBreach: late } : {}),
+      windowEnd: s.end === null ? null : iso(s.end),
+      window: s.name,
+      deadline: iso(d.deadline),
+      reasons: [...d.reasons].sort(),
+      emergency: d.emergency,
+      approval: x.waitingNow.length > 0 ? 'pending' : 'approved',
+      awaitingApproval: x.awaiting,
+      packages,
+      held: d.held,
+      excluded: d.excluded,
+      reboot: policy.reboot === 'always' || (policy.reboot === 'when-required' && (d.t.rebootRequired === true || packages.some((p) => isKernel(p.name)))),
+    });
+  }
+  entries.sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
+
+  const warnings: PlanWarning[] = [];
+  const known = new Set(input.targets.map((t) => t.name));
+  for (const [i, r] of rings.entries()) {
+    const late = (k: 'start' | 'finish'): PlanEntry[] => entries.filter((e) => e.ringIndex === i && e.predictedBreach === k);
+    const starts = late('start');
+    if (starts.length > 0) {
+      const first = Math.min(...starts.map((e) => Date.parse(e.deadline)));
+      warnings.push({ kind: 'starts-after-deadline', ring: r.name, targets: starts.map((e) => e.target), message: `ring ${r.name}: ${plural(starts.length, 'host')} start after their deadline (the first due ${iso(first)}, the ring starts ${starts[0]?.start ?? '?'})` });
+    }
+    const finishes = late('finish');
+    if (finishes.length > 0) {
+      const first = Math.min(...finishes.map((e) => Date.parse(e.deadline)));
+      warnings.push({ kind: 'may-finish-after-deadline', ring: r.name, targets: finishes.map((e) => e.target), message: `ring ${r.name}: ${plural(finishes.length, 'host')} may begin after their deadline (the first due ${iso(first)}; the window ends ${finishes[0]?.windowEnd ?? '?'})` });
+    }
+    // A ring naming a host that does not exist (a typo, a host removed): its canary role is
+    // silently lost, and the rings after it go without it. Refused at apply; shown here for a
+    // host removed since.
+    const unknown = (r.hosts ?? []).filter((h) => !known.has(h));
+    if (unknown.length > 0) {
+      const empty = !(r.hosts ?? []).some((h) => known.has(h)) && r.tags === undefined && r.percent === undefined;
+      warnings.push({ kind: 'unknown-ring-host', ring: r.name, targets: unknown, message: `ring ${r.name} names ${unknown.map((h) => `"${h}"`).join(', ')}: no such host${empty ? `; the ring has no host, so ${i === rings.length - 1 ? 'it patches nothing' : 'the rings after it go without it'}` : ''}` });
+    }
   }
   breaches.sort((a, b) => b.overdueHours - a.overdueHours || a.target.localeCompare(b.target));
   return {
@@ -386,10 +519,69 @@ export function assemblePlan(input: PlanInput): Plan {
     cycle: { previous: Number.isFinite(around.previous) ? iso(around.previous) : null, next: iso(around.next) },
     entries,
     breaches,
+    warnings,
     idle,
     ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
     ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),
   };
+}
+
+const plural = (n: number, word: string): string => `${String(n)} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The soak between an emergency run's rings: the policy's, shortened so that every ring starts
+ * well before the earliest emergency deadline (the time left is shared by the gaps between rings
+ * and the last ring's own work); none once a deadline has passed. Other runs keep the policy's
+ * soak. The scheduler gives it to the run, and the plan shows the same times.
+ * @example soakFor(entries, 48, Date.now()) // 12 with 24 h left over two rings
+ */
+export function soakFor(entries: readonly Pick<PlanEntry, 'ringIndex' | 'emergency' | 'deadline'>[], soakHours: number, now: number): number {
+  if (!entries.some((e) => e.emergency)) return soakHours;
+  const gaps = new Set(entries.map((e) => e.ringIndex)).size - 1;
+  if (gaps <= 0) return soakHours;
+  const deadline = Math.min(...entries.filter((e) => e.emergency).map((e) => Date.parse(e.deadline)));
+  const left = Math.max(0, (deadline - now) / 3_600_000);
+  return Math.min(soakHours, left / (gaps + 1));
+}
+
+/**
+ * The hosts a policy's rings name that are not among `hosts`, each with its place in the file
+ * and the closest known name (a typo of one or two characters), for `policy apply` to refuse.
+ * @example unknownRingHosts(policy, ['web-01', 'web-02']) // [{ ring: 0, index: 0, host: 'web-1', suggestion: 'web-01' }]
+ */
+export function unknownRingHosts(policy: Policy, hosts: readonly string[]): { ring: number; index: number; host: string; suggestion: string | null }[] {
+  const known = new Set(hosts);
+  const out: { ring: number; index: number; host: string; suggestion: string | null }[] = [];
+  for (const [ring, r] of policy.rollout.rings.entries())
+    for (const [index, host] of (r.hosts ?? []).entries()) {
+      if (known.has(host)) continue;
+      let suggestion: string | null = null;
+      let best = Math.min(2, Math.floor(host.length / 3)) + 1;
+      for (const h of hosts) {
+        const d = editDistance(host, h, best);
+        if (d < best) [best, suggestion] = [d, h];
+      }
+      out.push({ ring, index, host, suggestion });
+    }
+  return out;
+}
+
+/** Levenshtein distance, or `cap` once it is certain to reach it (the fleet may be large). */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin >= cap) return cap;
+    prev = cur;
+  }
+  return Math.min(cap, prev[b.length] ?? cap);
 }
 
 /** The most severe severity among findings (for summaries). */

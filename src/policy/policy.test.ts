@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, policyJsonSchema } from './load.js';
-import { assemblePlan, isKernel, type PlanFinding, type PlanTarget } from './plan.js';
+import { parsePolicy, policyJsonSchema, yamlPosition } from './load.js';
+import { assemblePlan, isKernel, soakFor, unknownRingHosts, type PlanFinding, type PlanTarget } from './plan.js';
 
 const PROD = readFileSync(join(import.meta.dirname, '__fixtures__', 'prod.yaml'), 'utf8');
 
@@ -61,6 +61,21 @@ describe('policy files', () => {
     expect(s.$id).toContain('policy-v1');
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['cadence', 'outOfBand', 'windows', 'rollout', 'reboot']));
     expect(s.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'name', 'cadence']));
+  });
+});
+
+describe('rings naming hosts', () => {
+  it('finds every unknown host with its place and the closest known name (one or two characters off)', () => {
+    const text = PROD.replace('hosts: [web-01]', 'hosts: [web-1, web-01, db-primary]').replace('- { name: early, percent: 30 }', '- { name: early, hosts: [app-07], percent: 30 }');
+    const p = parsePolicy(text, 'prod.yaml');
+    expect(unknownRingHosts(p, ['web-01', 'web-02', 'app-7', 'db-replica'])).toEqual([
+      { ring: 0, index: 0, host: 'web-1', suggestion: 'web-01' },
+      { ring: 0, index: 2, host: 'db-primary', suggestion: null },
+      { ring: 1, index: 0, host: 'app-07', suggestion: 'app-7' },
+    ]);
+    expect(unknownRingHosts(p, ['web-1', 'web-01', 'db-primary', 'app-07'])).toEqual([]);
+    const row = text.split('\n').findIndex((l) => l.includes('db-primary'));
+    expect(yamlPosition(text, 'prod.yaml', ['rollout', 'rings', 0, 'hosts', 2])).toBe(`prod.yaml:${String(row + 1)}:${String((text.split('\n')[row] ?? '').indexOf('db-primary') + 1)}`);
   });
 });
 
@@ -224,6 +239,79 @@ describe('assemblePlan', () => {
     // Once the cycle is approved, glibc goes on both.
     const later = assemblePlan({ policy: two, targets: [host('h2')], findings: [finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })], now: new Date('2026-11-19T23:30:00Z') });
     expect(later.entries[0]?.approval).toBe('approved');
+  });
+
+  it('shows an emergency\'s later rings when the run starts them: after the shortened soak, not the policy\'s full one', () => {
+    // A critical advisory published at `now` (24 h deadline); a 48 h soak would put the rest past it.
+    const p48 = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }], soakHours: 48 } };
+    const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-9', severity: 'critical' as const, publishedAt: now.toISOString(), firstSeen: now.toISOString() };
+    const p = assemblePlan({ policy: p48, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', crit), finding('app-0', crit)], now });
+    // The run (scheduler.ts) gets soakFor's 12 h: 24 h left, shared by one gap and the last ring.
+    expect(soakFor(p.entries, 48, now.getTime())).toBe(12);
+    expect(p.entries.map((e) => [e.ring, e.start, e.after ?? null, e.predictedBreach ?? null])).toEqual([
+      ['canary', '2026-11-24T12:00:00.000Z', null, null],
+      ['rest', '2026-11-25T00:00:00.000Z', { ring: 'canary', soakHours: 12 }, null],
+    ]);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('warns of predicted breaches: a ring that starts after its deadline, a window that ends after it', () => {
+    // 2026-12-08: monthly deadline 2026-12-14T23:00Z (Patch Tuesday + 7, Berlin midnight). Canary Sat
+    // 12-12, early Sun 12-13, the rest a day after that, so the next weekend: 12-19, after it.
+    const at = new Date('2026-12-08T12:00:00Z');
+    const fleet = [host('web-01'), ...Array.from({ length: 9 }, (_, i) => host(`app-${String(i)}`))];
+    // app-1 also has regreSSHion (72 h, not an emergency), due during the canary's window.
+    const fs = [...fleet.map((t) => finding(t.id, {})), finding('web-01', { package: 'openssh', fixed: '0:9.8p1-3.azl3', advisoryId: 'S-1', cves: ['CVE-2024-6387'], publishedAt: '2026-12-09T03:00:00Z' })];
+    const p = assemblePlan({ policy, targets: fleet, findings: fs, now: at });
+    const w = p.entries.find((e) => e.target === 'web-01');
+    expect(w).toMatchObject({ start: '2026-12-12T01:00:00.000Z', windowEnd: '2026-12-12T05:00:00.000Z', deadline: '2026-12-12T03:00:00.000Z', predictedBreach: 'finish' });
+    const rest = p.entries.filter((e) => e.ring === 'rest');
+    expect(rest.length).toBeGreaterThan(0);
+    for (const e of rest) expect(e).toMatchObject({ start: '2026-12-19T01:00:00.000Z', deadline: '2026-12-14T23:00:00.000Z', predictedBreach: 'start', after: { ring: 'early', soakHours: 24 } });
+    expect(p.entries.filter((e) => e.ring === 'early').every((e) => e.predictedBreach === undefined)).toBe(true);
+    expect(p.warnings?.map((x) => [x.kind, x.ring, x.targets.length])).toEqual([
+      ['may-finish-after-deadline', 'canary', 1],
+      ['starts-after-deadline', 'rest', rest.length],
+    ]);
+    expect(p.warnings?.[1]?.message).toBe(`ring rest: ${String(rest.length)} hosts start after their deadline (the first due 2026-12-14T23:00:00.000Z, the ring starts 2026-12-19T01:00:00.000Z)`);
+    // A deadline already passed is a breach, not a prediction.
+    const later = assemblePlan({ policy, targets: fleet, findings: fs, now: new Date('2026-12-16T12:00:00Z') });
+    expect(later.entries.some((e) => e.predictedBreach !== undefined)).toBe(false);
+    expect(later.breaches.length).toBeGreaterThan(0);
+  });
+
+  it('counts the soak from where the previous ring\'s runs ended, and holds the next ring while that ring is still being patched', () => {
+    const noWindows = { ...policy, scope: {}, windows: [], rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }] } };
+    const at = (h: Map<number, { ended: string | null; open: boolean }>) => assemblePlan({ policy: noWindows, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: h }).entries[0];
+    // The canary began two days ago and ended 20 h ago: the rest goes 4 h from now, not at once.
+    expect(at(new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]))).toMatchObject({ ring: 'rest', start: '2026-11-24T16:00:00.000Z', after: { ring: 'canary', soakHours: 24 } });
+    // The canary is still in a run (or halted): it ends no earlier than now.
+    expect(at(new Map([[0, { ended: '2026-11-22T12:00:00.000Z', open: true }]]))).toMatchObject({ start: '2026-11-25T12:00:00.000Z', after: { ring: 'canary', soakHours: 24, unfinished: true } });
+    // Long soaked: at once, waiting for nobody.
+    const done = at(new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]));
+    expect([done?.start, done?.after]).toEqual(['2026-11-24T12:00:00.000Z', undefined]);
+    // No soak: the rest still goes only once the canary has ended (a run takes its rings in turn),
+    // and not while the canary is unfinished in a run (a halted canary holds the rest).
+    const noSoak = { ...noWindows, rollout: { ...noWindows.rollout, soakHours: 0 } };
+    const held = assemblePlan({ policy: noSoak, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: new Map([[0, { ended: null, open: true }]]) }).entries[0];
+    expect([held?.start, held?.after]).toEqual(['2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0, unfinished: true }]);
+    const both = assemblePlan({ policy: noSoak, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', {}), finding('app-0', {})], now }).entries;
+    expect(both.map((e) => [e.ring, e.start, e.after ?? null])).toEqual([
+      ['canary', '2026-11-24T12:00:00.000Z', null],
+      ['rest', '2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0 }],
+    ]);
+  });
+
+  it('warns loudly of a ring naming a host that does not exist: the canary would be lost', () => {
+    const typo = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-1'] }, { name: 'rest', percent: 100 }] } };
+    const p = assemblePlan({ policy: typo, targets, findings, now });
+    expect(p.warnings).toContainEqual({ kind: 'unknown-ring-host', ring: 'canary', targets: ['web-1'], message: 'ring canary names "web-1": no such host; the ring has no host, so the rings after it go without it' });
+  });
+
+  it('says when a breach was first seen: an advisory published long before the host was scanned is overdue from its first scan', () => {
+    const old = finding('app-0', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2024-10-01T00:00:00Z', firstSeen: '2026-11-24T11:00:00Z' });
+    const p = assemblePlan({ policy, targets: [host('app-0')], findings: [old], now });
+    expect(p.breaches).toEqual([{ target: 'app-0', advisory: 'K-1', package: 'kernel', deadline: '2024-10-02T00:00:00.000Z', overdueHours: 18_804, firstSeen: '2026-11-24T11:00:00Z', publishedAt: '2024-10-01T00:00:00Z' }]);
   });
 
   it('is a pure function: the same input gives the same plan', () => {

@@ -1,8 +1,8 @@
 import { BulwarkError } from '../core/errors.js';
-import { parsePolicy } from '../policy/load.js';
-import { assemblePlan, type Plan } from '../policy/plan.js';
+import { parsePolicy, yamlPosition } from '../policy/load.js';
+import { assemblePlan, unknownRingHosts, type Plan } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
-import { addDecision, getPolicyVersion, latestPlan, latestRingStarts, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
+import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, ringHistory, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
@@ -25,6 +25,17 @@ export async function applyPolicyFile(db: Db, file: string, clock: Clock = syste
 export async function applyPolicyText(db: Db, text: string, origin: string, clock: Clock = systemClock, expectName?: string): Promise<{ name: string; version: number; created: boolean }> {
   const policy = parsePolicy(text, origin);
   if (expectName !== undefined && policy.name !== expectName) throw new BulwarkError('input.invalid', `${origin}: the policy is named "${policy.name}", not "${expectName}"`);
+  // A ring naming a host the store does not know (a typo in the canary's list) would silently
+  // empty that ring and send its share of the rollout to the rings after it at once: refused, with
+  // every such name at once. Add the host first (hosts add, scan, an agent), then the policy.
+  const hosts = (await listTargets(db.kysely)).filter((t) => t.kind === 'host').map((t) => t.name);
+  const unknown = unknownRingHosts(policy, hosts);
+  if (unknown.length > 0)
+    throw new BulwarkError(
+      'config.invalid',
+      unknown.map((u) => `${yamlPosition(text, origin, ['rollout', 'rings', u.ring, 'hosts', u.index])}: rollout.rings[${String(u.ring)}].hosts[${String(u.index)}]: no host named "${u.host}"${u.suggestion === null ? '' : ` (did you mean "${u.suggestion}"?)`}`).join('\n') + '\n(a ring may name only known hosts: add the host first, or fix the name)',
+      { file: origin, hosts: unknown.map((u) => u.host) },
+    );
   const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
   return { name: policy.name, ...r };
 }
@@ -53,7 +64,7 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   const plan = assemblePlan({
     ...(available !== undefined ? { available } : {}),
-    ringStarted: await latestRingStarts(db.kysely, name),
+    ringHistory: await ringHistory(db.kysely, name),
     policy,
     now,
     approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),

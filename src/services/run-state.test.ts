@@ -2,10 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import type { Plan } from '../policy/plan.js';
 import { managerFor } from './run-transport.js';
-import { createRun, executeRun, setRunState, showRun, type RunTransport } from './runs.js';
-import { schedulerTick, soakFor } from './scheduler.js';
+import { createRun, executeRun, PROCESS_ID, setRunState, showRun, type RunTransport } from './runs.js';
+import { join } from 'node:path';
+import { runPolicyNow, schedulerTick } from './scheduler.js';
+import { DEMO_DIR, runDemo } from './demo.js';
+import { importRpmQaFile } from './inventory.js';
+import { applyPolicyText, makePlan } from './policies.js';
+import { scanTarget } from './scan.js';
+import { soakFor } from '../policy/plan.js';
 import type { Db } from './store.js';
-import { markStepEnded, markStepStarted, releaseLease, tryLease } from '../storage/index.js';
+import { markStepEnded, markStepStarted, releaseLease, ringHistory, tryLease } from '../storage/index.js';
 
 // The run state machine on both databases. The hosts here are stand-ins that succeed at once
 // (the real dnf runs in runs.test.ts); what is tested is the journal and the states.
@@ -101,6 +107,67 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const r3 = await executeRun(db, pk, standIn(calls), clock);
     expect(r3.run.status).toBe('done');
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
+  });
+
+  it('counts the soak from the end of the previous ring, not its start: a ring that takes hours does not eat the soak', async () => {
+    let now = Date.parse('2026-11-24T10:00:00Z');
+    const clock = (): Date => new Date(now);
+    const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1, soakHours: 24 }, clock);
+    const calls: string[] = [];
+    // Each package command of the canary takes an hour: its precheck and update end at 12:00.
+    const slow = standIn(calls, () => {
+      now += 3_600_000;
+      return Promise.resolve();
+    });
+    const r1 = await executeRun(db, pk, slow, clock);
+    expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
+    // What plans read across runs: the canary's end, and the rest still to do in a run not over.
+    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: null, open: true }]]));
+    // 24 h after the canary started, the rest still waits (and a resumed process sees the same end).
+    now = Date.parse('2026-11-25T10:00:00Z');
+    expect((await executeRun(db, pk, slow, clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
+    expect(calls).toEqual(['a --assumeno', 'a -y', 'a rescan']);
+    now = Date.parse('2026-11-25T12:00:00Z');
+    expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
+    expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
+    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
+  });
+
+  it('a run started by hand keeps an emergency to the soak its plan shows: shortened to meet the deadline', async () => {
+    // The demo's critical golang advisory was published 2024-10-01T00:00Z (24 h rule): at noon,
+    // 12 h are left for two rings, so 6 h of soak, not the policy's 48.
+    const clock = (): Date => new Date('2024-10-01T12:00:00Z');
+    await runDemo(db, { clock });
+    await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
+    await scanTarget(db, 'demo-2', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n', 'urgent.yaml', clock);
+    const { plan } = await makePlan(db, 'urgent', { clock });
+    expect(plan.entries.map((e) => [e.target, e.start, e.after ?? null])).toEqual([
+      ['demo-azl3-vm', '2024-10-01T12:00:00.000Z', null],
+      ['demo-2', '2024-10-01T18:00:00.000Z', { ring: 'canary', soakHours: 6 }],
+    ]);
+    const { report } = await runPolicyNow(db, 'urgent', standIn([]), { actor: 'test', clock });
+    expect(report?.run).toMatchObject({ status: 'waiting', resumeAt: '2024-10-01T18:00:00.000Z' });
+  });
+
+  it('the scheduler starts no later ring while the ring before it is unfinished in a run (paused, halted), even with no soak', async () => {
+    const clock = (): Date => new Date('2026-11-24T12:00:00Z');
+    await runDemo(db, { clock });
+    await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
+    await scanTarget(db, 'demo-2', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n', 'held.yaml', clock);
+    // The canary's run, paused before it began.
+    const { plan } = await makePlan(db, 'held', { clock });
+    const canary = await createRun(db, 'held', { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') }, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
+    await setRunState(db, canary, 'pause', clock);
+    await releaseLease(db.kysely, `run:${String(canary)}`, PROCESS_ID);
+    const calls: string[] = [];
+    expect(await schedulerTick(db, standIn(calls), { clock })).toEqual([{ policy: 'held', started: null }]);
+    expect(calls).toEqual([]);
+    // Cancelled: the canary's run is over; both go in a new run, canary first.
+    await setRunState(db, canary, 'cancel', clock);
+    const [t] = await schedulerTick(db, standIn(calls), { clock });
+    expect(t?.started?.hosts).toEqual(['demo-azl3-vm', 'demo-2']);
   });
 
   it('lets the scheduler resume a run whose soak is over', async () => {

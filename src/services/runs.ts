@@ -200,14 +200,16 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
   const rings = [...new Set(all.map((s) => s.ringIndex))].sort((a, b) => a - b);
   // A lease lost (this process stalled past its TTL and another took the run) stops it too.
   const stillRunning = async (): Promise<boolean> => !lost() && (await getRun(db.kysely, runPk))?.status === 'running';
-  let previousRingStart: number | null = null;
+  let previousRingEnd: number | null = null;
   for (const ring of rings) {
     const ringSteps = all.filter((s) => s.ringIndex === ring);
     const open = ringSteps.some((s) => s.state === 'pending' || s.state === 'started');
-    // Soak: a ring starts only `soakHours` after the previous ring started; until then the run
+    // Soak: a ring starts only `soakHours` after the previous ring ended (its last host
+    // finished): a soak is time the finished ring runs patched before the next one is touched,
+    // so a ring that takes 20 h of a 24 h soak must not leave the next 4 h. Until then the run
     // waits, and the scheduler resumes it (the process need not stay up for a day).
-    if (open && previousRingStart !== null && run.soakHours > 0) {
-      const resumeAt = previousRingStart + run.soakHours * 3_600_000;
+    if (open && previousRingEnd !== null && run.soakHours > 0) {
+      const resumeAt = previousRingEnd + run.soakHours * 3_600_000;
       if (clock().getTime() < resumeAt) {
         await setRunStatus(db.kysely, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`, new Date(resumeAt).toISOString());
         break;
@@ -272,9 +274,10 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(run.maxConcurrency, hosts.length)) }, worker));
-    // When this ring started (its first journaled start, possibly by an earlier process).
-    const startTimes = (await listSteps(db.kysely, runPk)).filter((s) => s.ringIndex === ring && s.startedAt !== null).map((s) => Date.parse(s.startedAt ?? ''));
-    previousRingStart = startTimes.length > 0 ? Math.min(...startTimes) : clock().getTime();
+    // When this ring ended: its last journaled step end (possibly by an earlier process, when
+    // this one resumes a run whose ring finished before).
+    const endTimes = (await listSteps(db.kysely, runPk)).filter((s) => s.ringIndex === ring && s.finishedAt !== null).map((s) => Date.parse(s.finishedAt ?? ''));
+    previousRingEnd = endTimes.length > 0 ? Math.max(...endTimes) : clock().getTime();
     if (!(await stillRunning())) break;
     const failed = hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed'));
     if (hosts.length > 0 && failed.length / hosts.length > run.failureThreshold) {

@@ -117,7 +117,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
     }
   }, 120_000);
 
-  it('holds the soak between rings across passes: the rest waits soakHours after the canary started, even once the canary has nothing left to do', async () => {
+  it('holds the soak between rings across passes: the rest waits soakHours after the canary ended, even once the canary has nothing left to do', async () => {
     const db = await openStore({ dbPath: join(dir, 'soak.db') });
     try {
       const tb = testbed(join(dir, 'soak'), ['h1', 'h2']);
@@ -127,16 +127,27 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () 
       const pf = join(dir, 'soak.yaml');
       writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: soak\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [h1] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n');
       await applyPolicyFile(db, pf);
-      const transport = rootTransport(hosts, rescan);
+      const real = rootTransport(hosts, rescan);
+      // Every command on a host, and its re-scan, takes an hour of the test's clock: the canary ends
+      // hours after it starts, and an hour after its last step started.
+      const slow = <T>(f: () => Promise<T>): Promise<T> => {
+        now += 3_600_000;
+        return f();
+      };
+      const transport = { ...real, exec: (id: string, argv: readonly string[]) => slow(() => real.exec(id, argv)), rescan: (id: string) => slow(() => real.rescan(id)) };
       const feedFile = join(dir, 'soak-feed.json');
       writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
       await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
       await syncSource(db, 'test-azl3', { clock });
+      const started = now;
       const [first] = await schedulerTick(db, transport, { clock });
       expect(first?.started?.hosts).toEqual(['h1']);
+      const ended = Math.max(...(first?.report?.steps ?? []).map((s) => Date.parse(s.finishedAt ?? '')));
+      expect(ended).toBeGreaterThan(started + 3_600_000);
       // The next pass, at once: the canary is patched (nothing left in its ring), the rest still soaks.
       expect(await schedulerTick(db, transport, { clock })).toEqual([{ policy: 'soak', started: null }]);
-      now += 47 * 3_600_000;
+      // 47 h after the canary ended (more than 48 h after it started), the rest still soaks.
+      now = ended + 47 * 3_600_000;
       expect(await schedulerTick(db, transport, { clock })).toEqual([{ policy: 'soak', started: null }]);
       now += 3_600_000;
       const [later] = await schedulerTick(db, transport, { clock });

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import { isKernel, type Plan, type PlanEntry } from '../policy/plan.js';
+import { isKernel, soakFor, type Plan, type PlanEntry } from '../policy/plan.js';
 import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
 import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume } from '../storage/index.js';
@@ -34,23 +34,11 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
     // for one anyway (no kernel in the entry): the emergency part keeps it only then.
     return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && (always || packages.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name))) };
   }
+  // Its previous ring is still in a run not over (running, paused, halted): not before it ends.
+  if (e.after?.unfinished === true) return null;
   const start = Date.parse(e.start);
   const end = e.windowEnd === null ? Infinity : Date.parse(e.windowEnd);
   return start <= now && now < end ? e : null;
-}
-
-/**
- * The soak between an emergency run's rings: the policy's, shortened so that every ring starts
- * well before the earliest deadline (the time left is shared by the gaps between rings and the
- * last ring's own work); none once a deadline has passed. Other runs keep the policy's soak.
- */
-export function soakFor(entries: readonly PlanEntry[], soakHours: number, now: number): number {
-  if (!entries.some((e) => e.emergency)) return soakHours;
-  const gaps = new Set(entries.map((e) => e.ringIndex)).size - 1;
-  if (gaps <= 0) return soakHours;
-  const deadline = Math.min(...entries.filter((e) => e.emergency).map((e) => Date.parse(e.deadline)));
-  const left = Math.max(0, (deadline - now) / 3_600_000);
-  return Math.min(soakHours, left / (gaps + 1));
 }
 
 /**
@@ -140,7 +128,9 @@ export async function runPolicyNow(db: Db, name: string, transport: RunTransport
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
   const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
   if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
-  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: policy.rollout.soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
+  // The same soak as the scheduler's runs and the plan show: an emergency's shortened to meet its deadline.
+  const soakHours = soakFor(plan.entries.filter((e) => e.approval === 'approved'), policy.rollout.soakHours, clock().getTime());
+  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
   const finish = (): Promise<RunReport> => executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);

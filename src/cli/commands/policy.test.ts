@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../policy/load.js';
+import { assemblePlan, type PlanFinding } from '../../policy/plan.js';
+import { overdue, renderPlan } from './policy.js';
 
 const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
@@ -19,10 +22,11 @@ describe('bulwark policy and plan', () => {
     const f = join(dir, 'p.yaml');
     // The demo host, tagged prod, in scope of a copy of the production policy.
     writeFileSync(f, PROD.replace('tags: [prod]', 'tags: []').replace('hosts: [web-01]', 'hosts: [demo-azl3-vm]'));
+    // The host first: a ring may name only hosts the store knows.
+    expect((await run('--db', db, 'demo')).code).toBe(0);
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: version 1 applied\n');
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: unchanged (version 1)\n');
     expect((await run('--db', db, 'policy', 'list')).out).toMatch(/^azl3-prod\s+1\s+/m);
-    expect((await run('--db', db, 'demo')).code).toBe(0);
     const plan = JSON.parse((await run('--db', db, 'plan', '--policy', 'azl3-prod', '--format', 'json', '--at', '2026-11-24T12:00:00Z')).out) as { policyVersion: number; entries: { target: string; ring: string; packages: { name: string; to: string }[]; excluded: { package: string }[]; reboot: boolean }[] };
     expect(plan.policyVersion).toBe(1);
     const e = plan.entries[0];
@@ -32,6 +36,12 @@ describe('bulwark policy and plan', () => {
     expect(e?.excluded).toEqual([]);
     const table = await run('--db', db, 'plan', '--policy', 'azl3-prod');
     expect(table.out).toMatch(/^canary\s+demo-azl3-vm\s+/m);
+    // The demo's critical golang advisory was published in 2024 (24 h rule): overdue in days, and
+    // why so many — it was overdue when the host was first scanned.
+    const atPlan = await run('--db', db, 'plan', '--policy', 'azl3-prod', '--at', '2026-11-24T12:00:00Z');
+    expect(atPlan.out).toMatch(/^ {2}demo-azl3-vm DEMO-2024-0002 golang: due 2024-10-02T00:00:00\.000Z, 783 days overdue; already overdue when first seen on \d{4}-\d{2}-\d{2} \(counted from its publication on 2024-10-01\)$/m);
+    expect(atPlan.out).toMatch(/^1 finding past their deadline:$/m);
+    expect(atPlan.out).not.toMatch(/\d h overdue/);
     const first = await run('--db', db, 'plan', 'diff', '--policy', 'azl3-prod');
     expect(first.out).toMatch(/^since \S+: 0 hosts added, 0 removed, 0 changed$/m);
     // Version 2 pins openssl to 3.2.*: the plan stops updating it.
@@ -43,6 +53,26 @@ describe('bulwark policy and plan', () => {
     const audit = JSON.parse((await run('--db', db, 'audit', '--json')).out) as { action: string; subject: string; detail: { version?: number } }[];
     expect(audit.filter((a) => a.action === 'policy.apply').map((a) => a.detail.version)).toEqual([2, 1]);
     expect(audit.some((a) => a.action === 'plan.create' && a.subject === 'azl3-prod')).toBe(true);
+  });
+
+  it('refuses a ring naming a host that does not exist, every one with its line and the closest name, and plans keep warning of one removed since', async () => {
+    const f = join(dir, 'typo.yaml');
+    const text = PROD.replace('name: azl3-prod', 'name: typo').replace('tags: [prod]', 'tags: []').replace('hosts: [web-01]', 'hosts: [demo-azl3-v, db-99]');
+    writeFileSync(f, text);
+    const r = await run('--db', db, 'policy', 'apply', '-f', f);
+    expect(r.code).toBe(3);
+    const lines = text.split('\n');
+    const row = lines.findIndex((l) => l.includes('demo-azl3-v,'));
+    const at = (name: string): string => `typo.yaml:${String(row + 1)}:${String((lines[row] ?? '').indexOf(name) + 1)}`;
+    expect(r.err).toContain(`${at('demo-azl3-v')}: rollout.rings[0].hosts[0]: no host named "demo-azl3-v" (did you mean "demo-azl3-vm"?)\n`);
+    expect(r.err).toContain(`${at('db-99')}: rollout.rings[0].hosts[1]: no host named "db-99"\n`);
+    expect((await run('--db', db, 'policy', 'list')).out).not.toMatch(/^typo\s/m);
+    // Applied while the host existed, then the host is removed: the plan says so, loudly.
+    writeFileSync(f, text.replace('hosts: [demo-azl3-v, db-99]', 'hosts: [demo-azl3-vm]'));
+    expect((await run('--db', db, 'policy', 'apply', '-f', f)).code).toBe(0);
+    expect((await run('--db', db, 'hosts', 'remove', 'demo-azl3-vm')).code).toBe(0);
+    const plan = await run('--db', db, 'plan', '--policy', 'typo');
+    expect(plan.out).toMatch(/^1 warning:\n {2}ring canary names "demo-azl3-vm": no such host; the ring has no host, so the rings after it go without it$/m);
   });
 
   it('refuses a bad policy file with its line, and prints the JSON Schema', async () => {
@@ -60,6 +90,31 @@ describe('bulwark policy and plan', () => {
     writeFileSync(f, `apiVersion: bulwark/v1\nkind: Policy\nname: x\nexclude: ${'['.repeat(200_000)}\n`);
     const r = await run('--db', db, 'policy', 'apply', '-f', f);
     expect([r.code, r.err.trim()]).toEqual([3, expect.stringMatching(/deep\.yaml:4: nested deeper than 64 levels$/)]);
+  });
+});
+
+describe('the plan as printed', () => {
+  const policy = parsePolicy(PROD, 'prod.yaml');
+  const finding = (target: string, over: Partial<PlanFinding> = {}): PlanFinding => ({ targetId: target, advisorySource: 's', advisoryId: 'A-1', package: 'curl', installed: '0:8.8.0-1.azl3', fixed: '0:8.11.1-3.azl3', severity: 'medium', cvssScore: null, cves: [], publishedAt: '2026-11-20T00:00:00Z', firstSeen: '2026-11-20T00:00:00Z', status: 'open', ...over });
+  const fleet = ['web-01', ...Array.from({ length: 9 }, (_, i) => `app-${String(i)}`)].map((n) => ({ id: n, name: n, release: 'azurelinux:3.0', tags: ['prod'], rebootRequired: false }));
+
+  it('marks the earliest starts of rings that wait for another, names the ring waited for, and warns of a ring starting after its deadline', () => {
+    // 2026-12-08: the monthly deadline is 2026-12-14T23:00Z; the last ring's weekend is 12-19.
+    const out = renderPlan(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), 3, 24);
+    expect(out).toMatch(/^canary\s+web-01\s+2026-12-12T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z\s+approved/m);
+    expect(out).toMatch(/^rest\s+app-\d\s+≥2026-12-19T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z \(late\)\s+approved/m);
+    expect(out).toContain('\n  ring early: starts 24 h after ring canary ends; ≥: the earliest, if ring canary took no time\n  ring rest: starts 24 h after ring early ends; ≥: the earliest, if ring early took no time\n');
+    expect(out).toMatch(/^1 warning:\n {2}ring rest: \d hosts? starts? after their deadline/m);
+  });
+
+  it('shows an emergency\'s later ring after the soak the run shortens, and overdue figures in days past two days', () => {
+    const at = new Date('2026-11-24T12:00:00Z');
+    const rings = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }], soakHours: 48 } };
+    const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical' as const, publishedAt: at.toISOString(), firstSeen: at.toISOString() };
+    const out = renderPlan(assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }), 1, 48);
+    expect(out).toMatch(/^rest\s+app-0\s+≥2026-11-25T00:00:00\.000Z\s+emergency\s+2026-11-25T12:00:00\.000Z\s/m);
+    expect(out).toContain('\n  ring rest (emergency): starts 12 h after ring canary ends (the policy\'s 48 h soak, shortened to meet the deadline); ≥: the earliest, if ring canary took no time\n');
+    expect([overdue(0), overdue(47), overdue(48), overdue(20_222)]).toEqual(['0 h overdue', '47 h overdue', '2 days overdue', '842 days overdue']);
   });
 });
 

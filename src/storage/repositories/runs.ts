@@ -142,17 +142,33 @@ export async function busyTargetRuns(ex: Executor): Promise<Map<string, { run: n
   return new Map(rows.map((r) => [r.target_id, { run: r.pk, status: r.status }]));
 }
 
-/** When each ring of a policy's runs last started a step (ring index → ISO time): the soak between rings holds across runs. */
-export async function latestRingStarts(ex: Executor, policy: string): Promise<Map<number, string>> {
-  const rows = await ex
+/**
+ * Where each ring of a policy's runs stands (ring index → when its last step ended, and whether a
+ * run that is not over still has steps of it to do): the soak between rings counts from a ring's
+ * end and holds across runs, and a ring still being patched (or halted) keeps the next one waiting.
+ */
+export async function ringHistory(ex: Executor, policy: string): Promise<Map<number, { ended: string | null; open: boolean }>> {
+  const ended = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
-    .select(['run_steps.ring_index', (eb) => eb.fn.max('run_steps.started_at').as('started')])
+    .select(['run_steps.ring_index', (eb) => eb.fn.max('run_steps.finished_at').as('ended')])
     .where('runs.policy', '=', policy)
-    .where('run_steps.started_at', 'is not', null)
+    .where('run_steps.finished_at', 'is not', null)
     .groupBy('run_steps.ring_index')
     .execute();
-  return new Map(rows.filter((r) => r.started !== null).map((r) => [r.ring_index, new Date(r.started as string | Date).toISOString()]));
+  const open = await ex
+    .selectFrom('run_steps')
+    .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
+    .select('run_steps.ring_index')
+    .distinct()
+    .where('runs.policy', '=', policy)
+    .where('runs.status', 'in', ['running', 'waiting', 'paused', 'halted'])
+    .where('run_steps.state', 'in', ['pending', 'started'])
+    .execute();
+  const out = new Map<number, { ended: string | null; open: boolean }>();
+  for (const r of ended) if (r.ended !== null) out.set(r.ring_index, { ended: new Date(r.ended).toISOString(), open: false });
+  for (const r of open) out.set(r.ring_index, { ended: out.get(r.ring_index)?.ended ?? null, open: true });
+  return out;
 }
 
 /** PostgreSQL transaction lock taken before runs are created: two creators see each other's runs. */
