@@ -180,10 +180,12 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     await saveInventory(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages });
-    await setInventoryFingerprint(tx, t.id, fingerprint, now);
     await setTargetImage(tx, t.id, r.image);
   });
   const scan = await scanTarget(db, agent.targetId, clock);
+  // Only a report that was stored and matched is recognised when it comes again: one whose
+  // matching failed (saveInventory left no fingerprint) is matched afresh when it is resent.
+  await setInventoryFingerprint(db.kysely, agent.targetId, fingerprint, now);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
 }
 
