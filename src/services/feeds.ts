@@ -22,6 +22,7 @@ import {
   removeFeedSource,
   saveFeedSource,
   saveFeedState,
+  storageErrorOf,
   transaction,
   upsertAdvisories,
   type FeedState,
@@ -393,6 +394,9 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
     try {
       out.push(await syncSource(db, id, opts));
     } catch (err) {
+      // A busy or full database is not this source's failure: the next source would meet it too.
+      const database = storageErrorOf(err);
+      if (database !== null) throw database;
       const src = (await listSources(db)).find((s) => s.id === id);
       out.push({ ...emptyReport(id, src?.location ?? '', 'failed', Math.round(performance.now() - started) / 1000), error: err instanceof Error ? err.message : String(err) });
     }
