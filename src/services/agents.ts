@@ -138,8 +138,8 @@ export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow
   return agent;
 }
 
-/** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
-export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
+/** Checks a signed agent request (its body as the bytes received); returns the agent, or throws auth.required saying why. */
+export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: Buffer }, clock: Clock = systemClock): Promise<AgentRow> {
   const agent = await agentOfHeaders(db, r);
   const { agentId = '', ts = '', nonce = '', signature = '' } = r;
   const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body)).digest();
