@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { BulwarkError } from '../core/errors.js';
@@ -6,7 +6,7 @@ import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
 import { parseInventory } from './imports.js';
-import { hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { appendKnownHost, hostKeyName, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import { parseImageStamp } from './image-stamp.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
@@ -167,7 +167,7 @@ async function openConnection(t: SshTarget, opts: SshOptions): Promise<Connectio
   }
   if (verdict.accepted !== null) {
     await mkdir(dirname(opts.knownHostsFile), { recursive: true });
-    await appendFile(opts.knownHostsFile, knownHostsLine(name, verdict.accepted), { mode: 0o600 });
+    await appendKnownHost(opts.knownHostsFile, name, verdict.accepted);
   }
   return { conn, where, name, timeout };
 }
