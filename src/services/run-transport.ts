@@ -69,7 +69,7 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
     },
     async rescan(id) {
       const t = await target(id);
-      const [r] = await scanHosts(db, [t.name], { knownHostsFile: ssh.knownHostsFile, acceptNewHostKey: false, concurrency: 1 });
+      const [r] = await scanHosts(db, [t.name], { knownHostsFile: ssh.knownHostsFile, acceptNewHostKey: false, concurrency: 1, identityDir: ssh.identityDir ?? null });
       return r?.ok === true ? { code: 0, stdout: `${String(r.report?.counts.closed ?? 0)} findings closed`, stderr: '' } : { code: 1, stdout: '', stderr: r?.error ?? 'rescan failed' };
     },
   };
