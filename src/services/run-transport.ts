@@ -92,7 +92,7 @@ export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; 
     },
     async reboot(id, o) {
       if (!(await isAgent(id))) return viaSsh.reboot(id, o);
-      return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}) });
+      return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}), ...(o?.since !== undefined ? { since: o.since } : {}) });
     },
     async rescan(id) {
       if (!(await isAgent(id))) return viaSsh.rescan(id);
