@@ -172,6 +172,49 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     expect([r.code, r.stdout]).toEqual([0, 'rebooted: boot 11111111-2222-4333-8444-555555555555 → 99999999-2222-4333-8444-555555555555\n']);
   }, 60_000);
 
+  it('does not reboot again a host that booted after a reboot step began, when a server that died is resumed (issue #20, 13a)', async () => {
+    // The boot time comes from /proc/stat (BULWARK_AGENT_PROC_STAT: a stand-in with a btime line).
+    const bootFile = join(dir, 'boot_id');
+    const stat = join(dir, 'proc-stat');
+    const bin = join(dir, 'fake-bin');
+    const calls = join(dir, 'systemctl.log');
+    const env = { BULWARK_AGENT_BOOT_ID: bootFile, BULWARK_AGENT_PROC_STAT: stat, PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+    const before = readFileSync(calls, 'utf8');
+    // Whole seconds, as /proc/stat says them.
+    const begun = new Date(Math.floor(Date.now() / 1000 - 3600) * 1000);
+    const epoch = (d: Date): string => String(Math.floor(d.getTime() / 1000));
+    const targetId = (await findFindings(db, { hosts: [hostName] }))[0]?.targetId ?? '';
+    const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 30_000, rebootWaitMs: 30_000 });
+    // The host reported a boot after the step began: done, nothing is sent to it.
+    writeFileSync(bootFile, 'aaaaaaaa-2222-4333-8444-555555555555\n');
+    writeFileSync(stat, `cpu  1 2 3\nbtime ${epoch(new Date(begun.getTime() + 60_000))}\nprocesses 9\n`);
+    expect((await agentWith(env, 'report')).code).toBe(0);
+    const reported = await t.reboot(targetId, { since: begun.toISOString() });
+    expect([reported.code, reported.stdout]).toEqual([0, `already rebooted: the host booted at ${new Date(begun.getTime() + 60_000).toISOString()}, after this step began at ${begun.toISOString()}\n`]);
+    expect((await agentWith(env, 'tasks')).stdout).toBe('');
+    // Its last report is from before the step, but it booted since and has not reported yet:
+    // the agent declines the reboot itself.
+    writeFileSync(stat, `btime ${epoch(new Date(begun.getTime() - 60_000))}\n`);
+    expect((await agentWith(env, 'report')).code).toBe(0);
+    writeFileSync(stat, `btime ${epoch(new Date(begun.getTime() + 120_000))}\n`);
+    const resumed = t.reboot(targetId, { since: begun.toISOString() });
+    await new Promise((r) => setTimeout(r, 200));
+    const pass = await agentWith(env, 'tasks');
+    expect([pass.code, pass.stderr]).toEqual([0, '']);
+    const r = await resumed;
+    expect([r.code, r.stdout]).toEqual([0, `already rebooted: boot_id=aaaaaaaa-2222-4333-8444-555555555555\nbooted_at=${epoch(new Date(begun.getTime() + 120_000))}\nalready-booted-since\n`]);
+    // systemctl reboot was never called for it.
+    expect(readFileSync(calls, 'utf8')).toBe(before);
+  }, 60_000);
+
+  it('signs the bytes of a report that is not UTF-8 (a Latin-1 os-release), and the server verifies them (issue #20, 7)', async () => {
+    const latin1 = join(dir, 'os-release-latin1');
+    writeFileSync(latin1, Buffer.concat([Buffer.from(readFileSync(host.binds.find(([, to]) => to === '/etc/os-release')?.[0] ?? '/etc/os-release')), Buffer.from('VARIANT="Caf'), Buffer.from([0xe9]), Buffer.from('"\n')]));
+    const binds = host.binds.map(([from, to]) => (to === '/etc/os-release' ? ([latin1, to] as [string, string]) : ([from, to] as [string, string])));
+    const r = await inNamespace(binds, ['dash', script, 'report'], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm' });
+    expect([r.code, r.stderr, r.stdout]).toEqual([0, '', expect.stringMatching(/^ok 2 packages, 1 findings/)]);
+  }, 60_000);
+
   it('runs exactly the commands the server sends, every word checked; refuses any other, and nothing of it runs', async () => {
     const targetId = (await listAgents(db))[0]?.targetId ?? '';
     const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: 60_000 });

@@ -64,7 +64,7 @@ reboot: never
 
 describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a critical advisory from feed sync to patched hosts over SSH', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-'));
-  const env = { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice' };
+  const env = { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice', BULWARK_SSH_KEY_DIR: join(dir, 'hosts') };
   const knownHosts = join(dir, 'known_hosts');
   const hosts: DnfHost[] = [];
   let server: { url: string; close: () => Promise<void> } | undefined;
@@ -185,7 +185,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a criti
 describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end over SSH, with Bulwark killed (SIGKILL) at random moments', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-kill-'));
   const dbPath = join(dir, 'bulwark.db');
-  const env = { BULWARK_DATABASE_URL: `sqlite:${dbPath}`, USER: 'alice' };
+  const env = { BULWARK_DATABASE_URL: `sqlite:${dbPath}`, USER: 'alice', BULWARK_SSH_KEY_DIR: join(dir, 'hosts') };
   const knownHosts = join(dir, 'known_hosts');
   const hosts: DnfHost[] = [];
   let server: { url: string; close: () => Promise<void> } | undefined;

@@ -50,7 +50,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
   beforeAll(async () => {
     if (!canRun) return;
     pgSchema = await freshPgSchema();
-    env = { BULWARK_DATABASE_URL: pgSchema.url, USER: 'alice', BULWARK_AGENT_KEY: 'ab'.repeat(32) };
+    env = { BULWARK_DATABASE_URL: pgSchema.url, USER: 'alice', BULWARK_AGENT_KEY: 'ab'.repeat(32), BULWARK_SSH_KEY_DIR: join(dir, 'hosts') };
     const repo = buildRepo(join(dir, 'repo'), PKGS, [{ id: 'ADV-SCALE', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-3001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
     repoServer = await serveDir(repo);
     for (let i = 0; i < 4; i++) hosts.push(await startDnfHost(join(dir, 'hosts'), { name: `s-${String(i)}`, address: `127.0.0.${String(80 + i)}`, port: 2280 + i, localRepo: repo, repoUrl: repoServer.url, initial: ['bw-openssl-1:3.3.0-2.azl3'], ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}) }));

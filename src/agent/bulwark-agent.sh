@@ -18,6 +18,8 @@ CONF=$DIR/config
 VERSION=1
 # The kernel's id of this boot: a reboot step is done when a report comes from another one.
 BOOT_ID_FILE=${BULWARK_AGENT_BOOT_ID:-/proc/sys/kernel/random/boot_id}
+# Its btime line says when this boot began: a reboot step begun before it is done already.
+PROC_STAT=${BULWARK_AGENT_PROC_STAT:-/proc/stat}
 RPM_QF='%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
 DPKG_QF='${binary:Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Abbrev}\n'
 
@@ -85,6 +87,7 @@ report() {
     for m in tdnf dnf5 dnf apt-get; do command -v "$m" > /dev/null 2>&1 && echo "$m"; done
     echo "@@boot"
     cat "$BOOT_ID_FILE" 2>/dev/null || echo unknown
+    sed -n 's/^btime //p' "$PROC_STAT" 2>/dev/null
     echo "@@image"
     cat /etc/bulwark-image 2>/dev/null
     echo "@@reboot"
@@ -235,9 +238,20 @@ run_task() {
   while IFS= read -r arg; do set -- "$@" "$arg"; done < "$argfile"
   if [ "$kind" = report ]; then
     if report > "$TMP/task-out" 2>&1; then status=0; else status=1; fi
-  elif [ "$kind" = exec ] && [ "${1:-}" = @reboot ] && [ $# -eq 1 ]; then
-    # Acknowledge first, with the boot being left; then reboot. The timer reports after boot.
+  elif [ "$kind" = exec ] && [ "${1:-}" = @reboot ] && { [ $# -eq 1 ] || { [ $# -eq 2 ] && only "$DIGITS" "$2"; }; }; then
     boot=$(cat "$BOOT_ID_FILE") || die "cannot read the boot id"
+    # `@reboot SINCE`: a step begun at SINCE (seconds since the epoch) by a server that died since;
+    # a host that booted after it was rebooted for it already, and is not rebooted again.
+    if [ $# -eq 2 ]; then
+      btime=$(sed -n 's/^btime //p' "$PROC_STAT")
+      if only "$DIGITS" "$btime" && [ "$btime" -ge "$2" ]; then
+        printf 'exit=0\nboot_id=%s\nbooted_at=%s\nalready-booted-since\n' "$boot" "$btime" > "$TMP/result"
+        code=$(request POST "/agent/v1/tasks/$id/result" "$TMP/result" "$TMP/answer") || die "cannot reach the server"
+        [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"
+        return 0
+      fi
+    fi
+    # Acknowledge first, with the boot being left; then reboot. The timer reports after boot.
     printf 'exit=0\nboot_id=%s\nrebooting\n' "$boot" > "$TMP/result"
     code=$(request POST "/agent/v1/tasks/$id/result" "$TMP/result" "$TMP/answer") || die "cannot reach the server"
     [ "$code" = 200 ] || die "result of task $id refused ($code): $(cat "$TMP/answer")"

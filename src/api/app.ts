@@ -228,9 +228,11 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     let body: unknown = undefined;
     let agent: AgentRow | null = null;
     if (r.access === 'agent') {
-      const raw = await c.req.text();
+      // The signature is over the bytes sent: a report with a Latin-1 byte, or a task's output
+      // cut mid-character by head -c, is not valid UTF-8, and decoding first changed what was hashed.
+      const raw = Buffer.from(await c.req.arrayBuffer());
       agent = await verifyAgentRequest(db, o.agentServerKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw });
-      body = noNul(raw);
+      body = noNul(raw.toString('utf8'));
     } else if (r.textBody === true) body = noNul(await c.req.text());
     else if (r.body !== undefined) {
       const text = await c.req.text();

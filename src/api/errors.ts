@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isBulwarkError, type ErrorCode } from '../core/errors.js';
+import { storageErrorOf } from '../services/store.js';
 
 /**
  * The one HTTP error handler (DESIGN.md): every error becomes `{ "error": { "code", "message",
@@ -16,6 +17,7 @@ const STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   'storage.conflict': 409,
   'storage.not-found': 404,
   'storage.unavailable': 503,
+  'storage.full': 507,
   'target.unreachable': 502,
   'auth.required': 401,
   'auth.forbidden': 403,
@@ -27,7 +29,9 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return STATUS[code];
 }
 
-export function errorResponse(c: Context, err: unknown, log: (msg: string, meta: Record<string, unknown>) => void): Response {
+export function errorResponse(c: Context, thrown: unknown, log: (msg: string, meta: Record<string, unknown>) => void): Response {
+  // A busy or full database is said as such (409, 507), not as an internal error.
+  const err = storageErrorOf(thrown) ?? thrown;
   if (isBulwarkError(err) && err.code !== 'internal') {
     if (err.code === 'auth.required') c.header('WWW-Authenticate', 'Bearer realm="bulwark"');
     return c.json({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } }, STATUS[err.code]);

@@ -34,6 +34,8 @@ export type Access = Role | 'public' | 'agent';
 
 export interface ApiConfig {
   knownHostsFile: string;
+  /** The only directory hosts' SSH identity files may be in (sshKeyDir; `bulwark serve` always sets one). */
+  sshKeyDir?: string | null;
   /** How patch runs reach hosts (SSH by default; tests give real dnf roots). */
   transport: (db: Db) => RunTransport;
   version: string;
@@ -308,8 +310,8 @@ export const ROUTES: readonly Route[] = [
       tags: z.array(name).max(64).optional(),
       packageManager: z.enum(['dnf', 'tdnf', 'apt']).optional(),
     }),
-    handle: async ({ db, body, actor }) => {
-      const t = await addHost(db, body);
+    handle: async ({ db, body, actor, config }) => {
+      const t = await addHost(db, body, undefined, { identityDir: config.sshKeyDir ?? null });
       await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags });
       return t;
     },
@@ -343,7 +345,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Collect the host\'s inventory over SSH and match it now',
     handle: async ({ db, params, config }) => {
       await needFound((await listHosts(db)).find((h) => h.name === params['name']), `host named "${params['name'] ?? ''}"`);
-      const [r] = await scanHosts(db, [params['name'] ?? ''], { knownHostsFile: config.knownHostsFile, acceptNewHostKey: false, concurrency: 1 });
+      const [r] = await scanHosts(db, [params['name'] ?? ''], { knownHostsFile: config.knownHostsFile, acceptNewHostKey: false, concurrency: 1, identityDir: config.sshKeyDir ?? null });
       if (r === undefined || !r.ok) throw new BulwarkError('target.unreachable', r?.error ?? 'scan failed');
       return { host: r.host, counts: r.report?.counts, findings: r.report?.active.length };
     },

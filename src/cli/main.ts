@@ -17,6 +17,7 @@ import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeComma
 import { decideCommand, decisionsCommand, planCommand, planDiffCommand, policyApplyCommand, policyListCommand, policySchemaCommand } from './commands/policy.js';
 import { hostsAddCommand, hostsListCommand, hostsRemoveCommand, scanHostsCommand } from './commands/hosts.js';
 import { defaultKnownHosts } from '../services/hosts.js';
+import { storageErrorOf } from '../services/store.js';
 import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveCommand, feedsSyncCommand } from './commands/feeds.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
@@ -566,12 +567,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       // --help and --version end here with exitCode 0.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (isBulwarkError(err)) {
-      io.stderr.write(`bulwark: ${err.message}\n`);
-      if (err.code === 'config.invalid' || err.code === 'storage.unavailable') return EXIT.config;
-      if (err.code === 'target.unreachable') return EXIT.targetsFailed;
-      if (err.code === 'usage' || err.code === 'input.invalid') return EXIT.usage;
-      if (err.code === 'storage.not-found') return EXIT.usage;
+    // A busy or full database is the operator's to act on, not a bug.
+    const known = storageErrorOf(err) ?? err;
+    if (isBulwarkError(known)) {
+      io.stderr.write(`bulwark: ${known.message}\n`);
+      if (known.code === 'config.invalid' || known.code === 'storage.unavailable') return EXIT.config;
+      if (known.code === 'storage.conflict') return EXIT.conflict;
+      if (known.code === 'storage.full') return EXIT.storageFull;
+      if (known.code === 'target.unreachable') return EXIT.targetsFailed;
+      if (known.code === 'usage' || known.code === 'input.invalid') return EXIT.usage;
+      if (known.code === 'storage.not-found') return EXIT.usage;
       return EXIT.internal;
     }
     io.stderr.write(`bulwark: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

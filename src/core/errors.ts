@@ -11,9 +11,12 @@ export type ErrorCode =
   | 'version.invalid'
   | 'package.invalid'
   | 'input.invalid'
+  /** Another process holds the database (busy past the timeout) or what was asked for (a run, a lease). */
   | 'storage.conflict'
   | 'storage.not-found'
   | 'storage.unavailable'
+  /** The disk or the database is full (SQLITE_FULL, ENOSPC, PostgreSQL 53100); nothing was stored. */
+  | 'storage.full'
   /** A host could not be reached, refused its key check, or a command on it failed. */
   | 'target.unreachable'
   /** No valid credential was given (HTTP 401). */

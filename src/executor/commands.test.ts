@@ -30,6 +30,22 @@ describe('package manager argv', () => {
   ] as const)('refuses %s package %j version %j from a feed', (pm, name, version) => {
     expect(() => updateArgv(pm, [{ name, version }])).toThrow(/is not a (package name|version)/);
   });
+
+  // dnf and tdnf install a word ending in .rpm as a local file (over SSH as over the agent).
+  it.each([
+    ['dnf', { name: 'openssl', version: '1:3.3.5-5.rpm' }],
+    ['tdnf', { name: 'openssl', version: '3.3.5-5.azl3.RPM' }],
+    ['dnf', { name: 'openssl', version: '3.3.5-5.azl3', arch: 'rpm' }],
+  ] as const)('refuses a %s target whose word ends in .rpm: %o', (pm, t) => {
+    expect(() => updateArgv(pm, [t])).toThrow(/ends in "\.rpm": \w+ would read it as a local file/);
+    expect(() => precheckArgv(pm, [t])).toThrow(/ends in "\.rpm"/);
+  });
+
+  it('refuses a package name ending in .rpm in a dnf query, and keeps a Debian name that merely contains rpm', () => {
+    expect(() => availableArgv('dnf', ['bash', 'evil.rpm'])).toThrow(/"evil\.rpm" is not a package name dnf is given/);
+    expect(() => installedArgv('dnf', ['evil.rpm'])).toThrow(/"evil\.rpm" is not a package name/);
+    expect(updateArgv('apt', [{ name: 'librpm9', version: '4.18.0+dfsg-1' }])).toEqual(['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', 'librpm9=4.18.0+dfsg-1']);
+  });
 });
 
 // Real dnf against a root and a local repository (../shared/testbed recipes 1-3).

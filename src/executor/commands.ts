@@ -35,8 +35,14 @@ function checked(pm: PackageManager, t: Target): string {
   if (t.arch !== undefined && t.arch !== null && !ARCH.test(t.arch)) throw new BulwarkError('input.invalid', `"${t.arch}" is not an architecture`);
   if (deb) return `${t.name}${t.arch === undefined || t.arch === null ? '' : `:${t.arch}`}=${t.version}`;
   // dnf reads "name-epoch:version-release[.arch]"; an explicit 0 epoch is accepted and exact.
-  return `${t.name}-${t.version}${t.arch === undefined || t.arch === null ? '' : `.${t.arch}`}`;
+  const spec = `${t.name}-${t.version}${t.arch === undefined || t.arch === null ? '' : `.${t.arch}`}`;
+  // dnf and tdnf install a word ending in ".rpm" as a local file of that name, not the package
+  // from a repository (the agent's rpm_spec and image definitions refuse it too).
+  if (endsInRpm(spec)) throw new BulwarkError('input.invalid', `"${spec}" ends in ".rpm": ${pm} would read it as a local file, not a package of that version`);
+  return spec;
 }
+
+const endsInRpm = (word: string): boolean => /\.rpm$/i.test(word);
 
 export interface CommandOptions {
   /** Run against another root (tests, images): dnf/tdnf --installroot. */
@@ -130,7 +136,7 @@ export function installedArgv(pm: PackageManager, names: readonly string[], o: C
 function queryArgv(pm: PackageManager, names: readonly string[], o: CommandOptions, what: 'offered' | 'installed'): string[] | null {
   if (names.length === 0 || pm === 'tdnf') return null;
   const deb = pm === 'apt';
-  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n)) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
+  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n) || (!deb && endsInRpm(n))) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
   if (deb) return ['apt-cache', ...(o.extra ?? []), what === 'offered' ? 'show' : 'policy', ...names];
   // The format ends in a backslash and an n, not a line break (an agent task word holds none):
   // dnf5 reads it as the line's end; dnf 4 too, adding its own (blank lines, skipped).

@@ -20,6 +20,16 @@ describe('agent reports', () => {
     expect(parseAgentReport(report('', `@@boot\n${line}`), 'test').bootId).toBe(want);
   });
 
+  it.each([
+    ['1733480000\n', '2024-12-06T10:13:20.000Z'],
+    ['\n', null],
+    ['-5\n', null],
+    ['99999999999999\n', null],
+  ])('reads the boot time %j (/proc/stat btime, the line after the boot id) as %j', (line, want) => {
+    expect(parseAgentReport(report('', `@@boot\ne1f2a3b4-0000-4000-8000-00000000000a\n${line}`), 'test').bootedAt).toBe(want);
+    expect(parseAgentReport(report('', '@@boot\ne1f2a3b4-0000-4000-8000-00000000000a\n'), 'test').bootedAt).toBeNull(); // agents before the boot time
+  });
+
   it('reads the image build the host was made from (@@image, /etc/bulwark-image), or none', () => {
     expect(parseAgentReport(report('', '@@image\nimage=azl3-base\nbuild=4\nview=azl3-prod\nview_version=12\n'), 'test').image).toBe('azl3-base@4');
     expect(parseAgentReport(report('', '@@image\n'), 'test').image).toBeNull();

@@ -7,7 +7,8 @@ import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
  * sections `@@os-release`, `@@uname` (kernel release, machine), `@@managers` (package managers
- * found), `@@reboot` (yes/no/unknown), `@@boot` (the boot id, which a reboot changes), `@@image`
+ * found), `@@reboot` (yes/no/unknown), `@@boot` (the boot id, which a reboot changes, then the
+ * boot time in seconds since the epoch, /proc/stat's btime), `@@image`
  * (/etc/bulwark-image, the image build the host was made from) and
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
  * that SSH collection uses too.
@@ -21,6 +22,8 @@ export interface AgentReport {
   managers: string[];
   /** /proc/sys/kernel/random/boot_id: a new one after every boot (older agents do not send it). */
   bootId: string | null;
+  /** When the host booted (/proc/stat btime, ISO 8601): the line after the boot id (older agents do not send it). */
+  bootedAt: string | null;
   /** `<image>@<build>` from /etc/bulwark-image (`@@image`), if the host has one. */
   image: string | null;
   packages: InstalledPackage[];
@@ -54,6 +57,7 @@ export function parseAgentReport(text: string, where: string): AgentReport {
     rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
+    bootedAt: bootTimeOf(sections.get('boot')?.[1]),
     image: parseImageStamp(sections.get('image')?.join('\n')),
     packages,
   };
@@ -63,4 +67,12 @@ export function parseAgentReport(text: string, where: string): AgentReport {
 export function bootIdOf(line: string | undefined): string | null {
   const t = line?.trim().toLowerCase() ?? '';
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(t) ? t : null;
+}
+
+/** A boot time as /proc/stat's btime gives it (seconds since the epoch), as ISO 8601; anything else is not one. */
+export function bootTimeOf(line: string | undefined): string | null {
+  const t = line?.trim() ?? '';
+  if (!/^\d{1,11}$/.test(t)) return null;
+  const ms = Number(t) * 1000;
+  return ms > 0 && ms < 8.64e15 ? new Date(ms).toISOString() : null;
 }

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { globPattern } from '../core/glob.js';
 
 /**
@@ -78,4 +79,28 @@ export function knownHostsLine(name: string, keyBase64: string): string {
   const type = Buffer.from(keyBase64, 'base64');
   const len = type.readUInt32BE(0);
   return `${name} ${type.subarray(4, 4 + len).toString('latin1')} ${keyBase64}\n`;
+}
+
+/**
+ * Appends the line recording a newly accepted key to a known_hosts file, starting a new line
+ * first when the file does not end with one (edited by hand, or written by a tool that leaves
+ * no final newline): glued to the last line, the new entry would be part of that host's key
+ * field, so the new host stayed unknown and the last host's key read as changed.
+ * @example await appendKnownHost('/root/.ssh/known_hosts', '[10.0.0.5]:2222', key)
+ */
+export async function appendKnownHost(file: string, name: string, keyBase64: string): Promise<void> {
+  const f = await open(file, 'a+', 0o600);
+  try {
+    const { size } = await f.stat();
+    let glue = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await f.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) glue = '\n';
+    }
+    // One write (O_APPEND): a line is never split by another process appending at the same time.
+    await f.write(glue + knownHostsLine(name, keyBase64));
+  } finally {
+    await f.close();
+  }
 }

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
 import { canRunSshd, startSshHost, type SshHost } from '../../test/sshd-hosts.js';
-import { fingerprint, hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { appendKnownHost, fingerprint, hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import { collectSsh, mapBounded, shellQuote } from './ssh.js';
 
 describe('known_hosts', () => {
@@ -23,6 +23,24 @@ describe('known_hosts', () => {
     expect(unknown).toMatchObject({ ok: false, reason: 'unknown' });
     expect(unknown.ok ? '' : unknown.message).toContain(fingerprint(key));
     expect(hostKeyName('h', 22)).toBe('h');
+  });
+
+  it('appends a new key on a line of its own when the file does not end with a newline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-kh-'));
+    try {
+      const f = join(dir, 'known_hosts');
+      writeFileSync(f, `web-01 ssh-ed25519 ${other}`);
+      await appendKnownHost(f, '[10.0.0.5]:2222', key);
+      await appendKnownHost(f, 'web-02', other);
+      expect(readFileSync(f, 'utf8')).toBe(`web-01 ssh-ed25519 ${other}\n[10.0.0.5]:2222 ssh-ed25519 ${key}\nweb-02 ssh-ed25519 ${other}\n`);
+      const entries = parseKnownHosts(readFileSync(f, 'utf8'));
+      expect([verifyHostKey(entries, 'web-01', other), verifyHostKey(entries, '[10.0.0.5]:2222', key)]).toEqual([{ ok: true }, { ok: true }]);
+      // A new file is made private to its owner.
+      await appendKnownHost(join(dir, 'new_hosts'), 'web-03', key);
+      expect([readFileSync(join(dir, 'new_hosts'), 'utf8'), statSync(join(dir, 'new_hosts')).mode & 0o777]).toEqual([`web-03 ssh-ed25519 ${key}\n`, 0o600]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!existsSync('/usr/bin/ssh-keygen') && process.env['CI'] === undefined)('matches hashed entries as ssh-keygen -H writes them', () => {
@@ -84,6 +102,9 @@ describe.skipIf(!ready && process.env['CI'] === undefined)('collecting over SSH 
     const c = await startSshHost(join(dir, 'c'), { address: '127.0.0.4', port: 2222, rpmRoot: rootB, osRelease: OS_AZL3 });
     hosts.push(c);
     const knownHostsFile = join(dir, 'known_hosts-fleet');
+    // A file whose last line has no final newline (edited by hand): new entries start a line of their own.
+    const handKey = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 9, 9, 9, 9])]).toString('base64');
+    writeFileSync(knownHostsFile, `old-host ssh-ed25519 ${handKey}`);
     const targets = [
       { host: b.address, port: 2222, user: 'root', identityFile: b.clientKey, sudo: false },
       { host: '127.0.0.5', port: 2222, user: 'root', identityFile: b.clientKey, sudo: false },
@@ -94,6 +115,9 @@ describe.skipIf(!ready && process.env['CI'] === undefined)('collecting over SSH 
     const bad = results[1];
     expect(bad?.ok === false ? bad.error.message : '').toMatch(/root@\[127\.0\.0\.5\]:2222: cannot connect/);
     expect(results[0]?.ok === true ? results[0].value.packages.map((p) => p.name) : []).toEqual(['curl']);
+    // Both recorded keys are known now, and the hand-written host's key is as it was.
+    for (const t of [targets[0], targets[2]]) if (t !== undefined) expect((await collectSsh(t, { knownHostsFile, acceptNewHostKey: false, timeoutMs: 5000 })).packages).toHaveLength(1);
+    expect(verifyHostKey(parseKnownHosts(readFileSync(knownHostsFile, 'utf8')), 'old-host', handKey)).toEqual({ ok: true });
   });
 });
 

@@ -1,12 +1,12 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
 import { parseInventory } from './imports.js';
-import { hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { appendKnownHost, hostKeyName, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import { parseImageStamp } from './image-stamp.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
@@ -33,6 +33,36 @@ export interface SshOptions {
   /** Whole collection, connection included (default 60 s). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The only directory identity files are read from (BULWARK_SSH_KEY_DIR; `bulwark serve` always
+   * has one). Unset: any file the process can read (the CLI, as its user).
+   */
+  identityDir?: string | null;
+}
+
+/**
+ * Refuses an identity file outside `dir` before anything of it is read, with one message whether
+ * it exists or not: otherwise whoever may name a host's key file (an API admin) learns from the
+ * answer which files exist ("no such file") and which are readable ("Unsupported key format").
+ * Symbolic links are followed: a link in the directory to /etc/shadow is outside it.
+ * @example await checkIdentityFile('/var/lib/bulwark/ssh-keys/id_ed25519', '/var/lib/bulwark/ssh-keys')
+ */
+export async function checkIdentityFile(file: string, dir: string | null | undefined): Promise<void> {
+  if (dir === null || dir === undefined) return;
+  const outside = new BulwarkError('config.invalid', `the identity file ${file} is not in the SSH key directory ${dir} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`, { identityFile: file });
+  const root = resolve(dir);
+  const within = (p: string, r: string): boolean => p.startsWith(r.endsWith(sep) ? r : r + sep);
+  if (!within(resolve(file), root)) throw outside;
+  let real: string;
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+    real = await realpath(file);
+  } catch {
+    // Inside the key directory: what is or is not there is the operator's own to know.
+    throw new BulwarkError('config.invalid', `cannot read the identity file ${file}`, { identityFile: file });
+  }
+  if (!within(real, realRoot)) throw outside;
 }
 
 export interface SshInventory {
@@ -129,6 +159,11 @@ async function openConnection(t: SshTarget, opts: SshOptions): Promise<Connectio
   };
   if (t.identityFile !== null) {
     try {
+      await checkIdentityFile(t.identityFile, opts.identityDir);
+    } catch (err) {
+      throw new BulwarkError('config.invalid', `${where}: ${(err as Error).message}`);
+    }
+    try {
       config.privateKey = await readFile(t.identityFile);
     } catch (err) {
       throw new BulwarkError('config.invalid', `${where}: cannot read the identity file ${t.identityFile}: ${(err as Error).message}`);
@@ -167,7 +202,7 @@ async function openConnection(t: SshTarget, opts: SshOptions): Promise<Connectio
   }
   if (verdict.accepted !== null) {
     await mkdir(dirname(opts.knownHostsFile), { recursive: true });
-    await appendFile(opts.knownHostsFile, knownHostsLine(name, verdict.accepted), { mode: 0o600 });
+    await appendKnownHost(opts.knownHostsFile, name, verdict.accepted);
   }
   return { conn, where, name, timeout };
 }

@@ -138,8 +138,8 @@ export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow
   return agent;
 }
 
-/** Checks a signed agent request; returns the agent, or throws auth.required saying why. */
-export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: string }, clock: Clock = systemClock): Promise<AgentRow> {
+/** Checks a signed agent request (its body as the bytes received); returns the agent, or throws auth.required saying why. */
+export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: Buffer }, clock: Clock = systemClock): Promise<AgentRow> {
   const agent = await agentOfHeaders(db, r);
   const { agentId = '', ts = '', nonce = '', signature = '' } = r;
   const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body)).digest();
@@ -165,8 +165,9 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
   const r = parseAgentReport(text, `report of agent ${agent.id}`);
-  // A reboot step waits for a report from another boot.
-  if (r.bootId !== null && r.bootId !== agent.bootId) await setAgentBootId(db.kysely, agent.id, r.bootId);
+  // A reboot step waits for a report from another boot; one found begun after a crash asks when
+  // the host booted.
+  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db.kysely, agent.id, r.bootId, r.bootedAt);
   if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
@@ -180,10 +181,12 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages }, now);
-    await setInventoryFingerprint(tx, t.id, fingerprint, now);
     await setTargetImage(tx, t.id, r.image);
   });
   const scan = await scanTarget(db, agent.targetId, clock);
+  // Only a report that was stored and matched is recognised when it comes again: one whose
+  // matching failed (saveInventory left no fingerprint) is matched afresh when it is resent.
+  await setInventoryFingerprint(db.kysely, agent.targetId, fingerprint, now);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
 }
 
@@ -236,9 +239,19 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
  * at boot), or fails at `timeoutMs`.
  * @example await rebootViaAgent(db, targetId, { timeoutMs: 20 * 60_000 })
  */
-export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: number; taskTimeoutMs?: number; pollMs?: number } = {}): Promise<CommandResult> {
-  const ack = await runAgentTask(db, targetId, 'exec', ['@reboot'], { ...(o.taskTimeoutMs !== undefined ? { timeoutMs: o.taskTimeoutMs } : {}), ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}) });
+export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: number; taskTimeoutMs?: number; pollMs?: number; since?: string } = {}): Promise<CommandResult> {
+  // Begun before by a process that died (`since`): a host that booted since then was rebooted by
+  // it, as its agent's last report says (its boot time, /proc/stat btime).
+  if (o.since !== undefined) {
+    const a = await getAgentOfTarget(db.kysely, targetId);
+    if (a?.bootedAt !== null && a?.bootedAt !== undefined && Date.parse(a.bootedAt) >= Date.parse(o.since)) return { code: 0, stdout: `already rebooted: the host booted at ${a.bootedAt}, after this step began at ${o.since}\n`, stderr: '' };
+  }
+  // The host may have booted and not reported yet: the agent itself then declines the reboot
+  // (`@reboot SINCE`: only when it booted before SINCE, in seconds since the epoch).
+  const word = o.since === undefined ? [] : [String(Math.floor(Date.parse(o.since) / 1000))];
+  const ack = await runAgentTask(db, targetId, 'exec', ['@reboot', ...word], { ...(o.taskTimeoutMs !== undefined ? { timeoutMs: o.taskTimeoutMs } : {}), ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}) });
   if (ack.code !== 0) return ack;
+  if (/^already-booted-since$/m.test(ack.stdout)) return { code: 0, stdout: `already rebooted: ${ack.stdout}`, stderr: '' };
   const before = bootIdOf(/^boot_id=(.*)$/m.exec(ack.stdout)?.[1]);
   if (before === null) return { code: null, stdout: ack.stdout, stderr: 'the agent did not say which boot it is leaving' };
   const timeoutMs = o.timeoutMs ?? 30 * 60_000;

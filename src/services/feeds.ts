@@ -23,6 +23,7 @@ import {
   removeFeedSource,
   saveFeedSource,
   saveFeedState,
+  storageErrorOf,
   transaction,
   upsertAdvisories,
   type FeedState,
@@ -394,6 +395,9 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
     try {
       out.push(await syncSource(db, id, opts));
     } catch (err) {
+      // A busy or full database is not this source's failure: the next source would meet it too.
+      const database = storageErrorOf(err);
+      if (database !== null) throw database;
       const src = (await listSources(db)).find((s) => s.id === id);
       const location = src?.location ?? new FeedLocation('');
       // Messages are built with the redacted location; a library's own text is scrubbed too.

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
-import { collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
+import { checkIdentityFile, collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
 import { defaultSqlitePath, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -53,9 +53,25 @@ export function packageManagerOf(t: StoredTarget): PackageManager | null {
   return pm === 'dnf' || pm === 'tdnf' || pm === 'apt' ? pm : null;
 }
 
+/**
+ * The directory SSH identity files must be in: BULWARK_SSH_KEY_DIR, else for `bulwark serve`
+ * (`server: true`) `ssh-keys/` beside the default database, else none (the CLI reads any file its
+ * user can).
+ */
+export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: boolean } = {}): string | null {
+  const dir = env['BULWARK_SSH_KEY_DIR'];
+  if (dir !== undefined && dir !== '') {
+    if (!dir.startsWith('/')) throw new BulwarkError('config.invalid', `BULWARK_SSH_KEY_DIR must be an absolute path, not "${dir}"`, { variable: 'BULWARK_SSH_KEY_DIR' });
+    return dir;
+  }
+  return o.server === true ? join(dirname(defaultSqlitePath(env)), 'ssh-keys') : null;
+}
+
 /** @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }) */
-export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock): Promise<StoredTarget> {
+export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock, o: { identityDir?: string | null } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  // Refused when added, too (the same check runs before every connection).
+  if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
   const a = parseSshAddress(input.address);
   const q = new URLSearchParams();
   if (input.identityFile !== undefined && input.identityFile !== null) q.set('identity', input.identityFile);
@@ -82,6 +98,8 @@ export function defaultKnownHosts(env: NodeJS.ProcessEnv = process.env): string 
 export interface HostScanOptions {
   knownHostsFile: string;
   acceptNewHostKey: boolean;
+  /** The directory identity files must be in (sshKeyDir). */
+  identityDir?: string | null;
   concurrency?: number;
   timeoutMs?: number;
   clock?: Clock;
@@ -104,7 +122,7 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
   const clock = opts.clock ?? systemClock;
   const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
     if (typeof t === 'string') throw new BulwarkError('usage', `no host named "${t}"`);
-    const inv = await collectSsh(sshTargetOf(t), { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    const inv = await collectSsh(sshTargetOf(t), { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
     const release = inv.release ?? t.release;
     if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
     const now = clock().toISOString();

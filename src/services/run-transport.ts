@@ -69,7 +69,7 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
     },
     async rescan(id) {
       const t = await target(id);
-      const [r] = await scanHosts(db, [t.name], { knownHostsFile: ssh.knownHostsFile, acceptNewHostKey: false, concurrency: 1 });
+      const [r] = await scanHosts(db, [t.name], { knownHostsFile: ssh.knownHostsFile, acceptNewHostKey: false, concurrency: 1, identityDir: ssh.identityDir ?? null });
       return r?.ok === true ? { code: 0, stdout: `${String(r.report?.counts.closed ?? 0)} findings closed`, stderr: '' } : { code: 1, stdout: '', stderr: r?.error ?? 'rescan failed' };
     },
   };
@@ -92,7 +92,7 @@ export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; 
     },
     async reboot(id, o) {
       if (!(await isAgent(id))) return viaSsh.reboot(id, o);
-      return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}) });
+      return rebootViaAgent(db, id, { ...(ssh.rebootWaitMs !== undefined ? { timeoutMs: ssh.rebootWaitMs } : {}), ...(ssh.agentTaskTimeoutMs !== undefined ? { taskTimeoutMs: ssh.agentTaskTimeoutMs } : {}), ...(o?.since !== undefined ? { since: o.since } : {}) });
     },
     async rescan(id) {
       if (!(await isAgent(id))) return viaSsh.rescan(id);

@@ -1,6 +1,8 @@
 import { openDatabase, resolveLocation, type Db } from '../storage/index.js';
 
 export type { Db } from '../storage/index.js';
+/** Database errors an operator can act on (busy, full) as BulwarkErrors, for the CLI and the API. */
+export { storageErrorOf } from '../storage/index.js';
 
 /**
  * Opens the configured database (`--db PATH`, else BULWARK_DATABASE_URL, else the default

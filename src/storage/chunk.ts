@@ -1,3 +1,6 @@
+import { PostgresAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { Executor } from './database.js';
+
 /**
  * Splits rows into batches for multi-row statements. SQLite allows 32766 bound parameters per
  * statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32) and PostgreSQL 65535; `columns` is the
@@ -8,4 +11,14 @@ export function chunks<T>(rows: readonly T[], columns: number, maxParams = 30_00
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/**
+ * `column IN (values)` with the whole list bound as ONE parameter, for a filter that cannot be
+ * asked for in batches (a sorted, paged query): a JSON array read by json_each on SQLite, a text
+ * array compared with `= any` on PostgreSQL. A list of any length then binds one parameter.
+ */
+export function inTextList(ex: Executor, column: string, values: readonly string[]): RawBuilder<SqlBool> {
+  if (ex.getExecutor().adapter instanceof PostgresAdapter) return sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`;
+  return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }

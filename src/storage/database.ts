@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationResultSet, type SqliteDialectConfig, type Transaction } from 'kysely';
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
+import { storageErrorOf } from './errors.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -13,7 +14,10 @@ import type { Dialect } from './dialect.js';
 export type { Dialect } from './dialect.js';
 
 /** Where the database lives: a SQLite file (the default) or a PostgreSQL URL. */
-export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+export type DatabaseLocation = { kind: 'sqlite'; path: string; busyTimeoutMs?: number } | { kind: 'postgres'; url: string; schema?: string };
+
+/** How long a SQLite write waits for another process's write to end before it gives up (storage.conflict). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 export interface Db {
   readonly dialect: Dialect;
@@ -44,7 +48,10 @@ export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string 
  */
 export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): DatabaseLocation {
   const env = opts.env ?? process.env;
-  if (opts.dbPath !== undefined && opts.dbPath !== '') return { kind: 'sqlite', path: opts.dbPath };
+  const wait = env['BULWARK_SQLITE_BUSY_TIMEOUT_MS'];
+  if (wait !== undefined && wait !== '' && !/^\d{1,7}$/.test(wait)) throw new BulwarkError('config.invalid', `BULWARK_SQLITE_BUSY_TIMEOUT_MS must be a number of milliseconds (0 to 9999999), not "${wait}"`, { variable: 'BULWARK_SQLITE_BUSY_TIMEOUT_MS' });
+  const busy = wait === undefined || wait === '' ? {} : { busyTimeoutMs: Number(wait) };
+  if (opts.dbPath !== undefined && opts.dbPath !== '') return { kind: 'sqlite', path: opts.dbPath, ...busy };
   const url = env['BULWARK_DATABASE_URL'];
   if (url !== undefined && url !== '') {
     if (/^postgres(ql)?:\/\//.test(url)) {
@@ -56,10 +63,10 @@ export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJ
       u.searchParams.delete('schema');
       return { kind: 'postgres', url: u.toString(), schema };
     }
-    if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
+    if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length), ...busy };
     throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL must start with postgres:// or sqlite:', { variable: 'BULWARK_DATABASE_URL' });
   }
-  return { kind: 'sqlite', path: defaultSqlitePath(env) };
+  return { kind: 'sqlite', path: defaultSqlitePath(env), ...busy };
 }
 
 /** The URL with any password replaced, for logs and messages. */
@@ -95,15 +102,16 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
     try {
       if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
       sqlite = new BetterSqlite3(location.path);
-      // WAL: readers never block the writer; busy_timeout: a second process waits, not fails.
+      // busy_timeout: a second process waits, not fails (set first: switching to WAL may wait
+      // too); WAL: readers never block the writer.
+      sqlite.pragma(`busy_timeout = ${String(location.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
       sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('busy_timeout = 5000');
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('synchronous = NORMAL');
     } catch (err) {
       throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: location.path }, { cause: err });
     }
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }, sqlite) });
     db = { dialect: 'sqlite', kysely, description: location.path, close: () => kysely.destroy() };
   } else {
     setPgTypeParsers();
@@ -133,6 +141,41 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
     }
   }
   return db;
+}
+
+/**
+ * SQLite transactions that take the write lock when they begin (BEGIN IMMEDIATE). A deferred
+ * BEGIN reads first and asks for the lock at its first write; when another process wrote
+ * meanwhile, SQLite answers SQLITE_BUSY at once without calling the busy handler (the snapshot
+ * is stale), so two syncs, or a sync beside `bulwark serve`, failed instead of waiting. And a
+ * transaction SQLite already rolled back itself (SQLITE_FULL, an I/O error) is not rolled back
+ * again: that second error ("cannot rollback - no transaction is active") hid the first.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly sqlite: BetterSqlite3.Database,
+  ) {
+    super(config);
+  }
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.sqlite.inTransaction) await super.rollbackTransaction(connection);
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly sqlite: BetterSqlite3.Database,
+  ) {
+    super(config);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config, this.sqlite);
+  }
 }
 
 function quotePgIdent(s: string): string {
@@ -169,6 +212,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    // A full disk or a busy database is said as such, whichever step met it.
+    const known = storageErrorOf(error);
+    if (known !== null) throw known;
     throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { migration: failed }, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

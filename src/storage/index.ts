@@ -4,6 +4,7 @@
  */
 export { openDatabase, resolveLocation, defaultSqlitePath, redactUrl, migrateToLatest, transaction, MIGRATION_LOCK_ID } from './database.js';
 export type { Db, Dialect, DatabaseLocation, Executor } from './database.js';
+export { storageErrorOf } from './errors.js';
 export * from './repositories/releases.js';
 export * from './repositories/advisories.js';
 export * from './repositories/targets.js';

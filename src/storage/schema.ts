@@ -207,6 +207,8 @@ export interface AgentsTable {
   revoked_at: Timestamp | null;
   /** The boot id of the host's last report. */
   boot_id: string | null;
+  /** When the host booted, as its last report says (/proc/stat btime); null from older agents. */
+  booted_at: Timestamp | null;
 }
 
 export interface AgentNoncesTable {

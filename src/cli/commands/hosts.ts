@@ -1,4 +1,4 @@
-import { addHost, listHosts, removeHost, scanHosts, type HostInput } from '../../services/hosts.js';
+import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, type HostInput } from '../../services/hosts.js';
 import { openStore } from '../../services/store.js';
 import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
@@ -17,7 +17,7 @@ interface Common {
 export async function hostsAddCommand(o: Common & HostInput): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const t = await addHost(db, o);
+    const t = await addHost(db, o, undefined, { identityDir: sshKeyDir(o.io.env) });
     await recordAudit(db, actorOf(o.io), 'host.add', t.name, { address: t.address, tags: t.tags });
     await writeAll(o.io.stdout, `host ${t.name}: ${t.address ?? ''}\n`);
     return EXIT.ok;
@@ -61,7 +61,7 @@ export async function hostsRemoveCommand(o: Common & { name: string }): Promise<
 export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; knownHostsFile: string; acceptNewHostKey: boolean; concurrency: number; format: 'table' | 'json'; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency });
+    const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env) });
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results, null, 2) + '\n');
     else {
       const lines = results.map((r) =>

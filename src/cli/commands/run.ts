@@ -1,6 +1,6 @@
 import { BulwarkError } from '../../core/errors.js';
 import { recordAudit } from '../../services/audit.js';
-import { defaultKnownHosts } from '../../services/hosts.js';
+import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
 import { executeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
 import { runPolicyNow } from '../../services/scheduler.js';
@@ -22,7 +22,7 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const actor = actorOf(o.io);
-    const transport = (): ReturnType<typeof runTransport> => runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
+    const transport = (): ReturnType<typeof runTransport> => runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env) });
     const id = (): number => {
       const n = Number(o.id);
       if (o.id === undefined || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `run ${o.action ?? ''} needs a run number`);

@@ -1,6 +1,6 @@
 import { recordAudit } from '../../services/audit.js';
 import { listSources, syncSources } from '../../services/feeds.js';
-import { defaultKnownHosts } from '../../services/hosts.js';
+import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
 import { schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
@@ -15,7 +15,8 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefined; intervalSeconds: number; sync: boolean; once: boolean; knownHostsFile: string | undefined; signal?: AbortSignal }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false });
+    // Runs the API started, on hosts the API added: keys only from the server's key directory.
+    const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env, { server: true }) });
     await recordAudit(db, actorOf(o.io), 'scheduler.start', 'scheduler', { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
       if (o.sync) {

@@ -4,7 +4,7 @@ import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { runDemo } from '../../services/demo.js';
-import { defaultKnownHosts, listHosts } from '../../services/hosts.js';
+import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
 import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
@@ -38,6 +38,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
+  const identityDir = sshKeyDir(o.io.env, { server: true });
   try {
     if (o.demo && (await listHosts(db)).length === 0) await runDemo(db);
     const server = await startServer(db, {
@@ -48,7 +49,8 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       publicUrl: publicUrlOf(o.io.env['BULWARK_PUBLIC_URL']),
       reposNeedToken: o.reposNeedToken === true,
       knownHostsFile,
-      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false }),
+      sshKeyDir: identityDir,
+      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false, identityDir }),
       runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
@@ -84,7 +86,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
 
     let timer: NodeJS.Timeout | undefined;
     if (o.scheduler) {
-      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false });
+      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir });
       const tick = async (): Promise<void> => {
         try {
           for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true, leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000, runLeaseTtlMs: o.leaseSeconds * 1000 })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });

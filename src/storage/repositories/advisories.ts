@@ -278,24 +278,34 @@ export interface AdvisoryFilter {
  * @example await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })
  */
 export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
-  let q = ex.selectFrom('advisories').selectAll('advisories');
-  if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
-  if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
-  if (release !== undefined || packages !== undefined) {
-    q = q.where('advisories.pk', 'in', (sub) => {
-      let s = sub.selectFrom('fixes').select('fixes.advisory_pk');
-      if (release !== undefined) s = s.where('fixes.release_id', '=', release);
-      if (packages !== undefined) s = s.where('fixes.package', 'in', [...packages]);
-      return s;
-    });
-  }
-  if (filter.cve !== undefined) {
-    const cve = filter.cve;
-    q = q.where('advisories.pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
-  }
-  const rows = filter.limit === undefined ? await q.orderBy('advisories.pk').execute() : await q.orderBy('advisories.pk', 'desc').limit(filter.limit).execute();
+  const select = (names: readonly string[] | undefined) => {
+    let q = ex.selectFrom('advisories').selectAll('advisories');
+    if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
+    if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
+    if (release !== undefined || names !== undefined) {
+      q = q.where('advisories.pk', 'in', (sub) => {
+        let s = sub.selectFrom('fixes').select('fixes.advisory_pk');
+        if (release !== undefined) s = s.where('fixes.release_id', '=', release);
+        if (names !== undefined) s = s.where('fixes.package', 'in', [...names]);
+        return s;
+      });
+    }
+    if (filter.cve !== undefined) {
+      const cve = filter.cve;
+      q = q.where('advisories.pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
+    }
+    return filter.limit === undefined ? q.orderBy('advisories.pk').execute() : q.orderBy('advisories.pk', 'desc').limit(filter.limit).execute();
+  };
+  if (packages === undefined) return hydrate(ex, await select(undefined), filter);
+  // The names of a host's packages (100,000 on a large one) are asked for in batches: one
+  // statement binds at most 32,766 parameters on SQLite and 65,535 on PostgreSQL. An advisory
+  // naming packages of two batches is found twice and kept once.
+  const byPk = new Map<number, AdvisoryRow>();
+  for (const c of chunks([...new Set(packages)], 1, 5000)) for (const r of await select(c)) byPk.set(r.pk, r);
+  let rows = [...byPk.values()].sort((a, b) => (filter.limit === undefined ? a.pk - b.pk : b.pk - a.pk));
+  if (filter.limit !== undefined) rows = rows.slice(0, filter.limit);
   return hydrate(ex, rows, filter);
 }
 

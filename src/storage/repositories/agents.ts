@@ -20,6 +20,8 @@ export interface AgentRow {
   revokedAt: string | null;
   /** The boot id the host last reported (a reboot changes it). */
   bootId: string | null;
+  /** When the host booted, as it last reported (ISO 8601); null when its agent does not say. */
+  bootedAt: string | null;
 }
 
 export interface AgentTask {
@@ -54,7 +56,7 @@ export async function insertAgent(ex: Executor, a: { id: string; targetId: strin
   await ex.insertInto('agents').values({ id: a.id, target_id: a.targetId, hostname: a.hostname, enrolled_at: a.enrolledAt }).execute();
 }
 
-const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null; boot_id: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at, bootId: r.boot_id });
+const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null; boot_id: string | null; booted_at: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at, bootId: r.boot_id, bootedAt: r.booted_at });
 
 export async function getAgent(ex: Executor, id: string): Promise<AgentRow | null> {
   const r = await ex.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
@@ -153,6 +155,6 @@ export async function finishAgentTask(ex: Executor, pk: number, agentId: string,
   return Number(r.numUpdatedRows) === 1;
 }
 
-export async function setAgentBootId(ex: Executor, agentId: string, bootId: string): Promise<void> {
-  await ex.updateTable('agents').set({ boot_id: bootId }).where('id', '=', agentId).execute();
+export async function setAgentBootId(ex: Executor, agentId: string, bootId: string, bootedAt: string | null = null): Promise<void> {
+  await ex.updateTable('agents').set({ boot_id: bootId, booted_at: bootedAt }).where('id', '=', agentId).execute();
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
-import { chunks } from '../chunk.js';
+import { chunks, inTextList } from '../chunk.js';
 import type { Executor } from '../database.js';
 import type { FindingRow as FindingsRow } from '../schema.js';
 
@@ -182,7 +182,8 @@ function findingsWhere(ex: Executor, q: FindingQuery, o: { ordered?: boolean } =
   let s = ex.selectFrom('findings');
   if (q.targets !== undefined) {
     const t = [...q.targets];
-    s = s.where('findings.target_id', 'in', (sub) => sub.selectFrom('targets').select('targets.id').where((eb) => eb.or([eb('targets.name', 'in', t), eb('targets.id', 'in', t)])));
+    // Bound as one parameter each: a long list of hosts cannot exceed the databases' parameter limits.
+    s = s.where('findings.target_id', 'in', (sub) => sub.selectFrom('targets').select('targets.id').where((eb) => eb.or([inTextList(ex, 'targets.name', t), inTextList(ex, 'targets.id', t)])));
   }
   if (q.status !== undefined) {
     const st = [...q.status];
