@@ -75,3 +75,27 @@ describe.skipIf(manifest === null || derived === null || feed === null)('the dat
     expect(sev).toEqual({ critical: 5, high: 18, medium: 27, low: 2 });
   });
 });
+
+describe('updateinfo feeds judge binaries as dnf does', () => {
+  it('never applies an arch="src" entry to the binaries of that source (perl-Carp 4:1.54-510 is not "fixed in" perl\'s 4:5.38.2-510)', async () => {
+    const inv = join(dir, 'perl.tsv');
+    writeFileSync(inv, ['perl-Carp\t4\t1.54\t510.fc41\tnoarch\tperl-5.38.2-510.fc41.src.rpm', 'perl\t4\t5.38.2\t509.fc41\tx86_64\tperl-5.38.2-509.fc41.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'updateinfo.xml');
+    writeFileSync(
+      feed,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<updates>
+  <update from="updates@fedoraproject.org" status="stable" type="security" version="2.0">
+    <id>FEDORA-2024-perl</id><title>perl</title><release>Fedora 41</release><severity>Important</severity><issued date="2024-07-01"/>
+    <pkglist><collection short="F41">
+      <package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="src" src="perl-5.38.2-510.fc41.src.rpm"/>
+      <package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="x86_64" src="perl-5.38.2-510.fc41.src.rpm"/>
+    </collection></pkglist>
+  </update>
+</updates>
+`,
+    );
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'fedora:41' });
+    expect(r.findings.map((f) => `${f.package} ${f.installed} ${f.fixed ?? '-'}`)).toEqual(['perl 4:5.38.2-509.fc41 4:5.38.2-510.fc41']);
+  });
+});
