@@ -7,9 +7,11 @@ import { versionScheme } from '../core/version/registry.js';
  * `--oval-strict` mode, and the reference the normal mode's documented corrections are measured
  * against. Pure: the inventory comes in as data.
  *
- * Literal means: rpminfo/dpkginfo object names match installed package names exactly (so a
- * definition naming the source package `python-urllib3` does not see the binary
- * `python3-urllib3`), EVRs compare as written (Microsoft's `0:` epoch included), and a test
+ * Literal means: rpminfo/dpkginfo object names select installed packages as OpenSCAP's probes
+ * do (an exact name, so a definition naming the source package `python-urllib3` does not see the
+ * binary `python3-urllib3`; for rpminfo also `not equal` and `pattern match`), items carry the
+ * fields the probes report (a dpkginfo item's version split into epoch, version and release),
+ * EVRs compare as written (Microsoft's `0:` epoch included), and a test
  * Bulwark cannot evaluate (a signature key, a file's content) is "unknown", which the criteria
  * operators then propagate (OVAL 5.11 specification §5.3.3, OperatorEnumeration truth tables;
  * oval-definitions-schema CheckEnumeration and ExistenceEnumeration).
@@ -18,7 +20,10 @@ export type OvalResult = 'true' | 'false' | 'unknown' | 'error';
 
 export interface StrictItem {
   name: string;
-  /** rpm: epoch (0 when none), version, release; deb: the whole version in `version`. */
+  /**
+   * rpm: epoch (null when the package has none), version, release; deb: the whole dpkg version
+   * in `version` (epoch and release null): the evaluator splits it as the dpkginfo probe does.
+   */
   epoch: number | null;
   version: string;
   release: string | null;
@@ -77,10 +82,51 @@ function negate(r: OvalResult, yes: boolean): OvalResult {
   return r === 'true' ? 'false' : r === 'false' ? 'true' : r;
 }
 
-function itemEvr(family: PackageFamily, p: StrictItem): string {
-  if (family === 'deb') return p.version;
-  // OVAL's evr_string is "epoch:version-release" with the epoch always present (0 when none).
-  return `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}`;
+/** The entities of one OVAL item, as OpenSCAP's rpminfo / dpkginfo probes report them. */
+interface ItemFields {
+  name: string;
+  arch: string;
+  epoch: string;
+  version: string;
+  release: string;
+  evr: string;
+}
+
+/**
+ * The item an installed package is to an OVAL interpreter.
+ *
+ * rpminfo (OpenSCAP src/OVAL/probes/unix/linux/rpminfo_probe.c, pkgh2rep): `epoch` is rpm's
+ * `%{EPOCH}`, "(none)" when the package has none; `evr` is "epoch:version-release" with 0 for a
+ * missing epoch.
+ *
+ * dpkginfo (linux-definitions-schema dpkginfo_item: epoch, release, version, evr; OpenSCAP
+ * 1.3.7 src/OVAL/probes/unix/linux/dpkginfo-helper.cxx, dpkginfo_get_by_name): the epoch is what
+ * comes before the first ':' ("0" when there is none), the release what follows the FIRST '-' of
+ * the whole version ("" for a native package), the version what lies between; `evr` is
+ * "epoch:version-release", or "epoch:version" without a release. dpkg itself splits the
+ * revision at the last '-' (deb-version(7)): for an upstream version holding a '-'
+ * (`3.1-20221030-2`) the probe's version/release differ from dpkg's, and this follows the probe,
+ * because strict mode answers what `oscap oval eval` answers.
+ */
+function itemFields(family: PackageFamily, p: StrictItem): ItemFields {
+  if (family === 'deb') {
+    const v = p.version;
+    const colon = v.indexOf(':');
+    const epoch = colon >= 0 ? v.slice(0, colon) : '0';
+    const dash = v.indexOf('-');
+    const version = dash >= 0 ? v.slice(colon + 1, dash) : v.slice(colon + 1);
+    const release = dash >= 0 ? v.slice(dash + 1) : '';
+    return { name: p.name, arch: p.arch, epoch, version, release, evr: dash >= 0 ? `${epoch}:${version}-${release}` : `${epoch}:${version}` };
+  }
+  return {
+    name: p.name,
+    arch: p.arch,
+    epoch: p.epoch === null ? '(none)' : String(p.epoch),
+    version: p.version,
+    release: p.release ?? '',
+    // OVAL's evr_string is "epoch:version-release" with the epoch always present (0 when none).
+    evr: `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}`,
+  };
 }
 
 function compareOp(op: string, c: number): OvalResult {
@@ -120,26 +166,21 @@ function stringOp(op: string, item: string, value: string): OvalResult {
   }
 }
 
-function fieldResult(f: OvalState, p: StrictItem, inv: StrictInventory): OvalResult {
+function fieldResult(f: OvalState, item: ItemFields, inv: StrictInventory): OvalResult {
   switch (f.field) {
     case 'evr': {
       const family: PackageFamily = f.datatype === 'debian_evr_string' ? 'deb' : inv.family;
       const scheme = versionScheme(family);
       if (scheme.check(f.value) !== null) return 'error';
-      const mine = itemEvr(family, p);
-      if (scheme.check(mine) !== null) return 'error';
-      return compareOp(f.operation, scheme.compare(mine, f.value));
+      if (scheme.check(item.evr) !== null) return 'error';
+      return compareOp(f.operation, scheme.compare(item.evr, f.value));
     }
     case 'arch':
-      return stringOp(f.operation, p.arch, f.value);
     case 'name':
-      return stringOp(f.operation, p.name, f.value);
     case 'version':
-      return stringOp(f.operation, p.version, f.value);
     case 'release':
-      return stringOp(f.operation, p.release ?? '', f.value);
     case 'epoch':
-      return stringOp(f.operation, String(p.epoch ?? '(none)'), f.value);
+      return stringOp(f.operation, item[f.field], f.value);
     default:
       // signature_keyid, filepath… : facts an inventory does not hold.
       return 'unknown';
@@ -189,13 +230,58 @@ function check(mode: string, results: readonly OvalResult[]): OvalResult {
   }
 }
 
+/**
+ * The items a package object selects, as OpenSCAP's probes collect them.
+ *
+ * rpminfo (rpminfo_probe.c, get_rpminfo): `equals` looks the name up, `not equal` takes every
+ * package whose name differs, `pattern match` every package whose name the regular expression
+ * matches anywhere (rpm's RPMMIRE_REGEX, then OVAL's own unanchored comparison); any other
+ * operation is refused by the probe (an error). A variable's values are each applied.
+ *
+ * dpkginfo (dpkginfo_probe.c, OpenSCAP 1.3.7 and later): the probe reads only the name's value and
+ * looks it up in the package cache whatever the operation, so `^dpk.$` finds nothing and
+ * `not equal dpkg` finds dpkg. That is what `oscap oval eval` answers, so it is followed here.
+ */
+function selectItems(t: OvalTest, inv: StrictInventory, byName: ReadonlyMap<string, readonly StrictItem[]>): readonly StrictItem[] | 'error' {
+  const op = t.nameOperation ?? 'equals';
+  if (t.type === 'dpkginfo_test' || op === 'equals') return t.names.flatMap((n) => byName.get(n) ?? []);
+  if (op === 'not equal') return inv.packages.filter((p) => !t.names.includes(p.name));
+  if (op !== 'pattern match') return 'error';
+  const out = new Set<StrictItem>();
+  for (const n of t.names) {
+    let re: RegExp;
+    try {
+      re = new RegExp(n);
+    } catch {
+      return 'error';
+    }
+    for (const p of inv.packages) if (re.test(p.name)) out.add(p);
+  }
+  return [...out];
+}
+
+/**
+ * The installed packages a package test's object selects (none for other tests, or when the
+ * object cannot be evaluated): what a finding names.
+ * @example selectedPackages(test, inv, indexByName(inv)).map((p) => p.name) // ['rpm', 'rom']
+ */
+export function selectedPackages(t: OvalTest, inv: StrictInventory, byName: ReadonlyMap<string, readonly StrictItem[]>): readonly StrictItem[] {
+  if (t.type !== 'rpminfo_test' && t.type !== 'dpkginfo_test') return [];
+  const items = selectItems(t, inv, byName);
+  return items === 'error' ? [] : items;
+}
+
 /** One test against the inventory (OVAL 5.11 §5.3.5.2: existence, then check over the items' state results). */
 export function evaluateTest(t: OvalTest, inv: StrictInventory, byName: ReadonlyMap<string, readonly StrictItem[]>): OvalResult {
   if (t.type === 'rpminfo_test' || t.type === 'dpkginfo_test') {
-    const items = t.names.flatMap((n) => byName.get(n) ?? []);
+    const items = selectItems(t, inv, byName);
+    if (items === 'error') return 'error';
     if (!existence(t.checkExistence, items.length)) return 'false';
     if (t.states.length === 0 || items.length === 0) return 'true';
-    const perItem = items.map((p) => combine('AND', t.states.map((state) => combine('AND', state.map((f) => fieldResult(f, p, inv))))));
+    const perItem = items.map((p) => {
+      const fields = itemFields(inv.family, p);
+      return combine('AND', t.states.map((state) => combine('AND', state.map((f) => fieldResult(f, fields, inv)))));
+    });
     return check(t.check, perItem);
   }
   if (t.type === 'uname_test') {

@@ -99,3 +99,30 @@ describe('updateinfo feeds judge binaries as dnf does', () => {
     expect(r.findings.map((f) => `${f.package} ${f.installed} ${f.fixed ?? '-'}`)).toEqual(['perl 4:5.38.2-509.fc41 4:5.38.2-510.fc41']);
   });
 });
+
+describe('--oval-strict answers as oscap does', () => {
+  const oval = (ns: string, type: 'rpminfo' | 'dpkginfo', name: string, nameOp: string, field: string, value: string): string => `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<definitions><definition class="vulnerability" id="oval:${ns}:def:1" version="1"><metadata><title>t</title></metadata><criteria><criterion test_ref="oval:${ns}:tst:1"/></criteria></definition></definitions>
+<tests><linux-def:${type}_test id="oval:${ns}:tst:1" version="1" check="at least one"><linux-def:object object_ref="oval:${ns}:obj:1"/><linux-def:state state_ref="oval:${ns}:ste:1"/></linux-def:${type}_test></tests>
+<objects><linux-def:${type}_object id="oval:${ns}:obj:1" version="1"><linux-def:name operation="${nameOp}">${name}</linux-def:name></linux-def:${type}_object></objects>
+<states><linux-def:${type}_state id="oval:${ns}:ste:1" version="1"><linux-def:${field} operation="equals">${value}</linux-def:${field}></linux-def:${type}_state></states>
+</oval_definitions>`;
+
+  it('splits a dpkginfo item\'s version as the probe does: strace 6.1-0.1 has version 6.1', async () => {
+    const inv = join(dir, 'debian.tsv');
+    writeFileSync(inv, 'strace\t6.1-0.1\tamd64\tstrace\t6.1-0.1\n');
+    const feed = join(dir, 'strace-oval.xml');
+    writeFileSync(feed, oval('t', 'dpkginfo', 'strace', 'equals', 'version', '6.1'));
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'debian:12', ovalStrict: true });
+    expect(r.findings.map((f) => `${f.advisory} ${f.package} ${f.installed}`)).toEqual(['oval:t:def:1 strace 6.1-0.1']);
+  });
+
+  it('evaluates an rpminfo name with operation "pattern match" over every installed name and names what it selected', async () => {
+    const inv = join(dir, 'rpm-names.tsv');
+    writeFileSync(inv, ['rpm\t0\t4.18.2\t1.azl3\tx86_64\trpm-4.18.2-1.azl3.src.rpm', 'rom\t0\t2\t1.azl3\tnoarch\trom-2-1.azl3.src.rpm', 'xrpm\t0\t1\t1.azl3\tnoarch\txrpm-1-1.azl3.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'mitre-oval.xml');
+    writeFileSync(feed, oval('t', 'rpminfo', '^r.m$', 'pattern match', 'version', '2'));
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'azurelinux:3.0', ovalStrict: true });
+    expect(r.findings.map((f) => `${f.advisory} ${f.package}`).sort()).toEqual(['oval:t:def:1 rom', 'oval:t:def:1 rpm']);
+  });
+});

@@ -9,7 +9,7 @@ import type { FeedWarning } from '../feeds/types.js';
 import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { feedDocuments } from '../lib/archive.js';
 import { matchPackages } from '../matching/match.js';
-import { evaluateCriteria, indexByName, type StrictInventory } from '../matching/oval-strict.js';
+import { evaluateCriteria, indexByName, selectedPackages, type StrictInventory } from '../matching/oval-strict.js';
 import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
 import { readBoundedText } from './read-file.js';
 import { MAX_INVENTORY_BYTES } from './inventory.js';
@@ -82,7 +82,8 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
       else if (n.kind === 'extend') {
         if (n.criteria !== undefined) walk(n.criteria);
       } else {
-        for (const name of n.test.names) if (index.has(name) && !names.includes(name)) names.push(name);
+        // The packages the test's object selects (an exact name, or every name a pattern matches).
+        for (const p of selectedPackages(n.test, inv, index)) if (!names.includes(p.name)) names.push(p.name);
         for (const s of n.test.states)
           for (const f of s)
             if (f.field === 'evr' && bound.fixed === null && (f.operation === 'less than' || f.operation === 'less than or equal')) {
