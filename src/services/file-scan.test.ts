@@ -126,3 +126,22 @@ describe('--oval-strict answers as oscap does', () => {
     expect(r.findings.map((f) => `${f.advisory} ${f.package}`).sort()).toEqual(['oval:t:def:1 rom', 'oval:t:def:1 rpm']);
   });
 });
+
+describe('the running kernel in normal mode', () => {
+  it('judges only the running build of an installonly kernel when --kernel is given, as stored scans do', async () => {
+    const inv = join(dir, 'kernels.tsv');
+    writeFileSync(inv, ['kernel\t0\t6.6.64.2\t1.azl3\tx86_64\tkernel-6.6.64.2-1.azl3.src.rpm', 'kernel\t0\t6.6.70.1\t1.azl3\tx86_64\tkernel-6.6.70.1-1.azl3.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'kernel-updateinfo.xml');
+    writeFileSync(
+      feed,
+      `<updates><update type="security"><id>AZL-2025-kernel</id><title>kernel</title><release>Azure Linux 3.0</release><severity>Important</severity>
+<pkglist><collection><package name="kernel" epoch="0" version="6.6.70.1" release="1.azl3" arch="x86_64"/></collection></pkglist></update></updates>
+`,
+    );
+    const line = (r: Awaited<ReturnType<typeof scanFiles>>): string[] => r.findings.map((f) => `${f.package} ${f.installed}`);
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed] }))).toEqual(['kernel 0:6.6.64.2-1.azl3']);
+    // Booted into the fixed build: the old one is installed but not running, so not exposed.
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed], runningKernel: '6.6.70.1-1.azl3' }))).toEqual([]);
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed], runningKernel: '6.6.64.2-1.azl3' }))).toEqual(['kernel 0:6.6.64.2-1.azl3']);
+  });
+});

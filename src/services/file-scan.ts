@@ -8,6 +8,7 @@ import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { feedDocuments } from '../lib/archive.js';
+import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
 import { evaluateCriteria, indexByName, selectedPackages, type StrictInventory } from '../matching/oval-strict.js';
 import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
@@ -25,7 +26,10 @@ export interface FileScanInput {
   release?: string | undefined;
   /** Evaluate OVAL definitions literally, as `oscap oval eval` does. */
   ovalStrict?: boolean;
-  /** The running kernel, for uname tests in strict mode. */
+  /**
+   * The running kernel (`uname -r`): strict mode's uname tests; in normal mode only its build of
+   * an installonly kernel is judged, as in stored scans.
+   */
   runningKernel?: string | null;
 }
 
@@ -130,7 +134,8 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
   if (family !== inv.family) throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);
   const findings: FileScanFinding[] = input.ovalStrict === true
     ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
-    : matchPackages({ family, release, packages: inv.packages, advisories }).map((m) => ({
+    : // Only the running build of an installonly kernel is exposed, as scanTarget judges stored targets.
+      matchPackages({ family, release, packages: packagesToJudge(inv.packages, input.runningKernel ?? null), advisories }).map((m) => ({
         advisory: m.advisoryId,
         source: m.advisorySource,
         cves: m.cves,
