@@ -165,6 +165,11 @@ describe('items as OpenSCAP\'s probes report them', () => {
     expect(evaluateTest(byVersion(['('], 'pattern match', 'all'), rpmInv, i)).toBe('error');
   });
 
+  it('collects an item once when a variable names its package twice (found by the dpkginfo differential)', () => {
+    const t: OvalTest = { ...debTest(['dpkg', 'dpkg'], 'version', 'equals', '1.21.23'), check: 'only one' };
+    expect(evaluateTest(t, deb, debIdx)).toBe('true');
+  });
+
   it('dpkginfo: the probe looks the name\'s value up whatever the operation (oscap 1.3.7: ^dpk.$ finds nothing, "not equal dpkg" finds dpkg)', () => {
     const exists = (names: string[], nameOperation: string): OvalResult => evaluateTest({ ...debTest(names, 'arch', 'equals', 'amd64'), states: [], nameOperation }, deb, debIdx);
     expect(exists(['^dpk.$'], 'pattern match')).toBe('false');

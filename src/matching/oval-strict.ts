@@ -244,7 +244,9 @@ function check(mode: string, results: readonly OvalResult[]): OvalResult {
  */
 function selectItems(t: OvalTest, inv: StrictInventory, byName: ReadonlyMap<string, readonly StrictItem[]>): readonly StrictItem[] | 'error' {
   const op = t.nameOperation ?? 'equals';
-  if (t.type === 'dpkginfo_test' || op === 'equals') return t.names.flatMap((n) => byName.get(n) ?? []);
+  // A variable naming a package twice still collects its item once: an object's items are a set
+  // (oscap reports one item, and a check of "only one" holds).
+  if (t.type === 'dpkginfo_test' || op === 'equals') return [...new Set(t.names)].flatMap((n) => byName.get(n) ?? []);
   if (op === 'not equal') return inv.packages.filter((p) => !t.names.includes(p.name));
   if (op !== 'pattern match') return 'error';
   const out = new Set<StrictItem>();
