@@ -145,3 +145,27 @@ describe('the running kernel in normal mode', () => {
     expect(line(await scanFiles({ inventory: inv, feeds: [feed], runningKernel: '6.6.64.2-1.azl3' }))).toEqual(['kernel 0:6.6.64.2-1.azl3']);
   });
 });
+
+describe('--oval-strict keeps what the inventory says about epochs', () => {
+  it('an rpm -qa line with %{EPOCH} "(none)" is an item whose epoch is "(none)", as rpm and the rpminfo probe report it', async () => {
+    const inv = join(dir, 'epoch-none.tsv');
+    writeFileSync(inv, ['bash\t(none)\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm', 'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm'].join('\n') + '\n');
+    const feed = (name: string, value: string): string => {
+      const f = join(dir, `epoch-${name}.xml`);
+      writeFileSync(
+        f,
+        `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<definitions><definition class="vulnerability" id="oval:e:def:1" version="1"><metadata><title>t</title></metadata><criteria><criterion test_ref="oval:e:tst:1"/></criteria></definition></definitions>
+<tests><linux-def:rpminfo_test id="oval:e:tst:1" version="1" check="all"><linux-def:object object_ref="oval:e:obj:1"/><linux-def:state state_ref="oval:e:ste:1"/></linux-def:rpminfo_test></tests>
+<objects><linux-def:rpminfo_object id="oval:e:obj:1" version="1"><linux-def:name>${name}</linux-def:name></linux-def:rpminfo_object></objects>
+<states><linux-def:rpminfo_state id="oval:e:ste:1" version="1"><linux-def:epoch operation="equals">${value}</linux-def:epoch><linux-def:evr datatype="evr_string" operation="less than">99:9-1</linux-def:evr></linux-def:rpminfo_state></states>
+</oval_definitions>`,
+      );
+      return f;
+    };
+    const found = async (name: string, value: string): Promise<number> => (await scanFiles({ inventory: inv, feeds: [feed(name, value)], release: 'azurelinux:3.0', ovalStrict: true })).findings.length;
+    expect(await found('bash', '(none)')).toBe(1);
+    expect(await found('bash', '0')).toBe(0);
+    expect(await found('perl', '4')).toBe(1);
+  });
+});

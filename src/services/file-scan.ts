@@ -72,7 +72,9 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
   const inv: StrictInventory = {
     family,
     runningKernel,
-    packages: packages.map((p) => ({ name: p.name, epoch: family === 'rpm' ? (p.epoch ?? 0) : null, version: p.version, release: p.release, arch: p.arch })),
+    // An rpm epoch stays null when the inventory says "(none)" (%{EPOCH}): the rpminfo item's epoch
+    // is then "(none)", its evr still 0:… (%{EPOCHNUM} inventories say 0 and cannot tell).
+    packages: packages.map((p) => ({ name: p.name, epoch: family === 'rpm' ? p.epoch : null, version: p.version, release: p.release, arch: p.arch })),
   };
   const index = indexByName(inv);
   const out: FileScanFinding[] = [];
