@@ -213,3 +213,102 @@ describe.skipIf(need.skip)('bulwark scan --oval-strict equals oscap oval eval on
     totals[release] = cases;
   });
 });
+
+/**
+ * rpminfo objects and states on every field against the real rpm probe: object names with
+ * `equals`, `not equal` and `pattern match` (MITRE's `^r.m$` among them), states on name, epoch,
+ * version, release, arch and evr, every check and existence, on a random rpm database with
+ * noarch and x86_64 packages, epochs and packages without one. The inventory is exported with
+ * `%{EPOCH}` (which rpm -qa imports accept) so that "(none)" reaches Bulwark as rpm says it.
+ */
+describe.skipIf(need.skip)('rpminfo names by operation and states on every field: bulwark scan --oval-strict = oscap oval eval', () => {
+  const work = mkdtempSync(join(tmpdir(), 'bulwark-oscap-names-'));
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('agrees on every definition', async () => {
+    need.check();
+    const seed = Number(process.env['BULWARK_OSCAP_SEED'] ?? Date.now() % 100000);
+    const rand = rng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const syllables = ['r', 'o', 'pm', 'lib', 'ssl', 'a', 'x', 'z', 'core', '2', 'ca'];
+    const pkgs: DummyRpm[] = [{ name: 'rpm', version: '4.18.2', release: '1.azl3' }, { name: 'rom', version: '2', release: '1' }, { name: 'ram2', version: '1', release: '1' }, { name: 'xrpm', version: '1', release: '1', epoch: 1 }];
+    while (pkgs.length < 50) {
+      const name = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(syllables)).join(pick(['', '', '-']));
+      if (!/^[a-z]/.test(name) || pkgs.some((p) => p.name === name)) continue;
+      pkgs.push({ name, version: `${String(Math.floor(rand() * 5))}.${String(Math.floor(rand() * 12))}`, release: `${String(1 + Math.floor(rand() * 4))}.azl3`, ...(rand() < 0.3 ? { epoch: Math.floor(rand() * 3) } : {}), ...(rand() < 0.4 ? { arch: 'x86_64' } : {}) });
+    }
+    const root = buildRpmRoot(join(work, 'build'), join(work, 'root'), pkgs);
+    const inventory = join(work, 'rpm-qa.tsv');
+    writeFileSync(inventory, execFileSync('rpm', ['--root', root, '-qa', '--queryformat', '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'], { maxBuffer: 1 << 26 }));
+    const tally: Record<string, number> = {};
+    const count = (k: string): void => {
+      tally[k] = (tally[k] ?? 0) + 1;
+    };
+    const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+    const reEsc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const defs: string[] = [];
+    const tests: string[] = [];
+    const objects: string[] = [];
+    const states: string[] = [];
+    let n = 0;
+    const fieldOf = (p: DummyRpm, f: string): string =>
+      f === 'name' ? p.name : f === 'epoch' ? (p.epoch === undefined ? '(none)' : String(p.epoch)) : f === 'version' ? p.version : f === 'release' ? p.release : p.arch ?? 'noarch';
+    const test = (): string => {
+      n++;
+      const p = pick(pkgs);
+      const nameOp = pick(['equals', 'equals', 'not equal', 'pattern match', 'pattern match']);
+      count(`object name ${nameOp}`);
+      const name =
+        nameOp === 'pattern match' ? pick(['^r.m$', `^${reEsc(p.name.slice(0, 2))}`, `${reEsc(p.name.slice(-2))}$`, reEsc(p.name.slice(1, 3)), '^zzz', '[0-9]']) : nameOp === 'not equal' ? p.name : pick([p.name, p.name, `${p.name}-absent`]);
+      objects.push(`<linux-def:rpminfo_object id="oval:n:obj:${String(n)}" version="1"><linux-def:name operation="${nameOp}">${esc(name)}</linux-def:name></linux-def:rpminfo_object>`);
+      const withState = rand() < 0.85;
+      if (withState) {
+        const fields = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 2) }, () => pick(['name', 'arch', 'epoch', 'release', 'version', 'evr'])))];
+        fields.sort((a, b) => ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(a) - ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(b));
+        const body = fields
+          .map((f) => {
+            count(`field ${f}`);
+            if (f === 'evr') {
+              const evr = `${String(p.epoch ?? 0)}:${p.version}-${p.release}`;
+              return `<linux-def:evr datatype="evr_string" operation="${pick(['less than', 'less than or equal', 'greater than', 'greater than or equal', 'equals', 'not equal'])}">${pick([evr, `${evr}.1`, `0:${p.version}-${p.release}`, `${String(p.epoch ?? 0)}:${p.version}`])}</linux-def:evr>`;
+            }
+            const op = pick(['equals', 'equals', 'not equal', 'pattern match']);
+            let value = rand() < 0.65 ? fieldOf(p, f) : fieldOf(pick(pkgs), f);
+            if (f === 'epoch' && rand() < 0.2) value = '0';
+            if (op === 'pattern match') value = rand() < 0.7 ? `^${reEsc(value)}$` : reEsc(value.slice(0, 2));
+            return `<linux-def:${f} operation="${op}">${esc(value)}</linux-def:${f}>`;
+          })
+          .join('');
+        states.push(`<linux-def:rpminfo_state id="oval:n:ste:${String(n)}" version="1">${body}</linux-def:rpminfo_state>`);
+      }
+      const check = pick(['all', 'at least one', 'none satisfy', 'only one']);
+      const existence = pick(['at_least_one_exists', 'at_least_one_exists', 'all_exist', 'any_exist', 'none_exist', 'only_one_exists']);
+      tests.push(`<linux-def:rpminfo_test id="oval:n:tst:${String(n)}" version="1" check="${check}" check_existence="${existence}" comment="t"><linux-def:object object_ref="oval:n:obj:${String(n)}"/>${withState ? `<linux-def:state state_ref="oval:n:ste:${String(n)}"/>` : ''}</linux-def:rpminfo_test>`);
+      return `<criterion test_ref="oval:n:tst:${String(n)}"${rand() < 0.15 ? ' negate="true"' : ''}/>`;
+    };
+    const DEFS = 300;
+    for (let d = 0; d < DEFS; d++) {
+      const crit = Array.from({ length: 1 + Math.floor(rand() * 2) }, test).join('');
+      defs.push(`<definition class="vulnerability" id="oval:n:def:${String(d + 1)}" version="1"><metadata><title>d</title><description/></metadata><criteria operator="${pick(['AND', 'OR'])}">${crit}</criteria></definition>`);
+    }
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<generator><oval:product_name>bulwark test</oval:product_name><oval:schema_version>5.11</oval:schema_version><oval:timestamp>2026-12-06T00:00:00</oval:timestamp></generator>
+<definitions>${defs.join('\n')}</definitions><tests>${tests.join('\n')}</tests><objects>${objects.join('\n')}</objects><states>${states.join('\n')}</states></oval_definitions>`;
+    const feedXml = join(work, 'names.xml');
+    writeFileSync(feedXml, xml);
+    const reference = oscapResults(feedXml, root, work);
+    expect(reference.size).toBe(DEFS);
+    const r = await runCli(['scan', '--inventory', inventory, '--feed', feedXml, '--release', 'azurelinux:3.0', '--oval-strict', '--format', 'json']);
+    expect(r.err).toBe('');
+    const ours = new Set((JSON.parse(r.out) as { findings: { advisory: string }[] }).findings.map((f) => f.advisory));
+    const differences = [...reference].filter(([id, res]) => ours.has(id) !== (res === 'true')).map(([id, res]) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${res}`);
+    for (const res of reference.values()) count(`oscap ${res}`);
+    expect({ seed, differences: differences.slice(0, 20) }).toEqual({ seed, differences: [] });
+    console.log('rpminfo names and fields differential', JSON.stringify({ seed, definitions: DEFS, tests: n, packages: pkgs.length, ...tally }));
+    expect(tally['oscap true'] ?? 0).toBeGreaterThan(20);
+    expect(tally['oscap false'] ?? 0).toBeGreaterThan(20);
+  });
+});
