@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OvalCriteria, OvalTest } from '../core/oval.js';
-import { combine, evaluateCriteria, evaluateTest, indexByName, type OvalResult, type StrictInventory } from './oval-strict.js';
+import { combine, evaluateCriteria, evaluateTest, indexByName, ovalEvrStringCompare, type OvalResult, type StrictInventory } from './oval-strict.js';
 
 const inv: StrictInventory = {
   family: 'rpm',
@@ -163,6 +163,29 @@ describe('items as OpenSCAP\'s probes report them', () => {
     // The probe refuses other operations, and a pattern that is no regular expression is an error.
     expect(evaluateTest(byVersion(['RPM'], 'case insensitive equals', 'all'), rpmInv, i)).toBe('error');
     expect(evaluateTest(byVersion(['('], 'pattern match', 'all'), rpmInv, i)).toBe('error');
+  });
+
+  it('compares a dpkginfo evr by the state\'s datatype, as oscap does: evr_string with rpm\'s rules, debian_evr_string with dpkg\'s', () => {
+    const t = (datatype: string): OvalTest => ({ ...debTest(['bsdutils'], 'evr', 'equals', '1:2.38.1-5.deb12u3'), states: [[{ field: 'evr', datatype, operation: 'equals', value: '1:2.38.1-5.deb12u3' }]] });
+    expect(evaluateTest(t('evr_string'), deb, debIdx)).toBe('true');
+    expect(evaluateTest(t('debian_evr_string'), deb, debIdx)).toBe('false');
+  });
+
+  it.each([
+    ['0:1.0-1', '1.0-1', 1],
+    ['0:1.0-1', '0:1.0-1', 0],
+    ['1.0-1', '0:1.0-1', -1],
+    ['0:1.0-1', '0:1.0', 1],
+    ['0:1.0', '0:1.0-1', -1],
+    ['0:1.0-1', ':1.0-1', 0],
+    ['1:1.0-1', '0:2.0-1', 1],
+  ] as const)('evr_string as OpenSCAP compares it: %s against a state %s is %i (a missing epoch is less than any)', (sys, state, out) => {
+    expect(ovalEvrStringCompare(sys, state)).toBe(out);
+  });
+
+  it('an rpminfo evr state without an epoch is below every item (oscap: "less than 1.20.7-1.azl3" is false for golang 0:1.20.6-1.azl3)', () => {
+    expect(evaluateTest(rpmTest(['golang'], 'less than', '1.20.7-1.azl3'), inv, idx)).toBe('false');
+    expect(evaluateTest(rpmTest(['golang'], 'greater than', '1.20.7-1.azl3'), inv, idx)).toBe('true');
   });
 
   it('collects an item once when a variable names its package twice (found by the dpkginfo differential)', () => {

@@ -1,6 +1,7 @@
 import type { OvalCriteria, OvalOperator, OvalState, OvalTest } from '../core/oval.js';
 import type { PackageFamily } from '../core/release.js';
 import { versionScheme } from '../core/version/registry.js';
+import { checkRpmEvr, parseRpmEvr, rpmvercmp } from '../core/version/rpm.js';
 
 /**
  * OVAL evaluated literally, as an OVAL interpreter (OpenSCAP's `oscap oval eval`) does: the
@@ -129,6 +130,22 @@ function itemFields(family: PackageFamily, p: StrictItem): ItemFields {
   };
 }
 
+/**
+ * OVAL `evr_string` comparison as OpenSCAP does it (src/OVAL/results/oval_cmp_evr_string.c,
+ * rpmevrcmp): both sides split by rpm's parseEVR, then epoch, version and release compared with
+ * rpmvercmp by compare_values, where a MISSING part is less than any present one — so, unlike
+ * rpm's own rpmverCmp (a missing epoch is 0), an item's "0:1.0-1" is greater than a state's
+ * "1.0-1". Null when a side cannot be parsed (empty, NUL).
+ */
+export function ovalEvrStringCompare(sys: string, state: string): number | null {
+  if (checkRpmEvr(sys) !== null || checkRpmEvr(state) !== null) return null;
+  const a = parseRpmEvr(sys);
+  const b = parseRpmEvr(state);
+  if (a === null || b === null) return null;
+  const values = (x: string | null, y: string | null): number => (x === null && y === null ? 0 : y === null ? 1 : x === null ? -1 : rpmvercmp(x, y));
+  return values(a.epoch, b.epoch) || values(a.version, b.version) || values(a.release, b.release);
+}
+
 function compareOp(op: string, c: number): OvalResult {
   switch (op) {
     case 'equals':
@@ -169,8 +186,15 @@ function stringOp(op: string, item: string, value: string): OvalResult {
 function fieldResult(f: OvalState, item: ItemFields, inv: StrictInventory): OvalResult {
   switch (f.field) {
     case 'evr': {
-      const family: PackageFamily = f.datatype === 'debian_evr_string' ? 'deb' : inv.family;
-      const scheme = versionScheme(family);
+      // The state's datatype decides the comparison, whatever the item: OpenSCAP compares a
+      // dpkginfo evr against an `evr_string` state with its rpm rules (1:2.38.1-5+deb12u3 equal
+      // to 1:2.38.1-5.deb12u3); without a datatype, the inventory's own kind.
+      const kind = f.datatype === 'debian_evr_string' ? 'deb' : f.datatype === 'evr_string' ? 'rpm' : inv.family;
+      if (kind === 'rpm') {
+        const c = ovalEvrStringCompare(item.evr, f.value);
+        return c === null ? 'error' : compareOp(f.operation, c);
+      }
+      const scheme = versionScheme('deb');
       if (scheme.check(f.value) !== null) return 'error';
       if (scheme.check(item.evr) !== null) return 'error';
       return compareOp(f.operation, scheme.compare(item.evr, f.value));
