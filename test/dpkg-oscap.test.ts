@@ -24,7 +24,9 @@ import { rng } from './random.js';
  * Cases the data showed wrong, each forced in: `strace 6.1-0.1` with `version equals 6.1`;
  * versions with an epoch (`1:2.38.1-5+deb12u3`), native versions without a revision (release
  * ""), upstream versions holding a '-' (`3.1-20221030-2`, where the probe splits at the first
- * '-'); object names with `pattern match` and `not equal` (the probe looks the value up literally).
+ * '-'); object names with `pattern match` and `not equal` (the probe looks the value up literally);
+ * evr states with datatype `evr_string`, which oscap compares with rpm's rules
+ * (`1:2.38.1-5+deb12u3` equals `1:2.38.1-5.deb12u3`).
  */
 const need = needs({ tools: ['dpkg-query', 'oscap'] });
 const DEFINITIONS = 500;
@@ -81,8 +83,11 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
       count(`field ${f}`);
       if (f === 'evr') {
         const v = p.version;
-        const value = pick([v, `${v}~`, `${v}+1`, v.includes(':') ? v : `0:${v}`, v.replace(/^\d+:/, ''), `${parts.epoch}:${parts.version}`]);
-        return `<linux-def:evr datatype="debian_evr_string" operation="${pick(ops)}">${esc(value)}</linux-def:evr>`;
+        const value = pick([v, `${v}~`, `${v}+1`, v.includes(':') ? v : `0:${v}`, v.replace(/^\d+:/, ''), `${parts.epoch}:${parts.version}`, v.replace(/\+/g, '.')]);
+        // evr_string (OVAL before 5.11.1, and some publishers) is compared with rpm's rules by oscap.
+        const datatype = rand() < 0.25 ? 'evr_string' : 'debian_evr_string';
+        count(`evr ${datatype}`);
+        return `<linux-def:evr datatype="${datatype}" operation="${pick(ops)}">${esc(value)}</linux-def:evr>`;
       }
       const op = pick(stringOps);
       const truth: Record<string, string> = { name: p.name, arch: p.arch, epoch: parts.epoch, version: parts.version, release: parts.release };
