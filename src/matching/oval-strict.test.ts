@@ -188,6 +188,10 @@ describe('items as OpenSCAP\'s probes report them', () => {
     expect(evaluateTest(rpmTest(['golang'], 'greater than', '1.20.7-1.azl3'), inv, idx)).toBe('true');
   });
 
+  it.each(['all', 'at least one', 'none satisfy', 'only one'])('check "%s" over an item in error is an error, as oscap says for a pattern that does not compile', (check) => {
+    expect(evaluateTest({ ...debTest(['bsdutils'], 'version', 'pattern match', '('), check }, deb, debIdx)).toBe('error');
+  });
+
   it('collects an item once when a variable names its package twice (found by the dpkginfo differential)', () => {
     const t: OvalTest = { ...debTest(['dpkg', 'dpkg'], 'version', 'equals', '1.21.23'), check: 'only one' };
     expect(evaluateTest(t, deb, debIdx)).toBe('true');

@@ -227,28 +227,23 @@ function existence(mode: string, n: number): boolean {
   }
 }
 
+/**
+ * CheckEnumeration over the items' results (OVAL 5.11 §5.3.5.2 check truth tables, which are the
+ * operator tables: all = AND, at least one = OR, only one = ONE, none satisfy = NOT OR). An item
+ * in error makes the check an error, not unknown, unless the other items decide it (oscap: a
+ * state pattern that does not compile makes the definition "error").
+ */
 function check(mode: string, results: readonly OvalResult[]): OvalResult {
-  const c = { t: 0, f: 0, o: 0 };
-  for (const r of results) {
-    if (r === 'true') c.t++;
-    else if (r === 'false') c.f++;
-    else c.o++;
-  }
   switch (mode) {
     case 'all':
-      if (c.f > 0) return 'false';
-      return c.o > 0 ? 'unknown' : 'true';
+      return combine('AND', results);
     case 'at least one':
-      if (c.t > 0) return 'true';
-      return c.o > 0 ? 'unknown' : 'false';
+      return combine('OR', results);
     case 'none satisfy':
     case 'none exist':
-      if (c.t > 0) return 'false';
-      return c.o > 0 ? 'unknown' : 'true';
+      return negate(combine('OR', results), true);
     case 'only one':
-      if (c.t > 1) return 'false';
-      if (c.o > 0) return 'unknown';
-      return c.t === 1 ? 'true' : 'false';
+      return combine('ONE', results);
     default:
       return 'error';
   }
