@@ -103,6 +103,11 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
       };
       let value = rand() < 0.6 ? (truth[f] ?? '') : pick(misses[f] ?? ['']);
       if (op === 'pattern match') value = rand() < 0.7 ? `^${reEsc(value)}$` : reEsc(value.slice(0, 3));
+      // A pattern that does not compile: the item, and so the check, is an error.
+      if (op === 'pattern match' && rand() < 0.04) {
+        value = '(';
+        count('pattern that does not compile');
+      }
       if (f === 'version' && value === '6.1' && p.name === 'strace') count('strace version equals 6.1');
       return `<linux-def:${f} operation="${op}">${esc(value)}</linux-def:${f}>`;
     };
