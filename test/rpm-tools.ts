@@ -22,6 +22,11 @@ export interface DummyRpm {
   summary?: string;
   /** Requires: lines, e.g. `bw-libs >= 2.0`. */
   requires?: string[];
+  /**
+   * buildRpmRoot only: the source package it is built from (its %{SOURCERPM} is
+   * `<source>-…-….src.rpm`); default a shared `bulwark-test-root`.
+   */
+  source?: string;
 }
 
 /**
@@ -63,17 +68,28 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
 }
 
 /**
- * An rpm database under `root` (rpm --root … --initdb) holding exactly `pkgs` (noarch, no
- * files), built fast: one spec per round whose subpackages carry their own Epoch/Version/
- * Release (rpm allows those tags per %package), installed with `--justdb`. Several versions of
- * one name (installonly kernels) go into separate rounds. Returns the root.
+ * An rpm database under `root` (rpm --root … --initdb) holding exactly `pkgs` (no files), built
+ * fast: one spec per round whose subpackages carry their own Epoch/Version/Release (rpm allows
+ * those tags per %package), installed with `--justdb`. Several versions of one name (installonly
+ * kernels) go into separate rounds, and so do packages of different `source`s (a round's main
+ * package name is their %{SOURCERPM}) and of different machine arches (a round is built for one
+ * `--target`; its noarch subpackages say `BuildArch: noarch`; a package named like its source is
+ * the main package of a round of its own). Packages without an arch are noarch.
+ * Returns the root.
  */
 export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[], opts: { ownSource?: boolean } = {}): string {
   mkdirSync(root, { recursive: true });
   execFileSync('rpm', ['--root', root, '--initdb']);
+  const machine = (p: DummyRpm): string | undefined => (p.arch === undefined || p.arch === 'noarch' ? undefined : p.arch);
   const rounds: DummyRpm[][] = [];
   for (const p of pkgs) {
-    let r = opts.ownSource === true ? undefined : rounds.find((x) => !x.some((q) => q.name === p.name));
+    let r =
+      opts.ownSource === true
+        ? undefined
+        : // The package named like its source is that spec's main package, alone in its round.
+          p.name === p.source
+          ? undefined
+          : rounds.find((x) => !x.some((q) => q.name === p.name || q.name === q.source) && x[0]?.source === p.source && (machine(p) === undefined || x.every((q) => machine(q) === undefined || machine(q) === machine(p))));
     if (r === undefined) rounds.push((r = []));
     r.push(p);
   }
@@ -91,17 +107,31 @@ export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[
       execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms], { stdio: 'pipe' });
       return;
     }
-    const lines = ['Name: bulwark-test-root', 'Version: 1', 'Release: 1', 'Summary: dummy', 'License: MIT', 'BuildArch: noarch', '%description', 'dummy'];
+    const target = round.map(machine).find((a) => a !== undefined);
+    const main = round[0]?.name === round[0]?.source ? round[0] : undefined;
+    const lines = [
+      `Name: ${round[0]?.source ?? 'bulwark-test-root'}`,
+      ...(main === undefined ? ['Version: 1', 'Release: 1'] : [`Version: ${main.version}`, `Release: ${main.release}`, ...(main.epoch !== undefined ? [`Epoch: ${String(main.epoch)}`] : [])]),
+      'Summary: dummy',
+      'License: MIT',
+      ...(target === undefined ? ['BuildArch: noarch'] : []),
+      '%description',
+      'dummy',
+      ...(main === undefined ? [] : ['%files']),
+    ];
     for (const p of round) {
-      lines.push(`%package -n ${p.name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []), 'Summary: dummy', `%description -n ${p.name}`, 'dummy');
+      if (p === main) continue;
+      lines.push(`%package -n ${p.name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []), ...(target !== undefined && machine(p) === undefined ? ['BuildArch: noarch'] : []), 'Summary: dummy', `%description -n ${p.name}`, 'dummy');
     }
-    for (const p of round) lines.push(`%files -n ${p.name}`);
+    for (const p of round) if (p !== main) lines.push(`%files -n ${p.name}`);
     const spec = join(specDir, 'root.spec');
     writeFileSync(spec, lines.join('\n') + '\n');
-    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
-    const rpms = readdirSync(join(specDir, 'rpms', 'noarch')).map((f) => join(specDir, 'rpms', 'noarch', f));
-    // --oldpackage: a second, older version of a name is installed beside the first (installonly style).
-    execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms], { stdio: 'pipe' });
+    execFileSync('rpmbuild', ['-bb', ...(target === undefined ? [] : ['--target', target]), '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
+    const rpms: string[] = [];
+    for (const a of readdirSync(join(specDir, 'rpms'))) for (const f of readdirSync(join(specDir, 'rpms', a))) rpms.push(join(specDir, 'rpms', a, f));
+    // --oldpackage: a second, older version of a name is installed beside the first (installonly style);
+    // --ignorearch: an x86_64 package goes into the database whatever this machine's rpm calls its arch.
+    execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...(target === undefined ? [] : ['--ignorearch']), ...rpms], { stdio: 'pipe' });
   });
   return root;
 }

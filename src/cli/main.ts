@@ -140,7 +140,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
     .option('--name <name>', 'the target name when storing (default: the file or directory name)')
     .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
-    .option('--kernel <uname-r>', 'the running kernel, for uname tests')
+    .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')
     .addOption(new Option('--format <format>', 'output').choices(['table', 'json']).default('table'))
     .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
     .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; local?: boolean; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: ReturnType<typeof parseSeverity> }) => {

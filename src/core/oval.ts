@@ -37,6 +37,12 @@ export interface OvalTest {
   checkExistence: string;
   /** Package names the object selects (a `constant_variable` expanded); empty for non-package tests. */
   names: string[];
+  /**
+   * The `operation` of the object's `<name>` (OVAL EntityObjectStringType: `pattern match` makes
+   * each of `names` a regular expression, MITRE's test content uses `^r.m$`); absent means
+   * `equals`. Unknown operations are kept as written so that an evaluator can refuse them.
+   */
+  nameOperation?: string;
   /** Every state, each a list of field conditions that must all hold. */
   states: OvalState[][];
 }

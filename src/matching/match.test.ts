@@ -89,7 +89,7 @@ describe('the Azure Linux OVAL epoch correction', () => {
     references: [],
     publishedAt: null,
     updatedAt: null,
-    parser: 'oval@3',
+    parser: 'oval@4',
     fixes: [{ release: 'azurelinux:3.0', package: 'perl', packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null, epochUnreliable: true }],
   });
   const perl = (epoch: number | null, release: string): InstalledPackage => ({ family: 'rpm', name: 'perl-Carp', epoch, version: '5.38.2', release, arch: 'noarch', sourceName: 'perl', sourceVersion: null });

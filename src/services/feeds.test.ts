@@ -46,7 +46,7 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     expect(forced).toMatchObject({ status: 'synced', unchanged: 3, added: 0 });
     const src = (await listSources(db)).find((s) => s.id === 'azurelinux-3.0-oval');
     expect({ ...src, location: src?.location.reveal() }).toMatchObject({ origin: 'catalog, overridden', location: f, release: 'azurelinux:3.0' });
-    expect(src?.state?.fingerprint).toMatch(/^sha256:[0-9a-f]{64} oval@3 azurelinux:3\.0$/);
+    expect(src?.state?.fingerprint).toMatch(/^sha256:[0-9a-f]{64} oval@4 azurelinux:3\.0$/);
     expect(await removeSource(db, 'azurelinux-3.0-oval')).toBe(true);
     expect((await listSources(db)).find((s) => s.id === 'azurelinux-3.0-oval')?.origin).toBe('catalog');
   });
@@ -57,7 +57,7 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     await addSource(db, { id: 'mine', format: 'oval', location: f, release: 'azurelinux:3.0' });
     await syncSource(db, 'mine');
     const [a] = await searchAdvisories(db, { cve: 'cve-2023-29409' });
-    expect(a).toMatchObject({ source: 'mine', parser: 'oval@3', publishedAt: '2024-03-19T17:21:46.000Z' });
+    expect(a).toMatchObject({ source: 'mine', parser: 'oval@4', publishedAt: '2024-03-19T17:21:46.000Z' });
     expect(a?.oval?.kind).toBe('criteria');
     expect((await searchAdvisories(db, { package: 'perl' })).map((x) => x.id)).toEqual(['oval:com.microsoft.azurelinux:def:3']);
   });

@@ -82,3 +82,97 @@ describe.skipIf(manifest === null || derived === null || feed === null)('the dat
     expect(sev).toEqual({ critical: 5, high: 18, medium: 27, low: 2 });
   });
 });
+
+describe('updateinfo feeds judge binaries as dnf does', () => {
+  it('never applies an arch="src" entry to the binaries of that source (perl-Carp 4:1.54-510 is not "fixed in" perl\'s 4:5.38.2-510)', async () => {
+    const inv = join(dir, 'perl.tsv');
+    writeFileSync(inv, ['perl-Carp\t4\t1.54\t510.fc41\tnoarch\tperl-5.38.2-510.fc41.src.rpm', 'perl\t4\t5.38.2\t509.fc41\tx86_64\tperl-5.38.2-509.fc41.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'updateinfo.xml');
+    writeFileSync(
+      feed,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<updates>
+  <update from="updates@fedoraproject.org" status="stable" type="security" version="2.0">
+    <id>FEDORA-2024-perl</id><title>perl</title><release>Fedora 41</release><severity>Important</severity><issued date="2024-07-01"/>
+    <pkglist><collection short="F41">
+      <package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="src" src="perl-5.38.2-510.fc41.src.rpm"/>
+      <package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="x86_64" src="perl-5.38.2-510.fc41.src.rpm"/>
+    </collection></pkglist>
+  </update>
+</updates>
+`,
+    );
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'fedora:41' });
+    expect(r.findings.map((f) => `${f.package} ${f.installed} ${f.fixed ?? '-'}`)).toEqual(['perl 4:5.38.2-509.fc41 4:5.38.2-510.fc41']);
+  });
+});
+
+describe('--oval-strict answers as oscap does', () => {
+  const oval = (ns: string, type: 'rpminfo' | 'dpkginfo', name: string, nameOp: string, field: string, value: string): string => `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<definitions><definition class="vulnerability" id="oval:${ns}:def:1" version="1"><metadata><title>t</title></metadata><criteria><criterion test_ref="oval:${ns}:tst:1"/></criteria></definition></definitions>
+<tests><linux-def:${type}_test id="oval:${ns}:tst:1" version="1" check="at least one"><linux-def:object object_ref="oval:${ns}:obj:1"/><linux-def:state state_ref="oval:${ns}:ste:1"/></linux-def:${type}_test></tests>
+<objects><linux-def:${type}_object id="oval:${ns}:obj:1" version="1"><linux-def:name operation="${nameOp}">${name}</linux-def:name></linux-def:${type}_object></objects>
+<states><linux-def:${type}_state id="oval:${ns}:ste:1" version="1"><linux-def:${field} operation="equals">${value}</linux-def:${field}></linux-def:${type}_state></states>
+</oval_definitions>`;
+
+  it('splits a dpkginfo item\'s version as the probe does: strace 6.1-0.1 has version 6.1', async () => {
+    const inv = join(dir, 'debian.tsv');
+    writeFileSync(inv, 'strace\t6.1-0.1\tamd64\tstrace\t6.1-0.1\n');
+    const feed = join(dir, 'strace-oval.xml');
+    writeFileSync(feed, oval('t', 'dpkginfo', 'strace', 'equals', 'version', '6.1'));
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'debian:12', ovalStrict: true });
+    expect(r.findings.map((f) => `${f.advisory} ${f.package} ${f.installed}`)).toEqual(['oval:t:def:1 strace 6.1-0.1']);
+  });
+
+  it('evaluates an rpminfo name with operation "pattern match" over every installed name and names what it selected', async () => {
+    const inv = join(dir, 'rpm-names.tsv');
+    writeFileSync(inv, ['rpm\t0\t4.18.2\t1.azl3\tx86_64\trpm-4.18.2-1.azl3.src.rpm', 'rom\t0\t2\t1.azl3\tnoarch\trom-2-1.azl3.src.rpm', 'xrpm\t0\t1\t1.azl3\tnoarch\txrpm-1-1.azl3.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'mitre-oval.xml');
+    writeFileSync(feed, oval('t', 'rpminfo', '^r.m$', 'pattern match', 'version', '2'));
+    const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'azurelinux:3.0', ovalStrict: true });
+    expect(r.findings.map((f) => `${f.advisory} ${f.package}`).sort()).toEqual(['oval:t:def:1 rom', 'oval:t:def:1 rpm']);
+  });
+});
+
+describe('the running kernel in normal mode', () => {
+  it('judges only the running build of an installonly kernel when --kernel is given, as stored scans do', async () => {
+    const inv = join(dir, 'kernels.tsv');
+    writeFileSync(inv, ['kernel\t0\t6.6.64.2\t1.azl3\tx86_64\tkernel-6.6.64.2-1.azl3.src.rpm', 'kernel\t0\t6.6.70.1\t1.azl3\tx86_64\tkernel-6.6.70.1-1.azl3.src.rpm'].join('\n') + '\n');
+    const feed = join(dir, 'kernel-updateinfo.xml');
+    writeFileSync(
+      feed,
+      `<updates><update type="security"><id>AZL-2025-kernel</id><title>kernel</title><release>Azure Linux 3.0</release><severity>Important</severity>
+<pkglist><collection><package name="kernel" epoch="0" version="6.6.70.1" release="1.azl3" arch="x86_64"/></collection></pkglist></update></updates>
+`,
+    );
+    const line = (r: Awaited<ReturnType<typeof scanFiles>>): string[] => r.findings.map((f) => `${f.package} ${f.installed}`);
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed] }))).toEqual(['kernel 0:6.6.64.2-1.azl3']);
+    // Booted into the fixed build: the old one is installed but not running, so not exposed.
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed], runningKernel: '6.6.70.1-1.azl3' }))).toEqual([]);
+    expect(line(await scanFiles({ inventory: inv, feeds: [feed], runningKernel: '6.6.64.2-1.azl3' }))).toEqual(['kernel 0:6.6.64.2-1.azl3']);
+  });
+});
+
+describe('--oval-strict keeps what the inventory says about epochs', () => {
+  it('an rpm -qa line with %{EPOCH} "(none)" is an item whose epoch is "(none)", as rpm and the rpminfo probe report it', async () => {
+    const inv = join(dir, 'epoch-none.tsv');
+    writeFileSync(inv, ['bash\t(none)\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm', 'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm'].join('\n') + '\n');
+    const feed = (name: string, value: string): string => {
+      const f = join(dir, `epoch-${name}.xml`);
+      writeFileSync(
+        f,
+        `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<definitions><definition class="vulnerability" id="oval:e:def:1" version="1"><metadata><title>t</title></metadata><criteria><criterion test_ref="oval:e:tst:1"/></criteria></definition></definitions>
+<tests><linux-def:rpminfo_test id="oval:e:tst:1" version="1" check="all"><linux-def:object object_ref="oval:e:obj:1"/><linux-def:state state_ref="oval:e:ste:1"/></linux-def:rpminfo_test></tests>
+<objects><linux-def:rpminfo_object id="oval:e:obj:1" version="1"><linux-def:name>${name}</linux-def:name></linux-def:rpminfo_object></objects>
+<states><linux-def:rpminfo_state id="oval:e:ste:1" version="1"><linux-def:epoch operation="equals">${value}</linux-def:epoch><linux-def:evr datatype="evr_string" operation="less than">99:9-1</linux-def:evr></linux-def:rpminfo_state></states>
+</oval_definitions>`,
+      );
+      return f;
+    };
+    const found = async (name: string, value: string): Promise<number> => (await scanFiles({ inventory: inv, feeds: [feed(name, value)], release: 'azurelinux:3.0', ovalStrict: true })).findings.length;
+    expect(await found('bash', '(none)')).toBe(1);
+    expect(await found('bash', '0')).toBe(0);
+    expect(await found('perl', '4')).toBe(1);
+  });
+});

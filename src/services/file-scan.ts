@@ -9,8 +9,9 @@ import type { FeedWarning } from '../feeds/types.js';
 import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
 import { feedDocuments } from '../lib/archive.js';
+import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
-import { evaluateCriteria, indexByName, type StrictInventory } from '../matching/oval-strict.js';
+import { evaluateCriteria, indexByName, selectedPackages, type StrictInventory } from '../matching/oval-strict.js';
 import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
 import { readBoundedText } from './read-file.js';
 import { MAX_INVENTORY_BYTES } from './inventory.js';
@@ -26,7 +27,10 @@ export interface FileScanInput {
   release?: string | undefined;
   /** Evaluate OVAL definitions literally, as `oscap oval eval` does. */
   ovalStrict?: boolean;
-  /** The running kernel, for uname tests in strict mode. */
+  /**
+   * The running kernel (`uname -r`): strict mode's uname tests; in normal mode only its build of
+   * an installonly kernel is judged, as in stored scans.
+   */
   runningKernel?: string | null;
   /**
    * Resolve the source names the inventory does not carry (default true). Off only to measure
@@ -82,7 +86,9 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
   const inv: StrictInventory = {
     family,
     runningKernel,
-    packages: packages.map((p) => ({ name: p.name, epoch: family === 'rpm' ? (p.epoch ?? 0) : null, version: p.version, release: p.release, arch: p.arch })),
+    // An rpm epoch stays null when the inventory says "(none)" (%{EPOCH}): the rpminfo item's epoch
+    // is then "(none)", its evr still 0:… (%{EPOCHNUM} inventories say 0 and cannot tell).
+    packages: packages.map((p) => ({ name: p.name, epoch: family === 'rpm' ? p.epoch : null, version: p.version, release: p.release, arch: p.arch })),
   };
   const index = indexByName(inv);
   const out: FileScanFinding[] = [];
@@ -96,7 +102,8 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
       else if (n.kind === 'extend') {
         if (n.criteria !== undefined) walk(n.criteria);
       } else {
-        for (const name of n.test.names) if (index.has(name) && !names.includes(name)) names.push(name);
+        // The packages the test's object selects (an exact name, or every name a pattern matches).
+        for (const p of selectedPackages(n.test, inv, index)) if (!names.includes(p.name)) names.push(p.name);
         for (const s of n.test.states)
           for (const f of s)
             if (f.field === 'evr' && bound.fixed === null && (f.operation === 'less than' || f.operation === 'less than or equal')) {
@@ -150,7 +157,8 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
   const resolved = input.resolveSources === false ? { packages: inv.packages, counts: null } : resolveSourceNames(inv.packages, release);
   const findings: FileScanFinding[] = input.ovalStrict === true
     ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
-    : matchPackages({ family, release, packages: resolved.packages, advisories }).map((m) => ({
+    : // Only the running build of an installonly kernel is exposed, as scanTarget judges stored targets.
+      matchPackages({ family, release, packages: packagesToJudge(resolved.packages, input.runningKernel ?? null), advisories }).map((m) => ({
         advisory: m.advisoryId,
         source: m.advisorySource,
         cves: m.cves,

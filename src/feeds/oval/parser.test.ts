@@ -29,7 +29,7 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('turns "less than" plus a "greater than" lower bound into one fixed source-package fix with the dist tag kept', async () => {
     const { advisories } = await parse(join(FIX, 'azurelinux-mini.xml'));
     const a = byId(advisories, 'oval:com.microsoft.azurelinux:def:1');
-    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@3' });
+    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@4' });
     expect(a.fixes).toEqual([
       { release: 'azurelinux:3.0', package: 'golang', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.20.7-1.azl3', lastAffected: null, introduced: { version: '0:0.0.0.azl3', inclusive: false }, epochUnreliable: true },
     ]);
@@ -175,3 +175,31 @@ function definitionBlock(raw: string, id: string): string {
 function patchableOf(raw: string, id: string): string | null {
   return /<patchable>([^<]*)<\/patchable>/.exec(definitionBlock(raw, id))?.[1] ?? null;
 }
+
+describe('OVAL: object names by operation (MITRE\'s test content: <name operation="pattern match">^r.m$</name>)', () => {
+  it('keeps the name\'s operation for --oval-strict and derives no fix for a pattern', async () => {
+    const xml = `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+<definitions><definition class="vulnerability" id="oval:t:def:1" version="1"><metadata><title>t</title></metadata><criteria operator="AND"><criterion test_ref="oval:t:tst:1"/><criterion test_ref="oval:t:tst:2"/></criteria></definition></definitions>
+<tests><linux-def:rpminfo_test id="oval:t:tst:1" version="1" check="all"><linux-def:object object_ref="oval:t:obj:1"/><linux-def:state state_ref="oval:t:ste:1"/></linux-def:rpminfo_test>
+<linux-def:rpminfo_test id="oval:t:tst:2" version="1" check="all"><linux-def:object object_ref="oval:t:obj:2"/><linux-def:state state_ref="oval:t:ste:1"/></linux-def:rpminfo_test></tests>
+<objects><linux-def:rpminfo_object id="oval:t:obj:1" version="1"><linux-def:name operation="pattern match">^r.m$</linux-def:name></linux-def:rpminfo_object>
+<linux-def:rpminfo_object id="oval:t:obj:2" version="1"><linux-def:name operation="equals">rpm</linux-def:name></linux-def:rpminfo_object></objects>
+<states><linux-def:rpminfo_state id="oval:t:ste:1" version="1"><linux-def:evr datatype="evr_string" operation="less than">0:4.18.0-1.el9</linux-def:evr></linux-def:rpminfo_state></states>
+</oval_definitions>`;
+    const advisories: Advisory[] = [];
+    const warnings: FeedWarning[] = [];
+    async function* once(): AsyncGenerator<Uint8Array> {
+      await Promise.resolve();
+      yield Buffer.from(xml);
+    }
+    for await (const a of parseOval(once(), { source: 't', name: 'mitre.xml', release: 'rhel:9', warn: (w) => warnings.push(w) })) advisories.push(a);
+    const oval = advisories[0]?.oval;
+    expect(oval?.kind === 'criteria' ? oval.children.map((c) => (c.kind === 'criterion' ? [c.test.names, c.test.nameOperation] : null)) : null).toEqual([
+      [['^r.m$'], 'pattern match'],
+      [['rpm'], undefined],
+    ]);
+    // Before, "^r.m$" became a fix for a package of that literal name.
+    expect(advisories[0]?.fixes).toEqual([]);
+    expect(warnings.map((w) => w.message)).toEqual(['test oval:t:tst:1: an object name with operation "pattern match" names no package a fix can be given for (kept for --oval-strict)']);
+  });
+});

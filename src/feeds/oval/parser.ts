@@ -21,7 +21,7 @@ import { releaseFromDistTag, releaseFromOvalId, releaseFromPlatformComment } fro
  */
 export const id = 'oval';
 export const displayName = 'OVAL 5.x definitions (rpminfo, dpkginfo)';
-export const version = 3;
+export const version = 4;
 const PARSER = `${id}@${String(version)}`;
 
 interface RawCriterion {
@@ -61,6 +61,8 @@ interface RawTest {
 interface RawObject {
   name: string | null;
   varRef: string | null;
+  /** The `<name>` element's operation attribute; null when absent (equals). */
+  nameOperation: string | null;
 }
 
 const OPERATORS: readonly OvalOperator[] = ['AND', 'OR', 'ONE', 'XOR'];
@@ -182,6 +184,11 @@ interface Context {
 function applyLiteral(lit: { test: OvalTest; negate: boolean }, byName: Map<string, Bounds>, ctx: Context): boolean {
   const t = lit.test;
   if (t.names.length === 0) return true; // not a package test (uname, textfilecontent, variable): a platform condition
+  if (t.nameOperation !== undefined && t.nameOperation !== 'equals') {
+    // "^r.m$" or "not equal rpm" selects packages by pattern, not a package a fix can name.
+    ctx.warn(`test ${t.id}: an object name with operation "${t.nameOperation}" names no package a fix can be given for (kept for --oval-strict)`);
+    return false;
+  }
   const evrConds: { operation: OvalStateOperation; value: string }[] = [];
   let arch: string | null = null;
   let otherField: string | null = null;
@@ -320,6 +327,7 @@ function resolve(node: RawNode, tables: Tables, missing: string[], stack: readon
     names,
     states,
   };
+  if (obj?.nameOperation !== undefined && obj.nameOperation !== null && obj.nameOperation !== 'equals') test.nameOperation = obj.nameOperation;
   return { kind: 'criterion', negate: node.negate, test };
 }
 
@@ -495,7 +503,7 @@ export async function* parseOval(input: AsyncIterable<Uint8Array>, opts: ParseOp
       });
     } else if (section === 'objects') {
       const n = child(el, 'name');
-      tables.objects.set(rid, { name: n === undefined || n.attrs.var_ref !== undefined ? null : n.text.trim(), varRef: n?.attrs.var_ref ?? null });
+      tables.objects.set(rid, { name: n === undefined || n.attrs.var_ref !== undefined ? null : n.text.trim(), varRef: n?.attrs.var_ref ?? null, nameOperation: n?.attrs.operation ?? null });
     } else if (section === 'states') {
       tables.states.set(rid, readState(el));
     } else if (section === 'variables') {

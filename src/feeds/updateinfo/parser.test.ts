@@ -35,7 +35,7 @@ describe('updateinfo', () => {
       ['BROKEN-1', 'security', 'unknown'],
     ]);
     const [f, rh] = advisories;
-    expect(f).toMatchObject({ cves: ['CVE-2024-6387'], publishedAt: '2024-07-01T10:00:00.000Z', updatedAt: '2024-07-02T12:30:00.000Z', parser: 'updateinfo@1' });
+    expect(f).toMatchObject({ cves: ['CVE-2024-6387'], publishedAt: '2024-07-01T10:00:00.000Z', updatedAt: '2024-07-02T12:30:00.000Z', parser: 'updateinfo@2' });
     expect(f?.references.map((r) => [r.type, r.id])).toEqual([
       ['bugzilla', '2294604'],
       ['cve', 'CVE-2024-6387'],
@@ -49,7 +49,6 @@ describe('updateinfo', () => {
     expect(rh?.fixes).toEqual([
       { release: 'rhel:9', package: 'kernel', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:5.14.0-427.22.1.el9_4', lastAffected: null, introduced: null, rebootSuggested: true },
       { release: 'rhel:9', package: 'nodejs', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4', lastAffected: null, introduced: null, module: 'nodejs:20' },
-      { release: 'rhel:9', package: 'nodejs', packageKind: 'source', arch: null, status: 'fixed', fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4', lastAffected: null, introduced: null, module: 'nodejs:20' },
     ]);
     expect(warnings.map((w) => [w.record, w.message.replace('updateinfo.xml: ', '')])).toEqual([
       [null, expect.stringMatching(/^<update> at line \d+ has no <id>; skipped$/) as string],
@@ -64,6 +63,13 @@ describe('updateinfo', () => {
     const { advisories, warnings } = await parse(xml);
     expect(advisories[0]?.fixes).toEqual([]);
     expect(warnings[0]?.message).toMatch(/release is unknown/);
+  });
+
+  it('takes no fix from arch="src" entries (dnf applies none to installed binaries) and says so when an update lists nothing else', async () => {
+    const xml = Buffer.from('<updates><update type="security"><id>S-1</id><release>Fedora 41</release><pkglist><collection><package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="src"/></collection></pkglist></update></updates>');
+    const { advisories, warnings } = await parse(xml);
+    expect(advisories[0]?.fixes).toEqual([]);
+    expect(warnings.map((w) => w.message)).toEqual(['updateinfo.xml: only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build']);
   });
 
   it.each([

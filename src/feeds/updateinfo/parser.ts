@@ -16,10 +16,17 @@ import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
  * Real-world quirks handled: dates as a `date` attribute or as element text, as
  * `YYYY-MM-DD[ HH:MM:SS]` or unix seconds; `<description>` given twice; empty `<pkglist/>`;
  * booleans as True/true/1; a missing epoch meaning 0.
+ *
+ * `arch="src"` entries name the source rpm an update was built from. dnf never applies them to
+ * installed binaries (libdnf matches an advisory package to an installed one by name and arch,
+ * and no installed package has arch `src`), so they are not fixes here either: read as "every
+ * binary of this source is fixed at the source's version", they judged a sub-package with a
+ * version of its own (perl-Carp 4:1.54-510 "fixed in" perl's 4:5.38.2-510). The binaries
+ * listed beside them carry the fix.
  */
 export const id = 'updateinfo';
 export const displayName = 'rpm-md updateinfo.xml';
-export const version = 1;
+export const version = 2;
 const PARSER = `${id}@${String(version)}`;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
 
@@ -124,11 +131,13 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
   const pkglist = child(u, 'pkglist');
   const collections = pkglist === undefined ? [] : childrenNamed(pkglist, 'collection');
   const packages = collections.flatMap((c) => childrenNamed(c, 'package').map((p) => ({ c, p })));
+  const binaries = packages.filter(({ p }) => p.attrs.arch !== 'src');
   if (packages.length === 0) warnings.push('no packages in <pkglist>: the advisory names no fixed build');
+  else if (binaries.length === 0) warnings.push('only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build');
   else if (release === null) warnings.push('the release is unknown (no <release> text Bulwark recognises; give the source a release); fixes skipped');
   else {
     const scheme = versionScheme('rpm');
-    for (const { c, p } of packages) {
+    for (const { c, p } of binaries) {
       const { name, epoch, version: ver, release: rel, arch } = p.attrs;
       if (name === undefined || ver === undefined || rel === undefined || arch === undefined || name === '' || ver === '' || rel === '' || arch === '') {
         warnings.push(`${name ?? '<package>'} at line ${String(p.line)}: no name, version, release or arch; skipped`);
@@ -149,8 +158,8 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
       const fix: Fix = {
         release,
         package: name,
-        packageKind: arch === 'src' ? 'source' : 'binary',
-        arch: arch === 'src' ? null : arch,
+        packageKind: 'binary',
+        arch,
         status: 'fixed',
         fixed: evr,
         lastAffected: null,
