@@ -4,6 +4,7 @@ import { versionScheme } from '../../core/version/registry.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
+import { releaseFact } from '../identity.js';
 
 /**
  * rpm-md `updateinfo.xml` (the `updateinfo` member of a repository's repomd.xml), as
@@ -118,7 +119,13 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
     if (r.type !== 'cve') continue;
     for (const candidate of [r.id ?? '', ...(r.url?.match(/CVE-\d{4}-\d{4,}/g) ?? [])]) if (CVE.test(candidate)) cves.add(candidate);
   }
-  const release = opts.release ?? releaseFromText(childText(u, 'release'));
+  const releaseText = childText(u, 'release');
+  const said = releaseFromText(releaseText);
+  if (said !== null) {
+    const f = releaseFact(said, `${uid}: <release>${releaseText ?? ''}</release>`);
+    if (f !== null) opts.identity?.(f);
+  }
+  const release = opts.release ?? said;
   const fixes: Fix[] = [];
   const seen = new Set<string>();
   const pkglist = child(u, 'pkglist');
