@@ -451,9 +451,9 @@ export const ROUTES: readonly Route[] = [
     access: 'operator',
     tag: 'feeds',
     summary: 'Sync one feed source now',
-    body: z.strictObject({ force: z.boolean().optional() }).optional(),
-    handle: async ({ db, params, body }) => {
-      const [r] = await syncSources(db, [params['id'] ?? ''], { force: body?.force === true });
+    body: z.strictObject({ force: z.boolean().optional(), allowWithdraw: z.boolean().optional() }).optional(),
+    handle: async ({ db, params, body, actor }) => {
+      const [r] = await syncSources(db, [params['id'] ?? ''], { force: body?.force === true, allowWithdraw: body?.allowWithdraw === true, actor });
       return r;
     },
   }),

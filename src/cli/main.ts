@@ -88,11 +88,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('fetch and ingest feeds (all sources unless --source is given); unchanged feeds are skipped')
     .option('--source <id>', 'a source to sync (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--file <path>', 'read this local file as the --source (offline use)')
-    .option('--force', 'parse and store even if the feed is unchanged')
+    .option('--force', 'parse and store even if the feed is unchanged (a feed of another distribution or release is refused all the same)')
+    .option('--allow-withdraw', "store a feed that withdraws more than 20% of the source's advisories, or whose records were mostly skipped")
     .option('--json', 'print the reports as JSON')
     .option('--verbose', 'print up to 50 warnings per source')
-    .action(async (o: { source: string[]; file?: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
-      code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, json: o.json === true, verbose: o.verbose === true });
+    .action(async (o: { source: string[]; file?: string; force?: boolean; allowWithdraw?: boolean; json?: boolean; verbose?: boolean }) => {
+      code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, allowWithdraw: o.allowWithdraw === true, json: o.json === true, verbose: o.verbose === true });
     });
 
   const hosts = program.command('hosts').description('hosts Bulwark reaches over SSH (no agent on the host)');
