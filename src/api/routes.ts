@@ -174,7 +174,7 @@ const csv = (values: readonly string[]) =>
     .pipe(z.array(z.enum(values as [string, ...string[]])));
 
 const severity = z.enum(SEVERITIES as unknown as [Severity, ...Severity[]]);
-const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
+const status = ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] as const;
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
 

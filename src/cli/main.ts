@@ -21,6 +21,7 @@ import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveComman
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
+import { FINDING_STATUSES, type FindingStatus } from '../core/finding.js';
 
 /**
  * The `bulwark` command. Returns the exit code instead of exiting, so tests can call it.
@@ -162,8 +163,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       .option('--host <name>', 'only this host or image (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
       .option('--cve <id>', 'only findings of advisories naming this CVE')
-      .option('--status <status>', 'open, no-fix, fixed, accepted (repeatable; default open and no-fix)', (v: string, acc: string[]) => {
-        if (!['open', 'no-fix', 'fixed', 'accepted'].includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of open, no-fix, fixed, accepted`);
+      .option('--status <status>', 'open, no-fix, fixed, accepted, withdrawn (repeatable; default open and no-fix)', (v: string, acc: string[]) => {
+        if (!(FINDING_STATUSES as readonly string[]).includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of ${FINDING_STATUSES.join(', ')}`);
         return [...acc, v];
       }, [] as string[])
       .addOption(new Option('--format <format>', 'output').choices([...formats]).default(def))
@@ -173,7 +174,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         code = await findingsCommand({
           io,
           dbPath: dbPath(),
-          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as ('open' | 'no-fix' | 'fixed' | 'accepted')[] } : {}) },
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
           format: o.format,
           output: o.output,
           failOn: o.failOn,

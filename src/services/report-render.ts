@@ -43,7 +43,8 @@ const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'hi
  * (host, package build), one vulnerability per advisory with its CVEs, affected components and
  * analysis state: open or no-fix → `exploitable` (response `update` when a fix exists, else
  * `will_not_fix`); all accepted → `exploitable` with the acceptance as detail (the risk is
- * still there); all fixed → `resolved`.
+ * still there); all fixed → `resolved`; all closed because the advisory was withdrawn →
+ * `false_positive` (nothing was updated).
  */
 export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string): string {
   const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
@@ -70,6 +71,8 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     const first = rs[0] as FindingRow;
     const open = rs.some((r) => r.status === 'open' || r.status === 'no-fix');
     const accepted = rs.every((r) => r.status === 'accepted');
+    // Closed because the feed withdrew the advisory, not by an update: not "resolved".
+    const withdrawn = rs.every((r) => r.status === 'withdrawn');
     return {
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
@@ -80,8 +83,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
         ? { state: 'exploitable', response: rs.some((r) => r.fixed !== null) ? ['update'] : ['will_not_fix'], detail: rs.map((r) => r.reason).filter((x): x is string => x !== null)[0] ?? '' }
         : accepted
           ? { state: 'exploitable', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
-          : { state: 'resolved', detail: 'fixed by an update' },
-      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
+          : withdrawn
+            ? { state: 'false_positive', detail: 'the advisory was withdrawn by its publisher' }
+            : { state: 'resolved', detail: 'fixed by an update' },
+      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : r.status === 'withdrawn' ? 'unknown' : 'affected' }] })),
     };
   });
   return (
