@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Advisory } from '../core/advisory.js';
 import { isBulwarkError } from '../core/errors.js';
 import { testDatabases } from '../../test/databases.js';
 import { dumpStore } from '../../test/store-dump.js';
@@ -15,6 +17,7 @@ import { addSource, syncSource } from './feeds.js';
 import { ingestFeedFile } from './ingest.js';
 import { openStore, type Db } from './store.js';
 import { createToken } from './tokens.js';
+import { loadAdvisories, stageAdvisories, stagingSource, transaction } from '../storage/index.js';
 
 // Issue #13, "a broken feed withdraws everything": a sync that would withdraw more than 20% of a
 // source's advisories, or whose records were mostly skipped, is refused with the counts unless
@@ -156,3 +159,44 @@ function devNull(): PassThrough {
   s.resume();
   return s;
 }
+
+// Issue #20 item 5 keeps issue #13's promise: the sync no longer writes in one long transaction,
+// yet a sync that fails while writing leaves nothing half-written.
+describe.each(testDatabases())('a sync that fails while writing on $name', (tdb) => {
+  let db: Db;
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-guard-fail-'));
+  beforeAll(async () => {
+    db = await tdb.open();
+    await addSource(db, { id: 'guard', format: 'native', location: feed(dir, 'ten.json', ten) });
+    await syncSource(db, 'guard', { actor: 'test' });
+  });
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves the store as it was (new advisories were staged, the last write failed), and the next sync stores it all', async () => {
+    const next = feed(dir, 'next.json', [...ten.slice(0, 9), ...Array.from({ length: 5 }, (_, i) => advisory(`NEW-${String(i)}`))]);
+    // The database refuses the final transaction's last statement (a withdrawal event).
+    if (db.dialect === 'sqlite') await sql`create trigger refuse_withdrawn before insert on advisory_events when new.kind = 'withdrawn' begin select raise(abort, 'injected failure'); end`.execute(db.kysely);
+    else {
+      await sql`create function refuse_withdrawn() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(db.kysely);
+      await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(db.kysely);
+    }
+    const before = await dumpStore(db);
+    await expect(syncSource(db, 'guard', { file: next, actor: 'test' })).rejects.toThrow(/injected failure/);
+    expect(await dumpStore(db)).toEqual(before);
+    expect((await auditLog(db, { subject: 'guard', limit: 1 }))[0]?.detail).toMatchObject({ status: 'failed', error: expect.stringMatching(/injected failure/) as unknown });
+    await sql`drop trigger refuse_withdrawn${sql.raw(db.dialect === 'sqlite' ? '' : ' on advisory_events')}`.execute(db.kysely);
+    expect(await syncSource(db, 'guard', { file: next, actor: 'test' })).toMatchObject({ status: 'synced', added: 5, withdrawn: 1, unchanged: 9 });
+  });
+
+  it('clears what a killed sync left staged, which no reader ever saw', async () => {
+    const old = '2020-01-01T00:00:00.000Z';
+    const staging = stagingSource('guard', 'killed');
+    await transaction(db, (tx) => stageAdvisories(tx, 'guard', staging, [{ ...(advisory('GHOST') as unknown as Advisory), source: 'guard' }], old));
+    expect((await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })).map((a) => a.id)).not.toContain('GHOST');
+    await syncSource(db, 'guard', { file: feed(dir, 'again.json', ten), force: true, allowWithdraw: true, actor: 'test' });
+    expect(await db.kysely.selectFrom('advisories').select('advisory_id').where('source', '=', staging).execute()).toEqual([]);
+  });
+});
