@@ -244,8 +244,12 @@ async function resolveLocation(src: FeedSource, workDir: string): Promise<string
 
 /** What a sync may do without `allowWithdraw`: withdraw at most this share of the source's live advisories. */
 export const DEFAULT_MAX_WITHDRAW_SHARE = 0.2;
-/** Advisories per write transaction while a sync stages its new advisories. */
-const STAGE_BATCH = 200;
+/**
+ * Advisories per write transaction while a sync stages its new advisories. SQLite runs a
+ * transaction's statements without giving the event loop a turn (better-sqlite3 is synchronous),
+ * so this bounds how long an API request can wait: 50 OSV records with their fixes take a few ms.
+ */
+const STAGE_BATCH = 50;
 
 export interface IngestOptions extends Omit<SyncOptions, 'file' | 'force'> {
   /** What the document must say it is about; null: nothing known yet (a new source of several releases). */
@@ -533,6 +537,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     }
     const now = clock();
     const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir });
+    // Statements on SQLite never yield on their own: let waiting requests in between the steps.
+    await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report };
@@ -579,7 +585,9 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
     for (const id of await targetsHolding(db.kysely, release, names)) {
       await scanTarget(db, id, clock);
       n++;
+      await setImmediate();
     }
+    await setImmediate();
   }
   return n;
 }
