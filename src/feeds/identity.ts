@@ -106,13 +106,12 @@ export class IdentityTally {
 /**
  * Why the document does not belong to the source, or null when it does: every fact must name an
  * expected distribution, and, when the source has a release, no fact may name another release.
- * A document that names no distribution at all cannot be checked and is refused too.
+ * A document that says nothing about itself cannot be checked (the sync warns about it).
  * @example identityMismatch({ distributions: ['azurelinux'], release: 'azurelinux:3.0', basis: "the source's release" }, tally)
  */
 export function identityMismatch(expected: ExpectedIdentity, tally: IdentityTally): string | null {
   const facts = tally.facts();
   const want = expected.release ?? expected.distributions.join(' or ');
-  if (facts.length === 0) return `expected ${want} (${expected.basis}), found nothing in the document that names a distribution or release`;
   const wrong = facts.filter((f) => !expected.distributions.includes(f.distribution) || (expected.release !== null && f.release !== null && f.release !== expected.release));
   if (wrong.length === 0) return null;
   const found = wrong

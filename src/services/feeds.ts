@@ -375,6 +375,11 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     const counts = `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn`;
     const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw };
     if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
+    if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
+      // Not a skipped record: a note that the check could not be made.
+      warnings++;
+      if (warningSamples.length < MAX_SAMPLES) warningSamples.push({ record: null, message: `${file}: the feed does not say which distribution or release it is about (no <release>, dist tag, namespace or ecosystem); it could not be checked against ${expected.release ?? expected.distributions.join(' or ')}` });
+    }
     if (expected !== null && totals.advisories > 0) {
       const why = identityMismatch(expected, tally);
       if (why !== null) throw refusal('identity', `${file} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, { expected, found: tally.facts() });

@@ -4,7 +4,8 @@ import { versionScheme } from '../../core/version/registry.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
-import { releaseFact } from '../identity.js';
+import { releaseFact, type IdentityFact } from '../identity.js';
+import { releaseFromDistTag } from '../oval/releases.js';
 
 /**
  * rpm-md `updateinfo.xml` (the `updateinfo` member of a repository's repomd.xml), as
@@ -131,6 +132,22 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
   const pkglist = child(u, 'pkglist');
   const collections = pkglist === undefined ? [] : childrenNamed(pkglist, 'collection');
   const packages = collections.flatMap((c) => childrenNamed(c, 'package').map((p) => ({ c, p })));
+  // Without <release>, a collection's <name> ("Azure Linux 3.0") or an unambiguous dist tag
+  // (`.azl3`, `.cm2`; not `.el9`, which several distributions share) still says what this is.
+  if (said === null && opts.identity !== undefined) {
+    let fact: IdentityFact | null = null;
+    for (const c of collections) {
+      const n = childText(c, 'name');
+      const r = releaseFromText(n);
+      if (r !== null && (fact = releaseFact(r, `${uid}: <collection><name>${n ?? ''}</name>`)) !== null) break;
+    }
+    if (fact === null)
+      for (const { p } of packages) {
+        const r = releaseFromDistTag(p.attrs.release ?? '');
+        if (r !== null && (fact = releaseFact(r, `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null) break;
+      }
+    if (fact !== null) opts.identity(fact);
+  }
   if (packages.length === 0) warnings.push('no packages in <pkglist>: the advisory names no fixed build');
   else if (release === null) warnings.push('the release is unknown (no <release> text Bulwark recognises; give the source a release); fixes skipped');
   else {
