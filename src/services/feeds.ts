@@ -401,6 +401,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     const result = { added: 0, changed: 0, unchanged: 0, restored: 0 };
     const pendingFile = join(spoolDir, 'pending.jsonl');
     const pendingOut = createWriteStream(pendingFile);
+    let pendingCount = 0;
     try {
       const merged = new Map<string, Advisory>();
       let batch: Advisory[] = [];
@@ -411,6 +412,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
         const c = await transaction(db, (tx) => stageAdvisories(tx, src.id, staging, list, now));
         result.added += c.staged;
         result.unchanged += c.unchanged;
+        pendingCount += c.pending.length;
         for (const a of c.pending) if (!pendingOut.write(JSON.stringify(a) + '\n')) await once(pendingOut, 'drain');
         await setImmediate();
       };
@@ -436,10 +438,14 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       await once(pendingOut, 'close');
     }
     try {
+      // Reading a file inside the transaction would hold it (and, on SQLite, the API) across
+      // disk reads: a usual number of changes is read first; only a mass change is streamed.
+      const preloaded = pendingCount <= PRELOAD_PENDING ? await readSpool(pendingFile) : null;
       const withdrawn = await transaction(db, async (tx) => {
         await publishStaged(tx, staging, src.id, now);
         let pending: Advisory[] = [];
         const apply = async (): Promise<void> => {
+          if (pending.length === 0) return;
           const c = await upsertAdvisories(tx, pending, now);
           result.added += c.added;
           result.changed += c.changed;
@@ -447,9 +453,8 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
           result.restored += c.restored;
           pending = [];
         };
-        for await (const line of createInterface({ input: createReadStream(pendingFile), crlfDelay: Infinity })) {
-          if (line === '') continue;
-          pending.push(JSON.parse(line) as Advisory);
+        for await (const a of preloaded ?? spoolRecords(pendingFile)) {
+          pending.push(a);
           if (pending.length >= BATCH) await apply();
         }
         await apply();
@@ -463,6 +468,19 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
   } finally {
     await rm(spoolDir, { recursive: true, force: true });
   }
+}
+
+/** Changed or restored advisories read into memory before the final transaction (more are streamed). */
+const PRELOAD_PENDING = 5000;
+
+async function* spoolRecords(file: string): AsyncGenerator<Advisory> {
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line !== '') yield JSON.parse(line) as Advisory;
+}
+
+async function readSpool(file: string): Promise<Advisory[]> {
+  const out: Advisory[] = [];
+  for await (const a of spoolRecords(file)) out.push(a);
+  return out;
 }
 
 /** A sync refused before anything was written: the input is wrong for the source, not broken. */
