@@ -196,6 +196,7 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
     const staging = stagingSource('guard', 'killed');
     await transaction(db, (tx) => stageAdvisories(tx, 'guard', staging, [{ ...(advisory('GHOST') as unknown as Advisory), source: 'guard' }], old));
     expect((await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })).map((a) => a.id)).not.toContain('GHOST');
+    expect((await loadAdvisories(db.kysely, { withdrawn: true })).map((a) => a.id)).not.toContain('GHOST');
     await syncSource(db, 'guard', { file: feed(dir, 'again.json', ten), force: true, allowWithdraw: true, actor: 'test' });
     expect(await db.kysely.selectFrom('advisories').select('advisory_id').where('source', '=', staging).execute()).toEqual([]);
   });

@@ -282,6 +282,8 @@ export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}):
   let q = ex.selectFrom('advisories').selectAll('advisories');
   if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
   if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
+  // A sync's staged advisories (withdrawn, under a source with a `/`) are nobody's to read.
+  else if (filter.source === undefined) q = q.where('advisories.source', 'not like', '%/%');
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
   if (release !== undefined || packages !== undefined) {
