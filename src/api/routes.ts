@@ -177,7 +177,7 @@ const csv = (values: readonly string[]) =>
     .pipe(z.array(z.enum(values as [string, ...string[]])));
 
 const severity = z.enum(SEVERITIES as unknown as [Severity, ...Severity[]]);
-const status = ['open', 'no-fix', 'fixed', 'accepted'] as const;
+const status = ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] as const;
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
 
@@ -453,9 +453,9 @@ export const ROUTES: readonly Route[] = [
     access: 'operator',
     tag: 'feeds',
     summary: 'Sync one feed source now',
-    body: z.strictObject({ force: z.boolean().optional() }).optional(),
-    handle: async ({ db, params, body }) => {
-      const [r] = await syncSources(db, [params['id'] ?? ''], { force: body?.force === true });
+    body: z.strictObject({ force: z.boolean().optional(), allowWithdraw: z.boolean().optional() }).optional(),
+    handle: async ({ db, params, body, actor }) => {
+      const [r] = await syncSources(db, [params['id'] ?? ''], { force: body?.force === true, allowWithdraw: body?.allowWithdraw === true, actor });
       return r;
     },
   }),

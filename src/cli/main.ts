@@ -22,6 +22,7 @@ import { advisoriesCommand, feedsAddCommand, feedsListCommand, feedsRemoveComman
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
+import { FINDING_STATUSES, type FindingStatus } from '../core/finding.js';
 
 /**
  * The `bulwark` command. Returns the exit code instead of exiting, so tests can call it.
@@ -89,11 +90,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('fetch and ingest feeds (all sources unless --source is given); unchanged feeds are skipped')
     .option('--source <id>', 'a source to sync (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--file <path>', 'read this local file as the --source (offline use)')
-    .option('--force', 'parse and store even if the feed is unchanged')
+    .option('--force', 'parse and store even if the feed is unchanged (a feed of another distribution or release is refused all the same)')
+    .option('--allow-withdraw', "store a feed that withdraws more than 20% of the source's advisories, or whose records were mostly skipped")
     .option('--json', 'print the reports as JSON')
     .option('--verbose', 'print up to 50 warnings per source')
-    .action(async (o: { source: string[]; file?: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
-      code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, json: o.json === true, verbose: o.verbose === true });
+    .action(async (o: { source: string[]; file?: string; force?: boolean; allowWithdraw?: boolean; json?: boolean; verbose?: boolean }) => {
+      code = await feedsSyncCommand({ io, dbPath: dbPath(), sources: o.source, file: o.file, force: o.force === true, allowWithdraw: o.allowWithdraw === true, json: o.json === true, verbose: o.verbose === true });
     });
 
   const hosts = program.command('hosts').description('hosts Bulwark reaches over SSH (no agent on the host)');
@@ -162,8 +164,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       .option('--host <name>', 'only this host or image (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
       .option('--cve <id>', 'only findings of advisories naming this CVE')
-      .option('--status <status>', 'open, no-fix, fixed, accepted (repeatable; default open and no-fix)', (v: string, acc: string[]) => {
-        if (!['open', 'no-fix', 'fixed', 'accepted'].includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of open, no-fix, fixed, accepted`);
+      .option('--status <status>', 'open, no-fix, fixed, accepted, withdrawn (repeatable; default open and no-fix)', (v: string, acc: string[]) => {
+        if (!(FINDING_STATUSES as readonly string[]).includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of ${FINDING_STATUSES.join(', ')}`);
         return [...acc, v];
       }, [] as string[])
       .addOption(new Option('--format <format>', 'output').choices([...formats]).default(def))
@@ -173,7 +175,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         code = await findingsCommand({
           io,
           dbPath: dbPath(),
-          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as ('open' | 'no-fix' | 'fixed' | 'accepted')[] } : {}) },
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
           format: o.format,
           output: o.output,
           failOn: o.failOn,

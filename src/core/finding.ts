@@ -5,9 +5,17 @@ import type { Severity } from './advisory.js';
  * - `open`: installed version is affected and a fix exists;
  * - `no-fix`: affected, no fix published yet (or the vendor will not fix);
  * - `fixed`: was open, now closed by an update (closedAt set);
- * - `accepted`: an operator accepted the risk (with a reason).
+ * - `accepted`: an operator accepted the risk (with a reason);
+ * - `withdrawn`: closed because the feed withdrew its advisory (closedAt set), not because the
+ *   host was patched; the advisory coming back reopens it.
  */
-export type FindingStatus = 'open' | 'no-fix' | 'fixed' | 'accepted';
+export type FindingStatus = 'open' | 'no-fix' | 'fixed' | 'accepted' | 'withdrawn';
+
+/** Every finding status, in the order lists show them. */
+export const FINDING_STATUSES: readonly FindingStatus[] = ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'];
+
+/** Statuses of a closed finding (closedAt set). */
+export const CLOSED_STATUSES: readonly FindingStatus[] = ['fixed', 'withdrawn'];
 
 export interface Finding {
   targetId: string;

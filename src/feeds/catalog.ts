@@ -13,6 +13,11 @@ export interface CatalogSource {
   location: string;
   /** The release the feed is about when its documents do not say (OVAL without dist tags, updateinfo). */
   release: string | null;
+  /**
+   * For a source of several releases (release null): the distribution its documents must name
+   * (as in release ids); a document of another one is refused (src/feeds/identity.ts).
+   */
+  distribution?: string;
   description: string;
   /** Licence of the published data, for the operator's records. */
   license: string;
@@ -31,16 +36,17 @@ export const catalog: readonly CatalogSource[] = [
   { id: 'azurelinux-3.0-oval', format: 'oval', location: `${AZL}/azurelinux-3.0-oval.xml`, release: 'azurelinux:3.0', description: 'Microsoft Azure Linux 3.0 OVAL', license: 'MIT (Microsoft)' },
   { id: 'mariner-2.0-oval', format: 'oval', location: `${AZL}/cbl-mariner-2.0-oval.xml`, release: 'mariner:2.0', description: 'CBL-Mariner 2.0 OVAL', license: 'MIT (Microsoft)' },
   { id: 'mariner-1.0-oval', format: 'oval', location: `${AZL}/cbl-mariner-1.0-oval.xml`, release: 'mariner:1.0', description: 'CBL-Mariner 1.0 OVAL (final; 1.0 is end of life)', license: 'MIT (Microsoft)' },
-  { id: 'almalinux-osv', format: 'osv', location: `${OSV}/AlmaLinux/all.zip`, release: null, description: 'AlmaLinux 8/9/10 advisories (OSV)', license: 'MIT (AlmaLinux OS)' },
-  { id: 'rocky-osv', format: 'osv', location: `${OSV}/Rocky%20Linux/all.zip`, release: null, description: 'Rocky Linux advisories (OSV)', license: 'see Rocky Linux errata terms' },
-  { id: 'ubuntu-osv', format: 'osv', location: `${OSV}/Ubuntu/all.zip`, release: null, description: 'Ubuntu USNs and CVEs (OSV)', license: 'CC BY-SA 4.0 (Canonical)' },
-  { id: 'debian-osv', format: 'osv', location: `${OSV}/Debian/all.zip`, release: null, description: 'Debian security tracker (OSV: DSA, DLA, DTSA)', license: 'see Debian security tracker' },
-  { id: 'redhat-osv', format: 'osv', location: `${OSV}/Red%20Hat/all.zip`, release: null, description: 'Red Hat advisories (OSV)', license: 'CC BY 4.0 (Red Hat)' },
+  { id: 'almalinux-osv', format: 'osv', distribution: 'almalinux', location: `${OSV}/AlmaLinux/all.zip`, release: null, description: 'AlmaLinux 8/9/10 advisories (OSV)', license: 'MIT (AlmaLinux OS)' },
+  { id: 'rocky-osv', format: 'osv', distribution: 'rocky', location: `${OSV}/Rocky%20Linux/all.zip`, release: null, description: 'Rocky Linux advisories (OSV)', license: 'see Rocky Linux errata terms' },
+  { id: 'ubuntu-osv', format: 'osv', distribution: 'ubuntu', location: `${OSV}/Ubuntu/all.zip`, release: null, description: 'Ubuntu USNs and CVEs (OSV)', license: 'CC BY-SA 4.0 (Canonical)' },
+  { id: 'debian-osv', format: 'osv', distribution: 'debian', location: `${OSV}/Debian/all.zip`, release: null, description: 'Debian security tracker (OSV: DSA, DLA, DTSA)', license: 'see Debian security tracker' },
+  { id: 'redhat-osv', format: 'osv', distribution: 'rhel', location: `${OSV}/Red%20Hat/all.zip`, release: null, description: 'Red Hat advisories (OSV)', license: 'CC BY 4.0 (Red Hat)' },
   {
     id: 'redhat-csaf-vex',
     format: 'csaf-vex',
     location: 'https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt',
     release: null,
+    distribution: 'rhel',
     description: 'Red Hat CSAF VEX, one document per CVE (the whole archive, several GB uncompressed)',
     license: 'CC BY 4.0 (Red Hat)',
     resolve: 'redhat-archive-latest',

@@ -1,4 +1,5 @@
 import type { Advisory } from '../core/advisory.js';
+import type { IdentityFact } from './identity.js';
 
 /**
  * The contract every feed format implements (DESIGN.md: "parsers take a stream and yield
@@ -27,6 +28,12 @@ export interface ParseOptions {
   release?: string | undefined;
   /** Called for each skipped or corrected record; parsing goes on. */
   warn: (w: FeedWarning) => void;
+  /**
+   * Called with what the document itself says about its distribution and release (a dist tag,
+   * an id namespace, an ecosystem), whatever `release` says: the sync checks these against the
+   * source before it stores anything (src/feeds/identity.ts).
+   */
+  identity?: ((fact: IdentityFact) => void) | undefined;
 }
 
 /** A document's bytes, already decompressed, in chunks. */

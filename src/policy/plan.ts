@@ -1,4 +1,5 @@
 import { severityRank, type Severity } from '../core/advisory.js';
+import type { FindingStatus } from '../core/finding.js';
 import type { PackageFamily } from '../core/release.js';
 import { releaseFamily } from '../core/release.js';
 import { versionScheme } from '../core/version/registry.js';
@@ -32,7 +33,8 @@ export interface PlanFinding {
   cves: readonly string[];
   publishedAt: string | null;
   firstSeen: string;
-  status: 'open' | 'no-fix' | 'fixed' | 'accepted';
+  /** Only `open` findings are planned; closed ones (`fixed`, `withdrawn`) never are. */
+  status: FindingStatus;
 }
 
 export interface PlanInput {

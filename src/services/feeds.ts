@@ -1,8 +1,11 @@
-import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { setImmediate } from 'node:timers/promises';
 import { mergeAdvisories, type Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
@@ -10,11 +13,18 @@ import { feedParser } from '../feeds/api.js';
 import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog, type CatalogSource } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
+import { canonicalRelease, distributionOf, identityMismatch, IdentityTally, type ExpectedIdentity, type IdentityFact } from '../feeds/identity.js';
 import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
 import { FeedLocation } from '../lib/location.js';
 import {
-  getAdvisory,
+  discardStaged,
+  liveAdvisoryIds,
+  publishStaged,
+  releasesOfSource,
+  stageAdvisories,
+  stagingSource,
+  staleStagingSources,
   packagesTouchedAt,
   targetsHolding,
   listFeedSources,
@@ -28,6 +38,7 @@ import {
   upsertAdvisories,
   type FeedState,
 } from '../storage/index.js';
+import { recordAudit } from './audit.js';
 import { scanTarget } from './scan.js';
 import { assertReadable, cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -85,6 +96,8 @@ export interface SyncReport {
   seconds: number;
   /** Targets re-evaluated because an advisory naming one of their packages changed. */
   rescanned?: number;
+  /** What the feed's documents said they are about (checked against the source before storing). */
+  identity?: { distributions: string[]; releases: string[] };
   /** Why it failed, with the location's access keys scrubbed. */
   error?: string;
 }
@@ -104,6 +117,15 @@ export interface SyncOptions {
   timeouts?: { totalMs?: number; idleMs?: number };
   /** Re-scan the targets holding a package that a changed advisory names (default: yes). */
   rescan?: boolean;
+  /**
+   * Store a sync that withdraws more than `maxWithdrawShare` of the source's advisories, or whose
+   * records were mostly skipped (`--allow-withdraw`). A feed with no usable record is refused anyway.
+   */
+  allowWithdraw?: boolean;
+  /** Default 0.2 (DEFAULT_MAX_WITHDRAW_SHARE). */
+  maxWithdrawShare?: number;
+  /** Who asked for the sync, for the audit log (`cli:alice`, `token:ci`, `scheduler`). */
+  actor?: string;
 }
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -222,80 +244,250 @@ async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLo
   return new FeedLocation(new URL(name, src.location.reveal()).toString());
 }
 
+/** What a sync may do without `allowWithdraw`: withdraw at most this share of the source's live advisories. */
+export const DEFAULT_MAX_WITHDRAW_SHARE = 0.2;
+/**
+ * Advisories per write transaction while a sync stages its new advisories. SQLite runs a
+ * transaction's statements without giving the event loop a turn (better-sqlite3 is synchronous),
+ * so this bounds how long an API request can wait: 50 OSV records with their fixes take a few ms.
+ */
+const STAGE_BATCH = 50;
+
+export interface IngestOptions extends Omit<SyncOptions, 'file' | 'force'> {
+  /** What the document must say it is about; null: nothing known yet (a new source of several releases). */
+  expected?: ExpectedIdentity | null;
+}
+
+export type IngestReport = Omit<SyncReport, 'location' | 'status' | 'seconds'> & {
+  /** What the document said it is about (recorded with the source's state). */
+  identity: { distributions: string[]; releases: string[] };
+};
+
+/**
+ * What a source's documents must name: its release; for a source of several releases, the
+ * catalog's distribution, else the releases its stored advisories are about. Null for a new
+ * source that says neither (its first sync decides).
+ */
+export async function expectedIdentity(db: Db, src: Pick<FeedSource, 'id' | 'release'>): Promise<ExpectedIdentity | null> {
+  if (src.release !== null) {
+    const d = distributionOf(src.release);
+    if (d !== null) return { distributions: [d], release: canonicalRelease(src.release), basis: `the release of source ${src.id}` };
+  }
+  const cat = catalog.find((c) => c.id === src.id)?.distribution;
+  if (cat !== undefined) return { distributions: [cat], release: null, basis: `the catalog entry of ${src.id}` };
+  const stored = [...new Set((await releasesOfSource(db.kysely, src.id)).flatMap((r) => distributionOf(r) ?? []))];
+  if (stored.length > 0) return { distributions: stored, release: null, basis: `the advisories source ${src.id} holds` };
+  return null;
+}
+
 /**
  * Parses one local file (plain, compressed or an archive of documents) of a source and stores
- * it in one transaction: advisories are upserted by (source, id), those the feed no longer lists
- * are marked withdrawn. If anything fails — a hostile document, a truncated archive — the
- * transaction rolls back and nothing already stored changes.
+ * it, all or nothing: advisories are upserted by (source, id), those the feed no longer lists
+ * are marked withdrawn.
+ *
+ * 1. The whole file is parsed first, into a spool file, with no transaction open: a hostile or
+ *    truncated document fails here, and the API is not kept waiting while it decompresses and
+ *    parses (issue #20 item 5).
+ * 2. Before anything is written, the document's own identity is checked against the source
+ *    (a CBL-Mariner file offered to the Azure Linux 3.0 source is refused), and a sync that
+ *    would withdraw more than `maxWithdrawShare` of the source's advisories, or whose records
+ *    were mostly skipped, is refused unless `allowWithdraw` (issue #13). A feed with no usable
+ *    record never withdraws anything.
+ * 3. New advisories are written hidden, under a staging source, in short transactions; one
+ *    final short transaction makes them live, applies changes and restorations, and withdraws.
+ *    If anything fails, the staging is removed and nothing stored has changed.
  *
  * @example await ingestFile(db, { id: 'azurelinux-3.0-oval', format: 'oval', release: 'azurelinux:3.0' }, 'feed.xml.xz')
  */
-export async function ingestFile(
-  db: Db,
-  src: Pick<FeedSource, 'id' | 'format' | 'release'>,
-  file: string,
-  opts: Omit<SyncOptions, 'file' | 'force'> = {},
-): Promise<Omit<SyncReport, 'location' | 'status' | 'seconds'>> {
+export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' | 'release'>, file: string, opts: IngestOptions = {}): Promise<IngestReport> {
   const parser = feedParser(src.format);
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const now = (opts.clock ?? systemClock)().toISOString();
   const warningSamples: FeedWarning[] = [];
   let warnings = 0;
+  // Records a warning is about: those that yielded no advisory were skipped.
+  const warned = new Set<string>();
+  let unnamedWarnings = 0;
   const warn = (w: FeedWarning): void => {
     warnings++;
+    if (w.record === null) unnamedWarnings++;
+    else warned.add(w.record);
     if (warningSamples.length < MAX_SAMPLES) warningSamples.push(w);
   };
   await assertReadable(file);
-  return transaction(db, async (tx) => {
-    const totals = { documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0 };
+  const expected = opts.expected === undefined ? await expectedIdentity(db, src) : opts.expected;
+  const spoolDir = await mkdtemp(join(opts.workDir ?? tmpdir(), 'bulwark-ingest-'));
+  try {
+    // 1. Parse everything into the spool; nothing is written to the store.
+    const spoolFile = join(spoolDir, 'parsed.jsonl');
+    const spool = createWriteStream(spoolFile);
+    const totals = { documents: 0, advisories: 0, duplicates: 0 };
     // id -> digest of the record as parsed: a repeated id is dropped when identical, merged when not.
     const ids = new Map<string, string>();
-    let batch: Advisory[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const c = await upsertAdvisories(tx, batch, now);
-      totals.added += c.added;
-      totals.changed += c.changed;
-      totals.unchanged += c.unchanged;
-      totals.restored += c.restored;
-      batch = [];
-      opts.onProgress?.({ source: src.id, advisories: totals.advisories, documents: totals.documents });
-    };
-    for await (const doc of feedDocuments(createReadStream(file), file, limits)) {
-      totals.documents++;
-      for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn })) {
-        const digest = createHash('sha256').update(JSON.stringify(a)).digest('hex');
-        const prev = ids.get(a.id);
-        if (prev !== undefined) {
-          totals.duplicates++;
-          if (prev === digest) continue;
-          // Different content under one id: keep everything both records say.
-          await flush();
-          const stored = await getAdvisory(tx, src.id, a.id);
-          const merged = stored === null ? a : mergeAdvisories(stripStored(stored), a);
-          warn({ record: a.id, message: `${doc.name}: the id appears again with different content; the two records were merged` });
-          ids.set(a.id, createHash('sha256').update(JSON.stringify(merged)).digest('hex'));
-          batch.push(merged);
+    const repeated = new Set<string>();
+    const tally = new IdentityTally();
+    let sinceYield = 0;
+    try {
+      for await (const doc of feedDocuments(createReadStream(file), file, limits)) {
+        totals.documents++;
+        const docTally = new IdentityTally();
+        const identity = (f: IdentityFact): void => {
+          tally.add(f);
+          docTally.add(f);
+        };
+        for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn, identity })) {
+          const line = JSON.stringify(a);
+          const digest = createHash('sha256').update(line).digest('hex');
+          const prev = ids.get(a.id);
+          if (prev !== undefined) {
+            totals.duplicates++;
+            if (prev === digest) continue;
+            repeated.add(a.id);
+            warn({ record: a.id, message: `${doc.name}: the id appears again with different content; the two records were merged` });
+          } else {
+            ids.set(a.id, digest);
+            totals.advisories++;
+          }
+          if (!spool.write(line + '\n')) await once(spool, 'drain');
+          opts.onProgress?.({ source: src.id, advisories: totals.advisories, documents: totals.documents });
+          // Parsers that hold a document's records yield them in one run of microtasks: give the
+          // event loop (the API's requests) a turn now and then.
+          if (++sinceYield >= 100) {
+            sinceYield = 0;
+            await setImmediate();
+          }
+        }
+        // A document of another distribution or release is refused as soon as it is read.
+        if (expected !== null && docTally.facts().length > 0) {
+          const why = identityMismatch(expected, docTally);
+          if (why !== null) throw refusal('identity', `${doc.name} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, { expected, found: docTally.facts() });
+        }
+      }
+    } finally {
+      spool.end();
+      await once(spool, 'close');
+    }
+    if (totals.documents === 0) throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
+
+    // 2. Check, with reads only, before anything is written.
+    let skipped = unnamedWarnings;
+    for (const r of warned) if (!ids.has(r)) skipped++;
+    const live = await liveAdvisoryIds(db.kysely, src.id);
+    const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
+    const counts = `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn`;
+    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw };
+    if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
+    if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
+      // Not a skipped record: a note that the check could not be made.
+      warnings++;
+      if (warningSamples.length < MAX_SAMPLES) warningSamples.push({ record: null, message: `${file}: the feed does not say which distribution or release it is about (no <release>, dist tag, namespace or ecosystem); it could not be checked against ${expected.release ?? expected.distributions.join(' or ')}` });
+    }
+    if (expected !== null && totals.advisories > 0) {
+      const why = identityMismatch(expected, tally);
+      if (why !== null) throw refusal('identity', `${file} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, { expected, found: tally.facts() });
+    }
+    if (opts.allowWithdraw !== true) {
+      const share = opts.maxWithdrawShare ?? DEFAULT_MAX_WITHDRAW_SHARE;
+      if (skipped > totals.advisories) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`, details);
+      if (live.length > 0 && wouldWithdraw / live.length > share)
+        throw refusal(
+          'withdraw-share',
+          `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
+          details,
+        );
+    }
+
+    // 3. Stage new advisories in short transactions, then publish in one.
+    const staging = stagingSource(src.id, randomBytes(6).toString('hex'));
+    for (const old of await staleStagingSources(db.kysely, src.id, new Date(Date.parse(now) - 24 * 3600_000).toISOString())) await discardStaged(db.kysely, old);
+    const result = { added: 0, changed: 0, unchanged: 0, restored: 0 };
+    const pendingFile = join(spoolDir, 'pending.jsonl');
+    const pendingOut = createWriteStream(pendingFile);
+    let pendingCount = 0;
+    try {
+      const merged = new Map<string, Advisory>();
+      let batch: Advisory[] = [];
+      const stage = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const list = batch;
+        batch = [];
+        const c = await transaction(db, (tx) => stageAdvisories(tx, src.id, staging, list, now));
+        result.added += c.staged;
+        result.unchanged += c.unchanged;
+        pendingCount += c.pending.length;
+        for (const a of c.pending) if (!pendingOut.write(JSON.stringify(a) + '\n')) await once(pendingOut, 'drain');
+        await setImmediate();
+      };
+      for await (const line of createInterface({ input: createReadStream(spoolFile), crlfDelay: Infinity })) {
+        if (line === '') continue;
+        const a = JSON.parse(line) as Advisory;
+        if (repeated.has(a.id)) {
+          // Different content under one id: keep everything the records say.
+          const prev = merged.get(a.id);
+          merged.set(a.id, prev === undefined ? a : mergeAdvisories(prev, a));
           continue;
         }
-        ids.set(a.id, digest);
-        totals.advisories++;
         batch.push(a);
-        if (batch.length >= BATCH) await flush();
+        if (batch.length >= STAGE_BATCH) await stage();
       }
+      batch.push(...merged.values());
+      await stage();
+    } catch (err) {
+      await discardStaged(db.kysely, staging);
+      throw err;
+    } finally {
+      pendingOut.end();
+      await once(pendingOut, 'close');
     }
-    await flush();
-    if (totals.documents === 0) throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
-    const withdrawn = await markWithdrawn(tx, src.id, new Set(ids.keys()), now);
-    return { source: src.id, ...totals, withdrawn, warnings, warningSamples };
-  });
+    try {
+      // Reading a file inside the transaction would hold it (and, on SQLite, the API) across
+      // disk reads: a usual number of changes is read first; only a mass change is streamed.
+      const preloaded = pendingCount <= PRELOAD_PENDING ? await readSpool(pendingFile) : null;
+      const withdrawn = await transaction(db, async (tx) => {
+        await publishStaged(tx, staging, src.id, now);
+        let pending: Advisory[] = [];
+        const apply = async (): Promise<void> => {
+          if (pending.length === 0) return;
+          const c = await upsertAdvisories(tx, pending, now);
+          result.added += c.added;
+          result.changed += c.changed;
+          result.unchanged += c.unchanged;
+          result.restored += c.restored;
+          pending = [];
+        };
+        for await (const a of preloaded ?? spoolRecords(pendingFile)) {
+          pending.push(a);
+          if (pending.length >= BATCH) await apply();
+        }
+        await apply();
+        return markWithdrawn(tx, src.id, new Set(ids.keys()), now);
+      });
+      return { source: src.id, ...totals, ...result, withdrawn, warnings, warningSamples, identity: tally.summary() };
+    } catch (err) {
+      await discardStaged(db.kysely, staging);
+      throw err;
+    }
+  } finally {
+    await rm(spoolDir, { recursive: true, force: true });
+  }
 }
 
-/** A stored advisory without the store's own fields, ready to merge with a parsed one. */
-function stripStored(a: Advisory & { withdrawnAt: string | null }): Advisory {
-  const rest: Partial<typeof a> = { ...a };
-  delete rest.withdrawnAt;
-  return rest as Advisory;
+/** Changed or restored advisories read into memory before the final transaction (more are streamed). */
+const PRELOAD_PENDING = 5000;
+
+async function* spoolRecords(file: string): AsyncGenerator<Advisory> {
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line !== '') yield JSON.parse(line) as Advisory;
+}
+
+async function readSpool(file: string): Promise<Advisory[]> {
+  const out: Advisory[] = [];
+  for await (const a of spoolRecords(file)) out.push(a);
+  return out;
+}
+
+/** A sync refused before anything was written: the input is wrong for the source, not broken. */
+function refusal(reason: string, message: string, details: Record<string, unknown>): BulwarkError {
+  return new BulwarkError('input.invalid', message, { refused: reason, ...details });
 }
 
 function emptyReport(source: string, location: FeedLocation, status: SyncReport['status'], seconds: number): SyncReport {
@@ -318,6 +510,15 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const clock = opts.clock ?? systemClock;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
+  // Every sync is audited, whatever its outcome (issue #13): where it read, which bytes, what it did.
+  const trail: { location: FeedLocation; sha256: string | null } = { location: opts.file !== undefined ? new FeedLocation(opts.file) : src.location, sha256: null };
+  const audit = async (status: string, detail: Record<string, unknown>): Promise<void> => {
+    const location = String(trail.location);
+    const d: Record<string, unknown> = { status, location, sha256: trail.sha256, ...(opts.file === undefined ? {} : { file: true }), ...(opts.force === true ? { force: true } : {}), ...(opts.allowWithdraw === true ? { allowWithdraw: true } : {}), ...detail };
+    // An error text may quote the location with its access key: redact it there too.
+    if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
+    await recordAudit(db, opts.actor ?? 'unknown', 'feed.sync', src.id, d, clock);
+  };
   try {
     let location = opts.file !== undefined ? new FeedLocation(opts.file) : src.location;
     const prev = src.state;
@@ -327,6 +528,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     let sha: string;
     if (opts.file === undefined && location.isUrl) {
       location = await resolveLocation(src, workDir);
+      trail.location = location;
       const validators = opts.force !== true && prev !== null && prev.location.reveal() === location.reveal() ? prev : null;
       const r = await download(location, join(workDir, basename(new URL(location.reveal()).pathname) || 'feed'), {
         etag: validators?.etag ?? null,
@@ -335,7 +537,10 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
         ...(opts.timeouts?.totalMs !== undefined ? { timeoutMs: opts.timeouts.totalMs } : {}),
         ...(opts.timeouts?.idleMs !== undefined ? { idleTimeoutMs: opts.timeouts.idleMs } : {}),
       });
-      if (r.status === 'not-modified') return emptyReport(src.id, location, 'not-modified', seconds());
+      if (r.status === 'not-modified') {
+        await audit('not-modified', {});
+        return emptyReport(src.id, location, 'not-modified', seconds());
+      }
       file = r.file;
       sha = r.sha256;
       etag = r.etag;
@@ -347,20 +552,46 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
         throw cannotRead(file, err);
       }
     }
+    trail.sha256 = sha;
     // The same bytes read by the same parser version for the same release give the same advisories.
     const fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
       await saveFeedState(db.kysely, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
+      await audit('unchanged', {});
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
     const now = clock();
-    const r = await ingestFile(db, src, file, { ...opts, clock: () => now });
+    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir });
+    // Statements on SQLite never yield on their own: let waiting requests in between the steps.
+    await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
     await saveFeedState(db.kysely, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
+    await audit('synced', {
+      documents: r.documents,
+      advisories: r.advisories,
+      added: r.added,
+      changed: r.changed,
+      unchanged: r.unchanged,
+      restored: r.restored,
+      withdrawn: r.withdrawn,
+      warnings: r.warnings,
+      duplicates: r.duplicates,
+      identity: r.identity,
+      ...(report.rescanned === undefined ? {} : { rescanned: report.rescanned }),
+    });
     return report;
+  } catch (err) {
+    const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string' ? err.details : null;
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused }) });
+    } catch {
+      // The store may be what failed; the sync's own error is the one to report.
+    }
+    throw err;
   } finally {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
@@ -379,7 +610,9 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
     for (const id of await targetsHolding(db.kysely, release, names)) {
       await scanTarget(db, id, clock);
       n++;
+      await setImmediate();
     }
+    await setImmediate();
   }
   return n;
 }

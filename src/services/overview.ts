@@ -14,6 +14,8 @@ export interface Overview {
   hosts: { total: number; byRelease: Record<string, number>; endOfSupport: string[]; staleInventory: number; neverInventoried: number };
   open: { bySeverity: Record<Severity, number>; byRelease: Record<string, Record<Severity, number>>; total: number };
   fixed: number;
+  /** Findings closed because the feed withdrew their advisory (not patched). */
+  withdrawn: number;
   exposureOverTime: { day: string; open: number }[];
   /** Per policy: hosts it would patch now and findings past their deadline (its plan's breaches). */
   sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
@@ -62,9 +64,11 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
   const bySeverity = zero();
   const openByRelease: Record<string, Record<Severity, number>> = {};
   let fixed = 0;
+  let withdrawn = 0;
   const s = await findingsSummary(db.kysely);
   for (const g of s.groups) {
     if (g.status === 'fixed') fixed += g.n;
+    if (g.status === 'withdrawn') withdrawn += g.n;
     if (g.status !== 'open' && g.status !== 'no-fix') continue;
     const sev = (SEVERITIES as readonly string[]).includes(g.severity) ? (g.severity as Severity) : 'unknown';
     bySeverity[sev] += g.n;
@@ -88,5 +92,5 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
   }
   const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
   const sla = await slaOf(db, now);
-  return { sla, generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, exposureOverTime: series };
+  return { sla, generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, withdrawn, exposureOverTime: series };
 }

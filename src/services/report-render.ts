@@ -67,7 +67,8 @@ const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'hi
  * match says the installed build is in the advisory's affected range, not that it can be
  * exploited where it runs: open and no-fix are `in_triage` (response `update` when a fix
  * exists); an operator's acceptance is `in_triage` with `will_not_fix`, the acceptance as detail;
- * all fixed is `resolved`; `not_affected` only where the vendor says so (`notAffected`: a CSAF VEX
+ * all fixed is `resolved`; all closed because the publisher withdrew the advisory is
+ * `false_positive` (nothing was updated); `not_affected` only where the vendor says so (`notAffected`: a CSAF VEX
  * `known_not_affected`, an OVAL definition marked not applicable), as a vulnerability entry of
  * its own. `exploitable` is a judgement about the deployment Bulwark does not make.
  * `sources` maps `${targetId}\0${package}\0${arch}` to the package's source name.
@@ -98,6 +99,8 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     const open = rs.some((r) => r.status === 'open' || r.status === 'no-fix');
     const accepted = rs.every((r) => r.status === 'accepted');
     const reasons = rs.map((r) => r.reason).filter((x): x is string => x !== null);
+    // Closed because the feed withdrew the advisory, not by an update: not "resolved".
+    const withdrawn = rs.every((r) => r.status === 'withdrawn');
     return {
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
@@ -112,8 +115,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
           }
         : accepted
           ? { state: 'in_triage', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
-          : { state: 'resolved', detail: 'fixed by an update' },
-      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
+          : withdrawn
+            ? { state: 'false_positive', detail: 'the advisory was withdrawn by its publisher' }
+            : { state: 'resolved', detail: 'fixed by an update' },
+      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : r.status === 'withdrawn' ? 'unknown' : 'affected' }] })),
     };
   });
   const vendorSays = new Map<string, NotAffectedRow[]>();

@@ -8,6 +8,7 @@ interface Overview {
   hosts: { total: number; byRelease: Record<string, number>; endOfSupport: string[]; staleInventory: number; neverInventoried: number };
   open: { bySeverity: Counts; byRelease: Record<string, Counts>; total: number };
   fixed: number;
+  withdrawn: number;
   exposureOverTime: { day: string; open: number }[];
   sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
 }
@@ -133,7 +134,7 @@ export function HostPage({ name }: { name: string }): ReactNode {
       <FindingsTable rows={data.findings} />
       <h2>History</h2>
       <Table rows={data.history.runs} columns={[['run', (r) => <a href={`#/runs/${String(r.run)}`}>{r.run}</a>], ['policy', (r) => r.policy], ['started', (r) => day(r.createdAt)], ['run status', (r) => r.status], ['steps here', (r) => r.steps.map((s) => `${s.kind} ${s.state}`).join(', ')]]} empty="No patch run has touched this host." />
-      <Table rows={data.history.closed} columns={[['closed', (f) => day(f.closedAt)], ['advisory', (f) => f.advisoryId], ['package', (f) => f.package], ['was', (f) => f.installed], ['fixed in', (f) => f.fixed ?? '-']]} empty="No finding closed yet." />
+      <Table rows={data.history.closed} columns={[['closed', (f) => day(f.closedAt)], ['advisory', (f) => f.advisoryId], ['package', (f) => f.package], ['was', (f) => f.installed], ['fixed in', (f) => f.fixed ?? '-'], ['closed as', (f) => f.status]]} empty="No finding closed yet." />
       <details>
         <summary>
           <h2 className="inline">Packages ({data.packages.length})</h2>

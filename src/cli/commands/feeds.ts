@@ -82,11 +82,11 @@ function summaryLine(r: SyncReport): string {
 }
 
 /**
- * `bulwark feeds sync [--source S …] [--file F] [--force]`: syncs the named sources (default:
- * every configured one and the catalog's), printing progress on stderr and a summary line per
- * source. Exit 4 when a source failed.
+ * `bulwark feeds sync [--source S …] [--file F] [--force] [--allow-withdraw]`: syncs the named
+ * sources (default: every configured one and the catalog's), printing progress on stderr and a
+ * summary line per source. Exit 4 when a source failed. Each sync is audited by the service.
  */
-export async function feedsSyncCommand(opts: Common & { sources: string[]; file: string | undefined; force: boolean; json: boolean; verbose: boolean }): Promise<ExitCode> {
+export async function feedsSyncCommand(opts: Common & { sources: string[]; file: string | undefined; force: boolean; allowWithdraw?: boolean; json: boolean; verbose: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
     if (opts.file !== undefined && opts.sources.length !== 1) throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
@@ -97,7 +97,7 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
       last = now;
       opts.io.stderr.write(`${p.source}: ${String(p.advisories)} advisories read…\n`);
     };
-    const common = { force: opts.force, onProgress };
+    const common = { force: opts.force, allowWithdraw: opts.allowWithdraw === true, onProgress, actor: actorOf(opts.io) };
     let reports: SyncReport[];
     if (opts.file !== undefined) {
       const [only] = opts.sources;

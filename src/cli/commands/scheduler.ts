@@ -21,7 +21,7 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
     for (;;) {
       if (o.sync) {
         const configured = (await listSources(db)).filter((s) => s.origin !== 'catalog').map((s) => s.id);
-        for (const r of await syncSources(db, configured)) if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
+        for (const r of await syncSources(db, configured, { actor: 'scheduler' })) if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
       }
       for (const t of await schedulerTick(db, transport, { actor: 'scheduler' }))
         if (t.started !== null) await writeAll(o.io.stdout, `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`);

@@ -5,6 +5,7 @@ import { collectBytes } from '../../lib/decompress.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { CsafDocument, CsafVulnerability, type CsafBranch } from './schema.js';
+import { reportFixReleases } from '../identity.js';
 
 /**
  * CSAF 2.0 (OASIS, https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html) as Red Hat
@@ -279,6 +280,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
       }
       const c = collectFixes(v, tree);
       report(record, c);
+      reportFixReleases({ id: record, fixes: c.fixes }, opts.identity, 'its product streams');
       const s = score(v);
       yield {
         source: opts.source,
@@ -318,6 +320,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     if (s !== null && (best === null || s.score > best.score)) best = s;
   }
   report(docId, all);
+  reportFixReleases({ id: docId, fixes: all.fixes }, opts.identity, 'its product streams');
   yield {
     source: opts.source,
     id: docId,

@@ -5,6 +5,7 @@ import { versionScheme } from '../../core/version/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { NativeAdvisory, NativeFeed } from './schema.js';
+import { reportFixReleases } from '../identity.js';
 
 export const id = 'native';
 export const displayName = "Bulwark's normalised advisory JSON";
@@ -93,6 +94,9 @@ export const nativeParser: FeedParser = {
     }
     const parsed = parseNativeFeed(text, opts.name);
     for (const s of parsed.skipped) opts.warn({ record: s.id, message: `advisories[${String(s.index)}]: ${s.reason}` });
-    for (const a of parsed.advisories) yield { ...a, source: opts.source };
+    for (const a of parsed.advisories) {
+      reportFixReleases(a, opts.identity, 'its fixes');
+      yield { ...a, source: opts.source };
+    }
   },
 };

@@ -7,6 +7,7 @@ import { collectBytes } from '../../lib/decompress.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { OsvAffected, OsvEvent, OsvRange, OsvRecord } from './schema.js';
+import { reportFixReleases } from '../identity.js';
 
 /**
  * OSV records of the Linux distribution ecosystems: AlmaLinux, Rocky Linux, Red Hat (binary
@@ -259,7 +260,10 @@ export async function* parseOsv(input: FeedInput, opts: ParseOptions): AsyncGene
     const rid = typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
     const { advisory, warnings } = convert(raw, opts);
     for (const w of warnings) opts.warn({ record: rid, message: `${opts.name}: ${w}` });
-    if (advisory !== null) yield advisory;
+    if (advisory !== null) {
+      reportFixReleases(advisory, opts.identity, 'its ecosystem');
+      yield advisory;
+    }
   }
 }
 

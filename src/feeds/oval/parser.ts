@@ -7,6 +7,7 @@ import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '..
 import { normaliseDate } from '../dates.js';
 import type { FeedParser, FeedWarning, ParseOptions } from '../types.js';
 import { releaseFromDistTag, releaseFromOvalId, releaseFromPlatformComment } from './releases.js';
+import { ovalGeneratorDistribution, ovalNamespaceDistribution, releaseFact } from '../identity.js';
 
 /**
  * OVAL 5.x definitions (rpminfo_test: Microsoft's Azure Linux / CBL-Mariner feeds, Red Hat style
@@ -366,6 +367,9 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
     warn({ record: def.id, message });
   };
   if (def.cls === 'inventory' || def.cls === 'compliance' || def.cls === 'miscellaneous') return null;
+  // The id's namespace names the distribution (Canonical's also the release), whatever the criteria hold.
+  const nsDistribution = ovalNamespaceDistribution(def.id);
+  if (nsDistribution !== null) opts.identity?.({ distribution: nsDistribution, release: releaseFromOvalId(def.id), evidence: `definition id ${def.id}` });
   const title = (md === undefined ? null : childText(md, 'title')) ?? def.id;
   const refs: Reference[] = [];
   const cves = new Set<string>();
@@ -425,12 +429,32 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
   }
   if (!hasPackageTest(criteria)) return base;
 
-  let release: string | null = opts.release ?? null;
-  if (release === null) {
-    for (const v of versionsIn(criteria)) if ((release = releaseFromDistTag(v)) !== null) break;
+  // What the document says, whatever the source says: reported for the identity check.
+  let said: { release: string; evidence: string } | null = null;
+  for (const v of versionsIn(criteria)) {
+    const r = releaseFromDistTag(v);
+    if (r !== null) {
+      said = { release: r, evidence: `${def.id}: version ${v}` };
+      break;
+    }
   }
-  release ??= releaseFromOvalId(def.id);
-  if (release === null) for (const c of commentsIn(criteria)) if ((release = releaseFromPlatformComment(c)) !== null) break;
+  if (said === null) {
+    const r = releaseFromOvalId(def.id);
+    if (r !== null) said = { release: r, evidence: `definition id ${def.id}` };
+  }
+  if (said === null)
+    for (const c of commentsIn(criteria)) {
+      const r = releaseFromPlatformComment(c);
+      if (r !== null) {
+        said = { release: r, evidence: `${def.id}: "${c}"` };
+        break;
+      }
+    }
+  if (said !== null) {
+    const f = releaseFact(said.release, said.evidence);
+    if (f !== null) opts.identity?.(f);
+  }
+  const release: string | null = opts.release ?? said?.release ?? null;
   if (release === null) {
     say('cannot tell which release this definition is for (no dist tag, namespace or platform comment); give the source a release');
     return base;
@@ -481,7 +505,12 @@ export async function* parseOval(input: AsyncIterable<Uint8Array>, opts: ParseOp
     }
     const section = path[1];
     const rid = el.attrs.id;
-    if (section === 'generator') continue;
+    if (section === 'generator') {
+      const product = childText(el, 'product_name');
+      const d = product === null ? null : ovalGeneratorDistribution(product);
+      if (d !== null) opts.identity?.({ distribution: d, release: null, evidence: `generator "${product ?? ''}"` });
+      continue;
+    }
     if (rid === undefined) {
       opts.warn({ record: null, message: `${opts.name}:${String(el.line)}: <${el.name}> without an id skipped` });
       continue;

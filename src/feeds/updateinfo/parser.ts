@@ -4,6 +4,8 @@ import { versionScheme } from '../../core/version/registry.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
+import { releaseFact, type IdentityFact } from '../identity.js';
+import { releaseFromDistTag } from '../oval/releases.js';
 
 /**
  * rpm-md `updateinfo.xml` (the `updateinfo` member of a repository's repomd.xml), as
@@ -125,12 +127,34 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
     if (r.type !== 'cve') continue;
     for (const candidate of [r.id ?? '', ...(r.url?.match(/CVE-\d{4}-\d{4,}/g) ?? [])]) if (CVE.test(candidate)) cves.add(candidate);
   }
-  const release = opts.release ?? releaseFromText(childText(u, 'release'));
+  const releaseText = childText(u, 'release');
+  const said = releaseFromText(releaseText);
+  if (said !== null) {
+    const f = releaseFact(said, `${uid}: <release>${releaseText ?? ''}</release>`);
+    if (f !== null) opts.identity?.(f);
+  }
+  const release = opts.release ?? said;
   const fixes: Fix[] = [];
   const seen = new Set<string>();
   const pkglist = child(u, 'pkglist');
   const collections = pkglist === undefined ? [] : childrenNamed(pkglist, 'collection');
   const packages = collections.flatMap((c) => childrenNamed(c, 'package').map((p) => ({ c, p })));
+  // Without <release>, a collection's <name> ("Azure Linux 3.0") or an unambiguous dist tag
+  // (`.azl3`, `.cm2`; not `.el9`, which several distributions share) still says what this is.
+  if (said === null && opts.identity !== undefined) {
+    let fact: IdentityFact | null = null;
+    for (const c of collections) {
+      const n = childText(c, 'name');
+      const r = releaseFromText(n);
+      if (r !== null && (fact = releaseFact(r, `${uid}: <collection><name>${n ?? ''}</name>`)) !== null) break;
+    }
+    if (fact === null)
+      for (const { p } of packages) {
+        const r = releaseFromDistTag(p.attrs.release ?? '');
+        if (r !== null && (fact = releaseFact(r, `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null) break;
+      }
+    if (fact !== null) opts.identity(fact);
+  }
   const binaries = packages.filter(({ p }) => p.attrs.arch !== 'src');
   if (packages.length === 0) warnings.push('no packages in <pkglist>: the advisory names no fixed build');
   else if (binaries.length === 0) warnings.push('only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build');

@@ -19,6 +19,7 @@ import { images } from './0016-images.js';
 import { agentBoot } from './0017-agent-boot.js';
 import { targetImage } from './0018-target-image.js';
 import { viewPromotions } from './0019-view-promotions.js';
+import { findingWithdrawn } from './0020-finding-withdrawn.js';
 import { sourceNames } from './0021-source-names.js';
 import { agentBootTime } from './0023-agent-boot-time.js';
 
@@ -48,6 +49,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0017-agent-boot': agentBoot(),
     '0018-target-image': targetImage(),
     '0019-view-promotions': viewPromotions(dialect),
+    '0020-finding-withdrawn': findingWithdrawn(dialect),
     '0021-source-names': sourceNames(dialect),
     '0023-agent-boot-time': agentBootTime(dialect),
   };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
 import type { OvalCriteria } from '../../core/oval.js';
 import { chunks } from '../chunk.js';
@@ -284,6 +285,8 @@ export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}):
     let q = ex.selectFrom('advisories').selectAll('advisories');
     if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
     if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
+    // A sync's staged advisories (withdrawn, under a source with a `/`) are nobody's to read.
+    else if (filter.source === undefined) q = q.where('advisories.source', 'not like', '%/%');
     if (release !== undefined || names !== undefined) {
       q = q.where('advisories.pk', 'in', (sub) => {
         let s = sub.selectFrom('fixes').select('fixes.advisory_pk');
@@ -381,7 +384,9 @@ export async function listAdvisoryEvents(ex: Executor, source: string, id?: stri
 
 /**
  * The (release, package) pairs named by advisories of `source` that changed at `at` (added,
- * changed, withdrawn or restored by one sync): what targets must be re-evaluated.
+ * changed, withdrawn or restored by one sync): what targets must be re-evaluated. Only releases
+ * some target runs are looked at: a sync of a feed no host is about (a first AlmaLinux sync in
+ * an Azure Linux fleet) costs nothing here, instead of one long statement over every fix.
  */
 export async function packagesTouchedAt(ex: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
   const rows = await ex
@@ -392,6 +397,123 @@ export async function packagesTouchedAt(ex: Executor, source: string, at: string
     .distinct()
     .where('advisories.source', '=', source)
     .where('advisory_events.at', '=', at)
+    .where('fixes.release_id', 'in', (sub) => sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>())
     .execute();
   return rows.map((r) => ({ release: r.release_id, package: r.package }));
+}
+
+/**
+ * A sync's staging area: the source name its new advisories are written under until the sync
+ * is published. `/` cannot appear in a source id, so no real source is ever named like this.
+ */
+export function stagingSource(source: string, syncId: string): string {
+  return `${source}/staging/${syncId}`;
+}
+
+export interface StageCounts {
+  /** New advisories written (hidden) under the staging source. */
+  staged: number;
+  /** Advisories stored, live and identical: nothing to do. */
+  unchanged: number;
+  /** Stored advisories that changed or come back from withdrawal: applied when the sync is published. */
+  pending: Advisory[];
+}
+
+/**
+ * Writes the advisories of `source` that are not stored yet under `staging` (see
+ * `stagingSource`), withdrawn, so that no reader sees them: a long sync writes its bulk this
+ * way in short transactions, and `publishStaged` makes it live in one short one. Stored
+ * advisories are only compared here: the changed ones are returned to be upserted at publish.
+ * Call in a transaction per batch.
+ */
+export async function stageAdvisories(ex: Executor, source: string, staging: string, advisories: readonly Advisory[], now: string): Promise<StageCounts> {
+  const counts: StageCounts = { staged: 0, unchanged: 0, pending: [] };
+  for (const batch of chunks(advisories, 1, 5000)) {
+    const rows = await ex
+      .selectFrom('advisories')
+      .select(['advisory_id', 'fingerprint', 'withdrawn_at'])
+      .where('source', '=', source)
+      .where(
+        'advisory_id',
+        'in',
+        batch.map((a) => a.id),
+      )
+      .execute();
+    const existing = new Map(rows.map((r) => [r.advisory_id, r]));
+    const fresh: { a: Advisory; cols: Columns }[] = [];
+    for (const a of batch) {
+      const fp = fingerprint(a);
+      const old = existing.get(a.id);
+      if (old === undefined) fresh.push({ a, cols: { ...columns(a, fp, now), source: staging } });
+      else if (old.fingerprint === fp && old.withdrawn_at === null) counts.unchanged++;
+      else counts.pending.push(a);
+    }
+    const inserted: { pk: number; a: Advisory }[] = [];
+    for (const c of chunks(fresh, 16)) {
+      const pks = await ex
+        .insertInto('advisories')
+        .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: now })))
+        .returning(['pk', 'advisory_id'])
+        .execute();
+      const byId = new Map(pks.map((r) => [r.advisory_id, r.pk]));
+      for (const x of c) {
+        const pk = byId.get(x.a.id);
+        if (pk === undefined) throw new Error(`storage: no pk returned for advisory ${x.a.id}`);
+        inserted.push({ pk, a: x.a });
+      }
+    }
+    await insertChildren(ex, inserted);
+    counts.staged += inserted.length;
+  }
+  return counts;
+}
+
+/**
+ * Makes a sync's staged advisories live under `source`, each with its `added` event: two
+ * statements, whatever the number. Call in the sync's final transaction.
+ */
+export async function publishStaged(ex: Executor, staging: string, source: string, now: string): Promise<number> {
+  await ex
+    .insertInto('advisory_events')
+    .columns(['advisory_pk', 'at', 'kind', 'detail'])
+    .expression((eb) =>
+      eb
+        .selectFrom('advisories')
+        .select(['pk', sql<string>`${now}`.as('at'), sql<string>`'added'`.as('kind'), sql<string>`'{"severity":"' || severity || '"}'`.as('detail')])
+        .where('source', '=', staging),
+    )
+    .execute();
+  const r = await ex.updateTable('advisories').set({ source, withdrawn_at: null, first_seen_at: now, last_changed_at: now }).where('source', '=', staging).executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Removes a staging area (a failed or refused sync's, or one a killed process left behind). */
+export async function discardStaged(ex: Executor, staging: string): Promise<void> {
+  await ex.deleteFrom('advisories').where('source', '=', staging).execute();
+}
+
+/** Staging areas of `source` begun before `before`: left behind by a process that died mid-sync. */
+export async function staleStagingSources(ex: Executor, source: string, before: string): Promise<string[]> {
+  const prefix = stagingSource(source, '');
+  // `_` in a source id is a LIKE wildcard: the prefix is checked again below.
+  const rows = await ex.selectFrom('advisories').select('source').distinct().where('source', 'like', `${prefix}%`).where('first_seen_at', '<', before).execute();
+  return rows.map((r) => r.source).filter((s) => s.startsWith(prefix));
+}
+
+/** The ids of the live (not withdrawn) advisories of a source. */
+export async function liveAdvisoryIds(ex: Executor, source: string): Promise<string[]> {
+  return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
+}
+
+/** The releases the live advisories of a source have fixes for (what the source is about so far). */
+export async function releasesOfSource(ex: Executor, source: string): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('fixes')
+    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
+    .select('fixes.release_id')
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisories.withdrawn_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.release_id).sort();
 }

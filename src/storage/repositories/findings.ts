@@ -32,8 +32,8 @@ export interface FindingCounts {
 
 /**
  * Records the complete current set of findings of one target: new ones open, present ones
- * are refreshed (an `accepted` one stays accepted), absent ones close as `fixed` with the
- * time. Call inside a transaction, with every match of the target (not a subset).
+ * are refreshed (an `accepted` one stays accepted), absent ones close with the time, as
+ * `withdrawn` when their advisory was withdrawn and as `fixed` otherwise. Call inside a transaction, with every match of the target (not a subset).
  */
 export async function recordFindings(ex: Executor, targetId: string, current: readonly FindingInput[], now: string): Promise<FindingCounts> {
   const counts: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
@@ -50,7 +50,12 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
       for (const r of rows) advisoryPks.set(`${source}\u0000${r.advisory_id}`, r.pk);
     }
   }
-  const existing = await ex.selectFrom('findings').select(['pk', 'advisory_pk', 'package', 'arch', 'status']).where('target_id', '=', targetId).execute();
+  const existing = await ex
+    .selectFrom('findings')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.status', 'advisories.withdrawn_at'])
+    .where('findings.target_id', '=', targetId)
+    .execute();
   const byIdentity = new Map(existing.map((r) => [`${String(r.advisory_pk)}\u0000${r.package}\u0000${r.arch}`, r]));
   const seen = new Set<number>();
   const inserted = new Set<string>();
@@ -87,7 +92,8 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     }
     if (seen.has(old.pk)) continue;
     seen.add(old.pk);
-    const reopen = old.status === 'fixed';
+    // A finding closed by an update, or by its advisory's withdrawal, is affected again.
+    const reopen = old.status === 'fixed' || old.status === 'withdrawn';
     await ex
       .updateTable('findings')
       .set({
@@ -106,11 +112,16 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     if (reopen) counts.reopened++;
     else counts.kept++;
   }
-  const toClose = existing.filter((r) => !seen.has(r.pk) && r.status !== 'fixed').map((r) => r.pk);
-  for (const c of chunks(toClose, 1, 5000)) {
-    await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
-  }
-  counts.closed = toClose.length;
+  // Absent now: closed as `withdrawn` when the feed withdrew the advisory (the host may well
+  // still be affected by what it said), as `fixed` otherwise. A withdrawn finding whose advisory
+  // is back but no longer matches was fixed meanwhile.
+  const absent = existing.filter((r) => !seen.has(r.pk));
+  const active = (r: { status: string }): boolean => r.status !== 'fixed' && r.status !== 'withdrawn';
+  const toWithdraw = absent.filter((r) => r.withdrawn_at !== null && active(r)).map((r) => r.pk);
+  const toFix = absent.filter((r) => r.withdrawn_at === null && r.status !== 'fixed').map((r) => r.pk);
+  for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set({ status: 'withdrawn', closed_at: now }).where('pk', 'in', c).execute();
+  for (const c of chunks(toFix, 1, 5000)) await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
+  counts.closed = absent.filter(active).length;
   return counts;
 }
 

@@ -1,0 +1,134 @@
+import { parseReleaseId } from '../core/release.js';
+
+/**
+ * What a feed document says about the distribution (and release) it describes, in its own words:
+ * an OVAL definition's id namespace and its versions' dist tags, the OVAL generator's product
+ * name, an OSV record's ecosystem, a CSAF product stream, an updateinfo `<release>`, a native
+ * fix's release. Parsers report each fact through `ParseOptions.identity`; the sync compares
+ * them with the source before it writes anything (issue #13: a CBL-Mariner 2.0 file synced into
+ * the Azure Linux 3.0 source replaced all its advisories).
+ */
+export interface IdentityFact {
+  /** The distribution id as in release ids (`azurelinux`, `mariner`, `rhel`, `ubuntu`, `almalinux`…). */
+  distribution: string;
+  /** The release, when the document says it (`mariner:2.0`); null when it names only the distribution. */
+  release: string | null;
+  /** Where it was read, for the error message: `oval:com.microsoft.cbl-mariner:def:33517: version 0:5.12.11-10.cm2`. */
+  evidence: string;
+}
+
+/** What a source expects: its release, or (for multi-release sources such as OSV dumps) its distributions. */
+export interface ExpectedIdentity {
+  distributions: readonly string[];
+  release: string | null;
+  /** Why this is expected, for the message: `the source's release`, `the catalog`, `the last sync`. */
+  basis: string;
+}
+
+/** A fact as a release id when known, else the distribution. */
+function label(f: { distribution: string; release: string | null }): string {
+  return f.release ?? f.distribution;
+}
+
+/** The distribution part of a release id. @example distributionOf('mariner:2.0') // 'mariner' */
+export function distributionOf(release: string): string | null {
+  const d = parseReleaseId(release)?.distro;
+  if (d === undefined) return null;
+  // CBL-Mariner is written both ways in release ids; the facts use one spelling.
+  return d === 'cbl-mariner' ? 'mariner' : d;
+}
+
+/** A release id in the spelling facts use. @example canonicalRelease('cbl-mariner:2.0') // 'mariner:2.0' */
+export function canonicalRelease(release: string): string {
+  const p = parseReleaseId(release);
+  return p === null ? release : `${distributionOf(release) ?? p.distro}:${p.version}`;
+}
+
+/** A release id as a fact. */
+export function releaseFact(release: string, evidence: string): IdentityFact | null {
+  const distribution = distributionOf(release);
+  return distribution === null ? null : { distribution, release: canonicalRelease(release), evidence };
+}
+
+/**
+ * The distribution an OVAL definition id's namespace names (the OVAL id's second part is the
+ * author's reversed domain; Microsoft's carry the product).
+ * @example ovalNamespaceDistribution('oval:com.microsoft.cbl-mariner:def:33517') // 'mariner'
+ */
+export function ovalNamespaceDistribution(id: string): string | null {
+  const ns = /^oval:([^:]+):/.exec(id)?.[1];
+  if (ns === undefined) return null;
+  if (ns === 'com.microsoft.azurelinux') return 'azurelinux';
+  if (ns === 'com.microsoft.cbl-mariner') return 'mariner';
+  if (ns === 'com.redhat.rhsa' || ns === 'com.redhat.rhba' || ns === 'com.redhat.rhea' || ns === 'com.redhat.cve' || ns === 'com.redhat.unaffected') return 'rhel';
+  if (ns.startsWith('com.ubuntu.')) return 'ubuntu';
+  if (ns.startsWith('org.debian')) return 'debian';
+  return null;
+}
+
+/**
+ * The distribution an OVAL `<generator><product_name>` names, when it is one Bulwark knows.
+ * @example ovalGeneratorDistribution('CBL-Mariner OVAL Definition Generator') // 'mariner'
+ */
+export function ovalGeneratorDistribution(productName: string): string | null {
+  const p = productName.trim();
+  if (/^Azure Linux OVAL/i.test(p)) return 'azurelinux';
+  if (/^CBL-Mariner OVAL/i.test(p)) return 'mariner';
+  if (/^Canonical\b.*OVAL/i.test(p)) return 'ubuntu';
+  if (/^Red Hat\b/i.test(p)) return 'rhel';
+  return null;
+}
+
+/** Facts counted by (distribution, release), keeping the first evidence of each. */
+export class IdentityTally {
+  private readonly seen = new Map<string, { distribution: string; release: string | null; count: number; example: string }>();
+
+  add(f: IdentityFact): void {
+    const key = `${f.distribution}\u0000${f.release ?? ''}`;
+    const s = this.seen.get(key);
+    if (s === undefined) this.seen.set(key, { distribution: f.distribution, release: f.release, count: 1, example: f.evidence });
+    else s.count++;
+  }
+
+  /** Every distinct fact: those naming a release first, then the most frequent. */
+  facts(): { distribution: string; release: string | null; count: number; example: string }[] {
+    // Releases first: `mariner:2.0` says more than `mariner`.
+    return [...this.seen.values()].sort((a, b) => Number(a.release === null) - Number(b.release === null) || b.count - a.count || label(a).localeCompare(label(b)));
+  }
+
+  /** What the document was found to be, as recorded in the source's state for the next sync. */
+  summary(): { distributions: string[]; releases: string[] } {
+    const f = this.facts();
+    return { distributions: [...new Set(f.map((x) => x.distribution))].sort(), releases: [...new Set(f.flatMap((x) => (x.release === null ? [] : [x.release])))].sort() };
+  }
+}
+
+/**
+ * Why the document does not belong to the source, or null when it does: every fact must name an
+ * expected distribution, and, when the source has a release, no fact may name another release.
+ * A document that says nothing about itself cannot be checked (the sync warns about it).
+ * @example identityMismatch({ distributions: ['azurelinux'], release: 'azurelinux:3.0', basis: "the source's release" }, tally)
+ */
+export function identityMismatch(expected: ExpectedIdentity, tally: IdentityTally): string | null {
+  const facts = tally.facts();
+  const want = expected.release ?? expected.distributions.join(' or ');
+  const wrong = facts.filter((f) => !expected.distributions.includes(f.distribution) || (expected.release !== null && f.release !== null && f.release !== expected.release));
+  if (wrong.length === 0) return null;
+  const found = wrong
+    .slice(0, 4)
+    .map((f) => `${label(f)} (${String(f.count)} time${f.count === 1 ? '' : 's'}, e.g. ${f.example})`)
+    .join('; ');
+  return `expected ${want} (${expected.basis}), found ${found}${wrong.length > 4 ? ` and ${String(wrong.length - 4)} more` : ''}`;
+}
+
+/**
+ * Reports the releases an advisory's fixes name, for formats whose records say their release
+ * themselves (OSV ecosystems, CSAF product streams, native fixes): once per record and release.
+ */
+export function reportFixReleases(a: { id: string; fixes: readonly { release: string }[] }, identity: ((f: IdentityFact) => void) | undefined, what: string): void {
+  if (identity === undefined) return;
+  for (const r of new Set(a.fixes.map((f) => f.release))) {
+    const f = releaseFact(r, `${a.id} names ${r} (${what})`);
+    if (f !== null) identity(f);
+  }
+}
