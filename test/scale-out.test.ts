@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, resolveLocation, type Db } from '../src/storage/database.js';
 import { leaseHolder, listRunRows, listSteps } from '../src/storage/index.js';
 import { runCli } from './cli.js';
+import { alive, exited, HANG_GUARD_MS, waitFor } from './events.js';
 import { startServe } from './serve-process.js';
 import { freshPgSchema, pgAvailable } from './databases.js';
 import { hasTool, type DummyRpm } from './rpm-tools.js';
@@ -55,18 +56,20 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
     repoServer = await serveDir(repo);
     for (let i = 0; i < 4; i++) hosts.push(await startDnfHost(join(dir, 'hosts'), { name: `s-${String(i)}`, address: `127.0.0.${String(80 + i)}`, port: 2280 + i, localRepo: repo, repoUrl: repoServer.url, initial: ['bw-openssl-1:3.3.0-2.azl3'], ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}) }));
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
-  }, 180_000);
+  }, HANG_GUARD_MS);
 
   afterAll(async () => {
-    for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+    for (const s of servers) if (alive(s)) s.kill('SIGKILL');
     for (const h of hosts) await h.stop();
     await repoServer?.close();
     await pgSchema?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Leases of 10 s (renewed every third of it): a server stalled for seconds on a loaded machine
+  // keeps its run, so the only takeover is the one the kill causes, and at most one step runs twice.
   const serve = async (): Promise<{ child: ChildProcess; url: string }> => {
-    const s = await startServe(['serve', '--listen', '127.0.0.1:0', '--known-hosts', knownHosts, '--interval', '1', '--lease-seconds', '3'], env);
+    const s = await startServe(['serve', '--listen', '127.0.0.1:0', '--known-hosts', knownHosts, '--interval', '1', '--lease-seconds', '10'], env);
     servers.push(s.child);
     return s;
   };
@@ -89,34 +92,30 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
       const b = await serve();
       // Due at once, the policy goes in only now: whichever scheduler holds the lease starts it.
       await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
-      let holder: string | null = null;
-      for (let i = 0; i < 600; i++) {
+      // The kill point comes from the journal: the canary's last step is done, the rest are not.
+      // Waited for as long as it takes, unless both servers are gone (then it cannot happen).
+      const holder = await waitFor(async () => {
         const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
-        if (runs.length > 0) {
-          const steps = await listSteps(db.kysely, runs[0]?.pk ?? 0);
-          // Mid-run: the canary is done, the rest is not.
-          if (steps.some((s) => s.targetName === 's-0' && s.kind === 'rescan' && s.state === 'done')) {
-            holder = await leaseHolder(db.kysely, `run:${String(runs[0]?.pk ?? 0)}`);
-            break;
-          }
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(holder).not.toBeNull();
-      const pid = Number(holder?.split(':')[1]);
+        const pk = runs[0]?.pk;
+        if (pk === undefined) return null;
+        const steps = await listSteps(db.kysely, pk);
+        if (!steps.some((s) => s.targetName === 's-0' && s.kind === 'rescan' && s.state === 'done')) return null;
+        return leaseHolder(db.kysely, `run:${String(pk)}`);
+      }, { what: "the canary's rescan to be journaled done", gone: () => (alive(a.child) || alive(b.child) ? null : 'both servers exited') });
+      const pid = Number(holder.split(':')[1]);
       const [victim, survivor] = a.child.pid === pid ? [a, b] : [b, a];
       expect(victim.child.pid).toBe(pid);
       victim.child.kill('SIGKILL');
-      await new Promise<void>((r) => victim.child.once('exit', () => { r(); }));
+      await exited(victim.child);
       const runPk = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.pk ?? 0;
       const leftAtKill = (await listSteps(db.kysely, runPk)).filter((s) => s.state !== 'done').length;
       expect(leftAtKill).toBeGreaterThan(0);
 
-      let status = 'running';
-      for (let i = 0; i < 600 && status !== 'done'; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        status = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.status ?? '?';
-      }
+      // The survivor takes the run over when the victim's lease runs out, and finishes it.
+      const status = await waitFor(async () => {
+        const st = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.status ?? '?';
+        return st === 'running' ? null : st;
+      }, { what: 'the survivor to finish the run', gone: () => (alive(survivor.child) ? null : 'the survivor exited') });
       expect(status).toBe('done');
       // The survivor took the lease over and did what was left.
       expect(await leaseHolder(db.kysely, `run:${String(runPk)}`)).toBeNull();
@@ -140,5 +139,5 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
     } finally {
       await db.close();
     }
-  }, 300_000);
+  }, HANG_GUARD_MS);
 });
