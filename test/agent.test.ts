@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startServer } from '../src/api/server.js';
 import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
 import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
@@ -16,9 +16,8 @@ import { runPolicyNow } from '../src/services/scheduler.js';
 import { openStore, type Db } from '../src/services/store.js';
 import { FEED } from './patch-testbed.js';
 import { HANG_GUARD_MS, waitFor } from './events.js';
-import { hasTool } from './rpm-tools.js';
 import { buildRepo, inNamespace, prepareDnfHost, type DnfHostFiles } from './ssh-fleet.js';
-import { canRunSshd } from './sshd-hosts.js';
+import { requires, sshdHosts, tool, tools } from './needs.js';
 
 /**
  * Issue #6's agent on real parts: the real bulwark-agent.sh, run with dash in a mount namespace
@@ -27,17 +26,8 @@ import { canRunSshd } from './sshd-hosts.js';
  * enrolls with a one-time token, reports its inventory, and carries out a patch run's tasks with
  * that host's own dnf; forged, replayed and stale requests are refused.
  */
-const canRun = canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'curl', 'dash'].every((t) => t === 'dash' || hasTool(t)) && hasDash();
-const hasAptCache = hasTool('apt-cache');
-
-function hasDash(): boolean {
-  try {
-    statSync('/bin/dash');
-    return true;
-  } catch {
-    return false;
-  }
-}
+// apt-cache among them: the agent runs it for Debian hosts, and its assertions are never left out.
+const needs = requires(sshdHosts(), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'curl', 'apt-cache'), tool('/bin/dash', { probe: ['-c', 'true'], name: 'dash' }));
 
 // How long the server waits for an agent's answer here: past the test's hang guard, so never. A
 // loaded machine answers late, and a task given up on would fail a test of something else.
@@ -53,7 +43,7 @@ rollout: { rings: [{ name: all, percent: 100 }] }
 reboot: never
 `;
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, report, patch tasks', () => {
+needs.describe('the agent: enroll, report, patch tasks', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-agent-'));
   const agentDir = join(dir, 'agent-etc');
   const script = join(dir, 'bulwark-agent');
@@ -70,7 +60,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
   const openTasks = async (): Promise<number> => Number((await db.kysely.selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
-    if (!canRun) return;
     db = await openStore({ dbPath: join(dir, 'b.db') });
     const repo = buildRepo(join(dir, 'repo'), [
       { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
@@ -205,11 +194,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     ]);
     expect([available?.code, available?.stdout.split('\n').filter((l) => l !== '')]).toEqual([0, ['bw-openssl 1:3.3.0-2.azl3', 'bw-openssl 1:3.3.5-5.azl3']]);
     expect([installed?.code, installed?.stdout.split('\n').filter((l) => l !== '')]).toEqual([0, ['bw-openssl 1:3.3.0-2.azl3']]);
-    if (hasAptCache) {
-      const [show, policy] = await viaAgent({}, [['apt-cache', 'show', 'bash'], ['apt-cache', 'policy', 'bash']]);
-      expect([show?.code, /^Package: bash$/m.test(show?.stdout ?? '')]).toEqual([0, true]);
-      expect([policy?.code, /^bash:\n {2}Installed: /m.test(policy?.stdout ?? '')]).toEqual([0, true]);
-    }
+    const [show, policy] = await viaAgent({}, [['apt-cache', 'show', 'bash'], ['apt-cache', 'policy', 'bash']]);
+    expect([show?.code, /^Package: bash$/m.test(show?.stdout ?? '')]).toEqual([0, true]);
+    expect([policy?.code, /^bash:\n {2}Installed: /m.test(policy?.stdout ?? '')]).toEqual([0, true]);
 
     // Every other shape the server sends, to stand-ins for apt-get, dnf and tdnf that record
     // their argv (a real update or apt-get update cannot run here).
@@ -318,13 +305,11 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the agent: enroll, 
     expect(r.code).toBe(126);
     expect(r.stdout).toMatch(/refused: sh is not a package manager/);
     // apt-cache (read-only: the versions a Debian host is offered, for superseded fixes) is run.
-    if (hasAptCache) {
-      const shown = runAgentTask(db, targetId, 'exec', ['apt-cache', 'show', 'bash'], { timeoutMs: NEVER_MS, pollMs: 50 });
-      await waitFor(async () => (await openTasks()) > 0, { what: 'the task to be queued' });
-      await agent('tasks');
-      const a = await shown;
-      expect([a.code, /^Package: bash$/m.test(a.stdout)]).toEqual([0, true]);
-    }
+    const shown = runAgentTask(db, targetId, 'exec', ['apt-cache', 'show', 'bash'], { timeoutMs: NEVER_MS, pollMs: 50 });
+    await waitFor(async () => (await openTasks()) > 0, { what: 'the task to be queued' });
+    await agent('tasks');
+    const a = await shown;
+    expect([a.code, /^Package: bash$/m.test(a.stdout)]).toEqual([0, true]);
 
     // A revoked agent is refused from then on.
     const agentId = /^agent=(\S+)$/m.exec(readFileSync(join(agentDir, 'config'), 'utf8'))?.[1] ?? '';

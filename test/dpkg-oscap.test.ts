@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { Advisory } from '../src/core/advisory.js';
 import { parseOval } from '../src/feeds/oval/parser.js';
 import { DPKG_QUERY_FORMAT, parseInventory } from '../src/inventory/imports.js';
 import { evaluateCriteria, indexByName, type StrictInventory } from '../src/matching/oval-strict.js';
-import { hasTool } from './rpm-tools.js';
 import { rng } from './random.js';
+import { requires, tools } from './needs.js';
 
 /**
  * Issue #4, "Done when", Debian side: a dpkginfo OVAL in Canonical's shape (constant_variable
@@ -17,11 +17,11 @@ import { rng } from './random.js';
  * / negate), evaluated by `oscap oval eval` against the machine's real dpkg database and by
  * Bulwark's literal evaluator against `dpkg-query` output: the results must be equal.
  */
-const canRun = ['dpkg-query', 'oscap'].every(hasTool);
+const needs = requires(tools('dpkg-query', 'oscap'));
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
-describe.skipIf(!canRun)('dpkginfo OVAL: Bulwark literal = oscap oval eval on this machine\'s dpkg database', () => {
+needs.describe('dpkginfo OVAL: Bulwark literal = oscap oval eval on this machine\'s dpkg database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-dpkg-oscap-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makePlan } from '../src/services/policies.js';
 import { createRun } from '../src/services/runs.js';
 import { openStore } from '../src/services/store.js';
@@ -10,9 +10,9 @@ import { listSteps, releaseLease } from '../src/storage/index.js';
 import { runCli } from './cli.js';
 import { HANG_GUARD_MS, killAtJournal } from './events.js';
 import { rng } from './random.js';
-import { hasTool, type DummyRpm } from './rpm-tools.js';
+import { type DummyRpm } from './rpm-tools.js';
 import { buildRepo, publishRepo, serveDir, startDnfHost, type DnfHost, type RepoAdvisory } from './ssh-fleet.js';
-import { canRunSshd } from './sshd-hosts.js';
+import { requires, sshdHosts, tools } from './needs.js';
 
 /**
  * Issue #5's end-to-end test on real parts: an rpm repository with updateinfo served over HTTP,
@@ -23,7 +23,7 @@ import { canRunSshd } from './sshd-hosts.js';
  * held advisory. No kernel is involved and the policy never reboots: these hosts share this
  * machine's kernel.
  */
-const canRun = canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(sshdHosts(), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'));
 
 const PKGS: DummyRpm[] = [
   { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
@@ -64,7 +64,7 @@ reboot: never
 `;
 }
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a critical advisory from feed sync to patched hosts over SSH', () => {
+needs.describe('end to end: a critical advisory from feed sync to patched hosts over SSH', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-'));
   const env = { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice' };
   const knownHosts = join(dir, 'known_hosts');
@@ -84,7 +84,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a criti
   };
 
   beforeAll(async () => {
-    if (!canRun) return;
     const repoDir = join(dir, 'repo');
     const repo = buildRepo(repoDir, PKGS, advisories);
     server = await serveDir(repo);
@@ -184,7 +183,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: a criti
   }, HANG_GUARD_MS);
 });
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end over SSH, with Bulwark killed (SIGKILL) at random moments', () => {
+needs.describe('end to end over SSH, with Bulwark killed (SIGKILL) at random moments', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-kill-'));
   const dbPath = join(dir, 'bulwark.db');
   const env = { BULWARK_DATABASE_URL: `sqlite:${dbPath}`, USER: 'alice' };
@@ -194,7 +193,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end over SSH
   const advisories: RepoAdvisory[] = [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-1001'], packages: [pkg('bw-openssl', '3.3.5', '5.azl3', 1), pkg('bw-curl', '8.11.1', '3.azl3')] }];
 
   beforeAll(async () => {
-    if (!canRun) return;
     const repo = buildRepo(join(dir, 'repo'), PKGS, advisories);
     server = await serveDir(repo);
     for (const [i, name] of ['k-canary', 'k-1', 'k-2', 'k-3'].entries())

@@ -2,16 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openDatabase, resolveLocation, type Db } from '../src/storage/database.js';
 import { leaseHolder, listRunRows, listSteps } from '../src/storage/index.js';
 import { runCli } from './cli.js';
 import { alive, exited, HANG_GUARD_MS, waitFor } from './events.js';
 import { startServe } from './serve-process.js';
-import { freshPgSchema, pgAvailable } from './databases.js';
-import { hasTool, type DummyRpm } from './rpm-tools.js';
+import { freshPgSchema, pgAvailable, TEST_PG_URL } from './databases.js';
+import { type DummyRpm } from './rpm-tools.js';
 import { buildRepo, serveDir, startDnfHost, type DnfHost } from './ssh-fleet.js';
-import { canRunSshd } from './sshd-hosts.js';
+import { need, requires, sshdHosts, tools } from './needs.js';
 
 /**
  * Issue #6's scale-out on real parts: two `bulwark serve` processes on one real PostgreSQL, four
@@ -19,7 +19,7 @@ import { canRunSshd } from './sshd-hosts.js';
  * run, and that server is killed (SIGKILL) in the middle of it. The other takes the run over when
  * its lease runs out and finishes it: one run, every step done, one dnf transaction per host.
  */
-const canRun = pgAvailable && canRunSshd() && ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(need('PostgreSQL', pgAvailable ? null : `${TEST_PG_URL} does not answer: run scripts/setup-test.sh as root`), sshdHosts(), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'));
 
 const PKGS: DummyRpm[] = [
   { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
@@ -39,7 +39,7 @@ rollout:
 reboot: never
 `;
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two servers on one PostgreSQL, one killed mid-run', () => {
+needs.describe('scale-out: two servers on one PostgreSQL, one killed mid-run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-scale-'));
   const knownHosts = join(dir, 'known_hosts');
   const hosts: DnfHost[] = [];
@@ -49,7 +49,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('scale-out: two serv
   let env: NodeJS.ProcessEnv = {};
 
   beforeAll(async () => {
-    if (!canRun) return;
     pgSchema = await freshPgSchema();
     env = { BULWARK_DATABASE_URL: pgSchema.url, USER: 'alice', BULWARK_AGENT_KEY: 'ab'.repeat(32) };
     const repo = buildRepo(join(dir, 'repo'), PKGS, [{ id: 'ADV-SCALE', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-3001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);

@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { HANG_GUARD_MS, killAtJournal } from '../../test/events.js';
 import { rng } from '../../test/random.js';
 import { rootTransport } from '../../test/root-transport.js';
-import { hasTool } from '../../test/rpm-tools.js';
 import { FEED, installed, testbed } from '../../test/patch-testbed.js';
 import { listSteps, releaseLease } from '../storage/index.js';
 import { ingestFeedFile } from './ingest.js';
@@ -16,8 +15,9 @@ import { findFindings } from './report.js';
 import { createRun, executeRun } from './runs.js';
 import { scanTarget } from './scan.js';
 import { openStore, type Db } from './store.js';
+import { requires, tools } from '../../test/needs.js';
 
-const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'dnf', 'rpm'));
 
 const POLICY = `apiVersion: bulwark/v1
 kind: Policy
@@ -47,7 +47,7 @@ async function prepare(dir: string, db: Db, hosts: string[]): Promise<{ roots: M
   return tb;
 }
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('patch runs with the real dnf', () => {
+needs.describe('patch runs with the real dnf', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-run-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
