@@ -116,8 +116,9 @@ needs.describe('scale-out: two servers on one PostgreSQL, one killed mid-run', (
         return st === 'running' ? null : st;
       }, { what: 'the survivor to finish the run', gone: () => (alive(survivor.child) ? null : 'the survivor exited') });
       expect(status).toBe('done');
-      // The survivor took the lease over and did what was left.
-      expect(await leaseHolder(db.kysely, `run:${String(runPk)}`)).toBeNull();
+      // The survivor took the lease over, did what was left, and gives the lease up: just after
+      // it journals the run done (on a loaded machine, seconds after), so that change is awaited.
+      expect(await waitFor(async () => (await leaseHolder(db.kysely, `run:${String(runPk)}`)) === null, { what: "the run's lease to be released", gone: () => (alive(survivor.child) ? null : 'the survivor exited') })).toBe(true);
       if (process.env['BULWARK_RUN_VERBOSE'] !== undefined) console.log('steps left at the kill', leftAtKill);
       const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
       expect(runs).toHaveLength(1);
