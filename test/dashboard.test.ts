@@ -3,9 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 import { startServe } from './serve-process.js';
+import { file, need, requires } from './needs.js';
 
 /**
  * Issue #6's dashboard in a real headless Chromium (Debian's, driven by playwright-core) against
@@ -16,10 +17,10 @@ import { startServe } from './serve-process.js';
 const CHROMIUM = '/usr/bin/chromium';
 const repo = join(import.meta.dirname, '..');
 const built = existsSync(join(repo, 'dist', 'web', 'index.html'));
-const canRun = existsSync(CHROMIUM) && built;
+const needs = requires(file(CHROMIUM, 'chromium (Debian package chromium)'), need('the built dashboard', built ? null : 'dist/web/index.html is missing: run npm run build (npm test does)'));
 const shots = join(repo, 'test-results', 'screenshots');
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('the dashboard in Chromium', () => {
+needs.describe('the dashboard in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-web-'));
   const db = join(dir, 'web.db');
   let server: ChildProcess | undefined;
@@ -28,7 +29,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('the dashboard in Ch
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (!canRun) return;
     expect((await runCli(['--db', db, 'users', 'set', 'dana', '--role', 'operator'], {}, 'dashboard passphrase 1\n')).code).toBe(0);
     const s = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--demo', '--no-scheduler']);
     server = s.child;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { MIGRATION_LOCK_ID, openDatabase, redactUrl, type Db } from '../src/storage/database.js';
+import { inCi } from './needs.js';
 
 /**
  * The databases every storage test runs against: a fresh SQLite file, and a real PostgreSQL
@@ -34,7 +35,7 @@ async function pgReachable(): Promise<string | null> {
 const pgProblem = await pgReachable();
 if (pgProblem !== null) {
   const msg = `PostgreSQL at ${redactUrl(TEST_PG_URL)} is not reachable (${pgProblem})`;
-  if (process.env['CI'] !== undefined) throw new Error(`${msg}; CI requires it (scripts/setup-test.sh starts it)`);
+  if (inCi()) throw new Error(`${msg}; CI requires it (scripts/setup-test.sh starts it)`);
   console.warn(`skipping the PostgreSQL storage suite: ${msg}; run scripts/setup-test.sh as root`);
 }
 

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from './cli.js';
-import { hasTool } from './rpm-tools.js';
 import { buildAptRepo, serveDir, startAptHost, type AptHost } from './ssh-fleet.js';
-import { canRunSshd } from './sshd-hosts.js';
+import { requires, sshdHosts, tools } from './needs.js';
 
 /**
  * Issue #5's end-to-end test for Debian: a flat apt repository served over HTTP, two sshd hosts
@@ -14,7 +13,7 @@ import { canRunSshd } from './sshd-hosts.js';
  * exact `name=version`, an epoch included, a superseded fix resolved to the lowest later build the
  * archive offers); an excluded package stays.
  */
-const canRun = canRunSshd() && ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'dpkg-query'].every(hasTool);
+const needs = requires(sshdHosts(), tools('dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'dpkg-query'));
 
 const OLD = ['bw-libssl_3.0.11-1~deb12u1', 'bw-perl_5.36.0-7', 'bw-tzdata_2024a-0+deb12u1'];
 
@@ -52,7 +51,7 @@ rollout:
 reboot: never
 `;
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: Debian hosts patched with their own apt over SSH', () => {
+needs.describe('end to end: Debian hosts patched with their own apt over SSH', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-apt-'));
   const env = { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice' };
   const knownHosts = join(dir, 'known_hosts');
@@ -60,7 +59,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('end to end: Debian 
   let server: { url: string; close: () => Promise<void> } | undefined;
 
   beforeAll(async () => {
-    if (!canRun) return;
     const repo = buildAptRepo(join(dir, 'repo'), [
       { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },

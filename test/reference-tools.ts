@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inCi, sshdHosts } from './needs.js';
 import { hasTool } from './rpm-tools.js';
 
 /**
@@ -16,13 +17,11 @@ export interface Needs {
   check(): void;
 }
 
-export function inCi(): boolean {
-  const ci = process.env['CI'];
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
-}
+export { inCi };
 
-export function needs(what: { tools?: readonly string[]; root?: boolean; paths?: readonly (string | null)[] }): Needs {
+export function needs(what: { tools?: readonly string[]; root?: boolean; sshd?: boolean; paths?: readonly (string | null)[] }): Needs {
   const missing = [
+    ...(what.sshd === true ? sshdHosts().flatMap((n) => (n.missing === null ? [] : [`${n.what} (${n.missing})`])) : []),
     ...(what.tools ?? []).filter((t) => !hasTool(t)).map((t) => `tool ${t}`),
     ...(what.root === true && process.getuid?.() !== 0 ? ['root (uid 0, for a private mount namespace)'] : []),
     ...(what.paths ?? []).flatMap((p) => (p === null ? ['../shared/data'] : existsSync(p) ? [] : [`file ${p}`])),

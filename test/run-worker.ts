@@ -29,9 +29,11 @@ try {
       await scanTarget(db, id);
     });
   }
-  // A short lease, so that a restart after SIGKILL takes the run over within about a second.
+  // A short lease, so that a restart after SIGKILL takes the run over soon after. The wait for it
+  // has no budget: the only other holder is a worker the test killed, whose lease runs out (a
+  // worker that gave up waiting on a loaded machine would stop and prove nothing).
   const r = await executeRun(db, Number(pkText), t, undefined, {
-    lease: { ttlMs: 1000 },
+    lease: { ttlMs: 2000, waitMs: 24 * 3_600_000 },
     afterJournal: (s, phase) => {
       if (trace !== undefined) appendFileSync(trace, `${String(s.pk)} ${phase}\n`);
     },

@@ -12,20 +12,15 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // No start budget: a loaded machine starts a server late, not never. A server that exits
+  // before its banner fails here; one that hangs is ended by the test's own timeout.
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`serve did not start: ${out} ${err}`));
-    }, 30_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) resolve();
     });
     child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${String(code)}: ${err}`));
+      reject(new Error(`serve exited ${String(code)} before it served: ${err}`));
     });
   });
   return { child, url: /serving on (\S+)/.exec(out)?.[1] ?? '', token: /(bwk_\S+)/.exec(out)?.[1] ?? null, banner: out };

@@ -1,11 +1,12 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { addHost } from '../src/services/hosts.js';
 import { runTransport } from '../src/services/run-transport.js';
 import { openStore } from '../src/services/store.js';
-import { canRunSshd, startSshHost } from './sshd-hosts.js';
+import { startSshHost } from './sshd-hosts.js';
+import { requires, sshdHosts } from './needs.js';
 
 /**
  * A run's reboot step over SSH, on a real sshd host (a mount namespace of this machine). Its
@@ -13,7 +14,7 @@ import { canRunSshd, startSshHost } from './sshd-hosts.js';
  * a file the stand-in may change, as a real reboot does. Rebooted means a new boot id: an answer
  * from a host that never went down (or has not gone down yet) is not a reboot.
  */
-describe.skipIf(!canRunSshd() && process.env['CI'] === undefined)('rebooting a host over SSH', () => {
+requires(sshdHosts()).describe('rebooting a host over SSH', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-reboot-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

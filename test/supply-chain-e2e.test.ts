@@ -2,11 +2,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { runCli } from './cli.js';
-import { hasTool } from './rpm-tools.js';
 import { startServe, stopServe } from './serve-process.js';
 import { buildRepo } from './ssh-fleet.js';
+import { requires, tools } from './needs.js';
 
 /**
  * Issue #7 through the CLI only, as an operator does it, on real parts: an upstream repository
@@ -15,9 +15,9 @@ import { buildRepo } from './ssh-fleet.js';
  * .repo file `view repo-file` prints — metadata signature checked over HTTP; an image built from
  * the same environment; its SBOM; and parity between the image and the host.
  */
-const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo'].every(hasTool);
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo'));
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('the supply chain through the CLI', () => {
+needs.describe('the supply chain through the CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-chain-'));
   const db = join(dir, 'data', 'bulwark.db');
   mkdirSync(join(dir, 'data'));

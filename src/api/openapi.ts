@@ -32,11 +32,12 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
       summary: r.summary,
       tags: [r.tag],
       'x-bulwark-role': r.access,
-      security: r.access === 'public' ? [] : [{ bearer: [] }],
+      // Agent routes take an enrolled agent's signature, never a token.
+      security: r.access === 'public' ? [] : r.access === 'agent' ? [{ agentSignature: [] }] : [{ bearer: [] }],
       ...(parameters.length > 0 ? { parameters } : {}),
       responses: {
         [String(r.status ?? 200)]: { description: 'success', content: { 'application/json': { schema: {} } } },
-        ...(r.access === 'public' ? {} : { '401': { description: 'no valid token', content: { 'application/json': { schema: ERROR } } }, '403': { description: `needs the ${r.access} role`, content: { 'application/json': { schema: ERROR } } } }),
+        ...(r.access === 'public' ? {} : r.access === 'agent' ? { '401': { description: 'no valid agent signature', content: { 'application/json': { schema: ERROR } } } } : { '401': { description: 'no valid token', content: { 'application/json': { schema: ERROR } } }, '403': { description: `needs the ${r.access} role`, content: { 'application/json': { schema: ERROR } } } }),
         '400': { description: 'invalid input', content: { 'application/json': { schema: ERROR } } },
       },
     };
@@ -46,9 +47,14 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Bulwark API', version, description: 'Patch and vulnerability lifecycle management. Every route but health and this document needs a bearer token; each route names its least role (viewer < operator < admin) in x-bulwark-role.' },
+    info: { title: 'Bulwark API', version, description: 'Patch and vulnerability lifecycle management. Routes under /api/v1 take a bearer token (an API token) or a session, except health, login and this document; agent routes (/agent/v1) take the signature of an enrolled agent, and its script and enrollment none. Each route names its least role (viewer < operator < admin) in x-bulwark-role.' },
     servers: [{ url: '/' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: bwk_<id>_<secret> (bulwark tokens create)' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token: bwk_<id>_<secret> (bulwark tokens create)' },
+        agentSignature: { type: 'apiKey', in: 'header', name: 'x-bulwark-signature', description: "An enrolled agent's HMAC-SHA256 of the request (with its x-bulwark-agent, x-bulwark-timestamp and x-bulwark-nonce headers), made with the key it got at enrollment; tokens are refused here" },
+      },
+    },
     paths,
   };
 }

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { buildDummyRpms } from '../../test/rpm-tools.js';
 import { compareDebVersions } from '../core/version/deb.js';
 import { compareRpmEvr } from '../core/version/rpm.js';
 import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, updateArgv } from './commands.js';
+import { need, requires, tool, tools } from '../../test/needs.js';
 
 describe('package manager argv', () => {
   it('builds exact-version commands for dnf, tdnf and apt', () => {
@@ -49,8 +50,8 @@ describe('package manager argv', () => {
 });
 
 // Real dnf against a root and a local repository (../shared/testbed recipes 1-3).
-const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
-describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root to exactly the planned versions', () => {
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'dnf', 'rpm'));
+needs.describe('dnf updates a root to exactly the planned versions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-dnf-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -108,7 +109,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('dnf updates a root 
   });
 });
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)("a policy's excludes hold for dependencies too", () => {
+needs.describe("a policy's excludes hold for dependencies too", () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-exclude-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -147,7 +148,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)("a policy's excludes
 });
 
 // Real apt-get -s on this machine's own package database (Debian): a dry run only.
-describe.skipIf(!hasTool('apt-get') || !hasTool('dpkg-query'))('apt-get -s prechecks against the real package database', () => {
+requires(tools('apt-get', 'dpkg-query')).describe('apt-get -s prechecks against the real package database', () => {
   it('sees an installed version as done and a missing version or package as missing', () => {
     const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bash'], { encoding: 'utf8' });
     const run = (version: string, name = 'bash') => {
@@ -203,15 +204,15 @@ describe('resolving planned Debian versions against what the host is offered', (
     expect(installedArgv('dnf', ['bash'])).toEqual(['dnf', '-q', 'repoquery', '--installed', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', 'bash']);
   });
 
-  const policy = hasTool('apt-cache') && hasTool('dpkg-query') ? spawnSync('apt-cache', ['policy', 'bash', 'bulwark-no-such-package'], { encoding: 'utf8' }) : null;
-  it.skipIf(policy === null)('reads what the real apt-cache policy says is installed, as dpkg-query does', () => {
+  requires(tools('apt-cache', 'dpkg-query')).it('reads what the real apt-cache policy says is installed, as dpkg-query does', () => {
+    const policy = spawnSync('apt-cache', ['policy', 'bash', 'bulwark-no-such-package'], { encoding: 'utf8' });
     const v = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bash'], { encoding: 'utf8' });
-    expect(Object.fromEntries(readInstalled('apt', policy?.stdout ?? ''))).toEqual({ bash: [v] });
+    expect(Object.fromEntries(readInstalled('apt', policy.stdout))).toEqual({ bash: [v] });
   });
 
   // This machine's own apt lists (Debian): libldb2 is built from samba, with a version of its own.
-  const show = hasTool('apt-cache') ? spawnSync('apt-cache', ['show', 'libldb2'], { encoding: 'utf8' }) : null;
-  it.skipIf(show === null || show.status !== 0)('reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)', () => {
+  const show = tool('apt-cache').missing === null ? spawnSync('apt-cache', ['show', 'libldb2'], { encoding: 'utf8' }) : null;
+  requires(tool('apt-cache'), need("libldb2 in apt's package lists", show !== null && show.status !== 0 ? `apt-cache show libldb2 exits ${String(show.status)}: run apt-get update` : null)).it('reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)', () => {
     const offered = readAvailable('apt', show?.stdout ?? '').get('libldb2') ?? [];
     expect(offered.length).toBeGreaterThan(0);
     expect(offered.every((o) => o.source !== o.version)).toBe(true);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { importAzlImageConfig } from '../services/images.js';
 import { readAzlImageConfig, readPackageList } from './azl-config.js';
 import { parseImageDefinition } from './definition.js';
+import { requires } from '../../test/needs.js';
+import { shared } from '../../test/shared-data.js';
 
 const TOOLKIT = JSON.stringify({
   Disks: [{ PartitionTableType: 'gpt', MaxSize: 5000, Artifacts: [{ Name: 'core', Type: 'vhdx' }], Partitions: [{ ID: 'efi', Start: 1, End: 9, FsType: 'fat32' }, { ID: 'rootfs', Start: 9, End: 0, FsType: 'ext4' }] }],
@@ -90,11 +92,11 @@ describe('Azure Linux image configs', () => {
     await expect(importAzlImageConfig(deb, { view: 'd', environment: 'prod', release: 'debian:12' })).rejects.toThrow(/deb-cfg\.json: package list .*lists\/deb\.json: "libc6-" ends in "-"/);
   });
 
-  const real = join(import.meta.dirname, '../../../shared/data/azurelinux/imageconfigs/3.0');
-  const haveReal = existsSync(real);
-  if (!haveReal) console.warn(`skipping the real Azure Linux image configs: ${real} is not there (it is in CI)`);
-  describe.skipIf(!haveReal)('the real Azure Linux 3.0 image configs (../shared/data)', () => {
-    const files = haveReal ? readdirSync(real).filter((f) => /\.(json|ya?ml)$/.test(f)).sort() : [];
+  const configs = shared('azurelinux', 'imageconfigs', '3.0');
+  const real = configs.path;
+  const needs = requires(configs);
+  needs.describe('the real Azure Linux 3.0 image configs (../shared/data)', () => {
+    const files = needs.ok ? readdirSync(real).filter((f) => /\.(json|ya?ml)$/.test(f)).sort() : [];
 
     it('imports every one of them into a valid definition, with every package of its lists', async () => {
       expect(files.length).toBeGreaterThanOrEqual(40);

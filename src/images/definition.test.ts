@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasTool } from '../../test/rpm-tools.js';
 import { parseImageDefinition } from './definition.js';
 import { writeOciLayout } from './oci.js';
+import { requires, tool } from '../../test/needs.js';
 
 const def = (release: string, extra: string): string => `apiVersion: bulwark/v1\nkind: Image\nname: t\ntype: container\nrelease: ${release}\nfrom: { view: v, environment: prod }\n${extra}`;
 
@@ -33,7 +33,7 @@ describe('image definitions', () => {
  * every tag skopeo refuses must be refused by the definition. A few skopeo takes (the image
  * spec's ":", "@", "+" and "/" separators) a registry refuses as a tag, so the definition does too.
  */
-describe.skipIf(!hasTool('skopeo') && process.env['CI'] === undefined)('OCI tags, as skopeo takes them', () => {
+requires(tool('skopeo')).describe('OCI tags, as skopeo takes them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-tags-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

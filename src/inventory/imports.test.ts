@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasTool } from '../../test/rpm-tools.js';
 import { sharedData } from '../../test/shared-data.js';
 import { DPKG_QUERY_FORMAT, detectInventoryFormat, parseInventory, releaseFromPackages } from './imports.js';
+import { requires, tool } from '../../test/needs.js';
 
 describe('inventory imports', () => {
   it.each([
@@ -113,7 +113,7 @@ describe('inventory imports', () => {
     expect(() => parseInventory('hello\n', 'x.txt')).toThrow(/x\.txt: not an inventory Bulwark reads/);
   });
 
-  it.skipIf(!hasTool('dpkg-query'))("reads this machine's own dpkg-query output", () => {
+  requires(tool('dpkg-query')).it("reads this machine's own dpkg-query output", () => {
     const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const r = parseInventory(text, 'dpkg-query');
     expect(r.format).toBe('dpkg-query');

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { buildDummyRpms } from '../../test/rpm-tools.js';
 import { parseRpmQa, RPM_QA_ARGV } from './rpm-qa.js';
+import { requires, tools } from '../../test/needs.js';
 
 describe('parseRpmQa', () => {
   it('parses packages, with and without an epoch, and their source packages', () => {
@@ -24,7 +25,7 @@ describe('parseRpmQa', () => {
     expect(() => parseRpmQa(`ok\t0\t1\t1\tnoarch\t(none)\n${line}\n`, 'hosts.tsv')).toThrow(msg);
   });
 
-  it.skipIf(!hasTool('rpmbuild'))('reads what the real rpm prints for an rpm database', () => {
+  requires(tools('rpmbuild', 'rpm')).it('reads what the real rpm prints for an rpm database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-rpmqa-'));
     try {
       const files = buildDummyRpms(dir, [

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
-import { canRunSshd, startSshHost, type SshHost } from '../../test/sshd-hosts.js';
+import { buildRpmRoot } from '../../test/rpm-tools.js';
+import { startSshHost, type SshHost } from '../../test/sshd-hosts.js';
 import { appendKnownHost, fingerprint, hostKeyName, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 import { collectSsh, mapBounded, shellQuote } from './ssh.js';
+import { requires, sshdHosts, tool } from '../../test/needs.js';
 
 describe('known_hosts', () => {
   const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 1, 2, 3, 4])]).toString('base64');
@@ -43,7 +44,7 @@ describe('known_hosts', () => {
     }
   });
 
-  it.skipIf(!existsSync('/usr/bin/ssh-keygen') && process.env['CI'] === undefined)('matches hashed entries as ssh-keygen -H writes them', () => {
+  requires(tool('ssh-keygen', { probe: ['-?'], startsOnly: true })).it('matches hashed entries as ssh-keygen -H writes them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-kh-'));
     try {
       const f = join(dir, 'known_hosts');
@@ -60,9 +61,8 @@ describe('known_hosts', () => {
 });
 
 const OS_AZL3 = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
-const ready = canRunSshd() && hasTool('rpmbuild');
 
-describe.skipIf(!ready && process.env['CI'] === undefined)('collecting over SSH from real sshd hosts', () => {
+requires(sshdHosts(), tool('rpmbuild')).describe('collecting over SSH from real sshd hosts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-ssh-'));
   const hosts: SshHost[] = [];
   afterAll(async () => {

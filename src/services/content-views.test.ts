@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
-import { buildDummyRpms, hasTool } from '../../test/rpm-tools.js';
+import { buildDummyRpms } from '../../test/rpm-tools.js';
 import { buildAptArchive } from '../../test/apt-archive.js';
 import { buildAptRepo, buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
@@ -14,13 +14,14 @@ import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from '.
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
+import { requires, tools } from '../../test/needs.js';
 
 /**
  * A content view on real parts (issue #7): an upstream rpm repository (rpmbuild, createrepo_c,
  * updateinfo by modifyrepo_c) snapshotted, a view excluding, pinning and replacing with our own
  * build, published by createrepo_c, and consumed by the real dnf on a host root.
  */
-const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'));
 
 const VIEW = (pin: string, ours: string): string => `apiVersion: bulwark/v1
 kind: ContentView
@@ -45,7 +46,7 @@ function updateinfoOf(repoDir: string): { id: string; packages: string[] }[] {
   }));
 }
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () => {
+needs.describe('content views', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-views-'));
   const objectsDir = join(dir, 'objects');
   const publishDir = join(dir, 'published');
@@ -53,7 +54,6 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
   let ours = '';
 
   beforeAll(async () => {
-    if (!canRun) return;
     const repo = buildRepo(join(dir, 'up'), [
       { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
       { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
@@ -299,9 +299,9 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('content views', () 
  * snapshotted and mirrored, published as an apt repository (pool/, dpkg-scanpackages indexes,
  * Release with SHA-256s) and read by the real apt-get and apt-cache in a root of their own.
  */
-const canRunDeb = ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'apt-cache', 'xz'].every((t) => hasTool(t) || (t === 'dpkg-scanpackages' && existsSync('/usr/bin/dpkg-scanpackages')));
+const needsDeb = requires(tools('dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'apt-cache', 'xz'));
 
-describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content views', () => {
+needsDeb.describe('Debian content views', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-debviews-'));
   const objectsDir = join(dir, 'objects');
   const publishDir = join(dir, 'published');
@@ -309,7 +309,6 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
   let ours = '';
 
   beforeAll(async () => {
-    if (!canRunDeb) return;
     const root = buildAptArchive(dir, [
       { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
@@ -325,7 +324,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian content v
   }, 180_000);
 
   afterAll(async () => {
-    if (canRunDeb) await db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

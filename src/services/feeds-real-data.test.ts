@@ -1,18 +1,22 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isBulwarkError } from '../core/errors.js';
-import { sharedData, SHARED_DATA } from '../../test/shared-data.js';
+import { shared, SHARED_DATA } from '../../test/shared-data.js';
 import { testDatabases } from '../../test/databases.js';
 import { addSource, syncSource } from './feeds.js';
 import type { Db } from './store.js';
+import { requires } from '../../test/needs.js';
 
 // Issue #3: every file under ../shared/data/azurelinux/oval/, ../shared/data/samples/ and the
 // AlmaLinux bulk archive ingests into the store with zero crashes, with advisory counts taken
 // from the raw files by a route that does not use the parsers. Repository metadata files
 // (repomd.xml, primary.xml) are not feeds: they must be refused with a clear error, not crash.
-const roots = [sharedData('samples'), sharedData('azurelinux', 'oval'), sharedData('bulk')].filter((x): x is string => x !== null);
+// All three are needed: one missing is a failure in CI and a skip elsewhere, never a smaller run.
+const data = [shared('samples'), shared('azurelinux', 'oval'), shared('bulk')];
+const needs = requires(data);
+const roots = needs.ok ? data.map((d) => d.path) : [];
 
 function filesUnder(d: string): string[] {
   return readdirSync(d).flatMap((e) => {
@@ -38,7 +42,7 @@ function expected(p: string): number | string {
   return 1;
 }
 
-describe.skipIf(roots.length === 0)('every real feed file ingests (../shared/data)', () => {
+needs.describe('every real feed file ingests (../shared/data)', () => {
   let db: Db;
   beforeAll(async () => {
     db = await testDatabases()[0]!.open();

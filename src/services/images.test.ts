@@ -4,10 +4,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildAptArchive } from '../../test/apt-archive.js';
 import { runCli } from '../../test/cli.js';
-import { buildRpmRoot, hasTool } from '../../test/rpm-tools.js';
+import { buildRpmRoot } from '../../test/rpm-tools.js';
 import { buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
@@ -19,6 +19,7 @@ import { importRootInventory, importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
 import { createToken } from './tokens.js';
+import { requires, tools } from '../../test/needs.js';
 
 /**
  * Images on real parts (issue #7): a content view published from an rpm repository made by
@@ -26,21 +27,20 @@ import { createToken } from './tokens.js';
  * read by skopeo and unpacked by umoci; the WSL tarball unpacked by GNU tar and its package
  * database read by the real rpm; the CycloneDX SBOM checked against the official 1.6 schema.
  */
-const canRun = ['rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar'].every((t) => hasTool(t) || (t === 'umoci' && existsSync('/usr/bin/umoci')));
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar'));
 
 // The database where Azure Linux 3.0's own rpm looks for it (not where this machine's rpm would).
 const rpmQa = (root: string, dbpath = '/var/lib/rpm'): string[] =>
   execFileSync('rpm', ['--root', root, '--dbpath', dbpath, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').sort();
 const rpmDbFiles = (root: string): string[] => execFileSync('find', [root, '-name', 'rpmdb.sqlite'], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').map((f) => f.slice(root.length)).sort();
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
+needs.describe('images', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-images-'));
   const objectsDir = join(dir, 'objects');
   const imagesDir = join(dir, 'images');
   let db: Db;
 
   beforeAll(async () => {
-    if (!canRun) return;
     const up = join(dir, 'up');
     const repo = buildRepo(up, [
       { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
@@ -64,7 +64,7 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
   }, 240_000);
 
   afterAll(async () => {
-    if (canRun) await db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -361,14 +361,13 @@ describe.skipIf(!canRun && process.env['CI'] === undefined)('images', () => {
  * Debian images on real parts: an apt content view (dpkg-deb, dpkg-scanpackages), built into a
  * root by the real mmdebstrap (chrootless) and this machine's dpkg, read back by dpkg-query.
  */
-const canRunDeb = ['dpkg-deb', 'apt-get', 'mmdebstrap', 'xz', 'tar', 'skopeo'].every((t) => hasTool(t)) && existsSync('/usr/bin/dpkg-scanpackages');
+const needsDeb = requires(tools('dpkg-deb', 'apt-get', 'mmdebstrap', 'xz', 'tar', 'skopeo', 'dpkg-scanpackages'));
 
-describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', () => {
+needsDeb.describe('Debian images', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-debimages-'));
   let db: Db;
 
   beforeAll(async () => {
-    if (!canRunDeb) return;
     const archive = buildAptArchive(dir, [
       { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
       { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
@@ -386,7 +385,7 @@ describe.skipIf(!canRunDeb && process.env['CI'] === undefined)('Debian images', 
   }, 180_000);
 
   afterAll(async () => {
-    if (canRunDeb) await db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { FEED, importTestbed, installed, testbed } from '../../test/patch-testbed.js';
 import { rootTransport } from '../../test/root-transport.js';
-import { hasTool } from '../../test/rpm-tools.js';
 import { auditLog } from './audit.js';
 import { addSource, syncSource } from './feeds.js';
 import { applyPolicyFile } from './policies.js';
@@ -12,8 +11,9 @@ import { runPolicyNow, schedulerTick } from './scheduler.js';
 import { listRuns, setRunState } from './runs.js';
 import { busyTargets } from '../storage/index.js';
 import { openStore } from './store.js';
+import { requires, tools } from '../../test/needs.js';
 
-const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'dnf', 'rpm'));
 
 // Weekend windows only; critical advisories within 24 h, even outside them.
 const POLICY = `apiVersion: bulwark/v1
@@ -29,7 +29,7 @@ rollout:
 reboot: when-required
 `;
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('the scheduler', () => {
+needs.describe('the scheduler', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-sched-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

@@ -3,10 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { FEED, installed, testbed } from '../../test/patch-testbed.js';
 import { rootTransport } from '../../test/root-transport.js';
-import { hasTool } from '../../test/rpm-tools.js';
 import { environmentDir, promoteView, publishView } from './content-views.js';
 import { ingestFeedFile } from './ingest.js';
 import { importRootInventory } from './inventory.js';
@@ -15,6 +14,7 @@ import { addRepo, syncRepo } from './repos.js';
 import { createRun, executeRun } from './runs.js';
 import { scanTarget } from './scan.js';
 import { openStore } from './store.js';
+import { requires, tools } from '../../test/needs.js';
 
 const run = promisify(execFile);
 
@@ -23,9 +23,9 @@ const run = promisify(execFile);
  * real parts: the view is published from an rpmbuild + createrepo_c repository, the host is an
  * rpm root managed by the real dnf with the view's repository and a second, broken one.
  */
-const canRun = ['rpmbuild', 'createrepo_c', 'dnf', 'rpm'].every(hasTool);
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'dnf', 'rpm'));
 
-describe.skipIf(!canRun && process.env['CI'] === undefined)('patching from a content view', () => {
+needs.describe('patching from a content view', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-viewsrc-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

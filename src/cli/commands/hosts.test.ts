@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
-import { canRunSshd, startSshHost, type SshHost } from '../../../test/sshd-hosts.js';
+import { buildRpmRoot } from '../../../test/rpm-tools.js';
+import { startSshHost, type SshHost } from '../../../test/sshd-hosts.js';
+import { requires, sshdHosts, tool } from '../../../test/needs.js';
 
 const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
@@ -32,7 +33,7 @@ describe('bulwark hosts', () => {
     expect((await run('--db', db, 'hosts', 'remove', 'web-01')).code).toBe(2);
   });
 
-  it.skipIf(!(canRunSshd() && hasTool('rpmbuild')) && process.env['CI'] === undefined)('scans real sshd hosts into the store; a dead host fails alone (exit 4); the running kernel is recorded', async () => {
+  requires(sshdHosts(), tool('rpmbuild')).it('scans real sshd hosts into the store; a dead host fails alone (exit 4); the running kernel is recorded', async () => {
     const root = buildRpmRoot(join(dir, 'build'), join(dir, 'root'), [{ name: 'golang', version: '1.20.6', release: '1.azl3' }], { ownSource: true });
     const h = await startSshHost(join(dir, 'h1'), { address: '127.0.0.6', port: 2222, rpmRoot: root, osRelease: OS_AZL3 });
     running.push(h);

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRpmRoot, hasTool } from '../../../test/rpm-tools.js';
+import { buildRpmRoot } from '../../../test/rpm-tools.js';
 import { sharedData } from '../../../test/shared-data.js';
 import { cycloneDx, spdxDocument } from '../../images/sbom.js';
+import { requires, tools } from '../../../test/needs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-scan-'));
 afterAll(() => {
@@ -125,7 +126,7 @@ describe('bulwark scan into the store', () => {
     expect(both.code).toBe(2);
   });
 
-  it.skipIf(!(hasTool('rpmbuild') && hasTool('rpm')) && process.env['CI'] === undefined)('reads an image root with the real rpm', async () => {
+  requires(tools('rpmbuild', 'rpm')).it('reads an image root with the real rpm', async () => {
     const root = buildRpmRoot(join(dir, 'build'), join(dir, 'rootfs'), [
       { name: 'golang', version: '1.20.6', release: '1.azl3' },
       { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },

@@ -6,15 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
 import { startServe, stopServe } from '../../../test/serve-process.js';
+import { requires, tool } from '../../../test/needs.js';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('bulwark serve and bulwark tokens', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-serve-'));
@@ -51,7 +44,7 @@ describe('bulwark serve and bulwark tokens', () => {
     expect(await stopServe(third.child)).toBe(0);
   }, 60_000);
 
-  it.skipIf(!hasOpenssl())('serves HTTPS with the given certificate', async () => {
+  requires(tool('openssl', { probe: ['version'] })).it('serves HTTPS with the given certificate', async () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'pipe' });

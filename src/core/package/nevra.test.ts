@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBulwarkError } from '../errors.js';
 import { formatEvr, formatNevra, formatRpmFileName, parseNevra, parseRpmFileName, parseSourceRpm } from './nevra.js';
-import { sharedData } from '../../../test/shared-data.js';
+import { shared } from '../../../test/shared-data.js';
+import { requires } from '../../../test/needs.js';
 
 describe('parseNevra', () => {
   it.each([
@@ -68,9 +69,9 @@ describe('rpm file names and SOURCERPM', () => {
 });
 
 describe('every Azure Linux manifest line', () => {
-  const root = sharedData('azurelinux', 'manifests');
-  it.skipIf(root === null)('parses and prints back unchanged', () => {
-    if (root === null) return;
+  const manifests = shared('azurelinux', 'manifests');
+  const root = manifests.path;
+  requires(manifests).it('parses and prints back unchanged', () => {
     let n = 0;
     for (const snap of readdirSync(root)) {
       for (const f of readdirSync(join(root, snap))) {

@@ -6,10 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Advisory } from '../../core/advisory.js';
 import { parseRpmFileName } from '../../core/package/nevra.js';
 import { feedDocuments } from '../../lib/archive.js';
-import { buildDummyRpms, hasTool } from '../../../test/rpm-tools.js';
+import { buildDummyRpms } from '../../../test/rpm-tools.js';
 import { sharedData } from '../../../test/shared-data.js';
 import type { FeedWarning } from '../types.js';
 import { parseUpdateinfo, releaseFromText } from './parser.js';
+import { requires, tools } from '../../../test/needs.js';
 
 const FIX = join(import.meta.dirname, '__fixtures__');
 
@@ -110,8 +111,7 @@ describe.skipIf(rocky === null)('updateinfo: the real Rocky Linux 8 sample', () 
 
 // A real round trip: rpms built with rpmbuild, a repository made by createrepo_c, our
 // updateinfo.xml added with modifyrepo_c (which compresses it), then read back from the repodata.
-const tools = ['rpmbuild', 'createrepo_c', 'modifyrepo_c'].every(hasTool) || process.env['CI'] !== undefined;
-describe.skipIf(!tools)('updateinfo: through the real createrepo_c and modifyrepo_c', () => {
+requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c')).describe('updateinfo: through the real createrepo_c and modifyrepo_c', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-ui-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
