@@ -31,6 +31,13 @@ if ((${#missing[@]} > 0)); then
   fi
 fi
 
+# Two tests read apt's own package lists (the Debian InRelease check, apt-cache on libldb2): a
+# machine whose packages were all installed earlier may have had its lists cleaned since.
+if [[ $(id -u) -eq 0 ]] && ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  echo "setup-test: apt's package lists are empty; running apt-get update"
+  apt-get update -qq || echo "setup-test: apt-get update failed; the tests that read apt's lists will say so" >&2
+fi
+
 # PostgreSQL: start every cluster that is down (no systemd in containers and CI sandboxes).
 if command -v pg_lsclusters >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   while read -r ver name _port status _rest; do
