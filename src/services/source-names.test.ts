@@ -72,6 +72,29 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
     expect((await scanTarget(db, 'm-later')).active).toEqual([]);
   });
 
+  // One bad inventory (an agent report, an import) saying expat is built from "zzz" made every
+  // later manifest or SBOM of the release resolve expat to zzz: other hosts' expat findings were
+  // closed as fixed at their next scan, without a word.
+  it('does not let one inventory overrule the shipped map for other hosts', async () => {
+    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'expat', '0:2.6.3-1.azl3')], now);
+    const manifest = join(dir, 'm.txt');
+    writeFileSync(manifest, 'expat-2.6.2-1.azl3.x86_64.rpm\n');
+    await importInventoryFile(db, { file: manifest, name: 'web-01' });
+    expect((await scanTarget(db, 'web-01')).active.map((f) => f.advisoryId)).toEqual(['ADV-3']);
+
+    const evil = join(dir, 'evil.tsv');
+    writeFileSync(evil, 'expat\t0\t2.6.2\t1.azl3\tx86_64\tzzz-1-1.azl3.src.rpm\n');
+    await importInventoryFile(db, { file: evil, name: 'evil' });
+    // The reporting host's own word stands for its own packages.
+    expect((await scanTarget(db, 'evil')).active).toEqual([]);
+
+    const again = await importInventoryFile(db, { file: manifest, name: 'web-01' });
+    expect(again.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 1, assumed: 0 });
+    const scan = await scanTarget(db, 'web-01');
+    expect(scan.active.map((f) => f.advisoryId)).toEqual(['ADV-3']);
+    expect(scan.counts.closed).toBe(0);
+  });
+
   it('says on the finding when the source name was assumed', async () => {
     await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-2', 'bw-tool', '0:2.0-1.azl3')], now);
     const manifest = join(dir, 'm.txt');
