@@ -107,6 +107,25 @@ describe('inventory imports', () => {
     expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nnot-an-rpm\n', 'm.txt')).toThrow(/^m\.txt:2: "not-an-rpm" is not an rpm file name/);
   });
 
+  it('refuses a source rpm in a manifest, naming file and line; an SBOM source package is a warning', () => {
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.src.rpm\n', 'm.txt')).toThrow('m.txt:2: "expat-2.6.2-1.azl3.src.rpm" is a source rpm, not an installed package; list the binary rpms it builds');
+    expect(() => parseInventory('foo-1.0-1.azl3.nosrc.rpm\n', 'm.txt')).toThrow(/^m\.txt:1: .* is a source rpm/);
+    const cdx = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        { name: 'expat', purl: 'pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=src' },
+        { name: 'attr', purl: 'pkg:deb/debian/attr@1:2.4.47-2?arch=source' },
+        { name: 'expat', purl: 'pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=x86_64' },
+      ],
+    });
+    const r = parseInventory(cdx, 'c.json', 'cyclonedx');
+    expect(r.packages.map((p) => [p.name, p.arch])).toEqual([['expat', 'x86_64']]);
+    expect(r.warnings).toEqual([
+      'c.json:1: components[0] (expat): pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=src is a source package (arch=src), not an installed package; not scanned',
+      'c.json:1: components[1] (attr): pkg:deb/debian/attr@1:2.4.47-2?arch=source is a source package (arch=source), not an installed package; not scanned',
+    ]);
+  });
+
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
     expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
     expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);

@@ -76,6 +76,10 @@ function parseManifest(text: string, file: string): InstalledPackage[] {
     if (!line.endsWith('.rpm')) throw fail(`"${line.length > 120 ? `${line.slice(0, 120)}…` : line}" is not an rpm file name (name-version-release.arch.rpm)`);
     try {
       const p = parseRpmFileName(line);
+      // A source rpm is not installed anywhere: taken as a binary it became an installed
+      // package named like its source (arch "src"), found the source's advisories on a package
+      // that may not exist, and hid which binaries it builds.
+      if (p.arch === 'src' || p.arch === 'nosrc') throw new Error(`"${line}" is a source rpm, not an installed package; list the binary rpms it builds`);
       // File names never show the epoch (data notes 2.1) nor the source package.
       out.push({ family: 'rpm', name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: null, sourceVersion: null });
     } catch (err) {
@@ -108,6 +112,10 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
   }
   if (p.type !== 'rpm' && p.type !== 'deb') return `${purl} is not an rpm or deb package (pkg:${p.type})`;
   if (p.version === null) return `${purl} has no version`;
+  // purl-spec: arch=source is a Debian source package; an rpm's source is arch src (or nosrc).
+  // Neither is installed: it would be judged as a binary named like its source.
+  const arch = p.qualifiers['arch'];
+  if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source')) return `${purl} is a source package (arch=${arch}), not an installed package`;
   if (p.type === 'rpm') {
     const dash = p.version.lastIndexOf('-');
     const version = dash > 0 ? p.version.slice(0, dash) : p.version;
