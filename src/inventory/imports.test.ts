@@ -126,6 +126,28 @@ describe('inventory imports', () => {
     ]);
   });
 
+  // trivy writes the source as properties, never as upstream=: a trivy SBOM of a Debian image
+  // named libssl3's source libssl3, and the Debian feeds' openssl fixes never met it.
+  it("takes trivy's SrcName (and a Debian source version from SrcEpoch/SrcVersion/SrcRelease)", () => {
+    const trivy = (name: string, purl: string, props: Record<string, string>): unknown => ({ 'bom-ref': purl, type: 'library', name, purl, properties: Object.entries(props).map(([k, v]) => ({ name: `aquasecurity:trivy:${k}`, value: v })) });
+    const deb = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.6',
+      components: [
+        trivy('libssl3', 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.4', { PkgType: 'debian', SrcName: 'openssl', SrcVersion: '3.0.11', SrcRelease: '1~deb12u2' }),
+        trivy('libattr1', 'pkg:deb/debian/libattr1@1:2.5.1-4?arch=amd64&distro=debian-12.4', { SrcName: 'attr', SrcEpoch: '1', SrcVersion: '2.5.1', SrcRelease: '4' }),
+        trivy('bash', 'pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12.4', {}),
+      ],
+    });
+    expect(parseInventory(deb, 'trivy-deb.json').packages.map((p) => [p.name, p.version, p.sourceName, p.sourceVersion])).toEqual([
+      ['libssl3', '3.0.11-1~deb12u2', 'openssl', '3.0.11-1~deb12u2'],
+      ['libattr1', '1:2.5.1-4', 'attr', '1:2.5.1-4'],
+      ['bash', '5.2.15-2+b2', 'bash', null],
+    ]);
+    const rpm = JSON.stringify({ bomFormat: 'CycloneDX', components: [trivy('openssl-libs', 'pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rocky-9.3&epoch=1', { SrcName: 'openssl', SrcEpoch: '1', SrcVersion: '3.0.7', SrcRelease: '24.el9' })] });
+    expect(parseInventory(rpm, 'trivy-rpm.json').packages.map((p) => [p.name, p.epoch, p.sourceName])).toEqual([['openssl-libs', 1, 'openssl']]);
+  });
+
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
     expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
     expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);

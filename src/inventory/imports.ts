@@ -134,7 +134,9 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
   }
   const upstream = p.qualifiers['upstream'];
   const parts = upstream?.split('@') ?? [];
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? p.name, sourceVersion: parts[1] ?? null };
+  // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
+  // falls back to the binary's own name.
+  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
 }
 
 type Rec = Record<string, unknown>;
@@ -148,8 +150,21 @@ function label(rec: Rec, where: string): string {
   return name === null ? where : `${where} (${name}${version === null ? '' : ` ${version}`})`;
 }
 
-/** CycloneDX properties that name a component's source package (Bulwark's own, syft's). */
-const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm']);
+/**
+ * CycloneDX properties that name a component's source package: Bulwark's own, syft's, and
+ * trivy's (`aquasecurity:trivy:SrcName`; trivy writes no `upstream=`, so a trivy SBOM of a
+ * Debian or Ubuntu image lost every source name and libssl3 never met openssl's advisories).
+ */
+const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm', 'aquasecurity:trivy:SrcName']);
+
+/** A Debian source version from trivy's split properties: `[SrcEpoch:]SrcVersion[-SrcRelease]`. */
+function trivyDebSourceVersion(props: ReadonlyMap<string, string>): string | null {
+  const version = props.get('aquasecurity:trivy:SrcVersion');
+  if (version === undefined || version === '') return null;
+  const epoch = props.get('aquasecurity:trivy:SrcEpoch');
+  const release = props.get('aquasecurity:trivy:SrcRelease');
+  return `${epoch !== undefined && epoch !== '' && epoch !== '0' ? `${epoch}:` : ''}${version}${release !== undefined && release !== '' ? `-${release}` : ''}`;
+}
 
 function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[] } {
   // Records are named by file:line (as the line formats are) and by their place in the document.
@@ -192,7 +207,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
   };
   const packages: InstalledPackage[] = [];
   const warnings: string[] = [];
-  const take = (purl: string | null, here: string, source: string | null): void => {
+  const take = (purl: string | null, here: string, source: string | null, debSourceVersion: string | null = null): void => {
     if (purl === null) {
       warnings.push(`${here}: no package URL (purl); not scanned`);
       return;
@@ -202,8 +217,11 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
       warnings.push(`${here}: ${p}; not scanned`);
       return;
     }
-    // The document's own statement of the source, when the purl has none.
-    packages.push(p.sourceName === null && source !== null && p.family === 'rpm' ? { ...p, sourceName: source } : p);
+    // The document's own statement of the source, when the purl has none; a deb package always
+    // has one (dpkg: the binary's own name when it does not say).
+    if (p.family === 'rpm') packages.push(p.sourceName === null && source !== null ? { ...p, sourceName: source } : p);
+    else if (p.sourceName !== null) packages.push(p);
+    else packages.push(source !== null ? { ...p, sourceName: source, sourceVersion: debSourceVersion } : { ...p, sourceName: p.name });
   };
   if (format === 'cyclonedx') {
     const walk = (components: unknown, path: string): void => {
@@ -214,6 +232,10 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
         if (!isRec(c)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
         const here = at(c, where);
         let source: string | null = null;
+        const props = new Map<string, string>();
+        if (Array.isArray(c['properties']))
+          for (const prop of c['properties'] as unknown[])
+            if (isRec(prop) && str(prop['name']) !== null && str(prop['value']) !== null) props.set(str(prop['name']) ?? '', str(prop['value']) ?? '');
         if (Array.isArray(c['properties']))
           for (const prop of c['properties'] as unknown[])
             if (isRec(prop) && CDX_SOURCE_PROPERTIES.has(str(prop['name']) ?? '') && str(prop['value']) !== null) {
@@ -223,7 +245,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
                 throw new BulwarkError('input.invalid', `${here}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
               }
             }
-        take(str(c['purl']), here, source);
+        take(str(c['purl']), here, source, trivyDebSourceVersion(props));
         walk(c['components'], `${where}.components`);
       });
     };
