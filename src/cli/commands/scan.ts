@@ -27,7 +27,10 @@ export interface ScanOptions {
   failOn: Severity | undefined;
 }
 
-function table(findings: readonly FileScanFinding[]): string {
+/** A finding as printed; a stored scan's may be `accepted` by an operator. */
+type Printed = Omit<FileScanFinding, 'status'> & { status: FileScanFinding['status'] | 'accepted' };
+
+function table(findings: readonly Printed[]): string {
   const rows = [...findings]
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory))
     .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : '*']);
@@ -90,7 +93,7 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
         : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
     const scan = await scanTarget(db, imported.target.id);
-    const findings: FileScanFinding[] = scan.active.map((f) => ({
+    const findings: Printed[] = scan.active.map((f) => ({
       advisory: f.advisoryId,
       source: f.advisorySource,
       cves: [],
@@ -99,7 +102,7 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       installed: f.installed,
       fixed: f.fixed,
       severity: f.severity,
-      status: f.status === 'no-fix' ? 'no-fix' : 'open',
+      status: f.status === 'no-fix' || f.status === 'accepted' ? f.status : 'open',
       reason: f.reason,
       packageSource: null,
     }));
@@ -110,7 +113,12 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));
     }
-    return gate(findings, o.failOn);
+    // An operator's accepted risk does not fail the command, as in `findings`, `report` and
+    // `scan --host` (it failed `scan --inventory --name` only, and was printed as open).
+    return gate(
+      findings.filter((f) => f.status !== 'accepted'),
+      o.failOn,
+    );
   } finally {
     await db.close();
   }
