@@ -148,6 +148,15 @@ describe('inventory imports', () => {
     expect(parseInventory(rpm, 'trivy-rpm.json').packages.map((p) => [p.name, p.epoch, p.sourceName])).toEqual([['openssl-libs', 1, 'openssl']]);
   });
 
+  it('counts a package listed twice once, naming the repeat; two sources for one build is an error', () => {
+    const r = parseInventory('\uFEFFcurl-8.8.0-1.azl3.x86_64.rpm\r\n\r\n# comment\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.aarch64.rpm\r\n', 'm.txt');
+    expect(r.packages.map((p) => `${p.name}.${p.arch}`)).toEqual(['curl.x86_64', 'expat.x86_64', 'expat.aarch64']);
+    expect(r.warnings).toEqual(['m.txt: expat 2.6.2-1.azl3 x86_64 is listed 2 times; counted once']);
+    const qa = 'expat\t0\t2.6.2\t1.azl3\tx86_64\texpat-2.6.2-1.azl3.src.rpm\n';
+    expect(parseInventory(qa + qa, 'h.tsv').packages).toHaveLength(1);
+    expect(() => parseInventory(qa + qa.replace('expat-2.6.2-1.azl3.src.rpm', 'zzz-1-1.azl3.src.rpm'), 'h.tsv')).toThrow('h.tsv: expat 0:2.6.2-1.azl3 x86_64 is listed twice, built from expat and from zzz');
+  });
+
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
     expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
     expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);

@@ -323,7 +323,33 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   const families = new Set(packages.map((p) => p.family));
   if (families.size > 1) throw new BulwarkError('input.invalid', `${file}: mixes rpm and deb packages`, { file });
   const family: PackageFamily = packages[0]?.family ?? (f === 'dpkg-query' ? 'deb' : 'rpm');
-  return { format: f, family, packages, warnings };
+  return { format: f, family, ...onceEach(packages, warnings, file) };
+}
+
+/**
+ * The same package listed twice (a manifest line repeated, an SBOM listing a package under two
+ * components) is one installed package: a scan without a database counted it twice ("3
+ * packages", 3 source names) where the stored scan of the same file said 2. Each repeat is
+ * named in a warning; the same build said to come from two sources is an error.
+ */
+function onceEach(packages: readonly InstalledPackage[], warnings: string[], file: string): { packages: InstalledPackage[]; warnings: string[] } {
+  const seen = new Map<string, InstalledPackage>();
+  const repeats = new Map<string, number>();
+  for (const p of packages) {
+    const key = [p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch].join('\u0000');
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, p);
+      continue;
+    }
+    const shown = `${p.name} ${p.epoch === null ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`} ${p.arch}`;
+    if (first.sourceName !== p.sourceName && first.sourceName !== null && p.sourceName !== null) throw new BulwarkError('input.invalid', `${file}: ${shown} is listed twice, built from ${first.sourceName} and from ${p.sourceName}`, { file });
+    if (first.sourceName === null && p.sourceName !== null) seen.set(key, p);
+    repeats.set(shown, (repeats.get(shown) ?? 1) + 1);
+  }
+  const out = [...warnings];
+  for (const [shown, n] of repeats) out.push(`${file}: ${shown} is listed ${String(n)} times; counted once`);
+  return { packages: [...seen.values()], warnings: out };
 }
 
 /** Azure Linux / CBL-Mariner dist tags in release strings tell the release of an rpm inventory. */

@@ -51,7 +51,7 @@ export function sourcesLine(c: SourceCounts): string {
 async function printImportWarnings(io: CliIo, warnings: readonly string[]): Promise<void> {
   for (const w of warnings.slice(0, 20)) await writeAll(io.stderr, `warning: ${w}\n`);
   if (warnings.length > 20) await writeAll(io.stderr, `warning: and ${String(warnings.length - 20)} more records left out\n`);
-  if (warnings.length > 0) await writeAll(io.stderr, `${String(warnings.length)} inventory records left out (not rpm or deb packages Bulwark can judge)\n`);
+  if (warnings.length > 0) await writeAll(io.stderr, `${String(warnings.length)} inventory warnings (records left out or listed twice, each named above)\n`);
 }
 
 async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Promise<void> {
