@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstalledPackage } from '../core/target.js';
-import { resolveSourceNames, shippedSourceMapReleases } from './source-names.js';
+import { learnedFromClaims, resolveSourceNames, shippedSourceMapReleases } from './source-names.js';
 
 const rpm = (name: string, version: string, release: string, sourceName: string | null = null): InstalledPackage => ({ family: 'rpm', name, epoch: null, version, release, arch: 'x86_64', sourceName, sourceVersion: null });
 
@@ -40,6 +40,16 @@ describe('source names (issue #13)', () => {
   ])('a learned source of %s-%s-%s saying %s gives %s (%s)', (name, version, release, learned, source, origin) => {
     const r = resolveSourceNames([rpm(name, version, release)], 'azurelinux:3.0', { learned: (n) => (n === name ? learned : null) });
     expect([r.packages[0]?.sourceName, r.packages[0]?.sourceOrigin]).toEqual([source, origin]);
+  });
+
+  it.each([
+    [[['openssl', 2]], 'openssl'],
+    [[['openssl', 5]], 'openssl'],
+    [[['zzz', 1]], null],
+    [[['openssl', 5], ['zzz', 1]], null],
+    [[], null],
+  ] as [[string, number][], string | null][])('learned from the claims %j: %s (two targets at least, and no dissent)', (claims, source) => {
+    expect(learnedFromClaims(new Map(claims))).toBe(source);
   });
 
   it.each([
