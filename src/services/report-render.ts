@@ -113,7 +113,12 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
         : accepted
           ? { state: 'in_triage', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
           : { state: 'resolved', detail: 'fixed by an update' },
-      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : 'affected' }] })),
+      // A fixed finding keeps the build it was found on: that build is still affected (it said
+      // `unaffected`, of expat 2.6.2-1 for CVE-2024-45491); the advisory's fixed version is not.
+      affects: rs.map((r) => ({
+        ref: `${r.targetName}/${r.package}@${r.installed}`,
+        versions: [{ version: r.installed, status: 'affected' }, ...(r.status === 'fixed' && r.fixed !== null ? [{ version: r.fixed, status: 'unaffected' }] : [])],
+      })),
     };
   });
   const vendorSays = new Map<string, NotAffectedRow[]>();
