@@ -113,6 +113,8 @@ describe('bulwark scan into the store', () => {
     const first = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-01');
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/^target web-01 \(azurelinux:3\.0\): 2 packages; 1 new, 0 still present, 0 closed$/m);
+    // The same columns as a scan with --feed, CVEs included.
+    expect(first.out).toMatch(/^medium +oval:com\.microsoft\.azurelinux:def:1 +CVE-2023-29409 +golang /m);
     const again = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-01');
     expect(again.out).toMatch(/1 still present/);
   });

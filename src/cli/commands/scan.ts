@@ -5,6 +5,7 @@ import { scanFiles, type FileScanFinding, type FileScanResult } from '../../serv
 import type { SourceCounts } from '../../inventory/source-names.js';
 import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
+import { findFindings } from '../../services/report.js';
 import { scanTarget } from '../../services/scan.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
@@ -93,10 +94,13 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
         : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
     const scan = await scanTarget(db, imported.target.id);
+    // The table names each finding's CVEs, as a scan with --feed does (the column was empty).
+    const cves = new Map<string, string[]>();
+    if (o.format === 'table' && scan.active.length > 0) for (const r of await findFindings(db, { hosts: [scan.target.name], status: ['open', 'no-fix', 'accepted'] })) cves.set(`${r.advisorySource}\u0000${r.advisoryId}`, r.cves);
     const findings: Printed[] = scan.active.map((f) => ({
       advisory: f.advisoryId,
       source: f.advisorySource,
-      cves: [],
+      cves: cves.get(`${f.advisorySource}\u0000${f.advisoryId}`) ?? [],
       package: f.package,
       arch: null,
       installed: f.installed,
