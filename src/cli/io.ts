@@ -9,13 +9,42 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return { stdin: process.stdin, stdout: quietWhenClosed(process.stdout), stderr: process.stderr, env: process.env };
+}
+
+/** Streams whose reader went away (`bulwark scan … | head -1`): what is still written is dropped. */
+const closed = new WeakSet<Writable>();
+const guarded = new WeakSet<Writable>();
+
+/** EPIPE: the reading end of the pipe is closed. */
+function isClosedPipe(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EPIPE';
 }
 
 /**
- * Writes with back-pressure: resolves when the stream can take more.
+ * Makes a closed reader end the output quietly, as other CLIs do (`grep … | head -1`): an
+ * EPIPE is an 'error' event on stdout, and without a listener Node turns it into an uncaught
+ * exception (exit 70 with a stack trace on standard error). The command still finishes and
+ * exits with its own code (1 when --fail-on finds something), so `set -o pipefail` sees the
+ * verdict; any other write error stays fatal.
+ */
+export function quietWhenClosed<W extends Writable>(stream: W): W {
+  if (guarded.has(stream)) return stream;
+  guarded.add(stream);
+  stream.on('error', (err: unknown) => {
+    if (isClosedPipe(err)) closed.add(stream);
+    // Another error is writeAll's to report when it listens; a bare write's stays uncaught.
+    else if (stream.listenerCount('error') === 1) throw err;
+  });
+  return stream;
+}
+
+/**
+ * Writes with back-pressure: resolves when the stream can take more, or at once when its
+ * reader has gone (see quietWhenClosed).
  */
 export async function writeAll(stream: Writable, chunk: string, encoding: BufferEncoding = 'utf8'): Promise<void> {
+  if (closed.has(stream)) return;
   if (!stream.write(chunk, encoding)) {
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
@@ -24,7 +53,10 @@ export async function writeAll(stream: Writable, chunk: string, encoding: Buffer
       };
       const onError = (err: Error): void => {
         stream.off('drain', onDrain);
-        reject(err);
+        if (isClosedPipe(err)) {
+          closed.add(stream);
+          resolve();
+        } else reject(err);
       };
       stream.once('drain', onDrain);
       stream.once('error', onError);

@@ -107,6 +107,56 @@ describe('inventory imports', () => {
     expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nnot-an-rpm\n', 'm.txt')).toThrow(/^m\.txt:2: "not-an-rpm" is not an rpm file name/);
   });
 
+  it('refuses a source rpm in a manifest, naming file and line; an SBOM source package is a warning', () => {
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.src.rpm\n', 'm.txt')).toThrow('m.txt:2: "expat-2.6.2-1.azl3.src.rpm" is a source rpm, not an installed package; list the binary rpms it builds');
+    expect(() => parseInventory('foo-1.0-1.azl3.nosrc.rpm\n', 'm.txt')).toThrow(/^m\.txt:1: .* is a source rpm/);
+    const cdx = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        { name: 'expat', purl: 'pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=src' },
+        { name: 'attr', purl: 'pkg:deb/debian/attr@1:2.4.47-2?arch=source' },
+        { name: 'expat', purl: 'pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=x86_64' },
+      ],
+    });
+    const r = parseInventory(cdx, 'c.json', 'cyclonedx');
+    expect(r.packages.map((p) => [p.name, p.arch])).toEqual([['expat', 'x86_64']]);
+    expect(r.warnings).toEqual([
+      'c.json:1: components[0] (expat): pkg:rpm/azurelinux/expat@2.6.2-1.azl3?arch=src is a source package (arch=src), not an installed package; not scanned',
+      'c.json:1: components[1] (attr): pkg:deb/debian/attr@1:2.4.47-2?arch=source is a source package (arch=source), not an installed package; not scanned',
+    ]);
+  });
+
+  // trivy writes the source as properties, never as upstream=: a trivy SBOM of a Debian image
+  // named libssl3's source libssl3, and the Debian feeds' openssl fixes never met it.
+  it("takes trivy's SrcName (and a Debian source version from SrcEpoch/SrcVersion/SrcRelease)", () => {
+    const trivy = (name: string, purl: string, props: Record<string, string>): unknown => ({ 'bom-ref': purl, type: 'library', name, purl, properties: Object.entries(props).map(([k, v]) => ({ name: `aquasecurity:trivy:${k}`, value: v })) });
+    const deb = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.6',
+      components: [
+        trivy('libssl3', 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.4', { PkgType: 'debian', SrcName: 'openssl', SrcVersion: '3.0.11', SrcRelease: '1~deb12u2' }),
+        trivy('libattr1', 'pkg:deb/debian/libattr1@1:2.5.1-4?arch=amd64&distro=debian-12.4', { SrcName: 'attr', SrcEpoch: '1', SrcVersion: '2.5.1', SrcRelease: '4' }),
+        trivy('bash', 'pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12.4', {}),
+      ],
+    });
+    expect(parseInventory(deb, 'trivy-deb.json').packages.map((p) => [p.name, p.version, p.sourceName, p.sourceVersion])).toEqual([
+      ['libssl3', '3.0.11-1~deb12u2', 'openssl', '3.0.11-1~deb12u2'],
+      ['libattr1', '1:2.5.1-4', 'attr', '1:2.5.1-4'],
+      ['bash', '5.2.15-2+b2', 'bash', null],
+    ]);
+    const rpm = JSON.stringify({ bomFormat: 'CycloneDX', components: [trivy('openssl-libs', 'pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rocky-9.3&epoch=1', { SrcName: 'openssl', SrcEpoch: '1', SrcVersion: '3.0.7', SrcRelease: '24.el9' })] });
+    expect(parseInventory(rpm, 'trivy-rpm.json').packages.map((p) => [p.name, p.epoch, p.sourceName])).toEqual([['openssl-libs', 1, 'openssl']]);
+  });
+
+  it('counts a package listed twice once, naming the repeat; two sources for one build is an error', () => {
+    const r = parseInventory('\uFEFFcurl-8.8.0-1.azl3.x86_64.rpm\r\n\r\n# comment\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.aarch64.rpm\r\n', 'm.txt');
+    expect(r.packages.map((p) => `${p.name}.${p.arch}`)).toEqual(['curl.x86_64', 'expat.x86_64', 'expat.aarch64']);
+    expect(r.warnings).toEqual(['m.txt: expat 2.6.2-1.azl3 x86_64 is listed 2 times; counted once']);
+    const qa = 'expat\t0\t2.6.2\t1.azl3\tx86_64\texpat-2.6.2-1.azl3.src.rpm\n';
+    expect(parseInventory(qa + qa, 'h.tsv').packages).toHaveLength(1);
+    expect(() => parseInventory(qa + qa.replace('expat-2.6.2-1.azl3.src.rpm', 'zzz-1-1.azl3.src.rpm'), 'h.tsv')).toThrow('h.tsv: expat 0:2.6.2-1.azl3 x86_64 is listed twice, built from expat and from zzz');
+  });
+
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
     expect(() => parseInventory('curl\t7.88.1\tamd64\tcurl\t7.88.1\nbad line\tx\tamd64\t\t\n', 'h.tsv')).toThrow(/h\.tsv:2: /);
     expect(() => parseInventory('acl-2.3.1-2.azl3.x86_64.rpm\nnot-a-file.rpm\n', 'm.txt')).toThrow(/m\.txt:2: /);

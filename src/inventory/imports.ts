@@ -76,6 +76,10 @@ function parseManifest(text: string, file: string): InstalledPackage[] {
     if (!line.endsWith('.rpm')) throw fail(`"${line.length > 120 ? `${line.slice(0, 120)}…` : line}" is not an rpm file name (name-version-release.arch.rpm)`);
     try {
       const p = parseRpmFileName(line);
+      // A source rpm is not installed anywhere: taken as a binary it became an installed
+      // package named like its source (arch "src"), found the source's advisories on a package
+      // that may not exist, and hid which binaries it builds.
+      if (p.arch === 'src' || p.arch === 'nosrc') throw new Error(`"${line}" is a source rpm, not an installed package; list the binary rpms it builds`);
       // File names never show the epoch (data notes 2.1) nor the source package.
       out.push({ family: 'rpm', name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: null, sourceVersion: null });
     } catch (err) {
@@ -108,6 +112,10 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
   }
   if (p.type !== 'rpm' && p.type !== 'deb') return `${purl} is not an rpm or deb package (pkg:${p.type})`;
   if (p.version === null) return `${purl} has no version`;
+  // purl-spec: arch=source is a Debian source package; an rpm's source is arch src (or nosrc).
+  // Neither is installed: it would be judged as a binary named like its source.
+  const arch = p.qualifiers['arch'];
+  if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source')) return `${purl} is a source package (arch=${arch}), not an installed package`;
   if (p.type === 'rpm') {
     const dash = p.version.lastIndexOf('-');
     const version = dash > 0 ? p.version.slice(0, dash) : p.version;
@@ -126,7 +134,9 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
   }
   const upstream = p.qualifiers['upstream'];
   const parts = upstream?.split('@') ?? [];
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? p.name, sourceVersion: parts[1] ?? null };
+  // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
+  // falls back to the binary's own name.
+  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
 }
 
 type Rec = Record<string, unknown>;
@@ -140,8 +150,21 @@ function label(rec: Rec, where: string): string {
   return name === null ? where : `${where} (${name}${version === null ? '' : ` ${version}`})`;
 }
 
-/** CycloneDX properties that name a component's source package (Bulwark's own, syft's). */
-const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm']);
+/**
+ * CycloneDX properties that name a component's source package: Bulwark's own, syft's, and
+ * trivy's (`aquasecurity:trivy:SrcName`; trivy writes no `upstream=`, so a trivy SBOM of a
+ * Debian or Ubuntu image lost every source name and libssl3 never met openssl's advisories).
+ */
+const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm', 'aquasecurity:trivy:SrcName']);
+
+/** A Debian source version from trivy's split properties: `[SrcEpoch:]SrcVersion[-SrcRelease]`. */
+function trivyDebSourceVersion(props: ReadonlyMap<string, string>): string | null {
+  const version = props.get('aquasecurity:trivy:SrcVersion');
+  if (version === undefined || version === '') return null;
+  const epoch = props.get('aquasecurity:trivy:SrcEpoch');
+  const release = props.get('aquasecurity:trivy:SrcRelease');
+  return `${epoch !== undefined && epoch !== '' && epoch !== '0' ? `${epoch}:` : ''}${version}${release !== undefined && release !== '' ? `-${release}` : ''}`;
+}
 
 function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[] } {
   // Records are named by file:line (as the line formats are) and by their place in the document.
@@ -184,7 +207,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
   };
   const packages: InstalledPackage[] = [];
   const warnings: string[] = [];
-  const take = (purl: string | null, here: string, source: string | null): void => {
+  const take = (purl: string | null, here: string, source: string | null, debSourceVersion: string | null = null): void => {
     if (purl === null) {
       warnings.push(`${here}: no package URL (purl); not scanned`);
       return;
@@ -194,8 +217,11 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
       warnings.push(`${here}: ${p}; not scanned`);
       return;
     }
-    // The document's own statement of the source, when the purl has none.
-    packages.push(p.sourceName === null && source !== null && p.family === 'rpm' ? { ...p, sourceName: source } : p);
+    // The document's own statement of the source, when the purl has none; a deb package always
+    // has one (dpkg: the binary's own name when it does not say).
+    if (p.family === 'rpm') packages.push(p.sourceName === null && source !== null ? { ...p, sourceName: source } : p);
+    else if (p.sourceName !== null) packages.push(p);
+    else packages.push(source !== null ? { ...p, sourceName: source, sourceVersion: debSourceVersion } : { ...p, sourceName: p.name });
   };
   if (format === 'cyclonedx') {
     const walk = (components: unknown, path: string): void => {
@@ -206,6 +232,10 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
         if (!isRec(c)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
         const here = at(c, where);
         let source: string | null = null;
+        const props = new Map<string, string>();
+        if (Array.isArray(c['properties']))
+          for (const prop of c['properties'] as unknown[])
+            if (isRec(prop) && str(prop['name']) !== null && str(prop['value']) !== null) props.set(str(prop['name']) ?? '', str(prop['value']) ?? '');
         if (Array.isArray(c['properties']))
           for (const prop of c['properties'] as unknown[])
             if (isRec(prop) && CDX_SOURCE_PROPERTIES.has(str(prop['name']) ?? '') && str(prop['value']) !== null) {
@@ -215,7 +245,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
                 throw new BulwarkError('input.invalid', `${here}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
               }
             }
-        take(str(c['purl']), here, source);
+        take(str(c['purl']), here, source, trivyDebSourceVersion(props));
         walk(c['components'], `${where}.components`);
       });
     };
@@ -293,7 +323,33 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   const families = new Set(packages.map((p) => p.family));
   if (families.size > 1) throw new BulwarkError('input.invalid', `${file}: mixes rpm and deb packages`, { file });
   const family: PackageFamily = packages[0]?.family ?? (f === 'dpkg-query' ? 'deb' : 'rpm');
-  return { format: f, family, packages, warnings };
+  return { format: f, family, ...onceEach(packages, warnings, file) };
+}
+
+/**
+ * The same package listed twice (a manifest line repeated, an SBOM listing a package under two
+ * components) is one installed package: a scan without a database counted it twice ("3
+ * packages", 3 source names) where the stored scan of the same file said 2. Each repeat is
+ * named in a warning; the same build said to come from two sources is an error.
+ */
+function onceEach(packages: readonly InstalledPackage[], warnings: string[], file: string): { packages: InstalledPackage[]; warnings: string[] } {
+  const seen = new Map<string, InstalledPackage>();
+  const repeats = new Map<string, number>();
+  for (const p of packages) {
+    const key = [p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch].join('\u0000');
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, p);
+      continue;
+    }
+    const shown = `${p.name} ${p.epoch === null ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`} ${p.arch}`;
+    if (first.sourceName !== p.sourceName && first.sourceName !== null && p.sourceName !== null) throw new BulwarkError('input.invalid', `${file}: ${shown} is listed twice, built from ${first.sourceName} and from ${p.sourceName}`, { file });
+    if (first.sourceName === null && p.sourceName !== null) seen.set(key, p);
+    repeats.set(shown, (repeats.get(shown) ?? 1) + 1);
+  }
+  const out = [...warnings];
+  for (const [shown, n] of repeats) out.push(`${file}: ${shown} is listed ${String(n)} times; counted once`);
+  return { packages: [...seen.values()], warnings: out };
 }
 
 /** Azure Linux / CBL-Mariner dist tags in release strings tell the release of an rpm inventory. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstalledPackage } from '../core/target.js';
-import { resolveSourceNames, shippedSourceMapReleases } from './source-names.js';
+import { learnedFromClaims, resolveSourceNames, shippedSourceMapReleases } from './source-names.js';
 
 const rpm = (name: string, version: string, release: string, sourceName: string | null = null): InstalledPackage => ({ family: 'rpm', name, epoch: null, version, release, arch: 'x86_64', sourceName, sourceVersion: null });
 
@@ -9,24 +9,47 @@ describe('source names (issue #13)', () => {
     const packages = [
       rpm('bash', '5.2.15', '3.azl3', 'bash'),
       rpm('python3-libs', '3.12.9', '1.azl3'),
-      rpm('libcurl', '8.8.0', '1.azl3'),
+      rpm('perl-Pod-Escapes', '1.07', '443.azl3'),
       rpm('expat-libs', '2.6.2', '1.azl3'),
       rpm('no-such-binary', '1.0', '1.azl3'),
     ];
     const r = resolveSourceNames(packages, 'azurelinux:3.0', {
       repository: (p) => (p.name === 'python3-libs' && p.release === '1.azl3' ? 'python3' : null),
-      learned: (name) => (name === 'libcurl' || name === 'python3-libs' ? 'learned-wrong' : null),
+      learned: (name) => (name === 'perl-Pod-Escapes' ? 'perl' : name === 'python3-libs' ? 'learned-wrong' : null),
     });
     expect(r.packages.map((p) => [p.name, p.sourceName, p.sourceOrigin])).toEqual([
       ['bash', 'bash', 'given'],
       ['python3-libs', 'python3', 'repository'],
-      ['libcurl', 'learned-wrong', 'learned'],
+      ['perl-Pod-Escapes', 'perl', 'learned'],
       ['expat-libs', 'expat', 'shipped'],
       ['no-such-binary', 'no-such-binary', 'assumed'],
     ]);
     expect(r.counts).toEqual({ given: 1, repository: 1, learned: 1, shipped: 1, assumed: 1 });
     // Nothing dropped, nothing reordered.
     expect(r.packages).toHaveLength(packages.length);
+  });
+
+  // One host's report must not change every other host's verdict: a learned name may choose
+  // among the specs the shipped map lists for a binary, and fill its gaps, but not overrule it.
+  it.each([
+    ['openssl', '3.3.0', '2.azl3', 'zzz', 'openssl', 'shipped'],
+    ['curl-libs', '8.8.0', '1.azl3', 'expat', 'curl', 'shipped'],
+    ['curl-debuginfo', '8.8.0', '1.azl3', 'zzz', 'curl', 'shipped'],
+    ['perl-Pod-Escapes', '1.07', '443.azl3', 'perl', 'perl', 'learned'],
+    ['bw-agent-libs', '1.0', '1.azl3', 'bw-agent', 'bw-agent', 'learned'],
+  ])('a learned source of %s-%s-%s saying %s gives %s (%s)', (name, version, release, learned, source, origin) => {
+    const r = resolveSourceNames([rpm(name, version, release)], 'azurelinux:3.0', { learned: (n) => (n === name ? learned : null) });
+    expect([r.packages[0]?.sourceName, r.packages[0]?.sourceOrigin]).toEqual([source, origin]);
+  });
+
+  it.each([
+    [[['openssl', 2]], 'openssl'],
+    [[['openssl', 5]], 'openssl'],
+    [[['zzz', 1]], null],
+    [[['openssl', 5], ['zzz', 1]], null],
+    [[], null],
+  ] as [[string, number][], string | null][])('learned from the claims %j: %s (two targets at least, and no dissent)', (claims, source) => {
+    expect(learnedFromClaims(new Map(claims))).toBe(source);
   });
 
   it.each([

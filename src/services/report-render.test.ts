@@ -56,7 +56,7 @@ describe('report renderers', () => {
         '00000000-0000-4000-8000-000000000000',
         new Map([['t\u0000curl-libs\u0000x86_64', 'curl'], ['t\u0000perl-Carp\u0000noarch', 'perl']]),
       ),
-    ) as { components: { name: string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string; response?: string[] } }[] };
+    ) as { components: { name: string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string; response?: string[] }; affects: { ref: string; versions: { version: string; status: string }[] }[] }[] };
     expect(vex.vulnerabilities.map((v) => [v.id, v.analysis.state, v.analysis.response ?? []])).toEqual([
       ['CVE-1', 'in_triage', ['update']],
       ['CVE-2', 'in_triage', []],
@@ -64,6 +64,17 @@ describe('report renderers', () => {
       ['CVE-4', 'resolved', []],
       ['CVE-5', 'in_triage', []],
     ]);
+    // The build a fixed finding was found on was affected; the fixed version is not.
+    expect(vex.vulnerabilities.find((v) => v.id === 'CVE-4')?.affects).toEqual([
+      {
+        ref: 'web-01/p@0:1-1',
+        versions: [
+          { version: '0:1-1', status: 'affected' },
+          { version: '0:1-2', status: 'unaffected' },
+        ],
+      },
+    ]);
+    expect(vex.vulnerabilities.find((v) => v.id === 'CVE-1')?.affects[0]?.versions).toEqual([{ version: '8.8.0-1.azl3', status: 'affected' }]);
     // purl-spec rpm: version V-R, epoch and arch as qualifiers, distro; upstream the source.
     expect(vex.components.map((c) => c.purl)).toEqual([
       'pkg:rpm/azurelinux/curl-libs@8.8.0-1.azl3?arch=x86_64&distro=azurelinux-3.0&upstream=curl',

@@ -118,7 +118,13 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
           : withdrawn
             ? { state: 'false_positive', detail: 'the advisory was withdrawn by its publisher' }
             : { state: 'resolved', detail: 'fixed by an update' },
-      affects: rs.map((r) => ({ ref: `${r.targetName}/${r.package}@${r.installed}`, versions: [{ version: r.installed, status: r.status === 'fixed' ? 'unaffected' : r.status === 'withdrawn' ? 'unknown' : 'affected' }] })),
+      // A fixed finding keeps the build it was found on: that build is still affected (it said
+      // `unaffected`, of expat 2.6.2-1 for CVE-2024-45491); the advisory's fixed version is not.
+      // Withdrawn: the publisher no longer says the build is affected, nor that it is not.
+      affects: rs.map((r) => ({
+        ref: `${r.targetName}/${r.package}@${r.installed}`,
+        versions: [{ version: r.installed, status: r.status === 'withdrawn' ? 'unknown' : 'affected' }, ...(r.status === 'fixed' && r.fixed !== null ? [{ version: r.fixed, status: 'unaffected' }] : [])],
+      })),
     };
   });
   const vendorSays = new Map<string, NotAffectedRow[]>();

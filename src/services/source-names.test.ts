@@ -59,17 +59,64 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
     writeFileSync(qa, 'bw-agent-libs\t0\t1.0\t1.azl3\tx86_64\tbw-agent-1.0-1.azl3.src.rpm\n');
     const host = await importInventoryFile(db, { file: qa, name: 'host-1' });
     expect(host.sources).toEqual({ given: 1, repository: 0, learned: 0, shipped: 0, assumed: 0 });
+    // One target's word is not enough to resolve the others (it may be wrong or hostile).
+    expect((await importInventoryFile(db, { file: manifest, name: 'm-one' })).sources.learned).toBe(0);
+    // The same report again writes nothing new and is still one target's word.
+    await importInventoryFile(db, { file: qa, name: 'host-1' });
+    expect((await importInventoryFile(db, { file: manifest, name: 'm-one' })).sources.learned).toBe(0);
+    await importInventoryFile(db, { file: qa, name: 'host-2' });
 
     const after = await importInventoryFile(db, { file: manifest, name: 'm-after' });
     expect(after.sources).toEqual({ given: 0, repository: 0, learned: 1, shipped: 1, assumed: 0 });
     const scan = await scanTarget(db, 'm-after');
     expect(scan.active.map((f) => [f.advisoryId, f.package, f.reason])).toEqual([['ADV-1', 'bw-agent-libs', null]]);
-    // The same report again writes nothing new; a later inventory that says otherwise wins.
-    await importInventoryFile(db, { file: qa, name: 'host-1' });
+    // A target that says otherwise disputes the name: nothing is learned until its claim or the
+    // others' change, and the binary's own name is tried (and the finding says so).
     writeFileSync(qa, 'bw-agent-libs\t0\t1.1\t1.azl3\tx86_64\tbw-agent2-1.1-1.azl3.src.rpm\n');
-    await importInventoryFile(db, { file: qa, name: 'host-2' });
-    await importInventoryFile(db, { file: manifest, name: 'm-later' });
+    await importInventoryFile(db, { file: qa, name: 'host-3' });
+    expect((await importInventoryFile(db, { file: manifest, name: 'm-later' })).sources.assumed).toBe(1);
     expect((await scanTarget(db, 'm-later')).active).toEqual([]);
+    // A target's later report replaces its own claim: host-3 updated back agrees again.
+    writeFileSync(qa, 'bw-agent-libs\t0\t1.0\t1.azl3\tx86_64\tbw-agent-1.0-1.azl3.src.rpm\n');
+    await importInventoryFile(db, { file: qa, name: 'host-3' });
+    expect((await importInventoryFile(db, { file: manifest, name: 'm-later' })).sources.learned).toBe(1);
+  });
+
+  // The same attack where no shipped map speaks: a binary of a release Bulwark ships no map for.
+  it('does not let one inventory resolve a release without a shipped map for other hosts', async () => {
+    const fixes = (source: string): Advisory => ({ ...sourceAdvisory('ADV-F', source, '0:3.2.0-1.fc43'), fixes: [{ release: 'fedora:43', package: source, packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.2.0-1.fc43', lastAffected: null, introduced: null }] });
+    await upsertAdvisories(db.kysely, [fixes('openssl')], now);
+    const sbom = join(dir, 'sbom.json');
+    writeFileSync(sbom, JSON.stringify({ bomFormat: 'CycloneDX', components: [{ name: 'openssl', purl: 'pkg:rpm/fedora/openssl@3.1.0-1.fc43?arch=x86_64' }] }));
+    const evil = join(dir, 'evil.tsv');
+    writeFileSync(evil, 'openssl\t0\t3.1.0\t1.fc43\tx86_64\tzzz-1-1.fc43.src.rpm\n');
+    await importInventoryFile(db, { file: evil, name: 'evil', release: 'fedora:43' });
+    const r = await importInventoryFile(db, { file: sbom, name: 'web-01', release: 'fedora:43' });
+    expect(r.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 0, assumed: 1 });
+    expect((await scanTarget(db, 'web-01')).active.map((f) => f.advisoryId)).toEqual(['ADV-F']);
+  });
+
+  // One bad inventory (an agent report, an import) saying expat is built from "zzz" made every
+  // later manifest or SBOM of the release resolve expat to zzz: other hosts' expat findings were
+  // closed as fixed at their next scan, without a word.
+  it('does not let one inventory overrule the shipped map for other hosts', async () => {
+    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'expat', '0:2.6.3-1.azl3')], now);
+    const manifest = join(dir, 'm.txt');
+    writeFileSync(manifest, 'expat-2.6.2-1.azl3.x86_64.rpm\n');
+    await importInventoryFile(db, { file: manifest, name: 'web-01' });
+    expect((await scanTarget(db, 'web-01')).active.map((f) => f.advisoryId)).toEqual(['ADV-3']);
+
+    const evil = join(dir, 'evil.tsv');
+    writeFileSync(evil, 'expat\t0\t2.6.2\t1.azl3\tx86_64\tzzz-1-1.azl3.src.rpm\n');
+    await importInventoryFile(db, { file: evil, name: 'evil' });
+    // The reporting host's own word stands for its own packages.
+    expect((await scanTarget(db, 'evil')).active).toEqual([]);
+
+    const again = await importInventoryFile(db, { file: manifest, name: 'web-01' });
+    expect(again.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 1, assumed: 0 });
+    const scan = await scanTarget(db, 'web-01');
+    expect(scan.active.map((f) => f.advisoryId)).toEqual(['ADV-3']);
+    expect(scan.counts.closed).toBe(0);
   });
 
   it('says on the finding when the source name was assumed', async () => {

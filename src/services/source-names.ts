@@ -1,10 +1,10 @@
 import type { InventorySnapshot } from '../core/target.js';
-import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
-import { buildKey, learnedSourceNames, learnSourceNames, repoSourceNames, saveInventory, type Executor } from '../storage/index.js';
+import { learnedFromClaims, resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
+import { buildKey, learnedSourceNames, learnSourceNames, repoSourceNames, saveInventory, type Executor, type SourceClaims } from '../storage/index.js';
 
 /**
  * Stores an inventory with a source name for every package (issue #13): what the inventory
- * carried is kept and learned for its release; the rest is resolved from snapshotted
+ * carried is kept and learned for its release, as this target's claim; the rest is resolved from snapshotted
  * repositories, then what earlier inventories taught, then the shipped map, else assumed
  * (src/inventory/source-names.ts). Every collector stores through here. Call inside a transaction.
  * @example await saveInventoryWithSources(tx, { targetId, collectedAt: now, release: 'azurelinux:3.0', … })
@@ -16,11 +16,11 @@ export async function saveInventoryWithSources(ex: Executor, snapshot: Inventory
   if (release !== null) {
     const unknown = packages.filter((p) => p.sourceName === null).map((p) => p.name);
     const fromRepos = unknown.length === 0 ? new Map<string, string>() : await repoSourceNames(ex, unknown);
-    const learned = unknown.length === 0 ? new Map<string, string>() : await learnedSourceNames(ex, release, unknown);
-    const r = resolveSourceNames(packages, release, { repository: (p) => fromRepos.get(buildKey(p)) ?? null, learned: (name) => learned.get(name) ?? null });
+    const claims = unknown.length === 0 ? new Map<string, SourceClaims>() : await learnedSourceNames(ex, release, unknown);
+    const r = resolveSourceNames(packages, release, { repository: (p) => fromRepos.get(buildKey(p)) ?? null, learned: (name) => learnedFromClaims(claims.get(name)) });
     packages = r.packages;
     sources = r.counts;
-    await learnSourceNames(ex, release, packages, now);
+    await learnSourceNames(ex, release, snapshot.targetId, packages, now);
   }
   const saved = await saveInventory(ex, { ...snapshot, packages });
   return { ...saved, sources };

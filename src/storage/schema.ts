@@ -14,7 +14,7 @@ export interface Database {
   advisory_events: AdvisoryEventsTable;
   targets: TargetsTable;
   packages: PackagesTable;
-  learned_sources: LearnedSourcesTable;
+  learned_source_claims: LearnedSourceClaimsTable;
   repo_sources: RepoSourcesTable;
   target_packages: TargetPackagesTable;
   findings: FindingsTable;
@@ -386,9 +386,11 @@ export interface PackagesTable {
 }
 
 /** Binary → source names that inventories of a release carried (issue #13). */
-export interface LearnedSourcesTable {
+export interface LearnedSourceClaimsTable {
   release_id: string;
   name: string;
+  /** The target whose inventory carried the pair (its latest report). */
+  target_id: string;
   source_name: string;
   learned_at: Timestamp;
 }

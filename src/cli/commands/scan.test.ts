@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot } from '../../../test/rpm-tools.js';
@@ -113,8 +114,23 @@ describe('bulwark scan into the store', () => {
     const first = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-01');
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/^target web-01 \(azurelinux:3\.0\): 2 packages; 1 new, 0 still present, 0 closed$/m);
+    // The same columns as a scan with --feed, CVEs included.
+    expect(first.out).toMatch(/^medium +oval:com\.microsoft\.azurelinux:def:1 +CVE-2023-29409 +golang /m);
     const again = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-01');
     expect(again.out).toMatch(/1 still present/);
+  });
+
+  it('--fail-on leaves out a finding an operator accepted, and prints it as accepted, as findings and scan --host do', async () => {
+    const db = join(dir, 'accepted.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-02', '--fail-on', 'medium')).code).toBe(1);
+    const sqlite = new Database(db);
+    expect(sqlite.prepare("update findings set status = 'accepted' where status = 'open'").run().changes).toBe(1);
+    sqlite.close();
+    const r = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-02', '--fail-on', 'medium');
+    expect(r.out).toMatch(/^medium +oval:com\.microsoft\.azurelinux:def:1 .* accepted /m);
+    expect(r.code).toBe(0);
+    expect((await run('--db', db, 'findings', '--fail-on', 'medium')).code).toBe(0);
   });
 
   it('scans this machine with --local, through its own package manager', async () => {

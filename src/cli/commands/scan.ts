@@ -5,6 +5,7 @@ import { scanFiles, type FileScanFinding, type FileScanResult } from '../../serv
 import type { SourceCounts } from '../../inventory/source-names.js';
 import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
+import { findFindings } from '../../services/report.js';
 import { scanTarget } from '../../services/scan.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
@@ -27,7 +28,10 @@ export interface ScanOptions {
   failOn: Severity | undefined;
 }
 
-function table(findings: readonly FileScanFinding[]): string {
+/** A finding as printed; a stored scan's may be `accepted` by an operator. */
+type Printed = Omit<FileScanFinding, 'status'> & { status: FileScanFinding['status'] | 'accepted' };
+
+function table(findings: readonly Printed[]): string {
   const rows = [...findings]
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory))
     .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : '*']);
@@ -48,7 +52,7 @@ export function sourcesLine(c: SourceCounts): string {
 async function printImportWarnings(io: CliIo, warnings: readonly string[]): Promise<void> {
   for (const w of warnings.slice(0, 20)) await writeAll(io.stderr, `warning: ${w}\n`);
   if (warnings.length > 20) await writeAll(io.stderr, `warning: and ${String(warnings.length - 20)} more records left out\n`);
-  if (warnings.length > 0) await writeAll(io.stderr, `${String(warnings.length)} inventory records left out (not rpm or deb packages Bulwark can judge)\n`);
+  if (warnings.length > 0) await writeAll(io.stderr, `${String(warnings.length)} inventory warnings (records left out or listed twice, each named above)\n`);
 }
 
 async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Promise<void> {
@@ -90,16 +94,19 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
         : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
     const scan = await scanTarget(db, imported.target.id);
-    const findings: FileScanFinding[] = scan.active.map((f) => ({
+    // The table names each finding's CVEs, as a scan with --feed does (the column was empty).
+    const cves = new Map<string, string[]>();
+    if (o.format === 'table' && scan.active.length > 0) for (const r of await findFindings(db, { hosts: [scan.target.name], status: ['open', 'no-fix', 'accepted'] })) cves.set(`${r.advisorySource}\u0000${r.advisoryId}`, r.cves);
+    const findings: Printed[] = scan.active.map((f) => ({
       advisory: f.advisoryId,
       source: f.advisorySource,
-      cves: [],
+      cves: cves.get(`${f.advisorySource}\u0000${f.advisoryId}`) ?? [],
       package: f.package,
       arch: null,
       installed: f.installed,
       fixed: f.fixed,
       severity: f.severity,
-      status: f.status === 'no-fix' ? 'no-fix' : 'open',
+      status: f.status === 'no-fix' || f.status === 'accepted' ? f.status : 'open',
       reason: f.reason,
       packageSource: null,
     }));
@@ -110,7 +117,12 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));
     }
-    return gate(findings, o.failOn);
+    // An operator's accepted risk does not fail the command, as in `findings`, `report` and
+    // `scan --host` (it failed `scan --inventory --name` only, and was printed as open).
+    return gate(
+      findings.filter((f) => f.status !== 'accepted'),
+      o.failOn,
+    );
   } finally {
     await db.close();
   }

@@ -22,6 +22,7 @@ import { viewPromotions } from './0019-view-promotions.js';
 import { findingWithdrawn } from './0020-finding-withdrawn.js';
 import { sourceNames } from './0021-source-names.js';
 import { agentBootTime } from './0023-agent-boot-time.js';
+import { learnedSourceClaims } from './0025-learned-source-claims.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -52,6 +53,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0020-finding-withdrawn': findingWithdrawn(dialect),
     '0021-source-names': sourceNames(dialect),
     '0023-agent-boot-time': agentBootTime(dialect),
+    '0025-learned-source-claims': learnedSourceClaims(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -10,30 +10,42 @@ import type { Executor } from '../database.js';
 
 /**
  * Remembers the source names `packages` carried themselves (rpm -qa's SOURCERPM, a purl's
- * `upstream`) for `release`; resolved or assumed names teach nothing. The latest wins, and
- * `learned_at` says when a pair was first learned or last changed.
+ * `upstream`) for `release`, as claims of `targetId`; resolved or assumed names teach nothing.
+ * A target's later report replaces its own claims, never another target's; `learned_at` says
+ * when a claim was first made or last changed.
  */
-export async function learnSourceNames(ex: Executor, release: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
+export async function learnSourceNames(ex: Executor, release: string, targetId: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
   const pairs = new Map<string, string>();
   for (const p of packages) if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
   if (pairs.size === 0) return;
   // Hosts report the same pairs again and again: only what is new or changed is written.
-  const known = await learnedSourceNames(ex, release, [...pairs.keys()]);
-  const rows = [...pairs].filter(([name, source]) => known.get(name) !== source).map(([name, source_name]) => ({ release_id: release, name, source_name, learned_at: now }));
-  for (const c of chunks(rows, 4))
+  const known = new Map<string, string>();
+  for (const c of chunks([...pairs.keys()], 1, 5000)) {
+    const rows = await ex.selectFrom('learned_source_claims').select(['name', 'source_name']).where('release_id', '=', release).where('target_id', '=', targetId).where('name', 'in', c).execute();
+    for (const r of rows) known.set(r.name, r.source_name);
+  }
+  const rows = [...pairs].filter(([name, source]) => known.get(name) !== source).map(([name, source_name]) => ({ release_id: release, name, target_id: targetId, source_name, learned_at: now }));
+  for (const c of chunks(rows, 5))
     await ex
-      .insertInto('learned_sources')
+      .insertInto('learned_source_claims')
       .values(c)
-      .onConflict((oc) => oc.columns(['release_id', 'name']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })))
+      .onConflict((oc) => oc.columns(['release_id', 'name', 'target_id']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })))
       .execute();
 }
 
-/** The learned source names of `names` in `release`. */
-export async function learnedSourceNames(ex: Executor, release: string, names: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** What the targets of a release claim a binary is built from: each source and how many targets say it. */
+export type SourceClaims = ReadonlyMap<string, number>;
+
+/** The learned claims on `names` in `release`. */
+export async function learnedSourceNames(ex: Executor, release: string, names: readonly string[]): Promise<Map<string, SourceClaims>> {
+  const out = new Map<string, Map<string, number>>();
   for (const c of chunks([...new Set(names)], 1, 5000)) {
-    const rows = await ex.selectFrom('learned_sources').select(['name', 'source_name']).where('release_id', '=', release).where('name', 'in', c).execute();
-    for (const r of rows) out.set(r.name, r.source_name);
+    const rows = await ex.selectFrom('learned_source_claims').select(['name', 'source_name']).where('release_id', '=', release).where('name', 'in', c).execute();
+    for (const r of rows) {
+      const claims = out.get(r.name) ?? new Map<string, number>();
+      claims.set(r.source_name, (claims.get(r.source_name) ?? 0) + 1);
+      out.set(r.name, claims);
+    }
   }
   return out;
 }
