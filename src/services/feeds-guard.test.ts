@@ -104,6 +104,29 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: 'test' }))).toBe('withdraw-share');
   });
 
+  // Salami: 19% three times is 47% of a source. The share is measured over a window (30 days,
+  // or since the last sync the operator allowed to withdraw), not per sync.
+  it('adds up the withdrawals of the last 30 days: a source cannot be emptied a slice at a time', async () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => advisory(`SLICE-${String(i + 1).padStart(2, '0')}`));
+    const day = (n: number) => () => new Date(Date.UTC(2026, 0, 1 + n));
+    await addSource(db, { id: 'salami', format: 'native', location: feed(dir, 'fifty.json', fifty) });
+    expect(await syncSource(db, 'salami', { actor: 'test', clock: day(0) })).toMatchObject({ status: 'synced', added: 50 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: 'test', clock: day(1) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: 'test', clock: day(2) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    // 4 of 40 is 10%, but 14 of the 50 the source held three days ago is 28%.
+    const before = await dumpStore(db);
+    const third = syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) });
+    await expect(third).rejects.toThrow(/with the 10 advisories withdrawn since 2025-12-05T00:00:00.000Z, the sync would leave 14 of the 50 advisories of salami withdrawn \(28%/);
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) }))).toBe('withdraw-share');
+    expect(await dumpStore(db)).toEqual(before);
+    // The operator allows it once; that sync is the new baseline.
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3), allowWithdraw: true })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: 'test', clock: day(4) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    // 4 more within the window: 8 of 36 (22%) is refused; a month later the old slice no longer counts.
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(5) }))).toBe('withdraw-share');
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+  });
+
   it('refuses a feed whose records were mostly skipped, even when it would withdraw nothing', async () => {
     const mostlyBad = feed(dir, 'mostly-bad.json', [...ten, ...Array.from({ length: 11 }, (_, i) => advisory(`BAD-${String(i)}`, 'catastrophic'))]);
     const before = await dumpStore(db);

@@ -18,6 +18,7 @@ import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
 import { FeedLocation } from '../lib/location.js';
 import {
+  countWithdrawnSince,
   discardStaged,
   liveAdvisoryIds,
   publishStaged,
@@ -124,6 +125,11 @@ export interface SyncOptions {
   allowWithdraw?: boolean;
   /** Default 0.2 (DEFAULT_MAX_WITHDRAW_SHARE). */
   maxWithdrawShare?: number;
+  /**
+   * Withdrawals after this instant count against the share too (default: WITHDRAW_WINDOW_MS
+   * before the sync; a sync the operator allowed to withdraw starts a new window).
+   */
+  withdrawWindowStart?: string;
   /** Who asked for the sync, for the audit log (`cli:alice`, `token:ci`, `scheduler`). */
   actor?: string;
 }
@@ -246,6 +252,13 @@ async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLo
 
 /** What a sync may do without `allowWithdraw`: withdraw at most this share of the source's live advisories. */
 export const DEFAULT_MAX_WITHDRAW_SHARE = 0.2;
+/**
+ * The withdraw share is measured over this window, not per sync: three syncs withdrawing 19%
+ * each would otherwise take 47% of a source without a word. The real Azure Linux 3.0 history
+ * (2024-08-01 to 2025-02-24) withdraws 2, 13 and 2 definitions of 617 to 2,266, well under 1%
+ * over the whole half-year, so a window this long does not trip on a feed's normal life.
+ */
+export const WITHDRAW_WINDOW_MS = 30 * 24 * 3600_000;
 /**
  * Advisories per write transaction while a sync stages its new advisories. SQLite runs a
  * transaction's statements without giving the event loop a turn (better-sqlite3 is synchronous),
@@ -374,8 +387,13 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     for (const r of warned) if (!ids.has(r)) skipped++;
     const live = await liveAdvisoryIds(db.kysely, src.id);
     const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
-    const counts = `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn`;
-    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw };
+    // Withdrawn by the syncs of the window and still withdrawn: several small steps add up.
+    const windowStart = opts.withdrawWindowStart ?? new Date(Date.parse(now) - WITHDRAW_WINDOW_MS).toISOString();
+    const recentlyWithdrawn = await countWithdrawnSince(db.kysely, src.id, windowStart);
+    const counts =
+      `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn` +
+      (recentlyWithdrawn > 0 ? `, ${String(recentlyWithdrawn)} withdrawn since ${windowStart}` : '');
+    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, recentlyWithdrawn, windowStart };
     if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
     if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
       // Not a skipped record: a note that the check could not be made.
@@ -389,10 +407,15 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     if (opts.allowWithdraw !== true) {
       const share = opts.maxWithdrawShare ?? DEFAULT_MAX_WITHDRAW_SHARE;
       if (skipped > totals.advisories) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`, details);
-      if (live.length > 0 && wouldWithdraw / live.length > share)
+      // Measured against what the source held at the window's start (live plus withdrawn since).
+      const base = live.length + recentlyWithdrawn;
+      const taken = wouldWithdraw + recentlyWithdrawn;
+      if (wouldWithdraw > 0 && base > 0 && taken / base > share)
         throw refusal(
           'withdraw-share',
-          `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
+          recentlyWithdrawn === 0
+            ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`
+            : `${file}: refused: with the ${String(recentlyWithdrawn)} advisories withdrawn since ${windowStart}, the sync would leave ${String(taken)} of the ${String(base)} advisories of ${src.id} withdrawn (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
           details,
         );
     }
@@ -561,13 +584,18 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
     const now = clock();
-    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir });
+    // A sync the operator allowed to withdraw is the new baseline: its withdrawals were approved.
+    const baseline = typeof prev?.summary['withdrawBaselineAt'] === 'string' ? prev.summary['withdrawBaselineAt'] : null;
+    const windowStart = new Date(now.getTime() - WITHDRAW_WINDOW_MS).toISOString();
+    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
+    if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();
+    else if (baseline !== null) summary['withdrawBaselineAt'] = baseline;
     await saveFeedState(db.kysely, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
     await audit('synced', {
       documents: r.documents,

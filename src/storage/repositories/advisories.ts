@@ -505,6 +505,15 @@ export async function liveAdvisoryIds(ex: Executor, source: string): Promise<str
   return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
 }
 
+/**
+ * How many advisories of a source were withdrawn after `since` and are still withdrawn: what
+ * the syncs since then have taken away, for the withdraw guard (several small withdrawals add up).
+ */
+export async function countWithdrawnSince(ex: Executor, source: string, since: string): Promise<number> {
+  const r = await ex.selectFrom('advisories').select((eb) => eb.fn.countAll<string | number>().as('n')).where('source', '=', source).where('withdrawn_at', '>', since).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
 /** The releases the live advisories of a source have fixes for (what the source is about so far). */
 export async function releasesOfSource(ex: Executor, source: string): Promise<string[]> {
   const rows = await ex
