@@ -177,6 +177,60 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
   });
 });
 
+// The scheduler cannot pass --allow-withdraw. A refused feed must be loud (exit code with --once,
+// its log line, `feeds list`, the audit) and not be parsed and weighed again every pass while its
+// bytes stay the same; one operator sync with --allow-withdraw is enough.
+describe('a refused sync under the scheduler', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-sched-refused-'));
+  const dbPath = join(dir, 'b.db');
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is remembered: exit 4, shown by feeds list, refused again unread, until an operator allows it once', async () => {
+    const location = join(dir, 'feed.json');
+    writeFileSync(location, JSON.stringify({ source: 'guard', advisories: ten }));
+    expect((await runCli(['--db', dbPath, 'feeds', 'add', 'guard', '--format', 'native', '--location', location])).code).toBe(0);
+    expect((await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard'])).code).toBe(0);
+    writeFileSync(location, JSON.stringify({ source: 'guard', advisories: ten.slice(0, 1) }));
+    const scheduler = async (): Promise<{ code: number; err: string }> => {
+      const err = new PassThrough();
+      let text = '';
+      err.on('data', (c: Buffer) => (text += c.toString()));
+      const code = await schedulerCommand({ io: { stdin: devNull(), stdout: devNull(), stderr: err, env: {} }, dbPath, intervalSeconds: 1, sync: true, once: true, knownHostsFile: join(dir, 'known_hosts') });
+      return { code, err: text };
+    };
+    const first = await scheduler();
+    expect(first).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*would withdraw 9 of the 10 advisories/) as unknown });
+    const second = await scheduler();
+    expect(second).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*refused again, unread: the same bytes were refused at /) as unknown });
+
+    const list = await runCli(['--db', dbPath, 'feeds', 'list']);
+    expect(list.out).toMatch(/^guard\s+native\s+-\s+configured\s+REFUSED \S+\s+10\s/m);
+    expect(list.out).toContain('guard: the last sync was refused: ');
+    const db = await openStore({ dbPath });
+    try {
+      const syncs = (await auditLog(db, { subject: 'guard', limit: 10 })).filter((e) => e.action === 'feed.sync').reverse();
+      expect(syncs.map((e) => [e.detail['status'], e.detail['repeated'] ?? false])).toEqual([
+        ['synced', false],
+        ['refused', false],
+        ['refused', true],
+      ]);
+      expect(syncs.slice(1).map((e) => e.actor)).toEqual(['scheduler', 'scheduler']);
+      expect((await loadAdvisories(db.kysely, { source: 'guard' })).length).toBe(10);
+    } finally {
+      await db.close();
+    }
+
+    // The operator looks and allows it once; the scheduler then finds it unchanged.
+    const allowed = await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard', '--allow-withdraw']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/^guard: 1 advisories in 1 document: 0 added, 0 changed, 9 withdrawn/m);
+    expect(await scheduler()).toEqual({ code: 0, err: '' });
+    expect((await runCli(['--db', dbPath, 'feeds', 'list'])).out).not.toContain('REFUSED');
+  });
+});
+
 function devNull(): PassThrough {
   const s = new PassThrough();
   s.resume();

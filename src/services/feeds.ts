@@ -28,6 +28,7 @@ import {
   staleStagingSources,
   packagesTouchedAt,
   targetsHolding,
+  lastAudit,
   listFeedSources,
   listFeedStates,
   markWithdrawn,
@@ -75,13 +76,19 @@ export interface FeedSource {
   origin: 'catalog' | 'configured' | 'catalog, overridden';
   resolve?: CatalogSource['resolve'];
   state: FeedSourceState | null;
+  /** Set when the last sync was refused: nothing of it was stored (`state` is the last good sync). */
+  refused?: Omit<FeedRefusal, 'fingerprint'>;
 }
 
 export interface SyncReport {
   source: string;
   location: FeedLocation;
-  /** synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP 304; failed: see error. */
-  status: 'synced' | 'unchanged' | 'not-modified' | 'failed';
+  /**
+   * synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP
+   * 304; refused: the feed is wrong for the source or would withdraw too much (see error; nothing
+   * was stored); failed: see error.
+   */
+  status: 'synced' | 'unchanged' | 'not-modified' | 'refused' | 'failed';
   documents: number;
   advisories: number;
   /** Records that repeated an advisory id of the same feed: identical ones are dropped, different ones merged. */
@@ -175,7 +182,13 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
       state: states.get(s.id) ?? null,
     });
   }
-  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const list = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  for (const s of list) {
+    const r = await lastRefusal(db, s.id);
+    // The error quotes the location the audit log already shows redacted.
+    if (r !== null) s.refused = { at: r.at, reason: r.reason, error: r.error };
+  }
+  return list;
 }
 
 export interface AddSourceInput {
@@ -542,6 +555,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
     await recordAudit(db, opts.actor ?? 'unknown', 'feed.sync', src.id, d, clock);
   };
+  // The fingerprint of the bytes read, for remembering a refusal.
+  let fingerprint: string | null = null;
   try {
     let location = opts.file !== undefined ? new FeedLocation(opts.file) : src.location;
     const prev = src.state;
@@ -577,11 +592,25 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     }
     trail.sha256 = sha;
     // The same bytes read by the same parser version for the same release give the same advisories.
-    const fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
+    fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
       await saveFeedState(db.kysely, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
       await audit('unchanged', {});
       return emptyReport(src.id, location, 'unchanged', seconds());
+    }
+    // The same bytes were refused by the last sync: refused again without parsing them, so a
+    // scheduler that cannot pass --allow-withdraw does not parse and weigh the feed again every
+    // pass. An operator's --allow-withdraw (or --force) reads them again. The refusal is known
+    // from the audit log, so that a refused sync still leaves the store exactly as it was.
+    const last = opts.force === true || opts.allowWithdraw === true ? null : await lastRefusal(db, src.id);
+    // Once a day the bytes are weighed again: the withdraw window moves, so they may pass by now.
+    if (last !== null && last.fingerprint === fingerprint && Date.parse(last.at) > clock().getTime() - REFUSAL_REREAD_MS) {
+      throw new BulwarkError('input.invalid', `${String(location)}: refused again, unread: the same bytes were refused at ${last.at}: ${last.error}`, {
+        refused: last.reason,
+        repeated: true,
+        refusedAt: last.at,
+        refusedError: last.error,
+      });
     }
     const now = clock();
     // A sync the operator allowed to withdraw is the new baseline: its withdrawals were approved.
@@ -615,7 +644,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string' ? err.details : null;
     const message = err instanceof Error ? err.message : String(err);
     try {
-      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused }) });
+      // A refusal's fingerprint lets the next sync of the same bytes be refused unread (see above).
+      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused, ...(fingerprint === null ? {} : { fingerprint }) }) });
     } catch {
       // The store may be what failed; the sync's own error is the one to report.
     }
@@ -623,6 +653,30 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   } finally {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** How long a refused feed's same bytes are refused unread before they are weighed again. */
+export const REFUSAL_REREAD_MS = 24 * 3600_000;
+
+/** A source's last sync when it was refused: when first, why, and the fingerprint of the bytes. */
+export interface FeedRefusal {
+  at: string;
+  reason: string;
+  error: string;
+  fingerprint: string | null;
+}
+
+/**
+ * The refusal of the source's last sync, or null when its last sync was not refused (a later
+ * synced, unchanged or failed sync ends it). A refusal repeated unread keeps its first time.
+ * @example (await lastRefusal(db, 'azurelinux-3.0-oval'))?.reason // 'withdraw-share'
+ */
+export async function lastRefusal(db: Db, source: string): Promise<FeedRefusal | null> {
+  const e = await lastAudit(db.kysely, 'feed.sync', source);
+  if (e?.detail['status'] !== 'refused') return null;
+  const d = e.detail;
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return { at: str(d['refusedAt']) ?? e.at, reason: str(d['refused']) ?? 'unknown', error: str(d['refusedError']) ?? str(d['error']) ?? '', fingerprint: str(d['fingerprint']) };
 }
 
 /**
@@ -661,8 +715,9 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
       if (database !== null) throw database;
       const src = (await listSources(db)).find((s) => s.id === id);
       const location = src?.location ?? new FeedLocation('');
+      const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string';
       // Messages are built with the redacted location; a library's own text is scrubbed too.
-      out.push({ ...emptyReport(id, location, 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
+      out.push({ ...emptyReport(id, location, refused ? 'refused' : 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
     }
   }
   return out;
