@@ -127,6 +127,25 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
   });
 
+  // The same ids with no fix left match nothing, as if withdrawn: an Azure Linux 3.0 OVAL without
+  // its <states> (or with empty criteria) synced as "2266 changed" with exit 0.
+  it('counts advisories that would lose every fix as withdrawn', async () => {
+    await addSource(db, { id: 'emptied', format: 'native', location: feed(dir, 'emptied-ten.json', ten) });
+    expect(await syncSource(db, 'emptied', { actor: 'test' })).toMatchObject({ status: 'synced', added: 10 });
+    const before = await dumpStore(db);
+    const hollow = feed(dir, 'hollow.json', [...ten.slice(0, 7), ...ten.slice(7).map((a) => ({ ...a, fixes: [] }))]);
+    const err = await syncSource(db, 'emptied', { file: hollow, actor: 'test' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isBulwarkError(err, 'input.invalid') && err.details).toMatchObject({ refused: 'withdraw-share', wouldWithdraw: 0, wouldEmpty: 3 });
+    expect((err as Error).message).toContain('would withdraw 0 and leave 3 without any fix of the 10 advisories of emptied (30%, more than 20%');
+    expect(await dumpStore(db)).toEqual(before);
+    // Two of ten is within the share.
+    const two = feed(dir, 'hollow-two.json', [...ten.slice(0, 8), ...ten.slice(8).map((a) => ({ ...a, fixes: [] }))]);
+    expect(await syncSource(db, 'emptied', { file: two, actor: 'test' })).toMatchObject({ status: 'synced', changed: 2, withdrawn: 0 });
+  });
+
   it('refuses a feed whose records were mostly skipped, even when it would withdraw nothing', async () => {
     const mostlyBad = feed(dir, 'mostly-bad.json', [...ten, ...Array.from({ length: 11 }, (_, i) => advisory(`BAD-${String(i)}`, 'catastrophic'))]);
     const before = await dumpStore(db);

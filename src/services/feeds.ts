@@ -21,6 +21,7 @@ import {
   countWithdrawnSince,
   discardStaged,
   liveAdvisoryIds,
+  liveAdvisoryIdsWithFixes,
   publishStaged,
   releasesOfSource,
   stageAdvisories,
@@ -351,6 +352,9 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     // id -> digest of the record as parsed: a repeated id is dropped when identical, merged when not.
     const ids = new Map<string, string>();
     const repeated = new Set<string>();
+    // Ids whose records name no fix at all (a repeated id counts if any of its records has one).
+    const fixless = new Set<string>();
+    const withFixes = new Set<string>();
     const tally = new IdentityTally();
     let sinceYield = 0;
     try {
@@ -363,6 +367,10 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
         };
         for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn, identity })) {
           const line = JSON.stringify(a);
+          if (a.fixes.length > 0) {
+            withFixes.add(a.id);
+            fixless.delete(a.id);
+          } else if (!withFixes.has(a.id)) fixless.add(a.id);
           const digest = createHash('sha256').update(line).digest('hex');
           const prev = ids.get(a.id);
           if (prev !== undefined) {
@@ -400,13 +408,17 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     for (const r of warned) if (!ids.has(r)) skipped++;
     const live = await liveAdvisoryIds(db.kysely, src.id);
     const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
+    // An advisory kept but left with no fix matches nothing any more, as if withdrawn: an OVAL
+    // file without its <states> kept all 2,266 Azure Linux 3.0 ids and emptied every one.
+    const wouldEmpty = fixless.size === 0 ? 0 : (await liveAdvisoryIdsWithFixes(db.kysely, src.id)).filter((id) => fixless.has(id)).length;
     // Withdrawn by the syncs of the window and still withdrawn: several small steps add up.
     const windowStart = opts.withdrawWindowStart ?? new Date(Date.parse(now) - WITHDRAW_WINDOW_MS).toISOString();
     const recentlyWithdrawn = await countWithdrawnSince(db.kysely, src.id, windowStart);
     const counts =
       `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn` +
+      (wouldEmpty > 0 ? `, ${String(wouldEmpty)} would lose every fix` : '') +
       (recentlyWithdrawn > 0 ? `, ${String(recentlyWithdrawn)} withdrawn since ${windowStart}` : '');
-    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, recentlyWithdrawn, windowStart };
+    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, wouldEmpty, recentlyWithdrawn, windowStart };
     if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
     if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
       // Not a skipped record: a note that the check could not be made.
@@ -422,11 +434,14 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       if (skipped > totals.advisories) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`, details);
       // Measured against what the source held at the window's start (live plus withdrawn since).
       const base = live.length + recentlyWithdrawn;
-      const taken = wouldWithdraw + recentlyWithdrawn;
-      if (wouldWithdraw > 0 && base > 0 && taken / base > share)
+      const lost = wouldWithdraw + wouldEmpty;
+      const taken = lost + recentlyWithdrawn;
+      if (lost > 0 && base > 0 && taken / base > share)
         throw refusal(
           'withdraw-share',
-          recentlyWithdrawn === 0
+          wouldEmpty > 0
+            ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} and leave ${String(wouldEmpty)} without any fix of the ${String(live.length)} advisories of ${src.id}${recentlyWithdrawn > 0 ? ` (with ${String(recentlyWithdrawn)} withdrawn since ${windowStart}, ${String(taken)} of ${String(base)})` : ''} (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`
+            : recentlyWithdrawn === 0
             ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`
             : `${file}: refused: with the ${String(recentlyWithdrawn)} advisories withdrawn since ${windowStart}, the sync would leave ${String(taken)} of the ${String(base)} advisories of ${src.id} withdrawn (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
           details,

@@ -514,6 +514,18 @@ export async function countWithdrawnSince(ex: Executor, source: string, since: s
   return Number(r?.n ?? 0);
 }
 
+/** The ids of the live advisories of a source that have at least one fix (what a match can come from). */
+export async function liveAdvisoryIdsWithFixes(ex: Executor, source: string): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('advisories')
+    .select('advisory_id')
+    .where('source', '=', source)
+    .where('withdrawn_at', 'is', null)
+    .where((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')))
+    .execute();
+  return rows.map((r) => r.advisory_id);
+}
+
 /** The releases the live advisories of a source have fixes for (what the source is about so far). */
 export async function releasesOfSource(ex: Executor, source: string): Promise<string[]> {
   const rows = await ex
