@@ -28,6 +28,7 @@ import {
   stagingSource,
   staleStagingSources,
   packagesTouchedAt,
+  targetsWithFindingsTouchedAt,
   targetsHolding,
   lastAudit,
   listFeedSources,
@@ -702,16 +703,24 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
   const touched = await packagesTouchedAt(db.kysely, source, at);
   const byRelease = new Map<string, string[]>();
   for (const t of touched) byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t.package]);
-  let n = 0;
+  const done = new Set<string>();
   for (const [release, names] of byRelease) {
     for (const id of await targetsHolding(db.kysely, release, names)) {
+      if (done.has(id)) continue;
+      done.add(id);
       await scanTarget(db, id, clock);
-      n++;
       await setImmediate();
     }
     await setImmediate();
   }
-  return n;
+  // Targets whose findings name a changed advisory, though it may no longer name their package.
+  for (const id of await targetsWithFindingsTouchedAt(db.kysely, source, at)) {
+    if (done.has(id)) continue;
+    done.add(id);
+    await scanTarget(db, id, clock);
+    await setImmediate();
+  }
+  return done.size;
 }
 
 /**

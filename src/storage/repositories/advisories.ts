@@ -403,6 +403,24 @@ export async function packagesTouchedAt(ex: Executor, source: string, at: string
 }
 
 /**
+ * The targets with a finding on an advisory of `source` that changed at `at`: a change that
+ * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
+ * alone would leave their findings open against a statement the feed no longer makes.
+ */
+export async function targetsWithFindingsTouchedAt(ex: Executor, source: string, at: string): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('findings')
+    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .select('findings.target_id')
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisory_events.at', '=', at)
+    .execute();
+  return rows.map((r) => r.target_id).sort();
+}
+
+/**
  * A sync's staging area: the source name its new advisories are written under until the sync
  * is published. `/` cannot appear in a source id, so no real source is ever named like this.
  */
