@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityMismatch, IdentityTally, ovalGeneratorDistribution, ovalNamespaceDistribution, releaseFact, type IdentityFact } from './identity.js';
+import { elFamilyFact, identityMismatch, IdentityTally, ovalGeneratorDistribution, ovalNamespaceDistribution, releaseFact, type IdentityFact } from './identity.js';
 import { updateinfoParser } from './updateinfo/parser.js';
 
 const azl3 = { distributions: ['azurelinux'], release: 'azurelinux:3.0', basis: 'test' };
@@ -40,11 +40,27 @@ describe('feed identity', () => {
         await Promise.resolve();
         yield new TextEncoder().encode(xml);
       })();
-      for await (const a of updateinfoParser.parse(input, { source: 's', name: 'u.xml', release: 'azurelinux:3.0', warn: () => undefined, identity: (f) => out.push(f.release) })) expect(a.id).toBe('U-1');
+      for await (const a of updateinfoParser.parse(input, { source: 's', name: 'u.xml', release: 'azurelinux:3.0', warn: () => undefined, identity: (f) => out.push(f.release ?? f.distribution) })) expect(a.id).toBe('U-1');
       return out;
     };
     expect(await facts(doc('<name>CBL-Mariner 2.0</name>', '1.el9'))).toEqual(['mariner:2.0']);
     expect(await facts(doc('', '2.cm2'))).toEqual(['mariner:2.0']);
-    expect(await facts(doc('', '1.el9'))).toEqual([]);
+    // `.el9` is no release of its own, only the RHEL family's 9 (see the next test).
+    expect(await facts(doc('', '1.el9'))).toEqual(['el9']);
+    expect(await facts(doc('', '1.fc41'))).toEqual([]);
+  });
+
+  // A Rocky 8 updateinfo without <release> and with a generic collection name was stored into
+  // an Azure Linux 3.0 source with a warning only: its `.el8_9` builds say what it is not.
+  it('reads .elN as the RHEL family at that major version: refused by Azure Linux and by another major, accepted by each member', () => {
+    const el8 = tally(elFamilyFact('12.el8_9', 'RLSA-2024:0001: package openssl-1.1.1k-12.el8_9'));
+    expect(identityMismatch(azl3, el8)).toBe('expected azurelinux:3.0 (test), found el8 (1 time, e.g. RLSA-2024:0001: package openssl-1.1.1k-12.el8_9)');
+    expect(identityMismatch({ distributions: ['rocky'], release: 'rocky:8', basis: 'test' }, el8)).toBeNull();
+    expect(identityMismatch({ distributions: ['rhel'], release: 'rhel:8.10', basis: 'test' }, el8)).toBeNull();
+    expect(identityMismatch({ distributions: ['almalinux'], release: null, basis: 'test' }, el8)).toBeNull();
+    expect(identityMismatch({ distributions: ['almalinux'], release: 'almalinux:9', basis: 'test' }, el8)).toMatch(/found el8/);
+    expect(identityMismatch({ distributions: ['fedora'], release: 'fedora:41', basis: 'test' }, el8)).toMatch(/found el8/);
+    expect(elFamilyFact('1.azl3', 'x')).toBeNull();
+    expect(elFamilyFact('3.el9', 'x')?.family?.major).toBe('9');
   });
 });

@@ -15,6 +15,25 @@ export interface IdentityFact {
   release: string | null;
   /** Where it was read, for the error message: `oval:com.microsoft.cbl-mariner:def:33517: version 0:5.12.11-10.cm2`. */
   evidence: string;
+  /**
+   * For a mark several distributions share (`.el8`): the distributions it may be, and their major
+   * version. It cannot tell Rocky from AlmaLinux, but it does tell either from Azure Linux.
+   */
+  family?: { distributions: readonly string[]; major: string };
+}
+
+/** The RHEL family's dist tag (`.el8`, `.el9_4`, `.el8_10`): RHEL, AlmaLinux, Rocky, CentOS, Oracle Linux alike. */
+const EL_TAG = /\.el(\d+)(?:_\d+)*(?:$|[.~^+-])/;
+const EL_FAMILY = ['rhel', 'almalinux', 'rocky', 'centos', 'ol'] as const;
+
+/**
+ * The family fact of an `.elN` dist tag, or null: not which distribution, but which family and
+ * major version (an updateinfo that says nothing else about itself).
+ * @example elFamilyFact('12.el8_9', 'RLSA-2024:0001: package openssl') // { distribution: 'el8', … }
+ */
+export function elFamilyFact(release: string, evidence: string): IdentityFact | null {
+  const major = EL_TAG.exec(release)?.[1];
+  return major === undefined ? null : { distribution: `el${major}`, release: null, evidence, family: { distributions: EL_FAMILY, major } };
 }
 
 /** What a source expects: its release, or (for multi-release sources such as OSV dumps) its distributions. */
@@ -79,19 +98,27 @@ export function ovalGeneratorDistribution(productName: string): string | null {
   return null;
 }
 
+interface TalliedFact {
+  distribution: string;
+  release: string | null;
+  count: number;
+  example: string;
+  family?: IdentityFact['family'];
+}
+
 /** Facts counted by (distribution, release), keeping the first evidence of each. */
 export class IdentityTally {
-  private readonly seen = new Map<string, { distribution: string; release: string | null; count: number; example: string }>();
+  private readonly seen = new Map<string, TalliedFact>();
 
   add(f: IdentityFact): void {
     const key = `${f.distribution}\u0000${f.release ?? ''}`;
     const s = this.seen.get(key);
-    if (s === undefined) this.seen.set(key, { distribution: f.distribution, release: f.release, count: 1, example: f.evidence });
+    if (s === undefined) this.seen.set(key, { distribution: f.distribution, release: f.release, count: 1, example: f.evidence, ...(f.family === undefined ? {} : { family: f.family }) });
     else s.count++;
   }
 
   /** Every distinct fact: those naming a release first, then the most frequent. */
-  facts(): { distribution: string; release: string | null; count: number; example: string }[] {
+  facts(): TalliedFact[] {
     // Releases first: `mariner:2.0` says more than `mariner`.
     return [...this.seen.values()].sort((a, b) => Number(a.release === null) - Number(b.release === null) || b.count - a.count || label(a).localeCompare(label(b)));
   }
@@ -112,7 +139,12 @@ export class IdentityTally {
 export function identityMismatch(expected: ExpectedIdentity, tally: IdentityTally): string | null {
   const facts = tally.facts();
   const want = expected.release ?? expected.distributions.join(' or ');
-  const wrong = facts.filter((f) => !expected.distributions.includes(f.distribution) || (expected.release !== null && f.release !== null && f.release !== expected.release));
+  const majorOf = (release: string): string | undefined => parseReleaseId(release)?.version.split('.')[0];
+  const fits = (f: TalliedFact): boolean =>
+    f.family !== undefined
+      ? f.family.distributions.some((d) => expected.distributions.includes(d)) && (expected.release === null || majorOf(expected.release) === f.family.major)
+      : expected.distributions.includes(f.distribution) && (expected.release === null || f.release === null || f.release === expected.release);
+  const wrong = facts.filter((f) => !fits(f));
   if (wrong.length === 0) return null;
   const found = wrong
     .slice(0, 4)

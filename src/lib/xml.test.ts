@@ -45,4 +45,40 @@ describe('xmlRecords', () => {
       })(),
     ).rejects.toThrow(/b\.xml.*UTF-8/);
   });
+
+  // A record's text is gathered by saxes until the next tag: 500 MB of blanks inside one record
+  // (a 2.8 MB gzip) were read whole before the record's limit was checked at that tag.
+  it('refuses a record past its size limit while its text is still being read, not at the next tag', async () => {
+    let pulled = 0;
+    const blanks = ' '.repeat(64 * 1024);
+    const hostile = async function* (): AsyncGenerator<Uint8Array> {
+      await Promise.resolve();
+      yield new TextEncoder().encode('<r><i><t>');
+      for (let i = 0; i < 1000; i++) {
+        pulled++;
+        yield new TextEncoder().encode(blanks);
+      }
+      yield new TextEncoder().encode('</t></i></r>');
+    };
+    await expect(
+      (async () => {
+        for await (const r of xmlRecords(hostile(), { name: 'w.xml', select: (p) => p.length === 2, maxRecordChars: 1024 * 1024 })) expect(r).toBeUndefined();
+      })(),
+    ).rejects.toThrow(/w\.xml:1:\d+: a record is larger than 1048576 characters/);
+    // 1 MiB is 16 chunks of 64 KiB: the 17th is the first past it.
+    expect(pulled).toBe(17);
+  });
+
+  it('reads blanks between records without gathering them, and still yields every record', async () => {
+    const blanks = ' '.repeat(64 * 1024);
+    const doc = async function* (): AsyncGenerator<Uint8Array> {
+      await Promise.resolve();
+      yield new TextEncoder().encode('<r><i n="1"/>');
+      for (let i = 0; i < 40; i++) yield new TextEncoder().encode(blanks);
+      yield new TextEncoder().encode('<i n="2">x</i></r>');
+    };
+    const out: string[] = [];
+    for await (const r of xmlRecords(doc(), { name: 'w.xml', select: (p) => p.length === 2, maxRecordChars: 1024 * 1024 })) out.push(`${r.element.attrs.n ?? ''}:${r.element.text}`);
+    expect(out).toEqual(['1:', '2:x']);
+  });
 });

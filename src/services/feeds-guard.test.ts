@@ -104,6 +104,48 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: 'test' }))).toBe('withdraw-share');
   });
 
+  // Salami: 19% three times is 47% of a source. The share is measured over a window (30 days,
+  // or since the last sync the operator allowed to withdraw), not per sync.
+  it('adds up the withdrawals of the last 30 days: a source cannot be emptied a slice at a time', async () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => advisory(`SLICE-${String(i + 1).padStart(2, '0')}`));
+    const day = (n: number) => () => new Date(Date.UTC(2026, 0, 1 + n));
+    await addSource(db, { id: 'salami', format: 'native', location: feed(dir, 'fifty.json', fifty) });
+    expect(await syncSource(db, 'salami', { actor: 'test', clock: day(0) })).toMatchObject({ status: 'synced', added: 50 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: 'test', clock: day(1) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: 'test', clock: day(2) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    // 4 of 40 is 10%, but 14 of the 50 the source held three days ago is 28%.
+    const before = await dumpStore(db);
+    const third = syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) });
+    await expect(third).rejects.toThrow(/with the 10 advisories withdrawn since 2025-12-05T00:00:00.000Z, the sync would leave 14 of the 50 advisories of salami withdrawn \(28%/);
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) }))).toBe('withdraw-share');
+    expect(await dumpStore(db)).toEqual(before);
+    // The operator allows it once; that sync is the new baseline.
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3), allowWithdraw: true })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: 'test', clock: day(4) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    // 4 more within the window: 8 of 36 (22%) is refused; a month later the old slice no longer counts.
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(5) }))).toBe('withdraw-share');
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+  });
+
+  // The same ids with no fix left match nothing, as if withdrawn: an Azure Linux 3.0 OVAL without
+  // its <states> (or with empty criteria) synced as "2266 changed" with exit 0.
+  it('counts advisories that would lose every fix as withdrawn', async () => {
+    await addSource(db, { id: 'emptied', format: 'native', location: feed(dir, 'emptied-ten.json', ten) });
+    expect(await syncSource(db, 'emptied', { actor: 'test' })).toMatchObject({ status: 'synced', added: 10 });
+    const before = await dumpStore(db);
+    const hollow = feed(dir, 'hollow.json', [...ten.slice(0, 7), ...ten.slice(7).map((a) => ({ ...a, fixes: [] }))]);
+    const err = await syncSource(db, 'emptied', { file: hollow, actor: 'test' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isBulwarkError(err, 'input.invalid') && err.details).toMatchObject({ refused: 'withdraw-share', wouldWithdraw: 0, wouldEmpty: 3 });
+    expect((err as Error).message).toContain('would withdraw 0 and leave 3 without any fix of the 10 advisories of emptied (30%, more than 20%');
+    expect(await dumpStore(db)).toEqual(before);
+    // Two of ten is within the share.
+    const two = feed(dir, 'hollow-two.json', [...ten.slice(0, 8), ...ten.slice(8).map((a) => ({ ...a, fixes: [] }))]);
+    expect(await syncSource(db, 'emptied', { file: two, actor: 'test' })).toMatchObject({ status: 'synced', changed: 2, withdrawn: 0 });
+  });
+
   it('refuses a feed whose records were mostly skipped, even when it would withdraw nothing', async () => {
     const mostlyBad = feed(dir, 'mostly-bad.json', [...ten, ...Array.from({ length: 11 }, (_, i) => advisory(`BAD-${String(i)}`, 'catastrophic'))]);
     const before = await dumpStore(db);
@@ -151,6 +193,60 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+// The scheduler cannot pass --allow-withdraw. A refused feed must be loud (exit code with --once,
+// its log line, `feeds list`, the audit) and not be parsed and weighed again every pass while its
+// bytes stay the same; one operator sync with --allow-withdraw is enough.
+describe('a refused sync under the scheduler', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-sched-refused-'));
+  const dbPath = join(dir, 'b.db');
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is remembered: exit 4, shown by feeds list, refused again unread, until an operator allows it once', async () => {
+    const location = join(dir, 'feed.json');
+    writeFileSync(location, JSON.stringify({ source: 'guard', advisories: ten }));
+    expect((await runCli(['--db', dbPath, 'feeds', 'add', 'guard', '--format', 'native', '--location', location])).code).toBe(0);
+    expect((await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard'])).code).toBe(0);
+    writeFileSync(location, JSON.stringify({ source: 'guard', advisories: ten.slice(0, 1) }));
+    const scheduler = async (): Promise<{ code: number; err: string }> => {
+      const err = new PassThrough();
+      let text = '';
+      err.on('data', (c: Buffer) => (text += c.toString()));
+      const code = await schedulerCommand({ io: { stdin: devNull(), stdout: devNull(), stderr: err, env: {} }, dbPath, intervalSeconds: 1, sync: true, once: true, knownHostsFile: join(dir, 'known_hosts') });
+      return { code, err: text };
+    };
+    const first = await scheduler();
+    expect(first).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*would withdraw 9 of the 10 advisories/) as unknown });
+    const second = await scheduler();
+    expect(second).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*refused again, unread: the same bytes were refused at /) as unknown });
+
+    const list = await runCli(['--db', dbPath, 'feeds', 'list']);
+    expect(list.out).toMatch(/^guard\s+native\s+-\s+configured\s+REFUSED \S+\s+10\s/m);
+    expect(list.out).toContain('guard: the last sync was refused: ');
+    const db = await openStore({ dbPath });
+    try {
+      const syncs = (await auditLog(db, { subject: 'guard', limit: 10 })).filter((e) => e.action === 'feed.sync').reverse();
+      expect(syncs.map((e) => [e.detail['status'], e.detail['repeated'] ?? false])).toEqual([
+        ['synced', false],
+        ['refused', false],
+        ['refused', true],
+      ]);
+      expect(syncs.slice(1).map((e) => e.actor)).toEqual(['scheduler', 'scheduler']);
+      expect((await loadAdvisories(db.kysely, { source: 'guard' })).length).toBe(10);
+    } finally {
+      await db.close();
+    }
+
+    // The operator looks and allows it once; the scheduler then finds it unchanged.
+    const allowed = await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard', '--allow-withdraw']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/^guard: 1 advisories in 1 document: 0 added, 0 changed, 9 withdrawn/m);
+    expect(await scheduler()).toEqual({ code: 0, err: '' });
+    expect((await runCli(['--db', dbPath, 'feeds', 'list'])).out).not.toContain('REFUSED');
   });
 });
 

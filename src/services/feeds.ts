@@ -18,15 +18,19 @@ import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
 import { FeedLocation } from '../lib/location.js';
 import {
+  countWithdrawnSince,
   discardStaged,
   liveAdvisoryIds,
+  liveAdvisoryIdsWithFixes,
   publishStaged,
   releasesOfSource,
   stageAdvisories,
   stagingSource,
   staleStagingSources,
   packagesTouchedAt,
+  targetsWithFindingsTouchedAt,
   targetsHolding,
+  lastAudit,
   listFeedSources,
   listFeedStates,
   markWithdrawn,
@@ -74,13 +78,19 @@ export interface FeedSource {
   origin: 'catalog' | 'configured' | 'catalog, overridden';
   resolve?: CatalogSource['resolve'];
   state: FeedSourceState | null;
+  /** Set when the last sync was refused: nothing of it was stored (`state` is the last good sync). */
+  refused?: Omit<FeedRefusal, 'fingerprint'>;
 }
 
 export interface SyncReport {
   source: string;
   location: FeedLocation;
-  /** synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP 304; failed: see error. */
-  status: 'synced' | 'unchanged' | 'not-modified' | 'failed';
+  /**
+   * synced: parsed and stored; unchanged: same bytes and parser as last time; not-modified: HTTP
+   * 304; refused: the feed is wrong for the source or would withdraw too much (see error; nothing
+   * was stored); failed: see error.
+   */
+  status: 'synced' | 'unchanged' | 'not-modified' | 'refused' | 'failed';
   documents: number;
   advisories: number;
   /** Records that repeated an advisory id of the same feed: identical ones are dropped, different ones merged. */
@@ -124,6 +134,11 @@ export interface SyncOptions {
   allowWithdraw?: boolean;
   /** Default 0.2 (DEFAULT_MAX_WITHDRAW_SHARE). */
   maxWithdrawShare?: number;
+  /**
+   * Withdrawals after this instant count against the share too (default: WITHDRAW_WINDOW_MS
+   * before the sync; a sync the operator allowed to withdraw starts a new window).
+   */
+  withdrawWindowStart?: string;
   /** Who asked for the sync, for the audit log (`cli:alice`, `token:ci`, `scheduler`). */
   actor?: string;
 }
@@ -169,7 +184,13 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
       state: states.get(s.id) ?? null,
     });
   }
-  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const list = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  for (const s of list) {
+    const r = await lastRefusal(db, s.id);
+    // The error quotes the location the audit log already shows redacted.
+    if (r !== null) s.refused = { at: r.at, reason: r.reason, error: r.error };
+  }
+  return list;
 }
 
 export interface AddSourceInput {
@@ -246,6 +267,13 @@ async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLo
 
 /** What a sync may do without `allowWithdraw`: withdraw at most this share of the source's live advisories. */
 export const DEFAULT_MAX_WITHDRAW_SHARE = 0.2;
+/**
+ * The withdraw share is measured over this window, not per sync: three syncs withdrawing 19%
+ * each would otherwise take 47% of a source without a word. The real Azure Linux 3.0 history
+ * (2024-08-01 to 2025-02-24) withdraws 2, 13 and 2 definitions of 617 to 2,266, well under 1%
+ * over the whole half-year, so a window this long does not trip on a feed's normal life.
+ */
+export const WITHDRAW_WINDOW_MS = 30 * 24 * 3600_000;
 /**
  * Advisories per write transaction while a sync stages its new advisories. SQLite runs a
  * transaction's statements without giving the event loop a turn (better-sqlite3 is synchronous),
@@ -325,6 +353,9 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     // id -> digest of the record as parsed: a repeated id is dropped when identical, merged when not.
     const ids = new Map<string, string>();
     const repeated = new Set<string>();
+    // Ids whose records name no fix at all (a repeated id counts if any of its records has one).
+    const fixless = new Set<string>();
+    const withFixes = new Set<string>();
     const tally = new IdentityTally();
     let sinceYield = 0;
     try {
@@ -337,6 +368,10 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
         };
         for await (const a of parser.parse(doc.bytes, { source: src.id, name: doc.name, release: src.release ?? undefined, warn, identity })) {
           const line = JSON.stringify(a);
+          if (a.fixes.length > 0) {
+            withFixes.add(a.id);
+            fixless.delete(a.id);
+          } else if (!withFixes.has(a.id)) fixless.add(a.id);
           const digest = createHash('sha256').update(line).digest('hex');
           const prev = ids.get(a.id);
           if (prev !== undefined) {
@@ -374,8 +409,17 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     for (const r of warned) if (!ids.has(r)) skipped++;
     const live = await liveAdvisoryIds(db.kysely, src.id);
     const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
-    const counts = `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn`;
-    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw };
+    // An advisory kept but left with no fix matches nothing any more, as if withdrawn: an OVAL
+    // file without its <states> kept all 2,266 Azure Linux 3.0 ids and emptied every one.
+    const wouldEmpty = fixless.size === 0 ? 0 : (await liveAdvisoryIdsWithFixes(db.kysely, src.id)).filter((id) => fixless.has(id)).length;
+    // Withdrawn by the syncs of the window and still withdrawn: several small steps add up.
+    const windowStart = opts.withdrawWindowStart ?? new Date(Date.parse(now) - WITHDRAW_WINDOW_MS).toISOString();
+    const recentlyWithdrawn = await countWithdrawnSince(db.kysely, src.id, windowStart);
+    const counts =
+      `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn` +
+      (wouldEmpty > 0 ? `, ${String(wouldEmpty)} would lose every fix` : '') +
+      (recentlyWithdrawn > 0 ? `, ${String(recentlyWithdrawn)} withdrawn since ${windowStart}` : '');
+    const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, wouldEmpty, recentlyWithdrawn, windowStart };
     if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
     if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
       // Not a skipped record: a note that the check could not be made.
@@ -389,10 +433,18 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     if (opts.allowWithdraw !== true) {
       const share = opts.maxWithdrawShare ?? DEFAULT_MAX_WITHDRAW_SHARE;
       if (skipped > totals.advisories) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`, details);
-      if (live.length > 0 && wouldWithdraw / live.length > share)
+      // Measured against what the source held at the window's start (live plus withdrawn since).
+      const base = live.length + recentlyWithdrawn;
+      const lost = wouldWithdraw + wouldEmpty;
+      const taken = lost + recentlyWithdrawn;
+      if (lost > 0 && base > 0 && taken / base > share)
         throw refusal(
           'withdraw-share',
-          `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
+          wouldEmpty > 0
+            ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} and leave ${String(wouldEmpty)} without any fix of the ${String(live.length)} advisories of ${src.id}${recentlyWithdrawn > 0 ? ` (with ${String(recentlyWithdrawn)} withdrawn since ${windowStart}, ${String(taken)} of ${String(base)})` : ''} (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`
+            : recentlyWithdrawn === 0
+            ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`
+            : `${file}: refused: with the ${String(recentlyWithdrawn)} advisories withdrawn since ${windowStart}, the sync would leave ${String(taken)} of the ${String(base)} advisories of ${src.id} withdrawn (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
           details,
         );
     }
@@ -519,6 +571,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
     await recordAudit(db, opts.actor ?? 'unknown', 'feed.sync', src.id, d, clock);
   };
+  // The fingerprint of the bytes read, for remembering a refusal.
+  let fingerprint: string | null = null;
   try {
     let location = opts.file !== undefined ? new FeedLocation(opts.file) : src.location;
     const prev = src.state;
@@ -554,20 +608,39 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     }
     trail.sha256 = sha;
     // The same bytes read by the same parser version for the same release give the same advisories.
-    const fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
+    fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
       await saveFeedState(db.kysely, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
       await audit('unchanged', {});
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
+    // The same bytes were refused by the last sync: refused again without parsing them, so a
+    // scheduler that cannot pass --allow-withdraw does not parse and weigh the feed again every
+    // pass. An operator's --allow-withdraw (or --force) reads them again. The refusal is known
+    // from the audit log, so that a refused sync still leaves the store exactly as it was.
+    const last = opts.force === true || opts.allowWithdraw === true ? null : await lastRefusal(db, src.id);
+    // Once a day the bytes are weighed again: the withdraw window moves, so they may pass by now.
+    if (last !== null && last.fingerprint === fingerprint && Date.parse(last.at) > clock().getTime() - REFUSAL_REREAD_MS) {
+      throw new BulwarkError('input.invalid', `${String(location)}: refused again, unread: the same bytes were refused at ${last.at}: ${last.error}`, {
+        refused: last.reason,
+        repeated: true,
+        refusedAt: last.at,
+        refusedError: last.error,
+      });
+    }
     const now = clock();
-    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir });
+    // A sync the operator allowed to withdraw is the new baseline: its withdrawals were approved.
+    const baseline = typeof prev?.summary['withdrawBaselineAt'] === 'string' ? prev.summary['withdrawBaselineAt'] : null;
+    const windowStart = new Date(now.getTime() - WITHDRAW_WINDOW_MS).toISOString();
+    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
+    if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();
+    else if (baseline !== null) summary['withdrawBaselineAt'] = baseline;
     await saveFeedState(db.kysely, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
     await audit('synced', {
       documents: r.documents,
@@ -587,7 +660,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string' ? err.details : null;
     const message = err instanceof Error ? err.message : String(err);
     try {
-      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused }) });
+      // A refusal's fingerprint lets the next sync of the same bytes be refused unread (see above).
+      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused, ...(fingerprint === null ? {} : { fingerprint }) }) });
     } catch {
       // The store may be what failed; the sync's own error is the one to report.
     }
@@ -595,6 +669,30 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   } finally {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** How long a refused feed's same bytes are refused unread before they are weighed again. */
+export const REFUSAL_REREAD_MS = 24 * 3600_000;
+
+/** A source's last sync when it was refused: when first, why, and the fingerprint of the bytes. */
+export interface FeedRefusal {
+  at: string;
+  reason: string;
+  error: string;
+  fingerprint: string | null;
+}
+
+/**
+ * The refusal of the source's last sync, or null when its last sync was not refused (a later
+ * synced, unchanged or failed sync ends it). A refusal repeated unread keeps its first time.
+ * @example (await lastRefusal(db, 'azurelinux-3.0-oval'))?.reason // 'withdraw-share'
+ */
+export async function lastRefusal(db: Db, source: string): Promise<FeedRefusal | null> {
+  const e = await lastAudit(db.kysely, 'feed.sync', source);
+  if (e?.detail['status'] !== 'refused') return null;
+  const d = e.detail;
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return { at: str(d['refusedAt']) ?? e.at, reason: str(d['refused']) ?? 'unknown', error: str(d['refusedError']) ?? str(d['error']) ?? '', fingerprint: str(d['fingerprint']) };
 }
 
 /**
@@ -605,16 +703,24 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
   const touched = await packagesTouchedAt(db.kysely, source, at);
   const byRelease = new Map<string, string[]>();
   for (const t of touched) byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t.package]);
-  let n = 0;
+  const done = new Set<string>();
   for (const [release, names] of byRelease) {
     for (const id of await targetsHolding(db.kysely, release, names)) {
+      if (done.has(id)) continue;
+      done.add(id);
       await scanTarget(db, id, clock);
-      n++;
       await setImmediate();
     }
     await setImmediate();
   }
-  return n;
+  // Targets whose findings name a changed advisory, though it may no longer name their package.
+  for (const id of await targetsWithFindingsTouchedAt(db.kysely, source, at)) {
+    if (done.has(id)) continue;
+    done.add(id);
+    await scanTarget(db, id, clock);
+    await setImmediate();
+  }
+  return done.size;
 }
 
 /**
@@ -633,8 +739,9 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
       if (database !== null) throw database;
       const src = (await listSources(db)).find((s) => s.id === id);
       const location = src?.location ?? new FeedLocation('');
+      const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string';
       // Messages are built with the redacted location; a library's own text is scrubbed too.
-      out.push({ ...emptyReport(id, location, 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
+      out.push({ ...emptyReport(id, location, refused ? 'refused' : 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
     }
   }
   return out;

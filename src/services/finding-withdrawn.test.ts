@@ -94,6 +94,18 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     expect(reopened).toMatchObject({ closedAt: null, firstSeen: '2026-02-02T00:00:00.000Z' });
   });
 
+  // An advisory kept by the feed but left without any fix (allowed by the operator) matches
+  // nothing: its findings were closed as "fixed" although no host was updated.
+  it('closes as withdrawn the findings of an advisory left without any fix, and reopens them when the fix is back', async () => {
+    const status = async (): Promise<Record<string, string>> => Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
+    expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
+    const hollow = ALL.map((a) => (a['id'] === 'WD-2' ? { ...a, fixes: [] } : a));
+    expect(await syncSource(db, 'wd', { file: feed('hollow.json', hollow), actor: 'test', clock: at('2026-02-06T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'withdrawn' });
+    expect(await syncSource(db, 'wd', { file: feed('all-third.json', ALL), actor: 'test', clock: at('2026-02-07T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
+  });
+
   it('keeps the status check: withdrawn is admitted, anything else still refused', async () => {
     const row = await db.kysely.selectFrom('findings').select('pk').executeTakeFirstOrThrow();
     await expect(sql`update findings set status = 'gone' where pk = ${row.pk}`.execute(db.kysely)).rejects.toThrow(/check/i);

@@ -32,12 +32,27 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           s.format,
           s.release ?? '-',
           s.origin,
-          s.state?.syncedAt ?? 'never',
+          s.refused !== undefined ? `REFUSED ${s.refused.at}` : (s.state?.syncedAt ?? 'never'),
           s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
           String(s.location),
         ]),
       ),
     );
+    // A refused sync is said in words under the table: nothing of it was stored, and the scheduler
+    // will not store it either until the feed changes or an operator allows it.
+    const refused = sources.filter((s) => s.refused !== undefined);
+    if (refused.length > 0)
+      await writeAll(
+        opts.io.stdout,
+        refused
+          .map((s) => {
+            // Only the share guards can be overridden; a feed of another release never is.
+            const overridable = s.refused?.reason === 'withdraw-share' || s.refused?.reason === 'mostly-skipped';
+            const hint = overridable ? `\`bulwark feeds sync --source ${s.id} --allow-withdraw\` stores it if the publisher really withdrew them` : 'check the source\'s location; --allow-withdraw does not override this';
+            return `\n${s.id}: the last sync was refused: ${s.refused?.error ?? ''}\n  (advisories stay as of the last good sync; ${hint})\n`;
+          })
+          .join(''),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -72,6 +87,7 @@ export async function feedsRemoveCommand(opts: Common & { id: string }): Promise
 
 function summaryLine(r: SyncReport): string {
   if (r.status === 'failed') return `${r.source}: FAILED: ${r.error ?? 'unknown error'}`;
+  if (r.status === 'refused') return `${r.source}: REFUSED: ${r.error ?? 'unknown reason'}`;
   if (r.status !== 'synced') return `${r.source}: ${r.status} (${r.seconds.toFixed(3)} s)`;
   return (
     `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
@@ -118,7 +134,7 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
       }
       await writeAll(opts.io.stdout, lines.join('\n') + '\n');
     }
-    return reports.some((r) => r.status === 'failed') ? EXIT.targetsFailed : EXIT.ok;
+    return reports.some((r) => r.status === 'failed' || r.status === 'refused') ? EXIT.targetsFailed : EXIT.ok;
   } finally {
     await db.close();
   }

@@ -19,13 +19,19 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
     const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env, { server: true }) });
     await recordAudit(db, actorOf(o.io), 'scheduler.start', 'scheduler', { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
+      // With --once, a source that failed or was refused is the exit code (4), as with `feeds sync`.
+      let syncFailed = false;
       if (o.sync) {
         const configured = (await listSources(db)).filter((s) => s.origin !== 'catalog').map((s) => s.id);
-        for (const r of await syncSources(db, configured, { actor: 'scheduler' })) if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
+        for (const r of await syncSources(db, configured, { actor: 'scheduler' })) {
+          if (r.status === 'failed' || r.status === 'refused') syncFailed = true;
+          if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
+        }
       }
       for (const t of await schedulerTick(db, transport, { actor: 'scheduler' }))
         if (t.started !== null) await writeAll(o.io.stdout, `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`);
-      if (o.once || o.signal?.aborted === true) return EXIT.ok;
+      if (o.once) return syncFailed ? EXIT.targetsFailed : EXIT.ok;
+      if (o.signal?.aborted === true) return EXIT.ok;
       await new Promise((r) => setTimeout(r, o.intervalSeconds * 1000));
     }
   } finally {

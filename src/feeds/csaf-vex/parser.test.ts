@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Advisory } from '../../core/advisory.js';
 import { sharedData } from '../../../test/shared-data.js';
 import type { FeedWarning } from '../types.js';
+import { identityMismatch, IdentityTally } from '../identity.js';
 import { componentFromNevra, componentFromPurl, parseCsaf, streamRelease } from './parser.js';
 
 const FIX = join(import.meta.dirname, '__fixtures__');
@@ -104,5 +105,28 @@ describe.skipIf(dir === null)('CSAF: the real Red Hat samples', () => {
     expect(telnet.fixes.find((x) => x.package === 'telnet' && x.arch === 'x86_64')).toMatchObject({ release: 'rhel:7.6', fixed: '1:0.17-65.el7_6' });
     const snake = (await parse(read('redhat-vex-cve-2022-38752.snakeyaml.json.xz'))).advisories[0]!;
     expect(snake.fixes.filter((x) => x.status === 'will-not-fix').map((x) => `${x.release} ${x.package}`)).toContain('rhel:7 snakeyaml');
+  });
+
+  // A CSAF document of another vendor has all its statuses left out; stored, it was a "change"
+  // that emptied the Red Hat advisory of the same CVE of every fix, with exit 0. Its publisher
+  // says whose it is, and the sync refuses it before anything is written.
+  it('reports the publisher: Red Hat as rhel, any other as itself, which a rhel source refuses', async () => {
+    const facts = async (publisher: Record<string, string> | undefined): Promise<IdentityTally> => {
+      const doc = JSON.parse(readFileSync(join(FIX, 'mini-vex.json'), 'utf8')) as { document: Record<string, unknown> };
+      if (publisher !== undefined) doc.document['publisher'] = publisher;
+      const tally = new IdentityTally();
+      for await (const a of parseCsaf(once(Buffer.from(JSON.stringify(doc))), { source: 'rh', name: 'doc.json', warn: () => undefined, identity: (f) => {
+        tally.add(f);
+      } })) expect(a.id).toBe('CVE-2099-0001');
+      return tally;
+    };
+    const rhel = { distributions: ['rhel'], release: null, basis: 'test' };
+    const redHat = await facts({ category: 'vendor', name: 'Red Hat Product Security', namespace: 'https://www.redhat.com' });
+    expect(redHat.summary().distributions).toEqual(['rhel']);
+    expect(identityMismatch(rhel, redHat)).toBeNull();
+    const suse = await facts({ category: 'vendor', name: 'SUSE Product Security Team', namespace: 'https://www.suse.com/' });
+    expect(identityMismatch(rhel, suse)).toMatch(/^expected rhel \(test\), found the CSAF publisher www\.suse\.com \(1 time, e\.g\. CVE-2099-0001: document\.publisher SUSE Product Security Team \(https:\/\/www\.suse\.com\/\)\)/);
+    // Without a publisher (CSAF requires one), the product streams alone speak, as before.
+    expect((await facts(undefined)).summary().distributions).toEqual(['rhel']);
   });
 });

@@ -249,6 +249,15 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     tree.relationships.set(r.full_product_name.product_id, { component: r.product_reference, stream: r.relates_to_product_reference });
   }
   const docId = doc.document.tracking.id;
+  // Who published the document says whose products it is about. Only Red Hat's streams are
+  // read, so another publisher's document (its statuses all left out) must not pass as a
+  // change that empties the stored advisory of the same CVE of its fixes.
+  const publisher = doc.document.publisher;
+  if (opts.identity !== undefined && publisher?.namespace !== undefined) {
+    const host = publisherHost(publisher.namespace);
+    const redHat = host === 'redhat.com' || host.endsWith('.redhat.com');
+    opts.identity({ distribution: redHat ? 'rhel' : `the CSAF publisher ${host}`, release: null, evidence: `${docId}: document.publisher ${publisher.name ?? ''} (${publisher.namespace})` });
+  }
   const docRefs: Reference[] = (doc.document.references ?? []).map((r) => ({ type: r.category === 'self' ? 'advisory' : 'web', id: r.category === 'self' ? docId : null, url: r.url }));
   const published = normaliseDate(doc.document.tracking.initial_release_date);
   const updated = normaliseDate(doc.document.tracking.current_release_date) ?? published;
@@ -346,3 +355,12 @@ export const csafVexParser: FeedParser = {
   specs: ['https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html', 'https://github.com/RedHatProductSecurity/security-data-guidelines/blob/main/docs/csaf-vex.md'],
   parse: parseCsaf,
 };
+
+/** The host of a CSAF publisher namespace (`https://www.redhat.com` → `www.redhat.com`), or the text itself. */
+function publisherHost(namespace: string): string {
+  try {
+    return new URL(namespace).hostname.toLowerCase();
+  } catch {
+    return namespace.toLowerCase();
+  }
+}

@@ -67,6 +67,7 @@ export const CsafDocument = z.object({
     aggregate_severity: z.object({ text: str }).optional(),
     references: z.array(z.object({ category: str.optional(), summary: str.optional(), url: str })).optional(),
     tracking: z.object({ id: str, initial_release_date: str.optional(), current_release_date: str.optional() }),
+    publisher: z.object({ name: str.optional(), namespace: str.optional() }).optional(),
   }),
   product_tree: z
     .object({

@@ -4,7 +4,7 @@ import { versionScheme } from '../../core/version/registry.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
-import { releaseFact, type IdentityFact } from '../identity.js';
+import { elFamilyFact, releaseFact, type IdentityFact } from '../identity.js';
 import { releaseFromDistTag } from '../oval/releases.js';
 
 /**
@@ -153,6 +153,11 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
         const r = releaseFromDistTag(p.attrs.release ?? '');
         if (r !== null && (fact = releaseFact(r, `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null) break;
       }
+    // Last, `.el8`: which of RHEL, AlmaLinux or Rocky is not said, but that it is none of
+    // Azure Linux, Fedora or another major version is (a Rocky 8 updateinfo without <release>
+    // was stored as Azure Linux 3.0 advisories with a warning).
+    if (fact === null)
+      for (const { p } of packages) if ((fact = elFamilyFact(p.attrs.release ?? '', `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null) break;
     if (fact !== null) opts.identity(fact);
   }
   const binaries = packages.filter(({ p }) => p.attrs.arch !== 'src');

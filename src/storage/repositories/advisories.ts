@@ -403,6 +403,24 @@ export async function packagesTouchedAt(ex: Executor, source: string, at: string
 }
 
 /**
+ * The targets with a finding on an advisory of `source` that changed at `at`: a change that
+ * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
+ * alone would leave their findings open against a statement the feed no longer makes.
+ */
+export async function targetsWithFindingsTouchedAt(ex: Executor, source: string, at: string): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('findings')
+    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .select('findings.target_id')
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisory_events.at', '=', at)
+    .execute();
+  return rows.map((r) => r.target_id).sort();
+}
+
+/**
  * A sync's staging area: the source name its new advisories are written under until the sync
  * is published. `/` cannot appear in a source id, so no real source is ever named like this.
  */
@@ -503,6 +521,27 @@ export async function staleStagingSources(ex: Executor, source: string, before: 
 /** The ids of the live (not withdrawn) advisories of a source. */
 export async function liveAdvisoryIds(ex: Executor, source: string): Promise<string[]> {
   return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
+}
+
+/**
+ * How many advisories of a source were withdrawn after `since` and are still withdrawn: what
+ * the syncs since then have taken away, for the withdraw guard (several small withdrawals add up).
+ */
+export async function countWithdrawnSince(ex: Executor, source: string, since: string): Promise<number> {
+  const r = await ex.selectFrom('advisories').select((eb) => eb.fn.countAll<string | number>().as('n')).where('source', '=', source).where('withdrawn_at', '>', since).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** The ids of the live advisories of a source that have at least one fix (what a match can come from). */
+export async function liveAdvisoryIdsWithFixes(ex: Executor, source: string): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('advisories')
+    .select('advisory_id')
+    .where('source', '=', source)
+    .where('withdrawn_at', 'is', null)
+    .where((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')))
+    .execute();
+  return rows.map((r) => r.advisory_id);
 }
 
 /** The releases the live advisories of a source have fixes for (what the source is about so far). */

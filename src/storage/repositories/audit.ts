@@ -24,3 +24,9 @@ export async function listAudit(ex: Executor, opts: { limit?: number; subject?: 
     .execute();
   return rows.map((r) => ({ at: r.at, actor: r.actor, action: r.action, subject: r.subject, detail: JSON.parse(r.detail) as Record<string, unknown> }));
 }
+
+/** The newest entry of one action about one subject (a source's last sync), or null. */
+export async function lastAudit(ex: Executor, action: string, subject: string): Promise<AuditEntry | null> {
+  const r = await ex.selectFrom('audit').selectAll().where('subject', '=', subject).where('action', '=', action).orderBy('pk', 'desc').limit(1).executeTakeFirst();
+  return r === undefined ? null : { at: r.at, actor: r.actor, action: r.action, subject: r.subject, detail: JSON.parse(r.detail) as Record<string, unknown> };
+}

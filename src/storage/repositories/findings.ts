@@ -54,6 +54,7 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     .selectFrom('findings')
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
     .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.status', 'advisories.withdrawn_at'])
+    .select((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')).as('has_fix'))
     .where('findings.target_id', '=', targetId)
     .execute();
   const byIdentity = new Map(existing.map((r) => [`${String(r.advisory_pk)}\u0000${r.package}\u0000${r.arch}`, r]));
@@ -112,13 +113,16 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     if (reopen) counts.reopened++;
     else counts.kept++;
   }
-  // Absent now: closed as `withdrawn` when the feed withdrew the advisory (the host may well
+  // Absent now: closed as `withdrawn` when the feed withdrew the advisory or left it without any fix (the host may well
   // still be affected by what it said), as `fixed` otherwise. A withdrawn finding whose advisory
   // is back but no longer matches was fixed meanwhile.
   const absent = existing.filter((r) => !seen.has(r.pk));
   const active = (r: { status: string }): boolean => r.status !== 'fixed' && r.status !== 'withdrawn';
-  const toWithdraw = absent.filter((r) => r.withdrawn_at !== null && active(r)).map((r) => r.pk);
-  const toFix = absent.filter((r) => r.withdrawn_at === null && r.status !== 'fixed').map((r) => r.pk);
+  // An advisory its feed kept but left without any fix says nothing any more, as a withdrawn
+  // one: the host was not updated. (exists() reads 0/1 on SQLite, a boolean on PostgreSQL.)
+  const gone = (r: { withdrawn_at: string | null; has_fix: unknown }): boolean => r.withdrawn_at !== null || !(r.has_fix === true || Number(r.has_fix) === 1);
+  const toWithdraw = absent.filter((r) => gone(r) && active(r)).map((r) => r.pk);
+  const toFix = absent.filter((r) => !gone(r) && r.status !== 'fixed').map((r) => r.pk);
   for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set({ status: 'withdrawn', closed_at: now }).where('pk', 'in', c).execute();
   for (const c of chunks(toFix, 1, 5000)) await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
   counts.closed = absent.filter(active).length;
