@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { blockedAddress } from '../lib/address.js';
+import { feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
@@ -183,9 +184,10 @@ const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
  * A feed location added through the API: an https:// URL to a host that is not a loopback,
  * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
  * whoever owns them — through the API an admin token made the server read its own files (its
- * errors told which exist) or fetch from inside its network.
+ * errors told which exist) or fetch from inside its network. A host in the operator's
+ * BULWARK_FEED_ALLOW (a name, or an address in an allowed block) may be named as well.
  */
-export function apiFeedLocation(location: string): void {
+export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowFromEnv()): void {
   let url: URL;
   try {
     url = new URL(location);
@@ -198,6 +200,9 @@ export function apiFeedLocation(location: string): void {
   const ip = isIP(host);
   // Every address that is not public (lib/address.ts): a location that names one literally is
   // the one a download lets through as the operator's choice, so only the CLI may name one.
+  // A host the operator allows in BULWARK_FEED_ALLOW may be named here too: the download judges
+  // every hop by that list again, at connect time, on the addresses it resolves to.
+  if (allow.names(host)) return;
   if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
 }
 
