@@ -28,7 +28,7 @@ describe('a feed location added through the API', () => {
 
   it.each([
     'https://localhost/x', 'https://127.0.0.1/x', 'https://2130706433/x', 'https://0177.0.0.1/x', 'https://0x7f.1/x', 'https://[::ffff:7f00:1]/x', 'https://[::1]/x',
-    'https://10.21.0.1/x', 'https://169.254.169.254/x', 'https://mirror.corp.example@127.0.0.1/x', 'https://a.localhost/x',
+    'https://10.21.0.1/x', 'https://169.254.169.254/x', 'https://mirror.corp.example@127.0.0.1/x', 'https://a.localhost/x', 'https://LOCALHOST./x', 'https://a.localhost./x',
   ])('refuses %s even with an allow-list', (location) => {
     expect(verdict(location)).toMatch(/^body\.location: .* is a loopback, link-local or private address/);
   });

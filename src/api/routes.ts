@@ -196,7 +196,8 @@ export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowFr
   }
   if (url.protocol !== 'https:') throw new BulwarkError('input.invalid', `body.location: through the API a feed's location is an https:// URL; a local file is added with the CLI (bulwark feeds add ID --location FILE)`);
   // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  // A trailing dot names the same host (`localhost.` passed as a public name).
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
   const ip = isIP(host);
   // Every address that is not public (lib/address.ts): a location that names one literally is
   // the one a download lets through as the operator's choice, so only the CLI may name one.
