@@ -74,9 +74,10 @@ export const MAX_YAML_DEPTH = 64;
  *   indentation (counted as levels at one space each, the most YAML allows) plus its
  *   indicators bounds the block depth from above.
  * Counting from above can refuse a legal but absurd file; it never lets a deep one through.
+ * Every YAML reader calls it (Azure Linux image configs too, whose errors are `input.invalid`).
  */
-function assertShallow(text: string, file: string): void {
-  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError('config.invalid', `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
+export function assertShallow(text: string, file: string, code: 'config.invalid' | 'input.invalid' = 'config.invalid'): void {
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError(code, `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
   let flow = 0;
   let indent = 0;
   let indicators = 0;
@@ -84,7 +85,7 @@ function assertShallow(text: string, file: string): void {
   let line = 1;
   let prev = '';
   const tooDeep = (): never => {
-    throw new BulwarkError('config.invalid', `${file}:${String(line)}: nested deeper than ${String(MAX_YAML_DEPTH)} levels`, { file });
+    throw new BulwarkError(code, `${file}:${String(line)}: nested deeper than ${String(MAX_YAML_DEPTH)} levels`, { file });
   };
   for (const tok of new Lexer().lex(text)) {
     // A plain scalar's text follows the scalar marker \x1f: "-" or "[" there is text, not syntax.
