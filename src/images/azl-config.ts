@@ -1,5 +1,5 @@
-import { isMap, parseDocument } from 'yaml';
-import { assertShallow } from '../policy/load.js';
+import { isMap } from 'yaml';
+import { parseYamlDocument } from '../policy/load.js';
 import { BulwarkError } from '../core/errors.js';
 import type { ImageType } from './definition.js';
 
@@ -120,11 +120,10 @@ function parseAny(text: string, file: string): unknown {
       throw new BulwarkError('input.invalid', `${file}: not JSON: ${(err as Error).message}`, { file });
     }
   }
-  // The yaml parser recurses per level: 5,000 nested [ overflowed the stack, and in the service
-  // a deeper one ran V8 out of memory (issue #20, item 3); the same cap as every other YAML file.
-  assertShallow(text, file, 'input.invalid');
-  const doc = parseDocument(text, { uniqueKeys: true, customTags: [] });
-  if (doc.errors.length > 0) throw new BulwarkError('input.invalid', `${file}: ${doc.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'}`, { file });
+  // The limits every YAML file has: the yaml parser recurses per level (5,000 nested [ overflowed
+  // the stack; in the service a deeper one ran V8 out of memory, issue #20, item 3), finds each
+  // alias's anchor by walking the document, and compares each key with every other.
+  const doc = parseYamlDocument(text, file, 'input.invalid');
   if (!isMap(doc.contents)) throw new BulwarkError('input.invalid', `${file}: not a mapping`, { file });
   try {
     return doc.toJS({ maxAliasCount: 100 }) as unknown;
