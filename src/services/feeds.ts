@@ -164,6 +164,8 @@ export interface AddSourceInput {
  */
 export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
+  // An http(s) location that is no URL was stored and failed every sync with a bare "Invalid URL".
+  if (isUrl(input.location) && !URL.canParse(input.location)) throw new BulwarkError('usage', `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`);
   const base = catalog.find((c) => c.id === input.id);
   let format = input.format ?? base?.format;
   if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
