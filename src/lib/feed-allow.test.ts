@@ -37,8 +37,14 @@ describe('parsing BULWARK_FEED_ALLOW', () => {
     ['-bad.example', 'is not a host name, an address or an address block'],
     ['*', 'is not a host name, an address or an address block'],
     ['a_b.example', 'is not a host name, an address or an address block'],
+    ['fe80::1%eth0', 'has a zone (%…); name an address or a block'],
   ])('refuses %s as a configuration error naming the variable and the entry', (entry, why) => {
     expect(() => parseFeedAllow(`ok.example,${entry}`)).toThrow(expect.objectContaining({ code: 'config.invalid', message: `BULWARK_FEED_ALLOW: "${entry}" ${why}` }) as Error);
+  });
+
+  it('takes an internationalised name as a URL writes it (punycode)', () => {
+    const a = parseFeedAllow('spiegel-bücher.example');
+    expect([a.names(new URL('https://spiegel-bücher.example/').hostname), a.names('xn--spiegel-bcher-4ob.example')]).toEqual([true, true]);
   });
 
   it('is empty when unset, and read from the environment given', () => {

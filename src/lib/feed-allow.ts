@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { BulwarkError } from '../core/errors.js';
 import { blockedAddress } from './address.js';
 
@@ -48,6 +49,8 @@ export function parseFeedAllow(text: string | undefined, source = FEED_ALLOW_VAR
   const suffixes: string[] = [];
   for (const entry of entries) {
     const bad = (why: string): BulwarkError => new BulwarkError('config.invalid', `${source}: "${entry}" ${why}`, { entry });
+    // A zone (fe80::1%eth0) names an interface of this machine; a URL cannot carry one.
+    if (entry.includes('%')) throw bad('has a zone (%…); name an address or a block');
     const cidr = /^(.+)\/(\d{1,3})$/.exec(entry);
     const ip = unbracket(cidr?.[1] ?? entry);
     const family = isIP(ip);
@@ -120,7 +123,8 @@ function unmapped(ip: string): string {
 
 /** A DNS name in lower case without its trailing dot, or null when it is not one. */
 function normaliseName(host: string): string | null {
-  const n = host.toLowerCase().replace(/\.$/, '');
+  // As a URL writes it: an internationalised name in its ASCII (punycode) form.
+  const n = domainToASCII(host).toLowerCase().replace(/\.$/, '');
   if (n === '' || n.length > 253) return null;
   return n.split('.').every((l) => LABEL.test(l)) ? n : null;
 }
