@@ -124,6 +124,22 @@ describe('downloads from an allowed mirror on a real local server', () => {
     expect(await failure(`http://metadata.corp.example/latest/meta-data/`, '*.corp.example')).toBe(NEUTRAL);
   });
 
+  it('connects to the very addresses it checked: a name whose answers alternate (DNS rebinding) or mix allowed and refused addresses never reaches the refused one', async () => {
+    // 127.0.0.2 is allowed (nothing listens there); the mirror listens on 127.0.0.1, which is not.
+    let calls = 0;
+    const answers: LookupAddress[][] = [[{ address: '127.0.0.2', family: 4 }], [{ address: '127.0.0.1', family: 4 }], [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }]];
+    const rebinding = ((_host: string, _o: object, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[]) => void) => {
+      cb(null, answers[calls++ % answers.length] ?? []);
+    }) as unknown as typeof dnsLookup;
+    const before = hits.mirror;
+    for (let i = 0; i < 6; i++) {
+      const url = `http://rebind.example:${String(port)}/feed`;
+      const got = await download(url, join(dir, 'f'), { maxBytes: 1 << 20, timeoutMs: 10_000, allow: parseFeedAllow('127.0.0.2'), lookup: rebinding }).then((r) => r.status, (e: unknown) => (e as Error).message.replace(url, 'URL'));
+      expect(got).toBe(NEUTRAL);
+    }
+    expect([calls >= 6, hits.mirror - before]).toEqual([true, 0]);
+  });
+
   it('judges every redirect hop by its own name: the allowed mirror cannot send a download elsewhere inside the network', async () => {
     const before = hits.mirror;
     const targets = [
