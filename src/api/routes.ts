@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { blockedAddress } from '../lib/address.js';
-import { feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
+import { feedAllowForApi, type FeedAllow } from '../lib/feed-allow.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
@@ -185,9 +185,11 @@ const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
  * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
  * whoever owns them — through the API an admin token made the server read its own files (its
  * errors told which exist) or fetch from inside its network. A host in the operator's
- * BULWARK_FEED_ALLOW (a name, or an address in an allowed block) may be named as well.
+ * BULWARK_FEED_ALLOW (a name, or an address in an allowed block) may be named as well when the
+ * operator sets BULWARK_FEED_ALLOW_API=yes; the source is stored as added through the API, and
+ * its downloads use the allow-list only under that same setting.
  */
-export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowFromEnv()): void {
+export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowForApi()): void {
   let url: URL;
   try {
     url = new URL(location);
@@ -433,7 +435,7 @@ export const ROUTES: readonly Route[] = [
     body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional() }),
     handle: async ({ db, body, actor }) => {
       apiFeedLocation(body.location);
-      const s = await addSource(db, body);
+      const s = await addSource(db, { ...body, via: 'api' });
       await recordAudit(db, actor, 'feed.add', body.id, { location: redactLocation(body.location), format: body.format });
       return s;
     },

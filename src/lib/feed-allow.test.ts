@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feedAllowFromEnv, parseFeedAllow } from './feed-allow.js';
+import { feedAllowForApi, feedAllowFromEnv, parseFeedAllow } from './feed-allow.js';
 import { download } from './http.js';
 
 /**
@@ -45,6 +45,13 @@ describe('parsing BULWARK_FEED_ALLOW', () => {
   it('takes an internationalised name as a URL writes it (punycode)', () => {
     const a = parseFeedAllow('spiegel-bücher.example');
     expect([a.names(new URL('https://spiegel-bücher.example/').hostname), a.names('xn--spiegel-bcher-4ob.example')]).toEqual([true, true]);
+  });
+
+  it('serves sources configured through the API only when BULWARK_FEED_ALLOW_API says yes', () => {
+    const env = { BULWARK_FEED_ALLOW: 'mirror.corp.example' };
+    expect(['', 'no', 'false', '0', 'yes', 'YES', 'true', '1'].map((v) => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: v }).names('mirror.corp.example'))).toEqual([false, false, false, false, true, true, true, true]);
+    expect(feedAllowForApi(env).names('mirror.corp.example')).toBe(false);
+    expect(() => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: 'maybe' })).toThrow(expect.objectContaining({ code: 'config.invalid', message: 'BULWARK_FEED_ALLOW_API: "maybe" is not yes or no' }) as Error);
   });
 
   it('is empty when unset, and read from the environment given', () => {

@@ -92,6 +92,24 @@ export function parseFeedAllow(text: string | undefined, source = FEED_ALLOW_VAR
   };
 }
 
+/** The environment variable that lets feeds configured through the API use the allow-list too. */
+export const FEED_ALLOW_API_VARIABLE = 'BULWARK_FEED_ALLOW_API';
+
+/**
+ * The allow-list a feed configured through the API may use: BULWARK_FEED_ALLOW when the operator
+ * also sets BULWARK_FEED_ALLOW_API=yes, else none (public addresses only). An admin token is not
+ * the operator's shell: by default it cannot point the server at the own network, allowed or not.
+ * @example feedAllowForApi({ BULWARK_FEED_ALLOW: 'mirror.corp.example' }).names('mirror.corp.example') // false
+ */
+export function feedAllowForApi(env: NodeJS.ProcessEnv = process.env): FeedAllow {
+  const v = (env[FEED_ALLOW_API_VARIABLE] ?? '').trim().toLowerCase();
+  if (['yes', 'true', '1'].includes(v)) return feedAllowFromEnv(env);
+  if (!['', 'no', 'false', '0'].includes(v)) throw new BulwarkError('config.invalid', `${FEED_ALLOW_API_VARIABLE}: "${v.slice(0, 40)}" is not yes or no`, { variable: FEED_ALLOW_API_VARIABLE });
+  return NONE;
+}
+
+const NONE = parseFeedAllow('');
+
 let cached: { text: string | undefined; allow: FeedAllow } | undefined;
 
 /**

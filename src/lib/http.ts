@@ -49,6 +49,11 @@ export interface DownloadOptions {
    * default the one in `BULWARK_FEED_ALLOW`. Each hop is judged by its own name and addresses.
    */
   allow?: FeedAllow;
+  /**
+   * Whether the address the location names literally is let through as the operator's choice
+   * (default true); false for locations an admin token chose through the API.
+   */
+  literalIsChosen?: boolean;
   /** How names are resolved (default node:dns lookup); tests give names of their own. */
   lookup?: typeof dnsLookup;
 }
@@ -72,7 +77,7 @@ export async function download(where: FeedLocation | string, file: string, opts:
   const url = String(location);
   let u = new URL(location.reveal());
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BulwarkError('input.invalid', `${url}: only http and https URLs can be downloaded`, { url });
-  const chosen = literalEndpoint(u);
+  const chosen = opts.literalIsChosen === false ? null : literalEndpoint(u);
   const reach: Reach = opts.reach === 'any' ? 'any' : { chosen, allow: opts.allow ?? feedAllowFromEnv(), lookup: opts.lookup ?? dnsLookup };
   const headers: Record<string, string> = { 'user-agent': opts.userAgent ?? 'bulwark' };
   if (opts.etag) headers['if-none-match'] = opts.etag;

@@ -20,6 +20,7 @@ import { agentBoot } from './0017-agent-boot.js';
 import { targetImage } from './0018-target-image.js';
 import { viewPromotions } from './0019-view-promotions.js';
 import { sourceNames } from './0021-source-names.js';
+import { feedSourceOrigin } from './0026-feed-source-origin.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -48,6 +49,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0018-target-image': targetImage(),
     '0019-view-promotions': viewPromotions(dialect),
     '0021-source-names': sourceNames(dialect),
+    '0026-feed-source-origin': feedSourceOrigin(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
