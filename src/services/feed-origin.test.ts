@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
+import type { Kysely } from 'kysely';
+import { backfillFeedSourceOrigin } from '../storage/migrations/0026-feed-source-origin.js';
+import { recordAudit } from './audit.js';
 import { addSource, listSources, syncSource } from './feeds.js';
 import type { Db } from './store.js';
 
@@ -64,6 +67,21 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
     expect([await sync('by-api'), await sync('literal-api')]).toEqual(['synced', NEUTRAL]);
     vi.stubEnv('BULWARK_FEED_ALLOW', 'localhost,127.0.0.1');
     expect(await sync('literal-api')).toBe('synced');
+  });
+
+  it('tells sources configured before it was stored apart by the audit log (migration 0026)', async () => {
+    await addSource(db, { id: 'old-api', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
+    await addSource(db, { id: 'old-cli', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
+    await addSource(db, { id: 'old-none', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
+    // As before the column: everything cli; the audit log says who added each last.
+    await db.kysely.updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
+    await recordAudit(db, 'cli:alice', 'feed.add', 'old-api');
+    await recordAudit(db, 'token:abc:admin', 'feed.add', 'old-api');
+    await recordAudit(db, 'user:bob', 'feed.add', 'old-cli');
+    await recordAudit(db, 'cli:alice', 'feed.add', 'old-cli');
+    await backfillFeedSourceOrigin(db.kysely as unknown as Kysely<unknown>);
+    const by = Object.fromEntries((await listSources(db)).filter((s) => s.id.startsWith('old-')).map((s) => [s.id, s.addedVia]));
+    expect(by).toEqual({ 'old-api': 'api', 'old-cli': 'cli', 'old-none': 'cli' });
   });
 
   it('takes the origin of whoever configured the location last', async () => {
