@@ -148,7 +148,7 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     expect([synced.status, (JSON.parse(syncedText) as { status: string; location: string }).location]).toEqual([200, `${feedBase}/feed.xml?key=***&x=***`]);
     const failed = await call('POST', '/api/v1/feeds/keyed-busy/sync', { role: 'operator' });
     const failedText = await failed.text();
-    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//bulwark:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown });
+    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//***:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown });
     // A state written by an older version, with the key in its location and its summary.
     await saveFeedState(db.kysely, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
     const listed = await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).text();

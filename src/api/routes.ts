@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { blockedAddress } from '../lib/address.js';
+import { feedAllowForApi, type FeedAllow } from '../lib/feed-allow.js';
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { searchAdvisories, showAdvisory } from '../services/advisories.js';
 import { auditLog } from '../services/audit.js';
@@ -185,9 +186,12 @@ const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
  * A feed location added through the API: an https:// URL to a host that is not a loopback,
  * link-local or private address. Local files stay with the CLI (`bulwark feeds add`), run by
  * whoever owns them — through the API an admin token made the server read its own files (its
- * errors told which exist) or fetch from inside its network.
+ * errors told which exist) or fetch from inside its network. A host in the operator's
+ * BULWARK_FEED_ALLOW (a name, or an address in an allowed block) may be named as well when the
+ * operator sets BULWARK_FEED_ALLOW_API=yes; the source is stored as added through the API, and
+ * its downloads use the allow-list only under that same setting.
  */
-export function apiFeedLocation(location: string): void {
+export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowForApi()): void {
   let url: URL;
   try {
     url = new URL(location);
@@ -196,10 +200,14 @@ export function apiFeedLocation(location: string): void {
   }
   if (url.protocol !== 'https:') throw new BulwarkError('input.invalid', `body.location: through the API a feed's location is an https:// URL; a local file is added with the CLI (bulwark feeds add ID --location FILE)`);
   // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  // A trailing dot names the same host (`localhost.` passed as a public name).
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
   const ip = isIP(host);
   // Every address that is not public (lib/address.ts): a location that names one literally is
   // the one a download lets through as the operator's choice, so only the CLI may name one.
+  // A host the operator allows in BULWARK_FEED_ALLOW may be named here too: the download judges
+  // every hop by that list again, at connect time, on the addresses it resolves to.
+  if (allow.names(host)) return;
   if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
 }
 
@@ -429,7 +437,7 @@ export const ROUTES: readonly Route[] = [
     body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional() }),
     handle: async ({ db, body, actor }) => {
       apiFeedLocation(body.location);
-      const s = await addSource(db, body);
+      const s = await addSource(db, { ...body, via: 'api' });
       await recordAudit(db, actor, 'feed.add', body.id, { location: redactLocation(body.location), format: body.format });
       return s;
     },

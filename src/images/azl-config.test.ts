@@ -45,6 +45,13 @@ describe('Azure Linux image configs', () => {
     expect(c.notCarried).toEqual(['storage', 'os.hostname', 'os.selinux', "os.packages.remove (dracut-hostonly: removed from Image Customizer's base image, which a Bulwark image does not start from)", 'output (vhdx)']);
   });
 
+  it('refuses a YAML config nested deep or expanding aliases (billion laughs) as bad input naming the file, not a crash or an internal error', () => {
+    for (const depth of [5_000, 200_000]) expect(() => readAzlImageConfig(`packages: ${'['.repeat(depth)}`, 'deep.yaml')).toThrow(expect.objectContaining({ code: 'input.invalid', message: 'deep.yaml:1: nested deeper than 64 levels' }) as Error);
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 11 }, (_, i) => `b${String(i + 1)}: &b${String(i + 1)} [${Array<string>(9).fill(i === 0 ? '*a' : `*b${String(i)}`).join(', ')}]`), 'packages: *b11'].join('\n');
+    expect(() => readAzlImageConfig(laughs, 'laughs.yaml')).toThrow(expect.objectContaining({ code: 'input.invalid', message: 'laughs.yaml: Excessive alias count indicates a resource exhaustion attack' }) as Error);
+    expect(() => readPackageList(laughs, 'laughs.yaml')).toThrow(expect.objectContaining({ code: 'input.invalid' }) as Error);
+  });
+
   it('refuses what is neither, naming the file; package lists must be lists of names', () => {
     expect(() => readAzlImageConfig('{"foo": 1}', 'x.json')).toThrow(/x\.json: neither a toolkit image config/);
     expect(() => readAzlImageConfig('{"SystemConfigs": [', 'y.json')).toThrow(/y\.json: not JSON/);

@@ -1,4 +1,5 @@
-import { isMap, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
+import { parseYamlDocument } from '../policy/load.js';
 import { BulwarkError } from '../core/errors.js';
 import type { ImageType } from './definition.js';
 
@@ -119,10 +120,17 @@ function parseAny(text: string, file: string): unknown {
       throw new BulwarkError('input.invalid', `${file}: not JSON: ${(err as Error).message}`, { file });
     }
   }
-  const doc = parseDocument(text, { uniqueKeys: true, customTags: [] });
-  if (doc.errors.length > 0) throw new BulwarkError('input.invalid', `${file}: ${doc.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'}`, { file });
+  // The limits every YAML file has: the yaml parser recurses per level (5,000 nested [ overflowed
+  // the stack; in the service a deeper one ran V8 out of memory, issue #20, item 3), finds each
+  // alias's anchor by walking the document, and compares each key with every other.
+  const doc = parseYamlDocument(text, file, 'input.invalid');
   if (!isMap(doc.contents)) throw new BulwarkError('input.invalid', `${file}: not a mapping`, { file });
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // Aliases past the limit (billion laughs) were an internal error (exit 70) with a stack.
+    throw new BulwarkError('input.invalid', `${file}: ${(err as Error).message}`, { file }, { cause: err });
+  }
 }
 
 /**

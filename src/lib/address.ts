@@ -3,8 +3,8 @@ import { BlockList, isIP } from 'node:net';
 /**
  * Which IP addresses a server-side fetch may reach: public unicast only. Everything IANA's
  * special-purpose registries (RFC 6890, its IPv4 and IPv6 tables) mark as not globally
- * reachable is refused, and IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4) are
- * judged by that address — `[::ffff:127.0.0.1]`, `[64:ff9b::7f00:1]` and `[2002:7f00:1::]` all
+ * reachable is refused, and IPv6 forms that carry an IPv4 address (mapped, translated, NAT64,
+ * 6to4) are judged by that address — `[::ffff:127.0.0.1]`, `[64:ff9b::7f00:1]` and `[2002:7f00:1::]` all
  * reach loopback (issue #20, item 2).
  */
 const V4: readonly [string, number, string][] = [
@@ -72,9 +72,12 @@ export function blockedAddress(address: string): string | null {
   if (b === null) return 'not an IP address';
   const v4 = (o: number): string => `${String(b[o])}.${String(b[o + 1])}.${String(b[o + 2])}.${String(b[o + 3])}`;
   const zero = (from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
-  // ::ffff:a.b.c.d (mapped), 64:ff9b::a.b.c.d (NAT64, RFC 6052), 2002:aabb:ccdd::/48 (6to4, RFC 3056).
+  // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (IPv4-translated, SIIT, RFC 2765 §2.1: a stateless
+  // translator delivers it to a.b.c.d), 64:ff9b::a.b.c.d (NAT64, RFC 6052), 2002:aabb:ccdd::/48
+  // (6to4, RFC 3056).
   let embedded: string | null = null;
   if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) embedded = v4(12);
+  else if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && zero(10, 12)) embedded = v4(12);
   else if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) embedded = v4(12);
   else if (b[0] === 0x20 && b[1] === 0x02) embedded = v4(2);
   if (embedded !== null) {

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { BulwarkError } from '../core/errors.js';
 import { blockedAddress } from './address.js';
+import { feedAllowFromEnv, type FeedAllow } from './feed-allow.js';
 import { FeedLocation } from './location.js';
 
 /**
@@ -22,7 +23,9 @@ import { FeedLocation } from './location.js';
  * is followed here, hop by hop, never from https to http. The one exception is the address the
  * location itself names literally (`http://10.0.0.5:8080/…`, `http://127.0.0.1:…`): the operator
  * chose it, with the CLI — the API refuses such locations (apiFeedLocation) — and only that
- * address and port are let through, not where it redirects to. A connection that fails, is
+ * address and port are let through, not where it redirects to. Names and blocks the operator
+ * allows in BULWARK_FEED_ALLOW (lib/feed-allow.ts) are let through on any hop, still judged by the
+ * addresses they resolve to as the socket opens. A connection that fails, is
  * refused, or would reach an address that is not public gets one neutral message, so that a
  * sync's error does not tell which ports or names exist inside the network.
  */
@@ -41,6 +44,18 @@ export interface DownloadOptions {
    * inside the network by name); redirects still never go from https to http.
    */
   reach?: 'public' | 'any';
+  /**
+   * With `public`: the operator's allow-list of own-network mirrors (lib/feed-allow.ts); by
+   * default the one in `BULWARK_FEED_ALLOW`. Each hop is judged by its own name and addresses.
+   */
+  allow?: FeedAllow;
+  /**
+   * Whether the address the location names literally is let through as the operator's choice
+   * (default true); false for locations an admin token chose through the API.
+   */
+  literalIsChosen?: boolean;
+  /** How names are resolved (default node:dns lookup); tests give names of their own. */
+  lookup?: typeof dnsLookup;
 }
 
 export type DownloadResult =
@@ -62,7 +77,8 @@ export async function download(where: FeedLocation | string, file: string, opts:
   const url = String(location);
   let u = new URL(location.reveal());
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BulwarkError('input.invalid', `${url}: only http and https URLs can be downloaded`, { url });
-  const chosen = literalEndpoint(u);
+  const chosen = opts.literalIsChosen === false ? null : literalEndpoint(u);
+  const reach: Reach = opts.reach === 'any' ? 'any' : { chosen, allow: opts.allow ?? feedAllowFromEnv(), lookup: opts.lookup ?? dnsLookup };
   const headers: Record<string, string> = { 'user-agent': opts.userAgent ?? 'bulwark' };
   if (opts.etag) headers['if-none-match'] = opts.etag;
   if (opts.lastModified) headers['if-modified-since'] = opts.lastModified;
@@ -89,7 +105,7 @@ export async function download(where: FeedLocation | string, file: string, opts:
     touch();
     for (let hop = 0; ; hop++) {
       try {
-        res = await get(u, headers, ctl.signal, opts.reach === 'any' ? 'any' : chosen);
+        res = await get(u, headers, ctl.signal, reach);
       } catch (err) {
         // A time limit is the operator's to know; everything else before an answer is one message.
         if (ctl.signal.aborted) throw new BulwarkError('input.invalid', `${url}: ${why(err)}`, { url }, { cause: err });
@@ -176,21 +192,27 @@ function port(u: URL): string {
   return u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
 }
 
+/** What a hop may connect to: anything, or public addresses plus the operator's choices. */
+type Reach = 'any' | { chosen: string | null; allow: FeedAllow; lookup: typeof dnsLookup };
+
 /**
- * One GET, its answer's head (`chosen`: the one `address|port` let through, or `any`). The host's addresses are checked by our lookup as the socket is
+ * One GET, its answer's head. With a Reach other than `any`, an address is let through when it is
+ * public, is the one `address|port` the location names literally, or the allow-list permits it
+ * for this hop's host name; the host's addresses are checked by our lookup as the socket is
  * opened (node:http skips lookup for address literals: those are checked here first).
  */
-function get(u: URL, headers: Record<string, string>, signal: AbortSignal, chosen: string | null): Promise<IncomingMessage> {
+function get(u: URL, headers: Record<string, string>, signal: AbortSignal, reach: Reach): Promise<IncomingMessage> {
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  const allowed = (address: string): boolean => chosen === 'any' || blockedAddress(address) === null || `${address}|${port(u)}` === chosen;
+  const allowed = (address: string): boolean => reach === 'any' || blockedAddress(address) === null || `${address}|${port(u)}` === reach.chosen || reach.allow.permits(u.hostname, address);
   if (isIP(host) !== 0 && !allowed(host)) return Promise.reject(new NotPublic(`${host} is not a public address`));
+  const resolve = reach === 'any' ? dnsLookup : reach.lookup;
   const lookup = (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err !== null) {
         callback(err, []);
         return;
       }
-      // Every address must be public: the socket may try any of them (happy eyeballs).
+      // Every address must be allowed: the socket may try any of them (happy eyeballs).
       const bad = addresses.find((a) => !allowed(a.address));
       if (bad !== undefined || addresses.length === 0) {
         callback(new NotPublic(`${hostname} resolves to ${bad?.address ?? 'nothing'}, which is not a public address`), []);

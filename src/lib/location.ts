@@ -1,9 +1,10 @@
 /**
  * Where a feed is read from, which may carry an access key (`?key=…`, `https://user:key@…`).
  * Redacted by construction (issue #20, item 1): printed, interpolated, logged or serialised to
- * JSON it shows `***` for the password and every query value; only `reveal()` gives the real
- * text, and only the fetcher and the store call it. Viewers read keys in `state.location`,
- * `state.summary.location` and sync errors when the plain string was passed around.
+ * JSON it shows `***` for the user name, the password, every query value and the fragment; only
+ * `reveal()` gives the real text, and only the fetcher and the store call it. Viewers read keys
+ * in `state.location`, `state.summary.location` and sync errors when the plain string was passed
+ * around.
  *
  * @example `${new FeedLocation('https://f.example/a.json?key=s3cret')}` // 'https://f.example/a.json?key=***'
  */
@@ -49,15 +50,20 @@ export class FeedLocation {
 }
 
 /**
- * A feed location fit to show: a URL's password and query values (where feeds carry access
- * keys) become ***; a local path is shown as it is.
+ * A feed location fit to show: a URL's user name, password, query values and fragment (where
+ * feeds carry access keys) become ***; a local path is shown as it is.
  * @example redactLocation('https://feeds.example.com/oval.xml?key=s3cret') // 'https://feeds.example.com/oval.xml?key=***'
  */
 export function redactLocation(location: string): string {
   if (!isUrl(location)) return location;
   try {
     const u = new URL(location);
+    // The user name too: many services take the key there (`https://TOKEN@host/`, GitHub's
+    // `https://TOKEN:x-oauth-basic@host/`), and viewers read it in full.
+    if (u.username !== '') u.username = '***';
     if (u.password !== '') u.password = '***';
+    // A fragment is never sent, but what an operator wrote there is shown only as ***.
+    if (u.hash !== '') u.hash = '***';
     for (const k of [...new Set(u.searchParams.keys())]) u.searchParams.set(k, '***');
     return u.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
@@ -78,7 +84,7 @@ function secretsOf(location: string): string[] {
   } catch {
     return [];
   }
-  const raw = [u.password, ...u.search.replace(/^\?/, '').split('&').flatMap((kv) => (kv.includes('=') ? [kv.slice(kv.indexOf('=') + 1)] : []))];
+  const raw = [u.username, u.password, ...u.hash.replace(/^#/, '').split('&').map((kv) => kv.slice(kv.indexOf('=') + 1)), ...u.search.replace(/^\?/, '').split('&').flatMap((kv) => (kv.includes('=') ? [kv.slice(kv.indexOf('=') + 1)] : []))];
   const all = raw.flatMap((s) => {
     try {
       return [s, decodeURIComponent(s.replaceAll('+', ' '))];

@@ -1,4 +1,4 @@
-import { isMap, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
 import { Policy } from './schema.js';
@@ -19,16 +19,13 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
  * limits and the same `file:line:col: field: message` errors.
  */
 export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: string): T {
-  assertShallow(text, file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
   const where = (offset: number | undefined): string => {
     if (offset === undefined) return file;
     const p = lines.linePos(offset);
     return `${file}:${String(p.line)}:${String(p.col)}`;
   };
-  const first = doc.errors[0];
-  if (first !== undefined) throw new BulwarkError('config.invalid', `${where(first.pos[0])}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, { file });
+  const doc = parseYamlDocument(text, file, 'config.invalid', lines);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -68,17 +65,59 @@ function nodeOffset(doc: Document, path: readonly PropertyKey[]): number | undef
  */
 export function yamlPosition(text: string, file: string, path: readonly PropertyKey[]): string {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
+  // The text was parsed and checked already (parseYamlWith); yaml's own uniqueKeys check is
+  // quadratic (a 90,000-key mapping held the server for 100 s), so it is not asked for again.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, customTags: [] });
   const offset = nodeOffset(doc, path);
   if (offset === undefined) return file;
   const p = lines.linePos(offset);
   return `${file}:${String(p.line)}:${String(p.col)}`;
 }
 
+/**
+ * Parses YAML text with the limits every YAML reader here shares, or throws `code` naming the
+ * file and line: size, depth and aliases capped before parsing (assertShallow), plain data only,
+ * keys unique in each mapping. Keys are checked here, once per key with a set: the yaml package's
+ * own check (uniqueKeys) compares each key with every key before it, and one mapping of 90,000
+ * keys (890 KB, under the size cap) held the event loop for 100 s — every request to the server
+ * waited.
+ * @example parseYamlDocument('a: 1\n', 'x.yaml', 'config.invalid').toJS() // { a: 1 }
+ */
+export function parseYamlDocument(text: string, file: string, code: 'config.invalid' | 'input.invalid', lines = new LineCounter()): Document.Parsed {
+  assertShallow(text, file, code);
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, customTags: [] });
+  const where = (offset: number | undefined): string => {
+    if (offset === undefined) return file;
+    const p = lines.linePos(offset);
+    return `${file}:${String(p.line)}:${String(p.col)}`;
+  };
+  const first = doc.errors[0];
+  if (first !== undefined) throw new BulwarkError(code, `${where(first.pos[0])}: ${first.message.split('\n')[0] ?? 'invalid YAML'}`, { file });
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        // As yaml's uniqueKeys: scalar keys by value; a collection as a key is never equal to another.
+        if (!isScalar(pair.key)) continue;
+        const key: unknown = pair.key.value;
+        if (seen.has(key)) throw new BulwarkError(code, `${where(pair.key.range?.[0])}: Map keys must be unique`, { file });
+        seen.add(key);
+      }
+    },
+  });
+  return doc;
+}
+
 /** The most bytes of a declarative YAML file (a policy of a thousand rules is under 100 KB). */
 export const MAX_YAML_BYTES = 1024 * 1024;
 /** The deepest nesting taken (a real policy nests under ten levels). */
 export const MAX_YAML_DEPTH = 64;
+/**
+ * The most aliases (`*name`) taken: the yaml package finds each alias's anchor by walking the
+ * document, so 20,000 aliases over 60,000 anchors (1 MB) took 58 s of one CPU. Policies and
+ * content views use a few, if any; toJS separately limits how far aliases expand (billion laughs).
+ */
+export const MAX_YAML_ALIASES = 100;
 
 /**
  * Refuses a YAML text too large or nested too deep before the parser sees it: the yaml
@@ -92,17 +131,19 @@ export const MAX_YAML_DEPTH = 64;
  *   indentation (counted as levels at one space each, the most YAML allows) plus its
  *   indicators bounds the block depth from above.
  * Counting from above can refuse a legal but absurd file; it never lets a deep one through.
+ * Every YAML reader calls it (Azure Linux image configs too, whose errors are `input.invalid`).
  */
-function assertShallow(text: string, file: string): void {
-  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError('config.invalid', `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
+export function assertShallow(text: string, file: string, code: 'config.invalid' | 'input.invalid' = 'config.invalid'): void {
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError(code, `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
   let flow = 0;
   let indent = 0;
   let indicators = 0;
   let atLineStart = true;
   let line = 1;
   let prev = '';
+  let aliases = 0;
   const tooDeep = (): never => {
-    throw new BulwarkError('config.invalid', `${file}:${String(line)}: nested deeper than ${String(MAX_YAML_DEPTH)} levels`, { file });
+    throw new BulwarkError(code, `${file}:${String(line)}: nested deeper than ${String(MAX_YAML_DEPTH)} levels`, { file });
   };
   for (const tok of new Lexer().lex(text)) {
     // A plain scalar's text follows the scalar marker \x1f: "-" or "[" there is text, not syntax.
@@ -129,6 +170,10 @@ function assertShallow(text: string, file: string): void {
     else if (tok === ']' || tok === '}') flow = Math.max(0, flow - 1);
     // Inside [ ] and { } a ":" or "?" separates, it does not nest (a one-line map of many keys).
     else if (flow === 0 && (tok === '-' || tok === '?' || tok === ':')) indicators++;
+    // The lexer gives an alias as one token starting with * (quoted text starts with its quote).
+    else if (tok.startsWith('*')) {
+      if (++aliases > MAX_YAML_ALIASES) throw new BulwarkError(code, `${file}:${String(line)}: more than ${String(MAX_YAML_ALIASES)} aliases`, { file });
+    }
     else line += (tok.match(/\n/g) ?? []).length;
     if (flow + indicators > MAX_YAML_DEPTH || flow + indicators + indent > 2 * MAX_YAML_DEPTH) tooDeep();
   }

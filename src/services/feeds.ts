@@ -16,6 +16,7 @@ import type { FeedWarning } from '../feeds/types.js';
 import { canonicalRelease, distributionOf, identityMismatch, IdentityTally, type ExpectedIdentity, type IdentityFact } from '../feeds/identity.js';
 import { feedDocuments } from '../lib/archive.js';
 import { download, sha256File } from '../lib/http.js';
+import { feedAllowForApi, feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
 import { FeedLocation } from '../lib/location.js';
 import {
   countWithdrawnSince,
@@ -76,6 +77,8 @@ export interface FeedSource {
   release: string | null;
   description: string;
   origin: 'catalog' | 'configured' | 'catalog, overridden';
+  /** Who chose the location: the operator (catalog, CLI) or an admin token (API). */
+  addedVia: 'cli' | 'api';
   resolve?: CatalogSource['resolve'];
   state: FeedSourceState | null;
   /** Set when the last sync was refused: nothing of it was stored (`state` is the last good sync). */
@@ -168,7 +171,7 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
   const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, stateView(s)]));
   const out = new Map<string, FeedSource>();
   for (const c of catalog) {
-    const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', state: states.get(c.id) ?? null };
+    const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
     if (c.resolve !== undefined) src.resolve = c.resolve;
     out.set(c.id, src);
   }
@@ -181,6 +184,7 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
       release: s.release,
       description: s.description ?? base?.description ?? '',
       origin: base === undefined ? 'configured' : 'catalog, overridden',
+      addedVia: s.addedVia ?? 'cli',
       state: states.get(s.id) ?? null,
     });
   }
@@ -200,6 +204,8 @@ export interface AddSourceInput {
   location: string;
   release?: string | null | undefined;
   description?: string | null | undefined;
+  /** Through the API, the source may use the own-network allow-list only if the operator allows that too (default cli). */
+  via?: 'cli' | 'api' | undefined;
 }
 
 /**
@@ -208,6 +214,8 @@ export interface AddSourceInput {
  */
 export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
+  // An http(s) location that is no URL was stored and failed every sync with a bare "Invalid URL".
+  if (isUrl(input.location) && !URL.canParse(input.location)) throw new BulwarkError('usage', `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`);
   const base = catalog.find((c) => c.id === input.id);
   let format = input.format ?? base?.format;
   if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
@@ -215,7 +223,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   feedParser(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
-  await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString() });
+  await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   return s;
@@ -255,10 +263,15 @@ function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
+/** The own-network allow-list a source's downloads may use: an API-added one's only if the operator allows that too. */
+function allowFor(src: FeedSource): FeedAllow {
+  return src.addedVia === 'api' ? feedAllowForApi() : feedAllowFromEnv();
+}
+
 /** Red Hat's `archive_latest.txt` names the newest full archive, relative to itself. */
 async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLocation> {
   if (src.resolve !== 'redhat-archive-latest' || !src.location.isUrl) return src.location;
-  const r = await download(src.location, join(workDir, 'index.txt'), { maxBytes: 4096, timeoutMs: 60_000 });
+  const r = await download(src.location, join(workDir, 'index.txt'), { maxBytes: 4096, timeoutMs: 60_000, allow: allowFor(src), literalIsChosen: src.addedVia !== 'api' });
   if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${String(src.location)}: no answer to resolve the archive name`);
   const name = (await readFile(r.file, 'utf8')).trim();
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new BulwarkError('input.invalid', `${String(src.location)}: "${name.slice(0, 80)}" is not an archive file name`);
@@ -588,6 +601,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
         etag: validators?.etag ?? null,
         lastModified: validators?.lastModified ?? null,
         maxBytes: limits.maxDownloadBytes,
+        allow: allowFor(src),
+        literalIsChosen: src.addedVia !== 'api',
         ...(opts.timeouts?.totalMs !== undefined ? { timeoutMs: opts.timeouts.totalMs } : {}),
         ...(opts.timeouts?.idleMs !== undefined ? { idleTimeoutMs: opts.timeouts.idleMs } : {}),
       });

@@ -9,6 +9,7 @@ import { BulwarkError } from '../core/errors.js';
 import { parseSourceRpm } from '../core/package/nevra.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
 import { download } from '../lib/http.js';
+import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
@@ -62,7 +63,7 @@ async function fetchBytes(url: string, maxBytes: number, optional = false): Prom
     try {
       // Repositories are configured with the CLI only, and mirrors are often on the own network by name.
       const r = await download(url, tmp, { maxBytes, reach: 'any' });
-      if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${url}: no content`);
+      if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${redactLocation(url)}: no content`);
       return await readFile(tmp);
     } catch (err) {
       if (optional && /\b404\b/.test((err as Error).message)) return null;
@@ -102,12 +103,21 @@ export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: st
   for (const f of o.keyFiles) keys.push(...(await readTrustedKeys(await readBoundedBytes(f, 4 * 1024 * 1024), f)));
   const row: RepoRow = { id: o.id, kind, url: o.url, suite: kind === 'deb' ? (o.suite ?? null) : null, components: kind === 'deb' ? (o.components ?? []) : [], arches: kind === 'deb' ? (o.arches ?? []) : [], keys, verify: o.verify, createdAt: clock().toISOString() };
   await upsertRepo(db.kysely, row);
-  await recordAudit(db, o.actor, 'repo.add', o.id, { url: o.url, keys: o.keyFiles, verify: o.verify }, clock);
-  return row;
+  await recordAudit(db, o.actor, 'repo.add', o.id, { url: redactLocation(o.url), keys: o.keyFiles, verify: o.verify }, clock);
+  return shown(row);
 }
 
-export function listRepos(db: Db): Promise<RepoRow[]> {
-  return listRepoRows(db.kysely);
+/**
+ * Repositories as shown (CLI, API, dashboard): a URL's user name, password and query values are
+ * *** — viewers read repository access keys (`https://user:KEY@…`, `?token=…`) in full, as
+ * they did feed keys (issue #20, item 1). Syncs read the stored row itself (getRepo).
+ */
+export async function listRepos(db: Db): Promise<RepoRow[]> {
+  return (await listRepoRows(db.kysely)).map(shown);
+}
+
+function shown(row: RepoRow): RepoRow {
+  return { ...row, url: redactLocation(row.url) };
 }
 
 export function listSnapshots(db: Db, repoId?: string): Promise<SnapshotRow[]> {
@@ -131,12 +141,12 @@ export async function syncRepo(db: Db, id: string, o: { objectsDir: string; cloc
   if (repo.kind === 'deb') return syncDeb(db, repo, o);
   const repomdUrl = join2(repo.url, 'repodata/repomd.xml');
   const repomd = await fetchBytes(repomdUrl, MAX_REPOMD);
-  if (repomd === null) throw new BulwarkError('input.invalid', `${repomdUrl}: missing`);
+  if (repomd === null) throw new BulwarkError('input.invalid', `${redactLocation(repomdUrl)}: missing`);
   let signedBy: string | null = null;
   let asc: Buffer | null = null;
   if (repo.verify) {
     asc = await fetchBytes(`${repomdUrl}.asc`, 1024 * 1024, true);
-    if (asc === null) throw new BulwarkError('input.invalid', `repository ${id}: ${repomdUrl}.asc is missing: the metadata is not signed`);
+    if (asc === null) throw new BulwarkError('input.invalid', `repository ${id}: ${redactLocation(repomdUrl)}.asc is missing: the metadata is not signed`);
     signedBy = await verifyDetached(repomd, asc.toString('utf8'), repo.keys, `repository ${id}: repomd.xml`);
   }
   const md = await parseRepomd(repomd, `repository ${id}: repomd.xml`);
@@ -211,7 +221,7 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
     } else releaseText = inRelease.toString('utf8').replace(/^-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n/, '').replace(/\n-----BEGIN PGP SIGNATURE-----[\s\S]*$/, '');
   } else {
     const release = await fetchBytes(join2(base, 'Release'), MAX_REPOMD, true);
-    if (release === null) throw new BulwarkError('input.invalid', `repository ${id}: neither InRelease nor Release at ${base}`);
+    if (release === null) throw new BulwarkError('input.invalid', `repository ${id}: neither InRelease nor Release at ${redactLocation(base)}`);
     kept.push({ type: 'release', href: 'Release', bytes: release });
     if (repo.verify) {
       const sig = await fetchBytes(join2(base, 'Release.gpg'), 1024 * 1024, true);
@@ -324,7 +334,7 @@ export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string
       continue;
     }
     if (bytes === null) {
-      report.refused.push({ package: w.name, reason: `missing at ${w.url}` });
+      report.refused.push({ package: w.name, reason: `missing at ${redactLocation(w.url)}` });
       continue;
     }
     if (sha(w.alg, bytes) !== w.sum) {

@@ -57,6 +57,9 @@ export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJ
     if (/^postgres(ql)?:\/\//.test(url)) {
       // `?schema=NAME` keeps Bulwark's tables in a schema of their own (several instances or
       // tenants in one database); it is ours, not a libpq parameter, so it is taken off the URL.
+      // A URL that does not parse is the operator's configuration error (exit 3), not an
+      // internal one; it is not echoed, as it may hold the password.
+      if (!URL.canParse(url)) throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL is not a URL (postgres://user:password@host:port/database)', { variable: 'BULWARK_DATABASE_URL' });
       const u = new URL(url);
       const schema = u.searchParams.get('schema');
       if (schema === null) return { kind: 'postgres', url };

@@ -436,6 +436,8 @@ export interface FeedSourcesTable {
   release_id: string | null;
   description: string | null;
   added_at: Timestamp;
+  /** `cli` or `api`: who may have chosen the location (migration 0026). */
+  added_via: ColumnType<string, string | undefined, string>;
 }
 
 export interface FeedStateTable {

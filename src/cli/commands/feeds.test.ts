@@ -70,6 +70,14 @@ describe('bulwark feeds and advisories', () => {
     expect(gone.err).toContain('no configured source "mine"');
   });
 
+  it('refuses an http(s) location that is not a URL when it is added, without printing it (it may hold a key)', async () => {
+    for (const location of ['https://u:SECRETBAD1@[x/osv.zip', 'https://mirror.example:99999/osv.zip?key=SECRETBAD2']) {
+      const r = await run('feeds', 'add', 'bad-url', '--format', 'osv', '--location', location);
+      expect([r.code, r.err]).toEqual([2, 'bulwark: source "bad-url": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key\n']);
+    }
+    expect((await run('feeds', 'list')).out).not.toContain('bad-url');
+  });
+
   it('refuses --file without exactly one --source', async () => {
     const r = await run('feeds', 'sync', '--file', OVAL);
     expect(r.code).toBe(2);

@@ -65,6 +65,11 @@ describe('bulwark serve and bulwark tokens', () => {
     }
   }, 60_000);
 
+  it('refuses to start with a BULWARK_FEED_ALLOW entry it cannot read: a configuration error (exit 3) naming the entry', async () => {
+    const r = await runCli(['--db', join(dir, 'allow.db'), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], { BULWARK_FEED_ALLOW: 'mirror.corp.example,10.0.0.0/33' });
+    expect([r.code, r.err]).toEqual([3, 'bulwark: BULWARK_FEED_ALLOW: "10.0.0.0/33" has a prefix longer than an IPv4 address\n']);
+  });
+
   it('creates, lists and revokes tokens from the CLI; the secret is printed once and never listed', async () => {
     const db = join(dir, 'c.db');
     const created = await runCli(['--db', db, 'tokens', 'create', '--name', 'ci', '--role', 'viewer', '--expires-days', '7'], { USER: 'bob' });

@@ -1,5 +1,6 @@
 import { findWebRoot } from '../../api/app.js';
 import { publicUrlOf, startServer } from '../../api/server.js';
+import { feedAllowForApi, feedAllowFromEnv } from '../../lib/feed-allow.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
 import { defaultObjectsDir } from '../../services/repos.js';
@@ -35,6 +36,9 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
     await writeAll(o.io.stderr, 'bulwark: --tls-cert and --tls-key go together\n');
     return EXIT.usage;
   }
+  // A bad BULWARK_FEED_ALLOW(_API) is a configuration error at start (exit 3), not at the first sync.
+  feedAllowFromEnv(o.io.env);
+  feedAllowForApi(o.io.env);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);

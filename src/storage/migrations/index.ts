@@ -23,6 +23,7 @@ import { findingWithdrawn } from './0020-finding-withdrawn.js';
 import { sourceNames } from './0021-source-names.js';
 import { agentBootTime } from './0023-agent-boot-time.js';
 import { learnedSourceClaims } from './0025-learned-source-claims.js';
+import { feedSourceOrigin } from './0026-feed-source-origin.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -54,6 +55,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0021-source-names': sourceNames(dialect),
     '0023-agent-boot-time': agentBootTime(dialect),
     '0025-learned-source-claims': learnedSourceClaims(dialect),
+    '0026-feed-source-origin': feedSourceOrigin(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -8,6 +8,8 @@ export interface StoredFeedSource {
   release: string | null;
   description: string | null;
   addedAt: string;
+  /** Configured through the CLI (the operator) or the API (an admin token); default cli. */
+  addedVia?: 'cli' | 'api';
 }
 
 export interface FeedState {
@@ -22,17 +24,18 @@ export interface FeedState {
 
 /** @example await saveFeedSource(db.kysely, { id: 'my-oval', format: 'oval', location: '/srv/oval.xml', release: 'azurelinux:3.0', description: null, addedAt: now }) */
 export async function saveFeedSource(ex: Executor, s: StoredFeedSource): Promise<void> {
-  const row = { id: s.id, format: s.format, location: s.location, release_id: s.release, description: s.description, added_at: s.addedAt };
+  const via = s.addedVia ?? 'cli';
+  const row = { id: s.id, format: s.format, location: s.location, release_id: s.release, description: s.description, added_at: s.addedAt, added_via: via };
   await ex
     .insertInto('feed_sources')
     .values(row)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ format: s.format, location: s.location, release_id: s.release, description: s.description }))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ format: s.format, location: s.location, release_id: s.release, description: s.description, added_via: via }))
     .execute();
 }
 
 export async function listFeedSources(ex: Executor): Promise<StoredFeedSource[]> {
   const rows = await ex.selectFrom('feed_sources').selectAll().orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, format: r.format, location: r.location, release: r.release_id, description: r.description, addedAt: r.added_at }));
+  return rows.map((r) => ({ id: r.id, format: r.format, location: r.location, release: r.release_id, description: r.description, addedAt: r.added_at, addedVia: r.added_via === 'api' ? 'api' : 'cli' }));
 }
 
 /** Returns whether a stored source was removed. */
