@@ -47,7 +47,7 @@ async function prepare(db: Db, oval: string, osv: string, pkgs: InstalledPackage
   await transaction(db, async (tx) => {
     for (let i = 1; i < HOSTS; i++) {
       const t = await upsertTarget(tx, { name: `fleet-${String(i).padStart(4, '0')}`, kind: 'host', release: 'azurelinux:3.0' }, now);
-      await recordFindings(tx, t.id, found, now);
+      await recordFindings(tx, t.id, found, found, now); // a new host: its builds are those of its findings
     }
   });
 }

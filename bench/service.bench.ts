@@ -140,7 +140,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         const now = new Date().toISOString();
         for (let i = existing; i < 10_000; i++) {
           const t = await upsertTarget(tx, { name: `fleet-${String(i).padStart(5, '0')}`, kind: 'host', release: 'azurelinux:3.0' }, now);
-          await recordFindings(tx, t.id, found, now);
+          await recordFindings(tx, t.id, found, found, now); // a new host: its builds are those of its findings
         }
       });
       const fillS = (performance.now() - t0) / 1000;

@@ -113,3 +113,90 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     await sql`update findings set status = 'open' where pk = ${row.pk}`.execute(db.kysely);
   });
 });
+
+// A report's "fixed" claims the host was updated: a finding closes as `fixed` only when the build
+// it was found on changed (updated, removed, a kernel no longer running), otherwise as
+// `withdrawn` — a feed that drops one package from an advisory, or moves its fix below the
+// installed build, updated no host. (Both closed as `fixed` before.)
+describe.each(testDatabases())('closing a finding as fixed only when its host changed, on $name', (tdb) => {
+  let db: Db;
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-hostchanged-'));
+  const file = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const feed = (name: string, list: Record<string, unknown>[]): string => file(name, JSON.stringify({ source: 'hc', advisories: list }));
+  const fix = (pkg: string, fixed: string): Record<string, unknown> => ({ release: 'azurelinux:3.0', package: pkg, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null });
+  const two = { ...advisory('HC-1', 'openssl', '0:3.3.2-1.azl3'), fixes: [fix('openssl', '0:3.3.2-1.azl3'), fix('curl', '0:8.11.0-1.azl3')] };
+  const base = [two, advisory('HC-2', 'vim', '0:9.1.0-1.azl3'), advisory('HC-3', 'kernel', '0:6.6.5-1.azl3'), advisory('HC-4', 'bash', '0:5.2.40-1.azl3'), advisory('HC-5', 'expat', '0:2.6.4-1.azl3')];
+  const rpm = (name: string, version: string): string => `${name}\t0\t${version}\t1.azl3\tx86_64\t${name}-${version}-1.azl3.src.rpm`;
+  const inventory = (host: string, lines: string[], day: string): Promise<unknown> => importRpmQaFile(db, { name: host, release: 'azurelinux:3.0', file: file(`${host}-${day}.tsv`, [...lines, ''].join('\n')) }, at(`2026-03-${day}T00:00:00Z`));
+  const status = async (host: string): Promise<Record<string, string>> =>
+    Object.fromEntries((await findFindings(db, { hosts: [host], status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [`${f.advisoryId} ${f.package}`, f.status]));
+  let sync = 0;
+  const syncWith = (list: Record<string, unknown>[]): Promise<unknown> => {
+    sync++;
+    return syncSource(db, 'hc', { file: feed(`feed-${String(sync)}.json`, list), actor: 'test', allowWithdraw: true, clock: at(`2026-03-${String(10 + sync)}T00:00:00Z`) });
+  };
+  beforeAll(async () => {
+    db = await tdb.open();
+    await addSource(db, { id: 'hc', format: 'native', location: feed('base.json', base) });
+    await syncSource(db, 'hc', { actor: 'test', clock: at('2026-03-01T00:00:00Z') });
+  });
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('closes as withdrawn a finding whose advisory drops just its package, and reopens it when the fix comes back', async () => {
+    await inventory('drop-01', [rpm('openssl', '3.3.0'), rpm('curl', '8.8.0')], '02');
+    await scanTarget(db, 'drop-01', at('2026-03-02T00:00:00Z'));
+    expect(await status('drop-01')).toEqual({ 'HC-1 openssl': 'open', 'HC-1 curl': 'open' });
+    // HC-1 keeps its curl fix and drops openssl's: openssl on drop-01 did not change.
+    await syncWith([{ ...two, fixes: [fix('curl', '0:8.11.0-1.azl3')] }, ...base.slice(1)]);
+    expect(await status('drop-01')).toEqual({ 'HC-1 openssl': 'withdrawn', 'HC-1 curl': 'open' });
+    expect(await findFindings(db, { hosts: ['drop-01'], status: ['fixed'] })).toEqual([]);
+    const o = await fleetOverview(db, {}, at('2026-03-20T00:00:00Z'));
+    expect(o.fixed).toBe(0);
+    await syncWith(base);
+    expect(await status('drop-01')).toEqual({ 'HC-1 openssl': 'open', 'HC-1 curl': 'open' });
+  });
+
+  it('closes as withdrawn a finding whose fix moved below the installed build (the feed changed, not the host)', async () => {
+    await inventory('lower-01', [rpm('vim', '9.0.5')], '03');
+    await scanTarget(db, 'lower-01', at('2026-03-03T00:00:00Z'));
+    expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'open' });
+    await syncWith([base[0] as Record<string, unknown>, advisory('HC-2', 'vim', '0:9.0.1-1.azl3'), ...base.slice(2)]);
+    expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'withdrawn' });
+    const vex = JSON.parse(await renderReport(db, await findFindings(db, { hosts: ['lower-01'], status: ['withdrawn'] }), 'cyclonedx-vex', at('2026-03-20T00:00:00Z'))) as { vulnerabilities: { analysis: { state: string } }[] };
+    expect(vex.vulnerabilities.map((v) => v.analysis.state)).toEqual(['false_positive']);
+    await syncWith(base);
+    expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'open' });
+  });
+
+  it('closes as fixed a finding whose build was updated or removed, or whose kernel no longer runs', async () => {
+    await inventory('upd-01', [rpm('openssl', '3.3.0'), rpm('curl', '8.8.0'), rpm('kernel', '6.6.1'), rpm('kernel', '6.6.9')], '04');
+    await db.kysely.updateTable('targets').set({ running_kernel: '6.6.1-1.azl3' }).where('name', '=', 'upd-01').execute();
+    await scanTarget(db, 'upd-01', at('2026-03-04T00:00:00Z'));
+    expect(await status('upd-01')).toEqual({ 'HC-1 openssl': 'open', 'HC-1 curl': 'open', 'HC-3 kernel': 'open' });
+    // openssl updated, curl removed, the host rebooted into the fixed kernel (the old one stays installed).
+    await inventory('upd-01', [rpm('openssl', '3.3.2'), rpm('kernel', '6.6.1'), rpm('kernel', '6.6.9')], '05');
+    await db.kysely.updateTable('targets').set({ running_kernel: '6.6.9-1.azl3' }).where('name', '=', 'upd-01').execute();
+    await scanTarget(db, 'upd-01', at('2026-03-05T00:00:00Z'));
+    expect(await status('upd-01')).toEqual({ 'HC-1 openssl': 'fixed', 'HC-1 curl': 'fixed', 'HC-3 kernel': 'fixed' });
+  });
+
+  it('closes as fixed a withdrawn finding whose advisory is back only if its build changed meanwhile', async () => {
+    await inventory('back-01', [rpm('bash', '5.2.30'), rpm('expat', '2.6.2')], '06');
+    await scanTarget(db, 'back-01', at('2026-03-06T00:00:00Z'));
+    expect(await status('back-01')).toEqual({ 'HC-4 bash': 'open', 'HC-5 expat': 'open' });
+    // Both advisories lose their fix; bash is updated past it meanwhile, expat is not; expat's fix
+    // comes back below its build (2.6.1 < 2.6.2): the feed changed, the host did not.
+    await syncWith([...base.slice(0, 3), { ...base[3], fixes: [] }, { ...base[4], fixes: [] }]);
+    expect(await status('back-01')).toEqual({ 'HC-4 bash': 'withdrawn', 'HC-5 expat': 'withdrawn' });
+    await inventory('back-01', [rpm('bash', '5.2.40'), rpm('expat', '2.6.2')], '07');
+    await syncWith([...base.slice(0, 4), advisory('HC-5', 'expat', '0:2.6.1-1.azl3')]);
+    expect(await status('back-01')).toEqual({ 'HC-4 bash': 'fixed', 'HC-5 expat': 'withdrawn' });
+  });
+});

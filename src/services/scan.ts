@@ -4,7 +4,7 @@ import { releaseFamily } from '../core/release.js';
 import type { Advisory } from '../core/advisory.js';
 import { lifecycleStatus } from '../lifecycle/catalog.js';
 import { packagesToJudge } from '../matching/kernels.js';
-import { matchPackages } from '../matching/match.js';
+import { installedVersion, matchPackages } from '../matching/match.js';
 import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, upsertAdvisories, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
 import { systemClock, type Clock } from './store.js';
 
@@ -41,7 +41,10 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     }
     const advisories = await loadAdvisories(tx, { release, packages: [...names] });
     // Only the running build of an installonly kernel is exposed (when the collector knows it).
-    const matches = matchPackages({ family, release, packages: packagesToJudge(packages, target.runningKernel), advisories });
+    const judged = packagesToJudge(packages, target.runningKernel);
+    const matches = matchPackages({ family, release, packages: judged, advisories });
+    // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
+    const builds = [...judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) })), { package: '(release)', arch: '-', installed: release }];
     const findings = matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status, reason: m.reason }));
     // A release past its end of security support is itself a finding (issue #4).
     const life = lifecycleStatus(release, clock());
@@ -76,7 +79,7 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
         reason: life.state === 'end-of-life' ? 'no vendor security updates any more' : `only extended (paid or LTS) support until ${f.endOfExtendedSupport ?? '?'}`,
       });
     }
-    const counts = await recordFindings(tx, target.id, findings, now);
+    const counts = await recordFindings(tx, target.id, findings, builds, now);
     const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
     return { target, counts, active };
   });

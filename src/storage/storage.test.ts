@@ -28,6 +28,7 @@ import {
   setEnvironment,
   setTargetImage,
   type FindingInput,
+  type InstalledBuild,
 } from './index.js';
 
 const T0 = '2026-11-01T00:00:00.000Z';
@@ -161,17 +162,20 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     const t = await upsertTarget(db.kysely, { name: 'h', kind: 'host' }, T0);
     const f1: FindingInput = { advisorySource: 'azurelinux-3.0-oval', advisoryId: 'oval:1', package: 'openssl', arch: 'x86_64', installed: '1:3.3.0-2.azl3', fixed: '0:3.3.5-5.azl3', severity: 'high', status: 'open' };
     const f2: FindingInput = { ...f1, advisoryId: 'oval:2', status: 'no-fix', fixed: null };
-    expect(await recordFindings(db.kysely, t.id, [f1, f2, { ...f1 }], T0)).toEqual({ opened: 2, kept: 0, reopened: 0, closed: 0 });
-    expect(await recordFindings(db.kysely, t.id, [f1, f2], T1)).toEqual({ opened: 0, kept: 2, reopened: 0, closed: 0 });
-    expect(await recordFindings(db.kysely, t.id, [f2], T1)).toEqual({ opened: 0, kept: 1, reopened: 0, closed: 1 });
+    // The host's builds: before and after openssl's update (a finding closes as fixed only when its build is gone).
+    const builds: InstalledBuild[] = [{ package: 'openssl', arch: 'x86_64', installed: f1.installed }];
+    const updated: InstalledBuild[] = [{ package: 'openssl', arch: 'x86_64', installed: '1:3.3.5-5.azl3' }];
+    expect(await recordFindings(db.kysely, t.id, [f1, f2, { ...f1 }], builds, T0)).toEqual({ opened: 2, kept: 0, reopened: 0, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f1, f2], builds, T1)).toEqual({ opened: 0, kept: 2, reopened: 0, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f2], updated, T1)).toEqual({ opened: 0, kept: 1, reopened: 0, closed: 1 });
     let all = await listFindings(db.kysely, { targetId: t.id });
     expect(all.map((f) => [f.advisoryId, f.status, f.firstSeen, f.lastSeen, f.closedAt])).toEqual([
       ['oval:1', 'fixed', T0, T1, T1],
       ['oval:2', 'no-fix', T0, T1, null],
     ]);
-    expect(await recordFindings(db.kysely, t.id, [f1, f2], T2)).toEqual({ opened: 0, kept: 1, reopened: 1, closed: 0 });
+    expect(await recordFindings(db.kysely, t.id, [f1, f2], builds, T2)).toEqual({ opened: 0, kept: 1, reopened: 1, closed: 0 });
     expect((await listFindings(db.kysely, { status: ['open'] })).map((f) => f.advisoryId)).toEqual(['oval:1']);
-    await expect(recordFindings(db.kysely, t.id, [{ ...f1, advisoryId: 'nope' }], T2)).rejects.toThrow(/not stored/);
+    await expect(recordFindings(db.kysely, t.id, [{ ...f1, advisoryId: 'nope' }], builds, T2)).rejects.toThrow(/not stored/);
     all = await listFindings(db.kysely, { targetId: t.id, status: [] });
     expect(all).toEqual([]);
   });

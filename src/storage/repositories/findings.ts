@@ -30,12 +30,21 @@ export interface FindingCounts {
   closed: number;
 }
 
+/** One package build the target has now, as the matcher judged it (`installed` as in FindingInput). */
+export interface InstalledBuild {
+  package: string;
+  arch: string;
+  installed: string;
+}
+
 /**
  * Records the complete current set of findings of one target: new ones open, present ones
- * are refreshed (an `accepted` one stays accepted), absent ones close with the time, as
- * `withdrawn` when their advisory was withdrawn and as `fixed` otherwise. Call inside a transaction, with every match of the target (not a subset).
+ * are refreshed (an `accepted` one stays accepted), absent ones close with the time: as `fixed`
+ * only when the build they were found on is no longer among `builds` (the host was updated or
+ * the package removed), as `withdrawn` otherwise (the feed changed, not the host). Call inside a
+ * transaction, with every match of the target (not a subset) and every build the matcher judged.
  */
-export async function recordFindings(ex: Executor, targetId: string, current: readonly FindingInput[], now: string): Promise<FindingCounts> {
+export async function recordFindings(ex: Executor, targetId: string, current: readonly FindingInput[], builds: readonly InstalledBuild[], now: string): Promise<FindingCounts> {
   const counts: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
   const advisoryPks = new Map<string, number>();
   const bySource = new Map<string, Set<string>>();
@@ -53,7 +62,7 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
   const existing = await ex
     .selectFrom('findings')
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.status', 'advisories.withdrawn_at'])
+    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.installed', 'findings.status', 'advisories.withdrawn_at'])
     .select((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')).as('has_fix'))
     .where('findings.target_id', '=', targetId)
     .execute();
@@ -113,16 +122,24 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     if (reopen) counts.reopened++;
     else counts.kept++;
   }
-  // Absent now: closed as `withdrawn` when the feed withdrew the advisory or left it without any fix (the host may well
-  // still be affected by what it said), as `fixed` otherwise. A withdrawn finding whose advisory
-  // is back but no longer matches was fixed meanwhile.
+  // Absent now. A report's "fixed" claims the host changed: only a finding whose build is gone
+  // (updated, removed, or a kernel no longer running) closes as `fixed`. One whose build is
+  // still there disappeared because the feed changed — the advisory withdrawn, left without any
+  // fix, the package dropped from it, or its fix moved to a version at or below the installed
+  // one — and closes as `withdrawn`. A withdrawn advisory or one without any fix closes its
+  // findings as `withdrawn` even if the host changed too: the feed no longer says whether the
+  // update fixed anything. A withdrawn finding whose advisory is back but no longer matches was
+  // fixed meanwhile only if its build is gone.
+  const present = new Set(builds.map((b) => `${b.package}\u0000${b.arch}\u0000${b.installed}`));
+  const hostChanged = (r: { package: string; arch: string; installed: string }): boolean => !present.has(`${r.package}\u0000${r.arch}\u0000${r.installed}`);
   const absent = existing.filter((r) => !seen.has(r.pk));
   const active = (r: { status: string }): boolean => r.status !== 'fixed' && r.status !== 'withdrawn';
   // An advisory its feed kept but left without any fix says nothing any more, as a withdrawn
-  // one: the host was not updated. (exists() reads 0/1 on SQLite, a boolean on PostgreSQL.)
+  // one. (exists() reads 0/1 on SQLite, a boolean on PostgreSQL.)
   const gone = (r: { withdrawn_at: string | null; has_fix: unknown }): boolean => r.withdrawn_at !== null || !(r.has_fix === true || Number(r.has_fix) === 1);
-  const toWithdraw = absent.filter((r) => gone(r) && active(r)).map((r) => r.pk);
-  const toFix = absent.filter((r) => !gone(r) && r.status !== 'fixed').map((r) => r.pk);
+  const fixed = (r: (typeof absent)[number]): boolean => !gone(r) && hostChanged(r);
+  const toWithdraw = absent.filter((r) => !fixed(r) && active(r)).map((r) => r.pk);
+  const toFix = absent.filter((r) => fixed(r) && r.status !== 'fixed').map((r) => r.pk);
   for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set({ status: 'withdrawn', closed_at: now }).where('pk', 'in', c).execute();
   for (const c of chunks(toFix, 1, 5000)) await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
   counts.closed = absent.filter(active).length;
