@@ -199,4 +199,29 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
     await syncWith([...base.slice(0, 4), advisory('HC-5', 'expat', '0:2.6.1-1.azl3')]);
     expect(await status('back-01')).toEqual({ 'HC-4 bash': 'fixed', 'HC-5 expat': 'withdrawn' });
   });
+
+  // An operator's acceptance outlives the advisory's withdrawal: it came back `open`.
+  it('reopens an accepted finding accepted, with its reason, when its withdrawn advisory returns, unless the acceptance expired', async () => {
+    for (const host of ['acc-01', 'acc-02']) {
+      await inventory(host, [rpm('vim', '9.0.5')], '08');
+      await scanTarget(db, host, at('2026-03-08T00:00:00Z'));
+    }
+    const accept = (host: string, until: string | null) =>
+      db.kysely.updateTable('findings').set({ status: 'accepted', reason: `accepted for ${host}: vim is not run there`, accepted_until: until }).where('target_id', 'in', (q) => q.selectFrom('targets').select('id').where('name', '=', host)).execute();
+    await accept('acc-01', null);
+    // acc-02's acceptance expires between the withdrawal (the next sync) and the return (the one after).
+    await accept('acc-02', `2026-03-${String(10 + sync + 1)}T12:00:00.000Z`);
+    await syncWith([...base.slice(0, 1), ...base.slice(2)]);
+    expect({ ...(await status('acc-01')), ...(await status('acc-02')) }).toEqual({ 'HC-2 vim': 'withdrawn' });
+    expect((await findFindings(db, { hosts: ['acc-01', 'acc-02'], status: ['withdrawn'] })).length).toBe(2);
+    // Restored after acc-02's acceptance expired: acc-01 is accepted again, acc-02 open.
+    await syncWith(base);
+    const back = await findFindings(db, { hosts: ['acc-01', 'acc-02'], status: ['open', 'accepted', 'withdrawn', 'fixed'] });
+    expect(back.map((f) => [f.targetName, f.status, f.reason, f.closedAt]).sort()).toEqual([
+      ['acc-01', 'accepted', 'accepted for acc-01: vim is not run there', null],
+      ['acc-02', 'open', null, null],
+    ]);
+    const vex = JSON.parse(await renderReport(db, await findFindings(db, { hosts: ['acc-01'], status: ['accepted'] }), 'cyclonedx-vex', at('2026-03-30T00:00:00Z'))) as { vulnerabilities: { analysis: { state: string; response?: string[] } }[] };
+    expect(vex.vulnerabilities.map((v) => [v.analysis.state, v.analysis.response])).toEqual([['in_triage', ['will_not_fix']]]);
+  });
 });

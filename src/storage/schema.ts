@@ -426,6 +426,10 @@ export interface FindingsTable {
   last_seen_at: Timestamp;
   closed_at: Timestamp | null;
   deadline: Timestamp | null;
+  /** The status it had when it closed as `withdrawn` (`accepted` comes back accepted; migration 0028). */
+  closed_from: string | null;
+  /** When an `accepted` finding's acceptance expires; null: it does not (migration 0028). */
+  accepted_until: Timestamp | null;
 }
 
 export interface FeedSourcesTable {

@@ -178,6 +178,12 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     await expect(recordFindings(db.kysely, t.id, [{ ...f1, advisoryId: 'nope' }], builds, T2)).rejects.toThrow(/not stored/);
     all = await listFindings(db.kysely, { targetId: t.id, status: [] });
     expect(all).toEqual([]);
+    // An acceptance holds until it expires: then the next scan opens the finding again.
+    await db.kysely.updateTable('findings').set({ status: 'accepted', reason: 'risk accepted', accepted_until: '2026-11-03T12:00:00.000Z' }).where('target_id', '=', t.id).where('package', '=', 'openssl').execute();
+    await recordFindings(db.kysely, t.id, [f1, f2], builds, T2);
+    expect((await listFindings(db.kysely, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([['oval:1', 'accepted', 'risk accepted'], ['oval:2', 'accepted', 'risk accepted']]);
+    await recordFindings(db.kysely, t.id, [f1, f2], builds, '2026-11-04T00:00:00.000Z');
+    expect((await listFindings(db.kysely, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([['oval:1', 'open', null], ['oval:2', 'no-fix', null]]);
   });
   it('keeps content view versions, every promotion, image builds and targets\' image stamps', async () => {
     expect(await insertViewVersion(db.kysely, { view: 'lab', createdAt: T0, createdBy: 'a', spec: 'x', packages: 3, deviations: [{ kind: 'excluded' }], dir: '/p/1' })).toBe(1);

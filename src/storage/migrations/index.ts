@@ -24,6 +24,7 @@ import { sourceNames } from './0021-source-names.js';
 import { agentBootTime } from './0023-agent-boot-time.js';
 import { learnedSourceClaims } from './0025-learned-source-claims.js';
 import { feedSourceOrigin } from './0026-feed-source-origin.js';
+import { findingAcceptanceKept } from './0028-finding-acceptance-kept.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -56,6 +57,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0023-agent-boot-time': agentBootTime(dialect),
     '0025-learned-source-claims': learnedSourceClaims(dialect),
     '0026-feed-source-origin': feedSourceOrigin(),
+    '0028-finding-acceptance-kept': findingAcceptanceKept(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

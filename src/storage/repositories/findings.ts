@@ -39,7 +39,8 @@ export interface InstalledBuild {
 
 /**
  * Records the complete current set of findings of one target: new ones open, present ones
- * are refreshed (an `accepted` one stays accepted), absent ones close with the time: as `fixed`
+ * are refreshed (an `accepted` one stays accepted until its acceptance expires, and comes back
+ * accepted after a withdrawal of its advisory), absent ones close with the time: as `fixed`
  * only when the build they were found on is no longer among `builds` (the host was updated or
  * the package removed), as `withdrawn` otherwise (the feed changed, not the host). Call inside a
  * transaction, with every match of the target (not a subset) and every build the matcher judged.
@@ -62,7 +63,7 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
   const existing = await ex
     .selectFrom('findings')
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.installed', 'findings.status', 'advisories.withdrawn_at'])
+    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.installed', 'findings.status', 'findings.closed_from', 'findings.accepted_until', 'advisories.withdrawn_at'])
     .select((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')).as('has_fix'))
     .where('findings.target_id', '=', targetId)
     .execute();
@@ -104,6 +105,9 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
     seen.add(old.pk);
     // A finding closed by an update, or by its advisory's withdrawal, is affected again.
     const reopen = old.status === 'fixed' || old.status === 'withdrawn';
+    // An operator's acceptance stands while it has not expired, across a withdrawal of the
+    // advisory and its return too (its reason stayed in `reason`); an update ends it.
+    const accepted = (old.status === 'accepted' || (old.status === 'withdrawn' && old.closed_from === 'accepted')) && (old.accepted_until === null || Date.parse(old.accepted_until) > Date.parse(now));
     await ex
       .updateTable('findings')
       .set({
@@ -111,10 +115,11 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
         fixed: f.fixed,
         severity: f.severity,
         severity_rank: severityRank(f.severity),
-        status: old.status === 'accepted' ? 'accepted' : f.status,
-        reason: old.status === 'accepted' ? undefined : (f.reason ?? null),
+        status: accepted ? 'accepted' : f.status,
+        reason: accepted ? undefined : (f.reason ?? null),
         last_seen_at: now,
         closed_at: null,
+        closed_from: null,
         ...(f.deadline !== undefined ? { deadline: f.deadline } : {}),
       })
       .where('pk', '=', old.pk)
@@ -140,7 +145,8 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
   const fixed = (r: (typeof absent)[number]): boolean => !gone(r) && hostChanged(r);
   const toWithdraw = absent.filter((r) => !fixed(r) && active(r)).map((r) => r.pk);
   const toFix = absent.filter((r) => fixed(r) && r.status !== 'fixed').map((r) => r.pk);
-  for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set({ status: 'withdrawn', closed_at: now }).where('pk', 'in', c).execute();
+  // The status before (an operator's `accepted`) is kept: the advisory's return restores it.
+  for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set((eb) => ({ closed_from: eb.ref('status'), status: 'withdrawn', closed_at: now })).where('pk', 'in', c).execute();
   for (const c of chunks(toFix, 1, 5000)) await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
   counts.closed = absent.filter(active).length;
   return counts;
