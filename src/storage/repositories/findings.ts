@@ -142,7 +142,9 @@ export async function recordFindings(ex: Executor, targetId: string, current: re
   // An advisory its feed kept but left without any fix says nothing any more, as a withdrawn
   // one. (exists() reads 0/1 on SQLite, a boolean on PostgreSQL.)
   const gone = (r: { withdrawn_at: string | null; has_fix: unknown }): boolean => r.withdrawn_at !== null || !(r.has_fix === true || Number(r.has_fix) === 1);
-  const fixed = (r: (typeof absent)[number]): boolean => !gone(r) && hostChanged(r);
+  // A release's end of support (package "(release)", services/scan.ts) is an advisory that never
+  // has fixes, so having none says nothing about its feed: it is fixed when the release changed.
+  const fixed = (r: (typeof absent)[number]): boolean => (r.package === '(release)' ? r.withdrawn_at === null : !gone(r)) && hostChanged(r);
   const toWithdraw = absent.filter((r) => !fixed(r) && active(r)).map((r) => r.pk);
   const toFix = absent.filter((r) => fixed(r) && r.status !== 'fixed').map((r) => r.pk);
   // The status before (an operator's `accepted`) is kept: the advisory's return restores it.
