@@ -6,7 +6,7 @@ import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage, SourceOrigin } from '../core/target.js';
 import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
-import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
+import { parseInventoryToScan, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
 import { feedDocuments } from '../lib/archive.js';
 import { packagesToJudge } from '../matching/kernels.js';
@@ -142,7 +142,7 @@ function countGiven(packages: readonly InstalledPackage[]): SourceCounts {
  * @example await scanFiles({ inventory: 'host.tsv', feeds: ['azurelinux-3.0-oval.xml.xz'] })
  */
 export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
-  const inv = parseInventory(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
+  const inv = parseInventoryToScan(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
   const warnings: FeedWarning[] = [];
   const advisories = await readFeeds(input.feeds, (w) => warnings.push(w), input.release);
   let release = input.release ?? releaseFromPackages(inv.packages);

@@ -1,7 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
-import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
+import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
@@ -91,7 +91,7 @@ function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'
  * @example await importInventoryFile(db, { file: 'web-01.tsv', name: 'web-01', release: 'azurelinux:3.0' })
  */
 export async function importInventoryFile(db: Db, input: { file: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
-  const inv = parseInventory(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
+  const inv = parseInventoryToScan(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
   return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock, inv.warnings);
 }

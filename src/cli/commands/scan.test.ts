@@ -156,3 +156,52 @@ describe('bulwark scan into the store', () => {
     expect(doc.findings.map((f) => `${f.advisoryId} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
   });
 });
+
+// A scan that can judge no package proved nothing: it passed --fail-on with exit 0 and only a
+// warning, and stored (--name) it replaced the host's inventory with nothing.
+describe('bulwark scan of an inventory with no package it can judge', () => {
+  const npm = join(dir, 'npm.cdx.json');
+  writeFileSync(
+    npm,
+    JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      components: [
+        { name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' },
+        { name: 'left-pad', version: '1.3.0', purl: 'pkg:npm/left-pad@1.3.0' },
+        { name: 'nameless', version: '1' },
+      ],
+    }),
+  );
+  const spdx = join(dir, 'nopurl.spdx.json');
+  writeFileSync(spdx, JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ SPDXID: 'SPDXRef-a', name: 'a' }, { SPDXID: 'SPDXRef-b', name: 'b' }] }));
+  const removed = join(dir, 'removed.tsv');
+  writeFileSync(removed, 'curl\t7.88.1-10\tamd64\tcurl\t7.88.1-10\trc \nbash\t5.2.15-2\tamd64\tbash\t5.2.15-2\trc \n');
+  const empty = join(dir, 'empty.tsv');
+  writeFileSync(empty, '');
+  const comments = join(dir, 'comments.txt');
+  writeFileSync(comments, '# exported by rpm -qa\n\n');
+
+  it.each([
+    [npm, /npm\.cdx\.json: 0 of 3 components are rpm or deb packages Bulwark can judge \(2 pkg:npm, 1 without a purl\)/],
+    [spdx, /nopurl\.spdx\.json: 0 of 2 components are rpm or deb packages Bulwark can judge \(2 without a purl\)/],
+    [removed, /removed\.tsv: 0 of 2 lines are installed packages/],
+    [empty, /empty\.tsv: is empty: no packages to scan/],
+    [comments, /comments\.txt: is empty: no packages to scan/],
+  ])('refuses %s with --feed, exit 2, naming the file and why', async (file, message) => {
+    const r = await run('scan', '--inventory', file, '--feed', OVAL, '--release', file === removed ? 'debian:12' : 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toMatch(message);
+    expect(r.code).toBe(2);
+  });
+
+  it('refuses it as a stored scan too (--name), and the host keeps its inventory and findings', async () => {
+    const db = join(dir, 'nothing.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-09')).code).toBe(0);
+    const r = await run('--db', db, 'scan', '--inventory', npm, '--name', 'web-09', '--release', 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toMatch(/0 of 3 components are rpm or deb packages Bulwark can judge/);
+    expect(r.code).toBe(2);
+    const f = await run('--db', db, 'findings', '--host', 'web-09', '--status', 'open', '--format', 'json');
+    expect((JSON.parse(f.out) as { findings: { advisoryId: string }[] }).findings.map((x) => x.advisoryId)).toEqual(['oval:com.microsoft.azurelinux:def:1']);
+  });
+});
