@@ -3,7 +3,7 @@ import { parseDpkgQueryLine } from '../core/package/deb.js';
 import { parseRpmFileName, parseSourceRpm } from '../core/package/nevra.js';
 import { parsePurl } from '../core/package/purl.js';
 import type { PackageFamily } from '../core/release.js';
-import type { InstalledPackage } from '../core/target.js';
+import { UNKNOWN_ARCH, type InstalledPackage } from '../core/target.js';
 import { parseRpmQa } from './rpm-qa.js';
 
 /**
@@ -140,13 +140,14 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
     } catch (err) {
       throw new BulwarkError('input.invalid', `${at}: upstream: ${(err as Error).message}`, { file });
     }
-    return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? 'noarch', sourceName, sourceVersion: null };
+    // No arch= says nothing of the arch: "noarch" here was made up, and outputs showed it.
+    return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName, sourceVersion: null };
   }
   const upstream = p.qualifiers['upstream'];
   const parts = upstream?.split('@') ?? [];
   // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
   // falls back to the binary's own name.
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
+  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
 }
 
 type Rec = Record<string, unknown>;

@@ -205,3 +205,32 @@ describe('bulwark scan of an inventory with no package it can judge', () => {
     expect((JSON.parse(f.out) as { findings: { advisoryId: string }[] }).findings.map((x) => x.advisoryId)).toEqual(['oval:com.microsoft.azurelinux:def:1']);
   });
 });
+
+// An SBOM purl without arch= was stored as "noarch", and every output then showed that made-up
+// arch (JSON, the VEX purls). The arch stays unknown, and matches as noarch does.
+describe('bulwark scan of an SBOM whose purls give no arch', () => {
+  const UPDATEINFO = join(import.meta.dirname, '..', '..', 'feeds', 'updateinfo', '__fixtures__', 'fedora-style.xml');
+  const sbom = (name: string, purls: string[]): string => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: purls.map((purl, i) => ({ name: `c${String(i)}`, purl })) }));
+    return file;
+  };
+
+  it('still matches a fix for one arch (as noarch did), and claims no arch in the JSON', async () => {
+    const file = sbom('ssh.cdx.json', ['pkg:rpm/fedora/openssh-server@9.6p1-0.fc41', 'pkg:rpm/fedora/openssh@9.6p1-0.fc41?arch=i686']);
+    const r = await run('scan', '--inventory', file, '--feed', UPDATEINFO, '--release', 'fedora:41', '--format', 'json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out) as { findings: { advisory: string; package: string; arch: string | null }[] };
+    // The fix is for x86_64: the package of unknown arch matches it; the i686 one does not.
+    expect(doc.findings.map((f) => [f.advisory, f.package, f.arch])).toEqual([['FEDORA-2024-0a1b2c3d4e', 'openssh-server', null]]);
+  });
+
+  it('writes no arch= in the VEX purl of a package stored without one', async () => {
+    const file = sbom('golang.cdx.json', ['pkg:rpm/azurelinux/golang@1.20.6-1.azl3?upstream=golang-1.20.6-1.azl3.src.rpm']);
+    const db = join(dir, 'noarch.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', file, '--name', 'img-1')).code).toBe(0);
+    const vex = JSON.parse((await run('--db', db, 'report', '--format', 'cyclonedx-vex')).out) as { components: { purl?: string }[] };
+    expect(vex.components.map((c) => c.purl)).toEqual(['pkg:rpm/azurelinux/golang@1.20.6-1.azl3?distro=azurelinux-3.0&upstream=golang']);
+  });
+});
