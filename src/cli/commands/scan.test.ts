@@ -120,6 +120,23 @@ describe('bulwark scan into the store', () => {
     expect(again.out).toMatch(/1 still present/);
   });
 
+  // The two JSON shapes named the same facts differently (advisoryId / advisory), and the stored
+  // scan's lacked cves, arch and packageSource.
+  it('prints JSON findings with the same fields as a scan with --feed, and what the store adds', async () => {
+    const db = join(dir, 'same-shape.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    const stored = JSON.parse((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-03', '--format', 'json')).out) as { findings: Record<string, unknown>[] };
+    const file = JSON.parse((await run('scan', '--inventory', inv, '--feed', OVAL, '--format', 'json')).out) as { findings: Record<string, unknown>[] };
+    expect(stored.findings).toHaveLength(1);
+    const [s] = stored.findings;
+    const [f] = file.findings;
+    // The advisory's source is the stored source's id, or the feed file.
+    const { firstSeen, lastSeen, deadline, ...rest } = s ?? {};
+    expect(rest).toEqual({ ...f, source: 'azurelinux-3.0-oval' });
+    expect([typeof firstSeen, typeof lastSeen, deadline]).toEqual(['string', 'string', null]);
+    expect(s).toMatchObject({ cves: ['CVE-2023-29409'], arch: 'x86_64', packageSource: { name: 'golang', origin: 'given' } });
+  });
+
   it('--fail-on leaves out a finding an operator accepted, and prints it as accepted, as findings and scan --host do', async () => {
     const db = join(dir, 'accepted.db');
     expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
@@ -151,9 +168,9 @@ describe('bulwark scan into the store', () => {
     await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL);
     const r = await run('--db', db, 'scan', '--root', root, '--release', 'azurelinux:3.0', '--format', 'json');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out) as { target: string; findings: { advisoryId: string; package: string; reason: string | null }[] };
+    const doc = JSON.parse(r.out) as { target: string; findings: { advisory: string; package: string; reason: string | null }[] };
     expect(doc.target).toBe('rootfs');
-    expect(doc.findings.map((f) => `${f.advisoryId} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
+    expect(doc.findings.map((f) => `${f.advisory} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
   });
 });
 
