@@ -103,6 +103,10 @@ export async function importInventoryFile(db: Db, input: { file: string; name: s
  */
 export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined; kind?: 'host' | 'image' }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
   const inv = await collectRoot(input.dir, { release: input.release });
+  // No package database, or an empty one (a wrong directory, an unpacked image without
+  // /var/lib/rpm): a scan of it would pass --fail-on having judged nothing, and stored it would
+  // empty the target's inventory and close its findings as fixed (issue #13).
+  if (inv.packages.length === 0) throw new BulwarkError('input.invalid', `${input.dir}: rpm found no installed packages under it (no package database, or an empty one); a scan of it would prove nothing`, { file: input.dir });
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
   // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
   const kind = input.kind ?? 'image';

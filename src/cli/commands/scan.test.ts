@@ -159,6 +159,17 @@ describe('bulwark scan into the store', () => {
     expect(both.code).toBe(2);
   });
 
+  requires(tools('rpm')).it('refuses a root without installed packages (exit 2), and the target keeps its inventory', async () => {
+    const db = join(dir, 'empty-root.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'vm-1')).code).toBe(0);
+    const empty = mkdtempSync(join(dir, 'empty-root-'));
+    const r = await run('--db', db, 'scan', '--root', empty, '--name', 'vm-1', '--release', 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toContain(`${empty}: rpm found no installed packages under it`);
+    expect(r.code).toBe(2);
+    expect((await run('--db', db, 'findings', '--host', 'vm-1', '--status', 'open', '--fail-on', 'medium')).code).toBe(1);
+  });
+
   requires(tools('rpmbuild', 'rpm')).it('reads an image root with the real rpm', async () => {
     const root = buildRpmRoot(join(dir, 'build'), join(dir, 'rootfs'), [
       { name: 'golang', version: '1.20.6', release: '1.azl3' },
