@@ -218,8 +218,8 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
   };
   const packages: InstalledPackage[] = [];
   const warnings: string[] = [];
-  // Why components were left out, counted by kind (`pkg:npm`, `no purl`), for the error when
-  // none is left to judge.
+  // Why components were left out, counted by kind (`pkg:npm`, `without a purl`), for the error
+  // when none is left to judge.
   const leftOut = new Map<string, number>();
   let records = 0;
   const take = (purl: string | null, here: string, source: string | null, debSourceVersion: string | null = null): void => {
@@ -357,8 +357,8 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
  * `--fail-on` gate would pass having proved nothing; and stored as a host's inventory it would
  * close the host's findings as fixed. An empty file is refused too: an export that failed
  * (`rpm -qa > f` on a host without rpm, a truncated copy) is far likelier than a Linux host
- * with no packages installed. Collectors (SSH, agent, local) call parseInventory instead: their
- * empty answer is judged where it is collected.
+ * with no packages installed. Only for files a user gives: collectors (SSH, agent, local) call
+ * parseInventory, and this does not judge their answers.
  * @example parseInventoryToScan(readFileSync('sbom.json', 'utf8'), 'sbom.json')
  */
 export function parseInventoryToScan(text: string, file: string): ParsedInventory {
