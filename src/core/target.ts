@@ -20,6 +20,25 @@ export interface Target {
 }
 
 /**
+ * The arch of a package whose input did not say it: an SBOM purl without `arch=` (issue #13),
+ * or rpm's own `%{ARCH}` of a package without one (gpg-pubkey). rpm prints "(none)" for a
+ * missing tag, so both read the same in storage, where arch is part of a package's identity and
+ * never null. Matching treats it as `noarch` is treated (it may match a fix for any arch: an
+ * unknown arch must not lose a match); outputs show no arch for it (see `knownArch`).
+ */
+export const UNKNOWN_ARCH = '(none)';
+
+/**
+ * The arch an output may claim: null when the input gave none (`UNKNOWN_ARCH`) or the finding
+ * is release-wide (`-`).
+ * @example knownArch('x86_64') // 'x86_64'
+ * @example knownArch(UNKNOWN_ARCH) // null
+ */
+export function knownArch(arch: string | null): string | null {
+  return arch === null || arch === UNKNOWN_ARCH || arch === '' || arch === '-' ? null : arch;
+}
+
+/**
  * One installed package as an inventory reports it. For rpm, `epoch` is null when the
  * package has none (rpm's %{EPOCHNUM} prints 0 then; both compare equal to 0). For deb,
  * `version` is the full Debian version string and `epoch`/`release` are null.

@@ -3,7 +3,7 @@ import { parseDpkgQueryLine } from '../core/package/deb.js';
 import { parseRpmFileName, parseSourceRpm } from '../core/package/nevra.js';
 import { parsePurl } from '../core/package/purl.js';
 import type { PackageFamily } from '../core/release.js';
-import type { InstalledPackage } from '../core/target.js';
+import { UNKNOWN_ARCH, type InstalledPackage } from '../core/target.js';
 import { parseRpmQa } from './rpm-qa.js';
 
 /**
@@ -26,6 +26,12 @@ export interface ParsedInventory {
    * package URL of an rpm or deb package). A line that is not a package is an error instead.
    */
   warnings: string[];
+  /**
+   * How many records the file lists (lines of rpm -qa, dpkg-query or a manifest; SBOM
+   * components other than the document's subject and source packages), kept or not: what
+   * `packages` is out of when a scan must say it can judge none of them.
+   */
+  records: number;
 }
 
 /**
@@ -46,6 +52,10 @@ export function detectInventoryFormat(text: string): InventoryFormat | null {
   if (fields === 6 || fields === 5) return 'dpkg-query';
   if (fields === 1 && /\.rpm$/.test(line.trim())) return 'manifest';
   return null;
+}
+
+function countLines(text: string): number {
+  return text.split('\n').filter((raw) => raw.trim() !== '' && !raw.trimStart().startsWith('#')).length;
 }
 
 function parseDpkg(text: string, file: string): InstalledPackage[] {
@@ -130,13 +140,14 @@ function fromPurl(purl: string, at: string, file: string): InstalledPackage | st
     } catch (err) {
       throw new BulwarkError('input.invalid', `${at}: upstream: ${(err as Error).message}`, { file });
     }
-    return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? 'noarch', sourceName, sourceVersion: null };
+    // No arch= says nothing of the arch: "noarch" here was made up, and outputs showed it.
+    return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName, sourceVersion: null };
   }
   const upstream = p.qualifiers['upstream'];
   const parts = upstream?.split('@') ?? [];
   // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
   // falls back to the binary's own name.
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? 'all', sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
+  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
 }
 
 type Rec = Record<string, unknown>;
@@ -166,7 +177,7 @@ function trivyDebSourceVersion(props: ReadonlyMap<string, string>): string | nul
   return `${epoch !== undefined && epoch !== '' && epoch !== '0' ? `${epoch}:` : ''}${version}${release !== undefined && release !== '' ? `-${release}` : ''}`;
 }
 
-function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[] } {
+function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[]; records: number; leftOut: Map<string, number> } {
   // Records are named by file:line (as the line formats are) and by their place in the document.
   const newlines: number[] = [];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
@@ -207,14 +218,23 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
   };
   const packages: InstalledPackage[] = [];
   const warnings: string[] = [];
+  // Why components were left out, counted by kind (`pkg:npm`, `without a purl`), for the error
+  // when none is left to judge.
+  const leftOut = new Map<string, number>();
+  let records = 0;
   const take = (purl: string | null, here: string, source: string | null, debSourceVersion: string | null = null): void => {
+    records++;
     if (purl === null) {
       warnings.push(`${here}: no package URL (purl); not scanned`);
+      leftOut.set('without a purl', (leftOut.get('without a purl') ?? 0) + 1);
       return;
     }
     const p = fromPurl(purl, here, file);
     if (typeof p === 'string') {
       warnings.push(`${here}: ${p}; not scanned`);
+      const kind = /\(pkg:([^)]+)\)$/.exec(p)?.[1];
+      const why = kind !== undefined ? `pkg:${kind}` : p.endsWith('has no version') ? 'without a version' : 'source packages';
+      leftOut.set(why, (leftOut.get(why) ?? 0) + 1);
       return;
     }
     // The document's own statement of the source, when the purl has none; a deb package always
@@ -293,7 +313,7 @@ function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { 
       take(purl ?? null, here, source);
     });
   }
-  return { packages, warnings };
+  return { packages, warnings, records, leftOut };
 }
 
 /**
@@ -305,25 +325,53 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   if (f === null) throw new BulwarkError('input.invalid', `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)`, { file });
   let packages: InstalledPackage[];
   let warnings: string[] = [];
+  let records: number;
   switch (f) {
     case 'rpm-qa':
       packages = parseRpmQa(text, file);
+      records = countLines(text);
       break;
     case 'dpkg-query':
       packages = parseDpkg(text, file);
+      records = countLines(text);
       break;
     case 'manifest':
       packages = parseManifest(text, file);
+      records = countLines(text);
       break;
     case 'cyclonedx':
     case 'spdx':
-      ({ packages, warnings } = parseSbom(text, file, f));
+      ({ packages, warnings, records } = parseSbom(text, file, f));
       break;
   }
   const families = new Set(packages.map((p) => p.family));
   if (families.size > 1) throw new BulwarkError('input.invalid', `${file}: mixes rpm and deb packages`, { file });
   const family: PackageFamily = packages[0]?.family ?? (f === 'dpkg-query' ? 'deb' : 'rpm');
-  return { format: f, family, ...onceEach(packages, warnings, file) };
+  return { format: f, family, records, ...onceEach(packages, warnings, file) };
+}
+
+/**
+ * Parses an inventory file a user gives to be scanned, and refuses one with no package it can
+ * judge (issue #13): an SBOM of npm packages only, components without a usable purl, a
+ * dpkg-query listing of removed packages only, an empty file. Such a scan finds nothing, so a
+ * `--fail-on` gate would pass having proved nothing; and stored as a host's inventory it would
+ * close the host's findings as fixed. An empty file is refused too: an export that failed
+ * (`rpm -qa > f` on a host without rpm, a truncated copy) is far likelier than a Linux host
+ * with no packages installed. Only for files a user gives: collectors (SSH, agent, local) call
+ * parseInventory, and this does not judge their answers.
+ * @example parseInventoryToScan(readFileSync('sbom.json', 'utf8'), 'sbom.json')
+ */
+export function parseInventoryToScan(text: string, file: string): ParsedInventory {
+  const body = text.replace(/^\uFEFF/, '');
+  if (countLines(body) === 0) throw new BulwarkError('input.invalid', `${file}: is empty: no packages to scan (an empty inventory is more likely a failed export than a host without packages)`, { file });
+  const inv = parseInventory(body, file);
+  if (inv.packages.length > 0) return inv;
+  if (inv.format === 'cyclonedx' || inv.format === 'spdx') {
+    // Parsed again only on this error path, for the counts of what was left out and why.
+    const left = [...parseSbom(body, file, inv.format).leftOut].map(([k, n]) => `${String(n)} ${k}`).join(', ');
+    throw new BulwarkError('input.invalid', `${file}: 0 of ${String(inv.records)} components are rpm or deb packages Bulwark can judge${left === '' ? '' : ` (${left})`}; a scan of it would prove nothing`, { file });
+  }
+  throw new BulwarkError('input.invalid', `${file}: 0 of ${String(inv.records)} lines are installed packages; a scan of it would prove nothing`, { file });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Advisory, Fix, Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
-import type { InstalledPackage, SourceOrigin } from '../core/target.js';
+import { UNKNOWN_ARCH, type InstalledPackage, type SourceOrigin } from '../core/target.js';
 import { versionScheme, type VersionScheme } from '../core/version/registry.js';
 import type { PackageFamily } from '../core/release.js';
 
@@ -12,7 +12,8 @@ import type { PackageFamily } from '../core/release.js';
  * Rules, each stated because each is a place where peers went wrong:
  * - a fix names a source package (OVAL for Azure Linux) or a binary one; a source fix applies
  *   to every installed binary built from that source;
- * - a fix with an arch applies only to that arch; `noarch` packages match any fix arch;
+ * - a fix with an arch applies only to that arch; `noarch` packages match any fix arch, and so
+ *   does a package whose arch the inventory did not give (`UNKNOWN_ARCH`): never lose a match;
  * - `fixed`: affected iff introduced-bound holds and installed < fixed (strictly: the fixed
  *   version itself is not vulnerable);
  * - `no-fix-yet` / `will-not-fix`: affected iff within introduced and lastAffected (inclusive);
@@ -109,6 +110,11 @@ export function indexFixes(advisories: readonly Advisory[], release: string, fam
   return { family, release, byName };
 }
 
+/** A package that may match a fix for any arch: noarch, or an arch the inventory did not give. */
+function anyArch(arch: string): boolean {
+  return arch === 'noarch' || arch === UNKNOWN_ARCH;
+}
+
 /**
  * The matches of one installed package. One match per (advisory, package, arch): an advisory
  * may name a package twice (its source and its binary, or two ranges); the first fix that
@@ -124,7 +130,7 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
   const out: Match[] = [];
   const seen = new Set<string>();
   for (const { advisory, fix } of candidates) {
-    if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+    if (fix.arch !== null && fix.arch !== p.arch && !anyArch(p.arch)) continue;
     // Debian and Ubuntu fix source packages at source versions; a binary can carry a
     // different version (binNMU "+b1", or its own upstream version), so the source's is compared.
     const v = fix.packageKind === 'source' && p.family === 'deb' && p.sourceVersion !== null ? p.sourceVersion : installed;
@@ -203,7 +209,7 @@ export function vendorNotAffected(index: FixIndex, packages: readonly InstalledP
     const candidates = [...(index.byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (index.byName.get(`source\u0000${p.sourceName}`) ?? []))];
     for (const { advisory, fix } of candidates) {
       if (fix.status !== 'not-affected') continue;
-      if (fix.arch !== null && fix.arch !== p.arch && p.arch !== 'noarch') continue;
+      if (fix.arch !== null && fix.arch !== p.arch && !anyArch(p.arch)) continue;
       const installed = installedVersion(p);
       const key = `${advisory.source}\u0000${advisory.id}\u0000${p.name}\u0000${p.arch}\u0000${installed}`;
       if (seen.has(key)) continue;

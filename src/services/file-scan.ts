@@ -3,10 +3,10 @@ import type { Advisory, Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import type { OvalCriteria } from '../core/oval.js';
 import { releaseFamily } from '../core/release.js';
-import type { InstalledPackage, SourceOrigin } from '../core/target.js';
+import { knownArch, type InstalledPackage, type SourceOrigin } from '../core/target.js';
 import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
-import { parseInventory, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
+import { parseInventoryToScan, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
 import { feedDocuments } from '../lib/archive.js';
 import { packagesToJudge } from '../matching/kernels.js';
@@ -45,6 +45,7 @@ export interface FileScanFinding {
   source: string;
   cves: string[];
   package: string;
+  /** The installed package's arch; null when the inventory did not give one. */
   arch: string | null;
   installed: string;
   fixed: string | null;
@@ -120,7 +121,7 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
         source: a.source,
         cves: a.cves,
         package: name,
-        arch: items[0]?.arch ?? null,
+        arch: knownArch(items[0]?.arch ?? null),
         installed: items.map((p) => (family === 'rpm' ? `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}` : p.version)).join(' '),
         fixed: bound.inclusive ? null : bound.fixed,
         severity: a.severity,
@@ -142,7 +143,7 @@ function countGiven(packages: readonly InstalledPackage[]): SourceCounts {
  * @example await scanFiles({ inventory: 'host.tsv', feeds: ['azurelinux-3.0-oval.xml.xz'] })
  */
 export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
-  const inv = parseInventory(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
+  const inv = parseInventoryToScan(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
   const warnings: FeedWarning[] = [];
   const advisories = await readFeeds(input.feeds, (w) => warnings.push(w), input.release);
   let release = input.release ?? releaseFromPackages(inv.packages);
@@ -163,7 +164,8 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
         source: m.advisorySource,
         cves: m.cves,
         package: m.package,
-        arch: m.arch,
+        // Null when the inventory gave no arch (an SBOM purl without arch=), not a made-up one.
+        arch: knownArch(m.arch),
         installed: m.installed,
         fixed: m.fixed,
         severity: m.severity,

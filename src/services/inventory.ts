@@ -1,7 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
-import { parseInventory, releaseFromPackages } from '../inventory/imports.js';
+import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
@@ -91,7 +91,7 @@ function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'
  * @example await importInventoryFile(db, { file: 'web-01.tsv', name: 'web-01', release: 'azurelinux:3.0' })
  */
 export async function importInventoryFile(db: Db, input: { file: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
-  const inv = parseInventory(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
+  const inv = parseInventoryToScan(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
   return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock, inv.warnings);
 }
@@ -103,6 +103,10 @@ export async function importInventoryFile(db: Db, input: { file: string; name: s
  */
 export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined; kind?: 'host' | 'image' }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
   const inv = await collectRoot(input.dir, { release: input.release });
+  // No package database, or an empty one (a wrong directory, an unpacked image without
+  // /var/lib/rpm): a scan of it would pass --fail-on having judged nothing, and stored it would
+  // empty the target's inventory and close its findings as fixed (issue #13).
+  if (inv.packages.length === 0) throw new BulwarkError('input.invalid', `${input.dir}: rpm found no installed packages under it (no package database, or an empty one); a scan of it would prove nothing`, { file: input.dir });
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
   // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
   const kind = input.kind ?? 'image';

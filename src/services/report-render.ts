@@ -1,6 +1,7 @@
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { debPurl, rpmPurl } from '../core/package/purl.js';
 import { parseReleaseId, releaseFamily } from '../core/release.js';
+import { knownArch } from '../core/target.js';
 import type { FindingRow } from '../storage/index.js';
 
 /**
@@ -36,7 +37,8 @@ function purlOf(r: Pick<FindingRow, 'release' | 'package' | 'installed' | 'arch'
   const family = releaseFamily(r.release);
   const rel = parseReleaseId(r.release);
   if (family === null || rel === null) return null;
-  const arch = r.arch === '' || r.arch === '-' ? null : r.arch;
+  // No arch= when the inventory gave none (an SBOM purl without it): the purl would claim one.
+  const arch = knownArch(r.arch);
   if (family === 'deb') return debPurl({ name: r.package, version: r.installed, arch, ...(source !== undefined && source !== r.package ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
   const m = /^(?:(\d+):)?([^-]+)(?:-(.+))?$/.exec(r.installed);
   if (m?.[2] === undefined) return null;

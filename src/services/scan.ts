@@ -4,7 +4,7 @@ import { releaseFamily } from '../core/release.js';
 import type { Advisory } from '../core/advisory.js';
 import { lifecycleStatus } from '../lifecycle/catalog.js';
 import { packagesToJudge } from '../matching/kernels.js';
-import { installedVersion, matchPackages } from '../matching/match.js';
+import { installedVersion, matchPackages, type Match } from '../matching/match.js';
 import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, upsertAdvisories, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
 import { systemClock, type Clock } from './store.js';
 
@@ -16,6 +16,17 @@ export interface ScanReport {
   counts: FindingCounts;
   /** The target's findings after the scan that are not closed (open, no-fix, accepted). */
   active: Finding[];
+  /**
+   * Each match's installed package source and where it came from (given, resolved, learned,
+   * assumed), by `packageSourceKey`, as a scan with `--feed` reports it: the findings table
+   * does not keep it.
+   */
+  packageSources: ReadonlyMap<string, Match['packageSource']>;
+}
+
+/** The key of a finding in `ScanReport.packageSources`. */
+export function packageSourceKey(f: { advisorySource: string; advisoryId: string; package: string; arch: string }): string {
+  return [f.advisorySource, f.advisoryId, f.package, f.arch].join('\u0000');
 }
 
 /**
@@ -81,7 +92,7 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     }
     const counts = await recordFindings(tx, target.id, findings, builds, now);
     const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
-    return { target, counts, active };
+    return { target, counts, active, packageSources: new Map(matches.map((m) => [packageSourceKey(m), m.packageSource])) };
   });
 }
 

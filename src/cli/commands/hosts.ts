@@ -62,7 +62,8 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env) });
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results, null, 2) + '\n');
+    // The report's packageSources is a Map, for `scan --inventory`'s findings; JSON would print it as {}.
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results.map((r) => (r.report === undefined ? r : { ...r, report: { target: r.report.target, counts: r.report.counts, active: r.report.active } })), null, 2) + '\n');
     else {
       const lines = results.map((r) =>
         r.ok && r.report !== undefined

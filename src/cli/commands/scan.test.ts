@@ -120,6 +120,25 @@ describe('bulwark scan into the store', () => {
     expect(again.out).toMatch(/1 still present/);
   });
 
+  // The two JSON shapes named the same facts differently (advisoryId / advisory), and the stored
+  // scan's lacked cves, arch and packageSource.
+  it('prints JSON findings with the same fields as a scan with --feed, and what the store adds', async () => {
+    const db = join(dir, 'same-shape.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    const stored = JSON.parse((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-03', '--format', 'json')).out) as { findings: Record<string, unknown>[] };
+    const file = JSON.parse((await run('scan', '--inventory', inv, '--feed', OVAL, '--format', 'json')).out) as { findings: Record<string, unknown>[] };
+    expect(stored.findings).toHaveLength(1);
+    const [s] = stored.findings;
+    const [f] = file.findings;
+    // The advisory's source is the stored source's id, or the feed file.
+    const { firstSeen, lastSeen, deadline, advisoryId, advisorySource, ...rest } = s ?? {};
+    expect(rest).toEqual({ ...f, source: 'azurelinux-3.0-oval' });
+    // The names the stored scan's JSON had before stay, with the same facts.
+    expect([advisoryId, advisorySource]).toEqual([f?.advisory, 'azurelinux-3.0-oval']);
+    expect([typeof firstSeen, typeof lastSeen, deadline]).toEqual(['string', 'string', null]);
+    expect(s).toMatchObject({ cves: ['CVE-2023-29409'], arch: 'x86_64', packageSource: { name: 'golang', origin: 'given' } });
+  });
+
   it('--fail-on leaves out a finding an operator accepted, and prints it as accepted, as findings and scan --host do', async () => {
     const db = join(dir, 'accepted.db');
     expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
@@ -142,6 +161,17 @@ describe('bulwark scan into the store', () => {
     expect(both.code).toBe(2);
   });
 
+  requires(tools('rpm')).it('refuses a root without installed packages (exit 2), and the target keeps its inventory', async () => {
+    const db = join(dir, 'empty-root.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'vm-1')).code).toBe(0);
+    const empty = mkdtempSync(join(dir, 'empty-root-'));
+    const r = await run('--db', db, 'scan', '--root', empty, '--name', 'vm-1', '--release', 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toContain(`${empty}: rpm found no installed packages under it`);
+    expect(r.code).toBe(2);
+    expect((await run('--db', db, 'findings', '--host', 'vm-1', '--status', 'open', '--fail-on', 'medium')).code).toBe(1);
+  });
+
   requires(tools('rpmbuild', 'rpm')).it('reads an image root with the real rpm', async () => {
     const root = buildRpmRoot(join(dir, 'build'), join(dir, 'rootfs'), [
       { name: 'golang', version: '1.20.6', release: '1.azl3' },
@@ -151,8 +181,86 @@ describe('bulwark scan into the store', () => {
     await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL);
     const r = await run('--db', db, 'scan', '--root', root, '--release', 'azurelinux:3.0', '--format', 'json');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out) as { target: string; findings: { advisoryId: string; package: string; reason: string | null }[] };
+    const doc = JSON.parse(r.out) as { target: string; findings: { advisory: string; package: string; reason: string | null }[] };
     expect(doc.target).toBe('rootfs');
-    expect(doc.findings.map((f) => `${f.advisoryId} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
+    expect(doc.findings.map((f) => `${f.advisory} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
+  });
+});
+
+// A scan that can judge no package proved nothing: it passed --fail-on with exit 0 and only a
+// warning, and stored (--name) it replaced the host's inventory with nothing.
+describe('bulwark scan of an inventory with no package it can judge', () => {
+  const npm = join(dir, 'npm.cdx.json');
+  writeFileSync(
+    npm,
+    JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      components: [
+        { name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' },
+        { name: 'left-pad', version: '1.3.0', purl: 'pkg:npm/left-pad@1.3.0' },
+        { name: 'nameless', version: '1' },
+      ],
+    }),
+  );
+  const spdx = join(dir, 'nopurl.spdx.json');
+  writeFileSync(spdx, JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ SPDXID: 'SPDXRef-a', name: 'a' }, { SPDXID: 'SPDXRef-b', name: 'b' }] }));
+  const removed = join(dir, 'removed.tsv');
+  writeFileSync(removed, 'curl\t7.88.1-10\tamd64\tcurl\t7.88.1-10\trc \nbash\t5.2.15-2\tamd64\tbash\t5.2.15-2\trc \n');
+  const empty = join(dir, 'empty.tsv');
+  writeFileSync(empty, '');
+  const comments = join(dir, 'comments.txt');
+  writeFileSync(comments, '# exported by rpm -qa\n\n');
+
+  it.each([
+    [npm, /npm\.cdx\.json: 0 of 3 components are rpm or deb packages Bulwark can judge \(2 pkg:npm, 1 without a purl\)/],
+    [spdx, /nopurl\.spdx\.json: 0 of 2 components are rpm or deb packages Bulwark can judge \(2 without a purl\)/],
+    [removed, /removed\.tsv: 0 of 2 lines are installed packages/],
+    [empty, /empty\.tsv: is empty: no packages to scan/],
+    [comments, /comments\.txt: is empty: no packages to scan/],
+  ])('refuses %s with --feed, exit 2, naming the file and why', async (file, message) => {
+    const r = await run('scan', '--inventory', file, '--feed', OVAL, '--release', file === removed ? 'debian:12' : 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toMatch(message);
+    expect(r.code).toBe(2);
+  });
+
+  it('refuses it as a stored scan too (--name), and the host keeps its inventory and findings', async () => {
+    const db = join(dir, 'nothing.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-09')).code).toBe(0);
+    const r = await run('--db', db, 'scan', '--inventory', npm, '--name', 'web-09', '--release', 'azurelinux:3.0', '--fail-on', 'low');
+    expect(r.err).toMatch(/0 of 3 components are rpm or deb packages Bulwark can judge/);
+    expect(r.code).toBe(2);
+    const f = await run('--db', db, 'findings', '--host', 'web-09', '--status', 'open', '--format', 'json');
+    expect((JSON.parse(f.out) as { findings: { advisoryId: string }[] }).findings.map((x) => x.advisoryId)).toEqual(['oval:com.microsoft.azurelinux:def:1']);
+  });
+});
+
+// An SBOM purl without arch= was stored as "noarch", and every output then showed that made-up
+// arch (JSON, the VEX purls). The arch stays unknown, and matches as noarch does.
+describe('bulwark scan of an SBOM whose purls give no arch', () => {
+  const UPDATEINFO = join(import.meta.dirname, '..', '..', 'feeds', 'updateinfo', '__fixtures__', 'fedora-style.xml');
+  const sbom = (name: string, purls: string[]): string => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: purls.map((purl, i) => ({ name: `c${String(i)}`, purl })) }));
+    return file;
+  };
+
+  it('still matches a fix for one arch (as noarch did), and claims no arch in the JSON', async () => {
+    const file = sbom('ssh.cdx.json', ['pkg:rpm/fedora/openssh-server@9.6p1-0.fc41', 'pkg:rpm/fedora/openssh@9.6p1-0.fc41?arch=i686']);
+    const r = await run('scan', '--inventory', file, '--feed', UPDATEINFO, '--release', 'fedora:41', '--format', 'json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out) as { findings: { advisory: string; package: string; arch: string | null }[] };
+    // The fix is for x86_64: the package of unknown arch matches it; the i686 one does not.
+    expect(doc.findings.map((f) => [f.advisory, f.package, f.arch])).toEqual([['FEDORA-2024-0a1b2c3d4e', 'openssh-server', null]]);
+  });
+
+  it('writes no arch= in the VEX purl of a package stored without one', async () => {
+    const file = sbom('golang.cdx.json', ['pkg:rpm/azurelinux/golang@1.20.6-1.azl3?upstream=golang-1.20.6-1.azl3.src.rpm']);
+    const db = join(dir, 'noarch.db');
+    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+    expect((await run('--db', db, 'scan', '--inventory', file, '--name', 'img-1')).code).toBe(0);
+    const vex = JSON.parse((await run('--db', db, 'report', '--format', 'cyclonedx-vex')).out) as { components: { purl?: string }[] };
+    expect(vex.components.map((c) => c.purl)).toEqual(['pkg:rpm/azurelinux/golang@1.20.6-1.azl3?distro=azurelinux-3.0&upstream=golang']);
   });
 });

@@ -1,12 +1,13 @@
 import { basename } from 'node:path';
 import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
+import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
 import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
 import { findFindings } from '../../services/report.js';
-import { scanTarget } from '../../services/scan.js';
+import { packageSourceKey, scanTarget } from '../../services/scan.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
@@ -30,6 +31,9 @@ export interface ScanOptions {
 
 /** A finding as printed; a stored scan's may be `accepted` by an operator. */
 type Printed = Omit<FileScanFinding, 'status'> & { status: FileScanFinding['status'] | 'accepted' };
+
+/** A stored scan's finding: a file scan's fields, and when the store first and last saw it and its deadline. */
+type StoredPrinted = Printed & { advisoryId: string; advisorySource: string; firstSeen: string; lastSeen: string; deadline: string | null };
 
 function table(findings: readonly Printed[]): string {
   const rows = [...findings]
@@ -94,23 +98,31 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         ? await importRootInventory(db, { dir: o.root, name: o.name ?? basename(o.root), release: o.release })
         : await importInventoryFile(db, { file: o.inventory ?? '', name: o.name ?? basename(o.inventory ?? ''), release: o.release });
     const scan = await scanTarget(db, imported.target.id);
-    // The table names each finding's CVEs, as a scan with --feed does (the column was empty).
-    const cves = new Map<string, string[]>();
-    if (o.format === 'table' && scan.active.length > 0) for (const r of await findFindings(db, { hosts: [scan.target.name], status: ['open', 'no-fix', 'accepted'] })) cves.set(`${r.advisorySource}\u0000${r.advisoryId}`, r.cves);
-    const findings: Printed[] = scan.active.map((f) => ({
-      advisory: f.advisoryId,
-      source: f.advisorySource,
-      cves: cves.get(`${f.advisorySource}\u0000${f.advisoryId}`) ?? [],
-      package: f.package,
-      arch: null,
-      installed: f.installed,
-      fixed: f.fixed,
-      severity: f.severity,
-      status: f.status === 'no-fix' || f.status === 'accepted' ? f.status : 'open',
-      reason: f.reason,
-      packageSource: null,
+    // Each finding with the fields and names a scan with --feed prints (issue #13: the stored
+    // scan's JSON lacked cves, arch and packageSource, and named the advisory differently),
+    // plus what only the store knows (first and last seen, deadline). By the target's id: a name
+    // could also be another target's id.
+    const rows = scan.active.length === 0 ? [] : await findFindings(db, { hosts: [scan.target.id], status: ['open', 'no-fix', 'accepted'] });
+    const findings: StoredPrinted[] = rows.map((r) => ({
+      advisory: r.advisoryId,
+      source: r.advisorySource,
+      cves: r.cves,
+      package: r.package,
+      arch: knownArch(r.arch),
+      installed: r.installed,
+      fixed: r.fixed,
+      severity: r.severity,
+      status: r.status === 'no-fix' || r.status === 'accepted' ? r.status : 'open',
+      reason: r.reason,
+      packageSource: scan.packageSources.get(packageSourceKey(r)) ?? null,
+      // The names this output had before it took a --feed scan's (kept so scripts reading them go on working).
+      advisoryId: r.advisoryId,
+      advisorySource: r.advisorySource,
+      firstSeen: r.firstSeen,
+      lastSeen: r.lastSeen,
+      deadline: r.deadline,
     }));
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings: scan.active }, null, 2) + '\n');
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings }, null, 2) + '\n');
     else {
       await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${String(imported.packages)} packages; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
