@@ -211,21 +211,8 @@ export async function upsertAdvisories(ex: Executor, advisories: readonly Adviso
         ex,
         rewritten.map((r) => r.pk),
       );
-      const inserted: { pk: number; a: Advisory }[] = [];
-      for (const c of chunks(fresh, 16)) {
-        const pks = await ex
-          .insertInto('advisories')
-          .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: null })))
-          .returning(['pk', 'advisory_id'])
-          .execute();
-        const byId = new Map(pks.map((r) => [r.advisory_id, r.pk]));
-        for (const x of c) {
-          const pk = byId.get(x.a.id);
-          if (pk === undefined) throw new Error(`storage: no pk returned for advisory ${x.a.id}`);
-          inserted.push({ pk, a: x.a });
-          events.push({ pk, kind: 'added', detail: { severity: x.a.severity } });
-        }
-      }
+      const inserted = await insertAdvisoryRows(ex, fresh, now, null);
+      for (const { pk, a } of inserted) events.push({ pk, kind: 'added', detail: { severity: a.severity } });
       counts.added += inserted.length;
       await insertChildren(ex, [...inserted, ...rewritten]);
       await addEvents(ex, now, events);
@@ -466,20 +453,7 @@ export async function stageAdvisories(ex: Executor, source: string, staging: str
       else if (old.fingerprint === fp && old.withdrawn_at === null) counts.unchanged++;
       else counts.pending.push(a);
     }
-    const inserted: { pk: number; a: Advisory }[] = [];
-    for (const c of chunks(fresh, 16)) {
-      const pks = await ex
-        .insertInto('advisories')
-        .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: now })))
-        .returning(['pk', 'advisory_id'])
-        .execute();
-      const byId = new Map(pks.map((r) => [r.advisory_id, r.pk]));
-      for (const x of c) {
-        const pk = byId.get(x.a.id);
-        if (pk === undefined) throw new Error(`storage: no pk returned for advisory ${x.a.id}`);
-        inserted.push({ pk, a: x.a });
-      }
-    }
+    const inserted = await insertAdvisoryRows(ex, fresh, now, now);
     await insertChildren(ex, inserted);
     counts.staged += inserted.length;
   }
@@ -555,4 +529,26 @@ export async function releasesOfSource(ex: Executor, source: string): Promise<st
     .where('advisories.withdrawn_at', 'is', null)
     .execute();
   return rows.map((r) => r.release_id).sort();
+}
+
+/**
+ * Inserts advisory rows 16 to a statement and returns each with its new pk: the live upsert
+ * (`withdrawnAt` null) and a sync's staging (withdrawn until published) share it.
+ */
+async function insertAdvisoryRows(ex: Executor, fresh: readonly { a: Advisory; cols: Columns }[], now: string, withdrawnAt: string | null): Promise<{ pk: number; a: Advisory }[]> {
+  const inserted: { pk: number; a: Advisory }[] = [];
+  for (const c of chunks(fresh, 16)) {
+    const pks = await ex
+      .insertInto('advisories')
+      .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: withdrawnAt })))
+      .returning(['pk', 'advisory_id'])
+      .execute();
+    const byId = new Map(pks.map((r) => [r.advisory_id, r.pk]));
+    for (const x of c) {
+      const pk = byId.get(x.a.id);
+      if (pk === undefined) throw new Error(`storage: no pk returned for advisory ${x.a.id}`);
+      inserted.push({ pk, a: x.a });
+    }
+  }
+  return inserted;
 }
