@@ -27,6 +27,29 @@ export type ErrorCode =
   | 'auth.rate-limited'
   | 'internal';
 
+/** Every error code, for tables that must cover them all (HTTP status, exit code) and their tests. */
+export const ERROR_CODES = [
+  'usage',
+  'config.invalid',
+  'version.invalid',
+  'package.invalid',
+  'input.invalid',
+  'storage.conflict',
+  'storage.not-found',
+  'storage.unavailable',
+  'storage.full',
+  'target.unreachable',
+  'auth.required',
+  'auth.forbidden',
+  'auth.rate-limited',
+  'internal',
+] as const satisfies readonly ErrorCode[];
+
+// A code added to the union but not to the list fails to compile here.
+type MissingCode = Exclude<ErrorCode, (typeof ERROR_CODES)[number]>;
+const noneMissing: [MissingCode] extends [never] ? true : never = true;
+void noneMissing;
+
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';
   readonly code: ErrorCode;
