@@ -89,7 +89,7 @@ describe('request body limits on the agent routes', () => {
   it('refuses a public enrollment larger than a few KB by its Content-Length, before a byte of it is sent', async () => {
     const r = await post(`${server.url}/agent/v1/enroll`, { declared: 400_000_000, total: 400_000_000 });
     expect([r.status, r.written]).toEqual([413, 0]);
-    expect(JSON.parse(r.body)).toEqual({ error: { code: 'input.invalid', message: 'the request body is larger than 4096 bytes' } });
+    expect(JSON.parse(r.body)).toEqual({ error: { code: 'input.too-large', message: 'the request body is larger than 4096 bytes' } });
   });
 
   it('stops reading a streamed enrollment (no Content-Length) as soon as it passes the limit', async () => {
