@@ -44,7 +44,7 @@ export async function policySchemaCommand(o: { io: CliIo }): Promise<ExitCode> {
 export async function planCommand(o: Common & { policy: string; at: Date | undefined; format: 'table' | 'json' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const { plan, policy, policyVersion, pk } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined, audit: actorOf(o.io) });
+    const { plan, policy, policyVersion } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined, audit: actorOf(o.io) });
     if (o.format === 'json') {
       await writeAll(o.io.stdout, JSON.stringify({ policyVersion, ...plan }, null, 2) + '\n');
       return EXIT.ok;
