@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { refusingTransport } from '../../test/refusing-transport.js';
 import { BulwarkError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { openStore } from '../services/store.js';
+import { createToken } from '../services/tokens.js';
 import { createApp } from './app.js';
 import { errorResponse, STATUS, statusOf } from './errors.js';
 
@@ -80,6 +81,12 @@ describe('the error → status table', () => {
     const db = await openStore({ dbPath: join(dir, 'b.db'), env: {} });
     try {
       const app = createApp(db, { knownHostsFile: join(dir, 'kh'), transport: () => refusingTransport, version: 't', agentServerKey: randomBytes(32), reposNeedToken: true });
+      const viewer = (await createToken(db, { name: 'v', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+      // A missing run is not found, as a missing host is (issue #17: it was 400 usage).
+      const run = await app.request('/api/v1/runs/999', { headers: { authorization: `Bearer ${viewer}` } });
+      expect([run.status, ((await run.json()) as { error: { code: string } }).error.code]).toEqual([404, 'storage.not-found']);
+      const plan = await app.request('/api/v1/policies/none/plan', { headers: { authorization: `Bearer ${viewer}` } });
+      expect([plan.status, ((await plan.json()) as { error: { code: string } }).error.code]).toEqual([404, 'storage.not-found']);
       const answers = [
         await app.request('/api/v1/no-such-route'),
         await app.request('/agent/v1/enroll', { method: 'POST', headers: { 'content-length': '999999' }, body: 'x'.repeat(999_999) }),

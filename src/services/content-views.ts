@@ -285,7 +285,7 @@ export async function promoteView(db: Db, o: { view: string; environment: string
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.environment)) throw new BulwarkError('usage', `"${o.environment}" is not an environment name`);
   const versions = await listViewVersions(db.kysely, o.view);
   const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
-  if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
+  if (v === undefined) throw new BulwarkError('storage.not-found', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
   // The version's own YAML says the way through the environments.
   const path = parseContentView(v.spec, `${o.view} version ${String(v.version)}`).promotion;
   if (path !== undefined && o.force !== true) {

@@ -50,7 +50,7 @@ export function listPolicies(db: Db): Promise<{ name: string; version: number; a
 
 async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; version: number }> {
   const stored = await getPolicyVersion(db.kysely, name);
-  if (stored === null) throw new BulwarkError('usage', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
+  if (stored === null) throw new BulwarkError('storage.not-found', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
   return { policy: Policy.parse(stored.document), version: stored.version };
 }
 
