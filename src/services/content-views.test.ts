@@ -124,7 +124,7 @@ needs.describe('content views', () => {
     await expect(promoteView(db, { view: 'azl3-lab', environment: 'dev', version: 9, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/no version 9/);
     // The same from the CLI.
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'v.db'), ...args], { USER: 'frank', BULWARK_OBJECTS_DIR: objectsDir });
-    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+test\s+3\s+3\s+prod$/m);
+    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+cli:test\s+3\s+3\s+prod$/m);
     expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
     expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
     // Publishing from the CLI signs with the server's key, made beside the object store the first time.

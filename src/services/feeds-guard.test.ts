@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -182,8 +182,9 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
 
       const syncs = (await auditLog(db, { subject: 'guard', limit: 10 })).filter((e) => e.action === 'feed.sync').reverse();
       expect(syncs.map((e) => [e.actor, e.detail['status']])).toEqual([
-        ['cli:alice', 'synced'],
-        ['cli:alice', 'refused'],
+        // The OS user running the CLI, whatever $USER says (issue #17).
+        [`cli:${userInfo().username}`, 'synced'],
+        [`cli:${userInfo().username}`, 'refused'],
         [expect.stringMatching(/^token:.*:ops$/), 'synced'],
         ['scheduler', 'unchanged'],
       ]);

@@ -88,7 +88,7 @@ describe.skipIf(data === null)('a feed of another distribution or release is ref
     expect(await dumpStore(db)).toEqual(before);
     const audit = await auditLog(db, { limit: 1000 });
     expect(audit).toHaveLength(auditBefore + 1);
-    expect(audit[0]).toMatchObject({ actor: { kind: 'cli', name: 'tester' }, action: 'feed.sync', subject: source, detail: { status: 'refused', refused: 'identity', force: true } });
+    expect(audit[0]).toMatchObject({ actor: 'cli:tester', action: 'feed.sync', subject: source, detail: { status: 'refused', refused: 'identity', force: true } });
     expect(audit[0]?.detail['sha256']).toMatch(/^[0-9a-f]{64}$/);
   }, 60_000);
 

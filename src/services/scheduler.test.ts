@@ -64,7 +64,8 @@ needs.describe('the scheduler', () => {
       expect(tick?.report?.run.status).toBe('done');
       for (const root of tb.roots.values()) expect(installed(root)).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3', 'kernel-0:6.6.1-1.azl3']);
       const audit = await auditLog(db, { subject: 'oob' });
-      expect(audit.map((a) => a.action)).toEqual(['run.end', 'run.start']);
+      // The policy's version is audited by applyPolicyFile, then the run it started and its end.
+      expect(audit.map((a) => a.action)).toEqual(['run.end', 'run.start', 'policy.apply']);
       expect(audit[1]?.detail['reasons']).toEqual(expect.arrayContaining(['critical-24h']));
       // Nothing more is due until the window: the monthly curl update waits.
       expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
