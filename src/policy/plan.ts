@@ -3,9 +3,10 @@ import { autoApproveFrom, splitForApproval, type ApprovalSplit } from './approva
 import { monthlyCycle, nextCycleAfter, predictedBreach } from './deadlines.js';
 import { draftTargets, type Draft } from './drafts.js';
 import type { Plan, PlanEntry, PlanInput } from './plan-types.js';
+import type { Policy } from './schema.js';
 import { rebootAfter } from './reboot.js';
 import { assignRings } from './rings.js';
-import { placeInRings } from './schedule.js';
+import { placeInRings, type Placeable, type Placement } from './schedule.js';
 import { packageRules } from './select-version.js';
 import { cycleAround } from './time.js';
 import { planWarnings } from './warnings.js';
@@ -25,6 +26,9 @@ export { isKernel } from './reboot.js';
 export { unknownRingHosts } from './rings.js';
 export { soakFor } from './schedule.js';
 export { buildOf } from './select-version.js';
+
+/** A host's work in its ring: what it carries and waits for now, as placement sees it. */
+type Item = ApprovalSplit & Placeable & { d: Draft };
 
 /** @example assemblePlan({ policy, targets, findings, now: new Date() }) */
 export function assemblePlan(input: PlanInput): Plan {
@@ -46,7 +50,7 @@ export function assemblePlan(input: PlanInput): Plan {
   const ringOf = assignRings(rings, drafts, (d) => d.t);
   // What each host of each ring gets (its time comes after), ring by ring, by host name.
   const approvedCycle = nowMs >= autoApproveFrom(around.previous, policy.approval.autoApproveAfterDays, policy.cadence.timezone);
-  const items: (ApprovalSplit & { d: Draft; ring: number; emergency: boolean; deadline: number; approved: boolean; urgent: boolean })[] = [];
+  const items: Item[] = [];
   for (let i = 0; i < rings.length; i++)
     for (const d of drafts.filter((x) => ringOf.get(x) === i).sort((a, b) => a.t.name.localeCompare(b.t.name))) {
       const split = splitForApproval([...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name)), d.outOfBand, d.manual, approved, approvedCycle);
@@ -54,32 +58,7 @@ export function assemblePlan(input: PlanInput): Plan {
     }
   const times = placeInRings(items, { rings, windows: policy.windows, soakHours: policy.rollout.soakHours, nowMs, ...(input.ringHistory !== undefined ? { ringHistory: input.ringHistory } : {}) });
 
-  const entries: PlanEntry[] = [];
-  for (const x of items) {
-    const { d, ring: i, packages } = x;
-    const s = times.get(x) ?? { start: nowMs, end: null, name: null };
-    const late = predictedBreach(d.deadline, s, nowMs);
-    entries.push({
-      targetId: d.t.id,
-      target: d.t.name,
-      ring: rings[i]?.name ?? '?',
-      ringIndex: i,
-      start: iso(s.start),
-      ...(s.after !== undefined ? { after: s.after } : {}),
-      ...(late !== undefined ? { predictedBreach: late } : {}),
-      windowEnd: s.end === null ? null : iso(s.end),
-      window: s.name,
-      deadline: iso(d.deadline),
-      reasons: [...d.reasons].sort(),
-      emergency: d.emergency,
-      approval: x.waitingNow.length > 0 ? 'pending' : 'approved',
-      awaitingApproval: x.awaiting,
-      packages,
-      held: d.held,
-      excluded: d.excluded,
-      reboot: rebootAfter(policy.reboot, d.t, packages),
-    });
-  }
+  const entries = items.map((x) => entryOf(x, times.get(x) ?? { start: nowMs, end: null, name: null }, policy, nowMs));
   entries.sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   breaches.sort((a, b) => b.overdueHours - a.overdueHours || a.target.localeCompare(b.target));
   return {
@@ -92,6 +71,32 @@ export function assemblePlan(input: PlanInput): Plan {
     idle,
     ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
     ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),
+  };
+}
+
+function entryOf(x: Item, s: Placement, policy: Policy, nowMs: number): PlanEntry {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const { d, ring: i, packages } = x;
+  const late = predictedBreach(d.deadline, s, nowMs);
+  return {
+    targetId: d.t.id,
+    target: d.t.name,
+    ring: policy.rollout.rings[i]?.name ?? '?',
+    ringIndex: i,
+    start: iso(s.start),
+    ...(s.after !== undefined ? { after: s.after } : {}),
+    ...(late !== undefined ? { predictedBreach: late } : {}),
+    windowEnd: s.end === null ? null : iso(s.end),
+    window: s.name,
+    deadline: iso(d.deadline),
+    reasons: [...d.reasons].sort(),
+    emergency: d.emergency,
+    approval: x.waitingNow.length > 0 ? 'pending' : 'approved',
+    awaitingApproval: x.awaiting,
+    packages,
+    held: d.held,
+    excluded: d.excluded,
+    reboot: rebootAfter(policy.reboot, d.t, packages),
   };
 }
 
