@@ -4,7 +4,7 @@ import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
 import { checkIdentityFile, collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
-import { defaultSqlitePath, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
+import { defaultSqlitePath, getTarget, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -67,9 +67,17 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
   return o.server === true ? join(dirname(defaultSqlitePath(env)), 'ssh-keys') : null;
 }
 
-/** @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }) */
-export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock, o: { identityDir?: string | null } = {}): Promise<StoredTarget> {
+/**
+ * Adds a host, or replaces the one of that name. With `replace: false` (the CLI without
+ * --replace) an existing name is refused instead of being replaced silently.
+ * @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true })
+ */
+export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock, o: { identityDir?: string | null; replace?: boolean } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  if (o.replace === false) {
+    const existing = await getTarget(db.kysely, input.name);
+    if (existing?.name === input.name) throw new BulwarkError('usage', `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`, { name: input.name });
+  }
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
   const a = parseSshAddress(input.address);

@@ -4,6 +4,9 @@ import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe } from '../options.js';
 
 /**
  * `bulwark demo`: ingests the sample feed, imports the sample host and scans it, on the
@@ -38,4 +41,11 @@ export async function demoCommand(opts: { io: CliIo; dbPath: string | undefined 
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark demo`. */
+export function register(program: Command, ctx: CliContext): void {
+  describe(program.command('demo'), 'ingest a small sample feed and scan a sample inventory on the embedded SQLite database', 'bulwark demo', 'bulwark --db /tmp/demo.db demo').action(async () => {
+    ctx.exit = await demoCommand({ io: ctx.io, dbPath: ctx.dbPath() });
+  });
 }

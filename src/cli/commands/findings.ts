@@ -7,6 +7,11 @@ import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, listOption } from '../options.js';
+import { parseSeverity } from './scan.js';
 
 /**
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
@@ -31,5 +36,32 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
     return o.failOn !== undefined && overThreshold(rows, o.failOn) ? EXIT.findings : EXIT.ok;
   } finally {
     await db.close();
+  }
+}
+
+/** `bulwark findings` and `bulwark report`. */
+export function register(program: Command, ctx: CliContext): void {
+  for (const [cmd, desc, formats, def, examples] of [
+    ['findings', 'list stored findings (open and without a fix unless --status says otherwise)', ['table', 'json', 'csv'], 'table', ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json']],
+    ['report', 'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page', ['table', 'json', 'csv', 'cyclonedx-vex', 'html'], 'table', ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical']],
+  ] as const) {
+    describe(program.command(cmd), desc, ...examples)
+      .addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
+      .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
+      .option('--cve <id>', 'only findings of advisories naming this CVE')
+      .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))
+      .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
+      .option('--output <file>', 'write to this file instead of standard output')
+      .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
+      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity }) => {
+        ctx.exit = await findingsCommand({
+          io: ctx.io,
+          dbPath: ctx.dbPath(),
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
+          format: o.format,
+          output: o.output,
+          failOn: o.failOn,
+        });
+      });
   }
 }

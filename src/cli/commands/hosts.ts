@@ -8,16 +8,19 @@ import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, listOption } from '../options.js';
 
 interface Common {
   io: CliIo;
   dbPath: string | undefined;
 }
 
-export async function hostsAddCommand(o: Common & HostInput): Promise<ExitCode> {
+export async function hostsAddCommand(o: Common & HostInput & { replace: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const t = await addHost(db, o, undefined, { identityDir: sshKeyDir(o.io.env) });
+    const t = await addHost(db, o, undefined, { identityDir: sshKeyDir(o.io.env), replace: o.replace });
     await recordAudit(db, actorOf(o.io), 'host.add', t.name, { address: t.address, tags: t.tags });
     await writeAll(o.io.stdout, `host ${t.name}: ${t.address ?? ''}\n`);
     return EXIT.ok;
@@ -81,4 +84,36 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark hosts add | list | remove`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const hosts = describe(program.command('hosts'), 'hosts Bulwark reaches over SSH (no agent on the host)', 'bulwark hosts add web-01 --address bulwark@10.0.0.5 --sudo --tag prod', 'bulwark hosts list');
+  describe(
+    hosts.command('add'),
+    'add a host reached over SSH (an existing name needs --replace)',
+    'bulwark hosts add web-01 --address bulwark@10.0.0.5 --identity /etc/bulwark/id_ed25519 --sudo --tag prod',
+    'bulwark hosts add web-01 --address bulwark@10.0.0.6 --replace',
+  )
+    .argument('<name>', 'a unique name, e.g. web-01')
+    .requiredOption('--address <user@host[:port]>', 'where to connect (user defaults to root, port to 22)')
+    .option('--identity <file>', 'private key file (default: the SSH agent)')
+    .option('--sudo', 'run package queries with sudo -n')
+    .addOption(listOption('--tag <tag>', 'a tag (repeatable)'))
+    .addOption(enumOption('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)", ['dnf', 'tdnf', 'apt']))
+    .option('--replace', 'replace the host of this name (its address, identity, tags), keeping its inventory and findings')
+    .action(async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: 'dnf' | 'tdnf' | 'apt'; replace?: boolean }) => {
+      ctx.exit = await hostsAddCommand({ io, dbPath: ctx.dbPath(), name, address: o.address, identityFile: o.identity, sudo: o.sudo === true, tags: o.tag, packageManager: o.packageManager, replace: o.replace === true });
+    });
+  describe(hosts.command('list'), 'list hosts: release, kernel, last inventory, address and tags', 'bulwark hosts list', 'bulwark hosts list --json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await hostsListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(hosts.command('remove'), 'remove a host, with its inventory and findings', 'bulwark hosts remove web-01')
+    .argument('<name>', 'the host')
+    .action(async (name: string) => {
+      ctx.exit = await hostsRemoveCommand({ io, dbPath: ctx.dbPath(), name });
+    });
 }

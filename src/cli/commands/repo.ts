@@ -3,6 +3,9 @@ import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, listOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -76,4 +79,49 @@ export async function repoMirrorCommand(o: Common & { id: string; snapshot: stri
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark repo add | list | sync | mirror | snapshots`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const repo = describe(program.command('repo'), 'package repositories: signed metadata verified, immutable content-addressed snapshots', 'bulwark repo add azl3-base --url https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64 --key azl.asc', 'bulwark repo sync');
+  describe(
+    repo.command('add'),
+    'add a repository to take snapshots of',
+    'bulwark repo add azl3-base --url https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64 --key azl.asc',
+    'bulwark repo add bookworm --kind deb --url https://deb.debian.org/debian --suite bookworm --component main --arch amd64 --key debian.asc',
+  )
+    .argument('<id>', 'a name for it, e.g. azl3-base')
+    .requiredOption('--url <url>', 'the repository (https://…, file://… or a directory) holding repodata/')
+    .addOption(listOption('--key <file>', 'an ASCII-armored OpenPGP public key its repomd.xml is signed with (repeatable)'))
+    .option('--no-verify', 'take its metadata without a signature (checksums are still checked)')
+    .addOption(enumOption('--kind <kind>', 'rpm-md (dnf, tdnf) or deb (apt)', ['rpm-md', 'deb'], { default: 'rpm-md' }))
+    .option('--suite <suite>', 'deb: the suite under dists/ (none: a flat repository)')
+    .addOption(listOption('--component <c>', 'deb: a component, e.g. main (repeatable)'))
+    .addOption(listOption('--arch <a>', 'deb: an architecture, e.g. amd64 (repeatable)'))
+    .action(async (id: string, o: { url: string; key: string[]; verify: boolean; kind: 'rpm-md' | 'deb'; suite?: string; component: string[]; arch: string[] }) => {
+      ctx.exit = await repoAddCommand({ io, dbPath: ctx.dbPath(), id, url: o.url, keys: o.key, verify: o.verify, kind: o.kind, suite: o.suite ?? null, components: o.component, arches: o.arch });
+    });
+  describe(repo.command('list'), 'list repositories, their kind, address and signing keys', 'bulwark repo list')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await repoListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(repo.command('sync'), 'take a snapshot of each repository (all when none is named)', 'bulwark repo sync', 'bulwark repo sync azl3-base')
+    .argument('[id...]', 'repositories')
+    .action(async (ids: string[]) => {
+      ctx.exit = await repoSyncCommand({ io, dbPath: ctx.dbPath(), ids });
+    });
+  describe(repo.command('mirror'), "store a snapshot's package files, each verified against the snapshot's signed metadata", 'bulwark repo mirror azl3-base', 'bulwark repo mirror azl3-base --snapshot 3f2a9c')
+    .argument('<id>', 'the repository')
+    .option('--snapshot <id>', 'this snapshot (a prefix of its id) instead of the latest')
+    .action(async (id: string, o: { snapshot?: string }) => {
+      ctx.exit = await repoMirrorCommand({ io, dbPath: ctx.dbPath(), id, snapshot: o.snapshot });
+    });
+  describe(repo.command('snapshots'), 'list snapshots: when taken, revision, packages, who signed', 'bulwark repo snapshots azl3-base')
+    .argument('[id]', 'only this repository')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, o: { json?: boolean }) => {
+      ctx.exit = await repoSnapshotsCommand({ io, dbPath: ctx.dbPath(), id, json: o.json === true });
+    });
 }
