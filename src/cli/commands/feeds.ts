@@ -9,6 +9,7 @@ import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { didYouMean, plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, intOption, listOption } from '../options.js';
 
@@ -93,10 +94,10 @@ function summaryLine(r: SyncReport): string {
   if (r.status === 'refused') return `${r.source}: REFUSED: ${r.error ?? 'unknown reason'}`;
   if (r.status !== 'synced') return `${r.source}: ${r.status} (${r.seconds.toFixed(3)} s)`;
   return (
-    `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
+    `${r.source}: ${plural(r.advisories, 'advisory', 'advisories')} in ${plural(r.documents, 'document')}: ` +
     `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +
     `${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s` +
-    (r.rescanned === undefined ? '' : `; ${String(r.rescanned)} targets re-scanned`)
+    (r.rescanned === undefined ? '' : `; ${plural(r.rescanned, 'target')} re-scanned`)
   );
 }
 
@@ -109,12 +110,16 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
     if (opts.file !== undefined && opts.sources.length !== 1) throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
+    // A mistyped source is the caller's mistake (exit 2, with the closest name), not a failed sync (4).
+    const known = opts.sources.length > 0 ? (await listSources(db)).map((s) => s.id) : [];
+    for (const id of opts.sources)
+      if (!known.includes(id)) throw new BulwarkError('usage', `no feed source "${id}"${didYouMean(id, known)}; \`bulwark feeds list\` shows them, \`bulwark feeds add\` adds one`, { source: id });
     let last = 0;
     const onProgress = (p: { source: string; advisories: number; documents: number }): void => {
       const now = performance.now();
       if (now - last < 1000) return;
       last = now;
-      opts.io.stderr.write(`${p.source}: ${String(p.advisories)} advisories read…\n`);
+      opts.io.stderr.write(`${p.source}: ${plural(p.advisories, 'advisory', 'advisories')} read…\n`);
     };
     const common = { force: opts.force, allowWithdraw: opts.allowWithdraw === true, onProgress, actor: actorOf(opts.io) };
     let reports: SyncReport[];
@@ -133,7 +138,7 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
         lines.push(summaryLine(r));
         const samples = opts.verbose ? r.warningSamples : r.warningSamples.slice(0, 5);
         for (const w of samples) lines.push(`  warning${w.record === null ? '' : ` ${w.record}`}: ${w.message}`);
-        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more warnings${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
+        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more ${r.warnings - samples.length === 1 ? 'warning' : 'warnings'}${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
       }
       await writeAll(opts.io.stdout, lines.join('\n') + '\n');
     }
@@ -166,7 +171,7 @@ export async function advisoriesCommand(opts: Common & AdvisoryQuery & { json: b
       ]);
     });
     await writeAll(opts.io.stdout, formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'RELEASE', 'PACKAGE', 'STATUS', 'VERSION', 'SOURCE'], rows));
-    await writeAll(opts.io.stderr, `${String(list.length)} advisories\n`);
+    await writeAll(opts.io.stderr, `${plural(list.length, 'advisory', 'advisories')}\n`);
     return EXIT.ok;
   } finally {
     await db.close();

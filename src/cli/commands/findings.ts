@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Severity } from '../../core/advisory.js';
-import { findFindings, renderReport, type FindingsQuery, type ReportFormat } from '../../services/report.js';
+import { findFindings, renderReport, requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
 import { overThreshold } from '../../services/report-render.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
@@ -8,6 +8,7 @@ import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption } from '../options.js';
@@ -20,6 +21,7 @@ import { parseSeverity } from './scan.js';
 export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined; query: FindingsQuery; format: ReportFormat; output: string | undefined; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const rows = await findFindings(db, o.query);
     let text: string;
     if (o.format === 'table') {
@@ -27,11 +29,11 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
         formatTable(
           ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN'],
           rows.map((r) => [r.severity, r.targetName, r.advisoryId, r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''), r.package, r.installed, r.fixed ?? '-', r.status, r.firstSeen.slice(0, 10)]),
-        ) + `${String(rows.length)} findings\n`;
+        ) + `${plural(rows.length, 'finding')}\n`;
     } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
       await writeFile(o.output, text, { mode: 0o644 });
-      await writeAll(o.io.stderr, `wrote ${String(rows.length)} findings to ${o.output}\n`);
+      await writeAll(o.io.stderr, `wrote ${plural(rows.length, 'finding')} to ${o.output}\n`);
     } else await writeAll(o.io.stdout, text);
     return o.failOn !== undefined && overThreshold(rows, o.failOn) ? EXIT.findings : EXIT.ok;
   } finally {

@@ -9,6 +9,7 @@ import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { didYouMean, plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption } from '../options.js';
 
@@ -64,18 +65,28 @@ export async function hostsRemoveCommand(o: Common & { name: string }): Promise<
 export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; knownHostsFile: string; acceptNewHostKey: boolean; concurrency: number; format: 'table' | 'json'; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    // A mistyped name is the caller's mistake (exit 2, with the closest name), not a failed host (4).
+    if (o.hosts !== 'all') {
+      const known = await listHosts(db);
+      const names = known.map((h) => h.name);
+      const missing = o.hosts.filter((n) => !known.some((h) => h.name === n || h.id === n));
+      if (missing.length > 0) throw new BulwarkError('storage.not-found', missing.map((n) => `no host named "${n}"${didYouMean(n, names)}`).join('; ') + ' (`bulwark hosts list` shows them)', { hosts: missing });
+    }
     const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env) });
     // The report's packageSources is a Map, for `scan --inventory`'s findings; JSON would print it as {}.
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results.map((r) => (r.report === undefined ? r : { ...r, report: { target: r.report.target, counts: r.report.counts, active: r.report.active } })), null, 2) + '\n');
     else {
       const lines = results.map((r) =>
         r.ok && r.report !== undefined
-          ? `${r.host}: ${r.report.target.release ?? '?'}, ${String(r.report.active.length)} findings (${String(r.report.counts.opened)} new, ${String(r.report.counts.closed)} closed)`
+          ? `${r.host}: ${r.report.target.release ?? '?'}, ${plural(r.report.active.length, 'finding')} (${String(r.report.counts.opened)} new, ${String(r.report.counts.closed)} closed)`
           : `${r.host}: FAILED: ${r.error ?? ''}`,
       );
       await writeAll(o.io.stdout, lines.join('\n') + '\n');
     }
-    if (results.some((r) => !r.ok)) return EXIT.targetsFailed;
+    const failed = results.filter((r) => !r.ok).length;
+    if (results.length === 0) await writeAll(o.io.stderr, 'no hosts to scan (`bulwark hosts add` adds one)\n');
+    else if (failed > 0) await writeAll(o.io.stderr, failed === results.length ? (failed === 1 ? 'the one host scanned failed\n' : `all ${String(failed)} hosts failed\n`) : `${String(failed)} of ${plural(results.length, 'host')} failed\n`);
+    if (failed > 0) return EXIT.targetsFailed;
     if (o.failOn !== undefined) {
       const worst = results.flatMap((r) => r.report?.active ?? []).some((f) => f.status !== 'accepted' && severityRank(f.severity) >= severityRank(o.failOn ?? 'critical'));
       if (worst) return EXIT.findings;

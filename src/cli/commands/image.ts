@@ -7,6 +7,7 @@ import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption, positiveInt } from '../options.js';
 
@@ -36,11 +37,11 @@ export async function imageBuildCommand(o: Common & { file: string; keepRoot: bo
     await writeAll(
       o.io.stdout,
       [
-        `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${String(r.packages)} packages`,
+        `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${plural(r.packages, 'package')}`,
         `  artifact ${r.artifact}${r.type === 'container' ? ` (oci:${r.artifact}:<tag>)` : ''}`,
         `  digest   ${r.digest}`,
         `  sboms    ${join(r.dir, 'sbom.cdx.json')}, ${join(r.dir, 'sbom.spdx.json')}`,
-        `  scanned as ${r.target}: ${String(f.opened + f.kept + f.reopened)} findings (bulwark findings --host ${r.target})`,
+        `  scanned as ${r.target}: ${plural(f.opened + f.kept + f.reopened, 'finding')} (bulwark findings --host ${r.target})`,
         '',
       ].join('\n'),
     );
@@ -105,7 +106,7 @@ export async function imageImportCommand(o: Common & { config: string; view: str
   if (o.out === undefined) await writeAll(o.io.stdout, r.yaml);
   else {
     await writeFile(o.out, r.yaml, { flag: 'wx' });
-    await writeAll(o.io.stderr, `${o.out}: ${r.config.name} (${o.type ?? r.config.type}), ${String(r.packages.length)} packages${r.config.notCarried.length > 0 ? `; not carried over: ${r.config.notCarried.join(', ')}` : ''}\n`);
+    await writeAll(o.io.stderr, `${o.out}: ${r.config.name} (${o.type ?? r.config.type}), ${plural(r.packages.length, 'package')}${r.config.notCarried.length > 0 ? `; not carried over: ${r.config.notCarried.join(', ')}` : ''}\n`);
   }
   return EXIT.ok;
 }

@@ -9,6 +9,7 @@ import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, timeOption } from '../options.js';
@@ -109,8 +110,6 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
   return lines.join('\n') + '\n';
 }
 
-const plural = (n: number, word: string): string => `${String(n)} ${word}${n === 1 ? '' : 's'}`;
-
 /** Soak hours as a person reads them: 24 h, 7.5 h. */
 const hours = (h: number): string => `${String(Math.round(h * 10) / 10)} h`;
 
@@ -130,7 +129,7 @@ export async function planDiffCommand(o: Common & { policy: string; format: 'tab
     const { diff, previousAt } = await planDiff(db, o.policy);
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ previousAt, ...diff }, null, 2) + '\n');
     else {
-      const lines = [`since ${previousAt ?? 'no earlier plan'}: ${String(diff.added.length)} hosts added, ${String(diff.removed.length)} removed, ${String(diff.changed.length)} changed`];
+      const lines = [`since ${previousAt ?? 'no earlier plan'}: ${plural(diff.added.length, 'host')} added, ${String(diff.removed.length)} removed, ${String(diff.changed.length)} changed`];
       for (const t of diff.added) lines.push(`+ ${t}`);
       for (const t of diff.removed) lines.push(`- ${t}`);
       for (const c of diff.changed) lines.push(`~ ${c.target}: ${c.what.join('; ')}`);

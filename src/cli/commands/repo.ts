@@ -4,6 +4,7 @@ import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption } from '../options.js';
 
@@ -44,7 +45,7 @@ export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<Ex
     for (const id of ids) {
       try {
         const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env) });
-        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${r.created ? 'new' : 'unchanged'}, ${String(r.packages)} packages, ${String(r.files)} files, ${String(r.bytes)} bytes${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
+        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${r.created ? 'new' : 'unchanged'}, ${plural(r.packages, 'package')}, ${plural(r.files, 'file')}, ${plural(r.bytes, 'byte')}${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
       } catch (err) {
         failed = true;
         await writeAll(o.io.stderr, `${id}: REFUSED: ${(err as Error).message}\n`);
@@ -73,7 +74,7 @@ export async function repoMirrorCommand(o: Common & { id: string; snapshot: stri
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await mirrorSnapshot(db, o.id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) });
-    await writeAll(o.io.stdout, `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${String(r.packages)} packages, ${String(r.fetched)} fetched (${String(r.bytes)} bytes), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`);
+    await writeAll(o.io.stdout, `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${plural(r.packages, 'package')}, ${String(r.fetched)} fetched (${plural(r.bytes, 'byte')}), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`);
     for (const x of r.refused) await writeAll(o.io.stderr, `${o.id}: REFUSED ${x.package}: ${x.reason}\n`);
     return r.refused.length > 0 ? EXIT.targetsFailed : EXIT.ok;
   } finally {

@@ -14,6 +14,7 @@ import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import { defaultKnownHosts } from '../../services/hosts.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption } from '../options.js';
@@ -70,10 +71,10 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
     return;
   }
   const open = r.findings.filter((f) => f.status === 'open').length;
-  await writeAll(io.stdout, `${r.inventory.file}: ${String(r.inventory.packages)} packages (${r.inventory.format}), ${r.release}, ${String(r.advisories)} advisories, ${r.mode} matching\n`);
+  await writeAll(io.stdout, `${r.inventory.file}: ${plural(r.inventory.packages, 'package')} (${r.inventory.format}), ${r.release}, ${plural(r.advisories, 'advisory', 'advisories')}, ${r.mode} matching\n`);
   if (r.mode === 'normal') await writeAll(io.stdout, sourcesLine(r.inventory.sources));
   await printImportWarnings(io, r.inventory.warnings);
-  await writeAll(io.stdout, `${String(r.findings.length)} findings (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
+  await writeAll(io.stdout, `${plural(r.findings.length, 'finding')} (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
   if (r.findings.length > 0) await writeAll(io.stdout, table(r.findings));
   const corrected = r.findings.filter((f) => f.reason !== null);
   for (const f of corrected.slice(0, 20)) await writeAll(io.stdout, `* ${f.advisory} ${f.package}: ${f.reason ?? ''}\n`);
@@ -129,7 +130,7 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
     }));
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings }, null, 2) + '\n');
     else {
-      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${String(imported.packages)} packages; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
       await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));

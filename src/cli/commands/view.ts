@@ -8,6 +8,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, positiveInt } from '../options.js';
 
@@ -30,7 +31,7 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
-    const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
+    const lines = [`${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')} from upstream, at ${r.dir}`];
     for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
