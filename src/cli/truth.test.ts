@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { runCli } from '../../test/cli.js';
  * exit 4 or 0 for a typo, a silent replace, "some failed" when all did, option errors that did
  * not say which option).
  */
+const PROD = readFileSync(join(import.meta.dirname, '..', 'policy', '__fixtures__', 'prod.yaml'), 'utf8');
+
 describe('a CLI that tells the truth', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-truth-'));
   const db = join(dir, 'b.db');
@@ -59,6 +61,21 @@ describe('a CLI that tells the truth', () => {
     expect([one.code, one.err]).toEqual([4, 'the one host scanned failed\n']);
     const typo = await run('scan', '--host', 'dead-3', '--known-hosts', kh);
     expect([typo.code, typo.out, typo.err]).toEqual([2, '', 'bulwark: no host named "dead-3" (did you mean "dead-1"?) (`bulwark hosts list` shows them)\n']);
+  });
+
+  it('refuses an unknown policy in plan, decisions and hold with exit 2 and the closest name, and an unknown host in hosts remove', async () => {
+    expect((await run('demo')).code).toBe(0);
+    const f = join(dir, 'p.yaml');
+    writeFileSync(f, PROD.replace('tags: [prod]', 'tags: []').replace('hosts: [web-01]', 'hosts: [demo-azl3-vm]'));
+    expect((await run('policy', 'apply', '-f', f)).code).toBe(0);
+    const hint = ' (apply one with `bulwark policy apply -f FILE`)';
+    for (const args of [['plan', '--policy', 'azl3-prd'], ['decisions', '--policy', 'azl3-prd'], ['hold', 'X-1', '--policy', 'azl3-prd', '--reason', 'r']]) {
+      const r = await run(...args);
+      expect([args[0], r.code, r.out, r.err]).toEqual([args[0], 2, '', `bulwark: no policy named "azl3-prd" (did you mean "azl3-prod"?)${hint}\n`]);
+    }
+    expect((await run('decisions', '--policy', 'other')).err).toBe(`bulwark: no policy named "other"${hint}\n`);
+    expect((await run('decisions', '--policy', 'azl3-prod')).code).toBe(0);
+    expect((await run('hosts', 'remove', 'demo-azl3')).err).toBe('bulwark: no host named "demo-azl3" (did you mean "demo-azl3-vm"?)\n');
   });
 
   it.each([

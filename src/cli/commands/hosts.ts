@@ -52,7 +52,7 @@ export async function hostsListCommand(o: Common & { json: boolean }): Promise<E
 export async function hostsRemoveCommand(o: Common & { name: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    if (!(await removeHost(db, o.name))) throw new BulwarkError('usage', `no host named "${o.name}"`);
+    if (!(await removeHost(db, o.name))) throw new BulwarkError('usage', `no host named "${o.name}"${didYouMean(o.name, (await listHosts(db)).map((h) => h.name))}`);
     await recordAudit(db, actorOf(o.io), 'host.remove', o.name);
     await writeAll(o.io.stdout, `removed ${o.name} (its inventory and findings with it)\n`);
     return EXIT.ok;

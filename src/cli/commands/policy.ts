@@ -1,6 +1,6 @@
 import { policyJsonSchema } from '../../policy/load.js';
 import type { Plan } from '../../policy/plan.js';
-import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
+import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, requirePolicy, revoke } from '../../services/policies.js';
 import { openStore } from '../../services/store.js';
 import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
@@ -173,6 +173,7 @@ export async function decideCommand(o: Common & { kind: 'approve' | 'hold' | 'un
 export async function decisionsCommand(o: Common & { policy: string | undefined; history: boolean; json: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    if (o.policy !== undefined) await requirePolicy(db, o.policy);
     const list = await decisions(db, { ...(o.policy !== undefined ? { policy: o.policy } : {}), history: o.history });
     if (o.json) await writeAll(o.io.stdout, JSON.stringify(list, null, 2) + '\n');
     else
