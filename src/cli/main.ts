@@ -24,7 +24,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .addOption(pathOption('--db <path>', 'SQLite database file, in a directory that exists (default: $XDG_DATA_HOME/bulwark/bulwark.db; BULWARK_DATABASE_URL selects PostgreSQL)', { parent: 'must-exist' }));
+    .addOption(pathOption('--db <path>', 'SQLite database file, in a directory that exists (default: $XDG_DATA_HOME/bulwark/bulwark.db; BULWARK_DATABASE_URL selects PostgreSQL)', { parent: 'must-exist', code: 'config.invalid' }));
 
   try {
     for (const group of groupsFor(argv)) (await group.load()).register(program, ctx);

@@ -95,17 +95,18 @@ export function listOption(flags: string, description: string, o: { split?: bool
 
 /**
  * A file or directory path. `parent: 'must-exist'` refuses a path whose directory does not
- * exist, so a typo never makes directories (`--db /typo/dir/x.db`); that is a configuration
- * error (exit 3), as the database setting is.
+ * exist, so a typo never makes directories (`--db /typo/dir/x.db`) nor fails late: for the
+ * database that is a configuration error (exit 3, `code: 'config.invalid'`), for an output file
+ * a usage error (exit 2).
  */
-export function pathOption(flags: string, description: string, o: { parent?: 'must-exist' } = {}): Option {
+export function pathOption(flags: string, description: string, o: { parent?: 'must-exist'; code?: 'usage' | 'config.invalid' } = {}): Option {
   return new Option(flags, description).argParser((v: string) => {
     if (v.trim() === '') throw usage(flags, v, 'a path');
     if (o.parent === 'must-exist') {
       const dir = dirname(resolve(v));
       // A parent that is a file is the database's to refuse (cannot open …: ENOTDIR).
       if (!existsSync(dir))
-        throw new BulwarkError('config.invalid', `${nameOf(flags)}: the directory ${dir} does not exist (create it first: bulwark creates only its default directory)`, { option: nameOf(flags), path: v });
+        throw new BulwarkError(o.code ?? 'usage', `${nameOf(flags)}: the directory ${dir} does not exist${o.code === 'config.invalid' ? ' (create it first: bulwark creates only its default directory)' : ''}`, { option: nameOf(flags), path: v });
     }
     return v;
   });

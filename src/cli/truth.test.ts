@@ -91,6 +91,9 @@ describe('a CLI that tells the truth', () => {
     [['findings', '--status', 'closed'], '--status: "closed" is not one of open, no-fix, accepted, fixed, withdrawn'],
     [['view', 'promote', 'v', 'x', '--to', 'prod'], 'version: "x" is not a whole number from 1 up'],
     [['image', 'parity', 'i', '--build', '0'], '--build: "0" is not a whole number from 1 up'],
+    // Was exit 70 ("a bug") with a stack trace, after the query had run.
+    [['report', '--format', 'csv', '--output', '/nonexistent-dir/r.csv'], '--output: the directory /nonexistent-dir does not exist'],
+    [['image', 'import', 'c.json', '--view', 'v', '--release', 'azurelinux:3.0', '-o', '/nonexistent-dir/i.yaml'], '--out: the directory /nonexistent-dir does not exist'],
   ])('names the option in a usage error: %j', async (args, message) => {
     const r = await run(...args);
     expect([r.code, r.err]).toEqual([2, `bulwark: ${message}\n`]);

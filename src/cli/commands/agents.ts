@@ -62,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!/^https?:\/\/[^\s'"`$]+$/.test(o.url)) throw new BulwarkError('usage', `--url: "${o.url}" is not an http(s) URL`);
       ctx.exit = await agentsEnrollTokenCommand({ io, dbPath: ctx.dbPath(), url: o.url, tags: o.tag, expiresInHours: o.expiresHours });
     });
-  describe(agentsCmd.command('list'), 'list agents: host, last report, revoked or not', 'bulwark agents list --json')
+  describe(agentsCmd.command('list'), 'list agents: host, enrolled, last seen, revoked', 'bulwark agents list --json')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       ctx.exit = await agentsListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });

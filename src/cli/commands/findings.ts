@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, listOption } from '../options.js';
+import { describe, enumOption, listOption, pathOption } from '../options.js';
 import { parseSeverity } from './scan.js';
 
 /**
@@ -53,7 +53,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--cve <id>', 'only findings of advisories naming this CVE')
       .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))
       .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
-      .option('--output <file>', 'write to this file instead of standard output')
+      .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
       .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
       .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity }) => {
         ctx.exit = await findingsCommand({

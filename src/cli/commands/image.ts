@@ -9,7 +9,7 @@ import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, intOption, listOption, positiveInt } from '../options.js';
+import { describe, enumOption, intOption, listOption, pathOption, positiveInt } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -129,11 +129,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--release <release>', 'e.g. azurelinux:3.0')
     .option('--system-config <name>', 'which of several SystemConfigs (default: the first)')
     .addOption(enumOption('--type <type>', 'override the kind of image read from the config', ['container', 'wsl', 'vm', 'bare-metal']))
-    .option('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it')
+    .addOption(pathOption('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it', { parent: 'must-exist' }))
     .action(async (config: string, o: { view: string; environment: string; release: string; systemConfig?: string; type?: 'container' | 'wsl' | 'vm' | 'bare-metal'; out?: string }) => {
       ctx.exit = await imageImportCommand({ io, dbPath: ctx.dbPath(), config, view: o.view, environment: o.environment, release: o.release, systemConfig: o.systemConfig, type: o.type, out: o.out });
     });
-  describe(imageCmd.command('list'), 'list images and their builds: view version, artifact, digest', 'bulwark image list', 'bulwark image list azl3-base --json')
+  describe(imageCmd.command('list'), 'list images and their builds: type, view version, packages, digest', 'bulwark image list', 'bulwark image list azl3-base --json')
     .argument('[image]', 'only this image')
     .option('--json', 'print JSON')
     .action(async (image: string | undefined, o: { json?: boolean }) => {
