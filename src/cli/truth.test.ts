@@ -78,6 +78,11 @@ describe('a CLI that tells the truth', () => {
     expect((await run('hosts', 'remove', 'demo-azl3')).err).toBe('bulwark: no host named "demo-azl3" (did you mean "demo-azl3-vm"?)\n');
   });
 
+  it('refuses an unknown repository in repo sync with exit 2 (was 4, "REFUSED")', async () => {
+    const r = await run('repo', 'sync', 'nope');
+    expect([r.code, r.out, r.err]).toEqual([2, '', 'bulwark: no repository nope (add it with `bulwark repo add`)\n']);
+  });
+
   it.each([
     [['audit', '--limit', '0'], '--limit: "0" is not a whole number from 1 up'],
     [['audit', '--limit', '2.5'], '--limit: "2.5" is not a whole number from 1 up'],

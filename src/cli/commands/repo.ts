@@ -4,7 +4,8 @@ import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
-import { plural } from '../../lib/words.js';
+import { didYouMean, plural } from '../../lib/words.js';
+import { BulwarkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption } from '../options.js';
 
@@ -40,7 +41,10 @@ export async function repoListCommand(o: Common & { json: boolean }): Promise<Ex
 export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const ids = o.ids.length > 0 ? o.ids : (await listRepos(db)).map((r) => r.id);
+    const known = (await listRepos(db)).map((r) => r.id);
+    // A mistyped repository is the caller's mistake (exit 2, with the closest name), not a refused sync (4).
+    for (const id of o.ids) if (!known.includes(id)) throw new BulwarkError('usage', `no repository ${id}${didYouMean(id, known)} (add it with \`bulwark repo add\`)`, { repo: id });
+    const ids = o.ids.length > 0 ? o.ids : known;
     let failed = false;
     for (const id of ids) {
       try {
