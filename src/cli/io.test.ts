@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { actorOf, quietWhenClosed, writeAll } from './io.js';
+import { quietWhenClosed, writeAll } from './io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-io-'));
 afterAll(() => {
@@ -54,15 +54,5 @@ describe('a closed standard output', () => {
     expect(err).not.toMatch(/EPIPE|internal error/);
     // 1: --fail-on medium found the golang finding, as it does with a reader.
     expect(code).toBe(1);
-  });
-});
-
-describe('actorOf', () => {
-  const io = (env: NodeJS.ProcessEnv) => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env });
-  it('names the OS user: $USER, $LOGNAME, else the account of the process (not "cli:unknown")', () => {
-    expect(actorOf(io({ USER: 'alice', LOGNAME: 'bob' }))).toBe('cli:alice');
-    expect(actorOf(io({ LOGNAME: 'bob' }))).toBe('cli:bob');
-    expect(actorOf(io({}))).toBe(`cli:${userInfo().username}`);
-    expect(actorOf(io({ USER: '' }))).toBe(`cli:${userInfo().username}`);
   });
 });

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
 /** The streams a command talks to; tests pass their own. */
@@ -65,17 +64,7 @@ export async function writeAll(stream: Writable, chunk: string, encoding: Buffer
   }
 }
 
-/**
- * Who is acting, for the audit log: the local user running the CLI — $USER or $LOGNAME, else
- * the OS account of the process (cron and systemd units set neither), else its uid.
- */
+/** Who is acting, for the audit log: the local user running the CLI. */
 export function actorOf(io: CliIo): string {
-  const named = io.env['USER'] ?? io.env['LOGNAME'];
-  if (named !== undefined && named !== '') return `cli:${named}`;
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    // No passwd entry for the uid (a container's arbitrary uid).
-    return `cli:uid-${String(process.getuid?.() ?? 'unknown')}`;
-  }
+  return `cli:${io.env['USER'] ?? io.env['LOGNAME'] ?? 'unknown'}`;
 }
