@@ -181,7 +181,7 @@ export async function advisoriesCommand(opts: Common & AdvisoryQuery & { json: b
 /** `bulwark feeds list | add | remove | sync` and `bulwark advisories`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const feeds = describe(program.command('feeds'), 'advisory feed sources: the built-in catalog and your own', 'bulwark feeds list', 'bulwark feeds sync --source azurelinux-3.0-oval');
+  const feeds = describe(program.command('feeds'), 'advisory feed sources: the built-in catalog and your own', 'bulwark feeds list', 'bulwark feeds sync --source my-mirror');
   describe(feeds.command('list'), 'list feed sources, where each reads from and its last sync', 'bulwark feeds list', 'bulwark feeds list --json')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
@@ -190,8 +190,8 @@ export function register(program: Command, ctx: CliContext): void {
   describe(
     feeds.command('add'),
     'add a source, or point a catalog source at a local file or mirror',
-    'bulwark feeds add azurelinux-3.0-oval --location /srv/mirror/azurelinux-3.0-oval.xml.xz',
-    'bulwark feeds add my-osv --format osv --release almalinux:9 --location https://mirror.example.com/osv/all.zip',
+    'bulwark feeds add my-mirror --format oval --location /srv/mirror/oval.xml.xz',
+    'bulwark feeds add my-osv --format osv --location https://mirror.example.com/osv/all.zip',
   )
     .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
     .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
@@ -210,7 +210,7 @@ export function register(program: Command, ctx: CliContext): void {
     feeds.command('sync'),
     'fetch and ingest feeds (all sources unless --source is given); unchanged feeds are skipped',
     'bulwark feeds sync',
-    'bulwark feeds sync --source azurelinux-3.0-oval --file ./azurelinux-3.0-oval.xml.xz',
+    'bulwark feeds sync --source my-mirror --file ./oval.xml.xz',
   )
     .addOption(listOption('--source <id>', 'a source to sync (repeatable)'))
     .option('--file <path>', 'read this local file as the --source (offline use)')
@@ -222,7 +222,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.exit = await feedsSyncCommand({ io, dbPath: ctx.dbPath(), sources: o.source, file: o.file, force: o.force === true, allowWithdraw: o.allowWithdraw === true, json: o.json === true, verbose: o.verbose === true });
     });
 
-  describe(program.command('advisories'), 'search stored advisories', 'bulwark advisories --cve CVE-2024-6387', 'bulwark advisories --package openssl --release azurelinux:3.0 --limit 20')
+  describe(program.command('advisories'), 'search stored advisories', 'bulwark advisories --cve CVE-2024-6387', 'bulwark advisories --package openssl --limit 20')
     .option('--cve <id>', 'advisories naming this CVE')
     .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
     .option('--release <release>', "only this release's fixes, e.g. azurelinux:3.0")

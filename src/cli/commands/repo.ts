@@ -89,12 +89,12 @@ export async function repoMirrorCommand(o: Common & { id: string; snapshot: stri
 /** `bulwark repo add | list | sync | mirror | snapshots`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const repo = describe(program.command('repo'), 'package repositories: signed metadata verified, immutable content-addressed snapshots', 'bulwark repo add azl3-base --url https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64 --key azl.asc', 'bulwark repo sync');
+  const repo = describe(program.command('repo'), 'package repositories: signed metadata verified, immutable content-addressed snapshots', 'bulwark repo add base --url https://mirror.example.com/base/x86_64 --key repo.asc', 'bulwark repo sync');
   describe(
     repo.command('add'),
     'add a repository to take snapshots of',
-    'bulwark repo add azl3-base --url https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64 --key azl.asc',
-    'bulwark repo add bookworm --kind deb --url https://deb.debian.org/debian --suite bookworm --component main --arch amd64 --key debian.asc',
+    'bulwark repo add base --url https://mirror.example.com/base/x86_64 --key repo.asc',
+    'bulwark repo add stable --kind deb --url https://mirror.example.com/deb --suite stable --component main --arch amd64 --key archive.asc',
   )
     .argument('<id>', 'a name for it, e.g. azl3-base')
     .requiredOption('--url <url>', 'the repository (https://…, file://… or a directory) holding repodata/')
@@ -112,18 +112,18 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { json?: boolean }) => {
       ctx.exit = await repoListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
     });
-  describe(repo.command('sync'), 'take a snapshot of each repository (all when none is named)', 'bulwark repo sync', 'bulwark repo sync azl3-base')
+  describe(repo.command('sync'), 'take a snapshot of each repository (all when none is named)', 'bulwark repo sync', 'bulwark repo sync base')
     .argument('[id...]', 'repositories')
     .action(async (ids: string[]) => {
       ctx.exit = await repoSyncCommand({ io, dbPath: ctx.dbPath(), ids });
     });
-  describe(repo.command('mirror'), "store a snapshot's package files, each verified against the snapshot's signed metadata", 'bulwark repo mirror azl3-base', 'bulwark repo mirror azl3-base --snapshot 3f2a9c')
+  describe(repo.command('mirror'), "store a snapshot's package files, each verified against the snapshot's signed metadata", 'bulwark repo mirror base', 'bulwark repo mirror base --snapshot 3f2a9c')
     .argument('<id>', 'the repository')
     .option('--snapshot <id>', 'this snapshot (a prefix of its id) instead of the latest')
     .action(async (id: string, o: { snapshot?: string }) => {
       ctx.exit = await repoMirrorCommand({ io, dbPath: ctx.dbPath(), id, snapshot: o.snapshot });
     });
-  describe(repo.command('snapshots'), 'list snapshots: when taken, revision, packages, who signed', 'bulwark repo snapshots azl3-base')
+  describe(repo.command('snapshots'), 'list snapshots: when taken, revision, packages, who signed', 'bulwark repo snapshots base')
     .argument('[id]', 'only this repository')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, o: { json?: boolean }) => {

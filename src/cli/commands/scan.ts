@@ -160,7 +160,7 @@ export function register(program: Command, ctx: CliContext): void {
     'scan hosts over SSH (--host, --all), or an inventory (--inventory, --root): against feed files with --feed (no database), else against the advisory store',
     'bulwark scan --host web-01 --accept-new-host-key',
     'bulwark scan --all --concurrency 32',
-    'bulwark scan --inventory host.tsv --feed azurelinux-3.0-oval.xml.xz --format json --fail-on high',
+    'bulwark scan --inventory host.tsv --feed oval.xml.xz --format json --fail-on high',
   )
     .addOption(listOption('--host <name>', 'scan this host over SSH (repeatable)'))
     .option('--all', 'scan every host over SSH')
