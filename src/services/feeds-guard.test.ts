@@ -245,7 +245,7 @@ describe('a refused sync under the scheduler', () => {
     // The operator looks and allows it once; the scheduler then finds it unchanged.
     const allowed = await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard', '--allow-withdraw']);
     expect(allowed.code).toBe(0);
-    expect(allowed.out).toMatch(/^guard: 1 advisories in 1 document: 0 added, 0 changed, 9 withdrawn/m);
+    expect(allowed.out).toMatch(/^guard: 1 advisory in 1 document: 0 added, 0 changed, 9 withdrawn/m);
     expect(await scheduler()).toEqual({ code: 0, err: '' });
     expect((await runCli(['--db', dbPath, 'feeds', 'list'])).out).not.toContain('REFUSED');
   });

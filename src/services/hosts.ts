@@ -69,11 +69,16 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
 }
 
 /**
- * Adds (or updates) a host, audited as `host.add`.
+ * Adds a host, or replaces the one of that name, audited as `host.add`. With `replace: false`
+ * (the CLI without --replace) an existing name is refused instead of being replaced silently.
  * @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }, { kind: 'cli', name: 'alice' })
  */
-export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock } = {}): Promise<StoredTarget> {
+export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  if (o.replace === false) {
+    const existing = await getTarget(db.kysely, input.name);
+    if (existing?.name === input.name) throw new BulwarkError('usage', `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`, { name: input.name });
+  }
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
   const a = parseSshAddress(input.address);

@@ -218,7 +218,7 @@ needs.describe('images', () => {
     const built = await runCli(['--db', db_, 'image', 'build', '-f', def], { USER: 'carol' });
     expect(built.err).toBe('');
     expect(built.out).toMatch(/^lab-base build 2 \(container\) from lab version 1: 2 packages$/m);
-    expect(built.out).toMatch(/scanned as lab-base@2: 1 findings/);
+    expect(built.out).toMatch(/scanned as lab-base@2: 1 finding/);
     const listed = await runCli(['--db', db_, 'image', 'list', 'lab-base']);
     expect(listed.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['lab-base 2 container', 'lab-base 1 container']);
     expect(listed.out).toContain(`cli:${userInfo().username}`);

@@ -7,6 +7,7 @@ import { actorLabel, recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { didYouMean } from '../lib/words.js';
 
 /**
  * Policies and plans (issue #5): `policy apply` stores a new version when the file changed;
@@ -50,8 +51,19 @@ export function listPolicies(db: Db): Promise<{ name: string; version: number; a
 
 async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; version: number }> {
   const stored = await getPolicyVersion(db.kysely, name);
-  if (stored === null) throw new BulwarkError('storage.not-found', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
+  if (stored === null) throw await noPolicy(db, name);
   return { policy: Policy.parse(stored.document), version: stored.version };
+}
+
+/** The error for a policy name that is not stored, with the closest stored name. */
+async function noPolicy(db: Db, name: string): Promise<BulwarkError> {
+  const known = (await listPolicies(db)).map((p) => p.name);
+  return new BulwarkError('storage.not-found', `no policy named "${name}"${didYouMean(name, known)} (apply one with \`bulwark policy apply -f FILE\`)`, { policy: name });
+}
+
+/** Refuses a policy name that is not stored (a typo in `decisions --policy`), naming the closest. */
+export async function requirePolicy(db: Db, name: string): Promise<void> {
+  if ((await getPolicyVersion(db.kysely, name)) === null) throw await noPolicy(db, name);
 }
 
 /**

@@ -4,9 +4,10 @@ import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
-import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
+import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, listTargets, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
 import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from './report-render.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { didYouMean } from '../lib/words.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html';
 
@@ -25,6 +26,19 @@ function storageQuery(q: FindingsQuery): FindingQuery {
     ...(q.minSeverity !== undefined ? { minSeverity: q.minSeverity } : {}),
     ...(q.cve !== undefined ? { cve: q.cve } : {}),
   };
+}
+
+/**
+ * Refuses names that are no stored target (a host or an image), each with the closest known
+ * name, so a typo is not answered "0 findings".
+ * @example await requireTargets(db, ['web-1']) // throws storage.not-found: no host or image named "web-1" (did you mean "web-01"?)
+ */
+export async function requireTargets(db: Db, names: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const n of names) if ((await getTarget(db.kysely, n)) === null) missing.push(n);
+  if (missing.length === 0) return;
+  const known = (await listTargets(db.kysely)).map((t) => t.name);
+  throw new BulwarkError('storage.not-found', missing.map((n) => `no host or image named "${n}"${didYouMean(n, known)}`).join('; ') + ' (`bulwark hosts list` shows the hosts)', { targets: missing });
 }
 
 /** @example await findFindings(db, { minSeverity: 'high' }) */
