@@ -42,6 +42,9 @@ describe('agent reports', () => {
     ['no packages section', `bulwark-report 1\n@@os-release\n${OS}\n@@uname\nk\nx\n`, /needs @@os-release, @@uname and @@packages/],
     ['a section twice', report(PKG, '@@uname\nk\nx\n'), /section @@uname twice/],
     ['a malformed package line', report('openssl 3.3.0\n'), /report: rpm-qa:1/],
+    // An rpm release with no packages is a database not read, not a host emptied (issue #19).
+    ['an empty package list from an rpm release', report(''), /^report: rpm found no installed packages .*azurelinux:3\.0, an rpm release/],
+    ['a package list of the other family', report(PKG).replace('@@packages rpm', '@@packages dpkg'), /report: rpm -qa failed \(exit 127\): the report has no @@packages rpm section/],
   ])('refuses %s, naming it', async (_, text, message) => {
     await expect(parseAgentReport(text, 'report')).rejects.toThrow(message);
   });

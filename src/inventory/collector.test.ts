@@ -144,4 +144,14 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
       expect(fromSsh.rebootRequired).toBe(pending ? true : writers ? false : null);
     }
   }, 120_000);
+
+  it('refuses an empty package database from a host whose os-release names an rpm release, naming the host', async () => {
+    const empty = join(dir, 'empty-root');
+    mkdirSync(empty, { recursive: true });
+    execFileSync('rpm', ['--root', empty, '--initdb']);
+    const host = await startSshHost(join(dir, 'host-empty'), { address: '127.0.0.43', port: 2222, rpmRoot: empty, osRelease: OS_AZL3 });
+    hosts.push(host);
+    // Before, the host was stored with no packages and all its findings closed as fixed.
+    await expect(collectSsh({ host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false }, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true })).rejects.toThrow(/^root@\[127\.0\.0\.43\]:2222: rpm found no installed packages .*azurelinux:3\.0, an rpm release/);
+  }, 60_000);
 });
