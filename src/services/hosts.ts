@@ -103,8 +103,9 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
   const clock = opts.clock ?? systemClock;
   const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
     if (typeof t === 'string') throw new BulwarkError('usage', `no host named "${t}"`);
-    const collect = requireTransport(t).collect;
-    if (collect === undefined) throw new BulwarkError('usage', `host "${t.name}" reports through its agent: its inventory comes with its reports, not from \`hosts scan\``);
+    const tr = requireTransport(t);
+    const collect = tr.collect;
+    if (collect === undefined) throw new BulwarkError('usage', `host "${t.name}" is reached through its ${tr.id}, which reports its inventory by itself: \`hosts scan\` collects the hosts the server reaches`);
     const inv = await collect(t, { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
     const release = inv.release ?? t.release;
     if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
