@@ -99,6 +99,28 @@ describe('a directory tree', () => {
   });
 });
 
+requires(tool('dpkg-query')).describe('a Debian directory tree', () => {
+  it("reads its dpkg database with the machine's dpkg-query --admindir, and its os-release through its own link", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-debroot-'));
+    try {
+      mkdirSync(join(dir, 'var/lib/dpkg'), { recursive: true });
+      mkdirSync(join(dir, 'usr/lib'), { recursive: true });
+      mkdirSync(join(dir, 'etc'));
+      writeFileSync(join(dir, 'usr/lib/os-release'), 'ID=debian\nVERSION_ID="12"\n');
+      symlinkSync('../usr/lib/os-release', join(dir, 'etc/os-release'));
+      // dpkg's status file, as dpkg writes it (trimmed to the fields dpkg-query needs).
+      const stanza = (name: string, version: string, source: string): string => `Package: ${name}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nSource: ${source}\nVersion: ${version}\nDescription: test\n`;
+      writeFileSync(join(dir, 'var/lib/dpkg/status'), [stanza('libssl3', '3.0.15-1~deb12u1', 'openssl'), stanza('bash', '5.2.15-2+b7', 'bash (5.2.15-2)')].join('\n'));
+      const inv = await collectRoot(dir);
+      expect(inv.release).toBe('debian:12');
+      expect(inv.argv.slice(0, 2)).toEqual(['dpkg-query', `--admindir=${join(dir, 'var/lib/dpkg')}`]);
+      expect(inv.packages.map((p) => `${p.family} ${p.name} ${p.sourceName ?? ''} ${p.sourceVersion ?? ''}`).sort()).toEqual(['deb bash bash 5.2.15-2', 'deb libssl3 openssl 3.0.15-1~deb12u1']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 const OS_AZL3 = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
 
 requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local, root and ssh', () => {
