@@ -188,22 +188,13 @@ export function shellQuote(arg: string): string {
  * Runs an argv on a host (quoted argument by argument; with `sudo -n` when the host says so).
  * @example await sshExec(target, opts, ['dnf', '--assumeno', 'install', 'curl-8.11.1-3.azl3'])
  */
-export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const c = await openConnection(t, opts);
-  let timer: NodeJS.Timeout | undefined;
+export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly string[]): Promise<ExecResult> {
+  // A run's steps are package-manager commands: all privileged.
+  const tr = sshTransport(t, await openConnection(t, opts));
   try {
-    const full = t.sudo ? ['sudo', '-n', ...argv] : [...argv];
-    return await Promise.race([
-      exec(c.conn, full.map(shellQuote).join(' ')),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new BulwarkError('target.unreachable', `${c.where}: ${argv[0] ?? 'command'}: no answer within ${String(c.timeout)} ms`));
-        }, c.timeout);
-      }),
-    ]);
+    return await tr.exec(argv, { privileged: true });
   } finally {
-    clearTimeout(timer);
-    c.conn.end();
+    tr.close();
   }
 }
 
@@ -225,7 +216,7 @@ function sshTransport(t: SshTarget, c: Connection): Transport & { close: () => v
           exec(c.conn, full.map(shellQuote).join(' ')),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => {
-              reject(new BulwarkError('target.unreachable', `${c.where}: ${argv.join(' ').slice(0, 60)}: no answer within ${String(c.timeout)} ms`, { host: c.name }));
+              reject(new BulwarkError('target.unreachable', `${c.where}: ${argv[0] ?? 'command'}: no answer within ${String(c.timeout)} ms`, { host: c.name }));
             }, c.timeout);
           }),
         ]);
