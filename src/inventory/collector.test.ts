@@ -8,7 +8,7 @@ import { inNamespace } from '../../test/ssh-fleet.js';
 import { startSshHost, type SshHost } from '../../test/sshd-hosts.js';
 import { requires, sshdHosts, tool } from '../../test/needs.js';
 import { parseAgentReport } from './agent-report.js';
-import { collect, DPKG_QUERY_ARGV, REBOOT_MARKER, REBOOT_MARKER_WRITERS, rebootRequired, type ExecResult, type Snapshot, type Transport } from './collector.js';
+import { collect, DPKG_QUERY_ARGV, hostCollector, REBOOT_MARKER, REBOOT_MARKER_WRITERS, rebootRequired, type ExecResult, type Snapshot, type Transport } from './collector.js';
 import { collectRoot, pathInRoot } from './root.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
 import { collectSsh } from './ssh.js';
@@ -66,6 +66,17 @@ describe('the host collector', () => {
     const snap = await collect(t);
     expect(snap).toEqual<Snapshot>({ release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: null, image: null, packages: [expect.objectContaining({ name: 'bash', version: '5.2.15' }) as never] });
     expect(t.asked.map((a) => a[0])).toEqual(['cat', 'uname', 'uname', 'rpm', 'cat', 'test', 'needs-restarting', 'test', 'test']);
+  });
+
+  it('asks for nothing it does not declare in `needs`, with or without a known release', async () => {
+    for (const os of ['ID=azurelinux\nVERSION_ID="3.0"\n', 'ID=unknown\n']) {
+      const t = scripted({ ...AZL3, 'cat /etc/os-release': { stdout: os }, 'rpm --version': {}, [RPM_QA_ARGV.join(' ')]: { stdout: 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n' } });
+      await collect(t);
+      const commands = new Set([...hostCollector.needs.commands.flat(), ...hostCollector.needs.optional]);
+      expect(t.asked.filter((a) => !commands.has(a[0] ?? ''))).toEqual([]);
+      const files = new Set(hostCollector.needs.files);
+      expect(t.asked.filter((a) => a[0] === 'cat' || a[0] === 'test').map((a) => a.at(-1)).filter((f) => !files.has(f ?? ''))).toEqual([]);
+    }
   });
 
   it.each([

@@ -54,8 +54,11 @@ export interface Snapshot {
 
 export interface Collector {
   id: string;
-  /** What it asks the target for: commands that must be there (one of each group) and files it reads. */
-  needs: { commands: readonly (readonly string[])[]; files: readonly string[] };
+  /**
+   * What it asks the target for: commands that must be there (one of each group), commands it
+   * uses when they are there, and the files it reads.
+   */
+  needs: { commands: readonly (readonly string[])[]; optional: readonly string[]; files: readonly string[] };
   collect(t: Transport, o?: CollectOptions): Promise<Snapshot>;
 }
 
@@ -145,7 +148,8 @@ export const hostCollector: Collector = {
   id: 'host',
   needs: {
     commands: [['cat'], ['test'], ['uname'], ['rpm', 'dpkg-query']],
-    files: [...OS_RELEASE_PATHS, IMAGE_STAMP_PATH, REBOOT_MARKER],
+    optional: ['needs-restarting', 'sudo'],
+    files: [...OS_RELEASE_PATHS, IMAGE_STAMP_PATH, REBOOT_MARKER, ...REBOOT_MARKER_WRITERS, '/var/lib/dpkg/status'],
   },
   async collect(t, o = {}) {
     let release = o.release ?? null;
