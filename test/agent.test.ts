@@ -211,6 +211,24 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
     expect([r.code, r.stderr, r.stdout]).toEqual([0, '', expect.stringMatching(/^ok 2 packages, 1 findings/)]);
   }, 60_000);
 
+  it('reports a pending reboot by the server\'s one rule: needs-restarting -r says 1 yes, 0 no, anything else nothing (issue #19)', async () => {
+    const targetId = (await listAgents(db))[0]?.targetId ?? '';
+    // A /run of its own (no reboot marker) and a stand-in needs-restarting exiting as told: the
+    // real one is a dnf-utils binary that Debian does not ship.
+    const run = join(dir, 'reboot-run');
+    const bin = join(dir, 'reboot-bin');
+    mkdirSync(run, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'needs-restarting'), '#!/bin/sh\n[ "$1" = -r ] || exit 9\nexit "$NEEDS_RESTARTING_EXIT"\n', { mode: 0o755 });
+    const flag = async (): Promise<number | null> => (await db.kysely.selectFrom('targets').select('reboot_required').where('id', '=', targetId).executeTakeFirstOrThrow()).reboot_required;
+    // Before, any failure of needs-restarting was reported as "yes".
+    for (const [exit, want] of [['1', 1], ['3', null], ['0', 0]] as const) {
+      const r = await inNamespace([...host.binds, [run, '/run']], ['dash', script, 'report'], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', PATH: `${bin}:${process.env['PATH'] ?? ''}`, NEEDS_RESTARTING_EXIT: exit });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect([exit, await flag()]).toEqual([exit, want]);
+    }
+  }, 60_000);
+
   it('runs exactly the commands the server sends, every word checked; refuses any other, and nothing of it runs', async () => {
     const targetId = (await listAgents(db))[0]?.targetId ?? '';
     const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: NEVER_MS });

@@ -164,7 +164,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const last = await inventoryFingerprint(db.kysely, agent.targetId);
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
-  const r = parseAgentReport(text, `report of agent ${agent.id}`);
+  const r = await parseAgentReport(text, `report of agent ${agent.id} (host ${agent.hostname})`);
   // A reboot step waits for a report from another boot; one found begun after a crash asks when
   // the host booted.
   if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db.kysely, agent.id, r.bootId, r.bootedAt);
