@@ -7,6 +7,7 @@ import { startServer } from '../src/api/server.js';
 import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
 import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
 import { runCli } from './cli.js';
+import { rawKysely } from '../src/storage/index.js';
 import { addSource, syncSource } from '../src/services/feeds.js';
 import { applyPolicyText } from '../src/services/policies.js';
 import { findFindings } from '../src/services/report.js';
@@ -57,7 +58,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
   const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentIn('dash', env, ...args);
   const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
   // Tasks queued for the agent and not answered yet (the server's own table: what a pass would get).
-  const openTasks = async (): Promise<number> => Number((await db.kysely.selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
+  const openTasks = async (): Promise<number> => Number((await rawKysely(db).selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });

@@ -8,9 +8,9 @@ import { systemClock, type Clock, type Db } from './store.js';
  * @example await recordAudit(db, 'cli:alice', 'policy.apply', 'azl3-prod', { version: 2 })
  */
 export async function recordAudit(db: Db, actor: string, action: string, subject: string, detail: Record<string, unknown> = {}, clock: Clock = systemClock): Promise<void> {
-  await appendAudit(db.kysely, { at: clock().toISOString(), actor, action, subject, detail });
+  await appendAudit(db, { at: clock().toISOString(), actor, action, subject, detail });
 }
 
 export function auditLog(db: Db, opts: { limit?: number; subject?: string | undefined } = {}): Promise<AuditEntry[]> {
-  return listAudit(db.kysely, opts);
+  return listAudit(db, opts);
 }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { testDatabases } from '../../test/databases.js';
 import type { Kysely } from 'kysely';
 import { backfillFeedSourceOrigin } from '../storage/migrations/0026-feed-source-origin.js';
+import { rawKysely } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { addSource, listSources, syncSource } from './feeds.js';
 import type { Db } from './store.js';
@@ -74,12 +75,12 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
     await addSource(db, { id: 'old-cli', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
     await addSource(db, { id: 'old-none', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
     // As before the column: everything cli; the audit log says who added each last.
-    await db.kysely.updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
+    await rawKysely(db).updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
     await recordAudit(db, 'cli:alice', 'feed.add', 'old-api');
     await recordAudit(db, 'token:abc:admin', 'feed.add', 'old-api');
     await recordAudit(db, 'user:bob', 'feed.add', 'old-cli');
     await recordAudit(db, 'cli:alice', 'feed.add', 'old-cli');
-    await backfillFeedSourceOrigin(db.kysely as unknown as Kysely<unknown>);
+    await backfillFeedSourceOrigin(rawKysely(db) as unknown as Kysely<unknown>);
     const by = Object.fromEntries((await listSources(db)).filter((s) => s.id.startsWith('old-')).map((s) => [s.id, s.addedVia]));
     expect(by).toEqual({ 'old-api': 'api', 'old-cli': 'cli', 'old-none': 'cli' });
   });

@@ -167,8 +167,8 @@ function stateView(s: FeedState): FeedSourceState {
  * @example (await listSources(db)).map((s) => s.id)
  */
 export async function listSources(db: Db): Promise<FeedSource[]> {
-  const stored = await listFeedSources(db.kysely);
-  const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, stateView(s)]));
+  const stored = await listFeedSources(db);
+  const states = new Map((await listFeedStates(db)).map((s) => [s.source, stateView(s)]));
   const out = new Map<string, FeedSource>();
   for (const c of catalog) {
     const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
@@ -223,7 +223,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   feedParser(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
-  await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
+  await saveFeedSource(db, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   return s;
@@ -256,7 +256,7 @@ export async function detectFileFormat(file: string, limits: FeedLimits = DEFAUL
 
 /** Removes a configured source (a catalog source returns to its built-in location). Stored advisories stay. */
 export async function removeSource(db: Db, id: string): Promise<boolean> {
-  return removeFeedSource(db.kysely, id);
+  return removeFeedSource(db, id);
 }
 
 function isUrl(location: string): boolean {
@@ -316,7 +316,7 @@ export async function expectedIdentity(db: Db, src: Pick<FeedSource, 'id' | 'rel
   }
   const cat = catalog.find((c) => c.id === src.id)?.distribution;
   if (cat !== undefined) return { distributions: [cat], release: null, basis: `the catalog entry of ${src.id}` };
-  const stored = [...new Set((await releasesOfSource(db.kysely, src.id)).flatMap((r) => distributionOf(r) ?? []))];
+  const stored = [...new Set((await releasesOfSource(db, src.id)).flatMap((r) => distributionOf(r) ?? []))];
   if (stored.length > 0) return { distributions: stored, release: null, basis: `the advisories source ${src.id} holds` };
   return null;
 }
@@ -420,14 +420,14 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     // 2. Check, with reads only, before anything is written.
     let skipped = unnamedWarnings;
     for (const r of warned) if (!ids.has(r)) skipped++;
-    const live = await liveAdvisoryIds(db.kysely, src.id);
+    const live = await liveAdvisoryIds(db, src.id);
     const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
     // An advisory kept but left with no fix matches nothing any more, as if withdrawn: an OVAL
     // file without its <states> kept all 2,266 Azure Linux 3.0 ids and emptied every one.
-    const wouldEmpty = fixless.size === 0 ? 0 : (await liveAdvisoryIdsWithFixes(db.kysely, src.id)).filter((id) => fixless.has(id)).length;
+    const wouldEmpty = fixless.size === 0 ? 0 : (await liveAdvisoryIdsWithFixes(db, src.id)).filter((id) => fixless.has(id)).length;
     // Withdrawn by the syncs of the window and still withdrawn: several small steps add up.
     const windowStart = opts.withdrawWindowStart ?? new Date(Date.parse(now) - WITHDRAW_WINDOW_MS).toISOString();
-    const recentlyWithdrawn = await countWithdrawnSince(db.kysely, src.id, windowStart);
+    const recentlyWithdrawn = await countWithdrawnSince(db, src.id, windowStart);
     const counts =
       `${String(totals.advisories)} usable records, ${String(skipped)} skipped, ${String(live.length)} stored, ${String(wouldWithdraw)} would be withdrawn` +
       (wouldEmpty > 0 ? `, ${String(wouldEmpty)} would lose every fix` : '') +
@@ -464,7 +464,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
 
     // 3. Stage new advisories in short transactions, then publish in one.
     const staging = stagingSource(src.id, randomBytes(6).toString('hex'));
-    for (const old of await staleStagingSources(db.kysely, src.id, new Date(Date.parse(now) - 24 * 3600_000).toISOString())) await discardStaged(db.kysely, old);
+    for (const old of await staleStagingSources(db, src.id, new Date(Date.parse(now) - 24 * 3600_000).toISOString())) await discardStaged(db, old);
     const result = { added: 0, changed: 0, unchanged: 0, restored: 0 };
     const pendingFile = join(spoolDir, 'pending.jsonl');
     const pendingOut = createWriteStream(pendingFile);
@@ -498,7 +498,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       batch.push(...merged.values());
       await stage();
     } catch (err) {
-      await discardStaged(db.kysely, staging);
+      await discardStaged(db, staging);
       throw err;
     } finally {
       pendingOut.end();
@@ -529,7 +529,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       });
       return { source: src.id, ...totals, ...result, withdrawn, warnings, warningSamples, identity: tally.summary() };
     } catch (err) {
-      await discardStaged(db.kysely, staging);
+      await discardStaged(db, staging);
       throw err;
     }
   } finally {
@@ -625,7 +625,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // The same bytes read by the same parser version for the same release give the same advisories.
     fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
-      await saveFeedState(db.kysely, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
+      await saveFeedState(db, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
       await audit('unchanged', {});
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
@@ -656,7 +656,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     delete summary['warningSamples'];
     if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();
     else if (baseline !== null) summary['withdrawBaselineAt'] = baseline;
-    await saveFeedState(db.kysely, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
+    await saveFeedState(db, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });
     await audit('synced', {
       documents: r.documents,
       advisories: r.advisories,
@@ -703,7 +703,7 @@ export interface FeedRefusal {
  * @example (await lastRefusal(db, 'azurelinux-3.0-oval'))?.reason // 'withdraw-share'
  */
 export async function lastRefusal(db: Db, source: string): Promise<FeedRefusal | null> {
-  const e = await lastAudit(db.kysely, 'feed.sync', source);
+  const e = await lastAudit(db, 'feed.sync', source);
   if (e?.detail['status'] !== 'refused') return null;
   const d = e.detail;
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -715,12 +715,12 @@ export async function lastRefusal(db: Db, source: string): Promise<FeedRefusal |
  * or restored are matched again (issue #4): the rest of the fleet cannot have changed.
  */
 async function rescanTouched(db: Db, source: string, at: string, clock: Clock): Promise<number> {
-  const touched = await packagesTouchedAt(db.kysely, source, at);
+  const touched = await packagesTouchedAt(db, source, at);
   const byRelease = new Map<string, string[]>();
   for (const t of touched) byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t.package]);
   const done = new Set<string>();
   for (const [release, names] of byRelease) {
-    for (const id of await targetsHolding(db.kysely, release, names)) {
+    for (const id of await targetsHolding(db, release, names)) {
       if (done.has(id)) continue;
       done.add(id);
       await scanTarget(db, id, clock);
@@ -729,7 +729,7 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
     await setImmediate();
   }
   // Targets whose findings name a changed advisory, though it may no longer name their package.
-  for (const id of await targetsWithFindingsTouchedAt(db.kysely, source, at)) {
+  for (const id of await targetsWithFindingsTouchedAt(db, source, at)) {
     if (done.has(id)) continue;
     done.add(id);
     await scanTarget(db, id, clock);

@@ -79,11 +79,11 @@ export async function addHost(db: Db, input: HostInput, clock: Clock = systemClo
   if (input.packageManager !== undefined) q.set('pm', input.packageManager);
   const host = a.host.includes(':') ? `[${a.host}]` : a.host;
   const address = `ssh://${encodeURIComponent(a.user)}@${host}:${String(a.port)}${q.size > 0 ? `?${q.toString()}` : ''}`;
-  return upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  return upsertTarget(db, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
 }
 
 export async function listHosts(db: Db): Promise<StoredTarget[]> {
-  return (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+  return (await listTargets(db)).filter((t) => t.kind === 'host');
 }
 
 export async function removeHost(db: Db, name: string): Promise<boolean> {

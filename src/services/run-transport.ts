@@ -16,7 +16,7 @@ export { managerFor };
 
 export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; rebootPollMs?: number }): RunTransport {
   const target = async (id: string) => {
-    const t = await getTarget(db.kysely, id);
+    const t = await getTarget(db, id);
     if (t === null) throw new BulwarkError('usage', `no target ${id}`);
     return t;
   };
@@ -81,7 +81,7 @@ export function sshRunTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: numbe
  */
 export function runTransport(db: Db, ssh: SshOptions & { rebootWaitMs?: number; rebootPollMs?: number; agentTaskTimeoutMs?: number }): RunTransport {
   const viaSsh = sshRunTransport(db, ssh);
-  const isAgent = async (id: string): Promise<boolean> => (await getTarget(db.kysely, id))?.address?.startsWith('agent://') === true;
+  const isAgent = async (id: string): Promise<boolean> => (await getTarget(db, id))?.address?.startsWith('agent://') === true;
   const task = (id: string, kind: 'exec' | 'report', argv: readonly string[]): Promise<CommandResult> => runAgentTask(db, id, kind, argv, ssh.agentTaskTimeoutMs === undefined ? {} : { timeoutMs: ssh.agentTaskTimeoutMs });
   return {
     packageManager: (id) => viaSsh.packageManager(id),

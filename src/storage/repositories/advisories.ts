@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
 import type { OvalCriteria } from '../../core/oval.js';
 import { chunks } from '../chunk.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 import { fingerprint } from '../fingerprint.js';
 import type { AdvisoriesTable, AdvisoryRow } from '../schema.js';
 
@@ -49,7 +49,8 @@ function columns(a: Advisory, fp: string, now: string): Columns {
 const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at', 'kind'] as const;
 
 /** Inserts the CVEs, references and fixes of many advisories with multi-row statements. */
-async function insertChildren(ex: Executor, items: readonly { pk: number; a: Advisory }[]): Promise<void> {
+async function insertChildren(on: Executor, items: readonly { pk: number; a: Advisory }[]): Promise<void> {
+  const ex = kx(on);
   const cves = items.flatMap(({ pk, a }) => [...new Set(a.cves)].map((cve) => ({ advisory_pk: pk, cve })));
   for (const c of chunks(cves, 2)) await ex.insertInto('advisory_cves').values(c).execute();
   const refs = items.flatMap(({ pk, a }) => a.references.map((r, seq) => ({ advisory_pk: pk, seq, type: r.type, ref_id: r.id, url: r.url })));
@@ -75,7 +76,8 @@ async function insertChildren(ex: Executor, items: readonly { pk: number; a: Adv
   for (const c of chunks(fixes, 14)) await ex.insertInto('fixes').values(c).execute();
 }
 
-async function deleteChildren(ex: Executor, pks: readonly number[]): Promise<void> {
+async function deleteChildren(on: Executor, pks: readonly number[]): Promise<void> {
+  const ex = kx(on);
   for (const c of chunks(pks, 1, 5000)) {
     await ex.deleteFrom('advisory_cves').where('advisory_pk', 'in', c).execute();
     await ex.deleteFrom('advisory_references').where('advisory_pk', 'in', c).execute();
@@ -90,7 +92,8 @@ function fixLine(f: { release_id: string; package: string; arch: string | null; 
 }
 
 /** Adds `fixes: { added, removed }` to each rewritten advisory's `changed` event when its fixes changed. */
-async function describeFixChanges(ex: Executor, rewritten: readonly { pk: number; a: Advisory }[], events: PendingEvent[]): Promise<void> {
+async function describeFixChanges(on: Executor, rewritten: readonly { pk: number; a: Advisory }[], events: PendingEvent[]): Promise<void> {
+  const ex = kx(on);
   const before = new Map<number, Set<string>>();
   for (const c of chunks(
     rewritten.map((r) => r.pk),
@@ -127,7 +130,8 @@ interface PendingEvent {
   detail: Record<string, unknown>;
 }
 
-async function addEvents(ex: Executor, at: string, events: readonly PendingEvent[]): Promise<void> {
+async function addEvents(on: Executor, at: string, events: readonly PendingEvent[]): Promise<void> {
+  const ex = kx(on);
   const rows = events.map((e) => ({ advisory_pk: e.pk, at, kind: e.kind, detail: JSON.stringify(e.detail) }));
   for (const c of chunks(rows, 4)) await ex.insertInto('advisory_events').values(c).execute();
 }
@@ -141,7 +145,8 @@ async function addEvents(ex: Executor, at: string, events: readonly PendingEvent
  *
  * @example await transaction(db, (tx) => upsertAdvisories(tx, parsed, new Date().toISOString()))
  */
-export async function upsertAdvisories(ex: Executor, advisories: readonly Advisory[], now: string): Promise<UpsertCounts> {
+export async function upsertAdvisories(on: Executor, advisories: readonly Advisory[], now: string): Promise<UpsertCounts> {
+  const ex = kx(on);
   const counts: UpsertCounts = { added: 0, changed: 0, unchanged: 0, restored: 0 };
   // Later duplicates of the same (source, id) win, as a feed's last word does.
   const unique = new Map<string, Advisory>();
@@ -226,7 +231,8 @@ export async function upsertAdvisories(ex: Executor, advisories: readonly Adviso
  * the feed); it stays stored, with a `withdrawn` event, and stops producing findings.
  * Returns how many were withdrawn now.
  */
-export async function markWithdrawn(ex: Executor, source: string, present: ReadonlySet<string>, now: string): Promise<number> {
+export async function markWithdrawn(on: Executor, source: string, present: ReadonlySet<string>, now: string): Promise<number> {
+  const ex = kx(on);
   const live = await ex.selectFrom('advisories').select(['pk', 'advisory_id']).where('source', '=', source).where('withdrawn_at', 'is', null).execute();
   const gone = live.filter((r) => !present.has(r.advisory_id));
   for (const c of chunks(gone, 1, 5000)) {
@@ -263,9 +269,10 @@ export interface AdvisoryFilter {
 
 /**
  * Loads advisories with their CVEs, references and fixes.
- * @example await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })
+ * @example await loadAdvisories(db, { release: 'azurelinux:3.0', packages: ['openssl'] })
  */
-export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+  const ex = kx(on);
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
   const select = (names: readonly string[] | undefined) => {
@@ -299,7 +306,8 @@ export async function loadAdvisories(ex: Executor, filter: AdvisoryFilter = {}):
   return hydrate(ex, rows, filter);
 }
 
-async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+  const ex = kx(on);
   const byPk = new Map<number, Advisory>();
   for (const r of rows) {
     const a: Advisory = {
@@ -350,7 +358,8 @@ async function hydrate(ex: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
 }
 
 /** One advisory by its identity, or null. Includes a withdrawn one. */
-export async function getAdvisory(ex: Executor, source: string, id: string): Promise<(Advisory & { withdrawnAt: string | null }) | null> {
+export async function getAdvisory(on: Executor, source: string, id: string): Promise<(Advisory & { withdrawnAt: string | null }) | null> {
+  const ex = kx(on);
   const row = await ex.selectFrom('advisories').selectAll().where('source', '=', source).where('advisory_id', '=', id).executeTakeFirst();
   if (!row) return null;
   const [a] = await hydrate(ex, [row], {});
@@ -358,7 +367,8 @@ export async function getAdvisory(ex: Executor, source: string, id: string): Pro
 }
 
 /** The change history of one source (or one advisory), oldest first. */
-export async function listAdvisoryEvents(ex: Executor, source: string, id?: string): Promise<AdvisoryEvent[]> {
+export async function listAdvisoryEvents(on: Executor, source: string, id?: string): Promise<AdvisoryEvent[]> {
+  const ex = kx(on);
   let q = ex
     .selectFrom('advisory_events')
     .innerJoin('advisories', 'advisories.pk', 'advisory_events.advisory_pk')
@@ -375,7 +385,8 @@ export async function listAdvisoryEvents(ex: Executor, source: string, id?: stri
  * some target runs are looked at: a sync of a feed no host is about (a first AlmaLinux sync in
  * an Azure Linux fleet) costs nothing here, instead of one long statement over every fix.
  */
-export async function packagesTouchedAt(ex: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
+export async function packagesTouchedAt(on: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('fixes')
     .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'fixes.advisory_pk')
@@ -394,7 +405,8 @@ export async function packagesTouchedAt(ex: Executor, source: string, at: string
  * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
  * alone would leave their findings open against a statement the feed no longer makes.
  */
-export async function targetsWithFindingsTouchedAt(ex: Executor, source: string, at: string): Promise<string[]> {
+export async function targetsWithFindingsTouchedAt(on: Executor, source: string, at: string): Promise<string[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('findings')
     .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
@@ -431,7 +443,8 @@ export interface StageCounts {
  * advisories are only compared here: the changed ones are returned to be upserted at publish.
  * Call in a transaction per batch.
  */
-export async function stageAdvisories(ex: Executor, source: string, staging: string, advisories: readonly Advisory[], now: string): Promise<StageCounts> {
+export async function stageAdvisories(on: Executor, source: string, staging: string, advisories: readonly Advisory[], now: string): Promise<StageCounts> {
+  const ex = kx(on);
   const counts: StageCounts = { staged: 0, unchanged: 0, pending: [] };
   for (const batch of chunks(advisories, 1, 5000)) {
     const rows = await ex
@@ -464,7 +477,8 @@ export async function stageAdvisories(ex: Executor, source: string, staging: str
  * Makes a sync's staged advisories live under `source`, each with its `added` event: two
  * statements, whatever the number. Call in the sync's final transaction.
  */
-export async function publishStaged(ex: Executor, staging: string, source: string, now: string): Promise<number> {
+export async function publishStaged(on: Executor, staging: string, source: string, now: string): Promise<number> {
+  const ex = kx(on);
   await ex
     .insertInto('advisory_events')
     .columns(['advisory_pk', 'at', 'kind', 'detail'])
@@ -480,12 +494,14 @@ export async function publishStaged(ex: Executor, staging: string, source: strin
 }
 
 /** Removes a staging area (a failed or refused sync's, or one a killed process left behind). */
-export async function discardStaged(ex: Executor, staging: string): Promise<void> {
+export async function discardStaged(on: Executor, staging: string): Promise<void> {
+  const ex = kx(on);
   await ex.deleteFrom('advisories').where('source', '=', staging).execute();
 }
 
 /** Staging areas of `source` begun before `before`: left behind by a process that died mid-sync. */
-export async function staleStagingSources(ex: Executor, source: string, before: string): Promise<string[]> {
+export async function staleStagingSources(on: Executor, source: string, before: string): Promise<string[]> {
+  const ex = kx(on);
   const prefix = stagingSource(source, '');
   // `_` in a source id is a LIKE wildcard: the prefix is checked again below.
   const rows = await ex.selectFrom('advisories').select('source').distinct().where('source', 'like', `${prefix}%`).where('first_seen_at', '<', before).execute();
@@ -493,7 +509,8 @@ export async function staleStagingSources(ex: Executor, source: string, before: 
 }
 
 /** The ids of the live (not withdrawn) advisories of a source. */
-export async function liveAdvisoryIds(ex: Executor, source: string): Promise<string[]> {
+export async function liveAdvisoryIds(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
   return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
 }
 
@@ -501,13 +518,15 @@ export async function liveAdvisoryIds(ex: Executor, source: string): Promise<str
  * How many advisories of a source were withdrawn after `since` and are still withdrawn: what
  * the syncs since then have taken away, for the withdraw guard (several small withdrawals add up).
  */
-export async function countWithdrawnSince(ex: Executor, source: string, since: string): Promise<number> {
+export async function countWithdrawnSince(on: Executor, source: string, since: string): Promise<number> {
+  const ex = kx(on);
   const r = await ex.selectFrom('advisories').select((eb) => eb.fn.countAll<string | number>().as('n')).where('source', '=', source).where('withdrawn_at', '>', since).executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 
 /** The ids of the live advisories of a source that have at least one fix (what a match can come from). */
-export async function liveAdvisoryIdsWithFixes(ex: Executor, source: string): Promise<string[]> {
+export async function liveAdvisoryIdsWithFixes(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('advisories')
     .select('advisory_id')
@@ -519,7 +538,8 @@ export async function liveAdvisoryIdsWithFixes(ex: Executor, source: string): Pr
 }
 
 /** The releases the live advisories of a source have fixes for (what the source is about so far). */
-export async function releasesOfSource(ex: Executor, source: string): Promise<string[]> {
+export async function releasesOfSource(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('fixes')
     .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
@@ -535,7 +555,8 @@ export async function releasesOfSource(ex: Executor, source: string): Promise<st
  * Inserts advisory rows 16 to a statement and returns each with its new pk: the live upsert
  * (`withdrawnAt` null) and a sync's staging (withdrawn until published) share it.
  */
-async function insertAdvisoryRows(ex: Executor, fresh: readonly { a: Advisory; cols: Columns }[], now: string, withdrawnAt: string | null): Promise<{ pk: number; a: Advisory }[]> {
+async function insertAdvisoryRows(on: Executor, fresh: readonly { a: Advisory; cols: Columns }[], now: string, withdrawnAt: string | null): Promise<{ pk: number; a: Advisory }[]> {
+  const ex = kx(on);
   const inserted: { pk: number; a: Advisory }[] = [];
   for (const c of chunks(fresh, 16)) {
     const pks = await ex
