@@ -4,7 +4,7 @@ import type { OvalCriteria } from '../../core/oval.js';
 import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import { fingerprint } from '../fingerprint.js';
-import type { AdvisoriesTable, AdvisoryRow } from '../schema.js';
+import type { AdvisoryRow } from '../schema.js';
 
 export interface UpsertCounts {
   added: number;
@@ -24,7 +24,7 @@ export interface AdvisoryEvent {
   detail: Record<string, unknown>;
 }
 
-type Columns = Omit<AdvisoriesTable, 'pk' | 'first_seen_at' | 'withdrawn_at'>;
+type Columns = Omit<AdvisoryRow, 'pk' | 'first_seen_at' | 'withdrawn_at'>;
 
 function columns(a: Advisory, fp: string, now: string): Columns {
   return {

@@ -4,6 +4,7 @@ import type { PackageFamily } from '../../core/release.js';
 import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
 import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
+import type { Selectable } from 'kysely';
 import type { PackageRow, TargetsTable } from '../schema.js';
 
 export interface TargetInput {
@@ -24,7 +25,7 @@ export interface StoredTarget extends Target {
   image: string | null;
 }
 
-function toTarget(r: TargetsTable): StoredTarget {
+function toTarget(r: Selectable<TargetsTable>): StoredTarget {
   return {
     id: r.id,
     name: r.name,
