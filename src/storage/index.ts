@@ -7,6 +7,8 @@ export type { Db, Tx, Dialect, DatabaseLocation, Executor } from './database.js'
 export { storageErrorOf } from './errors.js';
 export * from './repositories/releases.js';
 export * from './repositories/advisories.js';
+export * from './repositories/advisory-reads.js';
+export * from './repositories/advisory-staging.js';
 export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/feeds.js';
