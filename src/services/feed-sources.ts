@@ -7,6 +7,7 @@ import { catalog } from '../feeds/catalog.js';
 import { feedDocuments } from '../lib/archive.js';
 import { FeedLocation } from '../lib/location.js';
 import { lastAudit, listFeedSources, listFeedStates, removeFeedSource, saveFeedSource, type FeedState } from '../storage/index.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { assertReadable } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 import { DEFAULT_LIMITS, type FeedLimits, type FeedRefusal, type FeedSource, type FeedSourceState } from './feed-types.js';
@@ -70,10 +71,11 @@ export interface AddSourceInput {
 }
 
 /**
- * Adds a source, or points a catalog source elsewhere (a local file, a mirror).
- * @example await addSource(db, { id: 'azurelinux-3.0-oval', location: '/srv/mirror/azurelinux-3.0-oval.xml.xz' })
+ * Adds a source, or points a catalog source elsewhere (a local file, a mirror), audited as
+ * `feed.add` (an access key in the location is kept out of the log).
+ * @example await addSource(db, { id: 'azurelinux-3.0-oval', location: '/srv/mirror/azurelinux-3.0-oval.xml.xz' }, { kind: 'cli', name: 'alice' })
  */
-export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
+export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
   // An http(s) location that is no URL was stored and failed every sync with a bare "Invalid URL".
   if (isUrl(input.location) && !URL.canParse(input.location)) throw new BulwarkError('usage', `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`);
@@ -87,6 +89,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   await saveFeedSource(db, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
+  await recordAudit(db, actor, 'feed.add', s.id, { location: String(s.location), format: s.format, release: s.release }, clock);
   return s;
 }
 
@@ -115,9 +118,14 @@ export async function detectFileFormat(file: string, limits: FeedLimits = DEFAUL
   throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
 }
 
-/** Removes a configured source (a catalog source returns to its built-in location). Stored advisories stay. */
-export async function removeSource(db: Db, id: string): Promise<boolean> {
-  return removeFeedSource(db, id);
+/**
+ * Removes a configured source (a catalog source returns to its built-in location), audited as
+ * `feed.remove`; false when there was none (nothing audited). Stored advisories stay.
+ */
+export async function removeSource(db: Db, id: string, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<boolean> {
+  const removed = await removeFeedSource(db, id);
+  if (removed) await recordAudit(db, actor, 'feed.remove', id, {}, clock);
+  return removed;
 }
 
 export function isUrl(location: string): boolean {

@@ -2,6 +2,7 @@ import type { CatalogSource } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { FeedLocation } from '../lib/location.js';
 import type { FeedState } from '../storage/index.js';
+import type { Actor } from './audit.js';
 import type { Clock } from './store.js';
 
 // What feeds and their syncs are: limits, a source as shown, a sync's report and options.
@@ -100,8 +101,8 @@ export interface SyncOptions {
    * before the sync; a sync the operator allowed to withdraw starts a new window).
    */
   withdrawWindowStart?: string;
-  /** Who asked for the sync, for the audit log (`cli:alice`, `token:ci`, `scheduler`). */
-  actor?: string;
+  /** Who asked for the sync, for the audit log (`cli:alice`, `token:…`, `scheduler`; default: Bulwark itself). */
+  actor?: Actor;
 }
 
 /** How long a refused feed's same bytes are refused unread before they are weighed again. */

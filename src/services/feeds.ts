@@ -8,7 +8,7 @@ import { download, sha256File } from '../lib/http.js';
 import { feedAllowForApi, feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
 import { FeedLocation } from '../lib/location.js';
 import { packagesTouchedAt, targetsWithFindingsTouchedAt, targetsHolding, saveFeedState, storageErrorOf } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, SYSTEM } from './audit.js';
 import { scanTarget } from './scan.js';
 import { cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -68,7 +68,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const d: Record<string, unknown> = { status, location, sha256: trail.sha256, ...(opts.file === undefined ? {} : { file: true }), ...(opts.force === true ? { force: true } : {}), ...(opts.allowWithdraw === true ? { allowWithdraw: true } : {}), ...detail };
     // An error text may quote the location with its access key: redact it there too.
     if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
-    await recordAudit(db, opts.actor ?? 'unknown', 'feed.sync', src.id, d, clock);
+    await recordAudit(db, opts.actor ?? SYSTEM, 'feed.sync', src.id, d, clock);
   };
   // The fingerprint of the bytes read, for remembering a refusal.
   let fingerprint: string | null = null;

@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import { kx, type Executor } from '../database.js';
+import type { ImageBuildsTable, ViewVersionsTable } from '../schema.js';
 
 export interface RepoRow {
   id: string;
@@ -104,7 +106,18 @@ export async function listViewVersions(on: Executor, view?: string): Promise<Vie
   const ex = kx(on);
   let q = ex.selectFrom('view_versions').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
-  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map((r) => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir }));
+  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map(toViewVersion);
+}
+
+const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir });
+
+/** One version of a content view (default: its latest); null when there is none. */
+export async function getViewVersion(on: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
+  const ex = kx(on);
+  let q = ex.selectFrom('view_versions').selectAll().where('view', '=', view);
+  if (version !== undefined) q = q.where('version', '=', version);
+  const r = await q.orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return r === undefined ? null : toViewVersion(r);
 }
 
 export async function setEnvironment(on: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
@@ -160,22 +173,33 @@ export async function listImageBuilds(on: Executor, image?: string): Promise<Ima
   const ex = kx(on);
   let q = ex.selectFrom('image_builds').selectAll();
   if (image !== undefined) q = q.where('image', '=', image);
-  return (await q.orderBy('image').orderBy('build', 'desc').execute()).map((r) => ({
-    image: r.image,
-    build: r.build,
-    type: r.type,
-    release: r.release,
-    view: r.view,
-    viewVersion: r.view_version,
-    createdAt: r.created_at,
-    createdBy: r.created_by,
-    spec: r.spec,
-    dir: r.dir,
-    artifact: r.artifact,
-    digest: r.digest,
-    packages: r.packages,
-    target: r.target,
-  }));
+  return (await q.orderBy('image').orderBy('build', 'desc').execute()).map(toImageBuild);
+}
+
+const toImageBuild = (r: Selectable<ImageBuildsTable>): ImageBuildRow => ({
+  image: r.image,
+  build: r.build,
+  type: r.type,
+  release: r.release,
+  view: r.view,
+  viewVersion: r.view_version,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  spec: r.spec,
+  dir: r.dir,
+  artifact: r.artifact,
+  digest: r.digest,
+  packages: r.packages,
+  target: r.target,
+});
+
+/** One build of an image (default: its latest); null when there is none. */
+export async function getImageBuild(on: Executor, image: string, build?: number): Promise<ImageBuildRow | null> {
+  const ex = kx(on);
+  let q = ex.selectFrom('image_builds').selectAll().where('image', '=', image);
+  if (build !== undefined) q = q.where('build', '=', build);
+  const r = await q.orderBy('build', 'desc').limit(1).executeTakeFirst();
+  return r === undefined ? null : toImageBuild(r);
 }
 
 /** The environments a version of a view has ever been promoted to. */
