@@ -7,6 +7,7 @@ import { startServer } from '../src/api/server.js';
 import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
 import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
 import { runCli } from './cli.js';
+import { rawKysely } from '../src/storage/index.js';
 import { addSource, syncSource } from '../src/services/feeds.js';
 import { applyPolicyText } from '../src/services/policies.js';
 import { findFindings } from '../src/services/report.js';
@@ -57,7 +58,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
   const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentIn('dash', env, ...args);
   const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
   // Tasks queued for the agent and not answered yet (the server's own table: what a pass would get).
-  const openTasks = async (): Promise<number> => Number((await db.kysely.selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
+  const openTasks = async (): Promise<number> => Number((await rawKysely(db).selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
@@ -220,7 +221,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
     mkdirSync(run, { recursive: true });
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'needs-restarting'), '#!/bin/sh\n[ "$1" = -r ] || exit 9\nexit "$NEEDS_RESTARTING_EXIT"\n', { mode: 0o755 });
-    const flag = async (): Promise<number | null> => (await db.kysely.selectFrom('targets').select('reboot_required').where('id', '=', targetId).executeTakeFirstOrThrow()).reboot_required;
+    const flag = async (): Promise<number | null> => (await rawKysely(db).selectFrom('targets').select('reboot_required').where('id', '=', targetId).executeTakeFirstOrThrow()).reboot_required;
     // Before, any failure of needs-restarting was reported as "yes".
     for (const [exit, want] of [['1', 1], ['3', null], ['0', 0]] as const) {
       const r = await inNamespace([...host.binds, [run, '/run']], ['dash', script, 'report'], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', PATH: `${bin}:${process.env['PATH'] ?? ''}`, NEEDS_RESTARTING_EXIT: exit });

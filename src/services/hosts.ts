@@ -62,25 +62,25 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
 export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
   if (o.replace === false) {
-    const existing = await getTarget(db.kysely, input.name);
+    const existing = await getTarget(db, input.name);
     if (existing?.name === input.name) throw new BulwarkError('usage', `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`, { name: input.name });
   }
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
   const address = sshAddress({ ...parseSshAddress(input.address), identityFile: input.identityFile, sudo: input.sudo, packageManager: input.packageManager });
   const clock = o.clock ?? systemClock;
-  const t = await upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  const t = await upsertTarget(db, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
   await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags }, clock);
   return t;
 }
 
 export async function listHosts(db: Db): Promise<StoredTarget[]> {
-  return (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+  return (await listTargets(db)).filter((t) => t.kind === 'host');
 }
 
 /** One host by name (or id); null when there is none (an image of that name is not a host). */
 export async function getHost(db: Db, name: string): Promise<StoredTarget | null> {
-  const t = await getTarget(db.kysely, name);
+  const t = await getTarget(db, name);
   return t?.kind === 'host' ? t : null;
 }
 

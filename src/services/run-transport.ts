@@ -19,7 +19,7 @@ export { managerFor };
 function dispatch(db: Db, opts: HostTransportOptions, pick: (t: StoredTarget) => HostTransport): RunTransport {
   const ctx: HostTransportContext = { db, opts };
   const target = async (id: string): Promise<StoredTarget> => {
-    const t = await getTarget(db.kysely, id);
+    const t = await getTarget(db, id);
     if (t === null) throw new BulwarkError('usage', `no target ${id}`);
     return t;
   };
