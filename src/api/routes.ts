@@ -718,7 +718,7 @@ export const ROUTES: readonly Route[] = [
       const id = params['id'] ?? '';
       await needFound((await listRepos(db)).find((r) => r.id === id), `repository ${id}`);
       if (config.objectsDir === undefined) throw new BulwarkError('config.invalid', 'this server has no object store configured');
-      const r = await syncRepo(db, id, { objectsDir: config.objectsDir });
+      const r = await syncRepo(db, id, { objectsDir: config.objectsDir, actor });
       await recordAudit(db, actor, 'repo.sync', id, { snapshot: r.snapshot });
       return r;
     },

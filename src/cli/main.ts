@@ -352,8 +352,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .command('sync')
     .description('take a snapshot of each repository (all when none is named)')
     .argument('[id...]', 'repositories')
-    .action(async (ids: string[]) => {
-      code = await repoSyncCommand({ io, dbPath: dbPath(), ids });
+    .option('--allow-rollback', 'take metadata older than the last snapshot (audited)')
+    .action(async (ids: string[], o: { allowRollback?: boolean }) => {
+      code = await repoSyncCommand({ io, dbPath: dbPath(), ids, allowRollback: o.allowRollback === true });
     });
   repo
     .command('mirror')

@@ -12,8 +12,8 @@ import { download } from '../lib/http.js';
 import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
-import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
-import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
+import { parseRepomd, primaryPackages, type PrimaryPackage, type Repomd } from '../repos/rpmmd.js';
+import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, retakeSnapshot, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -74,13 +74,12 @@ async function fetchBytes(url: string, maxBytes: number, optional = false): Prom
   }
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   try {
-    const st = await stat(path);
-    if (st.size > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than ${String(maxBytes)} bytes`);
-    return await readFile(path);
+    // Only a regular file, its limit counted while it is read (a symlink to /dev/zero, a FIFO).
+    return await readBoundedBytes(path, maxBytes);
   } catch (err) {
-    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (err instanceof BulwarkError) throw err;
-    throw new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    if (optional && cause?.code === 'ENOENT') return null;
+    throw err;
   }
 }
 
@@ -132,10 +131,22 @@ export interface SyncReport {
   signedBy: string | null;
   files: number;
   bytes: number;
+  /** The same metadata as the last snapshot: when that one was taken (the source has not advanced since). */
+  notAdvancedSince: string | null;
+  /** Older metadata taken because the operator allowed it (audited as repo.rollback). */
+  rolledBack: boolean;
 }
 
-/** Takes a snapshot of a repository's metadata now (see the module comment). */
-export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+export interface SyncOptions {
+  objectsDir: string;
+  clock?: Clock;
+  /** Take older metadata than the last snapshot's (a deliberate rollback); audited. */
+  allowRollback?: boolean;
+  actor?: string;
+}
+
+/** Takes a snapshot of a repository's metadata now (see the module comment and `freshness`). */
+export async function syncRepo(db: Db, id: string, o: SyncOptions): Promise<SyncReport> {
   const repo = await getRepo(db.kysely, id);
   if (repo === null) throw new BulwarkError('usage', `no repository ${id} (add it with \`bulwark repo add\`)`);
   if (repo.kind === 'deb') return syncDeb(db, repo, o);
@@ -184,12 +195,69 @@ export async function syncRepo(db: Db, id: string, o: { objectsDir: string; cloc
   if (asc !== null) files.push({ type: 'repomd-signature', href: 'repodata/repomd.xml.asc', sha256: await putObject(o.objectsDir, asc), size: asc.length });
   for (const f of fetched) files.push({ type: f.entry.type, href: f.entry.href, sha256: await putObject(o.objectsDir, f.bytes), size: f.bytes.length });
   const snapshot = sha('sha256', repomd);
+  const fresh = await freshness(db, repo, snapshot, { revision: md.revision, newest: newestTimestamp(md) }, o);
+  const createdAt = (o.clock ?? systemClock)().toISOString();
   const created = await transaction(db, async (tx) => {
-    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt: (o.clock ?? systemClock)().toISOString(), revision: md.revision, packages, signedBy, files });
+    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: md.revision, packages, signedBy, files });
+    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
     await recordRepoSourceNames(tx, snapshot, builds);
     return inserted;
   });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
+}
+
+/** The newest `<timestamp>` of a repomd.xml's entries (seconds since the epoch), or null. */
+function newestTimestamp(md: Repomd): number | null {
+  const ts = md.entries.map((e) => e.timestamp).filter((t): t is number => t !== null && Number.isFinite(t));
+  return ts.length === 0 ? null : Math.max(...ts);
+}
+
+const when = (seconds: number | null): string => (seconds === null ? 'no timestamps' : `timestamps up to ${new Date(seconds * 1000).toISOString()}`);
+
+/**
+ * Anti-rollback (issue #21, item 1): the last snapshot's revision and timestamps are the floor.
+ * Old metadata stays validly signed for ever: whoever holds a copy could otherwise serve it
+ * again and take back every fix published since (TUF's "rollback attack",
+ * https://theupdateframework.github.io/specification/latest/#detailed-client-workflow 5.3.5).
+ * The same metadata as the last snapshot is no error, but it is reported: "not advanced since"
+ * the day it was first taken, and the source's age goes on counting from then. Metadata the
+ * repository had before (an earlier snapshot's), or an older revision or older timestamps, is
+ * refused unless the operator allows the rollback, which is audited.
+ */
+async function freshness(db: Db, repo: RepoRow, snapshot: string, got: { revision: string | null; newest: number | null }, o: SyncOptions): Promise<{ notAdvancedSince: string | null; rolledBack: boolean }> {
+  const snaps = await listSnapshotRows(db.kysely, repo.id);
+  const last = snaps[0];
+  if (last === undefined) return { notAdvancedSince: null, rolledBack: false };
+  if (last.id === snapshot) return { notAdvancedSince: last.createdAt, rolledBack: false };
+  const refusal = await rollbackReason(o.objectsDir, repo, last, snapshot, snaps, got);
+  if (refusal === null) return { notAdvancedSince: null, rolledBack: false };
+  if (o.allowRollback !== true) throw new BulwarkError('input.invalid', `repository ${repo.id}: ${refusal}: refusing a rollback (give --allow-rollback to take it anyway)`, { repo: repo.id, lastSnapshot: last.id });
+  await recordAudit(db, o.actor ?? 'system', 'repo.rollback', repo.id, { snapshot, replaces: last.id, reason: refusal }, o.clock ?? systemClock);
+  return { notAdvancedSince: null, rolledBack: true };
+}
+
+async function rollbackReason(objectsDir: string, repo: RepoRow, last: SnapshotRow, snapshot: string, snaps: readonly SnapshotRow[], got: { revision: string | null; newest: number | null }): Promise<string | null> {
+  const earlier = snaps.find((x) => x.id === snapshot);
+  if (earlier !== undefined) return `this is the metadata of an earlier snapshot (${snapshot.slice(0, 16)}, taken ${earlier.createdAt}, revision ${earlier.revision ?? '(none)'}), older than the last one (${last.id.slice(0, 16)}, revision ${last.revision ?? '(none)'})`;
+  if (repo.kind === 'deb') {
+    if (last.revision !== null && got.revision !== null && Date.parse(got.revision) < Date.parse(last.revision)) return `the Release is dated ${got.revision}, before the last snapshot's (${last.revision})`;
+    return null;
+  }
+  const num = (r: string | null): number | null => (r !== null && /^\d{1,18}$/.test(r) ? Number(r) : null);
+  const [mine, theirs] = [num(got.revision), num(last.revision)];
+  let lastNewest: number | null = null;
+  const repomdFile = last.files.find((f) => f.type === 'repomd');
+  if (repomdFile !== undefined) {
+    try {
+      lastNewest = newestTimestamp(await parseRepomd(await readFile(objectPath(objectsDir, repomdFile.sha256)), `snapshot ${last.id.slice(0, 16)}: repomd.xml`));
+    } catch {
+      // the stored copy is gone (pruned by hand): the revision alone is the floor
+    }
+  }
+  const both = `revision ${got.revision ?? '(none)'}, ${when(got.newest)}; the last snapshot (${last.id.slice(0, 16)}) has revision ${last.revision ?? '(none)'}, ${when(lastNewest)}`;
+  if (mine !== null && theirs !== null && mine < theirs) return `repomd.xml has an older revision than the last snapshot (${both})`;
+  if (got.newest !== null && lastNewest !== null && got.newest < lastNewest) return `repomd.xml has older timestamps than the last snapshot (${both})`;
+  return null;
 }
 
 /** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
@@ -204,7 +272,7 @@ export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.Proces
  * the trusted keys and its Valid-Until, then each component's Packages index for each
  * architecture (the most compressed form the Release lists) checked against its size and SHA-256.
  */
-async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncReport> {
   const id = repo.id;
   const clock = o.clock ?? systemClock;
   const base = repo.suite === null ? repo.url.replace(/\/+$/, '') : join2(repo.url, `dists/${repo.suite}`);
@@ -234,9 +302,6 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   const rel = parseRelease(releaseText, `repository ${id}: Release`);
   // A validly signed Release of another suite (oldstable for stable) would be a downgrade.
   if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite) throw new BulwarkError('input.invalid', `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`);
-  // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
-  const previous = (await listSnapshotRows(db.kysely, id))[0];
-  if (previous?.revision != null && rel.date !== null && Date.parse(rel.date) < Date.parse(previous.revision)) throw new BulwarkError('input.invalid', `repository ${id}: the Release is dated ${rel.date}, before the last snapshot's (${previous.revision}): refusing older metadata`);
   if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
   const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
   let packages = 0;
@@ -258,8 +323,15 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   // The Release and the indexes taken from it: the same Release read for other architectures or
   // components is another snapshot.
   const snapshot = sha('sha256', Buffer.from(files.map((f) => `${f.type} ${f.href} ${f.sha256}`).join('\n')));
-  const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+  // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
+  const fresh = await freshness(db, repo, snapshot, { revision: rel.date, newest: null }, o);
+  const createdAt = clock().toISOString();
+  const created = await transaction(db, async (tx) => {
+    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: rel.date, packages, signedBy, files });
+    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
+    return inserted;
+  });
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
 }
 
 /** A decompressed index held in memory (a Buffer cannot grow much past this anyway). */

@@ -33,15 +33,16 @@ export async function repoListCommand(o: Common & { json: boolean }): Promise<Ex
 }
 
 /** `bulwark repo sync [ID…]`: a snapshot of each (all when none given); exit 4 when one failed. */
-export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<ExitCode> {
+export async function repoSyncCommand(o: Common & { ids: string[]; allowRollback?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const ids = o.ids.length > 0 ? o.ids : (await listRepos(db)).map((r) => r.id);
     let failed = false;
     for (const id of ids) {
       try {
-        const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env) });
-        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${r.created ? 'new' : 'unchanged'}, ${String(r.packages)} packages, ${String(r.files)} files, ${String(r.bytes)} bytes${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
+        const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), allowRollback: o.allowRollback === true, actor: actorOf(o.io) });
+        const state = r.rolledBack ? 'ROLLED BACK (allowed)' : r.notAdvancedSince !== null ? `unchanged: not advanced since ${r.notAdvancedSince}` : r.created ? 'new' : 'unchanged';
+        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${state}, ${String(r.packages)} packages, ${String(r.files)} files, ${String(r.bytes)} bytes${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
       } catch (err) {
         failed = true;
         await writeAll(o.io.stderr, `${id}: REFUSED: ${(err as Error).message}\n`);

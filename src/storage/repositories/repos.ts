@@ -70,6 +70,11 @@ export async function insertSnapshot(ex: Executor, s: SnapshotRow): Promise<bool
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
+/** An earlier snapshot taken again (an allowed rollback): it becomes the latest. */
+export async function retakeSnapshot(ex: Executor, repoId: string, id: string, at: string): Promise<void> {
+  await ex.updateTable('repo_snapshots').set({ created_at: at }).where('repo_id', '=', repoId).where('id', '=', id).execute();
+}
+
 export async function listSnapshotRows(ex: Executor, repoId?: string): Promise<SnapshotRow[]> {
   let q = ex.selectFrom('repo_snapshots').selectAll();
   if (repoId !== undefined) q = q.where('repo_id', '=', repoId);
