@@ -85,3 +85,16 @@ export function mergeUpdate(into: XmlElement, from: XmlElement): void {
 export function updateinfoDocument(updates: readonly string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`;
 }
+
+/**
+ * Each advisory of an (uncompressed) updateinfo.xml with the builds its collections list, for the
+ * report of what a view withholds.
+ */
+export async function* advisoryBuilds(input: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<{ id: string; packages: { name: string; evr: string; arch: string }[] }> {
+  for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
+    const packages = childrenNamed(element, 'pkglist').flatMap((l) =>
+      childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map((x) => ({ name: x.attrs['name'] ?? '', evr: `${String(Number(x.attrs['epoch'] ?? '0') || 0)}:${x.attrs['version'] ?? ''}-${x.attrs['release'] ?? ''}`, arch: x.attrs['arch'] ?? '' }))),
+    );
+    yield { id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), packages };
+  }
+}

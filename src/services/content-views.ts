@@ -10,9 +10,9 @@ import { decompress } from '../lib/decompress.js';
 import { keyInfo, readTrustedKeys } from '../lib/signatures.js';
 import { debPackages } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
-import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
+import { advisoryBuilds, filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import type { XmlElement } from '../lib/xml.js';
-import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
+import { parseContentView, selectContent, withheldAdvisories, type AdvisoryFixes, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { withLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
@@ -102,6 +102,10 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     replacements.push(c);
   }
   const { packages, deviations } = selectContent(view, upstream, replacements, family);
+  // The advisories whose fixes an overlay keeps out: named in the report, not dropped in silence.
+  const fixes: AdvisoryFixes[] = [];
+  for (const u of updateinfos) for await (const a of advisoryBuilds(decompress(createReadStream(u), u, 2 ** 31), u)) fixes.push(a);
+  deviations.push(...withheldAdvisories(fixes, deviations));
   // One publication of a view at a time across processes: the version number and its directory are ours.
   // Renewed while it runs: a killed publication frees the view within half a minute.
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;

@@ -28,7 +28,7 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   try {
     const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
     const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
-    for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
+    for (const d of r.deviations) lines.push(`  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
@@ -74,9 +74,9 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
     const versions = await viewVersions(db, o.view);
     const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
     if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no such version`);
-    const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; reason: string }[];
+    const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; advisory?: string; reason: string }[];
     if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.kind, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.advisory === undefined ? d.kind : `${d.kind} ${d.advisory}`, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
     return EXIT.ok;
   } finally {
     await db.close();
