@@ -258,8 +258,8 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     }
     return c.json(result ?? null, r.status ?? 200);
   };
-  serveRepositories(app, db, async (c) => {
-    if (o.reposNeedToken !== true) return true;
+  serveRepositories(app, db, async (c, aboutTheView) => {
+    if (o.reposNeedToken !== true && !aboutTheView) return true;
     const who = clientAddress(c);
     if (failures.blocked(who, Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
     const header = c.req.header('authorization') ?? '';
@@ -286,11 +286,15 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 /**
  * Content view environments as package repositories: `/repos/<view>/<environment>/…` serves the
  * published version the environment points at (repodata and packages), for hosts' dnf. Public,
- * as package mirrors are: they hold packages, not data about the fleet.
+ * as package mirrors are: they hold packages, not data about the fleet — except view.yaml and
+ * deviations.json, which need a token always.
  */
-function serveRepositories(app: Hono, db: Db, allowed: (c: Context) => Promise<boolean>): void {
+function serveRepositories(app: Hono, db: Db, allowed: (c: Context, aboutTheView: boolean) => Promise<boolean>): void {
   app.get('/repos/:view/:env/*', async (c) => {
-    if (!(await allowed(c))) return c.json({ error: { code: 'auth.required', message: 'these repositories need a token (Bearer, or as the Basic password)' } }, 401, { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' });
+    // The view's definition and deviation report say what the fleet withholds and why: data
+    // about the fleet, never public, even where the packages are (issue #21, item 8).
+    const aboutTheView = /^(view\.yaml|deviations\.json)$/.test(decodedPath(c).split('/').slice(4).join('/'));
+    if (!(await allowed(c, aboutTheView))) return c.json({ error: { code: 'auth.required', message: 'these repositories need a token (Bearer, or as the Basic password)' } }, 401, { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' });
     const path = decodedPath(c);
     const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
     if (dir === null) return c.json({ error: { code: 'storage.not-found', message: `no environment ${c.req.param('env')} of content view ${c.req.param('view')}` } }, 404);

@@ -14,6 +14,7 @@ import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from '.
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
 import { openStore, type Db } from './store.js';
+import { createToken } from './tokens.js';
 import { requires, tools } from '../../test/needs.js';
 
 /**
@@ -178,6 +179,15 @@ needs.describe('content views', () => {
     try {
       expect((await fetch(`${server.url}/repos/azl3-lab/nope/repodata/repomd.xml`)).status).toBe(404);
       expect((await fetch(`${server.url}/repos/azl3-lab/prod/../../etc/passwd`)).status).toBe(404);
+      // The view's definition and deviation report are not public (issue #21, item 8), and the
+      // published view.yaml names our build by its file name, not the build machine's path.
+      for (const f of ['view.yaml', 'deviations.json']) expect([f, (await fetch(`${server.url}/repos/azl3-lab/prod/${f}`)).status]).toEqual([f, 401]);
+      const { token } = await createToken(db, { name: 'reader', role: 'viewer', expiresInDays: 1, actor: 'test' });
+      const yaml = await fetch(`${server.url}/repos/azl3-lab/prod/view.yaml`, { headers: { authorization: `Bearer ${token}` } });
+      expect(yaml.status).toBe(200);
+      const published = await yaml.text();
+      expect(published).toContain(`rpm: ${basename(ours)}`);
+      expect(published).not.toContain(dir);
       // Packages are streamed with their length and may be cached; what a promotion or a key
       // rotation changes under the same name may not.
       const prodDir = await environmentDir(db, 'azl3-lab', 'prod');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
@@ -166,11 +166,22 @@ async function writeVersion(
   // apt's: InRelease (or Release + Release.gpg) against the signed-by keyring.
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
-  await writeFile(join(dir, 'view.yaml'), text);
+  await writeFile(join(dir, 'view.yaml'), withoutLocalPaths(text, view));
   const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: o.actor, spec: text, packages: packages.length, deviations, dir });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations };
+}
+
+/**
+ * The view's YAML as published beside the packages: our builds' local paths (`rpm: /home/…`)
+ * are the build machine's, not the fleet's business; each is given as its file name only. The
+ * stored version keeps the text as it was given.
+ */
+function withoutLocalPaths(text: string, view: ContentView): string {
+  let out = text;
+  for (const r of view.replace) for (const path of [r.rpm, r.deb]) if (path !== undefined && path.includes('/')) out = out.split(path).join(basename(path));
+  return out;
 }
 
 // The object store's files are written once and never changed: a hard link is a safe copy.
