@@ -117,6 +117,10 @@ needs.describe('content views', () => {
     const agent = dnf('install', 'bw-agent');
     expect(agent.status).not.toBe(0);
     expect(`${agent.stdout}${agent.stderr}`).toMatch(/No match for argument: bw-agent/);
+    // Published again unchanged: no new, identical version (issue #21, item 8).
+    const again = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    expect([again.unchanged, again.version, again.dir]).toEqual([true, 1, r.dir]);
+    expect(readdirSync(join(publishDir, 'azl3-lab'))).toEqual(['1']);
   });
 
   it('numbers versions and promotes them through environments', async () => {
@@ -137,6 +141,7 @@ needs.describe('content views', () => {
     // Publishing from the CLI signs with the server's key, made beside the object store the first time.
     const published = await cli('view', 'publish', '-f', file);
     expect(published.out).toMatch(/^azl3-lab version 3: 4 packages, 3 deviations from upstream, at \S+$/m);
+    expect((await cli('view', 'publish', '--file', file)).out).toBe('azl3-lab: unchanged since version 3 (4 packages, 3 deviations): nothing published\n');
     expect(statSync(join(dir, 'repo-signing-key.asc')).mode & 0o077).toBe(0);
     expect(existsSync(join(publishDir, 'azl3-lab', '3', 'repodata', 'repomd.xml.asc'))).toBe(true);
     // What a host in prod puts in /etc/yum.repos.d: the id a policy's source.repoId names.

@@ -42,6 +42,8 @@ export interface PublishReport {
   dir: string;
   packages: number;
   deviations: Deviation[];
+  /** Nothing changed since the latest version (`version`): nothing was published. */
+  unchanged: boolean;
 }
 
 /** Name, epoch, version, release, arch of an rpm file, read by the real rpm. */
@@ -109,14 +111,21 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   // One publication of a view at a time across processes: the version number and its directory are ours.
   // Renewed while it runs: a killed publication frees the view within half a minute.
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
-  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, () =>
-    writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches) }, o, clock),
-  );
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ text, family, signed: o.signingKey?.published ?? null, packages: packages.map((p) => [p.name, p.epoch, p.version, p.release, p.arch, basename(p.source)]), deviations, updateinfos: updateinfos.map((u) => basename(u)) }))
+    .digest('hex');
+  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, async () => {
+    // Nothing changed since the latest version: no new, identical version (which would mark
+    // images behind and make --if-needed rebuild them).
+    const latest = (await listViewVersions(db.kysely, view.name))[0];
+    if (latest !== undefined && latest.fingerprint === fingerprint) return { view: view.name, version: latest.version, dir: latest.dir, packages: latest.packages, deviations: latest.deviations as Deviation[], unchanged: true };
+    return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
+  });
 }
 
 async function writeVersion(
   db: Db,
-  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[] },
+  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[]; fingerprint: string },
   o: { publishDir: string; actor: string; signingKey?: SigningKey | undefined },
   clock: Clock,
 ): Promise<PublishReport> {
@@ -167,10 +176,10 @@ async function writeVersion(
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), withoutLocalPaths(text, view));
-  const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: o.actor, spec: text, packages: packages.length, deviations, dir });
+  const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: o.actor, spec: text, packages: packages.length, deviations, dir, fingerprint: v.fingerprint });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
-  return { view: view.name, version, dir, packages: packages.length, deviations };
+  return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
 }
 
 /**

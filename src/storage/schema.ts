@@ -110,6 +110,8 @@ export interface ViewVersionsTable {
   deviations: string;
   /** Where the published repository is. */
   dir: string;
+  /** SHA-256 of what the version was made of (migration 0029); null before. */
+  fingerprint: string | null;
 }
 
 export interface ImageBuildsTable {

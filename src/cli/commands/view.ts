@@ -27,6 +27,10 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
+    if (r.unchanged) {
+      await writeAll(o.io.stdout, `${r.view}: unchanged since version ${String(r.version)} (${String(r.packages)} packages, ${String(r.deviations.length)} deviations): nothing published\n`);
+      return EXIT.ok;
+    }
     const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
     for (const d of r.deviations) lines.push(`  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');

@@ -90,19 +90,21 @@ export interface ViewVersionRow {
   packages: number;
   deviations: unknown[];
   dir: string;
+  /** What it was made of, as one SHA-256 (null: published before fingerprints were kept). */
+  fingerprint: string | null;
 }
 
-export async function insertViewVersion(ex: Executor, v: Omit<ViewVersionRow, 'version'>): Promise<number> {
+export async function insertViewVersion(ex: Executor, v: Omit<ViewVersionRow, 'version' | 'fingerprint'> & { fingerprint?: string | null }): Promise<number> {
   const last = await ex.selectFrom('view_versions').select((eb) => eb.fn.max<number | string | null>('version').as('v')).where('view', '=', v.view).executeTakeFirst();
   const version = Number(last?.v ?? 0) + 1;
-  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir }).execute();
+  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir, fingerprint: v.fingerprint ?? null }).execute();
   return version;
 }
 
 export async function listViewVersions(ex: Executor, view?: string): Promise<ViewVersionRow[]> {
   let q = ex.selectFrom('view_versions').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
-  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map((r) => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir }));
+  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map((r) => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir, fingerprint: r.fingerprint }));
 }
 
 export async function setEnvironment(ex: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
