@@ -34,7 +34,7 @@ export async function imageBuildCommand(o: Common & { file: string; keepRoot: bo
       o.io.stdout,
       [
         `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${String(r.packages)} packages`,
-        `  artifact ${r.artifact}${r.type === 'container' ? ` (oci:${r.artifact}:<tag>)` : ''}`,
+        `  artifact ${r.artifact}${r.tag === null ? '' : ` (oci:${r.artifact}:${r.tag})`}`,
         `  digest   ${r.digest}`,
         `  sboms    ${join(r.dir, 'sbom.cdx.json')}, ${join(r.dir, 'sbom.spdx.json')}`,
         `  scanned as ${r.target}: ${String(f.opened + f.kept + f.reopened)} findings (bulwark findings --host ${r.target})`,
