@@ -19,6 +19,7 @@ import { createToken, listTokens, revokeToken, type Role } from '../services/tok
 import { csrfToken, login, logout, SESSION_HOURS } from '../services/sessions.js';
 import { recordAudit } from '../services/audit.js';
 import { listRepos, listSnapshots, syncRepo } from '../services/repos.js';
+import { diffView, type ViewSide } from '../services/view-diff.js';
 import { promoteView, viewEnvironments, viewVersions } from '../services/content-views.js';
 import { imageBuilds, imageParity, imageSbom } from '../services/images.js';
 import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent, type AgentRow } from '../services/agents.js';
@@ -740,6 +741,22 @@ export const ROUTES: readonly Route[] = [
     handle: async ({ db, params }) => {
       const v = (await viewVersions(db, params['view'])).find((x) => String(x.version) === params['version']);
       return needFound(v, `version ${params['version'] ?? ''} of content view ${params['view'] ?? ''}`);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/views/:view/diff',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'What changes between two versions or environments of a view (packages added, removed, up- and downgraded; advisories gained, lost, withheld), read before a promotion',
+    query: z.object({ from: z.coerce.number().int().positive().optional(), to: z.coerce.number().int().positive().optional(), fromEnv: z.string().min(1).max(32).optional(), toEnv: z.string().min(1).max(32).optional() }),
+    handle: async ({ db, params, query }) => {
+      const view = params['view'] ?? '';
+      const side = (version: number | undefined, environment: string | undefined, what: string): ViewSide => {
+        if ((version === undefined) === (environment === undefined)) throw new BulwarkError('input.invalid', `give ${what} or ${what}Env, one of them`);
+        return environment !== undefined ? { environment } : { version: version ?? 0 };
+      };
+      return diffView(db, view, side(query.from, query.fromEnv, 'from'), side(query.to, query.toEnv, 'to'));
     },
   }),
   route({

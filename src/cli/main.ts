@@ -10,7 +10,7 @@ import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
 import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
-import { viewDeviationsCommand, viewKeyCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
+import { viewDeviationsCommand, viewDiffCommand, viewKeyCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
 import { imageBuildCommand, imageImportCommand, imageListCommand, imageParityCommand, imageSbomCommand } from './commands/image.js';
 import { usersDisableCommand, usersListCommand, usersSetCommand } from './commands/users.js';
 import { serveCommand, tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/serve.js';
@@ -407,6 +407,17 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--json', 'print JSON')
     .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
       code = await viewDeviationsCommand({ io, dbPath: dbPath(), view, version, json: o.json === true });
+    });
+  viewCmd
+    .command('diff')
+    .description('what changes from one version (or environment) of a view to another: packages and advisories')
+    .argument('<view>', 'the content view')
+    .argument('[from]', 'the version compared from', versionOpt)
+    .argument('[to]', 'the version compared to (default: the latest)', versionOpt)
+    .option('--env <environment>', 'an environment instead of a version (twice: from, then to)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print JSON')
+    .action(async (view: string, from: number | undefined, to: number | undefined, o: { env: string[]; json?: boolean }) => {
+      code = await viewDiffCommand({ io, dbPath: dbPath(), view, from, to, envs: o.env, json: o.json === true });
     });
 
   viewCmd

@@ -13,6 +13,7 @@ import { environmentDir, promoteView, publishView, viewEnvironments, viewRepoCon
 import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from './signing-key.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
+import { diffView } from './view-diff.js';
 import { openStore, type Db } from './store.js';
 import { createToken } from './tokens.js';
 import { requires, tools } from '../../test/needs.js';
@@ -333,6 +334,30 @@ needs.describe('content views', () => {
     // A bad view definition: a usage or configuration exit (the table is h-cli's), never 0.
     expect([2, 3]).toContain(cli.code);
     expect(cli.err).toMatch(/include "bw-curll" matches no upstream package/);
+  });
+
+  it('diffs two versions or environments before a promotion: packages up- and downgraded, advisories gained, withheld ones released (CLI and API)', async () => {
+    const d = await diffView(db, 'azl3-lab', { version: 1 }, { version: 2 });
+    expect([d.added, d.removed, d.downgraded]).toEqual([[], [], []]);
+    expect(d.upgraded).toEqual([{ package: 'bw-openssl', arch: 'noarch', from: '1:3.3.5-5.azl3', to: '1:3.4.0-1.azl3' }]);
+    expect([d.advisoriesGained, d.advisoriesLost]).toEqual([['ADV-SSL34'], []]);
+    expect(d.withheldReleased).toEqual([{ advisory: 'ADV-SSL34', package: 'bw-openssl', reason: 'pinned-out bw-openssl: the 3.4 ABI is not validated yet (pinned to 3.3.*)' }]);
+    expect(d.withheldGained).toEqual([]);
+    // The other way is a downgrade, and the environments resolve to their versions.
+    const back = await diffView(db, 'azl3-lab', { environment: 'canary' }, { environment: 'prod' });
+    expect([back.from, back.to, back.downgraded.map((x) => x.package), back.advisoriesLost]).toEqual([{ version: 2, environment: 'canary' }, { version: 1, environment: 'prod' }, ['bw-openssl'], ['ADV-SSL34']]);
+    const cli = await runCli(['--db', join(dir, 'v.db'), 'view', 'diff', 'azl3-lab', '--env', 'prod', '--env', 'canary'], { BULWARK_OBJECTS_DIR: objectsDir });
+    expect(cli.out).toBe(['azl3-lab: version 1 (prod) → version 2 (canary)', '  ↑ bw-openssl.noarch 1:3.3.5-5.azl3 → 1:3.4.0-1.azl3', '  advisory gained ADV-SSL34', '  no longer withheld ADV-SSL34 (bw-openssl)', ''].join('\n'));
+    const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => { throw new Error('no runs here'); }, version: 'test', agentServerKey: Buffer.alloc(32) });
+    try {
+      const { token } = await createToken(db, { name: 'differ', role: 'viewer', expiresInDays: 1, actor: 'test' });
+      const res = await fetch(`${server.url}/api/v1/views/azl3-lab/diff?fromEnv=prod&to=2`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ...d, from: { version: 1, environment: 'prod' } });
+      expect((await fetch(`${server.url}/api/v1/views/azl3-lab/diff?from=1&to=2`)).status).toBe(401);
+    } finally {
+      await server.close();
+    }
   });
 });
 

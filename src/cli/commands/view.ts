@@ -2,6 +2,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
 import { loadOrCreateSigningKey, rotateSigningKey, signingKeyStatus, stageNextSigningKey, type SigningKeyStatus } from '../../services/signing-key.js';
 import { defaultObjectsDir } from '../../services/repos.js';
+import { diffView, type ViewDiff, type ViewSide } from '../../services/view-diff.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -81,6 +82,44 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
     const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; advisory?: string; reason: string }[];
     if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
     else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.advisory === undefined ? d.kind : `${d.kind} ${d.advisory}`, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `bulwark view diff VIEW V1 V2` (or `--env A --env B`, or one of each): what a promotion would
+ * change, read before it is made.
+ */
+export async function viewDiffCommand(o: Common & { view: string; from: number | undefined; to: number | undefined; envs: string[]; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const versions = [o.from, o.to].filter((x): x is number => x !== undefined);
+    const sides: ViewSide[] = [...o.envs.map((environment) => ({ environment })), ...versions.map((version) => ({ version }))];
+    if (sides.length === 1) {
+      const latest = (await viewVersions(db, o.view))[0];
+      if (latest !== undefined) sides.push({ version: latest.version });
+    }
+    const [from, to] = sides;
+    if (sides.length !== 2 || from === undefined || to === undefined) throw new BulwarkError('usage', 'view diff compares two sides: VIEW V1 V2, VIEW --env A --env B, or one of each (one alone is compared with the latest version)');
+    const d = await diffView(db, o.view, from, to);
+    if (o.json) {
+      await writeAll(o.io.stdout, JSON.stringify(d, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    const side = (x: ViewDiff['from']): string => `version ${String(x.version)}${x.environment === null ? '' : ` (${x.environment})`}`;
+    const lines = [`${d.view}: ${side(d.from)} → ${side(d.to)}`];
+    for (const p of d.added) lines.push(`  + ${p.package}.${p.arch} ${p.version}`);
+    for (const p of d.removed) lines.push(`  - ${p.package}.${p.arch} ${p.version}`);
+    for (const p of d.upgraded) lines.push(`  ↑ ${p.package}.${p.arch} ${p.from} → ${p.to}`);
+    for (const p of d.downgraded) lines.push(`  ↓ ${p.package}.${p.arch} ${p.from} → ${p.to} (DOWNGRADE)`);
+    for (const a of d.advisoriesGained) lines.push(`  advisory gained ${a}`);
+    for (const a of d.advisoriesLost) lines.push(`  advisory lost ${a}`);
+    for (const w of d.withheldGained) lines.push(`  withheld ${w.advisory} (${w.package}): ${w.reason}`);
+    for (const w of d.withheldReleased) lines.push(`  no longer withheld ${w.advisory} (${w.package})`);
+    if (lines.length === 1) lines.push('  no change');
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
     await db.close();
