@@ -8,7 +8,7 @@ import { findingsCommand } from './commands/findings.js';
 import { auditCommand } from './commands/audit.js';
 import { runCommand } from './commands/run.js';
 import { agentsEnrollTokenCommand, agentsListCommand, agentsRevokeCommand } from './commands/agents.js';
-import { repoAddCommand, repoListCommand, repoMirrorCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
+import { repoAddCommand, repoListCommand, repoMirrorCommand, repoPruneCommand, repoRemoveCommand, repoSnapshotsCommand, repoSyncCommand } from './commands/repo.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { viewDeviationsCommand, viewDiffCommand, viewKeyCommand, viewListCommand, viewPromoteCommand, viewPublishCommand, viewRepoFileCommand } from './commands/view.js';
 import { imageBuildCommand, imageImportCommand, imageListCommand, imageParityCommand, imageSbomCommand } from './commands/image.js';
@@ -355,6 +355,30 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--allow-rollback', 'take metadata older than the last snapshot (audited)')
     .action(async (ids: string[], o: { allowRollback?: boolean }) => {
       code = await repoSyncCommand({ io, dbPath: dbPath(), ids, allowRollback: o.allowRollback === true });
+    });
+  const count = (flag: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new BulwarkError('usage', `${flag}: "${v}" is not a whole number`);
+    return n;
+  };
+  repo
+    .command('remove')
+    .description('remove a repository and its snapshots (refused while a kept view version uses it)')
+    .argument('<id>', 'the repository')
+    .action(async (id: string) => {
+      code = await repoRemoveCommand({ io, dbPath: dbPath(), id });
+    });
+  repo
+    .command('prune')
+    .description('prune snapshots and view versions by age or count, then unused objects (never what an environment serves or an image was built from)')
+    .option('--keep-snapshots <n>', 'keep this many newest snapshots per repository', count('--keep-snapshots'))
+    .option('--snapshot-days <d>', 'keep snapshots taken within this many days', count('--snapshot-days'))
+    .option('--keep-versions <n>', 'keep this many newest versions per view', count('--keep-versions'))
+    .option('--version-days <d>', 'keep view versions published within this many days', count('--version-days'))
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .action(async (o: { keepSnapshots?: number; snapshotDays?: number; keepVersions?: number; versionDays?: number; dryRun?: boolean }) => {
+      const rules = { ...(o.keepSnapshots !== undefined ? { keepSnapshots: o.keepSnapshots } : {}), ...(o.snapshotDays !== undefined ? { snapshotDays: o.snapshotDays } : {}), ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}), ...(o.versionDays !== undefined ? { versionDays: o.versionDays } : {}) };
+      code = await repoPruneCommand({ io, dbPath: dbPath(), rules, dryRun: o.dryRun === true });
     });
   repo
     .command('mirror')

@@ -1,5 +1,7 @@
 import { addRepo, defaultObjectsDir, listRepos, listSnapshots, mirrorSnapshot, syncRepo } from '../../services/repos.js';
+import { applyPrune, planPrune, removeRepo, type PruneOptions } from '../../services/retention.js';
 import { openStore } from '../../services/store.js';
+import { publishDirOf } from './view.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
@@ -74,6 +76,37 @@ export async function repoMirrorCommand(o: Common & { id: string; snapshot: stri
     await writeAll(o.io.stdout, `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${String(r.packages)} packages, ${String(r.fetched)} fetched (${String(r.bytes)} bytes), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`);
     for (const x of r.refused) await writeAll(o.io.stderr, `${o.id}: REFUSED ${x.package}: ${x.reason}\n`);
     return r.refused.length > 0 ? EXIT.targetsFailed : EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark repo remove ID`: the repository and its snapshots (refused while a kept view version uses it). */
+export async function repoRemoveCommand(o: Common & { id: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await removeRepo(db, o.id, { actor: actorOf(o.io) });
+    await writeAll(o.io.stdout, `repository ${o.id} removed with ${String(r.snapshots)} snapshot(s); its objects go at the next \`bulwark repo prune\`\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `bulwark repo prune [--keep-snapshots N] [--snapshot-days D] [--keep-versions N] [--version-days D] [--dry-run]`:
+ * every line it prints is one thing removed; with --dry-run, the same lines, nothing removed.
+ */
+export async function repoPruneCommand(o: Common & { rules: Omit<PruneOptions, 'objectsDir' | 'clock'>; dryRun: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const objectsDir = defaultObjectsDir(o.dbPath, o.io.env);
+    const plan = await planPrune(db, { ...o.rules, objectsDir });
+    const lines = [...plan.versions.map((v) => `view ${v.view} version ${String(v.version)} (${v.createdAt})`), ...plan.snapshots.map((s) => `snapshot ${s.repo} ${s.snapshot.slice(0, 16)} (${s.createdAt})`), ...plan.objects.map((x) => `object ${x.sha256} ${String(x.bytes)} bytes`)];
+    if (!o.dryRun) await applyPrune(db, plan, { objectsDir, publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io) });
+    const verb = o.dryRun ? 'would remove' : 'removed';
+    await writeAll(o.io.stdout, [...lines.map((l) => `${verb} ${l}`), `${o.dryRun ? 'dry run: ' : ''}${String(plan.versions.length)} view version(s), ${String(plan.snapshots.length)} snapshot(s), ${String(plan.objects.length)} object(s) (${String(plan.bytes)} bytes) ${verb}`, ''].join('\n'));
+    return EXIT.ok;
   } finally {
     await db.close();
   }

@@ -178,3 +178,19 @@ export async function promotedTo(ex: Executor, view: string, version: number): P
   const rows = await ex.selectFrom('view_promotions').select('environment').distinct().where('view', '=', view).where('version', '=', version).execute();
   return rows.map((r) => r.environment).sort();
 }
+
+/** Retention (issue #21, item 7): a snapshot's row goes; its objects are the object store's garbage collection's. */
+export async function deleteSnapshotRow(ex: Executor, repoId: string, id: string): Promise<void> {
+  await ex.deleteFrom('repo_snapshots').where('repo_id', '=', repoId).where('id', '=', id).execute();
+}
+
+/** A repository and every snapshot of it. */
+export async function deleteRepoRow(ex: Executor, id: string): Promise<void> {
+  await ex.deleteFrom('repo_snapshots').where('repo_id', '=', id).execute();
+  await ex.deleteFrom('repos').where('id', '=', id).execute();
+}
+
+/** A view version's row (its promotions stay: the history of what served where). */
+export async function deleteViewVersionRow(ex: Executor, view: string, version: number): Promise<void> {
+  await ex.deleteFrom('view_versions').where('view', '=', view).where('version', '=', version).execute();
+}
