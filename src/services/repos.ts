@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,11 +12,16 @@ import { download } from '../lib/http.js';
 import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
-import { parseRepomd, primaryPackages, type PrimaryPackage, type Repomd } from '../repos/rpmmd.js';
+import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, retakeSnapshot, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
+import { objectPath, putObject } from './object-store.js';
+import { freshness, newestTimestamp, type SyncOptions } from './repo-freshness.js';
 import { systemClock, type Clock, type Db } from './store.js';
+
+export { objectPath, putObject } from './object-store.js';
+export type { SyncOptions } from './repo-freshness.js';
 
 /**
  * Repositories and snapshots (issue #7). `syncRepo` fetches an rpm-md repository's metadata,
@@ -33,28 +38,6 @@ const MAX_FILE = 2 * 1024 * 1024 * 1024;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const sha = (alg: string, b: Uint8Array): string => createHash(alg).update(b).digest('hex');
 
-/** Where objects live: `<dir>/sha256/ab/abcdef…`, written once, never changed. */
-export async function putObject(dir: string, bytes: Uint8Array): Promise<string> {
-  const hash = sha('sha256', bytes);
-  const path = join(dir, 'sha256', hash.slice(0, 2), hash);
-  try {
-    await stat(path);
-    return hash;
-  } catch {
-    // not there yet
-  }
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, bytes, { mode: 0o444 });
-  await rename(tmp, path);
-  return hash;
-}
-
-export function objectPath(dir: string, sha256: string): string {
-  // The key comes from repository metadata: never a path.
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new BulwarkError('input.invalid', `"${sha256.slice(0, 80)}" is not a SHA-256`);
-  return join(dir, 'sha256', sha256.slice(0, 2), sha256);
-}
 
 /** Bytes at a repository URL: http(s), file:// or a local path. */
 async function fetchBytes(url: string, maxBytes: number, optional = false): Promise<Buffer | null> {
@@ -137,13 +120,6 @@ export interface SyncReport {
   rolledBack: boolean;
 }
 
-export interface SyncOptions {
-  objectsDir: string;
-  clock?: Clock;
-  /** Take older metadata than the last snapshot's (a deliberate rollback); audited. */
-  allowRollback?: boolean;
-  actor?: string;
-}
 
 /** Takes a snapshot of a repository's metadata now (see the module comment and `freshness`). */
 export async function syncRepo(db: Db, id: string, o: SyncOptions): Promise<SyncReport> {
@@ -206,59 +182,6 @@ export async function syncRepo(db: Db, id: string, o: SyncOptions): Promise<Sync
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
 }
 
-/** The newest `<timestamp>` of a repomd.xml's entries (seconds since the epoch), or null. */
-function newestTimestamp(md: Repomd): number | null {
-  const ts = md.entries.map((e) => e.timestamp).filter((t): t is number => t !== null && Number.isFinite(t));
-  return ts.length === 0 ? null : Math.max(...ts);
-}
-
-const when = (seconds: number | null): string => (seconds === null ? 'no timestamps' : `timestamps up to ${new Date(seconds * 1000).toISOString()}`);
-
-/**
- * Anti-rollback (issue #21, item 1): the last snapshot's revision and timestamps are the floor.
- * Old metadata stays validly signed for ever: whoever holds a copy could otherwise serve it
- * again and take back every fix published since (TUF's "rollback attack",
- * https://theupdateframework.github.io/specification/latest/#detailed-client-workflow 5.3.5).
- * The same metadata as the last snapshot is no error, but it is reported: "not advanced since"
- * the day it was first taken, and the source's age goes on counting from then. Metadata the
- * repository had before (an earlier snapshot's), or an older revision or older timestamps, is
- * refused unless the operator allows the rollback, which is audited.
- */
-async function freshness(db: Db, repo: RepoRow, snapshot: string, got: { revision: string | null; newest: number | null }, o: SyncOptions): Promise<{ notAdvancedSince: string | null; rolledBack: boolean }> {
-  const snaps = await listSnapshotRows(db.kysely, repo.id);
-  const last = snaps[0];
-  if (last === undefined) return { notAdvancedSince: null, rolledBack: false };
-  if (last.id === snapshot) return { notAdvancedSince: last.createdAt, rolledBack: false };
-  const refusal = await rollbackReason(o.objectsDir, repo, last, snapshot, snaps, got);
-  if (refusal === null) return { notAdvancedSince: null, rolledBack: false };
-  if (o.allowRollback !== true) throw new BulwarkError('input.invalid', `repository ${repo.id}: ${refusal}: refusing a rollback (give --allow-rollback to take it anyway)`, { repo: repo.id, lastSnapshot: last.id });
-  await recordAudit(db, o.actor ?? 'system', 'repo.rollback', repo.id, { snapshot, replaces: last.id, reason: refusal }, o.clock ?? systemClock);
-  return { notAdvancedSince: null, rolledBack: true };
-}
-
-async function rollbackReason(objectsDir: string, repo: RepoRow, last: SnapshotRow, snapshot: string, snaps: readonly SnapshotRow[], got: { revision: string | null; newest: number | null }): Promise<string | null> {
-  const earlier = snaps.find((x) => x.id === snapshot);
-  if (earlier !== undefined) return `this is the metadata of an earlier snapshot (${snapshot.slice(0, 16)}, taken ${earlier.createdAt}, revision ${earlier.revision ?? '(none)'}), older than the last one (${last.id.slice(0, 16)}, revision ${last.revision ?? '(none)'})`;
-  if (repo.kind === 'deb') {
-    if (last.revision !== null && got.revision !== null && Date.parse(got.revision) < Date.parse(last.revision)) return `the Release is dated ${got.revision}, before the last snapshot's (${last.revision})`;
-    return null;
-  }
-  const num = (r: string | null): number | null => (r !== null && /^\d{1,18}$/.test(r) ? Number(r) : null);
-  const [mine, theirs] = [num(got.revision), num(last.revision)];
-  let lastNewest: number | null = null;
-  const repomdFile = last.files.find((f) => f.type === 'repomd');
-  if (repomdFile !== undefined) {
-    try {
-      lastNewest = newestTimestamp(await parseRepomd(await readFile(objectPath(objectsDir, repomdFile.sha256)), `snapshot ${last.id.slice(0, 16)}: repomd.xml`));
-    } catch {
-      // the stored copy is gone (pruned by hand): the revision alone is the floor
-    }
-  }
-  const both = `revision ${got.revision ?? '(none)'}, ${when(got.newest)}; the last snapshot (${last.id.slice(0, 16)}) has revision ${last.revision ?? '(none)'}, ${when(lastNewest)}`;
-  if (mine !== null && theirs !== null && mine < theirs) return `repomd.xml has an older revision than the last snapshot (${both})`;
-  if (got.newest !== null && lastNewest !== null && got.newest < lastNewest) return `repomd.xml has older timestamps than the last snapshot (${both})`;
-  return null;
-}
 
 /** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
 export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
