@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseContentView, selectContent, withheldAdvisories, type Candidate } from './content-view.js';
+import { AdvisoryFilter, advisoryMatches, parseContentView, selectContent, withheldAdvisories, type Candidate } from './content-view.js';
 
 /** The overlays' selection, on its own: what is published and what the deviation report says. */
 const c = (name: string, evr: string, arch = 'x86_64', origin = 'up', source = `${name}-${evr}.${arch}@${origin}`): Candidate => {
@@ -61,5 +61,23 @@ describe('selectContent', () => {
       { kind: 'withheld', package: 'openssl', builds: ['1:3.4.0-1.x86_64'], advisory: 'A-1', reason: 'pinned-out openssl: 3.4 not validated (pinned to 3.3.*)' },
       { kind: 'withheld', package: 'openssl-libs', builds: ['1:3.4.0-1.x86_64'], advisory: 'A-1', reason: 'pinned-out openssl-libs: 3.4 not validated (pinned to 3.3.*)' },
     ]);
+  });
+
+  const adv = { id: 'ADV-1', type: 'security', severity: 'Critical', issued: '2026-11-20T00:00:00.000Z', cves: ['CVE-2026-1001'] };
+  it.each([
+    [{ types: ['security'] }, true],
+    [{ types: ['bugfix', 'enhancement'] }, false],
+    [{ severities: ['critical', 'Important'] }, true],
+    [{ severities: ['Moderate'] }, false],
+    [{ ids: ['ADV-1'] }, true],
+    [{ ids: ['ADV-2'] }, false],
+    [{ cves: ['CVE-2026-1001'] }, true],
+    [{ cves: ['CVE-2026-9999'] }, false],
+    [{ issuedUpTo: '2026-11-20' }, true],
+    [{ issuedUpTo: '2026-11-19' }, false],
+    [{ issuedUpTo: '2026-11-19T23:59:59Z' }, false],
+    [{ types: ['security'], issuedUpTo: '2026-11-30', severities: ['Low'] }, false],
+  ] as const)('an advisory filter %j matches a Critical security advisory of Nov 20: %s', (f, want) => {
+    expect(advisoryMatches(AdvisoryFilter.parse(f), adv)).toBe(want);
   });
 });

@@ -13,13 +13,65 @@ import { BulwarkError } from '../core/errors.js';
 const reason = z.string().min(1).max(1024);
 const glob = z.string().min(1).max(256);
 
+/**
+ * Which advisories a source contributes the fixes of: every list given must match (an advisory
+ * of one of the types, and one of the severities, …), and `issuedUpTo` is a cut-off day or time.
+ */
+export const AdvisoryFilter = z.strictObject({
+  types: z.array(z.enum(['security', 'bugfix', 'enhancement', 'newpackage'])).min(1).optional(),
+  severities: z.array(z.string().min(1).max(32)).min(1).optional(),
+  ids: z.array(z.string().min(1).max(128)).min(1).optional(),
+  cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).min(1).optional(),
+  issuedUpTo: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/).optional(),
+});
+export type AdvisoryFilter = z.infer<typeof AdvisoryFilter>;
+
+/** A day (`2026-11-30`) as its last millisecond, a time as itself. */
+export function endOf(dayOrTime: string): number {
+  return /T/.test(dayOrTime) ? Date.parse(dayOrTime) : Date.parse(`${dayOrTime}T23:59:59.999Z`);
+}
+
+/** An advisory as a source's updateinfo gives it, for the filter. */
+export interface AdvisoryFacts {
+  id: string;
+  type: string;
+  severity: string | null;
+  /** ISO time, or null when the advisory gives none. */
+  issued: string | null;
+  cves: string[];
+}
+
+/** Whether an advisory passes a filter (an advisory with no issue date fails a cut-off). */
+export function advisoryMatches(f: AdvisoryFilter, a: AdvisoryFacts): boolean {
+  const lower = (xs: readonly string[]): string[] => xs.map((x) => x.toLowerCase());
+  if (f.types !== undefined && !f.types.includes(a.type as never)) return false;
+  if (f.severities !== undefined && (a.severity === null || !lower(f.severities).includes(a.severity.toLowerCase()))) return false;
+  if (f.ids !== undefined && !f.ids.includes(a.id)) return false;
+  if (f.cves !== undefined && !a.cves.some((c) => f.cves?.includes(c) === true)) return false;
+  if (f.issuedUpTo !== undefined && (a.issued === null || !(Date.parse(a.issued) <= endOf(f.issuedUpTo)))) return false;
+  return true;
+}
+
 export const ContentView = z.strictObject({
   apiVersion: z.literal('bulwark/v1'),
   kind: z.literal('ContentView'),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
   description: z.string().max(4096).optional(),
   /** Repositories whose snapshot (the latest, or one named by an id prefix) the view starts from. */
-  sources: z.array(z.strictObject({ repo: z.string().min(1), snapshot: z.string().regex(/^[0-9a-f]{8,64}$/).optional() })).min(1),
+  sources: z
+    .array(
+      z
+        .strictObject({
+          repo: z.string().min(1),
+          snapshot: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
+          /** The newest snapshot taken on or before this day (or time): "the upstream snapshot of date D". */
+          date: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/).optional(),
+          /** Only the builds this source's advisories fix, of the advisories that match (Satellite's errata filters, Uyuni's "By Date"). */
+          advisories: AdvisoryFilter.optional(),
+        })
+        .refine((s) => s.snapshot === undefined || s.date === undefined, 'give a snapshot or a date, not both'),
+    )
+    .min(1),
   /** When given, only packages whose name matches one of these globs. */
   include: z.array(glob).optional(),
   exclude: z.array(z.strictObject({ package: glob, reason })).default([]),

@@ -15,6 +15,7 @@ import type { XmlElement } from '../lib/xml.js';
 import { parseContentView, selectContent, withheldAdvisories, type AdvisoryFixes, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { withLease } from './lease.js';
+import { advisoryFixedBuilds, snapshotFor } from './view-inputs.js';
 import { PROCESS_ID } from './runs.js';
 import { recordAudit } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
@@ -66,31 +67,32 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
-  const sources: { repo: RepoRow; snapshot?: string | undefined }[] = [];
+  const sources: { repo: RepoRow; src: ContentView['sources'][number] }[] = [];
   for (const src of view.sources) {
     const repo = await getRepo(db.kysely, src.repo);
     if (repo === null) throw new BulwarkError('usage', `${file}: no repository ${src.repo}`);
-    sources.push({ repo, snapshot: src.snapshot });
+    sources.push({ repo, src });
   }
   const kinds = [...new Set(sources.map((x) => x.repo.kind))];
   if (kinds.length > 1) throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
   const family = kinds[0] === 'deb' ? 'deb' : 'rpm';
   const upstream: Candidate[] = [];
   const updateinfos: string[] = [];
-  for (const { repo, snapshot } of sources) {
-    const snaps = await listSnapshotRows(db.kysely, repo.id);
-    const snap = snapshot === undefined ? snaps[0] : snaps.find((x) => x.id.startsWith(snapshot));
-    if (snap === undefined) throw new BulwarkError('usage', `${file}: ${repo.id} has no ${snapshot ?? ''} snapshot (bulwark repo sync ${repo.id})`);
+  for (const { repo, src } of sources) {
+    const snap = snapshotFor(await listSnapshotRows(db.kysely, repo.id), src, file);
+    const only = src.advisories === undefined ? null : (await advisoryFixedBuilds(o.objectsDir, snap, src.advisories, file)).builds;
     // Every package file present and matching the snapshot's signed metadata, or no publication.
     const m = await mirrorSnapshot(db, repo.id, { objectsDir: o.objectsDir, snapshot: snap.id });
     if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${repo.id}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
     if (family === 'rpm') {
       for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
       for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
+        if (only !== null && !only.has(`${p.name}|${String(p.epoch)}:${p.version}-${p.release}|${p.arch}`)) continue;
         if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
         upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum), origin: repo.id });
       }
-    } else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
+    } else if (only !== null) throw new BulwarkError('usage', `${file}: advisory filters need rpm-md sources (updateinfo)`);
+    else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
   }
   const replacements: Candidate[] = [];
   for (const r of view.replace) {

@@ -1,7 +1,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { parseContentView } from '../repos/content-view.js';
+import { endOf, parseContentView } from '../repos/content-view.js';
 import { deleteRepoRow, deleteSnapshotRow, deleteViewVersionRow, getRepo, listEnvironments, listImageBuilds, listRepoRows, listSnapshotRows, listViewVersions, transaction, type SnapshotRow, type ViewVersionRow } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { snapshotDebPackages, snapshotRpmPackages } from './repos.js';
@@ -61,7 +61,8 @@ function sourcesOf(v: ViewVersionRow, snapsByRepo: Map<string, SnapshotRow[]>): 
   for (const s of spec.sources) {
     if (!('repo' in s)) continue;
     const snaps = snapsByRepo.get(s.repo) ?? [];
-    const snap = s.snapshot !== undefined ? snaps.find((x) => x.id.startsWith(s.snapshot ?? '-')) : snaps.find((x) => x.createdAt <= v.createdAt);
+    const date = s.date;
+    const snap = s.snapshot !== undefined ? snaps.find((x) => x.id.startsWith(s.snapshot ?? '-')) : date !== undefined ? snaps.find((x) => Date.parse(x.createdAt) <= endOf(date)) : snaps.find((x) => x.createdAt <= v.createdAt);
     if (snap !== undefined) out.push({ repo: s.repo, snapshot: snap.id });
   }
   return out;
