@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildDummyRpms } from '../../test/rpm-tools.js';
@@ -50,7 +50,7 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
     repoOf(join(dir, 'old', 'rpms'), join(dir, 'rollback'), ['--revision', '1000', '--set-timestamp-to-revision']);
     db = await openStore({ dbPath: join(dir, 'r.db') });
     serve(join(dir, 'v1'));
-    await addRepo(db, { id: 'lab', url: served, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await addRepo(db, { id: 'lab', url: served, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
   }, 120_000);
 
   afterAll(async () => {
@@ -91,7 +91,7 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
     const snaps = await listSnapshots(db, 'lab');
     expect(snaps[0]?.revision).toBe('1796557899');
     const audit = (await auditLog(db, { limit: 10 })).filter((a) => a.action === 'repo.rollback');
-    expect(audit.map((a) => [a.actor, a.subject])).toEqual([['cli:erin', 'lab']]);
+    expect(audit.map((a) => [a.actor, a.subject])).toEqual([[`cli:${userInfo().username}`, 'lab']]);
   });
 
   it('the CLI says "not advanced since" for a replay of the last metadata', async () => {
@@ -125,7 +125,7 @@ requires(tools('rpmbuild', 'createrepo_c', 'mkfifo')).describe('only regular fil
     const target = where === 'primary' ? join(copy, 'repodata', readdirSync(join(copy, 'repodata')).find((f) => f.endsWith('primary.xml.gz')) ?? '') : join(copy, where);
     make(target);
     const id = `n-${copy.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
-    await addRepo(db, { id, url: copy, keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id, url: copy, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     // A signed repository reads repomd.xml.asc; an unsigned one is given the key check's place by
     // turning verification on without a key: the .asc is read (and refused) before any key is used.
     if (signed) await db.kysely.updateTable('repos').set({ verify: 1 }).where('id', '=', id).execute();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { BulwarkError } from '../core/errors.js';
 import { parseRepomd, type Repomd } from '../repos/rpmmd.js';
 import { listSnapshotRows, type RepoRow, type SnapshotRow } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { objectPath } from './object-store.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -11,7 +11,7 @@ export interface SyncOptions {
   clock?: Clock;
   /** Take older metadata than the last snapshot's (a deliberate rollback); audited. */
   allowRollback?: boolean;
-  actor?: string;
+  actor?: Actor;
 }
 
 /** The newest `<timestamp>` of a repomd.xml's entries (seconds since the epoch), or null. */
@@ -40,7 +40,7 @@ export async function freshness(db: Db, repo: RepoRow, snapshot: string, got: { 
   const refusal = await rollbackReason(o.objectsDir, repo, last, snapshot, snaps, got);
   if (refusal === null) return { notAdvancedSince: null, rolledBack: false };
   if (o.allowRollback !== true) throw new BulwarkError('input.invalid', `repository ${repo.id}: ${refusal}: refusing a rollback (give --allow-rollback to take it anyway)`, { repo: repo.id, lastSnapshot: last.id });
-  await recordAudit(db, o.actor ?? 'system', 'repo.rollback', repo.id, { snapshot, replaces: last.id, reason: refusal }, o.clock ?? systemClock);
+  await recordAudit(db, o.actor ?? SYSTEM, 'repo.rollback', repo.id, { snapshot, replaces: last.id, reason: refusal }, o.clock ?? systemClock);
   return { notAdvancedSince: null, rolledBack: true };
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildDummyRpms } from '../../test/rpm-tools.js';
@@ -53,7 +53,7 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
       execFileSync('createrepo_c', ['--quiet', '--revision', String(1_000_000 + m * 100), repo]);
     }
     db = await openStore({ dbPath });
-    await addRepo(db, { id: 'upstream', url: served, keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'upstream', url: served, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\n');
     let month = 0;
     for (let day = 0; day < 365; day++) {
@@ -67,10 +67,10 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
       const repomd = join(served, 'repodata', 'repomd.xml');
       writeFileSync(repomd, readFileSync(repomd, 'utf8').replace(/<revision>\d+<\/revision>/, `<revision>${String(1_000_000 + m * 100 + day)}</revision>`));
       snapshotOfDay.push((await syncRepo(db, 'upstream', { objectsDir, clock: at(day) })).snapshot);
-      if ([45, 100, 200, 300, 364].includes(day)) published[day] = (await publishView(db, view, { objectsDir, publishDir, actor: 'test', clock: at(day) })).version;
+      if ([45, 100, 200, 300, 364].includes(day)) published[day] = (await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: at(day) })).version;
     }
-    await promoteView(db, { view: 'lab', environment: 'prod', version: published[100] ?? 0, actor: 'test', clock: at(101) });
-    await promoteView(db, { view: 'lab', environment: 'dev', version: published[364] ?? 0, actor: 'test', clock: at(364) });
+    await promoteView(db, { view: 'lab', environment: 'prod', version: published[100] ?? 0, actor: { kind: 'cli', name: 'test' }, clock: at(101) });
+    await promoteView(db, { view: 'lab', environment: 'dev', version: published[364] ?? 0, actor: { kind: 'cli', name: 'test' }, clock: at(364) });
     // An image build recorded from version 1 (what matters here is the row, not the image).
     await insertImageBuild(db.kysely, { image: 'lab-base', build: 1, type: 'container', release: 'azurelinux:3.0', view: 'lab', viewVersion: published[45] ?? 0, createdAt: at(46)().toISOString(), createdBy: 'test', spec: '', dir: join(dir, 'images', 'lab-base', '1'), artifact: 'oci', digest: 'sha256:00', packages: 2, target: 'lab-base@1' });
   }, 300_000);
@@ -118,14 +118,14 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
     expect((await auditLog(db, { limit: 5 })).filter((a) => a.action === 'content.prune')).toHaveLength(2);
 
     // A repository a kept version uses cannot be removed.
-    await expect(removeRepo(db, 'upstream', { actor: 'test' })).rejects.toThrow(/repository upstream is a source of lab version 5, lab version 2, lab version 1, which are kept/);
+    await expect(removeRepo(db, 'upstream', { actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/repository upstream is a source of lab version 5, lab version 2, lab version 1, which are kept/);
     // One no view uses goes, snapshots and all, audited; its objects go at the next prune.
-    await addRepo(db, { id: 'spare', url: join(dir, 'month-1'), keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'spare', url: join(dir, 'month-1'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'spare', { objectsDir });
     const removed = await runCli(['--db', dbPath, 'repo', 'remove', 'spare'], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
     expect(removed.out).toBe('repository spare removed with 1 snapshot(s); its objects go at the next `bulwark repo prune`\n');
     expect(await listSnapshots(db, 'spare')).toEqual([]);
-    expect((await auditLog(db, { limit: 5 })).find((a) => a.action === 'repo.remove')).toMatchObject({ actor: 'cli:erin', subject: 'spare' });
+    expect((await auditLog(db, { limit: 5 })).find((a) => a.action === 'repo.remove')).toMatchObject({ actor: `cli:${userInfo().username}`, subject: 'spare' });
     expect((await cli()).out).toMatch(/^0 view version\(s\), 0 snapshot\(s\), [1-9]\d* object\(s\)/m);
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { endOf, parseContentView } from '../repos/content-view.js';
 import { deleteRepoRow, deleteSnapshotRow, deleteViewVersionRow, getRepo, listEnvironments, listImageBuilds, listRepoRows, listSnapshotRows, listViewVersions, transaction, type SnapshotRow, type ViewVersionRow } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, type Actor } from './audit.js';
 import { snapshotDebPackages, snapshotRpmPackages } from './repos.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -151,7 +151,7 @@ async function garbage(objectsDir: string, kept: readonly SnapshotRow[], leaving
 }
 
 /** Does what `plan` says, in its order: versions, snapshots (rows, in one transaction), then objects; audited. */
-export async function applyPrune(db: Db, plan: PrunePlan, o: { objectsDir: string; publishDir: string; actor: string; clock?: Clock }): Promise<void> {
+export async function applyPrune(db: Db, plan: PrunePlan, o: { objectsDir: string; publishDir: string; actor: Actor; clock?: Clock }): Promise<void> {
   await transaction(db, async (tx) => {
     for (const v of plan.versions) await deleteViewVersionRow(tx, v.view, v.version);
     for (const s of plan.snapshots) await deleteSnapshotRow(tx, s.repo, s.snapshot);
@@ -167,7 +167,7 @@ export async function applyPrune(db: Db, plan: PrunePlan, o: { objectsDir: strin
  * Removes a repository and its snapshots (the objects go at the next prune); refused while a
  * view version that is kept (served, built from, or a view's latest) takes it as a source.
  */
-export async function removeRepo(db: Db, id: string, o: { actor: string; clock?: Clock }): Promise<{ snapshots: number }> {
+export async function removeRepo(db: Db, id: string, o: { actor: Actor; clock?: Clock }): Promise<{ snapshots: number }> {
   if ((await getRepo(db.kysely, id)) === null) throw new BulwarkError('usage', `no repository ${id}`);
   const versions = await listViewVersions(db.kysely);
   const envs = await listEnvironments(db.kysely);

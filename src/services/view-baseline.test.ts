@@ -63,7 +63,7 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
     ]).replace('type="security" version="2.0"><id>ADV-CURL', 'type="bugfix" version="2.0"><id>ADV-CURL');
     const dec = repo('dec', all, ui);
     db = await openStore({ dbPath: join(dir, 'b.db') });
-    await addRepo(db, { id: 'upstream', url: served, keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'upstream', url: served, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     cpSync(nov, served, { recursive: true });
     await syncRepo(db, 'upstream', { objectsDir, clock: day('2026-11-01') });
     rmSync(served, { recursive: true });
@@ -87,17 +87,17 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
 
   it('publishes November\'s baseline (snapshot of Nov 1 plus security advisories up to Nov 30), then December\'s, promoted dev → prod after a diff; dnf in each environment gets exactly its baseline', async () => {
     writeFileSync(view, BASELINE('2026-11-01', '2026-11-30'));
-    const nov = await publishView(db, view, { objectsDir, publishDir, actor: 'test', clock: day('2026-12-06') });
+    const nov = await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: day('2026-12-06') });
     // The base's builds, plus ADV-SSL's fix; not ADV-CURL's (a bugfix), not ADV-SSL34's (issued Dec 2).
     expect(nov.packages).toBe(3);
-    await promoteView(db, { view: 'azl3-monthly', environment: 'dev', actor: 'test' });
+    await promoteView(db, { view: 'azl3-monthly', environment: 'dev', actor: { kind: 'cli', name: 'test' } });
     expect(await installFrom('dev')).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']);
-    await promoteView(db, { view: 'azl3-monthly', environment: 'prod', actor: 'test' });
+    await promoteView(db, { view: 'azl3-monthly', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
 
     writeFileSync(view, BASELINE('2026-12-05', '2026-12-31'));
-    const dec = await publishView(db, view, { objectsDir, publishDir, actor: 'test', clock: day('2027-01-06') });
+    const dec = await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: day('2027-01-06') });
     expect([dec.version, dec.packages]).toEqual([2, 5]);
-    await promoteView(db, { view: 'azl3-monthly', environment: 'dev', actor: 'test' });
+    await promoteView(db, { view: 'azl3-monthly', environment: 'dev', actor: { kind: 'cli', name: 'test' } });
     // The reviewed diff: what prod would get from dev's version.
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'b.db'), ...args], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
     const diff = await cli('view', 'diff', 'azl3-monthly', '--env', 'prod', '--env', 'dev');
@@ -110,6 +110,6 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
 
   it('refuses a date no snapshot is that old, naming it', async () => {
     writeFileSync(view, BASELINE('2026-10-01', '2026-10-31'));
-    await expect(publishView(db, view, { objectsDir, publishDir, actor: 'test' })).rejects.toThrow(/upstream has no snapshot taken on or before 2026-10-01/);
+    await expect(publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/upstream has no snapshot taken on or before 2026-10-01/);
   });
 });
