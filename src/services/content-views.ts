@@ -15,7 +15,7 @@ import type { XmlElement } from '../lib/xml.js';
 import { parseContentView, selectContent, withheldAdvisories, type AdvisoryFixes, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, getViewVersion, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { withLease } from './lease.js';
-import { advisoryFixedBuilds, snapshotFor } from './view-inputs.js';
+import { advisoryFixedBuilds, snapshotFor, withoutLocalPaths } from './view-inputs.js';
 import { PROCESS_ID } from './runs.js';
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
@@ -182,17 +182,6 @@ async function writeVersion(
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
-}
-
-/**
- * The view's YAML as published beside the packages: our builds' local paths (`rpm: /home/…`)
- * are the build machine's, not the fleet's business; each is given as its file name only. The
- * stored version keeps the text as it was given.
- */
-function withoutLocalPaths(text: string, view: ContentView): string {
-  let out = text;
-  for (const r of view.replace) for (const path of [r.rpm, r.deb]) if (path !== undefined && path.includes('/')) out = out.split(path).join(basename(path));
-  return out;
 }
 
 // The object store's files are written once and never changed: a hard link is a safe copy.

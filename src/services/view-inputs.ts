@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
-import { advisoryMatches, endOf, type AdvisoryFilter } from '../repos/content-view.js';
+import { advisoryMatches, endOf, type AdvisoryFilter, type ContentView } from '../repos/content-view.js';
 import { advisoryBuilds } from '../repos/updateinfo-filter.js';
 import type { SnapshotRow } from '../storage/index.js';
 import { objectPath } from './object-store.js';
@@ -35,4 +36,15 @@ export async function advisoryFixedBuilds(objectsDir: string, snap: SnapshotRow,
     }
   }
   return { builds, advisories };
+}
+
+/**
+ * The view's YAML as published beside the packages: our builds' local paths (`rpm: /home/…`)
+ * are the build machine's, not the fleet's business; each is given as its file name only. The
+ * stored version keeps the text as it was given.
+ */
+export function withoutLocalPaths(text: string, view: ContentView): string {
+  let out = text;
+  for (const r of view.replace) for (const path of [r.rpm, r.deb]) if (path !== undefined && path.includes('/')) out = out.split(path).join(basename(path));
+  return out;
 }
