@@ -5,13 +5,12 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
-import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
+import { readPackageList } from '../images/azl-config.js';
 import { buildDebRoot, buildRoot, gzipFile, removePackageDb, tarRoot, writeImageStamp, writeWslConf } from '../images/build.js';
 import { packageNameProblem, parseImageDefinition, type ImageDefinition } from '../images/definition.js';
 import { writeOciLayout } from '../images/oci.js';
-import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
 import { cycloneDx, spdxDocument, type SbomSubject } from '../images/sbom.js';
-import { getImageBuild, getTarget, insertImageBuild, leaseHolder, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
+import { insertImageBuild, leaseHolder, listEnvironments, listViewVersions, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
 import { acquireLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
 import { VERSION } from '../version.js';
@@ -20,6 +19,8 @@ import { storeInventory } from './inventory.js';
 import { readBoundedText } from './read-file.js';
 import { scanTarget } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { imageBuilds } from './image-builds.js';
+import { MAX_DEFINITION_BYTES } from './image-import.js';
 import type { FindingCounts } from '../storage/index.js';
 
 /**
@@ -30,6 +31,8 @@ import type { FindingCounts } from '../storage/index.js';
  * from it (parity).
  */
 export type { ImageBuildRow } from '../storage/index.js';
+export { imageBuild, imageBuilds, imageParity, imageSbom } from './image-builds.js';
+export { commentText, importAzlImageConfig } from './image-import.js';
 
 export interface ImageBuildReport {
   image: string;
@@ -50,8 +53,6 @@ export interface ImageBuildReport {
   /** Containers: the tag in the OCI layout's index (`oci:<artifact>:<tag>`). */
   tag: string | null;
 }
-
-const MAX_DEFINITION_BYTES = 1024 * 1024;
 
 /**
  * Beside a build's image.yaml: the package names the definition resolved to (its own and its
@@ -194,36 +195,6 @@ function toInstalled(p: InstalledPackage): InstalledPackage {
 }
 
 /**
- * Image builds, newest first per image. `behind` is set on an image's latest build when it was
- * built from an environment that serves a newer version of its view now: the image is due to be
- * built again (what hosts of that environment install has moved on).
- */
-export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRow & { behind: { environment: string; serves: number } | null })[]> {
-  const rows = await listImageBuilds(db, image);
-  const envs = await listEnvironments(db);
-  const seen = new Set<string>();
-  return rows.map((b) => {
-    const latest = !seen.has(b.image);
-    seen.add(b.image);
-    let behind: { environment: string; serves: number } | null = null;
-    if (latest) {
-      let from: ImageDefinition['from'] | null = null;
-      try {
-        from = parseImageDefinition(b.spec, `${b.image} build ${String(b.build)}`).from;
-      } catch {
-        // A definition stored by an older Bulwark that no longer parses: no verdict.
-      }
-      if (from !== null && 'environment' in from) {
-        const env = from.environment;
-        const serves = envs.find((e) => e.view === b.view && e.environment === env)?.version;
-        if (serves !== undefined && serves !== b.viewVersion) behind = { environment: env, serves };
-      }
-    }
-    return { ...b, behind };
-  });
-}
-
-/**
  * Whether the definition in `file` needs a build: none yet, its text changed since the latest
  * build, its package lists give other names than the latest build's, or the latest is behind its
  * environment. For timers and pipelines (`image build --if-needed`).
@@ -247,112 +218,4 @@ export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: 
   }
   if (latest.behind !== null) return { needed: true, why: `${latest.behind.environment} serves ${def.from.view} version ${String(latest.behind.serves)}; build ${String(latest.build)} has version ${String(latest.viewVersion)}` };
   return { needed: false, why: `build ${String(latest.build)} is up to date (${def.from.view} version ${String(latest.viewVersion)})` };
-}
-
-/** One build of an image: the given one, or the latest. */
-export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
-  const b = await getImageBuild(db, image, build);
-  if (b === null) throw new BulwarkError('storage.not-found', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
-  return b;
-}
-
-/**
- * Text from a config (its path, a system config's name, an output format) made safe for one
- * `#` comment line: every control character (C0, DEL, C1) and YAML's other line breaks (U+2028,
- * U+2029) is written as `\uXXXX`, so a line break in a name cannot end the comment and start a
- * definition key (entrypoint, env, packageLists).
- * @example commentText('S\nentrypoint: [sh]') // 'S\\u000aentrypoint: [sh]'
- */
-export function commentText(s: string): string {
-  // \p{Cc}: C0, DEL and C1.
-  return s.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
-}
-
-/**
- * Reads an Azure Linux image config and writes the Bulwark definition for it, with the content
- * view it is to be built from. Package lists are resolved now, so the definition stands alone.
- * @example await importAzlImageConfig('imageconfigs/3.0/core-container.json', { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' })
- */
-export async function importAzlImageConfig(file: string, o: { view: string; environment: string; release: string; systemConfig?: string | undefined; type?: ImageDefinition['type'] | undefined }): Promise<{ yaml: string; config: ImportedImageConfig; packages: string[] }> {
-  const config = readAzlImageConfig(await readBoundedText(file, MAX_DEFINITION_BYTES), file, o.systemConfig === undefined ? {} : { systemConfig: o.systemConfig });
-  // Every name as the image's package manager will read it: a name dnf or apt would take for a
-  // file or a modifier is refused here, naming the config or the list it came from.
-  const family = releaseFamily(o.release) === 'deb' ? 'deb' : 'rpm';
-  const checked = (names: readonly string[], where: string): readonly string[] => {
-    for (const n of names) {
-      const problem = packageNameProblem(n, family);
-      if (problem !== null) throw new BulwarkError('input.invalid', `${where}: "${n}" ${problem}`, { file });
-    }
-    return names;
-  };
-  const packages = [...checked(config.packages, file)];
-  checked(config.remove, file);
-  for (const list of config.packageLists) {
-    const path = resolve(dirname(file), list);
-    if (!existsSync(path)) throw new BulwarkError('input.invalid', `${file}: package list ${list} is not there (${path})`, { file });
-    packages.push(...checked(readPackageList(await readBoundedText(path, MAX_DEFINITION_BYTES), path), `${file}: package list ${path}`));
-  }
-  const unique = [...new Set(packages)];
-  const q = (s: string): string => JSON.stringify(s);
-  const lines = [
-    `# Imported by bulwark from ${commentText(file)}${config.systemConfig === null ? '' : ` (system config ${commentText(config.systemConfig)})`}.`,
-    ...(config.notCarried.length > 0 ? [`# Not carried over (a bootable disk's settings, not its content): ${commentText(config.notCarried.join(', '))}.`] : []),
-    'apiVersion: bulwark/v1',
-    'kind: Image',
-    // Quoted: a config file named true.json or 2.0.json gives a name YAML would read as a boolean or a number.
-    `name: ${q(config.name)}`,
-    `type: ${q(o.type ?? config.type)}`,
-    `release: ${q(o.release)}`,
-    `from: { view: ${q(o.view)}, environment: ${q(o.environment)} }`,
-    `packages:${unique.length === 0 ? ' []' : ''}`,
-    ...unique.map((p) => `  - ${q(p)}`),
-    ...(config.remove.length > 0 ? ['remove:', ...config.remove.map((p) => `  - ${q(p)}`)] : []),
-    ...(config.removeRpmDb ? ['removeRpmDb: true'] : []),
-    ...(config.docs ? [] : ['docs: false']),
-  ];
-  const yaml = lines.join('\n') + '\n';
-  parseImageDefinition(yaml, `${file} (imported)`); // what we write must be a valid definition
-  return { yaml, config, packages: unique };
-}
-
-/**
- * Package differences between an image build, hosts (named, by tag, or else those made from the
- * image, as their /etc/bulwark-image says) and other targets, e.g. a developer's WSL image build
- * (`dev-wsl@2`, or `dev-wsl` for its latest build).
- * @example await imageParity(db, { image: 'azl3-base', hosts: ['web-01'], others: ['dev-wsl'] })
- */
-export async function imageParity(db: Db, o: { image: string; build?: number | undefined; hosts: string[]; tag?: string | undefined; others: string[] }): Promise<ParityReport> {
-  const b = await imageBuild(db, o.image, o.build);
-  const sides: ParitySide[] = [];
-  const add = async (label: string, name: string): Promise<void> => {
-    const t = await getTarget(db, name);
-    if (t === null) throw new BulwarkError('usage', `no target named ${name}`);
-    if (t.inventoryAt === null) throw new BulwarkError('usage', `${name} has no inventory yet (scan it first)`);
-    sides.push({ label, packages: await loadInventory(db, t.id) });
-  };
-  await add(`image ${b.target}`, b.target);
-  const all = await listTargets(db);
-  const hosts = [...o.hosts];
-  if (o.tag !== undefined) for (const t of all) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
-  // Named nowhere: the hosts that say (/etc/bulwark-image) they were made from this image.
-  if (o.hosts.length === 0 && o.tag === undefined) for (const t of all) if (t.kind === 'host' && t.image?.startsWith(`${o.image}@`) === true) hosts.push(t.name);
-  for (const h of hosts) {
-    const from = all.find((t) => t.name === h)?.image ?? null;
-    await add(from === null ? h : `${h} (from ${from})`, h);
-  }
-  for (const other of o.others) {
-    if (other.includes('@') || (await getTarget(db, other)) !== null) await add(other, other);
-    else {
-      const ob = await imageBuild(db, other);
-      await add(`image ${ob.target}`, ob.target);
-    }
-  }
-  if (sides.length < 2) throw new BulwarkError('usage', 'parity needs something to compare the image with: --hosts, --tag or --with');
-  return parity(sides);
-}
-
-/** The SBOM of a build as written at build time (CycloneDX or SPDX JSON text). */
-export async function imageSbom(db: Db, image: string, build: number | undefined, format: 'cyclonedx' | 'spdx'): Promise<string> {
-  const b = await imageBuild(db, image, build);
-  return readBoundedText(join(b.dir, format === 'spdx' ? 'sbom.spdx.json' : 'sbom.cdx.json'), 256 * 1024 * 1024);
 }

@@ -1,27 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { BulwarkError } from '../core/errors.js';
 import { parseSourceRpm } from '../core/package/nevra.js';
 import { collectBytes, decompress } from '../lib/decompress.js';
-import { download } from '../lib/http.js';
 import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
-import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
-import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
+import { countPackages, parseRelease } from '../repos/deb.js';
+import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, retakeSnapshot, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
-import { objectPath, putObject } from './object-store.js';
+import { putObject } from './object-store.js';
 import { freshness, newestTimestamp, type SyncOptions } from './repo-freshness.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { fetchBytes, join2, MAX_FILE, sha } from './repo-fetch.js';
 
 export { objectPath, putObject } from './object-store.js';
 export type { SyncOptions } from './repo-freshness.js';
+export { mirrorSnapshot, snapshotDebPackages, snapshotRpmPackages, type MirrorReport } from './repo-mirror.js';
 
 /**
  * Repositories and snapshots (issue #7). `syncRepo` fetches an rpm-md repository's metadata,
@@ -34,39 +31,9 @@ export type { SyncOptions } from './repo-freshness.js';
 export type { RepoRow, SnapshotRow } from '../storage/index.js';
 
 const MAX_REPOMD = 16 * 1024 * 1024;
-const MAX_FILE = 2 * 1024 * 1024 * 1024;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const sha = (alg: string, b: Uint8Array): string => createHash(alg).update(b).digest('hex');
 
 
-/** Bytes at a repository URL: http(s), file:// or a local path. */
-async function fetchBytes(url: string, maxBytes: number, optional = false): Promise<Buffer | null> {
-  if (/^https?:\/\//.test(url)) {
-    const tmp = join(tmpdir(), `bulwark-repo-${randomBytes(6).toString('hex')}`);
-    try {
-      // Repositories are configured with the CLI only, and mirrors are often on the own network by name.
-      const r = await download(url, tmp, { maxBytes, reach: 'any' });
-      if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${redactLocation(url)}: no content`);
-      return await readFile(tmp);
-    } catch (err) {
-      if (optional && /\b404\b/.test((err as Error).message)) return null;
-      throw err;
-    } finally {
-      await rm(tmp, { force: true });
-    }
-  }
-  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
-  try {
-    // Only a regular file, its limit counted while it is read (a symlink to /dev/zero, a FIFO).
-    return await readBoundedBytes(path, maxBytes);
-  } catch (err) {
-    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-    if (optional && cause?.code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-const join2 = (base: string, rel: string): string => `${base.replace(/\/+$/, '')}/${rel}`;
 
 /**
  * Adds (or changes) a repository. Without `keys` its metadata is refused at sync unless `verify`
@@ -269,90 +236,4 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
     return inserted;
   });
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
-}
-
-/** A decompressed index held in memory (a Buffer cannot grow much past this anyway). */
-const MAX_INDEX = 2 ** 31;
-
-/** A stored metadata file of a snapshot, decompressed. */
-async function storedIndex(objectsDir: string, f: SnapshotFile): Promise<Buffer> {
-  const bytes = await readFile(objectPath(objectsDir, f.sha256));
-  return collectBytes(decompress(Readable.from([bytes]), f.href, MAX_INDEX), f.href, MAX_INDEX);
-}
-
-/** The packages an rpm-md snapshot lists, read from its stored primary metadata. */
-export async function* snapshotRpmPackages(objectsDir: string, snap: SnapshotRow): AsyncGenerator<PrimaryPackage> {
-  for (const f of snap.files.filter((x) => x.type === 'primary')) yield* primaryPackages(Readable.from([await storedIndex(objectsDir, f)]), f.href);
-}
-
-/** The packages a Debian snapshot lists, read from its stored Packages indexes. */
-export async function* snapshotDebPackages(objectsDir: string, snap: SnapshotRow): AsyncGenerator<DebPackage> {
-  for (const f of snap.files.filter((x) => x.type === 'packages')) yield* debPackages((await storedIndex(objectsDir, f)).toString('utf8'), f.href);
-}
-
-export interface MirrorReport {
-  repo: string;
-  snapshot: string;
-  packages: number;
-  fetched: number;
-  alreadyStored: number;
-  bytes: number;
-  /** Packages refused (missing, or not matching the checksum their signed metadata gives). */
-  refused: { package: string; reason: string }[];
-}
-
-/**
- * Stores the package files a snapshot lists (its latest, or the one named): each is fetched from
- * the repository and kept only when it matches the checksum in the snapshot's verified metadata.
- * Files already in the object store are not fetched again. A package that does not verify is
- * reported and left out; the others are kept.
- * @example await mirrorSnapshot(db, 'azl3-base', { objectsDir })
- */
-export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string; snapshot?: string }): Promise<MirrorReport> {
-  const repo = await getRepo(db, id);
-  if (repo === null) throw new BulwarkError('usage', `no repository ${id}`);
-  const snaps = await listSnapshotRows(db, id);
-  const snap = o.snapshot === undefined ? snaps[0] : snaps.find((s) => s.id.startsWith(o.snapshot ?? '-'));
-  if (snap === undefined) throw new BulwarkError('usage', `repository ${id} has no ${o.snapshot === undefined ? '' : `${o.snapshot} `}snapshot (bulwark repo sync ${id})`);
-  const wanted: { name: string; url: string; alg: string; sum: string }[] = [];
-  // Debian Filenames are relative to the archive root; rpm-md locations to the repository.
-  const base = repo.url;
-  for await (const p of snapshotRpmPackages(o.objectsDir, snap)) wanted.push({ name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`, url: join2(base, p.location), alg: p.checksumType, sum: p.checksum });
-  for (const f of snap.files.filter((x) => x.type === 'packages'))
-    for (const p of debPackages((await storedIndex(o.objectsDir, f)).toString('utf8'), f.href)) wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
-  const report: MirrorReport = { repo: id, snapshot: snap.id, packages: wanted.length, fetched: 0, alreadyStored: 0, bytes: 0, refused: [] };
-  for (const w of wanted) {
-    if (w.alg !== 'sha256' && w.alg !== 'sha512') {
-      report.refused.push({ package: w.name, reason: `a ${w.alg || 'missing'} checksum` });
-      continue;
-    }
-    if (w.alg === 'sha256') {
-      try {
-        await stat(objectPath(o.objectsDir, w.sum));
-        report.alreadyStored++;
-        continue;
-      } catch {
-        // not stored yet
-      }
-    }
-    let bytes: Buffer | null;
-    try {
-      bytes = await fetchBytes(w.url, MAX_FILE, true);
-    } catch (err) {
-      report.refused.push({ package: w.name, reason: (err as Error).message });
-      continue;
-    }
-    if (bytes === null) {
-      report.refused.push({ package: w.name, reason: `missing at ${redactLocation(w.url)}` });
-      continue;
-    }
-    if (sha(w.alg, bytes) !== w.sum) {
-      report.refused.push({ package: w.name, reason: `does not match the ${w.alg} in the snapshot's signed metadata` });
-      continue;
-    }
-    await putObject(o.objectsDir, bytes);
-    report.fetched++;
-    report.bytes += bytes.length;
-  }
-  return report;
 }
