@@ -88,6 +88,13 @@ export const MAY = {
   ],
 } as const;
 
+/**
+ * Query parameters of a route a lesser role may call that only an admin may give (`=true`),
+ * written by hand like MAY: taking older repository metadata than the last snapshot (a rollback
+ * of the fixes it published) is a decision an admin takes, not a sync an operator runs.
+ */
+export const ADMIN_QUERY = ['POST /api/v1/repos/:id/sync?allowRollback'] as const;
+
 export type Access = keyof typeof MAY;
 
 /** The least role (or public, agent) that may call `METHOD /path` (the path as routed, `:param`), per the list above. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { need, requires, tool } from '../../test/needs.js';
-import { mayCall } from '../../test/route-roles.js';
+import { ADMIN_QUERY, mayCall } from '../../test/route-roles.js';
 import { apiRoutes } from './app.js';
 import { openApiDocument } from './openapi.js';
 
@@ -23,7 +23,7 @@ import { openApiDocument } from './openapi.js';
 const doc = openApiDocument(apiRoutes(), 'test') as {
   openapi: string;
   components: { securitySchemes: Record<string, unknown> };
-  paths: Record<string, Record<string, { 'x-bulwark-role': string; security: Record<string, unknown>[]; parameters?: { schema: unknown }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+  paths: Record<string, Record<string, { 'x-bulwark-role': string; security: Record<string, unknown>[]; parameters?: { name: string; in: string; schema: unknown; 'x-bulwark-role'?: string }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
 };
 
 // Prints one line per error (its place in the document, then the message); nothing when valid.
@@ -102,5 +102,13 @@ describe('the OpenAPI document, by an independent validator', () => {
       }
     }
     expect(rows).toEqual([]);
+  });
+
+  it('marks exactly the query parameters written by hand as admin-only (x-bulwark-role on the parameter)', () => {
+    const marked: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops))
+        for (const p of op.parameters ?? []) if (p['x-bulwark-role'] !== undefined) marked.push(`${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}?${p.name} ${p.in} ${p['x-bulwark-role']}`);
+    expect(marked.sort()).toEqual(ADMIN_QUERY.map((q) => `${q} query admin`).sort());
   });
 });

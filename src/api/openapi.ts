@@ -25,7 +25,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
     const parameters: Record<string, unknown>[] = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (r.query !== undefined) {
       const q = jsonSchema(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
+      for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema, ...(r.adminQuery?.includes(name) === true ? { 'x-bulwark-role': 'admin' } : {}) });
     }
     const op: Record<string, unknown> = {
       operationId: `${r.method}${r.path.replace(/^\/api\/v1/, '').replace(/[/:{}-]+([a-z])?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,

@@ -10,6 +10,10 @@ import { auditLog } from './audit.js';
 import { addRepo, listSnapshots, syncRepo } from './repos.js';
 import { openStore, type Db } from './store.js';
 import { requires, tools } from '../../test/needs.js';
+import { randomBytes } from 'node:crypto';
+import { createApp } from '../api/app.js';
+import { refusingTransport } from '../../test/refusing-transport.js';
+import { createToken } from './tokens.js';
 
 /**
  * Freshness and anti-rollback (issue #21, item 1), on real parts: repositories made by the real
@@ -98,6 +102,24 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
   it('the CLI says "not advanced since" for a replay of the last metadata', async () => {
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'r.db'), ...args], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
     expect((await cli('repo', 'sync', 'lab')).out).toMatch(/^lab: snapshot [0-9a-f]{16} unchanged: not advanced since \d{4}-\d\d-\d\dT[\d:.]+Z, 3 packages/m);
+  });
+
+  it('through the API, only an admin may take a rollback (allowRollback=true); it is audited naming the token', async () => {
+    const operator = (await createToken(db, { name: 'ops', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+    const admin = (await createToken(db, { name: 'boss', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+    const app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), objectsDir, authFailuresPerMinute: 1000 });
+    const sync = (token: string, q = ''): Promise<Response> => Promise.resolve(app.request(`/api/v1/repos/lab/sync${q}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
+    const before = (await listSnapshots(db, 'lab'))[0]?.id;
+    serve(join(dir, 'rollback'));
+    const refused = await sync(operator);
+    expect([refused.status, ((await refused.json()) as { error: { message: string } }).error.message]).toEqual([400, expect.stringMatching(/refusing a rollback/)]);
+    expect((await sync(operator, '?allowRollback=true')).status).toBe(403);
+    expect((await listSnapshots(db, 'lab'))[0]?.id).toBe(before);
+    const taken = await sync(admin, '?allowRollback=true');
+    expect([taken.status, ((await taken.json()) as { rolledBack: unknown }).rolledBack]).toEqual([200, expect.anything()]);
+    expect((await listSnapshots(db, 'lab'))[0]?.revision).toBe('1000');
+    const audit = (await auditLog(db, { limit: 20 })).filter((a) => a.action === 'repo.rollback');
+    expect(audit[0]?.actor).toMatch(/^token:.*boss/);
   });
 });
 

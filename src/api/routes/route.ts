@@ -120,6 +120,12 @@ export interface Route<Q = unknown, B = unknown, P extends string = string> {
    * counted when an attempt starts), which never holds back tokens.
    */
   checksCredentials?: true | 'password';
+  /**
+   * Query parameters only an admin may give (`true`) on a route a lesser role may call: the
+   * handler checks it with needAdmin; listed by hand in test/route-roles.ts (ADMIN_QUERY), and
+   * marked `x-bulwark-role: admin` in the OpenAPI document.
+   */
+  adminQuery?: readonly string[];
   /** The largest body taken, in bytes (default: API_BODY_LIMIT under /api/, else AGENT_BODY_LIMIT); larger is refused with 413 before it is read. */
   maxBody?: number;
   status?: 200 | 201 | 202;
@@ -183,6 +189,11 @@ export function withoutSpec<T extends { spec: string }>(row: T): Omit<T, 'spec'>
   const copy: Partial<T> = { ...row };
   delete copy.spec;
   return copy as Omit<T, 'spec'>;
+}
+
+/** A query parameter given (`true`) that needs the admin role: auth.forbidden (403) for anyone else. */
+export function needAdmin(principal: Principal | null, given: boolean, what: string): void {
+  if (given && principal?.role !== 'admin') throw new BulwarkError('auth.forbidden', `${what} needs the admin role`);
 }
 
 export function needFound<T>(v: T | null | undefined, what: string): T {

@@ -4,7 +4,7 @@ import { promoteView, viewEnvironments, viewVersion, viewVersions } from '../../
 import { imageBuild, imageBuilds, imageParity, imageSbom } from '../../services/images.js';
 import { listRepos, listSnapshots, repoById, syncRepo } from '../../services/repos.js';
 import { diffView, type ViewSide } from '../../services/view-diff.js';
-import { needFound, pathNumber, Raw, route, withoutSpec, type Route } from './route.js';
+import { needAdmin, needFound, pathNumber, Raw, route, withoutSpec, type Route } from './route.js';
 
 /**
  * Supply chain: repositories, content views, images. Publishing a view and building an image
@@ -39,11 +39,15 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     path: '/api/v1/repos/:id/sync',
     access: 'operator',
     tag: 'supply chain',
-    summary: 'Take a snapshot of a repository now (refused when its metadata does not verify)',
-    handle: async ({ db, params, config, actor }) => {
+    summary: 'Take a snapshot of a repository now (refused when its metadata does not verify, or is older than the last snapshot unless an admin gives allowRollback=true, audited as repo.rollback)',
+    query: z.object({ allowRollback: z.enum(['true', 'false']).optional() }),
+    adminQuery: ['allowRollback'],
+    handle: async ({ db, params, query, config, actor, principal }) => {
+      // Before anything is looked up: an operator learns nothing from a refused rollback.
+      needAdmin(principal, query.allowRollback === 'true', 'allowRollback');
       const repo = needFound(await repoById(db, params.id), `repository ${params.id}`);
       if (config.objectsDir === undefined) throw new BulwarkError('config.invalid', 'this server has no object store configured');
-      return syncRepo(db, repo.id, { objectsDir: config.objectsDir, actor });
+      return syncRepo(db, repo.id, { objectsDir: config.objectsDir, actor, allowRollback: query.allowRollback === 'true' });
     },
   }),
   route({
