@@ -35,6 +35,12 @@ export interface RootBuildInput {
   packages: readonly string[];
   remove: readonly string[];
   docs: boolean;
+  /**
+   * SOURCE_DATE_EPOCH for dnf's rpm and mmdebstrap (seconds): rpm (4.18 and later) then records it as
+   * every package's install time and transaction id instead of the clock's, so the same packages
+   * give the same database (images: the view version's time, for reproducible digests).
+   */
+  sourceDateEpoch?: number;
 }
 
 export interface RootBuild {
@@ -119,14 +125,16 @@ export function rpmDbPathFor(release: string): string {
 }
 
 /** The environment without dnf's variables (DNF_VAR_*, DNF0…DNF9): they would be substituted in the build. */
-function envWithoutDnfVars(home: string): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^DNF(_VAR_|[0-9]$)/.test(k))), HOME: home };
+function envWithoutDnfVars(home: string, sourceDateEpoch: number | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^DNF(_VAR_|[0-9]$)/.test(k) && k !== 'SOURCE_DATE_EPOCH')), HOME: home };
+  if (sourceDateEpoch !== undefined) env['SOURCE_DATE_EPOCH'] = String(sourceDateEpoch);
+  return env;
 }
 
-async function dnf(argv: string[], home: string): Promise<string> {
+async function dnf(argv: string[], home: string, sourceDateEpoch: number | undefined): Promise<string> {
   try {
     // HOME holds only an .rpmmacros naming the image's database path (librpm reads it last).
-    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env: envWithoutDnfVars(home) });
+    const r = await run('dnf', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env: envWithoutDnfVars(home, sourceDateEpoch) });
     return r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
@@ -160,12 +168,12 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   const home = join(i.work, 'home');
   const dbpath = rpmDbPathFor(i.release);
   await writeFile(join(home, '.rpmmacros'), `%_dbpath ${dbpath}\n`);
-  let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]), home);
+  let log = await dnf(dnfArgv(i, root, ['install', '--', ...i.packages]), home, i.sourceDateEpoch);
   if (i.remove.length > 0) {
     // dnf remove passes over a name that matches nothing installed; a typo must stop the build.
     const missing = await notInstalled(root, dbpath, i.remove);
     if (missing.length > 0) throw new BulwarkError('input.invalid', `remove: ${missing.join(', ')} not in the image (no installed package has that name or provides it)`);
-    log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home);
+    log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home, i.sourceDateEpoch);
   }
   // Nothing of the work directory may be in the root (dnf 4 prepends the root to its own paths).
   if (existsSync(join(root, i.work))) throw new BulwarkError('internal', `dnf wrote into ${join(root, i.work)}: the image would carry the build's files`);
@@ -283,7 +291,7 @@ export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
   ];
   let log: string;
   try {
-    const env = { ...process.env, BULWARK_IMAGE_REMOVE: i.remove.join('\n') };
+    const env = { ...process.env, BULWARK_IMAGE_REMOVE: i.remove.join('\n'), ...(i.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch) } : {}) };
     const r = await run('mmdebstrap', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env });
     log = r.stdout + r.stderr;
   } catch (err) {

@@ -11,7 +11,7 @@ import { buildRpmRoot } from '../../test/rpm-tools.js';
 import { buildRepo } from '../../test/ssh-fleet.js';
 import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
-import { promoteView, publishView } from './content-views.js';
+import { promoteView, publishView, viewVersions } from './content-views.js';
 import { ingestFile } from './feeds.js';
 import { leaseHolder, rawKysely } from '../storage/index.js';
 import { buildImage, IMAGE_LEASE_TTL_MS, imageBuilds, imageParity } from './images.js';
@@ -116,6 +116,35 @@ needs.describe('images', () => {
     expect(entries.filter((e) => /(\.rpm\.lock|\.dbenv\.lock|rpmdb\.sqlite-(shm|wal))$/.test(e))).toEqual([]);
     expect(entries.filter((e) => e.includes('.work-') || e.startsWith(`.${imagesDir}`) || /(^|\/)(dnf(\.librepo|\.rpm)?\.log|hawkey\.log)$/.test(e) || e.startsWith('./var/cache/dnf/') || e.startsWith('./var/lib/dnf/'))).toEqual([]);
   }, 120_000);
+
+  it('building the same definition again from the same view version gives the same digest (issue #21): times are the view version\'s, the stamp names the first build', async () => {
+    const def = join(dir, 'repro.yaml');
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-repro\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, version: 1 }\npackages: [bw-openssl, bw-curl]\n');
+    const first = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
+    const again = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
+    expect([first.build, again.build]).toEqual([1, 2]);
+    expect(again.digest).toBe(first.digest);
+    // A WSL tarball built twice: the same gzip bytes.
+    const wslDef = join(dir, 'repro-wsl.yaml');
+    writeFileSync(wslDef, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-repro-wsl\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, version: 1 }\npackages: [bw-curl, bw-tzdata]\n');
+    const wsl1 = await buildImage(db, wslDef, { imagesDir, actor: { kind: 'cli', name: 'test' } });
+    const wsl = await buildImage(db, wslDef, { imagesDir, actor: { kind: 'cli', name: 'test' } });
+    expect([wsl.build, wsl.digest]).toEqual([2, wsl1.digest]);
+    const root = join(dir, 'repro-root');
+    mkdirSync(root);
+    execFileSync('tar', ['-xzf', wsl.artifact, '-C', root]);
+    expect(readFileSync(join(root, 'etc', 'bulwark-image'), 'utf8')).toBe('image=lab-repro-wsl\nbuild=1\nview=lab\nview_version=1\n');
+    // rpm took SOURCE_DATE_EPOCH (the view version's time) as the transaction id, and counts the
+    // install times up from it, one second a package, in install order.
+    const published = Math.floor(Date.parse((await viewVersions(db, 'lab'))[0]?.createdAt ?? '') / 1000);
+    const times = execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{INSTALLTIME} %{INSTALLTID}\\n'], { encoding: 'utf8' }).trim().split('\n');
+    expect(times.map((t) => t.split(' ').map((n) => Number(n) - published)).sort()).toEqual([[0, 0], [1, 0]]);
+    // Other inputs (a changed package set), another image.
+    writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-repro\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, version: 1 }\npackages: [bw-openssl]\n');
+    const other = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
+    expect(other.build).toBe(3);
+    expect(other.digest).not.toBe(first.digest);
+  }, 240_000);
 
   it('writes SBOMs that the CycloneDX 1.6 schema accepts and that read back as the image inventory', async () => {
     const b = (await imageBuilds(db, 'lab-wsl'))[0];

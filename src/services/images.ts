@@ -75,7 +75,7 @@ async function requestedPackages(def: ImageDefinition, file: string): Promise<st
   return [...new Set(names)];
 }
 
-async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promise<{ version: number; dir: string }> {
+async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promise<{ version: number; dir: string; createdAt: string }> {
   const versions = await listViewVersions(db, def.from.view);
   let version: number | undefined;
   if ('environment' in def.from) {
@@ -88,7 +88,7 @@ async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promis
   // rpm releases are built with dnf from an rpm-md view, Debian and Ubuntu with mmdebstrap from an apt view.
   const deb = releaseFamily(def.release) === 'deb';
   if (deb ? !existsSync(join(v.dir, 'dists')) : !existsSync(join(v.dir, 'repodata', 'repomd.xml'))) throw new BulwarkError('usage', `${file}: ${def.from.view} version ${String(v.version)} is not ${deb ? 'an apt' : 'an rpm-md'} repository, which ${def.release} images are built from`);
-  return { version: v.version, dir: v.dir };
+  return { version: v.version, dir: v.dir, createdAt: v.createdAt };
 }
 
 /** `<imagesDir>`: BULWARK_IMAGES_DIR, or `images/` beside the object store. */
@@ -119,29 +119,33 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
 /** How long an image build's lease lasts unless renewed (services/lease.ts renews it every third): what a killed build blocks its image for. */
 export const IMAGE_LEASE_TTL_MS = 15_000;
 
-async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
+async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string; createdAt: string }, o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
   // Under the lease no other build of this image runs: work directories left are from killed builds.
   const imageDir = join(o.imagesDir, def.name);
   if (existsSync(imageDir)) for (const d of await readdir(imageDir)) if (d.startsWith('.work-')) await rm(join(imageDir, d), { recursive: true, force: true });
   const build = await nextImageBuild(db, def.name);
   const created = clock();
+  // Reproducible (issue #21, item 8): every time inside the image is the view version's, and the
+  // stamp names the first build of the same inputs, so building again gives the same digest.
+  const contentTime = new Date(view.createdAt);
+  const stampBuild = (await sameInputsBuild(db, def, text, requested, view.version)) ?? build;
   const finalDir = join(o.imagesDir, def.name, String(build));
   const work = join(o.imagesDir, def.name, `.work-${String(build)}-${randomUUID().slice(0, 8)}`);
   const out = join(work, 'out');
   await mkdir(out, { recursive: true });
   try {
-    const input = { repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs };
+    const input = { repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs, sourceDateEpoch: Math.floor(contentTime.getTime() / 1000) };
     const r = await (releaseFamily(def.release) === 'deb' ? buildDebRoot(input) : buildRoot(input)).catch((err: unknown) => {
       // dnf's and mmdebstrap's words, said of this definition and image.
       const e = err instanceof BulwarkError ? err : null;
       throw new BulwarkError(e?.code ?? 'internal', `${file}: image ${def.name}: ${(err as Error).message}`, { ...e?.details, file, image: def.name }, { cause: err });
     });
-    await writeImageStamp(r.root, { image: def.name, build, view: def.from.view, viewVersion: view.version });
+    await writeImageStamp(r.root, { image: def.name, build: stampBuild, view: def.from.view, viewVersion: view.version });
     if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
     if (def.removeRpmDb) await removePackageDb(r.root);
     const tar = join(work, 'rootfs.tar');
-    await tarRoot(r.root, tar, created);
+    await tarRoot(r.root, tar, contentTime);
     let artifact: string;
     let digest: string;
     let tag: string | null = null;
@@ -153,10 +157,10 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
       const layout = await writeOciLayout(join(out, 'oci'), tar, {
         tag,
         arch,
-        created: created.toISOString(),
+        created: contentTime.toISOString(),
         createdBy: `bulwark ${VERSION} image build (${def.from.view} version ${String(view.version)})`,
         config: { entrypoint: c?.entrypoint, cmd: c?.cmd, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) }, labels: c?.labels ?? {}, workingDir: c?.workingDir, user: c?.user },
-        annotations: { 'org.opencontainers.image.title': def.name, 'org.opencontainers.image.version': String(build), 'org.opencontainers.image.created': created.toISOString() },
+        annotations: { 'org.opencontainers.image.title': def.name, 'org.opencontainers.image.version': String(stampBuild), 'org.opencontainers.image.created': contentTime.toISOString() },
       });
       artifact = 'oci';
       digest = layout.manifest.digest;
@@ -188,6 +192,21 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The first earlier build of the image made from the same inputs — the same definition text, the
+ * same package names asked for, the same view version — whose number the new build's stamp
+ * (/etc/bulwark-image) and OCI version carry: its content is the same, so its digest is too.
+ */
+async function sameInputsBuild(db: Db, def: ImageDefinition, text: string, requested: readonly string[], viewVersion: number): Promise<number | null> {
+  const want = requested.map((n) => `${n}\n`).join('');
+  const builds = (await imageBuilds(db, def.name)).filter((b) => b.spec === text && b.view === def.from.view && b.viewVersion === viewVersion).sort((a, b) => a.build - b.build);
+  for (const b of builds) {
+    const file = join(b.dir, REQUESTED_FILE);
+    if (existsSync(file) && (await readBoundedText(file, 16 * MAX_DEFINITION_BYTES)) === want) return b.build;
+  }
+  return null;
 }
 
 function toInstalled(p: InstalledPackage): InstalledPackage {
