@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { parseYamlWith } from '../policy/load.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import type { InstalledPackage } from '../core/target.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
 import { parseInventory } from './imports.js';

@@ -1,7 +1,7 @@
 import { severityRank, type Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
 import type { PackageFamily } from '../core/release.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { Policy } from './schema.js';
 import { cycleAround, localTime, nextWindow, zonedToUtc } from './time.js';

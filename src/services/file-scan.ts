@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Advisory, Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import type { OvalCriteria } from '../core/oval.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { knownArch, type InstalledPackage, type SourceOrigin } from '../core/target.js';
 import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';

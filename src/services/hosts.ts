@@ -1,7 +1,7 @@
 import { saveInventoryWithSources } from './source-names.js';
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import type { PackageManager } from '../executor/commands.js';
 import { checkIdentityFile, collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
 import { defaultSqlitePath, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
