@@ -23,9 +23,17 @@ module.exports = {
     },
     {
       name: 'matching-and-policy-see-only-core',
+      comment: 'src/distros is pure data about distributions (see distros-is-pure), so pure layers may read it.',
       severity: 'error',
       from: { path: `${layer('matching')}|${layer('policy')}` },
-      to: { path: '^src/', pathNot: [layer('core'), layer('matching'), layer('policy')] },
+      to: { path: '^src/', pathNot: [layer('core'), layer('distros'), layer('matching'), layer('policy')] },
+    },
+    {
+      name: 'distros-is-pure',
+      comment: 'src/distros (one descriptor per distribution and the registry) imports only core and does no I/O.',
+      severity: 'error',
+      from: { path: layer('distros') },
+      to: { path: `^src/|${NODE_IO}`, pathNot: [layer('core'), layer('distros')] },
     },
     {
       name: 'sql-only-in-storage',

@@ -23,6 +23,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
 import { FINDING_STATUSES, type FindingStatus } from '../core/finding.js';
+import { EXAMPLE_RELEASE, EXAMPLE_SOURCE } from '../distros/registry.js';
 
 /**
  * The `bulwark` command. Returns the exit code instead of exiting, so tests can call it.
@@ -70,10 +71,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
   feeds
     .command('add')
     .description('add a source, or point a catalog source at a local file or mirror')
-    .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
+    .argument('<id>', `source id, e.g. ${EXAMPLE_SOURCE}`)
     .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
     .option('--format <format>', 'feed format (oval, osv, csaf-vex, updateinfo, native); defaults to the catalog entry\'s')
-    .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
+    .option('--release <release>', `release the feed is about when its documents do not say, e.g. ${EXAMPLE_RELEASE}`)
     .option('--description <text>', 'a note for `feeds list`')
     .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {
       code = await feedsAddCommand({ io, dbPath: dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description });
@@ -139,7 +140,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
     .option('--local', 'this machine')
     .option('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
+    .option('--release <release>', `the release, e.g. ${EXAMPLE_RELEASE} (default: told by dist tags or the feed)`)
     .option('--name <name>', 'the target name when storing (default: the file or directory name)')
     .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
     .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')
@@ -444,7 +445,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .argument('<config>', 'e.g. imageconfigs/3.0/core-container.json (its package lists are read beside it)')
     .requiredOption('--view <view>', 'the content view to build from')
     .option('--environment <env>', 'the environment of the view', 'prod')
-    .requiredOption('--release <release>', 'e.g. azurelinux:3.0')
+    .requiredOption('--release <release>', `e.g. ${EXAMPLE_RELEASE}`)
     .option('--system-config <name>', 'which of several SystemConfigs (default: the first)')
     .addOption(new Option('--type <type>', 'override the kind of image read from the config').choices(['container', 'wsl', 'vm', 'bare-metal']))
     .option('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it')
@@ -548,7 +549,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('search stored advisories')
     .option('--cve <id>', 'advisories naming this CVE')
     .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
-    .option('--release <release>', 'only this release\'s fixes, e.g. azurelinux:3.0')
+    .option('--release <release>', `only this release's fixes, e.g. ${EXAMPLE_RELEASE}`)
     .option('--source <id>', 'only this feed source')
     .option('--withdrawn', 'include withdrawn advisories')
     .option('--limit <n>', 'at most n advisories, newest first', (v: string) => {

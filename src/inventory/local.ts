@@ -40,11 +40,11 @@ export async function collectLocal(): Promise<LocalInventory> {
   const arch = (await run('uname', ['-m'])).stdout.trim();
   const unesc = (f: string): string => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
   // The package manager that owns this system: dpkg on Debian/Ubuntu (rpm may be installed there as a tool).
-  const debian = existsSync('/var/lib/dpkg/status') && (await has('dpkg-query'));
+  const dpkg = existsSync('/var/lib/dpkg/status') && (await has('dpkg-query'));
   let packages: InstalledPackage[];
-  if (debian) packages = parseInventory((await run('dpkg-query', ['-W', '-f', unesc(DPKG_QUERY_FORMAT)], { maxBuffer: 1 << 28 })).stdout, 'dpkg-query', 'dpkg-query').packages;
+  if (dpkg) packages = parseInventory((await run('dpkg-query', ['-W', '-f', unesc(DPKG_QUERY_FORMAT)], { maxBuffer: 1 << 28 })).stdout, 'dpkg-query', 'dpkg-query').packages;
   else if (await has('rpm')) packages = parseInventory((await run('rpm', ['-qa', '--queryformat', unesc(RPM_QA_QUERYFORMAT)], { maxBuffer: 1 << 28 })).stdout, 'rpm -qa', 'rpm-qa').packages;
   else throw new BulwarkError('input.invalid', 'this machine has neither dpkg-query nor rpm');
-  const rebootRequired = existsSync('/var/run/reboot-required') ? true : debian ? false : null;
+  const rebootRequired = existsSync('/var/run/reboot-required') ? true : dpkg ? false : null;
   return { release, arch, runningKernel: kernel, rebootRequired, packages };
 }

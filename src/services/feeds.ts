@@ -47,6 +47,7 @@ import { recordAudit } from './audit.js';
 import { scanTarget } from './scan.js';
 import { assertReadable, cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { EXAMPLE_RELEASE } from '../distros/registry.js';
 
 /** Limits for one feed; a document or archive past them is refused with a clear error. */
 export interface FeedLimits {
@@ -222,7 +223,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
   feedParser(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
-  if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
+  if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as ${EXAMPLE_RELEASE}`);
   await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);

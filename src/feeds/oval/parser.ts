@@ -5,7 +5,7 @@ import { child, childrenNamed, childText } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedParser, FeedWarning, ParseOptions } from '../types.js';
 import { deriveFixes } from './derive-fixes.js';
-import { packageDialect, releaseSaid, reportNamespace } from './dialects.js';
+import { packageDialect, releaseSaid, reportGenerator, reportNamespace } from './dialects.js';
 import { readOval, type RawDefinition, type Tables } from './read.js';
 import { hasPackageTest, resolve } from './resolve.js';
 
@@ -139,7 +139,9 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
  * @example for await (const a of ovalParser.parse(bytes, { source: 'azurelinux-3.0-oval', name: f, warn })) …
  */
 export async function* parseOval(input: AsyncIterable<Uint8Array>, opts: ParseOptions): AsyncGenerator<Advisory> {
-  const { definitions, tables } = await readOval(input, opts);
+  const { definitions, tables } = await readOval(input, opts, (product) => {
+    reportGenerator(product, opts);
+  });
   for (const def of definitions) {
     const a = buildAdvisory(def, tables, opts, opts.warn);
     if (a !== null) yield a;

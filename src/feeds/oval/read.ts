@@ -2,7 +2,6 @@ import { BulwarkError } from '../../core/errors.js';
 import type { OvalOperator, OvalState, OvalStateOperation } from '../../core/oval.js';
 import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../../lib/xml.js';
 import type { ParseOptions } from '../types.js';
-import { reportGenerator } from './dialects.js';
 
 /**
  * Reading an OVAL definitions document: the XML streamed record by record (src/lib/xml.ts, no
@@ -98,11 +97,11 @@ export interface OvalDocument {
 }
 
 /**
- * Reads one OVAL definitions document; the generator's product name is reported as an identity
- * fact on the way.
- * @example const { definitions, tables } = await readOval(bytes, { source: 'my-oval', name: f, warn })
+ * Reads one OVAL definitions document; `generator` is told the generator's product name when
+ * it is read (before any definition is resolved).
+ * @example const { definitions, tables } = await readOval(bytes, { source: 'my-oval', name: f, warn }, () => {})
  */
-export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOptions): Promise<OvalDocument> {
+export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOptions, generator: (productName: string | null) => void): Promise<OvalDocument> {
   const defs: RawDefinition[] = [];
   const tables: Tables = { definitions: new Map(), tests: new Map(), objects: new Map(), states: new Map(), variables: new Map() };
   let rootChecked = false;
@@ -119,7 +118,7 @@ export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOpti
     const section = path[1];
     const rid = el.attrs.id;
     if (section === 'generator') {
-      reportGenerator(childText(el, 'product_name'), opts);
+      generator(childText(el, 'product_name'));
       continue;
     }
     if (rid === undefined) {
