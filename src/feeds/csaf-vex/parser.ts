@@ -75,7 +75,7 @@ export function componentFromNevra(ref: string): Component {
 }
 
 /** CVSS's words and those of the publishers that write CSAF (src/distros/). */
-const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
 
 function mapSeverity(s: string | undefined): Severity | null {
   return severityFromWord(s?.trim(), SEVERITY_WORDS);

@@ -39,7 +39,7 @@ export function ecosystemRelease(ecosystem: string): Ecosystem | string {
 }
 
 /** CVSS's words and those of the publishers that write OSV records (src/distros/). */
-const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
 
 /** Some publishers put their rating in the summary: "Important: openssh security update". */
 function severityFromSummary(summary: string | undefined): Severity | null {

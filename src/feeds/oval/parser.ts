@@ -26,7 +26,7 @@ export const version = 4;
 const PARSER = `${id}@${String(version)}`;
 
 /** CVSS's words and those of the publishers that write OVAL (src/distros/: NVD ratings, Red Hat's, Canonical's priorities). */
-const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
 
 function mapSeverity(s: string | null): Severity {
   return severityFromWord(s?.trim(), SEVERITY_WORDS) ?? 'unknown';

@@ -34,7 +34,7 @@ const PARSER = `${id}@${String(version)}`;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
 
 /** CVSS's words with "None", and the words of the publishers that write updateinfo (src/distros/). */
-const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, CVSS_NONE, severityWords(id));
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, CVSS_NONE, severityWords(id));
 
 function mapSeverity(s: string | null): Severity {
   // Fedora's "Unspecified", an absent element, anything else: unknown.
