@@ -154,6 +154,7 @@ describe('what the registry answers', () => {
     expect(releaseFromDistTag('0:1.20.7-1.azl3')).toBe('azurelinux:3.0');
     expect(releaseFromDistTag('2.4-3.cm1.x')).toBe('mariner:1.0');
     expect(releaseFromDistTag('1.0-1.azl30')).toBeNull();
+    expect(releaseFromDistTag('0:2023.05.07-1.cm2.azl3')).toBe('azurelinux:3.0');
     expect(releaseFromOvalId('oval:com.ubuntu.noble:def:1')).toBe('ubuntu:24.04');
     expect(releaseFromOvalId('oval:com.ubuntu.warty:def:1')).toBeNull();
     expect(releaseFromPlatformComment(' Red Hat Enterprise Linux 9 is installed ')).toBe('rhel:9');

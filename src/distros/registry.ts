@@ -129,15 +129,19 @@ export function releaseFromUpdateinfoText(text: string): string | null {
   return null;
 }
 
-const DIST_TAGS: readonly [RegExp, string][] = DISTROS.flatMap((d) => (d.distTags ?? []).map((t): [RegExp, string] => [new RegExp(`\\.${t.tag}(?:$|[._~^+-])`), `${d.id}:${t.version}`]));
+const DIST_TAG_RELEASE = new Map(DISTROS.flatMap((d) => (d.distTags ?? []).map((t): [string, string] => [t.tag, `${d.id}:${t.version}`])));
+const DIST_TAG = new RegExp(`\\.(${[...DIST_TAG_RELEASE.keys()].join('|')})(?=$|[._~^+-])`, 'g');
 
 /**
- * The release a version's dist tag names, for distributions whose tags name one release.
+ * The release a version's dist tag names, for distributions whose tags name one release. When a
+ * version carries two, the last one is the release's: a package rebuilt from an older release
+ * keeps the old tag before its own (`2023.05.07-1.cm2.azl3` is Azure Linux 3.0's).
  * @example releaseFromDistTag('0:1.20.7-1.azl3') // 'azurelinux:3.0'
  */
 export function releaseFromDistTag(evr: string): string | null {
-  for (const [re, rel] of DIST_TAGS) if (re.test(evr)) return rel;
-  return null;
+  if (DIST_TAG_RELEASE.size === 0) return null;
+  const last = [...evr.matchAll(DIST_TAG)].at(-1)?.[1];
+  return last === undefined ? null : (DIST_TAG_RELEASE.get(last) ?? null);
 }
 
 /** The distributions that share the RHEL family's `.elN` dist tags. */
