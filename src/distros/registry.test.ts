@@ -13,6 +13,7 @@ import {
   feedCatalog,
   lifecycleFacts,
   osvEcosystemRelease,
+  ovalAdvisoryReferenceSources,
   ovalIdDialect,
   ovalNamespaceDistribution,
   purlVendor,
@@ -61,6 +62,8 @@ function checkShape(d: DistroDescriptor): void {
     else expect(s.distribution).toBe(d.id);
   }
   for (const t of d.distTags ?? []) expect(t.tag).toMatch(/^[a-z0-9]+$/);
+  // The parser compares reference sources in upper case.
+  for (const r of d.oval?.advisoryReferenceSources ?? []) expect(r).toBe(r.toUpperCase());
   for (const re of [d.updateinfoRelease, d.osv?.ecosystem]) if (re !== undefined) expect(new RegExp(`${re.source}|`).exec('')?.length, `${re.source} has one group: the version`).toBe(2);
   for (const [w, s] of Object.entries(d.severity?.words ?? {})) {
     expect(w).toBe(w.toLowerCase());
@@ -161,6 +164,7 @@ describe('what the registry answers', () => {
     expect(ovalNamespaceDistribution('oval:com.redhat.unaffected:def:1')).toBe('rhel');
     expect(ovalNamespaceDistribution('oval:com.redhat.other:def:1')).toBeNull();
     expect(ovalNamespaceDistribution('oval:org.debian:def:1')).toBe('debian');
+    expect([...ovalAdvisoryReferenceSources].sort()).toEqual(['ALSA', 'RHSA', 'USN']);
     expect(ovalIdDialect('oval:com.microsoft.anything:def:1')).toEqual({ packageKind: 'source', epochUnreliable: true });
     expect(ovalIdDialect('oval:com.redhat.rhsa:def:1')).toEqual({ packageKind: 'binary', epochUnreliable: false });
     expect(osvEcosystemRelease('Rocky Linux:9')).toEqual({ release: 'rocky:9', packageKind: 'binary' });

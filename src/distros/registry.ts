@@ -159,8 +159,11 @@ function ovalNamespace(id: string): string | undefined {
  */
 export function ovalNamespaceDistribution(id: string): string | null {
   const ns = ovalNamespace(id);
-  return ns === undefined ? null : (DISTROS.find((d) => d.oval?.namespace.test(ns) === true)?.id ?? null);
+  return ns === undefined ? null : (DISTROS.find((d) => d.oval?.namespace?.test(ns) === true)?.id ?? null);
 }
+
+/** The OVAL `<reference source>` values that name a publisher's own advisory (upper case). */
+export const ovalAdvisoryReferenceSources: ReadonlySet<string> = new Set(DISTROS.flatMap((d) => d.oval?.advisoryReferenceSources ?? []));
 
 /**
  * The distribution an OVAL `<generator><product_name>` names, when it is one Bulwark knows.

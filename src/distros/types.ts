@@ -64,7 +64,9 @@ export interface CatalogSource {
 /** How a publisher writes its OVAL definitions (feeds/oval/dialects.ts asks for these). */
 export interface OvalDialect {
   /** The definition id's namespace (the part after `oval:`) says the document is this distribution's. */
-  namespace: RegExp;
+  namespace?: RegExp;
+  /** `<reference source="…">` values that are this publisher's advisories (`RHSA`), not other links. */
+  advisoryReferenceSources?: readonly string[];
   /** The `<generator><product_name>` of this distribution's files. */
   generator?: RegExp;
   /**

@@ -24,4 +24,6 @@ export const almalinux: DistroDescriptor = {
   severity: { formats: ['osv', 'updateinfo'], words: RED_HAT_SEVERITY },
   updateinfoRelease: /^AlmaLinux (\d+)/i,
   osv: { ecosystem: /^AlmaLinux:(\d+)$/, packageKind: 'binary' },
+  // AlmaLinux's OVAL references its errata as source="ALSA".
+  oval: { advisoryReferenceSources: ['ALSA'] },
 };

@@ -65,6 +65,7 @@ export const rhel: DistroDescriptor = {
   updateinfoRelease: /^Red Hat Enterprise Linux (\d+)/i,
   oval: {
     namespace: /^com\.redhat\.(?:rhsa|rhba|rhea|cve|unaffected)$/,
+    advisoryReferenceSources: ['RHSA'],
     generator: /^Red Hat\b/i,
     // Red Hat's criteria say "Red Hat Enterprise Linux 9 is installed".
     versionFromPlatformComment: (comment) => /^Red Hat Enterprise Linux (\d+) is installed$/.exec(comment.trim())?.[1] ?? null,

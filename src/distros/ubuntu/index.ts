@@ -43,6 +43,7 @@ export const ubuntu: DistroDescriptor = {
   severity: { formats: ['oval', 'osv'], words: { ...CVSS_RATINGS, negligible: 'low' } },
   oval: {
     namespace: /^com\.ubuntu\./,
+    advisoryReferenceSources: ['USN'],
     generator: /^Canonical\b.*OVAL/i,
     versionFromId: (id) => {
       const m = /^oval:com\.ubuntu\.([a-z]+):/.exec(id);

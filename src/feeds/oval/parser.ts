@@ -1,6 +1,6 @@
 import type { Advisory, Reference, Severity } from '../../core/advisory.js';
 import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
-import { releaseFamily, severityWords } from '../../distros/registry.js';
+import { ovalAdvisoryReferenceSources, releaseFamily, severityWords } from '../../distros/registry.js';
 import { child, childrenNamed, childText } from '../../lib/xml.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedParser, FeedWarning, ParseOptions } from '../types.js';
@@ -49,7 +49,7 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
     const src = (r.attrs.source ?? '').toUpperCase();
     const rid = r.attrs.ref_id ?? null;
     if (src === 'CVE' && rid !== null && CVE.test(rid)) cves.add(rid);
-    refs.push({ type: src === 'CVE' ? 'cve' : src === 'RHSA' || src === 'USN' || src === 'ALSA' ? 'advisory' : 'other', id: rid, url: r.attrs.ref_url ?? null });
+    refs.push({ type: src === 'CVE' ? 'cve' : ovalAdvisoryReferenceSources.has(src) ? 'advisory' : 'other', id: rid, url: r.attrs.ref_url ?? null });
   }
   const adv = md === undefined ? undefined : child(md, 'advisory');
   let cvssScore: number | null = null;
