@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
+import type { Advisory } from '../core/advisory.js';
 import { managerFor } from '../executor/commands.js';
 import { catalog } from '../feeds/catalog.js';
-import { releaseFromText } from '../feeds/updateinfo/parser.js';
+import { parseUpdateinfo, releaseFromText } from '../feeds/updateinfo/parser.js';
 import { rpmDbPathFor } from '../images/build.js';
 import { packagePurl } from '../images/sbom.js';
 import { releaseFromPackages } from '../inventory/imports.js';
@@ -48,6 +50,16 @@ describe('a made-up distribution added as one folder and one registry line', () 
     expect(releaseFromText('Zeta Linux 7')).toBe('zeta:7');
     const pkgs = ['bash', 'glibc'].map((name) => ({ name, epoch: 0, version: '1', release: '1.zt7', arch: 'x86_64', sourceName: null }));
     expect(releaseFromPackages(pkgs as unknown as Parameters<typeof releaseFromPackages>[0])).toBe('zeta:7');
+  });
+
+  it("reads its publisher's updateinfo: its release text, its own severity word, its dist tag", async () => {
+    const xml = `<updates><update type="security"><id>ZLSA-2026:1</id><title>t</title><release>Zeta Linux 7</release><severity>Severe</severity>
+      <pkglist><collection><package name="bash" version="5.2" release="2.zt7" epoch="0" arch="x86_64"/></collection></pkglist></update></updates>`;
+    const facts: unknown[] = [];
+    const out: Advisory[] = [];
+    for await (const a of parseUpdateinfo(Readable.from([Buffer.from(xml)]), { source: 'zeta-7-updateinfo', name: 'updateinfo.xml', warn: () => {}, identity: (f) => facts.push(f) })) out.push(a);
+    expect(out.map((a) => [a.severity, a.fixes.map((f) => `${f.release} ${f.package} ${f.fixed ?? ''}`)])).toEqual([['critical', ['zeta:7 bash 0:5.2-2.zt7']]]);
+    expect(facts).toContainEqual(expect.objectContaining({ distribution: 'zeta', release: 'zeta:7' }));
   });
 
   it('leaves the real distributions as they were', () => {
