@@ -22,20 +22,6 @@ for (const d of DISTROS) for (const s of [d.id, ...(d.aliases ?? [])]) bySpellin
 const byOsReleaseId = new Map<string, DistroDescriptor>();
 for (const d of DISTROS) for (const s of d.osRelease.ids) byOsReleaseId.set(s, d);
 
-/** Every descriptor, in api.ts's order. */
-export function distros(): readonly DistroDescriptor[] {
-  return DISTROS;
-}
-
-/**
- * The descriptor of a distribution id (or an accepted alias), or of a release id's distribution.
- * @example distroOf('cbl-mariner:2.0')?.id // 'mariner'
- */
-export function distroOf(idOrRelease: string): DistroDescriptor | null {
-  const d = parseReleaseId(idOrRelease)?.distro ?? idOrRelease;
-  return bySpelling.get(d) ?? null;
-}
-
 /**
  * The package family (and so the version scheme) of a release id, or null for a distribution
  * Bulwark does not know: guessing would compare versions by the wrong rules.
