@@ -1,12 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import type { Severity } from '../../core/advisory.js';
-import { findFindings, renderReport, type FindingsQuery, type ReportFormat } from '../../services/report.js';
+import { findFindings, renderReport, requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
 import { overThreshold } from '../../services/report-render.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
+import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, listOption, pathOption } from '../options.js';
+import { parseSeverity } from './scan.js';
 
 /**
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
@@ -15,6 +21,7 @@ import { formatTable } from '../table.js';
 export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined; query: FindingsQuery; format: ReportFormat; output: string | undefined; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const rows = await findFindings(db, o.query);
     let text: string;
     if (o.format === 'table') {
@@ -22,14 +29,41 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
         formatTable(
           ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN'],
           rows.map((r) => [r.severity, r.targetName, r.advisoryId, r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''), r.package, r.installed, r.fixed ?? '-', r.status, r.firstSeen.slice(0, 10)]),
-        ) + `${String(rows.length)} findings\n`;
+        ) + `${plural(rows.length, 'finding')}\n`;
     } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
       await writeFile(o.output, text, { mode: 0o644 });
-      await writeAll(o.io.stderr, `wrote ${String(rows.length)} findings to ${o.output}\n`);
+      await writeAll(o.io.stderr, `wrote ${plural(rows.length, 'finding')} to ${o.output}\n`);
     } else await writeAll(o.io.stdout, text);
     return o.failOn !== undefined && overThreshold(rows, o.failOn) ? EXIT.findings : EXIT.ok;
   } finally {
     await db.close();
+  }
+}
+
+/** `bulwark findings` and `bulwark report`. */
+export function register(program: Command, ctx: CliContext): void {
+  for (const [cmd, desc, formats, def, examples] of [
+    ['findings', 'list stored findings (open and without a fix unless --status says otherwise)', ['table', 'json', 'csv'], 'table', ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json']],
+    ['report', 'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page', ['table', 'json', 'csv', 'cyclonedx-vex', 'html'], 'table', ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical']],
+  ] as const) {
+    describe(program.command(cmd), desc, ...examples)
+      .addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
+      .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
+      .option('--cve <id>', 'only findings of advisories naming this CVE')
+      .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))
+      .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
+      .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
+      .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
+      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity }) => {
+        ctx.exit = await findingsCommand({
+          io: ctx.io,
+          dbPath: ctx.dbPath(),
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
+          format: o.format,
+          output: o.output,
+          failOn: o.failOn,
+        });
+      });
   }
 }
