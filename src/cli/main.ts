@@ -72,7 +72,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .description('add a source, or point a catalog source at a local file or mirror')
     .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
     .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
-    .option('--format <format>', 'feed format (oval, osv, csaf-vex, updateinfo, native); defaults to the catalog entry\'s')
+    .option('--format <format>', 'feed format (oval, osv, csaf-vex, updateinfo, native; kev, epss for exploitation signals); defaults to the catalog entry\'s')
     .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
     .option('--description <text>', 'a note for `feeds list`')
     .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {

@@ -52,5 +52,8 @@ export const catalog: readonly CatalogSource[] = [
     resolve: 'redhat-archive-latest',
   },
   { id: 'ubuntu-24.04-oval', format: 'oval', location: `${UBUNTU_OVAL}/com.ubuntu.noble.usn.oval.xml.bz2`, release: 'ubuntu:24.04', description: 'Ubuntu 24.04 LTS USN OVAL', license: 'CC BY-SA 4.0 (Canonical)' },
+  // Exploitation signals (issue #16): no distribution; they rank and trigger, they match nothing.
+  { id: 'cisa-kev', format: 'kev', location: 'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json', release: null, description: 'CISA Known Exploited Vulnerabilities catalog (dateAdded, dueDate, ransomware use)', license: 'CC0 1.0 (CISA)' },
+  { id: 'first-epss', format: 'epss', location: 'https://epss.empiricalsecurity.com/epss_scores-current.csv.gz', release: null, description: 'FIRST EPSS daily scores: probability of exploitation in the next 30 days, with percentile', license: 'free use with attribution (FIRST EPSS)' },
   { id: 'ubuntu-22.04-oval', format: 'oval', location: `${UBUNTU_OVAL}/com.ubuntu.jammy.usn.oval.xml.bz2`, release: 'ubuntu:22.04', description: 'Ubuntu 22.04 LTS USN OVAL', license: 'CC BY-SA 4.0 (Canonical)' },
 ];

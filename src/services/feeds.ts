@@ -9,7 +9,7 @@ import { setImmediate } from 'node:timers/promises';
 import { mergeAdvisories, type Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
-import { feedParser } from '../feeds/api.js';
+import { feedFormat, feedParser, signalParser } from '../feeds/api.js';
 import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog, type CatalogSource } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
@@ -45,6 +45,7 @@ import {
 } from '../storage/index.js';
 import { recordAudit } from './audit.js';
 import { scanTarget } from './scan.js';
+import { ingestSignalFile } from './signals.js';
 import { assertReadable, cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -113,6 +114,8 @@ export interface SyncReport {
   identity?: { distributions: string[]; releases: string[] };
   /** Why it failed, with the location's access keys scrubbed. */
   error?: string;
+  /** An exploitation signal feed (KEV, EPSS): its catalog version or model, and its newest date. */
+  signal?: { kind: 'kev' | 'epss'; version: string; newestAt: string };
 }
 
 export interface SyncOptions {
@@ -220,7 +223,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   let format = input.format ?? base?.format;
   if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
   if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
-  feedParser(format);
+  feedFormat(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
   await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
@@ -571,7 +574,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   const seconds = (): number => Math.round(performance.now() - started) / 1000;
   const src = (await listSources(db)).find((s) => s.id === sourceId);
   if (src === undefined) throw new BulwarkError('usage', `no feed source "${sourceId}" (see \`bulwark feeds list\`; add one with \`bulwark feeds add\`)`);
-  const parser = feedParser(src.format);
+  const parser = feedFormat(src.format);
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const clock = opts.clock ?? systemClock;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
@@ -647,11 +650,15 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // A sync the operator allowed to withdraw is the new baseline: its withdrawals were approved.
     const baseline = typeof prev?.summary['withdrawBaselineAt'] === 'string' ? prev.summary['withdrawBaselineAt'] : null;
     const windowStart = new Date(now.getTime() - WITHDRAW_WINDOW_MS).toISOString();
-    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
+    // Exploitation signals (KEV, EPSS) are stored beside the advisories and change no finding.
+    const r =
+      signalParser(src.format) !== null
+        ? await ingestSignalFile(db, src, file, { limits, clock: () => now, allowWithdraw: opts.allowWithdraw, maxWithdrawShare: opts.maxWithdrawShare })
+        : await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
-    if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
+    if (opts.rescan !== false && r.signal === undefined && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
     if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();

@@ -20,6 +20,9 @@ export interface Database {
   findings: FindingsTable;
   feed_sources: FeedSourcesTable;
   feed_state: FeedStateTable;
+  kev_entries: KevEntriesTable;
+  epss_scores: EpssScoresTable;
+  epss_history: EpssHistoryTable;
   policies: PoliciesTable;
   plans: PlansTable;
   decisions: DecisionsTable;
@@ -442,6 +445,8 @@ export interface FeedSourcesTable {
   added_at: Timestamp;
   /** `cli` or `api`: who may have chosen the location (migration 0026). */
   added_via: ColumnType<string, string | undefined, string>;
+  /** Days after which the source is stale; null: its format's default (migration 0035). */
+  stale_after_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface FeedStateTable {
@@ -454,6 +459,49 @@ export interface FeedStateTable {
   synced_at: Timestamp;
   /** JSON: the last sync's counts. */
   summary: string;
+}
+
+/** CISA KEV entries, kept after CISA drops one (`removed_at`) (migration 0034). */
+export interface KevEntriesTable {
+  cve: string;
+  vendor_project: string;
+  product: string;
+  vulnerability_name: string;
+  /** YYYY-MM-DD */
+  date_added: string;
+  short_description: string;
+  required_action: string;
+  /** YYYY-MM-DD */
+  due_date: string;
+  /** knownRansomwareCampaignUse "Known": 1. */
+  ransomware: Flag;
+  notes: string;
+  /** JSON array of CWE ids. */
+  cwes: string;
+  catalog_version: string;
+  first_seen_at: Timestamp;
+  last_changed_at: Timestamp;
+  removed_at: Timestamp | null;
+}
+
+/** Each CVE's latest EPSS score (migration 0034). */
+export interface EpssScoresTable {
+  cve: string;
+  epss: number;
+  percentile: number;
+  /** YYYY-MM-DD */
+  score_date: string;
+  model_version: string;
+  /** The score of the CVE's last epss_history row. */
+  noted_epss: number;
+}
+
+/** EPSS scores over time, one row when a CVE is first scored or its score moved (migration 0034). */
+export interface EpssHistoryTable {
+  cve: string;
+  score_date: string;
+  epss: number;
+  percentile: number;
 }
 
 export type AdvisoryRow = Selectable<AdvisoriesTable>;

@@ -1,0 +1,75 @@
+import type { FeedInput, FeedWarning } from './types.js';
+
+/**
+ * Exploitation signals (issue #16): feeds that say how likely or how certain a CVE's
+ * exploitation is, not which packages it affects. They are synced like every feed (catalog,
+ * `feeds add`, `feeds sync --file`, fingerprints, audit), but yield signal records instead of
+ * advisories and are stored beside them (src/storage/repositories/signals.ts).
+ */
+
+/** One CISA KEV catalog entry, with the field names of CISA's published JSON schema. */
+export interface KevEntry {
+  cve: string;
+  vendorProject: string;
+  product: string;
+  vulnerabilityName: string;
+  /** YYYY-MM-DD: when CISA added the CVE to the catalog. */
+  dateAdded: string;
+  shortDescription: string;
+  requiredAction: string;
+  /** YYYY-MM-DD: the remediation due date CISA set for federal agencies. */
+  dueDate: string;
+  /** `knownRansomwareCampaignUse` is "Known" (true) or "Unknown" (false). */
+  ransomware: boolean;
+  notes: string;
+  cwes: string[];
+}
+
+/** The catalog's own header. */
+export interface KevCatalog {
+  title: string;
+  catalogVersion: string;
+  /** ISO 8601 UTC. */
+  dateReleased: string;
+  count: number;
+}
+
+/** One FIRST EPSS row: the probability of exploitation activity in the next 30 days, and its percentile. */
+export interface EpssScore {
+  cve: string;
+  epss: number;
+  percentile: number;
+}
+
+/** The EPSS file's comment line: `#model_version:v2025.03.14,score_date:2026-12-01T00:00:00+0000`. */
+export interface EpssHeader {
+  modelVersion: string;
+  /** YYYY-MM-DD (the scores' day, UTC). */
+  scoreDate: string;
+}
+
+export type SignalRecord = { kind: 'kev-catalog'; catalog: KevCatalog } | { kind: 'kev'; entry: KevEntry } | { kind: 'epss-header'; header: EpssHeader } | { kind: 'epss'; score: EpssScore };
+
+export interface SignalParseOptions {
+  /** What to call the input in messages (a file path, a URL). */
+  name: string;
+  /** Called for each skipped record (lenient, like the advisory feeds); parsing goes on. */
+  warn: (w: FeedWarning) => void;
+}
+
+/** The contract of a signal format (the advisory formats' FeedParser, for signals). */
+export interface SignalParser {
+  readonly id: string;
+  readonly displayName: string;
+  readonly version: number;
+  readonly specs: readonly string[];
+  /** Which signal it yields. */
+  readonly signal: 'kev' | 'epss';
+  /**
+   * Parses one document. Throws a BulwarkError (`input.invalid`) naming `opts.name` (and the
+   * line, for EPSS) when the document as a whole is unreadable; a bad record is skipped with `warn`.
+   */
+  parse(input: FeedInput, opts: SignalParseOptions): AsyncIterable<SignalRecord>;
+}
+
+export const CVE_ID = /^CVE-\d{4}-\d{4,}$/;

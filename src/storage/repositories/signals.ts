@@ -1,0 +1,213 @@
+import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../../feeds/signal-types.js';
+import { chunks, inTextList } from '../chunk.js';
+import type { Executor } from '../database.js';
+
+/**
+ * Exploitation signals (issue #16): CISA KEV entries and FIRST EPSS scores with their history,
+ * and what feed freshness needs from the store. Dates are YYYY-MM-DD text on both dialects.
+ */
+
+/** A KEV entry as stored: the catalog's fields, and when Bulwark saw it first and whether CISA dropped it. */
+export interface StoredKevEntry extends KevEntry {
+  catalogVersion: string;
+  firstSeenAt: string;
+  removedAt: string | null;
+}
+
+export interface SignalCounts {
+  added: number;
+  changed: number;
+  unchanged: number;
+  removed: number;
+  restored: number;
+}
+
+function kevRow(e: KevEntry) {
+  return {
+    cve: e.cve,
+    vendor_project: e.vendorProject,
+    product: e.product,
+    vulnerability_name: e.vulnerabilityName,
+    date_added: e.dateAdded,
+    short_description: e.shortDescription,
+    required_action: e.requiredAction,
+    due_date: e.dueDate,
+    ransomware: e.ransomware ? 1 : 0,
+    notes: e.notes,
+    cwes: JSON.stringify(e.cwes),
+  };
+}
+
+/**
+ * Stores a whole KEV catalog: new entries added, changed ones updated (dueDate moved, ransomware
+ * use learned), entries the catalog no longer lists marked removed (kept), returning ones restored.
+ * @example await storeKevCatalog(tx, catalog, entries, now)
+ */
+export async function storeKevCatalog(ex: Executor, catalog: KevCatalog, entries: readonly KevEntry[], now: string): Promise<SignalCounts> {
+  const old = new Map((await ex.selectFrom('kev_entries').selectAll().execute()).map((r) => [r.cve, r]));
+  const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
+  const fresh: ReturnType<typeof kevRow>[] = [];
+  for (const e of entries) {
+    const row = kevRow(e);
+    const prev = old.get(e.cve);
+    if (prev === undefined) {
+      fresh.push(row);
+      counts.added++;
+      continue;
+    }
+    const same = (Object.keys(row) as (keyof typeof row)[]).every((k) => String(prev[k]) === String(row[k]));
+    if (same && prev.removed_at === null) {
+      counts.unchanged++;
+      continue;
+    }
+    if (prev.removed_at !== null) counts.restored++;
+    else counts.changed++;
+    await ex
+      .updateTable('kev_entries')
+      .set({ ...row, catalog_version: catalog.catalogVersion, last_changed_at: now, removed_at: null })
+      .where('cve', '=', e.cve)
+      .execute();
+  }
+  for (const c of chunks(fresh, 15)) await ex.insertInto('kev_entries').values(c.map((r) => ({ ...r, catalog_version: catalog.catalogVersion, first_seen_at: now, last_changed_at: now, removed_at: null }))).execute();
+  const listed = new Set(entries.map((e) => e.cve));
+  const gone = [...old.values()].filter((r) => r.removed_at === null && !listed.has(r.cve)).map((r) => r.cve);
+  for (const c of chunks(gone, 1, 5000)) await ex.updateTable('kev_entries').set({ removed_at: now, last_changed_at: now }).where('cve', 'in', c).execute();
+  counts.removed = gone.length;
+  return counts;
+}
+
+function toKev(r: { cve: string; vendor_project: string; product: string; vulnerability_name: string; date_added: string; short_description: string; required_action: string; due_date: string; ransomware: number; notes: string; cwes: string; catalog_version: string; first_seen_at: string; removed_at: string | null }): StoredKevEntry {
+  return {
+    cve: r.cve,
+    vendorProject: r.vendor_project,
+    product: r.product,
+    vulnerabilityName: r.vulnerability_name,
+    dateAdded: r.date_added,
+    shortDescription: r.short_description,
+    requiredAction: r.required_action,
+    dueDate: r.due_date,
+    ransomware: r.ransomware === 1,
+    notes: r.notes,
+    cwes: JSON.parse(r.cwes) as string[],
+    catalogVersion: r.catalog_version,
+    firstSeenAt: r.first_seen_at,
+    removedAt: r.removed_at,
+  };
+}
+
+/**
+ * The KEV entries CISA lists now (not those it dropped), for the given CVEs or all of them.
+ * @example (await kevEntries(db.kysely, ['CVE-2024-6387']))[0]?.dueDate
+ */
+export async function kevEntries(ex: Executor, cves?: readonly string[]): Promise<StoredKevEntry[]> {
+  if (cves === undefined) return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).orderBy('cve').execute()).map(toKev);
+  if (cves.length === 0) return [];
+  return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).where(inTextList(ex, 'kev_entries.cve', cves)).orderBy('cve').execute()).map(toKev);
+}
+
+/** The newest `dateAdded` among listed entries and how many are listed; null when KEV was never synced. */
+export async function kevSummary(ex: Executor): Promise<{ listed: number; newestAdded: string | null; ever: number }> {
+  const r = await ex
+    .selectFrom('kev_entries')
+    .select((eb) => [eb.fn.countAll<number | string>().as('ever'), eb.fn.max('date_added').as('newest')])
+    .executeTakeFirst();
+  const listed = await ex.selectFrom('kev_entries').where('removed_at', 'is', null).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+  return { listed: Number(listed?.n ?? 0), newestAdded: r?.newest ?? null, ever: Number(r?.ever ?? 0) };
+}
+
+export interface StoredEpssScore extends EpssScore {
+  scoreDate: string;
+  modelVersion: string;
+}
+
+/** History is written when a score moves this much since the CVE's last history row. */
+export const EPSS_HISTORY_STEP = 0.01;
+
+/**
+ * Stores one day's EPSS file: every CVE's current score is replaced (a CVE the file no longer
+ * scores loses its current score, not its history); history rows are added for CVEs scored for
+ * the first time and those whose score moved by EPSS_HISTORY_STEP or more since their last row.
+ * Written in multi-row statements (300,000 rows are a few hundred statements).
+ * @example await storeEpssScores(tx, { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' }, rows)
+ */
+export async function storeEpssScores(ex: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
+  const noted = new Map<string, number>();
+  for (const r of await ex.selectFrom('epss_scores').select(['cve', 'noted_epss']).execute()) noted.set(r.cve, r.noted_epss);
+  const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
+  const current: { cve: string; epss: number; percentile: number; score_date: string; model_version: string; noted_epss: number }[] = [];
+  const history: { cve: string; score_date: string; epss: number; percentile: number }[] = [];
+  for (const r of rows) {
+    const prev = noted.get(r.cve);
+    let mark = prev;
+    if (prev === undefined) counts.added++;
+    else if (Math.abs(r.epss - prev) >= EPSS_HISTORY_STEP) counts.changed++;
+    else counts.unchanged++;
+    if (prev === undefined || Math.abs(r.epss - prev) >= EPSS_HISTORY_STEP) {
+      mark = r.epss;
+      history.push({ cve: r.cve, score_date: header.scoreDate, epss: r.epss, percentile: r.percentile });
+    }
+    noted.delete(r.cve);
+    current.push({ cve: r.cve, epss: r.epss, percentile: r.percentile, score_date: header.scoreDate, model_version: header.modelVersion, noted_epss: mark ?? r.epss });
+  }
+  counts.removed = noted.size;
+  await ex.deleteFrom('epss_scores').execute();
+  for (const c of chunks(current, 6)) await ex.insertInto('epss_scores').values(c).execute();
+  for (const c of chunks(history, 4)) await ex.insertInto('epss_history').values(c).onConflict((oc) => oc.columns(['cve', 'score_date']).doUpdateSet((eb) => ({ epss: eb.ref('excluded.epss'), percentile: eb.ref('excluded.percentile') }))).execute();
+  return counts;
+}
+
+/**
+ * The current EPSS scores of the given CVEs (or all).
+ * @example (await epssScores(db.kysely, ['CVE-2024-6387']))[0]?.percentile
+ */
+export async function epssScores(ex: Executor, cves?: readonly string[]): Promise<StoredEpssScore[]> {
+  let q = ex.selectFrom('epss_scores').select(['cve', 'epss', 'percentile', 'score_date', 'model_version']);
+  if (cves !== undefined) {
+    if (cves.length === 0) return [];
+    q = q.where(inTextList(ex, 'epss_scores.cve', cves));
+  }
+  return (await q.execute()).map((r) => ({ cve: r.cve, epss: r.epss, percentile: r.percentile, scoreDate: r.score_date, modelVersion: r.model_version }));
+}
+
+/** A CVE's EPSS trend: its history rows, oldest first. */
+export async function epssHistory(ex: Executor, cve: string): Promise<{ scoreDate: string; epss: number; percentile: number }[]> {
+  const rows = await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).orderBy('score_date').execute();
+  return rows.map((r) => ({ scoreDate: r.score_date, epss: r.epss, percentile: r.percentile }));
+}
+
+/** How many CVEs carry a current EPSS score, and the newest score date; null date: never synced. */
+export async function epssSummary(ex: Executor): Promise<{ scored: number; scoreDate: string | null }> {
+  const r = await ex
+    .selectFrom('epss_scores')
+    .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.max('score_date').as('d')])
+    .executeTakeFirst();
+  return { scored: Number(r?.n ?? 0), scoreDate: r?.d ?? null };
+}
+
+/**
+ * The newest publication (or update) date of each source's live advisories: what a feed itself
+ * says about how current it is, whatever the date of its last sync.
+ */
+export async function newestAdvisoryDates(ex: Executor): Promise<Map<string, string>> {
+  const rows = await ex
+    .selectFrom('advisories')
+    .where('withdrawn_at', 'is', null)
+    .select((eb) => ['source', eb.fn.max(eb.fn.coalesce('updated_at', 'published_at')).as('newest')])
+    .groupBy('source')
+    .execute();
+  const out = new Map<string, string>();
+  for (const r of rows) if (r.newest !== null) out.set(r.source, r.newest);
+  return out;
+}
+
+/** Each configured source's own staleness threshold in days (sources without one are absent). */
+export async function staleAfterDays(ex: Executor): Promise<Map<string, number>> {
+  const rows = await ex.selectFrom('feed_sources').select(['id', 'stale_after_days']).where('stale_after_days', 'is not', null).execute();
+  return new Map(rows.flatMap((r) => (r.stale_after_days === null ? [] : [[r.id, r.stale_after_days] as const])));
+}
+
+/** Sets (or clears, with null) a configured source's staleness threshold; false when no such configured source. */
+export async function setStaleAfterDays(ex: Executor, source: string, days: number | null): Promise<boolean> {
+  const r = await ex.updateTable('feed_sources').set({ stale_after_days: days }).where('id', '=', source).executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
