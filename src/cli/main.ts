@@ -23,6 +23,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { VERSION } from '../version.js';
 import { FINDING_STATUSES, type FindingStatus } from '../core/finding.js';
+import { RISK_SORTS, type RiskSort } from '../core/risk.js';
 
 /**
  * The `bulwark` command. Returns the exit code instead of exiting, so tests can call it.
@@ -168,14 +169,21 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         if (!(FINDING_STATUSES as readonly string[]).includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of ${FINDING_STATUSES.join(', ')}`);
         return [...acc, v];
       }, [] as string[])
+      .addOption(new Option('--sort <order>', 'risk (KEV first, then EPSS and CVSS; see `findings --help`), epss, kev, or severity').choices([...RISK_SORTS]).default('severity'))
+      .option('--kev', 'only findings of CVEs CISA lists as known exploited')
+      .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
+        const n = Number(v);
+        if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new BulwarkError('usage', `--epss-above: "${v}" is not a probability from 0 to 1`);
+        return n;
+      })
       .addOption(new Option('--format <format>', 'output').choices([...formats]).default(def))
       .option('--output <file>', 'write to this file instead of standard output')
       .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
-      .action(async (o: { host: string[]; severity?: ReturnType<typeof parseSeverity>; cve?: string; status: string[]; format: 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html'; output?: string; failOn?: ReturnType<typeof parseSeverity> }) => {
+      .action(async (o: { host: string[]; severity?: ReturnType<typeof parseSeverity>; cve?: string; status: string[]; sort: RiskSort; kev?: boolean; epssAbove?: number; format: 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html'; output?: string; failOn?: ReturnType<typeof parseSeverity> }) => {
         code = await findingsCommand({
           io,
           dbPath: dbPath(),
-          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}), sort: o.sort, kev: o.kev === true, epssAbove: o.epssAbove },
           format: o.format,
           output: o.output,
           failOn: o.failOn,

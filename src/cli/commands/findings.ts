@@ -18,10 +18,24 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
     const rows = await findFindings(db, o.query);
     let text: string;
     if (o.format === 'table') {
+      // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
+      const risky = o.query.sort !== undefined && o.query.sort !== 'severity' || o.query.kev === true || o.query.epssAbove !== undefined || rows.some((r) => r.risk?.kev != null || r.risk?.epss != null);
+      const head = ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', ...(risky ? ['RISK', 'WHY'] : [])];
       text =
         formatTable(
-          ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN'],
-          rows.map((r) => [r.severity, r.targetName, r.advisoryId, r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''), r.package, r.installed, r.fixed ?? '-', r.status, r.firstSeen.slice(0, 10)]),
+          head,
+          rows.map((r) => [
+            r.severity,
+            r.targetName,
+            r.advisoryId,
+            r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
+            r.package,
+            r.installed,
+            r.fixed ?? '-',
+            r.status,
+            r.firstSeen.slice(0, 10),
+            ...(risky ? [r.risk === undefined ? '-' : r.risk.score.toFixed(1), r.risk?.reason ?? '-'] : []),
+          ]),
         ) + `${String(rows.length)} findings\n`;
     } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
