@@ -42,8 +42,14 @@ export interface PlanInput {
   targets: readonly PlanTarget[];
   findings: readonly PlanFinding[];
   now: Date;
-  /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules. */
+  /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules; default: the keys of `signals.kev`. */
   knownExploited?: ReadonlySet<string>;
+  /**
+   * Exploitation signals (issue #16): KEV entries (due date, ransomware use) and EPSS scores per
+   * CVE, and whether each feed was ever synced: a rule naming one never synced matches nothing,
+   * and the plan says so in a warning.
+   */
+  signals?: PlanSignals;
   /** Advisories an operator approved under this policy (`bulwark approve`). */
   approved?: ReadonlySet<string>;
   /** Holds an operator placed (`bulwark hold`), besides the policy file's own. */
@@ -61,6 +67,28 @@ export interface PlanInput {
    * halted) ends no earlier than now.
    */
   ringHistory?: ReadonlyMap<number, RingHistory>;
+}
+
+export interface PlanSignals {
+  kev: ReadonlyMap<string, { dueDate: string; ransomware: boolean }>;
+  epss: ReadonlyMap<string, number>;
+  synced: { kev: boolean; epss: boolean };
+}
+
+/**
+ * The signals a policy's out-of-band rules name, per rule: `kev` for knownExploited, ransomware
+ * and deadlineFrom kevDueDate; `epss` for epssAbove.
+ * @example signalsNamed(policy) // [{ rule: 0, name: 'kev-now', signal: 'kev', what: 'knownExploited' }]
+ */
+export function signalsNamed(policy: Policy): { rule: number; name: string; signal: 'kev' | 'epss'; what: string }[] {
+  const out: { rule: number; name: string; signal: 'kev' | 'epss'; what: string }[] = [];
+  policy.outOfBand.forEach((r, i) => {
+    if (r.match.knownExploited === true) out.push({ rule: i, name: r.name, signal: 'kev', what: 'match.knownExploited' });
+    if (r.match.ransomware === true) out.push({ rule: i, name: r.name, signal: 'kev', what: 'match.ransomware' });
+    if (r.deadlineFrom === 'kevDueDate') out.push({ rule: i, name: r.name, signal: 'kev', what: 'deadlineFrom: kevDueDate' });
+    if (r.match.epssAbove !== undefined) out.push({ rule: i, name: r.name, signal: 'epss', what: 'match.epssAbove' });
+  });
+  return out;
 }
 
 /** What this policy's runs did in one ring: when its last step ended, and whether steps are still to do. */
@@ -145,7 +173,7 @@ export interface PlanBreach {
  * ring starting, or its window ending, after them), and rings naming hosts that do not exist.
  */
 export interface PlanWarning {
-  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host';
+  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced';
   ring: string;
   /** The hosts concerned (for `unknown-ring-host`: the names no host has). */
   targets: string[];
@@ -215,7 +243,9 @@ export function assemblePlan(input: PlanInput): Plan {
   const approved = input.approved ?? new Set<string>();
   const excludes = policy.exclude.map((g) => [g, globPattern(g)] as const);
   const pins = Object.entries(policy.pins).map(([pkg, ver]) => [globPattern(pkg), globPattern(ver), ver] as const);
-  const exploited = input.knownExploited ?? new Set<string>();
+  const kevOf = input.signals?.kev ?? new Map<string, { dueDate: string; ransomware: boolean }>();
+  const epssOf = input.signals?.epss ?? new Map<string, number>();
+  const exploited = input.knownExploited ?? new Set(kevOf.keys());
 
   // Calendar arithmetic goes through Intl and is costly: the same first-seen times and ring
   // starts recur across a fleet, so each is computed once per plan.
@@ -304,8 +334,16 @@ export function assemblePlan(input: PlanInput): Plan {
         if (m.minCvss !== undefined && (f.cvssScore === null || f.cvssScore < m.minCvss)) continue;
         if (m.cves !== undefined && !m.cves.some((c) => f.cves.includes(c))) continue;
         if (m.knownExploited === true && !f.cves.some((c) => exploited.has(c))) continue;
+        if (m.ransomware === true && !f.cves.some((c) => kevOf.get(c)?.ransomware === true)) continue;
+        const above = m.epssAbove;
+        if (above !== undefined && !f.cves.some((c) => (epssOf.get(c) ?? -1) > above)) continue;
         d.outOfBand.add(f.package);
-        const due = published + r.deadlineHours * 3_600_000;
+        let due = published + r.deadlineHours * 3_600_000;
+        if (r.deadlineFrom === 'kevDueDate') {
+          // The end of CISA's due date (UTC), the earliest of the finding's KEV-listed CVEs.
+          const dues = f.cves.flatMap((c) => kevOf.get(c)?.dueDate ?? []).map((x) => Date.parse(`${x}T00:00:00Z`) + 86_400_000).filter((x) => !Number.isNaN(x));
+          if (dues.length > 0) due = Math.min(...dues);
+        }
         if (due < deadline) {
           deadline = due;
           reason = r.name;
@@ -514,6 +552,16 @@ export function assemblePlan(input: PlanInput): Plan {
       warnings.push({ kind: 'unknown-ring-host', ring: r.name, targets: unknown, message: `ring ${r.name} names ${unknown.map((h) => `"${h}"`).join(', ')}: no such host${empty ? `; the ring has no host, so ${i === rings.length - 1 ? 'it patches nothing' : 'the rings after it go without it'}` : ''}` });
     }
   }
+  // A rule naming a signal never synced matches nothing: never silently (issue #16).
+  const synced = input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false };
+  for (const n of signalsNamed(policy))
+    if (!synced[n.signal])
+      warnings.push({
+        kind: 'signal-never-synced',
+        ring: '',
+        targets: [],
+        message: `rule ${n.name} (${n.what}) needs the ${n.signal === 'kev' ? 'CISA KEV' : 'FIRST EPSS'} feed, which was never synced: it ${n.what.startsWith('deadline') ? 'takes no deadline from it' : 'matches nothing'} (bulwark feeds sync --source ${n.signal === 'kev' ? 'cisa-kev' : 'first-epss'})`,
+      });
   breaches.sort((a, b) => b.overdueHours - a.overdueHours || a.target.localeCompare(b.target));
   return {
     policy: policy.name,
