@@ -76,8 +76,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .option('--format <format>', 'feed format (oval, osv, csaf-vex, updateinfo, native; kev, epss for exploitation signals); defaults to the catalog entry\'s')
     .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
     .option('--description <text>', 'a note for `feeds list`')
-    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {
-      code = await feedsAddCommand({ io, dbPath: dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description });
+    .option('--stale-after-days <n>', 'the source is stale when its newest advisory (or last sync) is older than this (default 14; EPSS 2, KEV 7)', (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 3650) throw new BulwarkError('usage', `--stale-after-days: "${v}" is not a whole number of days from 1 to 3650`);
+      return n;
+    })
+    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string; staleAfterDays?: number }) => {
+      code = await feedsAddCommand({ io, dbPath: dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description, staleAfterDays: o.staleAfterDays });
     });
   feeds
     .command('remove')

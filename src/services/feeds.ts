@@ -38,6 +38,7 @@ import {
   removeFeedSource,
   saveFeedSource,
   saveFeedState,
+  setStaleAfterDays,
   storageErrorOf,
   transaction,
   upsertAdvisories,
@@ -46,6 +47,7 @@ import {
 import { recordAudit } from './audit.js';
 import { scanTarget } from './scan.js';
 import { ingestSignalFile } from './signals.js';
+import { freshnessOf, type FeedFreshness } from './freshness.js';
 import { assertReadable, cannotRead } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -84,6 +86,8 @@ export interface FeedSource {
   state: FeedSourceState | null;
   /** Set when the last sync was refused: nothing of it was stored (`state` is the last good sync). */
   refused?: Omit<FeedRefusal, 'fingerprint'>;
+  /** How current the feed is: its newest date inside, last sync and attempt, staleness (issue #16). */
+  freshness: FeedFreshness;
 }
 
 export interface SyncReport {
@@ -169,12 +173,12 @@ function stateView(s: FeedState): FeedSourceState {
  * sources layered over it (same id: the stored one wins), with each one's last sync state.
  * @example (await listSources(db)).map((s) => s.id)
  */
-export async function listSources(db: Db): Promise<FeedSource[]> {
+export async function listSources(db: Db, clock: Clock = systemClock): Promise<FeedSource[]> {
   const stored = await listFeedSources(db.kysely);
   const states = new Map((await listFeedStates(db.kysely)).map((s) => [s.source, stateView(s)]));
-  const out = new Map<string, FeedSource>();
+  const out = new Map<string, Omit<FeedSource, 'freshness'>>();
   for (const c of catalog) {
-    const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
+    const src: Omit<FeedSource, 'freshness'> = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
     if (c.resolve !== undefined) src.resolve = c.resolve;
     out.set(c.id, src);
   }
@@ -191,7 +195,8 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
       state: states.get(s.id) ?? null,
     });
   }
-  const list = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const fresh = await freshnessOf(db, [...out.values()], clock);
+  const list: FeedSource[] = [...out.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => ({ ...s, freshness: fresh.get(s.id) as FeedFreshness }));
   for (const s of list) {
     const r = await lastRefusal(db, s.id);
     // The error quotes the location the audit log already shows redacted.
@@ -209,6 +214,8 @@ export interface AddSourceInput {
   description?: string | null | undefined;
   /** Through the API, the source may use the own-network allow-list only if the operator allows that too (default cli). */
   via?: 'cli' | 'api' | undefined;
+  /** The source's own staleness threshold in days (default: its format's, src/services/freshness.ts). */
+  staleAfterDays?: number | undefined;
 }
 
 /**
@@ -226,7 +233,10 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   feedFormat(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
+  const days = input.staleAfterDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new BulwarkError('usage', `stale after ${String(days)} days: give a whole number of days from 1 to 3650`);
   await saveFeedSource(db.kysely, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
+  if (days !== undefined) await setStaleAfterDays(db.kysely, input.id, days);
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   return s;

@@ -26,7 +26,7 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
     await writeAll(
       opts.io.stdout,
       formatTable(
-        ['SOURCE', 'FORMAT', 'RELEASE', 'ORIGIN', 'LAST SYNC', 'ADVISORIES', 'LOCATION'],
+        ['SOURCE', 'FORMAT', 'RELEASE', 'ORIGIN', 'LAST SYNC', 'ADVISORIES', 'NEWEST', 'FRESHNESS', 'LOCATION'],
         sources.map((s) => [
           s.id,
           s.format,
@@ -34,10 +34,15 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           s.origin,
           s.refused !== undefined ? `REFUSED ${s.refused.at}` : (s.state?.syncedAt ?? 'never'),
           s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
+          s.freshness.newestAt?.slice(0, 10) ?? '-',
+          s.freshness.state === 'stale' ? `STALE (${s.freshness.ageDays === null ? '?' : String(s.freshness.ageDays)} d > ${String(s.freshness.staleAfterDays)})` : s.freshness.state,
           String(s.location),
         ]),
       ),
     );
+    // A stale source is said in words under the table: an old feed is not "no new advisories".
+    const stale = sources.filter((s) => s.freshness.state === 'stale');
+    if (stale.length > 0) await writeAll(opts.io.stdout, stale.map((s) => `\n${s.id}: STALE: ${s.freshness.reason ?? ''}\n`).join(''));
     // A refused sync is said in words under the table: nothing of it was stored, and the scheduler
     // will not store it either until the feed changes or an operator allows it.
     const refused = sources.filter((s) => s.refused !== undefined);

@@ -1,4 +1,5 @@
 import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, type HostInput } from '../../services/hosts.js';
+import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
@@ -71,6 +72,7 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
           : `${r.host}: FAILED: ${r.error ?? ''}`,
       );
       await writeAll(o.io.stdout, lines.join('\n') + '\n');
+      for (const n of await staleFeedNotes(db, results.map((r) => r.report?.target.release ?? null))) await writeAll(o.io.stdout, `warning: ${n}\n`);
     }
     if (results.some((r) => !r.ok)) return EXIT.targetsFailed;
     if (o.failOn !== undefined) {
