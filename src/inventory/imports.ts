@@ -1,9 +1,9 @@
 import { BulwarkError } from '../core/errors.js';
-import { parseDpkgQueryLine } from '../core/package/deb.js';
-import { parseRpmFileName, parseSourceRpm } from '../core/package/nevra.js';
-import { parsePurl } from '../core/package/purl.js';
 import type { PackageFamily } from '../core/release.js';
-import { UNKNOWN_ARCH, type InstalledPackage } from '../core/target.js';
+import type { InstalledPackage } from '../core/target.js';
+import { parseDpkg } from './formats/dpkg-query.js';
+import { parseManifest } from './formats/manifest.js';
+import { parseSbom } from './formats/sbom.js';
 import { parseRpmQa } from './rpm-qa.js';
 
 /**
@@ -11,11 +11,12 @@ import { parseRpmQa } from './rpm-qa.js';
  * DPKG_QUERY_FORMAT (5 fields, or 6 with the status), Azure Linux manifest lists (one rpm file
  * name per line), and CycloneDX / SPDX JSON SBOMs (packages by purl). Strict: a malformed line
  * or component refuses the file, naming it; half an inventory would hide vulnerable packages.
+ * Each form has its reader: rpm-qa.ts, formats/dpkg-query.ts, formats/manifest.ts and
+ * formats/sbom.ts (formats/cyclonedx.ts, formats/spdx.ts, packages by formats/purl.ts).
  */
 export type InventoryFormat = 'rpm-qa' | 'dpkg-query' | 'manifest' | 'cyclonedx' | 'spdx';
 
-/** `${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n` */
-export const DPKG_QUERY_FORMAT = '${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\n';
+export { DPKG_QUERY_FORMAT } from './formats/dpkg-query.js';
 
 export interface ParsedInventory {
   format: InventoryFormat;
@@ -56,264 +57,6 @@ export function detectInventoryFormat(text: string): InventoryFormat | null {
 
 function countLines(text: string): number {
   return text.split('\n').filter((raw) => raw.trim() !== '' && !raw.trimStart().startsWith('#')).length;
-}
-
-function parseDpkg(text: string, file: string): InstalledPackage[] {
-  const out: InstalledPackage[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '' || line.startsWith('#')) return;
-    const fields = line.split('\t');
-    try {
-      const r = parseDpkgQueryLine(fields.length === 5 ? `${line}\tii ` : line);
-      if (!r.installed) return; // "rc": removed, configuration files only
-      out.push({ family: 'deb', name: r.name, epoch: null, version: r.version, release: null, arch: r.arch, sourceName: r.sourceName, sourceVersion: r.sourceVersion });
-    } catch (err) {
-      throw new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${(err as Error).message}`, { file, line: i + 1 });
-    }
-  });
-  return out;
-}
-
-function parseManifest(text: string, file: string): InstalledPackage[] {
-  const out: InstalledPackage[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
-    // Every line of a manifest is a package (issue #13): skipping `garbage line here` or a bare
-    // name would scan less than the file lists and say nothing.
-    if (!line.endsWith('.rpm')) throw fail(`"${line.length > 120 ? `${line.slice(0, 120)}…` : line}" is not an rpm file name (name-version-release.arch.rpm)`);
-    try {
-      const p = parseRpmFileName(line);
-      // A source rpm is not installed anywhere: taken as a binary it became an installed
-      // package named like its source (arch "src"), found the source's advisories on a package
-      // that may not exist, and hid which binaries it builds.
-      if (p.arch === 'src' || p.arch === 'nosrc') throw new Error(`"${line}" is a source rpm, not an installed package; list the binary rpms it builds`);
-      // File names never show the epoch (data notes 2.1) nor the source package.
-      out.push({ family: 'rpm', name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: null, sourceVersion: null });
-    } catch (err) {
-      throw fail((err as Error).message);
-    }
-  });
-  return out;
-}
-
-/** A source rpm file name (`perl-5.38.2-509.azl3.src.rpm`) or a bare source name, as its name. */
-function sourceNameOf(text: string): string | null {
-  const t = text.trim();
-  if (t === '') return null;
-  if (t.endsWith('.rpm')) return parseSourceRpm(t)?.name ?? null;
-  return /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(t) ? t : null;
-}
-
-/**
- * One package from a purl (purl-spec PURL-TYPES): pkg:rpm/… (version `V-R`, qualifiers `epoch`,
- * `arch`, `upstream` = the source rpm) or pkg:deb/… (`arch`, `upstream` = source[@version]).
- * A purl of another type, or one without a version, is not a package Bulwark can judge: the
- * reason is returned, and the caller names the component in a warning.
- */
-function fromPurl(purl: string, at: string, file: string): InstalledPackage | string {
-  let p;
-  try {
-    p = parsePurl(purl);
-  } catch (err) {
-    throw new BulwarkError('input.invalid', `${at}: ${(err as Error).message}`, { file });
-  }
-  if (p.type !== 'rpm' && p.type !== 'deb') return `${purl} is not an rpm or deb package (pkg:${p.type})`;
-  if (p.version === null) return `${purl} has no version`;
-  // purl-spec: arch=source is a Debian source package; an rpm's source is arch src (or nosrc).
-  // Neither is installed: it would be judged as a binary named like its source.
-  const arch = p.qualifiers['arch'];
-  if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source')) return `${purl} is a source package (arch=${arch}), not an installed package`;
-  if (p.type === 'rpm') {
-    const dash = p.version.lastIndexOf('-');
-    const version = dash > 0 ? p.version.slice(0, dash) : p.version;
-    const release = dash > 0 ? p.version.slice(dash + 1) : null;
-    const epochText = p.qualifiers['epoch'];
-    const epoch = epochText === undefined ? null : Number(epochText);
-    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch))) throw new BulwarkError('input.invalid', `${at}: epoch "${epochText ?? ''}" is not a number`, { file });
-    const upstream = p.qualifiers['upstream'];
-    let sourceName: string | null = null;
-    try {
-      if (upstream !== undefined) sourceName = sourceNameOf(upstream);
-    } catch (err) {
-      throw new BulwarkError('input.invalid', `${at}: upstream: ${(err as Error).message}`, { file });
-    }
-    // No arch= says nothing of the arch: "noarch" here was made up, and outputs showed it.
-    return { family: 'rpm', name: p.name, epoch, version, release, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName, sourceVersion: null };
-  }
-  const upstream = p.qualifiers['upstream'];
-  const parts = upstream?.split('@') ?? [];
-  // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
-  // falls back to the binary's own name.
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
-}
-
-type Rec = Record<string, unknown>;
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x);
-const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
-
-/** How a record is named in a warning: its name and version, or its place in the document. */
-function label(rec: Rec, where: string): string {
-  const name = str(rec['name']);
-  const version = str(rec['version']) ?? str(rec['versionInfo']);
-  return name === null ? where : `${where} (${name}${version === null ? '' : ` ${version}`})`;
-}
-
-/**
- * CycloneDX properties that name a component's source package: Bulwark's own, syft's, and
- * trivy's (`aquasecurity:trivy:SrcName`; trivy writes no `upstream=`, so a trivy SBOM of a
- * Debian or Ubuntu image lost every source name and libssl3 never met openssl's advisories).
- */
-const CDX_SOURCE_PROPERTIES = new Set(['bulwark:package:source', 'syft:metadata:sourceRpm', 'aquasecurity:trivy:SrcName']);
-
-/** A Debian source version from trivy's split properties: `[SrcEpoch:]SrcVersion[-SrcRelease]`. */
-function trivyDebSourceVersion(props: ReadonlyMap<string, string>): string | null {
-  const version = props.get('aquasecurity:trivy:SrcVersion');
-  if (version === undefined || version === '') return null;
-  const epoch = props.get('aquasecurity:trivy:SrcEpoch');
-  const release = props.get('aquasecurity:trivy:SrcRelease');
-  return `${epoch !== undefined && epoch !== '' && epoch !== '0' ? `${epoch}:` : ''}${version}${release !== undefined && release !== '' ? `-${release}` : ''}`;
-}
-
-function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spdx'): { packages: InstalledPackage[]; warnings: string[]; records: number; leftOut: Map<string, number> } {
-  // Records are named by file:line (as the line formats are) and by their place in the document.
-  const newlines: number[] = [];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
-  const lineAt = (offset: number): number => {
-    let lo = 0;
-    let hi = newlines.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((newlines[mid] ?? 0) < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo + 1;
-  };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    const pos = /at position (\d+)/.exec((err as Error).message)?.[1];
-    throw new BulwarkError('input.invalid', `${file}${pos === undefined ? '' : `:${String(lineAt(Number(pos)))}`}: not JSON: ${(err as Error).message}`, { file });
-  }
-  if (!isRec(doc)) throw new BulwarkError('input.invalid', `${file}: not a JSON object`, { file });
-  // A record's line: where its purl, bom-ref, SPDXID or name first appears after the previous
-  // record's (records are walked in document order).
-  let cursor = 0;
-  const at = (rec: unknown, where: string): string => {
-    if (isRec(rec))
-      for (const key of ['SPDXID', 'bom-ref', 'purl', 'name']) {
-        const v = str(rec[key]);
-        if (v === null) continue;
-        const needle = JSON.stringify(v);
-        let i = text.indexOf(needle, cursor);
-        if (i < 0) i = text.indexOf(needle);
-        if (i < 0) continue;
-        cursor = i;
-        return `${file}:${String(lineAt(i))}: ${label(rec, where)}`;
-      }
-    return `${file}: ${isRec(rec) ? label(rec, where) : where}`;
-  };
-  const packages: InstalledPackage[] = [];
-  const warnings: string[] = [];
-  // Why components were left out, counted by kind (`pkg:npm`, `without a purl`), for the error
-  // when none is left to judge.
-  const leftOut = new Map<string, number>();
-  let records = 0;
-  const take = (purl: string | null, here: string, source: string | null, debSourceVersion: string | null = null): void => {
-    records++;
-    if (purl === null) {
-      warnings.push(`${here}: no package URL (purl); not scanned`);
-      leftOut.set('without a purl', (leftOut.get('without a purl') ?? 0) + 1);
-      return;
-    }
-    const p = fromPurl(purl, here, file);
-    if (typeof p === 'string') {
-      warnings.push(`${here}: ${p}; not scanned`);
-      const kind = /\(pkg:([^)]+)\)$/.exec(p)?.[1];
-      const why = kind !== undefined ? `pkg:${kind}` : p.endsWith('has no version') ? 'without a version' : 'source packages';
-      leftOut.set(why, (leftOut.get(why) ?? 0) + 1);
-      return;
-    }
-    // The document's own statement of the source, when the purl has none; a deb package always
-    // has one (dpkg: the binary's own name when it does not say).
-    if (p.family === 'rpm') packages.push(p.sourceName === null && source !== null ? { ...p, sourceName: source } : p);
-    else if (p.sourceName !== null) packages.push(p);
-    else packages.push(source !== null ? { ...p, sourceName: source, sourceVersion: debSourceVersion } : { ...p, sourceName: p.name });
-  };
-  if (format === 'cyclonedx') {
-    const walk = (components: unknown, path: string): void => {
-      if (components === undefined) return;
-      if (!Array.isArray(components)) throw new BulwarkError('input.invalid', `${file}: ${path} is not an array`, { file });
-      components.forEach((c: unknown, i) => {
-        const where = `${path}[${String(i)}]`;
-        if (!isRec(c)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
-        const here = at(c, where);
-        let source: string | null = null;
-        const props = new Map<string, string>();
-        if (Array.isArray(c['properties']))
-          for (const prop of c['properties'] as unknown[])
-            if (isRec(prop) && str(prop['name']) !== null && str(prop['value']) !== null) props.set(str(prop['name']) ?? '', str(prop['value']) ?? '');
-        if (Array.isArray(c['properties']))
-          for (const prop of c['properties'] as unknown[])
-            if (isRec(prop) && CDX_SOURCE_PROPERTIES.has(str(prop['name']) ?? '') && str(prop['value']) !== null) {
-              try {
-                source = sourceNameOf(str(prop['value']) ?? '');
-              } catch (err) {
-                throw new BulwarkError('input.invalid', `${here}: property ${str(prop['name']) ?? ''}: ${(err as Error).message}`, { file });
-              }
-            }
-        take(str(c['purl']), here, source, trivyDebSourceVersion(props));
-        walk(c['components'], `${where}.components`);
-      });
-    };
-    walk(doc['components'], 'components');
-  } else {
-    const pkgs = doc['packages'];
-    if (pkgs !== undefined && !Array.isArray(pkgs)) throw new BulwarkError('input.invalid', `${file}: packages is not an array`, { file });
-    const list = (pkgs ?? []) as unknown[];
-    // SPDX 2.3 §11: `A GENERATED_FROM B` (or `B GENERATES A`) says binary A was built from B.
-    const byId = new Map<string, Rec>();
-    for (const p of list) if (isRec(p) && str(p['SPDXID']) !== null) byId.set(str(p['SPDXID']) ?? '', p);
-    const builtFrom = new Map<string, Rec>();
-    const rels = doc['relationships'];
-    if (Array.isArray(rels))
-      for (const r of rels as unknown[]) {
-        if (!isRec(r)) continue;
-        const a = str(r['spdxElementId']);
-        const b = str(r['relatedSpdxElement']);
-        const type = str(r['relationshipType']);
-        if (a === null || b === null) continue;
-        if (type === 'GENERATED_FROM' && byId.has(b)) builtFrom.set(a, byId.get(b) as Rec);
-        if (type === 'GENERATES' && byId.has(a)) builtFrom.set(b, byId.get(a) as Rec);
-      }
-    const described = new Set<string>();
-    if (Array.isArray(rels)) for (const r of rels as unknown[]) if (isRec(r) && r['relationshipType'] === 'DESCRIBES' && str(r['relatedSpdxElement']) !== null) described.add(str(r['relatedSpdxElement']) ?? '');
-    const sources = new Set([...builtFrom.values()]);
-    list.forEach((p: unknown, i) => {
-      const where = `packages[${String(i)}]`;
-      if (!isRec(p)) throw new BulwarkError('input.invalid', `${file}: ${where} is not an object`, { file });
-      const here = at(p, where);
-      // The document's subject (the image) and source packages are not installed packages.
-      if (described.has(str(p['SPDXID']) ?? '\u0000') || sources.has(p)) return;
-      const refs = Array.isArray(p['externalRefs']) ? (p['externalRefs'] as unknown[]).filter(isRec) : [];
-      const purl = refs.find((r) => r['referenceType'] === 'purl' && typeof r['referenceLocator'] === 'string')?.['referenceLocator'] as string | undefined;
-      let source: string | null = null;
-      const from = builtFrom.get(str(p['SPDXID']) ?? '');
-      try {
-        if (from !== undefined) source = sourceNameOf(str(from['name']) ?? '');
-        // Bulwark's own SPDX says `built from <source rpm>` (SPDX 2.3 §7.19 sourceInfo).
-        const info = /^built from (?:source package )?(\S+)$/.exec(str(p['sourceInfo']) ?? '');
-        if (source === null && info?.[1] !== undefined) source = sourceNameOf(info[1]);
-      } catch (err) {
-        throw new BulwarkError('input.invalid', `${here}: its source package: ${(err as Error).message}`, { file });
-      }
-      take(purl ?? null, here, source);
-    });
-  }
-  return { packages, warnings, records, leftOut };
 }
 
 /**

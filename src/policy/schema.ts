@@ -59,7 +59,7 @@ export const OutOfBandRule = z.strictObject({
    * `kevDueDate`: the deadline is the end (UTC) of the KEV entry's dueDate when the finding's CVE
    * has one (the earliest, for several), else `deadlineHours` from publication.
    */
-  deadlineFrom: z.enum(['published', 'kevDueDate']).default('published'),
+  deadlineFrom: z.enum(['published', 'kevDueDate']).optional(),
   /** May patch outside maintenance windows. */
   emergency: z.boolean().default(false),
   approval: z.enum(['auto', 'manual']).default('auto'),
