@@ -48,7 +48,7 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     expect((await syncSource(db, 'cisa-kev', { file: KEV_FIXTURE })).status).toBe('unchanged');
   });
 
-  it('keeps EPSS history: a row per CVE when first scored and when its score moves by 0.01 or more', async () => {
+  it('keeps an EPSS trend per CVE: its first score, and each move of 0.01 or more', async () => {
     const day = (date: string, rows: string): string => {
       const f = join(dir, `epss-${date}.csv.gz`);
       writeFileSync(f, gzipSync(`#model_version:v2025.03.14,score_date:${date}T00:00:00+0000\ncve,epss,percentile\n${rows}`));

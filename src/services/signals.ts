@@ -83,9 +83,9 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
       if (r.kind === 'kev-catalog') catalog = r.catalog;
       else if (r.kind === 'kev') kev.push(r.entry);
       else if (r.kind === 'epss-header') header = r.header;
-      else epss.push(r.score);
+      else for (const x of r.scores) epss.push(x);
       // Give the API's requests a turn now and then during a long parse.
-      if (++sinceYield >= 20_000) {
+      if (++sinceYield >= 10) {
         sinceYield = 0;
         await setImmediate();
       }

@@ -492,8 +492,10 @@ export interface EpssScoresTable {
   /** YYYY-MM-DD */
   score_date: string;
   model_version: string;
-  /** The score of the CVE's last epss_history row. */
+  /** The last point of the CVE's trend (its first score, or the last that moved). */
   noted_epss: number;
+  noted_percentile: number;
+  noted_date: string;
 }
 
 /** EPSS scores over time, one row when a CVE is first scored or its score moved (migration 0034). */

@@ -25,7 +25,7 @@ describe('FIRST EPSS parser', () => {
     const records: SignalRecord[] = [];
     for await (const r of parseEpss(decompress(createReadStream(FIXTURE), FIXTURE, 1 << 20), { name: FIXTURE, warn: () => undefined })) records.push(r);
     expect(records[0]).toEqual({ kind: 'epss-header', header: { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' } });
-    expect(records.slice(1).map((r) => (r.kind === 'epss' ? r.score : null))).toEqual([
+    expect(records.slice(1).flatMap((r) => (r.kind === 'epss' ? r.scores : []))).toEqual([
       { cve: 'CVE-2025-9003', epss: 0.4123, percentile: 0.9731 },
       { cve: 'CVE-2026-1001', epss: 0.94372, percentile: 0.99912 },
       { cve: 'CVE-2026-1002', epss: 0.0812, percentile: 0.92044 },
@@ -38,9 +38,9 @@ describe('FIRST EPSS parser', () => {
     const text = HEAD.replace(/\n/g, '\r\n') + 'CVE-2026-0001,0.5,0.9\r\nCVE-2026-0002,1e-05,0.01';
     const chunks = Array.from({ length: text.length }, (_, i) => text.slice(i, i + 1)); // one character per chunk
     const { records } = await parse(chunks);
-    expect(records.slice(1)).toEqual([
-      { kind: 'epss', score: { cve: 'CVE-2026-0001', epss: 0.5, percentile: 0.9 } },
-      { kind: 'epss', score: { cve: 'CVE-2026-0002', epss: 0.00001, percentile: 0.01 } },
+    expect(records.slice(1).flatMap((r) => (r.kind === 'epss' ? r.scores : []))).toEqual([
+      { cve: 'CVE-2026-0001', epss: 0.5, percentile: 0.9 },
+      { cve: 'CVE-2026-0002', epss: 0.00001, percentile: 0.01 },
     ]);
   });
 
@@ -62,7 +62,7 @@ describe('FIRST EPSS parser', () => {
 
   it('skips bad rows with a warning naming the line, and keeps the rest', async () => {
     const { records, warnings } = await parse([HEAD + 'CVE-2026-0001,0.5,0.9\nnot-a-cve,0.1,0.1\nCVE-2026-0002,1.5,0.9\nCVE-2026-0003,0.1\nCVE-2026-0004,-0.1,0.5\nCVE-2026-0005,0x1,0.5\nCVE-2026-0001,0.2,0.2\n\nCVE-2026-0006,0.25,0.75\n']);
-    expect(records.slice(1).map((r) => (r.kind === 'epss' ? r.score.cve : ''))).toEqual(['CVE-2026-0001', 'CVE-2026-0006']);
+    expect(records.slice(1).flatMap((r) => (r.kind === 'epss' ? r.scores.map((x) => x.cve) : []))).toEqual(['CVE-2026-0001', 'CVE-2026-0006']);
     expect(warnings.map((w) => w.message)).toEqual([
       expect.stringMatching(/line 4: "not-a-cve" is not a CVE id/),
       expect.stringMatching(/line 5: epss "1.5" .* from 0 to 1/),

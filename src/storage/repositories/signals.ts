@@ -1,4 +1,5 @@
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../../feeds/signal-types.js';
+import { PostgresAdapter, sql } from 'kysely';
 import { chunks, inTextList } from '../chunk.js';
 import type { Executor } from '../database.js';
 
@@ -120,39 +121,59 @@ export interface StoredEpssScore extends EpssScore {
   modelVersion: string;
 }
 
-/** History is written when a score moves this much since the CVE's last history row. */
+/** A trend point is written when a score moves this much since the CVE's noted point. */
 export const EPSS_HISTORY_STEP = 0.01;
 
 /**
  * Stores one day's EPSS file: every CVE's current score is replaced (a CVE the file no longer
- * scores loses its current score, not its history); history rows are added for CVEs scored for
- * the first time and those whose score moved by EPSS_HISTORY_STEP or more since their last row.
- * Written in multi-row statements (300,000 rows are a few hundred statements).
+ * scores loses its current score, not its history). A CVE scored for the first time is noted
+ * (its first trend point, kept with its current score); one whose score moved by
+ * EPSS_HISTORY_STEP or more since its noted point gets both points in epss_history and is noted
+ * anew. Each batch of 50,000 rows goes as one JSON parameter.
  * @example await storeEpssScores(tx, { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' }, rows)
  */
 export async function storeEpssScores(ex: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
-  const noted = new Map<string, number>();
-  for (const r of await ex.selectFrom('epss_scores').select(['cve', 'noted_epss']).execute()) noted.set(r.cve, r.noted_epss);
+  const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
+  const noted = new Map<string, { e: number; p: number; d: string }>();
+  for (const r of await ex.selectFrom('epss_scores').select(['cve', 'noted_epss', 'noted_percentile', 'noted_date']).execute()) noted.set(r.cve, { e: r.noted_epss, p: r.noted_percentile, d: r.noted_date });
   const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
-  const current: { cve: string; epss: number; percentile: number; score_date: string; model_version: string; noted_epss: number }[] = [];
-  const history: { cve: string; score_date: string; epss: number; percentile: number }[] = [];
+  const current: { c: string; e: number; p: number; ne: number; np: number; nd: string }[] = [];
+  const history: { c: string; d: string; e: number; p: number }[] = [];
   for (const r of rows) {
     const prev = noted.get(r.cve);
-    let mark = prev;
-    if (prev === undefined) counts.added++;
-    else if (Math.abs(r.epss - prev) >= EPSS_HISTORY_STEP) counts.changed++;
-    else counts.unchanged++;
-    if (prev === undefined || Math.abs(r.epss - prev) >= EPSS_HISTORY_STEP) {
-      mark = r.epss;
-      history.push({ cve: r.cve, score_date: header.scoreDate, epss: r.epss, percentile: r.percentile });
+    if (prev === undefined) {
+      counts.added++;
+      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: r.epss, np: r.percentile, nd: header.scoreDate });
+    } else if (Math.abs(r.epss - prev.e) >= EPSS_HISTORY_STEP) {
+      counts.changed++;
+      history.push({ c: r.cve, d: prev.d, e: prev.e, p: prev.p }, { c: r.cve, d: header.scoreDate, e: r.epss, p: r.percentile });
+      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: r.epss, np: r.percentile, nd: header.scoreDate });
+    } else {
+      counts.unchanged++;
+      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: prev.e, np: prev.p, nd: prev.d });
     }
     noted.delete(r.cve);
-    current.push({ cve: r.cve, epss: r.epss, percentile: r.percentile, score_date: header.scoreDate, model_version: header.modelVersion, noted_epss: mark ?? r.epss });
   }
   counts.removed = noted.size;
   await ex.deleteFrom('epss_scores').execute();
-  for (const c of chunks(current, 6)) await ex.insertInto('epss_scores').values(c).execute();
-  for (const c of chunks(history, 4)) await ex.insertInto('epss_history').values(c).onConflict((oc) => oc.columns(['cve', 'score_date']).doUpdateSet((eb) => ({ epss: eb.ref('excluded.epss'), percentile: eb.ref('excluded.percentile') }))).execute();
+  // 300,000 rows as multi-row VALUES cost seconds in query building alone: each batch of rows
+  // goes as ONE JSON parameter, unpacked by the database (json_each on SQLite,
+  // json_to_recordset on PostgreSQL).
+  const BATCH = 50_000;
+  for (let i = 0; i < current.length; i += BATCH) {
+    const json = JSON.stringify(current.slice(i, i + BATCH));
+    await (pg
+      ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${header.scoreDate}, ${header.modelVersion}, x.ne, x.np, x.nd from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision, ne double precision, np double precision, nd text)`
+      : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${header.scoreDate}, ${header.modelVersion}, json_extract(value, '$.ne'), json_extract(value, '$.np'), json_extract(value, '$.nd') from json_each(${json})`
+    ).execute(ex);
+  }
+  for (let i = 0; i < history.length; i += BATCH) {
+    const json = JSON.stringify(history.slice(i, i + BATCH));
+    await (pg
+      ? sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, x.d, x.e, x.p from json_to_recordset(${json}::json) as x(c text, d text, e double precision, p double precision) on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`
+      : sql`insert into epss_history (cve, score_date, epss, percentile) select json_extract(value, '$.c'), json_extract(value, '$.d'), json_extract(value, '$.e'), json_extract(value, '$.p') from json_each(${json}) where true on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`
+    ).execute(ex);
+  }
   return counts;
 }
 
@@ -169,10 +190,12 @@ export async function epssScores(ex: Executor, cves?: readonly string[]): Promis
   return (await q.execute()).map((r) => ({ cve: r.cve, epss: r.epss, percentile: r.percentile, scoreDate: r.score_date, modelVersion: r.model_version }));
 }
 
-/** A CVE's EPSS trend: its history rows, oldest first. */
+/** A CVE's EPSS trend, oldest first: the points where its score moved, and its noted point. */
 export async function epssHistory(ex: Executor, cve: string): Promise<{ scoreDate: string; epss: number; percentile: number }[]> {
-  const rows = await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).orderBy('score_date').execute();
-  return rows.map((r) => ({ scoreDate: r.score_date, epss: r.epss, percentile: r.percentile }));
+  const rows = (await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).execute()).map((r) => ({ scoreDate: r.score_date, epss: r.epss, percentile: r.percentile }));
+  const n = await ex.selectFrom('epss_scores').select(['noted_epss', 'noted_percentile', 'noted_date']).where('cve', '=', cve).executeTakeFirst();
+  if (n !== undefined && !rows.some((r) => r.scoreDate === n.noted_date)) rows.push({ scoreDate: n.noted_date, epss: n.noted_epss, percentile: n.noted_percentile });
+  return rows.sort((a, b) => a.scoreDate.localeCompare(b.scoreDate));
 }
 
 /** How many CVEs carry a current EPSS score, and the newest score date; null date: never synced. */
