@@ -37,7 +37,7 @@ function manifest(dir: string): InstalledPackage[] {
 
 async function prepare(db: Db, oval: string, osv: string, pkgs: InstalledPackage[]): Promise<void> {
   await addSource(db, { id: 'azurelinux-3.0-oval', location: oval });
-  await syncSource(db, 'azurelinux-3.0-oval', { actor: 'bench' });
+  await syncSource(db, 'azurelinux-3.0-oval', { actor: { kind: 'cli', name: 'bench' } });
   await addSource(db, { id: 'almalinux-osv', location: osv });
   const now = new Date().toISOString();
   const template = await upsertTarget(db.kysely, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, now);
@@ -98,7 +98,7 @@ async function poll(url: string, token: string, until: Promise<unknown>): Promis
 }
 
 async function measure(label: string, location: string, db: Db, ctx: BenchContext): Promise<BenchRow[]> {
-  const { token } = await createToken(db, { name: 'bench', role: 'operator', expiresInDays: 1, actor: 'bench' });
+  const { token } = await createToken(db, { name: 'bench', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'bench' } });
   const w = await startWorker(ctx.repo, location);
   try {
     const health = `${w.url}/api/v1/health`;

@@ -50,7 +50,7 @@ export async function run(): Promise<BenchRow[]> {
     }
     const db = await openStore({ dbPath: join(dir, 'b.db') });
     try {
-      await addRepo(db, { id: 'bench', url: repo, keyFiles, verify: keyFiles.length > 0, actor: 'bench' });
+      await addRepo(db, { id: 'bench', url: repo, keyFiles, verify: keyFiles.length > 0, actor: { kind: 'cli', name: 'bench' } });
       const t0 = performance.now();
       const r = await syncRepo(db, 'bench', { objectsDir: join(dir, 'objects') });
       const first = (performance.now() - t0) / 1000;

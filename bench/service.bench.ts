@@ -75,7 +75,7 @@ async function enroll(db: Db, urls: readonly string[], n: number): Promise<{ id:
   const out = [];
   for (let i = 0; i < n; i++) {
     const url = urls[i % urls.length] ?? '';
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: 'bench' });
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'bench' } });
     const res = await fetch(`${url}/agent/v1/enroll`, { method: 'POST', body: `token=${token}\nhostname=bench-${String(i)}\n` });
     const text = await res.text();
     out.push({ id: /^agent=(\S+)$/m.exec(text)?.[1] ?? '', key: /^key=(\S+)$/m.exec(text)?.[1] ?? '', url });
@@ -144,7 +144,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         }
       });
       const fillS = (performance.now() - t0) / 1000;
-      const { token } = await createToken(db, { name: 'bench', role: 'viewer', expiresInDays: 1, actor: 'bench' });
+      const { token } = await createToken(db, { name: 'bench', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'bench' } });
       const result = await autocannon({ url: `${w.url}/api/v1/findings?limit=100`, connections: 10, duration: 10, headers: { authorization: `Bearer ${token}` } });
       const total = (JSON.parse(await (await fetch(`${w.url}/api/v1/findings?limit=1`, { headers: { authorization: `Bearer ${token}` } })).text()) as { total: number }).total;
       rows.push({ issue: '#6', name: 'findings API p99, 10,000 hosts, SQLite', value: result.latency.p99, unit: 'ms', target: '', ok: null, note: `${String(total)} open findings; page of 100; 10 connections from another process: ${String(Math.round(result.requests.average))} req/s, p50 ${String(result.latency.p50)} ms; ${String(result.non2xx)} non-2xx; fleet filled in ${fillS.toFixed(1)} s` });

@@ -34,18 +34,18 @@ export async function run(): Promise<BenchRow[]> {
     const db = await openStore({ dbPath: join(dir, 'b.db') });
     try {
       const objectsDir = join(dir, 'objects');
-      await addRepo(db, { id: 'up', url: repo, keyFiles: [], verify: false, actor: 'bench' });
+      await addRepo(db, { id: 'up', url: repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'bench' } });
       await syncRepo(db, 'up', { objectsDir });
       const view = join(dir, 'view.yaml');
       writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: bench\nsources: [{ repo: up }]\nexclude: [{ package: "bw-p00*", reason: bench }]\npins: [{ package: "bw-p1*", version: "1.1*", reason: bench }]\n');
       const t0 = performance.now();
-      const first = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'bench' });
+      const first = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'bench' } });
       const firstS = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const second = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'bench' });
+      const second = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'bench' } });
       const secondS = (performance.now() - t1) / 1000;
       // An image of 500 of those packages, built with the real dnf --installroot from the view.
-      await promoteView(db, { view: 'bench', environment: 'prod', actor: 'bench' });
+      await promoteView(db, { view: 'bench', environment: 'prod', actor: { kind: 'cli', name: 'bench' } });
       const names = Array.from({ length: IMAGE_PACKAGES }, (_, i) => `bw-p${String(500 + i).padStart(4, '0')}`);
       const rows: BenchRow[] = [];
       if (hasTool('dnf')) {
@@ -53,7 +53,7 @@ export async function run(): Promise<BenchRow[]> {
           const def = join(dir, `${type}.yaml`);
           writeFileSync(def, `apiVersion: bulwark/v1\nkind: Image\nname: bench-${type}\ntype: ${type}\nrelease: azurelinux:3.0\nfrom: { view: bench, environment: prod }\npackages: [${names.join(', ')}]\n`);
           const t2 = performance.now();
-          const img = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'bench' });
+          const img = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'bench' } });
           rows.push({ issue: '#7', name: `image build: ${type}, ${String(IMAGE_PACKAGES)} packages`, value: (performance.now() - t2) / 1000, unit: 's', target: '', ok: null, note: `${String(img.packages)} installed by dnf --installroot; ${type === 'container' ? 'OCI layout' : 'WSL tarball'}, 2 SBOMs, stored and scanned` });
         }
       }

@@ -321,7 +321,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
 
   it('carries out a patch run: precheck, exact update and re-scan with the host\'s own dnf; refuses a command that is not a package manager', async () => {
     const t = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, agentTaskTimeoutMs: NEVER_MS });
-    const started = await runPolicyNow(db, 'agents', t, { actor: 'test', detach: true });
+    const started = await runPolicyNow(db, 'agents', t, { actor: { kind: 'cli', name: 'test' }, detach: true });
     expect(started.hosts).toEqual([hostName]);
     // The agent's timer, sped up: each pass does the tasks waiting.
     // A pass is run whenever the run has queued a task for the agent, until the run ends.

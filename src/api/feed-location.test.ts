@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFeedAllow } from '../lib/feed-allow.js';
-import { apiFeedLocation } from './routes.js';
+import { apiFeedLocation } from './routes/index.js';
 
 /**
  * Through the API a feed's location is an https URL to a public host, or to a host the operator

@@ -40,7 +40,7 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
 
   beforeAll(async () => {
     db = await open();
-    for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: 'test' })).token);
+    for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token);
     feedServer = createServer((req, res) => {
       if (req.url?.startsWith('/busy') === true) res.writeHead(503).end('busy');
       else res.writeHead(200).end(feed);

@@ -45,7 +45,7 @@ describe('the agent install command names the server as hosts reach it', () => {
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
-    admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: 'test' })).token;
+    admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
   });
   afterAll(async () => {
     for (const s of servers) await s.close();

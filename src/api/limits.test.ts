@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentKey, createEnrollmentToken, enrollAgent, runAgentTask, stringToSign } from '../services/agents.js';
 import { openStore, type Db } from '../services/store.js';
 import { getAgent } from '../storage/index.js';
-import { REPORT_BODY_LIMIT, TASK_RESULT_BODY_LIMIT } from './routes.js';
+import { REPORT_BODY_LIMIT, TASK_RESULT_BODY_LIMIT } from './routes/index.js';
 import { startServer } from './server.js';
 import { refusingTransport } from '../../test/refusing-transport.js';
 
@@ -76,7 +76,7 @@ describe('request body limits on the agent routes', () => {
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
     server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: 'test' });
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'big-host' })).agentId;
     targetId = (await getAgent(db.kysely, agentId))?.targetId ?? '';
   });
@@ -89,7 +89,7 @@ describe('request body limits on the agent routes', () => {
   it('refuses a public enrollment larger than a few KB by its Content-Length, before a byte of it is sent', async () => {
     const r = await post(`${server.url}/agent/v1/enroll`, { declared: 400_000_000, total: 400_000_000 });
     expect([r.status, r.written]).toEqual([413, 0]);
-    expect(JSON.parse(r.body)).toEqual({ error: { code: 'input.invalid', message: 'the request body is larger than 4096 bytes' } });
+    expect(JSON.parse(r.body)).toEqual({ error: { code: 'input.too-large', message: 'the request body is larger than 4096 bytes' } });
   });
 
   it('stops reading a streamed enrollment (no Content-Length) as soon as it passes the limit', async () => {

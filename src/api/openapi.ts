@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Route } from './routes.js';
+import type { Route } from './routes/index.js';
 
 /**
  * The OpenAPI 3.1 document, generated from the route table (so it cannot drift from the

@@ -1,4 +1,6 @@
+import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import type { Actor } from '../services/audit.js';
 
 /** The streams a command talks to; tests pass their own. */
 export interface CliIo {
@@ -64,7 +66,22 @@ export async function writeAll(stream: Writable, chunk: string, encoding: Buffer
   }
 }
 
-/** Who is acting, for the audit log: the local user running the CLI. */
-export function actorOf(io: CliIo): string {
-  return `cli:${io.env['USER'] ?? io.env['LOGNAME'] ?? 'unknown'}`;
+/**
+ * Who is acting, for the audit log: the OS user running the CLI (`cli:alice`), as the system
+ * knows them; without a passwd entry (a container's arbitrary uid), $USER or $LOGNAME, else the uid.
+ */
+export function actorOf(io: CliIo): Actor {
+  return { kind: 'cli', name: osUser(io.env) };
+}
+
+function osUser(env: NodeJS.ProcessEnv): string {
+  try {
+    const name = userInfo().username;
+    if (name !== '') return name;
+  } catch {
+    // No passwd entry for this uid.
+  }
+  const fromEnv = env['USER'] ?? env['LOGNAME'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return `uid-${String(process.getuid?.() ?? 'unknown')}`;
 }

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'version.invalid'
   | 'package.invalid'
   | 'input.invalid'
+  /** A request body larger than its route takes (HTTP 413); refused before it is read. */
+  | 'input.too-large'
   /** Another process holds the database (busy past the timeout) or what was asked for (a run, a lease). */
   | 'storage.conflict'
   | 'storage.not-found'
@@ -34,6 +36,7 @@ export const ERROR_CODES = [
   'version.invalid',
   'package.invalid',
   'input.invalid',
+  'input.too-large',
   'storage.conflict',
   'storage.not-found',
   'storage.unavailable',

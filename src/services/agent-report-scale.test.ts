@@ -66,7 +66,7 @@ describe.each(testDatabases())('a large agent report on $name', ({ open }) => {
   beforeEach(async () => {
     db = await open();
     app = createApp(db, { knownHostsFile: '/nonexistent/known_hosts', transport: () => refusingTransport, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: 'test' });
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'huge-host' })).agentId;
   });
   afterEach(async () => {

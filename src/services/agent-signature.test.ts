@@ -31,7 +31,7 @@ describe('agent signatures over the bytes sent', () => {
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
     app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: 'test' });
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'latin1-host' })).agentId;
   });
   afterAll(async () => {

@@ -35,7 +35,7 @@ import {
   type AgentRow,
   type AgentTask,
 } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, type Actor } from './audit.js';
 import type { CommandResult } from './runs.js';
 import { scanTarget } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -79,16 +79,16 @@ export function stringToSign(agentId: string, ts: string, nonce: string, method:
 
 /**
  * A one-time enrollment token for `bulwark-agent enroll`; the host it enrolls gets `tags`.
- * @example const { token } = await createEnrollmentToken(db, { tags: ['prod'], expiresInHours: 24, actor: 'cli:alice' })
+ * @example const { token } = await createEnrollmentToken(db, { tags: ['prod'], expiresInHours: 24, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function createEnrollmentToken(db: Db, o: { tags: string[]; expiresInHours: number; actor: string }, clock: Clock = systemClock): Promise<{ token: string; id: string; expiresAt: string }> {
+export async function createEnrollmentToken(db: Db, o: { tags: string[]; expiresInHours: number; actor: Actor }, clock: Clock = systemClock): Promise<{ token: string; id: string; expiresAt: string }> {
   if (!(o.expiresInHours > 0 && o.expiresInHours <= 24 * 30)) throw new BulwarkError('usage', 'an enrollment token expires after 1 hour to 30 days');
   for (const t of o.tags) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(t)) throw new BulwarkError('usage', `"${t}" is not a tag`);
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const now = clock();
   const expiresAt = new Date(now.getTime() + o.expiresInHours * 3_600_000).toISOString();
-  await insertEnrollmentToken(db.kysely, { id, secretSha256: sha256(secret), tags: o.tags, createdAt: now.toISOString(), createdBy: o.actor, expiresAt });
+  await insertEnrollmentToken(db.kysely, { id, secretSha256: sha256(secret), tags: o.tags, createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
   await recordAudit(db, o.actor, 'agent.enrollment-token', `enrollment:${id}`, { tags: o.tags, expiresAt }, clock);
   return { token: `bwe_${id}_${secret}`, id, expiresAt };
 }
@@ -117,7 +117,7 @@ export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string;
     await insertAgent(tx, { id: agentId, targetId: target.id, hostname, enrolledAt: now.toISOString() });
     return chosen;
   });
-  await recordAudit(db, `agent:${agentId}`, 'agent.enroll', name, { enrollment: id, hostname }, clock);
+  await recordAudit(db, { kind: 'agent', name: agentId }, 'agent.enroll', name, { enrollment: id, hostname }, clock);
   return { agentId, key: agentKey(serverKey, agentId), target: name };
 }
 
@@ -268,7 +268,7 @@ export function listAgents(db: Db): Promise<AgentRow[]> {
   return listAgentRows(db.kysely);
 }
 
-export async function revokeAgent(db: Db, id: string, actor: string, clock: Clock = systemClock): Promise<void> {
+export async function revokeAgent(db: Db, id: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
   if (!(await revokeAgentRow(db.kysely, id, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active agent ${id}`);
   await recordAudit(db, actor, 'agent.revoke', `agent:${id}`, {}, clock);
 }

@@ -69,7 +69,7 @@ needs.describe('content views', () => {
     ]);
     ours = buildDummyRpms(join(dir, 'ours'), [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3.bulwark1' }])[0] ?? '';
     db = await openStore({ dbPath: join(dir, 'v.db') });
-    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'upstream', { objectsDir });
   }, 180_000);
 
@@ -81,7 +81,7 @@ needs.describe('content views', () => {
   it('publishes a view with its overlays as a repository dnf uses; the deviation report gives every difference with its reason', async () => {
     const file = join(dir, 'view.yaml');
     writeFileSync(file, VIEW('3.3.*', ours));
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
     expect([r.view, r.version, r.packages]).toEqual(['azl3-lab', 1, 3]);
     const report = r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? '', d.reason]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
     expect(report).toEqual([
@@ -116,15 +116,15 @@ needs.describe('content views', () => {
   it('numbers versions and promotes them through environments', async () => {
     const file = join(dir, 'view.yaml');
     writeFileSync(file, VIEW('3.*', ours));
-    const v2 = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    const v2 = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
     expect([v2.version, v2.packages, v2.deviations.map((d) => d.kind).sort()]).toEqual([2, 4, ['excluded', 'replaced']]);
-    await promoteView(db, { view: 'azl3-lab', environment: 'prod', version: 1, actor: 'test' });
-    await promoteView(db, { view: 'azl3-lab', environment: 'canary', actor: 'test' });
+    await promoteView(db, { view: 'azl3-lab', environment: 'prod', version: 1, actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'azl3-lab', environment: 'canary', actor: { kind: 'cli', name: 'test' } });
     expect((await viewEnvironments(db, 'azl3-lab')).map((e) => [e.environment, e.version])).toEqual([['canary', 2], ['prod', 1]]);
-    await expect(promoteView(db, { view: 'azl3-lab', environment: 'dev', version: 9, actor: 'test' })).rejects.toThrow(/no version 9/);
+    await expect(promoteView(db, { view: 'azl3-lab', environment: 'dev', version: 9, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/no version 9/);
     // The same from the CLI.
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'v.db'), ...args], { USER: 'frank', BULWARK_OBJECTS_DIR: objectsDir });
-    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+test\s+3\s+3\s+prod$/m);
+    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+cli:test\s+3\s+3\s+prod$/m);
     expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
     expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
     // Publishing from the CLI signs with the server's key, made beside the object store the first time.
@@ -149,7 +149,7 @@ needs.describe('content views', () => {
     mkdirSync(join(publishDir, 'azl3-lab', '4', 'Packages'), { recursive: true });
     cpSync(ours, join(publishDir, 'azl3-lab', '4', 'Packages', 'bw-agent-1.1-1.azl3.noarch.rpm'));
     // Two publications at once: one goes ahead, the other is refused.
-    const both = await Promise.allSettled([publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key }), publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key })]);
+    const both = await Promise.allSettled([publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, signingKey: key }), publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, signingKey: key })]);
     expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/azl3-lab is being published by another process/);
     const r = (both.find((x) => x.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof publishView>>>).value;
@@ -213,12 +213,12 @@ needs.describe('content views', () => {
       { id: 'ADV-EP', severity: 'Important', issued: new Date('2026-11-23T00:00:00Z'), cves: ['CVE-2026-1004'], packages: [{ name: 'bw-ep', epoch: 1, version: '2.0', release: '1.azl3' }] },
     ]);
     for (const [id, url] of [['src-a', a], ['src-b', b]] as const) {
-      await addRepo(db, { id, url, keyFiles: [], verify: false, actor: 'test' });
+      await addRepo(db, { id, url, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
       await syncRepo(db, id, { objectsDir });
     }
     const file = join(dir, 'two.yaml');
     writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: two-sources\nsources: [{ repo: src-a }, { repo: src-b }]\n');
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
     expect(r.deviations).toEqual([{ kind: 'shadowed', package: 'bw-dup', builds: ['0:1.0-1.azl3.noarch'], reason: "src-b has a different file for this build; src-a's is published" }]);
     expect(r.packages).toBe(3);
     const files = readdirSync(join(r.dir, 'Packages')).sort();
@@ -244,7 +244,7 @@ needs.describe('content views', () => {
     const keyFile = join(dir, 'rot', 'repo-signing-key.asc');
     const file = join(dir, 'view.yaml');
     writeFileSync(file, VIEW('3.3.*', ours));
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: await loadOrCreateSigningKey(keyFile) });
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, signingKey: await loadOrCreateSigningKey(keyFile) });
     const gpgHome = join(dir, 'rot-gnupg');
     mkdirSync(gpgHome, { mode: 0o700 });
     /** The fingerprints gpg sees in a key file, and the key that made a signature (gpgv with that file). */
@@ -262,7 +262,7 @@ needs.describe('content views', () => {
     cpSync(join(r.dir, 'repodata', 'repomd.xml.key'), join(dir, 'old-key-only.asc'));
 
     // Step 1: the next key is published beside the signing key; the signer does not change.
-    const staged = await stageNextSigningKey(db, keyFile, { actor: 'test' });
+    const staged = await stageNextSigningKey(db, keyFile, { actor: { kind: 'cli', name: 'test' } });
     expect(staged.resigned).toBeGreaterThanOrEqual(1);
     const both = primaries(join(r.dir, 'repodata', 'repomd.xml.key'));
     expect(both).toEqual([old[0], staged.status.next?.fingerprint]);
@@ -270,7 +270,7 @@ needs.describe('content views', () => {
     expect(dnf().status).toBe(0);
 
     // Step 2: the next key signs; the old one's secret is gone, its public half kept.
-    const rotated = await rotateSigningKey(db, keyFile, { actor: 'test' });
+    const rotated = await rotateSigningKey(db, keyFile, { actor: { kind: 'cli', name: 'test' } });
     expect(rotated.staged).toBe(true);
     expect(rotated.status.current?.fingerprint).toBe(both[1]);
     expect(rotated.status.next).toBeNull();
@@ -319,7 +319,7 @@ needsDeb.describe('Debian content views', () => {
     ]);
     ours = join(buildAptRepo(join(dir, 'ours'), [{ name: 'bw-perl', version: '1:5.36.0-7+deb12u2+bulwark1' }]), 'bw-perl_5.36.0-7+deb12u2+bulwark1_all.deb');
     db = await openStore({ dbPath: join(dir, 'd.db') });
-    await addRepo(db, { id: 'bookworm', kind: 'deb', url: root, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'bookworm', kind: 'deb', url: root, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'bookworm', { objectsDir });
   }, 180_000);
 
@@ -332,7 +332,7 @@ needsDeb.describe('Debian content views', () => {
     const file = join(dir, 'view.yaml');
     writeFileSync(file, `apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\npromotion: [canary, prod]\nsources: [{ repo: bookworm }]\nexclude: [{ package: bw-tzdata, reason: "the image carries its own" }]\npins: [{ package: bw-libssl, version: "3.0.*", reason: "OpenSSL 3.5 not validated" }]\nreplace: [{ package: bw-perl, deb: ${ours}, reason: "our build with the CVE backport" }]\n`);
     const key = await loadOrCreateSigningKey(join(dir, 'repo-signing-key.asc'));
-    const r = await publishView(db, file, { objectsDir, publishDir, actor: 'test', signingKey: key });
+    const r = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, signingKey: key });
     expect([r.version, r.packages]).toEqual([1, 3]);
     expect(r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? ''])).toEqual([
       ['pinned-out', 'bw-libssl', '3.5.0-1.all', ''],
@@ -373,11 +373,11 @@ needsDeb.describe('Debian content views', () => {
 
     // What a policy patching from this view (source:) may target.
     // Its promotion path: canary before prod; nowhere else unless forced (and audited as forced).
-    await expect(promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' })).rejects.toThrow(/deb-lab version 1 has not been in canary yet \(canary → prod\)/);
-    await expect(promoteView(db, { view: 'deb-lab', environment: 'staging', actor: 'test' })).rejects.toThrow(/staging is not on its promotion path/);
-    await promoteView(db, { view: 'deb-lab', environment: 'canary', actor: 'test' });
-    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
-    await promoteView(db, { view: 'deb-lab', environment: 'staging', actor: 'test', force: true });
+    await expect(promoteView(db, { view: 'deb-lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/deb-lab version 1 has not been in canary yet \(canary → prod\)/);
+    await expect(promoteView(db, { view: 'deb-lab', environment: 'staging', actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/staging is not on its promotion path/);
+    await promoteView(db, { view: 'deb-lab', environment: 'canary', actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'deb-lab', environment: 'staging', actor: { kind: 'cli', name: 'test' }, force: true });
     expect((await viewEnvironments(db, 'deb-lab')).map((e) => e.environment)).toEqual(['canary', 'prod', 'staging']);
     const available = await viewAvailable(db, { view: 'deb-lab', environment: 'prod' });
     expect((await viewRepoConfig(db, { view: 'deb-lab', environment: 'prod', url: 'http://10.0.0.1:8080' })).text).toMatch(/^deb \[signed-by=\/etc\/apt\/keyrings\/bulwark-deb-lab\.asc\] http:\/\/10\.0\.0\.1:8080\/repos\/deb-lab\/prod\/ lab main$/m);
@@ -390,12 +390,12 @@ needsDeb.describe('Debian content views', () => {
       { name: 'bw-ldb', version: '2:2.10.1+samba4.21.3-1', source: 'bw-samba (2:4.21.3-1)' },
       { name: 'bw-samba', version: '2:4.21.3-1' },
     ]);
-    await addRepo(db, { id: 'samba', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'samba', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'samba', { objectsDir });
     const file = join(dir, 'samba.yaml');
     writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: samba-lab\nsources: [{ repo: samba }]\n');
-    await publishView(db, file, { objectsDir, publishDir, actor: 'test' });
-    await promoteView(db, { view: 'samba-lab', environment: 'prod', actor: 'test' });
+    await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'samba-lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
     const available = await viewAvailable(db, { view: 'samba-lab', environment: 'prod' });
     expect(available.get('bw-ldb')).toEqual([
       { build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' },
@@ -405,9 +405,9 @@ needsDeb.describe('Debian content views', () => {
   });
 
   it('refuses a view that mixes rpm-md and deb sources, naming the file', async () => {
-    await addRepo(db, { id: 'rpm-side', url: join(dir, 'nowhere'), keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'rpm-side', url: join(dir, 'nowhere'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     const file = join(dir, 'mixed.yaml');
     writeFileSync(file, 'apiVersion: bulwark/v1\nkind: ContentView\nname: mixed\nsources: [{ repo: bookworm }, { repo: rpm-side }]\n');
-    await expect(publishView(db, file, { objectsDir, publishDir, actor: 'test' })).rejects.toThrow(/mixed\.yaml: a view's sources are all rpm-md or all deb repositories; this one mixes deb and rpm-md/);
+    await expect(publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/mixed\.yaml: a view's sources are all rpm-md or all deb repositories; this one mixes deb and rpm-md/);
   });
 });

@@ -13,10 +13,10 @@ import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
 import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import type { XmlElement } from '../lib/xml.js';
 import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
+import { getRepo, getViewVersion, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { withLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, putObject, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
 import { signVersion, type SigningKey } from './signing-key.js';
@@ -58,9 +58,9 @@ async function rpmIdentity(file: string, label = file): Promise<Candidate> {
 
 /**
  * Publishes the next version of the view in `file`.
- * @example await publishView(db, 'azl3-prod.yaml', { objectsDir, publishDir, actor: 'cli:alice' })
+ * @example await publishView(db, 'azl3-prod.yaml', { objectsDir, publishDir, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function publishView(db: Db, file: string, o: { objectsDir: string; publishDir: string; actor: string; clock?: Clock; signingKey?: SigningKey | undefined }): Promise<PublishReport> {
+export async function publishView(db: Db, file: string, o: { objectsDir: string; publishDir: string; actor: Actor; clock?: Clock; signingKey?: SigningKey | undefined }): Promise<PublishReport> {
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
@@ -113,7 +113,7 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
 async function writeVersion(
   db: Db,
   v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[] },
-  o: { publishDir: string; actor: string; signingKey?: SigningKey | undefined },
+  o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined },
   clock: Clock,
 ): Promise<PublishReport> {
   const { text, view, family, packages, deviations, updateinfos } = v;
@@ -163,7 +163,7 @@ async function writeVersion(
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
-  const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: o.actor, spec: text, packages: packages.length, deviations, dir });
+  const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations };
@@ -281,11 +281,11 @@ async function publishApt(dir: string, packages: readonly Candidate[], o: { suit
 }
 
 /** Points an environment at a published version (default: the latest). */
-export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: string; clock?: Clock; force?: boolean }): Promise<{ version: number }> {
+export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: Actor; clock?: Clock; force?: boolean }): Promise<{ version: number }> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.environment)) throw new BulwarkError('usage', `"${o.environment}" is not an environment name`);
   const versions = await listViewVersions(db.kysely, o.view);
   const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
-  if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
+  if (v === undefined) throw new BulwarkError('storage.not-found', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
   // The version's own YAML says the way through the environments.
   const path = parseContentView(v.spec, `${o.view} version ${String(v.version)}`).promotion;
   if (path !== undefined && o.force !== true) {
@@ -295,9 +295,14 @@ export async function promoteView(db: Db, o: { view: string; environment: string
     if (before !== undefined && !(await promotedTo(db.kysely, o.view, v.version)).includes(before)) throw new BulwarkError('usage', `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`);
   }
   const clock = o.clock ?? systemClock;
-  await setEnvironment(db.kysely, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: o.actor });
+  await setEnvironment(db.kysely, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: actorLabel(o.actor) });
   await recordAudit(db, o.actor, 'view.promote', o.view, { environment: o.environment, version: v.version, ...(o.force === true ? { forced: true } : {}) }, clock);
   return { version: v.version };
+}
+
+/** One version of a view (default: its latest), or null. */
+export function viewVersion(db: Db, view: string, version?: number): Promise<ViewVersionRow | null> {
+  return getViewVersion(db.kysely, view, version);
 }
 
 export function viewVersions(db: Db, view?: string): Promise<ViewVersionRow[]> {

@@ -70,15 +70,15 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
   });
 
   it('tells sources configured before it was stored apart by the audit log (migration 0026)', async () => {
-    await addSource(db, { id: 'old-api', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
-    await addSource(db, { id: 'old-cli', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
-    await addSource(db, { id: 'old-none', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' });
+    await addSource(db, { id: 'old-api', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' }, { kind: 'cli', name: 'alice' });
+    await addSource(db, { id: 'old-cli', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' }, { kind: 'cli', name: 'alice' });
+    await addSource(db, { id: 'old-none', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' }, { kind: 'cli', name: 'alice' });
     // As before the column: everything cli; the audit log says who added each last.
     await db.kysely.updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
-    await recordAudit(db, 'cli:alice', 'feed.add', 'old-api');
-    await recordAudit(db, 'token:abc:admin', 'feed.add', 'old-api');
-    await recordAudit(db, 'user:bob', 'feed.add', 'old-cli');
-    await recordAudit(db, 'cli:alice', 'feed.add', 'old-cli');
+    await recordAudit(db, { kind: 'cli', name: 'alice' }, 'feed.add', 'old-api');
+    await recordAudit(db, { kind: 'token', name: 'abc:admin' }, 'feed.add', 'old-api');
+    await recordAudit(db, { kind: 'user', name: 'bob' }, 'feed.add', 'old-cli');
+    await recordAudit(db, { kind: 'cli', name: 'alice' }, 'feed.add', 'old-cli');
     await backfillFeedSourceOrigin(db.kysely as unknown as Kysely<unknown>);
     const by = Object.fromEntries((await listSources(db)).filter((s) => s.id.startsWith('old-')).map((s) => [s.id, s.addedVia]));
     expect(by).toEqual({ 'old-api': 'api', 'old-cli': 'cli', 'old-none': 'cli' });

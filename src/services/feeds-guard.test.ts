@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -64,7 +64,7 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
   beforeAll(async () => {
     db = await tdb.open();
     await addSource(db, { id: 'guard', format: 'native', location: feed(dir, 'ten.json', ten) });
-    expect(await syncSource(db, 'guard', { actor: 'test' })).toMatchObject({ status: 'synced', added: 10 });
+    expect(await syncSource(db, 'guard', { actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', added: 10 });
   });
   afterAll(async () => {
     await db.close();
@@ -78,8 +78,8 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
       ten.slice(0, 6).map((a) => ({ ...a, severity: 'catastrophic' })),
     );
     const before = await dumpStore(db);
-    expect(await refusedWith(syncSource(db, 'guard', { file: bad, actor: 'test' }))).toBe('no-usable-records');
-    expect(await refusedWith(syncSource(db, 'guard', { file: bad, allowWithdraw: true, actor: 'test' }))).toBe('no-usable-records');
+    expect(await refusedWith(syncSource(db, 'guard', { file: bad, actor: { kind: 'cli', name: 'test' } }))).toBe('no-usable-records');
+    expect(await refusedWith(syncSource(db, 'guard', { file: bad, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } }))).toBe('no-usable-records');
     // The demo's path (a native file under the source it names) is guarded the same way.
     expect(await refusedWith(ingestFeedFile(db, bad))).toBe('no-usable-records');
     expect(await dumpStore(db)).toEqual(before);
@@ -88,20 +88,20 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
   it('refuses a feed that would withdraw 90% with the counts; nothing changes; --allow-withdraw stores it', async () => {
     const one = feed(dir, 'one.json', ten.slice(0, 1));
     const before = await dumpStore(db);
-    const err = await syncSource(db, 'guard', { file: one, actor: 'test' }).catch((e: unknown) => e);
+    const err = await syncSource(db, 'guard', { file: one, actor: { kind: 'cli', name: 'test' } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('would withdraw 9 of the 10 advisories of guard (90%, more than 20%');
     expect(await dumpStore(db)).toEqual(before);
     const audit = await auditLog(db, { subject: 'guard', limit: 1 });
     expect(audit[0]?.detail).toMatchObject({ status: 'refused', refused: 'withdraw-share', usable: 1, stored: 10, wouldWithdraw: 9 });
 
-    expect(await syncSource(db, 'guard', { file: one, allowWithdraw: true, actor: 'test' })).toMatchObject({ status: 'synced', withdrawn: 9 });
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-again.json', ten), actor: 'test' })).toMatchObject({ status: 'synced', restored: 9 });
+    expect(await syncSource(db, 'guard', { file: one, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', withdrawn: 9 });
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-again.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', restored: 9 });
   });
 
   it('lets a sync withdraw 20% and no more without the flag', async () => {
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'eight.json', ten.slice(0, 8)), actor: 'test' })).toMatchObject({ status: 'synced', withdrawn: 2 });
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-3.json', ten), actor: 'test' })).toMatchObject({ status: 'synced', restored: 2 });
-    expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: 'test' }))).toBe('withdraw-share');
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'eight.json', ten.slice(0, 8)), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', withdrawn: 2 });
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-3.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', restored: 2 });
+    expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: { kind: 'cli', name: 'test' } }))).toBe('withdraw-share');
   });
 
   // Salami: 19% three times is 47% of a source. The share is measured over a window (30 days,
@@ -110,31 +110,31 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     const fifty = Array.from({ length: 50 }, (_, i) => advisory(`SLICE-${String(i + 1).padStart(2, '0')}`));
     const day = (n: number) => () => new Date(Date.UTC(2026, 0, 1 + n));
     await addSource(db, { id: 'salami', format: 'native', location: feed(dir, 'fifty.json', fifty) });
-    expect(await syncSource(db, 'salami', { actor: 'test', clock: day(0) })).toMatchObject({ status: 'synced', added: 50 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: 'test', clock: day(1) })).toMatchObject({ status: 'synced', withdrawn: 5 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: 'test', clock: day(2) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(await syncSource(db, 'salami', { actor: { kind: 'cli', name: 'test' }, clock: day(0) })).toMatchObject({ status: 'synced', added: 50 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: { kind: 'cli', name: 'test' }, clock: day(1) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: { kind: 'cli', name: 'test' }, clock: day(2) })).toMatchObject({ status: 'synced', withdrawn: 5 });
     // 4 of 40 is 10%, but 14 of the 50 the source held three days ago is 28%.
     const before = await dumpStore(db);
-    const third = syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) });
+    const third = syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3) });
     await expect(third).rejects.toThrow(/with the 10 advisories withdrawn since 2025-12-05T00:00:00.000Z, the sync would leave 14 of the 50 advisories of salami withdrawn \(28%/);
-    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3) }))).toBe('withdraw-share');
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3) }))).toBe('withdraw-share');
     expect(await dumpStore(db)).toEqual(before);
     // The operator allows it once; that sync is the new baseline.
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: 'test', clock: day(3), allowWithdraw: true })).toMatchObject({ status: 'synced', withdrawn: 4 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: 'test', clock: day(4) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3), allowWithdraw: true })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: { kind: 'cli', name: 'test' }, clock: day(4) })).toMatchObject({ status: 'synced', withdrawn: 4 });
     // 4 more within the window: 8 of 36 (22%) is refused; a month later the old slice no longer counts.
-    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(5) }))).toBe('withdraw-share');
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: 'test', clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(5) }))).toBe('withdraw-share');
+    expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
   });
 
   // The same ids with no fix left match nothing, as if withdrawn: an Azure Linux 3.0 OVAL without
   // its <states> (or with empty criteria) synced as "2266 changed" with exit 0.
   it('counts advisories that would lose every fix as withdrawn', async () => {
     await addSource(db, { id: 'emptied', format: 'native', location: feed(dir, 'emptied-ten.json', ten) });
-    expect(await syncSource(db, 'emptied', { actor: 'test' })).toMatchObject({ status: 'synced', added: 10 });
+    expect(await syncSource(db, 'emptied', { actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', added: 10 });
     const before = await dumpStore(db);
     const hollow = feed(dir, 'hollow.json', [...ten.slice(0, 7), ...ten.slice(7).map((a) => ({ ...a, fixes: [] }))]);
-    const err = await syncSource(db, 'emptied', { file: hollow, actor: 'test' }).then(
+    const err = await syncSource(db, 'emptied', { file: hollow, actor: { kind: 'cli', name: 'test' } }).then(
       () => null,
       (e: unknown) => e,
     );
@@ -143,16 +143,16 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     expect(await dumpStore(db)).toEqual(before);
     // Two of ten is within the share.
     const two = feed(dir, 'hollow-two.json', [...ten.slice(0, 8), ...ten.slice(8).map((a) => ({ ...a, fixes: [] }))]);
-    expect(await syncSource(db, 'emptied', { file: two, actor: 'test' })).toMatchObject({ status: 'synced', changed: 2, withdrawn: 0 });
+    expect(await syncSource(db, 'emptied', { file: two, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', changed: 2, withdrawn: 0 });
   });
 
   it('refuses a feed whose records were mostly skipped, even when it would withdraw nothing', async () => {
     const mostlyBad = feed(dir, 'mostly-bad.json', [...ten, ...Array.from({ length: 11 }, (_, i) => advisory(`BAD-${String(i)}`, 'catastrophic'))]);
     const before = await dumpStore(db);
-    const err = await syncSource(db, 'guard', { file: mostlyBad, actor: 'test' }).catch((e: unknown) => e);
+    const err = await syncSource(db, 'guard', { file: mostlyBad, actor: { kind: 'cli', name: 'test' } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('most records were skipped (10 usable records, 11 skipped');
     expect(await dumpStore(db)).toEqual(before);
-    expect(await syncSource(db, 'guard', { file: mostlyBad, allowWithdraw: true, actor: 'test' })).toMatchObject({ status: 'synced', unchanged: 10 });
+    expect(await syncSource(db, 'guard', { file: mostlyBad, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', unchanged: 10 });
   });
 });
 
@@ -174,7 +174,7 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
 
     const db = await openStore({ dbPath });
     try {
-      const { token } = await createToken(db, { name: 'ops', role: 'operator', expiresInDays: 1, actor: 'test' });
+      const { token } = await createToken(db, { name: 'ops', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
       const app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: Buffer.alloc(32, 1) });
       const res = await app.request('/api/v1/feeds/guard/sync', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ force: true }) });
       expect(res.status).toBe(200);
@@ -182,8 +182,9 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
 
       const syncs = (await auditLog(db, { subject: 'guard', limit: 10 })).filter((e) => e.action === 'feed.sync').reverse();
       expect(syncs.map((e) => [e.actor, e.detail['status']])).toEqual([
-        ['cli:alice', 'synced'],
-        ['cli:alice', 'refused'],
+        // The OS user running the CLI, whatever $USER says (issue #17).
+        [`cli:${userInfo().username}`, 'synced'],
+        [`cli:${userInfo().username}`, 'refused'],
         [expect.stringMatching(/^token:.*:ops$/), 'synced'],
         ['scheduler', 'unchanged'],
       ]);
@@ -264,7 +265,7 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
   beforeAll(async () => {
     db = await tdb.open();
     await addSource(db, { id: 'guard', format: 'native', location: feed(dir, 'ten.json', ten) });
-    await syncSource(db, 'guard', { actor: 'test' });
+    await syncSource(db, 'guard', { actor: { kind: 'cli', name: 'test' } });
   });
   afterAll(async () => {
     await db.close();
@@ -280,11 +281,11 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
       await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(db.kysely);
     }
     const before = await dumpStore(db);
-    await expect(syncSource(db, 'guard', { file: next, actor: 'test' })).rejects.toThrow(/injected failure/);
+    await expect(syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/injected failure/);
     expect(await dumpStore(db)).toEqual(before);
     expect((await auditLog(db, { subject: 'guard', limit: 1 }))[0]?.detail).toMatchObject({ status: 'failed', error: expect.stringMatching(/injected failure/) as unknown });
     await sql`drop trigger refuse_withdrawn${sql.raw(db.dialect === 'sqlite' ? '' : ' on advisory_events')}`.execute(db.kysely);
-    expect(await syncSource(db, 'guard', { file: next, actor: 'test' })).toMatchObject({ status: 'synced', added: 5, withdrawn: 1, unchanged: 9 });
+    expect(await syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', added: 5, withdrawn: 1, unchanged: 9 });
   });
 
   it('clears what a killed sync left staged, which no reader ever saw', async () => {
@@ -293,7 +294,7 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
     await transaction(db, (tx) => stageAdvisories(tx, 'guard', staging, [{ ...(advisory('GHOST') as unknown as Advisory), source: 'guard' }], old));
     expect((await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })).map((a) => a.id)).not.toContain('GHOST');
     expect((await loadAdvisories(db.kysely, { withdrawn: true })).map((a) => a.id)).not.toContain('GHOST');
-    await syncSource(db, 'guard', { file: feed(dir, 'again.json', ten), force: true, allowWithdraw: true, actor: 'test' });
+    await syncSource(db, 'guard', { file: feed(dir, 'again.json', ten), force: true, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } });
     expect(await db.kysely.selectFrom('advisories').select('advisory_id').where('source', '=', staging).execute()).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ async function setUp(db: Db): Promise<void> {
     const file = FEEDS.find((x) => x.home === s.id)?.file;
     await addSource(db, { id: s.id, format: s.format, location: file === undefined ? '/nonexistent' : f(file), ...(s.release === undefined ? {} : { release: s.release }) });
   }
-  for (const x of FEEDS) if (x.home !== null) expect((await syncSource(db, x.home, { actor: 'test' })).status).toBe('synced');
+  for (const x of FEEDS) if (x.home !== null) expect((await syncSource(db, x.home, { actor: { kind: 'cli', name: 'test' } })).status).toBe('synced');
 }
 
 describe.skipIf(data === null)('a feed of another distribution or release is refused before anything is written', () => {
@@ -77,7 +77,7 @@ describe.skipIf(data === null)('a feed of another distribution or release is ref
   it.each(FEEDS.flatMap((x) => x.wrong.map((source) => ({ file: x.file, source }))))('$file into $source', async ({ file, source }) => {
     const before = await dumpStore(db);
     const auditBefore = (await auditLog(db, { limit: 1000 })).length;
-    const err = await syncSource(db, source, { file: f(file), force: true, allowWithdraw: true, actor: 'cli:tester' }).then(
+    const err = await syncSource(db, source, { file: f(file), force: true, allowWithdraw: true, actor: { kind: 'cli', name: 'tester' } }).then(
       () => null,
       (e: unknown) => e,
     );
@@ -93,7 +93,7 @@ describe.skipIf(data === null)('a feed of another distribution or release is ref
   }, 60_000);
 
   it('names what was expected and what was found: the CBL-Mariner 2.0 file offered to Azure Linux 3.0', async () => {
-    const err = await syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-2.0-oval.2024-01-22.xml.xz'), actor: 'test' }).catch((e: unknown) => e);
+    const err = await syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-2.0-oval.2024-01-22.xml.xz'), actor: { kind: 'cli', name: 'test' } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('expected azurelinux:3.0');
     expect((err as Error).message).toMatch(/found mariner:2\.0 \(2436 times, e\.g\. oval:com\.microsoft\.cbl-mariner:def:\d+: version 0:[^)]*\.cm2\)/);
   }, 60_000);
@@ -109,9 +109,9 @@ describe.skipIf(data === null).each(testDatabases())('identity refusal on $name'
   });
   it('keeps a synced Azure Linux 3.0 source whole when the CBL-Mariner 1.0 file is offered to it', async () => {
     await addSource(db, { id: 'azurelinux-3.0-oval', location: f('azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz') });
-    await syncSource(db, 'azurelinux-3.0-oval', { actor: 'test' });
+    await syncSource(db, 'azurelinux-3.0-oval', { actor: { kind: 'cli', name: 'test' } });
     const before = await dumpStore(db);
-    await expect(syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-1.0-oval.2024-03-29.xml.xz'), force: true, actor: 'test' })).rejects.toThrow(/expected azurelinux:3\.0 .*found mariner:1\.0/);
+    await expect(syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-1.0-oval.2024-03-29.xml.xz'), force: true, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/expected azurelinux:3\.0 .*found mariner:1\.0/);
     expect(await dumpStore(db)).toEqual(before);
   }, 120_000);
 });

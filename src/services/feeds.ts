@@ -44,7 +44,7 @@ import {
   upsertAdvisories,
   type FeedState,
 } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget } from './scan.js';
 import { ingestSignalFile } from './signals.js';
 import { freshnessOf, type FeedFreshness } from './freshness.js';
@@ -149,8 +149,8 @@ export interface SyncOptions {
    * before the sync; a sync the operator allowed to withdraw starts a new window).
    */
   withdrawWindowStart?: string;
-  /** Who asked for the sync, for the audit log (`cli:alice`, `token:ci`, `scheduler`). */
-  actor?: string;
+  /** Who asked for the sync, for the audit log (`cli:alice`, `token:…`, `scheduler`; default: Bulwark itself). */
+  actor?: Actor;
 }
 
 const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -219,10 +219,11 @@ export interface AddSourceInput {
 }
 
 /**
- * Adds a source, or points a catalog source elsewhere (a local file, a mirror).
- * @example await addSource(db, { id: 'azurelinux-3.0-oval', location: '/srv/mirror/azurelinux-3.0-oval.xml.xz' })
+ * Adds a source, or points a catalog source elsewhere (a local file, a mirror), audited as
+ * `feed.add` (an access key in the location is kept out of the log).
+ * @example await addSource(db, { id: 'azurelinux-3.0-oval', location: '/srv/mirror/azurelinux-3.0-oval.xml.xz' }, { kind: 'cli', name: 'alice' })
  */
-export async function addSource(db: Db, input: AddSourceInput, clock: Clock = systemClock): Promise<FeedSource> {
+export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
   // An http(s) location that is no URL was stored and failed every sync with a bare "Invalid URL".
   if (isUrl(input.location) && !URL.canParse(input.location)) throw new BulwarkError('usage', `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`);
@@ -239,6 +240,7 @@ export async function addSource(db: Db, input: AddSourceInput, clock: Clock = sy
   if (days !== undefined) await setStaleAfterDays(db.kysely, input.id, days);
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
+  await recordAudit(db, actor, 'feed.add', s.id, { location: String(s.location), format: s.format, release: s.release }, clock);
   return s;
 }
 
@@ -267,9 +269,14 @@ export async function detectFileFormat(file: string, limits: FeedLimits = DEFAUL
   throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
 }
 
-/** Removes a configured source (a catalog source returns to its built-in location). Stored advisories stay. */
-export async function removeSource(db: Db, id: string): Promise<boolean> {
-  return removeFeedSource(db.kysely, id);
+/**
+ * Removes a configured source (a catalog source returns to its built-in location), audited as
+ * `feed.remove`; false when there was none (nothing audited). Stored advisories stay.
+ */
+export async function removeSource(db: Db, id: string, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<boolean> {
+  const removed = await removeFeedSource(db.kysely, id);
+  if (removed) await recordAudit(db, actor, 'feed.remove', id, {}, clock);
+  return removed;
 }
 
 function isUrl(location: string): boolean {
@@ -595,7 +602,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const d: Record<string, unknown> = { status, location, sha256: trail.sha256, ...(opts.file === undefined ? {} : { file: true }), ...(opts.force === true ? { force: true } : {}), ...(opts.allowWithdraw === true ? { allowWithdraw: true } : {}), ...detail };
     // An error text may quote the location with its access key: redact it there too.
     if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
-    await recordAudit(db, opts.actor ?? 'unknown', 'feed.sync', src.id, d, clock);
+    await recordAudit(db, opts.actor ?? SYSTEM, 'feed.sync', src.id, d, clock);
   };
   // The fingerprint of the bytes read, for remembering a refusal.
   let fingerprint: string | null = null;

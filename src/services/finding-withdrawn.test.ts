@@ -54,7 +54,7 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
   beforeAll(async () => {
     db = await tdb.open();
     await addSource(db, { id: 'wd', format: 'native', location: feed('all.json', ALL) });
-    await syncSource(db, 'wd', { actor: 'test', clock: at('2026-02-01T00:00:00Z') });
+    await syncSource(db, 'wd', { actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-01T00:00:00Z') });
     const inv = join(dir, 'inventory.tsv');
     writeFileSync(inv, ['openssl\t0\t3.3.0\t1.azl3\tx86_64\topenssl-3.3.0-1.azl3.src.rpm', 'curl\t0\t8.8.0\t1.azl3\tx86_64\tcurl-8.8.0-1.azl3.src.rpm', ''].join('\n'));
     await importRpmQaFile(db, { name: 'web-01', release: 'azurelinux:3.0', file: inv }, at('2026-02-02T00:00:00Z'));
@@ -70,7 +70,7 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
 
     // The feed withdraws WD-1 (one of five: within the default share); the sync re-scans web-01.
-    const r = await syncSource(db, 'wd', { file: feed('four.json', ALL.slice(1)), actor: 'test', clock: at('2026-02-03T00:00:00Z') });
+    const r = await syncSource(db, 'wd', { file: feed('four.json', ALL.slice(1)), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-03T00:00:00Z') });
     expect(r).toMatchObject({ withdrawn: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'withdrawn', 'WD-2': 'open' });
     const [w] = await findFindings(db, { status: ['withdrawn'] });
@@ -87,7 +87,7 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     expect((await findFindings(db)).map((f) => f.advisoryId)).toEqual(['WD-2']);
 
     // The advisory is restored: the finding opens again (the same finding, first seen kept).
-    const back = await syncSource(db, 'wd', { file: feed('all-again.json', ALL), actor: 'test', clock: at('2026-02-05T00:00:00Z') });
+    const back = await syncSource(db, 'wd', { file: feed('all-again.json', ALL), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-05T00:00:00Z') });
     expect(back).toMatchObject({ restored: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
     const reopened = (await findFindings(db)).find((f) => f.advisoryId === 'WD-1');
@@ -100,9 +100,9 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     const status = async (): Promise<Record<string, string>> => Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
     const hollow = ALL.map((a) => (a['id'] === 'WD-2' ? { ...a, fixes: [] } : a));
-    expect(await syncSource(db, 'wd', { file: feed('hollow.json', hollow), actor: 'test', clock: at('2026-02-06T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(await syncSource(db, 'wd', { file: feed('hollow.json', hollow), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-06T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'withdrawn' });
-    expect(await syncSource(db, 'wd', { file: feed('all-third.json', ALL), actor: 'test', clock: at('2026-02-07T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(await syncSource(db, 'wd', { file: feed('all-third.json', ALL), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-07T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
   });
 
@@ -137,12 +137,12 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
   let sync = 0;
   const syncWith = (list: Record<string, unknown>[]): Promise<unknown> => {
     sync++;
-    return syncSource(db, 'hc', { file: feed(`feed-${String(sync)}.json`, list), actor: 'test', allowWithdraw: true, clock: at(`2026-03-${String(10 + sync)}T00:00:00Z`) });
+    return syncSource(db, 'hc', { file: feed(`feed-${String(sync)}.json`, list), actor: { kind: 'cli', name: 'test' }, allowWithdraw: true, clock: at(`2026-03-${String(10 + sync)}T00:00:00Z`) });
   };
   beforeAll(async () => {
     db = await tdb.open();
     await addSource(db, { id: 'hc', format: 'native', location: feed('base.json', base) });
-    await syncSource(db, 'hc', { actor: 'test', clock: at('2026-03-01T00:00:00Z') });
+    await syncSource(db, 'hc', { actor: { kind: 'cli', name: 'test' }, clock: at('2026-03-01T00:00:00Z') });
   });
   afterAll(async () => {
     await db.close();

@@ -87,7 +87,7 @@ describe('stale feeds are reported in feeds list, the API and scan summaries', (
   it('the API lists freshness with each source', async () => {
     const store = await openStore({ dbPath: db });
     try {
-      const { token } = await createToken(store, { name: 'v', role: 'viewer', expiresInDays: 1, actor: 'test' });
+      const { token } = await createToken(store, { name: 'v', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
       const app = createApp(store, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000 });
       const r = (await (await app.request('/api/v1/feeds', { headers: { authorization: `Bearer ${token}` } })).json()) as { items: { id: string; freshness: { state: string; reason: string | null } }[] };
       expect(r.items.find((s) => s.id === 'old-azl')?.freshness).toMatchObject({ state: 'stale', reason: expect.stringMatching(/^the newest of advisories is 41 days old/) as unknown });

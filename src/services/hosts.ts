@@ -4,7 +4,8 @@ import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
 import { checkIdentityFile, collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
-import { defaultSqlitePath, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
+import { defaultSqlitePath, getTarget, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -67,8 +68,11 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
   return o.server === true ? join(dirname(defaultSqlitePath(env)), 'ssh-keys') : null;
 }
 
-/** @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }) */
-export async function addHost(db: Db, input: HostInput, clock: Clock = systemClock, o: { identityDir?: string | null } = {}): Promise<StoredTarget> {
+/**
+ * Adds (or updates) a host, audited as `host.add`.
+ * @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }, { kind: 'cli', name: 'alice' })
+ */
+export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
@@ -79,15 +83,27 @@ export async function addHost(db: Db, input: HostInput, clock: Clock = systemClo
   if (input.packageManager !== undefined) q.set('pm', input.packageManager);
   const host = a.host.includes(':') ? `[${a.host}]` : a.host;
   const address = `ssh://${encodeURIComponent(a.user)}@${host}:${String(a.port)}${q.size > 0 ? `?${q.toString()}` : ''}`;
-  return upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  const clock = o.clock ?? systemClock;
+  const t = await upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags }, clock);
+  return t;
 }
 
 export async function listHosts(db: Db): Promise<StoredTarget[]> {
   return (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
 }
 
-export async function removeHost(db: Db, name: string): Promise<boolean> {
-  return transaction(db, (tx) => removeTarget(tx, name));
+/** One host by name (or id); null when there is none (an image of that name is not a host). */
+export async function getHost(db: Db, name: string): Promise<StoredTarget | null> {
+  const t = await getTarget(db.kysely, name);
+  return t?.kind === 'host' ? t : null;
+}
+
+/** Removes a host with its inventory and findings, audited as `host.remove`; false when there was none (nothing audited). */
+export async function removeHost(db: Db, name: string, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<boolean> {
+  const removed = await transaction(db, (tx) => removeTarget(tx, name));
+  if (removed) await recordAudit(db, actor, 'host.remove', name, {}, clock);
+  return removed;
 }
 
 /** The known_hosts file Bulwark keeps beside its default database. */
@@ -103,6 +119,8 @@ export interface HostScanOptions {
   concurrency?: number;
   timeoutMs?: number;
   clock?: Clock;
+  /** Who asked: each host scanned is audited as `host.scan` (default: Bulwark itself). */
+  actor?: Actor;
 }
 
 export interface HostScanResult {
@@ -121,7 +139,7 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
   const chosen = names === 'all' ? all.filter((t) => t.address?.startsWith('ssh://') === true) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
   const clock = opts.clock ?? systemClock;
   const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
-    if (typeof t === 'string') throw new BulwarkError('usage', `no host named "${t}"`);
+    if (typeof t === 'string') throw new BulwarkError('storage.not-found', `no host named "${t}"`);
     const inv = await collectSsh(sshTargetOf(t), { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
     const release = inv.release ?? t.release;
     if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
@@ -131,7 +149,9 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
       await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages }, now);
       await setTargetImage(tx, t.id, inv.image);
     });
-    return scanTarget(db, t.id, clock);
+    const report = await scanTarget(db, t.id, clock);
+    await recordAudit(db, opts.actor ?? SYSTEM, 'host.scan', t.name, { packages: inv.packages.length, findings: report.active.length }, clock);
+    return report;
   });
   return results.map((r, i) => {
     const t = chosen[i];

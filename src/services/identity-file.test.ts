@@ -30,8 +30,8 @@ describe('identity files only from the SSH key directory', () => {
     symlinkSync('/etc/shadow', join(keys, 'escape'));
     db = await openStore({ dbPath: join(dir, 'b.db') });
     app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), sshKeyDir: keys, transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000 });
-    admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: 'test' })).token;
-    operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: 'test' })).token;
+    admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+    operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
   });
   afterAll(async () => {
     await db.close();

@@ -1,7 +1,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -54,13 +54,13 @@ needs.describe('images', () => {
     ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
     db = await openStore({ dbPath: join(dir, 'i.db') });
     await ingestFile(db, { id: 'lab-updateinfo', format: 'updateinfo', release: 'azurelinux:3.0' }, join(up, 'updateinfo.xml'));
-    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'upstream', url: repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'upstream', { objectsDir });
     // The lab holds openssl at 3.3.0 (older than the ADV-SSL fix), so images carry a finding.
     const view = join(dir, 'view.yaml');
     writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\nexclude: [{ package: bw-agent, reason: "not on servers" }]\npins: [{ package: bw-openssl, version: "3.3.0-*", reason: "ABI freeze" }]\n');
-    await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
-    await promoteView(db, { view: 'lab', environment: 'prod', actor: 'test' });
+    await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
   }, 240_000);
 
   afterAll(async () => {
@@ -71,7 +71,7 @@ needs.describe('images', () => {
   it('builds a container image as an OCI layout that skopeo reads and umoci unpacks, with exactly the defined packages', async () => {
     const def = join(dir, 'container.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-base\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl, bw-curl]\ncontainer: { tag: v1, env: { LANG: C.UTF-8 }, labels: { team: platform } }\n');
-    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
     expect([r.image, r.build, r.type, r.target, r.packages]).toEqual(['lab-base', 1, 'container', 'lab-base@1', 2]);
 
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${r.artifact}:v1`], { encoding: 'utf8' })) as { Digest: string; Architecture: string; Os: string; Env: string[]; Labels: Record<string, string>; Layers: string[] };
@@ -98,7 +98,7 @@ needs.describe('images', () => {
     writeFileSync(join(dir, 'dev-tools.json'), JSON.stringify({ packages: ['bw-tzdata', 'bw-openssl'] }));
     const def = join(dir, 'wsl.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-wsl\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, version: 1 }\npackages: [bw-curl]\npackageLists: [dev-tools.json]\nwsl: { defaultName: LabLinux }\n');
-    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
     expect(r.artifact).toMatch(/lab-wsl-1\.wsl$/);
     const root = join(dir, 'wsl-root');
     mkdirSync(root);
@@ -146,7 +146,7 @@ needs.describe('images', () => {
   it('an Azure Linux 4.0 image keeps its database where rpm 6 looks for it, /usr/lib/sysimage/rpm', async () => {
     const def = join(dir, 'azl4.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-azl4\ntype: wsl\nrelease: azurelinux:4.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
-    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
     const root = join(dir, 'azl4-root');
     mkdirSync(root);
     execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
@@ -159,21 +159,21 @@ needs.describe('images', () => {
     const def = join(dir, 'slim.yaml');
     const head = 'apiVersion: bulwark/v1\nkind: Image\nname: lab-slim\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl, bw-tzdata, yum]\n';
     writeFileSync(def, `${head}remove: [yum, bw-tzdata]\n`);
-    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
     const root = join(dir, 'slim-root');
     mkdirSync(root);
     execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
     expect(rpmQa(root)).toEqual(['bw-curl-0:8.11.1-3.azl3.noarch']);
     // dnf remove passes over a name that matches nothing; the build does not.
     writeFileSync(def, `${head}remove: [bw-tzdata, bw-nosuch, bw-curll]\n`);
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/slim\.yaml: image lab-slim: remove: bw-nosuch, bw-curll not in the image/);
+    await expect(buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/slim\.yaml: image lab-slim: remove: bw-nosuch, bw-curll not in the image/);
     expect((await imageBuilds(db, 'lab-slim')).map((b) => b.build)).toEqual([1]);
   }, 120_000);
 
   it('a distroless image has no package database, yet its SBOM and its scan know every package', async () => {
     const def = join(dir, 'distroless.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-distroless\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\nremoveRpmDb: true\n');
-    const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
     const bundle = join(dir, 'distroless');
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${r.artifact}:1`, bundle], { stdio: 'pipe' });
     expect(rpmDbFiles(join(bundle, 'rootfs'))).toEqual([]);
@@ -221,7 +221,7 @@ needs.describe('images', () => {
     expect(built.out).toMatch(/scanned as lab-base@2: 1 findings/);
     const listed = await runCli(['--db', db_, 'image', 'list', 'lab-base']);
     expect(listed.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['lab-base 2 container', 'lab-base 1 container']);
-    expect(listed.out).toMatch(/cli:carol/);
+    expect(listed.out).toContain(`cli:${userInfo().username}`);
     const spdx = await runCli(['--db', db_, 'image', 'sbom', 'lab-base', '1', '--format', 'spdx']);
     expect((JSON.parse(spdx.out) as { spdxVersion: string; name: string })).toMatchObject({ spdxVersion: 'SPDX-2.3', name: 'lab-base-1' });
     const drift = await runCli(['--db', db_, 'image', 'parity', 'lab-base', '--hosts', 'web-1', '--with', 'lab-wsl']);
@@ -233,9 +233,9 @@ needs.describe('images', () => {
   }, 120_000);
 
   it('the API lists images, views and repositories, gives SBOMs and parity by role, and serves /repos to dnf only with a token when asked', async () => {
-    const viewer = (await createToken(db, { name: 'v', role: 'viewer', expiresInDays: 1, actor: 'test' })).token;
-    const operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: 'test' })).token;
-    const admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: 'test' })).token;
+    const viewer = (await createToken(db, { name: 'v', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+    const operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
+    const admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
     const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => { throw new Error('no runs here'); }, version: 'test', agentServerKey: Buffer.alloc(32), objectsDir, reposNeedToken: true, authFailuresPerMinute: 1000 });
     try {
       const api = async (method: string, path: string, token: string, body?: unknown): Promise<Response> =>
@@ -276,20 +276,20 @@ needs.describe('images', () => {
   it('refuses a definition naming a view environment that does not exist, and keeps no build', async () => {
     const def = join(dir, 'bad.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: staging }\npackages: [bw-curl]\n');
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: content view lab has no environment staging/);
+    await expect(buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/bad\.yaml: content view lab has no environment staging/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-no-such-package]\n');
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: image lab-bad: dnf .*failed:[\s\S]*bw-no-such-package/);
+    await expect(buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/bad\.yaml: image lab-bad: dnf .*failed:[\s\S]*bw-no-such-package/);
     // A list's name dnf would install as a local file (outside the view) is refused, naming both files.
     writeFileSync(join(dir, 'bad-list.json'), JSON.stringify({ packages: ['bw-curl', 'bw-agent-1.1-1.azl3.noarch.rpm'] }));
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackageLists: [bad-list.json]\n');
-    await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/bad\.yaml: package list .*bad-list\.json: "bw-agent-1\.1-1\.azl3\.noarch\.rpm" ends in "\.rpm"/);
+    await expect(buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/bad\.yaml: package list .*bad-list\.json: "bw-agent-1\.1-1\.azl3\.noarch\.rpm" ends in "\.rpm"/);
     expect(await imageBuilds(db, 'lab-bad')).toEqual([]);
     expect(existsSync(join(imagesDir, 'lab-bad', '1'))).toBe(false);
     // Two builds of one image at once: one goes ahead, the other is refused, nothing is mixed.
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: lab-bad\ntype: vm\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-curl]\n');
     // A killed build's work directory is cleared by the next build.
     mkdirSync(join(imagesDir, 'lab-bad', '.work-7-deadbeef', 'rootfs'), { recursive: true });
-    const both = await Promise.allSettled([buildImage(db, def, { imagesDir, actor: 'a' }), buildImage(db, def, { imagesDir, actor: 'b' })]);
+    const both = await Promise.allSettled([buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'a' } }), buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'b' } })]);
     expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/lab-bad is being built by another process/);
     expect((await imageBuilds(db, 'lab-bad')).map((b) => b.build)).toEqual([1]);
@@ -314,9 +314,9 @@ needs.describe('images', () => {
       const left = new Date(row.expires_at).getTime() - Date.now();
       expect(left).toBeLessThanOrEqual(IMAGE_LEASE_TTL_MS);
       expect(IMAGE_LEASE_TTL_MS).toBeLessThanOrEqual(60_000);
-      await expect(buildImage(db, def, { imagesDir, actor: 'test' })).rejects.toThrow(/lab-hung is being built by another process \(\S+:\d+:/);
+      await expect(buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/lab-hung is being built by another process \(\S+:\d+:/);
       await sleep(left + 100);
-      const r = await buildImage(db, def, { imagesDir, actor: 'test' });
+      const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
       expect([r.image, r.build, r.packages]).toEqual(['lab-hung', 1, 1]);
       expect(await leaseHolder(db.kysely, 'image:lab-hung')).toBeNull();
     } finally {
@@ -325,8 +325,8 @@ needs.describe('images', () => {
   }, 120_000);
 
   it('says when an image is behind: its environment serves a newer version of its view than it was built from', async () => {
-    await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
-    await promoteView(db, { view: 'lab', environment: 'prod', actor: 'test' });
+    await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
     const latest = (name: string) => imageBuilds(db, name).then((b) => b[0]);
     expect((await latest('lab-base'))?.behind).toEqual({ environment: 'prod', serves: 2 });
     // Built from a fixed version, not an environment: never behind.
@@ -376,12 +376,12 @@ needsDeb.describe('Debian images', () => {
       { name: 'bw-curl', version: '7.88.1-10+deb12u8', depends: 'bw-libssl (>= 3.0)' },
     ]);
     db = await openStore({ dbPath: join(dir, 'd.db') });
-    await addRepo(db, { id: 'bookworm', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'bookworm', kind: 'deb', url: archive, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'bookworm', { objectsDir: join(dir, 'objects') });
     const view = join(dir, 'view.yaml');
     writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: deb-lab\nsuite: lab\nsources: [{ repo: bookworm }]\npins: [{ package: bw-libssl, version: "3.0.11-*", reason: "validated build" }]\n');
-    await publishView(db, view, { objectsDir: join(dir, 'objects'), publishDir: join(dir, 'published'), actor: 'test' });
-    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: 'test' });
+    await publishView(db, view, { objectsDir: join(dir, 'objects'), publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
+    await promoteView(db, { view: 'deb-lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
   }, 180_000);
 
   afterAll(async () => {
@@ -392,7 +392,7 @@ needsDeb.describe('Debian images', () => {
   it('builds a Debian WSL image and container whose dpkg database lists exactly the defined packages', async () => {
     const def = join(dir, 'wsl.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-wsl\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-libssl, bw-perl]\n');
-    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } });
     const root = join(dir, 'wsl-root');
     mkdirSync(root);
     execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
@@ -405,7 +405,7 @@ needsDeb.describe('Debian images', () => {
 
     const cdef = join(dir, 'container.yaml');
     writeFileSync(cdef, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-base\ntype: container\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-tzdata]\ncontainer: { tag: "12" }\n');
-    const c = await buildImage(db, cdef, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const c = await buildImage(db, cdef, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } });
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${c.artifact}:12`], { encoding: 'utf8' })) as { Digest: string; Architecture: string };
     expect(inspect.Digest).toBe(c.digest);
     expect(c.packages).toBe(1);
@@ -414,7 +414,7 @@ needsDeb.describe('Debian images', () => {
   it('removes what remove: names, with whatever depends on it, purged by apt in the image root', async () => {
     const def = join(dir, 'slim.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-curl, bw-perl, bw-tzdata]\nremove: [bw-libssl]\n');
-    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' });
+    const r = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } });
     const root = join(dir, 'slim-root');
     mkdirSync(root);
     execFileSync('tar', ['-xzf', r.artifact, '-C', root]);
@@ -428,22 +428,22 @@ needsDeb.describe('Debian images', () => {
     // A name the image does not hold stops the build: one the view has (apt would only say it is
     // not installed), and one it has not.
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-tzdata]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: mmdebstrap failed:[\s\S]*remove: bw-tzdata not in the image/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/slim\.yaml: image deb-slim: mmdebstrap failed:[\s\S]*remove: bw-tzdata not in the image/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\nremove: [bw-nosuch]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-nosuch" not in the view/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-nosuch" not in the view/);
 
     // apt reads a name it has no package of as a pattern, and a last "+" as "install": bw-tzdata+
     // in remove: installed bw-tzdata, bw.perl (a regular expression) installed bw-perl.
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-curl, bw-tzdata]\nremove: [bw-tzdata+]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-tzdata\+" not in the view/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw-tzdata\+" not in the view/);
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: deb-slim\ntype: wsl\nrelease: debian:12\nfrom: { view: deb-lab, environment: prod }\npackages: [bw.perl]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw\.perl" not in the view/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/slim\.yaml: image deb-slim: "bw\.perl" not in the view/);
     expect((await imageBuilds(db, 'deb-slim')).map((b) => b.build)).toEqual([1]);
   }, 120_000);
 
   it('refuses an rpm release from an apt view, naming the file', async () => {
     const def = join(dir, 'wrong.yaml');
     writeFileSync(def, 'apiVersion: bulwark/v1\nkind: Image\nname: wrong\ntype: wsl\nrelease: azurelinux:3.0\nfrom: { view: deb-lab, environment: prod }\npackages: [bw-perl]\n');
-    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: 'test' })).rejects.toThrow(/wrong\.yaml: deb-lab version 1 is not an rpm-md repository, which azurelinux:3\.0 images are built from/);
+    await expect(buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/wrong\.yaml: deb-lab version 1 is not an rpm-md repository, which azurelinux:3\.0 images are built from/);
   });
 });

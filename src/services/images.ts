@@ -11,11 +11,11 @@ import { packageNameProblem, parseImageDefinition, type ImageDefinition } from '
 import { writeOciLayout } from '../images/oci.js';
 import { parity, type ParityReport, type ParitySide } from '../images/parity.js';
 import { cycloneDx, spdxDocument, type SbomSubject } from '../images/sbom.js';
-import { getTarget, insertImageBuild, leaseHolder, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
+import { getImageBuild, getTarget, insertImageBuild, leaseHolder, listEnvironments, listImageBuilds, listTargets, listViewVersions, loadInventory, nextImageBuild, type ImageBuildRow } from '../storage/index.js';
 import { acquireLease } from './lease.js';
 import { PROCESS_ID } from './runs.js';
 import { VERSION } from '../version.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { storeInventory } from './inventory.js';
 import { readBoundedText } from './read-file.js';
 import { scanTarget } from './scan.js';
@@ -95,9 +95,9 @@ export function defaultImagesDir(objectsDir: string, env: NodeJS.ProcessEnv = pr
 
 /**
  * Builds the next build of the image defined in `file`.
- * @example await buildImage(db, 'azl3-base.yaml', { imagesDir: '/var/lib/bulwark/images', actor: 'cli:alice' })
+ * @example await buildImage(db, 'azl3-base.yaml', { imagesDir: '/var/lib/bulwark/images', actor: { kind: 'cli', name: 'alice' } })
  */
-export async function buildImage(db: Db, file: string, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
+export async function buildImage(db: Db, file: string, o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean }): Promise<ImageBuildReport> {
   const text = await readBoundedText(file, MAX_DEFINITION_BYTES);
   const def = parseImageDefinition(text, file);
   const requested = await requestedPackages(def, file);
@@ -116,7 +116,7 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
 /** How long an image build's lease lasts unless renewed (services/lease.ts renews it every third): what a killed build blocks its image for. */
 export const IMAGE_LEASE_TTL_MS = 15_000;
 
-async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: string; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
+async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string }, o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
   // Under the lease no other build of this image runs: work directories left are from killed builds.
   const imageDir = join(o.imagesDir, def.name);
@@ -177,7 +177,7 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     const target = `${def.name}@${String(build)}`;
     await storeInventory(db, { name: target, release: def.release, kind: 'image', platform: def.type }, r.packages.map(toInstalled), clock);
     const scan = await scanTarget(db, target, clock);
-    const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: o.actor, spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
+    const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: actorLabel(o.actor), spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
     await insertImageBuild(db.kysely, row);
     await recordAudit(db, o.actor, 'image.build', def.name, { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length }, clock);
     return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested };
@@ -248,9 +248,8 @@ export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: 
 
 /** One build of an image: the given one, or the latest. */
 export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
-  const builds = await listImageBuilds(db.kysely, image);
-  const b = build === undefined ? builds[0] : builds.find((x) => x.build === build);
-  if (b === undefined) throw new BulwarkError('usage', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
+  const b = await getImageBuild(db.kysely, image, build);
+  if (b === null) throw new BulwarkError('storage.not-found', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
   return b;
 }
 

@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import { sha256File } from '../lib/http.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, type Actor } from './audit.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { ingestFile } from './feeds.js';
 import { readBoundedText } from './read-file.js';
@@ -29,7 +29,7 @@ export interface IngestReport {
  *
  * @example await ingestFeedFile(db, 'examples/demo/advisories.json')
  */
-export async function ingestFeedFile(db: Db, file: string, clock: Clock = systemClock, actor = 'demo'): Promise<IngestReport> {
+export async function ingestFeedFile(db: Db, file: string, clock: Clock = systemClock, actor: Actor = { kind: 'system', name: 'demo' }): Promise<IngestReport> {
   const text = await readBoundedText(file, MAX_FEED_BYTES);
   let source: unknown;
   try {

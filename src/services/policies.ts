@@ -3,7 +3,7 @@ import { parsePolicy, yamlPosition } from '../policy/load.js';
 import { assemblePlan, signalsNamed, unknownRingHosts, type Plan, type PlanSignals } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
 import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, ringHistory, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
 import { exploitationOf, signalsSynced } from './signals.js';
@@ -14,16 +14,19 @@ import { systemClock, type Clock, type Db } from './store.js';
  * `plan` assembles a plan from the stored findings and targets (assemblePlan is pure) and keeps
  * it, so that `plan diff` shows what changed since the last one.
  */
-export async function applyPolicyFile(db: Db, file: string, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
-  return applyPolicyText(db, await readBoundedText(file, 1024 * 1024), file, clock);
+export async function applyPolicyFile(db: Db, file: string, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
+  return applyPolicyText(db, await readBoundedText(file, 1024 * 1024), file, actor, { clock, detail: { file } });
 }
 
 /**
  * Applies a policy from its YAML text; `origin` names it in error messages (a file, "request
  * body"). With `expectName`, a text naming another policy is refused before anything is stored
- * (PUT /policies/A with a body naming B changed B, issue #20 item 8).
+ * (PUT /policies/A with a body naming B changed B, issue #20 item 8). A new version is audited as
+ * `policy.apply`; an unchanged text stores nothing and records nothing.
  */
-export async function applyPolicyText(db: Db, text: string, origin: string, clock: Clock = systemClock, expectName?: string): Promise<{ name: string; version: number; created: boolean }> {
+export async function applyPolicyText(db: Db, text: string, origin: string, actor: Actor = SYSTEM, o: { clock?: Clock; expectName?: string; detail?: Record<string, unknown> } = {}): Promise<{ name: string; version: number; created: boolean }> {
+  const { expectName } = o;
+  const clock = o.clock ?? systemClock;
   const policy = parsePolicy(text, origin);
   if (expectName !== undefined && policy.name !== expectName) throw new BulwarkError('input.invalid', `${origin}: the policy is named "${policy.name}", not "${expectName}"`);
   // A ring naming a host the store does not know (a typo in the canary's list) would silently
@@ -47,6 +50,7 @@ export async function applyPolicyText(db: Db, text: string, origin: string, cloc
       { file: origin, signals: [...new Set(missing.map((n) => n.signal))] },
     );
   const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
+  if (r.created) await recordAudit(db, actor, 'policy.apply', policy.name, { version: r.version, ...o.detail }, clock);
   return { name: policy.name, ...r };
 }
 
@@ -56,7 +60,7 @@ export function listPolicies(db: Db): Promise<{ name: string; version: number; a
 
 async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; version: number }> {
   const stored = await getPolicyVersion(db.kysely, name);
-  if (stored === null) throw new BulwarkError('usage', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
+  if (stored === null) throw new BulwarkError('storage.not-found', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
   return { policy: Policy.parse(stored.document), version: stored.version };
 }
 
@@ -64,7 +68,7 @@ async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; versi
  * Assembles the plan of a policy at `at` (default now) from the store; `save` keeps it for `plan diff`.
  * @example await makePlan(db, 'azl3-prod', { save: true })
  */
-export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
+export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
   const { policy, version } = await loadPolicy(db, name);
   // Images are patched by building them again, never in place: plans are for hosts.
   const targets = (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
@@ -106,6 +110,8 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
     })),
   });
   const pk = opts.save === true ? await savePlan(db.kysely, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
+  // A plan an operator asked for (`bulwark plan`) is audited; the ones a run or a diff keeps are theirs.
+  if (pk !== null && opts.audit !== undefined) await recordAudit(db, opts.audit, 'plan.create', name, { plan: pk, policyVersion: version, hosts: plan.entries.length, breaches: plan.breaches.length }, opts.clock);
   return { plan, policy, policyVersion: version, pk };
 }
 
@@ -157,24 +163,24 @@ function checkAdvisoryId(id: string): void {
  * Operators' decisions (`bulwark approve | hold | unhold`): approvals release plan entries that
  * wait for one (rules with `approval: manual`, monthly work before its auto-approval); holds keep
  * an advisory out of the plan until they expire or are lifted. Each is audited with its actor.
- * @example await decide(db, { policy: 'azl3-prod', advisoryId: 'ADV-1', kind: 'hold', reason: 'app validation', until: '2026-12-31', actor: 'alice' })
+ * @example await decide(db, { policy: 'azl3-prod', advisoryId: 'ADV-1', kind: 'hold', reason: 'app validation', until: '2026-12-31', actor: { kind: 'cli', name: 'alice' } })
  */
-export async function decide(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string }, clock: Clock = systemClock): Promise<number> {
+export async function decide(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: Actor }, clock: Clock = systemClock): Promise<number> {
   await loadPolicy(db, d.policy);
   checkAdvisoryId(d.advisoryId);
   const now = clock();
   if (d.reason.trim() === '') throw new BulwarkError('usage', `a ${d.kind} needs a reason`);
   if (d.until !== null && !(Date.parse(d.until) > now.getTime())) throw new BulwarkError('usage', `--until ${d.until} is not a time in the future`);
-  const pk = await transaction(db, (tx) => addDecision(tx, { ...d, now: now.toISOString() }));
+  const pk = await transaction(db, (tx) => addDecision(tx, { ...d, actor: actorLabel(d.actor), now: now.toISOString() }));
   await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.approve' : 'advisory.hold', d.policy, { advisory: d.advisoryId, reason: d.reason, until: d.until }, clock);
   return pk;
 }
 
 /** Lifts the holds on (or withdraws the approvals of) an advisory under a policy; returns how many. */
-export async function revoke(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: string }, clock: Clock = systemClock): Promise<number> {
+export async function revoke(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: Actor }, clock: Clock = systemClock): Promise<number> {
   await loadPolicy(db, d.policy);
   checkAdvisoryId(d.advisoryId);
-  const n = await revokeDecisions(db.kysely, d.policy, d.advisoryId, d.kind, d.actor, clock().toISOString());
+  const n = await revokeDecisions(db.kysely, d.policy, d.advisoryId, d.kind, actorLabel(d.actor), clock().toISOString());
   if (n === 0) throw new BulwarkError('usage', `no active ${d.kind === 'hold' ? 'hold on' : 'approval of'} ${d.advisoryId} under ${d.policy}`);
   await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.unapprove' : 'advisory.unhold', d.policy, { advisory: d.advisoryId }, clock);
   return n;

@@ -22,7 +22,7 @@ describe.each(testDatabases())('repository URLs shown on $name', ({ open }) => {
   const shown = 'https://***:***@packages.example.invalid/azl/3.0/base/x86_64?token=***';
 
   it('never shows the key, and keeps it for syncing', async () => {
-    const added = await addRepo(db, { id: 'keyed', url, keyFiles: [], verify: false, actor: 'test' });
+    const added = await addRepo(db, { id: 'keyed', url, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     expect(added.url).toBe(shown);
     expect((await listRepos(db)).map((r) => [r.id, r.url])).toEqual([['keyed', shown]]);
     const audit = JSON.stringify(await auditLog(db, { subject: 'keyed' }));

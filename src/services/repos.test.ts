@@ -71,7 +71,7 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   });
 
   it('snapshots a signed repository: every file verified and stored by its SHA-256; unchanged, the same snapshot', async () => {
-    await addRepo(db, { id: 'lab', url: repo, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await addRepo(db, { id: 'lab', url: repo, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
     const r = await syncRepo(db, 'lab', { objectsDir });
     expect([r.created, r.packages, r.signedBy]).toEqual([true, 3, fingerprint]);
     const [snap] = await listSnapshots(db, 'lab');
@@ -97,7 +97,7 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
     // The same signed metadata, one package file replaced afterwards: that one is refused, the others kept.
     const copy = mkdtempSync(join(dir, 'mirror-'));
     cpSync(repo, copy, { recursive: true });
-    await addRepo(db, { id: 'lab-swapped', url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await addRepo(db, { id: 'lab-swapped', url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'lab-swapped', { objectsDir: join(dir, 'objects2') });
     const rpms = rpmFiles(copy);
     cpSync(rpms[0] ?? '', rpms[1] ?? '');
@@ -109,7 +109,7 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   it('over HTTP too', async () => {
     const server = await serveDir(repo);
     try {
-      await addRepo(db, { id: 'lab-http', url: server.url, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+      await addRepo(db, { id: 'lab-http', url: server.url, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
       const r = await syncRepo(db, 'lab-http', { objectsDir });
       expect([r.packages, r.signedBy]).toEqual([3, fingerprint]);
     } finally {
@@ -139,7 +139,7 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
     cpSync(repo, copy, { recursive: true });
     tamper(copy);
     const id = `t-${copy.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
-    await addRepo(db, { id, url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await addRepo(db, { id, url: copy, keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
     const before = objects(objectsDir);
     await expect(syncRepo(db, id, { objectsDir })).rejects.toThrow(message);
     expect(await listSnapshots(db, id)).toEqual([]);
@@ -165,8 +165,8 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   });
 
   it('needs a key unless verification is explicitly off', async () => {
-    await expect(addRepo(db, { id: 'nokey', url: repo, keyFiles: [], verify: true, actor: 'test' })).rejects.toThrow(/--no-verify/);
-    await addRepo(db, { id: 'unsigned-ok', url: repo, keyFiles: [], verify: false, actor: 'test' });
+    await expect(addRepo(db, { id: 'nokey', url: repo, keyFiles: [], verify: true, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/--no-verify/);
+    await addRepo(db, { id: 'unsigned-ok', url: repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     const r = await syncRepo(db, 'unsigned-ok', { objectsDir });
     expect([r.packages, r.signedBy]).toEqual([3, null]);
   });
@@ -215,7 +215,7 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const add = (id: string, url: string) => addRepo(db, { id, kind: 'deb', url, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+  const add = (id: string, url: string) => addRepo(db, { id, kind: 'deb', url, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
 
   it('snapshots the suite: InRelease verified, Packages.xz checked against the Release, packages counted', async () => {
     await add('deb-lab', join(dir, 'repo'));
@@ -246,13 +246,13 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     expect(execFileSync('gpg', ['--homedir', gnupg, '--show-keys', '--with-colons', join(dir, 'both.gpg')], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9])).toEqual(['Bulwark Debian Test <deb@example.test>', 'Bulwark Next Key <next@example.test>']);
     for (const keyFile of ['both.asc', 'both.gpg']) {
       const id = `rot-${keyFile.replace('.', '-')}`;
-      const row = await addRepo(db, { id, kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, keyFile)], verify: true, actor: 'test' });
+      const row = await addRepo(db, { id, kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, keyFile)], verify: true, actor: { kind: 'cli', name: 'test' } });
       expect(row.keys.map((k) => k.origin)).toEqual([expect.stringMatching(/both\.(asc|gpg) \(key 1 of 2, [0-9A-F]{40}\)$/), expect.stringMatching(/\(key 2 of 2, /)]);
       expect((await syncRepo(db, id, { objectsDir })).packages).toBe(3);
     }
     // A file that holds no key is refused when it is given, naming it.
     writeFileSync(join(dir, 'not-a-key.asc'), 'hello\n');
-    await expect(addRepo(db, { id: 'nokey', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'not-a-key.asc')], verify: true, actor: 'test' })).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
+    await expect(addRepo(db, { id: 'nokey', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'not-a-key.asc')], verify: true, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
   });
 
   it('refuses a validly signed Release of another suite, or one older than the last snapshot (a downgrade), and takes the same Release for more architectures as a new snapshot', async () => {
@@ -277,7 +277,7 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     writeFileSync(rel, readFileSync(rel, 'utf8') + ` ${createHash('sha256').update(xz).digest('hex')} ${String(xz.length)} main/binary-arm64/Packages.xz\n`);
     gpg('--local-user', 'deb@example.test', '--clearsign', '--output', join(copy, 'dists', 'stable', 'InRelease'), rel);
     const amd = await syncRepo(db, 'dg', { objectsDir });
-    await addRepo(db, { id: 'dg', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64', 'arm64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: 'test' });
+    await addRepo(db, { id: 'dg', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64', 'arm64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
     const both = await syncRepo(db, 'dg', { objectsDir });
     expect(both.created).toBe(true);
     expect(both.snapshot).not.toBe(amd.snapshot);

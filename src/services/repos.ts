@@ -14,7 +14,7 @@ import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatu
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
 import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -89,9 +89,9 @@ const join2 = (base: string, rel: string): string => `${base.replace(/\/+$/, '')
 /**
  * Adds (or changes) a repository. Without `keys` its metadata is refused at sync unless `verify`
  * is explicitly false.
- * @example await addRepo(db, { id: 'azl3-base', url: 'https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64', keyFiles: ['/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY'], verify: true, actor: 'cli:alice' })
+ * @example await addRepo(db, { id: 'azl3-base', url: 'https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64', keyFiles: ['/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY'], verify: true, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: string; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }, clock: Clock = systemClock): Promise<RepoRow> {
+export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: Actor; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }, clock: Clock = systemClock): Promise<RepoRow> {
   if (!ID.test(o.id)) throw new BulwarkError('usage', `"${o.id}" is not a repository id (letters, digits, ".", "_", "-")`);
   const kind = o.kind ?? 'rpm-md';
   const word = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/;
@@ -120,6 +120,12 @@ function shown(row: RepoRow): RepoRow {
   return { ...row, url: redactLocation(row.url) };
 }
 
+/** One repository as shown (its URL's keys as ***), or null. */
+export async function repoById(db: Db, id: string): Promise<RepoRow | null> {
+  const row = await getRepo(db.kysely, id);
+  return row === null ? null : shown(row);
+}
+
 export function listSnapshots(db: Db, repoId?: string): Promise<SnapshotRow[]> {
   return listSnapshotRows(db.kysely, repoId);
 }
@@ -134,10 +140,19 @@ export interface SyncReport {
   bytes: number;
 }
 
-/** Takes a snapshot of a repository's metadata now (see the module comment). */
-export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+/**
+ * Takes a snapshot of a repository's metadata now (see the module comment), audited as
+ * `repo.sync` with its actor (default: Bulwark itself).
+ */
+export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock; actor?: Actor }): Promise<SyncReport> {
+  const r = await syncRepoMetadata(db, id, o);
+  await recordAudit(db, o.actor ?? SYSTEM, 'repo.sync', id, { snapshot: r.snapshot, created: r.created, packages: r.packages }, o.clock ?? systemClock);
+  return r;
+}
+
+async function syncRepoMetadata(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
   const repo = await getRepo(db.kysely, id);
-  if (repo === null) throw new BulwarkError('usage', `no repository ${id} (add it with \`bulwark repo add\`)`);
+  if (repo === null) throw new BulwarkError('storage.not-found', `no repository ${id} (add it with \`bulwark repo add\`)`);
   if (repo.kind === 'deb') return syncDeb(db, repo, o);
   const repomdUrl = join2(repo.url, 'repodata/repomd.xml');
   const repomd = await fetchBytes(repomdUrl, MAX_REPOMD);

@@ -140,13 +140,13 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     await runDemo(db, { clock });
     await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
     await scanTarget(db, 'demo-2', clock);
-    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n', 'urgent.yaml', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n', 'urgent.yaml', undefined, { clock });
     const { plan } = await makePlan(db, 'urgent', { clock });
     expect(plan.entries.map((e) => [e.target, e.start, e.after ?? null])).toEqual([
       ['demo-azl3-vm', '2024-10-01T12:00:00.000Z', null],
       ['demo-2', '2024-10-01T18:00:00.000Z', { ring: 'canary', soakHours: 6 }],
     ]);
-    const { report } = await runPolicyNow(db, 'urgent', standIn([]), { actor: 'test', clock });
+    const { report } = await runPolicyNow(db, 'urgent', standIn([]), { actor: { kind: 'cli', name: 'test' }, clock });
     expect(report?.run).toMatchObject({ status: 'waiting', resumeAt: '2024-10-01T18:00:00.000Z' });
   });
 
@@ -155,17 +155,17 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     await runDemo(db, { clock });
     await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
     await scanTarget(db, 'demo-2', clock);
-    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n', 'held.yaml', clock);
+    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n', 'held.yaml', undefined, { clock });
     // The canary's run, paused before it began.
     const { plan } = await makePlan(db, 'held', { clock });
     const canary = await createRun(db, 'held', { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') }, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
-    await setRunState(db, canary, 'pause', clock);
+    await setRunState(db, canary, 'pause', undefined, clock);
     await releaseLease(db.kysely, `run:${String(canary)}`, PROCESS_ID);
     const calls: string[] = [];
     expect(await schedulerTick(db, standIn(calls), { clock })).toEqual([{ policy: 'held', started: null }]);
     expect(calls).toEqual([]);
     // Cancelled: the canary's run is over; both go in a new run, canary first.
-    await setRunState(db, canary, 'cancel', clock);
+    await setRunState(db, canary, 'cancel', undefined, clock);
     const [t] = await schedulerTick(db, standIn(calls), { clock });
     expect(t?.started?.hosts).toEqual(['demo-azl3-vm', 'demo-2']);
   });

@@ -6,6 +6,7 @@ import { versionScheme } from '../core/version/registry.js';
 import type { Plan } from '../policy/plan.js';
 import { claimTargets, createRunRow, getRun, leaseHolder, listRunRows, listSteps, tryLease, markStepEnded, markStepStarted, setRunStatus, transaction, type LeaseGuard, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
 import { acquireLease } from './lease.js';
+import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -292,22 +293,38 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
   return { run: final, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))].sort() };
 }
 
-/** Pause, resume (back to running) or cancel a run; a running executor stops before its next step. */
-export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', clock: Clock = systemClock): Promise<RunRow> {
+/**
+ * Pause, resume (back to running) or cancel a run, audited as `run.<action>`; a running executor
+ * stops before its next step.
+ */
+export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<RunRow> {
   const run = await getRun(db.kysely, runPk);
-  if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
   const allowed: Record<typeof action, readonly string[]> = { pause: ['running', 'waiting'], resume: ['paused'], cancel: ['running', 'waiting', 'paused', 'halted'] };
   if (!allowed[action].includes(run.status)) throw new BulwarkError('usage', `run ${String(runPk)} is ${run.status}: cannot ${action} it`);
   await setRunStatus(db.kysely, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
+  await recordAudit(db, actor, `run.${action}`, String(runPk), { policy: run.policy }, clock);
   const r = await getRun(db.kysely, runPk);
   if (r === null) throw new BulwarkError('internal', 'run vanished');
   return r;
 }
 
+/**
+ * Marks a run to be resumed by its caller (`bulwark run resume`), audited as `run.resume`: a
+ * paused run goes back to running; one a killed process left running or waiting stays as it is.
+ */
+export async function resumeRun(db: Db, runPk: number, actor: Actor, clock: Clock = systemClock): Promise<RunRow> {
+  const run = await getRun(db.kysely, runPk);
+  if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
+  if (run.status === 'paused') await setRunStatus(db.kysely, runPk, 'running', clock().toISOString());
+  await recordAudit(db, actor, 'run.resume', String(runPk), { policy: run.policy }, clock);
+  return (await getRun(db.kysely, runPk)) ?? run;
+}
+
 /** A run with its steps, for `bulwark run show`. */
 export async function showRun(db: Db, runPk: number): Promise<{ run: RunRow; steps: RunStep[] }> {
   const run = await getRun(db.kysely, runPk);
-  if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
+  if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
   return { run, steps: await listSteps(db.kysely, runPk) };
 }
 

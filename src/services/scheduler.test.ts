@@ -64,7 +64,8 @@ needs.describe('the scheduler', () => {
       expect(tick?.report?.run.status).toBe('done');
       for (const root of tb.roots.values()) expect(installed(root)).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3', 'kernel-0:6.6.1-1.azl3']);
       const audit = await auditLog(db, { subject: 'oob' });
-      expect(audit.map((a) => a.action)).toEqual(['run.end', 'run.start']);
+      // The policy's version is audited by applyPolicyFile, then the run it started and its end.
+      expect(audit.map((a) => a.action)).toEqual(['run.end', 'run.start', 'policy.apply']);
       expect(audit[1]?.detail['reasons']).toEqual(expect.arrayContaining(['critical-24h']));
       // Nothing more is due until the window: the monthly curl update waits.
       expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
@@ -104,10 +105,10 @@ needs.describe('the scheduler', () => {
       expect(first?.report?.run.status).toBe('halted');
       // Both hosts stay in the halted run (this test's rescan reads nothing back): no new run each pass.
       expect(await schedulerTick(db, transport, { clock: now })).toEqual([{ policy: 'one', started: null }]);
-      await expect(runPolicyNow(db, 'one', transport, { actor: 'test', clock: now })).rejects.toThrow(/every approved host of one is in a run that is not over: h1 \(run \d+, halted\), h2 \(run \d+, halted\)/);
+      await expect(runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'test' }, clock: now })).rejects.toThrow(/every approved host of one is in a run that is not over: h1 \(run \d+, halted\), h2 \(run \d+, halted\)/);
       // Cancelled, the run lets its hosts go: two starts at once, one run.
       await setRunState(db, first?.started?.run ?? 0, 'cancel');
-      const both = await Promise.allSettled([runPolicyNow(db, 'one', transport, { actor: 'a', clock: now, detach: true }), runPolicyNow(db, 'one', transport, { actor: 'b', clock: now, detach: true })]);
+      const both = await Promise.allSettled([runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'a' }, clock: now, detach: true }), runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'b' }, clock: now, detach: true })]);
       expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
       expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/h1 \(in run \d+, running\), h2 \(in run \d+, running\): already in a run that is not over|every approved host of one is in a run that is not over/);
       // Let the detached run finish before the store closes.

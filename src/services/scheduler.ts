@@ -4,7 +4,7 @@ import { listPolicies, makePlan } from './policies.js';
 import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } from './runs.js';
 import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume } from '../storage/index.js';
 import { acquireLease } from './lease.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, SCHEDULER, type Actor } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -46,7 +46,7 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
  * — whichever path started it: a new run, a soak's end or an orphan taken over, attached or in
  * the background.
  */
-async function executeAudited(db: Db, pk: number, transport: RunTransport, clock: Clock, o: Parameters<typeof executeRun>[4], actor: string, policy: string): Promise<RunReport> {
+async function executeAudited(db: Db, pk: number, transport: RunTransport, clock: Clock, o: Parameters<typeof executeRun>[4], actor: Actor, policy: string): Promise<RunReport> {
   const report = await executeRun(db, pk, transport, clock, o);
   if (report.heldBy === undefined && ['done', 'halted', 'cancelled'].includes(report.run.status)) await recordAudit(db, actor, 'run.end', policy, { run: pk, status: report.run.status, failed: report.failedHosts }, clock);
   return report;
@@ -56,9 +56,9 @@ async function executeAudited(db: Db, pk: number, transport: RunTransport, clock
  * One scheduling pass over every policy; runs what is due (awaiting each run unless `detach`).
  * @example await schedulerTick(db, transport)
  */
-export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: string; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {}): Promise<TickResult[]> {
+export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: Actor; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {}): Promise<TickResult[]> {
   const clock = opts.clock ?? systemClock;
-  const actor = opts.actor ?? 'scheduler';
+  const actor = opts.actor ?? SCHEDULER;
   const out: TickResult[] = [];
   // One scheduler at a time across processes sharing the database: the pass is leased (and the
   // holder keeps it by renewing each pass; if it dies, another takes over after the TTL).
@@ -74,7 +74,7 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   }
 }
 
-async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: boolean; runLeaseTtlMs?: number }, clock: Clock, actor: string, holder: string, out: TickResult[]): Promise<TickResult[]> {
+async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: boolean; runLeaseTtlMs?: number }, clock: Clock, actor: Actor, holder: string, out: TickResult[]): Promise<TickResult[]> {
   // Runs waiting out a soak whose time has come go on first, then runs whose process died
   // (running, but nobody holds their lease).
   const resume = [...(await runsToResume(db.kysely, clock().toISOString())), ...(await orphanRuns(db.kysely, new Date().toISOString()))];
@@ -114,13 +114,18 @@ async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: bool
   return out;
 }
 
+/** Audits that a scheduler (`bulwark scheduler`) starts, with who started it and how. */
+export async function schedulerStarted(db: Db, actor: Actor, detail: Record<string, unknown>, clock: Clock = systemClock): Promise<void> {
+  await recordAudit(db, actor, 'scheduler.start', 'scheduler', detail, clock);
+}
+
 /**
  * Plans a policy now and starts a run of its approved entries (what `bulwark run --policy` and
  * `POST /api/v1/runs` do). With `detach` the run goes on in the background and this returns once
  * it is journaled; otherwise it returns the finished report.
- * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: 'cli:alice' })
+ * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: { kind: 'cli', name: 'alice' } })
  */
-export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: string; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
+export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: Actor; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
   const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
   // Hosts already in a run that is not over (a halted one waits for its operator) stay out.

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { BulwarkError } from '../core/errors.js';
 import { disableUser, endSession, getSession, getUser, insertSession, listUserRows, upsertUser, type Role } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -37,8 +37,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** @example await setUser(db, { name: 'alice', role: 'operator', password: '…', actor: 'cli:root' }) */
-export async function setUser(db: Db, u: { name: string; role: Role; password: string; actor: string }, clock: Clock = systemClock): Promise<void> {
+/** @example await setUser(db, { name: 'alice', role: 'operator', password: '…', actor: { kind: 'cli', name: 'root' } }) */
+export async function setUser(db: Db, u: { name: string; role: Role; password: string; actor: Actor }, clock: Clock = systemClock): Promise<void> {
   if (!/^[a-z][a-z0-9._-]{0,63}$/.test(u.name)) throw new BulwarkError('usage', `"${u.name}" is not a user name (lower-case letters, digits, ".", "_", "-")`);
   if (u.password.length < 12) throw new BulwarkError('usage', 'a password has at least 12 characters');
   await upsertUser(db.kysely, { name: u.name, role: u.role, passwordHash: await hashPassword(u.password), now: clock().toISOString() });
@@ -49,7 +49,7 @@ export function listUsers(db: Db): ReturnType<typeof listUserRows> {
   return listUserRows(db.kysely);
 }
 
-export async function removeUser(db: Db, name: string, actor: string, clock: Clock = systemClock): Promise<void> {
+export async function removeUser(db: Db, name: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
   if (!(await disableUser(db.kysely, name, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active user ${name}`);
   await recordAudit(db, actor, 'user.disable', `user:${name}`, {}, clock);
 }
@@ -93,7 +93,7 @@ export async function login(db: Db, name: string, password: string, clock: Clock
   const sessionId = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3_600_000).toISOString();
   await insertSession(db.kysely, { idSha256: sha256(sessionId), user: u.name, now: now.toISOString(), expiresAt });
-  await recordAudit(db, `user:${u.name}`, 'session.start', `user:${u.name}`, {}, clock);
+  await recordAudit(db, { kind: 'user', name: u.name }, 'session.start', `user:${u.name}`, {}, clock);
   return { sessionId, csrf: csrfToken(sessionId), user: u.name, role: u.role, expiresAt };
 }
 
@@ -107,6 +107,8 @@ export async function sessionUser(db: Db, sessionId: string, clock: Clock = syst
   return { name: u.name, role: u.role, expiresAt: s.expiresAt };
 }
 
-export async function logout(db: Db, sessionId: string, clock: Clock = systemClock): Promise<void> {
+/** Ends a session, audited as `session.end` by its user. */
+export async function logout(db: Db, sessionId: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
   await endSession(db.kysely, sha256(sessionId), clock().toISOString());
+  await recordAudit(db, actor, 'session.end', actorLabel(actor), {}, clock);
 }

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { generateSigningKey, keyInfo, publicKeysArmored, signCleartext, signDetached, type KeyInfo } from '../lib/signatures.js';
 import { listViewVersions } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { recordAudit, type Actor } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -129,7 +129,7 @@ export interface KeyChange {
  * Step 1 of a rotation: makes the next key (kept if there is one) and publishes its public half
  * beside the signing key's in every signed version.
  */
-export async function stageNextSigningKey(db: Db, file: string, o: { actor: string; clock?: Clock }): Promise<KeyChange> {
+export async function stageNextSigningKey(db: Db, file: string, o: { actor: Actor; clock?: Clock }): Promise<KeyChange> {
   if (!existsSync(file)) throw new BulwarkError('usage', `${file}: there is no signing key yet (publishing a view makes it)`);
   const next = nextKeyFile(file);
   if (!existsSync(next)) await createKeyFile(next);
@@ -145,7 +145,7 @@ export async function stageNextSigningKey(db: Db, file: string, o: { actor: stri
  * new one). The old key's secret is deleted, its public half kept; every signed version is
  * signed again.
  */
-export async function rotateSigningKey(db: Db, file: string, o: { actor: string; clock?: Clock }): Promise<KeyChange & { staged: boolean }> {
+export async function rotateSigningKey(db: Db, file: string, o: { actor: Actor; clock?: Clock }): Promise<KeyChange & { staged: boolean }> {
   if (!existsSync(file)) throw new BulwarkError('usage', `${file}: there is no signing key yet (publishing a view makes it)`);
   const next = nextKeyFile(file);
   const staged = existsSync(next);

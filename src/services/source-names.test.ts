@@ -154,7 +154,7 @@ describe.skipIf(!canBuild)('source names from a snapshotted repository (real rpm
     writeFileSync(join(specs, 'bw-vendor.spec'), ['Name: bw-vendor', 'Version: 1.0', 'Release: 1.azl3', 'Summary: s', 'License: MIT', 'BuildArch: noarch', '%description', 'd', '%package -n bw-runtime', 'Summary: r', '%description -n bw-runtime', 'r', '%files', '%files -n bw-runtime', ''].join('\n'));
     execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'repo')}`, '--quiet', join(specs, 'bw-vendor.spec')], { stdio: 'pipe' });
     execFileSync('createrepo_c', ['--quiet', join(dir, 'repo')]);
-    await addRepo(db, { id: 'lab', url: join(dir, 'repo'), keyFiles: [], verify: false, actor: 'test' });
+    await addRepo(db, { id: 'lab', url: join(dir, 'repo'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'lab', { objectsDir: join(dir, 'objects') });
     await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'bw-vendor', '0:1.0-2.azl3')], now);
     const manifest = join(dir, 'm.txt');

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BulwarkError } from '../core/errors.js';
 import { getToken, insertToken, listTokenRows, revokeTokenRow, touchToken, type Role, type StoredToken } from '../storage/index.js';
-import { recordAudit } from './audit.js';
+import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -37,9 +37,9 @@ const info = (t: StoredToken): TokenInfo => ({ id: t.id, name: t.name, role: t.r
 
 /**
  * Creates a token; the returned `token` is the only time the secret exists outside the caller.
- * @example const { token } = await createToken(db, { name: 'ci', role: 'viewer', expiresInDays: 90, actor: 'cli:alice' })
+ * @example const { token } = await createToken(db, { name: 'ci', role: 'viewer', expiresInDays: 90, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function createToken(db: Db, o: { name: string; role: Role; expiresInDays: number | null; actor: string }, clock: Clock = systemClock): Promise<{ token: string; info: TokenInfo }> {
+export async function createToken(db: Db, o: { name: string; role: Role; expiresInDays: number | null; actor: Actor }, clock: Clock = systemClock): Promise<{ token: string; info: TokenInfo }> {
   if (!/^[\w.@ -]{1,64}$/.test(o.name)) throw new BulwarkError('usage', `"${o.name}" is not a token name (1-64 letters, digits, " ", ".", "_", "-", "@")`);
   if (!ROLES.includes(o.role)) throw new BulwarkError('usage', `"${o.role}" is not a role (viewer, operator, admin)`);
   if (o.expiresInDays !== null && !(o.expiresInDays > 0 && o.expiresInDays <= 3650)) throw new BulwarkError('usage', 'a token expires after 1 to 3650 days');
@@ -47,7 +47,7 @@ export async function createToken(db: Db, o: { name: string; role: Role; expires
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const expiresAt = o.expiresInDays === null ? null : new Date(now.getTime() + o.expiresInDays * 86_400_000).toISOString();
-  await insertToken(db.kysely, { id, name: o.name, role: o.role, secretSha256: sha256(secret), createdAt: now.toISOString(), createdBy: o.actor, expiresAt });
+  await insertToken(db.kysely, { id, name: o.name, role: o.role, secretSha256: sha256(secret), createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
   await recordAudit(db, o.actor, 'token.create', `token:${id}`, { name: o.name, role: o.role, expiresAt }, clock);
   const t = await getToken(db.kysely, id);
   if (t === null) throw new BulwarkError('internal', 'the new token was not stored');
@@ -75,7 +75,7 @@ export async function listTokens(db: Db): Promise<TokenInfo[]> {
   return (await listTokenRows(db.kysely)).map(info);
 }
 
-export async function revokeToken(db: Db, id: string, actor: string, clock: Clock = systemClock): Promise<void> {
-  if (!(await revokeTokenRow(db.kysely, id, actor, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active token ${id}`);
+export async function revokeToken(db: Db, id: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
+  if (!(await revokeTokenRow(db.kysely, id, actorLabel(actor), clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active token ${id}`);
   await recordAudit(db, actor, 'token.revoke', `token:${id}`, {}, clock);
 }

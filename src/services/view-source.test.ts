@@ -36,13 +36,13 @@ needs.describe('patching from a content view', () => {
     try {
       const tb = testbed(join(dir, 'tb'), ['h1']);
       const objectsDir = join(dir, 'objects');
-      await addRepo(db, { id: 'upstream', url: tb.repo, keyFiles: [], verify: false, actor: 'test' });
+      await addRepo(db, { id: 'upstream', url: tb.repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
       await syncRepo(db, 'upstream', { objectsDir });
       // The view carries openssl 3.4 only (the advisory's fix is 3.3.5) and no kernel.
       const view = join(dir, 'view.yaml');
       writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\nexclude: [{ package: "kernel*", reason: "kernels come with the node image" }]\npins: [{ package: bw-openssl, version: "3.4.*", reason: "the fleet moved to 3.4" }]\n');
-      await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: 'test' });
-      await promoteView(db, { view: 'lab', environment: 'prod', actor: 'test' });
+      await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
+      await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
       const served = (await environmentDir(db, 'lab', 'prod')) ?? '';
 
       const feed = join(dir, 'feed.json');

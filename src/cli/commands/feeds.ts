@@ -1,7 +1,6 @@
 import { searchAdvisories, type AdvisoryQuery } from '../../services/advisories.js';
 import { addSource, listSources, removeSource, syncSource, syncSources, type AddSourceInput, type SyncReport } from '../../services/feeds.js';
 import { openStore } from '../../services/store.js';
-import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { CliIo } from '../io.js';
@@ -68,8 +67,7 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
 export async function feedsAddCommand(opts: Common & AddSourceInput): Promise<ExitCode> {
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
-    const s = await addSource(db, opts);
-    await recordAudit(db, actorOf(opts.io), 'feed.add', s.id, { format: s.format, location: String(s.location), release: s.release });
+    const s = await addSource(db, opts, actorOf(opts.io));
     await writeAll(opts.io.stdout, `source ${s.id} (${s.format}${s.release === null ? '' : `, ${s.release}`}) reads ${String(s.location)} [${s.origin}]\n`);
     return EXIT.ok;
   } finally {
@@ -80,9 +78,8 @@ export async function feedsAddCommand(opts: Common & AddSourceInput): Promise<Ex
 export async function feedsRemoveCommand(opts: Common & { id: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
-    const removed = await removeSource(db, opts.id);
+    const removed = await removeSource(db, opts.id, actorOf(opts.io));
     if (!removed) throw new BulwarkError('usage', `no configured source "${opts.id}" (built-in catalog entries cannot be removed, only overridden)`);
-    await recordAudit(db, actorOf(opts.io), 'feed.remove', opts.id);
     await writeAll(opts.io.stdout, `removed ${opts.id}\n`);
     return EXIT.ok;
   } finally {

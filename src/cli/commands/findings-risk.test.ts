@@ -103,7 +103,7 @@ describe('the risk order in every output', () => {
   it('the API: sort=risk, kev and epssAbove, the report too, and the OpenAPI document names them', async () => {
     const store = await openStore({ dbPath: db });
     try {
-      const { token } = await createToken(store, { name: 'viewer', role: 'viewer', expiresInDays: 1, actor: 'test' });
+      const { token } = await createToken(store, { name: 'viewer', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
       const app = createApp(store, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000 });
       const get = async (path: string): Promise<Response> => app.request(path, { headers: { authorization: `Bearer ${token}` } });
       const page = (await (await get('/api/v1/findings?sort=risk')).json()) as { items: { advisoryId: string; risk: { reason: string } }[]; total: number };

@@ -1,7 +1,6 @@
 import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, type HostInput } from '../../services/hosts.js';
 import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
-import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
 import { severityRank, type Severity } from '../../core/advisory.js';
@@ -18,8 +17,7 @@ interface Common {
 export async function hostsAddCommand(o: Common & HostInput): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const t = await addHost(db, o, undefined, { identityDir: sshKeyDir(o.io.env) });
-    await recordAudit(db, actorOf(o.io), 'host.add', t.name, { address: t.address, tags: t.tags });
+    const t = await addHost(db, o, actorOf(o.io), { identityDir: sshKeyDir(o.io.env) });
     await writeAll(o.io.stdout, `host ${t.name}: ${t.address ?? ''}\n`);
     return EXIT.ok;
   } finally {
@@ -49,8 +47,7 @@ export async function hostsListCommand(o: Common & { json: boolean }): Promise<E
 export async function hostsRemoveCommand(o: Common & { name: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    if (!(await removeHost(db, o.name))) throw new BulwarkError('usage', `no host named "${o.name}"`);
-    await recordAudit(db, actorOf(o.io), 'host.remove', o.name);
+    if (!(await removeHost(db, o.name, actorOf(o.io)))) throw new BulwarkError('usage', `no host named "${o.name}"`);
     await writeAll(o.io.stdout, `removed ${o.name} (its inventory and findings with it)\n`);
     return EXIT.ok;
   } finally {
@@ -62,7 +59,7 @@ export async function hostsRemoveCommand(o: Common & { name: string }): Promise<
 export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; knownHostsFile: string; acceptNewHostKey: boolean; concurrency: number; format: 'table' | 'json'; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env) });
+    const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env), actor: actorOf(o.io) });
     // The report's packageSources is a Map, for `scan --inventory`'s findings; JSON would print it as {}.
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results.map((r) => (r.report === undefined ? r : { ...r, report: { target: r.report.target, counts: r.report.counts, active: r.report.active } })), null, 2) + '\n');
     else {

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,8 @@ describe('bulwark approve, hold, unhold and decisions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-decide-'));
   const db = join(dir, 'b.db');
   const env = { USER: 'alice' };
+  // The audit names the OS user running the CLI, not $USER (issue #17).
+  const me = `cli:${userInfo().username}`;
   const cli = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(['--db', db, ...args], env);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -171,24 +173,24 @@ describe('bulwark approve, hold, unhold and decisions', () => {
     expect((await cli('hold', '--policy', 'nope', last, '--reason', 'x')).err).toMatch(/no policy named "nope"/);
     expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2099-01-01')).out).toBe(`gated: ${last} held until 2099-01-01T23:59:59.000Z\n`);
     const held = await plan();
-    expect(held.held).toEqual([{ advisory: last, reason: 'vendor regression (held by cli:alice)', until: '2099-01-01T23:59:59.000Z' }]);
+    expect(held.held).toEqual([{ advisory: last, reason: `vendor regression (held by ${me})`, until: '2099-01-01T23:59:59.000Z' }]);
     for (const p of heldPkgs) expect(held.packages.map((x) => x.name)).not.toContain(p);
     const list = JSON.parse((await cli('decisions', '--policy', 'gated', '--json')).out) as { advisoryId: string; kind: string; actor: string }[];
-    expect(list.filter((d) => d.kind === 'hold').map((d) => [d.advisoryId, d.actor])).toEqual([[last, 'cli:alice']]);
+    expect(list.filter((d) => d.kind === 'hold').map((d) => [d.advisoryId, d.actor])).toEqual([[last, me]]);
     expect(list.filter((d) => d.kind === 'approve')).toHaveLength(advisories.length);
 
     // Lifted: the packages come back; lifting again is an error.
     expect((await cli('unhold', '--policy', 'gated', last)).out).toBe(`gated: hold on ${last} lifted\n`);
     expect((await cli('unhold', '--policy', 'gated', last)).err).toMatch(/no active hold on/);
     expect((await plan()).packages.map((p) => p.name)).toEqual(before.packages.map((p) => p.name));
-    expect((await cli('decisions', '--policy', 'gated', '--history')).out).toMatch(/hold .*cli:alice.*vendor regression\s+\S+ by cli:alice/);
+    expect((await cli('decisions', '--policy', 'gated', '--history')).out).toMatch(new RegExp(`hold .*${me}.*vendor regression\\s+\\S+ by ${me}`));
 
     const audit = JSON.parse((await cli('audit', '--subject', 'gated', '--json')).out) as { action: string; actor: string; detail: { advisory?: string } }[];
     expect(audit.filter((a) => a.action.startsWith('advisory.')).map((a) => `${a.action}:${a.detail.advisory ?? ''}:${a.actor}`).reverse()).toEqual([
-      ...rest.map((a) => `advisory.approve:${a}:cli:alice`),
-      `advisory.approve:${last}:cli:alice`,
-      `advisory.hold:${last}:cli:alice`,
-      `advisory.unhold:${last}:cli:alice`,
+      ...rest.map((a) => `advisory.approve:${a}:${me}`),
+      `advisory.approve:${last}:${me}`,
+      `advisory.hold:${last}:${me}`,
+      `advisory.unhold:${last}:${me}`,
     ]);
   });
 });

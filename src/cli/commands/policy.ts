@@ -2,7 +2,6 @@ import { policyJsonSchema } from '../../policy/load.js';
 import type { Plan } from '../../policy/plan.js';
 import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
 import { openStore } from '../../services/store.js';
-import { recordAudit } from '../../services/audit.js';
 import { actorOf } from '../io.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
@@ -17,8 +16,7 @@ interface Common {
 export async function policyApplyCommand(o: Common & { file: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await applyPolicyFile(db, o.file);
-    if (r.created) await recordAudit(db, actorOf(o.io), 'policy.apply', r.name, { version: r.version, file: o.file });
+    const r = await applyPolicyFile(db, o.file, actorOf(o.io));
     await writeAll(o.io.stdout, r.created ? `policy ${r.name}: version ${String(r.version)} applied\n` : `policy ${r.name}: unchanged (version ${String(r.version)})\n`);
     return EXIT.ok;
   } finally {
@@ -46,8 +44,7 @@ export async function policySchemaCommand(o: { io: CliIo }): Promise<ExitCode> {
 export async function planCommand(o: Common & { policy: string; at: Date | undefined; format: 'table' | 'json' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const { plan, policy, policyVersion, pk } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined });
-    if (pk !== null) await recordAudit(db, actorOf(o.io), 'plan.create', o.policy, { plan: pk, policyVersion, hosts: plan.entries.length, breaches: plan.breaches.length });
+    const { plan, policy, policyVersion } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined, audit: actorOf(o.io) });
     if (o.format === 'json') {
       await writeAll(o.io.stdout, JSON.stringify({ policyVersion, ...plan }, null, 2) + '\n');
       return EXIT.ok;

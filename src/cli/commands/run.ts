@@ -1,8 +1,7 @@
 import { BulwarkError } from '../../core/errors.js';
-import { recordAudit } from '../../services/audit.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
-import { executeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
+import { executeRun, resumeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
 import { runPolicyNow } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -38,15 +37,13 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
         break;
       }
       case 'resume': {
-        await setRunState(db, id(), 'resume').catch(() => undefined);
-        await recordAudit(db, actor, 'run.resume', String(id()));
+        await resumeRun(db, id(), actor);
         report = await executeRun(db, id(), transport());
         break;
       }
       case 'pause':
       case 'cancel': {
-        const r = await setRunState(db, id(), o.action);
-        await recordAudit(db, actor, `run.${o.action}`, String(id()));
+        const r = await setRunState(db, id(), o.action, actor);
         await writeAll(o.io.stdout, `run ${String(r.pk)}: ${r.status}\n`);
         return EXIT.ok;
       }

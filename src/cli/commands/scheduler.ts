@@ -1,8 +1,8 @@
-import { recordAudit } from '../../services/audit.js';
+import { SCHEDULER } from '../../services/audit.js';
 import { listSources, syncSources } from '../../services/feeds.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
-import { schedulerTick } from '../../services/scheduler.js';
+import { schedulerStarted, schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -17,18 +17,18 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
   try {
     // Runs the API started, on hosts the API added: keys only from the server's key directory.
     const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env, { server: true }) });
-    await recordAudit(db, actorOf(o.io), 'scheduler.start', 'scheduler', { intervalSeconds: o.intervalSeconds, sync: o.sync });
+    await schedulerStarted(db, actorOf(o.io), { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
       // With --once, a source that failed or was refused is the exit code (4), as with `feeds sync`.
       let syncFailed = false;
       if (o.sync) {
         const configured = (await listSources(db)).filter((s) => s.origin !== 'catalog').map((s) => s.id);
-        for (const r of await syncSources(db, configured, { actor: 'scheduler' })) {
+        for (const r of await syncSources(db, configured, { actor: SCHEDULER })) {
           if (r.status === 'failed' || r.status === 'refused') syncFailed = true;
           if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
         }
       }
-      for (const t of await schedulerTick(db, transport, { actor: 'scheduler' }))
+      for (const t of await schedulerTick(db, transport, { actor: SCHEDULER }))
         if (t.started !== null) await writeAll(o.io.stdout, `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`);
       if (o.once) return syncFailed ? EXIT.targetsFailed : EXIT.ok;
       if (o.signal?.aborted === true) return EXIT.ok;

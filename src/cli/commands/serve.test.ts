@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/cli.js';
@@ -78,7 +78,7 @@ describe('bulwark serve and bulwark tokens', () => {
     expect(token).toMatch(/^bwk_/);
     expect(created.err).toMatch(/viewer, expires /);
     const listed = await runCli(['--db', db, 'tokens', 'list']);
-    expect(listed.out).toMatch(/ci\s+viewer\s+\S+\s+cli:bob/);
+    expect(listed.out).toMatch(new RegExp(`ci\\s+viewer\\s+\\S+\\s+cli:${userInfo().username}`));
     expect(listed.out).not.toContain(token.slice('bwk_'.length + 13));
     const id = token.split('_')[1] ?? '';
     expect((await runCli(['--db', db, 'tokens', 'revoke', id])).out).toBe(`token ${id} revoked\n`);

@@ -9,6 +9,7 @@ import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js
 import { runTransport } from '../../services/run-transport.js';
 import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
+import { SCHEDULER } from '../../services/audit.js';
 import { openStore } from '../../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
 import { VERSION } from '../../version.js';
@@ -93,7 +94,7 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir });
       const tick = async (): Promise<void> => {
         try {
-          for (const t of await schedulerTick(db, transport, { actor: 'scheduler', detach: true, leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000, runLeaseTtlMs: o.leaseSeconds * 1000 })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
+          for (const t of await schedulerTick(db, transport, { actor: SCHEDULER, detach: true, leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000, runLeaseTtlMs: o.leaseSeconds * 1000 })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
         } catch (err) {
           log.error('scheduler pass failed', { err: (err as Error).message });
         }

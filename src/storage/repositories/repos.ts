@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Executor } from '../database.js';
+import type { ImageBuildsTable, ViewVersionsTable } from '../schema.js';
 
 export interface RepoRow {
   id: string;
@@ -97,7 +99,17 @@ export async function insertViewVersion(ex: Executor, v: Omit<ViewVersionRow, 'v
 export async function listViewVersions(ex: Executor, view?: string): Promise<ViewVersionRow[]> {
   let q = ex.selectFrom('view_versions').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
-  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map((r) => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir }));
+  return (await q.orderBy('view').orderBy('version', 'desc').execute()).map(toViewVersion);
+}
+
+const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir });
+
+/** One version of a content view (default: its latest); null when there is none. */
+export async function getViewVersion(ex: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
+  let q = ex.selectFrom('view_versions').selectAll().where('view', '=', view);
+  if (version !== undefined) q = q.where('version', '=', version);
+  const r = await q.orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return r === undefined ? null : toViewVersion(r);
 }
 
 export async function setEnvironment(ex: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
@@ -148,22 +160,32 @@ export async function insertImageBuild(ex: Executor, b: ImageBuildRow): Promise<
 export async function listImageBuilds(ex: Executor, image?: string): Promise<ImageBuildRow[]> {
   let q = ex.selectFrom('image_builds').selectAll();
   if (image !== undefined) q = q.where('image', '=', image);
-  return (await q.orderBy('image').orderBy('build', 'desc').execute()).map((r) => ({
-    image: r.image,
-    build: r.build,
-    type: r.type,
-    release: r.release,
-    view: r.view,
-    viewVersion: r.view_version,
-    createdAt: r.created_at,
-    createdBy: r.created_by,
-    spec: r.spec,
-    dir: r.dir,
-    artifact: r.artifact,
-    digest: r.digest,
-    packages: r.packages,
-    target: r.target,
-  }));
+  return (await q.orderBy('image').orderBy('build', 'desc').execute()).map(toImageBuild);
+}
+
+const toImageBuild = (r: Selectable<ImageBuildsTable>): ImageBuildRow => ({
+  image: r.image,
+  build: r.build,
+  type: r.type,
+  release: r.release,
+  view: r.view,
+  viewVersion: r.view_version,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  spec: r.spec,
+  dir: r.dir,
+  artifact: r.artifact,
+  digest: r.digest,
+  packages: r.packages,
+  target: r.target,
+});
+
+/** One build of an image (default: its latest); null when there is none. */
+export async function getImageBuild(ex: Executor, image: string, build?: number): Promise<ImageBuildRow | null> {
+  let q = ex.selectFrom('image_builds').selectAll().where('image', '=', image);
+  if (build !== undefined) q = q.where('build', '=', build);
+  const r = await q.orderBy('build', 'desc').limit(1).executeTakeFirst();
+  return r === undefined ? null : toImageBuild(r);
 }
 
 /** The environments a version of a view has ever been promoted to. */

@@ -1,0 +1,20 @@
+import type { Context } from 'hono';
+import { verifyAgentRequest, type AgentRow } from '../../services/agents.js';
+import type { Db } from '../../services/store.js';
+import type { Route } from '../routes/route.js';
+
+/** The headers an enrolled agent signs its requests with (bulwark-agent.sh). */
+export function signedHeaders(c: Context): { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined } {
+  return { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature') };
+}
+
+/**
+ * Reads an agent route's body and checks its signature. The signature is over the bytes sent: a
+ * report with a Latin-1 byte, or a task's output cut mid-character by head -c, is not valid
+ * UTF-8, and decoding first changed what was hashed.
+ */
+export async function signedBody(db: Db, serverKey: Buffer, r: Route, c: Context): Promise<{ agent: AgentRow; raw: Buffer }> {
+  const raw = Buffer.from(await c.req.arrayBuffer());
+  const agent = await verifyAgentRequest(db, serverKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw });
+  return { agent, raw };
+}
