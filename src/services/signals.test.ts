@@ -68,6 +68,11 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
       { scoreDate: '2026-12-02', epss: 0.7, percentile: 0.97 },
     ]);
     expect((await epssScores(db.kysely, ['CVE-2026-0002']))[0]).toMatchObject({ epss: 0.701, scoreDate: '2026-12-03' });
+    // A CVE the next file does not score loses its current score, not its trend.
+    const fourth = await syncSource(db, 'first-epss', { file: day('2026-12-04', 'CVE-2026-0001,0.11200,0.91\nCVE-2026-0003,0.3,0.9\n'), allowWithdraw: true });
+    expect(fourth).toMatchObject({ added: 1, unchanged: 1, withdrawn: 1 });
+    expect((await epssScores(db.kysely)).map((e) => e.cve).sort()).toEqual(['CVE-2026-0001', 'CVE-2026-0003']);
+    expect((await epssHistory(db.kysely, 'CVE-2026-0002')).length).toBe(2);
   });
 
   it('keeps a KEV entry CISA drops (marked removed) and restores it when it returns', async () => {

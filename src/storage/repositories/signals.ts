@@ -125,55 +125,53 @@ export interface StoredEpssScore extends EpssScore {
 export const EPSS_HISTORY_STEP = 0.01;
 
 /**
- * Stores one day's EPSS file: every CVE's current score is replaced (a CVE the file no longer
- * scores loses its current score, not its history). A CVE scored for the first time is noted
- * (its first trend point, kept with its current score); one whose score moved by
- * EPSS_HISTORY_STEP or more since its noted point gets both points in epss_history and is noted
- * anew. Each batch of 50,000 rows goes as one JSON parameter.
+ * Stores one day's EPSS file, in SQL, 50,000 rows at a time, each batch ONE JSON parameter
+ * (json_each on SQLite, json_to_recordset on PostgreSQL; 300,000 rows as multi-row VALUES cost
+ * seconds in query building alone, and reading 300,000 stored rows into memory as much again):
+ * 1. a CVE whose score moved by EPSS_HISTORY_STEP or more since its noted point gets both points
+ *    in epss_history;
+ * 2. every CVE's current score is upserted; its noted point (the last point of its trend: its
+ *    first score, or the last that moved) follows the score only when it moved;
+ * 3. CVEs the file no longer scores lose their current score (not their trend).
  * @example await storeEpssScores(tx, { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' }, rows)
  */
 export async function storeEpssScores(ex: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
   const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
-  const noted = new Map<string, { e: number; p: number; d: string }>();
-  for (const r of await ex.selectFrom('epss_scores').select(['cve', 'noted_epss', 'noted_percentile', 'noted_date']).execute()) noted.set(r.cve, { e: r.noted_epss, p: r.noted_percentile, d: r.noted_date });
   const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
-  const current: { c: string; e: number; p: number; ne: number; np: number; nd: string }[] = [];
-  const history: { c: string; d: string; e: number; p: number }[] = [];
-  for (const r of rows) {
-    const prev = noted.get(r.cve);
-    if (prev === undefined) {
-      counts.added++;
-      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: r.epss, np: r.percentile, nd: header.scoreDate });
-    } else if (Math.abs(r.epss - prev.e) >= EPSS_HISTORY_STEP) {
-      counts.changed++;
-      history.push({ c: r.cve, d: prev.d, e: prev.e, p: prev.p }, { c: r.cve, d: header.scoreDate, e: r.epss, p: r.percentile });
-      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: r.epss, np: r.percentile, nd: header.scoreDate });
-    } else {
-      counts.unchanged++;
-      current.push({ c: r.cve, e: r.epss, p: r.percentile, ne: prev.e, np: prev.p, nd: prev.d });
-    }
-    noted.delete(r.cve);
-  }
-  counts.removed = noted.size;
-  await ex.deleteFrom('epss_scores').execute();
-  // 300,000 rows as multi-row VALUES cost seconds in query building alone: each batch of rows
-  // goes as ONE JSON parameter, unpacked by the database (json_each on SQLite,
-  // json_to_recordset on PostgreSQL).
+  const step = EPSS_HISTORY_STEP;
+  const d = header.scoreDate;
   const BATCH = 50_000;
-  for (let i = 0; i < current.length; i += BATCH) {
-    const json = JSON.stringify(current.slice(i, i + BATCH));
+  // The batch as a table x(c, e, p) joined to the stored scores s, in each dialect.
+  const moved = (json: string) =>
+    pg
+      ? sql`from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) join epss_scores s on s.cve = x.c where abs(x.e - s.noted_epss) >= ${step}`
+      : sql`from (select json_extract(value, '$.c') as c, json_extract(value, '$.e') as e, json_extract(value, '$.p') as p from json_each(${json})) x join epss_scores s on s.cve = x.c where abs(x.e - s.noted_epss) >= ${step}`;
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const json = JSON.stringify(rows.slice(i, i + BATCH).map((r) => ({ c: r.cve, e: r.epss, p: r.percentile })));
+    const known = await (pg
+      ? sql<{ n: number | string }>`select count(*) as n from json_to_recordset(${json}::json) as x(c text) join epss_scores s on s.cve = x.c`
+      : sql<{ n: number | string }>`select count(*) as n from json_each(${json}) j join epss_scores s on s.cve = json_extract(j.value, '$.c')`
+    ).execute(ex);
+    const seen = Number(known.rows[0]?.n ?? 0);
+    const changed = await sql<{ n: number | string }>`select count(*) as n ${moved(json)}`.execute(ex);
+    const n = Number(changed.rows[0]?.n ?? 0);
+    counts.added += Math.min(BATCH, rows.length - i) - seen;
+    counts.changed += n;
+    counts.unchanged += seen - n;
+    if (n > 0) {
+      await sql`insert into epss_history (cve, score_date, epss, percentile) select s.cve, s.noted_date, s.noted_epss, s.noted_percentile ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do nothing`.execute(ex);
+      await sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, ${d}, x.e, x.p ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`.execute(ex);
+    }
+    const noted = (col: string, value: string) => sql.raw(`${col} = case when abs(excluded.epss - epss_scores.noted_epss) >= ${String(step)} then excluded.${value} else epss_scores.${col} end`);
+    const set = sql`epss = excluded.epss, percentile = excluded.percentile, score_date = excluded.score_date, model_version = excluded.model_version, ${noted('noted_percentile', 'percentile')}, ${noted('noted_date', 'score_date')}, ${noted('noted_epss', 'epss')}`;
     await (pg
-      ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${header.scoreDate}, ${header.modelVersion}, x.ne, x.np, x.nd from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision, ne double precision, np double precision, nd text)`
-      : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${header.scoreDate}, ${header.modelVersion}, json_extract(value, '$.ne'), json_extract(value, '$.np'), json_extract(value, '$.nd') from json_each(${json})`
+      ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${d}, ${header.modelVersion}, x.e, x.p, ${d} from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) on conflict (cve) do update set ${set}`
+      : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${d}, ${header.modelVersion}, json_extract(value, '$.e'), json_extract(value, '$.p'), ${d} from json_each(${json}) where true on conflict (cve) do update set ${set}`
     ).execute(ex);
   }
-  for (let i = 0; i < history.length; i += BATCH) {
-    const json = JSON.stringify(history.slice(i, i + BATCH));
-    await (pg
-      ? sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, x.d, x.e, x.p from json_to_recordset(${json}::json) as x(c text, d text, e double precision, p double precision) on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`
-      : sql`insert into epss_history (cve, score_date, epss, percentile) select json_extract(value, '$.c'), json_extract(value, '$.d'), json_extract(value, '$.e'), json_extract(value, '$.p') from json_each(${json}) where true on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`
-    ).execute(ex);
-  }
+  // Scored by an earlier file and not by this one (a file of the same day, read again, keeps them).
+  const gone = await ex.deleteFrom('epss_scores').where('score_date', '<>', d).executeTakeFirst();
+  counts.removed = Number(gone.numDeletedRows);
   return counts;
 }
 
