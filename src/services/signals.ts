@@ -6,7 +6,7 @@ import { signalParser } from '../feeds/api.js';
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../feeds/signal-types.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
-import { epssScores, epssSummary, kevEntries, kevSummary, storeEpssScores, storeKevCatalog, transaction, type SignalCounts } from '../storage/index.js';
+import { epssHistory, epssScores, epssSummary, kevEntries, kevSummary, storeEpssScores, storeKevCatalog, transaction, type SignalCounts, type StoredEpssScore, type StoredKevEntry } from '../storage/index.js';
 import { assertReadable } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -141,6 +141,21 @@ export async function exploitationOf(db: Db, cves: Iterable<string>): Promise<Ma
   for (const e of await kevEntries(db.kysely, list)) get(e.cve).kev = { dateAdded: e.dateAdded, dueDate: e.dueDate, ransomware: e.ransomware };
   for (const e of await epssScores(db.kysely, list)) get(e.cve).epss = { score: e.epss, percentile: e.percentile, date: e.scoreDate };
   return out;
+}
+
+/**
+ * Everything known of one CVE's exploitation: its KEV entry, its current EPSS score and its EPSS
+ * trend (the points where it moved), or null when neither feed names it.
+ * @example (await cveSignals(db, 'CVE-2024-6387'))?.epssTrend
+ */
+export async function cveSignals(db: Db, cve: string): Promise<{ cve: string; kev: StoredKevEntry | null; epss: StoredEpssScore | null; epssTrend: { scoreDate: string; epss: number; percentile: number }[] } | null> {
+  const id = cve.toUpperCase();
+  if (!/^CVE-\d{4}-\d{4,}$/.test(id)) throw new BulwarkError('input.invalid', `"${cve.slice(0, 40)}" is not a CVE id`);
+  const [kev] = await kevEntries(db.kysely, [id]);
+  const [epss] = await epssScores(db.kysely, [id]);
+  const epssTrend = await epssHistory(db.kysely, id);
+  if (kev === undefined && epss === undefined && epssTrend.length === 0) return null;
+  return { cve: id, kev: kev ?? null, epss: epss ?? null, epssTrend };
 }
 
 /** Which signals were ever synced (a policy rule naming one never synced cannot fire). */

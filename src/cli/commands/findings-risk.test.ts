@@ -123,6 +123,10 @@ describe('the risk order in every output', () => {
         ['KEV-1', 96.4],
         ['LOW-1', 8],
       ]);
+      const sig = (await (await get('/api/v1/signals/cve-2026-1002')).json()) as { cve: string; kev: { dueDate: string; ransomware: boolean }; epss: { epss: number; scoreDate: string }; epssTrend: { scoreDate: string; epss: number }[] };
+      expect(sig).toMatchObject({ cve: 'CVE-2026-1002', kev: { dueDate: '2026-06-04', ransomware: false }, epss: { epss: 0.0812, scoreDate: '2026-12-01' }, epssTrend: [{ scoreDate: '2026-12-01', epss: 0.0812 }] });
+      expect((await get('/api/v1/signals/CVE-2099-9999')).status).toBe(404);
+      expect((await get('/api/v1/signals/not-a-cve')).status).toBe(400);
       const csv = await (await get('/api/v1/reports/findings?format=csv&sort=risk')).text();
       expect(csv.split('\r\n')[1]).toContain(',KEV-1,');
       expect((await get('/api/v1/findings?epssAbove=3')).status).toBe(400);
