@@ -174,7 +174,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         if (!(FINDING_STATUSES as readonly string[]).includes(v)) throw new BulwarkError('usage', `--status: "${v}" is not one of ${FINDING_STATUSES.join(', ')}`);
         return [...acc, v];
       }, [] as string[])
-      .addOption(new Option('--sort <order>', 'risk (KEV first, then EPSS and CVSS; see `findings --help`), epss, kev, or severity').choices([...RISK_SORTS]).default('severity'))
+      .addOption(new Option('--sort <order>', 'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity').choices([...RISK_SORTS]).default('severity'))
       .option('--kev', 'only findings of CVEs CISA lists as known exploited')
       .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
         const n = Number(v);

@@ -91,6 +91,12 @@ function summaryLine(r: SyncReport): string {
   if (r.status === 'failed') return `${r.source}: FAILED: ${r.error ?? 'unknown error'}`;
   if (r.status === 'refused') return `${r.source}: REFUSED: ${r.error ?? 'unknown reason'}`;
   if (r.status !== 'synced') return `${r.source}: ${r.status} (${r.seconds.toFixed(3)} s)`;
+  // Exploitation signals (KEV, EPSS) count entries, not advisories; `withdrawn`: dropped by the publisher.
+  if (r.signal !== undefined)
+    return (
+      `${r.source}: ${String(r.advisories)} ${r.signal.kind === 'kev' ? `KEV entries (catalog ${r.signal.version}` : `EPSS scores (model ${r.signal.version}`}, ${r.signal.newestAt.slice(0, 10)}): ` +
+      `${String(r.added)} added, ${String(r.changed)} ${r.signal.kind === 'kev' ? 'changed' : 'moved'}, ${String(r.withdrawn)} dropped, ${String(r.restored)} restored, ${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s`
+    );
   return (
     `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
     `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +

@@ -48,8 +48,10 @@ describe('the risk order in every output', () => {
     expect((await run('--db', db, 'feeds', 'add', 'mine', '--format', 'native', '--location', feed)).code).toBe(0);
     expect((await run('--db', db, 'feeds', 'sync', '--source', 'mine')).code).toBe(0);
     expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-1', '--release', 'azurelinux:3.0')).code).toBe(0);
-    expect((await run('--db', db, 'feeds', 'sync', '--source', 'cisa-kev', '--file', KEV)).code).toBe(0);
-    expect((await run('--db', db, 'feeds', 'sync', '--source', 'first-epss', '--file', EPSS)).code).toBe(0);
+    const kev = await run('--db', db, 'feeds', 'sync', '--source', 'cisa-kev', '--file', KEV);
+    expect([kev.code, kev.out]).toEqual([0, expect.stringMatching(/^cisa-kev: 3 KEV entries \(catalog 2026\.12\.01, 2026-12-01\): 3 added, 0 changed, 0 dropped/) as unknown]);
+    const epss = await run('--db', db, 'feeds', 'sync', '--source', 'first-epss', '--file', EPSS);
+    expect([epss.code, epss.out]).toEqual([0, expect.stringMatching(/^first-epss: 5 EPSS scores \(model v2025\.03\.14, 2026-12-01\): 5 added, 0 moved/) as unknown]);
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
