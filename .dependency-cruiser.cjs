@@ -1,12 +1,64 @@
 // Import boundaries of DESIGN.md, checked in CI (`npm run boundaries`).
 // Folder roles: core is pure; matching and policy are pure and see only core; only storage
 // speaks SQL; parsers never touch storage; the interfaces (api, cli) go through services.
+// Every folder under src/ states below which of ours it may import (ALLOWED); a folder that is
+// not listed fails `folder-has-a-rule`, so a new one gets its line here when it is made.
 const layer = (name) => `^src/${name}/`;
 const NODE_IO = '^(node:)?(fs|fs/promises|child_process|net|http|https|http2|tls|dgram|dns|os|cluster|worker_threads|readline|process|stream|zlib|crypto)$';
 const SQL = '^(kysely|pg|better-sqlite3)$|node_modules/(kysely|pg|better-sqlite3)/';
 
+/**
+ * Which folders of ours each folder may import (besides itself). Read down the list: a folder
+ * only imports folders above it in the layering, so the arrows all point one way.
+ */
+const ALLOWED = {
+  core: [],
+  lib: ['core'],
+  matching: ['core'],
+  policy: ['core'],
+  // One module per distribution (issue #19): facts and normalisers, asked by everything above.
+  distros: ['core', 'lib'],
+  lifecycle: ['core', 'distros'],
+  executor: ['core', 'lib', 'distros'],
+  inventory: ['core', 'lib', 'distros'],
+  feeds: ['core', 'lib', 'distros'],
+  repos: ['core', 'lib', 'policy', 'distros'],
+  images: ['core', 'lib', 'inventory', 'policy', 'distros'],
+  // The on-host agent is a shell script; TypeScript there would be the agent's own.
+  agent: [],
+  storage: ['core'],
+  services: ['core', 'lib', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage'],
+  api: ['core', 'lib', 'services'],
+  cli: ['core', 'lib', 'inventory', 'policy', 'services', 'api'],
+};
+// src/version.ts (the package version) is a leaf anyone may read.
+const LEAVES = ['^src/version\\.ts$'];
+
+const folderRules = Object.entries(ALLOWED).map(([folder, allowed]) => ({
+  name: `${folder}-imports-only-${allowed.length === 0 ? 'itself' : allowed.join('-')}`,
+  comment: `src/${folder} may import ${allowed.length === 0 ? 'nothing else of ours' : allowed.map((a) => `src/${a}`).join(', ')} (ALLOWED in .dependency-cruiser.cjs).`,
+  severity: 'error',
+  from: { path: layer(folder) },
+  to: { path: '^src/', pathNot: [layer(folder), ...allowed.map(layer), ...(folder === 'core' ? [] : LEAVES)] },
+}));
+
 module.exports = {
   forbidden: [
+    ...folderRules,
+    {
+      name: 'folder-has-a-rule',
+      comment: 'Every folder under src/ has its line in ALLOWED (.dependency-cruiser.cjs): say what a new folder may import.',
+      severity: 'error',
+      from: { path: '^src/[^/]+/', pathNot: Object.keys(ALLOWED).map(layer) },
+      to: {},
+    },
+    {
+      name: 'storage-through-its-index',
+      comment: 'Outside storage, only src/storage/index.ts is imported: the Kysely handle (kx) and the schema stay inside.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: layer('storage') },
+      to: { path: layer('storage'), pathNot: '^src/storage/index\\.ts$' },
+    },
     {
       name: 'core-is-pure',
       comment: 'src/core is the pure domain: it imports nothing else of ours and does no I/O.',

@@ -43,7 +43,7 @@ async function measure(db: Db, label: string): Promise<BenchRow[]> {
   const key = Buffer.alloc(32, 7);
   await transaction(db, (tx) => upsertAdvisories(tx, advisories(N), new Date().toISOString()));
   const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'bench' } });
-  const agent = await getAgent(db.kysely, (await enrollAgent(db, key, { token, hostname: 'huge' })).agentId);
+  const agent = await getAgent(db, (await enrollAgent(db, key, { token, hostname: 'huge' })).agentId);
   if (agent === null) throw new Error('no agent');
   const text = report(N);
   let t = performance.now();

@@ -40,10 +40,10 @@ async function prepare(db: Db, oval: string, osv: string, pkgs: InstalledPackage
   await syncSource(db, 'azurelinux-3.0-oval', { actor: { kind: 'cli', name: 'bench' } });
   await addSource(db, { id: 'almalinux-osv', location: osv });
   const now = new Date().toISOString();
-  const template = await upsertTarget(db.kysely, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, now);
-  await saveInventory(db.kysely, { targetId: template.id, collectedAt: now, release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
+  const template = await upsertTarget(db, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, now);
+  await saveInventory(db, { targetId: template.id, collectedAt: now, release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
   await scanTarget(db, template.id);
-  const found: FindingInput[] = (await listFindings(db.kysely, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
+  const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
   await transaction(db, async (tx) => {
     for (let i = 1; i < HOSTS; i++) {
       const t = await upsertTarget(tx, { name: `fleet-${String(i).padStart(4, '0')}`, kind: 'host', release: 'azurelinux:3.0' }, now);

@@ -37,7 +37,7 @@ export async function run(): Promise<BenchRow[]> {
     const runPk = tick?.started?.run;
     let doneMs: number | null = null;
     while (runPk !== undefined && performance.now() - t0 < 120_000) {
-      const r = await getRun(db.kysely, runPk);
+      const r = await getRun(db, runPk);
       if (r !== null && r.status !== 'running') {
         doneMs = performance.now() - t0;
         break;

@@ -130,10 +130,10 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       rows.push({ issue: '#6', name: `  … first reports (inventory stored and matched)`, value: first.perSecond, unit: '/s', target: '', ok: null, note: '618 packages parsed, stored, matched against the Azure Linux 3.0 OVAL, findings recorded' });
 
       // The findings API on 10,000 hosts: the template host's findings copied to 9,999 more.
-      const template = await upsertTarget(db.kysely, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, new Date().toISOString());
-      await saveInventory(db.kysely, { targetId: template.id, collectedAt: new Date().toISOString(), release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
+      const template = await upsertTarget(db, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, new Date().toISOString());
+      await saveInventory(db, { targetId: template.id, collectedAt: new Date().toISOString(), release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
       await scanTarget(db, template.id);
-      const found: FindingInput[] = (await listFindings(db.kysely, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
+      const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
       const existing = agents.length + 1;
       const t0 = performance.now();
       await transaction(db, async (tx) => {

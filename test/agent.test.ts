@@ -7,6 +7,7 @@ import { startServer } from '../src/api/server.js';
 import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
 import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
 import { runCli } from './cli.js';
+import { rawKysely } from '../src/storage/index.js';
 import { addSource, syncSource } from '../src/services/feeds.js';
 import { applyPolicyText } from '../src/services/policies.js';
 import { findFindings } from '../src/services/report.js';
@@ -57,7 +58,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
   const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentIn('dash', env, ...args);
   const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
   // Tasks queued for the agent and not answered yet (the server's own table: what a pass would get).
-  const openTasks = async (): Promise<number> => Number((await db.kysely.selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
+  const openTasks = async (): Promise<number> => Number((await rawKysely(db).selectFrom('agent_tasks').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'done').executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
@@ -209,6 +210,24 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
     const binds = host.binds.map(([from, to]) => (to === '/etc/os-release' ? ([latin1, to] as [string, string]) : ([from, to] as [string, string])));
     const r = await inNamespace(binds, ['dash', script, 'report'], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm' });
     expect([r.code, r.stderr, r.stdout]).toEqual([0, '', expect.stringMatching(/^ok 2 packages, 1 findings/)]);
+  }, 60_000);
+
+  it('reports a pending reboot by the server\'s one rule: needs-restarting -r says 1 yes, 0 no, anything else nothing (issue #19)', async () => {
+    const targetId = (await listAgents(db))[0]?.targetId ?? '';
+    // A /run of its own (no reboot marker) and a stand-in needs-restarting exiting as told: the
+    // real one is a dnf-utils binary that Debian does not ship.
+    const run = join(dir, 'reboot-run');
+    const bin = join(dir, 'reboot-bin');
+    mkdirSync(run, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'needs-restarting'), '#!/bin/sh\n[ "$1" = -r ] || exit 9\nexit "$NEEDS_RESTARTING_EXIT"\n', { mode: 0o755 });
+    const flag = async (): Promise<number | null> => (await rawKysely(db).selectFrom('targets').select('reboot_required').where('id', '=', targetId).executeTakeFirstOrThrow()).reboot_required;
+    // Before, any failure of needs-restarting was reported as "yes".
+    for (const [exit, want] of [['1', 1], ['3', null], ['0', 0]] as const) {
+      const r = await inNamespace([...host.binds, [run, '/run']], ['dash', script, 'report'], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', PATH: `${bin}:${process.env['PATH'] ?? ''}`, NEEDS_RESTARTING_EXIT: exit });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect([exit, await flag()]).toEqual([exit, want]);
+    }
   }, 60_000);
 
   it('runs exactly the commands the server sends, every word checked; refuses any other, and nothing of it runs', async () => {

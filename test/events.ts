@@ -24,7 +24,7 @@ const POLL_MS = 25;
  * Resolves with the first value `probe` returns that is not null, undefined or false. `gone`, when
  * given, is asked on each round why the awaited thing can no longer happen (e.g. "both servers
  * exited"): a reason other than null fails at once, naming `what` was awaited.
- * @example const run = await waitFor(async () => (await listRunRows(db.kysely, q))[0] ?? null, { what: 'a run to start', gone: () => (server.exitCode !== null ? 'the server exited' : null) })
+ * @example const run = await waitFor(async () => (await listRunRows(db, q))[0] ?? null, { what: 'a run to start', gone: () => (server.exitCode !== null ? 'the server exited' : null) })
  */
 export async function waitFor<T>(probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, o: { what: string; gone?: () => string | null }): Promise<T> {
   for (;;) {

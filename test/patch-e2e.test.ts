@@ -227,7 +227,7 @@ needs.describe('end to end over SSH, with Bulwark killed (SIGKILL) at random mom
       ]);
       runPk = await createRun(db, 'fleet', { ...plan, entries: plan.entries.map((e) => ({ ...e, approval: 'approved' })) }, pk, { holder: 'test', failureThreshold: 0.5, maxConcurrency: 2 });
       // The workers (other processes) take the run over.
-      await releaseLease(db.kysely, `run:${String(runPk)}`, 'test');
+      await releaseLease(db, `run:${String(runPk)}`, 'test');
     } finally {
       await db.close();
     }
@@ -244,7 +244,7 @@ needs.describe('end to end over SSH, with Bulwark killed (SIGKILL) at random mom
 
     const check = await openStore({ dbPath });
     try {
-      const steps = await listSteps(check.kysely, runPk);
+      const steps = await listSteps(check, runPk);
       expect(steps.filter((s) => !(s.state === 'done' && s.startedAt !== null && s.finishedAt !== null && s.output !== null)).map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual([]);
       const lines = readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]);
       const reran: string[] = [];

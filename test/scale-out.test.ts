@@ -94,35 +94,35 @@ needs.describe('scale-out: two servers on one PostgreSQL, one killed mid-run', (
       // The kill point comes from the journal: the canary's last step is done, the rest are not.
       // Waited for as long as it takes, unless both servers are gone (then it cannot happen).
       const holder = await waitFor(async () => {
-        const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
+        const runs = await listRunRows(db, { limit: 10, offset: 0 });
         const pk = runs[0]?.pk;
         if (pk === undefined) return null;
-        const steps = await listSteps(db.kysely, pk);
+        const steps = await listSteps(db, pk);
         if (!steps.some((s) => s.targetName === 's-0' && s.kind === 'rescan' && s.state === 'done')) return null;
-        return leaseHolder(db.kysely, `run:${String(pk)}`);
+        return leaseHolder(db, `run:${String(pk)}`);
       }, { what: "the canary's rescan to be journaled done", gone: () => (alive(a.child) || alive(b.child) ? null : 'both servers exited') });
       const pid = Number(holder.split(':')[1]);
       const [victim, survivor] = a.child.pid === pid ? [a, b] : [b, a];
       expect(victim.child.pid).toBe(pid);
       victim.child.kill('SIGKILL');
       await exited(victim.child);
-      const runPk = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.pk ?? 0;
-      const leftAtKill = (await listSteps(db.kysely, runPk)).filter((s) => s.state !== 'done').length;
+      const runPk = (await listRunRows(db, { limit: 10, offset: 0 }))[0]?.pk ?? 0;
+      const leftAtKill = (await listSteps(db, runPk)).filter((s) => s.state !== 'done').length;
       expect(leftAtKill).toBeGreaterThan(0);
 
       // The survivor takes the run over when the victim's lease runs out, and finishes it.
       const status = await waitFor(async () => {
-        const st = (await listRunRows(db.kysely, { limit: 10, offset: 0 }))[0]?.status ?? '?';
+        const st = (await listRunRows(db, { limit: 10, offset: 0 }))[0]?.status ?? '?';
         return st === 'running' ? null : st;
       }, { what: 'the survivor to finish the run', gone: () => (alive(survivor.child) ? null : 'the survivor exited') });
       expect(status).toBe('done');
       // The survivor took the lease over, did what was left, and gives the lease up: just after
       // it journals the run done (on a loaded machine, seconds after), so that change is awaited.
-      expect(await waitFor(async () => (await leaseHolder(db.kysely, `run:${String(runPk)}`)) === null, { what: "the run's lease to be released", gone: () => (alive(survivor.child) ? null : 'the survivor exited') })).toBe(true);
+      expect(await waitFor(async () => (await leaseHolder(db, `run:${String(runPk)}`)) === null, { what: "the run's lease to be released", gone: () => (alive(survivor.child) ? null : 'the survivor exited') })).toBe(true);
       if (process.env['BULWARK_RUN_VERBOSE'] !== undefined) console.log('steps left at the kill', leftAtKill);
-      const runs = await listRunRows(db.kysely, { limit: 10, offset: 0 });
+      const runs = await listRunRows(db, { limit: 10, offset: 0 });
       expect(runs).toHaveLength(1);
-      const steps = await listSteps(db.kysely, runs[0]?.pk ?? 0);
+      const steps = await listSteps(db, runs[0]?.pk ?? 0);
       expect(steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(['s-0', 's-1', 's-2', 's-3'].flatMap((h) => [`${h}:precheck:done`, `${h}:update:done`, `${h}:rescan:done`]));
       // At most the step the kill interrupted ran twice (it is idempotent); every host updated once.
       expect(steps.filter((s) => s.attempts > 1).length).toBeLessThanOrEqual(1);

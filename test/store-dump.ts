@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../src/storage/database.js';
+import { rawKysely, type Db } from '../src/storage/database.js';
 
 /**
  * Every row of every table of the store, sorted, as text: two dumps are equal when nothing
@@ -9,13 +9,13 @@ import type { Db } from '../src/storage/database.js';
 export async function dumpStore(db: Db, except: readonly string[] = ['audit']): Promise<Record<string, string[]>> {
   const names =
     db.dialect === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db.kysely)).rows.map((r) => r.name)
-      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db.kysely)).rows.map((r) => r.name);
+      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(rawKysely(db))).rows.map((r) => r.name)
+      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(rawKysely(db))).rows.map((r) => r.name);
   const out: Record<string, string[]> = {};
   for (const name of names.sort()) {
     if (except.includes(name) || name.startsWith('kysely_')) continue;
     // Table names come from the database's own catalog, not from input.
-    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db.kysely)).rows;
+    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(rawKysely(db))).rows;
     out[name] = rows.map((r) => JSON.stringify(r)).sort();
   }
   return out;

@@ -40,7 +40,7 @@ needs.describe('the supply chain through the CLI', () => {
     expect((await cli('repo', 'sync', 'up')).out).toMatch(/^up: snapshot [0-9a-f]{16} new, 4 packages/m);
     const view = join(dir, 'lab.yaml');
     writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: up }]\nexclude: [{ package: bw-telnet, reason: "no clear-text protocols" }]\npromotion: [canary, prod]\n');
-    expect((await cli('view', 'publish', '-f', view)).out).toMatch(/^lab version 1: 3 packages, 1 deviations from upstream/m);
+    expect((await cli('view', 'publish', '-f', view)).out).toMatch(/^lab version 1: 3 packages, 1 deviation from upstream/m);
     expect((await cli('view', 'promote', 'lab', '--to', 'prod')).err).toMatch(/has not been in canary yet/);
     expect((await cli('view', 'promote', 'lab', '--to', 'canary')).code).toBe(0);
     expect((await cli('view', 'promote', 'lab', '--to', 'prod')).out).toBe('lab: prod now serves version 1\n');
@@ -79,7 +79,7 @@ needs.describe('the supply chain through the CLI', () => {
     const image = join(dir, 'base.yaml');
     writeFileSync(image, 'apiVersion: bulwark/v1\nkind: Image\nname: base\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\n');
     const built = await cli('image', 'build', '-f', image);
-    expect(built.out).toMatch(/^base build 1 \(container\) from lab version 1: 1 packages$/m);
+    expect(built.out).toMatch(/^base build 1 \(container\) from lab version 1: 1 package$/m);
     const layout = /artifact (\S+)/.exec(built.out)?.[1] ?? '';
     expect(JSON.parse(execFileSync('skopeo', ['inspect', `oci:${layout}:1`], { encoding: 'utf8' })) as { Layers: string[] }).toMatchObject({ Layers: [expect.stringMatching(/^sha256:/)] });
     const sbom = JSON.parse((await cli('image', 'sbom', 'base')).out) as { components: { purl: string }[] };

@@ -91,9 +91,20 @@ report() {
     echo "@@image"
     cat /etc/bulwark-image 2>/dev/null
     echo "@@reboot"
-    if [ -f /var/run/reboot-required ]; then echo yes
-    elif command -v needs-restarting > /dev/null 2>&1; then if needs-restarting -r > /dev/null 2>&1; then echo no; else echo yes; fi
-    else echo unknown; fi
+    # The server's rule, step by step (src/inventory/collector.ts, rebootRequired): the marker
+    # says yes; else needs-restarting -r's 0 (no) or 1 (yes), any other outcome no answer; else
+    # no marker where something writes it (unattended-upgrades' kernel hook, update-notifier)
+    # says no; else unknown.
+    reboot=unknown
+    if [ -e /var/run/reboot-required ]; then reboot=yes
+    else
+      if command -v needs-restarting > /dev/null 2>&1; then
+        needs-restarting -r > /dev/null 2>&1
+        case $? in 0) reboot=no ;; 1) reboot=yes ;; esac
+      fi
+      if [ "$reboot" = unknown ] && { [ -e /etc/kernel/postinst.d/unattended-upgrades ] || [ -e /usr/share/update-notifier/notify-reboot-required ]; }; then reboot=no; fi
+    fi
+    echo "$reboot"
     if command -v rpm > /dev/null 2>&1 && ! command -v dpkg-query > /dev/null 2>&1 || [ "${BULWARK_AGENT_PACKAGES:-}" = rpm ]; then
       echo "@@packages rpm"
       rpm -qa --queryformat "$RPM_QF"

@@ -149,7 +149,7 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
     'POST /api/v1/views/:view/promote': {
       // A published version as the store keeps it (publishing reads files on the server: CLI only).
       setup: async () => {
-        await insertViewVersion(db.kysely, { view: 'audited-view', createdAt: new Date().toISOString(), createdBy: 'cli:test', spec: 'apiVersion: bulwark/v1\nkind: ContentView\nname: audited-view\nsources: [{ repo: audited-repo }]\n', packages: 0, deviations: [], dir: join(dir, 'view') });
+        await insertViewVersion(db, { view: 'audited-view', createdAt: new Date().toISOString(), createdBy: 'cli:test', spec: 'apiVersion: bulwark/v1\nkind: ContentView\nname: audited-view\nsources: [{ repo: audited-repo }]\n', packages: 0, deviations: [], dir: join(dir, 'view') });
       },
       send: () => call('POST', '/api/v1/views/audited-view/promote', { body: { environment: 'dev' } }),
       action: 'view.promote',

@@ -150,7 +150,7 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     const failedText = await failed.text();
     expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//***:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown });
     // A state written by an older version, with the key in its location and its summary.
-    await saveFeedState(db.kysely, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
+    await saveFeedState(db, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
     const listed = await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).text();
     const keyed = (JSON.parse(listed) as { items: { id: string; location: string; state: { location: string; summary: { location: string } } | null }[] }).items.find((f) => f.id === 'keyed');
     expect([keyed?.location, keyed?.state?.location, keyed?.state?.summary.location]).toEqual(Array(3).fill(`${feedBase}/feed.xml?key=***&x=***`));

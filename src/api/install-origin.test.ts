@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../services/store.js';
 import { createToken } from '../services/tokens.js';
+import { rawKysely } from '../storage/index.js';
 import { publicUrlOf, startServer } from './server.js';
 import { refusingTransport } from '../../test/refusing-transport.js';
 
@@ -71,7 +72,7 @@ describe('the agent install command names the server as hosts reach it', () => {
   it('without a public URL, refuses a Host header that is not a plain host name (it went unquoted into a root shell command), and makes no token', async () => {
     const direct = await serve({});
     const port = new URL(direct).port;
-    const tokens = async () => (await db.kysely.selectFrom('enrollment_tokens').select('id').execute()).length;
+    const tokens = async () => (await rawKysely(db).selectFrom('enrollment_tokens').select('id').execute()).length;
     const before = await tokens();
     for (const host of [`a.example;reboot:${port}`, `a$(id):${port}`, `a&&reboot:${port}`, 'a`id`', `a'b:${port}`]) expect([host, await installFrom(direct, admin, { host })]).toEqual([host, 'status 400']);
     expect(await installFrom(direct, admin, { host: `bulwark.example:${port}` })).toBe(`http://bulwark.example:${port}`);

@@ -78,7 +78,7 @@ describe('request body limits on the agent routes', () => {
     server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
     const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'big-host' })).agentId;
-    targetId = (await getAgent(db.kysely, agentId))?.targetId ?? '';
+    targetId = (await getAgent(db, agentId))?.targetId ?? '';
   });
   afterAll(async () => {
     await server.close();

@@ -77,7 +77,8 @@ const COMMANDS: Record<string, Kind> = {
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */
 async function commandsOf(path: string[] = []): Promise<string[]> {
   const help = (await runCli([...path, '--help'])).out;
-  const section = help.split(/^Commands:$/m)[1] ?? '';
+  // The Commands section ends at the first blank line (the examples that follow are not commands).
+  const section = (help.split(/^Commands:$/m)[1] ?? '').split(/\n\s*\n/)[0] ?? '';
   const names = [...section.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1] ?? '').filter((n) => n !== 'help');
   const out: string[] = [];
   for (const n of names) {

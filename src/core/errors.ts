@@ -50,8 +50,8 @@ export const ERROR_CODES = [
 
 // A code added to the union but not to the list fails to compile here.
 type MissingCode = Exclude<ErrorCode, (typeof ERROR_CODES)[number]>;
-const noneMissing: [MissingCode] extends [never] ? true : never = true;
-void noneMissing;
+type AssertTrue<T extends true> = T;
+export type ErrorCodesListed = AssertTrue<[MissingCode] extends [never] ? true : false>;
 
 export class BulwarkError extends Error {
   override readonly name = 'BulwarkError';

@@ -1,8 +1,7 @@
 import { BulwarkError } from '../core/errors.js';
-import type { InstalledPackage } from '../core/target.js';
-import { parseInventory } from './imports.js';
-import { parseImageStamp } from './image-stamp.js';
-import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
+import { collect, DPKG_QUERY_ARGV, REBOOT_MARKER, type ExecResult, type Snapshot, type Transport } from './collector.js';
+import { IMAGE_STAMP_PATH } from './image-stamp.js';
+import { RPM_QA_ARGV } from './rpm-qa.js';
 
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
@@ -13,23 +12,61 @@ import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
  * that SSH collection uses too.
  */
-export interface AgentReport {
-  release: string | null;
-  runningKernel: string | null;
-  arch: string | null;
-  rebootRequired: boolean | null;
+export interface AgentReport extends Snapshot {
   /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
   managers: string[];
   /** /proc/sys/kernel/random/boot_id: a new one after every boot (older agents do not send it). */
   bootId: string | null;
   /** When the host booted (/proc/stat btime, ISO 8601): the line after the boot id (older agents do not send it). */
   bootedAt: string | null;
-  /** `<image>@<build>` from /etc/bulwark-image (`@@image`), if the host has one. */
-  image: string | null;
-  packages: InstalledPackage[];
 }
 
-export function parseAgentReport(text: string, where: string): AgentReport {
+const key = (argv: readonly string[]): string => argv.join('\0');
+const answer = (stdout: string | null): ExecResult => (stdout === null ? { code: 1, stdout: '', stderr: 'not in the report' } : { code: 0, stdout, stderr: '' });
+const absent: ExecResult = { code: 127, stdout: '', stderr: 'not in the report' };
+const noSection = (name: string): ExecResult => ({ code: 127, stdout: '', stderr: `the report has no @@${name} section` });
+
+/**
+ * A report as a transport: the agent ran the commands on its host; their answers are replayed to
+ * the collector, which decides exactly as it does over SSH. `@@reboot` is the agent's verdict by
+ * the collector's own rule (rebootRequired, which bulwark-agent.sh follows step by step), given
+ * back as the answers that lead to it: yes — the marker is there; no — `needs-restarting -r`
+ * said 0 (or a marker writer is there: the same verdict); unknown — neither.
+ */
+export function reportTransport(sections: ReadonlyMap<string, string[]>, where: string): Transport {
+  const os = (sections.get('os-release') ?? []).join('\n');
+  const uname = sections.get('uname') ?? [];
+  const reboot = sections.get('reboot')?.[0]?.trim();
+  const image = sections.get('image');
+  const rpm = sections.get('packages rpm');
+  const dpkg = sections.get('packages dpkg');
+  const replies = new Map<string, ExecResult>([
+    [key(['cat', '/etc/os-release']), answer(os)],
+    [key(['uname', '-r']), answer(uname[0]?.trim() ?? '')],
+    [key(['uname', '-m']), answer(uname[1]?.trim() ?? '')],
+    [key(['cat', IMAGE_STAMP_PATH]), answer(image === undefined ? null : image.join('\n'))],
+    [key(RPM_QA_ARGV), rpm === undefined ? noSection('packages rpm') : answer(rpm.join('\n'))],
+    [key(DPKG_QUERY_ARGV), dpkg === undefined ? noSection('packages dpkg') : answer(dpkg.join('\n'))],
+    [key(['rpm', '--version']), rpm === undefined ? absent : answer('')],
+    [key(['dpkg-query', '--version']), dpkg === undefined ? absent : answer('')],
+    [key(['test', '-e', '/var/lib/dpkg/status']), answer(dpkg === undefined ? null : '')],
+    [key(['test', '-e', REBOOT_MARKER]), answer(reboot === 'yes' ? '' : null)],
+    [key(['needs-restarting', '-r']), reboot === 'no' ? answer('') : absent],
+  ]);
+  return {
+    id: 'agent',
+    where,
+    live: true,
+    failure: { code: 'input.invalid' },
+    exec: (argv) => Promise.resolve(replies.get(key(argv)) ?? (argv[0] === 'test' ? answer(null) : absent)),
+  };
+}
+
+/**
+ * Parses a report and collects it with the host collector (collector.ts), as SSH does.
+ * @example await parseAgentReport(text, 'report of agent 0123456789abcdef')
+ */
+export async function parseAgentReport(text: string, where: string): Promise<AgentReport> {
   const lines = text.split('\n');
   if (lines[0] !== 'bulwark-report 1') throw new BulwarkError('input.invalid', `${where}: not a bulwark-report 1`);
   const sections = new Map<string, string[]>();
@@ -42,24 +79,15 @@ export function parseAgentReport(text: string, where: string): AgentReport {
       sections.set(m[1], current);
     } else if (current !== null) current.push(line);
   }
-  const os = sections.get('os-release');
-  const uname = sections.get('uname');
-  const pkgKey = [...sections.keys()].find((k) => k.startsWith('packages '));
-  if (os === undefined || uname === undefined || pkgKey === undefined) throw new BulwarkError('input.invalid', `${where}: a report needs @@os-release, @@uname and @@packages`);
-  const reboot = sections.get('reboot')?.[0]?.trim();
-  const format = pkgKey === 'packages rpm' ? 'rpm-qa' : 'dpkg-query';
-  const body = (sections.get(pkgKey) ?? []).join('\n');
-  const packages = body.trim() === '' ? [] : parseInventory(body, `${where}: ${format}`, format).packages;
+  const pkgKeys = [...sections.keys()].filter((k) => k.startsWith('packages '));
+  if (!sections.has('os-release') || !sections.has('uname') || pkgKeys.length === 0) throw new BulwarkError('input.invalid', `${where}: a report needs @@os-release, @@uname and @@packages`);
+  if (pkgKeys.length > 1) throw new BulwarkError('input.invalid', `${where}: a report has one @@packages section`);
+  const snap = await collect(reportTransport(sections, where));
   return {
-    release: releaseFromOsRelease(parseOsRelease(os.join('\n'))),
-    runningKernel: uname[0]?.trim() || null,
-    arch: uname[1]?.trim() || null,
-    rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
+    ...snap,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
     bootedAt: bootTimeOf(sections.get('boot')?.[1]),
-    image: parseImageStamp(sections.get('image')?.join('\n')),
-    packages,
   };
 }
 

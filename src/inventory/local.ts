@@ -1,50 +1,36 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { BulwarkError } from '../core/errors.js';
-import type { InstalledPackage } from '../core/target.js';
-import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
-import { parseInventory } from './imports.js';
-import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
-import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
-
-const run = promisify(execFile);
+import { collect, type Exec, type ExecResult, type Snapshot, type Transport } from './collector.js';
 
 /**
- * The machine Bulwark runs on (`bulwark scan --local`): the same facts the SSH collector
- * gathers, from the same fixed-format commands, run as argv arrays.
+ * Runs an argv on this machine (execFile: no shell). A missing command answers 127, as a shell
+ * would; a command that ran answers its exit code.
  */
-export interface LocalInventory {
-  release: string | null;
-  arch: string | null;
-  runningKernel: string | null;
-  rebootRequired: boolean | null;
-  packages: InstalledPackage[];
+export function execLocal(argv: readonly string[], o: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) {
+      reject(new Error('an empty argv'));
+      return;
+    }
+    execFile(cmd, args, { maxBuffer: 1 << 28, timeout: o.timeoutMs ?? 120_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err === null) resolve({ code: 0, stdout, stderr });
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve({ code: 127, stdout: '', stderr: `${cmd}: not found` });
+      else if (typeof err.code === 'number') resolve({ code: err.code, stdout, stderr });
+      else reject(new Error(`${cmd}: ${err.message}`, { cause: err }));
+    });
+  });
 }
 
-async function has(cmd: string): Promise<boolean> {
-  try {
-    await run(cmd, ['--version'], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
+/** The machine Bulwark runs on, as a transport (`bulwark scan --local`). */
+export function localTransport(): Transport {
+  const exec: Exec = (argv) => execLocal(argv);
+  return { id: 'local', where: 'this machine', live: true, failure: { code: 'input.invalid' }, exec };
 }
+
+/** The machine's inventory: the same facts the SSH collector gathers, by the same collector. */
+export type LocalInventory = Snapshot;
 
 /** @example await collectLocal() */
-export async function collectLocal(): Promise<LocalInventory> {
-  const osFile = existsSync('/etc/os-release') ? '/etc/os-release' : '/usr/lib/os-release';
-  const release = releaseFromOsRelease(parseOsRelease(await readFile(osFile, 'utf8')));
-  const kernel = (await run('uname', ['-r'])).stdout.trim();
-  const arch = (await run('uname', ['-m'])).stdout.trim();
-  const unesc = (f: string): string => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
-  // The package manager that owns this system: dpkg on Debian/Ubuntu (rpm may be installed there as a tool).
-  const debian = existsSync('/var/lib/dpkg/status') && (await has('dpkg-query'));
-  let packages: InstalledPackage[];
-  if (debian) packages = parseInventory((await run('dpkg-query', ['-W', '-f', unesc(DPKG_QUERY_FORMAT)], { maxBuffer: 1 << 28 })).stdout, 'dpkg-query', 'dpkg-query').packages;
-  else if (await has('rpm')) packages = parseInventory((await run('rpm', ['-qa', '--queryformat', unesc(RPM_QA_QUERYFORMAT)], { maxBuffer: 1 << 28 })).stdout, 'rpm -qa', 'rpm-qa').packages;
-  else throw new BulwarkError('input.invalid', 'this machine has neither dpkg-query nor rpm');
-  const rebootRequired = existsSync('/var/run/reboot-required') ? true : debian ? false : null;
-  return { release, arch, runningKernel: kernel, rebootRequired, packages };
+export function collectLocal(): Promise<LocalInventory> {
+  return collect(localTransport());
 }

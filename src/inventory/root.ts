@@ -1,26 +1,22 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { lstat, readFile, readlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import type { InstalledPackage } from '../core/target.js';
-import { IMAGE_STAMP_PATH, parseImageStamp } from './image-stamp.js';
-import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
-import { RPM_QA_QUERYFORMAT, parseRpmQa } from './rpm-qa.js';
-
-const run = promisify(execFile);
+import { collect, type ExecResult, type Transport } from './collector.js';
+import { execLocal } from './local.js';
 
 /**
  * The inventory of a directory tree: an image's unpacked rootfs, a mounted disk, a test host
- * root. The package database is read with the machine's own `rpm --root` (argv only), from
- * where the tree keeps it: /var/lib/rpm (Azure Linux, RHEL ≤ 8), /usr/lib/sysimage/rpm
- * (rpm ≥ 4.16 defaults, Fedora), or the rpm default relative to the root.
+ * root. The package database is read with the machine's own `rpm --root` (or
+ * `dpkg-query --admindir`), argv only, from where the tree keeps it: /var/lib/rpm (Azure Linux,
+ * RHEL ≤ 8), /usr/lib/sysimage/rpm (rpm ≥ 4.16 defaults, Fedora), or the rpm default relative
+ * to the root.
  */
 export interface RootInventory {
   release: string | null;
   packages: InstalledPackage[];
-  /** The argv that was run, for the record. */
+  /** The argv that listed the packages, for the record. */
   argv: string[];
   /** The Bulwark image build the tree was made from (etc/bulwark-image), if any. */
   image: string | null;
@@ -34,30 +30,75 @@ function rpmDbPath(root: string): string | null {
   return null;
 }
 
+/**
+ * Where `path` is inside the tree, its symbolic links followed as if `root` were `/` (an image's
+ * /etc/os-release is usually a link to /usr/lib/os-release: read the image's, not this machine's).
+ */
+export async function pathInRoot(root: string, path: string): Promise<string> {
+  let parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  let cur = root;
+  for (let hops = 0; parts.length > 0; ) {
+    const p = parts.shift() as string;
+    if (p === '..') {
+      if (cur !== root) cur = dirname(cur);
+      continue;
+    }
+    const next = join(cur, p);
+    const link = await lstat(next).then(
+      (st) => (st.isSymbolicLink() ? readlink(next) : null),
+      () => null,
+    );
+    if (link === null) {
+      cur = next;
+      continue;
+    }
+    if (++hops > 40) throw new BulwarkError('input.invalid', `${join(root, path)}: too many levels of symbolic links`);
+    if (link.startsWith('/')) cur = root;
+    parts = [...link.split('/').filter((x) => x !== '' && x !== '.'), ...parts];
+  }
+  return cur;
+}
+
+const NOT_HERE = (cmd: string): ExecResult => ({ code: 127, stdout: '', stderr: `${cmd}: not available for a directory tree` });
+
+/**
+ * A directory tree as a transport: files are read inside it, the package database with the
+ * machine's rpm and dpkg-query pointed at it; nothing in the tree is ever run. `argv` collects
+ * the package commands run.
+ */
+export function rootTransport(dir: string, ran: string[][] = []): Transport {
+  const root = resolve(dir);
+  const db = rpmDbPath(root);
+  return {
+    id: 'root',
+    where: dir,
+    live: false,
+    failure: { code: 'input.invalid', details: { file: dir } },
+    async exec(argv) {
+      const [cmd, ...args] = argv;
+      if (cmd === 'cat' && args.length === 1 && args[0] !== undefined) {
+        try {
+          return { code: 0, stdout: await readFile(await pathInRoot(root, args[0]), 'utf8'), stderr: '' };
+        } catch (err) {
+          return { code: 1, stdout: '', stderr: `cat: ${args[0]}: ${(err as Error).message}` };
+        }
+      }
+      if (cmd === 'test' && args.length === 2 && args[0] === '-e' && args[1] !== undefined) return { code: existsSync(await pathInRoot(root, args[1])) ? 0 : 1, stdout: '', stderr: '' };
+      if ((cmd === 'rpm' || cmd === 'dpkg-query') && args.length === 1 && args[0] === '--version') return execLocal(argv);
+      let full: string[];
+      if (cmd === 'rpm') full = ['rpm', '--root', root, ...(db === null ? [] : ['--dbpath', db]), ...args];
+      else if (cmd === 'dpkg-query') full = ['dpkg-query', `--admindir=${join(root, 'var/lib/dpkg')}`, ...args];
+      else return NOT_HERE(cmd ?? '');
+      ran.push(full);
+      return execLocal(full);
+    },
+  };
+}
+
 /** @example await collectRoot('/srv/images/azl3-rootfs') */
 export async function collectRoot(dir: string, opts: { release?: string | undefined } = {}): Promise<RootInventory> {
-  const root = resolve(dir);
-  if (!existsSync(root)) throw new BulwarkError('input.invalid', `${dir}: no such directory`, { file: dir });
-  let release = opts.release ?? null;
-  if (release === null) {
-    for (const f of ['etc/os-release', 'usr/lib/os-release']) {
-      const p = join(root, f);
-      if (existsSync(p)) {
-        release = releaseFromOsRelease(parseOsRelease(await readFile(p, 'utf8')));
-        break;
-      }
-    }
-  }
-  const db = rpmDbPath(root);
-  const argv = ['rpm', '--root', root, ...(db === null ? [] : ['--dbpath', db]), '-qa', '--queryformat', RPM_QA_QUERYFORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')];
-  let stdout: string;
-  try {
-    ({ stdout } = await run(argv[0] ?? 'rpm', argv.slice(1), { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 }));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    throw new BulwarkError('input.invalid', `${dir}: rpm could not read the package database: ${e.code === 'ENOENT' ? 'rpm is not installed' : (e.stderr ?? e.message).trim().split('\n')[0] ?? ''}`, { file: dir }, { cause: err });
-  }
-  const stamp = join(root, IMAGE_STAMP_PATH);
-  const image = existsSync(stamp) ? parseImageStamp(await readFile(stamp, 'utf8')) : null;
-  return { release, packages: parseRpmQa(stdout, `rpm --root ${dir}`), argv, image };
+  if (!existsSync(resolve(dir))) throw new BulwarkError('input.invalid', `${dir}: no such directory`, { file: dir });
+  const ran: string[][] = [];
+  const snap = await collect(rootTransport(dir, ran), { release: opts.release });
+  return { release: snap.release, packages: snap.packages, argv: ran.at(-1) ?? [], image: snap.image };
 }

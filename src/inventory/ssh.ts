@@ -2,19 +2,13 @@ import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
-import type { InstalledPackage } from '../core/target.js';
-import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
-import { parseInventory } from './imports.js';
+import { collect, type ExecResult, type Snapshot, type Transport } from './collector.js';
 import { appendKnownHost, hostKeyName, parseKnownHosts, verifyHostKey } from './known-hosts.js';
-import { parseImageStamp } from './image-stamp.js';
-import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
-import { RPM_QA_QUERYFORMAT } from './rpm-qa.js';
 
 /**
- * The agentless collector: connects with ssh2 (key or agent), verifies the host key against a
- * known_hosts file, and runs a fixed set of commands whose text is constant — nothing from a
- * host, a feed or a user is ever put into them — with fixed output formats.
+ * The agentless transport: connects with ssh2 (key or agent), verifies the host key against a
+ * known_hosts file, and answers the collector's argv arrays (collector.ts), each quoted word by
+ * word: nothing from a host, a feed or a user is ever parsed by the remote shell as code.
  */
 export interface SshTarget {
   host: string;
@@ -65,32 +59,10 @@ export async function checkIdentityFile(file: string, dir: string | null | undef
   if (!within(real, realRoot)) throw outside;
 }
 
-export interface SshInventory {
-  release: string | null;
-  arch: string | null;
-  runningKernel: string | null;
-  rebootRequired: boolean | null;
-  packages: InstalledPackage[];
-  /** The Bulwark image build the host was made from (/etc/bulwark-image), if any. */
-  image: string | null;
-}
+/** What SSH collection gives: the one snapshot every collector gives. */
+export type SshInventory = Snapshot;
 
-// The only commands ever sent. Constant strings: the remote shell parses them, so nothing
-// variable may be part of them.
-const CMD_OS = 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release';
-const CMD_UNAME = 'uname -r; uname -m';
-const CMD_IMAGE = 'cat /etc/bulwark-image 2>/dev/null || true';
-const CMD_HAS_RPM = 'command -v rpm >/dev/null 2>&1 && echo rpm || (command -v dpkg-query >/dev/null 2>&1 && echo dpkg) || echo none';
-const CMD_RPM = `rpm -qa --queryformat '${RPM_QA_QUERYFORMAT}'`;
-const CMD_DPKG = `dpkg-query -W -f '${DPKG_QUERY_FORMAT}'`;
-const CMD_REBOOT = 'if [ -f /var/run/reboot-required ]; then echo yes; elif command -v needs-restarting >/dev/null 2>&1; then needs-restarting -r >/dev/null 2>&1 && echo no || echo yes; else echo unknown; fi';
 const MAX_OUTPUT = 64 * 1024 * 1024;
-
-interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function exec(conn: Client, command: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
@@ -216,23 +188,47 @@ export function shellQuote(arg: string): string {
  * Runs an argv on a host (quoted argument by argument; with `sudo -n` when the host says so).
  * @example await sshExec(target, opts, ['dnf', '--assumeno', 'install', 'curl-8.11.1-3.azl3'])
  */
-export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const c = await openConnection(t, opts);
-  let timer: NodeJS.Timeout | undefined;
+export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly string[]): Promise<ExecResult> {
+  // A run's steps are package-manager commands: all privileged.
+  const tr = sshTransport(t, await openConnection(t, opts));
   try {
-    const full = t.sudo ? ['sudo', '-n', ...argv] : [...argv];
-    return await Promise.race([
-      exec(c.conn, full.map(shellQuote).join(' ')),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new BulwarkError('target.unreachable', `${c.where}: ${argv[0] ?? 'command'}: no answer within ${String(c.timeout)} ms`));
-        }, c.timeout);
-      }),
-    ]);
+    return await tr.exec(argv, { privileged: true });
   } finally {
-    clearTimeout(timer);
-    c.conn.end();
+    tr.close();
   }
+}
+
+/**
+ * An open connection as a transport: each argv is quoted word by word for the remote shell (the
+ * only shell there is), the privileged ones under `sudo -n` when the host was added with sudo.
+ */
+function sshTransport(t: SshTarget, c: Connection): Transport & { close: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    id: 'ssh',
+    where: c.where,
+    live: true,
+    failure: { code: 'target.unreachable', details: { host: c.name } },
+    exec: async (argv, o) => {
+      const full = o?.privileged === true && t.sudo ? ['sudo', '-n', ...argv] : [...argv];
+      try {
+        return await Promise.race([
+          exec(c.conn, full.map(shellQuote).join(' ')),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              reject(new BulwarkError('target.unreachable', `${c.where}: ${argv[0] ?? 'command'}: no answer within ${String(c.timeout)} ms`, { host: c.name }));
+            }, c.timeout);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => {
+      clearTimeout(timer);
+      c.conn.end();
+    },
+  };
 }
 
 /**
@@ -240,47 +236,11 @@ export async function sshExec(t: SshTarget, opts: SshOptions, argv: readonly str
  * @example await collectSsh({ host: '10.0.0.5', port: 22, user: 'bulwark', identityFile: '~/.ssh/id_ed25519', sudo: true }, { knownHostsFile, acceptNewHostKey: false })
  */
 export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInventory> {
-  const { conn, where, name, timeout } = await openConnection(t, opts);
-  let timer: NodeJS.Timeout | undefined;
+  const tr = sshTransport(t, await openConnection(t, opts));
   try {
-    const run = async (cmd: string, what: string): Promise<string> => {
-      const r = await Promise.race([
-        exec(conn, cmd),
-        new Promise<never>((_, reject) => {
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            reject(new Error(`${what}: no answer within ${String(timeout)} ms`));
-          }, timeout);
-        }),
-      ]);
-      if (r.code !== 0) throw new BulwarkError('target.unreachable', `${where}: ${what} failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n')[0] ?? ''}`, { host: name });
-      return r.stdout;
-    };
-    const sudo = t.sudo ? 'sudo -n ' : '';
-    const osText = await run(CMD_OS, 'reading /etc/os-release');
-    const [kernel, arch] = (await run(CMD_UNAME, 'uname')).trim().split('\n');
-    // The release's own package database: a Debian host may have rpm installed too (alien,
-    // build tools), and an RPM-based one dpkg; probe only when the release is not known.
-    const release = releaseFromOsRelease(parseOsRelease(osText));
-    const family = release === null ? null : releaseFamily(release);
-    const manager = family === 'rpm' ? 'rpm' : family === 'deb' ? 'dpkg' : (await run(CMD_HAS_RPM, 'finding the package manager')).trim();
-    let packages: InstalledPackage[];
-    if (manager === 'rpm') packages = parseInventory(await run(sudo + CMD_RPM, 'rpm -qa'), `${where}: rpm -qa`, 'rpm-qa').packages;
-    else if (manager === 'dpkg') packages = parseInventory(await run(sudo + CMD_DPKG, 'dpkg-query'), `${where}: dpkg-query`, 'dpkg-query').packages;
-    else throw new BulwarkError('input.invalid', `${where}: neither rpm nor dpkg-query is installed`, { host: name });
-    const reboot = (await run(CMD_REBOOT, 'checking for a pending reboot')).trim();
-    const image = parseImageStamp(await run(CMD_IMAGE, 'reading /etc/bulwark-image'));
-    return {
-      image,
-      release,
-      arch: arch?.trim() ?? null,
-      runningKernel: kernel?.trim() ?? null,
-      rebootRequired: reboot === 'yes' ? true : reboot === 'no' ? false : null,
-      packages,
-    };
+    return await collect(tr);
   } finally {
-    clearTimeout(timer);
-    conn.end();
+    tr.close();
   }
 }
 

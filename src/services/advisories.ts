@@ -16,7 +16,7 @@ export interface AdvisoryQuery {
  * @example await searchAdvisories(db, { cve: 'CVE-2024-6387' })
  */
 export function searchAdvisories(db: Db, q: AdvisoryQuery): Promise<Advisory[]> {
-  return loadAdvisories(db.kysely, {
+  return loadAdvisories(db, {
     ...(q.cve !== undefined ? { cve: q.cve.toUpperCase() } : {}),
     ...(q.package !== undefined ? { packages: [q.package] } : {}),
     ...(q.release !== undefined ? { release: q.release } : {}),
@@ -28,7 +28,7 @@ export function searchAdvisories(db: Db, q: AdvisoryQuery): Promise<Advisory[]> 
 
 /** One advisory with its history (added, changed with what changed, withdrawn, restored). */
 export async function showAdvisory(db: Db, source: string, id: string): Promise<{ advisory: Advisory & { withdrawnAt: string | null }; events: AdvisoryEvent[] } | null> {
-  const advisory = await getAdvisory(db.kysely, source, id);
+  const advisory = await getAdvisory(db, source, id);
   if (advisory === null) return null;
-  return { advisory, events: await listAdvisoryEvents(db.kysely, source, id) };
+  return { advisory, events: await listAdvisoryEvents(db, source, id) };
 }

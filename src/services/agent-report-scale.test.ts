@@ -5,7 +5,7 @@ import { testDatabases } from '../../test/databases.js';
 import { refusingTransport } from '../../test/refusing-transport.js';
 import { createApp } from '../api/app.js';
 import type { Advisory } from '../core/advisory.js';
-import { getAgent, loadInventory, transaction, upsertAdvisories } from '../storage/index.js';
+import { getAgent, loadInventory, rawKysely, transaction, upsertAdvisories } from '../storage/index.js';
 import { agentKey, createEnrollmentToken, enrollAgent, stringToSign } from './agents.js';
 import { findFindings } from './report.js';
 import type { Db } from './store.js';
@@ -78,8 +78,8 @@ describe.each(testDatabases())('a large agent report on $name', ({ open }) => {
     await transaction(db, (tx) => upsertAdvisories(tx, [advisory('ADV-FIRST', 'bw-src-0', '1.0.0-2'), advisory('ADV-LAST', 'bw-src-99999', '1.99999.0-2'), advisory('ADV-FIXED', 'bw-src-50000', '1.0.0-1')], new Date().toISOString()));
     const res = await post(report(100_000));
     expect([res.status, await res.text()]).toEqual([200, 'ok 100000 packages, 2 findings (2 new, 0 closed)\n']);
-    const targetId = (await getAgent(db.kysely, agentId))?.targetId ?? '';
-    expect((await loadInventory(db.kysely, targetId)).length).toBe(100_000);
+    const targetId = (await getAgent(db, agentId))?.targetId ?? '';
+    expect((await loadInventory(db, targetId)).length).toBe(100_000);
     const found = await findFindings(db, { hosts: ['huge-host'] });
     expect(found.map((f) => `${f.advisoryId} ${f.package} ${f.installed}`).sort()).toEqual(['ADV-FIRST bw-pkg-0 1.0.0-1', 'ADV-LAST bw-pkg-99999 1.99999.0-1']);
     // A findings filter naming 40,000 hosts (a fleet's worth) is bound as one list, not 80,000 parameters.
@@ -91,10 +91,10 @@ describe.each(testDatabases())('a large agent report on $name', ({ open }) => {
     await transaction(db, (tx) => upsertAdvisories(tx, [advisory('ADV-FIRST', 'bw-src-0', '1.0.0-2')], new Date().toISOString()));
     const text = report(10);
     // Matching fails after the inventory is stored: the advisories cannot be read.
-    await sql`alter table advisories rename to advisories_away`.execute(db.kysely);
+    await sql`alter table advisories rename to advisories_away`.execute(rawKysely(db));
     const failed = await post(text);
     expect(failed.status).toBe(500);
-    await sql`alter table advisories_away rename to advisories`.execute(db.kysely);
+    await sql`alter table advisories_away rename to advisories`.execute(rawKysely(db));
     const again = await post(text);
     expect([again.status, await again.text()]).toEqual([200, 'ok 10 packages, 1 findings (1 new, 0 closed)\n']);
     expect(await (await post(text)).text()).toBe('ok unchanged\n');

@@ -50,7 +50,7 @@ describe('agent signatures over the bytes sent', () => {
   });
 
   it("verifies a task result whose output head -c cut in the middle of a character", async () => {
-    const targetId = (await getAgent(db.kysely, agentId))?.targetId ?? '';
+    const targetId = (await getAgent(db, agentId))?.targetId ?? '';
     const task = runAgentTask(db, targetId, 'exec', ['dnf', '-y', 'install', 'x-1-1'], { timeoutMs: 20_000, pollMs: 20 });
     let pk = '';
     for (let i = 0; i < 200 && pk === ''; i++) {

@@ -16,13 +16,13 @@ describe.each(testDatabases())('agent tasks on $name', ({ open }) => {
     db = await open();
     const r = await storeInventory(db, { name: 'edge-1', release: 'azurelinux:3.0', kind: 'host', platform: null }, [], () => new Date());
     targetId = r.target.id;
-    await insertAgent(db.kysely, { id: 'agent-1', targetId, hostname: 'edge-1', enrolledAt: new Date().toISOString() });
+    await insertAgent(db, { id: 'agent-1', targetId, hostname: 'edge-1', enrolledAt: new Date().toISOString() });
   });
   afterEach(async () => {
     await db.close();
   });
   const agent = async () => {
-    const a = await getAgent(db.kysely, 'agent-1');
+    const a = await getAgent(db, 'agent-1');
     if (a === null) throw new Error('no agent');
     return a;
   };
@@ -34,9 +34,9 @@ describe.each(testDatabases())('agent tasks on $name', ({ open }) => {
   });
 
   it('withdraws a task a dead process left unsent when the same step is queued again, and runs only the new one', async () => {
-    const stale = await insertAgentTask(db.kysely, { agentId: 'agent-1', kind: 'exec', argv: ['dnf', '-y', 'install', 'new'], now: new Date().toISOString() });
+    const stale = await insertAgentTask(db, { agentId: 'agent-1', kind: 'exec', argv: ['dnf', '-y', 'install', 'new'], now: new Date().toISOString() });
     // Another command queued meanwhile (a scan's report) is not the same step: it stays.
-    const report = await insertAgentTask(db.kysely, { agentId: 'agent-1', kind: 'report', argv: [], now: new Date().toISOString() });
+    const report = await insertAgentTask(db, { agentId: 'agent-1', kind: 'report', argv: [], now: new Date().toISOString() });
     const waiting = runAgentTask(db, targetId, 'exec', ['dnf', '-y', 'install', 'new'], { timeoutMs: 10_000, pollMs: 20 });
     let text = 'none\n';
     for (let i = 0; i < 100 && (text === 'none\n' || text.startsWith(`task ${String(report)} `)); i++) {

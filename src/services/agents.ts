@@ -88,7 +88,7 @@ export async function createEnrollmentToken(db: Db, o: { tags: string[]; expires
   const secret = randomBytes(32).toString('base64url');
   const now = clock();
   const expiresAt = new Date(now.getTime() + o.expiresInHours * 3_600_000).toISOString();
-  await insertEnrollmentToken(db.kysely, { id, secretSha256: sha256(secret), tags: o.tags, createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
+  await insertEnrollmentToken(db, { id, secretSha256: sha256(secret), tags: o.tags, createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
   await recordAudit(db, o.actor, 'agent.enrollment-token', `enrollment:${id}`, { tags: o.tags, expiresAt }, clock);
   return { token: `bwe_${id}_${secret}`, id, expiresAt };
 }
@@ -99,7 +99,7 @@ export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string;
   const refused = new BulwarkError('auth.required', 'the enrollment token is not valid (unknown, used, or expired)');
   if (m === null) throw refused;
   const [, id = '', secret = ''] = m;
-  const t = await getEnrollmentToken(db.kysely, id);
+  const t = await getEnrollmentToken(db, id);
   if (t === null) throw refused;
   const a = Buffer.from(sha256(secret), 'hex');
   const b = Buffer.from(t.secretSha256, 'hex');
@@ -133,7 +133,7 @@ export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow
   const { agentId, ts, nonce, signature } = r;
   if (agentId === undefined || ts === undefined || nonce === undefined || signature === undefined) throw new BulwarkError('auth.required', 'an agent request must be signed (X-Bulwark-Agent, -Timestamp, -Nonce, -Signature)');
   if (!/^[0-9a-f]{16}$/.test(agentId) || !/^\d{1,12}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature)) throw new BulwarkError('auth.required', 'malformed agent signature headers');
-  const agent = await getAgent(db.kysely, agentId);
+  const agent = await getAgent(db, agentId);
   if (agent === null || agent.revokedAt !== null) throw new BulwarkError('auth.required', 'unknown or revoked agent');
   return agent;
 }
@@ -150,8 +150,8 @@ export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHea
   // most once a minute per agent: a steady stream of reports costs one write each (the nonce).
   const sweep = now - lastSweep > 60_000;
   if (sweep) lastSweep = now;
-  if (!(await recordNonce(db.kysely, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
-  if (agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000) await setAgentSeen(db.kysely, agentId, new Date(now).toISOString());
+  if (!(await recordNonce(db, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
+  if (agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000) await setAgentSeen(db, agentId, new Date(now).toISOString());
   return agent;
 }
 
@@ -161,13 +161,13 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   // re-match the hosts their changes touch). A host is matched afresh at least once a day, for
   // what time alone changes (a release reaching its end of support).
   const fingerprint = sha256(text);
-  const last = await inventoryFingerprint(db.kysely, agent.targetId);
+  const last = await inventoryFingerprint(db, agent.targetId);
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
-  const r = parseAgentReport(text, `report of agent ${agent.id}`);
+  const r = await parseAgentReport(text, `report of agent ${agent.id} (host ${agent.hostname})`);
   // A reboot step waits for a report from another boot; one found begun after a crash asks when
   // the host booted.
-  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db.kysely, agent.id, r.bootId, r.bootedAt);
+  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
   if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
@@ -186,13 +186,13 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const scan = await scanTarget(db, agent.targetId, clock);
   // Only a report that was stored and matched is recognised when it comes again: one whose
   // matching failed (saveInventory left no fingerprint) is matched afresh when it is resent.
-  await setInventoryFingerprint(db.kysely, agent.targetId, fingerprint, now);
+  await setInventoryFingerprint(db, agent.targetId, fingerprint, now);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
 }
 
 /** The next task for the agent, in the line format bulwark-agent.sh reads; empty when none. */
 export async function nextTaskText(db: Db, agent: AgentRow, clock: Clock = systemClock): Promise<string> {
-  const t = await nextAgentTask(db.kysely, agent.id, clock().toISOString());
+  const t = await nextAgentTask(db, agent.id, clock().toISOString());
   if (t === null) return 'none\n';
   return [`task ${String(t.pk)} ${t.kind}`, ...t.argv.map((a) => `arg ${a}`), 'end', ''].join('\n');
 }
@@ -200,9 +200,9 @@ export async function nextTaskText(db: Db, agent: AgentRow, clock: Clock = syste
 export async function acceptTaskResult(db: Db, agent: AgentRow, taskPk: number, text: string, clock: Clock = systemClock): Promise<void> {
   const m = /^exit=(\d{1,3})\n?/.exec(text);
   if (m === null) throw new BulwarkError('input.invalid', 'a task result starts with exit=N');
-  const task = await getAgentTask(db.kysely, taskPk);
+  const task = await getAgentTask(db, taskPk);
   if (task?.agentId !== agent.id) throw new BulwarkError('storage.not-found', `no task ${String(taskPk)} for this agent`);
-  await finishAgentTask(db.kysely, taskPk, agent.id, Number(m[1]), text.slice(m[0].length, m[0].length + 1024 * 1024), clock().toISOString());
+  await finishAgentTask(db, taskPk, agent.id, Number(m[1]), text.slice(m[0].length, m[0].length + 1024 * 1024), clock().toISOString());
 }
 
 /**
@@ -210,23 +210,23 @@ export async function acceptTaskResult(db: Db, agent: AgentRow, taskPk: number, 
  * agent picks it up on its next pass. A task whose result never comes fails at `timeoutMs`.
  */
 export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'report', argv: readonly string[], o: { timeoutMs?: number; pollMs?: number } = {}, clock: Clock = systemClock): Promise<CommandResult> {
-  const agent = await getAgentOfTarget(db.kysely, targetId);
+  const agent = await getAgentOfTarget(db, targetId);
   if (agent === null) throw new BulwarkError('usage', `target ${targetId} has no enrolled agent`);
   for (const a of argv) if (a.includes('\n') || a.includes('\0')) throw new BulwarkError('input.invalid', 'a task word cannot hold a line break');
-  const pk = await insertAgentTask(db.kysely, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
+  const pk = await insertAgentTask(db, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
   // The same command queued before and still not sent was left by a process that died waiting
   // (its step is being run again): it must never run as well.
-  await withdrawStaleCopies(db.kysely, { agentId: agent.id, pk, kind, argv, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
+  await withdrawStaleCopies(db, { agentId: agent.id, pk, kind, argv, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
   const timeoutMs = o.timeoutMs ?? 3_600_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const t: AgentTask | null = await getAgentTask(db.kysely, pk);
+    const t: AgentTask | null = await getAgentTask(db, pk);
     if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: t.exitCode === null ? 'the task expired before the agent answered' : '' };
     if (Date.now() > until) {
       // Given up on: an agent that polls later must not run it (an update outside its window,
       // after the step was marked failed). An answer already stored wins.
       const seconds = String(Math.round(timeoutMs / 1000));
-      if (!(await withdrawAgentTask(db.kysely, { agentId: agent.id, pk, now: clock().toISOString(), why: `expired: the server stopped waiting after ${seconds} s` }))) continue;
+      if (!(await withdrawAgentTask(db, { agentId: agent.id, pk, now: clock().toISOString(), why: `expired: the server stopped waiting after ${seconds} s` }))) continue;
       return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${seconds} s; the task is withdrawn` };
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
@@ -243,7 +243,7 @@ export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: 
   // Begun before by a process that died (`since`): a host that booted since then was rebooted by
   // it, as its agent's last report says (its boot time, /proc/stat btime).
   if (o.since !== undefined) {
-    const a = await getAgentOfTarget(db.kysely, targetId);
+    const a = await getAgentOfTarget(db, targetId);
     if (a?.bootedAt !== null && a?.bootedAt !== undefined && Date.parse(a.bootedAt) >= Date.parse(o.since)) return { code: 0, stdout: `already rebooted: the host booted at ${a.bootedAt}, after this step began at ${o.since}\n`, stderr: '' };
   }
   // The host may have booted and not reported yet: the agent itself then declines the reboot
@@ -257,7 +257,7 @@ export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: 
   const timeoutMs = o.timeoutMs ?? 30 * 60_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const a = await getAgentOfTarget(db.kysely, targetId);
+    const a = await getAgentOfTarget(db, targetId);
     if (a?.bootId !== null && a?.bootId !== undefined && a.bootId !== before) return { code: 0, stdout: `rebooted: boot ${before} → ${a.bootId}\n`, stderr: '' };
     if (Date.now() > until) return { code: null, stdout: ack.stdout, stderr: `no report from a new boot within ${String(Math.round(timeoutMs / 1000))} s of the reboot` };
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
@@ -265,11 +265,11 @@ export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: 
 }
 
 export function listAgents(db: Db): Promise<AgentRow[]> {
-  return listAgentRows(db.kysely);
+  return listAgentRows(db);
 }
 
 export async function revokeAgent(db: Db, id: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
-  if (!(await revokeAgentRow(db.kysely, id, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active agent ${id}`);
+  if (!(await revokeAgentRow(db, id, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active agent ${id}`);
   await recordAudit(db, actor, 'agent.revoke', `agent:${id}`, {}, clock);
 }
 

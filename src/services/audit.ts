@@ -32,9 +32,9 @@ export function actorLabel(a: Actor): string {
  * @example await recordAudit(db, { kind: 'cli', name: 'alice' }, 'policy.apply', 'azl3-prod', { version: 2 })
  */
 export async function recordAudit(db: Db, actor: Actor, action: string, subject: string, detail: Record<string, unknown> = {}, clock: Clock = systemClock): Promise<void> {
-  await appendAudit(db.kysely, { at: clock().toISOString(), actor: actorLabel(actor), action, subject, detail });
+  await appendAudit(db, { at: clock().toISOString(), actor: actorLabel(actor), action, subject, detail });
 }
 
 export function auditLog(db: Db, opts: { limit?: number; subject?: string | undefined } = {}): Promise<AuditEntry[]> {
-  return listAudit(db.kysely, opts);
+  return listAudit(db, opts);
 }

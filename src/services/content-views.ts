@@ -66,7 +66,7 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const view = parseContentView(text, file);
   const sources: { repo: RepoRow; snapshot?: string | undefined }[] = [];
   for (const src of view.sources) {
-    const repo = await getRepo(db.kysely, src.repo);
+    const repo = await getRepo(db, src.repo);
     if (repo === null) throw new BulwarkError('usage', `${file}: no repository ${src.repo}`);
     sources.push({ repo, snapshot: src.snapshot });
   }
@@ -76,7 +76,7 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const upstream: Candidate[] = [];
   const updateinfos: string[] = [];
   for (const { repo, snapshot } of sources) {
-    const snaps = await listSnapshotRows(db.kysely, repo.id);
+    const snaps = await listSnapshotRows(db, repo.id);
     const snap = snapshot === undefined ? snaps[0] : snaps.find((x) => x.id.startsWith(snapshot));
     if (snap === undefined) throw new BulwarkError('usage', `${file}: ${repo.id} has no ${snapshot ?? ''} snapshot (bulwark repo sync ${repo.id})`);
     // Every package file present and matching the snapshot's signed metadata, or no publication.
@@ -117,7 +117,7 @@ async function writeVersion(
   clock: Clock,
 ): Promise<PublishReport> {
   const { text, view, family, packages, deviations, updateinfos } = v;
-  const versions = await listViewVersions(db.kysely, view.name);
+  const versions = await listViewVersions(db, view.name);
   const next = (versions[0]?.version ?? 0) + 1;
   const dir = join(o.publishDir, view.name, String(next));
   // A directory of a version never recorded is a crashed attempt: none of its files may stay.
@@ -163,7 +163,7 @@ async function writeVersion(
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), text);
-  const version = await insertViewVersion(db.kysely, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir });
+  const version = await insertViewVersion(db, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations };
@@ -283,7 +283,7 @@ async function publishApt(dir: string, packages: readonly Candidate[], o: { suit
 /** Points an environment at a published version (default: the latest). */
 export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: Actor; clock?: Clock; force?: boolean }): Promise<{ version: number }> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.environment)) throw new BulwarkError('usage', `"${o.environment}" is not an environment name`);
-  const versions = await listViewVersions(db.kysely, o.view);
+  const versions = await listViewVersions(db, o.view);
   const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
   if (v === undefined) throw new BulwarkError('storage.not-found', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
   // The version's own YAML says the way through the environments.
@@ -292,32 +292,32 @@ export async function promoteView(db: Db, o: { view: string; environment: string
     const i = path.indexOf(o.environment);
     if (i < 0) throw new BulwarkError('usage', `${o.view}: ${o.environment} is not on its promotion path (${path.join(' → ')})`);
     const before = path[i - 1];
-    if (before !== undefined && !(await promotedTo(db.kysely, o.view, v.version)).includes(before)) throw new BulwarkError('usage', `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`);
+    if (before !== undefined && !(await promotedTo(db, o.view, v.version)).includes(before)) throw new BulwarkError('usage', `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`);
   }
   const clock = o.clock ?? systemClock;
-  await setEnvironment(db.kysely, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: actorLabel(o.actor) });
+  await setEnvironment(db, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: actorLabel(o.actor) });
   await recordAudit(db, o.actor, 'view.promote', o.view, { environment: o.environment, version: v.version, ...(o.force === true ? { forced: true } : {}) }, clock);
   return { version: v.version };
 }
 
 /** One version of a view (default: its latest), or null. */
 export function viewVersion(db: Db, view: string, version?: number): Promise<ViewVersionRow | null> {
-  return getViewVersion(db.kysely, view, version);
+  return getViewVersion(db, view, version);
 }
 
 export function viewVersions(db: Db, view?: string): Promise<ViewVersionRow[]> {
-  return listViewVersions(db.kysely, view);
+  return listViewVersions(db, view);
 }
 
 export function viewEnvironments(db: Db, view?: string): ReturnType<typeof listEnvironments> {
-  return listEnvironments(db.kysely, view);
+  return listEnvironments(db, view);
 }
 
 /** The directory an environment of a view serves, or null. */
 export async function environmentDir(db: Db, view: string, environment: string): Promise<string | null> {
-  const env = (await listEnvironments(db.kysely, view)).find((e) => e.environment === environment);
+  const env = (await listEnvironments(db, view)).find((e) => e.environment === environment);
   if (env === undefined) return null;
-  return (await listViewVersions(db.kysely, view)).find((v) => v.version === env.version)?.dir ?? null;
+  return (await listViewVersions(db, view)).find((v) => v.version === env.version)?.dir ?? null;
 }
 
 /**
@@ -337,7 +337,7 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
   if (dir === null) throw new BulwarkError('usage', `content view ${o.view} has no environment ${o.environment} (bulwark view promote)`);
   if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(o.url)) throw new BulwarkError('usage', `"${o.url}" is not the server's address (https://host[:port][/path])`);
   const base = `${o.url.replace(/\/+$/, '')}/repos/${o.view}/${o.environment}/`;
-  const spec = (await listViewVersions(db.kysely, o.view)).find((v) => v.dir === dir);
+  const spec = (await listViewVersions(db, o.view)).find((v) => v.dir === dir);
   const view = spec === undefined ? null : parseContentView(spec.spec, `${o.view} (published)`);
   const auth = '# with `bulwark serve --repos-need-token`: username=bulwark and password=<a viewer token>';
   if (existsSync(join(dir, 'dists'))) {

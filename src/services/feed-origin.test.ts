@@ -9,6 +9,7 @@ import { backfillFeedSourceOrigin } from '../storage/migrations/0026-feed-source
 import { recordAudit } from './audit.js';
 import { addSource, listSources, syncSource } from './feeds.js';
 import type { Db } from './store.js';
+import { rawKysely } from '../storage/index.js';
 
 /**
  * The operator's allow-list of own-network mirrors (BULWARK_FEED_ALLOW) serves sources the
@@ -74,12 +75,12 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
     await addSource(db, { id: 'old-cli', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' }, { kind: 'cli', name: 'alice' });
     await addSource(db, { id: 'old-none', format: 'oval', location: `http://localhost:${String(port)}/feed.xml`, via: 'api' }, { kind: 'cli', name: 'alice' });
     // As before the column: everything cli; the audit log says who added each last.
-    await db.kysely.updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
+    await rawKysely(db).updateTable('feed_sources').set({ added_via: 'cli' }).where('id', 'in', ['old-api', 'old-cli', 'old-none']).execute();
     await recordAudit(db, { kind: 'cli', name: 'alice' }, 'feed.add', 'old-api');
     await recordAudit(db, { kind: 'token', name: 'abc:admin' }, 'feed.add', 'old-api');
     await recordAudit(db, { kind: 'user', name: 'bob' }, 'feed.add', 'old-cli');
     await recordAudit(db, { kind: 'cli', name: 'alice' }, 'feed.add', 'old-cli');
-    await backfillFeedSourceOrigin(db.kysely as unknown as Kysely<unknown>);
+    await backfillFeedSourceOrigin(rawKysely(db) as unknown as Kysely<unknown>);
     const by = Object.fromEntries((await listSources(db)).filter((s) => s.id.startsWith('old-')).map((s) => [s.id, s.addedVia]));
     expect(by).toEqual({ 'old-api': 'api', 'old-cli': 'cli', 'old-none': 'cli' });
   });

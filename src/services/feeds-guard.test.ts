@@ -17,7 +17,7 @@ import { addSource, syncSource } from './feeds.js';
 import { ingestFeedFile } from './ingest.js';
 import { openStore, type Db } from './store.js';
 import { createToken } from './tokens.js';
-import { loadAdvisories, stageAdvisories, stagingSource, transaction } from '../storage/index.js';
+import { loadAdvisories, stageAdvisories, stagingSource, transaction, rawKysely } from '../storage/index.js';
 
 // Issue #13, "a broken feed withdraws everything": a sync that would withdraw more than 20% of a
 // source's advisories, or whose records were mostly skipped, is refused with the counts unless
@@ -237,7 +237,7 @@ describe('a refused sync under the scheduler', () => {
         ['refused', true],
       ]);
       expect(syncs.slice(1).map((e) => e.actor)).toEqual(['scheduler', 'scheduler']);
-      expect((await loadAdvisories(db.kysely, { source: 'guard' })).length).toBe(10);
+      expect((await loadAdvisories(db, { source: 'guard' })).length).toBe(10);
     } finally {
       await db.close();
     }
@@ -245,7 +245,7 @@ describe('a refused sync under the scheduler', () => {
     // The operator looks and allows it once; the scheduler then finds it unchanged.
     const allowed = await runCli(['--db', dbPath, 'feeds', 'sync', '--source', 'guard', '--allow-withdraw']);
     expect(allowed.code).toBe(0);
-    expect(allowed.out).toMatch(/^guard: 1 advisories in 1 document: 0 added, 0 changed, 9 withdrawn/m);
+    expect(allowed.out).toMatch(/^guard: 1 advisory in 1 document: 0 added, 0 changed, 9 withdrawn/m);
     expect(await scheduler()).toEqual({ code: 0, err: '' });
     expect((await runCli(['--db', dbPath, 'feeds', 'list'])).out).not.toContain('REFUSED');
   });
@@ -275,16 +275,16 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
   it('leaves the store as it was (new advisories were staged, the last write failed), and the next sync stores it all', async () => {
     const next = feed(dir, 'next.json', [...ten.slice(0, 9), ...Array.from({ length: 5 }, (_, i) => advisory(`NEW-${String(i)}`))]);
     // The database refuses the final transaction's last statement (a withdrawal event).
-    if (db.dialect === 'sqlite') await sql`create trigger refuse_withdrawn before insert on advisory_events when new.kind = 'withdrawn' begin select raise(abort, 'injected failure'); end`.execute(db.kysely);
+    if (db.dialect === 'sqlite') await sql`create trigger refuse_withdrawn before insert on advisory_events when new.kind = 'withdrawn' begin select raise(abort, 'injected failure'); end`.execute(rawKysely(db));
     else {
-      await sql`create function refuse_withdrawn() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(db.kysely);
-      await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(db.kysely);
+      await sql`create function refuse_withdrawn() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(rawKysely(db));
+      await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(rawKysely(db));
     }
     const before = await dumpStore(db);
     await expect(syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/injected failure/);
     expect(await dumpStore(db)).toEqual(before);
     expect((await auditLog(db, { subject: 'guard', limit: 1 }))[0]?.detail).toMatchObject({ status: 'failed', error: expect.stringMatching(/injected failure/) as unknown });
-    await sql`drop trigger refuse_withdrawn${sql.raw(db.dialect === 'sqlite' ? '' : ' on advisory_events')}`.execute(db.kysely);
+    await sql`drop trigger refuse_withdrawn${sql.raw(db.dialect === 'sqlite' ? '' : ' on advisory_events')}`.execute(rawKysely(db));
     expect(await syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', added: 5, withdrawn: 1, unchanged: 9 });
   });
 
@@ -292,9 +292,9 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
     const old = '2020-01-01T00:00:00.000Z';
     const staging = stagingSource('guard', 'killed');
     await transaction(db, (tx) => stageAdvisories(tx, 'guard', staging, [{ ...(advisory('GHOST') as unknown as Advisory), source: 'guard' }], old));
-    expect((await loadAdvisories(db.kysely, { release: 'azurelinux:3.0', packages: ['openssl'] })).map((a) => a.id)).not.toContain('GHOST');
-    expect((await loadAdvisories(db.kysely, { withdrawn: true })).map((a) => a.id)).not.toContain('GHOST');
+    expect((await loadAdvisories(db, { release: 'azurelinux:3.0', packages: ['openssl'] })).map((a) => a.id)).not.toContain('GHOST');
+    expect((await loadAdvisories(db, { withdrawn: true })).map((a) => a.id)).not.toContain('GHOST');
     await syncSource(db, 'guard', { file: feed(dir, 'again.json', ten), force: true, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } });
-    expect(await db.kysely.selectFrom('advisories').select('advisory_id').where('source', '=', staging).execute()).toEqual([]);
+    expect(await rawKysely(db).selectFrom('advisories').select('advisory_id').where('source', '=', staging).execute()).toEqual([]);
   });
 });

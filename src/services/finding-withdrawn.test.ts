@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
+import { rawKysely } from '../storage/index.js';
 import { addSource, syncSource } from './feeds.js';
 import { hostDetail } from './host-detail.js';
 import { importRpmQaFile } from './inventory.js';
@@ -107,10 +108,10 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
   });
 
   it('keeps the status check: withdrawn is admitted, anything else still refused', async () => {
-    const row = await db.kysely.selectFrom('findings').select('pk').executeTakeFirstOrThrow();
-    await expect(sql`update findings set status = 'gone' where pk = ${row.pk}`.execute(db.kysely)).rejects.toThrow(/check/i);
-    await sql`update findings set status = 'withdrawn' where pk = ${row.pk}`.execute(db.kysely);
-    await sql`update findings set status = 'open' where pk = ${row.pk}`.execute(db.kysely);
+    const row = await rawKysely(db).selectFrom('findings').select('pk').executeTakeFirstOrThrow();
+    await expect(sql`update findings set status = 'gone' where pk = ${row.pk}`.execute(rawKysely(db))).rejects.toThrow(/check/i);
+    await sql`update findings set status = 'withdrawn' where pk = ${row.pk}`.execute(rawKysely(db));
+    await sql`update findings set status = 'open' where pk = ${row.pk}`.execute(rawKysely(db));
   });
 });
 
@@ -177,12 +178,12 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
 
   it('closes as fixed a finding whose build was updated or removed, or whose kernel no longer runs', async () => {
     await inventory('upd-01', [rpm('openssl', '3.3.0'), rpm('curl', '8.8.0'), rpm('kernel', '6.6.1'), rpm('kernel', '6.6.9')], '04');
-    await db.kysely.updateTable('targets').set({ running_kernel: '6.6.1-1.azl3' }).where('name', '=', 'upd-01').execute();
+    await rawKysely(db).updateTable('targets').set({ running_kernel: '6.6.1-1.azl3' }).where('name', '=', 'upd-01').execute();
     await scanTarget(db, 'upd-01', at('2026-03-04T00:00:00Z'));
     expect(await status('upd-01')).toEqual({ 'HC-1 openssl': 'open', 'HC-1 curl': 'open', 'HC-3 kernel': 'open' });
     // openssl updated, curl removed, the host rebooted into the fixed kernel (the old one stays installed).
     await inventory('upd-01', [rpm('openssl', '3.3.2'), rpm('kernel', '6.6.1'), rpm('kernel', '6.6.9')], '05');
-    await db.kysely.updateTable('targets').set({ running_kernel: '6.6.9-1.azl3' }).where('name', '=', 'upd-01').execute();
+    await rawKysely(db).updateTable('targets').set({ running_kernel: '6.6.9-1.azl3' }).where('name', '=', 'upd-01').execute();
     await scanTarget(db, 'upd-01', at('2026-03-05T00:00:00Z'));
     expect(await status('upd-01')).toEqual({ 'HC-1 openssl': 'fixed', 'HC-1 curl': 'fixed', 'HC-3 kernel': 'fixed' });
   });
@@ -207,7 +208,7 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
       await scanTarget(db, host, at('2026-03-08T00:00:00Z'));
     }
     const accept = (host: string, until: string | null) =>
-      db.kysely.updateTable('findings').set({ status: 'accepted', reason: `accepted for ${host}: vim is not run there`, accepted_until: until }).where('target_id', 'in', (q) => q.selectFrom('targets').select('id').where('name', '=', host)).execute();
+      rawKysely(db).updateTable('findings').set({ status: 'accepted', reason: `accepted for ${host}: vim is not run there`, accepted_until: until }).where('target_id', 'in', (q) => q.selectFrom('targets').select('id').where('name', '=', host)).execute();
     await accept('acc-01', null);
     // acc-02's acceptance expires between the withdrawal (the next sync) and the return (the one after).
     await accept('acc-02', `2026-03-${String(10 + sync + 1)}T12:00:00.000Z`);

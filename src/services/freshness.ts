@@ -70,14 +70,14 @@ export interface FreshnessSource {
  * @example (await freshnessOf(db, await listSources(db))).get('azurelinux-3.0-oval')?.state
  */
 export async function freshnessOf(db: Db, sources: readonly FreshnessSource[], clock: Clock = systemClock): Promise<Map<string, FeedFreshness>> {
-  const newest = await newestAdvisoryDates(db.kysely);
-  const own = await staleAfterDays(db.kysely);
+  const newest = await newestAdvisoryDates(db);
+  const own = await staleAfterDays(db);
   const now = clock();
   const out = new Map<string, FeedFreshness>();
   for (const s of sources) {
     const signal = s.state?.summary['signal'];
     const signalNewest = typeof signal === 'object' && signal !== null && typeof (signal as { newestAt?: unknown }).newestAt === 'string' ? (signal as { newestAt: string }).newestAt : null;
-    const a = await lastAudit(db.kysely, 'feed.sync', s.id);
+    const a = await lastAudit(db, 'feed.sync', s.id);
     const lastAttempt = a === null ? null : { at: a.at, status: typeof a.detail['status'] === 'string' ? a.detail['status'] : 'unknown', error: typeof a.detail['error'] === 'string' ? a.detail['error'] : null };
     const threshold = own.get(s.id);
     out.set(
@@ -104,7 +104,7 @@ export async function staleNotes(db: Db, sources: readonly (FreshnessSource & { 
   for (const s of sources) {
     const f = fresh.get(s.id);
     if (f?.state !== 'stale' || s.format === 'kev' || s.format === 'epss') continue;
-    const about = s.release !== null ? s.release === release : (dist !== null && catalog.find((c) => c.id === s.id)?.distribution === dist) || (await releasesOfSource(db.kysely, s.id)).includes(release);
+    const about = s.release !== null ? s.release === release : (dist !== null && catalog.find((c) => c.id === s.id)?.distribution === dist) || (await releasesOfSource(db, s.id)).includes(release);
     if (!about) continue;
     out.push(f.ageDays !== null && f.ageDays > f.staleAfterDays ? `advisories for ${release} are ${String(f.ageDays)} days old (${s.id}: ${f.reason ?? ''})` : `advisories for ${release} may be out of date (${s.id}: ${f.reason ?? ''})`);
   }

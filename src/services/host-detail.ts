@@ -17,10 +17,10 @@ export interface HostDetail {
 }
 
 export async function hostDetail(db: Db, name: string): Promise<HostDetail> {
-  const host = await getTarget(db.kysely, name);
+  const host = await getTarget(db, name);
   if (host === null) throw new BulwarkError('storage.not-found', `no host named "${name}"`);
-  const packages = (await loadInventory(db.kysely, host.id)).sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch));
+  const packages = (await loadInventory(db, host.id)).sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch));
   const findings = await findFindings(db, { hosts: [host.id] });
   const closed = (await findFindings(db, { hosts: [host.id], status: ['fixed', 'withdrawn'] })).sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? '')).slice(0, 200);
-  return { host, packages, findings, history: { closed, runs: await runsOfTarget(db.kysely, host.id) } };
+  return { host, packages, findings, history: { closed, runs: await runsOfTarget(db, host.id) } };
 }

@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import type { PackageManager } from '../executor/commands.js';
-import { checkIdentityFile, collectSsh, mapBounded, type SshTarget } from '../inventory/ssh.js';
+import { checkIdentityFile, mapBounded } from '../inventory/ssh.js';
+import { requireTransport, transportOf } from './host-transports/index.js';
+import { sshAddress } from './host-transports/ssh.js';
 import { defaultSqlitePath, getTarget, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget, type ScanReport } from './scan.js';
@@ -35,24 +37,8 @@ export function parseSshAddress(address: string): { user: string; host: string; 
   return { user: m[1] ?? 'root', host: m[2].replace(/^\[|\]$/g, ''), port };
 }
 
-export function sshTargetOf(t: StoredTarget): SshTarget {
-  if (t.address === null || !t.address.startsWith('ssh://')) throw new BulwarkError('usage', `target "${t.name}" has no SSH address (add it with \`bulwark hosts add\`)`);
-  const u = new URL(t.address);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port === '' ? 22 : Number(u.port),
-    user: decodeURIComponent(u.username) || 'root',
-    identityFile: u.searchParams.get('identity'),
-    sudo: u.searchParams.get('sudo') === '1',
-  };
-}
-
-/** The package manager a host's address names (`?pm=`), if any. */
-export function packageManagerOf(t: StoredTarget): PackageManager | null {
-  if (t.address === null || !/^(ssh|agent):\/\//.test(t.address)) return null;
-  const pm = new URL(t.address).searchParams.get('pm');
-  return pm === 'dnf' || pm === 'tdnf' || pm === 'apt' ? pm : null;
-}
+export { packageManagerOf } from './host-transports/index.js';
+export { sshTargetOf } from './host-transports/ssh.js';
 
 /**
  * The directory SSH identity files must be in: BULWARK_SSH_KEY_DIR, else for `bulwark serve`
@@ -69,33 +55,32 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
 }
 
 /**
- * Adds (or updates) a host, audited as `host.add`.
+ * Adds a host, or replaces the one of that name, audited as `host.add`. With `replace: false`
+ * (the CLI without --replace) an existing name is refused instead of being replaced silently.
  * @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }, { kind: 'cli', name: 'alice' })
  */
-export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock } = {}): Promise<StoredTarget> {
+export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {}): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  if (o.replace === false) {
+    const existing = await getTarget(db, input.name);
+    if (existing?.name === input.name) throw new BulwarkError('usage', `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`, { name: input.name });
+  }
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
-  const a = parseSshAddress(input.address);
-  const q = new URLSearchParams();
-  if (input.identityFile !== undefined && input.identityFile !== null) q.set('identity', input.identityFile);
-  if (input.sudo === true) q.set('sudo', '1');
-  if (input.packageManager !== undefined) q.set('pm', input.packageManager);
-  const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-  const address = `ssh://${encodeURIComponent(a.user)}@${host}:${String(a.port)}${q.size > 0 ? `?${q.toString()}` : ''}`;
+  const address = sshAddress({ ...parseSshAddress(input.address), identityFile: input.identityFile, sudo: input.sudo, packageManager: input.packageManager });
   const clock = o.clock ?? systemClock;
-  const t = await upsertTarget(db.kysely, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  const t = await upsertTarget(db, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
   await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags }, clock);
   return t;
 }
 
 export async function listHosts(db: Db): Promise<StoredTarget[]> {
-  return (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+  return (await listTargets(db)).filter((t) => t.kind === 'host');
 }
 
 /** One host by name (or id); null when there is none (an image of that name is not a host). */
 export async function getHost(db: Db, name: string): Promise<StoredTarget | null> {
-  const t = await getTarget(db.kysely, name);
+  const t = await getTarget(db, name);
   return t?.kind === 'host' ? t : null;
 }
 
@@ -136,11 +121,15 @@ export interface HostScanResult {
  */
 export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: HostScanOptions): Promise<HostScanResult[]> {
   const all = await listHosts(db);
-  const chosen = names === 'all' ? all.filter((t) => t.address?.startsWith('ssh://') === true) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
+  // Every host the server collects itself (SSH); agents report by themselves.
+  const chosen = names === 'all' ? all.filter((t) => transportOf(t)?.collect !== undefined) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
   const clock = opts.clock ?? systemClock;
   const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
     if (typeof t === 'string') throw new BulwarkError('storage.not-found', `no host named "${t}"`);
-    const inv = await collectSsh(sshTargetOf(t), { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    const tr = requireTransport(t);
+    const collect = tr.collect;
+    if (collect === undefined) throw new BulwarkError('usage', `host "${t.name}" is reached through its ${tr.id}, which reports its inventory by itself: \`hosts scan\` collects the hosts the server reaches`);
+    const inv = await collect(t, { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
     const release = inv.release ?? t.release;
     if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
     const now = clock().toISOString();

@@ -13,7 +13,7 @@ import { startServer } from '../api/server.js';
 import { parseInventory } from '../inventory/imports.js';
 import { promoteView, publishView } from './content-views.js';
 import { ingestFile } from './feeds.js';
-import { leaseHolder } from '../storage/index.js';
+import { leaseHolder, rawKysely } from '../storage/index.js';
 import { buildImage, IMAGE_LEASE_TTL_MS, imageBuilds, imageParity } from './images.js';
 import { importRootInventory, importRpmQaFile } from './inventory.js';
 import { addRepo, syncRepo } from './repos.js';
@@ -218,7 +218,7 @@ needs.describe('images', () => {
     const built = await runCli(['--db', db_, 'image', 'build', '-f', def], { USER: 'carol' });
     expect(built.err).toBe('');
     expect(built.out).toMatch(/^lab-base build 2 \(container\) from lab version 1: 2 packages$/m);
-    expect(built.out).toMatch(/scanned as lab-base@2: 1 findings/);
+    expect(built.out).toMatch(/scanned as lab-base@2: 1 finding/);
     const listed = await runCli(['--db', db_, 'image', 'list', 'lab-base']);
     expect(listed.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['lab-base 2 container', 'lab-base 1 container']);
     expect(listed.out).toContain(`cli:${userInfo().username}`);
@@ -305,12 +305,12 @@ needs.describe('images', () => {
     try {
       let holder: string | null = null;
       for (const until = Date.now() + 60_000; holder === null && Date.now() < until; ) {
-        holder = await leaseHolder(db.kysely, 'image:lab-hung');
+        holder = await leaseHolder(db, 'image:lab-hung');
         if (holder === null) await sleep(5);
       }
       child.kill('SIGSTOP');
       expect(holder).toContain(`:${String(child.pid)}:`);
-      const row = await db.kysely.selectFrom('leases').select('expires_at').where('name', '=', 'image:lab-hung').executeTakeFirstOrThrow();
+      const row = await rawKysely(db).selectFrom('leases').select('expires_at').where('name', '=', 'image:lab-hung').executeTakeFirstOrThrow();
       const left = new Date(row.expires_at).getTime() - Date.now();
       expect(left).toBeLessThanOrEqual(IMAGE_LEASE_TTL_MS);
       expect(IMAGE_LEASE_TTL_MS).toBeLessThanOrEqual(60_000);
@@ -318,7 +318,7 @@ needs.describe('images', () => {
       await sleep(left + 100);
       const r = await buildImage(db, def, { imagesDir, actor: { kind: 'cli', name: 'test' } });
       expect([r.image, r.build, r.packages]).toEqual(['lab-hung', 1, 1]);
-      expect(await leaseHolder(db.kysely, 'image:lab-hung')).toBeNull();
+      expect(await leaseHolder(db, 'image:lab-hung')).toBeNull();
     } finally {
       child.kill('SIGKILL');
     }

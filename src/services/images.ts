@@ -73,10 +73,10 @@ async function requestedPackages(def: ImageDefinition, file: string): Promise<st
 }
 
 async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promise<{ version: number; dir: string }> {
-  const versions = await listViewVersions(db.kysely, def.from.view);
+  const versions = await listViewVersions(db, def.from.view);
   let version: number | undefined;
   if ('environment' in def.from) {
-    const env = (await listEnvironments(db.kysely, def.from.view)).find((e) => e.environment === (def.from as { environment: string }).environment);
+    const env = (await listEnvironments(db, def.from.view)).find((e) => e.environment === (def.from as { environment: string }).environment);
     if (env === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no environment ${def.from.environment} (bulwark view promote)`);
     version = env.version;
   } else version = def.from.version;
@@ -105,7 +105,7 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   // One build of an image at a time, across processes: the build number and its directory are ours.
   const lease = `image:${def.name}`;
   const held = await acquireLease(db, lease, `${PROCESS_ID}:${randomUUID().slice(0, 8)}`, { ttlMs: IMAGE_LEASE_TTL_MS });
-  if (held === null) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process (${(await leaseHolder(db.kysely, lease)) ?? 'gone since'}; a killed build's hold runs out within ${String(IMAGE_LEASE_TTL_MS / 1000)} s)`);
+  if (held === null) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process (${(await leaseHolder(db, lease)) ?? 'gone since'}; a killed build's hold runs out within ${String(IMAGE_LEASE_TTL_MS / 1000)} s)`);
   try {
     return await buildLeased(db, file, def, text, requested, view, o, held.lost);
   } finally {
@@ -121,7 +121,7 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
   // Under the lease no other build of this image runs: work directories left are from killed builds.
   const imageDir = join(o.imagesDir, def.name);
   if (existsSync(imageDir)) for (const d of await readdir(imageDir)) if (d.startsWith('.work-')) await rm(join(imageDir, d), { recursive: true, force: true });
-  const build = await nextImageBuild(db.kysely, def.name);
+  const build = await nextImageBuild(db, def.name);
   const created = clock();
   const finalDir = join(o.imagesDir, def.name, String(build));
   const work = join(o.imagesDir, def.name, `.work-${String(build)}-${randomUUID().slice(0, 8)}`);
@@ -178,7 +178,7 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     await storeInventory(db, { name: target, release: def.release, kind: 'image', platform: def.type }, r.packages.map(toInstalled), clock);
     const scan = await scanTarget(db, target, clock);
     const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: actorLabel(o.actor), spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
-    await insertImageBuild(db.kysely, row);
+    await insertImageBuild(db, row);
     await recordAudit(db, o.actor, 'image.build', def.name, { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length }, clock);
     return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested };
   } finally {
@@ -196,8 +196,8 @@ function toInstalled(p: InstalledPackage): InstalledPackage {
  * built again (what hosts of that environment install has moved on).
  */
 export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRow & { behind: { environment: string; serves: number } | null })[]> {
-  const rows = await listImageBuilds(db.kysely, image);
-  const envs = await listEnvironments(db.kysely);
+  const rows = await listImageBuilds(db, image);
+  const envs = await listEnvironments(db);
   const seen = new Set<string>();
   return rows.map((b) => {
     const latest = !seen.has(b.image);
@@ -248,7 +248,7 @@ export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: 
 
 /** One build of an image: the given one, or the latest. */
 export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
-  const b = await getImageBuild(db.kysely, image, build);
+  const b = await getImageBuild(db, image, build);
   if (b === null) throw new BulwarkError('storage.not-found', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
   return b;
 }
@@ -322,13 +322,13 @@ export async function imageParity(db: Db, o: { image: string; build?: number | u
   const b = await imageBuild(db, o.image, o.build);
   const sides: ParitySide[] = [];
   const add = async (label: string, name: string): Promise<void> => {
-    const t = await getTarget(db.kysely, name);
+    const t = await getTarget(db, name);
     if (t === null) throw new BulwarkError('usage', `no target named ${name}`);
     if (t.inventoryAt === null) throw new BulwarkError('usage', `${name} has no inventory yet (scan it first)`);
-    sides.push({ label, packages: await loadInventory(db.kysely, t.id) });
+    sides.push({ label, packages: await loadInventory(db, t.id) });
   };
   await add(`image ${b.target}`, b.target);
-  const all = await listTargets(db.kysely);
+  const all = await listTargets(db);
   const hosts = [...o.hosts];
   if (o.tag !== undefined) for (const t of all) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
   // Named nowhere: the hosts that say (/etc/bulwark-image) they were made from this image.
@@ -338,7 +338,7 @@ export async function imageParity(db: Db, o: { image: string; build?: number | u
     await add(from === null ? h : `${h} (from ${from})`, h);
   }
   for (const other of o.others) {
-    if (other.includes('@') || (await getTarget(db.kysely, other)) !== null) await add(other, other);
+    if (other.includes('@') || (await getTarget(db, other)) !== null) await add(other, other);
     else {
       const ob = await imageBuild(db, other);
       await add(`image ${ob.target}`, ob.target);

@@ -112,7 +112,7 @@ export async function importRootInventory(db: Db, input: { dir: string; name: st
   const kind = input.kind ?? 'image';
   const r = await storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock);
   // A host made from one of our images says which (an image's own tree names itself).
-  if (kind === 'host') await setTargetImage(db.kysely, r.target.id, inv.image);
+  if (kind === 'host') await setTargetImage(db, r.target.id, inv.image);
   return r;
 }
 

@@ -23,7 +23,7 @@ export interface HeldLease {
  */
 export async function acquireLease(db: Db, name: string, holder: string, o: { ttlMs?: number; waitMs?: number } = {}): Promise<HeldLease | null> {
   const ttl = o.ttlMs ?? 30_000;
-  const take = (): Promise<boolean> => tryLease(db.kysely, name, holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
+  const take = (): Promise<boolean> => tryLease(db, name, holder, new Date().toISOString(), new Date(Date.now() + ttl).toISOString());
   const until = Date.now() + (o.waitMs ?? 0);
   while (!(await take())) {
     if (Date.now() >= until) return null;
@@ -50,7 +50,7 @@ export async function acquireLease(db: Db, name: string, holder: string, o: { tt
     lost: () => lost,
     release: async () => {
       await stop();
-      await releaseLease(db.kysely, name, holder).catch(() => undefined);
+      await releaseLease(db, name, holder).catch(() => undefined);
     },
     stop,
   };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
+import { rawKysely } from '../storage/index.js';
 import { importInventoryFile } from './inventory.js';
 import { LIFECYCLE_SOURCE, scanTarget } from './scan.js';
 import type { Db } from './store.js';
@@ -46,7 +47,7 @@ describe.each(testDatabases())('end of support as a finding on $name', ({ open }
     const now = await scanTarget(db, 'old-01', late);
     expect(now.target.release).toBe('azurelinux:3.0');
     expect(now.active).toEqual([]);
-    const closed = await db.kysely.selectFrom('findings').select(['status']).where('target_id', '=', now.target.id).execute();
+    const closed = await rawKysely(db).selectFrom('findings').select(['status']).where('target_id', '=', now.target.id).execute();
     expect(closed.map((r) => r.status)).toEqual(['fixed']);
   });
 });

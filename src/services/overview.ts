@@ -45,7 +45,7 @@ async function slaOf(db: Db, now: Date): Promise<Overview['sla']> {
 
 export async function fleetOverview(db: Db, o: { days?: number; staleDays?: number } = {}, clock: Clock = systemClock): Promise<Overview> {
   const now = clock();
-  const targets = (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
+  const targets = (await listTargets(db)).filter((t) => t.kind === 'host');
   const byRelease: Record<string, number> = {};
   const eos: string[] = [];
   let stale = 0;
@@ -65,7 +65,7 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
   const openByRelease: Record<string, Record<Severity, number>> = {};
   let fixed = 0;
   let withdrawn = 0;
-  const s = await findingsSummary(db.kysely);
+  const s = await findingsSummary(db);
   for (const g of s.groups) {
     if (g.status === 'fixed') fixed += g.n;
     if (g.status === 'withdrawn') withdrawn += g.n;

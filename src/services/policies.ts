@@ -8,6 +8,7 @@ import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
 import { exploitationOf, signalsSynced } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { didYouMean } from '../lib/words.js';
 
 /**
  * Policies and plans (issue #5): `policy apply` stores a new version when the file changed;
@@ -32,7 +33,7 @@ export async function applyPolicyText(db: Db, text: string, origin: string, acto
   // A ring naming a host the store does not know (a typo in the canary's list) would silently
   // empty that ring and send its share of the rollout to the rings after it at once: refused, with
   // every such name at once. Add the host first (hosts add, scan, an agent), then the policy.
-  const hosts = (await listTargets(db.kysely)).filter((t) => t.kind === 'host').map((t) => t.name);
+  const hosts = (await listTargets(db)).filter((t) => t.kind === 'host').map((t) => t.name);
   const unknown = unknownRingHosts(policy, hosts);
   if (unknown.length > 0)
     throw new BulwarkError(
@@ -49,19 +50,30 @@ export async function applyPolicyText(db: Db, text: string, origin: string, acto
       missing.map((n) => `${yamlPosition(text, origin, ['outOfBand', n.rule])}: outOfBand[${String(n.rule)}] (${n.name}): ${n.what} needs the ${n.signal === 'kev' ? 'CISA KEV' : 'FIRST EPSS'} feed, which was never synced`).join('\n') + `\n(sync it first: ${[...new Set(missing.map((n) => `bulwark feeds sync --source ${n.signal === 'kev' ? 'cisa-kev' : 'first-epss'}`))].join('; ')})`,
       { file: origin, signals: [...new Set(missing.map((n) => n.signal))] },
     );
-  const r = await savePolicyVersion(db.kysely, policy.name, text, policy, clock().toISOString());
+  const r = await savePolicyVersion(db, policy.name, text, policy, clock().toISOString());
   if (r.created) await recordAudit(db, actor, 'policy.apply', policy.name, { version: r.version, ...o.detail }, clock);
   return { name: policy.name, ...r };
 }
 
 export function listPolicies(db: Db): Promise<{ name: string; version: number; appliedAt: string }[]> {
-  return listPolicyVersions(db.kysely);
+  return listPolicyVersions(db);
 }
 
 async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; version: number }> {
-  const stored = await getPolicyVersion(db.kysely, name);
-  if (stored === null) throw new BulwarkError('storage.not-found', `no policy named "${name}" (apply one with \`bulwark policy apply -f FILE\`)`);
+  const stored = await getPolicyVersion(db, name);
+  if (stored === null) throw await noPolicy(db, name);
   return { policy: Policy.parse(stored.document), version: stored.version };
+}
+
+/** The error for a policy name that is not stored, with the closest stored name. */
+async function noPolicy(db: Db, name: string): Promise<BulwarkError> {
+  const known = (await listPolicies(db)).map((p) => p.name);
+  return new BulwarkError('storage.not-found', `no policy named "${name}"${didYouMean(name, known)} (apply one with \`bulwark policy apply -f FILE\`)`, { policy: name });
+}
+
+/** Refuses a policy name that is not stored (a typo in `decisions --policy`), naming the closest. */
+export async function requirePolicy(db: Db, name: string): Promise<void> {
+  if ((await getPolicyVersion(db, name)) === null) throw await noPolicy(db, name);
 }
 
 /**
@@ -71,10 +83,10 @@ async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; versi
 export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
   const { policy, version } = await loadPolicy(db, name);
   // Images are patched by building them again, never in place: plans are for hosts.
-  const targets = (await listTargets(db.kysely)).filter((t) => t.kind === 'host');
-  const findings = await queryFindings(db.kysely, { status: ['open'] });
+  const targets = (await listTargets(db)).filter((t) => t.kind === 'host');
+  const findings = await queryFindings(db, { status: ['open'] });
   const now = opts.at ?? (opts.clock ?? systemClock)();
-  const decisions = await listDecisions(db.kysely, { policy: name, now: now.toISOString() });
+  const decisions = await listDecisions(db, { policy: name, now: now.toISOString() });
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   // The exploitation signals of the findings' CVEs, fresh from the store: a KEV sync changes the next plan.
   const known = await exploitationOf(db, findings.flatMap((f) => f.cves));
@@ -88,7 +100,7 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const plan = assemblePlan({
     signals,
     ...(available !== undefined ? { available } : {}),
-    ringHistory: await ringHistory(db.kysely, name),
+    ringHistory: await ringHistory(db, name),
     policy,
     now,
     approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),
@@ -109,7 +121,7 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
       status: f.status,
     })),
   });
-  const pk = opts.save === true ? await savePlan(db.kysely, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
+  const pk = opts.save === true ? await savePlan(db, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
   // A plan an operator asked for (`bulwark plan`) is audited; the ones a run or a diff keeps are theirs.
   if (pk !== null && opts.audit !== undefined) await recordAudit(db, opts.audit, 'plan.create', name, { plan: pk, policyVersion: version, hosts: plan.entries.length, breaches: plan.breaches.length }, opts.clock);
   return { plan, policy, policyVersion: version, pk };
@@ -148,7 +160,7 @@ export function diffPlans(before: Plan, after: Plan): PlanDiff {
 /** Assembles a plan now, stores it, and compares it with the previous stored one. */
 export async function planDiff(db: Db, name: string, clock: Clock = systemClock): Promise<{ diff: PlanDiff; previousAt: string | null }> {
   const { plan, pk } = await makePlan(db, name, { save: true, clock });
-  const prev = pk === null ? null : await latestPlan(db.kysely, name, pk);
+  const prev = pk === null ? null : await latestPlan(db, name, pk);
   const empty: Plan = { ...plan, entries: [], breaches: [], idle: [] };
   return { diff: diffPlans(prev === null ? empty : (prev.plan as Plan), plan), previousAt: prev?.createdAt ?? null };
 }
@@ -180,12 +192,12 @@ export async function decide(db: Db, d: { policy: string; advisoryId: string; ki
 export async function revoke(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: Actor }, clock: Clock = systemClock): Promise<number> {
   await loadPolicy(db, d.policy);
   checkAdvisoryId(d.advisoryId);
-  const n = await revokeDecisions(db.kysely, d.policy, d.advisoryId, d.kind, actorLabel(d.actor), clock().toISOString());
+  const n = await revokeDecisions(db, d.policy, d.advisoryId, d.kind, actorLabel(d.actor), clock().toISOString());
   if (n === 0) throw new BulwarkError('usage', `no active ${d.kind === 'hold' ? 'hold on' : 'approval of'} ${d.advisoryId} under ${d.policy}`);
   await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.unapprove' : 'advisory.unhold', d.policy, { advisory: d.advisoryId }, clock);
   return n;
 }
 
 export function decisions(db: Db, o: { policy?: string; history?: boolean } = {}, clock: Clock = systemClock): Promise<Decision[]> {
-  return listDecisions(db.kysely, { ...o, now: clock().toISOString() });
+  return listDecisions(db, { ...o, now: clock().toISOString() });
 }

@@ -3,6 +3,7 @@ import { debPurl, rpmPurl } from '../core/package/purl.js';
 import { parseReleaseId, releaseFamily } from '../core/release.js';
 import { knownArch } from '../core/target.js';
 import type { FindingRow } from '../storage/index.js';
+import { plural } from '../lib/words.js';
 
 /**
  * Report renderers (issue #4): CSV, CycloneDX VEX and a self-contained HTML page. Pure: rows in,
@@ -232,7 +233,7 @@ export function renderHtml(rows: readonly FindingRow[], now: Date): string {
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#212529}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dee2e6;padding:4px 6px;text-align:left}tr.critical td:first-child{color:${COLOURS.critical};font-weight:bold}tr.high td:first-child{color:${COLOURS.high}}figure{display:inline-block;margin:0 2em 1em 0}figcaption{font-weight:bold;margin-bottom:4px}</style>
 </head><body>
 <h1>Exposure report</h1>
-<p>${String(active.length)} open findings on ${String(hosts)} targets, generated ${esc(now.toISOString())}.</p>
+<p>${plural(active.length, 'open finding')} on ${plural(hosts, 'target')}, generated ${esc(now.toISOString())}.</p>
 ${bars('Open findings by severity', bySeverity)}
 ${bars('Open findings by release', byRelease)}
 <h2>Oldest open findings</h2>

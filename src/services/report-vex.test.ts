@@ -48,7 +48,7 @@ describe.each(testDatabases())('the CycloneDX VEX report on $name (issue #13)', 
 
   it('says in_triage for a version match, not_affected only where the vendor says so, with purls that carry arch and source', async () => {
     await upsertAdvisories(
-      db.kysely,
+      db,
       [
         advisory('V-1', 'CVE-2099-0001', { package: 'curl', packageKind: 'source', status: 'fixed', fixed: '0:8.8.0-2.azl3' }),
         advisory('V-2', 'CVE-2099-0002', { package: 'curl-libs', packageKind: 'binary', status: 'not-affected', fixed: null }),

@@ -4,11 +4,12 @@ import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../core/release.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
-import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
+import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, listTargets, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
 import { RISK_SORTS, type RiskSort } from '../core/risk.js';
 import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from './report-render.js';
 import { rankFindings } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { didYouMean } from '../lib/words.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html';
 
@@ -36,12 +37,25 @@ function storageQuery(q: FindingsQuery): FindingQuery {
 }
 
 /**
+ * Refuses names that are no stored target (a host or an image), each with the closest known
+ * name, so a typo is not answered "0 findings".
+ * @example await requireTargets(db, ['web-1']) // throws storage.not-found: no host or image named "web-1" (did you mean "web-01"?)
+ */
+export async function requireTargets(db: Db, names: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const n of names) if ((await getTarget(db, n)) === null) missing.push(n);
+  if (missing.length === 0) return;
+  const known = (await listTargets(db)).map((t) => t.name);
+  throw new BulwarkError('storage.not-found', missing.map((n) => `no host or image named "${n}"${didYouMean(n, known)}`).join('; ') + ' (`bulwark hosts list` shows the hosts)', { targets: missing });
+}
+
+/**
  * Findings with their risk (score and reason from severity, CVSS, EPSS and KEV), filtered and
  * in the order asked for (default: most severe first, then oldest).
  * @example await findFindings(db, { minSeverity: 'high', sort: 'risk', kev: true })
  */
 export async function findFindings(db: Db, q: FindingsQuery = {}): Promise<FindingRow[]> {
-  return rankFindings(db, await queryFindings(db.kysely, storageQuery(q)), { kev: q.kev, epssAbove: q.epssAbove, sort: q.sort });
+  return rankFindings(db, await queryFindings(db, storageQuery(q)), { kev: q.kev, epssAbove: q.epssAbove, sort: q.sort });
 }
 
 /**
@@ -64,7 +78,7 @@ export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: numbe
     if (!(FINDING_SORT_KEYS as readonly string[]).includes(key)) throw new BulwarkError('input.invalid', `sort: "${key}" is not one of ${[...FINDING_SORT_KEYS, ...RISK_SORTS.filter((x) => x !== 'severity')].join(', ')}`);
     sort = { key: key as FindingSortKey, desc };
   }
-  const r = await findingsPage(db.kysely, storageQuery(q), { limit: p.limit, offset: p.offset, ...(sort !== undefined ? { sort } : {}) });
+  const r = await findingsPage(db, storageQuery(q), { limit: p.limit, offset: p.offset, ...(sort !== undefined ? { sort } : {}) });
   return { items: await rankFindings(db, r.rows), total: r.total, limit: p.limit, offset: p.offset };
 }
 
@@ -76,12 +90,12 @@ export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: numbe
 async function notAffectedRows(db: Db, rows: readonly FindingRow[]): Promise<NotAffectedRow[]> {
   const out: NotAffectedRow[] = [];
   for (const targetId of new Set(rows.map((r) => r.targetId))) {
-    const target = await getTarget(db.kysely, targetId);
+    const target = await getTarget(db, targetId);
     const family = target?.release == null ? null : releaseFamily(target.release);
     if (target === null || target.release === null || family === null) continue;
-    const packages = (await loadInventory(db.kysely, targetId)).map((p) => (p.sourceOrigin === 'assumed' ? { ...p, sourceName: null } : p));
+    const packages = (await loadInventory(db, targetId)).map((p) => (p.sourceOrigin === 'assumed' ? { ...p, sourceName: null } : p));
     const names = [...new Set(packages.flatMap((p) => (p.sourceName === null ? [p.name] : [p.name, p.sourceName])))];
-    const advisories = await loadAdvisories(db.kysely, { release: target.release, packages: names });
+    const advisories = await loadAdvisories(db, { release: target.release, packages: names });
     for (const n of vendorNotAffected(indexFixes(advisories, target.release, family), packages))
       out.push({ targetId, targetName: target.name, release: target.release, package: n.package, arch: n.arch, installed: n.installed, advisorySource: n.advisory.source, advisoryId: n.advisory.id, cves: n.advisory.cves, title: n.advisory.title, severity: n.advisory.severity });
   }
@@ -100,7 +114,7 @@ export async function renderReport(db: Db, rows: readonly FindingRow[], format: 
     case 'csv':
       return renderCsv(rows);
     case 'cyclonedx-vex': {
-      const stored = await findingPackageSources(db.kysely, rows);
+      const stored = await findingPackageSources(db, rows);
       const sources = new Map<string, string>();
       for (const [k, v] of stored) if (v.origin !== 'assumed') sources.set(k, v.sourceName);
       return renderCycloneDxVex(rows, clock(), randomUUID(), sources, await notAffectedRows(db, rows));

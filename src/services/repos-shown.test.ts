@@ -27,6 +27,6 @@ describe.each(testDatabases())('repository URLs shown on $name', ({ open }) => {
     expect((await listRepos(db)).map((r) => [r.id, r.url])).toEqual([['keyed', shown]]);
     const audit = JSON.stringify(await auditLog(db, { subject: 'keyed' }));
     expect([audit.includes('REPOSECRET42') || audit.includes('REPOTOKEN77'), audit.includes(shown)]).toEqual([false, true]);
-    expect((await getRepo(db.kysely, 'keyed'))?.url).toBe(url);
+    expect((await getRepo(db, 'keyed'))?.url).toBe(url);
   });
 });

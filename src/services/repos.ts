@@ -102,7 +102,7 @@ export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: st
   // Read and checked now, so a wrong file is refused when it is given, not at the first sync.
   for (const f of o.keyFiles) keys.push(...(await readTrustedKeys(await readBoundedBytes(f, 4 * 1024 * 1024), f)));
   const row: RepoRow = { id: o.id, kind, url: o.url, suite: kind === 'deb' ? (o.suite ?? null) : null, components: kind === 'deb' ? (o.components ?? []) : [], arches: kind === 'deb' ? (o.arches ?? []) : [], keys, verify: o.verify, createdAt: clock().toISOString() };
-  await upsertRepo(db.kysely, row);
+  await upsertRepo(db, row);
   await recordAudit(db, o.actor, 'repo.add', o.id, { url: redactLocation(o.url), keys: o.keyFiles, verify: o.verify }, clock);
   return shown(row);
 }
@@ -113,7 +113,7 @@ export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: st
  * they did feed keys (issue #20, item 1). Syncs read the stored row itself (getRepo).
  */
 export async function listRepos(db: Db): Promise<RepoRow[]> {
-  return (await listRepoRows(db.kysely)).map(shown);
+  return (await listRepoRows(db)).map(shown);
 }
 
 function shown(row: RepoRow): RepoRow {
@@ -122,12 +122,12 @@ function shown(row: RepoRow): RepoRow {
 
 /** One repository as shown (its URL's keys as ***), or null. */
 export async function repoById(db: Db, id: string): Promise<RepoRow | null> {
-  const row = await getRepo(db.kysely, id);
+  const row = await getRepo(db, id);
   return row === null ? null : shown(row);
 }
 
 export function listSnapshots(db: Db, repoId?: string): Promise<SnapshotRow[]> {
-  return listSnapshotRows(db.kysely, repoId);
+  return listSnapshotRows(db, repoId);
 }
 
 export interface SyncReport {
@@ -151,7 +151,7 @@ export async function syncRepo(db: Db, id: string, o: { objectsDir: string; cloc
 }
 
 async function syncRepoMetadata(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
-  const repo = await getRepo(db.kysely, id);
+  const repo = await getRepo(db, id);
   if (repo === null) throw new BulwarkError('storage.not-found', `no repository ${id} (add it with \`bulwark repo add\`)`);
   if (repo.kind === 'deb') return syncDeb(db, repo, o);
   const repomdUrl = join2(repo.url, 'repodata/repomd.xml');
@@ -250,7 +250,7 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   // A validly signed Release of another suite (oldstable for stable) would be a downgrade.
   if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite) throw new BulwarkError('input.invalid', `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`);
   // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
-  const previous = (await listSnapshotRows(db.kysely, id))[0];
+  const previous = (await listSnapshotRows(db, id))[0];
   if (previous?.revision != null && rel.date !== null && Date.parse(rel.date) < Date.parse(previous.revision)) throw new BulwarkError('input.invalid', `repository ${id}: the Release is dated ${rel.date}, before the last snapshot's (${previous.revision}): refusing older metadata`);
   if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
   const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
@@ -273,7 +273,7 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   // The Release and the indexes taken from it: the same Release read for other architectures or
   // components is another snapshot.
   const snapshot = sha('sha256', Buffer.from(files.map((f) => `${f.type} ${f.href} ${f.sha256}`).join('\n')));
-  const created = await insertSnapshot(db.kysely, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
+  const created = await insertSnapshot(db, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
   return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
 
@@ -315,9 +315,9 @@ export interface MirrorReport {
  * @example await mirrorSnapshot(db, 'azl3-base', { objectsDir })
  */
 export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string; snapshot?: string }): Promise<MirrorReport> {
-  const repo = await getRepo(db.kysely, id);
+  const repo = await getRepo(db, id);
   if (repo === null) throw new BulwarkError('usage', `no repository ${id}`);
-  const snaps = await listSnapshotRows(db.kysely, id);
+  const snaps = await listSnapshotRows(db, id);
   const snap = o.snapshot === undefined ? snaps[0] : snaps.find((s) => s.id.startsWith(o.snapshot ?? '-'));
   if (snap === undefined) throw new BulwarkError('usage', `repository ${id} has no ${o.snapshot === undefined ? '' : `${o.snapshot} `}snapshot (bulwark repo sync ${id})`);
   const wanted: { name: string; url: string; alg: string; sum: string }[] = [];

@@ -122,7 +122,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const r1 = await executeRun(db, pk, slow, clock);
     expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
     // What plans read across runs: the canary's end, and the rest still to do in a run not over.
-    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: null, open: true }]]));
+    expect(await ringHistory(db, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: null, open: true }]]));
     // 24 h after the canary started, the rest still waits (and a resumed process sees the same end).
     now = Date.parse('2026-11-25T10:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
@@ -130,7 +130,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     now = Date.parse('2026-11-25T12:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
-    expect(await ringHistory(db.kysely, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
+    expect(await ringHistory(db, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
   });
 
   it('a run started by hand keeps an emergency to the soak its plan shows: shortened to meet the deadline', async () => {
@@ -160,7 +160,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const { plan } = await makePlan(db, 'held', { clock });
     const canary = await createRun(db, 'held', { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') }, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
     await setRunState(db, canary, 'pause', undefined, clock);
-    await releaseLease(db.kysely, `run:${String(canary)}`, PROCESS_ID);
+    await releaseLease(db, `run:${String(canary)}`, PROCESS_ID);
     const calls: string[] = [];
     expect(await schedulerTick(db, standIn(calls), { clock })).toEqual([{ policy: 'held', started: null }]);
     expect(calls).toEqual([]);
@@ -221,8 +221,8 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const pk = await createRun(db, 'p', one, null, { failureThreshold: 0, maxConcurrency: 1 });
     const reboot = (await showRun(db, pk)).steps.find((s) => s.kind === 'reboot');
     // A process died during the reboot: the step is journaled as started.
-    for (const s of (await showRun(db, pk)).steps.filter((x) => x.seq < (reboot?.seq ?? 0))) await markStepEnded(db.kysely, s.pk, 'done', '2026-11-24T10:00:00.000Z', 0, '');
-    await markStepStarted(db.kysely, reboot?.pk ?? 0, '2026-11-24T10:05:00.000Z');
+    for (const s of (await showRun(db, pk)).steps.filter((x) => x.seq < (reboot?.seq ?? 0))) await markStepEnded(db, s.pk, 'done', '2026-11-24T10:00:00.000Z', 0, '');
+    await markStepStarted(db, reboot?.pk ?? 0, '2026-11-24T10:05:00.000Z');
     const seen: (string | undefined)[] = [];
     const t: RunTransport = { ...standIn([]), reboot: (_id, o) => { seen.push(o?.since); return Promise.resolve(ok); } };
     expect((await executeRun(db, pk, t)).run.status).toBe('done');
@@ -252,7 +252,7 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const others: { at: number; took: boolean }[] = [];
     while (!state.over) {
       await new Promise((r) => setTimeout(r, 100));
-      const took = await tryLease(db.kysely, 'scheduler', 'scheduler-b', new Date().toISOString(), new Date(Date.now() + 300).toISOString());
+      const took = await tryLease(db, 'scheduler', 'scheduler-b', new Date().toISOString(), new Date(Date.now() + 300).toISOString());
       // A look after the pass ended may rightly take it: only looks during the pass count.
       others.push({ at: Date.now() - started, took: took && !isOver() });
     }
@@ -268,8 +268,8 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     // During its first command this process stalls past its lease and another takes the run.
     const t = standIn(calls, async () => {
       if (calls.length !== 1) return;
-      await releaseLease(db.kysely, `run:${String(pk)}`, 'stalled');
-      await tryLease(db.kysely, `run:${String(pk)}`, 'successor', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
+      await releaseLease(db, `run:${String(pk)}`, 'stalled');
+      await tryLease(db, `run:${String(pk)}`, 'successor', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
     });
     const r = await executeRun(db, pk, t, undefined, { lease: { holder: 'stalled', waitMs: 0 } });
     // The step it was running stays as the journal had it (started), for the successor; nothing after it ran.

@@ -86,7 +86,7 @@ needs.describe('patch runs with the real dnf', () => {
       expect(installed(tb.roots.get('h3') ?? '')).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3', 'kernel-0:6.6.1-1.azl3']);
       // The canary went first, and was rebooted; the failed host's later steps were skipped.
       expect(log.findIndex((l) => l.startsWith(`${[...ids].find(([, n]) => n === 'h1')?.[0] ?? ''}: reboot`))).toBeLessThan(log.findIndex((l) => l.includes('h2') || l.startsWith([...ids].find(([, n]) => n === 'h2')?.[0] ?? '?')));
-      const steps = await listSteps(db.kysely, runPk);
+      const steps = await listSteps(db, runPk);
       expect(steps.filter((s) => s.targetName === 'h3').map((s) => `${s.kind}:${s.state}`)).toEqual(['precheck:failed', 'update:skipped', 'reboot:skipped', 'rescan:skipped']);
       expect(steps.every((s) => s.attempts <= 1)).toBe(true);
       // Findings: ADV-1 closed on the patched hosts (kernel: the running kernel is not known for a root, so both builds count); ADV-2 held, still open.
@@ -114,7 +114,7 @@ needs.describe('patch runs with the real dnf', () => {
       expect(r.run.status).toBe('done');
       // dnf install of the planned build would have downgraded it to 3.3.5-5.
       expect(installed(root)).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.4.0-1.azl3', 'kernel-0:6.6.1-1.azl3', 'kernel-0:6.6.2-1.azl3']);
-      const steps = await listSteps(db.kysely, r.run.pk);
+      const steps = await listSteps(db, r.run.pk);
       expect(steps.find((s) => s.kind === 'precheck')?.output).toMatch(/^already: bw-openssl 1:3\.4\.0-1\.azl3 \(at or above the planned 1:3\.3\.5-5\.azl3\)$/m);
       expect(steps.find((s) => s.kind === 'update')?.output).not.toMatch(/Downgrad/i);
     } finally {
@@ -137,7 +137,7 @@ needs.describe('patch runs with the real dnf', () => {
       hostsJson = JSON.stringify(hosts);
       runPk = await createRun(db, 'lab', plan, pk, { holder: 'test', failureThreshold: 0.4, maxConcurrency: 2 });
       // The workers (other processes) take the run over.
-      await releaseLease(db.kysely, `run:${String(runPk)}`, 'test');
+      await releaseLease(db, `run:${String(runPk)}`, 'test');
     } finally {
       await db.close();
     }
@@ -153,7 +153,7 @@ needs.describe('patch runs with the real dnf', () => {
     if (process.env['BULWARK_RUN_VERBOSE'] !== undefined) console.log('kills', kills);
     const check = await openStore({ dbPath });
     try {
-      const steps = await listSteps(check.kysely, runPk);
+      const steps = await listSteps(check, runPk);
       expect(steps.filter((s) => !(s.state === 'done' && s.startedAt !== null && s.finishedAt !== null)).map((s) => `${s.targetName}:${s.kind}:${s.state}:${String(s.attempts)}:${s.output ?? ''}`)).toEqual([]);
       // A step runs again only when a kill interrupted it before its end was journaled: per step,
       // at most one "ended", and no "started" after it (a finished step never runs again).

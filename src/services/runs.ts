@@ -169,9 +169,9 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
   const name = `run:${String(runPk)}`;
   const lease = await acquireLease(db, name, holder, { ttlMs: ttl, waitMs: hooks.lease?.waitMs ?? ttl + 1000 });
   if (lease === null) {
-    const run = await getRun(db.kysely, runPk);
+    const run = await getRun(db, runPk);
     if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
-    return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [], heldBy: (await leaseHolder(db.kysely, name)) ?? 'another process' };
+    return { run, steps: await listSteps(db, runPk), failedHosts: [], heldBy: (await leaseHolder(db, name)) ?? 'another process' };
   }
   try {
     return await executeLeased(db, runPk, t, clock, hooks, lease.lost, { lease: name, holder });
@@ -190,17 +190,17 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     return ok;
   };
   const lost = (): boolean => refused || leaseLost();
-  const run = await getRun(db.kysely, runPk);
+  const run = await getRun(db, runPk);
   if (run === null) throw new BulwarkError('usage', `no run ${String(runPk)}`);
   if (run.status === 'waiting' && run.resumeAt !== null && Date.parse(run.resumeAt) <= clock().getTime()) {
-    await setRunStatus(db.kysely, runPk, 'running', clock().toISOString());
+    await setRunStatus(db, runPk, 'running', clock().toISOString());
     run.status = 'running';
   }
-  if (run.status !== 'running') return { run, steps: await listSteps(db.kysely, runPk), failedHosts: [] };
-  const all = await listSteps(db.kysely, runPk);
+  if (run.status !== 'running') return { run, steps: await listSteps(db, runPk), failedHosts: [] };
+  const all = await listSteps(db, runPk);
   const rings = [...new Set(all.map((s) => s.ringIndex))].sort((a, b) => a - b);
   // A lease lost (this process stalled past its TTL and another took the run) stops it too.
-  const stillRunning = async (): Promise<boolean> => !lost() && (await getRun(db.kysely, runPk))?.status === 'running';
+  const stillRunning = async (): Promise<boolean> => !lost() && (await getRun(db, runPk))?.status === 'running';
   let previousRingEnd: number | null = null;
   for (const ring of rings) {
     const ringSteps = all.filter((s) => s.ringIndex === ring);
@@ -212,7 +212,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     if (open && previousRingEnd !== null && run.soakHours > 0) {
       const resumeAt = previousRingEnd + run.soakHours * 3_600_000;
       if (clock().getTime() < resumeAt) {
-        await setRunStatus(db.kysely, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`, new Date(resumeAt).toISOString());
+        await setRunStatus(db, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`, new Date(resumeAt).toISOString());
         break;
       }
     }
@@ -220,7 +220,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     const opens = ringSteps.filter((s) => s.kind === 'precheck' && s.state === 'pending' && typeof s.spec['start'] === 'string').map((s) => Date.parse(s.spec['start'] as string));
     if (open && opens.length > 0 && clock().getTime() < Math.min(...opens)) {
       const at = new Date(Math.min(...opens)).toISOString();
-      await setRunStatus(db.kysely, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts in its maintenance window, at ${at}`, at);
+      await setRunStatus(db, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts in its maintenance window, at ${at}`, at);
       break;
     }
     const hosts = [...new Set(ringSteps.map((s) => s.targetId))];
@@ -239,7 +239,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
         const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
         if (first?.state === 'pending' && windowEnd !== null && clock().getTime() >= windowEnd) {
           for (const rest of steps.filter((x) => x.state === 'pending')) {
-            if (!journaled(await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`, guard()))) return;
+            if (!journaled(await markStepEnded(db, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`, guard()))) return;
             rest.state = 'skipped';
           }
           continue;
@@ -250,7 +250,7 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
           if (!(await stillRunning())) return;
           // A step found started was begun by a process that died: when, for a reboot's sake.
           const previousStart = s.state === 'started' ? s.startedAt : null;
-          if (!journaled(await markStepStarted(db.kysely, s.pk, clock().toISOString(), guard()))) return;
+          if (!journaled(await markStepStarted(db, s.pk, clock().toISOString(), guard()))) return;
           s.state = 'started';
           hooks.afterJournal?.(s, 'started');
           let outcome: { ok: boolean; result: CommandResult };
@@ -260,13 +260,13 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
             outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
           }
           const state = outcome.ok ? 'done' : 'failed';
-          if (!journaled(await markStepEnded(db.kysely, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`, guard()))) return;
+          if (!journaled(await markStepEnded(db, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`, guard()))) return;
           s.state = state;
           hooks.afterJournal?.(s, 'ended');
           if (!outcome.ok) {
             // The host's remaining steps are skipped; it counts against the ring's threshold.
             for (const rest of steps.filter((x) => x.seq > s.seq && x.state === 'pending')) {
-              if (!journaled(await markStepEnded(db.kysely, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`, guard()))) return;
+              if (!journaled(await markStepEnded(db, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`, guard()))) return;
               rest.state = 'skipped';
             }
             break;
@@ -277,18 +277,18 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     await Promise.all(Array.from({ length: Math.max(1, Math.min(run.maxConcurrency, hosts.length)) }, worker));
     // When this ring ended: its last journaled step end (possibly by an earlier process, when
     // this one resumes a run whose ring finished before).
-    const endTimes = (await listSteps(db.kysely, runPk)).filter((s) => s.ringIndex === ring && s.finishedAt !== null).map((s) => Date.parse(s.finishedAt ?? ''));
+    const endTimes = (await listSteps(db, runPk)).filter((s) => s.ringIndex === ring && s.finishedAt !== null).map((s) => Date.parse(s.finishedAt ?? ''));
     previousRingEnd = endTimes.length > 0 ? Math.max(...endTimes) : clock().getTime();
     if (!(await stillRunning())) break;
     const failed = hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed'));
     if (hosts.length > 0 && failed.length / hosts.length > run.failureThreshold) {
-      await setRunStatus(db.kysely, runPk, 'halted', clock().toISOString(), `ring ${String(ring)}: ${String(failed.length)} of ${String(hosts.length)} hosts failed (threshold ${String(run.failureThreshold)})`);
+      await setRunStatus(db, runPk, 'halted', clock().toISOString(), `ring ${String(ring)}: ${String(failed.length)} of ${String(hosts.length)} hosts failed (threshold ${String(run.failureThreshold)})`);
       break;
     }
   }
-  if (await stillRunning()) await setRunStatus(db.kysely, runPk, 'done', clock().toISOString());
-  const steps = await listSteps(db.kysely, runPk);
-  const final = await getRun(db.kysely, runPk);
+  if (await stillRunning()) await setRunStatus(db, runPk, 'done', clock().toISOString());
+  const steps = await listSteps(db, runPk);
+  const final = await getRun(db, runPk);
   if (final === null) throw new BulwarkError('internal', `run ${String(runPk)} vanished`);
   return { run: final, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))].sort() };
 }
@@ -298,13 +298,13 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
  * stops before its next step.
  */
 export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<RunRow> {
-  const run = await getRun(db.kysely, runPk);
+  const run = await getRun(db, runPk);
   if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
   const allowed: Record<typeof action, readonly string[]> = { pause: ['running', 'waiting'], resume: ['paused'], cancel: ['running', 'waiting', 'paused', 'halted'] };
   if (!allowed[action].includes(run.status)) throw new BulwarkError('usage', `run ${String(runPk)} is ${run.status}: cannot ${action} it`);
-  await setRunStatus(db.kysely, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
+  await setRunStatus(db, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
   await recordAudit(db, actor, `run.${action}`, String(runPk), { policy: run.policy }, clock);
-  const r = await getRun(db.kysely, runPk);
+  const r = await getRun(db, runPk);
   if (r === null) throw new BulwarkError('internal', 'run vanished');
   return r;
 }
@@ -314,20 +314,20 @@ export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resu
  * paused run goes back to running; one a killed process left running or waiting stays as it is.
  */
 export async function resumeRun(db: Db, runPk: number, actor: Actor, clock: Clock = systemClock): Promise<RunRow> {
-  const run = await getRun(db.kysely, runPk);
+  const run = await getRun(db, runPk);
   if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
-  if (run.status === 'paused') await setRunStatus(db.kysely, runPk, 'running', clock().toISOString());
+  if (run.status === 'paused') await setRunStatus(db, runPk, 'running', clock().toISOString());
   await recordAudit(db, actor, 'run.resume', String(runPk), { policy: run.policy }, clock);
-  return (await getRun(db.kysely, runPk)) ?? run;
+  return (await getRun(db, runPk)) ?? run;
 }
 
 /** A run with its steps, for `bulwark run show`. */
 export async function showRun(db: Db, runPk: number): Promise<{ run: RunRow; steps: RunStep[] }> {
-  const run = await getRun(db.kysely, runPk);
+  const run = await getRun(db, runPk);
   if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
-  return { run, steps: await listSteps(db.kysely, runPk) };
+  return { run, steps: await listSteps(db, runPk) };
 }
 
 export function listRuns(db: Db, o: { policy?: string | undefined; status?: RunRow['status'] | undefined; limit?: number; offset?: number } = {}): Promise<RunRow[]> {
-  return listRunRows(db.kysely, { policy: o.policy, status: o.status, limit: o.limit ?? 100, offset: o.offset ?? 0 });
+  return listRunRows(db, { policy: o.policy, status: o.status, limit: o.limit ?? 100, offset: o.offset ?? 0 });
 }

@@ -36,7 +36,7 @@ export function packageSourceKey(f: { advisorySource: string; advisoryId: string
  * @example await scanTarget(db, 'web-01')
  */
 export async function scanTarget(db: Db, idOrName: string, clock: Clock = systemClock): Promise<ScanReport> {
-  const target = await getTarget(db.kysely, idOrName);
+  const target = await getTarget(db, idOrName);
   if (!target) throw new BulwarkError('usage', `no target named "${idOrName}"`);
   if (target.release === null) throw new BulwarkError('usage', `target "${target.name}" has no release; import its inventory with --release first`);
   const family = releaseFamily(target.release);
@@ -100,7 +100,7 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
 export async function scanAll(db: Db, clock: Clock = systemClock): Promise<{ reports: ScanReport[]; failures: { target: string; error: string }[] }> {
   const reports: ScanReport[] = [];
   const failures: { target: string; error: string }[] = [];
-  for (const t of await listTargets(db.kysely)) {
+  for (const t of await listTargets(db)) {
     if (t.inventoryAt === null) continue;
     try {
       reports.push(await scanTarget(db, t.id, clock));

@@ -112,7 +112,7 @@ needs.describe('the scheduler', () => {
       expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
       expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/h1 \(in run \d+, running\), h2 \(in run \d+, running\): already in a run that is not over|every approved host of one is in a run that is not over/);
       // Let the detached run finish before the store closes.
-      for (let i = 0; i < 300 && (await busyTargets(db.kysely)).length > 0 && (await listRuns(db, { status: 'running' })).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && (await busyTargets(db)).length > 0 && (await listRuns(db, { status: 'running' })).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       await db.close();
     }

@@ -77,9 +77,9 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
 async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: boolean; runLeaseTtlMs?: number }, clock: Clock, actor: Actor, holder: string, out: TickResult[]): Promise<TickResult[]> {
   // Runs waiting out a soak whose time has come go on first, then runs whose process died
   // (running, but nobody holds their lease).
-  const resume = [...(await runsToResume(db.kysely, clock().toISOString())), ...(await orphanRuns(db.kysely, new Date().toISOString()))];
+  const resume = [...(await runsToResume(db, clock().toISOString())), ...(await orphanRuns(db, new Date().toISOString()))];
   for (const pk of [...new Set(resume)]) {
-    const run = await getRun(db.kysely, pk);
+    const run = await getRun(db, pk);
     const lease = { lease: { holder, waitMs: 0, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
     if (opts.detach === true) {
       executeAudited(db, pk, transport, clock, lease, actor, run?.policy ?? '?').catch(() => undefined);
@@ -92,7 +92,7 @@ async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: bool
   for (const { name } of await listPolicies(db)) {
     const now = clock();
     const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now });
-    const busy = new Set(await busyTargets(db.kysely));
+    const busy = new Set(await busyTargets(db));
     const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime(), policy.reboot === 'always') ?? []);
     if (entries.length === 0) {
       out.push({ policy: name, started: null });
@@ -129,7 +129,7 @@ export async function runPolicyNow(db: Db, name: string, transport: RunTransport
   const clock = o.clock ?? systemClock;
   const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
   // Hosts already in a run that is not over (a halted one waits for its operator) stay out.
-  const busy = await busyTargetRuns(db.kysely);
+  const busy = await busyTargetRuns(db);
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
   const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
   if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);

@@ -41,16 +41,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export async function setUser(db: Db, u: { name: string; role: Role; password: string; actor: Actor }, clock: Clock = systemClock): Promise<void> {
   if (!/^[a-z][a-z0-9._-]{0,63}$/.test(u.name)) throw new BulwarkError('usage', `"${u.name}" is not a user name (lower-case letters, digits, ".", "_", "-")`);
   if (u.password.length < 12) throw new BulwarkError('usage', 'a password has at least 12 characters');
-  await upsertUser(db.kysely, { name: u.name, role: u.role, passwordHash: await hashPassword(u.password), now: clock().toISOString() });
+  await upsertUser(db, { name: u.name, role: u.role, passwordHash: await hashPassword(u.password), now: clock().toISOString() });
   await recordAudit(db, u.actor, 'user.set', `user:${u.name}`, { role: u.role }, clock);
 }
 
 export function listUsers(db: Db): ReturnType<typeof listUserRows> {
-  return listUserRows(db.kysely);
+  return listUserRows(db);
 }
 
 export async function removeUser(db: Db, name: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
-  if (!(await disableUser(db.kysely, name, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active user ${name}`);
+  if (!(await disableUser(db, name, clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active user ${name}`);
   await recordAudit(db, actor, 'user.disable', `user:${name}`, {}, clock);
 }
 
@@ -85,14 +85,14 @@ async function boundedCheck<T>(f: () => Promise<T>): Promise<T> {
 }
 
 export async function login(db: Db, name: string, password: string, clock: Clock = systemClock): Promise<{ sessionId: string; csrf: string; user: string; role: Role; expiresAt: string }> {
-  const u = await getUser(db.kysely, name);
+  const u = await getUser(db, name);
   // The same work whether or not the user exists: no timing tells which names are real.
   const ok = await boundedCheck(() => verifyPassword(password, u?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
   if (u === null || !ok || u.disabledAt !== null) throw new BulwarkError('auth.required', 'wrong user name or password');
   const now = clock();
   const sessionId = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3_600_000).toISOString();
-  await insertSession(db.kysely, { idSha256: sha256(sessionId), user: u.name, now: now.toISOString(), expiresAt });
+  await insertSession(db, { idSha256: sha256(sessionId), user: u.name, now: now.toISOString(), expiresAt });
   await recordAudit(db, { kind: 'user', name: u.name }, 'session.start', `user:${u.name}`, {}, clock);
   return { sessionId, csrf: csrfToken(sessionId), user: u.name, role: u.role, expiresAt };
 }
@@ -100,15 +100,15 @@ export async function login(db: Db, name: string, password: string, clock: Clock
 /** The session's user when it is live; null otherwise. */
 export async function sessionUser(db: Db, sessionId: string, clock: Clock = systemClock): Promise<{ name: string; role: Role; expiresAt: string } | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
-  const s = await getSession(db.kysely, sha256(sessionId));
+  const s = await getSession(db, sha256(sessionId));
   if (s === null || s.endedAt !== null || Date.parse(s.expiresAt) <= clock().getTime()) return null;
-  const u = await getUser(db.kysely, s.user);
+  const u = await getUser(db, s.user);
   if (u === null || u.disabledAt !== null) return null;
   return { name: u.name, role: u.role, expiresAt: s.expiresAt };
 }
 
 /** Ends a session, audited as `session.end` by its user. */
 export async function logout(db: Db, sessionId: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
-  await endSession(db.kysely, sha256(sessionId), clock().toISOString());
+  await endSession(db, sha256(sessionId), clock().toISOString());
   await recordAudit(db, actor, 'session.end', actorLabel(actor), {}, clock);
 }

@@ -38,7 +38,7 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     const epss = await syncSource(db, 'first-epss', { file: EPSS_FIXTURE, clock: clockAt('2026-12-01T15:00:00Z') });
     expect(epss).toMatchObject({ status: 'synced', advisories: 5, added: 5, signal: { kind: 'epss', version: 'v2025.03.14', newestAt: '2026-12-01T00:00:00.000Z' } });
     expect(await signalsSynced(db)).toEqual({ kev: true, epss: true });
-    const [e] = await kevEntries(db.kysely, ['CVE-2026-1001']);
+    const [e] = await kevEntries(db, ['CVE-2026-1001']);
     expect(e).toMatchObject({ cve: 'CVE-2026-1001', dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true, cwes: ['CWE-362'], catalogVersion: '2026.12.01', removedAt: null });
     const signals = await exploitationOf(db, ['CVE-2026-1001', 'CVE-2026-2001', 'CVE-2099-0001']);
     expect(signals.get('CVE-2026-1001')).toEqual({ kev: { dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true }, epss: { score: 0.94372, percentile: 0.99912, date: '2026-12-01' } });
@@ -59,20 +59,20 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     expect(second).toMatchObject({ added: 0, changed: 1, unchanged: 1 });
     // A slow drift is noted once it adds up to 0.01 since the last history row.
     await syncSource(db, 'first-epss', { file: day('2026-12-03', 'CVE-2026-0001,0.11100,0.91\nCVE-2026-0002,0.70100,0.97\n') });
-    expect(await epssHistory(db.kysely, 'CVE-2026-0001')).toEqual([
+    expect(await epssHistory(db, 'CVE-2026-0001')).toEqual([
       { scoreDate: '2026-12-01', epss: 0.1, percentile: 0.9 },
       { scoreDate: '2026-12-03', epss: 0.111, percentile: 0.91 },
     ]);
-    expect(await epssHistory(db.kysely, 'CVE-2026-0002')).toEqual([
+    expect(await epssHistory(db, 'CVE-2026-0002')).toEqual([
       { scoreDate: '2026-12-01', epss: 0.5, percentile: 0.95 },
       { scoreDate: '2026-12-02', epss: 0.7, percentile: 0.97 },
     ]);
-    expect((await epssScores(db.kysely, ['CVE-2026-0002']))[0]).toMatchObject({ epss: 0.701, scoreDate: '2026-12-03' });
+    expect((await epssScores(db, ['CVE-2026-0002']))[0]).toMatchObject({ epss: 0.701, scoreDate: '2026-12-03' });
     // A CVE the next file does not score loses its current score, not its trend.
     const fourth = await syncSource(db, 'first-epss', { file: day('2026-12-04', 'CVE-2026-0001,0.11200,0.91\nCVE-2026-0003,0.3,0.9\n'), allowWithdraw: true });
     expect(fourth).toMatchObject({ added: 1, unchanged: 1, withdrawn: 1 });
-    expect((await epssScores(db.kysely)).map((e) => e.cve).sort()).toEqual(['CVE-2026-0001', 'CVE-2026-0003']);
-    expect((await epssHistory(db.kysely, 'CVE-2026-0002')).length).toBe(2);
+    expect((await epssScores(db)).map((e) => e.cve).sort()).toEqual(['CVE-2026-0001', 'CVE-2026-0003']);
+    expect((await epssHistory(db, 'CVE-2026-0002')).length).toBe(2);
   });
 
   it('keeps a KEV entry CISA drops (marked removed) and restores it when it returns', async () => {
@@ -84,16 +84,16 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     await addSource(db, { id: 'cisa-kev', location: fewer });
     const [r] = await syncSources(db, ['cisa-kev']);
     expect(r).toMatchObject({ status: 'refused', error: expect.stringMatching(/would drop 1 of the 3 stored entries of cisa-kev \(33%/) as unknown });
-    expect((await kevEntries(db.kysely)).length).toBe(3);
+    expect((await kevEntries(db)).length).toBe(3);
     const allowed = await syncSource(db, 'cisa-kev', { allowWithdraw: true });
     expect(allowed).toMatchObject({ status: 'synced', withdrawn: 1, changed: 1, unchanged: 1 });
-    expect((await kevEntries(db.kysely)).map((e) => [e.cve, e.dueDate])).toEqual([
+    expect((await kevEntries(db)).map((e) => [e.cve, e.dueDate])).toEqual([
       ['CVE-2026-1001', '2026-03-23'],
       ['CVE-2026-1002', '2026-06-11'],
     ]);
     const back = await syncSource(db, 'cisa-kev', { file: KEV_FIXTURE });
     expect(back).toMatchObject({ status: 'synced', restored: 1, changed: 1 });
-    expect((await kevEntries(db.kysely)).length).toBe(3);
+    expect((await kevEntries(db)).length).toBe(3);
   });
 
   it('refuses a file with no usable record or of another format, storing nothing', async () => {
@@ -103,7 +103,7 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     await expect(syncSource(db, 'first-epss', { file: empty })).rejects.toThrow(/refused: no usable record/);
     await expect(syncSource(db, 'first-epss', { file: KEV_FIXTURE })).rejects.toThrow(/line 1: not an EPSS file/);
     await expect(syncSource(db, 'cisa-kev', { file: EPSS_FIXTURE })).rejects.toThrow(/not JSON/);
-    expect((await epssScores(db.kysely)).length).toBe(5);
+    expect((await epssScores(db)).length).toBe(5);
   });
 
   it('adds a signal source of your own from a file whose format it detects', async () => {

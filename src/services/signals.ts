@@ -93,7 +93,7 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
   }
   if (documents === 0) throw new BulwarkError('input.invalid', `${file}: no document`, { file });
   const usable = parser.signal === 'kev' ? kev.length : epss.length;
-  const stored = parser.signal === 'kev' ? (await kevSummary(db.kysely)).listed : (await epssSummary(db.kysely)).scored;
+  const stored = parser.signal === 'kev' ? (await kevSummary(db)).listed : (await epssSummary(db)).scored;
   const listed = new Set(parser.signal === 'kev' ? kev.map((e) => e.cve) : []);
   const counts = `${String(usable)} usable records, ${String(skipped)} skipped, ${String(stored)} stored`;
   const details = { usable, skipped, stored };
@@ -102,7 +102,7 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
     if (skipped > usable) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the file, or pass --allow-withdraw to store what could be read`, details);
     const share = opts.maxWithdrawShare ?? 0.2;
     // KEV: entries dropped from the catalog; EPSS: the file scoring far fewer CVEs than stored.
-    const dropped = parser.signal === 'kev' ? (await kevEntries(db.kysely)).filter((e) => !listed.has(e.cve)).length : Math.max(0, stored - usable);
+    const dropped = parser.signal === 'kev' ? (await kevEntries(db)).filter((e) => !listed.has(e.cve)).length : Math.max(0, stored - usable);
     if (stored > 0 && dropped / stored > share)
       throw refusal('withdraw-share', `${file}: refused: the file would drop ${String(dropped)} of the ${String(stored)} stored entries of ${src.id} (${String(Math.round((100 * dropped) / stored))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`, { ...details, dropped });
   }
@@ -138,8 +138,8 @@ export async function exploitationOf(db: Db, cves: Iterable<string>): Promise<Ma
     if (s === undefined) out.set(cve, (s = { kev: null, epss: null }));
     return s;
   };
-  for (const e of await kevEntries(db.kysely, list)) get(e.cve).kev = { dateAdded: e.dateAdded, dueDate: e.dueDate, ransomware: e.ransomware };
-  for (const e of await epssScores(db.kysely, list)) get(e.cve).epss = { score: e.epss, percentile: e.percentile, date: e.scoreDate };
+  for (const e of await kevEntries(db, list)) get(e.cve).kev = { dateAdded: e.dateAdded, dueDate: e.dueDate, ransomware: e.ransomware };
+  for (const e of await epssScores(db, list)) get(e.cve).epss = { score: e.epss, percentile: e.percentile, date: e.scoreDate };
   return out;
 }
 
@@ -151,16 +151,16 @@ export async function exploitationOf(db: Db, cves: Iterable<string>): Promise<Ma
 export async function cveSignals(db: Db, cve: string): Promise<{ cve: string; kev: StoredKevEntry | null; epss: StoredEpssScore | null; epssTrend: { scoreDate: string; epss: number; percentile: number }[] } | null> {
   const id = cve.toUpperCase();
   if (!/^CVE-\d{4}-\d{4,}$/.test(id)) throw new BulwarkError('input.invalid', `"${cve.slice(0, 40)}" is not a CVE id`);
-  const [kev] = await kevEntries(db.kysely, [id]);
-  const [epss] = await epssScores(db.kysely, [id]);
-  const epssTrend = await epssHistory(db.kysely, id);
+  const [kev] = await kevEntries(db, [id]);
+  const [epss] = await epssScores(db, [id]);
+  const epssTrend = await epssHistory(db, id);
   if (kev === undefined && epss === undefined && epssTrend.length === 0) return null;
   return { cve: id, kev: kev ?? null, epss: epss ?? null, epssTrend };
 }
 
 /** Which signals were ever synced (a policy rule naming one never synced cannot fire). */
 export async function signalsSynced(db: Db): Promise<{ kev: boolean; epss: boolean }> {
-  return { kev: (await kevSummary(db.kysely)).ever > 0, epss: (await epssSummary(db.kysely)).scored > 0 };
+  return { kev: (await kevSummary(db)).ever > 0, epss: (await epssSummary(db)).scored > 0 };
 }
 
 /** Filters of the risk order: only KEV-listed findings, only those above an EPSS probability. */

@@ -111,7 +111,7 @@ function isSigned(dir: string): boolean {
 
 async function resignAll(db: Db, key: SigningKey): Promise<number> {
   let n = 0;
-  for (const v of await listViewVersions(db.kysely))
+  for (const v of await listViewVersions(db))
     if (existsSync(v.dir) && isSigned(v.dir)) {
       await signVersion(v.dir, key);
       n += 1;

@@ -47,7 +47,7 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
   });
 
   it('learns binary → source from an rpm -qa import and resolves a later manifest of the release with it', async () => {
-    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-1', 'bw-agent', '0:2.0-1.azl3')], now);
+    await upsertAdvisories(db, [sourceAdvisory('ADV-1', 'bw-agent', '0:2.0-1.azl3')], now);
     const manifest = join(dir, 'm.txt');
     writeFileSync(manifest, 'bw-agent-libs-1.0-1.azl3.x86_64.rpm\nbash-5.2.15-3.azl3.x86_64.rpm\n');
     // Before anything was learned: bw-agent-libs is tried as its own source and matches nothing.
@@ -85,7 +85,7 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
   // The same attack where no shipped map speaks: a binary of a release Bulwark ships no map for.
   it('does not let one inventory resolve a release without a shipped map for other hosts', async () => {
     const fixes = (source: string): Advisory => ({ ...sourceAdvisory('ADV-F', source, '0:3.2.0-1.fc43'), fixes: [{ release: 'fedora:43', package: source, packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.2.0-1.fc43', lastAffected: null, introduced: null }] });
-    await upsertAdvisories(db.kysely, [fixes('openssl')], now);
+    await upsertAdvisories(db, [fixes('openssl')], now);
     const sbom = join(dir, 'sbom.json');
     writeFileSync(sbom, JSON.stringify({ bomFormat: 'CycloneDX', components: [{ name: 'openssl', purl: 'pkg:rpm/fedora/openssl@3.1.0-1.fc43?arch=x86_64' }] }));
     const evil = join(dir, 'evil.tsv');
@@ -100,7 +100,7 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
   // later manifest or SBOM of the release resolve expat to zzz: other hosts' expat findings were
   // closed as fixed at their next scan, without a word.
   it('does not let one inventory overrule the shipped map for other hosts', async () => {
-    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'expat', '0:2.6.3-1.azl3')], now);
+    await upsertAdvisories(db, [sourceAdvisory('ADV-3', 'expat', '0:2.6.3-1.azl3')], now);
     const manifest = join(dir, 'm.txt');
     writeFileSync(manifest, 'expat-2.6.2-1.azl3.x86_64.rpm\n');
     await importInventoryFile(db, { file: manifest, name: 'web-01' });
@@ -120,7 +120,7 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
   });
 
   it('says on the finding when the source name was assumed', async () => {
-    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-2', 'bw-tool', '0:2.0-1.azl3')], now);
+    await upsertAdvisories(db, [sourceAdvisory('ADV-2', 'bw-tool', '0:2.0-1.azl3')], now);
     const manifest = join(dir, 'm.txt');
     writeFileSync(manifest, 'bw-tool-1.0-1.azl3.x86_64.rpm\n');
     const r = await importInventoryFile(db, { file: manifest, name: 'm' });
@@ -156,7 +156,7 @@ describe.skipIf(!canBuild)('source names from a snapshotted repository (real rpm
     execFileSync('createrepo_c', ['--quiet', join(dir, 'repo')]);
     await addRepo(db, { id: 'lab', url: join(dir, 'repo'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'lab', { objectsDir: join(dir, 'objects') });
-    await upsertAdvisories(db.kysely, [sourceAdvisory('ADV-3', 'bw-vendor', '0:1.0-2.azl3')], now);
+    await upsertAdvisories(db, [sourceAdvisory('ADV-3', 'bw-vendor', '0:1.0-2.azl3')], now);
     const manifest = join(dir, 'm.txt');
     // The same build, and another release of it the repository does not list.
     writeFileSync(manifest, 'bw-runtime-1.0-1.azl3.noarch.rpm\n');

@@ -47,9 +47,9 @@ export async function createToken(db: Db, o: { name: string; role: Role; expires
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const expiresAt = o.expiresInDays === null ? null : new Date(now.getTime() + o.expiresInDays * 86_400_000).toISOString();
-  await insertToken(db.kysely, { id, name: o.name, role: o.role, secretSha256: sha256(secret), createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
+  await insertToken(db, { id, name: o.name, role: o.role, secretSha256: sha256(secret), createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
   await recordAudit(db, o.actor, 'token.create', `token:${id}`, { name: o.name, role: o.role, expiresAt }, clock);
-  const t = await getToken(db.kysely, id);
+  const t = await getToken(db, id);
   if (t === null) throw new BulwarkError('internal', 'the new token was not stored');
   return { token: `bwk_${id}_${secret}`, info: info(t) };
 }
@@ -59,7 +59,7 @@ export async function verifyToken(db: Db, token: string, clock: Clock = systemCl
   const m = TOKEN.exec(token);
   if (m === null) return null;
   const [, id = '', secret = ''] = m;
-  const t = await getToken(db.kysely, id);
+  const t = await getToken(db, id);
   if (t === null) return null;
   const a = Buffer.from(sha256(secret), 'hex');
   const b = Buffer.from(t.secretSha256, 'hex');
@@ -67,15 +67,15 @@ export async function verifyToken(db: Db, token: string, clock: Clock = systemCl
   const now = clock();
   if (t.revokedAt !== null || (t.expiresAt !== null && Date.parse(t.expiresAt) <= now.getTime())) return null;
   // Recorded at most once a minute per token: a busy client must not turn reads into writes.
-  if (t.lastUsedAt === null || now.getTime() - Date.parse(t.lastUsedAt) > 60_000) await touchToken(db.kysely, id, now.toISOString());
+  if (t.lastUsedAt === null || now.getTime() - Date.parse(t.lastUsedAt) > 60_000) await touchToken(db, id, now.toISOString());
   return info(t);
 }
 
 export async function listTokens(db: Db): Promise<TokenInfo[]> {
-  return (await listTokenRows(db.kysely)).map(info);
+  return (await listTokenRows(db)).map(info);
 }
 
 export async function revokeToken(db: Db, id: string, actor: Actor, clock: Clock = systemClock): Promise<void> {
-  if (!(await revokeTokenRow(db.kysely, id, actorLabel(actor), clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active token ${id}`);
+  if (!(await revokeTokenRow(db, id, actorLabel(actor), clock().toISOString()))) throw new BulwarkError('storage.not-found', `no active token ${id}`);
   await recordAudit(db, actor, 'token.revoke', `token:${id}`, {}, clock);
 }

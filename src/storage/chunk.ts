@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { Executor } from './database.js';
+import { kx, type Executor } from './database.js';
 
 /**
  * Splits rows into batches for multi-row statements. SQLite allows 32766 bound parameters per
@@ -18,7 +18,8 @@ export function chunks<T>(rows: readonly T[], columns: number, maxParams = 30_00
  * asked for in batches (a sorted, paged query): a JSON array read by json_each on SQLite, a text
  * array compared with `= any` on PostgreSQL. A list of any length then binds one parameter.
  */
-export function inTextList(ex: Executor, column: string, values: readonly string[]): RawBuilder<SqlBool> {
+export function inTextList(on: Executor, column: string, values: readonly string[]): RawBuilder<SqlBool> {
+  const ex = kx(on);
   if (ex.getExecutor().adapter instanceof PostgresAdapter) return sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`;
   return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }

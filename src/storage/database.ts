@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationResultSet, type SqliteDialectConfig, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationResultSet, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
 import { storageErrorOf } from './errors.js';
@@ -19,9 +19,13 @@ export type DatabaseLocation = { kind: 'sqlite'; path: string; busyTimeoutMs?: n
 /** How long a SQLite write waits for another process's write to end before it gives up (storage.conflict). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * An open database, as services hold it. It carries no query builder: services hand it (or the
+ * `Tx` that `transaction` gives) to the repository functions of src/storage/repositories, which
+ * alone write SQL (issue #19: services receive repositories, not Kysely).
+ */
 export interface Db {
   readonly dialect: Dialect;
-  readonly kysely: Kysely<Database>;
   /** A description safe to print: the SQLite path, or the PostgreSQL URL without its password. */
   readonly description: string;
   /** PostgreSQL schema the connection's search_path is set to, when not the default. */
@@ -29,8 +33,48 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** A Kysely handle that is either the database or an open transaction on it. */
-export type Executor = Kysely<Database> | Transaction<Database>;
+/** An open transaction, as `transaction` hands it to its callback: pass it where a Db goes. */
+export interface Tx {
+  readonly dialect: Dialect;
+  readonly inTransaction: true;
+}
+
+/** A Kysely handle, the database or a transaction on it: storage-internal, never given to services. */
+export type Query = Kysely<Database>;
+
+/**
+ * What a repository function runs on: the database, an open transaction, or (inside storage,
+ * one repository function calling another) the Kysely handle it already unwrapped.
+ */
+export type Executor = Db | Tx | Query;
+
+/**
+ * The Kysely handle behind each Db and Tx, under a symbol this module keeps to itself: nothing
+ * outside storage can name it, and a copy of a Db (`{ ...db, close }`, as the test harness makes)
+ * still carries it.
+ */
+const KYSELY: unique symbol = Symbol('bulwark.kysely');
+
+/** The Kysely handle behind `on` (storage-internal: repository functions start with it). */
+export function kx(on: Executor): Query {
+  if (on instanceof Kysely) return on;
+  const k = (on as { [KYSELY]?: Query })[KYSELY];
+  if (k === undefined) throw new BulwarkError('internal', 'not an open Bulwark database handle');
+  return k;
+}
+
+/**
+ * The Kysely handle behind a Db, for TESTS that inspect or corrupt rows directly (and the
+ * storage's own tooling). Application code never calls it: a lint rule forbids it outside
+ * src/storage and test files.
+ */
+export function rawKysely(db: Db | Tx): Query {
+  return kx(db);
+}
+
+function handle<T extends Db | Tx>(h: T, k: Query): T {
+  return Object.assign(h, { [KYSELY]: k });
+}
 
 /**
  * The default SQLite file: `$XDG_DATA_HOME/bulwark/bulwark.db`, else
@@ -115,7 +159,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: location.path }, { cause: err });
     }
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }, sqlite) });
-    db = { dialect: 'sqlite', kysely, description: location.path, close: () => kysely.destroy() };
+    db = handle({ dialect: 'sqlite', description: location.path, close: () => kysely.destroy() }, kysely);
   } else {
     setPgTypeParsers();
     const pool = new pg.Pool({
@@ -133,7 +177,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       await kysely.destroy();
       throw new BulwarkError('storage.unavailable', `cannot connect to PostgreSQL at ${description}: ${(err as Error).message}`, { url: description }, { cause: err });
     }
-    db = { dialect: 'postgres', kysely, description, ...(location.schema !== undefined ? { schema: location.schema } : {}), close: () => kysely.destroy() };
+    db = handle({ dialect: 'postgres', description, ...(location.schema !== undefined ? { schema: location.schema } : {}), close: () => kysely.destroy() }, kysely);
   }
   if (opts.migrate !== false) {
     try {
@@ -203,7 +247,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     new Migrator({ db: k, provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) }).migrateToLatest();
   let outcome: MigrationResultSet;
   if (db.dialect === 'postgres') {
-    outcome = await db.kysely.connection().execute(async (conn) => {
+    outcome = await kx(db).connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
       try {
         return await run(conn);
@@ -211,7 +255,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
         await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
       }
     });
-  } else outcome = await run(db.kysely);
+  } else outcome = await run(kx(db));
   const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -227,6 +271,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
  * Runs `fn` in one transaction: all of it is stored, or none of it.
  * @example await transaction(db, async (tx) => { await upsertAdvisories(tx, list, now); });
  */
-export function transaction<T>(db: Db, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return db.kysely.transaction().execute(fn);
+export function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return kx(db)
+    .transaction()
+    .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t)));
 }

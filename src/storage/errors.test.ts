@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
-import { openDatabase, transaction, type Db } from './database.js';
+import { openDatabase, rawKysely, transaction, type Db } from './database.js';
 import { storageErrorOf } from './errors.js';
 import { loadAdvisories, upsertAdvisories } from './index.js';
 
@@ -64,13 +64,13 @@ describe('SQLite under contention and when full', () => {
     }
     // The other writer waited its busy timeout and was told the database is busy, as a CLI is.
     expect(storageErrorOf(otherError)?.code).toBe('storage.conflict');
-    expect((await loadAdvisories(db.kysely, { source: 'errors-test' })).map((a) => a.id)).toEqual(['A-1']);
+    expect((await loadAdvisories(db, { source: 'errors-test' })).map((a) => a.id)).toEqual(['A-1']);
   });
 
   it('says the database is full (storage.full) and stores nothing of the failed transaction', async () => {
     await transaction(db, (tx) => upsertAdvisories(tx, [advisory('KEPT')], new Date().toISOString()));
-    const pages = Number((await sql<{ page_count: number }>`pragma page_count`.execute(db.kysely)).rows[0]?.page_count);
-    await sql.raw(`pragma max_page_count = ${String(pages + 20)}`).execute(db.kysely);
+    const pages = Number((await sql<{ page_count: number }>`pragma page_count`.execute(rawKysely(db))).rows[0]?.page_count);
+    await sql.raw(`pragma max_page_count = ${String(pages + 20)}`).execute(rawKysely(db));
     const many = Array.from({ length: 2000 }, (_, i) => advisory(`FULL-${String(i)}`));
     const err = await transaction(db, (tx) => upsertAdvisories(tx, many, new Date().toISOString())).then(
       () => null,
@@ -80,7 +80,7 @@ describe('SQLite under contention and when full', () => {
     const said = storageErrorOf(err);
     expect(said).toBeInstanceOf(BulwarkError);
     expect([said?.code, said?.message]).toEqual(['storage.full', 'the disk or the database is full (SQLITE_FULL): free space and try again; nothing of this change was stored']);
-    expect((await loadAdvisories(db.kysely, { source: 'errors-test' })).map((a) => a.id)).toEqual(['KEPT']);
+    expect((await loadAdvisories(db, { source: 'errors-test' })).map((a) => a.id)).toEqual(['KEPT']);
   });
 });
 

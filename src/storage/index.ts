@@ -2,11 +2,13 @@
  * Storage: the only place that knows SQL (DESIGN.md). Services open a database, run
  * repository functions inside transactions, and never see a query.
  */
-export { openDatabase, resolveLocation, defaultSqlitePath, redactUrl, migrateToLatest, transaction, MIGRATION_LOCK_ID } from './database.js';
-export type { Db, Dialect, DatabaseLocation, Executor } from './database.js';
+export { openDatabase, resolveLocation, defaultSqlitePath, redactUrl, migrateToLatest, transaction, rawKysely, MIGRATION_LOCK_ID } from './database.js';
+export type { Db, Tx, Dialect, DatabaseLocation, Executor } from './database.js';
 export { storageErrorOf } from './errors.js';
 export * from './repositories/releases.js';
 export * from './repositories/advisories.js';
+export * from './repositories/advisory-reads.js';
+export * from './repositories/advisory-staging.js';
 export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/feeds.js';

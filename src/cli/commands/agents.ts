@@ -4,6 +4,10 @@ import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { BulwarkError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+import { describe, listOption, numberOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -44,4 +48,28 @@ export async function agentsRevokeCommand(o: Common & { id: string }): Promise<E
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark agents enroll-token | list | revoke`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const agentsCmd = describe(program.command('agents'), 'hosts that report through the pull agent (no SSH needed)', 'bulwark agents enroll-token --url https://bulwark.example.com --tag prod', 'bulwark agents list');
+  describe(agentsCmd.command('enroll-token'), 'a one-time enrollment token, and the command that installs and enrolls the agent on a host', 'bulwark agents enroll-token --url https://bulwark.example.com --tag prod --expires-hours 4')
+    .requiredOption('--url <url>', "the server's address as hosts reach it, e.g. https://bulwark.example.com")
+    .addOption(listOption('--tag <tag>', 'a tag the enrolled host gets (repeatable)'))
+    .addOption(numberOption('--expires-hours <n>', 'hours until the token expires', { min: 1, max: 720, unit: 'hours', default: 24 }))
+    .action(async (o: { url: string; tag: string[]; expiresHours: number }) => {
+      if (!/^https?:\/\/[^\s'"`$]+$/.test(o.url)) throw new BulwarkError('usage', `--url: "${o.url}" is not an http(s) URL`);
+      ctx.exit = await agentsEnrollTokenCommand({ io, dbPath: ctx.dbPath(), url: o.url, tags: o.tag, expiresInHours: o.expiresHours });
+    });
+  describe(agentsCmd.command('list'), 'list agents: host, enrolled, last seen, revoked', 'bulwark agents list --json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await agentsListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(agentsCmd.command('revoke'), 'revoke an agent: its requests are refused from now on', 'bulwark agents revoke 7')
+    .argument('<id>', 'the agent id')
+    .action(async (id: string) => {
+      ctx.exit = await agentsRevokeCommand({ io, dbPath: ctx.dbPath(), id });
+    });
 }

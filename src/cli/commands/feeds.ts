@@ -7,6 +7,10 @@ import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { didYouMean, plural } from '../../lib/words.js';
+import type { CliContext } from '../context.js';
+import { describe, intOption, listOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -98,10 +102,10 @@ function summaryLine(r: SyncReport): string {
       `${String(r.added)} added, ${String(r.changed)} ${r.signal.kind === 'kev' ? 'changed' : 'moved'}, ${String(r.withdrawn)} dropped, ${String(r.restored)} restored, ${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s`
     );
   return (
-    `${r.source}: ${String(r.advisories)} advisories in ${String(r.documents)} document${r.documents === 1 ? '' : 's'}: ` +
+    `${r.source}: ${plural(r.advisories, 'advisory', 'advisories')} in ${plural(r.documents, 'document')}: ` +
     `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +
     `${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s` +
-    (r.rescanned === undefined ? '' : `; ${String(r.rescanned)} targets re-scanned`)
+    (r.rescanned === undefined ? '' : `; ${plural(r.rescanned, 'target')} re-scanned`)
   );
 }
 
@@ -114,12 +118,16 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
     if (opts.file !== undefined && opts.sources.length !== 1) throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
+    // A mistyped source is the caller's mistake (exit 2, with the closest name), not a failed sync (4).
+    const known = opts.sources.length > 0 ? (await listSources(db)).map((s) => s.id) : [];
+    for (const id of opts.sources)
+      if (!known.includes(id)) throw new BulwarkError('usage', `no feed source "${id}"${didYouMean(id, known)}; \`bulwark feeds list\` shows them, \`bulwark feeds add\` adds one`, { source: id });
     let last = 0;
     const onProgress = (p: { source: string; advisories: number; documents: number }): void => {
       const now = performance.now();
       if (now - last < 1000) return;
       last = now;
-      opts.io.stderr.write(`${p.source}: ${String(p.advisories)} advisories read…\n`);
+      opts.io.stderr.write(`${p.source}: ${plural(p.advisories, 'advisory', 'advisories')} read…\n`);
     };
     const common = { force: opts.force, allowWithdraw: opts.allowWithdraw === true, onProgress, actor: actorOf(opts.io) };
     let reports: SyncReport[];
@@ -138,7 +146,7 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
         lines.push(summaryLine(r));
         const samples = opts.verbose ? r.warningSamples : r.warningSamples.slice(0, 5);
         for (const w of samples) lines.push(`  warning${w.record === null ? '' : ` ${w.record}`}: ${w.message}`);
-        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more warnings${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
+        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more ${r.warnings - samples.length === 1 ? 'warning' : 'warnings'}${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
       }
       await writeAll(opts.io.stdout, lines.join('\n') + '\n');
     }
@@ -171,9 +179,71 @@ export async function advisoriesCommand(opts: Common & AdvisoryQuery & { json: b
       ]);
     });
     await writeAll(opts.io.stdout, formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'RELEASE', 'PACKAGE', 'STATUS', 'VERSION', 'SOURCE'], rows));
-    await writeAll(opts.io.stderr, `${String(list.length)} advisories\n`);
+    await writeAll(opts.io.stderr, `${plural(list.length, 'advisory', 'advisories')}\n`);
     return EXIT.ok;
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark feeds list | add | remove | sync` and `bulwark advisories`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const feeds = describe(program.command('feeds'), 'advisory feed sources: the built-in catalog and your own', 'bulwark feeds list', 'bulwark feeds sync --source my-mirror');
+  describe(feeds.command('list'), 'list feed sources, where each reads from and its last sync', 'bulwark feeds list', 'bulwark feeds list --json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await feedsListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(
+    feeds.command('add'),
+    'add a source, or point a catalog source at a local file or mirror',
+    'bulwark feeds add my-mirror --format oval --location /srv/mirror/oval.xml.xz',
+    'bulwark feeds add my-osv --format osv --location https://mirror.example.com/osv/all.zip',
+  )
+    .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
+    .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
+    .option('--format <format>', "feed format (oval, osv, csaf-vex, updateinfo, native; kev, epss for exploitation signals); defaults to the catalog entry's")
+    .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
+    .option('--description <text>', 'a note for `feeds list`')
+    .option('--stale-after-days <n>', 'the source is stale when its newest advisory (or last sync) is older than this (default 14; EPSS 2, KEV 7)', (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 3650) throw new BulwarkError('usage', `--stale-after-days: "${v}" is not a whole number of days from 1 to 3650`);
+      return n;
+    })
+    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string; staleAfterDays?: number }) => {
+      ctx.exit = await feedsAddCommand({ io, dbPath: ctx.dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description, staleAfterDays: o.staleAfterDays });
+    });
+  describe(feeds.command('remove'), 'remove a configured source (a catalog source goes back to its built-in location)', 'bulwark feeds remove my-osv')
+    .argument('<id>', 'the source id')
+    .action(async (id: string) => {
+      ctx.exit = await feedsRemoveCommand({ io, dbPath: ctx.dbPath(), id });
+    });
+  describe(
+    feeds.command('sync'),
+    'fetch and ingest feeds (all sources unless --source is given); unchanged feeds are skipped',
+    'bulwark feeds sync',
+    'bulwark feeds sync --source my-mirror --file ./oval.xml.xz',
+  )
+    .addOption(listOption('--source <id>', 'a source to sync (repeatable)'))
+    .option('--file <path>', 'read this local file as the --source (offline use)')
+    .option('--force', 'parse and store even if the feed is unchanged (a feed of another distribution or release is refused all the same)')
+    .option('--allow-withdraw', "store a feed that withdraws more than 20% of the source's advisories, or whose records were mostly skipped")
+    .option('--json', 'print the reports as JSON')
+    .option('--verbose', 'print up to 50 warnings per source')
+    .action(async (o: { source: string[]; file?: string; force?: boolean; allowWithdraw?: boolean; json?: boolean; verbose?: boolean }) => {
+      ctx.exit = await feedsSyncCommand({ io, dbPath: ctx.dbPath(), sources: o.source, file: o.file, force: o.force === true, allowWithdraw: o.allowWithdraw === true, json: o.json === true, verbose: o.verbose === true });
+    });
+
+  describe(program.command('advisories'), 'search stored advisories', 'bulwark advisories --cve CVE-2024-6387', 'bulwark advisories --package openssl --limit 20')
+    .option('--cve <id>', 'advisories naming this CVE')
+    .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
+    .option('--release <release>', "only this release's fixes, e.g. azurelinux:3.0")
+    .option('--source <id>', 'only this feed source')
+    .option('--withdrawn', 'include withdrawn advisories')
+    .addOption(intOption('--limit <n>', 'at most n advisories, newest first', { min: 1 }))
+    .option('--json', 'print JSON')
+    .action(async (o: { cve?: string; package?: string; release?: string; source?: string; withdrawn?: boolean; limit?: number; json?: boolean }) => {
+      ctx.exit = await advisoriesCommand({ io, dbPath: ctx.dbPath(), cve: o.cve, package: o.package, release: o.release, source: o.source, withdrawn: o.withdrawn, limit: o.limit, json: o.json === true });
+    });
 }

@@ -67,8 +67,8 @@ describe('the risk order in every output', () => {
     expect(lines[1]).toMatch(/^critical\s+web-1\s+KEV-1\s.*\s96\.4\s+KEV since 2026-05-14 \(due 2026-06-04\), EPSS 0\.08 \(92nd percentile\), CVSS 9\.1, critical$/);
     expect(lines[2]).toMatch(/^critical\s+web-1\s+CVSS-10\s.*\s41\.2\s+EPSS 0\.02 \(45th percentile\), CVSS 10\.0, critical$/);
     expect(lines[3]).toMatch(/^low\s+web-1\s+LOW-1\s.*no EPSS score, CVSS 2\.0, low$/);
-    expect((await run('--db', db, 'findings', '--kev')).out).toMatch(/KEV-1[\s\S]*\n1 findings\n$/);
-    expect((await run('--db', db, 'findings', '--epss-above', '0.05')).out).toMatch(/KEV-1[\s\S]*\n1 findings\n$/);
+    expect((await run('--db', db, 'findings', '--kev')).out).toMatch(/KEV-1[\s\S]*\n1 finding\n$/);
+    expect((await run('--db', db, 'findings', '--epss-above', '0.05')).out).toMatch(/KEV-1[\s\S]*\n1 finding\n$/);
     expect((await run('--db', db, 'findings', '--epss-above', '0.01', '--sort', 'epss')).out).toMatch(/KEV-1[\s\S]*CVSS-10[\s\S]*\n2 findings\n$/);
     expect((await run('--db', db, 'findings', '--epss-above', '2')).code).toBe(2);
   });

@@ -48,10 +48,18 @@ describe('bulwark findings and report', () => {
     expect(all.out).toMatch(/^critical\s+demo-azl3-vm\s+EVIL-1\s+CVE-2099-0001\s+curl/m);
     expect(all.out).toMatch(/7 findings\n$/);
     expect((await run('--db', db, 'findings', '--severity', 'critical')).out).toMatch(/2 findings\n$/);
-    expect((await run('--db', db, 'findings', '--cve', 'cve-2099-0001')).out).toMatch(/1 findings\n$/);
-    expect((await run('--db', db, 'findings', '--host', 'nobody')).out).toMatch(/0 findings\n$/);
+    expect((await run('--db', db, 'findings', '--cve', 'cve-2099-0001')).out).toMatch(/1 finding\n$/);
+    expect((await run('--db', db, 'findings', '--cve', 'CVE-1999-0000')).out).toMatch(/0 findings\n$/);
     expect((await run('--db', db, 'findings', '--fail-on', 'critical')).code).toBe(1);
-    expect((await run('--db', db, 'findings', '--host', 'nobody', '--fail-on', 'low')).code).toBe(0);
+    expect((await run('--db', db, 'findings', '--cve', 'CVE-1999-0000', '--fail-on', 'low')).code).toBe(0);
+  });
+
+  it('refuses a host it does not know (exit 2) instead of answering "0 findings", naming the closest one', async () => {
+    const nobody = await run('--db', db, 'findings', '--host', 'nobody');
+    expect([nobody.code, nobody.out, nobody.err]).toEqual([2, '', 'bulwark: no host or image named "nobody" (`bulwark hosts list` shows the hosts)\n']);
+    const typo = await run('--db', db, 'report', '--host', 'demo-azl3-v', '--format', 'json');
+    expect([typo.code, typo.out, typo.err]).toEqual([2, '', 'bulwark: no host or image named "demo-azl3-v" (did you mean "demo-azl3-vm"?) (`bulwark hosts list` shows the hosts)\n']);
+    expect((await run('--db', db, 'findings', '--host', 'demo-azl3-vm')).out).toMatch(/7 findings\n$/);
   });
 
   it('writes CSV with formula injection defused, JSON, CycloneDX VEX and an HTML page with the hostile text escaped', async () => {
@@ -73,6 +81,6 @@ describe('bulwark findings and report', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');
     expect(html).toContain('<svg role="img" aria-label="Open findings by severity"');
-    expect(html).toMatch(/7 open findings on 1 targets/);
+    expect(html).toMatch(/7 open findings on 1 target, generated/);
   });
 });

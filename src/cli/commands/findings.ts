@@ -1,12 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import type { Severity } from '../../core/advisory.js';
-import { findFindings, renderReport, type FindingsQuery, type ReportFormat } from '../../services/report.js';
+import { findFindings, renderReport, requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
 import { overThreshold } from '../../services/report-render.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
+import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
+import { BulwarkError } from '../../core/errors.js';
+import { RISK_SORTS, type RiskSort } from '../../core/risk.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, listOption, pathOption } from '../options.js';
+import { parseSeverity } from './scan.js';
 
 /**
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
@@ -15,6 +23,7 @@ import { formatTable } from '../table.js';
 export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined; query: FindingsQuery; format: ReportFormat; output: string | undefined; failOn: Severity | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
+    if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const rows = await findFindings(db, o.query);
     let text: string;
     if (o.format === 'table') {
@@ -36,14 +45,48 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
             r.firstSeen.slice(0, 10),
             ...(risky ? [r.risk === undefined ? '-' : r.risk.score.toFixed(1), r.risk?.reason ?? '-'] : []),
           ]),
-        ) + `${String(rows.length)} findings\n`;
+        ) + `${plural(rows.length, 'finding')}\n`;
     } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
       await writeFile(o.output, text, { mode: 0o644 });
-      await writeAll(o.io.stderr, `wrote ${String(rows.length)} findings to ${o.output}\n`);
+      await writeAll(o.io.stderr, `wrote ${plural(rows.length, 'finding')} to ${o.output}\n`);
     } else await writeAll(o.io.stdout, text);
     return o.failOn !== undefined && overThreshold(rows, o.failOn) ? EXIT.findings : EXIT.ok;
   } finally {
     await db.close();
+  }
+}
+
+/** `bulwark findings` and `bulwark report`. */
+export function register(program: Command, ctx: CliContext): void {
+  for (const [cmd, desc, formats, def, examples] of [
+    ['findings', 'list stored findings (open and without a fix unless --status says otherwise)', ['table', 'json', 'csv'], 'table', ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json']],
+    ['report', 'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page', ['table', 'json', 'csv', 'cyclonedx-vex', 'html'], 'table', ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical']],
+  ] as const) {
+    describe(program.command(cmd), desc, ...examples)
+      .addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
+      .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
+      .option('--cve <id>', 'only findings of advisories naming this CVE')
+      .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))
+      .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
+      .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
+      .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
+      .addOption(enumOption('--sort <order>', 'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity', RISK_SORTS, { default: 'severity' }))
+      .option('--kev', 'only findings of CVEs CISA lists as known exploited')
+      .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
+        const n = Number(v);
+        if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new BulwarkError('usage', `--epss-above: "${v}" is not a probability from 0 to 1`);
+        return n;
+      })
+      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity; sort: RiskSort; kev?: boolean; epssAbove?: number }) => {
+        ctx.exit = await findingsCommand({
+          io: ctx.io,
+          dbPath: ctx.dbPath(),
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}), sort: o.sort, kev: o.kev === true, epssAbove: o.epssAbove },
+          format: o.format,
+          output: o.output,
+          failOn: o.failOn,
+        });
+      });
   }
 }

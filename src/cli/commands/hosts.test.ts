@@ -45,7 +45,7 @@ describe('bulwark hosts', () => {
     expect(first.code).toBe(4);
     expect(first.out).toMatch(/^h1: FAILED: .*not in known_hosts/m);
     const second = await run('--db', db, 'scan', '--all', '--known-hosts', kh, '--accept-new-host-key', '--fail-on', 'medium');
-    expect(second.out).toMatch(/^h1: azurelinux:3\.0, 1 findings \(1 new, 0 closed\)$/m);
+    expect(second.out).toMatch(/^h1: azurelinux:3\.0, 1 finding \(1 new, 0 closed\)$/m);
     expect(second.out).toMatch(/^dead: FAILED: root@\[127\.0\.0\.7\]:2222: cannot connect/m);
     expect(second.code).toBe(4);
     const only = await run('--db', db, 'scan', '--host', 'h1', '--known-hosts', kh, '--fail-on', 'medium');

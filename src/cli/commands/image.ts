@@ -6,6 +6,10 @@ import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, intOption, listOption, pathOption, positiveInt } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -33,11 +37,11 @@ export async function imageBuildCommand(o: Common & { file: string; keepRoot: bo
     await writeAll(
       o.io.stdout,
       [
-        `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${String(r.packages)} packages`,
+        `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${plural(r.packages, 'package')}`,
         `  artifact ${r.artifact}${r.type === 'container' ? ` (oci:${r.artifact}:<tag>)` : ''}`,
         `  digest   ${r.digest}`,
         `  sboms    ${join(r.dir, 'sbom.cdx.json')}, ${join(r.dir, 'sbom.spdx.json')}`,
-        `  scanned as ${r.target}: ${String(f.opened + f.kept + f.reopened)} findings (bulwark findings --host ${r.target})`,
+        `  scanned as ${r.target}: ${plural(f.opened + f.kept + f.reopened, 'finding')} (bulwark findings --host ${r.target})`,
         '',
       ].join('\n'),
     );
@@ -102,7 +106,54 @@ export async function imageImportCommand(o: Common & { config: string; view: str
   if (o.out === undefined) await writeAll(o.io.stdout, r.yaml);
   else {
     await writeFile(o.out, r.yaml, { flag: 'wx' });
-    await writeAll(o.io.stderr, `${o.out}: ${r.config.name} (${o.type ?? r.config.type}), ${String(r.packages.length)} packages${r.config.notCarried.length > 0 ? `; not carried over: ${r.config.notCarried.join(', ')}` : ''}\n`);
+    await writeAll(o.io.stderr, `${o.out}: ${r.config.name} (${o.type ?? r.config.type}), ${plural(r.packages.length, 'package')}${r.config.notCarried.length > 0 ? `; not carried over: ${r.config.notCarried.join(', ')}` : ''}\n`);
   }
   return EXIT.ok;
+}
+
+/** `bulwark image build | import | list | sbom | parity`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const imageCmd = describe(program.command('image'), 'images (container, WSL, VM, bare metal) built with dnf --installroot from a content view version, with SBOMs, scanned like hosts', 'bulwark image build -f images/azl3-base.yaml', 'bulwark image list');
+  describe(imageCmd.command('build'), 'build the next build of an image definition', 'bulwark image build -f images/azl3-base.yaml', 'bulwark image build -f images/azl3-base.yaml --if-needed')
+    .requiredOption('-f, --file <file>', 'the image definition YAML')
+    .option('--keep-root', 'also keep the unpacked root filesystem beside the artifact')
+    .option('--if-needed', 'only when never built, the definition changed, or its environment serves a newer view version')
+    .action(async (o: { file: string; keepRoot?: boolean; ifNeeded?: boolean }) => {
+      ctx.exit = await imageBuildCommand({ io, dbPath: ctx.dbPath(), file: o.file, keepRoot: o.keepRoot === true, ifNeeded: o.ifNeeded === true });
+    });
+  describe(imageCmd.command('import'), "write an image definition from one of Azure Linux's image configs (toolkit JSON or Image Customizer YAML)", 'bulwark image import imageconfigs/3.0/core-container.json --view azl3-base --release azurelinux:3.0 -o images/core.yaml')
+    .argument('<config>', 'e.g. imageconfigs/3.0/core-container.json (its package lists are read beside it)')
+    .requiredOption('--view <view>', 'the content view to build from')
+    .option('--environment <env>', 'the environment of the view', 'prod')
+    .requiredOption('--release <release>', 'e.g. azurelinux:3.0')
+    .option('--system-config <name>', 'which of several SystemConfigs (default: the first)')
+    .addOption(enumOption('--type <type>', 'override the kind of image read from the config', ['container', 'wsl', 'vm', 'bare-metal']))
+    .addOption(pathOption('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it', { parent: 'must-exist' }))
+    .action(async (config: string, o: { view: string; environment: string; release: string; systemConfig?: string; type?: 'container' | 'wsl' | 'vm' | 'bare-metal'; out?: string }) => {
+      ctx.exit = await imageImportCommand({ io, dbPath: ctx.dbPath(), config, view: o.view, environment: o.environment, release: o.release, systemConfig: o.systemConfig, type: o.type, out: o.out });
+    });
+  describe(imageCmd.command('list'), 'list images and their builds: type, view version, packages, digest', 'bulwark image list', 'bulwark image list azl3-base --json')
+    .argument('[image]', 'only this image')
+    .option('--json', 'print JSON')
+    .action(async (image: string | undefined, o: { json?: boolean }) => {
+      ctx.exit = await imageListCommand({ io, dbPath: ctx.dbPath(), image, json: o.json === true });
+    });
+  describe(imageCmd.command('sbom'), "print a build's SBOM (CycloneDX or SPDX)", 'bulwark image sbom azl3-base > azl3-base.cdx.json', 'bulwark image sbom azl3-base 3 --format spdx')
+    .argument('<image>', 'the image')
+    .argument('[build]', 'this build (default: the latest)', positiveInt('build'))
+    .addOption(enumOption('--format <format>', 'SBOM format', ['cyclonedx', 'spdx'], { default: 'cyclonedx' }))
+    .action(async (image: string, build: number | undefined, o: { format: 'cyclonedx' | 'spdx' }) => {
+      ctx.exit = await imageSbomCommand({ io, dbPath: ctx.dbPath(), image, build, format: o.format });
+    });
+  describe(imageCmd.command('parity'), 'package differences between an image build, hosts built from it and other images (exit 1 when any)', 'bulwark image parity azl3-base --tag web', 'bulwark image parity azl3-base --hosts web-01,web-02 --with azl3-base@2')
+    .argument('<image>', 'the image')
+    .addOption(intOption('--build <n>', 'this build (default: the latest)', { min: 1 }))
+    .addOption(listOption('--hosts <names>', 'hosts to compare, comma-separated', { split: true }))
+    .option('--tag <tag>', 'every host with this tag')
+    .addOption(listOption('--with <targets>', 'other images (name for the latest build, or name@build) or targets', { split: true }))
+    .option('--json', 'print JSON')
+    .action(async (image: string, o: { build?: number; hosts: string[]; tag?: string; with: string[]; json?: boolean }) => {
+      ctx.exit = await imageParityCommand({ io, dbPath: ctx.dbPath(), image, build: o.build, hosts: o.hosts, tag: o.tag, others: o.with, json: o.json === true });
+    });
 }

@@ -7,6 +7,9 @@ import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe } from '../options.js';
 
 function summary(r: RunReport): string {
   const by = (st: string): number => r.steps.filter((s) => s.state === st).length;
@@ -61,4 +64,24 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark run`. */
+export function register(program: Command, ctx: CliContext): void {
+  describe(
+    program.command('run'),
+    "apply a policy's plan over SSH, ring by ring (journaled: resumable after any crash); or resume, pause, cancel, show a run",
+    'bulwark run --policy monthly',
+    'bulwark run show 12',
+    'bulwark run pause 12',
+  )
+    .argument('[action]', 'resume | pause | cancel | show')
+    .argument('[run]', 'the run number')
+    .option('--policy <name>', 'plan and run this policy now (each host in its maintenance window)')
+    .option('--ignore-windows', 'with --policy: start every approved host now, whatever its window')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .option('--json', 'print JSON')
+    .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean; ignoreWindows?: boolean }) => {
+      ctx.exit = await runCommand({ io: ctx.io, dbPath: ctx.dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true, ignoreWindows: o.ignoreWindows === true });
+    });
 }

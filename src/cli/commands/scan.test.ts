@@ -37,7 +37,7 @@ describe('bulwark scan --feed (no database)', () => {
   ])('--fail-on %s exits %i', async (sev, code) => {
     const r = await run('scan', '--inventory', inv, '--feed', OVAL, '--fail-on', sev);
     expect(r.code).toBe(code);
-    expect(r.out).toMatch(/1 findings \(1 with a fix, 0 without one\)/);
+    expect(r.out).toMatch(/1 finding \(1 with a fix, 0 without one\)/);
   });
 
   it('refuses bad usage with exit 2', async () => {

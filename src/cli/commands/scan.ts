@@ -14,6 +14,12 @@ import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
+import { defaultKnownHosts } from '../../services/hosts.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, intOption, listOption } from '../options.js';
+import { scanHostsCommand } from './hosts.js';
 
 export interface ScanOptions {
   io: CliIo;
@@ -66,10 +72,10 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
     return;
   }
   const open = r.findings.filter((f) => f.status === 'open').length;
-  await writeAll(io.stdout, `${r.inventory.file}: ${String(r.inventory.packages)} packages (${r.inventory.format}), ${r.release}, ${String(r.advisories)} advisories, ${r.mode} matching\n`);
+  await writeAll(io.stdout, `${r.inventory.file}: ${plural(r.inventory.packages, 'package')} (${r.inventory.format}), ${r.release}, ${plural(r.advisories, 'advisory', 'advisories')}, ${r.mode} matching\n`);
   if (r.mode === 'normal') await writeAll(io.stdout, sourcesLine(r.inventory.sources));
   await printImportWarnings(io, r.inventory.warnings);
-  await writeAll(io.stdout, `${String(r.findings.length)} findings (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
+  await writeAll(io.stdout, `${plural(r.findings.length, 'finding')} (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
   if (r.findings.length > 0) await writeAll(io.stdout, table(r.findings));
   const corrected = r.findings.filter((f) => f.reason !== null);
   for (const f of corrected.slice(0, 20)) await writeAll(io.stdout, `* ${f.advisory} ${f.package}: ${f.reason ?? ''}\n`);
@@ -127,7 +133,7 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
     const stale = await staleFeedNotes(db, [scan.target.release]);
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings, ...(stale.length > 0 ? { staleFeeds: stale } : {}) }, null, 2) + '\n');
     else {
-      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${String(imported.packages)} packages; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
       for (const n of stale) await writeAll(o.io.stdout, `warning: ${n}\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
       await printImportWarnings(o.io, imported.warnings);
@@ -148,4 +154,39 @@ export function parseSeverity(v: string): Severity {
   const s = v.toLowerCase();
   if (!(SEVERITIES as readonly string[]).includes(s)) throw new BulwarkError('usage', `"${v}" is not a severity (${SEVERITIES.join(', ')})`);
   return s as Severity;
+}
+
+/** `bulwark scan`: hosts over SSH into the store, or an inventory against feed files or the store. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  describe(
+    program.command('scan'),
+    'scan hosts over SSH (--host, --all), or an inventory (--inventory, --root): against feed files with --feed (no database), else against the advisory store',
+    'bulwark scan --host web-01 --accept-new-host-key',
+    'bulwark scan --all --concurrency 32',
+    'bulwark scan --inventory host.tsv --feed oval.xml.xz --format json --fail-on high',
+  )
+    .addOption(listOption('--host <name>', 'scan this host over SSH (repeatable)'))
+    .option('--all', 'scan every host over SSH')
+    .option('--accept-new-host-key', 'trust and record the key of a host seen for the first time (never a changed key)')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .addOption(intOption('--concurrency <n>', 'hosts at once', { min: 1, max: 1024, default: 16 }))
+    .option('--inventory <file>', 'rpm -qa / dpkg-query output, a manifest of .rpm names, or a CycloneDX/SPDX SBOM')
+    .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
+    .option('--local', 'this machine')
+    .addOption(listOption('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable'))
+    .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
+    .option('--name <name>', 'the target name when storing (default: the file or directory name)')
+    .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
+    .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')
+    .addOption(enumOption('--format <format>', 'output', ['table', 'json'], { default: 'table' }))
+    .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
+    .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; local?: boolean; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: Severity }) => {
+      if (o.host.length > 0 || o.all === true) {
+        if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0) throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+        ctx.exit = await scanHostsCommand({ io, dbPath: ctx.dbPath(), hosts: o.all === true ? 'all' : o.host, knownHostsFile: o.knownHosts ?? defaultKnownHosts(io.env), acceptNewHostKey: o.acceptNewHostKey === true, concurrency: o.concurrency, format: o.format, failOn: o.failOn });
+        return;
+      }
+      ctx.exit = await scanCommand({ io, dbPath: ctx.dbPath(), inventory: o.inventory, root: o.root, local: o.local === true, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
+    });
 }

@@ -6,6 +6,9 @@ import { schedulerStarted, schedulerTick } from '../../services/scheduler.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe, numberOption } from '../options.js';
 
 /**
  * `bulwark scheduler [--interval S] [--sync] [--once]`: every interval, optionally syncs the
@@ -37,4 +40,16 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark scheduler`. */
+export function register(program: Command, ctx: CliContext): void {
+  describe(program.command('scheduler'), 'run what policies say is due: emergency out-of-band updates at once, the rest in their windows', 'bulwark scheduler --sync --interval 300', 'bulwark scheduler --once')
+    .addOption(numberOption('--interval <seconds>', 'seconds between passes', { min: 1, unit: 'seconds', default: 60 }))
+    .option('--sync', 'sync the configured feed sources before each pass')
+    .option('--once', 'one pass, then exit')
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .action(async (o: { interval: number; sync?: boolean; once?: boolean; knownHosts?: string }) => {
+      ctx.exit = await schedulerCommand({ io: ctx.io, dbPath: ctx.dbPath(), intervalSeconds: o.interval, sync: o.sync === true, once: o.once === true, knownHostsFile: o.knownHosts });
+    });
 }

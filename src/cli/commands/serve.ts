@@ -16,6 +16,9 @@ import { VERSION } from '../../version.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe, enumOption, intOption, listOption, numberOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -146,4 +149,48 @@ export async function tokensRevokeCommand(o: Common & { id: string }): Promise<E
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark serve` and `bulwark tokens create | list | revoke`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  describe(
+    program.command('serve'),
+    'the HTTP API and the scheduler in one process; prints its address (and a first admin token when there is none)',
+    'bulwark serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem',
+    'bulwark --db /tmp/demo.db serve --demo',
+  )
+    .option('--listen <host:port>', 'where to listen', '127.0.0.1:8080')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', "the certificate's private key (PEM)")
+    .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
+    .option('--demo', 'load the demo fleet into an empty store first')
+    .option('--no-scheduler', 'serve the API only')
+    .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes', { min: 1, unit: 'seconds', default: 60 }))
+    .addOption(listOption('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)'))
+    .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
+    .addOption(intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over", { min: 1, max: 3600, default: 15 }))
+    .action(async (o: { listen: string; tlsCert?: string; tlsKey?: string; knownHosts?: string; demo?: boolean; scheduler: boolean; interval: number; leaseSeconds: number; trustProxy: string[]; reposNeedToken?: boolean }) => {
+      ctx.exit = await serveCommand({ io, dbPath: ctx.dbPath(), listen: o.listen, tlsCert: o.tlsCert, tlsKey: o.tlsKey, knownHostsFile: o.knownHosts, demo: o.demo === true, scheduler: o.scheduler, intervalSeconds: o.interval, leaseSeconds: o.leaseSeconds, trustProxy: o.trustProxy, reposNeedToken: o.reposNeedToken === true });
+    });
+
+  const tokens = describe(program.command('tokens'), 'API tokens: viewer, operator or admin; stored hashed, shown once', 'bulwark tokens create --name ci-pipeline --role viewer', 'bulwark tokens list');
+  describe(tokens.command('create'), 'create a token and print it (once)', 'bulwark tokens create --name ci-pipeline --role viewer --expires-days 30')
+    .requiredOption('--name <name>', 'what the token is for, e.g. ci-pipeline')
+    .addOption(enumOption('--role <role>', 'what it may do', ['viewer', 'operator', 'admin'], { mandatory: true }))
+    .addOption(intOption('--expires-days <n>', 'days until it expires (0: never)', { min: 0, max: 3650, default: 90 }))
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string; role: 'viewer' | 'operator' | 'admin'; expiresDays: number; json?: boolean }) => {
+      ctx.exit = await tokensCreateCommand({ io, dbPath: ctx.dbPath(), name: o.name, role: o.role, expiresInDays: o.expiresDays === 0 ? null : o.expiresDays, json: o.json === true });
+    });
+  describe(tokens.command('list'), 'list tokens: id, name, role, expiry, last use', 'bulwark tokens list --json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await tokensListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(tokens.command('revoke'), 'revoke a token at once', 'bulwark tokens revoke 0123456789ab')
+    .argument('<id>', 'the token id (the 12 hex digits after bwk_)')
+    .action(async (id: string) => {
+      ctx.exit = await tokensRevokeCommand({ io, dbPath: ctx.dbPath(), id });
+    });
 }

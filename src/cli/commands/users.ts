@@ -5,6 +5,9 @@ import type { Role } from '../../services/tokens.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { describe, enumOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -55,4 +58,26 @@ export async function usersDisableCommand(o: Common & { name: string }): Promise
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark users set | list | disable`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const usersCmd = describe(program.command('users'), 'people who log in to the dashboard (passwords hashed with scrypt)', 'bulwark users set alice --role operator < password.txt', 'bulwark users list');
+  describe(usersCmd.command('set'), 'add a user or change their role and password (the password is read from standard input)', "printf '%s' \"$PASSWORD\" | bulwark users set alice --role operator")
+    .argument('<name>', 'the user name')
+    .addOption(enumOption('--role <role>', 'what they may do', ['viewer', 'operator', 'admin'], { mandatory: true }))
+    .action(async (name: string, o: { role: 'viewer' | 'operator' | 'admin' }) => {
+      ctx.exit = await usersSetCommand({ io, dbPath: ctx.dbPath(), name, role: o.role });
+    });
+  describe(usersCmd.command('list'), 'list users, their roles and whether they are disabled', 'bulwark users list --json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      ctx.exit = await usersListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(usersCmd.command('disable'), 'disable a user: their sessions end and they cannot log in', 'bulwark users disable alice')
+    .argument('<name>', 'the user name')
+    .action(async (name: string) => {
+      ctx.exit = await usersDisableCommand({ io, dbPath: ctx.dbPath(), name });
+    });
 }

@@ -4,6 +4,10 @@ import { checkRpmEvr, compareRpmEvr } from '../../core/version/rpm.js';
 import type { PackageFamily } from '../../core/release.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { writeAll } from '../io.js';
+import type { Command } from 'commander';
+import { isPackageFamily } from '../../core/version/registry.js';
+import type { CliContext } from '../context.js';
+import { describe, enumOption } from '../options.js';
 
 /** Lines longer than this are refused (and skipped) instead of being buffered without bound. */
 export const MAX_LINE_BYTES = 1 << 20;
@@ -120,4 +124,19 @@ export async function runVercmp(opts: VercmpOptions): Promise<ExitCode> {
     await writeAll(stdout, out.join('\n') + '\n');
   }
   return bad > 0 ? EXIT.usage : EXIT.ok;
+}
+
+/** `bulwark vercmp`. */
+export function register(program: Command, ctx: CliContext): void {
+  describe(
+    program.command('vercmp'),
+    'compare versions read as "A<TAB>B" lines on stdin; prints -1, 0 or 1 per line',
+    "printf '1:2.4.62-1.azl3\\t2.4.62-1.azl3\\n' | bulwark vercmp --scheme rpm    # 1",
+    "printf '1.0~rc1-1\\t1.0-1\\n' | bulwark vercmp --scheme deb                    # -1",
+  )
+    .addOption(enumOption('--scheme <scheme>', 'version scheme', ['rpm', 'deb'], { mandatory: true }))
+    .action(async (opts: { scheme: string }) => {
+      if (!isPackageFamily(opts.scheme)) throw new Error('unreachable: commander validated choices');
+      ctx.exit = await runVercmp({ scheme: opts.scheme, stdin: ctx.io.stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr });
+    });
 }

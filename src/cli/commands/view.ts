@@ -7,6 +7,10 @@ import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { plural } from '../../lib/words.js';
+import type { CliContext } from '../context.js';
+import { describe, positiveInt } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -27,7 +31,7 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
-    const lines = [`${r.view} version ${String(r.version)}: ${String(r.packages)} packages, ${String(r.deviations.length)} deviations from upstream, at ${r.dir}`];
+    const lines = [`${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')} from upstream, at ${r.dir}`];
     for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
@@ -132,4 +136,51 @@ export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolea
   } finally {
     await db.close();
   }
+}
+
+/** `bulwark view publish | promote | list | deviations | repo-file | key`. */
+export function register(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const viewCmd = describe(program.command('view'), 'content views: snapshots plus declared overlays, published as numbered repositories and promoted through environments', 'bulwark view publish -f views/azl3-base.yaml', 'bulwark view promote azl3-base --to prod');
+  describe(viewCmd.command('publish'), 'publish the next version of a content view from its YAML', 'bulwark view publish -f views/azl3-base.yaml')
+    .requiredOption('-f, --file <file>', 'the content view YAML')
+    .action(async (o: { file: string }) => {
+      ctx.exit = await viewPublishCommand({ io, dbPath: ctx.dbPath(), file: o.file });
+    });
+  const versionArg = positiveInt('version');
+  describe(viewCmd.command('promote'), "promote a version to an environment, along the view's promotion path", 'bulwark view promote azl3-base --to canary', 'bulwark view promote azl3-base 7 --to prod')
+    .argument('<view>', 'the content view')
+    .argument('[version]', 'this version (default: the latest)', versionArg)
+    .requiredOption('--to <environment>', 'e.g. dev, canary, prod')
+    .option('--force', "skip the view's promotion path (audited as forced)")
+    .action(async (view: string, version: number | undefined, o: { to: string; force?: boolean }) => {
+      ctx.exit = await viewPromoteCommand({ io, dbPath: ctx.dbPath(), view, environment: o.to, version, force: o.force === true });
+    });
+  describe(viewCmd.command('list'), 'list content views, their versions and which environment serves which', 'bulwark view list', 'bulwark view list azl3-base --json')
+    .argument('[view]', 'only this view')
+    .option('--json', 'print JSON')
+    .action(async (view: string | undefined, o: { json?: boolean }) => {
+      ctx.exit = await viewListCommand({ io, dbPath: ctx.dbPath(), view, json: o.json === true });
+    });
+  describe(viewCmd.command('deviations'), 'what a version changes from its upstream snapshots (each overlay and its reason)', 'bulwark view deviations azl3-base', 'bulwark view deviations azl3-base 7 --json')
+    .argument('<view>', 'the content view')
+    .argument('[version]', 'this version (default: the latest)', versionArg)
+    .option('--json', 'print JSON')
+    .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
+      ctx.exit = await viewDeviationsCommand({ io, dbPath: ctx.dbPath(), view, version, json: o.json === true });
+    });
+  describe(viewCmd.command('repo-file'), 'what a host needs to use an environment: a dnf/tdnf .repo file (id bulwark-<view>) or an apt sources line', 'bulwark view repo-file azl3-base --env prod --url https://bulwark.example.com > /etc/yum.repos.d/bulwark.repo')
+    .argument('<view>', 'the content view')
+    .requiredOption('--env <environment>', 'e.g. prod')
+    .requiredOption('--url <url>', 'the address hosts reach bulwark serve at, e.g. https://bulwark.example.com')
+    .action(async (view: string, o: { env: string; url: string }) => {
+      ctx.exit = await viewRepoFileCommand({ io, dbPath: ctx.dbPath(), view, environment: o.env, url: o.url });
+    });
+  describe(viewCmd.command('key'), 'the key published repositories are signed with: show it, publish the next one (--next), sign with it (--rotate)', 'bulwark view key', 'bulwark view key --next', 'bulwark view key --rotate')
+    .option('--next', "make the next key and publish its public half beside the signing key's in every signed version")
+    .option('--rotate', 'sign with the next key from now on (made at once if there is none) and sign every published version again')
+    .option('--json', 'print JSON')
+    .action(async (o: { next?: boolean; rotate?: boolean; json?: boolean }) => {
+      ctx.exit = await viewKeyCommand({ io, dbPath: ctx.dbPath(), next: o.next === true, rotate: o.rotate === true, json: o.json === true });
+    });
 }

@@ -1,4 +1,4 @@
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 
 /** An operator-configured feed source: an addition to the built-in catalog, or an override of one entry. */
 export interface StoredFeedSource {
@@ -22,8 +22,9 @@ export interface FeedState {
   summary: Record<string, unknown>;
 }
 
-/** @example await saveFeedSource(db.kysely, { id: 'my-oval', format: 'oval', location: '/srv/oval.xml', release: 'azurelinux:3.0', description: null, addedAt: now }) */
-export async function saveFeedSource(ex: Executor, s: StoredFeedSource): Promise<void> {
+/** @example await saveFeedSource(db, { id: 'my-oval', format: 'oval', location: '/srv/oval.xml', release: 'azurelinux:3.0', description: null, addedAt: now }) */
+export async function saveFeedSource(on: Executor, s: StoredFeedSource): Promise<void> {
+  const ex = kx(on);
   const via = s.addedVia ?? 'cli';
   const row = { id: s.id, format: s.format, location: s.location, release_id: s.release, description: s.description, added_at: s.addedAt, added_via: via };
   await ex
@@ -33,24 +34,28 @@ export async function saveFeedSource(ex: Executor, s: StoredFeedSource): Promise
     .execute();
 }
 
-export async function listFeedSources(ex: Executor): Promise<StoredFeedSource[]> {
+export async function listFeedSources(on: Executor): Promise<StoredFeedSource[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('feed_sources').selectAll().orderBy('id').execute();
   return rows.map((r) => ({ id: r.id, format: r.format, location: r.location, release: r.release_id, description: r.description, addedAt: r.added_at, addedVia: r.added_via === 'api' ? 'api' : 'cli' }));
 }
 
 /** Returns whether a stored source was removed. */
-export async function removeFeedSource(ex: Executor, id: string): Promise<boolean> {
+export async function removeFeedSource(on: Executor, id: string): Promise<boolean> {
+  const ex = kx(on);
   const r = await ex.deleteFrom('feed_sources').where('id', '=', id).executeTakeFirst();
   return r.numDeletedRows > 0n;
 }
 
-export async function getFeedState(ex: Executor, source: string): Promise<FeedState | null> {
+export async function getFeedState(on: Executor, source: string): Promise<FeedState | null> {
+  const ex = kx(on);
   const r = await ex.selectFrom('feed_state').selectAll().where('source', '=', source).executeTakeFirst();
   if (r === undefined) return null;
   return { source: r.source, location: r.location, etag: r.etag, lastModified: r.last_modified, fingerprint: r.fingerprint, syncedAt: r.synced_at, summary: JSON.parse(r.summary) as Record<string, unknown> };
 }
 
-export async function listFeedStates(ex: Executor): Promise<FeedState[]> {
+export async function listFeedStates(on: Executor): Promise<FeedState[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('feed_state').select('source').orderBy('source').execute();
   const out: FeedState[] = [];
   for (const r of rows) {
@@ -60,7 +65,8 @@ export async function listFeedStates(ex: Executor): Promise<FeedState[]> {
   return out;
 }
 
-export async function saveFeedState(ex: Executor, s: FeedState): Promise<void> {
+export async function saveFeedState(on: Executor, s: FeedState): Promise<void> {
+  const ex = kx(on);
   const row = { source: s.source, location: s.location, etag: s.etag, last_modified: s.lastModified, fingerprint: s.fingerprint, synced_at: s.syncedAt, summary: JSON.stringify(s.summary) };
   const update = { location: row.location, etag: row.etag, last_modified: row.last_modified, fingerprint: row.fingerprint, synced_at: row.synced_at, summary: row.summary };
   await ex

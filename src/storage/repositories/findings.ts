@@ -3,7 +3,7 @@ import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks, inTextList } from '../chunk.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 import type { Risk } from '../../core/risk.js';
 import type { FindingRow as FindingsRow } from '../schema.js';
 
@@ -46,7 +46,8 @@ export interface InstalledBuild {
  * the package removed), as `withdrawn` otherwise (the feed changed, not the host). Call inside a
  * transaction, with every match of the target (not a subset) and every build the matcher judged.
  */
-export async function recordFindings(ex: Executor, targetId: string, current: readonly FindingInput[], builds: readonly InstalledBuild[], now: string): Promise<FindingCounts> {
+export async function recordFindings(on: Executor, targetId: string, current: readonly FindingInput[], builds: readonly InstalledBuild[], now: string): Promise<FindingCounts> {
+  const ex = kx(on);
   const counts: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
   const advisoryPks = new Map<string, number>();
   const bySource = new Map<string, Set<string>>();
@@ -180,7 +181,8 @@ function toFinding(r: FindingsRow & { source: string; advisory_id: string }): Fi
 }
 
 /** Findings with their advisory identity, most severe first. */
-export async function listFindings(ex: Executor, filter: FindingFilter = {}): Promise<Finding[]> {
+export async function listFindings(on: Executor, filter: FindingFilter = {}): Promise<Finding[]> {
+  const ex = kx(on);
   if (filter.status?.length === 0) return [];
   let q = ex
     .selectFrom('findings')
@@ -218,10 +220,11 @@ export interface FindingQuery {
 /**
  * Findings for reports: with the target's name and release and the advisory's title and CVEs,
  * most severe first, then oldest first.
- * @example await queryFindings(db.kysely, { status: ['open', 'no-fix'], minSeverity: 'high' })
+ * @example await queryFindings(db, { status: ['open', 'no-fix'], minSeverity: 'high' })
  */
 /** The filters of a findings query, on the findings table alone (counting needs no join). */
-function findingsWhere(ex: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+  const ex = kx(on);
   let s = ex.selectFrom('findings');
   if (q.targets !== undefined) {
     const t = [...q.targets];
@@ -243,7 +246,8 @@ function findingsWhere(ex: Executor, q: FindingQuery, o: { ordered?: boolean } =
   return s;
 }
 
-function filteredFindings(ex: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
+  const ex = kx(on);
   return findingsWhere(ex, q, o)
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
     .innerJoin('targets', 'targets.id', 'findings.target_id')
@@ -251,7 +255,8 @@ function filteredFindings(ex: Executor, q: FindingQuery, o: { ordered?: boolean 
     .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'advisories.cvss_score', 'advisories.published_at', 'targets.name as target_name', 'targets.release_id']);
 }
 
-export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
+export async function queryFindings(on: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
+  const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
   const rows = await filteredFindings(ex, q).execute();
   return (await withCves(ex, rows)).sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
@@ -259,7 +264,8 @@ export async function queryFindings(ex: Executor, q: FindingQuery = {}): Promise
 
 type JoinedRow = Awaited<ReturnType<ReturnType<typeof filteredFindings>['execute']>>[number];
 
-async function withCves(ex: Executor, rows: readonly JoinedRow[]): Promise<FindingRow[]> {
+async function withCves(on: Executor, rows: readonly JoinedRow[]): Promise<FindingRow[]> {
+  const ex = kx(on);
   const pks = [...new Set(rows.map((r) => r.advisory_pk))];
   const cves = new Map<number, string[]>();
   for (const c of chunks(pks, 1, 5000)) {
@@ -288,9 +294,10 @@ export type FindingSortKey = (typeof FINDING_SORT_KEYS)[number];
 /**
  * One page of findings, filtered, sorted and counted in SQL (the API's list on large fleets):
  * default order most severe first, then oldest, then as recorded.
- * @example await findingsPage(db.kysely, { status: ['open'] }, { limit: 100, offset: 0, sort: { key: 'firstSeen', desc: true } })
+ * @example await findingsPage(db, { status: ['open'] }, { limit: 100, offset: 0, sort: { key: 'firstSeen', desc: true } })
  */
-export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } }): Promise<{ rows: FindingRow[]; total: number }> {
+export async function findingsPage(on: Executor, q: FindingQuery, p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } }): Promise<{ rows: FindingRow[]; total: number }> {
+  const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return { rows: [], total: 0 };
   const column = {
     severity: sql.ref('findings.severity_rank'),
@@ -315,7 +322,8 @@ export async function findingsPage(ex: Executor, q: FindingQuery, p: { limit: nu
 }
 
 /** Findings counted by status, severity and release, and opened/closed per day (for the dashboard's overview). */
-export async function findingsSummary(ex: Executor): Promise<{ groups: { status: string; severity: string; release: string | null; n: number }[]; opened: { day: string; n: number }[]; closed: { day: string; n: number }[] }> {
+export async function findingsSummary(on: Executor): Promise<{ groups: { status: string; severity: string; release: string | null; n: number }[]; opened: { day: string; n: number }[]; closed: { day: string; n: number }[] }> {
+  const ex = kx(on);
   const groups = await ex
     .selectFrom('findings')
     .innerJoin('targets', 'targets.id', 'findings.target_id')

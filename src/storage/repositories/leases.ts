@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 
 /**
  * Takes or renews a lease: one statement, so two processes cannot both get it. It succeeds when
  * nobody holds the lease, when its holder's time ran out, or when we hold it already (renewal).
  * Timestamps are ISO 8601 UTC strings on SQLite (they sort as text) and timestamptz on PostgreSQL.
  */
-export async function tryLease(ex: Executor, name: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+export async function tryLease(on: Executor, name: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+  const ex = kx(on);
   await ex
     .insertInto('leases')
     .values({ name, holder, expires_at: expiresAt })
@@ -22,12 +23,14 @@ export async function tryLease(ex: Executor, name: string, holder: string, now: 
 }
 
 /** Gives a lease up (only its holder can). */
-export async function releaseLease(ex: Executor, name: string, holder: string): Promise<void> {
+export async function releaseLease(on: Executor, name: string, holder: string): Promise<void> {
+  const ex = kx(on);
   await ex.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
 }
 
 /** Runs marked running that nobody holds a live lease on: their process died. */
-export async function orphanRuns(ex: Executor, now: string): Promise<number[]> {
+export async function orphanRuns(on: Executor, now: string): Promise<number[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('runs')
     .select('pk')
@@ -38,6 +41,7 @@ export async function orphanRuns(ex: Executor, now: string): Promise<number[]> {
   return rows.map((r) => r.pk);
 }
 
-export async function leaseHolder(ex: Executor, name: string): Promise<string | null> {
+export async function leaseHolder(on: Executor, name: string): Promise<string | null> {
+  const ex = kx(on);
   return (await ex.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst())?.holder ?? null;
 }

@@ -1,4 +1,4 @@
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 
 export interface StoredPolicy {
   name: string;
@@ -12,7 +12,8 @@ export interface StoredPolicy {
  * Stores a policy version: a new version when the text changed, nothing when it did not.
  * Returns the current version and whether it is new.
  */
-export async function savePolicyVersion(ex: Executor, name: string, source: string, document: unknown, now: string): Promise<{ version: number; created: boolean }> {
+export async function savePolicyVersion(on: Executor, name: string, source: string, document: unknown, now: string): Promise<{ version: number; created: boolean }> {
+  const ex = kx(on);
   const last = await ex.selectFrom('policies').select(['version', 'source']).where('name', '=', name).orderBy('version', 'desc').limit(1).executeTakeFirst();
   if (last !== undefined && last.source === source) return { version: last.version, created: false };
   const version = (last?.version ?? 0) + 1;
@@ -21,7 +22,8 @@ export async function savePolicyVersion(ex: Executor, name: string, source: stri
 }
 
 /** The latest version of a policy (or the given one). */
-export async function getPolicyVersion(ex: Executor, name: string, version?: number): Promise<StoredPolicy | null> {
+export async function getPolicyVersion(on: Executor, name: string, version?: number): Promise<StoredPolicy | null> {
+  const ex = kx(on);
   let q = ex.selectFrom('policies').selectAll().where('name', '=', name);
   q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
   const r = await q.executeTakeFirst();
@@ -29,19 +31,22 @@ export async function getPolicyVersion(ex: Executor, name: string, version?: num
 }
 
 /** Every policy's latest version. */
-export async function listPolicyVersions(ex: Executor): Promise<{ name: string; version: number; appliedAt: string }[]> {
+export async function listPolicyVersions(on: Executor): Promise<{ name: string; version: number; appliedAt: string }[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('policies').select(['name', 'version', 'applied_at']).orderBy('name').orderBy('version', 'desc').execute();
   const seen = new Set<string>();
   return rows.filter((r) => !seen.has(r.name) && seen.add(r.name)).map((r) => ({ name: r.name, version: r.version, appliedAt: r.applied_at }));
 }
 
-export async function savePlan(ex: Executor, policy: string, policyVersion: number, plan: unknown, now: string): Promise<number> {
+export async function savePlan(on: Executor, policy: string, policyVersion: number, plan: unknown, now: string): Promise<number> {
+  const ex = kx(on);
   const r = await ex.insertInto('plans').values({ policy, policy_version: policyVersion, created_at: now, plan: JSON.stringify(plan) }).returning('pk').executeTakeFirstOrThrow();
   return r.pk;
 }
 
 /** The latest stored plan of a policy, optionally before a given plan. */
-export async function latestPlan(ex: Executor, policy: string, beforePk?: number): Promise<{ pk: number; createdAt: string; plan: unknown } | null> {
+export async function latestPlan(on: Executor, policy: string, beforePk?: number): Promise<{ pk: number; createdAt: string; plan: unknown } | null> {
+  const ex = kx(on);
   let q = ex.selectFrom('plans').selectAll().where('policy', '=', policy);
   if (beforePk !== undefined) q = q.where('pk', '<', beforePk);
   const r = await q.orderBy('pk', 'desc').limit(1).executeTakeFirst();
@@ -62,7 +67,8 @@ export interface Decision {
   revokedBy: string | null;
 }
 
-export async function addDecision(ex: Executor, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string; now: string }): Promise<number> {
+export async function addDecision(on: Executor, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string; now: string }): Promise<number> {
+  const ex = kx(on);
   const r = await ex
     .insertInto('decisions')
     .values({ policy: d.policy, advisory_id: d.advisoryId, kind: d.kind, reason: d.reason, until: d.until, actor: d.actor, created_at: d.now })
@@ -72,13 +78,15 @@ export async function addDecision(ex: Executor, d: { policy: string; advisoryId:
 }
 
 /** Revokes the active decisions of this kind on an advisory; returns how many. */
-export async function revokeDecisions(ex: Executor, policy: string, advisoryId: string, kind: 'approve' | 'hold', actor: string, now: string): Promise<number> {
+export async function revokeDecisions(on: Executor, policy: string, advisoryId: string, kind: 'approve' | 'hold', actor: string, now: string): Promise<number> {
+  const ex = kx(on);
   const r = await ex.updateTable('decisions').set({ revoked_at: now, revoked_by: actor }).where('policy', '=', policy).where('advisory_id', '=', advisoryId).where('kind', '=', kind).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
 /** Decisions not revoked and not expired at `now` (all of them, revoked and expired too, with `history`). */
-export async function listDecisions(ex: Executor, o: { policy?: string; now: string; history?: boolean }): Promise<Decision[]> {
+export async function listDecisions(on: Executor, o: { policy?: string; now: string; history?: boolean }): Promise<Decision[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('decisions').selectAll();
   if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
   const rows = await q.orderBy('pk').execute();

@@ -1,5 +1,5 @@
 import type { PackageFamily, Release } from '../../core/release.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 import type { ReleasesTable } from '../schema.js';
 
 function toRelease(r: ReleasesTable): Release {
@@ -16,7 +16,8 @@ function toRelease(r: ReleasesTable): Release {
 }
 
 /** Inserts or replaces a release by id. */
-export async function upsertRelease(ex: Executor, r: Release): Promise<void> {
+export async function upsertRelease(on: Executor, r: Release): Promise<void> {
+  const ex = kx(on);
   const row: ReleasesTable = {
     id: r.id,
     distro: r.distro,
@@ -35,12 +36,14 @@ export async function upsertRelease(ex: Executor, r: Release): Promise<void> {
     .execute();
 }
 
-export async function getRelease(ex: Executor, id: string): Promise<Release | null> {
+export async function getRelease(on: Executor, id: string): Promise<Release | null> {
+  const ex = kx(on);
   const r = await ex.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst();
   return r ? toRelease(r) : null;
 }
 
-export async function listReleases(ex: Executor): Promise<Release[]> {
+export async function listReleases(on: Executor): Promise<Release[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('releases').selectAll().orderBy('id').execute();
   return rows.map(toRelease);
 }

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 import type { ImageBuildsTable, ViewVersionsTable } from '../schema.js';
 
 export interface RepoRow {
@@ -32,7 +32,8 @@ export interface SnapshotRow {
   files: SnapshotFile[];
 }
 
-export async function upsertRepo(ex: Executor, r: RepoRow): Promise<void> {
+export async function upsertRepo(on: Executor, r: RepoRow): Promise<void> {
+  const ex = kx(on);
   const values = { id: r.id, kind: r.kind, url: r.url, suite: r.suite, components: JSON.stringify(r.components), arches: JSON.stringify(r.arches), keys: JSON.stringify(r.keys), verify: r.verify ? 1 : 0, created_at: r.createdAt };
   await ex
     .insertInto('repos')
@@ -53,17 +54,20 @@ const toRepo = (r: { id: string; kind: 'rpm-md' | 'deb'; url: string; suite: str
   createdAt: r.created_at,
 });
 
-export async function getRepo(ex: Executor, id: string): Promise<RepoRow | null> {
+export async function getRepo(on: Executor, id: string): Promise<RepoRow | null> {
+  const ex = kx(on);
   const r = await ex.selectFrom('repos').selectAll().where('id', '=', id).executeTakeFirst();
   return r === undefined ? null : toRepo(r);
 }
 
-export async function listRepoRows(ex: Executor): Promise<RepoRow[]> {
+export async function listRepoRows(on: Executor): Promise<RepoRow[]> {
+  const ex = kx(on);
   return (await ex.selectFrom('repos').selectAll().orderBy('id').execute()).map(toRepo);
 }
 
 /** Stores a snapshot unless the same one (same repomd.xml) is there already; true when new. */
-export async function insertSnapshot(ex: Executor, s: SnapshotRow): Promise<boolean> {
+export async function insertSnapshot(on: Executor, s: SnapshotRow): Promise<boolean> {
+  const ex = kx(on);
   const r = await ex
     .insertInto('repo_snapshots')
     .values({ id: s.id, repo_id: s.repoId, created_at: s.createdAt, revision: s.revision, packages: s.packages, signed_by: s.signedBy, files: JSON.stringify(s.files) })
@@ -72,7 +76,8 @@ export async function insertSnapshot(ex: Executor, s: SnapshotRow): Promise<bool
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
-export async function listSnapshotRows(ex: Executor, repoId?: string): Promise<SnapshotRow[]> {
+export async function listSnapshotRows(on: Executor, repoId?: string): Promise<SnapshotRow[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('repo_snapshots').selectAll();
   if (repoId !== undefined) q = q.where('repo_id', '=', repoId);
   return (await q.orderBy('created_at', 'desc').execute()).map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: r.created_at, revision: r.revision, packages: r.packages, signedBy: r.signed_by, files: JSON.parse(r.files) as SnapshotFile[] }));
@@ -89,14 +94,16 @@ export interface ViewVersionRow {
   dir: string;
 }
 
-export async function insertViewVersion(ex: Executor, v: Omit<ViewVersionRow, 'version'>): Promise<number> {
+export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'version'>): Promise<number> {
+  const ex = kx(on);
   const last = await ex.selectFrom('view_versions').select((eb) => eb.fn.max<number | string | null>('version').as('v')).where('view', '=', v.view).executeTakeFirst();
   const version = Number(last?.v ?? 0) + 1;
   await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir }).execute();
   return version;
 }
 
-export async function listViewVersions(ex: Executor, view?: string): Promise<ViewVersionRow[]> {
+export async function listViewVersions(on: Executor, view?: string): Promise<ViewVersionRow[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('view_versions').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
   return (await q.orderBy('view').orderBy('version', 'desc').execute()).map(toViewVersion);
@@ -105,14 +112,16 @@ export async function listViewVersions(ex: Executor, view?: string): Promise<Vie
 const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir });
 
 /** One version of a content view (default: its latest); null when there is none. */
-export async function getViewVersion(ex: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
+export async function getViewVersion(on: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
+  const ex = kx(on);
   let q = ex.selectFrom('view_versions').selectAll().where('view', '=', view);
   if (version !== undefined) q = q.where('version', '=', version);
   const r = await q.orderBy('version', 'desc').limit(1).executeTakeFirst();
   return r === undefined ? null : toViewVersion(r);
 }
 
-export async function setEnvironment(ex: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
+export async function setEnvironment(on: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
+  const ex = kx(on);
   await ex.insertInto('view_promotions').values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by }).execute();
   await ex
     .insertInto('view_environments')
@@ -121,7 +130,8 @@ export async function setEnvironment(ex: Executor, e: { view: string; environmen
     .execute();
 }
 
-export async function listEnvironments(ex: Executor, view?: string): Promise<{ view: string; environment: string; version: number; promotedAt: string; promotedBy: string }[]> {
+export async function listEnvironments(on: Executor, view?: string): Promise<{ view: string; environment: string; version: number; promotedAt: string; promotedBy: string }[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('view_environments').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
   return (await q.orderBy('view').orderBy('environment').execute()).map((r) => ({ view: r.view, environment: r.environment, version: r.version, promotedAt: r.promoted_at, promotedBy: r.promoted_by }));
@@ -145,19 +155,22 @@ export interface ImageBuildRow {
 }
 
 /** The next build number of an image (builds are numbered from 1 and never reused). */
-export async function nextImageBuild(ex: Executor, image: string): Promise<number> {
+export async function nextImageBuild(on: Executor, image: string): Promise<number> {
+  const ex = kx(on);
   const last = await ex.selectFrom('image_builds').select((eb) => eb.fn.max<number | string | null>('build').as('b')).where('image', '=', image).executeTakeFirst();
   return Number(last?.b ?? 0) + 1;
 }
 
-export async function insertImageBuild(ex: Executor, b: ImageBuildRow): Promise<void> {
+export async function insertImageBuild(on: Executor, b: ImageBuildRow): Promise<void> {
+  const ex = kx(on);
   await ex
     .insertInto('image_builds')
     .values({ image: b.image, build: b.build, type: b.type, release: b.release, view: b.view, view_version: b.viewVersion, created_at: b.createdAt, created_by: b.createdBy, spec: b.spec, dir: b.dir, artifact: b.artifact, digest: b.digest, packages: b.packages, target: b.target })
     .execute();
 }
 
-export async function listImageBuilds(ex: Executor, image?: string): Promise<ImageBuildRow[]> {
+export async function listImageBuilds(on: Executor, image?: string): Promise<ImageBuildRow[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('image_builds').selectAll();
   if (image !== undefined) q = q.where('image', '=', image);
   return (await q.orderBy('image').orderBy('build', 'desc').execute()).map(toImageBuild);
@@ -181,7 +194,8 @@ const toImageBuild = (r: Selectable<ImageBuildsTable>): ImageBuildRow => ({
 });
 
 /** One build of an image (default: its latest); null when there is none. */
-export async function getImageBuild(ex: Executor, image: string, build?: number): Promise<ImageBuildRow | null> {
+export async function getImageBuild(on: Executor, image: string, build?: number): Promise<ImageBuildRow | null> {
+  const ex = kx(on);
   let q = ex.selectFrom('image_builds').selectAll().where('image', '=', image);
   if (build !== undefined) q = q.where('build', '=', build);
   const r = await q.orderBy('build', 'desc').limit(1).executeTakeFirst();
@@ -189,7 +203,8 @@ export async function getImageBuild(ex: Executor, image: string, build?: number)
 }
 
 /** The environments a version of a view has ever been promoted to. */
-export async function promotedTo(ex: Executor, view: string, version: number): Promise<string[]> {
+export async function promotedTo(on: Executor, view: string, version: number): Promise<string[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('view_promotions').select('environment').distinct().where('view', '=', view).where('version', '=', version).execute();
   return rows.map((r) => r.environment).sort();
 }

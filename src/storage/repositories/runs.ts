@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder } from 'kysely';
-import type { Dialect, Executor } from '../database.js';
+import { kx, type Dialect, type Executor } from '../database.js';
 import type { Database } from '../schema.js';
 
 export type RunStatus = 'running' | 'waiting' | 'paused' | 'cancelled' | 'halted' | 'done';
@@ -40,7 +40,8 @@ export interface RunRow {
 }
 
 /** Creates a run with all its steps, pending. Call inside a transaction. */
-export async function createRunRow(ex: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; soakHours?: number; now: string }, steps: readonly NewStep[]): Promise<number> {
+export async function createRunRow(on: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; soakHours?: number; now: string }, steps: readonly NewStep[]): Promise<number> {
+  const ex = kx(on);
   const { pk } = await ex
     .insertInto('runs')
     .values({ policy: r.policy, plan_pk: r.planPk, status: 'running', failure_threshold: r.failureThreshold, max_concurrency: r.maxConcurrency, soak_hours: r.soakHours ?? 0, resume_at: null, created_at: r.now, updated_at: r.now, note: null })
@@ -54,20 +55,23 @@ export async function createRunRow(ex: Executor, r: { policy: string; planPk: nu
 type RunsRecord = { pk: number; policy: string; plan_pk: number | null; status: string; failure_threshold: number; max_concurrency: number; created_at: string; updated_at: string; note: string | null; soak_hours: number; resume_at: string | null };
 const toRun = (r: RunsRecord): RunRow => ({ pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note, soakHours: r.soak_hours, resumeAt: r.resume_at });
 
-export async function getRun(ex: Executor, pk: number): Promise<RunRow | null> {
+export async function getRun(on: Executor, pk: number): Promise<RunRow | null> {
+  const ex = kx(on);
   const r = await ex.selectFrom('runs').selectAll().where('pk', '=', pk).executeTakeFirst();
   return r === undefined ? null : toRun(r);
 }
 
 /** Runs, newest first. */
-export async function listRunRows(ex: Executor, o: { policy?: string | undefined; status?: RunStatus | undefined; limit: number; offset: number }): Promise<RunRow[]> {
+export async function listRunRows(on: Executor, o: { policy?: string | undefined; status?: RunStatus | undefined; limit: number; offset: number }): Promise<RunRow[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('runs').selectAll();
   if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
   if (o.status !== undefined) q = q.where('status', '=', o.status);
   return (await q.orderBy('pk', 'desc').limit(o.limit).offset(o.offset).execute()).map(toRun);
 }
 
-export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, now: string, note: string | null = null, resumeAt: string | null = null): Promise<void> {
+export async function setRunStatus(on: Executor, pk: number, status: RunStatus, now: string, note: string | null = null, resumeAt: string | null = null): Promise<void> {
+  const ex = kx(on);
   await ex
     .updateTable('runs')
     .set({ status, updated_at: now, resume_at: resumeAt, ...(note !== null ? { note } : {}) })
@@ -76,12 +80,14 @@ export async function setRunStatus(ex: Executor, pk: number, status: RunStatus, 
 }
 
 /** Runs waiting for their next ring whose time has come. */
-export async function runsToResume(ex: Executor, now: string): Promise<number[]> {
+export async function runsToResume(on: Executor, now: string): Promise<number[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('runs').select('pk').where('status', '=', 'waiting').where('resume_at', '<=', now).orderBy('pk').execute();
   return rows.map((r) => r.pk);
 }
 
-export async function listSteps(ex: Executor, runPk: number): Promise<RunStep[]> {
+export async function listSteps(on: Executor, runPk: number): Promise<RunStep[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('run_steps').selectAll().where('run_pk', '=', runPk).orderBy('seq').execute();
   return rows.map((r) => ({
     pk: r.pk,
@@ -114,14 +120,16 @@ export interface LeaseGuard {
 // The guard as a subquery: the lease row held by the holder and not expired.
 const leaseHeld = (eb: ExpressionBuilder<Database, 'run_steps'>, g: LeaseGuard) => eb.selectFrom('leases').select('leases.name').where('leases.name', '=', g.lease).where('leases.holder', '=', g.holder).where('leases.expires_at', '>', g.now);
 
-export async function markStepStarted(ex: Executor, pk: number, now: string, guard?: LeaseGuard): Promise<boolean> {
+export async function markStepStarted(on: Executor, pk: number, now: string, guard?: LeaseGuard): Promise<boolean> {
+  const ex = kx(on);
   const cur = await ex.selectFrom('run_steps').select('attempts').where('pk', '=', pk).executeTakeFirstOrThrow();
   const q = ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk);
   return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /** Journal: the step ended (its output kept, capped). */
-export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string, guard?: LeaseGuard): Promise<boolean> {
+export async function markStepEnded(on: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string, guard?: LeaseGuard): Promise<boolean> {
+  const ex = kx(on);
   const q = ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk);
   return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
@@ -131,7 +139,8 @@ export async function markStepEnded(ex: Executor, pk: number, state: 'done' | 'f
  * (a halted run waits for an operator to resume or cancel it: its hosts are not planned again
  * meanwhile, or a failing host would get a new run every pass). With the run each is in.
  */
-export async function busyTargetRuns(ex: Executor): Promise<Map<string, { run: number; status: string }>> {
+export async function busyTargetRuns(on: Executor): Promise<Map<string, { run: number; status: string }>> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
@@ -147,7 +156,8 @@ export async function busyTargetRuns(ex: Executor): Promise<Map<string, { run: n
  * run that is not over still has steps of it to do): the soak between rings counts from a ring's
  * end and holds across runs, and a ring still being patched (or halted) keeps the next one waiting.
  */
-export async function ringHistory(ex: Executor, policy: string): Promise<Map<number, { ended: string | null; open: boolean }>> {
+export async function ringHistory(on: Executor, policy: string): Promise<Map<number, { ended: string | null; open: boolean }>> {
+  const ex = kx(on);
   const ended = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
@@ -179,19 +189,22 @@ const RUN_CREATE_LOCK_ID = 4_242_002;
  * PostgreSQL the check is serialized by a transaction advisory lock; SQLite serializes writing
  * transactions itself (a creator whose read went stale cannot commit).
  */
-export async function claimTargets(ex: Executor, dialect: Dialect, targetIds: readonly string[]): Promise<Map<string, { run: number; status: string }>> {
+export async function claimTargets(on: Executor, dialect: Dialect, targetIds: readonly string[]): Promise<Map<string, { run: number; status: string }>> {
+  const ex = kx(on);
   if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${RUN_CREATE_LOCK_ID})`.execute(ex);
   const busy = await busyTargetRuns(ex);
   return new Map([...busy].filter(([id]) => targetIds.includes(id)));
 }
 
 /** The targets of busyTargetRuns. */
-export async function busyTargets(ex: Executor): Promise<string[]> {
+export async function busyTargets(on: Executor): Promise<string[]> {
+  const ex = kx(on);
   return [...(await busyTargetRuns(ex)).keys()];
 }
 
 /** The runs that had steps on a target, newest first, with how its steps ended there. */
-export async function runsOfTarget(ex: Executor, targetId: string, limit = 50): Promise<{ run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }[]> {
+export async function runsOfTarget(on: Executor, targetId: string, limit = 50): Promise<{ run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }[]> {
+  const ex = kx(on);
   const steps = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')

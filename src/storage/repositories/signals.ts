@@ -1,7 +1,7 @@
-import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../../feeds/signal-types.js';
+import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../../core/signals.js';
 import { PostgresAdapter, sql } from 'kysely';
 import { chunks, inTextList } from '../chunk.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 
 /**
  * Exploitation signals (issue #16): CISA KEV entries and FIRST EPSS scores with their history,
@@ -44,7 +44,8 @@ function kevRow(e: KevEntry) {
  * use learned), entries the catalog no longer lists marked removed (kept), returning ones restored.
  * @example await storeKevCatalog(tx, catalog, entries, now)
  */
-export async function storeKevCatalog(ex: Executor, catalog: KevCatalog, entries: readonly KevEntry[], now: string): Promise<SignalCounts> {
+export async function storeKevCatalog(on: Executor, catalog: KevCatalog, entries: readonly KevEntry[], now: string): Promise<SignalCounts> {
+  const ex = kx(on);
   const old = new Map((await ex.selectFrom('kev_entries').selectAll().execute()).map((r) => [r.cve, r]));
   const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
   const fresh: ReturnType<typeof kevRow>[] = [];
@@ -100,14 +101,16 @@ function toKev(r: { cve: string; vendor_project: string; product: string; vulner
  * The KEV entries CISA lists now (not those it dropped), for the given CVEs or all of them.
  * @example (await kevEntries(db.kysely, ['CVE-2024-6387']))[0]?.dueDate
  */
-export async function kevEntries(ex: Executor, cves?: readonly string[]): Promise<StoredKevEntry[]> {
+export async function kevEntries(on: Executor, cves?: readonly string[]): Promise<StoredKevEntry[]> {
+  const ex = kx(on);
   if (cves === undefined) return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).orderBy('cve').execute()).map(toKev);
   if (cves.length === 0) return [];
   return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).where(inTextList(ex, 'kev_entries.cve', cves)).orderBy('cve').execute()).map(toKev);
 }
 
 /** The newest `dateAdded` among listed entries and how many are listed; null when KEV was never synced. */
-export async function kevSummary(ex: Executor): Promise<{ listed: number; newestAdded: string | null; ever: number }> {
+export async function kevSummary(on: Executor): Promise<{ listed: number; newestAdded: string | null; ever: number }> {
+  const ex = kx(on);
   const r = await ex
     .selectFrom('kev_entries')
     .select((eb) => [eb.fn.countAll<number | string>().as('ever'), eb.fn.max('date_added').as('newest')])
@@ -135,7 +138,8 @@ export const EPSS_HISTORY_STEP = 0.01;
  * 3. CVEs the file no longer scores lose their current score (not their trend).
  * @example await storeEpssScores(tx, { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' }, rows)
  */
-export async function storeEpssScores(ex: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
+export async function storeEpssScores(on: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
+  const ex = kx(on);
   const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
   const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
   const step = EPSS_HISTORY_STEP;
@@ -179,7 +183,8 @@ export async function storeEpssScores(ex: Executor, header: EpssHeader, rows: re
  * The current EPSS scores of the given CVEs (or all).
  * @example (await epssScores(db.kysely, ['CVE-2024-6387']))[0]?.percentile
  */
-export async function epssScores(ex: Executor, cves?: readonly string[]): Promise<StoredEpssScore[]> {
+export async function epssScores(on: Executor, cves?: readonly string[]): Promise<StoredEpssScore[]> {
+  const ex = kx(on);
   let q = ex.selectFrom('epss_scores').select(['cve', 'epss', 'percentile', 'score_date', 'model_version']);
   if (cves !== undefined) {
     if (cves.length === 0) return [];
@@ -189,7 +194,8 @@ export async function epssScores(ex: Executor, cves?: readonly string[]): Promis
 }
 
 /** A CVE's EPSS trend, oldest first: the points where its score moved, and its noted point. */
-export async function epssHistory(ex: Executor, cve: string): Promise<{ scoreDate: string; epss: number; percentile: number }[]> {
+export async function epssHistory(on: Executor, cve: string): Promise<{ scoreDate: string; epss: number; percentile: number }[]> {
+  const ex = kx(on);
   const rows = (await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).execute()).map((r) => ({ scoreDate: r.score_date, epss: r.epss, percentile: r.percentile }));
   const n = await ex.selectFrom('epss_scores').select(['noted_epss', 'noted_percentile', 'noted_date']).where('cve', '=', cve).executeTakeFirst();
   if (n !== undefined && !rows.some((r) => r.scoreDate === n.noted_date)) rows.push({ scoreDate: n.noted_date, epss: n.noted_epss, percentile: n.noted_percentile });
@@ -197,7 +203,8 @@ export async function epssHistory(ex: Executor, cve: string): Promise<{ scoreDat
 }
 
 /** How many CVEs carry a current EPSS score, and the newest score date; null date: never synced. */
-export async function epssSummary(ex: Executor): Promise<{ scored: number; scoreDate: string | null }> {
+export async function epssSummary(on: Executor): Promise<{ scored: number; scoreDate: string | null }> {
+  const ex = kx(on);
   const r = await ex
     .selectFrom('epss_scores')
     .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.max('score_date').as('d')])
@@ -209,7 +216,8 @@ export async function epssSummary(ex: Executor): Promise<{ scored: number; score
  * The newest publication (or update) date of each source's live advisories: what a feed itself
  * says about how current it is, whatever the date of its last sync.
  */
-export async function newestAdvisoryDates(ex: Executor): Promise<Map<string, string>> {
+export async function newestAdvisoryDates(on: Executor): Promise<Map<string, string>> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('advisories')
     .where('withdrawn_at', 'is', null)
@@ -222,13 +230,15 @@ export async function newestAdvisoryDates(ex: Executor): Promise<Map<string, str
 }
 
 /** Each configured source's own staleness threshold in days (sources without one are absent). */
-export async function staleAfterDays(ex: Executor): Promise<Map<string, number>> {
+export async function staleAfterDays(on: Executor): Promise<Map<string, number>> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('feed_sources').select(['id', 'stale_after_days']).where('stale_after_days', 'is not', null).execute();
   return new Map(rows.flatMap((r) => (r.stale_after_days === null ? [] : [[r.id, r.stale_after_days] as const])));
 }
 
 /** Sets (or clears, with null) a configured source's staleness threshold; false when no such configured source. */
-export async function setStaleAfterDays(ex: Executor, source: string, days: number | null): Promise<boolean> {
+export async function setStaleAfterDays(on: Executor, source: string, days: number | null): Promise<boolean> {
+  const ex = kx(on);
   const r = await ex.updateTable('feed_sources').set({ stale_after_days: days }).where('id', '=', source).executeTakeFirst();
   return r.numUpdatedRows > 0n;
 }

@@ -1,6 +1,6 @@
 import type { InstalledPackage } from '../../core/target.js';
 import { chunks } from '../chunk.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
 
 /**
  * What Bulwark knows of source package names beyond the inventory in hand (issue #13): the
@@ -14,7 +14,8 @@ import type { Executor } from '../database.js';
  * A target's later report replaces its own claims, never another target's; `learned_at` says
  * when a claim was first made or last changed.
  */
-export async function learnSourceNames(ex: Executor, release: string, targetId: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
+export async function learnSourceNames(on: Executor, release: string, targetId: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
+  const ex = kx(on);
   const pairs = new Map<string, string>();
   for (const p of packages) if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
   if (pairs.size === 0) return;
@@ -37,7 +38,8 @@ export async function learnSourceNames(ex: Executor, release: string, targetId: 
 export type SourceClaims = ReadonlyMap<string, number>;
 
 /** The learned claims on `names` in `release`. */
-export async function learnedSourceNames(ex: Executor, release: string, names: readonly string[]): Promise<Map<string, SourceClaims>> {
+export async function learnedSourceNames(on: Executor, release: string, names: readonly string[]): Promise<Map<string, SourceClaims>> {
+  const ex = kx(on);
   const out = new Map<string, Map<string, number>>();
   for (const c of chunks([...new Set(names)], 1, 5000)) {
     const rows = await ex.selectFrom('learned_source_claims').select(['name', 'source_name']).where('release_id', '=', release).where('name', 'in', c).execute();
@@ -54,7 +56,8 @@ export async function learnedSourceNames(ex: Executor, release: string, names: r
 export const buildKey = (p: { name: string; version: string; release: string | null }): string => `${p.name}\u0000${p.version}\u0000${p.release ?? ''}`;
 
 /** Records what a snapshot's primary.xml says each build was built from (the latest snapshot wins). */
-export async function recordRepoSourceNames(ex: Executor, snapshotId: string, builds: readonly { name: string; version: string; release: string; sourceName: string }[]): Promise<void> {
+export async function recordRepoSourceNames(on: Executor, snapshotId: string, builds: readonly { name: string; version: string; release: string; sourceName: string }[]): Promise<void> {
+  const ex = kx(on);
   const rows = new Map<string, { name: string; version: string; release: string; source_name: string; snapshot_id: string }>();
   for (const b of builds) rows.set(buildKey(b), { name: b.name, version: b.version, release: b.release, source_name: b.sourceName, snapshot_id: snapshotId });
   for (const c of chunks([...rows.values()], 5))
@@ -66,7 +69,8 @@ export async function recordRepoSourceNames(ex: Executor, snapshotId: string, bu
 }
 
 /** Source names snapshotted repositories give the builds of `names`, keyed by buildKey. */
-export async function repoSourceNames(ex: Executor, names: readonly string[]): Promise<Map<string, string>> {
+export async function repoSourceNames(on: Executor, names: readonly string[]): Promise<Map<string, string>> {
+  const ex = kx(on);
   const out = new Map<string, string>();
   for (const c of chunks([...new Set(names)], 1, 5000)) {
     const rows = await ex.selectFrom('repo_sources').select(['name', 'version', 'release', 'source_name']).where('name', 'in', c).execute();
@@ -79,7 +83,8 @@ export async function repoSourceNames(ex: Executor, names: readonly string[]): P
  * The source names stored with the packages findings are about (target, package, arch), and
  * where each came from (SourceOrigin; null: given by the inventory).
  */
-export async function findingPackageSources(ex: Executor, rows: readonly { targetId: string; package: string; arch: string }[]): Promise<Map<string, { sourceName: string; origin: string | null }>> {
+export async function findingPackageSources(on: Executor, rows: readonly { targetId: string; package: string; arch: string }[]): Promise<Map<string, { sourceName: string; origin: string | null }>> {
+  const ex = kx(on);
   const out = new Map<string, { sourceName: string; origin: string | null }>();
   const byTarget = new Map<string, Set<string>>();
   for (const r of rows) byTarget.set(r.targetId, (byTarget.get(r.targetId) ?? new Set()).add(r.package));

@@ -3,7 +3,8 @@ import { BulwarkError } from '../../core/errors.js';
 import type { PackageFamily } from '../../core/release.js';
 import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
 import { chunks } from '../chunk.js';
-import type { Executor } from '../database.js';
+import { kx, type Executor } from '../database.js';
+import type { Selectable } from 'kysely';
 import type { PackageRow, TargetsTable } from '../schema.js';
 
 export interface TargetInput {
@@ -24,7 +25,7 @@ export interface StoredTarget extends Target {
   image: string | null;
 }
 
-function toTarget(r: TargetsTable): StoredTarget {
+function toTarget(r: Selectable<TargetsTable>): StoredTarget {
   return {
     id: r.id,
     name: r.name,
@@ -43,7 +44,8 @@ function toTarget(r: TargetsTable): StoredTarget {
 }
 
 /** Records which image build a target says it was made from (null: none). */
-export async function setTargetImage(ex: Executor, targetId: string, image: string | null): Promise<void> {
+export async function setTargetImage(on: Executor, targetId: string, image: string | null): Promise<void> {
+  const ex = kx(on);
   await ex.updateTable('targets').set({ image }).where('id', '=', targetId).execute();
 }
 
@@ -51,7 +53,8 @@ export async function setTargetImage(ex: Executor, targetId: string, image: stri
  * Creates the target named `input.name`, or updates the fields given. Names are unique.
  * @example await upsertTarget(tx, { name: 'web-01', kind: 'host', release: 'azurelinux:3.0' }, now)
  */
-export async function upsertTarget(ex: Executor, input: TargetInput, now: string): Promise<StoredTarget> {
+export async function upsertTarget(on: Executor, input: TargetInput, now: string): Promise<StoredTarget> {
+  const ex = kx(on);
   const old = await ex.selectFrom('targets').selectAll().where('name', '=', input.name).executeTakeFirst();
   const set = {
     kind: input.kind,
@@ -87,7 +90,8 @@ export async function upsertTarget(ex: Executor, input: TargetInput, now: string
 }
 
 /** A target by id or by name. */
-export async function getTarget(ex: Executor, idOrName: string): Promise<StoredTarget | null> {
+export async function getTarget(on: Executor, idOrName: string): Promise<StoredTarget | null> {
+  const ex = kx(on);
   const row = await ex
     .selectFrom('targets')
     .selectAll()
@@ -96,7 +100,8 @@ export async function getTarget(ex: Executor, idOrName: string): Promise<StoredT
   return row ? toTarget(row) : null;
 }
 
-export async function listTargets(ex: Executor): Promise<StoredTarget[]> {
+export async function listTargets(on: Executor): Promise<StoredTarget[]> {
+  const ex = kx(on);
   const rows = await ex.selectFrom('targets').selectAll().orderBy('name').execute();
   return rows.map(toTarget);
 }
@@ -114,7 +119,8 @@ export function packageKey(p: InstalledPackage): string {
  * (one row per distinct package build), so a fleet of identical hosts stores each package once.
  * Call inside a transaction.
  */
-export async function saveInventory(ex: Executor, snapshot: InventorySnapshot): Promise<{ packages: number; newPackages: number }> {
+export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<{ packages: number; newPackages: number }> {
+  const ex = kx(on);
   const target = await ex.selectFrom('targets').select('id').where('id', '=', snapshot.targetId).executeTakeFirst();
   if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
   const byKey = new Map<string, InstalledPackage>();
@@ -191,7 +197,8 @@ function toInstalled(r: PackageRow): InstalledPackage {
 }
 
 /** The packages of a target's latest inventory, sorted by name and arch. */
-export async function loadInventory(ex: Executor, targetId: string): Promise<InstalledPackage[]> {
+export async function loadInventory(on: Executor, targetId: string): Promise<InstalledPackage[]> {
+  const ex = kx(on);
   const rows = await ex
     .selectFrom('packages')
     .innerJoin('target_packages', 'target_packages.package_pk', 'packages.pk')
@@ -205,7 +212,8 @@ export async function loadInventory(ex: Executor, targetId: string): Promise<Ins
 }
 
 /** How many distinct package builds are stored (for dedup checks and reports). */
-export async function countPackages(ex: Executor): Promise<number> {
+export async function countPackages(on: Executor): Promise<number> {
+  const ex = kx(on);
   const r = await ex.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return r.n;
 }
@@ -214,7 +222,8 @@ export async function countPackages(ex: Executor): Promise<number> {
  * Deletes a target with its inventory links and findings (the package rows stay: other targets
  * share them). Returns whether it existed.
  */
-export async function removeTarget(ex: Executor, idOrName: string): Promise<boolean> {
+export async function removeTarget(on: Executor, idOrName: string): Promise<boolean> {
+  const ex = kx(on);
   const t = await getTarget(ex, idOrName);
   if (t === null) return false;
   await ex.deleteFrom('findings').where('target_id', '=', t.id).execute();
@@ -224,7 +233,8 @@ export async function removeTarget(ex: Executor, idOrName: string): Promise<bool
 }
 
 /** Ids of the targets of `release` holding a package whose binary or source name is in `names`. */
-export async function targetsHolding(ex: Executor, release: string, names: readonly string[]): Promise<string[]> {
+export async function targetsHolding(on: Executor, release: string, names: readonly string[]): Promise<string[]> {
+  const ex = kx(on);
   const out = new Set<string>();
   for (const c of chunks([...new Set(names)], 2, 10_000)) {
     const rows = await ex
@@ -242,12 +252,14 @@ export async function targetsHolding(ex: Executor, release: string, names: reado
 }
 
 /** The fingerprint of a target's last reported inventory, and when it was reported. */
-export async function inventoryFingerprint(ex: Executor, targetId: string): Promise<{ sha256: string | null; at: string | null } | null> {
+export async function inventoryFingerprint(on: Executor, targetId: string): Promise<{ sha256: string | null; at: string | null } | null> {
+  const ex = kx(on);
   const r = await ex.selectFrom('targets').select(['inventory_sha256', 'inventory_at']).where('id', '=', targetId).executeTakeFirst();
   return r === undefined ? null : { sha256: r.inventory_sha256, at: r.inventory_at };
 }
 
 /** Records an inventory report: its fingerprint (null: unknown) and time. */
-export async function setInventoryFingerprint(ex: Executor, targetId: string, sha256: string | null, at: string): Promise<void> {
+export async function setInventoryFingerprint(on: Executor, targetId: string, sha256: string | null, at: string): Promise<void> {
+  const ex = kx(on);
   await ex.updateTable('targets').set({ inventory_sha256: sha256, inventory_at: at }).where('id', '=', targetId).execute();
 }

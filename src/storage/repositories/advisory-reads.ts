@@ -1,0 +1,218 @@
+import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import type { OvalCriteria } from '../../core/oval.js';
+import { chunks } from '../chunk.js';
+import { kx, type Executor } from '../database.js';
+import type { AdvisoryRow } from '../schema.js';
+import type { AdvisoryEvent, AdvisoryEventKind } from './advisory-rows.js';
+
+// Reading advisories: by filter with their fixes, one by id, change history, and what a source
+// holds (live ids, ids with fixes, releases, recent withdrawals).
+
+export interface AdvisoryFilter {
+  /** Only advisories with a fix for this release; and only that release's fixes are returned. */
+  release?: string;
+  /** Only fixes naming one of these packages (source or binary names). */
+  packages?: readonly string[];
+  source?: string;
+  /** Include withdrawn advisories (default: no). */
+  withdrawn?: boolean;
+  /** Only advisories naming this CVE. */
+  cve?: string;
+  /** At most this many advisories (newest first when set). */
+  limit?: number;
+}
+
+/**
+ * Loads advisories with their CVEs, references and fixes.
+ * @example await loadAdvisories(db, { release: 'azurelinux:3.0', packages: ['openssl'] })
+ */
+export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+  const ex = kx(on);
+  const { release, packages } = filter;
+  if (packages?.length === 0) return [];
+  const select = (names: readonly string[] | undefined) => {
+    let q = ex.selectFrom('advisories').selectAll('advisories');
+    if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
+    if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
+    // A sync's staged advisories (withdrawn, under a source with a `/`) are nobody's to read.
+    else if (filter.source === undefined) q = q.where('advisories.source', 'not like', '%/%');
+    if (release !== undefined || names !== undefined) {
+      q = q.where('advisories.pk', 'in', (sub) => {
+        let s = sub.selectFrom('fixes').select('fixes.advisory_pk');
+        if (release !== undefined) s = s.where('fixes.release_id', '=', release);
+        if (names !== undefined) s = s.where('fixes.package', 'in', [...names]);
+        return s;
+      });
+    }
+    if (filter.cve !== undefined) {
+      const cve = filter.cve;
+      q = q.where('advisories.pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
+    }
+    return filter.limit === undefined ? q.orderBy('advisories.pk').execute() : q.orderBy('advisories.pk', 'desc').limit(filter.limit).execute();
+  };
+  if (packages === undefined) return hydrate(ex, await select(undefined), filter);
+  // The names of a host's packages (100,000 on a large one) are asked for in batches: one
+  // statement binds at most 32,766 parameters on SQLite and 65,535 on PostgreSQL. An advisory
+  // naming packages of two batches is found twice and kept once.
+  const byPk = new Map<number, AdvisoryRow>();
+  for (const c of chunks([...new Set(packages)], 1, 5000)) for (const r of await select(c)) byPk.set(r.pk, r);
+  let rows = [...byPk.values()].sort((a, b) => (filter.limit === undefined ? a.pk - b.pk : b.pk - a.pk));
+  if (filter.limit !== undefined) rows = rows.slice(0, filter.limit);
+  return hydrate(ex, rows, filter);
+}
+
+async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+  const ex = kx(on);
+  const byPk = new Map<number, Advisory>();
+  for (const r of rows) {
+    const a: Advisory = {
+      source: r.source,
+      id: r.advisory_id,
+      title: r.title,
+      description: r.description,
+      severity: r.severity as Severity,
+      cvssScore: r.cvss_score,
+      cvssVector: r.cvss_vector,
+      cves: [],
+      references: [],
+      publishedAt: r.published_at,
+      updatedAt: r.updated_at,
+      parser: r.parser,
+      fixes: [],
+    };
+    if (r.kind !== 'security') a.kind = r.kind as AdvisoryKind;
+    if (r.oval !== null) a.oval = JSON.parse(r.oval) as OvalCriteria;
+    byPk.set(r.pk, a);
+  }
+  for (const c of chunks([...byPk.keys()], 1, 5000)) {
+    const cves = await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('cve').execute();
+    for (const r of cves) byPk.get(r.advisory_pk)?.cves.push(r.cve);
+    const refs = await ex.selectFrom('advisory_references').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('seq').execute();
+    for (const r of refs) byPk.get(r.advisory_pk)?.references.push({ type: r.type as Reference['type'], id: r.ref_id, url: r.url });
+    let fq = ex.selectFrom('fixes').selectAll().where('advisory_pk', 'in', c);
+    if (filter.release !== undefined) fq = fq.where('release_id', '=', filter.release);
+    const fixes = await fq.orderBy('advisory_pk').orderBy('seq').execute();
+    for (const r of fixes) {
+      const fix: Fix = {
+        release: r.release_id,
+        package: r.package,
+        packageKind: r.package_kind as Fix['packageKind'],
+        arch: r.arch,
+        status: r.status as FixStatus,
+        fixed: r.fixed,
+        lastAffected: r.last_affected,
+        introduced: r.introduced === null ? null : { version: r.introduced, inclusive: r.introduced_inclusive === 1 },
+      };
+      if (r.module !== null) fix.module = r.module;
+      if (r.reboot_suggested !== null) fix.rebootSuggested = r.reboot_suggested === 1;
+      if (r.epoch_unreliable === 1) fix.epochUnreliable = true;
+      byPk.get(r.advisory_pk)?.fixes.push(fix);
+    }
+  }
+  return [...byPk.values()];
+}
+
+/** One advisory by its identity, or null. Includes a withdrawn one. */
+export async function getAdvisory(on: Executor, source: string, id: string): Promise<(Advisory & { withdrawnAt: string | null }) | null> {
+  const ex = kx(on);
+  const row = await ex.selectFrom('advisories').selectAll().where('source', '=', source).where('advisory_id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  const [a] = await hydrate(ex, [row], {});
+  return a ? { ...a, withdrawnAt: row.withdrawn_at } : null;
+}
+
+/** The change history of one source (or one advisory), oldest first. */
+export async function listAdvisoryEvents(on: Executor, source: string, id?: string): Promise<AdvisoryEvent[]> {
+  const ex = kx(on);
+  let q = ex
+    .selectFrom('advisory_events')
+    .innerJoin('advisories', 'advisories.pk', 'advisory_events.advisory_pk')
+    .select(['advisories.source', 'advisories.advisory_id', 'advisory_events.at', 'advisory_events.kind', 'advisory_events.detail'])
+    .where('advisories.source', '=', source);
+  if (id !== undefined) q = q.where('advisories.advisory_id', '=', id);
+  const rows = await q.orderBy('advisory_events.pk').execute();
+  return rows.map((r) => ({ source: r.source, advisoryId: r.advisory_id, at: r.at, kind: r.kind as AdvisoryEventKind, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+}
+
+/**
+ * The (release, package) pairs named by advisories of `source` that changed at `at` (added,
+ * changed, withdrawn or restored by one sync): what targets must be re-evaluated. Only releases
+ * some target runs are looked at: a sync of a feed no host is about (a first AlmaLinux sync in
+ * an Azure Linux fleet) costs nothing here, instead of one long statement over every fix.
+ */
+export async function packagesTouchedAt(on: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('fixes')
+    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'fixes.advisory_pk')
+    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
+    .select(['fixes.release_id', 'fixes.package'])
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisory_events.at', '=', at)
+    .where('fixes.release_id', 'in', (sub) => sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>())
+    .execute();
+  return rows.map((r) => ({ release: r.release_id, package: r.package }));
+}
+
+/**
+ * The targets with a finding on an advisory of `source` that changed at `at`: a change that
+ * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
+ * alone would leave their findings open against a statement the feed no longer makes.
+ */
+export async function targetsWithFindingsTouchedAt(on: Executor, source: string, at: string): Promise<string[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('findings')
+    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
+    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
+    .select('findings.target_id')
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisory_events.at', '=', at)
+    .execute();
+  return rows.map((r) => r.target_id).sort();
+}
+
+/** The ids of the live (not withdrawn) advisories of a source. */
+export async function liveAdvisoryIds(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
+  return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
+}
+
+/**
+ * How many advisories of a source were withdrawn after `since` and are still withdrawn: what
+ * the syncs since then have taken away, for the withdraw guard (several small withdrawals add up).
+ */
+export async function countWithdrawnSince(on: Executor, source: string, since: string): Promise<number> {
+  const ex = kx(on);
+  const r = await ex.selectFrom('advisories').select((eb) => eb.fn.countAll<string | number>().as('n')).where('source', '=', source).where('withdrawn_at', '>', since).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** The ids of the live advisories of a source that have at least one fix (what a match can come from). */
+export async function liveAdvisoryIdsWithFixes(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('advisories')
+    .select('advisory_id')
+    .where('source', '=', source)
+    .where('withdrawn_at', 'is', null)
+    .where((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')))
+    .execute();
+  return rows.map((r) => r.advisory_id);
+}
+
+/** The releases the live advisories of a source have fixes for (what the source is about so far). */
+export async function releasesOfSource(on: Executor, source: string): Promise<string[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('fixes')
+    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
+    .select('fixes.release_id')
+    .distinct()
+    .where('advisories.source', '=', source)
+    .where('advisories.withdrawn_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.release_id).sort();
+}
