@@ -44,6 +44,7 @@ export const MAY = {
     'GET /api/v1/repos/:id/snapshots',
     'GET /api/v1/views',
     'GET /api/v1/views/:view/versions/:version',
+    'GET /api/v1/views/:view/diff',
     'GET /api/v1/images',
     'GET /api/v1/images/:image/builds/:build/sbom',
     'GET /api/v1/images/:image/parity',

@@ -116,7 +116,8 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       (c) => budgets.counted(c, () => handle(r, c), r.checksCredentials === 'password'),
     );
   }
-  serveRepositories(app, db, (c) => (o.reposNeedToken === true ? repositoryTokenValid(db, budgets, c) : Promise.resolve(true)));
+  // view.yaml and deviations.json need a token always (issue #21, item 8).
+  serveRepositories(app, db, (c, aboutTheView) => (o.reposNeedToken === true || aboutTheView ? repositoryTokenValid(db, budgets, c) : Promise.resolve(true)));
   if (o.webRoot !== undefined) serveDashboard(app, o.webRoot);
   return app;
 }

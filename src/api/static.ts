@@ -17,9 +17,12 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
  * published version the environment points at (repodata and packages), for hosts' dnf. Public,
  * as package mirrors are: they hold packages, not data about the fleet.
  */
-export function serveRepositories(app: Hono, db: Db, allowed: (c: Context) => Promise<boolean>): void {
+export function serveRepositories(app: Hono, db: Db, allowed: (c: Context, aboutTheView: boolean) => Promise<boolean>): void {
   app.get('/repos/:view/:env/*', async (c) => {
-    if (!(await allowed(c))) return errorJson(c, 'auth.required', 'these repositories need a token (Bearer, or as the Basic password)', { headers: { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' } });
+    // The view's definition and deviation report say what the fleet withholds and why: data
+    // about the fleet, never public, even where the packages are (issue #21, item 8).
+    const aboutTheView = /^(view\.yaml|deviations\.json)$/.test(decodedPath(c).split('/').slice(4).join('/'));
+    if (!(await allowed(c, aboutTheView))) return errorJson(c, 'auth.required', 'these repositories need a token (Bearer, or as the Basic password)', { headers: { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' } });
     const path = decodedPath(c);
     const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
     if (dir === null) return errorJson(c, 'storage.not-found', `no environment ${c.req.param('env')} of content view ${c.req.param('view')}`);

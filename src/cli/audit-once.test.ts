@@ -53,10 +53,13 @@ const COMMANDS: Record<string, Kind> = {
   'repo sync': { exempt: 'audited as repo.sync by syncRepo, walked through the API route with a real createrepo_c repository' },
   'repo mirror': { exempt: 'stores package files of a snapshot in the object store, not a change of the database; not audited' },
   'repo snapshots': { reads: true },
+  'repo remove': { exempt: 'audited as repo.remove by removeRepo; retention.test.ts runs it through the CLI and checks the row' },
+  'repo prune': { exempt: 'audited as content.prune by applyPrune (never with --dry-run); retention.test.ts runs both through the CLI and checks the rows' },
   'view publish': { exempt: 'audited as view.publish by publishView (content-views tests build real repositories)' },
   'view promote': { exempt: 'audited as view.promote by promoteView, walked through the API route' },
   'view list': { reads: true },
   'view deviations': { reads: true },
+  'view diff': { reads: true },
   'view repo-file': { reads: true },
   'view key': { exempt: 'shows the key (reads); --next and --rotate are audited by stageNextSigningKey and rotateSigningKey' },
   'image build': { exempt: 'audited as image.build by buildImage (needs dnf --installroot; images tests)' },
@@ -128,7 +131,7 @@ describe('audit of CLI commands', () => {
     const count = async (): Promise<number> => (await auditLog(s, { limit: 1000 })).length;
     try {
       const before = await count();
-      const args: Record<string, string[]> = { 'view deviations': ['view', 'deviations', 'none'], 'view repo-file': ['view', 'repo-file', 'none', '--env', 'prod', '--url', 'https://b.example'], 'image sbom': ['image', 'sbom', 'none'], 'image parity': ['image', 'parity', 'none'] };
+      const args: Record<string, string[]> = { 'view deviations': ['view', 'deviations', 'none'], 'view diff': ['view', 'diff', 'none', '1', '2'], 'view repo-file': ['view', 'repo-file', 'none', '--env', 'prod', '--url', 'https://b.example'], 'image sbom': ['image', 'sbom', 'none'], 'image parity': ['image', 'parity', 'none'] };
       for (const [name, k] of Object.entries(COMMANDS)) {
         if (!('reads' in k) || name === 'vercmp') continue;
         await runCli(['--db', db, ...(args[name] ?? name.split(' '))], { BULWARK_DATABASE_URL: '' });

@@ -193,6 +193,7 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   // history (the build's command lines, with the work directory's and the view's paths; images
   // had none before dnf's persistdir moved to the root's /var/lib/dnf).
   for (const d of ['var/cache/dnf', 'var/lib/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log']) await rm(join(root, d), { recursive: true, force: true });
+  await settleRpmDb(join(root, dbpath));
   return { root, packages, log };
 }
 
@@ -295,6 +296,32 @@ export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
   const { stdout } = await run('dpkg-query', [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { maxBuffer: 64 * 1024 * 1024 });
   const packages = parseInventory(stdout, `dpkg-query --admindir ${root}`, 'dpkg-query').packages.map((p) => ({ ...p, license: null, sourceRpm: null }));
   return { root, packages, log };
+}
+
+/**
+ * The rpm database as an image should carry it (issue #21, item 8): rpm's SQLite backend leaves
+ * its write-ahead log and shared-memory index (`rpmdb.sqlite-wal`, `-shm`) and its transaction
+ * lock (`.rpm.lock`) behind, state of the builder's last rpm call that differs from build to
+ * build. The log is checkpointed into the database by the real sqlite3 (which removes both files
+ * when its connection, the last one, closes: https://www.sqlite.org/wal.html#the_wal_file), and
+ * only then is anything left removed — never a log not yet in the database. rpm makes a new lock
+ * when it next runs a transaction.
+ */
+export async function settleRpmDb(dir: string): Promise<void> {
+  const db = join(dir, 'rpmdb.sqlite');
+  if (existsSync(`${db}-wal`)) {
+    try {
+      const { stdout } = await run('sqlite3', [db, 'PRAGMA wal_checkpoint(TRUNCATE);']);
+      // busy|log frames|checkpointed frames: busy 1 means the log was not (wholly) written back.
+      if (!stdout.trim().startsWith('0|')) throw new Error(`the checkpoint was not complete (${stdout.trim()})`);
+    } catch (err) {
+      throw new BulwarkError('internal', `cannot checkpoint the image's rpm database ${db}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`, {}, { cause: err });
+    }
+    // What the checkpoint left (an emptied log) holds nothing the database lacks now.
+    const { stdout } = await run('sqlite3', [db, 'PRAGMA integrity_check;']);
+    if (stdout.trim() !== 'ok') throw new BulwarkError('internal', `the image's rpm database ${db} does not check: ${stdout.trim().slice(0, 200)}`);
+  }
+  for (const f of [`${db}-wal`, `${db}-shm`, join(dir, '.rpm.lock'), join(dir, '.dbenv.lock')]) await rm(f, { force: true });
 }
 
 /** Removes the package database (distroless images: RemoveRpmDb). */

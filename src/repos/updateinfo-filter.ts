@@ -85,3 +85,33 @@ export function mergeUpdate(into: XmlElement, from: XmlElement): void {
 export function updateinfoDocument(updates: readonly string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`;
 }
+
+/**
+ * Each advisory of an (uncompressed) updateinfo.xml with the builds its collections list, for the
+ * report of what a view withholds.
+ */
+export async function* advisoryBuilds(input: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<{ id: string; type: string; severity: string | null; issued: string | null; cves: string[]; packages: { name: string; evr: string; arch: string }[] }> {
+  for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
+    const packages = childrenNamed(element, 'pkglist').flatMap((l) =>
+      childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map((x) => ({ name: x.attrs['name'] ?? '', evr: `${String(Number(x.attrs['epoch'] ?? '0') || 0)}:${x.attrs['version'] ?? ''}-${x.attrs['release'] ?? ''}`, arch: x.attrs['arch'] ?? '' }))),
+    );
+    // updateinfo's issued date is "YYYY-MM-DD hh:mm:ss" (UTC by convention), or seconds since the epoch.
+    const date = childrenNamed(element, 'issued')[0]?.attrs['date']?.trim() ?? '';
+    const iso = issuedTime(date);
+    const cves = childrenNamed(element, 'references').flatMap((r) => childrenNamed(r, 'reference').filter((x) => x.attrs['type'] === 'cve').map((x) => x.attrs['id'] ?? ''));
+    const severity = childrenNamed(element, 'severity')[0]?.text.trim() ?? '';
+    yield { id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), type: element.attrs['type'] ?? '', severity: severity === '' ? null : severity, issued: iso, cves, packages };
+  }
+}
+
+/** An updateinfo issued date ("YYYY-MM-DD[ hh:mm:ss]", UTC by convention, or epoch seconds) as ISO, or null. */
+function issuedTime(date: string): string | null {
+  let ms: number;
+  if (/^\d+$/.test(date)) ms = Number(date) * 1000;
+  else {
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?/.exec(date);
+    if (m === null) return null;
+    ms = Date.parse(`${m[1] ?? ''}T${m[2] ?? '00:00:00'}Z`);
+  }
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}

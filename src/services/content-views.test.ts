@@ -13,7 +13,9 @@ import { environmentDir, promoteView, publishView, viewEnvironments, viewRepoCon
 import { loadOrCreateSigningKey, rotateSigningKey, stageNextSigningKey } from './signing-key.js';
 import { addRepo, syncRepo } from './repos.js';
 import { viewAvailable } from './view-source.js';
+import { diffView } from './view-diff.js';
 import { openStore, type Db } from './store.js';
+import { createToken } from './tokens.js';
 import { requires, tools } from '../../test/needs.js';
 
 /**
@@ -83,11 +85,16 @@ needs.describe('content views', () => {
     writeFileSync(file, VIEW('3.3.*', ours));
     const r = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
     expect([r.view, r.version, r.packages]).toEqual(['azl3-lab', 1, 3]);
-    const report = r.deviations.map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? '', d.reason]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    const report = r.deviations.filter((d) => d.kind !== 'withheld').map((d) => [d.kind, d.package, [...d.builds].sort().join(' '), d.with ?? '', d.reason]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
     expect(report).toEqual([
       ['excluded', 'bw-agent', '0:1.0-1.azl3.noarch 0:1.1-1.azl3.noarch', '', "replaced by the platform team's agent"],
       ['replaced', 'bw-curl', '0:8.11.1-3.azl3.noarch 0:8.8.0-1.azl3.noarch', '0:8.11.1-3.azl3.bulwark1.noarch', 'our build carries the CVE-2026-1002 backport'],
       ['pinned-out', 'bw-openssl', '1:3.4.0-1.azl3.noarch', '', 'the 3.4 ABI is not validated yet (pinned to 3.3.*)'],
+    ]);
+    // The advisories the overlays keep out are named, with the overlay (issue #21, item 2).
+    expect(r.deviations.filter((d) => d.kind === 'withheld').map((d) => [d.advisory, d.package, d.builds.join(' '), d.reason])).toEqual([
+      ['ADV-SSL34', 'bw-openssl', '1:3.4.0-1.azl3.noarch', 'pinned-out bw-openssl: the 3.4 ABI is not validated yet (pinned to 3.3.*)'],
+      ['ADV-MIX', 'bw-agent', '0:1.1-1.azl3.noarch', "excluded bw-agent: replaced by the platform team's agent"],
     ]);
     expect(JSON.parse(readFileSync(join(r.dir, 'deviations.json'), 'utf8'))).toMatchObject({ view: 'azl3-lab', version: 1 });
     expect(readFileSync(join(r.dir, 'repodata', 'repomd.xml'), 'utf8')).toMatch(/<data type="updateinfo">/);
@@ -111,25 +118,31 @@ needs.describe('content views', () => {
     const agent = dnf('install', 'bw-agent');
     expect(agent.status).not.toBe(0);
     expect(`${agent.stdout}${agent.stderr}`).toMatch(/No match for argument: bw-agent/);
+    // Published again unchanged: no new, identical version (issue #21, item 8).
+    const again = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
+    expect([again.unchanged, again.version, again.dir]).toEqual([true, 1, r.dir]);
+    expect(readdirSync(join(publishDir, 'azl3-lab'))).toEqual(['1']);
   });
 
   it('numbers versions and promotes them through environments', async () => {
     const file = join(dir, 'view.yaml');
     writeFileSync(file, VIEW('3.*', ours));
     const v2 = await publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } });
-    expect([v2.version, v2.packages, v2.deviations.map((d) => d.kind).sort()]).toEqual([2, 4, ['excluded', 'replaced']]);
+    expect([v2.version, v2.packages, v2.deviations.map((d) => d.kind).sort()]).toEqual([2, 4, ['excluded', 'replaced', 'withheld']]);
     await promoteView(db, { view: 'azl3-lab', environment: 'prod', version: 1, actor: { kind: 'cli', name: 'test' } });
     await promoteView(db, { view: 'azl3-lab', environment: 'canary', actor: { kind: 'cli', name: 'test' } });
     expect((await viewEnvironments(db, 'azl3-lab')).map((e) => [e.environment, e.version])).toEqual([['canary', 2], ['prod', 1]]);
     await expect(promoteView(db, { view: 'azl3-lab', environment: 'dev', version: 9, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/no version 9/);
     // The same from the CLI.
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'v.db'), ...args], { USER: 'frank', BULWARK_OBJECTS_DIR: objectsDir });
-    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+cli:test\s+3\s+3\s+prod$/m);
+    expect((await cli('view', 'list')).out).toMatch(/^azl3-lab\s+1\s+\S+\s+cli:test\s+3\s+5\s+prod$/m);
     expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^pinned-out\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+the 3\.4 ABI is not validated yet/m);
+    expect((await cli('view', 'deviations', 'azl3-lab', '1')).out).toMatch(/^withheld ADV-SSL34\s+bw-openssl\s+1:3\.4\.0-1\.azl3\.noarch\s+-\s+pinned-out bw-openssl: the 3\.4 ABI/m);
     expect((await cli('view', 'promote', 'azl3-lab', '--to', 'dev')).out).toBe('azl3-lab: dev now serves version 2\n');
     // Publishing from the CLI signs with the server's key, made beside the object store the first time.
     const published = await cli('view', 'publish', '-f', file);
-    expect(published.out).toMatch(/^azl3-lab version 3: 4 packages, 2 deviations from upstream, at \S+$/m);
+    expect(published.out).toMatch(/^azl3-lab version 3: 4 packages, 3 deviations from upstream, at \S+$/m);
+    expect((await cli('view', 'publish', '--file', file)).out).toBe('azl3-lab: unchanged since version 3 (4 packages, 3 deviations): nothing published\n');
     expect(statSync(join(dir, 'repo-signing-key.asc')).mode & 0o077).toBe(0);
     expect(existsSync(join(publishDir, 'azl3-lab', '3', 'repodata', 'repomd.xml.asc'))).toBe(true);
     // What a host in prod puts in /etc/yum.repos.d: the id a policy's source.repoId names.
@@ -172,6 +185,15 @@ needs.describe('content views', () => {
     try {
       expect((await fetch(`${server.url}/repos/azl3-lab/nope/repodata/repomd.xml`)).status).toBe(404);
       expect((await fetch(`${server.url}/repos/azl3-lab/prod/../../etc/passwd`)).status).toBe(404);
+      // The view's definition and deviation report are not public (issue #21, item 8), and the
+      // published view.yaml names our build by its file name, not the build machine's path.
+      for (const f of ['view.yaml', 'deviations.json']) expect([f, (await fetch(`${server.url}/repos/azl3-lab/prod/${f}`)).status]).toEqual([f, 401]);
+      const { token } = await createToken(db, { name: 'reader', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
+      const yaml = await fetch(`${server.url}/repos/azl3-lab/prod/view.yaml`, { headers: { authorization: `Bearer ${token}` } });
+      expect(yaml.status).toBe(200);
+      const published = await yaml.text();
+      expect(published).toContain(`rpm: ${basename(ours)}`);
+      expect(published).not.toContain(dir);
       // Packages are streamed with their length and may be cached; what a promotion or a key
       // rotation changes under the same name may not.
       const prodDir = await environmentDir(db, 'azl3-lab', 'prod');
@@ -292,6 +314,51 @@ needs.describe('content views', () => {
     expect(shown.out).toMatch(new RegExp(`^signing key: ${both[1] ?? ''} \\(made `, 'm'));
     expect(shown.out).toMatch(new RegExp(`^retired: +${old[0] ?? ''} `, 'm'));
   }, 120_000);
+  it('refuses an overlay that matches nothing or contradicts itself from the real snapshot, and publishes nothing (issue #21)', async () => {
+    const file = join(dir, 'bad-view.yaml');
+    const versions = (): string[] => (existsSync(join(publishDir, 'azl3-lab')) ? readdirSync(join(publishDir, 'azl3-lab')).sort() : []);
+    const before = versions();
+    const cases: [string, RegExp][] = [
+      [VIEW('3.3.*', ours).replace('package: bw-openssl,', 'package: bw-opensssl,'), /pin "bw-opensssl" matches no upstream package \(did you mean "bw-openssl"\?\)/],
+      [VIEW('9.*', ours), /the pins on bw-openssl \("bw-openssl" to 9\.\*\) leave none of its 3 upstream build\(s\)/],
+      [VIEW('3.3.*', ours).replace('"bw-agent*"', 'bw-curl'), /bw-curl is both excluded \("bw-curl"\) and replaced/],
+      [`${VIEW('3.3.*', ours)}  - { package: bw-curl, rpm: ${ours}, reason: "again" }\n`, /2 replacements of bw-curl\.noarch/],
+      [`${VIEW('3.3.*', ours)}include: [bw-curll]\n`, /include "bw-curll" matches no upstream package \(did you mean "bw-curl"\?\)/],
+    ];
+    for (const [yaml, message] of cases) {
+      writeFileSync(file, yaml);
+      await expect(publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(message);
+    }
+    expect(versions()).toEqual(before);
+    const cli = await runCli(['--db', join(dir, 'v.db'), 'view', 'publish', '--file', file], { USER: 'frank', BULWARK_OBJECTS_DIR: objectsDir });
+    // A bad view definition: a usage or configuration exit (the table is h-cli's), never 0.
+    expect([2, 3]).toContain(cli.code);
+    expect(cli.err).toMatch(/include "bw-curll" matches no upstream package/);
+  });
+
+  it('diffs two versions or environments before a promotion: packages up- and downgraded, advisories gained, withheld ones released (CLI and API)', async () => {
+    const d = await diffView(db, 'azl3-lab', { version: 1 }, { version: 2 });
+    expect([d.added, d.removed, d.downgraded]).toEqual([[], [], []]);
+    expect(d.upgraded).toEqual([{ package: 'bw-openssl', arch: 'noarch', from: '1:3.3.5-5.azl3', to: '1:3.4.0-1.azl3' }]);
+    expect([d.advisoriesGained, d.advisoriesLost]).toEqual([['ADV-SSL34'], []]);
+    expect(d.withheldReleased).toEqual([{ advisory: 'ADV-SSL34', package: 'bw-openssl', reason: 'pinned-out bw-openssl: the 3.4 ABI is not validated yet (pinned to 3.3.*)' }]);
+    expect(d.withheldGained).toEqual([]);
+    // The other way is a downgrade, and the environments resolve to their versions.
+    const back = await diffView(db, 'azl3-lab', { environment: 'canary' }, { environment: 'prod' });
+    expect([back.from, back.to, back.downgraded.map((x) => x.package), back.advisoriesLost]).toEqual([{ version: 2, environment: 'canary' }, { version: 1, environment: 'prod' }, ['bw-openssl'], ['ADV-SSL34']]);
+    const cli = await runCli(['--db', join(dir, 'v.db'), 'view', 'diff', 'azl3-lab', '--env', 'prod', '--env', 'canary'], { BULWARK_OBJECTS_DIR: objectsDir });
+    expect(cli.out).toBe(['azl3-lab: version 1 (prod) → version 2 (canary)', '  ↑ bw-openssl.noarch 1:3.3.5-5.azl3 → 1:3.4.0-1.azl3', '  advisory gained ADV-SSL34', '  no longer withheld ADV-SSL34 (bw-openssl)', ''].join('\n'));
+    const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => { throw new Error('no runs here'); }, version: 'test', agentServerKey: Buffer.alloc(32) });
+    try {
+      const { token } = await createToken(db, { name: 'differ', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
+      const res = await fetch(`${server.url}/api/v1/views/azl3-lab/diff?fromEnv=prod&to=2`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ...d, from: { version: 1, environment: 'prod' } });
+      expect((await fetch(`${server.url}/api/v1/views/azl3-lab/diff?from=1&to=2`)).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 /**

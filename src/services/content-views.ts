@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BulwarkError } from '../core/errors.js';
@@ -10,11 +10,12 @@ import { decompress } from '../lib/decompress.js';
 import { keyInfo, readTrustedKeys } from '../lib/signatures.js';
 import { debPackages } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
-import { filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
+import { advisoryBuilds, filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import type { XmlElement } from '../lib/xml.js';
-import { parseContentView, selectContent, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
+import { parseContentView, selectContent, withheldAdvisories, type AdvisoryFixes, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
 import { getRepo, getViewVersion, insertViewVersion, listEnvironments, listSnapshotRows, listViewVersions, promotedTo, setEnvironment, type ViewVersionRow } from '../storage/index.js';
 import { withLease } from './lease.js';
+import { advisoryFixedBuilds, snapshotFor, withoutLocalPaths } from './view-inputs.js';
 import { PROCESS_ID } from './runs.js';
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import { readBoundedBytes, readBoundedText } from './read-file.js';
@@ -42,6 +43,8 @@ export interface PublishReport {
   dir: string;
   packages: number;
   deviations: Deviation[];
+  /** Nothing changed since the latest version (`version`): nothing was published. */
+  unchanged: boolean;
 }
 
 /** Name, epoch, version, release, arch of an rpm file, read by the real rpm. */
@@ -64,31 +67,32 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
-  const sources: { repo: RepoRow; snapshot?: string | undefined }[] = [];
+  const sources: { repo: RepoRow; src: ContentView['sources'][number] }[] = [];
   for (const src of view.sources) {
     const repo = await getRepo(db, src.repo);
     if (repo === null) throw new BulwarkError('usage', `${file}: no repository ${src.repo}`);
-    sources.push({ repo, snapshot: src.snapshot });
+    sources.push({ repo, src });
   }
   const kinds = [...new Set(sources.map((x) => x.repo.kind))];
   if (kinds.length > 1) throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
   const family = kinds[0] === 'deb' ? 'deb' : 'rpm';
   const upstream: Candidate[] = [];
   const updateinfos: string[] = [];
-  for (const { repo, snapshot } of sources) {
-    const snaps = await listSnapshotRows(db, repo.id);
-    const snap = snapshot === undefined ? snaps[0] : snaps.find((x) => x.id.startsWith(snapshot));
-    if (snap === undefined) throw new BulwarkError('usage', `${file}: ${repo.id} has no ${snapshot ?? ''} snapshot (bulwark repo sync ${repo.id})`);
+  for (const { repo, src } of sources) {
+    const snap = snapshotFor(await listSnapshotRows(db, repo.id), src, file);
+    const only = src.advisories === undefined ? null : (await advisoryFixedBuilds(o.objectsDir, snap, src.advisories, file)).builds;
     // Every package file present and matching the snapshot's signed metadata, or no publication.
     const m = await mirrorSnapshot(db, repo.id, { objectsDir: o.objectsDir, snapshot: snap.id });
     if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${repo.id}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
     if (family === 'rpm') {
       for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
       for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
+        if (only !== null && !only.has(`${p.name}|${String(p.epoch)}:${p.version}-${p.release}|${p.arch}`)) continue;
         if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
         upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum), origin: repo.id });
       }
-    } else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
+    } else if (only !== null) throw new BulwarkError('usage', `${file}: advisory filters need rpm-md sources (updateinfo)`);
+    else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
   }
   const replacements: Candidate[] = [];
   for (const r of view.replace) {
@@ -102,17 +106,28 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     replacements.push(c);
   }
   const { packages, deviations } = selectContent(view, upstream, replacements, family);
+  // The advisories whose fixes an overlay keeps out: named in the report, not dropped in silence.
+  const fixes: AdvisoryFixes[] = [];
+  for (const u of updateinfos) for await (const a of advisoryBuilds(decompress(createReadStream(u), u, 2 ** 31), u)) fixes.push(a);
+  deviations.push(...withheldAdvisories(fixes, deviations));
   // One publication of a view at a time across processes: the version number and its directory are ours.
   // Renewed while it runs: a killed publication frees the view within half a minute.
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
-  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, () =>
-    writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches) }, o, clock),
-  );
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ text, family, signed: o.signingKey?.published ?? null, packages: packages.map((p) => [p.name, p.epoch, p.version, p.release, p.arch, basename(p.source)]), deviations, updateinfos: updateinfos.map((u) => basename(u)) }))
+    .digest('hex');
+  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, async () => {
+    // Nothing changed since the latest version: no new, identical version (which would mark
+    // images behind and make --if-needed rebuild them).
+    const latest = (await listViewVersions(db, view.name))[0];
+    if (latest !== undefined && latest.fingerprint === fingerprint) return { view: view.name, version: latest.version, dir: latest.dir, packages: latest.packages, deviations: latest.deviations as Deviation[], unchanged: true };
+    return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
+  });
 }
 
 async function writeVersion(
   db: Db,
-  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[] },
+  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[]; fingerprint: string },
   o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined },
   clock: Clock,
 ): Promise<PublishReport> {
@@ -162,11 +177,11 @@ async function writeVersion(
   // apt's: InRelease (or Release + Release.gpg) against the signed-by keyring.
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
-  await writeFile(join(dir, 'view.yaml'), text);
-  const version = await insertViewVersion(db, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir });
+  await writeFile(join(dir, 'view.yaml'), withoutLocalPaths(text, view));
+  const version = await insertViewVersion(db, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir, fingerprint: v.fingerprint });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
-  return { view: view.name, version, dir, packages: packages.length, deviations };
+  return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
 }
 
 // The object store's files are written once and never changed: a hard link is a safe copy.

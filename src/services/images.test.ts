@@ -27,7 +27,7 @@ import { requires, tools } from '../../test/needs.js';
  * read by skopeo and unpacked by umoci; the WSL tarball unpacked by GNU tar and its package
  * database read by the real rpm; the CycloneDX SBOM checked against the official 1.6 schema.
  */
-const needs = requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar'));
+const needs = requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm', 'skopeo', 'umoci', 'tar', 'sqlite3'));
 
 // The database where Azure Linux 3.0's own rpm looks for it (not where this machine's rpm would).
 const rpmQa = (root: string, dbpath = '/var/lib/rpm'): string[] =>
@@ -112,6 +112,8 @@ needs.describe('images', () => {
     expect(existsSync(join(root, 'var', 'cache', 'dnf'))).toBe(false);
     const entries = execFileSync('tar', ['-tzf', r.artifact], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n').filter((l) => l !== '');
     expect(entries).toContain('./var/lib/rpm/rpmdb.sqlite');
+    // Nor rpm's lock and write-ahead files: the builder's last rpm call, not the image (issue #21, item 8).
+    expect(entries.filter((e) => /(\.rpm\.lock|\.dbenv\.lock|rpmdb\.sqlite-(shm|wal))$/.test(e))).toEqual([]);
     expect(entries.filter((e) => e.includes('.work-') || e.startsWith(`.${imagesDir}`) || /(^|\/)(dnf(\.librepo|\.rpm)?\.log|hawkey\.log)$/.test(e) || e.startsWith('./var/cache/dnf/') || e.startsWith('./var/lib/dnf/'))).toEqual([]);
   }, 120_000);
 
@@ -218,6 +220,8 @@ needs.describe('images', () => {
     const built = await runCli(['--db', db_, 'image', 'build', '-f', def], { USER: 'carol' });
     expect(built.err).toBe('');
     expect(built.out).toMatch(/^lab-base build 2 \(container\) from lab version 1: 2 packages$/m);
+    // The tag the layout's index has, as skopeo and podman are given it (not "<tag>").
+    expect(built.out).toMatch(/^ {2}artifact (\S+)\/oci \(oci:\1\/oci:v1\)$/m);
     expect(built.out).toMatch(/scanned as lab-base@2: 1 finding/);
     const listed = await runCli(['--db', db_, 'image', 'list', 'lab-base']);
     expect(listed.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['lab-base 2 container', 'lab-base 1 container']);
@@ -250,7 +254,8 @@ needs.describe('images', () => {
       const p = (await (await api('GET', '/api/v1/images/lab-base/parity?build=1&hosts=web-1&with=lab-wsl', viewer)).json()) as { rows: { package: string }[] };
       expect(p.rows.map((r) => r.package)).toEqual(['bw-agent', 'bw-openssl', 'bw-tzdata']);
       const views = (await (await api('GET', '/api/v1/views', viewer)).json()) as { items: { view: string; version: number; deviations: number }[]; environments: { environment: string; version: number }[] };
-      expect(views.items).toEqual([expect.objectContaining({ view: 'lab', version: 1, deviations: 2 })]);
+      // excluded bw-agent, pinned-out bw-openssl 3.3.5, and ADV-SSL (its fix) withheld by that pin.
+      expect(views.items).toEqual([expect.objectContaining({ view: 'lab', version: 1, deviations: 3 })]);
       expect((await api('POST', '/api/v1/views/lab/promote', operator, { environment: 'canary' })).status).toBe(403);
       expect(await (await api('POST', '/api/v1/views/lab/promote', admin, { environment: 'canary' })).json()).toEqual({ version: 1 });
       const repos = (await (await api('GET', '/api/v1/repos', viewer)).json()) as { items: { id: string; latest: { id: string } | null }[] };
@@ -325,9 +330,13 @@ needs.describe('images', () => {
   }, 120_000);
 
   it('says when an image is behind: its environment serves a newer version of its view than it was built from', async () => {
-    await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
-    await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
     const latest = (name: string) => imageBuilds(db, name).then((b) => b[0]);
+    // The view published again unchanged is no new version: the image is not behind (issue #21, item 8).
+    expect((await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } })).unchanged).toBe(true);
+    expect((await latest('lab-base'))?.behind).toBeNull();
+    writeFileSync(join(dir, 'view.yaml'), `${readFileSync(join(dir, 'view.yaml'), 'utf8')}description: the second version\n`);
+    expect((await publishView(db, join(dir, 'view.yaml'), { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } })).version).toBe(2);
+    await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
     expect((await latest('lab-base'))?.behind).toEqual({ environment: 'prod', serves: 2 });
     // Built from a fixed version, not an environment: never behind.
     expect((await latest('lab-wsl'))?.behind).toBeNull();

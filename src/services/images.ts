@@ -47,6 +47,8 @@ export interface ImageBuildReport {
   findings: FindingCounts;
   /** Names of the package set the definition asked for. */
   requested: string[];
+  /** Containers: the tag in the OCI layout's index (`oci:<artifact>:<tag>`). */
+  tag: string | null;
 }
 
 const MAX_DEFINITION_BYTES = 1024 * 1024;
@@ -141,9 +143,10 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     await tarRoot(r.root, tar, created);
     let artifact: string;
     let digest: string;
+    let tag: string | null = null;
     if (def.type === 'container') {
       const c = def.container;
-      const tag = c?.tag ?? String(build);
+      tag = c?.tag ?? String(build);
       // The image's architecture is its packages' (gpg-pubkey's "(none)" and noarch say nothing).
       const arch = r.packages.find((p) => !['noarch', '(none)', 'all'].includes(p.arch))?.arch ?? process.arch;
       const layout = await writeOciLayout(join(out, 'oci'), tar, {
@@ -180,7 +183,7 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: actorLabel(o.actor), spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
     await insertImageBuild(db, row);
     await recordAudit(db, o.actor, 'image.build', def.name, { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length }, clock);
-    return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested };
+    return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested, tag };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

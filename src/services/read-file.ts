@@ -1,3 +1,4 @@
+import { constants as fsConstants, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { BulwarkError } from '../core/errors.js';
 
@@ -25,22 +26,45 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
   }
 }
 
-/** Reads a whole file, refusing one larger than `maxBytes`. */
+/**
+ * Reads a whole file, refusing one larger than `maxBytes`, and anything but a regular file: a
+ * symlink to /dev/zero or a FIFO must not feed or hang a reader (issue #21). The file is opened
+ * with O_NONBLOCK (so a FIFO without a writer does not block the open), checked with fstat on
+ * that same descriptor (no race with a rename in between), and the limit is counted on the bytes
+ * as they are read, not trusted from the size stat gave.
+ */
 export async function readBoundedBytes(path: string, maxBytes: number): Promise<Buffer> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
     throw cannotRead(path, err);
   }
   try {
-    const { size } = await fh.stat();
-    if (size > maxBytes) throw new BulwarkError('input.invalid', `${path}: ${String(size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
-    const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than the limit of ${String(maxBytes)} bytes`, { file: path });
-    return buf.subarray(0, bytesRead);
+    const st = await fh.stat();
+    if (!st.isFile()) throw new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
+    if (st.size > maxBytes) throw new BulwarkError('input.invalid', `${path}: ${String(st.size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.min(1024 * 1024, maxBytes + 1 - total) || 1);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than the limit of ${String(maxBytes)} bytes`, { file: path });
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
   } finally {
     await fh.close();
   }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a file';
 }

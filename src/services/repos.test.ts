@@ -263,7 +263,7 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     expect(first.created).toBe(true);
     // Signed by the trusted key, within its Valid-Until, but a day older than what was taken.
     publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', date: new Date(Date.now() - 86_400_000) });
-    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is dated .*, before the last snapshot's \(.*\): refusing older metadata/);
+    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is dated .*, before the last snapshot's \(.*\): refusing a rollback/);
     publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', suite: ['oldstable', 'bullseye'], date: new Date(Date.now() + 60_000) });
     await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is for suite oldstable, codename bullseye, not stable/);
     expect((await listSnapshots(db, 'dg')).map((x) => x.id)).toEqual([first.snapshot]);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,10 +13,15 @@ import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, debPackages, parseRelease, type DebPackage } from '../repos/deb.js';
 import { parseRepomd, primaryPackages, type PrimaryPackage } from '../repos/rpmmd.js';
-import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
+import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, retakeSnapshot, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
+import { objectPath, putObject } from './object-store.js';
+import { freshness, newestTimestamp, type SyncOptions } from './repo-freshness.js';
 import { systemClock, type Clock, type Db } from './store.js';
+
+export { objectPath, putObject } from './object-store.js';
+export type { SyncOptions } from './repo-freshness.js';
 
 /**
  * Repositories and snapshots (issue #7). `syncRepo` fetches an rpm-md repository's metadata,
@@ -33,28 +38,6 @@ const MAX_FILE = 2 * 1024 * 1024 * 1024;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const sha = (alg: string, b: Uint8Array): string => createHash(alg).update(b).digest('hex');
 
-/** Where objects live: `<dir>/sha256/ab/abcdef…`, written once, never changed. */
-export async function putObject(dir: string, bytes: Uint8Array): Promise<string> {
-  const hash = sha('sha256', bytes);
-  const path = join(dir, 'sha256', hash.slice(0, 2), hash);
-  try {
-    await stat(path);
-    return hash;
-  } catch {
-    // not there yet
-  }
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, bytes, { mode: 0o444 });
-  await rename(tmp, path);
-  return hash;
-}
-
-export function objectPath(dir: string, sha256: string): string {
-  // The key comes from repository metadata: never a path.
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new BulwarkError('input.invalid', `"${sha256.slice(0, 80)}" is not a SHA-256`);
-  return join(dir, 'sha256', sha256.slice(0, 2), sha256);
-}
 
 /** Bytes at a repository URL: http(s), file:// or a local path. */
 async function fetchBytes(url: string, maxBytes: number, optional = false): Promise<Buffer | null> {
@@ -74,13 +57,12 @@ async function fetchBytes(url: string, maxBytes: number, optional = false): Prom
   }
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   try {
-    const st = await stat(path);
-    if (st.size > maxBytes) throw new BulwarkError('input.invalid', `${path}: more than ${String(maxBytes)} bytes`);
-    return await readFile(path);
+    // Only a regular file, its limit counted while it is read (a symlink to /dev/zero, a FIFO).
+    return await readBoundedBytes(path, maxBytes);
   } catch (err) {
-    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (err instanceof BulwarkError) throw err;
-    throw new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    if (optional && cause?.code === 'ENOENT') return null;
+    throw err;
   }
 }
 
@@ -138,19 +120,23 @@ export interface SyncReport {
   signedBy: string | null;
   files: number;
   bytes: number;
+  /** The same metadata as the last snapshot: when that one was taken (the source has not advanced since). */
+  notAdvancedSince: string | null;
+  /** Older metadata taken because the operator allowed it (audited as repo.rollback). */
+  rolledBack: boolean;
 }
 
 /**
- * Takes a snapshot of a repository's metadata now (see the module comment), audited as
- * `repo.sync` with its actor (default: Bulwark itself).
+ * Takes a snapshot of a repository's metadata now (see the module comment and `freshness`),
+ * audited as `repo.sync` with its actor (default: Bulwark itself).
  */
-export async function syncRepo(db: Db, id: string, o: { objectsDir: string; clock?: Clock; actor?: Actor }): Promise<SyncReport> {
+export async function syncRepo(db: Db, id: string, o: SyncOptions): Promise<SyncReport> {
   const r = await syncRepoMetadata(db, id, o);
-  await recordAudit(db, o.actor ?? SYSTEM, 'repo.sync', id, { snapshot: r.snapshot, created: r.created, packages: r.packages }, o.clock ?? systemClock);
+  await recordAudit(db, o.actor ?? SYSTEM, 'repo.sync', id, { snapshot: r.snapshot, created: r.created, packages: r.packages, ...(r.rolledBack ? { rolledBack: true } : {}) }, o.clock ?? systemClock);
   return r;
 }
 
-async function syncRepoMetadata(db: Db, id: string, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+async function syncRepoMetadata(db: Db, id: string, o: SyncOptions): Promise<SyncReport> {
   const repo = await getRepo(db, id);
   if (repo === null) throw new BulwarkError('storage.not-found', `no repository ${id} (add it with \`bulwark repo add\`)`);
   if (repo.kind === 'deb') return syncDeb(db, repo, o);
@@ -199,13 +185,17 @@ async function syncRepoMetadata(db: Db, id: string, o: { objectsDir: string; clo
   if (asc !== null) files.push({ type: 'repomd-signature', href: 'repodata/repomd.xml.asc', sha256: await putObject(o.objectsDir, asc), size: asc.length });
   for (const f of fetched) files.push({ type: f.entry.type, href: f.entry.href, sha256: await putObject(o.objectsDir, f.bytes), size: f.bytes.length });
   const snapshot = sha('sha256', repomd);
+  const fresh = await freshness(db, repo, snapshot, { revision: md.revision, newest: newestTimestamp(md) }, o);
+  const createdAt = (o.clock ?? systemClock)().toISOString();
   const created = await transaction(db, async (tx) => {
-    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt: (o.clock ?? systemClock)().toISOString(), revision: md.revision, packages, signedBy, files });
+    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: md.revision, packages, signedBy, files });
+    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
     await recordRepoSourceNames(tx, snapshot, builds);
     return inserted;
   });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
 }
+
 
 /** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
 export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -219,7 +209,7 @@ export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.Proces
  * the trusted keys and its Valid-Until, then each component's Packages index for each
  * architecture (the most compressed form the Release lists) checked against its size and SHA-256.
  */
-async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: Clock }): Promise<SyncReport> {
+async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncReport> {
   const id = repo.id;
   const clock = o.clock ?? systemClock;
   const base = repo.suite === null ? repo.url.replace(/\/+$/, '') : join2(repo.url, `dists/${repo.suite}`);
@@ -249,9 +239,6 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   const rel = parseRelease(releaseText, `repository ${id}: Release`);
   // A validly signed Release of another suite (oldstable for stable) would be a downgrade.
   if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite) throw new BulwarkError('input.invalid', `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`);
-  // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
-  const previous = (await listSnapshotRows(db, id))[0];
-  if (previous?.revision != null && rel.date !== null && Date.parse(rel.date) < Date.parse(previous.revision)) throw new BulwarkError('input.invalid', `repository ${id}: the Release is dated ${rel.date}, before the last snapshot's (${previous.revision}): refusing older metadata`);
   if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
   const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
   let packages = 0;
@@ -273,8 +260,15 @@ async function syncDeb(db: Db, repo: RepoRow, o: { objectsDir: string; clock?: C
   // The Release and the indexes taken from it: the same Release read for other architectures or
   // components is another snapshot.
   const snapshot = sha('sha256', Buffer.from(files.map((f) => `${f.type} ${f.href} ${f.sha256}`).join('\n')));
-  const created = await insertSnapshot(db, { id: snapshot, repoId: id, createdAt: clock().toISOString(), revision: rel.date, packages, signedBy, files });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+  // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
+  const fresh = await freshness(db, repo, snapshot, { revision: rel.date, newest: null }, o);
+  const createdAt = clock().toISOString();
+  const created = await transaction(db, async (tx) => {
+    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: rel.date, packages, signedBy, files });
+    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
+    return inserted;
+  });
+  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
 }
 
 /** A decompressed index held in memory (a Buffer cannot grow much past this anyway). */

@@ -3,6 +3,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { promoteView, viewEnvironments, viewVersion, viewVersions } from '../../services/content-views.js';
 import { imageBuild, imageBuilds, imageParity, imageSbom } from '../../services/images.js';
 import { listRepos, listSnapshots, repoById, syncRepo } from '../../services/repos.js';
+import { diffView, type ViewSide } from '../../services/view-diff.js';
 import { needFound, pathNumber, Raw, route, withoutSpec, type Route } from './route.js';
 
 /**
@@ -63,6 +64,21 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
       const what = `version ${params.version} of content view ${params.view}`;
       const n = /^[1-9][0-9]{0,15}$/.test(params.version) ? Number(params.version) : null;
       return needFound(n === null ? null : await viewVersion(db, params.view, n), what);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/views/:view/diff',
+    access: 'viewer',
+    tag: 'supply chain',
+    summary: 'What changes between two versions or environments of a view (packages added, removed, up- and downgraded; advisories gained, lost, withheld), read before a promotion',
+    query: z.object({ from: z.coerce.number().int().positive().optional(), to: z.coerce.number().int().positive().optional(), fromEnv: z.string().min(1).max(32).optional(), toEnv: z.string().min(1).max(32).optional() }),
+    handle: async ({ db, params, query }) => {
+      const side = (version: number | undefined, environment: string | undefined, what: string): ViewSide => {
+        if ((version === undefined) === (environment === undefined)) throw new BulwarkError('input.invalid', `give ${what} or ${what}Env, one of them`);
+        return environment !== undefined ? { environment } : { version: version ?? 0 };
+      };
+      return diffView(db, params.view, side(query.from, query.fromEnv, 'from'), side(query.to, query.toEnv, 'to'));
     },
   }),
   route({

@@ -38,7 +38,7 @@ export async function imageBuildCommand(o: Common & { file: string; keepRoot: bo
       o.io.stdout,
       [
         `${r.image} build ${String(r.build)} (${r.type}) from ${r.view} version ${String(r.viewVersion)}: ${plural(r.packages, 'package')}`,
-        `  artifact ${r.artifact}${r.type === 'container' ? ` (oci:${r.artifact}:<tag>)` : ''}`,
+        `  artifact ${r.artifact}${r.tag === null ? '' : ` (oci:${r.artifact}:${r.tag})`}`,
         `  digest   ${r.digest}`,
         `  sboms    ${join(r.dir, 'sbom.cdx.json')}, ${join(r.dir, 'sbom.spdx.json')}`,
         `  scanned as ${r.target}: ${plural(f.opened + f.kept + f.reopened, 'finding')} (bulwark findings --host ${r.target})`,

@@ -1,5 +1,7 @@
 import { addRepo, defaultObjectsDir, listRepos, listSnapshots, mirrorSnapshot, syncRepo } from '../../services/repos.js';
+import { applyPrune, planPrune, removeRepo, type PruneOptions } from '../../services/retention.js';
 import { openStore } from '../../services/store.js';
+import { publishDirOf } from './view.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
@@ -7,7 +9,7 @@ import type { Command } from 'commander';
 import { didYouMean, plural } from '../../lib/words.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, listOption } from '../options.js';
+import { describe, enumOption, intOption, listOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -38,7 +40,7 @@ export async function repoListCommand(o: Common & { json: boolean }): Promise<Ex
 }
 
 /** `bulwark repo sync [ID…]`: a snapshot of each (all when none given); exit 4 when one failed. */
-export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<ExitCode> {
+export async function repoSyncCommand(o: Common & { ids: string[]; allowRollback?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const known = (await listRepos(db)).map((r) => r.id);
@@ -48,8 +50,9 @@ export async function repoSyncCommand(o: Common & { ids: string[] }): Promise<Ex
     let failed = false;
     for (const id of ids) {
       try {
-        const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env) });
-        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${r.created ? 'new' : 'unchanged'}, ${plural(r.packages, 'package')}, ${plural(r.files, 'file')}, ${plural(r.bytes, 'byte')}${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
+        const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), allowRollback: o.allowRollback === true, actor: actorOf(o.io) });
+        const state = r.rolledBack ? 'ROLLED BACK (allowed)' : r.notAdvancedSince !== null ? `unchanged: not advanced since ${r.notAdvancedSince}` : r.created ? 'new' : 'unchanged';
+        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${state}, ${plural(r.packages, 'package')}, ${plural(r.files, 'file')}, ${plural(r.bytes, 'byte')}${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
       } catch (err) {
         failed = true;
         await writeAll(o.io.stderr, `${id}: REFUSED: ${(err as Error).message}\n`);
@@ -86,7 +89,38 @@ export async function repoMirrorCommand(o: Common & { id: string; snapshot: stri
   }
 }
 
-/** `bulwark repo add | list | sync | mirror | snapshots`. */
+/** `bulwark repo remove ID`: the repository and its snapshots (refused while a kept view version uses it). */
+export async function repoRemoveCommand(o: Common & { id: string }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await removeRepo(db, o.id, { actor: actorOf(o.io) });
+    await writeAll(o.io.stdout, `repository ${o.id} removed with ${String(r.snapshots)} snapshot(s); its objects go at the next \`bulwark repo prune\`\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `bulwark repo prune [--keep-snapshots N] [--snapshot-days D] [--keep-versions N] [--version-days D] [--dry-run]`:
+ * every line it prints is one thing removed; with --dry-run, the same lines, nothing removed.
+ */
+export async function repoPruneCommand(o: Common & { rules: Omit<PruneOptions, 'objectsDir' | 'clock'>; dryRun: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const objectsDir = defaultObjectsDir(o.dbPath, o.io.env);
+    const plan = await planPrune(db, { ...o.rules, objectsDir });
+    const lines = [...plan.versions.map((v) => `view ${v.view} version ${String(v.version)} (${v.createdAt})`), ...plan.snapshots.map((s) => `snapshot ${s.repo} ${s.snapshot.slice(0, 16)} (${s.createdAt})`), ...plan.objects.map((x) => `object ${x.sha256} ${String(x.bytes)} bytes`)];
+    if (!o.dryRun) await applyPrune(db, plan, { objectsDir, publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io) });
+    const verb = o.dryRun ? 'would remove' : 'removed';
+    await writeAll(o.io.stdout, [...lines.map((l) => `${verb} ${l}`), `${o.dryRun ? 'dry run: ' : ''}${String(plan.versions.length)} view version(s), ${String(plan.snapshots.length)} snapshot(s), ${String(plan.objects.length)} object(s) (${String(plan.bytes)} bytes) ${verb}`, ''].join('\n'));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `bulwark repo add | list | sync | remove | prune | mirror | snapshots`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
   const repo = describe(program.command('repo'), 'package repositories: signed metadata verified, immutable content-addressed snapshots', 'bulwark repo add base --url https://mirror.example.com/base/x86_64 --key repo.asc', 'bulwark repo sync');
@@ -114,8 +148,29 @@ export function register(program: Command, ctx: CliContext): void {
     });
   describe(repo.command('sync'), 'take a snapshot of each repository (all when none is named)', 'bulwark repo sync', 'bulwark repo sync base')
     .argument('[id...]', 'repositories')
-    .action(async (ids: string[]) => {
-      ctx.exit = await repoSyncCommand({ io, dbPath: ctx.dbPath(), ids });
+    .option('--allow-rollback', 'take metadata older than the last snapshot (audited)')
+    .action(async (ids: string[], o: { allowRollback?: boolean }) => {
+      ctx.exit = await repoSyncCommand({ io, dbPath: ctx.dbPath(), ids, allowRollback: o.allowRollback === true });
+    });
+  describe(repo.command('remove'), 'remove a repository and its snapshots (refused while a kept view version uses it)', 'bulwark repo remove old-base')
+    .argument('<id>', 'the repository')
+    .action(async (id: string) => {
+      ctx.exit = await repoRemoveCommand({ io, dbPath: ctx.dbPath(), id });
+    });
+  describe(
+    repo.command('prune'),
+    'prune snapshots and view versions by age or count, then unused objects (never what an environment serves or an image was built from)',
+    'bulwark repo prune --keep-snapshots 30 --dry-run',
+    'bulwark repo prune --snapshot-days 90 --keep-versions 12',
+  )
+    .addOption(intOption('--keep-snapshots <n>', 'keep this many newest snapshots per repository', { min: 0 }))
+    .addOption(intOption('--snapshot-days <d>', 'keep snapshots taken within this many days', { min: 0 }))
+    .addOption(intOption('--keep-versions <n>', 'keep this many newest versions per view', { min: 0 }))
+    .addOption(intOption('--version-days <d>', 'keep view versions published within this many days', { min: 0 }))
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .action(async (o: { keepSnapshots?: number; snapshotDays?: number; keepVersions?: number; versionDays?: number; dryRun?: boolean }) => {
+      const rules = { ...(o.keepSnapshots !== undefined ? { keepSnapshots: o.keepSnapshots } : {}), ...(o.snapshotDays !== undefined ? { snapshotDays: o.snapshotDays } : {}), ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}), ...(o.versionDays !== undefined ? { versionDays: o.versionDays } : {}) };
+      ctx.exit = await repoPruneCommand({ io, dbPath: ctx.dbPath(), rules, dryRun: o.dryRun === true });
     });
   describe(repo.command('mirror'), "store a snapshot's package files, each verified against the snapshot's signed metadata", 'bulwark repo mirror base', 'bulwark repo mirror base --snapshot 3f2a9c')
     .argument('<id>', 'the repository')

@@ -2,6 +2,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
 import { loadOrCreateSigningKey, rotateSigningKey, signingKeyStatus, stageNextSigningKey, type SigningKeyStatus } from '../../services/signing-key.js';
 import { defaultObjectsDir } from '../../services/repos.js';
+import { diffView, type ViewDiff, type ViewSide } from '../../services/view-diff.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -10,7 +11,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
-import { describe, positiveInt } from '../options.js';
+import { describe, listOption, positiveInt } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -31,8 +32,12 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
+    if (r.unchanged) {
+      await writeAll(o.io.stdout, `${r.view}: unchanged since version ${String(r.version)} (${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')}): nothing published\n`);
+      return EXIT.ok;
+    }
     const lines = [`${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')} from upstream, at ${r.dir}`];
-    for (const d of r.deviations) lines.push(`  ${d.kind} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
+    for (const d of r.deviations) lines.push(`  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
@@ -78,9 +83,47 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
     const versions = await viewVersions(db, o.view);
     const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
     if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no such version`);
-    const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; reason: string }[];
+    const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; advisory?: string; reason: string }[];
     if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.kind, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.advisory === undefined ? d.kind : `${d.kind} ${d.advisory}`, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `bulwark view diff VIEW V1 V2` (or `--env A --env B`, or one of each): what a promotion would
+ * change, read before it is made.
+ */
+export async function viewDiffCommand(o: Common & { view: string; from: number | undefined; to: number | undefined; envs: string[]; json: boolean }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const versions = [o.from, o.to].filter((x): x is number => x !== undefined);
+    const sides: ViewSide[] = [...o.envs.map((environment) => ({ environment })), ...versions.map((version) => ({ version }))];
+    if (sides.length === 1) {
+      const latest = (await viewVersions(db, o.view))[0];
+      if (latest !== undefined) sides.push({ version: latest.version });
+    }
+    const [from, to] = sides;
+    if (sides.length !== 2 || from === undefined || to === undefined) throw new BulwarkError('usage', 'view diff compares two sides: VIEW V1 V2, VIEW --env A --env B, or one of each (one alone is compared with the latest version)');
+    const d = await diffView(db, o.view, from, to);
+    if (o.json) {
+      await writeAll(o.io.stdout, JSON.stringify(d, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    const side = (x: ViewDiff['from']): string => `version ${String(x.version)}${x.environment === null ? '' : ` (${x.environment})`}`;
+    const lines = [`${d.view}: ${side(d.from)} → ${side(d.to)}`];
+    for (const p of d.added) lines.push(`  + ${p.package}.${p.arch} ${p.version}`);
+    for (const p of d.removed) lines.push(`  - ${p.package}.${p.arch} ${p.version}`);
+    for (const p of d.upgraded) lines.push(`  ↑ ${p.package}.${p.arch} ${p.from} → ${p.to}`);
+    for (const p of d.downgraded) lines.push(`  ↓ ${p.package}.${p.arch} ${p.from} → ${p.to} (DOWNGRADE)`);
+    for (const a of d.advisoriesGained) lines.push(`  advisory gained ${a}`);
+    for (const a of d.advisoriesLost) lines.push(`  advisory lost ${a}`);
+    for (const w of d.withheldGained) lines.push(`  withheld ${w.advisory} (${w.package}): ${w.reason}`);
+    for (const w of d.withheldReleased) lines.push(`  no longer withheld ${w.advisory} (${w.package})`);
+    if (lines.length === 1) lines.push('  no change');
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
     await db.close();
@@ -138,7 +181,7 @@ export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolea
   }
 }
 
-/** `bulwark view publish | promote | list | deviations | repo-file | key`. */
+/** `bulwark view publish | promote | list | deviations | diff | repo-file | key`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
   const viewCmd = describe(program.command('view'), 'content views: snapshots plus declared overlays, published as numbered repositories and promoted through environments', 'bulwark view publish -f views/azl3-base.yaml', 'bulwark view promote azl3-base --to prod');
@@ -168,6 +211,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
       ctx.exit = await viewDeviationsCommand({ io, dbPath: ctx.dbPath(), view, version, json: o.json === true });
+    });
+  describe(viewCmd.command('diff'), 'what changes from one version (or environment) of a view to another: packages and advisories', 'bulwark view diff azl3-base 6 7', 'bulwark view diff azl3-base --env dev --env prod --json')
+    .argument('<view>', 'the content view')
+    .argument('[from]', 'the version compared from', versionArg)
+    .argument('[to]', 'the version compared to (default: the latest)', versionArg)
+    .addOption(listOption('--env <environment>', 'an environment instead of a version (twice: from, then to)'))
+    .option('--json', 'print JSON')
+    .action(async (view: string, from: number | undefined, to: number | undefined, o: { env: string[]; json?: boolean }) => {
+      ctx.exit = await viewDiffCommand({ io, dbPath: ctx.dbPath(), view, from, to, envs: o.env, json: o.json === true });
     });
   describe(viewCmd.command('repo-file'), 'what a host needs to use an environment: a dnf/tdnf .repo file (id bulwark-<view>) or an apt sources line', 'bulwark view repo-file azl3-base --env prod --url https://bulwark.example.com > /etc/yum.repos.d/bulwark.repo')
     .argument('<view>', 'the content view')

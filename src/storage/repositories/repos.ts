@@ -76,6 +76,11 @@ export async function insertSnapshot(on: Executor, s: SnapshotRow): Promise<bool
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
+/** An earlier snapshot taken again (an allowed rollback): it becomes the latest. */
+export async function retakeSnapshot(on: Executor, repoId: string, id: string, at: string): Promise<void> {
+  await kx(on).updateTable('repo_snapshots').set({ created_at: at }).where('repo_id', '=', repoId).where('id', '=', id).execute();
+}
+
 export async function listSnapshotRows(on: Executor, repoId?: string): Promise<SnapshotRow[]> {
   const ex = kx(on);
   let q = ex.selectFrom('repo_snapshots').selectAll();
@@ -92,13 +97,15 @@ export interface ViewVersionRow {
   packages: number;
   deviations: unknown[];
   dir: string;
+  /** What it was made of, as one SHA-256 (null: published before fingerprints were kept). */
+  fingerprint: string | null;
 }
 
-export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'version'>): Promise<number> {
+export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'version' | 'fingerprint'> & { fingerprint?: string | null }): Promise<number> {
   const ex = kx(on);
   const last = await ex.selectFrom('view_versions').select((eb) => eb.fn.max<number | string | null>('version').as('v')).where('view', '=', v.view).executeTakeFirst();
   const version = Number(last?.v ?? 0) + 1;
-  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir }).execute();
+  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir, fingerprint: v.fingerprint ?? null }).execute();
   return version;
 }
 
@@ -109,7 +116,7 @@ export async function listViewVersions(on: Executor, view?: string): Promise<Vie
   return (await q.orderBy('view').orderBy('version', 'desc').execute()).map(toViewVersion);
 }
 
-const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir });
+const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir, fingerprint: r.fingerprint });
 
 /** One version of a content view (default: its latest); null when there is none. */
 export async function getViewVersion(on: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
@@ -207,4 +214,23 @@ export async function promotedTo(on: Executor, view: string, version: number): P
   const ex = kx(on);
   const rows = await ex.selectFrom('view_promotions').select('environment').distinct().where('view', '=', view).where('version', '=', version).execute();
   return rows.map((r) => r.environment).sort();
+}
+
+/** Retention (issue #21, item 7): a snapshot's row goes; its objects are the object store's garbage collection's. */
+export async function deleteSnapshotRow(on: Executor, repoId: string, id: string): Promise<void> {
+  const ex = kx(on);
+  await ex.deleteFrom('repo_snapshots').where('repo_id', '=', repoId).where('id', '=', id).execute();
+}
+
+/** A repository and every snapshot of it. */
+export async function deleteRepoRow(on: Executor, id: string): Promise<void> {
+  const ex = kx(on);
+  await ex.deleteFrom('repo_snapshots').where('repo_id', '=', id).execute();
+  await ex.deleteFrom('repos').where('id', '=', id).execute();
+}
+
+/** A view version's row (its promotions stay: the history of what served where). */
+export async function deleteViewVersionRow(on: Executor, view: string, version: number): Promise<void> {
+  const ex = kx(on);
+  await ex.deleteFrom('view_versions').where('view', '=', view).where('version', '=', version).execute();
 }

@@ -45,6 +45,8 @@ export const viewVersions = table({
     deviations: text(),
     /** Where the published repository is. */
     dir: text(),
+    /** SHA-256 of what the version was made of (migration 0029); null before. */
+    fingerprint: text().orNull(),
   },
   primaryKey: ['view', 'version'],
   indexes: [],
