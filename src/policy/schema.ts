@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_RELEASE } from '../distros/registry.js';
 
 /**
  * A patch policy (issue #5), written as YAML and validated strictly (DESIGN.md: configuration
@@ -22,7 +23,7 @@ const timezone = z.string().refine(
 
 export const PolicyScope = z.strictObject({
   /** Release ids, e.g. azurelinux:3.0; absent: every release. */
-  releases: z.array(z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z._-]+$/, 'a release id such as azurelinux:3.0')).optional(),
+  releases: z.array(z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z._-]+$/, `a release id such as ${EXAMPLE_RELEASE}`)).optional(),
   /** Every one of these tags. */
   tags: z.array(z.string().min(1)).optional(),
   hosts: z.array(z.string().min(1)).optional(),
@@ -45,11 +46,21 @@ export const OutOfBandRule = z.strictObject({
       severity: z.array(severity).min(1).optional(),
       minCvss: z.number().min(0).max(10).optional(),
       cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).optional(),
+      /** A CVE CISA lists as known exploited (the KEV feed, issue #16). */
       knownExploited: z.boolean().optional(),
+      /** A CVE whose KEV entry says it is known to be used in ransomware campaigns. */
+      ransomware: z.boolean().optional(),
+      /** A CVE whose EPSS probability is above this (the EPSS feed). */
+      epssAbove: z.number().min(0).max(1).optional(),
     })
     .refine((m) => Object.keys(m).length > 0, 'a rule needs at least one condition'),
   /** Deadline counted from the advisory's publication. */
   deadlineHours: z.number().positive().max(24 * 365),
+  /**
+   * `kevDueDate`: the deadline is the end (UTC) of the KEV entry's dueDate when the finding's CVE
+   * has one (the earliest, for several), else `deadlineHours` from publication.
+   */
+  deadlineFrom: z.enum(['published', 'kevDueDate']).optional(),
   /** May patch outside maintenance windows. */
   emergency: z.boolean().default(false),
   approval: z.enum(['auto', 'manual']).default('auto'),

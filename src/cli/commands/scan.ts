@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
+import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
@@ -8,6 +9,7 @@ import { importInventoryFile, importLocalInventory, importRootInventory } from '
 import { hostname } from 'node:os';
 import { findFindings } from '../../services/report.js';
 import { packageSourceKey, scanTarget } from '../../services/scan.js';
+import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
@@ -128,9 +130,12 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       lastSeen: r.lastSeen,
       deadline: r.deadline,
     }));
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings }, null, 2) + '\n');
+    // Stale advisory feeds for the target's release are said with the result (issue #16): an old feed is not a clean bill.
+    const stale = await staleFeedNotes(db, [scan.target.release]);
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings, ...(stale.length > 0 ? { staleFeeds: stale } : {}) }, null, 2) + '\n');
     else {
       await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      for (const n of stale) await writeAll(o.io.stdout, `warning: ${n}\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
       await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));
@@ -171,7 +176,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
     .option('--local', 'this machine')
     .addOption(listOption('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable'))
-    .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
+    .option('--release <release>', `the release, e.g. ${EXAMPLE_RELEASE} (default: told by dist tags or the feed)`)
     .option('--name <name>', 'the target name when storing (default: the file or directory name)')
     .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
     .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')
