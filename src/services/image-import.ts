@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
 import { packageNameProblem, parseImageDefinition, type ImageDefinition } from '../images/definition.js';
 import { readBoundedText } from './read-file.js';
