@@ -57,7 +57,7 @@ export const ContentView = z.strictObject({
   kind: z.literal('ContentView'),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
   description: z.string().max(4096).optional(),
-  /** Repositories whose snapshot (the latest, or one named by an id prefix) the view starts from. */
+  /** Repositories whose snapshot (the latest, or one named by an id prefix) the view starts from, or other views' environments (a composite view). */
   sources: z
     .array(
       z
@@ -69,7 +69,11 @@ export const ContentView = z.strictObject({
           /** Only the builds this source's advisories fix, of the advisories that match (Satellite's errata filters, Uyuni's "By Date"). */
           advisories: AdvisoryFilter.optional(),
         })
-        .refine((s) => s.snapshot === undefined || s.date === undefined, 'give a snapshot or a date, not both'),
+        .refine((s) => s.snapshot === undefined || s.date === undefined, 'give a snapshot or a date, not both')
+        .or(
+          /** Composite views: the version another view's environment serves, with its deviations carried into this one's report. */
+          z.strictObject({ view: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), environment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/) }),
+        ),
     )
     .min(1),
   /** When given, only packages whose name matches one of these globs. */

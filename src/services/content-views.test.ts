@@ -478,3 +478,73 @@ needsDeb.describe('Debian content views', () => {
     await expect(publishView(db, file, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/mixed\.yaml: a view's sources are all rpm-md or all deb repositories; this one mixes deb and rpm-md/);
   });
 });
+
+needs.describe('composite views (issue #21)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-composite-'));
+  const objectsDir = join(dir, 'objects');
+  const publishDir = join(dir, 'published');
+  const actor = { kind: 'cli' as const, name: 'test' };
+  let db: Db;
+  const view = (name: string, body: string): string => {
+    const f = join(dir, `${name}.yaml`);
+    writeFileSync(f, `apiVersion: bulwark/v1\nkind: ContentView\nname: ${name}\n${body}`);
+    return f;
+  };
+
+  beforeAll(async () => {
+    const os = buildRepo(join(dir, 'os-up'), [
+      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+      { name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' },
+      { name: 'bw-tzdata', version: '2026a', release: '1.azl3' },
+    ], [{ id: 'ADV-SSL34', severity: 'Important', issued: new Date('2026-11-21T00:00:00Z'), cves: ['CVE-2026-1003'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' }] }]);
+    const apps = buildRepo(join(dir, 'apps-up'), [
+      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+      { name: 'bw-agent', version: '1.1', release: '1.azl3' },
+      { name: 'bw-nginx', version: '1.26.0', release: '1.azl3' },
+    ], [{ id: 'ADV-CURL', severity: 'Moderate', issued: new Date('2026-11-22T00:00:00Z'), cves: ['CVE-2026-1004'], packages: [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3' }] }]);
+    db = await openStore({ dbPath: join(dir, 'c.db') });
+    await addRepo(db, { id: 'os-up', url: os, keyFiles: [], verify: false, actor });
+    await addRepo(db, { id: 'apps-up', url: apps, keyFiles: [], verify: false, actor });
+    await syncRepo(db, 'os-up', { objectsDir });
+    await syncRepo(db, 'apps-up', { objectsDir });
+    await publishView(db, view('os', 'sources: [{ repo: os-up }]\npins: [{ package: bw-openssl, version: "3.3.*", reason: "3.4 ABI not validated" }]\n'), { objectsDir, publishDir, actor });
+    await publishView(db, view('apps', 'sources: [{ repo: apps-up }]\nexclude: [{ package: bw-agent, reason: "not on servers" }]\n'), { objectsDir, publishDir, actor });
+    await promoteView(db, { view: 'os', environment: 'prod', actor });
+    await promoteView(db, { view: 'apps', environment: 'prod', actor });
+  }, 240_000);
+
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("publishes the parts' environments as one repository dnf uses, with each part's deviations carried (naming the part) and its own overlays applied", async () => {
+    const r = await publishView(db, view('fleet', 'sources: [{ view: os, environment: prod }, { view: apps, environment: prod }]\nexclude: [{ package: bw-nginx, reason: "no web servers in this fleet" }]\n'), { objectsDir, publishDir, actor });
+    expect([r.version, r.packages, r.unchanged]).toEqual([1, 3, false]);
+    expect(r.deviations.map((d) => `${d.kind} ${d.package} ${d.advisory ?? '-'}: ${d.reason}`).sort()).toEqual([
+      'excluded bw-agent -: apps/prod (version 1): not on servers',
+      'excluded bw-nginx -: no web servers in this fleet',
+      'pinned-out bw-openssl -: os/prod (version 1): 3.4 ABI not validated (pinned to 3.3.*)',
+      'withheld bw-openssl ADV-SSL34: os/prod (version 1): pinned-out bw-openssl: 3.4 ABI not validated (pinned to 3.3.*)',
+    ]);
+    // The parts' advisories that are published stay in the whole's updateinfo; the withheld one does not.
+    expect(updateinfoOf(r.dir).map((a) => a.id)).toEqual(['ADV-CURL']);
+    const root = join(dir, 'host');
+    const dnf = spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=fleet,file://${r.dir}`, '--enablerepo=fleet', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`, 'install', 'bw-openssl', 'bw-curl', 'bw-tzdata'], { encoding: 'utf8' });
+    expect(dnf.status, dnf.stderr).toBe(0);
+    expect(execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort()).toEqual(['bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.3.0-2.azl3', 'bw-tzdata-0:2026a-1.azl3']);
+    expect(spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=fleet,file://${r.dir}`, '--enablerepo=fleet', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`, 'install', 'bw-agent'], { encoding: 'utf8' }).status).not.toBe(0);
+  }, 120_000);
+
+  it('follows what the environments serve, and refuses a part environment that does not exist or the view itself', async () => {
+    await expect(publishView(db, view('fleet2', 'sources: [{ view: os, environment: canary }]\n'), { objectsDir, publishDir, actor })).rejects.toThrow(/content view os has no environment canary/);
+    await expect(publishView(db, view('selfish', 'sources: [{ view: selfish, environment: prod }]\n'), { objectsDir, publishDir, actor })).rejects.toThrow(/cannot be a source of itself/);
+    // os publishes a new version without the pin and prod moves to it: the whole takes openssl 3.4.
+    await publishView(db, view('os', 'sources: [{ repo: os-up }]\n'), { objectsDir, publishDir, actor });
+    await promoteView(db, { view: 'os', environment: 'prod', actor });
+    const r = await publishView(db, join(dir, 'fleet.yaml'), { objectsDir, publishDir, actor });
+    expect([r.version, r.packages]).toEqual([2, 4]);
+    expect(updateinfoOf(r.dir).map((a) => a.id).sort()).toEqual(['ADV-CURL', 'ADV-SSL34']);
+    expect(r.deviations.map((d) => d.package).sort()).toEqual(['bw-agent', 'bw-nginx']);
+  }, 120_000);
+});

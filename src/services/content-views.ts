@@ -18,9 +18,12 @@ import { readBoundedBytes, readBoundedText } from './read-file.js';
 import { mirrorSnapshot, objectPath, putObject, snapshotDebPackages, snapshotRpmPackages, type RepoRow } from './repos.js';
 import { signVersion, type SigningKey } from './signing-key.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { viewPart, type ViewPart } from './view-composite.js';
 import { checkPublished, debIdentity, linkOrCopy, publishApt, rpmIdentity, safeFileName } from './view-packages.js';
 
 const run = promisify(execFile);
+
+type RepoSource = Extract<ContentView['sources'][number], { repo: string }>;
 
 /** The largest replacement package taken (it is read whole to be stored). */
 const MAX_REPLACEMENT = 2 ** 30;
@@ -54,17 +57,22 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
-  const sources: { repo: RepoRow; src: ContentView['sources'][number] }[] = [];
+  const sources: { repo: RepoRow; src: RepoSource }[] = [];
+  const parts: ViewPart[] = [];
   for (const src of view.sources) {
+    if (!('repo' in src)) {
+      parts.push(await viewPart(db, src, file, view.name));
+      continue;
+    }
     const repo = await getRepo(db, src.repo);
     if (repo === null) throw new BulwarkError('usage', `${file}: no repository ${src.repo}`);
     sources.push({ repo, src });
   }
-  const kinds = [...new Set(sources.map((x) => x.repo.kind))];
+  const kinds = [...new Set([...sources.map((x) => x.repo.kind), ...(parts.length > 0 ? ['rpm-md' as const] : [])])];
   if (kinds.length > 1) throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
   const family = kinds[0] === 'deb' ? 'deb' : 'rpm';
-  const upstream: Candidate[] = [];
-  const updateinfos: string[] = [];
+  const upstream: Candidate[] = parts.flatMap((x) => x.packages);
+  const updateinfos: string[] = parts.flatMap((x) => x.updateinfos);
   for (const { repo, src } of sources) {
     const snap = snapshotFor(await listSnapshotRows(db, repo.id), src, file);
     const only = src.advisories === undefined ? null : (await advisoryFixedBuilds(o.objectsDir, snap, src.advisories, file)).builds;
@@ -93,6 +101,8 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     replacements.push(c);
   }
   const { packages, deviations } = selectContent(view, upstream, replacements, family);
+  // A composite view's report: its parts' deviations first (each naming its part), then its own.
+  deviations.unshift(...parts.flatMap((x) => x.deviations));
   // The advisories whose fixes an overlay keeps out: named in the report, not dropped in silence.
   const fixes: AdvisoryFixes[] = [];
   for (const u of updateinfos) for await (const a of advisoryBuilds(decompress(createReadStream(u), u, 2 ** 31), u)) fixes.push(a);
