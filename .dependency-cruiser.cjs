@@ -1,5 +1,5 @@
 // Import boundaries of DESIGN.md, checked in CI (`npm run boundaries`).
-// Folder roles: core is pure; matching and policy are pure and see only core; only storage
+// Folder roles: core is pure; matching and policy are pure and see only core (and the pure distros data); only storage
 // speaks SQL; parsers never touch storage; the interfaces (api, cli) go through services.
 // Every folder under src/ states below which of ours it may import (ALLOWED); a folder that is
 // not listed fails `folder-has-a-rule`, so a new one gets its line here when it is made.
@@ -13,11 +13,12 @@ const SQL = '^(kysely|pg|better-sqlite3)$|node_modules/(kysely|pg|better-sqlite3
  */
 const ALLOWED = {
   core: [],
+  // One module per distribution (issue #19): facts and normalisers, pure data over core (see
+  // distros-is-pure), asked by everything below, the pure matching and policy included.
+  distros: ['core'],
   lib: ['core'],
-  matching: ['core'],
-  policy: ['core'],
-  // One module per distribution (issue #19): facts and normalisers, asked by everything above.
-  distros: ['core', 'lib'],
+  matching: ['core', 'distros'],
+  policy: ['core', 'distros'],
   lifecycle: ['core', 'distros'],
   executor: ['core', 'lib', 'distros'],
   inventory: ['core', 'lib', 'distros'],
@@ -29,7 +30,7 @@ const ALLOWED = {
   storage: ['core'],
   services: ['core', 'lib', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage'],
   api: ['core', 'lib', 'services'],
-  cli: ['core', 'lib', 'inventory', 'policy', 'services', 'api'],
+  cli: ['core', 'lib', 'distros', 'inventory', 'policy', 'services', 'api'],
 };
 // src/version.ts (the package version) is a leaf anyone may read.
 const LEAVES = ['^src/version\\.ts$'];
@@ -75,9 +76,17 @@ module.exports = {
     },
     {
       name: 'matching-and-policy-see-only-core',
+      comment: 'src/distros is pure data about distributions (see distros-is-pure), so pure layers may read it.',
       severity: 'error',
       from: { path: `${layer('matching')}|${layer('policy')}` },
-      to: { path: '^src/', pathNot: [layer('core'), layer('matching'), layer('policy')] },
+      to: { path: '^src/', pathNot: [layer('core'), layer('distros'), layer('matching'), layer('policy')] },
+    },
+    {
+      name: 'distros-is-pure',
+      comment: 'src/distros (one descriptor per distribution and the registry) imports only core and does no I/O.',
+      severity: 'error',
+      from: { path: layer('distros') },
+      to: { path: `^src/|${NODE_IO}`, pathNot: [layer('core'), layer('distros')] },
     },
     {
       name: 'sql-only-in-storage',

@@ -1,6 +1,6 @@
 /**
  * Regenerates the per-release binary → source package maps Bulwark ships
- * (src/inventory/source-maps/*.ts), the last resort before a source name is assumed (issue #13).
+ * (src/distros/<id>/source-map-<version>.ts), the last resort before a source name is assumed (issue #13).
  *
  * Input: the public spec headers of a tagged Azure Linux release, as parsed into
  * ../shared/data/azurelinux/derived/<tag>-source-packages.tsv (columns spec_path, name, epoch,
@@ -23,8 +23,8 @@ const sharedArg = process.argv.indexOf('--shared');
 const shared = resolve(repo, sharedArg > 0 ? (process.argv[sharedArg + 1] ?? '../shared') : '../shared');
 
 const INPUTS = [
-  { release: 'azurelinux:3.0', file: 'azurelinux-3.0.20260429-source-packages.tsv', out: 'azurelinux-3.0.ts', dist: /\.azl3$/ },
-  { release: 'mariner:2.0', file: 'cbl-mariner-2.0.20260331-source-packages.tsv', out: 'mariner-2.0.ts', dist: /\.cm2$/ },
+  { release: 'azurelinux:3.0', file: 'azurelinux-3.0.20260429-source-packages.tsv', out: 'azurelinux/source-map-3.0.ts', dist: /\.azl3$/ },
+  { release: 'mariner:2.0', file: 'cbl-mariner-2.0.20260331-source-packages.tsv', out: 'mariner/source-map-2.0.ts', dist: /\.cm2$/ },
 ];
 
 const DIR_RANK: Record<string, number> = { SPECS: 0, 'SPECS-EXTENDED': 1, 'SPECS-SIGNED': 2 };
@@ -65,6 +65,6 @@ for (const input of INPUTS) {
 /** Binary → source package names of ${input.release}: \`source<TAB>release<TAB>binaries\` per spec (see the script). */
 export const SOURCE_MAP = ${JSON.stringify({ release: input.release, from: input.file, text: body })};
 `;
-  writeFileSync(join(repo, 'src', 'inventory', 'source-maps', input.out), out);
+  writeFileSync(join(repo, 'src', 'distros', input.out), out);
   console.log(`${input.out}: ${String(specs.length)} specs, ${String(out.length)} bytes`);
 }

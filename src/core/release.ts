@@ -32,26 +32,5 @@ export function parseReleaseId(id: string): { distro: string; version: string } 
   return { distro: m[1], version: m[2] };
 }
 
-const FAMILIES: Readonly<Record<string, PackageFamily>> = {
-  azurelinux: 'rpm',
-  'cbl-mariner': 'rpm',
-  mariner: 'rpm',
-  fedora: 'rpm',
-  rhel: 'rpm',
-  almalinux: 'rpm',
-  rocky: 'rpm',
-  centos: 'rpm',
-  ol: 'rpm',
-  debian: 'deb',
-  ubuntu: 'deb',
-};
-
-/**
- * The package family (and so the version scheme) of a release id, or null for a distribution
- * Bulwark does not know: guessing would compare versions by the wrong rules.
- * @example releaseFamily('ubuntu:24.04') // 'deb'
- */
-export function releaseFamily(id: ReleaseId): PackageFamily | null {
-  const p = parseReleaseId(id);
-  return p === null ? null : (FAMILIES[p.distro] ?? null);
-}
+// A release's package family comes from its distribution's descriptor: releaseFamily in
+// src/distros/registry.ts (core names no distribution).

@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
-import { parseReleaseId } from '../core/release.js';
 import { globPattern } from '../core/glob.js';
+import { defaultPackageManager } from '../distros/registry.js';
 
 /**
  * The package-manager commands a patch run executes on a host (issue #5): argv arrays only,
@@ -283,31 +283,12 @@ export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout
 }
 
 /**
- * The release's own package manager: tdnf on Azure Linux 2.0/3.0 and CBL-Mariner, dnf (dnf5) on
- * Azure Linux 4.0, dnf on Fedora and the RHEL family, apt on Debian and Ubuntu.
- * @example managerFor('azurelinux:3.0') // 'tdnf'
+ * The release's own package manager, as its distribution's descriptor says (src/distros/).
+ * @example managerFor('ubuntu:24.04') // 'apt'
  */
 export function managerFor(release: string | null): PackageManager {
-  const parsed = release === null ? null : parseReleaseId(release);
-  switch (parsed?.distro) {
-    case 'azurelinux':
-      // Azure Linux 4.0 moved to dnf5; 2.0 and 3.0 ship tdnf.
-      return Number.parseInt(parsed.version, 10) >= 4 ? 'dnf' : 'tdnf';
-    case 'mariner':
-    case 'cbl-mariner':
-      return 'tdnf';
-    case 'debian':
-    case 'ubuntu':
-      return 'apt';
-    case 'fedora':
-    case 'rhel':
-    case 'almalinux':
-    case 'rocky':
-    case 'centos':
-    case 'ol':
-      return 'dnf';
-    default:
-      throw new BulwarkError('usage', `no package manager known for release "${release ?? '?'}"`);
-  }
+  const pm = defaultPackageManager(release);
+  if (pm === null) throw new BulwarkError('usage', `no package manager known for release "${release ?? '?'}"`);
+  return pm;
 }
 

@@ -1,4 +1,5 @@
 import { parseReleaseId } from '../core/release.js';
+import { canonicalDistro, elFamily } from '../distros/registry.js';
 
 /**
  * What a feed document says about the distribution (and release) it describes, in its own words:
@@ -22,9 +23,8 @@ export interface IdentityFact {
   family?: { distributions: readonly string[]; major: string };
 }
 
-/** The RHEL family's dist tag (`.el8`, `.el9_4`, `.el8_10`): RHEL, AlmaLinux, Rocky, CentOS, Oracle Linux alike. */
+/** The RHEL family's dist tag (`.el8`, `.el9_4`, `.el8_10`): every distribution whose descriptor says `elFamily` alike. */
 const EL_TAG = /\.el(\d+)(?:_\d+)*(?:$|[.~^+-])/;
-const EL_FAMILY = ['rhel', 'almalinux', 'rocky', 'centos', 'ol'] as const;
 
 /**
  * The family fact of an `.elN` dist tag, or null: not which distribution, but which family and
@@ -33,7 +33,7 @@ const EL_FAMILY = ['rhel', 'almalinux', 'rocky', 'centos', 'ol'] as const;
  */
 export function elFamilyFact(release: string, evidence: string): IdentityFact | null {
   const major = EL_TAG.exec(release)?.[1];
-  return major === undefined ? null : { distribution: `el${major}`, release: null, evidence, family: { distributions: EL_FAMILY, major } };
+  return major === undefined ? null : { distribution: `el${major}`, release: null, evidence, family: { distributions: elFamily, major } };
 }
 
 /** What a source expects: its release, or (for multi-release sources such as OSV dumps) its distributions. */
@@ -53,8 +53,8 @@ function label(f: { distribution: string; release: string | null }): string {
 export function distributionOf(release: string): string | null {
   const d = parseReleaseId(release)?.distro;
   if (d === undefined) return null;
-  // CBL-Mariner is written both ways in release ids; the facts use one spelling.
-  return d === 'cbl-mariner' ? 'mariner' : d;
+  // A distribution written several ways in release ids (a descriptor's aliases): the facts use one spelling.
+  return canonicalDistro(d);
 }
 
 /** A release id in the spelling facts use. @example canonicalRelease('cbl-mariner:2.0') // 'mariner:2.0' */
@@ -69,34 +69,9 @@ export function releaseFact(release: string, evidence: string): IdentityFact | n
   return distribution === null ? null : { distribution, release: canonicalRelease(release), evidence };
 }
 
-/**
- * The distribution an OVAL definition id's namespace names (the OVAL id's second part is the
- * author's reversed domain; Microsoft's carry the product).
- * @example ovalNamespaceDistribution('oval:com.microsoft.cbl-mariner:def:33517') // 'mariner'
- */
-export function ovalNamespaceDistribution(id: string): string | null {
-  const ns = /^oval:([^:]+):/.exec(id)?.[1];
-  if (ns === undefined) return null;
-  if (ns === 'com.microsoft.azurelinux') return 'azurelinux';
-  if (ns === 'com.microsoft.cbl-mariner') return 'mariner';
-  if (ns === 'com.redhat.rhsa' || ns === 'com.redhat.rhba' || ns === 'com.redhat.rhea' || ns === 'com.redhat.cve' || ns === 'com.redhat.unaffected') return 'rhel';
-  if (ns.startsWith('com.ubuntu.')) return 'ubuntu';
-  if (ns.startsWith('org.debian')) return 'debian';
-  return null;
-}
-
-/**
- * The distribution an OVAL `<generator><product_name>` names, when it is one Bulwark knows.
- * @example ovalGeneratorDistribution('CBL-Mariner OVAL Definition Generator') // 'mariner'
- */
-export function ovalGeneratorDistribution(productName: string): string | null {
-  const p = productName.trim();
-  if (/^Azure Linux OVAL/i.test(p)) return 'azurelinux';
-  if (/^CBL-Mariner OVAL/i.test(p)) return 'mariner';
-  if (/^Canonical\b.*OVAL/i.test(p)) return 'ubuntu';
-  if (/^Red Hat\b/i.test(p)) return 'rhel';
-  return null;
-}
+// Which distribution an OVAL id namespace or generator names is each publisher's dialect:
+// src/distros/registry.ts (ovalNamespaceDistribution, ovalGeneratorDistribution).
+export { ovalGeneratorDistribution, ovalNamespaceDistribution } from '../distros/registry.js';
 
 interface TalliedFact {
   distribution: string;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
+import { rpmDbInSysimage } from '../distros/registry.js';
 import { collectRoot } from '../inventory/root.js';
 import type { SbomPackage } from './sbom.js';
 
@@ -108,10 +109,8 @@ function dnfArgv(i: RootBuildInput, root: string, verb: string[]): string[] {
  * @example rpmDbPathFor('azurelinux:4.0') // '/usr/lib/sysimage/rpm'
  */
 export function rpmDbPathFor(release: string): string {
-  const r = parseReleaseId(release);
-  const major = Number((r?.version ?? '0').split('.')[0]);
-  const sysimage = (r?.distro === 'azurelinux' && major >= 4) || (r?.distro === 'fedora' && major >= 36) || (['rhel', 'almalinux', 'rocky'].includes(r?.distro ?? '') && major >= 10);
-  return sysimage ? '/usr/lib/sysimage/rpm' : '/var/lib/rpm';
+  // Which releases moved is each distribution's image fact (src/distros/<id>/index.ts).
+  return rpmDbInSysimage(release) ? '/usr/lib/sysimage/rpm' : '/var/lib/rpm';
 }
 
 /** The environment without dnf's variables (DNF_VAR_*, DNF0…DNF9): they would be substituted in the build. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { releaseFamily } from '../core/release.js';
+import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { parseYamlWith } from '../policy/load.js';
 
 /**
@@ -64,7 +64,7 @@ const ImageDefinitionShape = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, ".", "_" and "-"'),
   description: z.string().max(4096).optional(),
   type: ImageType,
-  release: z.string().regex(/^[a-z][a-z0-9-]*:[0-9][0-9.]*$/, 'a release such as azurelinux:3.0'),
+  release: z.string().regex(/^[a-z][a-z0-9-]*:[0-9][0-9.]*$/, `a release such as ${EXAMPLE_RELEASE}`),
   from: z.union([
     z.strictObject({ view: z.string().min(1), environment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/) }),
     z.strictObject({ view: z.string().min(1), version: z.number().int().positive() }),

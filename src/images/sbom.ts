@@ -2,6 +2,7 @@ import parseSpdxExpression from 'spdx-expression-parse';
 import { formatPurl } from '../core/package/purl.js';
 import { parseReleaseId } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
+import { purlVendor } from '../distros/registry.js';
 
 /**
  * SBOMs of an image (issue #7): CycloneDX 1.6 JSON (https://cyclonedx.org/docs/1.6/json/) and
@@ -36,8 +37,6 @@ export interface SbomContext {
   tool: { name: string; version: string };
 }
 
-/** purl namespaces of rpm vendors (purl-spec PURL-TYPES: rpm namespace is the vendor). */
-const VENDOR: Record<string, string> = { rhel: 'redhat', azurelinux: 'azurelinux', mariner: 'mariner', fedora: 'fedora', almalinux: 'almalinux', rocky: 'rocky', debian: 'debian', ubuntu: 'ubuntu' };
 
 /**
  * The package's purl as Bulwark writes it in SBOMs.
@@ -45,7 +44,8 @@ const VENDOR: Record<string, string> = { rhel: 'redhat', azurelinux: 'azurelinux
  */
 export function packagePurl(p: SbomPackage, release: string): string {
   const r = parseReleaseId(release);
-  const vendor = VENDOR[r?.distro ?? ''] ?? r?.distro ?? 'unknown';
+  // The purl namespace is the vendor (purl-spec PURL-TYPES), as the distribution's descriptor says.
+  const vendor = r === null ? 'unknown' : purlVendor(r.distro);
   const qualifiers: Record<string, string> = { arch: p.arch };
   if (r !== null) qualifiers['distro'] = `${r.distro}-${r.version}`;
   if (p.family === 'deb') {

@@ -1,7 +1,7 @@
 import { BulwarkError, type ErrorCode } from '../core/errors.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
-import { releaseFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
+import { releaseFamily } from '../distros/registry.js';
 import { IMAGE_STAMP_PATH, parseImageStamp } from './image-stamp.js';
 import { parseInventory } from './imports.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';

@@ -4,6 +4,7 @@ import type { InstalledPackage } from '../core/target.js';
 import { parseDpkg } from './formats/dpkg-query.js';
 import { parseManifest } from './formats/manifest.js';
 import { parseSbom } from './formats/sbom.js';
+import { releaseFromDistTag } from '../distros/registry.js';
 import { parseRpmQa } from './rpm-qa.js';
 
 /**
@@ -143,15 +144,12 @@ function onceEach(packages: readonly InstalledPackage[], warnings: string[], fil
   return { packages: [...seen.values()], warnings: out };
 }
 
-/** Azure Linux / CBL-Mariner dist tags in release strings tell the release of an rpm inventory. */
+/** Dist tags that name one release (`.azl3`, src/distros/<id>/ `distTags`) tell the release of an rpm inventory. */
 export function releaseFromPackages(packages: readonly InstalledPackage[]): string | null {
   const counts = new Map<string, number>();
   for (const p of packages) {
-    const m = /\.(azl3|cm2|cm1)(?:$|[._+~^])/.exec(p.release ?? '');
-    if (m?.[1] !== undefined) {
-      const rel = m[1] === 'azl3' ? 'azurelinux:3.0' : m[1] === 'cm2' ? 'mariner:2.0' : 'mariner:1.0';
-      counts.set(rel, (counts.get(rel) ?? 0) + 1);
-    }
+    const rel = releaseFromDistTag(p.release ?? '');
+    if (rel !== null) counts.set(rel, (counts.get(rel) ?? 0) + 1);
   }
   const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
   return best === undefined || best[1] * 2 < packages.length ? null : best[0];

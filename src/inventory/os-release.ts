@@ -1,3 +1,5 @@
+import { releaseFromOsReleaseFields } from '../distros/registry.js';
+
 /**
  * /etc/os-release (os-release(5)): `KEY=value` lines, values optionally quoted with shell-style
  * escapes. Bulwark's release id is `<ID>:<VERSION_ID>`: `azurelinux:3.0`, `mariner:2.0`,
@@ -22,14 +24,12 @@ export function parseOsRelease(text: string): Record<string, string> {
   return out;
 }
 
-const MAJOR_ONLY = new Set(['rhel', 'almalinux', 'rocky', 'centos', 'ol']);
-
 /**
- * @example releaseFromOsRelease({ ID: 'azurelinux', VERSION_ID: '3.0' }) // 'azurelinux:3.0'
+ * Bulwark's release id from os-release fields; the mapping (which IDs, which versions are
+ * cut to their major) is each distribution's descriptor's (releaseFromOsReleaseFields in
+ * src/distros/registry.ts). Kept here for the collectors, with the same signature.
+ * @example releaseFromOsRelease({ ID: 'rhel', VERSION_ID: '9.4' }) // 'rhel:9'
  */
 export function releaseFromOsRelease(f: Readonly<Record<string, string>>): string | null {
-  const id = f['ID']?.toLowerCase();
-  const ver = f['VERSION_ID'];
-  if (id === undefined || ver === undefined || !/^[a-z][a-z0-9-]*$/.test(id) || !/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(ver)) return null;
-  return `${id}:${MAJOR_ONLY.has(id) ? (ver.split('.')[0] ?? ver) : ver}`;
+  return releaseFromOsReleaseFields(f);
 }

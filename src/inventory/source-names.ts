@@ -1,6 +1,5 @@
 import type { InstalledPackage, SourceOrigin } from '../core/target.js';
-import { SOURCE_MAP as AZURELINUX_3 } from './source-maps/azurelinux-3.0.js';
-import { SOURCE_MAP as MARINER_2 } from './source-maps/mariner-2.0.js';
+import { shippedSourceMap, shippedSourceMapReleaseIds } from '../distros/registry.js';
 
 /**
  * The source package of every binary (issue #13). Azure Linux's OVAL (and most rpm feeds) name
@@ -41,20 +40,14 @@ interface ShippedMap {
   dist: RegExp;
 }
 
-const SHIPPED: Record<string, { text: string; dist: RegExp }> = {
-  'azurelinux:3.0': { text: AZURELINUX_3.text, dist: /\.azl3$/ },
-  'mariner:2.0': { text: MARINER_2.text, dist: /\.cm2$/ },
-};
-// The same releases under the ids other parts of Bulwark accept.
-SHIPPED['cbl-mariner:2.0'] = SHIPPED['mariner:2.0'] as { text: string; dist: RegExp };
-
 const parsed = new Map<string, ShippedMap>();
 
 function shippedMap(release: string): ShippedMap | null {
   const cached = parsed.get(release);
   if (cached !== undefined) return cached;
-  const entry = SHIPPED[release];
-  if (entry === undefined) return null;
+  // Each distribution ships its maps in its folder (src/distros/<id>/source-map-<version>.ts).
+  const entry = shippedSourceMap(release);
+  if (entry === null) return null;
   const byBinary = new Map<string, Candidate[]>();
   const sources = new Set<string>();
   let group = 0;
@@ -143,7 +136,7 @@ export function learnedFromClaims(claims: ReadonlyMap<string, number> | undefine
 
 /** The releases Bulwark ships a source map for. */
 export function shippedSourceMapReleases(): string[] {
-  return Object.keys(SHIPPED);
+  return shippedSourceMapReleaseIds();
 }
 
 export function emptySourceCounts(): SourceCounts {

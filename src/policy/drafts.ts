@@ -1,5 +1,5 @@
 import type { PackageFamily } from '../core/release.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { versionScheme } from '../core/version/registry.js';
 import { findingDeadline } from './deadlines.js';
 import type { Plan, PlanBreach, PlanEntry, PlanFinding, PlannedPackage, PlanTarget } from './plan-types.js';

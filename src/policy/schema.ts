@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_RELEASE } from '../distros/registry.js';
 
 /**
  * A patch policy (issue #5), written as YAML and validated strictly (DESIGN.md: configuration
@@ -22,7 +23,7 @@ const timezone = z.string().refine(
 
 export const PolicyScope = z.strictObject({
   /** Release ids, e.g. azurelinux:3.0; absent: every release. */
-  releases: z.array(z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z._-]+$/, 'a release id such as azurelinux:3.0')).optional(),
+  releases: z.array(z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z._-]+$/, `a release id such as ${EXAMPLE_RELEASE}`)).optional(),
   /** Every one of these tags. */
   tags: z.array(z.string().min(1)).optional(),
   hosts: z.array(z.string().min(1)).optional(),

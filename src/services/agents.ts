@@ -3,7 +3,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { managerFor, type PackageManager } from '../executor/commands.js';
 import { bootIdOf, parseAgentReport } from '../inventory/agent-report.js';
 import {

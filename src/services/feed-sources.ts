@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
+import { EXAMPLE_RELEASE } from '../distros/registry.js';
 import { feedParser } from '../feeds/api.js';
 import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog } from '../feeds/catalog.js';
@@ -85,7 +86,7 @@ export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SY
   if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
   feedParser(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
-  if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as azurelinux:3.0`);
+  if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as ${EXAMPLE_RELEASE}`);
   await saveFeedSource(db, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Advisory, Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import type { OvalCriteria } from '../core/oval.js';
-import { releaseFamily } from '../core/release.js';
+import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { knownArch, type InstalledPackage, type SourceOrigin } from '../core/target.js';
 import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
@@ -151,7 +151,7 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
     const releases = new Set(advisories.flatMap((a) => a.fixes.map((f) => f.release)));
     if (releases.size === 1) release = [...releases][0] ?? null;
   }
-  if (release === null) throw new BulwarkError('usage', `${input.inventory}: cannot tell the release (give --release, e.g. azurelinux:3.0)`);
+  if (release === null) throw new BulwarkError('usage', `${input.inventory}: cannot tell the release (give --release, e.g. ${EXAMPLE_RELEASE})`);
   const family = releaseFamily(release);
   if (family === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
   if (family !== inv.family) throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);

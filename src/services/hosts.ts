@@ -1,7 +1,7 @@
 import { saveInventoryWithSources } from './source-names.js';
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import type { PackageManager } from '../executor/commands.js';
 import { checkIdentityFile, mapBounded } from '../inventory/ssh.js';
 import { requireTransport, transportOf } from './host-transports/index.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import type { InstalledPackage } from '../core/target.js';
 import { readAzlImageConfig, readPackageList, type ImportedImageConfig } from '../images/azl-config.js';
 import { buildRoot, gzipFile, removePackageDb, tarRoot, writeImageStamp, writeWslConf } from '../images/build.js';

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import type { InstalledPackage } from '../core/target.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
@@ -39,7 +39,7 @@ export interface ImportInventoryReport {
  */
 export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock: Clock = systemClock): Promise<ImportInventoryReport> {
   if (releaseFamily(input.release) !== 'rpm') {
-    throw new BulwarkError('usage', `release "${input.release}" is not an rpm-based release Bulwark knows (e.g. azurelinux:3.0)`);
+    throw new BulwarkError('usage', `release "${input.release}" is not an rpm-based release Bulwark knows (e.g. ${EXAMPLE_RELEASE})`);
   }
   const packages = parseRpmQa(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== '(none)'));
@@ -78,7 +78,7 @@ export async function storeInventory(db: Db, t: { name: string; release: string;
 }
 
 function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'): string {
-  if (release === null) throw new BulwarkError('usage', `${what}: cannot tell the release; give --release (e.g. azurelinux:3.0)`);
+  if (release === null) throw new BulwarkError('usage', `${what}: cannot tell the release; give --release (e.g. ${EXAMPLE_RELEASE})`);
   const f = releaseFamily(release);
   if (f === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
   if (f !== family) throw new BulwarkError('usage', `${what} lists ${family} packages but ${release} is ${f === 'rpm' ? 'an rpm' : 'a deb'} release`);

@@ -1,6 +1,7 @@
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
 import { debPurl, rpmPurl } from '../core/package/purl.js';
-import { parseReleaseId, releaseFamily } from '../core/release.js';
+import { parseReleaseId } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { knownArch } from '../core/target.js';
 import type { FindingRow } from '../storage/index.js';
 import { plural } from '../lib/words.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
 import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, listTargets, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
 import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from './report-render.js';

@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
-import { releaseFamily } from '../core/release.js';
+import { releaseFamily } from '../distros/registry.js';
 import type { Advisory } from '../core/advisory.js';
 import { lifecycleStatus } from '../lifecycle/catalog.js';
 import { packagesToJudge } from '../matching/kernels.js';

@@ -3,6 +3,7 @@ import { addSource, listSources, removeSource, syncSource, syncSources, type Add
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
+import { EXAMPLE_RELEASE, EXAMPLE_SOURCE } from '../../distros/registry.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -190,10 +191,10 @@ export function register(program: Command, ctx: CliContext): void {
     'bulwark feeds add my-mirror --format oval --location /srv/mirror/oval.xml.xz',
     'bulwark feeds add my-osv --format osv --location https://mirror.example.com/osv/all.zip',
   )
-    .argument('<id>', 'source id, e.g. azurelinux-3.0-oval')
+    .argument('<id>', `source id, e.g. ${EXAMPLE_SOURCE}`)
     .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
     .option('--format <format>', "feed format (oval, osv, csaf-vex, updateinfo, native); defaults to the catalog entry's")
-    .option('--release <release>', 'release the feed is about when its documents do not say, e.g. azurelinux:3.0')
+    .option('--release <release>', `release the feed is about when its documents do not say, e.g. ${EXAMPLE_RELEASE}`)
     .option('--description <text>', 'a note for `feeds list`')
     .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {
       ctx.exit = await feedsAddCommand({ io, dbPath: ctx.dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description });
@@ -222,7 +223,7 @@ export function register(program: Command, ctx: CliContext): void {
   describe(program.command('advisories'), 'search stored advisories', 'bulwark advisories --cve CVE-2024-6387', 'bulwark advisories --package openssl --limit 20')
     .option('--cve <id>', 'advisories naming this CVE')
     .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
-    .option('--release <release>', "only this release's fixes, e.g. azurelinux:3.0")
+    .option('--release <release>', `only this release's fixes, e.g. ${EXAMPLE_RELEASE}`)
     .option('--source <id>', 'only this feed source')
     .option('--withdrawn', 'include withdrawn advisories')
     .addOption(intOption('--limit <n>', 'at most n advisories, newest first', { min: 1 }))

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage, defaultImagesDir, imageBuildNeeded, imageBuilds, imageParity, imageSbom, importAzlImageConfig } from '../../services/images.js';
+import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -122,11 +123,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { file: string; keepRoot?: boolean; ifNeeded?: boolean }) => {
       ctx.exit = await imageBuildCommand({ io, dbPath: ctx.dbPath(), file: o.file, keepRoot: o.keepRoot === true, ifNeeded: o.ifNeeded === true });
     });
-  describe(imageCmd.command('import'), "write an image definition from one of Azure Linux's image configs (toolkit JSON or Image Customizer YAML)", 'bulwark image import imageconfigs/3.0/core-container.json --view azl3-base --release azurelinux:3.0 -o images/core.yaml')
+  describe(imageCmd.command('import'), "write an image definition from one of Azure Linux's image configs (toolkit JSON or Image Customizer YAML)", `bulwark image import imageconfigs/3.0/core-container.json --view azl3-base --release ${EXAMPLE_RELEASE} -o images/core.yaml`)
     .argument('<config>', 'e.g. imageconfigs/3.0/core-container.json (its package lists are read beside it)')
     .requiredOption('--view <view>', 'the content view to build from')
     .option('--environment <env>', 'the environment of the view', 'prod')
-    .requiredOption('--release <release>', 'e.g. azurelinux:3.0')
+    .requiredOption('--release <release>', `e.g. ${EXAMPLE_RELEASE}`)
     .option('--system-config <name>', 'which of several SystemConfigs (default: the first)')
     .addOption(enumOption('--type <type>', 'override the kind of image read from the config', ['container', 'wsl', 'vm', 'bare-metal']))
     .addOption(pathOption('-o, --out <file>', 'write the definition here (never over an existing file) instead of printing it', { parent: 'must-exist' }))

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
+import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
@@ -171,7 +172,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--root <dir>', "an image's unpacked root (its rpm database is read with rpm --root)")
     .option('--local', 'this machine')
     .addOption(listOption('--feed <file>', 'a feed file (OVAL, OSV, CSAF, updateinfo; compressed or archived); repeatable'))
-    .option('--release <release>', 'the release, e.g. azurelinux:3.0 (default: told by dist tags or the feed)')
+    .option('--release <release>', `the release, e.g. ${EXAMPLE_RELEASE} (default: told by dist tags or the feed)`)
     .option('--name <name>', 'the target name when storing (default: the file or directory name)')
     .option('--oval-strict', 'evaluate OVAL literally, as oscap oval eval does (no corrections)')
     .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')

@@ -1,6 +1,8 @@
 import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
+import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
 import { versionScheme } from '../../core/version/registry.js';
+import { csafPublisherDistribution, csafStreamRelease, severityWords } from '../../distros/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
@@ -28,23 +30,13 @@ interface ProductInfo {
 }
 
 /**
- * The RHEL release of a product stream: from its id (`BaseOS-9.3.0.Z.MAIN` → rhel:9,
- * `AppStream-9.2.0.Z.MAIN.EUS` / `…9.0.0.Z.EUS` → rhel:9.2 / rhel:9.0, the extended-support
- * streams being releases of their own) or its CPE (`cpe:/o:redhat:enterprise_linux:8` →
- * rhel:8, `cpe:/o:redhat:rhel_aus:7.6::server` → rhel:7.6). Null: not a RHEL stream
- * (Satellite, JBoss, OpenShift…).
+ * The release of a product stream, as the publisher's descriptor reads its stream ids and CPEs
+ * (src/distros/<id>/ `csaf`); null when the stream is no known distribution's (Satellite,
+ * JBoss, OpenShift…).
  * @example streamRelease('AppStream-9.3.0.Z.MAIN', 'cpe:/a:redhat:enterprise_linux:9::appstream') // 'rhel:9'
  */
 export function streamRelease(productId: string, cpe: string | null): string | null {
-  const byId = /^[A-Za-z]+-(\d+)\.(\d+)\.\d+\.Z\.(MAIN(?:\.EUS)?|EUS|AUS|TUS|E4S)$/.exec(productId);
-  if (byId?.[1] !== undefined && byId[2] !== undefined && cpe !== null && /:redhat:(enterprise_linux|rhel_[a-z0-9]+):/.test(cpe))
-    return byId[3] === 'MAIN' ? `rhel:${byId[1]}` : `rhel:${byId[1]}.${byId[2]}`;
-  if (cpe === null) return null;
-  const main = /^cpe:\/[ao]:redhat:enterprise_linux:(\d+)(?:$|[:.])/.exec(cpe);
-  if (main?.[1] !== undefined) return `rhel:${main[1]}`;
-  const ext = /^cpe:\/[ao]:redhat:rhel_(?:eus|aus|tus|e4s|els|extras)[a-z_]*:(\d+(?:\.\d+)?)(?:$|:)/.exec(cpe);
-  if (ext?.[1] !== undefined) return `rhel:${ext[1]}`;
-  return null;
+  return csafStreamRelease(productId, cpe);
 }
 
 interface Component {
@@ -82,21 +74,11 @@ export function componentFromNevra(ref: string): Component {
   return { name: ref, evr: null, arch: null, module: null };
 }
 
+/** CVSS's words and those of the publishers that write CSAF (src/distros/). */
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
+
 function mapSeverity(s: string | undefined): Severity | null {
-  switch (s?.trim().toLowerCase()) {
-    case 'critical':
-      return 'critical';
-    case 'important':
-    case 'high':
-      return 'high';
-    case 'moderate':
-    case 'medium':
-      return 'medium';
-    case 'low':
-      return 'low';
-    default:
-      return null;
-  }
+  return severityFromWord(s?.trim(), SEVERITY_WORDS);
 }
 
 function walkBranches(branches: readonly CsafBranch[], out: Map<string, ProductInfo>): void {
@@ -255,8 +237,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
   const publisher = doc.document.publisher;
   if (opts.identity !== undefined && publisher?.namespace !== undefined) {
     const host = publisherHost(publisher.namespace);
-    const redHat = host === 'redhat.com' || host.endsWith('.redhat.com');
-    opts.identity({ distribution: redHat ? 'rhel' : `the CSAF publisher ${host}`, release: null, evidence: `${docId}: document.publisher ${publisher.name ?? ''} (${publisher.namespace})` });
+    opts.identity({ distribution: csafPublisherDistribution(host) ?? `the CSAF publisher ${host}`, release: null, evidence: `${docId}: document.publisher ${publisher.name ?? ''} (${publisher.namespace})` });
   }
   const docRefs: Reference[] = (doc.document.references ?? []).map((r) => ({ type: r.category === 'self' ? 'advisory' : 'web', id: r.category === 'self' ? docId : null, url: r.url }));
   const published = normaliseDate(doc.document.tracking.initial_release_date);

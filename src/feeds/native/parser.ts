@@ -1,6 +1,6 @@
 import type { Advisory } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
-import { releaseFamily } from '../../core/release.js';
+import { releaseFamily } from '../../distros/registry.js';
 import { versionScheme } from '../../core/version/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';

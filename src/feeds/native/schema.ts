@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_RELEASE, EXAMPLE_SOURCE } from '../../distros/registry.js';
 
 /**
  * Bulwark's own advisory format: `{ "source": "...", "advisories": [Advisory, ...] }`, the
@@ -9,7 +10,7 @@ const nonEmpty = z.string().min(1).max(4096);
 const version = z.string().min(1).max(1024);
 
 export const NativeFix = z.strictObject({
-  release: z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z][0-9A-Za-z._-]*$/, 'a release id such as azurelinux:3.0'),
+  release: z.string().regex(/^[a-z][a-z0-9-]*:[0-9A-Za-z][0-9A-Za-z._-]*$/, `a release id such as ${EXAMPLE_RELEASE}`),
   package: nonEmpty,
   packageKind: z.enum(['source', 'binary']),
   arch: nonEmpty.nullable(),
@@ -52,7 +53,7 @@ export const NativeAdvisory = z
 export type NativeAdvisory = z.infer<typeof NativeAdvisory>;
 
 export const NativeFeed = z.object({
-  source: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'a feed source id such as azurelinux-3.0-oval'),
+  source: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, `a feed source id such as ${EXAMPLE_SOURCE}`),
   advisories: z.array(z.unknown()),
 });
 export type NativeFeed = z.infer<typeof NativeFeed>;

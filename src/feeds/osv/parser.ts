@@ -1,7 +1,8 @@
 import type { Advisory, Fix, Reference, Severity } from '../../core/advisory.js';
 import { cvss3BaseScore, cvssRating } from '../../core/cvss.js';
 import { BulwarkError } from '../../core/errors.js';
-import { releaseFamily } from '../../core/release.js';
+import { osvEcosystemRelease, osvPriorityKeys, releaseFamily, severityWords } from '../../distros/registry.js';
+import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
 import { versionScheme } from '../../core/version/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
 import { normaliseDate } from '../dates.js';
@@ -33,48 +34,22 @@ interface Ecosystem {
  * @example ecosystemRelease('Ubuntu:22.04:LTS') // { release: 'ubuntu:22.04', packageKind: 'source' }
  */
 export function ecosystemRelease(ecosystem: string): Ecosystem | string {
-  let m = /^AlmaLinux:(\d+)$/.exec(ecosystem);
-  if (m) return { release: `almalinux:${m[1] ?? ''}`, packageKind: 'binary' };
-  m = /^Rocky Linux:(\d+)$/.exec(ecosystem);
-  if (m) return { release: `rocky:${m[1] ?? ''}`, packageKind: 'binary' };
-  m = /^Debian:(\d+)$/.exec(ecosystem);
-  if (m) return { release: `debian:${m[1] ?? ''}`, packageKind: 'source' };
-  // Ubuntu Pro / FIPS ecosystems carry fixes only Pro-attached hosts can install; matching them
-  // against ordinary hosts would promise a fix they cannot get, so they are left out for now.
-  if (/^Ubuntu:(Pro|FIPS)/.test(ecosystem)) return `Ubuntu Pro/FIPS ecosystem "${ecosystem}" is not matched (fixes need an Ubuntu Pro subscription)`;
-  m = /^Ubuntu:(\d+\.\d+)(?::LTS)?$/.exec(ecosystem);
-  if (m) return { release: `ubuntu:${m[1] ?? ''}`, packageKind: 'source' };
-  // Red Hat: "Red Hat:enterprise_linux:9::appstream", "Red Hat:rhel_eus:8.6::baseos".
-  m = /^Red Hat:(?:enterprise_linux|rhel_[a-z0-9]+):(\d+(?:\.\d+)?)(?::|$)/.exec(ecosystem);
-  if (m) return { release: `rhel:${m[1] ?? ''}`, packageKind: 'binary' };
-  return `ecosystem "${ecosystem}" is not a distribution Bulwark matches`;
+  // Each publisher's ecosystem names are in its descriptor (src/distros/<id>/ `osv`).
+  return osvEcosystemRelease(ecosystem);
 }
 
-/** AlmaLinux and Red Hat put the rating in the summary: "Important: openssh security update". */
+/** CVSS's words and those of the publishers that write OSV records (src/distros/). */
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
+
+/** Some publishers put their rating in the summary: "Important: openssh security update". */
 function severityFromSummary(summary: string | undefined): Severity | null {
   const m = /^(Critical|Important|Moderate|Low):/i.exec(summary?.trim() ?? '');
-  if (!m?.[1]) return null;
-  const s = m[1].toLowerCase();
-  return s === 'critical' ? 'critical' : s === 'important' ? 'high' : s === 'moderate' ? 'medium' : 'low';
+  return m?.[1] === undefined ? null : severityFromWord(m[1], SEVERITY_WORDS);
 }
 
+/** A publisher's own priority word (`ecosystem_specific`, e.g. Canonical's). */
 function mapPriority(p: unknown): Severity | null {
-  if (typeof p !== 'string') return null;
-  switch (p.toLowerCase()) {
-    case 'critical':
-      return 'critical';
-    case 'high':
-    case 'important':
-      return 'high';
-    case 'medium':
-    case 'moderate':
-      return 'medium';
-    case 'low':
-    case 'negligible':
-      return 'low';
-    default:
-      return null;
-  }
+  return typeof p === 'string' ? severityFromWord(p, SEVERITY_WORDS) : null;
 }
 
 function referenceType(t: string, url: string): Reference['type'] {
@@ -143,7 +118,7 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
       warnings.push(`${where}: ${eco}; skipped`);
       continue;
     }
-    priority ??= mapPriority(a.data.ecosystem_specific?.['ubuntu_priority']);
+    for (const key of osvPriorityKeys) priority ??= mapPriority(a.data.ecosystem_specific?.[key]);
     const family = releaseFamily(eco.release);
     if (family === null) continue;
     const scheme = versionScheme(family);

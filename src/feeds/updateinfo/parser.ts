@@ -5,7 +5,8 @@ import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '..
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
 import { elFamilyFact, releaseFact, type IdentityFact } from '../identity.js';
-import { releaseFromDistTag } from '../oval/releases.js';
+import { CVSS_NONE, CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
+import { releaseFromDistTag, releaseFromUpdateinfoText, severityWords } from '../../distros/registry.js';
 
 /**
  * rpm-md `updateinfo.xml` (the `updateinfo` member of a repository's repomd.xml), as
@@ -32,25 +33,12 @@ export const version = 2;
 const PARSER = `${id}@${String(version)}`;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
 
+/** CVSS's words with "None", and the words of the publishers that write updateinfo (src/distros/). */
+export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, CVSS_NONE, severityWords(id));
+
 function mapSeverity(s: string | null): Severity {
-  switch (s?.toLowerCase()) {
-    case 'critical':
-    case 'urgent':
-      return 'critical';
-    case 'important':
-    case 'high':
-      return 'high';
-    case 'moderate':
-    case 'medium':
-      return 'medium';
-    case 'low':
-      return 'low';
-    case 'none':
-      return 'none';
-    default:
-      // Fedora's "Unspecified", an absent element, anything else.
-      return 'unknown';
-  }
+  // Fedora's "Unspecified", an absent element, anything else: unknown.
+  return severityFromWord(s, SEVERITY_WORDS) ?? 'unknown';
 }
 
 function mapKind(t: string | undefined): AdvisoryKind {
@@ -82,28 +70,12 @@ function truthy(s: string | null): boolean {
 
 /**
  * The release an update is for when the source does not say: from `<release>` text
- * ("Rocky Linux 8", "Fedora 41", "Azure Linux 3.0"). Package dist tags are not used: `.el9`
- * is RHEL, AlmaLinux, Rocky and others alike.
+ * ("Rocky Linux 8", "Fedora 41", "Azure Linux 3.0"; each descriptor's `updateinfoRelease`).
+ * Package dist tags are not used: `.el9` is RHEL, AlmaLinux, Rocky and others alike.
  * @example releaseFromText('Rocky Linux 8') // 'rocky:8'
  */
 export function releaseFromText(text: string | null): string | null {
-  if (text === null) return null;
-  const t = text.trim();
-  const table: [RegExp, string][] = [
-    [/^Rocky Linux (\d+)/i, 'rocky'],
-    [/^AlmaLinux (\d+)/i, 'almalinux'],
-    [/^Fedora (\d+)/i, 'fedora'],
-    [/^Red Hat Enterprise Linux (\d+)/i, 'rhel'],
-    [/^Azure Linux (\d+\.\d+)/i, 'azurelinux'],
-    [/^CBL-Mariner (\d+\.\d+)/i, 'mariner'],
-    [/^CentOS Stream (\d+)/i, 'centos'],
-    [/^Oracle Linux (\d+)/i, 'ol'],
-  ];
-  for (const [re, distro] of table) {
-    const m = re.exec(t);
-    if (m?.[1] !== undefined) return `${distro}:${m[1]}`;
-  }
-  return null;
+  return text === null ? null : releaseFromUpdateinfoText(text.trim());
 }
 
 function reference(r: XmlElement): Reference {
