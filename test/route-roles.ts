@@ -31,6 +31,7 @@ export const MAY = {
     'GET /api/v1/reports/findings',
     'GET /api/v1/advisories',
     'GET /api/v1/advisories/:source/:id',
+    'GET /api/v1/signals/:cve',
     'GET /api/v1/feeds', // access keys in feed locations are shown as ***
     'GET /api/v1/policies',
     'GET /api/v1/policies/:name/plan',

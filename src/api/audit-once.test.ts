@@ -115,7 +115,15 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       action: 'run.pause',
     },
     'POST /api/v1/runs/:id/resume': { send: () => call('POST', `/api/v1/runs/${context['run'] ?? ''}/resume`), action: 'run.resume' },
-    'POST /api/v1/runs/:id/cancel': { send: () => call('POST', `/api/v1/runs/${context['run'] ?? ''}/cancel`), action: 'run.cancel' },
+    // Its own run: the resumed one above goes on in the background and may be over already.
+    'POST /api/v1/runs/:id/cancel': {
+      setup: async () => {
+        const { plan } = await makePlan(db, 'audited');
+        context['cancelled'] = String(await createRun(db, 'audited', plan, null, { failureThreshold: 1, maxConcurrency: 1, ignoreWindows: true }));
+      },
+      send: () => call('POST', `/api/v1/runs/${context['cancelled'] ?? ''}/cancel`),
+      action: 'run.cancel',
+    },
     'POST /api/v1/agents/enrollment-tokens': {
       send: async () => {
         const r = await call('POST', '/api/v1/agents/enrollment-tokens', { body: { tags: [] } });

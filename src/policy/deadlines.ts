@@ -1,4 +1,4 @@
-import type { PlanFinding } from './plan-types.js';
+import type { PlanFinding, PlanSignals } from './plan-types.js';
 import type { Policy } from './schema.js';
 import { cycleAround, type MonthlyCycle } from './time.js';
 
@@ -42,9 +42,13 @@ export interface FindingDeadline {
  * The deadline of one finding under the policy's rules. A rule matches when every condition it
  * has holds; the earliest deadline wins, and any matching rule makes the finding out-of-band
  * (emergency, manual) if it says so.
+ * `signals` feeds the `ransomware` and `epssAbove` matchers and `deadlineFrom: kevDueDate`
+ * (issue #16): the end (UTC) of CISA's due date, the earliest of the finding's KEV-listed CVEs.
  * @example findingDeadline(f, policy.outOfBand, kev, nextCycleAfter(monthlyCycle(policy)))
  */
-export function findingDeadline(f: PlanFinding, rules: Policy['outOfBand'], exploited: ReadonlySet<string>, nextCycle: (firstSeen: string) => number): FindingDeadline {
+export function findingDeadline(f: PlanFinding, rules: Policy['outOfBand'], exploited: ReadonlySet<string>, nextCycle: (firstSeen: string) => number, signals?: Pick<PlanSignals, 'kev' | 'epss'>): FindingDeadline {
+  const kevOf = signals?.kev;
+  const epssOf = signals?.epss;
   const published = Date.parse(f.publishedAt ?? f.firstSeen);
   const out: FindingDeadline = { deadline: nextCycle(f.firstSeen), reason: 'monthly', outOfBand: false, emergency: false, manual: false };
   for (const r of rules) {
@@ -53,8 +57,15 @@ export function findingDeadline(f: PlanFinding, rules: Policy['outOfBand'], expl
     if (m.minCvss !== undefined && (f.cvssScore === null || f.cvssScore < m.minCvss)) continue;
     if (m.cves !== undefined && !m.cves.some((c) => f.cves.includes(c))) continue;
     if (m.knownExploited === true && !f.cves.some((c) => exploited.has(c))) continue;
+    if (m.ransomware === true && !f.cves.some((c) => kevOf?.get(c)?.ransomware === true)) continue;
+    const above = m.epssAbove;
+    if (above !== undefined && !f.cves.some((c) => (epssOf?.get(c) ?? -1) > above)) continue;
     out.outOfBand = true;
-    const due = published + r.deadlineHours * 3_600_000;
+    let due = published + r.deadlineHours * 3_600_000;
+    if (r.deadlineFrom === 'kevDueDate') {
+      const dues = f.cves.flatMap((c) => kevOf?.get(c)?.dueDate ?? []).map((x) => Date.parse(`${x}T00:00:00Z`) + 86_400_000).filter((x) => !Number.isNaN(x));
+      if (dues.length > 0) due = Math.min(...dues);
+    }
     if (due < out.deadline) {
       out.deadline = due;
       out.reason = r.name;

@@ -2,7 +2,7 @@ import type { PackageFamily } from '../core/release.js';
 import { releaseFamily } from '../distros/registry.js';
 import { versionScheme } from '../core/version/registry.js';
 import { findingDeadline } from './deadlines.js';
-import type { Plan, PlanBreach, PlanEntry, PlanFinding, PlannedPackage, PlanTarget } from './plan-types.js';
+import type { Plan, PlanBreach, PlanEntry, PlanFinding, PlannedPackage, PlanSignals, PlanTarget } from './plan-types.js';
 import type { Policy } from './schema.js';
 import { selectVersion, type PackageRules } from './select-version.js';
 
@@ -31,6 +31,8 @@ export interface DraftContext {
   policy: Policy;
   rules: PackageRules;
   exploited: ReadonlySet<string>;
+  /** KEV entries and EPSS scores per CVE (issue #16). */
+  signals?: Pick<PlanSignals, 'kev' | 'epss'> | undefined;
   nextCycle: (firstSeen: string) => number;
   nowMs: number;
 }
@@ -83,7 +85,7 @@ function addFinding(d: Draft, f: PlanFinding, ctx: DraftContext, breaches: PlanB
     if (!d.excluded.some((x) => x.package === f.package && (sel.once === 'per-package' || x.why === sel.why))) d.excluded.push({ package: f.package, why: sel.why });
     return;
   }
-  const due = findingDeadline(f, ctx.policy.outOfBand, ctx.exploited, ctx.nextCycle);
+  const due = findingDeadline(f, ctx.policy.outOfBand, ctx.exploited, ctx.nextCycle, ctx.signals);
   if (due.outOfBand) d.outOfBand.add(f.package);
   if (due.emergency) d.emergency = true;
   if (due.manual) d.manual.add(f.advisoryId);

@@ -32,13 +32,26 @@ export interface PlanFinding {
   status: FindingStatus;
 }
 
+/** Exploitation signals per CVE, for the out-of-band rules that name them (src/policy/signal-rules.ts). */
+export interface PlanSignals {
+  kev: ReadonlyMap<string, { dueDate: string; ransomware: boolean }>;
+  epss: ReadonlyMap<string, number>;
+  synced: { kev: boolean; epss: boolean };
+}
+
 export interface PlanInput {
   policy: Policy;
   targets: readonly PlanTarget[];
   findings: readonly PlanFinding[];
   now: Date;
-  /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules. */
+  /** CVE ids known to be exploited (e.g. CISA KEV), for `knownExploited` rules; default: the keys of `signals.kev`. */
   knownExploited?: ReadonlySet<string>;
+  /**
+   * Exploitation signals (issue #16): KEV entries (due date, ransomware use) and EPSS scores per
+   * CVE, and whether each feed was ever synced: a rule naming one never synced matches nothing,
+   * and the plan says so in a warning.
+   */
+  signals?: PlanSignals;
   /** Advisories an operator approved under this policy (`bulwark approve`). */
   approved?: ReadonlySet<string>;
   /** Holds an operator placed (`bulwark hold`), besides the policy file's own. */
@@ -138,7 +151,7 @@ export interface PlanBreach {
  * ring starting, or its window ending, after them), and rings naming hosts that do not exist.
  */
 export interface PlanWarning {
-  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host';
+  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced';
   ring: string;
   /** The hosts concerned (for `unknown-ring-host`: the names no host has). */
   targets: string[];

@@ -10,6 +10,7 @@ import { placeInRings, type Placeable, type Placement } from './schedule.js';
 import { packageRules } from './select-version.js';
 import { cycleAround } from './time.js';
 import { planWarnings } from './warnings.js';
+import { signalWarnings } from './signal-rules.js';
 
 /**
  * assemblePlan (issue #5): a pure function of (findings, targets, policy, now) that returns the
@@ -21,8 +22,9 @@ import { planWarnings } from './warnings.js';
  * select-version.ts, deadlines in deadlines.ts), its ring (rings.ts), what waits for approval
  * (approval.ts), when it starts (schedule.ts), what an operator must see (warnings.ts).
  */
-export type { AvailableBuild, Plan, PlanBreach, PlanEntry, PlanFinding, PlanInput, PlannedPackage, PlanTarget, PlanWarning, RingHistory } from './plan-types.js';
+export type { AvailableBuild, Plan, PlanBreach, PlanEntry, PlanFinding, PlanInput, PlannedPackage, PlanSignals, PlanTarget, PlanWarning, RingHistory } from './plan-types.js';
 export { isKernel } from './reboot.js';
+export { signalsNamed } from './signal-rules.js';
 export { unknownRingHosts } from './rings.js';
 export { soakFor } from './schedule.js';
 export { buildOf } from './select-version.js';
@@ -41,7 +43,8 @@ export function assemblePlan(input: PlanInput): Plan {
   const { drafts, idle, breaches } = draftTargets(input.targets, input.findings, {
     policy,
     rules: packageRules(policy, input, nowMs),
-    exploited: input.knownExploited ?? new Set<string>(),
+    exploited: input.knownExploited ?? new Set(input.signals?.kev.keys() ?? []),
+    signals: input.signals,
     nextCycle: nextCycleAfter(cycle),
     nowMs,
   });
@@ -67,7 +70,7 @@ export function assemblePlan(input: PlanInput): Plan {
     cycle: { previous: Number.isFinite(around.previous) ? iso(around.previous) : null, next: iso(around.next) },
     entries,
     breaches,
-    warnings: planWarnings(rings, entries, new Set(input.targets.map((t) => t.name))),
+    warnings: [...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name))), ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false })],
     idle,
     ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
     ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),

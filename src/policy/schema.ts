@@ -46,11 +46,21 @@ export const OutOfBandRule = z.strictObject({
       severity: z.array(severity).min(1).optional(),
       minCvss: z.number().min(0).max(10).optional(),
       cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).optional(),
+      /** A CVE CISA lists as known exploited (the KEV feed, issue #16). */
       knownExploited: z.boolean().optional(),
+      /** A CVE whose KEV entry says it is known to be used in ransomware campaigns. */
+      ransomware: z.boolean().optional(),
+      /** A CVE whose EPSS probability is above this (the EPSS feed). */
+      epssAbove: z.number().min(0).max(1).optional(),
     })
     .refine((m) => Object.keys(m).length > 0, 'a rule needs at least one condition'),
   /** Deadline counted from the advisory's publication. */
   deadlineHours: z.number().positive().max(24 * 365),
+  /**
+   * `kevDueDate`: the deadline is the end (UTC) of the KEV entry's dueDate when the finding's CVE
+   * has one (the earliest, for several), else `deadlineHours` from publication.
+   */
+  deadlineFrom: z.enum(['published', 'kevDueDate']).optional(),
   /** May patch outside maintenance windows. */
   emergency: z.boolean().default(false),
   approval: z.enum(['auto', 'manual']).default('auto'),

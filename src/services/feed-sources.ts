@@ -2,12 +2,13 @@ import { createReadStream } from 'node:fs';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
 import { EXAMPLE_RELEASE } from '../distros/registry.js';
-import { feedParser } from '../feeds/api.js';
+import { feedFormat } from '../feeds/api.js';
 import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog } from '../feeds/catalog.js';
 import { feedDocuments } from '../lib/archive.js';
 import { FeedLocation } from '../lib/location.js';
-import { lastAudit, listFeedSources, listFeedStates, removeFeedSource, saveFeedSource, type FeedState } from '../storage/index.js';
+import { lastAudit, listFeedSources, listFeedStates, removeFeedSource, saveFeedSource, setStaleAfterDays, type FeedState } from '../storage/index.js';
+import { freshnessOf, type FeedFreshness } from './freshness.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { assertReadable } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -29,12 +30,12 @@ function stateView(s: FeedState): FeedSourceState {
  * sources layered over it (same id: the stored one wins), with each one's last sync state.
  * @example (await listSources(db)).map((s) => s.id)
  */
-export async function listSources(db: Db): Promise<FeedSource[]> {
+export async function listSources(db: Db, clock: Clock = systemClock): Promise<FeedSource[]> {
   const stored = await listFeedSources(db);
   const states = new Map((await listFeedStates(db)).map((s) => [s.source, stateView(s)]));
-  const out = new Map<string, FeedSource>();
+  const out = new Map<string, Omit<FeedSource, 'freshness'>>();
   for (const c of catalog) {
-    const src: FeedSource = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
+    const src: Omit<FeedSource, 'freshness'> = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
     if (c.resolve !== undefined) src.resolve = c.resolve;
     out.set(c.id, src);
   }
@@ -51,7 +52,8 @@ export async function listSources(db: Db): Promise<FeedSource[]> {
       state: states.get(s.id) ?? null,
     });
   }
-  const list = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const fresh = await freshnessOf(db, [...out.values()], clock);
+  const list: FeedSource[] = [...out.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => ({ ...s, freshness: fresh.get(s.id) as FeedFreshness }));
   for (const s of list) {
     const r = await lastRefusal(db, s.id);
     // The error quotes the location the audit log already shows redacted.
@@ -69,6 +71,8 @@ export interface AddSourceInput {
   description?: string | null | undefined;
   /** Through the API, the source may use the own-network allow-list only if the operator allows that too (default cli). */
   via?: 'cli' | 'api' | undefined;
+  /** The source's own staleness threshold in days (default: its format's, src/services/freshness.ts). */
+  staleAfterDays?: number | undefined;
 }
 
 /**
@@ -84,10 +88,13 @@ export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SY
   let format = input.format ?? base?.format;
   if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
   if (format === undefined) throw new BulwarkError('usage', `source "${input.id}" is not in the catalog: give its --format`);
-  feedParser(format);
+  feedFormat(format);
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as ${EXAMPLE_RELEASE}`);
+  const days = input.staleAfterDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new BulwarkError('usage', `stale after ${String(days)} days: give a whole number of days from 1 to 3650`);
   await saveFeedSource(db, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
+  if (days !== undefined) await setStaleAfterDays(db, input.id, days);
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   await recordAudit(db, actor, 'feed.add', s.id, { location: String(s.location), format: s.format, release: s.release }, clock);

@@ -4,6 +4,7 @@ import { FeedLocation } from '../lib/location.js';
 import type { FeedState } from '../storage/index.js';
 import type { Actor } from './audit.js';
 import type { Clock } from './store.js';
+import type { FeedFreshness } from './freshness.js';
 
 // What feeds and their syncs are: limits, a source as shown, a sync's report and options.
 
@@ -42,6 +43,8 @@ export interface FeedSource {
   state: FeedSourceState | null;
   /** Set when the last sync was refused: nothing of it was stored (`state` is the last good sync). */
   refused?: Omit<FeedRefusal, 'fingerprint'>;
+  /** How current the feed is: its newest date inside, last sync and attempt, staleness (issue #16). */
+  freshness: FeedFreshness;
 }
 
 export interface SyncReport {
@@ -72,6 +75,8 @@ export interface SyncReport {
   identity?: { distributions: string[]; releases: string[] };
   /** Why it failed, with the location's access keys scrubbed. */
   error?: string;
+  /** An exploitation signal feed (KEV, EPSS): its catalog version or model, and its newest date. */
+  signal?: { kind: 'kev' | 'epss'; version: string; newestAt: string };
 }
 
 export interface SyncOptions {

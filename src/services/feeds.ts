@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { BulwarkError } from '../core/errors.js';
-import { feedParser } from '../feeds/api.js';
+import { feedFormat, signalParser } from '../feeds/api.js';
 import { download, sha256File } from '../lib/http.js';
 import { feedAllowForApi, feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
 import { FeedLocation } from '../lib/location.js';
@@ -11,6 +11,7 @@ import { packagesTouchedAt, targetsWithFindingsTouchedAt, targetsHolding, saveFe
 import { recordAudit, SYSTEM } from './audit.js';
 import { scanTarget } from './scan.js';
 import { cannotRead } from './read-file.js';
+import { ingestSignalFile } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
 import { DEFAULT_LIMITS, REFUSAL_REREAD_MS, type FeedSource, type SyncOptions, type SyncReport } from './feed-types.js';
 import { lastRefusal, listSources } from './feed-sources.js';
@@ -57,7 +58,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   const seconds = (): number => Math.round(performance.now() - started) / 1000;
   const src = (await listSources(db)).find((s) => s.id === sourceId);
   if (src === undefined) throw new BulwarkError('usage', `no feed source "${sourceId}" (see \`bulwark feeds list\`; add one with \`bulwark feeds add\`)`);
-  const parser = feedParser(src.format);
+  const parser = feedFormat(src.format);
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const clock = opts.clock ?? systemClock;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
@@ -133,11 +134,15 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // A sync the operator allowed to withdraw is the new baseline: its withdrawals were approved.
     const baseline = typeof prev?.summary['withdrawBaselineAt'] === 'string' ? prev.summary['withdrawBaselineAt'] : null;
     const windowStart = new Date(now.getTime() - WITHDRAW_WINDOW_MS).toISOString();
-    const r = await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
+    // Exploitation signals (KEV, EPSS) are stored beside the advisories and change no finding.
+    const r =
+      signalParser(src.format) !== null
+        ? await ingestSignalFile(db, src, file, { limits: opts.limits ?? DEFAULT_LIMITS, clock: () => now, allowWithdraw: opts.allowWithdraw, maxWithdrawShare: opts.maxWithdrawShare })
+        : await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
-    if (opts.rescan !== false && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
+    if (opts.rescan !== false && r.signal === undefined && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
     if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();

@@ -1,11 +1,12 @@
 import { BulwarkError } from '../core/errors.js';
 import { parsePolicy, yamlPosition } from '../policy/load.js';
-import { assemblePlan, unknownRingHosts, type Plan } from '../policy/plan.js';
+import { assemblePlan, signalsNamed, unknownRingHosts, type Plan, type PlanSignals } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
 import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, ringHistory, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
 import { actorLabel, recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
+import { exploitationOf, signalsSynced } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
 import { didYouMean } from '../lib/words.js';
 
@@ -39,6 +40,15 @@ export async function applyPolicyText(db: Db, text: string, origin: string, acto
       'config.invalid',
       unknown.map((u) => `${yamlPosition(text, origin, ['rollout', 'rings', u.ring, 'hosts', u.index])}: rollout.rings[${String(u.ring)}].hosts[${String(u.index)}]: no host named "${u.host}"${u.suggestion === null ? '' : ` (did you mean "${u.suggestion}"?)`}`).join('\n') + '\n(a ring may name only known hosts: add the host first, or fix the name)',
       { file: origin, hosts: unknown.map((u) => u.host) },
+    );
+  // A rule naming a signal never synced would never fire (issue #16): refused, every such rule at once.
+  const synced = await signalsSynced(db);
+  const missing = signalsNamed(policy).filter((n) => !synced[n.signal]);
+  if (missing.length > 0)
+    throw new BulwarkError(
+      'config.invalid',
+      missing.map((n) => `${yamlPosition(text, origin, ['outOfBand', n.rule])}: outOfBand[${String(n.rule)}] (${n.name}): ${n.what} needs the ${n.signal === 'kev' ? 'CISA KEV' : 'FIRST EPSS'} feed, which was never synced`).join('\n') + `\n(sync it first: ${[...new Set(missing.map((n) => `bulwark feeds sync --source ${n.signal === 'kev' ? 'cisa-kev' : 'first-epss'}`))].join('; ')})`,
+      { file: origin, signals: [...new Set(missing.map((n) => n.signal))] },
     );
   const r = await savePolicyVersion(db, policy.name, text, policy, clock().toISOString());
   if (r.created) await recordAudit(db, actor, 'policy.apply', policy.name, { version: r.version, ...o.detail }, clock);
@@ -78,7 +88,17 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const now = opts.at ?? (opts.clock ?? systemClock)();
   const decisions = await listDecisions(db, { policy: name, now: now.toISOString() });
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
+  // The exploitation signals of the findings' CVEs, fresh from the store: a KEV sync changes the next plan.
+  const known = await exploitationOf(db, findings.flatMap((f) => f.cves));
+  const kev = new Map<string, { dueDate: string; ransomware: boolean }>();
+  const epss = new Map<string, number>();
+  for (const [cve, s] of known) {
+    if (s.kev !== null) kev.set(cve, { dueDate: s.kev.dueDate, ransomware: s.kev.ransomware });
+    if (s.epss !== null) epss.set(cve, s.epss.score);
+  }
+  const signals: PlanSignals = { kev, epss, synced: await signalsSynced(db) };
   const plan = assemblePlan({
+    signals,
     ...(available !== undefined ? { available } : {}),
     ringHistory: await ringHistory(db, name),
     policy,

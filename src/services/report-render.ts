@@ -19,12 +19,17 @@ function csvCell(v: string): string {
 }
 
 export function renderCsv(rows: readonly FindingRow[]): string {
-  const header = ['host', 'release', 'severity', 'status', 'advisory', 'source', 'cves', 'package', 'installed', 'fixed', 'first_seen', 'closed_at', 'reason', 'title'];
+  // The risk columns (issue #16) come last, so that scripts reading the columns before keep working.
+  const header = ['host', 'release', 'severity', 'status', 'advisory', 'source', 'cves', 'package', 'installed', 'fixed', 'first_seen', 'closed_at', 'reason', 'title', 'risk', 'risk_reason', 'kev_date_added', 'kev_due_date', 'kev_ransomware', 'epss', 'epss_percentile'];
   const lines = [header.join(',')];
-  for (const r of rows)
+  for (const r of rows) {
+    const k = r.risk?.kev ?? null;
+    const e = r.risk?.epss ?? null;
+    const risk = r.risk === undefined ? ['', '', '', '', '', '', ''] : [r.risk.score.toFixed(1), r.risk.reason, k?.dateAdded ?? '', k?.dueDate ?? '', k === null ? '' : k.ransomware ? 'known' : 'unknown', e === null ? '' : String(e.score), e === null ? '' : String(e.percentile)];
     lines.push(
-      [r.targetName, r.release ?? '', r.severity, r.status, r.advisoryId, r.advisorySource, r.cves.join(' '), r.package, r.installed, r.fixed ?? '', r.firstSeen, r.closedAt ?? '', r.reason ?? '', r.title].map(csvCell).join(','),
+      [r.targetName, r.release ?? '', r.severity, r.status, r.advisoryId, r.advisorySource, r.cves.join(' '), r.package, r.installed, r.fixed ?? '', r.firstSeen, r.closedAt ?? '', r.reason ?? '', r.title, ...risk].map(csvCell).join(','),
     );
+  }
   return lines.join('\r\n') + '\r\n';
 }
 
@@ -77,6 +82,26 @@ const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'hi
  * its own. `exploitable` is a judgement about the deployment Bulwark does not make.
  * `sources` maps `${targetId}\0${package}\0${arch}` to the package's source name.
  */
+/**
+ * The risk order's ratings (issue #16): EPSS as FIRST's own rating (score 0 to 1, the percentile
+ * as its justification), and Bulwark's risk score with its reason. CycloneDX 1.6 ratings carry
+ * `source`, `score`, `severity`, `method` and `justification`; KEV has no rating of its own, so
+ * its dates and ransomware use are the vulnerability's properties.
+ */
+function riskRatings(r: FindingRow): { source: { name: string; url?: string }; score: number; severity: string; method: string; justification: string }[] {
+  if (r.risk === undefined) return [];
+  const out: ReturnType<typeof riskRatings> = [];
+  if (r.risk.epss !== null) out.push({ source: { name: 'FIRST EPSS', url: 'https://www.first.org/epss/' }, score: r.risk.epss.score, severity: 'unknown', method: 'other', justification: `EPSS ${String(r.risk.epss.score)} on ${r.risk.epss.date}, percentile ${String(r.risk.epss.percentile)} (${r.risk.epss.cve})` });
+  out.push({ source: { name: 'bulwark risk order' }, score: r.risk.score, severity: CDX_SEVERITY[r.severity], method: 'other', justification: r.risk.reason });
+  return out;
+}
+
+function riskProperties(r: FindingRow): { properties?: { name: string; value: string }[] } {
+  const k = r.risk?.kev ?? null;
+  if (k === null) return {};
+  return { properties: [{ name: 'bulwark:kev:cve', value: k.cve }, { name: 'bulwark:kev:dateAdded', value: k.dateAdded }, { name: 'bulwark:kev:dueDate', value: k.dueDate }, { name: 'bulwark:kev:knownRansomwareCampaignUse', value: k.ransomware ? 'Known' : 'Unknown' }] };
+}
+
 export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string, sources: ReadonlyMap<string, string> = new Map(), notAffected: readonly NotAffectedRow[] = []): string {
   const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
   const vulns = new Map<string, { rows: FindingRow[] }>();
@@ -109,7 +134,8 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
       references: [{ id: first.advisoryId, source: { name: first.advisorySource } }, ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } }))],
-      ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }],
+      ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }, ...riskRatings(first)],
+      ...riskProperties(first),
       description: first.title,
       analysis: open
         ? {
@@ -198,8 +224,8 @@ export function renderHtml(rows: readonly FindingRow[], now: Date): string {
   const oldest = [...active].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)).slice(0, 25);
   const cell = (s: string): string => `<td>${esc(s)}</td>`;
   const table = (rs: readonly FindingRow[]): string =>
-    `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th></tr></thead><tbody>${rs
-      .map((r) => `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10)].map(cell).join('')}</tr>`)
+    `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th><th>Risk</th><th>Why</th></tr></thead><tbody>${rs
+      .map((r) => `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`)
       .join('')}</tbody></table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -21,3 +21,4 @@ export * from './repositories/leases.js';
 export * from './repositories/users.js';
 export * from './repositories/repos.js';
 export * from './repositories/source-names.js';
+export * from './repositories/signals.js';

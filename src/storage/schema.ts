@@ -4,6 +4,7 @@ import { findings, learnedSourceClaims, packages, repoSources, targetPackages, t
 import { audit, decisions, leases, plans, policies, runSteps, runs } from './schema/operations.js';
 import { agentNonces, agentTasks, agents, apiTokens, enrollmentTokens, sessions, users } from './schema/access.js';
 import { imageBuilds, repoSnapshots, repos, viewEnvironments, viewPromotions, viewVersions } from './schema/content.js';
+import { epssHistory, epssScores, kevEntries } from './schema/signals.js';
 import type { TableType } from './schema/columns.js';
 
 export { DATA_TYPES, type ColumnKind, type TableDef, type Timestamp } from './schema/columns.js';
@@ -24,6 +25,9 @@ export const TABLES = {
   advisory_events: advisoryEvents,
   feed_sources: feedSources,
   feed_state: feedState,
+  kev_entries: kevEntries,
+  epss_scores: epssScores,
+  epss_history: epssHistory,
   targets: targets,
   packages: packages,
   target_packages: targetPackages,

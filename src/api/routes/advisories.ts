@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { searchAdvisories, showAdvisory } from '../../services/advisories.js';
+import { cveSignals } from '../../services/signals.js';
 import { needFound, route, type Route } from './route.js';
 
 /** Stored advisories: searched, and one with its change history. */
@@ -20,5 +21,13 @@ export const ADVISORY_ROUTES: readonly Route[] = [
     tag: 'advisories',
     summary: 'One advisory with its change history',
     handle: async ({ db, params }) => needFound(await showAdvisory(db, params.source, params.id), `advisory ${params.id} in ${params.source}`),
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/signals/:cve',
+    access: 'viewer',
+    tag: 'advisories',
+    summary: "One CVE's exploitation signals: its CISA KEV entry (dateAdded, dueDate, ransomware use), its FIRST EPSS score and its EPSS trend",
+    handle: async ({ db, params }) => needFound(await cveSignals(db, params.cve), `exploitation signals for ${params.cve}`),
   }),
 ];

@@ -42,7 +42,7 @@ export const FEED_ROUTES: readonly Route[] = [
     path: '/api/v1/feeds',
     access: 'viewer',
     tag: 'feeds',
-    summary: 'Feed sources (the catalog and your own) with their last sync',
+    summary: "Feed sources (the catalog and your own) with their last sync and freshness (newest date inside, last attempt and its error, stale or not by the source's threshold)",
     // Viewers see where feeds come from, never the access keys a URL may carry.
     // FeedLocation serialises redacted, wherever it is in the answer (state.location, summaries).
     handle: async ({ db }) => ({ items: await listSources(db) }),
@@ -54,7 +54,7 @@ export const FEED_ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Add a feed source, or point a catalog source elsewhere',
     status: 201,
-    body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional() }),
+    body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional(), staleAfterDays: z.number().int().min(1).max(3650).optional() }),
     handle: ({ db, body, actor }) => {
       apiFeedLocation(body.location);
       return addSource(db, { ...body, via: 'api' }, actor);

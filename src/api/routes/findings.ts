@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fleetOverview } from '../../services/overview.js';
+import { RISK_SORTS } from '../../core/risk.js';
 import { findFindings, findingsPageOf, renderReport } from '../../services/report.js';
 import { csv, findingStatus, page, Raw, route, severity, type Route } from './route.js';
 
@@ -21,15 +22,17 @@ export const FINDING_ROUTES: readonly Route[] = [
     path: '/api/v1/findings',
     access: 'viewer',
     tag: 'findings',
-    summary: 'Findings (default: open and no-fix), filtered, sorted and paged',
+    summary: 'Findings (default: open and no-fix), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it',
     query: page.extend({
       host: z.string().optional(),
       severity: severity.optional(),
       cve: z.string().optional(),
       status: csv(findingStatus).optional(),
+      kev: z.enum(['true', 'false']).optional(),
+      epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
     // Paged by the database: a fleet of 10,000 hosts has hundreds of thousands of findings.
-    handle: ({ db, query }) => findingsPageOf(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, cve: query.cve, status: query.status as Status[] | undefined }, query),
+    handle: ({ db, query }) => findingsPageOf(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, cve: query.cve, status: query.status as Status[] | undefined, kev: query.kev === 'true', epssAbove: query.epssAbove }, query),
   }),
   route({
     method: 'get',
@@ -37,9 +40,17 @@ export const FINDING_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'findings',
     summary: 'A findings report as JSON, CSV, CycloneDX VEX or HTML',
-    query: z.object({ format: z.enum(['json', 'csv', 'cyclonedx-vex', 'html']).default('json'), host: z.string().optional(), severity: severity.optional(), status: csv(findingStatus).optional() }),
+    query: z.object({
+      format: z.enum(['json', 'csv', 'cyclonedx-vex', 'html']).default('json'),
+      host: z.string().optional(),
+      severity: severity.optional(),
+      status: csv(findingStatus).optional(),
+      sort: z.enum(RISK_SORTS).default('severity'),
+      kev: z.enum(['true', 'false']).optional(),
+      epssAbove: z.coerce.number().min(0).max(1).optional(),
+    }),
     handle: async ({ db, query }) => {
-      const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, status: query.status as Status[] | undefined });
+      const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, status: query.status as Status[] | undefined, sort: query.sort, kev: query.kev === 'true', epssAbove: query.epssAbove });
       const type = { json: 'application/json', csv: 'text/csv; charset=utf-8', 'cyclonedx-vex': 'application/vnd.cyclonedx+json', html: 'text/html; charset=utf-8' }[query.format];
       return new Raw(await renderReport(db, rows, query.format), type);
     },

@@ -30,7 +30,7 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
     await writeAll(
       opts.io.stdout,
       formatTable(
-        ['SOURCE', 'FORMAT', 'RELEASE', 'ORIGIN', 'LAST SYNC', 'ADVISORIES', 'LOCATION'],
+        ['SOURCE', 'FORMAT', 'RELEASE', 'ORIGIN', 'LAST SYNC', 'ADVISORIES', 'NEWEST', 'FRESHNESS', 'LOCATION'],
         sources.map((s) => [
           s.id,
           s.format,
@@ -38,10 +38,15 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           s.origin,
           s.refused !== undefined ? `REFUSED ${s.refused.at}` : (s.state?.syncedAt ?? 'never'),
           s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
+          s.freshness.newestAt?.slice(0, 10) ?? '-',
+          s.freshness.state === 'stale' ? `STALE (${s.freshness.ageDays === null ? '?' : String(s.freshness.ageDays)} d > ${String(s.freshness.staleAfterDays)})` : s.freshness.state,
           String(s.location),
         ]),
       ),
     );
+    // A stale source is said in words under the table: an old feed is not "no new advisories".
+    const stale = sources.filter((s) => s.freshness.state === 'stale');
+    if (stale.length > 0) await writeAll(opts.io.stdout, stale.map((s) => `\n${s.id}: STALE: ${s.freshness.reason ?? ''}\n`).join(''));
     // A refused sync is said in words under the table: nothing of it was stored, and the scheduler
     // will not store it either until the feed changes or an operator allows it.
     const refused = sources.filter((s) => s.refused !== undefined);
@@ -91,6 +96,12 @@ function summaryLine(r: SyncReport): string {
   if (r.status === 'failed') return `${r.source}: FAILED: ${r.error ?? 'unknown error'}`;
   if (r.status === 'refused') return `${r.source}: REFUSED: ${r.error ?? 'unknown reason'}`;
   if (r.status !== 'synced') return `${r.source}: ${r.status} (${r.seconds.toFixed(3)} s)`;
+  // Exploitation signals (KEV, EPSS) count entries, not advisories; `withdrawn`: dropped by the publisher.
+  if (r.signal !== undefined)
+    return (
+      `${r.source}: ${String(r.advisories)} ${r.signal.kind === 'kev' ? `KEV entries (catalog ${r.signal.version}` : `EPSS scores (model ${r.signal.version}`}, ${r.signal.newestAt.slice(0, 10)}): ` +
+      `${String(r.added)} added, ${String(r.changed)} ${r.signal.kind === 'kev' ? 'changed' : 'moved'}, ${String(r.withdrawn)} dropped, ${String(r.restored)} restored, ${String(r.unchanged)} unchanged, ${String(r.warnings)} skipped-with-warnings, ${r.seconds.toFixed(2)} s`
+    );
   return (
     `${r.source}: ${plural(r.advisories, 'advisory', 'advisories')} in ${plural(r.documents, 'document')}: ` +
     `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn, ${String(r.restored)} restored, ` +
@@ -193,11 +204,16 @@ export function register(program: Command, ctx: CliContext): void {
   )
     .argument('<id>', `source id, e.g. ${EXAMPLE_SOURCE}`)
     .requiredOption('--location <path-or-url>', 'local file or http(s) URL (plain, gz, xz, bz2, zst; tar or zip archives of documents)')
-    .option('--format <format>', "feed format (oval, osv, csaf-vex, updateinfo, native); defaults to the catalog entry's")
+    .option('--format <format>', "feed format (oval, osv, csaf-vex, updateinfo, native; kev, epss for exploitation signals); defaults to the catalog entry's")
     .option('--release <release>', `release the feed is about when its documents do not say, e.g. ${EXAMPLE_RELEASE}`)
     .option('--description <text>', 'a note for `feeds list`')
-    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string }) => {
-      ctx.exit = await feedsAddCommand({ io, dbPath: ctx.dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description });
+    .option('--stale-after-days <n>', 'the source is stale when its newest advisory (or last sync) is older than this (default 14; EPSS 2, KEV 7)', (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 3650) throw new BulwarkError('usage', `--stale-after-days: "${v}" is not a whole number of days from 1 to 3650`);
+      return n;
+    })
+    .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string; staleAfterDays?: number }) => {
+      ctx.exit = await feedsAddCommand({ io, dbPath: ctx.dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description, staleAfterDays: o.staleAfterDays });
     });
   describe(feeds.command('remove'), 'remove a configured source (a catalog source goes back to its built-in location)', 'bulwark feeds remove my-osv')
     .argument('<id>', 'the source id')

@@ -64,8 +64,9 @@ describe('bulwark findings and report', () => {
 
   it('writes CSV with formula injection defused, JSON, CycloneDX VEX and an HTML page with the hostile text escaped', async () => {
     const csv = (await run('--db', db, 'report', '--format', 'csv')).out;
-    expect(csv.split('\r\n')[0]).toBe('host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title');
-    expect(csv).toContain(',<script>alert(1)</script>\r\n');
+    // The risk columns (issue #16) come after the columns scripts already read.
+    expect(csv.split('\r\n')[0]).toBe('host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title,risk,risk_reason,kev_date_added,kev_due_date,kev_ransomware,epss,epss_percentile');
+    expect(csv).toContain(',<script>alert(1)</script>,');
     const json = JSON.parse((await run('--db', db, 'report', '--format', 'json')).out) as { findings: { advisoryId: string }[] };
     expect(json.findings).toHaveLength(7);
     const vex = JSON.parse((await run('--db', db, 'report', '--format', 'cyclonedx-vex')).out) as { bomFormat: string; specVersion: string; components: { 'bom-ref': string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string }; affects: { ref: string }[] }[] };

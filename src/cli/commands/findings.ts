@@ -10,6 +10,8 @@ import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
+import { BulwarkError } from '../../core/errors.js';
+import { RISK_SORTS, type RiskSort } from '../../core/risk.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption, pathOption } from '../options.js';
 import { parseSeverity } from './scan.js';
@@ -25,10 +27,24 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
     const rows = await findFindings(db, o.query);
     let text: string;
     if (o.format === 'table') {
+      // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
+      const risky = o.query.sort !== undefined && o.query.sort !== 'severity' || o.query.kev === true || o.query.epssAbove !== undefined || rows.some((r) => r.risk?.kev != null || r.risk?.epss != null);
+      const head = ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', ...(risky ? ['RISK', 'WHY'] : [])];
       text =
         formatTable(
-          ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN'],
-          rows.map((r) => [r.severity, r.targetName, r.advisoryId, r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''), r.package, r.installed, r.fixed ?? '-', r.status, r.firstSeen.slice(0, 10)]),
+          head,
+          rows.map((r) => [
+            r.severity,
+            r.targetName,
+            r.advisoryId,
+            r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
+            r.package,
+            r.installed,
+            r.fixed ?? '-',
+            r.status,
+            r.firstSeen.slice(0, 10),
+            ...(risky ? [r.risk === undefined ? '-' : r.risk.score.toFixed(1), r.risk?.reason ?? '-'] : []),
+          ]),
         ) + `${plural(rows.length, 'finding')}\n`;
     } else text = await renderReport(db, rows, o.format);
     if (o.output !== undefined) {
@@ -55,11 +71,18 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
       .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
       .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
-      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity }) => {
+      .addOption(enumOption('--sort <order>', 'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity', RISK_SORTS, { default: 'severity' }))
+      .option('--kev', 'only findings of CVEs CISA lists as known exploited')
+      .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
+        const n = Number(v);
+        if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new BulwarkError('usage', `--epss-above: "${v}" is not a probability from 0 to 1`);
+        return n;
+      })
+      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity; sort: RiskSort; kev?: boolean; epssAbove?: number }) => {
         ctx.exit = await findingsCommand({
           io: ctx.io,
           dbPath: ctx.dbPath(),
-          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}) },
+          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}), sort: o.sort, kev: o.kev === true, epssAbove: o.epssAbove },
           format: o.format,
           output: o.output,
           failOn: o.failOn,

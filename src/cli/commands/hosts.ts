@@ -1,4 +1,5 @@
 import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, type HostInput } from '../../services/hosts.js';
+import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
 import { BulwarkError } from '../../core/errors.js';
@@ -79,6 +80,7 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
           : `${r.host}: FAILED: ${r.error ?? ''}`,
       );
       await writeAll(o.io.stdout, lines.join('\n') + '\n');
+      for (const n of await staleFeedNotes(db, results.map((r) => r.report?.target.release ?? null))) await writeAll(o.io.stdout, `warning: ${n}\n`);
     }
     const failed = results.filter((r) => !r.ok).length;
     if (results.length === 0) await writeAll(o.io.stderr, 'no hosts to scan (`bulwark hosts add` adds one)\n');

@@ -9,6 +9,7 @@ import { importInventoryFile, importLocalInventory, importRootInventory } from '
 import { hostname } from 'node:os';
 import { findFindings } from '../../services/report.js';
 import { packageSourceKey, scanTarget } from '../../services/scan.js';
+import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
@@ -129,9 +130,12 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       lastSeen: r.lastSeen,
       deadline: r.deadline,
     }));
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings }, null, 2) + '\n');
+    // Stale advisory feeds for the target's release are said with the result (issue #16): an old feed is not a clean bill.
+    const stale = await staleFeedNotes(db, [scan.target.release]);
+    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings, ...(stale.length > 0 ? { staleFeeds: stale } : {}) }, null, 2) + '\n');
     else {
       await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      for (const n of stale) await writeAll(o.io.stdout, `warning: ${n}\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
       await printImportWarnings(o.io, imported.warnings);
       if (findings.length > 0) await writeAll(o.io.stdout, table(findings));

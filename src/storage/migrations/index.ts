@@ -26,6 +26,8 @@ import { learnedSourceClaims } from './0025-learned-source-claims.js';
 import { feedSourceOrigin } from './0026-feed-source-origin.js';
 import { findingAcceptanceKept } from './0028-finding-acceptance-kept.js';
 import { viewVersionFingerprint } from './0029-view-version-fingerprint.js';
+import { exploitationSignals } from './0034-exploitation-signals.js';
+import { feedFreshness } from './0035-feed-freshness.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -60,6 +62,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0026-feed-source-origin': feedSourceOrigin(),
     '0028-finding-acceptance-kept': findingAcceptanceKept(dialect),
     '0029-view-version-fingerprint': viewVersionFingerprint(),
+    '0034-exploitation-signals': exploitationSignals(dialect),
+    '0035-feed-freshness': feedFreshness(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

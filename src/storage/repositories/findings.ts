@@ -4,6 +4,7 @@ import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
 import { chunks, inTextList } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
+import type { Risk } from '../../core/risk.js';
 import type { FindingRow as FindingsRow } from '../schema.js';
 
 /** What the matcher found for one target now. */
@@ -205,6 +206,8 @@ export interface FindingRow extends Finding {
   cves: string[];
   cvssScore: number | null;
   publishedAt: string | null;
+  /** The risk order's score and reason (issue #16), set by services/signals.ts; absent from the store's own rows. */
+  risk?: Risk;
 }
 
 export interface FindingQuery {

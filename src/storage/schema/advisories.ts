@@ -115,6 +115,8 @@ export const feedSources = table({
     added_at: timestamp(),
     /** `cli` or `api`: who may have chosen the location (migration 0026). */
     added_via: text().withDefault(),
+    /** Days after which the source is stale; null: its format's default (migration 0035). */
+    stale_after_days: integer().orNull(),
   },
   primaryKey: ['id'],
   indexes: [],
