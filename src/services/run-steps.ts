@@ -1,0 +1,93 @@
+import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
+import { versionScheme } from '../core/version/registry.js';
+import type { RunStep } from '../storage/index.js';
+
+/**
+ * One journaled step of a patch run on one host (issue #5): precheck, update to the exact
+ * planned versions, reboot, re-scan — each through the host's `RunTransport`. The executor
+ * (run-execute.ts) journals a step around `runStep`; every step is idempotent, so one a killed
+ * process began is simply run again.
+ */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** How steps reach a host: its package manager, a way to run argv there, reboot and re-scan. */
+export interface RunTransport {
+  packageManager(targetId: string): Promise<PackageManager>;
+  /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
+  managerOptions(targetId: string): Promise<{ installroot?: string; extra?: readonly string[] }>;
+  exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
+  /**
+   * Reboots the host and waits for it to come back. `since`: the step was begun before (its
+   * process died) at that time — a host booted since then is not rebooted again.
+   */
+  reboot(targetId: string, o?: { since?: string }): Promise<CommandResult>;
+  rescan(targetId: string): Promise<CommandResult>;
+}
+
+/**
+ * The versions to install on this host (resolveTargets): what it has installed now and what its
+ * repositories offer, read with its own package manager (apt-cache, dnf repoquery; tdnf: the
+ * planned versions as they are). A package already at or above its planned version is left out.
+ */
+async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions, fromView: boolean): Promise<{ targets: Target[]; notes: string }> {
+  const names = packages.map((p) => p.name);
+  const argv = availableArgv(pm, names, options);
+  const installedQuery = installedArgv(pm, names, options);
+  if (argv === null || installedQuery === null) return { targets: [...packages], notes: '' };
+  // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
+  const available = readAvailable(pm, (await t.exec(targetId, argv)).stdout);
+  const installed = readInstalled(pm, (await t.exec(targetId, installedQuery)).stdout);
+  const scheme = versionScheme(pm === 'apt' ? 'deb' : 'rpm');
+  const r = resolveTargets(packages, available, (a, b) => scheme.compare(a, b), { installed, basis: fromView ? 'build' : 'fix' });
+  return { targets: r.targets, notes: [...r.current.map((c) => `already: ${c}\n`), ...r.changed.map((c) => `resolved: ${c}\n`)].join('') };
+}
+
+export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null): Promise<{ ok: boolean; result: CommandResult }> {
+  const packages = (s.spec['packages'] ?? []) as Target[];
+  const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
+  const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
+  const optionsFor = async (pm: PackageManager): Promise<CommandOptions> => {
+    const o = await t.managerOptions(s.targetId);
+    const only = sourceArgv(pm, repo);
+    return { ...(only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] }), ...(exclude.length > 0 ? { exclude } : {}) };
+  };
+  switch (s.kind) {
+    case 'precheck': {
+      const pm = await t.packageManager(s.targetId);
+      const options = await optionsFor(pm);
+      const refresh = refreshArgv(pm, options);
+      let refreshed = '';
+      if (refresh !== null) {
+        const u = await t.exec(s.targetId, refresh);
+        if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
+        refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
+      }
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
+      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
+      const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
+      const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
+      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
+    }
+    case 'update': {
+      const pm = await t.packageManager(s.targetId);
+      const options = await optionsFor(pm);
+      // The same resolution as the precheck's: the lists were refreshed there.
+      const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
+      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `nothing to update: every package is at or above its planned version\n${resolved.notes}`, stderr: '' } };
+      const r = await t.exec(s.targetId, updateArgv(pm, resolved.targets, options));
+      return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
+    }
+    case 'reboot': {
+      const r = await t.reboot(s.targetId, previousStart === null ? undefined : { since: previousStart });
+      return { ok: r.code === 0, result: r };
+    }
+    case 'rescan': {
+      const r = await t.rescan(s.targetId);
+      return { ok: r.code === 0, result: r };
+    }
+  }
+}
