@@ -17,7 +17,20 @@ const N = 100_000;
 
 function report(n: number): string {
   const lines = Array.from({ length: n }, (_, i) => `bw-pkg-${String(i)}\t1.${String(i)}.0-1\tamd64\tbw-src-${String(i)}\t1.${String(i)}.0-1\tii `);
-  return ['bulwark-report 1', '@@os-release', 'ID=debian', 'VERSION_ID="13"', '@@uname', '6.12.0-1-amd64', 'x86_64', '@@managers', 'apt-get', '@@packages dpkg', ...lines, ''].join('\n');
+  return [
+    'bulwark-report 1',
+    '@@os-release',
+    'ID=debian',
+    'VERSION_ID="13"',
+    '@@uname',
+    '6.12.0-1-amd64',
+    'x86_64',
+    '@@managers',
+    'apt-get',
+    '@@packages dpkg',
+    ...lines,
+    '',
+  ].join('\n');
 }
 
 // One advisory per 100 source packages, every tenth of them affecting the host.
@@ -35,7 +48,18 @@ function advisories(n: number): Advisory[] {
     publishedAt: null,
     updatedAt: null,
     parser: 'bench@1',
-    fixes: [{ release: 'debian:13', package: `bw-src-${String(k * 100)}`, packageKind: 'source' as const, arch: null, status: 'fixed' as const, fixed: k % 10 === 0 ? `1.${String(k * 100)}.0-2` : '0.1-1', lastAffected: null, introduced: null }],
+    fixes: [
+      {
+        release: 'debian:13',
+        package: `bw-src-${String(k * 100)}`,
+        packageKind: 'source' as const,
+        arch: null,
+        status: 'fixed' as const,
+        fixed: k % 10 === 0 ? `1.${String(k * 100)}.0-2` : '0.1-1',
+        lastAffected: null,
+        introduced: null,
+      },
+    ],
   }));
 }
 
@@ -53,7 +77,15 @@ async function measure(db: Db, label: string): Promise<BenchRow[]> {
   const again = await acceptAgentReport(db, agent, text);
   const againMs = performance.now() - t;
   return [
-    { issue: '#20', name: `agent report of ${N.toLocaleString('en-US')} packages stored and matched, ${label}`, value: firstS, unit: 's', target: 'stored and matched', ok: first.startsWith(`ok ${String(N)} packages, ${String(N / 100 / 10)} findings`), note: `${first.trim()}; ${String(N / 100)} advisories; ${(text.length / 1e6).toFixed(1)} MB` },
+    {
+      issue: '#20',
+      name: `agent report of ${N.toLocaleString('en-US')} packages stored and matched, ${label}`,
+      value: firstS,
+      unit: 's',
+      target: 'stored and matched',
+      ok: first.startsWith(`ok ${String(N)} packages, ${String(N / 100 / 10)} findings`),
+      note: `${first.trim()}; ${String(N / 100)} advisories; ${(text.length / 1e6).toFixed(1)} MB`,
+    },
     { issue: '#20', name: `the same report again (unchanged), ${label}`, value: againMs, unit: 'ms', target: '', ok: again === 'ok unchanged\n' ? true : null },
   ];
 }

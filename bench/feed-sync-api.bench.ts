@@ -41,9 +41,26 @@ async function prepare(db: Db, oval: string, osv: string, pkgs: InstalledPackage
   await addSource(db, { id: 'almalinux-osv', location: osv });
   const now = new Date().toISOString();
   const template = await upsertTarget(db, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, now);
-  await saveInventory(db, { targetId: template.id, collectedAt: now, release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
+  await saveInventory(db, {
+    targetId: template.id,
+    collectedAt: now,
+    release: 'azurelinux:3.0',
+    arch: 'x86_64',
+    runningKernel: null,
+    rebootRequired: null,
+    packages: pkgs,
+  });
   await scanTarget(db, template.id);
-  const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
+  const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({
+    advisorySource: f.advisorySource,
+    advisoryId: f.advisoryId,
+    package: f.package,
+    arch: 'x86_64',
+    installed: f.installed,
+    fixed: f.fixed,
+    severity: f.severity,
+    status: f.status === 'no-fix' ? 'no-fix' : 'open',
+  }));
   await transaction(db, async (tx) => {
     for (let i = 1; i < HOSTS; i++) {
       const t = await upsertTarget(tx, { name: `fleet-${String(i).padStart(4, '0')}`, kind: 'host', release: 'azurelinux:3.0' }, now);
@@ -53,7 +70,10 @@ async function prepare(db: Db, oval: string, osv: string, pkgs: InstalledPackage
 }
 
 async function startWorker(repo: string, location: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'serve-worker.ts'), location, randomBytes(32).toString('hex')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'serve-worker.ts'), location, randomBytes(32).toString('hex')], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -106,19 +126,39 @@ async function measure(label: string, location: string, db: Db, ctx: BenchContex
     const idle = new Promise((r) => setTimeout(r, IDLE_MS));
     const [hIdle, pIdle] = await Promise.all([poll(health, token, idle), poll(page, token, idle)]);
     const t0 = performance.now();
-    const sync = fetch(`${w.url}/api/v1/feeds/almalinux-osv/sync`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ force: true }) }).then(async (r) => (await r.json()) as { status: string; advisories: number; error?: string });
+    const sync = fetch(`${w.url}/api/v1/feeds/almalinux-osv/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ force: true }),
+    }).then(async (r) => (await r.json()) as { status: string; advisories: number; error?: string });
     const [hSync, pSync, report] = await Promise.all([poll(health, token, sync), poll(page, token, sync), sync]);
     const syncS = (performance.now() - t0) / 1000;
     if (report.status !== 'synced') throw new Error(`sync ${report.status}: ${report.error ?? ''}`);
     const row = (name: string, xs: number[], q: number, during: boolean): BenchRow => {
       const v = quantile(xs, q);
       const what = q === 1 ? 'max' : `p${String(q * 100)}`;
-      return { issue: '#20', name: `${label}: ${name} ${what}${during ? ' during sync' : ', idle'}`, value: v, unit: 'ms', target: q === 0.99 && during ? '< 100' : '', ok: q === 0.99 && during ? v < 100 : null, note: `${String(xs.length)} requests` };
+      return {
+        issue: '#20',
+        name: `${label}: ${name} ${what}${during ? ' during sync' : ', idle'}`,
+        value: v,
+        unit: 'ms',
+        target: q === 0.99 && during ? '< 100' : '',
+        ok: q === 0.99 && during ? v < 100 : null,
+        note: `${String(xs.length)} requests`,
+      };
     };
     return [
       ...[0.5, 0.99, 1].flatMap((q) => [row('/api/v1/health', hIdle, q, false), row('/api/v1/health', hSync, q, true)]),
       ...[0.5, 0.99, 1].flatMap((q) => [row('findings page of 100', pIdle, q, false), row('findings page of 100', pSync, q, true)]),
-      { issue: '#20', name: `${label}: AlmaLinux OSV archive sync through the API`, value: syncS, unit: 's', target: '', ok: null, note: `${String(report.advisories)} advisories; ${String(HOSTS)} hosts' findings in the store` },
+      {
+        issue: '#20',
+        name: `${label}: AlmaLinux OSV archive sync through the API`,
+        value: syncS,
+        unit: 's',
+        target: '',
+        ok: null,
+        note: `${String(report.advisories)} advisories; ${String(HOSTS)} hosts' findings in the store`,
+      },
     ];
   } finally {
     await stop(w);
@@ -129,7 +169,8 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const oval = sharedPath(ctx, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
   const osv = sharedPath(ctx, 'bulk', 'almalinux-osv-database.948f47a.tar.xz');
   const manifests = sharedPath(ctx, 'azurelinux', 'manifests', '3.0-2024-07-27');
-  if (oval === null || osv === null || manifests === null) return [{ issue: '#20', name: 'API latency during a feed sync', value: null, unit: 'ms', target: '< 100', ok: null, note: 'needs ../shared/data' }];
+  if (oval === null || osv === null || manifests === null)
+    return [{ issue: '#20', name: 'API latency during a feed sync', value: null, unit: 'ms', target: '< 100', ok: null, note: 'needs ../shared/data' }];
   const pkgs = manifest(manifests);
   const rows: BenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-sync-api-'));

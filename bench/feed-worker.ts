@@ -8,7 +8,8 @@ import { addSource, syncSource } from '../src/services/feeds.js';
 import { openStore } from '../src/services/store.js';
 
 const [id, format, release, file, dbPath] = process.argv.slice(2);
-if (id === undefined || format === undefined || release === undefined || file === undefined || dbPath === undefined) throw new Error('usage: feed-worker ID FORMAT RELEASE|- FILE DB');
+if (id === undefined || format === undefined || release === undefined || file === undefined || dbPath === undefined)
+  throw new Error('usage: feed-worker ID FORMAT RELEASE|- FILE DB');
 const db = await openStore({ dbPath });
 try {
   await addSource(db, { id, format, location: file, release: release === '-' ? null : release });
@@ -18,7 +19,17 @@ try {
   const t1 = performance.now();
   const second = await syncSource(db, id);
   const skipMs = performance.now() - t1;
-  console.log(JSON.stringify({ seconds, skipMs, advisories: first.advisories, documents: first.documents, warnings: first.warnings, status: second.status, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(
+    JSON.stringify({
+      seconds,
+      skipMs,
+      advisories: first.advisories,
+      documents: first.documents,
+      warnings: first.warnings,
+      status: second.status,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
 } finally {
   await db.close();
 }

@@ -35,7 +35,16 @@ function manifest(snapshot: string, arch: string): InstalledPackage[] {
     for (const raw of readFileSync(join(data!, 'azurelinux', 'manifests', snapshot, `${kind}_${arch}.txt`), 'utf8').split('\n')) {
       const m = /^(.+)-([^-]+)-([^-]+)\.([^.]+)\.rpm$/.exec(raw.trim());
       if (!m?.[1] || m[2] === undefined || m[3] === undefined || m[4] === undefined) continue;
-      out.set(`${m[1]}.${m[4]}`, { family: 'rpm', name: m[1], epoch: null, version: m[2], release: m[3], arch: m[4], sourceName: source.get(m[1]) ?? null, sourceVersion: null });
+      out.set(`${m[1]}.${m[4]}`, {
+        family: 'rpm',
+        name: m[1],
+        epoch: null,
+        version: m[2],
+        release: m[3],
+        arch: m[4],
+        sourceName: source.get(m[1]) ?? null,
+        sourceVersion: null,
+      });
     }
   }
   return [...out.values()];
@@ -114,7 +123,16 @@ console.log(
   JSON.stringify({
     parseMs,
     oneHost: { packages: one.length, findings: oneFindings, ms: oneMs },
-    fleet: { hosts: HOSTS, packages: packagesTotal, distinctBuilds: index.builds.length, distinctMatched, indexMs, matchMs: fleetMs, findings: fleetFindings, rssDeltaMB: (rssAfter - rssBefore) / 1048576 },
+    fleet: {
+      hosts: HOSTS,
+      packages: packagesTotal,
+      distinctBuilds: index.builds.length,
+      distinctMatched,
+      indexMs,
+      matchMs: fleetMs,
+      findings: fleetFindings,
+      rssDeltaMB: (rssAfter - rssBefore) / 1048576,
+    },
     newAdvisory: { id: newest[0]?.id ?? null, hosts: newHosts, ms: newMs },
     maxRssMB: process.resourceUsage().maxRSS / 1024,
   }),

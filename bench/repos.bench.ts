@@ -37,12 +37,19 @@ export async function run(): Promise<BenchRow[]> {
     const sum = createHash('sha256').update(gz).digest('hex');
     const href = `repodata/${sum}-primary.xml.gz`;
     writeFileSync(join(repo, href), gz);
-    writeFileSync(join(repo, 'repodata', 'repomd.xml'), `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision><data type="primary"><checksum type="sha256">${sum}</checksum><location href="${href}"/><size>${String(gz.length)}</size></data></repomd>\n`);
+    writeFileSync(
+      join(repo, 'repodata', 'repomd.xml'),
+      `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision><data type="primary"><checksum type="sha256">${sum}</checksum><location href="${href}"/><size>${String(gz.length)}</size></data></repomd>\n`,
+    );
     let keyFiles: string[] = [];
     if (hasTool('gpg')) {
       const home = join(dir, 'gnupg');
       mkdirSync(home, { mode: 0o700 });
-      const gpg = (...a: string[]): string => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const gpg = (...a: string[]): string =>
+        execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...a], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
       gpg('--quick-gen-key', 'Bench <bench@example.test>', 'ed25519', 'sign', 'never');
       gpg('--armor', '--detach-sign', '--output', join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml'));
       writeFileSync(join(dir, 'key.asc'), gpg('--armor', '--export', 'bench@example.test'));
@@ -58,8 +65,24 @@ export async function run(): Promise<BenchRow[]> {
       await syncRepo(db, 'bench', { objectsDir: join(dir, 'objects') });
       const again = (performance.now() - t1) / 1000;
       return [
-        { issue: '#7', name: `repository snapshot: ${String(r.packages)} packages`, value: first, unit: 's', target: 'seconds', ok: first < 10, note: `primary.xml.gz ${String(Math.round(gz.length / 1024))} KiB; ${keyFiles.length > 0 ? 'repomd.xml signature verified (gpg-made, ed25519)' : 'no gpg here: signature not checked'}, checksums, packages counted, objects stored` },
-        { issue: '#7', name: '  … the same repository again (unchanged)', value: again, unit: 's', target: '', ok: null, note: 'verified again; same snapshot, no new objects' },
+        {
+          issue: '#7',
+          name: `repository snapshot: ${String(r.packages)} packages`,
+          value: first,
+          unit: 's',
+          target: 'seconds',
+          ok: first < 10,
+          note: `primary.xml.gz ${String(Math.round(gz.length / 1024))} KiB; ${keyFiles.length > 0 ? 'repomd.xml signature verified (gpg-made, ed25519)' : 'no gpg here: signature not checked'}, checksums, packages counted, objects stored`,
+        },
+        {
+          issue: '#7',
+          name: '  … the same repository again (unchanged)',
+          value: again,
+          unit: 's',
+          target: '',
+          ok: null,
+          note: 'verified again; same snapshot, no new objects',
+        },
       ];
     } finally {
       await db.close();

@@ -9,9 +9,21 @@ import { openStore } from '../src/services/store.js';
 
 const [location, key] = process.argv.slice(2);
 if (location === undefined || key === undefined) throw new Error('usage: serve-worker DB_LOCATION AGENT_KEY_HEX');
-const db = location.startsWith('postgres') ? await openStore({ dbPath: undefined, env: { BULWARK_DATABASE_URL: location } }) : await openStore({ dbPath: location });
-const server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: '/dev/null', transport: (d) => runTransport(d, { knownHostsFile: '/dev/null', acceptNewHostKey: false }), version: 'bench', agentServerKey: Buffer.from(key, 'hex') });
+const db = location.startsWith('postgres')
+  ? await openStore({ dbPath: undefined, env: { BULWARK_DATABASE_URL: location } })
+  : await openStore({ dbPath: location });
+const server = await startServer(db, {
+  host: '127.0.0.1',
+  port: 0,
+  knownHostsFile: '/dev/null',
+  transport: (d) => runTransport(d, { knownHostsFile: '/dev/null', acceptNewHostKey: false }),
+  version: 'bench',
+  agentServerKey: Buffer.from(key, 'hex'),
+});
 console.log(server.url);
 process.on('SIGTERM', () => {
-  void server.close().then(() => db.close()).then(() => process.exit(0));
+  void server
+    .close()
+    .then(() => db.close())
+    .then(() => process.exit(0));
 });

@@ -36,12 +36,17 @@ function manifest(dir: string): InstalledPackage[] {
 }
 
 function reportText(pkgs: readonly InstalledPackage[]): string {
-  const lines = pkgs.map((p) => `${p.name}\t${String(p.epoch ?? 0)}\t${p.version}\t${p.release ?? ''}\t${p.arch}\t${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`);
+  const lines = pkgs.map(
+    (p) => `${p.name}\t${String(p.epoch ?? 0)}\t${p.version}\t${p.release ?? ''}\t${p.arch}\t${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`,
+  );
   return `bulwark-report 1\n@@os-release\nID=azurelinux\nVERSION_ID="3.0"\n@@uname\n6.6.57.1-2.azl3\nx86_64\n@@managers\ntdnf\n@@reboot\nno\n@@packages rpm\n${lines.join('\n')}\n`;
 }
 
 async function startWorker(repo: string, location: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'serve-worker.ts'), location, KEY.toString('hex')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'serve-worker.ts'), location, KEY.toString('hex')], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -84,7 +89,12 @@ async function enroll(db: Db, urls: readonly string[], n: number): Promise<{ id:
 }
 
 /** Sends signed reports round robin for `seconds` with `concurrency` in flight; reports per second accepted. */
-async function loadReports(agents: readonly { id: string; key: string; url: string }[], body: string, seconds: number, concurrency: number): Promise<{ perSecond: number; failed: number }> {
+async function loadReports(
+  agents: readonly { id: string; key: string; url: string }[],
+  body: string,
+  seconds: number,
+  concurrency: number,
+): Promise<{ perSecond: number; failed: number }> {
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -96,8 +106,14 @@ async function loadReports(agents: readonly { id: string; key: string; url: stri
       if (a === undefined) return;
       const ts = String(Math.floor(Date.now() / 1000));
       const nonce = randomBytes(16).toString('hex');
-      const sig = createHmac('sha256', Buffer.from(a.key, 'hex')).update(stringToSign(a.id, ts, nonce, 'POST', '/agent/v1/report', body)).digest('hex');
-      const res = await fetch(`${a.url}/agent/v1/report`, { method: 'POST', body, headers: { 'content-type': 'text/plain', 'x-bulwark-agent': a.id, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig } });
+      const sig = createHmac('sha256', Buffer.from(a.key, 'hex'))
+        .update(stringToSign(a.id, ts, nonce, 'POST', '/agent/v1/report', body))
+        .digest('hex');
+      const res = await fetch(`${a.url}/agent/v1/report`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'text/plain', 'x-bulwark-agent': a.id, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+      });
       await res.text();
       if (res.status === 200) ok++;
       else failed++;
@@ -110,7 +126,18 @@ async function loadReports(agents: readonly { id: string; key: string; url: stri
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const oval = sharedPath(ctx, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
   const manifests = sharedPath(ctx, 'azurelinux', 'manifests', '3.0-2024-07-27');
-  if (oval === null || manifests === null) return [{ issue: '#6', name: 'agent reports accepted', value: null, unit: '/s', target: '>= 500', ok: null, note: 'needs ../shared/data (Azure Linux 3.0 OVAL and manifests)' }];
+  if (oval === null || manifests === null)
+    return [
+      {
+        issue: '#6',
+        name: 'agent reports accepted',
+        value: null,
+        unit: '/s',
+        target: '>= 500',
+        ok: null,
+        note: 'needs ../shared/data (Azure Linux 3.0 OVAL and manifests)',
+      },
+    ];
   const pkgs = manifest(manifests);
   const body = reportText(pkgs);
   const rows: BenchRow[] = [];
@@ -126,14 +153,47 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       // Each agent's first report: a new inventory, stored and matched against the OVAL.
       const first = await loadReports(agents, body, 100 / 60, 8);
       const r = await loadReports(agents, body, 10, 8);
-      rows.push({ issue: '#6', name: `agent reports of ${String(pkgs.length)} packages, SQLite, 1 server`, value: r.perSecond, unit: '/s', target: '>= 500', ok: r.perSecond >= 500, note: `steady state (inventories unchanged: signature, nonce, fingerprint); 100 agents, 8 in flight; ${String(r.failed)} refused` });
-      rows.push({ issue: '#6', name: `  … first reports (inventory stored and matched)`, value: first.perSecond, unit: '/s', target: '', ok: null, note: '618 packages parsed, stored, matched against the Azure Linux 3.0 OVAL, findings recorded' });
+      rows.push({
+        issue: '#6',
+        name: `agent reports of ${String(pkgs.length)} packages, SQLite, 1 server`,
+        value: r.perSecond,
+        unit: '/s',
+        target: '>= 500',
+        ok: r.perSecond >= 500,
+        note: `steady state (inventories unchanged: signature, nonce, fingerprint); 100 agents, 8 in flight; ${String(r.failed)} refused`,
+      });
+      rows.push({
+        issue: '#6',
+        name: `  … first reports (inventory stored and matched)`,
+        value: first.perSecond,
+        unit: '/s',
+        target: '',
+        ok: null,
+        note: '618 packages parsed, stored, matched against the Azure Linux 3.0 OVAL, findings recorded',
+      });
 
       // The findings API on 10,000 hosts: the template host's findings copied to 9,999 more.
       const template = await upsertTarget(db, { name: 'template', kind: 'host', release: 'azurelinux:3.0' }, new Date().toISOString());
-      await saveInventory(db, { targetId: template.id, collectedAt: new Date().toISOString(), release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: pkgs });
+      await saveInventory(db, {
+        targetId: template.id,
+        collectedAt: new Date().toISOString(),
+        release: 'azurelinux:3.0',
+        arch: 'x86_64',
+        runningKernel: null,
+        rebootRequired: null,
+        packages: pkgs,
+      });
       await scanTarget(db, template.id);
-      const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({ advisorySource: f.advisorySource, advisoryId: f.advisoryId, package: f.package, arch: 'x86_64', installed: f.installed, fixed: f.fixed, severity: f.severity, status: f.status === 'no-fix' ? 'no-fix' : 'open' }));
+      const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({
+        advisorySource: f.advisorySource,
+        advisoryId: f.advisoryId,
+        package: f.package,
+        arch: 'x86_64',
+        installed: f.installed,
+        fixed: f.fixed,
+        severity: f.severity,
+        status: f.status === 'no-fix' ? 'no-fix' : 'open',
+      }));
       const existing = agents.length + 1;
       const t0 = performance.now();
       await transaction(db, async (tx) => {
@@ -145,9 +205,24 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       });
       const fillS = (performance.now() - t0) / 1000;
       const { token } = await createToken(db, { name: 'bench', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'bench' } });
-      const result = await autocannon({ url: `${w.url}/api/v1/findings?limit=100`, connections: 10, duration: 10, headers: { authorization: `Bearer ${token}` } });
-      const total = (JSON.parse(await (await fetch(`${w.url}/api/v1/findings?limit=1`, { headers: { authorization: `Bearer ${token}` } })).text()) as { total: number }).total;
-      rows.push({ issue: '#6', name: 'findings API p99, 10,000 hosts, SQLite', value: result.latency.p99, unit: 'ms', target: '', ok: null, note: `${String(total)} open findings; page of 100; 10 connections from another process: ${String(Math.round(result.requests.average))} req/s, p50 ${String(result.latency.p50)} ms; ${String(result.non2xx)} non-2xx; fleet filled in ${fillS.toFixed(1)} s` });
+      const result = await autocannon({
+        url: `${w.url}/api/v1/findings?limit=100`,
+        connections: 10,
+        duration: 10,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const total = (
+        JSON.parse(await (await fetch(`${w.url}/api/v1/findings?limit=1`, { headers: { authorization: `Bearer ${token}` } })).text()) as { total: number }
+      ).total;
+      rows.push({
+        issue: '#6',
+        name: 'findings API p99, 10,000 hosts, SQLite',
+        value: result.latency.p99,
+        unit: 'ms',
+        target: '',
+        ok: null,
+        note: `${String(total)} open findings; page of 100; 10 connections from another process: ${String(Math.round(result.requests.average))} req/s, p50 ${String(result.latency.p50)} ms; ${String(result.non2xx)} non-2xx; fleet filled in ${fillS.toFixed(1)} s`,
+      });
     } finally {
       await stop(w);
       await db.close();
@@ -165,7 +240,15 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
           const agents = await enroll(pgdb, [a.url, b.url], 100);
           const first = await loadReports(agents, body, 100 / 40, 8);
           const r = await loadReports(agents, body, 10, 16);
-          rows.push({ issue: '#6', name: `agent reports of ${String(pkgs.length)} packages, PostgreSQL, 2 servers`, value: r.perSecond, unit: '/s', target: '', ok: null, note: `steady state; 100 agents split over 2 server processes, 16 in flight; ${String(r.failed)} refused; first reports ${first.perSecond.toFixed(0)}/s` });
+          rows.push({
+            issue: '#6',
+            name: `agent reports of ${String(pkgs.length)} packages, PostgreSQL, 2 servers`,
+            value: r.perSecond,
+            unit: '/s',
+            target: '',
+            ok: null,
+            note: `steady state; 100 agents split over 2 server processes, 16 in flight; ${String(r.failed)} refused; first reports ${first.perSecond.toFixed(0)}/s`,
+          });
         } finally {
           await stop(a);
           await stop(b);

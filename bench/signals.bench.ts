@@ -56,8 +56,24 @@ async function epssIngest(): Promise<BenchRow[]> {
       const second = await syncSource(db, 'first-epss', { file: day2 });
       const secondS = (performance.now() - t) / 1000;
       return [
-        { issue: '#16', name: 'EPSS ingest, 300,000 rows (first day: all new)', value: firstS, unit: 's', target: '< 3', ok: firstS < 3, note: `${String(first.advisories)} scores, ${String(first.added)} added; SQLite` },
-        { issue: '#16', name: 'EPSS ingest, 300,000 rows (next day: 10% moved)', value: secondS, unit: 's', target: '< 3', ok: secondS < 3, note: `${String(second.changed)} moved, ${String(second.unchanged)} unchanged; SQLite` },
+        {
+          issue: '#16',
+          name: 'EPSS ingest, 300,000 rows (first day: all new)',
+          value: firstS,
+          unit: 's',
+          target: '< 3',
+          ok: firstS < 3,
+          note: `${String(first.advisories)} scores, ${String(first.added)} added; SQLite`,
+        },
+        {
+          issue: '#16',
+          name: 'EPSS ingest, 300,000 rows (next day: 10% moved)',
+          value: secondS,
+          unit: 's',
+          target: '< 3',
+          ok: secondS < 3,
+          note: `${String(second.changed)} moved, ${String(second.unchanged)} unchanged; SQLite`,
+        },
       ];
     } finally {
       await db.close();
@@ -98,7 +114,17 @@ function ranking(): BenchRow[] {
     best = Math.min(best, performance.now() - t);
     kevFirst = ranked.findIndex((r) => r.risk.kev === null);
   }
-  return [{ issue: '#16', name: 'risk order: 640,000 findings (score, reason, sort)', value: best / 1000, unit: 's', target: '< 1', ok: best < 1000, note: `${String(kevFirst)} KEV-listed first; best of 3` }];
+  return [
+    {
+      issue: '#16',
+      name: 'risk order: 640,000 findings (score, reason, sort)',
+      value: best / 1000,
+      unit: 's',
+      target: '< 1',
+      ok: best < 1000,
+      note: `${String(kevFirst)} KEV-listed first; best of 3`,
+    },
+  ];
 }
 
 export async function run(): Promise<BenchRow[]> {

@@ -19,7 +19,8 @@ import { DEFAULT_LIMITS, detectFileFormat } from '../src/services/feeds.js';
 import { scanFiles } from '../src/services/file-scan.js';
 
 const [manifest, feed, mode] = process.argv.slice(2);
-if (manifest === undefined || feed === undefined || (mode !== 'on' && mode !== 'off' && mode !== 'parts')) throw new Error('usage: source-names-worker MANIFEST FEED on|off|parts');
+if (manifest === undefined || feed === undefined || (mode !== 'on' && mode !== 'off' && mode !== 'parts'))
+  throw new Error('usage: source-names-worker MANIFEST FEED on|off|parts');
 const release = 'azurelinux:3.0';
 if (mode === 'parts') {
   const packages = parseInventory(readFileSync(manifest, 'utf8'), manifest).packages;
@@ -31,7 +32,8 @@ if (mode === 'parts') {
   const scanOffMs = performance.now() - t;
   const advisories: Advisory[] = [];
   const parser = feedParser(await detectFileFormat(feed));
-  for await (const doc of feedDocuments(createReadStream(feed), feed, DEFAULT_LIMITS)) for await (const a of parser.parse(doc.bytes, { source: 'bench', name: doc.name, release, warn: () => undefined })) advisories.push(a);
+  for await (const doc of feedDocuments(createReadStream(feed), feed, DEFAULT_LIMITS))
+    for await (const a of parser.parse(doc.bytes, { source: 'bench', name: doc.name, release, warn: () => undefined })) advisories.push(a);
   const time = (ps: typeof packages): number => {
     const s = performance.now();
     for (let i = 0; i < 10; i++) matchPackages({ family: 'rpm', release, packages: ps, advisories });

@@ -27,18 +27,32 @@ const median = (xs: number[]): number => {
 export function run(ctx: BenchContext): Promise<BenchRow[]> {
   const manifest = sharedPath(ctx, 'azurelinux', 'manifests', '3.0-2024-07-27', 'toolchain_x86_64.txt');
   const feed = sharedPath(ctx, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
-  if (manifest === null || feed === null) return Promise.resolve([{ issue: '#13', name: 'source names: scan overhead', value: null, unit: '%', target: '< 10', ok: null, note: 'needs ../shared/data' }]);
+  if (manifest === null || feed === null)
+    return Promise.resolve([
+      { issue: '#13', name: 'source names: scan overhead', value: null, unit: '%', target: '< 10', ok: null, note: 'needs ../shared/data' },
+    ]);
   const times: Record<'on' | 'off', number[]> = { on: [], off: [] };
   let findings = { on: 0, off: 0 };
   for (let i = 0; i < ROUNDS; i++)
     for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', join(ctx.repo, 'bench', 'source-names-worker.ts'), manifest, feed, mode], { cwd: ctx.repo, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, ['--import', 'tsx', join(ctx.repo, 'bench', 'source-names-worker.ts'), manifest, feed, mode], {
+        cwd: ctx.repo,
+        encoding: 'utf8',
+      });
       const r = JSON.parse(out) as { ms: number; findings: number };
       times[mode].push(r.ms);
       findings = { ...findings, [mode]: r.findings };
     }
   const parts: { resolveMs: number; scanOffMs: number; matchOffMs: number; matchOnMs: number }[] = [];
-  for (let i = 0; i < ROUNDS; i++) parts.push(JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ctx.repo, 'bench', 'source-names-worker.ts'), manifest, feed, 'parts'], { cwd: ctx.repo, encoding: 'utf8' })) as (typeof parts)[number]);
+  for (let i = 0; i < ROUNDS; i++)
+    parts.push(
+      JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', join(ctx.repo, 'bench', 'source-names-worker.ts'), manifest, feed, 'parts'], {
+          cwd: ctx.repo,
+          encoding: 'utf8',
+        }),
+      ) as (typeof parts)[number],
+    );
   const added = parts.map((p) => ((p.resolveMs + Math.max(0, p.matchOnMs - p.matchOffMs)) / p.scanOffMs) * 100);
   const addedPct = median(added);
   const resolveCold = median(parts.map((p) => p.resolveMs));
@@ -58,10 +72,42 @@ export function run(ctx: BenchContext): Promise<BenchRow[]> {
   for (let i = 0; i < n; i++) resolveSourceNames(packages, 'azurelinux:3.0');
   const warmMs = (performance.now() - t) / n;
   return Promise.resolve([
-    { issue: '#13', name: `scan 618-package manifest, no resolution (median of ${String(ROUNDS)}, fresh process)`, value: off, unit: 'ms', target: '', ok: null, note: `${String(findings.off)} findings; min ${minOff.toFixed(0)} ms` },
-    { issue: '#13', name: `scan 618-package manifest, with resolution (median of ${String(ROUNDS)}, fresh process)`, value: on, unit: 'ms', target: '', ok: null, note: `${String(findings.on)} findings; min ${minOn.toFixed(0)} ms` },
-    { issue: '#13', name: 'whole-scan difference (medians; load-sensitive)', value: overhead, unit: '%', target: '', ok: null, note: `minimums: ${minOverhead.toFixed(1)} %` },
-    { issue: '#13', name: 'source names: what resolving adds to the scan', value: addedPct, unit: '%', target: '< 10', ok: addedPct < 10, note: `resolve cold ${resolveCold.toFixed(1)} ms + matching ${matchExtra.toFixed(1)} ms over a ${scanOff.toFixed(0)} ms scan (medians of ${String(ROUNDS)})` },
+    {
+      issue: '#13',
+      name: `scan 618-package manifest, no resolution (median of ${String(ROUNDS)}, fresh process)`,
+      value: off,
+      unit: 'ms',
+      target: '',
+      ok: null,
+      note: `${String(findings.off)} findings; min ${minOff.toFixed(0)} ms`,
+    },
+    {
+      issue: '#13',
+      name: `scan 618-package manifest, with resolution (median of ${String(ROUNDS)}, fresh process)`,
+      value: on,
+      unit: 'ms',
+      target: '',
+      ok: null,
+      note: `${String(findings.on)} findings; min ${minOn.toFixed(0)} ms`,
+    },
+    {
+      issue: '#13',
+      name: 'whole-scan difference (medians; load-sensitive)',
+      value: overhead,
+      unit: '%',
+      target: '',
+      ok: null,
+      note: `minimums: ${minOverhead.toFixed(1)} %`,
+    },
+    {
+      issue: '#13',
+      name: 'source names: what resolving adds to the scan',
+      value: addedPct,
+      unit: '%',
+      target: '< 10',
+      ok: addedPct < 10,
+      note: `resolve cold ${resolveCold.toFixed(1)} ms + matching ${matchExtra.toFixed(1)} ms over a ${scanOff.toFixed(0)} ms scan (medians of ${String(ROUNDS)})`,
+    },
     { issue: '#13', name: 'resolveSourceNames, 618 packages, warm', value: warmMs, unit: 'ms', target: '', ok: null },
   ]);
 }

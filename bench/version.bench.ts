@@ -74,7 +74,15 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const root = sharedPath(ctx, 'azurelinux', 'manifests');
   if (root === null) {
-    rows.push({ issue: '#2', name: 'rpm EVR comparisons (Azure Linux pairs)', value: null, unit: 'pairs/s', target: '>= 10,000,000', ok: null, note: 'skipped: no ../shared/data' });
+    rows.push({
+      issue: '#2',
+      name: 'rpm EVR comparisons (Azure Linux pairs)',
+      value: null,
+      unit: 'pairs/s',
+      target: '>= 10,000,000',
+      ok: null,
+      note: 'skipped: no ../shared/data',
+    });
   } else {
     // Versions reach the matcher from storage and parsers as flat strings; the manifest
     // loader above builds them by concatenation (V8 cons strings), so flatten them as a
@@ -91,7 +99,15 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       note: `${evr.gcs} GCs in ${(evr.total / 1e6).toFixed(0)}M comparisons`,
     });
     const vc = await measure(a, b, rpmvercmp);
-    rows.push({ issue: '#2', name: 'rpm rpmvercmp (JS) on the same strings', value: vc.perSecond, unit: 'pairs/s', target: '', ok: null, note: `${vc.gcs} GCs` });
+    rows.push({
+      issue: '#2',
+      name: 'rpm rpmvercmp (JS) on the same strings',
+      value: vc.perSecond,
+      unit: 'pairs/s',
+      target: '',
+      ok: null,
+      note: `${vc.gcs} GCs`,
+    });
     const oracle = buildOracle('rpm');
     if ('path' in oracle) {
       const input = a.map((x, i) => `${x}\t${b[i] ?? ''}`).join('\n') + '\n';
@@ -100,12 +116,22 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       const perSecond = ((cnt ?? 0) * (rounds ?? 0)) / (secs ?? 1);
       rows.push({ issue: '#2', name: 'rpm rpmvercmp (librpm C) on the same strings', value: perSecond, unit: 'pairs/s', target: 'reference', ok: null });
     } else {
-      rows.push({ issue: '#2', name: 'rpm rpmvercmp (librpm C)', value: null, unit: 'pairs/s', target: 'reference', ok: null, note: `skipped: missing ${oracle.missing}` });
+      rows.push({
+        issue: '#2',
+        name: 'rpm rpmvercmp (librpm C)',
+        value: null,
+        unit: 'pairs/s',
+        target: 'reference',
+        ok: null,
+        note: `skipped: missing ${oracle.missing}`,
+      });
     }
   }
   let debVersions: string[] = [];
   try {
-    debVersions = execFileSync('dpkg-query', ['-W', '-f=${Version}\\n'], { encoding: 'utf8' }).split('\n').filter((v) => v !== '');
+    debVersions = execFileSync('dpkg-query', ['-W', '-f=${Version}\\n'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((v) => v !== '');
   } catch {
     debVersions = [];
   }
@@ -117,7 +143,15 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       b.push(debVersions[(i * 7 + 3) % debVersions.length] as string);
     }
     const deb = await measure(a, b, compareDebVersions);
-    rows.push({ issue: '#2', name: `deb compareDebVersions, ${a.length} installed Debian versions`, value: deb.perSecond, unit: 'pairs/s', target: '', ok: null, note: `${deb.gcs} GCs` });
+    rows.push({
+      issue: '#2',
+      name: `deb compareDebVersions, ${a.length} installed Debian versions`,
+      value: deb.perSecond,
+      unit: 'pairs/s',
+      target: '',
+      ok: null,
+      note: `${deb.gcs} GCs`,
+    });
   } else {
     rows.push({ issue: '#2', name: 'deb comparisons', value: null, unit: 'pairs/s', target: '', ok: null, note: 'skipped: no dpkg-query' });
   }

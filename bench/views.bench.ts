@@ -20,16 +20,27 @@ const N = 2000;
 const IMAGE_PACKAGES = 500;
 
 export async function run(): Promise<BenchRow[]> {
-  if (!['rpmbuild', 'createrepo_c', 'rpm'].every(hasTool)) return [{ issue: '#7', name: 'content view publish', value: null, unit: 's', target: '', ok: null, note: 'rpmbuild or createrepo_c missing' }];
+  if (!['rpmbuild', 'createrepo_c', 'rpm'].every(hasTool))
+    return [{ issue: '#7', name: 'content view publish', value: null, unit: 's', target: '', ok: null, note: 'rpmbuild or createrepo_c missing' }];
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-view-'));
   try {
     const lines = ['Name: bench-upstream', 'Version: 1', 'Release: 1', 'Summary: bench', 'License: MIT', 'BuildArch: noarch', '%description', 'bench'];
-    for (let i = 0; i < N; i++) lines.push(`%package -n bw-p${String(i).padStart(4, '0')}`, `Version: 1.${String(i % 50)}`, 'Release: 1.azl3', 'Summary: bench', `%description -n bw-p${String(i).padStart(4, '0')}`, 'bench');
+    for (let i = 0; i < N; i++)
+      lines.push(
+        `%package -n bw-p${String(i).padStart(4, '0')}`,
+        `Version: 1.${String(i % 50)}`,
+        'Release: 1.azl3',
+        'Summary: bench',
+        `%description -n bw-p${String(i).padStart(4, '0')}`,
+        'bench',
+      );
     for (let i = 0; i < N; i++) lines.push(`%files -n bw-p${String(i).padStart(4, '0')}`);
     writeFileSync(join(dir, 'up.spec'), lines.join('\n') + '\n');
     const repo = join(dir, 'repo');
     mkdirSync(repo);
-    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${repo}`, '--quiet', join(dir, 'up.spec')], { stdio: 'pipe' });
+    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${repo}`, '--quiet', join(dir, 'up.spec')], {
+      stdio: 'pipe',
+    });
     execFileSync('createrepo_c', ['--quiet', repo]);
     const db = await openStore({ dbPath: join(dir, 'b.db') });
     try {
@@ -37,7 +48,10 @@ export async function run(): Promise<BenchRow[]> {
       await addRepo(db, { id: 'up', url: repo, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'bench' } });
       await syncRepo(db, 'up', { objectsDir });
       const view = join(dir, 'view.yaml');
-      writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: bench\nsources: [{ repo: up }]\nexclude: [{ package: "bw-p00*", reason: bench }]\npins: [{ package: "bw-p1*", version: "1.1*", reason: bench }]\n');
+      writeFileSync(
+        view,
+        'apiVersion: bulwark/v1\nkind: ContentView\nname: bench\nsources: [{ repo: up }]\nexclude: [{ package: "bw-p00*", reason: bench }]\npins: [{ package: "bw-p1*", version: "1.1*", reason: bench }]\n',
+      );
       const t0 = performance.now();
       const first = await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'bench' } });
       const firstS = (performance.now() - t0) / 1000;
@@ -51,15 +65,42 @@ export async function run(): Promise<BenchRow[]> {
       if (hasTool('dnf')) {
         for (const type of ['container', 'wsl'] as const) {
           const def = join(dir, `${type}.yaml`);
-          writeFileSync(def, `apiVersion: bulwark/v1\nkind: Image\nname: bench-${type}\ntype: ${type}\nrelease: azurelinux:3.0\nfrom: { view: bench, environment: prod }\npackages: [${names.join(', ')}]\n`);
+          writeFileSync(
+            def,
+            `apiVersion: bulwark/v1\nkind: Image\nname: bench-${type}\ntype: ${type}\nrelease: azurelinux:3.0\nfrom: { view: bench, environment: prod }\npackages: [${names.join(', ')}]\n`,
+          );
           const t2 = performance.now();
           const img = await buildImage(db, def, { imagesDir: join(dir, 'images'), actor: { kind: 'cli', name: 'bench' } });
-          rows.push({ issue: '#7', name: `image build: ${type}, ${String(IMAGE_PACKAGES)} packages`, value: (performance.now() - t2) / 1000, unit: 's', target: '', ok: null, note: `${String(img.packages)} installed by dnf --installroot; ${type === 'container' ? 'OCI layout' : 'WSL tarball'}, 2 SBOMs, stored and scanned` });
+          rows.push({
+            issue: '#7',
+            name: `image build: ${type}, ${String(IMAGE_PACKAGES)} packages`,
+            value: (performance.now() - t2) / 1000,
+            unit: 's',
+            target: '',
+            ok: null,
+            note: `${String(img.packages)} installed by dnf --installroot; ${type === 'container' ? 'OCI layout' : 'WSL tarball'}, 2 SBOMs, stored and scanned`,
+          });
         }
       }
       return [
-        { issue: '#7', name: `content view publish: ${String(N)} upstream packages, first version`, value: firstS, unit: 's', target: '', ok: null, note: `${String(first.packages)} published, ${String(first.deviations.length)} deviation entries; mirror (checksums), overlays, links, createrepo_c` },
-        { issue: '#7', name: '  … next version (packages already stored)', value: secondS, unit: 's', target: '', ok: null, note: `version ${String(second.version)}: overlays, links, createrepo_c` },
+        {
+          issue: '#7',
+          name: `content view publish: ${String(N)} upstream packages, first version`,
+          value: firstS,
+          unit: 's',
+          target: '',
+          ok: null,
+          note: `${String(first.packages)} published, ${String(first.deviations.length)} deviation entries; mirror (checksums), overlays, links, createrepo_c`,
+        },
+        {
+          issue: '#7',
+          name: '  … next version (packages already stored)',
+          value: secondS,
+          unit: 's',
+          target: '',
+          ok: null,
+          note: `version ${String(second.version)}: overlays, links, createrepo_c`,
+        },
         ...rows,
       ];
     } finally {

@@ -16,10 +16,16 @@ export function buildAptArchive(dir: string, debs: readonly DummyDeb[]): string 
   rmSync(join(root, 'pool', 'Packages'));
   const bin = join(root, 'dists', 'stable', 'main', 'binary-amd64');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'Packages'), execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  writeFileSync(
+    join(bin, 'Packages'),
+    execFileSync('dpkg-scanpackages', ['--multiversion', 'pool'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   execFileSync('xz', ['-kf', join(bin, 'Packages')]);
   const rel = 'main/binary-amd64/Packages.xz';
   const bytes = readFileSync(join(root, 'dists', 'stable', rel));
-  writeFileSync(join(root, 'dists', 'stable', 'Release'), `Suite: stable\nCodename: bookworm\nArchitectures: amd64\nComponents: main\nSHA256:\n ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}\n`);
+  writeFileSync(
+    join(root, 'dists', 'stable', 'Release'),
+    `Suite: stable\nCodename: bookworm\nArchitectures: amd64\nComponents: main\nSHA256:\n ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}\n`,
+  );
   return root;
 }

@@ -17,7 +17,10 @@ import { file, need, requires } from './needs.js';
 const CHROMIUM = '/usr/bin/chromium';
 const repo = join(import.meta.dirname, '..');
 const built = existsSync(join(repo, 'dist', 'web', 'index.html'));
-const needs = requires(file(CHROMIUM, 'chromium (Debian package chromium)'), need('the built dashboard', built ? null : 'dist/web/index.html is missing: run npm run build (npm test does)'));
+const needs = requires(
+  file(CHROMIUM, 'chromium (Debian package chromium)'),
+  need('the built dashboard', built ? null : 'dist/web/index.html is missing: run npm run build (npm test does)'),
+);
 const shots = join(repo, 'test-results', 'screenshots');
 
 needs.describe('the dashboard in Chromium', () => {

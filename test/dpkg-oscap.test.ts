@@ -40,7 +40,7 @@ function probeFields(v: string): { epoch: string; version: string; release: stri
   return { epoch: m?.[1] ?? '0', version: m?.[2] ?? v, release: m?.[3] ?? '' };
 }
 
-describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark scan --oval-strict = oscap oval eval on this machine\'s dpkg database', () => {
+describe.skipIf(need.skip)("dpkginfo OVAL with states on every field: bulwark scan --oval-strict = oscap oval eval on this machine's dpkg database", () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-dpkg-oscap-'));
   afterAll(() => {
     // BULWARK_OSCAP_KEEP=1 keeps the generated OVAL and oscap's results to look at a difference.
@@ -50,7 +50,10 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
 
   it('agrees on every definition', async () => {
     need.check();
-    const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     const inventoryFile = join(dir, 'dpkg-query.tsv');
     writeFileSync(inventoryFile, text);
     const installed = parseInventory(text, 'dpkg-query').packages;
@@ -83,7 +86,15 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
       count(`field ${f}`);
       if (f === 'evr') {
         const v = p.version;
-        const value = pick([v, `${v}~`, `${v}+1`, v.includes(':') ? v : `0:${v}`, v.replace(/^\d+:/, ''), `${parts.epoch}:${parts.version}`, v.replace(/\+/g, '.')]);
+        const value = pick([
+          v,
+          `${v}~`,
+          `${v}+1`,
+          v.includes(':') ? v : `0:${v}`,
+          v.replace(/^\d+:/, ''),
+          `${parts.epoch}:${parts.version}`,
+          v.replace(/\+/g, '.'),
+        ]);
         // evr_string (OVAL before 5.11.1, and some publishers) is compared with rpm's rules by oscap.
         const datatype = rand() < 0.25 ? 'evr_string' : 'debian_evr_string';
         count(`evr ${datatype}`);
@@ -126,10 +137,15 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
       // Fields in schema order (dpkginfo_state: name, arch, epoch, release, version, evr).
       const order = ['name', 'arch', 'epoch', 'release', 'version', 'evr'];
       chosen.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-      vars.push(`<constant_variable id="oval:t:var:${String(n)}" version="1" datatype="string">${names.map((x) => `<value>${esc(x)}</value>`).join('')}</constant_variable>`);
-      objects.push(`<linux-def:dpkginfo_object id="oval:t:obj:${String(n)}" version="1"><linux-def:name operation="${nameOp}" var_ref="oval:t:var:${String(n)}" var_check="at least one"/></linux-def:dpkginfo_object>`);
+      vars.push(
+        `<constant_variable id="oval:t:var:${String(n)}" version="1" datatype="string">${names.map((x) => `<value>${esc(x)}</value>`).join('')}</constant_variable>`,
+      );
+      objects.push(
+        `<linux-def:dpkginfo_object id="oval:t:obj:${String(n)}" version="1"><linux-def:name operation="${nameOp}" var_ref="oval:t:var:${String(n)}" var_check="at least one"/></linux-def:dpkginfo_object>`,
+      );
       const withState = rand() < 0.9;
-      if (withState) states.push(`<linux-def:dpkginfo_state id="oval:t:ste:${String(n)}" version="1">${chosen.map((f) => field(p, f)).join('')}</linux-def:dpkginfo_state>`);
+      if (withState)
+        states.push(`<linux-def:dpkginfo_state id="oval:t:ste:${String(n)}" version="1">${chosen.map((f) => field(p, f)).join('')}</linux-def:dpkginfo_state>`);
       const check = pick(['at least one', 'all', 'none satisfy', 'only one']);
       const existence = pick(['at_least_one_exists', 'at_least_one_exists', 'all_exist', 'any_exist', 'none_exist', 'only_one_exists']);
       tests.push(
@@ -140,7 +156,9 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
     for (let d = 0; d < DEFINITIONS; d++) {
       const k = 1 + Math.floor(rand() * 3);
       const crit = Array.from({ length: k }, test).join('');
-      defs.push(`<definition class="vulnerability" id="oval:t:def:${String(d + 1)}" version="1"><metadata><title>d${String(d)}</title><description/></metadata><criteria operator="${pick(['AND', 'OR'])}"${rand() < 0.1 ? ' negate="true"' : ''}>${crit}</criteria></definition>`);
+      defs.push(
+        `<definition class="vulnerability" id="oval:t:def:${String(d + 1)}" version="1"><metadata><title>d${String(d)}</title><description/></metadata><criteria operator="${pick(['AND', 'OR'])}"${rand() < 0.1 ? ' negate="true"' : ''}>${crit}</criteria></definition>`,
+      );
     }
     const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
@@ -165,7 +183,9 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
     expect(cli.err).toBe('');
     const ours = new Set((JSON.parse(cli.out) as { findings: { advisory: string }[] }).findings.map((f) => f.advisory));
     const trueTheirs = new Set([...theirs].filter(([, r]) => r === 'true').map(([id]) => id));
-    const productDiffs = [...theirs.keys()].filter((id) => ours.has(id) !== trueTheirs.has(id)).map((id) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${theirs.get(id) ?? '-'}`);
+    const productDiffs = [...theirs.keys()]
+      .filter((id) => ours.has(id) !== trueTheirs.has(id))
+      .map((id) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${theirs.get(id) ?? '-'}`);
 
     // Every result, not only "true": the evaluator behind the product path.
     const advisories: Advisory[] = [];
@@ -174,7 +194,11 @@ describe.skipIf(need.skip)('dpkginfo OVAL with states on every field: bulwark sc
       yield Buffer.from(xml);
     }
     for await (const a of parseOval(once(), { source: 't', name: 'dpkg.xml', release: 'debian:12', warn: () => undefined })) advisories.push(a);
-    const inv: StrictInventory = { family: 'deb', runningKernel: null, packages: installed.map((p) => ({ name: p.name, epoch: null, version: p.version, release: null, arch: p.arch })) };
+    const inv: StrictInventory = {
+      family: 'deb',
+      runningKernel: null,
+      packages: installed.map((p) => ({ name: p.name, epoch: null, version: p.version, release: null, arch: p.arch })),
+    };
     const index = indexByName(inv);
     const diffs: string[] = [];
     for (const a of advisories) {

@@ -26,7 +26,10 @@ const POLL_MS = 25;
  * exited"): a reason other than null fails at once, naming `what` was awaited.
  * @example const run = await waitFor(async () => (await listRunRows(db, q))[0] ?? null, { what: 'a run to start', gone: () => (server.exitCode !== null ? 'the server exited' : null) })
  */
-export async function waitFor<T>(probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, o: { what: string; gone?: () => string | null }): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  o: { what: string; gone?: () => string | null },
+): Promise<T> {
   for (;;) {
     const v = await probe();
     if (v !== null && v !== undefined && v !== false) return v;
@@ -49,7 +52,11 @@ export function alive(child: ChildProcess): boolean {
 /** Resolves when the child has exited (at once if it already has). */
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (!alive(child)) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => { resolve({ code, signal }); }));
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    }),
+  );
 }
 
 function lineCount(file: string): number {
@@ -71,7 +78,13 @@ function lineCount(file: string): number {
  * A worker that fails (non-zero exit without a kill) fails the test with its stderr.
  * @example const r = await killAtJournal({ argv: ['--import', 'tsx', worker, db, pk, hosts, trace], trace, maxKills: 6, random: rng(seed) })
  */
-export async function killAtJournal(o: { argv: readonly string[]; trace: string; maxKills: number; maxEventsPerLife?: number; random: () => number }): Promise<{ kills: number; selfStopped: number; result: unknown }> {
+export async function killAtJournal(o: {
+  argv: readonly string[];
+  trace: string;
+  maxKills: number;
+  maxEventsPerLife?: number;
+  random: () => number;
+}): Promise<{ kills: number; selfStopped: number; result: unknown }> {
   let kills = 0;
   let selfStopped = 0;
   for (;;) {
@@ -85,7 +98,10 @@ export async function killAtJournal(o: { argv: readonly string[]; trace: string;
     const end = exited(child);
     let killed = false;
     if (killAfter !== Infinity) {
-      const reached = await waitFor(() => lineCount(o.trace) - before >= killAfter, { what: `journal write ${String(killAfter)} of this worker`, gone: () => (alive(child) ? null : 'the worker exited first') }).catch(() => false);
+      const reached = await waitFor(() => lineCount(o.trace) - before >= killAfter, {
+        what: `journal write ${String(killAfter)} of this worker`,
+        gone: () => (alive(child) ? null : 'the worker exited first'),
+      }).catch(() => false);
       if (reached && alive(child)) {
         killed = child.kill('SIGKILL');
       }

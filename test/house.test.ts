@@ -21,7 +21,13 @@ function oversizedFiles(root: string, max = MAX_LINES): { file: string; lines: n
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name))
     .filter((p) => !p.endsWith('.test.ts') && !p.split(sep).includes('__fixtures__'))
-    .map((p) => ({ file: p.slice(root.length + 1).split(sep).join('/'), lines: lineCount(readFileSync(p, 'utf8')) }))
+    .map((p) => ({
+      file: p
+        .slice(root.length + 1)
+        .split(sep)
+        .join('/'),
+      lines: lineCount(readFileSync(p, 'utf8')),
+    }))
     .filter((f) => f.lines > max)
     .sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file));
 }

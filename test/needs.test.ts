@@ -13,7 +13,11 @@ function runFixture(ci: boolean): { line: string; out: string } {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['CI'];
   if (ci) env['CI'] = 'true';
-  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(repo, 'test', 'fixtures', 'vitest.config.ts')], { cwd: repo, env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(repo, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(repo, 'test', 'fixtures', 'vitest.config.ts')],
+    { cwd: repo, env, encoding: 'utf8' },
+  );
   const out = `${r.stdout}\n${r.stderr}`;
   return { line: /^\d+ passed, \d+ failed, \d+ skipped$/m.exec(r.stdout)?.[0] ?? `no closing line in: ${out}`, out };
 }
@@ -22,7 +26,9 @@ describe('a test that needs what is missing', () => {
   it('fails in CI, naming what is missing; the test whose needs are met passes', () => {
     const { line, out } = runFixture(true);
     expect(line).toBe('1 passed, 2 failed, 0 skipped');
-    expect(out).toContain('"a suite that needs a missing tool" cannot run in CI: missing bulwark-no-such-tool (bulwark-no-such-tool is not installed or does not run');
+    expect(out).toContain(
+      '"a suite that needs a missing tool" cannot run in CI: missing bulwark-no-such-tool (bulwark-no-such-tool is not installed or does not run',
+    );
     expect(out).toContain('"a test that needs a missing thing" cannot run in CI: missing a thing (it is not here)');
   });
 

@@ -29,10 +29,31 @@ export function inCi(): boolean {
 
 /** The Debian package that brings a command (scripts/setup-test.sh installs them, as root). */
 const DEBIAN_PACKAGE: Record<string, string> = {
-  rpm: 'rpm', rpmbuild: 'rpm', createrepo_c: 'createrepo-c', modifyrepo_c: 'createrepo-c', dnf: 'dnf', oscap: 'openscap-scanner',
-  sshd: 'openssh-server', 'ssh-keygen': 'openssh-client', 'dpkg-deb': 'dpkg', 'dpkg-query': 'dpkg', 'dpkg-scanpackages': 'dpkg-dev',
-  'apt-get': 'apt', 'apt-cache': 'apt', skopeo: 'skopeo', umoci: 'umoci', mmdebstrap: 'mmdebstrap', chromium: 'chromium',
-  openssl: 'openssl', curl: 'curl', dash: 'dash', gpg: 'gnupg', xz: 'xz-utils', tar: 'tar', unshare: 'util-linux', cc: 'gcc',
+  rpm: 'rpm',
+  rpmbuild: 'rpm',
+  createrepo_c: 'createrepo-c',
+  modifyrepo_c: 'createrepo-c',
+  dnf: 'dnf',
+  oscap: 'openscap-scanner',
+  sshd: 'openssh-server',
+  'ssh-keygen': 'openssh-client',
+  'dpkg-deb': 'dpkg',
+  'dpkg-query': 'dpkg',
+  'dpkg-scanpackages': 'dpkg-dev',
+  'apt-get': 'apt',
+  'apt-cache': 'apt',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  mmdebstrap: 'mmdebstrap',
+  chromium: 'chromium',
+  openssl: 'openssl',
+  curl: 'curl',
+  dash: 'dash',
+  gpg: 'gnupg',
+  xz: 'xz-utils',
+  tar: 'tar',
+  unshare: 'util-linux',
+  cc: 'gcc',
 };
 
 const HOW = 'run scripts/setup-test.sh as root to install it';
@@ -69,7 +90,12 @@ export function tools(...cmds: readonly string[]): Need[] {
 
 /** What test/sshd-hosts.ts needs to start sshd test hosts: sshd, unshare, ssh-keygen and root. */
 export function sshdHosts(): Need[] {
-  return [tool('/usr/sbin/sshd', { probe: ['-V'], startsOnly: true, name: 'sshd' }), tool('unshare'), tool('ssh-keygen', { probe: ['-?'], startsOnly: true }), root('sshd test hosts (network and mount namespaces)')];
+  return [
+    tool('/usr/sbin/sshd', { probe: ['-V'], startsOnly: true, name: 'sshd' }),
+    tool('unshare'),
+    tool('ssh-keygen', { probe: ['-?'], startsOnly: true }),
+    root('sshd test hosts (network and mount namespaces)'),
+  ];
 }
 
 /** A file or directory that must exist (a system file a test reads, such as a keyring). */
@@ -79,7 +105,10 @@ export function file(path: string, what = path): Need {
 
 /** Root: user namespaces with bind mounts, chroots and installroots of rpm and dnf need it. CI runs as root. */
 export function root(why: string): Need {
-  return { what: 'root', missing: process.getuid?.() === 0 ? null : `${why} needs root; this process runs as uid ${String(process.getuid?.())} (CI runs the suite as root)` };
+  return {
+    what: 'root',
+    missing: process.getuid?.() === 0 ? null : `${why} needs root; this process runs as uid ${String(process.getuid?.())} (CI runs the suite as root)`,
+  };
 }
 
 /** Any other precondition, already checked by the caller. */
@@ -88,7 +117,10 @@ export function need(what: string, missing: string | null): Need {
 }
 
 function describeMissing(needs: readonly Need[]): string {
-  return needs.filter((n) => n.missing !== null).map((n) => `${n.what} (${n.missing ?? ''})`).join('; ');
+  return needs
+    .filter((n) => n.missing !== null)
+    .map((n) => `${n.what} (${n.missing ?? ''})`)
+    .join('; ');
 }
 
 function missingError(name: string, missing: string): Error {
@@ -109,15 +141,35 @@ export interface Required {
 export function requires(...given: readonly (Need | readonly Need[])[]): Required {
   const needs = given.flat();
   const missing = describeMissing(needs);
-  if (missing === '') return { ok: true, missing, describe: (name, fn) => describe(name, fn), it: (name, fn, timeout) => { it(name, fn, timeout); } };
+  if (missing === '')
+    return {
+      ok: true,
+      missing,
+      describe: (name, fn) => describe(name, fn),
+      it: (name, fn, timeout) => {
+        it(name, fn, timeout);
+      },
+    };
   if (inCi()) {
     return {
       ok: false,
       missing,
       // The suite's own body is not run (its hooks would fail on the missing part, far from the
       // cause); one test stands for it and fails with what is missing.
-      describe: (name) => describe(name, () => { it(`needs ${needs.filter((n) => n.missing !== null).map((n) => n.what).join(', ')}`, () => { throw missingError(name, missing); }); }),
-      it: (name) => { it(name, () => { throw missingError(name, missing); }); },
+      describe: (name) =>
+        describe(name, () => {
+          it(`needs ${needs
+            .filter((n) => n.missing !== null)
+            .map((n) => n.what)
+            .join(', ')}`, () => {
+            throw missingError(name, missing);
+          });
+        }),
+      it: (name) => {
+        it(name, () => {
+          throw missingError(name, missing);
+        });
+      },
     };
   }
   return {

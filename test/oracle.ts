@@ -61,4 +61,3 @@ export function requireTool(what: string, missing: string | null): boolean {
   console.warn(`[skipped] ${what}: missing ${missing}. Run scripts/setup-test.sh (as root) to install it.`);
   return false;
 }
-

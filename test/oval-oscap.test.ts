@@ -106,7 +106,21 @@ function oscapResults(feedXml: string, root: string, dir: string): Map<string, s
   const db = execFileSync('rpm', ['--eval', '%_dbpath'], { encoding: 'utf8' }).trim();
   const results = join(dir, 'results.xml');
   // Paths are passed as positional parameters, never spliced into the script.
-  execFileSync('unshare', ['-m', 'sh', '-c', 'mkdir -p "$2" && mount --bind "$1" "$2" && exec oscap oval eval --skip-valid --results "$3" "$4" >/dev/null', 'sh', join(root, db), db, results, feedXml], { stdio: 'pipe' });
+  execFileSync(
+    'unshare',
+    [
+      '-m',
+      'sh',
+      '-c',
+      'mkdir -p "$2" && mount --bind "$1" "$2" && exec oscap oval eval --skip-valid --results "$3" "$4" >/dev/null',
+      'sh',
+      join(root, db),
+      db,
+      results,
+      feedXml,
+    ],
+    { stdio: 'pipe' },
+  );
   const out = new Map<string, string>();
   const xml = readFileSync(results, 'utf8');
   for (const m of xml.slice(xml.indexOf('<results')).matchAll(/<definition\s+([^>]*)>/g)) {
@@ -146,7 +160,16 @@ describe.skipIf(need.skip)('bulwark scan --oval-strict equals oscap oval eval on
     const names = [...byName.keys()].sort();
     const badNames = new Set(names.filter((n) => (byName.get(n) ?? []).some(malformed)));
     const seed = Number(process.env['BULWARK_OSCAP_SEED'] ?? Date.now() % 100000);
-    const cases: Cases = { inventories: 0, packages: 0, malformedBound: 0, epoch: 0, subPackage: 0, twoVersions: 0, trueDefinitions: 0, definitions: advisories.length };
+    const cases: Cases = {
+      inventories: 0,
+      packages: 0,
+      malformedBound: 0,
+      epoch: 0,
+      subPackage: 0,
+      twoVersions: 0,
+      trueDefinitions: 0,
+      definitions: advisories.length,
+    };
     for (let n = 0; n < INVENTORIES_PER_FEED; n++) {
       const rand = rng(seed + n);
       const pkgs: DummyRpm[] = [];
@@ -174,7 +197,8 @@ describe.skipIf(need.skip)('bulwark scan --oval-strict equals oscap oval eval on
         // A second installed version of the name (installonly style), on the other side of the bound.
         if (rand() < 0.05 && add(near(name, evr, where === 'below' ? 'above' : 'below', undefined))) cases.twoVersions++;
         // A sub-package of the source the feed names (the feed names sources, strict mode sees binaries literally).
-        if (rand() < 0.05 && p !== null && add({ name: `${name}-${rand() < 0.5 ? 'devel' : 'libs'}`, version: p.version, release: p.release })) cases.subPackage++;
+        if (rand() < 0.05 && p !== null && add({ name: `${name}-${rand() < 0.5 ? 'devel' : 'libs'}`, version: p.version, release: p.release }))
+          cases.subPackage++;
       }
       const dir = join(work, `${release.replace(':', '-')}-${String(n)}`);
       const root = buildRpmRoot(dir, join(dir, 'root'), pkgs);
@@ -186,8 +210,12 @@ describe.skipIf(need.skip)('bulwark scan --oval-strict equals oscap oval eval on
         const inv = await collectRoot(root, { release });
         const host = await startSshHost(join(dir, 'sshd'), { address: '127.0.0.9', port: 2299, rpmRoot: root, osRelease: 'ID=azurelinux\nVERSION_ID="3.0"\n' });
         try {
-          const remote = await collectSsh({ host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false }, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true });
-          const line = (p: { name: string; epoch: number | null; version: string; release: string | null; arch: string }): string => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''}.${p.arch}`;
+          const remote = await collectSsh(
+            { host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false },
+            { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true },
+          );
+          const line = (p: { name: string; epoch: number | null; version: string; release: string | null; arch: string }): string =>
+            `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''}.${p.arch}`;
           expect(remote.packages.map(line).sort()).toEqual(inv.packages.map(line).sort());
         } finally {
           await host.stop();
@@ -199,8 +227,14 @@ describe.skipIf(need.skip)('bulwark scan --oval-strict equals oscap oval eval on
       const reference = oscapResults(feedXml, root, dir);
       expect(reference.size).toBe(advisories.length);
       const theirs = new Set([...reference].filter(([, result]) => result === 'true').map(([id]) => id));
-      const differences = [...new Set([...ours, ...theirs])].filter((id) => ours.has(id) !== theirs.has(id)).map((id) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${reference.get(id) ?? 'missing'}`);
-      expect({ seed: seed + n, packages: pkgs.length, differences: differences.slice(0, 20) }).toEqual({ seed: seed + n, packages: pkgs.length, differences: [] });
+      const differences = [...new Set([...ours, ...theirs])]
+        .filter((id) => ours.has(id) !== theirs.has(id))
+        .map((id) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${reference.get(id) ?? 'missing'}`);
+      expect({ seed: seed + n, packages: pkgs.length, differences: differences.slice(0, 20) }).toEqual({
+        seed: seed + n,
+        packages: pkgs.length,
+        differences: [],
+      });
       // Both answers occur: a run where everything is false (or true) proves little.
       expect(theirs.size).toBeGreaterThan(0);
       expect(theirs.size).toBeLessThan(advisories.length);
@@ -236,15 +270,31 @@ describe.skipIf(need.skip)('rpminfo names by operation and states on every field
     const rand = rng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     const syllables = ['r', 'o', 'pm', 'lib', 'ssl', 'a', 'x', 'z', 'core', '2', 'ca'];
-    const pkgs: DummyRpm[] = [{ name: 'rpm', version: '4.18.2', release: '1.azl3' }, { name: 'rom', version: '2', release: '1' }, { name: 'ram2', version: '1', release: '1' }, { name: 'xrpm', version: '1', release: '1', epoch: 1 }];
+    const pkgs: DummyRpm[] = [
+      { name: 'rpm', version: '4.18.2', release: '1.azl3' },
+      { name: 'rom', version: '2', release: '1' },
+      { name: 'ram2', version: '1', release: '1' },
+      { name: 'xrpm', version: '1', release: '1', epoch: 1 },
+    ];
     while (pkgs.length < 50) {
       const name = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(syllables)).join(pick(['', '', '-']));
       if (!/^[a-z]/.test(name) || pkgs.some((p) => p.name === name)) continue;
-      pkgs.push({ name, version: `${String(Math.floor(rand() * 5))}.${String(Math.floor(rand() * 12))}`, release: `${String(1 + Math.floor(rand() * 4))}.azl3`, ...(rand() < 0.3 ? { epoch: Math.floor(rand() * 3) } : {}), ...(rand() < 0.4 ? { arch: 'x86_64' } : {}) });
+      pkgs.push({
+        name,
+        version: `${String(Math.floor(rand() * 5))}.${String(Math.floor(rand() * 12))}`,
+        release: `${String(1 + Math.floor(rand() * 4))}.azl3`,
+        ...(rand() < 0.3 ? { epoch: Math.floor(rand() * 3) } : {}),
+        ...(rand() < 0.4 ? { arch: 'x86_64' } : {}),
+      });
     }
     const root = buildRpmRoot(join(work, 'build'), join(work, 'root'), pkgs);
     const inventory = join(work, 'rpm-qa.tsv');
-    writeFileSync(inventory, execFileSync('rpm', ['--root', root, '-qa', '--queryformat', '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'], { maxBuffer: 1 << 26 }));
+    writeFileSync(
+      inventory,
+      execFileSync('rpm', ['--root', root, '-qa', '--queryformat', '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'], {
+        maxBuffer: 1 << 26,
+      }),
+    );
     const tally: Record<string, number> = {};
     const count = (k: string): void => {
       tally[k] = (tally[k] ?? 0) + 1;
@@ -257,19 +307,37 @@ describe.skipIf(need.skip)('rpminfo names by operation and states on every field
     const states: string[] = [];
     let n = 0;
     const fieldOf = (p: DummyRpm, f: string): string =>
-      f === 'name' ? p.name : f === 'epoch' ? (p.epoch === undefined ? '(none)' : String(p.epoch)) : f === 'version' ? p.version : f === 'release' ? p.release : p.arch ?? 'noarch';
+      f === 'name'
+        ? p.name
+        : f === 'epoch'
+          ? p.epoch === undefined
+            ? '(none)'
+            : String(p.epoch)
+          : f === 'version'
+            ? p.version
+            : f === 'release'
+              ? p.release
+              : (p.arch ?? 'noarch');
     const test = (): string => {
       n++;
       const p = pick(pkgs);
       const nameOp = pick(['equals', 'equals', 'not equal', 'pattern match', 'pattern match']);
       count(`object name ${nameOp}`);
       const name =
-        nameOp === 'pattern match' ? pick(['^r.m$', `^${reEsc(p.name.slice(0, 2))}`, `${reEsc(p.name.slice(-2))}$`, reEsc(p.name.slice(1, 3)), '^zzz', '[0-9]']) : nameOp === 'not equal' ? p.name : pick([p.name, p.name, `${p.name}-absent`]);
-      objects.push(`<linux-def:rpminfo_object id="oval:n:obj:${String(n)}" version="1"><linux-def:name operation="${nameOp}">${esc(name)}</linux-def:name></linux-def:rpminfo_object>`);
+        nameOp === 'pattern match'
+          ? pick(['^r.m$', `^${reEsc(p.name.slice(0, 2))}`, `${reEsc(p.name.slice(-2))}$`, reEsc(p.name.slice(1, 3)), '^zzz', '[0-9]'])
+          : nameOp === 'not equal'
+            ? p.name
+            : pick([p.name, p.name, `${p.name}-absent`]);
+      objects.push(
+        `<linux-def:rpminfo_object id="oval:n:obj:${String(n)}" version="1"><linux-def:name operation="${nameOp}">${esc(name)}</linux-def:name></linux-def:rpminfo_object>`,
+      );
       const withState = rand() < 0.85;
       if (withState) {
         const fields = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 2) }, () => pick(['name', 'arch', 'epoch', 'release', 'version', 'evr'])))];
-        fields.sort((a, b) => ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(a) - ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(b));
+        fields.sort(
+          (a, b) => ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(a) - ['name', 'arch', 'epoch', 'release', 'version', 'evr'].indexOf(b),
+        );
         const body = fields
           .map((f) => {
             count(`field ${f}`);
@@ -292,13 +360,17 @@ describe.skipIf(need.skip)('rpminfo names by operation and states on every field
       }
       const check = pick(['all', 'at least one', 'none satisfy', 'only one']);
       const existence = pick(['at_least_one_exists', 'at_least_one_exists', 'all_exist', 'any_exist', 'none_exist', 'only_one_exists']);
-      tests.push(`<linux-def:rpminfo_test id="oval:n:tst:${String(n)}" version="1" check="${check}" check_existence="${existence}" comment="t"><linux-def:object object_ref="oval:n:obj:${String(n)}"/>${withState ? `<linux-def:state state_ref="oval:n:ste:${String(n)}"/>` : ''}</linux-def:rpminfo_test>`);
+      tests.push(
+        `<linux-def:rpminfo_test id="oval:n:tst:${String(n)}" version="1" check="${check}" check_existence="${existence}" comment="t"><linux-def:object object_ref="oval:n:obj:${String(n)}"/>${withState ? `<linux-def:state state_ref="oval:n:ste:${String(n)}"/>` : ''}</linux-def:rpminfo_test>`,
+      );
       return `<criterion test_ref="oval:n:tst:${String(n)}"${rand() < 0.15 ? ' negate="true"' : ''}/>`;
     };
     const DEFS = 300;
     for (let d = 0; d < DEFS; d++) {
       const crit = Array.from({ length: 1 + Math.floor(rand() * 2) }, test).join('');
-      defs.push(`<definition class="vulnerability" id="oval:n:def:${String(d + 1)}" version="1"><metadata><title>d</title><description/></metadata><criteria operator="${pick(['AND', 'OR'])}">${crit}</criteria></definition>`);
+      defs.push(
+        `<definition class="vulnerability" id="oval:n:def:${String(d + 1)}" version="1"><metadata><title>d</title><description/></metadata><criteria operator="${pick(['AND', 'OR'])}">${crit}</criteria></definition>`,
+      );
     }
     const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
@@ -311,7 +383,9 @@ describe.skipIf(need.skip)('rpminfo names by operation and states on every field
     const r = await runCli(['scan', '--inventory', inventory, '--feed', feedXml, '--release', 'azurelinux:3.0', '--oval-strict', '--format', 'json']);
     expect(r.err).toBe('');
     const ours = new Set((JSON.parse(r.out) as { findings: { advisory: string }[] }).findings.map((f) => f.advisory));
-    const differences = [...reference].filter(([id, res]) => ours.has(id) !== (res === 'true')).map(([id, res]) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${res}`);
+    const differences = [...reference]
+      .filter(([id, res]) => ours.has(id) !== (res === 'true'))
+      .map(([id, res]) => `${id}: bulwark ${ours.has(id) ? 'true' : 'not true'}, oscap ${res}`);
     for (const res of reference.values()) count(`oscap ${res}`);
     expect({ seed, differences: differences.slice(0, 20) }).toEqual({ seed, differences: [] });
     console.log('rpminfo names and fields differential', JSON.stringify({ seed, definitions: DEFS, tests: n, packages: pkgs.length, ...tally }));

@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
 
 describe('the package', () => {
-  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string; engines: { node: string }; bin: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+    engines: { node: string };
+    bin: Record<string, string>;
+  };
 
   it('src/version.ts matches package.json', () => {
     expect(VERSION).toBe(pkg.version);

@@ -34,7 +34,9 @@ const OSV = [
     summary: 'bw-tzdata update',
     published: new Date().toISOString(),
     modified: new Date().toISOString(),
-    affected: [{ package: { ecosystem: 'Debian:12', name: 'bw-tzdata' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2025b-0+deb12u1' }] }] }],
+    affected: [
+      { package: { ecosystem: 'Debian:12', name: 'bw-tzdata' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2025b-0+deb12u1' }] }] },
+    ],
   },
 ];
 
@@ -73,7 +75,16 @@ needs.describe('end to end: Debian hosts patched with their own apt over SSH', (
     ]);
     server = await serveDir(repo);
     for (const [i, name] of ['deb-1', 'deb-2'].entries())
-      hosts.push(await startAptHost(join(dir, 'hosts'), { name, address: `127.0.0.${String(70 + i)}`, port: 2270 + i, repoUrl: server.url, initial: OLD.map((d) => join(repo, `${d}_all.deb`)), ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}) }));
+      hosts.push(
+        await startAptHost(join(dir, 'hosts'), {
+          name,
+          address: `127.0.0.${String(70 + i)}`,
+          port: 2270 + i,
+          repoUrl: server.url,
+          initial: OLD.map((d) => join(repo, `${d}_all.deb`)),
+          ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}),
+        }),
+      );
     writeFileSync(join(dir, 'policy.yaml'), POLICY);
     writeFileSync(join(dir, 'osv.json'), JSON.stringify(OSV));
   }, 180_000);
@@ -97,17 +108,24 @@ needs.describe('end to end: Debian hosts patched with their own apt over SSH', (
     expect(await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts)).toMatch(/deb-1: debian:12, 4 findings/);
     await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
     const out = await ok('run', '--policy', 'debian', '--known-hosts', knownHosts, '--json');
-    const report = JSON.parse(out) as { run: { status: string }; steps: { targetName: string; kind: string; state: string; startedAt: string; finishedAt: string; output: string }[] };
+    const report = JSON.parse(out) as {
+      run: { status: string };
+      steps: { targetName: string; kind: string; state: string; startedAt: string; finishedAt: string; output: string }[];
+    };
     expect(report.run.status).toBe('done');
-    expect(report.steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(['deb-1', 'deb-2'].flatMap((h) => [`${h}:precheck:done`, `${h}:update:done`, `${h}:rescan:done`]));
+    expect(report.steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(
+      ['deb-1', 'deb-2'].flatMap((h) => [`${h}:precheck:done`, `${h}:update:done`, `${h}:rescan:done`]),
+    );
     const canaryEnd = Math.max(...report.steps.filter((s) => s.targetName === 'deb-1').map((s) => Date.parse(s.finishedAt)));
     expect(report.steps.filter((s) => s.targetName === 'deb-2').every((s) => Date.parse(s.startedAt) >= canaryEnd)).toBe(true);
     expect(report.steps[0]?.output).toMatch(/apt-get -q update/);
     // 3.5.0-1 is in the repository too: the update goes to the planned version, not the newest;
     // perl's planned build is no longer offered: the lowest later one (not 5.38) is taken, and said.
-    for (const h of hosts) expect([h.name, h.installed()]).toEqual([h.name, ['bw-libssl=3.0.15-1~deb12u1', 'bw-perl=1:5.36.0-7+deb12u3', 'bw-tzdata=2024a-0+deb12u1']]);
+    for (const h of hosts)
+      expect([h.name, h.installed()]).toEqual([h.name, ['bw-libssl=3.0.15-1~deb12u1', 'bw-perl=1:5.36.0-7+deb12u3', 'bw-tzdata=2024a-0+deb12u1']]);
     expect(report.steps[0]?.output).toMatch(/resolved: bw-perl 1:5\.36\.0-7\+deb12u3 \(the planned 1:5\.36\.0-7\+deb12u2 is no longer offered\)/);
-    const fixed = (JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; package: string }[] }).findings;
+    const fixed = (JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; package: string }[] })
+      .findings;
     expect(fixed.map((f) => `${f.targetName}:${f.package}`).sort()).toEqual(['deb-1:bw-libssl', 'deb-1:bw-perl', 'deb-2:bw-libssl', 'deb-2:bw-perl']);
     const open = (JSON.parse(await ok('findings', '--format', 'json')) as { findings: { targetName: string; package: string }[] }).findings;
     expect(open.map((f) => `${f.targetName}:${f.package}`).sort()).toEqual(['deb-1:(release)', 'deb-1:bw-tzdata', 'deb-2:(release)', 'deb-2:bw-tzdata']);

@@ -23,11 +23,24 @@ export function testbed(dir: string, hosts: string[]): { repo: string; extra: (r
   ]);
   const repo = join(dir, 'rpms');
   execFileSync('createrepo_c', ['--quiet', repo]);
-  const extra = (r: string): string[] => ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${r}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`];
+  const extra = (r: string): string[] => [
+    '--releasever=3.0',
+    '--disablerepo=*',
+    `--repofrompath=local,file://${r}`,
+    '--enablerepo=local',
+    '--nogpgcheck',
+    '--setopt=install_weak_deps=False',
+    '--setopt=reposdir=/nonexistent',
+    `--setopt=cachedir=${join(dir, 'cache')}`,
+  ];
   const roots = new Map<string, string>();
   for (const h of hosts) {
     const root = join(dir, 'hosts', h);
-    execFileSync('dnf', ['-y', `--installroot=${root}`, ...extra(repo), 'install', 'bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3', 'kernel-6.6.1-1.azl3'], { stdio: 'pipe' });
+    execFileSync(
+      'dnf',
+      ['-y', `--installroot=${root}`, ...extra(repo), 'install', 'bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3', 'kernel-6.6.1-1.azl3'],
+      { stdio: 'pipe' },
+    );
     roots.set(h, root);
   }
   return { repo, extra, roots };
@@ -59,7 +72,6 @@ export const FEED = {
   })),
 };
 
-
 export interface TestbedHosts {
   /** Target id → the root and the dnf arguments rootTransport gives it. */
   hosts: Map<string, { root: string; extra: readonly string[] }>;
@@ -73,7 +85,11 @@ export interface TestbedHosts {
  * The testbed's roots as hosts in `db` (inventory imported, kind host), for rootTransport; each
  * host's dnf uses `repoOf(name)` (default: the testbed's repository).
  */
-export async function importTestbed(db: Db, tb: ReturnType<typeof testbed>, o: { repoOf?: (name: string) => string; clock?: Clock } = {}): Promise<TestbedHosts> {
+export async function importTestbed(
+  db: Db,
+  tb: ReturnType<typeof testbed>,
+  o: { repoOf?: (name: string) => string; clock?: Clock } = {},
+): Promise<TestbedHosts> {
   const hosts = new Map<string, { root: string; extra: readonly string[] }>();
   const names = new Map<string, string>();
   for (const [name, root] of tb.roots) {

@@ -9,7 +9,11 @@ const run = promisify(execFile);
  * A transport to test hosts that are rpm roots managed by the real dnf (--installroot), as
  * ../shared/testbed recipe 3 makes them. Reboots are recorded, not done.
  */
-export function rootTransport(hosts: ReadonlyMap<string, { root: string; extra: readonly string[] }>, rescan: (targetId: string) => Promise<void>, log: string[] = []): RunTransport {
+export function rootTransport(
+  hosts: ReadonlyMap<string, { root: string; extra: readonly string[] }>,
+  rescan: (targetId: string) => Promise<void>,
+  log: string[] = [],
+): RunTransport {
   const host = (id: string): { root: string; extra: readonly string[] } => {
     const h = hosts.get(id);
     if (h === undefined) throw new Error(`unknown test host ${id}`);

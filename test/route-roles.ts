@@ -82,11 +82,7 @@ export const MAY = {
     'POST /api/v1/tokens',
     'DELETE /api/v1/tokens/:id',
   ],
-  agent: [
-    'POST /agent/v1/report',
-    'GET /agent/v1/tasks',
-    'POST /agent/v1/tasks/:id/result',
-  ],
+  agent: ['POST /agent/v1/report', 'GET /agent/v1/tasks', 'POST /agent/v1/tasks/:id/result'],
 } as const;
 
 /**

@@ -54,7 +54,9 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
     const file = join(specs, `${p.name}-${p.version}-${p.release}.spec`);
     writeFileSync(file, spec);
     const target = p.arch !== undefined && p.arch !== 'noarch' ? ['--target', p.arch] : [];
-    execFileSync('rpmbuild', ['-bb', ...target, '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'rpms')}`, '--quiet', file], { stdio: 'pipe' });
+    execFileSync('rpmbuild', ['-bb', ...target, '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'rpms')}`, '--quiet', file], {
+      stdio: 'pipe',
+    });
   }
   const out: string[] = [];
   const walk = (d: string): void => {
@@ -89,7 +91,12 @@ export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[
         : // The package named like its source is that spec's main package, alone in its round.
           p.name === p.source
           ? undefined
-          : rounds.find((x) => !x.some((q) => q.name === p.name || q.name === q.source) && x[0]?.source === p.source && (machine(p) === undefined || x.every((q) => machine(q) === undefined || machine(q) === machine(p))));
+          : rounds.find(
+              (x) =>
+                !x.some((q) => q.name === p.name || q.name === q.source) &&
+                x[0]?.source === p.source &&
+                (machine(p) === undefined || x.every((q) => machine(q) === undefined || machine(q) === machine(p))),
+            );
     if (r === undefined) rounds.push((r = []));
     r.push(p);
   }
@@ -99,19 +106,38 @@ export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[
     const own = opts.ownSource === true ? round[0] : undefined;
     if (own !== undefined) {
       // One package, its own source rpm: %{SOURCERPM} is <name>-<version>-<release>.src.rpm.
-      const lines = [`Name: ${own.name}`, `Version: ${own.version}`, `Release: ${own.release}`, ...(own.epoch !== undefined ? [`Epoch: ${String(own.epoch)}`] : []), 'Summary: dummy', 'License: MIT', 'BuildArch: noarch', '%description', 'dummy', '%files'];
+      const lines = [
+        `Name: ${own.name}`,
+        `Version: ${own.version}`,
+        `Release: ${own.release}`,
+        ...(own.epoch !== undefined ? [`Epoch: ${String(own.epoch)}`] : []),
+        'Summary: dummy',
+        'License: MIT',
+        'BuildArch: noarch',
+        '%description',
+        'dummy',
+        '%files',
+      ];
       const spec = join(specDir, 'own.spec');
       writeFileSync(spec, lines.join('\n') + '\n');
-      execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
+      execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], {
+        stdio: 'pipe',
+      });
       const rpms = readdirSync(join(specDir, 'rpms', 'noarch')).map((f) => join(specDir, 'rpms', 'noarch', f));
-      execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms], { stdio: 'pipe' });
+      execFileSync(
+        'rpm',
+        ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...rpms],
+        { stdio: 'pipe' },
+      );
       return;
     }
     const target = round.map(machine).find((a) => a !== undefined);
     const main = round[0]?.name === round[0]?.source ? round[0] : undefined;
     const lines = [
       `Name: ${round[0]?.source ?? 'bulwark-test-root'}`,
-      ...(main === undefined ? ['Version: 1', 'Release: 1'] : [`Version: ${main.version}`, `Release: ${main.release}`, ...(main.epoch !== undefined ? [`Epoch: ${String(main.epoch)}`] : [])]),
+      ...(main === undefined
+        ? ['Version: 1', 'Release: 1']
+        : [`Version: ${main.version}`, `Release: ${main.release}`, ...(main.epoch !== undefined ? [`Epoch: ${String(main.epoch)}`] : [])]),
       'Summary: dummy',
       'License: MIT',
       ...(target === undefined ? ['BuildArch: noarch'] : []),
@@ -121,17 +147,56 @@ export function buildRpmRoot(dir: string, root: string, pkgs: readonly DummyRpm[
     ];
     for (const p of round) {
       if (p === main) continue;
-      lines.push(`%package -n ${p.name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []), ...(target !== undefined && machine(p) === undefined ? ['BuildArch: noarch'] : []), 'Summary: dummy', `%description -n ${p.name}`, 'dummy');
+      lines.push(
+        `%package -n ${p.name}`,
+        `Version: ${p.version}`,
+        `Release: ${p.release}`,
+        ...(p.epoch !== undefined ? [`Epoch: ${String(p.epoch)}`] : []),
+        ...(target !== undefined && machine(p) === undefined ? ['BuildArch: noarch'] : []),
+        'Summary: dummy',
+        `%description -n ${p.name}`,
+        'dummy',
+      );
     }
     for (const p of round) if (p !== main) lines.push(`%files -n ${p.name}`);
     const spec = join(specDir, 'root.spec');
     writeFileSync(spec, lines.join('\n') + '\n');
-    execFileSync('rpmbuild', ['-bb', ...(target === undefined ? [] : ['--target', target]), '--define', `_topdir ${join(specDir, 'build')}`, '--define', `_rpmdir ${join(specDir, 'rpms')}`, '--quiet', spec], { stdio: 'pipe' });
+    execFileSync(
+      'rpmbuild',
+      [
+        '-bb',
+        ...(target === undefined ? [] : ['--target', target]),
+        '--define',
+        `_topdir ${join(specDir, 'build')}`,
+        '--define',
+        `_rpmdir ${join(specDir, 'rpms')}`,
+        '--quiet',
+        spec,
+      ],
+      { stdio: 'pipe' },
+    );
     const rpms: string[] = [];
     for (const a of readdirSync(join(specDir, 'rpms'))) for (const f of readdirSync(join(specDir, 'rpms', a))) rpms.push(join(specDir, 'rpms', a, f));
     // --oldpackage: a second, older version of a name is installed beside the first (installonly style);
     // --ignorearch: an x86_64 package goes into the database whatever this machine's rpm calls its arch.
-    execFileSync('rpm', ['--root', root, '-i', '--justdb', '--nodeps', '--noscripts', '--notriggers', '--nosignature', '--nodigest', '--oldpackage', ...(target === undefined ? [] : ['--ignorearch']), ...rpms], { stdio: 'pipe' });
+    execFileSync(
+      'rpm',
+      [
+        '--root',
+        root,
+        '-i',
+        '--justdb',
+        '--nodeps',
+        '--noscripts',
+        '--notriggers',
+        '--nosignature',
+        '--nodigest',
+        '--oldpackage',
+        ...(target === undefined ? [] : ['--ignorearch']),
+        ...rpms,
+      ],
+      { stdio: 'pipe' },
+    );
   });
   return root;
 }

@@ -7,7 +7,10 @@ const entry = join(import.meta.dirname, 'bulwark-process.ts');
  * Starts `bulwark serve ARGS…` from source as a process of its own and waits for its banner:
  * the address it serves on and, when it printed one, the first admin token.
  */
-export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+export async function startServe(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -62,10 +62,16 @@ const xml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 /** updateinfo.xml in the form Fedora and Azure Linux publish it. */
 export function updateinfoXml(advisories: readonly RepoAdvisory[]): string {
   const updates = advisories.map((a) => {
-    const issued = a.issued.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+    const issued = a.issued
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, '');
     const refs = a.cves.map((c) => `<reference href="https://nvd.nist.gov/vuln/detail/${c}" id="${c}" type="cve" title="${c}"/>`).join('');
     const pkgs = a.packages
-      .map((p) => `<package name="${xml(p.name)}" epoch="${String(p.epoch ?? 0)}" version="${xml(p.version)}" release="${xml(p.release)}" arch="noarch"><filename>${xml(`${p.name}-${p.version}-${p.release}.noarch.rpm`)}</filename></package>`)
+      .map(
+        (p) =>
+          `<package name="${xml(p.name)}" epoch="${String(p.epoch ?? 0)}" version="${xml(p.version)}" release="${xml(p.release)}" arch="noarch"><filename>${xml(`${p.name}-${p.version}-${p.release}.noarch.rpm`)}</filename></package>`,
+      )
       .join('');
     return `<update from="security@example.test" status="stable" type="security" version="2.0"><id>${xml(a.id)}</id><title>${xml(`${a.id}: update`)}</title><severity>${a.severity}</severity><issued date="${issued}"/><references>${refs}</references><description>test advisory</description><pkglist><collection short="azl3"><name>Azure Linux 3.0</name>${pkgs}</collection></pkglist></update>`;
   });
@@ -91,7 +97,8 @@ export function buildRepo(dir: string, pkgs: readonly DummyRpm[], advisories: re
   return publishRepo(dir, advisories);
 }
 
-export const AZL3_OS_RELEASE = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20261101"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\n';
+export const AZL3_OS_RELEASE =
+  'NAME="Microsoft Azure Linux"\nVERSION="3.0.20261101"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\n';
 
 export interface DnfHost extends SshHost {
   name: string;
@@ -129,7 +136,20 @@ export function prepareDnfHost(dir: string, o: { name: string; localRepo: string
   for (const d of [root, join(etcDnf, 'vars'), join(etcDnf, 'repos.d'), join(hostDir, 'cache'), join(hostDir, 'lib-dnf')]) mkdirSync(d, { recursive: true });
   execFileSync(
     'dnf',
-    ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${o.localRepo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(hostDir, 'setup-cache')}`, 'install', ...o.initial],
+    [
+      '-y',
+      `--installroot=${root}`,
+      '--releasever=3.0',
+      '--disablerepo=*',
+      `--repofrompath=local,file://${o.localRepo}`,
+      '--enablerepo=local',
+      '--nogpgcheck',
+      '--setopt=install_weak_deps=False',
+      '--setopt=reposdir=/nonexistent',
+      `--setopt=cachedir=${join(hostDir, 'setup-cache')}`,
+      'install',
+      ...o.initial,
+    ],
     { stdio: 'pipe' },
   );
   writeFileSync(join(etcDnf, 'dnf.conf'), '[main]\ngpgcheck=0\ninstall_weak_deps=False\nreposdir=/etc/dnf/repos.d\nkeepcache=0\n');
@@ -174,7 +194,10 @@ export function prepareDnfHost(dir: string, o: { name: string; localRepo: string
 }
 
 /** Starts an sshd host on prepared dnf host files. */
-export async function startDnfHost(dir: string, o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<DnfHost> {
+export async function startDnfHost(
+  dir: string,
+  o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string },
+): Promise<DnfHost> {
   const files = prepareDnfHost(dir, o);
   const [rpmDb, ...binds] = files.binds;
   const host = await startSshHost(join(files.dir, 'ssh'), {
@@ -194,13 +217,22 @@ export async function startDnfHost(dir: string, o: { name: string; address: stri
  * their files), e.g. the agent script on a prepared host. Everything variable is a positional
  * parameter of the fixed script.
  */
-export function inNamespace(binds: readonly (readonly [string, string])[], argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+export function inNamespace(
+  binds: readonly (readonly [string, string])[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const script = 'while [ "$1" != -- ]; do [ -e "$2" ] || mkdir -p "$2"; mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"';
   // Asynchronous: the server the command talks to may live in this very process.
   return new Promise((resolve) => {
-    execFile('unshare', ['-m', 'sh', '-c', script, 'sh', ...binds.flat(), '--', ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
+    execFile(
+      'unshare',
+      ['-m', 'sh', '-c', script, 'sh', ...binds.flat(), '--', ...argv],
+      { encoding: 'utf8', env, maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -223,7 +255,10 @@ export function buildAptRepo(dir: string, debs: readonly DummyDeb[]): string {
   for (const d of debs) {
     const tree = join(dir, 'tree', `${d.name}_${d.version}`);
     mkdirSync(join(tree, 'DEBIAN'), { recursive: true });
-    writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: Bulwark tests <tests@example.test>\n${d.source === undefined ? '' : `Source: ${d.source}\n`}${d.depends === undefined ? '' : `Depends: ${d.depends}\n`}Description: dummy\n`);
+    writeFileSync(
+      join(tree, 'DEBIAN', 'control'),
+      `Package: ${d.name}\nVersion: ${d.version}\nArchitecture: all\nMaintainer: Bulwark tests <tests@example.test>\n${d.source === undefined ? '' : `Source: ${d.source}\n`}${d.depends === undefined ? '' : `Depends: ${d.depends}\n`}Description: dummy\n`,
+    );
     execFileSync('dpkg-deb', ['--root-owner-group', '--build', tree, join(out, `${d.name}_${d.version.replace(/^\d+:/, '')}_all.deb`)], { stdio: 'pipe' });
   }
   const packages = execFileSync('dpkg-scanpackages', ['--multiversion', '.'], { cwd: out, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -231,7 +266,8 @@ export function buildAptRepo(dir: string, debs: readonly DummyDeb[]): string {
   return out;
 }
 
-export const DEBIAN12_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n';
+export const DEBIAN12_OS_RELEASE =
+  'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n';
 
 export interface AptHost extends SshHost {
   name: string;
@@ -244,14 +280,25 @@ export interface AptHost extends SshHost {
  * apt reads the flat repository at `repoUrl`, and whose apt lists, cache and dpkg database are
  * its own (bind-mounted in its mount namespace).
  */
-export async function startAptHost(dir: string, o: { name: string; address: string; port: number; repoUrl: string; initial: readonly string[]; clientKey?: string }): Promise<AptHost> {
+export async function startAptHost(
+  dir: string,
+  o: { name: string; address: string; port: number; repoUrl: string; initial: readonly string[]; clientKey?: string },
+): Promise<AptHost> {
   const hostDir = join(dir, o.name);
   const admin = join(hostDir, 'dpkg');
   const etcApt = join(hostDir, 'etc-apt');
   for (const d of ['info', 'updates', 'triggers', 'parts', 'alternatives']) mkdirSync(join(admin, d), { recursive: true });
   writeFileSync(join(admin, 'status'), '');
   writeFileSync(join(admin, 'available'), '');
-  for (const d of [join(etcApt, 'apt.conf.d'), join(etcApt, 'preferences.d'), join(etcApt, 'sources.list.d'), join(etcApt, 'trusted.gpg.d'), join(hostDir, 'lib-apt', 'lists', 'partial'), join(hostDir, 'cache-apt', 'archives', 'partial')]) mkdirSync(d, { recursive: true });
+  for (const d of [
+    join(etcApt, 'apt.conf.d'),
+    join(etcApt, 'preferences.d'),
+    join(etcApt, 'sources.list.d'),
+    join(etcApt, 'trusted.gpg.d'),
+    join(hostDir, 'lib-apt', 'lists', 'partial'),
+    join(hostDir, 'cache-apt', 'archives', 'partial'),
+  ])
+    mkdirSync(d, { recursive: true });
   writeFileSync(join(etcApt, 'sources.list'), `deb [trusted=yes allow-insecure=yes] ${o.repoUrl} ./\n`);
   execFileSync('dpkg', [`--admindir=${admin}`, '--force-not-root', '-i', ...o.initial], { stdio: 'pipe' });
   const host = await startSshHost(join(hostDir, 'ssh'), {

@@ -32,9 +32,20 @@ requires(sshdHosts()).describe('rebooting a host over SSH', () => {
     // sshd runs the stand-in with no way to pass it arguments of ours: the paths are written in
     // as constants, and they are this test's own temporary directory, checked to be plain.
     expect(dir).toMatch(/^[A-Za-z0-9/_.-]+$/);
-    writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nif [ "$1" = reboot ] && [ -e '${comesBack}' ]; then echo 22222222-2222-4222-8222-222222222222 > '${bootFile}'; fi\nexit 0\n`);
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nif [ "$1" = reboot ] && [ -e '${comesBack}' ]; then echo 22222222-2222-4222-8222-222222222222 > '${bootFile}'; fi\nexit 0\n`,
+    );
     chmodSync(fake, 0o755);
-    const host = await startSshHost(join(dir, 'host'), { address: '127.0.0.90', port: 2290, binds: [[fake, '/usr/bin/systemctl'], [bootFile, '/proc/sys/kernel/random/boot_id'], [statFile, '/proc/stat']] });
+    const host = await startSshHost(join(dir, 'host'), {
+      address: '127.0.0.90',
+      port: 2290,
+      binds: [
+        [fake, '/usr/bin/systemctl'],
+        [bootFile, '/proc/sys/kernel/random/boot_id'],
+        [statFile, '/proc/stat'],
+      ],
+    });
     const db = await openStore({ dbPath: join(dir, 'b.db') });
     try {
       const knownHosts = join(dir, 'known_hosts');
@@ -43,10 +54,16 @@ requires(sshdHosts()).describe('rebooting a host over SSH', () => {
       const transport = runTransport(db, { knownHostsFile: knownHosts, acceptNewHostKey: false, rebootWaitMs: 2000, rebootPollMs: 200 });
 
       const stayed = await transport.reboot(t.id);
-      expect([stayed.code, stayed.stderr]).toEqual([null, 'no new boot within 2 s of the reboot (boot id still 11111111-1111-4111-8111-111111111111, or the host is not back)']);
+      expect([stayed.code, stayed.stderr]).toEqual([
+        null,
+        'no new boot within 2 s of the reboot (boot id still 11111111-1111-4111-8111-111111111111, or the host is not back)',
+      ]);
       // A reboot step a dead process had begun before the host's last boot: not rebooted again.
       const resumed = await transport.reboot(t.id, { since: '2027-01-15T07:59:00.000Z' });
-      expect([resumed.code, resumed.stdout]).toEqual([0, 'already rebooted: the host booted at 2027-01-15T08:00:00.000Z, after this step began at 2027-01-15T07:59:00.000Z\n']);
+      expect([resumed.code, resumed.stdout]).toEqual([
+        0,
+        'already rebooted: the host booted at 2027-01-15T08:00:00.000Z, after this step began at 2027-01-15T07:59:00.000Z\n',
+      ]);
       expect(readFileSync(log, 'utf8')).toBe('reboot\n');
       writeFileSync(comesBack, '');
       const back = await transport.reboot(t.id);

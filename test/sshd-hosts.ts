@@ -61,7 +61,18 @@ function waitForPort(address: string, port: number, ms: number): Promise<void> {
  * `osRelease`: the /etc/os-release text the host will show; `hostKey`: reuse a key file (to
  * restart the "same" host) or generate a new one.
  */
-export async function startSshHost(dir: string, o: { address: string; port: number; rpmRoot?: string; osRelease?: string; hostKey?: string; clientKey?: string; binds?: readonly (readonly [string, string])[] }): Promise<SshHost & { hostKeyFile: string }> {
+export async function startSshHost(
+  dir: string,
+  o: {
+    address: string;
+    port: number;
+    rpmRoot?: string;
+    osRelease?: string;
+    hostKey?: string;
+    clientKey?: string;
+    binds?: readonly (readonly [string, string])[];
+  },
+): Promise<SshHost & { hostKeyFile: string }> {
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = o.hostKey ?? join(dir, 'hostkey');
@@ -72,7 +83,18 @@ export async function startSshHost(dir: string, o: { address: string; port: numb
   const config = join(dir, 'sshd_config');
   writeFileSync(
     config,
-    [`ListenAddress ${o.address}:${String(o.port)}`, `HostKey ${hostKey}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, `PidFile ${join(dir, 'sshd.pid')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', ''].join('\n'),
+    [
+      `ListenAddress ${o.address}:${String(o.port)}`,
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      '',
+    ].join('\n'),
   );
   const osRelease = join(dir, 'os-release');
   writeFileSync(osRelease, o.osRelease ?? readFileSync('/etc/os-release'));

@@ -9,8 +9,16 @@ import { rawKysely, type Db } from '../src/storage/database.js';
 export async function dumpStore(db: Db, except: readonly string[] = ['audit']): Promise<Record<string, string[]>> {
   const names =
     db.dialect === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(rawKysely(db))).rows.map((r) => r.name)
-      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(rawKysely(db))).rows.map((r) => r.name);
+      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(rawKysely(db))).rows.map(
+          (r) => r.name,
+        )
+      : (
+          await sql<{
+            name: string;
+          }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(
+            rawKysely(db),
+          )
+        ).rows.map((r) => r.name);
   const out: Record<string, string[]> = {};
   for (const name of names.sort()) {
     if (except.includes(name) || name.startsWith('kysely_')) continue;

@@ -27,19 +27,34 @@ needs.describe('the supply chain through the CLI', () => {
   });
 
   it('snapshot → view → promote → served and used by dnf through its repo file → image → SBOM → parity', async () => {
-    const repo = buildRepo(join(dir, 'up'), [
-      { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
-      { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
-      { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
-      { name: 'bw-telnet', version: '0.17', release: '1.azl3' },
-    ], [{ id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] }]);
+    const repo = buildRepo(
+      join(dir, 'up'),
+      [
+        { name: 'bw-openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+        { name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' },
+        { name: 'bw-curl', version: '8.11.1', release: '3.azl3' },
+        { name: 'bw-telnet', version: '0.17', release: '1.azl3' },
+      ],
+      [
+        {
+          id: 'ADV-SSL',
+          severity: 'Critical',
+          issued: new Date('2026-11-20T00:00:00Z'),
+          cves: ['CVE-2026-1001'],
+          packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }],
+        },
+      ],
+    );
     const added = await cli('feeds', 'add', 'lab', '--location', join(dir, 'up', 'updateinfo.xml'), '--release', 'azurelinux:3.0');
     expect([added.code, added.err]).toEqual([0, '']);
     expect((await cli('feeds', 'sync', '--source', 'lab')).code).toBe(0);
     expect((await cli('repo', 'add', 'up', '--url', repo, '--no-verify')).code).toBe(0);
     expect((await cli('repo', 'sync', 'up')).out).toMatch(/^up: snapshot [0-9a-f]{16} new, 4 packages/m);
     const view = join(dir, 'lab.yaml');
-    writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: up }]\nexclude: [{ package: bw-telnet, reason: "no clear-text protocols" }]\npromotion: [canary, prod]\n');
+    writeFileSync(
+      view,
+      'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: up }]\nexclude: [{ package: bw-telnet, reason: "no clear-text protocols" }]\npromotion: [canary, prod]\n',
+    );
     expect((await cli('view', 'publish', '-f', view)).out).toMatch(/^lab version 1: 3 packages, 1 deviation from upstream/m);
     expect((await cli('view', 'promote', 'lab', '--to', 'prod')).err).toMatch(/has not been in canary yet/);
     expect((await cli('view', 'promote', 'lab', '--to', 'canary')).code).toBe(0);
@@ -56,9 +71,13 @@ needs.describe('the supply chain through the CLI', () => {
       const root = join(dir, 'web-1');
       const dnf = (...args: string[]): Promise<{ code: number; out: string }> =>
         new Promise((done) => {
-          execFile('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`, ...args], (err, stdout, stderr) => {
-            done({ code: err === null ? 0 : 1, out: stdout + stderr });
-          });
+          execFile(
+            'dnf',
+            ['-y', `--installroot=${root}`, '--releasever=3.0', `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`, ...args],
+            (err, stdout, stderr) => {
+              done({ code: err === null ? 0 : 1, out: stdout + stderr });
+            },
+          );
         });
       const installed = await dnf('install', 'bw-openssl', 'bw-curl');
       expect([installed.code, installed.out]).toEqual([0, expect.stringMatching(/bw-openssl/)]);
@@ -74,16 +93,28 @@ needs.describe('the supply chain through the CLI', () => {
 
     // The host, scanned from its package list; an image from the same environment.
     const qa = join(dir, 'web-1.tsv');
-    writeFileSync(qa, execFileSync('rpm', ['--root', join(dir, 'web-1'), '-qa', '--qf', '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n'], { encoding: 'utf8' }));
+    writeFileSync(
+      qa,
+      execFileSync('rpm', ['--root', join(dir, 'web-1'), '-qa', '--qf', '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n'], {
+        encoding: 'utf8',
+      }),
+    );
     expect((await cli('scan', '--inventory', qa, '--name', 'web-1', '--release', 'azurelinux:3.0')).code).toBe(0);
     const image = join(dir, 'base.yaml');
-    writeFileSync(image, 'apiVersion: bulwark/v1\nkind: Image\nname: base\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\n');
+    writeFileSync(
+      image,
+      'apiVersion: bulwark/v1\nkind: Image\nname: base\ntype: container\nrelease: azurelinux:3.0\nfrom: { view: lab, environment: prod }\npackages: [bw-openssl]\n',
+    );
     const built = await cli('image', 'build', '-f', image);
     expect(built.out).toMatch(/^base build 1 \(container\) from lab version 1: 1 package$/m);
     const layout = /artifact (\S+)/.exec(built.out)?.[1] ?? '';
-    expect(JSON.parse(execFileSync('skopeo', ['inspect', `oci:${layout}:1`], { encoding: 'utf8' })) as { Layers: string[] }).toMatchObject({ Layers: [expect.stringMatching(/^sha256:/)] });
+    expect(JSON.parse(execFileSync('skopeo', ['inspect', `oci:${layout}:1`], { encoding: 'utf8' })) as { Layers: string[] }).toMatchObject({
+      Layers: [expect.stringMatching(/^sha256:/)],
+    });
     const sbom = JSON.parse((await cli('image', 'sbom', 'base')).out) as { components: { purl: string }[] };
-    expect(sbom.components.map((c) => c.purl)).toEqual(['pkg:rpm/azurelinux/bw-openssl@3.3.5-5.azl3?arch=noarch&distro=azurelinux-3.0&epoch=1&upstream=bw-openssl-3.3.5-5.azl3.src.rpm']);
+    expect(sbom.components.map((c) => c.purl)).toEqual([
+      'pkg:rpm/azurelinux/bw-openssl@3.3.5-5.azl3?arch=noarch&distro=azurelinux-3.0&epoch=1&upstream=bw-openssl-3.3.5-5.azl3.src.rpm',
+    ]);
     // The newest openssl in the view is in both: the image has no finding; the host has curl besides.
     const parity = await cli('image', 'parity', 'base', '--hosts', 'web-1');
     expect(parity.code).toBe(1);

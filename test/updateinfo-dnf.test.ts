@@ -73,7 +73,21 @@ function step(release: string, dir: -1 | 1): string | null {
 function dnfList(root: string, repo: string, cache: string, names: ReadonlySet<string>): Set<string> {
   const out = execFileSync(
     'dnf',
-    ['-q', '-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${repo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${cache}`, '--setopt=install_weak_deps=False', 'updateinfo', 'list'],
+    [
+      '-q',
+      '-y',
+      `--installroot=${root}`,
+      '--releasever=3.0',
+      '--disablerepo=*',
+      `--repofrompath=local,file://${repo}`,
+      '--enablerepo=local',
+      '--nogpgcheck',
+      '--setopt=reposdir=/nonexistent',
+      `--setopt=cachedir=${cache}`,
+      '--setopt=install_weak_deps=False',
+      'updateinfo',
+      'list',
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const pairs = new Set<string>();
@@ -150,7 +164,14 @@ describe.skipIf(need.skip)('updateinfo: bulwark scan lists what dnf updateinfo l
           if (rand() < 0.25) continue;
           const arch = archOf.get(b) ?? 'x86_64';
           const where = pick(['below', 'at', 'above', 'epoch-up', 'epoch-down', 'own-version'] as const);
-          let p: DummyRpm = { name: b, version: src.version, release: src.release, arch, source: src.name, ...(src.epoch !== undefined ? { epoch: src.epoch } : {}) };
+          let p: DummyRpm = {
+            name: b,
+            version: src.version,
+            release: src.release,
+            arch,
+            source: src.name,
+            ...(src.epoch !== undefined ? { epoch: src.epoch } : {}),
+          };
           if (where === 'below') {
             const r = step(src.release, -1);
             if (r === null) continue;
@@ -187,8 +208,14 @@ describe.skipIf(need.skip)('updateinfo: bulwark scan lists what dnf updateinfo l
       const theirs = dnfList(root, repo, join(dir, 'cache'), new Set(installed.keys()));
       const r = await runCli(['scan', '--inventory', inventory, '--feed', feed, '--release', 'azurelinux:3.0', '--format', 'json']);
       expect(r.err).toBe('');
-      const ours = new Set((JSON.parse(r.out) as { findings: { advisory: string; package: string; arch: string | null }[] }).findings.map((f) => `${f.advisory} ${f.package}.${f.arch ?? '?'}`));
-      const differences = [...new Set([...ours, ...theirs])].filter((k) => ours.has(k) !== theirs.has(k)).map((k) => `${k}: bulwark ${ours.has(k) ? 'lists' : 'does not list'}, dnf ${theirs.has(k) ? 'lists' : 'does not list'}`);
+      const ours = new Set(
+        (JSON.parse(r.out) as { findings: { advisory: string; package: string; arch: string | null }[] }).findings.map(
+          (f) => `${f.advisory} ${f.package}.${f.arch ?? '?'}`,
+        ),
+      );
+      const differences = [...new Set([...ours, ...theirs])]
+        .filter((k) => ours.has(k) !== theirs.has(k))
+        .map((k) => `${k}: bulwark ${ours.has(k) ? 'lists' : 'does not list'}, dnf ${theirs.has(k) ? 'lists' : 'does not list'}`);
       expect({ seed: seed + n, differences: differences.slice(0, 20) }).toEqual({ seed: seed + n, differences: [] });
       count('inventories');
       tally['installed packages'] = (tally['installed packages'] ?? 0) + installed.size;
@@ -197,6 +224,15 @@ describe.skipIf(need.skip)('updateinfo: bulwark scan lists what dnf updateinfo l
     }
     console.log('dnf updateinfo differential', JSON.stringify({ seed, ...tally }));
     expect(tally['pairs dnf lists'] ?? 0).toBeGreaterThan(10);
-    for (const k of ['installed below', 'installed at', 'installed above', 'installed epoch-up', 'installed epoch-down', 'installed own-version', 'advisories with an arch="src" entry']) expect(tally[k] ?? 0).toBeGreaterThan(0);
+    for (const k of [
+      'installed below',
+      'installed at',
+      'installed above',
+      'installed epoch-up',
+      'installed epoch-down',
+      'installed own-version',
+      'advisories with an arch="src" entry',
+    ])
+      expect(tally[k] ?? 0).toBeGreaterThan(0);
   });
 });

@@ -54,7 +54,11 @@ function runCli(scheme: 'rpm' | 'deb', pairs: [string, string][]): string[] {
 describe.runIf(haveRpm)('rpm: random adversarial pairs against librpm', () => {
   const r = rng(SEED);
   const pairs: [string, string][] = Array.from({ length: PAIRS }, () => rpmPair(r));
-  const want = runOracle(oraclePath(rpmOracle), ['evr'], pairs.map(([a, b]) => `${a}\t${b}`));
+  const want = runOracle(
+    oraclePath(rpmOracle),
+    ['evr'],
+    pairs.map(([a, b]) => `${a}\t${b}`),
+  );
 
   it('the oracle is rpm: it agrees with `rpm --eval` (Lua rpm.ver) on a sample', () => {
     const sample = pairs.slice(0, 3000);
@@ -97,7 +101,11 @@ describe.runIf(haveRpm)('rpm: random adversarial pairs against librpm', () => {
       const a = rpmVersion(r);
       return [a, r() < 0.5 ? rpmVersion(r) : a + rpmVersion(r)];
     });
-    const vwant = runOracle(oraclePath(rpmOracle), ['vercmp'], vpairs.map(([a, b]) => `${a}\t${b}`));
+    const vwant = runOracle(
+      oraclePath(rpmOracle),
+      ['vercmp'],
+      vpairs.map(([a, b]) => `${a}\t${b}`),
+    );
     const got = vpairs.map(([a, b]) => String(rpmvercmp(a, b)));
     expect(firstDisagreements(vpairs, vwant, got)).toEqual([]);
   });
@@ -106,10 +114,23 @@ describe.runIf(haveRpm)('rpm: random adversarial pairs against librpm', () => {
 describe.runIf(haveDpkg)('deb: random adversarial pairs against libdpkg', () => {
   const r = rng(SEED ^ 0x5bd1e995);
   const pairs: [string, string][] = Array.from({ length: PAIRS }, () => debPair(r));
-  const want = runOracle(oraclePath(dpkgOracle), ['cmp'], pairs.map(([a, b]) => `${a}\t${b}`));
+  const want = runOracle(
+    oraclePath(dpkgOracle),
+    ['cmp'],
+    pairs.map(([a, b]) => `${a}\t${b}`),
+  );
 
   it('the generator reaches valid, warned and refused versions', () => {
-    const kinds = new Set(pairs.slice(0, 5000).map(([a]) => (a === '' ? 'blank' : (() => { const p = parseDebVersionBytes(a); return !p.ok ? 'error' : p.warning ? 'warn' : 'ok'; })())));
+    const kinds = new Set(
+      pairs.slice(0, 5000).map(([a]) =>
+        a === ''
+          ? 'blank'
+          : (() => {
+              const p = parseDebVersionBytes(a);
+              return !p.ok ? 'error' : p.warning ? 'warn' : 'ok';
+            })(),
+      ),
+    );
     expect([...kinds].sort()).toEqual(expect.arrayContaining(['error', 'ok', 'warn']));
   });
 
@@ -119,7 +140,11 @@ describe.runIf(haveDpkg)('deb: random adversarial pairs against libdpkg', () => 
     const ascii = pairs.filter(([a, b]) => !a.startsWith('-') && !b.startsWith('-') && /^[\x20-\x7e]*$/.test(a + b));
     // Make sure blank versions are in the sample: dpkg treats them apart.
     const sample = [...ascii.slice(0, 240), ['', '0'], ['0', ''], ['', ''], ['<unknown>', '1'], ['', '<unknown>'], ['', '1:0']] as [string, string][];
-    const oracle = runOracle(oraclePath(dpkgOracle), ['cmp'], sample.map(([a, b]) => `${a}\t${b}`));
+    const oracle = runOracle(
+      oraclePath(dpkgOracle),
+      ['cmp'],
+      sample.map(([a, b]) => `${a}\t${b}`),
+    );
     const fromDpkg = sample.map(([a, b]) => {
       const rel = (op: string): number | null => spawnSync('dpkg', ['--compare-versions', a, op, b]).status;
       const lt = rel('lt');
@@ -143,7 +168,13 @@ describe.runIf(haveDpkg)('deb: random adversarial pairs against libdpkg', () => 
     const ascii = pairs.map((p, i) => [p, want[i]] as const).filter(([[a, b], w]) => w !== 'E' && /^[\x20-\x7e]*$/.test(a + b));
     expect(ascii.length).toBeGreaterThan(PAIRS / 2);
     const got = ascii.map(([[a, b]]) => String(compareDebVersions(a, b)));
-    expect(firstDisagreements(ascii.map(([p]) => [...p]), ascii.map(([, w]) => w), got)).toEqual([]);
+    expect(
+      firstDisagreements(
+        ascii.map(([p]) => [...p]),
+        ascii.map(([, w]) => w),
+        got,
+      ),
+    ).toEqual([]);
   });
 
   it(`bulwark vercmp --scheme deb agrees with libdpkg on ${PAIRS} pairs`, () => {
@@ -152,7 +183,10 @@ describe.runIf(haveDpkg)('deb: random adversarial pairs against libdpkg', () => 
   });
 
   it('parseversion verdicts (ok / warning / error) agree with libdpkg', () => {
-    const versions = pairs.slice(0, 50_000).map(([a]) => a).filter((v) => v !== '' && v !== '<unknown>');
+    const versions = pairs
+      .slice(0, 50_000)
+      .map(([a]) => a)
+      .filter((v) => v !== '' && v !== '<unknown>');
     const wantP = runOracle(oraclePath(dpkgOracle), ['parse'], versions);
     const got = versions.map((v) => {
       const p = parseDebVersionBytes(v);

@@ -40,7 +40,8 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   beforeAll(async () => {
     db = await open();
     await runDemo(db);
-    for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token);
+    for (const role of ['viewer', 'operator', 'admin'] as const)
+      tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token);
     app = createApp(db, { ...config, authFailuresPerMinute: 1000 });
   });
   afterAll(async () => {
@@ -54,7 +55,9 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     if (o.client !== undefined) headers['x-bulwark-test-client'] = o.client;
     if (o.body !== undefined) headers['content-type'] = 'application/json';
-    return Promise.resolve(app.request(path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.text !== undefined ? { body: o.text } : {}) }));
+    return Promise.resolve(
+      app.request(path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.text !== undefined ? { body: o.text } : {}) }),
+    );
   };
 
   it('serves an OpenAPI 3.1 document with exactly the routes the server answers, each with its role', async () => {
@@ -62,8 +65,12 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { 'x-bulwark-role': string; operationId: string }>> };
     expect(doc.openapi).toBe('3.1.0');
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op['x-bulwark-role']}`)).sort();
-    const table = apiRoutes().map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')} ${r.access}`).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${p} ${op['x-bulwark-role']}`))
+      .sort();
+    const table = apiRoutes()
+      .map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')} ${r.access}`)
+      .sort();
     expect(documented).toEqual(table);
     // What Hono really routes: the same method and path pairs, and besides them only the
     // (public) package repositories of content views — files, not API.
@@ -76,8 +83,12 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   });
 
   it('gives each route the role written by hand in test/route-roles.ts, and has no route that list does not name', () => {
-    const table = apiRoutes().map((r) => `${r.method.toUpperCase()} ${r.path} ${r.access}`).sort();
-    const byHand = Object.entries(MAY).flatMap(([access, routes]) => routes.map((route) => `${route} ${access}`)).sort();
+    const table = apiRoutes()
+      .map((r) => `${r.method.toUpperCase()} ${r.path} ${r.access}`)
+      .sort();
+    const byHand = Object.entries(MAY)
+      .flatMap(([access, routes]) => routes.map((route) => `${route} ${access}`))
+      .sort();
     expect(table).toEqual(byHand);
   });
 
@@ -95,7 +106,10 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
       // and nothing in the store changes.
       const path = r.path.replace(/:([A-Za-z]+)/g, (_, p: string) => (p === 'id' ? '99999' : `no-such-${p}`));
       for (const who of ['none', 'viewer', 'operator', 'admin'] as const) {
-        const res = await call(r.method.toUpperCase(), path, { ...(who === 'none' ? {} : { role: who }), ...(r.body !== undefined ? { body: {} } : r.textBody === true && r.method !== 'get' ? { text: 'x: 1' } : {}) });
+        const res = await call(r.method.toUpperCase(), path, {
+          ...(who === 'none' ? {} : { role: who }),
+          ...(r.body !== undefined ? { body: {} } : r.textBody === true && r.method !== 'get' ? { text: 'x: 1' } : {}),
+        });
         // Agent routes take an agent's signature, never a token.
         const need = access === 'public' ? -2 : access === 'agent' ? 99 : rank[access];
         const expected = rank[who] >= need ? 'through' : who === 'none' || access === 'agent' ? '401' : '403';
@@ -114,7 +128,11 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   });
 
   it('admin-only query parameters, as written by hand: the route table declares exactly them, and below admin giving one is 403 before anything is looked up', async () => {
-    expect(apiRoutes().flatMap((r) => (r.adminQuery ?? []).map((q) => `${r.method.toUpperCase()} ${r.path}?${q}`)).sort()).toEqual([...ADMIN_QUERY].sort());
+    expect(
+      apiRoutes()
+        .flatMap((r) => (r.adminQuery ?? []).map((q) => `${r.method.toUpperCase()} ${r.path}?${q}`))
+        .sort(),
+    ).toEqual([...ADMIN_QUERY].sort());
     const rows: string[] = [];
     for (const q of ADMIN_QUERY) {
       const [method = '', rest = ''] = q.split(' ');
@@ -129,18 +147,60 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
       rows.push(`${q}=false as operator: ${String((await call(method, url.replace(/=true$/, '=false'), { role: 'operator' })).status)}`);
     }
     expect(rows).toEqual(
-      ADMIN_QUERY.flatMap((q) => [`${q} as viewer: 403 auth.forbidden`, `${q} as operator: 403 auth.forbidden`, `${q} as admin: 404 storage.not-found`, `${q}=false as operator: 404`]),
+      ADMIN_QUERY.flatMap((q) => [
+        `${q} as viewer: 403 auth.forbidden`,
+        `${q} as operator: 403 auth.forbidden`,
+        `${q} as admin: 404 storage.not-found`,
+        `${q}=false as operator: 404`,
+      ]),
     );
   });
 
   it('every route, with every credential, hostile parameters, queries and bodies: no server error', async () => {
     // Each variant names nothing that exists, so nothing in the store changes; what matters is
     // that the answer is the client's error (4xx) or a success, never a 500 with a stack.
-    const params = ['%00', 'a%00b', '%C0%AE%C0%AE', 'x'.repeat(5000), '%F0%9F%92%A9', '..%2F..%2Fetc%2Fpasswd', "'%20or%201=1%20--", '-1', '1e309', '99999999999999999999', '%EF%BF%BF', '%5C'];
-    const queries = ['?limit=%00&offset=-1&sort=%00', '?host=%00&status=open,%00', '?limit=1e309&offset=99999999999999999999', '?sort=-&severity=&cve=%27%22', '?at=2024-13-45&days=0&format=%00', `?tag=${'t'.repeat(5000)}`];
-    const bodies = ['{"user":"a\\u0000b","password":"p"}', '[]', 'null', '"s"', '{"__proto__":{"admin":true}}', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, '{"name":"\\ud800"}', '{', `{"tags":[${Array(100).fill('"\\u0000"').join(',')}]}`];
+    const params = [
+      '%00',
+      'a%00b',
+      '%C0%AE%C0%AE',
+      'x'.repeat(5000),
+      '%F0%9F%92%A9',
+      '..%2F..%2Fetc%2Fpasswd',
+      "'%20or%201=1%20--",
+      '-1',
+      '1e309',
+      '99999999999999999999',
+      '%EF%BF%BF',
+      '%5C',
+    ];
+    const queries = [
+      '?limit=%00&offset=-1&sort=%00',
+      '?host=%00&status=open,%00',
+      '?limit=1e309&offset=99999999999999999999',
+      '?sort=-&severity=&cve=%27%22',
+      '?at=2024-13-45&days=0&format=%00',
+      `?tag=${'t'.repeat(5000)}`,
+    ];
+    const bodies = [
+      '{"user":"a\\u0000b","password":"p"}',
+      '[]',
+      'null',
+      '"s"',
+      '{"__proto__":{"admin":true}}',
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+      '{"name":"\\ud800"}',
+      '{',
+      `{"tags":[${Array(100).fill('"\\u0000"').join(',')}]}`,
+    ];
     const texts = ['x: 1', '\0', '['.repeat(5000), 'a: &a [*a]', '!!js/function "f"', `${'- '.repeat(100_000)}x`, '\ufeff\ud800'];
-    const credentials: Record<string, string | undefined> = { none: undefined, viewer: tokens.get('viewer'), operator: tokens.get('operator'), admin: tokens.get('admin'), forged: 'bwk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', malformed: 'x'.repeat(300) };
+    const credentials: Record<string, string | undefined> = {
+      none: undefined,
+      viewer: tokens.get('viewer'),
+      operator: tokens.get('operator'),
+      admin: tokens.get('admin'),
+      forged: 'bwk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      malformed: 'x'.repeat(300),
+    };
     const failures: string[] = [];
     for (const r of apiRoutes()) {
       for (const [who, token] of Object.entries(credentials)) {
@@ -148,13 +208,21 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
         for (const p of params) variants.push({ path: r.path.replace(/:([A-Za-z]+)/g, p).replace('/*', `/${p}`) });
         const base = r.path.replace(/:([A-Za-z]+)/g, 'no-such-thing');
         for (const q of queries) variants.push({ path: `${base}${q}` });
-        if (r.method !== 'get') for (const b of r.textBody === true ? texts : bodies) variants.push(r.textBody === true ? { path: base, text: b } : { path: base, body: b });
+        if (r.method !== 'get')
+          for (const b of r.textBody === true ? texts : bodies) variants.push(r.textBody === true ? { path: base, text: b } : { path: base, body: b });
         for (const v of variants) {
           const headers: Record<string, string> = { 'x-bulwark-test-client': `fuzz-${who}` };
           if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
           if (v.body !== undefined) headers['content-type'] = 'application/json';
-          const res = await app.request(v.path, { method: r.method.toUpperCase(), headers, ...(v.body !== undefined ? { body: v.body } : v.text !== undefined ? { body: v.text } : {}) });
-          if (res.status >= 500) failures.push(`${r.method.toUpperCase()} ${v.path.slice(0, 120)} as ${who}${v.body !== undefined ? ` body ${v.body.slice(0, 40)}` : v.text !== undefined ? ` text ${JSON.stringify(v.text.slice(0, 20))}` : ''}: ${String(res.status)} ${(await res.text()).slice(0, 200)}`);
+          const res = await app.request(v.path, {
+            method: r.method.toUpperCase(),
+            headers,
+            ...(v.body !== undefined ? { body: v.body } : v.text !== undefined ? { body: v.text } : {}),
+          });
+          if (res.status >= 500)
+            failures.push(
+              `${r.method.toUpperCase()} ${v.path.slice(0, 120)} as ${who}${v.body !== undefined ? ` body ${v.body.slice(0, 40)}` : v.text !== undefined ? ` text ${JSON.stringify(v.text.slice(0, 20))}` : ''}: ${String(res.status)} ${(await res.text()).slice(0, 200)}`,
+            );
         }
       }
     }
@@ -169,7 +237,11 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   }, 600_000);
 
   it('refuses expired, revoked, malformed and forged tokens; limits failed authentications per client', async () => {
-    const past = await createToken(db, { name: 'short', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } }, () => new Date(Date.now() - 2 * 86_400_000));
+    const past = await createToken(
+      db,
+      { name: 'short', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } },
+      () => new Date(Date.now() - 2 * 86_400_000),
+    );
     expect((await call('GET', '/api/v1/me', { token: past.token })).status).toBe(401);
     const t = await createToken(db, { name: 'soon-revoked', role: 'viewer', expiresInDays: 30, actor: { kind: 'cli', name: 'test' } });
     const me = await call('GET', '/api/v1/me', { token: t.token });
@@ -189,7 +261,8 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect(list).not.toMatch(/secret|sha256/i);
 
     const limited = createApp(db, { ...config, authFailuresPerMinute: 5 });
-    const req = (token: string, client: string) => limited.request('/api/v1/me', { headers: { authorization: `Bearer ${token}`, 'x-bulwark-test-client': client } });
+    const req = (token: string, client: string) =>
+      limited.request('/api/v1/me', { headers: { authorization: `Bearer ${token}`, 'x-bulwark-test-client': client } });
     for (let i = 0; i < 5; i++) expect((await req('bwk_nope', '10.0.0.1')).status).toBe(401);
     const blocked = await req(admin, '10.0.0.1');
     expect(blocked.status).toBe(429);
@@ -210,7 +283,17 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect(role).toBe('operator');
     const jar = cookie.split(';')[0] ?? '';
     const withSession = (method: string, path: string, o: { csrf?: string; body?: unknown } = {}): Promise<Response> =>
-      Promise.resolve(app.request(path, { method, headers: { cookie: jar, ...(o.csrf !== undefined ? { 'x-csrf-token': o.csrf } : {}), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) }));
+      Promise.resolve(
+        app.request(path, {
+          method,
+          headers: {
+            cookie: jar,
+            ...(o.csrf !== undefined ? { 'x-csrf-token': o.csrf } : {}),
+            ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+        }),
+      );
     expect((await withSession('GET', '/api/v1/findings?limit=1')).status).toBe(200);
     const me = (await (await withSession('GET', '/api/v1/session')).json()) as { user: string; csrfToken: string };
     expect(me).toMatchObject({ user: 'carol', csrfToken });
@@ -218,9 +301,14 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     const forged = await withSession('POST', '/api/v1/decisions', { body: { policy: 'demo', advisory: 'X-1', kind: 'approve', reason: 'r' } });
     expect(forged.status).toBe(403);
     expect(await forged.text()).toMatch(/CSRF/);
-    expect((await withSession('POST', '/api/v1/decisions', { csrf: 'A'.repeat(43), body: { policy: 'demo', advisory: 'X-1', kind: 'approve', reason: 'r' } })).status).toBe(403);
+    expect(
+      (await withSession('POST', '/api/v1/decisions', { csrf: 'A'.repeat(43), body: { policy: 'demo', advisory: 'X-1', kind: 'approve', reason: 'r' } }))
+        .status,
+    ).toBe(403);
     // With it, the operator gets through the role check (the policy does not exist: 404, not 403).
-    expect([200, 201, 404]).toContain((await withSession('POST', '/api/v1/decisions', { csrf: csrfToken, body: { policy: 'nope', advisory: 'X-1', kind: 'approve', reason: 'r' } })).status);
+    expect([200, 201, 404]).toContain(
+      (await withSession('POST', '/api/v1/decisions', { csrf: csrfToken, body: { policy: 'nope', advisory: 'X-1', kind: 'approve', reason: 'r' } })).status,
+    );
     // Role still applies: tokens are admin-only.
     expect((await withSession('GET', '/api/v1/tokens')).status).toBe(403);
     const out = await withSession('DELETE', '/api/v1/session', { csrf: csrfToken });
@@ -238,7 +326,12 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     await setUser(db, { name: 'carol', role: 'operator', password: 'correct horse battery', actor: { kind: 'cli', name: 'test' } });
 
     const limited = createApp(db, { ...config, authFailuresPerMinute: 3 });
-    const attempt = (password: string) => limited.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': '10.9.9.9' }, body: JSON.stringify({ user: 'carol', password }) });
+    const attempt = (password: string) =>
+      limited.request('/api/v1/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-bulwark-test-client': '10.9.9.9' },
+        body: JSON.stringify({ user: 'carol', password }),
+      });
     for (let i = 0; i < 3; i++) expect((await attempt('guess number ' + String(i))).status).toBe(401);
     expect((await attempt('correct horse battery')).status).toBe(429);
   });
@@ -246,7 +339,14 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   it('counts a password login when it starts, per address and per user name, apart from tokens; a burst waits for a few scrypt checks at a time', async () => {
     await setUser(db, { name: 'erin', role: 'viewer', password: 'correct horse battery', actor: { kind: 'cli', name: 'test' } });
     const admin = tokens.get('admin') ?? '';
-    const login = (a: ReturnType<typeof createApp>, client: string, password: string, user = 'erin') => Promise.resolve(a.request('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-bulwark-test-client': client }, body: JSON.stringify({ user, password }) }));
+    const login = (a: ReturnType<typeof createApp>, client: string, password: string, user = 'erin') =>
+      Promise.resolve(
+        a.request('/api/v1/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-bulwark-test-client': client },
+          body: JSON.stringify({ user, password }),
+        }),
+      );
     const statuses = async (rs: Promise<Response>[]) => {
       const out = new Map<string, number>();
       for (const r of await Promise.all(rs)) {
@@ -258,7 +358,10 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
 
     // 200 wrong passwords at once from one address: 20 are checked, the rest refused unchecked.
     const flooded = createApp(db, { ...config, authFailuresPerMinute: 20, loginAttemptsPerUserPerMinute: 1000 });
-    expect(await statuses(Array.from({ length: 200 }, (_, i) => login(flooded, '10.7.7.7', `guess ${String(i)}`)))).toEqual({ '401 wrong user name or password': 20, '429 too many logins from this address; try again in a minute': 180 });
+    expect(await statuses(Array.from({ length: 200 }, (_, i) => login(flooded, '10.7.7.7', `guess ${String(i)}`)))).toEqual({
+      '401 wrong user name or password': 20,
+      '429 too many logins from this address; try again in a minute': 180,
+    });
     // Tokens have their own budget: the same address's valid token still works.
     expect((await flooded.request('/api/v1/me', { headers: { authorization: `Bearer ${admin}`, 'x-bulwark-test-client': '10.7.7.7' } })).status).toBe(200);
     expect((await login(flooded, '10.7.7.7', 'correct horse battery')).status).toBe(429);
@@ -272,7 +375,10 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
 
     // Per user name, from any address: a spread-out guess at one account stops too.
     const spread = createApp(db, { ...config, authFailuresPerMinute: 1000, loginAttemptsPerUserPerMinute: 5 });
-    expect(await statuses(Array.from({ length: 8 }, (_, i) => login(spread, `10.8.0.${String(i)}`, 'wrong password!!')))).toEqual({ '401 wrong user name or password': 5, '429 too many logins as erin; try again in a minute': 3 });
+    expect(await statuses(Array.from({ length: 8 }, (_, i) => login(spread, `10.8.0.${String(i)}`, 'wrong password!!')))).toEqual({
+      '401 wrong user name or password': 5,
+      '429 too many logins as erin; try again in a minute': 3,
+    });
     expect((await login(spread, '10.8.1.1', 'wrong password!!', 'carol')).status).toBe(401);
 
     // A burst from many addresses: a few scrypt checks at a time and a short queue; the rest are refused unchecked.
@@ -282,10 +388,47 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect((burst['401 wrong user name or password'] ?? 0) + (burst['429 too many logins at once; try again in a moment'] ?? 0)).toBe(200);
   }, 60_000);
 
-  it('adds feeds through the API only from https:// URLs outside the server\'s own network; local files stay with the CLI', async () => {
+  it("adds feeds through the API only from https:// URLs outside the server's own network; local files stay with the CLI", async () => {
     const add = (location: string) => call('POST', '/api/v1/feeds', { role: 'admin', body: { id: 'api-feed', format: 'osv', location } });
-    const refused = ['/etc/passwd', 'file:///etc/passwd', './feed.json', 'http://mirror.example/osv/all.zip', 'ftp://mirror.example/all.zip', 'https://169.254.169.254/latest/meta-data/', 'https://127.0.0.1/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://[::1]/x', 'https://[::ffff:169.254.169.254]/x', 'https://[fe80::1]/x', 'https://[fd00::1]/x', 'https://10.1.2.3/x', 'https://172.16.0.1/x', 'https://192.168.1.1/x', 'https://0.0.0.0/x', 'https://localhost/x', 'https://a.localhost/x', 'https://[::127.0.0.1]/x', 'https://[64:ff9b::7f00:1]/x', 'https://[2002:7f00:1::]/x', 'https://[fec0::1]/x', 'https://198.18.0.1/x', 'https://224.0.0.1/x', 'https://255.255.255.255/x', 'https://[ff02::1]/x'];
-    const answers = await Promise.all(refused.map(async (l) => { const r = await add(l); return [l, r.status, ((await r.json()) as { error?: { message: string } }).error?.message.replace(/^body\.location: (?:\S+ )?(through the API|is a loopback).*$/, '$1')]; }));
+    const refused = [
+      '/etc/passwd',
+      'file:///etc/passwd',
+      './feed.json',
+      'http://mirror.example/osv/all.zip',
+      'ftp://mirror.example/all.zip',
+      'https://169.254.169.254/latest/meta-data/',
+      'https://127.0.0.1/x',
+      'https://2130706433/x',
+      'https://0x7f.1/x',
+      'https://[::1]/x',
+      'https://[::ffff:169.254.169.254]/x',
+      'https://[fe80::1]/x',
+      'https://[fd00::1]/x',
+      'https://10.1.2.3/x',
+      'https://172.16.0.1/x',
+      'https://192.168.1.1/x',
+      'https://0.0.0.0/x',
+      'https://localhost/x',
+      'https://a.localhost/x',
+      'https://[::127.0.0.1]/x',
+      'https://[64:ff9b::7f00:1]/x',
+      'https://[2002:7f00:1::]/x',
+      'https://[fec0::1]/x',
+      'https://198.18.0.1/x',
+      'https://224.0.0.1/x',
+      'https://255.255.255.255/x',
+      'https://[ff02::1]/x',
+    ];
+    const answers = await Promise.all(
+      refused.map(async (l) => {
+        const r = await add(l);
+        return [
+          l,
+          r.status,
+          ((await r.json()) as { error?: { message: string } }).error?.message.replace(/^body\.location: (?:\S+ )?(through the API|is a loopback).*$/, '$1'),
+        ];
+      }),
+    );
     expect(answers).toEqual(refused.map((l) => [l, 400, /^(\/|\.|file|http:|ftp)/.test(l) ? 'through the API' : 'is a loopback']));
     expect(JSON.stringify(await (await call('GET', '/api/v1/feeds', { role: 'admin' })).json())).not.toContain('api-feed');
     const ok = await add('https://mirror.example/osv/all.zip');
@@ -326,14 +469,24 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   });
 
   it('lists findings filtered, sorted and paged; reports in other formats; errors are JSON with stable codes', async () => {
-    const all = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as { items: { package: string; severity: string }[]; total: number };
+    const all = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as {
+      items: { package: string; severity: string }[];
+      total: number;
+    };
     expect(all.total).toBeGreaterThan(3);
     expect(all.items).toHaveLength(all.total);
-    const page = (await (await call('GET', '/api/v1/findings?limit=2&offset=1&sort=package', { role: 'viewer' })).json()) as { items: { package: string }[]; total: number; limit: number; offset: number };
+    const page = (await (await call('GET', '/api/v1/findings?limit=2&offset=1&sort=package', { role: 'viewer' })).json()) as {
+      items: { package: string }[];
+      total: number;
+      limit: number;
+      offset: number;
+    };
     const sorted = all.items.map((f) => f.package).sort((a, b) => a.localeCompare(b));
     expect(page.items.map((f) => f.package)).toEqual(sorted.slice(1, 3));
     expect([page.total, page.limit, page.offset]).toEqual([all.total, 2, 1]);
-    const bySeverity = (await (await call('GET', '/api/v1/findings?limit=1000&sort=-severity', { role: 'viewer' })).json()) as { items: { severity: string }[] };
+    const bySeverity = (await (await call('GET', '/api/v1/findings?limit=1000&sort=-severity', { role: 'viewer' })).json()) as {
+      items: { severity: string }[];
+    };
     const rank = ['unknown', 'none', 'low', 'medium', 'high', 'critical'];
     const ranks = bySeverity.items.map((f) => rank.indexOf(f.severity));
     expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
@@ -358,12 +511,17 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
   });
 
   it('gives the fleet at a glance: hosts, open exposure by severity and release, open findings per day', async () => {
-    const o = (await (await call('GET', '/api/v1/overview?days=7', { role: 'viewer' })).json()) as { hosts: { total: number; byRelease: Record<string, number> }; open: { total: number; bySeverity: Record<string, number>; byRelease: Record<string, Record<string, number>> }; exposureOverTime: { day: string; open: number }[] };
+    const o = (await (await call('GET', '/api/v1/overview?days=7', { role: 'viewer' })).json()) as {
+      hosts: { total: number; byRelease: Record<string, number> };
+      open: { total: number; bySeverity: Record<string, number>; byRelease: Record<string, Record<string, number>> };
+      exposureOverTime: { day: string; open: number }[];
+    };
     const listed = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as { total: number; items: { severity: string }[] };
     expect(o.hosts.total).toBe(1);
     expect(o.hosts.byRelease).toEqual({ 'azurelinux:3.0': 1 });
     expect(o.open.total).toBe(listed.total);
-    for (const sev of ['critical', 'high', 'medium', 'low']) expect([sev, o.open.bySeverity[sev]]).toEqual([sev, listed.items.filter((f) => f.severity === sev).length]);
+    for (const sev of ['critical', 'high', 'medium', 'low'])
+      expect([sev, o.open.bySeverity[sev]]).toEqual([sev, listed.items.filter((f) => f.severity === sev).length]);
     expect(o.open.byRelease['azurelinux:3.0']?.['high']).toBe(o.open.bySeverity['high']);
     expect(o.exposureOverTime).toHaveLength(7);
     expect(o.exposureOverTime.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), open: o.open.total });
@@ -374,10 +532,15 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect(put.status).toBe(200);
     expect(await put.json()).toEqual({ name: 'demo', version: 1, created: true });
     expect((await call('PUT', '/api/v1/policies/other', { role: 'admin', text: POLICY })).status).toBe(400);
-    const plan = (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as { entries: { target: string; packages: { advisories: string[] }[] }[] };
+    const plan = (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as {
+      entries: { target: string; packages: { advisories: string[] }[] }[];
+    };
     expect(plan.entries.map((e) => e.target)).toEqual(['demo-azl3-vm']);
     const advisory = plan.entries[0]?.packages[0]?.advisories[0] ?? '';
-    const hold = await call('POST', '/api/v1/decisions', { role: 'operator', body: { policy: 'demo', advisory, kind: 'hold', reason: 'waiting for the vendor' } });
+    const hold = await call('POST', '/api/v1/decisions', {
+      role: 'operator',
+      body: { policy: 'demo', advisory, kind: 'hold', reason: 'waiting for the vendor' },
+    });
     expect(hold.status).toBe(201);
     const held = (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as { entries: { held: { advisory: string }[] }[] };
     expect(held.entries[0]?.held.map((h) => h.advisory)).toEqual([advisory]);
@@ -399,13 +562,25 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     expect(audit.items.find((a) => a.action === 'run.start')?.actor).toBe(`token:${operatorId}:t-operator`);
     expect(audit.items.find((a) => a.action === 'advisory.hold')?.actor).toBe(`token:${operatorId}:t-operator`);
     expect(audit.items.find((a) => a.action === 'policy.apply')?.actor).toMatch(/^token:[0-9a-f]{12}:t-admin$/);
-    const overview = (await (await call('GET', '/api/v1/overview', { role: 'viewer' })).json()) as { sla: { policy: string; plannedHosts: number; breaches: number }[] };
+    const overview = (await (await call('GET', '/api/v1/overview', { role: 'viewer' })).json()) as {
+      sla: { policy: string; plannedHosts: number; breaches: number }[];
+    };
     expect(overview.sla.map((p) => [p.policy, p.plannedHosts])).toEqual([['demo', 1]]);
-    expect(overview.sla[0]?.breaches).toBe(plan.entries.length === 0 ? 0 : (await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json() as { breaches: unknown[] }).breaches.length);
+    expect(overview.sla[0]?.breaches).toBe(
+      plan.entries.length === 0
+        ? 0
+        : ((await (await call('GET', '/api/v1/policies/demo/plan', { role: 'viewer' })).json()) as { breaches: unknown[] }).breaches.length,
+    );
     // The host's page: packages, open findings, and the run in its history.
-    const host = (await (await call('GET', '/api/v1/hosts/demo-azl3-vm', { role: 'viewer' })).json()) as { packages: { name: string }[]; findings: unknown[]; history: { runs: { run: number; steps: { kind: string; state: string }[] }[] } };
+    const host = (await (await call('GET', '/api/v1/hosts/demo-azl3-vm', { role: 'viewer' })).json()) as {
+      packages: { name: string }[];
+      findings: unknown[];
+      history: { runs: { run: number; steps: { kind: string; state: string }[] }[] };
+    };
     expect(host.packages).toHaveLength(10);
     expect(host.findings.length).toBeGreaterThan(3);
-    expect(host.history.runs.map((r) => [r.run, r.steps.map((x) => `${x.kind}:${x.state}`).join(' ')])).toEqual([[run, 'precheck:failed update:skipped rescan:skipped']]);
+    expect(host.history.runs.map((r) => [r.run, r.steps.map((x) => `${x.kind}:${x.state}`).join(' ')])).toEqual([
+      [run, 'precheck:failed update:skipped rescan:skipped'],
+    ]);
   });
 });

@@ -95,11 +95,31 @@ export function createApp(db: Db, o: ApiOptions): Hono {
     } else body = await readBody(r, c);
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
     const origin = o.publicUrl ?? o.forwardedOrigin?.(c) ?? requestOrigin(c.req.url);
-    const result = await r.handle({ db, principal, agent, sessionId: auth?.sessionId ?? null, secure, origin, actor: actorOf(principal, agent), params: c.req.param(), query, body, config: o, loginAttempt: (user) => budgets.loginAttempt(c, user) });
+    const result = await r.handle({
+      db,
+      principal,
+      agent,
+      sessionId: auth?.sessionId ?? null,
+      secure,
+      origin,
+      actor: actorOf(principal, agent),
+      params: c.req.param(),
+      query,
+      body,
+      config: o,
+      loginAttempt: (user) => budgets.loginAttempt(c, user),
+    });
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });
-      else setCookie(c, SESSION_COOKIE, result.cookie.value, { path: '/', httpOnly: true, sameSite: 'Strict', secure: result.cookie.secure, maxAge: result.cookie.maxAge });
+      else
+        setCookie(c, SESSION_COOKIE, result.cookie.value, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'Strict',
+          secure: result.cookie.secure,
+          maxAge: result.cookie.maxAge,
+        });
       return c.json(result.body ?? null, r.status ?? 200);
     }
     return c.json(result ?? null, r.status ?? 200);

@@ -64,17 +64,31 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
     admin = t.token;
     adminId = t.info.id;
     mkdirSync(join(dir, 'objects'));
-    app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), objectsDir: join(dir, 'objects'), authFailuresPerMinute: 1000, publicUrl: 'https://bulwark.example' });
+    app = createApp(db, {
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: randomBytes(32),
+      objectsDir: join(dir, 'objects'),
+      authFailuresPerMinute: 1000,
+      publicUrl: 'https://bulwark.example',
+    });
   });
   afterAll(async () => {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const call = (method: string, path: string, o: { body?: unknown; text?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<Response> => {
+  const call = (
+    method: string,
+    path: string,
+    o: { body?: unknown; text?: string; headers?: Record<string, string>; token?: string | null } = {},
+  ): Promise<Response> => {
     const headers: Record<string, string> = { ...(o.token === null ? {} : { authorization: `Bearer ${o.token ?? admin}` }), ...o.headers };
     if (o.body !== undefined) headers['content-type'] = 'application/json';
-    return Promise.resolve(app.request(path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.text !== undefined ? { body: o.text } : {}) }));
+    return Promise.resolve(
+      app.request(path, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.text !== undefined ? { body: o.text } : {}) }),
+    );
   };
 
   /** How to make each changing route succeed (set-up done first, outside the count), and what it records. */
@@ -90,10 +104,17 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       action: 'session.start',
       actor: () => 'user:dana',
     },
-    'DELETE /api/v1/session': { send: () => call('DELETE', '/api/v1/session', { token: null, headers: { cookie: context['cookie'] ?? '', 'x-csrf-token': context['csrf'] ?? '' } }), action: 'session.end', actor: () => 'user:dana' },
+    'DELETE /api/v1/session': {
+      send: () => call('DELETE', '/api/v1/session', { token: null, headers: { cookie: context['cookie'] ?? '', 'x-csrf-token': context['csrf'] ?? '' } }),
+      action: 'session.end',
+      actor: () => 'user:dana',
+    },
     'POST /api/v1/hosts': { send: () => call('POST', '/api/v1/hosts', { body: { name: 'audited-host', address: 'root@127.0.0.1:1' } }), action: 'host.add' },
     'DELETE /api/v1/hosts/:name': { send: () => call('DELETE', '/api/v1/hosts/audited-host'), action: 'host.remove' },
-    'POST /api/v1/feeds': { send: () => call('POST', '/api/v1/feeds', { body: { id: 'audited-feed', format: 'osv', location: 'https://mirror.example/osv/all.zip' } }), action: 'feed.add' },
+    'POST /api/v1/feeds': {
+      send: () => call('POST', '/api/v1/feeds', { body: { id: 'audited-feed', format: 'osv', location: 'https://mirror.example/osv/all.zip' } }),
+      action: 'feed.add',
+    },
     'DELETE /api/v1/feeds/:id': { send: () => call('DELETE', '/api/v1/feeds/audited-feed'), action: 'feed.remove' },
     // Every sync is audited whatever its outcome: this one reads a file that is not there.
     'POST /api/v1/feeds/:id/sync': {
@@ -104,7 +125,10 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       action: 'feed.sync',
     },
     'PUT /api/v1/policies/:name': { send: () => call('PUT', '/api/v1/policies/audited', { text: POLICY }), action: 'policy.apply' },
-    'POST /api/v1/decisions': { send: () => call('POST', '/api/v1/decisions', { body: { policy: 'audited', advisory: 'AUDIT-1', kind: 'approve', reason: 'tested' } }), action: 'advisory.approve' },
+    'POST /api/v1/decisions': {
+      send: () => call('POST', '/api/v1/decisions', { body: { policy: 'audited', advisory: 'AUDIT-1', kind: 'approve', reason: 'tested' } }),
+      action: 'advisory.approve',
+    },
     'DELETE /api/v1/decisions': { send: () => call('DELETE', '/api/v1/decisions?policy=audited&advisory=AUDIT-1&kind=approve'), action: 'advisory.unapprove' },
     'POST /api/v1/runs/:id/pause': {
       setup: async () => {
@@ -157,7 +181,15 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
     'POST /api/v1/views/:view/promote': {
       // A published version as the store keeps it (publishing reads files on the server: CLI only).
       setup: async () => {
-        await insertViewVersion(db, { view: 'audited-view', createdAt: new Date().toISOString(), createdBy: 'cli:test', spec: 'apiVersion: bulwark/v1\nkind: ContentView\nname: audited-view\nsources: [{ repo: audited-repo }]\n', packages: 0, deviations: [], dir: join(dir, 'view') });
+        await insertViewVersion(db, {
+          view: 'audited-view',
+          createdAt: new Date().toISOString(),
+          createdBy: 'cli:test',
+          spec: 'apiVersion: bulwark/v1\nkind: ContentView\nname: audited-view\nsources: [{ repo: audited-repo }]\n',
+          packages: 0,
+          deviations: [],
+          dir: join(dir, 'view'),
+        });
       },
       send: () => call('POST', '/api/v1/views/audited-view/promote', { body: { environment: 'dev' } }),
       action: 'view.promote',
@@ -176,7 +208,9 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
   };
 
   it('has a case (or a stated reason) for every route that is not a GET, and no case for a route that does not exist', () => {
-    const changing = apiRoutes().filter((r) => r.method !== 'get').map((r) => `${r.method.toUpperCase()} ${r.path}`);
+    const changing = apiRoutes()
+      .filter((r) => r.method !== 'get')
+      .map((r) => `${r.method.toUpperCase()} ${r.path}`);
     const known = [...Object.keys(cases), ...Object.keys(NOT_AUDITED), ...Object.keys(FAILURE_ONLY)];
     expect(changing.filter((k) => !known.includes(k))).toEqual([]);
     expect(known.filter((k) => !changing.includes(k))).toEqual([]);
@@ -217,7 +251,10 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
   it('records nothing for reads: every GET route, called as admin', async () => {
     const before = (await auditLog(db, { limit: 1000 })).length;
     const fill = (path: string): string =>
-      path.replace(/:([A-Za-z]+)/g, (_, p: string) => ({ name: 'demo-azl3-vm', id: '1', view: 'audited-view', version: '1', image: 'none', build: '1', source: 'none' })[p] ?? 'x');
+      path.replace(
+        /:([A-Za-z]+)/g,
+        (_, p: string) => ({ name: 'demo-azl3-vm', id: '1', view: 'audited-view', version: '1', image: 'none', build: '1', source: 'none' })[p] ?? 'x',
+      );
     for (const r of apiRoutes().filter((x) => x.method === 'get')) {
       const res = await call('GET', fill(r.path));
       expect([r.path, res.status >= 500 ? await res.text() : 'no server error']).toEqual([r.path, 'no server error']);

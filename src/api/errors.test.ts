@@ -80,7 +80,13 @@ describe('the error → status table', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-errors-'));
     const db = await openStore({ dbPath: join(dir, 'b.db'), env: {} });
     try {
-      const app = createApp(db, { knownHostsFile: join(dir, 'kh'), transport: () => refusingTransport, version: 't', agentServerKey: randomBytes(32), reposNeedToken: true });
+      const app = createApp(db, {
+        knownHostsFile: join(dir, 'kh'),
+        transport: () => refusingTransport,
+        version: 't',
+        agentServerKey: randomBytes(32),
+        reposNeedToken: true,
+      });
       const viewer = (await createToken(db, { name: 'v', role: 'viewer', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
       // A missing run is not found, as a missing host is (issue #17: it was 400 usage).
       const run = await app.request('/api/v1/runs/999', { headers: { authorization: `Bearer ${viewer}` } });

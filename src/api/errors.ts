@@ -33,8 +33,16 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
 }
 
 /** An error answer with the status its code means (and, for auth.required, the challenge). */
-export function errorJson(c: Context, code: ErrorCode, message: string, o: { details?: Readonly<Record<string, unknown>> | undefined; headers?: Record<string, string> } = {}): Response {
-  const headers = { ...(code === 'auth.required' && o.headers?.['WWW-Authenticate'] === undefined ? { 'WWW-Authenticate': 'Bearer realm="bulwark"' } : {}), ...(o.headers ?? {}) };
+export function errorJson(
+  c: Context,
+  code: ErrorCode,
+  message: string,
+  o: { details?: Readonly<Record<string, unknown>> | undefined; headers?: Record<string, string> } = {},
+): Response {
+  const headers = {
+    ...(code === 'auth.required' && o.headers?.['WWW-Authenticate'] === undefined ? { 'WWW-Authenticate': 'Bearer realm="bulwark"' } : {}),
+    ...(o.headers ?? {}),
+  };
   return c.json({ error: { code, message, ...(o.details !== undefined ? { details: o.details } : {}) } }, STATUS[code], headers);
 }
 

@@ -40,18 +40,30 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
 
   beforeAll(async () => {
     db = await open();
-    for (const role of ['viewer', 'operator', 'admin'] as const) tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token);
+    for (const role of ['viewer', 'operator', 'admin'] as const)
+      tokens.set(role, (await createToken(db, { name: `t-${role}`, role, expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token);
     feedServer = createServer((req, res) => {
       if (req.url?.startsWith('/busy') === true) res.writeHead(503).end('busy');
       else res.writeHead(200).end(feed);
     });
     await new Promise<void>((r) => feedServer.listen(0, '127.0.0.1', r));
     feedBase = `http://127.0.0.1:${String((feedServer.address() as AddressInfo).port)}`;
-    app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000, log: (msg, meta) => logged.push(`${msg} ${JSON.stringify(meta)}`) });
+    app = createApp(db, {
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: randomBytes(32),
+      authFailuresPerMinute: 1000,
+      log: (msg, meta) => logged.push(`${msg} ${JSON.stringify(meta)}`),
+    });
   });
   afterAll(async () => {
     feedServer.closeAllConnections();
-    await new Promise<void>((r) => feedServer.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      feedServer.close(() => {
+        r();
+      }),
+    );
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -77,8 +89,18 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
       ['GET', '/api/v1/audit?subject=%00', { role: 'operator' }, 'the query holds a NUL byte'],
       ['GET', '/api/v1/findings?a%00=1', { role: 'viewer' }, 'the query holds a NUL byte'],
       ['POST', '/api/v1/session', { json: '{"user":"a\\u0000b","password":"correct horse"}' }, 'the body holds a NUL byte'],
-      ['POST', '/api/v1/feeds', { role: 'admin', json: '{"id":"f","location":"https://mirror.example/x","format":"osv","description":"a\\u0000"}' }, 'the body holds a NUL byte'],
-      ['POST', '/api/v1/decisions', { role: 'operator', json: '{"policy":"p","advisory":"A-1","kind":"hold","reason":"r","x\\u0000":1}' }, 'the body holds a NUL byte'],
+      [
+        'POST',
+        '/api/v1/feeds',
+        { role: 'admin', json: '{"id":"f","location":"https://mirror.example/x","format":"osv","description":"a\\u0000"}' },
+        'the body holds a NUL byte',
+      ],
+      [
+        'POST',
+        '/api/v1/decisions',
+        { role: 'operator', json: '{"policy":"p","advisory":"A-1","kind":"hold","reason":"r","x\\u0000":1}' },
+        'the body holds a NUL byte',
+      ],
       ['POST', '/api/v1/tokens', { role: 'admin', json: '{"name":["a","b\\u0000"],"role":"viewer"}' }, 'the body holds a NUL byte'],
       ['PUT', '/api/v1/policies/p', { role: 'admin', text: policy('p').replace('never', 'never\0') }, 'the body holds a NUL byte'],
     ];
@@ -123,36 +145,62 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
   it('PUT /policies/A with a body naming B changes neither, answers 400 and audits nothing', async () => {
     expect(await answer(await call('PUT', '/api/v1/policies/b', { role: 'admin', text: policy('b') }))).toBe('200 ok');
     const before = await listPolicies(db);
-    expect(await answer(await call('PUT', '/api/v1/policies/a', { role: 'admin', text: policy('b', 'when-required') }))).toBe('400 request body: the policy is named "b", not "a"');
+    expect(await answer(await call('PUT', '/api/v1/policies/a', { role: 'admin', text: policy('b', 'when-required') }))).toBe(
+      '400 request body: the policy is named "b", not "a"',
+    );
     expect(await listPolicies(db)).toEqual(before);
     expect((await auditLog(db, { limit: 100 })).filter((e) => e.action === 'policy.apply').map((e) => e.subject)).toEqual(['b']);
   });
 
   it('answers a policy of 200,000 or 5,000 nested [ with 400, and goes on serving', async () => {
-    for (const n of [200_000, 5_000]) expect(await answer(await call('PUT', '/api/v1/policies/x', { role: 'admin', text: '['.repeat(n) }))).toBe('400 request body:1: nested deeper than 64 levels');
+    for (const n of [200_000, 5_000])
+      expect(await answer(await call('PUT', '/api/v1/policies/x', { role: 'admin', text: '['.repeat(n) }))).toBe(
+        '400 request body:1: nested deeper than 64 levels',
+      );
     expect((await call('GET', '/api/v1/health')).status).toBe(200);
   });
 
   it('DELETE /feeds/<unknown> answers 404 and audits nothing', async () => {
     expect(await answer(await call('DELETE', '/api/v1/feeds/no-such-feed', { role: 'admin' }))).toBe('404 no feed source "no-such-feed" of your own');
-    expect(await answer(await call('DELETE', '/api/v1/feeds/azurelinux-3.0-oval', { role: 'admin' }))).toBe('404 no feed source "azurelinux-3.0-oval" of your own');
+    expect(await answer(await call('DELETE', '/api/v1/feeds/azurelinux-3.0-oval', { role: 'admin' }))).toBe(
+      '404 no feed source "azurelinux-3.0-oval" of your own',
+    );
     expect((await auditLog(db, { limit: 100 })).filter((e) => e.action === 'feed.remove')).toEqual([]);
   });
 
-  it('never shows a feed\'s access key: not in the list (state, summary), not in a sync\'s answer or error, not even from state stored before', async () => {
+  it("never shows a feed's access key: not in the list (state, summary), not in a sync's answer or error, not even from state stored before", async () => {
     // Sources on the server's own network are the CLI's (addSource), synced through the API.
     await addSource(db, { id: 'keyed', format: 'oval', release: 'azurelinux:3.0', location: `${feedBase}/feed.xml?key=s3cret-key&x=1` });
-    await addSource(db, { id: 'keyed-busy', format: 'oval', release: 'azurelinux:3.0', location: `${feedBase.replace('//', '//bulwark:s3cret-pass@')}/busy.xml?token=s3cret-token` });
+    await addSource(db, {
+      id: 'keyed-busy',
+      format: 'oval',
+      release: 'azurelinux:3.0',
+      location: `${feedBase.replace('//', '//bulwark:s3cret-pass@')}/busy.xml?token=s3cret-token`,
+    });
     const synced = await call('POST', '/api/v1/feeds/keyed/sync', { role: 'operator' });
     const syncedText = await synced.text();
     expect([synced.status, (JSON.parse(syncedText) as { status: string; location: string }).location]).toEqual([200, `${feedBase}/feed.xml?key=***&x=***`]);
     const failed = await call('POST', '/api/v1/feeds/keyed-busy/sync', { role: 'operator' });
     const failedText = await failed.text();
-    expect(JSON.parse(failedText)).toMatchObject({ status: 'failed', location: `${feedBase.replace('//', '//***:***@')}/busy.xml?token=***`, error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown });
+    expect(JSON.parse(failedText)).toMatchObject({
+      status: 'failed',
+      location: `${feedBase.replace('//', '//***:***@')}/busy.xml?token=***`,
+      error: expect.stringMatching(/busy\.xml\?token=\*\*\*: HTTP 503 Service Unavailable$/) as unknown,
+    });
     // A state written by an older version, with the key in its location and its summary.
-    await saveFeedState(db, { source: 'keyed-busy', location: `${feedBase}/busy.xml?token=s3cret-token`, etag: null, lastModified: null, fingerprint: 'x', syncedAt: new Date().toISOString(), summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' } });
+    await saveFeedState(db, {
+      source: 'keyed-busy',
+      location: `${feedBase}/busy.xml?token=s3cret-token`,
+      etag: null,
+      lastModified: null,
+      fingerprint: 'x',
+      syncedAt: new Date().toISOString(),
+      summary: { location: `${feedBase}/busy.xml?token=s3cret-token`, note: 'from busy.xml?token=s3cret-token' },
+    });
     const listed = await (await call('GET', '/api/v1/feeds', { role: 'viewer' })).text();
-    const keyed = (JSON.parse(listed) as { items: { id: string; location: string; state: { location: string; summary: { location: string } } | null }[] }).items.find((f) => f.id === 'keyed');
+    const keyed = (
+      JSON.parse(listed) as { items: { id: string; location: string; state: { location: string; summary: { location: string } } | null }[] }
+    ).items.find((f) => f.id === 'keyed');
     expect([keyed?.location, keyed?.state?.location, keyed?.state?.summary.location]).toEqual(Array(3).fill(`${feedBase}/feed.xml?key=***&x=***`));
     for (const text of [syncedText, failedText, listed]) expect(text).not.toMatch(/s3cret/);
   });
@@ -165,16 +213,25 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     const redirector = createServer((_req, res) => res.writeHead(302, { location: `${feedBase}/feed.xml` }).end());
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
     try {
-      await addSource(db, { id: 'redirected', format: 'oval', release: 'azurelinux:3.0', location: `http://127.0.0.1:${String((redirector.address() as AddressInfo).port)}/feed.xml` });
+      await addSource(db, {
+        id: 'redirected',
+        format: 'oval',
+        release: 'azurelinux:3.0',
+        location: `http://127.0.0.1:${String((redirector.address() as AddressInfo).port)}/feed.xml`,
+      });
       for (const id of ['by-name', 'redirected']) {
         const r = (await (await call('POST', `/api/v1/feeds/${id}/sync`, { role: 'operator' })).json()) as { status: string; error: string };
         expect([id, r.status, r.error]).toEqual([id, 'failed', expect.stringMatching(neutral)]);
       }
     } finally {
       redirector.closeAllConnections();
-      await new Promise<void>((r) => redirector.close(() => { r(); }));
+      await new Promise<void>((r) =>
+        redirector.close(() => {
+          r();
+        }),
+      );
     }
-    expect((await (await call('GET', '/api/v1/advisories?source=by-name', { role: 'viewer' })).json())).toEqual({ items: [] });
-    expect((await (await call('GET', '/api/v1/advisories?source=redirected', { role: 'viewer' })).json())).toEqual({ items: [] });
+    expect(await (await call('GET', '/api/v1/advisories?source=by-name', { role: 'viewer' })).json()).toEqual({ items: [] });
+    expect(await (await call('GET', '/api/v1/advisories?source=redirected', { role: 'viewer' })).json()).toEqual({ items: [] });
   });
 });

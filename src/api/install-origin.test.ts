@@ -20,14 +20,18 @@ const refusing = refusingTransport;
 
 function installFrom(url: string, token: string, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}/api/v1/agents/enrollment-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { install?: string };
-        resolve(/^curl -fsS (\S+)\/agent\/v1\/bulwark-agent\.sh /.exec(body.install ?? '')?.[1] ?? `status ${String(res.statusCode)}`);
-      });
-    });
+    const req = httpRequest(
+      `${url}/api/v1/agents/enrollment-tokens`,
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { install?: string };
+          resolve(/^curl -fsS (\S+)\/agent\/v1\/bulwark-agent\.sh /.exec(body.install ?? '')?.[1] ?? `status ${String(res.statusCode)}`);
+        });
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
@@ -39,7 +43,15 @@ describe('the agent install command names the server as hosts reach it', () => {
   let admin = '';
   const servers: { url: string; close: () => Promise<void> }[] = [];
   const serve = async (o: { trustProxy?: string[]; publicUrl?: string }) => {
-    const s = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'kh'), transport: () => refusing, version: 'test', agentServerKey: randomBytes(32), ...o });
+    const s = await startServer(db, {
+      host: '127.0.0.1',
+      port: 0,
+      knownHostsFile: join(dir, 'kh'),
+      transport: () => refusing,
+      version: 'test',
+      agentServerKey: randomBytes(32),
+      ...o,
+    });
     servers.push(s);
     return s.url;
   };
@@ -74,7 +86,8 @@ describe('the agent install command names the server as hosts reach it', () => {
     const port = new URL(direct).port;
     const tokens = async () => (await rawKysely(db).selectFrom('enrollment_tokens').select('id').execute()).length;
     const before = await tokens();
-    for (const host of [`a.example;reboot:${port}`, `a$(id):${port}`, `a&&reboot:${port}`, 'a`id`', `a'b:${port}`]) expect([host, await installFrom(direct, admin, { host })]).toEqual([host, 'status 400']);
+    for (const host of [`a.example;reboot:${port}`, `a$(id):${port}`, `a&&reboot:${port}`, 'a`id`', `a'b:${port}`])
+      expect([host, await installFrom(direct, admin, { host })]).toEqual([host, 'status 400']);
     expect(await installFrom(direct, admin, { host: `bulwark.example:${port}` })).toBe(`http://bulwark.example:${port}`);
     expect(await installFrom(direct, admin, { host: `[::1]:${port}` })).toBe(`http://[::1]:${port}`);
     // Only the two good requests made tokens.
@@ -85,6 +98,7 @@ describe('the agent install command names the server as hosts reach it', () => {
     expect(publicUrlOf('https://bulwark.example.com/')).toBe('https://bulwark.example.com');
     expect(publicUrlOf('http://[fd00::1]:8080')).toBe('http://[fd00::1]:8080');
     expect(publicUrlOf(undefined)).toBeUndefined();
-    for (const bad of ['bulwark.example.com', 'https://a.example/path', 'https://u@a.example', 'ftp://a.example', 'https://a.example;id']) expect(() => publicUrlOf(bad)).toThrow(/BULWARK_PUBLIC_URL/);
+    for (const bad of ['bulwark.example.com', 'https://a.example/path', 'https://u@a.example', 'ftp://a.example', 'https://a.example;id'])
+      expect(() => publicUrlOf(bad)).toThrow(/BULWARK_PUBLIC_URL/);
   });
 });

@@ -23,20 +23,27 @@ const refusing = refusingTransport;
  * A POST that declares `declared` bytes (null: chunked) and then streams zeros, up to `total`,
  * until the server answers. Says how many bytes were written before the answer came.
  */
-function post(url: string, o: { headers?: Record<string, string>; declared: number | null; total: number }): Promise<{ status: number; body: string; written: number }> {
+function post(
+  url: string,
+  o: { headers?: Record<string, string>; declared: number | null; total: number },
+): Promise<{ status: number; body: string; written: number }> {
   return new Promise((resolve, reject) => {
     let written = 0;
     let answered = false;
-    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'text/plain', ...(o.declared === null ? {} : { 'content-length': String(o.declared) }), ...o.headers } }, (res) => {
-      answered = true;
-      const at = written;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), written: at });
-      });
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { 'content-type': 'text/plain', ...(o.declared === null ? {} : { 'content-length': String(o.declared) }), ...o.headers } },
+      (res) => {
+        answered = true;
+        const at = written;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), written: at });
+        });
+      },
+    );
     // The server may close the connection once it has answered: that is not a failure here.
     req.on('error', (err) => {
       if (!answered) reject(err);
@@ -69,13 +76,23 @@ describe('request body limits on the agent routes', () => {
   const signed = (method: string, path: string, body: string | Buffer): Record<string, string> => {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomBytes(16).toString('hex');
-    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, method, path, body)).digest('hex');
+    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
+      .update(stringToSign(agentId, ts, nonce, method, path, body))
+      .digest('hex');
     return { 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig };
   };
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
-    server = await startServer(db, { host: '127.0.0.1', port: 0, knownHostsFile: join(dir, 'known_hosts'), transport: () => refusing, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
+    server = await startServer(db, {
+      host: '127.0.0.1',
+      port: 0,
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusing,
+      version: 'test',
+      agentServerKey: serverKey,
+      authFailuresPerMinute: 1000,
+    });
     const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'big-host' })).agentId;
     targetId = (await getAgent(db, agentId))?.targetId ?? '';
@@ -101,17 +118,45 @@ describe('request body limits on the agent routes', () => {
   });
 
   it('refuses a signed request of an unknown agent before reading its body, and an oversized report of a real one', async () => {
-    const unknown = await post(`${server.url}/agent/v1/report`, { declared: null, total: 64 * 1024 * 1024, headers: { ...signed('POST', '/agent/v1/report', ''), 'x-bulwark-agent': 'ffffffffffffffff' } });
+    const unknown = await post(`${server.url}/agent/v1/report`, {
+      declared: null,
+      total: 64 * 1024 * 1024,
+      headers: { ...signed('POST', '/agent/v1/report', ''), 'x-bulwark-agent': 'ffffffffffffffff' },
+    });
     expect([unknown.status, unknown.written < 16 * 1024 * 1024]).toEqual([401, true]);
     expect(unknown.body).toMatch(/unknown or revoked agent/);
-    const big = await post(`${server.url}/agent/v1/report`, { declared: REPORT_BODY_LIMIT + 1, total: REPORT_BODY_LIMIT + 1, headers: signed('POST', '/agent/v1/report', '') });
+    const big = await post(`${server.url}/agent/v1/report`, {
+      declared: REPORT_BODY_LIMIT + 1,
+      total: REPORT_BODY_LIMIT + 1,
+      headers: signed('POST', '/agent/v1/report', ''),
+    });
     expect([big.status, big.written]).toEqual([413, 0]);
   });
 
   it('takes a signed report of a host with 5,000 packages, and a task result with a MiB of output', async () => {
-    const lines = Array.from({ length: 5000 }, (_, i) => `bw-package-number-${String(i)}\t2:1.${String(i)}.0-3+deb12u1\tamd64\tbw-source-package-${String(i)}\t2:1.${String(i)}.0-3+deb12u1\tii `);
-    const report = ['bulwark-report 1', '@@os-release', 'ID=debian', 'VERSION_ID="12"', '@@uname', '6.1.0-18-amd64', 'x86_64', '@@managers', 'apt-get', '@@packages dpkg', ...lines, ''].join('\n');
-    const res = await fetch(`${server.url}/agent/v1/report`, { method: 'POST', headers: { 'content-type': 'text/plain', ...signed('POST', '/agent/v1/report', report) }, body: report });
+    const lines = Array.from(
+      { length: 5000 },
+      (_, i) => `bw-package-number-${String(i)}\t2:1.${String(i)}.0-3+deb12u1\tamd64\tbw-source-package-${String(i)}\t2:1.${String(i)}.0-3+deb12u1\tii `,
+    );
+    const report = [
+      'bulwark-report 1',
+      '@@os-release',
+      'ID=debian',
+      'VERSION_ID="12"',
+      '@@uname',
+      '6.1.0-18-amd64',
+      'x86_64',
+      '@@managers',
+      'apt-get',
+      '@@packages dpkg',
+      ...lines,
+      '',
+    ].join('\n');
+    const res = await fetch(`${server.url}/agent/v1/report`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...signed('POST', '/agent/v1/report', report) },
+      body: report,
+    });
     expect([res.status, /^ok 5000 packages, \d+ findings/.test(await res.text())]).toEqual([200, true]);
     // A real report of this size is far below the limit.
     expect(Buffer.byteLength(report)).toBeLessThan(REPORT_BODY_LIMIT / 10);
@@ -122,10 +167,18 @@ describe('request body limits on the agent routes', () => {
     const pk = /^task (\d+) exec$/m.exec(next)?.[1] ?? '';
     const path = `/agent/v1/tasks/${pk}/result`;
     const tooBig = `exit=0\n${'x'.repeat(TASK_RESULT_BODY_LIMIT)}`;
-    const refused = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', ...signed('POST', path, tooBig) }, body: tooBig });
+    const refused = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...signed('POST', path, tooBig) },
+      body: tooBig,
+    });
     expect(refused.status).toBe(413);
     const result = `exit=0\n${'x'.repeat(1024 * 1024)}`;
-    const ok = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', ...signed('POST', path, result) }, body: result });
+    const ok = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...signed('POST', path, result) },
+      body: result,
+    });
     expect([ok.status, await ok.text()]).toEqual([200, 'ok\n']);
     const done = await task;
     expect([done.code, done.stdout.length]).toEqual([0, 1024 * 1024]);

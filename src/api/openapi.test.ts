@@ -23,7 +23,19 @@ import { openApiDocument } from './openapi.js';
 const doc = openApiDocument(apiRoutes(), 'test') as {
   openapi: string;
   components: { securitySchemes: Record<string, unknown> };
-  paths: Record<string, Record<string, { 'x-bulwark-role': string; security: Record<string, unknown>[]; parameters?: { name: string; in: string; schema: unknown; 'x-bulwark-role'?: string }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        'x-bulwark-role': string;
+        security: Record<string, unknown>[];
+        parameters?: { name: string; in: string; schema: unknown; 'x-bulwark-role'?: string }[];
+        requestBody?: { content: Record<string, { schema: unknown }> };
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      }
+    >
+  >;
 };
 
 // Prints one line per error (its place in the document, then the message); nothing when valid.
@@ -36,7 +48,13 @@ for e in OpenAPIV31SpecValidator(spec).iter_errors():
 `;
 
 const validator = spawnSync('python3', ['-c', 'import openapi_spec_validator'], { encoding: 'utf8' });
-const needs = requires(tool('python3'), need('openapi-spec-validator (Python)', validator.status === 0 ? null : `python3 cannot import it (${validator.stderr.trim().split('\n').pop() ?? ''}); it is in the node-svc machine image`));
+const needs = requires(
+  tool('python3'),
+  need(
+    'openapi-spec-validator (Python)',
+    validator.status === 0 ? null : `python3 cannot import it (${validator.stderr.trim().split('\n').pop() ?? ''}); it is in the node-svc machine image`,
+  ),
+);
 
 describe('the OpenAPI document, by an independent validator', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-openapi-'));
@@ -78,9 +96,12 @@ describe('the OpenAPI document, by an independent validator', () => {
         const schemas: [string, unknown][] = [
           ...(op.parameters ?? []).map((p, i): [string, unknown] => [`parameters/${String(i)}`, p.schema]),
           ...Object.entries(op.requestBody?.content ?? {}).map(([type, c]): [string, unknown] => [`requestBody/${type}`, c.schema]),
-          ...Object.entries(op.responses).flatMap(([status, r]) => Object.entries(r.content ?? {}).map(([type, c]): [string, unknown] => [`responses/${status}/${type}`, c.schema])),
+          ...Object.entries(op.responses).flatMap(([status, r]) =>
+            Object.entries(r.content ?? {}).map(([type, c]): [string, unknown] => [`responses/${status}/${type}`, c.schema]),
+          ),
         ];
-        for (const [where, schema] of schemas) if (!ajv.validateSchema(schema as object)) bad.push(`${method.toUpperCase()} ${path} ${where}: ${ajv.errorsText(ajv.errors)}`);
+        for (const [where, schema] of schemas)
+          if (!ajv.validateSchema(schema as object)) bad.push(`${method.toUpperCase()} ${path} ${where}: ${ajv.errorsText(ajv.errors)}`);
       }
     }
     expect(bad).toEqual([]);
@@ -92,13 +113,15 @@ describe('the OpenAPI document, by an independent validator', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`;
-        for (const s of op.security) for (const name of Object.keys(s)) if (!schemes.includes(name)) rows.push(`${key}: security scheme ${name} is not declared`);
+        for (const s of op.security)
+          for (const name of Object.keys(s)) if (!schemes.includes(name)) rows.push(`${key}: security scheme ${name} is not declared`);
         const role = mayCall(key);
         if (op['x-bulwark-role'] !== role) rows.push(`${key}: x-bulwark-role ${op['x-bulwark-role']}, by hand ${String(role)}`);
         // Public routes take no credential, agent routes an agent's signature (never a token),
         // the others a bearer token (an API token or a session).
         const takes = role === 'public' ? [] : role === 'agent' ? [{ agentSignature: [] }] : [{ bearer: [] }];
-        if (JSON.stringify(op.security) !== JSON.stringify(takes)) rows.push(`${key}: security ${JSON.stringify(op.security)}, but ${String(role)} routes take ${JSON.stringify(takes)}`);
+        if (JSON.stringify(op.security) !== JSON.stringify(takes))
+          rows.push(`${key}: security ${JSON.stringify(op.security)}, but ${String(role)} routes take ${JSON.stringify(takes)}`);
       }
     }
     expect(rows).toEqual([]);
@@ -108,7 +131,9 @@ describe('the OpenAPI document, by an independent validator', () => {
     const marked: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops))
-        for (const p of op.parameters ?? []) if (p['x-bulwark-role'] !== undefined) marked.push(`${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}?${p.name} ${p.in} ${p['x-bulwark-role']}`);
+        for (const p of op.parameters ?? [])
+          if (p['x-bulwark-role'] !== undefined)
+            marked.push(`${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}?${p.name} ${p.in} ${p['x-bulwark-role']}`);
     expect(marked.sort()).toEqual(ADMIN_QUERY.map((q) => `${q} query admin`).sort());
   });
 });

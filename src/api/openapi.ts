@@ -9,7 +9,13 @@ import type { Route } from './routes/index.js';
 const ERROR = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } },
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+    },
+  },
 };
 
 function jsonSchema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -22,10 +28,22 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
-    const parameters: Record<string, unknown>[] = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const parameters: Record<string, unknown>[] = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
     if (r.query !== undefined) {
       const q = jsonSchema(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema, ...(r.adminQuery?.includes(name) === true ? { 'x-bulwark-role': 'admin' } : {}) });
+      for (const [name, schema] of Object.entries(q.properties ?? {}))
+        parameters.push({
+          name,
+          in: 'query',
+          required: q.required?.includes(name) ?? false,
+          schema,
+          ...(r.adminQuery?.includes(name) === true ? { 'x-bulwark-role': 'admin' } : {}),
+        });
     }
     const op: Record<string, unknown> = {
       operationId: `${r.method}${r.path.replace(/^\/api\/v1/, '').replace(/[/:{}-]+([a-z])?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
@@ -37,22 +55,41 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
       ...(parameters.length > 0 ? { parameters } : {}),
       responses: {
         [String(r.status ?? 200)]: { description: 'success', content: { 'application/json': { schema: {} } } },
-        ...(r.access === 'public' ? {} : r.access === 'agent' ? { '401': { description: 'no valid agent signature', content: { 'application/json': { schema: ERROR } } } } : { '401': { description: 'no valid token', content: { 'application/json': { schema: ERROR } } }, '403': { description: `needs the ${r.access} role`, content: { 'application/json': { schema: ERROR } } } }),
+        ...(r.access === 'public'
+          ? {}
+          : r.access === 'agent'
+            ? { '401': { description: 'no valid agent signature', content: { 'application/json': { schema: ERROR } } } }
+            : {
+                '401': { description: 'no valid token', content: { 'application/json': { schema: ERROR } } },
+                '403': { description: `needs the ${r.access} role`, content: { 'application/json': { schema: ERROR } } },
+              }),
         '400': { description: 'invalid input', content: { 'application/json': { schema: ERROR } } },
       },
     };
-    if (r.body !== undefined) op['requestBody'] = { required: !r.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
+    if (r.body !== undefined)
+      op['requestBody'] = { required: !r.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
     if (r.textBody === true) op['requestBody'] = { required: true, content: { 'application/yaml': { schema: { type: 'string' } } } };
     paths[path] = { ...(paths[path] ?? {}), [r.method]: op };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Bulwark API', version, description: 'Patch and vulnerability lifecycle management. Routes under /api/v1 take a bearer token (an API token) or a session, except health, login and this document; agent routes (/agent/v1) take the signature of an enrolled agent, and its script and enrollment none. Each route names its least role (viewer < operator < admin) in x-bulwark-role.' },
+    info: {
+      title: 'Bulwark API',
+      version,
+      description:
+        'Patch and vulnerability lifecycle management. Routes under /api/v1 take a bearer token (an API token) or a session, except health, login and this document; agent routes (/agent/v1) take the signature of an enrolled agent, and its script and enrollment none. Each route names its least role (viewer < operator < admin) in x-bulwark-role.',
+    },
     servers: [{ url: '/' }],
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token: bwk_<id>_<secret> (bulwark tokens create)' },
-        agentSignature: { type: 'apiKey', in: 'header', name: 'x-bulwark-signature', description: "An enrolled agent's HMAC-SHA256 of the request (with its x-bulwark-agent, x-bulwark-timestamp and x-bulwark-nonce headers), made with the key it got at enrollment; tokens are refused here" },
+        agentSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-bulwark-signature',
+          description:
+            "An enrolled agent's HMAC-SHA256 of the request (with its x-bulwark-agent, x-bulwark-timestamp and x-bulwark-nonce headers), made with the key it got at enrollment; tokens are refused here",
+        },
       },
     },
     paths,

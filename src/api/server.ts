@@ -20,12 +20,12 @@ export interface ServeOptions extends Omit<ApiOptions, 'clientAddress'> {
   trustProxy?: readonly string[];
 }
 
-
 /** BULWARK_PUBLIC_URL: http(s)://host[:port], nothing more (an install command is built on it). */
 export function publicUrlOf(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   const m = /^(https?):\/\/([^/?#@\s]+?)\/?$/.exec(value);
-  if (m === null || !HOST.test(m[2] ?? '')) throw new BulwarkError('config.invalid', `BULWARK_PUBLIC_URL: "${value}" is not http(s)://HOST[:PORT]`, { variable: 'BULWARK_PUBLIC_URL' });
+  if (m === null || !HOST.test(m[2] ?? ''))
+    throw new BulwarkError('config.invalid', `BULWARK_PUBLIC_URL: "${value}" is not http(s)://HOST[:PORT]`, { variable: 'BULWARK_PUBLIC_URL' });
   return `${m[1] ?? 'https'}://${m[2] ?? ''}`;
 }
 
@@ -61,9 +61,12 @@ export async function startServer(db: Db, o: ServeOptions): Promise<{ url: strin
     }
   }
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: o.host, port: o.port, ...(tls !== undefined ? { createServer: createHttpsServer, serverOptions: tls } : {}) }, () => {
-      resolve(s);
-    });
+    const s = serve(
+      { fetch: app.fetch, hostname: o.host, port: o.port, ...(tls !== undefined ? { createServer: createHttpsServer, serverOptions: tls } : {}) },
+      () => {
+        resolve(s);
+      },
+    );
     s.once('error', (err: Error) => {
       reject(new BulwarkError('config.invalid', `cannot listen on ${o.host}:${String(o.port)}: ${err.message}`));
     });

@@ -9,8 +9,18 @@ import type { Db } from '../services/store.js';
 import { errorJson } from './errors.js';
 import { decodedPath } from './middleware/edge.js';
 
-const TYPES: Readonly<Record<string, string>> = { '.xml': 'text/xml; charset=utf-8', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const TYPES: Readonly<Record<string, string>> = {
+  '.xml': 'text/xml; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /**
  * Content view environments as package repositories: `/repos/<view>/<environment>/…` serves the
@@ -22,7 +32,10 @@ export function serveRepositories(app: Hono, db: Db, allowed: (c: Context, about
     // The view's definition and deviation report say what the fleet withholds and why: data
     // about the fleet, never public, even where the packages are (issue #21, item 8).
     const aboutTheView = /^(view\.yaml|deviations\.json)$/.test(decodedPath(c).split('/').slice(4).join('/'));
-    if (!(await allowed(c, aboutTheView))) return errorJson(c, 'auth.required', 'these repositories need a token (Bearer, or as the Basic password)', { headers: { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' } });
+    if (!(await allowed(c, aboutTheView)))
+      return errorJson(c, 'auth.required', 'these repositories need a token (Bearer, or as the Basic password)', {
+        headers: { 'WWW-Authenticate': 'Basic realm="bulwark repositories"' },
+      });
     const path = decodedPath(c);
     const dir = await environmentDir(db, c.req.param('view'), c.req.param('env'));
     if (dir === null) return errorJson(c, 'storage.not-found', `no environment ${c.req.param('env')} of content view ${c.req.param('view')}`);
@@ -36,7 +49,11 @@ export function serveRepositories(app: Hono, db: Db, allowed: (c: Context, about
     // the key rotates: only files whose name fixes their content (packages, checksum-named
     // repodata) may be cached.
     const fixedByName = rest.startsWith('Packages/') || rest.startsWith('pool/') || /^repodata\/[0-9a-f]{64}-[^/]+$/.test(rest);
-    const headers = { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': String(size), 'Cache-Control': fixedByName ? 'public, max-age=3600' : 'no-cache' };
+    const headers = {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': String(size),
+      'Cache-Control': fixedByName ? 'public, max-age=3600' : 'no-cache',
+    };
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream, 200, headers);
   });

@@ -17,7 +17,10 @@ type Kind = { reads: true } | { action: string; args: string[]; input?: string }
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-audit-'));
 const db = join(dir, 'b.db');
 const policy = join(dir, 'p.yaml');
-writeFileSync(policy, 'apiVersion: bulwark/v1\nkind: Policy\nname: audited\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout: { rings: [{ name: all, percent: 100 }] }\nreboot: never\n');
+writeFileSync(
+  policy,
+  'apiVersion: bulwark/v1\nkind: Policy\nname: audited\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout: { rings: [{ name: all, percent: 100 }] }\nreboot: never\n',
+);
 
 /** Every command, by its path; the changing ones in the order they are run (later ones use what earlier ones made). */
 const COMMANDS: Record<string, Kind> = {
@@ -39,10 +42,16 @@ const COMMANDS: Record<string, Kind> = {
   unhold: { action: 'advisory.unhold', args: ['unhold', 'AUDIT-1', '--policy', 'audited'] },
   'hosts remove': { action: 'host.remove', args: ['hosts', 'remove', 'audited-host'] },
   decisions: { reads: true },
-  scan: { exempt: 'over SSH (--host, --all) each host scanned is audited as host.scan by scanHosts (walked through the API route); --inventory/--root/--local store a scan of a file as before, not audited' },
+  scan: {
+    exempt:
+      'over SSH (--host, --all) each host scanned is audited as host.scan by scanHosts (walked through the API route); --inventory/--root/--local store a scan of a file as before, not audited',
+  },
   findings: { reads: true },
   report: { reads: true },
-  run: { exempt: 'run --policy (run.start, then run.end), pause, resume, cancel are audited by runPolicyNow, setRunState and resumeRun, walked through the API routes; run show reads' },
+  run: {
+    exempt:
+      'run --policy (run.start, then run.end), pause, resume, cancel are audited by runPolicyNow, setRunState and resumeRun, walked through the API routes; run show reads',
+  },
   scheduler: { exempt: 'runs until stopped; scheduler.start is audited by schedulerStarted, and each run it starts as the scheduler' },
   serve: { exempt: 'a server: its requests are audited as the API routes are; its first admin token by createToken' },
   'tokens create': { action: 'token.create', args: ['tokens', 'create', '--name', 'audited', '--role', 'viewer'] },
@@ -131,7 +140,13 @@ describe('audit of CLI commands', () => {
     const count = async (): Promise<number> => (await auditLog(s, { limit: 1000 })).length;
     try {
       const before = await count();
-      const args: Record<string, string[]> = { 'view deviations': ['view', 'deviations', 'none'], 'view diff': ['view', 'diff', 'none', '1', '2'], 'view repo-file': ['view', 'repo-file', 'none', '--env', 'prod', '--url', 'https://b.example'], 'image sbom': ['image', 'sbom', 'none'], 'image parity': ['image', 'parity', 'none'] };
+      const args: Record<string, string[]> = {
+        'view deviations': ['view', 'deviations', 'none'],
+        'view diff': ['view', 'diff', 'none', '1', '2'],
+        'view repo-file': ['view', 'repo-file', 'none', '--env', 'prod', '--url', 'https://b.example'],
+        'image sbom': ['image', 'sbom', 'none'],
+        'image parity': ['image', 'parity', 'none'],
+      };
       for (const [name, k] of Object.entries(COMMANDS)) {
         if (!('reads' in k) || name === 'vercmp') continue;
         await runCli(['--db', db, ...(args[name] ?? name.split(' '))], { BULWARK_DATABASE_URL: '' });

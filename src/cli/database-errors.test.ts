@@ -40,7 +40,18 @@ const feed = (n: number): string =>
       publishedAt: null,
       updatedAt: null,
       parser: 'test@1',
-      fixes: [{ release: 'azurelinux:3.0', package: `pkg-${String(i)}`, packageKind: 'source', arch: null, status: 'fixed', fixed: '1.0-1', lastAffected: null, introduced: null }],
+      fixes: [
+        {
+          release: 'azurelinux:3.0',
+          package: `pkg-${String(i)}`,
+          packageKind: 'source',
+          arch: null,
+          status: 'fixed',
+          fixed: '1.0-1',
+          lastAffected: null,
+          introduced: null,
+        },
+      ],
     })),
   });
 
@@ -62,7 +73,12 @@ describe('the CLI when the database is busy or full', () => {
     other.prepare('begin immediate').run();
     try {
       const r = await runCli(['--db', db, 'feeds', 'sync', '--source', 'big'], { BULWARK_SQLITE_BUSY_TIMEOUT_MS: '300' });
-      expect([r.code, r.err]).toEqual([EXIT.conflict, expect.stringMatching(/(^|\n)bulwark: the database is busy: another process \(a feed sync, bulwark serve\) kept it locked for longer than the busy timeout \(BULWARK_SQLITE_BUSY_TIMEOUT_MS\); nothing was changed, try again\n$/)]);
+      expect([r.code, r.err]).toEqual([
+        EXIT.conflict,
+        expect.stringMatching(
+          /(^|\n)bulwark: the database is busy: another process \(a feed sync, bulwark serve\) kept it locked for longer than the busy timeout \(BULWARK_SQLITE_BUSY_TIMEOUT_MS\); nothing was changed, try again\n$/,
+        ),
+      ]);
     } finally {
       other.prepare('rollback').run();
       other.close();
@@ -79,18 +95,33 @@ describe('the CLI when the database is busy or full', () => {
 
   // Mounting a tmpfs needs root and unshare, as the agent and sshd tests do; in CI their absence fails.
   const mountable = canMountTmpfs();
-  it.skipIf(!mountable && process.env['CI'] === undefined)('exits 74 saying the disk or database is full when a sync fills the disk', async () => {
-    if (!mountable) throw new Error('this test needs root and unshare (util-linux) to mount a tmpfs');
-    writeFileSync(join(dir, 'feed.json'), feed(4000));
-    const disk = join(dir, 'disk');
-    // The database lives on a 4 MB tmpfs in a mount namespace of its own: the schema fits, the feed does not.
-    const script = 'mkdir -p "$2" && mount -t tmpfs -o size="$1" tmpfs "$2" || exit 1; shift 2; "$@" feeds add big --format native --location "$FEED" || exit 9; exec "$@" feeds sync --source big';
-    const cli = [process.execPath, '--import', 'tsx', join(ROOT, 'test', 'bulwark-process.ts'), '--db', join(disk, 'b.db')];
-    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile('unshare', ['-m', 'sh', '-c', script, 'sh', '4m', disk, ...cli], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FEED: join(dir, 'feed.json') } }, (err, _stdout, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr });
+  it.skipIf(!mountable && process.env['CI'] === undefined)(
+    'exits 74 saying the disk or database is full when a sync fills the disk',
+    async () => {
+      if (!mountable) throw new Error('this test needs root and unshare (util-linux) to mount a tmpfs');
+      writeFileSync(join(dir, 'feed.json'), feed(4000));
+      const disk = join(dir, 'disk');
+      // The database lives on a 4 MB tmpfs in a mount namespace of its own: the schema fits, the feed does not.
+      const script =
+        'mkdir -p "$2" && mount -t tmpfs -o size="$1" tmpfs "$2" || exit 1; shift 2; "$@" feeds add big --format native --location "$FEED" || exit 9; exec "$@" feeds sync --source big';
+      const cli = [process.execPath, '--import', 'tsx', join(ROOT, 'test', 'bulwark-process.ts'), '--db', join(disk, 'b.db')];
+      const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(
+          'unshare',
+          ['-m', 'sh', '-c', script, 'sh', '4m', disk, ...cli],
+          { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FEED: join(dir, 'feed.json') } },
+          (err, _stdout, stderr) => {
+            resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr });
+          },
+        );
       });
-    });
-    expect([r.code, r.stderr]).toEqual([EXIT.storageFull, expect.stringMatching(/(^|\n)bulwark: the disk or the database is full \(SQLITE_FULL\): free space and try again; nothing of this change was stored\n$/)]);
-  }, 120_000);
+      expect([r.code, r.stderr]).toEqual([
+        EXIT.storageFull,
+        expect.stringMatching(
+          /(^|\n)bulwark: the disk or the database is full \(SQLITE_FULL\): free space and try again; nothing of this change was stored\n$/,
+        ),
+      ]);
+    },
+    120_000,
+  );
 });

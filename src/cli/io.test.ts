@@ -46,11 +46,19 @@ describe('a closed standard output', () => {
     const inv = join(dir, 'host.tsv');
     writeFileSync(inv, 'golang\t0\t1.20.6\t1.azl3\tx86_64\tgolang-1.20.6-1.azl3.src.rpm\n');
     const oval = join(import.meta.dirname, '..', 'feeds', 'oval', '__fixtures__', 'azurelinux-mini.xml');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../test/bulwark-process.ts'), 'scan', '--inventory', inv, '--feed', oval, '--fail-on', 'medium'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../test/bulwark-process.ts'), 'scan', '--inventory', inv, '--feed', oval, '--fail-on', 'medium'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child.stdout.destroy();
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => { resolve(c); }));
+    const code = await new Promise<number | null>((resolve) =>
+      child.on('close', (c) => {
+        resolve(c);
+      }),
+    );
     expect(err).not.toMatch(/EPIPE|internal error/);
     // 1: --fail-on medium found the golang finding, as it does with a reader.
     expect(code).toBe(1);

@@ -17,14 +17,26 @@ import { describe, pathOption } from './options.js';
 export async function main(argv: string[], io: CliIo = processIo()): Promise<ExitCode> {
   const program = new Command('bulwark');
   const ctx: CliContext = { io, dbPath: () => program.opts<{ db?: string }>().db, exit: EXIT.ok };
-  describe(program, 'Patch and vulnerability lifecycle manager for Linux server fleets', 'bulwark demo', 'bulwark --db /srv/bulwark/bulwark.db findings --severity high', 'bulwark help scan')
+  describe(
+    program,
+    'Patch and vulnerability lifecycle manager for Linux server fleets',
+    'bulwark demo',
+    'bulwark --db /srv/bulwark/bulwark.db findings --severity high',
+    'bulwark help scan',
+  )
     .version(VERSION)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .addOption(pathOption('--db <path>', 'SQLite database file, in a directory that exists (default: $XDG_DATA_HOME/bulwark/bulwark.db; BULWARK_DATABASE_URL selects PostgreSQL)', { parent: 'must-exist', code: 'config.invalid' }));
+    .addOption(
+      pathOption(
+        '--db <path>',
+        'SQLite database file, in a directory that exists (default: $XDG_DATA_HOME/bulwark/bulwark.db; BULWARK_DATABASE_URL selects PostgreSQL)',
+        { parent: 'must-exist', code: 'config.invalid' },
+      ),
+    );
 
   try {
     for (const group of groupsFor(argv)) (await group.load()).register(program, ctx);

@@ -44,7 +44,8 @@ function withDefault<T>(o: Option, b: Bounds<T>): Option {
 export function intOption(flags: string, description: string, b: Bounds<number> = {}): Option {
   const o = new Option(flags, description).argParser((v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || (b.min !== undefined && n < b.min) || (b.max !== undefined && n > b.max)) throw usage(flags, v, `a whole number${range(b.min, b.max)}`);
+    if (v.trim() === '' || !Number.isInteger(n) || (b.min !== undefined && n < b.min) || (b.max !== undefined && n > b.max))
+      throw usage(flags, v, `a whole number${range(b.min, b.max)}`);
     return n;
   });
   return withDefault(o, b);
@@ -54,7 +55,8 @@ export function intOption(flags: string, description: string, b: Bounds<number> 
 export function numberOption(flags: string, description: string, b: Bounds<number> & { unit?: string } = {}): Option {
   const o = new Option(flags, description).argParser((v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || (b.min !== undefined && n < b.min) || (b.max !== undefined && n > b.max)) throw usage(flags, v, `a number${b.unit === undefined ? '' : ` of ${b.unit}`}${range(b.min, b.max)}`);
+    if (v.trim() === '' || !Number.isFinite(n) || (b.min !== undefined && n < b.min) || (b.max !== undefined && n > b.max))
+      throw usage(flags, v, `a number${b.unit === undefined ? '' : ` of ${b.unit}`}${range(b.min, b.max)}`);
     return n;
   });
   return withDefault(o, b);
@@ -73,7 +75,12 @@ export function timeOption(flags: string, description: string, o: { endOfDay?: b
 }
 
 /** One of a fixed set of words (case as given). */
-export function enumOption<const T extends string>(flags: string, description: string, choices: readonly T[], b: { default?: T; mandatory?: boolean } = {}): Option {
+export function enumOption<const T extends string>(
+  flags: string,
+  description: string,
+  choices: readonly T[],
+  b: { default?: T; mandatory?: boolean } = {},
+): Option {
   const o = new Option(flags, description).choices(choices);
   if (b.mandatory === true) o.makeOptionMandatory();
   return b.default === undefined ? o : o.default(b.default);
@@ -86,7 +93,13 @@ export function enumOption<const T extends string>(flags: string, description: s
 export function listOption(flags: string, description: string, o: { split?: boolean; choices?: readonly string[] } = {}): Option {
   return new Option(flags, description)
     .argParser((v: string, acc: string[] | undefined): string[] => {
-      const values = o.split === true ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : [v];
+      const values =
+        o.split === true
+          ? v
+              .split(',')
+              .map((x) => x.trim())
+              .filter((x) => x !== '')
+          : [v];
       for (const x of values) if (o.choices !== undefined && !o.choices.includes(x)) throw usage(flags, x, `one of ${o.choices.join(', ')}`);
       return [...(acc ?? []), ...values];
     })
@@ -106,7 +119,11 @@ export function pathOption(flags: string, description: string, o: { parent?: 'mu
       const dir = dirname(resolve(v));
       // A parent that is a file is the database's to refuse (cannot open …: ENOTDIR).
       if (!existsSync(dir))
-        throw new BulwarkError(o.code ?? 'usage', `${nameOf(flags)}: the directory ${dir} does not exist${o.code === 'config.invalid' ? ' (create it first: bulwark creates only its default directory)' : ''}`, { option: nameOf(flags), path: v });
+        throw new BulwarkError(
+          o.code ?? 'usage',
+          `${nameOf(flags)}: the directory ${dir} does not exist${o.code === 'config.invalid' ? ' (create it first: bulwark creates only its default directory)' : ''}`,
+          { option: nameOf(flags), path: v },
+        );
     }
     return v;
   });
@@ -127,7 +144,8 @@ export function describe(cmd: Command, description: string, ...examples: string[
 export function positiveInt(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `${name}: "${v}" is not a whole number from 1 up`, { argument: name, value: v });
+    if (v.trim() === '' || !Number.isInteger(n) || n < 1)
+      throw new BulwarkError('usage', `${name}: "${v}" is not a whole number from 1 up`, { argument: name, value: v });
     return n;
   };
 }

@@ -22,7 +22,10 @@ describe('a CLI that tells the truth', () => {
   it('never makes the directory of a mistyped --db (exit 3, saying so)', async () => {
     const typo = join(dir, 'typo', 'dir', 'x.db');
     const r = await runCli(['--db', typo, 'findings']);
-    expect([r.code, r.err]).toEqual([3, `bulwark: --db: the directory ${join(dir, 'typo', 'dir')} does not exist (create it first: bulwark creates only its default directory)\n`]);
+    expect([r.code, r.err]).toEqual([
+      3,
+      `bulwark: --db: the directory ${join(dir, 'typo', 'dir')} does not exist (create it first: bulwark creates only its default directory)\n`,
+    ]);
     expect(existsSync(join(dir, 'typo'))).toBe(false);
     // A database file that does not exist yet, in a directory that does, is still made.
     expect((await run('feeds', 'list')).code).toBe(0);
@@ -33,7 +36,10 @@ describe('a CLI that tells the truth', () => {
     const nope = await run('feeds', 'sync', '--source', 'nope');
     expect([nope.code, nope.out, nope.err]).toEqual([2, '', 'bulwark: no feed source "nope"; `bulwark feeds list` shows them, `bulwark feeds add` adds one\n']);
     const typo = await run('feeds', 'sync', '--source', 'azurelinux-3.0-ovl', '--file', join(dir, 'none.xml'));
-    expect([typo.code, typo.err]).toEqual([2, 'bulwark: no feed source "azurelinux-3.0-ovl" (did you mean "azurelinux-3.0-oval"?); `bulwark feeds list` shows them, `bulwark feeds add` adds one\n']);
+    expect([typo.code, typo.err]).toEqual([
+      2,
+      'bulwark: no feed source "azurelinux-3.0-ovl" (did you mean "azurelinux-3.0-oval"?); `bulwark feeds list` shows them, `bulwark feeds add` adds one\n',
+    ]);
     const audit = await run('audit', '--json');
     expect(JSON.parse(audit.out)).toEqual([]);
   });
@@ -69,7 +75,11 @@ describe('a CLI that tells the truth', () => {
     writeFileSync(f, PROD.replace('tags: [prod]', 'tags: []').replace('hosts: [web-01]', 'hosts: [demo-azl3-vm]'));
     expect((await run('policy', 'apply', '-f', f)).code).toBe(0);
     const hint = ' (apply one with `bulwark policy apply -f FILE`)';
-    for (const args of [['plan', '--policy', 'azl3-prd'], ['decisions', '--policy', 'azl3-prd'], ['hold', 'X-1', '--policy', 'azl3-prd', '--reason', 'r']]) {
+    for (const args of [
+      ['plan', '--policy', 'azl3-prd'],
+      ['decisions', '--policy', 'azl3-prd'],
+      ['hold', 'X-1', '--policy', 'azl3-prd', '--reason', 'r'],
+    ]) {
       const r = await run(...args);
       expect([args[0], r.code, r.out, r.err]).toEqual([args[0], 2, '', `bulwark: no policy named "azl3-prd" (did you mean "azl3-prod"?)${hint}\n`]);
     }
@@ -98,7 +108,10 @@ describe('a CLI that tells the truth', () => {
     [['image', 'parity', 'i', '--build', '0'], '--build: "0" is not a whole number from 1 up'],
     // Was exit 70 ("a bug") with a stack trace, after the query had run.
     [['report', '--format', 'csv', '--output', '/nonexistent-dir/r.csv'], '--output: the directory /nonexistent-dir does not exist'],
-    [['image', 'import', 'c.json', '--view', 'v', '--release', 'azurelinux:3.0', '-o', '/nonexistent-dir/i.yaml'], '--out: the directory /nonexistent-dir does not exist'],
+    [
+      ['image', 'import', 'c.json', '--view', 'v', '--release', 'azurelinux:3.0', '-o', '/nonexistent-dir/i.yaml'],
+      '--out: the directory /nonexistent-dir does not exist',
+    ],
   ])('names the option in a usage error: %j', async (args, message) => {
     const r = await run(...args);
     expect([r.code, r.err]).toEqual([2, `bulwark: ${message}\n`]);

@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { assessRisk, formatEpss, sortByRisk, withRisk, type CveSignal, type RiskFacts } from './risk.js';
 
 const signals = new Map<string, CveSignal>([
-  ['CVE-2026-1001', { kev: { dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true }, epss: { score: 0.94372, percentile: 0.99912, date: '2026-12-01' } }],
-  ['CVE-2026-1002', { kev: { dateAdded: '2026-05-14', dueDate: '2026-06-04', ransomware: false }, epss: { score: 0.0812, percentile: 0.92044, date: '2026-12-01' } }],
+  [
+    'CVE-2026-1001',
+    { kev: { dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true }, epss: { score: 0.94372, percentile: 0.99912, date: '2026-12-01' } },
+  ],
+  [
+    'CVE-2026-1002',
+    { kev: { dateAdded: '2026-05-14', dueDate: '2026-06-04', ransomware: false }, epss: { score: 0.0812, percentile: 0.92044, date: '2026-12-01' } },
+  ],
   ['CVE-2026-2001', { kev: null, epss: { score: 0.02011, percentile: 0.45233, date: '2026-12-01' } }],
   ['CVE-2026-2002', { kev: null, epss: { score: 0.00043, percentile: 0.12001, date: '2026-12-01' } }],
   ['CVE-2026-3001', { kev: null, epss: { score: 0.6, percentile: 0.981, date: '2026-12-01' } }],
@@ -12,12 +18,27 @@ const of = (c: string): CveSignal | undefined => signals.get(c);
 
 describe('risk order', () => {
   it.each([
-    ['KEV with ransomware use', { severity: 'critical', cvssScore: 9.8, cves: ['CVE-2026-1001'] }, 99.2, 'KEV since 2026-03-02 (due 2026-03-23, known ransomware use), EPSS 0.94 (99th percentile), CVSS 9.8, critical'],
-    ['KEV', { severity: 'high', cvssScore: 7.8, cves: ['CVE-2026-1002'] }, 91.2, 'KEV since 2026-05-14 (due 2026-06-04), EPSS 0.08 (92nd percentile), CVSS 7.8, high'],
+    [
+      'KEV with ransomware use',
+      { severity: 'critical', cvssScore: 9.8, cves: ['CVE-2026-1001'] },
+      99.2,
+      'KEV since 2026-03-02 (due 2026-03-23, known ransomware use), EPSS 0.94 (99th percentile), CVSS 9.8, critical',
+    ],
+    [
+      'KEV',
+      { severity: 'high', cvssScore: 7.8, cves: ['CVE-2026-1002'] },
+      91.2,
+      'KEV since 2026-05-14 (due 2026-06-04), EPSS 0.08 (92nd percentile), CVSS 7.8, high',
+    ],
     ['EPSS only', { severity: 'critical', cvssScore: 10, cves: ['CVE-2026-2001'] }, 41.2, 'EPSS 0.02 (45th percentile), CVSS 10.0, critical'],
     ['a tiny EPSS', { severity: 'low', cvssScore: null, cves: ['CVE-2026-2002'] }, 12, 'EPSS 0.0004 (12th percentile), low'],
     ['no signal, no CVSS', { severity: 'unknown', cvssScore: null, cves: [] }, 20, 'no EPSS score, unknown'],
-    ['several CVEs: the most threatening, named', { severity: 'high', cvssScore: 8.1, cves: ['CVE-2026-2001', 'CVE-2026-1002', 'CVE-2026-3001'] }, 92.4, 'KEV since 2026-05-14 (due 2026-06-04) for CVE-2026-1002, EPSS 0.60 (98th percentile) for CVE-2026-3001, CVSS 8.1, high'],
+    [
+      'several CVEs: the most threatening, named',
+      { severity: 'high', cvssScore: 8.1, cves: ['CVE-2026-2001', 'CVE-2026-1002', 'CVE-2026-3001'] },
+      92.4,
+      'KEV since 2026-05-14 (due 2026-06-04) for CVE-2026-1002, EPSS 0.60 (98th percentile) for CVE-2026-3001, CVSS 8.1, high',
+    ],
   ] as const)('%s', (_what, facts, score, reason) => {
     const r = assessRisk(facts, of);
     expect(r.score).toBe(score);
@@ -38,7 +59,13 @@ describe('risk order', () => {
     expect(sortByRisk(ranked, 'kev').map((r) => r.id)).toEqual(['kev-ransomware-medium', 'kev-critical', 'low-epss-high', 'cvss10-no-kev', 'nothing']);
     expect(sortByRisk(ranked, 'severity').map((r) => r.id)).toEqual(['cvss10-no-kev', 'kev-critical', 'nothing', 'kev-ransomware-medium', 'low-epss-high']);
     // Reproducible: the same input gives the same order, whatever order it came in.
-    expect(sortByRisk([...ranked].reverse(), 'risk').map((r) => r.id)).toEqual(['kev-ransomware-medium', 'kev-critical', 'low-epss-high', 'cvss10-no-kev', 'nothing']);
+    expect(sortByRisk([...ranked].reverse(), 'risk').map((r) => r.id)).toEqual([
+      'kev-ransomware-medium',
+      'kev-critical',
+      'low-epss-high',
+      'cvss10-no-kev',
+      'nothing',
+    ]);
   });
 
   it('formats EPSS probabilities as people read them', () => {

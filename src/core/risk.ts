@@ -71,7 +71,8 @@ export function assessRisk(f: RiskFacts, signalOf: (cve: string) => CveSignal | 
     const s = signalOf(cve);
     if (s === undefined) continue;
     // The KEV entry with ransomware use, else the earliest added (the longest known exploited).
-    if (s.kev !== null && (kev === null || (s.kev.ransomware && !kev.ransomware) || (s.kev.ransomware === kev.ransomware && s.kev.dateAdded < kev.dateAdded))) kev = { cve, ...s.kev };
+    if (s.kev !== null && (kev === null || (s.kev.ransomware && !kev.ransomware) || (s.kev.ransomware === kev.ransomware && s.kev.dateAdded < kev.dateAdded)))
+      kev = { cve, ...s.kev };
     if (s.epss !== null && (epss === null || s.epss.score > epss.score)) epss = { cve, ...s.epss };
   }
   const impact = f.cvssScore !== null ? Math.min(10, Math.max(0, f.cvssScore)) / 10 : IMPACT[f.severity];
@@ -80,7 +81,10 @@ export function assessRisk(f: RiskFacts, signalOf: (cve: string) => CveSignal | 
   const parts: string[] = [];
   const which = (cve: string): string => (f.cves.length > 1 ? ` for ${cve}` : '');
   if (kev !== null) parts.push(`KEV since ${kev.dateAdded} (due ${kev.dueDate}${kev.ransomware ? ', known ransomware use' : ''})${which(kev.cve)}`);
-  if (epss !== null) parts.push(`EPSS ${formatEpss(epss.score)} (${ordinal(Math.floor(epss.percentile * 100))} percentile)${kev === null || kev.cve !== epss.cve ? which(epss.cve) : ''}`);
+  if (epss !== null)
+    parts.push(
+      `EPSS ${formatEpss(epss.score)} (${ordinal(Math.floor(epss.percentile * 100))} percentile)${kev === null || kev.cve !== epss.cve ? which(epss.cve) : ''}`,
+    );
   else parts.push('no EPSS score');
   if (f.cvssScore !== null) parts.push(`CVSS ${f.cvssScore.toFixed(1)}`);
   parts.push(f.severity);

@@ -56,17 +56,21 @@ describe('no distribution id outside src/distros/', () => {
       [
         "const m = release === 'rhel:9' ? 'dnf' : null;",
         '// Red Hat: rhel minors are one release',
-        ' * @example managerFor(\'ubuntu:24.04\')',
+        " * @example managerFor('ubuntu:24.04')",
         "const ok = 'a Debian package';",
         "if (d === 'cbl-mariner') x();",
         "const dt = 'debian_evr_string';",
-        "  const ol = 1; // Oracle",
+        '  const ol = 1; // Oracle',
       ].join('\n'),
     );
     writeFileSync(join(tmp, 'services', 'a.test.ts'), "expect(x).toBe('debian:12');\n");
     writeFileSync(join(tmp, 'distros', 'x', 'index.ts'), "export const id = 'fedora';\n");
     writeFileSync(join(tmp, 'feeds', '__fixtures__', 'f.json'), '{"ecosystem": "rocky"}\n');
     const found = offending(tmp).map((l) => l.slice(tmp.length + 1));
-    expect(found).toEqual(["services/a.ts:1:const m = release === 'rhel:9' ? 'dnf' : null;", "services/a.ts:5:if (d === 'cbl-mariner') x();", 'services/a.ts:7:  const ol = 1; // Oracle']);
+    expect(found).toEqual([
+      "services/a.ts:1:const m = release === 'rhel:9' ? 'dnf' : null;",
+      "services/a.ts:5:if (d === 'cbl-mariner') x();",
+      'services/a.ts:7:  const ol = 1; // Oracle',
+    ]);
   });
 });

@@ -41,7 +41,22 @@ describe('a made-up distribution added as one folder and one registry line', () 
     expect(managerFor('zeta:8')).toBe('dnf');
     expect(rpmDbPathFor('zeta:7')).toBe('/var/lib/rpm');
     expect(rpmDbPathFor('zeta:8')).toBe('/usr/lib/sysimage/rpm');
-    const purl = packagePurl({ family: 'rpm', name: 'bash', epoch: 0, version: '5.2', release: '1.zt7', arch: 'x86_64', sourceRpm: null, sourceName: null, sourceVersion: null, sourceOrigin: 'assumed', license: null }, 'zeta:7');
+    const purl = packagePurl(
+      {
+        family: 'rpm',
+        name: 'bash',
+        epoch: 0,
+        version: '5.2',
+        release: '1.zt7',
+        arch: 'x86_64',
+        sourceRpm: null,
+        sourceName: null,
+        sourceVersion: null,
+        sourceOrigin: 'assumed',
+        license: null,
+      },
+      'zeta:7',
+    );
     expect(purl).toBe('pkg:rpm/zeta/bash@5.2-1.zt7?arch=x86_64&distro=zeta-7');
   });
 
@@ -57,7 +72,13 @@ describe('a made-up distribution added as one folder and one registry line', () 
       <pkglist><collection><package name="bash" version="5.2" release="2.zt7" epoch="0" arch="x86_64"/></collection></pkglist></update></updates>`;
     const facts: unknown[] = [];
     const out: Advisory[] = [];
-    for await (const a of parseUpdateinfo(Readable.from([Buffer.from(xml)]), { source: 'zeta-7-updateinfo', name: 'updateinfo.xml', warn: () => {}, identity: (f) => facts.push(f) })) out.push(a);
+    for await (const a of parseUpdateinfo(Readable.from([Buffer.from(xml)]), {
+      source: 'zeta-7-updateinfo',
+      name: 'updateinfo.xml',
+      warn: () => {},
+      identity: (f) => facts.push(f),
+    }))
+      out.push(a);
     expect(out.map((a) => [a.severity, a.fixes.map((f) => `${f.release} ${f.package} ${f.fixed ?? ''}`)])).toEqual([['critical', ['zeta:7 bash 0:5.2-2.zt7']]]);
     expect(facts).toContainEqual(expect.objectContaining({ distribution: 'zeta', release: 'zeta:7' }));
   });

@@ -64,7 +64,8 @@ function checkShape(d: DistroDescriptor): void {
   for (const t of d.distTags ?? []) expect(t.tag).toMatch(/^[a-z0-9]+$/);
   // The parser compares reference sources in upper case.
   for (const r of d.oval?.advisoryReferenceSources ?? []) expect(r).toBe(r.toUpperCase());
-  for (const re of [d.updateinfoRelease, d.osv?.ecosystem]) if (re !== undefined) expect(new RegExp(`${re.source}|`).exec('')?.length, `${re.source} has one group: the version`).toBe(2);
+  for (const re of [d.updateinfoRelease, d.osv?.ecosystem])
+    if (re !== undefined) expect(new RegExp(`${re.source}|`).exec('')?.length, `${re.source} has one group: the version`).toBe(2);
   for (const [w, s] of Object.entries(d.severity?.words ?? {})) {
     expect(w).toBe(w.toLowerCase());
     expect(['critical', 'high', 'medium', 'low', 'none']).toContain(s);

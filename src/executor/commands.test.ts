@@ -11,9 +11,30 @@ import { need, requires, tool, tools } from '../../test/needs.js';
 
 describe('package manager argv', () => {
   it('builds exact-version commands for dnf, tdnf and apt', () => {
-    expect(updateArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3', arch: 'x86_64' }])).toEqual(['dnf', '-y', 'install', 'openssl-1:3.3.5-5.azl3.x86_64']);
-    expect(precheckArgv('tdnf', [{ name: 'curl', version: '8.11.1-3.azl3' }], { installroot: '/r' })).toEqual(['tdnf', '--installroot=/r', '--assumeno', 'install', 'curl-8.11.1-3.azl3']);
-    expect(updateArgv('apt', [{ name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' }])).toEqual(['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', 'libssl3:amd64=3.0.15-1~deb12u1']);
+    expect(updateArgv('dnf', [{ name: 'openssl', version: '1:3.3.5-5.azl3', arch: 'x86_64' }])).toEqual([
+      'dnf',
+      '-y',
+      'install',
+      'openssl-1:3.3.5-5.azl3.x86_64',
+    ]);
+    expect(precheckArgv('tdnf', [{ name: 'curl', version: '8.11.1-3.azl3' }], { installroot: '/r' })).toEqual([
+      'tdnf',
+      '--installroot=/r',
+      '--assumeno',
+      'install',
+      'curl-8.11.1-3.azl3',
+    ]);
+    expect(updateArgv('apt', [{ name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' }])).toEqual([
+      'apt-get',
+      '-y',
+      '-q',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      'install',
+      '--only-upgrade',
+      '--no-install-recommends',
+      'libssl3:amd64=3.0.15-1~deb12u1',
+    ]);
   });
 
   it('refreshes package lists first only where the manager does not (apt)', () => {
@@ -45,7 +66,17 @@ describe('package manager argv', () => {
   it('refuses a package name ending in .rpm in a dnf query, and keeps a Debian name that merely contains rpm', () => {
     expect(() => availableArgv('dnf', ['bash', 'evil.rpm'])).toThrow(/"evil\.rpm" is not a package name dnf is given/);
     expect(() => installedArgv('dnf', ['evil.rpm'])).toThrow(/"evil\.rpm" is not a package name/);
-    expect(updateArgv('apt', [{ name: 'librpm9', version: '4.18.0+dfsg-1' }])).toEqual(['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', 'librpm9=4.18.0+dfsg-1']);
+    expect(updateArgv('apt', [{ name: 'librpm9', version: '4.18.0+dfsg-1' }])).toEqual([
+      'apt-get',
+      '-y',
+      '-q',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      'install',
+      '--only-upgrade',
+      '--no-install-recommends',
+      'librpm9=4.18.0+dfsg-1',
+    ]);
   });
 });
 
@@ -58,8 +89,18 @@ needs.describe('dnf updates a root to exactly the planned versions', () => {
   });
   const repo = join(dir, 'rpms');
   const root = join(dir, 'root');
-  const extra = ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${repo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=install_weak_deps=False', '--setopt=reposdir=/nonexistent', '--setopt=cachedir=' + join(dir, 'cache')];
-  const q = (): string[] => execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
+  const extra = [
+    '--releasever=3.0',
+    '--disablerepo=*',
+    `--repofrompath=local,file://${repo}`,
+    '--enablerepo=local',
+    '--nogpgcheck',
+    '--setopt=install_weak_deps=False',
+    '--setopt=reposdir=/nonexistent',
+    '--setopt=cachedir=' + join(dir, 'cache'),
+  ];
+  const q = (): string[] =>
+    execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
 
   it('prechecks, refuses a version the repository lacks, and updates exactly', () => {
     buildDummyRpms(dir, [
@@ -74,7 +115,9 @@ needs.describe('dnf updates a root to exactly the planned versions', () => {
     expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3']);
 
     const plan = [{ name: 'bw-openssl', version: '1:3.3.5-5.azl3' }];
-    const pre = spawnSync(precheckArgv('dnf', plan, { installroot: root, extra })[0]!, precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), { encoding: 'utf8' });
+    const pre = spawnSync(precheckArgv('dnf', plan, { installroot: root, extra })[0]!, precheckArgv('dnf', plan, { installroot: root, extra }).slice(1), {
+      encoding: 'utf8',
+    });
     expect(readPrecheck('dnf', pre.status, pre.stdout, pre.stderr)).toMatchObject({ ok: true, missing: [] });
     expect(q()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3']); // a dry run changes nothing
 
@@ -90,8 +133,13 @@ needs.describe('dnf updates a root to exactly the planned versions', () => {
     expect(readPrecheck('dnf', again.status, again.stdout, again.stderr)).toMatchObject({ ok: true, message: 'already at the planned versions' });
 
     // A version below the installed one is a downgrade: refused at the precheck.
-    const down = spawnSync('dnf', precheckArgv('dnf', [{ name: 'bw-openssl', version: '1:3.3.0-2.azl3' }], { installroot: root, extra }).slice(1), { encoding: 'utf8' });
-    expect(readPrecheck('dnf', down.status, down.stdout, down.stderr)).toMatchObject({ ok: false, message: 'the transaction would downgrade a package: refused' });
+    const down = spawnSync('dnf', precheckArgv('dnf', [{ name: 'bw-openssl', version: '1:3.3.0-2.azl3' }], { installroot: root, extra }).slice(1), {
+      encoding: 'utf8',
+    });
+    expect(readPrecheck('dnf', down.status, down.stdout, down.stderr)).toMatchObject({
+      ok: false,
+      message: 'the transaction would downgrade a package: refused',
+    });
 
     // A planned build the repository no longer offers (Fedora's updates keep only the newest):
     // repoquery lists what is, and the lowest later build is taken; a version written without its
@@ -101,7 +149,15 @@ needs.describe('dnf updates a root to exactly the planned versions', () => {
     expect(listed.status).toBe(0);
     const offered = readAvailable('dnf', listed.stdout);
     expect(offered.get('bw-openssl')?.map((x) => x.version)).toEqual(['1:3.3.0-2.azl3', '1:3.3.5-5.azl3', '1:3.4.0-1.azl3']);
-    const r = resolveTargets([{ name: 'bw-openssl', version: '1:3.3.9-1.azl3' }, { name: 'bw-curl', version: '8.11.1-3.azl3' }, { name: 'bw-nope', version: '1-1' }], offered, compareRpmEvr);
+    const r = resolveTargets(
+      [
+        { name: 'bw-openssl', version: '1:3.3.9-1.azl3' },
+        { name: 'bw-curl', version: '8.11.1-3.azl3' },
+        { name: 'bw-nope', version: '1-1' },
+      ],
+      offered,
+      compareRpmEvr,
+    );
     expect(r.targets.map((t) => `${t.name}-${t.version}`)).toEqual(['bw-openssl-1:3.4.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-nope-1-1']);
     expect(r.changed).toEqual(['bw-openssl 1:3.4.0-1.azl3 (the planned 1:3.3.9-1.azl3 is no longer offered)']);
     const pre2 = spawnSync('dnf', precheckArgv('dnf', r.targets.slice(0, 2), { installroot: root, extra }).slice(1), { encoding: 'utf8' });
@@ -125,7 +181,15 @@ needs.describe("a policy's excludes hold for dependencies too", () => {
     const repo = join(dir, 'rpms');
     const root = join(dir, 'root');
     execFileSync('createrepo_c', ['--quiet', repo]);
-    const extra = ['--releasever=3.0', '--disablerepo=*', `--repofrompath=local,file://${repo}`, '--enablerepo=local', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(dir, 'cache')}`];
+    const extra = [
+      '--releasever=3.0',
+      '--disablerepo=*',
+      `--repofrompath=local,file://${repo}`,
+      '--enablerepo=local',
+      '--nogpgcheck',
+      '--setopt=reposdir=/nonexistent',
+      `--setopt=cachedir=${join(dir, 'cache')}`,
+    ];
     execFileSync('dnf', ['-y', `--installroot=${root}`, ...extra, 'install', 'bw-ssl-1.0-1', 'bw-ssl-libs-1.0-1'], { stdio: 'pipe' });
     const plan = [{ name: 'bw-ssl', version: '0:2.0-1' }];
     // Without the exclude, the update takes bw-ssl-libs 2.0 along.
@@ -141,8 +205,13 @@ needs.describe("a policy's excludes hold for dependencies too", () => {
   });
 
   it("apt has no exclude option: its dry run's Inst lines are read", () => {
-    const sim = 'Inst libssl3 [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nInst openssl [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nConf libssl3 (3.0.15-1~deb12u1 Debian:12/stable [amd64])\n';
-    expect(readPrecheck('apt', 0, sim, '', { exclude: ['libssl*'] })).toEqual({ ok: false, missing: [], message: 'the update would also change excluded package(s): libssl3' });
+    const sim =
+      'Inst libssl3 [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nInst openssl [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian:12/stable [amd64])\nConf libssl3 (3.0.15-1~deb12u1 Debian:12/stable [amd64])\n';
+    expect(readPrecheck('apt', 0, sim, '', { exclude: ['libssl*'] })).toEqual({
+      ok: false,
+      missing: [],
+      message: 'the update would also change excluded package(s): libssl3',
+    });
     expect(readPrecheck('apt', 0, sim, '', { exclude: ['kernel*'] }).ok).toBe(true);
   });
 });
@@ -163,7 +232,20 @@ requires(tools('apt-get', 'dpkg-query')).describe('apt-get -s prechecks against 
 });
 
 describe('resolving planned Debian versions against what the host is offered', () => {
-  const SHOW = ['Package: libssl3', 'Source: openssl', 'Version: 3.0.17-1~deb12u2', '', 'Package: libssl3', 'Source: openssl', 'Version: 3.0.20-1~deb12u2', '', 'Package: libldb2', 'Source: samba (2:4.17.12+dfsg-0+deb12u4)', 'Version: 2:2.6.2+samba4.17.12+dfsg-0+deb12u4', ''].join('\n');
+  const SHOW = [
+    'Package: libssl3',
+    'Source: openssl',
+    'Version: 3.0.17-1~deb12u2',
+    '',
+    'Package: libssl3',
+    'Source: openssl',
+    'Version: 3.0.20-1~deb12u2',
+    '',
+    'Package: libldb2',
+    'Source: samba (2:4.17.12+dfsg-0+deb12u4)',
+    'Version: 2:2.6.2+samba4.17.12+dfsg-0+deb12u4',
+    '',
+  ].join('\n');
   it('keeps a version still offered, takes the lowest later build of a superseded one, and compares a binary by its source version', () => {
     const available = readAvailable('apt', SHOW);
     expect(available.get('libldb2')).toEqual([{ version: '2:2.6.2+samba4.17.12+dfsg-0+deb12u4', source: '2:4.17.12+dfsg-0+deb12u4' }]);
@@ -178,17 +260,39 @@ describe('resolving planned Debian versions against what the host is offered', (
       available,
       compareDebVersions,
     );
-    expect(r.targets.map((t) => `${t.name}=${t.version}`)).toEqual(['libssl3=3.0.17-1~deb12u2', 'libssl3=3.0.20-1~deb12u2', 'libldb2=2:2.6.2+samba4.17.12+dfsg-0+deb12u4', 'libssl3=3.1.0-1', 'bw-gone=1.0-1']);
-    expect(r.changed).toEqual(['libssl3 3.0.20-1~deb12u2 (the planned 3.0.18-1~deb12u1 is no longer offered)', 'libldb2 2:2.6.2+samba4.17.12+dfsg-0+deb12u4 (the planned 2:4.17.12+dfsg-0+deb12u3 is no longer offered)']);
+    expect(r.targets.map((t) => `${t.name}=${t.version}`)).toEqual([
+      'libssl3=3.0.17-1~deb12u2',
+      'libssl3=3.0.20-1~deb12u2',
+      'libldb2=2:2.6.2+samba4.17.12+dfsg-0+deb12u4',
+      'libssl3=3.1.0-1',
+      'bw-gone=1.0-1',
+    ]);
+    expect(r.changed).toEqual([
+      'libssl3 3.0.20-1~deb12u2 (the planned 3.0.18-1~deb12u1 is no longer offered)',
+      'libldb2 2:2.6.2+samba4.17.12+dfsg-0+deb12u4 (the planned 2:4.17.12+dfsg-0+deb12u3 is no longer offered)',
+    ]);
     expect(availableArgv('apt', ['libssl3'])).toEqual(['apt-cache', 'show', 'libssl3']);
     expect(availableArgv('tdnf', ['openssl'])).toBeNull();
     expect(() => availableArgv('apt', ['-oAPT::x=1'])).toThrow(/not a package name/);
   });
 
-  it('never goes below what is installed, keeps to the pin, and compares a content view\'s build as it is', () => {
+  it("never goes below what is installed, keeps to the pin, and compares a content view's build as it is", () => {
     const offered = new Map([
-      ['bw-ssl', [{ version: '3.3.6-1', source: '3.3.6-1' }, { version: '3.4.0-1', source: '3.4.0-1' }, { version: '3.5.0-1', source: '3.5.0-1' }]],
-      ['cpp', [{ version: '4:12.2.0-3', source: '1.203' }, { version: '4:12.2.0-4', source: '1.204' }]],
+      [
+        'bw-ssl',
+        [
+          { version: '3.3.6-1', source: '3.3.6-1' },
+          { version: '3.4.0-1', source: '3.4.0-1' },
+          { version: '3.5.0-1', source: '3.5.0-1' },
+        ],
+      ],
+      [
+        'cpp',
+        [
+          { version: '4:12.2.0-3', source: '1.203' },
+          { version: '4:12.2.0-4', source: '1.204' },
+        ],
+      ],
     ]);
     // Installed 3.4.0 since the scan, the planned 3.3.5 gone: 3.3.6 would be a downgrade.
     const up = resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5' }], offered, compareDebVersions, { installed: new Map([['bw-ssl', ['3.4.0-1']]]) });
@@ -196,12 +300,27 @@ describe('resolving planned Debian versions against what the host is offered', (
     const older = resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5' }], offered, compareDebVersions, { installed: new Map([['bw-ssl', ['3.3.0-1']]]) });
     expect(older.targets.map((t) => t.version)).toEqual(['3.3.6-1']);
     // A pin (3.4.*) rules out 3.3.6 and 3.5.0.
-    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.4.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual(['3.4.0-1']);
-    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.9.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual(['3.3.5-5']);
+    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.4.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual([
+      '3.4.0-1',
+    ]);
+    expect(resolveTargets([{ name: 'bw-ssl', version: '3.3.5-5', pin: '3.9.*' }], offered, compareDebVersions).targets.map((t) => t.version)).toEqual([
+      '3.3.5-5',
+    ]);
     // A view's build (4:12.2.0-2) is compared with builds, not with their source's version (1.203).
-    expect(resolveTargets([{ name: 'cpp', version: '4:12.2.0-2' }], offered, compareDebVersions, { basis: 'build' }).targets.map((t) => t.version)).toEqual(['4:12.2.0-3']);
+    expect(resolveTargets([{ name: 'cpp', version: '4:12.2.0-2' }], offered, compareDebVersions, { basis: 'build' }).targets.map((t) => t.version)).toEqual([
+      '4:12.2.0-3',
+    ]);
     expect(installedArgv('apt', ['bash'])).toEqual(['apt-cache', 'policy', 'bash']);
-    expect(installedArgv('dnf', ['bash'])).toEqual(['dnf', '-q', 'repoquery', '--installed', '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', 'bash']);
+    expect(installedArgv('dnf', ['bash'])).toEqual([
+      'dnf',
+      '-q',
+      'repoquery',
+      '--installed',
+      '--qf',
+      '%{name} %{epoch}:%{version}-%{release}\\n',
+      '--',
+      'bash',
+    ]);
   });
 
   requires(tools('apt-cache', 'dpkg-query')).it('reads what the real apt-cache policy says is installed, as dpkg-query does', () => {
@@ -212,16 +331,25 @@ describe('resolving planned Debian versions against what the host is offered', (
 
   // This machine's own apt lists (Debian): libldb2 is built from samba, with a version of its own.
   const show = tool('apt-cache').missing === null ? spawnSync('apt-cache', ['show', 'libldb2'], { encoding: 'utf8' }) : null;
-  requires(tool('apt-cache'), need("libldb2 in apt's package lists", show !== null && show.status !== 0 ? `apt-cache show libldb2 exits ${String(show.status)}: run apt-get update` : null)).it('reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)', () => {
-    const offered = readAvailable('apt', show?.stdout ?? '').get('libldb2') ?? [];
-    expect(offered.length).toBeGreaterThan(0);
-    expect(offered.every((o) => o.source !== o.version)).toBe(true);
-    const ge = (a: string, b: string): boolean => spawnSync('dpkg', ['--compare-versions', a, 'ge', b]).status === 0;
-    const want = offered.map((o) => o.source).sort(compareDebVersions)[0] ?? '';
-    const r = resolveTargets([{ name: 'libldb2', version: want }], new Map([['libldb2', offered]]), compareDebVersions);
-    const chosen = offered.find((o) => o.version === r.targets[0]?.version);
-    expect(chosen).toBeDefined();
-    expect(ge(chosen?.source ?? '', want)).toBe(true);
-    for (const o of offered) if (ge(o.source, want)) expect(ge(o.version, chosen?.version ?? '')).toBe(true);
-  });
+  requires(
+    tool('apt-cache'),
+    need(
+      "libldb2 in apt's package lists",
+      show !== null && show.status !== 0 ? `apt-cache show libldb2 exits ${String(show.status)}: run apt-get update` : null,
+    ),
+  ).it(
+    'reads the real apt-cache show and resolves a samba fix to a libldb2 build, the lowest whose source reaches it (checked with dpkg --compare-versions)',
+    () => {
+      const offered = readAvailable('apt', show?.stdout ?? '').get('libldb2') ?? [];
+      expect(offered.length).toBeGreaterThan(0);
+      expect(offered.every((o) => o.source !== o.version)).toBe(true);
+      const ge = (a: string, b: string): boolean => spawnSync('dpkg', ['--compare-versions', a, 'ge', b]).status === 0;
+      const want = offered.map((o) => o.source).sort(compareDebVersions)[0] ?? '';
+      const r = resolveTargets([{ name: 'libldb2', version: want }], new Map([['libldb2', offered]]), compareDebVersions);
+      const chosen = offered.find((o) => o.version === r.targets[0]?.version);
+      expect(chosen).toBeDefined();
+      expect(ge(chosen?.source ?? '', want)).toBe(true);
+      for (const o of offered) if (ge(o.source, want)) expect(ge(o.version, chosen?.version ?? '')).toBe(true);
+    },
+  );
 });

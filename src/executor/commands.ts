@@ -94,7 +94,15 @@ export function precheckArgv(pm: PackageManager, targets: readonly Target[], o: 
   switch (pm) {
     case 'dnf':
     case 'tdnf':
-      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), ...excludeArgv(pm, o), '--assumeno', 'install', ...specs];
+      return [
+        pm,
+        ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]),
+        ...(o.extra ?? []),
+        ...excludeArgv(pm, o),
+        '--assumeno',
+        'install',
+        ...specs,
+      ];
     case 'apt':
       return ['apt-get', ...(o.extra ?? []), '-s', '-q', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
   }
@@ -110,10 +118,29 @@ export function updateArgv(pm: PackageManager, targets: readonly Target[], o: Co
   switch (pm) {
     case 'dnf':
     case 'tdnf':
-      return [pm, ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), ...excludeArgv(pm, o), '-y', 'install', ...specs];
+      return [
+        pm,
+        ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]),
+        ...(o.extra ?? []),
+        ...excludeArgv(pm, o),
+        '-y',
+        'install',
+        ...specs,
+      ];
     case 'apt':
       // Keep the admin's configuration files; never prompt (DEBIAN_FRONTEND=noninteractive is set by the runner).
-      return ['apt-get', ...(o.extra ?? []), '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', 'install', '--only-upgrade', '--no-install-recommends', ...specs];
+      return [
+        'apt-get',
+        ...(o.extra ?? []),
+        '-y',
+        '-q',
+        '-o',
+        'Dpkg::Options::=--force-confold',
+        'install',
+        '--only-upgrade',
+        '--no-install-recommends',
+        ...specs,
+      ];
   }
 }
 
@@ -136,18 +163,34 @@ export function installedArgv(pm: PackageManager, names: readonly string[], o: C
 function queryArgv(pm: PackageManager, names: readonly string[], o: CommandOptions, what: 'offered' | 'installed'): string[] | null {
   if (names.length === 0 || pm === 'tdnf') return null;
   const deb = pm === 'apt';
-  for (const n of names) if (!(deb ? DEB_NAME : RPM_NAME).test(n) || (!deb && endsInRpm(n))) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
+  for (const n of names)
+    if (!(deb ? DEB_NAME : RPM_NAME).test(n) || (!deb && endsInRpm(n))) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
   if (deb) return ['apt-cache', ...(o.extra ?? []), what === 'offered' ? 'show' : 'policy', ...names];
   // The format ends in a backslash and an n, not a line break (an agent task word holds none):
   // dnf5 reads it as the line's end; dnf 4 too, adding its own (blank lines, skipped).
-  return ['dnf', ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]), ...(o.extra ?? []), '-q', 'repoquery', ...(what === 'installed' ? ['--installed'] : []), '--qf', '%{name} %{epoch}:%{version}-%{release}\\n', '--', ...names];
+  return [
+    'dnf',
+    ...(o.installroot === undefined ? [] : [`--installroot=${o.installroot}`]),
+    ...(o.extra ?? []),
+    '-q',
+    'repoquery',
+    ...(what === 'installed' ? ['--installed'] : []),
+    '--qf',
+    '%{name} %{epoch}:%{version}-%{release}\\n',
+    '--',
+    ...names,
+  ];
 }
 
 /** The installed versions `apt-cache policy` (apt) or `repoquery --installed` (dnf) lists, by package. */
 export function readInstalled(pm: PackageManager, stdout: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   if (pm !== 'apt') {
-    for (const [name, list] of readAvailable(pm, stdout)) out.set(name, list.map((x) => x.version));
+    for (const [name, list] of readAvailable(pm, stdout))
+      out.set(
+        name,
+        list.map((x) => x.version),
+      );
     return out;
   }
   let name: string | null = null;
@@ -259,14 +302,33 @@ export interface PrecheckResult {
  * transaction ("Operation aborted"), and also 1 when a package is missing ("No match for
  * argument" / "No package … available"): the text tells them apart. apt-get -s exits 0 on success.
  */
-export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout: string, stderr: string, o: { exclude?: readonly string[] } = {}): PrecheckResult {
+export function readPrecheck(
+  pm: PackageManager,
+  exitCode: number | null,
+  stdout: string,
+  stderr: string,
+  o: { exclude?: readonly string[] } = {},
+): PrecheckResult {
   const text = `${stdout}\n${stderr}`;
   // A policy's excluded packages stay as they are, dependencies of the update too: apt has no
   // exclude option, so its dry run's "Inst" lines are read; dnf and tdnf were given --exclude.
   const excluded = (o.exclude ?? []).map(globPattern);
-  const touched = pm === 'apt' ? [...text.matchAll(/^Inst (\S+)/gm)].map((m) => m[1] ?? '').filter((n) => excluded.some((re) => re.test(n.replace(/:[A-Za-z0-9_]+$/, '')))) : [];
+  const touched =
+    pm === 'apt'
+      ? [...text.matchAll(/^Inst (\S+)/gm)].map((m) => m[1] ?? '').filter((n) => excluded.some((re) => re.test(n.replace(/:[A-Za-z0-9_]+$/, ''))))
+      : [];
   if (touched.length > 0) return { ok: false, missing: [], message: `the update would also change excluded package(s): ${touched.join(', ')}` };
-  if (pm !== 'apt' && /filtered out by exclude filtering|excluded by/i.test(text) && exitCode !== 0) return { ok: false, missing: [], message: `the update needs a package the policy excludes: ${text.trim().split('\n').filter((l) => /exclude/i.test(l)).slice(0, 3).join(' ')}` };
+  if (pm !== 'apt' && /filtered out by exclude filtering|excluded by/i.test(text) && exitCode !== 0)
+    return {
+      ok: false,
+      missing: [],
+      message: `the update needs a package the policy excludes: ${text
+        .trim()
+        .split('\n')
+        .filter((l) => /exclude/i.test(l))
+        .slice(0, 3)
+        .join(' ')}`,
+    };
   const missing = [
     ...text.matchAll(/No match for argument:\s*(\S+)/g),
     ...text.matchAll(/No package (\S+) available/g),
@@ -276,9 +338,17 @@ export function readPrecheck(pm: PackageManager, exitCode: number | null, stdout
   if (missing.length > 0) return { ok: false, missing, message: `not available: ${missing.join(', ')}` };
   // A run never downgrades (a package updated past the plan is left out before this; here is the
   // last guard): dnf and tdnf list "Downgrading:", apt says "will be DOWNGRADED".
-  if (/^\s*Downgrading:/m.test(text) || /will be DOWNGRADED/.test(text)) return { ok: false, missing, message: 'the transaction would downgrade a package: refused' };
-  if (pm === 'apt') return exitCode === 0 ? { ok: true, missing, message: 'apt-get -s resolved the upgrade' } : { ok: false, missing, message: text.trim().split('\n').slice(-3).join(' ') };
-  if (/Operation aborted|Exiting on user command|Transaction Summary|Nothing to do/i.test(text) && !/Error:/i.test(text.replace(/Error: Operation aborted\.?/i, ''))) return { ok: true, missing, message: /Nothing to do/i.test(text) ? 'already at the planned versions' : 'the transaction resolves' };
+  if (/^\s*Downgrading:/m.test(text) || /will be DOWNGRADED/.test(text))
+    return { ok: false, missing, message: 'the transaction would downgrade a package: refused' };
+  if (pm === 'apt')
+    return exitCode === 0
+      ? { ok: true, missing, message: 'apt-get -s resolved the upgrade' }
+      : { ok: false, missing, message: text.trim().split('\n').slice(-3).join(' ') };
+  if (
+    /Operation aborted|Exiting on user command|Transaction Summary|Nothing to do/i.test(text) &&
+    !/Error:/i.test(text.replace(/Error: Operation aborted\.?/i, ''))
+  )
+    return { ok: true, missing, message: /Nothing to do/i.test(text) ? 'already at the planned versions' : 'the transaction resolves' };
   return { ok: exitCode === 0, missing, message: text.trim().split('\n').slice(-3).join(' ') };
 }
 
@@ -291,4 +361,3 @@ export function managerFor(release: string | null): PackageManager {
   if (pm === null) throw new BulwarkError('usage', `no package manager known for release "${release ?? '?'}"`);
   return pm;
 }
-

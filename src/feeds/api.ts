@@ -51,6 +51,12 @@ export function feedFormat(format: string): FeedFormat {
  */
 export function feedParser(format: string): FeedParser {
   const p = feedParsers.find((x) => x.id === format);
-  if (p === undefined) throw new BulwarkError('config.invalid', signalParser(format) !== null ? `feed format "${format}" carries exploitation signals, not advisories` : `unknown feed format "${format}" (known: ${feedFormats.map((x) => x.id).join(', ')})`);
+  if (p === undefined)
+    throw new BulwarkError(
+      'config.invalid',
+      signalParser(format) !== null
+        ? `feed format "${format}" carries exploitation signals, not advisories`
+        : `unknown feed format "${format}" (known: ${feedFormats.map((x) => x.id).join(', ')})`,
+    );
   return p;
 }

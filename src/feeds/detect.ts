@@ -37,7 +37,7 @@ export function detectFeedFormat(head: string): DetectedFormat {
     if (/"catalogVersion"\s*:/.test(text) && /"vulnerabilities"\s*:/.test(text)) return { format: 'kev' };
     if (/"advisories"\s*:/.test(text) && /"source"\s*:/.test(text)) return { format: 'native' };
     if (/"(affected|schema_version|modified)"\s*:/.test(text) && /"id"\s*:/.test(text)) return { format: 'osv' };
-    return { format: null, reason: 'JSON that is not CSAF, OSV or Bulwark\'s native format' };
+    return { format: null, reason: "JSON that is not CSAF, OSV or Bulwark's native format" };
   }
   if (/^#model_version:/.test(text) || /^cve,epss,percentile\r?$/m.test(text.slice(0, 200))) return { format: 'epss' };
   return { format: null, reason: 'neither XML nor JSON' };

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { elFamilyFact, identityMismatch, IdentityTally, ovalGeneratorDistribution, ovalNamespaceDistribution, releaseFact, type IdentityFact } from './identity.js';
+import {
+  elFamilyFact,
+  identityMismatch,
+  IdentityTally,
+  ovalGeneratorDistribution,
+  ovalNamespaceDistribution,
+  releaseFact,
+  type IdentityFact,
+} from './identity.js';
 import { updateinfoParser } from './updateinfo/parser.js';
 
 const azl3 = { distributions: ['azurelinux'], release: 'azurelinux:3.0', basis: 'test' };
@@ -23,9 +31,13 @@ describe('feed identity', () => {
 
   it('accepts facts of the expected release or distribution only, whatever the spelling of CBL-Mariner', () => {
     expect(identityMismatch(azl3, tally(releaseFact('azurelinux:3.0', 'a'), { distribution: 'azurelinux', release: null, evidence: 'b' }))).toBeNull();
-    expect(identityMismatch(azl3, tally(releaseFact('azurelinux:3.0', 'a'), releaseFact('mariner:2.0', 'def 1')))).toBe('expected azurelinux:3.0 (test), found mariner:2.0 (1 time, e.g. def 1)');
+    expect(identityMismatch(azl3, tally(releaseFact('azurelinux:3.0', 'a'), releaseFact('mariner:2.0', 'def 1')))).toBe(
+      'expected azurelinux:3.0 (test), found mariner:2.0 (1 time, e.g. def 1)',
+    );
     expect(identityMismatch({ distributions: ['mariner'], release: 'mariner:2.0', basis: 'test' }, tally(releaseFact('cbl-mariner:2.0', 'a')))).toBeNull();
-    expect(identityMismatch({ distributions: ['almalinux'], release: null, basis: 'test' }, tally(releaseFact('almalinux:8', 'a'), releaseFact('almalinux:9', 'b')))).toBeNull();
+    expect(
+      identityMismatch({ distributions: ['almalinux'], release: null, basis: 'test' }, tally(releaseFact('almalinux:8', 'a'), releaseFact('almalinux:9', 'b'))),
+    ).toBeNull();
     expect(identityMismatch({ distributions: ['almalinux'], release: null, basis: 'test' }, tally(releaseFact('rocky:9', 'r')))).toMatch(/found rocky:9/);
     // A document that says nothing about itself cannot be checked; the sync warns instead.
     expect(identityMismatch(azl3, tally())).toBeNull();
@@ -40,7 +52,14 @@ describe('feed identity', () => {
         await Promise.resolve();
         yield new TextEncoder().encode(xml);
       })();
-      for await (const a of updateinfoParser.parse(input, { source: 's', name: 'u.xml', release: 'azurelinux:3.0', warn: () => undefined, identity: (f) => out.push(f.release ?? f.distribution) })) expect(a.id).toBe('U-1');
+      for await (const a of updateinfoParser.parse(input, {
+        source: 's',
+        name: 'u.xml',
+        release: 'azurelinux:3.0',
+        warn: () => undefined,
+        identity: (f) => out.push(f.release ?? f.distribution),
+      }))
+        expect(a.id).toBe('U-1');
       return out;
     };
     expect(await facts(doc('<name>CBL-Mariner 2.0</name>', '1.el9'))).toEqual(['mariner:2.0']);

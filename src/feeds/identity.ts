@@ -88,20 +88,32 @@ export class IdentityTally {
   add(f: IdentityFact): void {
     const key = `${f.distribution}\u0000${f.release ?? ''}`;
     const s = this.seen.get(key);
-    if (s === undefined) this.seen.set(key, { distribution: f.distribution, release: f.release, count: 1, example: f.evidence, ...(f.family === undefined ? {} : { family: f.family }) });
+    if (s === undefined)
+      this.seen.set(key, {
+        distribution: f.distribution,
+        release: f.release,
+        count: 1,
+        example: f.evidence,
+        ...(f.family === undefined ? {} : { family: f.family }),
+      });
     else s.count++;
   }
 
   /** Every distinct fact: those naming a release first, then the most frequent. */
   facts(): TalliedFact[] {
     // Releases first: `mariner:2.0` says more than `mariner`.
-    return [...this.seen.values()].sort((a, b) => Number(a.release === null) - Number(b.release === null) || b.count - a.count || label(a).localeCompare(label(b)));
+    return [...this.seen.values()].sort(
+      (a, b) => Number(a.release === null) - Number(b.release === null) || b.count - a.count || label(a).localeCompare(label(b)),
+    );
   }
 
   /** What the document was found to be, as recorded in the source's state for the next sync. */
   summary(): { distributions: string[]; releases: string[] } {
     const f = this.facts();
-    return { distributions: [...new Set(f.map((x) => x.distribution))].sort(), releases: [...new Set(f.flatMap((x) => (x.release === null ? [] : [x.release])))].sort() };
+    return {
+      distributions: [...new Set(f.map((x) => x.distribution))].sort(),
+      releases: [...new Set(f.flatMap((x) => (x.release === null ? [] : [x.release])))].sort(),
+    };
   }
 }
 
@@ -132,7 +144,11 @@ export function identityMismatch(expected: ExpectedIdentity, tally: IdentityTall
  * Reports the releases an advisory's fixes name, for formats whose records say their release
  * themselves (OSV ecosystems, CSAF product streams, native fixes): once per record and release.
  */
-export function reportFixReleases(a: { id: string; fixes: readonly { release: string }[] }, identity: ((f: IdentityFact) => void) | undefined, what: string): void {
+export function reportFixReleases(
+  a: { id: string; fixes: readonly { release: string }[] },
+  identity: ((f: IdentityFact) => void) | undefined,
+  what: string,
+): void {
   if (identity === undefined) return;
   for (const r of new Set(a.fixes.map((f) => f.release))) {
     const f = releaseFact(r, `${a.id} names ${r} (${what})`);

@@ -33,9 +33,17 @@ describe('severityFromWord', () => {
 describe("each feed format's severity words are its parser's former ones, no more, no fewer", () => {
   it.each([
     ['csaf-vex', CSAF, { critical: 'critical', important: 'high', high: 'high', moderate: 'medium', medium: 'medium', low: 'low' }],
-    ['updateinfo', UPDATEINFO, { critical: 'critical', urgent: 'critical', important: 'high', high: 'high', moderate: 'medium', medium: 'medium', low: 'low', none: 'none' }],
+    [
+      'updateinfo',
+      UPDATEINFO,
+      { critical: 'critical', urgent: 'critical', important: 'high', high: 'high', moderate: 'medium', medium: 'medium', low: 'low', none: 'none' },
+    ],
     ['osv', OSV, { critical: 'critical', high: 'high', important: 'high', medium: 'medium', moderate: 'medium', low: 'low', negligible: 'low' }],
-    ['oval', OVAL, { critical: 'critical', important: 'high', high: 'high', moderate: 'medium', medium: 'medium', low: 'low', negligible: 'low', none: 'none' }],
+    [
+      'oval',
+      OVAL,
+      { critical: 'critical', important: 'high', high: 'high', moderate: 'medium', medium: 'medium', low: 'low', negligible: 'low', none: 'none' },
+    ],
   ])('%s', (_format, words, before) => {
     expect({ ...words }).toEqual(before);
   });

@@ -11,7 +11,11 @@ export type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../core/signal
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../core/signals.js';
 
 /** EPSS scores come in batches (one per chunk of the file): a yield per row would cost more than the parsing. */
-export type SignalRecord = { kind: 'kev-catalog'; catalog: KevCatalog } | { kind: 'kev'; entry: KevEntry } | { kind: 'epss-header'; header: EpssHeader } | { kind: 'epss'; scores: EpssScore[] };
+export type SignalRecord =
+  | { kind: 'kev-catalog'; catalog: KevCatalog }
+  | { kind: 'kev'; entry: KevEntry }
+  | { kind: 'epss-header'; header: EpssHeader }
+  | { kind: 'epss'; scores: EpssScore[] };
 
 export interface SignalParseOptions {
   /** What to call the input in messages (a file path, a URL). */

@@ -38,7 +38,8 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function strings(v: unknown, where: string, file: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new BulwarkError('input.invalid', `${file}: ${where} is not a list of names`, { file });
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new BulwarkError('input.invalid', `${file}: ${where} is not a list of names`, { file });
   return v;
 }
 
@@ -48,7 +49,8 @@ function fromToolkitJson(doc: Record<string, unknown>, name: string, file: strin
   const configs = Array.isArray(doc['SystemConfigs']) ? doc['SystemConfigs'].map(obj) : [];
   if (configs.length === 0) throw new BulwarkError('input.invalid', `${file}: no SystemConfigs`, { file });
   const sc = systemConfig === undefined ? configs[0] : configs.find((c) => c['Name'] === systemConfig);
-  if (sc === undefined) throw new BulwarkError('usage', `${file}: no system config "${systemConfig ?? ''}" (it has ${configs.map((c) => String(c['Name'])).join(', ')})`);
+  if (sc === undefined)
+    throw new BulwarkError('usage', `${file}: no system config "${systemConfig ?? ''}" (it has ${configs.map((c) => String(c['Name'])).join(', ')})`);
   const disks = Array.isArray(doc['Disks']) ? doc['Disks'].map(obj) : [];
   const artifacts = disks.flatMap((d) => (Array.isArray(d['Artifacts']) ? d['Artifacts'].map(obj) : []));
   const partitions = disks.reduce((n, d) => n + (Array.isArray(d['Partitions']) ? d['Partitions'].length : 0), 0);
@@ -56,7 +58,8 @@ function fromToolkitJson(doc: Record<string, unknown>, name: string, file: strin
   // installer (no artifacts, the ISO is built from the config) goes onto bare metal.
   let type: ImageType;
   if (/baremetal|bare-metal/i.test(name)) type = 'bare-metal';
-  else if (partitions === 0 && artifacts.length > 0 && artifacts.every((a) => a['Type'] === undefined && typeof a['Compression'] === 'string')) type = 'container';
+  else if (partitions === 0 && artifacts.length > 0 && artifacts.every((a) => a['Type'] === undefined && typeof a['Compression'] === 'string'))
+    type = 'container';
   else if (artifacts.length === 0 && partitions === 0) type = 'bare-metal';
   else type = 'vm';
   const packages = strings(sc['Packages'], 'Packages', file);
@@ -64,7 +67,21 @@ function fromToolkitJson(doc: Record<string, unknown>, name: string, file: strin
   if (typeof kernel === 'string' && kernel !== '' && type !== 'container') packages.push(kernel);
   const notCarried: string[] = [];
   if (partitions > 0) notCarried.push(`Disks: ${String(partitions)} partitions`);
-  for (const k of ['BootType', 'PartitionSettings', 'KernelCommandLine', 'PostInstallScripts', 'FinalizeImageScripts', 'AdditionalFiles', 'Users', 'Groups', 'Hostname', 'OverrideRpmLocales', 'EnableGrubMkconfig', 'Encryption', 'ReadOnlyVerityRoot'])
+  for (const k of [
+    'BootType',
+    'PartitionSettings',
+    'KernelCommandLine',
+    'PostInstallScripts',
+    'FinalizeImageScripts',
+    'AdditionalFiles',
+    'Users',
+    'Groups',
+    'Hostname',
+    'OverrideRpmLocales',
+    'EnableGrubMkconfig',
+    'Encryption',
+    'ReadOnlyVerityRoot',
+  ])
     if (sc[k] !== undefined) notCarried.push(k);
   return {
     name,
@@ -93,7 +110,8 @@ function fromCustomizerYaml(doc: Record<string, unknown>, name: string, file: st
   // could only take away what the installs asked for (baremetal-amd64 removes dracut-hostonly,
   // which its own lists install and Image Customizer's image keeps).
   const removed = strings(pk['remove'], 'os.packages.remove', file);
-  if (removed.length > 0) notCarried.push(`os.packages.remove (${removed.join(', ')}: removed from Image Customizer's base image, which a Bulwark image does not start from)`);
+  if (removed.length > 0)
+    notCarried.push(`os.packages.remove (${removed.join(', ')}: removed from Image Customizer's base image, which a Bulwark image does not start from)`);
   for (const k of ['removeLists', 'update', 'updateLists']) if (pk[k] !== undefined) notCarried.push(`os.packages.${k}`);
   if (doc['scripts'] !== undefined) notCarried.push('scripts');
   for (const k of ['iso', 'previewFeatures']) if (doc[k] !== undefined) notCarried.push(k);
@@ -140,7 +158,12 @@ function parseAny(text: string, file: string): unknown {
 export function readAzlImageConfig(text: string, file: string, o: { systemConfig?: string } = {}): ImportedImageConfig {
   const doc = obj(parseAny(text, file));
   const base = file.replace(/^.*[\\/]/, '').replace(/\.(json|ya?ml)$/i, '');
-  const name = base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'image';
+  const name =
+    base
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 64) || 'image';
   if (doc['SystemConfigs'] !== undefined || doc['Disks'] !== undefined) return fromToolkitJson(doc, name, file, o.systemConfig);
   if (doc['os'] !== undefined || doc['storage'] !== undefined) return fromCustomizerYaml(doc, name, file);
   throw new BulwarkError('input.invalid', `${file}: neither a toolkit image config (SystemConfigs) nor an Image Customizer config (os, storage)`, { file });

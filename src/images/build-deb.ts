@@ -74,7 +74,11 @@ export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
   // it reads as a pattern (bw.perl is a regular expression) or with a last "+"/"-" as install/remove.
   const known = await viewDebNames(i.repoDir, suite);
   const unknown = [...new Set([...i.packages, ...i.remove])].filter((n) => !known.has(n.replace(/:[A-Za-z0-9-]+$/, '')));
-  if (unknown.length > 0) throw new BulwarkError('input.invalid', `${unknown.map((n) => `"${n}"`).join(', ')} not in the view (no package has or provides that name; apt would read it as a pattern, and a last "+" or "-" as install or remove)`);
+  if (unknown.length > 0)
+    throw new BulwarkError(
+      'input.invalid',
+      `${unknown.map((n) => `"${n}"`).join(', ')} not in the view (no package has or provides that name; apt would read it as a pattern, and a last "+" or "-" as install or remove)`,
+    );
   const root = join(i.work, 'rootfs');
   const hook = join(i.work, 'remove-hook.sh');
   if (i.remove.length > 0) {
@@ -96,17 +100,31 @@ export async function buildDebRoot(i: RootBuildInput): Promise<RootBuild> {
   ];
   let log: string;
   try {
-    const env = { ...process.env, BULWARK_IMAGE_REMOVE: i.remove.join('\n'), ...(i.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch) } : {}) };
+    const env = {
+      ...process.env,
+      BULWARK_IMAGE_REMOVE: i.remove.join('\n'),
+      ...(i.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch) } : {}),
+    };
     const r = await run('mmdebstrap', argv, { maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000, env });
     log = r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
-    if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', 'mmdebstrap is not installed on this machine; Debian images are built with it', {}, { cause: err });
-    throw new BulwarkError('input.invalid', `mmdebstrap failed:\n${`${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n')}`, {}, { cause: err });
+    if (e.code === 'ENOENT')
+      throw new BulwarkError('config.invalid', 'mmdebstrap is not installed on this machine; Debian images are built with it', {}, { cause: err });
+    throw new BulwarkError(
+      'input.invalid',
+      `mmdebstrap failed:\n${`${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n')}`,
+      {},
+      { cause: err },
+    );
   }
   // The build's own source (copy://…) means nothing on a host: the image's apt starts without one.
   await writeFile(join(root, 'etc', 'apt', 'sources.list'), '# the sources this host uses: bulwark view repo-file VIEW --env ENV --url URL\n');
-  const { stdout } = await run('dpkg-query', [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(
+    'dpkg-query',
+    [`--admindir=${join(root, 'var', 'lib', 'dpkg')}`, '-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   const packages = parseInventory(stdout, `dpkg-query --admindir ${root}`, 'dpkg-query').packages.map((p) => ({ ...p, license: null, sourceRpm: null }));
   return { root, packages, log };
 }

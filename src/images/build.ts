@@ -65,7 +65,7 @@ export interface RootBuild {
  */
 function dnfConf(i: RootBuildInput): string {
   return [
-    '# written by bulwark image build; the building machine\'s /etc/dnf is not read',
+    "# written by bulwark image build; the building machine's /etc/dnf is not read",
     '[main]',
     `reposdir=${join(i.work, 'repos.d')}`,
     'plugins=False',
@@ -121,7 +121,10 @@ export function rpmDbPathFor(release: string): string {
 
 /** The environment without dnf's variables (DNF_VAR_*, DNF0…DNF9): they would be substituted in the build. */
 function envWithoutDnfVars(home: string, sourceDateEpoch: number | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^DNF(_VAR_|[0-9]$)/.test(k) && k !== 'SOURCE_DATE_EPOCH')), HOME: home };
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^DNF(_VAR_|[0-9]$)/.test(k) && k !== 'SOURCE_DATE_EPOCH')),
+    HOME: home,
+  };
   if (sourceDateEpoch !== undefined) env['SOURCE_DATE_EPOCH'] = String(sourceDateEpoch);
   return env;
 }
@@ -133,9 +136,18 @@ async function dnf(argv: string[], home: string, sourceDateEpoch: number | undef
     return r.stdout + r.stderr;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
-    if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', 'dnf is not installed on this machine; images are built with dnf --installroot', {}, { cause: err });
+    if (e.code === 'ENOENT')
+      throw new BulwarkError('config.invalid', 'dnf is not installed on this machine; images are built with dnf --installroot', {}, { cause: err });
     const out = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
-    throw new BulwarkError('input.invalid', `dnf ${argv.slice(argv.indexOf('--nogpgcheck') + 1).slice(0, 3).join(' ')}… failed:\n${out}`, {}, { cause: err });
+    throw new BulwarkError(
+      'input.invalid',
+      `dnf ${argv
+        .slice(argv.indexOf('--nogpgcheck') + 1)
+        .slice(0, 3)
+        .join(' ')}… failed:\n${out}`,
+      {},
+      { cause: err },
+    );
   }
 }
 
@@ -167,7 +179,8 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   if (i.remove.length > 0) {
     // dnf remove passes over a name that matches nothing installed; a typo must stop the build.
     const missing = await notInstalled(root, dbpath, i.remove);
-    if (missing.length > 0) throw new BulwarkError('input.invalid', `remove: ${missing.join(', ')} not in the image (no installed package has that name or provides it)`);
+    if (missing.length > 0)
+      throw new BulwarkError('input.invalid', `remove: ${missing.join(', ')} not in the image (no installed package has that name or provides it)`);
     log += await dnf(dnfArgv(i, root, ['remove', '--', ...i.remove]), home, i.sourceDateEpoch);
   }
   // Nothing of the work directory may be in the root (dnf 4 prepends the root to its own paths).
@@ -180,7 +193,9 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   const inv = await collectRoot(root, { release: i.release });
   if (!inv.argv.includes(dbpath)) throw new BulwarkError('internal', `the image's package database is not at ${dbpath} (${inv.argv.slice(0, 5).join(' ')})`);
   const extra = new Map<string, { license: string; srpm: string }>();
-  const { stdout } = await run('rpm', ['--root', root, ...inv.argv.slice(3, inv.argv.indexOf('-qa')), '-qa', '--queryformat', LICENSE_QF], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('rpm', ['--root', root, ...inv.argv.slice(3, inv.argv.indexOf('-qa')), '-qa', '--queryformat', LICENSE_QF], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   for (const line of stdout.split('\n')) {
     const f = line.split('\t');
     // The license is last: it is free text and could, in theory, hold a tab.
@@ -195,7 +210,8 @@ export async function buildRoot(i: RootBuildInput): Promise<RootBuild> {
   // Build-time state that is the builder's, not the image's: dnf's cache, its logs, and its
   // history (the build's command lines, with the work directory's and the view's paths; images
   // had none before dnf's persistdir moved to the root's /var/lib/dnf).
-  for (const d of ['var/cache/dnf', 'var/lib/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log']) await rm(join(root, d), { recursive: true, force: true });
+  for (const d of ['var/cache/dnf', 'var/lib/dnf', 'var/log/dnf.log', 'var/log/dnf.librepo.log', 'var/log/dnf.rpm.log', 'var/log/hawkey.log'])
+    await rm(join(root, d), { recursive: true, force: true });
   await settleRpmDb(join(root, dbpath));
   return { root, packages, log };
 }
@@ -217,7 +233,12 @@ export async function settleRpmDb(dir: string): Promise<void> {
       // busy|log frames|checkpointed frames: busy 1 means the log was not (wholly) written back.
       if (!stdout.trim().startsWith('0|')) throw new Error(`the checkpoint was not complete (${stdout.trim()})`);
     } catch (err) {
-      throw new BulwarkError('internal', `cannot checkpoint the image's rpm database ${db}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`, {}, { cause: err });
+      throw new BulwarkError(
+        'internal',
+        `cannot checkpoint the image's rpm database ${db}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`,
+        {},
+        { cause: err },
+      );
     }
     // What the checkpoint left (an emptied log) holds nothing the database lacks now.
     const { stdout } = await run('sqlite3', [db, 'PRAGMA integrity_check;']);

@@ -7,11 +7,16 @@ import { parseImageDefinition } from './definition.js';
 import { writeOciLayout } from './oci.js';
 import { requires, tool } from '../../test/needs.js';
 
-const def = (release: string, extra: string): string => `apiVersion: bulwark/v1\nkind: Image\nname: t\ntype: container\nrelease: ${release}\nfrom: { view: v, environment: prod }\n${extra}`;
+const def = (release: string, extra: string): string =>
+  `apiVersion: bulwark/v1\nkind: Image\nname: t\ntype: container\nrelease: ${release}\nfrom: { view: v, environment: prod }\n${extra}`;
 
 describe('image definitions', () => {
   it.each([
-    ['azurelinux:3.0', 'packages: [bash, bw-agent-1.1-1.azl3.noarch.rpm]\n', /x\.yaml:7:\d+: packages\[1\]: "bw-agent-1\.1-1\.azl3\.noarch\.rpm" ends in "\.rpm" \(dnf installs a file/],
+    [
+      'azurelinux:3.0',
+      'packages: [bash, bw-agent-1.1-1.azl3.noarch.rpm]\n',
+      /x\.yaml:7:\d+: packages\[1\]: "bw-agent-1\.1-1\.azl3\.noarch\.rpm" ends in "\.rpm" \(dnf installs a file/,
+    ],
     ['azurelinux:3.0', 'packages: [bash]\nremove: [evil.RPM]\n', /x\.yaml:8:\d+: remove\[0\]: "evil\.RPM" ends in "\.rpm"/],
     ['debian:12', 'packages: [bash, libc6-]\n', /x\.yaml:7:\d+: packages\[1\]: "libc6-" ends in "-" \(apt reads it as "remove"\)/],
     ['debian:12', 'packages: [bash]\nremove: [bash-]\n', /x\.yaml:8:\d+: remove\[0\]: "bash-" ends in "-"/],
@@ -39,7 +44,30 @@ requires(tool('skopeo')).describe('OCI tags, as skopeo takes them', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const registryTag = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-  const tags = ['1', 'v1', 'v1.2.3', 'A-1', 'a_b', 'a.b', 'a--b', 'latest', 'x'.repeat(128), '_x', 'v1.', 'a..b', 'a__b', 'a---b', 'a-.b', '-a', '.a', 'a+b', 'a:b', 'a@b', 'a/b', 'x'.repeat(129)];
+  const tags = [
+    '1',
+    'v1',
+    'v1.2.3',
+    'A-1',
+    'a_b',
+    'a.b',
+    'a--b',
+    'latest',
+    'x'.repeat(128),
+    '_x',
+    'v1.',
+    'a..b',
+    'a__b',
+    'a---b',
+    'a-.b',
+    '-a',
+    '.a',
+    'a+b',
+    'a:b',
+    'a@b',
+    'a/b',
+    'x'.repeat(129),
+  ];
 
   it('a definition takes a tag exactly when skopeo and a registry both do', async () => {
     const empty = join(dir, 'empty.tar');
@@ -64,6 +92,20 @@ requires(tool('skopeo')).describe('OCI tags, as skopeo takes them', () => {
     }
     // Both columns agree on every tag; the review's three are among the refused.
     expect(rows.filter((r) => r.split('|')[1] !== r.split('|')[2])).toEqual([]);
-    expect(rows.filter((r) => r.endsWith('false')).map((r) => r.split('|')[0])).toEqual(['_x', 'v1.', 'a..b', 'a__b', 'a---b', 'a-.b', '-a', '.a', 'a+b', 'a:b', 'a@b', 'a/b', '(129 characters)']);
+    expect(rows.filter((r) => r.endsWith('false')).map((r) => r.split('|')[0])).toEqual([
+      '_x',
+      'v1.',
+      'a..b',
+      'a__b',
+      'a---b',
+      'a-.b',
+      '-a',
+      '.a',
+      'a+b',
+      'a:b',
+      'a@b',
+      'a/b',
+      '(129 characters)',
+    ]);
   }, 60_000);
 });

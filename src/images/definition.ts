@@ -93,7 +93,10 @@ const ImageDefinitionShape = z.strictObject({
   wsl: z
     .strictObject({
       /** /etc/wsl-distribution.conf [oobe] defaultName: the name WSL registers. */
-      defaultName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+      defaultName: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+        .optional(),
       defaultUid: z.number().int().min(0).max(65535).optional(),
     })
     .optional(),

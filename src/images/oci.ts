@@ -39,7 +39,17 @@ export interface ContainerConfig {
 /** Go's GOARCH names, which OCI uses (config.md `architecture`). */
 export function ociArch(arch: string): string {
   // Node's, rpm's and Debian's names for the same machines; ppc64 (big-endian) is not ppc64le.
-  const map: Record<string, string> = { x64: 'amd64', x86_64: 'amd64', aarch64: 'arm64', ppc64el: 'ppc64le', i386: '386', i686: '386', ia32: '386', armhf: 'arm', armv7hl: 'arm' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    x86_64: 'amd64',
+    aarch64: 'arm64',
+    ppc64el: 'ppc64le',
+    i386: '386',
+    i686: '386',
+    ia32: '386',
+    armhf: 'arm',
+    armv7hl: 'arm',
+  };
   return map[arch] ?? arch;
 }
 

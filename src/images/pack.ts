@@ -19,7 +19,8 @@ const run = promisify(execFile);
 
 /** Removes the package database (distroless images: RemoveRpmDb). */
 export async function removePackageDb(root: string): Promise<void> {
-  for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf', 'var/lib/dpkg', 'var/lib/apt']) await rm(join(root, d), { recursive: true, force: true });
+  for (const d of ['var/lib/rpm', 'usr/lib/sysimage/rpm', 'var/lib/dnf', 'var/lib/dpkg', 'var/lib/apt'])
+    await rm(join(root, d), { recursive: true, force: true });
 }
 
 /** /etc/bulwark-image: which build this is, read back by every collector from hosts made from it. */
@@ -44,7 +45,23 @@ export async function writeWslConf(root: string, o: { defaultName?: string | und
  */
 export async function tarRoot(root: string, out: string, mtime: Date): Promise<void> {
   try {
-    await run('tar', ['--create', `--file=${out}`, `--directory=${root}`, '--sort=name', '--numeric-owner', '--format=posix', '--pax-option=delete=atime,delete=ctime', `--mtime=@${String(Math.floor(mtime.getTime() / 1000))}`, '--clamp-mtime', '--xattrs', '.'], { maxBuffer: 16 * 1024 * 1024 });
+    await run(
+      'tar',
+      [
+        '--create',
+        `--file=${out}`,
+        `--directory=${root}`,
+        '--sort=name',
+        '--numeric-owner',
+        '--format=posix',
+        '--pax-option=delete=atime,delete=ctime',
+        `--mtime=@${String(Math.floor(mtime.getTime() / 1000))}`,
+        '--clamp-mtime',
+        '--xattrs',
+        '.',
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
   } catch (err) {
     throw new BulwarkError('internal', `tar of ${root} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`, {}, { cause: err });
   }

@@ -34,7 +34,8 @@ export interface ParityReport {
   summary: ParitySummary[];
 }
 
-const buildOf = (p: InstalledPackage): string => (p.family === 'deb' ? `${p.version}.${p.arch}` : `${String(p.epoch ?? 0)}:${p.version}-${p.release ?? ''}.${p.arch}`);
+const buildOf = (p: InstalledPackage): string =>
+  p.family === 'deb' ? `${p.version}.${p.arch}` : `${String(p.epoch ?? 0)}:${p.version}-${p.release ?? ''}.${p.arch}`;
 
 function index(packages: readonly InstalledPackage[]): Map<string, string> {
   const m = new Map<string, string[]>();

@@ -37,7 +37,6 @@ export interface SbomContext {
   tool: { name: string; version: string };
 }
 
-
 /**
  * The package's purl as Bulwark writes it in SBOMs.
  * @example packagePurl({ family: 'rpm', name: 'openssl', epoch: 1, version: '3.3.5', release: '5.azl3', arch: 'x86_64', … }, 'azurelinux:3.0')
@@ -49,14 +48,22 @@ export function packagePurl(p: SbomPackage, release: string): string {
   const qualifiers: Record<string, string> = { arch: p.arch };
   if (r !== null) qualifiers['distro'] = `${r.distro}-${r.version}`;
   if (p.family === 'deb') {
-    if (p.sourceName !== null && (p.sourceName !== p.name || p.sourceVersion !== null)) qualifiers['upstream'] = `${p.sourceName}${p.sourceVersion === null ? '' : `@${p.sourceVersion}`}`;
+    if (p.sourceName !== null && (p.sourceName !== p.name || p.sourceVersion !== null))
+      qualifiers['upstream'] = `${p.sourceName}${p.sourceVersion === null ? '' : `@${p.sourceVersion}`}`;
     return formatPurl({ type: 'deb', namespace: vendor, name: p.name, version: p.version, qualifiers, subpath: null });
   }
   if (p.epoch !== null && p.epoch !== 0) qualifiers['epoch'] = String(p.epoch);
   // The source as rpm names it, else a source name Bulwark knows (never one it only assumed).
   if (p.sourceRpm !== null) qualifiers['upstream'] = p.sourceRpm;
   else if (p.sourceName !== null && p.sourceOrigin !== 'assumed') qualifiers['upstream'] = p.sourceName;
-  return formatPurl({ type: 'rpm', namespace: vendor, name: p.name, version: p.release === null ? p.version : `${p.version}-${p.release}`, qualifiers, subpath: null });
+  return formatPurl({
+    type: 'rpm',
+    namespace: vendor,
+    name: p.name,
+    version: p.release === null ? p.version : `${p.version}-${p.release}`,
+    qualifiers,
+    subpath: null,
+  });
 }
 
 /** The license as an SPDX expression when it is one, else null (the text is kept elsewhere). */
@@ -70,7 +77,8 @@ export function spdxLicense(text: string | null): string | null {
   }
 }
 
-const evrOf = (p: SbomPackage): string => (p.family === 'deb' ? p.version : `${p.epoch !== null && p.epoch !== 0 ? `${String(p.epoch)}:` : ''}${p.version}-${p.release ?? ''}`);
+const evrOf = (p: SbomPackage): string =>
+  p.family === 'deb' ? p.version : `${p.epoch !== null && p.epoch !== 0 ? `${String(p.epoch)}:` : ''}${p.version}-${p.release ?? ''}`;
 
 function sorted(packages: readonly SbomPackage[]): SbomPackage[] {
   return [...packages].sort((a, b) => a.name.localeCompare(b.name) || evrOf(a).localeCompare(evrOf(b)) || a.arch.localeCompare(b.arch));
@@ -90,7 +98,11 @@ export function cycloneDx(subject: SbomSubject, packages: readonly SbomPackage[]
       name: p.name,
       version: evrOf(p),
       purl,
-      ...(spdx !== null ? { licenses: [{ expression: spdx }] } : p.license !== null && p.license !== '' && p.license !== '(none)' ? { licenses: [{ license: { name: p.license } }] } : {}),
+      ...(spdx !== null
+        ? { licenses: [{ expression: spdx }] }
+        : p.license !== null && p.license !== '' && p.license !== '(none)'
+          ? { licenses: [{ license: { name: p.license } }] }
+          : {}),
       properties: [
         { name: 'bulwark:package:arch', value: p.arch },
         ...(p.sourceName !== null ? [{ name: 'bulwark:package:source', value: p.sourceName }] : []),
@@ -170,9 +182,15 @@ export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackag
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: declared,
-      ...(declared === 'NOASSERTION' && p.license !== null && p.license !== '' && p.license !== '(none)' ? { licenseComments: `as packaged: ${p.license}` } : {}),
+      ...(declared === 'NOASSERTION' && p.license !== null && p.license !== '' && p.license !== '(none)'
+        ? { licenseComments: `as packaged: ${p.license}` }
+        : {}),
       copyrightText: 'NOASSERTION',
-      ...(p.sourceRpm !== null ? { sourceInfo: `built from ${p.sourceRpm}` } : p.sourceName !== null ? { sourceInfo: `built from source package ${p.sourceName}` } : {}),
+      ...(p.sourceRpm !== null
+        ? { sourceInfo: `built from ${p.sourceRpm}` }
+        : p.sourceName !== null
+          ? { sourceInfo: `built from source package ${p.sourceName}` }
+          : {}),
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: packagePurl(p, subject.release) }],
       primaryPackagePurpose: 'LIBRARY',
     };
@@ -195,18 +213,22 @@ export function spdxDocument(subject: SbomSubject, packages: readonly SbomPackag
         licenseDeclared: 'NOASSERTION',
         copyrightText: 'NOASSERTION',
         primaryPackagePurpose: subject.type === 'container' ? 'CONTAINER' : 'OPERATING_SYSTEM',
-        ...(subject.digest !== null && /^sha256:[0-9a-f]{64}$/.test(subject.digest) ? { checksums: [{ algorithm: 'SHA256', checksumValue: subject.digest.slice(7) }] } : {}),
+        ...(subject.digest !== null && /^sha256:[0-9a-f]{64}$/.test(subject.digest)
+          ? { checksums: [{ algorithm: 'SHA256', checksumValue: subject.digest.slice(7) }] }
+          : {}),
       },
       ...pkgs,
     ],
     ...(extracted.size > 0
       ? {
-          hasExtractedLicensingInfos: [...extracted].sort(([a], [b]) => a.localeCompare(b)).map(([licenseId, texts]) => ({
-            licenseId,
-            extractedText: texts.join('\n'),
-            name: licenseId.slice('LicenseRef-'.length),
-            comment: 'The license as the packages using it state it (their package metadata); the full text is not in it.',
-          })),
+          hasExtractedLicensingInfos: [...extracted]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([licenseId, texts]) => ({
+              licenseId,
+              extractedText: texts.join('\n'),
+              name: licenseId.slice('LicenseRef-'.length),
+              comment: 'The license as the packages using it state it (their package metadata); the full text is not in it.',
+            })),
         }
       : {}),
     relationships: [

@@ -3,13 +3,16 @@ import { parseAgentReport } from './agent-report.js';
 
 const OS = 'NAME="Microsoft Azure Linux"\nID=azurelinux\nVERSION_ID="3.0"';
 const PKG = 'openssl\t1\t3.3.0\t2.azl3\tx86_64\topenssl-3.3.0-2.azl3.src.rpm\n';
-const report = (pkgs: string, extra = ''): string => `bulwark-report 1\n@@os-release\n${OS}\n@@uname\n6.6.57.1-2.azl3\nx86_64\n@@managers\ntdnf\ncurl\n@@reboot\nno\n${extra}@@packages rpm\n${pkgs}`;
+const report = (pkgs: string, extra = ''): string =>
+  `bulwark-report 1\n@@os-release\n${OS}\n@@uname\n6.6.57.1-2.azl3\nx86_64\n@@managers\ntdnf\ncurl\n@@reboot\nno\n${extra}@@packages rpm\n${pkgs}`;
 
 describe('agent reports', () => {
   it('reads the release, kernel, arch, managers, reboot flag and packages', async () => {
     const r = await parseAgentReport(report('openssl\t1\t3.3.0\t2.azl3\tx86_64\topenssl-3.3.0-2.azl3.src.rpm\n'), 'test');
     expect([r.release, r.runningKernel, r.arch, r.rebootRequired, r.managers]).toEqual(['azurelinux:3.0', '6.6.57.1-2.azl3', 'x86_64', false, ['tdnf']]);
-    expect(r.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`)).toEqual(['openssl 1:3.3.0-2.azl3 openssl']);
+    expect(r.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`)).toEqual([
+      'openssl 1:3.3.0-2.azl3 openssl',
+    ]);
     expect(r.bootId).toBeNull(); // agents before the @@boot section
   });
 
@@ -44,7 +47,11 @@ describe('agent reports', () => {
     ['a malformed package line', report('openssl 3.3.0\n'), /report: rpm-qa:1/],
     // An rpm release with no packages is a database not read, not a host emptied (issue #19).
     ['an empty package list from an rpm release', report(''), /^report: rpm found no installed packages .*azurelinux:3\.0, an rpm release/],
-    ['a package list of the other family', report(PKG).replace('@@packages rpm', '@@packages dpkg'), /report: rpm -qa failed \(exit 127\): the report has no @@packages rpm section/],
+    [
+      'a package list of the other family',
+      report(PKG).replace('@@packages rpm', '@@packages dpkg'),
+      /report: rpm -qa failed \(exit 127\): the report has no @@packages rpm section/,
+    ],
   ])('refuses %s, naming it', async (_, text, message) => {
     await expect(parseAgentReport(text, 'report')).rejects.toThrow(message);
   });

@@ -22,7 +22,8 @@ export interface AgentReport extends Snapshot {
 }
 
 const key = (argv: readonly string[]): string => argv.join('\0');
-const answer = (stdout: string | null): ExecResult => (stdout === null ? { code: 1, stdout: '', stderr: 'not in the report' } : { code: 0, stdout, stderr: '' });
+const answer = (stdout: string | null): ExecResult =>
+  stdout === null ? { code: 1, stdout: '', stderr: 'not in the report' } : { code: 0, stdout, stderr: '' };
 const absent: ExecResult = { code: 127, stdout: '', stderr: 'not in the report' };
 const noSection = (name: string): ExecResult => ({ code: 127, stdout: '', stderr: `the report has no @@${name} section` });
 
@@ -80,7 +81,8 @@ export async function parseAgentReport(text: string, where: string): Promise<Age
     } else if (current !== null) current.push(line);
   }
   const pkgKeys = [...sections.keys()].filter((k) => k.startsWith('packages '));
-  if (!sections.has('os-release') || !sections.has('uname') || pkgKeys.length === 0) throw new BulwarkError('input.invalid', `${where}: a report needs @@os-release, @@uname and @@packages`);
+  if (!sections.has('os-release') || !sections.has('uname') || pkgKeys.length === 0)
+    throw new BulwarkError('input.invalid', `${where}: a report needs @@os-release, @@uname and @@packages`);
   if (pkgKeys.length > 1) throw new BulwarkError('input.invalid', `${where}: a report has one @@packages section`);
   const snap = await collect(reportTransport(sections, where));
   return {

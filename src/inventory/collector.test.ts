@@ -8,7 +8,17 @@ import { inNamespace } from '../../test/ssh-fleet.js';
 import { startSshHost, type SshHost } from '../../test/sshd-hosts.js';
 import { requires, sshdHosts, tool } from '../../test/needs.js';
 import { parseAgentReport } from './agent-report.js';
-import { collect, DPKG_QUERY_ARGV, hostCollector, REBOOT_MARKER, REBOOT_MARKER_WRITERS, rebootRequired, type ExecResult, type Snapshot, type Transport } from './collector.js';
+import {
+  collect,
+  DPKG_QUERY_ARGV,
+  hostCollector,
+  REBOOT_MARKER,
+  REBOOT_MARKER_WRITERS,
+  rebootRequired,
+  type ExecResult,
+  type Snapshot,
+  type Transport,
+} from './collector.js';
 import { collectRoot, pathInRoot } from './root.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
 import { collectSsh } from './ssh.js';
@@ -25,7 +35,9 @@ function scripted(answers: Record<string, Partial<ExecResult>>, where = 'root@we
     exec: (argv) => {
       asked.push([...argv]);
       const a = answers[argv.join(' ')];
-      return Promise.resolve(a === undefined ? { code: argv[0] === 'test' ? 1 : 127, stdout: '', stderr: 'not found' } : { code: 0, stdout: '', stderr: '', ...a });
+      return Promise.resolve(
+        a === undefined ? { code: argv[0] === 'test' ? 1 : 127, stdout: '', stderr: 'not found' } : { code: 0, stdout: '', stderr: '', ...a },
+      );
     },
   };
 }
@@ -59,23 +71,44 @@ describe('reboot detection: one rule for every transport', () => {
 });
 
 describe('the host collector', () => {
-  const AZL3 = { 'cat /etc/os-release': { stdout: 'ID=azurelinux\nVERSION_ID="3.0"\n' }, 'uname -r': { stdout: '6.6.57.1-2.azl3\n' }, 'uname -m': { stdout: 'x86_64\n' } };
+  const AZL3 = {
+    'cat /etc/os-release': { stdout: 'ID=azurelinux\nVERSION_ID="3.0"\n' },
+    'uname -r': { stdout: '6.6.57.1-2.azl3\n' },
+    'uname -m': { stdout: 'x86_64\n' },
+  };
 
-  it('asks argv arrays only, and lists the release family\'s database with privilege', async () => {
+  it("asks argv arrays only, and lists the release family's database with privilege", async () => {
     const t = scripted({ ...AZL3, [RPM_QA_ARGV.join(' ')]: { stdout: 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n' } });
     const snap = await collect(t);
-    expect(snap).toEqual<Snapshot>({ release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: null, image: null, packages: [expect.objectContaining({ name: 'bash', version: '5.2.15' }) as never] });
+    expect(snap).toEqual<Snapshot>({
+      release: 'azurelinux:3.0',
+      arch: 'x86_64',
+      runningKernel: '6.6.57.1-2.azl3',
+      rebootRequired: null,
+      image: null,
+      packages: [expect.objectContaining({ name: 'bash', version: '5.2.15' }) as never],
+    });
     expect(t.asked.map((a) => a[0])).toEqual(['cat', 'uname', 'uname', 'rpm', 'cat', 'test', 'needs-restarting', 'test', 'test']);
   });
 
   it('asks for nothing it does not declare in `needs`, with or without a known release', async () => {
     for (const os of ['ID=azurelinux\nVERSION_ID="3.0"\n', 'ID=unknown\n']) {
-      const t = scripted({ ...AZL3, 'cat /etc/os-release': { stdout: os }, 'rpm --version': {}, [RPM_QA_ARGV.join(' ')]: { stdout: 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n' } });
+      const t = scripted({
+        ...AZL3,
+        'cat /etc/os-release': { stdout: os },
+        'rpm --version': {},
+        [RPM_QA_ARGV.join(' ')]: { stdout: 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n' },
+      });
       await collect(t);
       const commands = new Set([...hostCollector.needs.commands.flat(), ...hostCollector.needs.optional]);
       expect(t.asked.filter((a) => !commands.has(a[0] ?? ''))).toEqual([]);
       const files = new Set(hostCollector.needs.files);
-      expect(t.asked.filter((a) => a[0] === 'cat' || a[0] === 'test').map((a) => a.at(-1)).filter((f) => !files.has(f ?? ''))).toEqual([]);
+      expect(
+        t.asked
+          .filter((a) => a[0] === 'cat' || a[0] === 'test')
+          .map((a) => a.at(-1))
+          .filter((f) => !files.has(f ?? '')),
+      ).toEqual([]);
     }
   });
 
@@ -83,13 +116,21 @@ describe('the host collector', () => {
     ['rpm', 'azurelinux', '3.0', RPM_QA_ARGV, /root@web-01: rpm found no installed packages .*azurelinux:3\.0, an rpm release/],
     ['dpkg', 'debian', '12', DPKG_QUERY_ARGV, /root@web-01: dpkg found no installed packages .*debian:12, an deb release/],
   ] as const)('refuses an empty %s list from a host whose os-release names its family, naming the host', async (_, id, ver, argv, message) => {
-    const t = scripted({ 'cat /etc/os-release': { stdout: `ID=${id}\nVERSION_ID="${ver}"\n` }, 'uname -r': { stdout: 'k\n' }, 'uname -m': { stdout: 'x86_64\n' }, [argv.join(' ')]: { stdout: '' } });
+    const t = scripted({
+      'cat /etc/os-release': { stdout: `ID=${id}\nVERSION_ID="${ver}"\n` },
+      'uname -r': { stdout: 'k\n' },
+      'uname -m': { stdout: 'x86_64\n' },
+      [argv.join(' ')]: { stdout: '' },
+    });
     await expect(collect(t)).rejects.toThrow(message);
   });
 
   it('names the host when the package command fails (sudo without a password, say)', async () => {
     const t = scripted({ ...AZL3, [RPM_QA_ARGV.join(' ')]: { code: 1, stderr: 'sudo: a password is required\n' } });
-    await expect(collect(t)).rejects.toMatchObject({ code: 'target.unreachable', message: 'root@web-01: rpm -qa failed (exit 1): sudo: a password is required' });
+    await expect(collect(t)).rejects.toMatchObject({
+      code: 'target.unreachable',
+      message: 'root@web-01: rpm -qa failed (exit 1): sudo: a password is required',
+    });
   });
 });
 
@@ -120,19 +161,27 @@ requires(tool('dpkg-query')).describe('a Debian directory tree', () => {
       writeFileSync(join(dir, 'usr/lib/os-release'), 'ID=debian\nVERSION_ID="12"\n');
       symlinkSync('../usr/lib/os-release', join(dir, 'etc/os-release'));
       // dpkg's status file, as dpkg writes it (trimmed to the fields dpkg-query needs).
-      const stanza = (name: string, version: string, source: string): string => `Package: ${name}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nSource: ${source}\nVersion: ${version}\nDescription: test\n`;
-      writeFileSync(join(dir, 'var/lib/dpkg/status'), [stanza('libssl3', '3.0.15-1~deb12u1', 'openssl'), stanza('bash', '5.2.15-2+b7', 'bash (5.2.15-2)')].join('\n'));
+      const stanza = (name: string, version: string, source: string): string =>
+        `Package: ${name}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nSource: ${source}\nVersion: ${version}\nDescription: test\n`;
+      writeFileSync(
+        join(dir, 'var/lib/dpkg/status'),
+        [stanza('libssl3', '3.0.15-1~deb12u1', 'openssl'), stanza('bash', '5.2.15-2+b7', 'bash (5.2.15-2)')].join('\n'),
+      );
       const inv = await collectRoot(dir);
       expect(inv.release).toBe('debian:12');
       expect(inv.argv.slice(0, 2)).toEqual(['dpkg-query', `--admindir=${join(dir, 'var/lib/dpkg')}`]);
-      expect(inv.packages.map((p) => `${p.family} ${p.name} ${p.sourceName ?? ''} ${p.sourceVersion ?? ''}`).sort()).toEqual(['deb bash bash 5.2.15-2', 'deb libssl3 openssl 3.0.15-1~deb12u1']);
+      expect(inv.packages.map((p) => `${p.family} ${p.name} ${p.sourceName ?? ''} ${p.sourceVersion ?? ''}`).sort()).toEqual([
+        'deb bash bash 5.2.15-2',
+        'deb libssl3 openssl 3.0.15-1~deb12u1',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
-const OS_AZL3 = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
+const OS_AZL3 =
+  'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
 
 requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local, root and ssh', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-collectors-'));
@@ -145,11 +194,16 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
   const norm = (s: Snapshot): Snapshot => ({ ...s, packages: [...s.packages].sort((a, b) => a.name.localeCompare(b.name)) });
 
   it('gives the same snapshot (packages, release, kernel, reboot flag), with and without a pending reboot', async () => {
-    const root = buildRpmRoot(join(dir, 'build'), join(dir, 'root'), [
-      { name: 'openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
-      { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
-      { name: 'ca-certificates', version: '3.0.0', release: '8.azl3' },
-    ], { ownSource: true });
+    const root = buildRpmRoot(
+      join(dir, 'build'),
+      join(dir, 'root'),
+      [
+        { name: 'openssl', epoch: 1, version: '3.3.0', release: '2.azl3' },
+        { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
+        { name: 'ca-certificates', version: '3.0.0', release: '8.azl3' },
+      ],
+      { ownSource: true },
+    );
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/os-release'), OS_AZL3);
     const osFile = join(dir, 'os-release');
@@ -162,16 +216,35 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
       const run = join(dir, `run-${String(i)}`);
       mkdirSync(join(run, 'sshd'), { recursive: true });
       if (pending) writeFileSync(join(run, 'reboot-required'), '');
-      const binds = [[join(root, db), db], [osFile, '/etc/os-release'], [run, '/run']] as const;
+      const binds = [
+        [join(root, db), db],
+        [osFile, '/etc/os-release'],
+        [run, '/run'],
+      ] as const;
       const local = await inNamespace(binds, [process.execPath, '--import', 'tsx', worker]);
       expect(local.stderr).toBe('');
       const fromLocal = JSON.parse(local.stdout) as Snapshot;
-      const host = await startSshHost(join(dir, `host-${String(i)}`), { address: `127.0.0.${String(41 + i)}`, port: 2222, rpmRoot: root, osRelease: OS_AZL3, binds: [[run, '/run']] });
+      const host = await startSshHost(join(dir, `host-${String(i)}`), {
+        address: `127.0.0.${String(41 + i)}`,
+        port: 2222,
+        rpmRoot: root,
+        osRelease: OS_AZL3,
+        binds: [[run, '/run']],
+      });
       hosts.push(host);
-      const fromSsh = await collectSsh({ host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false }, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true });
+      const fromSsh = await collectSsh(
+        { host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false },
+        { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true },
+      );
       expect(norm(fromLocal)).toEqual(norm(fromSsh));
-      expect(fromSsh.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''}.${p.arch}`).sort()).toEqual(['ca-certificates 0:3.0.0-8.azl3.noarch', 'openssl 1:3.3.0-2.azl3.noarch', 'perl 4:5.38.2-509.azl3.noarch']);
-      expect(norm({ ...fromSsh, runningKernel: null, arch: null, rebootRequired: null })).toEqual(norm({ release: fromRoot.release, packages: fromRoot.packages, image: fromRoot.image, runningKernel: null, arch: null, rebootRequired: null }));
+      expect(fromSsh.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''}.${p.arch}`).sort()).toEqual([
+        'ca-certificates 0:3.0.0-8.azl3.noarch',
+        'openssl 1:3.3.0-2.azl3.noarch',
+        'perl 4:5.38.2-509.azl3.noarch',
+      ]);
+      expect(norm({ ...fromSsh, runningKernel: null, arch: null, rebootRequired: null })).toEqual(
+        norm({ release: fromRoot.release, packages: fromRoot.packages, image: fromRoot.image, runningKernel: null, arch: null, rebootRequired: null }),
+      );
       expect([fromSsh.release, fromSsh.runningKernel]).toEqual(['azurelinux:3.0', kernelRelease()]);
       // A pending reboot is seen by both; without one, a machine with no marker writer cannot tell (before, local.ts said no).
       expect(fromSsh.rebootRequired).toBe(pending ? true : writers ? false : null);
@@ -185,6 +258,11 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
     const host = await startSshHost(join(dir, 'host-empty'), { address: '127.0.0.43', port: 2222, rpmRoot: empty, osRelease: OS_AZL3 });
     hosts.push(host);
     // Before, the host was stored with no packages and all its findings closed as fixed.
-    await expect(collectSsh({ host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false }, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true })).rejects.toThrow(/^root@\[127\.0\.0\.43\]:2222: rpm found no installed packages .*azurelinux:3\.0, an rpm release/);
+    await expect(
+      collectSsh(
+        { host: host.address, port: host.port, user: 'root', identityFile: host.clientKey, sudo: false },
+        { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: true },
+      ),
+    ).rejects.toThrow(/^root@\[127\.0\.0\.43\]:2222: rpm found no installed packages .*azurelinux:3\.0, an rpm release/);
   }, 60_000);
 });

@@ -134,7 +134,11 @@ async function listPackages(t: Transport, family: 'rpm' | 'deb', release: string
   // inventory and close all its findings as fixed.
   if (packages.length === 0 && release !== null && releaseFamily(release) !== null) {
     const tool = family === 'rpm' ? 'rpm' : 'dpkg';
-    throw new BulwarkError('input.invalid', `${t.where}: ${tool} found no installed packages${t.live ? '' : ' under it'} (no package database, or an empty one), yet it is ${release}, an ${family} release; a scan of it would prove nothing, and stored it would empty the target's inventory`, t.failure.details);
+    throw new BulwarkError(
+      'input.invalid',
+      `${t.where}: ${tool} found no installed packages${t.live ? '' : ' under it'} (no package database, or an empty one), yet it is ${release}, an ${family} release; a scan of it would prove nothing, and stored it would empty the target's inventory`,
+      t.failure.details,
+    );
   }
   return packages;
 }
@@ -164,7 +168,12 @@ export const hostCollector: Collector = {
     let arch: string | null = null;
     if (t.live) {
       const [k, m] = [await t.exec(['uname', '-r']), await t.exec(['uname', '-m'])];
-      if (!ok(k) || !ok(m)) throw new BulwarkError(t.failure.code, `${t.where}: uname failed (exit ${String(ok(k) ? m.code : k.code)}): ${firstLine(ok(k) ? m.stderr : k.stderr)}`, t.failure.details);
+      if (!ok(k) || !ok(m))
+        throw new BulwarkError(
+          t.failure.code,
+          `${t.where}: uname failed (exit ${String(ok(k) ? m.code : k.code)}): ${firstLine(ok(k) ? m.stderr : k.stderr)}`,
+          t.failure.details,
+        );
       runningKernel = k.stdout.trim() || null;
       arch = m.stdout.trim() || null;
     }

@@ -21,7 +21,10 @@ describe('inventory imports', () => {
   });
 
   it('reads dpkg-query lines (5 or 6 fields), skipping removed packages and keeping source versions', () => {
-    const r = parseInventory('libc6\t2.36-9+deb12u9\tamd64\tglibc\t2.36-9+deb12u9\tii \nold\t1.0-1\tamd64\t\t\trc \nlibssl3\t3.0.15-1~deb12u1+b1\tamd64\topenssl\t3.0.15-1~deb12u1\n', 'h.tsv');
+    const r = parseInventory(
+      'libc6\t2.36-9+deb12u9\tamd64\tglibc\t2.36-9+deb12u9\tii \nold\t1.0-1\tamd64\t\t\trc \nlibssl3\t3.0.15-1~deb12u1+b1\tamd64\topenssl\t3.0.15-1~deb12u1\n',
+      'h.tsv',
+    );
     expect(r.family).toBe('deb');
     expect(r.packages.map((p) => [p.name, p.version, p.sourceName, p.sourceVersion])).toEqual([
       ['libc6', '2.36-9+deb12u9', 'glibc', '2.36-9+deb12u9'],
@@ -44,19 +47,35 @@ describe('inventory imports', () => {
       { family: 'rpm', name: 'openssl', epoch: null, version: '3.3.0', release: '2.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null },
     ]);
     expect(releaseFromPackages(c.packages)).toBe('azurelinux:3.0');
-    const spdx = JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ name: 'curl', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:deb/debian/curl@7.88.1-10%2Bdeb12u8?arch=amd64&upstream=curl' }] }] });
-    expect(parseInventory(spdx, 'sbom.spdx.json').packages).toEqual([{ family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null }]);
+    const spdx = JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      packages: [
+        {
+          name: 'curl',
+          externalRefs: [
+            {
+              referenceCategory: 'PACKAGE-MANAGER',
+              referenceType: 'purl',
+              referenceLocator: 'pkg:deb/debian/curl@7.88.1-10%2Bdeb12u8?arch=amd64&upstream=curl',
+            },
+          ],
+        },
+      ],
+    });
+    expect(parseInventory(spdx, 'sbom.spdx.json').packages).toEqual([
+      { family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null },
+    ]);
   });
 
   it('names and counts every SBOM component it cannot judge, by file:line (issue #13): no purl, another ecosystem, no version', () => {
     const cdx = JSON.stringify(
       {
-      bomFormat: 'CycloneDX',
-      components: [
-        { type: 'library', name: 'openssl', version: '3.3.0-2.azl3', purl: 'pkg:rpm/azurelinux/openssl@3.3.0-2.azl3?arch=x86_64' },
-        { type: 'library', name: 'mystery', version: '1.0' },
-        { type: 'library', name: 'left-pad', purl: 'pkg:npm/left-pad@1.3.0' },
-        { type: 'library', name: 'bare', purl: 'pkg:rpm/azurelinux/bare' },
+        bomFormat: 'CycloneDX',
+        components: [
+          { type: 'library', name: 'openssl', version: '3.3.0-2.azl3', purl: 'pkg:rpm/azurelinux/openssl@3.3.0-2.azl3?arch=x86_64' },
+          { type: 'library', name: 'mystery', version: '1.0' },
+          { type: 'library', name: 'left-pad', purl: 'pkg:npm/left-pad@1.3.0' },
+          { type: 'library', name: 'bare', purl: 'pkg:rpm/azurelinux/bare' },
         ],
       },
       null,
@@ -69,13 +88,17 @@ describe('inventory imports', () => {
       'bom.json:18: components[2] (left-pad): pkg:npm/left-pad@1.3.0 is not an rpm or deb package (pkg:npm); not scanned',
       'bom.json:23: components[3] (bare): pkg:rpm/azurelinux/bare has no version; not scanned',
     ]);
-    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(/^b\.json:1: components\[0\]: epoch "one" is not a number/);
+    expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(
+      /^b\.json:1: components\[0\]: epoch "one" is not a number/,
+    );
     expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [42] }), 'b.json')).toThrow(/b\.json: components\[0\] is not an object/);
     expect(() => parseInventory('{"bomFormat": "CycloneDX",\n "components": [\n {"purl" }]}', 'b.json')).toThrow(/^b\.json:3: not JSON/);
   });
 
   it('reads the source package from SPDX relationships and sourceInfo, and CycloneDX properties', () => {
-    const purl = (n: string): { externalRefs: unknown[] } => ({ externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:rpm/azurelinux/${n}@1.54-509.azl3?arch=noarch` }] });
+    const purl = (n: string): { externalRefs: unknown[] } => ({
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:rpm/azurelinux/${n}@1.54-509.azl3?arch=noarch` }],
+    });
     const spdx = JSON.stringify({
       spdxVersion: 'SPDX-2.3',
       packages: [
@@ -98,17 +121,26 @@ describe('inventory imports', () => {
       ['perl-libs', 'perl'],
     ]);
     expect(r.warnings).toEqual([]);
-    const cdx = JSON.stringify({ bomFormat: 'CycloneDX', components: [{ name: 'perl-Carp', purl: 'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch', properties: [{ name: 'bulwark:package:source', value: 'perl' }] }] });
+    const cdx = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        { name: 'perl-Carp', purl: 'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch', properties: [{ name: 'bulwark:package:source', value: 'perl' }] },
+      ],
+    });
     expect(parseInventory(cdx, 'c.json').packages[0]?.sourceName).toBe('perl');
   });
 
   it('refuses a manifest line that is not an rpm file name instead of skipping it (issue #13)', () => {
-    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\ngarbage line here\n', 'm.txt')).toThrow('m.txt:2: "garbage line here" is not an rpm file name (name-version-release.arch.rpm)');
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\ngarbage line here\n', 'm.txt')).toThrow(
+      'm.txt:2: "garbage line here" is not an rpm file name (name-version-release.arch.rpm)',
+    );
     expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nnot-an-rpm\n', 'm.txt')).toThrow(/^m\.txt:2: "not-an-rpm" is not an rpm file name/);
   });
 
   it('refuses a source rpm in a manifest, naming file and line; an SBOM source package is a warning', () => {
-    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.src.rpm\n', 'm.txt')).toThrow('m.txt:2: "expat-2.6.2-1.azl3.src.rpm" is a source rpm, not an installed package; list the binary rpms it builds');
+    expect(() => parseInventory('curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.src.rpm\n', 'm.txt')).toThrow(
+      'm.txt:2: "expat-2.6.2-1.azl3.src.rpm" is a source rpm, not an installed package; list the binary rpms it builds',
+    );
     expect(() => parseInventory('foo-1.0-1.azl3.nosrc.rpm\n', 'm.txt')).toThrow(/^m\.txt:1: .* is a source rpm/);
     const cdx = JSON.stringify({
       bomFormat: 'CycloneDX',
@@ -129,13 +161,29 @@ describe('inventory imports', () => {
   // trivy writes the source as properties, never as upstream=: a trivy SBOM of a Debian image
   // named libssl3's source libssl3, and the Debian feeds' openssl fixes never met it.
   it("takes trivy's SrcName (and a Debian source version from SrcEpoch/SrcVersion/SrcRelease)", () => {
-    const trivy = (name: string, purl: string, props: Record<string, string>): unknown => ({ 'bom-ref': purl, type: 'library', name, purl, properties: Object.entries(props).map(([k, v]) => ({ name: `aquasecurity:trivy:${k}`, value: v })) });
+    const trivy = (name: string, purl: string, props: Record<string, string>): unknown => ({
+      'bom-ref': purl,
+      type: 'library',
+      name,
+      purl,
+      properties: Object.entries(props).map(([k, v]) => ({ name: `aquasecurity:trivy:${k}`, value: v })),
+    });
     const deb = JSON.stringify({
       bomFormat: 'CycloneDX',
       specVersion: '1.6',
       components: [
-        trivy('libssl3', 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.4', { PkgType: 'debian', SrcName: 'openssl', SrcVersion: '3.0.11', SrcRelease: '1~deb12u2' }),
-        trivy('libattr1', 'pkg:deb/debian/libattr1@1:2.5.1-4?arch=amd64&distro=debian-12.4', { SrcName: 'attr', SrcEpoch: '1', SrcVersion: '2.5.1', SrcRelease: '4' }),
+        trivy('libssl3', 'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.4', {
+          PkgType: 'debian',
+          SrcName: 'openssl',
+          SrcVersion: '3.0.11',
+          SrcRelease: '1~deb12u2',
+        }),
+        trivy('libattr1', 'pkg:deb/debian/libattr1@1:2.5.1-4?arch=amd64&distro=debian-12.4', {
+          SrcName: 'attr',
+          SrcEpoch: '1',
+          SrcVersion: '2.5.1',
+          SrcRelease: '4',
+        }),
         trivy('bash', 'pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12.4', {}),
       ],
     });
@@ -144,17 +192,32 @@ describe('inventory imports', () => {
       ['libattr1', '1:2.5.1-4', 'attr', '1:2.5.1-4'],
       ['bash', '5.2.15-2+b2', 'bash', null],
     ]);
-    const rpm = JSON.stringify({ bomFormat: 'CycloneDX', components: [trivy('openssl-libs', 'pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rocky-9.3&epoch=1', { SrcName: 'openssl', SrcEpoch: '1', SrcVersion: '3.0.7', SrcRelease: '24.el9' })] });
+    const rpm = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      components: [
+        trivy('openssl-libs', 'pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rocky-9.3&epoch=1', {
+          SrcName: 'openssl',
+          SrcEpoch: '1',
+          SrcVersion: '3.0.7',
+          SrcRelease: '24.el9',
+        }),
+      ],
+    });
     expect(parseInventory(rpm, 'trivy-rpm.json').packages.map((p) => [p.name, p.epoch, p.sourceName])).toEqual([['openssl-libs', 1, 'openssl']]);
   });
 
   it('counts a package listed twice once, naming the repeat; two sources for one build is an error', () => {
-    const r = parseInventory('\uFEFFcurl-8.8.0-1.azl3.x86_64.rpm\r\n\r\n# comment\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.aarch64.rpm\r\n', 'm.txt');
+    const r = parseInventory(
+      '\uFEFFcurl-8.8.0-1.azl3.x86_64.rpm\r\n\r\n# comment\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.x86_64.rpm\r\nexpat-2.6.2-1.azl3.aarch64.rpm\r\n',
+      'm.txt',
+    );
     expect(r.packages.map((p) => `${p.name}.${p.arch}`)).toEqual(['curl.x86_64', 'expat.x86_64', 'expat.aarch64']);
     expect(r.warnings).toEqual(['m.txt: expat 2.6.2-1.azl3 x86_64 is listed 2 times; counted once']);
     const qa = 'expat\t0\t2.6.2\t1.azl3\tx86_64\texpat-2.6.2-1.azl3.src.rpm\n';
     expect(parseInventory(qa + qa, 'h.tsv').packages).toHaveLength(1);
-    expect(() => parseInventory(qa + qa.replace('expat-2.6.2-1.azl3.src.rpm', 'zzz-1-1.azl3.src.rpm'), 'h.tsv')).toThrow('h.tsv: expat 0:2.6.2-1.azl3 x86_64 is listed twice, built from expat and from zzz');
+    expect(() => parseInventory(qa + qa.replace('expat-2.6.2-1.azl3.src.rpm', 'zzz-1-1.azl3.src.rpm'), 'h.tsv')).toThrow(
+      'h.tsv: expat 0:2.6.2-1.azl3 x86_64 is listed twice, built from expat and from zzz',
+    );
   });
 
   it('refuses a malformed line, naming it, and a file that is not an inventory', () => {
@@ -164,7 +227,10 @@ describe('inventory imports', () => {
   });
 
   requires(tool('dpkg-query')).it("reads this machine's own dpkg-query output", () => {
-    const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     const r = parseInventory(text, 'dpkg-query');
     expect(r.format).toBe('dpkg-query');
     expect(r.packages.length).toBeGreaterThan(50);

@@ -66,7 +66,12 @@ function countLines(text: string): number {
  */
 export function parseInventory(text: string, file: string, format?: InventoryFormat): ParsedInventory {
   const f = format ?? detectInventoryFormat(text);
-  if (f === null) throw new BulwarkError('input.invalid', `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)`, { file });
+  if (f === null)
+    throw new BulwarkError(
+      'input.invalid',
+      `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)`,
+      { file },
+    );
   let packages: InstalledPackage[];
   let warnings: string[] = [];
   let records: number;
@@ -107,13 +112,22 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
  */
 export function parseInventoryToScan(text: string, file: string): ParsedInventory {
   const body = text.replace(/^\uFEFF/, '');
-  if (countLines(body) === 0) throw new BulwarkError('input.invalid', `${file}: is empty: no packages to scan (an empty inventory is more likely a failed export than a host without packages)`, { file });
+  if (countLines(body) === 0)
+    throw new BulwarkError(
+      'input.invalid',
+      `${file}: is empty: no packages to scan (an empty inventory is more likely a failed export than a host without packages)`,
+      { file },
+    );
   const inv = parseInventory(body, file);
   if (inv.packages.length > 0) return inv;
   if (inv.format === 'cyclonedx' || inv.format === 'spdx') {
     // Parsed again only on this error path, for the counts of what was left out and why.
     const left = [...parseSbom(body, file, inv.format).leftOut].map(([k, n]) => `${String(n)} ${k}`).join(', ');
-    throw new BulwarkError('input.invalid', `${file}: 0 of ${String(inv.records)} components are rpm or deb packages Bulwark can judge${left === '' ? '' : ` (${left})`}; a scan of it would prove nothing`, { file });
+    throw new BulwarkError(
+      'input.invalid',
+      `${file}: 0 of ${String(inv.records)} components are rpm or deb packages Bulwark can judge${left === '' ? '' : ` (${left})`}; a scan of it would prove nothing`,
+      { file },
+    );
   }
   throw new BulwarkError('input.invalid', `${file}: 0 of ${String(inv.records)} lines are installed packages; a scan of it would prove nothing`, { file });
 }
@@ -135,7 +149,8 @@ function onceEach(packages: readonly InstalledPackage[], warnings: string[], fil
       continue;
     }
     const shown = `${p.name} ${p.epoch === null ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`} ${p.arch}`;
-    if (first.sourceName !== p.sourceName && first.sourceName !== null && p.sourceName !== null) throw new BulwarkError('input.invalid', `${file}: ${shown} is listed twice, built from ${first.sourceName} and from ${p.sourceName}`, { file });
+    if (first.sourceName !== p.sourceName && first.sourceName !== null && p.sourceName !== null)
+      throw new BulwarkError('input.invalid', `${file}: ${shown} is listed twice, built from ${first.sourceName} and from ${p.sourceName}`, { file });
     if (first.sourceName === null && p.sourceName !== null) seen.set(key, p);
     repeats.set(shown, (repeats.get(shown) ?? 1) + 1);
   }

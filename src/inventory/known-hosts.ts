@@ -61,8 +61,11 @@ export function fingerprint(keyBase64: string): string {
  * @example verifyHostKey(parseKnownHosts(text), '[127.0.0.2]:2222', key.toString('base64'))
  */
 export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, keyBase64: string): HostKeyVerdict {
-  const mine = entries.filter((e) => e.patterns.some((p) => patternMatches(p, name)) && !e.patterns.some((p) => p.startsWith('!') && patternMatches(p.slice(1), name)));
-  if (mine.some((e) => e.marker === '@revoked' && e.key === keyBase64)) return { ok: false, reason: 'revoked', message: `the host key of ${name} (${fingerprint(keyBase64)}) is marked @revoked in known_hosts` };
+  const mine = entries.filter(
+    (e) => e.patterns.some((p) => patternMatches(p, name)) && !e.patterns.some((p) => p.startsWith('!') && patternMatches(p.slice(1), name)),
+  );
+  if (mine.some((e) => e.marker === '@revoked' && e.key === keyBase64))
+    return { ok: false, reason: 'revoked', message: `the host key of ${name} (${fingerprint(keyBase64)}) is marked @revoked in known_hosts` };
   const plain = mine.filter((e) => e.marker === null);
   if (plain.some((e) => e.key === keyBase64)) return { ok: true };
   if (plain.length > 0)
@@ -71,7 +74,11 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, 
       reason: 'changed',
       message: `the host key of ${name} has CHANGED (now ${fingerprint(keyBase64)}); someone may be intercepting the connection, or the host was reinstalled. Remove its line from known_hosts only once you have checked the new key.`,
     };
-  return { ok: false, reason: 'unknown', message: `${name} is not in known_hosts (its key is ${fingerprint(keyBase64)}); check that fingerprint and pass --accept-new-host-key to trust it` };
+  return {
+    ok: false,
+    reason: 'unknown',
+    message: `${name} is not in known_hosts (its key is ${fingerprint(keyBase64)}); check that fingerprint and pass --accept-new-host-key to trust it`,
+  };
 }
 
 /** The known_hosts line that records a newly accepted key. */

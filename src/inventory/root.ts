@@ -37,7 +37,7 @@ function rpmDbPath(root: string): string | null {
 export async function pathInRoot(root: string, path: string): Promise<string> {
   let parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let cur = root;
-  for (let hops = 0; parts.length > 0; ) {
+  for (let hops = 0; parts.length > 0;) {
     const p = parts.shift() as string;
     if (p === '..') {
       if (cur !== root) cur = dirname(cur);
@@ -83,7 +83,8 @@ export function rootTransport(dir: string, ran: string[][] = []): Transport {
           return { code: 1, stdout: '', stderr: `cat: ${args[0]}: ${(err as Error).message}` };
         }
       }
-      if (cmd === 'test' && args.length === 2 && args[0] === '-e' && args[1] !== undefined) return { code: existsSync(await pathInRoot(root, args[1])) ? 0 : 1, stdout: '', stderr: '' };
+      if (cmd === 'test' && args.length === 2 && args[0] === '-e' && args[1] !== undefined)
+        return { code: existsSync(await pathInRoot(root, args[1])) ? 0 : 1, stdout: '', stderr: '' };
       if ((cmd === 'rpm' || cmd === 'dpkg-query') && args.length === 1 && args[0] === '--version') return execLocal(argv);
       let full: string[];
       if (cmd === 'rpm') full = ['rpm', '--root', root, ...(db === null ? [] : ['--dbpath', db]), ...args];

@@ -39,7 +39,16 @@ describe('parseRpmQa', () => {
       const out = execFileSync(cmd as string, [...args, '--dbpath', db], { encoding: 'utf8' });
       const pkgs = parseRpmQa(out).sort((a, b) => a.name.localeCompare(b.name));
       expect(pkgs).toEqual([
-        { family: 'rpm', name: 'ca-certificates', epoch: 0, version: '3.0.0', release: '8.azl3', arch: 'noarch', sourceName: 'ca-certificates', sourceVersion: null },
+        {
+          family: 'rpm',
+          name: 'ca-certificates',
+          epoch: 0,
+          version: '3.0.0',
+          release: '8.azl3',
+          arch: 'noarch',
+          sourceName: 'ca-certificates',
+          sourceVersion: null,
+        },
         { family: 'rpm', name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3', arch: 'x86_64', sourceName: 'perl', sourceVersion: null },
       ]);
     } finally {

@@ -33,7 +33,12 @@ export function parseRpmQa(text: string, file = '<input>'): InstalledPackage[] {
     const f = line.split('\t');
     if (f.length !== 6) throw fail(`expected 6 tab-separated fields (${RPM_QA_QUERYFORMAT}), got ${String(f.length)}`);
     const [name, epochText, version, release, arch, sourceRpm] = f as [string, string, string, string, string, string];
-    for (const [what, v] of [['name', name], ['version', version], ['release', release], ['arch', arch]] as const) {
+    for (const [what, v] of [
+      ['name', name],
+      ['version', version],
+      ['release', release],
+      ['arch', arch],
+    ] as const) {
       if (v === '') throw fail(`empty ${what}`);
       if (v.length > MAX_FIELD || /[\s\0]/.test(v)) throw fail(`${what} is too long or contains whitespace`);
     }

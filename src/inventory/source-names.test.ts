@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { InstalledPackage } from '../core/target.js';
 import { learnedFromClaims, resolveSourceNames, shippedSourceMapReleases } from './source-names.js';
 
-const rpm = (name: string, version: string, release: string, sourceName: string | null = null): InstalledPackage => ({ family: 'rpm', name, epoch: null, version, release, arch: 'x86_64', sourceName, sourceVersion: null });
+const rpm = (name: string, version: string, release: string, sourceName: string | null = null): InstalledPackage => ({
+  family: 'rpm',
+  name,
+  epoch: null,
+  version,
+  release,
+  arch: 'x86_64',
+  sourceName,
+  sourceVersion: null,
+});
 
 describe('source names (issue #13)', () => {
   it('keeps a given name, else takes a repository, a learned name, the shipped map, in that order, else assumes the binary name', () => {
@@ -46,7 +55,13 @@ describe('source names (issue #13)', () => {
     [[['openssl', 2]], 'openssl'],
     [[['openssl', 5]], 'openssl'],
     [[['zzz', 1]], null],
-    [[['openssl', 5], ['zzz', 1]], null],
+    [
+      [
+        ['openssl', 5],
+        ['zzz', 1],
+      ],
+      null,
+    ],
     [[], null],
   ] as [[string, number][], string | null][])('learned from the claims %j: %s (two targets at least, and no dissent)', (claims, source) => {
     expect(learnedFromClaims(new Map(claims))).toBe(source);
@@ -69,11 +84,26 @@ describe('source names (issue #13)', () => {
   it('has a shipped map for Azure Linux 3.0 and CBL-Mariner 2.0 only; other releases assume', () => {
     expect(shippedSourceMapReleases().sort()).toEqual(['azurelinux:3.0', 'cbl-mariner:2.0', 'mariner:2.0']);
     expect(resolveSourceNames([rpm('bpftool', '5.15.186.1', '1.cm2')], 'mariner:2.0').packages[0]?.sourceName).toBe('kernel');
-    expect(resolveSourceNames([rpm('expat-libs', '2.5.0', '1.fc39')], 'fedora:39').counts).toEqual({ given: 0, repository: 0, learned: 0, shipped: 0, assumed: 1 });
+    expect(resolveSourceNames([rpm('expat-libs', '2.5.0', '1.fc39')], 'fedora:39').counts).toEqual({
+      given: 0,
+      repository: 0,
+      learned: 0,
+      shipped: 0,
+      assumed: 1,
+    });
   });
 
   it('leaves deb packages as dpkg gave them', () => {
-    const deb: InstalledPackage = { family: 'deb', name: 'libssl3', epoch: null, version: '3.0.15-1', release: null, arch: 'amd64', sourceName: 'openssl', sourceVersion: '3.0.15-1' };
+    const deb: InstalledPackage = {
+      family: 'deb',
+      name: 'libssl3',
+      epoch: null,
+      version: '3.0.15-1',
+      release: null,
+      arch: 'amd64',
+      sourceName: 'openssl',
+      sourceVersion: '3.0.15-1',
+    };
     expect(resolveSourceNames([deb], 'debian:12').packages).toEqual([{ ...deb, sourceOrigin: 'given' }]);
   });
 });

@@ -81,7 +81,13 @@ function fromShipped(m: ShippedMap, name: string, release: string | null): strin
   if (cands !== undefined) {
     if (cands.length === 1) return cands[0]?.source ?? null;
     const rel = (release ?? '').replace(m.dist, '');
-    const rank = (c: Candidate): number[] => [c.release === rel ? 0 : 1, c.group, c.source === name ? 0 : 1, name.startsWith(`${c.source}-`) ? 0 : 1, c.source.length];
+    const rank = (c: Candidate): number[] => [
+      c.release === rel ? 0 : 1,
+      c.group,
+      c.source === name ? 0 : 1,
+      name.startsWith(`${c.source}-`) ? 0 : 1,
+      c.source.length,
+    ];
     const best = [...cands].sort((a, b) => {
       const ra = rank(a);
       const rb = rank(b);
@@ -148,7 +154,11 @@ export function emptySourceCounts(): SourceCounts {
  * deb inventories always carry it (dpkg's source:Package, the binary's own name when empty).
  * @example resolveSourceNames(manifestPackages, 'azurelinux:3.0').counts // { given: 0, shipped: 2, … }
  */
-export function resolveSourceNames(packages: readonly InstalledPackage[], release: string, knowledge: SourceKnowledge = {}): { packages: InstalledPackage[]; counts: SourceCounts } {
+export function resolveSourceNames(
+  packages: readonly InstalledPackage[],
+  release: string,
+  knowledge: SourceKnowledge = {},
+): { packages: InstalledPackage[]; counts: SourceCounts } {
   const counts = emptySourceCounts();
   const shipped = knowledge.shipped === false ? null : shippedMap(release);
   const out = packages.map((p): InstalledPackage => {

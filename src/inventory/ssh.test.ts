@@ -13,7 +13,9 @@ describe('known_hosts', () => {
   const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 1, 2, 3, 4])]).toString('base64');
   const other = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 9, 9, 9, 9])]).toString('base64');
   it('accepts the recorded key, refuses a changed one, and says what to do with an unknown host', () => {
-    const entries = parseKnownHosts(`# comment\n${knownHostsLine('[10.0.0.5]:2222', key)}web-01,10.0.0.6 ssh-ed25519 ${key}\n@revoked * ssh-ed25519 ${other}\n`);
+    const entries = parseKnownHosts(
+      `# comment\n${knownHostsLine('[10.0.0.5]:2222', key)}web-01,10.0.0.6 ssh-ed25519 ${key}\n@revoked * ssh-ed25519 ${other}\n`,
+    );
     expect(verifyHostKey(entries, '[10.0.0.5]:2222', key)).toEqual({ ok: true });
     expect(verifyHostKey(entries, '10.0.0.6', key)).toEqual({ ok: true });
     const third = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4, 5, 5, 5, 5])]).toString('base64');
@@ -60,7 +62,8 @@ describe('known_hosts', () => {
   });
 });
 
-const OS_AZL3 = 'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
+const OS_AZL3 =
+  'NAME="Microsoft Azure Linux"\nVERSION="3.0.20250206"\nID=azurelinux\nVERSION_ID="3.0"\nPRETTY_NAME="Microsoft Azure Linux 3.0"\nID_LIKE=fedora\n';
 
 requires(sshdHosts(), tool('rpmbuild')).describe('collecting over SSH from real sshd hosts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-ssh-'));
@@ -70,19 +73,29 @@ requires(sshdHosts(), tool('rpmbuild')).describe('collecting over SSH from real 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('verifies host keys (refuses unknown without consent, records with it, refuses a changed key) and reads each host\'s own packages', async () => {
-    const rootA = buildRpmRoot(join(dir, 'a-build'), join(dir, 'a-root'), [
-      { name: 'openssl', version: '3.3.0', release: '2.azl3' },
-      { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
-    ], { ownSource: true });
+  it("verifies host keys (refuses unknown without consent, records with it, refuses a changed key) and reads each host's own packages", async () => {
+    const rootA = buildRpmRoot(
+      join(dir, 'a-build'),
+      join(dir, 'a-root'),
+      [
+        { name: 'openssl', version: '3.3.0', release: '2.azl3' },
+        { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
+      ],
+      { ownSource: true },
+    );
     const a = await startSshHost(join(dir, 'a'), { address: '127.0.0.2', port: 2222, rpmRoot: rootA, osRelease: OS_AZL3 });
     hosts.push(a);
     const knownHostsFile = join(dir, 'known_hosts');
     const target = { host: a.address, port: a.port, user: 'root', identityFile: a.clientKey, sudo: false };
-    await expect(collectSsh(target, { knownHostsFile, acceptNewHostKey: false })).rejects.toThrow(/\[127\.0\.0\.2\]:2222 is not in known_hosts \(its key is SHA256:.*--accept-new-host-key/);
+    await expect(collectSsh(target, { knownHostsFile, acceptNewHostKey: false })).rejects.toThrow(
+      /\[127\.0\.0\.2\]:2222 is not in known_hosts \(its key is SHA256:.*--accept-new-host-key/,
+    );
     const inv = await collectSsh(target, { knownHostsFile, acceptNewHostKey: true });
     expect(inv.release).toBe('azurelinux:3.0');
-    expect(inv.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`).sort()).toEqual(['openssl 0:3.3.0-2.azl3 openssl', 'perl 4:5.38.2-509.azl3 perl']);
+    expect(inv.packages.map((p) => `${p.name} ${String(p.epoch)}:${p.version}-${p.release ?? ''} ${p.sourceName ?? ''}`).sort()).toEqual([
+      'openssl 0:3.3.0-2.azl3 openssl',
+      'perl 4:5.38.2-509.azl3 perl',
+    ]);
     expect(inv.runningKernel).toMatch(/\S/);
     // The key was recorded as ssh would: a second connection needs no consent.
     expect(readFileSync(knownHostsFile, 'utf8')).toContain(`[127.0.0.2]:2222 ssh-ed25519 ${a.hostPublicKey.split(' ')[1] ?? ''}`);
@@ -116,7 +129,8 @@ requires(sshdHosts(), tool('rpmbuild')).describe('collecting over SSH from real 
     expect(bad?.ok === false ? bad.error.message : '').toMatch(/root@\[127\.0\.0\.5\]:2222: cannot connect/);
     expect(results[0]?.ok === true ? results[0].value.packages.map((p) => p.name) : []).toEqual(['curl']);
     // Both recorded keys are known now, and the hand-written host's key is as it was.
-    for (const t of [targets[0], targets[2]]) if (t !== undefined) expect((await collectSsh(t, { knownHostsFile, acceptNewHostKey: false, timeoutMs: 5000 })).packages).toHaveLength(1);
+    for (const t of [targets[0], targets[2]])
+      if (t !== undefined) expect((await collectSsh(t, { knownHostsFile, acceptNewHostKey: false, timeoutMs: 5000 })).packages).toHaveLength(1);
     expect(verifyHostKey(parseKnownHosts(readFileSync(knownHostsFile, 'utf8')), 'old-host', handKey)).toEqual({ ok: true });
   });
 });

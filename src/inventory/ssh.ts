@@ -43,7 +43,11 @@ export interface SshOptions {
  */
 export async function checkIdentityFile(file: string, dir: string | null | undefined): Promise<void> {
   if (dir === null || dir === undefined) return;
-  const outside = new BulwarkError('config.invalid', `the identity file ${file} is not in the SSH key directory ${dir} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`, { identityFile: file });
+  const outside = new BulwarkError(
+    'config.invalid',
+    `the identity file ${file} is not in the SSH key directory ${dir} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`,
+    { identityFile: file },
+  );
   const root = resolve(dir);
   const within = (p: string, r: string): boolean => p.startsWith(r.endsWith(sep) ? r : r + sep);
   if (!within(resolve(file), root)) throw outside;
@@ -108,7 +112,8 @@ async function openConnection(t: SshTarget, opts: SshOptions): Promise<Connectio
   try {
     known = await readFile(opts.knownHostsFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new BulwarkError('config.invalid', `cannot read ${opts.knownHostsFile}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new BulwarkError('config.invalid', `cannot read ${opts.knownHostsFile}: ${(err as Error).message}`);
   }
   const entries = parseKnownHosts(known);
   const verdict: { problem: string | null; accepted: string | null } = { problem: null, accepted: null };
@@ -248,7 +253,11 @@ export async function collectSsh(t: SshTarget, opts: SshOptions): Promise<SshInv
  * Runs `fn` over `items` with at most `limit` at once; each item's error is its own result.
  * @example await mapBounded(hosts, 16, (h) => collectSsh(h, opts))
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<({ ok: true; value: R } | { ok: false; error: Error })[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<({ ok: true; value: R } | { ok: false; error: Error })[]> {
   const out = new Array<{ ok: true; value: R } | { ok: false; error: Error }>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

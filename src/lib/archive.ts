@@ -75,7 +75,10 @@ async function* tarDocuments(input: AsyncIterable<Uint8Array>, name: string, opt
         entry.resume();
         continue;
       }
-      const doc = { name: `${name}:${path}`, bytes: capMember(memberErrors(entry as AsyncIterable<Uint8Array>, name, 'tar'), `${name}:${path}`, opts.maxDocumentBytes) };
+      const doc = {
+        name: `${name}:${path}`,
+        bytes: capMember(memberErrors(entry as AsyncIterable<Uint8Array>, name, 'tar'), `${name}:${path}`, opts.maxDocumentBytes),
+      };
       yield doc;
       // Whatever the consumer left unread must be drained before the next header.
       entry.resume();
@@ -128,14 +131,21 @@ async function* zipDocuments(input: AsyncIterable<Uint8Array>, name: string, opt
       for await (const entry of entries) {
         if (entry.fileName.endsWith('/') || !member(entry.fileName)) continue;
         if (entry.uncompressedSize > opts.maxDocumentBytes)
-          throw new BulwarkError('input.invalid', `${name}:${entry.fileName}: ${String(entry.uncompressedSize)} bytes is more than the limit for one document`, { file: name });
+          throw new BulwarkError(
+            'input.invalid',
+            `${name}:${entry.fileName}: ${String(entry.uncompressedSize)} bytes is more than the limit for one document`,
+            { file: name },
+          );
         const stream = await new Promise<Readable>((resolve, reject) => {
           zip.openReadStream(entry, (err, s) => {
             if (err !== null) reject(err);
             else resolve(s);
           });
         });
-        yield { name: `${name}:${entry.fileName}`, bytes: capMember(memberErrors(stream as AsyncIterable<Uint8Array>, name, 'zip'), `${name}:${entry.fileName}`, opts.maxDocumentBytes) };
+        yield {
+          name: `${name}:${entry.fileName}`,
+          bytes: capMember(memberErrors(stream as AsyncIterable<Uint8Array>, name, 'zip'), `${name}:${entry.fileName}`, opts.maxDocumentBytes),
+        };
         stream.resume();
       }
     } catch (err) {

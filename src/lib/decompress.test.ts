@@ -40,7 +40,9 @@ describe('decompress', () => {
   each('stops a %s bomb at the size limit', async (kind) => {
     const bomb = compress(kind, Buffer.alloc(8 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    await expect(collectBytes(decompress(chunked(bomb), 'bomb', 1024 * 1024), 'bomb', 1 << 30)).rejects.toThrow(/bomb: more than 1048576 bytes after .* decompression/);
+    await expect(collectBytes(decompress(chunked(bomb), 'bomb', 1024 * 1024), 'bomb', 1 << 30)).rejects.toThrow(
+      /bomb: more than 1048576 bytes after .* decompression/,
+    );
   });
 
   each('lets a consumer stop reading %s early without leaving the decoder behind', async (kind) => {

@@ -77,7 +77,11 @@ async function* capped(input: AsyncIterable<Uint8Array>, name: string, maxBytes:
   for await (const chunk of input) {
     total += chunk.length;
     if (total > maxBytes)
-      throw new BulwarkError('input.invalid', `${name}: more than ${String(maxBytes)} bytes${kind === 'none' ? '' : ` after ${kind} decompression`} (the limit)`, { file: name });
+      throw new BulwarkError(
+        'input.invalid',
+        `${name}: more than ${String(maxBytes)} bytes${kind === 'none' ? '' : ` after ${kind} decompression`} (the limit)`,
+        { file: name },
+      );
     yield chunk;
   }
 }
@@ -136,9 +140,18 @@ async function* viaTool(input: AsyncIterable<Uint8Array>, name: string, kind: 'x
     const { code, err } = await exited;
     if (err !== null) {
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new BulwarkError('input.invalid', missing ? `${name}: is ${kind}-compressed and \`${cmd}\` is not installed (Debian package ${pkg})` : `${name}: ${cmd}: ${err.message}`, { file: name });
+      throw new BulwarkError(
+        'input.invalid',
+        missing ? `${name}: is ${kind}-compressed and \`${cmd}\` is not installed (Debian package ${pkg})` : `${name}: ${cmd}: ${err.message}`,
+        { file: name },
+      );
     }
-    if (code !== 0) throw new BulwarkError('input.invalid', `${name}: ${kind} data is corrupt or truncated (${stderr.trim().replace(/^[^:]*: \(stdin\): /, '') || `exit ${String(code)}`})`, { file: name });
+    if (code !== 0)
+      throw new BulwarkError(
+        'input.invalid',
+        `${name}: ${kind} data is corrupt or truncated (${stderr.trim().replace(/^[^:]*: \(stdin\): /, '') || `exit ${String(code)}`})`,
+        { file: name },
+      );
     complete = true;
   } finally {
     if (!complete) child.kill();

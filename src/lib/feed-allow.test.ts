@@ -16,15 +16,35 @@ describe('parsing BULWARK_FEED_ALLOW', () => {
   it('reads names, wildcard domains, addresses and blocks, comma- or space-separated', () => {
     const a = parseFeedAllow(' mirror.corp.example, *.feeds.corp.example 10.20.0.0/16,fd00:1::/64  192.168.7.7 ');
     expect(a.entries).toEqual(['mirror.corp.example', '*.feeds.corp.example', '10.20.0.0/16', 'fd00:1::/64', '192.168.7.7']);
-    expect(['mirror.corp.example', 'MIRROR.Corp.Example.', 'a.feeds.corp.example', 'x.y.feeds.corp.example', '10.20.3.4', '[fd00:1::5]', '192.168.7.7'].map((h) => a.names(h))).toEqual([true, true, true, true, true, true, true]);
-    expect(['corp.example', 'feeds.corp.example', 'evilmirror.corp.example', 'mirror.corp.example.evil', '10.21.0.1', '192.168.7.8', 'localhost', '[::1]'].map((h) => a.names(h))).toEqual([false, false, false, false, false, false, false, false]);
+    expect(
+      ['mirror.corp.example', 'MIRROR.Corp.Example.', 'a.feeds.corp.example', 'x.y.feeds.corp.example', '10.20.3.4', '[fd00:1::5]', '192.168.7.7'].map((h) =>
+        a.names(h),
+      ),
+    ).toEqual([true, true, true, true, true, true, true]);
+    expect(
+      ['corp.example', 'feeds.corp.example', 'evilmirror.corp.example', 'mirror.corp.example.evil', '10.21.0.1', '192.168.7.8', 'localhost', '[::1]'].map((h) =>
+        a.names(h),
+      ),
+    ).toEqual([false, false, false, false, false, false, false, false]);
   });
 
   it('lets an allowed name reach its own network, never metadata, unspecified or multicast addresses; a block lets any name in', () => {
     const a = parseFeedAllow('mirror.corp.example,10.20.0.0/16');
-    expect(['10.1.2.3', '192.168.1.1', '172.16.0.1', '127.0.0.1', 'fd00::1', '100.64.0.1', '8.8.8.8'].map((ip) => a.permits('mirror.corp.example', ip))).toEqual([true, true, true, true, true, true, true]);
-    expect(['169.254.169.254', 'fe80::1', '0.0.0.0', '::', '224.0.0.1', '255.255.255.255', '::ffff:169.254.169.254'].map((ip) => a.permits('mirror.corp.example', ip))).toEqual([false, false, false, false, false, false, false]);
-    expect([a.permits('other.example', '10.20.9.9'), a.permits('other.example', '::ffff:10.20.9.9'), a.permits('other.example', '::ffff:a14:909'), a.permits('other.example', '10.21.0.1'), a.permits('other.example', '127.0.0.1')]).toEqual([true, true, true, false, false]);
+    expect(
+      ['10.1.2.3', '192.168.1.1', '172.16.0.1', '127.0.0.1', 'fd00::1', '100.64.0.1', '8.8.8.8'].map((ip) => a.permits('mirror.corp.example', ip)),
+    ).toEqual([true, true, true, true, true, true, true]);
+    expect(
+      ['169.254.169.254', 'fe80::1', '0.0.0.0', '::', '224.0.0.1', '255.255.255.255', '::ffff:169.254.169.254'].map((ip) =>
+        a.permits('mirror.corp.example', ip),
+      ),
+    ).toEqual([false, false, false, false, false, false, false]);
+    expect([
+      a.permits('other.example', '10.20.9.9'),
+      a.permits('other.example', '::ffff:10.20.9.9'),
+      a.permits('other.example', '::ffff:a14:909'),
+      a.permits('other.example', '10.21.0.1'),
+      a.permits('other.example', '127.0.0.1'),
+    ]).toEqual([true, true, true, false, false]);
   });
 
   it.each([
@@ -39,7 +59,9 @@ describe('parsing BULWARK_FEED_ALLOW', () => {
     ['a_b.example', 'is not a host name, an address or an address block'],
     ['fe80::1%eth0', 'has a zone (%…); name an address or a block'],
   ])('refuses %s as a configuration error naming the variable and the entry', (entry, why) => {
-    expect(() => parseFeedAllow(`ok.example,${entry}`)).toThrow(expect.objectContaining({ code: 'config.invalid', message: `BULWARK_FEED_ALLOW: "${entry}" ${why}` }) as Error);
+    expect(() => parseFeedAllow(`ok.example,${entry}`)).toThrow(
+      expect.objectContaining({ code: 'config.invalid', message: `BULWARK_FEED_ALLOW: "${entry}" ${why}` }) as Error,
+    );
   });
 
   it('takes an internationalised name as a URL writes it (punycode)', () => {
@@ -49,9 +71,13 @@ describe('parsing BULWARK_FEED_ALLOW', () => {
 
   it('serves sources configured through the API only when BULWARK_FEED_ALLOW_API says yes', () => {
     const env = { BULWARK_FEED_ALLOW: 'mirror.corp.example' };
-    expect(['', 'no', 'false', '0', 'yes', 'YES', 'true', '1'].map((v) => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: v }).names('mirror.corp.example'))).toEqual([false, false, false, false, true, true, true, true]);
+    expect(
+      ['', 'no', 'false', '0', 'yes', 'YES', 'true', '1'].map((v) => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: v }).names('mirror.corp.example')),
+    ).toEqual([false, false, false, false, true, true, true, true]);
     expect(feedAllowForApi(env).names('mirror.corp.example')).toBe(false);
-    expect(() => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: 'maybe' })).toThrow(expect.objectContaining({ code: 'config.invalid', message: 'BULWARK_FEED_ALLOW_API: "maybe" is not yes or no' }) as Error);
+    expect(() => feedAllowForApi({ ...env, BULWARK_FEED_ALLOW_API: 'maybe' })).toThrow(
+      expect.objectContaining({ code: 'config.invalid', message: 'BULWARK_FEED_ALLOW_API: "maybe" is not yes or no' }) as Error,
+    );
   });
 
   it('is empty when unset, and read from the environment given', () => {
@@ -100,12 +126,20 @@ describe('downloads from an allowed mirror on a real local server', () => {
   afterAll(async () => {
     for (const s of [mirror, inner]) {
       s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => { r(); }));
+      await new Promise<void>((r) =>
+        s.close(() => {
+          r();
+        }),
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   });
   const get = (url: string, allow: string) => download(url, join(dir, 'f'), { maxBytes: 1 << 20, timeoutMs: 10_000, allow: parseFeedAllow(allow), lookup });
-  const failure = (url: string, allow: string) => get(url, allow).then((r) => `downloaded: ${r.status}`, (e: unknown) => (e as Error).message.replace(url, 'URL'));
+  const failure = (url: string, allow: string) =>
+    get(url, allow).then(
+      (r) => `downloaded: ${r.status}`,
+      (e: unknown) => (e as Error).message.replace(url, 'URL'),
+    );
   const NEUTRAL = 'URL: cannot connect (the host is not reachable, refused the connection, or is not at a public address)';
 
   it('fails without the allow-list (the defect: a mirror named by DNS inside the network cannot be synced)', async () => {
@@ -134,14 +168,24 @@ describe('downloads from an allowed mirror on a real local server', () => {
   it('connects to the very addresses it checked: a name whose answers alternate (DNS rebinding) or mix allowed and refused addresses never reaches the refused one', async () => {
     // 127.0.0.2 is allowed (nothing listens there); the mirror listens on 127.0.0.1, which is not.
     let calls = 0;
-    const answers: LookupAddress[][] = [[{ address: '127.0.0.2', family: 4 }], [{ address: '127.0.0.1', family: 4 }], [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }]];
+    const answers: LookupAddress[][] = [
+      [{ address: '127.0.0.2', family: 4 }],
+      [{ address: '127.0.0.1', family: 4 }],
+      [
+        { address: '127.0.0.2', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+    ];
     const rebinding = ((_host: string, _o: object, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[]) => void) => {
       cb(null, answers[calls++ % answers.length] ?? []);
     }) as unknown as typeof dnsLookup;
     const before = hits.mirror;
     for (let i = 0; i < 6; i++) {
       const url = `http://rebind.example:${String(port)}/feed`;
-      const got = await download(url, join(dir, 'f'), { maxBytes: 1 << 20, timeoutMs: 10_000, allow: parseFeedAllow('127.0.0.2'), lookup: rebinding }).then((r) => r.status, (e: unknown) => (e as Error).message.replace(url, 'URL'));
+      const got = await download(url, join(dir, 'f'), { maxBytes: 1 << 20, timeoutMs: 10_000, allow: parseFeedAllow('127.0.0.2'), lookup: rebinding }).then(
+        (r) => r.status,
+        (e: unknown) => (e as Error).message.replace(url, 'URL'),
+      );
       expect(got).toBe(NEUTRAL);
     }
     expect([calls >= 6, hits.mirror - before]).toEqual([true, 0]);

@@ -104,7 +104,8 @@ export const FEED_ALLOW_API_VARIABLE = 'BULWARK_FEED_ALLOW_API';
 export function feedAllowForApi(env: NodeJS.ProcessEnv = process.env): FeedAllow {
   const v = (env[FEED_ALLOW_API_VARIABLE] ?? '').trim().toLowerCase();
   if (['yes', 'true', '1'].includes(v)) return feedAllowFromEnv(env);
-  if (!['', 'no', 'false', '0'].includes(v)) throw new BulwarkError('config.invalid', `${FEED_ALLOW_API_VARIABLE}: "${v.slice(0, 40)}" is not yes or no`, { variable: FEED_ALLOW_API_VARIABLE });
+  if (!['', 'no', 'false', '0'].includes(v))
+    throw new BulwarkError('config.invalid', `${FEED_ALLOW_API_VARIABLE}: "${v.slice(0, 40)}" is not yes or no`, { variable: FEED_ALLOW_API_VARIABLE });
   return NONE;
 }
 

@@ -16,15 +16,67 @@ import { download, redirectTarget } from './http.js';
  */
 describe('which addresses a download may reach', () => {
   it.each([
-    '127.0.0.1', '127.255.255.254', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '0.1.2.3',
-    '198.18.0.1', '198.19.255.255', '224.0.0.1', '239.255.255.250', '255.255.255.255', '240.0.0.1', '192.0.2.1', '203.0.113.9',
-    '::', '::1', '::127.0.0.1', '::7f00:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '64:ff9b::7f00:1', '64:ff9b::127.0.0.1',
-    '64:ff9b:1::1', '::ffff:0:7f00:1', '::ffff:0:a00:1', '::ffff:0:127.0.0.1', '2002:7f00:1::', '2002:a00:1::1', 'fec0::1', 'fe80::1', 'fe80::1%eth0', 'fd00::1', 'fc00::1', 'ff02::1', '2001:db8::1', '2001::1', '[::1]', 'localhost', '',
+    '127.0.0.1',
+    '127.255.255.254',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '0.1.2.3',
+    '198.18.0.1',
+    '198.19.255.255',
+    '224.0.0.1',
+    '239.255.255.250',
+    '255.255.255.255',
+    '240.0.0.1',
+    '192.0.2.1',
+    '203.0.113.9',
+    '::',
+    '::1',
+    '::127.0.0.1',
+    '::7f00:1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:169.254.169.254',
+    '64:ff9b::7f00:1',
+    '64:ff9b::127.0.0.1',
+    '64:ff9b:1::1',
+    '::ffff:0:7f00:1',
+    '::ffff:0:a00:1',
+    '::ffff:0:127.0.0.1',
+    '2002:7f00:1::',
+    '2002:a00:1::1',
+    'fec0::1',
+    'fe80::1',
+    'fe80::1%eth0',
+    'fd00::1',
+    'fc00::1',
+    'ff02::1',
+    '2001:db8::1',
+    '2001::1',
+    '[::1]',
+    'localhost',
+    '',
   ])('refuses %s', (ip) => {
     expect(blockedAddress(ip)).not.toBeNull();
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '151.101.1.1', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '::ffff:0:808:808', '2002:808:808::1', '198.20.0.1', '100.128.0.1', '172.32.0.1'])('lets %s through', (ip) => {
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '151.101.1.1',
+    '2606:4700:4700::1111',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '::ffff:0:808:808',
+    '2002:808:808::1',
+    '198.20.0.1',
+    '100.128.0.1',
+    '172.32.0.1',
+  ])('lets %s through', (ip) => {
     expect(blockedAddress(ip)).toBeNull();
   });
 
@@ -78,12 +130,20 @@ describe('downloads on real local servers', () => {
     for (const s of sockets) s.destroy();
     for (const s of [feed, inner, garbage, hangup]) {
       if ('closeAllConnections' in s) s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => { r(); }));
+      await new Promise<void>((r) =>
+        s.close(() => {
+          r();
+        }),
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   });
   const get = (url: string) => download(url, join(dir, 'f'), { maxBytes: 1 << 20, timeoutMs: 10_000 });
-  const failure = (url: string) => get(url).then((r) => `downloaded: ${r.status}`, (e: unknown) => (e as Error).message.replace(url, 'URL'));
+  const failure = (url: string) =>
+    get(url).then(
+      (r) => `downloaded: ${r.status}`,
+      (e: unknown) => (e as Error).message.replace(url, 'URL'),
+    );
   const NEUTRAL = 'URL: cannot connect (the host is not reachable, refused the connection, or is not at a public address)';
 
   it('reads the address the location names (the operator chose it with the CLI)', async () => {
@@ -123,14 +183,23 @@ describe('downloads on real local servers', () => {
   });
 
   it('refuses names that resolve to loopback (localhost, and what /etc/hosts says), and says one thing for every failed connection', async () => {
-    const names = ['localhost', ...readFileSync('/etc/hosts', 'utf8').split('\n').flatMap((l) => (/^127\.\S+\s/.test(l) ? l.replace(/#.*/, '').trim().split(/\s+/).slice(1) : []))];
+    const names = [
+      'localhost',
+      ...readFileSync('/etc/hosts', 'utf8')
+        .split('\n')
+        .flatMap((l) => (/^127\.\S+\s/.test(l) ? l.replace(/#.*/, '').trim().split(/\s+/).slice(1) : [])),
+    ];
     const before = hits.feed;
     for (const name of [...new Set(names)]) expect([name, await failure(`http://${name}:${String(feedPort)}/feed`)]).toEqual([name, NEUTRAL]);
     expect(hits.feed).toBe(before);
     // A closed port, a port that speaks SSH, a port that hangs up: the same words.
     const closed = createTcpServer();
     const closedPort = await listen(closed);
-    await new Promise<void>((r) => closed.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      closed.close(() => {
+        r();
+      }),
+    );
     const ports = [closedPort, (garbage.address() as AddressInfo).port, (hangup.address() as AddressInfo).port];
     expect(await Promise.all(ports.map((p) => failure(`http://127.0.0.1:${String(p)}/x`)))).toEqual([NEUTRAL, NEUTRAL, NEUTRAL]);
   });

@@ -59,8 +59,7 @@ export interface DownloadOptions {
 }
 
 export type DownloadResult =
-  | { status: 'not-modified' }
-  | { status: 'ok'; file: string; bytes: number; sha256: string; etag: string | null; lastModified: string | null };
+  { status: 'not-modified' } | { status: 'ok'; file: string; bytes: number; sha256: string; etag: string | null; lastModified: string | null };
 
 /** Redirects followed at most (curl's and browsers' limits are higher; feeds use one or two). */
 export const MAX_REDIRECTS = 5;
@@ -109,7 +108,12 @@ export async function download(where: FeedLocation | string, file: string, opts:
       } catch (err) {
         // A time limit is the operator's to know; everything else before an answer is one message.
         if (ctl.signal.aborted) throw new BulwarkError('input.invalid', `${url}: ${why(err)}`, { url }, { cause: err });
-        throw new BulwarkError('input.invalid', `${url}: cannot connect (the host is not reachable, refused the connection, or is not at a public address)`, { url }, { cause: err });
+        throw new BulwarkError(
+          'input.invalid',
+          `${url}: cannot connect (the host is not reachable, refused the connection, or is not at a public address)`,
+          { url },
+          { cause: err },
+        );
       }
       const status = res.statusCode ?? 0;
       if (![301, 302, 303, 307, 308].includes(status)) break;
@@ -131,7 +135,8 @@ export async function download(where: FeedLocation | string, file: string, opts:
       throw new BulwarkError('input.invalid', `${url}: HTTP ${String(status)} ${res.statusMessage ?? ''}`.trimEnd(), { url, status });
     }
     const declared = Number(res.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > opts.maxBytes) throw new BulwarkError('input.invalid', `${url}: ${String(declared)} bytes is more than the limit of ${String(opts.maxBytes)}`, { url });
+    if (Number.isFinite(declared) && declared > opts.maxBytes)
+      throw new BulwarkError('input.invalid', `${url}: ${String(declared)} bytes is more than the limit of ${String(opts.maxBytes)}`, { url });
     const hash = createHash('sha256');
     let bytes = 0;
     const body = res;
@@ -203,10 +208,15 @@ type Reach = 'any' | { chosen: string | null; allow: FeedAllow; lookup: typeof d
  */
 function get(u: URL, headers: Record<string, string>, signal: AbortSignal, reach: Reach): Promise<IncomingMessage> {
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  const allowed = (address: string): boolean => reach === 'any' || blockedAddress(address) === null || `${address}|${port(u)}` === reach.chosen || reach.allow.permits(u.hostname, address);
+  const allowed = (address: string): boolean =>
+    reach === 'any' || blockedAddress(address) === null || `${address}|${port(u)}` === reach.chosen || reach.allow.permits(u.hostname, address);
   if (isIP(host) !== 0 && !allowed(host)) return Promise.reject(new NotPublic(`${host} is not a public address`));
   const resolve = reach === 'any' ? dnsLookup : reach.lookup;
-  const lookup = (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
+  const lookup = (
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
     resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err !== null) {
         callback(err, []);

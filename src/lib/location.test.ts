@@ -16,7 +16,7 @@ describe('feed locations shown', () => {
     expect([String(new FeedLocation(location)), JSON.stringify({ l: new FeedLocation(location) })]).toEqual([shown, JSON.stringify({ l: shown })]);
   });
 
-  it('scrubs a user name key and a fragment key from a library\'s error text, as written and decoded', () => {
+  it("scrubs a user name key and a fragment key from a library's error text, as written and decoded", () => {
     const l = new FeedLocation('https://TOKEN%2FUSER5678@mirror.example/osv.zip#key=FRAGMENTSECRET88');
     expect(l.scrub('getaddrinfo failed for TOKEN/USER5678 and TOKEN%2FUSER5678 (FRAGMENTSECRET88)')).toBe('getaddrinfo failed for *** and *** (***)');
   });

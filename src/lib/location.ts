@@ -84,7 +84,18 @@ function secretsOf(location: string): string[] {
   } catch {
     return [];
   }
-  const raw = [u.username, u.password, ...u.hash.replace(/^#/, '').split('&').map((kv) => kv.slice(kv.indexOf('=') + 1)), ...u.search.replace(/^\?/, '').split('&').flatMap((kv) => (kv.includes('=') ? [kv.slice(kv.indexOf('=') + 1)] : []))];
+  const raw = [
+    u.username,
+    u.password,
+    ...u.hash
+      .replace(/^#/, '')
+      .split('&')
+      .map((kv) => kv.slice(kv.indexOf('=') + 1)),
+    ...u.search
+      .replace(/^\?/, '')
+      .split('&')
+      .flatMap((kv) => (kv.includes('=') ? [kv.slice(kv.indexOf('=') + 1)] : [])),
+  ];
   const all = raw.flatMap((s) => {
     try {
       return [s, decodeURIComponent(s.replaceAll('+', ' '))];

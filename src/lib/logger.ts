@@ -11,7 +11,10 @@ export function createLogger(o: { level?: string; destination?: NodeJS.WritableS
     {
       level: o.level ?? 'info',
       base: { service: 'bulwark' },
-      redact: { paths: ['authorization', 'token', 'password', 'secret', '*.authorization', '*.token', '*.password', '*.secret', 'headers.cookie'], censor: '[redacted]' },
+      redact: {
+        paths: ['authorization', 'token', 'password', 'secret', '*.authorization', '*.token', '*.password', '*.secret', 'headers.cookie'],
+        censor: '[redacted]',
+      },
     },
     o.destination ?? process.stderr,
   );

@@ -1,4 +1,19 @@
-import { armor, createCleartextMessage, createMessage, enums, generateKey, readCleartextMessage, readKeys, readPrivateKey, readSignature, sign, verify, type Key, type PrivateKey, type PublicKey } from 'openpgp';
+import {
+  armor,
+  createCleartextMessage,
+  createMessage,
+  enums,
+  generateKey,
+  readCleartextMessage,
+  readKeys,
+  readPrivateKey,
+  readSignature,
+  sign,
+  verify,
+  type Key,
+  type PrivateKey,
+  type PublicKey,
+} from 'openpgp';
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];
 import { BulwarkError } from '../core/errors.js';
@@ -54,11 +69,19 @@ export async function readTrustedKeys(bytes: Uint8Array, origin: string): Promis
     throw new BulwarkError('config.invalid', `${origin}: not an OpenPGP key file, armored or binary (${(err as Error).message})`, { file: origin });
   }
   if (keys.length === 0) throw new BulwarkError('config.invalid', `${origin}: holds no OpenPGP key`, { file: origin });
-  return keys.map((k, i) => ({ armored: k.toPublic().armor(), origin: keys.length === 1 ? origin : `${origin} (key ${String(i + 1)} of ${String(keys.length)}, ${k.getFingerprint().toUpperCase()})` }));
+  return keys.map((k, i) => ({
+    armored: k.toPublic().armor(),
+    origin: keys.length === 1 ? origin : `${origin} (key ${String(i + 1)} of ${String(keys.length)}, ${k.getFingerprint().toUpperCase()})`,
+  }));
 }
 
 /** The fingerprint of the first trusted key with a valid signature among `signatures`; else a refusal naming `what`. */
-async function firstValid(signatures: readonly VerificationResult[], verificationKeys: readonly PublicKey[], keys: readonly TrustedKey[], what: string): Promise<string> {
+async function firstValid(
+  signatures: readonly VerificationResult[],
+  verificationKeys: readonly PublicKey[],
+  keys: readonly TrustedKey[],
+  what: string,
+): Promise<string> {
   for (const s of signatures) {
     try {
       await s.verified;
@@ -168,7 +191,12 @@ export async function keyInfo(armoredKey: string, origin: string): Promise<KeyIn
     throw new BulwarkError('config.invalid', `${origin}: not an OpenPGP key (${(err as Error).message})`);
   }
   if (key === undefined) throw new BulwarkError('config.invalid', `${origin}: holds no OpenPGP key`);
-  return { fingerprint: key.getFingerprint().toUpperCase(), created: key.getCreationTime().toISOString(), userIds: key.getUserIDs(), publicKey: key.toPublic().armor() };
+  return {
+    fingerprint: key.getFingerprint().toUpperCase(),
+    created: key.getCreationTime().toISOString(),
+    userIds: key.getUserIDs(),
+    publicKey: key.toPublic().armor(),
+  };
 }
 
 /** A detached, armored signature over `data` (repomd.xml.asc, Release.gpg). */

@@ -15,7 +15,9 @@ async function collect(text: string, select = (p: readonly string[]) => p.length
 
 describe('xmlRecords', () => {
   it('yields each selected element as a small tree, across chunk boundaries and multi-byte characters', async () => {
-    const recs = await collect('<?xml version="1.0"?><a:root xmlns:a="urn:x"><a:item n="1"><id> x1 </id><t>é&amp;<![CDATA[<c>]]></t></a:item><item n="2"/></a:root>');
+    const recs = await collect(
+      '<?xml version="1.0"?><a:root xmlns:a="urn:x"><a:item n="1"><id> x1 </id><t>é&amp;<![CDATA[<c>]]></t></a:item><item n="2"/></a:root>',
+    );
     expect(recs.map((r) => r.element.attrs.n)).toEqual(['1', '2']);
     expect(recs[0]?.path).toEqual(['root', 'item']);
     expect(childText(recs[0]!.element, 'id')).toBe('x1');
@@ -78,7 +80,8 @@ describe('xmlRecords', () => {
       yield new TextEncoder().encode('<i n="2">x</i></r>');
     };
     const out: string[] = [];
-    for await (const r of xmlRecords(doc(), { name: 'w.xml', select: (p) => p.length === 2, maxRecordChars: 1024 * 1024 })) out.push(`${r.element.attrs.n ?? ''}:${r.element.text}`);
+    for await (const r of xmlRecords(doc(), { name: 'w.xml', select: (p) => p.length === 2, maxRecordChars: 1024 * 1024 }))
+      out.push(`${r.element.attrs.n ?? ''}:${r.element.text}`);
     expect(out).toEqual(['1:', '2:x']);
   });
 });

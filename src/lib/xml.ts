@@ -133,7 +133,8 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
     // Inside a record, text not yet handed over (no tag since) counts against the record's limit
     // now, not at the next tag, which may be hundreds of megabytes later.
     const pending = (parser as unknown as { text?: unknown }).text;
-    if (open.length > 0 && typeof pending === 'string' && recordChars + pending.length > maxChars) fail(`a record is larger than ${String(maxChars)} characters`);
+    if (open.length > 0 && typeof pending === 'string' && recordChars + pending.length > maxChars)
+      fail(`a record is larger than ${String(maxChars)} characters`);
   };
   const decode = (chunk?: Uint8Array): string => {
     try {

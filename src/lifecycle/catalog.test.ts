@@ -31,11 +31,31 @@ describe('lifecycle', () => {
 // gathered independently from the same sources, so every date must agree with it.
 const table = sharedData('lifecycle.json');
 describe.skipIf(table === null)('the catalog agrees with ../shared/data/lifecycle.json', () => {
-  const rows = table === null ? [] : (JSON.parse(readFileSync(table, 'utf8')) as { releases: { distro: string; release: string; os_release_id?: string; ga: string | null; end_of_standard_support: string | null; eol: string | null; end_of_extended_support: string | null }[] }).releases;
+  const rows =
+    table === null
+      ? []
+      : (
+          JSON.parse(readFileSync(table, 'utf8')) as {
+            releases: {
+              distro: string;
+              release: string;
+              os_release_id?: string;
+              ga: string | null;
+              end_of_standard_support: string | null;
+              eol: string | null;
+              end_of_extended_support: string | null;
+            }[];
+          }
+        ).releases;
   it.each(rows.map((r) => [`${(r.os_release_id ?? r.distro).replace(/\s*\(.*\)$/, '')}:${r.release}`, r] as const))('%s', (id, r) => {
     const f = lifecycleCatalog.find((x) => x.release === id);
     expect(f).toBeDefined();
     const isoOrNull = (d: string | null): string | null => (d !== null && /^\d{4}-\d{2}-\d{2}$/.test(d) ? d : null);
-    expect([f?.ga, f?.endOfStandardSupport, f?.endOfSecuritySupport, f?.endOfExtendedSupport]).toEqual([isoOrNull(r.ga), r.end_of_standard_support, r.eol, r.end_of_extended_support]);
+    expect([f?.ga, f?.endOfStandardSupport, f?.endOfSecuritySupport, f?.endOfExtendedSupport]).toEqual([
+      isoOrNull(r.ga),
+      r.end_of_standard_support,
+      r.eol,
+      r.end_of_extended_support,
+    ]);
   });
 });

@@ -32,10 +32,12 @@ export function lifecycleStatus(release: string, now: Date, catalog: readonly Li
   if (facts === null) return { release, state: 'unknown', facts, daysLeft: null };
   const day = now.toISOString().slice(0, 10);
   const after = (d: string | null): boolean => d !== null && day > d;
-  const daysLeft = facts.endOfSecuritySupport === null ? null : Math.round((Date.parse(`${facts.endOfSecuritySupport}T23:59:59Z`) - now.getTime()) / 86_400_000);
+  const daysLeft =
+    facts.endOfSecuritySupport === null ? null : Math.round((Date.parse(`${facts.endOfSecuritySupport}T23:59:59Z`) - now.getTime()) / 86_400_000);
   let state: LifecycleState;
   if (facts.preview === true || (facts.ga !== null && day < facts.ga)) state = 'preview';
-  else if (after(facts.endOfSecuritySupport)) state = after(facts.endOfExtendedSupport) || facts.endOfExtendedSupport === null ? 'end-of-life' : 'extended-only';
+  else if (after(facts.endOfSecuritySupport))
+    state = after(facts.endOfExtendedSupport) || facts.endOfExtendedSupport === null ? 'end-of-life' : 'extended-only';
   else if (after(facts.endOfStandardSupport)) state = 'security-only';
   else state = 'supported';
   return { release, state, facts, daysLeft };

@@ -7,7 +7,16 @@ import { rng } from '../../test/random.js';
 
 const R = 'azurelinux:3.0';
 const names = ['openssl', 'curl', 'glibc', 'kernel', 'perl', 'python3', 'bash', 'zlib'];
-const pkg = (name: string, minor: number, epoch: number | null, binary = name): InstalledPackage => ({ family: 'rpm', name: binary, epoch, version: `1.${String(minor)}`, release: '1.azl3', arch: 'x86_64', sourceName: name, sourceVersion: null });
+const pkg = (name: string, minor: number, epoch: number | null, binary = name): InstalledPackage => ({
+  family: 'rpm',
+  name: binary,
+  epoch,
+  version: `1.${String(minor)}`,
+  release: '1.azl3',
+  arch: 'x86_64',
+  sourceName: name,
+  sourceVersion: null,
+});
 const advisory = (id: string, fixes: Partial<Fix>[]): Advisory => ({
   source: 's',
   id,
@@ -21,7 +30,17 @@ const advisory = (id: string, fixes: Partial<Fix>[]): Advisory => ({
   publishedAt: null,
   updatedAt: null,
   parser: 't',
-  fixes: fixes.map((f) => ({ release: R, package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.5-1.azl3', lastAffected: null, introduced: null, ...f })),
+  fixes: fixes.map((f) => ({
+    release: R,
+    package: 'openssl',
+    packageKind: 'source',
+    arch: null,
+    status: 'fixed',
+    fixed: '0:1.5-1.azl3',
+    lastAffected: null,
+    introduced: null,
+    ...f,
+  })),
 });
 const key = (m: Match): string => `${m.advisoryId} ${m.package} ${m.installed} ${m.reason ?? ''}`;
 
@@ -43,7 +62,7 @@ describe('fleet matching', () => {
   it('gives each host exactly what matching it alone gives, matching each distinct build once', () => {
     const { byTarget, distinctMatched } = matchFleet(index, advisories);
     expect(distinctMatched).toBeLessThanOrEqual(index.builds.length);
-    expect(index.builds.length).toBeLessThan(300 * names.length / 5);
+    expect(index.builds.length).toBeLessThan((300 * names.length) / 5);
     for (const [h, ps] of hosts) {
       const alone = matchPackages({ family: 'rpm', release: R, packages: ps, advisories }).map(key).sort();
       expect((byTarget.get(h) ?? []).map(key).sort()).toEqual(alone);
@@ -58,7 +77,7 @@ describe('fleet matching', () => {
     expect(expected.length).toBeGreaterThan(10);
   });
 
-  it('replaces and removes a host\'s inventory', () => {
+  it("replaces and removes a host's inventory", () => {
     const idx = new FleetIndex(R, 'rpm');
     idx.add('x', [pkg('curl', 0, null)]);
     idx.add('x', [pkg('curl', 9, null)]);

@@ -21,7 +21,17 @@ function adv(id: string, fixes: Partial<Fix>[], release = 'azurelinux:3.0'): Adv
     publishedAt: null,
     updatedAt: null,
     parser: 'test@1',
-    fixes: fixes.map((f) => ({ release, package: 'p', packageKind: 'binary', arch: null, status: 'fixed', fixed: null, lastAffected: null, introduced: null, ...f })),
+    fixes: fixes.map((f) => ({
+      release,
+      package: 'p',
+      packageKind: 'binary',
+      arch: null,
+      status: 'fixed',
+      fixed: null,
+      lastAffected: null,
+      introduced: null,
+      ...f,
+    })),
   };
 }
 
@@ -69,7 +79,16 @@ describe('matchPackages', () => {
   });
 
   it('uses dpkg rules for deb releases', () => {
-    const d: InstalledPackage = { family: 'deb', name: 'curl', epoch: null, version: '7.88.1-10+deb12u8', release: null, arch: 'amd64', sourceName: 'curl', sourceVersion: null };
+    const d: InstalledPackage = {
+      family: 'deb',
+      name: 'curl',
+      epoch: null,
+      version: '7.88.1-10+deb12u8',
+      release: null,
+      arch: 'amd64',
+      sourceName: 'curl',
+      sourceVersion: null,
+    };
     expect(installedVersion(d)).toBe('7.88.1-10+deb12u8');
     expect(ids([d], [adv('A', [{ package: 'curl', fixed: '7.88.1-10+deb12u9' }], 'debian:12')], 'deb', 'debian:12')).toEqual(['A:curl:open']);
     expect(ids([d], [adv('A', [{ package: 'curl', fixed: '7.88.1-10+deb12u8~1' }], 'debian:12')], 'deb', 'debian:12')).toEqual([]);
@@ -90,9 +109,30 @@ describe('the Azure Linux OVAL epoch correction', () => {
     publishedAt: null,
     updatedAt: null,
     parser: 'oval@4',
-    fixes: [{ release: 'azurelinux:3.0', package: 'perl', packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null, epochUnreliable: true }],
+    fixes: [
+      {
+        release: 'azurelinux:3.0',
+        package: 'perl',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed,
+        lastAffected: null,
+        introduced: null,
+        epochUnreliable: true,
+      },
+    ],
   });
-  const perl = (epoch: number | null, release: string): InstalledPackage => ({ family: 'rpm', name: 'perl-Carp', epoch, version: '5.38.2', release, arch: 'noarch', sourceName: 'perl', sourceVersion: null });
+  const perl = (epoch: number | null, release: string): InstalledPackage => ({
+    family: 'rpm',
+    name: 'perl-Carp',
+    epoch,
+    version: '5.38.2',
+    release,
+    arch: 'noarch',
+    sourceName: 'perl',
+    sourceVersion: null,
+  });
 
   it('compares version-release only when the installed package has an epoch, and says so', () => {
     const [m] = matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '509.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] });
@@ -101,7 +141,9 @@ describe('the Azure Linux OVAL epoch correction', () => {
   });
 
   it('finds nothing once the package is at the fixed version-release, and needs no correction without an epoch', () => {
-    expect(matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '510.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] })).toEqual([]);
+    expect(matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(4, '510.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] })).toEqual(
+      [],
+    );
     const [m] = matchPackages({ family: 'rpm', release: 'azurelinux:3.0', packages: [perl(null, '509.azl3')], advisories: [advisory('0:5.38.2-510.azl3')] });
     expect(m?.reason).toBeNull();
   });

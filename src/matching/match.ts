@@ -140,7 +140,8 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
     if (fix.epochUnreliable === true && index.family === 'rpm' && p.epoch !== null && p.epoch > 0) {
       const fixedUp = corrected(fix, p.epoch);
       const again = inRange(scheme, v, fixedUp);
-      if (again !== affected) reason = `the feed writes epoch 0 for ${p.sourceName ?? p.name}, whose epoch is ${String(p.epoch)}: compared version-release only (${fixedUp.fixed ?? fixedUp.lastAffected ?? 'no fix'})`;
+      if (again !== affected)
+        reason = `the feed writes epoch 0 for ${p.sourceName ?? p.name}, whose epoch is ${String(p.epoch)}: compared version-release only (${fixedUp.fixed ?? fixedUp.lastAffected ?? 'no fix'})`;
       affected = again;
       effective = fixedUp;
     }
@@ -206,7 +207,10 @@ export function vendorNotAffected(index: FixIndex, packages: readonly InstalledP
   const out: NotAffected[] = [];
   const seen = new Set<string>();
   for (const p of packages) {
-    const candidates = [...(index.byName.get(`binary\u0000${p.name}`) ?? []), ...(p.sourceName === null ? [] : (index.byName.get(`source\u0000${p.sourceName}`) ?? []))];
+    const candidates = [
+      ...(index.byName.get(`binary\u0000${p.name}`) ?? []),
+      ...(p.sourceName === null ? [] : (index.byName.get(`source\u0000${p.sourceName}`) ?? [])),
+    ];
     for (const { advisory, fix } of candidates) {
       if (fix.status !== 'not-affected') continue;
       if (fix.arch !== null && fix.arch !== p.arch && !anyArch(p.arch)) continue;

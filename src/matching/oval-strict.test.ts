@@ -66,9 +66,20 @@ describe('tests, literally', () => {
   });
 
   it('says unknown for what an inventory cannot know, and evaluates uname against the running kernel', () => {
-    const sig: OvalTest = { ...rpmTest(['golang'], 'equals', 'x'), states: [[{ field: 'signature_keyid', datatype: null, operation: 'equals', value: '199e2f91fd431d51' }]] };
+    const sig: OvalTest = {
+      ...rpmTest(['golang'], 'equals', 'x'),
+      states: [[{ field: 'signature_keyid', datatype: null, operation: 'equals', value: '199e2f91fd431d51' }]],
+    };
     expect(evaluateTest(sig, inv, idx)).toBe('unknown');
-    const uname: OvalTest = { id: 'u', type: 'uname_test', comment: null, check: 'at least one', checkExistence: 'at_least_one_exists', names: [], states: [[{ field: 'os_release', datatype: null, operation: 'pattern match', value: '^6\\.6\\.64' }]] };
+    const uname: OvalTest = {
+      id: 'u',
+      type: 'uname_test',
+      comment: null,
+      check: 'at least one',
+      checkExistence: 'at_least_one_exists',
+      names: [],
+      states: [[{ field: 'os_release', datatype: null, operation: 'pattern match', value: '^6\\.6\\.64' }]],
+    };
     expect(evaluateTest(uname, inv, idx)).toBe('true');
     expect(evaluateTest(uname, { ...inv, runningKernel: null }, idx)).toBe('unknown');
   });
@@ -88,7 +99,7 @@ describe('tests, literally', () => {
   });
 });
 
-describe('items as OpenSCAP\'s probes report them', () => {
+describe("items as OpenSCAP's probes report them", () => {
   const deb: StrictInventory = {
     family: 'deb',
     runningKernel: null,
@@ -132,7 +143,11 @@ describe('items as OpenSCAP\'s probes report them', () => {
   });
 
   it('rpminfo: epoch is "(none)" for a package without one, the evr then has 0', () => {
-    const t = (field: string, value: string): OvalTest => ({ ...rpmTest(['kernel'], 'equals', value), check: 'all', states: [[{ field, datatype: null, operation: 'equals', value }]] });
+    const t = (field: string, value: string): OvalTest => ({
+      ...rpmTest(['kernel'], 'equals', value),
+      check: 'all',
+      states: [[{ field, datatype: null, operation: 'equals', value }]],
+    });
     expect(evaluateTest(t('epoch', '(none)'), inv, idx)).toBe('true');
     expect(evaluateTest(t('epoch', '4'), { ...inv, packages: inv.packages.filter((p) => p.name === 'perl') }, indexByName(inv))).toBe('false');
   });
@@ -165,8 +180,11 @@ describe('items as OpenSCAP\'s probes report them', () => {
     expect(evaluateTest(byVersion(['('], 'pattern match', 'all'), rpmInv, i)).toBe('error');
   });
 
-  it('compares a dpkginfo evr by the state\'s datatype, as oscap does: evr_string with rpm\'s rules, debian_evr_string with dpkg\'s', () => {
-    const t = (datatype: string): OvalTest => ({ ...debTest(['bsdutils'], 'evr', 'equals', '1:2.38.1-5.deb12u3'), states: [[{ field: 'evr', datatype, operation: 'equals', value: '1:2.38.1-5.deb12u3' }]] });
+  it("compares a dpkginfo evr by the state's datatype, as oscap does: evr_string with rpm's rules, debian_evr_string with dpkg's", () => {
+    const t = (datatype: string): OvalTest => ({
+      ...debTest(['bsdutils'], 'evr', 'equals', '1:2.38.1-5.deb12u3'),
+      states: [[{ field: 'evr', datatype, operation: 'equals', value: '1:2.38.1-5.deb12u3' }]],
+    });
     expect(evaluateTest(t('evr_string'), deb, debIdx)).toBe('true');
     expect(evaluateTest(t('debian_evr_string'), deb, debIdx)).toBe('false');
   });
@@ -188,9 +206,12 @@ describe('items as OpenSCAP\'s probes report them', () => {
     expect(evaluateTest(rpmTest(['golang'], 'greater than', '1.20.7-1.azl3'), inv, idx)).toBe('true');
   });
 
-  it.each(['all', 'at least one', 'none satisfy', 'only one'])('check "%s" over an item in error is an error, as oscap says for a pattern that does not compile', (check) => {
-    expect(evaluateTest({ ...debTest(['bsdutils'], 'version', 'pattern match', '('), check }, deb, debIdx)).toBe('error');
-  });
+  it.each(['all', 'at least one', 'none satisfy', 'only one'])(
+    'check "%s" over an item in error is an error, as oscap says for a pattern that does not compile',
+    (check) => {
+      expect(evaluateTest({ ...debTest(['bsdutils'], 'version', 'pattern match', '('), check }, deb, debIdx)).toBe('error');
+    },
+  );
 
   it('collects an item once when a variable names its package twice (found by the dpkginfo differential)', () => {
     const t: OvalTest = { ...debTest(['dpkg', 'dpkg'], 'version', 'equals', '1.21.23'), check: 'only one' };
@@ -198,7 +219,8 @@ describe('items as OpenSCAP\'s probes report them', () => {
   });
 
   it('dpkginfo: the probe looks the name\'s value up whatever the operation (oscap 1.3.7: ^dpk.$ finds nothing, "not equal dpkg" finds dpkg)', () => {
-    const exists = (names: string[], nameOperation: string): OvalResult => evaluateTest({ ...debTest(names, 'arch', 'equals', 'amd64'), states: [], nameOperation }, deb, debIdx);
+    const exists = (names: string[], nameOperation: string): OvalResult =>
+      evaluateTest({ ...debTest(names, 'arch', 'equals', 'amd64'), states: [], nameOperation }, deb, debIdx);
     expect(exists(['^dpk.$'], 'pattern match')).toBe('false');
     expect(exists(['dpkg'], 'pattern match')).toBe('true');
     expect(exists(['dpkg'], 'not equal')).toBe('true');

@@ -301,7 +301,15 @@ export function evaluateTest(t: OvalTest, inv: StrictInventory, byName: Readonly
     if (t.states.length === 0 || items.length === 0) return 'true';
     const perItem = items.map((p) => {
       const fields = itemFields(inv.family, p);
-      return combine('AND', t.states.map((state) => combine('AND', state.map((f) => fieldResult(f, fields, inv)))));
+      return combine(
+        'AND',
+        t.states.map((state) =>
+          combine(
+            'AND',
+            state.map((f) => fieldResult(f, fields, inv)),
+          ),
+        ),
+      );
     });
     return check(t.check, perItem);
   }

@@ -24,8 +24,16 @@ describe('approval', () => {
 
   it('manual rules wait for an operator whatever the cycle, and only their own advisories', () => {
     const all = [pkg('kernel', 'K-1', 'K-2'), pkg('curl', 'C-1')];
-    expect(splitForApproval(all, new Set(['kernel']), new Set(['K-2', 'K-1']), new Set(['K-1']), true)).toEqual({ packages: all, waitingNow: ['K-2'], awaiting: ['K-2'] });
+    expect(splitForApproval(all, new Set(['kernel']), new Set(['K-2', 'K-1']), new Set(['K-1']), true)).toEqual({
+      packages: all,
+      waitingNow: ['K-2'],
+      awaiting: ['K-2'],
+    });
     // Out-of-band kernel waits for K-2, monthly curl for the cycle: the entry carries only the kernel.
-    expect(splitForApproval(all, new Set(['kernel']), new Set(['K-2']), new Set(), false)).toEqual({ packages: [all[0]], waitingNow: ['K-2'], awaiting: ['C-1', 'K-2'] });
+    expect(splitForApproval(all, new Set(['kernel']), new Set(['K-2']), new Set(), false)).toEqual({
+      packages: [all[0]],
+      waitingNow: ['K-2'],
+      awaiting: ['C-1', 'K-2'],
+    });
   });
 });

@@ -18,14 +18,27 @@ const f = (over: Partial<PlanFinding>): PlanFinding => ({
   status: 'open',
   ...over,
 });
-const rule = (over: Partial<Policy['outOfBand'][number]>): Policy['outOfBand'][number] => ({ name: 'r', match: { severity: ['critical'] }, deadlineHours: 24, emergency: false, approval: 'auto', ...over });
+const rule = (over: Partial<Policy['outOfBand'][number]>): Policy['outOfBand'][number] => ({
+  name: 'r',
+  match: { severity: ['critical'] },
+  deadlineHours: 24,
+  emergency: false,
+  approval: 'auto',
+  ...over,
+});
 const cycle = monthlyCycle({ cadence: { monthly: { weekday: 'tuesday', week: 2, offsetDays: 7 }, timezone: 'Europe/Berlin' } } as Policy);
 const next = nextCycleAfter(cycle);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('deadlines', () => {
   it('the next monthly cycle after first seen, at local midnight (Patch Tuesday + 7 in Berlin)', () => {
-    expect(findingDeadline(f({}), [], new Set(), next)).toEqual({ deadline: Date.parse('2026-12-14T23:00:00Z'), reason: 'monthly', outOfBand: false, emergency: false, manual: false });
+    expect(findingDeadline(f({}), [], new Set(), next)).toEqual({
+      deadline: Date.parse('2026-12-14T23:00:00Z'),
+      reason: 'monthly',
+      outOfBand: false,
+      emergency: false,
+      manual: false,
+    });
     expect(iso(next('2026-11-16T22:59:00Z'))).toBe('2026-11-16T23:00:00.000Z');
     expect(iso(next('2026-11-16T23:00:00Z'))).toBe('2026-12-14T23:00:00.000Z');
   });
@@ -38,14 +51,35 @@ describe('deadlines', () => {
     ];
     const crit = f({ severity: 'critical', cvssScore: 9.8, cves: ['CVE-2026-1'] });
     // Not known exploited: crit-kev does not match; cvss9 does (manual, not an emergency).
-    expect(findingDeadline(crit, rules, new Set(), next)).toEqual({ deadline: Date.parse('2026-11-23T00:00:00Z'), reason: 'cvss9', outOfBand: true, emergency: false, manual: true });
-    expect(findingDeadline(crit, rules, new Set(['CVE-2026-1']), next)).toMatchObject({ deadline: Date.parse('2026-11-20T12:00:00Z'), reason: 'crit-kev', emergency: true, manual: true });
+    expect(findingDeadline(crit, rules, new Set(), next)).toEqual({
+      deadline: Date.parse('2026-11-23T00:00:00Z'),
+      reason: 'cvss9',
+      outOfBand: true,
+      emergency: false,
+      manual: true,
+    });
+    expect(findingDeadline(crit, rules, new Set(['CVE-2026-1']), next)).toMatchObject({
+      deadline: Date.parse('2026-11-20T12:00:00Z'),
+      reason: 'crit-kev',
+      emergency: true,
+      manual: true,
+    });
     // No CVSS score never meets a minimum; without a publication date the deadline counts from first seen.
-    expect(findingDeadline(f({ cvssScore: null, cves: ['CVE-2024-6387'], publishedAt: null }), rules, new Set(), next)).toMatchObject({ deadline: Date.parse('2026-11-23T00:00:00Z'), reason: 'cve', manual: false });
+    expect(findingDeadline(f({ cvssScore: null, cves: ['CVE-2024-6387'], publishedAt: null }), rules, new Set(), next)).toMatchObject({
+      deadline: Date.parse('2026-11-23T00:00:00Z'),
+      reason: 'cve',
+      manual: false,
+    });
   });
 
   it('a rule whose deadline falls after the next cycle still makes the finding out-of-band, but the cycle is the deadline', () => {
-    expect(findingDeadline(f({ severity: 'critical' }), [rule({ deadlineHours: 24 * 60 })], new Set(), next)).toEqual({ deadline: Date.parse('2026-12-14T23:00:00Z'), reason: 'monthly', outOfBand: true, emergency: false, manual: false });
+    expect(findingDeadline(f({ severity: 'critical' }), [rule({ deadlineHours: 24 * 60 })], new Set(), next)).toEqual({
+      deadline: Date.parse('2026-12-14T23:00:00Z'),
+      reason: 'monthly',
+      outOfBand: true,
+      emergency: false,
+      manual: false,
+    });
   });
 
   it.each([
@@ -54,6 +88,8 @@ describe('deadlines', () => {
     ['its window ends after it', '2026-11-24T20:00:00Z', '2026-11-24T18:00:00Z', '2026-11-24T22:00:00Z', 'finish'],
     ['in time', '2026-11-25T20:00:00Z', '2026-11-24T18:00:00Z', '2026-11-24T22:00:00Z', undefined],
   ])('predicted breach: %s', (_, deadline, start, end, want) => {
-    expect(predictedBreach(Date.parse(deadline), { start: Date.parse(start), end: end === null ? null : Date.parse(end) }, Date.parse('2026-11-24T12:00:00Z'))).toBe(want);
+    expect(
+      predictedBreach(Date.parse(deadline), { start: Date.parse(start), end: end === null ? null : Date.parse(end) }, Date.parse('2026-11-24T12:00:00Z')),
+    ).toBe(want);
   });
 });

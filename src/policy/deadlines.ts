@@ -46,7 +46,13 @@ export interface FindingDeadline {
  * (issue #16): the end (UTC) of CISA's due date, the earliest of the finding's KEV-listed CVEs.
  * @example findingDeadline(f, policy.outOfBand, kev, nextCycleAfter(monthlyCycle(policy)))
  */
-export function findingDeadline(f: PlanFinding, rules: Policy['outOfBand'], exploited: ReadonlySet<string>, nextCycle: (firstSeen: string) => number, signals?: Pick<PlanSignals, 'kev' | 'epss'>): FindingDeadline {
+export function findingDeadline(
+  f: PlanFinding,
+  rules: Policy['outOfBand'],
+  exploited: ReadonlySet<string>,
+  nextCycle: (firstSeen: string) => number,
+  signals?: Pick<PlanSignals, 'kev' | 'epss'>,
+): FindingDeadline {
   const kevOf = signals?.kev;
   const epssOf = signals?.epss;
   const published = Date.parse(f.publishedAt ?? f.firstSeen);
@@ -63,7 +69,10 @@ export function findingDeadline(f: PlanFinding, rules: Policy['outOfBand'], expl
     out.outOfBand = true;
     let due = published + r.deadlineHours * 3_600_000;
     if (r.deadlineFrom === 'kevDueDate') {
-      const dues = f.cves.flatMap((c) => kevOf?.get(c)?.dueDate ?? []).map((x) => Date.parse(`${x}T00:00:00Z`) + 86_400_000).filter((x) => !Number.isNaN(x));
+      const dues = f.cves
+        .flatMap((c) => kevOf?.get(c)?.dueDate ?? [])
+        .map((x) => Date.parse(`${x}T00:00:00Z`) + 86_400_000)
+        .filter((x) => !Number.isNaN(x));
       if (dues.length > 0) due = Math.min(...dues);
     }
     if (due < out.deadline) {

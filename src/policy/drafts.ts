@@ -46,7 +46,11 @@ export function inScope(p: Policy, t: PlanTarget): boolean {
 }
 
 /** @example draftTargets(input.targets, input.findings, ctx) // { drafts, idle, breaches } */
-export function draftTargets(targets: readonly PlanTarget[], findings: readonly PlanFinding[], ctx: DraftContext): { drafts: Draft[]; idle: Plan['idle']; breaches: PlanBreach[] } {
+export function draftTargets(
+  targets: readonly PlanTarget[],
+  findings: readonly PlanFinding[],
+  ctx: DraftContext,
+): { drafts: Draft[]; idle: Plan['idle']; breaches: PlanBreach[] } {
   const byTarget = new Map<string, PlanFinding[]>();
   for (const f of findings) {
     if (f.status !== 'open' || f.fixed === null) continue;
@@ -65,9 +69,21 @@ export function draftTargets(targets: readonly PlanTarget[], findings: readonly 
       idle.push({ target: t.name, why: family === null ? 'unknown release' : 'no open finding with a fix' });
       continue;
     }
-    const d: Draft = { t, family, deadline: Infinity, reasons: new Set(), emergency: false, manual: new Set(), outOfBand: new Set(), packages: new Map(), held: [], excluded: [] };
+    const d: Draft = {
+      t,
+      family,
+      deadline: Infinity,
+      reasons: new Set(),
+      emergency: false,
+      manual: new Set(),
+      outOfBand: new Set(),
+      packages: new Map(),
+      held: [],
+      excluded: [],
+    };
     for (const f of fs) addFinding(d, f, ctx, breaches);
-    if (d.packages.size === 0) idle.push({ target: t.name, why: d.held.length > 0 || d.excluded.length > 0 ? 'every fix is held or excluded' : 'no open finding with a fix' });
+    if (d.packages.size === 0)
+      idle.push({ target: t.name, why: d.held.length > 0 || d.excluded.length > 0 ? 'every fix is held or excluded' : 'no open finding with a fix' });
     else drafts.push(d);
   }
   return { drafts, idle, breaches };
@@ -82,7 +98,8 @@ function addFinding(d: Draft, f: PlanFinding, ctx: DraftContext, breaches: PlanB
     return;
   }
   if (sel.kind === 'excluded') {
-    if (!d.excluded.some((x) => x.package === f.package && (sel.once === 'per-package' || x.why === sel.why))) d.excluded.push({ package: f.package, why: sel.why });
+    if (!d.excluded.some((x) => x.package === f.package && (sel.once === 'per-package' || x.why === sel.why)))
+      d.excluded.push({ package: f.package, why: sel.why });
     return;
   }
   const due = findingDeadline(f, ctx.policy.outOfBand, ctx.exploited, ctx.nextCycle, ctx.signals);
@@ -91,9 +108,26 @@ function addFinding(d: Draft, f: PlanFinding, ctx: DraftContext, breaches: PlanB
   if (due.manual) d.manual.add(f.advisoryId);
   d.reasons.add(due.reason);
   d.deadline = Math.min(d.deadline, due.deadline);
-  if (due.deadline < ctx.nowMs) breaches.push({ target: d.t.name, advisory: f.advisoryId, package: f.package, deadline: new Date(due.deadline).toISOString(), overdueHours: Math.round((ctx.nowMs - due.deadline) / 3_600_000), firstSeen: f.firstSeen, publishedAt: f.publishedAt });
+  if (due.deadline < ctx.nowMs)
+    breaches.push({
+      target: d.t.name,
+      advisory: f.advisoryId,
+      package: f.package,
+      deadline: new Date(due.deadline).toISOString(),
+      overdueHours: Math.round((ctx.nowMs - due.deadline) / 3_600_000),
+      firstSeen: f.firstSeen,
+      publishedAt: f.publishedAt,
+    });
   const cur = d.packages.get(f.package);
-  if (cur === undefined) d.packages.set(f.package, { name: f.package, from: f.installed, to: sel.to, advisories: [f.advisoryId], emergency: due.emergency, ...(sel.pin !== undefined ? { pin: sel.pin } : {}) });
+  if (cur === undefined)
+    d.packages.set(f.package, {
+      name: f.package,
+      from: f.installed,
+      to: sel.to,
+      advisories: [f.advisoryId],
+      emergency: due.emergency,
+      ...(sel.pin !== undefined ? { pin: sel.pin } : {}),
+    });
   else {
     if (due.emergency) cur.emergency = true;
     if (scheme.compare(sel.to, cur.to) > 0) cur.to = sel.to;

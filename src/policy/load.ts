@@ -36,8 +36,14 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: strin
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const path = issue?.path ?? [];
-  const field = path.map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-  throw new BulwarkError('config.invalid', `${where(nodeOffset(doc, path))}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, { file, field });
+  const field = path
+    .map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`))
+    .join('')
+    .replace(/^\./, '');
+  throw new BulwarkError('config.invalid', `${where(nodeOffset(doc, path))}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, {
+    file,
+    field,
+  });
 }
 
 /** The offset of the YAML node at `path` (or its nearest parent), for a line number. */
@@ -134,7 +140,8 @@ export const MAX_YAML_ALIASES = 100;
  * Every YAML reader calls it (Azure Linux image configs too, whose errors are `input.invalid`).
  */
 export function assertShallow(text: string, file: string, code: 'config.invalid' | 'input.invalid' = 'config.invalid'): void {
-  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) throw new BulwarkError(code, `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES)
+    throw new BulwarkError(code, `${file}: the file is larger than ${String(MAX_YAML_BYTES)} bytes`, { file });
   let flow = 0;
   let indent = 0;
   let indicators = 0;
@@ -173,8 +180,7 @@ export function assertShallow(text: string, file: string, code: 'config.invalid'
     // The lexer gives an alias as one token starting with * (quoted text starts with its quote).
     else if (tok.startsWith('*')) {
       if (++aliases > MAX_YAML_ALIASES) throw new BulwarkError(code, `${file}:${String(line)}: more than ${String(MAX_YAML_ALIASES)} aliases`, { file });
-    }
-    else line += (tok.match(/\n/g) ?? []).length;
+    } else line += (tok.match(/\n/g) ?? []).length;
     if (flow + indicators > MAX_YAML_DEPTH || flow + indicators + indent > 2 * MAX_YAML_DEPTH) tooDeep();
   }
 }

@@ -30,19 +30,54 @@ function rng(seed: number): () => number {
   };
 }
 
-const RPM_PACKAGES = ['curl', 'openssl', 'kernel', 'kernel-core', 'kernel-devel', 'kernel-headers', 'bash', 'openssh', 'glibc', 'zlib', 'vim', 'sudo', 'systemd'];
+const RPM_PACKAGES = [
+  'curl',
+  'openssl',
+  'kernel',
+  'kernel-core',
+  'kernel-devel',
+  'kernel-headers',
+  'bash',
+  'openssh',
+  'glibc',
+  'zlib',
+  'vim',
+  'sudo',
+  'systemd',
+];
 const DEB_PACKAGES = ['libldb2', 'openssl', 'linux-image-6.1.0-28-amd64', 'linux-headers-6.1.0-28-amd64', 'bash', 'curl'];
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'none', 'unknown'] as const;
-const PUBLISHED = ['2026-10-01T00:00:00Z', '2026-11-10T00:00:00Z', '2026-11-16T08:00:00Z', '2026-11-20T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-23T18:00:00Z', '2026-12-07T00:00:00Z', '2026-12-09T03:00:00Z', '2024-10-01T00:00:00Z'];
+const PUBLISHED = [
+  '2026-10-01T00:00:00Z',
+  '2026-11-10T00:00:00Z',
+  '2026-11-16T08:00:00Z',
+  '2026-11-20T00:00:00Z',
+  '2026-11-22T00:00:00Z',
+  '2026-11-23T18:00:00Z',
+  '2026-12-07T00:00:00Z',
+  '2026-12-09T03:00:00Z',
+  '2024-10-01T00:00:00Z',
+];
 
 function fleet(seed: number, n: number): { targets: PlanTarget[]; findings: PlanFinding[] } {
   const r = rng(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const targets: PlanTarget[] = [];
   const findings: PlanFinding[] = [];
   for (let h = 0; h < n; h++) {
     const name = h === 0 ? 'web-01' : h === 1 ? 'web-02' : `${pick(['app', 'db', 'cache', 'edge'])}-${String(h).padStart(2, '0')}`;
-    const release = h === 0 ? 'azurelinux:3.0' : h % 6 === 5 ? 'debian:12' : h % 13 === 7 ? 'mariner:2.0' : h % 17 === 9 ? null : h % 7 === 3 ? 'fedora:43' : 'azurelinux:3.0';
+    const release =
+      h === 0
+        ? 'azurelinux:3.0'
+        : h % 6 === 5
+          ? 'debian:12'
+          : h % 13 === 7
+            ? 'mariner:2.0'
+            : h % 17 === 9
+              ? null
+              : h % 7 === 3
+                ? 'fedora:43'
+                : 'azurelinux:3.0';
     const tags = h === 0 ? ['prod'] : [pick(['prod', 'prod', 'prod', 'dev']), ...(r() < 0.15 ? ['canary'] : []), ...(r() < 0.2 ? ['edge'] : [])];
     targets.push({ id: `t-${String(h)}`, name, release, tags, rebootRequired: r() < 0.1 ? true : r() < 0.5 ? false : null });
     const deb = release === 'debian:12';
@@ -51,7 +86,12 @@ function fleet(seed: number, n: number): { targets: PlanTarget[]; findings: Plan
       const pkg = pick(deb ? DEB_PACKAGES : RPM_PACKAGES);
       const minor = Math.floor(r() * 4);
       const installed = deb ? `2:2.9.${String(minor)}-1` : `0:1.${String(minor)}.0-1.azl3`;
-      const fixed = r() < 0.08 ? null : deb ? `2:4.21.${String(minor + Math.floor(r() * 3))}-1` : `${r() < 0.2 ? '1:' : '0:'}1.${String(minor + 1)}.${String(Math.floor(r() * 3))}-${String(1 + Math.floor(r() * 3))}.azl3`;
+      const fixed =
+        r() < 0.08
+          ? null
+          : deb
+            ? `2:4.21.${String(minor + Math.floor(r() * 3))}-1`
+            : `${r() < 0.2 ? '1:' : '0:'}1.${String(minor + 1)}.${String(Math.floor(r() * 3))}-${String(1 + Math.floor(r() * 3))}.azl3`;
       const published = pick(PUBLISHED);
       findings.push({
         targetId: `t-${String(h)}`,
@@ -70,7 +110,20 @@ function fleet(seed: number, n: number): { targets: PlanTarget[]; findings: Plan
     }
   }
   // The unit tests' predicted breach: regreSSHion (72 h) published during the canary's window.
-  findings.push({ targetId: 't-0', advisorySource: 's', advisoryId: 'S-1', package: 'openssh', installed: '0:9.6p1-1.azl3', fixed: '0:9.8p1-3.azl3', severity: 'high', cvssScore: 8.1, cves: ['CVE-2024-6387'], publishedAt: '2026-12-09T03:00:00Z', firstSeen: '2026-12-09T03:00:00Z', status: 'open' });
+  findings.push({
+    targetId: 't-0',
+    advisorySource: 's',
+    advisoryId: 'S-1',
+    package: 'openssh',
+    installed: '0:9.6p1-1.azl3',
+    fixed: '0:9.8p1-3.azl3',
+    severity: 'high',
+    cvssScore: 8.1,
+    cves: ['CVE-2024-6387'],
+    publishedAt: '2026-12-09T03:00:00Z',
+    firstSeen: '2026-12-09T03:00:00Z',
+    status: 'open',
+  });
   return { targets, findings };
 }
 
@@ -104,21 +157,40 @@ function benchFleet(n: number): { targets: PlanTarget[]; findings: PlanFinding[]
 }
 
 const rpmAvailable = new Map<string, AvailableBuild[]>(
-  RPM_PACKAGES.filter((p) => p !== 'vim').map((p, i) => [p, ['0:1.1.0-1.azl3', '0:1.2.1-2.azl3', '0:1.3.0-1.azl3', '1:1.2.0-1.azl3', '0:1.4.2-3.azl3', `0:1.${String(2 + (i % 3))}.2-1.azl3`]]),
+  RPM_PACKAGES.filter((p) => p !== 'vim').map((p, i) => [
+    p,
+    ['0:1.1.0-1.azl3', '0:1.2.1-2.azl3', '0:1.3.0-1.azl3', '1:1.2.0-1.azl3', '0:1.4.2-3.azl3', `0:1.${String(2 + (i % 3))}.2-1.azl3`],
+  ]),
 );
 const debAvailable = new Map<string, AvailableBuild[]>([
-  ['libldb2', [{ build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' }, { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' }]],
+  [
+    'libldb2',
+    [
+      { build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' },
+      { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' },
+    ],
+  ],
   ['openssl', ['2:4.21.1-1', '2:4.21.4-1']],
   ['bash', ['2:4.22.0-1']],
 ]);
 
-const rings4 = [{ name: 'canary', tags: ['canary'], hosts: ['web-01'] }, { name: 'early', percent: 10 }, { name: 'mid', percent: 40 }, { name: 'rest', percent: 100 }];
+const rings4 = [
+  { name: 'canary', tags: ['canary'], hosts: ['web-01'] },
+  { name: 'early', percent: 10 },
+  { name: 'mid', percent: 40 },
+  { name: 'rest', percent: 100 },
+];
 const policies: Record<string, Policy> = {
   prod,
   'anywhere-no-windows': { ...prod, scope: {}, windows: [] },
   'no-soak-reboot-always': { ...prod, scope: {}, reboot: 'always', rollout: { ...prod.rollout, soakHours: 0 } },
   'tag-rings-reboot-never': { ...prod, scope: { tags: ['prod'] }, reboot: 'never', rollout: { ...prod.rollout, rings: rings4, soakHours: 48 } },
-  'content-view': { ...prod, pins: { curl: '1.*', 'kernel*': '1.4.*' }, scope: { releases: ['azurelinux:3.0', 'fedora:43'] }, source: { view: 'azl3-prod', environment: 'prod', repoId: 'bulwark-azl3' } },
+  'content-view': {
+    ...prod,
+    pins: { curl: '1.*', 'kernel*': '1.4.*' },
+    scope: { releases: ['azurelinux:3.0', 'fedora:43'] },
+    source: { view: 'azl3-prod', environment: 'prod', repoId: 'bulwark-azl3' },
+  },
   'los-angeles-manual': {
     ...prod,
     scope: {},
@@ -129,14 +201,35 @@ const policies: Record<string, Policy> = {
       { name: 'cvss9', match: { minCvss: 9 }, deadlineHours: 120, emergency: false, approval: 'auto' },
       { name: 'high', match: { severity: ['high', 'critical'], minCvss: 7 }, deadlineHours: 240, emergency: false, approval: 'manual' },
     ],
-    holds: [{ advisory: 'ADV-3', reason: 'vendor asked', until: '2026-11-24' }, { advisory: 'ADV-4', reason: 'later', until: '2026-12-20T10:00:00Z' }],
+    holds: [
+      { advisory: 'ADV-3', reason: 'vendor asked', until: '2026-11-24' },
+      { advisory: 'ADV-4', reason: 'later', until: '2026-12-20T10:00:00Z' },
+    ],
     windows: [
       { name: 'weeknight', days: ['monday', 'tuesday', 'wednesday', 'thursday'], start: '22:00', durationHours: 3, timezone: 'America/Los_Angeles' },
       { name: 'sunday-utc', days: ['sunday'], start: '06:00', durationHours: 10, timezone: 'UTC' },
     ],
   },
-  'typo-rings': { ...prod, scope: {}, rollout: { ...prod.rollout, rings: [{ name: 'canary', hosts: ['web-1', 'web-01'] }, { name: 'ghost', hosts: ['nobody'] }, { name: 'rest', percent: 100 }, { name: 'last', hosts: ['gone'] }] } },
-  'debian-view': { ...prod, scope: { releases: ['debian:12'] }, exclude: [], pins: { 'linux-*': '4.21.*' }, source: { view: 'bookworm-prod', environment: 'prod' } },
+  'typo-rings': {
+    ...prod,
+    scope: {},
+    rollout: {
+      ...prod.rollout,
+      rings: [
+        { name: 'canary', hosts: ['web-1', 'web-01'] },
+        { name: 'ghost', hosts: ['nobody'] },
+        { name: 'rest', percent: 100 },
+        { name: 'last', hosts: ['gone'] },
+      ],
+    },
+  },
+  'debian-view': {
+    ...prod,
+    scope: { releases: ['debian:12'] },
+    exclude: [],
+    pins: { 'linux-*': '4.21.*' },
+    source: { view: 'bookworm-prod', environment: 'prod' },
+  },
 };
 
 const NOWS = ['2026-11-17T12:00:00Z', '2026-11-18T12:00:00Z', '2026-11-24T12:00:00Z', '2026-11-28T01:30:00Z', '2026-12-08T12:00:00Z', '2026-12-16T12:00:00Z'];
@@ -157,7 +250,12 @@ function cases(): [string, PlanInput][] {
       for (const [hname, ringHistory] of Object.entries(histories)) {
         // Every moment for the production policy; three (before approval, in a window, a predicted
         // breach) for its variants, and the ring histories at one.
-        if (hname === 'none' ? pname !== 'prod' && !['2026-11-18T12:00:00Z', '2026-11-28T01:30:00Z', '2026-12-08T12:00:00Z'].includes(at) : at !== '2026-11-24T12:00:00Z') continue;
+        if (
+          hname === 'none'
+            ? pname !== 'prod' && !['2026-11-18T12:00:00Z', '2026-11-28T01:30:00Z', '2026-12-08T12:00:00Z'].includes(at)
+            : at !== '2026-11-24T12:00:00Z'
+        )
+          continue;
         const input: PlanInput = {
           policy,
           targets,
@@ -179,7 +277,11 @@ function cases(): [string, PlanInput][] {
 describe('assemblePlan gives the recorded plans', () => {
   const all = cases();
   const plans = Object.fromEntries(all.map(([name, input]) => [name, JSON.stringify(assemblePlan(input))]));
-  if (process.env['BULWARK_WRITE_GOLDEN'] === '1') writeFileSync(GOLDEN, `${JSON.stringify(Object.fromEntries(Object.entries(plans).map(([k, v]) => [k, JSON.parse(v) as unknown])), null, 0).replace(/,"(?=[^"]+ @ |empty fleet)/g, ',\n"')}\n`);
+  if (process.env['BULWARK_WRITE_GOLDEN'] === '1')
+    writeFileSync(
+      GOLDEN,
+      `${JSON.stringify(Object.fromEntries(Object.entries(plans).map(([k, v]) => [k, JSON.parse(v) as unknown])), null, 0).replace(/,"(?=[^"]+ @ |empty fleet)/g, ',\n"')}\n`,
+    );
   const golden = existsSync(GOLDEN) ? (JSON.parse(readFileSync(GOLDEN, 'utf8')) as Record<string, unknown>) : {};
 
   it('records every case (none added or lost)', () => {
@@ -190,7 +292,26 @@ describe('assemblePlan gives the recorded plans', () => {
 
   it('covers what plans can say', () => {
     const text = Object.values(plans).join('\n');
-    const missing = ['"predictedBreach":"start"', '"predictedBreach":"finish"', '"unfinished":true', '"approval":"pending"', '"emergency":true', '"reboot":true', '"held":[{', '"why":"pinned to', '"why":"no build of', '"why":"excluded by', 'unknown-ring-host', 'starts-after-deadline', 'may-finish-after-deadline', '"overdueHours":', 'unknown release', 'every fix is held or excluded', '"window":"weeknight"', '"pin":'].filter((needle) => !text.includes(needle));
+    const missing = [
+      '"predictedBreach":"start"',
+      '"predictedBreach":"finish"',
+      '"unfinished":true',
+      '"approval":"pending"',
+      '"emergency":true',
+      '"reboot":true',
+      '"held":[{',
+      '"why":"pinned to',
+      '"why":"no build of',
+      '"why":"excluded by',
+      'unknown-ring-host',
+      'starts-after-deadline',
+      'may-finish-after-deadline',
+      '"overdueHours":',
+      'unknown release',
+      'every fix is held or excluded',
+      '"window":"weeknight"',
+      '"pin":',
+    ].filter((needle) => !text.includes(needle));
     expect(missing).toEqual([]);
   });
 

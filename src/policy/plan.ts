@@ -22,7 +22,19 @@ import { signalWarnings } from './signal-rules.js';
  * select-version.ts, deadlines in deadlines.ts), its ring (rings.ts), what waits for approval
  * (approval.ts), when it starts (schedule.ts), what an operator must see (warnings.ts).
  */
-export type { AvailableBuild, Plan, PlanBreach, PlanEntry, PlanFinding, PlanInput, PlannedPackage, PlanSignals, PlanTarget, PlanWarning, RingHistory } from './plan-types.js';
+export type {
+  AvailableBuild,
+  Plan,
+  PlanBreach,
+  PlanEntry,
+  PlanFinding,
+  PlanInput,
+  PlannedPackage,
+  PlanSignals,
+  PlanTarget,
+  PlanWarning,
+  RingHistory,
+} from './plan-types.js';
 export { isKernel } from './reboot.js';
 export { signalsNamed } from './signal-rules.js';
 export { unknownRingHosts } from './rings.js';
@@ -56,10 +68,30 @@ export function assemblePlan(input: PlanInput): Plan {
   const items: Item[] = [];
   for (let i = 0; i < rings.length; i++)
     for (const d of drafts.filter((x) => ringOf.get(x) === i).sort((a, b) => a.t.name.localeCompare(b.t.name))) {
-      const split = splitForApproval([...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name)), d.outOfBand, d.manual, approved, approvedCycle);
-      items.push({ ...split, d, ring: i, emergency: d.emergency, deadline: d.deadline, approved: split.waitingNow.length === 0, urgent: split.packages.some((p) => p.emergency) });
+      const split = splitForApproval(
+        [...d.packages.values()].sort((a, b) => a.name.localeCompare(b.name)),
+        d.outOfBand,
+        d.manual,
+        approved,
+        approvedCycle,
+      );
+      items.push({
+        ...split,
+        d,
+        ring: i,
+        emergency: d.emergency,
+        deadline: d.deadline,
+        approved: split.waitingNow.length === 0,
+        urgent: split.packages.some((p) => p.emergency),
+      });
     }
-  const times = placeInRings(items, { rings, windows: policy.windows, soakHours: policy.rollout.soakHours, nowMs, ...(input.ringHistory !== undefined ? { ringHistory: input.ringHistory } : {}) });
+  const times = placeInRings(items, {
+    rings,
+    windows: policy.windows,
+    soakHours: policy.rollout.soakHours,
+    nowMs,
+    ...(input.ringHistory !== undefined ? { ringHistory: input.ringHistory } : {}),
+  });
 
   const entries = items.map((x) => entryOf(x, times.get(x) ?? { start: nowMs, end: null, name: null }, policy, nowMs));
   entries.sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
@@ -70,9 +102,14 @@ export function assemblePlan(input: PlanInput): Plan {
     cycle: { previous: Number.isFinite(around.previous) ? iso(around.previous) : null, next: iso(around.next) },
     entries,
     breaches,
-    warnings: [...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name))), ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false })],
+    warnings: [
+      ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name))),
+      ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false }),
+    ],
     idle,
-    ...(policy.source !== undefined ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } } : {}),
+    ...(policy.source !== undefined
+      ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } }
+      : {}),
     ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),
   };
 }

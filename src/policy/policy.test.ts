@@ -26,7 +26,16 @@ describe('policy files', () => {
 
   it('refuses YAML errors with a position, and alias bombs', () => {
     expect(() => parsePolicy('name: [unclosed', 'p.yaml')).toThrow(/^p\.yaml:1:\d+: /);
-    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x,x,x,x,x,x,x,x,x,x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(',')}]`,
+      ),
+    ].join('\n');
     expect(() => parsePolicy(bomb, 'bomb.yaml')).toThrow(/bomb\.yaml/);
   });
 
@@ -62,18 +71,38 @@ describe('policy files', () => {
   it('refuses more than 100 aliases before parsing, naming the file and line', () => {
     const anchors = Array.from({ length: 20 }, (_, i) => `&a${String(i)} ${String(i)}`).join(', ');
     const refs = (n: number): string => Array.from({ length: n }, (_, i) => `*a${String(i % 20)}`).join(', ');
-    expect(() => parsePolicy(`${base}x: [${anchors}]
+    expect(() =>
+      parsePolicy(
+        `${base}x: [${anchors}]
 y: [${refs(100)}]
-`, 'p.yaml')).toThrow(/Unrecognized key/);
-    expect(() => parsePolicy(`${base}x: [${anchors}]
+`,
+        'p.yaml',
+      ),
+    ).toThrow(/Unrecognized key/);
+    expect(() =>
+      parsePolicy(
+        `${base}x: [${anchors}]
 y:
   [${refs(101)}]
-`, 'p.yaml')).toThrow(/^p\.yaml:8: more than 100 aliases$/);
+`,
+        'p.yaml',
+      ),
+    ).toThrow(/^p\.yaml:8: more than 100 aliases$/);
     // An asterisk in quoted or plain text is no alias.
-    expect(parsePolicy(`${base}description: "${'*a '.repeat(200)}"
-`, 'p.yaml').description).toBe('*a '.repeat(200));
-    expect(parsePolicy(`${base}description: a ${'*a '.repeat(200)}
-`, 'p.yaml').description).toBe(`a ${'*a '.repeat(200).trim()}`);
+    expect(
+      parsePolicy(
+        `${base}description: "${'*a '.repeat(200)}"
+`,
+        'p.yaml',
+      ).description,
+    ).toBe('*a '.repeat(200));
+    expect(
+      parsePolicy(
+        `${base}description: a ${'*a '.repeat(200)}
+`,
+        'p.yaml',
+      ).description,
+    ).toBe(`a ${'*a '.repeat(200).trim()}`);
   });
 
   it('reads a mapping of 90,000 keys and names a duplicate among them by its line', () => {
@@ -92,7 +121,10 @@ y:
 
 describe('rings naming hosts', () => {
   it('finds every unknown host with its place and the closest known name (one or two characters off)', () => {
-    const text = PROD.replace('hosts: [web-01]', 'hosts: [web-1, web-01, db-primary]').replace('- { name: early, percent: 30 }', '- { name: early, hosts: [app-07], percent: 30 }');
+    const text = PROD.replace('hosts: [web-01]', 'hosts: [web-1, web-01, db-primary]').replace(
+      '- { name: early, percent: 30 }',
+      '- { name: early, hosts: [app-07], percent: 30 }',
+    );
     const p = parsePolicy(text, 'prod.yaml');
     expect(unknownRingHosts(p, ['web-01', 'web-02', 'app-7', 'db-replica'])).toEqual([
       { ring: 0, index: 0, host: 'web-1', suggestion: 'web-01' },
@@ -101,7 +133,9 @@ describe('rings naming hosts', () => {
     ]);
     expect(unknownRingHosts(p, ['web-1', 'web-01', 'db-primary', 'app-07'])).toEqual([]);
     const row = text.split('\n').findIndex((l) => l.includes('db-primary'));
-    expect(yamlPosition(text, 'prod.yaml', ['rollout', 'rings', 0, 'hosts', 2])).toBe(`prod.yaml:${String(row + 1)}:${String((text.split('\n')[row] ?? '').indexOf('db-primary') + 1)}`);
+    expect(yamlPosition(text, 'prod.yaml', ['rollout', 'rings', 0, 'hosts', 2])).toBe(
+      `prod.yaml:${String(row + 1)}:${String((text.split('\n')[row] ?? '').indexOf('db-primary') + 1)}`,
+    );
   });
 });
 
@@ -124,7 +158,12 @@ describe('assemblePlan', () => {
     ...over,
   });
   const now = new Date('2026-11-24T12:00:00Z'); // a Tuesday; Patch Tuesday + 7 was 2026-11-17
-  const targets = [host('web-01'), ...Array.from({ length: 9 }, (_, i) => host(`app-${String(i)}`)), host('dev-01', ['dev']), host('old-01', ['prod'], 'mariner:2.0')];
+  const targets = [
+    host('web-01'),
+    ...Array.from({ length: 9 }, (_, i) => host(`app-${String(i)}`)),
+    host('dev-01', ['dev']),
+    host('old-01', ['prod'], 'mariner:2.0'),
+  ];
   const findings = [
     ...targets.map((t) => finding(t.id, {})),
     finding('web-01', { package: 'curl', fixed: '0:8.11.1-4.azl3', advisoryId: 'A-2' }),
@@ -162,9 +201,10 @@ describe('assemblePlan', () => {
     for (const e of rest.filter((x) => !x.emergency)) expect(Date.parse(e.start)).toBeGreaterThanOrEqual(Date.parse('2026-11-29T01:00:00.000Z'));
   });
 
-  it('keeps each host in its percent ring however the fleet changes, with about each ring\'s share of a large fleet', () => {
+  it("keeps each host in its percent ring however the fleet changes, with about each ring's share of a large fleet", () => {
     const fleet = (n: number, prefix = 'node') => Array.from({ length: n }, (_, i) => host(`${prefix}-${String(i)}`));
-    const ringsOf = (ts: PlanTarget[]) => new Map(assemblePlan({ policy, targets: ts, findings: ts.map((t) => finding(t.id, {})), now }).entries.map((e) => [e.target, e.ring]));
+    const ringsOf = (ts: PlanTarget[]) =>
+      new Map(assemblePlan({ policy, targets: ts, findings: ts.map((t) => finding(t.id, {})), now }).entries.map((e) => [e.target, e.ring]));
     const big = ringsOf(fleet(1000));
     const share = [...big.values()].filter((r) => r === 'early').length / 1000;
     expect(share).toBeGreaterThan(0.26);
@@ -214,26 +254,51 @@ describe('assemblePlan', () => {
     const p = assemblePlan({ policy: sourced, targets, findings: fs, now, available });
     const w = p.entries.find((e) => e.target === 'web-01');
     // 8.11.1-4 is not in the view: 8.11.1-5 is the lowest build that fixes. openssl: 3.4.2 is pinned out.
-    expect(w?.packages.map((x) => [x.name, x.to])).toEqual([['curl', '0:8.11.1-5.azl3'], ['openssl', '0:3.3.9-1.azl3']]);
+    expect(w?.packages.map((x) => [x.name, x.to])).toEqual([
+      ['curl', '0:8.11.1-5.azl3'],
+      ['openssl', '0:3.3.9-1.azl3'],
+    ]);
     expect(w?.excluded).toEqual([{ package: 'zlib', why: 'no build of 0:1.3.1-1.azl3 or later in azl3-prod/prod' }]);
     expect(p.source).toEqual({ view: 'azl3-prod', environment: 'prod', repoId: 'bulwark-azl3' });
     // Without a source, the advisory's own fixed version is the target.
-    expect(assemblePlan({ policy, targets, findings: fs, now }).entries.find((e) => e.target === 'web-01')?.packages.map((x) => x.to)).toEqual(['0:8.11.1-4.azl3', '0:3.3.5-1.azl3', '0:1.3.1-1.azl3']);
+    expect(
+      assemblePlan({ policy, targets, findings: fs, now })
+        .entries.find((e) => e.target === 'web-01')
+        ?.packages.map((x) => x.to),
+    ).toEqual(['0:8.11.1-4.azl3', '0:3.3.5-1.azl3', '0:1.3.1-1.azl3']);
   });
 
   it('patching from a Debian content view compares a binary by its source version, as the fix is written', () => {
-    const sourced = { ...policy, scope: { ...policy.scope, releases: ['debian:12'] }, source: { view: 'bookworm-prod', environment: 'prod', repoId: 'bulwark-bookworm' } };
+    const sourced = {
+      ...policy,
+      scope: { ...policy.scope, releases: ['debian:12'] },
+      source: { view: 'bookworm-prod', environment: 'prod', repoId: 'bulwark-bookworm' },
+    };
     // libldb2's own version (2:2.10…) is below every samba fix (2:4.21…): by its source's version it fixes.
-    const available = new Map([['libldb2', [{ build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' }, { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' }]]]);
+    const available = new Map([
+      [
+        'libldb2',
+        [
+          { build: '2:2.10.0+samba4.21.0-1', source: '2:4.21.0-1' },
+          { build: '2:2.10.1+samba4.21.3-1', source: '2:4.21.3-1' },
+        ],
+      ],
+    ]);
     const deb = [host('deb-01', ['prod'], 'debian:12')];
     const fs = [finding('deb-01', { package: 'libldb2', installed: '2:2.9.0+samba4.20.0-1', fixed: '2:4.21.2-1', advisoryId: 'DSA-1' })];
     const p = assemblePlan({ policy: sourced, targets: deb, findings: fs, now, available });
     expect(p.entries.find((e) => e.target === 'deb-01')?.packages.map((x) => [x.name, x.to])).toEqual([['libldb2', '2:2.10.1+samba4.21.3-1']]);
   });
 
-  it('holds an advisory until the end of its day in the policy\'s time zone', () => {
-    const la = { ...policy, scope: {}, cadence: { ...policy.cadence, timezone: 'America/Los_Angeles' }, holds: [{ advisory: 'A-1', reason: 'vendor asked', until: '2026-09-10' }] };
-    const held = (at: string): boolean => assemblePlan({ policy: la, targets: [host('web-01')], findings: [finding('web-01', {})], now: new Date(at) }).entries.length === 0;
+  it("holds an advisory until the end of its day in the policy's time zone", () => {
+    const la = {
+      ...policy,
+      scope: {},
+      cadence: { ...policy.cadence, timezone: 'America/Los_Angeles' },
+      holds: [{ advisory: 'A-1', reason: 'vendor asked', until: '2026-09-10' }],
+    };
+    const held = (at: string): boolean =>
+      assemblePlan({ policy: la, targets: [host('web-01')], findings: [finding('web-01', {})], now: new Date(at) }).entries.length === 0;
     expect(held('2026-09-11T00:30:00Z')).toBe(true); // 17:30 on the 10th in Los Angeles (it lifted here before)
     expect(held('2026-09-11T06:59:00Z')).toBe(true); // 23:59 local
     expect(held('2026-09-11T07:01:00Z')).toBe(false); // the 11th has begun there
@@ -242,19 +307,29 @@ describe('assemblePlan', () => {
   it('auto-approves N calendar days after the cycle at local midnight, across a DST change', () => {
     // Cycle: 2026-10-20 (second Tuesday + 7) in Berlin; clocks go back on 2026-10-25; N = 7.
     const berlin = { ...policy, scope: {}, windows: [], approval: { ...policy.approval, autoApproveAfterDays: 7 } };
-    const approval = (at: string) => assemblePlan({ policy: berlin, targets: [host('web-01')], findings: [finding('web-01', { firstSeen: '2026-10-21T00:00:00Z', publishedAt: '2026-10-21T00:00:00Z' })], now: new Date(at) }).entries[0]?.approval;
+    const approval = (at: string) =>
+      assemblePlan({
+        policy: berlin,
+        targets: [host('web-01')],
+        findings: [finding('web-01', { firstSeen: '2026-10-21T00:00:00Z', publishedAt: '2026-10-21T00:00:00Z' })],
+        now: new Date(at),
+      }).entries[0]?.approval;
     expect(approval('2026-10-26T22:30:00Z')).toBe('pending'); // 23:30 on the 26th in Berlin (7 × 24 h had passed)
     expect(approval('2026-10-26T23:00:00Z')).toBe('approved'); // 00:00 on the 27th
   });
 
-  it('sends a host\'s out-of-band packages before the monthly approval, and keeps its monthly packages for after it', () => {
+  it("sends a host's out-of-band packages before the monthly approval, and keeps its monthly packages for after it", () => {
     // 2026-11-18: the day after the cycle (2026-11-17); monthly work is approved 2 days after it.
     const at = new Date('2026-11-18T12:00:00Z');
     const two = { ...policy, scope: {}, windows: [] };
     const p = assemblePlan({
       policy: two,
       targets: [host('h1'), host('h2')],
-      findings: [finding('h1', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2026-11-18T00:00:00Z' }), finding('h1', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' }), finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })],
+      findings: [
+        finding('h1', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2026-11-18T00:00:00Z' }),
+        finding('h1', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' }),
+        finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' }),
+      ],
       now: at,
     });
     const h1 = p.entries.find((e) => e.target === 'h1');
@@ -263,14 +338,36 @@ describe('assemblePlan', () => {
     expect([h1?.approval, h1?.packages.map((x) => x.name), h1?.awaitingApproval]).toEqual(['approved', ['kernel'], ['M-1']]);
     expect([h2?.approval, h2?.packages.map((x) => x.name), h2?.awaitingApproval]).toEqual(['pending', ['glibc'], ['M-1']]);
     // Once the cycle is approved, glibc goes on both.
-    const later = assemblePlan({ policy: two, targets: [host('h2')], findings: [finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })], now: new Date('2026-11-19T23:30:00Z') });
+    const later = assemblePlan({
+      policy: two,
+      targets: [host('h2')],
+      findings: [finding('h2', { package: 'glibc', fixed: '0:2.38-9.azl3', advisoryId: 'M-1' })],
+      now: new Date('2026-11-19T23:30:00Z'),
+    });
     expect(later.entries[0]?.approval).toBe('approved');
   });
 
-  it('shows an emergency\'s later rings when the run starts them: after the shortened soak, not the policy\'s full one', () => {
+  it("shows an emergency's later rings when the run starts them: after the shortened soak, not the policy's full one", () => {
     // A critical advisory published at `now` (24 h deadline); a 48 h soak would put the rest past it.
-    const p48 = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }], soakHours: 48 } };
-    const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-9', severity: 'critical' as const, publishedAt: now.toISOString(), firstSeen: now.toISOString() };
+    const p48 = {
+      ...policy,
+      rollout: {
+        ...policy.rollout,
+        rings: [
+          { name: 'canary', hosts: ['web-01'] },
+          { name: 'rest', percent: 100 },
+        ],
+        soakHours: 48,
+      },
+    };
+    const crit = {
+      package: 'kernel',
+      fixed: '0:6.6.70.1-1.azl3',
+      advisoryId: 'K-9',
+      severity: 'critical' as const,
+      publishedAt: now.toISOString(),
+      firstSeen: now.toISOString(),
+    };
     const p = assemblePlan({ policy: p48, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', crit), finding('app-0', crit)], now });
     // The run (scheduler.ts) gets soakFor's 12 h: 24 h left, shared by one gap and the last ring.
     expect(soakFor(p.entries, 48, now.getTime())).toBe(12);
@@ -287,41 +384,87 @@ describe('assemblePlan', () => {
     const at = new Date('2026-12-08T12:00:00Z');
     const fleet = [host('web-01'), ...Array.from({ length: 9 }, (_, i) => host(`app-${String(i)}`))];
     // app-1 also has regreSSHion (72 h, not an emergency), due during the canary's window.
-    const fs = [...fleet.map((t) => finding(t.id, {})), finding('web-01', { package: 'openssh', fixed: '0:9.8p1-3.azl3', advisoryId: 'S-1', cves: ['CVE-2024-6387'], publishedAt: '2026-12-09T03:00:00Z' })];
+    const fs = [
+      ...fleet.map((t) => finding(t.id, {})),
+      finding('web-01', { package: 'openssh', fixed: '0:9.8p1-3.azl3', advisoryId: 'S-1', cves: ['CVE-2024-6387'], publishedAt: '2026-12-09T03:00:00Z' }),
+    ];
     const p = assemblePlan({ policy, targets: fleet, findings: fs, now: at });
     const w = p.entries.find((e) => e.target === 'web-01');
-    expect(w).toMatchObject({ start: '2026-12-12T01:00:00.000Z', windowEnd: '2026-12-12T05:00:00.000Z', deadline: '2026-12-12T03:00:00.000Z', predictedBreach: 'finish' });
+    expect(w).toMatchObject({
+      start: '2026-12-12T01:00:00.000Z',
+      windowEnd: '2026-12-12T05:00:00.000Z',
+      deadline: '2026-12-12T03:00:00.000Z',
+      predictedBreach: 'finish',
+    });
     const rest = p.entries.filter((e) => e.ring === 'rest');
     expect(rest.length).toBeGreaterThan(0);
-    for (const e of rest) expect(e).toMatchObject({ start: '2026-12-19T01:00:00.000Z', deadline: '2026-12-14T23:00:00.000Z', predictedBreach: 'start', after: { ring: 'early', soakHours: 24 } });
+    for (const e of rest)
+      expect(e).toMatchObject({
+        start: '2026-12-19T01:00:00.000Z',
+        deadline: '2026-12-14T23:00:00.000Z',
+        predictedBreach: 'start',
+        after: { ring: 'early', soakHours: 24 },
+      });
     expect(p.entries.filter((e) => e.ring === 'early').every((e) => e.predictedBreach === undefined)).toBe(true);
     expect(p.warnings?.map((x) => [x.kind, x.ring, x.targets.length])).toEqual([
       ['may-finish-after-deadline', 'canary', 1],
       ['starts-after-deadline', 'rest', rest.length],
     ]);
-    expect(p.warnings?.[1]?.message).toBe(`ring rest: ${String(rest.length)} hosts start after their deadline (the first due 2026-12-14T23:00:00.000Z, the ring starts 2026-12-19T01:00:00.000Z)`);
+    expect(p.warnings?.[1]?.message).toBe(
+      `ring rest: ${String(rest.length)} hosts start after their deadline (the first due 2026-12-14T23:00:00.000Z, the ring starts 2026-12-19T01:00:00.000Z)`,
+    );
     // A deadline already passed is a breach, not a prediction.
     const later = assemblePlan({ policy, targets: fleet, findings: fs, now: new Date('2026-12-16T12:00:00Z') });
     expect(later.entries.some((e) => e.predictedBreach !== undefined)).toBe(false);
     expect(later.breaches.length).toBeGreaterThan(0);
   });
 
-  it('counts the soak from where the previous ring\'s runs ended, and holds the next ring while that ring is still being patched', () => {
-    const noWindows = { ...policy, scope: {}, windows: [], rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }] } };
-    const at = (h: Map<number, { ended: string | null; open: boolean }>) => assemblePlan({ policy: noWindows, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: h }).entries[0];
+  it("counts the soak from where the previous ring's runs ended, and holds the next ring while that ring is still being patched", () => {
+    const noWindows = {
+      ...policy,
+      scope: {},
+      windows: [],
+      rollout: {
+        ...policy.rollout,
+        rings: [
+          { name: 'canary', hosts: ['web-01'] },
+          { name: 'rest', percent: 100 },
+        ],
+      },
+    };
+    const at = (h: Map<number, { ended: string | null; open: boolean }>) =>
+      assemblePlan({ policy: noWindows, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: h }).entries[0];
     // The canary began two days ago and ended 20 h ago: the rest goes 4 h from now, not at once.
-    expect(at(new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]))).toMatchObject({ ring: 'rest', start: '2026-11-24T16:00:00.000Z', after: { ring: 'canary', soakHours: 24 } });
+    expect(at(new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]))).toMatchObject({
+      ring: 'rest',
+      start: '2026-11-24T16:00:00.000Z',
+      after: { ring: 'canary', soakHours: 24 },
+    });
     // The canary is still in a run (or halted): it ends no earlier than now.
-    expect(at(new Map([[0, { ended: '2026-11-22T12:00:00.000Z', open: true }]]))).toMatchObject({ start: '2026-11-25T12:00:00.000Z', after: { ring: 'canary', soakHours: 24, unfinished: true } });
+    expect(at(new Map([[0, { ended: '2026-11-22T12:00:00.000Z', open: true }]]))).toMatchObject({
+      start: '2026-11-25T12:00:00.000Z',
+      after: { ring: 'canary', soakHours: 24, unfinished: true },
+    });
     // Long soaked: at once, waiting for nobody.
     const done = at(new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]));
     expect([done?.start, done?.after]).toEqual(['2026-11-24T12:00:00.000Z', undefined]);
     // No soak: the rest still goes only once the canary has ended (a run takes its rings in turn),
     // and not while the canary is unfinished in a run (a halted canary holds the rest).
     const noSoak = { ...noWindows, rollout: { ...noWindows.rollout, soakHours: 0 } };
-    const held = assemblePlan({ policy: noSoak, targets: [host('app-0')], findings: [finding('app-0', {})], now, ringHistory: new Map([[0, { ended: null, open: true }]]) }).entries[0];
+    const held = assemblePlan({
+      policy: noSoak,
+      targets: [host('app-0')],
+      findings: [finding('app-0', {})],
+      now,
+      ringHistory: new Map([[0, { ended: null, open: true }]]),
+    }).entries[0];
     expect([held?.start, held?.after]).toEqual(['2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0, unfinished: true }]);
-    const both = assemblePlan({ policy: noSoak, targets: [host('web-01'), host('app-0')], findings: [finding('web-01', {}), finding('app-0', {})], now }).entries;
+    const both = assemblePlan({
+      policy: noSoak,
+      targets: [host('web-01'), host('app-0')],
+      findings: [finding('web-01', {}), finding('app-0', {})],
+      now,
+    }).entries;
     expect(both.map((e) => [e.ring, e.start, e.after ?? null])).toEqual([
       ['canary', '2026-11-24T12:00:00.000Z', null],
       ['rest', '2026-11-24T12:00:00.000Z', { ring: 'canary', soakHours: 0 }],
@@ -329,15 +472,46 @@ describe('assemblePlan', () => {
   });
 
   it('warns loudly of a ring naming a host that does not exist: the canary would be lost', () => {
-    const typo = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-1'] }, { name: 'rest', percent: 100 }] } };
+    const typo = {
+      ...policy,
+      rollout: {
+        ...policy.rollout,
+        rings: [
+          { name: 'canary', hosts: ['web-1'] },
+          { name: 'rest', percent: 100 },
+        ],
+      },
+    };
     const p = assemblePlan({ policy: typo, targets, findings, now });
-    expect(p.warnings).toContainEqual({ kind: 'unknown-ring-host', ring: 'canary', targets: ['web-1'], message: 'ring canary names "web-1": no such host; the ring has no host, so the rings after it go without it' });
+    expect(p.warnings).toContainEqual({
+      kind: 'unknown-ring-host',
+      ring: 'canary',
+      targets: ['web-1'],
+      message: 'ring canary names "web-1": no such host; the ring has no host, so the rings after it go without it',
+    });
   });
 
   it('says when a breach was first seen: an advisory published long before the host was scanned is overdue from its first scan', () => {
-    const old = finding('app-0', { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical', publishedAt: '2024-10-01T00:00:00Z', firstSeen: '2026-11-24T11:00:00Z' });
+    const old = finding('app-0', {
+      package: 'kernel',
+      fixed: '0:6.6.70.1-1.azl3',
+      advisoryId: 'K-1',
+      severity: 'critical',
+      publishedAt: '2024-10-01T00:00:00Z',
+      firstSeen: '2026-11-24T11:00:00Z',
+    });
     const p = assemblePlan({ policy, targets: [host('app-0')], findings: [old], now });
-    expect(p.breaches).toEqual([{ target: 'app-0', advisory: 'K-1', package: 'kernel', deadline: '2024-10-02T00:00:00.000Z', overdueHours: 18_804, firstSeen: '2026-11-24T11:00:00Z', publishedAt: '2024-10-01T00:00:00Z' }]);
+    expect(p.breaches).toEqual([
+      {
+        target: 'app-0',
+        advisory: 'K-1',
+        package: 'kernel',
+        deadline: '2024-10-02T00:00:00.000Z',
+        overdueHours: 18_804,
+        firstSeen: '2026-11-24T11:00:00Z',
+        publishedAt: '2024-10-01T00:00:00Z',
+      },
+    ]);
   });
 
   it('is a pure function: the same input gives the same plan', () => {

@@ -11,7 +11,9 @@ import type { Policy } from './schema.js';
 export function isKernel(name: string): boolean {
   if (/^linux-(image|modules)-/.test(name)) return true;
   if (!/^kernel(-|$)/.test(name)) return false;
-  return !/-(devel|devel-matched|headers|cross-headers|tools|tools-libs|tools-libs-devel|doc|docs|debuginfo|debuginfo-common-[A-Za-z0-9_]+|srpm-macros|rpm-macros|abi-stablelists|abi-whitelists|selftests-internal)$/.test(name);
+  return !/-(devel|devel-matched|headers|cross-headers|tools|tools-libs|tools-libs-devel|doc|docs|debuginfo|debuginfo-common-[A-Za-z0-9_]+|srpm-macros|rpm-macros|abi-stablelists|abi-whitelists|selftests-internal)$/.test(
+    name,
+  );
 }
 
 /**

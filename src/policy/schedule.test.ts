@@ -7,7 +7,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const now = at('2026-11-24T12:00:00Z'); // a Tuesday
 const weekend: Policy['windows'] = [{ name: 'weekend', days: ['saturday', 'sunday'], start: '02:00', durationHours: 4, timezone: 'UTC' }];
 const rings = [{ name: 'canary' }, { name: 'early' }, { name: 'rest' }];
-const item = (ring: number, over: Partial<Placeable> = {}): Placeable => ({ ring, emergency: false, deadline: at('2026-12-31T00:00:00Z'), approved: true, urgent: false, ...over });
+const item = (ring: number, over: Partial<Placeable> = {}): Placeable => ({
+  ring,
+  emergency: false,
+  deadline: at('2026-12-31T00:00:00Z'),
+  approved: true,
+  urgent: false,
+  ...over,
+});
 
 describe('ring and window placement', () => {
   it('the earliest of several windows; none: at once with no end', () => {
@@ -36,13 +43,25 @@ describe('ring and window placement', () => {
     ]);
   });
 
-  it('counts from an earlier run\'s ring: its real end plus the soak, and no earlier than now while it is unfinished', () => {
+  it("counts from an earlier run's ring: its real end plus the soak, and no earlier than now while it is unfinished", () => {
     const x = item(1);
-    const ended = placeInRings([x], { rings, windows: [], soakHours: 24, nowMs: now, ringHistory: new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]) });
+    const ended = placeInRings([x], {
+      rings,
+      windows: [],
+      soakHours: 24,
+      nowMs: now,
+      ringHistory: new Map([[0, { ended: '2026-11-23T16:00:00.000Z', open: false }]]),
+    });
     expect([iso(ended.get(x)!.start), ended.get(x)!.after]).toEqual(['2026-11-24T16:00:00.000Z', { ring: 'canary', soakHours: 24 }]);
     const open = placeInRings([x], { rings, windows: [], soakHours: 24, nowMs: now, ringHistory: new Map([[0, { ended: null, open: true }]]) });
     expect([iso(open.get(x)!.start), open.get(x)!.after]).toEqual(['2026-11-25T12:00:00.000Z', { ring: 'canary', soakHours: 24, unfinished: true }]);
-    const long = placeInRings([x], { rings, windows: [], soakHours: 24, nowMs: now, ringHistory: new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]) });
+    const long = placeInRings([x], {
+      rings,
+      windows: [],
+      soakHours: 24,
+      nowMs: now,
+      ringHistory: new Map([[0, { ended: '2026-11-01T00:00:00.000Z', open: false }]]),
+    });
     expect([iso(long.get(x)!.start), long.get(x)!.after]).toEqual(['2026-11-24T12:00:00.000Z', undefined]);
   });
 

@@ -118,7 +118,12 @@ export function placeInRings<T extends Placeable>(items: readonly T[], s: Schedu
     if (!x.emergency) continue;
     const before = runRings.filter((r) => r < x.ring);
     const prev = before[before.length - 1];
-    times.set(x, { start: nowMs + before.length * soakE * 3_600_000, end: null, name: null, ...(prev !== undefined ? { after: { ring: rings[prev]?.name ?? '?', soakHours: soakE } } : {}) });
+    times.set(x, {
+      start: nowMs + before.length * soakE * 3_600_000,
+      end: null,
+      name: null,
+      ...(prev !== undefined ? { after: { ring: rings[prev]?.name ?? '?', soakHours: soakE } } : {}),
+    });
   }
   return times;
 }

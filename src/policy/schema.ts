@@ -55,7 +55,10 @@ export const OutOfBandRule = z.strictObject({
     })
     .refine((m) => Object.keys(m).length > 0, 'a rule needs at least one condition'),
   /** Deadline counted from the advisory's publication. */
-  deadlineHours: z.number().positive().max(24 * 365),
+  deadlineHours: z
+    .number()
+    .positive()
+    .max(24 * 365),
   /**
    * `kevDueDate`: the deadline is the end (UTC) of the KEV entry's dueDate when the finding's CVE
    * has one (the earliest, for several), else `deadlineHours` from publication.
@@ -77,7 +80,10 @@ export const Window = z.strictObject({
   /** Day(s) of the week the window opens. */
   days: z.array(weekday).min(1),
   start: timeOfDay,
-  durationHours: z.number().positive().max(24 * 7),
+  durationHours: z
+    .number()
+    .positive()
+    .max(24 * 7),
   timezone: timezone.default('UTC'),
 });
 
@@ -108,7 +114,11 @@ export const Policy = z.strictObject({
   rollout: z
     .strictObject({
       rings: z.array(Ring).min(1),
-      soakHours: z.number().min(0).max(24 * 90).default(0),
+      soakHours: z
+        .number()
+        .min(0)
+        .max(24 * 90)
+        .default(0),
       maxConcurrency: z.number().int().min(1).max(10_000).default(10),
       /** Share of a ring's hosts failing that halts the rollout (0.1 = 10 %). */
       failureThreshold: z.number().min(0).max(1).default(0.1),
@@ -125,7 +135,10 @@ export const Policy = z.strictObject({
     .strictObject({
       view: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
       environment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
-      repoId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'a repository id such as bulwark-azl3-prod').optional(),
+      repoId: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'a repository id such as bulwark-azl3-prod')
+        .optional(),
     })
     .optional(),
 });

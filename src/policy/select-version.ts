@@ -74,7 +74,8 @@ export function selectVersion(f: PlanFinding, rules: PackageRules, scheme: Versi
       .map(buildOf)
       .sort((a, b) => scheme.compare(a, b));
     const first = builds[0];
-    if (first === undefined) return { kind: 'excluded', why: `no build of ${fixed} or later in ${rules.source.view}/${rules.source.environment}`, once: 'per-reason' };
+    if (first === undefined)
+      return { kind: 'excluded', why: `no build of ${fixed} or later in ${rules.source.view}/${rules.source.environment}`, once: 'per-reason' };
     to = first;
   }
   return { kind: 'planned', fixed, to, ...(pin !== undefined ? { pin: pin[2] } : {}) };

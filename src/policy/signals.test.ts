@@ -3,7 +3,8 @@ import { parsePolicy } from './load.js';
 import { assemblePlan, signalsNamed, type PlanFinding, type PlanSignals, type PlanTarget } from './plan.js';
 
 const policy = (rules: string): ReturnType<typeof parsePolicy> =>
-  parsePolicy(`apiVersion: bulwark/v1
+  parsePolicy(
+    `apiVersion: bulwark/v1
 kind: Policy
 name: p
 cadence: { monthly: { weekday: tuesday, week: 2 } }
@@ -11,11 +12,31 @@ outOfBand:
 ${rules}
 windows:
   - { name: weekend, days: [saturday], start: "02:00", durationHours: 4 }
-`, 'p.yaml');
+`,
+    'p.yaml',
+  );
 
 const targets: PlanTarget[] = [{ id: 't1', name: 'h1', release: 'azurelinux:3.0', tags: [], rebootRequired: false }];
-const finding = (id: string, pkg: string, cves: string[]): PlanFinding => ({ targetId: 't1', advisorySource: 's', advisoryId: id, package: pkg, installed: '0:1-1', fixed: '0:2-1', severity: 'medium', cvssScore: 5, cves, publishedAt: '2026-11-20T00:00:00Z', firstSeen: '2026-11-20T00:00:00Z', status: 'open' });
-const findings = [finding('A-KEV-R', 'openssh', ['CVE-2026-1001']), finding('A-KEV', 'kernel-tools', ['CVE-2026-1002']), finding('A-EPSS', 'curl', ['CVE-2026-3001']), finding('A-NONE', 'bash', ['CVE-2026-2002'])];
+const finding = (id: string, pkg: string, cves: string[]): PlanFinding => ({
+  targetId: 't1',
+  advisorySource: 's',
+  advisoryId: id,
+  package: pkg,
+  installed: '0:1-1',
+  fixed: '0:2-1',
+  severity: 'medium',
+  cvssScore: 5,
+  cves,
+  publishedAt: '2026-11-20T00:00:00Z',
+  firstSeen: '2026-11-20T00:00:00Z',
+  status: 'open',
+});
+const findings = [
+  finding('A-KEV-R', 'openssh', ['CVE-2026-1001']),
+  finding('A-KEV', 'kernel-tools', ['CVE-2026-1002']),
+  finding('A-EPSS', 'curl', ['CVE-2026-3001']),
+  finding('A-NONE', 'bash', ['CVE-2026-2002']),
+];
 const signals: PlanSignals = {
   kev: new Map([
     ['CVE-2026-1001', { dueDate: '2026-11-30', ransomware: true }],
@@ -31,12 +52,22 @@ const signals: PlanSignals = {
 const now = new Date('2026-11-24T12:00:00Z');
 const urgent = (rules: string, s: PlanSignals = signals) => {
   const plan = assemblePlan({ policy: policy(rules), targets, findings, now, signals: s });
-  return { plan, names: (plan.entries[0]?.packages ?? []).filter((p) => p.emergency).map((p) => p.name).sort() };
+  return {
+    plan,
+    names: (plan.entries[0]?.packages ?? [])
+      .filter((p) => p.emergency)
+      .map((p) => p.name)
+      .sort(),
+  };
 };
 
 describe('policy rules on exploitation signals', () => {
   it.each([
-    ['knownExploited: the KEV-listed findings exactly', '  - { name: r, match: { knownExploited: true }, deadlineHours: 48, emergency: true }', ['kernel-tools', 'openssh']],
+    [
+      'knownExploited: the KEV-listed findings exactly',
+      '  - { name: r, match: { knownExploited: true }, deadlineHours: 48, emergency: true }',
+      ['kernel-tools', 'openssh'],
+    ],
     ['ransomware: KEV entries with known ransomware use', '  - { name: r, match: { ransomware: true }, deadlineHours: 48, emergency: true }', ['openssh']],
     ['epssAbove: EPSS strictly above', '  - { name: r, match: { epssAbove: 0.5 }, deadlineHours: 48, emergency: true }', ['curl', 'openssh']],
     ['conditions together', '  - { name: r, match: { knownExploited: true, epssAbove: 0.5 }, deadlineHours: 48, emergency: true }', ['openssh']],
@@ -54,7 +85,8 @@ describe('policy rules on exploitation signals', () => {
   });
 
   it('warns in every plan when a rule names a signal never synced, and such a rule matches nothing', () => {
-    const rules = '  - { name: kev-now, match: { knownExploited: true }, deadlineHours: 48, emergency: true }\n  - { name: likely, match: { epssAbove: 0.1 }, deadlineHours: 48 }';
+    const rules =
+      '  - { name: kev-now, match: { knownExploited: true }, deadlineHours: 48, emergency: true }\n  - { name: likely, match: { epssAbove: 0.1 }, deadlineHours: 48 }';
     expect(signalsNamed(policy(rules)).map((n) => [n.name, n.signal, n.what])).toEqual([
       ['kev-now', 'kev', 'match.knownExploited'],
       ['likely', 'epss', 'match.epssAbove'],

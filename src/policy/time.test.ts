@@ -37,7 +37,7 @@ describe('calendar in time zones', () => {
     expect(iso(cycleAround(c, Date.parse('2026-11-17T00:00:00Z')).next)).toBe('2026-12-15T00:00:00.000Z');
   });
 
-  it('finds the previous cycle when an offset carries last month\'s into this month (second Tuesday + 21 days), for every offset and time', () => {
+  it("finds the previous cycle when an offset carries last month's into this month (second Tuesday + 21 days), for every offset and time", () => {
     const late = { weekday: 'tuesday' as const, week: 2, offsetDays: 21, timezone: 'UTC' };
     const r = cycleAround(late, Date.parse('2026-05-02T12:00:00Z'));
     // April's cycle (April 14 + 21) is still ahead on May 2: March's (March 10 + 21) is the previous one.

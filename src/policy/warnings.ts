@@ -14,12 +14,22 @@ export function planWarnings(rings: Policy['rollout']['rings'], entries: readonl
     const starts = late('start');
     if (starts.length > 0) {
       const first = Math.min(...starts.map((e) => Date.parse(e.deadline)));
-      warnings.push({ kind: 'starts-after-deadline', ring: r.name, targets: starts.map((e) => e.target), message: `ring ${r.name}: ${plural(starts.length, 'host')} start after their deadline (the first due ${iso(first)}, the ring starts ${starts[0]?.start ?? '?'})` });
+      warnings.push({
+        kind: 'starts-after-deadline',
+        ring: r.name,
+        targets: starts.map((e) => e.target),
+        message: `ring ${r.name}: ${plural(starts.length, 'host')} start after their deadline (the first due ${iso(first)}, the ring starts ${starts[0]?.start ?? '?'})`,
+      });
     }
     const finishes = late('finish');
     if (finishes.length > 0) {
       const first = Math.min(...finishes.map((e) => Date.parse(e.deadline)));
-      warnings.push({ kind: 'may-finish-after-deadline', ring: r.name, targets: finishes.map((e) => e.target), message: `ring ${r.name}: ${plural(finishes.length, 'host')} may begin after their deadline (the first due ${iso(first)}; the window ends ${finishes[0]?.windowEnd ?? '?'})` });
+      warnings.push({
+        kind: 'may-finish-after-deadline',
+        ring: r.name,
+        targets: finishes.map((e) => e.target),
+        message: `ring ${r.name}: ${plural(finishes.length, 'host')} may begin after their deadline (the first due ${iso(first)}; the window ends ${finishes[0]?.windowEnd ?? '?'})`,
+      });
     }
     // A ring naming a host that does not exist (a typo, a host removed): its canary role is
     // silently lost, and the rings after it go without it. Refused at apply; shown here for a
@@ -27,7 +37,12 @@ export function planWarnings(rings: Policy['rollout']['rings'], entries: readonl
     const unknown = (r.hosts ?? []).filter((h) => !known.has(h));
     if (unknown.length > 0) {
       const empty = !(r.hosts ?? []).some((h) => known.has(h)) && r.tags === undefined && r.percent === undefined;
-      warnings.push({ kind: 'unknown-ring-host', ring: r.name, targets: unknown, message: `ring ${r.name} names ${unknown.map((h) => `"${h}"`).join(', ')}: no such host${empty ? `; the ring has no host, so ${i === rings.length - 1 ? 'it patches nothing' : 'the rings after it go without it'}` : ''}` });
+      warnings.push({
+        kind: 'unknown-ring-host',
+        ring: r.name,
+        targets: unknown,
+        message: `ring ${r.name} names ${unknown.map((h) => `"${h}"`).join(', ')}: no such host${empty ? `; the ring has no host, so ${i === rings.length - 1 ? 'it patches nothing' : 'the rings after it go without it'}` : ''}`,
+      });
     }
   }
   return warnings;

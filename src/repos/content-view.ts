@@ -18,11 +18,20 @@ const glob = z.string().min(1).max(256);
  * of one of the types, and one of the severities, …), and `issuedUpTo` is a cut-off day or time.
  */
 export const AdvisoryFilter = z.strictObject({
-  types: z.array(z.enum(['security', 'bugfix', 'enhancement', 'newpackage'])).min(1).optional(),
+  types: z
+    .array(z.enum(['security', 'bugfix', 'enhancement', 'newpackage']))
+    .min(1)
+    .optional(),
   severities: z.array(z.string().min(1).max(32)).min(1).optional(),
   ids: z.array(z.string().min(1).max(128)).min(1).optional(),
-  cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).min(1).optional(),
-  issuedUpTo: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/).optional(),
+  cves: z
+    .array(z.string().regex(/^CVE-\d{4}-\d{4,}$/))
+    .min(1)
+    .optional(),
+  issuedUpTo: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/)
+    .optional(),
 });
 export type AdvisoryFilter = z.infer<typeof AdvisoryFilter>;
 
@@ -63,9 +72,15 @@ export const ContentView = z.strictObject({
       z
         .strictObject({
           repo: z.string().min(1),
-          snapshot: z.string().regex(/^[0-9a-f]{8,64}$/).optional(),
+          snapshot: z
+            .string()
+            .regex(/^[0-9a-f]{8,64}$/)
+            .optional(),
           /** The newest snapshot taken on or before this day (or time): "the upstream snapshot of date D". */
-          date: z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/).optional(),
+          date: z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/)
+            .optional(),
           /** Only the builds this source's advisories fix, of the advisories that match (Satellite's errata filters, Uyuni's "By Date"). */
           advisories: AdvisoryFilter.optional(),
         })
@@ -82,12 +97,34 @@ export const ContentView = z.strictObject({
   /** Only versions (`V-R` or `E:V-R`) matching the glob stay. */
   pins: z.array(z.strictObject({ package: glob, version: glob, reason })).default([]),
   /** Our own build (an .rpm, or a .deb for Debian views) instead of upstream's: every upstream build of `package` goes. */
-  replace: z.array(z.strictObject({ package: z.string().min(1), rpm: z.string().min(1).optional(), deb: z.string().min(1).optional(), reason, /** A package of ours that upstream does not have: no upstream build to replace is expected. */ addition: z.boolean().optional() }).refine((r) => (r.rpm === undefined) !== (r.deb === undefined), 'give the file of our build as rpm: or deb:')).default([]),
+  replace: z
+    .array(
+      z
+        .strictObject({
+          package: z.string().min(1),
+          rpm: z.string().min(1).optional(),
+          deb: z.string().min(1).optional(),
+          reason,
+          /** A package of ours that upstream does not have: no upstream build to replace is expected. */ addition: z.boolean().optional(),
+        })
+        .refine((r) => (r.rpm === undefined) !== (r.deb === undefined), 'give the file of our build as rpm: or deb:'),
+    )
+    .default([]),
   /** Environments in order (e.g. dev, canary, prod): a version reaches each only after the one before. */
-  promotion: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)).min(2).max(16).optional(),
+  promotion: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/))
+    .min(2)
+    .max(16)
+    .optional(),
   /** Debian views: the suite and component the published apt repository has (default: the view's name, main). */
-  suite: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
-  component: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).optional(),
+  suite: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .optional(),
+  component: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
+    .optional(),
 });
 export type ContentView = z.infer<typeof ContentView>;
 
@@ -129,11 +166,17 @@ const evrOf = (family: Family, c: Candidate): string => (family === 'deb' ? c.ve
  * The packages a view publishes and how they differ from upstream.
  * @example selectContent(view, upstream, replacements)
  */
-export function selectContent(view: ContentView, upstream: readonly Candidate[], replacements: readonly Candidate[], family: Family = 'rpm'): { packages: Candidate[]; deviations: Deviation[] } {
+export function selectContent(
+  view: ContentView,
+  upstream: readonly Candidate[],
+  replacements: readonly Candidate[],
+  family: Family = 'rpm',
+): { packages: Candidate[]; deviations: Deviation[] } {
   const evr = (c: Candidate): string => evrOf(family, c);
   const build = (c: Candidate): string => `${evr(c)}.${c.arch}`;
   // A pin's glob is tried on the version as people write it, with and without the epoch.
-  const pinned = (ver: RegExp, c: Candidate): boolean => (family === 'deb' ? ver.test(c.version) || ver.test(c.version.replace(/^\d+:/, '')) : ver.test(`${c.version}-${c.release}`) || ver.test(evr(c)));
+  const pinned = (ver: RegExp, c: Candidate): boolean =>
+    family === 'deb' ? ver.test(c.version) || ver.test(c.version.replace(/^\d+:/, '')) : ver.test(`${c.version}-${c.release}`) || ver.test(evr(c));
   const deviations: Deviation[] = [];
   const note = (kind: Deviation['kind'], pkg: string, c: Candidate, why: string, withBuild?: string): void => {
     const d = deviations.find((x) => x.kind === kind && x.package === pkg && x.reason === why);
@@ -157,7 +200,13 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
     const key = `${c.name}|${evr(c)}|${c.arch}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      if (first.source !== c.source) note('shadowed', c.name, c, `${c.origin ?? 'a later source'} has a different file for this build; ${first.origin ?? 'the first source'}'s is published`);
+      if (first.source !== c.source)
+        note(
+          'shadowed',
+          c.name,
+          c,
+          `${c.origin ?? 'a later source'} has a different file for this build; ${first.origin ?? 'the first source'}'s is published`,
+        );
       continue;
     }
     seen.set(key, c);
@@ -167,7 +216,7 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
       continue;
     }
     if (include !== undefined && !include.some((re) => re.test(c.name))) {
-      note('not-included', c.name, c, 'not in the view\'s include list');
+      note('not-included', c.name, c, "not in the view's include list");
       continue;
     }
     const ex = excludes.find((e) => e.re.test(c.name));
@@ -190,7 +239,12 @@ export function selectContent(view: ContentView, upstream: readonly Candidate[],
     deviations.push({ kind: 'replaced', package: pkg, builds: [], reason: rep.reason, ...(ours !== undefined ? { with: ours } : {}) });
   }
   out.push(...replacements);
-  out.sort((a, b) => a.name.localeCompare(b.name) || (family === 'deb' ? compareDebVersions(a.version, b.version) : compareRpmEvr(evr(a), evr(b))) || a.arch.localeCompare(b.arch));
+  out.sort(
+    (a, b) =>
+      a.name.localeCompare(b.name) ||
+      (family === 'deb' ? compareDebVersions(a.version, b.version) : compareRpmEvr(evr(a), evr(b))) ||
+      a.arch.localeCompare(b.arch),
+  );
   return { packages: out, deviations };
 }
 
@@ -227,7 +281,12 @@ function checkOverlays(
   view: ContentView,
   upstream: readonly Candidate[],
   replacements: readonly Candidate[],
-  o: { include: RegExp[] | undefined; excludes: { package: string; re: RegExp }[]; pins: { package: string; version: string; re: RegExp; ver: RegExp }[]; pinned: (ver: RegExp, c: Candidate) => boolean },
+  o: {
+    include: RegExp[] | undefined;
+    excludes: { package: string; re: RegExp }[];
+    pins: { package: string; version: string; re: RegExp; ver: RegExp }[];
+    pinned: (ver: RegExp, c: Candidate) => boolean;
+  },
 ): void {
   const names = [...new Set(upstream.map((c) => c.name))].sort();
   const problems: string[] = [];
@@ -239,7 +298,8 @@ function checkOverlays(
   for (const e of o.excludes) if (!names.some((n) => e.re.test(n))) missing('exclude', e.package);
   for (const p of o.pins) if (!names.some((n) => p.re.test(n))) missing('pin', p.package);
   for (const r of view.replace) if (r.addition !== true && !names.includes(r.package)) missing('replace', r.package);
-  for (const r of view.replace) if (r.addition === true && names.includes(r.package)) problems.push(`replace "${r.package}" says addition, but upstream has ${r.package}`);
+  for (const r of view.replace)
+    if (r.addition === true && names.includes(r.package)) problems.push(`replace "${r.package}" says addition, but upstream has ${r.package}`);
   for (const n of names) {
     const ex = o.excludes.find((e) => e.re.test(n));
     if (ex === undefined) continue;
@@ -258,7 +318,10 @@ function checkOverlays(
     const pins = o.pins.filter((p) => p.re.test(n));
     if (pins.length === 0) continue;
     const builds = upstream.filter((c) => c.name === n);
-    if (!builds.some((c) => pins.every((p) => o.pinned(p.ver, c)))) problems.push(`the pins on ${n} (${pins.map((p) => `"${p.package}" to ${p.version}`).join(', ')}) leave none of its ${String(builds.length)} upstream build(s)`);
+    if (!builds.some((c) => pins.every((p) => o.pinned(p.ver, c))))
+      problems.push(
+        `the pins on ${n} (${pins.map((p) => `"${p.package}" to ${p.version}`).join(', ')}) leave none of its ${String(builds.length)} upstream build(s)`,
+      );
   }
   if (problems.length > 0) throw new BulwarkError('config.invalid', `content view ${view.name}: ${problems.join('; ')}`, { problems });
 }
@@ -277,7 +340,8 @@ export interface AdvisoryFixes {
 export function withheldAdvisories(advisories: readonly AdvisoryFixes[], deviations: readonly Deviation[]): Deviation[] {
   const byBuild = new Map<string, Deviation>();
   // Packages a view never meant to carry (not in its include list) withhold nothing of their own.
-  for (const d of deviations) if (d.kind !== 'withheld' && d.kind !== 'shadowed' && d.kind !== 'not-included') for (const b of d.builds) byBuild.set(`${d.package}|${b}`, d);
+  for (const d of deviations)
+    if (d.kind !== 'withheld' && d.kind !== 'shadowed' && d.kind !== 'not-included') for (const b of d.builds) byBuild.set(`${d.package}|${b}`, d);
   const out: Deviation[] = [];
   for (const a of advisories)
     for (const p of a.packages) {

@@ -38,13 +38,23 @@ export function parseRelease(text: string, name: string): Release {
   for (const l of (fields.get('sha256') ?? '').split('\n')) {
     if (l.trim() === '') continue;
     const [hash, size, path] = l.trim().split(/\s+/);
-    if (hash === undefined || size === undefined || path === undefined || !/^[0-9a-f]{64}$/.test(hash) || !/^\d+$/.test(size)) throw new BulwarkError('input.invalid', `${name}: a malformed SHA256 line "${l.trim()}"`);
-    if (!SAFE_PATH.test(path) || path.startsWith('/') || path.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}: an unsafe path "${path}"`);
+    if (hash === undefined || size === undefined || path === undefined || !/^[0-9a-f]{64}$/.test(hash) || !/^\d+$/.test(size))
+      throw new BulwarkError('input.invalid', `${name}: a malformed SHA256 line "${l.trim()}"`);
+    if (!SAFE_PATH.test(path) || path.startsWith('/') || path.split('/').includes('..'))
+      throw new BulwarkError('input.invalid', `${name}: an unsafe path "${path}"`);
     sha256.set(path, { size: Number(size), hash });
   }
   if (sha256.size === 0) throw new BulwarkError('input.invalid', `${name}: no SHA256 checksums (MD5 and SHA1 alone are not trusted)`);
   const list = (k: string): string[] => (fields.get(k) ?? '').split(/\s+/).filter((x) => x !== '');
-  return { suite: fields.get('suite') ?? null, codename: fields.get('codename') ?? null, date: fields.get('date') ?? null, validUntil: fields.get('valid-until') ?? null, architectures: list('architectures'), components: list('components'), sha256 };
+  return {
+    suite: fields.get('suite') ?? null,
+    codename: fields.get('codename') ?? null,
+    date: fields.get('date') ?? null,
+    validUntil: fields.get('valid-until') ?? null,
+    architectures: list('architectures'),
+    components: list('components'),
+    sha256,
+  };
 }
 
 /** Counts the package paragraphs of a (decompressed) Packages file, checking each as debPackages does. */
@@ -74,14 +84,17 @@ export function debPackages(text: string, name: string): DebPackage[] {
     const sum = field('SHA256');
     const size = field('Size');
     if (pkg === undefined || file === undefined) throw new BulwarkError('input.invalid', `${name}: a paragraph without Package or Filename`);
-    if (!SAFE_PATH.test(file) || file.startsWith('/') || file.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}: ${pkg} has an unsafe Filename "${file}"`);
+    if (!SAFE_PATH.test(file) || file.startsWith('/') || file.split('/').includes('..'))
+      throw new BulwarkError('input.invalid', `${name}: ${pkg} has an unsafe Filename "${file}"`);
     if (sum === undefined || !/^[0-9a-f]{64}$/.test(sum)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has no SHA256`);
     const version = field('Version') ?? '';
     const arch = field('Architecture') ?? '';
     // They become pool paths when a view is published: Debian policy's characters only.
     if (!/^[a-z0-9][a-z0-9+.-]{0,255}$/.test(pkg)) throw new BulwarkError('input.invalid', `${name}: a malformed Package ${JSON.stringify(pkg.slice(0, 200))}`);
-    if (!/^(\d{1,10}:)?[A-Za-z0-9][A-Za-z0-9.+~-]{0,255}$/.test(version)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Version ${JSON.stringify(version.slice(0, 200))}`);
-    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(arch)) throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Architecture ${JSON.stringify(arch.slice(0, 200))}`);
+    if (!/^(\d{1,10}:)?[A-Za-z0-9][A-Za-z0-9.+~-]{0,255}$/.test(version))
+      throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Version ${JSON.stringify(version.slice(0, 200))}`);
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(arch))
+      throw new BulwarkError('input.invalid', `${name}: ${pkg} has a malformed Architecture ${JSON.stringify(arch.slice(0, 200))}`);
     const sourceVersion = /^Source:\s*\S+\s+\(([^)\s]+)\)\s*$/m.exec(para)?.[1] ?? version;
     out.push({ name: pkg, version, arch, filename: file, sha256: sum, size: Number(size ?? '-1'), sourceVersion });
   }

@@ -10,7 +10,12 @@ import { primaryPackages } from './rpmmd.js';
 const SUM = 'a'.repeat(64);
 const pkg = (o: { name?: string; arch?: string; epoch?: string; ver?: string; rel?: string; sum?: string; type?: string; href?: string }): string =>
   `<package type="rpm"><name>${o.name ?? 'bw-curl'}</name><arch>${o.arch ?? 'x86_64'}</arch><version epoch="${o.epoch ?? '0'}" ver="${o.ver ?? '8.11.1'}" rel="${o.rel ?? '3.azl3'}"/><checksum type="${o.type ?? 'sha256'}" pkgid="YES">${o.sum ?? SUM}</checksum><location href="${o.href ?? 'Packages/b/bw-curl-8.11.1-3.azl3.x86_64.rpm'}"/></package>`;
-const primary = (...packages: string[]): Readable => Readable.from([Buffer.from(`<?xml version="1.0"?><metadata xmlns="http://linux.duke.edu/metadata/common" packages="${String(packages.length)}">${packages.join('')}</metadata>`)]);
+const primary = (...packages: string[]): Readable =>
+  Readable.from([
+    Buffer.from(
+      `<?xml version="1.0"?><metadata xmlns="http://linux.duke.edu/metadata/common" packages="${String(packages.length)}">${packages.join('')}</metadata>`,
+    ),
+  ]);
 const read = async (...packages: string[]) => {
   const out = [];
   for await (const p of primaryPackages(primary(...packages), 'primary.xml')) out.push(p);
@@ -40,7 +45,8 @@ describe('primary.xml packages', () => {
 });
 
 describe('Packages paragraphs', () => {
-  const para = (o: { pkg?: string; ver?: string; arch?: string }): string => `Package: ${o.pkg ?? 'bw-libssl'}\nVersion: ${o.ver ?? '1:3.0.11-1~deb12u1'}\nArchitecture: ${o.arch ?? 'amd64'}\nFilename: pool/main/b/bw-libssl/bw-libssl_3.0.11-1~deb12u1_amd64.deb\nSize: 10\nSHA256: ${SUM}\n`;
+  const para = (o: { pkg?: string; ver?: string; arch?: string }): string =>
+    `Package: ${o.pkg ?? 'bw-libssl'}\nVersion: ${o.ver ?? '1:3.0.11-1~deb12u1'}\nArchitecture: ${o.arch ?? 'amd64'}\nFilename: pool/main/b/bw-libssl/bw-libssl_3.0.11-1~deb12u1_amd64.deb\nSize: 10\nSHA256: ${SUM}\n`;
   it('reads a well-formed paragraph', () => {
     expect(debPackages(para({}), 'Packages')).toMatchObject([{ name: 'bw-libssl', version: '1:3.0.11-1~deb12u1', arch: 'amd64' }]);
   });

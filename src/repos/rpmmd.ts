@@ -40,13 +40,26 @@ export async function parseRepomd(bytes: Uint8Array, name: string): Promise<Repo
     const loc = child(element, 'location')?.attrs['href'] ?? '';
     const ck = child(element, 'checksum');
     const ckType = ck?.attrs['type'] ?? '';
-    if (!SAFE_HREF.test(loc) || loc.startsWith('/') || loc.split('/').includes('..')) throw new BulwarkError('input.invalid', `${name}:${String(element.line)}: data "${type}" has an unsafe location "${loc}"`);
-    if (ckType !== 'sha256' && ckType !== 'sha512') throw new BulwarkError('input.invalid', `${name}:${String(element.line)}: data "${type}" has a ${ckType || 'missing'} checksum (sha256 or sha512 needed)`);
+    if (!SAFE_HREF.test(loc) || loc.startsWith('/') || loc.split('/').includes('..'))
+      throw new BulwarkError('input.invalid', `${name}:${String(element.line)}: data "${type}" has an unsafe location "${loc}"`);
+    if (ckType !== 'sha256' && ckType !== 'sha512')
+      throw new BulwarkError(
+        'input.invalid',
+        `${name}:${String(element.line)}: data "${type}" has a ${ckType || 'missing'} checksum (sha256 or sha512 needed)`,
+      );
     const num = (e: XmlElement, n: string): number | null => {
       const t = childText(e, n);
       return t === null || t.trim() === '' ? null : Number(t);
     };
-    entries.push({ type, href: loc, checksumType: ckType, checksum: (ck?.text ?? '').trim().toLowerCase(), size: num(element, 'size'), openChecksum: childText(element, 'open-checksum')?.trim() ?? null, timestamp: num(element, 'timestamp') });
+    entries.push({
+      type,
+      href: loc,
+      checksumType: ckType,
+      checksum: (ck?.text ?? '').trim().toLowerCase(),
+      size: num(element, 'size'),
+      openChecksum: childText(element, 'open-checksum')?.trim() ?? null,
+      timestamp: num(element, 'timestamp'),
+    });
   }
   if (entries.length === 0) throw new BulwarkError('input.invalid', `${name}: no <data> entries: not a repomd.xml`);
   if (!entries.some((e) => e.type === 'primary')) throw new BulwarkError('input.invalid', `${name}: no primary metadata listed`);
@@ -108,7 +121,8 @@ export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: s
     if (hexLength !== undefined && !new RegExp(`^[0-9a-f]{${String(hexLength)}}$`).test(p.checksum)) bad(`${p.checksumType} checksum`, p.checksum);
     // A relative path inside the repository (a first segment with ":" would read as a URL scheme).
     const segments = p.location.split('/');
-    if (!/^[A-Za-z0-9._+~^%@=,:/-]{1,1024}$/.test(p.location) || segments.some((x) => x === '..' || x === '.' || x === '') || (segments[0] ?? '').includes(':')) bad('location', p.location);
+    if (!/^[A-Za-z0-9._+~^%@=,:/-]{1,1024}$/.test(p.location) || segments.some((x) => x === '..' || x === '.' || x === '') || (segments[0] ?? '').includes(':'))
+      bad('location', p.location);
     yield p;
   }
 }

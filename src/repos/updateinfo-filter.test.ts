@@ -25,7 +25,7 @@ line two &amp; more</description>
 
 const stream = (s: string): AsyncIterable<Uint8Array> => Readable.from([Buffer.from(s)]);
 
-describe('a content view\'s updateinfo', () => {
+describe("a content view's updateinfo", () => {
   it('keeps each advisory with only the published packages, drops the rest, and writes XML that reads back the same', async () => {
     const r = await filterUpdateinfo(stream(DOC), 'updateinfo.xml', (p) => p.name === 'openssl' && p.epoch === 1 && p.version === '3.3.5');
     expect([r.kept, r.dropped, r.updates.map((u) => u.id)]).toEqual([1, 1, ['ADV-1']]);
@@ -53,6 +53,11 @@ describe('a content view\'s updateinfo', () => {
     mergeUpdate(x.element, y.element);
     mergeUpdate(x.element, y.element); // twice: nothing more
     const xml = serializeElement(x.element);
-    expect([...xml.matchAll(/<package name="([^"]+)"[^>]*arch="([^"]+)"/g)].map((m) => `${m[1] ?? ''}.${m[2] ?? ''}`)).toEqual(['openssl.x86_64', 'openssl-devel.x86_64', 'openssl.aarch64', 'openssl-devel.aarch64']);
+    expect([...xml.matchAll(/<package name="([^"]+)"[^>]*arch="([^"]+)"/g)].map((m) => `${m[1] ?? ''}.${m[2] ?? ''}`)).toEqual([
+      'openssl.x86_64',
+      'openssl-devel.x86_64',
+      'openssl.aarch64',
+      'openssl-devel.aarch64',
+    ]);
   });
 });

@@ -32,7 +32,11 @@ export function serializeElement(el: XmlElement): string {
  * elements (serializeElement writes them; mergeUpdate joins one advisory from two sources).
  * @example await filterUpdateinfo(stream, 'updateinfo.xml', (p) => published.has(key(p)))
  */
-export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: string, keep: (p: UpdateinfoPackage) => boolean): Promise<{ updates: { id: string; element: XmlElement }[]; kept: number; dropped: number }> {
+export async function filterUpdateinfo(
+  input: AsyncIterable<Uint8Array>,
+  name: string,
+  keep: (p: UpdateinfoPackage) => boolean,
+): Promise<{ updates: { id: string; element: XmlElement }[]; kept: number; dropped: number }> {
   const out: { id: string; element: XmlElement }[] = [];
   let kept = 0;
   let dropped = 0;
@@ -44,7 +48,13 @@ export async function filterUpdateinfo(input: AsyncIterable<Uint8Array>, name: s
         collection.children = collection.children.filter((c) => {
           if (c.name !== 'package') return true;
           const a = c.attrs;
-          const ok = keep({ name: a['name'] ?? '', epoch: Number(a['epoch'] ?? '0') || 0, version: a['version'] ?? '', release: a['release'] ?? '', arch: a['arch'] ?? '' });
+          const ok = keep({
+            name: a['name'] ?? '',
+            epoch: Number(a['epoch'] ?? '0') || 0,
+            version: a['version'] ?? '',
+            release: a['release'] ?? '',
+            arch: a['arch'] ?? '',
+          });
           if (ok) packages++;
           return ok;
         });
@@ -68,7 +78,9 @@ const packageKey = (p: XmlElement): string => ['name', 'epoch', 'version', 'rele
  * collections' packages that `into` lacks are added to it, so no source's packages are lost.
  */
 export function mergeUpdate(into: XmlElement, from: XmlElement): void {
-  const have = new Set(childrenNamed(into, 'pkglist').flatMap((l) => childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map(packageKey))));
+  const have = new Set(
+    childrenNamed(into, 'pkglist').flatMap((l) => childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map(packageKey))),
+  );
   const existing = childrenNamed(into, 'pkglist')[0];
   const list: XmlElement = existing ?? { name: 'pkglist', attrs: {}, text: '', children: [], line: into.line };
   if (existing === undefined) into.children.push(list);
@@ -90,17 +102,44 @@ export function updateinfoDocument(updates: readonly string[]): string {
  * Each advisory of an (uncompressed) updateinfo.xml with the builds its collections list, for the
  * report of what a view withholds.
  */
-export async function* advisoryBuilds(input: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<{ id: string; type: string; severity: string | null; issued: string | null; cves: string[]; packages: { name: string; evr: string; arch: string }[] }> {
+export async function* advisoryBuilds(
+  input: AsyncIterable<Uint8Array>,
+  name: string,
+): AsyncGenerator<{
+  id: string;
+  type: string;
+  severity: string | null;
+  issued: string | null;
+  cves: string[];
+  packages: { name: string; evr: string; arch: string }[];
+}> {
   for await (const { element } of xmlRecords(input, { name, select: (p) => p.length === 2 && p[1] === 'update' })) {
     const packages = childrenNamed(element, 'pkglist').flatMap((l) =>
-      childrenNamed(l, 'collection').flatMap((c) => childrenNamed(c, 'package').map((x) => ({ name: x.attrs['name'] ?? '', evr: `${String(Number(x.attrs['epoch'] ?? '0') || 0)}:${x.attrs['version'] ?? ''}-${x.attrs['release'] ?? ''}`, arch: x.attrs['arch'] ?? '' }))),
+      childrenNamed(l, 'collection').flatMap((c) =>
+        childrenNamed(c, 'package').map((x) => ({
+          name: x.attrs['name'] ?? '',
+          evr: `${String(Number(x.attrs['epoch'] ?? '0') || 0)}:${x.attrs['version'] ?? ''}-${x.attrs['release'] ?? ''}`,
+          arch: x.attrs['arch'] ?? '',
+        })),
+      ),
     );
     // updateinfo's issued date is "YYYY-MM-DD hh:mm:ss" (UTC by convention), or seconds since the epoch.
     const date = childrenNamed(element, 'issued')[0]?.attrs['date']?.trim() ?? '';
     const iso = issuedTime(date);
-    const cves = childrenNamed(element, 'references').flatMap((r) => childrenNamed(r, 'reference').filter((x) => x.attrs['type'] === 'cve').map((x) => x.attrs['id'] ?? ''));
+    const cves = childrenNamed(element, 'references').flatMap((r) =>
+      childrenNamed(r, 'reference')
+        .filter((x) => x.attrs['type'] === 'cve')
+        .map((x) => x.attrs['id'] ?? ''),
+    );
     const severity = childrenNamed(element, 'severity')[0]?.text.trim() ?? '';
-    yield { id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(), type: element.attrs['type'] ?? '', severity: severity === '' ? null : severity, issued: iso, cves, packages };
+    yield {
+      id: (childrenNamed(element, 'id')[0]?.text ?? '').trim(),
+      type: element.attrs['type'] ?? '',
+      severity: severity === '' ? null : severity,
+      issued: iso,
+      cves,
+      packages,
+    };
   }
 }
 

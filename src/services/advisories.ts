@@ -27,7 +27,11 @@ export function searchAdvisories(db: Db, q: AdvisoryQuery): Promise<Advisory[]> 
 }
 
 /** One advisory with its history (added, changed with what changed, withdrawn, restored). */
-export async function showAdvisory(db: Db, source: string, id: string): Promise<{ advisory: Advisory & { withdrawnAt: string | null }; events: AdvisoryEvent[] } | null> {
+export async function showAdvisory(
+  db: Db,
+  source: string,
+  id: string,
+): Promise<{ advisory: Advisory & { withdrawnAt: string | null }; events: AdvisoryEvent[] } | null> {
   const advisory = await getAdvisory(db, source, id);
   if (advisory === null) return null;
   return { advisory, events: await listAdvisoryEvents(db, source, id) };

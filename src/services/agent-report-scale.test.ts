@@ -59,13 +59,27 @@ describe.each(testDatabases())('a large agent report on $name', ({ open }) => {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomBytes(16).toString('hex');
     const path = '/agent/v1/report';
-    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, 'POST', path, body)).digest('hex');
-    return Promise.resolve(app.request(path, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig }, body }));
+    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
+      .update(stringToSign(agentId, ts, nonce, 'POST', path, body))
+      .digest('hex');
+    return Promise.resolve(
+      app.request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+        body,
+      }),
+    );
   };
 
   beforeEach(async () => {
     db = await open();
-    app = createApp(db, { knownHostsFile: '/nonexistent/known_hosts', transport: () => refusingTransport, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
+    app = createApp(db, {
+      knownHostsFile: '/nonexistent/known_hosts',
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: serverKey,
+      authFailuresPerMinute: 1000,
+    });
     const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'huge-host' })).agentId;
   });
@@ -75,7 +89,13 @@ describe.each(testDatabases())('a large agent report on $name', ({ open }) => {
 
   it('stores and matches a report of 100,000 packages', async () => {
     // Advisories naming packages at both ends of the list, and one the host is not affected by.
-    await transaction(db, (tx) => upsertAdvisories(tx, [advisory('ADV-FIRST', 'bw-src-0', '1.0.0-2'), advisory('ADV-LAST', 'bw-src-99999', '1.99999.0-2'), advisory('ADV-FIXED', 'bw-src-50000', '1.0.0-1')], new Date().toISOString()));
+    await transaction(db, (tx) =>
+      upsertAdvisories(
+        tx,
+        [advisory('ADV-FIRST', 'bw-src-0', '1.0.0-2'), advisory('ADV-LAST', 'bw-src-99999', '1.99999.0-2'), advisory('ADV-FIXED', 'bw-src-50000', '1.0.0-1')],
+        new Date().toISOString(),
+      ),
+    );
     const res = await post(report(100_000));
     expect([res.status, await res.text()]).toEqual([200, 'ok 100000 packages, 2 findings (2 new, 0 closed)\n']);
     const targetId = (await getAgent(db, agentId))?.targetId ?? '';

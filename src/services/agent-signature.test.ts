@@ -24,13 +24,27 @@ describe('agent signatures over the bytes sent', () => {
   const post = (path: string, body: Buffer): Promise<Response> => {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomBytes(16).toString('hex');
-    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, 'POST', path, body)).digest('hex');
-    return Promise.resolve(app.request(path, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig }, body }));
+    const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
+      .update(stringToSign(agentId, ts, nonce, 'POST', path, body))
+      .digest('hex');
+    return Promise.resolve(
+      app.request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+        body,
+      }),
+    );
   };
 
   beforeAll(async () => {
     db = await openStore({ dbPath: join(dir, 'b.db') });
-    app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: serverKey, authFailuresPerMinute: 1000 });
+    app = createApp(db, {
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: serverKey,
+      authFailuresPerMinute: 1000,
+    });
     const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     agentId = (await enrollAgent(db, serverKey, { token, hostname: 'latin1-host' })).agentId;
   });
@@ -49,7 +63,7 @@ describe('agent signatures over the bytes sent', () => {
     expect([res.status, await res.text()]).toEqual([200, 'ok 1 packages, 0 findings (0 new, 0 closed)\n']);
   });
 
-  it("verifies a task result whose output head -c cut in the middle of a character", async () => {
+  it('verifies a task result whose output head -c cut in the middle of a character', async () => {
     const targetId = (await getAgent(db, agentId))?.targetId ?? '';
     const task = runAgentTask(db, targetId, 'exec', ['dnf', '-y', 'install', 'x-1-1'], { timeoutMs: 20_000, pollMs: 20 });
     let pk = '';
@@ -57,8 +71,14 @@ describe('agent signatures over the bytes sent', () => {
       await new Promise((r) => setTimeout(r, 20));
       const ts = String(Math.floor(Date.now() / 1000));
       const nonce = randomBytes(16).toString('hex');
-      const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, 'GET', '/agent/v1/tasks', '')).digest('hex');
-      const next = await (await app.request('/agent/v1/tasks', { headers: { 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig } })).text();
+      const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
+        .update(stringToSign(agentId, ts, nonce, 'GET', '/agent/v1/tasks', ''))
+        .digest('hex');
+      const next = await (
+        await app.request('/agent/v1/tasks', {
+          headers: { 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+        })
+      ).text();
       pk = /^task (\d+) exec$/m.exec(next)?.[1] ?? '';
     }
     // "Überprüfung" whose first character (two bytes in UTF-8) lost its second byte.

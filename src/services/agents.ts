@@ -55,7 +55,8 @@ const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).di
 export function agentServerKey(env: NodeJS.ProcessEnv = process.env): Buffer {
   const fromEnv = env['BULWARK_AGENT_KEY'];
   if (fromEnv !== undefined && fromEnv !== '') {
-    if (!/^[0-9a-f]{64}$/i.test(fromEnv)) throw new BulwarkError('config.invalid', 'BULWARK_AGENT_KEY must be 64 hex digits (openssl rand -hex 32)', { variable: 'BULWARK_AGENT_KEY' });
+    if (!/^[0-9a-f]{64}$/i.test(fromEnv))
+      throw new BulwarkError('config.invalid', 'BULWARK_AGENT_KEY must be 64 hex digits (openssl rand -hex 32)', { variable: 'BULWARK_AGENT_KEY' });
     return Buffer.from(fromEnv, 'hex');
   }
   const file = `${dirname(defaultSqlitePath(env))}/agent-server.key`;
@@ -81,7 +82,11 @@ export function stringToSign(agentId: string, ts: string, nonce: string, method:
  * A one-time enrollment token for `bulwark-agent enroll`; the host it enrolls gets `tags`.
  * @example const { token } = await createEnrollmentToken(db, { tags: ['prod'], expiresInHours: 24, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function createEnrollmentToken(db: Db, o: { tags: string[]; expiresInHours: number; actor: Actor }, clock: Clock = systemClock): Promise<{ token: string; id: string; expiresAt: string }> {
+export async function createEnrollmentToken(
+  db: Db,
+  o: { tags: string[]; expiresInHours: number; actor: Actor },
+  clock: Clock = systemClock,
+): Promise<{ token: string; id: string; expiresAt: string }> {
   if (!(o.expiresInHours > 0 && o.expiresInHours <= 24 * 30)) throw new BulwarkError('usage', 'an enrollment token expires after 1 hour to 30 days');
   for (const t of o.tags) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(t)) throw new BulwarkError('usage', `"${t}" is not a tag`);
   const id = randomBytes(6).toString('hex');
@@ -94,7 +99,12 @@ export async function createEnrollmentToken(db: Db, o: { tags: string[]; expires
 }
 
 /** Enrolls a host: the token is used up, the host becomes a target, and the agent gets its key. */
-export async function enrollAgent(db: Db, serverKey: Buffer, o: { token: string; hostname: string }, clock: Clock = systemClock): Promise<{ agentId: string; key: string; target: string }> {
+export async function enrollAgent(
+  db: Db,
+  serverKey: Buffer,
+  o: { token: string; hostname: string },
+  clock: Clock = systemClock,
+): Promise<{ agentId: string; key: string; target: string }> {
   const m = ENROLL.exec(o.token);
   const refused = new BulwarkError('auth.required', 'the enrollment token is not valid (unknown, used, or expired)');
   if (m === null) throw refused;
@@ -131,26 +141,37 @@ type SignedHeaders = { agentId: string | undefined; ts: string | undefined; nonc
  */
 export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow> {
   const { agentId, ts, nonce, signature } = r;
-  if (agentId === undefined || ts === undefined || nonce === undefined || signature === undefined) throw new BulwarkError('auth.required', 'an agent request must be signed (X-Bulwark-Agent, -Timestamp, -Nonce, -Signature)');
-  if (!/^[0-9a-f]{16}$/.test(agentId) || !/^\d{1,12}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature)) throw new BulwarkError('auth.required', 'malformed agent signature headers');
+  if (agentId === undefined || ts === undefined || nonce === undefined || signature === undefined)
+    throw new BulwarkError('auth.required', 'an agent request must be signed (X-Bulwark-Agent, -Timestamp, -Nonce, -Signature)');
+  if (!/^[0-9a-f]{16}$/.test(agentId) || !/^\d{1,12}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature))
+    throw new BulwarkError('auth.required', 'malformed agent signature headers');
   const agent = await getAgent(db, agentId);
   if (agent === null || agent.revokedAt !== null) throw new BulwarkError('auth.required', 'unknown or revoked agent');
   return agent;
 }
 
 /** Checks a signed agent request (its body as the bytes received); returns the agent, or throws auth.required saying why. */
-export async function verifyAgentRequest(db: Db, serverKey: Buffer, r: SignedHeaders & { method: string; path: string; body: Buffer }, clock: Clock = systemClock): Promise<AgentRow> {
+export async function verifyAgentRequest(
+  db: Db,
+  serverKey: Buffer,
+  r: SignedHeaders & { method: string; path: string; body: Buffer },
+  clock: Clock = systemClock,
+): Promise<AgentRow> {
   const agent = await agentOfHeaders(db, r);
   const { agentId = '', ts = '', nonce = '', signature = '' } = r;
-  const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex')).update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body)).digest();
+  const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
+    .update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body))
+    .digest();
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw new BulwarkError('auth.required', 'the signature does not verify');
   const now = clock().getTime();
-  if (Math.abs(now - Number(ts) * 1000) > MAX_SKEW_MS) throw new BulwarkError('auth.required', 'the request is too old or from the future (check the host clock)');
+  if (Math.abs(now - Number(ts) * 1000) > MAX_SKEW_MS)
+    throw new BulwarkError('auth.required', 'the request is too old or from the future (check the host clock)');
   // Old nonces are swept at most once a minute per process, and the last-seen time is written at
   // most once a minute per agent: a steady stream of reports costs one write each (the nonce).
   const sweep = now - lastSweep > 60_000;
   if (sweep) lastSweep = now;
-  if (!(await recordNonce(db, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null))) throw new BulwarkError('auth.required', 'this request was seen before (replay)');
+  if (!(await recordNonce(db, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null)))
+    throw new BulwarkError('auth.required', 'this request was seen before (replay)');
   if (agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000) await setAgentSeen(db, agentId, new Date(now).toISOString());
   return agent;
 }
@@ -168,7 +189,8 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   // A reboot step waits for a report from another boot; one found begun after a crash asks when
   // the host booted.
   if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
-  if (r.release === null || releaseFamily(r.release) === null) throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
+  if (r.release === null || releaseFamily(r.release) === null)
+    throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
   await transaction(db, async (tx) => {
@@ -180,7 +202,11 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m === 'dnf5' ? 'dnf' : m)) as PackageManager[];
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
-    await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages }, now);
+    await saveInventoryWithSources(
+      tx,
+      { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages },
+      now,
+    );
     await setTargetImage(tx, t.id, r.image);
   });
   const scan = await scanTarget(db, agent.targetId, clock);
@@ -209,24 +235,40 @@ export async function acceptTaskResult(db: Db, agent: AgentRow, taskPk: number, 
  * Gives the host's agent a task and waits for its result (patch runs on agent hosts): the
  * agent picks it up on its next pass. A task whose result never comes fails at `timeoutMs`.
  */
-export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'report', argv: readonly string[], o: { timeoutMs?: number; pollMs?: number } = {}, clock: Clock = systemClock): Promise<CommandResult> {
+export async function runAgentTask(
+  db: Db,
+  targetId: string,
+  kind: 'exec' | 'report',
+  argv: readonly string[],
+  o: { timeoutMs?: number; pollMs?: number } = {},
+  clock: Clock = systemClock,
+): Promise<CommandResult> {
   const agent = await getAgentOfTarget(db, targetId);
   if (agent === null) throw new BulwarkError('usage', `target ${targetId} has no enrolled agent`);
   for (const a of argv) if (a.includes('\n') || a.includes('\0')) throw new BulwarkError('input.invalid', 'a task word cannot hold a line break');
   const pk = await insertAgentTask(db, { agentId: agent.id, kind, argv: [...argv], now: clock().toISOString() });
   // The same command queued before and still not sent was left by a process that died waiting
   // (its step is being run again): it must never run as well.
-  await withdrawStaleCopies(db, { agentId: agent.id, pk, kind, argv, now: clock().toISOString(), why: `expired: superseded by task ${String(pk)} before the agent took it` });
+  await withdrawStaleCopies(db, {
+    agentId: agent.id,
+    pk,
+    kind,
+    argv,
+    now: clock().toISOString(),
+    why: `expired: superseded by task ${String(pk)} before the agent took it`,
+  });
   const timeoutMs = o.timeoutMs ?? 3_600_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
     const t: AgentTask | null = await getAgentTask(db, pk);
-    if (t?.state === 'done') return { code: t.exitCode, stdout: t.output ?? '', stderr: t.exitCode === null ? 'the task expired before the agent answered' : '' };
+    if (t?.state === 'done')
+      return { code: t.exitCode, stdout: t.output ?? '', stderr: t.exitCode === null ? 'the task expired before the agent answered' : '' };
     if (Date.now() > until) {
       // Given up on: an agent that polls later must not run it (an update outside its window,
       // after the step was marked failed). An answer already stored wins.
       const seconds = String(Math.round(timeoutMs / 1000));
-      if (!(await withdrawAgentTask(db, { agentId: agent.id, pk, now: clock().toISOString(), why: `expired: the server stopped waiting after ${seconds} s` }))) continue;
+      if (!(await withdrawAgentTask(db, { agentId: agent.id, pk, now: clock().toISOString(), why: `expired: the server stopped waiting after ${seconds} s` })))
+        continue;
       return { code: null, stdout: '', stderr: `the agent did not answer task ${String(pk)} within ${seconds} s; the task is withdrawn` };
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
@@ -239,17 +281,25 @@ export async function runAgentTask(db: Db, targetId: string, kind: 'exec' | 'rep
  * at boot), or fails at `timeoutMs`.
  * @example await rebootViaAgent(db, targetId, { timeoutMs: 20 * 60_000 })
  */
-export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: number; taskTimeoutMs?: number; pollMs?: number; since?: string } = {}): Promise<CommandResult> {
+export async function rebootViaAgent(
+  db: Db,
+  targetId: string,
+  o: { timeoutMs?: number; taskTimeoutMs?: number; pollMs?: number; since?: string } = {},
+): Promise<CommandResult> {
   // Begun before by a process that died (`since`): a host that booted since then was rebooted by
   // it, as its agent's last report says (its boot time, /proc/stat btime).
   if (o.since !== undefined) {
     const a = await getAgentOfTarget(db, targetId);
-    if (a?.bootedAt !== null && a?.bootedAt !== undefined && Date.parse(a.bootedAt) >= Date.parse(o.since)) return { code: 0, stdout: `already rebooted: the host booted at ${a.bootedAt}, after this step began at ${o.since}\n`, stderr: '' };
+    if (a?.bootedAt !== null && a?.bootedAt !== undefined && Date.parse(a.bootedAt) >= Date.parse(o.since))
+      return { code: 0, stdout: `already rebooted: the host booted at ${a.bootedAt}, after this step began at ${o.since}\n`, stderr: '' };
   }
   // The host may have booted and not reported yet: the agent itself then declines the reboot
   // (`@reboot SINCE`: only when it booted before SINCE, in seconds since the epoch).
   const word = o.since === undefined ? [] : [String(Math.floor(Date.parse(o.since) / 1000))];
-  const ack = await runAgentTask(db, targetId, 'exec', ['@reboot', ...word], { ...(o.taskTimeoutMs !== undefined ? { timeoutMs: o.taskTimeoutMs } : {}), ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}) });
+  const ack = await runAgentTask(db, targetId, 'exec', ['@reboot', ...word], {
+    ...(o.taskTimeoutMs !== undefined ? { timeoutMs: o.taskTimeoutMs } : {}),
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+  });
   if (ack.code !== 0) return ack;
   if (/^already-booted-since$/m.test(ack.stdout)) return { code: 0, stdout: `already rebooted: ${ack.stdout}`, stderr: '' };
   const before = bootIdOf(/^boot_id=(.*)$/m.exec(ack.stdout)?.[1]);
@@ -258,8 +308,10 @@ export async function rebootViaAgent(db: Db, targetId: string, o: { timeoutMs?: 
   const until = Date.now() + timeoutMs;
   for (;;) {
     const a = await getAgentOfTarget(db, targetId);
-    if (a?.bootId !== null && a?.bootId !== undefined && a.bootId !== before) return { code: 0, stdout: `rebooted: boot ${before} → ${a.bootId}\n`, stderr: '' };
-    if (Date.now() > until) return { code: null, stdout: ack.stdout, stderr: `no report from a new boot within ${String(Math.round(timeoutMs / 1000))} s of the reboot` };
+    if (a?.bootId !== null && a?.bootId !== undefined && a.bootId !== before)
+      return { code: 0, stdout: `rebooted: boot ${before} → ${a.bootId}\n`, stderr: '' };
+    if (Date.now() > until)
+      return { code: null, stdout: ack.stdout, stderr: `no report from a new boot within ${String(Math.round(timeoutMs / 1000))} s of the reboot` };
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   }
 }

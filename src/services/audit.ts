@@ -31,7 +31,14 @@ export function actorLabel(a: Actor): string {
  * change or delete an entry.
  * @example await recordAudit(db, { kind: 'cli', name: 'alice' }, 'policy.apply', 'azl3-prod', { version: 2 })
  */
-export async function recordAudit(db: Db, actor: Actor, action: string, subject: string, detail: Record<string, unknown> = {}, clock: Clock = systemClock): Promise<void> {
+export async function recordAudit(
+  db: Db,
+  actor: Actor,
+  action: string,
+  subject: string,
+  detail: Record<string, unknown> = {},
+  clock: Clock = systemClock,
+): Promise<void> {
   await appendAudit(db, { at: clock().toISOString(), actor: actorLabel(actor), action, subject, detail });
 }
 

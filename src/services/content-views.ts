@@ -8,7 +8,15 @@ import { BulwarkError } from '../core/errors.js';
 import { decompress } from '../lib/decompress.js';
 import { advisoryBuilds, filterUpdateinfo, mergeUpdate, serializeElement, updateinfoDocument } from '../repos/updateinfo-filter.js';
 import type { XmlElement } from '../lib/xml.js';
-import { parseContentView, selectContent, withheldAdvisories, type AdvisoryFixes, type Candidate, type ContentView, type Deviation } from '../repos/content-view.js';
+import {
+  parseContentView,
+  selectContent,
+  withheldAdvisories,
+  type AdvisoryFixes,
+  type Candidate,
+  type ContentView,
+  type Deviation,
+} from '../repos/content-view.js';
 import { getRepo, insertViewVersion, listSnapshotRows, listViewVersions } from '../storage/index.js';
 import { withLease } from './lease.js';
 import { advisoryFixedBuilds, snapshotFor, withoutLocalPaths } from './view-inputs.js';
@@ -53,7 +61,11 @@ export interface PublishReport {
  * Publishes the next version of the view in `file`.
  * @example await publishView(db, 'azl3-prod.yaml', { objectsDir, publishDir, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function publishView(db: Db, file: string, o: { objectsDir: string; publishDir: string; actor: Actor; clock?: Clock; signingKey?: SigningKey | undefined }): Promise<PublishReport> {
+export async function publishView(
+  db: Db,
+  file: string,
+  o: { objectsDir: string; publishDir: string; actor: Actor; clock?: Clock; signingKey?: SigningKey | undefined },
+): Promise<PublishReport> {
   const clock = o.clock ?? systemClock;
   const text = await readBoundedText(file, 1024 * 1024);
   const view = parseContentView(text, file);
@@ -69,7 +81,8 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     sources.push({ repo, src });
   }
   const kinds = [...new Set([...sources.map((x) => x.repo.kind), ...(parts.length > 0 ? ['rpm-md' as const] : [])])];
-  if (kinds.length > 1) throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
+  if (kinds.length > 1)
+    throw new BulwarkError('usage', `${file}: a view's sources are all rpm-md or all deb repositories; this one mixes ${kinds.join(' and ')}`);
   const family = kinds[0] === 'deb' ? 'deb' : 'rpm';
   const upstream: Candidate[] = parts.flatMap((x) => x.packages);
   const updateinfos: string[] = parts.flatMap((x) => x.updateinfos);
@@ -78,21 +91,40 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
     const only = src.advisories === undefined ? null : (await advisoryFixedBuilds(o.objectsDir, snap, src.advisories, file)).builds;
     // Every package file present and matching the snapshot's signed metadata, or no publication.
     const m = await mirrorSnapshot(db, repo.id, { objectsDir: o.objectsDir, snapshot: snap.id });
-    if (m.refused.length > 0) throw new BulwarkError('input.invalid', `${file}: ${repo.id}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`);
+    if (m.refused.length > 0)
+      throw new BulwarkError(
+        'input.invalid',
+        `${file}: ${repo.id}: ${String(m.refused.length)} package(s) do not verify, e.g. ${m.refused[0]?.package ?? ''}: ${m.refused[0]?.reason ?? ''}`,
+      );
     if (family === 'rpm') {
       for (const f of snap.files) if (f.type === 'updateinfo') updateinfos.push(objectPath(o.objectsDir, f.sha256));
       for await (const p of snapshotRpmPackages(o.objectsDir, snap)) {
         if (only !== null && !only.has(`${p.name}|${String(p.epoch)}:${p.version}-${p.release}|${p.arch}`)) continue;
-        if (p.checksumType !== 'sha256') throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
-        upstream.push({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, source: objectPath(o.objectsDir, p.checksum), origin: repo.id });
+        if (p.checksumType !== 'sha256')
+          throw new BulwarkError('input.invalid', `${repo.id}: ${p.name} has a ${p.checksumType} checksum; publishing needs sha256`);
+        upstream.push({
+          name: p.name,
+          epoch: p.epoch,
+          version: p.version,
+          release: p.release,
+          arch: p.arch,
+          source: objectPath(o.objectsDir, p.checksum),
+          origin: repo.id,
+        });
       }
     } else if (only !== null) throw new BulwarkError('usage', `${file}: advisory filters need rpm-md sources (updateinfo)`);
-    else for await (const p of snapshotDebPackages(o.objectsDir, snap)) upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
+    else
+      for await (const p of snapshotDebPackages(o.objectsDir, snap))
+        upstream.push({ name: p.name, epoch: 0, version: p.version, release: '', arch: p.arch, source: objectPath(o.objectsDir, p.sha256), origin: repo.id });
   }
   const replacements: Candidate[] = [];
   for (const r of view.replace) {
     const ours = family === 'rpm' ? r.rpm : r.deb;
-    if (ours === undefined) throw new BulwarkError('usage', `${file}: the replacement of ${r.package} needs ${family}: (this view's sources are ${family === 'rpm' ? 'rpm-md' : 'deb'})`);
+    if (ours === undefined)
+      throw new BulwarkError(
+        'usage',
+        `${file}: the replacement of ${r.package} needs ${family}: (this view's sources are ${family === 'rpm' ? 'rpm-md' : 'deb'})`,
+      );
     // Kept in the object store first, and read from there: the published version links that copy,
     // so a later change to the operator's file never reaches a version already published.
     const stored = objectPath(o.objectsDir, await putObject(o.objectsDir, await readBoundedBytes(ours, MAX_REPLACEMENT)));
@@ -111,20 +143,52 @@ export async function publishView(db: Db, file: string, o: { objectsDir: string;
   // Renewed while it runs: a killed publication frees the view within half a minute.
   const holder = `${PROCESS_ID}:${randomUUID().slice(0, 8)}`;
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ text, family, signed: o.signingKey?.published ?? null, packages: packages.map((p) => [p.name, p.epoch, p.version, p.release, p.arch, basename(p.source)]), deviations, updateinfos: updateinfos.map((u) => basename(u)) }))
+    .update(
+      JSON.stringify({
+        text,
+        family,
+        signed: o.signingKey?.published ?? null,
+        packages: packages.map((p) => [p.name, p.epoch, p.version, p.release, p.arch, basename(p.source)]),
+        deviations,
+        updateinfos: updateinfos.map((u) => basename(u)),
+      }),
+    )
     .digest('hex');
-  return withLease(db, `view:${view.name}`, holder, { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) }, async () => {
-    // Nothing changed since the latest version: no new, identical version (which would mark
-    // images behind and make --if-needed rebuild them).
-    const latest = (await listViewVersions(db, view.name))[0];
-    if (latest !== undefined && latest.fingerprint === fingerprint) return { view: view.name, version: latest.version, dir: latest.dir, packages: latest.packages, deviations: latest.deviations as Deviation[], unchanged: true };
-    return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
-  });
+  return withLease(
+    db,
+    `view:${view.name}`,
+    holder,
+    { busy: () => new BulwarkError('storage.conflict', `${view.name} is being published by another process`) },
+    async () => {
+      // Nothing changed since the latest version: no new, identical version (which would mark
+      // images behind and make --if-needed rebuild them).
+      const latest = (await listViewVersions(db, view.name))[0];
+      if (latest !== undefined && latest.fingerprint === fingerprint)
+        return {
+          view: view.name,
+          version: latest.version,
+          dir: latest.dir,
+          packages: latest.packages,
+          deviations: latest.deviations as Deviation[],
+          unchanged: true,
+        };
+      return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
+    },
+  );
 }
 
 async function writeVersion(
   db: Db,
-  v: { text: string; view: ContentView; family: 'rpm' | 'deb'; packages: Candidate[]; deviations: Deviation[]; updateinfos: string[]; arches: string[]; fingerprint: string },
+  v: {
+    text: string;
+    view: ContentView;
+    family: 'rpm' | 'deb';
+    packages: Candidate[];
+    deviations: Deviation[];
+    updateinfos: string[];
+    arches: string[];
+    fingerprint: string;
+  },
   o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined },
   clock: Clock,
 ): Promise<PublishReport> {
@@ -152,7 +216,9 @@ async function writeVersion(
       const published = new Set(packages.map((p) => `${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
       const byId = new Map<string, XmlElement>();
       for (const u of updateinfos) {
-        const r = await filterUpdateinfo(decompress(createReadStream(u), u, 2 ** 31), u, (p) => published.has(`${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`));
+        const r = await filterUpdateinfo(decompress(createReadStream(u), u, 2 ** 31), u, (p) =>
+          published.has(`${p.name}|${String(p.epoch)}|${p.version}|${p.release}|${p.arch}`),
+        );
         for (const x of r.updates) {
           // The same advisory from two sources (a repository per architecture): one record, every package.
           const first = byId.get(x.id);
@@ -167,7 +233,13 @@ async function writeVersion(
     }
   } else {
     const arches = [...new Set([...v.arches, ...packages.map((p) => p.arch)].filter((a) => a !== 'all'))].sort();
-    await publishApt(dir, packages, { suite: view.suite ?? view.name, component: view.component ?? 'main', arches: arches.length > 0 ? arches : ['amd64'], label: `${view.name} version ${String(next)}`, date: clock() });
+    await publishApt(dir, packages, {
+      suite: view.suite ?? view.name,
+      component: view.component ?? 'main',
+      arches: arches.length > 0 ? arches : ['amd64'],
+      label: `${view.name} version ${String(next)}`,
+      date: clock(),
+    });
     await checkPublished(dir, family, packages);
   }
   // dnf's convention: repo_gpgcheck checks repomd.xml.asc, gpgkey=<baseurl>/repodata/repomd.xml.key;
@@ -175,9 +247,17 @@ async function writeVersion(
   if (o.signingKey !== undefined) await signVersion(dir, o.signingKey);
   await writeFile(join(dir, 'deviations.json'), JSON.stringify({ view: view.name, version: next, deviations }, null, 2) + '\n');
   await writeFile(join(dir, 'view.yaml'), withoutLocalPaths(text, view));
-  const version = await insertViewVersion(db, { view: view.name, createdAt: clock().toISOString(), createdBy: actorLabel(o.actor), spec: text, packages: packages.length, deviations, dir, fingerprint: v.fingerprint });
+  const version = await insertViewVersion(db, {
+    view: view.name,
+    createdAt: clock().toISOString(),
+    createdBy: actorLabel(o.actor),
+    spec: text,
+    packages: packages.length,
+    deviations,
+    dir,
+    fingerprint: v.fingerprint,
+  });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
   return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
 }
-

@@ -13,7 +13,20 @@ import { catalog } from '../feeds/catalog.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { canonicalRelease, distributionOf, identityMismatch, IdentityTally, type ExpectedIdentity, type IdentityFact } from '../feeds/identity.js';
 import { feedDocuments } from '../lib/archive.js';
-import { countWithdrawnSince, discardStaged, liveAdvisoryIds, liveAdvisoryIdsWithFixes, publishStaged, releasesOfSource, stageAdvisories, stagingSource, staleStagingSources, markWithdrawn, transaction, upsertAdvisories } from '../storage/index.js';
+import {
+  countWithdrawnSince,
+  discardStaged,
+  liveAdvisoryIds,
+  liveAdvisoryIdsWithFixes,
+  publishStaged,
+  releasesOfSource,
+  stageAdvisories,
+  stagingSource,
+  staleStagingSources,
+  markWithdrawn,
+  transaction,
+  upsertAdvisories,
+} from '../storage/index.js';
 import { assertReadable } from './read-file.js';
 import { systemClock, type Db } from './store.js';
 import { DEFAULT_LIMITS, type FeedSource, type SyncOptions, type SyncReport } from './feed-types.js';
@@ -153,7 +166,11 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
         // A document of another distribution or release is refused as soon as it is read.
         if (expected !== null && docTally.facts().length > 0) {
           const why = identityMismatch(expected, docTally);
-          if (why !== null) throw refusal('identity', `${doc.name} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, { expected, found: docTally.facts() });
+          if (why !== null)
+            throw refusal('identity', `${doc.name} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, {
+              expected,
+              found: docTally.facts(),
+            });
         }
       }
     } finally {
@@ -178,19 +195,37 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       (wouldEmpty > 0 ? `, ${String(wouldEmpty)} would lose every fix` : '') +
       (recentlyWithdrawn > 0 ? `, ${String(recentlyWithdrawn)} withdrawn since ${windowStart}` : '');
     const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, wouldEmpty, recentlyWithdrawn, windowStart };
-    if (totals.advisories === 0 && (live.length > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`, details);
+    if (totals.advisories === 0 && (live.length > 0 || skipped > 0))
+      throw refusal(
+        'no-usable-records',
+        `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`,
+        details,
+      );
     if (expected !== null && totals.advisories > 0 && tally.facts().length === 0) {
       // Not a skipped record: a note that the check could not be made.
       warnings++;
-      if (warningSamples.length < MAX_SAMPLES) warningSamples.push({ record: null, message: `${file}: the feed does not say which distribution or release it is about (no <release>, dist tag, namespace or ecosystem); it could not be checked against ${expected.release ?? expected.distributions.join(' or ')}` });
+      if (warningSamples.length < MAX_SAMPLES)
+        warningSamples.push({
+          record: null,
+          message: `${file}: the feed does not say which distribution or release it is about (no <release>, dist tag, namespace or ecosystem); it could not be checked against ${expected.release ?? expected.distributions.join(' or ')}`,
+        });
     }
     if (expected !== null && totals.advisories > 0) {
       const why = identityMismatch(expected, tally);
-      if (why !== null) throw refusal('identity', `${file} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, { expected, found: tally.facts() });
+      if (why !== null)
+        throw refusal('identity', `${file} is not a feed of source ${src.id}: ${why}; nothing was stored (--force does not change this)`, {
+          expected,
+          found: tally.facts(),
+        });
     }
     if (opts.allowWithdraw !== true) {
       const share = opts.maxWithdrawShare ?? DEFAULT_MAX_WITHDRAW_SHARE;
-      if (skipped > totals.advisories) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`, details);
+      if (skipped > totals.advisories)
+        throw refusal(
+          'mostly-skipped',
+          `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the feed, or pass --allow-withdraw to store what could be read`,
+          details,
+        );
       // Measured against what the source held at the window's start (live plus withdrawn since).
       const base = live.length + recentlyWithdrawn;
       const lost = wouldWithdraw + wouldEmpty;
@@ -201,8 +236,8 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
           wouldEmpty > 0
             ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} and leave ${String(wouldEmpty)} without any fix of the ${String(live.length)} advisories of ${src.id}${recentlyWithdrawn > 0 ? ` (with ${String(recentlyWithdrawn)} withdrawn since ${windowStart}, ${String(taken)} of ${String(base)})` : ''} (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`
             : recentlyWithdrawn === 0
-            ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`
-            : `${file}: refused: with the ${String(recentlyWithdrawn)} advisories withdrawn since ${windowStart}, the sync would leave ${String(taken)} of the ${String(base)} advisories of ${src.id} withdrawn (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
+              ? `${file}: refused: the sync would withdraw ${String(wouldWithdraw)} of the ${String(live.length)} advisories of ${src.id} (${String(Math.round((100 * wouldWithdraw) / live.length))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`
+              : `${file}: refused: with the ${String(recentlyWithdrawn)} advisories withdrawn since ${windowStart}, the sync would leave ${String(taken)} of the ${String(base)} advisories of ${src.id} withdrawn (${String(Math.round((100 * taken) / base))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really withdrew them, pass --allow-withdraw`,
           details,
         );
     }

@@ -34,7 +34,11 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
   });
   afterAll(async () => {
     server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      server.close(() => {
+        r();
+      }),
+    );
     await db.close();
   });
   afterEach(() => {
@@ -59,7 +63,7 @@ describe.each(testDatabases())('feed sources by who configured them, on $name', 
     expect(by).toMatchObject({ 'by-cli': 'cli', 'by-api': 'api', 'literal-api': 'api', 'literal-cli': 'cli' });
   });
 
-  it('lets only the operator\'s sources through the allow-list unless the operator allows the API too', async () => {
+  it("lets only the operator's sources through the allow-list unless the operator allows the API too", async () => {
     vi.stubEnv('BULWARK_FEED_ALLOW', 'localhost');
     const before = hits;
     expect([await sync('by-cli'), await sync('by-api'), await sync('literal-cli'), await sync('literal-api')]).toEqual(['synced', NEUTRAL, 'synced', NEUTRAL]);

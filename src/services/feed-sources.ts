@@ -21,7 +21,8 @@ const SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 function stateView(s: FeedState): FeedSourceState {
   const location = new FeedLocation(s.location);
   const summary: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s.summary)) summary[k] = k === 'location' && typeof v === 'string' ? new FeedLocation(v) : typeof v === 'string' ? location.scrub(v) : v;
+  for (const [k, v] of Object.entries(s.summary))
+    summary[k] = k === 'location' && typeof v === 'string' ? new FeedLocation(v) : typeof v === 'string' ? location.scrub(v) : v;
   return { ...s, location, summary };
 }
 
@@ -35,7 +36,16 @@ export async function listSources(db: Db, clock: Clock = systemClock): Promise<F
   const states = new Map((await listFeedStates(db)).map((s) => [s.source, stateView(s)]));
   const out = new Map<string, Omit<FeedSource, 'freshness'>>();
   for (const c of catalog) {
-    const src: Omit<FeedSource, 'freshness'> = { id: c.id, format: c.format, location: new FeedLocation(c.location), release: c.release, description: c.description, origin: 'catalog', addedVia: 'cli', state: states.get(c.id) ?? null };
+    const src: Omit<FeedSource, 'freshness'> = {
+      id: c.id,
+      format: c.format,
+      location: new FeedLocation(c.location),
+      release: c.release,
+      description: c.description,
+      origin: 'catalog',
+      addedVia: 'cli',
+      state: states.get(c.id) ?? null,
+    };
     if (c.resolve !== undefined) src.resolve = c.resolve;
     out.set(c.id, src);
   }
@@ -83,7 +93,11 @@ export interface AddSourceInput {
 export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<FeedSource> {
   if (!SOURCE_ID.test(input.id)) throw new BulwarkError('usage', `"${input.id}" is not a source id: lower-case letters, digits, ".", "_" and "-"`);
   // An http(s) location that is no URL was stored and failed every sync with a bare "Invalid URL".
-  if (isUrl(input.location) && !URL.canParse(input.location)) throw new BulwarkError('usage', `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`);
+  if (isUrl(input.location) && !URL.canParse(input.location))
+    throw new BulwarkError(
+      'usage',
+      `source "${input.id}": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key`,
+    );
   const base = catalog.find((c) => c.id === input.id);
   let format = input.format ?? base?.format;
   if (format === undefined && !isUrl(input.location)) format = await detectFileFormat(input.location);
@@ -92,8 +106,17 @@ export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SY
   const release = input.release === undefined ? (base?.release ?? null) : input.release;
   if (release !== null && parseReleaseId(release) === null) throw new BulwarkError('usage', `"${release}" is not a release id such as ${EXAMPLE_RELEASE}`);
   const days = input.staleAfterDays;
-  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new BulwarkError('usage', `stale after ${String(days)} days: give a whole number of days from 1 to 3650`);
-  await saveFeedSource(db, { id: input.id, format, location: input.location, release, description: input.description ?? null, addedAt: clock().toISOString(), addedVia: input.via ?? 'cli' });
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650))
+    throw new BulwarkError('usage', `stale after ${String(days)} days: give a whole number of days from 1 to 3650`);
+  await saveFeedSource(db, {
+    id: input.id,
+    format,
+    location: input.location,
+    release,
+    description: input.description ?? null,
+    addedAt: clock().toISOString(),
+    addedVia: input.via ?? 'cli',
+  });
   if (days !== undefined) await setStaleAfterDays(db, input.id, days);
   const s = (await listSources(db)).find((x) => x.id === input.id);
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
@@ -150,5 +173,10 @@ export async function lastRefusal(db: Db, source: string): Promise<FeedRefusal |
   if (e?.detail['status'] !== 'refused') return null;
   const d = e.detail;
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-  return { at: str(d['refusedAt']) ?? e.at, reason: str(d['refused']) ?? 'unknown', error: str(d['refusedError']) ?? str(d['error']) ?? '', fingerprint: str(d['fingerprint']) };
+  return {
+    at: str(d['refusedAt']) ?? e.at,
+    reason: str(d['refused']) ?? 'unknown',
+    error: str(d['refusedError']) ?? str(d['error']) ?? '',
+    fingerprint: str(d['fingerprint']),
+  };
 }

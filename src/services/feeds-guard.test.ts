@@ -37,7 +37,18 @@ function advisory(id: string, severity = 'high'): Record<string, unknown> {
     publishedAt: '2025-01-01T00:00:00Z',
     updatedAt: null,
     parser: 'test@1',
-    fixes: [{ release: 'azurelinux:3.0', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.3.2-1.azl3', lastAffected: null, introduced: null }],
+    fixes: [
+      {
+        release: 'azurelinux:3.0',
+        package: 'openssl',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed: '0:3.3.2-1.azl3',
+        lastAffected: null,
+        introduced: null,
+      },
+    ],
   };
 }
 
@@ -94,14 +105,28 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     const audit = await auditLog(db, { subject: 'guard', limit: 1 });
     expect(audit[0]?.detail).toMatchObject({ status: 'refused', refused: 'withdraw-share', usable: 1, stored: 10, wouldWithdraw: 9 });
 
-    expect(await syncSource(db, 'guard', { file: one, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', withdrawn: 9 });
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-again.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', restored: 9 });
+    expect(await syncSource(db, 'guard', { file: one, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      withdrawn: 9,
+    });
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-again.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      restored: 9,
+    });
   });
 
   it('lets a sync withdraw 20% and no more without the flag', async () => {
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'eight.json', ten.slice(0, 8)), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', withdrawn: 2 });
-    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-3.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', restored: 2 });
-    expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: { kind: 'cli', name: 'test' } }))).toBe('withdraw-share');
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'eight.json', ten.slice(0, 8)), actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      withdrawn: 2,
+    });
+    expect(await syncSource(db, 'guard', { file: feed(dir, 'ten-3.json', ten), actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      restored: 2,
+    });
+    expect(await refusedWith(syncSource(db, 'guard', { file: feed(dir, 'seven.json', ten.slice(0, 7)), actor: { kind: 'cli', name: 'test' } }))).toBe(
+      'withdraw-share',
+    );
   });
 
   // Salami: 19% three times is 47% of a source. The share is measured over a window (30 days,
@@ -111,20 +136,41 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     const day = (n: number) => () => new Date(Date.UTC(2026, 0, 1 + n));
     await addSource(db, { id: 'salami', format: 'native', location: feed(dir, 'fifty.json', fifty) });
     expect(await syncSource(db, 'salami', { actor: { kind: 'cli', name: 'test' }, clock: day(0) })).toMatchObject({ status: 'synced', added: 50 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: { kind: 'cli', name: 'test' }, clock: day(1) })).toMatchObject({ status: 'synced', withdrawn: 5 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: { kind: 'cli', name: 'test' }, clock: day(2) })).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(
+      await syncSource(db, 'salami', { file: feed(dir, 's45.json', fifty.slice(0, 45)), actor: { kind: 'cli', name: 'test' }, clock: day(1) }),
+    ).toMatchObject({ status: 'synced', withdrawn: 5 });
+    expect(
+      await syncSource(db, 'salami', { file: feed(dir, 's40.json', fifty.slice(0, 40)), actor: { kind: 'cli', name: 'test' }, clock: day(2) }),
+    ).toMatchObject({ status: 'synced', withdrawn: 5 });
     // 4 of 40 is 10%, but 14 of the 50 the source held three days ago is 28%.
     const before = await dumpStore(db);
     const third = syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3) });
-    await expect(third).rejects.toThrow(/with the 10 advisories withdrawn since 2025-12-05T00:00:00.000Z, the sync would leave 14 of the 50 advisories of salami withdrawn \(28%/);
-    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3) }))).toBe('withdraw-share');
+    await expect(third).rejects.toThrow(
+      /with the 10 advisories withdrawn since 2025-12-05T00:00:00.000Z, the sync would leave 14 of the 50 advisories of salami withdrawn \(28%/,
+    );
+    expect(
+      await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3) })),
+    ).toBe('withdraw-share');
     expect(await dumpStore(db)).toEqual(before);
     // The operator allows it once; that sync is the new baseline.
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's36.json', fifty.slice(0, 36)), actor: { kind: 'cli', name: 'test' }, clock: day(3), allowWithdraw: true })).toMatchObject({ status: 'synced', withdrawn: 4 });
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: { kind: 'cli', name: 'test' }, clock: day(4) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(
+      await syncSource(db, 'salami', {
+        file: feed(dir, 's36.json', fifty.slice(0, 36)),
+        actor: { kind: 'cli', name: 'test' },
+        clock: day(3),
+        allowWithdraw: true,
+      }),
+    ).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(
+      await syncSource(db, 'salami', { file: feed(dir, 's32.json', fifty.slice(0, 32)), actor: { kind: 'cli', name: 'test' }, clock: day(4) }),
+    ).toMatchObject({ status: 'synced', withdrawn: 4 });
     // 4 more within the window: 8 of 36 (22%) is refused; a month later the old slice no longer counts.
-    expect(await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(5) }))).toBe('withdraw-share');
-    expect(await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(35) })).toMatchObject({ status: 'synced', withdrawn: 4 });
+    expect(
+      await refusedWith(syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(5) })),
+    ).toBe('withdraw-share');
+    expect(
+      await syncSource(db, 'salami', { file: feed(dir, 's28.json', fifty.slice(0, 28)), actor: { kind: 'cli', name: 'test' }, clock: day(35) }),
+    ).toMatchObject({ status: 'synced', withdrawn: 4 });
   });
 
   // The same ids with no fix left match nothing, as if withdrawn: an Azure Linux 3.0 OVAL without
@@ -152,7 +198,10 @@ describe.each(testDatabases())('feed sync guards on $name', (tdb) => {
     const err = await syncSource(db, 'guard', { file: mostlyBad, actor: { kind: 'cli', name: 'test' } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('most records were skipped (10 usable records, 11 skipped');
     expect(await dumpStore(db)).toEqual(before);
-    expect(await syncSource(db, 'guard', { file: mostlyBad, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', unchanged: 10 });
+    expect(await syncSource(db, 'guard', { file: mostlyBad, allowWithdraw: true, actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      unchanged: 10,
+    });
   });
 });
 
@@ -175,10 +224,28 @@ describe('every sync is audited with its actor: CLI, API and scheduler', () => {
     const db = await openStore({ dbPath });
     try {
       const { token } = await createToken(db, { name: 'ops', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } });
-      const app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: Buffer.alloc(32, 1) });
-      const res = await app.request('/api/v1/feeds/guard/sync', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ force: true }) });
+      const app = createApp(db, {
+        knownHostsFile: join(dir, 'known_hosts'),
+        transport: () => refusingTransport,
+        version: 'test',
+        agentServerKey: Buffer.alloc(32, 1),
+      });
+      const res = await app.request('/api/v1/feeds/guard/sync', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ force: true }),
+      });
       expect(res.status).toBe(200);
-      expect(await schedulerCommand({ io: { stdin: devNull(), stdout: devNull(), stderr: devNull(), env: { USER: 'alice' } }, dbPath, intervalSeconds: 1, sync: true, once: true, knownHostsFile: join(dir, 'known_hosts') })).toBe(0);
+      expect(
+        await schedulerCommand({
+          io: { stdin: devNull(), stdout: devNull(), stderr: devNull(), env: { USER: 'alice' } },
+          dbPath,
+          intervalSeconds: 1,
+          sync: true,
+          once: true,
+          knownHostsFile: join(dir, 'known_hosts'),
+        }),
+      ).toBe(0);
 
       const syncs = (await auditLog(db, { subject: 'guard', limit: 10 })).filter((e) => e.action === 'feed.sync').reverse();
       expect(syncs.map((e) => [e.actor, e.detail['status']])).toEqual([
@@ -217,13 +284,23 @@ describe('a refused sync under the scheduler', () => {
       const err = new PassThrough();
       let text = '';
       err.on('data', (c: Buffer) => (text += c.toString()));
-      const code = await schedulerCommand({ io: { stdin: devNull(), stdout: devNull(), stderr: err, env: {} }, dbPath, intervalSeconds: 1, sync: true, once: true, knownHostsFile: join(dir, 'known_hosts') });
+      const code = await schedulerCommand({
+        io: { stdin: devNull(), stdout: devNull(), stderr: err, env: {} },
+        dbPath,
+        intervalSeconds: 1,
+        sync: true,
+        once: true,
+        knownHostsFile: join(dir, 'known_hosts'),
+      });
       return { code, err: text };
     };
     const first = await scheduler();
     expect(first).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*would withdraw 9 of the 10 advisories/) as unknown });
     const second = await scheduler();
-    expect(second).toMatchObject({ code: 4, err: expect.stringMatching(/^scheduler: guard refused: .*refused again, unread: the same bytes were refused at /) as unknown });
+    expect(second).toMatchObject({
+      code: 4,
+      err: expect.stringMatching(/^scheduler: guard refused: .*refused again, unread: the same bytes were refused at /) as unknown,
+    });
 
     const list = await runCli(['--db', dbPath, 'feeds', 'list']);
     expect(list.out).toMatch(/^guard\s+native\s+-\s+configured\s+REFUSED \S+\s+10\s/m);
@@ -275,17 +352,32 @@ describe.each(testDatabases())('a sync that fails while writing on $name', (tdb)
   it('leaves the store as it was (new advisories were staged, the last write failed), and the next sync stores it all', async () => {
     const next = feed(dir, 'next.json', [...ten.slice(0, 9), ...Array.from({ length: 5 }, (_, i) => advisory(`NEW-${String(i)}`))]);
     // The database refuses the final transaction's last statement (a withdrawal event).
-    if (db.dialect === 'sqlite') await sql`create trigger refuse_withdrawn before insert on advisory_events when new.kind = 'withdrawn' begin select raise(abort, 'injected failure'); end`.execute(rawKysely(db));
+    if (db.dialect === 'sqlite')
+      await sql`create trigger refuse_withdrawn before insert on advisory_events when new.kind = 'withdrawn' begin select raise(abort, 'injected failure'); end`.execute(
+        rawKysely(db),
+      );
     else {
-      await sql`create function refuse_withdrawn() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(rawKysely(db));
-      await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(rawKysely(db));
+      await sql`create function refuse_withdrawn() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(
+        rawKysely(db),
+      );
+      await sql`create trigger refuse_withdrawn before insert on advisory_events for each row when (new.kind = 'withdrawn') execute function refuse_withdrawn()`.execute(
+        rawKysely(db),
+      );
     }
     const before = await dumpStore(db);
     await expect(syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/injected failure/);
     expect(await dumpStore(db)).toEqual(before);
-    expect((await auditLog(db, { subject: 'guard', limit: 1 }))[0]?.detail).toMatchObject({ status: 'failed', error: expect.stringMatching(/injected failure/) as unknown });
+    expect((await auditLog(db, { subject: 'guard', limit: 1 }))[0]?.detail).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/injected failure/) as unknown,
+    });
     await sql`drop trigger refuse_withdrawn${sql.raw(db.dialect === 'sqlite' ? '' : ' on advisory_events')}`.execute(rawKysely(db));
-    expect(await syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).toMatchObject({ status: 'synced', added: 5, withdrawn: 1, unchanged: 9 });
+    expect(await syncSource(db, 'guard', { file: next, actor: { kind: 'cli', name: 'test' } })).toMatchObject({
+      status: 'synced',
+      added: 5,
+      withdrawn: 1,
+      unchanged: 9,
+    });
   });
 
   it('clears what a killed sync left staged, which no reader ever saw', async () => {

@@ -33,13 +33,21 @@ const SOURCES: { id: string; format: string; release?: string | null }[] = [
 
 /** Each real feed, the source it belongs to (synced first, so there is something to lose), and sources of another distribution or release. */
 const FEEDS: { file: string; home: string | null; wrong: string[] }[] = [
-  { file: 'azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz', home: 'azurelinux-3.0-oval', wrong: ['mariner-2.0-oval', 'mariner-1.0-oval', 'ubuntu-24.04-oval'] },
+  {
+    file: 'azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz',
+    home: 'azurelinux-3.0-oval',
+    wrong: ['mariner-2.0-oval', 'mariner-1.0-oval', 'ubuntu-24.04-oval'],
+  },
   { file: 'azurelinux/oval/cbl-mariner-2.0-oval.2024-01-22.xml.xz', home: 'mariner-2.0-oval', wrong: ['azurelinux-3.0-oval', 'mariner-1.0-oval'] },
   { file: 'azurelinux/oval/cbl-mariner-1.0-oval.2024-03-29.xml.xz', home: 'mariner-1.0-oval', wrong: ['azurelinux-3.0-oval', 'mariner-2.0-oval'] },
   { file: 'azurelinux/oval/history/azurelinux-3.0-oval.2024-08-01.xml.xz', home: null, wrong: ['mariner-2.0-oval', 'mariner-1.0-oval'] },
   { file: 'azurelinux/oval/history/azurelinux-3.0-oval.2024-11-01.xml.xz', home: null, wrong: ['mariner-2.0-oval'] },
   { file: 'azurelinux/oval/history/azurelinux-3.0-oval.2025-01-31.xml.xz', home: null, wrong: ['mariner-1.0-oval'] },
-  { file: 'samples/ubuntu-oval/com.ubuntu.noble.usn.oval.USN-7786-1.excerpt.xml', home: 'ubuntu-24.04-oval', wrong: ['ubuntu-22.04-oval', 'azurelinux-3.0-oval'] },
+  {
+    file: 'samples/ubuntu-oval/com.ubuntu.noble.usn.oval.USN-7786-1.excerpt.xml',
+    home: 'ubuntu-24.04-oval',
+    wrong: ['ubuntu-22.04-oval', 'azurelinux-3.0-oval'],
+  },
   { file: 'bulk/almalinux-osv-database.948f47a.tar.xz', home: null, wrong: ['rocky-osv', 'ubuntu-osv'] },
   { file: 'samples/osv/almalinux9-ALSA-2024-4312.openssh.osv.json', home: 'almalinux-osv', wrong: ['rocky-osv', 'ubuntu-osv'] },
   { file: 'samples/osv/almalinux9-ALSA-2022-5099.epoch.osv.json', home: null, wrong: ['rocky-osv'] },
@@ -57,7 +65,12 @@ const FEEDS: { file: string; home: string | null; wrong: string[] }[] = [
 async function setUp(db: Db): Promise<void> {
   for (const s of SOURCES) {
     const file = FEEDS.find((x) => x.home === s.id)?.file;
-    await addSource(db, { id: s.id, format: s.format, location: file === undefined ? '/nonexistent' : f(file), ...(s.release === undefined ? {} : { release: s.release }) });
+    await addSource(db, {
+      id: s.id,
+      format: s.format,
+      location: file === undefined ? '/nonexistent' : f(file),
+      ...(s.release === undefined ? {} : { release: s.release }),
+    });
   }
   for (const x of FEEDS) if (x.home !== null) expect((await syncSource(db, x.home, { actor: { kind: 'cli', name: 'test' } })).status).toBe('synced');
 }
@@ -74,26 +87,38 @@ describe.skipIf(data === null)('a feed of another distribution or release is ref
     await db.close();
   });
 
-  it.each(FEEDS.flatMap((x) => x.wrong.map((source) => ({ file: x.file, source }))))('$file into $source', async ({ file, source }) => {
-    const before = await dumpStore(db);
-    const auditBefore = (await auditLog(db, { limit: 1000 })).length;
-    const err = await syncSource(db, source, { file: f(file), force: true, allowWithdraw: true, actor: { kind: 'cli', name: 'tester' } }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(isBulwarkError(err, 'input.invalid')).toBe(true);
-    if (!isBulwarkError(err)) return;
-    expect(err.details?.['refused']).toBe('identity');
-    expect(err.message).toMatch(/is not a feed of source .*: expected .*, found /);
-    expect(await dumpStore(db)).toEqual(before);
-    const audit = await auditLog(db, { limit: 1000 });
-    expect(audit).toHaveLength(auditBefore + 1);
-    expect(audit[0]).toMatchObject({ actor: 'cli:tester', action: 'feed.sync', subject: source, detail: { status: 'refused', refused: 'identity', force: true } });
-    expect(audit[0]?.detail['sha256']).toMatch(/^[0-9a-f]{64}$/);
-  }, 60_000);
+  it.each(FEEDS.flatMap((x) => x.wrong.map((source) => ({ file: x.file, source }))))(
+    '$file into $source',
+    async ({ file, source }) => {
+      const before = await dumpStore(db);
+      const auditBefore = (await auditLog(db, { limit: 1000 })).length;
+      const err = await syncSource(db, source, { file: f(file), force: true, allowWithdraw: true, actor: { kind: 'cli', name: 'tester' } }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isBulwarkError(err, 'input.invalid')).toBe(true);
+      if (!isBulwarkError(err)) return;
+      expect(err.details?.['refused']).toBe('identity');
+      expect(err.message).toMatch(/is not a feed of source .*: expected .*, found /);
+      expect(await dumpStore(db)).toEqual(before);
+      const audit = await auditLog(db, { limit: 1000 });
+      expect(audit).toHaveLength(auditBefore + 1);
+      expect(audit[0]).toMatchObject({
+        actor: 'cli:tester',
+        action: 'feed.sync',
+        subject: source,
+        detail: { status: 'refused', refused: 'identity', force: true },
+      });
+      expect(audit[0]?.detail['sha256']).toMatch(/^[0-9a-f]{64}$/);
+    },
+    60_000,
+  );
 
   it('names what was expected and what was found: the CBL-Mariner 2.0 file offered to Azure Linux 3.0', async () => {
-    const err = await syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-2.0-oval.2024-01-22.xml.xz'), actor: { kind: 'cli', name: 'test' } }).catch((e: unknown) => e);
+    const err = await syncSource(db, 'azurelinux-3.0-oval', {
+      file: f('azurelinux/oval/cbl-mariner-2.0-oval.2024-01-22.xml.xz'),
+      actor: { kind: 'cli', name: 'test' },
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('expected azurelinux:3.0');
     expect((err as Error).message).toMatch(/found mariner:2\.0 \(2436 times, e\.g\. oval:com\.microsoft\.cbl-mariner:def:\d+: version 0:[^)]*\.cm2\)/);
   }, 60_000);
@@ -111,7 +136,13 @@ describe.skipIf(data === null).each(testDatabases())('identity refusal on $name'
     await addSource(db, { id: 'azurelinux-3.0-oval', location: f('azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz') });
     await syncSource(db, 'azurelinux-3.0-oval', { actor: { kind: 'cli', name: 'test' } });
     const before = await dumpStore(db);
-    await expect(syncSource(db, 'azurelinux-3.0-oval', { file: f('azurelinux/oval/cbl-mariner-1.0-oval.2024-03-29.xml.xz'), force: true, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/expected azurelinux:3\.0 .*found mariner:1\.0/);
+    await expect(
+      syncSource(db, 'azurelinux-3.0-oval', {
+        file: f('azurelinux/oval/cbl-mariner-1.0-oval.2024-03-29.xml.xz'),
+        force: true,
+        actor: { kind: 'cli', name: 'test' },
+      }),
+    ).rejects.toThrow(/expected azurelinux:3\.0 .*found mariner:1\.0/);
     expect(await dumpStore(db)).toEqual(before);
   }, 120_000);
 });

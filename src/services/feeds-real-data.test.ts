@@ -31,7 +31,10 @@ function text(p: string): string {
 
 /** Advisories a file should give, counted without Bulwark's parsers; a string: why it is not a feed. */
 function expected(p: string): number | string {
-  if (p.endsWith('.tar.xz')) return execFileSync('tar', ['-tJf', p], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n').filter((l) => l.endsWith('.json')).length;
+  if (p.endsWith('.tar.xz'))
+    return execFileSync('tar', ['-tJf', p], { encoding: 'utf8', maxBuffer: 1 << 26 })
+      .split('\n')
+      .filter((l) => l.endsWith('.json')).length;
   const t = text(p);
   if (t.includes('<repomd')) return 'repository metadata';
   if (/<metadata [^>]*packages=/.test(t)) return 'a package list';

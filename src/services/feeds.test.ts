@@ -63,8 +63,16 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
   });
 
   it.each([
-    ['an external entity', '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><oval_definitions><definitions>&x;</definitions></oval_definitions>', /DOCTYPE/],
-    ['a billion laughs', `<!DOCTYPE d [<!ENTITY a "ha">${Array.from({ length: 9 }, (_, i) => `<!ENTITY e${String(i + 1)} "${`&${i === 0 ? 'a' : `e${String(i)}`};`.repeat(10)}">`).join('')}]><oval_definitions>&e9;</oval_definitions>`, /DOCTYPE/],
+    [
+      'an external entity',
+      '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><oval_definitions><definitions>&x;</definitions></oval_definitions>',
+      /DOCTYPE/,
+    ],
+    [
+      'a billion laughs',
+      `<!DOCTYPE d [<!ENTITY a "ha">${Array.from({ length: 9 }, (_, i) => `<!ENTITY e${String(i + 1)} "${`&${i === 0 ? 'a' : `e${String(i)}`};`.repeat(10)}">`).join('')}]><oval_definitions>&e9;</oval_definitions>`,
+      /DOCTYPE/,
+    ],
     ['a million nested elements', `<oval_definitions>${'<a>'.repeat(1_000_000)}${'</a>'.repeat(1_000_000)}</oval_definitions>`, /nested deeper than 64/],
   ])('refuses %s with a clear error and stores nothing from it', async (_what, xml, re) => {
     const good = join(dir, 'good.xml');
@@ -91,9 +99,19 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
 
   it('drops an identical repeat of an advisory id and merges a different one, losing no fix', async () => {
     const rec = (pkg: string): string =>
-      JSON.stringify({ id: 'ALSA-2024:1', summary: 'Low: x', affected: [{ package: { ecosystem: 'AlmaLinux:9', name: pkg }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.0-1.el9' }] }] }] });
+      JSON.stringify({
+        id: 'ALSA-2024:1',
+        summary: 'Low: x',
+        affected: [
+          { package: { ecosystem: 'AlmaLinux:9', name: pkg }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.0-1.el9' }] }] },
+        ],
+      });
     const tree = join(dir, 'tree');
-    for (const [d, pkg] of [['almalinux8', 'a'], ['almalinux9', 'a'], ['almalinux10', 'b']] as const) {
+    for (const [d, pkg] of [
+      ['almalinux8', 'a'],
+      ['almalinux9', 'a'],
+      ['almalinux10', 'b'],
+    ] as const) {
       mkdirSync(join(tree, d), { recursive: true });
       writeFileSync(join(tree, d, 'ALSA-2024:1.json'), rec(pkg));
     }
@@ -171,7 +189,8 @@ describe.each(testDatabases())('feed sync on $name', ({ open }) => {
     // Definition N's first state is ste:N002 (data notes 1.3): its EVR is the fixed version.
     const fixedOf = (xml: string): Map<string, string> => {
       const out = new Map<string, string>();
-      for (const m of xml.matchAll(/id="oval:com\.microsoft\.azurelinux:ste:(\d+)002"[^>]*>\s*<linux-def:evr [^>]*>([^<]*)</g)) out.set(`oval:com.microsoft.azurelinux:def:${m[1]!}`, m[2]!);
+      for (const m of xml.matchAll(/id="oval:com\.microsoft\.azurelinux:ste:(\d+)002"[^>]*>\s*<linux-def:evr [^>]*>([^<]*)</g))
+        out.set(`oval:com.microsoft.azurelinux:def:${m[1]!}`, m[2]!);
       return out;
     };
     const xa = xmlOf(older);
@@ -250,7 +269,11 @@ describe('feed sync over HTTP', () => {
   });
   afterAll(async () => {
     server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      server.close(() => {
+        r();
+      }),
+    );
   });
   beforeEach(async () => {
     const [sqlite] = testDatabases();
@@ -281,7 +304,9 @@ describe('feed sync over HTTP', () => {
     mode = 'stall';
     await expect(syncSource(db, 'web', { timeouts: { idleMs: 300 } })).rejects.toThrow(/no data for 300 ms/);
     mode = 'huge';
-    await expect(syncSource(db, 'web', { limits: { maxDownloadBytes: 1024 * 1024, maxDocumentBytes: 1 << 20, maxTotalBytes: 1 << 20 } })).rejects.toThrow(/10485760 bytes is more than the limit of 1048576/);
+    await expect(syncSource(db, 'web', { limits: { maxDownloadBytes: 1024 * 1024, maxDocumentBytes: 1 << 20, maxTotalBytes: 1 << 20 } })).rejects.toThrow(
+      /10485760 bytes is more than the limit of 1048576/,
+    );
     expect(await loadAdvisories(db, { source: 'web' })).toEqual([]);
   });
 });

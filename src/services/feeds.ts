@@ -33,7 +33,12 @@ function allowFor(src: FeedSource): FeedAllow {
 /** Red Hat's `archive_latest.txt` names the newest full archive, relative to itself. */
 async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLocation> {
   if (src.resolve !== 'redhat-archive-latest' || !src.location.isUrl) return src.location;
-  const r = await download(src.location, join(workDir, 'index.txt'), { maxBytes: 4096, timeoutMs: 60_000, allow: allowFor(src), literalIsChosen: src.addedVia !== 'api' });
+  const r = await download(src.location, join(workDir, 'index.txt'), {
+    maxBytes: 4096,
+    timeoutMs: 60_000,
+    allow: allowFor(src),
+    literalIsChosen: src.addedVia !== 'api',
+  });
   if (r.status !== 'ok') throw new BulwarkError('input.invalid', `${String(src.location)}: no answer to resolve the archive name`);
   const name = (await readFile(r.file, 'utf8')).trim();
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new BulwarkError('input.invalid', `${String(src.location)}: "${name.slice(0, 80)}" is not an archive file name`);
@@ -43,7 +48,22 @@ async function resolveLocation(src: FeedSource, workDir: string): Promise<FeedLo
 /** What a sync may do without `allowWithdraw`: withdraw at most this share of the source's live advisories. */
 
 function emptyReport(source: string, location: FeedLocation, status: SyncReport['status'], seconds: number): SyncReport {
-  return { source, location, status, documents: 0, advisories: 0, duplicates: 0, added: 0, changed: 0, unchanged: 0, restored: 0, withdrawn: 0, warnings: 0, warningSamples: [], seconds };
+  return {
+    source,
+    location,
+    status,
+    documents: 0,
+    advisories: 0,
+    duplicates: 0,
+    added: 0,
+    changed: 0,
+    unchanged: 0,
+    restored: 0,
+    withdrawn: 0,
+    warnings: 0,
+    warningSamples: [],
+    seconds,
+  };
 }
 
 /**
@@ -63,10 +83,21 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
   const clock = opts.clock ?? systemClock;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'bulwark-feed-')));
   // Every sync is audited, whatever its outcome (issue #13): where it read, which bytes, what it did.
-  const trail: { location: FeedLocation; sha256: string | null } = { location: opts.file !== undefined ? new FeedLocation(opts.file) : src.location, sha256: null };
+  const trail: { location: FeedLocation; sha256: string | null } = {
+    location: opts.file !== undefined ? new FeedLocation(opts.file) : src.location,
+    sha256: null,
+  };
   const audit = async (status: string, detail: Record<string, unknown>): Promise<void> => {
     const location = String(trail.location);
-    const d: Record<string, unknown> = { status, location, sha256: trail.sha256, ...(opts.file === undefined ? {} : { file: true }), ...(opts.force === true ? { force: true } : {}), ...(opts.allowWithdraw === true ? { allowWithdraw: true } : {}), ...detail };
+    const d: Record<string, unknown> = {
+      status,
+      location,
+      sha256: trail.sha256,
+      ...(opts.file === undefined ? {} : { file: true }),
+      ...(opts.force === true ? { force: true } : {}),
+      ...(opts.allowWithdraw === true ? { allowWithdraw: true } : {}),
+      ...detail,
+    };
     // An error text may quote the location with its access key: redact it there too.
     if (typeof d['error'] === 'string') d['error'] = trail.location.scrub(d['error']);
     await recordAudit(db, opts.actor ?? SYSTEM, 'feed.sync', src.id, d, clock);
@@ -112,7 +143,13 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // The same bytes read by the same parser version for the same release give the same advisories.
     fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
     if (opts.force !== true && prev?.fingerprint === fingerprint) {
-      await saveFeedState(db, { ...prev, location: location.reveal(), etag: etag ?? prev.etag, lastModified: lastModified ?? prev.lastModified, syncedAt: clock().toISOString() });
+      await saveFeedState(db, {
+        ...prev,
+        location: location.reveal(),
+        etag: etag ?? prev.etag,
+        lastModified: lastModified ?? prev.lastModified,
+        syncedAt: clock().toISOString(),
+      });
       await audit('unchanged', {});
       return emptyReport(src.id, location, 'unchanged', seconds());
     }
@@ -137,12 +174,23 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     // Exploitation signals (KEV, EPSS) are stored beside the advisories and change no finding.
     const r =
       signalParser(src.format) !== null
-        ? await ingestSignalFile(db, src, file, { limits: opts.limits ?? DEFAULT_LIMITS, clock: () => now, allowWithdraw: opts.allowWithdraw, maxWithdrawShare: opts.maxWithdrawShare })
-        : await ingestFile(db, src, file, { ...opts, clock: () => now, workDir, withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart });
+        ? await ingestSignalFile(db, src, file, {
+            limits: opts.limits ?? DEFAULT_LIMITS,
+            clock: () => now,
+            allowWithdraw: opts.allowWithdraw,
+            maxWithdrawShare: opts.maxWithdrawShare,
+          })
+        : await ingestFile(db, src, file, {
+            ...opts,
+            clock: () => now,
+            workDir,
+            withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart,
+          });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
-    if (opts.rescan !== false && r.signal === undefined && r.added + r.changed + r.withdrawn + r.restored > 0) report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
+    if (opts.rescan !== false && r.signal === undefined && r.added + r.changed + r.withdrawn + r.restored > 0)
+      report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
     if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();
@@ -167,7 +215,10 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const message = err instanceof Error ? err.message : String(err);
     try {
       // A refusal's fingerprint lets the next sync of the same bytes be refused unread (see above).
-      await audit(refused === null ? 'failed' : 'refused', { error: message, ...(refused === null ? {} : { ...refused, ...(fingerprint === null ? {} : { fingerprint }) }) });
+      await audit(refused === null ? 'failed' : 'refused', {
+        error: message,
+        ...(refused === null ? {} : { ...refused, ...(fingerprint === null ? {} : { fingerprint }) }),
+      });
     } catch {
       // The store may be what failed; the sync's own error is the one to report.
     }
@@ -176,7 +227,6 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     if (opts.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
 }
-
 
 /**
  * Only the targets that hold a package named by an advisory this sync added, changed, withdrew
@@ -224,7 +274,10 @@ export async function syncSources(db: Db, ids: readonly string[], opts: Omit<Syn
       const location = src?.location ?? new FeedLocation('');
       const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string';
       // Messages are built with the redacted location; a library's own text is scrubbed too.
-      out.push({ ...emptyReport(id, location, refused ? 'refused' : 'failed', Math.round(performance.now() - started) / 1000), error: location.scrub(err instanceof Error ? err.message : String(err)) });
+      out.push({
+        ...emptyReport(id, location, refused ? 'refused' : 'failed', Math.round(performance.now() - started) / 1000),
+        error: location.scrub(err instanceof Error ? err.message : String(err)),
+      });
     }
   }
   return out;

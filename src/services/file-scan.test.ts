@@ -16,7 +16,11 @@ describe('scan files without a database', () => {
     const inv = join(dir, 'host.tsv');
     writeFileSync(
       inv,
-      ['golang\t0\t1.20.6\t1.azl3\tx86_64\tgolang-1.20.6-1.azl3.src.rpm', 'perl-Carp\t4\t5.38.2\t509.azl3\tnoarch\tperl-5.38.2-509.azl3.src.rpm', 'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm'].join('\n') + '\n',
+      [
+        'golang\t0\t1.20.6\t1.azl3\tx86_64\tgolang-1.20.6-1.azl3.src.rpm',
+        'perl-Carp\t4\t5.38.2\t509.azl3\tnoarch\tperl-5.38.2-509.azl3.src.rpm',
+        'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm',
+      ].join('\n') + '\n',
     );
     const normal = await scanFiles({ inventory: inv, feeds: [OVAL] });
     expect(normal.release).toBe('azurelinux:3.0');
@@ -34,7 +38,9 @@ describe('scan files without a database', () => {
   it('refuses an inventory whose family does not fit the release, and one whose release cannot be told', async () => {
     const deb = join(dir, 'deb.tsv');
     writeFileSync(deb, 'curl\t7.88.1-10+deb12u8\tamd64\tcurl\t7.88.1-10+deb12u8\n');
-    await expect(scanFiles({ inventory: deb, feeds: [OVAL], release: 'azurelinux:3.0' })).rejects.toThrow(/lists deb packages but azurelinux:3\.0 is an rpm release/);
+    await expect(scanFiles({ inventory: deb, feeds: [OVAL], release: 'azurelinux:3.0' })).rejects.toThrow(
+      /lists deb packages but azurelinux:3\.0 is an rpm release/,
+    );
   });
 });
 
@@ -45,7 +51,7 @@ describe('scan files without a database', () => {
 const manifest = sharedData('azurelinux', 'manifests', '3.0-2024-07-27', 'toolchain_x86_64.txt');
 const derived = sharedData('azurelinux', 'derived', 'azurelinux-3.0.20260429-source-packages.tsv');
 const feed = sharedData('azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
-describe.skipIf(manifest === null || derived === null || feed === null)('the data notes\' toolchain check', () => {
+describe.skipIf(manifest === null || derived === null || feed === null)("the data notes' toolchain check", () => {
   it('finds the same 52 definitions, 48 CVEs and 17 source packages', async () => {
     const source = new Map<string, string>();
     for (const line of readFileSync(derived!, 'utf8').split('\n')) {
@@ -86,7 +92,11 @@ describe.skipIf(manifest === null || derived === null || feed === null)('the dat
 describe('updateinfo feeds judge binaries as dnf does', () => {
   it('never applies an arch="src" entry to the binaries of that source (perl-Carp 4:1.54-510 is not "fixed in" perl\'s 4:5.38.2-510)', async () => {
     const inv = join(dir, 'perl.tsv');
-    writeFileSync(inv, ['perl-Carp\t4\t1.54\t510.fc41\tnoarch\tperl-5.38.2-510.fc41.src.rpm', 'perl\t4\t5.38.2\t509.fc41\tx86_64\tperl-5.38.2-509.fc41.src.rpm'].join('\n') + '\n');
+    writeFileSync(
+      inv,
+      ['perl-Carp\t4\t1.54\t510.fc41\tnoarch\tperl-5.38.2-510.fc41.src.rpm', 'perl\t4\t5.38.2\t509.fc41\tx86_64\tperl-5.38.2-509.fc41.src.rpm'].join('\n') +
+        '\n',
+    );
     const feed = join(dir, 'updateinfo.xml');
     writeFileSync(
       feed,
@@ -108,14 +118,21 @@ describe('updateinfo feeds judge binaries as dnf does', () => {
 });
 
 describe('--oval-strict answers as oscap does', () => {
-  const oval = (ns: string, type: 'rpminfo' | 'dpkginfo', name: string, nameOp: string, field: string, value: string): string => `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+  const oval = (
+    ns: string,
+    type: 'rpminfo' | 'dpkginfo',
+    name: string,
+    nameOp: string,
+    field: string,
+    value: string,
+  ): string => `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
 <definitions><definition class="vulnerability" id="oval:${ns}:def:1" version="1"><metadata><title>t</title></metadata><criteria><criterion test_ref="oval:${ns}:tst:1"/></criteria></definition></definitions>
 <tests><linux-def:${type}_test id="oval:${ns}:tst:1" version="1" check="at least one"><linux-def:object object_ref="oval:${ns}:obj:1"/><linux-def:state state_ref="oval:${ns}:ste:1"/></linux-def:${type}_test></tests>
 <objects><linux-def:${type}_object id="oval:${ns}:obj:1" version="1"><linux-def:name operation="${nameOp}">${name}</linux-def:name></linux-def:${type}_object></objects>
 <states><linux-def:${type}_state id="oval:${ns}:ste:1" version="1"><linux-def:${field} operation="equals">${value}</linux-def:${field}></linux-def:${type}_state></states>
 </oval_definitions>`;
 
-  it('splits a dpkginfo item\'s version as the probe does: strace 6.1-0.1 has version 6.1', async () => {
+  it("splits a dpkginfo item's version as the probe does: strace 6.1-0.1 has version 6.1", async () => {
     const inv = join(dir, 'debian.tsv');
     writeFileSync(inv, 'strace\t6.1-0.1\tamd64\tstrace\t6.1-0.1\n');
     const feed = join(dir, 'strace-oval.xml');
@@ -126,7 +143,14 @@ describe('--oval-strict answers as oscap does', () => {
 
   it('evaluates an rpminfo name with operation "pattern match" over every installed name and names what it selected', async () => {
     const inv = join(dir, 'rpm-names.tsv');
-    writeFileSync(inv, ['rpm\t0\t4.18.2\t1.azl3\tx86_64\trpm-4.18.2-1.azl3.src.rpm', 'rom\t0\t2\t1.azl3\tnoarch\trom-2-1.azl3.src.rpm', 'xrpm\t0\t1\t1.azl3\tnoarch\txrpm-1-1.azl3.src.rpm'].join('\n') + '\n');
+    writeFileSync(
+      inv,
+      [
+        'rpm\t0\t4.18.2\t1.azl3\tx86_64\trpm-4.18.2-1.azl3.src.rpm',
+        'rom\t0\t2\t1.azl3\tnoarch\trom-2-1.azl3.src.rpm',
+        'xrpm\t0\t1\t1.azl3\tnoarch\txrpm-1-1.azl3.src.rpm',
+      ].join('\n') + '\n',
+    );
     const feed = join(dir, 'mitre-oval.xml');
     writeFileSync(feed, oval('t', 'rpminfo', '^r.m$', 'pattern match', 'version', '2'));
     const r = await scanFiles({ inventory: inv, feeds: [feed], release: 'azurelinux:3.0', ovalStrict: true });
@@ -137,7 +161,12 @@ describe('--oval-strict answers as oscap does', () => {
 describe('the running kernel in normal mode', () => {
   it('judges only the running build of an installonly kernel when --kernel is given, as stored scans do', async () => {
     const inv = join(dir, 'kernels.tsv');
-    writeFileSync(inv, ['kernel\t0\t6.6.64.2\t1.azl3\tx86_64\tkernel-6.6.64.2-1.azl3.src.rpm', 'kernel\t0\t6.6.70.1\t1.azl3\tx86_64\tkernel-6.6.70.1-1.azl3.src.rpm'].join('\n') + '\n');
+    writeFileSync(
+      inv,
+      ['kernel\t0\t6.6.64.2\t1.azl3\tx86_64\tkernel-6.6.64.2-1.azl3.src.rpm', 'kernel\t0\t6.6.70.1\t1.azl3\tx86_64\tkernel-6.6.70.1-1.azl3.src.rpm'].join(
+        '\n',
+      ) + '\n',
+    );
     const feed = join(dir, 'kernel-updateinfo.xml');
     writeFileSync(
       feed,
@@ -156,7 +185,10 @@ describe('the running kernel in normal mode', () => {
 describe('--oval-strict keeps what the inventory says about epochs', () => {
   it('an rpm -qa line with %{EPOCH} "(none)" is an item whose epoch is "(none)", as rpm and the rpminfo probe report it', async () => {
     const inv = join(dir, 'epoch-none.tsv');
-    writeFileSync(inv, ['bash\t(none)\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm', 'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm'].join('\n') + '\n');
+    writeFileSync(
+      inv,
+      ['bash\t(none)\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm', 'perl\t4\t5.38.2\t509.azl3\tx86_64\tperl-5.38.2-509.azl3.src.rpm'].join('\n') + '\n',
+    );
     const feed = (name: string, value: string): string => {
       const f = join(dir, `epoch-${name}.xml`);
       writeFileSync(
@@ -170,7 +202,8 @@ describe('--oval-strict keeps what the inventory says about epochs', () => {
       );
       return f;
     };
-    const found = async (name: string, value: string): Promise<number> => (await scanFiles({ inventory: inv, feeds: [feed(name, value)], release: 'azurelinux:3.0', ovalStrict: true })).findings.length;
+    const found = async (name: string, value: string): Promise<number> =>
+      (await scanFiles({ inventory: inv, feeds: [feed(name, value)], release: 'azurelinux:3.0', ovalStrict: true })).findings.length;
     expect(await found('bash', '(none)')).toBe(1);
     expect(await found('bash', '0')).toBe(0);
     expect(await found('perl', '4')).toBe(1);

@@ -83,7 +83,12 @@ async function readFeeds(files: readonly string[], warn: (w: FeedWarning) => voi
   return out;
 }
 
-function strictFindings(advisories: readonly Advisory[], packages: readonly InstalledPackage[], runningKernel: string | null, family: 'rpm' | 'deb'): FileScanFinding[] {
+function strictFindings(
+  advisories: readonly Advisory[],
+  packages: readonly InstalledPackage[],
+  runningKernel: string | null,
+  family: 'rpm' | 'deb',
+): FileScanFinding[] {
   const inv: StrictInventory = {
     family,
     runningKernel,
@@ -122,7 +127,9 @@ function strictFindings(advisories: readonly Advisory[], packages: readonly Inst
         cves: a.cves,
         package: name,
         arch: knownArch(items[0]?.arch ?? null),
-        installed: items.map((p) => (family === 'rpm' ? `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}` : p.version)).join(' '),
+        installed: items
+          .map((p) => (family === 'rpm' ? `${String(p.epoch ?? 0)}:${p.version}${p.release === null ? '' : `-${p.release}`}` : p.version))
+          .join(' '),
         fixed: bound.inclusive ? null : bound.fixed,
         severity: a.severity,
         status: bound.inclusive || bound.fixed === null ? 'no-fix' : 'open',
@@ -154,27 +161,35 @@ export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
   if (release === null) throw new BulwarkError('usage', `${input.inventory}: cannot tell the release (give --release, e.g. ${EXAMPLE_RELEASE})`);
   const family = releaseFamily(release);
   if (family === null) throw new BulwarkError('usage', `"${release}" is not a release Bulwark knows`);
-  if (family !== inv.family) throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);
+  if (family !== inv.family)
+    throw new BulwarkError('usage', `${input.inventory} lists ${inv.family} packages but ${release} is ${family === 'rpm' ? 'an rpm' : 'a deb'} release`);
   const resolved = input.resolveSources === false ? { packages: inv.packages, counts: null } : resolveSourceNames(inv.packages, release);
-  const findings: FileScanFinding[] = input.ovalStrict === true
-    ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
-    : // Only the running build of an installonly kernel is exposed, as scanTarget judges stored targets.
-      matchPackages({ family, release, packages: packagesToJudge(resolved.packages, input.runningKernel ?? null), advisories }).map((m) => ({
-        advisory: m.advisoryId,
-        source: m.advisorySource,
-        cves: m.cves,
-        package: m.package,
-        // Null when the inventory gave no arch (an SBOM purl without arch=), not a made-up one.
-        arch: knownArch(m.arch),
-        installed: m.installed,
-        fixed: m.fixed,
-        severity: m.severity,
-        status: m.status,
-        reason: m.reason,
-        packageSource: m.packageSource,
-      }));
+  const findings: FileScanFinding[] =
+    input.ovalStrict === true
+      ? strictFindings(advisories, inv.packages, input.runningKernel ?? null, family)
+      : // Only the running build of an installonly kernel is exposed, as scanTarget judges stored targets.
+        matchPackages({ family, release, packages: packagesToJudge(resolved.packages, input.runningKernel ?? null), advisories }).map((m) => ({
+          advisory: m.advisoryId,
+          source: m.advisorySource,
+          cves: m.cves,
+          package: m.package,
+          // Null when the inventory gave no arch (an SBOM purl without arch=), not a made-up one.
+          arch: knownArch(m.arch),
+          installed: m.installed,
+          fixed: m.fixed,
+          severity: m.severity,
+          status: m.status,
+          reason: m.reason,
+          packageSource: m.packageSource,
+        }));
   return {
-    inventory: { file: input.inventory, format: inv.format, packages: inv.packages.length, sources: resolved.counts ?? countGiven(inv.packages), warnings: inv.warnings },
+    inventory: {
+      file: input.inventory,
+      format: inv.format,
+      packages: inv.packages.length,
+      sources: resolved.counts ?? countGiven(inv.packages),
+      warnings: inv.warnings,
+    },
     release,
     mode: input.ovalStrict === true ? 'oval-strict' : 'normal',
     advisories: advisories.length,

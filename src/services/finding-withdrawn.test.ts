@@ -57,7 +57,10 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     await addSource(db, { id: 'wd', format: 'native', location: feed('all.json', ALL) });
     await syncSource(db, 'wd', { actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-01T00:00:00Z') });
     const inv = join(dir, 'inventory.tsv');
-    writeFileSync(inv, ['openssl\t0\t3.3.0\t1.azl3\tx86_64\topenssl-3.3.0-1.azl3.src.rpm', 'curl\t0\t8.8.0\t1.azl3\tx86_64\tcurl-8.8.0-1.azl3.src.rpm', ''].join('\n'));
+    writeFileSync(
+      inv,
+      ['openssl\t0\t3.3.0\t1.azl3\tx86_64\topenssl-3.3.0-1.azl3.src.rpm', 'curl\t0\t8.8.0\t1.azl3\tx86_64\tcurl-8.8.0-1.azl3.src.rpm', ''].join('\n'),
+    );
     await importRpmQaFile(db, { name: 'web-01', release: 'azurelinux:3.0', file: inv }, at('2026-02-02T00:00:00Z'));
     await scanTarget(db, 'web-01', at('2026-02-02T00:00:00Z'));
   });
@@ -67,7 +70,8 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
   });
 
   it('closes them as withdrawn, lists them apart from fixed ones, and reopens them when the advisory returns', async () => {
-    const status = async (): Promise<Record<string, string>> => Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
+    const status = async (): Promise<Record<string, string>> =>
+      Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
 
     // The feed withdraws WD-1 (one of five: within the default share); the sync re-scans web-01.
@@ -83,7 +87,9 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
     const o = await fleetOverview(db, {}, at('2026-02-04T00:00:00Z'));
     expect({ fixed: o.fixed, withdrawn: o.withdrawn, open: o.open.total }).toEqual({ fixed: 0, withdrawn: 1, open: 1 });
     expect((await hostDetail(db, 'web-01')).history.closed.map((f) => [f.advisoryId, f.status])).toEqual([['WD-1', 'withdrawn']]);
-    const vex = JSON.parse(await renderReport(db, await findFindings(db, { status: ['withdrawn'] }), 'cyclonedx-vex', at('2026-02-04T00:00:00Z'))) as { vulnerabilities: { analysis: { state: string } }[] };
+    const vex = JSON.parse(await renderReport(db, await findFindings(db, { status: ['withdrawn'] }), 'cyclonedx-vex', at('2026-02-04T00:00:00Z'))) as {
+      vulnerabilities: { analysis: { state: string } }[];
+    };
     expect(vex.vulnerabilities.map((v) => v.analysis.state)).toEqual(['false_positive']);
     expect((await findFindings(db)).map((f) => f.advisoryId)).toEqual(['WD-2']);
 
@@ -98,12 +104,17 @@ describe.each(testDatabases())('findings of a withdrawn advisory on $name', (tdb
   // An advisory kept by the feed but left without any fix (allowed by the operator) matches
   // nothing: its findings were closed as "fixed" although no host was updated.
   it('closes as withdrawn the findings of an advisory left without any fix, and reopens them when the fix is back', async () => {
-    const status = async (): Promise<Record<string, string>> => Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
+    const status = async (): Promise<Record<string, string>> =>
+      Object.fromEntries((await findFindings(db, { status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [f.advisoryId, f.status]));
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
     const hollow = ALL.map((a) => (a['id'] === 'WD-2' ? { ...a, fixes: [] } : a));
-    expect(await syncSource(db, 'wd', { file: feed('hollow.json', hollow), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-06T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(
+      await syncSource(db, 'wd', { file: feed('hollow.json', hollow), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-06T00:00:00Z') }),
+    ).toMatchObject({ changed: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'withdrawn' });
-    expect(await syncSource(db, 'wd', { file: feed('all-third.json', ALL), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-07T00:00:00Z') })).toMatchObject({ changed: 1, rescanned: 1 });
+    expect(
+      await syncSource(db, 'wd', { file: feed('all-third.json', ALL), actor: { kind: 'cli', name: 'test' }, clock: at('2026-02-07T00:00:00Z') }),
+    ).toMatchObject({ changed: 1, rescanned: 1 });
     expect(await status()).toEqual({ 'WD-1': 'open', 'WD-2': 'open' });
   });
 
@@ -128,17 +139,43 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
     return p;
   };
   const feed = (name: string, list: Record<string, unknown>[]): string => file(name, JSON.stringify({ source: 'hc', advisories: list }));
-  const fix = (pkg: string, fixed: string): Record<string, unknown> => ({ release: 'azurelinux:3.0', package: pkg, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null });
+  const fix = (pkg: string, fixed: string): Record<string, unknown> => ({
+    release: 'azurelinux:3.0',
+    package: pkg,
+    packageKind: 'source',
+    arch: null,
+    status: 'fixed',
+    fixed,
+    lastAffected: null,
+    introduced: null,
+  });
   const two = { ...advisory('HC-1', 'openssl', '0:3.3.2-1.azl3'), fixes: [fix('openssl', '0:3.3.2-1.azl3'), fix('curl', '0:8.11.0-1.azl3')] };
-  const base = [two, advisory('HC-2', 'vim', '0:9.1.0-1.azl3'), advisory('HC-3', 'kernel', '0:6.6.5-1.azl3'), advisory('HC-4', 'bash', '0:5.2.40-1.azl3'), advisory('HC-5', 'expat', '0:2.6.4-1.azl3')];
+  const base = [
+    two,
+    advisory('HC-2', 'vim', '0:9.1.0-1.azl3'),
+    advisory('HC-3', 'kernel', '0:6.6.5-1.azl3'),
+    advisory('HC-4', 'bash', '0:5.2.40-1.azl3'),
+    advisory('HC-5', 'expat', '0:2.6.4-1.azl3'),
+  ];
   const rpm = (name: string, version: string): string => `${name}\t0\t${version}\t1.azl3\tx86_64\t${name}-${version}-1.azl3.src.rpm`;
-  const inventory = (host: string, lines: string[], day: string): Promise<unknown> => importRpmQaFile(db, { name: host, release: 'azurelinux:3.0', file: file(`${host}-${day}.tsv`, [...lines, ''].join('\n')) }, at(`2026-03-${day}T00:00:00Z`));
+  const inventory = (host: string, lines: string[], day: string): Promise<unknown> =>
+    importRpmQaFile(db, { name: host, release: 'azurelinux:3.0', file: file(`${host}-${day}.tsv`, [...lines, ''].join('\n')) }, at(`2026-03-${day}T00:00:00Z`));
   const status = async (host: string): Promise<Record<string, string>> =>
-    Object.fromEntries((await findFindings(db, { hosts: [host], status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [`${f.advisoryId} ${f.package}`, f.status]));
+    Object.fromEntries(
+      (await findFindings(db, { hosts: [host], status: ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] })).map((f) => [
+        `${f.advisoryId} ${f.package}`,
+        f.status,
+      ]),
+    );
   let sync = 0;
   const syncWith = (list: Record<string, unknown>[]): Promise<unknown> => {
     sync++;
-    return syncSource(db, 'hc', { file: feed(`feed-${String(sync)}.json`, list), actor: { kind: 'cli', name: 'test' }, allowWithdraw: true, clock: at(`2026-03-${String(10 + sync)}T00:00:00Z`) });
+    return syncSource(db, 'hc', {
+      file: feed(`feed-${String(sync)}.json`, list),
+      actor: { kind: 'cli', name: 'test' },
+      allowWithdraw: true,
+      clock: at(`2026-03-${String(10 + sync)}T00:00:00Z`),
+    });
   };
   beforeAll(async () => {
     db = await tdb.open();
@@ -170,7 +207,9 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
     expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'open' });
     await syncWith([base[0] as Record<string, unknown>, advisory('HC-2', 'vim', '0:9.0.1-1.azl3'), ...base.slice(2)]);
     expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'withdrawn' });
-    const vex = JSON.parse(await renderReport(db, await findFindings(db, { hosts: ['lower-01'], status: ['withdrawn'] }), 'cyclonedx-vex', at('2026-03-20T00:00:00Z'))) as { vulnerabilities: { analysis: { state: string } }[] };
+    const vex = JSON.parse(
+      await renderReport(db, await findFindings(db, { hosts: ['lower-01'], status: ['withdrawn'] }), 'cyclonedx-vex', at('2026-03-20T00:00:00Z')),
+    ) as { vulnerabilities: { analysis: { state: string } }[] };
     expect(vex.vulnerabilities.map((v) => v.analysis.state)).toEqual(['false_positive']);
     await syncWith(base);
     expect(await status('lower-01')).toEqual({ 'HC-2 vim': 'open' });
@@ -208,7 +247,11 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
       await scanTarget(db, host, at('2026-03-08T00:00:00Z'));
     }
     const accept = (host: string, until: string | null) =>
-      rawKysely(db).updateTable('findings').set({ status: 'accepted', reason: `accepted for ${host}: vim is not run there`, accepted_until: until }).where('target_id', 'in', (q) => q.selectFrom('targets').select('id').where('name', '=', host)).execute();
+      rawKysely(db)
+        .updateTable('findings')
+        .set({ status: 'accepted', reason: `accepted for ${host}: vim is not run there`, accepted_until: until })
+        .where('target_id', 'in', (q) => q.selectFrom('targets').select('id').where('name', '=', host))
+        .execute();
     await accept('acc-01', null);
     // acc-02's acceptance expires between the withdrawal (the next sync) and the return (the one after).
     await accept('acc-02', `2026-03-${String(10 + sync + 1)}T12:00:00.000Z`);
@@ -222,7 +265,9 @@ describe.each(testDatabases())('closing a finding as fixed only when its host ch
       ['acc-01', 'accepted', 'accepted for acc-01: vim is not run there', null],
       ['acc-02', 'open', null, null],
     ]);
-    const vex = JSON.parse(await renderReport(db, await findFindings(db, { hosts: ['acc-01'], status: ['accepted'] }), 'cyclonedx-vex', at('2026-03-30T00:00:00Z'))) as { vulnerabilities: { analysis: { state: string; response?: string[] } }[] };
+    const vex = JSON.parse(
+      await renderReport(db, await findFindings(db, { hosts: ['acc-01'], status: ['accepted'] }), 'cyclonedx-vex', at('2026-03-30T00:00:00Z')),
+    ) as { vulnerabilities: { analysis: { state: string; response?: string[] } }[] };
     expect(vex.vulnerabilities.map((v) => [v.analysis.state, v.analysis.response])).toEqual([['in_triage', ['will_not_fix']]]);
   });
 });

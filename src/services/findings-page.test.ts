@@ -34,7 +34,12 @@ describe.each(testDatabases())('findings pages on $name', ({ open }) => {
       const seen = newest.items.map((f) => f.firstSeen);
       expect(seen).toEqual([...seen].sort().reverse());
       const high = await findingsPageOf(db, { minSeverity: 'high' }, { limit: 1000, offset: 0 });
-      expect(high.items.map(key).sort()).toEqual(all.filter((f) => f.severity === 'high' || f.severity === 'critical').map(key).sort());
+      expect(high.items.map(key).sort()).toEqual(
+        all
+          .filter((f) => f.severity === 'high' || f.severity === 'critical')
+          .map(key)
+          .sort(),
+      );
       expect(high.total).toBe(high.items.length);
       await expect(findingsPageOf(db, {}, { limit: 1, offset: 0, sort: 'secret' })).rejects.toThrow(/not one of/);
       // The overview counts the same findings, and its daily series ends at today's open count.

@@ -43,15 +43,36 @@ export function defaultStaleAfterDays(format: string): number {
  * Judges one source's freshness (pure: the facts and the time are passed in).
  * @example judgeFreshness({ format: 'oval', newestAt: '2026-10-26T00:00:00Z', lastSuccessAt: '2026-12-06T00:00:00Z', lastAttempt: null, staleAfterDays: 14, thresholdFrom: 'default' }, new Date('2026-12-06T12:00:00Z')).state // 'stale'
  */
-export function judgeFreshness(f: { format: string; newestAt: string | null; lastSuccessAt: string | null; lastAttempt: FeedFreshness['lastAttempt']; staleAfterDays: number; thresholdFrom: FeedFreshness['thresholdFrom'] }, now: Date): FeedFreshness {
+export function judgeFreshness(
+  f: {
+    format: string;
+    newestAt: string | null;
+    lastSuccessAt: string | null;
+    lastAttempt: FeedFreshness['lastAttempt'];
+    staleAfterDays: number;
+    thresholdFrom: FeedFreshness['thresholdFrom'];
+  },
+  now: Date,
+): FeedFreshness {
   const ageDays = f.newestAt === null ? null : Math.max(0, Math.floor((now.getTime() - Date.parse(f.newestAt)) / DAY));
   const sinceSync = f.lastSuccessAt === null ? null : Math.floor((now.getTime() - Date.parse(f.lastSuccessAt)) / DAY);
   const what = f.format === 'kev' ? 'the KEV catalog' : f.format === 'epss' ? 'the EPSS scores' : 'advisories';
-  const failed = f.lastAttempt !== null && (f.lastAttempt.status === 'failed' || f.lastAttempt.status === 'refused') ? `; the last attempt (${f.lastAttempt.at}) ${f.lastAttempt.status}: ${f.lastAttempt.error ?? 'no error recorded'}` : '';
-  const base = { newestAt: f.newestAt, lastSuccessAt: f.lastSuccessAt, lastAttempt: f.lastAttempt, staleAfterDays: f.staleAfterDays, thresholdFrom: f.thresholdFrom, ageDays };
+  const failed =
+    f.lastAttempt !== null && (f.lastAttempt.status === 'failed' || f.lastAttempt.status === 'refused')
+      ? `; the last attempt (${f.lastAttempt.at}) ${f.lastAttempt.status}: ${f.lastAttempt.error ?? 'no error recorded'}`
+      : '';
+  const base = {
+    newestAt: f.newestAt,
+    lastSuccessAt: f.lastSuccessAt,
+    lastAttempt: f.lastAttempt,
+    staleAfterDays: f.staleAfterDays,
+    thresholdFrom: f.thresholdFrom,
+    ageDays,
+  };
   if (f.lastSuccessAt === null) return { ...base, state: 'never-synced', reason: `never synced${failed}` };
   const reasons: string[] = [];
-  if (ageDays !== null && ageDays > f.staleAfterDays) reasons.push(`the newest of ${what} is ${String(ageDays)} days old (${f.newestAt?.slice(0, 10) ?? ''}; stale after ${String(f.staleAfterDays)})`);
+  if (ageDays !== null && ageDays > f.staleAfterDays)
+    reasons.push(`the newest of ${what} is ${String(ageDays)} days old (${f.newestAt?.slice(0, 10) ?? ''}; stale after ${String(f.staleAfterDays)})`);
   if (sinceSync !== null && sinceSync > f.staleAfterDays) reasons.push(`last synced ${String(sinceSync)} days ago (stale after ${String(f.staleAfterDays)})`);
   if (reasons.length === 0) return { ...base, state: 'fresh', reason: failed === '' ? null : failed.slice(2) };
   return { ...base, state: 'stale', reason: reasons.join('; ') + failed };
@@ -76,14 +97,31 @@ export async function freshnessOf(db: Db, sources: readonly FreshnessSource[], c
   const out = new Map<string, FeedFreshness>();
   for (const s of sources) {
     const signal = s.state?.summary['signal'];
-    const signalNewest = typeof signal === 'object' && signal !== null && typeof (signal as { newestAt?: unknown }).newestAt === 'string' ? (signal as { newestAt: string }).newestAt : null;
+    const signalNewest =
+      typeof signal === 'object' && signal !== null && typeof (signal as { newestAt?: unknown }).newestAt === 'string'
+        ? (signal as { newestAt: string }).newestAt
+        : null;
     const a = await lastAudit(db, 'feed.sync', s.id);
-    const lastAttempt = a === null ? null : { at: a.at, status: typeof a.detail['status'] === 'string' ? a.detail['status'] : 'unknown', error: typeof a.detail['error'] === 'string' ? a.detail['error'] : null };
+    const lastAttempt =
+      a === null
+        ? null
+        : {
+            at: a.at,
+            status: typeof a.detail['status'] === 'string' ? a.detail['status'] : 'unknown',
+            error: typeof a.detail['error'] === 'string' ? a.detail['error'] : null,
+          };
     const threshold = own.get(s.id);
     out.set(
       s.id,
       judgeFreshness(
-        { format: s.format, newestAt: signalNewest ?? newest.get(s.id) ?? null, lastSuccessAt: s.state?.syncedAt ?? null, lastAttempt, staleAfterDays: threshold ?? defaultStaleAfterDays(s.format), thresholdFrom: threshold === undefined ? 'default' : 'source' },
+        {
+          format: s.format,
+          newestAt: signalNewest ?? newest.get(s.id) ?? null,
+          lastSuccessAt: s.state?.syncedAt ?? null,
+          lastAttempt,
+          staleAfterDays: threshold ?? defaultStaleAfterDays(s.format),
+          thresholdFrom: threshold === undefined ? 'default' : 'source',
+        },
         now,
       ),
     );
@@ -97,16 +135,30 @@ export async function freshnessOf(db: Db, sources: readonly FreshnessSource[], c
  * Sources never synced are not named (a catalog lists many the operator does not use).
  * @example await staleNotes(db, sources, 'azurelinux:3.0')
  */
-export async function staleNotes(db: Db, sources: readonly (FreshnessSource & { release: string | null; freshness?: FeedFreshness })[], release: string, clock: Clock = systemClock): Promise<string[]> {
-  const fresh = sources.some((s) => s.freshness === undefined) ? await freshnessOf(db, sources, clock) : new Map(sources.map((s) => [s.id, s.freshness as FeedFreshness]));
+export async function staleNotes(
+  db: Db,
+  sources: readonly (FreshnessSource & { release: string | null; freshness?: FeedFreshness })[],
+  release: string,
+  clock: Clock = systemClock,
+): Promise<string[]> {
+  const fresh = sources.some((s) => s.freshness === undefined)
+    ? await freshnessOf(db, sources, clock)
+    : new Map(sources.map((s) => [s.id, s.freshness as FeedFreshness]));
   const out: string[] = [];
   const dist = distributionOf(release);
   for (const s of sources) {
     const f = fresh.get(s.id);
     if (f?.state !== 'stale' || s.format === 'kev' || s.format === 'epss') continue;
-    const about = s.release !== null ? s.release === release : (dist !== null && catalog.find((c) => c.id === s.id)?.distribution === dist) || (await releasesOfSource(db, s.id)).includes(release);
+    const about =
+      s.release !== null
+        ? s.release === release
+        : (dist !== null && catalog.find((c) => c.id === s.id)?.distribution === dist) || (await releasesOfSource(db, s.id)).includes(release);
     if (!about) continue;
-    out.push(f.ageDays !== null && f.ageDays > f.staleAfterDays ? `advisories for ${release} are ${String(f.ageDays)} days old (${s.id}: ${f.reason ?? ''})` : `advisories for ${release} may be out of date (${s.id}: ${f.reason ?? ''})`);
+    out.push(
+      f.ageDays !== null && f.ageDays > f.staleAfterDays
+        ? `advisories for ${release} are ${String(f.ageDays)} days old (${s.id}: ${f.reason ?? ''})`
+        : `advisories for ${release} may be out of date (${s.id}: ${f.reason ?? ''})`,
+    );
   }
   return out;
 }

@@ -21,6 +21,8 @@ export async function hostDetail(db: Db, name: string): Promise<HostDetail> {
   if (host === null) throw new BulwarkError('storage.not-found', `no host named "${name}"`);
   const packages = (await loadInventory(db, host.id)).sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch));
   const findings = await findFindings(db, { hosts: [host.id] });
-  const closed = (await findFindings(db, { hosts: [host.id], status: ['fixed', 'withdrawn'] })).sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? '')).slice(0, 200);
+  const closed = (await findFindings(db, { hosts: [host.id], status: ['fixed', 'withdrawn'] }))
+    .sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? ''))
+    .slice(0, 200);
   return { host, packages, findings, history: { closed, runs: await runsOfTarget(db, host.id) } };
 }

@@ -48,7 +48,8 @@ export { sshTargetOf } from './host-transports/ssh.js';
 export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: boolean } = {}): string | null {
   const dir = env['BULWARK_SSH_KEY_DIR'];
   if (dir !== undefined && dir !== '') {
-    if (!dir.startsWith('/')) throw new BulwarkError('config.invalid', `BULWARK_SSH_KEY_DIR must be an absolute path, not "${dir}"`, { variable: 'BULWARK_SSH_KEY_DIR' });
+    if (!dir.startsWith('/'))
+      throw new BulwarkError('config.invalid', `BULWARK_SSH_KEY_DIR must be an absolute path, not "${dir}"`, { variable: 'BULWARK_SSH_KEY_DIR' });
     return dir;
   }
   return o.server === true ? join(dirname(defaultSqlitePath(env)), 'ssh-keys') : null;
@@ -59,17 +60,31 @@ export function sshKeyDir(env: NodeJS.ProcessEnv = process.env, o: { server?: bo
  * (the CLI without --replace) an existing name is refused instead of being replaced silently.
  * @example await addHost(db, { name: 'web-01', address: 'bulwark@10.0.0.5', identityFile: '/etc/bulwark/id_ed25519', sudo: true }, { kind: 'cli', name: 'alice' })
  */
-export async function addHost(db: Db, input: HostInput, actor: Actor = SYSTEM, o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {}): Promise<StoredTarget> {
+export async function addHost(
+  db: Db,
+  input: HostInput,
+  actor: Actor = SYSTEM,
+  o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {},
+): Promise<StoredTarget> {
   if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
   if (o.replace === false) {
     const existing = await getTarget(db, input.name);
-    if (existing?.name === input.name) throw new BulwarkError('usage', `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`, { name: input.name });
+    if (existing?.name === input.name)
+      throw new BulwarkError(
+        'usage',
+        `a ${existing.kind === 'host' ? 'host' : existing.kind} named "${input.name}" exists${existing.address === null ? '' : ` (${existing.address})`}; --replace replaces it`,
+        { name: input.name },
+      );
   }
   // Refused when added, too (the same check runs before every connection).
   if (input.identityFile !== undefined && input.identityFile !== null) await checkIdentityFile(input.identityFile, o.identityDir);
   const address = sshAddress({ ...parseSshAddress(input.address), identityFile: input.identityFile, sudo: input.sudo, packageManager: input.packageManager });
   const clock = o.clock ?? systemClock;
-  const t = await upsertTarget(db, { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) }, clock().toISOString());
+  const t = await upsertTarget(
+    db,
+    { name: input.name, kind: 'host', address, ...(input.tags !== undefined ? { tags: input.tags } : {}) },
+    clock().toISOString(),
+  );
   await recordAudit(db, actor, 'host.add', t.name, { address: t.address, tags: t.tags }, clock);
   return t;
 }
@@ -122,20 +137,42 @@ export interface HostScanResult {
 export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: HostScanOptions): Promise<HostScanResult[]> {
   const all = await listHosts(db);
   // Every host the server collects itself (SSH); agents report by themselves.
-  const chosen = names === 'all' ? all.filter((t) => transportOf(t)?.collect !== undefined) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
+  const chosen =
+    names === 'all' ? all.filter((t) => transportOf(t)?.collect !== undefined) : names.map((n) => all.find((t) => t.name === n || t.id === n) ?? n);
   const clock = opts.clock ?? systemClock;
   const results = await mapBounded(chosen, opts.concurrency ?? 16, async (t) => {
     if (typeof t === 'string') throw new BulwarkError('storage.not-found', `no host named "${t}"`);
     const tr = requireTransport(t);
     const collect = tr.collect;
-    if (collect === undefined) throw new BulwarkError('usage', `host "${t.name}" is reached through its ${tr.id}, which reports its inventory by itself: \`hosts scan\` collects the hosts the server reaches`);
-    const inv = await collect(t, { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: opts.acceptNewHostKey, identityDir: opts.identityDir ?? null, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    if (collect === undefined)
+      throw new BulwarkError(
+        'usage',
+        `host "${t.name}" is reached through its ${tr.id}, which reports its inventory by itself: \`hosts scan\` collects the hosts the server reaches`,
+      );
+    const inv = await collect(t, {
+      knownHostsFile: opts.knownHostsFile,
+      acceptNewHostKey: opts.acceptNewHostKey,
+      identityDir: opts.identityDir ?? null,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
     const release = inv.release ?? t.release;
     if (release === null || releaseFamily(release) === null) throw new BulwarkError('input.invalid', `${t.name}: cannot tell its release from /etc/os-release`);
     const now = clock().toISOString();
     await transaction(db, async (tx) => {
       await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: inv.arch }, now);
-      await saveInventoryWithSources(tx, { targetId: t.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages }, now);
+      await saveInventoryWithSources(
+        tx,
+        {
+          targetId: t.id,
+          collectedAt: now,
+          release,
+          arch: inv.arch,
+          runningKernel: inv.runningKernel,
+          rebootRequired: inv.rebootRequired,
+          packages: inv.packages,
+        },
+        now,
+      );
       await setTargetImage(tx, t.id, inv.image);
     });
     const report = await scanTarget(db, t.id, clock);

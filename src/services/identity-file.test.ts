@@ -29,7 +29,14 @@ describe('identity files only from the SSH key directory', () => {
     writeFileSync(join(keys, 'id_ed25519'), 'not a key, but inside\n', { mode: 0o600 });
     symlinkSync('/etc/shadow', join(keys, 'escape'));
     db = await openStore({ dbPath: join(dir, 'b.db') });
-    app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), sshKeyDir: keys, transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), authFailuresPerMinute: 1000 });
+    app = createApp(db, {
+      knownHostsFile: join(dir, 'known_hosts'),
+      sshKeyDir: keys,
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: randomBytes(32),
+      authFailuresPerMinute: 1000,
+    });
     admin = (await createToken(db, { name: 'a', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
     operator = (await createToken(db, { name: 'o', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
   });
@@ -39,7 +46,11 @@ describe('identity files only from the SSH key directory', () => {
   });
 
   const addVia = async (identityFile: string): Promise<{ status: number; text: string }> => {
-    const res = await app.request('/api/v1/hosts', { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'web-01', address: 'root@127.0.0.1:1', identityFile }) });
+    const res = await app.request('/api/v1/hosts', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'web-01', address: 'root@127.0.0.1:1', identityFile }),
+    });
     return { status: res.status, text: await res.text() };
   };
 
@@ -47,7 +58,13 @@ describe('identity files only from the SSH key directory', () => {
     const answers = await Promise.all(['/etc/shadow', '/nonexistent/id_rsa', join(keys, '..', 'b.db'), join(keys, 'escape')].map(addVia));
     expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400]);
     for (const [i, f] of ['/etc/shadow', '/nonexistent/id_rsa', join(keys, '..', 'b.db'), join(keys, 'escape')].entries()) {
-      expect(JSON.parse(answers[i]?.text ?? '{}')).toEqual({ error: { code: 'config.invalid', message: `the identity file ${f} is not in the SSH key directory ${keys} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`, details: { identityFile: f } } });
+      expect(JSON.parse(answers[i]?.text ?? '{}')).toEqual({
+        error: {
+          code: 'config.invalid',
+          message: `the identity file ${f} is not in the SSH key directory ${keys} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`,
+          details: { identityFile: f },
+        },
+      });
     }
     expect((await addVia(join(keys, 'id_ed25519'))).status).toBe(201);
   });
@@ -57,7 +74,10 @@ describe('identity files only from the SSH key directory', () => {
     await addHost(db, { name: 'old-host', address: 'root@127.0.0.1:1', identityFile: '/etc/shadow' });
     const res = await app.request('/api/v1/hosts/old-host/scan', { method: 'POST', headers: { authorization: `Bearer ${operator}` } });
     const body = (await res.json()) as { error: { message: string } };
-    expect([res.status, body.error.message]).toEqual([502, `root@[127.0.0.1]:1: the identity file /etc/shadow is not in the SSH key directory ${keys} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`]);
+    expect([res.status, body.error.message]).toEqual([
+      502,
+      `root@[127.0.0.1]:1: the identity file /etc/shadow is not in the SSH key directory ${keys} (BULWARK_SSH_KEY_DIR): Bulwark reads private keys only from there`,
+    ]);
     expect(body.error.message).not.toMatch(/Unsupported key format|ENOENT/);
   });
 

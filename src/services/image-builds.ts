@@ -41,7 +41,11 @@ export async function imageBuilds(db: Db, image?: string): Promise<(ImageBuildRo
 /** One build of an image: the given one, or the latest. */
 export async function imageBuild(db: Db, image: string, build?: number): Promise<ImageBuildRow> {
   const b = await getImageBuild(db, image, build);
-  if (b === null) throw new BulwarkError('storage.not-found', build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`);
+  if (b === null)
+    throw new BulwarkError(
+      'storage.not-found',
+      build === undefined ? `no image named ${image} has been built` : `image ${image} has no build ${String(build)}`,
+    );
   return b;
 }
 
@@ -51,7 +55,10 @@ export async function imageBuild(db: Db, image: string, build?: number): Promise
  * (`dev-wsl@2`, or `dev-wsl` for its latest build).
  * @example await imageParity(db, { image: 'azl3-base', hosts: ['web-01'], others: ['dev-wsl'] })
  */
-export async function imageParity(db: Db, o: { image: string; build?: number | undefined; hosts: string[]; tag?: string | undefined; others: string[] }): Promise<ParityReport> {
+export async function imageParity(
+  db: Db,
+  o: { image: string; build?: number | undefined; hosts: string[]; tag?: string | undefined; others: string[] },
+): Promise<ParityReport> {
   const b = await imageBuild(db, o.image, o.build);
   const sides: ParitySide[] = [];
   const add = async (label: string, name: string): Promise<void> => {
@@ -65,7 +72,8 @@ export async function imageParity(db: Db, o: { image: string; build?: number | u
   const hosts = [...o.hosts];
   if (o.tag !== undefined) for (const t of all) if (t.kind === 'host' && t.tags.includes(o.tag) && !hosts.includes(t.name)) hosts.push(t.name);
   // Named nowhere: the hosts that say (/etc/bulwark-image) they were made from this image.
-  if (o.hosts.length === 0 && o.tag === undefined) for (const t of all) if (t.kind === 'host' && t.image?.startsWith(`${o.image}@`) === true) hosts.push(t.name);
+  if (o.hosts.length === 0 && o.tag === undefined)
+    for (const t of all) if (t.kind === 'host' && t.image?.startsWith(`${o.image}@`) === true) hosts.push(t.name);
   for (const h of hosts) {
     const from = all.find((t) => t.name === h)?.image ?? null;
     await add(from === null ? h : `${h} (from ${from})`, h);

@@ -28,8 +28,15 @@ export function commentText(s: string): string {
  * view it is to be built from. Package lists are resolved now, so the definition stands alone.
  * @example await importAzlImageConfig('imageconfigs/3.0/core-container.json', { view: 'azl3', environment: 'prod', release: 'azurelinux:3.0' })
  */
-export async function importAzlImageConfig(file: string, o: { view: string; environment: string; release: string; systemConfig?: string | undefined; type?: ImageDefinition['type'] | undefined }): Promise<{ yaml: string; config: ImportedImageConfig; packages: string[] }> {
-  const config = readAzlImageConfig(await readBoundedText(file, MAX_DEFINITION_BYTES), file, o.systemConfig === undefined ? {} : { systemConfig: o.systemConfig });
+export async function importAzlImageConfig(
+  file: string,
+  o: { view: string; environment: string; release: string; systemConfig?: string | undefined; type?: ImageDefinition['type'] | undefined },
+): Promise<{ yaml: string; config: ImportedImageConfig; packages: string[] }> {
+  const config = readAzlImageConfig(
+    await readBoundedText(file, MAX_DEFINITION_BYTES),
+    file,
+    o.systemConfig === undefined ? {} : { systemConfig: o.systemConfig },
+  );
   // Every name as the image's package manager will read it: a name dnf or apt would take for a
   // file or a modifier is refused here, naming the config or the list it came from.
   const family = releaseFamily(o.release) === 'deb' ? 'deb' : 'rpm';
@@ -51,7 +58,9 @@ export async function importAzlImageConfig(file: string, o: { view: string; envi
   const q = (s: string): string => JSON.stringify(s);
   const lines = [
     `# Imported by bulwark from ${commentText(file)}${config.systemConfig === null ? '' : ` (system config ${commentText(config.systemConfig)})`}.`,
-    ...(config.notCarried.length > 0 ? [`# Not carried over (a bootable disk's settings, not its content): ${commentText(config.notCarried.join(', '))}.`] : []),
+    ...(config.notCarried.length > 0
+      ? [`# Not carried over (a bootable disk's settings, not its content): ${commentText(config.notCarried.join(', '))}.`]
+      : []),
     'apiVersion: bulwark/v1',
     'kind: Image',
     // Quoted: a config file named true.json or 2.0.json gives a name YAML would read as a boolean or a number.

@@ -81,14 +81,19 @@ async function viewVersionOf(db: Db, def: ImageDefinition, file: string): Promis
   let version: number | undefined;
   if ('environment' in def.from) {
     const env = (await listEnvironments(db, def.from.view)).find((e) => e.environment === (def.from as { environment: string }).environment);
-    if (env === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no environment ${def.from.environment} (bulwark view promote)`);
+    if (env === undefined)
+      throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no environment ${def.from.environment} (bulwark view promote)`);
     version = env.version;
   } else version = def.from.version;
   const v = versions.find((x) => x.version === version);
   if (v === undefined) throw new BulwarkError('usage', `${file}: content view ${def.from.view} has no version ${String(version)}`);
   // rpm releases are built with dnf from an rpm-md view, Debian and Ubuntu with mmdebstrap from an apt view.
   const deb = releaseFamily(def.release) === 'deb';
-  if (deb ? !existsSync(join(v.dir, 'dists')) : !existsSync(join(v.dir, 'repodata', 'repomd.xml'))) throw new BulwarkError('usage', `${file}: ${def.from.view} version ${String(v.version)} is not ${deb ? 'an apt' : 'an rpm-md'} repository, which ${def.release} images are built from`);
+  if (deb ? !existsSync(join(v.dir, 'dists')) : !existsSync(join(v.dir, 'repodata', 'repomd.xml')))
+    throw new BulwarkError(
+      'usage',
+      `${file}: ${def.from.view} version ${String(v.version)} is not ${deb ? 'an apt' : 'an rpm-md'} repository, which ${def.release} images are built from`,
+    );
   return { version: v.version, dir: v.dir, createdAt: v.createdAt };
 }
 
@@ -109,7 +114,11 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
   // One build of an image at a time, across processes: the build number and its directory are ours.
   const lease = `image:${def.name}`;
   const held = await acquireLease(db, lease, `${PROCESS_ID}:${randomUUID().slice(0, 8)}`, { ttlMs: IMAGE_LEASE_TTL_MS });
-  if (held === null) throw new BulwarkError('storage.conflict', `${def.name} is being built by another process (${(await leaseHolder(db, lease)) ?? 'gone since'}; a killed build's hold runs out within ${String(IMAGE_LEASE_TTL_MS / 1000)} s)`);
+  if (held === null)
+    throw new BulwarkError(
+      'storage.conflict',
+      `${def.name} is being built by another process (${(await leaseHolder(db, lease)) ?? 'gone since'}; a killed build's hold runs out within ${String(IMAGE_LEASE_TTL_MS / 1000)} s)`,
+    );
   try {
     return await buildLeased(db, file, def, text, requested, view, o, held.lost);
   } finally {
@@ -120,7 +129,16 @@ export async function buildImage(db: Db, file: string, o: { imagesDir: string; a
 /** How long an image build's lease lasts unless renewed (services/lease.ts renews it every third): what a killed build blocks its image for. */
 export const IMAGE_LEASE_TTL_MS = 15_000;
 
-async function buildLeased(db: Db, file: string, def: ImageDefinition, text: string, requested: string[], view: { version: number; dir: string; createdAt: string }, o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean }, leaseLost: () => boolean): Promise<ImageBuildReport> {
+async function buildLeased(
+  db: Db,
+  file: string,
+  def: ImageDefinition,
+  text: string,
+  requested: string[],
+  view: { version: number; dir: string; createdAt: string },
+  o: { imagesDir: string; actor: Actor; clock?: Clock; keepRoot?: boolean },
+  leaseLost: () => boolean,
+): Promise<ImageBuildReport> {
   const clock = o.clock ?? systemClock;
   // Under the lease no other build of this image runs: work directories left are from killed builds.
   const imageDir = join(o.imagesDir, def.name);
@@ -136,11 +154,24 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
   const out = join(work, 'out');
   await mkdir(out, { recursive: true });
   try {
-    const input = { repoDir: view.dir, work, release: def.release, packages: requested, remove: def.remove, docs: def.docs, sourceDateEpoch: Math.floor(contentTime.getTime() / 1000) };
+    const input = {
+      repoDir: view.dir,
+      work,
+      release: def.release,
+      packages: requested,
+      remove: def.remove,
+      docs: def.docs,
+      sourceDateEpoch: Math.floor(contentTime.getTime() / 1000),
+    };
     const r = await (releaseFamily(def.release) === 'deb' ? buildDebRoot(input) : buildRoot(input)).catch((err: unknown) => {
       // dnf's and mmdebstrap's words, said of this definition and image.
       const e = err instanceof BulwarkError ? err : null;
-      throw new BulwarkError(e?.code ?? 'internal', `${file}: image ${def.name}: ${(err as Error).message}`, { ...e?.details, file, image: def.name }, { cause: err });
+      throw new BulwarkError(
+        e?.code ?? 'internal',
+        `${file}: image ${def.name}: ${(err as Error).message}`,
+        { ...e?.details, file, image: def.name },
+        { cause: err },
+      );
     });
     await writeImageStamp(r.root, { image: def.name, build: stampBuild, view: def.from.view, viewVersion: view.version });
     if (def.type === 'wsl') await writeWslConf(r.root, { defaultName: def.wsl?.defaultName ?? def.name, defaultUid: def.wsl?.defaultUid });
@@ -160,8 +191,19 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
         arch,
         created: contentTime.toISOString(),
         createdBy: `bulwark ${VERSION} image build (${def.from.view} version ${String(view.version)})`,
-        config: { entrypoint: c?.entrypoint, cmd: c?.cmd, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) }, labels: c?.labels ?? {}, workingDir: c?.workingDir, user: c?.user },
-        annotations: { 'org.opencontainers.image.title': def.name, 'org.opencontainers.image.version': String(stampBuild), 'org.opencontainers.image.created': contentTime.toISOString() },
+        config: {
+          entrypoint: c?.entrypoint,
+          cmd: c?.cmd,
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(c?.env ?? {}) },
+          labels: c?.labels ?? {},
+          workingDir: c?.workingDir,
+          user: c?.user,
+        },
+        annotations: {
+          'org.opencontainers.image.title': def.name,
+          'org.opencontainers.image.version': String(stampBuild),
+          'org.opencontainers.image.created': contentTime.toISOString(),
+        },
       });
       artifact = 'oci';
       digest = layout.manifest.digest;
@@ -178,7 +220,11 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     await writeFile(join(out, 'build.log'), r.log);
     if (o.keepRoot === true) await rename(r.root, join(out, 'rootfs'));
     // Another process may have taken the image over if this one stalled past its lease.
-    if (leaseLost()) throw new BulwarkError('storage.conflict', `${file}: image ${def.name}: the build's lease was not renewed in time (this process stalled for over ${String(IMAGE_LEASE_TTL_MS / 1000)} s); build ${String(build)} is not kept`);
+    if (leaseLost())
+      throw new BulwarkError(
+        'storage.conflict',
+        `${file}: image ${def.name}: the build's lease was not renewed in time (this process stalled for over ${String(IMAGE_LEASE_TTL_MS / 1000)} s); build ${String(build)} is not kept`,
+      );
     // A directory without a stored build is a crashed attempt: this build number is ours.
     await rm(finalDir, { recursive: true, force: true });
     await mkdir(dirname(finalDir), { recursive: true });
@@ -186,10 +232,46 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
     const target = `${def.name}@${String(build)}`;
     await storeInventory(db, { name: target, release: def.release, kind: 'image', platform: def.type }, r.packages.map(toInstalled), clock);
     const scan = await scanTarget(db, target, clock);
-    const row: ImageBuildRow = { image: def.name, build, type: def.type, release: def.release, view: def.from.view, viewVersion: view.version, createdAt: created.toISOString(), createdBy: actorLabel(o.actor), spec: text, dir: finalDir, artifact, digest, packages: r.packages.length, target };
+    const row: ImageBuildRow = {
+      image: def.name,
+      build,
+      type: def.type,
+      release: def.release,
+      view: def.from.view,
+      viewVersion: view.version,
+      createdAt: created.toISOString(),
+      createdBy: actorLabel(o.actor),
+      spec: text,
+      dir: finalDir,
+      artifact,
+      digest,
+      packages: r.packages.length,
+      target,
+    };
     await insertImageBuild(db, row);
-    await recordAudit(db, o.actor, 'image.build', def.name, { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length }, clock);
-    return { image: def.name, build, type: def.type, view: def.from.view, viewVersion: view.version, dir: finalDir, artifact: join(finalDir, artifact), digest, packages: r.packages.length, target, findings: scan.counts, requested, tag };
+    await recordAudit(
+      db,
+      o.actor,
+      'image.build',
+      def.name,
+      { build, view: def.from.view, viewVersion: view.version, digest, packages: r.packages.length },
+      clock,
+    );
+    return {
+      image: def.name,
+      build,
+      type: def.type,
+      view: def.from.view,
+      viewVersion: view.version,
+      dir: finalDir,
+      artifact: join(finalDir, artifact),
+      digest,
+      packages: r.packages.length,
+      target,
+      findings: scan.counts,
+      requested,
+      tag,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -202,7 +284,9 @@ async function buildLeased(db: Db, file: string, def: ImageDefinition, text: str
  */
 async function sameInputsBuild(db: Db, def: ImageDefinition, text: string, requested: readonly string[], viewVersion: number): Promise<number | null> {
   const want = requested.map((n) => `${n}\n`).join('');
-  const builds = (await imageBuilds(db, def.name)).filter((b) => b.spec === text && b.view === def.from.view && b.viewVersion === viewVersion).sort((a, b) => a.build - b.build);
+  const builds = (await imageBuilds(db, def.name))
+    .filter((b) => b.spec === text && b.view === def.from.view && b.viewVersion === viewVersion)
+    .sort((a, b) => a.build - b.build);
   for (const b of builds) {
     const file = join(b.dir, REQUESTED_FILE);
     if (existsSync(file) && (await readBoundedText(file, 16 * MAX_DEFINITION_BYTES)) === want) return b.build;
@@ -211,7 +295,16 @@ async function sameInputsBuild(db: Db, def: ImageDefinition, text: string, reque
 }
 
 function toInstalled(p: InstalledPackage): InstalledPackage {
-  return { family: p.family, name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch, sourceName: p.sourceName, sourceVersion: p.sourceVersion };
+  return {
+    family: p.family,
+    name: p.name,
+    epoch: p.epoch,
+    version: p.version,
+    release: p.release,
+    arch: p.arch,
+    sourceName: p.sourceName,
+    sourceVersion: p.sourceVersion,
+  };
 }
 
 /**
@@ -234,8 +327,16 @@ export async function imageBuildNeeded(db: Db, file: string): Promise<{ needed: 
     const recorded = new Set((await readBoundedText(recordedFile, 16 * MAX_DEFINITION_BYTES)).split('\n').filter((l) => l !== ''));
     const added = [...requested].filter((n) => !recorded.has(n));
     const dropped = [...recorded].filter((n) => !requested.has(n));
-    if (added.length + dropped.length > 0) return { needed: true, why: `the package lists changed since build ${String(latest.build)}: ${[...added.map((n) => `+${n}`), ...dropped.map((n) => `-${n}`)].join(' ')}` };
+    if (added.length + dropped.length > 0)
+      return {
+        needed: true,
+        why: `the package lists changed since build ${String(latest.build)}: ${[...added.map((n) => `+${n}`), ...dropped.map((n) => `-${n}`)].join(' ')}`,
+      };
   }
-  if (latest.behind !== null) return { needed: true, why: `${latest.behind.environment} serves ${def.from.view} version ${String(latest.behind.serves)}; build ${String(latest.build)} has version ${String(latest.viewVersion)}` };
+  if (latest.behind !== null)
+    return {
+      needed: true,
+      why: `${latest.behind.environment} serves ${def.from.view} version ${String(latest.behind.serves)}; build ${String(latest.build)} has version ${String(latest.viewVersion)}`,
+    };
   return { needed: false, why: `build ${String(latest.build)} is up to date (${def.from.view} version ${String(latest.viewVersion)})` };
 }

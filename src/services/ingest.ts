@@ -40,12 +40,40 @@ export async function ingestFeedFile(db: Db, file: string, clock: Clock = system
   if (typeof source !== 'string') throw new BulwarkError('input.invalid', `${file}: source: a feed source id is required`, { file });
   let r;
   try {
-    r = await ingestFile(db, { id: source, format: 'native', release: null }, file, { clock, limits: { maxDownloadBytes: MAX_FEED_BYTES, maxDocumentBytes: MAX_FEED_BYTES, maxTotalBytes: MAX_FEED_BYTES } });
+    r = await ingestFile(db, { id: source, format: 'native', release: null }, file, {
+      clock,
+      limits: { maxDownloadBytes: MAX_FEED_BYTES, maxDocumentBytes: MAX_FEED_BYTES, maxTotalBytes: MAX_FEED_BYTES },
+    });
   } catch (err) {
     const refused = err instanceof BulwarkError && typeof err.details?.['refused'] === 'string' ? err.details : {};
-    await recordAudit(db, actor, 'feed.sync', source, { status: 'refused' in refused ? 'refused' : 'failed', location: file, error: err instanceof Error ? err.message : String(err), ...refused }, clock);
+    await recordAudit(
+      db,
+      actor,
+      'feed.sync',
+      source,
+      { status: 'refused' in refused ? 'refused' : 'failed', location: file, error: err instanceof Error ? err.message : String(err), ...refused },
+      clock,
+    );
     throw err;
   }
-  await recordAudit(db, actor, 'feed.sync', source, { status: 'synced', location: file, sha256: await sha256File(file), advisories: r.advisories, added: r.added, changed: r.changed, unchanged: r.unchanged, restored: r.restored, withdrawn: r.withdrawn, warnings: r.warnings }, clock);
+  await recordAudit(
+    db,
+    actor,
+    'feed.sync',
+    source,
+    {
+      status: 'synced',
+      location: file,
+      sha256: await sha256File(file),
+      advisories: r.advisories,
+      added: r.added,
+      changed: r.changed,
+      unchanged: r.unchanged,
+      restored: r.restored,
+      withdrawn: r.withdrawn,
+      warnings: r.warnings,
+    },
+    clock,
+  );
   return { source, file, added: r.added, changed: r.changed, unchanged: r.unchanged, restored: r.restored, withdrawn: r.withdrawn, skipped: r.warningSamples };
 }

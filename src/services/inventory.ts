@@ -66,13 +66,23 @@ export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock
 }
 
 /** Stores `packages` as the inventory of the target `name` (created if new). */
-export async function storeInventory(db: Db, t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null }, packages: InstalledPackage[], clock: Clock, warnings: string[] = []): Promise<ImportInventoryReport> {
+export async function storeInventory(
+  db: Db,
+  t: { name: string; release: string; kind: 'host' | 'image'; platform: string | null },
+  packages: InstalledPackage[],
+  clock: Clock,
+  warnings: string[] = [],
+): Promise<ImportInventoryReport> {
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const target = await upsertTarget(tx, { name: t.name, kind: t.kind, release: t.release, platform: t.platform }, now);
-    const r = await saveInventoryWithSources(tx, { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages }, now);
+    const r = await saveInventoryWithSources(
+      tx,
+      { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages },
+      now,
+    );
     return { target: { ...target, arch, inventoryAt: now }, ...r, warnings };
   });
 }
@@ -90,7 +100,11 @@ function needRelease(release: string | null, what: string, family: 'rpm' | 'deb'
  * the target `name`. The release is given, or told by Azure Linux dist tags.
  * @example await importInventoryFile(db, { file: 'web-01.tsv', name: 'web-01', release: 'azurelinux:3.0' })
  */
-export async function importInventoryFile(db: Db, input: { file: string; name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+export async function importInventoryFile(
+  db: Db,
+  input: { file: string; name: string; release?: string | undefined },
+  clock: Clock = systemClock,
+): Promise<ImportInventoryReport> {
   const inv = parseInventoryToScan(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
   return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock, inv.warnings);
@@ -101,12 +115,21 @@ export async function importInventoryFile(db: Db, input: { file: string; name: s
  * and stores it as the target `name`.
  * @example await importRootInventory(db, { dir: '/srv/rootfs', name: 'azl3-base' })
  */
-export async function importRootInventory(db: Db, input: { dir: string; name: string; release?: string | undefined; kind?: 'host' | 'image' }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+export async function importRootInventory(
+  db: Db,
+  input: { dir: string; name: string; release?: string | undefined; kind?: 'host' | 'image' },
+  clock: Clock = systemClock,
+): Promise<ImportInventoryReport> {
   const inv = await collectRoot(input.dir, { release: input.release });
   // No package database, or an empty one (a wrong directory, an unpacked image without
   // /var/lib/rpm): a scan of it would pass --fail-on having judged nothing, and stored it would
   // empty the target's inventory and close its findings as fixed (issue #13).
-  if (inv.packages.length === 0) throw new BulwarkError('input.invalid', `${input.dir}: rpm found no installed packages under it (no package database, or an empty one); a scan of it would prove nothing`, { file: input.dir });
+  if (inv.packages.length === 0)
+    throw new BulwarkError(
+      'input.invalid',
+      `${input.dir}: rpm found no installed packages under it (no package database, or an empty one); a scan of it would prove nothing`,
+      { file: input.dir },
+    );
   const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
   // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
   const kind = input.kind ?? 'image';
@@ -120,14 +143,30 @@ export async function importRootInventory(db: Db, input: { dir: string; name: st
  * Collects this machine's inventory and stores it as the host `name`.
  * @example await importLocalInventory(db, { name: 'bulwark-server' })
  */
-export async function importLocalInventory(db: Db, input: { name: string; release?: string | undefined }, clock: Clock = systemClock): Promise<ImportInventoryReport> {
+export async function importLocalInventory(
+  db: Db,
+  input: { name: string; release?: string | undefined },
+  clock: Clock = systemClock,
+): Promise<ImportInventoryReport> {
   const inv = await collectLocal();
   const family = inv.packages[0]?.family ?? 'rpm';
   const release = needRelease(input.release ?? inv.release, 'this machine', family);
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const target = await upsertTarget(tx, { name: input.name, kind: 'host', release, arch: inv.arch, platform: 'local' }, now);
-    const r = await saveInventoryWithSources(tx, { targetId: target.id, collectedAt: now, release, arch: inv.arch, runningKernel: inv.runningKernel, rebootRequired: inv.rebootRequired, packages: inv.packages }, now);
+    const r = await saveInventoryWithSources(
+      tx,
+      {
+        targetId: target.id,
+        collectedAt: now,
+        release,
+        arch: inv.arch,
+        runningKernel: inv.runningKernel,
+        rebootRequired: inv.rebootRequired,
+        packages: inv.packages,
+      },
+      now,
+    );
     return { target: { ...target, arch: inv.arch, inventoryAt: now, runningKernel: inv.runningKernel }, ...r, warnings: [] };
   });
 }

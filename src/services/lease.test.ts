@@ -14,7 +14,8 @@ describe('withLease', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const busy = () => new BulwarkError('storage.conflict', 'busy');
-  const other = (db: Awaited<ReturnType<typeof openStore>>, ttlMs: number) => tryLease(db, 'work', 'other', new Date().toISOString(), new Date(Date.now() + ttlMs).toISOString());
+  const other = (db: Awaited<ReturnType<typeof openStore>>, ttlMs: number) =>
+    tryLease(db, 'work', 'other', new Date().toISOString(), new Date(Date.now() + ttlMs).toISOString());
 
   it('keeps the lease past its TTL while the work runs, gives it up after, and refuses while a live holder has it', async () => {
     const db = await openStore({ dbPath: join(dir, 'a.db') });

@@ -61,7 +61,13 @@ export async function acquireLease(db: Db, name: string, holder: string, o: { tt
  * is thrown at once.
  * @example await withLease(db, `view:${name}`, holder, { busy: () => new BulwarkError('storage.conflict', 'busy') }, async () => publish())
  */
-export async function withLease<T>(db: Db, name: string, holder: string, o: { ttlMs?: number; busy: () => BulwarkError }, fn: (lost: () => boolean) => Promise<T>): Promise<T> {
+export async function withLease<T>(
+  db: Db,
+  name: string,
+  holder: string,
+  o: { ttlMs?: number; busy: () => BulwarkError },
+  fn: (lost: () => boolean) => Promise<T>,
+): Promise<T> {
   const lease = await acquireLease(db, name, holder, o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs });
   if (lease === null) throw o.busy();
   try {

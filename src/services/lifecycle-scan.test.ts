@@ -28,7 +28,9 @@ describe.each(testDatabases())('end of support as a finding on $name', ({ open }
     const during = await scanTarget(db, 'old-01', () => new Date('2025-06-01T00:00:00Z'));
     expect(during.active).toEqual([]);
     const extended = await scanTarget(db, 'old-01', () => new Date('2025-09-01T00:00:00Z'));
-    expect(extended.active.map((x) => [x.advisorySource, x.advisoryId, x.severity, x.status])).toEqual([[LIFECYCLE_SOURCE, 'EOL-mariner:2.0', 'medium', 'no-fix']]);
+    expect(extended.active.map((x) => [x.advisorySource, x.advisoryId, x.severity, x.status])).toEqual([
+      [LIFECYCLE_SOURCE, 'EOL-mariner:2.0', 'medium', 'no-fix'],
+    ]);
     const after = await scanTarget(db, 'old-01', () => new Date('2026-01-01T00:00:00Z'));
     expect(after.active).toHaveLength(1);
     expect(after.active[0]).toMatchObject({ severity: 'high', reason: 'no vendor security updates any more' });

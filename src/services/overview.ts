@@ -36,7 +36,13 @@ async function slaOf(db: Db, now: Date): Promise<Overview['sla']> {
       continue;
     }
     const { plan } = await makePlan(db, p.name, { at: now });
-    const value = { policy: p.name, plannedHosts: plan.entries.length, breaches: plan.breaches.length, hostsInBreach: new Set(plan.breaches.map((b) => b.target)).size, worstOverdueHours: plan.breaches[0]?.overdueHours ?? null };
+    const value = {
+      policy: p.name,
+      plannedHosts: plan.entries.length,
+      breaches: plan.breaches.length,
+      hostsInBreach: new Set(plan.breaches.map((b) => b.target)).size,
+      worstOverdueHours: plan.breaches[0]?.overdueHours ?? null,
+    };
     cache.set(key, { at: now.getTime(), value });
     out.push(value);
   }
@@ -92,5 +98,13 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
   }
   const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
   const sla = await slaOf(db, now);
-  return { sla, generatedAt: now.toISOString(), hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never }, open: { bySeverity, byRelease: openByRelease, total }, fixed, withdrawn, exposureOverTime: series };
+  return {
+    sla,
+    generatedAt: now.toISOString(),
+    hosts: { total: targets.length, byRelease, endOfSupport: eos.sort(), staleInventory: stale, neverInventoried: never },
+    open: { bySeverity, byRelease: openByRelease, total },
+    fixed,
+    withdrawn,
+    exposureOverTime: series,
+  };
 }

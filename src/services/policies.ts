@@ -2,7 +2,21 @@ import { BulwarkError } from '../core/errors.js';
 import { parsePolicy, yamlPosition } from '../policy/load.js';
 import { assemblePlan, signalsNamed, unknownRingHosts, type Plan, type PlanSignals } from '../policy/plan.js';
 import { Policy } from '../policy/schema.js';
-import { addDecision, getPolicyVersion, latestPlan, listDecisions, listPolicyVersions, listTargets, queryFindings, revokeDecisions, ringHistory, savePlan, savePolicyVersion, transaction, type Decision } from '../storage/index.js';
+import {
+  addDecision,
+  getPolicyVersion,
+  latestPlan,
+  listDecisions,
+  listPolicyVersions,
+  listTargets,
+  queryFindings,
+  revokeDecisions,
+  ringHistory,
+  savePlan,
+  savePolicyVersion,
+  transaction,
+  type Decision,
+} from '../storage/index.js';
 import { actorLabel, recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
@@ -15,7 +29,12 @@ import { didYouMean } from '../lib/words.js';
  * `plan` assembles a plan from the stored findings and targets (assemblePlan is pure) and keeps
  * it, so that `plan diff` shows what changed since the last one.
  */
-export async function applyPolicyFile(db: Db, file: string, actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<{ name: string; version: number; created: boolean }> {
+export async function applyPolicyFile(
+  db: Db,
+  file: string,
+  actor: Actor = SYSTEM,
+  clock: Clock = systemClock,
+): Promise<{ name: string; version: number; created: boolean }> {
   return applyPolicyText(db, await readBoundedText(file, 1024 * 1024), file, actor, { clock, detail: { file } });
 }
 
@@ -25,11 +44,18 @@ export async function applyPolicyFile(db: Db, file: string, actor: Actor = SYSTE
  * (PUT /policies/A with a body naming B changed B, issue #20 item 8). A new version is audited as
  * `policy.apply`; an unchanged text stores nothing and records nothing.
  */
-export async function applyPolicyText(db: Db, text: string, origin: string, actor: Actor = SYSTEM, o: { clock?: Clock; expectName?: string; detail?: Record<string, unknown> } = {}): Promise<{ name: string; version: number; created: boolean }> {
+export async function applyPolicyText(
+  db: Db,
+  text: string,
+  origin: string,
+  actor: Actor = SYSTEM,
+  o: { clock?: Clock; expectName?: string; detail?: Record<string, unknown> } = {},
+): Promise<{ name: string; version: number; created: boolean }> {
   const { expectName } = o;
   const clock = o.clock ?? systemClock;
   const policy = parsePolicy(text, origin);
-  if (expectName !== undefined && policy.name !== expectName) throw new BulwarkError('input.invalid', `${origin}: the policy is named "${policy.name}", not "${expectName}"`);
+  if (expectName !== undefined && policy.name !== expectName)
+    throw new BulwarkError('input.invalid', `${origin}: the policy is named "${policy.name}", not "${expectName}"`);
   // A ring naming a host the store does not know (a typo in the canary's list) would silently
   // empty that ring and send its share of the rollout to the rings after it at once: refused, with
   // every such name at once. Add the host first (hosts add, scan, an agent), then the policy.
@@ -38,7 +64,12 @@ export async function applyPolicyText(db: Db, text: string, origin: string, acto
   if (unknown.length > 0)
     throw new BulwarkError(
       'config.invalid',
-      unknown.map((u) => `${yamlPosition(text, origin, ['rollout', 'rings', u.ring, 'hosts', u.index])}: rollout.rings[${String(u.ring)}].hosts[${String(u.index)}]: no host named "${u.host}"${u.suggestion === null ? '' : ` (did you mean "${u.suggestion}"?)`}`).join('\n') + '\n(a ring may name only known hosts: add the host first, or fix the name)',
+      unknown
+        .map(
+          (u) =>
+            `${yamlPosition(text, origin, ['rollout', 'rings', u.ring, 'hosts', u.index])}: rollout.rings[${String(u.ring)}].hosts[${String(u.index)}]: no host named "${u.host}"${u.suggestion === null ? '' : ` (did you mean "${u.suggestion}"?)`}`,
+        )
+        .join('\n') + '\n(a ring may name only known hosts: add the host first, or fix the name)',
       { file: origin, hosts: unknown.map((u) => u.host) },
     );
   // A rule naming a signal never synced would never fire (issue #16): refused, every such rule at once.
@@ -47,7 +78,13 @@ export async function applyPolicyText(db: Db, text: string, origin: string, acto
   if (missing.length > 0)
     throw new BulwarkError(
       'config.invalid',
-      missing.map((n) => `${yamlPosition(text, origin, ['outOfBand', n.rule])}: outOfBand[${String(n.rule)}] (${n.name}): ${n.what} needs the ${n.signal === 'kev' ? 'CISA KEV' : 'FIRST EPSS'} feed, which was never synced`).join('\n') + `\n(sync it first: ${[...new Set(missing.map((n) => `bulwark feeds sync --source ${n.signal === 'kev' ? 'cisa-kev' : 'first-epss'}`))].join('; ')})`,
+      missing
+        .map(
+          (n) =>
+            `${yamlPosition(text, origin, ['outOfBand', n.rule])}: outOfBand[${String(n.rule)}] (${n.name}): ${n.what} needs the ${n.signal === 'kev' ? 'CISA KEV' : 'FIRST EPSS'} feed, which was never synced`,
+        )
+        .join('\n') +
+        `\n(sync it first: ${[...new Set(missing.map((n) => `bulwark feeds sync --source ${n.signal === 'kev' ? 'cisa-kev' : 'first-epss'}`))].join('; ')})`,
       { file: origin, signals: [...new Set(missing.map((n) => n.signal))] },
     );
   const r = await savePolicyVersion(db, policy.name, text, policy, clock().toISOString());
@@ -68,7 +105,9 @@ async function loadPolicy(db: Db, name: string): Promise<{ policy: Policy; versi
 /** The error for a policy name that is not stored, with the closest stored name. */
 async function noPolicy(db: Db, name: string): Promise<BulwarkError> {
   const known = (await listPolicies(db)).map((p) => p.name);
-  return new BulwarkError('storage.not-found', `no policy named "${name}"${didYouMean(name, known)} (apply one with \`bulwark policy apply -f FILE\`)`, { policy: name });
+  return new BulwarkError('storage.not-found', `no policy named "${name}"${didYouMean(name, known)} (apply one with \`bulwark policy apply -f FILE\`)`, {
+    policy: name,
+  });
 }
 
 /** Refuses a policy name that is not stored (a typo in `decisions --policy`), naming the closest. */
@@ -80,7 +119,11 @@ export async function requirePolicy(db: Db, name: string): Promise<void> {
  * Assembles the plan of a policy at `at` (default now) from the store; `save` keeps it for `plan diff`.
  * @example await makePlan(db, 'azl3-prod', { save: true })
  */
-export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor } = {}): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
+export async function makePlan(
+  db: Db,
+  name: string,
+  opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor } = {},
+): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
   const { policy, version } = await loadPolicy(db, name);
   // Images are patched by building them again, never in place: plans are for hosts.
   const targets = (await listTargets(db)).filter((t) => t.kind === 'host');
@@ -89,7 +132,10 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   const decisions = await listDecisions(db, { policy: name, now: now.toISOString() });
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   // The exploitation signals of the findings' CVEs, fresh from the store: a KEV sync changes the next plan.
-  const known = await exploitationOf(db, findings.flatMap((f) => f.cves));
+  const known = await exploitationOf(
+    db,
+    findings.flatMap((f) => f.cves),
+  );
   const kev = new Map<string, { dueDate: string; ransomware: boolean }>();
   const epss = new Map<string, number>();
   for (const [cve, s] of known) {
@@ -104,7 +150,9 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
     policy,
     now,
     approved: new Set(decisions.filter((d) => d.kind === 'approve').map((d) => d.advisoryId)),
-    holds: decisions.filter((d) => d.kind === 'hold').map((d) => ({ advisory: d.advisoryId, reason: `${d.reason} (held by ${d.actor})`, until: d.until ?? '9999-12-31' })),
+    holds: decisions
+      .filter((d) => d.kind === 'hold')
+      .map((d) => ({ advisory: d.advisoryId, reason: `${d.reason} (held by ${d.actor})`, until: d.until ?? '9999-12-31' })),
     targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired })),
     findings: findings.map((f) => ({
       targetId: f.targetId,
@@ -123,7 +171,15 @@ export async function makePlan(db: Db, name: string, opts: { at?: Date; save?: b
   });
   const pk = opts.save === true ? await savePlan(db, name, version, plan, (opts.clock ?? systemClock)().toISOString()) : null;
   // A plan an operator asked for (`bulwark plan`) is audited; the ones a run or a diff keeps are theirs.
-  if (pk !== null && opts.audit !== undefined) await recordAudit(db, opts.audit, 'plan.create', name, { plan: pk, policyVersion: version, hosts: plan.entries.length, breaches: plan.breaches.length }, opts.clock);
+  if (pk !== null && opts.audit !== undefined)
+    await recordAudit(
+      db,
+      opts.audit,
+      'plan.create',
+      name,
+      { plan: pk, policyVersion: version, hosts: plan.entries.length, breaches: plan.breaches.length },
+      opts.clock,
+    );
   return { plan, policy, policyVersion: version, pk };
 }
 
@@ -154,7 +210,11 @@ export function diffPlans(before: Plan, after: Plan): PlanDiff {
     if (old.approval !== e.approval) what.push(`approval ${old.approval} → ${e.approval}`);
     if (what.length > 0) changed.push({ target: t, what });
   }
-  return { added: [...b.keys()].filter((t) => !a.has(t)).sort(), removed: [...a.keys()].filter((t) => !b.has(t)).sort(), changed: changed.sort((x, y) => x.target.localeCompare(y.target)) };
+  return {
+    added: [...b.keys()].filter((t) => !a.has(t)).sort(),
+    removed: [...a.keys()].filter((t) => !b.has(t)).sort(),
+    changed: changed.sort((x, y) => x.target.localeCompare(y.target)),
+  };
 }
 
 /** Assembles a plan now, stores it, and compares it with the previous stored one. */
@@ -177,19 +237,34 @@ function checkAdvisoryId(id: string): void {
  * an advisory out of the plan until they expire or are lifted. Each is audited with its actor.
  * @example await decide(db, { policy: 'azl3-prod', advisoryId: 'ADV-1', kind: 'hold', reason: 'app validation', until: '2026-12-31', actor: { kind: 'cli', name: 'alice' } })
  */
-export async function decide(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: Actor }, clock: Clock = systemClock): Promise<number> {
+export async function decide(
+  db: Db,
+  d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: Actor },
+  clock: Clock = systemClock,
+): Promise<number> {
   await loadPolicy(db, d.policy);
   checkAdvisoryId(d.advisoryId);
   const now = clock();
   if (d.reason.trim() === '') throw new BulwarkError('usage', `a ${d.kind} needs a reason`);
   if (d.until !== null && !(Date.parse(d.until) > now.getTime())) throw new BulwarkError('usage', `--until ${d.until} is not a time in the future`);
   const pk = await transaction(db, (tx) => addDecision(tx, { ...d, actor: actorLabel(d.actor), now: now.toISOString() }));
-  await recordAudit(db, d.actor, d.kind === 'approve' ? 'advisory.approve' : 'advisory.hold', d.policy, { advisory: d.advisoryId, reason: d.reason, until: d.until }, clock);
+  await recordAudit(
+    db,
+    d.actor,
+    d.kind === 'approve' ? 'advisory.approve' : 'advisory.hold',
+    d.policy,
+    { advisory: d.advisoryId, reason: d.reason, until: d.until },
+    clock,
+  );
   return pk;
 }
 
 /** Lifts the holds on (or withdraws the approvals of) an advisory under a policy; returns how many. */
-export async function revoke(db: Db, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: Actor }, clock: Clock = systemClock): Promise<number> {
+export async function revoke(
+  db: Db,
+  d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; actor: Actor },
+  clock: Clock = systemClock,
+): Promise<number> {
   await loadPolicy(db, d.policy);
   checkAdvisoryId(d.advisoryId);
   const n = await revokeDecisions(db, d.policy, d.advisoryId, d.kind, actorLabel(d.actor), clock().toISOString());

@@ -4,7 +4,12 @@ import { BulwarkError } from '../core/errors.js';
 
 /** The error for a file that cannot be opened: names the file and the reason (ENOENT, EACCES…). */
 export function cannotRead(path: string, err: unknown): BulwarkError {
-  return new BulwarkError('input.invalid', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path }, { cause: err });
+  return new BulwarkError(
+    'input.invalid',
+    `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    { file: path },
+    { cause: err },
+  );
 }
 
 /** Throws `cannotRead` unless `path` exists. */
@@ -43,7 +48,8 @@ export async function readBoundedBytes(path: string, maxBytes: number): Promise<
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
-    if (st.size > maxBytes) throw new BulwarkError('input.invalid', `${path}: ${String(st.size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
+    if (st.size > maxBytes)
+      throw new BulwarkError('input.invalid', `${path}: ${String(st.size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {

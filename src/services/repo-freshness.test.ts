@@ -26,13 +26,25 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
   const objectsDir = join(dir, 'objects');
   const served = join(dir, 'served');
   let db: Db;
-  const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const gpg = (...args: string[]): string =>
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   /** A signed rpm-md repository in `to` made of the rpms under `from`, by createrepo_c with `args`. */
   const repoOf = (from: string, to: string, args: string[]): void => {
     rmSync(to, { recursive: true, force: true });
     cpSync(from, to, { recursive: true });
     execFileSync('createrepo_c', ['--quiet', ...args, to]);
-    gpg('--local-user', 'repo@example.test', '--armor', '--detach-sign', '--output', join(to, 'repodata', 'repomd.xml.asc'), join(to, 'repodata', 'repomd.xml'));
+    gpg(
+      '--local-user',
+      'repo@example.test',
+      '--armor',
+      '--detach-sign',
+      '--output',
+      join(to, 'repodata', 'repomd.xml.asc'),
+      join(to, 'repodata', 'repomd.xml'),
+    );
   };
   const serve = (from: string): void => {
     rmSync(served, { recursive: true, force: true });
@@ -67,7 +79,9 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
     const first = await syncRepo(db, 'lab', { objectsDir });
     expect([first.created, first.packages, first.notAdvancedSince]).toEqual([true, 3, null]);
     serve(join(dir, 'rollback'));
-    await expect(syncRepo(db, 'lab', { objectsDir })).rejects.toThrow(/repomd\.xml has an older revision than the last snapshot \(revision 1000, timestamps up to 1970-01-01T00:16:40\.000Z; the last snapshot \([0-9a-f]{16}\) has revision 1796557899, timestamps up to \d{4}-.*\): refusing a rollback \(give --allow-rollback/);
+    await expect(syncRepo(db, 'lab', { objectsDir })).rejects.toThrow(
+      /repomd\.xml has an older revision than the last snapshot \(revision 1000, timestamps up to 1970-01-01T00:16:40\.000Z; the last snapshot \([0-9a-f]{16}\) has revision 1796557899, timestamps up to \d{4}-.*\): refusing a rollback \(give --allow-rollback/,
+    );
     expect((await listSnapshots(db, 'lab')).map((s) => s.id)).toEqual([first.snapshot]);
   });
 
@@ -84,7 +98,9 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
     const v2 = await syncRepo(db, 'lab', { objectsDir });
     expect(v2.created).toBe(true);
     serve(join(dir, 'v1'));
-    await expect(syncRepo(db, 'lab', { objectsDir })).rejects.toThrow(/this is the metadata of an earlier snapshot \([0-9a-f]{16}, taken .*, revision 1796557899\), older than the last one \([0-9a-f]{16}, revision 1796644299\): refusing a rollback/);
+    await expect(syncRepo(db, 'lab', { objectsDir })).rejects.toThrow(
+      /this is the metadata of an earlier snapshot \([0-9a-f]{16}, taken .*, revision 1796557899\), older than the last one \([0-9a-f]{16}, revision 1796644299\): refusing a rollback/,
+    );
     expect((await listSnapshots(db, 'lab'))[0]?.id).toBe(v2.snapshot);
 
     const env = { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir };
@@ -107,12 +123,23 @@ requires(tools('rpmbuild', 'createrepo_c', 'gpg')).describe('anti-rollback of rp
   it('through the API, only an admin may take a rollback (allowRollback=true); it is audited naming the token', async () => {
     const operator = (await createToken(db, { name: 'ops', role: 'operator', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
     const admin = (await createToken(db, { name: 'boss', role: 'admin', expiresInDays: 1, actor: { kind: 'cli', name: 'test' } })).token;
-    const app = createApp(db, { knownHostsFile: join(dir, 'known_hosts'), transport: () => refusingTransport, version: 'test', agentServerKey: randomBytes(32), objectsDir, authFailuresPerMinute: 1000 });
-    const sync = (token: string, q = ''): Promise<Response> => Promise.resolve(app.request(`/api/v1/repos/lab/sync${q}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
+    const app = createApp(db, {
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: randomBytes(32),
+      objectsDir,
+      authFailuresPerMinute: 1000,
+    });
+    const sync = (token: string, q = ''): Promise<Response> =>
+      Promise.resolve(app.request(`/api/v1/repos/lab/sync${q}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
     const before = (await listSnapshots(db, 'lab'))[0]?.id;
     serve(join(dir, 'rollback'));
     const refused = await sync(operator);
-    expect([refused.status, ((await refused.json()) as { error: { message: string } }).error.message]).toEqual([400, expect.stringMatching(/refusing a rollback/)]);
+    expect([refused.status, ((await refused.json()) as { error: { message: string } }).error.message]).toEqual([
+      400,
+      expect.stringMatching(/refusing a rollback/),
+    ]);
     expect((await sync(operator, '?allowRollback=true')).status).toBe(403);
     expect((await listSnapshots(db, 'lab'))[0]?.id).toBe(before);
     const taken = await sync(admin, '?allowRollback=true');
@@ -138,14 +165,49 @@ requires(tools('rpmbuild', 'createrepo_c', 'mkfifo')).describe('only regular fil
   });
 
   it.each([
-    ['repomd.xml.asc a symlink to /dev/zero', 'repodata/repomd.xml.asc', (p: string) => { symlinkSync('/dev/zero', p); }, /repomd\.xml\.asc: not a regular file \(a character device\): refused/, true],
-    ['repomd.xml.asc a FIFO nobody writes to', 'repodata/repomd.xml.asc', (p: string) => { execFileSync('mkfifo', [p]); }, /repomd\.xml\.asc: not a regular file \(a FIFO\): refused/, true],
-    ['primary.xml.gz a symlink to /dev/zero', 'primary', (p: string) => { unlinkSync(p); symlinkSync('/dev/zero', p); }, /primary\.xml\.gz: not a regular file \(a character device\): refused/, false],
-    ['repomd.xml a FIFO', 'repodata/repomd.xml', (p: string) => { unlinkSync(p); execFileSync('mkfifo', [p]); }, /repomd\.xml: not a regular file \(a FIFO\): refused/, false],
+    [
+      'repomd.xml.asc a symlink to /dev/zero',
+      'repodata/repomd.xml.asc',
+      (p: string) => {
+        symlinkSync('/dev/zero', p);
+      },
+      /repomd\.xml\.asc: not a regular file \(a character device\): refused/,
+      true,
+    ],
+    [
+      'repomd.xml.asc a FIFO nobody writes to',
+      'repodata/repomd.xml.asc',
+      (p: string) => {
+        execFileSync('mkfifo', [p]);
+      },
+      /repomd\.xml\.asc: not a regular file \(a FIFO\): refused/,
+      true,
+    ],
+    [
+      'primary.xml.gz a symlink to /dev/zero',
+      'primary',
+      (p: string) => {
+        unlinkSync(p);
+        symlinkSync('/dev/zero', p);
+      },
+      /primary\.xml\.gz: not a regular file \(a character device\): refused/,
+      false,
+    ],
+    [
+      'repomd.xml a FIFO',
+      'repodata/repomd.xml',
+      (p: string) => {
+        unlinkSync(p);
+        execFileSync('mkfifo', [p]);
+      },
+      /repomd\.xml: not a regular file \(a FIFO\): refused/,
+      false,
+    ],
   ])('refuses %s at once', async (_, where, make, message, signed) => {
     const copy = mkdtempSync(join(dir, 'repo-'));
     cpSync(join(dir, 'b', 'rpms'), copy, { recursive: true });
-    const target = where === 'primary' ? join(copy, 'repodata', readdirSync(join(copy, 'repodata')).find((f) => f.endsWith('primary.xml.gz')) ?? '') : join(copy, where);
+    const target =
+      where === 'primary' ? join(copy, 'repodata', readdirSync(join(copy, 'repodata')).find((f) => f.endsWith('primary.xml.gz')) ?? '') : join(copy, where);
     make(target);
     const id = `n-${copy.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
     await addRepo(db, { id, url: copy, keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });

@@ -32,23 +32,42 @@ const when = (seconds: number | null): string => (seconds === null ? 'no timesta
  * repository had before (an earlier snapshot's), or an older revision or older timestamps, is
  * refused unless the operator allows the rollback, which is audited.
  */
-export async function freshness(db: Db, repo: RepoRow, snapshot: string, got: { revision: string | null; newest: number | null }, o: SyncOptions): Promise<{ notAdvancedSince: string | null; rolledBack: boolean }> {
+export async function freshness(
+  db: Db,
+  repo: RepoRow,
+  snapshot: string,
+  got: { revision: string | null; newest: number | null },
+  o: SyncOptions,
+): Promise<{ notAdvancedSince: string | null; rolledBack: boolean }> {
   const snaps = await listSnapshotRows(db, repo.id);
   const last = snaps[0];
   if (last === undefined) return { notAdvancedSince: null, rolledBack: false };
   if (last.id === snapshot) return { notAdvancedSince: last.createdAt, rolledBack: false };
   const refusal = await rollbackReason(o.objectsDir, repo, last, snapshot, snaps, got);
   if (refusal === null) return { notAdvancedSince: null, rolledBack: false };
-  if (o.allowRollback !== true) throw new BulwarkError('input.invalid', `repository ${repo.id}: ${refusal}: refusing a rollback (give --allow-rollback to take it anyway)`, { repo: repo.id, lastSnapshot: last.id });
+  if (o.allowRollback !== true)
+    throw new BulwarkError('input.invalid', `repository ${repo.id}: ${refusal}: refusing a rollback (give --allow-rollback to take it anyway)`, {
+      repo: repo.id,
+      lastSnapshot: last.id,
+    });
   await recordAudit(db, o.actor ?? SYSTEM, 'repo.rollback', repo.id, { snapshot, replaces: last.id, reason: refusal }, o.clock ?? systemClock);
   return { notAdvancedSince: null, rolledBack: true };
 }
 
-async function rollbackReason(objectsDir: string, repo: RepoRow, last: SnapshotRow, snapshot: string, snaps: readonly SnapshotRow[], got: { revision: string | null; newest: number | null }): Promise<string | null> {
+async function rollbackReason(
+  objectsDir: string,
+  repo: RepoRow,
+  last: SnapshotRow,
+  snapshot: string,
+  snaps: readonly SnapshotRow[],
+  got: { revision: string | null; newest: number | null },
+): Promise<string | null> {
   const earlier = snaps.find((x) => x.id === snapshot);
-  if (earlier !== undefined) return `this is the metadata of an earlier snapshot (${snapshot.slice(0, 16)}, taken ${earlier.createdAt}, revision ${earlier.revision ?? '(none)'}), older than the last one (${last.id.slice(0, 16)}, revision ${last.revision ?? '(none)'})`;
+  if (earlier !== undefined)
+    return `this is the metadata of an earlier snapshot (${snapshot.slice(0, 16)}, taken ${earlier.createdAt}, revision ${earlier.revision ?? '(none)'}), older than the last one (${last.id.slice(0, 16)}, revision ${last.revision ?? '(none)'})`;
   if (repo.kind === 'deb') {
-    if (last.revision !== null && got.revision !== null && Date.parse(got.revision) < Date.parse(last.revision)) return `the Release is dated ${got.revision}, before the last snapshot's (${last.revision})`;
+    if (last.revision !== null && got.revision !== null && Date.parse(got.revision) < Date.parse(last.revision))
+      return `the Release is dated ${got.revision}, before the last snapshot's (${last.revision})`;
     return null;
   }
   const num = (r: string | null): number | null => (r !== null && /^\d{1,18}$/.test(r) ? Number(r) : null);
@@ -57,7 +76,9 @@ async function rollbackReason(objectsDir: string, repo: RepoRow, last: SnapshotR
   const repomdFile = last.files.find((f) => f.type === 'repomd');
   if (repomdFile !== undefined) {
     try {
-      lastNewest = newestTimestamp(await parseRepomd(await readFile(objectPath(objectsDir, repomdFile.sha256)), `snapshot ${last.id.slice(0, 16)}: repomd.xml`));
+      lastNewest = newestTimestamp(
+        await parseRepomd(await readFile(objectPath(objectsDir, repomdFile.sha256)), `snapshot ${last.id.slice(0, 16)}: repomd.xml`),
+      );
     } catch {
       // the stored copy is gone (pruned by hand): the revision alone is the floor
     }

@@ -54,13 +54,21 @@ export async function mirrorSnapshot(db: Db, id: string, o: { objectsDir: string
   if (repo === null) throw new BulwarkError('usage', `no repository ${id}`);
   const snaps = await listSnapshotRows(db, id);
   const snap = o.snapshot === undefined ? snaps[0] : snaps.find((s) => s.id.startsWith(o.snapshot ?? '-'));
-  if (snap === undefined) throw new BulwarkError('usage', `repository ${id} has no ${o.snapshot === undefined ? '' : `${o.snapshot} `}snapshot (bulwark repo sync ${id})`);
+  if (snap === undefined)
+    throw new BulwarkError('usage', `repository ${id} has no ${o.snapshot === undefined ? '' : `${o.snapshot} `}snapshot (bulwark repo sync ${id})`);
   const wanted: { name: string; url: string; alg: string; sum: string }[] = [];
   // Debian Filenames are relative to the archive root; rpm-md locations to the repository.
   const base = repo.url;
-  for await (const p of snapshotRpmPackages(o.objectsDir, snap)) wanted.push({ name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`, url: join2(base, p.location), alg: p.checksumType, sum: p.checksum });
+  for await (const p of snapshotRpmPackages(o.objectsDir, snap))
+    wanted.push({
+      name: `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`,
+      url: join2(base, p.location),
+      alg: p.checksumType,
+      sum: p.checksum,
+    });
   for (const f of snap.files.filter((x) => x.type === 'packages'))
-    for (const p of debPackages((await storedIndex(o.objectsDir, f)).toString('utf8'), f.href)) wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
+    for (const p of debPackages((await storedIndex(o.objectsDir, f)).toString('utf8'), f.href))
+      wanted.push({ name: `${p.name}_${p.version}_${p.arch}`, url: join2(base, p.filename), alg: 'sha256', sum: p.sha256 });
   const report: MirrorReport = { repo: id, snapshot: snap.id, packages: wanted.length, fetched: 0, alreadyStored: 0, bytes: 0, refused: [] };
   for (const w of wanted) {
     if (w.alg !== 'sha256' && w.alg !== 'sha512') {

@@ -54,9 +54,19 @@ describe('report renderers', () => {
         ],
         new Date('2026-12-06T00:00:00Z'),
         '00000000-0000-4000-8000-000000000000',
-        new Map([['t\u0000curl-libs\u0000x86_64', 'curl'], ['t\u0000perl-Carp\u0000noarch', 'perl']]),
+        new Map([
+          ['t\u0000curl-libs\u0000x86_64', 'curl'],
+          ['t\u0000perl-Carp\u0000noarch', 'perl'],
+        ]),
       ),
-    ) as { components: { name: string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string; response?: string[] }; affects: { ref: string; versions: { version: string; status: string }[] }[] }[] };
+    ) as {
+      components: { name: string; purl?: string }[];
+      vulnerabilities: {
+        id: string;
+        analysis: { state: string; response?: string[] };
+        affects: { ref: string; versions: { version: string; status: string }[] }[];
+      }[];
+    };
     expect(vex.vulnerabilities.map((v) => [v.id, v.analysis.state, v.analysis.response ?? []])).toEqual([
       ['CVE-1', 'in_triage', ['update']],
       ['CVE-2', 'in_triage', []],

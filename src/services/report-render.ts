@@ -20,14 +20,65 @@ function csvCell(v: string): string {
 
 export function renderCsv(rows: readonly FindingRow[]): string {
   // The risk columns (issue #16) come last, so that scripts reading the columns before keep working.
-  const header = ['host', 'release', 'severity', 'status', 'advisory', 'source', 'cves', 'package', 'installed', 'fixed', 'first_seen', 'closed_at', 'reason', 'title', 'risk', 'risk_reason', 'kev_date_added', 'kev_due_date', 'kev_ransomware', 'epss', 'epss_percentile'];
+  const header = [
+    'host',
+    'release',
+    'severity',
+    'status',
+    'advisory',
+    'source',
+    'cves',
+    'package',
+    'installed',
+    'fixed',
+    'first_seen',
+    'closed_at',
+    'reason',
+    'title',
+    'risk',
+    'risk_reason',
+    'kev_date_added',
+    'kev_due_date',
+    'kev_ransomware',
+    'epss',
+    'epss_percentile',
+  ];
   const lines = [header.join(',')];
   for (const r of rows) {
     const k = r.risk?.kev ?? null;
     const e = r.risk?.epss ?? null;
-    const risk = r.risk === undefined ? ['', '', '', '', '', '', ''] : [r.risk.score.toFixed(1), r.risk.reason, k?.dateAdded ?? '', k?.dueDate ?? '', k === null ? '' : k.ransomware ? 'known' : 'unknown', e === null ? '' : String(e.score), e === null ? '' : String(e.percentile)];
+    const risk =
+      r.risk === undefined
+        ? ['', '', '', '', '', '', '']
+        : [
+            r.risk.score.toFixed(1),
+            r.risk.reason,
+            k?.dateAdded ?? '',
+            k?.dueDate ?? '',
+            k === null ? '' : k.ransomware ? 'known' : 'unknown',
+            e === null ? '' : String(e.score),
+            e === null ? '' : String(e.percentile),
+          ];
     lines.push(
-      [r.targetName, r.release ?? '', r.severity, r.status, r.advisoryId, r.advisorySource, r.cves.join(' '), r.package, r.installed, r.fixed ?? '', r.firstSeen, r.closedAt ?? '', r.reason ?? '', r.title, ...risk].map(csvCell).join(','),
+      [
+        r.targetName,
+        r.release ?? '',
+        r.severity,
+        r.status,
+        r.advisoryId,
+        r.advisorySource,
+        r.cves.join(' '),
+        r.package,
+        r.installed,
+        r.fixed ?? '',
+        r.firstSeen,
+        r.closedAt ?? '',
+        r.reason ?? '',
+        r.title,
+        ...risk,
+      ]
+        .map(csvCell)
+        .join(','),
     );
   }
   return lines.join('\r\n') + '\r\n';
@@ -46,10 +97,26 @@ function purlOf(r: Pick<FindingRow, 'release' | 'package' | 'installed' | 'arch'
   if (family === null || rel === null) return null;
   // No arch= when the inventory gave none (an SBOM purl without it): the purl would claim one.
   const arch = knownArch(r.arch);
-  if (family === 'deb') return debPurl({ name: r.package, version: r.installed, arch, ...(source !== undefined && source !== r.package ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
+  if (family === 'deb')
+    return debPurl(
+      { name: r.package, version: r.installed, arch, ...(source !== undefined && source !== r.package ? { upstream: source } : {}) },
+      rel.distro,
+      `${rel.distro}-${rel.version}`,
+    );
   const m = /^(?:(\d+):)?([^-]+)(?:-(.+))?$/.exec(r.installed);
   if (m?.[2] === undefined) return null;
-  return rpmPurl({ name: r.package, epoch: m[1] === undefined ? null : Number(m[1]), version: m[2], release: m[3] ?? null, arch, ...(source !== undefined ? { upstream: source } : {}) }, rel.distro, `${rel.distro}-${rel.version}`);
+  return rpmPurl(
+    {
+      name: r.package,
+      epoch: m[1] === undefined ? null : Number(m[1]),
+      version: m[2],
+      release: m[3] ?? null,
+      arch,
+      ...(source !== undefined ? { upstream: source } : {}),
+    },
+    rel.distro,
+    `${rel.distro}-${rel.version}`,
+  );
 }
 
 /** A vendor's statement that a target's installed package is not affected (services/report.ts). */
@@ -91,7 +158,14 @@ const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', high: 'hi
 function riskRatings(r: FindingRow): { source: { name: string; url?: string }; score: number; severity: string; method: string; justification: string }[] {
   if (r.risk === undefined) return [];
   const out: ReturnType<typeof riskRatings> = [];
-  if (r.risk.epss !== null) out.push({ source: { name: 'FIRST EPSS', url: 'https://www.first.org/epss/' }, score: r.risk.epss.score, severity: 'unknown', method: 'other', justification: `EPSS ${String(r.risk.epss.score)} on ${r.risk.epss.date}, percentile ${String(r.risk.epss.percentile)} (${r.risk.epss.cve})` });
+  if (r.risk.epss !== null)
+    out.push({
+      source: { name: 'FIRST EPSS', url: 'https://www.first.org/epss/' },
+      score: r.risk.epss.score,
+      severity: 'unknown',
+      method: 'other',
+      justification: `EPSS ${String(r.risk.epss.score)} on ${r.risk.epss.date}, percentile ${String(r.risk.epss.percentile)} (${r.risk.epss.cve})`,
+    });
   out.push({ source: { name: 'bulwark risk order' }, score: r.risk.score, severity: CDX_SEVERITY[r.severity], method: 'other', justification: r.risk.reason });
   return out;
 }
@@ -99,11 +173,27 @@ function riskRatings(r: FindingRow): { source: { name: string; url?: string }; s
 function riskProperties(r: FindingRow): { properties?: { name: string; value: string }[] } {
   const k = r.risk?.kev ?? null;
   if (k === null) return {};
-  return { properties: [{ name: 'bulwark:kev:cve', value: k.cve }, { name: 'bulwark:kev:dateAdded', value: k.dateAdded }, { name: 'bulwark:kev:dueDate', value: k.dueDate }, { name: 'bulwark:kev:knownRansomwareCampaignUse', value: k.ransomware ? 'Known' : 'Unknown' }] };
+  return {
+    properties: [
+      { name: 'bulwark:kev:cve', value: k.cve },
+      { name: 'bulwark:kev:dateAdded', value: k.dateAdded },
+      { name: 'bulwark:kev:dueDate', value: k.dueDate },
+      { name: 'bulwark:kev:knownRansomwareCampaignUse', value: k.ransomware ? 'Known' : 'Unknown' },
+    ],
+  };
 }
 
-export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, serial: string, sources: ReadonlyMap<string, string> = new Map(), notAffected: readonly NotAffectedRow[] = []): string {
-  const components = new Map<string, { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }>();
+export function renderCycloneDxVex(
+  rows: readonly FindingRow[],
+  now: Date,
+  serial: string,
+  sources: ReadonlyMap<string, string> = new Map(),
+  notAffected: readonly NotAffectedRow[] = [],
+): string {
+  const components = new Map<
+    string,
+    { 'bom-ref': string; type: string; name: string; version: string; purl?: string; properties: { name: string; value: string }[] }
+  >();
   const vulns = new Map<string, { rows: FindingRow[] }>();
   for (const r of rows) {
     const ref = `${r.targetName}/${r.package}@${r.installed}`;
@@ -133,7 +223,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     return {
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
-      references: [{ id: first.advisoryId, source: { name: first.advisorySource } }, ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } }))],
+      references: [
+        { id: first.advisoryId, source: { name: first.advisorySource } },
+        ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } })),
+      ],
       ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }, ...riskRatings(first)],
       ...riskProperties(first),
       description: first.title,
@@ -141,7 +234,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
         ? {
             state: 'in_triage',
             ...(rs.some((r) => r.fixed !== null && (r.status === 'open' || r.status === 'no-fix')) ? { response: ['update'] } : {}),
-            detail: ['the installed version is in the range the advisory names as affected; whether it is exploitable here is not analysed', ...reasons.slice(0, 1)].join('; '),
+            detail: [
+              'the installed version is in the range the advisory names as affected; whether it is exploitable here is not analysed',
+              ...reasons.slice(0, 1),
+            ].join('; '),
           }
         : accepted
           ? { state: 'in_triage', response: ['will_not_fix'], detail: 'risk accepted by an operator' }
@@ -153,7 +249,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
       // Withdrawn: the publisher no longer says the build is affected, nor that it is not.
       affects: rs.map((r) => ({
         ref: `${r.targetName}/${r.package}@${r.installed}`,
-        versions: [{ version: r.installed, status: r.status === 'withdrawn' ? 'unknown' : 'affected' }, ...(r.status === 'fixed' && r.fixed !== null ? [{ version: r.fixed, status: 'unaffected' }] : [])],
+        versions: [
+          { version: r.installed, status: r.status === 'withdrawn' ? 'unknown' : 'affected' },
+          ...(r.status === 'fixed' && r.fixed !== null ? [{ version: r.fixed, status: 'unaffected' }] : []),
+        ],
       })),
     };
   });
@@ -162,7 +261,14 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     const ref = `${n.targetName}/${n.package}@${n.installed}`;
     if (!components.has(ref)) {
       const purl = purlOf(n, sources.get(`${n.targetId}\u0000${n.package}\u0000${n.arch}`));
-      components.set(ref, { 'bom-ref': ref, type: 'library', name: n.package, version: n.installed, ...(purl === null ? {} : { purl }), properties: [{ name: 'bulwark:target', value: n.targetName }] });
+      components.set(ref, {
+        'bom-ref': ref,
+        type: 'library',
+        name: n.package,
+        version: n.installed,
+        ...(purl === null ? {} : { purl }),
+        properties: [{ name: 'bulwark:target', value: n.targetName }],
+      });
     }
     const key = `${n.advisorySource}\u0000${n.advisoryId}`;
     vendorSays.set(key, [...(vendorSays.get(key) ?? []), n]);
@@ -172,7 +278,10 @@ export function renderCycloneDxVex(rows: readonly FindingRow[], now: Date, seria
     vulnerabilities.push({
       id: first.cves[0] ?? first.advisoryId,
       source: { name: first.advisorySource },
-      references: [{ id: first.advisoryId, source: { name: first.advisorySource } }, ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } }))],
+      references: [
+        { id: first.advisoryId, source: { name: first.advisorySource } },
+        ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } })),
+      ],
       ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }],
       description: first.title,
       analysis: { state: 'not_affected', detail: `the vendor states these packages are not affected (${first.advisorySource} ${first.advisoryId})` },
@@ -225,7 +334,10 @@ export function renderHtml(rows: readonly FindingRow[], now: Date): string {
   const cell = (s: string): string => `<td>${esc(s)}</td>`;
   const table = (rs: readonly FindingRow[]): string =>
     `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th><th>Risk</th><th>Why</th></tr></thead><tbody>${rs
-      .map((r) => `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`)
+      .map(
+        (r) =>
+          `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`,
+      )
       .join('')}</tbody></table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

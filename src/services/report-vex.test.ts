@@ -62,7 +62,9 @@ describe.each(testDatabases())('the CycloneDX VEX report on $name (issue #13)', 
     await importInventoryFile(db, { file: m, name: 'web-01' });
     await scanTarget(db, 'web-01');
     const vex = JSON.parse(await renderReport(db, await findFindings(db), 'cyclonedx-vex')) as Vex;
-    expect(vex.vulnerabilities.map((v) => [v.id, v.analysis.state, v.analysis.response ?? [], v.affects.map((a) => `${a.ref} ${a.versions[0]?.status ?? ''}`)])).toEqual([
+    expect(
+      vex.vulnerabilities.map((v) => [v.id, v.analysis.state, v.analysis.response ?? [], v.affects.map((a) => `${a.ref} ${a.versions[0]?.status ?? ''}`)]),
+    ).toEqual([
       ['CVE-2099-0001', 'in_triage', ['update'], ['web-01/curl-libs@8.8.0-1.azl3 affected']],
       ['CVE-2099-0002', 'not_affected', [], ['web-01/curl-libs@8.8.0-1.azl3 unaffected']],
     ]);

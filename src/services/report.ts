@@ -4,7 +4,19 @@ import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../distros/registry.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
-import { FINDING_SORT_KEYS, findingPackageSources, findingsPage, getTarget, listTargets, loadAdvisories, loadInventory, queryFindings, type FindingQuery, type FindingRow, type FindingSortKey } from '../storage/index.js';
+import {
+  FINDING_SORT_KEYS,
+  findingPackageSources,
+  findingsPage,
+  getTarget,
+  listTargets,
+  loadAdvisories,
+  loadInventory,
+  queryFindings,
+  type FindingQuery,
+  type FindingRow,
+  type FindingSortKey,
+} from '../storage/index.js';
 import { RISK_SORTS, type RiskSort } from '../core/risk.js';
 import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from './report-render.js';
 import { rankFindings } from './signals.js';
@@ -46,7 +58,11 @@ export async function requireTargets(db: Db, names: readonly string[]): Promise<
   for (const n of names) if ((await getTarget(db, n)) === null) missing.push(n);
   if (missing.length === 0) return;
   const known = (await listTargets(db)).map((t) => t.name);
-  throw new BulwarkError('storage.not-found', missing.map((n) => `no host or image named "${n}"${didYouMean(n, known)}`).join('; ') + ' (`bulwark hosts list` shows the hosts)', { targets: missing });
+  throw new BulwarkError(
+    'storage.not-found',
+    missing.map((n) => `no host or image named "${n}"${didYouMean(n, known)}`).join('; ') + ' (`bulwark hosts list` shows the hosts)',
+    { targets: missing },
+  );
 }
 
 /**
@@ -62,12 +78,17 @@ export async function findFindings(db: Db, q: FindingsQuery = {}): Promise<Findi
  * One page of findings, counted, filtered and sorted by the database (the API's list).
  * @example await findingsPageOf(db, { minSeverity: 'high' }, { limit: 100, offset: 0 })
  */
-export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: number; offset: number; sort?: string | undefined }): Promise<{ items: FindingRow[]; total: number; limit: number; offset: number }> {
+export async function findingsPageOf(
+  db: Db,
+  q: FindingsQuery,
+  p: { limit: number; offset: number; sort?: string | undefined },
+): Promise<{ items: FindingRow[]; total: number; limit: number; offset: number }> {
   // The risk order and its filters need the signals of every finding: ranked in memory
   // (640,000 findings in well under a second, bench/signals.bench.ts), then paged.
   const risk = p.sort !== undefined && (RISK_SORTS as readonly string[]).includes(p.sort) && p.sort !== 'severity' ? (p.sort as RiskSort) : undefined;
   if (risk !== undefined || q.kev === true || q.epssAbove !== undefined) {
-    if (p.sort !== undefined && risk === undefined && p.sort !== 'severity') throw new BulwarkError('input.invalid', `sort: with kev or epssAbove, the order is one of ${RISK_SORTS.join(', ')}`);
+    if (p.sort !== undefined && risk === undefined && p.sort !== 'severity')
+      throw new BulwarkError('input.invalid', `sort: with kev or epssAbove, the order is one of ${RISK_SORTS.join(', ')}`);
     const all = await findFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' });
     return { items: all.slice(p.offset, p.offset + p.limit), total: all.length, limit: p.limit, offset: p.offset };
   }
@@ -75,7 +96,11 @@ export async function findingsPageOf(db: Db, q: FindingsQuery, p: { limit: numbe
   if (p.sort !== undefined) {
     const desc = p.sort.startsWith('-');
     const key = desc ? p.sort.slice(1) : p.sort;
-    if (!(FINDING_SORT_KEYS as readonly string[]).includes(key)) throw new BulwarkError('input.invalid', `sort: "${key}" is not one of ${[...FINDING_SORT_KEYS, ...RISK_SORTS.filter((x) => x !== 'severity')].join(', ')}`);
+    if (!(FINDING_SORT_KEYS as readonly string[]).includes(key))
+      throw new BulwarkError(
+        'input.invalid',
+        `sort: "${key}" is not one of ${[...FINDING_SORT_KEYS, ...RISK_SORTS.filter((x) => x !== 'severity')].join(', ')}`,
+      );
     sort = { key: key as FindingSortKey, desc };
   }
   const r = await findingsPage(db, storageQuery(q), { limit: p.limit, offset: p.offset, ...(sort !== undefined ? { sort } : {}) });
@@ -97,7 +122,19 @@ async function notAffectedRows(db: Db, rows: readonly FindingRow[]): Promise<Not
     const names = [...new Set(packages.flatMap((p) => (p.sourceName === null ? [p.name] : [p.name, p.sourceName])))];
     const advisories = await loadAdvisories(db, { release: target.release, packages: names });
     for (const n of vendorNotAffected(indexFixes(advisories, target.release, family), packages))
-      out.push({ targetId, targetName: target.name, release: target.release, package: n.package, arch: n.arch, installed: n.installed, advisorySource: n.advisory.source, advisoryId: n.advisory.id, cves: n.advisory.cves, title: n.advisory.title, severity: n.advisory.severity });
+      out.push({
+        targetId,
+        targetName: target.name,
+        release: target.release,
+        package: n.package,
+        arch: n.arch,
+        installed: n.installed,
+        advisorySource: n.advisory.source,
+        advisoryId: n.advisory.id,
+        cves: n.advisory.cves,
+        title: n.advisory.title,
+        severity: n.advisory.severity,
+      });
   }
   return out;
 }

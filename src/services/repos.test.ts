@@ -44,7 +44,11 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   const objectsDir = join(dir, 'objects');
   let db: Db;
   let fingerprint = '';
-  const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const gpg = (...args: string[]): string =>
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const sign = (repodata: string, who: string): void => {
     gpg('--local-user', who, '--armor', '--detach-sign', '--output', join(repodata, 'repomd.xml.asc'), join(repodata, 'repomd.xml'));
   };
@@ -81,7 +85,16 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
       expect(stored).toEqual(readFileSync(join(repo, f.href)));
     }
     // createrepo_c also writes its SQLite databases (primary_db…): all listed files are kept.
-    expect(snap?.files.map((f) => f.type).sort()).toEqual(['filelists', 'filelists_db', 'other', 'other_db', 'primary', 'primary_db', 'repomd', 'repomd-signature']);
+    expect(snap?.files.map((f) => f.type).sort()).toEqual([
+      'filelists',
+      'filelists_db',
+      'other',
+      'other_db',
+      'primary',
+      'primary_db',
+      'repomd',
+      'repomd-signature',
+    ]);
     const again = await syncRepo(db, 'lab', { objectsDir });
     expect([again.created, again.snapshot]).toEqual([false, r.snapshot]);
   });
@@ -89,9 +102,14 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   it('mirrors the packages a snapshot lists, each checked against its signed metadata; a package changed since is refused', async () => {
     const r = await mirrorSnapshot(db, 'lab', { objectsDir });
     expect([r.packages, r.fetched, r.alreadyStored, r.refused]).toEqual([3, 3, 0, []]);
-    const rpmFiles = (root: string): string[] => (readdirSync(root, { recursive: true }) as string[]).filter((x) => x.endsWith('.rpm')).map((x) => join(root, x)).sort();
+    const rpmFiles = (root: string): string[] =>
+      (readdirSync(root, { recursive: true }) as string[])
+        .filter((x) => x.endsWith('.rpm'))
+        .map((x) => join(root, x))
+        .sort();
     expect(rpmFiles(repo)).toHaveLength(3);
-    for (const f of rpmFiles(repo)) expect(readFileSync(objectPath(objectsDir, createHash('sha256').update(readFileSync(f)).digest('hex')))).toEqual(readFileSync(f));
+    for (const f of rpmFiles(repo))
+      expect(readFileSync(objectPath(objectsDir, createHash('sha256').update(readFileSync(f)).digest('hex')))).toEqual(readFileSync(f));
     expect((await mirrorSnapshot(db, 'lab', { objectsDir })).alreadyStored).toBe(3);
 
     // The same signed metadata, one package file replaced afterwards: that one is refused, the others kept.
@@ -118,22 +136,48 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   });
 
   it.each([
-    ['repomd.xml changed after signing', (d: string) => { appendFileSync(join(d, 'repodata', 'repomd.xml'), '<!-- x -->\n'); }, /signature does not verify/],
-    ['signed by a key nobody trusts', (d: string) => { sign(join(d, 'repodata'), 'else@example.test'); }, /signature does not verify/],
-    ['not signed at all', (d: string) => { rmSync(join(d, 'repodata', 'repomd.xml.asc')); }, /is missing: the metadata is not signed/],
-    ['primary.xml.gz has one byte changed (same size)', (d: string) => {
-      const rd = join(d, 'repodata');
-      const primary = join(rd, readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '');
-      const b = readFileSync(primary);
-      b[b.length - 9] = (b[b.length - 9] ?? 0) ^ 0xff;
-      writeFileSync(primary, b);
-    }, /primary\.xml\.gz does not match its sha256 in repomd\.xml/],
-    ['primary.xml.gz swapped for another file', (d: string) => {
-      const rd = join(d, 'repodata');
-      const primary = readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '';
-      const other = readdirSync(rd).find((f) => f.endsWith('other.xml.gz')) ?? '';
-      cpSync(join(rd, other), join(rd, primary));
-    }, /primary\.xml\.gz is \d+ bytes, repomd\.xml says \d+/],
+    [
+      'repomd.xml changed after signing',
+      (d: string) => {
+        appendFileSync(join(d, 'repodata', 'repomd.xml'), '<!-- x -->\n');
+      },
+      /signature does not verify/,
+    ],
+    [
+      'signed by a key nobody trusts',
+      (d: string) => {
+        sign(join(d, 'repodata'), 'else@example.test');
+      },
+      /signature does not verify/,
+    ],
+    [
+      'not signed at all',
+      (d: string) => {
+        rmSync(join(d, 'repodata', 'repomd.xml.asc'));
+      },
+      /is missing: the metadata is not signed/,
+    ],
+    [
+      'primary.xml.gz has one byte changed (same size)',
+      (d: string) => {
+        const rd = join(d, 'repodata');
+        const primary = join(rd, readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '');
+        const b = readFileSync(primary);
+        b[b.length - 9] = (b[b.length - 9] ?? 0) ^ 0xff;
+        writeFileSync(primary, b);
+      },
+      /primary\.xml\.gz does not match its sha256 in repomd\.xml/,
+    ],
+    [
+      'primary.xml.gz swapped for another file',
+      (d: string) => {
+        const rd = join(d, 'repodata');
+        const primary = readdirSync(rd).find((f) => f.endsWith('primary.xml.gz')) ?? '';
+        const other = readdirSync(rd).find((f) => f.endsWith('other.xml.gz')) ?? '';
+        cpSync(join(rd, other), join(rd, primary));
+      },
+      /primary\.xml\.gz is \d+ bytes, repomd\.xml says \d+/,
+    ],
   ])('refuses a copy whose %s, and stores nothing', async (_, tamper, message) => {
     const copy = mkdtempSync(join(dir, 'tampered-'));
     cpSync(repo, copy, { recursive: true });
@@ -149,7 +193,9 @@ requires(needs).describe('repository snapshots with signed metadata', () => {
   it('from the CLI: repo add, sync (exit 4 naming what was refused), snapshots', async () => {
     const env = { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir };
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'cli.db'), ...args], env);
-    expect((await cli('repo', 'add', 'lab', '--url', repo, '--key', join(dir, 'trusted.asc'))).out).toBe(`repository lab: ${repo}, signed by 1 trusted key(s)\n`);
+    expect((await cli('repo', 'add', 'lab', '--url', repo, '--key', join(dir, 'trusted.asc'))).out).toBe(
+      `repository lab: ${repo}, signed by 1 trusted key(s)\n`,
+    );
     const bad = mkdtempSync(join(dir, 'cli-bad-'));
     cpSync(repo, bad, { recursive: true });
     appendFileSync(join(bad, 'repodata', 'repomd.xml'), ' ');
@@ -177,7 +223,11 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
   const gnupg = join(dir, 'gnupg');
   const objectsDir = join(dir, 'objects');
   let db: Db;
-  const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const gpg = (...args: string[]): string =>
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--passphrase', '', '--pinentry-mode', 'loopback', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
   /** A suite the way a publisher writes one: pool, Packages in three forms, Release, InRelease. */
@@ -190,7 +240,18 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     execFileSync('gzip', ['-kfn', join(bin, 'Packages')]);
     const files = ['main/binary-amd64/Packages', 'main/binary-amd64/Packages.gz', 'main/binary-amd64/Packages.xz'];
     const stable = join(root, 'dists', 'stable');
-    const release = ['Origin: Bulwark tests', `Suite: ${o.suite?.[0] ?? 'stable'}`, `Codename: ${o.suite?.[1] ?? 'bookworm'}`, `Date: ${(o.date ?? new Date()).toUTCString()}`, `Valid-Until: ${o.validUntil.toUTCString()}`, 'Architectures: amd64', 'Components: main', 'SHA256:', ...files.map((f) => ` ${sha256(join(stable, f))} ${String(readFileSync(join(stable, f)).length)} ${f}`), ''].join('\n');
+    const release = [
+      'Origin: Bulwark tests',
+      `Suite: ${o.suite?.[0] ?? 'stable'}`,
+      `Codename: ${o.suite?.[1] ?? 'bookworm'}`,
+      `Date: ${(o.date ?? new Date()).toUTCString()}`,
+      `Valid-Until: ${o.validUntil.toUTCString()}`,
+      'Architectures: amd64',
+      'Components: main',
+      'SHA256:',
+      ...files.map((f) => ` ${sha256(join(stable, f))} ${String(readFileSync(join(stable, f)).length)} ${f}`),
+      '',
+    ].join('\n');
     writeFileSync(join(stable, 'Release'), release);
     gpg('--local-user', o.signer, '--clearsign', '--output', join(stable, 'InRelease'), join(stable, 'Release'));
   };
@@ -215,7 +276,18 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const add = (id: string, url: string) => addRepo(db, { id, kind: 'deb', url, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
+  const add = (id: string, url: string) =>
+    addRepo(db, {
+      id,
+      kind: 'deb',
+      url,
+      suite: 'stable',
+      components: ['main'],
+      arches: ['amd64'],
+      keyFiles: [join(dir, 'trusted.asc')],
+      verify: true,
+      actor: { kind: 'cli', name: 'test' },
+    });
 
   it('snapshots the suite: InRelease verified, Packages.xz checked against the Release, packages counted', async () => {
     await add('deb-lab', join(dir, 'repo'));
@@ -223,16 +295,40 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     expect([r.created, r.packages, r.files]).toEqual([true, 3, 2]);
     const [snap] = await listSnapshots(db, 'deb-lab');
     expect(snap?.files.map((f) => f.href)).toEqual(['InRelease', 'main/binary-amd64/Packages.xz']);
-    expect(readFileSync(objectPath(objectsDir, snap?.files[1]?.sha256 ?? ''))).toEqual(readFileSync(join(dir, 'repo', 'dists', 'stable', 'main', 'binary-amd64', 'Packages.xz')));
+    expect(readFileSync(objectPath(objectsDir, snap?.files[1]?.sha256 ?? ''))).toEqual(
+      readFileSync(join(dir, 'repo', 'dists', 'stable', 'main', 'binary-amd64', 'Packages.xz')),
+    );
     const m = await mirrorSnapshot(db, 'deb-lab', { objectsDir });
     expect([m.packages, m.fetched, m.refused]).toEqual([3, 3, []]);
   });
 
   it('from the CLI: --kind deb --suite --component --arch', async () => {
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'cli.db'), ...args], { BULWARK_OBJECTS_DIR: objectsDir });
-    expect((await cli('repo', 'add', 'deb', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--component', 'main', '--arch', 'amd64', '--key', join(dir, 'trusted.asc'))).code).toBe(0);
+    expect(
+      (
+        await cli(
+          'repo',
+          'add',
+          'deb',
+          '--kind',
+          'deb',
+          '--url',
+          join(dir, 'repo'),
+          '--suite',
+          'stable',
+          '--component',
+          'main',
+          '--arch',
+          'amd64',
+          '--key',
+          join(dir, 'trusted.asc'),
+        )
+      ).code,
+    ).toBe(0);
     expect((await cli('repo', 'sync', 'deb')).out).toMatch(/^deb: snapshot [0-9a-f]{16} new, 3 packages, 2 files/m);
-    expect((await cli('repo', 'add', 'deb2', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--key', join(dir, 'trusted.asc'))).err).toMatch(/needs --component and --arch/);
+    expect((await cli('repo', 'add', 'deb2', '--kind', 'deb', '--url', join(dir, 'repo'), '--suite', 'stable', '--key', join(dir, 'trusted.asc'))).err).toMatch(
+      /needs --component and --arch/,
+    );
   });
 
   it('trusts every key of a key file: one armored block holding two keys, or a binary keyring as apt keeps them, the suite signed by the second key', async () => {
@@ -241,18 +337,50 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     cpSync(join(dir, 'repo'), copy, { recursive: true });
     publish(copy, { validUntil: new Date(Date.now() + 86_400_000), signer: 'next@example.test' });
     writeFileSync(join(dir, 'both.asc'), gpg('--armor', '--export', 'deb@example.test', 'next@example.test'));
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--output', join(dir, 'both.gpg'), '--export', 'deb@example.test', 'next@example.test'], { stdio: 'pipe' });
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--yes', '--output', join(dir, 'both.gpg'), '--export', 'deb@example.test', 'next@example.test'], {
+      stdio: 'pipe',
+    });
     // gpg exports in keyring order: the key that signed is the second in each file.
-    expect(execFileSync('gpg', ['--homedir', gnupg, '--show-keys', '--with-colons', join(dir, 'both.gpg')], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9])).toEqual(['Bulwark Debian Test <deb@example.test>', 'Bulwark Next Key <next@example.test>']);
+    expect(
+      execFileSync('gpg', ['--homedir', gnupg, '--show-keys', '--with-colons', join(dir, 'both.gpg')], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.startsWith('uid:'))
+        .map((l) => l.split(':')[9]),
+    ).toEqual(['Bulwark Debian Test <deb@example.test>', 'Bulwark Next Key <next@example.test>']);
     for (const keyFile of ['both.asc', 'both.gpg']) {
       const id = `rot-${keyFile.replace('.', '-')}`;
-      const row = await addRepo(db, { id, kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, keyFile)], verify: true, actor: { kind: 'cli', name: 'test' } });
-      expect(row.keys.map((k) => k.origin)).toEqual([expect.stringMatching(/both\.(asc|gpg) \(key 1 of 2, [0-9A-F]{40}\)$/), expect.stringMatching(/\(key 2 of 2, /)]);
+      const row = await addRepo(db, {
+        id,
+        kind: 'deb',
+        url: copy,
+        suite: 'stable',
+        components: ['main'],
+        arches: ['amd64'],
+        keyFiles: [join(dir, keyFile)],
+        verify: true,
+        actor: { kind: 'cli', name: 'test' },
+      });
+      expect(row.keys.map((k) => k.origin)).toEqual([
+        expect.stringMatching(/both\.(asc|gpg) \(key 1 of 2, [0-9A-F]{40}\)$/),
+        expect.stringMatching(/\(key 2 of 2, /),
+      ]);
       expect((await syncRepo(db, id, { objectsDir })).packages).toBe(3);
     }
     // A file that holds no key is refused when it is given, naming it.
     writeFileSync(join(dir, 'not-a-key.asc'), 'hello\n');
-    await expect(addRepo(db, { id: 'nokey', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64'], keyFiles: [join(dir, 'not-a-key.asc')], verify: true, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
+    await expect(
+      addRepo(db, {
+        id: 'nokey',
+        kind: 'deb',
+        url: copy,
+        suite: 'stable',
+        components: ['main'],
+        arches: ['amd64'],
+        keyFiles: [join(dir, 'not-a-key.asc')],
+        verify: true,
+        actor: { kind: 'cli', name: 'test' },
+      }),
+    ).rejects.toThrow(/not-a-key\.asc: not an OpenPGP key file/);
   });
 
   it('refuses a validly signed Release of another suite, or one older than the last snapshot (a downgrade), and takes the same Release for more architectures as a new snapshot', async () => {
@@ -263,8 +391,15 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     expect(first.created).toBe(true);
     // Signed by the trusted key, within its Valid-Until, but a day older than what was taken.
     publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', date: new Date(Date.now() - 86_400_000) });
-    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is dated .*, before the last snapshot's \(.*\): refusing a rollback/);
-    publish(copy, { validUntil: new Date(Date.now() + 7 * 86_400_000), signer: 'deb@example.test', suite: ['oldstable', 'bullseye'], date: new Date(Date.now() + 60_000) });
+    await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(
+      /repository dg: the Release is dated .*, before the last snapshot's \(.*\): refusing a rollback/,
+    );
+    publish(copy, {
+      validUntil: new Date(Date.now() + 7 * 86_400_000),
+      signer: 'deb@example.test',
+      suite: ['oldstable', 'bullseye'],
+      date: new Date(Date.now() + 60_000),
+    });
     await expect(syncRepo(db, 'dg', { objectsDir })).rejects.toThrow(/repository dg: the Release is for suite oldstable, codename bullseye, not stable/);
     expect((await listSnapshots(db, 'dg')).map((x) => x.id)).toEqual([first.snapshot]);
     // The same Release, read for one more architecture, is another snapshot with its index.
@@ -277,18 +412,58 @@ requires(needs, tools('dpkg-deb', 'dpkg-scanpackages', 'xz', 'gzip')).describe('
     writeFileSync(rel, readFileSync(rel, 'utf8') + ` ${createHash('sha256').update(xz).digest('hex')} ${String(xz.length)} main/binary-arm64/Packages.xz\n`);
     gpg('--local-user', 'deb@example.test', '--clearsign', '--output', join(copy, 'dists', 'stable', 'InRelease'), rel);
     const amd = await syncRepo(db, 'dg', { objectsDir });
-    await addRepo(db, { id: 'dg', kind: 'deb', url: copy, suite: 'stable', components: ['main'], arches: ['amd64', 'arm64'], keyFiles: [join(dir, 'trusted.asc')], verify: true, actor: { kind: 'cli', name: 'test' } });
+    await addRepo(db, {
+      id: 'dg',
+      kind: 'deb',
+      url: copy,
+      suite: 'stable',
+      components: ['main'],
+      arches: ['amd64', 'arm64'],
+      keyFiles: [join(dir, 'trusted.asc')],
+      verify: true,
+      actor: { kind: 'cli', name: 'test' },
+    });
     const both = await syncRepo(db, 'dg', { objectsDir });
     expect(both.created).toBe(true);
     expect(both.snapshot).not.toBe(amd.snapshot);
-    expect((await listSnapshots(db, 'dg'))[0]?.files.map((f) => f.href)).toEqual(['InRelease', 'main/binary-amd64/Packages.xz', 'main/binary-arm64/Packages.xz']);
+    expect((await listSnapshots(db, 'dg'))[0]?.files.map((f) => f.href)).toEqual([
+      'InRelease',
+      'main/binary-amd64/Packages.xz',
+      'main/binary-arm64/Packages.xz',
+    ]);
   });
 
   it.each([
-    ['InRelease edited after signing', (d: string) => { const f = join(d, 'dists', 'stable', 'InRelease'); writeFileSync(f, readFileSync(f, 'utf8').replace('Codename: bookworm', 'Codename: trixie')); }, /signature does not verify/],
-    ['signed by a key nobody trusts', (d: string) => { publish(d, { validUntil: new Date(Date.now() + 86_400_000), signer: 'else@example.test' }); }, /signature does not verify/],
-    ['an old Release replayed (Valid-Until passed)', (d: string) => { publish(d, { validUntil: new Date(Date.now() - 86_400_000), signer: 'deb@example.test' }); }, /expired \(Valid-Until/],
-    ['Packages.xz swapped after publishing', (d: string) => { const b = join(d, 'dists', 'stable', 'main', 'binary-amd64'); cpSync(join(b, 'Packages.gz'), join(b, 'Packages.xz')); }, /Packages\.xz is \d+ bytes, the Release says \d+/],
+    [
+      'InRelease edited after signing',
+      (d: string) => {
+        const f = join(d, 'dists', 'stable', 'InRelease');
+        writeFileSync(f, readFileSync(f, 'utf8').replace('Codename: bookworm', 'Codename: trixie'));
+      },
+      /signature does not verify/,
+    ],
+    [
+      'signed by a key nobody trusts',
+      (d: string) => {
+        publish(d, { validUntil: new Date(Date.now() + 86_400_000), signer: 'else@example.test' });
+      },
+      /signature does not verify/,
+    ],
+    [
+      'an old Release replayed (Valid-Until passed)',
+      (d: string) => {
+        publish(d, { validUntil: new Date(Date.now() - 86_400_000), signer: 'deb@example.test' });
+      },
+      /expired \(Valid-Until/,
+    ],
+    [
+      'Packages.xz swapped after publishing',
+      (d: string) => {
+        const b = join(d, 'dists', 'stable', 'main', 'binary-amd64');
+        cpSync(join(b, 'Packages.gz'), join(b, 'Packages.xz'));
+      },
+      /Packages\.xz is \d+ bytes, the Release says \d+/,
+    ],
   ])('refuses a copy with %s, and stores nothing', async (_, tamper, message) => {
     const copy = mkdtempSync(join(dir, 'tampered-'));
     cpSync(join(dir, 'repo'), copy, { recursive: true });
@@ -310,14 +485,20 @@ const debianInRelease = '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm
 const debianKeyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
 describe("Debian's InRelease and archive keyring", () => {
   // apt-get update writes the InRelease (scripts/setup-test.sh runs it when it installs packages).
-  requires(file(debianInRelease, "apt's bookworm InRelease"), file(debianKeyring, 'the Debian archive keyring'), tool('gpgv')).it(`verifies ${debianInRelease} with ${debianKeyring}`, async () => {
-    const keys = await readTrustedKeys(readFileSync(debianKeyring), debianKeyring);
-    expect(keys.length).toBeGreaterThan(3);
-    const v = await verifyCleartext(readFileSync(debianInRelease, 'utf8'), keys, 'bookworm InRelease');
-    expect(v.text).toMatch(/^Codename: bookworm$/m);
-    // The signer is one of the keyring's keys, by its full fingerprint, as gpg names it.
-    const gpgSays = execFileSync('gpgv', ['--status-fd', '1', '--keyring', debianKeyring, debianInRelease], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const valid = [...gpgSays.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) .* ([0-9A-F]{40})$/gm)].flatMap((m) => [m[1], m[2]]);
-    expect(valid).toContain(v.signedBy.toUpperCase());
-  });
+  requires(file(debianInRelease, "apt's bookworm InRelease"), file(debianKeyring, 'the Debian archive keyring'), tool('gpgv')).it(
+    `verifies ${debianInRelease} with ${debianKeyring}`,
+    async () => {
+      const keys = await readTrustedKeys(readFileSync(debianKeyring), debianKeyring);
+      expect(keys.length).toBeGreaterThan(3);
+      const v = await verifyCleartext(readFileSync(debianInRelease, 'utf8'), keys, 'bookworm InRelease');
+      expect(v.text).toMatch(/^Codename: bookworm$/m);
+      // The signer is one of the keyring's keys, by its full fingerprint, as gpg names it.
+      const gpgSays = execFileSync('gpgv', ['--status-fd', '1', '--keyring', debianKeyring, debianInRelease], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const valid = [...gpgSays.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) .* ([0-9A-F]{40})$/gm)].flatMap((m) => [m[1], m[2]]);
+      expect(valid).toContain(v.signedBy.toUpperCase());
+    },
+  );
 });

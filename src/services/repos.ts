@@ -8,7 +8,20 @@ import { redactLocation } from '../lib/location.js';
 import { readTrustedKeys, verifyCleartext, verifyDetached } from '../lib/signatures.js';
 import { countPackages, parseRelease } from '../repos/deb.js';
 import { parseRepomd, primaryPackages } from '../repos/rpmmd.js';
-import { defaultSqlitePath, getRepo, insertSnapshot, listRepoRows, retakeSnapshot, listSnapshotRows, recordRepoSourceNames, transaction, upsertRepo, type RepoRow, type SnapshotFile, type SnapshotRow } from '../storage/index.js';
+import {
+  defaultSqlitePath,
+  getRepo,
+  insertSnapshot,
+  listRepoRows,
+  retakeSnapshot,
+  listSnapshotRows,
+  recordRepoSourceNames,
+  transaction,
+  upsertRepo,
+  type RepoRow,
+  type SnapshotFile,
+  type SnapshotRow,
+} from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
 import { putObject } from './object-store.js';
@@ -33,24 +46,49 @@ export type { RepoRow, SnapshotRow } from '../storage/index.js';
 const MAX_REPOMD = 16 * 1024 * 1024;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-
-
 /**
  * Adds (or changes) a repository. Without `keys` its metadata is refused at sync unless `verify`
  * is explicitly false.
  * @example await addRepo(db, { id: 'azl3-base', url: 'https://packages.microsoft.com/azurelinux/3.0/prod/base/x86_64', keyFiles: ['/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY'], verify: true, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function addRepo(db: Db, o: { id: string; url: string; keyFiles: string[]; verify: boolean; actor: Actor; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }, clock: Clock = systemClock): Promise<RepoRow> {
+export async function addRepo(
+  db: Db,
+  o: {
+    id: string;
+    url: string;
+    keyFiles: string[];
+    verify: boolean;
+    actor: Actor;
+    kind?: 'rpm-md' | 'deb';
+    suite?: string | null;
+    components?: string[];
+    arches?: string[];
+  },
+  clock: Clock = systemClock,
+): Promise<RepoRow> {
   if (!ID.test(o.id)) throw new BulwarkError('usage', `"${o.id}" is not a repository id (letters, digits, ".", "_", "-")`);
   const kind = o.kind ?? 'rpm-md';
   const word = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/;
-  for (const w of [...(o.suite === null || o.suite === undefined ? [] : [o.suite]), ...(o.components ?? []), ...(o.arches ?? [])]) if (!word.test(w)) throw new BulwarkError('usage', `"${w}" is not a suite, component or architecture name`);
-  if (kind === 'deb' && o.suite !== null && o.suite !== undefined && ((o.components ?? []).length === 0 || (o.arches ?? []).length === 0)) throw new BulwarkError('usage', `repository ${o.id}: a Debian suite needs --component and --arch`);
-  if (o.verify && o.keyFiles.length === 0) throw new BulwarkError('usage', `repository ${o.id}: give the key(s) its metadata is signed with (--key FILE), or --no-verify`);
+  for (const w of [...(o.suite === null || o.suite === undefined ? [] : [o.suite]), ...(o.components ?? []), ...(o.arches ?? [])])
+    if (!word.test(w)) throw new BulwarkError('usage', `"${w}" is not a suite, component or architecture name`);
+  if (kind === 'deb' && o.suite !== null && o.suite !== undefined && ((o.components ?? []).length === 0 || (o.arches ?? []).length === 0))
+    throw new BulwarkError('usage', `repository ${o.id}: a Debian suite needs --component and --arch`);
+  if (o.verify && o.keyFiles.length === 0)
+    throw new BulwarkError('usage', `repository ${o.id}: give the key(s) its metadata is signed with (--key FILE), or --no-verify`);
   const keys = [];
   // Read and checked now, so a wrong file is refused when it is given, not at the first sync.
   for (const f of o.keyFiles) keys.push(...(await readTrustedKeys(await readBoundedBytes(f, 4 * 1024 * 1024), f)));
-  const row: RepoRow = { id: o.id, kind, url: o.url, suite: kind === 'deb' ? (o.suite ?? null) : null, components: kind === 'deb' ? (o.components ?? []) : [], arches: kind === 'deb' ? (o.arches ?? []) : [], keys, verify: o.verify, createdAt: clock().toISOString() };
+  const row: RepoRow = {
+    id: o.id,
+    kind,
+    url: o.url,
+    suite: kind === 'deb' ? (o.suite ?? null) : null,
+    components: kind === 'deb' ? (o.components ?? []) : [],
+    arches: kind === 'deb' ? (o.arches ?? []) : [],
+    keys,
+    verify: o.verify,
+    createdAt: clock().toISOString(),
+  };
   await upsertRepo(db, row);
   await recordAudit(db, o.actor, 'repo.add', o.id, { url: redactLocation(o.url), keys: o.keyFiles, verify: o.verify }, clock);
   return shown(row);
@@ -99,7 +137,14 @@ export interface SyncReport {
  */
 export async function syncRepo(db: Db, id: string, o: SyncOptions): Promise<SyncReport> {
   const r = await syncRepoMetadata(db, id, o);
-  await recordAudit(db, o.actor ?? SYSTEM, 'repo.sync', id, { snapshot: r.snapshot, created: r.created, packages: r.packages, ...(r.rolledBack ? { rolledBack: true } : {}) }, o.clock ?? systemClock);
+  await recordAudit(
+    db,
+    o.actor ?? SYSTEM,
+    'repo.sync',
+    id,
+    { snapshot: r.snapshot, created: r.created, packages: r.packages, ...(r.rolledBack ? { rolledBack: true } : {}) },
+    o.clock ?? systemClock,
+  );
   return r;
 }
 
@@ -122,17 +167,26 @@ async function syncRepoMetadata(db: Db, id: string, o: SyncOptions): Promise<Syn
   for (const e of md.entries) {
     const bytes = await fetchBytes(join2(repo.url, e.href), MAX_FILE);
     if (bytes === null) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} is missing`);
-    if (e.size !== null && bytes.length !== e.size) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} is ${String(bytes.length)} bytes, repomd.xml says ${String(e.size)}`);
+    if (e.size !== null && bytes.length !== e.size)
+      throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} is ${String(bytes.length)} bytes, repomd.xml says ${String(e.size)}`);
     const got = sha(e.checksumType, bytes);
-    if (got !== e.checksum) throw new BulwarkError('input.invalid', `repository ${id}: ${e.href} does not match its ${e.checksumType} in repomd.xml (got ${got.slice(0, 16)}…, want ${e.checksum.slice(0, 16)}…)`);
+    if (got !== e.checksum)
+      throw new BulwarkError(
+        'input.invalid',
+        `repository ${id}: ${e.href} does not match its ${e.checksumType} in repomd.xml (got ${got.slice(0, 16)}…, want ${e.checksum.slice(0, 16)}…)`,
+      );
     fetched.push({ entry: e, bytes });
   }
   const primary = fetched.find((f) => f.entry.type === 'primary');
   let packages = 0;
   const builds: { name: string; version: string; release: string; sourceName: string }[] = [];
   if (primary !== undefined) {
-    for await (const p of primaryPackages(decompress(Readable.from([primary.bytes]), primary.entry.href, 4 * MAX_FILE), `repository ${id}: ${primary.entry.href}`)) {
-      if (p.name === '' || p.location === '') throw new BulwarkError('input.invalid', `repository ${id}: ${primary.entry.href}: a package without a name or location`);
+    for await (const p of primaryPackages(
+      decompress(Readable.from([primary.bytes]), primary.entry.href, 4 * MAX_FILE),
+      `repository ${id}: ${primary.entry.href}`,
+    )) {
+      if (p.name === '' || p.location === '')
+        throw new BulwarkError('input.invalid', `repository ${id}: ${primary.entry.href}: a package without a name or location`);
       packages++;
       // What each build was built from: the first source of names an inventory lacks (issue #13).
       if (p.arch !== 'src' && p.arch !== 'nosrc' && p.sourceRpm !== null && p.sourceRpm !== '') {
@@ -160,9 +214,18 @@ async function syncRepoMetadata(db: Db, id: string, o: SyncOptions): Promise<Syn
     await recordRepoSourceNames(tx, snapshot, builds);
     return inserted;
   });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
+  return {
+    repo: id,
+    snapshot,
+    created,
+    packages,
+    signedBy,
+    files: files.length,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    notAdvancedSince: fresh.notAdvancedSince,
+    rolledBack: fresh.rolledBack,
+  };
 }
-
 
 /** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
 export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -190,7 +253,11 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
       const v = await verifyCleartext(inRelease.toString('utf8'), repo.keys, `repository ${id}: InRelease`);
       releaseText = v.text;
       signedBy = v.signedBy;
-    } else releaseText = inRelease.toString('utf8').replace(/^-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n/, '').replace(/\n-----BEGIN PGP SIGNATURE-----[\s\S]*$/, '');
+    } else
+      releaseText = inRelease
+        .toString('utf8')
+        .replace(/^-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n/, '')
+        .replace(/\n-----BEGIN PGP SIGNATURE-----[\s\S]*$/, '');
   } else {
     const release = await fetchBytes(join2(base, 'Release'), MAX_REPOMD, true);
     if (release === null) throw new BulwarkError('input.invalid', `repository ${id}: neither InRelease nor Release at ${redactLocation(base)}`);
@@ -205,8 +272,13 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
   }
   const rel = parseRelease(releaseText, `repository ${id}: Release`);
   // A validly signed Release of another suite (oldstable for stable) would be a downgrade.
-  if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite) throw new BulwarkError('input.invalid', `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`);
-  if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime())) throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
+  if (repo.suite !== null && rel.suite !== repo.suite && rel.codename !== repo.suite)
+    throw new BulwarkError(
+      'input.invalid',
+      `repository ${id}: the Release is for suite ${rel.suite ?? '(none)'}, codename ${rel.codename ?? '(none)'}, not ${repo.suite}`,
+    );
+  if (rel.validUntil !== null && !(Date.parse(rel.validUntil) > clock().getTime()))
+    throw new BulwarkError('input.invalid', `repository ${id}: the Release expired (Valid-Until ${rel.validUntil}): refusing stale metadata`);
   const wanted = repo.suite === null ? [''] : repo.components.flatMap((c) => repo.arches.map((a) => `${c}/binary-${a}/`));
   let packages = 0;
   for (const dir of wanted) {
@@ -215,7 +287,8 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
     const want = rel.sha256.get(path) ?? { size: -1, hash: '' };
     const bytes = await fetchBytes(join2(base, path), MAX_FILE);
     if (bytes === null) throw new BulwarkError('input.invalid', `repository ${id}: ${path} is missing`);
-    if (bytes.length !== want.size) throw new BulwarkError('input.invalid', `repository ${id}: ${path} is ${String(bytes.length)} bytes, the Release says ${String(want.size)}`);
+    if (bytes.length !== want.size)
+      throw new BulwarkError('input.invalid', `repository ${id}: ${path} is ${String(bytes.length)} bytes, the Release says ${String(want.size)}`);
     if (sha('sha256', bytes) !== want.hash) throw new BulwarkError('input.invalid', `repository ${id}: ${path} does not match its SHA256 in the Release`);
     const text = (await collectBytes(decompress(Readable.from([bytes]), path, 4 * MAX_FILE), path, 4 * MAX_FILE)).toString('utf8');
     packages += countPackages(text, `repository ${id}: ${path}`);
@@ -235,5 +308,15 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
     if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
     return inserted;
   });
-  return { repo: id, snapshot, created, packages, signedBy, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), notAdvancedSince: fresh.notAdvancedSince, rolledBack: fresh.rolledBack };
+  return {
+    repo: id,
+    snapshot,
+    created,
+    packages,
+    signedBy,
+    files: files.length,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    notAdvancedSince: fresh.notAdvancedSince,
+    rolledBack: fresh.rolledBack,
+  };
 }

@@ -26,7 +26,8 @@ const DAY = 86_400_000;
 function storeFiles(objectsDir: string): Map<string, number> {
   const out = new Map<string, number>();
   const root = join(objectsDir, 'sha256');
-  for (const shard of existsSync(root) ? readdirSync(root) : []) for (const f of readdirSync(join(root, shard))) out.set(f, statSync(join(root, shard, f)).size);
+  for (const shard of existsSync(root) ? readdirSync(root) : [])
+    for (const f of readdirSync(join(root, shard))) out.set(f, statSync(join(root, shard, f)).size);
   return out;
 }
 
@@ -45,7 +46,10 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
 
   beforeAll(async () => {
     const months = Array.from({ length: 12 }, (_, m) => m + 1);
-    buildDummyRpms(join(dir, 'rpms'), [{ name: 'bw-base', version: '1.0', release: '1' }, ...months.map((m) => ({ name: 'bw-app', version: `1.${String(m)}`, release: '1' }))]);
+    buildDummyRpms(join(dir, 'rpms'), [
+      { name: 'bw-base', version: '1.0', release: '1' },
+      ...months.map((m) => ({ name: 'bw-app', version: `1.${String(m)}`, release: '1' })),
+    ]);
     const rpmFiles = readdirSync(join(dir, 'rpms', 'rpms', 'noarch'));
     for (const m of months) {
       const repo = join(dir, `month-${String(m)}`);
@@ -68,12 +72,28 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
       const repomd = join(served, 'repodata', 'repomd.xml');
       writeFileSync(repomd, readFileSync(repomd, 'utf8').replace(/<revision>\d+<\/revision>/, `<revision>${String(1_000_000 + m * 100 + day)}</revision>`));
       snapshotOfDay.push((await syncRepo(db, 'upstream', { objectsDir, clock: at(day) })).snapshot);
-      if ([45, 100, 200, 300, 364].includes(day)) published[day] = (await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: at(day) })).version;
+      if ([45, 100, 200, 300, 364].includes(day))
+        published[day] = (await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: at(day) })).version;
     }
     await promoteView(db, { view: 'lab', environment: 'prod', version: published[100] ?? 0, actor: { kind: 'cli', name: 'test' }, clock: at(101) });
     await promoteView(db, { view: 'lab', environment: 'dev', version: published[364] ?? 0, actor: { kind: 'cli', name: 'test' }, clock: at(364) });
     // An image build recorded from version 1 (what matters here is the row, not the image).
-    await insertImageBuild(rawKysely(db), { image: 'lab-base', build: 1, type: 'container', release: 'azurelinux:3.0', view: 'lab', viewVersion: published[45] ?? 0, createdAt: at(46)().toISOString(), createdBy: 'test', spec: '', dir: join(dir, 'images', 'lab-base', '1'), artifact: 'oci', digest: 'sha256:00', packages: 2, target: 'lab-base@1' });
+    await insertImageBuild(rawKysely(db), {
+      image: 'lab-base',
+      build: 1,
+      type: 'container',
+      release: 'azurelinux:3.0',
+      view: 'lab',
+      viewVersion: published[45] ?? 0,
+      createdAt: at(46)().toISOString(),
+      createdBy: 'test',
+      spec: '',
+      dir: join(dir, 'images', 'lab-base', '1'),
+      artifact: 'oci',
+      digest: 'sha256:00',
+      packages: 2,
+      target: 'lab-base@1',
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -85,7 +105,8 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
     expect(await listSnapshots(db, 'upstream')).toHaveLength(365);
     expect(Object.values(published)).toEqual([1, 2, 3, 4, 5]);
     const before = storeFiles(objectsDir);
-    const cli = (...args: string[]) => runCli(['--db', dbPath, 'repo', 'prune', '--snapshot-days', '30', '--version-days', '30', ...args], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
+    const cli = (...args: string[]) =>
+      runCli(['--db', dbPath, 'repo', 'prune', '--snapshot-days', '30', '--version-days', '30', ...args], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
     const dry = await cli('--dry-run');
     expect(dry.code).toBe(0);
     // Nothing changed by the dry run.
@@ -95,7 +116,11 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
 
     const real = await cli();
     expect(real.code).toBe(0);
-    const items = (out: string, verb: string): string[] => out.split('\n').filter((l) => l.startsWith(`${verb} `)).map((l) => l.slice(verb.length + 1));
+    const items = (out: string, verb: string): string[] =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith(`${verb} `))
+        .map((l) => l.slice(verb.length + 1));
     expect(items(real.out, 'removed')).toEqual(items(dry.out, 'would remove'));
     expect(items(real.out, 'removed').length).toBe(plan.versions.length + plan.snapshots.length + plan.objects.length);
     // Versions: 3 and 4 go; 1 (an image was built from it), 2 (prod) and 5 (the latest, dev) stay.
@@ -119,7 +144,9 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'rpm')).describe('ret
     expect((await auditLog(db, { limit: 5 })).filter((a) => a.action === 'content.prune')).toHaveLength(2);
 
     // A repository a kept version uses cannot be removed.
-    await expect(removeRepo(db, 'upstream', { actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/repository upstream is a source of lab version 5, lab version 2, lab version 1, which are kept/);
+    await expect(removeRepo(db, 'upstream', { actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(
+      /repository upstream is a source of lab version 5, lab version 2, lab version 1, which are kept/,
+    );
     // One no view uses goes, snapshots and all, audited; its objects go at the next prune.
     await addRepo(db, { id: 'spare', url: join(dir, 'month-1'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'spare', { objectsDir });

@@ -2,7 +2,20 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { endOf, parseContentView } from '../repos/content-view.js';
-import { deleteRepoRow, deleteSnapshotRow, deleteViewVersionRow, getRepo, listEnvironments, listImageBuilds, listRepoRows, listSnapshotRows, listViewVersions, transaction, type SnapshotRow, type ViewVersionRow } from '../storage/index.js';
+import {
+  deleteRepoRow,
+  deleteSnapshotRow,
+  deleteViewVersionRow,
+  getRepo,
+  listEnvironments,
+  listImageBuilds,
+  listRepoRows,
+  listSnapshotRows,
+  listViewVersions,
+  transaction,
+  type SnapshotRow,
+  type ViewVersionRow,
+} from '../storage/index.js';
 import { recordAudit, type Actor } from './audit.js';
 import { snapshotDebPackages, snapshotRpmPackages } from './repos.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -62,7 +75,12 @@ function sourcesOf(v: ViewVersionRow, snapsByRepo: Map<string, SnapshotRow[]>): 
     if (!('repo' in s)) continue;
     const snaps = snapsByRepo.get(s.repo) ?? [];
     const date = s.date;
-    const snap = s.snapshot !== undefined ? snaps.find((x) => x.id.startsWith(s.snapshot ?? '-')) : date !== undefined ? snaps.find((x) => Date.parse(x.createdAt) <= endOf(date)) : snaps.find((x) => x.createdAt <= v.createdAt);
+    const snap =
+      s.snapshot !== undefined
+        ? snaps.find((x) => x.id.startsWith(s.snapshot ?? '-'))
+        : date !== undefined
+          ? snaps.find((x) => Date.parse(x.createdAt) <= endOf(date))
+          : snaps.find((x) => x.createdAt <= v.createdAt);
     if (snap !== undefined) out.push({ repo: s.repo, snapshot: snap.id });
   }
   return out;
@@ -82,7 +100,8 @@ export async function planPrune(db: Db, o: PruneOptions): Promise<PrunePlan> {
     // listViewVersions: by view, newest first.
     const rank = rankOf.get(v.view) ?? 0;
     rankOf.set(v.view, rank + 1);
-    if (rank > 0 && !pinned.has(`${v.view}|${String(v.version)}`) && expendable(rank, v.createdAt, o.keepVersions, o.versionDays, now)) goVersions.push({ view: v.view, version: v.version, createdAt: v.createdAt, dir: v.dir });
+    if (rank > 0 && !pinned.has(`${v.view}|${String(v.version)}`) && expendable(rank, v.createdAt, o.keepVersions, o.versionDays, now))
+      goVersions.push({ view: v.view, version: v.version, createdAt: v.createdAt, dir: v.dir });
     else keptVersions.push(v);
   }
   const snapsByRepo = new Map<string, SnapshotRow[]>();
@@ -92,7 +111,8 @@ export async function planPrune(db: Db, o: PruneOptions): Promise<PrunePlan> {
   const keptSnapshots: SnapshotRow[] = [];
   for (const [repo, snaps] of snapsByRepo)
     for (const [rank, s] of snaps.entries()) {
-      if (rank > 0 && !used.has(`${repo}|${s.id}`) && expendable(rank, s.createdAt, o.keepSnapshots, o.snapshotDays, now)) goSnapshots.push({ repo, snapshot: s.id, createdAt: s.createdAt });
+      if (rank > 0 && !used.has(`${repo}|${s.id}`) && expendable(rank, s.createdAt, o.keepSnapshots, o.snapshotDays, now))
+        goSnapshots.push({ repo, snapshot: s.id, createdAt: s.createdAt });
       else keptSnapshots.push(s);
     }
   // Files of the versions that go are links the store's objects lose in the same prune.
@@ -160,7 +180,14 @@ export async function applyPrune(db: Db, plan: PrunePlan, o: { objectsDir: strin
   // Only a directory under the publish directory, as the version recorded it.
   for (const v of plan.versions) if (resolve(v.dir).startsWith(publishRoot)) await rm(v.dir, { recursive: true, force: true });
   for (const x of plan.objects) await rm(join(o.objectsDir, 'sha256', x.sha256.slice(0, 2), x.sha256), { force: true });
-  await recordAudit(db, o.actor, 'content.prune', 'content', { versions: plan.versions.map((v) => `${v.view}@${String(v.version)}`), snapshots: plan.snapshots.length, objects: plan.objects.length, bytes: plan.bytes }, o.clock ?? systemClock);
+  await recordAudit(
+    db,
+    o.actor,
+    'content.prune',
+    'content',
+    { versions: plan.versions.map((v) => `${v.view}@${String(v.version)}`), snapshots: plan.snapshots.length, objects: plan.objects.length, bytes: plan.bytes },
+    o.clock ?? systemClock,
+  );
 }
 
 /**
@@ -179,7 +206,12 @@ export async function removeRepo(db: Db, id: string, o: { actor: Actor; clock?: 
     seen.add(v.view);
     latest.add(`${v.view}|${String(v.version)}`);
   }
-  const kept = versions.filter((v) => latest.has(`${v.view}|${String(v.version)}`) || envs.some((e) => e.view === v.view && e.version === v.version) || images.some((b) => b.view === v.view && b.viewVersion === v.version));
+  const kept = versions.filter(
+    (v) =>
+      latest.has(`${v.view}|${String(v.version)}`) ||
+      envs.some((e) => e.view === v.view && e.version === v.version) ||
+      images.some((b) => b.view === v.view && b.viewVersion === v.version),
+  );
   const users = kept.filter((v) => {
     try {
       return parseContentView(v.spec, v.view).sources.some((s) => 'repo' in s && s.repo === id);
@@ -187,7 +219,11 @@ export async function removeRepo(db: Db, id: string, o: { actor: Actor; clock?: 
       return false;
     }
   });
-  if (users.length > 0) throw new BulwarkError('usage', `repository ${id} is a source of ${users.map((v) => `${v.view} version ${String(v.version)}`).join(', ')}, which are kept (served, built from, or the latest)`);
+  if (users.length > 0)
+    throw new BulwarkError(
+      'usage',
+      `repository ${id} is a source of ${users.map((v) => `${v.view} version ${String(v.version)}`).join(', ')}, which are kept (served, built from, or the latest)`,
+    );
   const snapshots = (await listSnapshotRows(db, id)).length;
   await transaction(db, (tx) => deleteRepoRow(tx, id));
   await recordAudit(db, o.actor, 'repo.remove', id, { snapshots }, o.clock ?? systemClock);

@@ -56,7 +56,15 @@ export async function executeRun(db: Db, runPk: number, t: RunTransport, clock: 
   }
 }
 
-async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Clock, hooks: ExecuteOptions, leaseLost: () => boolean, held: { lease: string; holder: string }): Promise<RunReport> {
+async function executeLeased(
+  db: Db,
+  runPk: number,
+  t: RunTransport,
+  clock: Clock,
+  hooks: ExecuteOptions,
+  leaseLost: () => boolean,
+  held: { lease: string; holder: string },
+): Promise<RunReport> {
   // Every journal write is made only while this process holds the run's lease; one refused means
   // another process has taken the run over, and this one stops.
   let refused = false;
@@ -88,12 +96,21 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     if (open && previousRingEnd !== null && run.soakHours > 0) {
       const resumeAt = previousRingEnd + run.soakHours * 3_600_000;
       if (clock().getTime() < resumeAt) {
-        await setRunStatus(db, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`, new Date(resumeAt).toISOString());
+        await setRunStatus(
+          db,
+          runPk,
+          'waiting',
+          clock().toISOString(),
+          `ring ${String(ring)} starts after the soak, at ${new Date(resumeAt).toISOString()}`,
+          new Date(resumeAt).toISOString(),
+        );
         break;
       }
     }
     // A ring whose hosts' window has not opened yet waits for it (after a soak that ended early).
-    const opens = ringSteps.filter((s) => s.kind === 'precheck' && s.state === 'pending' && typeof s.spec['start'] === 'string').map((s) => Date.parse(s.spec['start'] as string));
+    const opens = ringSteps
+      .filter((s) => s.kind === 'precheck' && s.state === 'pending' && typeof s.spec['start'] === 'string')
+      .map((s) => Date.parse(s.spec['start'] as string));
     if (open && opens.length > 0 && clock().getTime() < Math.min(...opens)) {
       const at = new Date(Math.min(...opens)).toISOString();
       await setRunStatus(db, runPk, 'waiting', clock().toISOString(), `ring ${String(ring)} starts in its maintenance window, at ${at}`, at);
@@ -103,7 +120,8 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     let next = 0;
     // Once the ring's failures pass the threshold the run halts whatever the rest do: no more
     // of its hosts are begun (a ring of 1,000 does not go on after 500 failures).
-    const doomed = (): boolean => hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed')).length / hosts.length > run.failureThreshold;
+    const doomed = (): boolean =>
+      hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed')).length / hosts.length > run.failureThreshold;
     const worker = async (): Promise<void> => {
       for (;;) {
         if (doomed()) return;
@@ -115,7 +133,20 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
         const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
         if (first?.state === 'pending' && windowEnd !== null && clock().getTime() >= windowEnd) {
           for (const rest of steps.filter((x) => x.state === 'pending')) {
-            if (!journaled(await markStepEnded(db, rest.pk, 'skipped', clock().toISOString(), null, `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`, guard()))) return;
+            if (
+              !journaled(
+                await markStepEnded(
+                  db,
+                  rest.pk,
+                  'skipped',
+                  clock().toISOString(),
+                  null,
+                  `skipped: the maintenance window ended at ${new Date(windowEnd).toISOString()} before this host began`,
+                  guard(),
+                ),
+              )
+            )
+              return;
             rest.state = 'skipped';
           }
           continue;
@@ -136,7 +167,20 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
             outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
           }
           const state = outcome.ok ? 'done' : 'failed';
-          if (!journaled(await markStepEnded(db, s.pk, state, clock().toISOString(), outcome.result.code, `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`, guard()))) return;
+          if (
+            !journaled(
+              await markStepEnded(
+                db,
+                s.pk,
+                state,
+                clock().toISOString(),
+                outcome.result.code,
+                `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`,
+                guard(),
+              ),
+            )
+          )
+            return;
           s.state = state;
           hooks.afterJournal?.(s, 'ended');
           if (!outcome.ok) {
@@ -158,7 +202,13 @@ async function executeLeased(db: Db, runPk: number, t: RunTransport, clock: Cloc
     if (!(await stillRunning())) break;
     const failed = hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed'));
     if (hosts.length > 0 && failed.length / hosts.length > run.failureThreshold) {
-      await setRunStatus(db, runPk, 'halted', clock().toISOString(), `ring ${String(ring)}: ${String(failed.length)} of ${String(hosts.length)} hosts failed (threshold ${String(run.failureThreshold)})`);
+      await setRunStatus(
+        db,
+        runPk,
+        'halted',
+        clock().toISOString(),
+        `ring ${String(ring)}: ${String(failed.length)} of ${String(hosts.length)} hosts failed (threshold ${String(run.failureThreshold)})`,
+      );
       break;
     }
   }

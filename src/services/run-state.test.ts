@@ -70,12 +70,23 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
 
   it('runs only approved hosts, canary ring first; pause stops before the next step, resume finishes, cancel is final', async () => {
     const pk = await createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 });
-    expect((await showRun(db, pk)).steps.map((s) => `${s.targetName}:${s.kind}`)).toEqual(['a:precheck', 'a:update', 'a:rescan', 'b:precheck', 'b:update', 'b:rescan']);
+    expect((await showRun(db, pk)).steps.map((s) => `${s.targetName}:${s.kind}`)).toEqual([
+      'a:precheck',
+      'a:update',
+      'a:rescan',
+      'b:precheck',
+      'b:update',
+      'b:rescan',
+    ]);
     const calls: string[] = [];
     // Pause from "outside" after the first command.
-    const r1 = await executeRun(db, pk, standIn(calls, async () => {
-      if (calls.length === 1) await setRunState(db, pk, 'pause');
-    }));
+    const r1 = await executeRun(
+      db,
+      pk,
+      standIn(calls, async () => {
+        if (calls.length === 1) await setRunState(db, pk, 'pause');
+      }),
+    );
     expect(r1.run.status).toBe('paused');
     expect(r1.steps.filter((s) => s.state === 'done').map((s) => s.kind)).toEqual(['precheck']);
     await expect(setRunState(db, pk, 'pause')).rejects.toThrow(/is paused: cannot pause/);
@@ -122,7 +133,12 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const r1 = await executeRun(db, pk, slow, clock);
     expect(r1.run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
     // What plans read across runs: the canary's end, and the rest still to do in a run not over.
-    expect(await ringHistory(db, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: null, open: true }]]));
+    expect(await ringHistory(db, 'p')).toEqual(
+      new Map([
+        [0, { ended: '2026-11-24T12:00:00.000Z', open: false }],
+        [1, { ended: null, open: true }],
+      ]),
+    );
     // 24 h after the canary started, the rest still waits (and a resumed process sees the same end).
     now = Date.parse('2026-11-25T10:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run).toMatchObject({ status: 'waiting', resumeAt: '2026-11-25T12:00:00.000Z' });
@@ -130,7 +146,12 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     now = Date.parse('2026-11-25T12:00:00Z');
     expect((await executeRun(db, pk, slow, clock)).run.status).toBe('done');
     expect(calls.slice(3)).toEqual(['b --assumeno', 'b -y', 'b rescan']);
-    expect(await ringHistory(db, 'p')).toEqual(new Map([[0, { ended: '2026-11-24T12:00:00.000Z', open: false }], [1, { ended: '2026-11-25T14:00:00.000Z', open: false }]]));
+    expect(await ringHistory(db, 'p')).toEqual(
+      new Map([
+        [0, { ended: '2026-11-24T12:00:00.000Z', open: false }],
+        [1, { ended: '2026-11-25T14:00:00.000Z', open: false }],
+      ]),
+    );
   });
 
   it('a run started by hand keeps an emergency to the soak its plan shows: shortened to meet the deadline', async () => {
@@ -140,7 +161,13 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     await runDemo(db, { clock });
     await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
     await scanTarget(db, 'demo-2', clock);
-    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n', 'urgent.yaml', undefined, { clock });
+    await applyPolicyText(
+      db,
+      'apiVersion: bulwark/v1\nkind: Policy\nname: urgent\ncadence: { monthly: { weekday: tuesday, week: 2 } }\noutOfBand:\n  - { name: critical-24h, match: { severity: [critical] }, deadlineHours: 24, emergency: true }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n',
+      'urgent.yaml',
+      undefined,
+      { clock },
+    );
     const { plan } = await makePlan(db, 'urgent', { clock });
     expect(plan.entries.map((e) => [e.target, e.start, e.after ?? null])).toEqual([
       ['demo-azl3-vm', '2024-10-01T12:00:00.000Z', null],
@@ -155,10 +182,23 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     await runDemo(db, { clock });
     await importRpmQaFile(db, { name: 'demo-2', release: 'azurelinux:3.0', file: join(DEMO_DIR, 'inventory.tsv'), platform: 'vm' }, clock);
     await scanTarget(db, 'demo-2', clock);
-    await applyPolicyText(db, 'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n', 'held.yaml', undefined, { clock });
+    await applyPolicyText(
+      db,
+      'apiVersion: bulwark/v1\nkind: Policy\nname: held\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [demo-azl3-vm] }, { name: rest, percent: 100 }]\n  soakHours: 0\nreboot: never\n',
+      'held.yaml',
+      undefined,
+      { clock },
+    );
     // The canary's run, paused before it began.
     const { plan } = await makePlan(db, 'held', { clock });
-    const canary = await createRun(db, 'held', { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') }, null, { failureThreshold: 0, maxConcurrency: 1 }, clock);
+    const canary = await createRun(
+      db,
+      'held',
+      { ...plan, entries: plan.entries.filter((e) => e.ring === 'canary') },
+      null,
+      { failureThreshold: 0, maxConcurrency: 1 },
+      clock,
+    );
     await setRunState(db, canary, 'pause', undefined, clock);
     await releaseLease(db, `run:${String(canary)}`, PROCESS_ID);
     const calls: string[] = [];
@@ -183,7 +223,10 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
   });
 
   it('keeps each host to its maintenance window: waits for it to open, and leaves a host not begun once it has closed', async () => {
-    const windowed: Plan = { ...plan, entries: plan.entries.map((e) => ({ ...e, window: 'weekend', start: '2026-11-28T01:00:00.000Z', windowEnd: '2026-11-28T05:00:00.000Z' })) };
+    const windowed: Plan = {
+      ...plan,
+      entries: plan.entries.map((e) => ({ ...e, window: 'weekend', start: '2026-11-28T01:00:00.000Z', windowEnd: '2026-11-28T05:00:00.000Z' })),
+    };
     let now = Date.parse('2026-11-24T12:00:00Z');
     const clock = (): Date => new Date(now);
     const calls: string[] = [];
@@ -201,14 +244,30 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     expect(late.steps.every((s) => s.state === 'skipped' && /the maintenance window ended at 2026-11-28T05:00:00\.000Z/.test(s.output ?? ''))).toBe(true);
     // `run --policy --ignore-windows`: at once.
     now = Date.parse('2026-11-24T12:00:00Z');
-    expect((await executeRun(db, await createRun(db, 'p', windowed, null, { failureThreshold: 0, maxConcurrency: 1, ignoreWindows: true }, clock), standIn(calls), clock)).run.status).toBe('done');
+    expect(
+      (
+        await executeRun(
+          db,
+          await createRun(db, 'p', windowed, null, { failureThreshold: 0, maxConcurrency: 1, ignoreWindows: true }, clock),
+          standIn(calls),
+          clock,
+        )
+      ).run.status,
+    ).toBe('done');
     expect(calls).toHaveLength(12);
   });
 
   it('begins no more hosts of a ring once its failures pass the threshold', async () => {
-    const four: Plan = { ...plan, entries: ['w', 'x', 'y', 'z'].map((t) => ({ ...(plan.entries[0] as Plan['entries'][number]), targetId: t, target: t, ring: 'all', ringIndex: 0 })) };
+    const four: Plan = {
+      ...plan,
+      entries: ['w', 'x', 'y', 'z'].map((t) => ({ ...(plan.entries[0] as Plan['entries'][number]), targetId: t, target: t, ring: 'all', ringIndex: 0 })),
+    };
     const calls: string[] = [];
-    const failing: RunTransport = { ...standIn(calls), exec: async (id, argv) => (id === 'w' && argv.includes('--assumeno') ? { code: 1, stdout: 'Error: the repository is gone', stderr: '' } : standIn(calls).exec(id, argv)) };
+    const failing: RunTransport = {
+      ...standIn(calls),
+      exec: async (id, argv) =>
+        id === 'w' && argv.includes('--assumeno') ? { code: 1, stdout: 'Error: the repository is gone', stderr: '' } : standIn(calls).exec(id, argv),
+    };
     const r = await executeRun(db, await createRun(db, 'p', four, null, { failureThreshold: 0.2, maxConcurrency: 1 }), failing);
     // 1 of 4 failed (0.25 > 0.2): x, y and z are never begun.
     expect([r.run.status, r.run.note]).toEqual(['halted', 'ring 0: 1 of 4 hosts failed (threshold 0.2)']);
@@ -221,18 +280,30 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     const pk = await createRun(db, 'p', one, null, { failureThreshold: 0, maxConcurrency: 1 });
     const reboot = (await showRun(db, pk)).steps.find((s) => s.kind === 'reboot');
     // A process died during the reboot: the step is journaled as started.
-    for (const s of (await showRun(db, pk)).steps.filter((x) => x.seq < (reboot?.seq ?? 0))) await markStepEnded(db, s.pk, 'done', '2026-11-24T10:00:00.000Z', 0, '');
+    for (const s of (await showRun(db, pk)).steps.filter((x) => x.seq < (reboot?.seq ?? 0)))
+      await markStepEnded(db, s.pk, 'done', '2026-11-24T10:00:00.000Z', 0, '');
     await markStepStarted(db, reboot?.pk ?? 0, '2026-11-24T10:05:00.000Z');
     const seen: (string | undefined)[] = [];
-    const t: RunTransport = { ...standIn([]), reboot: (_id, o) => { seen.push(o?.since); return Promise.resolve(ok); } };
+    const t: RunTransport = {
+      ...standIn([]),
+      reboot: (_id, o) => {
+        seen.push(o?.since);
+        return Promise.resolve(ok);
+      },
+    };
     expect((await executeRun(db, pk, t)).run.status).toBe('done');
     expect(seen).toEqual([new Date('2026-11-24T10:05:00.000Z').toISOString()]);
   });
 
   it('never puts a host in two runs: of two runs created at once, one is refused', async () => {
-    const both = await Promise.allSettled([createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }), createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 })]);
+    const both = await Promise.allSettled([
+      createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }),
+      createRun(db, 'p', plan, null, { failureThreshold: 0, maxConcurrency: 1 }),
+    ]);
     expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
-    expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/a \(in run \d+, running\), b \(in run \d+, running\): already in a run that is not over/);
+    expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(
+      /a \(in run \d+, running\), b \(in run \d+, running\): already in a run that is not over/,
+    );
   });
 
   it('keeps the scheduler lease while a pass waits for its runs, past the lease time', async () => {
@@ -273,13 +344,22 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
     });
     const r = await executeRun(db, pk, t, undefined, { lease: { holder: 'stalled', waitMs: 0 } });
     // The step it was running stays as the journal had it (started), for the successor; nothing after it ran.
-    expect(r.steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual(['a:precheck:started', 'a:update:pending', 'a:rescan:pending', 'b:precheck:pending', 'b:update:pending', 'b:rescan:pending']);
+    expect(r.steps.map((s) => `${s.targetName}:${s.kind}:${s.state}`)).toEqual([
+      'a:precheck:started',
+      'a:update:pending',
+      'a:rescan:pending',
+      'b:precheck:pending',
+      'b:update:pending',
+      'b:rescan:pending',
+    ]);
     expect(r.run.status).toBe('running');
     expect(calls).toEqual(['a --assumeno']);
   });
 
   it('refuses a plan with no approved host', async () => {
-    await expect(createRun(db, 'p', { ...plan, entries: plan.entries.filter((e) => e.approval !== 'approved') }, null, { failureThreshold: 0, maxConcurrency: 1 })).rejects.toThrow(/no approved host/);
+    await expect(
+      createRun(db, 'p', { ...plan, entries: plan.entries.filter((e) => e.approval !== 'approved') }, null, { failureThreshold: 0, maxConcurrency: 1 }),
+    ).rejects.toThrow(/no approved host/);
   });
 });
 
@@ -298,7 +378,12 @@ describe('package manager per release', () => {
 
 describe('the soak of an emergency run', () => {
   const now = Date.parse('2026-11-24T12:00:00Z');
-  const entry = (ring: number, emergency: boolean, deadline: string): Plan['entries'][number] => ({ ...(plan.entries[0] as Plan['entries'][number]), ringIndex: ring, emergency, deadline });
+  const entry = (ring: number, emergency: boolean, deadline: string): Plan['entries'][number] => ({
+    ...(plan.entries[0] as Plan['entries'][number]),
+    ringIndex: ring,
+    emergency,
+    deadline,
+  });
   it('is shortened so that every ring starts well before the earliest deadline, and kept for other runs', () => {
     // 24 h left, two rings: one gap, the last ring's own work — 12 h each, not the policy's 48.
     expect(soakFor([entry(0, true, '2026-11-25T12:00:00Z'), entry(1, true, '2026-11-25T12:00:00Z')], 48, now)).toBe(12);

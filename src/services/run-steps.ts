@@ -1,4 +1,18 @@
-import { availableArgv, installedArgv, precheckArgv, readAvailable, readInstalled, readPrecheck, refreshArgv, resolveTargets, sourceArgv, updateArgv, type CommandOptions, type PackageManager, type Target } from '../executor/commands.js';
+import {
+  availableArgv,
+  installedArgv,
+  precheckArgv,
+  readAvailable,
+  readInstalled,
+  readPrecheck,
+  refreshArgv,
+  resolveTargets,
+  sourceArgv,
+  updateArgv,
+  type CommandOptions,
+  type PackageManager,
+  type Target,
+} from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
 
@@ -33,7 +47,14 @@ export interface RunTransport {
  * repositories offer, read with its own package manager (apt-cache, dnf repoquery; tdnf: the
  * planned versions as they are). A package already at or above its planned version is left out.
  */
-async function resolveOnHost(t: RunTransport, targetId: string, pm: PackageManager, packages: readonly Target[], options: CommandOptions, fromView: boolean): Promise<{ targets: Target[]; notes: string }> {
+async function resolveOnHost(
+  t: RunTransport,
+  targetId: string,
+  pm: PackageManager,
+  packages: readonly Target[],
+  options: CommandOptions,
+  fromView: boolean,
+): Promise<{ targets: Target[]; notes: string }> {
   const names = packages.map((p) => p.name);
   const argv = availableArgv(pm, names, options);
   const installedQuery = installedArgv(pm, names, options);
@@ -67,7 +88,8 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
         refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
       }
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
-      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
+      if (resolved.targets.length === 0)
+        return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
       const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
       return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
@@ -77,7 +99,8 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       const options = await optionsFor(pm);
       // The same resolution as the precheck's: the lists were refreshed there.
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
-      if (resolved.targets.length === 0) return { ok: true, result: { code: 0, stdout: `nothing to update: every package is at or above its planned version\n${resolved.notes}`, stderr: '' } };
+      if (resolved.targets.length === 0)
+        return { ok: true, result: { code: 0, stdout: `nothing to update: every package is at or above its planned version\n${resolved.notes}`, stderr: '' } };
       const r = await t.exec(s.targetId, updateArgv(pm, resolved.targets, options));
       return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }

@@ -43,8 +43,15 @@ function dispatch(db: Db, opts: HostTransportOptions, pick: (t: StoredTarget) =>
       const tr = pick(t);
       if (tr.rescan !== undefined) return tr.rescan(ctx, t);
       // A transport the server collects through: collect again, store, and match.
-      const [r] = await scanHosts(db, [t.name], { knownHostsFile: opts.knownHostsFile, acceptNewHostKey: false, concurrency: 1, identityDir: opts.identityDir ?? null });
-      return r?.ok === true ? { code: 0, stdout: `${String(r.report?.counts.closed ?? 0)} findings closed`, stderr: '' } : { code: 1, stdout: '', stderr: r?.error ?? 'rescan failed' };
+      const [r] = await scanHosts(db, [t.name], {
+        knownHostsFile: opts.knownHostsFile,
+        acceptNewHostKey: false,
+        concurrency: 1,
+        identityDir: opts.identityDir ?? null,
+      });
+      return r?.ok === true
+        ? { code: 0, stdout: `${String(r.report?.counts.closed ?? 0)} findings closed`, stderr: '' }
+        : { code: 1, stdout: '', stderr: r?.error ?? 'rescan failed' };
     },
   };
 }

@@ -1,6 +1,18 @@
 import { BulwarkError } from '../core/errors.js';
 import type { Plan } from '../policy/plan.js';
-import { claimTargets, createRunRow, getRun, listRunRows, listSteps, tryLease, setRunStatus, transaction, type NewStep, type RunRow, type RunStep } from '../storage/index.js';
+import {
+  claimTargets,
+  createRunRow,
+  getRun,
+  listRunRows,
+  listSteps,
+  tryLease,
+  setRunStatus,
+  transaction,
+  type NewStep,
+  type RunRow,
+  type RunStep,
+} from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { PROCESS_ID } from './run-execute.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -25,7 +37,14 @@ export { executeRun, PROCESS_ID, type ExecuteOptions, type RunReport } from './r
  * The steps of a plan's approved entries, ring by ring.
  * @example const pk = await createRun(db, 'azl3-prod', plan, null, { failureThreshold: 0.2, maxConcurrency: 5 })
  */
-export async function createRun(db: Db, policy: string, plan: Plan, planPk: number | null, o: { failureThreshold: number; maxConcurrency: number; soakHours?: number; holder?: string; ignoreWindows?: boolean }, clock: Clock = systemClock): Promise<number> {
+export async function createRun(
+  db: Db,
+  policy: string,
+  plan: Plan,
+  planPk: number | null,
+  o: { failureThreshold: number; maxConcurrency: number; soakHours?: number; holder?: string; ignoreWindows?: boolean },
+  clock: Clock = systemClock,
+): Promise<number> {
   const steps: NewStep[] = [];
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
@@ -36,7 +55,8 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
     const repo = plan.source?.repoId ?? null;
     // The host's maintenance window: it starts no earlier, and not at all once the window has
     // ended (it is planned again for the next one). Emergency work has none.
-    const window = e.emergency || e.window === null || o.ignoreWindows === true ? {} : { start: e.start, ...(e.windowEnd !== null ? { windowEnd: e.windowEnd } : {}) };
+    const window =
+      e.emergency || e.window === null || o.ignoreWindows === true ? {} : { start: e.start, ...(e.windowEnd !== null ? { windowEnd: e.windowEnd } : {}) };
     const exclude = plan.exclude !== undefined && plan.exclude.length > 0 ? { exclude: plan.exclude } : {};
     steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude, ...window } });
     steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude } });
@@ -47,9 +67,24 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
   // orphan before its executor begins.
   return transaction(db, async (tx) => {
     // A host is in one run at a time, whoever starts them (scheduler, CLI, API) and however many at once.
-    const clash = await claimTargets(tx, db.dialect, entries.map((e) => e.targetId));
-    if (clash.size > 0) throw new BulwarkError('storage.conflict', `${entries.filter((e) => clash.has(e.targetId)).map((e) => `${e.target} (in run ${String(clash.get(e.targetId)?.run)}, ${clash.get(e.targetId)?.status ?? ''})`).join(', ')}: already in a run that is not over (resume or cancel it first)`);
-    const pk = await createRunRow(tx, { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() }, steps);
+    const clash = await claimTargets(
+      tx,
+      db.dialect,
+      entries.map((e) => e.targetId),
+    );
+    if (clash.size > 0)
+      throw new BulwarkError(
+        'storage.conflict',
+        `${entries
+          .filter((e) => clash.has(e.targetId))
+          .map((e) => `${e.target} (in run ${String(clash.get(e.targetId)?.run)}, ${clash.get(e.targetId)?.status ?? ''})`)
+          .join(', ')}: already in a run that is not over (resume or cancel it first)`,
+      );
+    const pk = await createRunRow(
+      tx,
+      { policy, planPk, failureThreshold: o.failureThreshold, maxConcurrency: o.maxConcurrency, soakHours: o.soakHours ?? 0, now: clock().toISOString() },
+      steps,
+    );
     await tryLease(tx, `run:${String(pk)}`, o.holder ?? PROCESS_ID, new Date().toISOString(), new Date(Date.now() + 15_000).toISOString());
     return pk;
   });
@@ -59,10 +94,20 @@ export async function createRun(db: Db, policy: string, plan: Plan, planPk: numb
  * Pause, resume (back to running) or cancel a run, audited as `run.<action>`; a running executor
  * stops before its next step.
  */
-export async function setRunState(db: Db, runPk: number, action: 'pause' | 'resume' | 'cancel', actor: Actor = SYSTEM, clock: Clock = systemClock): Promise<RunRow> {
+export async function setRunState(
+  db: Db,
+  runPk: number,
+  action: 'pause' | 'resume' | 'cancel',
+  actor: Actor = SYSTEM,
+  clock: Clock = systemClock,
+): Promise<RunRow> {
   const run = await getRun(db, runPk);
   if (run === null) throw new BulwarkError('storage.not-found', `no run ${String(runPk)}`);
-  const allowed: Record<typeof action, readonly string[]> = { pause: ['running', 'waiting'], resume: ['paused'], cancel: ['running', 'waiting', 'paused', 'halted'] };
+  const allowed: Record<typeof action, readonly string[]> = {
+    pause: ['running', 'waiting'],
+    resume: ['paused'],
+    cancel: ['running', 'waiting', 'paused', 'halted'],
+  };
   if (!allowed[action].includes(run.status)) throw new BulwarkError('usage', `run ${String(runPk)} is ${run.status}: cannot ${action} it`);
   await setRunStatus(db, runPk, action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled', clock().toISOString());
   await recordAudit(db, actor, `run.${action}`, String(runPk), { policy: run.policy }, clock);
@@ -90,6 +135,9 @@ export async function showRun(db: Db, runPk: number): Promise<{ run: RunRow; ste
   return { run, steps: await listSteps(db, runPk) };
 }
 
-export function listRuns(db: Db, o: { policy?: string | undefined; status?: RunRow['status'] | undefined; limit?: number; offset?: number } = {}): Promise<RunRow[]> {
+export function listRuns(
+  db: Db,
+  o: { policy?: string | undefined; status?: RunRow['status'] | undefined; limit?: number; offset?: number } = {},
+): Promise<RunRow[]> {
   return listRunRows(db, { policy: o.policy, status: o.status, limit: o.limit ?? 100, offset: o.offset ?? 0 });
 }

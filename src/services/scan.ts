@@ -5,7 +5,19 @@ import type { Advisory } from '../core/advisory.js';
 import { lifecycleStatus } from '../lifecycle/catalog.js';
 import { packagesToJudge } from '../matching/kernels.js';
 import { installedVersion, matchPackages, type Match } from '../matching/match.js';
-import { getTarget, listFindings, listTargets, loadAdvisories, loadInventory, recordFindings, transaction, upsertAdvisories, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
+import {
+  getTarget,
+  listFindings,
+  listTargets,
+  loadAdvisories,
+  loadInventory,
+  recordFindings,
+  transaction,
+  upsertAdvisories,
+  type Db,
+  type FindingCounts,
+  type StoredTarget,
+} from '../storage/index.js';
 import { systemClock, type Clock } from './store.js';
 
 /** The advisory source of end-of-support findings. */
@@ -55,8 +67,21 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     const judged = packagesToJudge(packages, target.runningKernel);
     const matches = matchPackages({ family, release, packages: judged, advisories });
     // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
-    const builds = [...judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) })), { package: '(release)', arch: '-', installed: release }];
-    const findings = matches.map((m) => ({ advisorySource: m.advisorySource, advisoryId: m.advisoryId, package: m.package, arch: m.arch, installed: m.installed, fixed: m.fixed, severity: m.severity, status: m.status, reason: m.reason }));
+    const builds = [
+      ...judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) })),
+      { package: '(release)', arch: '-', installed: release },
+    ];
+    const findings = matches.map((m) => ({
+      advisorySource: m.advisorySource,
+      advisoryId: m.advisoryId,
+      package: m.package,
+      arch: m.arch,
+      installed: m.installed,
+      fixed: m.fixed,
+      severity: m.severity,
+      status: m.status,
+      reason: m.reason,
+    }));
     // A release past its end of security support is itself a finding (issue #4).
     const life = lifecycleStatus(release, clock());
     if ((life.state === 'end-of-life' || life.state === 'extended-only') && life.facts !== null) {
@@ -87,7 +112,8 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
         fixed: null,
         severity: eol.severity,
         status: 'no-fix',
-        reason: life.state === 'end-of-life' ? 'no vendor security updates any more' : `only extended (paid or LTS) support until ${f.endOfExtendedSupport ?? '?'}`,
+        reason:
+          life.state === 'end-of-life' ? 'no vendor security updates any more' : `only extended (paid or LTS) support until ${f.endOfExtendedSupport ?? '?'}`,
       });
     }
     const counts = await recordFindings(tx, target.id, findings, builds, now);

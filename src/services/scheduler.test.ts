@@ -47,7 +47,10 @@ needs.describe('the scheduler', () => {
       // A Tuesday noon: the weekend window is closed.
       const tuesday = () => new Date('2026-11-24T12:00:00Z');
       const feedFile = join(dir, 'feed.json');
-      const feed = (ids: string[]) => ({ ...FEED, advisories: FEED.advisories.filter((a) => ids.includes(a.id ?? '')).map((a) => ({ ...a, publishedAt: '2026-11-24T11:00:00Z' })) });
+      const feed = (ids: string[]) => ({
+        ...FEED,
+        advisories: FEED.advisories.filter((a) => ids.includes(a.id ?? '')).map((a) => ({ ...a, publishedAt: '2026-11-24T11:00:00Z' })),
+      });
       writeFileSync(feedFile, JSON.stringify(feed(['ADV-2'])));
       await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
       const first = await syncSource(db, 'test-azl3', { clock: tuesday });
@@ -93,7 +96,10 @@ needs.describe('the scheduler', () => {
       // h2's repository is gone: its precheck fails, every time.
       const { hosts } = await importTestbed(db, tb, { repoOf: (name) => (name === 'h2' ? join(dir, 'one', 'no-such-repo') : tb.repo) });
       const pf = join(dir, 'one.yaml');
-      writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: one\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: all, percent: 100 }]\n  failureThreshold: 0\nreboot: never\n');
+      writeFileSync(
+        pf,
+        'apiVersion: bulwark/v1\nkind: Policy\nname: one\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: all, percent: 100 }]\n  failureThreshold: 0\nreboot: never\n',
+      );
       await applyPolicyFile(db, pf);
       const transport = rootTransport(hosts, () => Promise.resolve());
       const feedFile = join(dir, 'one-feed.json');
@@ -105,14 +111,22 @@ needs.describe('the scheduler', () => {
       expect(first?.report?.run.status).toBe('halted');
       // Both hosts stay in the halted run (this test's rescan reads nothing back): no new run each pass.
       expect(await schedulerTick(db, transport, { clock: now })).toEqual([{ policy: 'one', started: null }]);
-      await expect(runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'test' }, clock: now })).rejects.toThrow(/every approved host of one is in a run that is not over: h1 \(run \d+, halted\), h2 \(run \d+, halted\)/);
+      await expect(runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'test' }, clock: now })).rejects.toThrow(
+        /every approved host of one is in a run that is not over: h1 \(run \d+, halted\), h2 \(run \d+, halted\)/,
+      );
       // Cancelled, the run lets its hosts go: two starts at once, one run.
       await setRunState(db, first?.started?.run ?? 0, 'cancel');
-      const both = await Promise.allSettled([runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'a' }, clock: now, detach: true }), runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'b' }, clock: now, detach: true })]);
+      const both = await Promise.allSettled([
+        runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'a' }, clock: now, detach: true }),
+        runPolicyNow(db, 'one', transport, { actor: { kind: 'cli', name: 'b' }, clock: now, detach: true }),
+      ]);
       expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
-      expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/h1 \(in run \d+, running\), h2 \(in run \d+, running\): already in a run that is not over|every approved host of one is in a run that is not over/);
+      expect(String((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(
+        /h1 \(in run \d+, running\), h2 \(in run \d+, running\): already in a run that is not over|every approved host of one is in a run that is not over/,
+      );
       // Let the detached run finish before the store closes.
-      for (let i = 0; i < 300 && (await busyTargets(db)).length > 0 && (await listRuns(db, { status: 'running' })).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && (await busyTargets(db)).length > 0 && (await listRuns(db, { status: 'running' })).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
     } finally {
       await db.close();
     }
@@ -126,7 +140,10 @@ needs.describe('the scheduler', () => {
       const clock = () => new Date(now);
       const { hosts, rescan } = await importTestbed(db, tb, { clock });
       const pf = join(dir, 'soak.yaml');
-      writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: soak\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [h1] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n');
+      writeFileSync(
+        pf,
+        'apiVersion: bulwark/v1\nkind: Policy\nname: soak\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout:\n  rings: [{ name: canary, hosts: [h1] }, { name: rest, percent: 100 }]\n  soakHours: 48\nreboot: never\n',
+      );
       await applyPolicyFile(db, pf);
       const real = rootTransport(hosts, rescan);
       // Every command on a host, and its re-scan, takes an hour of the test's clock: the canary ends
@@ -135,7 +152,11 @@ needs.describe('the scheduler', () => {
         now += 3_600_000;
         return f();
       };
-      const transport = { ...real, exec: (id: string, argv: readonly string[]) => slow(() => real.exec(id, argv)), rescan: (id: string) => slow(() => real.rescan(id)) };
+      const transport = {
+        ...real,
+        exec: (id: string, argv: readonly string[]) => slow(() => real.exec(id, argv)),
+        rescan: (id: string) => slow(() => real.rescan(id)),
+      };
       const feedFile = join(dir, 'soak-feed.json');
       writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1') }));
       await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });

@@ -32,7 +32,9 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
     const packages = e.packages.filter((p) => p.emergency);
     // The entry's reboot came from its kernel, unless the policy always reboots or the host asked
     // for one anyway (no kernel in the entry): the emergency part keeps it only then.
-    return packages.length === 0 ? null : { ...e, packages, reboot: e.reboot && (always || packages.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name))) };
+    return packages.length === 0
+      ? null
+      : { ...e, packages, reboot: e.reboot && (always || packages.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name))) };
   }
   // Its previous ring is still in a run not over (running, paused, halted): not before it ends.
   if (e.after?.unfinished === true) return null;
@@ -46,9 +48,18 @@ function dueNow(e: PlanEntry, now: number, always: boolean): PlanEntry | null {
  * — whichever path started it: a new run, a soak's end or an orphan taken over, attached or in
  * the background.
  */
-async function executeAudited(db: Db, pk: number, transport: RunTransport, clock: Clock, o: Parameters<typeof executeRun>[4], actor: Actor, policy: string): Promise<RunReport> {
+async function executeAudited(
+  db: Db,
+  pk: number,
+  transport: RunTransport,
+  clock: Clock,
+  o: Parameters<typeof executeRun>[4],
+  actor: Actor,
+  policy: string,
+): Promise<RunReport> {
   const report = await executeRun(db, pk, transport, clock, o);
-  if (report.heldBy === undefined && ['done', 'halted', 'cancelled'].includes(report.run.status)) await recordAudit(db, actor, 'run.end', policy, { run: pk, status: report.run.status, failed: report.failedHosts }, clock);
+  if (report.heldBy === undefined && ['done', 'halted', 'cancelled'].includes(report.run.status))
+    await recordAudit(db, actor, 'run.end', policy, { run: pk, status: report.run.status, failed: report.failedHosts }, clock);
   return report;
 }
 
@@ -56,7 +67,11 @@ async function executeAudited(db: Db, pk: number, transport: RunTransport, clock
  * One scheduling pass over every policy; runs what is due (awaiting each run unless `detach`).
  * @example await schedulerTick(db, transport)
  */
-export async function schedulerTick(db: Db, transport: RunTransport, opts: { clock?: Clock; actor?: Actor; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {}): Promise<TickResult[]> {
+export async function schedulerTick(
+  db: Db,
+  transport: RunTransport,
+  opts: { clock?: Clock; actor?: Actor; detach?: boolean; holder?: string; leaseTtlMs?: number; runLeaseTtlMs?: number } = {},
+): Promise<TickResult[]> {
   const clock = opts.clock ?? systemClock;
   const actor = opts.actor ?? SCHEDULER;
   const out: TickResult[] = [];
@@ -74,7 +89,15 @@ export async function schedulerTick(db: Db, transport: RunTransport, opts: { clo
   }
 }
 
-async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: boolean; runLeaseTtlMs?: number }, clock: Clock, actor: Actor, holder: string, out: TickResult[]): Promise<TickResult[]> {
+async function tickLeased(
+  db: Db,
+  transport: RunTransport,
+  opts: { detach?: boolean; runLeaseTtlMs?: number },
+  clock: Clock,
+  actor: Actor,
+  holder: string,
+  out: TickResult[],
+): Promise<TickResult[]> {
   // Runs waiting out a soak whose time has come go on first, then runs whose process died
   // (running, but nobody holds their lease).
   const resume = [...(await runsToResume(db, clock().toISOString())), ...(await orphanRuns(db, new Date().toISOString()))];
@@ -87,7 +110,8 @@ async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: bool
       continue;
     }
     const report = await executeAudited(db, pk, transport, clock, lease, actor, run?.policy ?? '?');
-    if (report.heldBy === undefined) out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
+    if (report.heldBy === undefined)
+      out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
   }
   for (const { name } of await listPolicies(db)) {
     const now = clock();
@@ -99,7 +123,19 @@ async function tickLeased(db: Db, transport: RunTransport, opts: { detach?: bool
       continue;
     }
     const sub: Plan = { ...plan, entries };
-    const runPk = await createRun(db, name, sub, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours: soakFor(entries, policy.rollout.soakHours, now.getTime()), holder }, clock);
+    const runPk = await createRun(
+      db,
+      name,
+      sub,
+      pk,
+      {
+        failureThreshold: policy.rollout.failureThreshold,
+        maxConcurrency: policy.rollout.maxConcurrency,
+        soakHours: soakFor(entries, policy.rollout.soakHours, now.getTime()),
+        holder,
+      },
+      clock,
+    );
     const hosts = entries.map((e) => e.target);
     await recordAudit(db, actor, 'run.start', name, { run: runPk, policyVersion, hosts, reasons: [...new Set(entries.flatMap((e) => e.reasons))] }, clock);
     const lease = { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
@@ -125,20 +161,40 @@ export async function schedulerStarted(db: Db, actor: Actor, detail: Record<stri
  * it is journaled; otherwise it returns the finished report.
  * @example const { run } = await runPolicyNow(db, 'azl3-prod', transport, { actor: { kind: 'cli', name: 'alice' } })
  */
-export async function runPolicyNow(db: Db, name: string, transport: RunTransport, o: { actor: Actor; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean }): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
+export async function runPolicyNow(
+  db: Db,
+  name: string,
+  transport: RunTransport,
+  o: { actor: Actor; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean },
+): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
   const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
   // Hosts already in a run that is not over (a halted one waits for its operator) stay out.
   const busy = await busyTargetRuns(db);
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };
-  const left = full.entries.filter((e) => e.approval === 'approved' && busy.has(e.targetId)).map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
-  if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved')) throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
+  const left = full.entries
+    .filter((e) => e.approval === 'approved' && busy.has(e.targetId))
+    .map((e) => `${e.target} (run ${String(busy.get(e.targetId)?.run)}, ${busy.get(e.targetId)?.status ?? ''})`);
+  if (left.length > 0 && !plan.entries.some((e) => e.approval === 'approved'))
+    throw new BulwarkError('storage.conflict', `every approved host of ${name} is in a run that is not over: ${left.join(', ')} (resume or cancel it first)`);
   // The same soak as the scheduler's runs and the plan show: an emergency's shortened to meet its deadline.
-  const soakHours = soakFor(plan.entries.filter((e) => e.approval === 'approved'), policy.rollout.soakHours, clock().getTime());
-  const runPk = await createRun(db, name, plan, pk, { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours, ignoreWindows: o.ignoreWindows === true }, clock);
+  const soakHours = soakFor(
+    plan.entries.filter((e) => e.approval === 'approved'),
+    policy.rollout.soakHours,
+    clock().getTime(),
+  );
+  const runPk = await createRun(
+    db,
+    name,
+    plan,
+    pk,
+    { failureThreshold: policy.rollout.failureThreshold, maxConcurrency: policy.rollout.maxConcurrency, soakHours, ignoreWindows: o.ignoreWindows === true },
+    clock,
+  );
   const hosts = plan.entries.filter((e) => e.approval === 'approved').map((e) => e.target);
   await recordAudit(db, o.actor, 'run.start', name, { run: runPk, plan: pk, policyVersion, hosts }, clock);
-  const finish = (): Promise<RunReport> => executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);
+  const finish = (): Promise<RunReport> =>
+    executeAudited(db, runPk, transport, clock, o.runLeaseTtlMs === undefined ? {} : { lease: { ttlMs: o.runLeaseTtlMs } }, o.actor, name);
   if (o.detach === true) {
     // Errors end up in the run's journal; a crash of this process leaves it resumable.
     finish().catch(() => undefined);

@@ -84,10 +84,17 @@ async function boundedCheck<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function login(db: Db, name: string, password: string, clock: Clock = systemClock): Promise<{ sessionId: string; csrf: string; user: string; role: Role; expiresAt: string }> {
+export async function login(
+  db: Db,
+  name: string,
+  password: string,
+  clock: Clock = systemClock,
+): Promise<{ sessionId: string; csrf: string; user: string; role: Role; expiresAt: string }> {
   const u = await getUser(db, name);
   // The same work whether or not the user exists: no timing tells which names are real.
-  const ok = await boundedCheck(() => verifyPassword(password, u?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
+  const ok = await boundedCheck(() =>
+    verifyPassword(password, u?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+  );
   if (u === null || !ok || u.disabledAt !== null) throw new BulwarkError('auth.required', 'wrong user name or password');
   const now = clock();
   const sessionId = randomBytes(32).toString('base64url');

@@ -43,18 +43,29 @@ needs.describe('a knownExploited policy fed by the KEV feed', () => {
       // bw-openssl's advisory names a CVE that KEV lists (CVE-2026-1002); bw-curl's one it does not.
       const cves: Record<string, string[]> = { 'ADV-1': ['CVE-2026-1002'], 'ADV-2': ['CVE-2026-2001'] };
       const feedFile = join(dir, 'feed.json');
-      writeFileSync(feedFile, JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => (a.id ?? '') in cves).map((a) => ({ ...a, severity: 'high', cves: cves[a.id ?? ''] ?? [] })) }));
+      writeFileSync(
+        feedFile,
+        JSON.stringify({
+          ...FEED,
+          advisories: FEED.advisories.filter((a) => (a.id ?? '') in cves).map((a) => ({ ...a, severity: 'high', cves: cves[a.id ?? ''] ?? [] })),
+        }),
+      );
       await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
       await syncSource(db, 'test-azl3', { clock: tuesday });
 
       const pf = join(dir, 'policy.yaml');
       writeFileSync(pf, POLICY);
-      await expect(applyPolicyFile(db, pf)).rejects.toThrow(/policy\.yaml:6:\d+: outOfBand\[0\] \(kev-now\): match\.knownExploited needs the CISA KEV feed, which was never synced[\s\S]*bulwark feeds sync --source cisa-kev/);
+      await expect(applyPolicyFile(db, pf)).rejects.toThrow(
+        /policy\.yaml:6:\d+: outOfBand\[0\] \(kev-now\): match\.knownExploited needs the CISA KEV feed, which was never synced[\s\S]*bulwark feeds sync --source cisa-kev/,
+      );
 
       // An older catalog that does not list CVE-2026-1002 yet: the policy applies, nothing is urgent.
       const doc = JSON.parse(readFileSync(KEV_FIXTURE, 'utf8')) as { vulnerabilities: { cveID: string }[] };
       const older = join(dir, 'kev-old.json');
-      writeFileSync(older, JSON.stringify({ ...doc, catalogVersion: '2026.05.01', count: 2, vulnerabilities: doc.vulnerabilities.filter((v) => v.cveID !== 'CVE-2026-1002') }));
+      writeFileSync(
+        older,
+        JSON.stringify({ ...doc, catalogVersion: '2026.05.01', count: 2, vulnerabilities: doc.vulnerabilities.filter((v) => v.cveID !== 'CVE-2026-1002') }),
+      );
       await syncSource(db, 'cisa-kev', { file: older, clock: tuesday });
       await applyPolicyFile(db, pf);
       expect((await makePlan(db, 'kev', { at: tuesday() })).plan.entries.flatMap((e) => e.packages.filter((p) => p.emergency))).toEqual([]);
@@ -64,7 +75,14 @@ needs.describe('a knownExploited policy fed by the KEV feed', () => {
       await syncSource(db, 'cisa-kev', { file: KEV_FIXTURE, clock: tuesday });
       const { plan } = await makePlan(db, 'kev', { at: tuesday() });
       expect(plan.warnings?.filter((w) => w.kind === 'signal-never-synced')).toEqual([]);
-      expect(plan.entries.map((e) => [e.target, e.emergency, e.packages.filter((p) => p.emergency).map((p) => p.name), e.packages.filter((p) => !p.emergency).map((p) => p.name)])).toEqual([
+      expect(
+        plan.entries.map((e) => [
+          e.target,
+          e.emergency,
+          e.packages.filter((p) => p.emergency).map((p) => p.name),
+          e.packages.filter((p) => !p.emergency).map((p) => p.name),
+        ]),
+      ).toEqual([
         ['h1', true, ['bw-openssl'], ['bw-curl']],
         ['h2', true, ['bw-openssl'], ['bw-curl']],
       ]);

@@ -34,14 +34,37 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     ]);
     expect(await signalsSynced(db)).toEqual({ kev: false, epss: false });
     const kev = await syncSource(db, 'cisa-kev', { file: KEV_FIXTURE, clock: clockAt('2026-12-01T15:00:00Z') });
-    expect(kev).toMatchObject({ status: 'synced', documents: 1, advisories: 3, added: 3, warnings: 0, signal: { kind: 'kev', version: '2026.12.01', newestAt: '2026-12-01T14:02:11.314Z' } });
+    expect(kev).toMatchObject({
+      status: 'synced',
+      documents: 1,
+      advisories: 3,
+      added: 3,
+      warnings: 0,
+      signal: { kind: 'kev', version: '2026.12.01', newestAt: '2026-12-01T14:02:11.314Z' },
+    });
     const epss = await syncSource(db, 'first-epss', { file: EPSS_FIXTURE, clock: clockAt('2026-12-01T15:00:00Z') });
-    expect(epss).toMatchObject({ status: 'synced', advisories: 5, added: 5, signal: { kind: 'epss', version: 'v2025.03.14', newestAt: '2026-12-01T00:00:00.000Z' } });
+    expect(epss).toMatchObject({
+      status: 'synced',
+      advisories: 5,
+      added: 5,
+      signal: { kind: 'epss', version: 'v2025.03.14', newestAt: '2026-12-01T00:00:00.000Z' },
+    });
     expect(await signalsSynced(db)).toEqual({ kev: true, epss: true });
     const [e] = await kevEntries(db, ['CVE-2026-1001']);
-    expect(e).toMatchObject({ cve: 'CVE-2026-1001', dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true, cwes: ['CWE-362'], catalogVersion: '2026.12.01', removedAt: null });
+    expect(e).toMatchObject({
+      cve: 'CVE-2026-1001',
+      dateAdded: '2026-03-02',
+      dueDate: '2026-03-23',
+      ransomware: true,
+      cwes: ['CWE-362'],
+      catalogVersion: '2026.12.01',
+      removedAt: null,
+    });
     const signals = await exploitationOf(db, ['CVE-2026-1001', 'CVE-2026-2001', 'CVE-2099-0001']);
-    expect(signals.get('CVE-2026-1001')).toEqual({ kev: { dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true }, epss: { score: 0.94372, percentile: 0.99912, date: '2026-12-01' } });
+    expect(signals.get('CVE-2026-1001')).toEqual({
+      kev: { dateAdded: '2026-03-02', dueDate: '2026-03-23', ransomware: true },
+      epss: { score: 0.94372, percentile: 0.99912, date: '2026-12-01' },
+    });
     expect(signals.get('CVE-2026-2001')).toEqual({ kev: null, epss: { score: 0.02011, percentile: 0.45233, date: '2026-12-01' } });
     expect(signals.has('CVE-2099-0001')).toBe(false);
     // The same bytes again: skipped by the fingerprint, as for any feed.
@@ -79,7 +102,15 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     const doc = JSON.parse(readFileSync(KEV_FIXTURE, 'utf8')) as { count: number; vulnerabilities: { cveID: string; dueDate: string }[] };
     await syncSource(db, 'cisa-kev', { file: KEV_FIXTURE });
     const fewer = join(dir, 'kev-2.json');
-    writeFileSync(fewer, JSON.stringify({ ...doc, catalogVersion: '2026.12.02', count: 2, vulnerabilities: doc.vulnerabilities.slice(0, 2).map((v, i) => (i === 1 ? { ...v, dueDate: '2026-06-11' } : v)) }));
+    writeFileSync(
+      fewer,
+      JSON.stringify({
+        ...doc,
+        catalogVersion: '2026.12.02',
+        count: 2,
+        vulnerabilities: doc.vulnerabilities.slice(0, 2).map((v, i) => (i === 1 ? { ...v, dueDate: '2026-06-11' } : v)),
+      }),
+    );
     // One of three dropped is a third: refused like a feed withdrawing too much, unless allowed.
     await addSource(db, { id: 'cisa-kev', location: fewer });
     const [r] = await syncSources(db, ['cisa-kev']);

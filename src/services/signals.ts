@@ -6,7 +6,19 @@ import { signalParser } from '../feeds/api.js';
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../feeds/signal-types.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
-import { epssHistory, epssScores, epssSummary, kevEntries, kevSummary, storeEpssScores, storeKevCatalog, transaction, type SignalCounts, type StoredEpssScore, type StoredKevEntry } from '../storage/index.js';
+import {
+  epssHistory,
+  epssScores,
+  epssSummary,
+  kevEntries,
+  kevSummary,
+  storeEpssScores,
+  storeKevCatalog,
+  transaction,
+  type SignalCounts,
+  type StoredEpssScore,
+  type StoredKevEntry,
+} from '../storage/index.js';
 import { assertReadable } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
@@ -77,8 +89,12 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
   const kev: KevEntry[] = [];
   const epss: EpssScore[] = [];
   let sinceYield = 0;
-  for await (const doc of feedDocuments(createReadStream(file), file, { maxDocumentBytes: opts.limits.maxDocumentBytes, maxTotalBytes: opts.limits.maxTotalBytes })) {
-    if (++documents > 1) throw new BulwarkError('input.invalid', `${file}: an archive of several documents; a ${parser.displayName} source reads one file`, { file });
+  for await (const doc of feedDocuments(createReadStream(file), file, {
+    maxDocumentBytes: opts.limits.maxDocumentBytes,
+    maxTotalBytes: opts.limits.maxTotalBytes,
+  })) {
+    if (++documents > 1)
+      throw new BulwarkError('input.invalid', `${file}: an archive of several documents; a ${parser.displayName} source reads one file`, { file });
     for await (const r of parser.parse(doc.bytes, { name: doc.name, warn })) {
       if (r.kind === 'kev-catalog') catalog = r.catalog;
       else if (r.kind === 'kev') kev.push(r.entry);
@@ -97,14 +113,24 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
   const listed = new Set(parser.signal === 'kev' ? kev.map((e) => e.cve) : []);
   const counts = `${String(usable)} usable records, ${String(skipped)} skipped, ${String(stored)} stored`;
   const details = { usable, skipped, stored };
-  if (usable === 0 && (stored > 0 || skipped > 0)) throw refusal('no-usable-records', `${file}: refused: no usable record (${counts}); nothing was stored`, details);
+  if (usable === 0 && (stored > 0 || skipped > 0))
+    throw refusal('no-usable-records', `${file}: refused: no usable record (${counts}); nothing was stored`, details);
   if (opts.allowWithdraw !== true) {
-    if (skipped > usable) throw refusal('mostly-skipped', `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the file, or pass --allow-withdraw to store what could be read`, details);
+    if (skipped > usable)
+      throw refusal(
+        'mostly-skipped',
+        `${file}: refused: most records were skipped (${counts}); nothing was stored. Check the file, or pass --allow-withdraw to store what could be read`,
+        details,
+      );
     const share = opts.maxWithdrawShare ?? 0.2;
     // KEV: entries dropped from the catalog; EPSS: the file scoring far fewer CVEs than stored.
     const dropped = parser.signal === 'kev' ? (await kevEntries(db)).filter((e) => !listed.has(e.cve)).length : Math.max(0, stored - usable);
     if (stored > 0 && dropped / stored > share)
-      throw refusal('withdraw-share', `${file}: refused: the file would drop ${String(dropped)} of the ${String(stored)} stored entries of ${src.id} (${String(Math.round((100 * dropped) / stored))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`, { ...details, dropped });
+      throw refusal(
+        'withdraw-share',
+        `${file}: refused: the file would drop ${String(dropped)} of the ${String(stored)} stored entries of ${src.id} (${String(Math.round((100 * dropped) / stored))}%, more than ${String(Math.round(share * 100))}%; ${counts}); nothing was stored. If the publisher really did this, pass --allow-withdraw`,
+        { ...details, dropped },
+      );
   }
   let c: SignalCounts;
   let signal: SignalIngestReport['signal'];
@@ -122,7 +148,21 @@ export async function ingestSignalFile(db: Db, src: { id: string; format: string
     c = await transaction(db, (tx) => storeEpssScores(tx, h, epss));
     signal = { kind: 'epss', version: h.modelVersion, newestAt: `${h.scoreDate}T00:00:00.000Z` };
   }
-  return { source: src.id, documents, advisories: usable, duplicates, added: c.added, changed: c.changed, unchanged: c.unchanged, restored: c.restored, withdrawn: c.removed, warnings, warningSamples, identity: { distributions: [], releases: [] }, signal };
+  return {
+    source: src.id,
+    documents,
+    advisories: usable,
+    duplicates,
+    added: c.added,
+    changed: c.changed,
+    unchanged: c.unchanged,
+    restored: c.restored,
+    withdrawn: c.removed,
+    warnings,
+    warningSamples,
+    identity: { distributions: [], releases: [] },
+    signal,
+  };
 }
 
 /**
@@ -148,7 +188,15 @@ export async function exploitationOf(db: Db, cves: Iterable<string>): Promise<Ma
  * trend (the points where it moved), or null when neither feed names it.
  * @example (await cveSignals(db, 'CVE-2024-6387'))?.epssTrend
  */
-export async function cveSignals(db: Db, cve: string): Promise<{ cve: string; kev: StoredKevEntry | null; epss: StoredEpssScore | null; epssTrend: { scoreDate: string; epss: number; percentile: number }[] } | null> {
+export async function cveSignals(
+  db: Db,
+  cve: string,
+): Promise<{
+  cve: string;
+  kev: StoredKevEntry | null;
+  epss: StoredEpssScore | null;
+  epssTrend: { scoreDate: string; epss: number; percentile: number }[];
+} | null> {
   const id = cve.toUpperCase();
   if (!/^CVE-\d{4}-\d{4,}$/.test(id)) throw new BulwarkError('input.invalid', `"${cve.slice(0, 40)}" is not a CVE id`);
   const [kev] = await kevEntries(db, [id]);

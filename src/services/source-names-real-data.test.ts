@@ -19,7 +19,8 @@ const DERIVED = sharedData('azurelinux', 'derived', 'azurelinux-3.0.20260429-sou
 const FEED = sharedData('azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
 const MANIFESTS = sharedData('azurelinux', 'manifests');
 const missing = DERIVED === null || FEED === null || MANIFESTS === null;
-if (missing && process.env['CI'] !== undefined) throw new Error('../shared/data (azurelinux derived, oval, manifests) is missing: CI needs ../shared beside the repository');
+if (missing && process.env['CI'] !== undefined)
+  throw new Error('../shared/data (azurelinux derived, oval, manifests) is missing: CI needs ../shared beside the repository');
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-source-names-'));
 afterAll(() => {
@@ -91,7 +92,9 @@ describe.skipIf(missing)('source names on every input form agree with the truth 
     ['3.0-2026-04-29', 'pkggen_core_aarch64.txt', 0],
   ])('%s/%s: manifest, CycloneDX, SPDX and the VEX Bulwark writes', async (tag, name, atLeast) => {
     const file = join(MANIFESTS ?? '', tag, name);
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const packages: InstalledPackage[] = lines.map((l) => {
       const p = parseRpmFileName(l.trim());
       return { family: 'rpm', name: p.name, epoch: null, version: p.version, release: p.release, arch: p.arch, sourceName: null, sourceVersion: null };
@@ -106,7 +109,13 @@ describe.skipIf(missing)('source names on every input form agree with the truth 
     for (const p of resolved) if (!unknown.includes(p.name)) expect([p.name, p.sourceName]).toEqual([p.name, truth(p.name, p.release ?? '')]);
     const known = (f: Finding): boolean => !unknown.includes(f.package);
     const rpmQa = join(dir, `${tag}-${name}.rpm-qa.tsv`);
-    writeFileSync(rpmQa, packages.filter((p) => !unknown.includes(p.name)).map((p) => [p.name, '0', p.version, p.release, p.arch, `${truth(p.name, p.release ?? '') ?? ''}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t')).join('\n') + '\n');
+    writeFileSync(
+      rpmQa,
+      packages
+        .filter((p) => !unknown.includes(p.name))
+        .map((p) => [p.name, '0', p.version, p.release, p.arch, `${truth(p.name, p.release ?? '') ?? ''}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'))
+        .join('\n') + '\n',
+    );
     const expected = (await scan(rpmQa)).findings.map(key).sort();
     expect(expected.length).toBeGreaterThanOrEqual(atLeast);
 

@@ -84,7 +84,21 @@ describe.each(testDatabases())('source names of stored inventories on $name (iss
 
   // The same attack where no shipped map speaks: a binary of a release Bulwark ships no map for.
   it('does not let one inventory resolve a release without a shipped map for other hosts', async () => {
-    const fixes = (source: string): Advisory => ({ ...sourceAdvisory('ADV-F', source, '0:3.2.0-1.fc43'), fixes: [{ release: 'fedora:43', package: source, packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.2.0-1.fc43', lastAffected: null, introduced: null }] });
+    const fixes = (source: string): Advisory => ({
+      ...sourceAdvisory('ADV-F', source, '0:3.2.0-1.fc43'),
+      fixes: [
+        {
+          release: 'fedora:43',
+          package: source,
+          packageKind: 'source',
+          arch: null,
+          status: 'fixed',
+          fixed: '0:3.2.0-1.fc43',
+          lastAffected: null,
+          introduced: null,
+        },
+      ],
+    });
     await upsertAdvisories(db, [fixes('openssl')], now);
     const sbom = join(dir, 'sbom.json');
     writeFileSync(sbom, JSON.stringify({ bomFormat: 'CycloneDX', components: [{ name: 'openssl', purl: 'pkg:rpm/fedora/openssl@3.1.0-1.fc43?arch=x86_64' }] }));
@@ -151,8 +165,31 @@ describe.skipIf(!canBuild)('source names from a snapshotted repository (real rpm
     const specs = join(dir, 'specs');
     mkdirSync(specs, { recursive: true });
     // `bw-runtime` is built by spec `bw-vendor`; the manifest names only the binary.
-    writeFileSync(join(specs, 'bw-vendor.spec'), ['Name: bw-vendor', 'Version: 1.0', 'Release: 1.azl3', 'Summary: s', 'License: MIT', 'BuildArch: noarch', '%description', 'd', '%package -n bw-runtime', 'Summary: r', '%description -n bw-runtime', 'r', '%files', '%files -n bw-runtime', ''].join('\n'));
-    execFileSync('rpmbuild', ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'repo')}`, '--quiet', join(specs, 'bw-vendor.spec')], { stdio: 'pipe' });
+    writeFileSync(
+      join(specs, 'bw-vendor.spec'),
+      [
+        'Name: bw-vendor',
+        'Version: 1.0',
+        'Release: 1.azl3',
+        'Summary: s',
+        'License: MIT',
+        'BuildArch: noarch',
+        '%description',
+        'd',
+        '%package -n bw-runtime',
+        'Summary: r',
+        '%description -n bw-runtime',
+        'r',
+        '%files',
+        '%files -n bw-runtime',
+        '',
+      ].join('\n'),
+    );
+    execFileSync(
+      'rpmbuild',
+      ['-bb', '--define', `_topdir ${join(dir, 'build')}`, '--define', `_rpmdir ${join(dir, 'repo')}`, '--quiet', join(specs, 'bw-vendor.spec')],
+      { stdio: 'pipe' },
+    );
     execFileSync('createrepo_c', ['--quiet', join(dir, 'repo')]);
     await addRepo(db, { id: 'lab', url: join(dir, 'repo'), keyFiles: [], verify: false, actor: { kind: 'cli', name: 'test' } });
     await syncRepo(db, 'lab', { objectsDir: join(dir, 'objects') });

@@ -9,7 +9,11 @@ import { buildKey, learnedSourceNames, learnSourceNames, repoSourceNames, saveIn
  * (src/inventory/source-names.ts). Every collector stores through here. Call inside a transaction.
  * @example await saveInventoryWithSources(tx, { targetId, collectedAt: now, release: 'azurelinux:3.0', … })
  */
-export async function saveInventoryWithSources(ex: Executor, snapshot: InventorySnapshot, now: string): Promise<{ packages: number; newPackages: number; sources: SourceCounts }> {
+export async function saveInventoryWithSources(
+  ex: Executor,
+  snapshot: InventorySnapshot,
+  now: string,
+): Promise<{ packages: number; newPackages: number; sources: SourceCounts }> {
   const release = snapshot.release;
   let packages = snapshot.packages;
   let sources: SourceCounts = { given: packages.filter((p) => p.sourceName !== null).length, repository: 0, learned: 0, shipped: 0, assumed: 0 };
@@ -17,7 +21,10 @@ export async function saveInventoryWithSources(ex: Executor, snapshot: Inventory
     const unknown = packages.filter((p) => p.sourceName === null).map((p) => p.name);
     const fromRepos = unknown.length === 0 ? new Map<string, string>() : await repoSourceNames(ex, unknown);
     const claims = unknown.length === 0 ? new Map<string, SourceClaims>() : await learnedSourceNames(ex, release, unknown);
-    const r = resolveSourceNames(packages, release, { repository: (p) => fromRepos.get(buildKey(p)) ?? null, learned: (name) => learnedFromClaims(claims.get(name)) });
+    const r = resolveSourceNames(packages, release, {
+      repository: (p) => fromRepos.get(buildKey(p)) ?? null,
+      learned: (name) => learnedFromClaims(claims.get(name)),
+    });
     packages = r.packages;
     sources = r.counts;
     await learnSourceNames(ex, release, snapshot.targetId, packages, now);

@@ -33,13 +33,26 @@ export interface TokenInfo {
   lastUsedAt: string | null;
 }
 
-const info = (t: StoredToken): TokenInfo => ({ id: t.id, name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, expiresAt: t.expiresAt, revokedAt: t.revokedAt, lastUsedAt: t.lastUsedAt });
+const info = (t: StoredToken): TokenInfo => ({
+  id: t.id,
+  name: t.name,
+  role: t.role,
+  createdAt: t.createdAt,
+  createdBy: t.createdBy,
+  expiresAt: t.expiresAt,
+  revokedAt: t.revokedAt,
+  lastUsedAt: t.lastUsedAt,
+});
 
 /**
  * Creates a token; the returned `token` is the only time the secret exists outside the caller.
  * @example const { token } = await createToken(db, { name: 'ci', role: 'viewer', expiresInDays: 90, actor: { kind: 'cli', name: 'alice' } })
  */
-export async function createToken(db: Db, o: { name: string; role: Role; expiresInDays: number | null; actor: Actor }, clock: Clock = systemClock): Promise<{ token: string; info: TokenInfo }> {
+export async function createToken(
+  db: Db,
+  o: { name: string; role: Role; expiresInDays: number | null; actor: Actor },
+  clock: Clock = systemClock,
+): Promise<{ token: string; info: TokenInfo }> {
   if (!/^[\w.@ -]{1,64}$/.test(o.name)) throw new BulwarkError('usage', `"${o.name}" is not a token name (1-64 letters, digits, " ", ".", "_", "-", "@")`);
   if (!ROLES.includes(o.role)) throw new BulwarkError('usage', `"${o.role}" is not a role (viewer, operator, admin)`);
   if (o.expiresInDays !== null && !(o.expiresInDays > 0 && o.expiresInDays <= 3650)) throw new BulwarkError('usage', 'a token expires after 1 to 3650 days');
@@ -47,7 +60,15 @@ export async function createToken(db: Db, o: { name: string; role: Role; expires
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const expiresAt = o.expiresInDays === null ? null : new Date(now.getTime() + o.expiresInDays * 86_400_000).toISOString();
-  await insertToken(db, { id, name: o.name, role: o.role, secretSha256: sha256(secret), createdAt: now.toISOString(), createdBy: actorLabel(o.actor), expiresAt });
+  await insertToken(db, {
+    id,
+    name: o.name,
+    role: o.role,
+    secretSha256: sha256(secret),
+    createdAt: now.toISOString(),
+    createdBy: actorLabel(o.actor),
+    expiresAt,
+  });
   await recordAudit(db, o.actor, 'token.create', `token:${id}`, { name: o.name, role: o.role, expiresAt }, clock);
   const t = await getToken(db, id);
   if (t === null) throw new BulwarkError('internal', 'the new token was not stored');

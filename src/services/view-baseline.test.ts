@@ -55,11 +55,33 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
       return r;
     };
     // November 1st: the month's base. December 5th: the fixes since, with their advisories.
-    const nov = repo('nov', all.filter((f) => /3\.3\.0|8\.8\.0/.test(f)), null);
+    const nov = repo(
+      'nov',
+      all.filter((f) => /3\.3\.0|8\.8\.0/.test(f)),
+      null,
+    );
     const ui = updateinfoXml([
-      { id: 'ADV-SSL', severity: 'Critical', issued: new Date('2026-11-20T00:00:00Z'), cves: ['CVE-2026-1001'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }] },
-      { id: 'ADV-CURL', severity: 'Moderate', issued: new Date('2026-11-21T00:00:00Z'), cves: [], packages: [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3' }] },
-      { id: 'ADV-SSL34', severity: 'Important', issued: new Date('2026-12-02T00:00:00Z'), cves: ['CVE-2026-1003'], packages: [{ name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' }] },
+      {
+        id: 'ADV-SSL',
+        severity: 'Critical',
+        issued: new Date('2026-11-20T00:00:00Z'),
+        cves: ['CVE-2026-1001'],
+        packages: [{ name: 'bw-openssl', epoch: 1, version: '3.3.5', release: '5.azl3' }],
+      },
+      {
+        id: 'ADV-CURL',
+        severity: 'Moderate',
+        issued: new Date('2026-11-21T00:00:00Z'),
+        cves: [],
+        packages: [{ name: 'bw-curl', version: '8.11.1', release: '3.azl3' }],
+      },
+      {
+        id: 'ADV-SSL34',
+        severity: 'Important',
+        issued: new Date('2026-12-02T00:00:00Z'),
+        cves: ['CVE-2026-1003'],
+        packages: [{ name: 'bw-openssl', epoch: 1, version: '3.4.0', release: '1.azl3' }],
+      },
     ]).replace('type="security" version="2.0"><id>ADV-CURL', 'type="bugfix" version="2.0"><id>ADV-CURL');
     const dec = repo('dec', all, ui);
     db = await openStore({ dbPath: join(dir, 'b.db') });
@@ -80,12 +102,29 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
   const installFrom = async (env: string): Promise<string[]> => {
     const repoDir = await environmentDir(db, 'azl3-monthly', env);
     const root = mkdtempSync(join(dir, `host-${env}-`));
-    const r = spawnSync('dnf', ['-y', `--installroot=${root}`, '--releasever=3.0', '--disablerepo=*', `--repofrompath=view,file://${repoDir ?? ''}`, '--enablerepo=view', '--nogpgcheck', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(root, '.cache')}`, 'install', 'bw-openssl', 'bw-curl'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'dnf',
+      [
+        '-y',
+        `--installroot=${root}`,
+        '--releasever=3.0',
+        '--disablerepo=*',
+        `--repofrompath=view,file://${repoDir ?? ''}`,
+        '--enablerepo=view',
+        '--nogpgcheck',
+        '--setopt=reposdir=/nonexistent',
+        `--setopt=cachedir=${join(root, '.cache')}`,
+        'install',
+        'bw-openssl',
+        'bw-curl',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     return execFileSync('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'], { encoding: 'utf8' }).trim().split('\n').sort();
   };
 
-  it('publishes November\'s baseline (snapshot of Nov 1 plus security advisories up to Nov 30), then December\'s, promoted dev → prod after a diff; dnf in each environment gets exactly its baseline', async () => {
+  it("publishes November's baseline (snapshot of Nov 1 plus security advisories up to Nov 30), then December's, promoted dev → prod after a diff; dnf in each environment gets exactly its baseline", async () => {
     writeFileSync(view, BASELINE('2026-11-01', '2026-11-30'));
     const nov = await publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' }, clock: day('2026-12-06') });
     // The base's builds, plus ADV-SSL's fix; not ADV-CURL's (a bugfix), not ADV-SSL34's (issued Dec 2).
@@ -101,7 +140,16 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
     // The reviewed diff: what prod would get from dev's version.
     const cli = (...args: string[]) => runCli(['--db', join(dir, 'b.db'), ...args], { USER: 'erin', BULWARK_OBJECTS_DIR: objectsDir });
     const diff = await cli('view', 'diff', 'azl3-monthly', '--env', 'prod', '--env', 'dev');
-    expect(diff.out).toBe(['azl3-monthly: version 1 (prod) → version 2 (dev)', '  ↑ bw-curl.noarch 0:8.8.0-1.azl3 → 0:8.11.1-3.azl3', '  ↑ bw-openssl.noarch 1:3.3.5-5.azl3 → 1:3.4.0-1.azl3', '  advisory gained ADV-CURL', '  advisory gained ADV-SSL34', ''].join('\n'));
+    expect(diff.out).toBe(
+      [
+        'azl3-monthly: version 1 (prod) → version 2 (dev)',
+        '  ↑ bw-curl.noarch 0:8.8.0-1.azl3 → 0:8.11.1-3.azl3',
+        '  ↑ bw-openssl.noarch 1:3.3.5-5.azl3 → 1:3.4.0-1.azl3',
+        '  advisory gained ADV-CURL',
+        '  advisory gained ADV-SSL34',
+        '',
+      ].join('\n'),
+    );
     expect(await installFrom('prod')).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']);
     expect(await installFrom('dev')).toEqual(['bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.4.0-1.azl3']);
     expect((await cli('view', 'promote', 'azl3-monthly', '--to', 'prod')).code).toBe(0);
@@ -110,6 +158,8 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm')).descri
 
   it('refuses a date no snapshot is that old, naming it', async () => {
     writeFileSync(view, BASELINE('2026-10-01', '2026-10-31'));
-    await expect(publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(/upstream has no snapshot taken on or before 2026-10-01/);
+    await expect(publishView(db, view, { objectsDir, publishDir, actor: { kind: 'cli', name: 'test' } })).rejects.toThrow(
+      /upstream has no snapshot taken on or before 2026-10-01/,
+    );
   });
 });

@@ -59,7 +59,8 @@ async function publishedAdvisories(dir: string): Promise<Set<string>> {
   const repomdFile = join(dir, 'repodata', 'repomd.xml');
   if (!existsSync(repomdFile)) return ids;
   const repomd = await parseRepomd(await readFile(repomdFile), repomdFile);
-  for (const e of repomd.entries.filter((x) => x.type === 'updateinfo')) for await (const a of advisoryBuilds(decompress(createReadStream(join(dir, e.href)), e.href, 2 ** 31), join(dir, e.href))) ids.add(a.id);
+  for (const e of repomd.entries.filter((x) => x.type === 'updateinfo'))
+    for await (const a of advisoryBuilds(decompress(createReadStream(join(dir, e.href)), e.href, 2 ** 31), join(dir, e.href))) ids.add(a.id);
   return ids;
 }
 
@@ -81,7 +82,19 @@ export async function diffView(db: Db, view: string, fromSide: ViewSide, toSide:
     return m;
   };
   const [pa, pb] = [await newest(a.dir), await newest(b.dir)];
-  const out: ViewDiff = { view, from: { version: a.version, environment: a.environment }, to: { version: b.version, environment: b.environment }, added: [], removed: [], upgraded: [], downgraded: [], advisoriesGained: [], advisoriesLost: [], withheldGained: [], withheldReleased: [] };
+  const out: ViewDiff = {
+    view,
+    from: { version: a.version, environment: a.environment },
+    to: { version: b.version, environment: b.environment },
+    added: [],
+    removed: [],
+    upgraded: [],
+    downgraded: [],
+    advisoriesGained: [],
+    advisoriesLost: [],
+    withheldGained: [],
+    withheldReleased: [],
+  };
   for (const [k, p] of pb) {
     const old = pa.get(k);
     if (old === undefined) out.added.push({ package: p.name, arch: p.arch, version: p.version });
@@ -95,11 +108,17 @@ export async function diffView(db: Db, view: string, fromSide: ViewSide, toSide:
   const [aa, ab] = [await publishedAdvisories(a.dir), await publishedAdvisories(b.dir)];
   out.advisoriesGained = [...ab].filter((x) => !aa.has(x)).sort();
   out.advisoriesLost = [...aa].filter((x) => !ab.has(x)).sort();
-  const withheld = (ds: Deviation[]): Map<string, { advisory: string; package: string; reason: string }> => new Map(ds.filter((d) => d.kind === 'withheld' && d.advisory !== undefined).map((d) => [`${d.advisory ?? ''}|${d.package}`, { advisory: d.advisory ?? '', package: d.package, reason: d.reason }]));
+  const withheld = (ds: Deviation[]): Map<string, { advisory: string; package: string; reason: string }> =>
+    new Map(
+      ds
+        .filter((d) => d.kind === 'withheld' && d.advisory !== undefined)
+        .map((d) => [`${d.advisory ?? ''}|${d.package}`, { advisory: d.advisory ?? '', package: d.package, reason: d.reason }]),
+    );
   const [wa, wb] = [withheld(a.deviations), withheld(b.deviations)];
   out.withheldGained = [...wb].filter(([k]) => !wa.has(k)).map(([, w]) => w);
   out.withheldReleased = [...wa].filter(([k]) => !wb.has(k)).map(([, w]) => w);
-  const byName = <T extends { package: string; arch: string }>(x: T[]): T[] => x.sort((p, q) => p.package.localeCompare(q.package) || p.arch.localeCompare(q.arch));
+  const byName = <T extends { package: string; arch: string }>(x: T[]): T[] =>
+    x.sort((p, q) => p.package.localeCompare(q.package) || p.arch.localeCompare(q.arch));
   for (const l of [out.added, out.removed]) byName(l);
   for (const l of [out.upgraded, out.downgraded]) byName(l);
   return out;

@@ -11,22 +11,40 @@ import { systemClock, type Clock, type Db } from './store.js';
 // Environments (dev, canary, prod…) point at published versions; promoting is moving that pointer.
 
 /** Points an environment at a published version (default: the latest). */
-export async function promoteView(db: Db, o: { view: string; environment: string; version?: number; actor: Actor; clock?: Clock; force?: boolean }): Promise<{ version: number }> {
+export async function promoteView(
+  db: Db,
+  o: { view: string; environment: string; version?: number; actor: Actor; clock?: Clock; force?: boolean },
+): Promise<{ version: number }> {
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(o.environment)) throw new BulwarkError('usage', `"${o.environment}" is not an environment name`);
   const versions = await listViewVersions(db, o.view);
   const v = o.version === undefined ? versions[0] : versions.find((x) => x.version === o.version);
-  if (v === undefined) throw new BulwarkError('storage.not-found', `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`);
+  if (v === undefined)
+    throw new BulwarkError(
+      'storage.not-found',
+      `content view ${o.view} has no ${o.version === undefined ? 'published' : `version ${String(o.version)}`} version`,
+    );
   // The version's own YAML says the way through the environments.
   const path = parseContentView(v.spec, `${o.view} version ${String(v.version)}`).promotion;
   if (path !== undefined && o.force !== true) {
     const i = path.indexOf(o.environment);
     if (i < 0) throw new BulwarkError('usage', `${o.view}: ${o.environment} is not on its promotion path (${path.join(' → ')})`);
     const before = path[i - 1];
-    if (before !== undefined && !(await promotedTo(db, o.view, v.version)).includes(before)) throw new BulwarkError('usage', `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`);
+    if (before !== undefined && !(await promotedTo(db, o.view, v.version)).includes(before))
+      throw new BulwarkError(
+        'usage',
+        `${o.view} version ${String(v.version)} has not been in ${before} yet (${path.join(' → ')}); promote it there first, or force it`,
+      );
   }
   const clock = o.clock ?? systemClock;
   await setEnvironment(db, { view: o.view, environment: o.environment, version: v.version, at: clock().toISOString(), by: actorLabel(o.actor) });
-  await recordAudit(db, o.actor, 'view.promote', o.view, { environment: o.environment, version: v.version, ...(o.force === true ? { forced: true } : {}) }, clock);
+  await recordAudit(
+    db,
+    o.actor,
+    'view.promote',
+    o.view,
+    { environment: o.environment, version: v.version, ...(o.force === true ? { forced: true } : {}) },
+    clock,
+  );
   return { version: v.version };
 }
 
@@ -65,7 +83,8 @@ async function fingerprintLines(file: string, shownBy: string): Promise<string[]
 export async function viewRepoConfig(db: Db, o: { view: string; environment: string; url: string }): Promise<{ kind: 'rpm-md' | 'deb'; text: string }> {
   const dir = await environmentDir(db, o.view, o.environment);
   if (dir === null) throw new BulwarkError('usage', `content view ${o.view} has no environment ${o.environment} (bulwark view promote)`);
-  if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(o.url)) throw new BulwarkError('usage', `"${o.url}" is not the server's address (https://host[:port][/path])`);
+  if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(o.url))
+    throw new BulwarkError('usage', `"${o.url}" is not the server's address (https://host[:port][/path])`);
   const base = `${o.url.replace(/\/+$/, '')}/repos/${o.view}/${o.environment}/`;
   const spec = (await listViewVersions(db, o.view)).find((v) => v.dir === dir);
   const view = spec === undefined ? null : parseContentView(spec.spec, `${o.view} (published)`);
@@ -78,7 +97,12 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
       kind: 'deb',
       text: [
         `# /etc/apt/sources.list.d/bulwark-${o.view}.list — content view ${o.view}, environment ${o.environment}`,
-        ...(signed ? [`# the signing key, once: curl -fsS ${base}bulwark-archive-key.asc -o ${keyring}`, ...(await fingerprintLines(keyFile, `gpg --show-keys ${keyring}`))] : ['# this version is not signed: publish it again with a signing key']),
+        ...(signed
+          ? [
+              `# the signing key, once: curl -fsS ${base}bulwark-archive-key.asc -o ${keyring}`,
+              ...(await fingerprintLines(keyFile, `gpg --show-keys ${keyring}`)),
+            ]
+          : ['# this version is not signed: publish it again with a signing key']),
         '# (with --repos-need-token: the token in /etc/apt/auth.conf.d/, "machine <host> login bulwark password <token>")',
         `deb [${signed ? `signed-by=${keyring}` : 'trusted=yes'}] ${base} ${view?.suite ?? o.view} ${view?.component ?? 'main'}`,
         '',
@@ -97,8 +121,17 @@ export async function viewRepoConfig(db: Db, o: { view: string; environment: str
       `name=Bulwark content view ${o.view} (${o.environment})`,
       `baseurl=${base}`,
       'enabled=1',
-      ...(ours ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0'] : ['# packages keep their vendor signatures, checked with the keys the host has imported', 'gpgcheck=1']),
-      ...(signed ? ['# the metadata is signed by Bulwark', ...(await fingerprintLines(join(dir, 'repodata', 'repomd.xml.key'), 'dnf, when it imports the key')), 'repo_gpgcheck=1', `gpgkey=${base}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']),
+      ...(ours
+        ? ['# this view replaces upstream packages with builds of your own: sign them and set gpgcheck=1', 'gpgcheck=0']
+        : ['# packages keep their vendor signatures, checked with the keys the host has imported', 'gpgcheck=1']),
+      ...(signed
+        ? [
+            '# the metadata is signed by Bulwark',
+            ...(await fingerprintLines(join(dir, 'repodata', 'repomd.xml.key'), 'dnf, when it imports the key')),
+            'repo_gpgcheck=1',
+            `gpgkey=${base}repodata/repomd.xml.key`,
+          ]
+        : ['repo_gpgcheck=0']),
       auth,
       '',
     ].join('\n'),

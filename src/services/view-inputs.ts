@@ -13,20 +13,39 @@ import { objectPath } from './object-store.js';
  * snapshot of date D") — and, with an advisory filter, only the builds the matching advisories
  * of that snapshot's updateinfo fix ("plus only the security advisories issued up to D2").
  */
-export function snapshotFor(snaps: readonly SnapshotRow[], src: { repo: string; snapshot?: string | undefined; date?: string | undefined }, file: string): SnapshotRow {
+export function snapshotFor(
+  snaps: readonly SnapshotRow[],
+  src: { repo: string; snapshot?: string | undefined; date?: string | undefined },
+  file: string,
+): SnapshotRow {
   // listSnapshotRows: newest first.
   const date = src.date;
-  const snap = src.snapshot !== undefined ? snaps.find((x) => x.id.startsWith(src.snapshot ?? '-')) : date !== undefined ? snaps.find((x) => Date.parse(x.createdAt) <= endOf(date)) : snaps[0];
-  if (snap === undefined) throw new BulwarkError('usage', `${file}: ${src.repo} has no snapshot ${src.snapshot ?? (date !== undefined ? `taken on or before ${date}` : '')} (bulwark repo sync ${src.repo})`);
+  const snap =
+    src.snapshot !== undefined
+      ? snaps.find((x) => x.id.startsWith(src.snapshot ?? '-'))
+      : date !== undefined
+        ? snaps.find((x) => Date.parse(x.createdAt) <= endOf(date))
+        : snaps[0];
+  if (snap === undefined)
+    throw new BulwarkError(
+      'usage',
+      `${file}: ${src.repo} has no snapshot ${src.snapshot ?? (date !== undefined ? `taken on or before ${date}` : '')} (bulwark repo sync ${src.repo})`,
+    );
   return snap;
 }
 
 /** The builds (`name|E:V-R|arch`) the advisories of a snapshot that pass `filter` fix. */
-export async function advisoryFixedBuilds(objectsDir: string, snap: SnapshotRow, filter: AdvisoryFilter, file: string): Promise<{ builds: Set<string>; advisories: string[] }> {
+export async function advisoryFixedBuilds(
+  objectsDir: string,
+  snap: SnapshotRow,
+  filter: AdvisoryFilter,
+  file: string,
+): Promise<{ builds: Set<string>; advisories: string[] }> {
   const builds = new Set<string>();
   const advisories: string[] = [];
   const infos = snap.files.filter((f) => f.type === 'updateinfo');
-  if (infos.length === 0) throw new BulwarkError('usage', `${file}: ${snap.repoId} snapshot ${snap.id.slice(0, 16)} has no updateinfo: an advisory filter would take nothing`);
+  if (infos.length === 0)
+    throw new BulwarkError('usage', `${file}: ${snap.repoId} snapshot ${snap.id.slice(0, 16)} has no updateinfo: an advisory filter would take nothing`);
   for (const f of infos) {
     const path = objectPath(objectsDir, f.sha256);
     for await (const a of advisoryBuilds(decompress(createReadStream(path), f.href, 2 ** 31), f.href)) {

@@ -35,14 +35,16 @@ export async function linkOrCopy(from: string, to: string): Promise<void> {
     await link(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw new BulwarkError('internal', `cannot publish ${to}: ${code ?? (err as Error).message}`, {}, { cause: err });
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK')
+      throw new BulwarkError('internal', `cannot publish ${to}: ${code ?? (err as Error).message}`, {}, { cause: err });
     await copyFile(from, to, fsConstants.COPYFILE_EXCL);
   }
 }
 
 /** A package's file name in a published version: one path segment, nothing a path could climb with. */
 export function safeFileName(name: string): string {
-  if (!/^[A-Za-z0-9_+][A-Za-z0-9._+~^%:-]*$/.test(name) || name.length > 255) throw new BulwarkError('input.invalid', `"${name.slice(0, 120)}" cannot be a published file name`);
+  if (!/^[A-Za-z0-9_+][A-Za-z0-9._+~^%:-]*$/.test(name) || name.length > 255)
+    throw new BulwarkError('input.invalid', `"${name.slice(0, 120)}" cannot be a published file name`);
   return name;
 }
 
@@ -52,12 +54,18 @@ export function safeFileName(name: string): string {
  * report and the repository disagree.
  */
 export async function checkPublished(dir: string, family: 'rpm' | 'deb', packages: readonly Candidate[]): Promise<void> {
-  const want = new Set(packages.map((p) => (family === 'rpm' ? `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`)));
+  const want = new Set(
+    packages.map((p) => (family === 'rpm' ? `${p.name}-${String(p.epoch)}:${p.version}-${p.release}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`)),
+  );
   const got = new Set<string>();
   for await (const p of publishedPackages(dir)) got.add(family === 'rpm' ? `${p.name}-${p.version}.${p.arch}` : `${p.name}_${p.version}_${p.arch}`);
   const missing = [...want].filter((x) => !got.has(x));
   const extra = [...got].filter((x) => !want.has(x));
-  if (missing.length > 0 || extra.length > 0) throw new BulwarkError('internal', `${dir}: the published metadata does not list exactly the selected packages (missing: ${missing.slice(0, 5).join(', ') || 'none'}; unexpected: ${extra.slice(0, 5).join(', ') || 'none'})`);
+  if (missing.length > 0 || extra.length > 0)
+    throw new BulwarkError(
+      'internal',
+      `${dir}: the published metadata does not list exactly the selected packages (missing: ${missing.slice(0, 5).join(', ') || 'none'}; unexpected: ${extra.slice(0, 5).join(', ') || 'none'})`,
+    );
 }
 
 /** A package as a published version's own metadata lists it. */
@@ -78,7 +86,8 @@ export async function* publishedPackages(dir: string): AsyncGenerator<PublishedP
         for (const bin of await readdir(join(dir, 'dists', suite, component.name))) {
           const file = join(dir, 'dists', suite, component.name, bin, 'Packages');
           if (!existsSync(file)) continue;
-          for (const p of debPackages(await readFile(file, 'utf8'), file)) yield { name: p.name, version: p.version, arch: p.arch, sourceVersion: p.sourceVersion };
+          for (const p of debPackages(await readFile(file, 'utf8'), file))
+            yield { name: p.name, version: p.version, arch: p.arch, sourceVersion: p.sourceVersion };
         }
     return;
   }
@@ -110,7 +119,11 @@ export async function debIdentity(file: string, label = file): Promise<Candidate
  * architecture's index holds its own and the `all` packages), and a Release listing each
  * index's size and SHA-256. Signed afterwards (signVersion) when there is a key.
  */
-export async function publishApt(dir: string, packages: readonly Candidate[], o: { suite: string; component: string; arches: string[]; label: string; date: Date }): Promise<void> {
+export async function publishApt(
+  dir: string,
+  packages: readonly Candidate[],
+  o: { suite: string; component: string; arches: string[]; label: string; date: Date },
+): Promise<void> {
   for (const p of packages) {
     const prefix = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name.slice(0, 1);
     const poolDir = join(dir, 'pool', o.component, prefix, safeFileName(p.name));
@@ -125,7 +138,10 @@ export async function publishApt(dir: string, packages: readonly Candidate[], o:
   for (const arch of o.arches) {
     const rel = `${o.component}/binary-${arch}/Packages`;
     await mkdir(join(dists, o.component, `binary-${arch}`), { recursive: true });
-    const { stdout } = packages.length === 0 ? { stdout: '' } : await run('dpkg-scanpackages', ['--multiversion', '--arch', arch, 'pool'], { cwd: dir, maxBuffer: 512 * 1024 * 1024 });
+    const { stdout } =
+      packages.length === 0
+        ? { stdout: '' }
+        : await run('dpkg-scanpackages', ['--multiversion', '--arch', arch, 'pool'], { cwd: dir, maxBuffer: 512 * 1024 * 1024 });
     await writeFile(join(dists, rel), stdout);
     await writeFile(join(dists, `${rel}.gz`), gzipSync(stdout, { level: 9 }));
     listed.push(rel, `${rel}.gz`);
@@ -135,7 +151,17 @@ export async function publishApt(dir: string, packages: readonly Candidate[], o:
     const bytes = await readFile(join(dists, rel));
     sums.push(` ${createHash('sha256').update(bytes).digest('hex')} ${String(bytes.length)} ${rel}`);
   }
-  const release = ['Origin: Bulwark', `Label: ${o.label}`, `Suite: ${o.suite}`, `Codename: ${o.suite}`, `Date: ${o.date.toUTCString()}`, `Architectures: ${o.arches.join(' ')}`, `Components: ${o.component}`, 'SHA256:', ...sums, ''].join('\n');
+  const release = [
+    'Origin: Bulwark',
+    `Label: ${o.label}`,
+    `Suite: ${o.suite}`,
+    `Codename: ${o.suite}`,
+    `Date: ${o.date.toUTCString()}`,
+    `Architectures: ${o.arches.join(' ')}`,
+    `Components: ${o.component}`,
+    'SHA256:',
+    ...sums,
+    '',
+  ].join('\n');
   await writeFile(join(dists, 'Release'), release);
 }
-

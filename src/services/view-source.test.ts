@@ -40,7 +40,10 @@ needs.describe('patching from a content view', () => {
       await syncRepo(db, 'upstream', { objectsDir });
       // The view carries openssl 3.4 only (the advisory's fix is 3.3.5) and no kernel.
       const view = join(dir, 'view.yaml');
-      writeFileSync(view, 'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\nexclude: [{ package: "kernel*", reason: "kernels come with the node image" }]\npins: [{ package: bw-openssl, version: "3.4.*", reason: "the fleet moved to 3.4" }]\n');
+      writeFileSync(
+        view,
+        'apiVersion: bulwark/v1\nkind: ContentView\nname: lab\nsources: [{ repo: upstream }]\nexclude: [{ package: "kernel*", reason: "kernels come with the node image" }]\npins: [{ package: bw-openssl, version: "3.4.*", reason: "the fleet moved to 3.4" }]\n',
+      );
       await publishView(db, view, { objectsDir, publishDir: join(dir, 'published'), actor: { kind: 'cli', name: 'test' } });
       await promoteView(db, { view: 'lab', environment: 'prod', actor: { kind: 'cli', name: 'test' } });
       const served = (await environmentDir(db, 'lab', 'prod')) ?? '';
@@ -52,7 +55,10 @@ needs.describe('patching from a content view', () => {
       const h1 = (await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0', kind: 'host' })).target.id;
       await scanTarget(db, 'h1');
       const pf = join(dir, 'policy.yaml');
-      writeFileSync(pf, 'apiVersion: bulwark/v1\nkind: Policy\nname: lab\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nreboot: never\nsource: { view: lab, environment: prod, repoId: bulwark-lab }\n');
+      writeFileSync(
+        pf,
+        'apiVersion: bulwark/v1\nkind: Policy\nname: lab\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nreboot: never\nsource: { view: lab, environment: prod, repoId: bulwark-lab }\n',
+      );
       await applyPolicyFile(db, pf);
 
       const { plan, pk } = await makePlan(db, 'lab', { save: true });
@@ -63,10 +69,21 @@ needs.describe('patching from a content view', () => {
       // The host knows the view as "bulwark-lab", and has another repository that is broken.
       const reposd = join(dir, 'h1-repos.d');
       mkdirSync(reposd);
-      writeFileSync(join(reposd, 'hosts.repo'), `[bulwark-lab]\nname=lab (prod)\nbaseurl=file://${served}\ngpgcheck=0\n\n[vendor]\nname=broken mirror\nbaseurl=file://${join(dir, 'no-such-mirror')}\ngpgcheck=0\n`);
-      const extra = ['--releasever=3.0', '--nogpgcheck', '--setopt=install_weak_deps=False', `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`];
+      writeFileSync(
+        join(reposd, 'hosts.repo'),
+        `[bulwark-lab]\nname=lab (prod)\nbaseurl=file://${served}\ngpgcheck=0\n\n[vendor]\nname=broken mirror\nbaseurl=file://${join(dir, 'no-such-mirror')}\ngpgcheck=0\n`,
+      );
+      const extra = [
+        '--releasever=3.0',
+        '--nogpgcheck',
+        '--setopt=install_weak_deps=False',
+        `--setopt=reposdir=${reposd}`,
+        `--setopt=cachedir=${join(dir, 'cache')}`,
+      ];
       // Without the restriction the broken repository fails dnf outright.
-      await expect(run('dnf', [`--installroot=${root}`, ...extra, '--assumeno', 'install', 'bw-curl-0:8.11.1-3.azl3'])).rejects.toMatchObject({ stderr: expect.stringMatching(/vendor/) as unknown });
+      await expect(run('dnf', [`--installroot=${root}`, ...extra, '--assumeno', 'install', 'bw-curl-0:8.11.1-3.azl3'])).rejects.toMatchObject({
+        stderr: expect.stringMatching(/vendor/) as unknown,
+      });
 
       const t = rootTransport(new Map([[h1, { root, extra }]]), async () => {
         await importRootInventory(db, { dir: root, name: 'h1', release: 'azurelinux:3.0', kind: 'host' });

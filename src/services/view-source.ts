@@ -28,7 +28,11 @@ async function readPublished(dir: string): Promise<Map<string, AvailableBuild[]>
  */
 export async function viewAvailable(db: Db, source: { view: string; environment: string }): Promise<Map<string, AvailableBuild[]>> {
   const dir = await environmentDir(db, source.view, source.environment);
-  if (dir === null) throw new BulwarkError('config.invalid', `the policy's source: content view ${source.view} has no environment ${source.environment} (bulwark view promote)`);
+  if (dir === null)
+    throw new BulwarkError(
+      'config.invalid',
+      `the policy's source: content view ${source.view} has no environment ${source.environment} (bulwark view promote)`,
+    );
   let m = cache.get(dir);
   if (m === undefined) {
     m = await readPublished(dir);

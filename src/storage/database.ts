@@ -2,7 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationResultSet, type SqliteDialectConfig } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type MigrationResultSet,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
 import { storageErrorOf } from './errors.js';
@@ -93,7 +105,10 @@ export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string 
 export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): DatabaseLocation {
   const env = opts.env ?? process.env;
   const wait = env['BULWARK_SQLITE_BUSY_TIMEOUT_MS'];
-  if (wait !== undefined && wait !== '' && !/^\d{1,7}$/.test(wait)) throw new BulwarkError('config.invalid', `BULWARK_SQLITE_BUSY_TIMEOUT_MS must be a number of milliseconds (0 to 9999999), not "${wait}"`, { variable: 'BULWARK_SQLITE_BUSY_TIMEOUT_MS' });
+  if (wait !== undefined && wait !== '' && !/^\d{1,7}$/.test(wait))
+    throw new BulwarkError('config.invalid', `BULWARK_SQLITE_BUSY_TIMEOUT_MS must be a number of milliseconds (0 to 9999999), not "${wait}"`, {
+      variable: 'BULWARK_SQLITE_BUSY_TIMEOUT_MS',
+    });
   const busy = wait === undefined || wait === '' ? {} : { busyTimeoutMs: Number(wait) };
   if (opts.dbPath !== undefined && opts.dbPath !== '') return { kind: 'sqlite', path: opts.dbPath, ...busy };
   const url = env['BULWARK_DATABASE_URL'];
@@ -103,7 +118,10 @@ export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJ
       // tenants in one database); it is ours, not a libpq parameter, so it is taken off the URL.
       // A URL that does not parse is the operator's configuration error (exit 3), not an
       // internal one; it is not echoed, as it may hold the password.
-      if (!URL.canParse(url)) throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL is not a URL (postgres://user:password@host:port/database)', { variable: 'BULWARK_DATABASE_URL' });
+      if (!URL.canParse(url))
+        throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL is not a URL (postgres://user:password@host:port/database)', {
+          variable: 'BULWARK_DATABASE_URL',
+        });
       const u = new URL(url);
       const schema = u.searchParams.get('schema');
       if (schema === null) return { kind: 'postgres', url };
@@ -156,7 +174,12 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('synchronous = NORMAL');
     } catch (err) {
-      throw new BulwarkError('storage.unavailable', `cannot open SQLite database ${location.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: location.path }, { cause: err });
+      throw new BulwarkError(
+        'storage.unavailable',
+        `cannot open SQLite database ${location.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { path: location.path },
+        { cause: err },
+      );
     }
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }, sqlite) });
     db = handle({ dialect: 'sqlite', description: location.path, close: () => kysely.destroy() }, kysely);
@@ -175,9 +198,17 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       client.release();
     } catch (err) {
       await kysely.destroy();
-      throw new BulwarkError('storage.unavailable', `cannot connect to PostgreSQL at ${description}: ${(err as Error).message}`, { url: description }, { cause: err });
+      throw new BulwarkError(
+        'storage.unavailable',
+        `cannot connect to PostgreSQL at ${description}: ${(err as Error).message}`,
+        { url: description },
+        { cause: err },
+      );
     }
-    db = handle({ dialect: 'postgres', description, ...(location.schema !== undefined ? { schema: location.schema } : {}), close: () => kysely.destroy() }, kysely);
+    db = handle(
+      { dialect: 'postgres', description, ...(location.schema !== undefined ? { schema: location.schema } : {}), close: () => kysely.destroy() },
+      kysely,
+    );
   }
   if (opts.migrate !== false) {
     try {
@@ -247,14 +278,16 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     new Migrator({ db: k, provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) }).migrateToLatest();
   let outcome: MigrationResultSet;
   if (db.dialect === 'postgres') {
-    outcome = await kx(db).connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-      try {
-        return await run(conn);
-      } finally {
-        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-      }
-    });
+    outcome = await kx(db)
+      .connection()
+      .execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
+        try {
+          return await run(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
+        }
+      });
   } else outcome = await run(kx(db));
   const { error, results } = outcome;
   if (error !== undefined) {
@@ -262,7 +295,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     // A full disk or a busy database is said as such, whichever step met it.
     const known = storageErrorOf(error);
     if (known !== null) throw known;
-    throw new BulwarkError('storage.unavailable', `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { migration: failed }, { cause: error });
+    throw new BulwarkError(
+      'storage.unavailable',
+      `database migration ${failed} failed on ${db.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+      { migration: failed },
+      { cause: error },
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -29,7 +29,9 @@ const advisory = (id: string): Advisory => ({
   publishedAt: null,
   updatedAt: null,
   parser: 'test@1',
-  fixes: [{ release: 'azurelinux:3.0', package: `p-${id}`, packageKind: 'source', arch: null, status: 'fixed', fixed: '1-1', lastAffected: null, introduced: null }],
+  fixes: [
+    { release: 'azurelinux:3.0', package: `p-${id}`, packageKind: 'source', arch: null, status: 'fixed', fixed: '1-1', lastAffected: null, introduced: null },
+  ],
 });
 
 describe('SQLite under contention and when full', () => {
@@ -79,7 +81,10 @@ describe('SQLite under contention and when full', () => {
     expect((err as { code?: string } | null)?.code).toBe('SQLITE_FULL');
     const said = storageErrorOf(err);
     expect(said).toBeInstanceOf(BulwarkError);
-    expect([said?.code, said?.message]).toEqual(['storage.full', 'the disk or the database is full (SQLITE_FULL): free space and try again; nothing of this change was stored']);
+    expect([said?.code, said?.message]).toEqual([
+      'storage.full',
+      'the disk or the database is full (SQLITE_FULL): free space and try again; nothing of this change was stored',
+    ]);
     expect((await loadAdvisories(db, { source: 'errors-test' })).map((a) => a.id)).toEqual(['KEPT']);
   });
 });

@@ -20,13 +20,28 @@ export function storageErrorOf(err: unknown): BulwarkError | null {
     if (typeof code !== 'string') continue;
     const message = e instanceof Error ? e.message : typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : code;
     if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
-      return new BulwarkError('storage.conflict', 'the database is busy: another process (a feed sync, bulwark serve) kept it locked for longer than the busy timeout (BULWARK_SQLITE_BUSY_TIMEOUT_MS); nothing was changed, try again', { reason: code }, { cause: err });
+      return new BulwarkError(
+        'storage.conflict',
+        'the database is busy: another process (a feed sync, bulwark serve) kept it locked for longer than the busy timeout (BULWARK_SQLITE_BUSY_TIMEOUT_MS); nothing was changed, try again',
+        { reason: code },
+        { cause: err },
+      );
     }
     if (code === '55P03' || code === '40P01' || code === '40001') {
-      return new BulwarkError('storage.conflict', `the database refused the change because another session held what it needed (${message}); nothing was changed, try again`, { reason: code }, { cause: err });
+      return new BulwarkError(
+        'storage.conflict',
+        `the database refused the change because another session held what it needed (${message}); nothing was changed, try again`,
+        { reason: code },
+        { cause: err },
+      );
     }
     if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') {
-      return new BulwarkError('storage.full', `the disk or the database is full (${code}): free space and try again; nothing of this change was stored`, { reason: code }, { cause: err });
+      return new BulwarkError(
+        'storage.full',
+        `the disk or the database is full (${code}): free space and try again; nothing of this change was stored`,
+        { reason: code },
+        { cause: err },
+      );
     }
   }
   return null;

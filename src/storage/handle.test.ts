@@ -16,7 +16,11 @@ describe.each(testDatabases())('the database handle on $name', ({ open }) => {
 
   it('shows no query builder: no kysely property, nothing but the dialect, description, schema and close', () => {
     expect('kysely' in db).toBe(false);
-    expect(Object.keys(db).filter((k) => k !== 'schema').sort()).toEqual(['close', 'description', 'dialect']);
+    expect(
+      Object.keys(db)
+        .filter((k) => k !== 'schema')
+        .sort(),
+    ).toEqual(['close', 'description', 'dialect']);
   });
 
   it('runs repository functions on the Db and on the Tx a transaction hands, which is not the Db', async () => {

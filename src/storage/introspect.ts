@@ -39,7 +39,13 @@ export async function introspectSchema(db: Db): Promise<Record<string, TableShap
   const out: Record<string, TableShape> = {};
   for (const t of tables.sort((a, b) => a.name.localeCompare(b.name))) {
     const columns: Record<string, ColumnShape> = {};
-    for (const c of t.columns) columns[c.name] = { dataType: c.dataType.toLowerCase(), nullable: c.isNullable, defaulted: c.hasDefaultValue || c.isAutoIncrementing, autoIncrement: c.isAutoIncrementing };
+    for (const c of t.columns)
+      columns[c.name] = {
+        dataType: c.dataType.toLowerCase(),
+        nullable: c.isNullable,
+        defaulted: c.hasDefaultValue || c.isAutoIncrementing,
+        autoIncrement: c.isAutoIncrementing,
+      };
     out[t.name] = { columns, ...(schema === null ? await sqliteKeys(db, t.name) : await pgKeys(db, schema, t.name)) };
   }
   return out;
@@ -66,14 +72,30 @@ function underMigrationLock<T>(db: Db, fn: (conn: Query) => Promise<T>): Promise
 async function sqliteKeys(db: Db, table: string): Promise<Pick<TableShape, 'primaryKey' | 'indexes'>> {
   const k = kx(db);
   const info = await sql<{ name: string; pk: number }>`select name, pk from pragma_table_info(${table})`.execute(k);
-  const primaryKey = info.rows.filter((r) => r.pk > 0).sort((a, b) => a.pk - b.pk).map((r) => r.name);
-  const list = await sql<{ name: string; unique: number; origin: string; partial: number }>`select name, "unique", origin, partial from pragma_index_list(${table})`.execute(k);
+  const primaryKey = info.rows
+    .filter((r) => r.pk > 0)
+    .sort((a, b) => a.pk - b.pk)
+    .map((r) => r.name);
+  const list = await sql<{
+    name: string;
+    unique: number;
+    origin: string;
+    partial: number;
+  }>`select name, "unique", origin, partial from pragma_index_list(${table})`.execute(k);
   const indexes: string[] = [];
   for (const ix of list.rows) {
     if (ix.origin === 'pk') continue;
     // pragma_index_xinfo says the direction; key = 1 marks the indexed columns (the rest is the rowid).
-    const cols = await sql<{ name: string | null; desc: number; key: number; seqno: number }>`select name, "desc", key, seqno from pragma_index_xinfo(${ix.name})`.execute(k);
-    const words = cols.rows.filter((c) => c.key === 1).sort((a, b) => a.seqno - b.seqno).map((c) => `${c.name ?? '<expression>'}${c.desc === 1 ? ' desc' : ''}`);
+    const cols = await sql<{
+      name: string | null;
+      desc: number;
+      key: number;
+      seqno: number;
+    }>`select name, "desc", key, seqno from pragma_index_xinfo(${ix.name})`.execute(k);
+    const words = cols.rows
+      .filter((c) => c.key === 1)
+      .sort((a, b) => a.seqno - b.seqno)
+      .map((c) => `${c.name ?? '<expression>'}${c.desc === 1 ? ' desc' : ''}`);
     indexes.push(`${ix.unique === 1 ? 'unique' : 'index'} (${words.join(', ')})${ix.partial === 1 ? ' partial' : ''}`);
   }
   return { primaryKey, indexes: indexes.sort() };
@@ -102,7 +124,10 @@ async function pgKeys(db: Db, schema: string, table: string): Promise<Pick<Table
     if (first === undefined) continue;
     const names = cols.map((c) => c.column ?? '<expression>');
     if (first.primary) primaryKey = names;
-    else indexes.push(`${first.unique ? 'unique' : 'index'} (${cols.map((c) => `${c.column ?? '<expression>'}${c.desc ? ' desc' : ''}`).join(', ')})${first.partial ? ' partial' : ''}`);
+    else
+      indexes.push(
+        `${first.unique ? 'unique' : 'index'} (${cols.map((c) => `${c.column ?? '<expression>'}${c.desc ? ' desc' : ''}`).join(', ')})${first.partial ? ' partial' : ''}`,
+      );
   }
   return { primaryKey, indexes: indexes.sort() };
 }

@@ -54,6 +54,11 @@ describe.each(testDatabases())('schema.ts against the migrated database on $name
     expect(actual).not.toEqual(expectedShape(name, { ...rest, findings }));
     expect(actual).not.toEqual(expectedShape(name, { ...rest, advisories, findings: { ...findings, indexes: findings.indexes.slice(1) } }));
     expect(actual['findings']?.indexes).toContain('index (severity_rank desc, first_seen_at, pk)');
-    expect(actual['advisories']?.columns['pk']).toEqual({ dataType: DATA_TYPES.serial[name], nullable: name === 'sqlite', defaulted: true, autoIncrement: true });
+    expect(actual['advisories']?.columns['pk']).toEqual({
+      dataType: DATA_TYPES.serial[name],
+      nullable: name === 'sqlite',
+      defaulted: true,
+      autoIncrement: true,
+    });
   });
 });

@@ -50,8 +50,26 @@ function advisory(id: string, over: Partial<Advisory> = {}): Advisory {
     updatedAt: null,
     parser: 'test@1',
     fixes: [
-      { release: 'azurelinux:3.0', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:3.3.5-5.azl3', lastAffected: null, introduced: null },
-      { release: 'azurelinux:2.0', package: 'openssl', packageKind: 'source', arch: 'x86_64', status: 'no-fix-yet', fixed: null, lastAffected: null, introduced: { version: '1.1.1k-1.cm2', inclusive: false } },
+      {
+        release: 'azurelinux:3.0',
+        package: 'openssl',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed: '0:3.3.5-5.azl3',
+        lastAffected: null,
+        introduced: null,
+      },
+      {
+        release: 'azurelinux:2.0',
+        package: 'openssl',
+        packageKind: 'source',
+        arch: 'x86_64',
+        status: 'no-fix-yet',
+        fixed: null,
+        lastAffected: null,
+        introduced: { version: '1.1.1k-1.cm2', inclusive: false },
+      },
     ],
     ...over,
   };
@@ -75,7 +93,16 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
   });
 
   it('stores and replaces releases', async () => {
-    const r = { id: 'azurelinux:3.0', distro: 'azurelinux', version: '3.0', family: 'rpm' as const, name: 'Azure Linux 3.0', ga: '2024-08-29', endOfStandardSupport: null, endOfSecuritySupport: null };
+    const r = {
+      id: 'azurelinux:3.0',
+      distro: 'azurelinux',
+      version: '3.0',
+      family: 'rpm' as const,
+      name: 'Azure Linux 3.0',
+      ga: '2024-08-29',
+      endOfStandardSupport: null,
+      endOfSecuritySupport: null,
+    };
     await upsertRelease(db, r);
     await upsertRelease(db, { ...r, endOfSecuritySupport: '2027-07-31' });
     expect(await getRelease(db, 'azurelinux:3.0')).toEqual({ ...r, endOfSecuritySupport: '2027-07-31' });
@@ -143,24 +170,67 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     const b = await upsertTarget(db, { name: 'web-02', kind: 'host', release: 'azurelinux:3.0' }, T0);
     expect(a.id).not.toBe(b.id);
     const common = [pkg('openssl', '3.3.0', '2.azl3', { epoch: 1 }), pkg('bash', '5.2.15', '3.azl3')];
-    await saveInventory(db, { targetId: a.id, collectedAt: T0, release: null, arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: false, packages: common });
-    const r = await saveInventory(db, { targetId: b.id, collectedAt: T0, release: null, arch: 'x86_64', runningKernel: null, rebootRequired: true, packages: [...common, pkg('curl', '8.8.0', '1.azl3'), pkg('curl', '8.8.0', '1.azl3')] });
+    await saveInventory(db, {
+      targetId: a.id,
+      collectedAt: T0,
+      release: null,
+      arch: 'x86_64',
+      runningKernel: '6.6.57.1-2.azl3',
+      rebootRequired: false,
+      packages: common,
+    });
+    const r = await saveInventory(db, {
+      targetId: b.id,
+      collectedAt: T0,
+      release: null,
+      arch: 'x86_64',
+      runningKernel: null,
+      rebootRequired: true,
+      packages: [...common, pkg('curl', '8.8.0', '1.azl3'), pkg('curl', '8.8.0', '1.azl3')],
+    });
     expect(r).toEqual({ packages: 3, newPackages: 1 });
     expect(await countPackages(db)).toBe(3);
     expect((await loadInventory(db, a.id)).map((p) => p.name)).toEqual(['bash', 'openssl']);
     expect((await loadInventory(db, a.id))[1]).toEqual(common[0]);
     const stored = await getTarget(db, 'web-01');
-    expect(stored).toMatchObject({ id: a.id, tags: ['prod'], arch: 'x86_64', runningKernel: '6.6.57.1-2.azl3', rebootRequired: false, inventoryAt: T0, release: 'azurelinux:3.0' });
+    expect(stored).toMatchObject({
+      id: a.id,
+      tags: ['prod'],
+      arch: 'x86_64',
+      runningKernel: '6.6.57.1-2.azl3',
+      rebootRequired: false,
+      inventoryAt: T0,
+      release: 'azurelinux:3.0',
+    });
     // A new snapshot replaces the old one.
-    await saveInventory(db, { targetId: a.id, collectedAt: T1, release: null, arch: null, runningKernel: null, rebootRequired: null, packages: [pkg('openssl', '3.3.5', '5.azl3', { epoch: 1 })] });
+    await saveInventory(db, {
+      targetId: a.id,
+      collectedAt: T1,
+      release: null,
+      arch: null,
+      runningKernel: null,
+      rebootRequired: null,
+      packages: [pkg('openssl', '3.3.5', '5.azl3', { epoch: 1 })],
+    });
     expect((await loadInventory(db, a.id)).map((p) => p.version)).toEqual(['3.3.5']);
-    await expect(saveInventory(db, { targetId: 'missing', collectedAt: T0, release: null, arch: null, runningKernel: null, rebootRequired: null, packages: [] })).rejects.toThrow(/no target/);
+    await expect(
+      saveInventory(db, { targetId: 'missing', collectedAt: T0, release: null, arch: null, runningKernel: null, rebootRequired: null, packages: [] }),
+    ).rejects.toThrow(/no target/);
   });
 
   it('keeps a finding’s history: open, kept, closed, reopened; accepted stays accepted', async () => {
     await upsertAdvisories(db, [advisory('oval:1'), advisory('oval:2')], T0);
     const t = await upsertTarget(db, { name: 'h', kind: 'host' }, T0);
-    const f1: FindingInput = { advisorySource: 'azurelinux-3.0-oval', advisoryId: 'oval:1', package: 'openssl', arch: 'x86_64', installed: '1:3.3.0-2.azl3', fixed: '0:3.3.5-5.azl3', severity: 'high', status: 'open' };
+    const f1: FindingInput = {
+      advisorySource: 'azurelinux-3.0-oval',
+      advisoryId: 'oval:1',
+      package: 'openssl',
+      arch: 'x86_64',
+      installed: '1:3.3.0-2.azl3',
+      fixed: '0:3.3.5-5.azl3',
+      severity: 'high',
+      status: 'open',
+    };
     const f2: FindingInput = { ...f1, advisoryId: 'oval:2', status: 'no-fix', fixed: null };
     // The host's builds: before and after openssl's update (a finding closes as fixed only when its build is gone).
     const builds: InstalledBuild[] = [{ package: 'openssl', arch: 'x86_64', installed: f1.installed }];
@@ -179,29 +249,63 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     all = await listFindings(db, { targetId: t.id, status: [] });
     expect(all).toEqual([]);
     // An acceptance holds until it expires: then the next scan opens the finding again.
-    await rawKysely(db).updateTable('findings').set({ status: 'accepted', reason: 'risk accepted', accepted_until: '2026-11-03T12:00:00.000Z' }).where('target_id', '=', t.id).where('package', '=', 'openssl').execute();
+    await rawKysely(db)
+      .updateTable('findings')
+      .set({ status: 'accepted', reason: 'risk accepted', accepted_until: '2026-11-03T12:00:00.000Z' })
+      .where('target_id', '=', t.id)
+      .where('package', '=', 'openssl')
+      .execute();
     await recordFindings(db, t.id, [f1, f2], builds, T2);
-    expect((await listFindings(db, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([['oval:1', 'accepted', 'risk accepted'], ['oval:2', 'accepted', 'risk accepted']]);
+    expect((await listFindings(db, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([
+      ['oval:1', 'accepted', 'risk accepted'],
+      ['oval:2', 'accepted', 'risk accepted'],
+    ]);
     await recordFindings(db, t.id, [f1, f2], builds, '2026-11-04T00:00:00.000Z');
-    expect((await listFindings(db, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([['oval:1', 'open', null], ['oval:2', 'no-fix', null]]);
+    expect((await listFindings(db, { targetId: t.id })).map((f) => [f.advisoryId, f.status, f.reason])).toEqual([
+      ['oval:1', 'open', null],
+      ['oval:2', 'no-fix', null],
+    ]);
   });
-  it('keeps content view versions, every promotion, image builds and targets\' image stamps', async () => {
-    expect(await insertViewVersion(db, { view: 'lab', createdAt: T0, createdBy: 'a', spec: 'x', packages: 3, deviations: [{ kind: 'excluded' }], dir: '/p/1' })).toBe(1);
+  it("keeps content view versions, every promotion, image builds and targets' image stamps", async () => {
+    expect(
+      await insertViewVersion(db, { view: 'lab', createdAt: T0, createdBy: 'a', spec: 'x', packages: 3, deviations: [{ kind: 'excluded' }], dir: '/p/1' }),
+    ).toBe(1);
     expect(await insertViewVersion(db, { view: 'lab', createdAt: T1, createdBy: 'a', spec: 'y', packages: 4, deviations: [], dir: '/p/2' })).toBe(2);
     await setEnvironment(db, { view: 'lab', environment: 'canary', version: 1, at: T1, by: 'a' });
     await setEnvironment(db, { view: 'lab', environment: 'canary', version: 2, at: T2, by: 'b' });
     await setEnvironment(db, { view: 'lab', environment: 'prod', version: 1, at: T2, by: 'b' });
     // The environment holds the latest; the promotions of each version are all kept.
-    expect((await listEnvironments(db, 'lab')).map((e) => [e.environment, e.version, e.promotedAt])).toEqual([['canary', 2, T2], ['prod', 1, T2]]);
+    expect((await listEnvironments(db, 'lab')).map((e) => [e.environment, e.version, e.promotedAt])).toEqual([
+      ['canary', 2, T2],
+      ['prod', 1, T2],
+    ]);
     expect(await promotedTo(db, 'lab', 1)).toEqual(['canary', 'prod']);
     expect(await promotedTo(db, 'lab', 2)).toEqual(['canary']);
 
     expect(await nextImageBuild(db, 'base')).toBe(1);
-    const b = { image: 'base', build: 1, type: 'container', release: 'azurelinux:3.0', view: 'lab', viewVersion: 1, createdAt: T1, createdBy: 'a', spec: 'z', dir: '/i/1', artifact: 'oci', digest: `sha256:${'a'.repeat(64)}`, packages: 2, target: 'base@1' };
+    const b = {
+      image: 'base',
+      build: 1,
+      type: 'container',
+      release: 'azurelinux:3.0',
+      view: 'lab',
+      viewVersion: 1,
+      createdAt: T1,
+      createdBy: 'a',
+      spec: 'z',
+      dir: '/i/1',
+      artifact: 'oci',
+      digest: `sha256:${'a'.repeat(64)}`,
+      packages: 2,
+      target: 'base@1',
+    };
     await insertImageBuild(db, b);
     await insertImageBuild(db, { ...b, build: 2, createdAt: T2, target: 'base@2' });
     expect(await nextImageBuild(db, 'base')).toBe(3);
-    expect((await listImageBuilds(db, 'base')).map((x) => [x.build, x.createdAt, x.viewVersion])).toEqual([[2, T2, 1], [1, T1, 1]]);
+    expect((await listImageBuilds(db, 'base')).map((x) => [x.build, x.createdAt, x.viewVersion])).toEqual([
+      [2, T2, 1],
+      [1, T1, 1],
+    ]);
     await expect(insertImageBuild(db, b)).rejects.toThrow();
 
     const t = await upsertTarget(db, { name: 'web-1', kind: 'host', release: 'azurelinux:3.0' }, T0);

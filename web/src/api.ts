@@ -26,7 +26,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (token !== null) headers['authorization'] = `Bearer ${token}`;
   if (csrf !== null && init.method !== undefined && init.method !== 'GET') headers['x-csrf-token'] = csrf;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method: init.method ?? 'GET', headers, credentials: 'same-origin', ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+  const res = await fetch(path, {
+    method: init.method ?? 'GET',
+    headers,
+    credentials: 'same-origin',
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
   const text = await res.text();
   const data = text === '' ? null : (JSON.parse(text) as unknown);
   if (!res.ok) {

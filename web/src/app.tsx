@@ -34,20 +34,58 @@ function Login({ onIn }: { onIn: (me: Me) => void }): ReactNode {
     >
       <h1>Bulwark</h1>
       <div className="tabs">
-        <button type="button" className={mode === 'password' ? 'on' : ''} onClick={() => { setMode('password'); }}>
+        <button
+          type="button"
+          className={mode === 'password' ? 'on' : ''}
+          onClick={() => {
+            setMode('password');
+          }}
+        >
           User
         </button>
-        <button type="button" className={mode === 'token' ? 'on' : ''} onClick={() => { setMode('token'); }}>
+        <button
+          type="button"
+          className={mode === 'token' ? 'on' : ''}
+          onClick={() => {
+            setMode('token');
+          }}
+        >
           API token
         </button>
       </div>
       {mode === 'password' ? (
         <>
-          <input name="user" autoComplete="username" placeholder="user" value={user} onChange={(e) => { setUser(e.target.value); }} />
-          <input name="password" type="password" autoComplete="current-password" placeholder="password" value={secret} onChange={(e) => { setSecret(e.target.value); }} />
+          <input
+            name="user"
+            autoComplete="username"
+            placeholder="user"
+            value={user}
+            onChange={(e) => {
+              setUser(e.target.value);
+            }}
+          />
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            placeholder="password"
+            value={secret}
+            onChange={(e) => {
+              setSecret(e.target.value);
+            }}
+          />
         </>
       ) : (
-        <input name="token" type="password" autoComplete="off" placeholder="bwk_…" value={secret} onChange={(e) => { setSecret(e.target.value); }} />
+        <input
+          name="token"
+          type="password"
+          autoComplete="off"
+          placeholder="bwk_…"
+          value={secret}
+          onChange={(e) => {
+            setSecret(e.target.value);
+          }}
+        />
       )}
       <button type="submit">Log in</button>
       {error === null ? null : <p className="error">{error}</p>}

@@ -65,7 +65,9 @@ export function Sparkline({ points }: { points: readonly { day: string; open: nu
   const w = 480;
   const h = 80;
   const max = Math.max(1, ...points.map((p) => p.open));
-  const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, points.length - 1)) * w).toFixed(1)},${(h - (p.open / max) * (h - 4) - 2).toFixed(1)}`).join(' ');
+  const path = points
+    .map((p, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, points.length - 1)) * w).toFixed(1)},${(h - (p.open / max) * (h - 4) - 2).toFixed(1)}`)
+    .join(' ');
   return (
     <svg className="spark" viewBox={`0 0 ${String(w)} ${String(h)}`} role="img" aria-label="open findings per day">
       <path d={path} fill="none" strokeWidth="2" />

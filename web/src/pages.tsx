@@ -71,7 +71,17 @@ export function OverviewPage(): ReactNode {
         </div>
       </div>
       <h2>SLA by policy</h2>
-      <Table rows={data.sla} columns={[['policy', (p) => p.policy], ['hosts to patch', (p) => p.plannedHosts], ['findings past deadline', (p) => <span className={p.breaches > 0 ? 'error' : ''}>{p.breaches}</span>], ['hosts in breach', (p) => p.hostsInBreach], ['most overdue', (p) => (p.worstOverdueHours === null ? '-' : `${String(p.worstOverdueHours)} h`)]]} empty="No policy applied yet." />
+      <Table
+        rows={data.sla}
+        columns={[
+          ['policy', (p) => p.policy],
+          ['hosts to patch', (p) => p.plannedHosts],
+          ['findings past deadline', (p) => <span className={p.breaches > 0 ? 'error' : ''}>{p.breaches}</span>],
+          ['hosts in breach', (p) => p.hostsInBreach],
+          ['most overdue', (p) => (p.worstOverdueHours === null ? '-' : `${String(p.worstOverdueHours)} h`)],
+        ]}
+        empty="No policy applied yet."
+      />
       <h2>Open findings, last 30 days</h2>
       <Sparkline points={data.exposureOverTime} />
       <h2>Exposure by release</h2>
@@ -87,7 +97,13 @@ export function OverviewPage(): ReactNode {
       {data.hosts.endOfSupport.length > 0 ? (
         <>
           <h2>Hosts past their release's end of support</h2>
-          <p>{data.hosts.endOfSupport.map((h) => <a key={h} href={`#/hosts/${encodeURIComponent(h)}`}>{h} </a>)}</p>
+          <p>
+            {data.hosts.endOfSupport.map((h) => (
+              <a key={h} href={`#/hosts/${encodeURIComponent(h)}`}>
+                {h}{' '}
+              </a>
+            ))}
+          </p>
         </>
       ) : null}
     </section>
@@ -101,11 +117,27 @@ export function HostsPage(): ReactNode {
   return (
     <section>
       <h1>Hosts</h1>
-      <input placeholder="tag" value={tag} onChange={(e) => { setTag(e.target.value); setOffset(0); }} />
+      <input
+        placeholder="tag"
+        value={tag}
+        onChange={(e) => {
+          setTag(e.target.value);
+          setOffset(0);
+        }}
+      />
       <Err e={error} />
       {data === null ? null : (
         <>
-          <Table rows={data.items} columns={[['host', (h) => <a href={`#/hosts/${encodeURIComponent(h.name)}`}>{h.name}</a>], ['release', (h) => h.release ?? '?'], ['last inventory', (h) => day(h.inventoryAt)], ['kernel', (h) => h.runningKernel ?? '-'], ['tags', (h) => h.tags.join(', ')]]} />
+          <Table
+            rows={data.items}
+            columns={[
+              ['host', (h) => <a href={`#/hosts/${encodeURIComponent(h.name)}`}>{h.name}</a>],
+              ['release', (h) => h.release ?? '?'],
+              ['last inventory', (h) => day(h.inventoryAt)],
+              ['kernel', (h) => h.runningKernel ?? '-'],
+              ['tags', (h) => h.tags.join(', ')],
+            ]}
+          />
           <Pager total={data.total} limit={data.limit} offset={data.offset} go={setOffset} />
         </>
       )}
@@ -117,7 +149,10 @@ interface HostDetail {
   host: Host;
   packages: { name: string; epoch: number | null; version: string; release: string | null; arch: string; sourceName: string | null }[];
   findings: Finding[];
-  history: { closed: (Finding & { closedAt: string | null })[]; runs: { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string }[] }[] };
+  history: {
+    closed: (Finding & { closedAt: string | null })[];
+    runs: { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string }[] }[];
+  };
 }
 
 export function HostPage({ name }: { name: string }): ReactNode {
@@ -127,19 +162,49 @@ export function HostPage({ name }: { name: string }): ReactNode {
     <section>
       <h1>{data.host.name}</h1>
       <p className="muted">
-        {data.host.release ?? '?'} · last inventory {day(data.host.inventoryAt)} · {data.host.kind === 'image' ? `${data.host.platform ?? ''} image` : (data.host.address ?? 'imported')}
+        {data.host.release ?? '?'} · last inventory {day(data.host.inventoryAt)} ·{' '}
+        {data.host.kind === 'image' ? `${data.host.platform ?? ''} image` : (data.host.address ?? 'imported')}
         {data.host.image === null ? null : <> · made from image {data.host.image}</>}
       </p>
       <h2>Open findings ({data.findings.length})</h2>
       <FindingsTable rows={data.findings} />
       <h2>History</h2>
-      <Table rows={data.history.runs} columns={[['run', (r) => <a href={`#/runs/${String(r.run)}`}>{r.run}</a>], ['policy', (r) => r.policy], ['started', (r) => day(r.createdAt)], ['run status', (r) => r.status], ['steps here', (r) => r.steps.map((s) => `${s.kind} ${s.state}`).join(', ')]]} empty="No patch run has touched this host." />
-      <Table rows={data.history.closed} columns={[['closed', (f) => day(f.closedAt)], ['advisory', (f) => f.advisoryId], ['package', (f) => f.package], ['was', (f) => f.installed], ['fixed in', (f) => f.fixed ?? '-'], ['closed as', (f) => f.status]]} empty="No finding closed yet." />
+      <Table
+        rows={data.history.runs}
+        columns={[
+          ['run', (r) => <a href={`#/runs/${String(r.run)}`}>{r.run}</a>],
+          ['policy', (r) => r.policy],
+          ['started', (r) => day(r.createdAt)],
+          ['run status', (r) => r.status],
+          ['steps here', (r) => r.steps.map((s) => `${s.kind} ${s.state}`).join(', ')],
+        ]}
+        empty="No patch run has touched this host."
+      />
+      <Table
+        rows={data.history.closed}
+        columns={[
+          ['closed', (f) => day(f.closedAt)],
+          ['advisory', (f) => f.advisoryId],
+          ['package', (f) => f.package],
+          ['was', (f) => f.installed],
+          ['fixed in', (f) => f.fixed ?? '-'],
+          ['closed as', (f) => f.status],
+        ]}
+        empty="No finding closed yet."
+      />
       <details>
         <summary>
           <h2 className="inline">Packages ({data.packages.length})</h2>
         </summary>
-        <Table rows={data.packages} columns={[['package', (p) => p.name], ['version', (p) => `${p.epoch === null || p.epoch === 0 ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`}`], ['arch', (p) => p.arch], ['source', (p) => p.sourceName ?? '-']]} />
+        <Table
+          rows={data.packages}
+          columns={[
+            ['package', (p) => p.name],
+            ['version', (p) => `${p.epoch === null || p.epoch === 0 ? '' : `${String(p.epoch)}:`}${p.version}${p.release === null ? '' : `-${p.release}`}`],
+            ['arch', (p) => p.arch],
+            ['source', (p) => p.sourceName ?? '-'],
+          ]}
+        />
       </details>
     </section>
   );
@@ -172,7 +237,14 @@ export function FindingsPage(): ReactNode {
   return (
     <section>
       <h1>Findings</h1>
-      <select value={severity} onChange={(e) => { setSeverity(e.target.value); setOffset(0); }} aria-label="least severity">
+      <select
+        value={severity}
+        onChange={(e) => {
+          setSeverity(e.target.value);
+          setOffset(0);
+        }}
+        aria-label="least severity"
+      >
         <option value="">any severity</option>
         {SEVERITIES.slice(0, 4).map((s) => (
           <option key={s} value={s}>
@@ -194,7 +266,9 @@ export function FindingsPage(): ReactNode {
 export function AdvisoriesPage(): ReactNode {
   const [q, setQ] = useState('');
   const [search, setSearch] = useState<string | null>(null);
-  const { data, error } = useApi<{ items: { source: string; id: string; title: string; severity: string; cves: string[]; publishedAt: string | null }[] }>(search);
+  const { data, error } = useApi<{ items: { source: string; id: string; title: string; severity: string; cves: string[]; publishedAt: string | null }[] }>(
+    search,
+  );
   return (
     <section>
       <h1>Advisories</h1>
@@ -202,14 +276,39 @@ export function AdvisoriesPage(): ReactNode {
         onSubmit={(e) => {
           e.preventDefault();
           const v = q.trim();
-          setSearch(v === '' ? null : /^CVE-/i.test(v) ? `/api/v1/advisories?cve=${encodeURIComponent(v)}&limit=100` : `/api/v1/advisories?package=${encodeURIComponent(v)}&limit=100`);
+          setSearch(
+            v === ''
+              ? null
+              : /^CVE-/i.test(v)
+                ? `/api/v1/advisories?cve=${encodeURIComponent(v)}&limit=100`
+                : `/api/v1/advisories?package=${encodeURIComponent(v)}&limit=100`,
+          );
         }}
       >
-        <input placeholder="CVE-2024-… or a package name" value={q} onChange={(e) => { setQ(e.target.value); }} />
+        <input
+          placeholder="CVE-2024-… or a package name"
+          value={q}
+          onChange={(e) => {
+            setQ(e.target.value);
+          }}
+        />
         <button type="submit">Search</button>
       </form>
       <Err e={error} />
-      {data === null ? null : <Table rows={data.items} columns={[['severity', (a) => <Severity s={a.severity} />], ['advisory', (a) => a.id], ['source', (a) => a.source], ['title', (a) => a.title], ['CVEs', (a) => a.cves.join(' ')], ['published', (a) => day(a.publishedAt)]]} empty="No advisory matches." />}
+      {data === null ? null : (
+        <Table
+          rows={data.items}
+          columns={[
+            ['severity', (a) => <Severity s={a.severity} />],
+            ['advisory', (a) => a.id],
+            ['source', (a) => a.source],
+            ['title', (a) => a.title],
+            ['CVEs', (a) => a.cves.join(' ')],
+            ['published', (a) => day(a.publishedAt)],
+          ]}
+          empty="No advisory matches."
+        />
+      )}
     </section>
   );
 }
@@ -217,18 +316,53 @@ export function AdvisoriesPage(): ReactNode {
 export function PoliciesPage(): ReactNode {
   const { data, error } = useApi<{ items: { name: string; version: number; appliedAt: string }[] }>('/api/v1/policies');
   const [chosen, setChosen] = useState<string | null>(null);
-  const plan = useApi<{ entries: { target: string; ring: string; start: string; deadline: string; approval: string; packages: { name: string; to: string }[] }[]; breaches: unknown[] }>(chosen === null ? null : `/api/v1/policies/${encodeURIComponent(chosen)}/plan`);
+  const plan = useApi<{
+    entries: { target: string; ring: string; start: string; deadline: string; approval: string; packages: { name: string; to: string }[] }[];
+    breaches: unknown[];
+  }>(chosen === null ? null : `/api/v1/policies/${encodeURIComponent(chosen)}/plan`);
   return (
     <section>
       <h1>Policies</h1>
       <Err e={error} />
-      {data === null ? null : <Table rows={data.items} columns={[['policy', (p) => <button className="link" onClick={() => { setChosen(p.name); }}>{p.name}</button>], ['version', (p) => p.version], ['applied', (p) => day(p.appliedAt)]]} empty="No policy applied yet (bulwark policy apply -f FILE)." />}
+      {data === null ? null : (
+        <Table
+          rows={data.items}
+          columns={[
+            [
+              'policy',
+              (p) => (
+                <button
+                  className="link"
+                  onClick={() => {
+                    setChosen(p.name);
+                  }}
+                >
+                  {p.name}
+                </button>
+              ),
+            ],
+            ['version', (p) => p.version],
+            ['applied', (p) => day(p.appliedAt)],
+          ]}
+          empty="No policy applied yet (bulwark policy apply -f FILE)."
+        />
+      )}
       {chosen === null || plan.data === null ? null : (
         <>
           <h2>
             Plan of {chosen}: {plan.data.entries.length} hosts, {plan.data.breaches.length} past their deadline
           </h2>
-          <Table rows={plan.data.entries} columns={[['ring', (e) => e.ring], ['host', (e) => e.target], ['start', (e) => day(e.start)], ['deadline', (e) => day(e.deadline)], ['approval', (e) => e.approval], ['packages', (e) => e.packages.map((p) => `${p.name} → ${p.to}`).join(', ')]]} />
+          <Table
+            rows={plan.data.entries}
+            columns={[
+              ['ring', (e) => e.ring],
+              ['host', (e) => e.target],
+              ['start', (e) => day(e.start)],
+              ['deadline', (e) => day(e.deadline)],
+              ['approval', (e) => e.approval],
+              ['packages', (e) => e.packages.map((p) => `${p.name} → ${p.to}`).join(', ')],
+            ]}
+          />
         </>
       )}
     </section>
@@ -250,13 +384,38 @@ export function RunsPage(): ReactNode {
     <section>
       <h1>Patch runs</h1>
       <Err e={error} />
-      {data === null ? null : <Table rows={data.items} columns={[['run', (r) => <a href={`#/runs/${String(r.pk)}`}>{r.pk}</a>], ['policy', (r) => r.policy], ['status', (r) => <span className={`status-${r.status}`}>{r.status}</span>], ['started', (r) => day(r.createdAt)], ['updated', (r) => day(r.updatedAt)], ['note', (r) => r.note ?? '']]} empty="No run yet." />}
+      {data === null ? null : (
+        <Table
+          rows={data.items}
+          columns={[
+            ['run', (r) => <a href={`#/runs/${String(r.pk)}`}>{r.pk}</a>],
+            ['policy', (r) => r.policy],
+            ['status', (r) => <span className={`status-${r.status}`}>{r.status}</span>],
+            ['started', (r) => day(r.createdAt)],
+            ['updated', (r) => day(r.updatedAt)],
+            ['note', (r) => r.note ?? ''],
+          ]}
+          empty="No run yet."
+        />
+      )}
     </section>
   );
 }
 
 export function RunPage({ id }: { id: string }): ReactNode {
-  const { data, error } = useApi<{ run: Run; steps: { targetName: string; ringIndex: number; kind: string; state: string; attempts: number; exitCode: number | null; finishedAt: string | null; output: string | null }[] }>(`/api/v1/runs/${id}`, 2000);
+  const { data, error } = useApi<{
+    run: Run;
+    steps: {
+      targetName: string;
+      ringIndex: number;
+      kind: string;
+      state: string;
+      attempts: number;
+      exitCode: number | null;
+      finishedAt: string | null;
+      output: string | null;
+    }[];
+  }>(`/api/v1/runs/${id}`, 2000);
   if (data === null) return <Err e={error} />;
   const done = data.steps.filter((s) => s.state === 'done').length;
   return (
@@ -265,7 +424,27 @@ export function RunPage({ id }: { id: string }): ReactNode {
         Run {data.run.pk} ({data.run.policy}): {data.run.status}
       </h1>
       <progress max={data.steps.length} value={done} /> {done} of {data.steps.length} steps done
-      <Table rows={data.steps} columns={[['host', (s) => s.targetName], ['ring', (s) => s.ringIndex], ['step', (s) => s.kind], ['state', (s) => <span className={`status-${s.state}`}>{s.state}</span>], ['tries', (s) => s.attempts], ['exit', (s) => s.exitCode ?? '-'], ['finished', (s) => day(s.finishedAt)], ['output', (s) => <details><summary>show</summary><pre>{s.output ?? ''}</pre></details>]]} />
+      <Table
+        rows={data.steps}
+        columns={[
+          ['host', (s) => s.targetName],
+          ['ring', (s) => s.ringIndex],
+          ['step', (s) => s.kind],
+          ['state', (s) => <span className={`status-${s.state}`}>{s.state}</span>],
+          ['tries', (s) => s.attempts],
+          ['exit', (s) => s.exitCode ?? '-'],
+          ['finished', (s) => day(s.finishedAt)],
+          [
+            'output',
+            (s) => (
+              <details>
+                <summary>show</summary>
+                <pre>{s.output ?? ''}</pre>
+              </details>
+            ),
+          ],
+        ]}
+      />
     </section>
   );
 }
@@ -276,7 +455,18 @@ export function AuditPage(): ReactNode {
     <section>
       <h1>Audit log</h1>
       <Err e={error} />
-      {data === null ? null : <Table rows={data.items} columns={[['when', (a) => day(a.at)], ['who', (a) => a.actor], ['did', (a) => a.action], ['to', (a) => a.subject], ['detail', (a) => <code>{JSON.stringify(a.detail)}</code>]]} />}
+      {data === null ? null : (
+        <Table
+          rows={data.items}
+          columns={[
+            ['when', (a) => day(a.at)],
+            ['who', (a) => a.actor],
+            ['did', (a) => a.action],
+            ['to', (a) => a.subject],
+            ['detail', (a) => <code>{JSON.stringify(a.detail)}</code>],
+          ]}
+        />
+      )}
     </section>
   );
 }
@@ -341,7 +531,14 @@ export function SupplyChainPage(): ReactNode {
           ['published', (v) => `${day(v.createdAt)} by ${v.createdBy}`],
           ['packages', (v) => v.packages],
           ['deviations', (v) => v.deviations],
-          ['serves', (v) => envs.filter((e) => e.view === v.view && e.version === v.version).map((e) => e.environment).join(', ') || '-'],
+          [
+            'serves',
+            (v) =>
+              envs
+                .filter((e) => e.view === v.view && e.version === v.version)
+                .map((e) => e.environment)
+                .join(', ') || '-',
+          ],
         ]}
         empty="No content view published yet (bulwark view publish)."
       />
@@ -355,7 +552,15 @@ export function SupplyChainPage(): ReactNode {
           ['built', (b) => day(b.createdAt)],
           ['packages', (b) => b.packages],
           ['digest', (b) => <code title={b.digest}>{b.digest.slice(0, 19)}…</code>],
-          ['', (b) => (b.behind === null ? null : <span className="error">behind: {b.behind.environment} serves v{b.behind.serves}</span>)],
+          [
+            '',
+            (b) =>
+              b.behind === null ? null : (
+                <span className="error">
+                  behind: {b.behind.environment} serves v{b.behind.serves}
+                </span>
+              ),
+          ],
         ]}
         empty="No image built yet (bulwark image build)."
       />

@@ -5,7 +5,12 @@ import type { Route } from '../routes/route.js';
 
 /** The headers an enrolled agent signs its requests with (bulwark-agent.sh). */
 export function signedHeaders(c: Context): { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined } {
-  return { agentId: c.req.header('x-bulwark-agent'), ts: c.req.header('x-bulwark-timestamp'), nonce: c.req.header('x-bulwark-nonce'), signature: c.req.header('x-bulwark-signature') };
+  return {
+    agentId: c.req.header('x-bulwark-agent'),
+    ts: c.req.header('x-bulwark-timestamp'),
+    nonce: c.req.header('x-bulwark-nonce'),
+    signature: c.req.header('x-bulwark-signature'),
+  };
 }
 
 /**

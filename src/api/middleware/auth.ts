@@ -42,7 +42,8 @@ export async function authenticate(db: Db, budgets: AuthBudgets, c: Context): Pr
 function checkCsrf(c: Context, sid: string): void {
   const sent = c.req.header('x-csrf-token') ?? '';
   const want = csrfToken(sid);
-  if (sent.length !== want.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(want))) throw new BulwarkError('auth.forbidden', 'a change made with a session needs its CSRF token (X-CSRF-Token)');
+  if (sent.length !== want.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(want)))
+    throw new BulwarkError('auth.forbidden', 'a change made with a session needs its CSRF token (X-CSRF-Token)');
 }
 
 /**
@@ -55,7 +56,11 @@ export async function guard(db: Db, budgets: AuthBudgets, r: Route, c: Context):
   if (r.access === 'agent') await agentOfHeaders(db, signedHeaders(c));
   if (r.access === 'public' || r.access === 'agent') return null;
   const auth = await authenticate(db, budgets, c);
-  if (!roleAllows(auth.principal.role, r.access)) throw new BulwarkError('auth.forbidden', `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${auth.principal.kind} is ${auth.principal.role}`);
+  if (!roleAllows(auth.principal.role, r.access))
+    throw new BulwarkError(
+      'auth.forbidden',
+      `${r.method.toUpperCase()} ${r.path} needs the ${r.access} role; this ${auth.principal.kind} is ${auth.principal.role}`,
+    );
   return auth;
 }
 

@@ -23,7 +23,8 @@ export async function readBody(r: Route, c: Context): Promise<unknown> {
   const text = await c.req.text();
   let json: unknown = undefined;
   if (text.trim() !== '') {
-    if (!/^application\/json\b/.test(c.req.header('content-type') ?? '')) throw new BulwarkError('input.invalid', 'the body must be JSON (Content-Type: application/json)');
+    if (!/^application\/json\b/.test(c.req.header('content-type') ?? ''))
+      throw new BulwarkError('input.invalid', 'the body must be JSON (Content-Type: application/json)');
     try {
       json = JSON.parse(text) as unknown;
     } catch {

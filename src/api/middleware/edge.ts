@@ -18,7 +18,8 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
  */
 export const noNulAnywhere: MiddlewareHandler = async (c, next) => {
   if (decodedPath(c).includes('\0')) throw new BulwarkError('input.invalid', 'the path holds a NUL byte');
-  for (const [k, v] of new URL(c.req.url).searchParams) if (k.includes('\0') || v.includes('\0')) throw new BulwarkError('input.invalid', 'the query holds a NUL byte');
+  for (const [k, v] of new URL(c.req.url).searchParams)
+    if (k.includes('\0') || v.includes('\0')) throw new BulwarkError('input.invalid', 'the query holds a NUL byte');
   for (const [k, v] of c.req.raw.headers) if (v.includes('\0')) throw new BulwarkError('input.invalid', `the ${k} header holds a NUL byte`);
   await next();
 };

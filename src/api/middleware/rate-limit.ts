@@ -6,7 +6,10 @@ import { BulwarkError } from '../../core/errors.js';
  * `maxKeys` keys the oldest windows give way, one by one — clearing them all let a flood from
  * many addresses wipe every count.
  */
-export function windowCounter(perMinute: number, maxKeys = 10_000): { blocked: (key: string, now: number) => boolean; add: (key: string, now: number) => () => void; size: () => number } {
+export function windowCounter(
+  perMinute: number,
+  maxKeys = 10_000,
+): { blocked: (key: string, now: number) => boolean; add: (key: string, now: number) => () => void; size: () => number } {
   const windows = new Map<string, { start: number; n: number }>();
   const current = (key: string, now: number): { start: number; n: number } | undefined => {
     const w = windows.get(key);
@@ -67,7 +70,8 @@ export class AuthBudgets {
 
   /** Refuses a client whose failed credentials spent its budget. */
   checkFailures(c: Context): void {
-    if (this.failures.blocked(this.clientAddress(c), Date.now())) throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
+    if (this.failures.blocked(this.clientAddress(c), Date.now()))
+      throw new BulwarkError('auth.rate-limited', 'too many failed authentications; try again in a minute');
   }
 
   failed(c: Context): void {

@@ -11,7 +11,14 @@ export const ADVISORY_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'advisories',
     summary: 'Search advisories by CVE, package, release or source',
-    query: z.object({ cve: z.string().optional(), package: z.string().optional(), release: z.string().optional(), source: z.string().optional(), withdrawn: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    query: z.object({
+      cve: z.string().optional(),
+      package: z.string().optional(),
+      release: z.string().optional(),
+      source: z.string().optional(),
+      withdrawn: z.enum(['true', 'false']).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
     handle: async ({ db, query }) => ({ items: await searchAdvisories(db, { ...query, withdrawn: query.withdrawn === 'true' }) }),
   }),
   route({

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
-import { acceptAgentReport, acceptTaskResult, agentScript, createEnrollmentToken, enrollAgent, installCommand, listAgents, nextTaskText, revokeAgent, type AgentRow } from '../../services/agents.js';
+import {
+  acceptAgentReport,
+  acceptTaskResult,
+  agentScript,
+  createEnrollmentToken,
+  enrollAgent,
+  installCommand,
+  listAgents,
+  nextTaskText,
+  revokeAgent,
+  type AgentRow,
+} from '../../services/agents.js';
 import { AGENT_BODY_LIMIT, name, pathNumber, Raw, REPORT_BODY_LIMIT, route, TASK_RESULT_BODY_LIMIT, type Route } from './route.js';
 
 /**
@@ -26,7 +37,11 @@ export const AGENT_ROUTES: readonly Route[] = [
     textBody: true,
     maxBody: AGENT_BODY_LIMIT,
     handle: async ({ db, body, config }) => {
-      const f = Object.fromEntries(String(body).split('\n').flatMap((l) => (/^[a-z]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])));
+      const f = Object.fromEntries(
+        String(body)
+          .split('\n')
+          .flatMap((l) => (/^[a-z]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])),
+      );
       const r = await enrollAgent(db, config.agentServerKey, { token: f['token'] ?? '', hostname: f['hostname'] ?? '' });
       return new Raw(`agent=${r.agentId}\nkey=${r.key}\nhost=${r.target}\n`, 'text/plain; charset=utf-8');
     },
@@ -70,10 +85,16 @@ export const AGENT_ROUTES: readonly Route[] = [
     tag: 'agents',
     summary: 'A one-time enrollment token, with the command that installs and enrolls the agent on a host',
     status: 201,
-    body: z.strictObject({ tags: z.array(name).max(64).default([]), expiresInHours: z.number().min(1).max(720).default(24) }).default({ tags: [], expiresInHours: 24 }),
+    body: z
+      .strictObject({ tags: z.array(name).max(64).default([]), expiresInHours: z.number().min(1).max(720).default(24) })
+      .default({ tags: [], expiresInHours: 24 }),
     handle: async ({ db, body, actor, origin }) => {
       // Checked before a token is made: the command runs as root on the host.
-      if (origin === null) throw new BulwarkError('input.invalid', "the request's Host header is not a host name and port; call the server by its name, or set BULWARK_PUBLIC_URL");
+      if (origin === null)
+        throw new BulwarkError(
+          'input.invalid',
+          "the request's Host header is not a host name and port; call the server by its name, or set BULWARK_PUBLIC_URL",
+        );
       const t = await createEnrollmentToken(db, { ...body, actor });
       return { ...t, install: installCommand(origin, t.token) };
     },

@@ -22,17 +22,28 @@ export function apiFeedLocation(location: string, allow: FeedAllow = feedAllowFo
   } catch {
     url = new URL('file:///');
   }
-  if (url.protocol !== 'https:') throw new BulwarkError('input.invalid', `body.location: through the API a feed's location is an https:// URL; a local file is added with the CLI (bulwark feeds add ID --location FILE)`);
+  if (url.protocol !== 'https:')
+    throw new BulwarkError(
+      'input.invalid',
+      `body.location: through the API a feed's location is an https:// URL; a local file is added with the CLI (bulwark feeds add ID --location FILE)`,
+    );
   // WHATWG URL has already written 2130706433, 0x7f.1 and the like as dotted quads.
   // A trailing dot names the same host (`localhost.` passed as a public name).
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
+  const host = url.hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase()
+    .replace(/\.$/, '');
   const ip = isIP(host);
   // Every address that is not public (lib/address.ts): a location that names one literally is
   // the one a download lets through as the operator's choice, so only the CLI may name one.
   // A host the operator allows in BULWARK_FEED_ALLOW may be named here too: the download judges
   // every hop by that list again, at connect time, on the addresses it resolves to.
   if (allow.names(host)) return;
-  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null)) throw new BulwarkError('input.invalid', `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`);
+  if (host === 'localhost' || host.endsWith('.localhost') || (ip !== 0 && blockedAddress(host) !== null))
+    throw new BulwarkError(
+      'input.invalid',
+      `body.location: ${url.hostname} is a loopback, link-local or private address; feeds on the server's own network are added with the CLI`,
+    );
 }
 
 /** Feed sources: the catalog and the operator's own; synced on demand. */
@@ -42,7 +53,8 @@ export const FEED_ROUTES: readonly Route[] = [
     path: '/api/v1/feeds',
     access: 'viewer',
     tag: 'feeds',
-    summary: "Feed sources (the catalog and your own) with their last sync and freshness (newest date inside, last attempt and its error, stale or not by the source's threshold)",
+    summary:
+      "Feed sources (the catalog and your own) with their last sync and freshness (newest date inside, last attempt and its error, stale or not by the source's threshold)",
     // Viewers see where feeds come from, never the access keys a URL may carry.
     // FeedLocation serialises redacted, wherever it is in the answer (state.location, summaries).
     handle: async ({ db }) => ({ items: await listSources(db) }),
@@ -54,7 +66,14 @@ export const FEED_ROUTES: readonly Route[] = [
     tag: 'feeds',
     summary: 'Add a feed source, or point a catalog source elsewhere',
     status: 201,
-    body: z.strictObject({ id: name, location: z.string().min(1).max(4096), format: z.string().optional(), release: z.string().optional(), description: z.string().max(1024).optional(), staleAfterDays: z.number().int().min(1).max(3650).optional() }),
+    body: z.strictObject({
+      id: name,
+      location: z.string().min(1).max(4096),
+      format: z.string().optional(),
+      release: z.string().optional(),
+      description: z.string().max(1024).optional(),
+      staleAfterDays: z.number().int().min(1).max(3650).optional(),
+    }),
     handle: ({ db, body, actor }) => {
       apiFeedLocation(body.location);
       return addSource(db, { ...body, via: 'api' }, actor);

@@ -22,7 +22,8 @@ export const FINDING_ROUTES: readonly Route[] = [
     path: '/api/v1/findings',
     access: 'viewer',
     tag: 'findings',
-    summary: 'Findings (default: open and no-fix), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it',
+    summary:
+      'Findings (default: open and no-fix), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it',
     query: page.extend({
       host: z.string().optional(),
       severity: severity.optional(),
@@ -32,7 +33,19 @@ export const FINDING_ROUTES: readonly Route[] = [
       epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
     // Paged by the database: a fleet of 10,000 hosts has hundreds of thousands of findings.
-    handle: ({ db, query }) => findingsPageOf(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, cve: query.cve, status: query.status as Status[] | undefined, kev: query.kev === 'true', epssAbove: query.epssAbove }, query),
+    handle: ({ db, query }) =>
+      findingsPageOf(
+        db,
+        {
+          hosts: query.host === undefined ? undefined : [query.host],
+          minSeverity: query.severity,
+          cve: query.cve,
+          status: query.status as Status[] | undefined,
+          kev: query.kev === 'true',
+          epssAbove: query.epssAbove,
+        },
+        query,
+      ),
   }),
   route({
     method: 'get',
@@ -50,8 +63,20 @@ export const FINDING_ROUTES: readonly Route[] = [
       epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
     handle: async ({ db, query }) => {
-      const rows = await findFindings(db, { hosts: query.host === undefined ? undefined : [query.host], minSeverity: query.severity, status: query.status as Status[] | undefined, sort: query.sort, kev: query.kev === 'true', epssAbove: query.epssAbove });
-      const type = { json: 'application/json', csv: 'text/csv; charset=utf-8', 'cyclonedx-vex': 'application/vnd.cyclonedx+json', html: 'text/html; charset=utf-8' }[query.format];
+      const rows = await findFindings(db, {
+        hosts: query.host === undefined ? undefined : [query.host],
+        minSeverity: query.severity,
+        status: query.status as Status[] | undefined,
+        sort: query.sort,
+        kev: query.kev === 'true',
+        epssAbove: query.epssAbove,
+      });
+      const type = {
+        json: 'application/json',
+        csv: 'text/csv; charset=utf-8',
+        'cyclonedx-vex': 'application/vnd.cyclonedx+json',
+        html: 'text/html; charset=utf-8',
+      }[query.format];
       return new Raw(await renderReport(db, rows, query.format), type);
     },
   }),

@@ -14,7 +14,9 @@ export const HOST_ROUTES: readonly Route[] = [
     summary: 'Hosts, filtered by tag and release, sorted and paged',
     query: page.extend({ tag: z.string().optional(), release: z.string().optional() }),
     handle: async ({ db, query }) => {
-      const hosts = (await listHosts(db)).filter((h) => (query.tag === undefined || h.tags.includes(query.tag)) && (query.release === undefined || h.release === query.release));
+      const hosts = (await listHosts(db)).filter(
+        (h) => (query.tag === undefined || h.tags.includes(query.tag)) && (query.release === undefined || h.release === query.release),
+      );
       return paginate(hosts, query, ['name', 'release', 'inventoryAt', 'createdAt']);
     },
   }),
@@ -62,7 +64,13 @@ export const HOST_ROUTES: readonly Route[] = [
     summary: "Collect the host's inventory over SSH and match it now",
     handle: async ({ db, params, config, actor }) => {
       const host = needFound(await getHost(db, params.name), `host named "${params.name}"`);
-      const [r] = await scanHosts(db, [host.name], { knownHostsFile: config.knownHostsFile, acceptNewHostKey: false, concurrency: 1, identityDir: config.sshKeyDir ?? null, actor });
+      const [r] = await scanHosts(db, [host.name], {
+        knownHostsFile: config.knownHostsFile,
+        acceptNewHostKey: false,
+        concurrency: 1,
+        identityDir: config.sshKeyDir ?? null,
+        actor,
+      });
       if (r === undefined || !r.ok) throw new BulwarkError('target.unreachable', r?.error ?? 'scan failed');
       return { host: r.host, counts: r.report?.counts, findings: r.report?.active.length };
     },

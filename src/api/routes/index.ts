@@ -18,4 +18,16 @@ export { apiFeedLocation } from './feeds.js';
  * Every route of the HTTP API (issue #6), one file per OpenAPI tag. The server, the OpenAPI
  * document and the route-by-role test (test/route-roles.ts) are all built from this table.
  */
-export const ROUTES: readonly Route[] = [...SERVICE_ROUTES, ...HOST_ROUTES, ...FINDING_ROUTES, ...ADVISORY_ROUTES, ...FEED_ROUTES, ...POLICY_ROUTES, ...RUN_ROUTES, ...AGENT_ROUTES, ...SUPPLY_CHAIN_ROUTES, ...AUDIT_ROUTES, ...TOKEN_ROUTES];
+export const ROUTES: readonly Route[] = [
+  ...SERVICE_ROUTES,
+  ...HOST_ROUTES,
+  ...FINDING_ROUTES,
+  ...ADVISORY_ROUTES,
+  ...FEED_ROUTES,
+  ...POLICY_ROUTES,
+  ...RUN_ROUTES,
+  ...AGENT_ROUTES,
+  ...SUPPLY_CHAIN_ROUTES,
+  ...AUDIT_ROUTES,
+  ...TOKEN_ROUTES,
+];

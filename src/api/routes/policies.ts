@@ -45,7 +45,9 @@ export const POLICY_ROUTES: readonly Route[] = [
     tag: 'policies',
     summary: 'Approvals and holds in force (history: all of them)',
     query: z.object({ policy: z.string().optional(), history: z.enum(['true', 'false']).optional() }),
-    handle: async ({ db, query }) => ({ items: await decisions(db, { ...(query.policy !== undefined ? { policy: query.policy } : {}), history: query.history === 'true' }) }),
+    handle: async ({ db, query }) => ({
+      items: await decisions(db, { ...(query.policy !== undefined ? { policy: query.policy } : {}), history: query.history === 'true' }),
+    }),
   }),
   route({
     method: 'post',
@@ -54,10 +56,23 @@ export const POLICY_ROUTES: readonly Route[] = [
     tag: 'policies',
     summary: 'Approve an advisory under a policy, or hold it (with a reason and an expiry)',
     status: 201,
-    body: z.strictObject({ policy: name, advisory: z.string().min(1).max(128), kind: z.enum(['approve', 'hold']), reason: z.string().min(1).max(1024), until: isoTime.optional() }),
+    body: z.strictObject({
+      policy: name,
+      advisory: z.string().min(1).max(128),
+      kind: z.enum(['approve', 'hold']),
+      reason: z.string().min(1).max(1024),
+      until: isoTime.optional(),
+    }),
     handle: async ({ db, body, actor }) => {
       const until = body.until ?? (body.kind === 'hold' ? new Date(Date.now() + 30 * 86_400_000).toISOString() : null);
-      const pk = await decide(db, { policy: body.policy, advisoryId: body.advisory, kind: body.kind, reason: body.reason, until: until !== null && until.length === 10 ? `${until}T23:59:59.000Z` : until, actor });
+      const pk = await decide(db, {
+        policy: body.policy,
+        advisoryId: body.advisory,
+        kind: body.kind,
+        reason: body.reason,
+        until: until !== null && until.length === 10 ? `${until}T23:59:59.000Z` : until,
+        actor,
+      });
       return { decision: pk };
     },
   }),

@@ -68,7 +68,11 @@ export class WithCookie {
  * The names of a path's parameters: `ParamNames<'/runs/:id/steps/:step'>` is `'id' | 'step'`.
  * Handlers get `params` typed by their own path, so `params.nmae` does not compile.
  */
-export type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamNames<`/${Rest}`> : P extends `${string}:${infer Name}` ? Name : never;
+export type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
 export type Params<P extends string> = { readonly [K in ParamNames<P>]: string };
 
 export interface Ctx<Q, B, P extends string = string> {
@@ -146,7 +150,11 @@ export const page = z.object({
 type Page = z.infer<typeof page>;
 
 /** Sorts by one field (`-field`: descending; nulls last), then pages. */
-export function paginate<T extends object>(items: readonly T[], p: Page, sortable: readonly (keyof T & string)[]): { items: T[]; total: number; limit: number; offset: number } {
+export function paginate<T extends object>(
+  items: readonly T[],
+  p: Page,
+  sortable: readonly (keyof T & string)[],
+): { items: T[]; total: number; limit: number; offset: number } {
   let list = [...items];
   if (p.sort !== undefined) {
     const desc = p.sort.startsWith('-');
@@ -159,7 +167,14 @@ export function paginate<T extends object>(items: readonly T[], p: Page, sortabl
       if (x === null || x === undefined) return 1;
       if (y === null || y === undefined) return -1;
       // Severities sort by rank (critical above high), not by spelling.
-      const r = key === 'severity' ? severityRank(x as Severity) - severityRank(y as Severity) : typeof x === 'number' && typeof y === 'number' ? x - y : typeof x === 'string' && typeof y === 'string' ? x.localeCompare(y) : JSON.stringify(x).localeCompare(JSON.stringify(y));
+      const r =
+        key === 'severity'
+          ? severityRank(x as Severity) - severityRank(y as Severity)
+          : typeof x === 'number' && typeof y === 'number'
+            ? x - y
+            : typeof x === 'string' && typeof y === 'string'
+              ? x.localeCompare(y)
+              : JSON.stringify(x).localeCompare(JSON.stringify(y));
       return desc ? -r : r;
     });
   }

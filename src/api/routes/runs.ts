@@ -11,7 +11,12 @@ export const RUN_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'runs',
     summary: 'Patch runs, newest first',
-    query: z.object({ policy: z.string().optional(), status: z.enum(['running', 'waiting', 'paused', 'cancelled', 'halted', 'done']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    query: z.object({
+      policy: z.string().optional(),
+      status: z.enum(['running', 'waiting', 'paused', 'cancelled', 'halted', 'done']).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      offset: z.coerce.number().int().min(0).default(0),
+    }),
     handle: async ({ db, query }) => ({ items: await listRuns(db, query) }),
   }),
   route({
@@ -23,7 +28,11 @@ export const RUN_ROUTES: readonly Route[] = [
     status: 202,
     body: z.strictObject({ policy: name }),
     handle: async ({ db, body, actor, config }) => {
-      const r = await runPolicyNow(db, body.policy, config.transport(db), { actor, detach: true, ...(config.runLeaseMs !== undefined ? { runLeaseTtlMs: config.runLeaseMs } : {}) });
+      const r = await runPolicyNow(db, body.policy, config.transport(db), {
+        actor,
+        detach: true,
+        ...(config.runLeaseMs !== undefined ? { runLeaseTtlMs: config.runLeaseMs } : {}),
+      });
       return { run: r.run, hosts: r.hosts };
     },
   }),
@@ -48,7 +57,10 @@ export const RUN_ROUTES: readonly Route[] = [
       handle: async ({ db, params, actor, config }) => {
         const pk = pathNumber(params.id);
         const r = await setRunState(db, pk, action, actor);
-        if (action === 'resume') executeRun(db, pk, config.transport(db), undefined, config.runLeaseMs === undefined ? {} : { lease: { ttlMs: config.runLeaseMs } }).catch(() => undefined);
+        if (action === 'resume')
+          executeRun(db, pk, config.transport(db), undefined, config.runLeaseMs === undefined ? {} : { lease: { ttlMs: config.runLeaseMs } }).catch(
+            () => undefined,
+          );
         return r;
       },
     }),

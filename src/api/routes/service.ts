@@ -37,7 +37,10 @@ export const SERVICE_ROUTES: readonly Route[] = [
       const attempt = loginAttempt(body.user);
       const s = await login(db, body.user, body.password);
       attempt.succeeded();
-      return new WithCookie({ user: s.user, role: s.role, csrfToken: s.csrf, expiresAt: s.expiresAt }, { value: s.sessionId, secure, maxAge: SESSION_HOURS * 3600 });
+      return new WithCookie(
+        { user: s.user, role: s.role, csrfToken: s.csrf, expiresAt: s.expiresAt },
+        { value: s.sessionId, secure, maxAge: SESSION_HOURS * 3600 },
+      );
     },
   }),
   route({

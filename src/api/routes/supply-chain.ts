@@ -39,7 +39,8 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     path: '/api/v1/repos/:id/sync',
     access: 'operator',
     tag: 'supply chain',
-    summary: 'Take a snapshot of a repository now (refused when its metadata does not verify, or is older than the last snapshot unless an admin gives allowRollback=true, audited as repo.rollback)',
+    summary:
+      'Take a snapshot of a repository now (refused when its metadata does not verify, or is older than the last snapshot unless an admin gives allowRollback=true, audited as repo.rollback)',
     query: z.object({ allowRollback: z.enum(['true', 'false']).optional() }),
     adminQuery: ['allowRollback'],
     handle: async ({ db, params, query, config, actor, principal }) => {
@@ -56,7 +57,10 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'supply chain',
     summary: 'Content view versions (newest first) and the version each environment serves',
-    handle: async ({ db }) => ({ items: (await viewVersions(db)).map((v) => ({ ...withoutSpec(v), deviations: v.deviations.length })), environments: await viewEnvironments(db) }),
+    handle: async ({ db }) => ({
+      items: (await viewVersions(db)).map((v) => ({ ...withoutSpec(v), deviations: v.deviations.length })),
+      environments: await viewEnvironments(db),
+    }),
   }),
   route({
     method: 'get',
@@ -75,8 +79,14 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     path: '/api/v1/views/:view/diff',
     access: 'viewer',
     tag: 'supply chain',
-    summary: 'What changes between two versions or environments of a view (packages added, removed, up- and downgraded; advisories gained, lost, withheld), read before a promotion',
-    query: z.object({ from: z.coerce.number().int().positive().optional(), to: z.coerce.number().int().positive().optional(), fromEnv: z.string().min(1).max(32).optional(), toEnv: z.string().min(1).max(32).optional() }),
+    summary:
+      'What changes between two versions or environments of a view (packages added, removed, up- and downgraded; advisories gained, lost, withheld), read before a promotion',
+    query: z.object({
+      from: z.coerce.number().int().positive().optional(),
+      to: z.coerce.number().int().positive().optional(),
+      fromEnv: z.string().min(1).max(32).optional(),
+      toEnv: z.string().min(1).max(32).optional(),
+    }),
     handle: async ({ db, params, query }) => {
       const side = (version: number | undefined, environment: string | undefined, what: string): ViewSide => {
         if ((version === undefined) === (environment === undefined)) throw new BulwarkError('input.invalid', `give ${what} or ${what}Env, one of them`);
@@ -94,7 +104,13 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     body: z.strictObject({ environment: z.string().min(1).max(32), version: z.number().int().positive().optional(), force: z.boolean().default(false) }),
     handle: async ({ db, params, body, actor }) => {
       needFound(await viewVersion(db, params.view), `content view ${params.view}`);
-      return promoteView(db, { view: params.view, environment: body.environment, ...(body.version !== undefined ? { version: body.version } : {}), actor, force: body.force });
+      return promoteView(db, {
+        view: params.view,
+        environment: body.environment,
+        ...(body.version !== undefined ? { version: body.version } : {}),
+        actor,
+        force: body.force,
+      });
     },
   }),
   route({
@@ -114,7 +130,10 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     query: z.object({ format: z.enum(['cyclonedx', 'spdx']).default('cyclonedx') }),
     handle: async ({ db, params, query }) => {
       const b = await imageBuild(db, params.image, pathNumber(params.build, 'build number'));
-      return new Raw(await imageSbom(db, b.image, b.build, query.format), query.format === 'spdx' ? 'application/spdx+json' : 'application/vnd.cyclonedx+json; version=1.6');
+      return new Raw(
+        await imageSbom(db, b.image, b.build, query.format),
+        query.format === 'spdx' ? 'application/spdx+json' : 'application/vnd.cyclonedx+json; version=1.6',
+      );
     },
   }),
   route({
@@ -123,7 +142,12 @@ export const SUPPLY_CHAIN_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'supply chain',
     summary: 'Package differences between a build (default: the latest), hosts and other images',
-    query: z.object({ build: z.coerce.number().int().positive().optional(), hosts: z.string().optional(), tag: z.string().optional(), with: z.string().optional() }),
+    query: z.object({
+      build: z.coerce.number().int().positive().optional(),
+      hosts: z.string().optional(),
+      tag: z.string().optional(),
+      with: z.string().optional(),
+    }),
     handle: async ({ db, params, query }) => {
       const latest = await imageBuild(db, params.image);
       const list = (s: string | undefined): string[] => (s ?? '').split(',').filter((x) => x !== '');

@@ -19,7 +19,11 @@ export const TOKEN_ROUTES: readonly Route[] = [
     tag: 'tokens',
     summary: 'Create a token; its secret is in this response only',
     status: 201,
-    body: z.strictObject({ name: z.string().min(1).max(64), role: z.enum(['viewer', 'operator', 'admin']), expiresInDays: z.number().int().min(1).max(3650).nullable().default(90) }),
+    body: z.strictObject({
+      name: z.string().min(1).max(64),
+      role: z.enum(['viewer', 'operator', 'admin']),
+      expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
+    }),
     handle: async ({ db, body, actor }) => createToken(db, { ...body, actor }),
   }),
   route({

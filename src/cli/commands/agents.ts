@@ -19,7 +19,10 @@ export async function agentsEnrollTokenCommand(o: Common & { url: string; tags: 
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const t = await createEnrollmentToken(db, { tags: o.tags, expiresInHours: o.expiresInHours, actor: actorOf(o.io) });
-    await writeAll(o.io.stdout, `enrollment token (one use, expires ${t.expiresAt}):\n  ${t.token}\non the host, as root:\n  ${installCommand(o.url.replace(/\/+$/, ''), t.token)}\n`);
+    await writeAll(
+      o.io.stdout,
+      `enrollment token (one use, expires ${t.expiresAt}):\n  ${t.token}\non the host, as root:\n  ${installCommand(o.url.replace(/\/+$/, ''), t.token)}\n`,
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -31,8 +34,23 @@ export async function agentsListCommand(o: Common & { json: boolean }): Promise<
   try {
     const agents = await listAgents(db);
     const names = new Map((await listHosts(db)).map((h) => [h.id, h.name]));
-    if (o.json) await writeAll(o.io.stdout, JSON.stringify(agents.map((a) => ({ ...a, host: names.get(a.targetId) ?? null })), null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['AGENT', 'HOST', 'ENROLLED', 'LAST SEEN', 'REVOKED'], agents.map((a) => [a.id, names.get(a.targetId) ?? '?', a.enrolledAt, a.lastSeenAt ?? 'never', a.revokedAt ?? '-'])));
+    if (o.json)
+      await writeAll(
+        o.io.stdout,
+        JSON.stringify(
+          agents.map((a) => ({ ...a, host: names.get(a.targetId) ?? null })),
+          null,
+          2,
+        ) + '\n',
+      );
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['AGENT', 'HOST', 'ENROLLED', 'LAST SEEN', 'REVOKED'],
+          agents.map((a) => [a.id, names.get(a.targetId) ?? '?', a.enrolledAt, a.lastSeenAt ?? 'never', a.revokedAt ?? '-']),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -53,8 +71,17 @@ export async function agentsRevokeCommand(o: Common & { id: string }): Promise<E
 /** `bulwark agents enroll-token | list | revoke`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const agentsCmd = describe(program.command('agents'), 'hosts that report through the pull agent (no SSH needed)', 'bulwark agents enroll-token --url https://bulwark.example.com --tag prod', 'bulwark agents list');
-  describe(agentsCmd.command('enroll-token'), 'a one-time enrollment token, and the command that installs and enrolls the agent on a host', 'bulwark agents enroll-token --url https://bulwark.example.com --tag prod --expires-hours 4')
+  const agentsCmd = describe(
+    program.command('agents'),
+    'hosts that report through the pull agent (no SSH needed)',
+    'bulwark agents enroll-token --url https://bulwark.example.com --tag prod',
+    'bulwark agents list',
+  );
+  describe(
+    agentsCmd.command('enroll-token'),
+    'a one-time enrollment token, and the command that installs and enrolls the agent on a host',
+    'bulwark agents enroll-token --url https://bulwark.example.com --tag prod --expires-hours 4',
+  )
     .requiredOption('--url <url>', "the server's address as hosts reach it, e.g. https://bulwark.example.com")
     .addOption(listOption('--tag <tag>', 'a tag the enrolled host gets (repeatable)'))
     .addOption(numberOption('--expires-hours <n>', 'hours until the token expires', { min: 1, max: 720, unit: 'hours', default: 24 }))

@@ -14,7 +14,14 @@ export async function auditCommand(o: { io: CliIo; dbPath: string | undefined; s
   try {
     const entries = await auditLog(db, { limit: o.limit, ...(o.subject !== undefined ? { subject: o.subject } : {}) });
     if (o.json) await writeAll(o.io.stdout, JSON.stringify(entries, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['AT', 'ACTOR', 'ACTION', 'SUBJECT', 'DETAIL'], entries.map((e) => [e.at, e.actor, e.action, e.subject, JSON.stringify(e.detail)])));
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['AT', 'ACTOR', 'ACTION', 'SUBJECT', 'DETAIL'],
+          entries.map((e) => [e.at, e.actor, e.action, e.subject, JSON.stringify(e.detail)]),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -23,7 +30,12 @@ export async function auditCommand(o: { io: CliIo; dbPath: string | undefined; s
 
 /** `bulwark audit`. */
 export function register(program: Command, ctx: CliContext): void {
-  describe(program.command('audit'), 'the append-only audit log: who changed what, and when', 'bulwark audit --limit 20', 'bulwark audit --subject monthly --json')
+  describe(
+    program.command('audit'),
+    'the append-only audit log: who changed what, and when',
+    'bulwark audit --limit 20',
+    'bulwark audit --subject monthly --json',
+  )
     .option('--subject <name>', 'only entries about this policy, host or feed')
     .addOption(intOption('--limit <n>', 'newest n entries', { min: 1, default: 100 }))
     .option('--json', 'print JSON')

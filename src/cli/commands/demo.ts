@@ -24,7 +24,9 @@ export async function demoCommand(opts: { io: CliIo; dbPath: string | undefined 
         `${String(ingest.withdrawn)} withdrawn, ${String(ingest.skipped.length)} bad records skipped`,
     );
     for (const s of ingest.skipped) out.push(`  skipped${s.record === null ? '' : ` ${s.record}`}: ${s.message}`);
-    out.push(`target ${inventory.target.name} (${inventory.target.release ?? '?'}, ${inventory.target.arch ?? 'mixed arch'}): ${plural(inventory.packages, 'package')}`);
+    out.push(
+      `target ${inventory.target.name} (${inventory.target.release ?? '?'}, ${inventory.target.arch ?? 'mixed arch'}): ${plural(inventory.packages, 'package')}`,
+    );
     const c = scan.counts;
     out.push(`scan: ${String(c.opened)} new, ${String(c.kept)} still present, ${String(c.reopened)} reopened, ${String(c.closed)} closed`);
     out.push('');
@@ -46,7 +48,12 @@ export async function demoCommand(opts: { io: CliIo; dbPath: string | undefined 
 
 /** `bulwark demo`. */
 export function register(program: Command, ctx: CliContext): void {
-  describe(program.command('demo'), 'ingest a small sample feed and scan a sample inventory on the embedded SQLite database', 'bulwark demo', 'bulwark --db /tmp/demo.db demo').action(async () => {
+  describe(
+    program.command('demo'),
+    'ingest a small sample feed and scan a sample inventory on the embedded SQLite database',
+    'bulwark demo',
+    'bulwark --db /tmp/demo.db demo',
+  ).action(async () => {
     ctx.exit = await demoCommand({ io: ctx.io, dbPath: ctx.dbPath() });
   });
 }

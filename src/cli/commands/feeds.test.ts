@@ -41,12 +41,16 @@ describe('bulwark feeds and advisories', () => {
     copyFileSync(OVAL, copy);
     const sync = await run('feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', copy);
     expect(sync.code).toBe(0);
-    expect(sync.out).toMatch(/^azurelinux-3\.0-oval: 3 advisories in 1 document: 3 added, 0 changed, 0 withdrawn, 0 restored, 0 unchanged, 1 skipped-with-warnings, [\d.]+ s; 0 targets re-scanned$/m);
+    expect(sync.out).toMatch(
+      /^azurelinux-3\.0-oval: 3 advisories in 1 document: 3 added, 0 changed, 0 withdrawn, 0 restored, 0 unchanged, 1 skipped-with-warnings, [\d.]+ s; 0 targets re-scanned$/m,
+    );
     expect(sync.out).toContain('warning oval:com.microsoft.azurelinux:def:2: ');
     const again = await run('feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', copy);
     expect(again.out).toMatch(/^azurelinux-3\.0-oval: unchanged \([\d.]+ s\)$/m);
     const byCve = await run('advisories', '--cve', 'CVE-2023-29409');
-    expect(byCve.out).toMatch(/^medium\s+oval:com\.microsoft\.azurelinux:def:1\s+CVE-2023-29409\s+azurelinux:3\.0\s+golang\s+fixed\s+0:1\.20\.7-1\.azl3\s+azurelinux-3\.0-oval$/m);
+    expect(byCve.out).toMatch(
+      /^medium\s+oval:com\.microsoft\.azurelinux:def:1\s+CVE-2023-29409\s+azurelinux:3\.0\s+golang\s+fixed\s+0:1\.20\.7-1\.azl3\s+azurelinux-3\.0-oval$/m,
+    );
     const json = await run('advisories', '--package', 'perl', '--json');
     expect((JSON.parse(json.out) as { id: string }[]).map((a) => a.id)).toEqual(['oval:com.microsoft.azurelinux:def:3']);
   });
@@ -73,7 +77,10 @@ describe('bulwark feeds and advisories', () => {
   it('refuses an http(s) location that is not a URL when it is added, without printing it (it may hold a key)', async () => {
     for (const location of ['https://u:SECRETBAD1@[x/osv.zip', 'https://mirror.example:99999/osv.zip?key=SECRETBAD2']) {
       const r = await run('feeds', 'add', 'bad-url', '--format', 'osv', '--location', location);
-      expect([r.code, r.err]).toEqual([2, 'bulwark: source "bad-url": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key\n']);
+      expect([r.code, r.err]).toEqual([
+        2,
+        'bulwark: source "bad-url": the location starts with http(s):// but is not a URL (a bad host or port?); it is not shown, as it may hold a key\n',
+      ]);
     }
     expect((await run('feeds', 'list')).out).not.toContain('bad-url');
   });

@@ -39,7 +39,9 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           s.refused !== undefined ? `REFUSED ${s.refused.at}` : (s.state?.syncedAt ?? 'never'),
           s.state === null ? '-' : String((s.state.summary['advisories'] as number | undefined) ?? '-'),
           s.freshness.newestAt?.slice(0, 10) ?? '-',
-          s.freshness.state === 'stale' ? `STALE (${s.freshness.ageDays === null ? '?' : String(s.freshness.ageDays)} d > ${String(s.freshness.staleAfterDays)})` : s.freshness.state,
+          s.freshness.state === 'stale'
+            ? `STALE (${s.freshness.ageDays === null ? '?' : String(s.freshness.ageDays)} d > ${String(s.freshness.staleAfterDays)})`
+            : s.freshness.state,
           String(s.location),
         ]),
       ),
@@ -57,7 +59,9 @@ export async function feedsListCommand(opts: Common & { json: boolean }): Promis
           .map((s) => {
             // Only the share guards can be overridden; a feed of another release never is.
             const overridable = s.refused?.reason === 'withdraw-share' || s.refused?.reason === 'mostly-skipped';
-            const hint = overridable ? `\`bulwark feeds sync --source ${s.id} --allow-withdraw\` stores it if the publisher really withdrew them` : 'check the source\'s location; --allow-withdraw does not override this';
+            const hint = overridable
+              ? `\`bulwark feeds sync --source ${s.id} --allow-withdraw\` stores it if the publisher really withdrew them`
+              : "check the source's location; --allow-withdraw does not override this";
             return `\n${s.id}: the last sync was refused: ${s.refused?.error ?? ''}\n  (advisories stay as of the last good sync; ${hint})\n`;
           })
           .join(''),
@@ -115,14 +119,20 @@ function summaryLine(r: SyncReport): string {
  * sources (default: every configured one and the catalog's), printing progress on stderr and a
  * summary line per source. Exit 4 when a source failed. Each sync is audited by the service.
  */
-export async function feedsSyncCommand(opts: Common & { sources: string[]; file: string | undefined; force: boolean; allowWithdraw?: boolean; json: boolean; verbose: boolean }): Promise<ExitCode> {
+export async function feedsSyncCommand(
+  opts: Common & { sources: string[]; file: string | undefined; force: boolean; allowWithdraw?: boolean; json: boolean; verbose: boolean },
+): Promise<ExitCode> {
   const db = await openStore({ dbPath: opts.dbPath, env: opts.io.env });
   try {
-    if (opts.file !== undefined && opts.sources.length !== 1) throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
+    if (opts.file !== undefined && opts.sources.length !== 1)
+      throw new BulwarkError('usage', '--file needs exactly one --source (the source the file is a copy of)');
     // A mistyped source is the caller's mistake (exit 2, with the closest name), not a failed sync (4).
     const known = opts.sources.length > 0 ? (await listSources(db)).map((s) => s.id) : [];
     for (const id of opts.sources)
-      if (!known.includes(id)) throw new BulwarkError('usage', `no feed source "${id}"${didYouMean(id, known)}; \`bulwark feeds list\` shows them, \`bulwark feeds add\` adds one`, { source: id });
+      if (!known.includes(id))
+        throw new BulwarkError('usage', `no feed source "${id}"${didYouMean(id, known)}; \`bulwark feeds list\` shows them, \`bulwark feeds add\` adds one`, {
+          source: id,
+        });
     let last = 0;
     const onProgress = (p: { source: string; advisories: number; documents: number }): void => {
       const now = performance.now();
@@ -147,7 +157,10 @@ export async function feedsSyncCommand(opts: Common & { sources: string[]; file:
         lines.push(summaryLine(r));
         const samples = opts.verbose ? r.warningSamples : r.warningSamples.slice(0, 5);
         for (const w of samples) lines.push(`  warning${w.record === null ? '' : ` ${w.record}`}: ${w.message}`);
-        if (r.warnings > samples.length) lines.push(`  … ${String(r.warnings - samples.length)} more ${r.warnings - samples.length === 1 ? 'warning' : 'warnings'}${opts.verbose ? '' : ' (--verbose shows up to 50)'}`);
+        if (r.warnings > samples.length)
+          lines.push(
+            `  … ${String(r.warnings - samples.length)} more ${r.warnings - samples.length === 1 ? 'warning' : 'warnings'}${opts.verbose ? '' : ' (--verbose shows up to 50)'}`,
+          );
       }
       await writeAll(opts.io.stdout, lines.join('\n') + '\n');
     }
@@ -190,7 +203,12 @@ export async function advisoriesCommand(opts: Common & AdvisoryQuery & { json: b
 /** `bulwark feeds list | add | remove | sync` and `bulwark advisories`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const feeds = describe(program.command('feeds'), 'advisory feed sources: the built-in catalog and your own', 'bulwark feeds list', 'bulwark feeds sync --source my-mirror');
+  const feeds = describe(
+    program.command('feeds'),
+    'advisory feed sources: the built-in catalog and your own',
+    'bulwark feeds list',
+    'bulwark feeds sync --source my-mirror',
+  );
   describe(feeds.command('list'), 'list feed sources, where each reads from and its last sync', 'bulwark feeds list', 'bulwark feeds list --json')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
@@ -207,13 +225,26 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--format <format>', "feed format (oval, osv, csaf-vex, updateinfo, native; kev, epss for exploitation signals); defaults to the catalog entry's")
     .option('--release <release>', `release the feed is about when its documents do not say, e.g. ${EXAMPLE_RELEASE}`)
     .option('--description <text>', 'a note for `feeds list`')
-    .option('--stale-after-days <n>', 'the source is stale when its newest advisory (or last sync) is older than this (default 14; EPSS 2, KEV 7)', (v: string) => {
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < 1 || n > 3650) throw new BulwarkError('usage', `--stale-after-days: "${v}" is not a whole number of days from 1 to 3650`);
-      return n;
-    })
+    .option(
+      '--stale-after-days <n>',
+      'the source is stale when its newest advisory (or last sync) is older than this (default 14; EPSS 2, KEV 7)',
+      (v: string) => {
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 3650) throw new BulwarkError('usage', `--stale-after-days: "${v}" is not a whole number of days from 1 to 3650`);
+        return n;
+      },
+    )
     .action(async (id: string, o: { location: string; format?: string; release?: string; description?: string; staleAfterDays?: number }) => {
-      ctx.exit = await feedsAddCommand({ io, dbPath: ctx.dbPath(), id, location: o.location, format: o.format, release: o.release, description: o.description, staleAfterDays: o.staleAfterDays });
+      ctx.exit = await feedsAddCommand({
+        io,
+        dbPath: ctx.dbPath(),
+        id,
+        location: o.location,
+        format: o.format,
+        release: o.release,
+        description: o.description,
+        staleAfterDays: o.staleAfterDays,
+      });
     });
   describe(feeds.command('remove'), 'remove a configured source (a catalog source goes back to its built-in location)', 'bulwark feeds remove my-osv')
     .argument('<id>', 'the source id')
@@ -233,10 +264,24 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the reports as JSON')
     .option('--verbose', 'print up to 50 warnings per source')
     .action(async (o: { source: string[]; file?: string; force?: boolean; allowWithdraw?: boolean; json?: boolean; verbose?: boolean }) => {
-      ctx.exit = await feedsSyncCommand({ io, dbPath: ctx.dbPath(), sources: o.source, file: o.file, force: o.force === true, allowWithdraw: o.allowWithdraw === true, json: o.json === true, verbose: o.verbose === true });
+      ctx.exit = await feedsSyncCommand({
+        io,
+        dbPath: ctx.dbPath(),
+        sources: o.source,
+        file: o.file,
+        force: o.force === true,
+        allowWithdraw: o.allowWithdraw === true,
+        json: o.json === true,
+        verbose: o.verbose === true,
+      });
     });
 
-  describe(program.command('advisories'), 'search stored advisories', 'bulwark advisories --cve CVE-2024-6387', 'bulwark advisories --package openssl --limit 20')
+  describe(
+    program.command('advisories'),
+    'search stored advisories',
+    'bulwark advisories --cve CVE-2024-6387',
+    'bulwark advisories --package openssl --limit 20',
+  )
     .option('--cve <id>', 'advisories naming this CVE')
     .option('--package <name>', 'advisories with a fix for this package (source or binary name)')
     .option('--release <release>', `only this release's fixes, e.g. ${EXAMPLE_RELEASE}`)
@@ -245,6 +290,16 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(intOption('--limit <n>', 'at most n advisories, newest first', { min: 1 }))
     .option('--json', 'print JSON')
     .action(async (o: { cve?: string; package?: string; release?: string; source?: string; withdrawn?: boolean; limit?: number; json?: boolean }) => {
-      ctx.exit = await advisoriesCommand({ io, dbPath: ctx.dbPath(), cve: o.cve, package: o.package, release: o.release, source: o.source, withdrawn: o.withdrawn, limit: o.limit, json: o.json === true });
+      ctx.exit = await advisoriesCommand({
+        io,
+        dbPath: ctx.dbPath(),
+        cve: o.cve,
+        package: o.package,
+        release: o.release,
+        source: o.source,
+        withdrawn: o.withdrawn,
+        limit: o.limit,
+        json: o.json === true,
+      });
     });
 }

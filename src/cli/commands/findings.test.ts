@@ -30,14 +30,39 @@ describe('bulwark findings and report', () => {
             publishedAt: null,
             updatedAt: null,
             parser: 'native@1',
-            fixes: [{ release: 'azurelinux:3.0', package: 'curl', packageKind: 'binary', arch: null, status: 'fixed', fixed: '9:9-9', lastAffected: null, introduced: null }],
+            fixes: [
+              {
+                release: 'azurelinux:3.0',
+                package: 'curl',
+                packageKind: 'binary',
+                arch: null,
+                status: 'fixed',
+                fixed: '9:9-9',
+                lastAffected: null,
+                introduced: null,
+              },
+            ],
           },
         ],
       }),
     );
     expect((await run('--db', db, 'feeds', 'add', 'evil', '--format', 'native', '--location', feed)).code).toBe(0);
     expect((await run('--db', db, 'feeds', 'sync', '--source', 'evil')).code).toBe(0);
-    expect((await run('--db', db, 'scan', '--inventory', join(import.meta.dirname, '..', '..', '..', 'examples', 'demo', 'inventory.tsv'), '--name', 'demo-azl3-vm', '--release', 'azurelinux:3.0')).code).toBe(0);
+    expect(
+      (
+        await run(
+          '--db',
+          db,
+          'scan',
+          '--inventory',
+          join(import.meta.dirname, '..', '..', '..', 'examples', 'demo', 'inventory.tsv'),
+          '--name',
+          'demo-azl3-vm',
+          '--release',
+          'azurelinux:3.0',
+        )
+      ).code,
+    ).toBe(0);
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -58,18 +83,29 @@ describe('bulwark findings and report', () => {
     const nobody = await run('--db', db, 'findings', '--host', 'nobody');
     expect([nobody.code, nobody.out, nobody.err]).toEqual([2, '', 'bulwark: no host or image named "nobody" (`bulwark hosts list` shows the hosts)\n']);
     const typo = await run('--db', db, 'report', '--host', 'demo-azl3-v', '--format', 'json');
-    expect([typo.code, typo.out, typo.err]).toEqual([2, '', 'bulwark: no host or image named "demo-azl3-v" (did you mean "demo-azl3-vm"?) (`bulwark hosts list` shows the hosts)\n']);
+    expect([typo.code, typo.out, typo.err]).toEqual([
+      2,
+      '',
+      'bulwark: no host or image named "demo-azl3-v" (did you mean "demo-azl3-vm"?) (`bulwark hosts list` shows the hosts)\n',
+    ]);
     expect((await run('--db', db, 'findings', '--host', 'demo-azl3-vm')).out).toMatch(/7 findings\n$/);
   });
 
   it('writes CSV with formula injection defused, JSON, CycloneDX VEX and an HTML page with the hostile text escaped', async () => {
     const csv = (await run('--db', db, 'report', '--format', 'csv')).out;
     // The risk columns (issue #16) come after the columns scripts already read.
-    expect(csv.split('\r\n')[0]).toBe('host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title,risk,risk_reason,kev_date_added,kev_due_date,kev_ransomware,epss,epss_percentile');
+    expect(csv.split('\r\n')[0]).toBe(
+      'host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title,risk,risk_reason,kev_date_added,kev_due_date,kev_ransomware,epss,epss_percentile',
+    );
     expect(csv).toContain(',<script>alert(1)</script>,');
     const json = JSON.parse((await run('--db', db, 'report', '--format', 'json')).out) as { findings: { advisoryId: string }[] };
     expect(json.findings).toHaveLength(7);
-    const vex = JSON.parse((await run('--db', db, 'report', '--format', 'cyclonedx-vex')).out) as { bomFormat: string; specVersion: string; components: { 'bom-ref': string; purl?: string }[]; vulnerabilities: { id: string; analysis: { state: string }; affects: { ref: string }[] }[] };
+    const vex = JSON.parse((await run('--db', db, 'report', '--format', 'cyclonedx-vex')).out) as {
+      bomFormat: string;
+      specVersion: string;
+      components: { 'bom-ref': string; purl?: string }[];
+      vulnerabilities: { id: string; analysis: { state: string }; affects: { ref: string }[] }[];
+    };
     expect([vex.bomFormat, vex.specVersion]).toEqual(['CycloneDX', '1.6']);
     const refs = new Set(vex.components.map((c) => c['bom-ref']));
     for (const v of vex.vulnerabilities) for (const a of v.affects) expect(refs.has(a.ref)).toBe(true);

@@ -20,7 +20,14 @@ import { parseSeverity } from './scan.js';
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
  * a file format; `--fail-on SEVERITY` exits 1 when an open finding is that severe or worse.
  */
-export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined; query: FindingsQuery; format: ReportFormat; output: string | undefined; failOn: Severity | undefined }): Promise<ExitCode> {
+export async function findingsCommand(o: {
+  io: CliIo;
+  dbPath: string | undefined;
+  query: FindingsQuery;
+  format: ReportFormat;
+  output: string | undefined;
+  failOn: Severity | undefined;
+}): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
@@ -28,7 +35,11 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
     let text: string;
     if (o.format === 'table') {
       // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
-      const risky = o.query.sort !== undefined && o.query.sort !== 'severity' || o.query.kev === true || o.query.epssAbove !== undefined || rows.some((r) => r.risk?.kev != null || r.risk?.epss != null);
+      const risky =
+        (o.query.sort !== undefined && o.query.sort !== 'severity') ||
+        o.query.kev === true ||
+        o.query.epssAbove !== undefined ||
+        rows.some((r) => r.risk?.kev != null || r.risk?.epss != null);
       const head = ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', ...(risky ? ['RISK', 'WHY'] : [])];
       text =
         formatTable(
@@ -60,8 +71,20 @@ export async function findingsCommand(o: { io: CliIo; dbPath: string | undefined
 /** `bulwark findings` and `bulwark report`. */
 export function register(program: Command, ctx: CliContext): void {
   for (const [cmd, desc, formats, def, examples] of [
-    ['findings', 'list stored findings (open and without a fix unless --status says otherwise)', ['table', 'json', 'csv'], 'table', ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json']],
-    ['report', 'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page', ['table', 'json', 'csv', 'cyclonedx-vex', 'html'], 'table', ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical']],
+    [
+      'findings',
+      'list stored findings (open and without a fix unless --status says otherwise)',
+      ['table', 'json', 'csv'],
+      'table',
+      ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json'],
+    ],
+    [
+      'report',
+      'a findings report: terminal table, JSON, CSV, CycloneDX VEX or a self-contained HTML page',
+      ['table', 'json', 'csv', 'cyclonedx-vex', 'html'],
+      'table',
+      ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical'],
+    ],
   ] as const) {
     describe(program.command(cmd), desc, ...examples)
       .addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
@@ -71,22 +94,50 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
       .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
       .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)
-      .addOption(enumOption('--sort <order>', 'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity', RISK_SORTS, { default: 'severity' }))
+      .addOption(
+        enumOption(
+          '--sort <order>',
+          'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity',
+          RISK_SORTS,
+          { default: 'severity' },
+        ),
+      )
       .option('--kev', 'only findings of CVEs CISA lists as known exploited')
       .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
         const n = Number(v);
         if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new BulwarkError('usage', `--epss-above: "${v}" is not a probability from 0 to 1`);
         return n;
       })
-      .action(async (o: { host: string[]; severity?: Severity; cve?: string; status: string[]; format: ReportFormat; output?: string; failOn?: Severity; sort: RiskSort; kev?: boolean; epssAbove?: number }) => {
-        ctx.exit = await findingsCommand({
-          io: ctx.io,
-          dbPath: ctx.dbPath(),
-          query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}), sort: o.sort, kev: o.kev === true, epssAbove: o.epssAbove },
-          format: o.format,
-          output: o.output,
-          failOn: o.failOn,
-        });
-      });
+      .action(
+        async (o: {
+          host: string[];
+          severity?: Severity;
+          cve?: string;
+          status: string[];
+          format: ReportFormat;
+          output?: string;
+          failOn?: Severity;
+          sort: RiskSort;
+          kev?: boolean;
+          epssAbove?: number;
+        }) => {
+          ctx.exit = await findingsCommand({
+            io: ctx.io,
+            dbPath: ctx.dbPath(),
+            query: {
+              hosts: o.host,
+              minSeverity: o.severity,
+              cve: o.cve,
+              ...(o.status.length > 0 ? { status: o.status as FindingStatus[] } : {}),
+              sort: o.sort,
+              kev: o.kev === true,
+              epssAbove: o.epssAbove,
+            },
+            format: o.format,
+            output: o.output,
+            failOn: o.failOn,
+          });
+        },
+      );
   }
 }

@@ -22,9 +22,9 @@ describe('bulwark hosts', () => {
   });
 
   it('adds, lists and removes hosts, refusing bad names and addresses', async () => {
-    expect((await run('--db', db, 'hosts', 'add', 'web-01', '--address', 'bulwark@10.0.0.5:2222', '--identity', '/etc/bulwark/id', '--sudo', '--tag', 'prod')).out).toBe(
-      'host web-01: ssh://bulwark@10.0.0.5:2222?identity=%2Fetc%2Fbulwark%2Fid&sudo=1\n',
-    );
+    expect(
+      (await run('--db', db, 'hosts', 'add', 'web-01', '--address', 'bulwark@10.0.0.5:2222', '--identity', '/etc/bulwark/id', '--sudo', '--tag', 'prod')).out,
+    ).toBe('host web-01: ssh://bulwark@10.0.0.5:2222?identity=%2Fetc%2Fbulwark%2Fid&sudo=1\n');
     expect((await run('--db', db, 'hosts', 'add', 'bad name', '--address', 'h')).code).toBe(2);
     expect((await run('--db', db, 'hosts', 'add', 'x', '--address', 'a@b@c')).err).toContain('is not an SSH address');
     const list = await run('--db', db, 'hosts', 'list');
@@ -33,26 +33,29 @@ describe('bulwark hosts', () => {
     expect((await run('--db', db, 'hosts', 'remove', 'web-01')).code).toBe(2);
   });
 
-  requires(sshdHosts(), tool('rpmbuild')).it('scans real sshd hosts into the store; a dead host fails alone (exit 4); the running kernel is recorded', async () => {
-    const root = buildRpmRoot(join(dir, 'build'), join(dir, 'root'), [{ name: 'golang', version: '1.20.6', release: '1.azl3' }], { ownSource: true });
-    const h = await startSshHost(join(dir, 'h1'), { address: '127.0.0.6', port: 2222, rpmRoot: root, osRelease: OS_AZL3 });
-    running.push(h);
-    expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
-    await run('--db', db, 'hosts', 'add', 'h1', '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey);
-    await run('--db', db, 'hosts', 'add', 'dead', '--address', 'root@127.0.0.7:2222', '--identity', h.clientKey);
-    const kh = join(dir, 'known_hosts');
-    const first = await run('--db', db, 'scan', '--all', '--known-hosts', kh);
-    expect(first.code).toBe(4);
-    expect(first.out).toMatch(/^h1: FAILED: .*not in known_hosts/m);
-    const second = await run('--db', db, 'scan', '--all', '--known-hosts', kh, '--accept-new-host-key', '--fail-on', 'medium');
-    expect(second.out).toMatch(/^h1: azurelinux:3\.0, 1 finding \(1 new, 0 closed\)$/m);
-    expect(second.out).toMatch(/^dead: FAILED: root@\[127\.0\.0\.7\]:2222: cannot connect/m);
-    expect(second.code).toBe(4);
-    const only = await run('--db', db, 'scan', '--host', 'h1', '--known-hosts', kh, '--fail-on', 'medium');
-    expect(only.code).toBe(1);
-    const list = await run('--db', db, 'hosts', 'list', '--json');
-    const h1 = (JSON.parse(list.out) as { name: string; runningKernel: string | null; release: string | null }[]).find((x) => x.name === 'h1');
-    expect(h1?.release).toBe('azurelinux:3.0');
-    expect(h1?.runningKernel).toMatch(/\S/);
-  });
+  requires(sshdHosts(), tool('rpmbuild')).it(
+    'scans real sshd hosts into the store; a dead host fails alone (exit 4); the running kernel is recorded',
+    async () => {
+      const root = buildRpmRoot(join(dir, 'build'), join(dir, 'root'), [{ name: 'golang', version: '1.20.6', release: '1.azl3' }], { ownSource: true });
+      const h = await startSshHost(join(dir, 'h1'), { address: '127.0.0.6', port: 2222, rpmRoot: root, osRelease: OS_AZL3 });
+      running.push(h);
+      expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
+      await run('--db', db, 'hosts', 'add', 'h1', '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey);
+      await run('--db', db, 'hosts', 'add', 'dead', '--address', 'root@127.0.0.7:2222', '--identity', h.clientKey);
+      const kh = join(dir, 'known_hosts');
+      const first = await run('--db', db, 'scan', '--all', '--known-hosts', kh);
+      expect(first.code).toBe(4);
+      expect(first.out).toMatch(/^h1: FAILED: .*not in known_hosts/m);
+      const second = await run('--db', db, 'scan', '--all', '--known-hosts', kh, '--accept-new-host-key', '--fail-on', 'medium');
+      expect(second.out).toMatch(/^h1: azurelinux:3\.0, 1 finding \(1 new, 0 closed\)$/m);
+      expect(second.out).toMatch(/^dead: FAILED: root@\[127\.0\.0\.7\]:2222: cannot connect/m);
+      expect(second.code).toBe(4);
+      const only = await run('--db', db, 'scan', '--host', 'h1', '--known-hosts', kh, '--fail-on', 'medium');
+      expect(only.code).toBe(1);
+      const list = await run('--db', db, 'hosts', 'list', '--json');
+      const h1 = (JSON.parse(list.out) as { name: string; runningKernel: string | null; release: string | null }[]).find((x) => x.name === 'h1');
+      expect(h1?.release).toBe('azurelinux:3.0');
+      expect(h1?.runningKernel).toMatch(/\S/);
+    },
+  );
 });

@@ -51,7 +51,14 @@ export async function hostsListCommand(o: Common & { json: boolean }): Promise<E
 export async function hostsRemoveCommand(o: Common & { name: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    if (!(await removeHost(db, o.name, actorOf(o.io)))) throw new BulwarkError('usage', `no host named "${o.name}"${didYouMean(o.name, (await listHosts(db)).map((h) => h.name))}`);
+    if (!(await removeHost(db, o.name, actorOf(o.io))))
+      throw new BulwarkError(
+        'usage',
+        `no host named "${o.name}"${didYouMean(
+          o.name,
+          (await listHosts(db)).map((h) => h.name),
+        )}`,
+      );
     await writeAll(o.io.stdout, `removed ${o.name} (its inventory and findings with it)\n`);
     return EXIT.ok;
   } finally {
@@ -60,7 +67,16 @@ export async function hostsRemoveCommand(o: Common & { name: string }): Promise<
 }
 
 /** `bulwark scan --host H… | --all`: collect over SSH, store, match; exit 4 when a host failed. */
-export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; knownHostsFile: string; acceptNewHostKey: boolean; concurrency: number; format: 'table' | 'json'; failOn: Severity | undefined }): Promise<ExitCode> {
+export async function scanHostsCommand(
+  o: Common & {
+    hosts: string[] | 'all';
+    knownHostsFile: string;
+    acceptNewHostKey: boolean;
+    concurrency: number;
+    format: 'table' | 'json';
+    failOn: Severity | undefined;
+  },
+): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     // A mistyped name is the caller's mistake (exit 2, with the closest name), not a failed host (4).
@@ -68,11 +84,30 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
       const known = await listHosts(db);
       const names = known.map((h) => h.name);
       const missing = o.hosts.filter((n) => !known.some((h) => h.name === n || h.id === n));
-      if (missing.length > 0) throw new BulwarkError('storage.not-found', missing.map((n) => `no host named "${n}"${didYouMean(n, names)}`).join('; ') + ' (`bulwark hosts list` shows them)', { hosts: missing });
+      if (missing.length > 0)
+        throw new BulwarkError(
+          'storage.not-found',
+          missing.map((n) => `no host named "${n}"${didYouMean(n, names)}`).join('; ') + ' (`bulwark hosts list` shows them)',
+          { hosts: missing },
+        );
     }
-    const results = await scanHosts(db, o.hosts, { knownHostsFile: o.knownHostsFile, acceptNewHostKey: o.acceptNewHostKey, concurrency: o.concurrency, identityDir: sshKeyDir(o.io.env), actor: actorOf(o.io) });
+    const results = await scanHosts(db, o.hosts, {
+      knownHostsFile: o.knownHostsFile,
+      acceptNewHostKey: o.acceptNewHostKey,
+      concurrency: o.concurrency,
+      identityDir: sshKeyDir(o.io.env),
+      actor: actorOf(o.io),
+    });
     // The report's packageSources is a Map, for `scan --inventory`'s findings; JSON would print it as {}.
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify(results.map((r) => (r.report === undefined ? r : { ...r, report: { target: r.report.target, counts: r.report.counts, active: r.report.active } })), null, 2) + '\n');
+    if (o.format === 'json')
+      await writeAll(
+        o.io.stdout,
+        JSON.stringify(
+          results.map((r) => (r.report === undefined ? r : { ...r, report: { target: r.report.target, counts: r.report.counts, active: r.report.active } })),
+          null,
+          2,
+        ) + '\n',
+      );
     else {
       const lines = results.map((r) =>
         r.ok && r.report !== undefined
@@ -80,14 +115,28 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
           : `${r.host}: FAILED: ${r.error ?? ''}`,
       );
       await writeAll(o.io.stdout, lines.join('\n') + '\n');
-      for (const n of await staleFeedNotes(db, results.map((r) => r.report?.target.release ?? null))) await writeAll(o.io.stdout, `warning: ${n}\n`);
+      for (const n of await staleFeedNotes(
+        db,
+        results.map((r) => r.report?.target.release ?? null),
+      ))
+        await writeAll(o.io.stdout, `warning: ${n}\n`);
     }
     const failed = results.filter((r) => !r.ok).length;
     if (results.length === 0) await writeAll(o.io.stderr, 'no hosts to scan (`bulwark hosts add` adds one)\n');
-    else if (failed > 0) await writeAll(o.io.stderr, failed === results.length ? (failed === 1 ? 'the one host scanned failed\n' : `all ${String(failed)} hosts failed\n`) : `${String(failed)} of ${plural(results.length, 'host')} failed\n`);
+    else if (failed > 0)
+      await writeAll(
+        o.io.stderr,
+        failed === results.length
+          ? failed === 1
+            ? 'the one host scanned failed\n'
+            : `all ${String(failed)} hosts failed\n`
+          : `${String(failed)} of ${plural(results.length, 'host')} failed\n`,
+      );
     if (failed > 0) return EXIT.targetsFailed;
     if (o.failOn !== undefined) {
-      const worst = results.flatMap((r) => r.report?.active ?? []).some((f) => f.status !== 'accepted' && severityRank(f.severity) >= severityRank(o.failOn ?? 'critical'));
+      const worst = results
+        .flatMap((r) => r.report?.active ?? [])
+        .some((f) => f.status !== 'accepted' && severityRank(f.severity) >= severityRank(o.failOn ?? 'critical'));
       if (worst) return EXIT.findings;
     }
     return EXIT.ok;
@@ -99,7 +148,12 @@ export async function scanHostsCommand(o: Common & { hosts: string[] | 'all'; kn
 /** `bulwark hosts add | list | remove`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const hosts = describe(program.command('hosts'), 'hosts Bulwark reaches over SSH (no agent on the host)', 'bulwark hosts add web-01 --address bulwark@10.0.0.5 --sudo --tag prod', 'bulwark hosts list');
+  const hosts = describe(
+    program.command('hosts'),
+    'hosts Bulwark reaches over SSH (no agent on the host)',
+    'bulwark hosts add web-01 --address bulwark@10.0.0.5 --sudo --tag prod',
+    'bulwark hosts list',
+  );
   describe(
     hosts.command('add'),
     'add a host reached over SSH (an existing name needs --replace)',
@@ -113,9 +167,24 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(listOption('--tag <tag>', 'a tag (repeatable)'))
     .addOption(enumOption('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)", ['dnf', 'tdnf', 'apt']))
     .option('--replace', 'replace the host of this name (its address, identity, tags), keeping its inventory and findings')
-    .action(async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: 'dnf' | 'tdnf' | 'apt'; replace?: boolean }) => {
-      ctx.exit = await hostsAddCommand({ io, dbPath: ctx.dbPath(), name, address: o.address, identityFile: o.identity, sudo: o.sudo === true, tags: o.tag, packageManager: o.packageManager, replace: o.replace === true });
-    });
+    .action(
+      async (
+        name: string,
+        o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: 'dnf' | 'tdnf' | 'apt'; replace?: boolean },
+      ) => {
+        ctx.exit = await hostsAddCommand({
+          io,
+          dbPath: ctx.dbPath(),
+          name,
+          address: o.address,
+          identityFile: o.identity,
+          sudo: o.sudo === true,
+          tags: o.tag,
+          packageManager: o.packageManager,
+          replace: o.replace === true,
+        });
+      },
+    );
   describe(hosts.command('list'), 'list hosts: release, kernel, last inventory, address and tags', 'bulwark hosts list', 'bulwark hosts list --json')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {

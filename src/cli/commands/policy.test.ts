@@ -18,7 +18,7 @@ describe('bulwark policy and plan', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('applies versioned policies, plans from the store\'s findings and diffs plans', async () => {
+  it("applies versioned policies, plans from the store's findings and diffs plans", async () => {
     const f = join(dir, 'p.yaml');
     // The demo host, tagged prod, in scope of a copy of the production policy.
     writeFileSync(f, PROD.replace('tags: [prod]', 'tags: []').replace('hosts: [web-01]', 'hosts: [demo-azl3-vm]'));
@@ -27,19 +27,26 @@ describe('bulwark policy and plan', () => {
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: version 1 applied\n');
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: unchanged (version 1)\n');
     expect((await run('--db', db, 'policy', 'list')).out).toMatch(/^azl3-prod\s+1\s+/m);
-    const plan = JSON.parse((await run('--db', db, 'plan', '--policy', 'azl3-prod', '--format', 'json', '--at', '2026-11-24T12:00:00Z')).out) as { policyVersion: number; entries: { target: string; ring: string; packages: { name: string; to: string }[]; excluded: { package: string }[]; reboot: boolean }[] };
+    const plan = JSON.parse((await run('--db', db, 'plan', '--policy', 'azl3-prod', '--format', 'json', '--at', '2026-11-24T12:00:00Z')).out) as {
+      policyVersion: number;
+      entries: { target: string; ring: string; packages: { name: string; to: string }[]; excluded: { package: string }[]; reboot: boolean }[];
+    };
     expect(plan.policyVersion).toBe(1);
     const e = plan.entries[0];
     expect([e?.target, e?.ring, e?.reboot]).toEqual(['demo-azl3-vm', 'canary', true]);
     // openssl's fix (3.3.0-3.azl3) is within its pin (3.3.*).
-    expect(e?.packages.map((p) => `${p.name} ${p.to}`)).toEqual(expect.arrayContaining(['golang 0:1.22.7-2.azl3', 'kernel 0:6.6.57.1-10.azl3', 'openssl 0:3.3.0-3.azl3']));
+    expect(e?.packages.map((p) => `${p.name} ${p.to}`)).toEqual(
+      expect.arrayContaining(['golang 0:1.22.7-2.azl3', 'kernel 0:6.6.57.1-10.azl3', 'openssl 0:3.3.0-3.azl3']),
+    );
     expect(e?.excluded).toEqual([]);
     const table = await run('--db', db, 'plan', '--policy', 'azl3-prod');
     expect(table.out).toMatch(/^canary\s+demo-azl3-vm\s+/m);
     // The demo's critical golang advisory was published in 2024 (24 h rule): overdue in days, and
     // why so many — it was overdue when the host was first scanned.
     const atPlan = await run('--db', db, 'plan', '--policy', 'azl3-prod', '--at', '2026-11-24T12:00:00Z');
-    expect(atPlan.out).toMatch(/^ {2}demo-azl3-vm DEMO-2024-0002 golang: due 2024-10-02T00:00:00\.000Z, 783 days overdue; already overdue when first seen on \d{4}-\d{2}-\d{2} \(counted from its publication on 2024-10-01\)$/m);
+    expect(atPlan.out).toMatch(
+      /^ {2}demo-azl3-vm DEMO-2024-0002 golang: due 2024-10-02T00:00:00\.000Z, 783 days overdue; already overdue when first seen on \d{4}-\d{2}-\d{2} \(counted from its publication on 2024-10-01\)$/m,
+    );
     expect(atPlan.out).toMatch(/^1 finding past their deadline:$/m);
     expect(atPlan.out).not.toMatch(/\d h overdue/);
     const first = await run('--db', db, 'plan', 'diff', '--policy', 'azl3-prod');
@@ -95,25 +102,70 @@ describe('bulwark policy and plan', () => {
 
 describe('the plan as printed', () => {
   const policy = parsePolicy(PROD, 'prod.yaml');
-  const finding = (target: string, over: Partial<PlanFinding> = {}): PlanFinding => ({ targetId: target, advisorySource: 's', advisoryId: 'A-1', package: 'curl', installed: '0:8.8.0-1.azl3', fixed: '0:8.11.1-3.azl3', severity: 'medium', cvssScore: null, cves: [], publishedAt: '2026-11-20T00:00:00Z', firstSeen: '2026-11-20T00:00:00Z', status: 'open', ...over });
-  const fleet = ['web-01', ...Array.from({ length: 9 }, (_, i) => `app-${String(i)}`)].map((n) => ({ id: n, name: n, release: 'azurelinux:3.0', tags: ['prod'], rebootRequired: false }));
+  const finding = (target: string, over: Partial<PlanFinding> = {}): PlanFinding => ({
+    targetId: target,
+    advisorySource: 's',
+    advisoryId: 'A-1',
+    package: 'curl',
+    installed: '0:8.8.0-1.azl3',
+    fixed: '0:8.11.1-3.azl3',
+    severity: 'medium',
+    cvssScore: null,
+    cves: [],
+    publishedAt: '2026-11-20T00:00:00Z',
+    firstSeen: '2026-11-20T00:00:00Z',
+    status: 'open',
+    ...over,
+  });
+  const fleet = ['web-01', ...Array.from({ length: 9 }, (_, i) => `app-${String(i)}`)].map((n) => ({
+    id: n,
+    name: n,
+    release: 'azurelinux:3.0',
+    tags: ['prod'],
+    rebootRequired: false,
+  }));
 
   it('marks the earliest starts of rings that wait for another, names the ring waited for, and warns of a ring starting after its deadline', () => {
     // 2026-12-08: the monthly deadline is 2026-12-14T23:00Z; the last ring's weekend is 12-19.
     const out = renderPlan(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), 3, 24);
     expect(out).toMatch(/^canary\s+web-01\s+2026-12-12T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z\s+approved/m);
     expect(out).toMatch(/^rest\s+app-\d\s+≥2026-12-19T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z \(late\)\s+approved/m);
-    expect(out).toContain('\n  ring early: starts 24 h after ring canary ends; ≥: the earliest, if ring canary took no time\n  ring rest: starts 24 h after ring early ends; ≥: the earliest, if ring early took no time\n');
+    expect(out).toContain(
+      '\n  ring early: starts 24 h after ring canary ends; ≥: the earliest, if ring canary took no time\n  ring rest: starts 24 h after ring early ends; ≥: the earliest, if ring early took no time\n',
+    );
     expect(out).toMatch(/^1 warning:\n {2}ring rest: \d hosts? starts? after their deadline/m);
   });
 
-  it('shows an emergency\'s later ring after the soak the run shortens, and overdue figures in days past two days', () => {
+  it("shows an emergency's later ring after the soak the run shortens, and overdue figures in days past two days", () => {
     const at = new Date('2026-11-24T12:00:00Z');
-    const rings = { ...policy, rollout: { ...policy.rollout, rings: [{ name: 'canary', hosts: ['web-01'] }, { name: 'rest', percent: 100 }], soakHours: 48 } };
-    const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical' as const, publishedAt: at.toISOString(), firstSeen: at.toISOString() };
-    const out = renderPlan(assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }), 1, 48);
+    const rings = {
+      ...policy,
+      rollout: {
+        ...policy.rollout,
+        rings: [
+          { name: 'canary', hosts: ['web-01'] },
+          { name: 'rest', percent: 100 },
+        ],
+        soakHours: 48,
+      },
+    };
+    const crit = {
+      package: 'kernel',
+      fixed: '0:6.6.70.1-1.azl3',
+      advisoryId: 'K-1',
+      severity: 'critical' as const,
+      publishedAt: at.toISOString(),
+      firstSeen: at.toISOString(),
+    };
+    const out = renderPlan(
+      assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }),
+      1,
+      48,
+    );
     expect(out).toMatch(/^rest\s+app-0\s+≥2026-11-25T00:00:00\.000Z\s+emergency\s+2026-11-25T12:00:00\.000Z\s/m);
-    expect(out).toContain('\n  ring rest (emergency): starts 12 h after ring canary ends (the policy\'s 48 h soak, shortened to meet the deadline); ≥: the earliest, if ring canary took no time\n');
+    expect(out).toContain(
+      "\n  ring rest (emergency): starts 12 h after ring canary ends (the policy's 48 h soak, shortened to meet the deadline); ≥: the earliest, if ring canary took no time\n",
+    );
     expect([overdue(0), overdue(47), overdue(48), overdue(20_222)]).toEqual(['0 h overdue', '47 h overdue', '2 days overdue', '842 days overdue']);
   });
 });
@@ -171,7 +223,9 @@ describe('bulwark approve, hold, unhold and decisions', () => {
     expect((await cli('hold', '--policy', 'gated', last)).code).toBe(2);
     expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2020-01-01')).err).toMatch(/not a time in the future/);
     expect((await cli('hold', '--policy', 'nope', last, '--reason', 'x')).err).toMatch(/no policy named "nope"/);
-    expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2099-01-01')).out).toBe(`gated: ${last} held until 2099-01-01T23:59:59.000Z\n`);
+    expect((await cli('hold', '--policy', 'gated', last, '--reason', 'vendor regression', '--until', '2099-01-01')).out).toBe(
+      `gated: ${last} held until 2099-01-01T23:59:59.000Z\n`,
+    );
     const held = await plan();
     expect(held.held).toEqual([{ advisory: last, reason: `vendor regression (held by ${me})`, until: '2099-01-01T23:59:59.000Z' }]);
     for (const p of heldPkgs) expect(held.packages.map((x) => x.name)).not.toContain(p);
@@ -186,7 +240,12 @@ describe('bulwark approve, hold, unhold and decisions', () => {
     expect((await cli('decisions', '--policy', 'gated', '--history')).out).toMatch(new RegExp(`hold .*${me}.*vendor regression\\s+\\S+ by ${me}`));
 
     const audit = JSON.parse((await cli('audit', '--subject', 'gated', '--json')).out) as { action: string; actor: string; detail: { advisory?: string } }[];
-    expect(audit.filter((a) => a.action.startsWith('advisory.')).map((a) => `${a.action}:${a.detail.advisory ?? ''}:${a.actor}`).reverse()).toEqual([
+    expect(
+      audit
+        .filter((a) => a.action.startsWith('advisory.'))
+        .map((a) => `${a.action}:${a.detail.advisory ?? ''}:${a.actor}`)
+        .reverse(),
+    ).toEqual([
       ...rest.map((a) => `advisory.approve:${a}:${me}`),
       `advisory.approve:${last}:${me}`,
       `advisory.hold:${last}:${me}`,

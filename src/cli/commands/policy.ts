@@ -22,7 +22,10 @@ export async function policyApplyCommand(o: Common & { file: string }): Promise<
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const r = await applyPolicyFile(db, o.file, actorOf(o.io));
-    await writeAll(o.io.stdout, r.created ? `policy ${r.name}: version ${String(r.version)} applied\n` : `policy ${r.name}: unchanged (version ${String(r.version)})\n`);
+    await writeAll(
+      o.io.stdout,
+      r.created ? `policy ${r.name}: version ${String(r.version)} applied\n` : `policy ${r.name}: unchanged (version ${String(r.version)})\n`,
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -33,7 +36,13 @@ export async function policyListCommand(o: Common): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const list = await listPolicies(db);
-    await writeAll(o.io.stdout, formatTable(['POLICY', 'VERSION', 'APPLIED'], list.map((p) => [p.name, String(p.version), p.appliedAt])));
+    await writeAll(
+      o.io.stdout,
+      formatTable(
+        ['POLICY', 'VERSION', 'APPLIED'],
+        list.map((p) => [p.name, String(p.version), p.appliedAt]),
+      ),
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -49,7 +58,11 @@ export async function policySchemaCommand(o: { io: CliIo }): Promise<ExitCode> {
 export async function planCommand(o: Common & { policy: string; at: Date | undefined; format: 'table' | 'json' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const { plan, policy, policyVersion } = await makePlan(db, o.policy, { ...(o.at !== undefined ? { at: o.at } : {}), save: o.at === undefined, audit: actorOf(o.io) });
+    const { plan, policy, policyVersion } = await makePlan(db, o.policy, {
+      ...(o.at !== undefined ? { at: o.at } : {}),
+      save: o.at === undefined,
+      audit: actorOf(o.io),
+    });
     if (o.format === 'json') {
       await writeAll(o.io.stdout, JSON.stringify({ policyVersion, ...plan }, null, 2) + '\n');
       return EXIT.ok;
@@ -73,7 +86,16 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
     formatTable(
       ['RING', 'HOST', 'START', 'WINDOW', 'DEADLINE', 'APPROVAL', 'REBOOT', 'PACKAGES'],
       // "≥": the earliest start — the ring waits for the previous ring's end, not known ahead.
-      plan.entries.map((e) => [e.ring, e.target, `${e.after !== undefined ? '≥' : ''}${e.start}`, e.window ?? (e.emergency ? 'emergency' : '-'), `${e.deadline}${late[e.predictedBreach ?? ''] ?? ''}`, e.approval, e.reboot ? 'yes' : 'no', e.packages.map((p) => `${p.name}→${p.to}`).join(' ')]),
+      plan.entries.map((e) => [
+        e.ring,
+        e.target,
+        `${e.after !== undefined ? '≥' : ''}${e.start}`,
+        e.window ?? (e.emergency ? 'emergency' : '-'),
+        `${e.deadline}${late[e.predictedBreach ?? ''] ?? ''}`,
+        e.approval,
+        e.reboot ? 'yes' : 'no',
+        e.packages.map((p) => `${p.name}→${p.to}`).join(' '),
+      ]),
     ).trimEnd(),
   );
   // Which ring each ring waits for, once per ring (and per kind: an emergency's soak is shortened).
@@ -89,7 +111,8 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
   for (const e of plan.entries) {
     for (const h of e.held) lines.push(`  ${e.target}: held ${h.advisory} until ${h.until}: ${h.reason}`);
     for (const x of e.excluded) lines.push(`  ${e.target}: not updating ${x.package}: ${x.why}`);
-    if (e.awaitingApproval.length > 0) lines.push(`  ${e.target}: waits for approval of ${e.awaitingApproval.join(', ')} (bulwark approve --policy ${plan.policy} ADVISORY…)`);
+    if (e.awaitingApproval.length > 0)
+      lines.push(`  ${e.target}: waits for approval of ${e.awaitingApproval.join(', ')} (bulwark approve --policy ${plan.policy} ADVISORY…)`);
   }
   const warnings = plan.warnings ?? [];
   if (warnings.length > 0) lines.push(`${plural(warnings.length, 'warning')}:`, ...warnings.map((w) => `  ${w.message}`));
@@ -99,7 +122,10 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
       ...plan.breaches.slice(0, 20).map((b) => {
         // An out-of-band deadline counts from publication: a host first scanned long after it is
         // overdue from its first scan, which is why such figures can be years.
-        const atFirstScan = Date.parse(b.firstSeen) > Date.parse(b.deadline) && b.publishedAt !== null ? `; already overdue when first seen on ${b.firstSeen.slice(0, 10)} (counted from its publication on ${b.publishedAt.slice(0, 10)})` : '';
+        const atFirstScan =
+          Date.parse(b.firstSeen) > Date.parse(b.deadline) && b.publishedAt !== null
+            ? `; already overdue when first seen on ${b.firstSeen.slice(0, 10)} (counted from its publication on ${b.publishedAt.slice(0, 10)})`
+            : '';
         return `  ${b.target} ${b.advisory} ${b.package}: due ${b.deadline}, ${overdue(b.overdueHours)}${atFirstScan}`;
       }),
     );
@@ -126,7 +152,9 @@ export async function planDiffCommand(o: Common & { policy: string; format: 'tab
     const { diff, previousAt } = await planDiff(db, o.policy);
     if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ previousAt, ...diff }, null, 2) + '\n');
     else {
-      const lines = [`since ${previousAt ?? 'no earlier plan'}: ${plural(diff.added.length, 'host')} added, ${String(diff.removed.length)} removed, ${String(diff.changed.length)} changed`];
+      const lines = [
+        `since ${previousAt ?? 'no earlier plan'}: ${plural(diff.added.length, 'host')} added, ${String(diff.removed.length)} removed, ${String(diff.changed.length)} changed`,
+      ];
       for (const t of diff.added) lines.push(`+ ${t}`);
       for (const t of diff.removed) lines.push(`- ${t}`);
       for (const c of diff.changed) lines.push(`~ ${c.target}: ${c.what.join('; ')}`);
@@ -139,7 +167,15 @@ export async function planDiffCommand(o: Common & { policy: string; format: 'tab
 }
 
 /** `bulwark approve --policy P ADV…`, `bulwark hold --policy P ADV --reason R [--until T]`, `bulwark unhold --policy P ADV`. */
-export async function decideCommand(o: Common & { kind: 'approve' | 'hold' | 'unhold' | 'unapprove'; policy: string; advisories: string[]; reason: string | undefined; until: string | undefined }): Promise<ExitCode> {
+export async function decideCommand(
+  o: Common & {
+    kind: 'approve' | 'hold' | 'unhold' | 'unapprove';
+    policy: string;
+    advisories: string[];
+    reason: string | undefined;
+    until: string | undefined;
+  },
+): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const actor = actorOf(o.io);
@@ -178,7 +214,16 @@ export async function decisionsCommand(o: Common & { policy: string | undefined;
         o.io.stdout,
         formatTable(
           ['POLICY', 'ADVISORY', 'DECISION', 'UNTIL', 'BY', 'AT', 'REASON', ...(o.history ? ['LIFTED'] : [])],
-          list.map((d) => [d.policy, d.advisoryId, d.kind, d.until ?? '-', d.actor, d.createdAt, d.reason, ...(o.history ? [d.revokedAt === null ? '-' : `${d.revokedAt} by ${d.revokedBy ?? '?'}`] : [])]),
+          list.map((d) => [
+            d.policy,
+            d.advisoryId,
+            d.kind,
+            d.until ?? '-',
+            d.actor,
+            d.createdAt,
+            d.reason,
+            ...(o.history ? [d.revokedAt === null ? '-' : `${d.revokedAt} by ${d.revokedBy ?? '?'}`] : []),
+          ]),
         ),
       );
     return EXIT.ok;
@@ -190,8 +235,17 @@ export async function decisionsCommand(o: Common & { policy: string | undefined;
 /** `bulwark policy`, `plan`, the decisions (`approve`, `hold`, `unhold`, `unapprove`) and `decisions`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const policy = describe(program.command('policy'), 'patch policies (YAML), versioned in the store', 'bulwark policy apply -f policies/monthly.yaml', 'bulwark policy list');
-  describe(policy.command('apply'), 'store a policy file as the next version of its policy (checked first: every error at once)', 'bulwark policy apply -f policies/monthly.yaml')
+  const policy = describe(
+    program.command('policy'),
+    'patch policies (YAML), versioned in the store',
+    'bulwark policy apply -f policies/monthly.yaml',
+    'bulwark policy list',
+  );
+  describe(
+    policy.command('apply'),
+    'store a policy file as the next version of its policy (checked first: every error at once)',
+    'bulwark policy apply -f policies/monthly.yaml',
+  )
     .requiredOption('-f, --file <file>', 'the policy YAML')
     .action(async (o: { file: string }) => {
       ctx.exit = await policyApplyCommand({ io, dbPath: ctx.dbPath(), file: o.file });
@@ -217,12 +271,23 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (what: string | undefined, o: { policy?: string; at?: Date; format: 'table' | 'json' }) => {
       if (o.policy === undefined) throw new BulwarkError('usage', 'plan needs --policy NAME');
       if (what !== undefined && what !== 'diff') throw new BulwarkError('usage', `plan: unknown "${what}" (plan [diff] --policy NAME)`);
-      ctx.exit = what === 'diff' ? await planDiffCommand({ io, dbPath: ctx.dbPath(), policy: o.policy, format: o.format }) : await planCommand({ io, dbPath: ctx.dbPath(), policy: o.policy, at: o.at, format: o.format });
+      ctx.exit =
+        what === 'diff'
+          ? await planDiffCommand({ io, dbPath: ctx.dbPath(), policy: o.policy, format: o.format })
+          : await planCommand({ io, dbPath: ctx.dbPath(), policy: o.policy, at: o.at, format: o.format });
     });
 
   for (const [kind, description, example] of [
-    ['approve', 'approve advisories under a policy: plan entries waiting for approval (manual rules, monthly work before auto-approval) may run', 'bulwark approve AZL-2026-1234 --policy monthly --reason "CAB 2026-07"'],
-    ['hold', 'hold an advisory under a policy, with a reason, until a time (default 30 days): its updates stay out of plans', 'bulwark hold AZL-2026-1234 --policy monthly --reason "breaks the app" --until 2026-08-01'],
+    [
+      'approve',
+      'approve advisories under a policy: plan entries waiting for approval (manual rules, monthly work before auto-approval) may run',
+      'bulwark approve AZL-2026-1234 --policy monthly --reason "CAB 2026-07"',
+    ],
+    [
+      'hold',
+      'hold an advisory under a policy, with a reason, until a time (default 30 days): its updates stay out of plans',
+      'bulwark hold AZL-2026-1234 --policy monthly --reason "breaks the app" --until 2026-08-01',
+    ],
     ['unhold', 'lift the hold on an advisory', 'bulwark unhold AZL-2026-1234 --policy monthly'],
     ['unapprove', 'withdraw the approval of an advisory', 'bulwark unapprove AZL-2026-1234 --policy monthly --reason "approved by mistake"'],
   ] as const) {
@@ -236,7 +301,12 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.exit = await decideCommand({ io, dbPath: ctx.dbPath(), kind, policy: o.policy, advisories, reason: o.reason, until: o.until?.toISOString() });
       });
   }
-  describe(program.command('decisions'), 'approvals and holds in force (with --history: all of them, lifted and expired too)', 'bulwark decisions --policy monthly', 'bulwark decisions --history --json')
+  describe(
+    program.command('decisions'),
+    'approvals and holds in force (with --history: all of them, lifted and expired too)',
+    'bulwark decisions --policy monthly',
+    'bulwark decisions --history --json',
+  )
     .option('--policy <name>', 'only this policy')
     .option('--history', 'include lifted and expired decisions')
     .option('--json', 'print JSON')

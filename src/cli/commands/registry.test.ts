@@ -5,7 +5,11 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { COMMAND_GROUPS, groupsFor } from './registry.js';
 
-const ctx = (): CliContext => ({ io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} }, dbPath: () => undefined, exit: EXIT.ok });
+const ctx = (): CliContext => ({
+  io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} },
+  dbPath: () => undefined,
+  exit: EXIT.ok,
+});
 
 /** Every command path under `cmd`: ['feeds'], ['feeds', 'list'], … */
 function paths(cmd: Command, prefix: string[] = []): string[][] {
@@ -93,7 +97,8 @@ describe('lazy loading (issue #14 item 7)', () => {
       expect(await main(['--help'], io().io)).toBe(0);
       expect(loaded).toContain('./serve.js');
     } finally {
-      for (const m of ['../../storage/index.js', '../../api/app.js', '../../services/images.js', '../../services/store.js', './serve.js', './image.js']) vi.doUnmock(m);
+      for (const m of ['../../storage/index.js', '../../api/app.js', '../../services/images.js', '../../services/store.js', './serve.js', './image.js'])
+        vi.doUnmock(m);
       vi.resetModules();
     }
   });

@@ -16,11 +16,35 @@ interface Common {
   dbPath: string | undefined;
 }
 
-export async function repoAddCommand(o: Common & { id: string; url: string; keys: string[]; verify: boolean; kind?: 'rpm-md' | 'deb'; suite?: string | null; components?: string[]; arches?: string[] }): Promise<ExitCode> {
+export async function repoAddCommand(
+  o: Common & {
+    id: string;
+    url: string;
+    keys: string[];
+    verify: boolean;
+    kind?: 'rpm-md' | 'deb';
+    suite?: string | null;
+    components?: string[];
+    arches?: string[];
+  },
+): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await addRepo(db, { id: o.id, url: o.url, keyFiles: o.keys, verify: o.verify, actor: actorOf(o.io), kind: o.kind ?? 'rpm-md', suite: o.suite ?? null, components: o.components ?? [], arches: o.arches ?? [] });
-    await writeAll(o.io.stdout, `repository ${r.id}: ${r.url}${r.verify ? `, signed by ${String(r.keys.length)} trusted key(s)` : ', signature NOT checked'}\n`);
+    const r = await addRepo(db, {
+      id: o.id,
+      url: o.url,
+      keyFiles: o.keys,
+      verify: o.verify,
+      actor: actorOf(o.io),
+      kind: o.kind ?? 'rpm-md',
+      suite: o.suite ?? null,
+      components: o.components ?? [],
+      arches: o.arches ?? [],
+    });
+    await writeAll(
+      o.io.stdout,
+      `repository ${r.id}: ${r.url}${r.verify ? `, signed by ${String(r.keys.length)} trusted key(s)` : ', signature NOT checked'}\n`,
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -31,8 +55,23 @@ export async function repoListCommand(o: Common & { json: boolean }): Promise<Ex
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const repos = await listRepos(db);
-    if (o.json) await writeAll(o.io.stdout, JSON.stringify(repos.map((r) => ({ ...r, keys: r.keys.map((k) => k.origin) })), null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['REPO', 'KIND', 'URL', 'VERIFY', 'KEYS'], repos.map((r) => [r.id, r.kind, r.url, r.verify ? 'yes' : 'NO', r.keys.map((k) => k.origin).join(', ')])));
+    if (o.json)
+      await writeAll(
+        o.io.stdout,
+        JSON.stringify(
+          repos.map((r) => ({ ...r, keys: r.keys.map((k) => k.origin) })),
+          null,
+          2,
+        ) + '\n',
+      );
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['REPO', 'KIND', 'URL', 'VERIFY', 'KEYS'],
+          repos.map((r) => [r.id, r.kind, r.url, r.verify ? 'yes' : 'NO', r.keys.map((k) => k.origin).join(', ')]),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -45,14 +84,24 @@ export async function repoSyncCommand(o: Common & { ids: string[]; allowRollback
   try {
     const known = (await listRepos(db)).map((r) => r.id);
     // A mistyped repository is the caller's mistake (exit 2, with the closest name), not a refused sync (4).
-    for (const id of o.ids) if (!known.includes(id)) throw new BulwarkError('usage', `no repository ${id}${didYouMean(id, known)} (add it with \`bulwark repo add\`)`, { repo: id });
+    for (const id of o.ids)
+      if (!known.includes(id)) throw new BulwarkError('usage', `no repository ${id}${didYouMean(id, known)} (add it with \`bulwark repo add\`)`, { repo: id });
     const ids = o.ids.length > 0 ? o.ids : known;
     let failed = false;
     for (const id of ids) {
       try {
         const r = await syncRepo(db, id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), allowRollback: o.allowRollback === true, actor: actorOf(o.io) });
-        const state = r.rolledBack ? 'ROLLED BACK (allowed)' : r.notAdvancedSince !== null ? `unchanged: not advanced since ${r.notAdvancedSince}` : r.created ? 'new' : 'unchanged';
-        await writeAll(o.io.stdout, `${id}: snapshot ${r.snapshot.slice(0, 16)} ${state}, ${plural(r.packages, 'package')}, ${plural(r.files, 'file')}, ${plural(r.bytes, 'byte')}${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`);
+        const state = r.rolledBack
+          ? 'ROLLED BACK (allowed)'
+          : r.notAdvancedSince !== null
+            ? `unchanged: not advanced since ${r.notAdvancedSince}`
+            : r.created
+              ? 'new'
+              : 'unchanged';
+        await writeAll(
+          o.io.stdout,
+          `${id}: snapshot ${r.snapshot.slice(0, 16)} ${state}, ${plural(r.packages, 'package')}, ${plural(r.files, 'file')}, ${plural(r.bytes, 'byte')}${r.signedBy === null ? ', NOT signature-checked' : `, signed by ${r.signedBy}`}\n`,
+        );
       } catch (err) {
         failed = true;
         await writeAll(o.io.stderr, `${id}: REFUSED: ${(err as Error).message}\n`);
@@ -69,7 +118,14 @@ export async function repoSnapshotsCommand(o: Common & { id: string | undefined;
   try {
     const snaps = await listSnapshots(db, o.id);
     if (o.json) await writeAll(o.io.stdout, JSON.stringify(snaps, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['REPO', 'SNAPSHOT', 'TAKEN', 'REVISION', 'PACKAGES', 'SIGNED BY'], snaps.map((s) => [s.repoId, s.id.slice(0, 16), s.createdAt, s.revision ?? '-', String(s.packages), s.signedBy ?? 'unchecked'])));
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['REPO', 'SNAPSHOT', 'TAKEN', 'REVISION', 'PACKAGES', 'SIGNED BY'],
+          snaps.map((s) => [s.repoId, s.id.slice(0, 16), s.createdAt, s.revision ?? '-', String(s.packages), s.signedBy ?? 'unchecked']),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -80,8 +136,14 @@ export async function repoSnapshotsCommand(o: Common & { id: string | undefined;
 export async function repoMirrorCommand(o: Common & { id: string; snapshot: string | undefined }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await mirrorSnapshot(db, o.id, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) });
-    await writeAll(o.io.stdout, `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${plural(r.packages, 'package')}, ${String(r.fetched)} fetched (${plural(r.bytes, 'byte')}), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`);
+    const r = await mirrorSnapshot(db, o.id, {
+      objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
+      ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}),
+    });
+    await writeAll(
+      o.io.stdout,
+      `${o.id}: snapshot ${r.snapshot.slice(0, 16)}: ${plural(r.packages, 'package')}, ${String(r.fetched)} fetched (${plural(r.bytes, 'byte')}), ${String(r.alreadyStored)} already stored, ${String(r.refused.length)} refused\n`,
+    );
     for (const x of r.refused) await writeAll(o.io.stderr, `${o.id}: REFUSED ${x.package}: ${x.reason}\n`);
     return r.refused.length > 0 ? EXIT.targetsFailed : EXIT.ok;
   } finally {
@@ -110,10 +172,21 @@ export async function repoPruneCommand(o: Common & { rules: Omit<PruneOptions, '
   try {
     const objectsDir = defaultObjectsDir(o.dbPath, o.io.env);
     const plan = await planPrune(db, { ...o.rules, objectsDir });
-    const lines = [...plan.versions.map((v) => `view ${v.view} version ${String(v.version)} (${v.createdAt})`), ...plan.snapshots.map((s) => `snapshot ${s.repo} ${s.snapshot.slice(0, 16)} (${s.createdAt})`), ...plan.objects.map((x) => `object ${x.sha256} ${String(x.bytes)} bytes`)];
+    const lines = [
+      ...plan.versions.map((v) => `view ${v.view} version ${String(v.version)} (${v.createdAt})`),
+      ...plan.snapshots.map((s) => `snapshot ${s.repo} ${s.snapshot.slice(0, 16)} (${s.createdAt})`),
+      ...plan.objects.map((x) => `object ${x.sha256} ${String(x.bytes)} bytes`),
+    ];
     if (!o.dryRun) await applyPrune(db, plan, { objectsDir, publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io) });
     const verb = o.dryRun ? 'would remove' : 'removed';
-    await writeAll(o.io.stdout, [...lines.map((l) => `${verb} ${l}`), `${o.dryRun ? 'dry run: ' : ''}${String(plan.versions.length)} view version(s), ${String(plan.snapshots.length)} snapshot(s), ${String(plan.objects.length)} object(s) (${String(plan.bytes)} bytes) ${verb}`, ''].join('\n'));
+    await writeAll(
+      o.io.stdout,
+      [
+        ...lines.map((l) => `${verb} ${l}`),
+        `${o.dryRun ? 'dry run: ' : ''}${String(plan.versions.length)} view version(s), ${String(plan.snapshots.length)} snapshot(s), ${String(plan.objects.length)} object(s) (${String(plan.bytes)} bytes) ${verb}`,
+        '',
+      ].join('\n'),
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -123,7 +196,12 @@ export async function repoPruneCommand(o: Common & { rules: Omit<PruneOptions, '
 /** `bulwark repo add | list | sync | remove | prune | mirror | snapshots`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const repo = describe(program.command('repo'), 'package repositories: signed metadata verified, immutable content-addressed snapshots', 'bulwark repo add base --url https://mirror.example.com/base/x86_64 --key repo.asc', 'bulwark repo sync');
+  const repo = describe(
+    program.command('repo'),
+    'package repositories: signed metadata verified, immutable content-addressed snapshots',
+    'bulwark repo add base --url https://mirror.example.com/base/x86_64 --key repo.asc',
+    'bulwark repo sync',
+  );
   describe(
     repo.command('add'),
     'add a repository to take snapshots of',
@@ -138,9 +216,22 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--suite <suite>', 'deb: the suite under dists/ (none: a flat repository)')
     .addOption(listOption('--component <c>', 'deb: a component, e.g. main (repeatable)'))
     .addOption(listOption('--arch <a>', 'deb: an architecture, e.g. amd64 (repeatable)'))
-    .action(async (id: string, o: { url: string; key: string[]; verify: boolean; kind: 'rpm-md' | 'deb'; suite?: string; component: string[]; arch: string[] }) => {
-      ctx.exit = await repoAddCommand({ io, dbPath: ctx.dbPath(), id, url: o.url, keys: o.key, verify: o.verify, kind: o.kind, suite: o.suite ?? null, components: o.component, arches: o.arch });
-    });
+    .action(
+      async (id: string, o: { url: string; key: string[]; verify: boolean; kind: 'rpm-md' | 'deb'; suite?: string; component: string[]; arch: string[] }) => {
+        ctx.exit = await repoAddCommand({
+          io,
+          dbPath: ctx.dbPath(),
+          id,
+          url: o.url,
+          keys: o.key,
+          verify: o.verify,
+          kind: o.kind,
+          suite: o.suite ?? null,
+          components: o.component,
+          arches: o.arch,
+        });
+      },
+    );
   describe(repo.command('list'), 'list repositories, their kind, address and signing keys', 'bulwark repo list')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
@@ -169,10 +260,20 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(intOption('--version-days <d>', 'keep view versions published within this many days', { min: 0 }))
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(async (o: { keepSnapshots?: number; snapshotDays?: number; keepVersions?: number; versionDays?: number; dryRun?: boolean }) => {
-      const rules = { ...(o.keepSnapshots !== undefined ? { keepSnapshots: o.keepSnapshots } : {}), ...(o.snapshotDays !== undefined ? { snapshotDays: o.snapshotDays } : {}), ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}), ...(o.versionDays !== undefined ? { versionDays: o.versionDays } : {}) };
+      const rules = {
+        ...(o.keepSnapshots !== undefined ? { keepSnapshots: o.keepSnapshots } : {}),
+        ...(o.snapshotDays !== undefined ? { snapshotDays: o.snapshotDays } : {}),
+        ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}),
+        ...(o.versionDays !== undefined ? { versionDays: o.versionDays } : {}),
+      };
       ctx.exit = await repoPruneCommand({ io, dbPath: ctx.dbPath(), rules, dryRun: o.dryRun === true });
     });
-  describe(repo.command('mirror'), "store a snapshot's package files, each verified against the snapshot's signed metadata", 'bulwark repo mirror base', 'bulwark repo mirror base --snapshot 3f2a9c')
+  describe(
+    repo.command('mirror'),
+    "store a snapshot's package files, each verified against the snapshot's signed metadata",
+    'bulwark repo mirror base',
+    'bulwark repo mirror base --snapshot 3f2a9c',
+  )
     .argument('<id>', 'the repository')
     .option('--snapshot <id>', 'this snapshot (a prefix of its id) instead of the latest')
     .action(async (id: string, o: { snapshot?: string }) => {

@@ -20,11 +20,21 @@ function summary(r: RunReport): string {
  * `bulwark run --policy P`: plans now, then patches over SSH ring by ring;
  * `bulwark run resume|pause|cancel|show RUN`. Exit 4 when a host failed.
  */
-export async function runCommand(o: { io: CliIo; dbPath: string | undefined; action: string | undefined; id: string | undefined; policy: string | undefined; knownHostsFile: string | undefined; json: boolean; ignoreWindows?: boolean }): Promise<ExitCode> {
+export async function runCommand(o: {
+  io: CliIo;
+  dbPath: string | undefined;
+  action: string | undefined;
+  id: string | undefined;
+  policy: string | undefined;
+  knownHostsFile: string | undefined;
+  json: boolean;
+  ignoreWindows?: boolean;
+}): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const actor = actorOf(o.io);
-    const transport = (): ReturnType<typeof runTransport> => runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env) });
+    const transport = (): ReturnType<typeof runTransport> =>
+      runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env) });
     const id = (): number => {
       const n = Number(o.id);
       if (o.id === undefined || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `run ${o.action ?? ''} needs a run number`);
@@ -53,7 +63,22 @@ export async function runCommand(o: { io: CliIo; dbPath: string | undefined; act
       case 'show': {
         const { run, steps } = await showRun(db, id());
         report = { run, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))] };
-        if (!o.json) await writeAll(o.io.stdout, formatTable(['HOST', 'RING', 'STEP', 'STATE', 'TRIES', 'EXIT', 'FINISHED'], steps.map((s) => [s.targetName, String(s.ringIndex), s.kind, s.state, String(s.attempts), s.exitCode === null ? '-' : String(s.exitCode), s.finishedAt ?? '-'])));
+        if (!o.json)
+          await writeAll(
+            o.io.stdout,
+            formatTable(
+              ['HOST', 'RING', 'STEP', 'STATE', 'TRIES', 'EXIT', 'FINISHED'],
+              steps.map((s) => [
+                s.targetName,
+                String(s.ringIndex),
+                s.kind,
+                s.state,
+                String(s.attempts),
+                s.exitCode === null ? '-' : String(s.exitCode),
+                s.finishedAt ?? '-',
+              ]),
+            ),
+          );
         break;
       }
       default:
@@ -81,7 +106,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--ignore-windows', 'with --policy: start every approved host now, whatever its window')
     .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
     .option('--json', 'print JSON')
-    .action(async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean; ignoreWindows?: boolean }) => {
-      ctx.exit = await runCommand({ io: ctx.io, dbPath: ctx.dbPath(), action, id, policy: o.policy, knownHostsFile: o.knownHosts, json: o.json === true, ignoreWindows: o.ignoreWindows === true });
-    });
+    .action(
+      async (action: string | undefined, id: string | undefined, o: { policy?: string; knownHosts?: string; json?: boolean; ignoreWindows?: boolean }) => {
+        ctx.exit = await runCommand({
+          io: ctx.io,
+          dbPath: ctx.dbPath(),
+          action,
+          id,
+          policy: o.policy,
+          knownHostsFile: o.knownHosts,
+          json: o.json === true,
+          ignoreWindows: o.ignoreWindows === true,
+        });
+      },
+    );
 }

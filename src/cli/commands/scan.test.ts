@@ -27,7 +27,19 @@ describe('bulwark scan --feed (no database)', () => {
     const doc = JSON.parse(r.out) as { findings: Record<string, unknown>[]; release: string; mode: string };
     expect(doc.release).toBe('azurelinux:3.0');
     expect(doc.findings).toEqual([
-      { advisory: 'oval:com.microsoft.azurelinux:def:1', source: `file:${OVAL}`, cves: ['CVE-2023-29409'], package: 'golang', arch: 'x86_64', installed: '0:1.20.6-1.azl3', fixed: '0:1.20.7-1.azl3', severity: 'medium', status: 'open', reason: null, packageSource: { name: 'golang', origin: 'given' } },
+      {
+        advisory: 'oval:com.microsoft.azurelinux:def:1',
+        source: `file:${OVAL}`,
+        cves: ['CVE-2023-29409'],
+        package: 'golang',
+        arch: 'x86_64',
+        installed: '0:1.20.6-1.azl3',
+        fixed: '0:1.20.7-1.azl3',
+        severity: 'medium',
+        status: 'open',
+        reason: null,
+        packageSource: { name: 'golang', origin: 'given' },
+      },
     ]);
   });
 
@@ -50,7 +62,8 @@ describe('bulwark scan --feed (no database)', () => {
 // Issue #13: a manifest of rpm file names says nothing of source packages, and Azure Linux's
 // OVAL names only source packages; this scan found nothing and exited 0.
 const AZL3_OVAL = sharedData('azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
-if (AZL3_OVAL === null && process.env['CI'] !== undefined) throw new Error('../shared/data/azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz is missing (CI needs ../shared)');
+if (AZL3_OVAL === null && process.env['CI'] !== undefined)
+  throw new Error('../shared/data/azurelinux/oval/azurelinux-3.0-oval.2025-02-24.xml.xz is missing (CI needs ../shared)');
 describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real Azure Linux 3.0 OVAL', () => {
   const manifest = join(dir, 'two.txt');
   writeFileSync(manifest, 'curl-8.8.0-1.azl3.x86_64.rpm\nexpat-2.6.2-1.azl3.x86_64.rpm\n');
@@ -62,7 +75,10 @@ describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real
     expect(r.out).toMatch(/^critical +oval:com\.microsoft\.azurelinux:def:48394 +CVE-2024-45492 +expat /m);
     expect(r.out).toMatch(/^critical +oval:com\.microsoft\.azurelinux:def:48430 +CVE-2024-45491 +expat /m);
     const json = await run('scan', '--inventory', manifest, '--feed', AZL3_OVAL!, '--format', 'json');
-    const doc = JSON.parse(json.out) as { inventory: { sources: Record<string, number> }; findings: { package: string; severity: string; packageSource: unknown }[] };
+    const doc = JSON.parse(json.out) as {
+      inventory: { sources: Record<string, number> };
+      findings: { package: string; severity: string; packageSource: unknown }[];
+    };
     expect(doc.inventory.sources).toEqual({ given: 0, repository: 0, learned: 0, shipped: 2, assumed: 0 });
     expect(doc.findings.filter((f) => f.severity === 'critical').map((f) => [f.package, f.packageSource])).toEqual([
       ['expat', { name: 'expat', origin: 'shipped' }],
@@ -86,8 +102,30 @@ describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real
 
   it.each(['cyclonedx', 'spdx'] as const)('holds --fail-on critical for the same two packages as a %s SBOM without upstream= (exit 1)', async (form) => {
     const packages = [
-      { family: 'rpm' as const, name: 'curl', epoch: null, version: '8.8.0', release: '1.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null, license: null, sourceRpm: null },
-      { family: 'rpm' as const, name: 'expat', epoch: null, version: '2.6.2', release: '1.azl3', arch: 'x86_64', sourceName: null, sourceVersion: null, license: null, sourceRpm: null },
+      {
+        family: 'rpm' as const,
+        name: 'curl',
+        epoch: null,
+        version: '8.8.0',
+        release: '1.azl3',
+        arch: 'x86_64',
+        sourceName: null,
+        sourceVersion: null,
+        license: null,
+        sourceRpm: null,
+      },
+      {
+        family: 'rpm' as const,
+        name: 'expat',
+        epoch: null,
+        version: '2.6.2',
+        release: '1.azl3',
+        arch: 'x86_64',
+        sourceName: null,
+        sourceVersion: null,
+        license: null,
+        sourceRpm: null,
+      },
     ];
     const subject = { name: 'img', version: '1', type: 'container' as const, release: 'azurelinux:3.0', digest: null };
     const ctx = { created: '2026-12-06T00:00:00.000Z', uuid: '00000000-0000-4000-8000-000000000000', tool: { name: 'bulwark', version: 'test' } };
@@ -125,7 +163,9 @@ describe('bulwark scan into the store', () => {
   it('prints JSON findings with the same fields as a scan with --feed, and what the store adds', async () => {
     const db = join(dir, 'same-shape.db');
     expect((await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL)).code).toBe(0);
-    const stored = JSON.parse((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-03', '--format', 'json')).out) as { findings: Record<string, unknown>[] };
+    const stored = JSON.parse((await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-03', '--format', 'json')).out) as {
+      findings: Record<string, unknown>[];
+    };
     const file = JSON.parse((await run('scan', '--inventory', inv, '--feed', OVAL, '--format', 'json')).out) as { findings: Record<string, unknown>[] };
     expect(stored.findings).toHaveLength(1);
     const [s] = stored.findings;
@@ -173,17 +213,25 @@ describe('bulwark scan into the store', () => {
   });
 
   requires(tools('rpmbuild', 'rpm')).it('reads an image root with the real rpm', async () => {
-    const root = buildRpmRoot(join(dir, 'build'), join(dir, 'rootfs'), [
-      { name: 'golang', version: '1.20.6', release: '1.azl3' },
-      { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
-    ], { ownSource: true });
+    const root = buildRpmRoot(
+      join(dir, 'build'),
+      join(dir, 'rootfs'),
+      [
+        { name: 'golang', version: '1.20.6', release: '1.azl3' },
+        { name: 'perl', epoch: 4, version: '5.38.2', release: '509.azl3' },
+      ],
+      { ownSource: true },
+    );
     const db = join(dir, 'root.db');
     await run('--db', db, 'feeds', 'sync', '--source', 'azurelinux-3.0-oval', '--file', OVAL);
     const r = await run('--db', db, 'scan', '--root', root, '--release', 'azurelinux:3.0', '--format', 'json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as { target: string; findings: { advisory: string; package: string; reason: string | null }[] };
     expect(doc.target).toBe('rootfs');
-    expect(doc.findings.map((f) => `${f.advisory} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual(['oval:com.microsoft.azurelinux:def:1 golang ', 'oval:com.microsoft.azurelinux:def:3 perl corrected']);
+    expect(doc.findings.map((f) => `${f.advisory} ${f.package} ${f.reason === null ? '' : 'corrected'}`).sort()).toEqual([
+      'oval:com.microsoft.azurelinux:def:1 golang ',
+      'oval:com.microsoft.azurelinux:def:3 perl corrected',
+    ]);
   });
 });
 
@@ -204,7 +252,16 @@ describe('bulwark scan of an inventory with no package it can judge', () => {
     }),
   );
   const spdx = join(dir, 'nopurl.spdx.json');
-  writeFileSync(spdx, JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ SPDXID: 'SPDXRef-a', name: 'a' }, { SPDXID: 'SPDXRef-b', name: 'b' }] }));
+  writeFileSync(
+    spdx,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      packages: [
+        { SPDXID: 'SPDXRef-a', name: 'a' },
+        { SPDXID: 'SPDXRef-b', name: 'b' },
+      ],
+    }),
+  );
   const removed = join(dir, 'removed.tsv');
   writeFileSync(removed, 'curl\t7.88.1-10\tamd64\tcurl\t7.88.1-10\trc \nbash\t5.2.15-2\tamd64\tbash\t5.2.15-2\trc \n');
   const empty = join(dir, 'empty.tsv');

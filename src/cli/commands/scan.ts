@@ -46,7 +46,16 @@ type StoredPrinted = Printed & { advisoryId: string; advisorySource: string; fir
 function table(findings: readonly Printed[]): string {
   const rows = [...findings]
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory))
-    .map((f) => [f.severity, f.advisory, f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''), f.package, f.installed, f.fixed ?? '-', f.status, f.reason === null ? '' : '*']);
+    .map((f) => [
+      f.severity,
+      f.advisory,
+      f.cves.slice(0, 2).join(' ') + (f.cves.length > 2 ? ` +${String(f.cves.length - 2)}` : ''),
+      f.package,
+      f.installed,
+      f.fixed ?? '-',
+      f.status,
+      f.reason === null ? '' : '*',
+    ]);
   return formatTable(['SEVERITY', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', ''], rows);
 }
 
@@ -73,7 +82,10 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
     return;
   }
   const open = r.findings.filter((f) => f.status === 'open').length;
-  await writeAll(io.stdout, `${r.inventory.file}: ${plural(r.inventory.packages, 'package')} (${r.inventory.format}), ${r.release}, ${plural(r.advisories, 'advisory', 'advisories')}, ${r.mode} matching\n`);
+  await writeAll(
+    io.stdout,
+    `${r.inventory.file}: ${plural(r.inventory.packages, 'package')} (${r.inventory.format}), ${r.release}, ${plural(r.advisories, 'advisory', 'advisories')}, ${r.mode} matching\n`,
+  );
   if (r.mode === 'normal') await writeAll(io.stdout, sourcesLine(r.inventory.sources));
   await printImportWarnings(io, r.inventory.warnings);
   await writeAll(io.stdout, `${plural(r.findings.length, 'finding')} (${String(open)} with a fix, ${String(r.findings.length - open)} without one)\n`);
@@ -89,10 +101,15 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
  * advisory store. `--fail-on SEVERITY` exits 1 when a finding is that severe or worse.
  */
 export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
-  if ([o.inventory !== undefined, o.root !== undefined, o.local].filter(Boolean).length !== 1) throw new BulwarkError('usage', 'give one of --inventory FILE, --root DIR, --local, --host NAME or --all');
+  if ([o.inventory !== undefined, o.root !== undefined, o.local].filter(Boolean).length !== 1)
+    throw new BulwarkError('usage', 'give one of --inventory FILE, --root DIR, --local, --host NAME or --all');
   if (o.local && o.feeds.length > 0) throw new BulwarkError('usage', '--local with --feed is not supported yet: scan --local stores this machine as a host');
   if (o.feeds.length > 0) {
-    if (o.root !== undefined) throw new BulwarkError('usage', '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory');
+    if (o.root !== undefined)
+      throw new BulwarkError(
+        'usage',
+        '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory',
+      );
     const r = await scanFiles({ inventory: o.inventory ?? '', feeds: o.feeds, release: o.release, ovalStrict: o.ovalStrict, runningKernel: o.kernel ?? null });
     await print(o.io, r, o.format);
     return gate(r.findings, o.failOn);
@@ -132,9 +149,28 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
     }));
     // Stale advisory feeds for the target's release are said with the result (issue #16): an old feed is not a clean bill.
     const stale = await staleFeedNotes(db, [scan.target.release]);
-    if (o.format === 'json') await writeAll(o.io.stdout, JSON.stringify({ target: scan.target.name, release: scan.target.release, sources: imported.sources, inventoryWarnings: imported.warnings, counts: scan.counts, findings, ...(stale.length > 0 ? { staleFeeds: stale } : {}) }, null, 2) + '\n');
+    if (o.format === 'json')
+      await writeAll(
+        o.io.stdout,
+        JSON.stringify(
+          {
+            target: scan.target.name,
+            release: scan.target.release,
+            sources: imported.sources,
+            inventoryWarnings: imported.warnings,
+            counts: scan.counts,
+            findings,
+            ...(stale.length > 0 ? { staleFeeds: stale } : {}),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     else {
-      await writeAll(o.io.stdout, `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`);
+      await writeAll(
+        o.io.stdout,
+        `target ${scan.target.name} (${scan.target.release ?? '?'}): ${plural(imported.packages, 'package')}; ${String(scan.counts.opened)} new, ${String(scan.counts.kept)} still present, ${String(scan.counts.closed)} closed\n`,
+      );
       for (const n of stale) await writeAll(o.io.stdout, `warning: ${n}\n`);
       await writeAll(o.io.stdout, sourcesLine(imported.sources));
       await printImportWarnings(o.io, imported.warnings);
@@ -182,12 +218,53 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--kernel <uname-r>', 'the running kernel: only its build of an installonly kernel is judged (and uname tests with --oval-strict)')
     .addOption(enumOption('--format <format>', 'output', ['table', 'json'], { default: 'table' }))
     .option('--fail-on <severity>', 'exit 1 when a finding is this severe or worse', parseSeverity)
-    .action(async (o: { host: string[]; all?: boolean; acceptNewHostKey?: boolean; knownHosts?: string; concurrency: number; inventory?: string; root?: string; local?: boolean; feed: string[]; release?: string; name?: string; ovalStrict?: boolean; kernel?: string; format: 'table' | 'json'; failOn?: Severity }) => {
-      if (o.host.length > 0 || o.all === true) {
-        if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0) throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
-        ctx.exit = await scanHostsCommand({ io, dbPath: ctx.dbPath(), hosts: o.all === true ? 'all' : o.host, knownHostsFile: o.knownHosts ?? defaultKnownHosts(io.env), acceptNewHostKey: o.acceptNewHostKey === true, concurrency: o.concurrency, format: o.format, failOn: o.failOn });
-        return;
-      }
-      ctx.exit = await scanCommand({ io, dbPath: ctx.dbPath(), inventory: o.inventory, root: o.root, local: o.local === true, feeds: o.feed, release: o.release, name: o.name, ovalStrict: o.ovalStrict === true, kernel: o.kernel, format: o.format, failOn: o.failOn });
-    });
+    .action(
+      async (o: {
+        host: string[];
+        all?: boolean;
+        acceptNewHostKey?: boolean;
+        knownHosts?: string;
+        concurrency: number;
+        inventory?: string;
+        root?: string;
+        local?: boolean;
+        feed: string[];
+        release?: string;
+        name?: string;
+        ovalStrict?: boolean;
+        kernel?: string;
+        format: 'table' | 'json';
+        failOn?: Severity;
+      }) => {
+        if (o.host.length > 0 || o.all === true) {
+          if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0)
+            throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+          ctx.exit = await scanHostsCommand({
+            io,
+            dbPath: ctx.dbPath(),
+            hosts: o.all === true ? 'all' : o.host,
+            knownHostsFile: o.knownHosts ?? defaultKnownHosts(io.env),
+            acceptNewHostKey: o.acceptNewHostKey === true,
+            concurrency: o.concurrency,
+            format: o.format,
+            failOn: o.failOn,
+          });
+          return;
+        }
+        ctx.exit = await scanCommand({
+          io,
+          dbPath: ctx.dbPath(),
+          inventory: o.inventory,
+          root: o.root,
+          local: o.local === true,
+          feeds: o.feed,
+          release: o.release,
+          name: o.name,
+          ovalStrict: o.ovalStrict === true,
+          kernel: o.kernel,
+          format: o.format,
+          failOn: o.failOn,
+        });
+      },
+    );
 }

@@ -15,11 +15,23 @@ import { describe, numberOption } from '../options.js';
  * configured feed sources, then runs what the policies say is due (emergency out-of-band work at
  * once, the rest in its windows). A sync that changes advisories is followed by a tick at once.
  */
-export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefined; intervalSeconds: number; sync: boolean; once: boolean; knownHostsFile: string | undefined; signal?: AbortSignal }): Promise<ExitCode> {
+export async function schedulerCommand(o: {
+  io: CliIo;
+  dbPath: string | undefined;
+  intervalSeconds: number;
+  sync: boolean;
+  once: boolean;
+  knownHostsFile: string | undefined;
+  signal?: AbortSignal;
+}): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     // Runs the API started, on hosts the API added: keys only from the server's key directory.
-    const transport = runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env, { server: true }) });
+    const transport = runTransport(db, {
+      knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env),
+      acceptNewHostKey: false,
+      identityDir: sshKeyDir(o.io.env, { server: true }),
+    });
     await schedulerStarted(db, actorOf(o.io), { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
       // With --once, a source that failed or was refused is the exit code (4), as with `feeds sync`.
@@ -28,11 +40,16 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
         const configured = (await listSources(db)).filter((s) => s.origin !== 'catalog').map((s) => s.id);
         for (const r of await syncSources(db, configured, { actor: SCHEDULER })) {
           if (r.status === 'failed' || r.status === 'refused') syncFailed = true;
-          if (r.status !== 'unchanged' && r.status !== 'not-modified') await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
+          if (r.status !== 'unchanged' && r.status !== 'not-modified')
+            await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
         }
       }
       for (const t of await schedulerTick(db, transport, { actor: SCHEDULER }))
-        if (t.started !== null) await writeAll(o.io.stdout, `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`);
+        if (t.started !== null)
+          await writeAll(
+            o.io.stdout,
+            `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`,
+          );
       if (o.once) return syncFailed ? EXIT.targetsFailed : EXIT.ok;
       if (o.signal?.aborted === true) return EXIT.ok;
       await new Promise((r) => setTimeout(r, o.intervalSeconds * 1000));
@@ -44,12 +61,24 @@ export async function schedulerCommand(o: { io: CliIo; dbPath: string | undefine
 
 /** `bulwark scheduler`. */
 export function register(program: Command, ctx: CliContext): void {
-  describe(program.command('scheduler'), 'run what policies say is due: emergency out-of-band updates at once, the rest in their windows', 'bulwark scheduler --sync --interval 300', 'bulwark scheduler --once')
+  describe(
+    program.command('scheduler'),
+    'run what policies say is due: emergency out-of-band updates at once, the rest in their windows',
+    'bulwark scheduler --sync --interval 300',
+    'bulwark scheduler --once',
+  )
     .addOption(numberOption('--interval <seconds>', 'seconds between passes', { min: 1, unit: 'seconds', default: 60 }))
     .option('--sync', 'sync the configured feed sources before each pass')
     .option('--once', 'one pass, then exit')
     .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
     .action(async (o: { interval: number; sync?: boolean; once?: boolean; knownHosts?: string }) => {
-      ctx.exit = await schedulerCommand({ io: ctx.io, dbPath: ctx.dbPath(), intervalSeconds: o.interval, sync: o.sync === true, once: o.once === true, knownHostsFile: o.knownHosts });
+      ctx.exit = await schedulerCommand({
+        io: ctx.io,
+        dbPath: ctx.dbPath(),
+        intervalSeconds: o.interval,
+        sync: o.sync === true,
+        once: o.once === true,
+        knownHostsFile: o.knownHosts,
+      });
     });
 }

@@ -8,7 +8,6 @@ import { runCli } from '../../../test/cli.js';
 import { startServe, stopServe } from '../../../test/serve-process.js';
 import { requires, tool } from '../../../test/needs.js';
 
-
 describe('bulwark serve and bulwark tokens', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-serve-'));
   afterAll(() => {
@@ -22,8 +21,10 @@ describe('bulwark serve and bulwark tokens', () => {
       expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(s.token).toMatch(/^bwk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
       const me = await fetch(`${s.url}/api/v1/me`, { headers: { authorization: `Bearer ${s.token ?? ''}` } });
-      expect(((await me.json()) as { role: string; name: string })).toMatchObject({ role: 'admin', name: 'first-admin' });
-      const hosts = (await (await fetch(`${s.url}/api/v1/hosts`, { headers: { authorization: `Bearer ${s.token ?? ''}` } })).json()) as { items: { name: string }[] };
+      expect((await me.json()) as { role: string; name: string }).toMatchObject({ role: 'admin', name: 'first-admin' });
+      const hosts = (await (await fetch(`${s.url}/api/v1/hosts`, { headers: { authorization: `Bearer ${s.token ?? ''}` } })).json()) as {
+        items: { name: string }[];
+      };
       expect(hosts.items.map((h) => h.name)).toEqual(['demo-azl3-vm']);
       expect((await fetch(`${s.url}/api/v1/hosts`)).status).toBe(401);
     } finally {
@@ -44,29 +45,57 @@ describe('bulwark serve and bulwark tokens', () => {
     expect(await stopServe(third.child)).toBe(0);
   }, 60_000);
 
-  requires(tool('openssl', { probe: ['version'] })).it('serves HTTPS with the given certificate', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'pipe' });
-    const s = await startServe(['--db', join(dir, 'tls.db'), 'serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--no-scheduler']);
-    try {
-      expect(s.url).toMatch(/^https:\/\//);
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request(`${s.url}/api/v1/health`, { ca: readFileSync(cert) }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
+  requires(tool('openssl', { probe: ['version'] })).it(
+    'serves HTTPS with the given certificate',
+    async () => {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ],
+        { stdio: 'pipe' },
+      );
+      const s = await startServe(['--db', join(dir, 'tls.db'), 'serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--no-scheduler']);
+      try {
+        expect(s.url).toMatch(/^https:\/\//);
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request(`${s.url}/api/v1/health`, { ca: readFileSync(cert) }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
         });
-        req.on('error', reject);
-        req.end();
-      });
-      expect(status).toBe(200);
-    } finally {
-      await stopServe(s.child);
-    }
-  }, 60_000);
+        expect(status).toBe(200);
+      } finally {
+        await stopServe(s.child);
+      }
+    },
+    60_000,
+  );
 
   it('refuses to start with a BULWARK_FEED_ALLOW entry it cannot read: a configuration error (exit 3) naming the entry', async () => {
-    const r = await runCli(['--db', join(dir, 'allow.db'), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], { BULWARK_FEED_ALLOW: 'mirror.corp.example,10.0.0.0/33' });
+    const r = await runCli(['--db', join(dir, 'allow.db'), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], {
+      BULWARK_FEED_ALLOW: 'mirror.corp.example,10.0.0.0/33',
+    });
     expect([r.code, r.err]).toEqual([3, 'bulwark: BULWARK_FEED_ALLOW: "10.0.0.0/33" has a prefix longer than an IPv4 address\n']);
   });
 

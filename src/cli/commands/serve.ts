@@ -30,7 +30,21 @@ interface Common {
  * On a store with no usable admin token it creates one and prints it once; with --demo it loads
  * the demo fleet into an empty store first.
  */
-export async function serveCommand(o: Common & { listen: string; tlsCert: string | undefined; tlsKey: string | undefined; knownHostsFile: string | undefined; demo: boolean; scheduler: boolean; intervalSeconds: number; leaseSeconds: number; trustProxy: string[]; reposNeedToken?: boolean; signal?: AbortSignal }): Promise<ExitCode> {
+export async function serveCommand(
+  o: Common & {
+    listen: string;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    knownHostsFile: string | undefined;
+    demo: boolean;
+    scheduler: boolean;
+    intervalSeconds: number;
+    leaseSeconds: number;
+    trustProxy: string[];
+    reposNeedToken?: boolean;
+    signal?: AbortSignal;
+  },
+): Promise<ExitCode> {
   const m = /^(.*):(\d{1,5})$/.exec(o.listen);
   if (m === null) {
     await writeAll(o.io.stderr, `bulwark: --listen: "${o.listen}" is not HOST:PORT\n`);
@@ -70,10 +84,16 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
     // enabled admin user (an admin who logs in with a password needs none, and a new token
     // printed at every start would end up in the service's journal).
     const now = Date.now();
-    const usableAdmin = (await listTokens(db)).some((t) => t.role === 'admin' && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now));
+    const usableAdmin = (await listTokens(db)).some(
+      (t) => t.role === 'admin' && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > now),
+    );
     const adminUser = (await listUsers(db)).some((u) => u.role === 'admin' && u.disabledAt === null);
     const fresh = !usableAdmin && !adminUser;
-    const lines = [`Bulwark ${VERSION} serving on ${server.url}`, `  dashboard: ${server.url}/`, `  API:       ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`];
+    const lines = [
+      `Bulwark ${VERSION} serving on ${server.url}`,
+      `  dashboard: ${server.url}/`,
+      `  API:       ${server.url}/api/v1 (OpenAPI: ${server.url}/api/v1/openapi.json)`,
+    ];
     if (fresh) {
       const first = await createToken(db, { name: 'first-admin', role: 'admin', expiresInDays: 30, actor: actorOf(o.io) });
       lines.push(`  first admin token (shown once, expires in 30 days; make your own with \`bulwark tokens create\`):`, `  ${first.token}`);
@@ -97,7 +117,13 @@ export async function serveCommand(o: Common & { listen: string; tlsCert: string
       const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir });
       const tick = async (): Promise<void> => {
         try {
-          for (const t of await schedulerTick(db, transport, { actor: SCHEDULER, detach: true, leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000, runLeaseTtlMs: o.leaseSeconds * 1000 })) if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
+          for (const t of await schedulerTick(db, transport, {
+            actor: SCHEDULER,
+            detach: true,
+            leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000,
+            runLeaseTtlMs: o.leaseSeconds * 1000,
+          }))
+            if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
         } catch (err) {
           log.error('scheduler pass failed', { err: (err as Error).message });
         }
@@ -121,7 +147,11 @@ export async function tokensCreateCommand(o: Common & { name: string; role: Role
   try {
     const t = await createToken(db, { name: o.name, role: o.role, expiresInDays: o.expiresInDays, actor: actorOf(o.io) });
     await writeAll(o.io.stdout, o.json ? JSON.stringify(t, null, 2) + '\n' : `${t.token}\n`);
-    if (!o.json) await writeAll(o.io.stderr, `token ${t.info.id} (${t.info.role}${t.info.expiresAt === null ? ', never expires' : `, expires ${t.info.expiresAt}`}): shown once, store it now\n`);
+    if (!o.json)
+      await writeAll(
+        o.io.stderr,
+        `token ${t.info.id} (${t.info.role}${t.info.expiresAt === null ? ', never expires' : `, expires ${t.info.expiresAt}`}): shown once, store it now\n`,
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -133,7 +163,14 @@ export async function tokensListCommand(o: Common & { json: boolean }): Promise<
   try {
     const list = await listTokens(db);
     if (o.json) await writeAll(o.io.stdout, JSON.stringify(list, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'EXPIRES', 'REVOKED', 'LAST USED'], list.map((t) => [t.id, t.name, t.role, t.createdAt, t.createdBy, t.expiresAt ?? 'never', t.revokedAt ?? '-', t.lastUsedAt ?? 'never'])));
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'EXPIRES', 'REVOKED', 'LAST USED'],
+          list.map((t) => [t.id, t.name, t.role, t.createdAt, t.createdBy, t.expiresAt ?? 'never', t.revokedAt ?? '-', t.lastUsedAt ?? 'never']),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -169,19 +206,59 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes', { min: 1, unit: 'seconds', default: 60 }))
     .addOption(listOption('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)'))
     .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
-    .addOption(intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over", { min: 1, max: 3600, default: 15 }))
-    .action(async (o: { listen: string; tlsCert?: string; tlsKey?: string; knownHosts?: string; demo?: boolean; scheduler: boolean; interval: number; leaseSeconds: number; trustProxy: string[]; reposNeedToken?: boolean }) => {
-      ctx.exit = await serveCommand({ io, dbPath: ctx.dbPath(), listen: o.listen, tlsCert: o.tlsCert, tlsKey: o.tlsKey, knownHostsFile: o.knownHosts, demo: o.demo === true, scheduler: o.scheduler, intervalSeconds: o.interval, leaseSeconds: o.leaseSeconds, trustProxy: o.trustProxy, reposNeedToken: o.reposNeedToken === true });
-    });
+    .addOption(
+      intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over", { min: 1, max: 3600, default: 15 }),
+    )
+    .action(
+      async (o: {
+        listen: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        knownHosts?: string;
+        demo?: boolean;
+        scheduler: boolean;
+        interval: number;
+        leaseSeconds: number;
+        trustProxy: string[];
+        reposNeedToken?: boolean;
+      }) => {
+        ctx.exit = await serveCommand({
+          io,
+          dbPath: ctx.dbPath(),
+          listen: o.listen,
+          tlsCert: o.tlsCert,
+          tlsKey: o.tlsKey,
+          knownHostsFile: o.knownHosts,
+          demo: o.demo === true,
+          scheduler: o.scheduler,
+          intervalSeconds: o.interval,
+          leaseSeconds: o.leaseSeconds,
+          trustProxy: o.trustProxy,
+          reposNeedToken: o.reposNeedToken === true,
+        });
+      },
+    );
 
-  const tokens = describe(program.command('tokens'), 'API tokens: viewer, operator or admin; stored hashed, shown once', 'bulwark tokens create --name ci-pipeline --role viewer', 'bulwark tokens list');
+  const tokens = describe(
+    program.command('tokens'),
+    'API tokens: viewer, operator or admin; stored hashed, shown once',
+    'bulwark tokens create --name ci-pipeline --role viewer',
+    'bulwark tokens list',
+  );
   describe(tokens.command('create'), 'create a token and print it (once)', 'bulwark tokens create --name ci-pipeline --role viewer --expires-days 30')
     .requiredOption('--name <name>', 'what the token is for, e.g. ci-pipeline')
     .addOption(enumOption('--role <role>', 'what it may do', ['viewer', 'operator', 'admin'], { mandatory: true }))
     .addOption(intOption('--expires-days <n>', 'days until it expires (0: never)', { min: 0, max: 3650, default: 90 }))
     .option('--json', 'print JSON')
     .action(async (o: { name: string; role: 'viewer' | 'operator' | 'admin'; expiresDays: number; json?: boolean }) => {
-      ctx.exit = await tokensCreateCommand({ io, dbPath: ctx.dbPath(), name: o.name, role: o.role, expiresInDays: o.expiresDays === 0 ? null : o.expiresDays, json: o.json === true });
+      ctx.exit = await tokensCreateCommand({
+        io,
+        dbPath: ctx.dbPath(),
+        name: o.name,
+        role: o.role,
+        expiresInDays: o.expiresDays === 0 ? null : o.expiresDays,
+        json: o.json === true,
+      });
     });
   describe(tokens.command('list'), 'list tokens: id, name, role, expiry, last use', 'bulwark tokens list --json')
     .option('--json', 'print JSON')

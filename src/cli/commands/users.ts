@@ -27,7 +27,8 @@ async function readLine(io: CliIo): Promise<string> {
 /** `bulwark users set NAME --role R` (password on standard input), `users list`, `users disable NAME`. */
 export async function usersSetCommand(o: Common & { name: string; role: Role }): Promise<ExitCode> {
   const password = await readLine(o.io);
-  if (password === '') throw new BulwarkError('usage', 'give the password on standard input, e.g. `printf %s "$PASSWORD" | bulwark users set alice --role operator`');
+  if (password === '')
+    throw new BulwarkError('usage', 'give the password on standard input, e.g. `printf %s "$PASSWORD" | bulwark users set alice --role operator`');
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     await setUser(db, { name: o.name, role: o.role, password, actor: actorOf(o.io) });
@@ -42,7 +43,15 @@ export async function usersListCommand(o: Common & { json: boolean }): Promise<E
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const list = await listUsers(db);
-    await writeAll(o.io.stdout, o.json ? JSON.stringify(list, null, 2) + '\n' : formatTable(['USER', 'ROLE', 'CREATED', 'DISABLED'], list.map((u) => [u.name, u.role, u.createdAt, u.disabledAt ?? '-'])));
+    await writeAll(
+      o.io.stdout,
+      o.json
+        ? JSON.stringify(list, null, 2) + '\n'
+        : formatTable(
+            ['USER', 'ROLE', 'CREATED', 'DISABLED'],
+            list.map((u) => [u.name, u.role, u.createdAt, u.disabledAt ?? '-']),
+          ),
+    );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -63,8 +72,17 @@ export async function usersDisableCommand(o: Common & { name: string }): Promise
 /** `bulwark users set | list | disable`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const usersCmd = describe(program.command('users'), 'people who log in to the dashboard (passwords hashed with scrypt)', 'bulwark users set alice --role operator < password.txt', 'bulwark users list');
-  describe(usersCmd.command('set'), 'add a user or change their role and password (the password is read from standard input)', "printf '%s' \"$PASSWORD\" | bulwark users set alice --role operator")
+  const usersCmd = describe(
+    program.command('users'),
+    'people who log in to the dashboard (passwords hashed with scrypt)',
+    'bulwark users set alice --role operator < password.txt',
+    'bulwark users list',
+  );
+  describe(
+    usersCmd.command('set'),
+    'add a user or change their role and password (the password is read from standard input)',
+    'printf \'%s\' "$PASSWORD" | bulwark users set alice --role operator',
+  )
     .argument('<name>', 'the user name')
     .addOption(enumOption('--role <role>', 'what they may do', ['viewer', 'operator', 'admin'], { mandatory: true }))
     .action(async (name: string, o: { role: 'viewer' | 'operator' | 'admin' }) => {

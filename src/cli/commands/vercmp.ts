@@ -39,13 +39,19 @@ function decide(scheme: PackageFamily, line: string, warnings: string[]): string
   const a = line.slice(0, tab);
   const b = line.slice(tab + 1);
   if (scheme === 'rpm') {
-    for (const [side, v] of [['A', a], ['B', b]] as const) {
+    for (const [side, v] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       const why = checkRpmEvr(v);
       if (why !== null) return { error: `${side} ${show(v)}: ${why} (an rpm EVR is [E:]V[-R])` };
     }
     return String(compareRpmEvr(a, b));
   }
-  for (const [side, v] of [['A', a], ['B', b]] as const) {
+  for (const [side, v] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     // dpkg --compare-versions takes '' and '<unknown>' as the blank version.
     if (v === '' || v === '<unknown>') continue;
     const r = parseDebVersionBytes(v);

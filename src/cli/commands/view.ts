@@ -31,13 +31,26 @@ export function signingKeyFileOf(dbPath: string | undefined, env: NodeJS.Process
 export async function viewPublishCommand(o: Common & { file: string }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await publishView(db, o.file, { objectsDir: defaultObjectsDir(o.dbPath, o.io.env), publishDir: publishDirOf(o.dbPath, o.io.env), actor: actorOf(o.io), signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)) });
+    const r = await publishView(db, o.file, {
+      objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
+      publishDir: publishDirOf(o.dbPath, o.io.env),
+      actor: actorOf(o.io),
+      signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)),
+    });
     if (r.unchanged) {
-      await writeAll(o.io.stdout, `${r.view}: unchanged since version ${String(r.version)} (${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')}): nothing published\n`);
+      await writeAll(
+        o.io.stdout,
+        `${r.view}: unchanged since version ${String(r.version)} (${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')}): nothing published\n`,
+      );
       return EXIT.ok;
     }
-    const lines = [`${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')} from upstream, at ${r.dir}`];
-    for (const d of r.deviations) lines.push(`  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`);
+    const lines = [
+      `${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${plural(r.deviations.length, 'deviation')} from upstream, at ${r.dir}`,
+    ];
+    for (const d of r.deviations)
+      lines.push(
+        `  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`,
+      );
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
@@ -48,7 +61,13 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
 export async function viewPromoteCommand(o: Common & { view: string; environment: string; version: number | undefined; force?: boolean }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const r = await promoteView(db, { view: o.view, environment: o.environment, ...(o.version !== undefined ? { version: o.version } : {}), actor: actorOf(o.io), force: o.force === true });
+    const r = await promoteView(db, {
+      view: o.view,
+      environment: o.environment,
+      ...(o.version !== undefined ? { version: o.version } : {}),
+      actor: actorOf(o.io),
+      force: o.force === true,
+    });
     await writeAll(o.io.stdout, `${o.view}: ${o.environment} now serves version ${String(r.version)}\n`);
     return EXIT.ok;
   } finally {
@@ -67,7 +86,18 @@ export async function viewListCommand(o: Common & { view: string | undefined; js
         o.io.stdout,
         formatTable(
           ['VIEW', 'VERSION', 'PUBLISHED', 'BY', 'PACKAGES', 'DEVIATIONS', 'SERVED IN'],
-          versions.map((v) => [v.view, String(v.version), v.createdAt, v.createdBy, String(v.packages), String(v.deviations.length), envs.filter((e) => e.view === v.view && e.version === v.version).map((e) => e.environment).join(', ') || '-']),
+          versions.map((v) => [
+            v.view,
+            String(v.version),
+            v.createdAt,
+            v.createdBy,
+            String(v.packages),
+            String(v.deviations.length),
+            envs
+              .filter((e) => e.view === v.view && e.version === v.version)
+              .map((e) => e.environment)
+              .join(', ') || '-',
+          ]),
         ),
       );
     return EXIT.ok;
@@ -85,7 +115,14 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
     if (v === undefined) throw new BulwarkError('usage', `content view ${o.view} has no such version`);
     const devs = v.deviations as { kind: string; package: string; builds: string[]; with?: string; advisory?: string; reason: string }[];
     if (o.json) await writeAll(o.io.stdout, JSON.stringify({ view: v.view, version: v.version, deviations: devs }, null, 2) + '\n');
-    else await writeAll(o.io.stdout, formatTable(['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'], devs.map((d) => [d.advisory === undefined ? d.kind : `${d.kind} ${d.advisory}`, d.package, d.builds.join(' '), d.with ?? '-', d.reason])));
+    else
+      await writeAll(
+        o.io.stdout,
+        formatTable(
+          ['CHANGE', 'PACKAGE', 'UPSTREAM BUILDS', 'WITH', 'REASON'],
+          devs.map((d) => [d.advisory === undefined ? d.kind : `${d.kind} ${d.advisory}`, d.package, d.builds.join(' '), d.with ?? '-', d.reason]),
+        ),
+      );
     return EXIT.ok;
   } finally {
     await db.close();
@@ -96,7 +133,9 @@ export async function viewDeviationsCommand(o: Common & { view: string; version:
  * `bulwark view diff VIEW V1 V2` (or `--env A --env B`, or one of each): what a promotion would
  * change, read before it is made.
  */
-export async function viewDiffCommand(o: Common & { view: string; from: number | undefined; to: number | undefined; envs: string[]; json: boolean }): Promise<ExitCode> {
+export async function viewDiffCommand(
+  o: Common & { view: string; from: number | undefined; to: number | undefined; envs: string[]; json: boolean },
+): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const versions = [o.from, o.to].filter((x): x is number => x !== undefined);
@@ -106,7 +145,11 @@ export async function viewDiffCommand(o: Common & { view: string; from: number |
       if (latest !== undefined) sides.push({ version: latest.version });
     }
     const [from, to] = sides;
-    if (sides.length !== 2 || from === undefined || to === undefined) throw new BulwarkError('usage', 'view diff compares two sides: VIEW V1 V2, VIEW --env A --env B, or one of each (one alone is compared with the latest version)');
+    if (sides.length !== 2 || from === undefined || to === undefined)
+      throw new BulwarkError(
+        'usage',
+        'view diff compares two sides: VIEW V1 V2, VIEW --env A --env B, or one of each (one alone is compared with the latest version)',
+      );
     const d = await diffView(db, o.view, from, to);
     if (o.json) {
       await writeAll(o.io.stdout, JSON.stringify(d, null, 2) + '\n');
@@ -167,12 +210,17 @@ export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolea
     if (o.next) {
       const r = await stageNextSigningKey(db, file, { actor: actorOf(o.io) });
       status = r.status;
-      lines.push(`${String(r.resigned)} published versions now carry the next key's public half; hosts that pinned a keyring (apt signed-by) fetch it again before --rotate`);
+      lines.push(
+        `${String(r.resigned)} published versions now carry the next key's public half; hosts that pinned a keyring (apt signed-by) fetch it again before --rotate`,
+      );
     } else {
       const r = await rotateSigningKey(db, file, { actor: actorOf(o.io) });
       status = r.status;
       lines.push(`rotated: ${String(r.resigned)} published versions signed again with the new signing key`);
-      if (!r.staged) lines.push('warning: no next key had been published; hosts whose keyrings hold only the old key refuse these repositories until they fetch the new key');
+      if (!r.staged)
+        lines.push(
+          'warning: no next key had been published; hosts whose keyrings hold only the old key refuse these repositories until they fetch the new key',
+        );
     }
     await writeAll(o.io.stdout, o.json ? JSON.stringify(status, null, 2) + '\n' : [...keyLines(status), ...lines].join('\n') + '\n');
     return EXIT.ok;
@@ -184,14 +232,24 @@ export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolea
 /** `bulwark view publish | promote | list | deviations | diff | repo-file | key`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const viewCmd = describe(program.command('view'), 'content views: snapshots plus declared overlays, published as numbered repositories and promoted through environments', 'bulwark view publish -f views/azl3-base.yaml', 'bulwark view promote azl3-base --to prod');
+  const viewCmd = describe(
+    program.command('view'),
+    'content views: snapshots plus declared overlays, published as numbered repositories and promoted through environments',
+    'bulwark view publish -f views/azl3-base.yaml',
+    'bulwark view promote azl3-base --to prod',
+  );
   describe(viewCmd.command('publish'), 'publish the next version of a content view from its YAML', 'bulwark view publish -f views/azl3-base.yaml')
     .requiredOption('-f, --file <file>', 'the content view YAML')
     .action(async (o: { file: string }) => {
       ctx.exit = await viewPublishCommand({ io, dbPath: ctx.dbPath(), file: o.file });
     });
   const versionArg = positiveInt('version');
-  describe(viewCmd.command('promote'), "promote a version to an environment, along the view's promotion path", 'bulwark view promote azl3-base --to canary', 'bulwark view promote azl3-base 7 --to prod')
+  describe(
+    viewCmd.command('promote'),
+    "promote a version to an environment, along the view's promotion path",
+    'bulwark view promote azl3-base --to canary',
+    'bulwark view promote azl3-base 7 --to prod',
+  )
     .argument('<view>', 'the content view')
     .argument('[version]', 'this version (default: the latest)', versionArg)
     .requiredOption('--to <environment>', 'e.g. dev, canary, prod')
@@ -199,20 +257,35 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (view: string, version: number | undefined, o: { to: string; force?: boolean }) => {
       ctx.exit = await viewPromoteCommand({ io, dbPath: ctx.dbPath(), view, environment: o.to, version, force: o.force === true });
     });
-  describe(viewCmd.command('list'), 'list content views, their versions and which environment serves which', 'bulwark view list', 'bulwark view list azl3-base --json')
+  describe(
+    viewCmd.command('list'),
+    'list content views, their versions and which environment serves which',
+    'bulwark view list',
+    'bulwark view list azl3-base --json',
+  )
     .argument('[view]', 'only this view')
     .option('--json', 'print JSON')
     .action(async (view: string | undefined, o: { json?: boolean }) => {
       ctx.exit = await viewListCommand({ io, dbPath: ctx.dbPath(), view, json: o.json === true });
     });
-  describe(viewCmd.command('deviations'), 'what a version changes from its upstream snapshots (each overlay and its reason)', 'bulwark view deviations azl3-base', 'bulwark view deviations azl3-base 7 --json')
+  describe(
+    viewCmd.command('deviations'),
+    'what a version changes from its upstream snapshots (each overlay and its reason)',
+    'bulwark view deviations azl3-base',
+    'bulwark view deviations azl3-base 7 --json',
+  )
     .argument('<view>', 'the content view')
     .argument('[version]', 'this version (default: the latest)', versionArg)
     .option('--json', 'print JSON')
     .action(async (view: string, version: number | undefined, o: { json?: boolean }) => {
       ctx.exit = await viewDeviationsCommand({ io, dbPath: ctx.dbPath(), view, version, json: o.json === true });
     });
-  describe(viewCmd.command('diff'), 'what changes from one version (or environment) of a view to another: packages and advisories', 'bulwark view diff azl3-base 6 7', 'bulwark view diff azl3-base --env dev --env prod --json')
+  describe(
+    viewCmd.command('diff'),
+    'what changes from one version (or environment) of a view to another: packages and advisories',
+    'bulwark view diff azl3-base 6 7',
+    'bulwark view diff azl3-base --env dev --env prod --json',
+  )
     .argument('<view>', 'the content view')
     .argument('[from]', 'the version compared from', versionArg)
     .argument('[to]', 'the version compared to (default: the latest)', versionArg)
@@ -221,14 +294,24 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (view: string, from: number | undefined, to: number | undefined, o: { env: string[]; json?: boolean }) => {
       ctx.exit = await viewDiffCommand({ io, dbPath: ctx.dbPath(), view, from, to, envs: o.env, json: o.json === true });
     });
-  describe(viewCmd.command('repo-file'), 'what a host needs to use an environment: a dnf/tdnf .repo file (id bulwark-<view>) or an apt sources line', 'bulwark view repo-file azl3-base --env prod --url https://bulwark.example.com > /etc/yum.repos.d/bulwark.repo')
+  describe(
+    viewCmd.command('repo-file'),
+    'what a host needs to use an environment: a dnf/tdnf .repo file (id bulwark-<view>) or an apt sources line',
+    'bulwark view repo-file azl3-base --env prod --url https://bulwark.example.com > /etc/yum.repos.d/bulwark.repo',
+  )
     .argument('<view>', 'the content view')
     .requiredOption('--env <environment>', 'e.g. prod')
     .requiredOption('--url <url>', 'the address hosts reach bulwark serve at, e.g. https://bulwark.example.com')
     .action(async (view: string, o: { env: string; url: string }) => {
       ctx.exit = await viewRepoFileCommand({ io, dbPath: ctx.dbPath(), view, environment: o.env, url: o.url });
     });
-  describe(viewCmd.command('key'), 'the key published repositories are signed with: show it, publish the next one (--next), sign with it (--rotate)', 'bulwark view key', 'bulwark view key --next', 'bulwark view key --rotate')
+  describe(
+    viewCmd.command('key'),
+    'the key published repositories are signed with: show it, publish the next one (--next), sign with it (--rotate)',
+    'bulwark view key',
+    'bulwark view key --next',
+    'bulwark view key --rotate',
+  )
     .option('--next', "make the next key and publish its public half beside the signing key's in every signed version")
     .option('--rotate', 'sign with the next key from now on (made at once if there is none) and sign every published version again')
     .option('--json', 'print JSON')

@@ -53,8 +53,7 @@ export function parseDebSourceField(field: string): DebSource {
  * separated by tabs, in this order. `${source:Package}` and `${source:Version}` (dpkg >=
  * 1.16.2) give the source even when the binary has no explicit Source field.
  */
-export const DPKG_QUERY_FORMAT =
-  '${binary:Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\t${db:Status-Abbrev}\\n';
+export const DPKG_QUERY_FORMAT = '${binary:Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\t${db:Status-Abbrev}\\n';
 
 export interface DpkgQueryRecord {
   /** The package name without a `:arch` qualifier (dpkg's binary:Package adds it for Multi-Arch: same). */

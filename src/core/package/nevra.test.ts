@@ -12,7 +12,10 @@ describe('parseNevra', () => {
     ['openssl-1:3.3.5-5.azl3.x86_64', { name: 'openssl', epoch: 1, version: '3.3.5', release: '5.azl3', arch: 'x86_64' }],
     ['1:openssl-3.3.5-5.azl3.x86_64', { name: 'openssl', epoch: 1, version: '3.3.5', release: '5.azl3', arch: 'x86_64' }],
     ['perl-Carp-1.54-509.azl3.noarch', { name: 'perl-Carp', epoch: null, version: '1.54', release: '509.azl3', arch: 'noarch' }],
-    ['python3.12-foo-1.0^git2-1.fc43~bootstrap.aarch64', { name: 'python3.12-foo', epoch: null, version: '1.0^git2', release: '1.fc43~bootstrap', arch: 'aarch64' }],
+    [
+      'python3.12-foo-1.0^git2-1.fc43~bootstrap.aarch64',
+      { name: 'python3.12-foo', epoch: null, version: '1.0^git2', release: '1.fc43~bootstrap', arch: 'aarch64' },
+    ],
     ['kernel-0:6.6.134.1-2.azl3.x86_64', { name: 'kernel', epoch: 0, version: '6.6.134.1', release: '2.azl3', arch: 'x86_64' }],
     ['gpg-pubkey-3135ce90-5e6fda74.(none)', { name: 'gpg-pubkey', epoch: null, version: '3135ce90', release: '5e6fda74', arch: '(none)' }],
   ])('%s', (input, expected) => {

@@ -104,9 +104,7 @@ export interface DebVersion {
   revision: string;
 }
 
-export type DebParseResult =
-  | { ok: true; version: DebVersion; warning: string | null }
-  | { ok: false; error: string };
+export type DebParseResult = { ok: true; version: DebVersion; warning: string | null } | { ok: false; error: string };
 
 /**
  * dpkg's parseversion() on a byte-string (one byte per code unit). Hard errors (`ok: false`)

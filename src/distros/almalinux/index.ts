@@ -15,11 +15,29 @@ export const almalinux: DistroDescriptor = {
       ['almalinux:9', 'AlmaLinux 9', '2022-05-26', '2027-05-31', '2032-05-31'],
       ['almalinux:10', 'AlmaLinux 10', '2025-05-27', '2030-05-31', '2035-05-31'],
     ] as const
-  ).map(([release, name, ga, std, sec]) => ({ release, name, ga, endOfStandardSupport: std, endOfSecuritySupport: sec, endOfExtendedSupport: null, sources: [`${EOL_DATE}/almalinux.md`] })),
+  ).map(([release, name, ga, std, sec]) => ({
+    release,
+    name,
+    ga,
+    endOfStandardSupport: std,
+    endOfSecuritySupport: sec,
+    endOfExtendedSupport: null,
+    sources: [`${EOL_DATE}/almalinux.md`],
+  })),
   packageManager: () => 'dnf',
   image: { rpmDbSysimageSinceMajor: 10 },
   elFamily: true,
-  feeds: [{ id: 'almalinux-osv', format: 'osv', distribution: 'almalinux', location: `${OSV_DUMPS}/AlmaLinux/all.zip`, release: null, description: 'AlmaLinux 8/9/10 advisories (OSV)', license: 'MIT (AlmaLinux OS)' }],
+  feeds: [
+    {
+      id: 'almalinux-osv',
+      format: 'osv',
+      distribution: 'almalinux',
+      location: `${OSV_DUMPS}/AlmaLinux/all.zip`,
+      release: null,
+      description: 'AlmaLinux 8/9/10 advisories (OSV)',
+      license: 'MIT (AlmaLinux OS)',
+    },
+  ],
   // AlmaLinux puts Red Hat's rating in the OSV summary: "Important: openssh security update".
   severity: { formats: ['osv', 'updateinfo'], words: RED_HAT_SEVERITY },
   updateinfoRelease: /^AlmaLinux (\d+)/i,

@@ -43,7 +43,16 @@ export const azurelinux: DistroDescriptor = {
     { tag: 'azl3', version: '3.0' },
     { tag: 'azl4', version: '4.0' },
   ],
-  feeds: [{ id: 'azurelinux-3.0-oval', format: 'oval', location: `${AZL}/azurelinux-3.0-oval.xml`, release: 'azurelinux:3.0', description: 'Microsoft Azure Linux 3.0 OVAL', license: 'MIT (Microsoft)' }],
+  feeds: [
+    {
+      id: 'azurelinux-3.0-oval',
+      format: 'oval',
+      location: `${AZL}/azurelinux-3.0-oval.xml`,
+      release: 'azurelinux:3.0',
+      description: 'Microsoft Azure Linux 3.0 OVAL',
+      license: 'MIT (Microsoft)',
+    },
+  ],
   // Microsoft's OVAL severities are NVD's CVSS ratings, "None" included.
   severity: { formats: ['oval'], words: { ...CVSS_RATINGS, ...CVSS_NONE } },
   updateinfoRelease: /^Azure Linux (\d+\.\d+)/i,

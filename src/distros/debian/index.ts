@@ -14,9 +14,27 @@ export const debian: DistroDescriptor = {
       ['debian:12', 'Debian 12 (bookworm)', '2023-06-10', '2026-07-11', '2028-06-30'],
       ['debian:13', 'Debian 13 (trixie)', '2025-08-09', '2028-08-09', '2030-06-30'],
     ] as const
-  ).map(([release, name, ga, sec, ext]) => ({ release, name, ga, endOfStandardSupport: null, endOfSecuritySupport: sec, endOfExtendedSupport: ext, sources: [`${EOL_DATE}/debian.md`, 'https://wiki.debian.org/LTS'] })),
+  ).map(([release, name, ga, sec, ext]) => ({
+    release,
+    name,
+    ga,
+    endOfStandardSupport: null,
+    endOfSecuritySupport: sec,
+    endOfExtendedSupport: ext,
+    sources: [`${EOL_DATE}/debian.md`, 'https://wiki.debian.org/LTS'],
+  })),
   packageManager: () => 'apt',
-  feeds: [{ id: 'debian-osv', format: 'osv', distribution: 'debian', location: `${OSV_DUMPS}/Debian/all.zip`, release: null, description: 'Debian security tracker (OSV: DSA, DLA, DTSA)', license: 'see Debian security tracker' }],
+  feeds: [
+    {
+      id: 'debian-osv',
+      format: 'osv',
+      distribution: 'debian',
+      location: `${OSV_DUMPS}/Debian/all.zip`,
+      release: null,
+      description: 'Debian security tracker (OSV: DSA, DLA, DTSA)',
+      license: 'see Debian security tracker',
+    },
+  ],
   oval: { namespace: /^org\.debian/ },
   osv: { ecosystem: /^Debian:(\d+)$/, packageKind: 'source' },
 };

@@ -15,7 +15,15 @@ export const fedora: DistroDescriptor = {
       ['fedora:43', 'Fedora 43', '2025-10-28', null, '2026-12-09', null],
       ['fedora:44', 'Fedora 44', '2026-04-28', null, '2027-06-02', null],
     ] as const
-  ).map(([release, name, ga, std, sec, ext]) => ({ release, name, ga, endOfStandardSupport: std, endOfSecuritySupport: sec, endOfExtendedSupport: ext, sources: [`${EOL_DATE}/fedora.md`] })),
+  ).map(([release, name, ga, std, sec, ext]) => ({
+    release,
+    name,
+    ga,
+    endOfStandardSupport: std,
+    endOfSecuritySupport: sec,
+    endOfExtendedSupport: ext,
+    sources: [`${EOL_DATE}/fedora.md`],
+  })),
   packageManager: () => 'dnf',
   // rpm 4.16 moved the database to /usr/lib/sysimage/rpm in Fedora 36.
   image: { rpmDbSysimageSinceMajor: 36 },

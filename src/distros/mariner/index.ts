@@ -23,7 +23,11 @@ export const mariner: DistroDescriptor = {
       endOfStandardSupport: null,
       endOfSecuritySupport: '2023-08-31',
       endOfExtendedSupport: null,
-      sources: ['https://github.com/endoflife-date/endoflife.date/pull/10427', 'https://github.com/microsoft/azurelinux/issues/6306', 'https://github.com/dotnet/dotnet-docker/issues/4558'],
+      sources: [
+        'https://github.com/endoflife-date/endoflife.date/pull/10427',
+        'https://github.com/microsoft/azurelinux/issues/6306',
+        'https://github.com/dotnet/dotnet-docker/issues/4558',
+      ],
     },
     {
       release: 'mariner:2.0',
@@ -32,7 +36,12 @@ export const mariner: DistroDescriptor = {
       endOfStandardSupport: null,
       endOfSecuritySupport: '2025-07-31',
       endOfExtendedSupport: '2025-11-30',
-      sources: ['https://github.com/Azure/azure-cli/pull/31533', 'https://github.com/microsoft/azurelinux/issues/13555', 'https://github.com/Azure/AKS/issues/4988', 'MicrosoftDocs/azure-management-docs articles/azure-linux/includes/azure-linux-retirement.md'],
+      sources: [
+        'https://github.com/Azure/azure-cli/pull/31533',
+        'https://github.com/microsoft/azurelinux/issues/13555',
+        'https://github.com/Azure/AKS/issues/4988',
+        'MicrosoftDocs/azure-management-docs articles/azure-linux/includes/azure-linux-retirement.md',
+      ],
       note: 'AKS node images received security updates until 2025-11-30; tags published after that are not support.',
     },
   ],
@@ -43,8 +52,22 @@ export const mariner: DistroDescriptor = {
     { tag: 'cm1', version: '1.0' },
   ],
   feeds: [
-    { id: 'mariner-2.0-oval', format: 'oval', location: `${AZL}/cbl-mariner-2.0-oval.xml`, release: 'mariner:2.0', description: 'CBL-Mariner 2.0 OVAL', license: 'MIT (Microsoft)' },
-    { id: 'mariner-1.0-oval', format: 'oval', location: `${AZL}/cbl-mariner-1.0-oval.xml`, release: 'mariner:1.0', description: 'CBL-Mariner 1.0 OVAL (final; 1.0 is end of life)', license: 'MIT (Microsoft)' },
+    {
+      id: 'mariner-2.0-oval',
+      format: 'oval',
+      location: `${AZL}/cbl-mariner-2.0-oval.xml`,
+      release: 'mariner:2.0',
+      description: 'CBL-Mariner 2.0 OVAL',
+      license: 'MIT (Microsoft)',
+    },
+    {
+      id: 'mariner-1.0-oval',
+      format: 'oval',
+      location: `${AZL}/cbl-mariner-1.0-oval.xml`,
+      release: 'mariner:1.0',
+      description: 'CBL-Mariner 1.0 OVAL (final; 1.0 is end of life)',
+      license: 'MIT (Microsoft)',
+    },
   ],
   // Microsoft's OVAL severities are NVD's CVSS ratings, "None" included.
   severity: { formats: ['oval'], words: { ...CVSS_RATINGS, ...CVSS_NONE } },

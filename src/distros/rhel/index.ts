@@ -18,7 +18,8 @@ export const RED_HAT_SEVERITY: SeverityVocabulary = { critical: 'critical', impo
  */
 export function csafStreamVersion(productId: string, cpe: string | null): string | null {
   const byId = /^[A-Za-z]+-(\d+)\.(\d+)\.\d+\.Z\.(MAIN(?:\.EUS)?|EUS|AUS|TUS|E4S)$/.exec(productId);
-  if (byId?.[1] !== undefined && byId[2] !== undefined && cpe !== null && /:redhat:(enterprise_linux|rhel_[a-z0-9]+):/.test(cpe)) return byId[3] === 'MAIN' ? byId[1] : `${byId[1]}.${byId[2]}`;
+  if (byId?.[1] !== undefined && byId[2] !== undefined && cpe !== null && /:redhat:(enterprise_linux|rhel_[a-z0-9]+):/.test(cpe))
+    return byId[3] === 'MAIN' ? byId[1] : `${byId[1]}.${byId[2]}`;
   if (cpe === null) return null;
   const main = /^cpe:\/[ao]:redhat:enterprise_linux:(\d+)(?:$|[:.])/.exec(cpe);
   if (main?.[1] !== undefined) return main[1];
@@ -43,13 +44,29 @@ export const rhel: DistroDescriptor = {
       ['rhel:9', 'Red Hat Enterprise Linux 9', '2022-05-18', '2027-05-31', '2032-05-31', '2036-05-31'],
       ['rhel:10', 'Red Hat Enterprise Linux 10', '2025-05-20', '2030-05-31', '2035-05-31', '2039-05-31'],
     ] as const
-  ).map(([release, name, ga, std, sec, ext]) => ({ release, name, ga, endOfStandardSupport: std, endOfSecuritySupport: sec, endOfExtendedSupport: ext, sources: [`${EOL_DATE}/rhel.md`, 'https://access.redhat.com/support/policy/updates/errata'] })),
+  ).map(([release, name, ga, std, sec, ext]) => ({
+    release,
+    name,
+    ga,
+    endOfStandardSupport: std,
+    endOfSecuritySupport: sec,
+    endOfExtendedSupport: ext,
+    sources: [`${EOL_DATE}/rhel.md`, 'https://access.redhat.com/support/policy/updates/errata'],
+  })),
   packageManager: () => 'dnf',
   image: { rpmDbSysimageSinceMajor: 10 },
   purlVendor: 'redhat',
   elFamily: true,
   feeds: [
-    { id: 'redhat-osv', format: 'osv', distribution: 'rhel', location: `${OSV_DUMPS}/Red%20Hat/all.zip`, release: null, description: 'Red Hat advisories (OSV)', license: 'CC BY 4.0 (Red Hat)' },
+    {
+      id: 'redhat-osv',
+      format: 'osv',
+      distribution: 'rhel',
+      location: `${OSV_DUMPS}/Red%20Hat/all.zip`,
+      release: null,
+      description: 'Red Hat advisories (OSV)',
+      license: 'CC BY 4.0 (Red Hat)',
+    },
     {
       id: 'redhat-csaf-vex',
       format: 'csaf-vex',

@@ -27,18 +27,47 @@ describe('CSAF VEX', () => {
     const { advisories, warnings } = await parse(readFileSync(join(FIX, 'mini-vex.json')));
     expect(advisories).toHaveLength(1);
     const a = advisories[0]!;
-    expect(a).toMatchObject({ id: 'CVE-2099-0001', severity: 'high', cvssScore: 5.3, cves: ['CVE-2099-0001'], publishedAt: '2099-01-01T00:00:00.000Z', updatedAt: '2099-02-01T12:00:00.000Z', parser: 'csaf-vex@1' });
+    expect(a).toMatchObject({
+      id: 'CVE-2099-0001',
+      severity: 'high',
+      cvssScore: 5.3,
+      cves: ['CVE-2099-0001'],
+      publishedAt: '2099-01-01T00:00:00.000Z',
+      updatedAt: '2099-02-01T12:00:00.000Z',
+      parser: 'csaf-vex@1',
+    });
     expect(a.description).toBe('A flaw was found in nodejs.');
     expect(a.fixes).toEqual([
-      { release: 'rhel:9', package: 'nodejs', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4', lastAffected: null, introduced: null, module: 'nodejs:20' },
-      { release: 'rhel:8', package: 'nodejs', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:16.20.2-1.el8', lastAffected: null, introduced: null },
+      {
+        release: 'rhel:9',
+        package: 'nodejs',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4',
+        lastAffected: null,
+        introduced: null,
+        module: 'nodejs:20',
+      },
+      {
+        release: 'rhel:8',
+        package: 'nodejs',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '0:16.20.2-1.el8',
+        lastAffected: null,
+        introduced: null,
+      },
       { release: 'rhel:7', package: 'nodejs', packageKind: 'binary', arch: null, status: 'will-not-fix', fixed: null, lastAffected: null, introduced: null },
       { release: 'rhel:6', package: 'nodejs', packageKind: 'source', arch: null, status: 'not-affected', fixed: null, lastAffected: null, introduced: null },
     ]);
     expect(a.references).toContainEqual({ type: 'advisory', id: 'RHSA-2099:0001', url: 'https://access.redhat.com/errata/RHSA-2099:0001' });
     expect(a.references).toContainEqual({ type: 'bugzilla', id: '9999999', url: null });
     // OpenShift and the unknown product are left out, counted once.
-    expect(warnings).toEqual([{ record: 'CVE-2099-0001', message: 'doc.json: 2 product statuses are not for a RHEL stream (or name no known product) and were left out' }]);
+    expect(warnings).toEqual([
+      { record: 'CVE-2099-0001', message: 'doc.json: 2 product statuses are not for a RHEL stream (or name no known product) and were left out' },
+    ]);
   });
 
   it.each([
@@ -63,7 +92,12 @@ describe('CSAF VEX', () => {
   });
 
   it('reads components from purls and from N-E:V-R.A product ids', () => {
-    expect(componentFromPurl('pkg:rpm/redhat/curl@7.76.1-26.el9_3.2?arch=x86_64')).toEqual({ name: 'curl', evr: '0:7.76.1-26.el9_3.2', arch: 'x86_64', module: null });
+    expect(componentFromPurl('pkg:rpm/redhat/curl@7.76.1-26.el9_3.2?arch=x86_64')).toEqual({
+      name: 'curl',
+      evr: '0:7.76.1-26.el9_3.2',
+      arch: 'x86_64',
+      module: null,
+    });
     expect(componentFromPurl('pkg:rpm/redhat/snakeyaml')).toEqual({ name: 'snakeyaml', evr: null, arch: null, module: null });
     expect(componentFromNevra('telnet-1:0.17-65.el7_6.x86_64')).toEqual({ name: 'telnet', evr: '1:0.17-65.el7_6', arch: 'x86_64', module: null });
     expect(componentFromNevra('curl.src')).toEqual({ name: 'curl', evr: null, arch: 'src', module: null });
@@ -95,7 +129,16 @@ describe.skipIf(dir === null)('CSAF: the real Red Hat samples', () => {
     const { advisories } = await parse(raw);
     const fixed = advisories[0]!.fixes.filter((x) => x.status === 'fixed');
     expect(fixed).toHaveLength(keys.size);
-    expect(fixed).toContainEqual({ release: 'rhel:9', package: 'curl', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:7.76.1-26.el9_3.2', lastAffected: null, introduced: null });
+    expect(fixed).toContainEqual({
+      release: 'rhel:9',
+      package: 'curl',
+      packageKind: 'binary',
+      arch: 'x86_64',
+      status: 'fixed',
+      fixed: '0:7.76.1-26.el9_3.2',
+      lastAffected: null,
+      introduced: null,
+    });
     expect(advisories[0]).toMatchObject({ severity: 'high', cvssScore: 8.1 });
   });
 
@@ -115,9 +158,15 @@ describe.skipIf(dir === null)('CSAF: the real Red Hat samples', () => {
       const doc = JSON.parse(readFileSync(join(FIX, 'mini-vex.json'), 'utf8')) as { document: Record<string, unknown> };
       if (publisher !== undefined) doc.document['publisher'] = publisher;
       const tally = new IdentityTally();
-      for await (const a of parseCsaf(once(Buffer.from(JSON.stringify(doc))), { source: 'rh', name: 'doc.json', warn: () => undefined, identity: (f) => {
-        tally.add(f);
-      } })) expect(a.id).toBe('CVE-2099-0001');
+      for await (const a of parseCsaf(once(Buffer.from(JSON.stringify(doc))), {
+        source: 'rh',
+        name: 'doc.json',
+        warn: () => undefined,
+        identity: (f) => {
+          tally.add(f);
+        },
+      }))
+        expect(a.id).toBe('CVE-2099-0001');
       return tally;
     };
     const rhel = { distributions: ['rhel'], release: null, basis: 'test' };
@@ -125,7 +174,9 @@ describe.skipIf(dir === null)('CSAF: the real Red Hat samples', () => {
     expect(redHat.summary().distributions).toEqual(['rhel']);
     expect(identityMismatch(rhel, redHat)).toBeNull();
     const suse = await facts({ category: 'vendor', name: 'SUSE Product Security Team', namespace: 'https://www.suse.com/' });
-    expect(identityMismatch(rhel, suse)).toMatch(/^expected rhel \(test\), found the CSAF publisher www\.suse\.com \(1 time, e\.g\. CVE-2099-0001: document\.publisher SUSE Product Security Team \(https:\/\/www\.suse\.com\/\)\)/);
+    expect(identityMismatch(rhel, suse)).toMatch(
+      /^expected rhel \(test\), found the CSAF publisher www\.suse\.com \(1 time, e\.g\. CVE-2099-0001: document\.publisher SUSE Product Security Team \(https:\/\/www\.suse\.com\/\)\)/,
+    );
     // Without a publisher (CSAF requires one), the product streams alone speak, as before.
     expect((await facts(undefined)).summary().distributions).toEqual(['rhel']);
   });

@@ -68,7 +68,8 @@ export function componentFromPurl(purl: string): Component | null {
 /** `telnet-1:0.17-65.el7_6.x86_64` (Red Hat's product ids write N-E:V-R.A) or a bare name. */
 export function componentFromNevra(ref: string): Component {
   const m = /^(.+)-(\d+):([^-:]+)-([^-]+)\.([A-Za-z0-9_]+)$/.exec(ref);
-  if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined && m[4] !== undefined) return { name: m[1], evr: `${m[2]}:${m[3]}-${m[4]}`, arch: m[5] ?? null, module: null };
+  if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined && m[4] !== undefined)
+    return { name: m[1], evr: `${m[2]}:${m[3]}-${m[4]}`, arch: m[5] ?? null, module: null };
   const src = /^(.+)\.src$/.exec(ref);
   if (src?.[1] !== undefined) return { name: src[1], evr: null, arch: 'src', module: null };
   return { name: ref, evr: null, arch: null, module: null };
@@ -107,7 +108,8 @@ function collectFixes(v: CsafVulnerability, tree: Tree): Collected {
   const out: Collected = { fixes: [], skippedProducts: 0, badVersions: [] };
   const seen = new Set<string>();
   const remediation = new Map<string, string>();
-  for (const r of v.remediations ?? []) for (const p of r.product_ids ?? []) if (r.category === 'no_fix_planned' || !remediation.has(p)) remediation.set(p, r.category);
+  for (const r of v.remediations ?? [])
+    for (const p of r.product_ids ?? []) if (r.category === 'no_fix_planned' || !remediation.has(p)) remediation.set(p, r.category);
   const scheme = versionScheme('rpm');
   const statuses: [FixStatus | 'known_affected', readonly string[]][] = [
     ['fixed', v.product_status?.fixed ?? []],
@@ -195,7 +197,8 @@ function score(v: CsafVulnerability): { score: number; vector: string } | null {
   let best: { score: number; vector: string } | null = null;
   for (const s of v.scores ?? []) {
     const c = s.cvss_v3;
-    if (c !== undefined && c.baseScore >= 0 && c.baseScore <= 10 && (best === null || c.baseScore > best.score)) best = { score: c.baseScore, vector: c.vectorString };
+    if (c !== undefined && c.baseScore >= 0 && c.baseScore <= 10 && (best === null || c.baseScore > best.score))
+      best = { score: c.baseScore, vector: c.vectorString };
   }
   return best;
 }
@@ -211,18 +214,25 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, { file: opts.name });
+    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, {
+      file: opts.name,
+    });
   }
   const parsed = CsafDocument.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BulwarkError('input.invalid', `${opts.name}: not a CSAF document: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, { file: opts.name });
+    throw new BulwarkError('input.invalid', `${opts.name}: not a CSAF document: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, {
+      file: opts.name,
+    });
   }
   const doc = parsed.data;
   const category = doc.document.category;
   if (category !== 'csaf_vex' && category !== 'csaf_security_advisory')
-    throw new BulwarkError('input.invalid', `${opts.name}: CSAF category "${category}" is not read (only csaf_vex and csaf_security_advisory)`, { file: opts.name });
-  if (!doc.document.csaf_version.startsWith('2.')) throw new BulwarkError('input.invalid', `${opts.name}: CSAF version ${doc.document.csaf_version} is not 2.x`, { file: opts.name });
+    throw new BulwarkError('input.invalid', `${opts.name}: CSAF category "${category}" is not read (only csaf_vex and csaf_security_advisory)`, {
+      file: opts.name,
+    });
+  if (!doc.document.csaf_version.startsWith('2.'))
+    throw new BulwarkError('input.invalid', `${opts.name}: CSAF version ${doc.document.csaf_version} is not 2.x`, { file: opts.name });
 
   const tree: Tree = { products: new Map(), relationships: new Map() };
   walkBranches(doc.product_tree?.branches ?? [], tree.products);
@@ -237,9 +247,17 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
   const publisher = doc.document.publisher;
   if (opts.identity !== undefined && publisher?.namespace !== undefined) {
     const host = publisherHost(publisher.namespace);
-    opts.identity({ distribution: csafPublisherDistribution(host) ?? `the CSAF publisher ${host}`, release: null, evidence: `${docId}: document.publisher ${publisher.name ?? ''} (${publisher.namespace})` });
+    opts.identity({
+      distribution: csafPublisherDistribution(host) ?? `the CSAF publisher ${host}`,
+      release: null,
+      evidence: `${docId}: document.publisher ${publisher.name ?? ''} (${publisher.namespace})`,
+    });
   }
-  const docRefs: Reference[] = (doc.document.references ?? []).map((r) => ({ type: r.category === 'self' ? 'advisory' : 'web', id: r.category === 'self' ? docId : null, url: r.url }));
+  const docRefs: Reference[] = (doc.document.references ?? []).map((r) => ({
+    type: r.category === 'self' ? 'advisory' : 'web',
+    id: r.category === 'self' ? docId : null,
+    url: r.url,
+  }));
   const published = normaliseDate(doc.document.tracking.initial_release_date);
   const updated = normaliseDate(doc.document.tracking.current_release_date) ?? published;
   const aggregate = mapSeverity(doc.document.aggregate_severity?.text);
@@ -254,10 +272,15 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     vulns.push(v.data);
   }
   const report = (record: string, c: Collected): void => {
-    if (c.skippedProducts > 0) opts.warn({ record, message: `${opts.name}: ${String(c.skippedProducts)} product statuses are not for a RHEL stream (or name no known product) and were left out` });
+    if (c.skippedProducts > 0)
+      opts.warn({
+        record,
+        message: `${opts.name}: ${String(c.skippedProducts)} product statuses are not for a RHEL stream (or name no known product) and were left out`,
+      });
     for (const b of c.badVersions.slice(0, 10)) opts.warn({ record, message: `${opts.name}: ${b}; skipped` });
   };
-  const describe = (v: CsafVulnerability): string => v.notes?.find((n) => n.category === 'description')?.text ?? v.notes?.find((n) => n.category === 'summary')?.text ?? '';
+  const describe = (v: CsafVulnerability): string =>
+    v.notes?.find((n) => n.category === 'description')?.text ?? v.notes?.find((n) => n.category === 'summary')?.text ?? '';
   const threat = (v: CsafVulnerability): Severity | null => mapSeverity(v.threats?.find((t) => t.category === 'impact')?.details);
 
   if (category === 'csaf_vex') {
@@ -316,7 +339,10 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     id: docId,
     kind: 'security',
     title: doc.document.title ?? docId,
-    description: vulns.map(describe).filter((d) => d !== '').join('\n\n'),
+    description: vulns
+      .map(describe)
+      .filter((d) => d !== '')
+      .join('\n\n'),
     severity: aggregate ?? vulns.map(threat).find((x) => x !== null) ?? 'unknown',
     cvssScore: best?.score ?? null,
     cvssVector: best?.vector ?? null,
@@ -333,7 +359,10 @@ export const csafVexParser: FeedParser = {
   id,
   displayName,
   version,
-  specs: ['https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html', 'https://github.com/RedHatProductSecurity/security-data-guidelines/blob/main/docs/csaf-vex.md'],
+  specs: [
+    'https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html',
+    'https://github.com/RedHatProductSecurity/security-data-guidelines/blob/main/docs/csaf-vex.md',
+  ],
   parse: parseCsaf,
 };
 

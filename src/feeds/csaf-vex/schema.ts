@@ -11,7 +11,9 @@ const ids = z.array(str).max(1_000_000);
 export interface CsafBranch {
   category?: string | undefined;
   name?: string | undefined;
-  product?: { product_id: string; name?: string | undefined; product_identification_helper?: { cpe?: string | undefined; purl?: string | undefined } | undefined } | undefined;
+  product?:
+    | { product_id: string; name?: string | undefined; product_identification_helper?: { cpe?: string | undefined; purl?: string | undefined } | undefined }
+    | undefined;
   branches?: CsafBranch[] | undefined;
 }
 

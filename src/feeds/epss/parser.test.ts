@@ -61,7 +61,10 @@ describe('FIRST EPSS parser', () => {
   });
 
   it('skips bad rows with a warning naming the line, and keeps the rest', async () => {
-    const { records, warnings } = await parse([HEAD + 'CVE-2026-0001,0.5,0.9\nnot-a-cve,0.1,0.1\nCVE-2026-0002,1.5,0.9\nCVE-2026-0003,0.1\nCVE-2026-0004,-0.1,0.5\nCVE-2026-0005,0x1,0.5\nCVE-2026-0001,0.2,0.2\n\nCVE-2026-0006,0.25,0.75\n']);
+    const { records, warnings } = await parse([
+      HEAD +
+        'CVE-2026-0001,0.5,0.9\nnot-a-cve,0.1,0.1\nCVE-2026-0002,1.5,0.9\nCVE-2026-0003,0.1\nCVE-2026-0004,-0.1,0.5\nCVE-2026-0005,0x1,0.5\nCVE-2026-0001,0.2,0.2\n\nCVE-2026-0006,0.25,0.75\n',
+    ]);
     expect(records.slice(1).flatMap((r) => (r.kind === 'epss' ? r.scores.map((x) => x.cve) : []))).toEqual(['CVE-2026-0001', 'CVE-2026-0006']);
     expect(warnings.map((w) => w.message)).toEqual([
       expect.stringMatching(/line 4: "not-a-cve" is not a CVE id/),
@@ -74,7 +77,10 @@ describe('FIRST EPSS parser', () => {
   });
 
   it('reads the comment line of every published model', () => {
-    expect(parseEpssComment('#model_version:v2023.03.01,score_date:2023-03-07T00:00:00+0000')).toEqual({ modelVersion: 'v2023.03.01', scoreDate: '2023-03-07' });
+    expect(parseEpssComment('#model_version:v2023.03.01,score_date:2023-03-07T00:00:00+0000')).toEqual({
+      modelVersion: 'v2023.03.01',
+      scoreDate: '2023-03-07',
+    });
     expect(parseEpssComment('#model_version:v2025.03.14,score_date:2026-12-01T00:00:00Z')).toEqual({ modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' });
     expect(parseEpssComment('#score_date:2026-12-01')).toBeNull();
   });

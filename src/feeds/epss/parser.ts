@@ -65,16 +65,23 @@ export async function* parseEpss(input: FeedInput, opts: SignalParseOptions): As
       n++;
       const where = `${name}: line ${String(n)}`;
       if (line.includes('\u0000')) throw new BulwarkError('input.invalid', `${where}: contains a NUL character; refused`, { file: name, line: n });
-      if (line.length > MAX_LINE) throw new BulwarkError('input.invalid', `${where}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, { file: name, line: n });
+      if (line.length > MAX_LINE)
+        throw new BulwarkError('input.invalid', `${where}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, { file: name, line: n });
       if (header === null) {
         const h = line.startsWith('#') ? parseEpssComment(line) : null;
-        if (h === null) throw new BulwarkError('input.invalid', `${where}: not an EPSS file: expected "#model_version:…,score_date:YYYY-MM-DD…", found "${line.slice(0, 60)}"`, { file: name, line: n });
+        if (h === null)
+          throw new BulwarkError(
+            'input.invalid',
+            `${where}: not an EPSS file: expected "#model_version:…,score_date:YYYY-MM-DD…", found "${line.slice(0, 60)}"`,
+            { file: name, line: n },
+          );
         header = h;
         out.push({ kind: 'epss-header', header: h });
         continue;
       }
       if (!columns) {
-        if (line.trim().toLowerCase() !== 'cve,epss,percentile') throw new BulwarkError('input.invalid', `${where}: expected the header "cve,epss,percentile", found "${line.slice(0, 60)}"`, { file: name, line: n });
+        if (line.trim().toLowerCase() !== 'cve,epss,percentile')
+          throw new BulwarkError('input.invalid', `${where}: expected the header "cve,epss,percentile", found "${line.slice(0, 60)}"`, { file: name, line: n });
         columns = true;
         continue;
       }
@@ -108,7 +115,11 @@ export async function* parseEpss(input: FeedInput, opts: SignalParseOptions): As
       }
     }
     rest = all.slice(start);
-    if (rest.length > MAX_LINE) throw new BulwarkError('input.invalid', `${name}: line ${String(n + 1)}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, { file: name, line: n + 1 });
+    if (rest.length > MAX_LINE)
+      throw new BulwarkError('input.invalid', `${name}: line ${String(n + 1)}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, {
+        file: name,
+        line: n + 1,
+      });
     if (scores.length > 0) out.push({ kind: 'epss', scores });
     return out;
   };

@@ -18,14 +18,38 @@ async function parse(text: string | Buffer): Promise<{ records: SignalRecord[]; 
   return { records, warnings };
 }
 
-const envelope = (vulns: unknown[], extra: Record<string, unknown> = {}): string => JSON.stringify({ title: 'CISA Catalog of Known Exploited Vulnerabilities', catalogVersion: '2026.12.01', dateReleased: '2026-12-01T14:02:11.3141Z', count: vulns.length, vulnerabilities: vulns, ...extra });
-const entry = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ cveID: 'CVE-2026-1001', vendorProject: 'OpenBSD', product: 'OpenSSH', vulnerabilityName: 'x', dateAdded: '2026-03-02', shortDescription: 's', requiredAction: 'r', dueDate: '2026-03-23', knownRansomwareCampaignUse: 'Known', notes: '', cwes: ['CWE-362'], ...over });
+const envelope = (vulns: unknown[], extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    title: 'CISA Catalog of Known Exploited Vulnerabilities',
+    catalogVersion: '2026.12.01',
+    dateReleased: '2026-12-01T14:02:11.3141Z',
+    count: vulns.length,
+    vulnerabilities: vulns,
+    ...extra,
+  });
+const entry = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  cveID: 'CVE-2026-1001',
+  vendorProject: 'OpenBSD',
+  product: 'OpenSSH',
+  vulnerabilityName: 'x',
+  dateAdded: '2026-03-02',
+  shortDescription: 's',
+  requiredAction: 'r',
+  dueDate: '2026-03-23',
+  knownRansomwareCampaignUse: 'Known',
+  notes: '',
+  cwes: ['CWE-362'],
+  ...over,
+});
 
 describe('CISA KEV parser', () => {
   it('reads the catalog header and every entry of the published shape, keeping dateAdded, dueDate and the ransomware flag', async () => {
     const { records, warnings } = await parse(readFileSync(FIXTURE));
     expect(warnings).toEqual([]);
-    expect(records[0]).toEqual({ kind: 'kev-catalog', catalog: { title: 'CISA Catalog of Known Exploited Vulnerabilities', catalogVersion: '2026.12.01', dateReleased: '2026-12-01T14:02:11.314Z', count: 3 } });
+    expect(records[0]).toEqual({
+      kind: 'kev-catalog',
+      catalog: { title: 'CISA Catalog of Known Exploited Vulnerabilities', catalogVersion: '2026.12.01', dateReleased: '2026-12-01T14:02:11.314Z', count: 3 },
+    });
     const entries = records.flatMap((r) => (r.kind === 'kev' ? [r.entry] : []));
     expect(entries.map((e) => [e.cve, e.dateAdded, e.dueDate, e.ransomware])).toEqual([
       ['CVE-2026-1001', '2026-03-02', '2026-03-23', true],
@@ -39,7 +63,11 @@ describe('CISA KEV parser', () => {
   it.each([
     ['not JSON', '{"title": ', /kev\.json: not JSON/],
     ['another JSON document', JSON.stringify({ id: 'GHSA-1', affected: [] }), /kev\.json: not a KEV catalog: title/],
-    ['vulnerabilities not an array', JSON.stringify({ title: 't', catalogVersion: '1', dateReleased: '2026-01-01T00:00:00Z', count: 0, vulnerabilities: {} }), /vulnerabilities/],
+    [
+      'vulnerabilities not an array',
+      JSON.stringify({ title: 't', catalogVersion: '1', dateReleased: '2026-01-01T00:00:00Z', count: 0, vulnerabilities: {} }),
+      /vulnerabilities/,
+    ],
     ['a bad dateReleased', envelope([], { dateReleased: 'yesterday' }), /dateReleased "yesterday" is not a date/],
     ['a NUL character', envelope([entry({ notes: 'a\u0000b' })]), /NUL character; refused/],
     ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), /not valid UTF-8/],
@@ -48,7 +76,15 @@ describe('CISA KEV parser', () => {
   });
 
   it('skips a bad entry with a warning naming its index and CVE, and keeps the rest', async () => {
-    const { records, warnings } = await parse(envelope([entry({ dueDate: 'soon' }), entry({ cveID: 'CVE-2026-1002', dateAdded: '2026-02-30' }), entry({ cveID: 'not-a-cve' }), entry({ cveID: 'CVE-2026-1003' }), entry({ cveID: 'CVE-2026-1003', product: 'again' })]));
+    const { records, warnings } = await parse(
+      envelope([
+        entry({ dueDate: 'soon' }),
+        entry({ cveID: 'CVE-2026-1002', dateAdded: '2026-02-30' }),
+        entry({ cveID: 'not-a-cve' }),
+        entry({ cveID: 'CVE-2026-1003' }),
+        entry({ cveID: 'CVE-2026-1003', product: 'again' }),
+      ]),
+    );
     expect(records.flatMap((r) => (r.kind === 'kev' ? [r.entry.cve] : []))).toEqual(['CVE-2026-1003']);
     expect(warnings.map((w) => [w.record, w.message])).toEqual([
       ['CVE-2026-1001', expect.stringMatching(/vulnerabilities\[0\]: dueDate: a date YYYY-MM-DD; skipped/)],

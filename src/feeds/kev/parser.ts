@@ -34,7 +34,8 @@ export async function* parseKev(input: FeedInput, opts: SignalParseOptions): Asy
     throw new BulwarkError('input.invalid', `${opts.name}: not a KEV catalog (not valid UTF-8)`, { file: opts.name });
   }
   // JSON may carry U+0000 escaped; no KEV field has a reason to.
-  if (text.includes('\u0000') || /\\u0000/i.test(text)) throw new BulwarkError('input.invalid', `${opts.name}: contains a NUL character; refused`, { file: opts.name });
+  if (text.includes('\u0000') || /\\u0000/i.test(text))
+    throw new BulwarkError('input.invalid', `${opts.name}: contains a NUL character; refused`, { file: opts.name });
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -44,18 +45,25 @@ export async function* parseKev(input: FeedInput, opts: SignalParseOptions): Asy
   const env = KevEnvelope.safeParse(doc);
   if (!env.success) {
     const issue = env.error.issues[0];
-    throw new BulwarkError('input.invalid', `${opts.name}: not a KEV catalog: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'invalid'}`, { file: opts.name });
+    throw new BulwarkError('input.invalid', `${opts.name}: not a KEV catalog: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'invalid'}`, {
+      file: opts.name,
+    });
   }
   const released = normaliseDate(env.data.dateReleased);
-  if (released === null) throw new BulwarkError('input.invalid', `${opts.name}: dateReleased "${env.data.dateReleased.slice(0, 40)}" is not a date`, { file: opts.name });
+  if (released === null)
+    throw new BulwarkError('input.invalid', `${opts.name}: dateReleased "${env.data.dateReleased.slice(0, 40)}" is not a date`, { file: opts.name });
   yield { kind: 'kev-catalog', catalog: { title: env.data.title, catalogVersion: env.data.catalogVersion, dateReleased: released, count: env.data.count } };
   const seen = new Set<string>();
   for (const [i, raw] of env.data.vulnerabilities.entries()) {
-    const cve = typeof raw === 'object' && raw !== null && typeof (raw as { cveID?: unknown }).cveID === 'string' ? (raw as { cveID: string }).cveID.slice(0, 40) : null;
+    const cve =
+      typeof raw === 'object' && raw !== null && typeof (raw as { cveID?: unknown }).cveID === 'string' ? (raw as { cveID: string }).cveID.slice(0, 40) : null;
     const r = KevVulnerability.safeParse(raw);
     if (!r.success) {
       const issue = r.error.issues[0];
-      opts.warn({ record: cve, message: `${opts.name}: vulnerabilities[${String(i)}]: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}; skipped` });
+      opts.warn({
+        record: cve,
+        message: `${opts.name}: vulnerabilities[${String(i)}]: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}; skipped`,
+      });
       continue;
     }
     const v = r.data;
@@ -86,7 +94,11 @@ export async function* parseKev(input: FeedInput, opts: SignalParseOptions): Asy
       },
     };
   }
-  if (env.data.count !== env.data.vulnerabilities.length) opts.warn({ record: null, message: `${opts.name}: count says ${String(env.data.count)} but the catalog lists ${String(env.data.vulnerabilities.length)} entries` });
+  if (env.data.count !== env.data.vulnerabilities.length)
+    opts.warn({
+      record: null,
+      message: `${opts.name}: count says ${String(env.data.count)} but the catalog lists ${String(env.data.vulnerabilities.length)} entries`,
+    });
 }
 
 export const kevParser: SignalParser = {
@@ -94,6 +106,9 @@ export const kevParser: SignalParser = {
   displayName,
   version,
   signal: 'kev',
-  specs: ['https://www.cisa.gov/known-exploited-vulnerabilities-catalog', 'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities_schema.json'],
+  specs: [
+    'https://www.cisa.gov/known-exploited-vulnerabilities-catalog',
+    'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities_schema.json',
+  ],
   parse: parseKev,
 };

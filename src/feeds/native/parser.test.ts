@@ -21,7 +21,18 @@ const good = {
   publishedAt: '2026-01-01T00:00:00Z',
   updatedAt: null,
   parser: 'test@1',
-  fixes: [{ release: 'azurelinux:3.0', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '3.3.5-5.azl3', lastAffected: null, introduced: null }],
+  fixes: [
+    {
+      release: 'azurelinux:3.0',
+      package: 'openssl',
+      packageKind: 'source',
+      arch: null,
+      status: 'fixed',
+      fixed: '3.3.5-5.azl3',
+      lastAffected: null,
+      introduced: null,
+    },
+  ],
 };
 
 describe('native feed parser', () => {

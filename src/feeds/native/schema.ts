@@ -46,8 +46,10 @@ export const NativeAdvisory = z
   })
   .superRefine((a, ctx) => {
     a.fixes.forEach((f, i) => {
-      if (f.status === 'fixed' && f.fixed === null) ctx.addIssue({ code: 'custom', path: ['fixes', i, 'fixed'], message: 'a "fixed" fix needs the fixed version' });
-      if (f.status !== 'fixed' && f.fixed !== null) ctx.addIssue({ code: 'custom', path: ['fixes', i, 'fixed'], message: `a "${f.status}" fix has no fixed version` });
+      if (f.status === 'fixed' && f.fixed === null)
+        ctx.addIssue({ code: 'custom', path: ['fixes', i, 'fixed'], message: 'a "fixed" fix needs the fixed version' });
+      if (f.status !== 'fixed' && f.fixed !== null)
+        ctx.addIssue({ code: 'custom', path: ['fixes', i, 'fixed'], message: `a "${f.status}" fix has no fixed version` });
     });
   });
 export type NativeAdvisory = z.infer<typeof NativeAdvisory>;

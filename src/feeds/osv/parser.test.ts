@@ -28,10 +28,35 @@ describe('OSV', () => {
     const { advisories, warnings } = await file('alma-epoch-module.json');
     expect(warnings).toEqual([]);
     const [a] = advisories;
-    expect(a).toMatchObject({ id: 'ALSA-2026:8339', severity: 'high', cves: ['CVE-2026-26996', 'CVE-2026-27904'], publishedAt: '2026-04-15T00:00:00.000Z', updatedAt: '2026-04-16T10:12:34.000Z', parser: 'osv@1' });
+    expect(a).toMatchObject({
+      id: 'ALSA-2026:8339',
+      severity: 'high',
+      cves: ['CVE-2026-26996', 'CVE-2026-27904'],
+      publishedAt: '2026-04-15T00:00:00.000Z',
+      updatedAt: '2026-04-16T10:12:34.000Z',
+      parser: 'osv@1',
+    });
     expect(a?.fixes).toEqual([
-      { release: 'almalinux:8', package: 'nodejs', packageKind: 'binary', arch: null, status: 'fixed', fixed: '1:20.20.2-1.module_el8.10.0+4165+3f200bda', lastAffected: null, introduced: null },
-      { release: 'almalinux:8', package: 'grub2-tools', packageKind: 'binary', arch: null, status: 'fixed', fixed: '2.06-27.el8_0.7.alma', lastAffected: null, introduced: null },
+      {
+        release: 'almalinux:8',
+        package: 'nodejs',
+        packageKind: 'binary',
+        arch: null,
+        status: 'fixed',
+        fixed: '1:20.20.2-1.module_el8.10.0+4165+3f200bda',
+        lastAffected: null,
+        introduced: null,
+      },
+      {
+        release: 'almalinux:8',
+        package: 'grub2-tools',
+        packageKind: 'binary',
+        arch: null,
+        status: 'fixed',
+        fixed: '2.06-27.el8_0.7.alma',
+        lastAffected: null,
+        introduced: null,
+      },
     ]);
     expect(a?.references[0]).toEqual({ type: 'advisory', id: null, url: 'https://errata.almalinux.org/8/ALSA-2026-8339.html' });
   });
@@ -41,9 +66,36 @@ describe('OSV', () => {
     const [a] = advisories;
     expect(a).toMatchObject({ severity: 'high', cvssScore: 8.1, cvssVector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H', cves: ['CVE-2024-6387'] });
     expect(a?.fixes).toEqual([
-      { release: 'ubuntu:22.04', package: 'openssh', packageKind: 'source', arch: null, status: 'fixed', fixed: '1:8.9p1-3ubuntu0.10', lastAffected: null, introduced: null },
-      { release: 'ubuntu:24.04', package: 'openssh', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: '1:9.6p1-3ubuntu13', introduced: { version: '1:9.0p1-1', inclusive: true } },
-      { release: 'ubuntu:24.04', package: 'openssh', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: null, introduced: { version: '1:9.7p1-1', inclusive: true } },
+      {
+        release: 'ubuntu:22.04',
+        package: 'openssh',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed: '1:8.9p1-3ubuntu0.10',
+        lastAffected: null,
+        introduced: null,
+      },
+      {
+        release: 'ubuntu:24.04',
+        package: 'openssh',
+        packageKind: 'source',
+        arch: null,
+        status: 'no-fix-yet',
+        fixed: null,
+        lastAffected: '1:9.6p1-3ubuntu13',
+        introduced: { version: '1:9.0p1-1', inclusive: true },
+      },
+      {
+        release: 'ubuntu:24.04',
+        package: 'openssh',
+        packageKind: 'source',
+        arch: null,
+        status: 'no-fix-yet',
+        fixed: null,
+        lastAffected: null,
+        introduced: { version: '1:9.7p1-1', inclusive: true },
+      },
     ]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ record: 'UBUNTU-CVE-2024-6387', message: expect.stringMatching(/affected\[2\]: Ubuntu Pro/) as string });
@@ -54,7 +106,18 @@ describe('OSV', () => {
     expect(advisories.map((a) => a.id)).toEqual(['RLSA-2024:3671', 'DSA-5000-1', 'RHSA-2024:1000']);
     expect(advisories[0]?.fixes[0]).toMatchObject({ release: 'rocky:9', package: 'ruby', fixed: '0:3.3.1-2.module+el9.4.0+20787+4c237fd3' });
     expect(advisories[0]?.severity).toBe('medium');
-    expect(advisories[1]?.fixes).toEqual([{ release: 'debian:12', package: 'openssl', packageKind: 'source', arch: null, status: 'fixed', fixed: '3.0.11-1~deb12u2', lastAffected: null, introduced: null }]);
+    expect(advisories[1]?.fixes).toEqual([
+      {
+        release: 'debian:12',
+        package: 'openssl',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed: '3.0.11-1~deb12u2',
+        lastAffected: null,
+        introduced: null,
+      },
+    ]);
     expect(advisories[1]?.severity).toBe('unknown');
     expect(advisories[2]?.fixes.map((f) => [f.release, f.fixed])).toEqual([
       ['rhel:9', '0:5.14.0-427.13.1.el9_4'],
@@ -141,7 +204,9 @@ describe.skipIf(bulk === null)('OSV: the AlmaLinux bulk archive', () => {
     let advisories = 0;
     for (const f of files) {
       const raw = readFileSync(f);
-      const doc = JSON.parse(raw.toString('utf8')) as { affected: { package: { ecosystem: string; name: string }; ranges: { events: Record<string, string>[] }[] }[] };
+      const doc = JSON.parse(raw.toString('utf8')) as {
+        affected: { package: { ecosystem: string; name: string }; ranges: { events: Record<string, string>[] }[] }[];
+      };
       affectedEntries += doc.affected.length;
       const distinct = new Set(doc.affected.map((a) => `${a.package.ecosystem}|${a.package.name}|${JSON.stringify(a.ranges.map((r) => r.events))}`));
       expectedFixes += distinct.size;

@@ -143,7 +143,9 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
     for (const [j, rawRange] of ranges.entries()) {
       const range = OsvRange.safeParse(rawRange);
       if (!range.success || range.data.type !== 'ECOSYSTEM') {
-        warnings.push(`${where}.ranges[${String(j)}]: ${range.success ? `range type ${range.data.type}` : 'invalid range'} is not used for distribution packages; skipped`);
+        warnings.push(
+          `${where}.ranges[${String(j)}]: ${range.success ? `range type ${range.data.type}` : 'invalid range'} is not used for distribution packages; skipped`,
+        );
         continue;
       }
       // OSV evaluation (schema "Evaluation"): events in order; each `introduced` opens an
@@ -227,10 +229,13 @@ export async function* parseOsv(input: FeedInput, opts: ParseOptions): AsyncGene
   try {
     doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, { file: opts.name });
+    throw new BulwarkError('input.invalid', `${opts.name}: not JSON (${err instanceof TypeError ? 'not valid UTF-8' : (err as Error).message})`, {
+      file: opts.name,
+    });
   }
   const records = Array.isArray(doc) ? doc : [doc];
-  if (records.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) throw new BulwarkError('input.invalid', `${opts.name}: not an OSV record or an array of records`, { file: opts.name });
+  if (records.some((x) => typeof x !== 'object' || x === null || Array.isArray(x)))
+    throw new BulwarkError('input.invalid', `${opts.name}: not an OSV record or an array of records`, { file: opts.name });
   for (const raw of records) {
     const rid = typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
     const { advisory, warnings } = convert(raw, opts);

@@ -41,9 +41,15 @@ export const OsvRecord = z.object({
   published: str.optional(),
   modified: str.optional(),
   withdrawn: str.optional(),
-  severity: z.array(z.object({ type: str, score: str })).max(100).nullish(),
+  severity: z
+    .array(z.object({ type: str, score: str }))
+    .max(100)
+    .nullish(),
   affected: z.array(z.unknown()).max(1_000_000).nullish(),
-  references: z.array(z.object({ type: str, url: str })).max(100_000).nullish(),
+  references: z
+    .array(z.object({ type: str, url: str }))
+    .max(100_000)
+    .nullish(),
   database_specific: z.record(z.string(), z.unknown()).optional(),
 });
 export type OsvRecord = z.infer<typeof OsvRecord>;

@@ -179,4 +179,3 @@ export function deriveFixes(criteria: OvalCriteria, ctx: DeriveContext): Fix[] {
   }
   return fixes;
 }
-

@@ -1,6 +1,13 @@
 import type { Fix } from '../../core/advisory.js';
 import type { OvalCriteria } from '../../core/oval.js';
-import { ovalGeneratorDistribution, ovalIdDialect, ovalNamespaceDistribution, releaseFromDistTag, releaseFromOvalId, releaseFromPlatformComment } from '../../distros/registry.js';
+import {
+  ovalGeneratorDistribution,
+  ovalIdDialect,
+  ovalNamespaceDistribution,
+  releaseFromDistTag,
+  releaseFromOvalId,
+  releaseFromPlatformComment,
+} from '../../distros/registry.js';
 import { releaseFact } from '../identity.js';
 import type { ParseOptions } from '../types.js';
 import { commentsIn, versionsIn } from './resolve.js';

@@ -29,9 +29,26 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('turns "less than" plus a "greater than" lower bound into one fixed source-package fix with the dist tag kept', async () => {
     const { advisories } = await parse(join(FIX, 'azurelinux-mini.xml'));
     const a = byId(advisories, 'oval:com.microsoft.azurelinux:def:1');
-    expect(a).toMatchObject({ source: 'test', kind: 'security', severity: 'medium', cves: ['CVE-2023-29409'], publishedAt: '2024-03-19T17:21:46.000Z', parser: 'oval@4' });
+    expect(a).toMatchObject({
+      source: 'test',
+      kind: 'security',
+      severity: 'medium',
+      cves: ['CVE-2023-29409'],
+      publishedAt: '2024-03-19T17:21:46.000Z',
+      parser: 'oval@4',
+    });
     expect(a.fixes).toEqual([
-      { release: 'azurelinux:3.0', package: 'golang', packageKind: 'source', arch: null, status: 'fixed', fixed: '0:1.20.7-1.azl3', lastAffected: null, introduced: { version: '0:0.0.0.azl3', inclusive: false }, epochUnreliable: true },
+      {
+        release: 'azurelinux:3.0',
+        package: 'golang',
+        packageKind: 'source',
+        arch: null,
+        status: 'fixed',
+        fixed: '0:1.20.7-1.azl3',
+        lastAffected: null,
+        introduced: { version: '0:0.0.0.azl3', inclusive: false },
+        epochUnreliable: true,
+      },
     ]);
     expect(a.oval?.kind).toBe('criteria');
   });
@@ -51,10 +68,30 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
   it('maps patchable=false to no-fix-yet (last affected = the "less than or equal" version) and Not Applicable to not-affected', async () => {
     const { advisories, warnings } = await parse(join(FIX, 'mariner-2.0-statuses.xml'));
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:10').fixes).toEqual([
-      { release: 'mariner:2.0', package: 'vim', packageKind: 'source', arch: null, status: 'no-fix-yet', fixed: null, lastAffected: '0:9.0.1-1.cm2', introduced: null, epochUnreliable: true },
+      {
+        release: 'mariner:2.0',
+        package: 'vim',
+        packageKind: 'source',
+        arch: null,
+        status: 'no-fix-yet',
+        fixed: null,
+        lastAffected: '0:9.0.1-1.cm2',
+        introduced: null,
+        epochUnreliable: true,
+      },
     ]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:11').fixes).toEqual([
-      { release: 'mariner:2.0', package: 'nghttp2', packageKind: 'source', arch: null, status: 'not-affected', fixed: null, lastAffected: null, introduced: null, epochUnreliable: true },
+      {
+        release: 'mariner:2.0',
+        package: 'nghttp2',
+        packageKind: 'source',
+        arch: null,
+        status: 'not-affected',
+        fixed: null,
+        lastAffected: null,
+        introduced: null,
+        epochUnreliable: true,
+      },
     ]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:12').fixes).toEqual([]);
     expect(byId(advisories, 'oval:com.microsoft.cbl-mariner:def:13').fixes).toEqual([]);
@@ -62,7 +99,7 @@ describe('OVAL: Microsoft Azure Linux / CBL-Mariner shape', () => {
     expect(warnings[1]?.message).toMatch(/white space/);
   });
 
-  it('uses the source\'s release over the dist tag when one is given', async () => {
+  it("uses the source's release over the dist tag when one is given", async () => {
     const { advisories } = await parse(join(FIX, 'azurelinux-mini.xml'), 'azurelinux:3.0');
     expect(byId(advisories, 'oval:com.microsoft.azurelinux:def:1').fixes[0]?.release).toBe('azurelinux:3.0');
   });
@@ -73,11 +110,26 @@ describe('OVAL: Red Hat shape', () => {
     const { advisories, warnings } = await parse(join(FIX, 'redhat-mini.xml'));
     expect(advisories.map((a) => a.id)).toEqual(['oval:com.redhat.rhsa:def:20237747']); // the inventory definition is not an advisory
     const a = advisories[0]!;
-    expect(a).toMatchObject({ severity: 'high', cves: ['CVE-2023-38545'], cvssScore: 9.8, publishedAt: '2023-12-12T00:00:00.000Z', updatedAt: '2023-12-13T00:00:00.000Z' });
+    expect(a).toMatchObject({
+      severity: 'high',
+      cves: ['CVE-2023-38545'],
+      cvssScore: 9.8,
+      publishedAt: '2023-12-12T00:00:00.000Z',
+      updatedAt: '2023-12-13T00:00:00.000Z',
+    });
     expect(a.cvssVector).toBe('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H');
     expect(a.references).toContainEqual({ type: 'bugzilla', id: '2241933', url: 'https://bugzilla.redhat.com/2241933' });
     expect(a.fixes).toEqual(
-      ['curl', 'libcurl'].map((p) => ({ release: 'rhel:9', package: p, packageKind: 'binary', arch: null, status: 'fixed', fixed: '0:7.76.1-26.el9_3.2', lastAffected: null, introduced: null })),
+      ['curl', 'libcurl'].map((p) => ({
+        release: 'rhel:9',
+        package: p,
+        packageKind: 'binary',
+        arch: null,
+        status: 'fixed',
+        fixed: '0:7.76.1-26.el9_3.2',
+        lastAffected: null,
+        introduced: null,
+      })),
     );
     expect(warnings).toEqual([]);
     // The platform check is inlined for literal evaluation.
@@ -141,7 +193,8 @@ describe('normaliseDate', () => {
 // from the raw XML by a different route (a plain text scan of the decompressed file).
 const ovalDir = sharedData('azurelinux', 'oval');
 describe.skipIf(ovalDir === null)('OVAL: the real Azure Linux / CBL-Mariner feeds', () => {
-  const files = ovalDir === null ? [] : [...readdirSync(ovalDir).filter((f) => f.endsWith('.xz')), ...readdirSync(join(ovalDir, 'history')).map((f) => join('history', f))];
+  const files =
+    ovalDir === null ? [] : [...readdirSync(ovalDir).filter((f) => f.endsWith('.xz')), ...readdirSync(join(ovalDir, 'history')).map((f) => join('history', f))];
   it.each(files)('%s: one advisory per definition, one fix per patchable state unless its version is garbage', async (file) => {
     const path = join(ovalDir!, file);
     const raw = execFileSync('xz', ['-dc', path], { maxBuffer: 1 << 28 }).toString('utf8');
@@ -156,7 +209,8 @@ describe.skipIf(ovalDir === null)('OVAL: the real Azure Linux / CBL-Mariner feed
     // Each Microsoft definition names one package: exactly one fix unless its state was skipped.
     expect(fixes).toHaveLength(definitions - skipped.size);
     // Statuses follow <patchable>, less the definitions skipped for a garbage version.
-    const skippedWith = (p: string): number => advisories.filter((a) => skipped.has(a.id) && raw.includes(`id="${a.id}"`) && patchableOf(raw, a.id) === p).length;
+    const skippedWith = (p: string): number =>
+      advisories.filter((a) => skipped.has(a.id) && raw.includes(`id="${a.id}"`) && patchableOf(raw, a.id) === p).length;
     expect(status('fixed')).toBe(count(/<patchable>true</g) - skippedWith('true'));
     expect(status('no-fix-yet')).toBe(count(/<patchable>false</g) - skippedWith('false'));
     expect(status('not-affected')).toBe(count(/<patchable>Not Applicable</g) - skippedWith('Not Applicable'));
@@ -177,7 +231,7 @@ function patchableOf(raw: string, id: string): string | null {
 }
 
 describe('OVAL: object names by operation (MITRE\'s test content: <name operation="pattern match">^r.m$</name>)', () => {
-  it('keeps the name\'s operation for --oval-strict and derives no fix for a pattern', async () => {
+  it("keeps the name's operation for --oval-strict and derives no fix for a pattern", async () => {
     const xml = `<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
 <definitions><definition class="vulnerability" id="oval:t:def:1" version="1"><metadata><title>t</title></metadata><criteria operator="AND"><criterion test_ref="oval:t:tst:1"/><criterion test_ref="oval:t:tst:2"/></criteria></definition></definitions>
 <tests><linux-def:rpminfo_test id="oval:t:tst:1" version="1" check="all"><linux-def:object object_ref="oval:t:obj:1"/><linux-def:state state_ref="oval:t:ste:1"/></linux-def:rpminfo_test>
@@ -200,6 +254,8 @@ describe('OVAL: object names by operation (MITRE\'s test content: <name operatio
     ]);
     // Before, "^r.m$" became a fix for a package of that literal name.
     expect(advisories[0]?.fixes).toEqual([]);
-    expect(warnings.map((w) => w.message)).toEqual(['test oval:t:tst:1: an object name with operation "pattern match" names no package a fix can be given for (kept for --oval-strict)']);
+    expect(warnings.map((w) => w.message)).toEqual([
+      'test oval:t:tst:1: an object name with operation "pattern match" names no package a fix can be given for (kept for --oval-strict)',
+    ]);
   });
 });

@@ -96,7 +96,9 @@ function buildAdvisory(def: RawDefinition, tables: Tables, opts: ParseOptions, w
   const criteria = resolve(def.criteria, tables, missing);
   base.oval = criteria;
   if (missing.length > 0) {
-    say(`definition refers to ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${String(missing.length - 3)} more` : ''} that the document does not have; no fixes derived`);
+    say(
+      `definition refers to ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${String(missing.length - 3)} more` : ''} that the document does not have; no fixes derived`,
+    );
     return base;
   }
   if (!hasPackageTest(criteria)) return base;

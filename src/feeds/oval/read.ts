@@ -53,7 +53,15 @@ export interface RawObject {
 }
 
 const OPERATORS: readonly OvalOperator[] = ['AND', 'OR', 'ONE', 'XOR'];
-const OPERATIONS: readonly OvalStateOperation[] = ['equals', 'not equal', 'less than', 'less than or equal', 'greater than', 'greater than or equal', 'pattern match'];
+const OPERATIONS: readonly OvalStateOperation[] = [
+  'equals',
+  'not equal',
+  'less than',
+  'less than or equal',
+  'greater than',
+  'greater than or equal',
+  'pattern match',
+];
 
 function bool(v: string | undefined): boolean {
   return v === 'true' || v === '1';
@@ -68,7 +76,8 @@ function readCriteria(el: XmlElement): RawCriteria {
     children: el.children.flatMap((c): RawNode[] => {
       if (c.name === 'criteria') return [readCriteria(c)];
       if (c.name === 'criterion') return [{ kind: 'criterion', negate: bool(c.attrs.negate), testRef: c.attrs.test_ref ?? '' }];
-      if (c.name === 'extend_definition') return [{ kind: 'extend', negate: bool(c.attrs.negate), definition: c.attrs.definition_ref ?? '', comment: c.attrs.comment ?? null }];
+      if (c.name === 'extend_definition')
+        return [{ kind: 'extend', negate: bool(c.attrs.negate), definition: c.attrs.definition_ref ?? '', comment: c.attrs.comment ?? null }];
       return [];
     }),
   };
@@ -112,7 +121,8 @@ export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOpti
   });
   for await (const { path, element: el } of records) {
     if (!rootChecked) {
-      if (path[0] !== 'oval_definitions') throw new BulwarkError('input.invalid', `${opts.name}: not an OVAL definitions document (root element <${path[0] ?? ''}>)`, { file: opts.name });
+      if (path[0] !== 'oval_definitions')
+        throw new BulwarkError('input.invalid', `${opts.name}: not an OVAL definitions document (root element <${path[0] ?? ''}>)`, { file: opts.name });
       rootChecked = true;
     }
     const section = path[1];
@@ -142,7 +152,11 @@ export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOpti
       });
     } else if (section === 'objects') {
       const n = child(el, 'name');
-      tables.objects.set(rid, { name: n === undefined || n.attrs.var_ref !== undefined ? null : n.text.trim(), varRef: n?.attrs.var_ref ?? null, nameOperation: n?.attrs.operation ?? null });
+      tables.objects.set(rid, {
+        name: n === undefined || n.attrs.var_ref !== undefined ? null : n.text.trim(),
+        varRef: n?.attrs.var_ref ?? null,
+        nameOperation: n?.attrs.operation ?? null,
+      });
     } else if (section === 'states') {
       tables.states.set(rid, readState(el));
     } else if (section === 'variables') {
@@ -152,6 +166,7 @@ export async function readOval(input: AsyncIterable<Uint8Array>, opts: ParseOpti
       );
     }
   }
-  if (!rootChecked) throw new BulwarkError('input.invalid', `${opts.name}: not an OVAL definitions document (no definitions, tests, objects or states)`, { file: opts.name });
+  if (!rootChecked)
+    throw new BulwarkError('input.invalid', `${opts.name}: not an OVAL definitions document (no definitions, tests, objects or states)`, { file: opts.name });
   return { definitions: defs, tables };
 }

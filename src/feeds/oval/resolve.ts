@@ -17,7 +17,8 @@ export function resolve(node: RawNode, tables: Tables, missing: string[], stack:
     if (target === undefined || target === null || stack.includes(node.definition) || stack.length >= MAX_EXTEND_DEPTH) return { ...node };
     return { ...node, criteria: resolve(target, tables, missing, [...stack, node.definition]) };
   }
-  if (node.kind === 'criteria') return { kind: 'criteria', operator: node.operator, negate: node.negate, children: node.children.map((c) => resolve(c, tables, missing, stack)) };
+  if (node.kind === 'criteria')
+    return { kind: 'criteria', operator: node.operator, negate: node.negate, children: node.children.map((c) => resolve(c, tables, missing, stack)) };
   const raw = tables.tests.get(node.testRef);
   if (raw === undefined) missing.push(`test ${node.testRef}`);
   const obj = raw?.objectRef === null || raw === undefined ? undefined : tables.objects.get(raw.objectRef);

@@ -36,20 +36,64 @@ describe('updateinfo', () => {
       ['BROKEN-1', 'security', 'unknown'],
     ]);
     const [f, rh] = advisories;
-    expect(f).toMatchObject({ cves: ['CVE-2024-6387'], publishedAt: '2024-07-01T10:00:00.000Z', updatedAt: '2024-07-02T12:30:00.000Z', parser: 'updateinfo@2' });
+    expect(f).toMatchObject({
+      cves: ['CVE-2024-6387'],
+      publishedAt: '2024-07-01T10:00:00.000Z',
+      updatedAt: '2024-07-02T12:30:00.000Z',
+      parser: 'updateinfo@2',
+    });
     expect(f?.references.map((r) => [r.type, r.id])).toEqual([
       ['bugzilla', '2294604'],
       ['cve', 'CVE-2024-6387'],
       ['advisory', 'FEDORA-2024-0a1b2c3d4e'],
     ]);
     expect(f?.fixes).toEqual([
-      { release: 'fedora:41', package: 'openssh', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:9.6p1-1.fc41', lastAffected: null, introduced: null, rebootSuggested: false },
-      { release: 'fedora:41', package: 'openssh-server', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:9.6p1-1.fc41', lastAffected: null, introduced: null },
+      {
+        release: 'fedora:41',
+        package: 'openssh',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '0:9.6p1-1.fc41',
+        lastAffected: null,
+        introduced: null,
+        rebootSuggested: false,
+      },
+      {
+        release: 'fedora:41',
+        package: 'openssh-server',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '0:9.6p1-1.fc41',
+        lastAffected: null,
+        introduced: null,
+      },
     ]);
     expect(rh?.publishedAt).toBe('2024-07-01T00:00:00.000Z');
     expect(rh?.fixes).toEqual([
-      { release: 'rhel:9', package: 'kernel', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '0:5.14.0-427.22.1.el9_4', lastAffected: null, introduced: null, rebootSuggested: true },
-      { release: 'rhel:9', package: 'nodejs', packageKind: 'binary', arch: 'x86_64', status: 'fixed', fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4', lastAffected: null, introduced: null, module: 'nodejs:20' },
+      {
+        release: 'rhel:9',
+        package: 'kernel',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '0:5.14.0-427.22.1.el9_4',
+        lastAffected: null,
+        introduced: null,
+        rebootSuggested: true,
+      },
+      {
+        release: 'rhel:9',
+        package: 'nodejs',
+        packageKind: 'binary',
+        arch: 'x86_64',
+        status: 'fixed',
+        fixed: '1:20.14.0-1.module+el9.4.0+21880+ab6e72b4',
+        lastAffected: null,
+        introduced: null,
+        module: 'nodejs:20',
+      },
     ]);
     expect(warnings.map((w) => [w.record, w.message.replace('updateinfo.xml: ', '')])).toEqual([
       [null, expect.stringMatching(/^<update> at line \d+ has no <id>; skipped$/) as string],
@@ -58,8 +102,10 @@ describe('updateinfo', () => {
     ]);
   });
 
-  it('uses the source\'s release over the <release> text, and says when neither is known', async () => {
-    const xml = Buffer.from('<updates><update type="security"><id>X-1</id><pkglist><collection><package name="a" version="1" release="1.azl3" arch="x86_64"/></collection></pkglist></update></updates>');
+  it("uses the source's release over the <release> text, and says when neither is known", async () => {
+    const xml = Buffer.from(
+      '<updates><update type="security"><id>X-1</id><pkglist><collection><package name="a" version="1" release="1.azl3" arch="x86_64"/></collection></pkglist></update></updates>',
+    );
     expect((await parse(xml, 'azurelinux:3.0')).advisories[0]?.fixes[0]).toMatchObject({ release: 'azurelinux:3.0', fixed: '0:1-1.azl3' });
     const { advisories, warnings } = await parse(xml);
     expect(advisories[0]?.fixes).toEqual([]);
@@ -67,10 +113,14 @@ describe('updateinfo', () => {
   });
 
   it('takes no fix from arch="src" entries (dnf applies none to installed binaries) and says so when an update lists nothing else', async () => {
-    const xml = Buffer.from('<updates><update type="security"><id>S-1</id><release>Fedora 41</release><pkglist><collection><package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="src"/></collection></pkglist></update></updates>');
+    const xml = Buffer.from(
+      '<updates><update type="security"><id>S-1</id><release>Fedora 41</release><pkglist><collection><package name="perl" epoch="4" version="5.38.2" release="510.fc41" arch="src"/></collection></pkglist></update></updates>',
+    );
     const { advisories, warnings } = await parse(xml);
     expect(advisories[0]?.fixes).toEqual([]);
-    expect(warnings.map((w) => w.message)).toEqual(['updateinfo.xml: only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build']);
+    expect(warnings.map((w) => w.message)).toEqual([
+      'updateinfo.xml: only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build',
+    ]);
   });
 
   it.each([
@@ -103,7 +153,12 @@ describe.skipIf(rocky === null)('updateinfo: the real Rocky Linux 8 sample', () 
     expect(advisories).toHaveLength(text.match(/<update /g)?.length ?? -1);
     const cveRefs = [...text.matchAll(/id="(CVE-[^"]+)" type="cve"/g)].map((m) => m[1]);
     expect(advisories.flatMap((a) => a.cves).sort()).toEqual(cveRefs.sort());
-    expect(advisories[0]).toMatchObject({ id: 'RLSA-2022:1821', severity: 'medium', publishedAt: '2022-05-10T08:02:50.000Z', updatedAt: '2023-02-02T13:41:28.000Z' });
+    expect(advisories[0]).toMatchObject({
+      id: 'RLSA-2022:1821',
+      severity: 'medium',
+      publishedAt: '2022-05-10T08:02:50.000Z',
+      updatedAt: '2023-02-02T13:41:28.000Z',
+    });
     expect(advisories[0]?.description).toMatch(/^Python is an interpreted/);
     expect(warnings.map((w) => w.message)).toEqual(advisories.map(() => expect.stringMatching(/no packages in <pkglist>/) as string));
   });
@@ -129,7 +184,10 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c')).describe('updateinfo
       return `<package name="${p.name}" epoch="${epoch}" version="${p.version}" release="${p.release}" arch="${p.arch}"><filename>${f.split('/').pop()!}</filename><reboot_suggested>1</reboot_suggested></package>`;
     });
     const ui = join(dir, 'updateinfo.xml');
-    writeFileSync(ui, `<?xml version="1.0"?><updates><update from="bulwark" status="final" type="security" version="1"><id>BW-2026:0001</id><title>test</title><release>Azure Linux 3.0</release><severity>Critical</severity><issued date="2026-11-01 00:00:00"/><references><reference href="https://example.invalid" id="CVE-2026-0001" type="cve"/></references><pkglist><collection short="bw">${pkgs.join('')}</collection></pkglist></update></updates>`);
+    writeFileSync(
+      ui,
+      `<?xml version="1.0"?><updates><update from="bulwark" status="final" type="security" version="1"><id>BW-2026:0001</id><title>test</title><release>Azure Linux 3.0</release><severity>Critical</severity><issued date="2026-11-01 00:00:00"/><references><reference href="https://example.invalid" id="CVE-2026-0001" type="cve"/></references><pkglist><collection short="bw">${pkgs.join('')}</collection></pkglist></update></updates>`,
+    );
     execFileSync('modifyrepo_c', ['--mdtype=updateinfo', ui, join(repo, 'repodata')]);
     const member = readdirSync(join(repo, 'repodata')).find((f) => f.includes('updateinfo'));
     expect(member).toBeDefined();
@@ -139,7 +197,10 @@ requires(tools('rpmbuild', 'createrepo_c', 'modifyrepo_c')).describe('updateinfo
     for await (const doc of feedDocuments(bytesOf(path), path, { maxDocumentBytes: 1 << 20, maxTotalBytes: 1 << 20 }))
       for await (const a of parseUpdateinfo(doc.bytes, { source: 't', name: doc.name, warn: () => undefined })) advisories.push(a);
     expect(advisories.map((a) => a.id)).toEqual(['BW-2026:0001']);
-    const fromRpm = execFileSync('rpm', ['-qp', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n', ...rpms], { encoding: 'utf8' }).trim().split('\n').sort();
+    const fromRpm = execFileSync('rpm', ['-qp', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n', ...rpms], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
     expect(advisories[0]?.fixes.map((f) => `${f.package} ${f.fixed ?? ''}`).sort()).toEqual(fromRpm);
     expect(advisories[0]?.fixes.every((f) => f.release === 'azurelinux:3.0' && f.rebootSuggested === true)).toBe(true);
   });

@@ -129,12 +129,15 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
     // Azure Linux, Fedora or another major version is (a Rocky 8 updateinfo without <release>
     // was stored as Azure Linux 3.0 advisories with a warning).
     if (fact === null)
-      for (const { p } of packages) if ((fact = elFamilyFact(p.attrs.release ?? '', `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null) break;
+      for (const { p } of packages)
+        if ((fact = elFamilyFact(p.attrs.release ?? '', `${uid}: package ${p.attrs.name ?? ''}-${p.attrs.version ?? ''}-${p.attrs.release ?? ''}`)) !== null)
+          break;
     if (fact !== null) opts.identity(fact);
   }
   const binaries = packages.filter(({ p }) => p.attrs.arch !== 'src');
   if (packages.length === 0) warnings.push('no packages in <pkglist>: the advisory names no fixed build');
-  else if (binaries.length === 0) warnings.push('only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build');
+  else if (binaries.length === 0)
+    warnings.push('only source packages (arch="src") in <pkglist>: dnf applies none of them to installed binaries, so the advisory names no fixed build');
   else if (release === null) warnings.push('the release is unknown (no <release> text Bulwark recognises; give the source a release); fixes skipped');
   else {
     const scheme = versionScheme('rpm');
@@ -206,7 +209,8 @@ function convert(u: XmlElement, opts: ParseOptions): { advisory: Advisory | null
  */
 export async function* parseUpdateinfo(input: FeedInput, opts: ParseOptions): AsyncGenerator<Advisory> {
   const select = (p: readonly string[]): boolean => {
-    if (p.length === 1 && p[0] !== 'updates') throw new BulwarkError('input.invalid', `${opts.name}: not an updateinfo document (root element <${p[0] ?? ''}>)`, { file: opts.name });
+    if (p.length === 1 && p[0] !== 'updates')
+      throw new BulwarkError('input.invalid', `${opts.name}: not an updateinfo document (root element <${p[0] ?? ''}>)`, { file: opts.name });
     return p.length === 2 && p[1] === 'update';
   };
   for await (const { element } of xmlRecords(input, { name: opts.name, select })) {
@@ -220,6 +224,9 @@ export const updateinfoParser: FeedParser = {
   id,
   displayName,
   version,
-  specs: ['https://github.com/rpm-software-management/createrepo_c/blob/master/src/xml_dump_updateinfo.c', 'https://github.com/openSUSE/libsolv/blob/master/ext/repo_updateinfoxml.c'],
+  specs: [
+    'https://github.com/rpm-software-management/createrepo_c/blob/master/src/xml_dump_updateinfo.c',
+    'https://github.com/openSUSE/libsolv/blob/master/ext/repo_updateinfoxml.c',
+  ],
   parse: parseUpdateinfo,
 };

@@ -19,7 +19,16 @@ export function parseDpkg(text: string, file: string): InstalledPackage[] {
     try {
       const r = parseDpkgQueryLine(fields.length === 5 ? `${line}\tii ` : line);
       if (!r.installed) return; // "rc": removed, configuration files only
-      out.push({ family: 'deb', name: r.name, epoch: null, version: r.version, release: null, arch: r.arch, sourceName: r.sourceName, sourceVersion: r.sourceVersion });
+      out.push({
+        family: 'deb',
+        name: r.name,
+        epoch: null,
+        version: r.version,
+        release: null,
+        arch: r.arch,
+        sourceName: r.sourceName,
+        sourceVersion: r.sourceVersion,
+      });
     } catch (err) {
       throw new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${(err as Error).message}`, { file, line: i + 1 });
     }

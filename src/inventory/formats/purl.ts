@@ -29,14 +29,16 @@ export function fromPurl(purl: string, at: string, file: string): InstalledPacka
   // purl-spec: arch=source is a Debian source package; an rpm's source is arch src (or nosrc).
   // Neither is installed: it would be judged as a binary named like its source.
   const arch = p.qualifiers['arch'];
-  if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source')) return `${purl} is a source package (arch=${arch}), not an installed package`;
+  if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source'))
+    return `${purl} is a source package (arch=${arch}), not an installed package`;
   if (p.type === 'rpm') {
     const dash = p.version.lastIndexOf('-');
     const version = dash > 0 ? p.version.slice(0, dash) : p.version;
     const release = dash > 0 ? p.version.slice(dash + 1) : null;
     const epochText = p.qualifiers['epoch'];
     const epoch = epochText === undefined ? null : Number(epochText);
-    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch))) throw new BulwarkError('input.invalid', `${at}: epoch "${epochText ?? ''}" is not a number`, { file });
+    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch)))
+      throw new BulwarkError('input.invalid', `${at}: epoch "${epochText ?? ''}" is not a number`, { file });
     const upstream = p.qualifiers['upstream'];
     let sourceName: string | null = null;
     try {
@@ -51,5 +53,14 @@ export function fromPurl(purl: string, at: string, file: string): InstalledPacka
   const parts = upstream?.split('@') ?? [];
   // No upstream=: the document may say the source elsewhere (trivy's SrcName); the caller
   // falls back to the binary's own name.
-  return { family: 'deb', name: p.name, epoch: null, version: p.version, release: null, arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH, sourceName: parts[0] ?? null, sourceVersion: parts[1] ?? null };
+  return {
+    family: 'deb',
+    name: p.name,
+    epoch: null,
+    version: p.version,
+    release: null,
+    arch: p.qualifiers['arch'] ?? UNKNOWN_ARCH,
+    sourceName: parts[0] ?? null,
+    sourceVersion: parts[1] ?? null,
+  };
 }

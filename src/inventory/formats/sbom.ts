@@ -38,7 +38,9 @@ export function parseSbom(text: string, file: string, format: 'cyclonedx' | 'spd
     doc = JSON.parse(text);
   } catch (err) {
     const pos = /at position (\d+)/.exec((err as Error).message)?.[1];
-    throw new BulwarkError('input.invalid', `${file}${pos === undefined ? '' : `:${String(lineAt(Number(pos)))}`}: not JSON: ${(err as Error).message}`, { file });
+    throw new BulwarkError('input.invalid', `${file}${pos === undefined ? '' : `:${String(lineAt(Number(pos)))}`}: not JSON: ${(err as Error).message}`, {
+      file,
+    });
   }
   if (!isRec(doc)) throw new BulwarkError('input.invalid', `${file}: not a JSON object`, { file });
   // A record's line: where its purl, bom-ref, SPDXID or name first appears after the previous

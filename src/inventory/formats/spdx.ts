@@ -28,7 +28,9 @@ export function walkSpdx(doc: Rec, w: SbomWalk): void {
       if (type === 'GENERATES' && byId.has(a)) builtFrom.set(b, byId.get(a) as Rec);
     }
   const described = new Set<string>();
-  if (Array.isArray(rels)) for (const r of rels as unknown[]) if (isRec(r) && r['relationshipType'] === 'DESCRIBES' && str(r['relatedSpdxElement']) !== null) described.add(str(r['relatedSpdxElement']) ?? '');
+  if (Array.isArray(rels))
+    for (const r of rels as unknown[])
+      if (isRec(r) && r['relationshipType'] === 'DESCRIBES' && str(r['relatedSpdxElement']) !== null) described.add(str(r['relatedSpdxElement']) ?? '');
   const sources = new Set([...builtFrom.values()]);
   list.forEach((p: unknown, i) => {
     const where = `packages[${String(i)}]`;

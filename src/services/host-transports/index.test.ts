@@ -8,7 +8,9 @@ const target = (address: string | null): StoredTarget => ({ name: 'web-01', addr
 
 describe('the host transport registry', () => {
   it('lists every module of its folder once, under its own id, each able to run, reboot and re-inventory a host', () => {
-    const modules = readdirSync(import.meta.dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'index.ts' && f !== 'types.ts').map((f) => f.slice(0, -3));
+    const modules = readdirSync(import.meta.dirname)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'index.ts' && f !== 'types.ts')
+      .map((f) => f.slice(0, -3));
     expect(Object.keys(HOST_TRANSPORTS).sort()).toEqual(modules.sort());
     for (const [id, t] of Object.entries(HOST_TRANSPORTS)) {
       expect(t.id).toBe(id);
@@ -31,7 +33,12 @@ describe('the host transport registry', () => {
 
   it('names the host that has no transport, and reads ?pm= only from addresses it knows', () => {
     expect(() => requireTransport(target(null))).toThrow(/target "web-01" has no address Bulwark reaches it by/);
-    expect([packageManagerOf(target('agent://0123456789abcdef?pm=dnf')), packageManagerOf(target('ssh://root@h:22?pm=apt')), packageManagerOf(target('file://x?pm=dnf')), packageManagerOf(target('ssh://root@h:22?pm=yum'))]).toEqual(['dnf', 'apt', null, null]);
+    expect([
+      packageManagerOf(target('agent://0123456789abcdef?pm=dnf')),
+      packageManagerOf(target('ssh://root@h:22?pm=apt')),
+      packageManagerOf(target('file://x?pm=dnf')),
+      packageManagerOf(target('ssh://root@h:22?pm=yum')),
+    ]).toEqual(['dnf', 'apt', null, null]);
   });
 
   it('writes an SSH address that reads back the same', () => {

@@ -23,7 +23,8 @@ export function transportOf(t: Pick<StoredTarget, 'address'>): HostTransport | n
 /** The transport of a host, or usage naming it when it has none. */
 export function requireTransport(t: StoredTarget): HostTransport {
   const tr = transportOf(t);
-  if (tr === null) throw new BulwarkError('usage', `target "${t.name}" has no address Bulwark reaches it by (add it with \`bulwark hosts add\`, or enroll its agent)`);
+  if (tr === null)
+    throw new BulwarkError('usage', `target "${t.name}" has no address Bulwark reaches it by (add it with \`bulwark hosts add\`, or enroll its agent)`);
   return tr;
 }
 

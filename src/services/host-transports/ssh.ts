@@ -10,7 +10,14 @@ import type { HostTransport, HostTransportContext } from './types.js';
  * `ssh://user@host:port?identity=/path/key&sudo=1&pm=dnf` — no secret is stored: the key stays
  * in its file (or the SSH agent).
  */
-export function sshAddress(a: { user: string; host: string; port: number; identityFile?: string | null | undefined; sudo?: boolean | undefined; packageManager?: PackageManager | undefined }): string {
+export function sshAddress(a: {
+  user: string;
+  host: string;
+  port: number;
+  identityFile?: string | null | undefined;
+  sudo?: boolean | undefined;
+  packageManager?: PackageManager | undefined;
+}): string {
   const q = new URLSearchParams();
   if (a.identityFile !== undefined && a.identityFile !== null) q.set('identity', a.identityFile);
   if (a.sudo === true) q.set('sudo', '1');
@@ -20,7 +27,8 @@ export function sshAddress(a: { user: string; host: string; port: number; identi
 }
 
 export function sshTargetOf(t: StoredTarget): SshTarget {
-  if (t.address === null || !t.address.startsWith('ssh://')) throw new BulwarkError('usage', `target "${t.name}" has no SSH address (add it with \`bulwark hosts add\`)`);
+  if (t.address === null || !t.address.startsWith('ssh://'))
+    throw new BulwarkError('usage', `target "${t.name}" has no SSH address (add it with \`bulwark hosts add\`)`);
   const u = new URL(t.address);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
@@ -44,7 +52,12 @@ export const ssh: HostTransport = {
     if (o?.since !== undefined) {
       const stat = await exec(ctx, t, ['cat', '/proc/stat']).catch(() => null);
       const btime = Number(/^btime (\d+)\s*$/m.exec(stat?.stdout ?? '')?.[1] ?? NaN);
-      if (Number.isFinite(btime) && btime * 1000 >= Date.parse(o.since)) return { code: 0, stdout: `already rebooted: the host booted at ${new Date(btime * 1000).toISOString()}, after this step began at ${o.since}\n`, stderr: '' };
+      if (Number.isFinite(btime) && btime * 1000 >= Date.parse(o.since))
+        return {
+          code: 0,
+          stdout: `already rebooted: the host booted at ${new Date(btime * 1000).toISOString()}, after this step began at ${o.since}\n`,
+          stderr: '',
+        };
     }
     // Rebooted means booted again: a new boot id (/proc/sys/kernel/random/boot_id), not merely
     // an answer — a host still shutting down answers too.
@@ -57,7 +70,7 @@ export const ssh: HostTransport = {
       }
     };
     const before = await bootId();
-    if (before === null) return { code: null, stdout: '', stderr: 'cannot read the host\'s boot id (/proc/sys/kernel/random/boot_id) before rebooting it' };
+    if (before === null) return { code: null, stdout: '', stderr: "cannot read the host's boot id (/proc/sys/kernel/random/boot_id) before rebooting it" };
     try {
       await exec(ctx, t, ['systemctl', 'reboot']);
     } catch {
@@ -70,6 +83,10 @@ export const ssh: HostTransport = {
       const after = await bootId();
       if (after !== null && after !== before) return { code: 0, stdout: `rebooted: boot ${before} -> ${after}\n`, stderr: '' };
     }
-    return { code: null, stdout: '', stderr: `no new boot within ${String(Math.round(waitMs / 1000))} s of the reboot (boot id still ${before}, or the host is not back)` };
+    return {
+      code: null,
+      stdout: '',
+      stderr: `no new boot within ${String(Math.round(waitMs / 1000))} s of the reboot (boot id still ${before}, or the host is not back)`,
+    };
   },
 };

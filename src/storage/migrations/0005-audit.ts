@@ -20,7 +20,9 @@ export function audit(dialect: Dialect): Migration {
         .addColumn('detail', 'text', (c) => c.notNull())
         .execute();
       if (dialect === 'postgres') {
-        await sql`create function bulwark_audit_append_only() returns trigger language plpgsql as $$ begin raise exception 'the audit log is append-only'; end $$`.execute(db);
+        await sql`create function bulwark_audit_append_only() returns trigger language plpgsql as $$ begin raise exception 'the audit log is append-only'; end $$`.execute(
+          db,
+        );
         await sql`create trigger audit_append_only before update or delete on audit for each row execute function bulwark_audit_append_only()`.execute(db);
       } else {
         await sql`create trigger audit_no_update before update on audit begin select raise(abort, 'the audit log is append-only'); end`.execute(db);

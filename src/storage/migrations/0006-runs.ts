@@ -8,7 +8,10 @@ import type { Dialect } from '../dialect.js';
 export function runs(dialect: Dialect): Migration {
   const ts = dialect === 'postgres' ? 'timestamptz' : 'text';
   const serialType = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const serial = dialect === 'postgres' ? (c: import('kysely').ColumnDefinitionBuilder) => c.primaryKey() : (c: import('kysely').ColumnDefinitionBuilder) => c.primaryKey().autoIncrement();
+  const serial =
+    dialect === 'postgres'
+      ? (c: import('kysely').ColumnDefinitionBuilder) => c.primaryKey()
+      : (c: import('kysely').ColumnDefinitionBuilder) => c.primaryKey().autoIncrement();
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema

@@ -9,8 +9,13 @@ import { sql, type Kysely, type Migration } from 'kysely';
 export function scale(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
-      await db.schema.alterTable('findings').addColumn('severity_rank', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await sql`update findings set severity_rank = case severity when 'critical' then 5 when 'high' then 4 when 'medium' then 3 when 'low' then 2 when 'none' then 1 else 0 end`.execute(db);
+      await db.schema
+        .alterTable('findings')
+        .addColumn('severity_rank', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update findings set severity_rank = case severity when 'critical' then 5 when 'high' then 4 when 'medium' then 3 when 'low' then 2 when 'none' then 1 else 0 end`.execute(
+        db,
+      );
       await db.schema.createIndex('findings_page').on('findings').columns(['severity_rank desc', 'first_seen_at', 'pk']).execute();
       await db.schema.alterTable('targets').addColumn('inventory_sha256', 'text').execute();
     },

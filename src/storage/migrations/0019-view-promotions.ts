@@ -16,7 +16,9 @@ export function viewPromotions(dialect: Dialect): Migration {
         .execute();
       await db.schema.createIndex('view_promotions_by_version').on('view_promotions').columns(['view', 'version']).execute();
       // What environments served before this table existed counts as promoted.
-      await sql`insert into view_promotions (view, environment, version, promoted_at, promoted_by) select view, environment, version, promoted_at, promoted_by from view_environments`.execute(db);
+      await sql`insert into view_promotions (view, environment, version, promoted_at, promoted_by) select view, environment, version, promoted_at, promoted_by from view_environments`.execute(
+        db,
+      );
     },
     async down(db: Kysely<unknown>): Promise<void> {
       await db.schema.dropTable('view_promotions').execute();

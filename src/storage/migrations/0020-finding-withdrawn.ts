@@ -24,7 +24,11 @@ export function findingWithdrawn(dialect: Dialect): Migration {
 
 async function setStatuses(db: Kysely<unknown>, dialect: Dialect, from: string, to: string): Promise<void> {
   if (dialect === 'postgres') {
-    const checks = await sql<{ name: string }>`select conname as name from pg_constraint where conrelid = 'findings'::regclass and contype = 'c' and pg_get_constraintdef(oid) like '%status%'`.execute(db);
+    const checks = await sql<{
+      name: string;
+    }>`select conname as name from pg_constraint where conrelid = 'findings'::regclass and contype = 'c' and pg_get_constraintdef(oid) like '%status%'`.execute(
+      db,
+    );
     for (const c of checks.rows) await sql`alter table findings drop constraint ${sql.id(c.name)}`.execute(db);
     await sql`alter table findings add constraint findings_status_check check (status in (${sql.raw(to)}))`.execute(db);
     return;

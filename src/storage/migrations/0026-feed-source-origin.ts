@@ -11,7 +11,10 @@ import { sql, type Kysely, type Migration } from 'kysely';
 export function feedSourceOrigin(): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
-      await db.schema.alterTable('feed_sources').addColumn('added_via', 'text', (c) => c.notNull().defaultTo('cli')).execute();
+      await db.schema
+        .alterTable('feed_sources')
+        .addColumn('added_via', 'text', (c) => c.notNull().defaultTo('cli'))
+        .execute();
       await backfillFeedSourceOrigin(db);
     },
     async down(db: Kysely<unknown>): Promise<void> {

@@ -3,7 +3,17 @@ import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import { fingerprint } from '../fingerprint.js';
 import type { AdvisoryRow } from '../schema.js';
-import { addEvents, columns, deleteChildren, describeFixChanges, insertAdvisoryRows, insertChildren, WATCHED, type Columns, type PendingEvent } from './advisory-rows.js';
+import {
+  addEvents,
+  columns,
+  deleteChildren,
+  describeFixChanges,
+  insertAdvisoryRows,
+  insertChildren,
+  WATCHED,
+  type Columns,
+  type PendingEvent,
+} from './advisory-rows.js';
 
 export type { AdvisoryEvent, AdvisoryEventKind } from './advisory-rows.js';
 
@@ -17,7 +27,6 @@ export interface UpsertCounts {
   /** Withdrawn advisories that appeared again. */
   restored: number;
 }
-
 
 /**
  * Stores advisories: new ones are added, changed ones (by content fingerprint) are rewritten

@@ -131,7 +131,13 @@ export async function listAdvisoryEvents(on: Executor, source: string, id?: stri
     .where('advisories.source', '=', source);
   if (id !== undefined) q = q.where('advisories.advisory_id', '=', id);
   const rows = await q.orderBy('advisory_events.pk').execute();
-  return rows.map((r) => ({ source: r.source, advisoryId: r.advisory_id, at: r.at, kind: r.kind as AdvisoryEventKind, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  return rows.map((r) => ({
+    source: r.source,
+    advisoryId: r.advisory_id,
+    at: r.at,
+    kind: r.kind as AdvisoryEventKind,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+  }));
 }
 
 /**
@@ -150,7 +156,9 @@ export async function packagesTouchedAt(on: Executor, source: string, at: string
     .distinct()
     .where('advisories.source', '=', source)
     .where('advisory_events.at', '=', at)
-    .where('fixes.release_id', 'in', (sub) => sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>())
+    .where('fixes.release_id', 'in', (sub) =>
+      sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>(),
+    )
     .execute();
   return rows.map((r) => ({ release: r.release_id, package: r.package }));
 }
@@ -177,7 +185,9 @@ export async function targetsWithFindingsTouchedAt(on: Executor, source: string,
 /** The ids of the live (not withdrawn) advisories of a source. */
 export async function liveAdvisoryIds(on: Executor, source: string): Promise<string[]> {
   const ex = kx(on);
-  return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map((r) => r.advisory_id);
+  return (await ex.selectFrom('advisories').select('advisory_id').where('source', '=', source).where('withdrawn_at', 'is', null).execute()).map(
+    (r) => r.advisory_id,
+  );
 }
 
 /**
@@ -186,7 +196,12 @@ export async function liveAdvisoryIds(on: Executor, source: string): Promise<str
  */
 export async function countWithdrawnSince(on: Executor, source: string, since: string): Promise<number> {
   const ex = kx(on);
-  const r = await ex.selectFrom('advisories').select((eb) => eb.fn.countAll<string | number>().as('n')).where('source', '=', source).where('withdrawn_at', '>', since).executeTakeFirst();
+  const r = await ex
+    .selectFrom('advisories')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('source', '=', source)
+    .where('withdrawn_at', '>', since)
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 

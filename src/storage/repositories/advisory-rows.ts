@@ -78,8 +78,19 @@ export async function deleteChildren(on: Executor, pks: readonly number[]): Prom
 }
 
 /** One fix as a short line for change history: `azurelinux:3.0 golang fixed <1.20.7-1.azl3`. */
-function fixLine(f: { release_id: string; package: string; arch: string | null; status: string; fixed: string | null; last_affected: string | null; introduced: string | null; module: string | null }): string {
-  const range = [f.introduced === null ? '' : `>${f.introduced}`, f.fixed === null ? '' : `<${f.fixed}`, f.last_affected === null ? '' : `<=${f.last_affected}`].filter((x) => x !== '').join(' ');
+function fixLine(f: {
+  release_id: string;
+  package: string;
+  arch: string | null;
+  status: string;
+  fixed: string | null;
+  last_affected: string | null;
+  introduced: string | null;
+  module: string | null;
+}): string {
+  const range = [f.introduced === null ? '' : `>${f.introduced}`, f.fixed === null ? '' : `<${f.fixed}`, f.last_affected === null ? '' : `<=${f.last_affected}`]
+    .filter((x) => x !== '')
+    .join(' ');
   return `${f.release_id} ${f.package}${f.arch === null ? '' : `.${f.arch}`}${f.module === null ? '' : ` [${f.module}]`} ${f.status}${range === '' ? '' : ` ${range}`}`;
 }
 
@@ -92,7 +103,11 @@ export async function describeFixChanges(on: Executor, rewritten: readonly { pk:
     1,
     5000,
   )) {
-    const rows = await ex.selectFrom('fixes').select(['advisory_pk', 'release_id', 'package', 'arch', 'status', 'fixed', 'last_affected', 'introduced', 'module']).where('advisory_pk', 'in', c).execute();
+    const rows = await ex
+      .selectFrom('fixes')
+      .select(['advisory_pk', 'release_id', 'package', 'arch', 'status', 'fixed', 'last_affected', 'introduced', 'module'])
+      .where('advisory_pk', 'in', c)
+      .execute();
     for (const r of rows) {
       let set = before.get(r.advisory_pk);
       if (set === undefined) before.set(r.advisory_pk, (set = new Set()));
@@ -103,7 +118,16 @@ export async function describeFixChanges(on: Executor, rewritten: readonly { pk:
     const old = before.get(pk) ?? new Set<string>();
     const now = new Set(
       a.fixes.map((f) =>
-        fixLine({ release_id: f.release, package: f.package, arch: f.arch, status: f.status, fixed: f.fixed, last_affected: f.lastAffected, introduced: f.introduced?.version ?? null, module: f.module ?? null }),
+        fixLine({
+          release_id: f.release,
+          package: f.package,
+          arch: f.arch,
+          status: f.status,
+          fixed: f.fixed,
+          last_affected: f.lastAffected,
+          introduced: f.introduced?.version ?? null,
+          module: f.module ?? null,
+        }),
       ),
     );
     const added = [...now].filter((x) => !old.has(x));
@@ -132,7 +156,12 @@ export async function addEvents(on: Executor, at: string, events: readonly Pendi
  * Inserts advisory rows 16 to a statement and returns each with its new pk: the live upsert
  * (`withdrawnAt` null) and a sync's staging (withdrawn until published) share it.
  */
-export async function insertAdvisoryRows(on: Executor, fresh: readonly { a: Advisory; cols: Columns }[], now: string, withdrawnAt: string | null): Promise<{ pk: number; a: Advisory }[]> {
+export async function insertAdvisoryRows(
+  on: Executor,
+  fresh: readonly { a: Advisory; cols: Columns }[],
+  now: string,
+  withdrawnAt: string | null,
+): Promise<{ pk: number; a: Advisory }[]> {
   const ex = kx(on);
   const inserted: { pk: number; a: Advisory }[] = [];
   for (const c of chunks(fresh, 16)) {

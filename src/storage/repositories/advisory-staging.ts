@@ -78,7 +78,11 @@ export async function publishStaged(on: Executor, staging: string, source: strin
         .where('source', '=', staging),
     )
     .execute();
-  const r = await ex.updateTable('advisories').set({ source, withdrawn_at: null, first_seen_at: now, last_changed_at: now }).where('source', '=', staging).executeTakeFirst();
+  const r = await ex
+    .updateTable('advisories')
+    .set({ source, withdrawn_at: null, first_seen_at: now, last_changed_at: now })
+    .where('source', '=', staging)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
@@ -93,6 +97,12 @@ export async function staleStagingSources(on: Executor, source: string, before: 
   const ex = kx(on);
   const prefix = stagingSource(source, '');
   // `_` in a source id is a LIKE wildcard: the prefix is checked again below.
-  const rows = await ex.selectFrom('advisories').select('source').distinct().where('source', 'like', `${prefix}%`).where('first_seen_at', '<', before).execute();
+  const rows = await ex
+    .selectFrom('advisories')
+    .select('source')
+    .distinct()
+    .where('source', 'like', `${prefix}%`)
+    .where('first_seen_at', '<', before)
+    .execute();
   return rows.map((r) => r.source).filter((s) => s.startsWith(prefix));
 }

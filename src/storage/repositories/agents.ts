@@ -37,21 +37,50 @@ export interface AgentTask {
   output: string | null;
 }
 
-export async function insertEnrollmentToken(on: Executor, t: { id: string; secretSha256: string; tags: string[]; createdAt: string; createdBy: string; expiresAt: string }): Promise<void> {
+export async function insertEnrollmentToken(
+  on: Executor,
+  t: { id: string; secretSha256: string; tags: string[]; createdAt: string; createdBy: string; expiresAt: string },
+): Promise<void> {
   const ex = kx(on);
-  await ex.insertInto('enrollment_tokens').values({ id: t.id, secret_sha256: t.secretSha256, tags: JSON.stringify(t.tags), created_at: t.createdAt, created_by: t.createdBy, expires_at: t.expiresAt }).execute();
+  await ex
+    .insertInto('enrollment_tokens')
+    .values({
+      id: t.id,
+      secret_sha256: t.secretSha256,
+      tags: JSON.stringify(t.tags),
+      created_at: t.createdAt,
+      created_by: t.createdBy,
+      expires_at: t.expiresAt,
+    })
+    .execute();
 }
 
 export async function getEnrollmentToken(on: Executor, id: string): Promise<EnrollmentToken | null> {
   const ex = kx(on);
   const r = await ex.selectFrom('enrollment_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-  return r === undefined ? null : { id: r.id, secretSha256: r.secret_sha256, tags: JSON.parse(r.tags) as string[], createdAt: r.created_at, createdBy: r.created_by, expiresAt: r.expires_at, usedAt: r.used_at, agentId: r.agent_id };
+  return r === undefined
+    ? null
+    : {
+        id: r.id,
+        secretSha256: r.secret_sha256,
+        tags: JSON.parse(r.tags) as string[],
+        createdAt: r.created_at,
+        createdBy: r.created_by,
+        expiresAt: r.expires_at,
+        usedAt: r.used_at,
+        agentId: r.agent_id,
+      };
 }
 
 /** Marks the token used by this agent; false when someone used it first (one use only). */
 export async function useEnrollmentToken(on: Executor, id: string, agentId: string, now: string): Promise<boolean> {
   const ex = kx(on);
-  const r = await ex.updateTable('enrollment_tokens').set({ used_at: now, agent_id: agentId }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+  const r = await ex
+    .updateTable('enrollment_tokens')
+    .set({ used_at: now, agent_id: agentId })
+    .where('id', '=', id)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -60,7 +89,25 @@ export async function insertAgent(on: Executor, a: { id: string; targetId: strin
   await ex.insertInto('agents').values({ id: a.id, target_id: a.targetId, hostname: a.hostname, enrolled_at: a.enrolledAt }).execute();
 }
 
-const toAgent = (r: { id: string; target_id: string; hostname: string; enrolled_at: string; last_seen_at: string | null; revoked_at: string | null; boot_id: string | null; booted_at: string | null }): AgentRow => ({ id: r.id, targetId: r.target_id, hostname: r.hostname, enrolledAt: r.enrolled_at, lastSeenAt: r.last_seen_at, revokedAt: r.revoked_at, bootId: r.boot_id, bootedAt: r.booted_at });
+const toAgent = (r: {
+  id: string;
+  target_id: string;
+  hostname: string;
+  enrolled_at: string;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+  boot_id: string | null;
+  booted_at: string | null;
+}): AgentRow => ({
+  id: r.id,
+  targetId: r.target_id,
+  hostname: r.hostname,
+  enrolledAt: r.enrolled_at,
+  lastSeenAt: r.last_seen_at,
+  revokedAt: r.revoked_at,
+  bootId: r.boot_id,
+  bootedAt: r.booted_at,
+});
 
 export async function getAgent(on: Executor, id: string): Promise<AgentRow | null> {
   const ex = kx(on);
@@ -98,11 +145,26 @@ export async function revokeAgentRow(on: Executor, id: string, now: string): Pro
 export async function recordNonce(on: Executor, agentId: string, nonce: string, now: string, forgetBefore: string | null): Promise<boolean> {
   const ex = kx(on);
   if (forgetBefore !== null) await ex.deleteFrom('agent_nonces').where('at', '<', forgetBefore).execute();
-  const r = await ex.insertInto('agent_nonces').values({ agent_id: agentId, nonce, at: now }).onConflict((oc) => oc.columns(['agent_id', 'nonce']).doNothing()).executeTakeFirst();
+  const r = await ex
+    .insertInto('agent_nonces')
+    .values({ agent_id: agentId, nonce, at: now })
+    .onConflict((oc) => oc.columns(['agent_id', 'nonce']).doNothing())
+    .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
-const toTask = (r: { pk: number; agent_id: string; kind: 'exec' | 'report'; argv: string; state: 'pending' | 'sent' | 'done'; created_at: string; sent_at: string | null; finished_at: string | null; exit_code: number | null; output: string | null }): AgentTask => ({
+const toTask = (r: {
+  pk: number;
+  agent_id: string;
+  kind: 'exec' | 'report';
+  argv: string;
+  state: 'pending' | 'sent' | 'done';
+  created_at: string;
+  sent_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  output: string | null;
+}): AgentTask => ({
   pk: r.pk,
   agentId: r.agent_id,
   kind: r.kind,
@@ -117,14 +179,25 @@ const toTask = (r: { pk: number; agent_id: string; kind: 'exec' | 'report'; argv
 
 export async function insertAgentTask(on: Executor, t: { agentId: string; kind: 'exec' | 'report'; argv: string[]; now: string }): Promise<number> {
   const ex = kx(on);
-  const r = await ex.insertInto('agent_tasks').values({ agent_id: t.agentId, kind: t.kind, argv: JSON.stringify(t.argv), state: 'pending', created_at: t.now }).returning('pk').executeTakeFirstOrThrow();
+  const r = await ex
+    .insertInto('agent_tasks')
+    .values({ agent_id: t.agentId, kind: t.kind, argv: JSON.stringify(t.argv), state: 'pending', created_at: t.now })
+    .returning('pk')
+    .executeTakeFirstOrThrow();
   return r.pk;
 }
 
 /** The agent's oldest task not done (a task sent but never answered is sent again). */
 export async function nextAgentTask(on: Executor, agentId: string, now: string): Promise<AgentTask | null> {
   const ex = kx(on);
-  const r = await ex.selectFrom('agent_tasks').selectAll().where('agent_id', '=', agentId).where('state', '!=', 'done').orderBy('pk').limit(1).executeTakeFirst();
+  const r = await ex
+    .selectFrom('agent_tasks')
+    .selectAll()
+    .where('agent_id', '=', agentId)
+    .where('state', '!=', 'done')
+    .orderBy('pk')
+    .limit(1)
+    .executeTakeFirst();
   if (r === undefined) return null;
   await ex.updateTable('agent_tasks').set({ state: 'sent', sent_at: now }).where('pk', '=', r.pk).execute();
   return toTask({ ...r, state: 'sent', sent_at: now });
@@ -143,7 +216,13 @@ export async function getAgentTask(on: Executor, pk: number): Promise<AgentTask 
  */
 export async function withdrawAgentTask(on: Executor, o: { agentId: string; pk: number; now: string; why: string }): Promise<boolean> {
   const ex = kx(on);
-  const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why }).where('agent_id', '=', o.agentId).where('pk', '=', o.pk).where('state', '!=', 'done').executeTakeFirst();
+  const r = await ex
+    .updateTable('agent_tasks')
+    .set({ state: 'done', finished_at: o.now, exit_code: null, output: o.why })
+    .where('agent_id', '=', o.agentId)
+    .where('pk', '=', o.pk)
+    .where('state', '!=', 'done')
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -151,7 +230,10 @@ export async function withdrawAgentTask(on: Executor, o: { agentId: string; pk: 
  * Withdraws the agent's older copies of a task that were never sent: the same command a process
  * that died waiting left behind, now that its step is queued again (task `pk`).
  */
-export async function withdrawStaleCopies(on: Executor, o: { agentId: string; pk: number; kind: 'exec' | 'report'; argv: readonly string[]; now: string; why: string }): Promise<void> {
+export async function withdrawStaleCopies(
+  on: Executor,
+  o: { agentId: string; pk: number; kind: 'exec' | 'report'; argv: readonly string[]; now: string; why: string },
+): Promise<void> {
   const ex = kx(on);
   await ex
     .updateTable('agent_tasks')
@@ -167,7 +249,13 @@ export async function withdrawStaleCopies(on: Executor, o: { agentId: string; pk
 /** Stores a task's result once; false when it was already done (a second answer changes nothing). */
 export async function finishAgentTask(on: Executor, pk: number, agentId: string, exitCode: number, output: string, now: string): Promise<boolean> {
   const ex = kx(on);
-  const r = await ex.updateTable('agent_tasks').set({ state: 'done', finished_at: now, exit_code: exitCode, output }).where('pk', '=', pk).where('agent_id', '=', agentId).where('state', '!=', 'done').executeTakeFirst();
+  const r = await ex
+    .updateTable('agent_tasks')
+    .set({ state: 'done', finished_at: now, exit_code: exitCode, output })
+    .where('pk', '=', pk)
+    .where('agent_id', '=', agentId)
+    .where('state', '!=', 'done')
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 

@@ -12,7 +12,10 @@ export interface AuditEntry {
 /** Appends to the audit log (there is no way to change or delete an entry). */
 export async function appendAudit(on: Executor, e: AuditEntry): Promise<void> {
   const ex = kx(on);
-  await ex.insertInto('audit').values({ at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: JSON.stringify(e.detail) }).execute();
+  await ex
+    .insertInto('audit')
+    .values({ at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: JSON.stringify(e.detail) })
+    .execute();
 }
 
 /** The newest entries first. */
@@ -30,6 +33,13 @@ export async function listAudit(on: Executor, opts: { limit?: number; subject?: 
 /** The newest entry of one action about one subject (a source's last sync), or null. */
 export async function lastAudit(on: Executor, action: string, subject: string): Promise<AuditEntry | null> {
   const ex = kx(on);
-  const r = await ex.selectFrom('audit').selectAll().where('subject', '=', subject).where('action', '=', action).orderBy('pk', 'desc').limit(1).executeTakeFirst();
+  const r = await ex
+    .selectFrom('audit')
+    .selectAll()
+    .where('subject', '=', subject)
+    .where('action', '=', action)
+    .orderBy('pk', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return r === undefined ? null : { at: r.at, actor: r.actor, action: r.action, subject: r.subject, detail: JSON.parse(r.detail) as Record<string, unknown> };
 }

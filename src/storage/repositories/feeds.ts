@@ -30,14 +30,24 @@ export async function saveFeedSource(on: Executor, s: StoredFeedSource): Promise
   await ex
     .insertInto('feed_sources')
     .values(row)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ format: s.format, location: s.location, release_id: s.release, description: s.description, added_via: via }))
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ format: s.format, location: s.location, release_id: s.release, description: s.description, added_via: via }),
+    )
     .execute();
 }
 
 export async function listFeedSources(on: Executor): Promise<StoredFeedSource[]> {
   const ex = kx(on);
   const rows = await ex.selectFrom('feed_sources').selectAll().orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, format: r.format, location: r.location, release: r.release_id, description: r.description, addedAt: r.added_at, addedVia: r.added_via === 'api' ? 'api' : 'cli' }));
+  return rows.map((r) => ({
+    id: r.id,
+    format: r.format,
+    location: r.location,
+    release: r.release_id,
+    description: r.description,
+    addedAt: r.added_at,
+    addedVia: r.added_via === 'api' ? 'api' : 'cli',
+  }));
 }
 
 /** Returns whether a stored source was removed. */
@@ -51,7 +61,15 @@ export async function getFeedState(on: Executor, source: string): Promise<FeedSt
   const ex = kx(on);
   const r = await ex.selectFrom('feed_state').selectAll().where('source', '=', source).executeTakeFirst();
   if (r === undefined) return null;
-  return { source: r.source, location: r.location, etag: r.etag, lastModified: r.last_modified, fingerprint: r.fingerprint, syncedAt: r.synced_at, summary: JSON.parse(r.summary) as Record<string, unknown> };
+  return {
+    source: r.source,
+    location: r.location,
+    etag: r.etag,
+    lastModified: r.last_modified,
+    fingerprint: r.fingerprint,
+    syncedAt: r.synced_at,
+    summary: JSON.parse(r.summary) as Record<string, unknown>,
+  };
 }
 
 export async function listFeedStates(on: Executor): Promise<FeedState[]> {
@@ -67,8 +85,23 @@ export async function listFeedStates(on: Executor): Promise<FeedState[]> {
 
 export async function saveFeedState(on: Executor, s: FeedState): Promise<void> {
   const ex = kx(on);
-  const row = { source: s.source, location: s.location, etag: s.etag, last_modified: s.lastModified, fingerprint: s.fingerprint, synced_at: s.syncedAt, summary: JSON.stringify(s.summary) };
-  const update = { location: row.location, etag: row.etag, last_modified: row.last_modified, fingerprint: row.fingerprint, synced_at: row.synced_at, summary: row.summary };
+  const row = {
+    source: s.source,
+    location: s.location,
+    etag: s.etag,
+    last_modified: s.lastModified,
+    fingerprint: s.fingerprint,
+    synced_at: s.syncedAt,
+    summary: JSON.stringify(s.summary),
+  };
+  const update = {
+    location: row.location,
+    etag: row.etag,
+    last_modified: row.last_modified,
+    fingerprint: row.fingerprint,
+    synced_at: row.synced_at,
+    summary: row.summary,
+  };
   await ex
     .insertInto('feed_state')
     .values(row)

@@ -46,7 +46,13 @@ export interface InstalledBuild {
  * the package removed), as `withdrawn` otherwise (the feed changed, not the host). Call inside a
  * transaction, with every match of the target (not a subset) and every build the matcher judged.
  */
-export async function recordFindings(on: Executor, targetId: string, current: readonly FindingInput[], builds: readonly InstalledBuild[], now: string): Promise<FindingCounts> {
+export async function recordFindings(
+  on: Executor,
+  targetId: string,
+  current: readonly FindingInput[],
+  builds: readonly InstalledBuild[],
+  now: string,
+): Promise<FindingCounts> {
   const ex = kx(on);
   const counts: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
   const advisoryPks = new Map<string, number>();
@@ -65,7 +71,17 @@ export async function recordFindings(on: Executor, targetId: string, current: re
   const existing = await ex
     .selectFrom('findings')
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .select(['findings.pk', 'findings.advisory_pk', 'findings.package', 'findings.arch', 'findings.installed', 'findings.status', 'findings.closed_from', 'findings.accepted_until', 'advisories.withdrawn_at'])
+    .select([
+      'findings.pk',
+      'findings.advisory_pk',
+      'findings.package',
+      'findings.arch',
+      'findings.installed',
+      'findings.status',
+      'findings.closed_from',
+      'findings.accepted_until',
+      'advisories.withdrawn_at',
+    ])
     .select((eb) => eb.exists(eb.selectFrom('fixes').select('fixes.advisory_pk').whereRef('fixes.advisory_pk', '=', 'advisories.pk')).as('has_fix'))
     .where('findings.target_id', '=', targetId)
     .execute();
@@ -109,7 +125,9 @@ export async function recordFindings(on: Executor, targetId: string, current: re
     const reopen = old.status === 'fixed' || old.status === 'withdrawn';
     // An operator's acceptance stands while it has not expired, across a withdrawal of the
     // advisory and its return too (its reason stayed in `reason`); an update ends it.
-    const accepted = (old.status === 'accepted' || (old.status === 'withdrawn' && old.closed_from === 'accepted')) && (old.accepted_until === null || Date.parse(old.accepted_until) > Date.parse(now));
+    const accepted =
+      (old.status === 'accepted' || (old.status === 'withdrawn' && old.closed_from === 'accepted')) &&
+      (old.accepted_until === null || Date.parse(old.accepted_until) > Date.parse(now));
     await ex
       .updateTable('findings')
       .set({
@@ -150,7 +168,12 @@ export async function recordFindings(on: Executor, targetId: string, current: re
   const toWithdraw = absent.filter((r) => !fixed(r) && active(r)).map((r) => r.pk);
   const toFix = absent.filter((r) => fixed(r) && r.status !== 'fixed').map((r) => r.pk);
   // The status before (an operator's `accepted`) is kept: the advisory's return restores it.
-  for (const c of chunks(toWithdraw, 1, 5000)) await ex.updateTable('findings').set((eb) => ({ closed_from: eb.ref('status'), status: 'withdrawn', closed_at: now })).where('pk', 'in', c).execute();
+  for (const c of chunks(toWithdraw, 1, 5000))
+    await ex
+      .updateTable('findings')
+      .set((eb) => ({ closed_from: eb.ref('status'), status: 'withdrawn', closed_at: now }))
+      .where('pk', 'in', c)
+      .execute();
   for (const c of chunks(toFix, 1, 5000)) await ex.updateTable('findings').set({ status: 'fixed', closed_at: now }).where('pk', 'in', c).execute();
   counts.closed = absent.filter(active).length;
   return counts;
@@ -192,9 +215,7 @@ export async function listFindings(on: Executor, filter: FindingFilter = {}): Pr
   if (filter.targetId !== undefined) q = q.where('findings.target_id', '=', filter.targetId);
   if (filter.status !== undefined) q = q.where('findings.status', 'in', [...filter.status]);
   const rows = await q.orderBy('findings.target_id').orderBy('findings.package').orderBy('advisories.advisory_id').orderBy('findings.arch').execute();
-  return rows
-    .map(toFinding)
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  return rows.map(toFinding).sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }
 
 export interface FindingRow extends Finding {
@@ -229,7 +250,12 @@ function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: boolean } =
   if (q.targets !== undefined) {
     const t = [...q.targets];
     // Bound as one parameter each: a long list of hosts cannot exceed the databases' parameter limits.
-    s = s.where('findings.target_id', 'in', (sub) => sub.selectFrom('targets').select('targets.id').where((eb) => eb.or([inTextList(ex, 'targets.name', t), inTextList(ex, 'targets.id', t)])));
+    s = s.where('findings.target_id', 'in', (sub) =>
+      sub
+        .selectFrom('targets')
+        .select('targets.id')
+        .where((eb) => eb.or([inTextList(ex, 'targets.name', t), inTextList(ex, 'targets.id', t)])),
+    );
   }
   if (q.status !== undefined) {
     const st = [...q.status];
@@ -240,7 +266,9 @@ function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: boolean } =
   }
   if (q.cve !== undefined) {
     const cve = q.cve.toUpperCase();
-    s = s.where('findings.advisory_pk', 'in', (sub) => sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve));
+    s = s.where('findings.advisory_pk', 'in', (sub) =>
+      sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve),
+    );
   }
   if (q.minSeverity !== undefined) s = s.where('findings.severity_rank', '>=', severityRank(q.minSeverity));
   return s;
@@ -252,14 +280,28 @@ function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean 
     .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
     .innerJoin('targets', 'targets.id', 'findings.target_id')
     .selectAll('findings')
-    .select(['advisories.source', 'advisories.advisory_id', 'advisories.title', 'advisories.cvss_score', 'advisories.published_at', 'targets.name as target_name', 'targets.release_id']);
+    .select([
+      'advisories.source',
+      'advisories.advisory_id',
+      'advisories.title',
+      'advisories.cvss_score',
+      'advisories.published_at',
+      'targets.name as target_name',
+      'targets.release_id',
+    ]);
 }
 
 export async function queryFindings(on: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
   const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
   const rows = await filteredFindings(ex, q).execute();
-  return (await withCves(ex, rows)).sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.targetName.localeCompare(b.targetName) || a.package.localeCompare(b.package));
+  return (await withCves(ex, rows)).sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      a.firstSeen.localeCompare(b.firstSeen) ||
+      a.targetName.localeCompare(b.targetName) ||
+      a.package.localeCompare(b.package),
+  );
 }
 
 type JoinedRow = Awaited<ReturnType<ReturnType<typeof filteredFindings>['execute']>>[number];
@@ -276,15 +318,15 @@ async function withCves(on: Executor, rows: readonly JoinedRow[]): Promise<Findi
     }
   }
   return rows.map((r) => ({
-      ...toFinding(r),
-      arch: r.arch,
-      targetName: r.target_name,
-      release: r.release_id,
-      title: r.title,
-      cves: cves.get(r.advisory_pk) ?? [],
-      cvssScore: r.cvss_score,
-      publishedAt: r.published_at,
-    }));
+    ...toFinding(r),
+    arch: r.arch,
+    targetName: r.target_name,
+    release: r.release_id,
+    title: r.title,
+    cves: cves.get(r.advisory_pk) ?? [],
+    cvssScore: r.cvss_score,
+    publishedAt: r.published_at,
+  }));
 }
 
 /** Sort keys of findingsPage and the column each means. */
@@ -296,7 +338,11 @@ export type FindingSortKey = (typeof FINDING_SORT_KEYS)[number];
  * default order most severe first, then oldest, then as recorded.
  * @example await findingsPage(db, { status: ['open'] }, { limit: 100, offset: 0, sort: { key: 'firstSeen', desc: true } })
  */
-export async function findingsPage(on: Executor, q: FindingQuery, p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } }): Promise<{ rows: FindingRow[]; total: number }> {
+export async function findingsPage(
+  on: Executor,
+  q: FindingQuery,
+  p: { limit: number; offset: number; sort?: { key: FindingSortKey; desc: boolean } },
+): Promise<{ rows: FindingRow[]; total: number }> {
   const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return { rows: [], total: 0 };
   const column = {
@@ -322,7 +368,11 @@ export async function findingsPage(on: Executor, q: FindingQuery, p: { limit: nu
 }
 
 /** Findings counted by status, severity and release, and opened/closed per day (for the dashboard's overview). */
-export async function findingsSummary(on: Executor): Promise<{ groups: { status: string; severity: string; release: string | null; n: number }[]; opened: { day: string; n: number }[]; closed: { day: string; n: number }[] }> {
+export async function findingsSummary(on: Executor): Promise<{
+  groups: { status: string; severity: string; release: string | null; n: number }[];
+  opened: { day: string; n: number }[];
+  closed: { day: string; n: number }[];
+}> {
   const ex = kx(on);
   const groups = await ex
     .selectFrom('findings')
@@ -331,8 +381,17 @@ export async function findingsSummary(on: Executor): Promise<{ groups: { status:
     .groupBy(['findings.status', 'findings.severity', 'targets.release_id'])
     .execute();
   const day = (col: 'findings.first_seen_at' | 'findings.closed_at') => sql<string>`substr(cast(${sql.ref(col)} as text), 1, 10)`;
-  const opened = await ex.selectFrom('findings').select([day('findings.first_seen_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(day('findings.first_seen_at')).execute();
-  const closed = await ex.selectFrom('findings').where('findings.closed_at', 'is not', null).select([day('findings.closed_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(day('findings.closed_at')).execute();
+  const opened = await ex
+    .selectFrom('findings')
+    .select([day('findings.first_seen_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
+    .groupBy(day('findings.first_seen_at'))
+    .execute();
+  const closed = await ex
+    .selectFrom('findings')
+    .where('findings.closed_at', 'is not', null)
+    .select([day('findings.closed_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
+    .groupBy(day('findings.closed_at'))
+    .execute();
   return {
     groups: groups.map((g) => ({ status: g.status, severity: g.severity, release: g.release_id, n: Number(g.n) })),
     opened: opened.map((r) => ({ day: r.day, n: Number(r.n) })),

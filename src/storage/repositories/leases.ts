@@ -35,7 +35,17 @@ export async function orphanRuns(on: Executor, now: string): Promise<number[]> {
     .selectFrom('runs')
     .select('pk')
     .where('status', '=', 'running')
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('leases').select('leases.name').where('leases.name', '=', sql<string>`'run:' || runs.pk`).where('leases.expires_at', '>', now))))
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('leases')
+            .select('leases.name')
+            .where('leases.name', '=', sql<string>`'run:' || runs.pk`)
+            .where('leases.expires_at', '>', now),
+        ),
+      ),
+    )
     .orderBy('pk')
     .execute();
   return rows.map((r) => r.pk);

@@ -12,12 +12,21 @@ export interface StoredPolicy {
  * Stores a policy version: a new version when the text changed, nothing when it did not.
  * Returns the current version and whether it is new.
  */
-export async function savePolicyVersion(on: Executor, name: string, source: string, document: unknown, now: string): Promise<{ version: number; created: boolean }> {
+export async function savePolicyVersion(
+  on: Executor,
+  name: string,
+  source: string,
+  document: unknown,
+  now: string,
+): Promise<{ version: number; created: boolean }> {
   const ex = kx(on);
   const last = await ex.selectFrom('policies').select(['version', 'source']).where('name', '=', name).orderBy('version', 'desc').limit(1).executeTakeFirst();
   if (last !== undefined && last.source === source) return { version: last.version, created: false };
   const version = (last?.version ?? 0) + 1;
-  await ex.insertInto('policies').values({ name, version, source, document: JSON.stringify(document), applied_at: now }).execute();
+  await ex
+    .insertInto('policies')
+    .values({ name, version, source, document: JSON.stringify(document), applied_at: now })
+    .execute();
   return { version, created: true };
 }
 
@@ -40,7 +49,11 @@ export async function listPolicyVersions(on: Executor): Promise<{ name: string; 
 
 export async function savePlan(on: Executor, policy: string, policyVersion: number, plan: unknown, now: string): Promise<number> {
   const ex = kx(on);
-  const r = await ex.insertInto('plans').values({ policy, policy_version: policyVersion, created_at: now, plan: JSON.stringify(plan) }).returning('pk').executeTakeFirstOrThrow();
+  const r = await ex
+    .insertInto('plans')
+    .values({ policy, policy_version: policyVersion, created_at: now, plan: JSON.stringify(plan) })
+    .returning('pk')
+    .executeTakeFirstOrThrow();
   return r.pk;
 }
 
@@ -67,7 +80,10 @@ export interface Decision {
   revokedBy: string | null;
 }
 
-export async function addDecision(on: Executor, d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string; now: string }): Promise<number> {
+export async function addDecision(
+  on: Executor,
+  d: { policy: string; advisoryId: string; kind: 'approve' | 'hold'; reason: string; until: string | null; actor: string; now: string },
+): Promise<number> {
   const ex = kx(on);
   const r = await ex
     .insertInto('decisions')
@@ -80,7 +96,14 @@ export async function addDecision(on: Executor, d: { policy: string; advisoryId:
 /** Revokes the active decisions of this kind on an advisory; returns how many. */
 export async function revokeDecisions(on: Executor, policy: string, advisoryId: string, kind: 'approve' | 'hold', actor: string, now: string): Promise<number> {
   const ex = kx(on);
-  const r = await ex.updateTable('decisions').set({ revoked_at: now, revoked_by: actor }).where('policy', '=', policy).where('advisory_id', '=', advisoryId).where('kind', '=', kind).where('revoked_at', 'is', null).executeTakeFirst();
+  const r = await ex
+    .updateTable('decisions')
+    .set({ revoked_at: now, revoked_by: actor })
+    .where('policy', '=', policy)
+    .where('advisory_id', '=', advisoryId)
+    .where('kind', '=', kind)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
@@ -91,9 +114,27 @@ export async function listDecisions(on: Executor, o: { policy?: string; now: str
   if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
   const rows = await q.orderBy('pk').execute();
   const now = Date.parse(o.now);
-  return rows
-    .map((r) => ({ pk: r.pk, policy: r.policy, advisoryId: r.advisory_id, kind: r.kind, reason: r.reason, until: r.until, actor: r.actor, createdAt: r.created_at, revokedAt: r.revoked_at, revokedBy: r.revoked_by }))
-    // A date without a time lasts to the end of that day in the policy's own time zone, which the
-    // plan knows: here it is kept until that day has ended everywhere.
-    .filter((d) => o.history === true || (d.revokedAt === null && (d.until === null || (/^\d{4}-\d{2}-\d{2}$/.test(d.until) ? Date.parse(`${d.until}T00:00:00Z`) + 38 * 3_600_000 : Date.parse(d.until)) > now)));
+  return (
+    rows
+      .map((r) => ({
+        pk: r.pk,
+        policy: r.policy,
+        advisoryId: r.advisory_id,
+        kind: r.kind,
+        reason: r.reason,
+        until: r.until,
+        actor: r.actor,
+        createdAt: r.created_at,
+        revokedAt: r.revoked_at,
+        revokedBy: r.revoked_by,
+      }))
+      // A date without a time lasts to the end of that day in the policy's own time zone, which the
+      // plan knows: here it is kept until that day has ended everywhere.
+      .filter(
+        (d) =>
+          o.history === true ||
+          (d.revokedAt === null &&
+            (d.until === null || (/^\d{4}-\d{2}-\d{2}$/.test(d.until) ? Date.parse(`${d.until}T00:00:00Z`) + 38 * 3_600_000 : Date.parse(d.until)) > now)),
+      )
+  );
 }

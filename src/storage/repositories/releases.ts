@@ -28,7 +28,15 @@ export async function upsertRelease(on: Executor, r: Release): Promise<void> {
     end_of_standard_support: r.endOfStandardSupport,
     end_of_security_support: r.endOfSecuritySupport,
   };
-  const rest = { distro: row.distro, version: row.version, family: row.family, name: row.name, ga: row.ga, end_of_standard_support: row.end_of_standard_support, end_of_security_support: row.end_of_security_support };
+  const rest = {
+    distro: row.distro,
+    version: row.version,
+    family: row.family,
+    name: row.name,
+    ga: row.ga,
+    end_of_standard_support: row.end_of_standard_support,
+    end_of_security_support: row.end_of_security_support,
+  };
   await ex
     .insertInto('releases')
     .values(row)

@@ -34,15 +34,45 @@ export interface SnapshotRow {
 
 export async function upsertRepo(on: Executor, r: RepoRow): Promise<void> {
   const ex = kx(on);
-  const values = { id: r.id, kind: r.kind, url: r.url, suite: r.suite, components: JSON.stringify(r.components), arches: JSON.stringify(r.arches), keys: JSON.stringify(r.keys), verify: r.verify ? 1 : 0, created_at: r.createdAt };
+  const values = {
+    id: r.id,
+    kind: r.kind,
+    url: r.url,
+    suite: r.suite,
+    components: JSON.stringify(r.components),
+    arches: JSON.stringify(r.arches),
+    keys: JSON.stringify(r.keys),
+    verify: r.verify ? 1 : 0,
+    created_at: r.createdAt,
+  };
   await ex
     .insertInto('repos')
     .values(values)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ kind: values.kind, url: values.url, suite: values.suite, components: values.components, arches: values.arches, keys: values.keys, verify: values.verify }))
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        kind: values.kind,
+        url: values.url,
+        suite: values.suite,
+        components: values.components,
+        arches: values.arches,
+        keys: values.keys,
+        verify: values.verify,
+      }),
+    )
     .execute();
 }
 
-const toRepo = (r: { id: string; kind: 'rpm-md' | 'deb'; url: string; suite: string | null; components: string; arches: string; keys: string; verify: number; created_at: string }): RepoRow => ({
+const toRepo = (r: {
+  id: string;
+  kind: 'rpm-md' | 'deb';
+  url: string;
+  suite: string | null;
+  components: string;
+  arches: string;
+  keys: string;
+  verify: number;
+  created_at: string;
+}): RepoRow => ({
   id: r.id,
   kind: r.kind,
   url: r.url,
@@ -70,7 +100,15 @@ export async function insertSnapshot(on: Executor, s: SnapshotRow): Promise<bool
   const ex = kx(on);
   const r = await ex
     .insertInto('repo_snapshots')
-    .values({ id: s.id, repo_id: s.repoId, created_at: s.createdAt, revision: s.revision, packages: s.packages, signed_by: s.signedBy, files: JSON.stringify(s.files) })
+    .values({
+      id: s.id,
+      repo_id: s.repoId,
+      created_at: s.createdAt,
+      revision: s.revision,
+      packages: s.packages,
+      signed_by: s.signedBy,
+      files: JSON.stringify(s.files),
+    })
     .onConflict((oc) => oc.columns(['repo_id', 'id']).doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
@@ -85,7 +123,15 @@ export async function listSnapshotRows(on: Executor, repoId?: string): Promise<S
   const ex = kx(on);
   let q = ex.selectFrom('repo_snapshots').selectAll();
   if (repoId !== undefined) q = q.where('repo_id', '=', repoId);
-  return (await q.orderBy('created_at', 'desc').execute()).map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: r.created_at, revision: r.revision, packages: r.packages, signedBy: r.signed_by, files: JSON.parse(r.files) as SnapshotFile[] }));
+  return (await q.orderBy('created_at', 'desc').execute()).map((r) => ({
+    id: r.id,
+    repoId: r.repo_id,
+    createdAt: r.created_at,
+    revision: r.revision,
+    packages: r.packages,
+    signedBy: r.signed_by,
+    files: JSON.parse(r.files) as SnapshotFile[],
+  }));
 }
 
 export interface ViewVersionRow {
@@ -103,9 +149,26 @@ export interface ViewVersionRow {
 
 export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'version' | 'fingerprint'> & { fingerprint?: string | null }): Promise<number> {
   const ex = kx(on);
-  const last = await ex.selectFrom('view_versions').select((eb) => eb.fn.max<number | string | null>('version').as('v')).where('view', '=', v.view).executeTakeFirst();
+  const last = await ex
+    .selectFrom('view_versions')
+    .select((eb) => eb.fn.max<number | string | null>('version').as('v'))
+    .where('view', '=', v.view)
+    .executeTakeFirst();
   const version = Number(last?.v ?? 0) + 1;
-  await ex.insertInto('view_versions').values({ view: v.view, version, created_at: v.createdAt, created_by: v.createdBy, spec: v.spec, packages: v.packages, deviations: JSON.stringify(v.deviations), dir: v.dir, fingerprint: v.fingerprint ?? null }).execute();
+  await ex
+    .insertInto('view_versions')
+    .values({
+      view: v.view,
+      version,
+      created_at: v.createdAt,
+      created_by: v.createdBy,
+      spec: v.spec,
+      packages: v.packages,
+      deviations: JSON.stringify(v.deviations),
+      dir: v.dir,
+      fingerprint: v.fingerprint ?? null,
+    })
+    .execute();
   return version;
 }
 
@@ -116,7 +179,17 @@ export async function listViewVersions(on: Executor, view?: string): Promise<Vie
   return (await q.orderBy('view').orderBy('version', 'desc').execute()).map(toViewVersion);
 }
 
-const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({ view: r.view, version: r.version, createdAt: r.created_at, createdBy: r.created_by, spec: r.spec, packages: r.packages, deviations: JSON.parse(r.deviations) as unknown[], dir: r.dir, fingerprint: r.fingerprint });
+const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({
+  view: r.view,
+  version: r.version,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  spec: r.spec,
+  packages: r.packages,
+  deviations: JSON.parse(r.deviations) as unknown[],
+  dir: r.dir,
+  fingerprint: r.fingerprint,
+});
 
 /** One version of a content view (default: its latest); null when there is none. */
 export async function getViewVersion(on: Executor, view: string, version?: number): Promise<ViewVersionRow | null> {
@@ -129,7 +202,10 @@ export async function getViewVersion(on: Executor, view: string, version?: numbe
 
 export async function setEnvironment(on: Executor, e: { view: string; environment: string; version: number; at: string; by: string }): Promise<void> {
   const ex = kx(on);
-  await ex.insertInto('view_promotions').values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by }).execute();
+  await ex
+    .insertInto('view_promotions')
+    .values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by })
+    .execute();
   await ex
     .insertInto('view_environments')
     .values({ view: e.view, environment: e.environment, version: e.version, promoted_at: e.at, promoted_by: e.by })
@@ -137,11 +213,20 @@ export async function setEnvironment(on: Executor, e: { view: string; environmen
     .execute();
 }
 
-export async function listEnvironments(on: Executor, view?: string): Promise<{ view: string; environment: string; version: number; promotedAt: string; promotedBy: string }[]> {
+export async function listEnvironments(
+  on: Executor,
+  view?: string,
+): Promise<{ view: string; environment: string; version: number; promotedAt: string; promotedBy: string }[]> {
   const ex = kx(on);
   let q = ex.selectFrom('view_environments').selectAll();
   if (view !== undefined) q = q.where('view', '=', view);
-  return (await q.orderBy('view').orderBy('environment').execute()).map((r) => ({ view: r.view, environment: r.environment, version: r.version, promotedAt: r.promoted_at, promotedBy: r.promoted_by }));
+  return (await q.orderBy('view').orderBy('environment').execute()).map((r) => ({
+    view: r.view,
+    environment: r.environment,
+    version: r.version,
+    promotedAt: r.promoted_at,
+    promotedBy: r.promoted_by,
+  }));
 }
 
 export interface ImageBuildRow {
@@ -164,7 +249,11 @@ export interface ImageBuildRow {
 /** The next build number of an image (builds are numbered from 1 and never reused). */
 export async function nextImageBuild(on: Executor, image: string): Promise<number> {
   const ex = kx(on);
-  const last = await ex.selectFrom('image_builds').select((eb) => eb.fn.max<number | string | null>('build').as('b')).where('image', '=', image).executeTakeFirst();
+  const last = await ex
+    .selectFrom('image_builds')
+    .select((eb) => eb.fn.max<number | string | null>('build').as('b'))
+    .where('image', '=', image)
+    .executeTakeFirst();
   return Number(last?.b ?? 0) + 1;
 }
 
@@ -172,7 +261,22 @@ export async function insertImageBuild(on: Executor, b: ImageBuildRow): Promise<
   const ex = kx(on);
   await ex
     .insertInto('image_builds')
-    .values({ image: b.image, build: b.build, type: b.type, release: b.release, view: b.view, view_version: b.viewVersion, created_at: b.createdAt, created_by: b.createdBy, spec: b.spec, dir: b.dir, artifact: b.artifact, digest: b.digest, packages: b.packages, target: b.target })
+    .values({
+      image: b.image,
+      build: b.build,
+      type: b.type,
+      release: b.release,
+      view: b.view,
+      view_version: b.viewVersion,
+      created_at: b.createdAt,
+      created_by: b.createdBy,
+      spec: b.spec,
+      dir: b.dir,
+      artifact: b.artifact,
+      digest: b.digest,
+      packages: b.packages,
+      target: b.target,
+    })
     .execute();
 }
 

@@ -40,20 +40,77 @@ export interface RunRow {
 }
 
 /** Creates a run with all its steps, pending. Call inside a transaction. */
-export async function createRunRow(on: Executor, r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; soakHours?: number; now: string }, steps: readonly NewStep[]): Promise<number> {
+export async function createRunRow(
+  on: Executor,
+  r: { policy: string; planPk: number | null; failureThreshold: number; maxConcurrency: number; soakHours?: number; now: string },
+  steps: readonly NewStep[],
+): Promise<number> {
   const ex = kx(on);
   const { pk } = await ex
     .insertInto('runs')
-    .values({ policy: r.policy, plan_pk: r.planPk, status: 'running', failure_threshold: r.failureThreshold, max_concurrency: r.maxConcurrency, soak_hours: r.soakHours ?? 0, resume_at: null, created_at: r.now, updated_at: r.now, note: null })
+    .values({
+      policy: r.policy,
+      plan_pk: r.planPk,
+      status: 'running',
+      failure_threshold: r.failureThreshold,
+      max_concurrency: r.maxConcurrency,
+      soak_hours: r.soakHours ?? 0,
+      resume_at: null,
+      created_at: r.now,
+      updated_at: r.now,
+      note: null,
+    })
     .returning('pk')
     .executeTakeFirstOrThrow();
-  const rows = steps.map((s, seq) => ({ run_pk: pk, seq, ring_index: s.ringIndex, target_id: s.targetId, target_name: s.targetName, kind: s.kind, spec: JSON.stringify(s.spec), state: 'pending', attempts: 0, started_at: null, finished_at: null, exit_code: null, output: null }));
-  for (let i = 0; i < rows.length; i += 500) await ex.insertInto('run_steps').values(rows.slice(i, i + 500)).execute();
+  const rows = steps.map((s, seq) => ({
+    run_pk: pk,
+    seq,
+    ring_index: s.ringIndex,
+    target_id: s.targetId,
+    target_name: s.targetName,
+    kind: s.kind,
+    spec: JSON.stringify(s.spec),
+    state: 'pending',
+    attempts: 0,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    output: null,
+  }));
+  for (let i = 0; i < rows.length; i += 500)
+    await ex
+      .insertInto('run_steps')
+      .values(rows.slice(i, i + 500))
+      .execute();
   return pk;
 }
 
-type RunsRecord = { pk: number; policy: string; plan_pk: number | null; status: string; failure_threshold: number; max_concurrency: number; created_at: string; updated_at: string; note: string | null; soak_hours: number; resume_at: string | null };
-const toRun = (r: RunsRecord): RunRow => ({ pk: r.pk, policy: r.policy, planPk: r.plan_pk, status: r.status as RunStatus, failureThreshold: r.failure_threshold, maxConcurrency: r.max_concurrency, createdAt: r.created_at, updatedAt: r.updated_at, note: r.note, soakHours: r.soak_hours, resumeAt: r.resume_at });
+type RunsRecord = {
+  pk: number;
+  policy: string;
+  plan_pk: number | null;
+  status: string;
+  failure_threshold: number;
+  max_concurrency: number;
+  created_at: string;
+  updated_at: string;
+  note: string | null;
+  soak_hours: number;
+  resume_at: string | null;
+};
+const toRun = (r: RunsRecord): RunRow => ({
+  pk: r.pk,
+  policy: r.policy,
+  planPk: r.plan_pk,
+  status: r.status as RunStatus,
+  failureThreshold: r.failure_threshold,
+  maxConcurrency: r.max_concurrency,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  note: r.note,
+  soakHours: r.soak_hours,
+  resumeAt: r.resume_at,
+});
 
 export async function getRun(on: Executor, pk: number): Promise<RunRow | null> {
   const ex = kx(on);
@@ -62,7 +119,10 @@ export async function getRun(on: Executor, pk: number): Promise<RunRow | null> {
 }
 
 /** Runs, newest first. */
-export async function listRunRows(on: Executor, o: { policy?: string | undefined; status?: RunStatus | undefined; limit: number; offset: number }): Promise<RunRow[]> {
+export async function listRunRows(
+  on: Executor,
+  o: { policy?: string | undefined; status?: RunStatus | undefined; limit: number; offset: number },
+): Promise<RunRow[]> {
   const ex = kx(on);
   let q = ex.selectFrom('runs').selectAll();
   if (o.policy !== undefined) q = q.where('policy', '=', o.policy);
@@ -70,7 +130,14 @@ export async function listRunRows(on: Executor, o: { policy?: string | undefined
   return (await q.orderBy('pk', 'desc').limit(o.limit).offset(o.offset).execute()).map(toRun);
 }
 
-export async function setRunStatus(on: Executor, pk: number, status: RunStatus, now: string, note: string | null = null, resumeAt: string | null = null): Promise<void> {
+export async function setRunStatus(
+  on: Executor,
+  pk: number,
+  status: RunStatus,
+  now: string,
+  note: string | null = null,
+  resumeAt: string | null = null,
+): Promise<void> {
   const ex = kx(on);
   await ex
     .updateTable('runs')
@@ -118,19 +185,34 @@ export interface LeaseGuard {
 }
 
 // The guard as a subquery: the lease row held by the holder and not expired.
-const leaseHeld = (eb: ExpressionBuilder<Database, 'run_steps'>, g: LeaseGuard) => eb.selectFrom('leases').select('leases.name').where('leases.name', '=', g.lease).where('leases.holder', '=', g.holder).where('leases.expires_at', '>', g.now);
+const leaseHeld = (eb: ExpressionBuilder<Database, 'run_steps'>, g: LeaseGuard) =>
+  eb.selectFrom('leases').select('leases.name').where('leases.name', '=', g.lease).where('leases.holder', '=', g.holder).where('leases.expires_at', '>', g.now);
 
 export async function markStepStarted(on: Executor, pk: number, now: string, guard?: LeaseGuard): Promise<boolean> {
   const ex = kx(on);
   const cur = await ex.selectFrom('run_steps').select('attempts').where('pk', '=', pk).executeTakeFirstOrThrow();
-  const q = ex.updateTable('run_steps').set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null }).where('pk', '=', pk);
+  const q = ex
+    .updateTable('run_steps')
+    .set({ state: 'started', attempts: cur.attempts + 1, started_at: now, finished_at: null })
+    .where('pk', '=', pk);
   return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
 
 /** Journal: the step ended (its output kept, capped). */
-export async function markStepEnded(on: Executor, pk: number, state: 'done' | 'failed' | 'skipped', now: string, exitCode: number | null, output: string, guard?: LeaseGuard): Promise<boolean> {
+export async function markStepEnded(
+  on: Executor,
+  pk: number,
+  state: 'done' | 'failed' | 'skipped',
+  now: string,
+  exitCode: number | null,
+  output: string,
+  guard?: LeaseGuard,
+): Promise<boolean> {
   const ex = kx(on);
-  const q = ex.updateTable('run_steps').set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output }).where('pk', '=', pk);
+  const q = ex
+    .updateTable('run_steps')
+    .set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output })
+    .where('pk', '=', pk);
   return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }
 
@@ -203,17 +285,33 @@ export async function busyTargets(on: Executor): Promise<string[]> {
 }
 
 /** The runs that had steps on a target, newest first, with how its steps ended there. */
-export async function runsOfTarget(on: Executor, targetId: string, limit = 50): Promise<{ run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }[]> {
+export async function runsOfTarget(
+  on: Executor,
+  targetId: string,
+  limit = 50,
+): Promise<{ run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }[]> {
   const ex = kx(on);
   const steps = await ex
     .selectFrom('run_steps')
     .innerJoin('runs', 'runs.pk', 'run_steps.run_pk')
-    .select(['run_steps.run_pk', 'runs.policy', 'runs.status', 'runs.created_at', 'run_steps.kind', 'run_steps.state', 'run_steps.finished_at', 'run_steps.seq'])
+    .select([
+      'run_steps.run_pk',
+      'runs.policy',
+      'runs.status',
+      'runs.created_at',
+      'run_steps.kind',
+      'run_steps.state',
+      'run_steps.finished_at',
+      'run_steps.seq',
+    ])
     .where('run_steps.target_id', '=', targetId)
     .orderBy('run_steps.run_pk', 'desc')
     .orderBy('run_steps.seq')
     .execute();
-  const out = new Map<number, { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }>();
+  const out = new Map<
+    number,
+    { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string; finishedAt: string | null }[] }
+  >();
   for (const s of steps) {
     let r = out.get(s.run_pk);
     if (r === undefined) {

@@ -70,7 +70,11 @@ export async function storeKevCatalog(on: Executor, catalog: KevCatalog, entries
       .where('cve', '=', e.cve)
       .execute();
   }
-  for (const c of chunks(fresh, 15)) await ex.insertInto('kev_entries').values(c.map((r) => ({ ...r, catalog_version: catalog.catalogVersion, first_seen_at: now, last_changed_at: now, removed_at: null }))).execute();
+  for (const c of chunks(fresh, 15))
+    await ex
+      .insertInto('kev_entries')
+      .values(c.map((r) => ({ ...r, catalog_version: catalog.catalogVersion, first_seen_at: now, last_changed_at: now, removed_at: null })))
+      .execute();
   const listed = new Set(entries.map((e) => e.cve));
   const gone = [...old.values()].filter((r) => r.removed_at === null && !listed.has(r.cve)).map((r) => r.cve);
   for (const c of chunks(gone, 1, 5000)) await ex.updateTable('kev_entries').set({ removed_at: now, last_changed_at: now }).where('cve', 'in', c).execute();
@@ -78,7 +82,22 @@ export async function storeKevCatalog(on: Executor, catalog: KevCatalog, entries
   return counts;
 }
 
-function toKev(r: { cve: string; vendor_project: string; product: string; vulnerability_name: string; date_added: string; short_description: string; required_action: string; due_date: string; ransomware: number; notes: string; cwes: string; catalog_version: string; first_seen_at: string; removed_at: string | null }): StoredKevEntry {
+function toKev(r: {
+  cve: string;
+  vendor_project: string;
+  product: string;
+  vulnerability_name: string;
+  date_added: string;
+  short_description: string;
+  required_action: string;
+  due_date: string;
+  ransomware: number;
+  notes: string;
+  cwes: string;
+  catalog_version: string;
+  first_seen_at: string;
+  removed_at: string | null;
+}): StoredKevEntry {
   return {
     cve: r.cve,
     vendorProject: r.vendor_project,
@@ -105,7 +124,15 @@ export async function kevEntries(on: Executor, cves?: readonly string[]): Promis
   const ex = kx(on);
   if (cves === undefined) return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).orderBy('cve').execute()).map(toKev);
   if (cves.length === 0) return [];
-  return (await ex.selectFrom('kev_entries').selectAll().where('removed_at', 'is', null).where(inTextList(ex, 'kev_entries.cve', cves)).orderBy('cve').execute()).map(toKev);
+  return (
+    await ex
+      .selectFrom('kev_entries')
+      .selectAll()
+      .where('removed_at', 'is', null)
+      .where(inTextList(ex, 'kev_entries.cve', cves))
+      .orderBy('cve')
+      .execute()
+  ).map(toKev);
 }
 
 /** The newest `dateAdded` among listed entries and how many are listed; null when KEV was never synced. */
@@ -115,7 +142,11 @@ export async function kevSummary(on: Executor): Promise<{ listed: number; newest
     .selectFrom('kev_entries')
     .select((eb) => [eb.fn.countAll<number | string>().as('ever'), eb.fn.max('date_added').as('newest')])
     .executeTakeFirst();
-  const listed = await ex.selectFrom('kev_entries').where('removed_at', 'is', null).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+  const listed = await ex
+    .selectFrom('kev_entries')
+    .where('removed_at', 'is', null)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirst();
   return { listed: Number(listed?.n ?? 0), newestAdded: r?.newest ?? null, ever: Number(r?.ever ?? 0) };
 }
 
@@ -152,9 +183,10 @@ export async function storeEpssScores(on: Executor, header: EpssHeader, rows: re
       : sql`from (select json_extract(value, '$.c') as c, json_extract(value, '$.e') as e, json_extract(value, '$.p') as p from json_each(${json})) x join epss_scores s on s.cve = x.c where abs(x.e - s.noted_epss) >= ${step}`;
   for (let i = 0; i < rows.length; i += BATCH) {
     const json = JSON.stringify(rows.slice(i, i + BATCH).map((r) => ({ c: r.cve, e: r.epss, p: r.percentile })));
-    const known = await (pg
-      ? sql<{ n: number | string }>`select count(*) as n from json_to_recordset(${json}::json) as x(c text) join epss_scores s on s.cve = x.c`
-      : sql<{ n: number | string }>`select count(*) as n from json_each(${json}) j join epss_scores s on s.cve = json_extract(j.value, '$.c')`
+    const known = await (
+      pg
+        ? sql<{ n: number | string }>`select count(*) as n from json_to_recordset(${json}::json) as x(c text) join epss_scores s on s.cve = x.c`
+        : sql<{ n: number | string }>`select count(*) as n from json_each(${json}) j join epss_scores s on s.cve = json_extract(j.value, '$.c')`
     ).execute(ex);
     const seen = Number(known.rows[0]?.n ?? 0);
     const changed = await sql<{ n: number | string }>`select count(*) as n ${moved(json)}`.execute(ex);
@@ -163,14 +195,20 @@ export async function storeEpssScores(on: Executor, header: EpssHeader, rows: re
     counts.changed += n;
     counts.unchanged += seen - n;
     if (n > 0) {
-      await sql`insert into epss_history (cve, score_date, epss, percentile) select s.cve, s.noted_date, s.noted_epss, s.noted_percentile ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do nothing`.execute(ex);
-      await sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, ${d}, x.e, x.p ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`.execute(ex);
+      await sql`insert into epss_history (cve, score_date, epss, percentile) select s.cve, s.noted_date, s.noted_epss, s.noted_percentile ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do nothing`.execute(
+        ex,
+      );
+      await sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, ${d}, x.e, x.p ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`.execute(
+        ex,
+      );
     }
-    const noted = (col: string, value: string) => sql.raw(`${col} = case when abs(excluded.epss - epss_scores.noted_epss) >= ${String(step)} then excluded.${value} else epss_scores.${col} end`);
+    const noted = (col: string, value: string) =>
+      sql.raw(`${col} = case when abs(excluded.epss - epss_scores.noted_epss) >= ${String(step)} then excluded.${value} else epss_scores.${col} end`);
     const set = sql`epss = excluded.epss, percentile = excluded.percentile, score_date = excluded.score_date, model_version = excluded.model_version, ${noted('noted_percentile', 'percentile')}, ${noted('noted_date', 'score_date')}, ${noted('noted_epss', 'epss')}`;
-    await (pg
-      ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${d}, ${header.modelVersion}, x.e, x.p, ${d} from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) on conflict (cve) do update set ${set}`
-      : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${d}, ${header.modelVersion}, json_extract(value, '$.e'), json_extract(value, '$.p'), ${d} from json_each(${json}) where true on conflict (cve) do update set ${set}`
+    await (
+      pg
+        ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${d}, ${header.modelVersion}, x.e, x.p, ${d} from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) on conflict (cve) do update set ${set}`
+        : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${d}, ${header.modelVersion}, json_extract(value, '$.e'), json_extract(value, '$.p'), ${d} from json_each(${json}) where true on conflict (cve) do update set ${set}`
     ).execute(ex);
   }
   // Scored by an earlier file and not by this one (a file of the same day, read again, keeps them).
@@ -196,9 +234,14 @@ export async function epssScores(on: Executor, cves?: readonly string[]): Promis
 /** A CVE's EPSS trend, oldest first: the points where its score moved, and its noted point. */
 export async function epssHistory(on: Executor, cve: string): Promise<{ scoreDate: string; epss: number; percentile: number }[]> {
   const ex = kx(on);
-  const rows = (await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).execute()).map((r) => ({ scoreDate: r.score_date, epss: r.epss, percentile: r.percentile }));
+  const rows = (await ex.selectFrom('epss_history').selectAll().where('cve', '=', cve).execute()).map((r) => ({
+    scoreDate: r.score_date,
+    epss: r.epss,
+    percentile: r.percentile,
+  }));
   const n = await ex.selectFrom('epss_scores').select(['noted_epss', 'noted_percentile', 'noted_date']).where('cve', '=', cve).executeTakeFirst();
-  if (n !== undefined && !rows.some((r) => r.scoreDate === n.noted_date)) rows.push({ scoreDate: n.noted_date, epss: n.noted_epss, percentile: n.noted_percentile });
+  if (n !== undefined && !rows.some((r) => r.scoreDate === n.noted_date))
+    rows.push({ scoreDate: n.noted_date, epss: n.noted_epss, percentile: n.noted_percentile });
   return rows.sort((a, b) => a.scoreDate.localeCompare(b.scoreDate));
 }
 

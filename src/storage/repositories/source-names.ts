@@ -17,20 +17,33 @@ import { kx, type Executor } from '../database.js';
 export async function learnSourceNames(on: Executor, release: string, targetId: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
   const ex = kx(on);
   const pairs = new Map<string, string>();
-  for (const p of packages) if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
+  for (const p of packages)
+    if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
   if (pairs.size === 0) return;
   // Hosts report the same pairs again and again: only what is new or changed is written.
   const known = new Map<string, string>();
   for (const c of chunks([...pairs.keys()], 1, 5000)) {
-    const rows = await ex.selectFrom('learned_source_claims').select(['name', 'source_name']).where('release_id', '=', release).where('target_id', '=', targetId).where('name', 'in', c).execute();
+    const rows = await ex
+      .selectFrom('learned_source_claims')
+      .select(['name', 'source_name'])
+      .where('release_id', '=', release)
+      .where('target_id', '=', targetId)
+      .where('name', 'in', c)
+      .execute();
     for (const r of rows) known.set(r.name, r.source_name);
   }
-  const rows = [...pairs].filter(([name, source]) => known.get(name) !== source).map(([name, source_name]) => ({ release_id: release, name, target_id: targetId, source_name, learned_at: now }));
+  const rows = [...pairs]
+    .filter(([name, source]) => known.get(name) !== source)
+    .map(([name, source_name]) => ({ release_id: release, name, target_id: targetId, source_name, learned_at: now }));
   for (const c of chunks(rows, 5))
     await ex
       .insertInto('learned_source_claims')
       .values(c)
-      .onConflict((oc) => oc.columns(['release_id', 'name', 'target_id']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })))
+      .onConflict((oc) =>
+        oc
+          .columns(['release_id', 'name', 'target_id'])
+          .doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })),
+      )
       .execute();
 }
 
@@ -42,7 +55,12 @@ export async function learnedSourceNames(on: Executor, release: string, names: r
   const ex = kx(on);
   const out = new Map<string, Map<string, number>>();
   for (const c of chunks([...new Set(names)], 1, 5000)) {
-    const rows = await ex.selectFrom('learned_source_claims').select(['name', 'source_name']).where('release_id', '=', release).where('name', 'in', c).execute();
+    const rows = await ex
+      .selectFrom('learned_source_claims')
+      .select(['name', 'source_name'])
+      .where('release_id', '=', release)
+      .where('name', 'in', c)
+      .execute();
     for (const r of rows) {
       const claims = out.get(r.name) ?? new Map<string, number>();
       claims.set(r.source_name, (claims.get(r.source_name) ?? 0) + 1);
@@ -56,7 +74,11 @@ export async function learnedSourceNames(on: Executor, release: string, names: r
 export const buildKey = (p: { name: string; version: string; release: string | null }): string => `${p.name}\u0000${p.version}\u0000${p.release ?? ''}`;
 
 /** Records what a snapshot's primary.xml says each build was built from (the latest snapshot wins). */
-export async function recordRepoSourceNames(on: Executor, snapshotId: string, builds: readonly { name: string; version: string; release: string; sourceName: string }[]): Promise<void> {
+export async function recordRepoSourceNames(
+  on: Executor,
+  snapshotId: string,
+  builds: readonly { name: string; version: string; release: string; sourceName: string }[],
+): Promise<void> {
   const ex = kx(on);
   const rows = new Map<string, { name: string; version: string; release: string; source_name: string; snapshot_id: string }>();
   for (const b of builds) rows.set(buildKey(b), { name: b.name, version: b.version, release: b.release, source_name: b.sourceName, snapshot_id: snapshotId });
@@ -64,7 +86,11 @@ export async function recordRepoSourceNames(on: Executor, snapshotId: string, bu
     await ex
       .insertInto('repo_sources')
       .values(c)
-      .onConflict((oc) => oc.columns(['name', 'version', 'release']).doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), snapshot_id: eb.ref('excluded.snapshot_id') })))
+      .onConflict((oc) =>
+        oc
+          .columns(['name', 'version', 'release'])
+          .doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), snapshot_id: eb.ref('excluded.snapshot_id') })),
+      )
       .execute();
 }
 
@@ -83,7 +109,10 @@ export async function repoSourceNames(on: Executor, names: readonly string[]): P
  * The source names stored with the packages findings are about (target, package, arch), and
  * where each came from (SourceOrigin; null: given by the inventory).
  */
-export async function findingPackageSources(on: Executor, rows: readonly { targetId: string; package: string; arch: string }[]): Promise<Map<string, { sourceName: string; origin: string | null }>> {
+export async function findingPackageSources(
+  on: Executor,
+  rows: readonly { targetId: string; package: string; arch: string }[],
+): Promise<Map<string, { sourceName: string; origin: string | null }>> {
   const ex = kx(on);
   const out = new Map<string, { sourceName: string; origin: string | null }>();
   const byTarget = new Map<string, Set<string>>();
@@ -97,7 +126,8 @@ export async function findingPackageSources(on: Executor, rows: readonly { targe
         .where('target_packages.target_id', '=', targetId)
         .where('packages.name', 'in', c)
         .execute();
-      for (const f of found) if (f.source_name !== null) out.set(`${targetId}\u0000${f.name}\u0000${f.arch}`, { sourceName: f.source_name, origin: f.source_origin });
+      for (const f of found)
+        if (f.source_name !== null) out.set(`${targetId}\u0000${f.name}\u0000${f.arch}`, { sourceName: f.source_name, origin: f.source_origin });
     }
   return out;
 }

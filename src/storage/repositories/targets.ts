@@ -214,7 +214,10 @@ export async function loadInventory(on: Executor, targetId: string): Promise<Ins
 /** How many distinct package builds are stored (for dedup checks and reports). */
 export async function countPackages(on: Executor): Promise<number> {
   const ex = kx(on);
-  const r = await ex.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await ex
+    .selectFrom('packages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return r.n;
 }
 

@@ -15,7 +15,18 @@ export interface StoredToken {
   lastUsedAt: string | null;
 }
 
-type Row = { id: string; name: string; role: Role; secret_sha256: string; created_at: string; created_by: string; expires_at: string | null; revoked_at: string | null; revoked_by: string | null; last_used_at: string | null };
+type Row = {
+  id: string;
+  name: string;
+  role: Role;
+  secret_sha256: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  last_used_at: string | null;
+};
 
 const toToken = (r: Row): StoredToken => ({
   id: r.id,
@@ -30,9 +41,15 @@ const toToken = (r: Row): StoredToken => ({
   lastUsedAt: r.last_used_at,
 });
 
-export async function insertToken(on: Executor, t: { id: string; name: string; role: Role; secretSha256: string; createdAt: string; createdBy: string; expiresAt: string | null }): Promise<void> {
+export async function insertToken(
+  on: Executor,
+  t: { id: string; name: string; role: Role; secretSha256: string; createdAt: string; createdBy: string; expiresAt: string | null },
+): Promise<void> {
   const ex = kx(on);
-  await ex.insertInto('api_tokens').values({ id: t.id, name: t.name, role: t.role, secret_sha256: t.secretSha256, created_at: t.createdAt, created_by: t.createdBy, expires_at: t.expiresAt }).execute();
+  await ex
+    .insertInto('api_tokens')
+    .values({ id: t.id, name: t.name, role: t.role, secret_sha256: t.secretSha256, created_at: t.createdAt, created_by: t.createdBy, expires_at: t.expiresAt })
+    .execute();
 }
 
 export async function getToken(on: Executor, id: string): Promise<StoredToken | null> {

@@ -28,7 +28,12 @@ export async function getUser(on: Executor, name: string): Promise<UserRow | nul
 
 export async function listUserRows(on: Executor): Promise<Omit<UserRow, 'passwordHash'>[]> {
   const ex = kx(on);
-  return (await ex.selectFrom('users').select(['name', 'role', 'created_at', 'disabled_at']).orderBy('name').execute()).map((r) => ({ name: r.name, role: r.role, createdAt: r.created_at, disabledAt: r.disabled_at }));
+  return (await ex.selectFrom('users').select(['name', 'role', 'created_at', 'disabled_at']).orderBy('name').execute()).map((r) => ({
+    name: r.name,
+    role: r.role,
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+  }));
 }
 
 export async function disableUser(on: Executor, name: string, now: string): Promise<boolean> {
