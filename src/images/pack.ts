@@ -40,7 +40,7 @@ export async function writeWslConf(root: string, o: { defaultName?: string | und
 
 /**
  * Packs a root into an uncompressed tar with GNU tar: names sorted, numeric owners, pax format,
- * access and change times left out, modification times clamped to the build time, so the same
+ * access and change times left out, modification times clamped to `mtime` (the view version's publication time), so the same
  * files give the same tar.
  */
 export async function tarRoot(root: string, out: string, mtime: Date): Promise<void> {
