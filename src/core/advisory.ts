@@ -81,6 +81,12 @@ export interface Reference {
   url: string | null;
 }
 
+/** A CVSS v4.0 rating as a feed gives it: the vector and its score (the feed's or computed). */
+export interface CvssV4 {
+  vector: string;
+  score: number;
+}
+
 export interface Advisory {
   /** Feed source id, e.g. `azurelinux-3.0-oval`. Together with `id` the identity. */
   source: string;
@@ -91,8 +97,11 @@ export interface Advisory {
   title: string;
   description: string;
   severity: Severity;
+  /** CVSS v3.x base score and vector (never a v4.0 one: that is `cvssV4`). */
   cvssScore: number | null;
   cvssVector: string | null;
+  /** CVSS v4.0 vector and score (src/core/cvss4.ts) when the feed gives one; absent when not. */
+  cvssV4?: CvssV4;
   cves: string[];
   references: Reference[];
   /** ISO 8601 timestamps. */
@@ -125,11 +134,13 @@ export function mergeAdvisories(a: Advisory, b: Advisory): Advisory {
   const maxIso = (x: string | null, y: string | null): string | null => (x === null ? y : y === null ? x : x > y ? x : y);
   const higher = severityRank(b.severity) > severityRank(a.severity) ? b : a;
   const scored = (b.cvssScore ?? -1) > (a.cvssScore ?? -1) ? b : a;
+  const scoredV4 = (b.cvssV4?.score ?? -1) > (a.cvssV4?.score ?? -1) ? b : a;
   const merged: Advisory = {
     ...a,
     severity: higher.severity,
     cvssScore: scored.cvssScore,
     cvssVector: scored.cvssVector,
+    ...(scoredV4.cvssV4 === undefined ? {} : { cvssV4: scoredV4.cvssV4 }),
     cves: [...new Set([...a.cves, ...b.cves])].sort(),
     references: uniq([...a.references, ...b.references]),
     publishedAt: minIso(a.publishedAt, b.publishedAt),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cvssRating } from './cvss.js';
-import { Cvss4Error, cvss4Macrovector, cvss4Score, cvss4ScoreOrNull, parseCvss4 } from './cvss4.js';
+import { Cvss4Error, cvss4FromFeed, cvss4Macrovector, cvss4Score, parseCvss4 } from './cvss4.js';
 
 const B = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N';
 
@@ -115,11 +115,15 @@ describe('parseCvss4', () => {
   ])('refuses %s', (v, message) => {
     expect(() => parseCvss4(v)).toThrow(Cvss4Error);
     expect(() => parseCvss4(v)).toThrow(message);
-    expect(cvss4ScoreOrNull(v)).toBeNull();
+    expect(cvss4FromFeed(v, null)).toEqual({ rating: null, problem: expect.stringMatching(message) as string });
   });
 
-  it('gives the score or null for feeds', () => {
-    expect(cvss4ScoreOrNull(` ${B} `)).toBe(9.3);
+  it("scores a feed's vector, and says when the feed states another score for a base-only vector", () => {
+    expect(cvss4FromFeed(` ${B} `, null)).toEqual({ rating: { vector: B, score: 9.3 }, problem: null });
+    expect(cvss4FromFeed(B, 9.3)).toEqual({ rating: { vector: B, score: 9.3 }, problem: null });
+    expect(cvss4FromFeed(B, 8.8)).toEqual({ rating: { vector: B, score: 9.3 }, problem: `CVSS v4.0 score 8.8 stated for ${B}, whose score is 9.3; kept 9.3` });
+    // With threat metrics the vector's score is CVSS-BT, which may differ from a stated base score.
+    expect(cvss4FromFeed(`${B}/E:U`, 9.3)).toEqual({ rating: { vector: `${B}/E:U`, score: 8.1 }, problem: null });
   });
 });
 

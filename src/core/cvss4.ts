@@ -241,14 +241,24 @@ export function cvss4Score(input: Cvss4Vector | string): number {
 }
 
 /**
- * The score, or null when the vector is not a valid CVSS v4.0 vector (for feeds, which keep going).
- * @example cvss4ScoreOrNull('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H') // null
+ * A feed's CVSS v4.0 vector, scored by the specification's method, with what is wrong with it in
+ * words: an unscorable vector gives no rating; a base-only vector whose score the feed states
+ * differently keeps ours and says so (a vector with threat or environmental metrics legitimately
+ * scores apart from its base score).
+ * @example cvss4FromFeed('CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', 9.3) // { rating: { vector, score: 9.3 }, problem: null }
  */
-export function cvss4ScoreOrNull(vector: string): number | null {
+export function cvss4FromFeed(vector: string, stated: number | null): { rating: { vector: string; score: number } | null; problem: string | null } {
+  let parsed: Cvss4Vector;
   try {
-    return cvss4Score(vector.trim());
+    parsed = parseCvss4(vector.trim());
   } catch (err) {
-    if (err instanceof Cvss4Error) return null;
-    throw err;
+    if (!(err instanceof Cvss4Error)) throw err;
+    return { rating: null, problem: `CVSS v4.0 vector "${vector.slice(0, 200)}": ${err.message}; skipped` };
   }
+  const score = cvss4Score(parsed);
+  const differs = stated !== null && parsed.metrics.size === MANDATORY && Math.abs(score - stated) > 0.05;
+  return {
+    rating: { vector: parsed.vector, score },
+    problem: differs ? `CVSS v4.0 score ${String(stated)} stated for ${parsed.vector}, whose score is ${score.toFixed(1)}; kept ${score.toFixed(1)}` : null,
+  };
 }

@@ -68,6 +68,25 @@ describe('risk order', () => {
     ]);
   });
 
+  it('uses the CVSS v3 score when there is one, else the v4.0 score, and says which', () => {
+    expect(assessRisk({ severity: 'high', cvssScore: 7.5, cvssV4Score: 9.3, cves: ['CVE-2026-2001'] }, of)).toMatchObject({
+      score: 31.2,
+      reason: 'EPSS 0.02 (45th percentile), CVSS 7.5, high',
+    });
+    expect(assessRisk({ severity: 'high', cvssScore: null, cvssV4Score: 9.3, cves: ['CVE-2026-2001'] }, of)).toMatchObject({
+      score: 38.4,
+      reason: 'EPSS 0.02 (45th percentile), CVSS 4.0 9.3, high',
+    });
+    const rows: (RiskFacts & { id: string })[] = [
+      { id: 'v3-only', severity: 'high', cvssScore: 7.0, cves: [] },
+      { id: 'v4-only', severity: 'high', cvssScore: null, cvssV4Score: 8.7, cves: [] },
+      { id: 'v3-and-v4', severity: 'high', cvssScore: 6.0, cvssV4Score: 10, cves: [] },
+      { id: 'neither', severity: 'high', cvssScore: null, cves: [] },
+    ];
+    // Same CVEs and severity: the risk cache must not confuse rows that differ only in their v4 score.
+    expect(sortByRisk(withRisk(rows, of), 'risk').map((r) => r.id)).toEqual(['v4-only', 'neither', 'v3-only', 'v3-and-v4']);
+  });
+
   it('formats EPSS probabilities as people read them', () => {
     expect([formatEpss(0.94372), formatEpss(0.01), formatEpss(0.00043), formatEpss(0)]).toEqual(['0.94', '0.01', '0.0004', '0.00']);
   });

@@ -10,9 +10,12 @@ import { severityRank, type Severity } from './advisory.js';
  * 2. Within each of those tiers, by the score
  *      score = 100 × (0.6 × threat + 0.4 × impact), one decimal,
  *    where threat = 1 for a KEV-listed CVE, else its EPSS probability (0 when it has none), and
- *    impact = CVSS base score / 10, or, without a score, the severity's typical value
+ *    impact = CVSS score / 10, or, without a score, the severity's typical value
  *    (critical 0.95, high 0.8, medium 0.55, low 0.3, none 0, unknown 0.5).
- * 3. Ties: higher CVSS, then more severe, then the order the rows came in (a stable sort).
+ *    The CVSS score is the v3 base score when the advisory has one, else its CVSS v4.0 score
+ *    (the two scales differ, so v3 is kept first for the order to stay what it was; the reason
+ *    says which one counted: "CVSS 9.8" for v3, "CVSS 4.0 9.3" for v4).
+ * 3. Ties: higher CVSS (the same one), then more severe, then the order the rows came in (a stable sort).
  * A finding of several CVEs takes its most threatening CVE's signals (KEV over EPSS, the highest EPSS).
  */
 
@@ -35,8 +38,21 @@ export interface Risk {
 
 export interface RiskFacts {
   severity: Severity;
+  /** CVSS v3 base score. */
   cvssScore: number | null;
+  /** CVSS v4.0 score, used only when there is no v3 score; absent is null. */
+  cvssV4Score?: number | null;
   cves: readonly string[];
+}
+
+/**
+ * The CVSS score the order uses: v3 when present, else v4.0.
+ * @example rankedCvss({ cvssScore: null, cvssV4Score: 9.3 }) // { score: 9.3, label: 'CVSS 4.0' }
+ */
+export function rankedCvss(f: Pick<RiskFacts, 'cvssScore' | 'cvssV4Score'>): { score: number; label: 'CVSS' | 'CVSS 4.0' } | null {
+  if (f.cvssScore !== null) return { score: f.cvssScore, label: 'CVSS' };
+  if (f.cvssV4Score !== undefined && f.cvssV4Score !== null) return { score: f.cvssV4Score, label: 'CVSS 4.0' };
+  return null;
 }
 
 export const RISK_SORTS = ['risk', 'epss', 'kev', 'severity'] as const;
@@ -75,7 +91,8 @@ export function assessRisk(f: RiskFacts, signalOf: (cve: string) => CveSignal | 
       kev = { cve, ...s.kev };
     if (s.epss !== null && (epss === null || s.epss.score > epss.score)) epss = { cve, ...s.epss };
   }
-  const impact = f.cvssScore !== null ? Math.min(10, Math.max(0, f.cvssScore)) / 10 : IMPACT[f.severity];
+  const cvss = rankedCvss(f);
+  const impact = cvss !== null ? Math.min(10, Math.max(0, cvss.score)) / 10 : IMPACT[f.severity];
   const threat = kev !== null ? 1 : (epss?.score ?? 0);
   const score = Math.round(1000 * (0.6 * threat + 0.4 * impact)) / 10;
   const parts: string[] = [];
@@ -86,7 +103,7 @@ export function assessRisk(f: RiskFacts, signalOf: (cve: string) => CveSignal | 
       `EPSS ${formatEpss(epss.score)} (${ordinal(Math.floor(epss.percentile * 100))} percentile)${kev === null || kev.cve !== epss.cve ? which(epss.cve) : ''}`,
     );
   else parts.push('no EPSS score');
-  if (f.cvssScore !== null) parts.push(`CVSS ${f.cvssScore.toFixed(1)}`);
+  if (cvss !== null) parts.push(`${cvss.label} ${cvss.score.toFixed(1)}`);
   parts.push(f.severity);
   return { score, kev, epss, reason: parts.join(', ') };
 }
@@ -103,7 +120,8 @@ type Ranked = RiskFacts & { risk: Risk };
  * decimal, none lowest), then severity. Below 2^22, so that a row's index fits beside it.
  */
 function riskKey(r: Ranked): number {
-  const cvss = r.cvssScore === null ? 0 : 1 + Math.round(Math.min(10, Math.max(0, r.cvssScore)) * 10);
+  const ranked = rankedCvss(r);
+  const cvss = ranked === null ? 0 : 1 + Math.round(Math.min(10, Math.max(0, ranked.score)) * 10);
   return ((tier(r.risk) * 1001 + Math.round(r.risk.score * 10)) * 102 + cvss) * 6 + severityRank(r.severity);
 }
 
@@ -149,7 +167,7 @@ export function sortByRisk<T extends Ranked>(rows: readonly T[], sort: RiskSort)
 }
 
 /**
- * Rows with their risk, computed once per distinct (severity, CVSS, CVE list): a fleet's many
+ * Rows with their risk, computed once per distinct (severity, CVSS v3 and v4, CVE list): a fleet's many
  * findings of one advisory share it. The risk is set on the given rows themselves (copying
  * 640,000 findings of twenty fields costs ten times more than the ranking), which are returned:
  * pass rows of your own (the store's are fresh per query).
@@ -167,7 +185,7 @@ export function withRisk<T extends RiskFacts & { risk?: Risk }>(rows: readonly T
       if (inner === undefined) byText.set(text, (inner = new Map<string, Risk>()));
       byArray.set(r.cves, inner);
     }
-    const key = `${r.severity} ${String(r.cvssScore)}`;
+    const key = `${r.severity} ${String(r.cvssScore)} ${String(r.cvssV4Score ?? null)}`;
     let risk = inner.get(key);
     if (risk === undefined) inner.set(key, (risk = assessRisk(r, signalOf)));
     const ranked = r as T & { risk: Risk };

@@ -91,6 +91,39 @@ describe('CSAF VEX', () => {
     expect(streamRelease(pid, cpe)).toBe(rel);
   });
 
+  it('keeps cvss_v4 beside cvss_v3, scored from its vector; says what is wrong with a bad one', async () => {
+    const v4 = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:L/SC:N/SI:N/SA:N';
+    const higher = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:L/E:U';
+    const doc = JSON.parse(readFileSync(join(FIX, 'mini-vex.json'), 'utf8')) as {
+      document: { category: string; tracking: { id: string } };
+      vulnerabilities: { scores: unknown[] }[];
+    };
+    doc.vulnerabilities[0]!.scores.push(
+      { cvss_v4: { version: '4.0', baseScore: 6.9, baseSeverity: 'MEDIUM', vectorString: v4 }, products: [] },
+      { cvss_v4: { version: '4.0', baseScore: 8.7, baseSeverity: 'HIGH', vectorString: higher }, products: [] },
+      { cvss_v4: { version: '4.0', baseScore: 9.9, baseSeverity: 'CRITICAL', vectorString: v4.replace('VA:L', 'VA:H') }, products: [] },
+      {
+        cvss_v4: { version: '4.0', baseScore: 1, baseSeverity: 'LOW', vectorString: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:L/SC:N/SI:N/SA:N/E:Q' },
+        products: [],
+      },
+    );
+    const vex = await parse(Buffer.from(JSON.stringify(doc)));
+    // v3 stays what the document says; v4 is the highest of the v4 vectors, by the specification's method.
+    expect(vex.advisories[0]).toMatchObject({
+      cvssScore: 5.3,
+      cvssVector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L',
+      cvssV4: { vector: v4.replace('VA:L', 'VA:H'), score: 8.7 },
+    });
+    expect(vex.warnings.map((w) => w.message).filter((m) => m.includes('CVSS'))).toEqual([
+      expect.stringMatching(/^doc\.json: CVSS v4\.0 score 9\.9 stated for .*VA:H.*, whose score is 8\.7; kept 8\.7$/),
+      expect.stringMatching(/^doc\.json: CVSS v4\.0 vector ".*E:Q": metric E has value "Q", expected one of X, A, P, U; skipped$/),
+    ]);
+    // A security advisory takes the highest of its vulnerabilities' v4 scores the same way.
+    doc.document.category = 'csaf_security_advisory';
+    const advisory = await parse(Buffer.from(JSON.stringify(doc)));
+    expect(advisory.advisories[0]?.cvssV4).toEqual({ vector: v4.replace('VA:L', 'VA:H'), score: 8.7 });
+  });
+
   it('reads components from purls and from N-E:V-R.A product ids', () => {
     expect(componentFromPurl('pkg:rpm/redhat/curl@7.76.1-26.el9_3.2?arch=x86_64')).toEqual({
       name: 'curl',

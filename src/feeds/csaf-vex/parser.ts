@@ -1,4 +1,5 @@
 import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import { cvss4FromFeed } from '../../core/cvss4.js';
 import { BulwarkError } from '../../core/errors.js';
 import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
 import { versionScheme } from '../../core/version/registry.js';
@@ -193,14 +194,29 @@ function uniqueRefs(refs: Reference[]): Reference[] {
   });
 }
 
-function score(v: CsafVulnerability): { score: number; vector: string } | null {
-  let best: { score: number; vector: string } | null = null;
+interface Scored {
+  score: number;
+  vector: string;
+}
+
+/**
+ * The highest CVSS v3 score (as the document gives it) and, apart, the highest CVSS v4.0 one
+ * (scored from its vector by the specification's method: a vector we cannot score is skipped
+ * with a warning, a base-only vector whose stated score differs is kept with ours and a warning).
+ */
+function scores(v: CsafVulnerability, opts: ParseOptions, record: string): { v3: Scored | null; v4: Scored | null } {
+  let v3: Scored | null = null;
+  let v4: Scored | null = null;
   for (const s of v.scores ?? []) {
     const c = s.cvss_v3;
-    if (c !== undefined && c.baseScore >= 0 && c.baseScore <= 10 && (best === null || c.baseScore > best.score))
-      best = { score: c.baseScore, vector: c.vectorString };
+    if (c !== undefined && c.baseScore >= 0 && c.baseScore <= 10 && (v3 === null || c.baseScore > v3.score))
+      v3 = { score: c.baseScore, vector: c.vectorString };
+    if (s.cvss_v4 === undefined) continue;
+    const { rating, problem } = cvss4FromFeed(s.cvss_v4.vectorString, s.cvss_v4.baseScore);
+    if (problem !== null) opts.warn({ record, message: `${opts.name}: ${problem}` });
+    if (rating !== null && (v4 === null || rating.score > v4.score)) v4 = rating;
   }
-  return best;
+  return { v3, v4 };
 }
 
 /**
@@ -294,7 +310,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
       const c = collectFixes(v, tree);
       report(record, c);
       reportFixReleases({ id: record, fixes: c.fixes }, opts.identity, 'its product streams');
-      const s = score(v);
+      const s = scores(v, opts, record);
       yield {
         source: opts.source,
         id: record,
@@ -302,8 +318,9 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
         title: v.title ?? doc.document.title ?? record,
         description: describe(v),
         severity: threat(v) ?? aggregate ?? 'unknown',
-        cvssScore: s?.score ?? null,
-        cvssVector: s?.vector ?? null,
+        cvssScore: s.v3?.score ?? null,
+        cvssVector: s.v3?.vector ?? null,
+        ...(s.v4 === null ? {} : { cvssV4: s.v4 }),
         cves: cve === null ? [] : [cve],
         references: uniqueRefs([...docRefs, ...vulnReferences(v)]),
         publishedAt: normaliseDate(v.release_date) ?? published,
@@ -317,7 +334,8 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
   // A security advisory: one advisory for the whole document.
   const all: Collected = { fixes: [], skippedProducts: 0, badVersions: [] };
   const seen = new Set<string>();
-  let best: { score: number; vector: string } | null = null;
+  let best: Scored | null = null;
+  let best4: Scored | null = null;
   for (const v of vulns) {
     const c = collectFixes(v, tree);
     all.skippedProducts += c.skippedProducts;
@@ -329,8 +347,9 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
         all.fixes.push(f);
       }
     }
-    const s = score(v);
-    if (s !== null && (best === null || s.score > best.score)) best = s;
+    const s = scores(v, opts, docId);
+    if (s.v3 !== null && (best === null || s.v3.score > best.score)) best = s.v3;
+    if (s.v4 !== null && (best4 === null || s.v4.score > best4.score)) best4 = s.v4;
   }
   report(docId, all);
   reportFixReleases({ id: docId, fixes: all.fixes }, opts.identity, 'its product streams');
@@ -346,6 +365,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     severity: aggregate ?? vulns.map(threat).find((x) => x !== null) ?? 'unknown',
     cvssScore: best?.score ?? null,
     cvssVector: best?.vector ?? null,
+    ...(best4 === null ? {} : { cvssV4: best4 }),
     cves: [...new Set(vulns.flatMap((v) => (v.cve !== undefined && CVE.test(v.cve) ? [v.cve] : [])))].sort(),
     references: uniqueRefs([...docRefs, ...vulns.flatMap(vulnReferences)]),
     publishedAt: published,

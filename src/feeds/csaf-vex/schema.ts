@@ -55,7 +55,16 @@ export const CsafVulnerability = z.object({
     })
     .optional(),
   remediations: z.array(z.object({ category: str, details: str.optional(), url: str.optional(), product_ids: ids.optional() })).optional(),
-  scores: z.array(z.object({ cvss_v3: z.object({ baseScore: z.number(), vectorString: str }).optional(), products: ids.optional() })).optional(),
+  scores: z
+    .array(
+      z.object({
+        cvss_v3: z.object({ baseScore: z.number(), vectorString: str }).optional(),
+        // CSAF 2.1 (and publishers ahead of it): FIRST's CVSS v4.0 JSON, whose vector we score ourselves.
+        cvss_v4: z.object({ baseScore: z.number(), vectorString: str }).optional(),
+        products: ids.optional(),
+      }),
+    )
+    .optional(),
   threats: z.array(z.object({ category: str, details: str, product_ids: ids.optional() })).optional(),
   references: z.array(z.object({ category: str.optional(), summary: str.optional(), url: str })).optional(),
 });

@@ -137,6 +137,42 @@ describe('OSV', () => {
     });
   });
 
+  it('keeps a CVSS_V4 vector and its score beside the v3 one, never in its place; rates from v4 when there is no v3', async () => {
+    const v3 = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H';
+    const v4 = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N';
+    const lower = 'CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:P/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U';
+    const rec = (id: string, severity: { type: string; score: string }[]): unknown => ({
+      id,
+      modified: '2026-01-01T00:00:00Z',
+      severity,
+      affected: [
+        {
+          package: { ecosystem: 'Rocky Linux:9', name: 'openssl' },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1:3.0.7-1.el9' }] }],
+        },
+      ],
+    });
+    const doc = [
+      rec('RLSA-2026:1', [
+        { type: 'CVSS_V4', score: lower },
+        { type: 'CVSS_V3', score: v3 },
+        { type: 'CVSS_V4', score: v4 },
+      ]),
+      rec('RLSA-2026:2', [{ type: 'CVSS_V4', score: lower }]),
+      rec('RLSA-2026:3', [{ type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H' }]),
+    ];
+    const { advisories, warnings } = await parse(Buffer.from(JSON.stringify(doc)));
+    expect(advisories[0]).toMatchObject({ severity: 'high', cvssScore: 7.5, cvssVector: v3, cvssV4: { vector: v4, score: 9.3 } });
+    expect(advisories[1]).toMatchObject({ severity: 'medium', cvssScore: null, cvssVector: null, cvssV4: { vector: lower, score: 5.2 } });
+    expect(advisories[2]).toMatchObject({ severity: 'unknown', cvssScore: null });
+    expect(advisories[2]?.cvssV4).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      record: 'RLSA-2026:3',
+      message: expect.stringMatching(/severity: CVSS v4\.0 vector .*: mandatory metric SC is missing; skipped/) as string,
+    });
+  });
+
   it.each([
     ['not JSON', '{"id": ', /x\.json: not JSON/],
     ['a scalar', '42', /not an OSV record or an array of records/],

@@ -1,5 +1,6 @@
 import type { Advisory, Fix, Reference, Severity } from '../../core/advisory.js';
 import { cvss3BaseScore, cvssRating } from '../../core/cvss.js';
+import { cvss4FromFeed } from '../../core/cvss4.js';
 import { BulwarkError } from '../../core/errors.js';
 import { osvEcosystemRelease, osvPriorityKeys, releaseFamily, severityWords } from '../../distros/registry.js';
 import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
@@ -92,9 +93,16 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
   const cves = new Set<string>();
   for (const x of [r.id, ...(r.aliases ?? []), ...(r.upstream ?? []), ...(r.related ?? [])]) if (CVE.test(x)) cves.add(x);
 
+  // v3 and v4.0 are kept apart (different scales); of each, the highest-scoring vector.
   let cvssVector: string | null = null;
   let cvssScore: number | null = null;
+  let cvssV4: { vector: string; score: number } | undefined;
   for (const s of r.severity ?? []) {
+    if (s.type === 'CVSS_V4') {
+      const { rating, problem } = cvss4FromFeed(s.score, null);
+      if (problem !== null) warnings.push(`severity: ${problem}`);
+      if (rating !== null && (cvssV4 === undefined || rating.score > cvssV4.score)) cvssV4 = rating;
+    }
     if (s.type !== 'CVSS_V3') continue;
     const score = cvss3BaseScore(s.score);
     if (score !== null && (cvssScore === null || score > cvssScore)) {
@@ -194,7 +202,9 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
     }
   }
 
-  const severity: Severity = priority ?? severityFromSummary(r.summary) ?? (cvssScore === null ? 'unknown' : cvssRating(cvssScore));
+  // Without a word for it, the severity is the rating of the v3 score, else of the v4.0 one.
+  const rated = cvssScore ?? cvssV4?.score ?? null;
+  const severity: Severity = priority ?? severityFromSummary(r.summary) ?? (rated === null ? 'unknown' : cvssRating(rated));
   const references: Reference[] = (r.references ?? []).filter((x) => !hasNul(x.url)).map((x) => ({ type: referenceType(x.type, x.url), id: null, url: x.url }));
   for (const c of [...cves].sort()) references.push({ type: 'cve', id: c, url: null });
   const publishedAt = normaliseDate(r.published);
@@ -208,6 +218,7 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
       severity,
       cvssScore,
       cvssVector,
+      ...(cvssV4 === undefined ? {} : { cvssV4 }),
       cves: [...cves].sort(),
       references,
       publishedAt,
