@@ -11,6 +11,7 @@ const row = (over: Partial<FindingRow>): FindingRow => ({
   title: 't',
   cves: [],
   cvssScore: null,
+  cvssV4Score: null,
   publishedAt: null,
   package: 'p',
   arch: 'x86_64',

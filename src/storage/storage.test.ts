@@ -117,6 +117,17 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     expect(got).toEqual({ ...a, withdrawnAt: null });
   });
 
+  it('round-trips CVSS v4.0 beside v3 and names its change', async () => {
+    const v4 = { vector: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', score: 9.3 };
+    const a = advisory('osv:1', { cvssV4: v4 });
+    await upsertAdvisories(db, [a], T0);
+    expect(await getAdvisory(db, a.source, a.id)).toEqual({ ...a, withdrawnAt: null });
+    const lower = { vector: `${v4.vector}/E:U`, score: 8.1 };
+    expect(await upsertAdvisories(db, [advisory('osv:1', { cvssV4: lower })], T1)).toMatchObject({ changed: 1 });
+    expect((await listAdvisoryEvents(db, a.source, 'osv:1')).at(-1)?.detail).toEqual({ cvss_v4_score: [9.3, 8.1], cvss_v4_vector: [v4.vector, lower.vector] });
+    expect((await getAdvisory(db, a.source, 'osv:1'))?.cvssScore).toBe(7.5);
+  });
+
   it('skips unchanged advisories, records changes with what changed', async () => {
     await upsertAdvisories(db, [advisory('oval:1'), advisory('oval:2')], T0);
     const counts = await upsertAdvisories(db, [advisory('oval:1'), advisory('oval:2', { severity: 'critical' }), advisory('oval:3')], T1);

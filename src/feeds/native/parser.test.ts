@@ -70,6 +70,25 @@ describe('native feed parser', () => {
     expect(r.skipped[3]?.reason).toContain('unknown distribution');
   });
 
+  it("carries cvssV4 beside v3 when its score is its vector's, and refuses a wrong or unscorable one", () => {
+    const vector = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N';
+    const r = parseNativeFeed(
+      feed([
+        { ...good, cvssScore: 9.8, cvssVector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', cvssV4: { vector, score: 9.3 } },
+        { ...good, id: 'A-2', cvssV4: { vector, score: 9.8 } },
+        { ...good, id: 'A-3', cvssV4: { vector: 'CVSS:4.0/AV:N', score: 9.3 } },
+      ]),
+      'f.json',
+    );
+    expect(r.advisories).toHaveLength(1);
+    expect(r.advisories[0]).toMatchObject({ cvssScore: 9.8, cvssV4: { vector, score: 9.3 } });
+    expect(r.skipped.map((s) => s.reason)).toEqual([
+      'cvssV4.score: 9.8 is not the score of its vector (9.3)',
+      expect.stringMatching(/^cvssV4\.vector: CVSS v4\.0 vector "CVSS:4\.0\/AV:N": mandatory metric AC is missing; skipped$/),
+    ]);
+    expect(parseNativeFeed(feed([good]), 'f.json').advisories[0]).not.toHaveProperty('cvssV4');
+  });
+
   it('refuses a broken envelope, naming the file', () => {
     expect(() => parseNativeFeed('{', 'f.json')).toThrow(/^f\.json: not JSON/);
     expect(() => parseNativeFeed('{"source":"Bad Source","advisories":[]}', 'f.json')).toThrow(/f\.json: source/);

@@ -73,7 +73,8 @@ export function parseNativeFeed(text: string, file = '<input>'): NativeParseResu
       skipped.push({ index, id: recId, reason: why });
       return;
     }
-    advisories.push({ source: env.data.source, ...r.data });
+    const { cvssV4, ...rest } = r.data;
+    advisories.push({ source: env.data.source, ...rest, ...(cvssV4 === undefined ? {} : { cvssV4 }) });
   });
   return { source: env.data.source, advisories, skipped };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cvss4FromFeed } from '../../core/cvss4.js';
 import { EXAMPLE_RELEASE, EXAMPLE_SOURCE } from '../../distros/registry.js';
 
 /**
@@ -29,6 +30,8 @@ export const NativeAdvisory = z
     severity: z.enum(['critical', 'high', 'medium', 'low', 'none', 'unknown']),
     cvssScore: z.number().min(0).max(10).nullable(),
     cvssVector: z.string().max(256).nullable(),
+    /** CVSS v4.0 beside v3; the score must be the vector's by the specification's method. */
+    cvssV4: z.strictObject({ vector: z.string().max(256), score: z.number().min(0).max(10) }).optional(),
     cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/)).max(10_000),
     references: z
       .array(
@@ -45,6 +48,16 @@ export const NativeAdvisory = z
     fixes: z.array(NativeFix).max(100_000),
   })
   .superRefine((a, ctx) => {
+    if (a.cvssV4 !== undefined) {
+      const { rating, problem } = cvss4FromFeed(a.cvssV4.vector, null);
+      if (rating === null) ctx.addIssue({ code: 'custom', path: ['cvssV4', 'vector'], message: problem ?? 'invalid' });
+      else if (rating.score !== a.cvssV4.score)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cvssV4', 'score'],
+          message: `${String(a.cvssV4.score)} is not the score of its vector (${rating.score.toFixed(1)})`,
+        });
+    }
     a.fixes.forEach((f, i) => {
       if (f.status === 'fixed' && f.fixed === null)
         ctx.addIssue({ code: 'custom', path: ['fixes', i, 'fixed'], message: 'a "fixed" fix needs the fixed version' });

@@ -28,6 +28,7 @@ import { findingAcceptanceKept } from './0028-finding-acceptance-kept.js';
 import { viewVersionFingerprint } from './0029-view-version-fingerprint.js';
 import { exploitationSignals } from './0034-exploitation-signals.js';
 import { feedFreshness } from './0035-feed-freshness.js';
+import { advisoryCvssV4 } from './0037-advisory-cvss-v4.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -64,6 +65,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0029-view-version-fingerprint': viewVersionFingerprint(),
     '0034-exploitation-signals': exploitationSignals(dialect),
     '0035-feed-freshness': feedFreshness(),
+    '0037-advisory-cvss-v4': advisoryCvssV4(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

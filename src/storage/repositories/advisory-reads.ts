@@ -80,6 +80,7 @@ async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
       parser: r.parser,
       fixes: [],
     };
+    if (r.cvss_v4_score !== null && r.cvss_v4_vector !== null) a.cvssV4 = { vector: r.cvss_v4_vector, score: r.cvss_v4_score };
     if (r.kind !== 'security') a.kind = r.kind as AdvisoryKind;
     if (r.oval !== null) a.oval = JSON.parse(r.oval) as OvalCriteria;
     byPk.set(r.pk, a);

@@ -27,6 +27,8 @@ export function columns(a: Advisory, fp: string, now: string): Columns {
     severity: a.severity,
     cvss_score: a.cvssScore,
     cvss_vector: a.cvssVector,
+    cvss_v4_score: a.cvssV4?.score ?? null,
+    cvss_v4_vector: a.cvssV4?.vector ?? null,
     published_at: a.publishedAt,
     updated_at: a.updatedAt,
     parser: a.parser,
@@ -38,7 +40,7 @@ export function columns(a: Advisory, fp: string, now: string): Columns {
 }
 
 // The fields whose change an operator wants to see named in the history.
-export const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'updated_at', 'kind'] as const;
+export const WATCHED = ['title', 'severity', 'cvss_score', 'cvss_vector', 'cvss_v4_score', 'cvss_v4_vector', 'updated_at', 'kind'] as const;
 
 /** Inserts the CVEs, references and fixes of many advisories with multi-row statements. */
 export async function insertChildren(on: Executor, items: readonly { pk: number; a: Advisory }[]): Promise<void> {

@@ -225,7 +225,9 @@ export interface FindingRow extends Finding {
   release: string | null;
   title: string;
   cves: string[];
+  /** CVSS v3 base score; v4.0 apart (never mixed): the advisory's, null when it has none. */
   cvssScore: number | null;
+  cvssV4Score: number | null;
   publishedAt: string | null;
   /** The risk order's score and reason (issue #16), set by services/signals.ts; absent from the store's own rows. */
   risk?: Risk;
@@ -285,6 +287,7 @@ function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean 
       'advisories.advisory_id',
       'advisories.title',
       'advisories.cvss_score',
+      'advisories.cvss_v4_score',
       'advisories.published_at',
       'targets.name as target_name',
       'targets.release_id',
@@ -325,6 +328,7 @@ async function withCves(on: Executor, rows: readonly JoinedRow[]): Promise<Findi
     title: r.title,
     cves: cves.get(r.advisory_pk) ?? [],
     cvssScore: r.cvss_score,
+    cvssV4Score: r.cvss_v4_score,
     publishedAt: r.published_at,
   }));
 }
@@ -365,36 +369,4 @@ export async function findingsPage(
   s = s.orderBy('findings.severity_rank', 'desc').orderBy('findings.first_seen_at').orderBy('findings.pk');
   const rows = await s.limit(p.limit).offset(p.offset).execute();
   return { rows: await withCves(ex, rows), total: Number(counted?.n ?? 0) };
-}
-
-/** Findings counted by status, severity and release, and opened/closed per day (for the dashboard's overview). */
-export async function findingsSummary(on: Executor): Promise<{
-  groups: { status: string; severity: string; release: string | null; n: number }[];
-  opened: { day: string; n: number }[];
-  closed: { day: string; n: number }[];
-}> {
-  const ex = kx(on);
-  const groups = await ex
-    .selectFrom('findings')
-    .innerJoin('targets', 'targets.id', 'findings.target_id')
-    .select(['findings.status', 'findings.severity', 'targets.release_id', (eb) => eb.fn.countAll<number | string>().as('n')])
-    .groupBy(['findings.status', 'findings.severity', 'targets.release_id'])
-    .execute();
-  const day = (col: 'findings.first_seen_at' | 'findings.closed_at') => sql<string>`substr(cast(${sql.ref(col)} as text), 1, 10)`;
-  const opened = await ex
-    .selectFrom('findings')
-    .select([day('findings.first_seen_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
-    .groupBy(day('findings.first_seen_at'))
-    .execute();
-  const closed = await ex
-    .selectFrom('findings')
-    .where('findings.closed_at', 'is not', null)
-    .select([day('findings.closed_at').as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
-    .groupBy(day('findings.closed_at'))
-    .execute();
-  return {
-    groups: groups.map((g) => ({ status: g.status, severity: g.severity, release: g.release_id, n: Number(g.n) })),
-    opened: opened.map((r) => ({ day: r.day, n: Number(r.n) })),
-    closed: closed.map((r) => ({ day: r.day, n: Number(r.n) })),
-  };
 }

@@ -27,6 +27,9 @@ export const advisories = table({
     severity: text(),
     cvss_score: real().orNull(),
     cvss_vector: text().orNull(),
+    /** CVSS v4.0, beside v3 (never in cvss_score): null when the feed gives none. */
+    cvss_v4_score: real().orNull(),
+    cvss_v4_vector: text().orNull(),
     published_at: text().orNull(),
     updated_at: text().orNull(),
     parser: text(),
