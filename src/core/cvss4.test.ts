@@ -6,10 +6,11 @@ import { Cvss4Error, cvss4FromFeed, cvss4Macrovector, cvss4Score, parseCvss4 } f
 
 const B = 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N';
 
-// FIRST's "CVSS v4.0 Examples" document (first.org/cvss/v4.0/examples) and the specification's
-// sample vectors, with the scores FIRST's calculator gives. The few that FIRST writes with
-// environmental metrics before threat (e.g. MAV before CR, E last) are put in the specification's
-// order here, which the strict parser requires (the refusal is tested below).
+// Vectors of FIRST's "CVSS v4.0 Examples" document (first.org/cvss/v4.0/examples) and the
+// specification's sample vectors, with the scores FIRST's calculator gives, as a public CVSS
+// library's test suite lists them (a few more there exercise E, CR/IR/AR, M* and supplemental
+// metrics). The few written with environmental metrics before threat (MAV before CR, E last) are
+// put in the specification's order here, which the strict parser requires (the refusal is tested below).
 const FIRST_EXAMPLES: [string, number][] = [
   ['CVSS:4.0/AV:L/AC:L/AT:P/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', 7.3],
   ['CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:P/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', 7.7],
