@@ -97,7 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(
         enumOption(
           '--sort <order>',
-          'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity',
+          'risk (KEV-listed first, ransomware use before the rest, then 100 x (0.6 x EPSS + 0.4 x CVSS/10, v3 else v4.0), a KEV CVE counting as EPSS 1), epss, kev (earliest due date first), or severity',
           RISK_SORTS,
           { default: 'severity' },
         ),
