@@ -177,7 +177,8 @@ export async function publishView(
   );
 }
 
-async function writeVersion(
+/** Writes and records the next version of a view (also an incremental update's: view-incremental.ts). */
+export async function writeVersion(
   db: Db,
   v: {
     text: string;
@@ -189,7 +190,7 @@ async function writeVersion(
     arches: string[];
     fingerprint: string;
   },
-  o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined },
+  o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined; audit?: { action: string; details: Record<string, unknown> } },
   clock: Clock,
 ): Promise<PublishReport> {
   const { text, view, family, packages, deviations, updateinfos } = v;
@@ -258,6 +259,13 @@ async function writeVersion(
     fingerprint: v.fingerprint,
   });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
-  await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
+  await recordAudit(
+    db,
+    o.actor,
+    o.audit?.action ?? 'view.publish',
+    view.name,
+    { version, packages: packages.length, deviations: deviations.length, ...o.audit?.details },
+    clock,
+  );
   return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
 }
