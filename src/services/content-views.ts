@@ -17,7 +17,7 @@ import {
   type ContentView,
   type Deviation,
 } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listSnapshotRows, listViewVersions } from '../storage/index.js';
+import { getRepo, insertViewVersion, listSnapshotRows, listViewVersions, type ViewPartRef } from '../storage/index.js';
 import { withLease } from './lease.js';
 import { advisoryFixedBuilds, snapshotFor, withoutLocalPaths } from './view-inputs.js';
 import { PROCESS_ID } from './runs.js';
@@ -172,7 +172,13 @@ export async function publishView(
           deviations: latest.deviations as Deviation[],
           unchanged: true,
         };
-      return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
+      const partRefs = parts.map((x) => ({ view: x.view, environment: x.environment, version: x.version }));
+      return writeVersion(
+        db,
+        { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint, parts: partRefs },
+        o,
+        clock,
+      );
     },
   );
 }
@@ -189,6 +195,8 @@ export async function writeVersion(
     updateinfos: string[];
     arches: string[];
     fingerprint: string;
+    /** A composite view's parts, the version of each taken (kept with the version: retention keeps them). */
+    parts?: ViewPartRef[] | null;
   },
   o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined; audit?: { action: string; details: Record<string, unknown> } },
   clock: Clock,
@@ -257,6 +265,7 @@ export async function writeVersion(
     deviations,
     dir,
     fingerprint: v.fingerprint,
+    parts: v.parts ?? null,
   });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
   await recordAudit(

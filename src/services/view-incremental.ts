@@ -155,7 +155,7 @@ export async function addAdvisoriesToView(
     () =>
       writeVersion(
         db,
-        { text: base.spec, view, family: 'rpm', packages, deviations, updateinfos, arches: [], fingerprint },
+        { text: base.spec, view, family: 'rpm', packages, deviations, updateinfos, arches: [], fingerprint, parts: base.parts },
         {
           publishDir: o.publishDir,
           actor: o.actor,
