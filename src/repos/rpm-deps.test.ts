@@ -34,5 +34,10 @@ describe('rpm dependency ranges (rpmdsCompare)', () => {
     // Already satisfied: nothing pulled.
     expect(resolveAdditions([app], [libs2, sh], [libs1, libs2, libs3, sh, app]).map((x) => x.package.name)).toEqual(['app']);
     expect(() => resolveAdditions([pkg('x', '0:1-1', [dep('nothing', 'GE', '1')])], [], [])).toThrow(/requires "nothing >= 1"/);
+    // A package kept that needs exactly the old libs: the update would break it.
+    const tool = pkg('tool', '0:1.0-1', [dep('libs', 'EQ', '1.0')]);
+    expect(() => resolveAdditions([app], [libs1, tool, sh], [libs1, libs2, libs3, sh, app, tool])).toThrow(
+      /tool-0:1.0-1.noarch requires "libs = 1.0", which the added builds take away \(libs-0:3.0-1.noarch\)/,
+    );
   });
 });

@@ -57,7 +57,8 @@ const provides = (p: DepPackage, req: PrimaryDep): boolean => p.provides.some((x
  * that `have` (with the added builds in place of the same name and arch) already satisfies adds
  * nothing; otherwise the newest build of `pool` that provides it (the same arch or noarch
  * preferred) is added, and its own requirements followed. Refuses a requirement nothing in the
- * pool provides, naming it and who requires it.
+ * pool provides, naming it and who requires it, and a requirement of a package kept that an added
+ * build takes away.
  * Returns each added build with why: null for a wanted one, else the build and requirement that pulled it.
  */
 export function resolveAdditions<P extends DepPackage>(
@@ -91,6 +92,22 @@ export function resolveAdditions<P extends DepPackage>(
       added.set(key(pick), { package: pick, neededBy: { build: `${p.name}-${evrOf(p)}.${p.arch}`, requirement: depText(req) } });
       queue.push(pick);
     }
+  }
+  // What stays of the version must stay installable: a requirement the version satisfied before
+  // (openssl = 3.3.0 of a package kept) and the added builds no longer do is refused, named.
+  const after = current();
+  for (const p of have) {
+    if (added.has(key(p))) continue;
+    for (const req of p.requires)
+      if (have.some((x) => provides(x, req)) && !after.some((x) => provides(x, req)))
+        throw new BulwarkError(
+          'input.invalid',
+          `${p.name}-${evrOf(p)}.${p.arch} requires "${depText(req)}", which the added builds take away (${[...added.values()]
+            .filter((x) => have.some((h) => key(h) === key(x.package)))
+            .map((x) => `${x.package.name}-${evrOf(x.package)}.${x.package.arch}`)
+            .join(', ')})`,
+          { requirement: depText(req), package: p.name },
+        );
   }
   return [...added.values()];
 }

@@ -107,12 +107,15 @@ export async function addAdvisoriesToView(
   if (wanted.length === 0) throw new BulwarkError('usage', `${label}: the upstream snapshot has none of the builds ${o.advisories.join(', ')} list`);
   const additions = resolveAdditions(wanted, have.packages, pool);
   const by = actorLabel(o.actor);
-  const added = additions.map((x) => ({
-    package: x.package.name,
-    build: `${String(x.package.epoch)}:${x.package.version}-${x.package.release}.${x.package.arch}`,
-    advisory: wantedKeys.get(keyOf(x.package)) ?? o.advisories.join(', '),
-    neededBy: x.neededBy === null ? null : `${x.neededBy.build} requires ${x.neededBy.requirement}`,
-  }));
+  // A dependency is added for the advisory of the build that required it (additions come in that order).
+  const advisoryOf = new Map<string, string>();
+  const added = additions.map((x) => {
+    const p = x.package;
+    const build = `${String(p.epoch)}:${p.version}-${p.release}.${p.arch}`;
+    const advisory = (x.neededBy === null ? wantedKeys.get(keyOf(p)) : advisoryOf.get(x.neededBy.build)) ?? o.advisories.join(', ');
+    advisoryOf.set(`${p.name}-${build}`, advisory);
+    return { package: p.name, build, advisory, neededBy: x.neededBy === null ? null : `${x.neededBy.build} requires ${x.neededBy.requirement}` };
+  });
   // Every other package exactly as in the base version; an added build takes the place of its name and arch.
   const replacedKeys = new Set(additions.map((x) => `${x.package.name}.${x.package.arch}`));
   const packages: Candidate[] = [...have.packages.filter((p) => !replacedKeys.has(`${p.name}.${p.arch}`)), ...additions.map((x) => x.package)]
