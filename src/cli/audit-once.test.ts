@@ -65,6 +65,7 @@ const COMMANDS: Record<string, Kind> = {
   'repo remove': { exempt: 'audited as repo.remove by removeRepo; retention.test.ts runs it through the CLI and checks the row' },
   'repo prune': { exempt: 'audited as content.prune by applyPrune (never with --dry-run); retention.test.ts runs both through the CLI and checks the rows' },
   'view publish': { exempt: 'audited as view.publish by publishView (content-views tests build real repositories)' },
+  'view add-advisory': { exempt: 'audited as view.add-advisory by addAdvisoriesToView (view-incremental tests build real repositories)' },
   'view promote': { exempt: 'audited as view.promote by promoteView, walked through the API route' },
   'view list': { reads: true },
   'view deviations': { reads: true },

@@ -148,13 +148,13 @@ export interface Candidate {
 }
 
 export interface Deviation {
-  kind: 'excluded' | 'not-included' | 'pinned-out' | 'replaced' | 'shadowed' | 'withheld';
+  kind: 'excluded' | 'not-included' | 'pinned-out' | 'replaced' | 'shadowed' | 'withheld' | 'added';
   package: string;
   /** The upstream builds affected, `E:V-R.arch`. */
   builds: string[];
   /** For replacements: our build. */
   with?: string;
-  /** For `withheld`: the advisory whose fixes the view keeps out (`package` is the package, `reason` the overlay). */
+  /** For `withheld`: the advisory whose fixes the view keeps out (`package` is the package, `reason` the overlay); for `added`: the advisory an incremental update added. */
   advisory?: string;
   reason: string;
 }

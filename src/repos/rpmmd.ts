@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { BulwarkError } from '../core/errors.js';
-import { child, childText, xmlRecords, type XmlElement } from '../lib/xml.js';
+import { child, childrenNamed, childText, xmlRecords, type XmlElement } from '../lib/xml.js';
 
 /**
  * rpm-md repository metadata (createrepo_c's format, read by dnf and tdnf): `repodata/repomd.xml`
@@ -77,6 +77,38 @@ export interface PrimaryPackage {
   location: string;
   size: number | null;
   sourceRpm: string | null;
+  /** `rpm:requires` entries (rpmlib(…) ones left out: rpm itself answers those). */
+  requires: PrimaryDep[];
+  /** `rpm:provides` entries, and the files primary.xml lists (a path is a provide with no version). */
+  provides: PrimaryDep[];
+}
+
+/** A dependency entry: a name, and a comparison with an EVR when it has one (`flags` EQ, LT, LE, GT, GE). */
+export interface PrimaryDep {
+  name: string;
+  flags: 'EQ' | 'LT' | 'LE' | 'GT' | 'GE' | null;
+  epoch: string | null;
+  version: string | null;
+  release: string | null;
+}
+
+const FLAGS = new Set(['EQ', 'LT', 'LE', 'GT', 'GE']);
+
+function deps(fmt: XmlElement | undefined, kind: 'requires' | 'provides'): PrimaryDep[] {
+  const list = fmt === undefined ? undefined : child(fmt, kind);
+  if (list === undefined) return [];
+  return childrenNamed(list, 'entry')
+    .map((e): PrimaryDep => {
+      const flags = e.attrs['flags'] ?? '';
+      return {
+        name: e.attrs['name'] ?? '',
+        flags: FLAGS.has(flags) ? (flags as PrimaryDep['flags']) : null,
+        epoch: e.attrs['epoch'] ?? null,
+        version: e.attrs['ver'] ?? null,
+        release: e.attrs['rel'] ?? null,
+      };
+    })
+    .filter((d) => d.name !== '' && !d.name.startsWith('rpmlib('));
 }
 
 // What a package's identity may hold, here where it comes from a repository nobody vouches for
@@ -107,6 +139,11 @@ export async function* primaryPackages(input: AsyncIterable<Uint8Array>, name: s
       location: child(element, 'location')?.attrs['href'] ?? '',
       size: size === undefined ? null : Number(size),
       sourceRpm: fmt === undefined ? null : (childText(fmt, 'sourcerpm')?.trim() ?? null),
+      requires: deps(fmt, 'requires'),
+      provides: [
+        ...deps(fmt, 'provides'),
+        ...(fmt === undefined ? [] : childrenNamed(fmt, 'file')).map((f) => ({ name: f.text.trim(), flags: null, epoch: null, version: null, release: null })),
+      ],
     };
     const what = `${name}: package ${String(n)} (${JSON.stringify(p.name.slice(0, 80))})`;
     const bad = (field: string, value: string): never => {

@@ -17,7 +17,7 @@ import {
   type ContentView,
   type Deviation,
 } from '../repos/content-view.js';
-import { getRepo, insertViewVersion, listSnapshotRows, listViewVersions } from '../storage/index.js';
+import { getRepo, insertViewVersion, listSnapshotRows, listViewVersions, type ViewPartRef } from '../storage/index.js';
 import { withLease } from './lease.js';
 import { advisoryFixedBuilds, snapshotFor, withoutLocalPaths } from './view-inputs.js';
 import { PROCESS_ID } from './runs.js';
@@ -172,12 +172,19 @@ export async function publishView(
           deviations: latest.deviations as Deviation[],
           unchanged: true,
         };
-      return writeVersion(db, { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint }, o, clock);
+      const partRefs = parts.map((x) => ({ view: x.view, environment: x.environment, version: x.version }));
+      return writeVersion(
+        db,
+        { text, view, family, packages, deviations, updateinfos, arches: sources.flatMap((x) => x.repo.arches), fingerprint, parts: partRefs },
+        o,
+        clock,
+      );
     },
   );
 }
 
-async function writeVersion(
+/** Writes and records the next version of a view (also an incremental update's: view-incremental.ts). */
+export async function writeVersion(
   db: Db,
   v: {
     text: string;
@@ -188,8 +195,10 @@ async function writeVersion(
     updateinfos: string[];
     arches: string[];
     fingerprint: string;
+    /** A composite view's parts, the version of each taken (kept with the version: retention keeps them). */
+    parts?: ViewPartRef[] | null;
   },
-  o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined },
+  o: { publishDir: string; actor: Actor; signingKey?: SigningKey | undefined; audit?: { action: string; details: Record<string, unknown> } },
   clock: Clock,
 ): Promise<PublishReport> {
   const { text, view, family, packages, deviations, updateinfos } = v;
@@ -256,8 +265,16 @@ async function writeVersion(
     deviations,
     dir,
     fingerprint: v.fingerprint,
+    parts: v.parts ?? null,
   });
   if (version !== next) throw new BulwarkError('storage.conflict', `${view.name}: version ${String(next)} was published at the same time by someone else`);
-  await recordAudit(db, o.actor, 'view.publish', view.name, { version, packages: packages.length, deviations: deviations.length }, clock);
+  await recordAudit(
+    db,
+    o.actor,
+    o.audit?.action ?? 'view.publish',
+    view.name,
+    { version, packages: packages.length, deviations: deviations.length, ...o.audit?.details },
+    clock,
+  );
   return { view: view.name, version, dir, packages: packages.length, deviations, unchanged: false };
 }

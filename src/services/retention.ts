@@ -9,11 +9,13 @@ import {
   getRepo,
   listEnvironments,
   listImageBuilds,
+  listPromotions,
   listRepoRows,
   listSnapshotRows,
   listViewVersions,
   transaction,
   type SnapshotRow,
+  type ViewPartRef,
   type ViewVersionRow,
 } from '../storage/index.js';
 import { recordAudit, type Actor } from './audit.js';
@@ -29,7 +31,9 @@ import { systemClock, type Clock, type Db } from './store.js';
  * and the latest version of each view (its number is the next one's floor, and an unchanged
  * publish compares with it); a repository's latest snapshot (the anti-rollback floor) and every
  * snapshot a kept view version was made from — the one its YAML names, else the repository's
- * newest snapshot at the time the version was published.
+ * newest snapshot at the time the version was published; and every version a kept composite
+ * version was made from (its recorded parts, else the version its part's environment served
+ * when it was published, by the promotion history), and theirs in turn.
  */
 export interface PruneOptions {
   objectsDir: string;
@@ -86,6 +90,43 @@ function sourcesOf(v: ViewVersionRow, snapsByRepo: Map<string, SnapshotRow[]>): 
   return out;
 }
 
+type Promotion = Awaited<ReturnType<typeof listPromotions>>[number];
+
+/** The versions of other views a composite version was made from: as recorded, else what each part's environment served at its publication. */
+function partsOf(v: ViewVersionRow, promotions: readonly Promotion[]): ViewPartRef[] {
+  if (v.parts !== null) return v.parts;
+  let spec;
+  try {
+    spec = parseContentView(v.spec, `${v.view} version ${String(v.version)}`);
+  } catch {
+    return [];
+  }
+  const out: ViewPartRef[] = [];
+  for (const s of spec.sources) {
+    if ('repo' in s) continue;
+    // listPromotions: oldest first; the last one before the version is what its environment served.
+    const served = promotions.filter((p) => p.view === s.view && p.environment === s.environment && p.promotedAt <= v.createdAt).at(-1);
+    if (served !== undefined) out.push({ view: s.view, environment: s.environment, version: served.version });
+  }
+  return out;
+}
+
+/** `kept` grown by every version a kept version was made from as a part, transitively. */
+function withParts(kept: readonly ViewVersionRow[], all: readonly ViewVersionRow[], promotions: readonly Promotion[]): ViewVersionRow[] {
+  const key = (view: string, version: number): string => `${view}|${String(version)}`;
+  const byKey = new Map(all.map((v) => [key(v.view, v.version), v]));
+  const out = new Map(kept.map((v) => [key(v.view, v.version), v]));
+  const queue = [...kept];
+  for (let v = queue.shift(); v !== undefined; v = queue.shift())
+    for (const p of partsOf(v, promotions)) {
+      const part = byKey.get(key(p.view, p.version));
+      if (part === undefined || out.has(key(p.view, p.version))) continue;
+      out.set(key(p.view, p.version), part);
+      queue.push(part);
+    }
+  return [...out.values()];
+}
+
 /** What a prune with these options removes (nothing is changed). */
 export async function planPrune(db: Db, o: PruneOptions): Promise<PrunePlan> {
   const now = (o.clock ?? systemClock)().getTime();
@@ -93,17 +134,20 @@ export async function planPrune(db: Db, o: PruneOptions): Promise<PrunePlan> {
   const envs = await listEnvironments(db);
   const images = await listImageBuilds(db);
   const pinned = new Set([...envs.map((e) => `${e.view}|${String(e.version)}`), ...images.map((b) => `${b.view}|${String(b.viewVersion)}`)]);
-  const goVersions: PrunePlan['versions'] = [];
-  const keptVersions: ViewVersionRow[] = [];
+  const chosen: ViewVersionRow[] = [];
   const rankOf = new Map<string, number>();
   for (const v of versions) {
     // listViewVersions: by view, newest first.
     const rank = rankOf.get(v.view) ?? 0;
     rankOf.set(v.view, rank + 1);
-    if (rank > 0 && !pinned.has(`${v.view}|${String(v.version)}`) && expendable(rank, v.createdAt, o.keepVersions, o.versionDays, now))
-      goVersions.push({ view: v.view, version: v.version, createdAt: v.createdAt, dir: v.dir });
-    else keptVersions.push(v);
+    if (!(rank > 0 && !pinned.has(`${v.view}|${String(v.version)}`) && expendable(rank, v.createdAt, o.keepVersions, o.versionDays, now))) chosen.push(v);
   }
+  // A kept composite version's parts stay: it was made from them (and a rebuild or a diff reads them).
+  const keptVersions = withParts(chosen, versions, await listPromotions(db));
+  const keep = new Set(keptVersions);
+  const goVersions: PrunePlan['versions'] = versions
+    .filter((v) => !keep.has(v))
+    .map((v) => ({ view: v.view, version: v.version, createdAt: v.createdAt, dir: v.dir }));
   const snapsByRepo = new Map<string, SnapshotRow[]>();
   for (const r of await listRepoRows(db)) snapsByRepo.set(r.id, await listSnapshotRows(db, r.id));
   const used = new Set(keptVersions.flatMap((v) => sourcesOf(v, snapsByRepo)).map((x) => `${x.repo}|${x.snapshot}`));
@@ -192,7 +236,7 @@ export async function applyPrune(db: Db, plan: PrunePlan, o: { objectsDir: strin
 
 /**
  * Removes a repository and its snapshots (the objects go at the next prune); refused while a
- * view version that is kept (served, built from, or a view's latest) takes it as a source.
+ * view version that is kept (served, built from, a view's latest, or a kept composite's part) takes it as a source.
  */
 export async function removeRepo(db: Db, id: string, o: { actor: Actor; clock?: Clock }): Promise<{ snapshots: number }> {
   if ((await getRepo(db, id)) === null) throw new BulwarkError('usage', `no repository ${id}`);
@@ -206,11 +250,15 @@ export async function removeRepo(db: Db, id: string, o: { actor: Actor; clock?: 
     seen.add(v.view);
     latest.add(`${v.view}|${String(v.version)}`);
   }
-  const kept = versions.filter(
-    (v) =>
-      latest.has(`${v.view}|${String(v.version)}`) ||
-      envs.some((e) => e.view === v.view && e.version === v.version) ||
-      images.some((b) => b.view === v.view && b.viewVersion === v.version),
+  const kept = withParts(
+    versions.filter(
+      (v) =>
+        latest.has(`${v.view}|${String(v.version)}`) ||
+        envs.some((e) => e.view === v.view && e.version === v.version) ||
+        images.some((b) => b.view === v.view && b.viewVersion === v.version),
+    ),
+    versions,
+    await listPromotions(db),
   );
   const users = kept.filter((v) => {
     try {

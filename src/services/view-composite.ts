@@ -16,6 +16,8 @@ import type { Db } from './store.js';
  */
 export interface ViewPart {
   label: string;
+  view: string;
+  environment: string;
   version: number;
   packages: Candidate[];
   updateinfos: string[];
@@ -41,5 +43,5 @@ export async function viewPart(db: Db, src: { view: string; environment: string 
     }
   const updateinfos = repomd.entries.filter((x) => x.type === 'updateinfo').map((x) => join(v.dir, x.href));
   const deviations = (v.deviations as Deviation[]).map((d) => ({ ...d, reason: `${label}: ${d.reason}` }));
-  return { label, version: v.version, packages, updateinfos, deviations };
+  return { label, view: src.view, environment: src.environment, version: v.version, packages, updateinfos, deviations };
 }

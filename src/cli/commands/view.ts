@@ -2,6 +2,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { promoteView, publishView, viewEnvironments, viewRepoConfig, viewVersions } from '../../services/content-views.js';
 import { loadOrCreateSigningKey, rotateSigningKey, signingKeyStatus, stageNextSigningKey, type SigningKeyStatus } from '../../services/signing-key.js';
 import { defaultObjectsDir } from '../../services/repos.js';
+import { addAdvisoriesToView } from '../../services/view-incremental.js';
 import { diffView, type ViewDiff, type ViewSide } from '../../services/view-diff.js';
 import { openStore } from '../../services/store.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -51,6 +52,28 @@ export async function viewPublishCommand(o: Common & { file: string }): Promise<
       lines.push(
         `  ${d.kind}${d.advisory === undefined ? '' : ` ${d.advisory}`} ${d.package} (${d.builds.join(', ')})${d.with === undefined ? '' : ` with ${d.with}`}: ${d.reason}`,
       );
+    await writeAll(o.io.stdout, lines.join('\n') + '\n');
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `view add-advisory`: named advisories (and what they require) on top of a published version, as a new version. */
+export async function viewAddAdvisoryCommand(o: Common & { view: string; advisories: string[]; from: number | undefined }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const r = await addAdvisoriesToView(db, {
+      view: o.view,
+      advisories: o.advisories,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+      objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
+      publishDir: publishDirOf(o.dbPath, o.io.env),
+      actor: actorOf(o.io),
+      signingKey: await loadOrCreateSigningKey(signingKeyFileOf(o.dbPath, o.io.env)),
+    });
+    const lines = [`${r.view} version ${String(r.version)}: ${plural(r.packages, 'package')}, ${o.advisories.join(', ')} added, at ${r.dir}`];
+    for (const a of r.added) lines.push(`  added ${a.package} ${a.build}${a.neededBy === null ? ` (${a.advisory})` : ` (${a.neededBy})`}`);
     await writeAll(o.io.stdout, lines.join('\n') + '\n');
     return EXIT.ok;
   } finally {
@@ -229,7 +252,7 @@ export async function viewKeyCommand(o: Common & { next: boolean; rotate: boolea
   }
 }
 
-/** `bulwark view publish | promote | list | deviations | diff | repo-file | key`. */
+/** `bulwark view publish | add-advisory | promote | list | deviations | diff | repo-file | key`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
   const viewCmd = describe(
@@ -244,6 +267,18 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.exit = await viewPublishCommand({ io, dbPath: ctx.dbPath(), file: o.file });
     });
   const versionArg = positiveInt('version');
+  describe(
+    viewCmd.command('add-advisory'),
+    'add advisories (with the packages they require) to a published version as a new version; nothing else changes',
+    'bulwark view add-advisory azl3-base AZL-2026-0042',
+    'bulwark view add-advisory azl3-base AZL-2026-0042 AZL-2026-0043 --from 7',
+  )
+    .argument('<view>', 'the content view')
+    .argument('<advisory...>', "advisory ids of the view's upstream updateinfo")
+    .option('--from <version>', 'the published version to start from (default: the latest)', versionArg)
+    .action(async (view: string, advisories: string[], o: { from?: number }) => {
+      ctx.exit = await viewAddAdvisoryCommand({ io, dbPath: ctx.dbPath(), view, advisories, from: o.from });
+    });
   describe(
     viewCmd.command('promote'),
     "promote a version to an environment, along the view's promotion path",

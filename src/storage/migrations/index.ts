@@ -26,6 +26,7 @@ import { learnedSourceClaims } from './0025-learned-source-claims.js';
 import { feedSourceOrigin } from './0026-feed-source-origin.js';
 import { findingAcceptanceKept } from './0028-finding-acceptance-kept.js';
 import { viewVersionFingerprint } from './0029-view-version-fingerprint.js';
+import { viewVersionParts } from './0030-view-version-parts.js';
 import { exploitationSignals } from './0034-exploitation-signals.js';
 import { feedFreshness } from './0035-feed-freshness.js';
 import { advisoryCvssV4 } from './0037-advisory-cvss-v4.js';
@@ -63,6 +64,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0026-feed-source-origin': feedSourceOrigin(),
     '0028-finding-acceptance-kept': findingAcceptanceKept(dialect),
     '0029-view-version-fingerprint': viewVersionFingerprint(),
+    '0030-view-version-parts': viewVersionParts(),
     '0034-exploitation-signals': exploitationSignals(dialect),
     '0035-feed-freshness': feedFreshness(),
     '0037-advisory-cvss-v4': advisoryCvssV4(dialect),

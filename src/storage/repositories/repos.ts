@@ -145,9 +145,20 @@ export interface ViewVersionRow {
   dir: string;
   /** What it was made of, as one SHA-256 (null: published before fingerprints were kept). */
   fingerprint: string | null;
+  /** A composite view's parts: the version of each it was made from (null: no parts, or published before they were kept). */
+  parts: ViewPartRef[] | null;
 }
 
-export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'version' | 'fingerprint'> & { fingerprint?: string | null }): Promise<number> {
+export interface ViewPartRef {
+  view: string;
+  environment: string;
+  version: number;
+}
+
+export async function insertViewVersion(
+  on: Executor,
+  v: Omit<ViewVersionRow, 'version' | 'fingerprint' | 'parts'> & { fingerprint?: string | null; parts?: ViewPartRef[] | null },
+): Promise<number> {
   const ex = kx(on);
   const last = await ex
     .selectFrom('view_versions')
@@ -167,6 +178,7 @@ export async function insertViewVersion(on: Executor, v: Omit<ViewVersionRow, 'v
       deviations: JSON.stringify(v.deviations),
       dir: v.dir,
       fingerprint: v.fingerprint ?? null,
+      parts: v.parts === undefined || v.parts === null || v.parts.length === 0 ? null : JSON.stringify(v.parts),
     })
     .execute();
   return version;
@@ -189,6 +201,7 @@ const toViewVersion = (r: Selectable<ViewVersionsTable>): ViewVersionRow => ({
   deviations: JSON.parse(r.deviations) as unknown[],
   dir: r.dir,
   fingerprint: r.fingerprint,
+  parts: r.parts === null ? null : (JSON.parse(r.parts) as ViewPartRef[]),
 });
 
 /** One version of a content view (default: its latest); null when there is none. */
@@ -311,6 +324,13 @@ export async function getImageBuild(on: Executor, image: string, build?: number)
   if (build !== undefined) q = q.where('build', '=', build);
   const r = await q.orderBy('build', 'desc').limit(1).executeTakeFirst();
   return r === undefined ? null : toImageBuild(r);
+}
+
+/** Every promotion ever made (the history of what served where), oldest first. */
+export async function listPromotions(on: Executor): Promise<{ view: string; environment: string; version: number; promotedAt: string }[]> {
+  const ex = kx(on);
+  const rows = await ex.selectFrom('view_promotions').select(['view', 'environment', 'version', 'promoted_at']).orderBy('promoted_at').execute();
+  return rows.map((r) => ({ view: r.view, environment: r.environment, version: r.version, promotedAt: r.promoted_at }));
 }
 
 /** The environments a version of a view has ever been promoted to. */

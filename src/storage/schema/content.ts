@@ -47,6 +47,8 @@ export const viewVersions = table({
     dir: text(),
     /** SHA-256 of what the version was made of (migration 0029); null before. */
     fingerprint: text().orNull(),
+    /** JSON `[{ view, environment, version }]`: the parts of a composite view it was made from (migration 0030); null without parts or before. */
+    parts: text().orNull(),
   },
   primaryKey: ['view', 'version'],
   indexes: [],
