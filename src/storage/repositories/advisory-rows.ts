@@ -155,8 +155,9 @@ export async function addEvents(on: Executor, at: string, events: readonly Pendi
 }
 
 /**
- * Inserts advisory rows 16 to a statement and returns each with its new pk: the live upsert
- * (`withdrawnAt` null) and a sync's staging (withdrawn until published) share it.
+ * Inserts advisory rows, as many to a statement as the bound-parameter limit allows for their
+ * columns, and returns each with its new pk: the live upsert (`withdrawnAt` null) and a sync's
+ * staging (withdrawn until published) share it.
  */
 export async function insertAdvisoryRows(
   on: Executor,
@@ -166,7 +167,10 @@ export async function insertAdvisoryRows(
 ): Promise<{ pk: number; a: Advisory }[]> {
   const ex = kx(on);
   const inserted: { pk: number; a: Advisory }[] = [];
-  for (const c of chunks(fresh, 16)) {
+  // Parameters per row: the row's columns plus first_seen_at and withdrawn_at, counted from the
+  // rows themselves (a hand-kept count went stale when CVSS 4.0 added two columns).
+  const columns = (fresh[0] === undefined ? 0 : Object.keys(fresh[0].cols).length) + 2;
+  for (const c of chunks(fresh, columns)) {
     const pks = await ex
       .insertInto('advisories')
       .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: withdrawnAt })))
