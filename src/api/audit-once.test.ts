@@ -11,7 +11,7 @@ import { addSource } from '../services/feeds.js';
 import { runDemo } from '../services/demo.js';
 import { makePlan } from '../services/policies.js';
 import { addRepo } from '../services/repos.js';
-import { createRun } from '../services/runs.js';
+import { createRun, showRun } from '../services/runs.js';
 import { setUser } from '../services/sessions.js';
 import type { Db } from '../services/store.js';
 import { createToken } from '../services/tokens.js';
@@ -139,9 +139,21 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       action: 'run.pause',
     },
     'POST /api/v1/runs/:id/resume': { send: () => call('POST', `/api/v1/runs/${context['run'] ?? ''}/resume`), action: 'run.resume' },
-    // Its own run: the resumed one above goes on in the background and may be over already.
+    // The run resumed above goes on in the background: wait until it stops, then cancel it if it
+    // halted (its hosts stay held), or else a run of its own (its hosts are free again).
     'POST /api/v1/runs/:id/cancel': {
       setup: async () => {
+        const resumed = Number(context['run']);
+        let status = '';
+        for (let i = 0; i < 3000; i++) {
+          status = (await showRun(db, resumed)).run.status;
+          if (status !== 'running' && status !== 'waiting') break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        if (status === 'halted' || status === 'paused') {
+          context['cancelled'] = String(resumed);
+          return;
+        }
         const { plan } = await makePlan(db, 'audited');
         context['cancelled'] = String(await createRun(db, 'audited', plan, null, { failureThreshold: 1, maxConcurrency: 1, ignoreWindows: true }));
       },
