@@ -18,10 +18,27 @@ describe('policy files', () => {
     [`${base}rollout:\n  rings:\n    - { name: canary, percent: 130 }\n`, /^p\.yaml:8:23: rollout\.rings\[0\]\.percent: Too big/],
     [`${base}windows:\n  - { name: w, days: [caturday], start: "02:00", durationHours: 4 }\n`, /^p\.yaml:7:\d+: windows\[0\]\.days\[0\]: Invalid option/],
     [base.replace('week: 2 }', 'week: 2 }\n  timezone: Mars/Olympus'), /^p\.yaml:6:3: cadence\.timezone: an IANA time zone/],
-    [`${base}surprise: 1\n`, /^p\.yaml:\d+:\d+: Unrecognized key: "surprise"/],
+    [`${base}surprise: 1\n`, /^p\.yaml:6:1: surprise: Unrecognized key: "surprise"$/],
     [`${base}name: again\n`, /^p\.yaml:6:1: Map keys must be unique/],
   ])('refuses %j with the line and field', (text, re) => {
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(re);
+  });
+
+  it('shows every error at once, each with its line, and names a mistyped key as unknown with the key meant', () => {
+    const text = `${base}outOfBand:\n  - name: crit\n    match: { severity: [critical] }\n    deadlinehours: 24\nrollout:\n  rings:\n    - { name: canary, percent: 130 }\nreboot: sometimes\n`;
+    let message = '';
+    try {
+      parsePolicy(text, 'p.yaml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines).toEqual([
+      'p.yaml:9:5: outOfBand[0].deadlinehours: Unrecognized key: "deadlinehours" (did you mean "deadlineHours"?)',
+      expect.stringMatching(/^p\.yaml:12:23: rollout\.rings\[0\]\.percent: Too big/),
+      expect.stringMatching(/^p\.yaml:13:1: reboot: Invalid option/),
+    ]);
+    expect(message).not.toMatch(/deadlineHours: Invalid input/);
   });
 
   it('refuses YAML errors with a position, and alias bombs', () => {
