@@ -134,6 +134,30 @@ y:
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['cadence', 'outOfBand', 'windows', 'rollout', 'reboot']));
     expect(s.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'name', 'cadence']));
   });
+
+  it('describes every property of the JSON Schema, for editors', () => {
+    const undescribed: string[] = [];
+    let seen = 0;
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) {
+        node.forEach((n, i) => {
+          walk(n, `${at}[${String(i)}]`);
+        });
+        return;
+      }
+      if (typeof node !== 'object' || node === null) return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.properties === 'object' && o.properties !== null)
+        for (const [key, prop] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) {
+          seen++;
+          if (typeof prop.description !== 'string' || prop.description.length < 10) undescribed.push(`${at}.${key}`);
+        }
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(policyJsonSchema(), '');
+    expect(seen).toBeGreaterThan(40);
+    expect(undescribed).toEqual([]);
+  });
 });
 
 describe('rings naming hosts', () => {
