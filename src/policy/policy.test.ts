@@ -532,6 +532,21 @@ describe('assemblePlan', () => {
     });
   });
 
+  it('leaves targets with no address (imported inventories) out of runs, and says so', () => {
+    const imported = [{ ...host('imp-1'), reachable: false }, { ...host('imp-2'), reachable: false }, host('web-01')];
+    const f = ['imp-1', 'imp-2', 'web-01'].map((t) => finding(t, { severity: 'critical', publishedAt: '2026-11-20T00:00:00Z' }));
+    const p = assemblePlan({ policy, targets: imported, findings: f, now });
+    expect(p.entries.map((e) => e.target)).toEqual(['web-01']);
+    expect(p.warnings).toContainEqual({
+      kind: 'unreachable-target',
+      ring: '',
+      targets: ['imp-1', 'imp-2'],
+      message:
+        '2 targets have no address Bulwark reaches them by (imported inventories), so no run patches them: imp-1, imp-2 (`bulwark hosts add NAME --address … --replace`, or enroll an agent)',
+    });
+    expect(assemblePlan({ policy, targets: [host('web-01')], findings: f, now }).warnings?.some((w) => w.kind === 'unreachable-target')).toBe(false);
+  });
+
   it('says when a breach was first seen: an advisory published long before the host was scanned is overdue from its first scan', () => {
     const old = finding('app-0', {
       package: 'kernel',
