@@ -32,6 +32,7 @@ const COMMANDS: Record<string, Kind> = {
   'feeds remove': { action: 'feed.remove', args: ['feeds', 'remove', 'audited-feed'] },
   'hosts add': { action: 'host.add', args: ['hosts', 'add', 'audited-host', '--address', 'root@127.0.0.1:1'] },
   'hosts list': { reads: true },
+  'hosts tag': { action: 'host.tag', args: ['hosts', 'tag', 'audited-host', '--tag', 'audited'] },
   'policy apply': { action: 'policy.apply', args: ['policy', 'apply', '-f', policy] },
   'policy list': { reads: true },
   'policy schema': { reads: true },

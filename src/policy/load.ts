@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
+import { editDistance } from './rings.js';
 import { Policy } from './schema.js';
 
 /**
@@ -34,16 +35,86 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, file: strin
   }
   const r = schema.safeParse(data);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue?.path ?? [];
-  const field = path
-    .map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`))
-    .join('')
-    .replace(/^\./, '');
-  throw new BulwarkError('config.invalid', `${where(nodeOffset(doc, path))}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`, {
-    file,
-    field,
-  });
+  // Every problem at once, in file order, each with its line (issue #17, item 4).
+  const problems = describeIssues(schema, r.error.issues).map((p) => ({ ...p, offset: nodeOffset(doc, p.path) }));
+  problems.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
+  const shown = problems.map((p) => `${where(p.offset)}: ${p.field === '' ? '' : `${p.field}: `}${p.message}`);
+  throw new BulwarkError('config.invalid', shown.length > 0 ? shown.join('\n') : `${file}: invalid`, { file, field: problems[0]?.field ?? '' });
+}
+
+type Problem = { path: readonly PropertyKey[]; field: string; message: string };
+
+/**
+ * zod's issues as one problem each. An unknown key is named on its own line with the known key
+ * it is closest to (`deadlinehours`: did you mean `deadlineHours`?), and the required key it was
+ * meant as is then not also reported missing.
+ */
+function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): Problem[] {
+  const fieldOf = (path: readonly PropertyKey[]): string =>
+    path
+      .map((k) => (typeof k === 'number' ? `[${String(k)}]` : `.${String(k)}`))
+      .join('')
+      .replace(/^\./, '');
+  const out: Problem[] = [];
+  const meant = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = objectKeys(schemaAt(schema, issue.path));
+    for (const key of issue.keys) {
+      const guess = closestKey(key, known);
+      const path = [...issue.path, key];
+      if (guess !== null) meant.add(fieldOf([...issue.path, guess]));
+      out.push({ path, field: fieldOf(path), message: `Unrecognized key: "${key}"${guess === null ? '' : ` (did you mean "${guess}"?)`}` });
+    }
+  }
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') continue;
+    const field = fieldOf(issue.path);
+    if (issue.code === 'invalid_type' && meant.has(field)) continue;
+    out.push({ path: issue.path, field, message: issue.message });
+  }
+  return out;
+}
+
+/** The known key a mistyped one was meant as: the same but for case, or one or two characters off. */
+function closestKey(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = 3;
+  for (const k of known) {
+    const d = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, k, 3);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+/** The schema of the value at `path` inside `schema` (through arrays, records and defaults), if it can be followed. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let s: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    if (s === undefined) return undefined;
+    const def = s._zod.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
+    if (def.type === 'object' && typeof key === 'string') s = def.shape?.[key];
+    else if (def.type === 'array') s = def.element;
+    else if (def.type === 'record') s = def.valueType;
+    else return undefined;
+    s = s === undefined ? undefined : unwrap(s);
+  }
+  return s;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if (def.innerType !== undefined) s = def.innerType;
+    else if (def.type === 'pipe' && def.in !== undefined) s = def.in;
+    else return s;
+  }
+}
+
+function objectKeys(schema: z.ZodType | undefined): string[] {
+  const def = schema?._zod.def as { type: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : [];
 }
 
 /** The offset of the YAML node at `path` (or its nearest parent), for a line number. */

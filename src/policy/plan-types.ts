@@ -14,6 +14,11 @@ export interface PlanTarget {
   release: string | null;
   tags: readonly string[];
   rebootRequired: boolean | null;
+  /**
+   * false: Bulwark has no way to reach the target (an imported inventory, no address nor agent),
+   * so no run can patch it; the plan leaves it out and warns. Absent: reachable.
+   */
+  reachable?: boolean;
 }
 
 export interface PlanFinding {
@@ -151,9 +156,9 @@ export interface PlanBreach {
  * ring starting, or its window ending, after them), and rings naming hosts that do not exist.
  */
 export interface PlanWarning {
-  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced';
+  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced' | 'unreachable-target';
   ring: string;
-  /** The hosts concerned (for `unknown-ring-host`: the names no host has). */
+  /** The hosts concerned (for `unknown-ring-host`: the names no host has). `ring` is '' for `unreachable-target` (in no ring). */
   targets: string[];
   message: string;
 }

@@ -52,7 +52,11 @@ export function assemblePlan(input: PlanInput): Plan {
   const cycle = monthlyCycle(policy);
   const around = cycleAround(cycle, nowMs);
   const approved = input.approved ?? new Set<string>();
-  const { drafts, idle, breaches } = draftTargets(input.targets, input.findings, {
+  const {
+    drafts: all,
+    idle,
+    breaches,
+  } = draftTargets(input.targets, input.findings, {
     policy,
     rules: packageRules(policy, input, nowMs),
     exploited: input.knownExploited ?? new Set(input.signals?.kev.keys() ?? []),
@@ -61,6 +65,10 @@ export function assemblePlan(input: PlanInput): Plan {
     nowMs,
   });
 
+  // A target no run can reach (issue #17 item 5: imported inventories) is in no ring: a run
+  // started for it would halt and hold it. Its findings still count (breaches), and it is named.
+  const drafts = all.filter((d) => d.t.reachable !== false);
+  const unreachable = all.filter((d) => d.t.reachable === false).map((d) => d.t.name);
   const rings = policy.rollout.rings;
   const ringOf = assignRings(rings, drafts, (d) => d.t);
   // What each host of each ring gets (its time comes after), ring by ring, by host name.
@@ -103,7 +111,7 @@ export function assemblePlan(input: PlanInput): Plan {
     entries,
     breaches,
     warnings: [
-      ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name))),
+      ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name)), unreachable),
       ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false }),
     ],
     idle,

@@ -18,10 +18,27 @@ describe('policy files', () => {
     [`${base}rollout:\n  rings:\n    - { name: canary, percent: 130 }\n`, /^p\.yaml:8:23: rollout\.rings\[0\]\.percent: Too big/],
     [`${base}windows:\n  - { name: w, days: [caturday], start: "02:00", durationHours: 4 }\n`, /^p\.yaml:7:\d+: windows\[0\]\.days\[0\]: Invalid option/],
     [base.replace('week: 2 }', 'week: 2 }\n  timezone: Mars/Olympus'), /^p\.yaml:6:3: cadence\.timezone: an IANA time zone/],
-    [`${base}surprise: 1\n`, /^p\.yaml:\d+:\d+: Unrecognized key: "surprise"/],
+    [`${base}surprise: 1\n`, /^p\.yaml:6:1: surprise: Unrecognized key: "surprise"$/],
     [`${base}name: again\n`, /^p\.yaml:6:1: Map keys must be unique/],
   ])('refuses %j with the line and field', (text, re) => {
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(re);
+  });
+
+  it('shows every error at once, each with its line, and names a mistyped key as unknown with the key meant', () => {
+    const text = `${base}outOfBand:\n  - name: crit\n    match: { severity: [critical] }\n    deadlinehours: 24\nrollout:\n  rings:\n    - { name: canary, percent: 130 }\nreboot: sometimes\n`;
+    let message = '';
+    try {
+      parsePolicy(text, 'p.yaml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines).toEqual([
+      'p.yaml:9:5: outOfBand[0].deadlinehours: Unrecognized key: "deadlinehours" (did you mean "deadlineHours"?)',
+      expect.stringMatching(/^p\.yaml:12:23: rollout\.rings\[0\]\.percent: Too big/),
+      expect.stringMatching(/^p\.yaml:13:1: reboot: Invalid option/),
+    ]);
+    expect(message).not.toMatch(/deadlineHours: Invalid input/);
   });
 
   it('refuses YAML errors with a position, and alias bombs', () => {
@@ -116,6 +133,30 @@ y:
     expect(s.$id).toContain('policy-v1');
     expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['cadence', 'outOfBand', 'windows', 'rollout', 'reboot']));
     expect(s.required).toEqual(expect.arrayContaining(['apiVersion', 'kind', 'name', 'cadence']));
+  });
+
+  it('describes every property of the JSON Schema, for editors', () => {
+    const undescribed: string[] = [];
+    let seen = 0;
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) {
+        node.forEach((n, i) => {
+          walk(n, `${at}[${String(i)}]`);
+        });
+        return;
+      }
+      if (typeof node !== 'object' || node === null) return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.properties === 'object' && o.properties !== null)
+        for (const [key, prop] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) {
+          seen++;
+          if (typeof prop.description !== 'string' || prop.description.length < 10) undescribed.push(`${at}.${key}`);
+        }
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(policyJsonSchema(), '');
+    expect(seen).toBeGreaterThan(40);
+    expect(undescribed).toEqual([]);
   });
 });
 
@@ -489,6 +530,21 @@ describe('assemblePlan', () => {
       targets: ['web-1'],
       message: 'ring canary names "web-1": no such host; the ring has no host, so the rings after it go without it',
     });
+  });
+
+  it('leaves targets with no address (imported inventories) out of runs, and says so', () => {
+    const imported = [{ ...host('imp-1'), reachable: false }, { ...host('imp-2'), reachable: false }, host('web-01')];
+    const f = ['imp-1', 'imp-2', 'web-01'].map((t) => finding(t, { severity: 'critical', publishedAt: '2026-11-20T00:00:00Z' }));
+    const p = assemblePlan({ policy, targets: imported, findings: f, now });
+    expect(p.entries.map((e) => e.target)).toEqual(['web-01']);
+    expect(p.warnings).toContainEqual({
+      kind: 'unreachable-target',
+      ring: '',
+      targets: ['imp-1', 'imp-2'],
+      message:
+        '2 targets have no address Bulwark reaches them by (imported inventories), so no run patches them: imp-1, imp-2 (`bulwark hosts add NAME --address … --replace`, or enroll an agent)',
+    });
+    expect(assemblePlan({ policy, targets: [host('web-01')], findings: f, now }).warnings?.some((w) => w.kind === 'unreachable-target')).toBe(false);
   });
 
   it('says when a breach was first seen: an advisory published long before the host was scanned is overdue from its first scan', () => {

@@ -3,12 +3,28 @@ import type { Policy } from './schema.js';
 
 /**
  * What an operator must see in a plan, ring by ring: predicted breaches of deadlines still ahead
- * (a ring starting, or its window ending, after them), and rings naming hosts that do not exist.
+ * (a ring starting, or its window ending, after them), rings naming hosts that do not exist, and
+ * targets no run can reach (left out of the rings).
  * @example planWarnings(policy.rollout.rings, plan.entries, new Set(['web-01']))
  */
-export function planWarnings(rings: Policy['rollout']['rings'], entries: readonly PlanEntry[], known: ReadonlySet<string>): PlanWarning[] {
+export function planWarnings(
+  rings: Policy['rollout']['rings'],
+  entries: readonly PlanEntry[],
+  known: ReadonlySet<string>,
+  unreachable: readonly string[] = [],
+): PlanWarning[] {
   const iso = (ms: number): string => new Date(ms).toISOString();
   const warnings: PlanWarning[] = [];
+  // Targets with work that no run can reach: left out of the rings, named so they are not forgotten.
+  if (unreachable.length > 0) {
+    const names = [...unreachable].sort();
+    warnings.push({
+      kind: 'unreachable-target',
+      ring: '',
+      targets: names,
+      message: `${names.length === 1 ? '1 target has' : `${String(names.length)} targets have`} no address Bulwark reaches them by (imported inventories), so no run patches them: ${names.join(', ')} (\`bulwark hosts add NAME --address … --replace\`, or enroll an agent)`,
+    });
+  }
   for (const [i, r] of rings.entries()) {
     const late = (k: 'start' | 'finish'): PlanEntry[] => entries.filter((e) => e.ringIndex === i && e.predictedBreach === k);
     const starts = late('start');

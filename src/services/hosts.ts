@@ -1,12 +1,23 @@
 import { saveInventoryWithSources } from './source-names.js';
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
+import { didYouMean } from '../lib/words.js';
 import { releaseFamily } from '../distros/registry.js';
 import type { PackageManager } from '../executor/commands.js';
 import { checkIdentityFile, mapBounded } from '../inventory/ssh.js';
 import { requireTransport, transportOf } from './host-transports/index.js';
 import { sshAddress } from './host-transports/ssh.js';
-import { defaultSqlitePath, getTarget, listTargets, removeTarget, setTargetImage, type StoredTarget, transaction, upsertTarget } from '../storage/index.js';
+import {
+  defaultSqlitePath,
+  getTarget,
+  listTargets,
+  removeTarget,
+  setTargetImage,
+  setTargetTags,
+  type StoredTarget,
+  transaction,
+  upsertTarget,
+} from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -105,6 +116,38 @@ export async function removeHost(db: Db, name: string, actor: Actor = SYSTEM, cl
   if (removed) await recordAudit(db, actor, 'host.remove', name, {}, clock);
   return removed;
 }
+
+/**
+ * Adds and removes tags of a host, imported targets (no address) too, audited as `host.tag` with
+ * the tags after and what changed. Tags are kept sorted, once each. An unknown name is refused
+ * with the closest known one.
+ * @example await tagHost(db, 'web-1', { add: ['prod'], remove: ['staging'] }, actor)
+ */
+export async function tagHost(
+  db: Db,
+  name: string,
+  change: { add: readonly string[]; remove: readonly string[] },
+  actor: Actor = SYSTEM,
+  clock: Clock = systemClock,
+): Promise<StoredTarget> {
+  if (change.add.length + change.remove.length === 0) throw new BulwarkError('usage', 'give --tag TAG or --untag TAG (each repeatable)');
+  for (const tag of [...change.add, ...change.remove])
+    if (!TAG.test(tag)) throw new BulwarkError('usage', `"${tag}" is not a tag (letters, digits, ".", "_", ":", "/", "-"; no spaces or commas)`);
+  const t = await transaction(db, async (tx) => {
+    const old = await getTarget(tx, name);
+    if (old?.kind !== 'host') return null;
+    const tags = [...new Set([...old.tags.filter((x) => !change.remove.includes(x)), ...change.add])].sort();
+    return setTargetTags(tx, old.id, tags);
+  });
+  if (t === null) {
+    const names = (await listHosts(db)).map((h) => h.name);
+    throw new BulwarkError('usage', `no host named "${name}"${didYouMean(name, names)} (\`bulwark hosts list\` shows them)`, { name });
+  }
+  await recordAudit(db, actor, 'host.tag', t.name, { tags: t.tags, added: change.add, removed: change.remove }, clock);
+  return t;
+}
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,62}$/;
 
 /** The known_hosts file Bulwark keeps beside its default database. */
 export function defaultKnownHosts(env: NodeJS.ProcessEnv = process.env): string {

@@ -16,6 +16,7 @@ import {
   savePolicyVersion,
   transaction,
   type Decision,
+  type StoredTarget,
 } from '../storage/index.js';
 import { actorLabel, recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedText } from './read-file.js';
@@ -122,8 +123,10 @@ export async function requirePolicy(db: Db, name: string): Promise<void> {
 export async function makePlan(
   db: Db,
   name: string,
-  opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor } = {},
+  opts: { at?: Date; save?: boolean; clock?: Clock; audit?: Actor; reachable?: ((t: StoredTarget) => boolean) | undefined } = {},
 ): Promise<{ plan: Plan; policy: Policy; policyVersion: number; pk: number | null }> {
+  // A target the run's transport cannot reach (an imported inventory) is left out of the plan's rings, named in a warning.
+  const reachable = opts.reachable ?? ((): boolean => true);
   const { policy, version } = await loadPolicy(db, name);
   // Images are patched by building them again, never in place: plans are for hosts.
   const targets = (await listTargets(db)).filter((t) => t.kind === 'host');
@@ -153,7 +156,7 @@ export async function makePlan(
     holds: decisions
       .filter((d) => d.kind === 'hold')
       .map((d) => ({ advisory: d.advisoryId, reason: `${d.reason} (held by ${d.actor})`, until: d.until ?? '9999-12-31' })),
-    targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired })),
+    targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired, reachable: reachable(t) })),
     findings: findings.map((f) => ({
       targetId: f.targetId,
       advisorySource: f.advisorySource,

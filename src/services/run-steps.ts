@@ -40,6 +40,11 @@ export interface RunTransport {
    */
   reboot(targetId: string, o?: { since?: string }): Promise<CommandResult>;
   rescan(targetId: string): Promise<CommandResult>;
+  /**
+   * Whether this transport can reach a target at all (an imported inventory has no address):
+   * plans for a run leave the others out of their rings, with a warning. Absent: every target.
+   */
+  reaches?(target: { address: string | null }): boolean;
 }
 
 /**

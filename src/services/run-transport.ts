@@ -1,7 +1,14 @@
 import { BulwarkError } from '../core/errors.js';
 import { managerFor } from '../executor/commands.js';
 import { getTarget, type StoredTarget } from '../storage/index.js';
-import { packageManagerOf, requireTransport, type HostTransport, type HostTransportContext, type HostTransportOptions } from './host-transports/index.js';
+import {
+  packageManagerOf,
+  requireTransport,
+  transportOf,
+  type HostTransport,
+  type HostTransportContext,
+  type HostTransportOptions,
+} from './host-transports/index.js';
 import { ssh } from './host-transports/ssh.js';
 import { scanHosts } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
@@ -16,7 +23,12 @@ import type { Db } from './store.js';
  */
 export { managerFor };
 
-function dispatch(db: Db, opts: HostTransportOptions, pick: (t: StoredTarget) => HostTransport): RunTransport {
+function dispatch(
+  db: Db,
+  opts: HostTransportOptions,
+  pick: (t: StoredTarget) => HostTransport,
+  reaches?: (t: { address: string | null }) => boolean,
+): RunTransport {
   const ctx: HostTransportContext = { db, opts };
   const target = async (id: string): Promise<StoredTarget> => {
     const t = await getTarget(db, id);
@@ -24,6 +36,7 @@ function dispatch(db: Db, opts: HostTransportOptions, pick: (t: StoredTarget) =>
     return t;
   };
   return {
+    ...(reaches !== undefined ? { reaches } : {}),
     packageManager: async (id) => {
       const t = await target(id);
       return packageManagerOf(t) ?? managerFor(t.release);
@@ -63,5 +76,6 @@ export function sshRunTransport(db: Db, opts: HostTransportOptions): RunTranspor
 
 /** Each host through the transport its address names (host-transports/index.ts). */
 export function runTransport(db: Db, opts: HostTransportOptions): RunTransport {
-  return dispatch(db, opts, requireTransport);
+  // A target whose address names no transport (an imported inventory) is not reached: plans leave it out.
+  return dispatch(db, opts, requireTransport, (t) => transportOf(t) !== null);
 }

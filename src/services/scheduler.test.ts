@@ -6,7 +6,8 @@ import { FEED, importTestbed, installed, testbed } from '../../test/patch-testbe
 import { rootTransport } from '../../test/root-transport.js';
 import { auditLog } from './audit.js';
 import { addSource, syncSource } from './feeds.js';
-import { applyPolicyFile } from './policies.js';
+import { applyPolicyFile, makePlan } from './policies.js';
+import { runTransport } from './run-transport.js';
 import { runPolicyNow, schedulerTick } from './scheduler.js';
 import { listRuns, setRunState } from './runs.js';
 import { busyTargets } from '../storage/index.js';
@@ -33,6 +34,36 @@ needs.describe('the scheduler', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-sched-'));
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never starts a run for targets no transport reaches (imported, no address): the plan leaves them out and says so', async () => {
+    const db = await openStore({ dbPath: join(dir, 'unreachable.db') });
+    try {
+      const tb = testbed(join(dir, 'tb-unreachable'), ['imp-1', 'imp-2']);
+      await importTestbed(db, tb);
+      const pf = join(dir, 'unreachable.yaml');
+      writeFileSync(pf, POLICY);
+      await applyPolicyFile(db, pf);
+      const tuesday = () => new Date('2026-11-24T12:00:00Z');
+      const feedFile = join(dir, 'unreachable-feed.json');
+      writeFileSync(
+        feedFile,
+        JSON.stringify({ ...FEED, advisories: FEED.advisories.filter((a) => a.id === 'ADV-1').map((a) => ({ ...a, publishedAt: '2026-11-24T11:00:00Z' })) }),
+      );
+      await addSource(db, { id: 'test-azl3', format: 'native', location: feedFile });
+      await syncSource(db, 'test-azl3', { clock: tuesday });
+      // The transport `bulwark serve` and `bulwark scheduler` use: hosts by their address.
+      const transport = runTransport(db, { knownHostsFile: join(dir, 'known_hosts'), acceptNewHostKey: false, identityDir: null });
+      const { plan } = await makePlan(db, 'oob', { at: tuesday(), reachable: transport.reaches?.bind(transport) });
+      expect(plan.entries).toEqual([]);
+      expect(plan.warnings).toContainEqual(expect.objectContaining({ kind: 'unreachable-target', targets: ['imp-1', 'imp-2'] }));
+      // The emergency is due, yet no run starts, so none halts and holds the targets.
+      expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
+      expect(await listRuns(db)).toEqual([]);
+      expect(await busyTargets(db)).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('leaves monthly work for the window, and patches a newly synced critical advisory at once, only its packages', async () => {

@@ -115,7 +115,7 @@ async function tickLeased(
   }
   for (const { name } of await listPolicies(db)) {
     const now = clock();
-    const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now });
+    const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now, reachable: transport.reaches?.bind(transport) });
     const busy = new Set(await busyTargets(db));
     const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime(), policy.reboot === 'always') ?? []);
     if (entries.length === 0) {
@@ -168,7 +168,7 @@ export async function runPolicyNow(
   o: { actor: Actor; detach?: boolean; clock?: Clock; runLeaseTtlMs?: number; ignoreWindows?: boolean },
 ): Promise<{ run: number; hosts: string[]; report: RunReport | null }> {
   const clock = o.clock ?? systemClock;
-  const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock });
+  const { plan: full, pk, policyVersion, policy } = await makePlan(db, name, { save: true, clock, reachable: transport.reaches?.bind(transport) });
   // Hosts already in a run that is not over (a halted one waits for its operator) stay out.
   const busy = await busyTargetRuns(db);
   const plan: Plan = { ...full, entries: full.entries.filter((e) => !busy.has(e.targetId)) };

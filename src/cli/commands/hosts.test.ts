@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../test/cli.js';
+import { auditLog } from '../../services/audit.js';
+import { openStore } from '../../services/store.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRpmRoot } from '../../../test/rpm-tools.js';
 import { startSshHost, type SshHost } from '../../../test/sshd-hosts.js';
@@ -31,6 +33,31 @@ describe('bulwark hosts', () => {
     expect(list.out).toMatch(/^web-01\s+-\s+-\s+-\s+never\s+ssh:\/\/bulwark@10\.0\.0\.5:2222\S*\s+prod$/m);
     expect((await run('--db', db, 'hosts', 'remove', 'web-01')).code).toBe(0);
     expect((await run('--db', db, 'hosts', 'remove', 'web-01')).code).toBe(2);
+  });
+
+  it('tags an imported target (no address), audited; an unknown name is a usage error with the closest name', async () => {
+    const inv = join(dir, 'inv.tsv');
+    writeFileSync(inv, 'curl\t0\t8.0\t1.azl3\tx86_64\tcurl-8.0-1.azl3.src.rpm\n');
+    expect((await run('--db', db, 'scan', '--inventory', inv, '--name', 'imported-1', '--release', 'azurelinux:3.0')).code).toBe(0);
+    const tagged = await run('--db', db, 'hosts', 'tag', 'imported-1', '--tag', 'prod', '--tag', 'db');
+    expect([tagged.code, tagged.out]).toEqual([0, 'imported-1: tags db, prod\n']);
+    const untagged = await run('--db', db, 'hosts', 'tag', 'imported-1', '--untag', 'db', '--tag', 'eu');
+    expect(untagged.out).toBe('imported-1: tags eu, prod\n');
+    const list = JSON.parse((await run('--db', db, 'hosts', 'list', '--json')).out) as { name: string; address: string | null; tags: string[] }[];
+    expect(list.find((h) => h.name === 'imported-1')).toMatchObject({ address: null, tags: ['eu', 'prod'] });
+    const s = await openStore({ dbPath: db, env: {} });
+    try {
+      const rows = (await auditLog(s, { limit: 100 })).filter((e) => e.action === 'host.tag');
+      expect(rows.map((e) => [e.subject, e.detail])).toEqual([
+        ['imported-1', { tags: ['eu', 'prod'], added: ['eu'], removed: ['db'] }],
+        ['imported-1', { tags: ['db', 'prod'], added: ['prod', 'db'], removed: [] }],
+      ]);
+    } finally {
+      await s.close();
+    }
+    const typo = await run('--db', db, 'hosts', 'tag', 'imported-2', '--tag', 'x');
+    expect([typo.code, typo.err]).toEqual([2, expect.stringContaining('no host named "imported-2" (did you mean "imported-1"?)')]);
+    expect((await run('--db', db, 'hosts', 'tag', 'imported-1')).code).toBe(2);
   });
 
   requires(sshdHosts(), tool('rpmbuild')).it(

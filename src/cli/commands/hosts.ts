@@ -1,4 +1,4 @@
-import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, type HostInput } from '../../services/hosts.js';
+import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, tagHost, type HostInput } from '../../services/hosts.js';
 import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
@@ -23,6 +23,17 @@ export async function hostsAddCommand(o: Common & HostInput & { replace: boolean
   try {
     const t = await addHost(db, o, actorOf(o.io), { identityDir: sshKeyDir(o.io.env), replace: o.replace });
     await writeAll(o.io.stdout, `host ${t.name}: ${t.address ?? ''}\n`);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function hostsTagCommand(o: Common & { name: string; add: string[]; remove: string[] }): Promise<ExitCode> {
+  const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  try {
+    const t = await tagHost(db, o.name, { add: o.add, remove: o.remove }, actorOf(o.io));
+    await writeAll(o.io.stdout, `${t.name}: ${t.tags.length === 0 ? 'no tags' : `tags ${t.tags.join(', ')}`}\n`);
     return EXIT.ok;
   } finally {
     await db.close();
@@ -145,7 +156,7 @@ export async function scanHostsCommand(
   }
 }
 
-/** `bulwark hosts add | list | remove`. */
+/** `bulwark hosts add | list | tag | remove`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
   const hosts = describe(
@@ -189,6 +200,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       ctx.exit = await hostsListCommand({ io, dbPath: ctx.dbPath(), json: o.json === true });
+    });
+  describe(
+    hosts.command('tag'),
+    'add or remove tags of a host, imported targets too (policies select hosts by tag)',
+    'bulwark hosts tag web-01 --tag prod --tag eu',
+    'bulwark hosts tag imported-1 --untag staging',
+  )
+    .argument('<name>', 'the host or imported target')
+    .addOption(listOption('--tag <tag>', 'a tag to add (repeatable)'))
+    .addOption(listOption('--untag <tag>', 'a tag to remove (repeatable)'))
+    .action(async (name: string, o: { tag: string[]; untag: string[] }) => {
+      ctx.exit = await hostsTagCommand({ io, dbPath: ctx.dbPath(), name, add: o.tag, remove: o.untag });
     });
   describe(hosts.command('remove'), 'remove a host, with its inventory and findings', 'bulwark hosts remove web-01')
     .argument('<name>', 'the host')

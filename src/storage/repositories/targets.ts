@@ -49,6 +49,17 @@ export async function setTargetImage(on: Executor, targetId: string, image: stri
   await ex.updateTable('targets').set({ image }).where('id', '=', targetId).execute();
 }
 
+/** Sets a target's tags (by id or name); null when there is no such target. */
+export async function setTargetTags(on: Executor, idOrName: string, tags: readonly string[]): Promise<StoredTarget | null> {
+  const ex = kx(on);
+  await ex
+    .updateTable('targets')
+    .set({ tags: JSON.stringify(tags) })
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .execute();
+  return getTarget(on, idOrName);
+}
+
 /**
  * Creates the target named `input.name`, or updates the fields given. Names are unique.
  * @example await upsertTarget(tx, { name: 'web-01', kind: 'host', release: 'azurelinux:3.0' }, now)
