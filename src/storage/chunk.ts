@@ -14,6 +14,15 @@ export function chunks<T>(rows: readonly T[], columns: number, maxParams = 30_00
 }
 
 /**
+ * Batches of rows for a multi-row insert, as many as the parameter limit allows for the columns
+ * the rows actually have (counted from the first row plus `extra` set beside them), so a column
+ * added later can never push a batch over the limit.
+ */
+export function rowChunks<T extends object>(rows: readonly T[], extra = 0): T[][] {
+  return chunks(rows, (rows[0] === undefined ? 0 : Object.keys(rows[0]).length) + extra);
+}
+
+/**
  * `column IN (values)` with the whole list bound as ONE parameter, for a filter that cannot be
  * asked for in batches (a sorted, paged query): a JSON array read by json_each on SQLite, a text
  * array compared with `= any` on PostgreSQL. A list of any length then binds one parameter.

@@ -176,6 +176,22 @@ describe.each(testDatabases())('storage on $name', ({ open }) => {
     expect(await listAdvisoryEvents(db, 'azurelinux-3.0-oval')).toHaveLength(1);
   });
 
+  it('stores an inventory of 5,000 builds it has never seen in one save (batches stay under the parameter limit)', async () => {
+    const t = await upsertTarget(db, { name: 'big-01', kind: 'host', release: 'azurelinux:3.0' }, T0);
+    const many = Array.from({ length: 5000 }, (_, i) => pkg(`bw-pkg-${String(i)}`, '1.0', '1.azl3'));
+    const r = await saveInventory(db, {
+      targetId: t.id,
+      collectedAt: T0,
+      release: null,
+      arch: 'x86_64',
+      runningKernel: null,
+      rebootRequired: false,
+      packages: many,
+    });
+    expect(r).toEqual({ packages: 5000, newPackages: 5000 });
+    expect(await loadInventory(db, t.id)).toHaveLength(5000);
+  });
+
   it('stores inventories with one row per distinct package build', async () => {
     const a = await upsertTarget(db, { name: 'web-01', kind: 'host', release: 'azurelinux:3.0', tags: ['prod'] }, T0);
     const b = await upsertTarget(db, { name: 'web-02', kind: 'host', release: 'azurelinux:3.0' }, T0);

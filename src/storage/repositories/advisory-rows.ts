@@ -169,8 +169,7 @@ export async function insertAdvisoryRows(
   const inserted: { pk: number; a: Advisory }[] = [];
   // Parameters per row: the row's columns plus first_seen_at and withdrawn_at, counted from the
   // rows themselves (a hand-kept count went stale when CVSS 4.0 added two columns).
-  const columns = (fresh[0] === undefined ? 0 : Object.keys(fresh[0].cols).length) + 2;
-  for (const c of chunks(fresh, columns)) {
+  for (const c of chunks(fresh, (fresh[0] === undefined ? 0 : Object.keys(fresh[0].cols).length) + 2)) {
     const pks = await ex
       .insertInto('advisories')
       .values(c.map((x) => ({ ...x.cols, first_seen_at: now, withdrawn_at: withdrawnAt })))

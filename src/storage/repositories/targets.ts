@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
 import type { PackageFamily } from '../../core/release.js';
 import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
-import { chunks } from '../chunk.js';
+import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { PackageRow, TargetsTable } from '../schema.js';
@@ -143,26 +143,27 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     for (const r of rows) pks.set(r.key, r.pk);
   }
   const missing = keys.filter((k) => !pks.has(k));
-  for (const c of chunks(missing, 10)) {
+  // The rows first, then batches by the columns they have, not by a hand-kept count (one such
+  // count went stale in advisory-rows.ts when a column was added).
+  const fresh = missing.map((k) => {
+    const p = byKey.get(k) as InstalledPackage;
+    return {
+      key: k,
+      family: p.family,
+      name: p.name,
+      epoch: p.epoch,
+      version: p.version,
+      release: p.release,
+      arch: p.arch,
+      source_name: p.sourceName,
+      source_version: p.sourceVersion,
+      source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
+    };
+  });
+  for (const c of rowChunks(fresh)) {
     const rows = await ex
       .insertInto('packages')
-      .values(
-        c.map((k) => {
-          const p = byKey.get(k) as InstalledPackage;
-          return {
-            key: k,
-            family: p.family,
-            name: p.name,
-            epoch: p.epoch,
-            version: p.version,
-            release: p.release,
-            arch: p.arch,
-            source_name: p.sourceName,
-            source_version: p.sourceVersion,
-            source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
-          };
-        }),
-      )
+      .values(c)
       // Another writer may have added the same package meanwhile; its row is as good as ours.
       .onConflict((oc) => oc.column('key').doNothing())
       .returning(['pk', 'key'])
