@@ -33,6 +33,29 @@ export interface LifecycleFacts {
   note?: string;
 }
 
+/** One release's dates as a descriptor writes them: id, name, GA, end of standard, security and extended support. */
+export type LifecycleRow = readonly [
+  release: string,
+  name: string,
+  ga: string | null,
+  standard: string | null,
+  security: string | null,
+  extended: string | null,
+];
+
+/** A descriptor's lifecycle table: its rows, each with the same sources. */
+export function lifecycleTable(sources: readonly string[], rows: readonly LifecycleRow[]): LifecycleFacts[] {
+  return rows.map(([release, name, ga, std, sec, ext]) => ({
+    release,
+    name,
+    ga,
+    endOfStandardSupport: std,
+    endOfSecuritySupport: sec,
+    endOfExtendedSupport: ext,
+    sources: [...sources],
+  }));
+}
+
 /**
  * A built-in feed source (src/feeds/catalog.ts lists every descriptor's). Locations checked
  * against the publishers' documentation; OSV ecosystem dumps follow

@@ -1,6 +1,6 @@
 import { EOL_DATE, OSV_DUMPS } from '../urls.js';
 import { RED_HAT_SEVERITY } from '../rhel/index.js';
-import type { DistroDescriptor } from '../types.js';
+import { lifecycleTable, type DistroDescriptor } from '../types.js';
 
 /** AlmaLinux, a RHEL rebuild: one release per major, Red Hat's severity words and dist tags. */
 export const almalinux: DistroDescriptor = {
@@ -9,21 +9,14 @@ export const almalinux: DistroDescriptor = {
   urls: ['https://wiki.almalinux.org/release-notes/', 'https://errata.almalinux.org/'],
   family: 'rpm',
   osRelease: { ids: ['almalinux'], version: 'major' },
-  lifecycle: (
+  lifecycle: lifecycleTable(
+    [`${EOL_DATE}/almalinux.md`],
     [
-      ['almalinux:8', 'AlmaLinux 8', '2021-03-30', '2024-05-31', '2029-05-31'],
-      ['almalinux:9', 'AlmaLinux 9', '2022-05-26', '2027-05-31', '2032-05-31'],
-      ['almalinux:10', 'AlmaLinux 10', '2025-05-27', '2030-05-31', '2035-05-31'],
-    ] as const
-  ).map(([release, name, ga, std, sec]) => ({
-    release,
-    name,
-    ga,
-    endOfStandardSupport: std,
-    endOfSecuritySupport: sec,
-    endOfExtendedSupport: null,
-    sources: [`${EOL_DATE}/almalinux.md`],
-  })),
+      ['almalinux:8', 'AlmaLinux 8', '2021-03-30', '2024-05-31', '2029-05-31', null],
+      ['almalinux:9', 'AlmaLinux 9', '2022-05-26', '2027-05-31', '2032-05-31', null],
+      ['almalinux:10', 'AlmaLinux 10', '2025-05-27', '2030-05-31', '2035-05-31', null],
+    ],
+  ),
   packageManager: () => 'dnf',
   image: { rpmDbSysimageSinceMajor: 10 },
   elFamily: true,

@@ -1,6 +1,6 @@
 import type { SeverityVocabulary } from '../../core/severity.js';
 import { EOL_DATE, OSV_DUMPS } from '../urls.js';
-import type { DistroDescriptor } from '../types.js';
+import { lifecycleTable, type DistroDescriptor } from '../types.js';
 
 /**
  * Red Hat's severity words (https://access.redhat.com/security/updates/classification), which
@@ -38,21 +38,14 @@ export const rhel: DistroDescriptor = {
   urls: ['https://access.redhat.com/support/policy/updates/errata', 'https://security.access.redhat.com/data/'],
   family: 'rpm',
   osRelease: { ids: ['rhel'], version: 'major' },
-  lifecycle: (
+  lifecycle: lifecycleTable(
+    [`${EOL_DATE}/rhel.md`, 'https://access.redhat.com/support/policy/updates/errata'],
     [
       ['rhel:8', 'Red Hat Enterprise Linux 8', '2019-05-07', '2024-05-31', '2029-05-31', '2033-05-31'],
       ['rhel:9', 'Red Hat Enterprise Linux 9', '2022-05-18', '2027-05-31', '2032-05-31', '2036-05-31'],
       ['rhel:10', 'Red Hat Enterprise Linux 10', '2025-05-20', '2030-05-31', '2035-05-31', '2039-05-31'],
-    ] as const
-  ).map(([release, name, ga, std, sec, ext]) => ({
-    release,
-    name,
-    ga,
-    endOfStandardSupport: std,
-    endOfSecuritySupport: sec,
-    endOfExtendedSupport: ext,
-    sources: [`${EOL_DATE}/rhel.md`, 'https://access.redhat.com/support/policy/updates/errata'],
-  })),
+    ],
+  ),
   packageManager: () => 'dnf',
   image: { rpmDbSysimageSinceMajor: 10 },
   purlVendor: 'redhat',

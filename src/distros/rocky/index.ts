@@ -1,6 +1,6 @@
 import { EOL_DATE, OSV_DUMPS } from '../urls.js';
 import { RED_HAT_SEVERITY } from '../rhel/index.js';
-import type { DistroDescriptor } from '../types.js';
+import { lifecycleTable, type DistroDescriptor } from '../types.js';
 
 /** Rocky Linux, a RHEL rebuild: one release per major, Red Hat's severity words and dist tags. */
 export const rocky: DistroDescriptor = {
@@ -9,21 +9,14 @@ export const rocky: DistroDescriptor = {
   urls: ['https://wiki.rockylinux.org/rocky/version/', 'https://errata.rockylinux.org/'],
   family: 'rpm',
   osRelease: { ids: ['rocky'], version: 'major' },
-  lifecycle: (
+  lifecycle: lifecycleTable(
+    [`${EOL_DATE}/rocky-linux.md`],
     [
-      ['rocky:8', 'Rocky Linux 8', '2021-05-01', '2024-05-31', '2029-05-31'],
-      ['rocky:9', 'Rocky Linux 9', '2022-07-14', '2027-05-31', '2032-05-31'],
-      ['rocky:10', 'Rocky Linux 10', '2025-06-11', '2030-05-31', '2035-05-31'],
-    ] as const
-  ).map(([release, name, ga, std, sec]) => ({
-    release,
-    name,
-    ga,
-    endOfStandardSupport: std,
-    endOfSecuritySupport: sec,
-    endOfExtendedSupport: null,
-    sources: [`${EOL_DATE}/rocky-linux.md`],
-  })),
+      ['rocky:8', 'Rocky Linux 8', '2021-05-01', '2024-05-31', '2029-05-31', null],
+      ['rocky:9', 'Rocky Linux 9', '2022-07-14', '2027-05-31', '2032-05-31', null],
+      ['rocky:10', 'Rocky Linux 10', '2025-06-11', '2030-05-31', '2035-05-31', null],
+    ],
+  ),
   packageManager: () => 'dnf',
   image: { rpmDbSysimageSinceMajor: 10 },
   elFamily: true,

@@ -1,6 +1,6 @@
 import { CVSS_RATINGS } from '../../core/severity.js';
 import { EOL_DATE, OSV_DUMPS } from '../urls.js';
-import type { DistroDescriptor } from '../types.js';
+import { lifecycleTable, type DistroDescriptor } from '../types.js';
 
 const OVAL = 'https://security-metadata.canonical.com/oval';
 
@@ -25,22 +25,15 @@ export const ubuntu: DistroDescriptor = {
   urls: ['https://ubuntu.com/about/release-cycle', 'https://ubuntu.com/security/oval'],
   family: 'deb',
   osRelease: { ids: ['ubuntu'], version: 'as-is' },
-  lifecycle: (
+  lifecycle: lifecycleTable(
+    [`${EOL_DATE}/ubuntu.md`, 'https://ubuntu.com/about/release-cycle'],
     [
       ['ubuntu:20.04', 'Ubuntu 20.04 LTS', '2020-04-23', '2022-10-01', '2025-05-31', '2030-04-02'],
       ['ubuntu:22.04', 'Ubuntu 22.04 LTS', '2022-04-21', '2024-09-30', '2027-04-01', '2032-04-09'],
       ['ubuntu:24.04', 'Ubuntu 24.04 LTS', '2024-04-25', '2029-05-31', '2029-05-31', '2036-05-31'],
       ['ubuntu:26.04', 'Ubuntu 26.04 LTS', '2026-04-23', '2031-04-30', '2031-04-30', '2036-04-30'],
-    ] as const
-  ).map(([release, name, ga, std, sec, ext]) => ({
-    release,
-    name,
-    ga,
-    endOfStandardSupport: std,
-    endOfSecuritySupport: sec,
-    endOfExtendedSupport: ext,
-    sources: [`${EOL_DATE}/ubuntu.md`, 'https://ubuntu.com/about/release-cycle'],
-  })),
+    ],
+  ),
   packageManager: () => 'apt',
   feeds: [
     {
