@@ -1,6 +1,7 @@
 /**
  * Small helpers for what the CLI and reports print about things counted or named.
  */
+import { editDistance } from '../core/edit-distance.js';
 
 /**
  * A count with its noun, singular for one: `plural(1, 'finding')` → "1 finding".
@@ -8,24 +9,6 @@
  */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${String(n)} ${n === 1 ? one : many}`;
-}
-
-/** Levenshtein distance, or `cap` once it is certain to reach it (the list may be long). */
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap) return cap;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min((prev[j] ?? cap) + 1, (row[j - 1] ?? cap) + 1, (prev[j - 1] ?? cap) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      row.push(v);
-      if (v < best) best = v;
-    }
-    if (best >= cap) return cap;
-    prev = row;
-  }
-  return Math.min(prev[b.length] ?? cap, cap);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
-import { editDistance } from './rings.js';
+import { editDistance } from '../core/edit-distance.js';
 import { Policy } from './schema.js';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignRings, editDistance } from './rings.js';
+import { editDistance } from '../core/edit-distance.js';
+import { assignRings } from './rings.js';
 import type { Policy } from './schema.js';
 
 type Rings = Policy['rollout']['rings'];

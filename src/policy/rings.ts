@@ -1,4 +1,5 @@
 import type { Policy } from './schema.js';
+import { editDistance } from '../core/edit-distance.js';
 
 /**
  * Rings: which ring each host is in. Named hosts and tags first, then percentages of the fleet by
@@ -70,22 +71,4 @@ export function unknownRingHosts(policy: Policy, hosts: readonly string[]): { ri
       out.push({ ring, index, host, suggestion });
     }
   return out;
-}
-
-/** Levenshtein distance, or `cap` once it is certain to reach it (the fleet may be large). */
-export function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap) return cap;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      cur.push(v);
-      rowMin = Math.min(rowMin, v);
-    }
-    if (rowMin >= cap) return cap;
-    prev = cur;
-  }
-  return Math.min(cap, prev[b.length] ?? cap);
 }

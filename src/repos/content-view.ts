@@ -4,6 +4,7 @@ import { compareRpmEvr } from '../core/version/rpm.js';
 import { parseYamlWith } from '../policy/load.js';
 import { globPattern } from '../core/glob.js';
 import { BulwarkError } from '../core/errors.js';
+import { editDistance } from '../core/edit-distance.js';
 
 /**
  * Content views (issue #7): what a fleet may install, declared in YAML — upstream snapshots plus
@@ -248,23 +249,12 @@ export function selectContent(
   return { packages: out, deviations };
 }
 
-/** Levenshtein distance (Wagner–Fischer), for "did you mean". */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
-}
-
 /** The upstream name closest to what was written, when one is close enough to be a typo. */
 export function didYouMean(written: string, names: Iterable<string>): string | null {
   const plain = written.replace(/[*?]/g, '');
   let best: { name: string; d: number } | null = null;
   for (const n of names) {
-    const d = distance(plain, written.includes('*') ? n.slice(0, plain.length + 2) : n);
+    const d = editDistance(plain, written.includes('*') ? n.slice(0, plain.length + 2) : n);
     if (best === null || d < best.d || (d === best.d && n < best.name)) best = { name: n, d };
   }
   return best !== null && best.d <= Math.max(2, Math.floor(plain.length / 4)) ? best.name : null;
