@@ -1,4 +1,3 @@
-import { severityRank, type Severity } from '../core/advisory.js';
 import { autoApproveFrom, splitForApproval, type ApprovalSplit } from './approval.js';
 import { monthlyCycle, nextCycleAfter, predictedBreach } from './deadlines.js';
 import { draftTargets, type Draft } from './drafts.js';
@@ -148,9 +147,3 @@ function entryOf(x: Item, s: Placement, policy: Policy, nowMs: number): PlanEntr
   };
 }
 
-/** The most severe severity among findings (for summaries). */
-export function worst(findings: readonly { severity: Severity }[]): Severity | null {
-  let w: Severity | null = null;
-  for (const f of findings) if (w === null || severityRank(f.severity) > severityRank(w)) w = f.severity;
-  return w;
-}
