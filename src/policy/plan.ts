@@ -146,4 +146,3 @@ function entryOf(x: Item, s: Placement, policy: Policy, nowMs: number): PlanEntr
     reboot: rebootAfter(policy.reboot, d.t, packages),
   };
 }
-
