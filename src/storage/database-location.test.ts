@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveLocation } from './database.js';
 
@@ -25,4 +28,14 @@ describe('the database location', () => {
       expect(err).toMatchObject({ code: 'config.invalid', message: 'BULWARK_DATABASE_URL is not a URL (postgres://user:password@host:port/database)' });
     },
   );
+
+  // It made the directory and an empty database in it, as --db once did.
+  it('refuses a sqlite: URL whose directory does not exist, and creates nothing', () => {
+    const dir = join(tmpdir(), `bulwark-loc-${String(process.pid)}`, 'typo');
+    expect(() => resolveLocation({ env: { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'x.db')}` } })).toThrow(
+      `BULWARK_DATABASE_URL: the directory ${dir} does not exist`,
+    );
+    expect(existsSync(dir)).toBe(false);
+    expect(resolveLocation({ env: { BULWARK_DATABASE_URL: `sqlite:${join(tmpdir(), 'x.db')}` } })).toEqual({ kind: 'sqlite', path: join(tmpdir(), 'x.db') });
+  });
 });

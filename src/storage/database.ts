@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -128,7 +128,18 @@ export function resolveLocation(opts: { dbPath?: string | undefined; env?: NodeJ
       u.searchParams.delete('schema');
       return { kind: 'postgres', url: u.toString(), schema };
     }
-    if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length), ...busy };
+    if (url.startsWith('sqlite:')) {
+      // Only the default location's directory is created; a mistyped directory in the URL is an
+      // error, not a new directory holding an empty database (as --db).
+      const path = url.slice('sqlite:'.length);
+      if (path !== ':memory:' && !existsSync(dirname(path)))
+        throw new BulwarkError(
+          'config.invalid',
+          `BULWARK_DATABASE_URL: the directory ${dirname(path)} does not exist (create it first: bulwark creates only its default directory)`,
+          { variable: 'BULWARK_DATABASE_URL' },
+        );
+      return { kind: 'sqlite', path, ...busy };
+    }
     throw new BulwarkError('config.invalid', 'BULWARK_DATABASE_URL must start with postgres:// or sqlite:', { variable: 'BULWARK_DATABASE_URL' });
   }
   return { kind: 'sqlite', path: defaultSqlitePath(env), ...busy };
