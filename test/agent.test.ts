@@ -63,11 +63,8 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
   const INITIAL = ['bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3'];
 
   // `binds`: the host the agent runs on (another host's files: the real tdnf and dnf5 hosts below).
-  const agentIn = (
-    shell: 'dash' | 'bash',
-    env: NodeJS.ProcessEnv,
-    ...args: string[]
-  ): Promise<{ code: number; stdout: string; stderr: string }> => agentOn(host.binds, shell, env, ...args);
+  const agentIn = (shell: 'dash' | 'bash', env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    agentOn(host.binds, shell, env, ...args);
   const agentOn = (
     binds: readonly (readonly [string, string])[],
     shell: 'dash' | 'bash',

@@ -26,7 +26,12 @@ import { buildRepo, serveDir, updateinfoXml, type RepoAdvisory } from './ssh-fle
  */
 const needs = requires(sshdHosts(), testbedTool('tdnf'), testbedTool('dnf5'), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'));
 
-const pkg = (name: string, version: string, release: string, epoch?: number): DummyRpm => ({ name, version, release, ...(epoch !== undefined ? { epoch } : {}) });
+const pkg = (name: string, version: string, release: string, epoch?: number): DummyRpm => ({
+  name,
+  version,
+  release,
+  ...(epoch !== undefined ? { epoch } : {}),
+});
 const PKGS: DummyRpm[] = [
   pkg('bw-openssl', '3.3.0', '2.azl3', 1),
   pkg('bw-openssl', '3.3.5', '5.azl3', 1),
@@ -50,7 +55,10 @@ function publishAzl4(dir: string, rpms: string, advisories: readonly RepoAdvisor
   cpSync(rpms, repo, { recursive: true, filter: (src) => !src.includes('repodata') });
   execFileSync('createrepo_c', ['--quiet', '--simple-md-filenames', repo]);
   const ui = join(dir, 'updateinfo.xml');
-  writeFileSync(ui, updateinfoXml(advisories).replaceAll('<collection short="azl3"><name>Azure Linux 3.0</name>', '<collection short="azl4"><name>Azure Linux 4.0</name>'));
+  writeFileSync(
+    ui,
+    updateinfoXml(advisories).replaceAll('<collection short="azl3"><name>Azure Linux 3.0</name>', '<collection short="azl4"><name>Azure Linux 4.0</name>'),
+  );
   execFileSync('modifyrepo_c', ['--simple-md-filenames', ui, join(repo, 'repodata')], { stdio: 'pipe' });
   return repo;
 }
@@ -79,7 +87,13 @@ needs.describe('end to end: Azure Linux 3.0 hosts patched with the real tdnf and
   let server4: { url: string; close: () => Promise<void> } | undefined;
   let repo = '';
   const advisories: RepoAdvisory[] = [
-    { id: 'ADV-SSL', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-1501'], packages: [pkg('bw-openssl', '3.3.5', '5.azl3', 1), pkg('bw-curl', '8.11.0', '1.azl3')] },
+    {
+      id: 'ADV-SSL',
+      severity: 'Critical',
+      issued: new Date(),
+      cves: ['CVE-2026-1501'],
+      packages: [pkg('bw-openssl', '3.3.5', '5.azl3', 1), pkg('bw-curl', '8.11.0', '1.azl3')],
+    },
     { id: 'ADV-AGENT', severity: 'Critical', issued: new Date(), cves: ['CVE-2026-1502'], packages: [pkg('bw-agent', '1.1', '1.azl3')] },
   ];
   const ok = async (...args: string[]): Promise<string> => {
@@ -142,7 +156,16 @@ needs.describe('end to end: Azure Linux 3.0 hosts patched with the real tdnf and
           `${(release === '3.0' ? server : server4)?.url ?? ''}/repodata/updateinfo.xml.gz`,
         );
       for (const h of hosts)
-        await ok('hosts', 'add', h.name, '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey, ...(h.name.startsWith('canary') ? ['--tag', 'canary'] : []));
+        await ok(
+          'hosts',
+          'add',
+          h.name,
+          '--address',
+          `root@${h.address}:${String(h.port)}`,
+          '--identity',
+          h.clientKey,
+          ...(h.name.startsWith('canary') ? ['--tag', 'canary'] : []),
+        );
       const scanned = await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
       expect(scanned).toMatch(/canary-1: azurelinux:3\.0/);
       expect(scanned).toMatch(/azl4-1: azurelinux:4\.0/);
@@ -173,19 +196,37 @@ needs.describe('end to end: Azure Linux 3.0 hosts patched with the real tdnf and
       // lowest later build 8.11.1 (not 8.12.0); bw-agent, excluded, stays; web-2 keeps its newer openssl.
       const patched = ['bw-agent-0:1.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.3.5-5.azl3'];
       for (const h of hosts)
-        expect([h.name, h.installed()]).toEqual([h.name, h.name === 'web-2' ? ['bw-agent-0:1.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.4.0-1.azl3'] : patched]);
+        expect([h.name, h.installed()]).toEqual([
+          h.name,
+          h.name === 'web-2' ? ['bw-agent-0:1.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.4.0-1.azl3'] : patched,
+        ]);
       const update = (name: string): string => run.steps.find((s) => s.targetName === name && s.kind === 'update')?.output ?? '';
       expect(update('canary-1')).toMatch(/resolved: bw-curl 0:8\.11\.1-3\.azl3 \(the planned 0:8\.11\.0-1\.azl3 is no longer offered\)/);
       expect(update('web-2')).toMatch(/already: bw-openssl 1:3\.4\.0-1\.azl3 \(at or above the planned 1:3\.3\.5-5\.azl3\)/);
       // tdnf's dry run is its JSON plan.
-      expect(run.steps.find((s) => s.targetName === 'canary-1' && s.kind === 'precheck')?.output ?? '').toMatch(/the transaction resolves \(Upgrade\)[\s\S]*"Upgrade":/);
+      expect(run.steps.find((s) => s.targetName === 'canary-1' && s.kind === 'precheck')?.output ?? '').toMatch(
+        /the transaction resolves \(Upgrade\)[\s\S]*"Upgrade":/,
+      );
 
       // What the hosts report over SSH, and each manager's own history: one transaction a host,
       // the exact install Bulwark sent (with the policy's exclude, and tdnf's release version).
       for (const h of hosts) {
         const qa = execFileSync(
           'ssh',
-          ['-i', h.clientKey, '-p', String(h.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${h.address}`, 'rpm -qa --qf "%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n"'],
+          [
+            '-i',
+            h.clientKey,
+            '-p',
+            String(h.port),
+            '-o',
+            `UserKnownHostsFile=${knownHosts}`,
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            'BatchMode=yes',
+            `root@${h.address}`,
+            'rpm -qa --qf "%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n"',
+          ],
           { encoding: 'utf8' },
         );
         expect([h.name, qa.trim().split('\n').sort()]).toEqual([h.name, h.installed()]);
@@ -201,8 +242,9 @@ needs.describe('end to end: Azure Linux 3.0 hosts patched with the real tdnf and
         ]);
       expect(host('azl4-1').transactions()).toHaveLength(1);
 
-      const fixed = (JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; advisoryId: string; package: string }[] })
-        .findings;
+      const fixed = (
+        JSON.parse(await ok('findings', '--format', 'json', '--status', 'fixed')) as { findings: { targetName: string; advisoryId: string; package: string }[] }
+      ).findings;
       expect(fixed.map((f) => `${f.targetName}:${f.advisoryId}:${f.package}`).sort()).toEqual(
         // web-2's openssl too: found at the scan, fixed by the update past the plan, seen by the re-scan.
         ['azl4-1', 'canary-1', 'web-1', 'web-2'].flatMap((n) => [`${n}:ADV-SSL:bw-curl`, `${n}:ADV-SSL:bw-openssl`]),

@@ -15,7 +15,13 @@ export interface PmFixture extends CommandResult {
 const dirOf = (pm: PackageManager): string => join(import.meta.dirname, '..', 'src', 'executor', pm, '__fixtures__');
 
 export function pmFixture(pm: PackageManager, name: string): PmFixture {
-  const f = JSON.parse(readFileSync(join(dirOf(pm), `${name}.json`), 'utf8')) as { tool: string; argv: string[]; exit: number | null; stdout: string; stderr: string };
+  const f = JSON.parse(readFileSync(join(dirOf(pm), `${name}.json`), 'utf8')) as {
+    tool: string;
+    argv: string[];
+    exit: number | null;
+    stdout: string;
+    stderr: string;
+  };
   return { tool: f.tool, argv: f.argv, code: f.exit, stdout: f.stdout, stderr: f.stderr };
 }
 

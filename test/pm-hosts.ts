@@ -113,7 +113,13 @@ export function prepareRpmHost(
     repoFile = join(d('yum.repos.d'), 'fleet.repo');
     cache = d('cache-tdnf');
     const history = d('sysimage-tdnf');
-    binds = [...common, [etc, '/etc/tdnf'], [join(hostDir, 'yum.repos.d'), '/etc/yum.repos.d'], [cache, '/var/cache/tdnf'], [history, '/usr/lib/sysimage/tdnf']];
+    binds = [
+      ...common,
+      [etc, '/etc/tdnf'],
+      [join(hostDir, 'yum.repos.d'), '/etc/yum.repos.d'],
+      [cache, '/var/cache/tdnf'],
+      [history, '/usr/lib/sysimage/tdnf'],
+    ];
     transactions = () => count(join(history, 'history.db'), 'select cmdline as c from transactions where type != 0 order by Id');
   } else {
     const etc = d('etc-dnf');

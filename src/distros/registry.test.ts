@@ -49,7 +49,7 @@ function checkShape(d: DistroDescriptor): void {
     for (const date of [f.ga, f.endOfStandardSupport, f.endOfSecuritySupport, f.endOfExtendedSupport]) if (date !== null) expect(date).toMatch(ISO);
     expect(f.sources.length).toBeGreaterThan(0);
     // Every release it has dates for has a package manager and a family.
-    expect(['dnf', 'tdnf', 'apt']).toContain(d.packageManager(parseReleaseId(f.release)?.version ?? ''));
+    expect(['dnf', 'dnf5', 'tdnf', 'apt']).toContain(d.packageManager(parseReleaseId(f.release)?.version ?? ''));
   }
   if (d.family === 'deb') {
     expect(d.packageManager('1')).toBe('apt');

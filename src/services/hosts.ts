@@ -22,7 +22,6 @@ import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
-
 /** The package managers a host can be added with (`--package-manager`), one module each in executor/. */
 export const HOST_PACKAGE_MANAGERS: readonly [PackageManager, ...PackageManager[]] = PACKAGE_MANAGER_IDS as [PackageManager, ...PackageManager[]];
 export type { PackageManager };

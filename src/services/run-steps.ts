@@ -65,8 +65,23 @@ async function resolveOnHost(
  * drops a build its --exclude covers without a word and exits 0). A package the query does not
  * list at all is left to the re-scan.
  */
-async function verifyInstalled(t: RunTransport, targetId: string, pm: PackageManagerModule, targets: readonly Target[], options: CommandOptions): Promise<string[]> {
-  const installed = pm.readInstalled(await outputs(t, targetId, pm.installedArgvs(targets.map((x) => x.name), options)));
+async function verifyInstalled(
+  t: RunTransport,
+  targetId: string,
+  pm: PackageManagerModule,
+  targets: readonly Target[],
+  options: CommandOptions,
+): Promise<string[]> {
+  const installed = pm.readInstalled(
+    await outputs(
+      t,
+      targetId,
+      pm.installedArgvs(
+        targets.map((x) => x.name),
+        options,
+      ),
+    ),
+  );
   const scheme = versionScheme(pm.scheme);
   return targets
     .filter((x) => (installed.get(x.name) ?? []).length > 0 && !(installed.get(x.name) ?? []).some((v) => scheme.compare(v, x.version) === 0))

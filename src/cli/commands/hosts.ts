@@ -1,4 +1,14 @@
-import { addHost, HOST_PACKAGE_MANAGERS, listHosts, removeHost, scanHosts, sshKeyDir, tagHost, type HostInput, type PackageManager } from '../../services/hosts.js';
+import {
+  addHost,
+  HOST_PACKAGE_MANAGERS,
+  listHosts,
+  removeHost,
+  scanHosts,
+  sshKeyDir,
+  tagHost,
+  type HostInput,
+  type PackageManager,
+} from '../../services/hosts.js';
 import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
@@ -179,10 +189,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(enumOption('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)", [...HOST_PACKAGE_MANAGERS]))
     .option('--replace', 'replace the host of this name (its address, identity, tags), keeping its inventory and findings')
     .action(
-      async (
-        name: string,
-        o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: PackageManager; replace?: boolean },
-      ) => {
+      async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: PackageManager; replace?: boolean }) => {
         ctx.exit = await hostsAddCommand({
           io,
           dbPath: ctx.dbPath(),

@@ -63,7 +63,7 @@ export const apt: PackageManagerModule = {
   id: 'apt',
   displayName: 'apt',
   version: '2.6',
-  urls: ['https://manpages.debian.org/bookworm/apt/apt-get.8.en.html', 'https://manpages.debian.org/bookworm/apt/apt-cache.8.en.html'],
+  urls: ['https://github.com/Debian/apt/blob/main/doc/apt-get.8.xml', 'https://github.com/Debian/apt/blob/main/doc/apt-cache.8.xml'],
   scheme: 'deb',
   capabilities: { exclude: 'read-dry-run', advisoryUpdate: false, historyUndo: false, restartCandidates: false },
   spec: (t: Target) => debSpec(t),

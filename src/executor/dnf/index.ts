@@ -9,12 +9,7 @@ import { excludeArgv, installrootArgv, nothingToUpdate, repoId, rpmNames, rpmSpe
  * asks (`%{epoch}` is 0 when there is none) and adds its own line break after each record. It
  * finds its release version itself (/etc/dnf/vars, the release package): `releasever` is not passed.
  */
-const head = (o: CommandOptions): string[] => [
-  'dnf',
-  ...installrootArgv(o),
-  ...(o.config === undefined ? [] : [`--config=${o.config}`]),
-  ...(o.extra ?? []),
-];
+const head = (o: CommandOptions): string[] => ['dnf', ...installrootArgv(o), ...(o.config === undefined ? [] : [`--config=${o.config}`]), ...(o.extra ?? [])];
 
 /** The query format, ending in a backslash and an n, not a line break (an agent task word holds none). */
 export const DNF_QUERY_FORMAT = '%{name} %{epoch}:%{version}-%{release}\\n';

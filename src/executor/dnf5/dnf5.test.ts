@@ -53,11 +53,17 @@ describe('dnf5 outputs, as recorded from the real dnf5 5.0.15', () => {
       'bw-curl': ['0:8.11.1-3.azl3', '0:8.8.0-1.azl3'],
       'bw-openssl': ['1:3.2.0-1.azl3', '1:3.3.0-2.azl3', '1:3.3.5-5.azl3', '1:3.4.0-1.azl3'],
     });
-    expect(Object.fromEntries(dnf5.readInstalled(pmFixture('dnf5', 'installed').stdout))).toEqual({ 'bw-curl': ['0:8.8.0-1.azl3'], 'bw-openssl': ['1:3.3.0-2.azl3'] });
+    expect(Object.fromEntries(dnf5.readInstalled(pmFixture('dnf5', 'installed').stdout))).toEqual({
+      'bw-curl': ['0:8.8.0-1.azl3'],
+      'bw-openssl': ['1:3.3.0-2.azl3'],
+    });
     // A backslash-t stays as it is and no line break is added; "--" is refused.
     expect(pmFixture('dnf5', 'repoquery-tab').stdout).toBe('bw-curl\\t8.8.0-1.azl3bw-openssl\\t1:3.3.0-2.azl3');
     expect(readNameEvrLines(pmFixture('dnf5', 'repoquery-tab').stdout).size).toBe(0);
-    expect(pmFixture('dnf5', 'repoquery-dashdash')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown argument "--" for command "repoquery"/) });
+    expect(pmFixture('dnf5', 'repoquery-dashdash')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown argument "--" for command "repoquery"/) as unknown,
+    });
   });
 
   it('reads the dry run: aborted by the user is a plan, a missing or excluded build and a downgrade are refused', () => {
@@ -73,7 +79,10 @@ describe('dnf5 outputs, as recorded from the real dnf5 5.0.15', () => {
     });
     expect(readDnfDryRun(pmFixture('dnf5', 'precheck-downgrade'))).toMatchObject({ ok: false, message: 'the transaction would downgrade a package: refused' });
     expect(readDnfDryRun(pmFixture('dnf5', 'precheck-nothing'))).toMatchObject({ ok: true, message: 'already at the planned versions' });
-    expect(dnf5.readUpdate(pmFixture('dnf5', 'unknown-option'))).toMatchObject({ ok: false, message: expect.stringMatching(/Unknown argument "--bogus"/) });
+    expect(dnf5.readUpdate(pmFixture('dnf5', 'unknown-option'))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/Unknown argument "--bogus"/) as unknown,
+    });
   });
 
   it('its own advisory commands: advisory list, check-upgrade exiting 100, and upgrade --advisories taking the newest build, not the fix', () => {
@@ -84,9 +93,14 @@ describe('dnf5 outputs, as recorded from the real dnf5 5.0.15', () => {
   });
 
   it('has a history to list but no undo (5.0.15), and no needs-restarting without its plugins', () => {
-    expect(readDnf5History(pmFixture('dnf5', 'history-list').stdout)).toEqual([{ id: 1, command: 'dnf5 -q -y install bw-openssl-1:3.3.5-5.azl3 bw-curl-0:8.11.1-3.azl3' }]);
-    expect(pmFixture('dnf5', 'history-undo')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown argument "undo" for command "history"/) });
-    expect(pmFixture('dnf5', 'needs-restarting')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown argument "needs-restarting"/) });
+    expect(readDnf5History(pmFixture('dnf5', 'history-list').stdout)).toEqual([
+      { id: 1, command: 'dnf5 -q -y install bw-openssl-1:3.3.5-5.azl3 bw-curl-0:8.11.1-3.azl3' },
+    ]);
+    expect(pmFixture('dnf5', 'history-undo')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown argument "undo" for command "history"/) as unknown,
+    });
+    expect(pmFixture('dnf5', 'needs-restarting')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown argument "needs-restarting"/) as unknown });
   });
 });
 
@@ -122,7 +136,10 @@ requires(testbedTool('dnf5'), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 
       expect(dnf5.readInstalled((await run(dnf5.installedArgvs(['bw-openssl'])[0] ?? [])).stdout).get('bw-openssl')).toEqual(['1:3.3.5-5.azl3']);
       // Below what is installed: a downgrade, refused.
       const down = [{ name: 'bw-openssl', version: '1:3.3.0-2.azl3' }];
-      expect(dnf5.readPrecheck(await run(dnf5.precheckArgv(down)), { targets: down })).toMatchObject({ ok: false, message: expect.stringMatching(/downgrade/) });
+      expect(dnf5.readPrecheck(await run(dnf5.precheckArgv(down)), { targets: down })).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/downgrade/) as unknown,
+      });
     });
   },
 );

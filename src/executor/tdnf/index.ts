@@ -116,7 +116,8 @@ export function readTdnfDryRun(r: CommandResult, o: { targets: readonly Target[]
   if (touched.length > 0) return { ok: false, missing: [], message: `the update would also change excluded package(s): ${touched.join(', ')}` };
   // tdnf drops an excluded target without a word, and leaves the epoch out of the plan's Evr.
   const left = o.targets.filter(
-    (t) => !entries.some((e) => e.Name === t.name && typeof e.Evr === 'string' && noEpoch(e.Evr) === noEpoch(t.version) && (t.arch == null || e.Arch === t.arch)),
+    (t) =>
+      !entries.some((e) => e.Name === t.name && typeof e.Evr === 'string' && noEpoch(e.Evr) === noEpoch(t.version) && (t.arch == null || e.Arch === t.arch)),
   );
   if (left.length > 0)
     return {

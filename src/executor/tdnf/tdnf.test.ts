@@ -81,7 +81,11 @@ describe('tdnf outputs, as recorded from the real tdnf 3.5.9', () => {
   });
 
   it('reads the -j dry run: the planned transaction (its Evr without the epoch) against the targets', () => {
-    expect(readTdnfDryRun(pmFixture('tdnf', 'precheck-upgrade'), { targets: UP })).toEqual({ ok: true, missing: [], message: 'the transaction resolves (Upgrade)' });
+    expect(readTdnfDryRun(pmFixture('tdnf', 'precheck-upgrade'), { targets: UP })).toEqual({
+      ok: true,
+      missing: [],
+      message: 'the transaction resolves (Upgrade)',
+    });
     expect(readTdnfDryRun(pmFixture('tdnf', 'precheck-missing'), { targets: UP })).toEqual({
       ok: false,
       missing: ['bw-openssl-1:9.9-1.azl3'],
