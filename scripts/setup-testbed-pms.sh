@@ -12,7 +12,8 @@
 #      after installing its Debian build dependencies.
 # The Debian runtime libraries both need are installed first (the build scripts' headers list
 # their -dev packages; these are the libraries those bring). Quick and silent when all is there.
-# Needs root to install; as another user it only says what is missing.
+# Needs root to install; as another user it only says what is missing. BULWARK_TESTBED_TOOLS
+# limits it to some of them ("tdnf").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,5 +100,5 @@ install_tool() {
   exec {lock}>&-
 }
 
-install_tool tdnf
-install_tool dnf5
+# BULWARK_TESTBED_TOOLS: which of them (default both).
+for t in ${BULWARK_TESTBED_TOOLS:-tdnf dnf5}; do install_tool "$t"; done
