@@ -23,7 +23,14 @@ import { excludeArgv, installrootArgv, nothingToUpdate, repoId, rpmNames, rpmSpe
  *   configuration; `--setopt` does not do it), and ignores `--exclude`: Bulwark does not use it;
  * - history in ROOT/usr/lib/sysimage/tdnf/history.db, whose first transaction "(set)" is the
  *   state tdnf found; `history undo --from ID` undoes one — never with `-j`, which makes tdnf
- *   3.5.9 run the undo even with `--assumeno`.
+ *   3.5.9 run the undo even with `--assumeno`; `history rollback --to 1` (to the "(set)"
+ *   baseline) crashed it (exit 139);
+ * - the rpm database is librpm's %_dbpath: on a host, /var/lib/rpm; on the Debian test machine
+ *   ~/.rpmdb, which a test host binds over /root/.rpmdb in its mount namespace, where tdnf (run
+ *   without --installroot, as runs do) reads and writes it, history included. Under --installroot
+ *   on Debian its history code opened ROOT/var/lib/rpm instead and logged the whole database as
+ *   removed and added again ("(unknown)" transactions): runs never pass --installroot to tdnf;
+ * - one tdnf at a time per machine: it waits for /var/run/.tdnf-instance-lockfile.
  */
 const DEFAULT_CONFIG = '/etc/tdnf/tdnf.conf';
 
