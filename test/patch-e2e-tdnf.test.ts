@@ -1,10 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from './cli.js';
-import { HANG_GUARD_MS } from './events.js';
+import { makePlan } from '../src/services/policies.js';
+import { createRun } from '../src/services/runs.js';
+import { openStore } from '../src/services/store.js';
+import { listSteps, releaseLease } from '../src/storage/index.js';
+import { HANG_GUARD_MS, killAtJournal } from './events.js';
+import { rng } from './random.js';
 import { requires, sshdHosts, testbedTool, tools } from './needs.js';
 import { startRpmHost, type RpmHost, type RpmManager } from './pm-hosts.js';
 import type { DummyRpm } from './rpm-tools.js';
@@ -272,6 +277,132 @@ needs.describe('end to end: Azure Linux 3.0 hosts patched with the real tdnf and
       expect(web1[0]?.output ?? '').toMatch(/tdnf exited \d+/);
       expect(host('web-1').installed()).toContain('bw-curl-0:8.11.1-3.azl3');
       expect(host('canary-1').installed()).toContain('bw-curl-0:8.12.0-1.azl3');
+    },
+    HANG_GUARD_MS,
+  );
+});
+
+needs.describe('end to end over SSH with the real tdnf, with Bulwark killed (SIGKILL) at random moments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-e2e-tdnf-kill-'));
+  const dbPath = join(dir, 'bulwark.db');
+  const env = { BULWARK_DATABASE_URL: `sqlite:${dbPath}`, USER: 'alice', BULWARK_SSH_KEY_DIR: join(dir, 'hosts') };
+  const knownHosts = join(dir, 'known_hosts');
+  const hosts: RpmHost[] = [];
+  let server: { url: string; close: () => Promise<void> } | undefined;
+  const advisories: RepoAdvisory[] = [
+    {
+      id: 'ADV-SSL',
+      severity: 'Critical',
+      issued: new Date(),
+      cves: ['CVE-2026-1501'],
+      packages: [pkg('bw-openssl', '3.3.5', '5.azl3', 1), pkg('bw-curl', '8.11.1', '3.azl3')],
+    },
+  ];
+
+  beforeAll(async () => {
+    const repo = buildRepo(join(dir, 'repo'), PKGS, advisories);
+    server = await serveDir(repo);
+    for (const [i, name] of ['k-canary', 'k-1', 'k-2'].entries())
+      hosts.push(
+        await startRpmHost(join(dir, 'hosts'), {
+          name,
+          manager: 'tdnf',
+          address: `127.0.10.${String(11 + i)}`,
+          port: 2211 + i,
+          localRepo: repo,
+          repoUrl: server.url,
+          initial: INITIAL,
+          ...(hosts[0] !== undefined ? { clientKey: hosts[0].clientKey } : {}),
+        }),
+      );
+    writeFileSync(join(dir, 'policy.yaml'), POLICY.replace('failureThreshold: 0', 'failureThreshold: 0.5'));
+  }, HANG_GUARD_MS);
+
+  afterAll(async () => {
+    for (const h of hosts) await h.stop();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'every host ends on exactly the planned builds, with one tdnf transaction, and no finished step runs again',
+    async () => {
+      const ok = async (...args: string[]): Promise<string> => {
+        const r = await runCli(args, env);
+        expect(r.code === 0 ? 0 : `exit ${String(r.code)}: ${r.err}`).toBe(0);
+        return r.out;
+      };
+      await ok(
+        'feeds',
+        'add',
+        'azl3',
+        '--format',
+        'updateinfo',
+        '--release',
+        'azurelinux:3.0',
+        '--location',
+        `${server?.url ?? ''}/repodata/updateinfo.xml.gz`,
+      );
+      for (const h of hosts)
+        await ok(
+          'hosts',
+          'add',
+          h.name,
+          '--address',
+          `root@${h.address}:${String(h.port)}`,
+          '--identity',
+          h.clientKey,
+          ...(h.name === 'k-canary' ? ['--tag', 'canary'] : []),
+        );
+      await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
+      await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
+      await ok('feeds', 'sync', '--source', 'azl3');
+      let runPk: number;
+      const db = await openStore({ dbPath });
+      try {
+        const { plan, pk } = await makePlan(db, 'azl', { save: true });
+        expect(plan.entries.map((e) => `${e.ring}:${e.target}`)).toEqual(['canary:k-canary', 'rest:k-1', 'rest:k-2']);
+        runPk = await createRun(db, 'azl', { ...plan, entries: plan.entries.map((e) => ({ ...e, approval: 'approved' })) }, pk, {
+          holder: 'test',
+          failureThreshold: 0.5,
+          maxConcurrency: 2,
+        });
+        await releaseLease(db, `run:${String(runPk)}`, 'test');
+      } finally {
+        await db.close();
+      }
+      const trace = join(dir, 'trace.log');
+      writeFileSync(trace, '');
+      const seed = Number(process.env['BULWARK_SEED'] ?? Date.now() % 1_000_000);
+      const { kills, result } = await killAtJournal({
+        argv: ['--import', 'tsx', join(import.meta.dirname, 'run-worker.ts'), dbPath, String(runPk), `ssh:${knownHosts}`, trace],
+        trace,
+        maxKills: 5,
+        random: rng(seed),
+      });
+      expect([seed, result]).toEqual([seed, { status: 'done', failed: [] }]);
+      expect(kills).toBeGreaterThan(0);
+      const check = await openStore({ dbPath });
+      try {
+        const steps = await listSteps(check, runPk);
+        expect(steps.filter((st) => st.state !== 'done').map((st) => `${st.targetName}:${st.kind}:${st.state}`)).toEqual([]);
+        const lines = readFileSync(trace, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '));
+        const reran = steps.filter((st) => {
+          const mine = lines.filter(([p]) => p === String(st.pk)).map(([, phase]) => phase);
+          return mine.filter((p) => p === 'ended').length !== 1 || mine.slice(mine.indexOf('ended') + 1).includes('started');
+        });
+        expect(reran.map((st) => `${st.targetName}:${st.kind}`)).toEqual([]);
+      } finally {
+        await check.close();
+      }
+      for (const h of hosts) {
+        expect([h.name, h.installed()]).toEqual([h.name, ['bw-agent-0:1.0-1.azl3', 'bw-curl-0:8.11.1-3.azl3', 'bw-openssl-1:3.3.5-5.azl3']]);
+        // tdnf's own history: one transaction, whatever the kills interrupted.
+        expect([h.name, h.transactions().length]).toEqual([h.name, 1]);
+      }
     },
     HANG_GUARD_MS,
   );
