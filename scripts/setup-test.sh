@@ -57,3 +57,7 @@ if command -v pg_lsclusters >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_database WHERE datname='bulwark_test'" | grep -q 1 ||
     runuser -u postgres -- createdb -O bulwark bulwark_test
 fi
+
+# The real tdnf and dnf5 (Azure Linux's package managers, not Debian packages): from
+# ../shared/testbed, prebuilt or built once into /opt/bulwark-testbed (scripts/setup-testbed-pms.sh).
+bash scripts/setup-testbed-pms.sh

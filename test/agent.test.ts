@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startServer } from '../src/api/server.js';
 import { agentScript, listAgents, runAgentTask, stringToSign } from '../src/services/agents.js';
-import { availableArgv, precheckArgv, refreshArgv, sourceArgv, updateArgv, type Target } from '../src/executor/commands.js';
+import { packageManager } from '../src/executor/registry.js';
+import type { CommandOptions, Target } from '../src/executor/types.js';
 import { runCli } from './cli.js';
 import { rawKysely } from '../src/storage/index.js';
 import { addSource, syncSource } from '../src/services/feeds.js';
@@ -18,7 +19,8 @@ import { openStore, type Db } from '../src/services/store.js';
 import { FEED } from './patch-testbed.js';
 import { HANG_GUARD_MS, waitFor } from './events.js';
 import { buildRepo, inNamespace, prepareDnfHost, type DnfHostFiles } from './ssh-fleet.js';
-import { requires, sshdHosts, tool, tools } from './needs.js';
+import { requires, sshdHosts, testbedTool, tool, tools } from './needs.js';
+import { prepareRpmHost, type RpmHostFiles, type RpmManager } from './pm-hosts.js';
 
 /**
  * Issue #6's agent on real parts: the real bulwark-agent.sh, run with dash in a mount namespace
@@ -57,9 +59,19 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
   let host: DnfHostFiles;
   const serverKey = randomBytes(32);
   let hostName = '';
+  let repoDir = '';
+  const INITIAL = ['bw-openssl-1:3.3.0-2.azl3', 'bw-curl-8.8.0-1.azl3'];
 
+  // `binds`: the host the agent runs on (another host's files: the real tdnf and dnf5 hosts below).
   const agentIn = (shell: 'dash' | 'bash', env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    inNamespace(host.binds, [shell, script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', ...env });
+    agentOn(host.binds, shell, env, ...args);
+  const agentOn = (
+    binds: readonly (readonly [string, string])[],
+    shell: 'dash' | 'bash',
+    env: NodeJS.ProcessEnv,
+    ...args: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }> =>
+    inNamespace(binds, [shell, script, ...args], { ...process.env, BULWARK_AGENT_DIR: agentDir, BULWARK_AGENT_PACKAGES: 'rpm', ...env });
   const agentWith = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentIn('dash', env, ...args);
   const agent = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => agentWith({}, ...args);
   // Tasks queued for the agent and not answered yet (the server's own table: what a pass would get).
@@ -85,6 +97,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
       ],
       [],
     );
+    repoDir = repo;
     host = prepareDnfHost(join(dir, 'hosts'), {
       name: 'agent-host',
       localRepo: repo,
@@ -311,6 +324,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
         tasks: readonly (readonly string[])[],
         send: (argv: readonly string[]) => ReturnType<typeof t.exec> = (argv) => runAgentTask(db, targetId, 'exec', argv, { timeoutMs: NEVER_MS, pollMs: 50 }),
         shell: 'dash' | 'bash' = 'dash',
+        binds: readonly (readonly [string, string])[] = host.binds,
       ) => {
         const all = Promise.all(tasks.map(send));
         let settled = false;
@@ -323,7 +337,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
             what: 'a task to be queued or every answer to be in',
           });
           if (next === 'settled') break;
-          const pass = await agentIn(shell, env, 'tasks');
+          const pass = await agentOn(binds, shell, env, 'tasks');
           expect([pass.code, pass.stderr]).toEqual([0, '']);
         }
         return all;
@@ -344,39 +358,22 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
       expect([show?.code, /^Package: bash$/m.test(show?.stdout ?? '')]).toEqual([0, true]);
       expect([policy?.code, /^bash:\n {2}Installed: /m.test(policy?.stdout ?? '')]).toEqual([0, true]);
 
-      // Every other shape the server sends, to stand-ins for apt-get, dnf and tdnf that record
-      // their argv (a real update or apt-get update cannot run here).
+      // apt-get's commands go to a stand-in that records its argv: a real apt-get update or
+      // install would change this machine's own package database (test/patch-e2e-apt.test.ts
+      // runs the real apt on apt hosts).
       const bin = join(dir, 'pm-bin');
       const log = join(dir, 'pm.log');
       const marker = join(dir, 'must-not-exist');
       mkdirSync(bin, { recursive: true });
-      for (const pm of ['apt-get', 'dnf', 'tdnf']) writeFileSync(join(bin, pm), `#!/bin/sh\nprintf '%s\\n' "${pm} $*" >> ${log}\n`, { mode: 0o755 });
+      for (const pm of ['apt-get', 'dnf', 'tdnf', 'dnf5']) writeFileSync(join(bin, pm), `#!/bin/sh\nprintf '%s\\n' "${pm} $*" >> ${log}\n`, { mode: 0o755 });
       writeFileSync(log, '');
       const env = { PATH: `${bin}:${process.env['PATH'] ?? ''}` };
-      const rpm: Target[] = [
-        { name: 'bw-openssl', version: '1:3.3.5-5.azl3' },
-        { name: 'bw-curl', version: '8.8.0-1.azl3', arch: 'x86_64' },
-      ];
       const deb: Target[] = [
         { name: 'libssl3', version: '3.0.15-1~deb12u1', arch: 'amd64' },
         { name: 'g++', version: '4:12.2.0-3' },
       ];
-      const view = { extra: sourceArgv('dnf', 'bulwark-azl3.prod:1') };
-      const sent = [
-        refreshArgv('apt') ?? [],
-        precheckArgv('apt', deb),
-        updateArgv('apt', deb),
-        precheckArgv('dnf', rpm),
-        updateArgv('dnf', rpm),
-        precheckArgv('tdnf', rpm, view),
-        updateArgv('tdnf', rpm, view),
-        updateArgv('dnf', rpm, view),
-        availableArgv('dnf', ['bw-openssl', 'bw-curl'], view) ?? [],
-        // A policy's excludes, given to dnf and tdnf.
-        precheckArgv('dnf', rpm, { ...view, exclude: ['kernel*', 'bw-openssl-libs'] }),
-        updateArgv('tdnf', rpm, { exclude: ['kernel*'] }),
-        ['dnf', ...view.extra, '-q', 'repoquery', '--installed', '--qf', qf, '--', 'bw-openssl', 'bw-curl'],
-      ];
+      const apt = packageManager('apt');
+      const sent = [apt.refreshArgv() ?? [], apt.precheckArgv(deb), apt.updateArgv(deb)];
       // Through the run transport: apt-get is sent under env DEBIAN_FRONTEND=noninteractive.
       const ran = await viaAgent(env, sent, (argv) => t.exec(targetId, argv));
       expect(ran.map((r) => [r.code, r.stdout])).toEqual(sent.map(() => [0, '']));
@@ -428,6 +425,15 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
         [['dnf', '-q', 'repoquery', '--qf', '%{name}', '--', 'bw-curl'], '"%{name}"'],
         [['dnf', '-q', 'repoquery', '--qf', qf, '--', '--exec'], '"--exec"'],
         [['tdnf', '-q', 'repoquery', '--qf', qf, '--', 'bw-curl'], '"-q"'],
+        [['tdnf', '-c', `${dir}/evil.conf`, '-y', 'install', 'bw-curl-8.8.0-1.azl3'], `"${dir}/evil.conf"`],
+        [['tdnf', '-c', '/etc/tdnf/tdnf.conf', '--releasever=3.0;x', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--releasever=3.0;x"'],
+        [['tdnf', '-c', '/etc/tdnf/tdnf.conf', '-j', 'repoquery', '--installed', 'bw-curl', 'bw-openssl'], '"bw-openssl"'],
+        [['tdnf', '-c', '/etc/tdnf/tdnf.conf', '-j', 'history', 'undo', '--from', '1'], '"history"'],
+        [['tdnf', '-c', '/etc/tdnf/tdnf.conf', '--assumeno', 'install', 'bw-curl-8.8.0-1.azl3'], '"--assumeno"'],
+        [['dnf5', '--setopt=gpgcheck=0', '-q', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--setopt=gpgcheck=0"'],
+        [['dnf5', '-q', '--repo=-x', '-y', 'install', 'bw-curl-8.8.0-1.azl3'], '"--repo=-x"'],
+        [['dnf5', '-q', 'repoquery', '--installed', '--queryformat', '%{name}', 'bw-curl'], '"%{name}"'],
+        [['dnf5', '-q', 'remove', 'bw-curl'], '"remove"'],
         [['sh', '-c', `touch ${marker}`], 'sh is not a package manager'],
         [['@reboot', 'now'], '@reboot is not a package manager'],
       ];
@@ -445,6 +451,7 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
         expect(readFileSync(log, 'utf8')).toBe('');
         expect(existsSync(marker)).toBe(false);
       }
+      writeFileSync(log, '');
       const bashRan = await viaAgent(env, sent, (argv) => t.exec(targetId, argv), 'bash');
       expect(bashRan.map((r) => r.code)).toEqual(sent.map(() => 0));
       expect(
@@ -452,6 +459,45 @@ needs.describe('the agent: enroll, report, patch tasks', () => {
           .split('\n')
           .filter((l) => l !== ''),
       ).toEqual(sent.map((a) => a.join(' ')));
+    },
+    HANG_GUARD_MS,
+  );
+
+  // The real tdnf and dnf5 (../shared/testbed, installed by scripts/setup-test.sh) and dnf, each
+  // on a host of its own (its database, configuration, cache and history bound over the
+  // machine's), run by the agent exactly as the server sends them.
+  requires(testbedTool('tdnf'), testbedTool('dnf5')).it(
+    'runs the real dnf, tdnf and dnf5 commands a run sends: queries, precheck, and the exact update in one transaction',
+    async () => {
+      const targetId = (await listAgents(db))[0]?.targetId ?? '';
+      const plan: Target[] = [{ name: 'bw-openssl', version: '1:3.3.5-5.azl3' }];
+      const env = { PATH: `/usr/local/sbin:${process.env['PATH'] ?? ''}` };
+      const send = (argv: readonly string[]) => runAgentTask(db, targetId, 'exec', argv, { timeoutMs: NEVER_MS, pollMs: 50 });
+      // Tasks one at a time, each answered by a pass of the agent on `h`.
+      const onHost = async (h: RpmHostFiles, argv: readonly string[]) => {
+        const answer = send(argv);
+        await waitFor(async () => (await openTasks()) > 0, { what: 'the task to be queued' });
+        const pass = await agentOn(h.binds, 'dash', env, 'tasks');
+        expect([pass.code, pass.stderr]).toEqual([0, '']);
+        return answer;
+      };
+      for (const m of ['dnf', 'tdnf', 'dnf5'] as RpmManager[]) {
+        const h = prepareRpmHost(join(dir, 'pm-hosts'), { name: `agent-${m}`, manager: m, localRepo: repoDir, repoUrl: `file://${repoDir}`, initial: INITIAL });
+        const pm = packageManager(m);
+        // What runs through the agent transport carry: the view's repository, tdnf's release version.
+        const o: CommandOptions = { extra: pm.sourceArgv('fleet'), ...(m === 'tdnf' ? { releasever: '3.0' } : {}) };
+        const offered = pm.readAvailable((await onHost(h, pm.availableArgvs(['bw-openssl'], o)[0] ?? [])).stdout);
+        expect([m, offered.get('bw-openssl')?.map((x) => x.version)]).toEqual([m, ['1:3.3.0-2.azl3', '1:3.3.5-5.azl3']]);
+        const installed = pm.readInstalled((await onHost(h, pm.installedArgvs(['bw-openssl'], o)[0] ?? [])).stdout);
+        expect([m, installed.get('bw-openssl')]).toEqual([m, ['1:3.3.0-2.azl3']]);
+        const pre = await onHost(h, pm.precheckArgv(plan, { ...o, exclude: ['kernel*'] }));
+        expect([m, pm.readPrecheck(pre, { targets: plan, exclude: ['kernel*'] }).ok]).toEqual([m, true]);
+        expect(h.installed()).toEqual(['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.0-2.azl3']);
+        const up = await onHost(h, pm.updateArgv(plan, o));
+        expect([m, pm.readUpdate(up)]).toEqual([m, { ok: true, message: 'updated' }]);
+        expect([m, h.installed()]).toEqual([m, ['bw-curl-0:8.8.0-1.azl3', 'bw-openssl-1:3.3.5-5.azl3']]);
+        expect([m, h.transactions().length]).toEqual([m, 1]);
+      }
     },
     HANG_GUARD_MS,
   );

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, type TestFunction } from 'vitest';
 
 /**
@@ -96,6 +97,26 @@ export function sshdHosts(): Need[] {
     tool('ssh-keygen', { probe: ['-?'], startsOnly: true }),
     root('sshd test hosts (network and mount namespaces)'),
   ];
+}
+
+/** Where scripts/setup-testbed-pms.sh installs tdnf and dnf5 (they are not Debian packages). */
+export const TESTBED_PREFIX = process.env['BULWARK_TESTBED_PREFIX'] ?? '/opt/bulwark-testbed';
+
+/**
+ * The real tdnf (3.5.9) or dnf5 (5.0.15), installed by scripts/setup-test.sh from
+ * ../shared/testbed into TESTBED_PREFIX: its binary must answer --version.
+ */
+export function testbedTool(name: 'tdnf' | 'dnf5'): Need {
+  const bin = `${TESTBED_PREFIX}/${name}/bin/${name}`;
+  const t = tool(bin, { name });
+  if (t.missing === null) return t;
+  const recipes = join(import.meta.dirname, '..', '..', 'shared', 'testbed');
+  return {
+    what: name,
+    missing: existsSync(recipes)
+      ? `${bin} does not run: scripts/setup-test.sh installs it as root from ${recipes} (prebuilt, or built into ${TESTBED_PREFIX})`
+      : `${bin} does not run, and ${recipes}, where scripts/setup-test.sh installs it from, is not there`,
+  };
 }
 
 /** A file or directory that must exist (a system file a test reads, such as a keyring). */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { PackageManager } from '../src/executor/commands.js';
+import type { PackageManager } from '../src/executor/registry.js';
 import type { CommandResult, RunTransport } from '../src/services/runs.js';
 
 const run = promisify(execFile);

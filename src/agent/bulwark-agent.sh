@@ -162,6 +162,8 @@ exclude_glob() { only "$UPPER$LOWER${DIGITS}_.+*?~^-" "$1" && [ ${#1} -le 200 ] 
 # A repository id after --enablerepo= (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$).
 repo_id() { only "$UPPER$LOWER${DIGITS}_.:-" "$1" && [ ${#1} -le 100 ] && case $1 in [$UPPER$LOWER$DIGITS]*) ;; *) return 1 ;; esac; }
 
+# A release version after --releasever= (tdnf): letters, digits, dots, dashes, at most 32.
+releasever() { only "$UPPER$LOWER$DIGITS._-" "$1" && [ ${#1} -le 32 ]; }
 # refuse WORD WHY: says which word of the task is refused.
 refuse() { printf 'refused: "%s" %s\n' "$1" "$2"; return 1; }
 # every CHECK WHAT WORD...: one word or more, each passing CHECK.
@@ -173,8 +175,26 @@ every() {
 # want EXPECTED WORD: WORD is EXPECTED.
 want() { [ "$2" = "$1" ] || refuse "$2" "where bulwark sends $1"; }
 
+# repo_args WORD...: an optional `--disablerepo=* --enablerepo=ID`; sets ct_shift to the words it took.
+repo_args() {
+  ct_shift=0
+  [ "${1:-}" = '--disablerepo=*' ] || return 0
+  case ${2:-} in --enablerepo=*) repo_id "${2#--enablerepo=}" ;; *) false ;; esac || refuse "${2:-}" 'where bulwark sends --enablerepo=<repository id>' || return 1
+  ct_shift=2
+}
+# excludes WORD...: any `--exclude=GLOB` words; sets ct_shift to how many and ct_excluded when any.
+excludes() {
+  ct_shift=0 ct_excluded=
+  for ex_word in "$@"; do
+    case $ex_word in
+      --exclude=*) exclude_glob "${ex_word#--exclude=}" || refuse "$ex_word" 'is not --exclude=<package glob>' || return 1; ct_excluded=1; ct_shift=$((ct_shift + 1)) ;;
+      *) break ;;
+    esac
+  done
+}
+
 # check_task WORD...: the task's argv is one of the commands the server sends
-# (src/executor/commands.ts), word for word; else says which word is refused and fails. Run in a
+# (src/executor/<manager>/index.ts), word for word; else says which word is refused and fails. Run in a
 # subshell (it sets variables and shifts).
 check_task() {
   case ${1:-} in
@@ -204,20 +224,12 @@ check_task() {
       shift 2
       every deb_name 'a Debian package name' "$@"
       ;;
-    dnf | tdnf)
-      ct_pm=$1
+    dnf)
       shift
-      if [ "${1:-}" = '--disablerepo=*' ]; then
-        case ${2:-} in --enablerepo=*) repo_id "${2#--enablerepo=}" ;; *) false ;; esac || refuse "${2:-}" 'where bulwark sends --enablerepo=<repository id>' || return 1
-        shift 2
-      fi
-      ct_excluded=
-      while :; do
-        case ${1:-} in
-          --exclude=*) exclude_glob "${1#--exclude=}" || refuse "$1" 'is not --exclude=<package glob>' || return 1; ct_excluded=1; shift ;;
-          *) break ;;
-        esac
-      done
+      repo_args "$@" || return 1
+      shift $ct_shift
+      excludes "$@" || return 1
+      shift $ct_shift
       case ${1:-} in
         --assumeno | -y)
           want install "${2:-}" || return 1
@@ -225,7 +237,6 @@ check_task() {
           every rpm_spec 'a package name-[epoch:]version-release[.arch]' "$@"
           ;;
         -q)
-          [ "$ct_pm" = dnf ] || refuse -q "where bulwark sends --assumeno or -y to $ct_pm" || return 1
           [ -z "$ct_excluded" ] || refuse --exclude "where bulwark sends repoquery without it" || return 1
           want repoquery "${2:-}" || return 1
           shift 2
@@ -234,7 +245,69 @@ check_task() {
           shift 3
           every rpm_name 'an rpm package name' "$@"
           ;;
-        *) refuse "${1:-}" "where bulwark sends --assumeno, -y or -q to $ct_pm" ;;
+        *) refuse "${1:-}" 'where bulwark sends --assumeno, -y or -q to dnf' ;;
+      esac
+      ;;
+    tdnf)
+      # tdnf is given its configuration file (the host's own, no other) and the release version.
+      want -c "${2:-}" && want /etc/tdnf/tdnf.conf "${3:-}" || return 1
+      shift 3
+      case ${1:-} in
+        --releasever=*) releasever "${1#--releasever=}" || refuse "$1" 'is not --releasever=<release version>' || return 1; shift ;;
+      esac
+      repo_args "$@" || return 1
+      shift $ct_shift
+      excludes "$@" || return 1
+      shift $ct_shift
+      case ${1:-} in
+        -y)
+          want install "${2:-}" || return 1
+          shift 2
+          every rpm_spec 'a package name-[epoch:]version-release[.arch]' "$@"
+          ;;
+        -j)
+          case ${2:-} in
+            --assumeno)
+              want install "${3:-}" || return 1
+              shift 3
+              every rpm_spec 'a package name-[epoch:]version-release[.arch]' "$@"
+              ;;
+            repoquery)
+              [ -z "$ct_excluded" ] || refuse --exclude "where bulwark sends repoquery without it" || return 1
+              case ${3:-} in --available | --installed) ;; *) refuse "${3:-}" 'where bulwark sends --available or --installed'; return ;; esac
+              shift 3
+              [ $# -le 1 ] || refuse "$2" "after tdnf repoquery's one package name" || return 1
+              every rpm_name 'an rpm package name' "$@"
+              ;;
+            *) refuse "${2:-}" 'where bulwark sends --assumeno or repoquery after -j' ;;
+          esac
+          ;;
+        *) refuse "${1:-}" 'where bulwark sends -j or -y to tdnf' ;;
+      esac
+      ;;
+    dnf5)
+      shift
+      case ${1:-} in
+        --repo=*) repo_id "${1#--repo=}" || refuse "$1" 'is not --repo=<repository id>' || return 1; shift ;;
+      esac
+      want -q "${1:-}" || return 1
+      shift
+      excludes "$@" || return 1
+      shift $ct_shift
+      case ${1:-} in
+        --assumeno | -y)
+          want install "${2:-}" || return 1
+          shift 2
+          every rpm_spec 'a package name-[epoch:]version-release[.arch]' "$@"
+          ;;
+        repoquery)
+          [ -z "$ct_excluded" ] || refuse --exclude "where bulwark sends repoquery without it" || return 1
+          case ${2:-} in --available | --installed) ;; *) refuse "${2:-}" 'where bulwark sends --available or --installed'; return ;; esac
+          want --queryformat "${3:-}" && want "$REPOQUERY_QF" "${4:-}" || return 1
+          shift 4
+          every rpm_name 'an rpm package name' "$@"
+          ;;
+        *) refuse "${1:-}" 'where bulwark sends --assumeno, -y or repoquery to dnf5' ;;
       esac
       ;;
     apt-get) refuse apt-get 'where bulwark sends env DEBIAN_FRONTEND=noninteractive apt-get' ;;

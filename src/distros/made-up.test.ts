@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import type { Advisory } from '../core/advisory.js';
-import { managerFor } from '../executor/commands.js';
+import { managerFor } from '../executor/registry.js';
 import { catalog } from '../feeds/catalog.js';
 import { parseUpdateinfo, releaseFromText } from '../feeds/updateinfo/parser.js';
 import { rpmDbPathFor } from '../images/build.js';

@@ -49,7 +49,7 @@ function checkShape(d: DistroDescriptor): void {
     for (const date of [f.ga, f.endOfStandardSupport, f.endOfSecuritySupport, f.endOfExtendedSupport]) if (date !== null) expect(date).toMatch(ISO);
     expect(f.sources.length).toBeGreaterThan(0);
     // Every release it has dates for has a package manager and a family.
-    expect(['dnf', 'tdnf', 'apt']).toContain(d.packageManager(parseReleaseId(f.release)?.version ?? ''));
+    expect(['dnf', 'dnf5', 'tdnf', 'apt']).toContain(d.packageManager(parseReleaseId(f.release)?.version ?? ''));
   }
   if (d.family === 'deb') {
     expect(d.packageManager('1')).toBe('apt');
@@ -112,11 +112,11 @@ describe('the distros registry', () => {
 describe('what the registry answers', () => {
   it.each([
     ['azurelinux:3.0', 'rpm', 'tdnf', false],
-    ['azurelinux:4.0', 'rpm', 'dnf', true],
+    ['azurelinux:4.0', 'rpm', 'dnf5', true],
     ['mariner:2.0', 'rpm', 'tdnf', false],
     ['cbl-mariner:2.0', 'rpm', 'tdnf', false],
     ['fedora:35', 'rpm', 'dnf', false],
-    ['fedora:43', 'rpm', 'dnf', true],
+    ['fedora:43', 'rpm', 'dnf5', true],
     ['rhel:9', 'rpm', 'dnf', false],
     ['rhel:10', 'rpm', 'dnf', true],
     ['almalinux:10', 'rpm', 'dnf', true],

@@ -10,8 +10,8 @@ import type { SeverityVocabulary } from '../core/severity.js';
  * read them.
  */
 
-/** The package managers a release can default to (executor/commands.ts `PackageManager`). */
-export type DefaultPackageManager = 'dnf' | 'tdnf' | 'apt';
+/** The package managers a release can default to (executor/types.ts `PackageManager`, one module each in executor/). */
+export type DefaultPackageManager = 'dnf' | 'dnf5' | 'tdnf' | 'apt';
 
 /**
  * Release lifecycle facts (issue #4): general availability, end of standard support (full

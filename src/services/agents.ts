@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../distros/registry.js';
-import { managerFor, type PackageManager } from '../executor/commands.js';
+import { isPackageManager, managerFor } from '../executor/registry.js';
 import { bootIdOf, parseAgentReport } from '../inventory/agent-report.js';
 import {
   defaultSqlitePath,
@@ -199,7 +199,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     // Patch runs use the release's own package manager when the host has it, else one it has
     // (dnf installed on Azure Linux 3.0, say): recorded on the agent's address.
     const own = managerFor(release);
-    const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m === 'dnf5' ? 'dnf' : m)) as PackageManager[];
+    const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m)).filter(isPackageManager);
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     await saveInventoryWithSources(

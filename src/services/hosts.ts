@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { didYouMean } from '../lib/words.js';
 import { releaseFamily } from '../distros/registry.js';
-import type { PackageManager } from '../executor/commands.js';
+import { PACKAGE_MANAGER_IDS, type PackageManager } from '../executor/registry.js';
 import { checkIdentityFile, mapBounded } from '../inventory/ssh.js';
 import { requireTransport, transportOf } from './host-transports/index.js';
 import { sshAddress } from './host-transports/ssh.js';
@@ -22,6 +22,9 @@ import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { scanTarget, type ScanReport } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
+/** The package managers a host can be added with (`--package-manager`), one module each in executor/. */
+export const HOST_PACKAGE_MANAGERS: readonly [PackageManager, ...PackageManager[]] = PACKAGE_MANAGER_IDS as [PackageManager, ...PackageManager[]];
+export type { PackageManager };
 /**
  * Hosts reached over SSH (issue #4). A host's connection is its target address,
  * `ssh://user@host:port?identity=/path/key&sudo=1&pm=dnf` — no secret is stored: the key stays in

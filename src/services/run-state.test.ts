@@ -366,9 +366,10 @@ describe.each(testDatabases())('run states on $name', ({ open }) => {
 describe('package manager per release', () => {
   it.each([
     ['azurelinux:3.0', 'tdnf'],
-    ['azurelinux:4.0', 'dnf'],
+    ['azurelinux:4.0', 'dnf5'],
     ['mariner:2.0', 'tdnf'],
-    ['fedora:41', 'dnf'],
+    ['fedora:40', 'dnf'],
+    ['fedora:41', 'dnf5'],
     ['almalinux:9', 'dnf'],
     ['ubuntu:24.04', 'apt'],
   ])('%s → %s', (r, pm) => {

@@ -1,18 +1,6 @@
-import {
-  availableArgv,
-  installedArgv,
-  precheckArgv,
-  readAvailable,
-  readInstalled,
-  readPrecheck,
-  refreshArgv,
-  resolveTargets,
-  sourceArgv,
-  updateArgv,
-  type CommandOptions,
-  type PackageManager,
-  type Target,
-} from '../executor/commands.js';
+import { packageManager } from '../executor/registry.js';
+import { resolveTargets } from '../executor/resolve.js';
+import type { CommandOptions, CommandResult, PackageManager, PackageManagerModule, Target } from '../executor/types.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
 
@@ -22,17 +10,13 @@ import type { RunStep } from '../storage/index.js';
  * (run-execute.ts) journals a step around `runStep`; every step is idempotent, so one a killed
  * process began is simply run again.
  */
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult };
 
 /** How steps reach a host: its package manager, a way to run argv there, reboot and re-scan. */
 export interface RunTransport {
   packageManager(targetId: string): Promise<PackageManager>;
   /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
-  managerOptions(targetId: string): Promise<{ installroot?: string; extra?: readonly string[] }>;
+  managerOptions(targetId: string): Promise<Pick<CommandOptions, 'installroot' | 'extra' | 'releasever' | 'config'>>;
   exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
   /**
    * Reboots the host and waits for it to come back. `since`: the step was begun before (its
@@ -47,45 +31,78 @@ export interface RunTransport {
   reaches?(target: { address: string | null }): boolean;
 }
 
+/** Runs each command and joins their outputs (tdnf asks one package a command). */
+async function outputs(t: RunTransport, targetId: string, argvs: readonly (readonly string[])[]): Promise<string> {
+  const out: string[] = [];
+  // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
+  for (const argv of argvs) out.push((await t.exec(targetId, argv)).stdout);
+  return out.join('\n');
+}
+
 /**
  * The versions to install on this host (resolveTargets): what it has installed now and what its
- * repositories offer, read with its own package manager (apt-cache, dnf repoquery; tdnf: the
- * planned versions as they are). A package already at or above its planned version is left out.
+ * repositories offer, read with its own package manager (apt-cache, dnf and dnf5 repoquery,
+ * tdnf -j repoquery). A package already at or above its planned version is left out.
  */
 async function resolveOnHost(
   t: RunTransport,
   targetId: string,
-  pm: PackageManager,
+  pm: PackageManagerModule,
   packages: readonly Target[],
   options: CommandOptions,
   fromView: boolean,
 ): Promise<{ targets: Target[]; notes: string }> {
   const names = packages.map((p) => p.name);
-  const argv = availableArgv(pm, names, options);
-  const installedQuery = installedArgv(pm, names, options);
-  if (argv === null || installedQuery === null) return { targets: [...packages], notes: '' };
-  // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
-  const available = readAvailable(pm, (await t.exec(targetId, argv)).stdout);
-  const installed = readInstalled(pm, (await t.exec(targetId, installedQuery)).stdout);
-  const scheme = versionScheme(pm === 'apt' ? 'deb' : 'rpm');
+  const available = pm.readAvailable(await outputs(t, targetId, pm.availableArgvs(names, options)));
+  const installed = pm.readInstalled(await outputs(t, targetId, pm.installedArgvs(names, options)));
+  const scheme = versionScheme(pm.scheme);
   const r = resolveTargets(packages, available, (a, b) => scheme.compare(a, b), { installed, basis: fromView ? 'build' : 'fix' });
   return { targets: r.targets, notes: [...r.current.map((c) => `already: ${c}\n`), ...r.changed.map((c) => `resolved: ${c}\n`)].join('') };
+}
+
+/**
+ * After an update: a target the manager still lists at another version was not installed (tdnf
+ * drops a build its --exclude covers without a word and exits 0). A package the query does not
+ * list at all is left to the re-scan.
+ */
+async function verifyInstalled(
+  t: RunTransport,
+  targetId: string,
+  pm: PackageManagerModule,
+  targets: readonly Target[],
+  options: CommandOptions,
+): Promise<string[]> {
+  const installed = pm.readInstalled(
+    await outputs(
+      t,
+      targetId,
+      pm.installedArgvs(
+        targets.map((x) => x.name),
+        options,
+      ),
+    ),
+  );
+  const scheme = versionScheme(pm.scheme);
+  return targets
+    .filter((x) => (installed.get(x.name) ?? []).length > 0 && !(installed.get(x.name) ?? []).some((v) => scheme.compare(v, x.version) === 0))
+    .map((x) => `${x.name} ${x.version} (installed: ${(installed.get(x.name) ?? []).join(', ')})`);
 }
 
 export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null): Promise<{ ok: boolean; result: CommandResult }> {
   const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
   const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
-  const optionsFor = async (pm: PackageManager): Promise<CommandOptions> => {
+  const managerOf = async (): Promise<{ pm: PackageManagerModule; options: CommandOptions }> => {
+    const pm = packageManager(await t.packageManager(s.targetId));
     const o = await t.managerOptions(s.targetId);
-    const only = sourceArgv(pm, repo);
-    return { ...(only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] }), ...(exclude.length > 0 ? { exclude } : {}) };
+    const only = pm.sourceArgv(repo);
+    const options = { ...(only.length === 0 ? o : { ...o, extra: [...(o.extra ?? []), ...only] }), ...(exclude.length > 0 ? { exclude } : {}) };
+    return { pm, options };
   };
   switch (s.kind) {
     case 'precheck': {
-      const pm = await t.packageManager(s.targetId);
-      const options = await optionsFor(pm);
-      const refresh = refreshArgv(pm, options);
+      const { pm, options } = await managerOf();
+      const refresh = pm.refreshArgv(options);
       let refreshed = '';
       if (refresh !== null) {
         const u = await t.exec(s.targetId, refresh);
@@ -95,19 +112,23 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0)
         return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
-      const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
-      const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
+      const r = await t.exec(s.targetId, pm.precheckArgv(resolved.targets, options));
+      const read = pm.readPrecheck(r, { targets: resolved.targets, exclude });
       return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
     }
     case 'update': {
-      const pm = await t.packageManager(s.targetId);
-      const options = await optionsFor(pm);
+      const { pm, options } = await managerOf();
       // The same resolution as the precheck's: the lists were refreshed there.
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0)
         return { ok: true, result: { code: 0, stdout: `nothing to update: every package is at or above its planned version\n${resolved.notes}`, stderr: '' } };
-      const r = await t.exec(s.targetId, updateArgv(pm, resolved.targets, options));
-      return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
+      const r = await t.exec(s.targetId, pm.updateArgv(resolved.targets, options));
+      const read = pm.readUpdate(r);
+      if (!read.ok) return { ok: false, result: { ...r, stdout: `${read.message}\n${resolved.notes}${r.stdout}` } };
+      const short = await verifyInstalled(t, s.targetId, pm, resolved.targets, options);
+      if (short.length > 0)
+        return { ok: false, result: { ...r, stdout: `${pm.displayName} exited 0 but did not install: ${short.join('; ')}\n${resolved.notes}${r.stdout}` } };
+      return { ok: true, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }
     case 'reboot': {
       const r = await t.reboot(s.targetId, previousStart === null ? undefined : { since: previousStart });

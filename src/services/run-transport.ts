@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import { managerFor } from '../executor/commands.js';
+import { managerFor, releaseVersion } from '../executor/registry.js';
 import { getTarget, type StoredTarget } from '../storage/index.js';
 import {
   packageManagerOf,
@@ -41,7 +41,11 @@ function dispatch(
       const t = await target(id);
       return packageManagerOf(t) ?? managerFor(t.release);
     },
-    managerOptions: () => Promise.resolve({}),
+    // The release's version: tdnf cannot tell it on a host without a release package (the others ignore it).
+    managerOptions: async (id) => {
+      const v = releaseVersion((await target(id)).release);
+      return v === undefined ? {} : { releasever: v };
+    },
     async exec(id, argv) {
       const t = await target(id);
       // apt must never stop to ask.

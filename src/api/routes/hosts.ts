@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { hostDetail } from '../../services/host-detail.js';
-import { addHost, getHost, listHosts, removeHost, scanHosts } from '../../services/hosts.js';
+import { addHost, getHost, HOST_PACKAGE_MANAGERS, listHosts, removeHost, scanHosts } from '../../services/hosts.js';
 import { name, needFound, page, paginate, route, type Route } from './route.js';
 
 /** Hosts reached over SSH: listed, added, removed, scanned. */
@@ -33,7 +33,7 @@ export const HOST_ROUTES: readonly Route[] = [
       identityFile: z.string().startsWith('/').max(4096).optional(),
       sudo: z.boolean().optional(),
       tags: z.array(name).max(64).optional(),
-      packageManager: z.enum(['dnf', 'tdnf', 'apt']).optional(),
+      packageManager: z.enum(HOST_PACKAGE_MANAGERS).optional(),
     }),
     handle: ({ db, body, actor, config }) => addHost(db, body, actor, { identityDir: config.sshKeyDir ?? null }),
   }),

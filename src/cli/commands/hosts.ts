@@ -1,4 +1,14 @@
-import { addHost, listHosts, removeHost, scanHosts, sshKeyDir, tagHost, type HostInput } from '../../services/hosts.js';
+import {
+  addHost,
+  HOST_PACKAGE_MANAGERS,
+  listHosts,
+  removeHost,
+  scanHosts,
+  sshKeyDir,
+  tagHost,
+  type HostInput,
+  type PackageManager,
+} from '../../services/hosts.js';
 import { staleFeedNotes } from '../../services/stale-notes.js';
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
@@ -176,13 +186,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--identity <file>', 'private key file (default: the SSH agent)')
     .option('--sudo', 'run package queries with sudo -n')
     .addOption(listOption('--tag <tag>', 'a tag (repeatable)'))
-    .addOption(enumOption('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)", ['dnf', 'tdnf', 'apt']))
+    .addOption(enumOption('--package-manager <pm>', "the host's package manager for patch runs (default: its release's own)", [...HOST_PACKAGE_MANAGERS]))
     .option('--replace', 'replace the host of this name (its address, identity, tags), keeping its inventory and findings')
     .action(
-      async (
-        name: string,
-        o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: 'dnf' | 'tdnf' | 'apt'; replace?: boolean },
-      ) => {
+      async (name: string, o: { address: string; identity?: string; sudo?: boolean; tag: string[]; packageManager?: PackageManager; replace?: boolean }) => {
         ctx.exit = await hostsAddCommand({
           io,
           dbPath: ctx.dbPath(),

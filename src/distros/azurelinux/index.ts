@@ -37,7 +37,8 @@ export const azurelinux: DistroDescriptor = {
     },
   ],
   // Azure Linux 4.0 moved to dnf5; 2.0 and 3.0 ship tdnf.
-  packageManager: (version) => (Number.parseInt(version, 10) >= 4 ? 'dnf' : 'tdnf'),
+  // 4.0 is built from Fedora 43 and ships dnf5; 2.0 and 3.0 ship tdnf.
+  packageManager: (version) => (Number.parseInt(version, 10) >= 4 ? 'dnf5' : 'tdnf'),
   image: { rpmDbSysimageSinceMajor: 4 },
   distTags: [
     { tag: 'azl3', version: '3.0' },

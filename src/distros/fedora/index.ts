@@ -17,7 +17,8 @@ export const fedora: DistroDescriptor = {
       ['fedora:44', 'Fedora 44', '2026-04-28', null, '2027-06-02', null],
     ],
   ),
-  packageManager: () => 'dnf',
+  // Fedora 41 replaced dnf 4 with dnf5.
+  packageManager: (version) => (Number.parseInt(version, 10) >= 41 ? 'dnf5' : 'dnf'),
   // rpm 4.16 moved the database to /usr/lib/sysimage/rpm in Fedora 36.
   image: { rpmDbSysimageSinceMajor: 36 },
   feeds: [],

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
-import type { PackageManager } from '../../executor/commands.js';
+import { isPackageManager, type PackageManager } from '../../executor/registry.js';
 import type { StoredTarget } from '../../storage/index.js';
 import { agent } from './agent.js';
 import { ssh } from './ssh.js';
@@ -32,7 +32,7 @@ export function requireTransport(t: StoredTarget): HostTransport {
 export function packageManagerOf(t: StoredTarget): PackageManager | null {
   if (t.address === null || transportOf(t) === null) return null;
   const pm = new URL(t.address).searchParams.get('pm');
-  return pm === 'dnf' || pm === 'tdnf' || pm === 'apt' ? pm : null;
+  return isPackageManager(pm) ? pm : null;
 }
 
 export type { HostTransport, HostTransportContext, HostTransportOptions } from './types.js';

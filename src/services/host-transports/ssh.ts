@@ -1,5 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
-import type { PackageManager } from '../../executor/commands.js';
+import type { PackageManager } from '../../executor/registry.js';
 import { collectSsh, sshExec, type SshTarget } from '../../inventory/ssh.js';
 import type { StoredTarget } from '../../storage/index.js';
 import type { CommandResult } from '../runs.js';
