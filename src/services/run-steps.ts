@@ -15,6 +15,7 @@ import {
 } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
+import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
 
 /**
  * One journaled step of a patch run on one host (issue #5): precheck, update to the exact
@@ -45,6 +46,8 @@ export interface RunTransport {
    * plans for a run leave the others out of their rings, with a warning. Absent: every target.
    */
   reaches?(target: { address: string | null }): boolean;
+  /** The name or address the host is reached at (for health gates and hook URLs); absent or null: its name. */
+  address?(targetId: string): Promise<string | null>;
 }
 
 /**
@@ -72,7 +75,11 @@ async function resolveOnHost(
   return { targets: r.targets, notes: [...r.current.map((c) => `already: ${c}\n`), ...r.changed.map((c) => `resolved: ${c}\n`)].join('') };
 }
 
-export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null): Promise<{ ok: boolean; result: CommandResult }> {
+/**
+ * Runs one step. `host`: the host's steps in this run (a rollback reads what its precheck
+ * recorded, a reboot what the restart step found).
+ */
+export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null, host: readonly RunStep[] = []): Promise<StepOutcome> {
   const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
   const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
@@ -85,19 +92,22 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
     case 'precheck': {
       const pm = await t.packageManager(s.targetId);
       const options = await optionsFor(pm);
+      // With a rollback, what the host has before anything changes (without the source's repository options).
+      const facts = s.spec['record'] === true ? await recordBefore(t, s, pm, packages.map((p) => p.name), await t.managerOptions(s.targetId)) : undefined;
+      const withFacts = (r: StepOutcome): StepOutcome => (facts === undefined ? r : { ...r, facts });
       const refresh = refreshArgv(pm, options);
       let refreshed = '';
       if (refresh !== null) {
         const u = await t.exec(s.targetId, refresh);
-        if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
+        if (u.code !== 0) return withFacts({ ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } });
         refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
       }
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0)
-        return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
+        return withFacts({ ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } });
       const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
-      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
+      return withFacts({ ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } });
     }
     case 'update': {
       const pm = await t.packageManager(s.targetId);
@@ -110,6 +120,10 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       return { ok: r.code === 0, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }
     case 'reboot': {
+      if (s.spec['when'] === 'required') {
+        const need = rebootNeeded(host);
+        if (!need.needed) return { ok: true, result: { code: 0, stdout: `${need.why}\n`, stderr: '' } };
+      }
       const r = await t.reboot(s.targetId, previousStart === null ? undefined : { since: previousStart });
       return { ok: r.code === 0, result: r };
     }
@@ -117,5 +131,14 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       const r = await t.rescan(s.targetId);
       return { ok: r.code === 0, result: r };
     }
+    case 'hook':
+      return runHook(t, s);
+    case 'gate':
+      return runGate(t, s);
+    case 'restart':
+      return runRestart(t, s, await t.managerOptions(s.targetId));
+    case 'rollback':
+      // The host's own repositories (not only a view's): the builds the update replaced must be found.
+      return runRollback(t, s, host, await t.managerOptions(s.targetId));
   }
 }

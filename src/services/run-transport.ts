@@ -42,6 +42,13 @@ function dispatch(
       return packageManagerOf(t) ?? managerFor(t.release);
     },
     managerOptions: () => Promise.resolve({}),
+    // Where health gates connect and hook URLs point: the host part of its address URL (ssh://root@web-1.corp:22 → web-1.corp).
+    async address(id) {
+      const t = await target(id);
+      if (t.address === null || transportOf(t) !== ssh) return null;
+      const host = new URL(t.address).hostname;
+      return host === '' ? null : host.replace(/^\[(.*)\]$/, '$1');
+    },
     async exec(id, argv) {
       const t = await target(id);
       // apt must never stop to ask.
