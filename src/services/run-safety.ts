@@ -17,8 +17,8 @@ import {
 import { isKernel } from '../policy/reboot.js';
 import type { Gate, Hook } from '../policy/safety-schema.js';
 import type { RunStep } from '../storage/index.js';
-import { allowedCommand, allowedHttp, loadHookAllowList, type HookPlace } from './hook-allow.js';
-import type { CommandResult, RunTransport } from './run-steps.js';
+import { allowedCommand, allowedHttp, loadHookAllowList, type HookAllowList, type HookPlace } from './hook-allow.js';
+import type { CommandResult, RunTransport } from './run-types.js';
 
 /**
  * The steps of safe patching (issue #15): hooks, health gates, restarts of services still using
@@ -35,13 +35,15 @@ export interface StepOutcome {
 
 const done = (ok: boolean, stdout: string, code: number | null = ok ? 0 : 1, stderr = ''): StepOutcome => ({ ok, result: { code, stdout, stderr } });
 
+const allowList = (t: RunTransport): HookAllowList => t.hookAllowList?.() ?? loadHookAllowList();
+
 async function placeOf(t: RunTransport, s: RunStep): Promise<HookPlace> {
   return { host: s.targetName, address: (await t.address?.(s.targetId)) ?? s.targetName };
 }
 
 /** An allow-listed command on the host, under coreutils `timeout` (exit 124 when it ran out). */
 async function runCommand(t: RunTransport, s: RunStep, name: string): Promise<StepOutcome> {
-  const c = allowedCommand(loadHookAllowList(), name, await placeOf(t, s));
+  const c = allowedCommand(allowList(t), name, await placeOf(t, s));
   const r = await t.exec(s.targetId, ['timeout', '-k', '10', String(c.timeoutSeconds), ...c.argv]);
   const head = `command ${name}: ${c.argv.join(' ')}\n`;
   if (r.code === 124 || r.code === 137) return { ok: false, result: { ...r, stdout: `${head}timed out after ${String(c.timeoutSeconds)} s\n${r.stdout}` } };
@@ -50,7 +52,7 @@ async function runCommand(t: RunTransport, s: RunStep, name: string): Promise<St
 
 /** An allow-listed HTTP call from Bulwark: 2xx passes. Redirects are not followed (a 3xx fails). */
 async function runHttp(t: RunTransport, s: RunStep, name: string): Promise<StepOutcome> {
-  const h = allowedHttp(loadHookAllowList(), name, await placeOf(t, s));
+  const h = allowedHttp(allowList(t), name, await placeOf(t, s));
   const head = `http ${name}: ${h.method} ${h.url}\n`;
   try {
     const res = await fetch(h.url, {

@@ -15,6 +15,7 @@ import {
 } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
+import type { CommandResult, RunTransport } from './run-types.js';
 import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
 
 /**
@@ -23,32 +24,7 @@ import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, 
  * (run-execute.ts) journals a step around `runStep`; every step is idempotent, so one a killed
  * process began is simply run again.
  */
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** How steps reach a host: its package manager, a way to run argv there, reboot and re-scan. */
-export interface RunTransport {
-  packageManager(targetId: string): Promise<PackageManager>;
-  /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
-  managerOptions(targetId: string): Promise<{ installroot?: string; extra?: readonly string[] }>;
-  exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
-  /**
-   * Reboots the host and waits for it to come back. `since`: the step was begun before (its
-   * process died) at that time — a host booted since then is not rebooted again.
-   */
-  reboot(targetId: string, o?: { since?: string }): Promise<CommandResult>;
-  rescan(targetId: string): Promise<CommandResult>;
-  /**
-   * Whether this transport can reach a target at all (an imported inventory has no address):
-   * plans for a run leave the others out of their rings, with a warning. Absent: every target.
-   */
-  reaches?(target: { address: string | null }): boolean;
-  /** The name or address the host is reached at (for health gates and hook URLs); absent or null: its name. */
-  address?(targetId: string): Promise<string | null>;
-}
+export type { CommandResult, RunTransport } from './run-types.js';
 
 /**
  * The versions to install on this host (resolveTargets): what it has installed now and what its

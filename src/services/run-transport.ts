@@ -10,6 +10,7 @@ import {
   type HostTransportOptions,
 } from './host-transports/index.js';
 import { ssh } from './host-transports/ssh.js';
+import { HOOKS_FILE_VARIABLE, loadHookAllowList } from './hook-allow.js';
 import { scanHosts } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
 import type { Db } from './store.js';
@@ -42,6 +43,7 @@ function dispatch(
       return packageManagerOf(t) ?? managerFor(t.release);
     },
     managerOptions: () => Promise.resolve({}),
+    hookAllowList: () => loadHookAllowList(opts.hooksFile !== undefined ? { [HOOKS_FILE_VARIABLE]: opts.hooksFile } : process.env),
     // Where health gates connect and hook URLs point: the host part of its address URL (ssh://root@web-1.corp:22 → web-1.corp).
     async address(id) {
       const t = await target(id);
