@@ -84,13 +84,15 @@ export async function killAtJournal(o: {
   maxKills: number;
   maxEventsPerLife?: number;
   random: () => number;
+  /** The worker's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<{ kills: number; selfStopped: number; result: unknown }> {
   let kills = 0;
   let selfStopped = 0;
   for (;;) {
     const before = lineCount(o.trace);
     const killAfter = kills < o.maxKills ? 1 + Math.floor(o.random() * (o.maxEventsPerLife ?? 4)) : Infinity;
-    const child = spawn(process.execPath, [...o.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...o.argv], { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env !== undefined ? { env: o.env } : {}) });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
