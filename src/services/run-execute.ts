@@ -125,10 +125,12 @@ async function executeLeased(
       hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed')).length / hosts.length > run.failureThreshold;
     const worker = async (): Promise<void> => {
       for (;;) {
-        if (doomed()) return;
         const host = hosts[next++];
         if (host === undefined) return;
         const steps = all.filter((s) => s.targetId === host && s.ringIndex === ring);
+        // A host already begun is carried on even so (a rollback a killed process left started
+        // must still run); one not begun is left.
+        if (doomed() && steps.every((s) => s.state === 'pending')) continue;
         // A host not begun when its window has ended is left for the next window: never started late.
         const first = steps.find((s) => s.kind === 'precheck');
         const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
