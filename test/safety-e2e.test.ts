@@ -90,7 +90,17 @@ needs.describe('a pre hook, a health gate failing on one host, rollback on failu
   it(
     'drains, snapshots, patches; the host failing its gate is rolled back (rpm -qa and dnf history over SSH), the ring halts, every step is journaled',
     async () => {
-      await ok('feeds', 'add', 'fleet', '--format', 'updateinfo', '--release', 'azurelinux:3.0', '--location', `${server?.url ?? ''}/repodata/updateinfo.xml.gz`);
+      await ok(
+        'feeds',
+        'add',
+        'fleet',
+        '--format',
+        'updateinfo',
+        '--release',
+        'azurelinux:3.0',
+        '--location',
+        `${server?.url ?? ''}/repodata/updateinfo.xml.gz`,
+      );
       for (const h of hosts)
         await ok(
           'hosts',
@@ -136,10 +146,13 @@ needs.describe('a pre hook, a health gate failing on one host, rollback on failu
         'rollback:done',
       ]);
       // Every step ran once and says what it did.
-      for (const s of run.steps.filter((x) => x.state !== 'skipped')) expect([s.targetName, s.kind, s.attempts, s.output ?? '']).toEqual([s.targetName, s.kind, 1, expect.any(String)]);
+      for (const s of run.steps.filter((x) => x.state !== 'skipped'))
+        expect([s.targetName, s.kind, s.attempts, s.output ?? '']).toEqual([s.targetName, s.kind, 1, expect.any(String)]);
       const web2 = run.steps.filter((s) => s.targetName === 's-web-2');
       expect(web2.find((s) => s.kind === 'gate')?.output).toMatch(/gate failed.*\n.*tcp 127\.0\.11\.3:18511: .*ECONNREFUSED/);
-      expect(web2.find((s) => s.kind === 'rollback')?.output).toMatch(/dnf history undo \d+: exit 0[\s\S]*verified: bw-curl 0:8\.8\.0-1\.azl3; bw-openssl 1:3\.3\.0-2\.azl3/);
+      expect(web2.find((s) => s.kind === 'rollback')?.output).toMatch(
+        /dnf history undo \d+: exit 0[\s\S]*verified: bw-curl 0:8\.8\.0-1\.azl3; bw-openssl 1:3\.3\.0-2\.azl3/,
+      );
       expect(web2.find((s) => s.kind === 'hook' && s.state === 'skipped')?.output).toBe('skipped: gate failed');
 
       // What the hosts say over SSH: the failed one is back on its old versions, with the update and its undo in its history.
@@ -246,7 +259,17 @@ gates: [{ systemd: bw-demo.service, withinSeconds: 30 }, { systemd: bw-other.ser
     async () => {
       const h = host as DnfHost;
       const u = units as NonNullable<typeof units>;
-      await ok('feeds', 'add', 'demo', '--format', 'updateinfo', '--release', 'azurelinux:3.0', '--location', `${server?.url ?? ''}/repodata/updateinfo.xml.gz`);
+      await ok(
+        'feeds',
+        'add',
+        'demo',
+        '--format',
+        'updateinfo',
+        '--release',
+        'azurelinux:3.0',
+        '--location',
+        `${server?.url ?? ''}/repodata/updateinfo.xml.gz`,
+      );
       await ok('hosts', 'add', 'svc-1', '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey, '--package-manager', 'dnf');
       await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
       // The services start on the host (in its namespace), through its systemctl.
@@ -261,7 +284,15 @@ gates: [{ systemd: bw-demo.service, withinSeconds: 30 }, { systemd: bw-other.ser
       expect(await ok('scheduler', '--once', '--known-hosts', knownHosts)).toMatch(/svc: run 1 on svc-1: done/);
 
       const run = JSON.parse((await runCli(['run', 'show', '1', '--json'], env)).out) as Shown;
-      expect(run.steps.map((s) => `${s.kind}:${s.state}`)).toEqual(['precheck:done', 'update:done', 'restart:done', 'reboot:done', 'gate:done', 'gate:done', 'rescan:done']);
+      expect(run.steps.map((s) => `${s.kind}:${s.state}`)).toEqual([
+        'precheck:done',
+        'update:done',
+        'restart:done',
+        'reboot:done',
+        'gate:done',
+        'gate:done',
+        'rescan:done',
+      ]);
       const restart = run.steps.find((s) => s.kind === 'restart')?.output ?? '';
       expect(restart).toMatch(new RegExp(`pid ${String(demoBefore)} \\(sleep, bw-demo\\.service\\) maps ${LIB.replace(/\./g, '\\.')}`));
       expect(restart).toMatch(/restarted: bw-demo\.service \(exit 0\)/);

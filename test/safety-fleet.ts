@@ -189,7 +189,12 @@ export function standInSystemd(
       [systemctl, '/usr/bin/systemctl'],
     ],
     pid: pidOf,
-    starts: (u) => (existsSync(join(unitsDir, `${u}.starts`)) ? readFileSync(join(unitsDir, `${u}.starts`), 'utf8').trim().split('\n').length : 0),
+    starts: (u) =>
+      existsSync(join(unitsDir, `${u}.starts`))
+        ? readFileSync(join(unitsDir, `${u}.starts`), 'utf8')
+            .trim()
+            .split('\n').length
+        : 0,
     stop: () => {
       // Only the processes these units started, by the pids they recorded.
       for (const u of Object.keys(units)) {

@@ -72,7 +72,17 @@ needs.describe('safe patching with Bulwark killed at random moments', () => {
         expect(r.code === 0 ? 0 : `exit ${String(r.code)}: ${r.err}`).toBe(0);
         return r.out;
       };
-      await ok('feeds', 'add', 'fleet', '--format', 'updateinfo', '--release', 'azurelinux:3.0', '--location', `${server?.url ?? ''}/repodata/updateinfo.xml.gz`);
+      await ok(
+        'feeds',
+        'add',
+        'fleet',
+        '--format',
+        'updateinfo',
+        '--release',
+        'azurelinux:3.0',
+        '--location',
+        `${server?.url ?? ''}/repodata/updateinfo.xml.gz`,
+      );
       for (const h of hosts)
         await ok(
           'hosts',

@@ -23,6 +23,9 @@ describe('safe patching commands per package manager', () => {
     expect(readHistoryIds('dnf', readFileSync(join(import.meta.dirname, '__fixtures__', 'dnf4-history-list.txt'), 'utf8'))).toEqual([1, 2]);
     expect(readHistoryIds('dnf', 'No transactions\n')).toEqual([]);
     expect(readHistoryIds('tdnf', '[{"Id":3,"CmdLine":"install x","TimeStamp":1,"AddedCount":1,"RemovedCount":0},{"Id":1,"CmdLine":"init"}]')).toEqual([1, 3]);
+    // Recorded from the real tdnf 3.5.9 (testbed build) after an install, an update and `history undo 3`:
+    // its "(set)" creation and "(unknown)" rpm database syncs are not transactions to undo.
+    expect(readHistoryIds('tdnf', readFileSync(join(import.meta.dirname, '__fixtures__', 'tdnf-3.5.9-history-list.json'), 'utf8'))).toEqual([2, 3, 6]);
     expect(() => readHistoryIds('tdnf', 'Error(1011)')).toThrow(/no JSON/);
     expect(historyListArgv('apt')).toBeNull();
     expect(historyListArgv('tdnf', { installroot: '/r' })).toEqual(['tdnf', '--installroot=/r', '-j', 'history', 'list']);
@@ -65,9 +68,15 @@ describe('safe patching commands per package manager', () => {
     expect(unitOfCgroup('/user.slice/user-0.slice/session-3.scope')).toBeNull();
     expect(unitOfCgroup('/')).toBeNull();
     const read = readStaleProcesses(
-      ['P 10 nginx', 'C 10 9:name=systemd:/system.slice/nginx.service', 'C 10 0::/', 'M 10 /usr/lib64/libssl.so.3', 'P 1 systemd', 'C 1 0::/init.scope', 'M 1 /usr/lib64/libc.so.6'].join(
-        '\n',
-      ),
+      [
+        'P 10 nginx',
+        'C 10 9:name=systemd:/system.slice/nginx.service',
+        'C 10 0::/',
+        'M 10 /usr/lib64/libssl.so.3',
+        'P 1 systemd',
+        'C 1 0::/init.scope',
+        'M 1 /usr/lib64/libc.so.6',
+      ].join('\n'),
     );
     expect(read).toEqual([
       { pid: 1, comm: 'systemd', unit: null, files: ['/usr/lib64/libc.so.6'] },

@@ -20,7 +20,8 @@ const UNIT = /^[A-Za-z0-9:_.@\\-]{1,255}\.(service|socket|target|timer|mount)$/;
 
 function names(pm: PackageManager, list: readonly string[]): string[] {
   for (const n of list)
-    if (!(pm === 'apt' ? DEB_NAME : RPM_NAME).test(n) || n.startsWith('-')) throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
+    if (!(pm === 'apt' ? DEB_NAME : RPM_NAME).test(n) || n.startsWith('-'))
+      throw new BulwarkError('input.invalid', `"${n}" is not a package name ${pm} is given`);
   return [...list];
 }
 
@@ -77,7 +78,7 @@ export function historyListArgv(pm: PackageManager, o: CommandOptions = {}): str
 /**
  * The transaction ids historyListArgv's output lists, ascending. dnf 4 prints a table whose rows
  * start with the id and a bar (`    3 | -y install … | 2026-12-06 18:20 | Upgrade | 2`), or
- * "No transactions"; tdnf -j prints a JSON list of objects with an `Id`.
+ * "No transactions"; tdnf -j prints a JSON list of objects with an `Id` and a `CmdLine`.
  */
 export function readHistoryIds(pm: PackageManager, stdout: string): number[] {
   if (pm === 'tdnf') {
@@ -90,8 +91,13 @@ export function readHistoryIds(pm: PackageManager, stdout: string): number[] {
       throw new BulwarkError('target.unreachable', `tdnf history list printed no JSON: ${text.slice(0, 200)}`);
     }
     if (!Array.isArray(parsed)) return [];
+    // tdnf records its history's creation ("(set)") and, as "(unknown)", changes made to the rpm
+    // database by other tools since it last ran (seen on tdnf 3.5.9): neither is a transaction of
+    // Bulwark's to undo.
     return parsed
-      .map((x) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)['Id'] : undefined))
+      .filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null)
+      .filter((x) => x['CmdLine'] !== '(set)' && x['CmdLine'] !== '(unknown)')
+      .map((x) => x['Id'])
       .filter((x): x is number => typeof x === 'number')
       .sort((a, b) => a - b);
   }
@@ -130,11 +136,23 @@ export function restoreArgv(pm: PackageManager, versions: readonly { name: strin
   if (versions.length === 0) throw new BulwarkError('usage', 'nothing to restore');
   const specs = versions.map((v) => {
     names(pm, [v.name]);
-    if (!(pm === 'apt' ? DEB_VERSION : RPM_EVR).test(v.version)) throw new BulwarkError('input.invalid', `"${v.version}" is not a version ${pm} is given for ${v.name}`);
+    if (!(pm === 'apt' ? DEB_VERSION : RPM_EVR).test(v.version))
+      throw new BulwarkError('input.invalid', `"${v.version}" is not a version ${pm} is given for ${v.name}`);
     return pm === 'apt' ? `${v.name}=${v.version}` : `${v.name}-${v.version}`;
   });
   if (pm === 'apt')
-    return ['apt-get', ...(o.extra ?? []), '-y', '-q', '-o', 'Dpkg::Options::=--force-confold', '--allow-downgrades', 'install', '--no-install-recommends', ...specs];
+    return [
+      'apt-get',
+      ...(o.extra ?? []),
+      '-y',
+      '-q',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      '--allow-downgrades',
+      'install',
+      '--no-install-recommends',
+      ...specs,
+    ];
   const root = o.installroot === undefined ? [] : [`--installroot=${o.installroot}`];
   // dnf and tdnf: a downgrade to the exact builds (an installed package at another version is replaced).
   return [pm, ...root, ...(o.extra ?? []), '-y', 'downgrade', ...specs];
@@ -217,9 +235,7 @@ export function readStaleProcesses(stdout: string): StaleProcess[] {
       else p.v2 = path;
     }
   }
-  return [...byPid.values()]
-    .map(({ v1, v2, ...p }) => ({ ...p, unit: unitOfCgroup(v1 ?? v2 ?? '') }))
-    .sort((a, b) => a.pid - b.pid);
+  return [...byPid.values()].map(({ v1, v2, ...p }) => ({ ...p, unit: unitOfCgroup(v1 ?? v2 ?? '') })).sort((a, b) => a.pid - b.pid);
 }
 
 /**

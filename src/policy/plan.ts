@@ -126,7 +126,8 @@ export function assemblePlan(input: PlanInput): Plan {
 /** The policy's hooks, gates, rollback and restarts, as the plan carries them to a run; nothing when it has none. */
 function safetyOf(policy: Policy): { safety?: PlanSafety } {
   const { hooks, gates, rollback, restart, reboot } = policy;
-  const none = hooks.pre.length === 0 && hooks.post.length === 0 && hooks.snapshot === undefined && gates.length === 0 && rollback === 'never' && restart === 'none';
+  const none =
+    hooks.pre.length === 0 && hooks.post.length === 0 && hooks.snapshot === undefined && gates.length === 0 && rollback === 'never' && restart === 'none';
   if (none) return {};
   return {
     safety: {

@@ -66,9 +66,13 @@ export type Gate = z.infer<typeof Gate>;
 
 export const Hooks = z
   .strictObject({
-    pre: z.array(Hook).max(20).default([]).describe("Hooks run on each host before its update, in order; one failing skips the host (its packages are not touched)."),
+    pre: z
+      .array(Hook)
+      .max(20)
+      .default([])
+      .describe('Hooks run on each host before its update, in order; one failing skips the host (its packages are not touched).'),
     snapshot: Hook.optional().describe('A hook run just before the update (an LVM or btrfs snapshot command, or a cloud snapshot through an HTTP call).'),
-    post: z.array(Hook).max(20).default([]).describe("Hooks run on each host after its update, restarts, reboot and gates all passed, in order."),
+    post: z.array(Hook).max(20).default([]).describe('Hooks run on each host after its update, restarts, reboot and gates all passed, in order.'),
   })
   .default({ pre: [], post: [] })
   .describe('Pre- and post-patch hooks, each one a journaled step of the host.');
@@ -79,9 +83,13 @@ export const Safety = {
   rollback: z
     .enum(['never', 'on-failure'])
     .default('never')
-    .describe("`on-failure`: when the update, a restart, the reboot, a gate or a post hook fails, the host's transaction is undone with its package manager's history (apt: the previous versions installed exactly), then verified by a re-scan."),
+    .describe(
+      "`on-failure`: when the update, a restart, the reboot, a gate or a post hook fails, the host's transaction is undone with its package manager's history (apt: the previous versions installed exactly), then verified by a re-scan.",
+    ),
   restart: z
     .enum(['none', 'services'])
     .default('none')
-    .describe('`services`: after the update, the services whose processes still map files the update replaced are restarted (exactly those), and with `reboot: when-required` a reboot the plan did not foresee is made when the same facts call for one (pid 1 still maps replaced files, or a kernel was updated).'),
+    .describe(
+      '`services`: after the update, the services whose processes still map files the update replaced are restarted (exactly those), and with `reboot: when-required` a reboot the plan did not foresee is made when the same facts call for one (pid 1 still maps replaced files, or a kernel was updated).',
+    ),
 };

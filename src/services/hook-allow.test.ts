@@ -29,7 +29,9 @@ http:
 
   it('refuses a name it does not list, and bad entries with the file, line and field', () => {
     expect(() => allowedCommand(list, 'rm-rf', { host: 'h', address: 'h' })).toThrow(/no command "rm-rf" in the hook allow-list \(BULWARK_HOOKS_FILE\)/);
-    expect(() => parseHookAllowList('commands:\n  x: { argv: ["-rf"] }\n', 'hooks.yaml')).toThrow(/hooks\.yaml:2:\d+: commands\.x\.argv: the first word is the program/);
+    expect(() => parseHookAllowList('commands:\n  x: { argv: ["-rf"] }\n', 'hooks.yaml')).toThrow(
+      /hooks\.yaml:2:\d+: commands\.x\.argv: the first word is the program/,
+    );
     expect(() => parseHookAllowList('http:\n  x: { url: "file:///etc/passwd" }\n', 'hooks.yaml')).toThrow(/hooks\.yaml:2:\d+: http\.x\.url: an http/);
     expect(() => parseHookAllowList('commands:\n  x: { argv: ["a"], shell: true }\n', 'hooks.yaml')).toThrow(/shell/);
   });
@@ -49,7 +51,9 @@ http:
 
   it('a policy names hooks and gates, never a command line or URL', () => {
     const base = 'apiVersion: bulwark/v1\nkind: Policy\nname: p\ncadence: { monthly: { weekday: tuesday, week: 2 } }\n';
-    const p = parsePolicy(`${base}hooks: { pre: [{ http: lb-drain }], post: [{ command: app-check }] }\ngates: [{ tcp: 443 }, { systemd: nginx.service, withinSeconds: 30 }]\nrollback: on-failure\nrestart: services\n`);
+    const p = parsePolicy(
+      `${base}hooks: { pre: [{ http: lb-drain }], post: [{ command: app-check }] }\ngates: [{ tcp: 443 }, { systemd: nginx.service, withinSeconds: 30 }]\nrollback: on-failure\nrestart: services\n`,
+    );
     expect(p.hooks).toEqual({ pre: [{ http: 'lb-drain' }], post: [{ command: 'app-check' }] });
     expect(p.gates).toEqual([
       { tcp: 443, withinSeconds: 0 },

@@ -69,7 +69,8 @@ export function parseHookAllowList(text: string, file = '<hooks>'): HookAllowLis
 export function loadHookAllowList(env: NodeJS.ProcessEnv = process.env): HookAllowList {
   const file = env[HOOKS_FILE_VARIABLE];
   if (file === undefined || file === '') return { commands: {}, http: {} };
-  if (!isAbsolute(file)) throw new BulwarkError('config.invalid', `${HOOKS_FILE_VARIABLE} must be an absolute path, not "${file}"`, { variable: HOOKS_FILE_VARIABLE });
+  if (!isAbsolute(file))
+    throw new BulwarkError('config.invalid', `${HOOKS_FILE_VARIABLE} must be an absolute path, not "${file}"`, { variable: HOOKS_FILE_VARIABLE });
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -92,13 +93,15 @@ const fill = (word: string, p: HookPlace, encode: (s: string) => string): string
 /** The allow-listed command `name` for this host: its argv (placeholders filled) and timeout. */
 export function allowedCommand(list: HookAllowList, name: string, p: HookPlace): { argv: string[]; timeoutSeconds: number } {
   const c = list.commands[name];
-  if (c === undefined) throw new BulwarkError('config.invalid', `no command "${name}" in the hook allow-list (${HOOKS_FILE_VARIABLE}); the policy names it`, { name });
+  if (c === undefined)
+    throw new BulwarkError('config.invalid', `no command "${name}" in the hook allow-list (${HOOKS_FILE_VARIABLE}); the policy names it`, { name });
   return { argv: c.argv.map((w) => fill(w, p, (s) => s)), timeoutSeconds: c.timeoutSeconds };
 }
 
 /** The allow-listed HTTP call `name` for this host. */
 export function allowedHttp(list: HookAllowList, name: string, p: HookPlace): HookAllowList['http'][string] {
   const h = list.http[name];
-  if (h === undefined) throw new BulwarkError('config.invalid', `no HTTP call "${name}" in the hook allow-list (${HOOKS_FILE_VARIABLE}); the policy names it`, { name });
+  if (h === undefined)
+    throw new BulwarkError('config.invalid', `no HTTP call "${name}" in the hook allow-list (${HOOKS_FILE_VARIABLE}); the policy names it`, { name });
   return { ...h, url: fill(h.url, p, encodeURIComponent) };
 }

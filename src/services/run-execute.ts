@@ -238,6 +238,7 @@ function skipReason(s: RunStep, failed: RunStep | undefined, host: readonly RunS
   if (s.kind !== 'rollback') return failed === undefined ? null : `skipped: ${failed.kind} failed`;
   if (failed === undefined) return 'skipped: not needed, every step succeeded';
   const update = host.find((x) => x.kind === 'update');
-  const changed = CHANGES_HOST.has(failed.kind) || (failed.kind === 'hook' && failed.spec['phase'] === 'post') || (update !== undefined && failed.seq > update.seq);
+  const changed =
+    CHANGES_HOST.has(failed.kind) || (failed.kind === 'hook' && failed.spec['phase'] === 'post') || (update !== undefined && failed.seq > update.seq);
   return changed ? null : `skipped: ${failed.kind} failed before the update, nothing changed`;
 }

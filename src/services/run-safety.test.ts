@@ -64,7 +64,13 @@ describe.each(testDatabases())('safe-patching steps on $name', ({ open }) => {
     const pk = await createRun(
       db,
       'p',
-      plan({ hooks: { pre: [{ command: 'drain-check' }], post: [] }, gates: [{ tcp: 1, withinSeconds: 0 }], rollback: 'on-failure', restart: 'none', reboot: 'never' }),
+      plan({
+        hooks: { pre: [{ command: 'drain-check' }], post: [] },
+        gates: [{ tcp: 1, withinSeconds: 0 }],
+        rollback: 'on-failure',
+        restart: 'none',
+        reboot: 'never',
+      }),
       null,
       { failureThreshold: 1, maxConcurrency: 1 },
     );
@@ -92,14 +98,22 @@ describe.each(testDatabases())('safe-patching steps on $name', ({ open }) => {
     // b's packages were never touched; a's rollback found nothing to undo after transaction 4 (the stand-in's update made none) and says so.
     expect(calls.filter((c) => c.startsWith('b ') && c.includes(' install '))).toEqual(['b dnf --assumeno install curl-0:8.11.1-3.azl3']);
     expect(calls).toContain('a timeout -k 10 5 drain-check a');
-    expect(steps.find((s) => s.targetName === 'a' && s.kind === 'rollback')?.output).toMatch(/^every package is at its version from before the update: nothing to undo/);
+    expect(steps.find((s) => s.targetName === 'a' && s.kind === 'rollback')?.output).toMatch(
+      /^every package is at its version from before the update: nothing to undo/,
+    );
   });
 
   it('with no failure the rollback is skipped as not needed, and a plan without safety makes no extra steps', async () => {
-    const pk = await createRun(db, 'p', plan({ hooks: { pre: [], post: [{ command: 'drain-check' }] }, gates: [], rollback: 'on-failure', restart: 'none', reboot: 'never' }), null, {
-      failureThreshold: 1,
-      maxConcurrency: 1,
-    });
+    const pk = await createRun(
+      db,
+      'p',
+      plan({ hooks: { pre: [], post: [{ command: 'drain-check' }] }, gates: [], rollback: 'on-failure', restart: 'none', reboot: 'never' }),
+      null,
+      {
+        failureThreshold: 1,
+        maxConcurrency: 1,
+      },
+    );
     const calls: string[] = [];
     const t = standIn(calls);
     await executeRun(db, pk, { ...t, exec: (id, argv) => t.exec(id === 'b' ? 'a' : id, argv) });
@@ -112,10 +126,16 @@ describe.each(testDatabases())('safe-patching steps on $name', ({ open }) => {
       'rollback:skipped',
     ]);
     expect(steps.find((s) => s.kind === 'rollback')?.output).toBe('skipped: not needed, every step succeeded');
-    const plain = await createRun(db, 'q', { ...plan(undefined), policy: 'q', entries: plan(undefined).entries.map((e) => ({ ...e, targetId: `${e.targetId}2` })) }, null, {
-      failureThreshold: 1,
-      maxConcurrency: 1,
-    });
+    const plain = await createRun(
+      db,
+      'q',
+      { ...plan(undefined), policy: 'q', entries: plan(undefined).entries.map((e) => ({ ...e, targetId: `${e.targetId}2` })) },
+      null,
+      {
+        failureThreshold: 1,
+        maxConcurrency: 1,
+      },
+    );
     expect((await showRun(db, plain)).steps.map((s) => s.kind)).toEqual(['precheck', 'update', 'rescan', 'precheck', 'update', 'rescan']);
   });
 });

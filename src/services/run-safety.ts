@@ -119,7 +119,10 @@ export async function runGate(t: RunTransport, s: RunStep): Promise<StepOutcome>
     tries++;
     const r = await checkGate(t, s, gate);
     if (r.ok || Date.now() >= until)
-      return { ...r, result: { ...r.result, stdout: `gate ${r.ok ? 'passed' : 'failed'} (${String(tries)} ${tries === 1 ? 'check' : 'checks'})\n${r.result.stdout}` } };
+      return {
+        ...r,
+        result: { ...r.result, stdout: `gate ${r.ok ? 'passed' : 'failed'} (${String(tries)} ${tries === 1 ? 'check' : 'checks'})\n${r.result.stdout}` },
+      };
     await new Promise((res) => setTimeout(res, Math.min(2000, Math.max(0, until - Date.now()))));
   }
 }
@@ -130,7 +133,13 @@ const factsOf = (host: readonly RunStep[], kind: RunStep['kind']): Record<string
  * The precheck's record for a rollback: the installed versions of the planned packages and the
  * newest transaction of the manager's history, before anything changed.
  */
-export async function recordBefore(t: RunTransport, s: RunStep, pm: PackageManager, names: readonly string[], o: CommandOptions): Promise<Record<string, unknown>> {
+export async function recordBefore(
+  t: RunTransport,
+  s: RunStep,
+  pm: PackageManager,
+  names: readonly string[],
+  o: CommandOptions,
+): Promise<Record<string, unknown>> {
   const installed = readInstalledVersions(pm, (await t.exec(s.targetId, installedVersionsArgv(pm, names, o))).stdout);
   const list = historyListArgv(pm, o);
   let historyLast: number | null = null;
@@ -180,7 +189,10 @@ export async function runRollback(t: RunTransport, s: RunStep, host: readonly Ru
   const after = await current();
   const still = sameVersions(before, after, names);
   if (still.length > 0)
-    return done(false, `${out}after the rollback: ${still.map((n) => `${n} is at ${(after.get(n) ?? ['nothing']).join(', ')}, not ${(before[n] ?? ['not installed']).join(', ')}`).join('; ')}\n`);
+    return done(
+      false,
+      `${out}after the rollback: ${still.map((n) => `${n} is at ${(after.get(n) ?? ['nothing']).join(', ')}, not ${(before[n] ?? ['not installed']).join(', ')}`).join('; ')}\n`,
+    );
   out += `verified: ${names.map((n) => `${n} ${(before[n] ?? ['not installed']).join(', ')}`).join('; ')}\n`;
   const scan = await t.rescan(s.targetId);
   return { ok: scan.code === 0, result: { code: scan.code, stdout: `${out}re-scan: ${scan.stdout}`, stderr: scan.stderr } };
@@ -206,7 +218,8 @@ export async function runRestart(t: RunTransport, s: RunStep, o: CommandOptions)
   const rebootRequired = stale.some((p) => p.pid === 1) || kernel.length > 0;
   let out = stale.map((p) => `pid ${String(p.pid)} (${p.comm}${p.unit !== null ? `, ${p.unit}` : ''}) maps ${p.files.join(', ')}\n`).join('');
   if (outside.length > 0) out += `not in a service (not restarted): ${outside.map((p) => `${String(p.pid)} ${p.comm}`).join(', ')}\n`;
-  if (rebootRequired) out += `reboot required: ${[...(stale.some((p) => p.pid === 1) ? ['pid 1 maps replaced files'] : []), ...kernel.map((k) => `${k} updated`)].join(', ')}\n`;
+  if (rebootRequired)
+    out += `reboot required: ${[...(stale.some((p) => p.pid === 1) ? ['pid 1 maps replaced files'] : []), ...kernel.map((k) => `${k} updated`)].join(', ')}\n`;
   const facts = { restarted: units, rebootRequired, outside: outside.map((p) => p.pid) };
   if (units.length === 0) return { ok: true, result: { code: 0, stdout: `${out}no service to restart\n`, stderr: '' }, facts };
   const r = await t.exec(s.targetId, restartArgv(units));

@@ -15,7 +15,7 @@ import {
 } from '../executor/commands.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
-import type { CommandResult, RunTransport } from './run-types.js';
+import type { RunTransport } from './run-types.js';
 import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
 
 /**
@@ -69,7 +69,16 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       const pm = await t.packageManager(s.targetId);
       const options = await optionsFor(pm);
       // With a rollback, what the host has before anything changes (without the source's repository options).
-      const facts = s.spec['record'] === true ? await recordBefore(t, s, pm, packages.map((p) => p.name), await t.managerOptions(s.targetId)) : undefined;
+      const facts =
+        s.spec['record'] === true
+          ? await recordBefore(
+              t,
+              s,
+              pm,
+              packages.map((p) => p.name),
+              await t.managerOptions(s.targetId),
+            )
+          : undefined;
       const withFacts = (r: StepOutcome): StepOutcome => (facts === undefined ? r : { ...r, facts });
       const refresh = refreshArgv(pm, options);
       let refreshed = '';
@@ -80,7 +89,10 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       }
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0)
-        return withFacts({ ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } });
+        return withFacts({
+          ok: true,
+          result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' },
+        });
       const r = await t.exec(s.targetId, precheckArgv(pm, resolved.targets, options));
       const read = readPrecheck(pm, r.code, r.stdout, r.stderr, { exclude });
       return withFacts({ ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } });

@@ -30,4 +30,3 @@ export interface RunTransport {
   /** The operator's hook allow-list (services/hook-allow.ts); absent: the one `BULWARK_HOOKS_FILE` in this process's environment names. */
   hookAllowList?(): HookAllowList;
 }
-

@@ -35,7 +35,12 @@ export async function runCommand(o: {
   try {
     const actor = actorOf(o.io);
     const transport = (): ReturnType<typeof runTransport> =>
-      runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env), hooksFile: o.io.env[HOOKS_FILE_VARIABLE] });
+      runTransport(db, {
+        knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env),
+        acceptNewHostKey: false,
+        identityDir: sshKeyDir(o.io.env),
+        hooksFile: o.io.env[HOOKS_FILE_VARIABLE],
+      });
     const id = (): number => {
       const n = Number(o.id);
       if (o.id === undefined || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `run ${o.action ?? ''} needs a run number`);

@@ -177,7 +177,7 @@ export async function listSteps(on: Executor, runPk: number): Promise<RunStep[]>
     finishedAt: r.finished_at,
     exitCode: r.exit_code,
     output: r.output,
-    facts: r.facts === null || r.facts === undefined ? null : (JSON.parse(r.facts) as Record<string, unknown>),
+    facts: r.facts === null ? null : (JSON.parse(r.facts) as Record<string, unknown>),
   }));
 }
 
