@@ -22,12 +22,12 @@ import {
   startLb,
   SYSTEMD_CGROUPS,
 } from './safety-fleet.js';
-import { buildRepo, serveDir, startDnfHost, type DnfHost } from './ssh-fleet.js';
+import { buildAptRepo, buildRepo, serveDir, startAptHost, startDnfHost, type AptHost, type DnfHost } from './ssh-fleet.js';
 
 /**
  * Issue #15's safe patching end to end on real parts: sshd test hosts with their own rpm
  * databases and dnf history, Bulwark driven through its CLI (feeds sync, scan, policy apply,
- * scheduler), the hosts' own dnf updating and undoing. Addresses 127.0.11.1–9 are this file's.
+ * scheduler), the hosts' own dnf (and apt) updating and undoing. Addresses 127.0.11.1–9 and 127.0.11.20 are this file's.
  */
 const needs = requires(sshdHosts(), tools('rpmbuild', 'createrepo_c', 'modifyrepo_c', 'dnf', 'rpm'));
 
@@ -313,6 +313,102 @@ gates: [{ systemd: bw-demo.service, withinSeconds: 30 }, { systemd: bw-other.ser
       );
       expect(maps).not.toContain(`${LIB} (deleted)`);
       expect(h.installed()).toEqual(['bw-demo-lib-0:1.1-1.azl3']);
+    },
+    HANG_GUARD_MS,
+  );
+});
+
+const aptNeeds = requires(sshdHosts(), tools('dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'dpkg-query'));
+
+aptNeeds.describe('rollback on an apt host, which keeps no history to undo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-safety-apt-'));
+  const env = { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice' };
+  const knownHosts = join(dir, 'known_hosts');
+  let host: AptHost | undefined;
+  let server: { url: string; close: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    const repo = buildAptRepo(join(dir, 'repo'), [
+      { name: 'bw-libssl', version: '3.0.11-1~deb12u1' },
+      { name: 'bw-libssl', version: '3.0.15-1~deb12u1' },
+      { name: 'bw-perl', version: '5.36.0-7' },
+      { name: 'bw-perl', version: '1:5.36.0-7+deb12u2' },
+    ]);
+    server = await serveDir(repo);
+    host = await startAptHost(join(dir, 'hosts'), {
+      name: 'deb-safe',
+      address: '127.0.11.20',
+      port: 23_120,
+      repoUrl: server.url,
+      initial: ['bw-libssl_3.0.11-1~deb12u1', 'bw-perl_5.36.0-7'].map((d) => join(repo, `${d}_all.deb`)),
+    });
+    const now = new Date().toISOString();
+    writeFileSync(
+      join(dir, 'osv.json'),
+      JSON.stringify([
+        {
+          id: 'DSA-9101-1',
+          summary: 'bw-libssl, bw-perl security update',
+          published: now,
+          modified: now,
+          aliases: ['CVE-2026-3001'],
+          affected: [
+            {
+              package: { ecosystem: 'Debian:12', name: 'bw-libssl' },
+              ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0.15-1~deb12u1' }] }],
+            },
+            {
+              package: { ecosystem: 'Debian:12', name: 'bw-perl' },
+              ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1:5.36.0-7+deb12u2' }] }],
+            },
+          ],
+        },
+      ]),
+    );
+    // Nothing listens on the gate's port: the gate fails after the update.
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      `apiVersion: bulwark/v1
+kind: Policy
+name: debian-safe
+scope: { releases: ["debian:12"] }
+cadence: { monthly: { weekday: tuesday, week: 2 } }
+rollout: { rings: [{ name: all, percent: 100 }], failureThreshold: 0 }
+reboot: never
+gates: [{ tcp: 18513 }]
+rollback: on-failure
+`,
+    );
+  }, HANG_GUARD_MS);
+
+  afterAll(async () => {
+    await host?.stop();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'installs the previous versions exactly (a downgrade across an epoch), verifies them, and re-scans',
+    async () => {
+      const h = host as AptHost;
+      const ok = async (...args: string[]): Promise<string> => {
+        const r = await runCli(args, env);
+        expect(r.code === 0 ? 0 : `exit ${String(r.code)}: ${r.err}${r.out}`).toBe(0);
+        return r.out;
+      };
+      await ok('feeds', 'add', 'debian-osv', '--format', 'osv', '--location', join(dir, 'osv.json'));
+      await ok('hosts', 'add', h.name, '--address', `root@${h.address}:${String(h.port)}`, '--identity', h.clientKey);
+      await ok('feeds', 'sync', '--source', 'debian-osv');
+      await ok('scan', '--all', '--accept-new-host-key', '--known-hosts', knownHosts);
+      await ok('policy', 'apply', '-f', join(dir, 'policy.yaml'));
+      const r = await runCli(['run', '--policy', 'debian-safe', '--known-hosts', knownHosts, '--json'], env);
+      const report = JSON.parse(r.out) as Shown;
+      expect(report.run.status).toBe('halted');
+      expect(report.steps.map((s) => `${s.kind}:${s.state}`)).toEqual(['precheck:done', 'update:done', 'gate:failed', 'rescan:skipped', 'rollback:done']);
+      const rollback = report.steps.find((s) => s.kind === 'rollback')?.output ?? '';
+      expect(rollback).toMatch(/installing the previous versions exactly: exit 0/);
+      expect(rollback).toMatch(/verified: bw-libssl 3\.0\.11-1~deb12u1; bw-perl 5\.36\.0-7/);
+      expect(h.installed()).toEqual(['bw-libssl=3.0.11-1~deb12u1', 'bw-perl=5.36.0-7']);
     },
     HANG_GUARD_MS,
   );

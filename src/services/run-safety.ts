@@ -145,7 +145,7 @@ export async function recordBefore(
   let historyLast: number | null = null;
   if (list !== null) {
     const r = await t.exec(s.targetId, list);
-    if (r.code !== 0) throw new Error(`reading the ${pm} history failed (exit ${String(r.code)}): ${r.stderr.trim()}`);
+    if (r.code !== 0) throw new Error(`reading the ${pm} history failed (exit ${String(r.code)}): ${`${r.stdout}\n${r.stderr}`.trim()}`);
     historyLast = readHistoryIds(pm, r.stdout).at(-1) ?? 0;
   }
   return { before: Object.fromEntries(installed), historyLast };
