@@ -122,6 +122,9 @@ needs.describe('a pre hook, a health gate failing on one host, rollback on failu
       // The plan carries the policy's safety settings to the run.
       const plan = JSON.parse(await ok('plan', '--policy', 'safe', '--format', 'json')) as { safety?: { gates: unknown[]; rollback: string } };
       expect(plan.safety).toMatchObject({ gates: [{ tcp: GATE_PORT, withinSeconds: 0 }], rollback: 'on-failure' });
+      expect(await ok('plan', '--policy', 'safe')).toMatch(
+        /each host: pre hooks http lb-drain, command disk-check; snapshot command snapshot; gates tcp 18511; post hooks http lb-return; rollback on-failure\n/,
+      );
 
       const r = await runCli(['scheduler', '--once', '--known-hosts', knownHosts], env);
       expect(r.out).toMatch(/safe: run 1 on s-canary, s-web-1, s-web-2: halted/);
