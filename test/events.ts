@@ -84,21 +84,41 @@ export async function killAtJournal(o: {
   maxKills: number;
   maxEventsPerLife?: number;
   random: () => number;
-}): Promise<{ kills: number; selfStopped: number; result: unknown }> {
+  /** The worker's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Trace lines (`<step pk> started`) the worker is also killed at, each the first time it is
+   * written, besides the random points: a kill in the middle of a chosen step, whatever the seed.
+   */
+  killAt?: ReadonlySet<string>;
+}): Promise<{ kills: number; selfStopped: number; result: unknown; targeted: string[] }> {
   let kills = 0;
   let selfStopped = 0;
+  const targets = new Set(o.killAt ?? []);
+  const targeted: string[] = [];
+  const newLines = (from: number): string[] => readFileSync(o.trace, 'utf8').split('\n').slice(from, -1);
   for (;;) {
     const before = lineCount(o.trace);
     const killAfter = kills < o.maxKills ? 1 + Math.floor(o.random() * (o.maxEventsPerLife ?? 4)) : Infinity;
-    const child = spawn(process.execPath, [...o.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hit = (): boolean => {
+      const fresh = newLines(before);
+      const t = fresh.find((l) => targets.has(l));
+      if (t !== undefined) {
+        targets.delete(t);
+        targeted.push(t);
+        return true;
+      }
+      return fresh.length >= killAfter;
+    };
+    const child = spawn(process.execPath, [...o.argv], { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env !== undefined ? { env: o.env } : {}) });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const end = exited(child);
     let killed = false;
-    if (killAfter !== Infinity) {
-      const reached = await waitFor(() => lineCount(o.trace) - before >= killAfter, {
+    if (killAfter !== Infinity || targets.size > 0) {
+      const reached = await waitFor(hit, {
         what: `journal write ${String(killAfter)} of this worker`,
         gone: () => (alive(child) ? null : 'the worker exited first'),
       }).catch(() => false);
@@ -113,7 +133,7 @@ export async function killAtJournal(o: {
     }
     if (code !== 0) throw new Error(`the run worker failed (exit ${String(code)}, signal ${String(signal)}): ${err}`);
     const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { status?: string };
-    if (result.status === 'done' || result.status === 'halted') return { kills, selfStopped, result };
+    if (result.status === 'done' || result.status === 'halted') return { kills, selfStopped, result, targeted };
     // It stopped by itself (lease lost under load, or another holder): its rows since are kept.
     selfStopped++;
     if (selfStopped > 50) throw new Error(`the run worker stopped 50 times without finishing the run; last: ${out} ${err}`);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** True when the real command answers `--version` (tests that need it skip otherwise). */
 export function hasTool(cmd: string): boolean {
@@ -27,6 +27,8 @@ export interface DummyRpm {
    * `<source>-…-….src.rpm`); default a shared `bulwark-test-root`.
    */
   source?: string;
+  /** buildDummyRpms only: files the package installs, absolute path in the package → a file here whose bytes it carries. */
+  files?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -46,9 +48,15 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
       'License: MIT',
       ...(p.requires ?? []).map((r) => `Requires: ${r}`),
       ...(p.arch === undefined || p.arch === 'noarch' ? ['BuildArch: noarch'] : []),
+      // Files are copied as they are: no stripping, no debug package, no build-id links.
+      ...(p.files !== undefined ? ['AutoReqProv: no', '%global debug_package %{nil}', '%global __os_install_post %{nil}', '%define _build_id_links none'] : []),
       '%description',
       'dummy',
+      ...(p.files !== undefined
+        ? ['%install', ...Object.entries(p.files).flatMap(([to, from]) => [`mkdir -p %{buildroot}${dirname(to)}`, `cp ${from} %{buildroot}${to}`])]
+        : []),
       '%files',
+      ...Object.keys(p.files ?? {}),
       '',
     ].join('\n');
     const file = join(specs, `${p.name}-${p.version}-${p.release}.spec`);

@@ -196,7 +196,17 @@ export function prepareDnfHost(dir: string, o: { name: string; localRepo: string
 /** Starts an sshd host on prepared dnf host files. */
 export async function startDnfHost(
   dir: string,
-  o: { name: string; address: string; port: number; localRepo: string; repoUrl: string; initial: readonly string[]; clientKey?: string },
+  o: {
+    name: string;
+    address: string;
+    port: number;
+    localRepo: string;
+    repoUrl: string;
+    initial: readonly string[];
+    clientKey?: string;
+    /** More (source, mount point) binds of the host's namespace; `root:` at a source's start is the host's rpm root. */
+    binds?: readonly (readonly [string, string])[];
+  },
 ): Promise<DnfHost> {
   const files = prepareDnfHost(dir, o);
   const [rpmDb, ...binds] = files.binds;
@@ -207,7 +217,10 @@ export async function startDnfHost(
     osRelease: AZL3_OS_RELEASE,
     ...(o.clientKey !== undefined ? { clientKey: o.clientKey } : {}),
     // startSshHost binds the database and os-release itself.
-    binds: binds.filter(([, to]) => to !== '/etc/os-release' && to !== rpmDb?.[1]),
+    binds: [
+      ...binds.filter(([, to]) => to !== '/etc/os-release' && to !== rpmDb?.[1]),
+      ...(o.binds ?? []).map(([from, to]) => [from.startsWith('root:') ? join(files.root, from.slice('root:'.length)) : from, to] as const),
+    ],
   });
   return { ...host, name: o.name, dir: files.dir, root: files.root, setRepo: files.setRepo, installed: files.installed, transactions: files.transactions };
 }

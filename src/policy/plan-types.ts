@@ -1,5 +1,6 @@
 import type { Severity } from '../core/advisory.js';
 import type { FindingStatus } from '../core/finding.js';
+import type { Gate, Hook } from './safety-schema.js';
 import type { Policy } from './schema.js';
 
 /**
@@ -177,4 +178,16 @@ export interface Plan {
   source?: { view: string; environment: string; repoId: string | null };
   /** The policy's excluded package globs, which a run also keeps its package manager from touching (dependencies too). */
   exclude?: string[];
+  /** The policy's hooks, health gates, rollback and restarts (issue #15), which a run makes steps of; absent when it has none. */
+  safety?: PlanSafety;
+}
+
+/** What a run does around each host's update besides the update itself (policy/safety-schema.ts). */
+export interface PlanSafety {
+  hooks: { pre: Hook[]; snapshot?: Hook; post: Hook[] };
+  gates: Gate[];
+  rollback: 'never' | 'on-failure';
+  restart: 'none' | 'services';
+  /** The policy's `reboot`: with `when-required` and `restart: services`, a run reboots when the host's facts after the update call for it. */
+  reboot: 'never' | 'when-required' | 'always';
 }

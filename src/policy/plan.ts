@@ -1,7 +1,7 @@
 import { autoApproveFrom, splitForApproval, type ApprovalSplit } from './approval.js';
 import { monthlyCycle, nextCycleAfter, predictedBreach } from './deadlines.js';
 import { draftTargets, type Draft } from './drafts.js';
-import type { Plan, PlanEntry, PlanInput } from './plan-types.js';
+import type { Plan, PlanEntry, PlanInput, PlanSafety } from './plan-types.js';
 import type { Policy } from './schema.js';
 import { rebootAfter } from './reboot.js';
 import { assignRings } from './rings.js';
@@ -29,6 +29,7 @@ export type {
   PlanFinding,
   PlanInput,
   PlannedPackage,
+  PlanSafety,
   PlanSignals,
   PlanTarget,
   PlanWarning,
@@ -118,6 +119,24 @@ export function assemblePlan(input: PlanInput): Plan {
       ? { source: { view: policy.source.view, environment: policy.source.environment, repoId: policy.source.repoId ?? null } }
       : {}),
     ...(policy.exclude.length > 0 ? { exclude: [...policy.exclude] } : {}),
+    ...safetyOf(policy),
+  };
+}
+
+/** The policy's hooks, gates, rollback and restarts, as the plan carries them to a run; nothing when it has none. */
+function safetyOf(policy: Policy): { safety?: PlanSafety } {
+  const { hooks, gates, rollback, restart, reboot } = policy;
+  const none =
+    hooks.pre.length === 0 && hooks.post.length === 0 && hooks.snapshot === undefined && gates.length === 0 && rollback === 'never' && restart === 'none';
+  if (none) return {};
+  return {
+    safety: {
+      hooks: { pre: [...hooks.pre], ...(hooks.snapshot !== undefined ? { snapshot: hooks.snapshot } : {}), post: [...hooks.post] },
+      gates: [...gates],
+      rollback,
+      restart,
+      reboot,
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXAMPLE_RELEASE } from '../distros/registry.js';
+import { Safety } from './safety-schema.js';
 
 /**
  * A patch policy (issue #5), written as YAML and validated strictly (DESIGN.md: configuration
@@ -133,6 +134,7 @@ export const Policy = z.strictObject({
     .default({ rings: [{ name: 'all', percent: 100 }], soakHours: 0, maxConcurrency: 10, failureThreshold: 0.1 })
     .describe('How the fleet is patched in rings; absent: one ring of every host.'),
   reboot: z.enum(['never', 'when-required', 'always']).default('when-required').describe('When a patched host is rebooted.'),
+  ...Safety,
   source: z
     .strictObject({
       view: z

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { BulwarkError } from '../core/errors.js';
 import { getRun, leaseHolder, listSteps, markStepEnded, markStepStarted, setRunStatus, type LeaseGuard, type RunRow, type RunStep } from '../storage/index.js';
 import { acquireLease } from './lease.js';
-import { runStep, type CommandResult, type RunTransport } from './run-steps.js';
+import type { StepOutcome } from './run-safety.js';
+import { runStep, type RunTransport } from './run-steps.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -124,10 +125,12 @@ async function executeLeased(
       hosts.filter((h) => all.some((s) => s.targetId === h && s.ringIndex === ring && s.state === 'failed')).length / hosts.length > run.failureThreshold;
     const worker = async (): Promise<void> => {
       for (;;) {
-        if (doomed()) return;
         const host = hosts[next++];
         if (host === undefined) return;
         const steps = all.filter((s) => s.targetId === host && s.ringIndex === ring);
+        // A host already begun is carried on even so (a rollback a killed process left started
+        // must still run); one not begun is left.
+        if (doomed() && steps.every((s) => s.state === 'pending')) continue;
         // A host not begun when its window has ended is left for the next window: never started late.
         const first = steps.find((s) => s.kind === 'precheck');
         const windowEnd = typeof first?.spec['windowEnd'] === 'string' ? Date.parse(first.spec['windowEnd']) : null;
@@ -151,18 +154,26 @@ async function executeLeased(
           }
           continue;
         }
+        // The first failed step, from this process or one before it: the host's remaining steps are
+        // skipped, but for a rollback when the failure came once the host could have changed.
+        let failed = steps.find((x) => x.state === 'failed');
         for (const s of steps) {
-          if (s.state === 'done' || s.state === 'skipped') continue;
-          if (s.state === 'failed') break;
+          if (s.state !== 'pending' && s.state !== 'started') continue;
+          const skip = skipReason(s, failed, steps);
+          if (skip !== null) {
+            if (!journaled(await markStepEnded(db, s.pk, 'skipped', clock().toISOString(), null, skip, guard()))) return;
+            s.state = 'skipped';
+            continue;
+          }
           if (!(await stillRunning())) return;
           // A step found started was begun by a process that died: when, for a reboot's sake.
           const previousStart = s.state === 'started' ? s.startedAt : null;
           if (!journaled(await markStepStarted(db, s.pk, clock().toISOString(), guard()))) return;
           s.state = 'started';
           hooks.afterJournal?.(s, 'started');
-          let outcome: { ok: boolean; result: CommandResult };
+          let outcome: StepOutcome;
           try {
-            outcome = await runStep(t, s, previousStart);
+            outcome = await runStep(t, s, previousStart, steps);
           } catch (err) {
             outcome = { ok: false, result: { code: null, stdout: '', stderr: err instanceof Error ? err.message : String(err) } };
           }
@@ -177,20 +188,16 @@ async function executeLeased(
                 outcome.result.code,
                 `${outcome.result.stdout}${outcome.result.stderr === '' ? '' : `\n[stderr]\n${outcome.result.stderr}`}`,
                 guard(),
+                outcome.facts,
               ),
             )
           )
             return;
           s.state = state;
+          if (outcome.facts !== undefined) s.facts = outcome.facts;
           hooks.afterJournal?.(s, 'ended');
-          if (!outcome.ok) {
-            // The host's remaining steps are skipped; it counts against the ring's threshold.
-            for (const rest of steps.filter((x) => x.seq > s.seq && x.state === 'pending')) {
-              if (!journaled(await markStepEnded(db, rest.pk, 'skipped', clock().toISOString(), null, `skipped: ${s.kind} failed`, guard()))) return;
-              rest.state = 'skipped';
-            }
-            break;
-          }
+          // It counts against the ring's threshold (a failed rollback too).
+          if (!outcome.ok) failed ??= s;
         }
       }
     };
@@ -217,4 +224,21 @@ async function executeLeased(
   const final = await getRun(db, runPk);
   if (final === null) throw new BulwarkError('internal', `run ${String(runPk)} vanished`);
   return { run: final, steps, failedHosts: [...new Set(steps.filter((s) => s.state === 'failed').map((s) => s.targetName))].sort() };
+}
+
+/** The kinds of step after which a host may have changed: a rollback is due when one of them, or a later one, failed. */
+const CHANGES_HOST = new Set<RunStep['kind']>(['update', 'restart', 'reboot', 'gate', 'rescan']);
+
+/**
+ * Why a pending step is skipped, or null when it runs: after a failure every step is skipped but
+ * a rollback, which runs when the failure came at or after the update (a failed precheck or pre
+ * hook changed nothing); with no failure a rollback is not needed.
+ */
+function skipReason(s: RunStep, failed: RunStep | undefined, host: readonly RunStep[]): string | null {
+  if (s.kind !== 'rollback') return failed === undefined ? null : `skipped: ${failed.kind} failed`;
+  if (failed === undefined) return 'skipped: not needed, every step succeeded';
+  const update = host.find((x) => x.kind === 'update');
+  const changed =
+    CHANGES_HOST.has(failed.kind) || (failed.kind === 'hook' && failed.spec['phase'] === 'post') || (update !== undefined && failed.seq > update.seq);
+  return changed ? null : `skipped: ${failed.kind} failed before the update, nothing changed`;
 }

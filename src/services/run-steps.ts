@@ -1,8 +1,10 @@
 import { packageManager } from '../executor/registry.js';
 import { resolveTargets } from '../executor/resolve.js';
-import type { CommandOptions, CommandResult, PackageManager, PackageManagerModule, Target } from '../executor/types.js';
+import type { CommandOptions, PackageManagerModule, Target } from '../executor/types.js';
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
+import type { RunTransport } from './run-types.js';
+import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
 
 /**
  * One journaled step of a patch run on one host (issue #5): precheck, update to the exact
@@ -10,26 +12,7 @@ import type { RunStep } from '../storage/index.js';
  * (run-execute.ts) journals a step around `runStep`; every step is idempotent, so one a killed
  * process began is simply run again.
  */
-export type { CommandResult };
-
-/** How steps reach a host: its package manager, a way to run argv there, reboot and re-scan. */
-export interface RunTransport {
-  packageManager(targetId: string): Promise<PackageManager>;
-  /** Extra manager arguments for this host (an installroot, repositories) — validated by the transport. */
-  managerOptions(targetId: string): Promise<Pick<CommandOptions, 'installroot' | 'extra' | 'releasever' | 'config'>>;
-  exec(targetId: string, argv: readonly string[]): Promise<CommandResult>;
-  /**
-   * Reboots the host and waits for it to come back. `since`: the step was begun before (its
-   * process died) at that time — a host booted since then is not rebooted again.
-   */
-  reboot(targetId: string, o?: { since?: string }): Promise<CommandResult>;
-  rescan(targetId: string): Promise<CommandResult>;
-  /**
-   * Whether this transport can reach a target at all (an imported inventory has no address):
-   * plans for a run leave the others out of their rings, with a warning. Absent: every target.
-   */
-  reaches?(target: { address: string | null }): boolean;
-}
+export type { CommandResult, RunTransport } from './run-types.js';
 
 /** Runs each command and joins their outputs (tdnf asks one package a command). */
 async function outputs(t: RunTransport, targetId: string, argvs: readonly (readonly string[])[]): Promise<string> {
@@ -88,7 +71,11 @@ async function verifyInstalled(
     .map((x) => `${x.name} ${x.version} (installed: ${(installed.get(x.name) ?? []).join(', ')})`);
 }
 
-export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null): Promise<{ ok: boolean; result: CommandResult }> {
+/**
+ * Runs one step. `host`: the host's steps in this run (a rollback reads what its precheck
+ * recorded, a reboot what the restart step found).
+ */
+export async function runStep(t: RunTransport, s: RunStep, previousStart: string | null, host: readonly RunStep[] = []): Promise<StepOutcome> {
   const packages = (s.spec['packages'] ?? []) as Target[];
   const repo = typeof s.spec['repo'] === 'string' ? s.spec['repo'] : null;
   const exclude = Array.isArray(s.spec['exclude']) ? (s.spec['exclude'] as string[]) : [];
@@ -102,19 +89,34 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
   switch (s.kind) {
     case 'precheck': {
       const { pm, options } = await managerOf();
+      // With a rollback, what the host has before anything changes (without the source's repository options).
+      const facts =
+        s.spec['record'] === true
+          ? await recordBefore(
+              t,
+              s,
+              pm.id,
+              packages.map((p) => p.name),
+              await t.managerOptions(s.targetId),
+            )
+          : undefined;
+      const withFacts = (r: StepOutcome): StepOutcome => (facts === undefined ? r : { ...r, facts });
       const refresh = pm.refreshArgv(options);
       let refreshed = '';
       if (refresh !== null) {
         const u = await t.exec(s.targetId, refresh);
-        if (u.code !== 0) return { ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } };
+        if (u.code !== 0) return withFacts({ ok: false, result: { ...u, stdout: `refreshing the package lists failed\n${u.stdout}` } });
         refreshed = `${refresh.join(' ')}:\n${u.stdout}\n`;
       }
       const resolved = await resolveOnHost(t, s.targetId, pm, packages, options, repo !== null);
       if (resolved.targets.length === 0)
-        return { ok: true, result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' } };
+        return withFacts({
+          ok: true,
+          result: { code: 0, stdout: `every package is at or above its planned version\n${resolved.notes}${refreshed}`, stderr: '' },
+        });
       const r = await t.exec(s.targetId, pm.precheckArgv(resolved.targets, options));
       const read = pm.readPrecheck(r, { targets: resolved.targets, exclude });
-      return { ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } };
+      return withFacts({ ok: read.ok, result: { ...r, stdout: `${read.message}\n${resolved.notes}${refreshed}${r.stdout}` } });
     }
     case 'update': {
       const { pm, options } = await managerOf();
@@ -131,6 +133,10 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       return { ok: true, result: { ...r, stdout: `${resolved.notes}${r.stdout}` } };
     }
     case 'reboot': {
+      if (s.spec['when'] === 'required') {
+        const need = rebootNeeded(host);
+        if (!need.needed) return { ok: true, result: { code: 0, stdout: `${need.why}\n`, stderr: '' } };
+      }
       const r = await t.reboot(s.targetId, previousStart === null ? undefined : { since: previousStart });
       return { ok: r.code === 0, result: r };
     }
@@ -138,5 +144,14 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
       const r = await t.rescan(s.targetId);
       return { ok: r.code === 0, result: r };
     }
+    case 'hook':
+      return runHook(t, s);
+    case 'gate':
+      return runGate(t, s);
+    case 'restart':
+      return runRestart(t, s, await t.managerOptions(s.targetId));
+    case 'rollback':
+      // The host's own repositories (not only a view's): the builds the update replaced must be found.
+      return runRollback(t, s, host, await t.managerOptions(s.targetId));
   }
 }

@@ -10,6 +10,7 @@ import {
   type HostTransportOptions,
 } from './host-transports/index.js';
 import { ssh } from './host-transports/ssh.js';
+import { HOOKS_FILE_VARIABLE, loadHookAllowList } from './hook-allow.js';
 import { scanHosts } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
 import type { Db } from './store.js';
@@ -45,6 +46,14 @@ function dispatch(
     managerOptions: async (id) => {
       const v = releaseVersion((await target(id)).release);
       return v === undefined ? {} : { releasever: v };
+    },
+    hookAllowList: () => loadHookAllowList(opts.hooksFile !== undefined ? { [HOOKS_FILE_VARIABLE]: opts.hooksFile } : process.env),
+    // Where health gates connect and hook URLs point: the host part of its address URL (ssh://root@web-1.corp:22 → web-1.corp).
+    async address(id) {
+      const t = await target(id);
+      if (t.address === null || transportOf(t) !== ssh) return null;
+      const host = new URL(t.address).hostname;
+      return host === '' ? null : host.replace(/^\[(.*)\]$/, '$1');
     },
     async exec(id, argv) {
       const t = await target(id);

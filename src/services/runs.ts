@@ -15,6 +15,7 @@ import {
 } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { PROCESS_ID } from './run-execute.js';
+import { stepsOfEntry } from './run-plan-steps.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -48,21 +49,7 @@ export async function createRun(
   const steps: NewStep[] = [];
   const entries = plan.entries.filter((e) => e.approval === 'approved').sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   if (entries.length === 0) throw new BulwarkError('usage', `the plan of ${policy} has no approved host to patch`);
-  for (const e of entries) {
-    const packages = e.packages.map((p) => ({ name: p.name, version: p.to, ...(p.pin !== undefined ? { pin: p.pin } : {}) }));
-    const base = { ringIndex: e.ringIndex, targetId: e.targetId, targetName: e.target };
-    // A policy patching from a content view names the repository hosts know it by.
-    const repo = plan.source?.repoId ?? null;
-    // The host's maintenance window: it starts no earlier, and not at all once the window has
-    // ended (it is planned again for the next one). Emergency work has none.
-    const window =
-      e.emergency || e.window === null || o.ignoreWindows === true ? {} : { start: e.start, ...(e.windowEnd !== null ? { windowEnd: e.windowEnd } : {}) };
-    const exclude = plan.exclude !== undefined && plan.exclude.length > 0 ? { exclude: plan.exclude } : {};
-    steps.push({ ...base, kind: 'precheck', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude, ...window } });
-    steps.push({ ...base, kind: 'update', spec: { packages, ...(repo !== null ? { repo } : {}), ...exclude } });
-    if (e.reboot) steps.push({ ...base, kind: 'reboot', spec: {} });
-    steps.push({ ...base, kind: 'rescan', spec: {} });
-  }
+  for (const e of entries) steps.push(...stepsOfEntry(plan, e, o));
   // The creator holds the new run's lease from the start: no other process takes it for an
   // orphan before its executor begins.
   return transaction(db, async (tx) => {

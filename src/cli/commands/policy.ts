@@ -1,4 +1,5 @@
 import { policyJsonSchema } from '../../policy/load.js';
+import type { Gate, Hook } from '../../policy/safety-schema.js';
 import type { Plan } from '../../policy/plan.js';
 import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, requirePolicy, revoke } from '../../services/policies.js';
 import { openStore } from '../../services/store.js';
@@ -74,6 +75,21 @@ export async function planCommand(o: Common & { policy: string; at: Date | undef
   }
 }
 
+/** A policy's hooks, gates, restarts and rollback as one line of `bulwark plan` (issue #15). */
+function safetyLine(x: NonNullable<Plan['safety']>): string {
+  const hook = (h: Hook): string => ('command' in h ? `command ${h.command}` : `http ${h.http}`);
+  const gate = (g: Gate): string =>
+    `${'systemd' in g ? `systemd ${g.systemd}` : 'tcp' in g ? `tcp ${String(g.tcp)}` : 'http' in g ? `http ${g.http}` : `command ${g.command}`}${g.withinSeconds > 0 ? ` within ${String(g.withinSeconds)} s` : ''}`;
+  return [
+    ...(x.hooks.pre.length > 0 ? [`pre hooks ${x.hooks.pre.map(hook).join(', ')}`] : []),
+    ...(x.hooks.snapshot !== undefined ? [`snapshot ${hook(x.hooks.snapshot)}`] : []),
+    ...(x.restart === 'services' ? ['restart services still using replaced files'] : []),
+    ...(x.gates.length > 0 ? [`gates ${x.gates.map(gate).join(', ')}`] : []),
+    ...(x.hooks.post.length > 0 ? [`post hooks ${x.hooks.post.map(hook).join(', ')}`] : []),
+    `rollback ${x.rollback}`,
+  ].join('; ');
+}
+
 /**
  * The plan as `bulwark plan` prints it: one row per host, then which ring waits for which, what is
  * held, excluded or awaiting approval, the warnings (predicted breaches, unknown ring hosts) and
@@ -108,6 +124,7 @@ export function renderPlan(plan: Plan, policyVersion: number, soakHours: number)
     waits.set(`${e.ring}:${String(e.emergency)}`, what);
   }
   lines.push(...[...waits.values()].map((w) => `  ${w}`));
+  if (plan.safety !== undefined) lines.push(`  each host: ${safetyLine(plan.safety)}`);
   for (const e of plan.entries) {
     for (const h of e.held) lines.push(`  ${e.target}: held ${h.advisory} until ${h.until}: ${h.reason}`);
     for (const x of e.excluded) lines.push(`  ${e.target}: not updating ${x.package}: ${x.why}`);

@@ -1,4 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
+import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
 import { executeRun, resumeRun, setRunState, showRun, type RunReport } from '../../services/runs.js';
@@ -34,7 +35,12 @@ export async function runCommand(o: {
   try {
     const actor = actorOf(o.io);
     const transport = (): ReturnType<typeof runTransport> =>
-      runTransport(db, { knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env), acceptNewHostKey: false, identityDir: sshKeyDir(o.io.env) });
+      runTransport(db, {
+        knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env),
+        acceptNewHostKey: false,
+        identityDir: sshKeyDir(o.io.env),
+        hooksFile: o.io.env[HOOKS_FILE_VARIABLE],
+      });
     const id = (): number => {
       const n = Number(o.id);
       if (o.id === undefined || !Number.isInteger(n) || n < 1) throw new BulwarkError('usage', `run ${o.action ?? ''} needs a run number`);

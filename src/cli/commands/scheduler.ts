@@ -1,4 +1,5 @@
 import { SCHEDULER } from '../../services/audit.js';
+import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { listSources, syncSources } from '../../services/feeds.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
@@ -31,6 +32,7 @@ export async function schedulerCommand(o: {
       knownHostsFile: o.knownHostsFile ?? defaultKnownHosts(o.io.env),
       acceptNewHostKey: false,
       identityDir: sshKeyDir(o.io.env, { server: true }),
+      hooksFile: o.io.env[HOOKS_FILE_VARIABLE],
     });
     await schedulerStarted(db, actorOf(o.io), { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {

@@ -1,4 +1,5 @@
 import { findWebRoot } from '../../api/app.js';
+import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { publicUrlOf, startServer } from '../../api/server.js';
 import { feedAllowForApi, feedAllowFromEnv } from '../../lib/feed-allow.js';
 import { createLogger } from '../../lib/logger.js';
@@ -72,7 +73,7 @@ export async function serveCommand(
       reposNeedToken: o.reposNeedToken === true,
       knownHostsFile,
       sshKeyDir: identityDir,
-      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false, identityDir }),
+      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE] }),
       runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
@@ -114,7 +115,7 @@ export async function serveCommand(
 
     let timer: NodeJS.Timeout | undefined;
     if (o.scheduler) {
-      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir });
+      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE] });
       const tick = async (): Promise<void> => {
         try {
           for (const t of await schedulerTick(db, transport, {

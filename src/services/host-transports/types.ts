@@ -5,7 +5,13 @@ import type { CommandResult } from '../runs.js';
 import type { Db } from '../store.js';
 
 /** What runs and scans pass to a transport: SSH's settings, reboot and agent-task waits. */
-export type HostTransportOptions = SshOptions & { rebootWaitMs?: number; rebootPollMs?: number; agentTaskTimeoutMs?: number };
+export type HostTransportOptions = SshOptions & {
+  rebootWaitMs?: number;
+  rebootPollMs?: number;
+  agentTaskTimeoutMs?: number;
+  /** The hook allow-list file (`BULWARK_HOOKS_FILE` of the process executing runs); absent: this process's environment's. */
+  hooksFile?: string | undefined;
+};
 
 export interface HostTransportContext {
   db: Db;

@@ -4,7 +4,11 @@ import type { Database } from '../schema.js';
 
 export type RunStatus = 'running' | 'waiting' | 'paused' | 'cancelled' | 'halted' | 'done';
 export type StepState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
-export type StepKind = 'precheck' | 'update' | 'reboot' | 'rescan';
+/**
+ * A host's steps, in the order a run makes them: precheck, pre hooks, snapshot hook, update,
+ * restart, reboot, gates, post hooks, rescan, rollback (the last runs only after a failure).
+ */
+export type StepKind = 'precheck' | 'hook' | 'update' | 'restart' | 'reboot' | 'gate' | 'rescan' | 'rollback';
 
 export interface NewStep {
   ringIndex: number;
@@ -23,6 +27,8 @@ export interface RunStep extends NewStep {
   finishedAt: string | null;
   exitCode: number | null;
   output: string | null;
+  /** What the step learned on its host for later steps (migration 0044), or null. */
+  facts: Record<string, unknown> | null;
 }
 
 export interface RunRow {
@@ -76,6 +82,7 @@ export async function createRunRow(
     finished_at: null,
     exit_code: null,
     output: null,
+    facts: null,
   }));
   for (let i = 0; i < rows.length; i += 500)
     await ex
@@ -170,6 +177,7 @@ export async function listSteps(on: Executor, runPk: number): Promise<RunStep[]>
     finishedAt: r.finished_at,
     exitCode: r.exit_code,
     output: r.output,
+    facts: r.facts === null ? null : (JSON.parse(r.facts) as Record<string, unknown>),
   }));
 }
 
@@ -207,11 +215,18 @@ export async function markStepEnded(
   exitCode: number | null,
   output: string,
   guard?: LeaseGuard,
+  facts?: Record<string, unknown>,
 ): Promise<boolean> {
   const ex = kx(on);
   const q = ex
     .updateTable('run_steps')
-    .set({ state, finished_at: now, exit_code: exitCode, output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output })
+    .set({
+      state,
+      finished_at: now,
+      exit_code: exitCode,
+      output: output.length > 65536 ? `${output.slice(0, 65536)}\n…[truncated]` : output,
+      ...(facts !== undefined ? { facts: JSON.stringify(facts) } : {}),
+    })
     .where('pk', '=', pk);
   return Number((await (guard === undefined ? q : q.where((eb) => eb.exists(leaseHeld(eb, guard)))).executeTakeFirst()).numUpdatedRows) === 1;
 }

@@ -74,7 +74,7 @@ export const runSteps = table({
     ring_index: integer(),
     target_id: text(),
     target_name: text(),
-    /** precheck | update | reboot | rescan */
+    /** precheck | hook | update | restart | reboot | gate | rescan | rollback */
     kind: text(),
     /** JSON: what the step does (argv for commands). */
     spec: text(),
@@ -85,6 +85,8 @@ export const runSteps = table({
     finished_at: timestamp().orNull(),
     exit_code: integer().orNull(),
     output: text().orNull(),
+    /** JSON: what the step learned on its host that later steps use (versions before the update, services restarted). */
+    facts: text().orNull(),
   },
   primaryKey: ['pk'],
   indexes: ['index (run_pk, seq)'],
