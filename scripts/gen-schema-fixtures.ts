@@ -124,6 +124,8 @@ async function record(commit: string, n: number): Promise<void> {
         const body = text
           .split('\n')
           .filter((l) => !l.startsWith('-- Dumped') && !/^SET (idle_in_transaction|transaction_timeout)/.test(l))
+          // psql meta-commands (\restrict, \unrestrict of newer pg_dump): the test runs the SQL through a client, not psql.
+          .filter((l) => !l.startsWith('\\'))
           .join('\n')
           .replaceAll(schema, '@SCHEMA@');
         writeFileSync(join(OUT, `${prefix}.pg.sql`), `-- made by ${full} (${git('log', '-1', '--format=%s', full).slice(0, 100)})\n${body}`);

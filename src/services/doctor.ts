@@ -89,6 +89,17 @@ export async function doctor(o: { location: DatabaseLocation; env: NodeJS.Proces
     );
   }
 
+  if (o.location.kind === 'sqlite' && o.location.path !== ':memory:' && !existsSync(o.location.path)) {
+    // Opening would make an empty file: doctor looks, it does not create.
+    out.push({
+      area: 'database',
+      name: 'reachable',
+      status: 'fail',
+      detail: `no database at ${o.location.path}`,
+      fix: 'check --db, database.path or BULWARK_DATABASE_URL; `bulwark restore` a backup, or any command (`bulwark hosts list`) creates an empty one',
+    });
+    return out;
+  }
   let db;
   try {
     db = await openDatabase(o.location, { migrate: false });

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 
 /** Which migrations the database has and which it lacks (`bulwark doctor`); opened with `migrate: false`. */
 export async function migrationStatus(db: Db): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
-  const migrator = new Migrator({ db: kx(db), provider: migrationProvider(db.dialect), ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) });
+  const migrator = new Migrator({ db: kx(db), provider: migrationProvider(db.dialect), allowUnorderedMigrations: true, ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) });
   const list = await migrator.getMigrations();
   const known = new Set(list.map((m) => m.name));
   let stored: string[] = [];
