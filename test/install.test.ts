@@ -78,42 +78,49 @@ needs.describe('the npm package installed globally', () => {
     expect(execFileSync(join(prefix, 'bin', 'bulwark'), ['--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
   });
 
-  needs.it('serves the dashboard and the API from a configuration file', async () => {
-    const data = join(dir, 'data');
-    mkdirSync(data);
-    const config = join(dir, 'bulwark.yaml');
-    writeFileSync(config, `server:\n  listen: 127.0.0.1:0\n  scheduler: false\ndatabase:\n  path: ${join(data, 'bulwark.db')}\npaths:\n  objects: ${join(data, 'objects')}\n`);
-    const env = { ...process.env, HOME: dir, XDG_DATA_HOME: data, BULWARK_DATABASE_URL: '' };
-    const check = execFileSync(join(prefix, 'bin', 'bulwark'), ['--config', config, 'config', 'check'], { encoding: 'utf8', env });
-    expect(check).toMatch(/valid/);
-    const child = spawn(join(prefix, 'bin', 'bulwark'), ['--config', config, 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/serving on/.test(out) && /bwk_\S+/.test(out)) resolve();
+  needs.it(
+    'serves the dashboard and the API from a configuration file',
+    async () => {
+      const data = join(dir, 'data');
+      mkdirSync(data);
+      const config = join(dir, 'bulwark.yaml');
+      writeFileSync(
+        config,
+        `server:\n  listen: 127.0.0.1:0\n  scheduler: false\ndatabase:\n  path: ${join(data, 'bulwark.db')}\npaths:\n  objects: ${join(data, 'objects')}\n`,
+      );
+      const env = { ...process.env, HOME: dir, XDG_DATA_HOME: data, BULWARK_DATABASE_URL: '' };
+      const check = execFileSync(join(prefix, 'bin', 'bulwark'), ['--config', config, 'config', 'check'], { encoding: 'utf8', env });
+      expect(check).toMatch(/valid/);
+      const child = spawn(join(prefix, 'bin', 'bulwark'), ['--config', config, 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      server = child;
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/serving on/.test(out) && /bwk_\S+/.test(out)) resolve();
+        });
+        child.once('exit', (code) => {
+          reject(new Error(`serve exited ${String(code)}: ${err}`));
+        });
       });
-      child.once('exit', (code) => {
-        reject(new Error(`serve exited ${String(code)}: ${err}`));
-      });
-    });
-    const url = /serving on (\S+)/.exec(out)?.[1] ?? '';
-    const token = /(bwk_\S+)/.exec(out)?.[1] ?? '';
-    const page = await fetch(`${url}/`);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/<title>Bulwark<\/title>/);
-    const health = (await (await fetch(`${url}/api/v1/health`)).json()) as { version: string };
-    expect(health.version).toBe(VERSION);
-    const hosts = await fetch(`${url}/api/v1/hosts`, { headers: { authorization: `Bearer ${token}` } });
-    expect(hosts.status).toBe(200);
-    expect(await fetch(`${url}/api/v1/hosts`).then((r) => r.status)).toBe(401);
-    // The database the file named was used.
-    expect(existsSync(join(data, 'bulwark.db'))).toBe(true);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    server = undefined;
-  }, 60_000);
+      const url = /serving on (\S+)/.exec(out)?.[1] ?? '';
+      const token = /(bwk_\S+)/.exec(out)?.[1] ?? '';
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<title>Bulwark<\/title>/);
+      const health = (await (await fetch(`${url}/api/v1/health`)).json()) as { version: string };
+      expect(health.version).toBe(VERSION);
+      const hosts = await fetch(`${url}/api/v1/hosts`, { headers: { authorization: `Bearer ${token}` } });
+      expect(hosts.status).toBe(200);
+      expect(await fetch(`${url}/api/v1/hosts`).then((r) => r.status)).toBe(401);
+      // The database the file named was used.
+      expect(existsSync(join(data, 'bulwark.db'))).toBe(true);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      server = undefined;
+    },
+    60_000,
+  );
 });

@@ -64,7 +64,9 @@ function sqliteRows(file: string): Rows {
   const db = new BetterSqlite3(file, { readonly: true });
   try {
     const out: Rows = new Map();
-    const names = (db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`).all() as { name: string }[]).map((r) => r.name);
+    const names = (db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`).all() as { name: string }[]).map(
+      (r) => r.name,
+    );
     for (const n of names) out.set(n, db.prepare(`select * from "${n}"`).all() as Record<string, unknown>[]);
     return out;
   } finally {
@@ -98,7 +100,8 @@ describe('upgrades from databases made by earlier commits', () => {
     for (const [t, { columns, rows }] of Object.entries(fx.tables)) {
       if (rows.length === 0) continue;
       const stmt = raw.prepare(`insert into "${t}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-      for (const r of rows) stmt.run(...r.map((v) => (typeof v === 'object' && v !== null && 'base64' in v ? Buffer.from((v as { base64: string }).base64, 'base64') : v)));
+      for (const r of rows)
+        stmt.run(...r.map((v) => (typeof v === 'object' && v !== null && 'base64' in v ? Buffer.from((v as { base64: string }).base64, 'base64') : v)));
     }
     // Indexes and triggers after the rows, as the old database had them.
     for (const s of fx.schema) if (s.type !== 'table') raw.exec(s.sql);

@@ -90,7 +90,7 @@ const COMMANDS: Record<string, Kind> = {
   doctor: { reads: true },
   'install-service': { exempt: 'writes system files (a user, the unit, the configuration), not the store; nothing to audit' },
   backup: { exempt: 'copies the database and the object store out; nothing in the store changes' },
-  restore: { exempt: 'makes a new store from a backup (refuses an existing one): its audit log is the backup\'s' },
+  restore: { exempt: "makes a new store from a backup (refuses an existing one): its audit log is the backup's" },
 };
 
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */

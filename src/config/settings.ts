@@ -69,7 +69,8 @@ function checkEnv(s: Setting, raw: string): void {
   let value: unknown = raw;
   if (s.kind === 'int') value = /^\d+$/.test(raw) ? Number(raw) : raw;
   if (s.kind === 'bool') {
-    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new BulwarkError('config.invalid', `${s.env}: expected true or false, not "${raw}"`, { variable: s.env });
+    if (!/^(true|false|1|0|yes|no)$/i.test(raw))
+      throw new BulwarkError('config.invalid', `${s.env}: expected true or false, not "${raw}"`, { variable: s.env });
     return;
   }
   if (s.kind === 'list') value = raw.split(/[\s,]+/).filter((x) => x !== '');

@@ -72,7 +72,13 @@ export async function doctor(o: { location: DatabaseLocation; env: NodeJS.Proces
   try {
     keyDir = sshKeyDir(o.env, { server: true });
   } catch (err) {
-    out.push({ area: 'ssh', name: 'key directory', status: 'fail', detail: (err as Error).message, fix: 'set BULWARK_SSH_KEY_DIR (paths.ssh_keys) to an absolute path' });
+    out.push({
+      area: 'ssh',
+      name: 'key directory',
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: 'set BULWARK_SSH_KEY_DIR (paths.ssh_keys) to an absolute path',
+    });
   }
   if (keyDir !== null) {
     const keys = existsSync(keyDir) ? readdirSync(keyDir).filter((f) => /^id_[a-z0-9]+$/.test(f)) : [];
@@ -168,7 +174,13 @@ export async function doctor(o: { location: DatabaseLocation; env: NodeJS.Proces
       );
       const synced = (await listSources(db, clock)).filter((s) => s.freshness.state !== 'never-synced');
       if (synced.length === 0)
-        out.push({ area: 'feeds', name: 'sources', status: 'warn', detail: 'no feed source was ever synced: nothing can be matched', fix: 'bulwark feeds sync' });
+        out.push({
+          area: 'feeds',
+          name: 'sources',
+          status: 'warn',
+          detail: 'no feed source was ever synced: nothing can be matched',
+          fix: 'bulwark feeds sync',
+        });
       for (const s of synced)
         out.push(
           s.freshness.state === 'fresh'

@@ -91,8 +91,7 @@ server:
 
 /** One step of an installation: a file written or a command run (argv), in order. */
 export type InstallStep =
-  | { kind: 'write'; path: string; mode: number; content: string; keepExisting: boolean }
-  | { kind: 'run'; argv: string[]; unlessUser?: string };
+  { kind: 'write'; path: string; mode: number; content: string; keepExisting: boolean } | { kind: 'run'; argv: string[]; unlessUser?: string };
 
 /**
  * What `bulwark install-service` does, as data (printed by --dry-run, done otherwise): the system
@@ -109,7 +108,13 @@ export function installPlan(o: { execStart: string; user: string; unitDir: strin
     },
     { kind: 'write', path: config, mode: 0o640, content: starterConfig(), keepExisting: true },
     { kind: 'run', argv: ['chgrp', o.user, config] },
-    { kind: 'write', path: join(o.unitDir, 'bulwark.service'), mode: 0o644, content: renderUnit({ execStart: o.execStart, user: o.user, config }), keepExisting: false },
+    {
+      kind: 'write',
+      path: join(o.unitDir, 'bulwark.service'),
+      mode: 0o644,
+      content: renderUnit({ execStart: o.execStart, user: o.user, config }),
+      keepExisting: false,
+    },
     { kind: 'run', argv: ['systemctl', 'daemon-reload'] },
   ];
 }

@@ -10,7 +10,12 @@ const run = promisify(execFile);
 
 /** Which migrations the database has and which it lacks (`bulwark doctor`); opened with `migrate: false`. */
 export async function migrationStatus(db: Db): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
-  const migrator = new Migrator({ db: kx(db), provider: migrationProvider(db.dialect), allowUnorderedMigrations: true, ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}) });
+  const migrator = new Migrator({
+    db: kx(db),
+    provider: migrationProvider(db.dialect),
+    allowUnorderedMigrations: true,
+    ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}),
+  });
   const list = await migrator.getMigrations();
   const known = new Set(list.map((m) => m.name));
   let stored: string[] = [];
@@ -59,7 +64,13 @@ export async function backupDatabase(location: DatabaseLocation, target: string)
     }
     return;
   }
-  const args = ['--format=custom', '--no-owner', '--no-privileges', `--file=${target}`, ...(location.schema !== undefined ? [`--schema=${location.schema}`] : [])];
+  const args = [
+    '--format=custom',
+    '--no-owner',
+    '--no-privileges',
+    `--file=${target}`,
+    ...(location.schema !== undefined ? [`--schema=${location.schema}`] : []),
+  ];
   await pgTool('pg_dump', args, location.url);
 }
 
@@ -90,11 +101,19 @@ async function pgTool(tool: 'pg_dump' | 'pg_restore', args: string[], url: strin
   const password = decodeURIComponent(u.password);
   u.password = '';
   try {
-    await run(tool, [...args, `--dbname=${u.toString()}`], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...(password !== '' ? { PGPASSWORD: password } : {}) } });
+    await run(tool, [...args, `--dbname=${u.toString()}`], {
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, ...(password !== '' ? { PGPASSWORD: password } : {}) },
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') throw new BulwarkError('config.invalid', `${tool} is not installed (apt-get install postgresql-client)`, { tool });
     // The URL (with its password) is in the arguments, not in what the tool says.
-    throw new BulwarkError('storage.unavailable', `${tool} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(0, 3).join('; ')}`, { tool }, { cause: err });
+    throw new BulwarkError(
+      'storage.unavailable',
+      `${tool} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(0, 3).join('; ')}`,
+      { tool },
+      { cause: err },
+    );
   }
 }

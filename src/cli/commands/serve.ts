@@ -241,7 +241,12 @@ export function register(program: Command, ctx: CliContext): void {
           scheduler: flag('scheduler') ? o.scheduler : (envFlag(env, 'BULWARK_SCHEDULER') ?? true),
           intervalSeconds: o.interval ?? Number(fromEnv('BULWARK_INTERVAL_SECONDS') ?? 60),
           leaseSeconds: o.leaseSeconds ?? Number(fromEnv('BULWARK_LEASE_SECONDS') ?? 15),
-          trustProxy: o.trustProxy.length > 0 ? o.trustProxy : (fromEnv('BULWARK_TRUST_PROXY')?.split(/[\s,]+/).filter((x) => x !== '') ?? []),
+          trustProxy:
+            o.trustProxy.length > 0
+              ? o.trustProxy
+              : (fromEnv('BULWARK_TRUST_PROXY')
+                  ?.split(/[\s,]+/)
+                  .filter((x) => x !== '') ?? []),
           reposNeedToken: o.reposNeedToken === true || envFlag(env, 'BULWARK_REPOS_NEED_TOKEN') === true,
         });
       },

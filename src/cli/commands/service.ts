@@ -28,7 +28,11 @@ function sqlitePathOf(dbPath: string | undefined, env: NodeJS.ProcessEnv): strin
 /** `bulwark config check`, `bulwark doctor`, `bulwark install-service`, `bulwark backup`, `bulwark restore`. */
 export function register(program: Command, ctx: CliContext): void {
   const { io } = ctx;
-  const config = describe(program.command('config'), 'the configuration file and its environment overrides', 'bulwark --config /etc/bulwark/bulwark.yaml config check');
+  const config = describe(
+    program.command('config'),
+    'the configuration file and its environment overrides',
+    'bulwark --config /etc/bulwark/bulwark.yaml config check',
+  );
   describe(
     config.command('check'),
     'validate the configuration (file and BULWARK_… variables); prints where each setting comes from',
@@ -44,7 +48,13 @@ export function register(program: Command, ctx: CliContext): void {
       else
         await writeAll(
           io.stdout,
-          `configuration ${loaded.file ?? '(no file)'}: valid\n` + (sources.length > 0 ? formatTable(['VARIABLE', 'FROM', 'VALUE'], sources.map((s) => [s.env, s.from, s.value])) : ''),
+          `configuration ${loaded.file ?? '(no file)'}: valid\n` +
+            (sources.length > 0
+              ? formatTable(
+                  ['VARIABLE', 'FROM', 'VALUE'],
+                  sources.map((s) => [s.env, s.from, s.value]),
+                )
+              : ''),
         );
       ctx.exit = EXIT.ok;
     });
@@ -65,7 +75,11 @@ export function register(program: Command, ctx: CliContext): void {
           formatTable(
             ['AREA', 'CHECK', 'STATUS', 'DETAIL'],
             checks.map((c) => [c.area, c.name, c.status, c.detail]),
-          ) + checks.filter((c) => c.fix !== null).map((c) => `fix ${c.area}/${c.name}: ${c.fix ?? ''}\n`).join(''),
+          ) +
+            checks
+              .filter((c) => c.fix !== null)
+              .map((c) => `fix ${c.area}/${c.name}: ${c.fix ?? ''}\n`)
+              .join(''),
         );
       // A failure (database unreachable, not migrated, clock off) is the configuration's (3); warnings leave 0.
       ctx.exit = checks.some((c) => c.status === 'fail') ? EXIT.config : EXIT.ok;
