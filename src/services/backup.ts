@@ -87,7 +87,7 @@ export async function restore(o: { input: string; location: DatabaseLocation; ob
     throw new BulwarkError('input.invalid', `${file}: not JSON (${(err as Error).message})`, { path: file });
   }
   if ((manifest.format as string) !== 'bulwark-backup/1')
-    throw new BulwarkError('input.invalid', `${file}: unknown backup format "${String(manifest.format)}"`, { path: file });
+    throw new BulwarkError('input.invalid', `${file}: unknown backup format "${manifest.format}"`, { path: file });
   if (manifest.dialect !== o.location.kind)
     throw new BulwarkError('usage', `the backup holds a ${manifest.dialect} database, and the configured database is ${o.location.kind}`, { path: o.input });
   if (existsSync(o.objectsDir) && readdirSync(o.objectsDir).length > 0)
