@@ -50,7 +50,8 @@ export type PathsConfig = z.infer<typeof PathsConfig>;
 export const FeedsConfig = z.strictObject({
   /** hosts, *.domains and CIDRs feeds may be fetched from besides public addresses */
   allow: z.array(z.string().min(1)).optional(),
-  allow_api: z.array(z.string().min(1)).optional(),
+  /** feed sources added through the API may use `allow` too */
+  allow_api: z.boolean().optional(),
 });
 
 export const AgentsConfig = z.strictObject({

@@ -37,7 +37,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: ['paths', 'known_hosts'], env: 'BULWARK_KNOWN_HOSTS', kind: 'string' },
   { path: ['paths', 'signing_key'], env: 'BULWARK_SIGNING_KEY_FILE', kind: 'string' },
   { path: ['feeds', 'allow'], env: 'BULWARK_FEED_ALLOW', kind: 'list' },
-  { path: ['feeds', 'allow_api'], env: 'BULWARK_FEED_ALLOW_API', kind: 'list' },
+  { path: ['feeds', 'allow_api'], env: 'BULWARK_FEED_ALLOW_API', kind: 'bool' },
   { path: ['agents', 'server_key'], env: 'BULWARK_AGENT_KEY', kind: 'string' },
 ];
 
