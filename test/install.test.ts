@@ -74,6 +74,12 @@ needs.describe('the npm package installed globally', () => {
     expect([...imported].filter((m) => pkg.dependencies[m] === undefined)).toEqual([]);
   });
 
+  needs.it('installed only the runtime dependencies', () => {
+    const installed = join(prefix, 'lib', 'node_modules', 'bulwark', 'node_modules');
+    for (const m of ['better-sqlite3', 'hono', 'kysely', 'pg']) expect(existsSync(join(installed, m)), m).toBe(true);
+    for (const m of ['vitest', 'typescript', 'vite', 'eslint', 'tsx', 'playwright-core']) expect(existsSync(join(installed, m)), m).toBe(false);
+  });
+
   needs.it('prints its version', () => {
     expect(execFileSync(join(prefix, 'bin', 'bulwark'), ['--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
   });

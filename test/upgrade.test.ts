@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_ID, openDatabase } from '../src/storage/database.js';
 import { migrationStatus } from '../src/storage/maintenance.js';
+import { runCli } from './cli.js';
 import { pgAvailable, TEST_PG_URL } from './databases.js';
 
 /**
@@ -118,6 +119,11 @@ describe('upgrades from databases made by earlier commits', () => {
       await db.close();
     }
     expect(expectKept(before, sqliteRows(file))).toBeGreaterThan(20);
+    // And today's code reads and writes it: the findings list, then the demo run again on it.
+    const listed = await runCli(['--db', file, 'findings', '--format', 'json'], { BULWARK_DATABASE_URL: '' });
+    expect(listed.err).toBe('');
+    expect((JSON.parse(listed.out) as { findings: unknown[] }).findings.length).toBeGreaterThan(0);
+    expect((await runCli(['--db', file, 'demo'], { BULWARK_DATABASE_URL: '' })).code).toBe(0);
   });
 
   describe.skipIf(!pgAvailable)('PostgreSQL', () => {
