@@ -45,7 +45,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
       pathOption('--config <file>', `configuration file (default: $BULWARK_CONFIG, else ${DEFAULT_CONFIG_FILE} when it exists)`, { code: 'config.invalid' }),
     )
     .hook('preAction', () => {
-      ctxIo.env = loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env }).env;
+      ctx.config = loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env });
+      ctxIo.env = ctx.config.env;
     });
 
   try {

@@ -111,6 +111,23 @@ describe.skipIf(!pgAvailable)('backup and restore on PostgreSQL', () => {
   });
 });
 
+describe('config check', () => {
+  it('says which setting comes from the file and which from the environment, and exits 3 on a bad file', async () => {
+    const f = join(dir, 'check.yaml');
+    writeFileSync(f, 'server:\n  listen: 127.0.0.1:9001\n  public_url: https://bulwark.example\n');
+    const r = await runCli(['--config', f, 'config', 'check', '--json'], { BULWARK_PUBLIC_URL: 'https://other.example' });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as { file: string; settings: { env: string; from: string; value: string }[] };
+    expect(out.file).toBe(f);
+    expect(out.settings).toContainEqual({ env: 'BULWARK_LISTEN', from: 'file', value: '127.0.0.1:9001' });
+    expect(out.settings).toContainEqual({ env: 'BULWARK_PUBLIC_URL', from: 'environment', value: 'https://other.example' });
+    writeFileSync(f, 'server:\n  listen: nowhere\n');
+    const bad = await runCli(['--config', f, 'config', 'check']);
+    expect(bad.code).toBe(3);
+    expect(bad.err).toBe(`bulwark: ${f}:2:3: server.listen: expected HOST:PORT, e.g. 0.0.0.0:8080\n`);
+  });
+});
+
 describe('doctor', () => {
   it('says what is missing with its fix, and fails (exit 3) on a database it cannot find', async () => {
     const r = await runCli(['--db', join(dir, 'nowhere.db'), 'doctor'], { PATH: '/nonexistent', BULWARK_DATABASE_URL: '' });

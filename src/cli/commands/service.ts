@@ -41,8 +41,8 @@ export function register(program: Command, ctx: CliContext): void {
   )
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      // Read again to show it: main's hook already refused a bad file or variable (exit 3, file:line:col).
-      const loaded = loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env });
+      // As main's hook read it (a bad file or variable already ended there with exit 3, file:line:col).
+      const loaded = ctx.config ?? loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env });
       const sources = loaded.sources.map((s) => ({ ...s, value: /DATABASE_URL|AGENT_KEY/.test(s.env) ? '[redacted]' : s.value }));
       if (o.json === true) await writeAll(io.stdout, JSON.stringify({ file: loaded.file, valid: true, settings: sources }, null, 2) + '\n');
       else
