@@ -86,6 +86,11 @@ const COMMANDS: Record<string, Kind> = {
   'agents revoke': { exempt: 'audited as agent.revoke by revokeAgent, walked through the API route (needs an enrolled agent)' },
   audit: { reads: true },
   advisories: { reads: true },
+  'config check': { reads: true },
+  doctor: { reads: true },
+  'install-service': { exempt: 'writes system files (a user, the unit, the configuration), not the store; nothing to audit' },
+  backup: { exempt: 'copies the database and the object store out; nothing in the store changes' },
+  restore: { exempt: "makes a new store from a backup (refuses an existing one): its audit log is the backup's" },
 };
 
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */

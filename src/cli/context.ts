@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { LoadedConfig } from '../config/settings.js';
 import type { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
@@ -9,6 +10,8 @@ export interface CliContext {
   dbPath(): string | undefined;
   /** The exit code of the command that ran, set by its action. */
   exit: ExitCode;
+  /** The configuration read before the action ran (file and variables); `io.env` already holds its settings. */
+  config?: LoadedConfig;
 }
 
 /** A command group's module (src/cli/commands/<group>.ts): it adds its commands to the program. */

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/settings.js';
 import { isBulwarkError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { groupsFor } from './commands/registry.js';
@@ -16,7 +17,10 @@ import { describe, pathOption } from './options.js';
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<ExitCode> {
   const program = new Command('bulwark');
-  const ctx: CliContext = { io, dbPath: () => program.opts<{ db?: string }>().db, exit: EXIT.ok };
+  // The configuration file's settings reach commands as environment variables (src/config):
+  // read once, before the command's action, into the environment every command is given.
+  const ctxIo: CliIo = { ...io };
+  const ctx: CliContext = { io: ctxIo, dbPath: () => program.opts<{ db?: string }>().db, exit: EXIT.ok };
   describe(
     program,
     'Patch and vulnerability lifecycle manager for Linux server fleets',
@@ -36,7 +40,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
         'SQLite database file, in a directory that exists (default: $XDG_DATA_HOME/bulwark/bulwark.db; BULWARK_DATABASE_URL selects PostgreSQL)',
         { parent: 'must-exist', code: 'config.invalid' },
       ),
-    );
+    )
+    .addOption(
+      pathOption('--config <file>', `configuration file (default: $BULWARK_CONFIG, else ${DEFAULT_CONFIG_FILE} when it exists)`, { code: 'config.invalid' }),
+    )
+    .hook('preAction', () => {
+      ctx.config = loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env });
+      ctxIo.env = ctx.config.env;
+    });
 
   try {
     for (const group of groupsFor(argv)) (await group.load()).register(program, ctx);

@@ -34,6 +34,10 @@ export interface ContainerConfig {
   labels: Record<string, string>;
   workingDir?: string | undefined;
   user?: string | undefined;
+  /** Paths meant to be volumes (config.md `Volumes`), e.g. /var/lib/bulwark. */
+  volumes?: readonly string[] | undefined;
+  /** Ports the image listens on (config.md `ExposedPorts`), e.g. 8080/tcp. */
+  exposedPorts?: readonly string[] | undefined;
 }
 
 /** Go's GOARCH names, which OCI uses (config.md `architecture`). */
@@ -120,6 +124,8 @@ export async function writeOciLayout(
         ...(c.cmd !== undefined ? { Cmd: c.cmd } : {}),
         ...(c.workingDir !== undefined ? { WorkingDir: c.workingDir } : {}),
         ...(c.user !== undefined ? { User: c.user } : {}),
+        ...(c.volumes !== undefined && c.volumes.length > 0 ? { Volumes: Object.fromEntries(c.volumes.map((v) => [v, {}])) } : {}),
+        ...(c.exposedPorts !== undefined && c.exposedPorts.length > 0 ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),
         ...(Object.keys(c.labels).length > 0 ? { Labels: c.labels } : {}),
       },
       rootfs: { type: 'layers', diff_ids: [diffId] },

@@ -1,4 +1,4 @@
-import { openDatabase, resolveLocation, type Db } from '../storage/index.js';
+import { openDatabase, resolveLocation, type DatabaseLocation, type Db } from '../storage/index.js';
 
 export type { Db } from '../storage/index.js';
 /** Database errors an operator can act on (busy, full) as BulwarkErrors, for the CLI and the API. */
@@ -16,3 +16,9 @@ export function openStore(opts: { dbPath?: string | undefined; env?: NodeJS.Proc
 /** The service layer's clock: injected so tests and replays control "now". */
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
+
+export type { DatabaseLocation } from '../storage/index.js';
+/** Where the configured database is (`--db PATH`, else BULWARK_DATABASE_URL, else the default SQLite file), without opening it. */
+export function storeLocation(opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): DatabaseLocation {
+  return resolveLocation(opts);
+}

@@ -30,10 +30,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { id: 'users', commands: ['users'], load: () => import('./users.js') },
   { id: 'agents', commands: ['agents'], load: () => import('./agents.js') },
   { id: 'audit', commands: ['audit'], load: () => import('./audit.js') },
+  { id: 'service', commands: ['config', 'doctor', 'install-service', 'backup', 'restore'], load: () => import('./service.js') },
 ];
 
 /** Global options that take a value: their value is not a command name. */
-const VALUE_OPTIONS = new Set(['--db']);
+const VALUE_OPTIONS = new Set(['--db', '--config']);
 
 /**
  * The groups `argv` needs: the one of its command (`help CMD` counts), none for a bare

@@ -20,6 +20,7 @@ import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption, numberOption } from '../options.js';
+import { envFlag } from '../../config/settings.js';
 
 interface Common {
   io: CliIo;
@@ -198,44 +199,56 @@ export function register(program: Command, ctx: CliContext): void {
     'bulwark serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem',
     'bulwark --db /tmp/demo.db serve --demo',
   )
-    .option('--listen <host:port>', 'where to listen', '127.0.0.1:8080')
+    .option('--listen <host:port>', 'where to listen (default: server.listen of the configuration, else 127.0.0.1:8080)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', "the certificate's private key (PEM)")
     .option('--known-hosts <file>', 'known_hosts file (default: beside the default database)')
     .option('--demo', 'load the demo fleet into an empty store first')
     .option('--no-scheduler', 'serve the API only')
-    .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes', { min: 1, unit: 'seconds', default: 60 }))
+    .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes (default: 60)', { min: 1, unit: 'seconds' }))
     .addOption(listOption('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)'))
     .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
     .addOption(
-      intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over", { min: 1, max: 3600, default: 15 }),
+      intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over (default: 15)", { min: 1, max: 3600 }),
     )
     .action(
-      async (o: {
-        listen: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        knownHosts?: string;
-        demo?: boolean;
-        scheduler: boolean;
-        interval: number;
-        leaseSeconds: number;
-        trustProxy: string[];
-        reposNeedToken?: boolean;
-      }) => {
+      async (
+        o: {
+          listen?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          knownHosts?: string;
+          demo?: boolean;
+          scheduler: boolean;
+          interval?: number;
+          leaseSeconds?: number;
+          trustProxy: string[];
+          reposNeedToken?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        // An option given wins over the configuration (file or BULWARK_… variable), which wins over the default.
+        const env = io.env;
+        const flag = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+        const fromEnv = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
         ctx.exit = await serveCommand({
           io,
           dbPath: ctx.dbPath(),
-          listen: o.listen,
-          tlsCert: o.tlsCert,
-          tlsKey: o.tlsKey,
-          knownHostsFile: o.knownHosts,
+          listen: o.listen ?? fromEnv('BULWARK_LISTEN') ?? '127.0.0.1:8080',
+          tlsCert: o.tlsCert ?? fromEnv('BULWARK_TLS_CERT'),
+          tlsKey: o.tlsKey ?? fromEnv('BULWARK_TLS_KEY'),
+          knownHostsFile: o.knownHosts ?? fromEnv('BULWARK_KNOWN_HOSTS'),
           demo: o.demo === true,
-          scheduler: o.scheduler,
-          intervalSeconds: o.interval,
-          leaseSeconds: o.leaseSeconds,
-          trustProxy: o.trustProxy,
-          reposNeedToken: o.reposNeedToken === true,
+          scheduler: flag('scheduler') ? o.scheduler : (envFlag(env, 'BULWARK_SCHEDULER') ?? true),
+          intervalSeconds: o.interval ?? Number(fromEnv('BULWARK_INTERVAL_SECONDS') ?? 60),
+          leaseSeconds: o.leaseSeconds ?? Number(fromEnv('BULWARK_LEASE_SECONDS') ?? 15),
+          trustProxy:
+            o.trustProxy.length > 0
+              ? o.trustProxy
+              : (fromEnv('BULWARK_TRUST_PROXY')
+                  ?.split(/[\s,]+/)
+                  .filter((x) => x !== '') ?? []),
+          reposNeedToken: o.reposNeedToken === true || envFlag(env, 'BULWARK_REPOS_NEED_TOKEN') === true,
         });
       },
     );

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * The configuration file (`/etc/bulwark/bulwark.yaml`, or `--config FILE`, or BULWARK_CONFIG):
+ * strict (an unknown key is an error naming the key meant), every key optional. Each setting is
+ * also an environment variable (SETTINGS in settings.ts), which wins over the file.
+ *
+ * A section of its own is one key here with its zod schema, e.g.
+ *   notify: notifyRulesSchema.optional(),
+ * and its reader takes `config.notify`, already checked, with file:line:col errors for free.
+ */
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:8080');
+const absolutePath = z.string().regex(/^\//, 'expected an absolute path');
+
+export const DatabaseConfig = z.strictObject({
+  /** postgres://user:password@host:port/database[?schema=NAME], or sqlite:PATH */
+  url: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'expected postgres://… or sqlite:PATH')
+    .optional(),
+  /** the SQLite file (shorthand for url: sqlite:PATH) */
+  path: absolutePath.optional(),
+  sqlite_busy_timeout_ms: z.int().min(0).max(9_999_999).optional(),
+});
+export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
+
+export const ServerConfig = z.strictObject({
+  listen: hostPort.optional(),
+  public_url: z.url({ protocol: /^https?$/ }).optional(),
+  tls_cert: absolutePath.optional(),
+  tls_key: absolutePath.optional(),
+  trust_proxy: z.array(z.string().min(1)).optional(),
+  scheduler: z.boolean().optional(),
+  interval_seconds: z.int().min(1).optional(),
+  lease_seconds: z.int().min(1).max(3600).optional(),
+  repos_need_token: z.boolean().optional(),
+});
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
+export const PathsConfig = z.strictObject({
+  /** content-addressed objects (repository snapshots, published views) */
+  objects: absolutePath.optional(),
+  images: absolutePath.optional(),
+  ssh_keys: absolutePath.optional(),
+  known_hosts: absolutePath.optional(),
+  signing_key: absolutePath.optional(),
+});
+export type PathsConfig = z.infer<typeof PathsConfig>;
+
+export const FeedsConfig = z.strictObject({
+  /** hosts, *.domains and CIDRs feeds may be fetched from besides public addresses */
+  allow: z.array(z.string().min(1)).optional(),
+  /** feed sources added through the API may use `allow` too */
+  allow_api: z.boolean().optional(),
+});
+
+export const AgentsConfig = z.strictObject({
+  /** the server key every server of one installation shares: 64 hex digits (openssl rand -hex 32) */
+  server_key: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (openssl rand -hex 32)')
+    .optional(),
+});
+
+export const BulwarkConfig = z.strictObject({
+  database: DatabaseConfig.optional(),
+  server: ServerConfig.optional(),
+  paths: PathsConfig.optional(),
+  feeds: FeedsConfig.optional(),
+  agents: AgentsConfig.optional(),
+  // Opaque until its owner's schema lands (issue #18 item 4, notifications): accepted as any
+  // YAML value so a file written for it already loads; becomes `notifyRulesSchema.optional()`.
+  notify: z.unknown().optional(),
+  // Opaque until its owner's schema lands (run hooks allow-list): becomes `hooksSchema.optional()`.
+  hooks: z.unknown().optional(),
+});
+export type BulwarkConfig = z.infer<typeof BulwarkConfig>;
