@@ -23,3 +23,4 @@ export * from './repositories/users.js';
 export * from './repositories/repos.js';
 export * from './repositories/source-names.js';
 export * from './repositories/signals.js';
+export * from './repositories/compliance.js';
