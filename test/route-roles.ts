@@ -48,6 +48,10 @@ export const MAY = {
     'GET /api/v1/images',
     'GET /api/v1/images/:image/builds/:build/sbom',
     'GET /api/v1/images/:image/parity',
+    // Compliance reports name who decided holds, as GET /api/v1/decisions does.
+    'GET /api/v1/compliance/report',
+    'GET /api/v1/compliance/evidence',
+    'GET /api/v1/compliance/profiles',
   ],
   operator: [
     // Scans and syncs: they change what is known, not what is configured.

@@ -86,6 +86,11 @@ const COMMANDS: Record<string, Kind> = {
   'agents revoke': { exempt: 'audited as agent.revoke by revokeAgent, walked through the API route (needs an enrolled agent)' },
   audit: { reads: true },
   advisories: { reads: true },
+  'compliance report': { reads: true },
+  'compliance evidence': { reads: true },
+  'compliance profiles': { reads: true },
+  'compliance profile set': { action: 'compliance.profile-set', args: ['compliance', 'profile', 'set', 'audited', '--days', 'critical=7'] },
+  'compliance profile reset': { action: 'compliance.profile-reset', args: ['compliance', 'profile', 'reset', 'audited'] },
 };
 
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */

@@ -30,6 +30,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { id: 'users', commands: ['users'], load: () => import('./users.js') },
   { id: 'agents', commands: ['agents'], load: () => import('./agents.js') },
   { id: 'audit', commands: ['audit'], load: () => import('./audit.js') },
+  { id: 'compliance', commands: ['compliance'], load: () => import('./compliance.js') },
 ];
 
 /** Global options that take a value: their value is not a command name. */
