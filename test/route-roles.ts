@@ -21,6 +21,7 @@ export const MAY = {
   viewer: [
     // Who am I, and my own session.
     'GET /api/v1/me',
+    'GET /metrics', // Prometheus scrapes with a token of any role
     'GET /api/v1/session',
     'DELETE /api/v1/session', // logging out ends only the caller's own session
     // Reads.

@@ -24,3 +24,4 @@ export * from './repositories/repos.js';
 export * from './repositories/source-names.js';
 export * from './repositories/signals.js';
 export * from './repositories/compliance.js';
+export * from './repositories/metrics.js';

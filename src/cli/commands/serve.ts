@@ -79,6 +79,7 @@ export async function serveCommand(
       objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
       webRoot: findWebRoot(),
       log: log.error,
+      requestLog: log.info,
     });
     // A first admin token only when nobody can act as an admin: no usable admin token and no
     // enabled admin user (an admin who logs in with a password needs none, and a new token
