@@ -17,6 +17,8 @@ const ALLOWED = {
   // distros-is-pure), asked by everything below, the pure matching and policy included.
   distros: ['core'],
   lib: ['core'],
+  // Notification channels (issue #18 item 4): the rules' schema, payloads, webhook and SMTP senders; no storage.
+  notify: ['core', 'lib'],
   matching: ['core', 'distros'],
   policy: ['core', 'distros'],
   lifecycle: ['core', 'distros'],
@@ -28,7 +30,7 @@ const ALLOWED = {
   // The on-host agent is a shell script; TypeScript there would be the agent's own.
   agent: [],
   storage: ['core'],
-  services: ['core', 'lib', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage'],
+  services: ['core', 'lib', 'notify', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage'],
   api: ['core', 'lib', 'services'],
   cli: ['core', 'lib', 'distros', 'inventory', 'policy', 'services', 'api'],
 };

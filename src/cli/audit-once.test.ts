@@ -91,6 +91,9 @@ const COMMANDS: Record<string, Kind> = {
   'compliance profiles': { reads: true },
   'compliance profile set': { action: 'compliance.profile-set', args: ['compliance', 'profile', 'set', 'audited', '--days', 'critical=7'] },
   'compliance profile reset': { action: 'compliance.profile-reset', args: ['compliance', 'profile', 'reset', 'audited'] },
+  'notify check': { reads: true },
+  'notify deliveries': { reads: true },
+  'notify retry': { exempt: 'audited as notify.retry by retryDeadLetter (needs a dead letter; notify.test.ts retries one and checks the row)' },
 };
 
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */

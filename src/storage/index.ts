@@ -25,3 +25,4 @@ export * from './repositories/source-names.js';
 export * from './repositories/signals.js';
 export * from './repositories/compliance.js';
 export * from './repositories/metrics.js';
+export * from './repositories/notify.js';

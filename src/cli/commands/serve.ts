@@ -9,6 +9,7 @@ import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js
 import { runTransport } from '../../services/run-transport.js';
 import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
+import { loadNotifyFile, startNotifier } from '../../services/notify.js';
 import { SCHEDULER } from '../../services/audit.js';
 import { openStore } from '../../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
@@ -18,7 +19,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, intOption, listOption, numberOption } from '../options.js';
+import { describe, enumOption, intOption, listOption, numberOption, pathOption } from '../options.js';
 
 interface Common {
   io: CliIo;
@@ -42,6 +43,8 @@ export async function serveCommand(
     leaseSeconds: number;
     trustProxy: string[];
     reposNeedToken?: boolean;
+    /** A YAML file whose `notify:` key holds the notification rules (issue #18 item 4). */
+    notifyFile?: string | undefined;
     signal?: AbortSignal;
   },
 ): Promise<ExitCode> {
@@ -57,6 +60,8 @@ export async function serveCommand(
   // A bad BULWARK_FEED_ALLOW(_API) is a configuration error at start (exit 3), not at the first sync.
   feedAllowFromEnv(o.io.env);
   feedAllowForApi(o.io.env);
+  // Bad notification rules are a configuration error at start (exit 3), with their line.
+  const notifyRules = o.notifyFile === undefined ? null : loadNotifyFile(o.notifyFile);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
@@ -132,8 +137,10 @@ export async function serveCommand(
       };
       timer = setTimeout(() => void tick(), 1000);
     }
+    const notifier = notifyRules === null ? null : startNotifier(db, notifyRules, { env: o.io.env, log: log.info });
     await stopped;
     clearTimeout(timer);
+    await notifier?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await server.close();
@@ -206,6 +213,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-scheduler', 'serve the API only')
     .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes', { min: 1, unit: 'seconds', default: 60 }))
     .addOption(listOption('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)'))
+    .addOption(pathOption('--notify <file>', 'send notifications by the rules under the `notify:` key of this YAML file (see README "Notifications")'))
     .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
     .addOption(
       intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over", { min: 1, max: 3600, default: 15 }),
@@ -222,6 +230,7 @@ export function register(program: Command, ctx: CliContext): void {
         leaseSeconds: number;
         trustProxy: string[];
         reposNeedToken?: boolean;
+        notify?: string;
       }) => {
         ctx.exit = await serveCommand({
           io,
@@ -236,6 +245,7 @@ export function register(program: Command, ctx: CliContext): void {
           leaseSeconds: o.leaseSeconds,
           trustProxy: o.trustProxy,
           reposNeedToken: o.reposNeedToken === true,
+          notifyFile: o.notify,
         });
       },
     );
