@@ -46,7 +46,7 @@ requires(tool('curl')).describe('GET /metrics of a running server', () => {
   const db = join(dir, 'b.db');
   let server: Awaited<ReturnType<typeof startServe>>;
   let stderr = '';
-  const env = { BULWARK_DATABASE_URL: '', BULWARK_AGENT_SERVER_KEY: 'c'.repeat(64) };
+  const env = { BULWARK_DATABASE_URL: '', BULWARK_AGENT_KEY: 'c'.repeat(64) };
 
   beforeAll(async () => {
     const s = await openStore({ dbPath: db, env: {} });
