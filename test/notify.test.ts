@@ -13,6 +13,7 @@ import { applyPolicyText } from '../src/services/policies.js';
 import { openStore } from '../src/services/store.js';
 import { SYSTEM } from '../src/services/audit.js';
 import { rawKysely } from '../src/storage/index.js';
+import { freshPgSchema, pgAvailable } from './databases.js';
 import { startServe, stopServe } from './serve-process.js';
 
 /**
@@ -40,13 +41,36 @@ describe('notify rules', () => {
   });
 });
 
-describe('notifications from two servers', () => {
+/** Where the two servers' database is: a SQLite file, or a PostgreSQL schema of its own. */
+interface Location {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  drop: () => Promise<void>;
+}
+const LOCATIONS: { name: string; make: (dir: string) => Promise<Location> }[] = [
+  { name: 'sqlite', make: (dir) => Promise.resolve({ args: ['--db', join(dir, 'b.db')], env: { BULWARK_DATABASE_URL: '' }, drop: () => Promise.resolve() }) },
+  ...(pgAvailable
+    ? [
+        {
+          name: 'postgres',
+          make: async () => {
+            const s = await freshPgSchema();
+            return { args: [], env: { BULWARK_DATABASE_URL: s.url }, drop: s.drop };
+          },
+        },
+      ]
+    : []),
+];
+
+describe.each(LOCATIONS)('notifications from two servers on $name', ({ make }) => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-comply-notify-'));
-  const db = join(dir, 'b.db');
+  let where: Location = { args: [], env: {}, drop: () => Promise.resolve() };
+  const open = (): ReturnType<typeof openStore> => openStore({ dbPath: where.args[1], env: where.env });
   const servers: Awaited<ReturnType<typeof startServe>>[] = [];
   const listeners: { close: (cb: () => void) => void }[] = [];
   afterAll(async () => {
     for (const s of servers) await stopServe(s.child);
+    await where.drop();
     for (const l of listeners)
       await new Promise<void>((r) => {
         l.close(() => {
@@ -63,7 +87,8 @@ describe('notifications from two servers', () => {
   };
 
   it('each event reaches the webhook once, signed; a failing receiver is retried then dead-lettered; an e-mail arrives', async () => {
-    const s = await openStore({ dbPath: db, env: {} });
+    where = await make(dir);
+    const s = await open();
     try {
       await runDemo(s);
       await applyPolicyText(s, 'apiVersion: bulwark/v1\nkind: Policy\nname: notify\ncadence: { monthly: { weekday: tuesday, week: 2 } }\n', 'test', SYSTEM);
@@ -189,10 +214,10 @@ notify:
     - { name: pager, events: [run.halted], channels: [down, mail] }
 `,
     );
-    const env = { BULWARK_DATABASE_URL: '', BULWARK_TEST_HOOK_SECRET: SECRET, BULWARK_TEST_SMTP_PASSWORD: SMTP_PASSWORD };
-    for (let i = 0; i < 2; i++) servers.push(await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler', '--notify', file], env));
+    const env = { ...where.env, BULWARK_TEST_HOOK_SECRET: SECRET, BULWARK_TEST_SMTP_PASSWORD: SMTP_PASSWORD };
+    for (let i = 0; i < 2; i++) servers.push(await startServe([...where.args, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler', '--notify', file], env));
 
-    const store = await openStore({ dbPath: db, env: {} });
+    const store = await open();
     try {
       // Until the failing channel is dead-lettered and the mail is in: then a few more passes of both servers.
       for (let i = 0; i < 600; i++) {
