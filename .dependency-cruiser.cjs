@@ -17,6 +17,8 @@ const ALLOWED = {
   // distros-is-pure), asked by everything below, the pure matching and policy included.
   distros: ['core'],
   lib: ['core'],
+  // Notification channels (issue #18 item 4): the rules' schema, payloads, webhook and SMTP senders; no storage.
+  notify: ['core', 'lib'],
   matching: ['core', 'distros'],
   policy: ['core', 'distros'],
   lifecycle: ['core', 'distros'],
@@ -29,8 +31,8 @@ const ALLOWED = {
   agent: [],
   storage: ['core'],
   // The configuration file (its schema and its reading); sections of other areas import their zod schemas here.
-  config: ['core', 'lib', 'policy'],
-  services: ['core', 'lib', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage', 'config'],
+  config: ['core', 'lib', 'policy', 'notify'],
+  services: ['core', 'lib', 'notify', 'matching', 'policy', 'distros', 'lifecycle', 'executor', 'inventory', 'feeds', 'repos', 'images', 'storage', 'config'],
   api: ['core', 'lib', 'services', 'config'],
   cli: ['core', 'lib', 'distros', 'inventory', 'policy', 'services', 'api', 'config'],
 };

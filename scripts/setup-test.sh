@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
   rpm librpm-dev dnf createrepo-c dpkg libdpkg-dev openscap-scanner openssh-server
   zstd xz-utils bzip2 gcc libc6-dev pkg-config postgresql curl dash dpkg-dev openssl chromium
-  skopeo umoci mmdebstrap apt gnupg
+  skopeo umoci mmdebstrap apt gnupg poppler-utils
 )
 
 missing=()

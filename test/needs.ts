@@ -47,6 +47,8 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   umoci: 'umoci',
   mmdebstrap: 'mmdebstrap',
   chromium: 'chromium',
+  pdftoppm: 'poppler-utils',
+  pdfinfo: 'poppler-utils',
   openssl: 'openssl',
   curl: 'curl',
   dash: 'dash',

@@ -21,6 +21,7 @@ export const MAY = {
   viewer: [
     // Who am I, and my own session.
     'GET /api/v1/me',
+    'GET /metrics', // Prometheus scrapes with a token of any role
     'GET /api/v1/session',
     'DELETE /api/v1/session', // logging out ends only the caller's own session
     // Reads.
@@ -48,6 +49,10 @@ export const MAY = {
     'GET /api/v1/images',
     'GET /api/v1/images/:image/builds/:build/sbom',
     'GET /api/v1/images/:image/parity',
+    // Compliance reports name who decided holds, as GET /api/v1/decisions does.
+    'GET /api/v1/compliance/report',
+    'GET /api/v1/compliance/evidence',
+    'GET /api/v1/compliance/profiles',
   ],
   operator: [
     // Scans and syncs: they change what is known, not what is configured.

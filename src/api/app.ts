@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { BulwarkError } from '../core/errors.js';
 import { ANONYMOUS, type Actor } from '../services/audit.js';
 import type { AgentRow } from '../services/agents.js';
+import { HttpMetrics } from '../services/metrics.js';
 import type { Db } from '../services/store.js';
 import { errorJson, errorResponse } from './errors.js';
 import { signedBody } from './middleware/agent-signature.js';
@@ -25,6 +27,8 @@ export { findWebRoot } from './static.js';
  */
 export interface ApiOptions extends ApiConfig, AuthBudgetOptions {
   log?: (msg: string, meta: Record<string, unknown>) => void;
+  /** One structured line per request (method, route, status, duration, request id); none when absent. */
+  requestLog?: (msg: string, meta: Record<string, unknown>) => void;
   /** Who is calling from (the socket's address; behind a proxy, set by the server). */
   clientAddress?: (c: Context) => string;
   /** The built dashboard to serve at / (findWebRoot()); null: answer that it is not built; undefined: API only. */
@@ -69,11 +73,39 @@ export function actorOf(principal: Principal | null, agent: AgentRow | null): Ac
   return principal.kind === 'token' ? { kind: 'token', name: `${principal.id}:${principal.name}` } : { kind: 'user', name: principal.name };
 }
 
-export function createApp(db: Db, o: ApiOptions): Hono {
+/** A caller's X-Request-Id is kept when it is a plain token; otherwise one is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function createApp(db: Db, opts: ApiOptions): Hono {
+  const o: ApiOptions = { ...opts, httpMetrics: opts.httpMetrics ?? new HttpMetrics() };
   const app = new Hono();
-  const log = o.log ?? ((): void => undefined);
+  const baseLog = o.log ?? ((): void => undefined);
   const budgets = new AuthBudgets(o, o.clientAddress ?? ((c: Context): string => c.req.header('x-bulwark-test-client') ?? 'local'));
-  app.onError((err, c) => errorResponse(c, err, log));
+  /** Each request's id and matched route pattern (issue #18 item 5: logs and metrics). */
+  const requestIds = new WeakMap<Request, string>();
+  const routeOf = new WeakMap<Request, string>();
+  app.onError((err, c) =>
+    errorResponse(c, err, (msg, meta) => {
+      baseLog(msg, { ...meta, requestId: requestIds.get(c.req.raw) });
+    }),
+  );
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header('x-request-id');
+    const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    requestIds.set(c.req.raw, id);
+    await next();
+    try {
+      c.res.headers.set('X-Request-Id', id);
+    } catch {
+      // An immutable response (none of ours today) goes without the header.
+    }
+    const seconds = (performance.now() - started) / 1000;
+    // Paths nobody routes (scanners probing) share one label, so they cannot grow the series without bound.
+    const pattern = routeOf.get(c.req.raw) ?? (c.req.path.startsWith('/repos/') ? '/repos/*' : c.req.path.startsWith('/api/') ? 'unmatched' : 'static');
+    o.httpMetrics?.observe(c.req.method, pattern, c.res.status, seconds);
+    o.requestLog?.('request', { requestId: id, method: c.req.method, route: pattern, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 });
+  });
   app.notFound((c) => errorJson(c, 'storage.not-found', `no route ${c.req.method} ${c.req.path}`));
   app.use('*', securityHeaders);
   app.use('*', noNulAnywhere);
@@ -129,6 +161,7 @@ export function createApp(db: Db, o: ApiOptions): Hono {
       r.method.toUpperCase(),
       r.path,
       async (c, next) => {
+        routeOf.set(c.req.raw, r.path);
         authenticated.set(c, await budgets.counted(c, () => guard(db, budgets, r, c)));
         await next();
       },

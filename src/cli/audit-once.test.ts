@@ -91,6 +91,14 @@ const COMMANDS: Record<string, Kind> = {
   'install-service': { exempt: 'writes system files (a user, the unit, the configuration), not the store; nothing to audit' },
   backup: { exempt: 'copies the database and the object store out; nothing in the store changes' },
   restore: { exempt: "makes a new store from a backup (refuses an existing one): its audit log is the backup's" },
+  'compliance report': { reads: true },
+  'compliance evidence': { reads: true },
+  'compliance profiles': { reads: true },
+  'compliance profile set': { action: 'compliance.profile-set', args: ['compliance', 'profile', 'set', 'audited', '--days', 'critical=7'] },
+  'compliance profile reset': { action: 'compliance.profile-reset', args: ['compliance', 'profile', 'reset', 'audited'] },
+  'notify check': { reads: true },
+  'notify deliveries': { reads: true },
+  'notify retry': { exempt: 'audited as notify.retry by retryDeadLetter (needs a dead letter; notify.test.ts retries one and checks the row)' },
 };
 
 /** The program's commands, read from its own help: `bulwark --help`, then each group's. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifyRulesSchema } from '../notify/schema.js';
 
 /**
  * The configuration file (`/etc/bulwark/bulwark.yaml`, or `--config FILE`, or BULWARK_CONFIG):
@@ -68,9 +69,9 @@ export const BulwarkConfig = z.strictObject({
   paths: PathsConfig.optional(),
   feeds: FeedsConfig.optional(),
   agents: AgentsConfig.optional(),
-  // Opaque until its owner's schema lands (issue #18 item 4, notifications): accepted as any
-  // YAML value so a file written for it already loads; becomes `notifyRulesSchema.optional()`.
-  notify: z.unknown().optional(),
+  // Notification rules (README "Notifications"): checked here with the file's line numbers, and
+  // read by `serve` from this same file.
+  notify: notifyRulesSchema.optional(),
   // Opaque until its owner's schema lands (run hooks allow-list): becomes `hooksSchema.optional()`.
   hooks: z.unknown().optional(),
 });

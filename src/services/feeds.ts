@@ -91,6 +91,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const location = String(trail.location);
     const d: Record<string, unknown> = {
       status,
+      // How long the sync took (GET /metrics: bulwark_feed_sync_duration_seconds), in real time.
+      durationMs: Math.round(performance.now() - started),
       location,
       sha256: trail.sha256,
       ...(opts.file === undefined ? {} : { file: true }),

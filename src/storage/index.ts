@@ -24,3 +24,6 @@ export * from './repositories/repos.js';
 export * from './repositories/source-names.js';
 export * from './repositories/signals.js';
 export { migrationStatus, databaseClock, newestRecordedTime, backupDatabase, restoreDatabase } from './maintenance.js';
+export * from './repositories/compliance.js';
+export * from './repositories/metrics.js';
+export * from './repositories/notify.js';

@@ -5,6 +5,7 @@ import { audit, decisions, leases, plans, policies, runSteps, runs } from './sch
 import { agentNonces, agentTasks, agents, apiTokens, enrollmentTokens, sessions, users } from './schema/access.js';
 import { imageBuilds, repoSnapshots, repos, viewEnvironments, viewPromotions, viewVersions } from './schema/content.js';
 import { epssHistory, epssScores, kevEntries } from './schema/signals.js';
+import { deadlineProfiles, notifyDeliveries, notifyEvents } from './schema/reporting.js';
 import type { TableType } from './schema/columns.js';
 
 export { DATA_TYPES, type ColumnKind, type TableDef, type Timestamp } from './schema/columns.js';
@@ -54,6 +55,9 @@ export const TABLES = {
   view_environments: viewEnvironments,
   view_promotions: viewPromotions,
   image_builds: imageBuilds,
+  deadline_profiles: deadlineProfiles,
+  notify_events: notifyEvents,
+  notify_deliveries: notifyDeliveries,
 } as const;
 
 /** The database as Kysely sees it: one schema for both dialects, derived from TABLES. */

@@ -1,6 +1,7 @@
 import { ADVISORY_ROUTES } from './advisories.js';
 import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
+import { COMPLIANCE_ROUTES } from './compliance.js';
 import { FEED_ROUTES } from './feeds.js';
 import { FINDING_ROUTES } from './findings.js';
 import { HOST_ROUTES } from './hosts.js';
@@ -29,5 +30,6 @@ export const ROUTES: readonly Route[] = [
   ...AGENT_ROUTES,
   ...SUPPLY_CHAIN_ROUTES,
   ...AUDIT_ROUTES,
+  ...COMPLIANCE_ROUTES,
   ...TOKEN_ROUTES,
 ];

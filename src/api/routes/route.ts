@@ -4,6 +4,7 @@ import { SEVERITIES, severityRank, type Severity } from '../../core/advisory.js'
 import type { Actor } from '../../services/audit.js';
 import type { AgentRow } from '../../services/agents.js';
 import type { RunTransport } from '../../services/runs.js';
+import type { HttpMetrics } from '../../services/metrics.js';
 import type { Db } from '../../services/store.js';
 import type { Role } from '../../services/tokens.js';
 
@@ -29,6 +30,8 @@ export interface ApiConfig {
   runLeaseMs?: number;
   /** The object store of repository snapshots (needed to sync repositories through the API). */
   objectsDir?: string;
+  /** This process's HTTP latencies, for GET /metrics (createApp makes one when not given). */
+  httpMetrics?: HttpMetrics;
 }
 
 /** Who calls: an API token, or a person's dashboard session. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
+import { metricsText } from '../../services/metrics.js';
 import { listPolicies } from '../../services/policies.js';
 import { csrfToken, login, logout, SESSION_HOURS } from '../../services/sessions.js';
-import { route, WithCookie, type Route } from './route.js';
+import { Raw, route, WithCookie, type Route } from './route.js';
 
 /** The service itself: liveness, who is calling, dashboard sessions. */
 export const SERVICE_ROUTES: readonly Route[] = [
@@ -16,6 +17,14 @@ export const SERVICE_ROUTES: readonly Route[] = [
       await listPolicies(db);
       return { status: 'ok', version: config.version };
     },
+  }),
+  route({
+    method: 'get',
+    path: '/metrics',
+    access: 'viewer',
+    tag: 'service',
+    summary: 'Prometheus metrics (text format 0.0.4): hosts, findings, SLA breaches, feeds, runs, agents, HTTP latency; every series bulwark_…',
+    handle: async ({ db, config }) => new Raw(await metricsText(db, config.httpMetrics), 'text/plain; version=0.0.4; charset=utf-8'),
   }),
   route({
     method: 'get',

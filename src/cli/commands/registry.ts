@@ -31,6 +31,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { id: 'agents', commands: ['agents'], load: () => import('./agents.js') },
   { id: 'audit', commands: ['audit'], load: () => import('./audit.js') },
   { id: 'service', commands: ['config', 'doctor', 'install-service', 'backup', 'restore'], load: () => import('./service.js') },
+  { id: 'compliance', commands: ['compliance'], load: () => import('./compliance.js') },
+  { id: 'notify', commands: ['notify'], load: () => import('./notify.js') },
 ];
 
 /** Global options that take a value: their value is not a command name. */

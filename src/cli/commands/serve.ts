@@ -10,6 +10,7 @@ import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js
 import { runTransport } from '../../services/run-transport.js';
 import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
+import { loadNotifyFile, startNotifier } from '../../services/notify.js';
 import { SCHEDULER } from '../../services/audit.js';
 import { openStore } from '../../services/store.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
@@ -19,7 +20,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, intOption, listOption, numberOption } from '../options.js';
+import { describe, enumOption, intOption, listOption, numberOption, pathOption } from '../options.js';
 import { envFlag } from '../../config/settings.js';
 
 interface Common {
@@ -44,6 +45,8 @@ export async function serveCommand(
     leaseSeconds: number;
     trustProxy: string[];
     reposNeedToken?: boolean;
+    /** A YAML file whose `notify:` key holds the notification rules (issue #18 item 4). */
+    notifyFile?: string | undefined;
     signal?: AbortSignal;
   },
 ): Promise<ExitCode> {
@@ -59,6 +62,8 @@ export async function serveCommand(
   // A bad BULWARK_FEED_ALLOW(_API) is a configuration error at start (exit 3), not at the first sync.
   feedAllowFromEnv(o.io.env);
   feedAllowForApi(o.io.env);
+  // Bad notification rules are a configuration error at start (exit 3), with their line.
+  const notifyRules = o.notifyFile === undefined ? null : loadNotifyFile(o.notifyFile);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
@@ -81,6 +86,7 @@ export async function serveCommand(
       objectsDir: defaultObjectsDir(o.dbPath, o.io.env),
       webRoot: findWebRoot(),
       log: log.error,
+      requestLog: log.info,
     });
     // A first admin token only when nobody can act as an admin: no usable admin token and no
     // enabled admin user (an admin who logs in with a password needs none, and a new token
@@ -133,8 +139,10 @@ export async function serveCommand(
       };
       timer = setTimeout(() => void tick(), 1000);
     }
+    const notifier = notifyRules === null ? null : startNotifier(db, notifyRules, { env: o.io.env, log: log.info });
     await stopped;
     clearTimeout(timer);
+    await notifier?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await server.close();
@@ -207,6 +215,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-scheduler', 'serve the API only')
     .addOption(numberOption('--interval <seconds>', 'seconds between scheduler passes (default: 60)', { min: 1, unit: 'seconds' }))
     .addOption(listOption('--trust-proxy <address>', 'a load balancer whose X-Forwarded-For is believed (repeatable)'))
+    .addOption(pathOption('--notify <file>', 'send notifications by the rules under the `notify:` key of this YAML file (see README "Notifications")'))
     .option('--repos-need-token', 'content-view repositories under /repos need a token (Bearer, or the Basic password) instead of being public')
     .addOption(
       intOption('--lease-seconds <n>', "how long a dead server's runs stay leased before another server takes them over (default: 15)", { min: 1, max: 3600 }),
@@ -224,6 +233,7 @@ export function register(program: Command, ctx: CliContext): void {
           leaseSeconds?: number;
           trustProxy: string[];
           reposNeedToken?: boolean;
+          notify?: string;
         },
         cmd: Command,
       ) => {
@@ -249,6 +259,8 @@ export function register(program: Command, ctx: CliContext): void {
                   ?.split(/[\s,]+/)
                   .filter((x) => x !== '') ?? []),
           reposNeedToken: o.reposNeedToken === true || envFlag(env, 'BULWARK_REPOS_NEED_TOKEN') === true,
+          // --notify FILE, else the configuration file's own `notify:` section.
+          notifyFile: o.notify ?? (ctx.config?.config.notify !== undefined ? (ctx.config.file ?? undefined) : undefined),
         });
       },
     );

@@ -31,6 +31,8 @@ import { exploitationSignals } from './0034-exploitation-signals.js';
 import { feedFreshness } from './0035-feed-freshness.js';
 import { advisoryCvssV4 } from './0037-advisory-cvss-v4.js';
 import { runStepFacts } from './0044-run-step-facts.js';
+import { deadlineProfiles } from './0047-deadline-profiles.js';
+import { notifyOutbox } from './0048-notify-outbox.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -70,6 +72,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0035-feed-freshness': feedFreshness(),
     '0037-advisory-cvss-v4': advisoryCvssV4(dialect),
     '0044-run-step-facts': runStepFacts(),
+    '0047-deadline-profiles': deadlineProfiles(dialect),
+    '0048-notify-outbox': notifyOutbox(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
