@@ -2,6 +2,7 @@ import { ADVISORY_ROUTES } from './advisories.js';
 import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
 import { FEED_ROUTES } from './feeds.js';
+import { FINDING_GROUP_ROUTES } from './finding-groups.js';
 import { FINDING_ROUTES } from './findings.js';
 import { HOST_ROUTES } from './hosts.js';
 import { POLICY_ROUTES } from './policies.js';
@@ -10,6 +11,7 @@ import { RUN_ROUTES } from './runs.js';
 import { SERVICE_ROUTES } from './service.js';
 import { SUPPLY_CHAIN_ROUTES } from './supply-chain.js';
 import { TOKEN_ROUTES } from './tokens.js';
+import { USER_ROUTES } from './users.js';
 
 export * from './route.js';
 export { apiFeedLocation } from './feeds.js';
@@ -21,6 +23,7 @@ export { apiFeedLocation } from './feeds.js';
 export const ROUTES: readonly Route[] = [
   ...SERVICE_ROUTES,
   ...HOST_ROUTES,
+  ...FINDING_GROUP_ROUTES,
   ...FINDING_ROUTES,
   ...ADVISORY_ROUTES,
   ...FEED_ROUTES,
@@ -30,4 +33,5 @@ export const ROUTES: readonly Route[] = [
   ...SUPPLY_CHAIN_ROUTES,
   ...AUDIT_ROUTES,
   ...TOKEN_ROUTES,
+  ...USER_ROUTES,
 ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
+import { previewRun } from '../../services/run-preview.js';
 import { isoTime, name, route, type Route } from './route.js';
 
 /** Policies, the plans they make, and operators' decisions (approvals, holds). */
@@ -29,6 +30,15 @@ export const POLICY_ROUTES: readonly Route[] = [
     summary: 'The plan the policy makes now (or at a given time)',
     query: z.object({ at: isoTime.optional() }),
     handle: async ({ db, params, query }) => (await makePlan(db, params.name, query.at === undefined ? {} : { at: new Date(query.at) })).plan,
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/policies/:name/run-preview',
+    access: 'viewer',
+    tag: 'policies',
+    summary:
+      'What starting a run of the policy now (POST /api/v1/runs) would do: hosts, rings, windows, packages and versions, reboots, and the hosts left out with why',
+    handle: ({ db, params, config }) => previewRun(db, params.name, config.transport(db)),
   }),
   route({
     method: 'get',
