@@ -37,6 +37,7 @@ export const MAY = {
     'GET /api/v1/policies',
     'GET /api/v1/policies/:name/plan',
     'GET /api/v1/policies/:name/plan-diff',
+    'GET /api/v1/policies/:name/timeline',
     'GET /api/v1/policies/:name/run-preview', // a read: what a run would do (starting it is an operator's)
     'GET /api/v1/decisions',
     'GET /api/v1/runs',
