@@ -29,7 +29,16 @@ const needs = requires(
 );
 const shots = join(repo, 'test-results', 'screenshots', 'console');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const PASSWORDS = { vera: 'viewer passphrase 1', dana: 'operator passphrase 1', ada: 'admin passphrase 12' } as const;
 
@@ -48,7 +57,13 @@ needs.describe('the console in Chromium', () => {
     };
     await cli(['demo']);
     const inventory = readFileSync(join(repo, 'examples', 'demo', 'inventory.tsv'), 'utf8');
-    writeFileSync(join(dir, 'web-02.tsv'), inventory.split('\n').filter((l) => !l.startsWith('golang')).join('\n'));
+    writeFileSync(
+      join(dir, 'web-02.tsv'),
+      inventory
+        .split('\n')
+        .filter((l) => !l.startsWith('golang'))
+        .join('\n'),
+    );
     for (const [host, inv] of [
       ['web-01', join(repo, 'examples', 'demo', 'inventory.tsv')],
       ['web-02', join(dir, 'web-02.tsv')],
@@ -96,10 +111,14 @@ needs.describe('the console in Chromium', () => {
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
     await page.evaluate(AXE);
     const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
+      const r = await (
+        globalThis as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }
+      ).axe.run({
         resultTypes: ['violations'],
       });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      return r.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
     });
     for (const v of violations) accessibility.push(`${name}: ${v}`);
   }
@@ -178,7 +197,18 @@ needs.describe('the console in Chromium', () => {
     // Each action audited once, by the service, naming the user.
     const audit = (await (await page.request.get(`${url}/api/v1/audit?limit=200`)).json()) as { items: { actor: string; action: string }[] };
     const mine = audit.items.filter((a) => a.actor === 'user:ada').map((a) => a.action);
-    for (const action of ['host.add', 'host.tag', 'host.remove', 'token.create', 'token.revoke', 'agent.enrollment-token', 'user.set', 'user.disable', 'feed.add', 'feed.sync'])
+    for (const action of [
+      'host.add',
+      'host.tag',
+      'host.remove',
+      'token.create',
+      'token.revoke',
+      'agent.enrollment-token',
+      'user.set',
+      'user.disable',
+      'feed.add',
+      'feed.sync',
+    ])
       expect([action, mine.filter((a) => a === action).length]).toEqual([action, 1]);
     expect(problems).toEqual([]);
   }, 180_000);
@@ -257,9 +287,20 @@ needs.describe('the console in Chromium', () => {
     const audit = (await (await page.request.get(`${url}/api/v1/audit?limit=200`)).json()) as { items: { actor: string; action: string }[] };
     const mine = audit.items.filter((a) => a.actor === 'user:dana').map((a) => a.action);
     expect(mine.filter((a) => a.startsWith('advisory.') || a.startsWith('run.')).sort()).toEqual(
-      
-        // Run 1 halted on its own (run.end, by whoever started it); run 2 was cancelled.
-        ['advisory.approve', 'advisory.unapprove', 'advisory.hold', 'advisory.unhold', 'run.start', 'run.end', 'run.cancel', 'run.start', 'run.pause', 'run.resume', 'run.cancel'].sort(),
+      // Run 1 halted on its own (run.end, by whoever started it); run 2 was cancelled.
+      [
+        'advisory.approve',
+        'advisory.unapprove',
+        'advisory.hold',
+        'advisory.unhold',
+        'run.start',
+        'run.end',
+        'run.cancel',
+        'run.start',
+        'run.pause',
+        'run.resume',
+        'run.cancel',
+      ].sort(),
     );
     expect(problems).toEqual([]);
   }, 180_000);

@@ -21,7 +21,11 @@ export interface PlanTimeline extends Omit<Plan, 'entries'> {
 }
 
 /** @example await planTimeline(db, 'azl3-prod', { at: new Date() }) */
-export async function planTimeline(db: Db, name: string, o: { at?: Date; reachable?: ((t: { address: string | null }) => boolean) | undefined } = {}): Promise<PlanTimeline> {
+export async function planTimeline(
+  db: Db,
+  name: string,
+  o: { at?: Date; reachable?: ((t: { address: string | null }) => boolean) | undefined } = {},
+): Promise<PlanTimeline> {
   const { plan, policy } = await makePlan(db, name, { ...(o.at !== undefined ? { at: o.at } : {}), reachable: o.reachable });
   const slot = windowSlots(policy.windows);
   const entries = plan.entries.map((e): TimelineEntry => {

@@ -14,7 +14,12 @@ export type BodyOf<P extends ApiPath, M extends 'post' | 'put' | 'delete'> = Jso
 export type QueryOf<P extends ApiPath> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
 
 /** The URL of a route: its path parameters filled in (encoded), its query string from the defined values. */
-export function url<P extends ApiPath>(path: P, params: Record<string, string | number> = {}, query: Partial<Record<string, string | number | boolean | undefined>> = {}): string {
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- P checks the path against the generated API types.
+export function url<P extends ApiPath>(
+  path: P,
+  params: Record<string, string | number> = {},
+  query: Partial<Record<string, string | number | boolean | undefined>> = {},
+): string {
   const filled = path.replace(/\{([A-Za-z]+)\}/g, (_, k: string) => encodeURIComponent(String(params[k] ?? '')));
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));

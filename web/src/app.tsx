@@ -41,24 +41,65 @@ function Login({ onIn }: { onIn: (me: Me) => void }): ReactNode {
       >
         <h1>Bulwark</h1>
         <div className="tabs" role="group" aria-label="log in with">
-          <button type="button" aria-pressed={mode === 'password'} className={mode === 'password' ? 'on' : ''} onClick={() => setMode('password')}>
+          <button
+            type="button"
+            aria-pressed={mode === 'password'}
+            className={mode === 'password' ? 'on' : ''}
+            onClick={() => {
+              setMode('password');
+            }}
+          >
             User
           </button>
-          <button type="button" aria-pressed={mode === 'token'} className={mode === 'token' ? 'on' : ''} onClick={() => setMode('token')}>
+          <button
+            type="button"
+            aria-pressed={mode === 'token'}
+            className={mode === 'token' ? 'on' : ''}
+            onClick={() => {
+              setMode('token');
+            }}
+          >
             API token
           </button>
         </div>
         {mode === 'password' ? (
           <>
             <label htmlFor="login-user">User</label>
-            <input id="login-user" name="user" autoComplete="username" value={user} onChange={(e) => setUser(e.target.value)} />
+            <input
+              id="login-user"
+              name="user"
+              autoComplete="username"
+              value={user}
+              onChange={(e) => {
+                setUser(e.target.value);
+              }}
+            />
             <label htmlFor="login-password">Password</label>
-            <input id="login-password" name="password" type="password" autoComplete="current-password" value={secret} onChange={(e) => setSecret(e.target.value)} />
+            <input
+              id="login-password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              value={secret}
+              onChange={(e) => {
+                setSecret(e.target.value);
+              }}
+            />
           </>
         ) : (
           <>
             <label htmlFor="login-token">API token</label>
-            <input id="login-token" name="token" type="password" autoComplete="off" placeholder="bwk_…" value={secret} onChange={(e) => setSecret(e.target.value)} />
+            <input
+              id="login-token"
+              name="token"
+              type="password"
+              autoComplete="off"
+              placeholder="bwk_…"
+              value={secret}
+              onChange={(e) => {
+                setSecret(e.target.value);
+              }}
+            />
           </>
         )}
         <button type="submit">Log in</button>

@@ -21,7 +21,15 @@ export function fmtTime(iso: string | null | undefined, tz?: string): string {
   if (iso === null || iso === undefined) return 'never';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: tz, timeZoneName: 'short' }).format(d);
+  return new Intl.DateTimeFormat('en-GB', {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone: tz,
+    timeZoneName: 'short',
+  }).format(d);
 }
 export const Time = ({ iso, tz }: { iso: string | null | undefined; tz?: string }): ReactNode =>
   iso === null || iso === undefined ? 'never' : <time dateTime={iso}>{fmtTime(iso, tz)}</time>;
@@ -252,7 +260,14 @@ export function PercentBars({ rows, title }: { rows: readonly { label: string; v
       {rows.map((r) => (
         <div key={r.label} className="bar-row" title={r.detail}>
           <span className="bar-label">{r.label}</span>
-          <span className="bar-track" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(r.value)} aria-label={`${r.label}: ${r.detail}`}>
+          <span
+            className="bar-track"
+            role="meter"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={Math.round(r.value)}
+            aria-label={`${r.label}: ${r.detail}`}
+          >
             <span className={`bar-fill ${r.value < 100 ? 'bad' : 'good'}`} style={{ width: `${String(Math.max(0, Math.min(100, r.value)))}%` }} />
           </span>
           <span className="bar-value">{Math.round(r.value)} %</span>

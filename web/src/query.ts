@@ -5,7 +5,7 @@ import { api, ApiError, type ApiPath, type BodyOf, url } from './api.js';
  * Server state through TanStack Query: reads are cached by their URL and shared between pages;
  * every action invalidates what it changes (by URL prefix), so each page showing it reloads.
  */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects from the API.
+
 export function useGet<T>(path: string | null, o: { refetchMs?: number } = {}): UseQueryResult<T, ApiError> & { message: string | null } {
   const r = useQuery<T, ApiError>({
     queryKey: [path],
@@ -29,19 +29,21 @@ export interface ActionSpec<P extends ApiPath, M extends 'post' | 'put' | 'delet
  */
 export function useAction<P extends ApiPath, M extends 'post' | 'put' | 'delete', R = unknown>(spec: ActionSpec<P, M>) {
   const client = useQueryClient();
-  return useMutation<R, ApiError, { params?: Record<string, string | number>; query?: Record<string, string | undefined>; body?: BodyOf<P, M>; text?: string }>({
-    mutationFn: (v) =>
-      api<R>(url(spec.path, v.params ?? {}, v.query ?? {}), {
-        method: spec.method.toUpperCase(),
-        ...(v.body !== undefined ? { body: v.body } : {}),
-        ...(v.text !== undefined ? { text: v.text } : {}),
-      }),
-    onSuccess: () =>
-      client.invalidateQueries({
-        predicate: (q) => {
-          const k = q.queryKey[0];
-          return typeof k === 'string' && spec.invalidates.some((p) => k.startsWith(p));
-        },
-      }),
-  });
+  return useMutation<R, ApiError, { params?: Record<string, string | number>; query?: Record<string, string | undefined>; body?: BodyOf<P, M>; text?: string }>(
+    {
+      mutationFn: (v) =>
+        api<R>(url(spec.path, v.params ?? {}, v.query ?? {}), {
+          method: spec.method.toUpperCase(),
+          ...(v.body !== undefined ? { body: v.body } : {}),
+          ...(v.text !== undefined ? { text: v.text } : {}),
+        }),
+      onSuccess: () =>
+        client.invalidateQueries({
+          predicate: (q) => {
+            const k = q.queryKey[0];
+            return typeof k === 'string' && spec.invalidates.some((p) => k.startsWith(p));
+          },
+        }),
+    },
+  );
 }

@@ -48,7 +48,8 @@ export function AdvisoriesPage(): ReactNode {
   const [, navigate] = useLocation();
   const q = search.get('q') ?? '';
   const [value, setValue] = useState(q);
-  const path = q === '' ? null : /^CVE-/i.test(q) ? url('/api/v1/advisories', {}, { cve: q, limit: 100 }) : url('/api/v1/advisories', {}, { package: q, limit: 100 });
+  const path =
+    q === '' ? null : /^CVE-/i.test(q) ? url('/api/v1/advisories', {}, { cve: q, limit: 100 }) : url('/api/v1/advisories', {}, { package: q, limit: 100 });
   const { data, message } = useGet<{ items: AdvisoryItem[] }>(path);
   return (
     <section>
@@ -61,7 +62,17 @@ export function AdvisoriesPage(): ReactNode {
         }}
       >
         <Field label="CVE or package">
-          {(id) => <input id={id} name="q" placeholder="CVE-2024-… or a package name" value={value} onChange={(e) => setValue(e.target.value)} />}
+          {(id) => (
+            <input
+              id={id}
+              name="q"
+              placeholder="CVE-2024-… or a package name"
+              value={value}
+              onChange={(e) => {
+                setValue(e.target.value);
+              }}
+            />
+          )}
         </Field>
         <button type="submit">Search</button>
       </form>

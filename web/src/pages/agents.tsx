@@ -30,19 +30,43 @@ function Enroll(): ReactNode {
           make.mutate({ body: { tags: tags.split(/[\s,]+/).filter((t) => t !== ''), expiresInHours: hours } });
         }}
       >
-        <Field label="Tags for the new host">{(id) => <input id={id} name="enroll-tags" placeholder="prod, web" value={tags} onChange={(e) => setTags(e.target.value)} />}</Field>
+        <Field label="Tags for the new host">
+          {(id) => (
+            <input
+              id={id}
+              name="enroll-tags"
+              placeholder="prod, web"
+              value={tags}
+              onChange={(e) => {
+                setTags(e.target.value);
+              }}
+            />
+          )}
+        </Field>
         <Field label="Valid for (hours)">
-          {(id) => <input id={id} name="enroll-hours" type="number" min={1} max={720} value={hours} onChange={(e) => setHours(Number(e.target.value))} />}
+          {(id) => (
+            <input
+              id={id}
+              name="enroll-hours"
+              type="number"
+              min={1}
+              max={720}
+              value={hours}
+              onChange={(e) => {
+                setHours(Number(e.target.value));
+              }}
+            />
+          )}
         </Field>
         <button type="submit">Create enrollment token</button>
       </form>
       <Err e={make.error?.message} />
       {make.data === undefined ? null : (
         <div className="secret" role="status">
-          <p>
-            Run this as root on the host (the token works once, until {fmtTime(make.data.expiresAt)}; it is not shown again):
-          </p>
-          <pre className="install" tabIndex={0}>{make.data.install}</pre>
+          <p>Run this as root on the host (the token works once, until {fmtTime(make.data.expiresAt)}; it is not shown again):</p>
+          <pre className="install" tabIndex={0}>
+            {make.data.install}
+          </pre>
         </div>
       )}
     </div>
@@ -74,7 +98,13 @@ export function AgentsPage(): ReactNode {
             (a) =>
               a.revokedAt !== null ? null : (
                 <Can role="admin">
-                  <ConfirmButton label="Revoke" confirm={`Revoke ${a.hostname}'s agent?`} onConfirm={() => revoke.mutate({ params: { id: a.id } })} />
+                  <ConfirmButton
+                    label="Revoke"
+                    confirm={`Revoke ${a.hostname}'s agent?`}
+                    onConfirm={() => {
+                      revoke.mutate({ params: { id: a.id } });
+                    }}
+                  />
                 </Can>
               ),
           ],

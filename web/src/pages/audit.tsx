@@ -5,7 +5,7 @@ import { useGet } from '../query.js';
 
 /** A detail object as `key: value` pairs a person reads, not JSON. */
 function Detail({ d }: { d: unknown }): ReactNode {
-  if (d === null || typeof d !== 'object') return String(d ?? '');
+  if (d === null || typeof d !== 'object') return typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean' ? String(d) : '';
   const entries = Object.entries(d as Record<string, unknown>);
   if (entries.length === 0) return null;
   return (
@@ -13,7 +13,13 @@ function Detail({ d }: { d: unknown }): ReactNode {
       {entries.map(([k, v]) => (
         <div key={k}>
           <dt>{k}</dt>
-          <dd>{Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}</dd>
+          <dd>
+            {Array.isArray(v)
+              ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ')
+              : typeof v === 'object' && v !== null
+                ? JSON.stringify(v)
+                : String(v)}
+          </dd>
         </div>
       ))}
     </dl>
@@ -21,7 +27,9 @@ function Detail({ d }: { d: unknown }): ReactNode {
 }
 
 export function AuditPage(): ReactNode {
-  const { data, message } = useGet<{ items: { at: string; actor: string; action: string; subject: string; detail: unknown }[] }>(url('/api/v1/audit', {}, { limit: 200 }));
+  const { data, message } = useGet<{ items: { at: string; actor: string; action: string; subject: string; detail: unknown }[] }>(
+    url('/api/v1/audit', {}, { limit: 200 }),
+  );
   return (
     <section>
       <h1 tabIndex={-1}>Audit log</h1>

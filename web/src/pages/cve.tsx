@@ -20,7 +20,9 @@ export function CvePage({ cve }: { cve: string }): ReactNode {
         <p className="muted">No KEV entry or EPSS score known (sync the kev and epss feeds).</p>
       ) : (
         <p>
-          {signals.data.kev === null ? 'Not in CISA KEV.' : `In CISA KEV since ${fmtTime(signals.data.kev.dateAdded)}, due ${signals.data.kev.dueDate}${signals.data.kev.ransomware ? ', used by ransomware' : ''}.`}{' '}
+          {signals.data.kev === null
+            ? 'Not in CISA KEV.'
+            : `In CISA KEV since ${fmtTime(signals.data.kev.dateAdded)}, due ${signals.data.kev.dueDate}${signals.data.kev.ransomware ? ', used by ransomware' : ''}.`}{' '}
           {signals.data.epss === null ? '' : `EPSS ${(signals.data.epss.score * 100).toFixed(1)} %.`}
         </p>
       )}

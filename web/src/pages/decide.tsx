@@ -28,7 +28,12 @@ export function Decide({ advisory, policy }: { advisory: string; policy?: string
         <p key={`${d.policy}${d.kind}`} className={d.kind === 'hold' ? 'held' : 'approved'}>
           {d.kind === 'hold' ? 'Held' : 'Approved'} under {d.policy} by {d.actor}: “{d.reason}”{d.until === null ? '' : ` until ${fmtTime(d.until)}`}{' '}
           {can ? (
-            <button type="button" onClick={() => revoke.mutate({ query: { policy: d.policy, advisory, kind: d.kind } })}>
+            <button
+              type="button"
+              onClick={() => {
+                revoke.mutate({ query: { policy: d.policy, advisory, kind: d.kind } });
+              }}
+            >
               {d.kind === 'hold' ? 'Lift hold' : 'Withdraw approval'}
             </button>
           ) : null}
@@ -45,7 +50,13 @@ export function Decide({ advisory, policy }: { advisory: string; policy?: string
           {policy === undefined ? (
             <Field label="Policy">
               {(id) => (
-                <select id={id} value={target} onChange={(e) => setChosen(e.target.value)}>
+                <select
+                  id={id}
+                  value={target}
+                  onChange={(e) => {
+                    setChosen(e.target.value);
+                  }}
+                >
                   {policies.data?.items.map((p) => (
                     <option key={p.name}>{p.name}</option>
                   ))}
@@ -53,24 +64,62 @@ export function Decide({ advisory, policy }: { advisory: string; policy?: string
               )}
             </Field>
           ) : null}
-          <Field label="Reason">{(id) => <input id={id} name="reason" value={reason} required onChange={(e) => setReason(e.target.value)} />}</Field>
-          <Field label="Hold until">{(id) => <input id={id} name="until" type="date" value={until} onChange={(e) => setUntil(e.target.value)} />}</Field>
+          <Field label="Reason">
+            {(id) => (
+              <input
+                id={id}
+                name="reason"
+                value={reason}
+                required
+                onChange={(e) => {
+                  setReason(e.target.value);
+                }}
+              />
+            )}
+          </Field>
+          <Field label="Hold until">
+            {(id) => (
+              <input
+                id={id}
+                name="until"
+                type="date"
+                value={until}
+                onChange={(e) => {
+                  setUntil(e.target.value);
+                }}
+              />
+            )}
+          </Field>
           <button
             type="button"
             disabled={reason.trim() === ''}
-            onClick={() => decide.mutate({ body: { policy: target, advisory, kind: 'approve', reason: reason.trim() } }, { onSuccess: () => setReason('') })}
+            onClick={() => {
+              decide.mutate(
+                { body: { policy: target, advisory, kind: 'approve', reason: reason.trim() } },
+                {
+                  onSuccess: () => {
+                    setReason('');
+                  },
+                },
+              );
+            }}
           >
             Approve
           </button>
           <button
             type="button"
             disabled={reason.trim() === ''}
-            onClick={() =>
+            onClick={() => {
               decide.mutate(
                 { body: { policy: target, advisory, kind: 'hold', reason: reason.trim(), ...(until !== '' ? { until } : {}) } },
-                { onSuccess: () => (setReason(''), setUntil('')) },
-              )
-            }
+                {
+                  onSuccess: () => {
+                    setReason('');
+                    setUntil('');
+                  },
+                },
+              );
+            }}
           >
             Hold
           </button>

@@ -34,12 +34,57 @@ function AddFeed(): ReactNode {
       aria-label="add a feed"
       onSubmit={(e) => {
         e.preventDefault();
-        add.mutate({ body: { id, location, ...(format !== '' ? { format } : {}) } }, { onSuccess: () => (setId(''), setLocation(''), setFormat('')) });
+        add.mutate(
+          { body: { id, location, ...(format !== '' ? { format } : {}) } },
+          {
+            onSuccess: () => {
+              setId('');
+              setLocation('');
+              setFormat('');
+            },
+          },
+        );
       }}
     >
-      <Field label="Source id">{(i) => <input id={i} name="feed-id" value={id} required onChange={(e) => setId(e.target.value)} />}</Field>
-      <Field label="Location (https://)">{(i) => <input id={i} name="feed-location" value={location} required onChange={(e) => setLocation(e.target.value)} />}</Field>
-      <Field label="Format">{(i) => <input id={i} name="feed-format" placeholder="osv, oval, …" value={format} onChange={(e) => setFormat(e.target.value)} />}</Field>
+      <Field label="Source id">
+        {(i) => (
+          <input
+            id={i}
+            name="feed-id"
+            value={id}
+            required
+            onChange={(e) => {
+              setId(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+      <Field label="Location (https://)">
+        {(i) => (
+          <input
+            id={i}
+            name="feed-location"
+            value={location}
+            required
+            onChange={(e) => {
+              setLocation(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+      <Field label="Format">
+        {(i) => (
+          <input
+            id={i}
+            name="feed-format"
+            placeholder="osv, oval, …"
+            value={format}
+            onChange={(e) => {
+              setFormat(e.target.value);
+            }}
+          />
+        )}
+      </Field>
       <button type="submit" disabled={add.isPending}>
         Add feed
       </button>
@@ -56,7 +101,14 @@ function Sync({ id }: { id: string }): ReactNode {
   });
   return (
     <span>
-      <button type="button" aria-label={`sync ${id}`} disabled={sync.isPending} onClick={() => sync.mutate({ params: { id }, body: {} })}>
+      <button
+        type="button"
+        aria-label={`sync ${id}`}
+        disabled={sync.isPending}
+        onClick={() => {
+          sync.mutate({ params: { id }, body: {} });
+        }}
+      >
         {sync.isPending ? 'Syncing…' : 'Sync'}
       </button>
       {sync.data === undefined ? null : (
@@ -83,7 +135,14 @@ export function FeedsPage(): ReactNode {
         <AddFeed />
       </Can>
       <label>
-        <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show every catalog source, synced or not
+        <input
+          type="checkbox"
+          checked={all}
+          onChange={(e) => {
+            setAll(e.target.checked);
+          }}
+        />{' '}
+        show every catalog source, synced or not
       </label>
       <Err e={message} />
       <Table
@@ -92,7 +151,14 @@ export function FeedsPage(): ReactNode {
         columns={[
           ['source', (f) => <span title={f.description}>{f.id}</span>],
           ['format', (f) => f.format],
-          ['freshness', (f) => <span className={`fresh-${f.freshness.state}`}>{f.freshness.state === 'fresh' ? 'fresh' : f.freshness.state === 'stale' ? 'stale' : 'never synced'}</span>],
+          [
+            'freshness',
+            (f) => (
+              <span className={`fresh-${f.freshness.state}`}>
+                {f.freshness.state === 'fresh' ? 'fresh' : f.freshness.state === 'stale' ? 'stale' : 'never synced'}
+              </span>
+            ),
+          ],
           ['newest inside', (f) => (f.freshness.newestAt === null ? '-' : `${fmtTime(f.freshness.newestAt)} (${relative(f.freshness.newestAt)})`)],
           ['last good sync', (f) => relative(f.freshness.lastSuccessAt)],
           [
@@ -108,11 +174,14 @@ export function FeedsPage(): ReactNode {
               ),
           ],
           ['why', (f) => f.freshness.reason ?? ''],
-          ['', (f) => (
-            <Can role="operator">
-              <Sync id={f.id} />
-            </Can>
-          )],
+          [
+            '',
+            (f) => (
+              <Can role="operator">
+                <Sync id={f.id} />
+              </Can>
+            ),
+          ],
         ]}
         empty="No feed synced or added yet: add one (admin), or tick the box to sync one from the catalog."
       />

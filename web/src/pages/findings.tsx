@@ -13,13 +13,16 @@ function useFilters(): [Partial<Record<(typeof KEYS)[number], string>>, (change:
   const search = useSearch();
   const [, navigate] = useLocation();
   const params = new URLSearchParams(search);
-  const f = Object.fromEntries(KEYS.flatMap((k) => (params.get(k) === null ? [] : [[k, params.get(k) ?? '']]))) as Partial<Record<(typeof KEYS)[number], string>>;
+  const f = Object.fromEntries(KEYS.flatMap((k) => (params.get(k) === null ? [] : [[k, params.get(k) ?? '']]))) as Partial<
+    Record<(typeof KEYS)[number], string>
+  >;
   return [
     f,
     (change) => {
       const next = new URLSearchParams(search);
-      for (const [k, v] of Object.entries(change)) if (v === undefined || v === '') next.delete(k);
-      else next.set(k, v);
+      for (const [k, v] of Object.entries(change))
+        if (v === '') next.delete(k);
+        else next.set(k, v);
       // A new filter starts at the first page.
       if (!('offset' in change)) next.delete('offset');
       const qs = next.toString();
@@ -37,7 +40,8 @@ function Binaries({ g }: { g: FindingGroup }): ReactNode {
       <ul>
         {g.binaries.map((b) => (
           <li key={b.name}>
-            <b>{b.name}</b> {b.installed.join(', ')} → {b.fixed.length === 0 ? 'no fix yet' : b.fixed.join(', ')} on {b.hostCount} {b.hostCount === 1 ? 'host' : 'hosts'}:{' '}
+            <b>{b.name}</b> {b.installed.join(', ')} → {b.fixed.length === 0 ? 'no fix yet' : b.fixed.join(', ')} on {b.hostCount}{' '}
+            {b.hostCount === 1 ? 'host' : 'hosts'}:{' '}
             {b.hosts.map((h) => (
               <span key={h}>
                 <HostLink name={h} />{' '}
@@ -69,9 +73,7 @@ export function FindingsPage(): ReactNode {
   };
   const groups = useGet<Page<FindingGroup>>(by === 'none' ? null : url('/api/v1/findings/groups', {}, { ...query, by }));
   const flat = useGet<Page<Finding>>(
-    by === 'none'
-      ? url('/api/v1/findings', {}, { host: f.host, severity: f.severity, cve: f.cve, status: f.status, limit: 50, offset })
-      : null,
+    by === 'none' ? url('/api/v1/findings', {}, { host: f.host, severity: f.severity, cve: f.cve, status: f.status, limit: 50, offset }) : null,
   );
   const [text, setText] = useState(f.text ?? '');
   const input = (key: 'host' | 'tag' | 'release' | 'cve', label: string, placeholder: string): ReactNode => (
@@ -82,7 +84,9 @@ export function FindingsPage(): ReactNode {
           name={key}
           placeholder={placeholder}
           defaultValue={f[key] ?? ''}
-          onBlur={(e) => set({ [key]: e.target.value.trim() })}
+          onBlur={(e) => {
+            set({ [key]: e.target.value.trim() });
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter') set({ [key]: e.currentTarget.value.trim() });
           }}
@@ -94,7 +98,14 @@ export function FindingsPage(): ReactNode {
     const on = (f.sort ?? '-severity').replace(/^-/, '') === key;
     const desc = (f.sort ?? '-severity').startsWith('-');
     return (
-      <button type="button" className="link" aria-label={`sort by ${label}`} onClick={() => set({ sort: on && desc ? key : `-${key}` })}>
+      <button
+        type="button"
+        className="link"
+        aria-label={`sort by ${label}`}
+        onClick={() => {
+          set({ sort: on && desc ? key : `-${key}` });
+        }}
+      >
         {label}
         {on ? (desc ? ' ▼' : ' ▲') : ''}
       </button>
@@ -113,7 +124,14 @@ export function FindingsPage(): ReactNode {
       >
         <Field label="Group by">
           {(id) => (
-            <select id={id} name="by" value={by} onChange={(e) => set({ by: e.target.value === 'advisory' ? '' : e.target.value, sort: '' })}>
+            <select
+              id={id}
+              name="by"
+              value={by}
+              onChange={(e) => {
+                set({ by: e.target.value === 'advisory' ? '' : e.target.value, sort: '' });
+              }}
+            >
               <option value="advisory">advisory</option>
               <option value="source">source package</option>
               <option value="none">nothing (one row per finding)</option>
@@ -122,7 +140,14 @@ export function FindingsPage(): ReactNode {
         </Field>
         <Field label="Least severity">
           {(id) => (
-            <select id={id} name="severity" value={f.severity ?? ''} onChange={(e) => set({ severity: e.target.value })}>
+            <select
+              id={id}
+              name="severity"
+              value={f.severity ?? ''}
+              onChange={(e) => {
+                set({ severity: e.target.value });
+              }}
+            >
               <option value="">any</option>
               {SEVERITIES.slice(0, 4).map((s) => (
                 <option key={s} value={s}>
@@ -134,7 +159,14 @@ export function FindingsPage(): ReactNode {
         </Field>
         <Field label="Status">
           {(id) => (
-            <select id={id} name="status" value={f.status ?? ''} onChange={(e) => set({ status: e.target.value })}>
+            <select
+              id={id}
+              name="status"
+              value={f.status ?? ''}
+              onChange={(e) => {
+                set({ status: e.target.value });
+              }}
+            >
               <option value="">open and no fix yet</option>
               <option value="open">open</option>
               <option value="no-fix">no fix yet</option>
@@ -149,10 +181,21 @@ export function FindingsPage(): ReactNode {
         {by === 'none' ? null : input('release', 'Release', 'family:version')}
         {input('cve', 'CVE', 'CVE-2024-…')}
         {by === 'none' ? null : (
-          <Field label="Text">{(id) => <input id={id} name="text" placeholder="advisory, title or package" value={text} onChange={(e) => setText(e.target.value)} />}</Field>
+          <Field label="Text">
+            {(id) => (
+              <input
+                id={id}
+                name="text"
+                placeholder="advisory, title or package"
+                value={text}
+                onChange={(e) => {
+                  setText(e.target.value);
+                }}
+              />
+            )}
+          </Field>
         )}
-        <button type="submit">Filter</button>{' '}
-        <Link href="/findings">Clear</Link>
+        <button type="submit">Filter</button> <Link href="/findings">Clear</Link>
       </form>
       <p className="muted">Risk order (EPSS, KEV) is in the one-row-per-finding view and the CLI (`bulwark findings --sort risk`).</p>
       <Err e={groups.message ?? flat.message} />
@@ -192,7 +235,14 @@ export function FindingsPage(): ReactNode {
             Sort: {sortButton('severity', 'severity')} · {sortButton('hosts', 'hosts')} · {sortButton('findings', 'findings')} · {sortButton('key', 'name')} ·{' '}
             {sortButton('firstSeen', 'first seen')}
           </div>
-          <Pager total={groups.data.total} limit={groups.data.limit} offset={groups.data.offset} go={(o) => set({ offset: String(o) })} />
+          <Pager
+            total={groups.data.total}
+            limit={groups.data.limit}
+            offset={groups.data.offset}
+            go={(o) => {
+              set({ offset: String(o) });
+            }}
+          />
         </>
       ) : null}
       {by === 'none' && flat.data !== undefined ? (
@@ -210,7 +260,14 @@ export function FindingsPage(): ReactNode {
             ]}
             empty="No findings match."
           />
-          <Pager total={flat.data.total} limit={flat.data.limit} offset={flat.data.offset} go={(o) => set({ offset: String(o) })} />
+          <Pager
+            total={flat.data.total}
+            limit={flat.data.limit}
+            offset={flat.data.offset}
+            go={(o) => {
+              set({ offset: String(o) });
+            }}
+          />
         </>
       ) : null}
     </section>

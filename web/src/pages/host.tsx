@@ -54,7 +54,14 @@ function Tags({ host }: { host: Host }): ReactNode {
         <span key={t} className="tag">
           {t}
           <Can role="admin">
-            <button type="button" className="link" aria-label={`remove tag ${t}`} onClick={() => tag.mutate({ params: { name: host.name }, body: { remove: [t] } })}>
+            <button
+              type="button"
+              className="link"
+              aria-label={`remove tag ${t}`}
+              onClick={() => {
+                tag.mutate({ params: { name: host.name }, body: { remove: [t] } });
+              }}
+            >
               ×
             </button>
           </Can>{' '}
@@ -66,10 +73,29 @@ function Tags({ host }: { host: Host }): ReactNode {
           aria-label="add a tag"
           onSubmit={(e) => {
             e.preventDefault();
-            tag.mutate({ params: { name: host.name }, body: { add: [value.trim()] } }, { onSuccess: () => setValue('') });
+            tag.mutate(
+              { params: { name: host.name }, body: { add: [value.trim()] } },
+              {
+                onSuccess: () => {
+                  setValue('');
+                },
+              },
+            );
           }}
         >
-          <Field label="New tag">{(id) => <input id={id} name="tag" value={value} required onChange={(e) => setValue(e.target.value)} />}</Field>
+          <Field label="New tag">
+            {(id) => (
+              <input
+                id={id}
+                name="tag"
+                value={value}
+                required
+                onChange={(e) => {
+                  setValue(e.target.value);
+                }}
+              />
+            )}
+          </Field>
           <button type="submit">Add tag</button>
         </form>
       </Can>
@@ -93,14 +119,21 @@ export function HostPage({ name }: { name: string }): ReactNode {
     <section>
       <h1 tabIndex={-1}>{h.name}</h1>
       <p className="muted">
-        {h.release ?? '?'} · last inventory {fmtTime(h.inventoryAt)} · {h.kind === 'image' ? `${h.platform ?? ''} image` : (h.address ?? 'imported: no address, not patched by runs')}
+        {h.release ?? '?'} · last inventory {fmtTime(h.inventoryAt)} ·{' '}
+        {h.kind === 'image' ? `${h.platform ?? ''} image` : (h.address ?? 'imported: no address, not patched by runs')}
         {h.image === null ? null : <> · made from image {h.image}</>}
       </p>
       <Tags host={h} />
       <div className="actions">
         {h.address !== null && !h.address.startsWith('agent:') ? (
           <Can role="operator">
-            <button type="button" disabled={scan.isPending} onClick={() => scan.mutate({ params: { name: h.name } })}>
+            <button
+              type="button"
+              disabled={scan.isPending}
+              onClick={() => {
+                scan.mutate({ params: { name: h.name } });
+              }}
+            >
               {scan.isPending ? 'Scanning…' : 'Scan now'}
             </button>
           </Can>
@@ -109,7 +142,16 @@ export function HostPage({ name }: { name: string }): ReactNode {
           <ConfirmButton
             label="Remove host"
             confirm={`Remove ${h.name} with its inventory and findings?`}
-            onConfirm={() => remove.mutate({ params: { name: h.name } }, { onSuccess: () => navigate('/hosts') })}
+            onConfirm={() => {
+              remove.mutate(
+                { params: { name: h.name } },
+                {
+                  onSuccess: () => {
+                    navigate('/hosts');
+                  },
+                },
+              );
+            }}
           />
         </Can>
       </div>

@@ -20,14 +20,58 @@ function AddHost(): ReactNode {
           .split(/[\s,]+/)
           .map((x) => x.trim())
           .filter((x) => x !== '');
-        add.mutate({ body: { name, address, ...(t.length > 0 ? { tags: t } : {}) } }, { onSuccess: () => (setName(''), setAddress(''), setTags('')) });
+        add.mutate(
+          { body: { name, address, ...(t.length > 0 ? { tags: t } : {}) } },
+          {
+            onSuccess: () => {
+              setName('');
+              setAddress('');
+              setTags('');
+            },
+          },
+        );
       }}
     >
-      <Field label="Name">{(id) => <input id={id} name="host-name" value={name} required onChange={(e) => setName(e.target.value)} />}</Field>
-      <Field label="SSH address">
-        {(id) => <input id={id} name="host-address" placeholder="user@host[:port]" value={address} required onChange={(e) => setAddress(e.target.value)} />}
+      <Field label="Name">
+        {(id) => (
+          <input
+            id={id}
+            name="host-name"
+            value={name}
+            required
+            onChange={(e) => {
+              setName(e.target.value);
+            }}
+          />
+        )}
       </Field>
-      <Field label="Tags">{(id) => <input id={id} name="host-tags" placeholder="prod, web" value={tags} onChange={(e) => setTags(e.target.value)} />}</Field>
+      <Field label="SSH address">
+        {(id) => (
+          <input
+            id={id}
+            name="host-address"
+            placeholder="user@host[:port]"
+            value={address}
+            required
+            onChange={(e) => {
+              setAddress(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+      <Field label="Tags">
+        {(id) => (
+          <input
+            id={id}
+            name="host-tags"
+            placeholder="prod, web"
+            value={tags}
+            onChange={(e) => {
+              setTags(e.target.value);
+            }}
+          />
+        )}
+      </Field>
       <button type="submit" disabled={add.isPending}>
         Add host
       </button>
@@ -68,7 +112,10 @@ export function HostsPage(): ReactNode {
             columns={[
               ['host', (h) => <HostLink name={h.name} />],
               ['release', (h) => h.release ?? '?'],
-              ['reached by', (h) => (h.kind === 'image' ? 'image' : h.address === null ? 'imported (not reachable)' : h.address.startsWith('agent:') ? 'agent' : 'SSH')],
+              [
+                'reached by',
+                (h) => (h.kind === 'image' ? 'image' : h.address === null ? 'imported (not reachable)' : h.address.startsWith('agent:') ? 'agent' : 'SSH'),
+              ],
               ['last inventory', (h) => relative(h.inventoryAt)],
               ['kernel', (h) => h.runningKernel ?? '-'],
               ['tags', (h) => h.tags.join(', ')],

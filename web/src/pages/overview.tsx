@@ -68,7 +68,10 @@ export function OverviewPage(): ReactNode {
       <h2>SLA attainment by policy</h2>
       {data.sla.length === 0 ? (
         <p className="muted">
-          No policy applied yet. <Can role="admin">Apply one with <code>bulwark policy apply -f FILE</code>.</Can>
+          No policy applied yet.{' '}
+          <Can role="admin">
+            Apply one with <code>bulwark policy apply -f FILE</code>.
+          </Can>
         </p>
       ) : (
         <>
@@ -88,7 +91,15 @@ export function OverviewPage(): ReactNode {
               ['hosts to patch', (p) => p.plannedHosts],
               ['findings past deadline', (p) => <span className={p.breaches > 0 ? 'error' : ''}>{p.breaches}</span>],
               ['hosts in breach', (p) => p.hostsInBreach],
-              ['most overdue', (p) => (p.worstOverdueHours === null ? '-' : p.worstOverdueHours >= 48 ? `${String(Math.round(p.worstOverdueHours / 24))} days` : `${String(p.worstOverdueHours)} h`)],
+              [
+                'most overdue',
+                (p) =>
+                  p.worstOverdueHours === null
+                    ? '-'
+                    : p.worstOverdueHours >= 48
+                      ? `${String(Math.round(p.worstOverdueHours / 24))} days`
+                      : `${String(p.worstOverdueHours)} h`,
+              ],
             ]}
           />
         </>

@@ -25,12 +25,27 @@ function ByAdvisory({ packages, source }: { packages: readonly PlannedPackage[];
 }
 
 /** A time axis from now to the last date shown; each part a bar (its window) and the deadline a mark. */
-function Lane({ parts, t0, t1, tz }: { parts: { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[]; t0: number; t1: number; tz: string }): ReactNode {
+function Lane({
+  parts,
+  t0,
+  t1,
+  tz,
+}: {
+  parts: { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[];
+  t0: number;
+  t1: number;
+  tz: string;
+}): ReactNode {
   const w = 600;
   const x = (iso: string): number => Math.max(0, Math.min(w - 6, ((new Date(iso).getTime() - t0) / (t1 - t0)) * w));
   const h = 18 * parts.length + 4;
   return (
-    <svg className="lane" viewBox={`0 -2 ${String(w)} ${String(h + 16)}`} role="img" aria-label={parts.map((p) => `${p.label} from ${fmtTime(p.start, tz)}`).join('; ')}>
+    <svg
+      className="lane"
+      viewBox={`0 -2 ${String(w)} ${String(h + 16)}`}
+      role="img"
+      aria-label={parts.map((p) => `${p.label} from ${fmtTime(p.start, tz)}`).join('; ')}
+    >
       {parts.map((p, i) => {
         const a = x(p.start);
         const b = p.end === null ? a + 4 : Math.max(a + 4, x(p.end));
@@ -62,10 +77,19 @@ function StartRun({ policy }: { policy: string }): ReactNode {
   const [, navigate] = useLocation();
   const [asked, setAsked] = useState(false);
   const preview = useGet<RunPreview>(asked ? url('/api/v1/policies/{name}/run-preview', { name: policy }) : null);
-  const start = useAction<'/api/v1/runs', 'post', { run: number }>({ method: 'post', path: '/api/v1/runs', invalidates: ['/api/v1/runs', '/api/v1/policies', '/api/v1/hosts'] });
+  const start = useAction<'/api/v1/runs', 'post', { run: number }>({
+    method: 'post',
+    path: '/api/v1/runs',
+    invalidates: ['/api/v1/runs', '/api/v1/policies', '/api/v1/hosts'],
+  });
   if (!asked)
     return (
-      <button type="button" onClick={() => setAsked(true)}>
+      <button
+        type="button"
+        onClick={() => {
+          setAsked(true);
+        }}
+      >
         Start a run…
       </button>
     );
@@ -77,8 +101,8 @@ function StartRun({ policy }: { policy: string }): ReactNode {
       {p === undefined ? null : (
         <>
           <p>
-            {p.hosts.length} {p.hosts.length === 1 ? 'host' : 'hosts'}, at most {p.maxConcurrency} at a time; it halts when more than {Math.round(p.failureThreshold * 100)} % fail;{' '}
-            {p.soakHours} h soak between rings. Times in {p.timezone}.
+            {p.hosts.length} {p.hosts.length === 1 ? 'host' : 'hosts'}, at most {p.maxConcurrency} at a time; it halts when more than{' '}
+            {Math.round(p.failureThreshold * 100)} % fail; {p.soakHours} h soak between rings. Times in {p.timezone}.
           </p>
           <Table
             rows={p.hosts}
@@ -109,10 +133,29 @@ function StartRun({ policy }: { policy: string }): ReactNode {
               {w}
             </p>
           ))}
-          <button type="button" className="primary" disabled={p.hosts.length === 0 || start.isPending} onClick={() => start.mutate({ body: { policy } }, { onSuccess: (r) => navigate(`/runs/${String(r.run)}`) })}>
+          <button
+            type="button"
+            className="primary"
+            disabled={p.hosts.length === 0 || start.isPending}
+            onClick={() => {
+              start.mutate(
+                { body: { policy } },
+                {
+                  onSuccess: (r) => {
+                    navigate(`/runs/${String(r.run)}`);
+                  },
+                },
+              );
+            }}
+          >
             Start the run on {p.hosts.length} {p.hosts.length === 1 ? 'host' : 'hosts'}
           </button>{' '}
-          <button type="button" onClick={() => setAsked(false)}>
+          <button
+            type="button"
+            onClick={() => {
+              setAsked(false);
+            }}
+          >
             Cancel
           </button>
         </>
@@ -122,12 +165,38 @@ function StartRun({ policy }: { policy: string }): ReactNode {
   );
 }
 
-function parts(e: TimelineEntry, nextCycle: string): { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[] {
+function parts(
+  e: TimelineEntry,
+  nextCycle: string,
+): { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[] {
   const out = [];
-  if (e.emergency) out.push({ label: `${e.target}: emergency`, start: e.start, end: null, deadline: e.deadline, late: new Date(e.start) > new Date(e.deadline), emergency: true });
+  if (e.emergency)
+    out.push({
+      label: `${e.target}: emergency`,
+      start: e.start,
+      end: null,
+      deadline: e.deadline,
+      late: new Date(e.start) > new Date(e.deadline),
+      emergency: true,
+    });
   if (e.rest !== undefined)
-    out.push({ label: `${e.target}: ${e.rest.window ?? 'any time'}`, start: e.rest.start, end: e.rest.windowEnd, deadline: nextCycle, late: new Date(e.rest.start) > new Date(nextCycle), emergency: false });
-  if (!e.emergency) out.push({ label: `${e.target}: ${e.window ?? 'any time'}`, start: e.start, end: e.windowEnd, deadline: e.deadline, late: e.predictedBreach !== undefined, emergency: false });
+    out.push({
+      label: `${e.target}: ${e.rest.window ?? 'any time'}`,
+      start: e.rest.start,
+      end: e.rest.windowEnd,
+      deadline: nextCycle,
+      late: new Date(e.rest.start) > new Date(nextCycle),
+      emergency: false,
+    });
+  if (!e.emergency)
+    out.push({
+      label: `${e.target}: ${e.window ?? 'any time'}`,
+      start: e.start,
+      end: e.windowEnd,
+      deadline: e.deadline,
+      late: e.predictedBreach !== undefined,
+      emergency: false,
+    });
   return out;
 }
 
@@ -138,7 +207,10 @@ export function PlanPage({ name }: { name: string }): ReactNode {
   const tz = t.timezone;
   const now = new Date(t.generatedAt).getTime();
   const all = t.entries.flatMap((e) => parts(e, t.cycle.next));
-  const last = Math.max(now + 86_400_000, ...all.flatMap((p) => [p.start, p.end ?? p.start, p.deadline ?? p.start].map((x) => new Date(x).getTime())).filter((x) => x >= now));
+  const last = Math.max(
+    now + 86_400_000,
+    ...all.flatMap((p) => [p.start, p.end ?? p.start, p.deadline ?? p.start].map((x) => new Date(x).getTime())).filter((x) => x >= now),
+  );
   const t1 = last + (last - now) * 0.08;
   const emergency = t.entries.filter((e) => e.emergency);
   const rings = [...new Set(t.entries.map((e) => e.ringIndex))].sort((a, b) => a - b);
@@ -154,7 +226,9 @@ export function PlanPage({ name }: { name: string }): ReactNode {
       <h1 tabIndex={-1}>Plan of {t.policy}</h1>
       <p className="muted">
         Times in {tz} (the policy's zone) · made {fmtTime(t.generatedAt, tz)} · next monthly cycle {fmtTime(t.cycle.next, tz)} · windows:{' '}
-        {t.windows.length === 0 ? 'none (any time)' : t.windows.map((w) => `${w.name} (${w.days.join(', ')} ${w.start}, ${String(w.durationHours)} h, ${w.timezone})`).join('; ')}
+        {t.windows.length === 0
+          ? 'none (any time)'
+          : t.windows.map((w) => `${w.name} (${w.days.join(', ')} ${w.start}, ${String(w.durationHours)} h, ${w.timezone})`).join('; ')}
       </p>
       <Can role="operator">
         <StartRun policy={t.policy} />

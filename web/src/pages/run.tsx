@@ -41,15 +41,31 @@ export function RunPage({ id }: { id: string }): ReactNode {
         <Can role="operator">
           <div className="actions">
             {run.status === 'paused' || run.status === 'halted' ? (
-              <button type="button" onClick={() => resume.mutate({ params: { id } })}>
+              <button
+                type="button"
+                onClick={() => {
+                  resume.mutate({ params: { id } });
+                }}
+              >
                 Resume
               </button>
             ) : (
-              <button type="button" onClick={() => pause.mutate({ params: { id } })}>
+              <button
+                type="button"
+                onClick={() => {
+                  pause.mutate({ params: { id } });
+                }}
+              >
                 Pause
               </button>
             )}
-            <ConfirmButton label="Cancel run" confirm="Cancel this run? Steps not begun will not run." onConfirm={() => cancel.mutate({ params: { id } })} />
+            <ConfirmButton
+              label="Cancel run"
+              confirm="Cancel this run? Steps not begun will not run."
+              onConfirm={() => {
+                cancel.mutate({ params: { id } });
+              }}
+            />
           </div>
         </Can>
       )}

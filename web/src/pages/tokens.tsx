@@ -16,7 +16,11 @@ interface Token {
 
 export function TokensPage(): ReactNode {
   const { data, message } = useGet<{ items: Token[] }>(url('/api/v1/tokens'));
-  const create = useAction<'/api/v1/tokens', 'post', { token: string; info: Token }>({ method: 'post', path: '/api/v1/tokens', invalidates: ['/api/v1/tokens'] });
+  const create = useAction<'/api/v1/tokens', 'post', { token: string; info: Token }>({
+    method: 'post',
+    path: '/api/v1/tokens',
+    invalidates: ['/api/v1/tokens'],
+  });
   const revoke = useAction({ method: 'delete', path: '/api/v1/tokens/{id}', invalidates: ['/api/v1/tokens'] });
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('viewer');
@@ -29,13 +33,39 @@ export function TokensPage(): ReactNode {
         aria-label="create a token"
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate({ body: { name, role, expiresInDays: days } }, { onSuccess: () => setName('') });
+          create.mutate(
+            { body: { name, role, expiresInDays: days } },
+            {
+              onSuccess: () => {
+                setName('');
+              },
+            },
+          );
         }}
       >
-        <Field label="Name">{(id) => <input id={id} name="token-name" value={name} required onChange={(e) => setName(e.target.value)} />}</Field>
+        <Field label="Name">
+          {(id) => (
+            <input
+              id={id}
+              name="token-name"
+              value={name}
+              required
+              onChange={(e) => {
+                setName(e.target.value);
+              }}
+            />
+          )}
+        </Field>
         <Field label="Role">
           {(id) => (
-            <select id={id} name="token-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <select
+              id={id}
+              name="token-role"
+              value={role}
+              onChange={(e) => {
+                setRole(e.target.value as Role);
+              }}
+            >
               <option>viewer</option>
               <option>operator</option>
               <option>admin</option>
@@ -43,7 +73,19 @@ export function TokensPage(): ReactNode {
           )}
         </Field>
         <Field label="Expires in (days)">
-          {(id) => <input id={id} name="token-days" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(Number(e.target.value))} />}
+          {(id) => (
+            <input
+              id={id}
+              name="token-days"
+              type="number"
+              min={1}
+              max={3650}
+              value={days}
+              onChange={(e) => {
+                setDays(Number(e.target.value));
+              }}
+            />
+          )}
         </Field>
         <button type="submit">Create token</button>
       </form>
@@ -51,7 +93,9 @@ export function TokensPage(): ReactNode {
       {create.data === undefined ? null : (
         <div className="secret" role="status">
           Token {create.data.info.name} ({create.data.info.role}): copy it now, it is not shown again:
-          <pre className="token" tabIndex={0}>{create.data.token}</pre>
+          <pre className="token" tabIndex={0}>
+            {create.data.token}
+          </pre>
         </div>
       )}
       <Table
@@ -70,7 +114,13 @@ export function TokensPage(): ReactNode {
               t.revokedAt !== null ? (
                 `revoked ${fmtTime(t.revokedAt)}`
               ) : (
-                <ConfirmButton label="Revoke" confirm={`Revoke token ${t.name}?`} onConfirm={() => revoke.mutate({ params: { id: t.id } })} />
+                <ConfirmButton
+                  label="Revoke"
+                  confirm={`Revoke token ${t.name}?`}
+                  onConfirm={() => {
+                    revoke.mutate({ params: { id: t.id } });
+                  }}
+                />
               ),
           ],
         ]}

@@ -25,13 +25,41 @@ export function UsersPage(): ReactNode {
         aria-label="add or change a user"
         onSubmit={(e) => {
           e.preventDefault();
-          set.mutate({ params: { name }, body: { role, password } }, { onSuccess: () => (setName(''), setPassword('')) });
+          set.mutate(
+            { params: { name }, body: { role, password } },
+            {
+              onSuccess: () => {
+                setName('');
+                setPassword('');
+              },
+            },
+          );
         }}
       >
-        <Field label="User name">{(id) => <input id={id} name="user-name" autoComplete="off" value={name} required onChange={(e) => setName(e.target.value)} />}</Field>
+        <Field label="User name">
+          {(id) => (
+            <input
+              id={id}
+              name="user-name"
+              autoComplete="off"
+              value={name}
+              required
+              onChange={(e) => {
+                setName(e.target.value);
+              }}
+            />
+          )}
+        </Field>
         <Field label="Role">
           {(id) => (
-            <select id={id} name="user-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <select
+              id={id}
+              name="user-role"
+              value={role}
+              onChange={(e) => {
+                setRole(e.target.value as Role);
+              }}
+            >
               <option>viewer</option>
               <option>operator</option>
               <option>admin</option>
@@ -39,7 +67,20 @@ export function UsersPage(): ReactNode {
           )}
         </Field>
         <Field label="Password (12+ characters)">
-          {(id) => <input id={id} name="user-password" type="password" autoComplete="new-password" minLength={12} value={password} required onChange={(e) => setPassword(e.target.value)} />}
+          {(id) => (
+            <input
+              id={id}
+              name="user-password"
+              type="password"
+              autoComplete="new-password"
+              minLength={12}
+              value={password}
+              required
+              onChange={(e) => {
+                setPassword(e.target.value);
+              }}
+            />
+          )}
         </Field>
         <button type="submit">Save user</button>
       </form>
@@ -57,7 +98,13 @@ export function UsersPage(): ReactNode {
               u.disabledAt !== null ? (
                 `disabled ${fmtTime(u.disabledAt)}`
               ) : (
-                <ConfirmButton label="Disable" confirm={`Disable ${u.name}? Their sessions end.`} onConfirm={() => disable.mutate({ params: { name: u.name } })} />
+                <ConfirmButton
+                  label="Disable"
+                  confirm={`Disable ${u.name}? Their sessions end.`}
+                  onConfirm={() => {
+                    disable.mutate({ params: { name: u.name } });
+                  }}
+                />
               ),
           ],
         ]}
