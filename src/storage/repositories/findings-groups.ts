@@ -34,11 +34,14 @@ export interface FindingGroup {
   hosts: number;
   findings: number;
   firstSeen: string;
-  /** Binary packages under the group, with the hosts that have each (at most 50 hosts listed per binary). */
+  /** Binary packages under the group, with the number of hosts that have each and the first 10 of them by name. */
   binaries: { name: string; hosts: string[]; hostCount: number; installed: string[]; fixed: string[] }[];
   /** For source packages: the advisories of its findings. */
   advisories?: string[];
 }
+
+/** Hosts named under each binary of a group (the rest are counted). */
+const HOST_SAMPLE = 10;
 
 const SEVERITY_OF_RANK = new Map<number, Severity>(
   (['critical', 'high', 'medium', 'low', 'none', 'unknown'] as Severity[]).map((s) => [severityRank(s), s] as const),
@@ -101,12 +104,10 @@ export async function findingGroups(
       (eb) => eb.fn.countAll<number | string>().as('n'),
       sql<number | string>`count(distinct findings.target_id)`.as('hosts'),
       (eb) => eb.fn.min('findings.first_seen_at').as('first_seen'),
+      // The number of groups, counted by the same scan (a window over the grouped rows).
+      sql<number | string>`count(*) over ()`.as('groups'),
     ])
     .groupBy(sql`gkey`);
-  const counted = await ex
-    .selectFrom(grouped.as('g'))
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .executeTakeFirst();
   const order = { severity: sql`rank`, hosts: sql`hosts`, findings: sql`n`, key: sql`gkey`, firstSeen: sql`first_seen` }[p.sort];
   const page = await grouped
     .orderBy(order, p.desc ? 'desc' : 'asc')
@@ -116,41 +117,51 @@ export async function findingGroups(
     .offset(p.offset)
     .execute();
   const keys = page.map((r) => String(r.gkey));
-  const detail = new Map<
-    string,
-    { source: string; id: string; title: string; pk: number; package: string; target: string; installed: string; fixed: string | null }[]
-  >();
+  // What is under each group of the page, counted in SQL (a group of a fleet may hold 10,000
+  // findings): per advisory, binary and build, the hosts that have it; and the first hosts by name
+  // of each binary, for the page to show.
+  const agg: { gkey: string; source: string; id: string; title: string; package: string; installed: string; fixed: string | null; hosts: number }[] = [];
+  const sample = new Map<string, string[]>();
   for (const c of chunks(keys, 1, 500)) {
+    const inPage = by === 'advisory' ? sql<SqlBool>`advisories.pk in (${sql.join(c.map(Number))})` : sql<SqlBool>`${sourceOf()} in (${sql.join(c)})`;
     const rows = await filtered(ex, q)
-      .where(by === 'advisory' ? sql<SqlBool>`advisories.pk in (${sql.join(c.map(Number))})` : sql<SqlBool>`${sourceOf()} in (${sql.join(c)})`)
+      .where(inPage)
       .select([
         sql<string | number>`${keyExpr}`.as('gkey'),
         'advisories.source',
         'advisories.advisory_id',
         'advisories.title',
-        sql<string | number>`advisories.pk`.as('apk'),
         'findings.package',
-        'targets.name as target',
         'findings.installed',
         'findings.fixed',
+        sql<number | string>`count(distinct findings.target_id)`.as('hosts'),
       ])
-      .orderBy('findings.package')
-      .orderBy('targets.name')
+      .groupBy([sql`gkey`, 'advisories.source', 'advisories.advisory_id', 'advisories.title', 'findings.package', 'findings.installed', 'findings.fixed'])
       .execute();
-    for (const r of rows) {
-      const k = String(r.gkey);
-      const l = detail.get(k) ?? [];
-      l.push({
+    for (const r of rows)
+      agg.push({
+        gkey: String(r.gkey),
         source: r.source,
         id: r.advisory_id,
         title: r.title,
-        pk: Number(r.apk),
         package: r.package,
-        target: r.target,
         installed: r.installed,
         fixed: r.fixed,
+        hosts: Number(r.hosts),
       });
-      detail.set(k, l);
+    const ranked = filtered(ex, q)
+      .where(inPage)
+      .select([
+        sql<string | number>`${keyExpr}`.as('gkey'),
+        'findings.package',
+        'targets.name as target',
+        sql<number>`row_number() over (partition by ${keyExpr}, findings.package order by targets.name)`.as('rn'),
+      ]);
+    for (const r of await ex.selectFrom(ranked.as('r')).selectAll().where('rn', '<=', HOST_SAMPLE).orderBy('target').execute()) {
+      const k = `${String(r.gkey)}\u0000${r.package}`;
+      const l = sample.get(k) ?? [];
+      if (!l.includes(r.target)) l.push(r.target);
+      sample.set(k, l);
     }
   }
   const cves = new Map<number, string[]>();
@@ -165,11 +176,12 @@ export async function findingGroups(
         cves.set(Number(r.advisory_pk), [...(cves.get(Number(r.advisory_pk)) ?? []), r.cve]);
   const items = page.map((r): FindingGroup => {
     const k = String(r.gkey);
-    const rows = detail.get(k) ?? [];
-    const binaries = new Map<string, { hosts: Set<string>; installed: Set<string>; fixed: Set<string> }>();
+    const rows = agg.filter((d) => d.gkey === k);
+    const binaries = new Map<string, { perAdvisory: Map<string, number>; installed: Set<string>; fixed: Set<string> }>();
     for (const d of rows) {
-      const b = binaries.get(d.package) ?? { hosts: new Set(), installed: new Set(), fixed: new Set() };
-      b.hosts.add(d.target);
+      const b = binaries.get(d.package) ?? { perAdvisory: new Map<string, number>(), installed: new Set<string>(), fixed: new Set<string>() };
+      // A host has one build of a binary: its builds' hosts add up, under one advisory.
+      b.perAdvisory.set(d.id, (b.perAdvisory.get(d.id) ?? 0) + d.hosts);
       b.installed.add(d.installed);
       if (d.fixed !== null) b.fixed.add(d.fixed);
       binaries.set(d.package, b);
@@ -185,14 +197,28 @@ export async function findingGroups(
       hosts: Number(r.hosts),
       findings: Number(r.n),
       firstSeen: r.first_seen,
-      binaries: [...binaries].map(([name, b]) => ({
-        name,
-        hosts: [...b.hosts].slice(0, 50),
-        hostCount: b.hosts.size,
-        installed: [...b.installed].sort(),
-        fixed: [...b.fixed].sort(),
-      })),
+      binaries: [...binaries]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, b]) => ({
+          name,
+          hosts: sample.get(`${k}\u0000${name}`) ?? [],
+          hostCount: Math.max(...b.perAdvisory.values()),
+          installed: [...b.installed].sort(),
+          fixed: [...b.fixed].sort(),
+        })),
     };
   });
-  return { items, total: Number(counted?.n ?? 0) };
+  // Past the last page no row carries the count: counted apart then only.
+  const total =
+    page[0] !== undefined
+      ? Number(page[0].groups)
+      : Number(
+          (
+            await ex
+              .selectFrom(grouped.as('g'))
+              .select((eb) => eb.fn.countAll<number | string>().as('n'))
+              .executeTakeFirst()
+          )?.n ?? 0,
+        );
+  return { items, total };
 }
