@@ -137,6 +137,13 @@ needs.describe('the console in Chromium', () => {
     await page.getByLabel('SSH address').fill('bulwark@127.0.0.1:2');
     await page.getByLabel('Tags').fill('staging');
     await page.click('button:has-text("Add host")');
+    // A host never scanned is "never scanned", not a stale inventory (issue #17, What was seen).
+    await page.waitForSelector('a:has-text("web-03")');
+    await go(page, '/', 'Fleet overview');
+    expect([await page.textContent('[data-tile=stale] b'), await page.textContent('[data-tile=never] b')]).toEqual(['0', '1']);
+    // No feed synced: first-run guidance says what to do next.
+    expect(await page.textContent('.first-run')).toContain('Sync a feed');
+    await go(page, '/hosts', 'Hosts');
     await page.click('a:has-text("web-03")');
     await page.waitForSelector('h1:has-text("web-03")');
     await page.getByLabel('New tag').fill('web');
