@@ -29,6 +29,7 @@ export const MAY = {
     'GET /api/v1/hosts/:name',
     'GET /api/v1/overview',
     'GET /api/v1/findings',
+    'GET /api/v1/findings/groups', // the same findings, folded by advisory or source package
     'GET /api/v1/reports/findings',
     'GET /api/v1/advisories',
     'GET /api/v1/advisories/:source/:id',
@@ -37,6 +38,8 @@ export const MAY = {
     'GET /api/v1/policies',
     'GET /api/v1/policies/:name/plan',
     'GET /api/v1/policies/:name/plan-diff',
+    'GET /api/v1/policies/:name/timeline',
+    'GET /api/v1/policies/:name/run-preview', // a read: what a run would do (starting it is an operator's)
     'GET /api/v1/decisions',
     'GET /api/v1/runs',
     'GET /api/v1/runs/:id',
@@ -74,6 +77,7 @@ export const MAY = {
     // Changes hosts.
     'POST /api/v1/hosts',
     'DELETE /api/v1/hosts/:name',
+    'POST /api/v1/hosts/:name/tags', // tags choose which policy patches a host
     'POST /api/v1/agents/enrollment-tokens', // lets a new host in
     'DELETE /api/v1/agents/:id',
     // Changes feeds.
@@ -86,6 +90,10 @@ export const MAY = {
     'GET /api/v1/tokens',
     'POST /api/v1/tokens',
     'DELETE /api/v1/tokens/:id',
+    // Users of the console (as `bulwark users`).
+    'GET /api/v1/users',
+    'PUT /api/v1/users/:name',
+    'DELETE /api/v1/users/:name',
   ],
   agent: ['POST /agent/v1/report', 'GET /agent/v1/tasks', 'POST /agent/v1/tasks/:id/result'],
 } as const;

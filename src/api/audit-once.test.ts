@@ -110,7 +110,16 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       actor: () => 'user:dana',
     },
     'POST /api/v1/hosts': { send: () => call('POST', '/api/v1/hosts', { body: { name: 'audited-host', address: 'root@127.0.0.1:1' } }), action: 'host.add' },
+    'POST /api/v1/hosts/:name/tags': {
+      send: () => call('POST', '/api/v1/hosts/audited-host/tags', { body: { add: ['prod'], remove: [] } }),
+      action: 'host.tag',
+    },
     'DELETE /api/v1/hosts/:name': { send: () => call('DELETE', '/api/v1/hosts/audited-host'), action: 'host.remove' },
+    'PUT /api/v1/users/:name': {
+      send: () => call('PUT', '/api/v1/users/audited-user', { body: { role: 'viewer', password: 'a long enough password' } }),
+      action: 'user.set',
+    },
+    'DELETE /api/v1/users/:name': { send: () => call('DELETE', '/api/v1/users/audited-user'), action: 'user.disable' },
     'POST /api/v1/feeds': {
       send: () => call('POST', '/api/v1/feeds', { body: { id: 'audited-feed', format: 'osv', location: 'https://mirror.example/osv/all.zip' } }),
       action: 'feed.add',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { hostDetail } from '../../services/host-detail.js';
-import { addHost, getHost, HOST_PACKAGE_MANAGERS, listHosts, removeHost, scanHosts } from '../../services/hosts.js';
+import { addHost, getHost, HOST_PACKAGE_MANAGERS, listHosts, removeHost, scanHosts, tagHost } from '../../services/hosts.js';
 import { name, needFound, page, paginate, route, type Route } from './route.js';
 
 /** Hosts reached over SSH: listed, added, removed, scanned. */
@@ -55,6 +55,15 @@ export const HOST_ROUTES: readonly Route[] = [
       if (!(await removeHost(db, params.name, actor))) throw new BulwarkError('storage.not-found', `no host named "${params.name}"`);
       return { removed: params.name };
     },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/hosts/:name/tags',
+    access: 'admin',
+    tag: 'hosts',
+    summary: 'Add and remove tags of a host (imported ones too); answers the host with its tags after',
+    body: z.strictObject({ add: z.array(z.string().min(1).max(63)).max(64).default([]), remove: z.array(z.string().min(1).max(63)).max(64).default([]) }),
+    handle: ({ db, params, body, actor }) => tagHost(db, params.name, body, actor),
   }),
   route({
     method: 'post',

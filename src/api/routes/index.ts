@@ -3,6 +3,7 @@ import { AGENT_ROUTES } from './agents.js';
 import { AUDIT_ROUTES } from './audit.js';
 import { COMPLIANCE_ROUTES } from './compliance.js';
 import { FEED_ROUTES } from './feeds.js';
+import { FINDING_GROUP_ROUTES } from './finding-groups.js';
 import { FINDING_ROUTES } from './findings.js';
 import { HOST_ROUTES } from './hosts.js';
 import { POLICY_ROUTES } from './policies.js';
@@ -11,6 +12,7 @@ import { RUN_ROUTES } from './runs.js';
 import { SERVICE_ROUTES } from './service.js';
 import { SUPPLY_CHAIN_ROUTES } from './supply-chain.js';
 import { TOKEN_ROUTES } from './tokens.js';
+import { USER_ROUTES } from './users.js';
 
 export * from './route.js';
 export { apiFeedLocation } from './feeds.js';
@@ -22,6 +24,7 @@ export { apiFeedLocation } from './feeds.js';
 export const ROUTES: readonly Route[] = [
   ...SERVICE_ROUTES,
   ...HOST_ROUTES,
+  ...FINDING_GROUP_ROUTES,
   ...FINDING_ROUTES,
   ...ADVISORY_ROUTES,
   ...FEED_ROUTES,
@@ -32,4 +35,5 @@ export const ROUTES: readonly Route[] = [
   ...AUDIT_ROUTES,
   ...COMPLIANCE_ROUTES,
   ...TOKEN_ROUTES,
+  ...USER_ROUTES,
 ];

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
+import { planTimeline } from '../../services/plan-timeline.js';
+import { previewRun } from '../../services/run-preview.js';
 import { isoTime, name, route, type Route } from './route.js';
 
 /** Policies, the plans they make, and operators' decisions (approvals, holds). */
@@ -29,6 +31,28 @@ export const POLICY_ROUTES: readonly Route[] = [
     summary: 'The plan the policy makes now (or at a given time)',
     query: z.object({ at: isoTime.optional() }),
     handle: async ({ db, params, query }) => (await makePlan(db, params.name, query.at === undefined ? {} : { at: new Date(query.at) })).plan,
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/policies/:name/timeline',
+    access: 'viewer',
+    tag: 'policies',
+    summary:
+      "The plan as a timeline: the policy's time zone and windows, unreachable targets left out (as a run leaves them), and an emergency entry's other packages with the window they wait for",
+    query: z.object({ at: isoTime.optional() }),
+    handle: ({ db, params, query, config }) => {
+      const transport = config.transport(db);
+      return planTimeline(db, params.name, { ...(query.at !== undefined ? { at: new Date(query.at) } : {}), reachable: transport.reaches?.bind(transport) });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/api/v1/policies/:name/run-preview',
+    access: 'viewer',
+    tag: 'policies',
+    summary:
+      'What starting a run of the policy now (POST /api/v1/runs) would do: hosts, rings, windows, packages and versions, reboots, and the hosts left out with why',
+    handle: ({ db, params, config }) => previewRun(db, params.name, config.transport(db)),
   }),
   route({
     method: 'get',

@@ -15,6 +15,7 @@ import { RISK_SORTS, type RiskSort } from '../../core/risk.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption, pathOption } from '../options.js';
 import { parseSeverity } from './scan.js';
+import { findingGroupsCommand } from './findings-groups.js';
 
 /**
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
@@ -102,6 +103,16 @@ export function register(program: Command, ctx: CliContext): void {
           { default: 'severity' },
         ),
       )
+      .addOption(
+        enumOption(
+          '--group <by>',
+          'fold findings by advisory or by source package (one line per fix; table and json); none: one line per finding',
+          ['none', 'advisory', 'source'],
+          {
+            default: 'none',
+          },
+        ),
+      )
       .option('--kev', 'only findings of CVEs CISA lists as known exploited')
       .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
         const n = Number(v);
@@ -120,7 +131,21 @@ export function register(program: Command, ctx: CliContext): void {
           sort: RiskSort;
           kev?: boolean;
           epssAbove?: number;
+          group: 'none' | 'advisory' | 'source';
         }) => {
+          if (o.group !== 'none') {
+            if (o.format !== 'table' && o.format !== 'json') throw new BulwarkError('usage', `--group ${o.group} writes a table or json, not ${o.format}`);
+            if (o.kev === true || o.epssAbove !== undefined || o.sort !== 'severity' || o.failOn !== undefined || o.output !== undefined)
+              throw new BulwarkError('usage', `--group ${o.group} does not take --kev, --epss-above, --sort, --fail-on or --output (use them without --group)`);
+            ctx.exit = await findingGroupsCommand({
+              io: ctx.io,
+              dbPath: ctx.dbPath(),
+              by: o.group,
+              query: { hosts: o.host, minSeverity: o.severity, cve: o.cve, status: o.status.length > 0 ? (o.status as FindingStatus[]) : undefined },
+              format: o.format,
+            });
+            return;
+          }
           ctx.exit = await findingsCommand({
             io: ctx.io,
             dbPath: ctx.dbPath(),

@@ -1,0 +1,155 @@
+/**
+ * Issue #17: the console on a fleet of 10,000 hosts (SQLite), with `bulwark serve` in a process of
+ * its own: p99 latency of the findings page's API with a filter (folded by advisory and by
+ * source package; autocannon on loopback, 10 connections), and the first view (login with a
+ * token → the overview drawn) in Debian's Chromium. The fleet: the demo host and 9,999 copies of
+ * its inventory and findings, tagged by tens.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { chromium } from 'playwright-core';
+import { runDemo } from '../src/services/demo.js';
+import { openStore } from '../src/services/store.js';
+import { listFindings, loadInventory, recordFindings, saveInventory, transaction, upsertTarget, type FindingInput } from '../src/storage/index.js';
+import { startServe, stopServe } from '../test/serve-process.js';
+import type { BenchContext, BenchRow } from './harness.js';
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  if (!existsSync(join(ctx.repo, 'dist', 'web', 'index.html')) || !existsSync('/usr/bin/chromium')) {
+    console.error('console.bench: needs the built dashboard (npm run build) and /usr/bin/chromium; skipped');
+    return [];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-console-bench-'));
+  const dbPath = join(dir, 'fleet.db');
+  const rows: BenchRow[] = [];
+  try {
+    const db = await openStore({ dbPath, env: {} });
+    const demo = await runDemo(db);
+    const template = demo.inventory.target;
+    const packages = await loadInventory(db, template.id);
+    const found: FindingInput[] = (await listFindings(db, { targetId: template.id })).map((f) => ({
+      advisorySource: f.advisorySource,
+      advisoryId: f.advisoryId,
+      package: f.package,
+      arch: 'x86_64',
+      installed: f.installed,
+      fixed: f.fixed,
+      severity: f.severity,
+      status: f.status === 'no-fix' ? 'no-fix' : 'open',
+    }));
+    const t0 = performance.now();
+    await transaction(db, async (tx) => {
+      const now = new Date().toISOString();
+      for (let i = 1; i < 10_000; i++) {
+        const t = await upsertTarget(
+          tx,
+          { name: `fleet-${String(i).padStart(5, '0')}`, kind: 'host', release: template.release, tags: [`rack-${String(i % 10)}`] },
+          now,
+        );
+        await saveInventory(tx, {
+          targetId: t.id,
+          collectedAt: now,
+          release: template.release ?? '',
+          arch: 'x86_64',
+          runningKernel: null,
+          rebootRequired: null,
+          packages,
+        });
+        await recordFindings(tx, t.id, found, found, now);
+      }
+    });
+    const fillS = (performance.now() - t0) / 1000;
+    await db.close();
+
+    const s = await startServe(['--db', dbPath, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
+    try {
+      const token = s.token ?? '';
+      for (const [name, path] of [
+        ['findings page API p99, 10,000 hosts, folded by advisory, severity ≥ high', '/api/v1/findings/groups?by=advisory&severity=high&limit=50'],
+        ['findings page API p99, 10,000 hosts, folded by source package, tag filter', '/api/v1/findings/groups?by=source&tag=rack-3&limit=50'],
+        ['findings page API p99, 10,000 hosts, folded by advisory, text filter', '/api/v1/findings/groups?by=advisory&text=openssl&limit=50'],
+      ] as const) {
+        const r = await autocannon({ url: `${s.url}${path}`, connections: 10, duration: 5, headers: { authorization: `Bearer ${token}` } });
+        console.error(`${name}: p99 ${String(r.latency.p99)} ms, p50 ${String(r.latency.p50)} ms, ${String(r.non2xx)} non-2xx`);
+        rows.push({
+          issue: '#17',
+          name,
+          value: r.latency.p99,
+          unit: 'ms',
+          target: '< 300',
+          ok: r.latency.p99 < 300 && r.non2xx === 0 && r.timeouts === 0 && r.errors === 0 && r.requests.total > 0,
+          note: `p50 ${String(r.latency.p50)} ms, ${String(Math.round(r.requests.average))} req/s, ${String(r.non2xx)} non-2xx, ${String(r.timeouts)} timeouts, ${String(r.errors)} errors, ${String(r.requests.total)} answered; 60,000 findings; fleet filled in ${fillS.toFixed(0)} s`,
+        });
+      }
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const page = await (await browser.newContext()).newPage();
+          await page.goto(s.url);
+          await page.click('button:has-text("API token")');
+          await page.fill('input[name=token]', token);
+          const t = performance.now();
+          await page.click('button[type=submit]');
+          await page.waitForSelector('[data-severity=critical] b');
+          times.push(performance.now() - t);
+          await page.context().close();
+        }
+        console.error(`first view: ${times.map((x) => x.toFixed(0)).join(', ')} ms`);
+        times.sort((a, b) => a - b);
+        const median = times[2] ?? 0;
+        rows.push({
+          issue: '#17',
+          name: 'console first view (login → overview drawn), 10,000 hosts, Chromium',
+          value: median / 1000,
+          unit: 's',
+          target: '< 1',
+          ok: median < 1000,
+          note: `median of 5 (${times.map((x) => (x / 1000).toFixed(2)).join(', ')} s); overview API and its SLA cache cold on the first`,
+        });
+        const page = await (await browser.newContext()).newPage();
+        await page.goto(s.url);
+        await page.click('button:has-text("API token")');
+        await page.fill('input[name=token]', token);
+        await page.click('button[type=submit]');
+        await page.waitForSelector('[data-severity=critical] b');
+        await page.click('nav >> text=Findings');
+        await page.waitForSelector('.pager span');
+        const t = performance.now();
+        await page.getByLabel('Least severity').selectOption('high');
+        await page.waitForSelector('.pager span:has-text("of 3")');
+        const findingsView = performance.now() - t;
+        rows.push({
+          issue: '#17',
+          name: 'console findings view: a filter chosen → its groups drawn, 10,000 hosts, Chromium',
+          value: findingsView / 1000,
+          unit: 's',
+          target: '< 1',
+          ok: findingsView < 1000,
+          note: 'severity ≥ high chosen on the findings page (folded by advisory)',
+        });
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await stopServe(s.child);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
