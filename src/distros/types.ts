@@ -118,12 +118,31 @@ export interface OsvDialect {
   refused?: readonly { ecosystem: RegExp; why: (ecosystem: string) => string }[];
 }
 
+/** A component a CSAF publisher names by product name alone (no purl, no NEVRA). */
+export interface CsafNamedComponent {
+  name: string;
+  /** Explicit-epoch EVR as the distribution's rpm writes it. */
+  evr: string;
+  packageKind: Fix['packageKind'];
+}
+
 /** A publisher of CSAF documents. */
 export interface CsafDialect {
   /** document.publisher.namespace hosts (and their subdomains). */
   publisherDomains: readonly string[];
-  /** The release version of a product stream, or null when the stream is not one of this distribution's. */
-  streamVersion: (productId: string, cpe: string | null) => string | null;
+  /** The release version of a product stream (by id, CPE or name), or null when the stream is not one of this distribution's. */
+  streamVersion: (productId: string, cpe: string | null, name: string | null) => string | null;
+  /**
+   * Components named only by their product name (Microsoft: "azl3 openssl 3.3.2-1"): the
+   * component for a release version, or why the name cannot be read (the document then fails).
+   */
+  componentFromName?: (name: string, version: string) => CsafNamedComponent | string;
+  /** Product names this publisher uses for its releases: one that names no release fails the document, loudly. */
+  claims?: (name: string) => boolean;
+  /** The fixed versions' epochs are not given (compared as Microsoft's OVAL's "0:"). */
+  epochUnreliable?: boolean;
+  /** Its documents cover many other products (MSRC: Windows, Office…): a vulnerability naming none of the distribution's releases is left out without a warning. */
+  mixedProducts?: boolean;
 }
 
 export interface DistroDescriptor {

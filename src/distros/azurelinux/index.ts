@@ -2,6 +2,7 @@ import { CVSS_NONE, CVSS_RATINGS } from '../../core/severity.js';
 import { MICROSOFT_VULNERABILITY_DATA as AZL } from '../urls.js';
 import type { DistroDescriptor } from '../types.js';
 import { SOURCE_MAP as SOURCE_MAP_3 } from './source-map-3.0.js';
+import { MSRC_CSAF } from './msrc-csaf.js';
 
 /**
  * Azure Linux 3.0 and the Fedora-43-based 4.0 (dnf5, rpm database in /usr/lib/sysimage/rpm).
@@ -65,5 +66,6 @@ export const azurelinux: DistroDescriptor = {
     packageKind: 'source',
     epochUnreliable: true,
   },
+  csaf: MSRC_CSAF,
   sourceMaps: { '3.0': { text: SOURCE_MAP_3.text, dist: /\.azl3$/ } },
 };
