@@ -79,9 +79,11 @@ export interface CatalogSource {
   license: string;
   /**
    * How to find the real location: `redhat-archive-latest` reads a one-line text file naming
-   * the newest complete archive next to it (Red Hat's CSAF `archive_latest.txt`).
+   * the newest complete archive next to it (Red Hat's CSAF `archive_latest.txt`); `csaf-provider`
+   * reads a CSAF provider's `provider-metadata.json` and its directory's `changes.csv`, and
+   * fetches the documents changed since the last sync (services/csaf-provider.ts).
    */
-  resolve?: 'redhat-archive-latest';
+  resolve?: 'redhat-archive-latest' | 'csaf-provider';
 }
 
 /** How a publisher writes its OVAL definitions (feeds/oval/dialects.ts asks for these). */

@@ -53,6 +53,17 @@ export const azurelinux: DistroDescriptor = {
       description: 'Microsoft Azure Linux 3.0 OVAL',
       license: 'MIT (Microsoft)',
     },
+    {
+      // Azure Linux 4.0 has no OVAL: MSRC's CSAF VEX (every Microsoft product, one document per CVE) is its feed.
+      id: 'azurelinux-msrc-csaf-vex',
+      format: 'csaf-vex',
+      location: 'https://msrc.microsoft.com/csaf/provider-metadata.json',
+      release: null,
+      distribution: 'azurelinux',
+      description: 'Microsoft MSRC CSAF VEX, one document per CVE; Azure Linux products read (documents changed since the last sync are fetched)',
+      license: 'Microsoft Terms of Use',
+      resolve: 'csaf-provider',
+    },
   ],
   // Microsoft's OVAL severities are NVD's CVSS ratings, "None" included.
   severity: { formats: ['oval'], words: { ...CVSS_RATINGS, ...CVSS_NONE } },
