@@ -2,7 +2,7 @@ import type { Fix } from '../core/advisory.js';
 import { parseReleaseId, type PackageFamily, type ReleaseId } from '../core/release.js';
 import { mergeVocabularies, type SeverityVocabulary } from '../core/severity.js';
 import { DISTROS } from './api.js';
-import type { CatalogSource, CsafNamedComponent, DefaultPackageManager, DistroDescriptor, LifecycleFacts, OvalDialect } from './types.js';
+import type { CatalogSource, ChannelHints, CsafNamedComponent, DefaultPackageManager, DistroDescriptor, LifecycleFacts, OvalDialect } from './types.js';
 
 /**
  * What the rest of Bulwark asks about distributions (issue #19). Every answer comes from the
@@ -199,7 +199,15 @@ export function ovalIdDialect(id: string): { packageKind: Fix['packageKind']; ep
  * "Defined ecosystems"), or a reason it is not matched.
  * @example osvEcosystemRelease('Ubuntu:22.04:LTS') // { release: 'ubuntu:22.04', packageKind: 'source' }
  */
-export function osvEcosystemRelease(ecosystem: string): { release: string; packageKind: Fix['packageKind'] } | string {
+export function osvEcosystemRelease(
+  ecosystem: string,
+  purl: string | null = null,
+): { release: string; packageKind: Fix['packageKind']; channel?: string } | string {
+  for (const d of DISTROS) {
+    const c = d.osv?.channelEcosystem;
+    const m = c?.ecosystem.exec(ecosystem);
+    if (c !== undefined && d.osv !== undefined && m) return { release: `${d.id}:${m[1] ?? ''}`, packageKind: d.osv.packageKind, channel: c.channel(purl) };
+  }
   for (const d of DISTROS) for (const r of d.osv?.refused ?? []) if (r.ecosystem.test(ecosystem)) return r.why(ecosystem);
   for (const d of DISTROS) {
     if (d.osv === undefined) continue;
@@ -277,4 +285,13 @@ export function shippedSourceMap(release: string): { text: string; dist: RegExp 
 /** Every release id (aliases' spellings included) a source map is shipped for. */
 export function shippedSourceMapReleaseIds(): string[] {
   return DISTROS.flatMap((d) => Object.keys(d.sourceMaps ?? {}).flatMap((v) => [d.id, ...(d.aliases ?? [])].map((s) => `${s}:${v}`)));
+}
+
+/**
+ * How to read which subscription channels a host of `release` has enabled, or null when its
+ * distribution has none.
+ * @example channelHints('ubuntu:20.04')?.sourcesDir // '/etc/apt/sources.list.d'
+ */
+export function channelHints(release: string): ChannelHints | null {
+  return DISTROS.find((d) => d.id === parseReleaseId(release)?.distro)?.channels ?? null;
 }

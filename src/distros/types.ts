@@ -116,6 +116,11 @@ export interface OsvDialect {
   packageKind: Fix['packageKind'];
   /** The `ecosystem_specific` key where the publisher writes its own priority word. */
   priorityKey?: string;
+  /**
+   * Ecosystems of fixes shipped only in a subscription channel (`Ubuntu:Pro:20.04:LTS`): the
+   * release version as group 1, and the channel (as ChannelHints names it) from the purl, if any.
+   */
+  channelEcosystem?: { ecosystem: RegExp; channel: (purl: string | null) => string };
   /** Ecosystems of this publisher that are read but not matched, and why. */
   refused?: readonly { ecosystem: RegExp; why: (ecosystem: string) => string }[];
 }
@@ -145,6 +150,20 @@ export interface CsafDialect {
   epochUnreliable?: boolean;
   /** Its documents cover many other products (MSRC: Windows, Office…): a vulnerability naming none of the distribution's releases is left out without a warning. */
   mixedProducts?: boolean;
+}
+
+/**
+ * Subscription channels whose packages only entitled hosts can install (Ubuntu Pro's esm-infra,
+ * esm-apps): how advisories name them and how the collector reads which a host has enabled.
+ */
+export interface ChannelHints {
+  /** A command that says which channels are enabled, its output read by `fromCommand` (null: it said nothing usable). */
+  command: readonly string[];
+  fromCommand: (stdout: string) => string[] | null;
+  /** Else: apt source files in this directory (`fileName` picks them), each read by `fromSource`. */
+  sourcesDir: string;
+  fileName: RegExp;
+  fromSource: (text: string) => string[];
 }
 
 export interface DistroDescriptor {
@@ -182,6 +201,7 @@ export interface DistroDescriptor {
   updateinfoRelease?: RegExp;
   oval?: OvalDialect;
   osv?: OsvDialect;
+  channels?: ChannelHints;
   csaf?: CsafDialect;
   /** A shipped binary → source package map per release version (inventory/source-names.ts). */
   sourceMaps?: Readonly<Record<string, { text: string; dist: RegExp }>>;
