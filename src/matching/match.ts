@@ -181,7 +181,7 @@ export function matchPackage(index: FixIndex, p: InstalledPackage, streams: Host
     if (at === undefined) {
       seen.set(key, out.length);
       out.push(match);
-    } else if (outOfReach === false && match.status === 'open' && out[at]?.status === 'no-fix' && out[at].reason?.startsWith('fix needs ') === true) {
+    } else if (!outOfReach && match.status === 'open' && out[at]?.status === 'no-fix' && out[at].reason?.startsWith('fix needs ') === true) {
       // A fix anyone can install beats one behind a channel, whichever the feed listed first.
       out[at] = match;
     }

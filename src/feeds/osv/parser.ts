@@ -176,7 +176,13 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
       // OSV evaluation (schema "Evaluation"): events in order; each `introduced` opens an
       // interval that the next `fixed` / `last_affected` / `limit` closes.
       let open: { version: string; inclusive: boolean } | null | undefined;
-      const base = { release: eco.release, package: name, packageKind: eco.packageKind, arch: null, ...(eco.channel === undefined ? {} : { channel: eco.channel }) };
+      const base = {
+        release: eco.release,
+        package: name,
+        packageKind: eco.packageKind,
+        arch: null,
+        ...(eco.channel === undefined ? {} : { channel: eco.channel }),
+      };
       for (const rawEvent of range.data.events) {
         const ev = OsvEvent.safeParse(rawEvent);
         if (!ev.success) {
