@@ -1,6 +1,10 @@
 import type { TargetStreams } from '../core/target.js';
 import { channelHints } from '../distros/registry.js';
-import type { Transport } from './collector.js';
+
+/** The part of a transport (collector.ts `Transport`) this module uses: argv in, answer out. */
+interface Asks {
+  exec: (argv: readonly string[], o?: { privileged?: boolean }) => Promise<{ code: number | null; stdout: string }>;
+}
 
 /**
  * What a host has enabled beside its packages (issue #16 items 7, 8), read with fixed argv:
@@ -36,7 +40,7 @@ export function enabledModules(text: string): string[] {
   return out;
 }
 
-async function list(t: Transport, dir: string): Promise<string[] | null> {
+async function list(t: Asks, dir: string): Promise<string[] | null> {
   const r = await t.exec(['ls', '-1', dir]);
   if (r.code !== 0) return null;
   return r.stdout
@@ -45,7 +49,7 @@ async function list(t: Transport, dir: string): Promise<string[] | null> {
     .filter((x) => x !== '' && !x.includes('/'));
 }
 
-async function moduleStreams(t: Transport): Promise<string[] | null> {
+async function moduleStreams(t: Asks): Promise<string[] | null> {
   const names = await list(t, MODULES_DIR);
   if (names === null) return null;
   const out = new Set<string>();
@@ -56,7 +60,7 @@ async function moduleStreams(t: Transport): Promise<string[] | null> {
   return [...out].sort();
 }
 
-async function channels(t: Transport, release: string | null): Promise<string[] | null> {
+async function channels(t: Asks, release: string | null): Promise<string[] | null> {
   const hints = release === null ? null : channelHints(release);
   if (hints === null) return null;
   const asked = await t.exec(hints.command, { privileged: true });
@@ -75,6 +79,6 @@ async function channels(t: Transport, release: string | null): Promise<string[] 
 /**
  * @example await collectStreams(transport, 'rocky:9', 'rpm') // { modules: ['nodejs:20'], channels: null }
  */
-export async function collectStreams(t: Transport, release: string | null, family: 'rpm' | 'deb'): Promise<TargetStreams> {
+export async function collectStreams(t: Asks, release: string | null, family: 'rpm' | 'deb'): Promise<TargetStreams> {
   return { modules: family === 'rpm' ? await moduleStreams(t) : null, channels: await channels(t, release) };
 }
