@@ -209,6 +209,8 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
     );
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/os-release'), OS_AZL3);
+    // Local and ssh read this machine's /etc: the tree has dnf's module states as this machine does (none enabled).
+    if (existsSync('/etc/dnf/modules.d')) mkdirSync(join(root, 'etc/dnf/modules.d'), { recursive: true });
     const osFile = join(dir, 'os-release');
     writeFileSync(osFile, OS_AZL3);
     const db = execFileSync('rpm', ['--eval', '%_dbpath'], { encoding: 'utf8' }).trim();
