@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,10 @@ import { testDatabases } from '../../test/databases.js';
 import { requires, tool } from '../../test/needs.js';
 import { buildRpmRoot } from '../../test/rpm-tools.js';
 import { shared } from '../../test/shared-data.js';
+import type { Advisory } from '../core/advisory.js';
+import type { InstalledPackage } from '../core/target.js';
+import { parseOsv } from '../feeds/osv/parser.js';
+import { matchPackages } from '../matching/match.js';
 import { getTarget } from '../storage/index.js';
 import { addSource, syncSource } from './feeds.js';
 import { importRootInventory } from './inventory.js';
@@ -18,11 +22,41 @@ import type { Db } from './store.js';
 // Real records: Rocky's RLSA-2024:3671 (ruby:3.3 module builds, ../shared/data/samples) and
 // Canonical's USN-7786-1 (Ubuntu Pro esm-infra for 20.04; feeds/osv/__fixtures__, trimmed).
 const rocky = shared('samples', 'osv', 'rocky9-RLSA-2024-3671.module.osv.json');
+const alma = shared('samples', 'osv', 'almalinux8-ALSA-2026-8339.module.osv.json');
 const USN = join(import.meta.dirname, '..', 'feeds', 'osv', '__fixtures__', 'ubuntu-USN-7786-1.pro.trimmed.json');
-const needs = requires(rocky, tool('rpmbuild'), tool('rpm'), tool('dpkg-query'));
+const needs = requires(rocky, alma, tool('rpmbuild'), tool('rpm'), tool('dpkg-query'));
 const clock = () => new Date('2026-11-01T00:00:00Z');
 
 needs.describe('module streams and Ubuntu Pro channels through collect, sync and scan', () => {
+  it("AlmaLinux's nodejs:20 record (ALSA-2026:8339) applies to the nodejs:20 host, not to the one on nodejs:18", async () => {
+    const advisories: Advisory[] = [];
+    for await (const a of parseOsv(
+      (async function* () {
+        await Promise.resolve();
+        yield readFileSync(alma.path);
+      })(),
+      { source: 'alma', name: alma.path, warn: () => undefined },
+    ))
+      advisories.push(a);
+    const node = (version: string, release: string): InstalledPackage => ({
+      family: 'rpm',
+      name: 'nodejs',
+      epoch: 1,
+      version,
+      release,
+      arch: 'x86_64',
+      sourceName: 'nodejs',
+      sourceVersion: null,
+    });
+    const at = (p: InstalledPackage, modules: string[]) =>
+      matchPackages({ family: 'rpm', release: 'almalinux:8', packages: [p], advisories, streams: { modules, channels: null } }).map(
+        (m) => `${m.status} ${m.fixed ?? '-'}`,
+      );
+    expect(at(node('20.19.0', '1.module_el8.10.0+4100+aaaaaaaa'), ['nodejs:20'])).toEqual(['open 1:20.20.2-1.module_el8.10.0+4165+3f200bda']);
+    // 18.20.8 < 20.20.2 by rpm's rules; the stream says it is not this host's fix.
+    expect(at(node('18.20.8', '1.module_el8.10.0+4000+bbbbbbbb'), ['nodejs:18'])).toEqual([]);
+  });
+
   describe.each(testDatabases())('on $name', ({ open }) => {
     let db: Db;
     let dir: string;
