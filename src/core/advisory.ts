@@ -65,6 +65,13 @@ export interface Fix {
    * `.module_el8…` builds); absent or null for ordinary packages.
    */
   module?: string | null;
+  /**
+   * A subscription channel the fix ships only in (Ubuntu Pro's esm-infra / esm-apps), as the
+   * distribution names it ("Ubuntu Pro (esm-infra)"); absent or null when anyone can install it.
+   * Only hosts with that channel enabled can install it: others are affected with no fix they can
+   * get (src/matching/applicability.ts).
+   */
+  channel?: string | null;
   /** updateinfo `reboot_suggested` for this package; absent when the feed does not say. */
   rebootSuggested?: boolean;
   /**

@@ -69,6 +69,16 @@ export interface InstalledPackage {
  */
 export type SourceOrigin = 'given' | 'repository' | 'learned' | 'shipped' | 'assumed';
 
+/**
+ * What a host has enabled beside its packages (issue #16 items 7, 8): its dnf module streams
+ * (`nodejs:20`) and its subscription channels ("Ubuntu Pro (esm-infra)"); null where the
+ * collector did not learn it.
+ */
+export interface TargetStreams {
+  modules: string[] | null;
+  channels: string[] | null;
+}
+
 /** A point-in-time inventory of a target (DESIGN.md data flow, step 2). */
 export interface InventorySnapshot {
   targetId: string;
@@ -78,4 +88,6 @@ export interface InventorySnapshot {
   runningKernel: string | null;
   rebootRequired: boolean | null;
   packages: InstalledPackage[];
+  /** Absent: not collected (an import, an agent report); stored as unknown. */
+  streams?: TargetStreams;
 }

@@ -170,7 +170,12 @@ describe('what the registry answers', () => {
     expect(ovalIdDialect('oval:com.redhat.rhsa:def:1')).toEqual({ packageKind: 'binary', epochUnreliable: false });
     expect(osvEcosystemRelease('Rocky Linux:9')).toEqual({ release: 'rocky:9', packageKind: 'binary' });
     expect(osvEcosystemRelease('Debian:12')).toEqual({ release: 'debian:12', packageKind: 'source' });
-    expect(osvEcosystemRelease('Ubuntu:Pro:16.04:LTS')).toMatch(/Pro\/FIPS/);
+    expect(osvEcosystemRelease('Ubuntu:Pro:16.04:LTS', 'pkg:deb/ubuntu/openssl@1?arch=source&distro=esm-infra/xenial')).toEqual({
+      release: 'ubuntu:16.04',
+      packageKind: 'source',
+      channel: 'Ubuntu Pro (esm-infra)',
+    });
+    expect(osvEcosystemRelease('Ubuntu:Pro:FIPS:20.04:LTS')).toMatch(/FIPS or real-time kernel/);
     expect(osvEcosystemRelease('PyPI')).toBe('ecosystem "PyPI" is not a distribution Bulwark matches');
     expect(csafStreamRelease('AppStream-9.2.0.Z.EUS', 'cpe:/a:redhat:rhel_eus:9.2::appstream')).toBe('rhel:9.2');
     expect(csafStreamRelease('openshift-4', 'cpe:/a:redhat:openshift:4')).toBeNull();

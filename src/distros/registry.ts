@@ -2,7 +2,7 @@ import type { Fix } from '../core/advisory.js';
 import { parseReleaseId, type PackageFamily, type ReleaseId } from '../core/release.js';
 import { mergeVocabularies, type SeverityVocabulary } from '../core/severity.js';
 import { DISTROS } from './api.js';
-import type { CatalogSource, DefaultPackageManager, DistroDescriptor, LifecycleFacts, OvalDialect } from './types.js';
+import type { CatalogSource, ChannelHints, CsafNamedComponent, DefaultPackageManager, DistroDescriptor, LifecycleFacts, OvalDialect } from './types.js';
 
 /**
  * What the rest of Bulwark asks about distributions (issue #19). Every answer comes from the
@@ -199,7 +199,15 @@ export function ovalIdDialect(id: string): { packageKind: Fix['packageKind']; ep
  * "Defined ecosystems"), or a reason it is not matched.
  * @example osvEcosystemRelease('Ubuntu:22.04:LTS') // { release: 'ubuntu:22.04', packageKind: 'source' }
  */
-export function osvEcosystemRelease(ecosystem: string): { release: string; packageKind: Fix['packageKind'] } | string {
+export function osvEcosystemRelease(
+  ecosystem: string,
+  purl: string | null = null,
+): { release: string; packageKind: Fix['packageKind']; channel?: string } | string {
+  for (const d of DISTROS) {
+    const c = d.osv?.channelEcosystem;
+    const m = c?.ecosystem.exec(ecosystem);
+    if (c !== undefined && d.osv !== undefined && m) return { release: `${d.id}:${m[1] ?? ''}`, packageKind: d.osv.packageKind, channel: c.channel(purl) };
+  }
   for (const d of DISTROS) for (const r of d.osv?.refused ?? []) if (r.ecosystem.test(ecosystem)) return r.why(ecosystem);
   for (const d of DISTROS) {
     if (d.osv === undefined) continue;
@@ -224,12 +232,45 @@ export function csafPublisherDistribution(host: string): string | null {
  * The release of a CSAF product stream, or null when it is no known distribution's.
  * @example csafStreamRelease('AppStream-9.3.0.Z.MAIN', 'cpe:/a:redhat:enterprise_linux:9::appstream') // 'rhel:9'
  */
-export function csafStreamRelease(productId: string, cpe: string | null): string | null {
+export function csafStreamRelease(productId: string, cpe: string | null, name: string | null = null): string | null {
   for (const d of DISTROS) {
-    const v = d.csaf?.streamVersion(productId, cpe);
+    const v = d.csaf?.streamVersion(productId, cpe, name);
     if (v !== undefined && v !== null) return `${d.id}:${v}`;
   }
   return null;
+}
+
+/**
+ * How a CSAF publisher names the components of a release by product name alone: the
+ * distribution's reader for `release`, or null when it names them by purl or NEVRA.
+ * @example csafNamedComponent('azurelinux:3.0')?.('azl3 openssl 3.3.2-1') // { name: 'openssl', evr: '0:3.3.2-1.azl3', … }
+ */
+export function csafNamedComponent(release: string): ((name: string) => CsafNamedComponent | string) | null {
+  const p = parseReleaseId(release);
+  const d = DISTROS.find((x) => x.id === p?.distro);
+  const read = d?.csaf?.componentFromName;
+  if (p === null || read === undefined) return null;
+  return (name) => read(name, p.version);
+}
+
+/** The CSAF dialect facts of a release's distribution (epochs unreliable, documents of mixed products). */
+export function csafDialectOf(release: string): { epochUnreliable: boolean; mixedProducts: boolean } {
+  const d = DISTROS.find((x) => x.id === parseReleaseId(release)?.distro);
+  return { epochUnreliable: d?.csaf?.epochUnreliable === true, mixedProducts: d?.csaf?.mixedProducts === true };
+}
+
+/**
+ * The distribution that claims a CSAF product name as one of its releases (its own naming),
+ * though the name names none: such a document is of a shape Bulwark does not know.
+ * @example csafClaimedBy('Azure Linux 3') // 'azurelinux'
+ */
+export function csafClaimedBy(name: string): string | null {
+  return DISTROS.find((d) => d.csaf?.claims?.(name) === true)?.id ?? null;
+}
+
+/** Whether a CSAF publisher's documents cover other products beside its distribution's. */
+export function csafPublisherMixed(host: string): boolean {
+  return DISTROS.some((d) => d.csaf?.mixedProducts === true && d.csaf.publisherDomains.some((p) => host === p || host.endsWith(`.${p}`)));
 }
 
 /**
@@ -244,4 +285,13 @@ export function shippedSourceMap(release: string): { text: string; dist: RegExp 
 /** Every release id (aliases' spellings included) a source map is shipped for. */
 export function shippedSourceMapReleaseIds(): string[] {
   return DISTROS.flatMap((d) => Object.keys(d.sourceMaps ?? {}).flatMap((v) => [d.id, ...(d.aliases ?? [])].map((s) => `${s}:${v}`)));
+}
+
+/**
+ * How to read which subscription channels a host of `release` has enabled, or null when its
+ * distribution has none.
+ * @example channelHints('ubuntu:20.04')?.sourcesDir // '/etc/apt/sources.list.d'
+ */
+export function channelHints(release: string): ChannelHints | null {
+  return DISTROS.find((d) => d.id === parseReleaseId(release)?.distro)?.channels ?? null;
 }

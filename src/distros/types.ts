@@ -79,9 +79,11 @@ export interface CatalogSource {
   license: string;
   /**
    * How to find the real location: `redhat-archive-latest` reads a one-line text file naming
-   * the newest complete archive next to it (Red Hat's CSAF `archive_latest.txt`).
+   * the newest complete archive next to it (Red Hat's CSAF `archive_latest.txt`); `csaf-provider`
+   * reads a CSAF provider's `provider-metadata.json` and its directory's `changes.csv`, and
+   * fetches the documents changed since the last sync (services/csaf-provider.ts).
    */
-  resolve?: 'redhat-archive-latest';
+  resolve?: 'redhat-archive-latest' | 'csaf-provider';
 }
 
 /** How a publisher writes its OVAL definitions (feeds/oval/dialects.ts asks for these). */
@@ -114,16 +116,54 @@ export interface OsvDialect {
   packageKind: Fix['packageKind'];
   /** The `ecosystem_specific` key where the publisher writes its own priority word. */
   priorityKey?: string;
+  /**
+   * Ecosystems of fixes shipped only in a subscription channel (`Ubuntu:Pro:20.04:LTS`): the
+   * release version as group 1, and the channel (as ChannelHints names it) from the purl, if any.
+   */
+  channelEcosystem?: { ecosystem: RegExp; channel: (purl: string | null) => string };
   /** Ecosystems of this publisher that are read but not matched, and why. */
   refused?: readonly { ecosystem: RegExp; why: (ecosystem: string) => string }[];
+}
+
+/** A component a CSAF publisher names by product name alone (no purl, no NEVRA). */
+export interface CsafNamedComponent {
+  name: string;
+  /** Explicit-epoch EVR as the distribution's rpm writes it. */
+  evr: string;
+  packageKind: Fix['packageKind'];
 }
 
 /** A publisher of CSAF documents. */
 export interface CsafDialect {
   /** document.publisher.namespace hosts (and their subdomains). */
   publisherDomains: readonly string[];
-  /** The release version of a product stream, or null when the stream is not one of this distribution's. */
-  streamVersion: (productId: string, cpe: string | null) => string | null;
+  /** The release version of a product stream (by id, CPE or name), or null when the stream is not one of this distribution's. */
+  streamVersion: (productId: string, cpe: string | null, name: string | null) => string | null;
+  /**
+   * Components named only by their product name (Microsoft: "azl3 openssl 3.3.2-1"): the
+   * component for a release version, or why the name cannot be read (the document then fails).
+   */
+  componentFromName?: (name: string, version: string) => CsafNamedComponent | string;
+  /** Product names this publisher uses for its releases: one that names no release fails the document, loudly. */
+  claims?: (name: string) => boolean;
+  /** The fixed versions' epochs are not given (compared as Microsoft's OVAL's "0:"). */
+  epochUnreliable?: boolean;
+  /** Its documents cover many other products (MSRC: Windows, Office…): a vulnerability naming none of the distribution's releases is left out without a warning. */
+  mixedProducts?: boolean;
+}
+
+/**
+ * Subscription channels whose packages only entitled hosts can install (Ubuntu Pro's esm-infra,
+ * esm-apps): how advisories name them and how the collector reads which a host has enabled.
+ */
+export interface ChannelHints {
+  /** A command that says which channels are enabled, its output read by `fromCommand` (null: it said nothing usable). */
+  command: readonly string[];
+  fromCommand: (stdout: string) => string[] | null;
+  /** Else: apt source files in this directory (`fileName` picks them), each read by `fromSource`. */
+  sourcesDir: string;
+  fileName: RegExp;
+  fromSource: (text: string) => string[];
 }
 
 export interface DistroDescriptor {
@@ -161,6 +201,7 @@ export interface DistroDescriptor {
   updateinfoRelease?: RegExp;
   oval?: OvalDialect;
   osv?: OsvDialect;
+  channels?: ChannelHints;
   csaf?: CsafDialect;
   /** A shipped binary → source package map per release version (inventory/source-names.ts). */
   sourceMaps?: Readonly<Record<string, { text: string; dist: RegExp }>>;

@@ -87,8 +87,10 @@ describe('the host collector', () => {
       rebootRequired: null,
       image: null,
       packages: [expect.objectContaining({ name: 'bash', version: '5.2.15' }) as never],
+      // No /etc/dnf/modules.d (tdnf), and Azure Linux has no subscription channels: not known.
+      streams: { modules: null, channels: null },
     });
-    expect(t.asked.map((a) => a[0])).toEqual(['cat', 'uname', 'uname', 'rpm', 'cat', 'test', 'needs-restarting', 'test', 'test']);
+    expect(t.asked.map((a) => a[0])).toEqual(['cat', 'uname', 'uname', 'rpm', 'cat', 'ls', 'test', 'needs-restarting', 'test', 'test']);
   });
 
   it('asks for nothing it does not declare in `needs`, with or without a known release', async () => {
@@ -103,11 +105,12 @@ describe('the host collector', () => {
       const commands = new Set([...hostCollector.needs.commands.flat(), ...hostCollector.needs.optional]);
       expect(t.asked.filter((a) => !commands.has(a[0] ?? ''))).toEqual([]);
       const files = new Set(hostCollector.needs.files);
+      // A file is declared itself or as a directory the collector lists (`ls -1`) and reads.
       expect(
         t.asked
-          .filter((a) => a[0] === 'cat' || a[0] === 'test')
+          .filter((a) => a[0] === 'cat' || a[0] === 'test' || a[0] === 'ls')
           .map((a) => a.at(-1))
-          .filter((f) => !files.has(f ?? '')),
+          .filter((f) => !files.has(f ?? '') && !files.has((f ?? '').replace(/\/[^/]+$/, ''))),
       ).toEqual([]);
     }
   });
@@ -206,6 +209,8 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
     );
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/os-release'), OS_AZL3);
+    // Local and ssh read this machine's /etc: the tree has dnf's module states as this machine does (none enabled).
+    if (existsSync('/etc/dnf/modules.d')) mkdirSync(join(root, 'etc/dnf/modules.d'), { recursive: true });
     const osFile = join(dir, 'os-release');
     writeFileSync(osFile, OS_AZL3);
     const db = execFileSync('rpm', ['--eval', '%_dbpath'], { encoding: 'utf8' }).trim();
@@ -243,7 +248,15 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
         'perl 4:5.38.2-509.azl3.noarch',
       ]);
       expect(norm({ ...fromSsh, runningKernel: null, arch: null, rebootRequired: null })).toEqual(
-        norm({ release: fromRoot.release, packages: fromRoot.packages, image: fromRoot.image, runningKernel: null, arch: null, rebootRequired: null }),
+        norm({
+          release: fromRoot.release,
+          packages: fromRoot.packages,
+          image: fromRoot.image,
+          streams: fromRoot.streams,
+          runningKernel: null,
+          arch: null,
+          rebootRequired: null,
+        }),
       );
       expect([fromSsh.release, fromSsh.runningKernel]).toEqual(['azurelinux:3.0', kernelRelease()]);
       // A pending reboot is seen by both; without one, a machine with no marker writer cannot tell (before, local.ts said no).

@@ -1,11 +1,12 @@
 import { BulwarkError, type ErrorCode } from '../core/errors.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
-import type { InstalledPackage } from '../core/target.js';
+import type { InstalledPackage, TargetStreams } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
 import { IMAGE_STAMP_PATH, parseImageStamp } from './image-stamp.js';
 import { parseInventory } from './imports.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
+import { collectStreams, MODULES_DIR } from './streams.js';
 
 /**
  * One collector, many transports (issue #19; osv-scalibr's `Extractor`): what a target is made of
@@ -50,6 +51,8 @@ export interface Snapshot {
   packages: InstalledPackage[];
   /** The Bulwark image build the target was made from (/etc/bulwark-image), if any. */
   image: string | null;
+  /** Enabled module streams and subscription channels (streams.ts); null parts: not known. */
+  streams: TargetStreams;
 }
 
 export interface Collector {
@@ -152,8 +155,9 @@ export const hostCollector: Collector = {
   id: 'host',
   needs: {
     commands: [['cat'], ['test'], ['uname'], ['rpm', 'dpkg-query']],
-    optional: ['needs-restarting', 'sudo'],
-    files: [...OS_RELEASE_PATHS, IMAGE_STAMP_PATH, REBOOT_MARKER, ...REBOOT_MARKER_WRITERS, '/var/lib/dpkg/status'],
+    optional: ['needs-restarting', 'sudo', 'ls', 'pro'],
+    // Directories are listed with `ls -1` and their files read (module states, apt sources).
+    files: [...OS_RELEASE_PATHS, IMAGE_STAMP_PATH, REBOOT_MARKER, ...REBOOT_MARKER_WRITERS, '/var/lib/dpkg/status', MODULES_DIR, '/etc/apt/sources.list.d'],
   },
   async collect(t, o = {}) {
     let release = o.release ?? null;
@@ -181,6 +185,7 @@ export const hostCollector: Collector = {
     if (family === null) throw new BulwarkError('input.invalid', `${t.where}: neither rpm nor dpkg-query is installed`, t.failure.details);
     const packages = await listPackages(t, family, release);
     const stamp = await t.exec(['cat', IMAGE_STAMP_PATH]);
+    const streams = await collectStreams(t, release, family);
     return {
       release,
       arch,
@@ -188,6 +193,7 @@ export const hostCollector: Collector = {
       rebootRequired: t.live ? await rebootRequired(t) : null,
       packages,
       image: ok(stamp) ? parseImageStamp(stamp.stdout) : null,
+      streams,
     };
   },
 };

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { lstat, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import type { InstalledPackage } from '../core/target.js';
+import type { InstalledPackage, TargetStreams } from '../core/target.js';
 import { collect, type ExecResult, type Transport } from './collector.js';
 import { execLocal } from './local.js';
 
@@ -20,6 +20,8 @@ export interface RootInventory {
   argv: string[];
   /** The Bulwark image build the tree was made from (etc/bulwark-image), if any. */
   image: string | null;
+  /** Its enabled module streams and subscription channels, as its files say. */
+  streams: TargetStreams;
 }
 
 function rpmDbPath(root: string): string | null {
@@ -83,6 +85,13 @@ export function rootTransport(dir: string, ran: string[][] = []): Transport {
           return { code: 1, stdout: '', stderr: `cat: ${args[0]}: ${(err as Error).message}` };
         }
       }
+      if (cmd === 'ls' && args.length === 2 && args[0] === '-1' && args[1] !== undefined) {
+        try {
+          return { code: 0, stdout: (await readdir(await pathInRoot(root, args[1]))).sort().join('\n') + '\n', stderr: '' };
+        } catch (err) {
+          return { code: 2, stdout: '', stderr: `ls: ${args[1]}: ${(err as Error).message}` };
+        }
+      }
       if (cmd === 'test' && args.length === 2 && args[0] === '-e' && args[1] !== undefined)
         return { code: existsSync(await pathInRoot(root, args[1])) ? 0 : 1, stdout: '', stderr: '' };
       if ((cmd === 'rpm' || cmd === 'dpkg-query') && args.length === 1 && args[0] === '--version') return execLocal(argv);
@@ -101,5 +110,5 @@ export async function collectRoot(dir: string, opts: { release?: string | undefi
   if (!existsSync(resolve(dir))) throw new BulwarkError('input.invalid', `${dir}: no such directory`, { file: dir });
   const ran: string[][] = [];
   const snap = await collect(rootTransport(dir, ran), { release: opts.release });
-  return { release: snap.release, packages: snap.packages, argv: ran.at(-1) ?? [], image: snap.image };
+  return { release: snap.release, packages: snap.packages, argv: ran.at(-1) ?? [], image: snap.image, streams: snap.streams };
 }

@@ -3,6 +3,7 @@ import type { FindingStatus } from '../core/finding.js';
 import { UNKNOWN_ARCH, type InstalledPackage, type SourceOrigin } from '../core/target.js';
 import { versionScheme, type VersionScheme } from '../core/version/registry.js';
 import type { PackageFamily } from '../core/release.js';
+import { fixApplicability, UNKNOWN_STREAMS, type HostStreams } from './applicability.js';
 
 /**
  * The first cut of the matching engine (DESIGN.md data flow, step 3): pure, data in through
@@ -29,6 +30,8 @@ export interface MatchInput {
   packages: readonly InstalledPackage[];
   advisories: readonly Advisory[];
   release: string;
+  /** The host's enabled module streams and subscription channels (applicability.ts); default unknown. */
+  streams?: HostStreams;
 }
 
 export interface Match {
@@ -120,7 +123,7 @@ function anyArch(arch: string): boolean {
  * may name a package twice (its source and its binary, or two ranges); the first fix that
  * applies decides.
  */
-export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
+export function matchPackage(index: FixIndex, p: InstalledPackage, streams: HostStreams = UNKNOWN_STREAMS): Match[] {
   const scheme = versionScheme(index.family);
   const installed = installedVersion(p);
   const bin = index.byName.get(`binary\u0000${p.name}`);
@@ -128,9 +131,12 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
   if (bin === undefined && src === undefined) return [];
   const candidates = [...(bin ?? []), ...(src ?? [])];
   const out: Match[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const { advisory, fix } of candidates) {
     if (fix.arch !== null && fix.arch !== p.arch && !anyArch(p.arch)) continue;
+    // A module stream the host has not enabled is another package line: not this host's fix.
+    const applies = fixApplicability(fix, streams);
+    if (applies.kind === 'other-stream') continue;
     // Debian and Ubuntu fix source packages at source versions; a binary can carry a
     // different version (binNMU "+b1", or its own upstream version), so the source's is compared.
     const v = fix.packageKind === 'source' && p.family === 'deb' && p.sourceVersion !== null ? p.sourceVersion : installed;
@@ -151,10 +157,13 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
       const assumed = `source package assumed to be ${p.sourceName ?? p.name} (the inventory does not say and no repository, earlier inventory or shipped map knows ${p.name})`;
       reason = reason === null ? assumed : `${reason}; ${assumed}`;
     }
-    const key = `${advisory.source}\u0000${advisory.id}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({
+    // A fix only a subscription channel ships, on a host without it: affected, no fix it can get.
+    const outOfReach = applies.kind === 'needs-channel' && fix.status === 'fixed';
+    if (outOfReach) {
+      const needs = `fix needs ${applies.channel}, not enabled on this host (${effective.fixed ?? ''})`;
+      reason = reason === null ? needs : `${needs}; ${reason}`;
+    }
+    const match: Match = {
       advisorySource: advisory.source,
       advisoryId: advisory.id,
       cves: advisory.cves,
@@ -162,11 +171,20 @@ export function matchPackage(index: FixIndex, p: InstalledPackage): Match[] {
       package: p.name,
       arch: p.arch,
       installed,
-      fixed: effective.status === 'fixed' ? effective.fixed : null,
-      status: fix.status === 'fixed' ? 'open' : 'no-fix',
+      fixed: effective.status === 'fixed' && !outOfReach ? effective.fixed : null,
+      status: fix.status === 'fixed' && !outOfReach ? 'open' : 'no-fix',
       reason,
       packageSource: p.sourceName === null ? null : { name: p.sourceName, origin: p.sourceOrigin ?? 'given' },
-    });
+    };
+    const key = `${advisory.source}\u0000${advisory.id}`;
+    const at = seen.get(key);
+    if (at === undefined) {
+      seen.set(key, out.length);
+      out.push(match);
+    } else if (!outOfReach && match.status === 'open' && out[at]?.status === 'no-fix' && out[at].reason?.startsWith('fix needs ') === true) {
+      // A fix anyone can install beats one behind a channel, whichever the feed listed first.
+      out[at] = match;
+    }
   }
   return out;
 }
@@ -184,7 +202,7 @@ export function matchPackages(input: MatchInput): Match[] {
     const k = `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}`;
     if (seen.has(k)) continue;
     seen.add(k);
-    out.push(...matchPackage(index, p));
+    out.push(...matchPackage(index, p, input.streams));
   }
   return out;
 }

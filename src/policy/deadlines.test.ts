@@ -43,6 +43,13 @@ describe('deadlines', () => {
     expect(iso(next('2026-11-16T23:00:00Z'))).toBe('2026-12-14T23:00:00.000Z');
   });
 
+  it('minCvss reads CVSS v3 and minCvssV4 reads v4.0: one never stands in for the other', () => {
+    const rules = [rule({ name: 'v3', match: { minCvss: 9 }, deadlineHours: 72 }), rule({ name: 'v4', match: { minCvssV4: 9 }, deadlineHours: 48 })];
+    expect(findingDeadline(f({ cvssScore: null, cvssV4Score: 9.3 }), rules, new Set(), next).reason).toBe('v4');
+    expect(findingDeadline(f({ cvssScore: 9.8, cvssV4Score: null }), rules, new Set(), next).reason).toBe('v3');
+    expect(findingDeadline(f({ cvssScore: 5.0, cvssV4Score: 8.9 }), rules, new Set(), next)).toMatchObject({ reason: 'monthly', outOfBand: false });
+  });
+
   it('a rule matches only when every condition it has holds; the earliest deadline names the reason', () => {
     const rules = [
       rule({ name: 'crit-kev', match: { severity: ['critical'], knownExploited: true }, deadlineHours: 12, emergency: true }),

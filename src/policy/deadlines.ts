@@ -61,6 +61,8 @@ export function findingDeadline(
     const m = r.match;
     if (m.severity !== undefined && !m.severity.includes(f.severity)) continue;
     if (m.minCvss !== undefined && (f.cvssScore === null || f.cvssScore < m.minCvss)) continue;
+    // v4.0 has its own threshold: a v4.0 score never stands in for a missing v3 one, nor the reverse.
+    if (m.minCvssV4 !== undefined && (f.cvssV4Score === undefined || f.cvssV4Score === null || f.cvssV4Score < m.minCvssV4)) continue;
     if (m.cves !== undefined && !m.cves.some((c) => f.cves.includes(c))) continue;
     if (m.knownExploited === true && !f.cves.some((c) => exploited.has(c))) continue;
     if (m.ransomware === true && !f.cves.some((c) => kevOf?.get(c)?.ransomware === true)) continue;

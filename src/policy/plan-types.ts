@@ -30,7 +30,10 @@ export interface PlanFinding {
   installed: string;
   fixed: string | null;
   severity: Severity;
+  /** CVSS v3 base score. */
   cvssScore: number | null;
+  /** CVSS v4.0 base score (never in `cvssScore`'s place); absent when not known. */
+  cvssV4Score?: number | null;
   cves: readonly string[];
   publishedAt: string | null;
   firstSeen: string;

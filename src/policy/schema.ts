@@ -47,7 +47,13 @@ export const OutOfBandRule = z.strictObject({
   match: z
     .strictObject({
       severity: z.array(severity).min(1).optional().describe('Findings of one of these severities.'),
-      minCvss: z.number().min(0).max(10).optional().describe('Findings whose CVSS base score is at least this (0 to 10).'),
+      minCvss: z.number().min(0).max(10).optional().describe('Findings whose CVSS v3 base score is at least this (0 to 10).'),
+      minCvssV4: z
+        .number()
+        .min(0)
+        .max(10)
+        .optional()
+        .describe('Findings whose CVSS v4.0 base score is at least this (0 to 10); a separate scale, never compared with v3.'),
       cves: z
         .array(z.string().regex(/^CVE-\d{4}-\d{4,}$/))
         .optional()

@@ -55,6 +55,10 @@ const STAGE_BATCH = 50;
 export interface IngestOptions extends Omit<SyncOptions, 'file' | 'force'> {
   /** What the document must say it is about; null: nothing known yet (a new source of several releases). */
   expected?: ExpectedIdentity | null;
+  /** Advisory ids the feed still lists though this file does not hold them (a CSAF provider's unchanged documents): never withdrawn. */
+  keep?: ReadonlySet<string>;
+  /** The feed's own problems found before parsing (an empty document refused, a changes.csv line): reported as warnings. */
+  feedWarnings?: readonly FeedWarning[];
 }
 
 export type IngestReport = Omit<SyncReport, 'location' | 'status' | 'seconds'> & {
@@ -113,6 +117,11 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     else warned.add(w.record);
     if (warningSamples.length < MAX_SAMPLES) warningSamples.push(w);
   };
+  for (const w of opts.feedWarnings ?? []) {
+    warnings++;
+    if (warningSamples.length < MAX_SAMPLES) warningSamples.push(w);
+  }
+  const keep = opts.keep ?? new Set<string>();
   await assertReadable(file);
   const expected = opts.expected === undefined ? await expectedIdentity(db, src) : opts.expected;
   const spoolDir = await mkdtemp(join(opts.workDir ?? tmpdir(), 'bulwark-ingest-'));
@@ -183,7 +192,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
     let skipped = unnamedWarnings;
     for (const r of warned) if (!ids.has(r)) skipped++;
     const live = await liveAdvisoryIds(db, src.id);
-    const wouldWithdraw = live.filter((id) => !ids.has(id)).length;
+    const wouldWithdraw = live.filter((id) => !ids.has(id) && !keep.has(id)).length;
     // An advisory kept but left with no fix matches nothing any more, as if withdrawn: an OVAL
     // file without its <states> kept all 2,266 Azure Linux 3.0 ids and emptied every one.
     const wouldEmpty = fixless.size === 0 ? 0 : (await liveAdvisoryIdsWithFixes(db, src.id)).filter((id) => fixless.has(id)).length;
@@ -195,7 +204,8 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
       (wouldEmpty > 0 ? `, ${String(wouldEmpty)} would lose every fix` : '') +
       (recentlyWithdrawn > 0 ? `, ${String(recentlyWithdrawn)} withdrawn since ${windowStart}` : '');
     const details = { usable: totals.advisories, skipped, stored: live.length, wouldWithdraw, wouldEmpty, recentlyWithdrawn, windowStart };
-    if (totals.advisories === 0 && (live.length > 0 || skipped > 0))
+    // (Changed documents that hold nothing for the source, beside kept ones, are not a broken feed.)
+    if (totals.advisories === 0 && ((live.length > 0 && opts.keep === undefined) || skipped > 0))
       throw refusal(
         'no-usable-records',
         `${file}: refused: no usable record in the feed (${counts}); a feed without usable records never withdraws anything, and nothing was stored`,
@@ -305,7 +315,7 @@ export async function ingestFile(db: Db, src: Pick<FeedSource, 'id' | 'format' |
           if (pending.length >= BATCH) await apply();
         }
         await apply();
-        return markWithdrawn(tx, src.id, new Set(ids.keys()), now);
+        return markWithdrawn(tx, src.id, new Set([...ids.keys(), ...keep]), now);
       });
       return { source: src.id, ...totals, ...result, withdrawn, warnings, warningSamples, identity: tally.summary() };
     } catch (err) {

@@ -60,6 +60,8 @@ export async function listSources(db: Db, clock: Clock = systemClock): Promise<F
       origin: base === undefined ? 'configured' : 'catalog, overridden',
       addedVia: s.addedVia ?? 'cli',
       state: states.get(s.id) ?? null,
+      // A CSAF provider's metadata (a mirror of it, or a provider of the operator's) is read as one (csaf-provider.ts).
+      ...(s.format === 'csaf-vex' && /^https?:\/\/[^?#]*\/provider-metadata\.json$/.test(s.location) ? { resolve: 'csaf-provider' as const } : {}),
     });
   }
   const fresh = await freshnessOf(db, [...out.values()], clock);

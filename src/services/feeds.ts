@@ -16,6 +16,7 @@ import { systemClock, type Clock, type Db } from './store.js';
 import { DEFAULT_LIMITS, REFUSAL_REREAD_MS, type FeedSource, type SyncOptions, type SyncReport } from './feed-types.js';
 import { lastRefusal, listSources } from './feed-sources.js';
 import { ingestFile, WITHDRAW_WINDOW_MS } from './feed-ingest.js';
+import { fetchCsafProvider, type ProviderFetch } from './csaf-provider.js';
 
 export * from './feed-types.js';
 export { addSource, detectFileFormat, lastRefusal, listSources, removeSource, type AddSourceInput } from './feed-sources.js';
@@ -113,7 +114,29 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     let etag: string | null = null;
     let lastModified: string | null = null;
     let sha: string;
-    if (opts.file === undefined && location.isUrl) {
+    // A CSAF provider: only the documents changed since the last sync are fetched (csaf-provider.ts).
+    let provider: ProviderFetch | null = null;
+    if (opts.file === undefined && location.isUrl && src.resolve === 'csaf-provider') {
+      const cursor = prev?.summary['csafCursor'];
+      const since = opts.force !== true && prev?.location.reveal() === location.reveal() && typeof cursor === 'string' ? cursor : null;
+      provider = await fetchCsafProvider(location, workDir, since, {
+        allow: allowFor(src),
+        literalIsChosen: src.addedVia !== 'api',
+        maxDocumentBytes: limits.maxDocumentBytes,
+        ...(opts.timeouts?.totalMs !== undefined ? { timeoutMs: opts.timeouts.totalMs } : {}),
+        ...(opts.timeouts?.idleMs !== undefined ? { idleTimeoutMs: opts.timeouts.idleMs } : {}),
+      });
+      if (provider.file === null) {
+        await audit('not-modified', { listed: provider.listed });
+        return {
+          ...emptyReport(src.id, location, 'not-modified', seconds()),
+          warnings: provider.warnings.length,
+          warningSamples: provider.warnings.slice(0, 50),
+        };
+      }
+      file = provider.file;
+      sha = await sha256File(file);
+    } else if (opts.file === undefined && location.isUrl) {
       location = await resolveLocation(src, workDir);
       trail.location = location;
       const validators = opts.force !== true && prev !== null && prev.location.reveal() === location.reveal() ? prev : null;
@@ -144,7 +167,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     trail.sha256 = sha;
     // The same bytes read by the same parser version for the same release give the same advisories.
     fingerprint = `sha256:${sha} ${parser.id}@${String(parser.version)} ${src.release ?? '-'}`;
-    if (opts.force !== true && prev?.fingerprint === fingerprint) {
+    if (opts.force !== true && provider === null && prev?.fingerprint === fingerprint) {
       await saveFeedState(db, {
         ...prev,
         location: location.reveal(),
@@ -187,6 +210,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
             clock: () => now,
             workDir,
             withdrawWindowStart: baseline !== null && baseline > windowStart ? baseline : windowStart,
+            ...(provider === null ? {} : { keep: provider.keep, feedWarnings: provider.warnings }),
           });
     // Statements on SQLite never yield on their own: let waiting requests in between the steps.
     await setImmediate();
@@ -195,6 +219,7 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
       report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
+    if (provider !== null) summary['csafCursor'] = provider.cursor;
     if (opts.allowWithdraw === true && r.withdrawn > 0) summary['withdrawBaselineAt'] = now.toISOString();
     else if (baseline !== null) summary['withdrawBaselineAt'] = baseline;
     await saveFeedState(db, { source: src.id, location: location.reveal(), etag, lastModified, fingerprint, syncedAt: clock().toISOString(), summary });

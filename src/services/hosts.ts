@@ -216,6 +216,7 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
           runningKernel: inv.runningKernel,
           rebootRequired: inv.rebootRequired,
           packages: inv.packages,
+          streams: inv.streams,
         },
         now,
       );

@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
-import type { InstalledPackage } from '../core/target.js';
+import type { InstalledPackage, TargetStreams } from '../core/target.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
@@ -72,6 +72,7 @@ export async function storeInventory(
   packages: InstalledPackage[],
   clock: Clock,
   warnings: string[] = [],
+  streams?: TargetStreams,
 ): Promise<ImportInventoryReport> {
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
@@ -80,7 +81,16 @@ export async function storeInventory(
     const target = await upsertTarget(tx, { name: t.name, kind: t.kind, release: t.release, platform: t.platform }, now);
     const r = await saveInventoryWithSources(
       tx,
-      { targetId: target.id, collectedAt: now, release: t.release, arch, runningKernel: null, rebootRequired: null, packages },
+      {
+        targetId: target.id,
+        collectedAt: now,
+        release: t.release,
+        arch,
+        runningKernel: null,
+        rebootRequired: null,
+        packages,
+        ...(streams === undefined ? {} : { streams }),
+      },
       now,
     );
     return { target: { ...target, arch, inventoryAt: now }, ...r, warnings };
@@ -130,10 +140,11 @@ export async function importRootInventory(
       `${input.dir}: rpm found no installed packages under it (no package database, or an empty one); a scan of it would prove nothing`,
       { file: input.dir },
     );
-  const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, 'rpm');
+  // A deb tree (dpkg-query --admindir) is as readable as an rpm one.
+  const release = needRelease(inv.release ?? releaseFromPackages(inv.packages), input.dir, inv.packages[0]?.family ?? 'rpm');
   // A tree is an image's rootfs unless the caller says it is a host's (a mounted disk, a test host root).
   const kind = input.kind ?? 'image';
-  const r = await storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock);
+  const r = await storeInventory(db, { name: input.name, release, kind, platform: kind === 'image' ? 'rootfs' : null }, inv.packages, clock, [], inv.streams);
   // A host made from one of our images says which (an image's own tree names itself).
   if (kind === 'host') await setTargetImage(db, r.target.id, inv.image);
   return r;
@@ -164,6 +175,7 @@ export async function importLocalInventory(
         runningKernel: inv.runningKernel,
         rebootRequired: inv.rebootRequired,
         packages: inv.packages,
+        streams: inv.streams,
       },
       now,
     );

@@ -166,6 +166,7 @@ export async function makePlan(
       fixed: f.fixed,
       severity: f.severity,
       cvssScore: f.cvssScore,
+      cvssV4Score: f.cvssV4Score,
       cves: f.cves,
       publishedAt: f.publishedAt,
       firstSeen: f.firstSeen,

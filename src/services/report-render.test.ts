@@ -37,6 +37,28 @@ describe('report renderers', () => {
     expect(line).toContain('"two\nlines"');
   });
 
+  it('shows CVSS v3 and v4.0 side by side in CSV, HTML and CycloneDX, each under its own name', () => {
+    const rows = [
+      row({ advisoryId: 'A-both', cves: ['CVE-9'], cvssScore: 7.5, cvssV4Score: 8.7 }),
+      row({ advisoryId: 'A-v4', cves: ['CVE-8'], cvssV4Score: 9.3 }),
+    ];
+    const csv = renderCsv(rows).split('\r\n');
+    expect(csv[0]?.endsWith(',cvss_v3,cvss_v4')).toBe(true);
+    expect(csv[1]?.endsWith(',7.5,8.7')).toBe(true);
+    // Only a v4.0 score: the v3 column stays empty, never filled with the v4.0 one.
+    expect(csv[2]?.endsWith(',,9.3')).toBe(true);
+    const html = renderHtml(rows, new Date('2026-11-24T00:00:00Z'));
+    expect(html).toContain('<th>CVSS v3</th><th>CVSS v4.0</th>');
+    expect(html).toContain('<td>7.5</td><td>8.7</td>');
+    expect(html).toContain('<td>—</td><td>9.3</td>');
+    const vex = JSON.parse(renderCycloneDxVex(rows, new Date('2026-12-06T00:00:00Z'), '00000000-0000-4000-8000-000000000000')) as {
+      vulnerabilities: { id: string; ratings: { method: string; score?: number }[] }[];
+    };
+    const ratings = (id: string) => vex.vulnerabilities.find((v) => v.id === id)?.ratings.filter((r) => r.method.startsWith('CVSS'));
+    expect(ratings('CVE-9')).toEqual([expect.objectContaining({ method: 'CVSSv3', score: 7.5 }), expect.objectContaining({ method: 'CVSSv4', score: 8.7 })]);
+    expect(ratings('CVE-8')).toEqual([expect.objectContaining({ method: 'CVSSv4', score: 9.3 })]);
+  });
+
   it('escapes HTML and carries no script or external resource', () => {
     const html = renderHtml([row({ title: '"><img src=x onerror=alert(1)>', package: '<b>p</b>' })], new Date('2026-11-24T00:00:00Z'));
     expect(html).not.toMatch(/<img|<b>|<script|https?:\/\//);

@@ -42,6 +42,9 @@ export function renderCsv(rows: readonly FindingRow[]): string {
     'kev_ransomware',
     'epss',
     'epss_percentile',
+    // CVSS v3 and v4.0 side by side, each in its own column: never one in place of the other.
+    'cvss_v3',
+    'cvss_v4',
   ];
   const lines = [header.join(',')];
   for (const r of rows) {
@@ -76,6 +79,8 @@ export function renderCsv(rows: readonly FindingRow[]): string {
         r.reason ?? '',
         r.title,
         ...risk,
+        r.cvssScore === null ? '' : r.cvssScore.toFixed(1),
+        r.cvssV4Score === null ? '' : r.cvssV4Score.toFixed(1),
       ]
         .map(csvCell)
         .join(','),
@@ -170,6 +175,14 @@ function riskRatings(r: FindingRow): { source: { name: string; url?: string }; s
   return out;
 }
 
+/** The advisory's CVSS base scores as CycloneDX ratings, v3 and v4.0 apart (methods `CVSSv3`, `CVSSv4`). */
+function cvssRatings(r: FindingRow): { source: { name: string }; score: number; method: string }[] {
+  return [
+    ...(r.cvssScore === null ? [] : [{ source: { name: r.advisorySource }, score: r.cvssScore, method: 'CVSSv3' }]),
+    ...(r.cvssV4Score === null ? [] : [{ source: { name: r.advisorySource }, score: r.cvssV4Score, method: 'CVSSv4' }]),
+  ];
+}
+
 function riskProperties(r: FindingRow): { properties?: { name: string; value: string }[] } {
   const k = r.risk?.kev ?? null;
   if (k === null) return {};
@@ -227,7 +240,11 @@ export function renderCycloneDxVex(
         { id: first.advisoryId, source: { name: first.advisorySource } },
         ...first.cves.slice(1).map((c) => ({ id: c, source: { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${c}` } })),
       ],
-      ratings: [{ severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } }, ...riskRatings(first)],
+      ratings: [
+        { severity: CDX_SEVERITY[first.severity], method: 'other', source: { name: first.advisorySource } },
+        ...cvssRatings(first),
+        ...riskRatings(first),
+      ],
       ...riskProperties(first),
       description: first.title,
       analysis: open
@@ -333,10 +350,10 @@ export function renderHtml(rows: readonly FindingRow[], now: Date): string {
   const oldest = [...active].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)).slice(0, 25);
   const cell = (s: string): string => `<td>${esc(s)}</td>`;
   const table = (rs: readonly FindingRow[]): string =>
-    `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th><th>Risk</th><th>Why</th></tr></thead><tbody>${rs
+    `<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th><th>CVSS v3</th><th>CVSS v4.0</th><th>Risk</th><th>Why</th></tr></thead><tbody>${rs
       .map(
         (r) =>
-          `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`,
+          `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`,
       )
       .join('')}</tbody></table>`;
   return `<!doctype html>

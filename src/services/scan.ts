@@ -65,7 +65,8 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
     const advisories = await loadAdvisories(tx, { release, packages: [...names] });
     // Only the running build of an installonly kernel is exposed (when the collector knows it).
     const judged = packagesToJudge(packages, target.runningKernel);
-    const matches = matchPackages({ family, release, packages: judged, advisories });
+    // Module streams and subscription channels the host has enabled decide which fixes apply (matching/applicability.ts).
+    const matches = matchPackages({ family, release, packages: judged, advisories, streams: target.streams });
     // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
     const builds = [
       ...judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) })),

@@ -113,9 +113,9 @@ describe('the risk order in every output', () => {
     expect(json.findings[0]?.risk.kev?.dueDate).toBe('2026-06-04');
     const csv = (await run('--db', db, 'report', '--format', 'csv', '--sort', 'risk')).out.split('\r\n');
     expect(csv[1]).toMatch(
-      /,KEV-1,.*,96\.4,"KEV since 2026-05-14 \(due 2026-06-04\), EPSS 0\.08 \(92nd percentile\), CVSS 9\.1, critical",2026-05-14,2026-06-04,unknown,0\.0812,0\.92044$/,
+      /,KEV-1,.*,96\.4,"KEV since 2026-05-14 \(due 2026-06-04\), EPSS 0\.08 \(92nd percentile\), CVSS 9\.1, critical",2026-05-14,2026-06-04,unknown,0\.0812,0\.92044,9\.1,$/,
     );
-    expect(csv[2]).toMatch(/,CVSS-10,.*,41\.2,"EPSS 0\.02 \(45th percentile\), CVSS 10\.0, critical",,,,0\.02011,0\.45233$/);
+    expect(csv[2]).toMatch(/,CVSS-10,.*,41\.2,"EPSS 0\.02 \(45th percentile\), CVSS 10\.0, critical",,,,0\.02011,0\.45233,10\.0,$/);
     const out = join(dir, 'r.html');
     expect((await run('--db', db, 'report', '--format', 'html', '--sort', 'risk', '--output', out)).code).toBe(0);
     const html = readFileSync(out, 'utf8');

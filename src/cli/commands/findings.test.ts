@@ -95,7 +95,7 @@ describe('bulwark findings and report', () => {
     const csv = (await run('--db', db, 'report', '--format', 'csv')).out;
     // The risk columns (issue #16) come after the columns scripts already read.
     expect(csv.split('\r\n')[0]).toBe(
-      'host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title,risk,risk_reason,kev_date_added,kev_due_date,kev_ransomware,epss,epss_percentile',
+      'host,release,severity,status,advisory,source,cves,package,installed,fixed,first_seen,closed_at,reason,title,risk,risk_reason,kev_date_added,kev_due_date,kev_ransomware,epss,epss_percentile,cvss_v3,cvss_v4',
     );
     expect(csv).toContain(',<script>alert(1)</script>,');
     const json = JSON.parse((await run('--db', db, 'report', '--format', 'json')).out) as { findings: { advisoryId: string }[] };

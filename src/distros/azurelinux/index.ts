@@ -2,6 +2,7 @@ import { CVSS_NONE, CVSS_RATINGS } from '../../core/severity.js';
 import { MICROSOFT_VULNERABILITY_DATA as AZL } from '../urls.js';
 import type { DistroDescriptor } from '../types.js';
 import { SOURCE_MAP as SOURCE_MAP_3 } from './source-map-3.0.js';
+import { MSRC_CSAF } from './msrc-csaf.js';
 
 /**
  * Azure Linux 3.0 and the Fedora-43-based 4.0 (dnf5, rpm database in /usr/lib/sysimage/rpm).
@@ -53,6 +54,17 @@ export const azurelinux: DistroDescriptor = {
       description: 'Microsoft Azure Linux 3.0 OVAL',
       license: 'MIT (Microsoft)',
     },
+    {
+      // Azure Linux 4.0 has no OVAL: MSRC's CSAF VEX (every Microsoft product, one document per CVE) is its feed.
+      id: 'azurelinux-msrc-csaf-vex',
+      format: 'csaf-vex',
+      location: 'https://msrc.microsoft.com/csaf/provider-metadata.json',
+      release: null,
+      distribution: 'azurelinux',
+      description: 'Microsoft MSRC CSAF VEX, one document per CVE; Azure Linux products read (documents changed since the last sync are fetched)',
+      license: 'Microsoft Terms of Use',
+      resolve: 'csaf-provider',
+    },
   ],
   // Microsoft's OVAL severities are NVD's CVSS ratings, "None" included.
   severity: { formats: ['oval'], words: { ...CVSS_RATINGS, ...CVSS_NONE } },
@@ -66,5 +78,6 @@ export const azurelinux: DistroDescriptor = {
     packageKind: 'source',
     epochUnreliable: true,
   },
+  csaf: MSRC_CSAF,
   sourceMaps: { '3.0': { text: SOURCE_MAP_3.text, dist: /\.azl3$/ } },
 };

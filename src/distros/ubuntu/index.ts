@@ -1,6 +1,7 @@
 import { CVSS_RATINGS } from '../../core/severity.js';
 import { EOL_DATE, OSV_DUMPS } from '../urls.js';
 import { lifecycleTable, type DistroDescriptor } from '../types.js';
+import { PRO_CHANNELS, proChannelOfPurl } from './pro.js';
 
 const OVAL = 'https://security-metadata.canonical.com/oval';
 
@@ -77,8 +78,11 @@ export const ubuntu: DistroDescriptor = {
     ecosystem: /^Ubuntu:(\d+\.\d+)(?::LTS)?$/,
     packageKind: 'source',
     priorityKey: 'ubuntu_priority',
-    // Ubuntu Pro / FIPS ecosystems carry fixes only Pro-attached hosts can install; matching them
-    // against ordinary hosts would promise a fix they cannot get, so they are left out for now.
-    refused: [{ ecosystem: /^Ubuntu:(Pro|FIPS)/, why: (e) => `Ubuntu Pro/FIPS ecosystem "${e}" is not matched (fixes need an Ubuntu Pro subscription)` }],
+    // Ubuntu Pro's ESM fixes ("Ubuntu:Pro:20.04:LTS"): kept, marked with their channel, and
+    // matched as installable only on hosts with that channel enabled (pro.ts).
+    channelEcosystem: { ecosystem: /^Ubuntu:Pro:(\d+\.\d+)(?::LTS)?$/, channel: proChannelOfPurl },
+    // FIPS and real-time kernel streams are other package sets, not an update channel of the release.
+    refused: [{ ecosystem: /^Ubuntu:(Pro|FIPS)/, why: (e) => `Ubuntu Pro ecosystem "${e}" (FIPS or real-time kernel) is not matched` }],
   },
+  channels: PRO_CHANNELS,
 };

@@ -34,7 +34,7 @@ describe('CSAF VEX', () => {
       cves: ['CVE-2099-0001'],
       publishedAt: '2099-01-01T00:00:00.000Z',
       updatedAt: '2099-02-01T12:00:00.000Z',
-      parser: 'csaf-vex@1',
+      parser: 'csaf-vex@2',
     });
     expect(a.description).toBe('A flaw was found in nodejs.');
     expect(a.fixes).toEqual([
@@ -66,7 +66,10 @@ describe('CSAF VEX', () => {
     expect(a.references).toContainEqual({ type: 'bugzilla', id: '9999999', url: null });
     // OpenShift and the unknown product are left out, counted once.
     expect(warnings).toEqual([
-      { record: 'CVE-2099-0001', message: 'doc.json: 2 product statuses are not for a RHEL stream (or name no known product) and were left out' },
+      {
+        record: 'CVE-2099-0001',
+        message: "doc.json: 2 product statuses are not for a known distribution's stream (or name no known product) and were left out",
+      },
     ]);
   });
 

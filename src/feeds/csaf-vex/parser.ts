@@ -1,14 +1,16 @@
-import type { Advisory, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
+import type { Advisory, Reference, Severity } from '../../core/advisory.js';
 import { cvss4FromFeed } from '../../core/cvss4.js';
 import { BulwarkError } from '../../core/errors.js';
 import { CVSS_RATINGS, mergeVocabularies, severityFromWord } from '../../core/severity.js';
-import { versionScheme } from '../../core/version/registry.js';
-import { csafPublisherDistribution, csafStreamRelease, severityWords } from '../../distros/registry.js';
+import { csafPublisherDistribution, csafPublisherMixed, severityWords } from '../../distros/registry.js';
 import { collectBytes } from '../../lib/decompress.js';
 import { normaliseDate } from '../dates.js';
 import type { FeedInput, FeedParser, ParseOptions } from '../types.js';
-import { CsafDocument, CsafVulnerability, type CsafBranch } from './schema.js';
+import { CsafDocument, CsafVulnerability } from './schema.js';
+import { collectFixes, walkBranches, type Collected, type Tree } from './products.js';
 import { reportFixReleases } from '../identity.js';
+
+export { componentFromNevra, componentFromPurl, streamRelease } from './products.js';
 
 /**
  * CSAF 2.0 (OASIS, https://docs.oasis-open.org/csaf/csaf/v2.0/os/csaf-v2.0-os.html) as Red Hat
@@ -20,156 +22,16 @@ import { reportFixReleases } from '../identity.js';
  */
 export const id = 'csaf-vex';
 export const displayName = 'CSAF 2.0 VEX and security advisories (Red Hat)';
-export const version = 1;
+export const version = 2;
 const PARSER = `${id}@${String(version)}`;
 const MAX_DOCUMENT = 512 * 1024 * 1024;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
-
-interface ProductInfo {
-  cpe: string | null;
-  purl: string | null;
-}
-
-/**
- * The release of a product stream, as the publisher's descriptor reads its stream ids and CPEs
- * (src/distros/<id>/ `csaf`); null when the stream is no known distribution's (Satellite,
- * JBoss, OpenShift…).
- * @example streamRelease('AppStream-9.3.0.Z.MAIN', 'cpe:/a:redhat:enterprise_linux:9::appstream') // 'rhel:9'
- */
-export function streamRelease(productId: string, cpe: string | null): string | null {
-  return csafStreamRelease(productId, cpe);
-}
-
-interface Component {
-  name: string;
-  /** Explicit-epoch EVR, or null for an unversioned component (unfixed entries). */
-  evr: string | null;
-  arch: string | null;
-  module: string | null;
-}
-
-/** `pkg:rpm/redhat/curl@7.76.1-26.el9_3.2?arch=x86_64&epoch=1&rpmmod=nodejs:20:…` (purl-spec rpm type). */
-export function componentFromPurl(purl: string): Component | null {
-  const m = /^pkg:rpm\/[^/]+\/([^@?#]+)(?:@([^?#]+))?(?:\?([^#]*))?/.exec(purl);
-  if (m?.[1] === undefined) return null;
-  const q = new URLSearchParams(m[3] ?? '');
-  const name = decodeURIComponent(m[1]);
-  const ver = m[2] === undefined ? null : decodeURIComponent(m[2]);
-  const epoch = q.get('epoch') ?? '0';
-  const mod = q.get('rpmmod');
-  const modParts = mod?.split(':') ?? [];
-  return {
-    name,
-    evr: ver === null ? null : `${epoch}:${ver}`,
-    arch: q.get('arch'),
-    module: modParts.length >= 2 ? `${modParts[0] ?? ''}:${modParts[1] ?? ''}` : null,
-  };
-}
-
-/** `telnet-1:0.17-65.el7_6.x86_64` (Red Hat's product ids write N-E:V-R.A) or a bare name. */
-export function componentFromNevra(ref: string): Component {
-  const m = /^(.+)-(\d+):([^-:]+)-([^-]+)\.([A-Za-z0-9_]+)$/.exec(ref);
-  if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined && m[4] !== undefined)
-    return { name: m[1], evr: `${m[2]}:${m[3]}-${m[4]}`, arch: m[5] ?? null, module: null };
-  const src = /^(.+)\.src$/.exec(ref);
-  if (src?.[1] !== undefined) return { name: src[1], evr: null, arch: 'src', module: null };
-  return { name: ref, evr: null, arch: null, module: null };
-}
 
 /** CVSS's words and those of the publishers that write CSAF (src/distros/). */
 export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
 
 function mapSeverity(s: string | undefined): Severity | null {
   return severityFromWord(s?.trim(), SEVERITY_WORDS);
-}
-
-function walkBranches(branches: readonly CsafBranch[], out: Map<string, ProductInfo>): void {
-  for (const b of branches) {
-    if (b.product !== undefined) {
-      const h = b.product.product_identification_helper;
-      out.set(b.product.product_id, { cpe: h?.cpe ?? null, purl: h?.purl ?? null });
-    }
-    if (b.branches !== undefined) walkBranches(b.branches, out);
-  }
-}
-
-interface Tree {
-  products: Map<string, ProductInfo>;
-  relationships: Map<string, { component: string; stream: string }>;
-}
-
-interface Collected {
-  fixes: Fix[];
-  skippedProducts: number;
-  badVersions: string[];
-}
-
-/** The fixes a vulnerability's product status states, one per (release, component, status). */
-function collectFixes(v: CsafVulnerability, tree: Tree): Collected {
-  const out: Collected = { fixes: [], skippedProducts: 0, badVersions: [] };
-  const seen = new Set<string>();
-  const remediation = new Map<string, string>();
-  for (const r of v.remediations ?? [])
-    for (const p of r.product_ids ?? []) if (r.category === 'no_fix_planned' || !remediation.has(p)) remediation.set(p, r.category);
-  const scheme = versionScheme('rpm');
-  const statuses: [FixStatus | 'known_affected', readonly string[]][] = [
-    ['fixed', v.product_status?.fixed ?? []],
-    ['known_affected', v.product_status?.known_affected ?? []],
-    ['not-affected', v.product_status?.known_not_affected ?? []],
-    ['under-investigation', v.product_status?.under_investigation ?? []],
-  ];
-  for (const [listed, pids] of statuses) {
-    for (const pid of pids) {
-      const rel = tree.relationships.get(pid);
-      if (rel === undefined) {
-        out.skippedProducts++;
-        continue;
-      }
-      const stream = tree.products.get(rel.stream);
-      const release = streamRelease(rel.stream, stream?.cpe ?? null);
-      if (release === null) {
-        out.skippedProducts++;
-        continue;
-      }
-      const purl = tree.products.get(rel.component)?.purl ?? null;
-      const comp = (purl === null ? null : componentFromPurl(purl)) ?? componentFromNevra(rel.component);
-      if (comp.name === '' || comp.name.includes('\u0000')) {
-        out.skippedProducts++;
-        continue;
-      }
-      let status: FixStatus;
-      if (listed === 'known_affected') status = remediation.get(pid) === 'no_fix_planned' ? 'will-not-fix' : 'no-fix-yet';
-      else status = listed;
-      if (status === 'fixed') {
-        if (comp.evr === null) {
-          out.badVersions.push(`${pid}: listed as fixed without a version`);
-          continue;
-        }
-        const why = scheme.check(comp.evr);
-        if (why !== null) {
-          out.badVersions.push(`${pid}: version "${comp.evr}": ${why}`);
-          continue;
-        }
-      }
-      const fix: Fix = {
-        release,
-        package: comp.name,
-        packageKind: comp.arch === 'src' ? 'source' : 'binary',
-        arch: comp.arch === 'src' || comp.arch === null ? null : comp.arch,
-        status,
-        fixed: status === 'fixed' ? comp.evr : null,
-        lastAffected: null,
-        introduced: null,
-      };
-      if (comp.module !== null) fix.module = comp.module;
-      const key = JSON.stringify(fix);
-      if (!seen.has(key)) {
-        seen.add(key);
-        out.fixes.push(fix);
-      }
-    }
-  }
-  return out;
 }
 
 function vulnReferences(v: CsafVulnerability): Reference[] {
@@ -288,16 +150,24 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
     vulns.push(v.data);
   }
   const report = (record: string, c: Collected): void => {
-    if (c.skippedProducts > 0)
+    if (c.skippedProducts > 0 && !mixed)
       opts.warn({
         record,
-        message: `${opts.name}: ${String(c.skippedProducts)} product statuses are not for a RHEL stream (or name no known product) and were left out`,
+        message: `${opts.name}: ${String(c.skippedProducts)} product statuses are not for a known distribution's stream (or name no known product) and were left out`,
       });
     for (const b of c.badVersions.slice(0, 10)) opts.warn({ record, message: `${opts.name}: ${b}; skipped` });
   };
   const describe = (v: CsafVulnerability): string =>
     v.notes?.find((n) => n.category === 'description')?.text ?? v.notes?.find((n) => n.category === 'summary')?.text ?? '';
   const threat = (v: CsafVulnerability): Severity | null => mapSeverity(v.threats?.find((t) => t.category === 'impact')?.details);
+  // No impact word nor aggregate (Microsoft's impacts are "Remote Code Execution"…): CVSS's own rating.
+  const rated = (v: CsafVulnerability): Severity | null =>
+    mapSeverity(
+      [...(v.scores ?? [])].sort((a, b) => (b.cvss_v3?.baseScore ?? -1) - (a.cvss_v3?.baseScore ?? -1)).find((x) => x.cvss_v3?.baseSeverity !== undefined)
+        ?.cvss_v3?.baseSeverity,
+    );
+  // A publisher of many products (MSRC): a vulnerability of none of the distributions' is not stored.
+  const mixed = publisher?.namespace !== undefined && csafPublisherMixed(publisherHost(publisher.namespace));
 
   if (category === 'csaf_vex') {
     for (const v of vulns) {
@@ -307,7 +177,8 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
         opts.warn({ record: docId, message: `${opts.name}: a vulnerability without a CVE id in a document of several; skipped` });
         continue;
       }
-      const c = collectFixes(v, tree);
+      const c = collectFixes(v, tree, opts.name);
+      if (mixed && c.fixes.length === 0 && c.badVersions.length === 0) continue;
       report(record, c);
       reportFixReleases({ id: record, fixes: c.fixes }, opts.identity, 'its product streams');
       const s = scores(v, opts, record);
@@ -317,7 +188,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
         kind: 'security',
         title: v.title ?? doc.document.title ?? record,
         description: describe(v),
-        severity: threat(v) ?? aggregate ?? 'unknown',
+        severity: threat(v) ?? aggregate ?? rated(v) ?? 'unknown',
         cvssScore: s.v3?.score ?? null,
         cvssVector: s.v3?.vector ?? null,
         ...(s.v4 === null ? {} : { cvssV4: s.v4 }),
@@ -337,7 +208,7 @@ export async function* parseCsaf(input: FeedInput, opts: ParseOptions): AsyncGen
   let best: Scored | null = null;
   let best4: Scored | null = null;
   for (const v of vulns) {
-    const c = collectFixes(v, tree);
+    const c = collectFixes(v, tree, opts.name);
     all.skippedProducts += c.skippedProducts;
     all.badVersions.push(...c.badVersions);
     for (const f of c.fixes) {

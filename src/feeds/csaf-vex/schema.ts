@@ -58,7 +58,7 @@ export const CsafVulnerability = z.object({
   scores: z
     .array(
       z.object({
-        cvss_v3: z.object({ baseScore: z.number(), vectorString: str }).optional(),
+        cvss_v3: z.object({ baseScore: z.number(), vectorString: str, baseSeverity: str.optional() }).optional(),
         // CSAF 2.1 (and publishers ahead of it): FIRST's CVSS v4.0 JSON, whose vector we score ourselves.
         cvss_v4: z.object({ baseScore: z.number(), vectorString: str }).optional(),
         products: ids.optional(),

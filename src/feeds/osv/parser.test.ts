@@ -34,7 +34,7 @@ describe('OSV', () => {
       cves: ['CVE-2026-26996', 'CVE-2026-27904'],
       publishedAt: '2026-04-15T00:00:00.000Z',
       updatedAt: '2026-04-16T10:12:34.000Z',
-      parser: 'osv@1',
+      parser: 'osv@2',
     });
     expect(a?.fixes).toEqual([
       {
@@ -46,6 +46,7 @@ describe('OSV', () => {
         fixed: '1:20.20.2-1.module_el8.10.0+4165+3f200bda',
         lastAffected: null,
         introduced: null,
+        module: 'nodejs:20',
       },
       {
         release: 'almalinux:8',
@@ -61,7 +62,7 @@ describe('OSV', () => {
     expect(a?.references[0]).toEqual({ type: 'advisory', id: null, url: 'https://errata.almalinux.org/8/ALSA-2026-8339.html' });
   });
 
-  it('reads Ubuntu source packages, CVSS vectors (scored), priorities, last_affected and open intervals; leaves Pro out with a warning', async () => {
+  it('reads Ubuntu source packages, CVSS vectors (scored), priorities, last_affected and open intervals; Pro fixes marked with their channel', async () => {
     const { advisories, warnings } = await file('ubuntu-cve.json');
     const [a] = advisories;
     expect(a).toMatchObject({ severity: 'high', cvssScore: 8.1, cvssVector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H', cves: ['CVE-2024-6387'] });
@@ -96,9 +97,20 @@ describe('OSV', () => {
         lastAffected: null,
         introduced: { version: '1:9.7p1-1', inclusive: true },
       },
+      {
+        release: 'ubuntu:16.04',
+        package: 'openssh',
+        packageKind: 'source',
+        arch: null,
+        // No purl to say which ESM service: Pro's ESM as a whole.
+        channel: 'Ubuntu Pro (esm)',
+        status: 'fixed',
+        fixed: '1:7.2p2-4ubuntu2.10+esm6',
+        lastAffected: null,
+        introduced: null,
+      },
     ]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ record: 'UBUNTU-CVE-2024-6387', message: expect.stringMatching(/affected\[2\]: Ubuntu Pro/) as string });
+    expect(warnings).toEqual([]);
   });
 
   it('reads an array of records: Rocky, Debian, Red Hat streams; skips what cannot be matched, each with a warning naming the record', async () => {

@@ -19,7 +19,7 @@ import { reportFixReleases } from '../identity.js';
  */
 export const id = 'osv';
 export const displayName = 'OSV (AlmaLinux, Rocky Linux, Red Hat, Ubuntu, Debian)';
-export const version = 1;
+export const version = 2;
 const PARSER = `${id}@${String(version)}`;
 const MAX_DOCUMENT = 256 * 1024 * 1024;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
@@ -27,6 +27,8 @@ const CVE = /^CVE-\d{4}-\d{4,}$/;
 interface Ecosystem {
   release: string;
   packageKind: Fix['packageKind'];
+  /** A subscription channel the ecosystem's fixes ship only in. */
+  channel?: string;
 }
 
 /**
@@ -34,10 +36,25 @@ interface Ecosystem {
  * "Defined ecosystems"), or a reason it is not matched.
  * @example ecosystemRelease('Ubuntu:22.04:LTS') // { release: 'ubuntu:22.04', packageKind: 'source' }
  */
-export function ecosystemRelease(ecosystem: string): Ecosystem | string {
+export function ecosystemRelease(ecosystem: string, purl: string | null = null): Ecosystem | string {
   // Each publisher's ecosystem names are in its descriptor (src/distros/<id>/ `osv`).
-  return osvEcosystemRelease(ecosystem);
+  return osvEcosystemRelease(ecosystem, purl);
 }
+
+/**
+ * The module stream a RHEL-family advisory is about, as its summary names it ("Important:
+ * nodejs:20 security update", "Moderate: ruby:3.3 security, bug fix, and enhancement update"),
+ * for its modular builds (`.module_el8…`, `.module+el9…`): AlmaLinux's and Rocky's OSV records
+ * carry no module field. Null when the summary names none.
+ * @example moduleOfSummary('Important: nodejs:20 security update') // 'nodejs:20'
+ */
+export function moduleOfSummary(summary: string | undefined): string | null {
+  const m = /(?:^|\s)([A-Za-z0-9][A-Za-z0-9_.+-]*):([A-Za-z0-9][A-Za-z0-9_.+-]*)\s+(?:security|bug fix|enhancement)\b/i.exec(summary ?? '');
+  return m?.[1] === undefined || m[2] === undefined ? null : `${m[1]}:${m[2]}`;
+}
+
+/** A modular build's release (`1.module_el8.10.0+4165+3f200bda`, `2.module+el9.4.0+20787+4c237fd3`). */
+const MODULAR = /\.module[_+]el\d/;
 
 /** CVSS's words and those of the publishers that write OSV records (src/distros/). */
 export const SEVERITY_WORDS = mergeVocabularies(CVSS_RATINGS, severityWords(id));
@@ -121,7 +138,7 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
       warnings.push(`${where}: ${a.error.issues[0]?.message ?? 'invalid'}; skipped`);
       continue;
     }
-    const eco = ecosystemRelease(a.data.package.ecosystem);
+    const eco = ecosystemRelease(a.data.package.ecosystem, a.data.package.purl ?? null);
     if (typeof eco === 'string') {
       warnings.push(`${where}: ${eco}; skipped`);
       continue;
@@ -159,7 +176,13 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
       // OSV evaluation (schema "Evaluation"): events in order; each `introduced` opens an
       // interval that the next `fixed` / `last_affected` / `limit` closes.
       let open: { version: string; inclusive: boolean } | null | undefined;
-      const base = { release: eco.release, package: name, packageKind: eco.packageKind, arch: null };
+      const base = {
+        release: eco.release,
+        package: name,
+        packageKind: eco.packageKind,
+        arch: null,
+        ...(eco.channel === undefined ? {} : { channel: eco.channel }),
+      };
       for (const rawEvent of range.data.events) {
         const ev = OsvEvent.safeParse(rawEvent);
         if (!ev.success) {
@@ -202,6 +225,8 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
     }
   }
 
+  const stream = moduleOfSummary(r.summary);
+  if (stream !== null) for (const f of fixes) if (MODULAR.test(f.fixed ?? f.lastAffected ?? '')) f.module = stream;
   // Without a word for it, the severity is the rating of the v3 score, else of the v4.0 one.
   const rated = cvssScore ?? cvssV4?.score ?? null;
   const severity: Severity = priority ?? severityFromSummary(r.summary) ?? (rated === null ? 'unknown' : cvssRating(rated));

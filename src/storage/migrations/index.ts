@@ -33,6 +33,8 @@ import { advisoryCvssV4 } from './0037-advisory-cvss-v4.js';
 import { runStepFacts } from './0044-run-step-facts.js';
 import { deadlineProfiles } from './0047-deadline-profiles.js';
 import { notifyOutbox } from './0048-notify-outbox.js';
+import { fixChannel } from './0050-fix-channel.js';
+import { targetStreams } from './0051-target-streams.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -74,6 +76,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0044-run-step-facts': runStepFacts(),
     '0047-deadline-profiles': deadlineProfiles(dialect),
     '0048-notify-outbox': notifyOutbox(dialect),
+    '0050-fix-channel': fixChannel(),
+    '0051-target-streams': targetStreams(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -105,6 +105,7 @@ async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
         introduced: r.introduced === null ? null : { version: r.introduced, inclusive: r.introduced_inclusive === 1 },
       };
       if (r.module !== null) fix.module = r.module;
+      if (r.channel !== null) fix.channel = r.channel;
       if (r.reboot_suggested !== null) fix.rebootSuggested = r.reboot_suggested === 1;
       if (r.epoch_unreliable === 1) fix.epochUnreliable = true;
       byPk.get(r.advisory_pk)?.fixes.push(fix);

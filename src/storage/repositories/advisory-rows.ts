@@ -63,11 +63,12 @@ export async function insertChildren(on: Executor, items: readonly { pk: number;
       introduced: f.introduced?.version ?? null,
       introduced_inclusive: f.introduced === null || f.introduced.inclusive ? 1 : 0,
       module: f.module ?? null,
+      channel: f.channel ?? null,
       reboot_suggested: f.rebootSuggested === undefined ? null : f.rebootSuggested ? 1 : 0,
       epoch_unreliable: f.epochUnreliable === true ? 1 : 0,
     })),
   );
-  for (const c of chunks(fixes, 14)) await ex.insertInto('fixes').values(c).execute();
+  for (const c of chunks(fixes, 15)) await ex.insertInto('fixes').values(c).execute();
 }
 
 export async function deleteChildren(on: Executor, pks: readonly number[]): Promise<void> {
@@ -89,11 +90,12 @@ function fixLine(f: {
   last_affected: string | null;
   introduced: string | null;
   module: string | null;
+  channel?: string | null;
 }): string {
   const range = [f.introduced === null ? '' : `>${f.introduced}`, f.fixed === null ? '' : `<${f.fixed}`, f.last_affected === null ? '' : `<=${f.last_affected}`]
     .filter((x) => x !== '')
     .join(' ');
-  return `${f.release_id} ${f.package}${f.arch === null ? '' : `.${f.arch}`}${f.module === null ? '' : ` [${f.module}]`} ${f.status}${range === '' ? '' : ` ${range}`}`;
+  return `${f.release_id} ${f.package}${f.arch === null ? '' : `.${f.arch}`}${f.module === null ? '' : ` [${f.module}]`}${f.channel === null || f.channel === undefined ? '' : ` (${f.channel})`} ${f.status}${range === '' ? '' : ` ${range}`}`;
 }
 
 /** Adds `fixes: { added, removed }` to each rewritten advisory's `changed` event when its fixes changed. */
@@ -107,7 +109,7 @@ export async function describeFixChanges(on: Executor, rewritten: readonly { pk:
   )) {
     const rows = await ex
       .selectFrom('fixes')
-      .select(['advisory_pk', 'release_id', 'package', 'arch', 'status', 'fixed', 'last_affected', 'introduced', 'module'])
+      .select(['advisory_pk', 'release_id', 'package', 'arch', 'status', 'fixed', 'last_affected', 'introduced', 'module', 'channel'])
       .where('advisory_pk', 'in', c)
       .execute();
     for (const r of rows) {
@@ -129,6 +131,7 @@ export async function describeFixChanges(on: Executor, rewritten: readonly { pk:
           last_affected: f.lastAffected,
           introduced: f.introduced?.version ?? null,
           module: f.module ?? null,
+          channel: f.channel ?? null,
         }),
       ),
     );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
 import type { PackageFamily } from '../../core/release.js';
-import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
@@ -23,6 +23,14 @@ export interface StoredTarget extends Target {
   rebootRequired: boolean | null;
   /** The image build (`<image>@<build>`) the host was made from, as it says. */
   image: string | null;
+  /** Its enabled module streams and subscription channels, as its last inventory said (null: not collected). */
+  streams: TargetStreams;
+}
+
+function jsonList(text: string | null | undefined): string[] | null {
+  if (text === null || text === undefined) return null;
+  const v = JSON.parse(text) as unknown;
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
 }
 
 function toTarget(r: Selectable<TargetsTable>): StoredTarget {
@@ -40,6 +48,7 @@ function toTarget(r: Selectable<TargetsTable>): StoredTarget {
     runningKernel: r.running_kernel,
     rebootRequired: r.reboot_required === null ? null : r.reboot_required === 1,
     image: r.image ?? null,
+    streams: { modules: jsonList(r.module_streams), channels: jsonList(r.channels) },
   };
 }
 
@@ -186,6 +195,8 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
       inventory_sha256: null,
       running_kernel: snapshot.runningKernel,
       reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
+      module_streams: snapshot.streams?.modules === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.modules),
+      channels: snapshot.streams?.channels === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.channels),
       ...(snapshot.release !== null ? { release_id: snapshot.release } : {}),
       ...(snapshot.arch !== null ? { arch: snapshot.arch } : {}),
     })

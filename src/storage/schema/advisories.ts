@@ -84,6 +84,8 @@ export const fixes = table({
     introduced_inclusive: integer().withDefault(),
     /** `name:stream` of a modular build. */
     module: text().orNull(),
+    /** The subscription channel the fix ships only in (Fix.channel), or null. */
+    channel: text().orNull(),
     /** 0/1, null when the feed does not say. */
     reboot_suggested: integer().orNull(),
     /** 1: the feed's epoch is not to be trusted (see Fix.epochUnreliable). */

@@ -21,6 +21,10 @@ export const targets = table({
     reboot_required: integer().orNull(),
     /** `<image>@<build>` the host was made from, when it carries /etc/bulwark-image. */
     image: text().orNull(),
+    /** JSON array of enabled module streams (`nodejs:20`); null when not collected. */
+    module_streams: text().orNull(),
+    /** JSON array of enabled subscription channels; null when not collected. */
+    channels: text().orNull(),
   },
   primaryKey: ['id'],
   indexes: ['unique (name)'],
