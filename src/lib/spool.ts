@@ -1,0 +1,62 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * Text written now and read back later, on disk instead of in memory: the part of a streamed
+ * report that comes after something only known at its end (the HTML report's counts come before
+ * its table, a VEX's components before its vulnerabilities). Writes are buffered; the file is
+ * removed by `dispose`.
+ * @example const s = new Spool(); await s.write('a'); for await (const c of s.chunks()) …; s.dispose();
+ */
+export class Spool {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'bulwark-spool-'));
+  private readonly path = join(this.dir, 'spool');
+  private readonly out: WriteStream = createWriteStream(this.path, { encoding: 'utf8' });
+  private buf = '';
+  private ended = false;
+  /** Characters written. */
+  length = 0;
+
+  async write(s: string): Promise<void> {
+    this.buf += s;
+    this.length += s.length;
+    if (this.buf.length >= 1 << 16) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const s = this.buf;
+    this.buf = '';
+    if (s === '') return;
+    if (!this.out.write(s)) await new Promise<void>((resolve, reject) => {
+      this.out.once('drain', resolve);
+      this.out.once('error', reject);
+    });
+  }
+
+  private async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.flush();
+    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+
+  /** What was written, in chunks (no more writes after). */
+  async *chunks(): AsyncGenerator<string> {
+    await this.end();
+    for await (const c of createReadStream(this.path, { encoding: 'utf8', highWaterMark: 1 << 16 })) yield c as string;
+  }
+
+  /** What was written, line by line (no more writes after). */
+  async *lines(): AsyncGenerator<string> {
+    await this.end();
+    yield* createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  }
+
+  dispose(): void {
+    if (!this.ended) this.out.destroy();
+    this.ended = true;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
