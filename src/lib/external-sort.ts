@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { endStream } from './spool.js';
 
 /**
  * Sorting more items than memory should hold (issue #14: a report of a whole fleet): items are
@@ -50,7 +51,7 @@ export class ExternalSorter<T> {
       }
     }
     await write(out, chunk);
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await endStream(out);
     this.spilled += this.buffer.length;
     this.runs.push(path);
     this.buffer = [];

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, openSync, rmSync, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,7 +14,8 @@ import { createInterface } from 'node:readline';
 export class Spool {
   private readonly dir = mkdtempSync(join(tmpdir(), 'bulwark-spool-'));
   private readonly path = join(this.dir, 'spool');
-  private readonly out: WriteStream = createWriteStream(this.path, { encoding: 'utf8' });
+  // Opened now (not lazily by the stream), so that disposing of an unused spool races nothing.
+  private readonly out: WriteStream = createWriteStream('', { fd: openSync(this.path, 'w', 0o600), encoding: 'utf8' });
   private buf = '';
   private ended = false;
   /** Characters written. */
@@ -29,17 +31,18 @@ export class Spool {
     const s = this.buf;
     this.buf = '';
     if (s === '') return;
-    if (!this.out.write(s)) await new Promise<void>((resolve, reject) => {
-      this.out.once('drain', resolve);
-      this.out.once('error', reject);
-    });
+    if (!this.out.write(s))
+      await new Promise<void>((resolve, reject) => {
+        this.out.once('drain', resolve);
+        this.out.once('error', reject);
+      });
   }
 
   private async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     await this.flush();
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await endStream(this.out);
   }
 
   /** What was written, in chunks (no more writes after). */
@@ -59,4 +62,14 @@ export class Spool {
     this.ended = true;
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Ends a writable stream; resolves when all was written, rejects on its error. */
+export function endStream(w: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    w.end((err?: Error | null) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }

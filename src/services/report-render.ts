@@ -86,7 +86,14 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-export const COLOURS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#e0a800', low: '#4c8c4a', none: '#868e96', unknown: '#adb5bd' };
+export const COLOURS: Record<Severity, string> = {
+  critical: '#8b0000',
+  high: '#d9480f',
+  medium: '#e0a800',
+  low: '#4c8c4a',
+  none: '#868e96',
+  unknown: '#adb5bd',
+};
 
 export function bars(title: string, data: readonly [string, number, string][]): string {
   const max = Math.max(1, ...data.map(([, n]) => n));
@@ -157,7 +164,13 @@ export function renderHtml(rows: readonly FindingRow[], now: Date): string {
     return m;
   };
   const oldest = [...active].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)).slice(0, 25);
-  const summary = { bySeverity: count((r) => r.severity), byRelease: count((r) => r.release ?? '?'), active: active.length, hosts: count((r) => r.targetName).size, oldest };
+  const summary = {
+    bySeverity: count((r) => r.severity),
+    byRelease: count((r) => r.release ?? '?'),
+    active: active.length,
+    hosts: count((r) => r.targetName).size,
+    oldest,
+  };
   return htmlStart(now, summary) + active.map(htmlRow).join('') + HTML_END;
 }
 

@@ -13,7 +13,6 @@ import {
   type FindingRow,
   type StreamedFinding,
 } from '../storage/index.js';
-import type { FindingsQuery } from './report.js';
 import { exploitationOf } from './signals.js';
 import type { Db } from './store.js';
 
@@ -35,6 +34,20 @@ import type { Db } from './store.js';
  */
 
 export type { FindingRow };
+
+export interface FindingsQuery {
+  hosts?: string[] | undefined;
+  minSeverity?: Severity | undefined;
+  cve?: string | undefined;
+  /** Default: open and no-fix. */
+  status?: FindingStatus[] | undefined;
+  /** Only findings of a CVE CISA lists as known exploited (issue #16). */
+  kev?: boolean | undefined;
+  /** Only findings of a CVE whose EPSS probability is above this (0 to 1). */
+  epssAbove?: number | undefined;
+  /** The order (default severity, then oldest): see src/core/risk.ts. */
+  sort?: RiskSort | undefined;
+}
 
 const PAGE = 2000;
 

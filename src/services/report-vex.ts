@@ -63,7 +63,9 @@ export const CDX_SEVERITY: Record<Severity, string> = { critical: 'critical', hi
  * `source`, `score`, `severity`, `method` and `justification`; KEV has no rating of its own, so
  * its dates and ransomware use are the vulnerability's properties.
  */
-export function riskRatings(r: FindingRow): { source: { name: string; url?: string }; score: number; severity: string; method: string; justification: string }[] {
+export function riskRatings(
+  r: FindingRow,
+): { source: { name: string; url?: string }; score: number; severity: string; method: string; justification: string }[] {
   if (r.risk === undefined) return [];
   const out: ReturnType<typeof riskRatings> = [];
   if (r.risk.epss !== null)

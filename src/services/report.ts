@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Severity } from '../core/advisory.js';
-import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../distros/registry.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
@@ -13,7 +11,6 @@ import {
   loadAdvisories,
   loadInventory,
   queryFindings,
-  type FindingQuery,
   type FindingRow,
   type FindingSortKey,
 } from '../storage/index.js';
@@ -22,23 +19,11 @@ import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from '
 import { rankFindings } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
 import { didYouMean } from '../lib/words.js';
-import { storageQuery, streamFindings } from './report-stream.js';
+import { storageQuery, streamFindings, type FindingsQuery } from './report-stream.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html';
 
-export interface FindingsQuery {
-  hosts?: string[] | undefined;
-  minSeverity?: Severity | undefined;
-  cve?: string | undefined;
-  /** Default: open and no-fix. */
-  status?: FindingStatus[] | undefined;
-  /** Only findings of a CVE CISA lists as known exploited (issue #16). */
-  kev?: boolean | undefined;
-  /** Only findings of a CVE whose EPSS probability is above this (0 to 1). */
-  epssAbove?: number | undefined;
-  /** The order (default severity, then oldest): see src/core/risk.ts. */
-  sort?: RiskSort | undefined;
-}
+export type { FindingsQuery } from './report-stream.js';
 
 /**
  * Refuses names that are no stored target (a host or an image), each with the closest known

@@ -14,21 +14,22 @@ type Status = (typeof findingStatus)[number];
 function textStream(produce: (sink: (s: string) => Promise<void>) => Promise<unknown>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let wake: (() => void) | null = null;
-  let cancelled = false;
+  const state = { cancelled: false };
+  const gone = (): boolean => state.cancelled;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         const sink = async (s: string): Promise<void> => {
-          if (cancelled) throw new Error('the client went away');
+          if (state.cancelled) throw new Error('the client went away');
           controller.enqueue(encoder.encode(s));
-          while (!cancelled && (controller.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (wake = resolve));
+          while ((controller.desiredSize ?? 1) <= 0 && !gone()) await new Promise<void>((resolve) => (wake = resolve));
         };
         produce(sink).then(
           () => {
-            if (!cancelled) controller.close();
+            if (!state.cancelled) controller.close();
           },
           (err: unknown) => {
-            if (!cancelled) controller.error(err);
+            if (!state.cancelled) controller.error(err);
           },
         );
       },
@@ -37,7 +38,7 @@ function textStream(produce: (sink: (s: string) => Promise<void>) => Promise<unk
         wake = null;
       },
       cancel() {
-        cancelled = true;
+        state.cancelled = true;
         wake?.();
         wake = null;
       },

@@ -9,6 +9,7 @@ import { openStore, type Db } from '../../services/store.js';
 import type { FindingRow } from '../../services/report-stream.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
+import { endStream } from '../../lib/spool.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { TableSpool } from '../table.js';
 import type { Command } from 'commander';
@@ -38,19 +39,19 @@ export async function findingsCommand(o: {
   const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644 });
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
-    let over = false;
+    const gate = { over: false };
     const onRow = (r: FindingRow): void => {
-      if (o.failOn !== undefined && !over && overThresholdRow(r, o.failOn)) over = true;
+      if (o.failOn !== undefined && !gate.over && overThresholdRow(r, o.failOn)) gate.over = true;
     };
     const sink = (s: string): Promise<void> => writeAll(file ?? o.io.stdout, s);
     // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
     const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow) : await writeReport(db, o.query, o.format, sink, { onRow });
     if (file !== undefined && partial !== undefined && o.output !== undefined) {
-      await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      await endStream(file);
       await rename(partial, o.output);
       await writeAll(o.io.stderr, `wrote ${plural(n, 'finding')} to ${o.output}\n`);
     }
-    return over ? EXIT.findings : EXIT.ok;
+    return gate.over ? EXIT.findings : EXIT.ok;
   } finally {
     if (file !== undefined && partial !== undefined && !file.closed) file.destroy();
     if (partial !== undefined) await rm(partial, { force: true });

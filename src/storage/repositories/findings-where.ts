@@ -2,7 +2,16 @@ import { sql } from 'kysely';
 import { severityRank } from '../../core/advisory.js';
 import { inTextList } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
-import type { FindingQuery } from './findings.js';
+import type { FindingStatus } from '../../core/finding.js';
+import type { Severity } from '../../core/advisory.js';
+
+/** What a findings listing or report is filtered by. */
+export interface FindingQuery {
+  targets?: readonly string[];
+  status?: readonly FindingStatus[];
+  minSeverity?: Severity;
+  cve?: string;
+}
 
 /** The filters of a findings query, on the findings table alone (counting needs no join). */
 export function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
@@ -34,4 +43,3 @@ export function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: bool
   if (q.minSeverity !== undefined) s = s.where('findings.severity_rank', '>=', severityRank(q.minSeverity));
   return s;
 }
-

@@ -6,7 +6,7 @@ import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Risk } from '../../core/risk.js';
 import type { FindingRow as FindingsRow } from '../schema.js';
-import { findingsWhere } from './findings-where.js';
+import { findingsWhere, type FindingQuery } from './findings-where.js';
 
 /** What the matcher found for one target now. */
 export interface FindingInput {
@@ -234,12 +234,7 @@ export interface FindingRow extends Finding {
   risk?: Risk;
 }
 
-export interface FindingQuery {
-  targets?: readonly string[];
-  status?: readonly FindingStatus[];
-  minSeverity?: Severity;
-  cve?: string;
-}
+export type { FindingQuery } from './findings-where.js';
 
 function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
   const ex = kx(on);
