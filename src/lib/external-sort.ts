@@ -32,9 +32,10 @@ export class ExternalSorter<T> {
   /** How many items have been written to disk so far. */
   spilled = 0;
 
-  async add(x: T): Promise<void> {
+  /** Adds an item; returns a promise only when a run is being written (await it then). */
+  add(x: T): Promise<void> | undefined {
     this.buffer.push(x);
-    if (this.buffer.length >= this.runSize) await this.spill();
+    return this.buffer.length >= this.runSize ? this.spill() : undefined;
   }
 
   private async spill(): Promise<void> {

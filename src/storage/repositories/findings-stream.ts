@@ -71,24 +71,25 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
     // the few rows it gives; the fleet-wide listing is the findings_page range.
     let s = findingsWhere(ex, q, { ordered: q.targets === undefined && q.cve === undefined })
       .innerJoin('targets', 'targets.id', 'findings.target_id')
+      // Named as StreamedFinding names them: the rows are handed out as they come (no copy per row).
       .select([
         'findings.pk',
-        'findings.target_id',
-        'findings.advisory_pk',
+        'findings.target_id as targetId',
+        'findings.advisory_pk as advisoryPk',
         'findings.package',
         'findings.arch',
         'findings.installed',
         'findings.fixed',
         'findings.severity',
-        'findings.severity_rank',
+        'findings.severity_rank as severityRank',
         'findings.status',
         'findings.reason',
-        'findings.first_seen_at',
-        'findings.last_seen_at',
-        'findings.closed_at',
+        'findings.first_seen_at as firstSeen',
+        'findings.last_seen_at as lastSeen',
+        'findings.closed_at as closedAt',
         'findings.deadline',
-        'targets.name as target_name',
-        'targets.release_id',
+        'targets.name as targetName',
+        'targets.release_id as release',
       ])
       .where('findings.severity_rank', '=', rank);
     if (c !== null) s = s.where((eb) => eb(eb.refTuple('findings.first_seen_at', 'findings.pk'), '>', eb.tuple(c.firstSeen, c.pk)));
@@ -97,26 +98,7 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
       .orderBy('findings.pk')
       .limit(limit - out.length)
       .execute();
-    for (const r of rows)
-      out.push({
-        pk: r.pk,
-        targetId: r.target_id,
-        advisoryPk: r.advisory_pk,
-        package: r.package,
-        arch: r.arch,
-        installed: r.installed,
-        fixed: r.fixed,
-        severity: r.severity,
-        severityRank: r.severity_rank,
-        status: r.status,
-        reason: r.reason,
-        firstSeen: r.first_seen_at,
-        lastSeen: r.last_seen_at,
-        closedAt: r.closed_at,
-        deadline: r.deadline,
-        targetName: r.target_name,
-        release: r.release_id,
-      });
+    for (const r of rows) out.push(r);
     if (out.length < limit) {
       rank--;
       cursor = null;

@@ -29,10 +29,13 @@ export function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: bool
   }
   if (q.status !== undefined) {
     const st = [...q.status];
-    // In the default page order the status is checked row by row while the findings_page index
-    // gives the order (`status || ''` is not indexable): otherwise SQLite picks the status index
-    // and sorts every open finding of the fleet to return a hundred.
-    s = o.ordered === true ? s.where(sql`findings.status || ''`, 'in', st) : s.where('findings.status', 'in', st);
+    // In the fleet-wide default page order the status is checked row by row while the
+    // findings_page index gives the order (`status || ''` is not indexable): otherwise SQLite
+    // picks the status index and sorts every open finding of the fleet to return a hundred.
+    // With a host or a CVE, the status is checked row by row too: SQLite cannot tell how few
+    // rows a list of hosts names, and would take the status index and sort the fleet's open ones.
+    const rowByRow = o.ordered === true || q.targets !== undefined || q.cve !== undefined;
+    s = rowByRow ? s.where(sql`findings.status || ''`, 'in', st) : s.where('findings.status', 'in', st);
   }
   if (q.cve !== undefined) {
     const cve = q.cve.toUpperCase();

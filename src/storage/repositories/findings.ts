@@ -328,7 +328,10 @@ export async function findingsPage(
   const counted = await findingsWhere(ex, q)
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirst();
-  let s = filteredFindings(ex, q, { ordered: p.sort === undefined || p.sort.key === 'severity' });
+  // The fleet-wide default page walks the findings_page index and checks the status row by row
+  // (findingsWhere); a host or a CVE is an index of its own (migration 0042), whose few rows are sorted.
+  const selective = q.targets !== undefined || q.cve !== undefined;
+  let s = filteredFindings(ex, q, { ordered: !selective && (p.sort === undefined || p.sort.key === 'severity') });
   if (p.sort !== undefined) s = s.orderBy(column[p.sort.key], p.sort.desc ? 'desc' : 'asc');
   // The default order is the findings_page index (severity_rank desc, first_seen_at, pk): a page
   // is an index scan that stops after `limit` rows.
