@@ -4,6 +4,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
+import { feedCacheDir } from '../../services/feed-cache.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
 import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
@@ -110,7 +111,15 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         'usage',
         '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory',
       );
-    const r = await scanFiles({ inventory: o.inventory ?? '', feeds: o.feeds, release: o.release, ovalStrict: o.ovalStrict, runningKernel: o.kernel ?? null });
+    const r = await scanFiles({
+      inventory: o.inventory ?? '',
+      feeds: o.feeds,
+      release: o.release,
+      ovalStrict: o.ovalStrict,
+      runningKernel: o.kernel ?? null,
+      // Parsed feeds are kept by content (issue #14): the next scan of the same file skips its parse.
+      feedCache: feedCacheDir(o.io.env),
+    });
     await print(o.io, r, o.format);
     return gate(r.findings, o.failOn);
   }
