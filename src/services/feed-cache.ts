@@ -8,7 +8,8 @@ import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { feedDocuments } from '../lib/archive.js';
 import { VERSION } from '../version.js';
-import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
+import { detectFileFormat } from './feed-detect.js';
+import { DEFAULT_LIMITS } from './feed-types.js';
 
 /**
  * The parsed-feed cache (issue #14 item 6): `scan --inventory F --feed X` parses X (4 MB of

@@ -10,8 +10,7 @@ import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
 import { evaluateCriteria, indexByName, selectedPackages, type StrictInventory } from '../matching/oval-strict.js';
 import { readFeedFile, type FeedRead } from './feed-cache.js';
-import { readBoundedText } from './read-file.js';
-import { MAX_INVENTORY_BYTES } from './inventory.js';
+import { MAX_INVENTORY_BYTES, readBoundedText } from './read-file.js';
 
 /**
  * `bulwark scan --inventory FILE --feed FILE`: an inventory against feeds, with no database,

@@ -6,22 +6,15 @@ import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
 import { feedCacheDir } from '../../services/feed-cache.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
-import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
-import { findFindings } from '../../services/report.js';
-import { packageSourceKey, scanTarget } from '../../services/scan.js';
-import { staleFeedNotes } from '../../services/stale-notes.js';
-import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
-import { defaultKnownHosts } from '../../services/hosts.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption } from '../options.js';
-import { scanHostsCommand } from './hosts.js';
 
 export interface ScanOptions {
   io: CliIo;
@@ -124,6 +117,20 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
     return gate(r.findings, o.failOn);
   }
   if (o.ovalStrict) throw new BulwarkError('usage', '--oval-strict needs --feed (the store scan applies the documented corrections)');
+  // The store and what it needs are loaded only here: `scan --feed` (above) starts without them (issue #14).
+  const [
+    { importInventoryFile, importLocalInventory, importRootInventory },
+    { findFindings },
+    { packageSourceKey, scanTarget },
+    { staleFeedNotes },
+    { openStore },
+  ] = await Promise.all([
+    import('../../services/inventory.js'),
+    import('../../services/report.js'),
+    import('../../services/scan.js'),
+    import('../../services/stale-notes.js'),
+    import('../../services/store.js'),
+  ]);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const imported = o.local
@@ -248,6 +255,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (o.host.length > 0 || o.all === true) {
           if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0)
             throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+          const [{ scanHostsCommand }, { defaultKnownHosts }] = await Promise.all([import('./hosts.js'), import('../../services/hosts.js')]);
           ctx.exit = await scanHostsCommand({
             io,
             dbPath: ctx.dbPath(),
