@@ -24,7 +24,7 @@ export class ExternalSorter<T> {
     private readonly compare: (a: T, b: T) => number,
     o: { runSize?: number; encode?: (x: T) => string; decode?: (line: string) => T } = {},
   ) {
-    this.runSize = o.runSize ?? 50_000;
+    this.runSize = o.runSize ?? 20_000;
     this.encode = o.encode ?? ((x) => JSON.stringify(x));
     this.decode = o.decode ?? ((l) => JSON.parse(l) as T);
   }

@@ -185,7 +185,7 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       risk: riskOf(p.advisoryPk, p.severity),
     };
   };
-  const sorter = new ExternalSorter<Pending>(sort === undefined ? compareBase : compareRisk, { runSize: o.runSize ?? 50_000 });
+  const sorter = new ExternalSorter<Pending>(sort === undefined ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
   try {
     // The (severity, first seen) group being gathered, in the base order.
     let group: string | null = null;

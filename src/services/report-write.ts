@@ -140,7 +140,7 @@ interface Affect {
 
 async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
-  const affects = new ExternalSorter<Affect>((a, b) => a.v - b.v || a.s - b.s, { runSize: o.runSize ?? 50_000 });
+  const affects = new ExternalSorter<Affect>((a, b) => a.v - b.v || a.s - b.s, { runSize: o.runSize ?? 20_000 });
   try {
     const refs = new Set<string>();
     let nComponents = 0;
