@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { endStream } from './spool.js';
+import { drained, endStream } from './spool.js';
 
 /**
  * Sorting more items than memory should hold (issue #14: a report of a whole fleet): items are
@@ -137,11 +137,5 @@ export class ExternalSorter<T> {
 
 function write(out: WriteStream, s: string): Promise<void> {
   if (s === '') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (out.write(s)) resolve();
-    else {
-      out.once('drain', resolve);
-      out.once('error', reject);
-    }
-  });
+  return out.write(s) ? Promise.resolve() : drained(out);
 }

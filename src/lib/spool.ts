@@ -31,11 +31,7 @@ export class Spool {
     const s = this.buf;
     this.buf = '';
     if (s === '') return;
-    if (!this.out.write(s))
-      await new Promise<void>((resolve, reject) => {
-        this.out.once('drain', resolve);
-        this.out.once('error', reject);
-      });
+    if (!this.out.write(s)) await drained(this.out);
   }
 
   private async end(): Promise<void> {
@@ -71,5 +67,21 @@ export function endStream(w: Writable): Promise<void> {
       if (err) reject(err);
       else resolve();
     });
+  });
+}
+
+/** Resolves when a stream that refused a write can take more; rejects on its error (no listener left behind either way). */
+export function drained(w: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => {
+      w.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      w.off('drain', onDrain);
+      reject(err);
+    };
+    w.once('drain', onDrain);
+    w.once('error', onError);
   });
 }
