@@ -1,12 +1,65 @@
+import { Spool } from '../lib/spool.js';
+
+/** A cell made safe for a terminal: control characters become `?`. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
 /**
  * A plain text table: columns padded to their widest cell, two spaces apart. Cells are
  * sanitised so text from a feed or a host cannot move the cursor or fake lines on a terminal.
  * @example formatTable(['A', 'B'], [['1', '2']]) // 'A  B\n1  2\n'
  */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   const all = [header, ...rows].map((r) => r.map(clean));
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+/**
+ * formatTable for more rows than memory should hold (a fleet's findings): rows wait on disk
+ * (lib/spool.ts) while the widths are measured; `write` then prints what formatTable would,
+ * with only the first `columns` columns (known at the end: the risk columns appear only when
+ * some row has a risk worth showing).
+ */
+export class TableSpool {
+  private readonly spool = new Spool();
+  private readonly widths: number[];
+  rows = 0;
+
+  constructor(private readonly header: readonly string[]) {
+    this.widths = header.map((h) => clean(h).length);
+  }
+
+  async add(row: readonly string[]): Promise<void> {
+    const cells = row.map(clean);
+    cells.forEach((c, i) => (this.widths[i] = Math.max(this.widths[i] ?? 0, c.length)));
+    this.rows++;
+    await this.spool.write(JSON.stringify(cells) + '\n');
+  }
+
+  /** Writes the table with its first `columns` columns; the spool is gone afterwards. */
+  async write(columns: number, out: (s: string) => Promise<void>): Promise<void> {
+    const line = (r: readonly string[]): string =>
+      r
+        .slice(0, columns)
+        .map((c, i) => (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0)))
+        .join('  ') + '\n';
+    try {
+      let buf = line(this.header.map(clean));
+      for await (const l of this.spool.lines()) {
+        buf += line(JSON.parse(l) as string[]);
+        if (buf.length >= 1 << 16) {
+          await out(buf);
+          buf = '';
+        }
+      }
+      await out(buf);
+    } finally {
+      this.spool.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.spool.dispose();
+  }
 }

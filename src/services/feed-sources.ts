@@ -1,18 +1,17 @@
-import { createReadStream } from 'node:fs';
 import { BulwarkError } from '../core/errors.js';
 import { parseReleaseId } from '../core/release.js';
 import { EXAMPLE_RELEASE } from '../distros/registry.js';
 import { feedFormat } from '../feeds/api.js';
-import { detectFeedFormat } from '../feeds/detect.js';
 import { catalog } from '../feeds/catalog.js';
-import { feedDocuments } from '../lib/archive.js';
 import { FeedLocation } from '../lib/location.js';
 import { lastAudit, listFeedSources, listFeedStates, removeFeedSource, saveFeedSource, setStaleAfterDays, type FeedState } from '../storage/index.js';
 import { freshnessOf, type FeedFreshness } from './freshness.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
-import { assertReadable } from './read-file.js';
 import { systemClock, type Clock, type Db } from './store.js';
-import { DEFAULT_LIMITS, type FeedLimits, type FeedRefusal, type FeedSource, type FeedSourceState } from './feed-types.js';
+import type { FeedRefusal, FeedSource, FeedSourceState } from './feed-types.js';
+import { detectFileFormat } from './feed-detect.js';
+
+export { detectFileFormat };
 
 // The feed sources an operator keeps: list, add (with the format detected), remove.
 
@@ -124,31 +123,6 @@ export async function addSource(db: Db, input: AddSourceInput, actor: Actor = SY
   if (s === undefined) throw new BulwarkError('internal', `source ${input.id} vanished after saving`);
   await recordAudit(db, actor, 'feed.add', s.id, { location: String(s.location), format: s.format, release: s.release }, clock);
   return s;
-}
-
-/**
- * The feed format of a local file (plain, compressed or an archive: its first document), or an
- * error saying what the file is instead.
- * @example await detectFileFormat('updateinfo.xml.gz') // 'updateinfo'
- */
-export async function detectFileFormat(file: string, limits: FeedLimits = DEFAULT_LIMITS): Promise<string> {
-  await assertReadable(file);
-  const stream = createReadStream(file);
-  try {
-    for await (const doc of feedDocuments(stream, file, limits)) {
-      let head = '';
-      for await (const chunk of doc.bytes) {
-        head += Buffer.from(chunk).toString('utf8');
-        if (head.length >= 65536) break;
-      }
-      const d = detectFeedFormat(head);
-      if (d.format === null) throw new BulwarkError('input.invalid', `${doc.name}: ${d.reason}`, { file });
-      return d.format;
-    }
-  } finally {
-    stream.destroy();
-  }
-  throw new BulwarkError('input.invalid', `${file}: the archive holds no feed documents (.json or .xml members)`, { file });
 }
 
 /**

@@ -1,20 +1,16 @@
-import { createReadStream } from 'node:fs';
 import type { Advisory, Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import type { OvalCriteria } from '../core/oval.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { knownArch, type InstalledPackage, type SourceOrigin } from '../core/target.js';
-import { feedParser } from '../feeds/api.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { parseInventoryToScan, releaseFromPackages, type InventoryFormat } from '../inventory/imports.js';
 import { resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
-import { feedDocuments } from '../lib/archive.js';
 import { packagesToJudge } from '../matching/kernels.js';
 import { matchPackages } from '../matching/match.js';
 import { evaluateCriteria, indexByName, selectedPackages, type StrictInventory } from '../matching/oval-strict.js';
-import { DEFAULT_LIMITS, detectFileFormat } from './feeds.js';
-import { readBoundedText } from './read-file.js';
-import { MAX_INVENTORY_BYTES } from './inventory.js';
+import { readFeedFile, type FeedRead } from './feed-cache.js';
+import { MAX_INVENTORY_BYTES, readBoundedText } from './read-file.js';
 
 /**
  * `bulwark scan --inventory FILE --feed FILE`: an inventory against feeds, with no database,
@@ -37,6 +33,10 @@ export interface FileScanInput {
    * what resolving costs (bench/); off, a manifest's source fixes match nothing.
    */
   resolveSources?: boolean;
+  /** The parsed-feed cache's directory (services/feed-cache.ts); null or absent: parse every time. */
+  feedCache?: string | null;
+  /** Told how each feed was read (tests and benches). */
+  onFeedRead?: (file: string, read: FeedRead) => void;
 }
 
 export interface FileScanFinding {
@@ -73,12 +73,12 @@ export interface FileScanResult {
   warnings: FeedWarning[];
 }
 
-async function readFeeds(files: readonly string[], warn: (w: FeedWarning) => void, release: string | undefined): Promise<Advisory[]> {
+async function readFeeds(input: FileScanInput, warn: (w: FeedWarning) => void): Promise<Advisory[]> {
   const out: Advisory[] = [];
-  for (const file of files) {
-    const parser = feedParser(await detectFileFormat(file));
-    for await (const doc of feedDocuments(createReadStream(file), file, DEFAULT_LIMITS))
-      for await (const a of parser.parse(doc.bytes, { source: `file:${file}`, name: doc.name, release, warn })) out.push(a);
+  for (const file of input.feeds) {
+    const r = await readFeedFile(file, input.release, warn, input.feedCache ?? null);
+    input.onFeedRead?.(file, r.read);
+    for (const a of r.advisories) out.push(a);
   }
   return out;
 }
@@ -152,7 +152,7 @@ function countGiven(packages: readonly InstalledPackage[]): SourceCounts {
 export async function scanFiles(input: FileScanInput): Promise<FileScanResult> {
   const inv = parseInventoryToScan(await readBoundedText(input.inventory, MAX_INVENTORY_BYTES), input.inventory);
   const warnings: FeedWarning[] = [];
-  const advisories = await readFeeds(input.feeds, (w) => warnings.push(w), input.release);
+  const advisories = await readFeeds(input, (w) => warnings.push(w));
   let release = input.release ?? releaseFromPackages(inv.packages);
   if (release === null) {
     const releases = new Set(advisories.flatMap((a) => a.fixes.map((f) => f.release)));

@@ -6,12 +6,12 @@ import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
 import { parseRpmQa } from '../inventory/rpm-qa.js';
 import { setTargetImage, transaction, upsertTarget, type Db, type StoredTarget } from '../storage/index.js';
-import { readBoundedText } from './read-file.js';
+import { MAX_INVENTORY_BYTES, readBoundedText } from './read-file.js';
 import { saveInventoryWithSources } from './source-names.js';
 import type { SourceCounts } from '../inventory/source-names.js';
 import { systemClock, type Clock } from './store.js';
 
-export const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
+export { MAX_INVENTORY_BYTES };
 
 export interface ImportInventoryInput {
   /** The target's unique name, e.g. the host name. */

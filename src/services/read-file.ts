@@ -74,3 +74,6 @@ function fileKind(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   return 'not a file';
 }
+
+/** The largest inventory file read (services/inventory.ts, services/file-scan.ts). */
+export const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Severity } from '../core/advisory.js';
-import type { FindingStatus } from '../core/finding.js';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../distros/registry.js';
 import { indexFixes, vendorNotAffected } from '../matching/match.js';
@@ -13,7 +11,6 @@ import {
   loadAdvisories,
   loadInventory,
   queryFindings,
-  type FindingQuery,
   type FindingRow,
   type FindingSortKey,
 } from '../storage/index.js';
@@ -22,31 +19,11 @@ import { renderCsv, renderCycloneDxVex, renderHtml, type NotAffectedRow } from '
 import { rankFindings } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
 import { didYouMean } from '../lib/words.js';
+import { storageQuery, streamFindings, type FindingsQuery } from './report-stream.js';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'cyclonedx-vex' | 'html';
 
-export interface FindingsQuery {
-  hosts?: string[] | undefined;
-  minSeverity?: Severity | undefined;
-  cve?: string | undefined;
-  /** Default: open and no-fix. */
-  status?: FindingStatus[] | undefined;
-  /** Only findings of a CVE CISA lists as known exploited (issue #16). */
-  kev?: boolean | undefined;
-  /** Only findings of a CVE whose EPSS probability is above this (0 to 1). */
-  epssAbove?: number | undefined;
-  /** The order (default severity, then oldest): see src/core/risk.ts. */
-  sort?: RiskSort | undefined;
-}
-
-function storageQuery(q: FindingsQuery): FindingQuery {
-  return {
-    status: q.status ?? ['open', 'no-fix'],
-    ...(q.hosts !== undefined && q.hosts.length > 0 ? { targets: q.hosts } : {}),
-    ...(q.minSeverity !== undefined ? { minSeverity: q.minSeverity } : {}),
-    ...(q.cve !== undefined ? { cve: q.cve } : {}),
-  };
-}
+export type { FindingsQuery } from './report-stream.js';
 
 /**
  * Refuses names that are no stored target (a host or an image), each with the closest known
@@ -83,14 +60,20 @@ export async function findingsPageOf(
   q: FindingsQuery,
   p: { limit: number; offset: number; sort?: string | undefined },
 ): Promise<{ items: FindingRow[]; total: number; limit: number; offset: number }> {
-  // The risk order and its filters need the signals of every finding: ranked in memory
-  // (640,000 findings in well under a second, bench/signals.bench.ts), then paged.
+  // The risk order and its filters need the signals of every finding: each advisory ranked once,
+  // the rows sorted in bounded memory (external sort), the page kept.
   const risk = p.sort !== undefined && (RISK_SORTS as readonly string[]).includes(p.sort) && p.sort !== 'severity' ? (p.sort as RiskSort) : undefined;
   if (risk !== undefined || q.kev === true || q.epssAbove !== undefined) {
     if (p.sort !== undefined && risk === undefined && p.sort !== 'severity')
       throw new BulwarkError('input.invalid', `sort: with kev or epssAbove, the order is one of ${RISK_SORTS.join(', ')}`);
-    const all = await findFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' });
-    return { items: all.slice(p.offset, p.offset + p.limit), total: all.length, limit: p.limit, offset: p.offset };
+    // Streamed in that order (services/report-stream.ts): the page kept, the rest counted.
+    const items: FindingRow[] = [];
+    let total = 0;
+    for await (const r of streamFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' })) {
+      if (total >= p.offset && items.length < p.limit) items.push(r);
+      total++;
+    }
+    return { items, total, limit: p.limit, offset: p.offset };
   }
   let sort: { key: FindingSortKey; desc: boolean } | undefined;
   if (p.sort !== undefined) {
@@ -108,34 +91,38 @@ export async function findingsPageOf(
 }
 
 /**
- * What vendors state is not affected among the packages of the report's targets (those its
- * rows are about), through the stored inventories and advisories; a source name Bulwark only
- * assumed never carries a vendor's statement over to a binary.
+ * What vendors state is not affected among the packages of one target, through its stored
+ * inventory and advisories; a source name Bulwark only assumed never carries a vendor's statement
+ * over to a binary. The VEX report asks it for each target its rows are about.
  */
+export async function notAffectedOf(db: Db, targetId: string): Promise<NotAffectedRow[]> {
+  const out: NotAffectedRow[] = [];
+  const target = await getTarget(db, targetId);
+  const family = target?.release == null ? null : releaseFamily(target.release);
+  if (target === null || target.release === null || family === null) return out;
+  const packages = (await loadInventory(db, targetId)).map((p) => (p.sourceOrigin === 'assumed' ? { ...p, sourceName: null } : p));
+  const names = [...new Set(packages.flatMap((p) => (p.sourceName === null ? [p.name] : [p.name, p.sourceName])))];
+  const advisories = await loadAdvisories(db, { release: target.release, packages: names });
+  for (const n of vendorNotAffected(indexFixes(advisories, target.release, family), packages))
+    out.push({
+      targetId,
+      targetName: target.name,
+      release: target.release,
+      package: n.package,
+      arch: n.arch,
+      installed: n.installed,
+      advisorySource: n.advisory.source,
+      advisoryId: n.advisory.id,
+      cves: n.advisory.cves,
+      title: n.advisory.title,
+      severity: n.advisory.severity,
+    });
+  return out;
+}
+
 async function notAffectedRows(db: Db, rows: readonly FindingRow[]): Promise<NotAffectedRow[]> {
   const out: NotAffectedRow[] = [];
-  for (const targetId of new Set(rows.map((r) => r.targetId))) {
-    const target = await getTarget(db, targetId);
-    const family = target?.release == null ? null : releaseFamily(target.release);
-    if (target === null || target.release === null || family === null) continue;
-    const packages = (await loadInventory(db, targetId)).map((p) => (p.sourceOrigin === 'assumed' ? { ...p, sourceName: null } : p));
-    const names = [...new Set(packages.flatMap((p) => (p.sourceName === null ? [p.name] : [p.name, p.sourceName])))];
-    const advisories = await loadAdvisories(db, { release: target.release, packages: names });
-    for (const n of vendorNotAffected(indexFixes(advisories, target.release, family), packages))
-      out.push({
-        targetId,
-        targetName: target.name,
-        release: target.release,
-        package: n.package,
-        arch: n.arch,
-        installed: n.installed,
-        advisorySource: n.advisory.source,
-        advisoryId: n.advisory.id,
-        cves: n.advisory.cves,
-        title: n.advisory.title,
-        severity: n.advisory.severity,
-      });
-  }
+  for (const targetId of new Set(rows.map((r) => r.targetId))) out.push(...(await notAffectedOf(db, targetId)));
   return out;
 }
 

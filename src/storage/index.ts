@@ -13,6 +13,7 @@ export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/findings-summary.js';
 export * from './repositories/findings-groups.js';
+export * from './repositories/findings-stream.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';
 export * from './repositories/audit.js';

@@ -1,10 +1,51 @@
 import { z } from 'zod';
 import { fleetOverview } from '../../services/overview.js';
 import { RISK_SORTS } from '../../core/risk.js';
-import { findFindings, findingsPageOf, renderReport } from '../../services/report.js';
+import { findingsPageOf } from '../../services/report.js';
+import { writeReport } from '../../services/report-write.js';
 import { csv, findingStatus, page, Raw, route, severity, type Route } from './route.js';
 
 type Status = (typeof findingStatus)[number];
+
+/**
+ * A byte stream of what `produce` writes, pulled by the reader: `produce` waits while the reader
+ * has enough queued, and stops (its next write throws) when the reader goes away.
+ */
+function textStream(produce: (sink: (s: string) => Promise<void>) => Promise<unknown>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let wake: (() => void) | null = null;
+  const state = { cancelled: false };
+  const gone = (): boolean => state.cancelled;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const sink = async (s: string): Promise<void> => {
+          if (state.cancelled) throw new Error('the client went away');
+          controller.enqueue(encoder.encode(s));
+          while ((controller.desiredSize ?? 1) <= 0 && !gone()) await new Promise<void>((resolve) => (wake = resolve));
+        };
+        produce(sink).then(
+          () => {
+            if (!state.cancelled) controller.close();
+          },
+          (err: unknown) => {
+            if (!state.cancelled) controller.error(err);
+          },
+        );
+      },
+      pull() {
+        wake?.();
+        wake = null;
+      },
+      cancel() {
+        state.cancelled = true;
+        wake?.();
+        wake = null;
+      },
+    },
+    { highWaterMark: 4 },
+  );
+}
 
 /** The fleet at a glance, findings paged by the database, and reports. */
 export const FINDING_ROUTES: readonly Route[] = [
@@ -62,22 +103,30 @@ export const FINDING_ROUTES: readonly Route[] = [
       kev: z.enum(['true', 'false']).optional(),
       epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
-    handle: async ({ db, query }) => {
-      const rows = await findFindings(db, {
-        hosts: query.host === undefined ? undefined : [query.host],
-        minSeverity: query.severity,
-        status: query.status as Status[] | undefined,
-        sort: query.sort,
-        kev: query.kev === 'true',
-        epssAbove: query.epssAbove,
-      });
+    handle: ({ db, query }) => {
       const type = {
         json: 'application/json',
         csv: 'text/csv; charset=utf-8',
         'cyclonedx-vex': 'application/vnd.cyclonedx+json',
         html: 'text/html; charset=utf-8',
       }[query.format];
-      return new Raw(await renderReport(db, rows, query.format), type);
+      // Streamed as it is written (issue #14): the server never holds the fleet's findings.
+      const body = textStream((sink) =>
+        writeReport(
+          db,
+          {
+            hosts: query.host === undefined ? undefined : [query.host],
+            minSeverity: query.severity,
+            status: query.status as Status[] | undefined,
+            sort: query.sort,
+            kev: query.kev === 'true',
+            epssAbove: query.epssAbove,
+          },
+          query.format,
+          sink,
+        ),
+      );
+      return Promise.resolve(new Raw(body, type));
     },
   }),
 ];

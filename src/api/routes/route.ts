@@ -106,7 +106,8 @@ export interface Ctx<Q, B, P extends string = string> {
 export type Result = unknown;
 export class Raw {
   constructor(
-    readonly body: string,
+    /** Text, or a stream of it (a report of the whole fleet, issue #14). */
+    readonly body: string | ReadableStream<Uint8Array>,
     readonly contentType: string,
   ) {}
 }

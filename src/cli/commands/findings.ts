@@ -1,12 +1,17 @@
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Severity } from '../../core/advisory.js';
-import { findFindings, renderReport, requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
-import { overThreshold } from '../../services/report-render.js';
-import { openStore } from '../../services/store.js';
+import { requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
+import { overThresholdRow, streamFindings } from '../../services/report-stream.js';
+import { writeReport } from '../../services/report-write.js';
+import { openStore, type Db } from '../../services/store.js';
+import type { FindingRow } from '../../services/report-stream.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
+import { endStream } from '../../lib/spool.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { formatTable } from '../table.js';
+import { TableSpool } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
@@ -30,42 +35,59 @@ export async function findingsCommand(o: {
   failOn: Severity | undefined;
 }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  // A file is written beside its name and renamed when complete: never half a report under it.
+  const partial = o.output === undefined ? undefined : join(dirname(o.output), `.${basename(o.output)}.${String(process.pid)}.partial`);
+  const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644 });
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
-    const rows = await findFindings(db, o.query);
-    let text: string;
-    if (o.format === 'table') {
-      // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
-      const risky =
-        (o.query.sort !== undefined && o.query.sort !== 'severity') ||
-        o.query.kev === true ||
-        o.query.epssAbove !== undefined ||
-        rows.some((r) => r.risk?.kev != null || r.risk?.epss != null);
-      const head = ['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', ...(risky ? ['RISK', 'WHY'] : [])];
-      text =
-        formatTable(
-          head,
-          rows.map((r) => [
-            r.severity,
-            r.targetName,
-            r.advisoryId,
-            r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
-            r.package,
-            r.installed,
-            r.fixed ?? '-',
-            r.status,
-            r.firstSeen.slice(0, 10),
-            ...(risky ? [r.risk === undefined ? '-' : r.risk.score.toFixed(1), r.risk?.reason ?? '-'] : []),
-          ]),
-        ) + `${plural(rows.length, 'finding')}\n`;
-    } else text = await renderReport(db, rows, o.format);
-    if (o.output !== undefined) {
-      await writeFile(o.output, text, { mode: 0o644 });
-      await writeAll(o.io.stderr, `wrote ${plural(rows.length, 'finding')} to ${o.output}\n`);
-    } else await writeAll(o.io.stdout, text);
-    return o.failOn !== undefined && overThreshold(rows, o.failOn) ? EXIT.findings : EXIT.ok;
+    const gate = { over: false };
+    const onRow = (r: FindingRow): void => {
+      if (o.failOn !== undefined && !gate.over && overThresholdRow(r, o.failOn)) gate.over = true;
+    };
+    const sink = (s: string): Promise<void> => writeAll(file ?? o.io.stdout, s);
+    // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
+    const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow) : await writeReport(db, o.query, o.format, sink, { onRow });
+    if (file !== undefined && partial !== undefined && o.output !== undefined) {
+      await endStream(file);
+      await rename(partial, o.output);
+      await writeAll(o.io.stderr, `wrote ${plural(n, 'finding')} to ${o.output}\n`);
+    }
+    return gate.over ? EXIT.findings : EXIT.ok;
   } finally {
+    if (file !== undefined && partial !== undefined && !file.closed) file.destroy();
+    if (partial !== undefined) await rm(partial, { force: true });
     await db.close();
+  }
+}
+
+/** The terminal table: every row measured first (waiting on disk), then printed. */
+async function writeTable(db: Db, q: FindingsQuery, sink: (s: string) => Promise<void>, onRow: (r: FindingRow) => void): Promise<number> {
+  // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
+  let risky = (q.sort !== undefined && q.sort !== 'severity') || q.kev === true || q.epssAbove !== undefined;
+  const table = new TableSpool(['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', 'RISK', 'WHY']);
+  try {
+    for await (const r of streamFindings(db, q)) {
+      onRow(r);
+      if (r.risk?.kev != null || r.risk?.epss != null) risky = true;
+      await table.add([
+        r.severity,
+        r.targetName,
+        r.advisoryId,
+        r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
+        r.package,
+        r.installed,
+        r.fixed ?? '-',
+        r.status,
+        r.firstSeen.slice(0, 10),
+        r.risk === undefined ? '-' : r.risk.score.toFixed(1),
+        r.risk?.reason ?? '-',
+      ]);
+    }
+    await table.write(risky ? 11 : 9, sink);
+    await sink(`${plural(table.rows, 'finding')}\n`);
+    return table.rows;
+  } finally {
+    table.dispose();
   }
 }
 

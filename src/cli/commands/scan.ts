@@ -4,23 +4,17 @@ import { BulwarkError } from '../../core/errors.js';
 import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { knownArch } from '../../core/target.js';
 import { scanFiles, type FileScanFinding, type FileScanResult } from '../../services/file-scan.js';
+import { feedCacheDir } from '../../services/feed-cache.js';
 import type { SourceCounts } from '../../inventory/source-names.js';
-import { importInventoryFile, importLocalInventory, importRootInventory } from '../../services/inventory.js';
 import { hostname } from 'node:os';
-import { findFindings } from '../../services/report.js';
-import { packageSourceKey, scanTarget } from '../../services/scan.js';
-import { staleFeedNotes } from '../../services/stale-notes.js';
-import { openStore } from '../../services/store.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
-import { defaultKnownHosts } from '../../services/hosts.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption } from '../options.js';
-import { scanHostsCommand } from './hosts.js';
 
 export interface ScanOptions {
   io: CliIo;
@@ -110,11 +104,33 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
         'usage',
         '--root with --feed is not supported yet: export the root with `rpm --root DIR -qa --queryformat …` and pass --inventory',
       );
-    const r = await scanFiles({ inventory: o.inventory ?? '', feeds: o.feeds, release: o.release, ovalStrict: o.ovalStrict, runningKernel: o.kernel ?? null });
+    const r = await scanFiles({
+      inventory: o.inventory ?? '',
+      feeds: o.feeds,
+      release: o.release,
+      ovalStrict: o.ovalStrict,
+      runningKernel: o.kernel ?? null,
+      // Parsed feeds are kept by content (issue #14): the next scan of the same file skips its parse.
+      feedCache: feedCacheDir(o.io.env),
+    });
     await print(o.io, r, o.format);
     return gate(r.findings, o.failOn);
   }
   if (o.ovalStrict) throw new BulwarkError('usage', '--oval-strict needs --feed (the store scan applies the documented corrections)');
+  // The store and what it needs are loaded only here: `scan --feed` (above) starts without them (issue #14).
+  const [
+    { importInventoryFile, importLocalInventory, importRootInventory },
+    { findFindings },
+    { packageSourceKey, scanTarget },
+    { staleFeedNotes },
+    { openStore },
+  ] = await Promise.all([
+    import('../../services/inventory.js'),
+    import('../../services/report.js'),
+    import('../../services/scan.js'),
+    import('../../services/stale-notes.js'),
+    import('../../services/store.js'),
+  ]);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
     const imported = o.local
@@ -239,6 +255,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (o.host.length > 0 || o.all === true) {
           if (o.inventory !== undefined || o.root !== undefined || o.local === true || o.feed.length > 0)
             throw new BulwarkError('usage', '--host/--all scan over SSH into the store; they do not mix with --inventory, --root or --feed');
+          const [{ scanHostsCommand }, { defaultKnownHosts }] = await Promise.all([import('./hosts.js'), import('../../services/hosts.js')]);
           ctx.exit = await scanHostsCommand({
             io,
             dbPath: ctx.dbPath(),

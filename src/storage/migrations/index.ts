@@ -35,6 +35,7 @@ import { deadlineProfiles } from './0047-deadline-profiles.js';
 import { notifyOutbox } from './0048-notify-outbox.js';
 import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
+import { findingsReadIndexes } from './0042-findings-read-indexes.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -78,6 +79,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0048-notify-outbox': notifyOutbox(dialect),
     '0050-fix-channel': fixChannel(),
     '0051-target-streams': targetStreams(),
+    '0042-findings-read-indexes': findingsReadIndexes(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import type { Finding, FindingStatus } from '../../core/finding.js';
-import { chunks, inTextList } from '../chunk.js';
+import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Risk } from '../../core/risk.js';
 import type { FindingRow as FindingsRow } from '../schema.js';
+import { findingsWhere, type FindingQuery } from './findings-where.js';
 
 /** What the matcher found for one target now. */
 export interface FindingInput {
@@ -233,48 +234,7 @@ export interface FindingRow extends Finding {
   risk?: Risk;
 }
 
-export interface FindingQuery {
-  targets?: readonly string[];
-  status?: readonly FindingStatus[];
-  minSeverity?: Severity;
-  cve?: string;
-}
-
-/**
- * Findings for reports: with the target's name and release and the advisory's title and CVEs,
- * most severe first, then oldest first.
- * @example await queryFindings(db, { status: ['open', 'no-fix'], minSeverity: 'high' })
- */
-/** The filters of a findings query, on the findings table alone (counting needs no join). */
-function findingsWhere(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
-  const ex = kx(on);
-  let s = ex.selectFrom('findings');
-  if (q.targets !== undefined) {
-    const t = [...q.targets];
-    // Bound as one parameter each: a long list of hosts cannot exceed the databases' parameter limits.
-    s = s.where('findings.target_id', 'in', (sub) =>
-      sub
-        .selectFrom('targets')
-        .select('targets.id')
-        .where((eb) => eb.or([inTextList(ex, 'targets.name', t), inTextList(ex, 'targets.id', t)])),
-    );
-  }
-  if (q.status !== undefined) {
-    const st = [...q.status];
-    // In the default page order the status is checked row by row while the findings_page index
-    // gives the order (`status || ''` is not indexable): otherwise SQLite picks the status index
-    // and sorts every open finding of the fleet to return a hundred.
-    s = o.ordered === true ? s.where(sql`findings.status || ''`, 'in', st) : s.where('findings.status', 'in', st);
-  }
-  if (q.cve !== undefined) {
-    const cve = q.cve.toUpperCase();
-    s = s.where('findings.advisory_pk', 'in', (sub) =>
-      sub.selectFrom('advisory_cves').select('advisory_cves.advisory_pk').where('advisory_cves.cve', '=', cve),
-    );
-  }
-  if (q.minSeverity !== undefined) s = s.where('findings.severity_rank', '>=', severityRank(q.minSeverity));
-  return s;
-}
+export type { FindingQuery } from './findings-where.js';
 
 function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean } = {}) {
   const ex = kx(on);
@@ -294,10 +254,16 @@ function filteredFindings(on: Executor, q: FindingQuery, o: { ordered?: boolean 
     ]);
 }
 
+/**
+ * Findings for reports: with the target's name and release and the advisory's title and CVEs,
+ * most severe first, then oldest first, then by host and package name, then as recorded (pk).
+ * @example await queryFindings(db, { status: ['open', 'no-fix'], minSeverity: 'high' })
+ */
 export async function queryFindings(on: Executor, q: FindingQuery = {}): Promise<FindingRow[]> {
   const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
-  const rows = await filteredFindings(ex, q).execute();
+  // Ties of the order below keep the recorded order (a stable sort): pk, not whatever plan SQL took.
+  const rows = await filteredFindings(ex, q).orderBy('findings.pk').execute();
   return (await withCves(ex, rows)).sort(
     (a, b) =>
       severityRank(b.severity) - severityRank(a.severity) ||
@@ -362,7 +328,10 @@ export async function findingsPage(
   const counted = await findingsWhere(ex, q)
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirst();
-  let s = filteredFindings(ex, q, { ordered: p.sort === undefined || p.sort.key === 'severity' });
+  // The fleet-wide default page walks the findings_page index and checks the status row by row
+  // (findingsWhere); a host or a CVE is an index of its own (migration 0042), whose few rows are sorted.
+  const selective = q.targets !== undefined || q.cve !== undefined;
+  let s = filteredFindings(ex, q, { ordered: !selective && (p.sort === undefined || p.sort.key === 'severity') });
   if (p.sort !== undefined) s = s.orderBy(column[p.sort.key], p.sort.desc ? 'desc' : 'asc');
   // The default order is the findings_page index (severity_rank desc, first_seen_at, pk): a page
   // is an index scan that stops after `limit` rows.

@@ -110,5 +110,13 @@ export const findings = table({
     accepted_until: timestamp().orNull(),
   },
   primaryKey: ['pk'],
-  indexes: ['index (severity_rank desc, first_seen_at, pk)', 'index (status, severity)', 'unique (target_id, advisory_pk, package, arch)'],
+  indexes: [
+    'index (severity_rank desc, first_seen_at, pk)',
+    'index (status, severity)',
+    'unique (target_id, advisory_pk, package, arch)',
+    // Migration 0042: the console's filters (a host's page, a CVE, the fleet by first seen).
+    'index (target_id, severity_rank desc, first_seen_at, pk)',
+    'index (advisory_pk)',
+    'index (first_seen_at, pk)',
+  ],
 });

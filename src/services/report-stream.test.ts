@@ -1,0 +1,157 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/databases.js';
+import { formatTable } from '../cli/table.js';
+import { rawKysely } from '../storage/index.js';
+import { runDemo } from './demo.js';
+import { importRpmQaFile } from './inventory.js';
+import { findFindings, findingsPageOf, renderReport, type FindingsQuery } from './report.js';
+import { streamFindings } from './report-stream.js';
+import { writeReport } from './report-write.js';
+import { scanTarget } from './scan.js';
+
+const DEMO = join(import.meta.dirname, '..', '..', 'examples', 'demo');
+const NOW = new Date('2026-12-06T12:00:00.000Z');
+
+/**
+ * Issue #14 item 4: the streamed reports are the bytes renderReport gives over findFindings (the
+ * whole list in memory), for every format and order, on both databases. Runs of 3 rows force
+ * the external sort to spill and merge; host names that byte order and localeCompare order
+ * differently, and findings sharing their first-seen time, test the order within a group.
+ */
+describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
+  it('are byte for byte what the in-memory reports were, in every format, order and filter', async () => {
+    const db = await open();
+    try {
+      await runDemo(db, { clock: () => new Date('2026-11-01T00:00:00.000Z') });
+      const names = ['web_01', 'Web-02', 'web-01', 'db.10', 'Zeta', 'alpha', 'éclair', 'db-9'];
+      for (const [i, name] of names.entries()) {
+        // Half share one scan time (a group of many rows); the rest are apart.
+        const clock = (): Date => new Date(i % 2 === 0 ? '2026-11-02T00:00:00.000Z' : `2026-11-${String(3 + i).padStart(2, '0')}T00:00:00.000Z`);
+        const inv = await importRpmQaFile(db, { name, release: 'azurelinux:3.0', file: join(DEMO, 'inventory.tsv'), platform: 'vm' }, clock);
+        await scanTarget(db, inv.target.id, clock);
+      }
+      const k = rawKysely(db);
+      const pks = (await k.selectFrom('findings').select('pk').orderBy('pk').execute()).map((r) => r.pk);
+      expect(pks.length).toBeGreaterThan(40);
+      // Every status, with reasons (the VEX's analysis reads them).
+      await k
+        .updateTable('findings')
+        .set({ status: 'accepted', reason: 'waiting for the vendor' })
+        .where(
+          'pk',
+          'in',
+          pks.filter((_, i) => i % 7 === 1),
+        )
+        .execute();
+      await k
+        .updateTable('findings')
+        .set({ status: 'fixed', closed_at: '2026-11-20T00:00:00.000Z' })
+        .where(
+          'pk',
+          'in',
+          pks.filter((_, i) => i % 7 === 2),
+        )
+        .execute();
+      await k
+        .updateTable('findings')
+        .set({ status: 'withdrawn', closed_at: '2026-11-21T00:00:00.000Z' })
+        .where(
+          'pk',
+          'in',
+          pks.filter((_, i) => i % 11 === 3),
+        )
+        .execute();
+      await k
+        .updateTable('findings')
+        .set({ status: 'no-fix', fixed: null })
+        .where(
+          'pk',
+          'in',
+          pks.filter((_, i) => i % 5 === 4),
+        )
+        .execute();
+      // Signals for some of the CVEs: the risk orders differ from the severity order.
+      const cves = (await k.selectFrom('advisory_cves').select('cve').distinct().orderBy('cve').execute()).map((r) => r.cve);
+      expect(cves.length).toBeGreaterThan(3);
+      const t = '2026-12-01T00:00:00.000Z';
+      for (const [i, cve] of cves.entries()) {
+        if (i % 3 === 0)
+          await k
+            .insertInto('kev_entries')
+            .values({
+              cve,
+              vendor_project: 'v',
+              product: 'p',
+              vulnerability_name: 'n',
+              date_added: `2026-0${String(1 + (i % 9))}-01`,
+              short_description: 's',
+              required_action: 'a',
+              due_date: `2026-1${String(i % 3)}-01`,
+              ransomware: i % 2,
+              notes: '',
+              cwes: '[]',
+              catalog_version: '1',
+              first_seen_at: t,
+              last_changed_at: t,
+              removed_at: null,
+            })
+            .execute();
+        if (i % 2 === 0)
+          await k
+            .insertInto('epss_scores')
+            .values({
+              cve,
+              epss: ((i * 37) % 100) / 100,
+              percentile: 0.5,
+              score_date: '2026-12-01',
+              model_version: 'v',
+              noted_epss: 0.1,
+              noted_percentile: 0.5,
+              noted_date: '2026-12-01',
+            })
+            .execute();
+      }
+      const host = (await findFindings(db, {}))[0]?.targetName ?? '';
+      const queries: FindingsQuery[] = [
+        {},
+        { sort: 'severity' },
+        { sort: 'risk' },
+        { sort: 'epss' },
+        { sort: 'kev' },
+        { status: ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'], sort: 'risk' },
+        { status: ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'] },
+        { kev: true, sort: 'kev' },
+        { epssAbove: 0.3 },
+        { hosts: [host, 'Zeta'], minSeverity: 'medium' },
+        { cve: cves[0], status: ['open', 'fixed'] },
+        { status: [] },
+      ];
+      const clock = (): Date => NOW;
+      for (const q of queries) {
+        const rows = await findFindings(db, q);
+        // The stream gives the same rows, fields and order, with runs of 3 (spilled) and of 50,000 (in memory).
+        for (const runSize of [3, 50_000]) {
+          const streamed = [];
+          for await (const r of streamFindings(db, q, { runSize })) streamed.push(r);
+          expect(JSON.stringify(streamed), JSON.stringify(q)).toBe(JSON.stringify(rows));
+        }
+        for (const format of ['json', 'csv', 'html', 'cyclonedx-vex'] as const) {
+          let old = await renderReport(db, rows, format, clock);
+          if (format === 'cyclonedx-vex') old = old.replace(/"urn:uuid:[0-9a-f-]+"/, '"urn:uuid:s"');
+          let text = '';
+          const n = await writeReport(db, q, format, (s) => Promise.resolve(void (text += s)), { clock, serial: 's', runSize: 3 });
+          expect(n).toBe(rows.length);
+          expect(text, `${format} ${JSON.stringify(q)}`).toBe(old);
+        }
+      }
+      // The risk-ordered API page is a slice of the same order.
+      const all = await findFindings(db, { sort: 'risk' });
+      const page = await findingsPageOf(db, {}, { limit: 5, offset: 3, sort: 'risk' });
+      expect([page.total, JSON.stringify(page.items)]).toEqual([all.length, JSON.stringify(all.slice(3, 8))]);
+      expect(formatTable(['A'], [])).toBe('A\n');
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Severity } from '../core/advisory.js';
+import { ExternalSorter } from '../lib/external-sort.js';
+import { Spool } from '../lib/spool.js';
+import { findingPackageSources, type FindingRow } from '../storage/index.js';
+import { CSV_HEADER, csvLine, HTML_END, htmlListed, htmlRow, htmlStart, type HtmlSummary } from './report-render.js';
+import { streamFindings, type StreamOptions } from './report-stream.js';
+import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
+import {
+  vendorAffect,
+  vendorComponent,
+  vendorVulnerability,
+  vexAffect,
+  vexComponent,
+  vexHead,
+  vexRef,
+  vexTally,
+  vexVulnerability,
+  type NotAffectedRow,
+  type VexTally,
+} from './report-vex.js';
+import { systemClock, type Clock, type Db } from './store.js';
+
+/**
+ * Reports written as they stream (issue #14 item 4): the same bytes as renderReport over
+ * findFindings (services/report.ts; a test compares every format), with memory bounded by a page
+ * of rows, the advisories and the hosts. JSON and CSV go out row by row. The HTML report's
+ * counts and oldest findings come before its table: the table waits in a Spool on disk. A VEX's
+ * components come before its vulnerabilities, and each vulnerability lists its findings together:
+ * components wait in a Spool, `affects` entries in an external sort by (advisory, row order).
+ */
+
+/** Where the text goes: resolves when it can take more. */
+export type Sink = (text: string) => Promise<void>;
+
+export interface WriteOptions extends StreamOptions {
+  clock?: Clock;
+  /** The VEX's serial number (default: a random UUID). */
+  serial?: string;
+  /** Called with every row written (`--fail-on`, counts). */
+  onRow?: (r: FindingRow) => void;
+}
+
+/** Collects small writes into chunks of about 64 KiB. */
+function buffered(sink: Sink): { write: (s: string) => Promise<void>; flush: () => Promise<void> } {
+  let buf = '';
+  return {
+    write: async (s) => {
+      buf += s;
+      if (buf.length >= 1 << 16) {
+        const b = buf;
+        buf = '';
+        await sink(b);
+      }
+    },
+    flush: async () => {
+      if (buf !== '') await sink(buf);
+      buf = '';
+    },
+  };
+}
+
+const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n${pad}`);
+
+/**
+ * Writes the findings report of `q` in `format` to `sink`; returns the number of findings.
+ * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
+ */
+export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
+  const out = buffered(sink);
+  const clock = o.clock ?? systemClock;
+  let n = 0;
+  const rows = async function* (): AsyncGenerator<FindingRow> {
+    for await (const r of streamFindings(db, q, o)) {
+      n++;
+      o.onRow?.(r);
+      yield r;
+    }
+  };
+  switch (format) {
+    case 'json': {
+      await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
+      for await (const r of rows()) await out.write((n === 1 ? '\n' : ',\n') + indent(JSON.stringify(r, null, 2), '    '));
+      await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
+      break;
+    }
+    case 'csv':
+      await out.write(CSV_HEADER + '\r\n');
+      for await (const r of rows()) await out.write(csvLine(r) + '\r\n');
+      break;
+    case 'html':
+      await writeHtml(rows(), clock(), out.write);
+      break;
+    case 'cyclonedx-vex':
+      await writeVex(db, rows(), clock(), o.serial ?? randomUUID(), out.write, o);
+      break;
+  }
+  await out.flush();
+  return n;
+}
+
+async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink): Promise<void> {
+  const table = new Spool();
+  try {
+    const bySeverity = new Map<Severity, number>();
+    const byRelease = new Map<string, number>();
+    const hosts = new Set<string>();
+    // The 25 oldest, as a stable sort by first seen then slice(0, 25) gives them.
+    const oldest: FindingRow[] = [];
+    let active = 0;
+    for await (const r of rows) {
+      if (!htmlListed(r)) continue;
+      active++;
+      bySeverity.set(r.severity, (bySeverity.get(r.severity) ?? 0) + 1);
+      byRelease.set(r.release ?? '?', (byRelease.get(r.release ?? '?') ?? 0) + 1);
+      hosts.add(r.targetName);
+      let at = oldest.length;
+      while (at > 0 && (oldest[at - 1] as FindingRow).firstSeen.localeCompare(r.firstSeen) > 0) at--;
+      if (at < 25) {
+        oldest.splice(at, 0, r);
+        if (oldest.length > 25) oldest.pop();
+      }
+      await table.write(htmlRow(r));
+    }
+    const summary: HtmlSummary = { bySeverity, byRelease, active, hosts: hosts.size, oldest };
+    await write(htmlStart(now, summary));
+    for await (const c of table.chunks()) await write(c);
+    await write(HTML_END);
+  } finally {
+    table.dispose();
+  }
+}
+
+/** An `affects` entry waiting for its vulnerability: `v` the vulnerability's place, `s` the row's. */
+interface Affect {
+  v: number;
+  s: number;
+  j: string;
+}
+
+async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
+  const components = new Spool();
+  const affects = new ExternalSorter<Affect>((a, b) => a.v - b.v || a.s - b.s, { runSize: o.runSize ?? 20_000 });
+  try {
+    const refs = new Set<string>();
+    let nComponents = 0;
+    const component = async (c: object): Promise<void> => {
+      await components.write((nComponents++ === 0 ? '' : ',\n') + indent(JSON.stringify(c, null, 2), '    '));
+    };
+    const vulns = new Map<string, { v: number; first: FindingRow; tally: VexTally }>();
+    // Per target, in the order its rows came: the package names its rows name (the sources of
+    // its vendor statements are looked up for those only, as renderCycloneDxVex was given them).
+    const targets = new Map<string, Set<string>>();
+    let seq = 0;
+    const batch: FindingRow[] = [];
+    const flush = async (): Promise<void> => {
+      const sources = await findingPackageSources(db, batch);
+      for (const r of batch) {
+        const ref = vexRef(r);
+        if (!refs.has(ref)) {
+          refs.add(ref);
+          const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
+          await component(vexComponent(r, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
+        }
+        const key = `${r.advisorySource}\u0000${r.advisoryId}`;
+        const v = vulns.get(key);
+        if (v === undefined) vulns.set(key, { v: vulns.size, first: r, tally: vexTally(undefined, r) });
+        else v.tally = vexTally(v.tally, r);
+        await affects.add({ v: (vulns.get(key) as { v: number }).v, s: seq++, j: JSON.stringify(vexAffect(r), null, 2) });
+      }
+      batch.length = 0;
+    };
+    for await (const r of rows) {
+      let names = targets.get(r.targetId);
+      if (names === undefined) targets.set(r.targetId, (names = new Set()));
+      names.add(r.package);
+      batch.push(r);
+      if (batch.length >= 2000) await flush();
+    }
+    await flush();
+    // The vendors' statements, target by target, after the findings (their vulnerabilities too).
+    const vendor = new Map<string, { v: number; first: NotAffectedRow }>();
+    const base = vulns.size;
+    for (const [targetId, names] of targets) {
+      const said = await notAffectedOf(db, targetId);
+      const sources = await findingPackageSources(
+        db,
+        said.filter((n) => names.has(n.package)),
+      );
+      for (const n of said) {
+        const ref = vexRef(n);
+        if (!refs.has(ref)) {
+          refs.add(ref);
+          const s = names.has(n.package) ? sources.get(`${n.targetId}\u0000${n.package}\u0000${n.arch}`) : undefined;
+          await component(vendorComponent(n, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
+        }
+        const key = `${n.advisorySource}\u0000${n.advisoryId}`;
+        let v = vendor.get(key);
+        if (v === undefined) vendor.set(key, (v = { v: base + vendor.size, first: n }));
+        await affects.add({ v: v.v, s: seq++, j: JSON.stringify(vendorAffect(n), null, 2) });
+      }
+    }
+    const head = JSON.stringify(vexHead(now, serial), null, 2);
+    await write(`${head.slice(0, -2)},\n  "components": ${nComponents === 0 ? '[]' : '[\n'}`);
+    if (nComponents > 0) {
+      for await (const c of components.chunks()) await write(c);
+      await write('\n  ]');
+    }
+    const heads: string[] = [];
+    for (const v of vulns.values()) heads[v.v] = JSON.stringify(vexVulnerability(v.first, v.tally), null, 2);
+    for (const v of vendor.values()) heads[v.v] = JSON.stringify(vendorVulnerability(v.first), null, 2);
+    await write(`,\n  "vulnerabilities": ${heads.length === 0 ? '[]' : '['}`);
+    let current = -1;
+    for await (const a of affects.drain()) {
+      if (a.v !== current) {
+        if (current >= 0) await write('\n      ]\n    }');
+        await write((current >= 0 ? ',\n' : '\n') + indent((heads[a.v] as string).slice(0, -2), '    ') + ',\n      "affects": [\n');
+        current = a.v;
+      } else await write(',\n');
+      await write(indent(a.j, '        '));
+    }
+    if (current >= 0) await write('\n      ]\n    }\n  ]');
+    await write('\n}\n');
+  } finally {
+    components.dispose();
+    affects.dispose();
+  }
+}
