@@ -11,6 +11,8 @@ export * from './repositories/advisory-reads.js';
 export * from './repositories/advisory-staging.js';
 export * from './repositories/targets.js';
 export * from './repositories/findings.js';
+export * from './repositories/findings-write.js';
+export * from './repositories/builds.js';
 export * from './repositories/findings-summary.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';

@@ -20,6 +20,8 @@ export interface AdvisoryFilter {
   cve?: string;
   /** At most this many advisories (newest first when set). */
   limit?: number;
+  /** Only these advisories, by row id (what one feed sync changed). */
+  pks?: readonly number[];
 }
 
 /**
@@ -27,11 +29,35 @@ export interface AdvisoryFilter {
  * @example await loadAdvisories(db, { release: 'azurelinux:3.0', packages: ['openssl'] })
  */
 export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+  return (await loadAdvisoriesWithPks(on, filter)).map((a) => a.advisory);
+}
+
+/**
+ * loadAdvisories, each with its row id (what findings refer to).
+ * @example await loadAdvisoriesWithPks(db, { release: 'azurelinux:3.0', pks: [12, 13] })
+ */
+export async function loadAdvisoriesWithPks(on: Executor, filter: AdvisoryFilter = {}): Promise<{ pk: number; advisory: Advisory }[]> {
+  const ex = kx(on);
+  if (filter.packages?.length === 0 || filter.pks?.length === 0) return [];
+  if (filter.pks === undefined) return loadAdvisoriesWhere(ex, filter, undefined);
+  const { pks, ...rest } = filter;
+  const out: { pk: number; advisory: Advisory }[] = [];
+  for (const c of chunks(
+    [...new Set(pks)].sort((a, b) => a - b),
+    1,
+    5000,
+  ))
+    out.push(...(await loadAdvisoriesWhere(ex, rest, c)));
+  return out;
+}
+
+async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: readonly number[] | undefined): Promise<{ pk: number; advisory: Advisory }[]> {
   const ex = kx(on);
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
   const select = (names: readonly string[] | undefined) => {
     let q = ex.selectFrom('advisories').selectAll('advisories');
+    if (pks !== undefined) q = q.where('advisories.pk', 'in', [...pks]);
     if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
     if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
     // A sync's staged advisories (withdrawn, under a source with a `/`) are nobody's to read.
@@ -61,7 +87,7 @@ export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}):
   return hydrate(ex, rows, filter);
 }
 
-async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<{ pk: number; advisory: Advisory }[]> {
   const ex = kx(on);
   const byPk = new Map<number, Advisory>();
   for (const r of rows) {
@@ -110,7 +136,7 @@ async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
       byPk.get(r.advisory_pk)?.fixes.push(fix);
     }
   }
-  return [...byPk.values()];
+  return [...byPk.entries()].map(([pk, advisory]) => ({ pk, advisory }));
 }
 
 /** One advisory by its identity, or null. Includes a withdrawn one. */
@@ -118,7 +144,8 @@ export async function getAdvisory(on: Executor, source: string, id: string): Pro
   const ex = kx(on);
   const row = await ex.selectFrom('advisories').selectAll().where('source', '=', source).where('advisory_id', '=', id).executeTakeFirst();
   if (!row) return null;
-  const [a] = await hydrate(ex, [row], {});
+  const [h] = await hydrate(ex, [row], {});
+  const a = h?.advisory;
   return a ? { ...a, withdrawnAt: row.withdrawn_at } : null;
 }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
-import type { PackageFamily } from '../../core/release.js';
-import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, Target, TargetKind } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
-import type { PackageRow, TargetsTable } from '../schema.js';
+import type { TargetsTable } from '../schema.js';
+import { toInstalled } from './builds.js';
 
 export interface TargetInput {
   name: string;
@@ -192,20 +192,6 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     .where('id', '=', snapshot.targetId)
     .execute();
   return { packages: keys.length, newPackages: missing.length };
-}
-
-function toInstalled(r: PackageRow): InstalledPackage {
-  return {
-    family: r.family as PackageFamily,
-    name: r.name,
-    epoch: r.epoch,
-    version: r.version,
-    release: r.release,
-    arch: r.arch,
-    sourceName: r.source_name,
-    sourceVersion: r.source_version,
-    ...(r.source_origin === null ? {} : { sourceOrigin: r.source_origin as SourceOrigin }),
-  };
 }
 
 /** The packages of a target's latest inventory, sorted by name and arch. */
