@@ -2,7 +2,7 @@ import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { Match } from '../matching/match.js';
 import { releaseFamily } from '../distros/registry.js';
-import { getTarget, listFindings, type Db, type FindingCounts, type StoredTarget } from '../storage/index.js';
+import { countActiveFindings, getTarget, listFindings, type Db, type FindingCounts, type SavedInventory, type StoredTarget } from '../storage/index.js';
 import { packageSourceKey, rescan } from './fleet-scan.js';
 import { systemClock, type Clock } from './store.js';
 
@@ -66,4 +66,26 @@ export async function scanAll(
     failures: r.failures,
     distinctMatched: r.distinctMatched,
   };
+}
+
+/**
+ * Matches again what an inventory save changed (issue #14): only the binary names whose builds
+ * the target gained or lost, when its release and running kernel stayed; the whole target
+ * otherwise (a new target, a new release or kernel, or a report with no package change, which
+ * an agent sends at least daily for what time alone changes). Returns the counts and how many
+ * findings are active after it.
+ * @example await scanChanged(db, target.id, saved, { release: 'azurelinux:3.0', runningKernel: null })
+ */
+export async function scanChanged(
+  db: Db,
+  targetId: string,
+  saved: Pick<SavedInventory, 'changedNames' | 'before'>,
+  after: { release: string; runningKernel: string | null },
+  clock: Clock = systemClock,
+): Promise<{ counts: FindingCounts; active: number }> {
+  const whole = saved.changedNames.length === 0 || saved.before.release !== after.release || saved.before.runningKernel !== after.runningKernel;
+  const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, { clock });
+  const failure = r.failures[0];
+  if (failure !== undefined) throw new BulwarkError('usage', failure.error);
+  return { counts: r.counts.get(targetId) ?? NONE, active: await countActiveFindings(db, targetId) };
 }

@@ -168,48 +168,6 @@ export async function listAdvisoryEvents(on: Executor, source: string, id?: stri
   }));
 }
 
-/**
- * The (release, package) pairs named by advisories of `source` that changed at `at` (added,
- * changed, withdrawn or restored by one sync): what targets must be re-evaluated. Only releases
- * some target runs are looked at: a sync of a feed no host is about (a first AlmaLinux sync in
- * an Azure Linux fleet) costs nothing here, instead of one long statement over every fix.
- */
-export async function packagesTouchedAt(on: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
-  const ex = kx(on);
-  const rows = await ex
-    .selectFrom('fixes')
-    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'fixes.advisory_pk')
-    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
-    .select(['fixes.release_id', 'fixes.package'])
-    .distinct()
-    .where('advisories.source', '=', source)
-    .where('advisory_events.at', '=', at)
-    .where('fixes.release_id', 'in', (sub) =>
-      sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>(),
-    )
-    .execute();
-  return rows.map((r) => ({ release: r.release_id, package: r.package }));
-}
-
-/**
- * The targets with a finding on an advisory of `source` that changed at `at`: a change that
- * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
- * alone would leave their findings open against a statement the feed no longer makes.
- */
-export async function targetsWithFindingsTouchedAt(on: Executor, source: string, at: string): Promise<string[]> {
-  const ex = kx(on);
-  const rows = await ex
-    .selectFrom('findings')
-    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
-    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .select('findings.target_id')
-    .distinct()
-    .where('advisories.source', '=', source)
-    .where('advisory_events.at', '=', at)
-    .execute();
-  return rows.map((r) => r.target_id).sort();
-}
-
 /** The ids of the live (not withdrawn) advisories of a source. */
 export async function liveAdvisoryIds(on: Executor, source: string): Promise<string[]> {
   const ex = kx(on);

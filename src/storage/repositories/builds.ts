@@ -180,3 +180,15 @@ export async function findingPackagesOn(on: Executor, advisoryPks: readonly numb
     for (const r of await ex.selectFrom('findings').select('package').distinct().where('advisory_pk', 'in', c).execute()) out.add(r.package);
   return [...out];
 }
+
+/** How many of a target's findings are not closed (open, no-fix, accepted). */
+export async function countActiveFindings(on: Executor, targetId: string): Promise<number> {
+  const ex = kx(on);
+  const r = await ex
+    .selectFrom('findings')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('target_id', '=', targetId)
+    .where('status', 'in', ['open', 'no-fix', 'accepted'])
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
