@@ -30,6 +30,7 @@ import { viewVersionParts } from './0030-view-version-parts.js';
 import { exploitationSignals } from './0034-exploitation-signals.js';
 import { feedFreshness } from './0035-feed-freshness.js';
 import { advisoryCvssV4 } from './0037-advisory-cvss-v4.js';
+import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -68,6 +69,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0034-exploitation-signals': exploitationSignals(dialect),
     '0035-feed-freshness': feedFreshness(),
     '0037-advisory-cvss-v4': advisoryCvssV4(dialect),
+    '0038-findings-by-advisory': findingsByAdvisory(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
