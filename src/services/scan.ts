@@ -73,7 +73,7 @@ export async function scanAll(
  * the target gained or lost, when its release and running kernel stayed; the whole target
  * otherwise (a new target, a new release or kernel, or a report with no package change, which
  * an agent sends at least daily for what time alone changes). Returns the counts and how many
- * findings are active after it.
+ * findings are active after it, and how many distinct builds were matched.
  * @example await scanChanged(db, target.id, saved, { release: 'azurelinux:3.0', runningKernel: null })
  */
 export async function scanChanged(
@@ -82,10 +82,10 @@ export async function scanChanged(
   saved: Pick<SavedInventory, 'changedNames' | 'before'>,
   after: { release: string; runningKernel: string | null },
   clock: Clock = systemClock,
-): Promise<{ counts: FindingCounts; active: number }> {
+): Promise<{ counts: FindingCounts; active: number; matched: number }> {
   const whole = saved.changedNames.length === 0 || saved.before.release !== after.release || saved.before.runningKernel !== after.runningKernel;
   const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, { clock });
   const failure = r.failures[0];
   if (failure !== undefined) throw new BulwarkError('usage', failure.error);
-  return { counts: r.counts.get(targetId) ?? NONE, active: await countActiveFindings(db, targetId) };
+  return { counts: r.counts.get(targetId) ?? NONE, active: await countActiveFindings(db, targetId), matched: r.distinctMatched };
 }
