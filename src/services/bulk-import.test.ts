@@ -68,6 +68,8 @@ requires(data, FEED, tool('tar')).describe('bulwark hosts import (issue #14)', (
     const all = await scanAll(db);
     expect(all.scanned).toHaveLength(30);
     expect(all.scanned.filter((s) => s.counts.opened + s.counts.closed + s.counts.reopened > 0)).toEqual([]);
+    // Imported again unchanged: every link kept, nothing new.
+    expect(await importInventories(db, join(dir, 'fleet.jsonl'))).toMatchObject({ hosts: 10, newPackages: 0, opened: 0 });
     await expect(importInventories(db, join(dir, 'absent'))).rejects.toThrow(`cannot read ${join(dir, 'absent')}`);
   }, 300_000);
 });

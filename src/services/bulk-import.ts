@@ -7,7 +7,7 @@ import type { InstalledPackage } from '../core/target.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { feedDocuments } from '../lib/archive.js';
-import { transaction, upsertTarget, type Db } from '../storage/index.js';
+import { learnSourceNamesOfMany, saveInventories, transaction, upsertTarget, type Db } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { rescan } from './fleet-scan.js';
 import { MAX_INVENTORY_BYTES } from './inventory.js';
@@ -123,16 +123,47 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
     const todo = batch;
     batch = [];
     await transaction(db, async (tx) => {
+      // Inventories that name every package's source (rpm -qa, dpkg-query) are stored together:
+      // their builds looked up and linked for the whole batch. Others resolve their source
+      // names host by host first (repositories, learned claims, the shipped map).
+      const given: { targetId: string; release: string; arch: string | null; packages: InstalledPackage[] }[] = [];
       for (const h of todo) {
         const arches = new Set(h.packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
         const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
         const t = await upsertTarget(tx, { name: h.name, kind: 'host', release: h.release }, now);
+        ids.add(t.id);
+        if (h.packages.every((p) => p.sourceName !== null)) {
+          given.push({ targetId: t.id, release: h.release, arch, packages: h.packages });
+          continue;
+        }
         const r = await saveInventoryWithSources(
           tx,
           { targetId: t.id, collectedAt: now, release: h.release, arch, runningKernel: null, rebootRequired: null, packages: h.packages },
           now,
         );
-        ids.add(t.id);
+        report.packages += r.packages;
+        report.newPackages += r.newPackages;
+      }
+      for (const release of new Set(given.map((g) => g.release)))
+        await learnSourceNamesOfMany(
+          tx,
+          release,
+          given.filter((g) => g.release === release),
+          now,
+        );
+      const saved = await saveInventories(
+        tx,
+        given.map((g) => ({
+          targetId: g.targetId,
+          collectedAt: now,
+          release: g.release,
+          arch: g.arch,
+          runningKernel: null,
+          rebootRequired: null,
+          packages: g.packages,
+        })),
+      );
+      for (const r of saved.values()) {
         report.packages += r.packages;
         report.newPackages += r.newPackages;
       }

@@ -13,6 +13,7 @@ export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/findings-write.js';
 export * from './repositories/builds.js';
+export * from './repositories/inventory-bulk.js';
 export * from './repositories/findings-summary.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';
