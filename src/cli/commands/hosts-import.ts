@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { importInventories } from '../../services/bulk-import.js';
 import { openStore } from '../../services/store.js';
 import { plural } from '../../lib/words.js';
@@ -40,12 +41,12 @@ export function registerImport(hosts: Command, ctx: CliContext): void {
   describe(
     hosts.command('import'),
     'import many inventories as hosts (a directory or a tar of files named by host, or JSON lines), one transaction per batch, matched once at the end',
-    'bulwark hosts import /srv/inventories --release azurelinux:3.0',
+    `bulwark hosts import /srv/inventories --release ${EXAMPLE_RELEASE}`,
     'bulwark hosts import fleet.tar.gz',
-    'bulwark hosts import fleet.jsonl   # {"name": "web-01", "release": "azurelinux:3.0", "inventory": "<rpm -qa output>"} per line',
+    `bulwark hosts import fleet.jsonl   # {"name": "web-01", "release": "${EXAMPLE_RELEASE}", "inventory": "<rpm -qa output>"} per line`,
   )
     .argument('<path>', 'a directory, a tar (plain or compressed) or a .jsonl file')
-    .option('--release <release>', 'the release of inventories that do not tell it (e.g. azurelinux:3.0)')
+    .option('--release <release>', `the release of inventories that do not tell it (e.g. ${EXAMPLE_RELEASE})`)
     .addOption(intOption('--batch <n>', 'hosts per transaction (default 500)', { min: 1, max: 100_000 }))
     .option('--json', 'print the report as JSON')
     .action(async (path: string, o: { release?: string; batch?: number; json?: boolean }) => {
