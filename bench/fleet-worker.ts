@@ -9,7 +9,7 @@
  * (parse the same feed, index the same fleet, match it: matching/fleet.ts) in the same process.
  * Then agent reports that change three packages each, per second.
  */
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Advisory } from '../src/core/advisory.js';
@@ -56,7 +56,10 @@ try {
   await syncSource(db, 'azurelinux-3.0-oval');
   const fleet = realFleet(data, HOSTS);
   const jsonl = join(dir, 'fleet.jsonl');
-  writeFileSync(jsonl, fleet.map((h) => JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h.packages) + '\n' })).join('\n') + '\n');
+  // Line by line: 10,000 hosts' inventories are a few hundred MB of JSON.
+  const fd = openSync(jsonl, 'w');
+  for (const h of fleet) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h.packages) + '\n' }) + '\n');
+  closeSync(fd);
   out['installedPackages'] = fleet.reduce((n, h) => n + h.packages.length, 0);
   let t = performance.now();
   const imp = await importInventories(db, jsonl, { release: R });
