@@ -106,5 +106,10 @@ export const findings = table({
     accepted_until: timestamp().orNull(),
   },
   primaryKey: ['pk'],
-  indexes: ['index (severity_rank desc, first_seen_at, pk)', 'index (status, severity)', 'unique (target_id, advisory_pk, package, arch)', 'index (advisory_pk)'],
+  indexes: [
+    'index (severity_rank desc, first_seen_at, pk)',
+    'index (status, severity)',
+    'unique (target_id, advisory_pk, package, arch)',
+    'index (advisory_pk)',
+  ],
 });
