@@ -22,6 +22,9 @@ writeFileSync(
   'apiVersion: bulwark/v1\nkind: Policy\nname: audited\ncadence: { monthly: { weekday: tuesday, week: 2 } }\nrollout: { rings: [{ name: all, percent: 100 }] }\nreboot: never\n',
 );
 
+const fleet = join(dir, 'fleet.jsonl');
+writeFileSync(fleet, JSON.stringify({ name: 'imported-01', inventory: 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n' }) + '\n');
+
 /** Every command, by its path; the changing ones in the order they are run (later ones use what earlier ones made). */
 const COMMANDS: Record<string, Kind> = {
   vercmp: { reads: true },
@@ -32,6 +35,7 @@ const COMMANDS: Record<string, Kind> = {
   'feeds remove': { action: 'feed.remove', args: ['feeds', 'remove', 'audited-feed'] },
   'hosts add': { action: 'host.add', args: ['hosts', 'add', 'audited-host', '--address', 'root@127.0.0.1:1'] },
   'hosts list': { reads: true },
+  'hosts import': { action: 'host.import', args: ['hosts', 'import', fleet, '--release', 'azurelinux:3.0'] },
   'hosts tag': { action: 'host.tag', args: ['hosts', 'tag', 'audited-host', '--tag', 'audited'] },
   'policy apply': { action: 'policy.apply', args: ['policy', 'apply', '-f', policy] },
   'policy list': { reads: true },

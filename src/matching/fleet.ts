@@ -1,7 +1,9 @@
 import type { Advisory } from '../core/advisory.js';
 import type { PackageFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
+import { packagesToJudge } from './kernels.js';
 import { indexFixes, installedVersion, matchPackage, type FixIndex, type Match } from './match.js';
+import { UNKNOWN_STREAMS, type HostStreams } from './applicability.js';
 
 /**
  * Matching a fleet at the cost of its distinct package builds, not hosts x packages (issue
@@ -15,6 +17,86 @@ function buildKey(p: InstalledPackage): string {
   return `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}\u0000${p.sourceName ?? ''}\u0000${p.sourceVersion ?? ''}\u0000${p.sourceOrigin === 'assumed' ? 'assumed' : ''}`;
 }
 
+/**
+ * The matches of distinct builds against one release's fixes, each build matched once and
+ * remembered under its key (the store's package row id, or the in-memory index's build id):
+ * what every stored scan goes through (services/fleet-scan.ts), host by host or fleet-wide.
+ */
+export class BuildMatcher {
+  readonly fixes: FixIndex;
+  /** By the host's streams (streamsKey), then by build: a build is matched once per set of enabled streams and channels. */
+  private readonly memo = new Map<string, Map<number, Match[]>>();
+  private count = 0;
+
+  constructor(fixes: FixIndex) {
+    this.fixes = fixes;
+  }
+
+  /**
+   * The matches of one distinct build on hosts with these module streams and channels (computed
+   * once per key and set: a fix for another stream, or behind a channel, applies differently).
+   */
+  matches(key: number, p: InstalledPackage, streams: HostStreams = UNKNOWN_STREAMS): Match[] {
+    const sk = streamsKey(streams);
+    let byBuild = this.memo.get(sk);
+    if (byBuild === undefined) this.memo.set(sk, (byBuild = new Map<number, Match[]>()));
+    let m = byBuild.get(key);
+    if (m === undefined) {
+      byBuild.set(key, (m = matchPackage(this.fixes, p, streams)));
+      this.count++;
+    }
+    return m;
+  }
+
+  /** How many (build, streams) pairs were matched: the distinct builds when hosts share their streams. */
+  get matched(): number {
+    return this.count;
+  }
+}
+
+/** One string per set of enabled streams and channels (null, not collected, differs from none). */
+function streamsKey(s: HostStreams): string {
+  const list = (x: readonly string[] | null): string => (x === null ? '?' : [...x].sort().join(','));
+  return `${list(s.modules)}|${list(s.channels)}`;
+}
+
+/**
+ * One target's matches from its distinct builds: builds in the order the store lists an
+ * inventory (name, arch, key), only the running build of an installonly kernel judged, the same
+ * (name, arch, version) once; returns the matches and the builds judged.
+ * @example judgeTarget(matcher, [{ key: 7, pkg }], '6.6.64.2-1.azl3')
+ */
+export function judgeTarget(
+  matcher: BuildMatcher,
+  builds: readonly { key: number; pkg: InstalledPackage }[],
+  runningKernel: string | null,
+  streams: HostStreams = UNKNOWN_STREAMS,
+): { matches: Match[]; judged: InstalledPackage[] } {
+  const sorted = [...builds].sort((a, b) =>
+    a.pkg.name < b.pkg.name ? -1 : a.pkg.name > b.pkg.name ? 1 : a.pkg.arch < b.pkg.arch ? -1 : a.pkg.arch > b.pkg.arch ? 1 : a.key - b.key,
+  );
+  const keyOf = new Map(sorted.map((b) => [b.pkg, b.key]));
+  const judged = packagesToJudge(
+    sorted.map((b) => b.pkg),
+    runningKernel,
+  );
+  // The same package listed twice (an import with duplicates) is matched once.
+  const seen = new Set<string>();
+  const matches: Match[] = [];
+  for (const p of judged) {
+    const k = `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    for (const m of matcher.matches(keyOf.get(p) ?? -1, p, streams)) matches.push(m);
+  }
+  return { matches, judged };
+}
+
+/**
+ * The in-memory fleet: every target's builds held in memory with an inverted index. The store
+ * keeps the same index as tables (packages, target_packages) and matches through BuildMatcher
+ * and judgeTarget; this one serves the benches' in-memory anchor and the pure tests.
+ */
 export class FleetIndex {
   readonly release: string;
   readonly family: PackageFamily;
@@ -35,9 +117,17 @@ export class FleetIndex {
     this.family = family;
   }
 
+  private readonly kernels = new Map<string, string>();
+
+  /** The running kernel a target was added with, or null. */
+  runningKernel(targetId: string): string | null {
+    return this.kernels.get(targetId) ?? null;
+  }
+
   /** Adds (or replaces) a target's inventory. */
-  add(targetId: string, packages: readonly InstalledPackage[]): void {
+  add(targetId: string, packages: readonly InstalledPackage[], runningKernel: string | null = null): void {
     if (this.targets.has(targetId)) this.remove(targetId);
+    if (runningKernel !== null) this.kernels.set(targetId, runningKernel);
     const mine: number[] = [];
     for (const p of packages) {
       let id = this.seen.get(p);
@@ -73,6 +163,7 @@ export class FleetIndex {
       if (i >= 0) h.splice(i, 1);
     }
     this.targets.delete(targetId);
+    this.kernels.delete(targetId);
   }
 
   /** Build ids whose binary or source name some fix of these advisories names. */
@@ -92,22 +183,13 @@ export class FleetIndex {
  * @example const { byTarget, distinctMatched } = matchFleet(index, advisories)
  */
 export function matchFleet(index: FleetIndex, advisories: readonly Advisory[]): { byTarget: Map<string, Match[]>; distinctMatched: number } {
-  const fixes: FixIndex = indexFixes(advisories, index.release, index.family);
-  const perBuild: (Match[] | undefined)[] = new Array<Match[] | undefined>(index.builds.length);
-  for (const id of index.candidates(advisories)) {
-    const b = index.builds[id];
-    if (b !== undefined) perBuild[id] = matchPackage(fixes, b);
-  }
+  const matcher = new BuildMatcher(indexFixes(advisories, index.release, index.family));
   const byTarget = new Map<string, Match[]>();
   for (const [target, ids] of index.targets) {
-    const list: Match[] = [];
-    for (const id of ids) {
-      const m = perBuild[id];
-      if (m !== undefined) for (const x of m) list.push(x);
-    }
-    byTarget.set(target, list);
+    const builds = ids.map((id) => ({ key: id, pkg: index.builds[id] as InstalledPackage }));
+    byTarget.set(target, judgeTarget(matcher, builds, index.runningKernel(target)).matches);
   }
-  return { byTarget, distinctMatched: perBuild.filter((x) => x !== undefined).length };
+  return { byTarget, distinctMatched: matcher.matched };
 }
 
 /**

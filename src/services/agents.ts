@@ -37,7 +37,7 @@ import {
 } from '../storage/index.js';
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import type { CommandResult } from './runs.js';
-import { scanTarget } from './scan.js';
+import { scanChanged } from './scan.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -193,7 +193,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
-  await transaction(db, async (tx) => {
+  const saved = await transaction(db, async (tx) => {
     const t = await getTarget(tx, agent.targetId);
     if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
     // Patch runs use the release's own package manager when the host has it, else one it has
@@ -202,18 +202,21 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m)).filter(isPackageManager);
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
-    await saveInventoryWithSources(
+    const s = await saveInventoryWithSources(
       tx,
       { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages },
       now,
     );
     await setTargetImage(tx, t.id, r.image);
+    // The release and kernel before this report (upsertTarget above has already set the release).
+    return { ...s, before: { release: t.release, runningKernel: t.runningKernel } };
   });
-  const scan = await scanTarget(db, agent.targetId, clock);
+  // Only what changed is matched again: a report that changed three packages re-matches three.
+  const scan = await scanChanged(db, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
   // Only a report that was stored and matched is recognised when it comes again: one whose
   // matching failed (saveInventory left no fingerprint) is matched afresh when it is resent.
   await setInventoryFingerprint(db, agent.targetId, fingerprint, now);
-  return `ok ${String(r.packages.length)} packages, ${String(scan.active.length)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
+  return `ok ${String(r.packages.length)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
 }
 
 /** The next task for the agent, in the line format bulwark-agent.sh reads; empty when none. */

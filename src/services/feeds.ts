@@ -7,9 +7,9 @@ import { feedFormat, signalParser } from '../feeds/api.js';
 import { download, sha256File } from '../lib/http.js';
 import { feedAllowForApi, feedAllowFromEnv, type FeedAllow } from '../lib/feed-allow.js';
 import { FeedLocation } from '../lib/location.js';
-import { packagesTouchedAt, targetsWithFindingsTouchedAt, targetsHolding, saveFeedState, storageErrorOf } from '../storage/index.js';
+import { advisoriesChangedAt, saveFeedState, storageErrorOf } from '../storage/index.js';
 import { recordAudit, SYSTEM } from './audit.js';
-import { scanTarget } from './scan.js';
+import { rescan } from './fleet-scan.js';
 import { cannotRead } from './read-file.js';
 import { ingestSignalFile } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -217,6 +217,8 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
     const report: SyncReport = { ...r, location, status: 'synced', seconds: seconds() };
     if (opts.rescan !== false && r.signal === undefined && r.added + r.changed + r.withdrawn + r.restored > 0)
       report.rescanned = await rescanTouched(db, src.id, now.toISOString(), clock);
+    // The sync's time is what the operator waited for: its re-scan included.
+    report.seconds = seconds();
     const summary: Record<string, unknown> = { ...report, location: String(location) };
     delete summary['warningSamples'];
     if (provider !== null) summary['csafCursor'] = provider.cursor;
@@ -256,31 +258,16 @@ export async function syncSource(db: Db, sourceId: string, opts: SyncOptions = {
 }
 
 /**
- * Only the targets that hold a package named by an advisory this sync added, changed, withdrew
- * or restored are matched again (issue #4): the rest of the fleet cannot have changed.
+ * Only what a sync changed is matched again (issue #14): its added, changed, withdrawn and
+ * restored advisories, against the distinct builds they name and the targets holding those
+ * builds or having findings on them, through the fleet index; only the findings that change are
+ * written. Returns how many targets were looked at.
  */
 async function rescanTouched(db: Db, source: string, at: string, clock: Clock): Promise<number> {
-  const touched = await packagesTouchedAt(db, source, at);
-  const byRelease = new Map<string, string[]>();
-  for (const t of touched) byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t.package]);
-  const done = new Set<string>();
-  for (const [release, names] of byRelease) {
-    for (const id of await targetsHolding(db, release, names)) {
-      if (done.has(id)) continue;
-      done.add(id);
-      await scanTarget(db, id, clock);
-      await setImmediate();
-    }
-    await setImmediate();
-  }
-  // Targets whose findings name a changed advisory, though it may no longer name their package.
-  for (const id of await targetsWithFindingsTouchedAt(db, source, at)) {
-    if (done.has(id)) continue;
-    done.add(id);
-    await scanTarget(db, id, clock);
-    await setImmediate();
-  }
-  return done.size;
+  const changed = await advisoriesChangedAt(db, source, at);
+  if (changed.length === 0) return 0;
+  const r = await rescan(db, { advisoryPks: changed.map((c) => c.pk) }, { clock });
+  return r.targets.length;
 }
 
 /**

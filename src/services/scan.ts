@@ -1,27 +1,13 @@
 import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import type { Match } from '../matching/match.js';
 import { releaseFamily } from '../distros/registry.js';
-import type { Advisory } from '../core/advisory.js';
-import { lifecycleStatus } from '../lifecycle/catalog.js';
-import { packagesToJudge } from '../matching/kernels.js';
-import { installedVersion, matchPackages, type Match } from '../matching/match.js';
-import {
-  getTarget,
-  listFindings,
-  listTargets,
-  loadAdvisories,
-  loadInventory,
-  recordFindings,
-  transaction,
-  upsertAdvisories,
-  type Db,
-  type FindingCounts,
-  type StoredTarget,
-} from '../storage/index.js';
+import { countActiveFindings, getTarget, listFindings, type Db, type FindingCounts, type SavedInventory, type StoredTarget } from '../storage/index.js';
+import { packageSourceKey, rescan } from './fleet-scan.js';
 import { systemClock, type Clock } from './store.js';
 
-/** The advisory source of end-of-support findings. */
-export const LIFECYCLE_SOURCE = 'bulwark-lifecycle';
+export { LIFECYCLE_SOURCE } from './lifecycle-finding.js';
+export { packageSourceKey };
 
 export interface ScanReport {
   target: StoredTarget;
@@ -36,14 +22,12 @@ export interface ScanReport {
   packageSources: ReadonlyMap<string, Match['packageSource']>;
 }
 
-/** The key of a finding in `ScanReport.packageSources`. */
-export function packageSourceKey(f: { advisorySource: string; advisoryId: string; package: string; arch: string }): string {
-  return [f.advisorySource, f.advisoryId, f.package, f.arch].join('\u0000');
-}
+const NONE: FindingCounts = { opened: 0, kept: 0, reopened: 0, closed: 0 };
 
 /**
  * Matches one target's stored inventory against the stored advisories of its release and
- * records the result: new findings open, vanished ones close (DESIGN.md data flow, step 3).
+ * records the result: new findings open, vanished ones close (DESIGN.md data flow, step 3),
+ * through the one matching path (services/fleet-scan.ts).
  *
  * @example await scanTarget(db, 'web-01')
  */
@@ -51,89 +35,57 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
   const target = await getTarget(db, idOrName);
   if (!target) throw new BulwarkError('usage', `no target named "${idOrName}"`);
   if (target.release === null) throw new BulwarkError('usage', `target "${target.name}" has no release; import its inventory with --release first`);
-  const family = releaseFamily(target.release);
-  if (family === null) throw new BulwarkError('usage', `target "${target.name}": unknown release "${target.release}"`);
-  const release = target.release;
-  const now = clock().toISOString();
-  return transaction(db, async (tx) => {
-    const packages = await loadInventory(tx, target.id);
-    const names = new Set<string>();
-    for (const p of packages) {
-      names.add(p.name);
-      if (p.sourceName !== null) names.add(p.sourceName);
-    }
-    const advisories = await loadAdvisories(tx, { release, packages: [...names] });
-    // Only the running build of an installonly kernel is exposed (when the collector knows it).
-    const judged = packagesToJudge(packages, target.runningKernel);
-    // Module streams and subscription channels the host has enabled decide which fixes apply (matching/applicability.ts).
-    const matches = matchPackages({ family, release, packages: judged, advisories, streams: target.streams });
-    // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
-    const builds = [
-      ...judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) })),
-      { package: '(release)', arch: '-', installed: release },
-    ];
-    const findings = matches.map((m) => ({
-      advisorySource: m.advisorySource,
-      advisoryId: m.advisoryId,
-      package: m.package,
-      arch: m.arch,
-      installed: m.installed,
-      fixed: m.fixed,
-      severity: m.severity,
-      status: m.status,
-      reason: m.reason,
-    }));
-    // A release past its end of security support is itself a finding (issue #4).
-    const life = lifecycleStatus(release, clock());
-    if ((life.state === 'end-of-life' || life.state === 'extended-only') && life.facts !== null) {
-      const f = life.facts;
-      const eol: Advisory = {
-        source: LIFECYCLE_SOURCE,
-        id: `EOL-${release}`,
-        kind: 'security',
-        title: `${f.name} is past the end of its security support (${f.endOfSecuritySupport ?? '?'})`,
-        description: `${f.name}: end of security support ${f.endOfSecuritySupport ?? '?'}${f.endOfExtendedSupport === null ? '' : `, end of extended support ${f.endOfExtendedSupport}`}. Sources: ${f.sources.join(', ')}`,
-        severity: life.state === 'end-of-life' ? 'high' : 'medium',
-        cvssScore: null,
-        cvssVector: null,
-        cves: [],
-        references: f.sources.map((u) => ({ type: 'web' as const, id: null, url: u })),
-        publishedAt: f.endOfSecuritySupport === null ? null : `${f.endOfSecuritySupport}T23:59:59.000Z`,
-        updatedAt: null,
-        parser: 'lifecycle@1',
-        fixes: [],
-      };
-      await upsertAdvisories(tx, [eol], now);
-      findings.push({
-        advisorySource: LIFECYCLE_SOURCE,
-        advisoryId: eol.id,
-        package: '(release)',
-        arch: '-',
-        installed: release,
-        fixed: null,
-        severity: eol.severity,
-        status: 'no-fix',
-        reason:
-          life.state === 'end-of-life' ? 'no vendor security updates any more' : `only extended (paid or LTS) support until ${f.endOfExtendedSupport ?? '?'}`,
-      });
-    }
-    const counts = await recordFindings(tx, target.id, findings, builds, now);
-    const active = await listFindings(tx, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
-    return { target, counts, active, packageSources: new Map(matches.map((m) => [packageSourceKey(m), m.packageSource])) };
-  });
+  if (releaseFamily(target.release) === null) throw new BulwarkError('usage', `target "${target.name}": unknown release "${target.release}"`);
+  const r = await rescan(db, { targets: [target.id] }, { clock, sources: true });
+  const failure = r.failures[0];
+  if (failure !== undefined) throw new BulwarkError('usage', failure.error);
+  const active = await listFindings(db, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
+  return { target, counts: r.counts.get(target.id) ?? NONE, active, packageSources: r.sources.get(target.id) ?? new Map() };
 }
 
-/** Scans every target that has an inventory; one target's failure does not stop the others. */
-export async function scanAll(db: Db, clock: Clock = systemClock): Promise<{ reports: ScanReport[]; failures: { target: string; error: string }[] }> {
-  const reports: ScanReport[] = [];
-  const failures: { target: string; error: string }[] = [];
-  for (const t of await listTargets(db)) {
-    if (t.inventoryAt === null) continue;
-    try {
-      reports.push(await scanTarget(db, t.id, clock));
-    } catch (err) {
-      failures.push({ target: t.name, error: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  return { reports, failures };
+/** What `scanAll` did for one target. */
+export interface TargetScanCounts {
+  targetId: string;
+  target: string;
+  counts: FindingCounts;
+}
+
+/**
+ * Scans every target that has an inventory, fleet-wide: each distinct build matched once, a
+ * batch of targets per transaction. A target that cannot be scanned (no release) is reported
+ * and does not stop the others.
+ * @example const { scanned, failures } = await scanAll(db)
+ */
+export async function scanAll(
+  db: Db,
+  clock: Clock = systemClock,
+): Promise<{ scanned: TargetScanCounts[]; failures: { target: string; error: string }[]; distinctMatched: number }> {
+  const r = await rescan(db, {}, { clock });
+  return {
+    scanned: r.targets.map((t) => ({ targetId: t.id, target: t.name, counts: r.counts.get(t.id) ?? NONE })),
+    failures: r.failures,
+    distinctMatched: r.distinctMatched,
+  };
+}
+
+/**
+ * Matches again what an inventory save changed (issue #14): only the binary names whose builds
+ * the target gained or lost, when its release and running kernel stayed; the whole target
+ * otherwise (a new target, a new release or kernel, or a report with no package change, which
+ * an agent sends at least daily for what time alone changes). Returns the counts and how many
+ * findings are active after it, and how many distinct builds were matched.
+ * @example await scanChanged(db, target.id, saved, { release: 'azurelinux:3.0', runningKernel: null })
+ */
+export async function scanChanged(
+  db: Db,
+  targetId: string,
+  saved: Pick<SavedInventory, 'changedNames' | 'before'>,
+  after: { release: string; runningKernel: string | null },
+  clock: Clock = systemClock,
+): Promise<{ counts: FindingCounts; active: number; matched: number }> {
+  const whole = saved.changedNames.length === 0 || saved.before.release !== after.release || saved.before.runningKernel !== after.runningKernel;
+  const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, { clock });
+  const failure = r.failures[0];
+  if (failure !== undefined) throw new BulwarkError('usage', failure.error);
+  return { counts: r.counts.get(targetId) ?? NONE, active: await countActiveFindings(db, targetId), matched: r.distinctMatched };
 }

@@ -1,6 +1,15 @@
 import type { InventorySnapshot } from '../core/target.js';
 import { learnedFromClaims, resolveSourceNames, type SourceCounts } from '../inventory/source-names.js';
-import { buildKey, learnedSourceNames, learnSourceNames, repoSourceNames, saveInventory, type Executor, type SourceClaims } from '../storage/index.js';
+import {
+  buildKey,
+  learnedSourceNames,
+  learnSourceNames,
+  repoSourceNames,
+  saveInventory,
+  type Executor,
+  type SavedInventory,
+  type SourceClaims,
+} from '../storage/index.js';
 
 /**
  * Stores an inventory with a source name for every package (issue #13): what the inventory
@@ -9,11 +18,7 @@ import { buildKey, learnedSourceNames, learnSourceNames, repoSourceNames, saveIn
  * (src/inventory/source-names.ts). Every collector stores through here. Call inside a transaction.
  * @example await saveInventoryWithSources(tx, { targetId, collectedAt: now, release: 'azurelinux:3.0', … })
  */
-export async function saveInventoryWithSources(
-  ex: Executor,
-  snapshot: InventorySnapshot,
-  now: string,
-): Promise<{ packages: number; newPackages: number; sources: SourceCounts }> {
+export async function saveInventoryWithSources(ex: Executor, snapshot: InventorySnapshot, now: string): Promise<SavedInventory & { sources: SourceCounts }> {
   const release = snapshot.release;
   let packages = snapshot.packages;
   let sources: SourceCounts = { given: packages.filter((p) => p.sourceName !== null).length, repository: 0, learned: 0, shipped: 0, assumed: 0 };

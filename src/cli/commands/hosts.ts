@@ -22,6 +22,7 @@ import type { Command } from 'commander';
 import { didYouMean, plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption } from '../options.js';
+import { registerImport } from './hosts-import.js';
 
 interface Common {
   io: CliIo;
@@ -220,6 +221,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (name: string, o: { tag: string[]; untag: string[] }) => {
       ctx.exit = await hostsTagCommand({ io, dbPath: ctx.dbPath(), name, add: o.tag, remove: o.untag });
     });
+  registerImport(hosts, ctx);
   describe(hosts.command('remove'), 'remove a host, with its inventory and findings', 'bulwark hosts remove web-01')
     .argument('<name>', 'the host')
     .action(async (name: string) => {

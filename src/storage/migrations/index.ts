@@ -36,6 +36,7 @@ import { notifyOutbox } from './0048-notify-outbox.js';
 import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
+import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -80,6 +81,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0050-fix-channel': fixChannel(),
     '0051-target-streams': targetStreams(),
     '0042-findings-read-indexes': findingsReadIndexes(),
+    '0038-findings-by-advisory': findingsByAdvisory(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

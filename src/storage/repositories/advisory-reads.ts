@@ -20,6 +20,8 @@ export interface AdvisoryFilter {
   cve?: string;
   /** At most this many advisories (newest first when set). */
   limit?: number;
+  /** Only these advisories, by row id (what one feed sync changed). */
+  pks?: readonly number[];
 }
 
 /**
@@ -27,11 +29,35 @@ export interface AdvisoryFilter {
  * @example await loadAdvisories(db, { release: 'azurelinux:3.0', packages: ['openssl'] })
  */
 export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}): Promise<Advisory[]> {
+  return (await loadAdvisoriesWithPks(on, filter)).map((a) => a.advisory);
+}
+
+/**
+ * loadAdvisories, each with its row id (what findings refer to).
+ * @example await loadAdvisoriesWithPks(db, { release: 'azurelinux:3.0', pks: [12, 13] })
+ */
+export async function loadAdvisoriesWithPks(on: Executor, filter: AdvisoryFilter = {}): Promise<{ pk: number; advisory: Advisory }[]> {
+  const ex = kx(on);
+  if (filter.packages?.length === 0 || filter.pks?.length === 0) return [];
+  if (filter.pks === undefined) return loadAdvisoriesWhere(ex, filter, undefined);
+  const { pks, ...rest } = filter;
+  const out: { pk: number; advisory: Advisory }[] = [];
+  for (const c of chunks(
+    [...new Set(pks)].sort((a, b) => a - b),
+    1,
+    5000,
+  ))
+    out.push(...(await loadAdvisoriesWhere(ex, rest, c)));
+  return out;
+}
+
+async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: readonly number[] | undefined): Promise<{ pk: number; advisory: Advisory }[]> {
   const ex = kx(on);
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
   const select = (names: readonly string[] | undefined) => {
     let q = ex.selectFrom('advisories').selectAll('advisories');
+    if (pks !== undefined) q = q.where('advisories.pk', 'in', [...pks]);
     if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
     if (filter.withdrawn !== true) q = q.where('advisories.withdrawn_at', 'is', null);
     // A sync's staged advisories (withdrawn, under a source with a `/`) are nobody's to read.
@@ -61,7 +87,7 @@ export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}):
   return hydrate(ex, rows, filter);
 }
 
-async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<Advisory[]> {
+async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<{ pk: number; advisory: Advisory }[]> {
   const ex = kx(on);
   const byPk = new Map<number, Advisory>();
   for (const r of rows) {
@@ -111,7 +137,7 @@ async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
       byPk.get(r.advisory_pk)?.fixes.push(fix);
     }
   }
-  return [...byPk.values()];
+  return [...byPk.entries()].map(([pk, advisory]) => ({ pk, advisory }));
 }
 
 /** One advisory by its identity, or null. Includes a withdrawn one. */
@@ -119,7 +145,8 @@ export async function getAdvisory(on: Executor, source: string, id: string): Pro
   const ex = kx(on);
   const row = await ex.selectFrom('advisories').selectAll().where('source', '=', source).where('advisory_id', '=', id).executeTakeFirst();
   if (!row) return null;
-  const [a] = await hydrate(ex, [row], {});
+  const [h] = await hydrate(ex, [row], {});
+  const a = h?.advisory;
   return a ? { ...a, withdrawnAt: row.withdrawn_at } : null;
 }
 
@@ -140,48 +167,6 @@ export async function listAdvisoryEvents(on: Executor, source: string, id?: stri
     kind: r.kind as AdvisoryEventKind,
     detail: JSON.parse(r.detail) as Record<string, unknown>,
   }));
-}
-
-/**
- * The (release, package) pairs named by advisories of `source` that changed at `at` (added,
- * changed, withdrawn or restored by one sync): what targets must be re-evaluated. Only releases
- * some target runs are looked at: a sync of a feed no host is about (a first AlmaLinux sync in
- * an Azure Linux fleet) costs nothing here, instead of one long statement over every fix.
- */
-export async function packagesTouchedAt(on: Executor, source: string, at: string): Promise<{ release: string; package: string }[]> {
-  const ex = kx(on);
-  const rows = await ex
-    .selectFrom('fixes')
-    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'fixes.advisory_pk')
-    .innerJoin('advisories', 'advisories.pk', 'fixes.advisory_pk')
-    .select(['fixes.release_id', 'fixes.package'])
-    .distinct()
-    .where('advisories.source', '=', source)
-    .where('advisory_events.at', '=', at)
-    .where('fixes.release_id', 'in', (sub) =>
-      sub.selectFrom('targets').select('targets.release_id').distinct().where('targets.release_id', 'is not', null).$narrowType<{ release_id: string }>(),
-    )
-    .execute();
-  return rows.map((r) => ({ release: r.release_id, package: r.package }));
-}
-
-/**
- * The targets with a finding on an advisory of `source` that changed at `at`: a change that
- * drops a package (or every fix) no longer names what those targets hold, so `packagesTouchedAt`
- * alone would leave their findings open against a statement the feed no longer makes.
- */
-export async function targetsWithFindingsTouchedAt(on: Executor, source: string, at: string): Promise<string[]> {
-  const ex = kx(on);
-  const rows = await ex
-    .selectFrom('findings')
-    .innerJoin('advisory_events', 'advisory_events.advisory_pk', 'findings.advisory_pk')
-    .innerJoin('advisories', 'advisories.pk', 'findings.advisory_pk')
-    .select('findings.target_id')
-    .distinct()
-    .where('advisories.source', '=', source)
-    .where('advisory_events.at', '=', at)
-    .execute();
-  return rows.map((r) => r.target_id).sort();
 }
 
 /** The ids of the live (not withdrawn) advisories of a source. */

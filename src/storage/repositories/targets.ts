@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
-import type { PackageFamily } from '../../core/release.js';
-import type { InstalledPackage, InventorySnapshot, SourceOrigin, Target, TargetKind, TargetStreams } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, Target, TargetKind, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
-import type { PackageRow, TargetsTable } from '../schema.js';
+import type { TargetsTable } from '../schema.js';
+import { jsonList, toInstalled } from './builds.js';
 
 export interface TargetInput {
   name: string;
@@ -25,12 +25,6 @@ export interface StoredTarget extends Target {
   image: string | null;
   /** Its enabled module streams and subscription channels, as its last inventory said (null: not collected). */
   streams: TargetStreams;
-}
-
-function jsonList(text: string | null | undefined): string[] | null {
-  if (text === null || text === undefined) return null;
-  const v = JSON.parse(text) as unknown;
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
 }
 
 function toTarget(r: Selectable<TargetsTable>): StoredTarget {
@@ -134,20 +128,41 @@ export function packageKey(p: InstalledPackage): string {
   return p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? key : `${key}\u001f${p.sourceOrigin}`;
 }
 
+/** What saveInventory stored. */
+export interface SavedInventory {
+  packages: number;
+  /** Builds no target had before. */
+  newPackages: number;
+  /** Binary names whose builds the target gained or lost: what must be matched again. */
+  changedNames: string[];
+  /** The target's release and running kernel before the save. */
+  before: { release: string | null; runningKernel: string | null };
+}
+
 /**
  * Replaces a target's inventory with `snapshot`. Package rows are shared between targets
- * (one row per distinct package build), so a fleet of identical hosts stores each package once.
- * Call inside a transaction.
+ * (one row per distinct package build), so a fleet of identical hosts stores each package once;
+ * the target's links change only where its builds did (a report that changed three packages
+ * writes six links, not six hundred). Call inside a transaction.
  */
-export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<{ packages: number; newPackages: number }> {
+export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<SavedInventory> {
   const ex = kx(on);
-  const target = await ex.selectFrom('targets').select('id').where('id', '=', snapshot.targetId).executeTakeFirst();
+  const target = await ex.selectFrom('targets').select(['id', 'release_id', 'running_kernel']).where('id', '=', snapshot.targetId).executeTakeFirst();
   if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
   const byKey = new Map<string, InstalledPackage>();
   for (const p of snapshot.packages) byKey.set(packageKey(p), p);
   const keys = [...byKey.keys()];
+  // The builds the target holds now, with their keys: most of a new inventory is among them.
+  const held = await ex
+    .selectFrom('target_packages')
+    .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+    .select(['packages.pk', 'packages.key', 'packages.name'])
+    .where('target_packages.target_id', '=', snapshot.targetId)
+    .execute();
   const pks = new Map<string, number>();
-  for (const c of chunks(keys, 1, 5000)) {
+  for (const r of held) if (byKey.has(r.key)) pks.set(r.key, r.pk);
+  const lookup = keys.filter((k) => !pks.has(k));
+  for (const c of chunks(lookup, 1, 5000)) {
     const rows = await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute();
     for (const r of rows) pks.set(r.key, r.pk);
   }
@@ -184,8 +199,17 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     const rows = await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute();
     for (const r of rows) pks.set(r.key, r.pk);
   }
-  await ex.deleteFrom('target_packages').where('target_id', '=', snapshot.targetId).execute();
-  const links = keys.map((k) => ({ target_id: snapshot.targetId, package_pk: pks.get(k) as number }));
+  const now = new Set(keys.map((k) => pks.get(k) as number));
+  const before = new Set(held.map((r) => r.pk));
+  const gone = held.filter((r) => !now.has(r.pk));
+  const added = keys.filter((k) => !before.has(pks.get(k) as number));
+  for (const c of chunks(
+    gone.map((r) => r.pk),
+    1,
+    5000,
+  ))
+    await ex.deleteFrom('target_packages').where('target_id', '=', snapshot.targetId).where('package_pk', 'in', c).execute();
+  const links = added.map((k) => ({ target_id: snapshot.targetId, package_pk: pks.get(k) as number }));
   for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
   await ex
     .updateTable('targets')
@@ -202,20 +226,12 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     })
     .where('id', '=', snapshot.targetId)
     .execute();
-  return { packages: keys.length, newPackages: missing.length };
-}
-
-function toInstalled(r: PackageRow): InstalledPackage {
+  const changedNames = new Set<string>([...gone.map((r) => r.name), ...added.map((k) => (byKey.get(k) as InstalledPackage).name)]);
   return {
-    family: r.family as PackageFamily,
-    name: r.name,
-    epoch: r.epoch,
-    version: r.version,
-    release: r.release,
-    arch: r.arch,
-    sourceName: r.source_name,
-    sourceVersion: r.source_version,
-    ...(r.source_origin === null ? {} : { sourceOrigin: r.source_origin as SourceOrigin }),
+    packages: keys.length,
+    newPackages: missing.length,
+    changedNames: [...changedNames],
+    before: { release: target.release_id, runningKernel: target.running_kernel },
   };
 }
 
@@ -256,25 +272,6 @@ export async function removeTarget(on: Executor, idOrName: string): Promise<bool
   await ex.deleteFrom('target_packages').where('target_id', '=', t.id).execute();
   await ex.deleteFrom('targets').where('id', '=', t.id).execute();
   return true;
-}
-
-/** Ids of the targets of `release` holding a package whose binary or source name is in `names`. */
-export async function targetsHolding(on: Executor, release: string, names: readonly string[]): Promise<string[]> {
-  const ex = kx(on);
-  const out = new Set<string>();
-  for (const c of chunks([...new Set(names)], 2, 10_000)) {
-    const rows = await ex
-      .selectFrom('target_packages')
-      .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
-      .innerJoin('targets', 'targets.id', 'target_packages.target_id')
-      .select('target_packages.target_id')
-      .distinct()
-      .where('targets.release_id', '=', release)
-      .where((eb) => eb.or([eb('packages.name', 'in', c), eb('packages.source_name', 'in', c)]))
-      .execute();
-    for (const r of rows) out.add(r.target_id);
-  }
-  return [...out];
 }
 
 /** The fingerprint of a target's last reported inventory, and when it was reported. */

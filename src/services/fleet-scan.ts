@@ -1,0 +1,271 @@
+import { setImmediate } from 'node:timers/promises';
+import type { Advisory } from '../core/advisory.js';
+import type { InstalledPackage } from '../core/target.js';
+import { releaseFamily } from '../distros/registry.js';
+import { BuildMatcher, judgeTarget } from '../matching/fleet.js';
+import { indexFixes, installedVersion, type Match } from '../matching/match.js';
+import {
+  advisoryPksOf,
+  buildsByPk,
+  buildsNamed,
+  findingPackagesOn,
+  linksOfBuilds,
+  linksOfTargets,
+  loadAdvisoriesWithPks,
+  namesHeldInRelease,
+  scanTargets,
+  targetsWithFindingsOn,
+  transaction,
+  upsertAdvisories,
+  writeFindingSets,
+  type Db,
+  type FindingCounts,
+  type FindingScope,
+  type InstalledBuild,
+  type ResolvedFinding,
+  type ScanTargetRow,
+  type TargetFindingSet,
+} from '../storage/index.js';
+import { lifecycleFinding } from './lifecycle-finding.js';
+import { systemClock, type Clock } from './store.js';
+
+/**
+ * The one matching path of every stored scan (issue #14): a single host, `scan --all`, agent
+ * reports, the re-scan after a feed sync, image builds. Per release, the distinct builds the
+ * targets hold (`packages`, linked by `target_packages`) are matched once each against the
+ * release's fixes (matching/fleet.ts BuildMatcher), every target gets its findings from its
+ * builds' matches, and findings are written as set differences, a batch of targets per
+ * transaction (storage writeFindingSets). A scope narrows the work to what changed:
+ * - `packages`: only these binary names (an agent report that changed three packages);
+ * - `advisoryPks`: only these advisories (what a feed sync changed): the builds their fixes
+ *   name, and the targets that hold them or have findings on them, found through the index.
+ */
+export interface RescanScope {
+  /** Target ids; absent: every target with an inventory (or, with `advisoryPks`, those the advisories touch). */
+  targets?: readonly string[];
+  packages?: readonly string[];
+  advisoryPks?: readonly number[];
+}
+
+export interface RescanOptions {
+  clock?: Clock;
+  /** Targets per transaction (default 500). */
+  batch?: number;
+  /** Keep each match's installed package source, per target (a one-host scan prints them). */
+  sources?: boolean;
+}
+
+export interface RescanResult {
+  /** The targets matched, by name. */
+  targets: ScanTargetRow[];
+  counts: Map<string, FindingCounts>;
+  failures: { target: string; error: string }[];
+  /** Distinct builds matched (each once). */
+  distinctMatched: number;
+  /** With `sources`: per target id, each match's package source by packageSourceKey. */
+  sources: Map<string, Map<string, Match['packageSource']>>;
+}
+
+/** The key of a finding in a scan's package sources. */
+export function packageSourceKey(f: { advisorySource: string; advisoryId: string; package: string; arch: string }): string {
+  return [f.advisorySource, f.advisoryId, f.package, f.arch].join('\u0000');
+}
+
+const advisoryKey = (source: string, id: string): string => `${source}\u0000${id}`;
+
+interface ReleaseWork {
+  release: string;
+  targets: ScanTargetRow[];
+  /** Only links to these builds are read (a narrowed scope); undefined: every build. */
+  buildPks: number[] | undefined;
+  advisories: { pk: number; advisory: Advisory }[];
+  writeScope: FindingScope;
+  full: boolean;
+}
+
+/**
+ * Matches targets (all, or a scope) through the fleet index and records their findings.
+ * @example await rescan(db, {}) // every target
+ * @example await rescan(db, { targets: [id], packages: ['openssl', 'curl'] })
+ */
+export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
+  const clock = o.clock ?? systemClock;
+  const now = clock();
+  const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
+  if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
+  // A sync's scope: the targets come from the index (holders of the named builds, and targets
+  // with findings on the advisories), not from a list.
+  let extraTargets: string[] = [];
+  if (scope.advisoryPks !== undefined && scope.targets === undefined) extraTargets = await targetsWithFindingsOn(db, scope.advisoryPks);
+  const all = scope.targets === undefined && scope.advisoryPks === undefined ? await scanTargets(db) : null;
+  const byRelease = new Map<string, ScanTargetRow[]>();
+  const releasesOf = async (): Promise<ScanTargetRow[]> => {
+    if (all !== null) return all;
+    if (scope.targets !== undefined) return scanTargets(db, scope.targets);
+    // Every target of a release some changed advisory names is a candidate: narrowed below.
+    return (await scanTargets(db)).filter((t) => t.inventoryAt !== null);
+  };
+  for (const t of await releasesOf()) {
+    if (t.release === null) {
+      result.failures.push({ target: t.name, error: `target "${t.name}" has no release; import its inventory with --release first` });
+      continue;
+    }
+    if (releaseFamily(t.release) === null) {
+      result.failures.push({ target: t.name, error: `target "${t.name}": unknown release "${t.release}"` });
+      continue;
+    }
+    byRelease.set(t.release, [...(byRelease.get(t.release) ?? []), t]);
+  }
+  const builds = new Map<number, InstalledPackage>();
+  for (const [release, targets] of byRelease) {
+    const work = await plan(db, release, targets, scope, extraTargets, builds);
+    if (work === null) continue;
+    await runRelease(db, work, builds, now, o, result);
+  }
+  result.targets.sort((a, b) => a.name.localeCompare(b.name));
+  return result;
+}
+
+/** What to read and match for one release. */
+async function plan(
+  db: Db,
+  release: string,
+  targets: ScanTargetRow[],
+  scope: RescanScope,
+  extraTargets: readonly string[],
+  builds: Map<number, InstalledPackage>,
+): Promise<ReleaseWork | null> {
+  const remember = (bs: readonly { pk: number; pkg: InstalledPackage }[]): number[] => {
+    for (const b of bs) builds.set(b.pk, b.pkg);
+    return bs.map((b) => b.pk);
+  };
+  if (scope.advisoryPks !== undefined) {
+    const advisories = await loadAdvisoriesWithPks(db, { release, pks: scope.advisoryPks });
+    // The builds the changed advisories name (by binary or source name), every build of the same
+    // binary names (the kernel rule and duplicates are judged by name), and the packages of
+    // findings already on those advisories (a change may drop a package from one).
+    const fixNames = new Set<string>();
+    for (const a of advisories) for (const f of a.advisory.fixes) if (f.release === release) fixNames.add(f.package);
+    const named = await buildsNamed(db, [...fixNames], { bySource: true });
+    const names = new Set(named.map((b) => b.pkg.name));
+    for (const n of await findingPackagesOn(db, scope.advisoryPks)) names.add(n);
+    const pks = remember(await buildsNamed(db, [...names]));
+    const inRelease = new Map(targets.map((t) => [t.id, t]));
+    const chosen = new Set<string>(extraTargets.filter((id) => inRelease.has(id)));
+    const candidates = new Set(named.map((b) => b.pk));
+    if (scope.targets === undefined) {
+      for (const l of await linksOfBuilds(db, [...candidates])) if (inRelease.has(l.target_id)) chosen.add(l.target_id);
+    } else for (const t of targets) chosen.add(t.id);
+    const picked = targets.filter((t) => chosen.has(t.id));
+    if (picked.length === 0) return null;
+    return { release, targets: picked, buildPks: pks, advisories, writeScope: { advisoryPks: scope.advisoryPks }, full: false };
+  }
+  if (scope.packages !== undefined) {
+    const named = await buildsNamed(db, scope.packages);
+    const pks = remember(named);
+    const names = new Set(scope.packages);
+    for (const b of named) if (b.pkg.sourceName !== null) names.add(b.pkg.sourceName);
+    const advisories = await loadAdvisoriesWithPks(db, { release, packages: [...names] });
+    return { release, targets, buildPks: pks, advisories, writeScope: { packages: scope.packages }, full: false };
+  }
+  // A whole scan: the advisories naming what the targets hold (a few targets: read their
+  // links; many: every name held in the release, in one statement).
+  let names: string[];
+  if (targets.length <= 50) {
+    const links = await linksOfTargets(
+      db,
+      targets.map((t) => t.id),
+    );
+    remember(
+      await buildsByPk(
+        db,
+        [...new Set(links.map((l) => l.package_pk))].filter((pk) => !builds.has(pk)),
+      ),
+    );
+    const held = new Set<string>();
+    for (const l of links) {
+      const p = builds.get(l.package_pk);
+      if (p === undefined) continue;
+      held.add(p.name);
+      if (p.sourceName !== null) held.add(p.sourceName);
+    }
+    names = [...held];
+  } else names = await namesHeldInRelease(db, release);
+  const advisories = names.length === 0 ? [] : await loadAdvisoriesWithPks(db, { release, packages: names });
+  return { release, targets, buildPks: undefined, advisories, writeScope: {}, full: true };
+}
+
+async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
+  const family = releaseFamily(w.release);
+  if (family === null) return;
+  const at = now.toISOString();
+  const pkOf = new Map(w.advisories.map((a) => [advisoryKey(a.advisory.source, a.advisory.id), a.pk]));
+  // A release past its end of security support is itself a finding (issue #4), in a whole scan.
+  let eol: ResolvedFinding | null = null;
+  const life = w.full ? lifecycleFinding(w.release, now) : null;
+  if (life !== null) {
+    await upsertAdvisories(db, [life.advisory], at);
+    const pk = (await advisoryPksOf(db, [{ source: life.advisory.source, id: life.advisory.id }])).get(advisoryKey(life.advisory.source, life.advisory.id));
+    if (pk !== undefined) eol = { ...life.finding, advisoryPk: pk };
+  }
+  const matcher = new BuildMatcher(
+    indexFixes(
+      w.advisories.map((a) => a.advisory),
+      w.release,
+      family,
+    ),
+  );
+  const size = Math.max(1, o.batch ?? 500);
+  for (let i = 0; i < w.targets.length; i += size) {
+    const batch = w.targets.slice(i, i + size);
+    const counts = await transaction(db, async (tx) => {
+      const links = await linksOfTargets(
+        tx,
+        batch.map((t) => t.id),
+        w.buildPks,
+      );
+      const missing = [...new Set(links.map((l) => l.package_pk))].filter((pk) => !builds.has(pk));
+      for (const b of await buildsByPk(tx, missing)) builds.set(b.pk, b.pkg);
+      const held = new Map<string, { key: number; pkg: InstalledPackage }[]>();
+      for (const l of links) {
+        const pkg = builds.get(l.package_pk);
+        if (pkg === undefined) continue;
+        let list = held.get(l.target_id);
+        if (list === undefined) held.set(l.target_id, (list = []));
+        list.push({ key: l.package_pk, pkg });
+      }
+      const sets: TargetFindingSet[] = batch.map((t) => {
+        const { matches, judged } = judgeTarget(matcher, held.get(t.id) ?? [], t.runningKernel, t.streams);
+        const current: ResolvedFinding[] = [];
+        for (const m of matches) {
+          const pk = pkOf.get(advisoryKey(m.advisorySource, m.advisoryId));
+          if (pk === undefined) continue;
+          current.push({
+            advisorySource: m.advisorySource,
+            advisoryId: m.advisoryId,
+            advisoryPk: pk,
+            package: m.package,
+            arch: m.arch,
+            installed: m.installed,
+            fixed: m.fixed,
+            severity: m.severity,
+            status: m.status,
+            reason: m.reason,
+          });
+        }
+        if (eol !== null) current.push(eol);
+        // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
+        const present: InstalledBuild[] = judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) }));
+        if (w.full) present.push({ package: '(release)', arch: '-', installed: w.release });
+        if (o.sources === true) result.sources.set(t.id, new Map(matches.map((m) => [packageSourceKey(m), m.packageSource])));
+        return { targetId: t.id, current, builds: present };
+      });
+      return writeFindingSets(tx, sets, w.writeScope, at);
+    });
+    for (const [id, c] of counts) result.counts.set(id, c);
+    result.targets.push(...batch);
+    // Statements on SQLite never yield on their own: let waiting requests in between batches.
+    await setImmediate();
+  }
+  result.distinctMatched += matcher.matched;
+}

@@ -1,0 +1,145 @@
+import { BulwarkError } from '../../core/errors.js';
+import type { InstalledPackage, InventorySnapshot } from '../../core/target.js';
+import { chunks, rowChunks } from '../chunk.js';
+import { kx, type Executor } from '../database.js';
+import { packageKey } from './targets.js';
+
+// Many inventories at once (issue #14 bulk import): the builds of a whole batch of targets are
+// looked up and inserted together, and their links written in multi-row statements, instead of
+// a handful of statements per target.
+
+/**
+ * Replaces the inventories of many targets, as saveInventory does for one. Call inside a
+ * transaction; returns, per target id, how many packages it has and how many builds were new.
+ * @example await saveInventories(tx, snapshots)
+ */
+export async function saveInventories(on: Executor, snapshots: readonly InventorySnapshot[]): Promise<Map<string, { packages: number; newPackages: number }>> {
+  const ex = kx(on);
+  const out = new Map<string, { packages: number; newPackages: number }>();
+  const ids = [...new Set(snapshots.map((s) => s.targetId))];
+  const found = new Set<string>();
+  for (const c of chunks(ids, 1, 5000)) for (const r of await ex.selectFrom('targets').select('id').where('id', 'in', c).execute()) found.add(r.id);
+  const absent = ids.find((id) => !found.has(id));
+  if (absent !== undefined) throw new BulwarkError('storage.not-found', `no target with id ${absent}`, { targetId: absent });
+  const byKey = new Map<string, InstalledPackage>();
+  const keysOf = new Map<string, string[]>();
+  for (const s of snapshots) {
+    const keys = new Set<string>();
+    for (const p of s.packages) {
+      const k = packageKey(p);
+      keys.add(k);
+      byKey.set(k, p);
+    }
+    keysOf.set(s.targetId, [...keys]);
+  }
+  const all = [...byKey.keys()];
+  const pks = new Map<string, number>();
+  for (const c of chunks(all, 1, 5000))
+    for (const r of await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute()) pks.set(r.key, r.pk);
+  const missing = new Set(all.filter((k) => !pks.has(k)));
+  const fresh = [...missing].map((k) => {
+    const p = byKey.get(k) as InstalledPackage;
+    return {
+      key: k,
+      family: p.family,
+      name: p.name,
+      epoch: p.epoch,
+      version: p.version,
+      release: p.release,
+      arch: p.arch,
+      source_name: p.sourceName,
+      source_version: p.sourceVersion,
+      source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
+    };
+  });
+  for (const c of rowChunks(fresh))
+    for (const r of await ex
+      .insertInto('packages')
+      .values(c)
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning(['pk', 'key'])
+      .execute())
+      pks.set(r.key, r.pk);
+  const late = all.filter((k) => !pks.has(k));
+  for (const c of chunks(late, 1, 5000))
+    for (const r of await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute()) pks.set(r.key, r.pk);
+  const held = new Map<string, Set<number>>();
+  for (const c of chunks(ids, 1, 5000))
+    for (const r of await ex.selectFrom('target_packages').select(['target_id', 'package_pk']).where('target_id', 'in', c).execute()) {
+      let s = held.get(r.target_id);
+      if (s === undefined) held.set(r.target_id, (s = new Set()));
+      s.add(r.package_pk);
+    }
+  const links: { target_id: string; package_pk: number }[] = [];
+  for (const s of snapshots) {
+    const keys = keysOf.get(s.targetId) ?? [];
+    const now = new Set(keys.map((k) => pks.get(k) as number));
+    const before = held.get(s.targetId) ?? new Set<number>();
+    const gone = [...before].filter((pk) => !now.has(pk));
+    for (const c of chunks(gone, 1, 5000)) await ex.deleteFrom('target_packages').where('target_id', '=', s.targetId).where('package_pk', 'in', c).execute();
+    for (const pk of now) if (!before.has(pk)) links.push({ target_id: s.targetId, package_pk: pk });
+    // A target listed twice in one batch: its last inventory stands.
+    held.set(s.targetId, now);
+    out.set(s.targetId, { packages: keys.length, newPackages: keys.filter((k) => missing.has(k)).length });
+  }
+  for (const c of chunks(links, 2))
+    await ex
+      .insertInto('target_packages')
+      .values(c)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  for (const s of snapshots)
+    await ex
+      .updateTable('targets')
+      .set({
+        inventory_at: s.collectedAt,
+        inventory_sha256: null,
+        running_kernel: s.runningKernel,
+        reboot_required: s.rebootRequired === null ? null : s.rebootRequired ? 1 : 0,
+        ...(s.release !== null ? { release_id: s.release } : {}),
+        ...(s.arch !== null ? { arch: s.arch } : {}),
+      })
+      .where('id', '=', s.targetId)
+      .execute();
+  return out;
+}
+
+/**
+ * learnSourceNames for many targets of a release at once: the binary → source pairs their
+ * inventories gave, written only where new or changed, in multi-row statements.
+ */
+export async function learnSourceNamesOfMany(
+  on: Executor,
+  release: string,
+  inventories: readonly { targetId: string; packages: readonly InstalledPackage[] }[],
+  now: string,
+): Promise<void> {
+  const ex = kx(on);
+  const known = new Map<string, string>();
+  for (const c of chunks([...new Set(inventories.map((i) => i.targetId))], 1, 2000))
+    for (const r of await ex
+      .selectFrom('learned_source_claims')
+      .select(['target_id', 'name', 'source_name'])
+      .where('release_id', '=', release)
+      .where('target_id', 'in', c)
+      .execute())
+      known.set(`${r.target_id}\u0000${r.name}`, r.source_name);
+  const rows = new Map<string, { release_id: string; name: string; target_id: string; source_name: string; learned_at: string }>();
+  for (const i of inventories)
+    for (const p of i.packages)
+      if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) {
+        const k = `${i.targetId}\u0000${p.name}`;
+        if (known.get(k) !== p.sourceName)
+          rows.set(k, { release_id: release, name: p.name, target_id: i.targetId, source_name: p.sourceName, learned_at: now });
+      }
+  for (const c of rowChunks([...rows.values()]))
+    await ex
+      .insertInto('learned_source_claims')
+      .values(c)
+      .onConflict((oc) =>
+        oc
+          .columns(['release_id', 'name', 'target_id'])
+          .doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })),
+      )
+      .execute();
+}
