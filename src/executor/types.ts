@@ -86,6 +86,12 @@ export interface Capabilities {
 
 /** Argv for the manager's history: listing, and undoing one transaction. */
 export interface HistoryCommands {
+  /**
+   * What makes sure the history exists before it is first listed, where listing a history not yet
+   * made fails (tdnf 3.5.9: `history list` on a host where tdnf never ran exits 10, Error(1802);
+   * `history init` creates it, recording the installed packages as its "(set)" baseline).
+   */
+  initArgv?(o?: CommandOptions): string[];
   listArgv(o?: CommandOptions): string[];
   readList(stdout: string): HistoryEntry[];
   /** Undoes transaction `id`, without asking. */

@@ -158,6 +158,11 @@ export async function recordBefore(
   o: CommandOptions,
 ): Promise<Record<string, unknown>> {
   const installed = await installedOn(t, s.targetId, m, names, o);
+  const init = m.history?.initArgv?.(o);
+  if (init !== undefined) {
+    const r = await t.exec(s.targetId, init);
+    if (r.code !== 0) throw new Error(`making the ${m.displayName} history failed (exit ${String(r.code)}): ${`${r.stdout}\n${r.stderr}`.trim()}`);
+  }
   const ids = await historyIds(t, s.targetId, m, o);
   return { before: Object.fromEntries(installed), historyLast: ids === null ? null : (ids.at(-1) ?? 0) };
 }

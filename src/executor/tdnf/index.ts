@@ -181,6 +181,7 @@ export const tdnf: PackageManagerModule = {
   restoreArgv: (versions, o = {}) => [...head(o), '-y', 'install', ...restoreSpecs('tdnf', versions)],
   packageFilesArgv: (names, o = {}) => rpmFilesArgv('tdnf', names, o),
   history: {
+    initArgv: (o = {}) => [...head(o), 'history', 'init'],
     listArgv: (o = {}) => [...head(o), '-j', 'history', 'list'],
     readList: readTdnfHistory,
     undoArgv: (id, o = {}) => [...head(o), '-y', 'history', 'undo', '--from', transactionId(id)],
