@@ -5,7 +5,10 @@
  * root made by the real dnf from a local repository with updateinfo, bound over this machine's
  * files in a mount namespace of its own, as the sshd test hosts are (test/pm-hosts.ts).
  *
- *   sudo npx tsx scripts/record-pm-fixtures.ts [tdnf|dnf5|dnf ...]
+ *   sudo npx tsx scripts/record-pm-fixtures.ts [tdnf|dnf5|dnf ...] [--only CASE,CASE]
+ *
+ * `--only`: every case still runs (later ones depend on what earlier ones did to the host), but
+ * only these are written, and the other recorded files are kept.
  *
  * Needs root, rpmbuild, createrepo_c, dnf, and tdnf/dnf5 as scripts/setup-test.sh installs them.
  * Outputs are kept as the tools print them (dnf5's progress bars and speeds included), so a
@@ -60,6 +63,11 @@ function cases(pm: RpmManager, o: CommandOptions): Case[] {
     ['precheck-nothing', m.precheckArgv(UP.slice(0, 1), o)],
     ...(m.history === undefined ? [] : [['history-list', m.history.listArgv(o)] as Case]),
   ];
+  // A rollback without a history undo: the exact older build installed again (a downgrade).
+  const restore: Case[] = [
+    ['restore', m.restoreArgv([{ name: 'bw-openssl', version: '1:3.2.0-1.azl3' }], o)],
+    ['installed-after-restore', m.installedArgvs(['bw-openssl'], o)[0] ?? []],
+  ];
   switch (pm) {
     case 'tdnf':
       return [
@@ -72,10 +80,13 @@ function cases(pm: RpmManager, o: CommandOptions): Case[] {
         ['check-update-json-exclude', [...head, '--exclude=bw-curl', '-j', 'check-update']],
         ['update-excluded', m.updateArgv(UP.slice(1), { ...o, exclude: ['bw-curl'] })],
         ...after,
+        // tdnf 3.5.9 reads `history undo N` (and N-M) as `--from N [--to M]` (parsehistoryargs.c): seen as the same plan as --from's.
+        ['history-undo-positional-assumeno', [...head, '--assumeno', 'history', 'undo', '2']],
         ['history-undo-assumeno', [...head, '--assumeno', 'history', 'undo', '--from', '2']],
         // tdnf 3.5.9 with -j runs the undo even with --assumeno: recorded, then what it left.
         ['history-undo-json-assumeno', [...head, '-j', '--assumeno', 'history', 'undo', '--from', '2']],
         ['installed-after-json-undo-bw-openssl', m.installedArgvs(['bw-openssl'], o)[0] ?? []],
+        ...restore,
       ];
     case 'dnf5':
       return [
@@ -92,6 +103,7 @@ function cases(pm: RpmManager, o: CommandOptions): Case[] {
         ['history-list', [...head, '-q', 'history', 'list']],
         ['history-undo', [...head, '-q', 'history', 'undo', '1']],
         ['needs-restarting', [...head, '-q', 'needs-restarting']],
+        ...restore,
       ];
     case 'dnf':
       return [
@@ -101,21 +113,23 @@ function cases(pm: RpmManager, o: CommandOptions): Case[] {
         ['updateinfo-list', [...head, '-q', 'updateinfo', 'list', '--security']],
         ...after,
         ['history-undo-dry', [...head, '--assumeno', 'history', 'undo', 'last']],
+        ...restore,
       ];
   }
 }
 
-async function record(dir: string, repo: string, pm: RpmManager): Promise<void> {
+async function record(dir: string, repo: string, pm: RpmManager, only: readonly string[]): Promise<void> {
   const host: RpmHostFiles = prepareRpmHost(join(dir, 'hosts'), { name: pm, manager: pm, localRepo: repo, repoUrl: `file://${repo}`, initial: INITIAL });
   const o: CommandOptions = pm === 'tdnf' ? { releasever: '3.0' } : {};
   const out = join(import.meta.dirname, '..', 'src', 'executor', pm, '__fixtures__');
-  rmSync(out, { recursive: true, force: true });
+  if (only.length === 0) rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const version = (await inNamespace(host.binds, [pm, '--version'], { ...process.env, PATH: `/usr/local/sbin:${process.env['PATH'] ?? ''}` })).stdout
     .trim()
     .split('\n')[0];
   for (const [name, argv] of cases(pm, o)) {
     const r = await inNamespace(host.binds, argv, { ...process.env, PATH: `/usr/local/sbin:${process.env['PATH'] ?? ''}`, HOME: '/root' });
+    if (only.length > 0 && !only.includes(name)) continue;
     writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ tool: version, argv, exit: r.code, stdout: r.stdout, stderr: r.stderr }, null, 2)}\n`);
     console.log(`${pm} ${name}: exit ${String(r.code)}`);
   }
@@ -124,8 +138,11 @@ async function record(dir: string, repo: string, pm: RpmManager): Promise<void> 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-pm-fixtures-'));
 try {
   const repo = buildRepo(join(dir, 'repo'), PKGS, ADVISORIES);
-  const wanted = process.argv.slice(2);
-  for (const pm of ['tdnf', 'dnf5', 'dnf'] as const) if (wanted.length === 0 || wanted.includes(pm)) await record(dir, repo, pm);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--only');
+  const only = at < 0 ? [] : (args[at + 1] ?? '').split(',').filter((x) => x !== '');
+  const wanted = at < 0 ? args : [...args.slice(0, at), ...args.slice(at + 2)];
+  for (const pm of ['tdnf', 'dnf5', 'dnf'] as const) if (wanted.length === 0 || wanted.includes(pm)) await record(dir, repo, pm, only);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -41,7 +41,7 @@ function fleetEnv(dir: string, extra: Record<string, string> = {}): NodeJS.Proce
   return { BULWARK_DATABASE_URL: `sqlite:${join(dir, 'bulwark.db')}`, USER: 'alice', BULWARK_SSH_KEY_DIR: join(dir, 'hosts'), ...extra };
 }
 
-needs.describe('a pre hook, a health gate failing on one host, rollback on failure', () => {
+needs.describe('a pre hook (allow-listed in the configuration file), a health gate failing on one host, rollback on failure', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-safety-'));
   const knownHosts = join(dir, 'known_hosts');
   const hosts: DnfHost[] = [];
@@ -60,8 +60,9 @@ needs.describe('a pre hook, a health gate failing on one host, rollback on failu
     const repo = buildRepo(join(dir, 'repo'), PKGS, [advisorySsl()]);
     server = await serveDir(repo);
     lb = await startLb();
-    writeFileSync(join(dir, 'hooks.yaml'), hooksFile(lb.url));
-    env = fleetEnv(dir, { BULWARK_HOOKS_FILE: join(dir, 'hooks.yaml') });
+    // The allow-list is the configuration file's `hooks:` section here (test/safety-kill.test.ts names a file with BULWARK_HOOKS_FILE).
+    writeFileSync(join(dir, 'bulwark.yaml'), `hooks:\n${hooksFile(lb.url).replace(/^/gm, '  ')}`);
+    env = fleetEnv(dir, { BULWARK_CONFIG: join(dir, 'bulwark.yaml') });
     for (const [i, name] of ['s-canary', 's-web-1', 's-web-2'].entries())
       hosts.push(
         await startDnfHost(join(dir, 'hosts'), {

@@ -106,7 +106,7 @@ export async function listenOn(address: string, port: number): Promise<Server> {
 }
 
 /** `rpm -qa` and `dnf history list` on the host, over SSH, as an operator would check it. */
-export function overSsh(h: DnfHost, knownHosts: string, command: string): string {
+export function overSsh(h: Pick<DnfHost, 'clientKey' | 'port' | 'address'>, knownHosts: string, command: string): string {
   return execFileSync(
     'ssh',
     [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notifyRulesSchema } from '../notify/schema.js';
+import { hookAllowListSchema } from '../policy/hook-allow-schema.js';
 
 /**
  * The configuration file (`/etc/bulwark/bulwark.yaml`, or `--config FILE`, or BULWARK_CONFIG):
@@ -72,7 +73,8 @@ export const BulwarkConfig = z.strictObject({
   // Notification rules (README "Notifications"): checked here with the file's line numbers, and
   // read by `serve` from this same file.
   notify: notifyRulesSchema.optional(),
-  // Opaque until its owner's schema lands (run hooks allow-list): becomes `hooksSchema.optional()`.
-  hooks: z.unknown().optional(),
+  // The hook allow-list (README "Safe patching"): checked here by its own schema, and read by the
+  // processes that execute runs when BULWARK_HOOKS_FILE does not name a file of its own.
+  hooks: hookAllowListSchema.optional(),
 });
 export type BulwarkConfig = z.infer<typeof BulwarkConfig>;

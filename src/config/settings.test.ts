@@ -82,11 +82,24 @@ describe('the configuration file', () => {
     expect(errorOf(() => loadConfig({ file: bad, env: {} }))).toMatch(/notify-bad\.yaml:3:.*no channel named opz/);
   });
 
+  it('checks the hooks section with the hook allow-list schema, naming the line of a mistake', () => {
+    const ok = file(
+      'hooks.yaml',
+      'hooks:\n  commands:\n    disk-check: { argv: [df, -P, /] }\n  http:\n    lb-drain: { url: "https://lb.example/{host}/drain", method: POST }\n',
+    );
+    expect(loadConfig({ file: ok, env: {} }).config.hooks).toEqual({
+      commands: { 'disk-check': { argv: ['df', '-P', '/'], timeoutSeconds: 300 } },
+      http: { 'lb-drain': { url: 'https://lb.example/{host}/drain', method: 'POST', headers: {}, timeoutSeconds: 30 } },
+    });
+    const bad = file('hooks-bad.yaml', 'hooks:\n  commands:\n    disk-check: { argv: [df] }\n    snap: { argv: [-rf, /] }\n');
+    expect(errorOf(() => loadConfig({ file: bad, env: {} }))).toMatch(/hooks-bad\.yaml:4:.*the first word is the program/);
+  });
+
   it('has a variable for every setting of the schema, and a setting for every variable', () => {
     const leaves: string[] = [];
     for (const [section, schema] of Object.entries(BulwarkConfig.shape)) {
-      // notify is a section of rules and channels, not settings with variables of their own.
-      if (section === 'notify') continue;
+      // notify and hooks are sections of rules and allow-list entries, not settings with variables of their own.
+      if (section === 'notify' || section === 'hooks') continue;
       const inner = (schema as { unwrap?: () => { shape?: Record<string, unknown> } }).unwrap?.().shape;
       if (inner !== undefined) for (const k of Object.keys(inner)) leaves.push(`${section}.${k}`);
     }

@@ -55,6 +55,18 @@ export interface HistoryEntry {
   id: number;
   /** The command line it records ('' when the manager does not say). */
   command: string;
+  /**
+   * false for an entry that is no transaction of a run's to undo (tdnf's "(set)" baseline and the
+   * "(unknown)" rpm database syncs it records); absent otherwise.
+   */
+  undoable?: false;
+}
+
+/** A package at the exact version a rollback installs again. */
+export interface PackageVersion {
+  name: string;
+  /** rpm: `[E:]V-R`; deb: the Debian version. */
+  version: string;
 }
 
 /**
@@ -74,6 +86,12 @@ export interface Capabilities {
 
 /** Argv for the manager's history: listing, and undoing one transaction. */
 export interface HistoryCommands {
+  /**
+   * What makes sure the history exists before it is first listed, where listing a history not yet
+   * made fails (tdnf 3.5.9: `history list` on a host where tdnf never ran exits 10, Error(1802);
+   * `history init` creates it, recording the installed packages as its "(set)" baseline).
+   */
+  initArgv?(o?: CommandOptions): string[];
   listArgv(o?: CommandOptions): string[];
   readList(stdout: string): HistoryEntry[];
   /** Undoes transaction `id`, without asking. */
@@ -115,6 +133,13 @@ export interface PackageManagerModule {
   /** The commands that list the versions installed. */
   installedArgvs(names: readonly string[], o?: CommandOptions): string[][];
   readInstalled(stdout: string): Map<string, string[]>;
+  /**
+   * Installs exactly these versions, downgrading where needed: the rollback of a manager without
+   * a history to undo (apt, dnf5 5.0), and of one whose history has no transaction to undo.
+   */
+  restoreArgv(versions: readonly PackageVersion[], o?: CommandOptions): string[];
+  /** The files these installed packages own (rpm -ql, dpkg-query -L), one absolute path a line (executor/host-processes.ts reads them). */
+  packageFilesArgv(names: readonly string[], o?: CommandOptions): string[];
   /** Present where `capabilities.historyUndo`. */
   history?: HistoryCommands;
   /** Present where `capabilities.restartCandidates`. */

@@ -1,5 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
-import type { CommandOptions, PackageManager, Target } from './types.js';
+import type { CommandOptions, PackageManager, PackageVersion, Target } from './types.js';
 
 /**
  * The words package managers are given, checked before they are: names, versions, globs and
@@ -73,4 +73,21 @@ export function installrootArgv(o: CommandOptions): string[] {
 
 export function nothingToUpdate(targets: readonly unknown[]): void {
   if (targets.length === 0) throw new BulwarkError('usage', 'nothing to update');
+}
+
+/** The exact builds a rollback installs (`name-E:V-R`), checked as update targets are. */
+export function restoreSpecs(pm: PackageManager, versions: readonly PackageVersion[]): string[] {
+  if (versions.length === 0) throw new BulwarkError('usage', 'nothing to restore');
+  return versions.map((v) => rpmSpec(pm, { name: v.name, version: v.version }));
+}
+
+/** `rpm -ql` of installed packages (dnf, dnf5, tdnf), in the installroot when there is one. */
+export function rpmFilesArgv(pm: PackageManager, names: readonly string[], o: CommandOptions): string[] {
+  return ['rpm', ...(o.installroot === undefined ? [] : [`--root=${o.installroot}`]), '-ql', '--', ...rpmNames(pm, names)];
+}
+
+/** A transaction id of a manager's history, checked (it becomes a word of `history undo`). */
+export function transactionId(id: number): string {
+  if (!Number.isSafeInteger(id) || id < 1) throw new BulwarkError('input.invalid', `${String(id)} is not a transaction id`);
+  return String(id);
 }

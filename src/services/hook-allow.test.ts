@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/load.js';
-import { allowedCommand, allowedHttp, loadHookAllowList, parseHookAllowList } from './hook-allow.js';
+import { allowedCommand, allowedHttp, hookAllowListOf, loadHookAllowList, parseHookAllowList } from './hook-allow.js';
 
 describe('the hook allow-list', () => {
   const list = parseHookAllowList(
@@ -62,5 +62,20 @@ http:
     expect(() => parsePolicy(`${base}hooks: { pre: [{ command: "/bin/sh -c reboot" }] }\n`)).toThrow(/hooks\.pre\[0\]/);
     expect(() => parsePolicy(`${base}hooks: { pre: [{ url: "http://x" }] }\n`)).toThrow(/hooks\.pre\[0\]/);
     expect(() => parsePolicy(`${base}gates: [{ systemd: "nginx; reboot" }]\n`)).toThrow(/gates\[0\]/);
+  });
+
+  it("uses BULWARK_HOOKS_FILE's file when it is set, else the configuration file's hooks: section", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-hooks-of-'));
+    try {
+      const file = join(dir, 'hooks.yaml');
+      writeFileSync(file, 'commands:\n  from-file: { argv: ["true"] }\n');
+      const fromConfig = parseHookAllowList('commands:\n  from-config: { argv: ["true"] }\n');
+      expect(Object.keys(hookAllowListOf({ hooksFile: file, hooks: fromConfig }, {}).commands)).toEqual(['from-file']);
+      expect(Object.keys(hookAllowListOf({ hooksFile: undefined, hooks: fromConfig }, { BULWARK_HOOKS_FILE: file }).commands)).toEqual(['from-config']);
+      expect(Object.keys(hookAllowListOf({}, { BULWARK_HOOKS_FILE: file }).commands)).toEqual(['from-file']);
+      expect(hookAllowListOf({}, {})).toEqual({ commands: {}, http: {} });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

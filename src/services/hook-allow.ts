@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
 import { BulwarkError } from '../core/errors.js';
+import { hookAllowListSchema, type HookAllowList } from '../policy/hook-allow-schema.js';
 import { parseYamlWith } from '../policy/load.js';
 
 /**
  * The operator's hook allow-list (issue #15 items 3 and 4): the only commands and HTTP calls a
  * policy's hooks and health gates may use. A policy names an entry; the argv or URL is here, in a
  * YAML file on the server that the process executing runs (`bulwark serve`, `bulwark scheduler`,
- * `bulwark run resume`) reads from the path in `BULWARK_HOOKS_FILE` — never from a feed or the API.
+ * `bulwark run resume`) reads from the path in `BULWARK_HOOKS_FILE`, else from the `hooks:` section
+ * of its configuration file — never from a feed or the API.
  *
  * ```yaml
  * commands:
@@ -26,40 +27,11 @@ import { parseYamlWith } from '../policy/load.js';
  */
 export const HOOKS_FILE_VARIABLE = 'BULWARK_HOOKS_FILE';
 
-const entryName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/);
-
-const HookAllowList = z.strictObject({
-  commands: z
-    .record(
-      entryName,
-      z.strictObject({
-        argv: z
-          .array(z.string().min(1).max(4096))
-          .min(1)
-          .max(256)
-          .refine((a) => !(a[0] ?? '').startsWith('-'), 'the first word is the program, not an option'),
-        timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
-      }),
-    )
-    .default({}),
-  http: z
-    .record(
-      entryName,
-      z.strictObject({
-        url: z.string().regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL'),
-        method: z.enum(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']).default('GET'),
-        headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(4096)).default({}),
-        body: z.string().max(65_536).optional(),
-        timeoutSeconds: z.number().int().min(1).max(3600).default(30),
-      }),
-    )
-    .default({}),
-});
-export type HookAllowList = z.infer<typeof HookAllowList>;
+export type { HookAllowList };
 
 /** Reads the allow-list text (YAML); errors name the file, line and field. */
 export function parseHookAllowList(text: string, file = '<hooks>'): HookAllowList {
-  return parseYamlWith(HookAllowList, text, file);
+  return parseYamlWith(hookAllowListSchema, text, file);
 }
 
 /**
@@ -104,4 +76,14 @@ export function allowedHttp(list: HookAllowList, name: string, p: HookPlace): Ho
   if (h === undefined)
     throw new BulwarkError('config.invalid', `no HTTP call "${name}" in the hook allow-list (${HOOKS_FILE_VARIABLE}); the policy names it`, { name });
   return { ...h, url: fill(h.url, p, encodeURIComponent) };
+}
+
+/**
+ * The allow-list of a process executing runs: the file `hooksFile` names (its BULWARK_HOOKS_FILE,
+ * read afresh each time) when set, else its configuration file's `hooks:` section, else the file
+ * this process's own environment names (none: an empty list).
+ */
+export function hookAllowListOf(o: { hooksFile?: string | undefined; hooks?: HookAllowList | undefined }, env: NodeJS.ProcessEnv = process.env): HookAllowList {
+  if (o.hooksFile !== undefined && o.hooksFile !== '') return loadHookAllowList({ [HOOKS_FILE_VARIABLE]: o.hooksFile });
+  return o.hooks ?? loadHookAllowList(env);
 }

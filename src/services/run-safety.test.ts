@@ -40,10 +40,19 @@ const standIn = (calls: string[]): RunTransport => ({
   managerOptions: () => Promise.resolve({}),
   hookAllowList: () => ({ commands: { 'drain-check': { argv: ['drain-check', '{host}'], timeoutSeconds: 5 } }, http: {} }),
   exec: (id, argv) => {
-    if (argv.includes('repoquery')) return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+    // The installed versions (what a precheck records for a rollback), as the dnf module reads them: the planned build once an update ran there.
+    const mine = calls.filter((c) => c.startsWith(`${id} `));
+    const installedOnce = mine.some((c) => c.includes(' -y install '));
+    const updated = installedOnce && !mine.some((c) => c.includes(' history undo 5'));
+    if (argv.includes('repoquery'))
+      return Promise.resolve({ code: 0, stdout: argv.includes('--installed') ? `curl 0:${updated ? '8.11.1-3' : '8.8.0-1'}.azl3\n` : '', stderr: '' });
     calls.push(`${id} ${argv.join(' ')}`);
-    if (argv[0] === 'rpm') return Promise.resolve({ code: 0, stdout: 'curl 0:8.8.0-1.azl3\n', stderr: '' });
-    if (argv.includes('history')) return Promise.resolve({ code: 0, stdout: '    4 | install x | 2026-11-01 10:00 | Install | 1\n', stderr: '' });
+    if (argv.includes('history') && argv.includes('list'))
+      return Promise.resolve({
+        code: 0,
+        stdout: `${installedOnce ? '    5 | -y install curl | 2026-11-02 10:00 | Upgrade | 1\n' : ''}    4 | install x | 2026-11-01 10:00 | Install | 1\n`,
+        stderr: '',
+      });
     if (argv.includes('drain-check')) return Promise.resolve({ code: id === 'b' ? 1 : 0, stdout: '', stderr: '' });
     return Promise.resolve({ code: 0, stdout: 'Nothing to do.', stderr: '' });
   },
@@ -95,11 +104,11 @@ describe.each(testDatabases())('safe-patching steps on $name', ({ open }) => {
     expect(r.failedHosts).toEqual(['a', 'b']);
     expect(steps.find((s) => s.targetName === 'b' && s.kind === 'rollback')?.output).toBe('skipped: hook failed before the update, nothing changed');
     expect(steps.find((s) => s.targetName === 'b' && s.kind === 'precheck')?.facts).toEqual({ before: { curl: ['0:8.8.0-1.azl3'] }, historyLast: 4 });
-    // b's packages were never touched; a's rollback found nothing to undo after transaction 4 (the stand-in's update made none) and says so.
+    // b's packages were never touched; a's rollback undid the update's transaction (5, after the recorded 4) and checked the version.
     expect(calls.filter((c) => c.startsWith('b ') && c.includes(' install '))).toEqual(['b dnf --assumeno install curl-0:8.11.1-3.azl3']);
     expect(calls).toContain('a timeout -k 10 5 drain-check a');
     expect(steps.find((s) => s.targetName === 'a' && s.kind === 'rollback')?.output).toMatch(
-      /^every package is at its version from before the update: nothing to undo/,
+      /^dnf history undo 5: exit 0\n[\s\S]*verified: curl 0:8\.8\.0-1\.azl3/,
     );
   });
 

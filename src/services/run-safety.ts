@@ -1,19 +1,7 @@
 import { createConnection } from 'node:net';
-import type { CommandOptions, PackageManager } from '../executor/types.js';
-import {
-  historyListArgv,
-  installedVersionsArgv,
-  packageFilesArgv,
-  readHistoryIds,
-  readInstalledVersions,
-  readPackageFiles,
-  readStaleProcesses,
-  restartArgv,
-  restoreArgv,
-  staleProcessesArgv,
-  undoArgv,
-  unitActiveArgv,
-} from '../executor/safety.js';
+import { readPackageFiles, readStaleProcesses, restartArgv, staleProcessesArgv, unitActiveArgv } from '../executor/host-processes.js';
+import { packageManager } from '../executor/registry.js';
+import type { CommandOptions, PackageManagerModule } from '../executor/types.js';
 import { isKernel } from '../policy/reboot.js';
 import type { Gate, Hook } from '../policy/safety-schema.js';
 import type { RunStep } from '../storage/index.js';
@@ -129,26 +117,54 @@ export async function runGate(t: RunTransport, s: RunStep): Promise<StepOutcome>
 
 const factsOf = (host: readonly RunStep[], kind: RunStep['kind']): Record<string, unknown> | null => host.find((x) => x.kind === kind)?.facts ?? null;
 
+/** Runs each command and joins their outputs (tdnf asks one package a command; apt-cache exits 100 for an unknown name, the others' versions still listed). */
+export async function outputs(t: RunTransport, targetId: string, argvs: readonly (readonly string[])[]): Promise<string> {
+  const out: string[] = [];
+  for (const argv of argvs) out.push((await t.exec(targetId, argv)).stdout);
+  return out.join('\n');
+}
+
+/** The installed versions of `names`, as the host's own manager reads them (the update step's check too). */
+async function installedOn(
+  t: RunTransport,
+  targetId: string,
+  m: PackageManagerModule,
+  names: readonly string[],
+  o: CommandOptions,
+): Promise<Map<string, string[]>> {
+  return m.readInstalled(await outputs(t, targetId, m.installedArgvs(names, o)));
+}
+
+/** The transaction ids of the manager's history a run may undo, ascending (tdnf's baseline and rpm database syncs left out). */
+async function historyIds(t: RunTransport, targetId: string, m: PackageManagerModule, o: CommandOptions): Promise<number[] | null> {
+  if (m.history === undefined) return null;
+  const r = await t.exec(targetId, m.history.listArgv(o));
+  if (r.code !== 0) throw new Error(`reading the ${m.displayName} history failed (exit ${String(r.code)}): ${`${r.stdout}\n${r.stderr}`.trim()}`);
+  return m.history
+    .readList(r.stdout)
+    .filter((e) => e.undoable !== false)
+    .map((e) => e.id);
+}
+
 /**
  * The precheck's record for a rollback: the installed versions of the planned packages and the
- * newest transaction of the manager's history, before anything changed.
+ * newest transaction of the manager's history (null: it has none to undo), before anything changed.
  */
 export async function recordBefore(
   t: RunTransport,
   s: RunStep,
-  pm: PackageManager,
+  m: PackageManagerModule,
   names: readonly string[],
   o: CommandOptions,
 ): Promise<Record<string, unknown>> {
-  const installed = readInstalledVersions(pm, (await t.exec(s.targetId, installedVersionsArgv(pm, names, o))).stdout);
-  const list = historyListArgv(pm, o);
-  let historyLast: number | null = null;
-  if (list !== null) {
-    const r = await t.exec(s.targetId, list);
-    if (r.code !== 0) throw new Error(`reading the ${pm} history failed (exit ${String(r.code)}): ${`${r.stdout}\n${r.stderr}`.trim()}`);
-    historyLast = readHistoryIds(pm, r.stdout).at(-1) ?? 0;
+  const installed = await installedOn(t, s.targetId, m, names, o);
+  const init = m.history?.initArgv?.(o);
+  if (init !== undefined) {
+    const r = await t.exec(s.targetId, init);
+    if (r.code !== 0) throw new Error(`making the ${m.displayName} history failed (exit ${String(r.code)}): ${`${r.stdout}\n${r.stderr}`.trim()}`);
   }
-  return { before: Object.fromEntries(installed), historyLast };
+  const ids = await historyIds(t, s.targetId, m, o);
+  return { before: Object.fromEntries(installed), historyLast: ids === null ? null : (ids.at(-1) ?? 0) };
 }
 
 const sameVersions = (a: Record<string, string[]>, b: Map<string, string[]>, names: readonly string[]): string[] =>
@@ -156,7 +172,7 @@ const sameVersions = (a: Record<string, string[]>, b: Map<string, string[]>, nam
 
 /**
  * Undoes the host's update: the manager's history transactions made since the precheck, newest
- * first (dnf, tdnf), or the previous versions installed exactly (apt); then checks every planned
+ * first (dnf, tdnf), or the previous versions installed exactly (apt, dnf5); then checks every planned
  * package is back at its version from before, and re-scans the host.
  */
 export async function runRollback(t: RunTransport, s: RunStep, host: readonly RunStep[], o: CommandOptions): Promise<StepOutcome> {
@@ -165,24 +181,27 @@ export async function runRollback(t: RunTransport, s: RunStep, host: readonly Ru
   const before = pre['before'] as Record<string, string[]>;
   const historyLast = typeof pre['historyLast'] === 'number' ? pre['historyLast'] : null;
   const names = (s.spec['packages'] ?? []) as string[];
-  const pm = await t.packageManager(s.targetId);
-  const current = async (): Promise<Map<string, string[]>> => readInstalledVersions(pm, (await t.exec(s.targetId, installedVersionsArgv(pm, names, o))).stdout);
+  const m = packageManager(await t.packageManager(s.targetId));
+  const current = (): Promise<Map<string, string[]>> => installedOn(t, s.targetId, m, names, o);
   let out = '';
   const differ = sameVersions(before, await current(), names);
   if (differ.length === 0) out += 'every package is at its version from before the update: nothing to undo\n';
-  else if (historyLast !== null) {
-    const list = historyListArgv(pm, o);
-    const ids = list === null ? [] : readHistoryIds(pm, (await t.exec(s.targetId, list)).stdout).filter((id) => id > historyLast);
-    if (ids.length === 0) return done(false, `${differ.join(', ')} changed, but the ${pm} history has no transaction after ${String(historyLast)} to undo\n`);
+  else if (historyLast !== null && m.history !== undefined) {
+    const ids = ((await historyIds(t, s.targetId, m, o)) ?? []).filter((id) => id > historyLast);
+    if (ids.length === 0) return done(false, `${differ.join(', ')} changed, but the ${m.id} history has no transaction after ${String(historyLast)} to undo\n`);
     for (const id of ids.sort((a, b) => b - a)) {
-      const r = await t.exec(s.targetId, undoArgv(pm, id, o));
-      out += `${pm} history undo ${String(id)}: exit ${String(r.code)}\n${r.stdout}`;
+      const r = await t.exec(s.targetId, m.history.undoArgv(id, o));
+      out += `${m.id} history undo ${String(id)}: exit ${String(r.code)}\n${r.stdout}`;
       if (r.code !== 0) return { ok: false, result: { ...r, stdout: out } };
     }
   } else {
     const versions = differ.flatMap((n) => (before[n] ?? []).map((version) => ({ name: n, version })));
-    if (versions.length === 0) return done(false, `${differ.join(', ')} were not installed before the update; apt has no history to undo their installation\n`);
-    const r = await t.exec(s.targetId, restoreArgv(pm, versions, o));
+    if (versions.length === 0)
+      return done(
+        false,
+        `${differ.join(', ')} were not installed before the update; ${m.displayName} has no history Bulwark can undo their installation with\n`,
+      );
+    const r = await t.exec(s.targetId, m.restoreArgv(versions, o));
     out += `installing the previous versions exactly: exit ${String(r.code)}\n${r.stdout}`;
     if (r.code !== 0) return { ok: false, result: { ...r, stdout: out } };
   }
@@ -205,8 +224,8 @@ export async function runRollback(t: RunTransport, s: RunStep, host: readonly Ru
  */
 export async function runRestart(t: RunTransport, s: RunStep, o: CommandOptions): Promise<StepOutcome> {
   const names = (s.spec['packages'] ?? []) as string[];
-  const pm = await t.packageManager(s.targetId);
-  const files = readPackageFiles((await t.exec(s.targetId, packageFilesArgv(pm, names, o))).stdout);
+  const m = packageManager(await t.packageManager(s.targetId));
+  const files = readPackageFiles((await t.exec(s.targetId, m.packageFilesArgv(names, o))).stdout);
   const scan = await t.exec(s.targetId, staleProcessesArgv());
   if (scan.code !== 0) return { ok: false, result: { ...scan, stdout: `finding processes that map replaced files failed\n${scan.stdout}` } };
   const stale = readStaleProcesses(scan.stdout)

@@ -4,7 +4,7 @@ import type { CommandOptions, PackageManagerModule, Target } from '../executor/t
 import { versionScheme } from '../core/version/registry.js';
 import type { RunStep } from '../storage/index.js';
 import type { RunTransport } from './run-types.js';
-import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
+import { outputs, rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, type StepOutcome } from './run-safety.js';
 
 /**
  * One journaled step of a patch run on one host (issue #5): precheck, update to the exact
@@ -13,14 +13,6 @@ import { rebootNeeded, recordBefore, runGate, runHook, runRestart, runRollback, 
  * process began is simply run again.
  */
 export type { CommandResult, RunTransport } from './run-types.js';
-
-/** Runs each command and joins their outputs (tdnf asks one package a command). */
-async function outputs(t: RunTransport, targetId: string, argvs: readonly (readonly string[])[]): Promise<string> {
-  const out: string[] = [];
-  // apt-cache exits 100 when a name is unknown: the others' versions are still listed.
-  for (const argv of argvs) out.push((await t.exec(targetId, argv)).stdout);
-  return out.join('\n');
-}
 
 /**
  * The versions to install on this host (resolveTargets): what it has installed now and what its
@@ -95,7 +87,7 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
           ? await recordBefore(
               t,
               s,
-              pm.id,
+              pm,
               packages.map((p) => p.name),
               await t.managerOptions(s.targetId),
             )

@@ -10,7 +10,7 @@ import {
   type HostTransportOptions,
 } from './host-transports/index.js';
 import { ssh } from './host-transports/ssh.js';
-import { HOOKS_FILE_VARIABLE, loadHookAllowList } from './hook-allow.js';
+import { hookAllowListOf } from './hook-allow.js';
 import { scanHosts } from './hosts.js';
 import type { CommandResult, RunTransport } from './runs.js';
 import type { Db } from './store.js';
@@ -47,7 +47,8 @@ function dispatch(
       const v = releaseVersion((await target(id)).release);
       return v === undefined ? {} : { releasever: v };
     },
-    hookAllowList: () => loadHookAllowList(opts.hooksFile !== undefined ? { [HOOKS_FILE_VARIABLE]: opts.hooksFile } : process.env),
+    // BULWARK_HOOKS_FILE's file (read afresh for each hook), else the configuration file's `hooks:` section.
+    hookAllowList: () => hookAllowListOf(opts),
     // Where health gates connect and hook URLs point: the host part of its address URL (ssh://root@web-1.corp:22 → web-1.corp).
     async address(id) {
       const t = await target(id);

@@ -1,4 +1,5 @@
 import { BulwarkError } from '../../core/errors.js';
+import type { HookAllowList } from '../../policy/hook-allow-schema.js';
 import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
 import { runTransport } from '../../services/run-transport.js';
@@ -30,6 +31,8 @@ export async function runCommand(o: {
   knownHostsFile: string | undefined;
   json: boolean;
   ignoreWindows?: boolean;
+  /** The configuration file's `hooks:` section (used when BULWARK_HOOKS_FILE is not set). */
+  hooks?: HookAllowList | undefined;
 }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
@@ -40,6 +43,7 @@ export async function runCommand(o: {
         acceptNewHostKey: false,
         identityDir: sshKeyDir(o.io.env),
         hooksFile: o.io.env[HOOKS_FILE_VARIABLE],
+        hooks: o.hooks,
       });
     const id = (): number => {
       const n = Number(o.id);
@@ -117,6 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.exit = await runCommand({
           io: ctx.io,
           dbPath: ctx.dbPath(),
+          hooks: ctx.config?.config.hooks,
           action,
           id,
           policy: o.policy,

@@ -1,4 +1,5 @@
 import { SCHEDULER } from '../../services/audit.js';
+import type { HookAllowList } from '../../policy/hook-allow-schema.js';
 import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { listSources, syncSources } from '../../services/feeds.js';
 import { defaultKnownHosts, sshKeyDir } from '../../services/hosts.js';
@@ -24,6 +25,8 @@ export async function schedulerCommand(o: {
   once: boolean;
   knownHostsFile: string | undefined;
   signal?: AbortSignal;
+  /** The configuration file's `hooks:` section (used when BULWARK_HOOKS_FILE is not set). */
+  hooks?: HookAllowList | undefined;
 }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
@@ -33,6 +36,7 @@ export async function schedulerCommand(o: {
       acceptNewHostKey: false,
       identityDir: sshKeyDir(o.io.env, { server: true }),
       hooksFile: o.io.env[HOOKS_FILE_VARIABLE],
+      hooks: o.hooks,
     });
     await schedulerStarted(db, actorOf(o.io), { intervalSeconds: o.intervalSeconds, sync: o.sync });
     for (;;) {
@@ -77,6 +81,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.exit = await schedulerCommand({
         io: ctx.io,
         dbPath: ctx.dbPath(),
+        hooks: ctx.config?.config.hooks,
         intervalSeconds: o.interval,
         sync: o.sync === true,
         once: o.once === true,

@@ -1,4 +1,5 @@
 import { findWebRoot } from '../../api/app.js';
+import type { HookAllowList } from '../../policy/hook-allow-schema.js';
 import { HOOKS_FILE_VARIABLE } from '../../services/hook-allow.js';
 import { publicUrlOf, startServer } from '../../api/server.js';
 import { feedAllowForApi, feedAllowFromEnv } from '../../lib/feed-allow.js';
@@ -47,6 +48,8 @@ export async function serveCommand(
     reposNeedToken?: boolean;
     /** A YAML file whose `notify:` key holds the notification rules (issue #18 item 4). */
     notifyFile?: string | undefined;
+    /** The configuration file's `hooks:` section (used when BULWARK_HOOKS_FILE is not set). */
+    hooks?: HookAllowList | undefined;
     signal?: AbortSignal;
   },
 ): Promise<ExitCode> {
@@ -79,7 +82,7 @@ export async function serveCommand(
       reposNeedToken: o.reposNeedToken === true,
       knownHostsFile,
       sshKeyDir: identityDir,
-      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE] }),
+      transport: (d) => runTransport(d, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE], hooks: o.hooks }),
       runLeaseMs: o.leaseSeconds * 1000,
       version: VERSION,
       agentServerKey: agentServerKey(o.io.env),
@@ -122,7 +125,7 @@ export async function serveCommand(
 
     let timer: NodeJS.Timeout | undefined;
     if (o.scheduler) {
-      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE] });
+      const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE], hooks: o.hooks });
       const tick = async (): Promise<void> => {
         try {
           for (const t of await schedulerTick(db, transport, {
@@ -244,6 +247,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.exit = await serveCommand({
           io,
           dbPath: ctx.dbPath(),
+          hooks: ctx.config?.config.hooks,
           listen: o.listen ?? fromEnv('BULWARK_LISTEN') ?? '127.0.0.1:8080',
           tlsCert: o.tlsCert ?? fromEnv('BULWARK_TLS_CERT'),
           tlsKey: o.tlsKey ?? fromEnv('BULWARK_TLS_KEY'),

@@ -26,6 +26,22 @@ describe('apt argv', () => {
     expect(apt.capabilities).toEqual({ exclude: 'read-dry-run', advisoryUpdate: false, historyUndo: false, restartCandidates: false });
   });
 
+  it('rolls back by installing the previous versions exactly (no history to undo)', () => {
+    expect(apt.restoreArgv([{ name: 'curl', version: '7.88.1-10+deb12u5' }])).toEqual([
+      'apt-get',
+      '-y',
+      '-q',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      '--allow-downgrades',
+      'install',
+      '--no-install-recommends',
+      'curl=7.88.1-10+deb12u5',
+    ]);
+    expect(() => apt.restoreArgv([{ name: '-oAPT::x', version: '1' }])).toThrow(/not a package name/);
+    expect(apt.packageFilesArgv(['curl'])).toEqual(['dpkg-query', '-L', '--', 'curl']);
+  });
+
   it.each([
     ['Curl', '1.0'],
     ['curl', '1.0 --allow-downgrades'],

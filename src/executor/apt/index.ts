@@ -1,3 +1,4 @@
+import { BulwarkError } from '../../core/errors.js';
 import { globPattern } from '../../core/glob.js';
 import type { AvailableVersion, CommandResult, PackageManagerModule, PrecheckResult, Target } from '../types.js';
 import { DEB_VERSION, debNames, debSpec, nothingToUpdate } from '../words.js';
@@ -85,4 +86,21 @@ export const apt: PackageManagerModule = {
   readAvailable: readAptShow,
   installedArgvs: (names, o = {}) => (names.length === 0 ? [] : [['apt-cache', ...(o.extra ?? []), 'policy', ...debNames(names)]]),
   readInstalled: readAptPolicy,
+  restoreArgv(versions, o = {}) {
+    if (versions.length === 0) throw new BulwarkError('usage', 'nothing to restore');
+    const specs = versions.map((v) => debSpec({ name: v.name, version: v.version }));
+    return [
+      'apt-get',
+      ...(o.extra ?? []),
+      '-y',
+      '-q',
+      '-o',
+      'Dpkg::Options::=--force-confold',
+      '--allow-downgrades',
+      'install',
+      '--no-install-recommends',
+      ...specs,
+    ];
+  },
+  packageFilesArgv: (names) => ['dpkg-query', '-L', '--', ...debNames(names)],
 };

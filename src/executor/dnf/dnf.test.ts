@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,13 @@ describe('dnf outputs, as recorded from the real dnf 4', () => {
     expect(read('precheck-downgrade')).toMatchObject({ ok: false, message: 'the transaction would downgrade a package: refused' });
     expect(read('precheck-nothing')).toMatchObject({ ok: true, message: 'already at the planned versions' });
     expect(readDnfHistory(pmFixture('dnf', 'history-list').stdout)).toEqual([{ id: 1, command: '-y install bw-openssl-1:' }]);
+    expect(readDnfHistory(readFileSync(join(import.meta.dirname, '__fixtures__', 'history-list-two.txt'), 'utf8')).map((e) => e.id)).toEqual([1, 2]);
+    expect(readDnfHistory('No transactions\n')).toEqual([]);
+    const restore = pmFixture('dnf', 'restore');
+    expect(restore.argv).toEqual(dnf.restoreArgv([{ name: 'bw-openssl', version: '1:3.2.0-1.azl3' }]));
+    expect([restore.code, restore.stdout]).toEqual([0, expect.stringMatching(/Downgraded:\n +bw-openssl-1:3\.2\.0-1\.azl3/)]);
+    expect(() => dnf.restoreArgv([{ name: 'curl', version: '8 ; rm' }])).toThrow(/not a version/);
+    expect(() => dnf.history?.undoArgv(0)).toThrow(/not a transaction id/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readDnfDryRun, readNameEvrLines, tail, versionsOnly } from '../rpm-family.js';
 import type { CommandOptions, HistoryEntry, PackageManagerModule, Target } from '../types.js';
-import { excludeArgv, installrootArgv, nothingToUpdate, repoId, rpmNames, rpmSpec } from '../words.js';
+import { excludeArgv, installrootArgv, nothingToUpdate, repoId, restoreSpecs, rpmFilesArgv, transactionId, rpmNames, rpmSpec } from '../words.js';
 
 /**
  * dnf 4 (RHEL 8-10 family, Fedora up to 40; Debian 12 packages 4.14, which the tests run).
@@ -53,10 +53,13 @@ export const dnf: PackageManagerModule = {
   readAvailable: readNameEvrLines,
   installedArgvs: (names, o = {}) => query(names, o, true),
   readInstalled: (stdout) => versionsOnly(readNameEvrLines(stdout)),
+  // `install` of an older exact build downgrades it (exit 0), as `downgrade` would.
+  restoreArgv: (versions, o = {}) => [...head(o), '-y', 'install', ...restoreSpecs('dnf', versions)],
+  packageFilesArgv: (names, o = {}) => rpmFilesArgv('dnf', names, o),
   history: {
     listArgv: (o = {}) => [...head(o), '-q', 'history', 'list'],
     readList: readDnfHistory,
-    undoArgv: (id, o = {}) => [...head(o), '-y', 'history', 'undo', String(id)],
+    undoArgv: (id, o = {}) => [...head(o), '-y', 'history', 'undo', transactionId(id)],
   },
   // needs-restarting comes with dnf-plugins-core (RHEL and Fedora hosts have it; Debian's dnf does not).
   restarts: {

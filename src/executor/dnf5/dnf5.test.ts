@@ -100,6 +100,11 @@ describe('dnf5 outputs, as recorded from the real dnf5 5.0.15', () => {
       code: 2,
       stderr: expect.stringMatching(/Unknown argument "undo" for command "history"/) as unknown,
     });
+    // So a rollback installs the previous build exactly: `install` of an older build downgrades it (exit 0).
+    const restore = pmFixture('dnf5', 'restore');
+    expect(restore.argv).toEqual(dnf5.restoreArgv([{ name: 'bw-openssl', version: '1:3.2.0-1.azl3' }]));
+    expect([restore.code, restore.stdout]).toEqual([0, expect.stringMatching(/Downgrading bw-openssl-1:3\.2\.0-1\./)]);
+    expect(dnf5.readInstalled(pmFixture('dnf5', 'installed-after-restore').stdout).get('bw-openssl')).toEqual(['1:3.2.0-1.azl3']);
     expect(pmFixture('dnf5', 'needs-restarting')).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown argument "needs-restarting"/) as unknown });
   });
 });

@@ -1,6 +1,6 @@
 import { readDnfDryRun, readNameEvrLines, tail, versionsOnly } from '../rpm-family.js';
 import type { CommandOptions, HistoryEntry, PackageManagerModule, Target } from '../types.js';
-import { excludeArgv, installrootArgv, nothingToUpdate, repoId, rpmNames, rpmSpec } from '../words.js';
+import { excludeArgv, installrootArgv, nothingToUpdate, repoId, restoreSpecs, rpmFilesArgv, rpmNames, rpmSpec } from '../words.js';
 
 /**
  * dnf5 (Fedora 41+, Azure Linux 4.0), as dnf5 5.0.15 behaves (../shared/testbed, built here):
@@ -62,4 +62,7 @@ export const dnf5: PackageManagerModule = {
   readAvailable: readNameEvrLines,
   installedArgvs: (names, o = {}) => query(names, o, '--installed'),
   readInstalled: (stdout) => versionsOnly(readNameEvrLines(stdout)),
+  // No history undo in 5.0: a rollback installs the previous builds, which `install` downgrades to (exit 0, recorded).
+  restoreArgv: (versions, o = {}) => [...head(o), '-q', '-y', 'install', ...restoreSpecs('dnf5', versions)],
+  packageFilesArgv: (names, o = {}) => rpmFilesArgv('dnf5', names, o),
 };

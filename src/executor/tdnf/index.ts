@@ -1,7 +1,7 @@
 import { globPattern } from '../../core/glob.js';
 import { tail } from '../rpm-family.js';
 import type { AvailableVersion, CommandOptions, CommandResult, HistoryEntry, PackageManagerModule, PrecheckResult, Target } from '../types.js';
-import { excludeArgv, installrootArgv, nothingToUpdate, repoId, rpmNames, rpmSpec } from '../words.js';
+import { excludeArgv, installrootArgv, nothingToUpdate, repoId, restoreSpecs, rpmFilesArgv, transactionId, rpmNames, rpmSpec } from '../words.js';
 
 /**
  * tdnf (Azure Linux 2.0 and 3.0, Photon), as tdnf 3.5.9 behaves (../shared/testbed, built here):
@@ -136,13 +136,20 @@ export function readTdnfDryRun(r: CommandResult, o: { targets: readonly Target[]
   return { ok: true, missing: [], message: `the transaction resolves (${kinds})` };
 }
 
-/** `-j history list`: [{Id, CmdLine, …}], oldest first. */
+/**
+ * `-j history list`: [{Id, CmdLine, …}], oldest first. Its "(set)" creation and the "(unknown)"
+ * entries it records for rpm database changes made by other tools since it last ran are no
+ * transactions of a run's to undo (undoable: false).
+ */
 export function readTdnfHistory(stdout: string): HistoryEntry[] {
   const out: HistoryEntry[] = [];
   for (const v of jsonValues(stdout))
     if (Array.isArray(v))
       for (const e of v as { Id?: unknown; CmdLine?: unknown }[])
-        if (typeof e.Id === 'number') out.push({ id: e.Id, command: typeof e.CmdLine === 'string' ? e.CmdLine : '' });
+        if (typeof e.Id === 'number') {
+          const command = typeof e.CmdLine === 'string' ? e.CmdLine : '';
+          out.push({ id: e.Id, command, ...(command === '(set)' || command === '(unknown)' ? { undoable: false as const } : {}) });
+        }
   return out.sort((a, b) => a.id - b.id);
 }
 
@@ -170,9 +177,13 @@ export const tdnf: PackageManagerModule = {
   readAvailable: readTdnfRecords,
   installedArgvs: (names, o = {}) => query(names, o, '--installed'),
   readInstalled: (stdout) => new Map([...readTdnfRecords(stdout)].map(([n, l]) => [n, l.map((x) => x.version)])),
+  // `install` of an older exact build downgrades it (exit 0).
+  restoreArgv: (versions, o = {}) => [...head(o), '-y', 'install', ...restoreSpecs('tdnf', versions)],
+  packageFilesArgv: (names, o = {}) => rpmFilesArgv('tdnf', names, o),
   history: {
+    initArgv: (o = {}) => [...head(o), 'history', 'init'],
     listArgv: (o = {}) => [...head(o), '-j', 'history', 'list'],
     readList: readTdnfHistory,
-    undoArgv: (id, o = {}) => [...head(o), '-y', 'history', 'undo', '--from', String(id)],
+    undoArgv: (id, o = {}) => [...head(o), '-y', 'history', 'undo', '--from', transactionId(id)],
   },
 };

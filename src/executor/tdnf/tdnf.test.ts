@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,27 @@ describe('tdnf argv', () => {
 
 // Outputs of the real tdnf 3.5.9 (scripts/record-pm-fixtures.ts), read as a run reads them.
 describe('tdnf outputs, as recorded from the real tdnf 3.5.9', () => {
+  it('undoes one transaction with `history undo --from ID` (the positional `history undo ID` plans the same), and restores exact builds by downgrading', () => {
+    const from = pmFixture('tdnf', 'history-undo-assumeno');
+    const positional = pmFixture('tdnf', 'history-undo-positional-assumeno');
+    expect(from.argv.slice(-3)).toEqual(['undo', '--from', '2']);
+    expect(positional.argv.slice(-3)).toEqual(['history', 'undo', '2']);
+    expect([positional.code, positional.stdout]).toEqual([from.code, from.stdout]);
+    expect(from.stdout).toMatch(/Downgrading:\nbw-curl .*8\.8\.0-1\.azl3[\s\S]*bw-openssl .*1:3\.3\.0-2\.azl3/);
+    const restore = pmFixture('tdnf', 'restore');
+    expect(restore.argv).toEqual(tdnf.restoreArgv([{ name: 'bw-openssl', version: '1:3.2.0-1.azl3' }], o));
+    expect([restore.code, restore.stdout]).toEqual([0, expect.stringMatching(/Downgrading:\nbw-openssl +noarch +1:3\.2\.0-1\.azl3/)]);
+    expect(tdnf.readInstalled(pmFixture('tdnf', 'installed-after-restore').stdout).get('bw-openssl')).toEqual(['1:3.2.0-1.azl3']);
+    expect(tdnf.packageFilesArgv(['bw-openssl'])).toEqual(['rpm', '-ql', '--', 'bw-openssl']);
+    expect(() => tdnf.history?.undoArgv(0, o)).toThrow(/not a transaction id/);
+  });
+
+  it("marks its '(set)' creation and '(unknown)' rpm database syncs as nothing to undo (recorded under --installroot, where tdnf 3.5.9 logs them)", () => {
+    const list = readTdnfHistory(readFileSync(join(import.meta.dirname, '__fixtures__', 'history-list-installroot.txt'), 'utf8'));
+    expect(list.filter((e) => e.undoable !== false).map((e) => e.id)).toEqual([2, 3, 6]);
+    expect(list.filter((e) => e.undoable === false).map((e) => e.command)).toEqual(['(set)', '(unknown)', '(unknown)', '(unknown)']);
+  });
+
   it('the recorded commands are the ones the module sends', () => {
     expect(pmFixture('tdnf', 'precheck-upgrade').argv).toEqual(tdnf.precheckArgv(UP, o));
     expect(pmFixture('tdnf', 'update').argv).toEqual(tdnf.updateArgv(UP, o));
@@ -133,7 +154,7 @@ describe('tdnf outputs, as recorded from the real tdnf 3.5.9', () => {
 
   it('reads its history: the "(set)" baseline first, then each transaction; a -j undo runs despite --assumeno', () => {
     expect(readTdnfHistory(pmFixture('tdnf', 'history-list').stdout)).toEqual([
-      { id: 1, command: '(set)' },
+      { id: 1, command: '(set)', undoable: false },
       { id: 2, command: '-c /etc/tdnf/tdnf.conf --releasever=3.0 -y install bw-openssl-1:3.3.5-5.azl3 bw-curl-0:8.11.1-3.azl3' },
     ]);
     expect(pmFixture('tdnf', 'history-undo-assumeno').code).toBe(8);

@@ -1,4 +1,5 @@
 import type { Snapshot } from '../../inventory/collector.js';
+import type { HookAllowList } from '../../policy/hook-allow-schema.js';
 import type { SshOptions } from '../../inventory/ssh.js';
 import type { StoredTarget } from '../../storage/index.js';
 import type { CommandResult } from '../runs.js';
@@ -9,8 +10,10 @@ export type HostTransportOptions = SshOptions & {
   rebootWaitMs?: number;
   rebootPollMs?: number;
   agentTaskTimeoutMs?: number;
-  /** The hook allow-list file (`BULWARK_HOOKS_FILE` of the process executing runs); absent: this process's environment's. */
+  /** The hook allow-list file (`BULWARK_HOOKS_FILE` of the process executing runs); absent: `hooks`, else this process's environment's. */
   hooksFile?: string | undefined;
+  /** The configuration file's `hooks:` section, already checked: the allow-list when no `hooksFile` is named. */
+  hooks?: HookAllowList | undefined;
 };
 
 export interface HostTransportContext {

@@ -5,63 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { file, requires } from '../../test/needs.js';
 import { waitFor } from '../../test/events.js';
-import {
-  historyListArgv,
-  installedVersionsArgv,
-  readHistoryIds,
-  readInstalledVersions,
-  readStaleProcesses,
-  restartArgv,
-  restoreArgv,
-  staleProcessesArgv,
-  undoArgv,
-  unitOfCgroup,
-} from './safety.js';
+import { readPackageFiles, readStaleProcesses, restartArgv, staleProcessesArgv, unitActiveArgv, unitOfCgroup } from './host-processes.js';
 
-describe('safe patching commands per package manager', () => {
-  it('reads the transaction ids of dnf 4 (its table, recorded from the real dnf) and tdnf (-j JSON)', () => {
-    expect(readHistoryIds('dnf', readFileSync(join(import.meta.dirname, '__fixtures__', 'dnf4-history-list.txt'), 'utf8'))).toEqual([1, 2]);
-    expect(readHistoryIds('dnf', 'No transactions\n')).toEqual([]);
-    expect(readHistoryIds('tdnf', '[{"Id":3,"CmdLine":"install x","TimeStamp":1,"AddedCount":1,"RemovedCount":0},{"Id":1,"CmdLine":"init"}]')).toEqual([1, 3]);
-    // Recorded from the real tdnf 3.5.9 (testbed build) after an install, an update and `history undo 3`:
-    // its "(set)" creation and "(unknown)" rpm database syncs are not transactions to undo.
-    expect(readHistoryIds('tdnf', readFileSync(join(import.meta.dirname, '__fixtures__', 'tdnf-3.5.9-history-list.json'), 'utf8'))).toEqual([2, 3, 6]);
-    expect(() => readHistoryIds('tdnf', 'Error(1011)')).toThrow(/no JSON/);
-    expect(historyListArgv('apt')).toBeNull();
-    expect(historyListArgv('tdnf', { installroot: '/r' })).toEqual(['tdnf', '--installroot=/r', '-j', 'history', 'list']);
-  });
-
-  it('undoes with the history where the manager keeps one, and installs exact previous versions with apt', () => {
-    expect(undoArgv('dnf', 7)).toEqual(['dnf', '-y', 'history', 'undo', '7']);
-    expect(undoArgv('tdnf', 2)).toEqual(['tdnf', '-y', 'history', 'undo', '2']);
-    expect(() => undoArgv('apt', 1)).toThrow(/no transaction history/);
-    expect(() => undoArgv('dnf', 0)).toThrow(/not a transaction id/);
-    expect(restoreArgv('apt', [{ name: 'curl', version: '7.88.1-10+deb12u5' }])).toEqual([
-      'apt-get',
-      '-y',
-      '-q',
-      '-o',
-      'Dpkg::Options::=--force-confold',
-      '--allow-downgrades',
-      'install',
-      '--no-install-recommends',
-      'curl=7.88.1-10+deb12u5',
-    ]);
-    expect(() => restoreArgv('apt', [{ name: '-oAPT::x', version: '1' }])).toThrow(/not a package name/);
-    expect(() => restoreArgv('dnf', [{ name: 'curl', version: '8 ; rm' }])).toThrow(/not a version/);
-  });
-
-  it('reads installed versions: rpm lines, and only what dpkg has installed', () => {
-    expect(installedVersionsArgv('dnf', ['openssl'])).toEqual(['rpm', '-q', '--qf', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\n', '--', 'openssl']);
-    expect([...readInstalledVersions('dnf', 'kernel 0:6.6.1-1.azl3\nkernel 0:6.6.2-1.azl3\npackage nope is not installed\n')]).toEqual([
-      ['kernel', ['0:6.6.1-1.azl3', '0:6.6.2-1.azl3']],
-    ]);
-    expect([...readInstalledVersions('apt', 'ii  curl 7.88.1-10+deb12u5\nrc  old 1.0\nii  libc6:amd64 2.36-9\n')]).toEqual([
-      ['curl', ['7.88.1-10+deb12u5']],
-      ['libc6', ['2.36-9']],
-    ]);
-  });
-
+describe('the manager-neutral commands of safe patching', () => {
   it('finds the unit of a process from its cgroup (v1 name=systemd, v2), and restarts only valid unit names', () => {
     expect(unitOfCgroup('/system.slice/nginx.service')).toBe('nginx.service');
     expect(unitOfCgroup('/system.slice/nginx.service/worker')).toBe('nginx.service');
@@ -84,6 +30,12 @@ describe('safe patching commands per package manager', () => {
     ]);
     expect(restartArgv(['nginx.service'])).toEqual(['systemctl', 'restart', '--', 'nginx.service']);
     expect(() => restartArgv(['x; reboot'])).toThrow(/not a systemd unit/);
+    expect(unitActiveArgv('bw-demo.service')).toEqual(['systemctl', 'is-active', '--', 'bw-demo.service']);
+    expect(() => unitActiveArgv('--now')).toThrow(/not a systemd unit/);
+    expect([...readPackageFiles('/usr/lib64/libssl.so.3\n(contains no files)\npackage diverted by x to: /y\n/etc/ssl\n')]).toEqual([
+      '/usr/lib64/libssl.so.3',
+      '/etc/ssl',
+    ]);
   });
 });
 
