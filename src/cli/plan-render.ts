@@ -1,5 +1,5 @@
 import type { Gate, Hook } from '../policy/safety-schema.js';
-import type { Plan, PlannedPackage } from '../policy/plan.js';
+import { isKernel, type Plan, type PlannedPackage } from '../policy/plan.js';
 import type { PlanTimeline } from '../services/plan-timeline.js';
 import { plural } from '../lib/words.js';
 import { formatTable } from './table.js';
@@ -69,9 +69,15 @@ export function renderPlan(plan: PlanTimeline, policyVersion: number, soakHours:
     const urgent = e.packages.filter((p) => p.emergency);
     const rest = e.packages.filter((p) => !p.emergency);
     const label = e.reasons.includes('monthly') ? 'monthly' : e.reasons.join(',');
+    // The emergency part reboots as the scheduler runs it (scheduler.ts dueNow): for its own
+    // kernel, when the policy always reboots, or when the host asked for one anyway.
+    const reboots = (parts: readonly PlannedPackage[]): boolean =>
+      parts === urgent && rest.length > 0
+        ? e.reboot && (plan.reboot === 'always' || urgent.some((p) => isKernel(p.name)) || !e.packages.some((p) => isKernel(p.name)))
+        : e.reboot;
     const common = (parts: readonly PlannedPackage[]): string[] => [
       e.approval,
-      e.reboot ? 'yes' : 'no',
+      reboots(parts) ? 'yes' : 'no',
       `${plural(parts.length, 'package')}, ${plural(new Set(parts.flatMap((p) => p.advisories)).size, 'advisory', 'advisories')}`,
     ];
     // "≥": the earliest start — the ring waits for the previous ring's end, not known ahead.

@@ -17,6 +17,8 @@ export interface TimelineEntry extends PlanEntry {
 }
 export interface PlanTimeline extends Omit<Plan, 'entries'> {
   timezone: string;
+  /** The policy's `reboot`: with `when-required`, an emergency part reboots only for its own kernel (as the scheduler runs it). */
+  reboot: Policy['reboot'];
   windows: { name: string; days: string[]; start: string; durationHours: number; timezone: string }[];
   entries: TimelineEntry[];
 }
@@ -50,6 +52,7 @@ export function timelineOf(plan: Plan, policy: Policy): PlanTimeline {
   return {
     ...plan,
     timezone: policy.cadence.timezone,
+    reboot: policy.reboot,
     windows: policy.windows.map((w) => ({ name: w.name, days: [...w.days], start: w.start, durationHours: w.durationHours, timezone: w.timezone })),
     entries,
   };

@@ -209,12 +209,20 @@ describe('the plan as printed', () => {
     const out = renderPlan(timelineOf(assemblePlan({ policy, targets: fleet.slice(0, 1), findings, now: at }), policy), 1, 24);
     // Not "emergency" for every package: the kernel now, the rest in the weekend window.
     expect(out).toMatch(
-      /^canary\s+web-01\s+emergency\s+2026-11-24 13:00 CET\s+none: at once, outside windows\s+\S+ \S+ CET\s+approved\s+\S+\s+1 package, 1 advisory$/m,
+      /^canary\s+web-01\s+emergency\s+2026-11-24 13:00 CET\s+none: at once, outside windows\s+\S+ \S+ CET\s+approved\s+yes\s+1 package, 1 advisory$/m,
     );
     expect(out).toMatch(
       /^canary\s+web-01\s+monthly\s+≥2026-11-28 02:00 CET\s+weekend until 2026-11-\d\d \d\d:\d\d CET\s+-\s+\S+\s+\S+\s+3 packages, 2 advisories$/m,
     );
     expect(out).toContain('packages by advisory:\n  web-01 emergency: K-1: kernel→0:6.6.70.1-1.azl3\n');
+    // A critical curl with a monthly kernel: the emergency part reboots not (as the scheduler runs it), the monthly one does.
+    const swapped = [
+      finding('web-01', { ...crit, package: 'curl', fixed: '0:8.11.1-3.azl3' }),
+      finding('web-01', { advisoryId: 'K-2', package: 'kernel', fixed: '0:6.6.70.1-1.azl3', installed: '0:6.6.57.1-10.azl3' }),
+    ];
+    const out2 = renderPlan(timelineOf(assemblePlan({ policy, targets: fleet.slice(0, 1), findings: swapped, now: at }), policy), 1, 24);
+    expect(out2).toMatch(/^canary\s+web-01\s+emergency\s+.*\s+approved\s+no\s+1 package, 1 advisory$/m);
+    expect(out2).toMatch(/^canary\s+web-01\s+monthly\s+.*\s+approved\s+yes\s+1 package, 1 advisory$/m);
     expect(out).toContain('\n  web-01 monthly: C-2: curl→0:8.11.1-3.azl3 curl-libs→0:8.11.1-3.azl3\n  web-01 monthly: V-3: vim→0:9.1.1-1.azl3\n');
   });
 });
