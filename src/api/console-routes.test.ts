@@ -127,6 +127,16 @@ describe.each(testDatabases())('console routes on $name', ({ open }) => {
     expect((await call('GET', '/api/v1/runs')).json.items).toEqual([]);
   });
 
+  it('the /plan route leaves the imported target out of the rings as a run does, warns, and marks its overdue finding unreachable (issue #17)', async () => {
+    expect((await call('PUT', '/api/v1/policies/console', { text: POLICY })).status).toBe(200);
+    const r = await call('GET', '/api/v1/policies/console/plan?at=2027-06-01T00:00:00Z', { token: viewer });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ policy: 'console', timezone: 'Europe/Berlin', entries: [] });
+    expect(r.json.warnings.filter((w: any) => w.kind === 'unreachable-target').map((w: any) => w.targets)).toEqual([['demo-azl3-vm']]);
+    expect(r.json.breaches.length).toBeGreaterThan(0);
+    expect(r.json.breaches.every((b: any) => b.target === 'demo-azl3-vm' && b.unreachable === true)).toBe(true);
+  });
+
   it('adds, lists and disables users (never their hashes); a short password is refused', async () => {
     expect((await call('PUT', '/api/v1/users/erin', { body: { role: 'operator', password: 'a long enough password' } })).status).toBe(200);
     const list = await call('GET', '/api/v1/users');

@@ -153,6 +153,8 @@ export interface PlanBreach {
    */
   firstSeen: string;
   publishedAt: string | null;
+  /** The target has no address Bulwark reaches it by (an imported inventory): no plan entry or run will fix it (issue #17). */
+  unreachable?: true;
 }
 
 /**

@@ -104,12 +104,14 @@ export function assemblePlan(input: PlanInput): Plan {
   const entries = items.map((x) => entryOf(x, times.get(x) ?? { start: nowMs, end: null, name: null }, policy, nowMs));
   entries.sort((a, b) => a.ringIndex - b.ringIndex || a.target.localeCompare(b.target));
   breaches.sort((a, b) => b.overdueHours - a.overdueHours || a.target.localeCompare(b.target));
+  // A finding past its deadline on a target no run reaches is not plan work: it says so.
+  const noRun = new Set(input.targets.filter((t) => t.reachable === false).map((t) => t.name));
   return {
     policy: policy.name,
     generatedAt: iso(nowMs),
     cycle: { previous: Number.isFinite(around.previous) ? iso(around.previous) : null, next: iso(around.next) },
     entries,
-    breaches,
+    breaches: breaches.map((b) => (noRun.has(b.target) ? { ...b, unreachable: true as const } : b)),
     warnings: [
       ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name)), unreachable),
       ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false }),

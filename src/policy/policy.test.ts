@@ -542,9 +542,23 @@ describe('assemblePlan', () => {
       ring: '',
       targets: ['imp-1', 'imp-2'],
       message:
-        '2 targets have no address Bulwark reaches them by (imported inventories), so no run patches them: imp-1, imp-2 (`bulwark hosts add NAME --address … --replace`, or enroll an agent)',
+        '2 targets have no address Bulwark reaches them by (imported inventories), so no run patches them; left out of the rings: imp-1, imp-2 (`bulwark hosts add NAME --address … --replace`, or enroll an agent)',
     });
     expect(assemblePlan({ policy, targets: [host('web-01')], findings: f, now }).warnings?.some((w) => w.kind === 'unreachable-target')).toBe(false);
+  });
+
+  it('marks a finding past its deadline on a target no run reaches as unreachable, not plan work (issue #17)', () => {
+    const old = { severity: 'critical' as const, publishedAt: '2024-10-01T00:00:00Z', firstSeen: '2024-10-01T00:00:00Z' };
+    const p = assemblePlan({
+      policy,
+      targets: [{ ...host('imp-1'), reachable: false }, host('web-01')],
+      findings: ['imp-1', 'web-01'].map((t) => finding(t, old)),
+      now,
+    });
+    expect(p.breaches.map((b) => [b.target, b.unreachable])).toEqual([
+      ['imp-1', true],
+      ['web-01', undefined],
+    ]);
   });
 
   it('says when a breach was first seen: an advisory published long before the host was scanned is overdue from its first scan', () => {

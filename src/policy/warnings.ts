@@ -22,7 +22,7 @@ export function planWarnings(
       kind: 'unreachable-target',
       ring: '',
       targets: names,
-      message: `${names.length === 1 ? '1 target has' : `${String(names.length)} targets have`} no address Bulwark reaches them by (imported inventories), so no run patches them: ${names.join(', ')} (\`bulwark hosts add NAME --address … --replace\`, or enroll an agent)`,
+      message: `${names.length === 1 ? '1 target has no address Bulwark reaches it by (an imported inventory), so no run patches it' : `${String(names.length)} targets have no address Bulwark reaches them by (imported inventories), so no run patches them`}; left out of the rings: ${names.join(', ')} (\`bulwark hosts add NAME --address … --replace\`, or enroll an agent)`,
     });
   }
   for (const [i, r] of rings.entries()) {

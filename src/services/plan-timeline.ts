@@ -1,5 +1,6 @@
 import { windowSlots } from '../policy/schedule.js';
 import type { Plan, PlanEntry } from '../policy/plan-types.js';
+import type { Policy } from '../policy/schema.js';
 import { makePlan } from './policies.js';
 import type { Db } from './store.js';
 
@@ -16,6 +17,8 @@ export interface TimelineEntry extends PlanEntry {
 }
 export interface PlanTimeline extends Omit<Plan, 'entries'> {
   timezone: string;
+  /** The policy's `reboot`: with `when-required`, an emergency part reboots only for its own kernel (as the scheduler runs it). */
+  reboot: Policy['reboot'];
   windows: { name: string; days: string[]; start: string; durationHours: number; timezone: string }[];
   entries: TimelineEntry[];
 }
@@ -27,6 +30,15 @@ export async function planTimeline(
   o: { at?: Date; reachable?: ((t: { address: string | null }) => boolean) | undefined } = {},
 ): Promise<PlanTimeline> {
   const { plan, policy } = await makePlan(db, name, { ...(o.at !== undefined ? { at: o.at } : {}), reachable: o.reachable });
+  return timelineOf(plan, policy);
+}
+
+/**
+ * A plan with its policy's time zone and windows, and each emergency entry's other packages with
+ * the window they wait for (what `bulwark plan` and the /plan and /timeline routes show).
+ * @example timelineOf(plan, policy).timezone // 'Europe/Berlin'
+ */
+export function timelineOf(plan: Plan, policy: Policy): PlanTimeline {
   const slot = windowSlots(policy.windows);
   const entries = plan.entries.map((e): TimelineEntry => {
     const rest = e.packages.filter((p) => !p.emergency);
@@ -40,6 +52,7 @@ export async function planTimeline(
   return {
     ...plan,
     timezone: policy.cadence.timezone,
+    reboot: policy.reboot,
     windows: policy.windows.map((w) => ({ name: w.name, days: [...w.days], start: w.start, durationHours: w.durationHours, timezone: w.timezone })),
     entries,
   };

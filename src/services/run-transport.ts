@@ -91,5 +91,13 @@ export function sshRunTransport(db: Db, opts: HostTransportOptions): RunTranspor
 /** Each host through the transport its address names (host-transports/index.ts). */
 export function runTransport(db: Db, opts: HostTransportOptions): RunTransport {
   // A target whose address names no transport (an imported inventory) is not reached: plans leave it out.
-  return dispatch(db, opts, requireTransport, (t) => transportOf(t) !== null);
+  return dispatch(db, opts, requireTransport, reachableTarget);
+}
+
+/**
+ * Whether a run can reach a target at all: its address names a transport (an imported inventory
+ * has none). Plans shown to operators (`bulwark plan`, the /plan route) leave the others out as a run does.
+ */
+export function reachableTarget(t: { address: string | null }): boolean {
+  return transportOf(t) !== null;
 }

@@ -58,7 +58,7 @@ needs.describe('the scheduler', () => {
       expect(plan.entries).toEqual([]);
       expect(plan.warnings).toContainEqual(expect.objectContaining({ kind: 'unreachable-target', targets: ['imp-1', 'imp-2'] }));
       // The emergency is due, yet no run starts, so none halts and holds the targets.
-      expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null }]);
+      expect(await schedulerTick(db, transport, { clock: tuesday })).toEqual([{ policy: 'oob', started: null, unreachable: ['imp-1', 'imp-2'] }]);
       expect(await listRuns(db)).toEqual([]);
       expect(await busyTargets(db)).toEqual([]);
     } finally {

@@ -18,6 +18,11 @@ export interface TickResult {
   policy: string;
   started: { run: number; hosts: string[] } | null;
   report?: RunReport;
+  /**
+   * Targets with work under this policy that no run can reach (imported inventories, no address):
+   * left out of every run (issue #17 item 5: `serve --demo` started runs on them, which halted).
+   */
+  unreachable?: string[];
 }
 
 /**
@@ -118,8 +123,10 @@ async function tickLeased(
     const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now, reachable: transport.reaches?.bind(transport) });
     const busy = new Set(await busyTargets(db));
     const entries = plan.entries.filter((e) => !busy.has(e.targetId)).flatMap((e) => dueNow(e, now.getTime(), policy.reboot === 'always') ?? []);
+    const left = plan.warnings?.find((w) => w.kind === 'unreachable-target')?.targets ?? [];
+    const unreachable = left.length > 0 ? { unreachable: left } : {};
     if (entries.length === 0) {
-      out.push({ policy: name, started: null });
+      out.push({ policy: name, started: null, ...unreachable });
       continue;
     }
     const sub: Plan = { ...plan, entries };
@@ -141,10 +148,10 @@ async function tickLeased(
     const lease = { lease: { holder, ...(opts.runLeaseTtlMs !== undefined ? { ttlMs: opts.runLeaseTtlMs } : {}) } };
     if (opts.detach === true) {
       executeAudited(db, runPk, transport, clock, lease, actor, name).catch(() => undefined);
-      out.push({ policy: name, started: { run: runPk, hosts } });
+      out.push({ policy: name, started: { run: runPk, hosts }, ...unreachable });
     } else {
       const report = await executeAudited(db, runPk, transport, clock, lease, actor, name);
-      out.push({ policy: name, started: { run: runPk, hosts }, report });
+      out.push({ policy: name, started: { run: runPk, hosts }, report, ...unreachable });
     }
   }
   return out;

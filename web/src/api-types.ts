@@ -188,6 +188,57 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/compliance/evidence': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** For a host and period: every run that touched it, the packages and versions changed, who approved, the findings it closed */
+    get: operations['getComplianceEvidence'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/compliance/profiles': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Deadline profiles: the built-in FedRAMP and PCI DSS ones (as edited) and the operators' own */
+    get: operations['getComplianceProfiles'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/compliance/report': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** SLA attainment per severity (and KEV), policy, release and month, with exceptions; JSON, or CSV or HTML with `format` */
+    get: operations['getComplianceReport'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/decisions': {
     parameters: {
       query?: never;
@@ -523,7 +574,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The plan the policy makes now (or at a given time) */
+    /** The plan the policy makes now (or at a given time); targets no run can reach are left out of its rings (named in a warning, their overdue findings marked unreachable), with the policy's time zone and windows and an emergency entry's other packages with the window they wait for */
     get: operations['getPoliciesNamePlan'];
     put?: never;
     post?: never;
@@ -904,6 +955,23 @@ export interface paths {
     };
     /** One published version: its YAML and its deviation report */
     get: operations['getViewsViewVersionsVersion'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Prometheus metrics (text format 0.0.4): hosts, findings, SLA breaches, feeds, runs, agents, HTTP latency; every series bulwark_… */
+    get: operations['getMetrics'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1560,6 +1628,210 @@ export interface operations {
         };
       };
       /** @description needs the operator role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
+  getComplianceEvidence: {
+    parameters: {
+      query: {
+        from?: string;
+        host: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the viewer role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
+  getComplianceProfiles: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the viewer role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
+  getComplianceReport: {
+    parameters: {
+      query?: {
+        deadlines?: string;
+        format?: 'json' | 'csv' | 'html';
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the viewer role */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2344,7 +2616,7 @@ export interface operations {
           identityFile?: string;
           name: string;
           /** @enum {string} */
-          packageManager?: 'dnf' | 'tdnf' | 'apt';
+          packageManager?: 'dnf' | 'dnf5' | 'tdnf' | 'apt';
           sudo?: boolean;
           tags?: string[];
         };
@@ -5023,6 +5295,71 @@ export interface operations {
         version: string;
         view: string;
       };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the viewer role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
       cookie?: never;
     };
     requestBody?: never;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { applyPolicyText, decide, decisions, listPolicies, makePlan, planDiff, revoke } from '../../services/policies.js';
-import { planTimeline } from '../../services/plan-timeline.js';
+import { planTimeline, timelineOf } from '../../services/plan-timeline.js';
 import { previewRun } from '../../services/run-preview.js';
 import { isoTime, name, route, type Route } from './route.js';
 
@@ -28,9 +28,17 @@ export const POLICY_ROUTES: readonly Route[] = [
     path: '/api/v1/policies/:name/plan',
     access: 'viewer',
     tag: 'policies',
-    summary: 'The plan the policy makes now (or at a given time)',
+    summary:
+      "The plan the policy makes now (or at a given time); targets no run can reach are left out of its rings (named in a warning, their overdue findings marked unreachable), with the policy's time zone and windows and an emergency entry's other packages with the window they wait for",
     query: z.object({ at: isoTime.optional() }),
-    handle: async ({ db, params, query }) => (await makePlan(db, params.name, query.at === undefined ? {} : { at: new Date(query.at) })).plan,
+    handle: async ({ db, params, query, config }) => {
+      const transport = config.transport(db);
+      const { plan, policy } = await makePlan(db, params.name, {
+        ...(query.at !== undefined ? { at: new Date(query.at) } : {}),
+        reachable: transport.reaches?.bind(transport),
+      });
+      return timelineOf(plan, policy);
+    },
   }),
   route({
     method: 'get',

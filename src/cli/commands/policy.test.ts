@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../policy/load.js';
 import { assemblePlan, type PlanFinding } from '../../policy/plan.js';
 import { overdue, renderPlan } from './policy.js';
+import { timelineOf } from '../../services/plan-timeline.js';
 
 const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
@@ -27,11 +28,33 @@ describe('bulwark policy and plan', () => {
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: version 1 applied\n');
     expect((await run('--db', db, 'policy', 'apply', '-f', f)).out).toBe('policy azl3-prod: unchanged (version 1)\n');
     expect((await run('--db', db, 'policy', 'list')).out).toMatch(/^azl3-prod\s+1\s+/m);
+    // The demo host is an imported inventory with no address: no run reaches it, so the plan
+    // leaves it out of its rings, says so, and its overdue finding is not plan work (issue #17).
+    const imported = await run('--db', db, 'plan', '--policy', 'azl3-prod', '--at', '2026-11-24T12:00:00Z');
+    expect(imported.out).not.toMatch(/^canary\s+demo-azl3-vm/m);
+    expect(imported.out).toMatch(/^no host to patch$/m);
+    expect(imported.out).toMatch(
+      /^1 warning:\n {2}1 target has no address Bulwark reaches it by \(an imported inventory\), so no run patches it; left out of the rings: demo-azl3-vm/m,
+    );
+    expect(imported.out).toMatch(/^1 finding past their deadline \(1 on targets no run reaches, so in no plan\):$/m);
+    expect(imported.out).toMatch(/^ {2}demo-azl3-vm DEMO-2024-0002 golang: .*; unreachable: no address Bulwark reaches it by, no run patches it$/m);
+    const importedJson = JSON.parse((await run('--db', db, 'plan', '--policy', 'azl3-prod', '--format', 'json', '--at', '2026-11-24T12:00:00Z')).out) as {
+      entries: unknown[];
+      breaches: { unreachable?: boolean }[];
+      warnings: { kind: string; targets: string[] }[];
+    };
+    expect(importedJson.entries).toEqual([]);
+    expect(importedJson.breaches.map((b) => b.unreachable)).toEqual([true]);
+    expect(importedJson.warnings.filter((w) => w.kind === 'unreachable-target').map((w) => w.targets)).toEqual([['demo-azl3-vm']]);
+    // Given an address, it is planned.
+    expect((await run('--db', db, 'hosts', 'add', 'demo-azl3-vm', '--address', 'root@127.0.0.1', '--replace')).code).toBe(0);
     const plan = JSON.parse((await run('--db', db, 'plan', '--policy', 'azl3-prod', '--format', 'json', '--at', '2026-11-24T12:00:00Z')).out) as {
       policyVersion: number;
+      timezone: string;
       entries: { target: string; ring: string; packages: { name: string; to: string }[]; excluded: { package: string }[]; reboot: boolean }[];
     };
     expect(plan.policyVersion).toBe(1);
+    expect(plan.timezone).toBe('Europe/Berlin');
     const e = plan.entries[0];
     expect([e?.target, e?.ring, e?.reboot]).toEqual(['demo-azl3-vm', 'canary', true]);
     // openssl's fix (3.3.0-3.azl3) is within its pin (3.3.*).
@@ -45,7 +68,7 @@ describe('bulwark policy and plan', () => {
     // why so many — it was overdue when the host was first scanned.
     const atPlan = await run('--db', db, 'plan', '--policy', 'azl3-prod', '--at', '2026-11-24T12:00:00Z');
     expect(atPlan.out).toMatch(
-      /^ {2}demo-azl3-vm DEMO-2024-0002 golang: due 2024-10-02T00:00:00\.000Z, 783 days overdue; already overdue when first seen on \d{4}-\d{2}-\d{2} \(counted from its publication on 2024-10-01\)$/m,
+      /^ {2}demo-azl3-vm DEMO-2024-0002 golang: due 2024-10-02 02:00 CEST, 783 days overdue; already overdue when first seen on \d{4}-\d{2}-\d{2} \(counted from its publication on 2024-10-01\)$/m,
     );
     expect(atPlan.out).toMatch(/^1 finding past their deadline:$/m);
     expect(atPlan.out).not.toMatch(/\d h overdue/);
@@ -127,9 +150,15 @@ describe('the plan as printed', () => {
 
   it('marks the earliest starts of rings that wait for another, names the ring waited for, and warns of a ring starting after its deadline', () => {
     // 2026-12-08: the monthly deadline is 2026-12-14T23:00Z; the last ring's weekend is 12-19.
-    const out = renderPlan(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), 3, 24);
-    expect(out).toMatch(/^canary\s+web-01\s+2026-12-12T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z\s+approved/m);
-    expect(out).toMatch(/^rest\s+app-\d\s+≥2026-12-19T01:00:00\.000Z\s+weekend\s+2026-12-14T23:00:00\.000Z \(late\)\s+approved/m);
+    const out = renderPlan(
+      timelineOf(assemblePlan({ policy, targets: fleet, findings: fleet.map((t) => finding(t.id)), now: new Date('2026-12-08T12:00:00Z') }), policy),
+      3,
+      24,
+    );
+    // Times in the policy's zone (Europe/Berlin), the window with its end.
+    expect(out).toMatch(/^plan of azl3-prod v3 at 2026-12-08 13:00 CET; next monthly cycle \S+ \S+ CET; times in Europe\/Berlin$/m);
+    expect(out).toMatch(/^canary\s+web-01\s+monthly\s+2026-12-12 02:00 CET\s+weekend until 2026-12-\d\d \d\d:00 CET\s+2026-12-15 00:00 CET\s+approved/m);
+    expect(out).toMatch(/^rest\s+app-\d\s+monthly\s+≥2026-12-19 02:00 CET\s+weekend until \S+ \S+ CET\s+2026-12-15 00:00 CET \(late\)\s+approved/m);
     expect(out).toContain(
       '\n  ring early: starts 24 h after ring canary ends; ≥: the earliest, if ring canary took no time\n  ring rest: starts 24 h after ring early ends; ≥: the earliest, if ring early took no time\n',
     );
@@ -158,15 +187,43 @@ describe('the plan as printed', () => {
       firstSeen: at.toISOString(),
     };
     const out = renderPlan(
-      assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }),
+      timelineOf(assemblePlan({ policy: rings, targets: fleet.slice(0, 2), findings: [finding('web-01', crit), finding('app-0', crit)], now: at }), rings),
       1,
       48,
     );
-    expect(out).toMatch(/^rest\s+app-0\s+≥2026-11-25T00:00:00\.000Z\s+emergency\s+2026-11-25T12:00:00\.000Z\s/m);
+    expect(out).toMatch(/^rest\s+app-0\s+emergency\s+≥2026-11-25 01:00 CET\s+none: at once, outside windows\s+2026-11-25 13:00 CET\s/m);
     expect(out).toContain(
       "\n  ring rest (emergency): starts 12 h after ring canary ends (the policy's 48 h soak, shortened to meet the deadline); ≥: the earliest, if ring canary took no time\n",
     );
     expect([overdue(0), overdue(47), overdue(48), overdue(20_222)]).toEqual(['0 h overdue', '47 h overdue', '2 days overdue', '842 days overdue']);
+  });
+  it('shows the emergency part apart from the monthly work, each with its real window, and the packages grouped by advisory (issue #17)', () => {
+    const at = new Date('2026-11-24T12:00:00Z');
+    const crit = { package: 'kernel', fixed: '0:6.6.70.1-1.azl3', advisoryId: 'K-1', severity: 'critical' as const, publishedAt: at.toISOString() };
+    const findings = [
+      finding('web-01', crit),
+      finding('web-01', { advisoryId: 'C-2' }),
+      finding('web-01', { advisoryId: 'C-2', package: 'curl-libs' }),
+      finding('web-01', { advisoryId: 'V-3', package: 'vim', fixed: '0:9.1.1-1.azl3', installed: '0:9.0.1-1.azl3' }),
+    ];
+    const out = renderPlan(timelineOf(assemblePlan({ policy, targets: fleet.slice(0, 1), findings, now: at }), policy), 1, 24);
+    // Not "emergency" for every package: the kernel now, the rest in the weekend window.
+    expect(out).toMatch(
+      /^canary\s+web-01\s+emergency\s+2026-11-24 13:00 CET\s+none: at once, outside windows\s+\S+ \S+ CET\s+approved\s+yes\s+1 package, 1 advisory$/m,
+    );
+    expect(out).toMatch(
+      /^canary\s+web-01\s+monthly\s+≥2026-11-28 02:00 CET\s+weekend until 2026-11-\d\d \d\d:\d\d CET\s+-\s+\S+\s+\S+\s+3 packages, 2 advisories$/m,
+    );
+    expect(out).toContain('packages by advisory:\n  web-01 emergency: K-1: kernel→0:6.6.70.1-1.azl3\n');
+    // A critical curl with a monthly kernel: the emergency part reboots not (as the scheduler runs it), the monthly one does.
+    const swapped = [
+      finding('web-01', { ...crit, package: 'curl', fixed: '0:8.11.1-3.azl3' }),
+      finding('web-01', { advisoryId: 'K-2', package: 'kernel', fixed: '0:6.6.70.1-1.azl3', installed: '0:6.6.57.1-10.azl3' }),
+    ];
+    const out2 = renderPlan(timelineOf(assemblePlan({ policy, targets: fleet.slice(0, 1), findings: swapped, now: at }), policy), 1, 24);
+    expect(out2).toMatch(/^canary\s+web-01\s+emergency\s+.*\s+approved\s+no\s+1 package, 1 advisory$/m);
+    expect(out2).toMatch(/^canary\s+web-01\s+monthly\s+.*\s+approved\s+yes\s+1 package, 1 advisory$/m);
+    expect(out).toContain('\n  web-01 monthly: C-2: curl→0:8.11.1-3.azl3 curl-libs→0:8.11.1-3.azl3\n  web-01 monthly: V-3: vim→0:9.1.1-1.azl3\n');
   });
 });
 
@@ -197,6 +254,8 @@ describe('bulwark approve, hold, unhold and decisions', () => {
 
   it('an entry under a manual rule waits until its advisories are approved; a hold takes an advisory out until lifted; all audited with the actor', async () => {
     expect((await cli('demo')).code).toBe(0);
+    // An address: an imported host is in no plan's rings.
+    expect((await cli('hosts', 'add', 'demo-azl3-vm', '--address', 'root@127.0.0.1', '--replace')).code).toBe(0);
     const f = join(dir, 'gated.yaml');
     writeFileSync(
       f,

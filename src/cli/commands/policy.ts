@@ -1,6 +1,8 @@
 import { policyJsonSchema } from '../../policy/load.js';
-import type { Gate, Hook } from '../../policy/safety-schema.js';
-import type { Plan } from '../../policy/plan.js';
+import { timelineOf } from '../../services/plan-timeline.js';
+import { renderPlan } from '../plan-render.js';
+export { overdue, renderPlan, zoned } from '../plan-render.js';
+import { reachableTarget } from '../../services/run-transport.js';
 import { applyPolicyFile, decide, decisions, listPolicies, makePlan, planDiff, requirePolicy, revoke } from '../../services/policies.js';
 import { openStore } from '../../services/store.js';
 import { actorOf } from '../io.js';
@@ -59,11 +61,16 @@ export async function policySchemaCommand(o: { io: CliIo }): Promise<ExitCode> {
 export async function planCommand(o: Common & { policy: string; at: Date | undefined; format: 'table' | 'json' }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   try {
-    const { plan, policy, policyVersion } = await makePlan(db, o.policy, {
+    // Targets no run can reach (imported inventories, no address) are left out of the rings, as a run leaves them.
+    const made = await makePlan(db, o.policy, {
       ...(o.at !== undefined ? { at: o.at } : {}),
       save: o.at === undefined,
       audit: actorOf(o.io),
+      reachable: reachableTarget,
     });
+    const { policy, policyVersion } = made;
+    // The plan's fields as before, plus the policy's time zone, windows and an emergency entry's `rest` (added, nothing renamed).
+    const plan = timelineOf(made.plan, policy);
     if (o.format === 'json') {
       await writeAll(o.io.stdout, JSON.stringify({ policyVersion, ...plan }, null, 2) + '\n');
       return EXIT.ok;
@@ -73,94 +80,6 @@ export async function planCommand(o: Common & { policy: string; at: Date | undef
   } finally {
     await db.close();
   }
-}
-
-/** A policy's hooks, gates, restarts and rollback as one line of `bulwark plan` (issue #15). */
-function safetyLine(x: NonNullable<Plan['safety']>): string {
-  const hook = (h: Hook): string => ('command' in h ? `command ${h.command}` : `http ${h.http}`);
-  const gate = (g: Gate): string =>
-    `${'systemd' in g ? `systemd ${g.systemd}` : 'tcp' in g ? `tcp ${String(g.tcp)}` : 'http' in g ? `http ${g.http}` : `command ${g.command}`}${g.withinSeconds > 0 ? ` within ${String(g.withinSeconds)} s` : ''}`;
-  return [
-    ...(x.hooks.pre.length > 0 ? [`pre hooks ${x.hooks.pre.map(hook).join(', ')}`] : []),
-    ...(x.hooks.snapshot !== undefined ? [`snapshot ${hook(x.hooks.snapshot)}`] : []),
-    ...(x.restart === 'services' ? ['restart services still using replaced files'] : []),
-    ...(x.gates.length > 0 ? [`gates ${x.gates.map(gate).join(', ')}`] : []),
-    ...(x.hooks.post.length > 0 ? [`post hooks ${x.hooks.post.map(hook).join(', ')}`] : []),
-    `rollback ${x.rollback}`,
-  ].join('; ');
-}
-
-/**
- * The plan as `bulwark plan` prints it: one row per host, then which ring waits for which, what is
- * held, excluded or awaiting approval, the warnings (predicted breaches, unknown ring hosts) and
- * the findings past their deadline.
- */
-export function renderPlan(plan: Plan, policyVersion: number, soakHours: number): string {
-  const lines = [`plan of ${plan.policy} v${String(policyVersion)} at ${plan.generatedAt}; next monthly cycle ${plan.cycle.next}`];
-  const late: Record<string, string> = { start: ' (late)', finish: ' (at risk)' };
-  lines.push(
-    formatTable(
-      ['RING', 'HOST', 'START', 'WINDOW', 'DEADLINE', 'APPROVAL', 'REBOOT', 'PACKAGES'],
-      // "≥": the earliest start — the ring waits for the previous ring's end, not known ahead.
-      plan.entries.map((e) => [
-        e.ring,
-        e.target,
-        `${e.after !== undefined ? '≥' : ''}${e.start}`,
-        e.window ?? (e.emergency ? 'emergency' : '-'),
-        `${e.deadline}${late[e.predictedBreach ?? ''] ?? ''}`,
-        e.approval,
-        e.reboot ? 'yes' : 'no',
-        e.packages.map((p) => `${p.name}→${p.to}`).join(' '),
-      ]),
-    ).trimEnd(),
-  );
-  // Which ring each ring waits for, once per ring (and per kind: an emergency's soak is shortened).
-  const waits = new Map<string, string>();
-  for (const e of plan.entries) {
-    if (e.after === undefined) continue;
-    const when = `${e.after.soakHours > 0 ? `${hours(e.after.soakHours)} after` : 'when'} ring ${e.after.ring} ends${e.after.unfinished === true ? ' (it is still in a run not over: running, paused or halted)' : ''}`;
-    const shortened = e.emergency && e.after.soakHours < soakHours ? ` (the policy's ${hours(soakHours)} soak, shortened to meet the deadline)` : '';
-    const what = `ring ${e.ring}${e.emergency ? ' (emergency)' : ''}: starts ${when}${shortened}; ≥: the earliest, if ring ${e.after.ring} took no time`;
-    waits.set(`${e.ring}:${String(e.emergency)}`, what);
-  }
-  lines.push(...[...waits.values()].map((w) => `  ${w}`));
-  if (plan.safety !== undefined) lines.push(`  each host: ${safetyLine(plan.safety)}`);
-  for (const e of plan.entries) {
-    for (const h of e.held) lines.push(`  ${e.target}: held ${h.advisory} until ${h.until}: ${h.reason}`);
-    for (const x of e.excluded) lines.push(`  ${e.target}: not updating ${x.package}: ${x.why}`);
-    if (e.awaitingApproval.length > 0)
-      lines.push(`  ${e.target}: waits for approval of ${e.awaitingApproval.join(', ')} (bulwark approve --policy ${plan.policy} ADVISORY…)`);
-  }
-  const warnings = plan.warnings ?? [];
-  if (warnings.length > 0) lines.push(`${plural(warnings.length, 'warning')}:`, ...warnings.map((w) => `  ${w.message}`));
-  if (plan.breaches.length > 0)
-    lines.push(
-      `${plural(plan.breaches.length, 'finding')} past their deadline:`,
-      ...plan.breaches.slice(0, 20).map((b) => {
-        // An out-of-band deadline counts from publication: a host first scanned long after it is
-        // overdue from its first scan, which is why such figures can be years.
-        const atFirstScan =
-          Date.parse(b.firstSeen) > Date.parse(b.deadline) && b.publishedAt !== null
-            ? `; already overdue when first seen on ${b.firstSeen.slice(0, 10)} (counted from its publication on ${b.publishedAt.slice(0, 10)})`
-            : '';
-        return `  ${b.target} ${b.advisory} ${b.package}: due ${b.deadline}, ${overdue(b.overdueHours)}${atFirstScan}`;
-      }),
-    );
-  if (plan.breaches.length > 20) lines.push(`  … and ${String(plan.breaches.length - 20)} more (--format json lists them all)`);
-  return lines.join('\n') + '\n';
-}
-
-/** Soak hours as a person reads them: 24 h, 7.5 h. */
-const hours = (h: number): string => `${String(Math.round(h * 10) / 10)} h`;
-
-/**
- * How far past its deadline a finding is: hours for the first two days, then whole days
- * ("20222 h overdue" said 842 days in a unit nobody reads at that size).
- * @example overdue(36) // '36 h overdue'
- * @example overdue(20222) // '842 days overdue'
- */
-export function overdue(h: number): string {
-  return h < 48 ? `${String(h)} h overdue` : `${String(Math.floor(h / 24))} days overdue`;
 }
 
 export async function planDiffCommand(o: Common & { policy: string; format: 'table' | 'json' }): Promise<ExitCode> {

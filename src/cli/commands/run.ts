@@ -19,6 +19,21 @@ function summary(r: RunReport): string {
 }
 
 /**
+ * Why a step failed (or was skipped), on sight in `run show` (issue #17: only `--json` told):
+ * the last lines of its output, without the stream markers, else its exit code.
+ * @example stepReason({ output: '\n[stderr]\nno identity file', exitCode: null }) // 'no identity file'
+ */
+export function stepReason(s: { output: string | null; exitCode: number | null }): string {
+  const lines = (s.output ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && l !== '[stderr]' && l !== '[stdout]');
+  const tail = lines.slice(-3).join(' ⏎ ');
+  const text = tail.length > 300 ? `…${tail.slice(-299)}` : tail;
+  return text !== '' ? text : s.exitCode === null ? 'no output' : `exit ${String(s.exitCode)}`;
+}
+
+/**
  * `bulwark run --policy P`: plans now, then patches over SSH ring by ring;
  * `bulwark run resume|pause|cancel|show RUN`. Exit 4 when a host failed.
  */
@@ -77,7 +92,7 @@ export async function runCommand(o: {
           await writeAll(
             o.io.stdout,
             formatTable(
-              ['HOST', 'RING', 'STEP', 'STATE', 'TRIES', 'EXIT', 'FINISHED'],
+              ['HOST', 'RING', 'STEP', 'STATE', 'TRIES', 'EXIT', 'FINISHED', 'WHY'],
               steps.map((s) => [
                 s.targetName,
                 String(s.ringIndex),
@@ -86,6 +101,7 @@ export async function runCommand(o: {
                 String(s.attempts),
                 s.exitCode === null ? '-' : String(s.exitCode),
                 s.finishedAt ?? '-',
+                s.state === 'failed' || s.state === 'skipped' ? stepReason(s) : '',
               ]),
             ),
           );

@@ -39,6 +39,7 @@ export async function schedulerCommand(o: {
       hooks: o.hooks,
     });
     await schedulerStarted(db, actorOf(o.io), { intervalSeconds: o.intervalSeconds, sync: o.sync });
+    const skipped = new Map<string, string>();
     for (;;) {
       // With --once, a source that failed or was refused is the exit code (4), as with `feeds sync`.
       let syncFailed = false;
@@ -50,12 +51,18 @@ export async function schedulerCommand(o: {
             await writeAll(o.io.stderr, `scheduler: ${r.source} ${r.status}${r.error === undefined ? '' : `: ${r.error}`}\n`);
         }
       }
-      for (const t of await schedulerTick(db, transport, { actor: SCHEDULER }))
+      for (const t of await schedulerTick(db, transport, { actor: SCHEDULER })) {
         if (t.started !== null)
           await writeAll(
             o.io.stdout,
             `${new Date().toISOString()} ${t.policy}: run ${String(t.started.run)} on ${t.started.hosts.join(', ')}: ${t.report?.run.status ?? 'started'}\n`,
           );
+        // Targets no run reaches (imported, no address): skipped, said once and again when the list changes.
+        const left = (t.unreachable ?? []).join(', ');
+        if (left !== '' && skipped.get(t.policy) !== left)
+          await writeAll(o.io.stderr, `scheduler: ${t.policy}: skipping ${left}: no address Bulwark reaches them by (imported inventories)\n`);
+        skipped.set(t.policy, left);
+      }
       if (o.once) return syncFailed ? EXIT.targetsFailed : EXIT.ok;
       if (o.signal?.aborted === true) return EXIT.ok;
       await new Promise((r) => setTimeout(r, o.intervalSeconds * 1000));

@@ -126,6 +126,7 @@ export async function serveCommand(
     let timer: NodeJS.Timeout | undefined;
     if (o.scheduler) {
       const transport = runTransport(db, { knownHostsFile, acceptNewHostKey: false, identityDir, hooksFile: o.io.env[HOOKS_FILE_VARIABLE], hooks: o.hooks });
+      const skipped = new Map<string, string>();
       const tick = async (): Promise<void> => {
         try {
           for (const t of await schedulerTick(db, transport, {
@@ -133,8 +134,14 @@ export async function serveCommand(
             detach: true,
             leaseTtlMs: Math.max(o.leaseSeconds, 3 * o.intervalSeconds) * 1000,
             runLeaseTtlMs: o.leaseSeconds * 1000,
-          }))
+          })) {
             if (t.started !== null) log.info('run started', { policy: t.policy, run: t.started.run, hosts: t.started.hosts.length });
+            // Targets no run reaches (imported, no address) are skipped: said once, and again when the list changes.
+            const left = (t.unreachable ?? []).join(', ');
+            if (left !== '' && skipped.get(t.policy) !== left)
+              log.info('targets skipped: no address to reach them by', { policy: t.policy, targets: t.unreachable });
+            skipped.set(t.policy, left);
+          }
         } catch (err) {
           log.error('scheduler pass failed', { err: (err as Error).message });
         }
