@@ -90,7 +90,7 @@ describe('the CLI when the database is busy or full', () => {
 
   it('refuses a busy timeout that is not a number of milliseconds (exit 3)', async () => {
     const r = await runCli(['--db', join(dir, 'b.db'), 'feeds', 'list'], { BULWARK_SQLITE_BUSY_TIMEOUT_MS: '5s' });
-    expect([r.code, r.err]).toEqual([EXIT.config, 'bulwark: BULWARK_SQLITE_BUSY_TIMEOUT_MS must be a number of milliseconds (0 to 9999999), not "5s"\n']);
+    expect([r.code, r.err]).toEqual([EXIT.config, 'bulwark: BULWARK_SQLITE_BUSY_TIMEOUT_MS: must be a number of milliseconds (0 to 9999999) (got "5s")\n']);
   });
 
   // Mounting a tmpfs needs root and unshare, as the agent and sshd tests do; in CI their absence fails.

@@ -22,7 +22,11 @@ export const DatabaseConfig = z.strictObject({
     .optional(),
   /** the SQLite file (shorthand for url: sqlite:PATH) */
   path: absolutePath.optional(),
-  sqlite_busy_timeout_ms: z.int().min(0).max(9_999_999).optional(),
+  sqlite_busy_timeout_ms: z
+    .int({ error: 'must be a number of milliseconds (0 to 9999999)' })
+    .min(0, 'must be a number of milliseconds (0 to 9999999)')
+    .max(9_999_999, 'must be a number of milliseconds (0 to 9999999)')
+    .optional(),
 });
 export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
 
