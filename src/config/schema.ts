@@ -14,7 +14,10 @@ import { hookAllowListSchema } from '../policy/hook-allow-schema.js';
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:8080');
 const absolutePath = z.string().regex(/^\//, 'expected an absolute path');
 
-export const DatabaseConfig = z.strictObject({
+export /** One message for every way a busy timeout can be wrong (not a whole number, out of range). */
+const BUSY_MS = 'must be a number of milliseconds (0 to 9999999)';
+
+const DatabaseConfig = z.strictObject({
   /** postgres://user:password@host:port/database[?schema=NAME], or sqlite:PATH */
   url: z
     .string()
@@ -22,11 +25,7 @@ export const DatabaseConfig = z.strictObject({
     .optional(),
   /** the SQLite file (shorthand for url: sqlite:PATH) */
   path: absolutePath.optional(),
-  sqlite_busy_timeout_ms: z
-    .int({ error: 'must be a number of milliseconds (0 to 9999999)' })
-    .min(0, 'must be a number of milliseconds (0 to 9999999)')
-    .max(9_999_999, 'must be a number of milliseconds (0 to 9999999)')
-    .optional(),
+  sqlite_busy_timeout_ms: z.int({ error: BUSY_MS }).min(0, BUSY_MS).max(9_999_999, BUSY_MS).optional(),
 });
 export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
 
