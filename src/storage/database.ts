@@ -281,6 +281,26 @@ function quotePgIdent(s: string): string {
  */
 export const MIGRATION_LOCK_ID = 4_242_001;
 
+/**
+ * Runs `fn` on one connection holding MIGRATION_LOCK_ID (PostgreSQL), or on the database as it
+ * is (SQLite). Anything that lets Kysely introspect (the migrator, `migrationStatus`,
+ * `introspectSchema`) goes through here, since that introspection reads every schema's tables and
+ * fails when another session drops a schema meanwhile.
+ */
+export function underMigrationLock<T>(db: Db, fn: (k: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (db.dialect !== 'postgres') return fn(kx(db));
+  return kx(db)
+    .connection()
+    .execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
+      try {
+        return await fn(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
+      }
+    });
+}
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its migration tables in every schema unless told which one; with several
   // schemas in one database (tests, tenants) it would find another schema's table and skip
@@ -295,19 +315,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
       allowUnorderedMigrations: true,
       ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}),
     }).migrateToLatest();
-  let outcome: MigrationResultSet;
-  if (db.dialect === 'postgres') {
-    outcome = await kx(db)
-      .connection()
-      .execute(async (conn) => {
-        await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          return await run(conn);
-        } finally {
-          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-  } else outcome = await run(kx(db));
+  const outcome = await underMigrationLock(db, run);
   const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { kx, MIGRATION_LOCK_ID, type Db, type Query } from './database.js';
+import { kx, underMigrationLock, type Db } from './database.js';
 
 /** One column as the database reports it (Kysely's introspection, the dialect's own type name). */
 export interface ColumnShape {
@@ -49,24 +49,6 @@ export async function introspectSchema(db: Db): Promise<Record<string, TableShap
     out[t.name] = { columns, ...(schema === null ? await sqliteKeys(db, t.name) : await pgKeys(db, schema, t.name)) };
   }
   return out;
-}
-
-/**
- * Kysely's PostgreSQL introspection reads every schema's tables, and fails when another session
- * drops a schema meanwhile; whoever creates or drops schemas holds MIGRATION_LOCK_ID (as
- * migrateToLatest does), so this does too.
- */
-function underMigrationLock<T>(db: Db, fn: (conn: Query) => Promise<T>): Promise<T> {
-  return kx(db)
-    .connection()
-    .execute(async (conn) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-      try {
-        return await fn(conn);
-      } finally {
-        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-      }
-    });
 }
 
 async function sqliteKeys(db: Db, table: string): Promise<Pick<TableShape, 'primaryKey' | 'indexes'>> {

@@ -3,20 +3,21 @@ import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { Migrator, sql } from 'kysely';
 import { BulwarkError } from '../core/errors.js';
-import { kx, type Db, type DatabaseLocation } from './database.js';
+import { kx, underMigrationLock, type Db, type DatabaseLocation } from './database.js';
 import { migrationProvider } from './migrations/index.js';
 
 const run = promisify(execFile);
 
 /** Which migrations the database has and which it lacks (`bulwark doctor`); opened with `migrate: false`. */
 export async function migrationStatus(db: Db): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
-  const migrator = new Migrator({
-    db: kx(db),
-    provider: migrationProvider(db.dialect),
-    allowUnorderedMigrations: true,
-    ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}),
-  });
-  const list = await migrator.getMigrations();
+  const list = await underMigrationLock(db, (k) =>
+    new Migrator({
+      db: k,
+      provider: migrationProvider(db.dialect),
+      allowUnorderedMigrations: true,
+      ...(db.schema !== undefined ? { migrationTableSchema: db.schema } : {}),
+    }).getMigrations(),
+  );
   const known = new Set(list.map((m) => m.name));
   let stored: string[] = [];
   try {
