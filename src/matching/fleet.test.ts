@@ -99,3 +99,25 @@ describe('fleet matching of an assumed source name (issue #13)', () => {
     expect(byTarget.get('host-manifest')?.map((m) => m.reason)).toEqual([expect.stringMatching(/^source package assumed to be openssl/) as unknown]);
   });
 });
+
+describe('affectedTargets follows the same rules as matching each target', () => {
+  it('leaves out a kernel build the target does not run, and matches a build listed twice once', () => {
+    const kernel = (minor: number): InstalledPackage => pkg('kernel', minor, null);
+    const index = new FleetIndex(R, 'rpm');
+    // Runs 1.6: the installed 1.2 waits to be removed and is not exposed.
+    index.add('runs-new', [kernel(2), kernel(6)], '1.6-1.azl3');
+    // Runs 1.2: exposed.
+    index.add('runs-old', [kernel(2), kernel(6)], '1.2-1.azl3.x86_64');
+    // Running kernel unknown: both builds judged.
+    index.add('unknown', [kernel(2), kernel(6)]);
+    const curl = pkg('curl', 1, null);
+    index.add('twice', [curl, { ...curl }]);
+    const fresh = [advisory('K', [{ package: 'kernel', fixed: '0:1.5-1.azl3' }]), advisory('C', [{ package: 'curl', fixed: '0:1.5-1.azl3' }])];
+    const hit = affectedTargets(index, fresh);
+    const { byTarget } = matchFleet(index, fresh);
+    const expected = new Map([...byTarget].filter(([, ms]) => ms.length > 0).map(([t, ms]) => [t, ms.map(key).sort()]));
+    expect(new Map([...hit].map(([t, ms]) => [t, ms.map(key).sort()]))).toEqual(expected);
+    expect([...hit.keys()].sort()).toEqual(['runs-old', 'twice', 'unknown']);
+    expect(hit.get('twice')).toHaveLength(1);
+  });
+});

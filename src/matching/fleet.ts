@@ -1,7 +1,7 @@
 import type { Advisory } from '../core/advisory.js';
 import type { PackageFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
-import { packagesToJudge } from './kernels.js';
+import { isKernel, packagesToJudge } from './kernels.js';
 import { indexFixes, installedVersion, matchPackage, type FixIndex, type Match } from './match.js';
 import { UNKNOWN_STREAMS, type HostStreams } from './applicability.js';
 
@@ -193,22 +193,46 @@ export function matchFleet(index: FleetIndex, advisories: readonly Advisory[]): 
 }
 
 /**
- * The targets a new or changed advisory affects, looking only at the builds it names.
+ * The targets a new or changed advisory affects, looking only at the builds it names. The same
+ * rules as judgeTarget: a kernel build is left out where the target runs another build of it
+ * (installonly kernels), and a build listed twice is matched once.
  * @example affectedTargets(index, [newAdvisory]) // Map { 'web-01' => [Match…] }
  */
 export function affectedTargets(index: FleetIndex, advisories: readonly Advisory[]): Map<string, Match[]> {
   const fixes = indexFixes(advisories, index.release, index.family);
-  const out = new Map<string, Match[]>();
+  const hit = new Map<number, Match[]>();
+  const byTarget = new Map<string, Set<number>>();
   for (const id of index.candidates(advisories)) {
     const b = index.builds[id];
     if (b === undefined) continue;
     const ms = matchPackage(fixes, b);
     if (ms.length === 0) continue;
+    hit.set(id, ms);
     for (const t of index.holdersOf(id)) {
-      let l = out.get(t);
-      if (l === undefined) out.set(t, (l = []));
-      l.push(...ms);
+      let l = byTarget.get(t);
+      if (l === undefined) byTarget.set(t, (l = new Set()));
+      l.add(id);
     }
+  }
+  const out = new Map<string, Match[]>();
+  for (const [t, ids] of byTarget) {
+    const kernel = index.runningKernel(t);
+    let judged: Set<InstalledPackage> | null = null;
+    if (kernel !== null && [...ids].some((id) => isKernel(index.builds[id] as InstalledPackage))) {
+      const all = (index.targets.get(t) ?? []).map((id) => index.builds[id] as InstalledPackage);
+      judged = new Set(packagesToJudge(all, kernel));
+    }
+    const seen = new Set<string>();
+    const ms: Match[] = [];
+    for (const id of ids) {
+      const b = index.builds[id] as InstalledPackage;
+      if (judged !== null && !judged.has(b)) continue;
+      const k = `${b.name}\u0000${b.arch}\u0000${installedVersion(b)}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      ms.push(...(hit.get(id) ?? []));
+    }
+    if (ms.length > 0) out.set(t, ms);
   }
   return out;
 }

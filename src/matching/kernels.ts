@@ -7,7 +7,7 @@ import type { InstalledPackage } from '../core/target.js';
  * when none is, all are (the host is about to boot one of them, or the inventory is partial).
  * Names: rpm `kernel`, `kernel-core`, `kernel-modules*`, `kernel-hwe`…; deb `linux-image-*`.
  */
-function isKernel(p: InstalledPackage): boolean {
+export function isKernel(p: InstalledPackage): boolean {
   return p.family === 'rpm' ? /^kernel(-|$)/.test(p.name) && !/^kernel-(headers|tools|devel|doc)/.test(p.name) : /^linux-(image|modules)-/.test(p.name);
 }
 
