@@ -14,7 +14,11 @@ import { hookAllowListSchema } from '../policy/hook-allow-schema.js';
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:8080');
 const absolutePath = z.string().regex(/^\//, 'expected an absolute path');
 
-export /** One message for every way a busy timeout can be wrong (not a whole number, out of range). */
+/**
+ * One message for every way a busy timeout can be wrong (not a whole number, out of range); the
+ * storage layer says the same of BULWARK_SQLITE_BUSY_TIMEOUT_MS when it is opened without a
+ * configuration file (storage/database.ts resolveLocation).
+ */
 const BUSY_MS = 'must be a number of milliseconds (0 to 9999999)';
 
 const DatabaseConfig = z.strictObject({
