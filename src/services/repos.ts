@@ -227,11 +227,18 @@ async function syncRepoMetadata(db: Db, id: string, o: SyncOptions): Promise<Syn
   };
 }
 
-/** The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file (given or default). */
+/**
+ * The object store: BULWARK_OBJECTS_DIR, else `objects/` beside the SQLite file: `--db`, else
+ * the file a `sqlite:PATH` BULWARK_DATABASE_URL names (also what the configuration file's
+ * database.path becomes), else the default one (PostgreSQL too).
+ */
 export function defaultObjectsDir(dbPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const set = env['BULWARK_OBJECTS_DIR'];
   if (set !== undefined && set !== '') return set;
-  return join(dirname(dbPath ?? defaultSqlitePath(env)), 'objects');
+  const url = env['BULWARK_DATABASE_URL'];
+  const fromUrl = url !== undefined && url.startsWith('sqlite:') && url !== 'sqlite::memory:' ? url.slice('sqlite:'.length) : undefined;
+  const file = dbPath !== undefined && dbPath !== '' ? dbPath : (fromUrl ?? defaultSqlitePath(env));
+  return join(dirname(file), 'objects');
 }
 
 /**
