@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FEED_PARSER_VERSIONS } from '../feeds/parser-versions.js';
-import { feedCacheDir } from './feed-cache.js';
+import { feedCacheDir, readFeedFile } from './feed-cache.js';
 import { scanFiles, type FileScanInput } from './file-scan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-feed-cache-'));
@@ -31,6 +31,13 @@ describe('the parsed-feed cache of scan --feed (issue #14)', () => {
     expect(second).toEqual(first);
     expect(first).toEqual(uncached);
     expect(first.findings.length).toBeGreaterThan(0);
+    // The criteria trees are read from a hit only when asked (strict mode), and are then whole.
+    const plain = await readFeedFile(feed, undefined, () => undefined, cache, false);
+    const full = await readFeedFile(feed, undefined, () => undefined, cache, true);
+    expect([plain.read, full.read]).toEqual(['cached', 'cached']);
+    expect(plain.advisories.filter((a) => a.oval !== undefined)).toEqual([]);
+    expect(full.advisories).toEqual((await readFeedFile(feed, undefined, () => undefined, null)).advisories);
+    expect(full.advisories.filter((a) => a.oval !== undefined).length).toBeGreaterThan(0);
     // Strict mode reads the criteria trees kept in the entry.
     expect(await scanFiles({ ...input, ovalStrict: true })).toEqual(await scanFiles({ inventory: inv, feeds: [feed], ovalStrict: true }));
 
@@ -48,7 +55,7 @@ describe('the parsed-feed cache of scan --feed (issue #14)', () => {
     expect(text).toContain(`"parser":{"id":"oval","version":${String(FEED_PARSER_VERSIONS['oval'])}}`);
     reads.length = 0;
     for (const bad of [
-      text.replace('"version":2', '"version":99'),
+      text.replace('"version":3', '"version":99'),
       text.replace(/"parser":\{"id":"oval","version":\d+\}/, '"parser":{"id":"oval","version":0}'),
       text.replace('"id":"oval"', '"id":"toString"'),
       'not json',

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
+import type { OvalCriteria } from '../core/oval.js';
 import { FEED_PARSER_VERSIONS } from '../feeds/parser-versions.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { VERSION } from '../version.js';
@@ -25,14 +26,15 @@ import { assertReadable } from './read-file.js';
  * does not need: the key leaves the format out (the same bytes are the same format) and the entry's
  * parser version is checked against feeds/parser-versions.ts, so neither format detection, the
  * decompressors nor any parser (nor zod, which some parsers' schemas use) is imported unless the
- * feed is parsed.
+ * feed is parsed. The OVAL criteria trees (a third of an entry) are its last line, read only for
+ * `--oval-strict`: the normal match never looks at them.
  *
  * Where: $BULWARK_FEED_CACHE_DIR, else $XDG_CACHE_HOME/bulwark/feeds, else ~/.cache/bulwark/feeds;
  * BULWARK_FEED_CACHE=off turns it off.
  */
 
 const FORMAT = 'bulwark-parsed-feed';
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 /** The cache directory the environment says, or null when the cache is off. */
 export function feedCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -76,7 +78,8 @@ export type FeedRead = 'parsed' | 'cached';
 
 /**
  * The normalised advisories of a feed file (and its parse warnings, given to `warn` again on a
- * cache hit), from the cache in `dir` when an entry for these bytes is there and sound.
+ * cache hit), from the cache in `dir` when an entry for these bytes is there and sound. With
+ * `oval` false a hit leaves the OVAL criteria trees unread: its advisories have no `oval`.
  * @example await readFeedFile('azurelinux-3.0-oval.xml.xz', undefined, warn, feedCacheDir())
  */
 export async function readFeedFile(
@@ -84,12 +87,13 @@ export async function readFeedFile(
   release: string | undefined,
   warn: (w: FeedWarning) => void,
   dir: string | null,
+  oval = true,
 ): Promise<{ advisories: Advisory[]; read: FeedRead }> {
   if (dir === null) return { advisories: (await parseFeed(file, release, warn)).advisories, read: 'parsed' };
   await assertReadable(file);
   const key = sha256(JSON.stringify({ v: CACHE_VERSION, file: await fileSha256(file), source: `file:${file}`, release, bulwark: VERSION }));
   const path = join(dir, `${key}.json`);
-  const hit = await readEntry(path, key);
+  const hit = await readEntry(path, key, oval);
   if (hit !== null) {
     for (const w of hit.warnings) warn(w);
     return { advisories: hit.advisories, read: 'cached' };
@@ -103,7 +107,7 @@ export async function readFeedFile(
   return { advisories: parsed.advisories, read: 'parsed' };
 }
 
-async function readEntry(path: string, key: string): Promise<{ advisories: Advisory[]; warnings: FeedWarning[] } | null> {
+async function readEntry(path: string, key: string, oval: boolean): Promise<{ advisories: Advisory[]; warnings: FeedWarning[] } | null> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -120,12 +124,28 @@ async function readEntry(path: string, key: string): Promise<{ advisories: Advis
     // The digest is over the bytes as written (UTF-8), so the body is decoded once, for JSON.parse.
     const body = bytes.subarray(nl + 1);
     if (head.sha256 !== sha256(body)) return null;
-    const parsed = JSON.parse(body.toString('utf8')) as { advisories?: unknown; warnings?: unknown };
+    const nl2 = body.indexOf(10);
+    if (nl2 < 0) return null;
+    const parsed = JSON.parse(body.toString('utf8', 0, nl2)) as { advisories?: unknown; warnings?: unknown };
     if (!Array.isArray(parsed.advisories) || !Array.isArray(parsed.warnings)) return null;
-    return { advisories: parsed.advisories as Advisory[], warnings: parsed.warnings as FeedWarning[] };
+    const advisories = parsed.advisories as Advisory[];
+    if (oval) {
+      const trees = JSON.parse(body.toString('utf8', nl2 + 1)) as unknown;
+      if (!Array.isArray(trees) || trees.length !== advisories.length) return null;
+      trees.forEach((t, i) => {
+        if (t !== null) (advisories[i] as Advisory).oval = t as OvalCriteria;
+      });
+    }
+    return { advisories, warnings: parsed.warnings as FeedWarning[] };
   } catch {
     return null;
   }
+}
+
+function withoutOval(a: Advisory): Advisory {
+  const rest = { ...a };
+  delete rest.oval;
+  return rest;
 }
 
 /** Written beside its name and renamed: a reader never sees half an entry. A cache that cannot be written is no error. */
@@ -137,7 +157,8 @@ async function writeEntry(
   advisories: readonly Advisory[],
   warnings: readonly FeedWarning[],
 ): Promise<void> {
-  const body = JSON.stringify({ advisories, warnings });
+  // JSON text holds no raw newline: the advisories without their criteria trees, a newline, the trees.
+  const body = `${JSON.stringify({ advisories: advisories.map(withoutOval), warnings })}\n${JSON.stringify(advisories.map((a) => a.oval ?? null))}`;
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
