@@ -1,50 +1,17 @@
 /**
  * Issue #2: version comparisons per second on real versions.
  * - rpm: the same package (name.arch) in the Azure Linux 3.0 manifests of 2024-07-27 and
- *   2026-04-29, and 2.0-2026-03-31 vs 3.0-2026-04-29 (../shared/data/azurelinux/manifests);
+ *   2026-04-29, and 2.0-2026-03-31 vs 3.0-2026-04-29 (bench/rpm-pairs.ts); librpm's C beside them
+ *   is bench/vercmp.bench.ts;
  * - deb: this machine's own installed Debian package versions (dpkg-query), paired.
  * Allocation in the hot path is checked by counting garbage collections during the timed loop.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { compareDebVersions } from '../src/core/version/deb.js';
 import { compareRpmEvr, rpmvercmp } from '../src/core/version/rpm.js';
-import { parseRpmFileName } from '../src/core/package/nevra.js';
-import { buildOracle } from '../test/oracle.js';
+import { realRpmPairs } from './rpm-pairs.js';
 import { sharedPath, type BenchContext, type BenchRow } from './harness.js';
-
-function manifest(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of readdirSync(dir)) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-      const t = line.trim();
-      if (!t.endsWith('.rpm')) continue; // macro_packages.txt lists bare names
-      const p = parseRpmFileName(t);
-      m.set(`${p.name}.${p.arch}`, `${p.epoch === null ? '' : `${p.epoch}:`}${p.version}-${p.release}`);
-    }
-  }
-  return m;
-}
-
-function rpmPairs(root: string): [string[], string[]] {
-  const a: string[] = [];
-  const b: string[] = [];
-  const add = (x: Map<string, string>, y: Map<string, string>): void => {
-    for (const [k, v] of x) {
-      const w = y.get(k);
-      if (w !== undefined) {
-        a.push(v, w);
-        b.push(w, v);
-      }
-    }
-  };
-  const new3 = manifest(join(root, '3.0-2026-04-29'));
-  add(manifest(join(root, '3.0-2024-07-27')), new3);
-  add(manifest(join(root, '2.0-2026-03-31')), new3);
-  return [a, b];
-}
 
 /** Times `fn` over the pairs, repeating until ~1 s has passed; counts GCs meanwhile. */
 async function measure(a: string[], b: string[], fn: (x: string, y: string) => number): Promise<{ perSecond: number; gcs: number; total: number }> {
@@ -85,9 +52,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     });
   } else {
     // Versions reach the matcher from storage and parsers as flat strings; the manifest
-    // loader above builds them by concatenation (V8 cons strings), so flatten them as a
+    // loader (bench/rpm-pairs.ts) builds them by concatenation (V8 cons strings), so flatten them as a
     // database read would (a Buffer round-trip copies into a fresh sequential string).
-    const [a, b] = rpmPairs(root).map((xs) => xs.map((x) => Buffer.from(x, 'utf8').toString('utf8'))) as [string[], string[]];
+    const [a, b] = realRpmPairs(root).map((xs) => xs.map((x) => Buffer.from(x, 'utf8').toString('utf8'))) as [string[], string[]];
     const evr = await measure(a, b, compareRpmEvr);
     rows.push({
       issue: '#2',
@@ -108,24 +75,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       ok: null,
       note: `${vc.gcs} GCs`,
     });
-    const oracle = buildOracle('rpm');
-    if ('path' in oracle) {
-      const input = a.map((x, i) => `${x}\t${b[i] ?? ''}`).join('\n') + '\n';
-      const r = spawnSync(oracle.path, ['bench', '20000'], { input, encoding: 'utf8' });
-      const [cnt, rounds, secs] = r.stdout.trim().split(' ').map(Number);
-      const perSecond = ((cnt ?? 0) * (rounds ?? 0)) / (secs ?? 1);
-      rows.push({ issue: '#2', name: 'rpm rpmvercmp (librpm C) on the same strings', value: perSecond, unit: 'pairs/s', target: 'reference', ok: null });
-    } else {
-      rows.push({
-        issue: '#2',
-        name: 'rpm rpmvercmp (librpm C)',
-        value: null,
-        unit: 'pairs/s',
-        target: 'reference',
-        ok: null,
-        note: `skipped: missing ${oracle.missing}`,
-      });
-    }
+    // librpm's C on the same pairs, in CPU time in one run: bench/vercmp.bench.ts.
   }
   let debVersions: string[] = [];
   try {

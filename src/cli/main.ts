@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/settings.js';
+import { loadConfigLazily } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE } from '../config/settings-list.js';
 import { isBulwarkError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { groupsFor } from './commands/registry.js';
@@ -44,8 +45,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<Exi
     .addOption(
       pathOption('--config <file>', `configuration file (default: $BULWARK_CONFIG, else ${DEFAULT_CONFIG_FILE} when it exists)`, { code: 'config.invalid' }),
     )
-    .hook('preAction', () => {
-      ctx.config = loadConfig({ file: program.opts<{ config?: string }>().config, env: io.env });
+    .hook('preAction', async () => {
+      ctx.config = await loadConfigLazily({ file: program.opts<{ config?: string }>().config, env: io.env });
       ctxIo.env = ctx.config.env;
     });
 

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isBulwarkError } from '../core/errors.js';
 import { BulwarkConfig } from './schema.js';
 import { loadConfig, SETTINGS } from './settings.js';
+import { loadConfigLazily } from './load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
 afterAll(() => {
@@ -104,5 +105,25 @@ describe('the configuration file', () => {
       if (inner !== undefined) for (const k of Object.keys(inner)) leaves.push(`${section}.${k}`);
     }
     expect(SETTINGS.map((s) => s.path.join('.')).sort()).toEqual(leaves.sort());
+  });
+});
+
+describe('loadConfigLazily (start-up without the schema)', () => {
+  const none = join(dir, 'absent.yaml');
+  it('without a file or a setting in the environment, answers what loadConfig answers', async () => {
+    const o = { env: { PATH: '/bin', HOME: '/root', BULWARK_FEED_CACHE_DIR: '/tmp/x' }, defaultFile: none };
+    expect(await loadConfigLazily(o)).toEqual(loadConfig(o));
+  });
+  it('with a setting in the environment, checks it as loadConfig does', async () => {
+    const o = { env: { BULWARK_LISTEN: 'nowhere' }, defaultFile: none };
+    await expect(loadConfigLazily(o)).rejects.toThrow(/BULWARK_LISTEN/);
+    const ok = { env: { BULWARK_DATABASE_PATH: '/var/lib/b.db' }, defaultFile: none };
+    expect(await loadConfigLazily(ok)).toEqual(loadConfig(ok));
+  });
+  it('reads the default file when it exists, and a named one', async () => {
+    const f = file('lazy.yaml', 'server:\n  listen: 0.0.0.0:8443\n');
+    expect((await loadConfigLazily({ env: {}, defaultFile: f })).env['BULWARK_LISTEN']).toBe('0.0.0.0:8443');
+    expect((await loadConfigLazily({ env: { BULWARK_CONFIG: f }, defaultFile: none })).file).toBe(f);
+    await expect(loadConfigLazily({ file: none, env: {}, defaultFile: none })).rejects.toThrow(/cannot read/);
   });
 });

@@ -160,7 +160,10 @@ export function resolveSourceNames(
   knowledge: SourceKnowledge = {},
 ): { packages: InstalledPackage[]; counts: SourceCounts } {
   const counts = emptySourceCounts();
-  const shipped = knowledge.shipped === false ? null : shippedMap(release);
+  // Built on first need: an inventory that names every source (rpm -qa, dpkg) never pays for
+  // the map (tens of milliseconds of a one-host `scan --feed`).
+  let shipped: ShippedMap | null | undefined;
+  const shippedOf = (): ShippedMap | null => (shipped === undefined ? (shipped = knowledge.shipped === false ? null : shippedMap(release)) : shipped);
   const out = packages.map((p): InstalledPackage => {
     if (p.sourceName !== null) {
       const origin = p.sourceOrigin ?? 'given';
@@ -173,10 +176,13 @@ export function resolveSourceNames(
       source = knowledge.repository?.(p) ?? null;
       const learned = knowledge.learned?.(p.name) ?? null;
       if (source !== null) origin = 'repository';
-      else if (learned !== null && (shipped === null || agreesWithShipped(shipped, p.name, learned))) {
-        source = learned;
-        origin = 'learned';
-      } else if (shipped !== null && (source = fromShipped(shipped, p.name, p.release)) !== null) origin = 'shipped';
+      else {
+        const m = shippedOf();
+        if (learned !== null && (m === null || agreesWithShipped(m, p.name, learned))) {
+          source = learned;
+          origin = 'learned';
+        } else if (m !== null && (source = fromShipped(m, p.name, p.release)) !== null) origin = 'shipped';
+      }
     }
     counts[origin]++;
     return { ...p, sourceName: source ?? p.name, sourceOrigin: origin };

@@ -2,7 +2,8 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { feedCacheDir } from './feed-cache.js';
+import { FEED_PARSER_VERSIONS } from '../feeds/parser-versions.js';
+import { feedCacheDir, readFeedFile } from './feed-cache.js';
 import { scanFiles, type FileScanInput } from './file-scan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-feed-cache-'));
@@ -30,6 +31,13 @@ describe('the parsed-feed cache of scan --feed (issue #14)', () => {
     expect(second).toEqual(first);
     expect(first).toEqual(uncached);
     expect(first.findings.length).toBeGreaterThan(0);
+    // The criteria trees are read from a hit only when asked (strict mode), and are then whole.
+    const plain = await readFeedFile(feed, undefined, () => undefined, cache, false);
+    const full = await readFeedFile(feed, undefined, () => undefined, cache, true);
+    expect([plain.read, full.read]).toEqual(['cached', 'cached']);
+    expect(plain.advisories.filter((a) => a.oval !== undefined)).toEqual([]);
+    expect(full.advisories).toEqual((await readFeedFile(feed, undefined, () => undefined, null)).advisories);
+    expect(full.advisories.filter((a) => a.oval !== undefined).length).toBeGreaterThan(0);
     // Strict mode reads the criteria trees kept in the entry.
     expect(await scanFiles({ ...input, ovalStrict: true })).toEqual(await scanFiles({ inventory: inv, feeds: [feed], ovalStrict: true }));
 
@@ -42,13 +50,21 @@ describe('the parsed-feed cache of scan --feed (issue #14)', () => {
     expect(await scanFiles(input)).toEqual(first);
     expect(await scanFiles(input)).toEqual(first);
     expect(reads).toEqual(['parsed', 'cached']);
-    // Another format version, or garbage: parsed again.
-    writeFileSync(path, text.replace('"version":1', '"version":99'));
+    // Another format version, an entry an older parser wrote, one naming no parser we have, or
+    // garbage: parsed again.
+    expect(text).toContain(`"parser":{"id":"oval","version":${String(FEED_PARSER_VERSIONS['oval'])}}`);
     reads.length = 0;
-    await scanFiles(input);
-    writeFileSync(path, 'not json');
-    await scanFiles(input);
-    expect(reads).toEqual(['parsed', 'parsed']);
+    for (const bad of [
+      text.replace('"version":3', '"version":99'),
+      text.replace(/"parser":\{"id":"oval","version":\d+\}/, '"parser":{"id":"oval","version":0}'),
+      text.replace('"id":"oval"', '"id":"toString"'),
+      'not json',
+    ]) {
+      writeFileSync(path, bad);
+      await scanFiles(input);
+    }
+    expect(reads).toEqual(['parsed', 'parsed', 'parsed', 'parsed']);
+    expect(readFileSync(path, 'utf8')).toBe(text);
 
     // Other bytes are another key: the edited feed is parsed, its own result comes out.
     writeFileSync(feed, readFileSync(FIXTURE, 'utf8').replace(/1\.20\.7/g, '1.20.5'));

@@ -76,7 +76,7 @@ export interface FileScanResult {
 async function readFeeds(input: FileScanInput, warn: (w: FeedWarning) => void): Promise<Advisory[]> {
   const out: Advisory[] = [];
   for (const file of input.feeds) {
-    const r = await readFeedFile(file, input.release, warn, input.feedCache ?? null);
+    const r = await readFeedFile(file, input.release, warn, input.feedCache ?? null, input.ovalStrict === true);
     input.onFeedRead?.(file, r.read);
     for (const a of r.advisories) out.push(a);
   }

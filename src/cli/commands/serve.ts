@@ -22,7 +22,7 @@ import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { describe, enumOption, intOption, listOption, numberOption, pathOption } from '../options.js';
-import { envFlag } from '../../config/settings.js';
+import { envFlag } from '../../config/settings-list.js';
 
 interface Common {
   io: CliIo;

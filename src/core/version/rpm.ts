@@ -27,6 +27,7 @@ const CH_z = 122;
 const CH_TILDE = 126; // '~'
 const CH_CARET = 94; // '^'
 const CH_COLON = 58; // ':'
+const CH_DASH = 45; // '-'
 
 /** rpmstring.h `risdigit`. */
 function isDigit(c: number): boolean {
@@ -115,49 +116,55 @@ function vercmpRange(a: string, aStart: number, aEnd: number, b: string, bStart:
     //     if (!(*one && *two)) break;
     if (!(one < aEnd && two < bEnd)) break;
 
-    // [7] "grab first completely alpha or completely numeric segment": str1/str2 walk to the
-    //     end of the segment; the segment type is decided by the first string (isnum).
-    let str1 = one;
-    let str2 = two;
-    let isnum: boolean;
+    // [7]-[13] "grab first completely alpha or completely numeric segment" of each string (the
+    //     type is decided by the first string), compare them, and continue after them. The C
+    //     finds both segment ends, strips leading zeros, compares lengths, then strcmp()s; here
+    //     the two segments are walked once, side by side, which decides the same way:
     if (isDigit(c1)) {
-      while (str1 < aEnd && isDigit(a.charCodeAt(str1))) str1++;
-      while (str2 < bEnd && isDigit(b.charCodeAt(str2))) str2++;
-      isnum = true;
-    } else {
-      while (str1 < aEnd && isAlpha(a.charCodeAt(str1))) str1++;
-      while (str2 < bEnd && isAlpha(b.charCodeAt(str2))) str2++;
-      isnum = false;
-    }
-
-    // [8] "this cannot happen, as we previously tested to make sure that the first string has
-    //     a non-null segment": if (one == str1) return -1; /* arbitrary */
-    if (one === str1) return -1;
-
-    // [9] "take care of the case where the two version segments are different types: one
-    //     numeric, the other alpha (i.e. empty). numeric segments are always newer than alpha
-    //     segments": if (two == str2) return (isnum ? 1 : -1);
-    if (two === str2) return isnum ? 1 : -1;
-
-    if (isnum) {
+      // [8] "this cannot happen" (one == str1): c1 is a digit.
+      // [9] "numeric segments are always newer than alpha segments": if (two == str2) return 1;
+      if (!isDigit(c2)) return 1;
       // [10] "throw away any leading zeros - it's a number, right?"
-      while (one < str1 && a.charCodeAt(one) === CH_0) one++;
-      while (two < str2 && b.charCodeAt(two) === CH_0) two++;
-      // [11] "whichever number has more digits wins" (no integer conversion: any length works)
-      const onelen = str1 - one;
-      const twolen = str2 - two;
-      if (onelen > twolen) return 1;
-      if (twolen > onelen) return -1;
+      while (one < aEnd && a.charCodeAt(one) === CH_0) one++;
+      while (two < bEnd && b.charCodeAt(two) === CH_0) two++;
+      // [11] "whichever number has more digits wins", else [12] strcmp() of the equally long
+      //      digit runs: the first differing digit, remembered while walking to both ends.
+      let rc = 0;
+      for (;;) {
+        const d1 = one < aEnd ? a.charCodeAt(one) : 0;
+        const d2 = two < bEnd ? b.charCodeAt(two) : 0;
+        const in1 = d1 >= CH_0 && d1 <= CH_9;
+        const in2 = d2 >= CH_0 && d2 <= CH_9;
+        if (in1 && in2) {
+          if (rc === 0 && d1 !== d2) rc = d1 < d2 ? -1 : 1;
+          one++;
+          two++;
+        } else if (in1) return 1;
+        else if (in2) return -1;
+        else if (rc !== 0) return rc;
+        else break;
+      }
+    } else {
+      // [9] "(i.e. empty)": an alpha segment in the first string against a numeric one.
+      if (!isAlpha(c2)) return -1;
+      // [12] strcmp() of the alpha segments: byte order, a proper prefix (the C's NUL written
+      //      at the segment end) sorts first.
+      for (;;) {
+        const d1 = one < aEnd ? a.charCodeAt(one) : 0;
+        const d2 = two < bEnd ? b.charCodeAt(two) : 0;
+        const in1 = isAlpha(d1);
+        const in2 = isAlpha(d2);
+        if (in1 && in2) {
+          if (d1 !== d2) return d1 < d2 ? -1 : 1;
+          one++;
+          two++;
+        } else if (in1) return 1;
+        else if (in2) return -1;
+        else break;
+      }
     }
-
-    // [12] rc = strcmp(one, two); if (rc) return (rc < 1 ? -1 : 1);
-    //      on the NUL-terminated segments: byte order, a proper prefix sorts first.
-    const rc = strcmpRange(a, one, str1, b, two, str2);
-    if (rc !== 0) return rc;
-
-    // [13] "restore character that was replaced by null above" and continue after the segment.
-    one = str1;
-    two = str2;
+    // [13] "restore character that was replaced by null above": one and two stand at the
+    //      segment ends (str1, str2).
   }
 
   // [14] "this catches the case where all numeric and alpha segments have compared identically
@@ -168,18 +175,6 @@ function vercmpRange(a: string, aStart: number, aEnd: number, b: string, bStart:
   return one >= aEnd ? -1 : 1;
 }
 
-/** strcmp() of two ranges, sign only. */
-function strcmpRange(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
-  const n1 = aEnd - aStart;
-  const n2 = bEnd - bStart;
-  const n = n1 < n2 ? n1 : n2;
-  for (let i = 0; i < n; i++) {
-    const d = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return n1 === n2 ? 0 : n1 < n2 ? -1 : 1;
-}
-
 /**
  * librpm's `rpmvercmp(a, b)`: compares two version (or release) strings, returning -1, 0 or 1.
  *
@@ -187,6 +182,8 @@ function strcmpRange(a: string, aStart: number, aEnd: number, b: string, bStart:
  * @example rpmvercmp('1.0^git1', '1.0') // 1
  */
 export function rpmvercmp(a: string, b: string): number {
+  // [1] if (rstreq(a, b)) return 0; — V8 compares the two strings natively.
+  if (a === b) return 0;
   return vercmpRange(a, 0, a.length, b, 0, b.length);
 }
 
@@ -218,7 +215,10 @@ function evrBounds(evr: string, out: EvrBounds): void {
   while (s < len && isDigit(evr.charCodeAt(s))) s++;
   // [P2] se = strrchr(s, '-');   /* se points to version terminator */
   //      (the search starts at s: a '-' inside the digits of an epoch cannot exist anyway)
-  const se = evr.lastIndexOf('-');
+  //      A scan back from the end in place of lastIndexOf(): releases are short, and the builtin
+  //      call cost more than the scan (measured: bench/vercmp.bench.ts).
+  let se = len - 1;
+  while (se >= s && evr.charCodeAt(se) !== CH_DASH) se--;
   const hasDash = se >= s;
   // [P3] if (*s == ':') { epoch = evr; *s++ = '\0'; version = s; if (*epoch == '\0') epoch = "0"; }
   //      else { epoch = NULL; version = evr; }
