@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,22 @@ describe('the parsed-feed cache of scan --feed (issue #14)', () => {
     writeFileSync(feed, '<?xml version="1.0"?><oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5"><definitions>');
     await expect(scanFiles(input)).rejects.toThrow();
     await expect(scanFiles(input)).rejects.toThrow();
+  });
+
+  it('refuses a directory named as a feed by name, with the cache on or off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-feed-dir-'));
+    try {
+      const feed = join(dir, 'feeds');
+      mkdirSync(feed);
+      for (const cache of [null, join(dir, 'cache')])
+        await expect(readFeedFile(feed, undefined, () => undefined, cache)).rejects.toMatchObject({
+          code: 'input.invalid',
+          message: `${feed}: not a regular file (a directory): refused`,
+        });
+      await expect(readFeedFile(join(dir, 'missing.xml'), undefined, () => undefined, null)).rejects.toThrow(/cannot read .*missing\.xml: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lives where the environment says, and is off when asked', () => {

@@ -8,7 +8,7 @@ import type { OvalCriteria } from '../core/oval.js';
 import { FEED_PARSER_VERSIONS } from '../feeds/parser-versions.js';
 import type { FeedWarning } from '../feeds/types.js';
 import { VERSION } from '../version.js';
-import { cannotRead } from './read-file.js';
+import { assertRegularFile, cannotRead } from './read-file.js';
 
 /**
  * The parsed-feed cache (issue #14 item 6): `scan --inventory F --feed X` parses X (4 MB of
@@ -103,6 +103,7 @@ export async function readFeedFile(
   dir: string | null,
   oval = true,
 ): Promise<{ advisories: Advisory[]; read: FeedRead }> {
+  assertRegularFile(file);
   if (dir === null) return { advisories: (await parseFeed(file, release, warn)).advisories, read: 'parsed' };
   const key = sha256(JSON.stringify({ v: CACHE_VERSION, file: fileSha256(file), source: `file:${file}`, release, bulwark: VERSION }));
   const path = join(dir, `${key}.json`);

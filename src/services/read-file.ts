@@ -1,4 +1,4 @@
-import { constants as fsConstants, type Stats } from 'node:fs';
+import { constants as fsConstants, statSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { BulwarkError } from '../core/errors.js';
 
@@ -19,6 +19,20 @@ export async function assertReadable(path: string): Promise<void> {
   } catch (err) {
     throw cannotRead(path, err);
   }
+}
+
+/**
+ * Throws unless `path` is a regular file (after symlinks): a directory, a device or a FIFO named
+ * as a feed is refused by name before any reader opens it.
+ */
+export function assertRegularFile(path: string): void {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
+  if (!st.isFile()) throw new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
 }
 
 /** Reads a whole file as UTF-8, refusing one larger than `maxBytes` (hostile input is bounded). */
