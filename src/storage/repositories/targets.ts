@@ -6,6 +6,7 @@ import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
 import { jsonList, toInstalled } from './builds.js';
+import { forgetSourceClaims } from './source-names.js';
 
 export interface TargetInput {
   name: string;
@@ -269,6 +270,7 @@ export async function removeTarget(on: Executor, idOrName: string): Promise<bool
   const t = await getTarget(ex, idOrName);
   if (t === null) return false;
   await ex.deleteFrom('findings').where('target_id', '=', t.id).execute();
+  await forgetSourceClaims(ex, t.id);
   await ex.deleteFrom('target_packages').where('target_id', '=', t.id).execute();
   await ex.deleteFrom('targets').where('id', '=', t.id).execute();
   return true;
