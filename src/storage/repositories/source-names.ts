@@ -42,7 +42,7 @@ export async function learnSourceNamesOfMany(
       }
   if (given.size === 0) return;
   const ex = kx(on);
-  const held = new Map<string, Record<string, string>>();
+  const held = new Map<string, string>();
   for (const c of chunks([...given.keys()], 1, 5000))
     for (const r of await ex
       .selectFrom('source_claim_sets')
@@ -50,25 +50,30 @@ export async function learnSourceNamesOfMany(
       .where('release_id', '=', release)
       .where('target_id', 'in', c)
       .execute())
-      held.set(r.target_id, JSON.parse(r.claims) as Record<string, string>);
-  const delta = new Map<string, number>();
-  const bump = (name: string, source: string, by: number): void => {
-    const k = `${name}\u0000${source}`;
-    delta.set(k, (delta.get(k) ?? 0) + by);
-  };
+      held.set(r.target_id, r.claims);
+  const delta: ClaimDelta = new Map();
   const sets: { target_id: string; release_id: string; claims: string; learned_at: string }[] = [];
   for (const [targetId, pairs] of given) {
-    const claims = held.get(targetId) ?? {};
-    let changed = !held.has(targetId);
+    const text = JSON.stringify(Object.fromEntries(pairs));
+    const before = held.get(targetId);
+    // Most reports claim what their host claimed last time, in the same order: nothing to do.
+    if (before === text) continue;
+    if (before === undefined) {
+      for (const [name, source] of pairs) bump(delta, name, source, 1);
+      sets.push({ target_id: targetId, release_id: release, claims: text, learned_at: now });
+      continue;
+    }
+    const claims = new Map(Object.entries(JSON.parse(before) as Record<string, string>));
+    let changed = false;
     for (const [name, source] of pairs) {
-      const was = Object.hasOwn(claims, name) ? claims[name] : undefined;
+      const was = claims.get(name);
       if (was === source) continue;
-      if (was !== undefined) bump(name, was, -1);
-      bump(name, source, 1);
-      claims[name] = source;
+      if (was !== undefined) bump(delta, name, was, -1);
+      bump(delta, name, source, 1);
+      claims.set(name, source);
       changed = true;
     }
-    if (changed) sets.push({ target_id: targetId, release_id: release, claims: JSON.stringify(claims), learned_at: now });
+    if (changed) sets.push({ target_id: targetId, release_id: release, claims: JSON.stringify(Object.fromEntries(claims)), learned_at: now });
   }
   for (const c of rowChunks(sets))
     await ex
@@ -81,17 +86,24 @@ export async function learnSourceNamesOfMany(
   await addClaimCounts(ex, release, delta, now);
 }
 
-/** Adds `delta` (binary NUL source → targets, + or -) to the counts of `release`; a fact no target claims any more goes. */
-async function addClaimCounts(on: Executor, release: string, delta: ReadonlyMap<string, number>, now: string): Promise<void> {
+/** Per binary name, per source: how many targets more (or fewer) claim it. */
+type ClaimDelta = Map<string, Map<string, number>>;
+
+function bump(delta: ClaimDelta, name: string, source: string, by: number): void {
+  let m = delta.get(name);
+  if (m === undefined) delta.set(name, (m = new Map<string, number>()));
+  m.set(source, (m.get(source) ?? 0) + by);
+}
+
+/** Adds `delta` to the counts of `release`; a fact no target claims any more goes. */
+async function addClaimCounts(on: Executor, release: string, delta: ClaimDelta, now: string): Promise<void> {
   const ex = kx(on);
+  const rows: { release_id: string; name: string; source_name: string; targets: number; learned_at: string }[] = [];
+  for (const [name, m] of delta)
+    for (const [source_name, n] of m) if (n !== 0) rows.push({ release_id: release, name, source_name, targets: n, learned_at: now });
   // Sorted, so concurrent writers on PostgreSQL lock the rows in one order (no deadlock).
-  const rows = [...delta]
-    .filter(([, n]) => n !== 0)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, n]) => {
-      const cut = k.indexOf('\u0000');
-      return { release_id: release, name: k.slice(0, cut), source_name: k.slice(cut + 1), targets: n, learned_at: now };
-    });
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  rows.sort((a, b) => cmp(a.name, b.name) || cmp(a.source_name, b.source_name));
   for (const c of rowChunks(rows))
     await ex
       .insertInto('source_claim_counts')
@@ -116,8 +128,8 @@ export async function forgetSourceClaims(on: Executor, targetId: string): Promis
   const ex = kx(on);
   const sets = await ex.selectFrom('source_claim_sets').select(['release_id', 'claims']).where('target_id', '=', targetId).execute();
   for (const s of sets) {
-    const delta = new Map<string, number>();
-    for (const [name, source] of Object.entries(JSON.parse(s.claims) as Record<string, string>)) delta.set(`${name}\u0000${source}`, -1);
+    const delta: ClaimDelta = new Map();
+    for (const [name, source] of Object.entries(JSON.parse(s.claims) as Record<string, string>)) bump(delta, name, source, -1);
     // Only decrements: a row they would create is deleted in the same call, so its time is never read.
     await addClaimCounts(ex, s.release_id, delta, new Date(0).toISOString());
   }
