@@ -54,7 +54,7 @@ export async function learnSourceNamesOfMany(
   const delta: ClaimDelta = new Map();
   const sets: { target_id: string; release_id: string; claims: string; learned_at: string }[] = [];
   for (const [targetId, pairs] of given) {
-    const text = JSON.stringify(Object.fromEntries(pairs));
+    const text = claimsText(pairs);
     const before = held.get(targetId);
     // Most reports claim what their host claimed last time, in the same order: nothing to do.
     if (before === text) continue;
@@ -73,7 +73,7 @@ export async function learnSourceNamesOfMany(
       claims.set(name, source);
       changed = true;
     }
-    if (changed) sets.push({ target_id: targetId, release_id: release, claims: JSON.stringify(Object.fromEntries(claims)), learned_at: now });
+    if (changed) sets.push({ target_id: targetId, release_id: release, claims: claimsText(claims), learned_at: now });
   }
   for (const c of rowChunks(sets))
     await ex
@@ -84,6 +84,13 @@ export async function learnSourceNamesOfMany(
       )
       .execute();
   await addClaimCounts(ex, release, delta, now);
+}
+
+/** A claim set as stored: a JSON object binary → source, in the order given (built by hand: JSON.stringify of a 600-key object is three times slower). */
+function claimsText(pairs: ReadonlyMap<string, string>): string {
+  const parts: string[] = [];
+  for (const [name, source] of pairs) parts.push(`${JSON.stringify(name)}:${JSON.stringify(source)}`);
+  return `{${parts.join(',')}}`;
 }
 
 /** Per binary name, per source: how many targets more (or fewer) claim it. */

@@ -123,7 +123,10 @@ export async function listTargets(on: Executor): Promise<StoredTarget[]> {
 
 /** The dedup key of an installed package: equal keys are the same package build. */
 export function packageKey(p: InstalledPackage): string {
-  const key = [p.family, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch, p.sourceName ?? '', p.sourceVersion ?? ''].join('\u001f');
+  // The same text as [family, name, epoch, …].join('\u001f') (null as ''), without the array: a
+  // key is made for every package of every report.
+  const e = String(p.epoch ?? '');
+  const key = `${p.family}\u001f${p.name}\u001f${e}\u001f${p.version}\u001f${p.release ?? ''}\u001f${p.arch}\u001f${p.sourceName ?? ''}\u001f${p.sourceVersion ?? ''}`;
   // A source name Bulwark resolved or assumed is another row than the same name given, so a
   // finding can say which; given names keep the key they always had.
   return p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? key : `${key}\u001f${p.sourceOrigin}`;
