@@ -1,7 +1,9 @@
 /**
  * Issue #20 item 4: one agent report of a very large host (100,000 packages) stored and matched,
  * through the service the API's report route calls (signature checks aside), on SQLite and on
- * PostgreSQL; and the same report sent again (recognised by its fingerprint).
+ * PostgreSQL; and the same report sent again (recognised by its fingerprint). Issue #14: reports
+ * that change three packages, per second, through the route (bench/agent-reports-route.ts);
+ * BULWARK_BENCH_AGENT_FLEET sets how many hosts are stored beside them (default 1,000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { acceptAgentReport, createEnrollmentToken, enrollAgent } from '../src/se
 import { openStore, type Db } from '../src/services/store.js';
 import { getAgent, transaction, upsertAdvisories } from '../src/storage/index.js';
 import { freshPgSchema, pgAvailable } from '../test/databases.js';
-import type { BenchRow } from './harness.js';
+import { agentReportsThroughRoute } from './agent-reports-route.js';
+import type { BenchContext, BenchRow } from './harness.js';
 
 const N = 100_000;
 
@@ -90,8 +93,10 @@ async function measure(db: Db, label: string): Promise<BenchRow[]> {
   ];
 }
 
-export async function run(): Promise<BenchRow[]> {
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  // Issue #14: reports that change packages, through the route, beside a stored fleet.
+  if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, Number(process.env['BULWARK_BENCH_AGENT_FLEET'] ?? 1000))));
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-report-'));
   try {
     const db = await openStore({ dbPath: join(dir, 'b.db') });

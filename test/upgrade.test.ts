@@ -28,7 +28,29 @@ type Rows = Map<string, Record<string, unknown>[]>;
 /** Tables a migration drops on purpose, and why; every other table must keep every row. */
 const DROPPED: Readonly<Record<string, string>> = {
   learned_sources: 'migration 0025 replaces it with learned_source_claims: its rows name no target, so hosts teach them again at their next collection',
+  learned_source_claims:
+    'migration 0055 replaces it with source_claim_sets (one JSON object of claims per target and release) and source_claim_counts (targets per fact), built from its rows',
 };
+
+/** Migration 0055: every per-target claim is in its target's claim set, and each fact's count is the number of targets that claimed it. */
+function expectClaimsCarried(rows: Record<string, unknown>[], after: Rows): number {
+  const pair = (release: unknown, name: unknown, target: unknown, source: unknown): string => JSON.stringify([release, name, target, source]);
+  const sets = (after.get('source_claim_sets') ?? []).flatMap((s) =>
+    Object.entries(JSON.parse(String(s['claims'])) as Record<string, string>).map(([name, source]) => pair(s['release_id'], name, s['target_id'], source)),
+  );
+  expect(sets.sort()).toEqual(rows.map((r) => pair(r['release_id'], r['name'], r['target_id'], r['source_name'])).sort());
+  const counts = new Map<string, number>();
+  for (const r of rows)
+    counts.set(
+      JSON.stringify([r['release_id'], r['name'], r['source_name']]),
+      (counts.get(JSON.stringify([r['release_id'], r['name'], r['source_name']])) ?? 0) + 1,
+    );
+  const stored = new Map(
+    (after.get('source_claim_counts') ?? []).map((r) => [JSON.stringify([r['release_id'], r['name'], r['source_name']]), Number(r['targets'])]),
+  );
+  expect(stored).toEqual(counts);
+  return rows.length;
+}
 
 /**
  * Every old row must be in the new table with the same value in every column it had; a table or
@@ -41,6 +63,7 @@ function expectKept(before: Rows, after: Rows): number {
     const now = after.get(table);
     if (table in DROPPED) {
       expect(now, `${table} should be dropped (${DROPPED[table] ?? ''})`).toBeUndefined();
+      if (table === 'learned_source_claims') kept += expectClaimsCarried(rows, after);
       continue;
     }
     expect(now, `table ${table} is gone`).toBeDefined();

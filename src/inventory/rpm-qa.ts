@@ -16,6 +16,14 @@ export const RPM_QA_ARGV: readonly string[] = ['rpm', '-qa', '--queryformat', RP
 const MAX_FIELD = 4096;
 
 /**
+ * SOURCERPM → source name, remembered across calls (issue #14): a fleet's hosts repeat the same
+ * few thousand source rpms, and parsing each again was a tenth of a bulk import. Only valid
+ * names are kept (a bad one throws before it is stored); bounded, forgotten wholesale when full.
+ */
+const SOURCE_NAMES = new Map<string, string | null>();
+const MAX_REMEMBERED = 50_000;
+
+/**
  * Parses `rpm -qa` output in RPM_QA_QUERYFORMAT. Blank lines and lines starting with `#` are
  * skipped (for hand-written imports). Any other malformed line is an error that names the
  * file and line: half an inventory would silently hide vulnerable packages.
@@ -28,8 +36,7 @@ export function parseRpmQa(text: string, file = '<input>'): InstalledPackage[] {
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? '').replace(/\r$/, '');
     if (line.trim() === '' || line.startsWith('#')) continue;
-    const where = `${file}:${String(i + 1)}`;
-    const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${where}: ${why}`, { file, line: i + 1 });
+    const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
     const f = line.split('\t');
     if (f.length !== 6) throw fail(`expected 6 tab-separated fields (${RPM_QA_QUERYFORMAT}), got ${String(f.length)}`);
     const [name, epochText, version, release, arch, sourceRpm] = f as [string, string, string, string, string, string];
@@ -46,11 +53,15 @@ export function parseRpmQa(text: string, file = '<input>'): InstalledPackage[] {
     if (epochText === '(none)' || epochText === '') epoch = null;
     else if (/^[0-9]{1,10}$/.test(epochText) && Number(epochText) <= 0xffff_ffff) epoch = Number(epochText);
     else throw fail(`epoch "${epochText}" is not a number`);
-    let sourceName: string | null = null;
-    try {
-      sourceName = parseSourceRpm(sourceRpm)?.name ?? null;
-    } catch (err) {
-      throw fail(`SOURCERPM: ${(err as Error).message}`);
+    let sourceName = SOURCE_NAMES.get(sourceRpm);
+    if (sourceName === undefined) {
+      try {
+        sourceName = parseSourceRpm(sourceRpm)?.name ?? null;
+      } catch (err) {
+        throw fail(`SOURCERPM: ${(err as Error).message}`);
+      }
+      if (SOURCE_NAMES.size >= MAX_REMEMBERED) SOURCE_NAMES.clear();
+      SOURCE_NAMES.set(sourceRpm, sourceName);
     }
     out.push({ family: 'rpm', name, epoch, version, release, arch, sourceName, sourceVersion: null });
   }

@@ -13,6 +13,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type MigrationResultSet,
+  type SqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
 import pg from 'pg';
@@ -192,7 +193,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
         { cause: err },
       );
     }
-    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }, sqlite) });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: keptStatements(sqlite) }, sqlite) });
     db = handle({ dialect: 'sqlite', description: location.path, close: () => kysely.destroy() }, kysely);
   } else {
     setPgTypeParsers();
@@ -230,6 +231,32 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
     }
   }
   return db;
+}
+
+/**
+ * Prepared statements kept by their SQL text (issue #14): Kysely's SQLite driver prepares every
+ * query anew, which was a seventh of an agent report's time; the same few hundred statements
+ * run again and again. A statement still being iterated (a streamed query) is busy and is not
+ * handed out twice: a fresh one is prepared beside it. Bounded; forgotten wholesale when full.
+ */
+function keptStatements(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      kept.clear();
+      sqlite.close();
+    },
+    prepare: (text: string) => {
+      const hit = kept.get(text);
+      if (hit !== undefined && !hit.busy) return hit;
+      const stmt = sqlite.prepare(text);
+      if (hit === undefined && text.length <= 20_000) {
+        if (kept.size >= 2000) kept.clear();
+        kept.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import { advisories, advisoryCves, advisoryEvents, advisoryReferences, feedSources, feedState, fixes, releases } from './schema/advisories.js';
-import { findings, learnedSourceClaims, packages, repoSources, targetPackages, targets } from './schema/inventory.js';
+import { findings, packages, repoSources, sourceClaimCounts, sourceClaimSets, targetPackages, targets } from './schema/inventory.js';
 import { audit, decisions, leases, plans, policies, runSteps, runs } from './schema/operations.js';
 import { agentNonces, agentTasks, agents, apiTokens, enrollmentTokens, sessions, users } from './schema/access.js';
 import { imageBuilds, repoSnapshots, repos, viewEnvironments, viewPromotions, viewVersions } from './schema/content.js';
@@ -32,7 +32,8 @@ export const TABLES = {
   targets: targets,
   packages: packages,
   target_packages: targetPackages,
-  learned_source_claims: learnedSourceClaims,
+  source_claim_sets: sourceClaimSets,
+  source_claim_counts: sourceClaimCounts,
   repo_sources: repoSources,
   findings: findings,
   policies: policies,
@@ -71,7 +72,8 @@ export type FixesTable = Database['fixes'];
 export type AdvisoryEventsTable = Database['advisory_events'];
 export type TargetsTable = Database['targets'];
 export type PackagesTable = Database['packages'];
-export type LearnedSourceClaimsTable = Database['learned_source_claims'];
+export type SourceClaimSetsTable = Database['source_claim_sets'];
+export type SourceClaimCountsTable = Database['source_claim_counts'];
 export type RepoSourcesTable = Database['repo_sources'];
 export type TargetPackagesTable = Database['target_packages'];
 export type FindingsTable = Database['findings'];

@@ -35,6 +35,7 @@ import { deadlineProfiles } from './0047-deadline-profiles.js';
 import { notifyOutbox } from './0048-notify-outbox.js';
 import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
+import { sourceClaimSets } from './0055-source-claim-sets.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 
@@ -80,6 +81,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0048-notify-outbox': notifyOutbox(dialect),
     '0050-fix-channel': fixChannel(),
     '0051-target-streams': targetStreams(),
+    '0055-source-claim-sets': sourceClaimSets(dialect),
     '0042-findings-read-indexes': findingsReadIndexes(),
     '0038-findings-by-advisory': findingsByAdvisory(),
   };

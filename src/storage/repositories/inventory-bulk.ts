@@ -1,6 +1,7 @@
 import { BulwarkError } from '../../core/errors.js';
 import type { InstalledPackage, InventorySnapshot } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
+import { PostgresAdapter, sql } from 'kysely';
 import { kx, type Executor } from '../database.js';
 import { packageKey } from './targets.js';
 
@@ -70,24 +71,20 @@ export async function saveInventories(on: Executor, snapshots: readonly Inventor
       if (s === undefined) held.set(r.target_id, (s = new Set()));
       s.add(r.package_pk);
     }
-  const links: { target_id: string; package_pk: number }[] = [];
+  const links = new Map<string, number[]>();
   for (const s of snapshots) {
     const keys = keysOf.get(s.targetId) ?? [];
     const now = new Set(keys.map((k) => pks.get(k) as number));
     const before = held.get(s.targetId) ?? new Set<number>();
     const gone = [...before].filter((pk) => !now.has(pk));
     for (const c of chunks(gone, 1, 5000)) await ex.deleteFrom('target_packages').where('target_id', '=', s.targetId).where('package_pk', 'in', c).execute();
-    for (const pk of now) if (!before.has(pk)) links.push({ target_id: s.targetId, package_pk: pk });
+    const fresh = [...now].filter((pk) => !before.has(pk));
+    if (fresh.length > 0) links.set(s.targetId, [...(links.get(s.targetId) ?? []), ...fresh]);
     // A target listed twice in one batch: its last inventory stands.
     held.set(s.targetId, now);
     out.set(s.targetId, { packages: keys.length, newPackages: keys.filter((k) => missing.has(k)).length });
   }
-  for (const c of chunks(links, 2))
-    await ex
-      .insertInto('target_packages')
-      .values(c)
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+  await insertLinks(ex, links);
   for (const s of snapshots)
     await ex
       .updateTable('targets')
@@ -105,41 +102,34 @@ export async function saveInventories(on: Executor, snapshots: readonly Inventor
 }
 
 /**
- * learnSourceNames for many targets of a release at once: the binary → source pairs their
- * inventories gave, written only where new or changed, in multi-row statements.
+ * Inserts target → package links, many targets' at once, each statement binding ONE JSON
+ * parameter `{"<target id>": [pk, …], …}` read in SQL (json_each on SQLite, json_each_text on
+ * PostgreSQL): 300,000 links as multi-row VALUES spent most of a bulk import building the query.
  */
-export async function learnSourceNamesOfMany(
-  on: Executor,
-  release: string,
-  inventories: readonly { targetId: string; packages: readonly InstalledPackage[] }[],
-  now: string,
-): Promise<void> {
+async function insertLinks(on: Executor, links: ReadonlyMap<string, readonly number[]>): Promise<void> {
   const ex = kx(on);
-  const known = new Map<string, string>();
-  for (const c of chunks([...new Set(inventories.map((i) => i.targetId))], 1, 2000))
-    for (const r of await ex
-      .selectFrom('learned_source_claims')
-      .select(['target_id', 'name', 'source_name'])
-      .where('release_id', '=', release)
-      .where('target_id', 'in', c)
-      .execute())
-      known.set(`${r.target_id}\u0000${r.name}`, r.source_name);
-  const rows = new Map<string, { release_id: string; name: string; target_id: string; source_name: string; learned_at: string }>();
-  for (const i of inventories)
-    for (const p of i.packages)
-      if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) {
-        const k = `${i.targetId}\u0000${p.name}`;
-        if (known.get(k) !== p.sourceName)
-          rows.set(k, { release_id: release, name: p.name, target_id: i.targetId, source_name: p.sourceName, learned_at: now });
-      }
-  for (const c of rowChunks([...rows.values()]))
-    await ex
-      .insertInto('learned_source_claims')
-      .values(c)
-      .onConflict((oc) =>
-        oc
-          .columns(['release_id', 'name', 'target_id'])
-          .doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })),
-      )
-      .execute();
+  const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
+  const BATCH = 200_000;
+  let part: Record<string, readonly number[]> = {};
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    if (size === 0) return;
+    const json = JSON.stringify(part);
+    part = {};
+    size = 0;
+    await (
+      pg
+        ? sql`insert into target_packages (target_id, package_pk) select t.key, p.value::bigint from json_each(${json}::json) t, json_array_elements_text(t.value) p on conflict do nothing`
+        : sql`insert into target_packages (target_id, package_pk) select t.key, p.value from json_each(${json}) t, json_each(t.value) p where true on conflict do nothing`
+    ).execute(ex);
+  };
+  for (const [targetId, pks] of links) {
+    for (let i = 0; i < pks.length; i += BATCH) {
+      const slice = pks.slice(i, i + BATCH);
+      part[targetId] = slice;
+      size += slice.length;
+      if (size >= BATCH) await flush();
+    }
+  }
+  await flush();
 }

@@ -1,5 +1,5 @@
 import type { InstalledPackage } from '../../core/target.js';
-import { chunks } from '../chunk.js';
+import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 
 /**
@@ -11,40 +11,136 @@ import { kx, type Executor } from '../database.js';
 /**
  * Remembers the source names `packages` carried themselves (rpm -qa's SOURCERPM, a purl's
  * `upstream`) for `release`, as claims of `targetId`; resolved or assumed names teach nothing.
- * A target's later report replaces its own claims, never another target's; `learned_at` says
- * when a claim was first made or last changed.
+ * A target's later report replaces its own claims, never another target's.
  */
 export async function learnSourceNames(on: Executor, release: string, targetId: string, packages: readonly InstalledPackage[], now: string): Promise<void> {
+  await learnSourceNamesOfMany(on, release, [{ targetId, packages }], now);
+}
+
+/**
+ * learnSourceNames for many targets of a release at once (issue #14). Each target's claims are
+ * one row (source_claim_sets), and how many targets claim each fact one row per fact
+ * (source_claim_counts), so what is written grows with what changed, not with host x binary: a
+ * report that claims what its host claimed before writes nothing. Call inside a transaction that
+ * has written the targets' rows (on PostgreSQL that row lock keeps two reports of one target
+ * from counting the same change twice).
+ */
+export async function learnSourceNamesOfMany(
+  on: Executor,
+  release: string,
+  inventories: readonly { targetId: string; packages: readonly InstalledPackage[] }[],
+  now: string,
+): Promise<void> {
+  // A target listed twice: its pairs add up in order, the later winning, as two reports would.
+  const given = new Map<string, Map<string, string>>();
+  for (const i of inventories)
+    for (const p of i.packages)
+      if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) {
+        let pairs = given.get(i.targetId);
+        if (pairs === undefined) given.set(i.targetId, (pairs = new Map<string, string>()));
+        pairs.set(p.name, p.sourceName);
+      }
+  if (given.size === 0) return;
   const ex = kx(on);
-  const pairs = new Map<string, string>();
-  for (const p of packages)
-    if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) pairs.set(p.name, p.sourceName);
-  if (pairs.size === 0) return;
-  // Hosts report the same pairs again and again: only what is new or changed is written.
-  const known = new Map<string, string>();
-  for (const c of chunks([...pairs.keys()], 1, 5000)) {
-    const rows = await ex
-      .selectFrom('learned_source_claims')
-      .select(['name', 'source_name'])
+  const held = new Map<string, string>();
+  for (const c of chunks([...given.keys()], 1, 5000))
+    for (const r of await ex
+      .selectFrom('source_claim_sets')
+      .select(['target_id', 'claims'])
       .where('release_id', '=', release)
-      .where('target_id', '=', targetId)
-      .where('name', 'in', c)
-      .execute();
-    for (const r of rows) known.set(r.name, r.source_name);
+      .where('target_id', 'in', c)
+      .execute())
+      held.set(r.target_id, r.claims);
+  const delta: ClaimDelta = new Map();
+  const sets: { target_id: string; release_id: string; claims: string; learned_at: string }[] = [];
+  for (const [targetId, pairs] of given) {
+    const text = claimsText(pairs);
+    const before = held.get(targetId);
+    // Most reports claim what their host claimed last time, in the same order: nothing to do.
+    if (before === text) continue;
+    if (before === undefined) {
+      for (const [name, source] of pairs) bump(delta, name, source, 1);
+      sets.push({ target_id: targetId, release_id: release, claims: text, learned_at: now });
+      continue;
+    }
+    const claims = new Map(Object.entries(JSON.parse(before) as Record<string, string>));
+    let changed = false;
+    for (const [name, source] of pairs) {
+      const was = claims.get(name);
+      if (was === source) continue;
+      if (was !== undefined) bump(delta, name, was, -1);
+      bump(delta, name, source, 1);
+      claims.set(name, source);
+      changed = true;
+    }
+    if (changed) sets.push({ target_id: targetId, release_id: release, claims: claimsText(claims), learned_at: now });
   }
-  const rows = [...pairs]
-    .filter(([name, source]) => known.get(name) !== source)
-    .map(([name, source_name]) => ({ release_id: release, name, target_id: targetId, source_name, learned_at: now }));
-  for (const c of chunks(rows, 5))
+  for (const c of rowChunks(sets))
     await ex
-      .insertInto('learned_source_claims')
+      .insertInto('source_claim_sets')
+      .values(c)
+      .onConflict((oc) =>
+        oc.columns(['target_id', 'release_id']).doUpdateSet((eb) => ({ claims: eb.ref('excluded.claims'), learned_at: eb.ref('excluded.learned_at') })),
+      )
+      .execute();
+  await addClaimCounts(ex, release, delta, now);
+}
+
+/** A claim set as stored: a JSON object binary → source, in the order given (built by hand: JSON.stringify of a 600-key object is three times slower). */
+function claimsText(pairs: ReadonlyMap<string, string>): string {
+  const parts: string[] = [];
+  for (const [name, source] of pairs) parts.push(`${JSON.stringify(name)}:${JSON.stringify(source)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** Per binary name, per source: how many targets more (or fewer) claim it. */
+type ClaimDelta = Map<string, Map<string, number>>;
+
+function bump(delta: ClaimDelta, name: string, source: string, by: number): void {
+  let m = delta.get(name);
+  if (m === undefined) delta.set(name, (m = new Map<string, number>()));
+  m.set(source, (m.get(source) ?? 0) + by);
+}
+
+/** Adds `delta` to the counts of `release`; a fact no target claims any more goes. */
+async function addClaimCounts(on: Executor, release: string, delta: ClaimDelta, now: string): Promise<void> {
+  const ex = kx(on);
+  const rows: { release_id: string; name: string; source_name: string; targets: number; learned_at: string }[] = [];
+  for (const [name, m] of delta)
+    for (const [source_name, n] of m) if (n !== 0) rows.push({ release_id: release, name, source_name, targets: n, learned_at: now });
+  // Sorted, so concurrent writers on PostgreSQL lock the rows in one order (no deadlock).
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  rows.sort((a, b) => cmp(a.name, b.name) || cmp(a.source_name, b.source_name));
+  for (const c of rowChunks(rows))
+    await ex
+      .insertInto('source_claim_counts')
       .values(c)
       .onConflict((oc) =>
         oc
-          .columns(['release_id', 'name', 'target_id'])
-          .doUpdateSet((eb) => ({ source_name: eb.ref('excluded.source_name'), learned_at: eb.ref('excluded.learned_at') })),
+          .columns(['release_id', 'name', 'source_name'])
+          .doUpdateSet((eb) => ({ targets: eb(eb.ref('source_claim_counts.targets'), '+', eb.ref('excluded.targets')) })),
       )
       .execute();
+  const fell = rows.filter((r) => r.targets < 0);
+  for (const c of chunks(
+    fell.map((r) => r.name),
+    1,
+    5000,
+  ))
+    await ex.deleteFrom('source_claim_counts').where('release_id', '=', release).where('name', 'in', c).where('targets', '<=', 0).execute();
+}
+
+/** Withdraws every claim `targetId` made (before it is removed): the counts go down with it. */
+export async function forgetSourceClaims(on: Executor, targetId: string): Promise<void> {
+  const ex = kx(on);
+  const sets = await ex.selectFrom('source_claim_sets').select(['release_id', 'claims']).where('target_id', '=', targetId).execute();
+  for (const s of sets) {
+    const delta: ClaimDelta = new Map();
+    for (const [name, source] of Object.entries(JSON.parse(s.claims) as Record<string, string>)) bump(delta, name, source, -1);
+    // Only decrements: a row they would create is deleted in the same call, so its time is never read.
+    await addClaimCounts(ex, s.release_id, delta, new Date(0).toISOString());
+  }
+  await ex.deleteFrom('source_claim_sets').where('target_id', '=', targetId).execute();
 }
 
 /** What the targets of a release claim a binary is built from: each source and how many targets say it. */
@@ -56,14 +152,15 @@ export async function learnedSourceNames(on: Executor, release: string, names: r
   const out = new Map<string, Map<string, number>>();
   for (const c of chunks([...new Set(names)], 1, 5000)) {
     const rows = await ex
-      .selectFrom('learned_source_claims')
-      .select(['name', 'source_name'])
+      .selectFrom('source_claim_counts')
+      .select(['name', 'source_name', 'targets'])
       .where('release_id', '=', release)
       .where('name', 'in', c)
+      .where('targets', '>', 0)
       .execute();
     for (const r of rows) {
       const claims = out.get(r.name) ?? new Map<string, number>();
-      claims.set(r.source_name, (claims.get(r.source_name) ?? 0) + 1);
+      claims.set(r.source_name, r.targets);
       out.set(r.name, claims);
     }
   }

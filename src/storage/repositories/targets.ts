@@ -6,6 +6,7 @@ import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
 import { jsonList, toInstalled } from './builds.js';
+import { forgetSourceClaims } from './source-names.js';
 
 export interface TargetInput {
   name: string;
@@ -122,7 +123,10 @@ export async function listTargets(on: Executor): Promise<StoredTarget[]> {
 
 /** The dedup key of an installed package: equal keys are the same package build. */
 export function packageKey(p: InstalledPackage): string {
-  const key = [p.family, p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch, p.sourceName ?? '', p.sourceVersion ?? ''].join('\u001f');
+  // The same text as [family, name, epoch, …].join('\u001f') (null as ''), without the array: a
+  // key is made for every package of every report.
+  const e = String(p.epoch ?? '');
+  const key = `${p.family}\u001f${p.name}\u001f${e}\u001f${p.version}\u001f${p.release ?? ''}\u001f${p.arch}\u001f${p.sourceName ?? ''}\u001f${p.sourceVersion ?? ''}`;
   // A source name Bulwark resolved or assumed is another row than the same name given, so a
   // finding can say which; given names keep the key they always had.
   return p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? key : `${key}\u001f${p.sourceOrigin}`;
@@ -269,6 +273,7 @@ export async function removeTarget(on: Executor, idOrName: string): Promise<bool
   const t = await getTarget(ex, idOrName);
   if (t === null) return false;
   await ex.deleteFrom('findings').where('target_id', '=', t.id).execute();
+  await forgetSourceClaims(ex, t.id);
   await ex.deleteFrom('target_packages').where('target_id', '=', t.id).execute();
   await ex.deleteFrom('targets').where('id', '=', t.id).execute();
   return true;

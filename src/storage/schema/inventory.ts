@@ -59,18 +59,36 @@ export const targetPackages = table({
   indexes: ['index (package_pk)'],
 });
 
-/** Binary → source names that inventories of a release carried (issue #13). */
-export const learnedSourceClaims = table({
+/**
+ * Binary → source names that inventories of a release carried (issue #13), per target: its
+ * claims as one JSON object `{"<binary>": "<source>"}` per release (issue #14: not a row per
+ * host x binary). A target's later report replaces its own claims; they go with it.
+ */
+export const sourceClaimSets = table({
+  columns: {
+    target_id: text(),
+    release_id: text(),
+    /** JSON object: binary name → source name. */
+    claims: text(),
+    /** When the set last changed. */
+    learned_at: timestamp(),
+  },
+  primaryKey: ['target_id', 'release_id'],
+  indexes: [],
+});
+
+/** How many targets claim each binary → source fact of a release (the sum over source_claim_sets). */
+export const sourceClaimCounts = table({
   columns: {
     release_id: text(),
     name: text(),
-    /** The target whose inventory carried the pair (its latest report). */
-    target_id: text(),
     source_name: text(),
+    targets: integer(),
+    /** When the first target still claiming it claimed it. */
     learned_at: timestamp(),
   },
-  primaryKey: ['release_id', 'name', 'target_id'],
-  indexes: ['index (target_id)'],
+  primaryKey: ['release_id', 'name', 'source_name'],
+  indexes: [],
 });
 
 /** What snapshotted rpm-md repositories' primary.xml say each build was built from. */

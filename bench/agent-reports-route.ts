@@ -1,0 +1,141 @@
+/**
+ * Issue #14: agent reports that change packages, per second, through the route the agent posts
+ * to (POST /agent/v1/report: signature, nonce, parse, store, incremental match), on SQLite with
+ * one server (the API in process, no socket), beside a fleet of stored hosts drawn from the real
+ * Azure Linux 3.0 manifests (test/real-fleet.ts) imported in bulk. Each report moves three
+ * packages of its host to a new build. Anchor in the same run: only parsing the same reports.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../src/api/app.js';
+import { parseAgentReport } from '../src/inventory/agent-report.js';
+import { agentKey, createEnrollmentToken, enrollAgent, stringToSign } from '../src/services/agents.js';
+import { importInventories } from '../src/services/bulk-import.js';
+import { addSource } from '../src/services/feed-sources.js';
+import { syncSource } from '../src/services/feeds.js';
+import { openStore } from '../src/services/store.js';
+import { realFleet, type FleetHost } from '../test/real-fleet.js';
+import { refusingTransport } from '../test/refusing-transport.js';
+import type { BenchRow } from './harness.js';
+
+const R = 'azurelinux:3.0';
+const AGENTS = 20;
+const REPORTS = 500;
+
+const rpmQa = (pkgs: FleetHost['packages']): string =>
+  pkgs
+    .map((p) =>
+      [p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch, `${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'),
+    )
+    .join('\n');
+
+const report = (pkgs: FleetHost['packages']): string =>
+  [
+    'bulwark-report 1',
+    '@@os-release',
+    'ID=azurelinux',
+    'VERSION_ID="3.0"',
+    '@@uname',
+    '6.6.57.1-2.azl3',
+    'x86_64',
+    '@@managers',
+    'tdnf',
+    '@@packages rpm',
+    rpmQa(pkgs),
+    '',
+  ].join('\n');
+
+const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+export async function agentReportsThroughRoute(data: string, hosts: number): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-reports-'));
+  const db = await openStore({ dbPath: join(dir, 'b.db') });
+  try {
+    await addSource(db, { id: 'azurelinux-3.0-oval', location: join(data, 'azurelinux', 'oval', 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz') });
+    await syncSource(db, 'azurelinux-3.0-oval');
+    const fleet = realFleet(data, hosts + AGENTS);
+    const jsonl = join(dir, 'fleet.jsonl');
+    const fd = openSync(jsonl, 'w');
+    for (const h of fleet.slice(AGENTS)) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h.packages) + '\n' }) + '\n');
+    closeSync(fd);
+    await importInventories(db, jsonl, { release: R });
+    const serverKey = randomBytes(32);
+    const app = createApp(db, {
+      knownHostsFile: '/dev/null',
+      transport: () => refusingTransport,
+      version: 'bench',
+      agentServerKey: serverKey,
+      authFailuresPerMinute: 1e6,
+    });
+    const agents: { id: string; key: Buffer }[] = [];
+    for (let i = 0; i < AGENTS; i++) {
+      const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'bench' } });
+      const id = (await enrollAgent(db, serverKey, { token, hostname: `agent-${String(i)}` })).agentId;
+      agents.push({ id, key: Buffer.from(agentKey(serverKey, id), 'hex') });
+    }
+    const post = async (a: { id: string; key: Buffer }, body: string): Promise<string> => {
+      const ts = String(Math.floor(Date.now() / 1000));
+      const nonce = randomBytes(16).toString('hex');
+      const sig = createHmac('sha256', a.key)
+        .update(stringToSign(a.id, ts, nonce, 'POST', '/agent/v1/report', body))
+        .digest('hex');
+      const res = await app.request('/agent/v1/report', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-bulwark-agent': a.id, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+        body,
+      });
+      const text = await res.text();
+      if (res.status !== 200 || !text.startsWith('ok ') || text.startsWith('ok unchanged')) throw new Error(`report: ${String(res.status)} ${text}`);
+      return text;
+    };
+    for (const [i, a] of agents.entries()) await post(a, report((fleet[i] as FleetHost).packages));
+    // The reports, made before the clock starts: three packages move to a new build each round.
+    const texts = Array.from({ length: REPORTS }, (_, r) => {
+      const round = Math.floor(r / AGENTS) + 1;
+      const pkgs = (fleet[r % AGENTS] as FleetHost).packages;
+      return report(pkgs.map((p, j) => (j % 97 === round % 97 && j < 3 * 97 ? { ...p, release: `${p.release ?? '1'}.${String(round)}` } : p)));
+    });
+    const loadBefore = load();
+    let cpu = process.cpuUsage();
+    let t = performance.now();
+    let changed = 0;
+    for (let r = 0; r < REPORTS; r++) {
+      const m = /\((\d+) new, (\d+) closed\)/.exec(await post(agents[r % AGENTS] as { id: string; key: Buffer }, texts[r] as string));
+      changed += Number(m?.[1] ?? 0) + Number(m?.[2] ?? 0);
+    }
+    const routeS = (performance.now() - t) / 1000;
+    const routeCpu = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    t = performance.now();
+    for (const text of texts) await parseAgentReport(text, 'bench');
+    const parseS = (performance.now() - t) / 1000;
+    const parseCpu = process.cpuUsage(cpu);
+    const cpuMs = (u: NodeJS.CpuUsage): string => ((u.user + u.system) / 1000 / REPORTS).toFixed(2);
+    const at = `SQLite, ${hosts.toLocaleString('en-US')} stored hosts`;
+    return [
+      {
+        issue: '#14',
+        name: `agent reports that change 3 packages, POST /agent/v1/report, ${at}`,
+        value: REPORTS / routeS,
+        unit: '/s',
+        target: '>= 500',
+        ok: REPORTS / routeS >= 500,
+        note: `${cpuMs(routeCpu)} ms CPU a report; ${String(changed)} findings opened or closed; load ${loadBefore} → ${load()}`,
+      },
+      {
+        issue: '#14',
+        name: `  parsing the same reports only (anchor), ${at}`,
+        value: REPORTS / parseS,
+        unit: '/s',
+        target: '',
+        ok: null,
+        note: `${cpuMs(parseCpu)} ms CPU a report; ~${String((fleet[0] as FleetHost).packages.length)} packages each`,
+      },
+    ];
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/databases.js';
+import { requires } from '../../test/needs.js';
+import { realFleet, type FleetHost } from '../../test/real-fleet.js';
+import { shared } from '../../test/shared-data.js';
+import { learnedSourceNames, queryFindings, rawKysely } from '../storage/index.js';
+import { importInventories } from './bulk-import.js';
+import { addSource } from './feed-sources.js';
+import { syncSource } from './feeds.js';
+import { importInventoryFile } from './inventory.js';
+import { scanTarget } from './scan.js';
+import type { Db } from './store.js';
+
+const data = shared();
+const FEED = shared('azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
+const R = 'azurelinux:3.0';
+
+const rpmQa = (h: FleetHost): string =>
+  h.packages
+    .map((p) =>
+      [p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch, `${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'),
+    )
+    .join('\n') + '\n';
+
+/** Everything an import stores, by names (ids differ between stores): links, learned names, findings. */
+async function stored(db: Db, names: readonly string[]): Promise<unknown> {
+  const links = await rawKysely(db)
+    .selectFrom('target_packages')
+    .innerJoin('targets', 'targets.id', 'target_packages.target_id')
+    .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+    .select(['targets.name as target', 'packages.key', 'packages.source_name', 'packages.source_origin'])
+    .execute();
+  const findings = (await queryFindings(db, {})).map((f) => [f.targetName, f.advisoryId, f.package, f.arch, f.installed, f.fixed, f.status].join(' '));
+  return {
+    links: links.map((l) => [l.target, l.key, l.source_name, l.source_origin].join(' ')).sort(),
+    learned: [...(await learnedSourceNames(db, R, names))].map(([n, c]) => [n, [...c].sort()]).sort(),
+    findings: findings.sort(),
+  };
+}
+
+/**
+ * Issue #14: a bulk import (claims per fact, links in JSON batches) stores exactly what importing
+ * the same hosts one by one (`scan --inventory F --name H`, each host matched on its own) stores.
+ */
+requires(data, FEED).describe('bulk import stores what one-by-one imports store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bulk-exact-'));
+  const fleet = realFleet(data.path, 12, { prefix: 'exact' });
+  beforeAll(() => {
+    writeFileSync(join(dir, 'fleet.jsonl'), fleet.map((h) => JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h) })).join('\n') + '\n');
+    for (const h of fleet) writeFileSync(join(dir, `${h.name}.tsv`), rpmQa(h));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe.each(testDatabases())('on $name', ({ open }) => {
+    it('stores the same links, learned source names and findings', async () => {
+      const [bulk, one] = [await open(), await open()];
+      try {
+        for (const db of [bulk, one]) {
+          await addSource(db, { id: 'azurelinux-3.0-oval', location: FEED.path });
+          await syncSource(db, 'azurelinux-3.0-oval');
+        }
+        const r = await importInventories(bulk, join(dir, 'fleet.jsonl'), { batch: 5 });
+        expect(r).toMatchObject({ hosts: 12, failures: [] });
+        for (const h of fleet) {
+          const s = await importInventoryFile(one, { file: join(dir, `${h.name}.tsv`), name: h.name, release: R });
+          await scanTarget(one, s.target.id);
+        }
+        const names = [...new Set(fleet.flatMap((h) => h.packages.map((p) => p.name)))];
+        const want = await stored(one, names);
+        expect((want as { findings: unknown[] }).findings.length).toBeGreaterThan(100);
+        expect(await stored(bulk, names)).toEqual(want);
+      } finally {
+        await bulk.close();
+        await one.close();
+      }
+    }, 300_000);
+  });
+});
