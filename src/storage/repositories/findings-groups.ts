@@ -72,16 +72,19 @@ function targetWhere(q: FindingGroupQuery, t: string): ReturnType<typeof sql<Sql
 
 /**
  * The findings filters on `findings` alone (targets and advisories through subqueries, so the
- * counting reads only a covering index); `withTargets` false leaves the target filters to the caller.
+ * counting reads only a covering index); `withTargets` false leaves the target filters to the caller;
+ * `targetIds`: the targets they keep, when a host is named (one or two ids).
  */
-function findingsWhere(q: FindingGroupQuery, withTargets = true): ReturnType<typeof sql<SqlBool>> {
+function findingsWhere(q: FindingGroupQuery, withTargets = true, targetIds?: readonly string[]): ReturnType<typeof sql<SqlBool>> {
   const parts: ReturnType<typeof sql<SqlBool>>[] = [];
   // `|| ''`: checked row by row, so that the planner reads the grouped views' covering index, not
   // the status index and then every row of the table.
   if (q.status !== undefined) parts.push(sql<SqlBool>`findings.status || '' in (${sql.join([...q.status])})`);
   if (q.minSeverity !== undefined) parts.push(sql<SqlBool>`findings.severity_rank >= ${severityRank(q.minSeverity)}`);
   const t = withTargets ? targetWhere(q, 'targets') : null;
-  if (t !== null) parts.push(sql<SqlBool>`findings.target_id in (select targets.id from targets where ${t})`);
+  // A named host: its id itself, so that the planner reads that host's findings only.
+  if (withTargets && targetIds !== undefined) parts.push(sql<SqlBool>`findings.target_id in (${sql.join([...targetIds])})`);
+  else if (t !== null) parts.push(sql<SqlBool>`findings.target_id in (select targets.id from targets where ${t})`);
   if (q.cve !== undefined) parts.push(sql<SqlBool>`findings.advisory_pk in (select advisory_pk from advisory_cves where cve = ${q.cve.toUpperCase()})`);
   if (q.kev === true)
     parts.push(
@@ -144,7 +147,13 @@ export async function findingGroups(
 ): Promise<{ items: FindingGroup[]; total: number }> {
   const ex = kx(on);
   if (q.status?.length === 0) return { items: [], total: 0 };
-  const where = findingsWhere(q);
+  let ids: string[] | undefined;
+  if (q.host !== undefined) {
+    const t = targetWhere(q, 'targets');
+    ids = (await sql<{ id: string }>`select targets.id from targets where ${t ?? sql`1 = 1`}`.execute(ex)).rows.map((r) => r.id);
+    if (ids.length === 0) return { items: [], total: 0 };
+  }
+  const where = findingsWhere(q, true, ids);
   // Read from the covering index in its group key's order; the number of groups by the same scan (a window).
   const order = { severity: sql`rank`, hosts: sql`hosts`, findings: sql`n`, key: sql`gkey`, firstSeen: sql`first_seen` }[p.sort];
   const dir = p.desc ? sql`desc` : sql`asc`;
