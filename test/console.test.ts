@@ -334,6 +334,13 @@ needs.describe('the console in Chromium', () => {
     await page.goto(page.url());
     await page.waitForSelector('td:has-text("golang")');
     await check(page, 'findings-by-source');
+    // The risk filter (issue #17): no CVE of this store is known exploited, so nothing is kept; in the URL too.
+    await page.getByLabel('Risk').selectOption('kev');
+    await page.waitForSelector('p:has-text("No findings match.")');
+    expect(page.url()).toContain('kev=true');
+    await page.getByLabel('Risk').selectOption('');
+    await page.waitForSelector('td:has-text("golang")');
+    expect(page.url()).not.toContain('kev=');
     await page.goto(`${url}/findings`);
     await page.click('a:has-text("DEMO-2024-0005")');
     await page.waitForSelector('h1:has-text("DEMO-2024-0005")');
@@ -368,6 +375,10 @@ needs.describe('the console in Chromium', () => {
     await page.click('button:has-text("Dark mode")');
     expect(await page.locator('html[data-theme=dark]').count()).toBe(1);
     await go(page, '/', 'Fleet overview');
+    // Exposure by severity over time: one line per severity, with its legend.
+    const bySeverity = page.locator('figure:has(svg[aria-label="Open findings per day and severity over the last 30 days"])');
+    expect((await bySeverity.locator('.legend li').allTextContents()).map((t) => t.trim())).toEqual(['critical', 'high', 'medium', 'low']);
+    expect(await bySeverity.locator('.series').count()).toBe(4);
     await check(page, 'overview-dark');
     expect(problems).toEqual([]);
     expect(accessibility).toEqual([]);

@@ -514,7 +514,7 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
     const o = (await (await call('GET', '/api/v1/overview?days=7', { role: 'viewer' })).json()) as {
       hosts: { total: number; byRelease: Record<string, number> };
       open: { total: number; bySeverity: Record<string, number>; byRelease: Record<string, Record<string, number>> };
-      exposureOverTime: { day: string; open: number }[];
+      exposureOverTime: { day: string; open: number; bySeverity: Record<string, number> }[];
     };
     const listed = (await (await call('GET', '/api/v1/findings?limit=1000', { role: 'viewer' })).json()) as { total: number; items: { severity: string }[] };
     expect(o.hosts.total).toBe(1);
@@ -524,7 +524,7 @@ describe.each(testDatabases())('the HTTP API on $name', ({ open }) => {
       expect([sev, o.open.bySeverity[sev]]).toEqual([sev, listed.items.filter((f) => f.severity === sev).length]);
     expect(o.open.byRelease['azurelinux:3.0']?.['high']).toBe(o.open.bySeverity['high']);
     expect(o.exposureOverTime).toHaveLength(7);
-    expect(o.exposureOverTime.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), open: o.open.total });
+    expect(o.exposureOverTime.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), open: o.open.total, bySeverity: o.open.bySeverity });
   });
 
   it('applies a policy, plans, decides and starts a run; the audit log names the token', async () => {

@@ -94,7 +94,15 @@ export function renderPlan(plan: PlanTimeline, policyVersion: number, soakHours:
       ]);
       work.push(...byAdvisory(urgent).map((l) => `  ${e.target} emergency: ${l}`));
       if (rest.length > 0 && e.rest !== undefined) {
-        rows.push([e.ring, e.target, label === '' ? 'rest' : label, `≥${t(e.rest.start)}`, windowOf(e.rest.window, e.rest.windowEnd), '-', ...common(rest)]);
+        rows.push([
+          e.ring,
+          e.target,
+          label === '' ? 'rest' : label,
+          `≥${t(e.rest.start)}`,
+          windowOf(e.rest.window, e.rest.windowEnd),
+          t(e.rest.deadline),
+          ...common(rest),
+        ]);
         work.push(...byAdvisory(rest).map((l) => `  ${e.target} ${label === '' ? 'rest' : label}: ${l}`));
       }
       continue;

@@ -23,6 +23,8 @@ export interface Draft {
   /** Packages with a finding an out-of-band rule covers: they do not wait for the monthly approval. */
   outOfBand: Set<string>;
   packages: Map<string, PlannedPackage>;
+  /** Each package's earliest deadline among its findings. */
+  packageDeadlines: Map<string, number>;
   held: PlanEntry['held'];
   excluded: PlanEntry['excluded'];
 }
@@ -78,6 +80,7 @@ export function draftTargets(
       manual: new Set(),
       outOfBand: new Set(),
       packages: new Map(),
+      packageDeadlines: new Map(),
       held: [],
       excluded: [],
     };
@@ -108,6 +111,7 @@ function addFinding(d: Draft, f: PlanFinding, ctx: DraftContext, breaches: PlanB
   if (due.manual) d.manual.add(f.advisoryId);
   d.reasons.add(due.reason);
   d.deadline = Math.min(d.deadline, due.deadline);
+  d.packageDeadlines.set(f.package, Math.min(d.packageDeadlines.get(f.package) ?? Infinity, due.deadline));
   if (due.deadline < ctx.nowMs)
     breaches.push({
       target: d.t.name,

@@ -129,6 +129,8 @@ export interface PlanEntry {
   window: string | null;
   /** The earliest deadline among the findings it fixes. */
   deadline: string;
+  /** For an emergency entry with packages no emergency rule covers: the earliest deadline among theirs (issue #17). */
+  restDeadline?: string;
   /** Why it is planned: `monthly` and/or out-of-band rule names. */
   reasons: string[];
   emergency: boolean;

@@ -146,6 +146,8 @@ function entryOf(x: Item, s: Placement, policy: Policy, nowMs: number): PlanEntr
   const iso = (ms: number): string => new Date(ms).toISOString();
   const { d, ring: i, packages } = x;
   const late = predictedBreach(d.deadline, s, nowMs);
+  // An emergency entry's other packages wait for a window: their own deadline, not the emergency one.
+  const rest = d.emergency ? packages.filter((p) => !p.emergency).map((p) => d.packageDeadlines.get(p.name) ?? d.deadline) : [];
   return {
     targetId: d.t.id,
     target: d.t.name,
@@ -157,6 +159,7 @@ function entryOf(x: Item, s: Placement, policy: Policy, nowMs: number): PlanEntr
     windowEnd: s.end === null ? null : iso(s.end),
     window: s.name,
     deadline: iso(d.deadline),
+    ...(rest.length > 0 ? { restDeadline: iso(Math.min(...rest)) } : {}),
     reasons: [...d.reasons].sort(),
     emergency: d.emergency,
     approval: x.waitingNow.length > 0 ? 'pending' : 'approved',

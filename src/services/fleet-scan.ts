@@ -236,6 +236,14 @@ async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledP
       }
       const sets: TargetFindingSet[] = batch.map((t) => {
         const { matches, judged } = judgeTarget(matcher, held.get(t.id) ?? [], t.runningKernel, t.streams);
+        // Each binary's source package on this host, stored with its findings (issue #17): the least
+        // source name among the host's builds of that binary, else the binary itself.
+        const sourceOf = new Map<string, string>();
+        for (const h of held.get(t.id) ?? []) {
+          const s = h.pkg.sourceName;
+          const was = sourceOf.get(h.pkg.name);
+          if (s !== null && (was === undefined || s < was)) sourceOf.set(h.pkg.name, s);
+        }
         const current: ResolvedFinding[] = [];
         for (const m of matches) {
           const pk = pkOf.get(advisoryKey(m.advisorySource, m.advisoryId));
@@ -251,9 +259,10 @@ async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledP
             severity: m.severity,
             status: m.status,
             reason: m.reason,
+            sourcePackage: sourceOf.get(m.package) ?? m.package,
           });
         }
-        if (eol !== null) current.push(eol);
+        if (eol !== null) current.push({ ...eol, sourcePackage: eol.package });
         // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
         const present: InstalledBuild[] = judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) }));
         if (w.full) present.push({ package: '(release)', arch: '-', installed: w.release });

@@ -7,7 +7,9 @@ import { systemClock, type Clock, type Db } from './store.js';
 /**
  * The fleet at a glance (the dashboard's first page, issue #6): hosts by release and support
  * state, open exposure by severity and release, stale inventories, SLA status per policy, and
- * open findings per day over the last `days` days (from when each finding was first seen and closed).
+ * open findings per day over the last `days` days, in all and per severity (from when each finding
+ * was first seen and closed; a finding counts under the severity it has now: a severity a feed
+ * changed later is not kept per day).
  */
 export interface Overview {
   generatedAt: string;
@@ -16,7 +18,7 @@ export interface Overview {
   fixed: number;
   /** Findings closed because the feed withdrew their advisory (not patched). */
   withdrawn: number;
-  exposureOverTime: { day: string; open: number }[];
+  exposureOverTime: { day: string; open: number; bySeverity: Record<Severity, number> }[];
   /** Per policy: hosts it would patch now and findings past their deadline (its plan's breaches). */
   sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
 }
@@ -84,17 +86,31 @@ export async function fleetOverview(db: Db, o: { days?: number; staleDays?: numb
   }
   // Open on day d: first seen on or before d and not closed by then (accepted risks count until closed).
   const days = o.days ?? 30;
-  const opened = new Map(s.opened.map((r) => [r.day, r.n]));
-  const closed = new Map(s.closed.map((r) => [r.day, r.n]));
+  const sevOf = (x: string): Severity => ((SEVERITIES as readonly string[]).includes(x) ? (x as Severity) : 'unknown');
+  const perDay = (rows: readonly { day: string; severity: string; n: number }[]): Map<string, Record<Severity, number>> => {
+    const m = new Map<string, Record<Severity, number>>();
+    for (const r of rows) {
+      const c = m.get(r.day) ?? zero();
+      c[sevOf(r.severity)] += r.n;
+      m.set(r.day, c);
+    }
+    return m;
+  };
+  const opened = perDay(s.opened);
+  const closed = perDay(s.closed);
   const start = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-  let running = 0;
-  for (const [d, n] of opened) if (d < start) running += n;
-  for (const [d, n] of closed) if (d < start) running -= n;
-  const series: { day: string; open: number }[] = [];
+  const running = zero();
+  const add = (c: Record<Severity, number> | undefined, sign: number): void => {
+    if (c !== undefined) for (const k of SEVERITIES) running[k] += sign * c[k];
+  };
+  for (const [d, c] of opened) if (d < start) add(c, 1);
+  for (const [d, c] of closed) if (d < start) add(c, -1);
+  const series: Overview['exposureOverTime'] = [];
   for (let i = 0; i < days; i++) {
     const d = new Date(Date.parse(`${start}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10);
-    running += (opened.get(d) ?? 0) - (closed.get(d) ?? 0);
-    series.push({ day: d, open: running });
+    add(opened.get(d), 1);
+    add(closed.get(d), -1);
+    series.push({ day: d, open: SEVERITIES.reduce((a, k) => a + running[k], 0), bySeverity: { ...running } });
   }
   const total = Object.values(bySeverity).reduce((a, b) => a + b, 0);
   const sla = await slaOf(db, now);

@@ -13,7 +13,7 @@ import type { Db } from './store.js';
  */
 export interface TimelineEntry extends PlanEntry {
   /** For an emergency entry with packages no emergency rule covers: the window they wait for. */
-  rest?: { window: string | null; start: string; windowEnd: string | null; packages: number };
+  rest?: { window: string | null; start: string; windowEnd: string | null; packages: number; deadline: string };
 }
 export interface PlanTimeline extends Omit<Plan, 'entries'> {
   timezone: string;
@@ -46,7 +46,14 @@ export function timelineOf(plan: Plan, policy: Policy): PlanTimeline {
     const s = slot(new Date(e.start).getTime());
     return {
       ...e,
-      rest: { window: s.name, start: new Date(s.start).toISOString(), windowEnd: s.end === null ? null : new Date(s.end).toISOString(), packages: rest.length },
+      rest: {
+        window: s.name,
+        start: new Date(s.start).toISOString(),
+        windowEnd: s.end === null ? null : new Date(s.end).toISOString(),
+        packages: rest.length,
+        // Their own deadline (the earliest of their findings'), not the emergency part's.
+        deadline: e.restDeadline ?? e.deadline,
+      },
     };
   });
   return {

@@ -334,7 +334,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Findings folded by advisory (by=advisory) or by source package (by=source), each with its worst severity, hosts and findings counted and the binaries and hosts under it; filtered (host, tag, release, status, severity, cve, text), sorted and paged by the database */
+    /** Findings folded by advisory (by=advisory) or by source package (by=source), each with its worst severity, hosts and findings counted and the binaries and hosts under it; filtered (host, tag, release, status, severity, cve, text, and risk: kev=true for known exploited, epssAbove), sorted and paged by the database */
     get: operations['getFindingsGroups'];
     put?: never;
     post?: never;
@@ -2423,7 +2423,9 @@ export interface operations {
       query?: {
         by?: 'advisory' | 'source';
         cve?: string;
+        epssAbove?: number;
         host?: string;
+        kev?: 'true' | 'false';
         limit?: number;
         offset?: number;
         release?: string;

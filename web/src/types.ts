@@ -16,7 +16,7 @@ export interface Overview {
   open: { bySeverity: Counts; byRelease: Record<string, Counts>; total: number };
   fixed: number;
   withdrawn: number;
-  exposureOverTime: { day: string; open: number }[];
+  exposureOverTime: { day: string; open: number; bySeverity: Counts }[];
   sla: { policy: string; plannedHosts: number; breaches: number; hostsInBreach: number; worstOverdueHours: number | null }[];
 }
 /** GET /api/v1/hosts */
@@ -81,7 +81,7 @@ export interface TimelineEntry {
   held: { advisory: string; reason: string; until: string }[];
   excluded: { package: string; why: string }[];
   reboot: boolean;
-  rest?: { window: string | null; start: string; windowEnd: string | null; packages: number };
+  rest?: { window: string | null; start: string; windowEnd: string | null; packages: number; deadline: string };
 }
 export interface Timeline {
   policy: string;

@@ -13,7 +13,7 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'findings',
     summary:
-      'Findings folded by advisory (by=advisory) or by source package (by=source), each with its worst severity, hosts and findings counted and the binaries and hosts under it; filtered (host, tag, release, status, severity, cve, text), sorted and paged by the database',
+      'Findings folded by advisory (by=advisory) or by source package (by=source), each with its worst severity, hosts and findings counted and the binaries and hosts under it; filtered (host, tag, release, status, severity, cve, text, and risk: kev=true for known exploited, epssAbove), sorted and paged by the database',
     query: z.object({
       by: z.enum(['advisory', 'source']).default('advisory'),
       host: z.string().min(1).optional(),
@@ -23,6 +23,8 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
       severity: severity.optional(),
       cve: z.string().min(1).optional(),
       text: z.string().max(200).optional(),
+      kev: z.enum(['true', 'false']).optional(),
+      epssAbove: z.coerce.number().min(0).max(1).optional(),
       sort: z.enum(SORTS).default('-severity'),
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
@@ -39,6 +41,8 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
           ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
           ...(query.cve !== undefined ? { cve: query.cve } : {}),
           ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),
+          ...(query.kev === 'true' ? { kev: true } : {}),
+          ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
         },
         query,
       ),

@@ -7,6 +7,7 @@ import { parsePolicy } from '../../policy/load.js';
 import { assemblePlan, type PlanFinding } from '../../policy/plan.js';
 import { overdue, renderPlan } from './policy.js';
 import { timelineOf } from '../../services/plan-timeline.js';
+import { zoned } from '../plan-render.js';
 
 const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> => runCli(args);
 
@@ -211,8 +212,16 @@ describe('the plan as printed', () => {
     expect(out).toMatch(
       /^canary\s+web-01\s+emergency\s+2026-11-24 13:00 CET\s+none: at once, outside windows\s+\S+ \S+ CET\s+approved\s+yes\s+1 package, 1 advisory$/m,
     );
+    // The monthly part shows its own deadline (the monthly one its findings have), not the emergency part's.
+    const monthlyOnly = assemblePlan({ policy, targets: fleet.slice(0, 1), findings: findings.slice(1), now: at }).entries[0]?.deadline ?? '';
+    const timeline = timelineOf(assemblePlan({ policy, targets: fleet.slice(0, 1), findings, now: at }), policy).entries[0];
+    expect(timeline?.rest?.deadline).toBe(monthlyOnly);
+    expect(timeline?.rest?.deadline).not.toBe(timeline?.deadline);
     expect(out).toMatch(
-      /^canary\s+web-01\s+monthly\s+≥2026-11-28 02:00 CET\s+weekend until 2026-11-\d\d \d\d:\d\d CET\s+-\s+\S+\s+\S+\s+3 packages, 2 advisories$/m,
+      new RegExp(
+        `^canary\\s+web-01\\s+monthly\\s+≥2026-11-28 02:00 CET\\s+weekend until 2026-11-\\d\\d \\d\\d:\\d\\d CET\\s+${zoned(monthlyOnly, 'Europe/Berlin')}\\s+\\S+\\s+\\S+\\s+3 packages, 2 advisories$`,
+        'm',
+      ),
     );
     expect(out).toContain('packages by advisory:\n  web-01 emergency: K-1: kernel→0:6.6.70.1-1.azl3\n');
     // A critical curl with a monthly kernel: the emergency part reboots not (as the scheduler runs it), the monthly one does.

@@ -38,6 +38,7 @@ import { targetStreams } from './0051-target-streams.js';
 import { sourceClaimSets } from './0055-source-claim-sets.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
+import { findingSourcePackage } from './0060-finding-source-package.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -84,6 +85,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0055-source-claim-sets': sourceClaimSets(dialect),
     '0042-findings-read-indexes': findingsReadIndexes(),
     '0038-findings-by-advisory': findingsByAdvisory(),
+    '0060-finding-source-package': findingSourcePackage(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

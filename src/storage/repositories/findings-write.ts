@@ -51,6 +51,7 @@ interface Existing {
   closed_at: string | null;
   closed_from: string | null;
   accepted_until: string | null;
+  source_package: string | null;
 }
 
 const identity = (apk: number, pkg: string, arch: string): string => `${String(apk)}\u0000${pkg}\u0000${arch}`;
@@ -81,12 +82,38 @@ async function existingRows(on: Executor, targetIds: readonly string[], scope: F
             'closed_at',
             'closed_from',
             'accepted_until',
+            'source_package',
           ])
           .where('target_id', 'in', t);
         if (a !== undefined) q = q.where('advisory_pk', 'in', a);
         if (n !== undefined) q = q.where('package', 'in', n);
         for (const r of await q.execute()) out.push(r);
       }
+  return out;
+}
+
+/**
+ * The source package of each (target, binary) from the targets' stored inventories, as the
+ * grouped views name it (issue #17): the least source name among the target's builds of that
+ * binary; a binary with none is its own source.
+ */
+async function sourcePackagesOf(on: Executor, wanted: readonly { targetId: string; package: string }[]): Promise<Map<string, string>> {
+  const ex = kx(on);
+  const out = new Map<string, string>();
+  if (wanted.length === 0) return out;
+  const names = [...new Set(wanted.map((w) => w.package))];
+  for (const t of chunks([...new Set(wanted.map((w) => w.targetId))], 1, 2000))
+    for (const n of chunks(names, 1, 5000))
+      for (const r of await ex
+        .selectFrom('target_packages')
+        .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+        .select(['target_packages.target_id', 'packages.name', (eb) => eb.fn.min('packages.source_name').as('source')])
+        .where('target_packages.target_id', 'in', t)
+        .where('packages.name', 'in', n)
+        .where('packages.source_name', 'is not', null)
+        .groupBy(['target_packages.target_id', 'packages.name'])
+        .execute())
+        if (r.source !== null) out.set(`${r.target_id}\u0000${r.name}`, r.source);
   return out;
 }
 
@@ -131,6 +158,11 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
   const seenOnly: number[] = [];
   const absent: { row: Existing; present: Set<string> }[] = [];
   const nowMs = Date.parse(now);
+  // Findings that do not say their source package take it from the target's inventory.
+  const lookedUp = await sourcePackagesOf(
+    ex,
+    sets.flatMap((s) => s.current.filter((f) => f.sourcePackage === undefined).map((f) => ({ targetId: s.targetId, package: f.package }))),
+  );
   for (const s of sets) {
     const c = counts.get(s.targetId) as FindingCounts;
     const old = byTarget.get(s.targetId) ?? new Map<string, Existing>();
@@ -157,6 +189,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
         closed_at: null,
         deadline: f.deadline ?? null,
         closed_from: null,
+        source_package: f.sourcePackage ?? lookedUp.get(`${s.targetId}\u0000${f.package}`) ?? f.package,
       };
       if (o === undefined) {
         inserts.push(row);
@@ -184,7 +217,8 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
         o.reason === row.reason &&
         o.deadline === row.deadline &&
         o.closed_at === null &&
-        o.closed_from === null;
+        o.closed_from === null &&
+        o.source_package === row.source_package;
       if (same) seenOnly.push(o.pk);
       else upserts.push(row);
     }
@@ -210,6 +244,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
           reason: eb.ref('excluded.reason'),
           deadline: eb.ref('excluded.deadline'),
           last_seen_at: eb.ref('excluded.last_seen_at'),
+          source_package: eb.ref('excluded.source_package'),
           closed_at: null,
           closed_from: null,
         })),

@@ -19,6 +19,8 @@ export interface FindingInput {
   status: Extract<FindingStatus, 'open' | 'no-fix'>;
   reason?: string | null;
   deadline?: string | null;
+  /** The source package the binary was built from on the target; absent: looked up in the target's stored inventory (else the binary's own name). */
+  sourcePackage?: string;
 }
 
 export interface FindingCounts {

@@ -126,6 +126,8 @@ export const findings = table({
     closed_from: text().orNull(),
     /** When an `accepted` finding's acceptance expires; null: it does not (migration 0028). */
     accepted_until: timestamp().orNull(),
+    /** The source package the binary was built from on that host (its inventory's, else its own name): set by the writer, filled for older rows by migration 0060. */
+    source_package: text().orNull(),
   },
   primaryKey: ['pk'],
   indexes: [
@@ -136,5 +138,8 @@ export const findings = table({
     'index (target_id, severity_rank desc, first_seen_at, pk)',
     'index (advisory_pk)',
     'index (first_seen_at, pk)',
+    // Migration 0060: the grouped views (issue #17) count from these alone.
+    'index (advisory_pk, package, installed, fixed, target_id, status, severity_rank, first_seen_at)',
+    'index (source_package, package, installed, fixed, advisory_pk, target_id, status, severity_rank, first_seen_at)',
   ],
 });

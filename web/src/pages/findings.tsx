@@ -7,7 +7,7 @@ import type { Finding, FindingGroup, Page } from '../types.js';
 
 type Filters = QueryOf<'/api/v1/findings/groups'>;
 /** The filters a view is shared by: all of them live in the URL. */
-const KEYS = ['by', 'host', 'tag', 'release', 'status', 'severity', 'cve', 'text', 'sort', 'offset'] as const;
+const KEYS = ['by', 'host', 'tag', 'release', 'status', 'severity', 'kev', 'epssAbove', 'cve', 'text', 'sort', 'offset'] as const;
 
 function useFilters(): [Partial<Record<(typeof KEYS)[number], string>>, (change: Partial<Record<(typeof KEYS)[number], string>>) => void] {
   const search = useSearch();
@@ -67,13 +67,21 @@ export function FindingsPage(): ReactNode {
     severity: f.severity as Filters['severity'],
     cve: f.cve,
     text: f.text,
+    kev: f.kev === 'true' ? 'true' : undefined,
+    epssAbove: f.epssAbove === undefined ? undefined : Number(f.epssAbove),
     sort: f.sort as Filters['sort'],
     limit: 50,
     offset,
   };
   const groups = useGet<Page<FindingGroup>>(by === 'none' ? null : url('/api/v1/findings/groups', {}, { ...query, by }));
   const flat = useGet<Page<Finding>>(
-    by === 'none' ? url('/api/v1/findings', {}, { host: f.host, severity: f.severity, cve: f.cve, status: f.status, limit: 50, offset }) : null,
+    by === 'none'
+      ? url(
+          '/api/v1/findings',
+          {},
+          { host: f.host, severity: f.severity, cve: f.cve, status: f.status, kev: query.kev, epssAbove: query.epssAbove, limit: 50, offset },
+        )
+      : null,
   );
   const [text, setText] = useState(f.text ?? '');
   const input = (key: 'host' | 'tag' | 'release' | 'cve', label: string, placeholder: string): ReactNode => (
@@ -157,6 +165,27 @@ export function FindingsPage(): ReactNode {
             </select>
           )}
         </Field>
+        <Field label="Risk">
+          {(id) => (
+            <select
+              id={id}
+              name="risk"
+              value={f.kev === 'true' ? 'kev' : f.epssAbove !== undefined ? `epss:${f.epssAbove}` : ''}
+              onChange={(e) => {
+                const v = e.target.value;
+                set({ kev: v === 'kev' ? 'true' : '', epssAbove: v.startsWith('epss:') ? v.slice(5) : '' });
+              }}
+            >
+              <option value="">any</option>
+              <option value="kev">known exploited (CISA KEV)</option>
+              <option value="epss:0.1">EPSS above 0.1</option>
+              <option value="epss:0.5">EPSS above 0.5</option>
+              {f.epssAbove !== undefined && !['0.1', '0.5'].includes(f.epssAbove) ? (
+                <option value={`epss:${f.epssAbove}`}>EPSS above {f.epssAbove}</option>
+              ) : null}
+            </select>
+          )}
+        </Field>
         <Field label="Status">
           {(id) => (
             <select
@@ -197,7 +226,10 @@ export function FindingsPage(): ReactNode {
         )}
         <button type="submit">Filter</button> <Link href="/findings">Clear</Link>
       </form>
-      <p className="muted">Risk order (EPSS, KEV) is in the one-row-per-finding view and the CLI (`bulwark findings --sort risk`).</p>
+      <p className="muted">
+        The risk filter keeps findings whose advisory has a CVE CISA lists as exploited, or one with an EPSS score above the bound; the risk order is in the CLI
+        (`bulwark findings --sort risk`).
+      </p>
       <Err e={groups.message ?? flat.message} />
       {by !== 'none' && groups.data !== undefined ? (
         <>

@@ -65,6 +65,16 @@ export function OverviewPage(): ReactNode {
         labels={data.exposureOverTime.map((p) => p.day)}
         series={[{ name: 'open findings', className: 's-open', values: data.exposureOverTime.map((p) => p.open) }]}
       />
+      <h2>Exposure by severity, last 30 days</h2>
+      <LineChart
+        title="Open findings per day and severity over the last 30 days"
+        labels={data.exposureOverTime.map((p) => p.day)}
+        series={(['critical', 'high', 'medium', 'low'] as const).map((s) => ({
+          name: s,
+          className: `s-${s}`,
+          values: data.exposureOverTime.map((p) => p.bySeverity[s]),
+        }))}
+      />
       <h2>SLA attainment by policy</h2>
       {data.sla.length === 0 ? (
         <p className="muted">

@@ -165,10 +165,7 @@ function StartRun({ policy }: { policy: string }): ReactNode {
   );
 }
 
-function parts(
-  e: TimelineEntry,
-  nextCycle: string,
-): { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[] {
+function parts(e: TimelineEntry): { label: string; start: string; end: string | null; deadline: string | null; late: boolean; emergency: boolean }[] {
   const out = [];
   if (e.emergency)
     out.push({
@@ -184,8 +181,8 @@ function parts(
       label: `${e.target}: ${e.rest.window ?? 'any time'}`,
       start: e.rest.start,
       end: e.rest.windowEnd,
-      deadline: nextCycle,
-      late: new Date(e.rest.start) > new Date(nextCycle),
+      deadline: e.rest.deadline,
+      late: new Date(e.rest.start) > new Date(e.rest.deadline),
       emergency: false,
     });
   if (!e.emergency)
@@ -206,7 +203,7 @@ export function PlanPage({ name }: { name: string }): ReactNode {
   if (t === undefined) return <Err e={message} />;
   const tz = t.timezone;
   const now = new Date(t.generatedAt).getTime();
-  const all = t.entries.flatMap((e) => parts(e, t.cycle.next));
+  const all = t.entries.flatMap((e) => parts(e));
   const last = Math.max(
     now + 86_400_000,
     ...all.flatMap((p) => [p.start, p.end ?? p.start, p.deadline ?? p.start].map((x) => new Date(x).getTime())).filter((x) => x >= now),
@@ -277,7 +274,7 @@ export function PlanPage({ name }: { name: string }): ReactNode {
         return (
           <section key={ri} className="ring" aria-label={`ring ${entries[0]?.ring ?? ''}`}>
             <h3>Ring {entries[0]?.ring}</h3>
-            <Lane parts={entries.flatMap((e) => parts(e, t.cycle.next).filter((p) => !p.emergency))} t0={now} t1={t1} tz={tz} />
+            <Lane parts={entries.flatMap((e) => parts(e).filter((p) => !p.emergency))} t0={now} t1={t1} tz={tz} />
             <Table
               rows={entries}
               rowKey={(e) => e.target}
@@ -295,10 +292,10 @@ export function PlanPage({ name }: { name: string }): ReactNode {
                 [
                   'deadline',
                   (e) => {
-                    const late = e.rest !== undefined ? new Date(e.rest.start) > new Date(t.cycle.next) : e.predictedBreach !== undefined;
+                    const late = e.rest !== undefined ? new Date(e.rest.start) > new Date(e.rest.deadline) : e.predictedBreach !== undefined;
                     return (
                       <span className={late ? 'error breach' : ''}>
-                        {fmtTime(e.rest !== undefined ? t.cycle.next : e.deadline, tz)}
+                        {fmtTime(e.rest !== undefined ? e.rest.deadline : e.deadline, tz)}
                         {late ? ' — predicted breach' : ''}
                       </span>
                     );
