@@ -18,7 +18,6 @@ export interface FindingInput {
   severity: Severity;
   status: Extract<FindingStatus, 'open' | 'no-fix'>;
   reason?: string | null;
-  deadline?: string | null;
 }
 
 export interface FindingCounts {
@@ -58,7 +57,9 @@ function toFinding(r: FindingsRow & { source: string; advisory_id: string }): Fi
     firstSeen: r.first_seen_at,
     lastSeen: r.last_seen_at,
     closedAt: r.closed_at,
-    deadline: r.deadline,
+    acceptedBy: r.accepted_by,
+    acceptedAt: r.accepted_at,
+    acceptedUntil: r.accepted_until,
   };
 }
 

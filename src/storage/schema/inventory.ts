@@ -103,11 +103,14 @@ export const findings = table({
     first_seen_at: timestamp(),
     last_seen_at: timestamp(),
     closed_at: timestamp().orNull(),
-    deadline: timestamp().orNull(),
     /** The status it had when it closed as `withdrawn` (`accepted` comes back accepted; migration 0028). */
     closed_from: text().orNull(),
     /** When an `accepted` finding's acceptance expires; null: it does not (migration 0028). */
     accepted_until: timestamp().orNull(),
+    /** Who accepted it (an audit actor label, `cli:alice`); null unless `accepted` (migration 0064). */
+    accepted_by: text().orNull(),
+    /** When it was accepted; null unless `accepted` (migration 0064). */
+    accepted_at: timestamp().orNull(),
   },
   primaryKey: ['pk'],
   indexes: [
