@@ -121,5 +121,7 @@ export const findings = table({
     'index (target_id, severity_rank desc, first_seen_at, pk)',
     'index (advisory_pk)',
     'index (first_seen_at, pk)',
+    // Migration 0064: expired acceptances, looked for by every scan.
+    'index (accepted_until)',
   ],
 });
