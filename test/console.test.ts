@@ -312,6 +312,33 @@ needs.describe('the console in Chromium', () => {
     expect(problems).toEqual([]);
   }, 180_000);
 
+  it("as operator: accepts a finding's risk on the host page with a reason and an expiry, sees who accepted it, and revokes it", async () => {
+    const { page, problems } = await login('dana');
+    await go(page, '/hosts/web-02', 'web-02');
+    const open = page.locator('h2:has-text("Open findings") + table tr', { has: page.locator('td', { hasText: /^openssl$/ }) });
+    await open.locator('button:has-text("Accept risk")').click();
+    await open.getByLabel('Reason').fill('internal only, behind the proxy');
+    await open.getByLabel('Until').fill('2099-06-30');
+    await open.getByRole('button', { name: 'Accept', exact: true }).click();
+    await page.waitForSelector('h2:has-text("Accepted risks (1)")');
+    const accepted = page.locator('h2:has-text("Accepted risks") + table tr', { has: page.locator('td', { hasText: /^openssl$/ }) });
+    expect(await accepted.textContent()).toMatch(/accepted by user:dana: “internal only, behind the proxy” until .*2099/);
+    await check(page, 'host-accepted-risk');
+    const listed = (await (await page.request.get(`${url}/api/v1/findings?status=accepted`)).json()) as { items: Record<string, unknown>[] };
+    expect(listed.items.map((f) => [f['targetName'], f['advisoryId'], f['package'], f['acceptedBy'], f['acceptedUntil']])).toEqual([
+      ['web-02', 'DEMO-2024-0001', 'openssl', 'user:dana', '2099-06-30T23:59:59.000Z'],
+    ]);
+    await accepted.locator('button:has-text("Revoke")').click();
+    await page.waitForSelector('h2:has-text("Accepted risks")', { state: 'detached' });
+    await open.locator('button:has-text("Accept risk")').waitFor();
+    const audit = (await (await page.request.get(`${url}/api/v1/audit?limit=200`)).json()) as { items: { actor: string; action: string }[] };
+    expect(audit.items.filter((a) => a.actor === 'user:dana' && a.action.startsWith('finding.')).map((a) => a.action)).toEqual([
+      'finding.unaccept',
+      'finding.accept',
+    ]);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('as viewer: reads every page, sees no action it cannot take; findings grouped, filtered in the URL', async () => {
     const { page, problems } = await login('vera');
     const nav = await page.locator('nav[aria-label=main] a').allTextContents();

@@ -62,9 +62,11 @@ export const MAY = {
     'POST /api/v1/hosts/:name/scan',
     'POST /api/v1/feeds/:id/sync',
     'POST /api/v1/repos/:id/sync',
-    // Decides: approvals and holds.
+    // Decides: approvals and holds, and accepted risks.
     'POST /api/v1/decisions',
     'DELETE /api/v1/decisions',
+    'POST /api/v1/findings/accept',
+    'POST /api/v1/findings/unaccept',
     // Runs.
     'POST /api/v1/runs',
     'POST /api/v1/runs/:id/pause',

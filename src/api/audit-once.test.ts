@@ -15,6 +15,7 @@ import { createRun, showRun } from '../services/runs.js';
 import { setUser } from '../services/sessions.js';
 import type { Db } from '../services/store.js';
 import { createToken } from '../services/tokens.js';
+import { findFindings } from '../services/report.js';
 import { insertViewVersion } from '../storage/index.js';
 import { apiRoutes, createApp } from './app.js';
 
@@ -139,6 +140,22 @@ describe.each(testDatabases())('audit of API actions on $name', ({ open }) => {
       action: 'advisory.approve',
     },
     'DELETE /api/v1/decisions': { send: () => call('DELETE', '/api/v1/decisions?policy=audited&advisory=AUDIT-1&kind=approve'), action: 'advisory.unapprove' },
+    'POST /api/v1/findings/accept': {
+      setup: async () => {
+        const [f] = await findFindings(db, { status: ['open'] });
+        context['acceptHost'] = f?.targetName ?? '';
+        context['acceptAdvisory'] = f?.advisoryId ?? '';
+      },
+      send: () =>
+        call('POST', '/api/v1/findings/accept', {
+          body: { hosts: [context['acceptHost']], advisories: [context['acceptAdvisory']], reason: 'audited', until: '2099-01-01' },
+        }),
+      action: 'finding.accept',
+    },
+    'POST /api/v1/findings/unaccept': {
+      send: () => call('POST', '/api/v1/findings/unaccept', { body: { hosts: [context['acceptHost']], advisories: [context['acceptAdvisory']] } }),
+      action: 'finding.unaccept',
+    },
     'POST /api/v1/runs/:id/pause': {
       setup: async () => {
         const { plan } = await makePlan(db, 'audited');

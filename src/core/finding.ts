@@ -32,5 +32,13 @@ export interface Finding {
   firstSeen: string;
   lastSeen: string;
   closedAt: string | null;
-  deadline: string | null;
+  /**
+   * An `accepted` finding's acceptance (`bulwark findings accept`): who (an audit actor label,
+   * `cli:alice`), when, and until when (null: until revoked); all null otherwise. Its reason is
+   * in `reason`. (A finding's deadline is not stored: plans and compliance reports compute it
+   * from the policies and profiles in force.)
+   */
+  acceptedBy: string | null;
+  acceptedAt: string | null;
+  acceptedUntil: string | null;
 }

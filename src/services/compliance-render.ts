@@ -124,7 +124,7 @@ export function complianceHtml(r: ComplianceReport): string {
   const accepted = r.exceptions.acceptedRisks
     .map(
       (x) =>
-        `<tr><td>${escapeHtml(x.host)}</td><td>${escapeHtml(x.advisory)}</td><td>${escapeHtml(x.package)}</td><td>${escapeHtml(x.severity)}</td><td>${escapeHtml(x.decidedBy)}</td><td>${escapeHtml(x.reason ?? '–')}</td><td>${escapeHtml(x.acceptedUntil ?? 'no expiry')}</td></tr>`,
+        `<tr><td>${escapeHtml(x.host)}</td><td>${escapeHtml(x.advisory)}</td><td>${escapeHtml(x.package)}</td><td>${escapeHtml(x.severity)}</td><td>${escapeHtml(x.decidedBy)}</td><td>${escapeHtml(x.decidedAt ?? '–')}</td><td>${escapeHtml(x.reason ?? '–')}</td><td>${escapeHtml(x.acceptedUntil ?? 'no expiry')}</td></tr>`,
     )
     .join('');
   const overdue = r.overdue
@@ -148,7 +148,7 @@ ${table('Per policy', a.byPolicy)}
 ${table('Per release', a.byRelease)}
 ${table('Per month', a.byMonth)}
 <h2>Exceptions: holds</h2><table><thead><tr><th>policy</th><th>advisory</th><th>decided by</th><th>at</th><th>why</th><th>until</th><th>lifted</th></tr></thead><tbody>${holds === '' ? '<tr><td colspan="7">none</td></tr>' : holds}</tbody></table>
-<h2>Exceptions: accepted risks</h2><table><thead><tr><th>host</th><th>advisory</th><th>package</th><th>severity</th><th>decided by</th><th>why</th><th>until</th></tr></thead><tbody>${accepted === '' ? '<tr><td colspan="7">none</td></tr>' : accepted}</tbody></table>
+<h2>Exceptions: accepted risks</h2><table><thead><tr><th>host</th><th>advisory</th><th>package</th><th>severity</th><th>decided by</th><th>decided at</th><th>why</th><th>until</th></tr></thead><tbody>${accepted === '' ? '<tr><td colspan="8">none</td></tr>' : accepted}</tbody></table>
 <h2>Open past deadline (${String(r.overdue.length)}${r.overdue.length > 100 ? ', the 100 oldest shown' : ''})</h2><table><thead><tr><th>host</th><th>advisory</th><th>package</th><th>severity</th><th>deadline</th><th>days overdue</th></tr></thead><tbody>${overdue === '' ? '<tr><td colspan="6">none</td></tr>' : overdue}</tbody></table>
 </body></html>
 `;

@@ -108,7 +108,6 @@ async function seed(db: Db): Promise<void> {
           first_seen_at: new Date(first).toISOString(),
           last_seen_at: new Date(closed ?? first).toISOString(),
           closed_at: closed === null ? null : new Date(closed).toISOString(),
-          deadline: null,
         })
         .execute();
     }
@@ -353,7 +352,6 @@ describe.each(testDatabases())('compliance report on $name', ({ open }) => {
           first_seen_at: '2026-04-20T00:00:00.000Z',
           last_seen_at: '2026-05-02T00:29:00.000Z',
           closed_at: '2026-05-02T00:29:00.000Z',
-          deadline: null,
         })
         .execute();
       const e = await hostEvidence(db, { host: 'web-01', from: new Date('2026-05-01T00:00:00Z'), to: new Date('2026-06-01T00:00:00Z') });

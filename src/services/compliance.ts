@@ -33,6 +33,8 @@ export interface ComplianceReport {
       reason: string | null;
       acceptedUntil: string | null;
       decidedBy: string;
+      /** When it was accepted; null if before Bulwark recorded it. */
+      decidedAt: string | null;
     }[];
   };
   /** Counted findings open past their deadline at the end of the period, oldest deadline first (at most 500). */
@@ -127,8 +129,9 @@ export async function complianceReport(db: Db, o: ComplianceOptions, clock: Cloc
         severity: r.severity,
         reason: r.reason,
         acceptedUntil: r.acceptedUntil,
-        // Nothing in the store names who accepted a finding (there is no command for it yet).
-        decidedBy: 'not recorded',
+        // Accepted before Bulwark recorded who (migration 0064): said so rather than guessed.
+        decidedBy: r.acceptedBy ?? 'not recorded',
+        decidedAt: r.acceptedAt,
       });
     } else if (r.status === 'no-fix') notCounted.noFix++;
     else if (r.status === 'withdrawn') notCounted.withdrawn++;

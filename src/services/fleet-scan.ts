@@ -27,6 +27,8 @@ import {
   type TargetFindingSet,
 } from '../storage/index.js';
 import { lifecycleFinding } from './lifecycle-finding.js';
+import { expireAcceptances } from './acceptance-expiry.js';
+import { SYSTEM } from './audit.js';
 import { systemClock, type Clock } from './store.js';
 
 /**
@@ -93,6 +95,8 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
   const now = clock();
   const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
+  // Acceptances that expired by now end first (audited), so the findings written below are open again.
+  await expireAcceptances(db, now.toISOString(), SYSTEM);
   // A sync's scope: the targets come from the index (holders of the named builds, and targets
   // with findings on the advisories), not from a list.
   let extraTargets: string[] = [];

@@ -130,8 +130,12 @@ export async function makePlan(
   const { policy, version } = await loadPolicy(db, name);
   // Images are patched by building them again, never in place: plans are for hosts.
   const targets = (await listTargets(db)).filter((t) => t.kind === 'host');
-  const findings = await queryFindings(db, { status: ['open'] });
   const now = opts.at ?? (opts.clock ?? systemClock)();
+  // Open findings, and accepted ones whose acceptance has expired by then (the next scan or
+  // scheduler pass makes them open; a plan for a later time counts them already).
+  const findings = (await queryFindings(db, { status: ['open', 'accepted'] }))
+    .filter((f) => f.status === 'open' || (f.acceptedUntil !== null && Date.parse(f.acceptedUntil) <= now.getTime() && f.fixed !== null))
+    .map((f) => ({ ...f, status: 'open' as const }));
   const decisions = await listDecisions(db, { policy: name, now: now.toISOString() });
   const available = policy.source === undefined ? undefined : await viewAvailable(db, policy.source);
   // The exploitation signals of the findings' CVEs, fresh from the store: a KEV sync changes the next plan.

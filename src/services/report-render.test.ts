@@ -23,7 +23,9 @@ const row = (over: Partial<FindingRow>): FindingRow => ({
   firstSeen: '2026-01-01T00:00:00.000Z',
   lastSeen: '2026-01-01T00:00:00.000Z',
   closedAt: null,
-  deadline: null,
+  acceptedBy: null,
+  acceptedAt: null,
+  acceptedUntil: null,
   ...over,
 });
 

@@ -5,6 +5,7 @@ import { createRun, executeRun, PROCESS_ID, type RunReport, type RunTransport } 
 import { busyTargetRuns, busyTargets, getRun, orphanRuns, runsToResume } from '../storage/index.js';
 import { acquireLease } from './lease.js';
 import { recordAudit, SCHEDULER, type Actor } from './audit.js';
+import { endExpiredAcceptances } from './risk-acceptance.js';
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -118,6 +119,8 @@ async function tickLeased(
     if (report.heldBy === undefined)
       out.push({ policy: run?.policy ?? '?', started: { run: pk, hosts: [...new Set(report.steps.map((s) => s.targetName))] }, report });
   }
+  // Expired risk acceptances end before the plans are made: their findings are open work again.
+  await endExpiredAcceptances(db, actor, clock);
   for (const { name } of await listPolicies(db)) {
     const now = clock();
     const { plan, policy, pk, policyVersion } = await makePlan(db, name, { at: now, reachable: transport.reaches?.bind(transport) });

@@ -327,6 +327,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/findings/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Accept the risk of findings (open, no-fix, or accepted: renewed) chosen by hosts or tags and advisories or CVEs (optionally packages), with a reason and an optional expiry (a date: its end, UTC) */
+    post: operations['postFindingsAccept'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/findings/groups': {
     parameters: {
       query?: never;
@@ -338,6 +355,23 @@ export interface paths {
     get: operations['getFindingsGroups'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/findings/unaccept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Revoke the acceptance of findings chosen as for accept: they are open (or no-fix) again and go back into plans */
+    post: operations['postFindingsUnaccept'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2418,6 +2452,83 @@ export interface operations {
       };
     };
   };
+  postFindingsAccept: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          advisories?: string[];
+          cves?: string[];
+          hosts?: string[];
+          packages?: string[];
+          reason: string;
+          tags?: string[];
+          until?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the operator role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
   getFindingsGroups: {
     parameters: {
       query?: {
@@ -2481,6 +2592,82 @@ export interface operations {
         };
       };
       /** @description needs the viewer role */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+    };
+  };
+  postFindingsUnaccept: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          advisories?: string[];
+          cves?: string[];
+          hosts?: string[];
+          packages?: string[];
+          reason?: string;
+          tags?: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      /** @description invalid input */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description no valid token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: {
+              code: string;
+              details?: Record<string, never>;
+              message: string;
+            };
+          };
+        };
+      };
+      /** @description needs the operator role */
       403: {
         headers: {
           [name: string]: unknown;

@@ -43,6 +43,12 @@ export interface Finding {
   status: string;
   firstSeen: string;
   cves: string[];
+  /** Why the verdict differs from the feed's literal reading, or an accepted risk's reason. */
+  reason?: string | null;
+  /** An accepted finding's acceptance: who, when, until when (null: no expiry). */
+  acceptedBy?: string | null;
+  acceptedAt?: string | null;
+  acceptedUntil?: string | null;
 }
 /** GET /api/v1/findings/groups */
 export interface FindingGroup {

@@ -3,9 +3,20 @@ import { fleetOverview } from '../../services/overview.js';
 import { RISK_SORTS } from '../../core/risk.js';
 import { findingsPageOf } from '../../services/report.js';
 import { writeReport } from '../../services/report-write.js';
-import { csv, findingStatus, page, Raw, route, severity, type Route } from './route.js';
+import { acceptRisk, unacceptRisk } from '../../services/risk-acceptance.js';
+import { csv, findingStatus, isoTime, page, Raw, route, severity, type Route } from './route.js';
 
 type Status = (typeof findingStatus)[number];
+
+const names = z.array(z.string().min(1).max(255)).max(10_000).optional();
+/** Which findings an acceptance names: hosts or tags, and advisories or CVEs, optionally packages. */
+const selection = z.strictObject({
+  hosts: names,
+  tags: names,
+  advisories: names,
+  cves: names,
+  packages: names,
+});
 
 /**
  * A byte stream of what `produce` writes, pulled by the reader: `produce` waits while the reader
@@ -128,5 +139,24 @@ export const FINDING_ROUTES: readonly Route[] = [
       );
       return Promise.resolve(new Raw(body, type));
     },
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/findings/accept',
+    access: 'operator',
+    tag: 'findings',
+    summary:
+      'Accept the risk of findings (open, no-fix, or accepted: renewed) chosen by hosts or tags and advisories or CVEs (optionally packages), with a reason and an optional expiry (a date: its end, UTC)',
+    body: selection.extend({ reason: z.string().min(1).max(1024), until: isoTime.optional() }),
+    handle: ({ db, body, actor }) => acceptRisk(db, { ...body, until: body.until ?? null, actor }),
+  }),
+  route({
+    method: 'post',
+    path: '/api/v1/findings/unaccept',
+    access: 'operator',
+    tag: 'findings',
+    summary: 'Revoke the acceptance of findings chosen as for accept: they are open (or no-fix) again and go back into plans',
+    body: selection.extend({ reason: z.string().max(1024).optional() }),
+    handle: ({ db, body, actor }) => unacceptRisk(db, { ...body, actor }),
   }),
 ];

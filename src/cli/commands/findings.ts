@@ -21,6 +21,7 @@ import type { CliContext } from '../context.js';
 import { describe, enumOption, listOption, pathOption } from '../options.js';
 import { parseSeverity } from './scan.js';
 import { findingGroupsCommand } from './findings-groups.js';
+import { registerAcceptance } from './findings-accept.js';
 
 /**
  * `bulwark findings` and `bulwark report`: the stored findings, filtered, as a terminal table or
@@ -96,7 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
   for (const [cmd, desc, formats, def, examples] of [
     [
       'findings',
-      'list stored findings (open and without a fix unless --status says otherwise)',
+      'list stored findings (open and without a fix unless --status says otherwise; options: `bulwark findings list --help`), or accept risks (`findings accept | unaccept`)',
       ['table', 'json', 'csv'],
       'table',
       ['bulwark findings --severity high', 'bulwark findings --host web-01 --status open --status accepted --format json'],
@@ -109,8 +110,19 @@ export function register(program: Command, ctx: CliContext): void {
       ['bulwark report --format html --output fleet.html', 'bulwark report --format csv --fail-on critical'],
     ],
   ] as const) {
-    describe(program.command(cmd), desc, ...examples)
-      .addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
+    const top = describe(program.command(cmd), desc, ...examples);
+    let c = top;
+    if (cmd === 'findings') {
+      // The listing is the default subcommand, so that `findings accept --host x` gives --host
+      // to accept (a parent's own options are taken wherever they stand on the line).
+      c = describe(
+        c.command('list', { isDefault: true }),
+        'list stored findings (the default: `bulwark findings --host web-01` is `bulwark findings list --host web-01`)',
+        ...examples,
+      );
+      registerAcceptance(top, ctx);
+    }
+    c.addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
       .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
       .option('--cve <id>', 'only findings of advisories naming this CVE')
       .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))

@@ -171,11 +171,11 @@ describe('bulwark scan into the store', () => {
     const [s] = stored.findings;
     const [f] = file.findings;
     // The advisory's source is the stored source's id, or the feed file.
-    const { firstSeen, lastSeen, deadline, advisoryId, advisorySource, ...rest } = s ?? {};
+    const { firstSeen, lastSeen, acceptedBy, acceptedUntil, advisoryId, advisorySource, ...rest } = s ?? {};
     expect(rest).toEqual({ ...f, source: 'azurelinux-3.0-oval' });
     // The names the stored scan's JSON had before stay, with the same facts.
     expect([advisoryId, advisorySource]).toEqual([f?.advisory, 'azurelinux-3.0-oval']);
-    expect([typeof firstSeen, typeof lastSeen, deadline]).toEqual(['string', 'string', null]);
+    expect([typeof firstSeen, typeof lastSeen, acceptedBy, acceptedUntil]).toEqual(['string', 'string', null, null]);
     expect(s).toMatchObject({ cves: ['CVE-2023-29409'], arch: 'x86_64', packageSource: { name: 'golang', origin: 'given' } });
   });
 

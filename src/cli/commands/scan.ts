@@ -34,8 +34,15 @@ export interface ScanOptions {
 /** A finding as printed; a stored scan's may be `accepted` by an operator. */
 type Printed = Omit<FileScanFinding, 'status'> & { status: FileScanFinding['status'] | 'accepted' };
 
-/** A stored scan's finding: a file scan's fields, and when the store first and last saw it and its deadline. */
-type StoredPrinted = Printed & { advisoryId: string; advisorySource: string; firstSeen: string; lastSeen: string; deadline: string | null };
+/** A stored scan's finding: a file scan's fields, when the store first and last saw it, and who accepted it until when (null unless accepted). */
+type StoredPrinted = Printed & {
+  advisoryId: string;
+  advisorySource: string;
+  firstSeen: string;
+  lastSeen: string;
+  acceptedBy: string | null;
+  acceptedUntil: string | null;
+};
 
 function table(findings: readonly Printed[]): string {
   const rows = [...findings]
@@ -141,7 +148,7 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
     const scan = await scanTarget(db, imported.target.id);
     // Each finding with the fields and names a scan with --feed prints (issue #13: the stored
     // scan's JSON lacked cves, arch and packageSource, and named the advisory differently),
-    // plus what only the store knows (first and last seen, deadline). By the target's id: a name
+    // plus what only the store knows (first and last seen, an acceptance). By the target's id: a name
     // could also be another target's id.
     const rows = scan.active.length === 0 ? [] : await findFindings(db, { hosts: [scan.target.id], status: ['open', 'no-fix', 'accepted'] });
     const findings: StoredPrinted[] = rows.map((r) => ({
@@ -161,7 +168,8 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
       advisorySource: r.advisorySource,
       firstSeen: r.firstSeen,
       lastSeen: r.lastSeen,
-      deadline: r.deadline,
+      acceptedBy: r.acceptedBy,
+      acceptedUntil: r.acceptedUntil,
     }));
     // Stale advisory feeds for the target's release are said with the result (issue #16): an old feed is not a clean bill.
     const stale = await staleFeedNotes(db, [scan.target.release]);

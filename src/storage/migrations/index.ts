@@ -39,6 +39,7 @@ import { sourceClaimSets } from './0055-source-claim-sets.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
+import { findingAcceptance } from './0064-finding-acceptance.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -86,6 +87,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0042-findings-read-indexes': findingsReadIndexes(),
     '0038-findings-by-advisory': findingsByAdvisory(),
     '0060-finding-source-package': findingSourcePackage(dialect),
+    '0064-finding-acceptance': findingAcceptance(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

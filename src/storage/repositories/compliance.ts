@@ -23,6 +23,8 @@ export interface ComplianceFindingRow {
   firstSeen: string;
   closedAt: string | null;
   acceptedUntil: string | null;
+  acceptedBy: string | null;
+  acceptedAt: string | null;
   publishedAt: string | null;
   cvssScore: number | null;
   cves: string[];
@@ -55,6 +57,8 @@ export async function complianceFindings(on: Executor, o: { before: string; targ
       'findings.first_seen_at',
       'findings.closed_at',
       'findings.accepted_until',
+      'findings.accepted_by',
+      'findings.accepted_at',
     ])
     .where('findings.first_seen_at', '<', o.before);
   if (o.targetId !== undefined) q = q.where('findings.target_id', '=', o.targetId);
@@ -85,6 +89,8 @@ export async function complianceFindings(on: Executor, o: { before: string; targ
     firstSeen: r.first_seen_at,
     closedAt: r.closed_at,
     acceptedUntil: r.accepted_until,
+    acceptedBy: r.accepted_by,
+    acceptedAt: r.accepted_at,
     publishedAt: r.published_at,
     cvssScore: r.cvss_score,
     cves: cves.get(r.advisory_pk) ?? [],

@@ -29,7 +29,9 @@ export interface StreamedFinding {
   firstSeen: string;
   lastSeen: string;
   closedAt: string | null;
-  deadline: string | null;
+  acceptedBy: string | null;
+  acceptedAt: string | null;
+  acceptedUntil: string | null;
   targetName: string;
   release: string | null;
 }
@@ -87,7 +89,9 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
         'findings.first_seen_at as firstSeen',
         'findings.last_seen_at as lastSeen',
         'findings.closed_at as closedAt',
-        'findings.deadline',
+        'findings.accepted_by as acceptedBy',
+        'findings.accepted_at as acceptedAt',
+        'findings.accepted_until as acceptedUntil',
         'targets.name as targetName',
         'targets.release_id as release',
       ])

@@ -47,7 +47,6 @@ interface Existing {
   severity: string;
   status: string;
   reason: string | null;
-  deadline: string | null;
   closed_at: string | null;
   closed_from: string | null;
   accepted_until: string | null;
@@ -78,7 +77,6 @@ async function existingRows(on: Executor, targetIds: readonly string[], scope: F
             'severity',
             'status',
             'reason',
-            'deadline',
             'closed_at',
             'closed_from',
             'accepted_until',
@@ -173,7 +171,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
       if (done.has(id)) continue;
       done.add(id);
       const o = old.get(id);
-      const row: Insertable<FindingsTable> & { status: string; reason: string | null; deadline: string | null } = {
+      const row: Insertable<FindingsTable> & { status: string; reason: string | null } = {
         target_id: s.targetId,
         advisory_pk: f.advisoryPk,
         package: f.package,
@@ -187,7 +185,6 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
         first_seen_at: now,
         last_seen_at: now,
         closed_at: null,
-        deadline: f.deadline ?? null,
         closed_from: null,
         source_package: f.sourcePackage ?? lookedUp.get(`${s.targetId}\u0000${f.package}`) ?? f.package,
       };
@@ -208,14 +205,12 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
         row.status = 'accepted';
         row.reason = o.reason;
       }
-      if (f.deadline === undefined) row.deadline = o.deadline;
       const same =
         o.installed === row.installed &&
         o.fixed === row.fixed &&
         o.severity === row.severity &&
         o.status === row.status &&
         o.reason === row.reason &&
-        o.deadline === row.deadline &&
         o.closed_at === null &&
         o.closed_from === null &&
         o.source_package === row.source_package;
@@ -242,7 +237,6 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
           severity_rank: eb.ref('excluded.severity_rank'),
           status: eb.ref('excluded.status'),
           reason: eb.ref('excluded.reason'),
-          deadline: eb.ref('excluded.deadline'),
           last_seen_at: eb.ref('excluded.last_seen_at'),
           source_package: eb.ref('excluded.source_package'),
           closed_at: null,

@@ -18,7 +18,6 @@ export interface FindingInput {
   severity: Severity;
   status: Extract<FindingStatus, 'open' | 'no-fix'>;
   reason?: string | null;
-  deadline?: string | null;
   /** The source package the binary was built from on the target; absent: looked up in the target's stored inventory (else the binary's own name). */
   sourcePackage?: string;
 }
@@ -60,7 +59,9 @@ function toFinding(r: FindingsRow & { source: string; advisory_id: string }): Fi
     firstSeen: r.first_seen_at,
     lastSeen: r.last_seen_at,
     closedAt: r.closed_at,
-    deadline: r.deadline,
+    acceptedBy: r.accepted_by,
+    acceptedAt: r.accepted_at,
+    acceptedUntil: r.accepted_until,
   };
 }
 

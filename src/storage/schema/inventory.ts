@@ -121,13 +121,16 @@ export const findings = table({
     first_seen_at: timestamp(),
     last_seen_at: timestamp(),
     closed_at: timestamp().orNull(),
-    deadline: timestamp().orNull(),
     /** The status it had when it closed as `withdrawn` (`accepted` comes back accepted; migration 0028). */
     closed_from: text().orNull(),
     /** When an `accepted` finding's acceptance expires; null: it does not (migration 0028). */
     accepted_until: timestamp().orNull(),
     /** The source package the binary was built from on that host (its inventory's, else its own name): set by the writer, filled for older rows by migration 0060. */
     source_package: text().orNull(),
+    /** Who accepted it (an audit actor label, `cli:alice`); null unless `accepted` (migration 0064). */
+    accepted_by: text().orNull(),
+    /** When it was accepted; null unless `accepted` (migration 0064). */
+    accepted_at: timestamp().orNull(),
   },
   primaryKey: ['pk'],
   indexes: [
@@ -141,5 +144,7 @@ export const findings = table({
     // Migration 0060: the grouped views (issue #17) count from these alone.
     'index (advisory_pk, package, installed, fixed, target_id, status, severity_rank, first_seen_at)',
     'index (source_package, package, installed, fixed, advisory_pk, target_id, status, severity_rank, first_seen_at)',
+    // Migration 0064: expired acceptances, looked for by every scan.
+    'index (accepted_until)',
   ],
 });

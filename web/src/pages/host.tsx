@@ -5,11 +5,14 @@ import { AdvisoryLink, ConfirmButton, CveLink, Err, Field, fmtTime, relative, Se
 import { useAction, useGet } from '../query.js';
 import { Can } from '../session.js';
 import type { Finding, Host } from '../types.js';
+import { AcceptRisk } from './accept-risk.js';
 
 interface HostDetail {
   host: Host;
   packages: { name: string; epoch: number | null; version: string; release: string | null; arch: string; sourceName: string | null }[];
   findings: Finding[];
+  /** Findings an operator accepted the risk of. */
+  accepted: Finding[];
   history: {
     closed: (Finding & { closedAt: string | null })[];
     runs: { run: number; policy: string; status: string; createdAt: string; steps: { kind: string; state: string }[] }[];
@@ -37,6 +40,7 @@ export function FindingsTable({ rows }: { rows: readonly Finding[] }): ReactNode
         ['fixed in', (f) => f.fixed ?? '-'],
         ['status', (f) => f.status],
         ['first seen', (f) => relative(f.firstSeen)],
+        ['risk', (f) => <AcceptRisk f={f} />],
       ]}
       empty="No findings."
     />
@@ -159,6 +163,12 @@ export function HostPage({ name }: { name: string }): ReactNode {
       {scan.data === undefined ? null : <p role="status">Scanned: {scan.data.findings ?? 0} open findings.</p>}
       <h2>Open findings ({data.findings.length})</h2>
       <FindingsTable rows={data.findings} />
+      {data.accepted.length === 0 ? null : (
+        <>
+          <h2>Accepted risks ({data.accepted.length})</h2>
+          <FindingsTable rows={data.accepted} />
+        </>
+      )}
       <h2>History</h2>
       <Table
         caption="Patch runs that touched this host"
