@@ -36,6 +36,7 @@ import { notifyOutbox } from './0048-notify-outbox.js';
 import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
+import { findingsRiskOrder } from './0062-findings-risk-order.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 
 /**
@@ -82,6 +83,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0051-target-streams': targetStreams(),
     '0042-findings-read-indexes': findingsReadIndexes(),
     '0038-findings-by-advisory': findingsByAdvisory(),
+    '0062-findings-risk-order': findingsRiskOrder(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

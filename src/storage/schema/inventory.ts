@@ -118,5 +118,7 @@ export const findings = table({
     'index (target_id, severity_rank desc, first_seen_at, pk)',
     'index (advisory_pk)',
     'index (first_seen_at, pk)',
+    // Migration 0062: the risk order's counts per (advisory, severity), from the index alone.
+    'index (advisory_pk, severity, status)',
   ],
 });
