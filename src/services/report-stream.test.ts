@@ -157,6 +157,10 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
       for (const [q, sort] of pages) {
         const all = await findFindings(db, { ...q, sort });
         expect(all.length).toBeGreaterThan(2);
+        // The first N (`findings --limit N`), the same slice.
+        const top = [];
+        for await (const r of streamFindings(db, { ...q, sort }, { limit: 3 })) top.push(r);
+        expect(JSON.stringify(top)).toBe(JSON.stringify(all.slice(0, 3)));
         for (const [offset, limit] of [
           [0, 5],
           [3, 5],

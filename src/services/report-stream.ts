@@ -30,11 +30,12 @@ import type { Db } from './store.js';
  *   go out, on disk (lib/external-sort.ts) when they are more than a run;
  * - a risk order depends on an advisory's CVEs and their KEV and EPSS signals only: each
  *   (advisory, severity) of the query is ranked once, with its count of findings, before any
- *   row is read (a dense rank, ties equal); the pairs of one rank are a group, and the groups
- *   are read best first, each by its advisories (the findings_advisory index) and sorted in the
- *   order above through the external sorter. Only what is returned is read: a first page reads
- *   the first groups, a page further on skips whole groups by their counts, and the total is
- *   their sum (the filters `kev` and `epssAbove` drop whole pairs).
+ *   row is read (a dense rank, ties equal); the pairs of one rank are a group. A window of the
+ *   order (an API page, `--limit N`) whose groups are few rows reads only those groups, each by
+ *   its advisories (the findings_advisory index), passing whole groups before it by their
+ *   counts; the total is their sum (`kev` and `epssAbove` drop whole pairs). The whole order is
+ *   one pass of the table in pages, sorted by (group, the order above) through the external
+ *   sorter: reading a fleet advisory by advisory costs a random read per row.
  * Host names are ranked once per target (bounded by the hosts), so comparing two rows compares numbers.
  */
 
@@ -56,8 +57,11 @@ export interface FindingsQuery {
 
 const PAGE = 5000;
 
-/** A row as it waits in the sorter: the stored finding and its host name's place in the order. */
-type Pending = StreamedFinding & { nameRank: number };
+/** A row as it waits in the sorter: the stored finding, its host name's place and its group's in the order. */
+type Pending = StreamedFinding & { nameRank: number; riskRank: number };
+
+/** A window of a risk order is read group by group when its groups hold at most this many rows. */
+const BY_GROUPS_MAX = 50_000;
 
 const collator = new Intl.Collator();
 
@@ -71,6 +75,10 @@ function compareBase(a: Pending, b: Pending): number {
   );
 }
 
+function compareRisk(a: Pending, b: Pending): number {
+  return a.riskRank - b.riskRank || compareBase(a, b);
+}
+
 /** Options of the stream. */
 export interface StreamOptions {
   /** How many rows one sorted run holds in memory (tests make it small). */
@@ -79,6 +87,8 @@ export interface StreamOptions {
   skip?: number;
   /** Told how many rows the query has in all (after `kev`/`epssAbove`), before the first row. */
   onTotal?: (total: number) => void;
+  /** At most this many rows (after `skip`): the first of the order, and nothing after them read. */
+  limit?: number;
 }
 
 /** The store's query for a findings query (default status: open and no-fix). */
@@ -98,6 +108,18 @@ export function storageQuery(q: FindingsQuery): FindingQuery {
  * @example for await (const r of streamFindings(db, { minSeverity: 'high', sort: 'risk' })) …
  */
 export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow> {
+  const limit = o.limit ?? Infinity;
+  let n = 0;
+  // Returning closes the stream where it stands: no row after the last is read (a limit of 0
+  // still runs until the first row, for onTotal).
+  for await (const r of streamAll(db, q, o)) {
+    if (n >= limit) return;
+    yield r;
+    if (++n >= limit) return;
+  }
+}
+
+async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGenerator<FindingRow> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   // Names ranked as localeCompare orders them; equal names share a rank.
@@ -197,15 +219,36 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
     };
   };
   let skip = o.skip ?? 0;
-  const sorter = new ExternalSorter<Pending>(compareBase, { runSize: o.runSize ?? 20_000 });
+  // Each pair's group (its dense rank in the order).
+  const rankOf = new Map<string, number>();
+  groups.forEach((g, i) => {
+    for (const p of g) rankOf.set(`${String(p.advisoryPk)}\u0000${p.severity}`, i);
+  });
+  // A window (a page, a top N) is read group by group when its groups are few rows; the whole
+  // order (or most of it) in one pass of the table, sorted by (group, base order): reading a
+  // fleet by advisory costs a random read per row.
+  let byGroups = false;
+  if (sort !== undefined && o.limit !== undefined) {
+    let before = 0;
+    let read = 0;
+    for (const g of groups) {
+      const c = g.reduce((n, p) => n + p.count, 0);
+      if (before + c > skip) read += c;
+      before += c;
+      if (before >= skip + o.limit) break;
+    }
+    byGroups = read <= BY_GROUPS_MAX;
+  }
+  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
   const pending = (r: StreamedFinding): Pending => {
     // The row itself, with its place in the order (no copy per row).
     const p = r as Pending;
     p.nameRank = nameRank.get(r.targetId) ?? 0;
+    p.riskRank = sort === undefined ? 0 : (rankOf.get(`${String(r.advisoryPk)}\u0000${r.severity}`) ?? 0);
     return p;
   };
   try {
-    if (sort !== undefined) {
+    if (byGroups) {
       for (const group of groups) {
         const count = group.reduce((n, p) => n + p.count, 0);
         if (skip >= count) {
@@ -234,7 +277,7 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       for (const r of page) {
         if (!keep(riskOf(r.advisoryPk, r.severity))) continue;
         const key = `${String(r.severityRank)}\u0000${r.firstSeen}`;
-        if (group !== null && key !== group)
+        if (sort === undefined && group !== null && key !== group)
           for await (const p of sorter.drain())
             if (skip > 0) skip--;
             else yield toRow(p);

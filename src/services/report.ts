@@ -70,10 +70,8 @@ export async function findingsPageOf(
     // (whole groups unread), the total from the counts, nothing read after the page.
     const items: FindingRow[] = [];
     let total = 0;
-    for await (const r of streamFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' }, { skip: p.offset, onTotal: (n) => (total = n) })) {
-      if (items.length < p.limit) items.push(r);
-      if (items.length >= p.limit) break;
-    }
+    for await (const r of streamFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' }, { skip: p.offset, limit: p.limit, onTotal: (n) => (total = n) }))
+      items.push(r);
     return { items, total, limit: p.limit, offset: p.offset };
   }
   let sort: { key: FindingSortKey; desc: boolean } | undefined;
