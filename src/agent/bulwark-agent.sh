@@ -1,11 +1,9 @@
 #!/bin/sh
-# bulwark-agent: reports this host's packages to a Bulwark server and carries out the patch
-# tasks its runs assign here. Needs only a POSIX sh, curl, coreutils (sha256sum, od) and the
-# host's rpm or dpkg-query. Every request is signed (HMAC-SHA256 over the method, path, time, a
-# one-time nonce and the body's hash) with the key the server gave at enrollment, so a forged or
-# replayed request is refused. Nothing received is evaluated by a shell: a task's argv arrives one
-# word per line and runs as "$@", and only the package-manager commands the server sends (every
-# word checked, see check_task) and a reboot (`@reboot`) are accepted.
+# bulwark-agent: reports this host's packages to a Bulwark server and carries out the patch tasks its runs assign here. Needs only a POSIX sh, curl,
+# coreutils (sha256sum, od), sed, awk and the host's rpm or dpkg-query. Every request is signed (HMAC-SHA256 over the method, path, time, a one-time
+# nonce and the body's hash) with the key the server gave at enrollment, so a forged or replayed request is refused. Nothing received is evaluated by a
+# shell: a task's argv arrives one word per line and runs as "$@", and only the package-manager commands the server sends (every word checked, see
+# check_task) and a reboot (`@reboot`) are accepted.
 #
 #   bulwark-agent enroll URL ENROLLMENT_TOKEN   once, as root: writes $BULWARK_AGENT_DIR/config
 #   bulwark-agent once                          report, then do the tasks waiting (run it from a timer)
@@ -91,10 +89,8 @@ report() {
     echo "@@image"
     cat /etc/bulwark-image 2>/dev/null
     echo "@@reboot"
-    # The server's rule, step by step (src/inventory/collector.ts, rebootRequired): the marker
-    # says yes; else needs-restarting -r's 0 (no) or 1 (yes), any other outcome no answer; else
-    # no marker where something writes it (unattended-upgrades' kernel hook, update-notifier)
-    # says no; else unknown.
+    # The server's rule, step by step (src/inventory/collector.ts, rebootRequired): the marker says yes; else needs-restarting -r's 0 (no) or 1 (yes), any
+    # other outcome no answer; else no marker where something writes it (unattended-upgrades' kernel hook, update-notifier) says no; else unknown.
     reboot=unknown
     if [ -e /var/run/reboot-required ]; then reboot=yes
     else
@@ -105,6 +101,14 @@ report() {
       if [ "$reboot" = unknown ] && { [ -e /etc/kernel/postinst.d/unattended-upgrades ] || [ -e /usr/share/update-notifier/notify-reboot-required ]; }; then reboot=no; fi
     fi
     echo "$reboot"
+    # Module states and ESM apt sources as src/inventory/streams.ts reads them ("=DIR/" for a directory that exists, "=PATH" and
+    # the file's lines each after one space, so that none starts a section), then what the subscription client says of its channels.
+    echo "@@files"
+    for d in /etc/dnf/modules.d /etc/apt/sources.list.d; do
+      [ -d "$d" ] && echo "=$d/" || continue
+      for f in "$d"/*.module "$d"/ubuntu-esm-*.list "$d"/ubuntu-esm-*.sources; do [ -f "$f" ] && [ -r "$f" ] && echo "=$f" && awk '{ print " " $0 }' "$f"; done
+    done
+    command -v pro > /dev/null 2>&1 && pro status --format json > "$TMP/channels" 2> /dev/null && { echo "@@channel-status"; awk '{ print " " $0 }' "$TMP/channels"; }
     if command -v rpm > /dev/null 2>&1 && ! command -v dpkg-query > /dev/null 2>&1 || [ "${BULWARK_AGENT_PACKAGES:-}" = rpm ]; then
       echo "@@packages rpm"
       rpm -qa --queryformat "$RPM_QF"

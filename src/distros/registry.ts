@@ -295,3 +295,6 @@ export function shippedSourceMapReleaseIds(): string[] {
 export function channelHints(release: string): ChannelHints | null {
   return DISTROS.find((d) => d.id === parseReleaseId(release)?.distro)?.channels ?? null;
 }
+
+/** The commands that say a host's enabled subscription channels (each distribution's that has them): an agent report carries their answer. */
+export const channelCommands: readonly (readonly string[])[] = DISTROS.flatMap((d) => (d.channels === undefined ? [] : [d.channels.command]));

@@ -40,6 +40,19 @@ describe('agent reports', () => {
     expect((await parseAgentReport(report(PKG), 'test')).image).toBeNull();
   });
 
+  it('reads module streams from the module state files in @@files (streams not known from an agent without the section)', async () => {
+    const files =
+      '@@files\n=/etc/dnf/modules.d/\n=/etc/dnf/modules.d/nodejs.module\n [nodejs]\n name=nodejs\n stream=20\n state=enabled\n' +
+      '=/etc/dnf/modules.d/ruby.module\n [ruby]\n name=ruby\n stream=3.1\n state=disabled\n' +
+      // A file outside a reported directory, and one in place of an answer the report gives otherwise: not read.
+      '=/etc/dnf/other/perl.module\n [perl]\n name=perl\n stream=5.32\n state=enabled\n=/etc/\n=/etc/os-release\n ID=debian\n';
+    const r = await parseAgentReport(report(PKG, files), 'test');
+    expect([r.release, r.streams]).toEqual(['azurelinux:3.0', { modules: ['nodejs:20'], channels: null }]);
+    expect((await parseAgentReport(report(PKG, '@@files\n'), 'test')).streams).toEqual({ modules: null, channels: null });
+    expect((await parseAgentReport(report(PKG, '@@files\n=/etc/dnf/modules.d/\n'), 'test')).streams).toEqual({ modules: [], channels: null });
+    expect((await parseAgentReport(report(PKG), 'test')).streams).toEqual({ modules: null, channels: null });
+  });
+
   it.each([
     ['another header', 'bulwark-report 2\n@@os-release\nID=x\n', /not a bulwark-report 1/],
     ['no packages section', `bulwark-report 1\n@@os-release\n${OS}\n@@uname\nk\nx\n`, /needs @@os-release, @@uname and @@packages/],

@@ -1,4 +1,5 @@
 import { BulwarkError } from '../core/errors.js';
+import { channelCommands } from '../distros/registry.js';
 import { collect, DPKG_QUERY_ARGV, REBOOT_MARKER, type ExecResult, type Snapshot, type Transport } from './collector.js';
 import { IMAGE_STAMP_PATH } from './image-stamp.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
@@ -10,7 +11,11 @@ import { RPM_QA_ARGV } from './rpm-qa.js';
  * boot time in seconds since the epoch, /proc/stat's btime), `@@image`
  * (/etc/bulwark-image, the image build the host was made from) and
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
- * that SSH collection uses too.
+ * that SSH collection uses too. Since issue #16, `@@files` (the module state files and ESM apt
+ * sources the collector reads for a host's streams and channels: `=DIR/` for a directory that
+ * exists, `=PATH` and the file's lines each after one space) and `@@channel-status` (what the
+ * subscription client, `pro status --format json`, said; its lines each after one space). A
+ * report without `@@files` (an older agent) leaves the streams and channels not known.
  */
 export interface AgentReport extends Snapshot {
   /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
@@ -26,6 +31,32 @@ const answer = (stdout: string | null): ExecResult =>
   stdout === null ? { code: 1, stdout: '', stderr: 'not in the report' } : { code: 0, stdout, stderr: '' };
 const absent: ExecResult = { code: 127, stdout: '', stderr: 'not in the report' };
 const noSection = (name: string): ExecResult => ({ code: 127, stdout: '', stderr: `the report has no @@${name} section` });
+/** A section's lines as the agent indented them (one space before each), as they were. */
+const unindented = (lines: readonly string[]): string => lines.map((l) => (l.startsWith(' ') ? l.slice(1) : l)).join('\n');
+
+/** `@@files`: the directories reported (with the names of their files) and each file's text. */
+function reportedFiles(lines: readonly string[]): { dirs: Map<string, string[]>; files: Map<string, string[]> } {
+  const dirs = new Map<string, string[]>();
+  const files = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of lines) {
+    if (line.startsWith(' ')) {
+      current?.push(line);
+      continue;
+    }
+    current = null;
+    const m = /^=(\/(?:[A-Za-z0-9._-]+\/)+)$|^=(\/(?:[A-Za-z0-9._-]+\/)+)([A-Za-z0-9._+-]+)$/.exec(line);
+    if (m?.[1] !== undefined && !m[1].includes('/../') && !m[1].includes('/./')) dirs.set(m[1].slice(0, -1), []);
+    else if (m?.[2] !== undefined && m[3] !== undefined && m[3] !== '..' && m[3] !== '.') {
+      const names = dirs.get(m[2].slice(0, -1));
+      // Only files of a directory reported before them.
+      if (names === undefined || files.has(`${m[2]}${m[3]}`)) continue;
+      names.push(m[3]);
+      files.set(`${m[2]}${m[3]}`, (current = []));
+    }
+  }
+  return { dirs, files };
+}
 
 /**
  * A report as a transport: the agent ran the commands on its host; their answers are replayed to
@@ -54,6 +85,13 @@ export function reportTransport(sections: ReadonlyMap<string, string[]>, where: 
     [key(['test', '-e', REBOOT_MARKER]), answer(reboot === 'yes' ? '' : null)],
     [key(['needs-restarting', '-r']), reboot === 'no' ? answer('') : absent],
   ]);
+  // Streams and channels (inventory/streams.ts): `ls -1` of a reported directory, `cat` of a
+  // reported file (never in place of an answer above), the subscription client's status.
+  const { dirs, files } = reportedFiles(sections.get('files') ?? []);
+  for (const [dir, names] of dirs) replies.set(key(['ls', '-1', dir]), answer(names.join('\n')));
+  for (const [path, lines] of files) if (!replies.has(key(['cat', path]))) replies.set(key(['cat', path]), answer(unindented(lines)));
+  const status = sections.get('channel-status');
+  if (status !== undefined) for (const c of channelCommands) replies.set(key(c), answer(unindented(status)));
   return {
     id: 'agent',
     where,
@@ -87,6 +125,8 @@ export async function parseAgentReport(text: string, where: string): Promise<Age
   const snap = await collect(reportTransport(sections, where));
   return {
     ...snap,
+    // An older agent sends no @@files: its host's streams and channels are not known (not "none").
+    streams: sections.has('files') ? snap.streams : { modules: null, channels: null },
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
     bootedAt: bootTimeOf(sections.get('boot')?.[1]),

@@ -204,12 +204,23 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     const s = await saveInventoryWithSources(
       tx,
-      { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages },
+      {
+        targetId: t.id,
+        collectedAt: now,
+        release,
+        arch: r.arch,
+        runningKernel: r.runningKernel,
+        rebootRequired: r.rebootRequired,
+        packages: r.packages,
+        streams: r.streams,
+      },
       now,
     );
     await setTargetImage(tx, t.id, r.image);
-    // The release and kernel before this report (upsertTarget above has already set the release).
-    return { ...s, before: { release: t.release, runningKernel: t.runningKernel } };
+    // The release and kernel before this report (upsertTarget above has already set the release);
+    // other streams or channels (Ubuntu Pro enabled, say) change what every package's fixes mean.
+    const streamsChanged = JSON.stringify(t.streams) !== JSON.stringify(r.streams);
+    return { ...s, ...(streamsChanged ? { changedNames: [] } : {}), before: { release: t.release, runningKernel: t.runningKernel } };
   });
   // Only what changed is matched again: a report that changed three packages re-matches three.
   const scan = await scanChanged(db, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);

@@ -145,10 +145,37 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
           expect(text, `${format} ${JSON.stringify(q)}`).toBe(old);
         }
       }
-      // The risk-ordered API page is a slice of the same order.
-      const all = await findFindings(db, { sort: 'risk' });
-      const page = await findingsPageOf(db, {}, { limit: 5, offset: 3, sort: 'risk' });
-      expect([page.total, JSON.stringify(page.items)]).toEqual([all.length, JSON.stringify(all.slice(3, 8))]);
+      // The risk-ordered API page is a slice of the same order, wherever it starts (whole groups
+      // are passed over unread), with the total of the filtered query.
+      const pages: [FindingsQuery, 'risk' | 'epss' | 'kev'][] = [
+        [{}, 'risk'],
+        [{}, 'epss'],
+        [{ kev: true }, 'kev'],
+        [{ epssAbove: 0.3 }, 'risk'],
+        [{ status: ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'] }, 'kev'],
+      ];
+      for (const [q, sort] of pages) {
+        const all = await findFindings(db, { ...q, sort });
+        expect(all.length).toBeGreaterThan(2);
+        // The first N (`findings --limit N`), the same slice.
+        const top = [];
+        for await (const r of streamFindings(db, { ...q, sort }, { limit: 3 })) top.push(r);
+        expect(JSON.stringify(top)).toBe(JSON.stringify(all.slice(0, 3)));
+        for (const [offset, limit] of [
+          [0, 5],
+          [3, 5],
+          [1, 1],
+          [all.length - 2, 10],
+          [all.length + 3, 5],
+          [2, 0],
+        ] as const) {
+          const page = await findingsPageOf(db, q, { limit, offset, sort });
+          expect([page.total, JSON.stringify(page.items)], `${JSON.stringify(q)} ${sort} ${String(offset)}+${String(limit)}`).toEqual([
+            all.length,
+            JSON.stringify(all.slice(offset, offset + limit)),
+          ]);
+        }
+      }
       expect(formatTable(['A'], [])).toBe('A\n');
     } finally {
       await db.close();

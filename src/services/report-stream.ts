@@ -7,6 +7,7 @@ import {
   cursorAfter,
   findingAdvisorySeverities,
   findingsAfter,
+  findingsOfAdvisory,
   targetNames,
   type AdvisoryFacts,
   type FindingQuery,
@@ -28,8 +29,13 @@ import type { Db } from './store.js';
  *   index); rows of one (severity, first seen) are sorted here by host and package before they
  *   go out, on disk (lib/external-sort.ts) when they are more than a run;
  * - a risk order depends on an advisory's CVEs and their KEV and EPSS signals only: each
- *   (advisory, severity) of the query is ranked once (a dense rank, ties equal) before the rows
- *   stream; the rows are then sorted by (rank, the order above) through the external sorter.
+ *   (advisory, severity) of the query is ranked once, with its count of findings, before any
+ *   row is read (a dense rank, ties equal); the pairs of one rank are a group. A window of the
+ *   order (an API page, `--limit N`) whose groups are few rows reads only those groups, each by
+ *   its advisories (the findings_advisory index), passing whole groups before it by their
+ *   counts; the total is their sum (`kev` and `epssAbove` drop whole pairs). The whole order is
+ *   one pass of the table in pages, sorted by (group, the order above) through the external
+ *   sorter: reading a fleet advisory by advisory costs a random read per row.
  * Host names are ranked once per target (bounded by the hosts), so comparing two rows compares numbers.
  */
 
@@ -51,8 +57,11 @@ export interface FindingsQuery {
 
 const PAGE = 5000;
 
-/** A row as it waits in the sorter: the stored finding and its place in the order. */
+/** A row as it waits in the sorter: the stored finding, its host name's place and its group's in the order. */
 type Pending = StreamedFinding & { nameRank: number; riskRank: number };
+
+/** A window of a risk order is read group by group when its groups hold at most this many rows. */
+const BY_GROUPS_MAX = 50_000;
 
 const collator = new Intl.Collator();
 
@@ -70,9 +79,16 @@ function compareRisk(a: Pending, b: Pending): number {
   return a.riskRank - b.riskRank || compareBase(a, b);
 }
 
-/** Options of the stream: how many rows one sorted run holds in memory (tests make it small). */
+/** Options of the stream. */
 export interface StreamOptions {
+  /** How many rows one sorted run holds in memory (tests make it small). */
   runSize?: number;
+  /** Rows of the order to pass over first (a page's offset): in a risk order whole groups are passed unread. */
+  skip?: number;
+  /** Told how many rows the query has in all (after `kev`/`epssAbove`), before the first row. */
+  onTotal?: (total: number) => void;
+  /** At most this many rows (after `skip`): the first of the order, and nothing after them read. */
+  limit?: number;
 }
 
 /** The store's query for a findings query (default status: open and no-fix). */
@@ -88,9 +104,22 @@ export function storageQuery(q: FindingsQuery): FindingQuery {
 /**
  * The findings of `q`, one at a time, each with its risk, filtered by `kev`/`epssAbove`, in
  * findFindings' order. Memory holds at most a run of rows, the advisories and the hosts' names.
+ * Stop early (a page, a top N) and the rest is not read.
  * @example for await (const r of streamFindings(db, { minSeverity: 'high', sort: 'risk' })) …
  */
 export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow> {
+  const limit = o.limit ?? Infinity;
+  let n = 0;
+  // Returning closes the stream where it stands: no row after the last is read (a limit of 0
+  // still runs until the first row, for onTotal).
+  for await (const r of streamAll(db, q, o)) {
+    if (n >= limit) return;
+    yield r;
+    if (++n >= limit) return;
+  }
+}
+
+async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGenerator<FindingRow> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   // Names ranked as localeCompare orders them; equal names share a rank.
@@ -129,35 +158,39 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
     return r;
   };
   const sort: RiskSort | undefined = q.sort === 'severity' ? undefined : q.sort;
-  // The dense rank of each (advisory, severity) in the risk order.
-  const riskRank = new Map<string, number>();
-  if (sort !== undefined) {
-    const pairs = await findingAdvisorySeverities(db, sq);
-    await need(pairs.map((p) => p.advisoryPk));
-    const keyed: { key: string; keys: number[] }[] = [];
-    for (const p of pairs) {
-      const f = facts.get(p.advisoryPk) as AdvisoryFacts;
-      const risk = riskOf(p.advisoryPk, p.severity);
-      const keys = riskSortKeys({ severity: p.severity as Severity, cvssScore: f.cvssScore, cvssV4Score: f.cvssV4Score, cves: f.cves, risk }, sort);
-      keyed.push({ key: `${String(p.advisoryPk)}\u0000${p.severity}`, keys });
-    }
-    const cmp = (a: number[], b: number[]): number => {
-      for (let j = 0; j < a.length; j++) {
-        const d = (b[j] ?? 0) - (a[j] ?? 0);
-        if (d !== 0) return d;
-      }
-      return 0;
-    };
-    keyed.sort((a, b) => cmp(a.keys, b.keys));
-    let r = 0;
-    for (let i = 0; i < keyed.length; i++) {
-      const k = keyed[i] as { key: string; keys: number[] };
-      if (i > 0 && cmp((keyed[i - 1] as { keys: number[] }).keys, k.keys) !== 0) r++;
-      riskRank.set(k.key, r);
-    }
-  }
   const keep = (risk: Risk): boolean =>
     (q.kev !== true || risk.kev !== null) && (q.epssAbove === undefined || (risk.epss !== null && risk.epss.score > q.epssAbove));
+  // The pairs the filters keep, with their counts, in groups of one rank (best first, or in one group for the base order).
+  const groups: { advisoryPk: number; severity: string; count: number }[][] = [];
+  if (sort !== undefined || o.onTotal !== undefined) {
+    const pairs = await findingAdvisorySeverities(db, sq);
+    await need(pairs.map((p) => p.advisoryPk));
+    const kept = pairs.filter((p) => keep(riskOf(p.advisoryPk, p.severity)));
+    o.onTotal?.(kept.reduce((n, p) => n + p.count, 0));
+    if (sort !== undefined) {
+      const keyed = kept.map((p) => {
+        const f = facts.get(p.advisoryPk) as AdvisoryFacts;
+        const risk = riskOf(p.advisoryPk, p.severity);
+        return {
+          pair: p,
+          keys: riskSortKeys({ severity: p.severity as Severity, cvssScore: f.cvssScore, cvssV4Score: f.cvssV4Score, cves: f.cves, risk }, sort),
+        };
+      });
+      const cmp = (a: number[], b: number[]): number => {
+        for (let j = 0; j < a.length; j++) {
+          const d = (b[j] ?? 0) - (a[j] ?? 0);
+          if (d !== 0) return d;
+        }
+        return 0;
+      };
+      keyed.sort((a, b) => cmp(a.keys, b.keys) || a.pair.advisoryPk - b.pair.advisoryPk);
+      for (let i = 0; i < keyed.length; i++) {
+        const k = keyed[i] as { pair: (typeof kept)[number]; keys: number[] };
+        if (i === 0 || cmp((keyed[i - 1] as { keys: number[] }).keys, k.keys) !== 0) groups.push([]);
+        groups[groups.length - 1]?.push(k.pair);
+      }
+    }
+  }
   const toRow = (p: Pending): FindingRow => {
     const f = facts.get(p.advisoryPk) as AdvisoryFacts;
     return {
@@ -187,8 +220,58 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       risk: riskOf(p.advisoryPk, p.severity),
     };
   };
-  const sorter = new ExternalSorter<Pending>(sort === undefined ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
+  let skip = o.skip ?? 0;
+  // Each pair's group (its dense rank in the order).
+  const rankOf = new Map<string, number>();
+  groups.forEach((g, i) => {
+    for (const p of g) rankOf.set(`${String(p.advisoryPk)}\u0000${p.severity}`, i);
+  });
+  // A window (a page, a top N) is read group by group when its groups are few rows; the whole
+  // order (or most of it) in one pass of the table, sorted by (group, base order): reading a
+  // fleet by advisory costs a random read per row.
+  let byGroups = false;
+  if (sort !== undefined && o.limit !== undefined) {
+    let before = 0;
+    let read = 0;
+    for (const g of groups) {
+      const c = g.reduce((n, p) => n + p.count, 0);
+      if (before + c > skip) read += c;
+      before += c;
+      if (before >= skip + o.limit) break;
+    }
+    byGroups = read <= BY_GROUPS_MAX;
+  }
+  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
+  const pending = (r: StreamedFinding): Pending => {
+    // The row itself, with its place in the order (no copy per row).
+    const p = r as Pending;
+    p.nameRank = nameRank.get(r.targetId) ?? 0;
+    p.riskRank = sort === undefined ? 0 : (rankOf.get(`${String(r.advisoryPk)}\u0000${r.severity}`) ?? 0);
+    return p;
+  };
   try {
+    if (byGroups) {
+      for (const group of groups) {
+        const count = group.reduce((n, p) => n + p.count, 0);
+        if (skip >= count) {
+          skip -= count;
+          continue;
+        }
+        for (const pair of group)
+          for (let page = await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, 0, PAGE); page.length > 0;) {
+            for (const r of page) {
+              const spilling = sorter.add(pending(r));
+              if (spilling !== undefined) await spilling;
+            }
+            const last = page[page.length - 1] as StreamedFinding;
+            page = page.length < PAGE ? [] : await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, last.pk, PAGE);
+          }
+        for await (const p of sorter.drain())
+          if (skip > 0) skip--;
+          else yield toRow(p);
+      }
+      return;
+    }
     // The (severity, first seen) group being gathered, in the base order.
     let group: string | null = null;
     for (let page = await findingsAfter(db, sq, null, PAGE); page.length > 0; page = await findingsAfter(db, sq, cursorAfter(page), PAGE)) {
@@ -196,17 +279,18 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       for (const r of page) {
         if (!keep(riskOf(r.advisoryPk, r.severity))) continue;
         const key = `${String(r.severityRank)}\u0000${r.firstSeen}`;
-        if (sort === undefined && group !== null && key !== group) for await (const p of sorter.drain()) yield toRow(p);
+        if (sort === undefined && group !== null && key !== group)
+          for await (const p of sorter.drain())
+            if (skip > 0) skip--;
+            else yield toRow(p);
         group = key;
-        // The row itself, with its place in the order (no copy per row).
-        const p = r as Pending;
-        p.nameRank = nameRank.get(r.targetId) ?? 0;
-        p.riskRank = sort === undefined ? 0 : (riskRank.get(`${String(r.advisoryPk)}\u0000${r.severity}`) ?? 0);
-        const spilling = sorter.add(p);
+        const spilling = sorter.add(pending(r));
         if (spilling !== undefined) await spilling;
       }
     }
-    for await (const p of sorter.drain()) yield toRow(p);
+    for await (const p of sorter.drain())
+      if (skip > 0) skip--;
+      else yield toRow(p);
   } finally {
     sorter.dispose();
   }

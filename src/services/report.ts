@@ -61,18 +61,17 @@ export async function findingsPageOf(
   p: { limit: number; offset: number; sort?: string | undefined },
 ): Promise<{ items: FindingRow[]; total: number; limit: number; offset: number }> {
   // The risk order and its filters need the signals of every finding: each advisory ranked once,
-  // the rows sorted in bounded memory (external sort), the page kept.
+  // and only the rows of the page read.
   const risk = p.sort !== undefined && (RISK_SORTS as readonly string[]).includes(p.sort) && p.sort !== 'severity' ? (p.sort as RiskSort) : undefined;
   if (risk !== undefined || q.kev === true || q.epssAbove !== undefined) {
     if (p.sort !== undefined && risk === undefined && p.sort !== 'severity')
       throw new BulwarkError('input.invalid', `sort: with kev or epssAbove, the order is one of ${RISK_SORTS.join(', ')}`);
-    // Streamed in that order (services/report-stream.ts): the page kept, the rest counted.
+    // Streamed in that order (services/report-stream.ts): the rows before the page passed over
+    // (whole groups unread), the total from the counts, nothing read after the page.
     const items: FindingRow[] = [];
     let total = 0;
-    for await (const r of streamFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' })) {
-      if (total >= p.offset && items.length < p.limit) items.push(r);
-      total++;
-    }
+    for await (const r of streamFindings(db, { ...q, sort: risk ?? q.sort ?? 'risk' }, { skip: p.offset, limit: p.limit, onTotal: (n) => (total = n) }))
+      items.push(r);
     return { items, total, limit: p.limit, offset: p.offset };
   }
   let sort: { key: FindingSortKey; desc: boolean } | undefined;

@@ -92,8 +92,10 @@ describe.each(testDatabases())('exploitation signal feeds on $name', ({ open }) 
     ]);
     expect((await epssScores(db, ['CVE-2026-0002']))[0]).toMatchObject({ epss: 0.701, scoreDate: '2026-12-03' });
     // A CVE the next file does not score loses its current score, not its trend.
-    const fourth = await syncSource(db, 'first-epss', { file: day('2026-12-04', 'CVE-2026-0001,0.11200,0.91\nCVE-2026-0003,0.3,0.9\n'), allowWithdraw: true });
-    expect(fourth).toMatchObject({ added: 1, unchanged: 1, withdrawn: 1 });
+    const fourth = await syncSource(db, 'first-epss', { file: day('2026-12-04', 'CVE-2026-0001,0.11200,0.92\nCVE-2026-0003,0.3,0.9\n'), allowWithdraw: true });
+    expect(fourth).toMatchObject({ added: 1, changed: 0, unchanged: 1, withdrawn: 1 });
+    // Unchanged for the trend, yet the current score and percentile are the file's.
+    expect((await epssScores(db, ['CVE-2026-0001']))[0]).toMatchObject({ epss: 0.112, percentile: 0.92, scoreDate: '2026-12-04' });
     expect((await epssScores(db)).map((e) => e.cve).sort()).toEqual(['CVE-2026-0001', 'CVE-2026-0003']);
     expect((await epssHistory(db, 'CVE-2026-0002')).length).toBe(2);
   });

@@ -99,6 +99,18 @@ describe('the risk order in every output', () => {
     expect((await run('--db', db, 'findings', '--epss-above', '0.05')).out).toMatch(/KEV-1[\s\S]*\n1 finding\n$/);
     expect((await run('--db', db, 'findings', '--epss-above', '0.01', '--sort', 'epss')).out).toMatch(/KEV-1[\s\S]*CVSS-10[\s\S]*\n2 findings\n$/);
     expect((await run('--db', db, 'findings', '--epss-above', '2')).code).toBe(2);
+    // What to patch first: the first N of the order, in the table and the file formats.
+    expect((await run('--db', db, 'findings', '--sort', 'risk', '--limit', '1')).out).toMatch(/KEV-1[^\n]*\n1 finding\n$/);
+    const top = JSON.parse((await run('--db', db, 'report', '--format', 'json', '--sort', 'risk', '--limit', '2')).out) as {
+      findings: { advisoryId: string }[];
+    };
+    expect(top.findings.map((f) => f.advisoryId)).toEqual(['KEV-1', 'CVSS-10']);
+    for (const bad of [
+      ['--limit', '0'],
+      ['--limit', 'x'],
+      ['--limit', '1', '--fail-on', 'high'],
+    ])
+      expect((await run('--db', db, 'findings', ...bad)).code).toBe(2);
   });
 
   it('JSON, CSV, HTML and CycloneDX: the same order and the same reasons', async () => {

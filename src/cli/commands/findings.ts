@@ -34,6 +34,8 @@ export async function findingsCommand(o: {
   format: ReportFormat;
   output: string | undefined;
   failOn: Severity | undefined;
+  /** Only the first N findings of the order. */
+  limit?: number | undefined;
 }): Promise<ExitCode> {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   // A file is written beside its name and renamed when complete: never half a report under it.
@@ -47,7 +49,8 @@ export async function findingsCommand(o: {
     };
     const sink = (s: string): Promise<void> => writeAll(file ?? o.io.stdout, s);
     // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
-    const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow) : await writeReport(db, o.query, o.format, sink, { onRow });
+    const limit = o.limit === undefined ? {} : { limit: o.limit };
+    const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow, limit) : await writeReport(db, o.query, o.format, sink, { onRow, ...limit });
     if (file !== undefined && partial !== undefined && o.output !== undefined) {
       await endStream(file);
       await rename(partial, o.output);
@@ -62,12 +65,18 @@ export async function findingsCommand(o: {
 }
 
 /** The terminal table: every row measured first (waiting on disk), then printed. */
-async function writeTable(db: Db, q: FindingsQuery, sink: (s: string) => Promise<void>, onRow: (r: FindingRow) => void): Promise<number> {
+async function writeTable(
+  db: Db,
+  q: FindingsQuery,
+  sink: (s: string) => Promise<void>,
+  onRow: (r: FindingRow) => void,
+  o: { limit?: number },
+): Promise<number> {
   // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
   let risky = (q.sort !== undefined && q.sort !== 'severity') || q.kev === true || q.epssAbove !== undefined;
   const table = new TableSpool(['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', 'RISK', 'WHY']);
   try {
-    for await (const r of streamFindings(db, q)) {
+    for await (const r of streamFindings(db, q, o)) {
       onRow(r);
       if (r.risk?.kev != null || r.risk?.epss != null) risky = true;
       await table.add([
@@ -148,6 +157,10 @@ export function register(program: Command, ctx: CliContext): void {
         ),
       )
       .option('--kev', 'only findings of CVEs CISA lists as known exploited')
+      .option('--limit <n>', 'only the first N findings of the order (what to patch first: --sort risk --limit 20); the rest is not read', (v: string) => {
+        if (!/^[1-9]\d{0,8}$/.test(v.trim())) throw new BulwarkError('usage', `--limit: "${v}" is not a whole number from 1`);
+        return Number(v);
+      })
       .option('--epss-above <p>', 'only findings of CVEs whose EPSS probability is above p (0 to 1)', (v: string) => {
         const n = Number(v);
         if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new BulwarkError('usage', `--epss-above: "${v}" is not a probability from 0 to 1`);
@@ -166,11 +179,22 @@ export function register(program: Command, ctx: CliContext): void {
           kev?: boolean;
           epssAbove?: number;
           group: 'none' | 'advisory' | 'source';
+          limit?: number;
         }) => {
           if (o.group !== 'none') {
             if (o.format !== 'table' && o.format !== 'json') throw new BulwarkError('usage', `--group ${o.group} writes a table or json, not ${o.format}`);
-            if (o.kev === true || o.epssAbove !== undefined || o.sort !== 'severity' || o.failOn !== undefined || o.output !== undefined)
-              throw new BulwarkError('usage', `--group ${o.group} does not take --kev, --epss-above, --sort, --fail-on or --output (use them without --group)`);
+            if (
+              o.kev === true ||
+              o.epssAbove !== undefined ||
+              o.sort !== 'severity' ||
+              o.failOn !== undefined ||
+              o.output !== undefined ||
+              o.limit !== undefined
+            )
+              throw new BulwarkError(
+                'usage',
+                `--group ${o.group} does not take --kev, --epss-above, --sort, --fail-on, --output or --limit (use them without --group)`,
+              );
             ctx.exit = await findingGroupsCommand({
               io: ctx.io,
               dbPath: ctx.dbPath(),
@@ -180,6 +204,9 @@ export function register(program: Command, ctx: CliContext): void {
             });
             return;
           }
+          // --fail-on judges every open finding; a limited listing would hide some from it.
+          if (o.limit !== undefined && o.failOn !== undefined)
+            throw new BulwarkError('usage', '--limit does not take --fail-on (it judges every finding, not the first N)');
           ctx.exit = await findingsCommand({
             io: ctx.io,
             dbPath: ctx.dbPath(),
@@ -195,6 +222,7 @@ export function register(program: Command, ctx: CliContext): void {
             format: o.format,
             output: o.output,
             failOn: o.failOn,
+            limit: o.limit,
           });
         },
       );

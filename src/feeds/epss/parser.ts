@@ -55,59 +55,73 @@ export async function* parseEpss(input: FeedInput, opts: SignalParseOptions): As
     const out: SignalRecord[] = [];
     let scores: EpssScore[] = [];
     const all = rest + text;
+    // Found once per chunk, not looked for in every line.
+    const nul = all.indexOf('\u0000');
     let start = 0;
     for (;;) {
       const i = all.indexOf('\n', start);
       if (i === -1 && !(final && start < all.length)) break;
-      const end = i === -1 ? all.length : i;
-      const line = all.charCodeAt(end - 1) === 13 ? all.slice(start, end - 1) : all.slice(start, end);
+      let end = i === -1 ? all.length : i;
+      const from = start;
       start = end + 1;
+      if (all.charCodeAt(end - 1) === 13) end--;
       n++;
-      const where = `${name}: line ${String(n)}`;
-      if (line.includes('\u0000')) throw new BulwarkError('input.invalid', `${where}: contains a NUL character; refused`, { file: name, line: n });
-      if (line.length > MAX_LINE)
-        throw new BulwarkError('input.invalid', `${where}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, { file: name, line: n });
-      if (header === null) {
-        const h = line.startsWith('#') ? parseEpssComment(line) : null;
-        if (h === null)
-          throw new BulwarkError(
-            'input.invalid',
-            `${where}: not an EPSS file: expected "#model_version:…,score_date:YYYY-MM-DD…", found "${line.slice(0, 60)}"`,
-            { file: name, line: n },
-          );
-        header = h;
-        out.push({ kind: 'epss-header', header: h });
-        continue;
-      }
-      if (!columns) {
+      // The place named in messages, only when one is written.
+      const where = (): string => `${name}: line ${String(n)}`;
+      if (nul >= from && nul < end) throw new BulwarkError('input.invalid', `${where()}: contains a NUL character; refused`, { file: name, line: n });
+      if (end - from > MAX_LINE)
+        throw new BulwarkError('input.invalid', `${where()}: longer than ${String(MAX_LINE)} characters; not an EPSS file`, { file: name, line: n });
+      if (header === null || !columns) {
+        const line = all.slice(from, end);
+        if (header === null) {
+          const h = line.startsWith('#') ? parseEpssComment(line) : null;
+          if (h === null)
+            throw new BulwarkError(
+              'input.invalid',
+              `${where()}: not an EPSS file: expected "#model_version:…,score_date:YYYY-MM-DD…", found "${line.slice(0, 60)}"`,
+              { file: name, line: n },
+            );
+          header = h;
+          out.push({ kind: 'epss-header', header: h });
+          continue;
+        }
         if (line.trim().toLowerCase() !== 'cve,epss,percentile')
-          throw new BulwarkError('input.invalid', `${where}: expected the header "cve,epss,percentile", found "${line.slice(0, 60)}"`, { file: name, line: n });
+          throw new BulwarkError('input.invalid', `${where()}: expected the header "cve,epss,percentile", found "${line.slice(0, 60)}"`, {
+            file: name,
+            line: n,
+          });
         columns = true;
         continue;
       }
-      if (line === '') continue;
-      const f = line.split(',');
-      const [cve, e, p] = f;
-      if (f.length !== 3 || cve === undefined || e === undefined || p === undefined) {
-        opts.warn({ record: null, message: `${where}: ${String(f.length)} fields, not 3; skipped` });
+      if (end === from) continue;
+      // The three fields by their commas, without splitting the line into an array.
+      const c1 = all.indexOf(',', from);
+      const c2 = c1 === -1 || c1 >= end ? -1 : all.indexOf(',', c1 + 1);
+      if (c1 === -1 || c1 >= end || c2 === -1 || c2 >= end || all.lastIndexOf(',', end - 1) !== c2) {
+        const fields = all.slice(from, end).split(',').length;
+        opts.warn({ record: null, message: `${where()}: ${String(fields)} fields, not 3; skipped` });
         continue;
       }
+      const cve = all.slice(from, c1);
       if (!CVE_ID.test(cve)) {
-        opts.warn({ record: null, message: `${where}: "${cve.slice(0, 40)}" is not a CVE id; skipped` });
+        opts.warn({ record: null, message: `${where()}: "${cve.slice(0, 40)}" is not a CVE id; skipped` });
         continue;
       }
+      const e = all.slice(c1 + 1, c2);
+      const p = all.slice(c2 + 1, end);
       const epss = NUMBER.test(e) ? Number(e) : NaN;
       const percentile = NUMBER.test(p) ? Number(p) : NaN;
       if (!(epss >= 0 && epss <= 1) || !(percentile >= 0 && percentile <= 1)) {
-        opts.warn({ record: cve, message: `${where}: epss "${e.slice(0, 20)}" and percentile "${p.slice(0, 20)}" must be numbers from 0 to 1; skipped` });
+        opts.warn({ record: cve, message: `${where()}: epss "${e.slice(0, 20)}" and percentile "${p.slice(0, 20)}" must be numbers from 0 to 1; skipped` });
         continue;
       }
       if (seen.has(cve)) {
-        opts.warn({ record: cve, message: `${where}: ${cve} is scored again; the first row is kept` });
+        opts.warn({ record: cve, message: `${where()}: ${cve} is scored again; the first row is kept` });
         continue;
       }
       seen.add(cve);
-      if (++rows > MAX_ROWS) throw new BulwarkError('input.invalid', `${where}: more than ${String(MAX_ROWS)} rows; not an EPSS file`, { file: name, line: n });
+      if (++rows > MAX_ROWS)
+        throw new BulwarkError('input.invalid', `${where()}: more than ${String(MAX_ROWS)} rows; not an EPSS file`, { file: name, line: n });
       scores.push({ cve, epss, percentile });
       if (scores.length >= 10_000) {
         out.push({ kind: 'epss', scores });

@@ -37,6 +37,7 @@ import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
 import { sourceClaimSets } from './0055-source-claim-sets.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
+import { findingsRiskOrder } from './0062-findings-risk-order.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
@@ -88,6 +89,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0038-findings-by-advisory': findingsByAdvisory(),
     '0060-finding-source-package': findingSourcePackage(dialect),
     '0064-finding-acceptance': findingAcceptance(dialect),
+    '0062-findings-risk-order': findingsRiskOrder(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

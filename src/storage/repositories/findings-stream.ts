@@ -36,6 +36,29 @@ export interface StreamedFinding {
   release: string | null;
 }
 
+/** The columns of a StreamedFinding, named as it names them: the rows are handed out as they come (no copy per row). */
+const STREAMED = [
+  'findings.pk',
+  'findings.target_id as targetId',
+  'findings.advisory_pk as advisoryPk',
+  'findings.package',
+  'findings.arch',
+  'findings.installed',
+  'findings.fixed',
+  'findings.severity',
+  'findings.severity_rank as severityRank',
+  'findings.status',
+  'findings.reason',
+  'findings.first_seen_at as firstSeen',
+  'findings.last_seen_at as lastSeen',
+  'findings.closed_at as closedAt',
+  'findings.accepted_by as acceptedBy',
+  'findings.accepted_at as acceptedAt',
+  'findings.accepted_until as acceptedUntil',
+  'targets.name as targetName',
+  'targets.release_id as release',
+] as const;
+
 /** Where the previous page ended (its last row), or null for the first page. */
 export interface FindingsCursor {
   severityRank: number;
@@ -73,28 +96,7 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
     // the few rows it gives; the fleet-wide listing is the findings_page range.
     let s = findingsWhere(ex, q, { ordered: q.targets === undefined && q.cve === undefined })
       .innerJoin('targets', 'targets.id', 'findings.target_id')
-      // Named as StreamedFinding names them: the rows are handed out as they come (no copy per row).
-      .select([
-        'findings.pk',
-        'findings.target_id as targetId',
-        'findings.advisory_pk as advisoryPk',
-        'findings.package',
-        'findings.arch',
-        'findings.installed',
-        'findings.fixed',
-        'findings.severity',
-        'findings.severity_rank as severityRank',
-        'findings.status',
-        'findings.reason',
-        'findings.first_seen_at as firstSeen',
-        'findings.last_seen_at as lastSeen',
-        'findings.closed_at as closedAt',
-        'findings.accepted_by as acceptedBy',
-        'findings.accepted_at as acceptedAt',
-        'findings.accepted_until as acceptedUntil',
-        'targets.name as targetName',
-        'targets.release_id as release',
-      ])
+      .select(STREAMED)
       .where('findings.severity_rank', '=', rank);
     if (c !== null) s = s.where((eb) => eb(eb.refTuple('findings.first_seen_at', 'findings.pk'), '>', eb.tuple(c.firstSeen, c.pk)));
     const rows = await s
@@ -118,14 +120,48 @@ export function cursorAfter(page: readonly StreamedFinding[]): FindingsCursor | 
 }
 
 /**
- * The advisories findings of the query are about, with the severities they were found with
- * (bounded by the advisories, not by the hosts): what the risk order ranks before it streams.
+ * The advisories findings of the query are about, with the severities they were found with and
+ * how many findings each pair has (bounded by the advisories, not by the hosts): what the risk
+ * order ranks before it streams.
  */
-export async function findingAdvisorySeverities(on: Executor, q: FindingQuery): Promise<{ advisoryPk: number; severity: string }[]> {
+export async function findingAdvisorySeverities(on: Executor, q: FindingQuery): Promise<{ advisoryPk: number; severity: string; count: number }[]> {
   const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
-  const rows = await findingsWhere(ex, q).select(['findings.advisory_pk', 'findings.severity']).distinct().execute();
-  return rows.map((r) => ({ advisoryPk: r.advisory_pk, severity: r.severity }));
+  // Status row by row (`ordered`): the count is a walk of the (advisory_pk, severity, status)
+  // index in group order, not a lookup per finding from the status index and a sort.
+  const rows = await findingsWhere(ex, q, { ordered: true })
+    .select((eb) => ['findings.advisory_pk', 'findings.severity', eb.fn.countAll<number | string>().as('n')])
+    .groupBy(['findings.advisory_pk', 'findings.severity'])
+    .execute();
+  return rows.map((r) => ({ advisoryPk: r.advisory_pk, severity: r.severity, count: Number(r.n) }));
+}
+
+/**
+ * The findings of the query on one advisory with one severity, after pk `after`, at most
+ * `limit`, in pk order (the findings_advisory index: a page costs what it returns, whatever the
+ * fleet's size): how the risk order reads the rows of its best-ranked advisories first.
+ * @example for (let p = await findingsOfAdvisory(db, q, 12, 'high', 0, 5000); p.length > 0; …) …
+ */
+export async function findingsOfAdvisory(
+  on: Executor,
+  q: FindingQuery,
+  advisoryPk: number,
+  severity: string,
+  after: number,
+  limit: number,
+): Promise<StreamedFinding[]> {
+  const ex = kx(on);
+  if (q.status?.length === 0 || q.targets?.length === 0) return [];
+  // Status row by row (`ordered`): the (status, severity) index would walk the fleet's open findings.
+  return findingsWhere(ex, q, { ordered: true })
+    .innerJoin('targets', 'targets.id', 'findings.target_id')
+    .select(STREAMED)
+    .where('findings.advisory_pk', '=', advisoryPk)
+    .where('findings.severity', '=', severity)
+    .where('findings.pk', '>', after)
+    .orderBy('findings.pk')
+    .limit(limit)
+    .execute();
 }
 
 /**

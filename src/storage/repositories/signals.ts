@@ -1,7 +1,7 @@
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../../core/signals.js';
-import { PostgresAdapter, sql } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql } from 'kysely';
 import { chunks, inTextList } from '../chunk.js';
-import { kx, type Executor } from '../database.js';
+import { kx, type Executor, type Query } from '../database.js';
 
 /**
  * Exploitation signals (issue #16): CISA KEV entries and FIRST EPSS scores with their history,
@@ -158,63 +158,110 @@ export interface StoredEpssScore extends EpssScore {
 /** A trend point is written when a score moves this much since the CVE's noted point. */
 export const EPSS_HISTORY_STEP = 0.01;
 
+/** Rows per INSERT into the file's temporary table on SQLite (3 parameters each, under SQLite's 32,766). */
+const EPSS_FILL_ROWS = 2000;
+
 /**
- * Stores one day's EPSS file, in SQL, 50,000 rows at a time, each batch ONE JSON parameter
- * (json_each on SQLite, json_to_recordset on PostgreSQL; 300,000 rows as multi-row VALUES cost
- * seconds in query building alone, and reading 300,000 stored rows into memory as much again):
- * 1. a CVE whose score moved by EPSS_HISTORY_STEP or more since its noted point gets both points
- *    in epss_history;
- * 2. every CVE's current score is upserted; its noted point (the last point of its trend: its
- *    first score, or the last that moved) follows the score only when it moved;
- * 3. CVEs the file no longer scores lose their current score (not their trend).
+ * The day's file as a temporary table epss_in(cve, epss, percentile), on the transaction's own
+ * connection: on SQLite multi-row INSERTs of one prepared text (compiled once, not by the query
+ * builder: 300,000 rows through it cost seconds in building alone); on PostgreSQL one INSERT
+ * from three arrays (unnest), 100,000 rows a statement.
+ */
+async function fillEpssInput(ex: Query, pg: boolean, rows: readonly EpssScore[]): Promise<void> {
+  const real = pg ? 'double precision' : 'real';
+  // No key on SQLite (it would double the cost of the fill): the rows are one per CVE already.
+  await ex.executeQuery(
+    CompiledQuery.raw(
+      `create temp table epss_in (cve text${pg ? ' primary key' : ''}, epss ${real} not null, percentile ${real} not null)${pg ? ' on commit drop' : ''}`,
+    ),
+  );
+  if (pg) {
+    for (let i = 0; i < rows.length; i += 100_000) {
+      const part = rows.slice(i, i + 100_000);
+      await ex.executeQuery(
+        CompiledQuery.raw('insert into epss_in select * from unnest($1::text[], $2::float8[], $3::float8[])', [
+          part.map((r) => r.cve),
+          part.map((r) => r.epss),
+          part.map((r) => r.percentile),
+        ]),
+      );
+    }
+    return;
+  }
+  const text = (n: number): string => `insert into epss_in (cve, epss, percentile) values ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}`;
+  const full = text(EPSS_FILL_ROWS);
+  const params: unknown[] = [];
+  for (let i = 0; i < rows.length; i += EPSS_FILL_ROWS) {
+    const n = Math.min(EPSS_FILL_ROWS, rows.length - i);
+    params.length = 0;
+    for (let j = i; j < i + n; j++) {
+      const r = rows[j] as EpssScore;
+      params.push(r.cve, r.epss, r.percentile);
+    }
+    await ex.executeQuery(CompiledQuery.raw(n === EPSS_FILL_ROWS ? full : text(n), [...params]));
+  }
+}
+
+/**
+ * Stores one day's EPSS file, all in SQL against the file as a temporary table (fillEpssInput):
+ * 1. counted in one pass: scores new, moved (by EPSS_HISTORY_STEP or more since the CVE's noted
+ *    point) and unchanged;
+ * 2. a CVE whose score moved gets both points (the noted one and the new one) in epss_history;
+ * 3. every CVE's current score is upserted (the row only when something in it differs); its noted
+ *    point (the last point of its trend: its first score, or the last that moved) follows the
+ *    score only when it moved;
+ * 4. CVEs the file no longer scores lose their current score (not their trend).
+ * `rows` has one row per CVE (the parser keeps a CVE's first). Runs in a transaction (its own
+ * when `on` is none): the temporary table lives on its connection.
  * @example await storeEpssScores(tx, { modelVersion: 'v2025.03.14', scoreDate: '2026-12-01' }, rows)
  */
 export async function storeEpssScores(on: Executor, header: EpssHeader, rows: readonly EpssScore[]): Promise<SignalCounts> {
   const ex = kx(on);
+  if (!ex.isTransaction) return ex.transaction().execute((t) => storeEpssScores(t, header, rows));
   const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
-  const counts: SignalCounts = { added: 0, changed: 0, unchanged: 0, removed: 0, restored: 0 };
   const step = EPSS_HISTORY_STEP;
   const d = header.scoreDate;
-  const BATCH = 50_000;
-  // The batch as a table x(c, e, p) joined to the stored scores s, in each dialect.
-  const moved = (json: string) =>
-    pg
-      ? sql`from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) join epss_scores s on s.cve = x.c where abs(x.e - s.noted_epss) >= ${step}`
-      : sql`from (select json_extract(value, '$.c') as c, json_extract(value, '$.e') as e, json_extract(value, '$.p') as p from json_each(${json})) x join epss_scores s on s.cve = x.c where abs(x.e - s.noted_epss) >= ${step}`;
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const json = JSON.stringify(rows.slice(i, i + BATCH).map((r) => ({ c: r.cve, e: r.epss, p: r.percentile })));
-    const known = await (
-      pg
-        ? sql<{ n: number | string }>`select count(*) as n from json_to_recordset(${json}::json) as x(c text) join epss_scores s on s.cve = x.c`
-        : sql<{ n: number | string }>`select count(*) as n from json_each(${json}) j join epss_scores s on s.cve = json_extract(j.value, '$.c')`
-    ).execute(ex);
-    const seen = Number(known.rows[0]?.n ?? 0);
-    const changed = await sql<{ n: number | string }>`select count(*) as n ${moved(json)}`.execute(ex);
-    const n = Number(changed.rows[0]?.n ?? 0);
-    counts.added += Math.min(BATCH, rows.length - i) - seen;
-    counts.changed += n;
-    counts.unchanged += seen - n;
-    if (n > 0) {
-      await sql`insert into epss_history (cve, score_date, epss, percentile) select s.cve, s.noted_date, s.noted_epss, s.noted_percentile ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do nothing`.execute(
-        ex,
+  await fillEpssInput(ex, pg, rows);
+  try {
+    const count = async (): Promise<number> =>
+      Number(
+        (
+          await ex
+            .selectFrom('epss_scores')
+            .select((eb) => eb.fn.countAll<number | string>().as('n'))
+            .executeTakeFirst()
+        )?.n ?? 0,
       );
-      await sql`insert into epss_history (cve, score_date, epss, percentile) select x.c, ${d}, x.e, x.p ${moved(json)} ${pg ? sql`` : sql`and true`} on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`.execute(
-        ex,
-      );
-    }
+    const before = await count();
+    // Moved: both points into the trend (the noted one unless it is there, then the new one); the
+    // second statement touches each moved CVE once, so its count is how many moved.
+    const from = sql`from epss_in x join epss_scores s on s.cve = x.cve where abs(x.epss - s.noted_epss) >= ${step}`;
+    await sql`insert into epss_history (cve, score_date, epss, percentile) select s.cve, s.noted_date, s.noted_epss, s.noted_percentile ${from} on conflict (cve, score_date) do nothing`.execute(
+      ex,
+    );
+    const moved = Number(
+      (
+        await sql`insert into epss_history (cve, score_date, epss, percentile) select x.cve, ${d}, x.epss, x.percentile ${from} on conflict (cve, score_date) do update set epss = excluded.epss, percentile = excluded.percentile`.execute(
+          ex,
+        )
+      ).numAffectedRows ?? 0n,
+    );
     const noted = (col: string, value: string) =>
       sql.raw(`${col} = case when abs(excluded.epss - epss_scores.noted_epss) >= ${String(step)} then excluded.${value} else epss_scores.${col} end`);
     const set = sql`epss = excluded.epss, percentile = excluded.percentile, score_date = excluded.score_date, model_version = excluded.model_version, ${noted('noted_percentile', 'percentile')}, ${noted('noted_date', 'score_date')}, ${noted('noted_epss', 'epss')}`;
-    await (
-      pg
-        ? sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select x.c, x.e, x.p, ${d}, ${header.modelVersion}, x.e, x.p, ${d} from json_to_recordset(${json}::json) as x(c text, e double precision, p double precision) on conflict (cve) do update set ${set}`
-        : sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date) select json_extract(value, '$.c'), json_extract(value, '$.e'), json_extract(value, '$.p'), ${d}, ${header.modelVersion}, json_extract(value, '$.e'), json_extract(value, '$.p'), ${d} from json_each(${json}) where true on conflict (cve) do update set ${set}`
-    ).execute(ex);
+    // A row the file repeats exactly (the same file read again) is not rewritten.
+    const differs = sql`epss_scores.epss <> excluded.epss or epss_scores.percentile <> excluded.percentile or epss_scores.score_date <> excluded.score_date or epss_scores.model_version <> excluded.model_version`;
+    await sql`insert into epss_scores (cve, epss, percentile, score_date, model_version, noted_epss, noted_percentile, noted_date)
+      select x.cve, x.epss, x.percentile, ${d}, ${header.modelVersion}, x.epss, x.percentile, ${d} from epss_in x where true
+      on conflict (cve) do update set ${set} where ${differs}`.execute(ex);
+    const added = (await count()) - before;
+    // Scored by an earlier file and not by this one (a file of the same day, read again, keeps them).
+    const gone = await ex.deleteFrom('epss_scores').where('score_date', '<>', d).executeTakeFirst();
+    return { added, changed: moved, unchanged: rows.length - added - moved, removed: Number(gone.numDeletedRows), restored: 0 };
+  } finally {
+    // PostgreSQL drops it at commit; SQLite keeps it for the connection's life.
+    if (!pg) await ex.executeQuery(CompiledQuery.raw('drop table temp.epss_in'));
   }
-  // Scored by an earlier file and not by this one (a file of the same day, read again, keeps them).
-  const gone = await ex.deleteFrom('epss_scores').where('score_date', '<>', d).executeTakeFirst();
-  counts.removed = Number(gone.numDeletedRows);
-  return counts;
 }
 
 /**

@@ -146,5 +146,7 @@ export const findings = table({
     'index (source_package, package, installed, fixed, advisory_pk, target_id, status, severity_rank, first_seen_at)',
     // Migration 0064: expired acceptances, looked for by every scan.
     'index (accepted_until)',
+    // Migration 0062: the risk order's counts per (advisory, severity), from the index alone.
+    'index (advisory_pk, severity, status)',
   ],
 });
