@@ -105,6 +105,10 @@ report() {
       if [ "$reboot" = unknown ] && { [ -e /etc/kernel/postinst.d/unattended-upgrades ] || [ -e /usr/share/update-notifier/notify-reboot-required ]; }; then reboot=no; fi
     fi
     echo "$reboot"
+    echo "@@livepatch-sysfs"; for lp in "${BULWARK_AGENT_LIVEPATCH_SYSFS:-/sys/kernel/livepatch}"/*; do [ -e "$lp/enabled" ] && printf '%s %s\n' "${lp##*/}" "$(cat "$lp/enabled")"; done
+    lp=$(kpatch list 2> /dev/null) && printf '@@livepatch-kpatch\n%s\n' "$lp" # live patches (src/inventory/livepatch.ts): sysfs always, these when they answer
+    lp=$(rpm -q --queryformat '@@package %{NAME}-%{VERSION}-%{RELEASE}\n%{DESCRIPTION}\n' --whatprovides livepatch 2> /dev/null) && printf '@@livepatch-package\n%s\n' "$lp"
+    lp=$(canonical-livepatch status --format json 2> /dev/null) && printf '@@livepatch-canonical\n%s\n' "$lp"
     if command -v rpm > /dev/null 2>&1 && ! command -v dpkg-query > /dev/null 2>&1 || [ "${BULWARK_AGENT_PACKAGES:-}" = rpm ]; then
       echo "@@packages rpm"
       rpm -qa --queryformat "$RPM_QF"

@@ -2,6 +2,7 @@ import { BulwarkError } from '../core/errors.js';
 import { collect, DPKG_QUERY_ARGV, REBOOT_MARKER, type ExecResult, type Snapshot, type Transport } from './collector.js';
 import { IMAGE_STAMP_PATH } from './image-stamp.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
+import { CANONICAL_LIVEPATCH_ARGV, KPATCH_LIST_ARGV, LIVEPATCH_PACKAGES_ARGV, LIVEPATCH_SYSFS } from './livepatch.js';
 
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
@@ -10,7 +11,11 @@ import { RPM_QA_ARGV } from './rpm-qa.js';
  * boot time in seconds since the epoch, /proc/stat's btime), `@@image`
  * (/etc/bulwark-image, the image build the host was made from) and
  * `@@packages rpm|dpkg` in the fixed formats of `rpm -qa --queryformat` and `dpkg-query -W -f`
- * that SSH collection uses too.
+ * that SSH collection uses too. Live patches (livepatch.ts): `@@livepatch-sysfs` (`<module>
+ * <enabled>` per loaded module; sent by every agent that looks, so its absence means an older
+ * agent: not known), and the answers of `kpatch list` (`@@livepatch-kpatch`), of the rpm query
+ * for the live patch packages (`@@livepatch-package`) and of
+ * `canonical-livepatch status --format json` (`@@livepatch-canonical`), each when it answered.
  */
 export interface AgentReport extends Snapshot {
   /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
@@ -41,6 +46,11 @@ export function reportTransport(sections: ReadonlyMap<string, string[]>, where: 
   const image = sections.get('image');
   const rpm = sections.get('packages rpm');
   const dpkg = sections.get('packages dpkg');
+  const sysfs = (sections.get('livepatch-sysfs') ?? []).map((l) => l.trim().split(' ')).filter((w) => w.length === 2 && w[0] !== '');
+  const section = (name: string): ExecResult => {
+    const lines = sections.get(name);
+    return lines === undefined ? absent : answer(lines.join('\n'));
+  };
   const replies = new Map<string, ExecResult>([
     [key(['cat', '/etc/os-release']), answer(os)],
     [key(['uname', '-r']), answer(uname[0]?.trim() ?? '')],
@@ -53,6 +63,11 @@ export function reportTransport(sections: ReadonlyMap<string, string[]>, where: 
     [key(['test', '-e', '/var/lib/dpkg/status']), answer(dpkg === undefined ? null : '')],
     [key(['test', '-e', REBOOT_MARKER]), answer(reboot === 'yes' ? '' : null)],
     [key(['needs-restarting', '-r']), reboot === 'no' ? answer('') : absent],
+    [key(['ls', '-1', LIVEPATCH_SYSFS]), sysfs.length === 0 ? absent : answer(sysfs.map((w) => w[0]).join('\n'))],
+    ...sysfs.map((w): [string, ExecResult] => [key(['cat', `${LIVEPATCH_SYSFS}/${w[0] ?? ''}/enabled`]), answer(w[1] ?? '')]),
+    [key(KPATCH_LIST_ARGV), section('livepatch-kpatch')],
+    [key(LIVEPATCH_PACKAGES_ARGV), section('livepatch-package')],
+    [key(CANONICAL_LIVEPATCH_ARGV), section('livepatch-canonical')],
   ]);
   return {
     id: 'agent',
@@ -87,6 +102,8 @@ export async function parseAgentReport(text: string, where: string): Promise<Age
   const snap = await collect(reportTransport(sections, where));
   return {
     ...snap,
+    // An agent from before live patches were collected does not send @@livepatch-sysfs: not known.
+    livePatches: sections.has('livepatch-sysfs') ? snap.livePatches : null,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
     bootedAt: bootTimeOf(sections.get('boot')?.[1]),

@@ -204,7 +204,16 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
     const s = await saveInventoryWithSources(
       tx,
-      { targetId: t.id, collectedAt: now, release, arch: r.arch, runningKernel: r.runningKernel, rebootRequired: r.rebootRequired, packages: r.packages },
+      {
+        targetId: t.id,
+        collectedAt: now,
+        release,
+        arch: r.arch,
+        runningKernel: r.runningKernel,
+        rebootRequired: r.rebootRequired,
+        packages: r.packages,
+        livePatches: r.livePatches,
+      },
       now,
     );
     await setTargetImage(tx, t.id, r.image);

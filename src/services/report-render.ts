@@ -155,9 +155,9 @@ export const HTML_END = `${HTML_TABLE_CLOSE}
 </body></html>
 `;
 
-/** Whether the HTML report lists a finding: open or without a fix. */
+/** Whether the HTML report lists a finding: open, without a fix, or mitigated by a live patch (listed with its reason). */
 export function htmlListed(r: FindingRow): boolean {
-  return r.status === 'open' || r.status === 'no-fix';
+  return r.status === 'open' || r.status === 'no-fix' || r.status === 'mitigated';
 }
 
 /** A self-contained HTML page (no scripts, no external resources) with charts and tables. */

@@ -41,6 +41,8 @@ export interface Finding {
   fixed: string | null;
   severity: string;
   status: string;
+  /** Why the verdict is not the feed's literal reading (a live patch mitigating it), or null. */
+  reason: string | null;
   firstSeen: string;
   cves: string[];
 }

@@ -37,6 +37,7 @@ import { fixChannel } from './0050-fix-channel.js';
 import { targetStreams } from './0051-target-streams.js';
 import { findingsReadIndexes } from './0042-findings-read-indexes.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
+import { livePatches } from './0063-live-patches.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -82,6 +83,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0051-target-streams': targetStreams(),
     '0042-findings-read-indexes': findingsReadIndexes(),
     '0038-findings-by-advisory': findingsByAdvisory(),
+    '0063-live-patches': livePatches(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

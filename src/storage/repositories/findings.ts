@@ -16,7 +16,7 @@ export interface FindingInput {
   installed: string;
   fixed: string | null;
   severity: Severity;
-  status: Extract<FindingStatus, 'open' | 'no-fix'>;
+  status: Extract<FindingStatus, 'open' | 'no-fix' | 'mitigated'>;
   reason?: string | null;
   deadline?: string | null;
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
-import type { InstalledPackage, InventorySnapshot, Target, TargetKind, TargetStreams } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, LivePatch, Target, TargetKind, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
-import { jsonList, toInstalled } from './builds.js';
+import { jsonList, livePatchList, toInstalled } from './builds.js';
 
 export interface TargetInput {
   name: string;
@@ -25,6 +25,8 @@ export interface StoredTarget extends Target {
   image: string | null;
   /** Its enabled module streams and subscription channels, as its last inventory said (null: not collected). */
   streams: TargetStreams;
+  /** Its running kernel's live patches, as its last inventory said (null: not collected). */
+  livePatches: LivePatch[] | null;
 }
 
 function toTarget(r: Selectable<TargetsTable>): StoredTarget {
@@ -43,6 +45,7 @@ function toTarget(r: Selectable<TargetsTable>): StoredTarget {
     rebootRequired: r.reboot_required === null ? null : r.reboot_required === 1,
     image: r.image ?? null,
     streams: { modules: jsonList(r.module_streams), channels: jsonList(r.channels) },
+    livePatches: livePatchList(r.live_patches),
   };
 }
 
@@ -137,6 +140,8 @@ export interface SavedInventory {
   changedNames: string[];
   /** The target's release and running kernel before the save. */
   before: { release: string | null; runningKernel: string | null };
+  /** Its live patches changed (any of its kernel findings may be mitigated, or no longer): match it whole. */
+  livePatchesChanged?: boolean;
 }
 
 /**
@@ -147,7 +152,12 @@ export interface SavedInventory {
  */
 export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<SavedInventory> {
   const ex = kx(on);
-  const target = await ex.selectFrom('targets').select(['id', 'release_id', 'running_kernel']).where('id', '=', snapshot.targetId).executeTakeFirst();
+  const target = await ex
+    .selectFrom('targets')
+    .select(['id', 'release_id', 'running_kernel', 'live_patches'])
+    .where('id', '=', snapshot.targetId)
+    .executeTakeFirst();
+  const livePatches = snapshot.livePatches === null || snapshot.livePatches === undefined ? null : JSON.stringify(snapshot.livePatches);
   if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
   const byKey = new Map<string, InstalledPackage>();
   for (const p of snapshot.packages) byKey.set(packageKey(p), p);
@@ -221,6 +231,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
       reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
       module_streams: snapshot.streams?.modules === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.modules),
       channels: snapshot.streams?.channels === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.channels),
+      live_patches: livePatches,
       ...(snapshot.release !== null ? { release_id: snapshot.release } : {}),
       ...(snapshot.arch !== null ? { arch: snapshot.arch } : {}),
     })
@@ -232,6 +243,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     newPackages: missing.length,
     changedNames: [...changedNames],
     before: { release: target.release_id, runningKernel: target.running_kernel },
+    ...((target.live_patches ?? null) !== livePatches ? { livePatchesChanged: true } : {}),
   };
 }
 
