@@ -119,7 +119,7 @@ const HTML_TABLE_CLOSE = '</tbody></table>';
 /** One finding as a row of the HTML report's tables. */
 export function htmlRow(r: FindingRow): string {
   const cell = (s: string): string => `<td>${esc(s)}</td>`;
-  return `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`;
+  return `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status === 'mitigated' && r.reason !== null ? `mitigated: ${r.reason}` : r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`;
 }
 
 /** What the HTML report says before its table of every open finding: counts, charts, the oldest 25. */

@@ -30,6 +30,8 @@ export interface Host {
   kind: 'host' | 'image';
   platform: string | null;
   image: string | null;
+  /** The running kernel's live patches as its last inventory said; null: not collected. */
+  livePatches?: { tool: string; name: string; state: string; active: boolean; package: string | null; cves: string[] }[] | null;
 }
 /** GET /api/v1/findings */
 export interface Finding {
