@@ -29,6 +29,10 @@ export interface DummyRpm {
   source?: string;
   /** buildDummyRpms only: files the package installs, absolute path in the package → a file here whose bytes it carries. */
   files?: Readonly<Record<string, string>>;
+  /** buildDummyRpms only: Provides: lines, e.g. `livepatch = 6.6.57.1-6.azl3`. */
+  provides?: string[];
+  /** buildDummyRpms only: its %description (default "dummy"). */
+  description?: string;
 }
 
 /**
@@ -47,11 +51,12 @@ export function buildDummyRpms(dir: string, pkgs: readonly DummyRpm[]): string[]
       `Summary: ${p.summary ?? 'dummy'}`,
       'License: MIT',
       ...(p.requires ?? []).map((r) => `Requires: ${r}`),
+      ...(p.provides ?? []).map((r) => `Provides: ${r}`),
       ...(p.arch === undefined || p.arch === 'noarch' ? ['BuildArch: noarch'] : []),
       // Files are copied as they are: no stripping, no debug package, no build-id links.
       ...(p.files !== undefined ? ['AutoReqProv: no', '%global debug_package %{nil}', '%global __os_install_post %{nil}', '%define _build_id_links none'] : []),
       '%description',
-      'dummy',
+      p.description ?? 'dummy',
       ...(p.files !== undefined
         ? ['%install', ...Object.entries(p.files).flatMap(([to, from]) => [`mkdir -p %{buildroot}${dirname(to)}`, `cp ${from} %{buildroot}${to}`])]
         : []),

@@ -14,10 +14,8 @@ umask 077
 DIR=${BULWARK_AGENT_DIR:-/etc/bulwark-agent}
 CONF=$DIR/config
 VERSION=1
-# The kernel's id of this boot: a reboot step is done when a report comes from another one.
-BOOT_ID_FILE=${BULWARK_AGENT_BOOT_ID:-/proc/sys/kernel/random/boot_id}
-# Its btime line says when this boot began: a reboot step begun before it is done already.
-PROC_STAT=${BULWARK_AGENT_PROC_STAT:-/proc/stat}
+BOOT_ID_FILE=${BULWARK_AGENT_BOOT_ID:-/proc/sys/kernel/random/boot_id} # this boot's id: a reboot step is done when a report comes from another
+PROC_STAT=${BULWARK_AGENT_PROC_STAT:-/proc/stat}                        # its btime line: when this boot began (a reboot step begun before is done)
 RPM_QF='%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
 DPKG_QF='${binary:Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\t${db:Status-Abbrev}\n'
 
@@ -101,14 +99,16 @@ report() {
       if [ "$reboot" = unknown ] && { [ -e /etc/kernel/postinst.d/unattended-upgrades ] || [ -e /usr/share/update-notifier/notify-reboot-required ]; }; then reboot=no; fi
     fi
     echo "$reboot"
-    # Module states and ESM apt sources as src/inventory/streams.ts reads them ("=DIR/" for a directory that exists, "=PATH" and
-    # the file's lines each after one space, so that none starts a section), then what the subscription client says of its channels.
-    echo "@@files"
+    echo "@@files" # module states, ESM apt sources (src/inventory/streams.ts: "=DIR/", "=PATH", lines after a space), then pro's channels
     for d in /etc/dnf/modules.d /etc/apt/sources.list.d; do
       [ -d "$d" ] && echo "=$d/" || continue
       for f in "$d"/*.module "$d"/ubuntu-esm-*.list "$d"/ubuntu-esm-*.sources; do [ -f "$f" ] && [ -r "$f" ] && echo "=$f" && awk '{ print " " $0 }' "$f"; done
     done
     command -v pro > /dev/null 2>&1 && pro status --format json > "$TMP/channels" 2> /dev/null && { echo "@@channel-status"; awk '{ print " " $0 }' "$TMP/channels"; }
+    echo "@@livepatch-sysfs"; for lp in "${BULWARK_AGENT_LIVEPATCH_SYSFS:-/sys/kernel/livepatch}"/*; do [ -e "$lp/enabled" ] && printf '%s %s\n' "${lp##*/}" "$(cat "$lp/enabled")"; done
+    lp=$(kpatch list 2> /dev/null) && printf '@@livepatch-kpatch\n%s\n' "$lp" # live patches (src/inventory/livepatch.ts): sysfs always, these when they answer
+    lp=$(rpm -q --queryformat '@@package %{NAME}-%{VERSION}-%{RELEASE}\n%{DESCRIPTION}\n' --whatprovides livepatch 2> /dev/null) && printf '@@livepatch-package\n%s\n' "$lp"
+    lp=$(canonical-livepatch status --format json 2> /dev/null) && printf '@@livepatch-canonical\n%s\n' "$lp"
     if command -v rpm > /dev/null 2>&1 && ! command -v dpkg-query > /dev/null 2>&1 || [ "${BULWARK_AGENT_PACKAGES:-}" = rpm ]; then
       echo "@@packages rpm"
       rpm -qa --queryformat "$RPM_QF"

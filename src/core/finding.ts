@@ -7,12 +7,15 @@ import type { Severity } from './advisory.js';
  * - `fixed`: was open, now closed by an update (closedAt set);
  * - `accepted`: an operator accepted the risk (with a reason);
  * - `withdrawn`: closed because the feed withdrew its advisory (closedAt set), not because the
- *   host was patched; the advisory coming back reopens it.
+ *   host was patched; the advisory coming back reopens it;
+ * - `mitigated`: affected on disk, but the running kernel carries a loaded live patch that fixes
+ *   every CVE of the advisory (issue #15); still active (not closed), not planned, and its
+ *   `reason` names the live patch: the kernel update and its reboot remain the fix.
  */
-export type FindingStatus = 'open' | 'no-fix' | 'fixed' | 'accepted' | 'withdrawn';
+export type FindingStatus = 'open' | 'no-fix' | 'mitigated' | 'fixed' | 'accepted' | 'withdrawn';
 
 /** Every finding status, in the order lists show them. */
-export const FINDING_STATUSES: readonly FindingStatus[] = ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'];
+export const FINDING_STATUSES: readonly FindingStatus[] = ['open', 'no-fix', 'mitigated', 'accepted', 'fixed', 'withdrawn'];
 
 /** Statuses of a closed finding (closedAt set). */
 export const CLOSED_STATUSES: readonly FindingStatus[] = ['fixed', 'withdrawn'];

@@ -79,6 +79,26 @@ export interface TargetStreams {
   channels: string[] | null;
 }
 
+/**
+ * A live patch the host has for its running kernel (issue #15): a kpatch module (Azure Linux's
+ * `livepatch-<kernel>` packages, RHEL's kpatch-patch) or Canonical Livepatch's patch set.
+ * - `active`: loaded and enabled in the running kernel (kpatch `[enabled]`, sysfs `enabled` 1,
+ *   Canonical `State: applied`); only an active one mitigates anything;
+ * - `cves`: the CVE ids it fixes, as the tool (Canonical's `Fixes`) or its package (the
+ *   `*CVE-…` lines of an Azure Linux livepatch package's description) says; empty when neither says.
+ */
+export interface LivePatch {
+  tool: 'kpatch' | 'canonical-livepatch';
+  /** The kpatch module name, or `livepatch <version>` for Canonical's patch set. */
+  name: string;
+  /** The state as the tool words it: `enabled`, `disabled`, `enabling...`, `applied`, `apply-failed`… */
+  state: string;
+  active: boolean;
+  /** The package that ships it (`livepatch-6.6.57.1-6.azl3-1.0.0-1.azl3`), when known. */
+  package: string | null;
+  cves: string[];
+}
+
 /** A point-in-time inventory of a target (DESIGN.md data flow, step 2). */
 export interface InventorySnapshot {
   targetId: string;
@@ -90,4 +110,6 @@ export interface InventorySnapshot {
   packages: InstalledPackage[];
   /** Absent: not collected (an import, an agent report); stored as unknown. */
   streams?: TargetStreams;
+  /** Live patches of the running kernel; absent or null: not collected (an import, an image). */
+  livePatches?: LivePatch[] | null;
 }

@@ -3,6 +3,7 @@ import { channelCommands } from '../distros/registry.js';
 import { collect, DPKG_QUERY_ARGV, REBOOT_MARKER, type ExecResult, type Snapshot, type Transport } from './collector.js';
 import { IMAGE_STAMP_PATH } from './image-stamp.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
+import { CANONICAL_LIVEPATCH_ARGV, KPATCH_LIST_ARGV, LIVEPATCH_PACKAGES_ARGV, LIVEPATCH_SYSFS } from './livepatch.js';
 
 /**
  * Reads a report the agent (src/agent/bulwark-agent.sh) sends: a `bulwark-report 1` line, then
@@ -16,6 +17,11 @@ import { RPM_QA_ARGV } from './rpm-qa.js';
  * exists, `=PATH` and the file's lines each after one space) and `@@channel-status` (what the
  * subscription client, `pro status --format json`, said; its lines each after one space). A
  * report without `@@files` (an older agent) leaves the streams and channels not known.
+ * that SSH collection uses too. Live patches (livepatch.ts): `@@livepatch-sysfs` (`<module>
+ * <enabled>` per loaded module; sent by every agent that looks, so its absence means an older
+ * agent: not known), and the answers of `kpatch list` (`@@livepatch-kpatch`), of the rpm query
+ * for the live patch packages (`@@livepatch-package`) and of
+ * `canonical-livepatch status --format json` (`@@livepatch-canonical`), each when it answered.
  */
 export interface AgentReport extends Snapshot {
   /** Package managers found on the host (tdnf, dnf5, dnf, apt-get). */
@@ -72,6 +78,11 @@ export function reportTransport(sections: ReadonlyMap<string, string[]>, where: 
   const image = sections.get('image');
   const rpm = sections.get('packages rpm');
   const dpkg = sections.get('packages dpkg');
+  const sysfs = (sections.get('livepatch-sysfs') ?? []).map((l) => l.trim().split(' ')).filter((w) => w.length === 2 && w[0] !== '');
+  const section = (name: string): ExecResult => {
+    const lines = sections.get(name);
+    return lines === undefined ? absent : answer(lines.join('\n'));
+  };
   const replies = new Map<string, ExecResult>([
     [key(['cat', '/etc/os-release']), answer(os)],
     [key(['uname', '-r']), answer(uname[0]?.trim() ?? '')],
@@ -84,6 +95,11 @@ export function reportTransport(sections: ReadonlyMap<string, string[]>, where: 
     [key(['test', '-e', '/var/lib/dpkg/status']), answer(dpkg === undefined ? null : '')],
     [key(['test', '-e', REBOOT_MARKER]), answer(reboot === 'yes' ? '' : null)],
     [key(['needs-restarting', '-r']), reboot === 'no' ? answer('') : absent],
+    [key(['ls', '-1', LIVEPATCH_SYSFS]), sysfs.length === 0 ? absent : answer(sysfs.map((w) => w[0]).join('\n'))],
+    ...sysfs.map((w): [string, ExecResult] => [key(['cat', `${LIVEPATCH_SYSFS}/${w[0] ?? ''}/enabled`]), answer(w[1] ?? '')]),
+    [key(KPATCH_LIST_ARGV), section('livepatch-kpatch')],
+    [key(LIVEPATCH_PACKAGES_ARGV), section('livepatch-package')],
+    [key(CANONICAL_LIVEPATCH_ARGV), section('livepatch-canonical')],
   ]);
   // Streams and channels (inventory/streams.ts): `ls -1` of a reported directory, `cat` of a
   // reported file (never in place of an answer above), the subscription client's status.
@@ -127,6 +143,8 @@ export async function parseAgentReport(text: string, where: string): Promise<Age
     ...snap,
     // An older agent sends no @@files: its host's streams and channels are not known (not "none").
     streams: sections.has('files') ? snap.streams : { modules: null, channels: null },
+    // An agent from before live patches were collected does not send @@livepatch-sysfs: not known.
+    livePatches: sections.has('livepatch-sysfs') ? snap.livePatches : null,
     managers: (sections.get('managers') ?? []).map((l) => l.trim()).filter((l) => /^(tdnf|dnf5|dnf|apt-get)$/.test(l)),
     bootId: bootIdOf(sections.get('boot')?.[0]),
     bootedAt: bootTimeOf(sections.get('boot')?.[1]),

@@ -89,8 +89,24 @@ describe('the host collector', () => {
       packages: [expect.objectContaining({ name: 'bash', version: '5.2.15' }) as never],
       // No /etc/dnf/modules.d (tdnf), and Azure Linux has no subscription channels: not known.
       streams: { modules: null, channels: null },
+      // No livepatch sysfs, no kpatch, no canonical-livepatch: no live patches.
+      livePatches: [],
     });
-    expect(t.asked.map((a) => a[0])).toEqual(['cat', 'uname', 'uname', 'rpm', 'cat', 'ls', 'test', 'needs-restarting', 'test', 'test']);
+    expect(t.asked.map((a) => a[0])).toEqual([
+      'cat',
+      'uname',
+      'uname',
+      'rpm',
+      'cat',
+      'ls',
+      'test',
+      'needs-restarting',
+      'test',
+      'test',
+      'ls',
+      'kpatch',
+      'canonical-livepatch',
+    ]);
   });
 
   it('asks for nothing it does not declare in `needs`, with or without a known release', async () => {
@@ -253,6 +269,7 @@ requires(sshdHosts(), tool('rpmbuild')).describe('one rpm database through local
           packages: fromRoot.packages,
           image: fromRoot.image,
           streams: fromRoot.streams,
+          livePatches: fromSsh.livePatches,
           runningKernel: null,
           arch: null,
           rebootRequired: null,

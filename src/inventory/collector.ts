@@ -1,12 +1,13 @@
 import { BulwarkError, type ErrorCode } from '../core/errors.js';
 import { DPKG_QUERY_FORMAT } from '../core/package/deb.js';
-import type { InstalledPackage, TargetStreams } from '../core/target.js';
+import type { InstalledPackage, LivePatch, TargetStreams } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
 import { IMAGE_STAMP_PATH, parseImageStamp } from './image-stamp.js';
 import { parseInventory } from './imports.js';
 import { parseOsRelease, releaseFromOsRelease } from './os-release.js';
 import { RPM_QA_ARGV } from './rpm-qa.js';
 import { collectStreams, MODULES_DIR } from './streams.js';
+import { collectLivePatches, LIVEPATCH_SYSFS } from './livepatch.js';
 
 /**
  * One collector, many transports (issue #19; osv-scalibr's `Extractor`): what a target is made of
@@ -53,6 +54,8 @@ export interface Snapshot {
   image: string | null;
   /** Enabled module streams and subscription channels (streams.ts); null parts: not known. */
   streams: TargetStreams;
+  /** The running kernel's live patches (livepatch.ts); null for a tree, whose kernel is not running. */
+  livePatches: LivePatch[] | null;
 }
 
 export interface Collector {
@@ -155,9 +158,18 @@ export const hostCollector: Collector = {
   id: 'host',
   needs: {
     commands: [['cat'], ['test'], ['uname'], ['rpm', 'dpkg-query']],
-    optional: ['needs-restarting', 'sudo', 'ls', 'pro'],
+    optional: ['needs-restarting', 'sudo', 'ls', 'pro', 'kpatch', 'canonical-livepatch'],
     // Directories are listed with `ls -1` and their files read (module states, apt sources).
-    files: [...OS_RELEASE_PATHS, IMAGE_STAMP_PATH, REBOOT_MARKER, ...REBOOT_MARKER_WRITERS, '/var/lib/dpkg/status', MODULES_DIR, '/etc/apt/sources.list.d'],
+    files: [
+      ...OS_RELEASE_PATHS,
+      IMAGE_STAMP_PATH,
+      REBOOT_MARKER,
+      ...REBOOT_MARKER_WRITERS,
+      '/var/lib/dpkg/status',
+      MODULES_DIR,
+      '/etc/apt/sources.list.d',
+      LIVEPATCH_SYSFS,
+    ],
   },
   async collect(t, o = {}) {
     let release = o.release ?? null;
@@ -194,6 +206,7 @@ export const hostCollector: Collector = {
       packages,
       image: ok(stamp) ? parseImageStamp(stamp.stdout) : null,
       streams,
+      livePatches: t.live ? await collectLivePatches(t) : null,
     };
   },
 };

@@ -11,7 +11,8 @@ export function isKernel(p: InstalledPackage): boolean {
   return p.family === 'rpm' ? /^kernel(-|$)/.test(p.name) && !/^kernel-(headers|tools|devel|doc)/.test(p.name) : /^linux-(image|modules)-/.test(p.name);
 }
 
-function runs(p: InstalledPackage, uname: string): boolean {
+/** Whether `p` is the build `uname -r` names (the running kernel). */
+export function runs(p: InstalledPackage, uname: string): boolean {
   if (p.family === 'rpm') return uname === `${p.version}-${p.release ?? ''}` || uname.startsWith(`${p.version}-${p.release ?? ''}.`);
   // Debian/Ubuntu put the ABI in the package name: linux-image-6.8.0-41-generic.
   return p.name.endsWith(uname) || p.name.includes(`-${uname}`);

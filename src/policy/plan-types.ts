@@ -20,6 +20,12 @@ export interface PlanTarget {
    * so no run can patch it; the plan leaves it out and warns. Absent: reachable.
    */
   reachable?: boolean;
+  /**
+   * false: the way Bulwark reaches the target cannot undo an update (an agent host: the pull
+   * agent runs no history undo nor downgrade), so under `rollback: on-failure` the plan leaves it
+   * out and warns rather than patch a host it could not roll back. Absent: it can.
+   */
+  rollbackable?: boolean;
 }
 
 export interface PlanFinding {
@@ -164,9 +170,12 @@ export interface PlanBreach {
  * ring starting, or its window ending, after them), and rings naming hosts that do not exist.
  */
 export interface PlanWarning {
-  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced' | 'unreachable-target';
+  kind: 'starts-after-deadline' | 'may-finish-after-deadline' | 'unknown-ring-host' | 'signal-never-synced' | 'unreachable-target' | 'not-rollbackable';
   ring: string;
-  /** The hosts concerned (for `unknown-ring-host`: the names no host has). `ring` is '' for `unreachable-target` (in no ring). */
+  /**
+   * The hosts concerned (for `unknown-ring-host`: the names no host has). `ring` is '' for
+   * `unreachable-target` and `not-rollbackable` (in no ring).
+   */
   targets: string[];
   message: string;
 }

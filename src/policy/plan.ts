@@ -1,7 +1,7 @@
 import { autoApproveFrom, splitForApproval, type ApprovalSplit } from './approval.js';
 import { monthlyCycle, nextCycleAfter, predictedBreach } from './deadlines.js';
 import { draftTargets, type Draft } from './drafts.js';
-import type { Plan, PlanEntry, PlanInput, PlanSafety } from './plan-types.js';
+import type { Plan, PlanEntry, PlanInput, PlanSafety, PlanTarget } from './plan-types.js';
 import type { Policy } from './schema.js';
 import { rebootAfter } from './reboot.js';
 import { assignRings } from './rings.js';
@@ -67,8 +67,13 @@ export function assemblePlan(input: PlanInput): Plan {
 
   // A target no run can reach (issue #17 item 5: imported inventories) is in no ring: a run
   // started for it would halt and hold it. Its findings still count (breaches), and it is named.
-  const drafts = all.filter((d) => d.t.reachable !== false);
+  // Nor is one the policy says must be rolled back on failure when its transport cannot undo an
+  // update (an agent host): patching it would start an update the policy forbids without a way back.
+  const mustRollBack = policy.rollback === 'on-failure';
+  const leftOut = (t: PlanTarget): boolean => t.reachable === false || (mustRollBack && t.rollbackable === false);
+  const drafts = all.filter((d) => !leftOut(d.t));
   const unreachable = all.filter((d) => d.t.reachable === false).map((d) => d.t.name);
+  const notRollbackable = all.filter((d) => d.t.reachable !== false && mustRollBack && d.t.rollbackable === false).map((d) => d.t.name);
   const rings = policy.rollout.rings;
   const ringOf = assignRings(rings, drafts, (d) => d.t);
   // What each host of each ring gets (its time comes after), ring by ring, by host name.
@@ -113,7 +118,7 @@ export function assemblePlan(input: PlanInput): Plan {
     entries,
     breaches: breaches.map((b) => (noRun.has(b.target) ? { ...b, unreachable: true as const } : b)),
     warnings: [
-      ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name)), unreachable),
+      ...planWarnings(rings, entries, new Set(input.targets.map((t) => t.name)), unreachable, notRollbackable),
       ...signalWarnings(policy, input.signals?.synced ?? { kev: input.knownExploited !== undefined, epss: false }),
     ],
     idle,

@@ -12,6 +12,7 @@ export function planWarnings(
   entries: readonly PlanEntry[],
   known: ReadonlySet<string>,
   unreachable: readonly string[] = [],
+  notRollbackable: readonly string[] = [],
 ): PlanWarning[] {
   const iso = (ms: number): string => new Date(ms).toISOString();
   const warnings: PlanWarning[] = [];
@@ -23,6 +24,16 @@ export function planWarnings(
       ring: '',
       targets: names,
       message: `${names.length === 1 ? '1 target has no address Bulwark reaches it by (an imported inventory), so no run patches it' : `${String(names.length)} targets have no address Bulwark reaches them by (imported inventories), so no run patches them`}; left out of the rings: ${names.join(', ')} (\`bulwark hosts add NAME --address … --replace\`, or enroll an agent)`,
+    });
+  }
+  // Hosts the policy says must be rolled back on failure, reached a way that cannot undo an update.
+  if (notRollbackable.length > 0) {
+    const names = [...notRollbackable].sort();
+    warnings.push({
+      kind: 'not-rollbackable',
+      ring: '',
+      targets: names,
+      message: `the policy says rollback: on-failure, and ${names.length === 1 ? '1 host is reached through its agent, which cannot undo an update' : `${String(names.length)} hosts are reached through their agents, which cannot undo an update`} (it runs no history undo nor downgrade), so no run patches ${names.length === 1 ? 'it' : 'them'}; left out of the rings: ${names.join(', ')} (reach ${names.length === 1 ? 'it' : 'them'} over SSH with \`bulwark hosts add NAME --address … --replace\`, or patch ${names.length === 1 ? 'it' : 'them'} under a policy with rollback: never)`,
     });
   }
   for (const [i, r] of rings.entries()) {

@@ -213,6 +213,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
         rebootRequired: r.rebootRequired,
         packages: r.packages,
         streams: r.streams,
+        livePatches: r.livePatches,
       },
       now,
     );

@@ -3,6 +3,7 @@ import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
 import { BuildMatcher, judgeTarget } from '../matching/fleet.js';
+import { mitigateByLivePatches } from '../matching/livepatch.js';
 import { indexFixes, installedVersion, type Match } from '../matching/match.js';
 import {
   advisoryPksOf,
@@ -239,7 +240,10 @@ async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledP
         list.push({ key: l.package_pk, pkg });
       }
       const sets: TargetFindingSet[] = batch.map((t) => {
-        const { matches, judged } = judgeTarget(matcher, held.get(t.id) ?? [], t.runningKernel, t.streams);
+        const judgedTarget = judgeTarget(matcher, held.get(t.id) ?? [], t.runningKernel, t.streams);
+        const { judged } = judgedTarget;
+        // A running kernel's finding a loaded live patch fixes is mitigated (matching/livepatch.ts).
+        const matches = mitigateByLivePatches(judgedTarget.matches, judged, t.runningKernel, t.livePatches);
         // Each binary's source package on this host, stored with its findings (issue #17): the least
         // source name among the host's builds of that binary, else the binary itself.
         const sourceOf = new Map<string, string>();

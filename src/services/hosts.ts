@@ -217,6 +217,7 @@ export async function scanHosts(db: Db, names: readonly string[] | 'all', opts: 
           rebootRequired: inv.rebootRequired,
           packages: inv.packages,
           streams: inv.streams,
+          livePatches: inv.livePatches,
         },
         now,
       );

@@ -23,6 +23,7 @@ import { readBoundedText } from './read-file.js';
 import { viewAvailable } from './view-source.js';
 import { exploitationOf, signalsSynced } from './signals.js';
 import { systemClock, type Clock, type Db } from './store.js';
+import { rollsBack } from './host-transports/index.js';
 import { didYouMean } from '../lib/words.js';
 
 /**
@@ -160,7 +161,15 @@ export async function makePlan(
     holds: decisions
       .filter((d) => d.kind === 'hold')
       .map((d) => ({ advisory: d.advisoryId, reason: `${d.reason} (held by ${d.actor})`, until: d.until ?? '9999-12-31' })),
-    targets: targets.map((t) => ({ id: t.id, name: t.name, release: t.release, tags: t.tags, rebootRequired: t.rebootRequired, reachable: reachable(t) })),
+    targets: targets.map((t) => ({
+      id: t.id,
+      name: t.name,
+      release: t.release,
+      tags: t.tags,
+      rebootRequired: t.rebootRequired,
+      reachable: reachable(t),
+      rollbackable: rollsBack(t),
+    })),
     findings: findings.map((f) => ({
       targetId: f.targetId,
       advisorySource: f.advisorySource,

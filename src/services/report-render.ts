@@ -119,7 +119,7 @@ const HTML_TABLE_CLOSE = '</tbody></table>';
 /** One finding as a row of the HTML report's tables. */
 export function htmlRow(r: FindingRow): string {
   const cell = (s: string): string => `<td>${esc(s)}</td>`;
-  return `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`;
+  return `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status === 'mitigated' && r.reason !== null ? `mitigated: ${r.reason}` : r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`;
 }
 
 /** What the HTML report says before its table of every open finding: counts, charts, the oldest 25. */
@@ -155,9 +155,9 @@ export const HTML_END = `${HTML_TABLE_CLOSE}
 </body></html>
 `;
 
-/** Whether the HTML report lists a finding: open or without a fix. */
+/** Whether the HTML report lists a finding: open, without a fix, or mitigated by a live patch (listed with its reason). */
 export function htmlListed(r: FindingRow): boolean {
-  return r.status === 'open' || r.status === 'no-fix';
+  return r.status === 'open' || r.status === 'no-fix' || r.status === 'mitigated';
 }
 
 /** A self-contained HTML page (no scripts, no external resources) with charts and tables. */

@@ -91,10 +91,10 @@ export interface StreamOptions {
   limit?: number;
 }
 
-/** The store's query for a findings query (default status: open and no-fix). */
+/** The store's query for a findings query (default status: open, no-fix and mitigated: a live-patched finding is shown, with its reason). */
 export function storageQuery(q: FindingsQuery): FindingQuery {
   return {
-    status: q.status ?? ['open', 'no-fix'],
+    status: q.status ?? ['open', 'no-fix', 'mitigated'],
     ...(q.hosts !== undefined && q.hosts.length > 0 ? { targets: q.hosts } : {}),
     ...(q.minSeverity !== undefined ? { minSeverity: q.minSeverity } : {}),
     ...(q.cve !== undefined ? { cve: q.cve } : {}),

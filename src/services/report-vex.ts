@@ -152,7 +152,8 @@ export interface VexTally {
 }
 
 export function vexTally(t: VexTally | undefined, r: FindingRow): VexTally {
-  const active = r.status === 'open' || r.status === 'no-fix';
+  // A mitigated finding's package is still the affected build (a live patch fixes the running kernel, not the package).
+  const active = r.status === 'open' || r.status === 'no-fix' || r.status === 'mitigated';
   const update = r.fixed !== null && active;
   if (t === undefined) return { open: active, accepted: r.status === 'accepted', withdrawn: r.status === 'withdrawn', reason: r.reason, update };
   return {

@@ -80,6 +80,17 @@ export async function runStep(t: RunTransport, s: RunStep, previousStart: string
   };
   switch (s.kind) {
     case 'precheck': {
+      // The policy asks for a rollback on failure: a host that cannot be rolled back is not updated
+      // at all (plans leave such hosts out; this holds for a plan made before the host changed transport).
+      if (s.spec['record'] === true && t.rollsBack !== undefined && !(await t.rollsBack(s.targetId)))
+        return {
+          ok: false,
+          result: {
+            code: null,
+            stdout: '',
+            stderr: 'the policy says rollback: on-failure, and this host is reached through its agent, which cannot undo an update: not updated\n',
+          },
+        };
       const { pm, options } = await managerOf();
       // With a rollback, what the host has before anything changes (without the source's repository options).
       const facts =

@@ -61,6 +61,9 @@ function dispatch(
       // apt must never stop to ask.
       return pick(t).exec(ctx, t, argv[0] === 'apt-get' ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv);
     },
+    async rollsBack(id) {
+      return pick(await target(id)).rollsBack !== false;
+    },
     async reboot(id, o) {
       const t = await target(id);
       return pick(t).reboot(ctx, t, o);

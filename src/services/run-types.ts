@@ -25,6 +25,11 @@ export interface RunTransport {
    * plans for a run leave the others out of their rings, with a warning. Absent: every target.
    */
   reaches?(target: { address: string | null }): boolean;
+  /**
+   * Whether an update on the host can be undone through this transport (an agent's cannot): a
+   * precheck that records for a rollback fails before anything changes when not. Absent: it can.
+   */
+  rollsBack?(targetId: string): Promise<boolean>;
   /** The name or address the host is reached at (for health gates and hook URLs); absent or null: its name. */
   address?(targetId: string): Promise<string | null>;
   /** The operator's hook allow-list (services/hook-allow.ts); absent: the one `BULWARK_HOOKS_FILE` in this process's environment names. */

@@ -39,7 +39,7 @@ export async function scanTarget(db: Db, idOrName: string, clock: Clock = system
   const r = await rescan(db, { targets: [target.id] }, { clock, sources: true });
   const failure = r.failures[0];
   if (failure !== undefined) throw new BulwarkError('usage', failure.error);
-  const active = await listFindings(db, { targetId: target.id, status: ['open', 'no-fix', 'accepted'] });
+  const active = await listFindings(db, { targetId: target.id, status: ['open', 'no-fix', 'mitigated', 'accepted'] });
   return { target, counts: r.counts.get(target.id) ?? NONE, active, packageSources: r.sources.get(target.id) ?? new Map() };
 }
 
@@ -79,11 +79,15 @@ export async function scanAll(
 export async function scanChanged(
   db: Db,
   targetId: string,
-  saved: Pick<SavedInventory, 'changedNames' | 'before'>,
+  saved: Pick<SavedInventory, 'changedNames' | 'before' | 'livePatchesChanged'>,
   after: { release: string; runningKernel: string | null },
   clock: Clock = systemClock,
 ): Promise<{ counts: FindingCounts; active: number; matched: number }> {
-  const whole = saved.changedNames.length === 0 || saved.before.release !== after.release || saved.before.runningKernel !== after.runningKernel;
+  const whole =
+    saved.changedNames.length === 0 ||
+    saved.before.release !== after.release ||
+    saved.before.runningKernel !== after.runningKernel ||
+    saved.livePatchesChanged === true;
   const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, { clock });
   const failure = r.failures[0];
   if (failure !== undefined) throw new BulwarkError('usage', failure.error);

@@ -317,7 +317,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Findings (default: open and no-fix), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it */
+    /** Findings (default: open, no-fix and mitigated), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it */
     get: operations['getFindings'];
     put?: never;
     post?: never;

@@ -30,6 +30,8 @@ export interface Host {
   kind: 'host' | 'image';
   platform: string | null;
   image: string | null;
+  /** The running kernel's live patches as its last inventory said; null: not collected. */
+  livePatches?: { tool: string; name: string; state: string; active: boolean; package: string | null; cves: string[] }[] | null;
 }
 /** GET /api/v1/findings */
 export interface Finding {
@@ -41,6 +43,8 @@ export interface Finding {
   fixed: string | null;
   severity: string;
   status: string;
+  /** Why the verdict is not the feed's literal reading (a live patch mitigating it), or null. */
+  reason: string | null;
   firstSeen: string;
   cves: string[];
   /** Why the verdict differs from the feed's literal reading, or an accepted risk's reason. */

@@ -37,7 +37,7 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
           ...(query.host !== undefined ? { host: query.host } : {}),
           ...(query.tag !== undefined ? { tag: query.tag } : {}),
           ...(query.release !== undefined ? { release: query.release } : {}),
-          status: (query.status as Status[] | undefined) ?? ['open', 'no-fix'],
+          status: (query.status as Status[] | undefined) ?? ['open', 'no-fix', 'mitigated'],
           ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
           ...(query.cve !== undefined ? { cve: query.cve } : {}),
           ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),

@@ -75,7 +75,7 @@ export const FINDING_ROUTES: readonly Route[] = [
     access: 'viewer',
     tag: 'findings',
     summary:
-      'Findings (default: open and no-fix), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it',
+      'Findings (default: open, no-fix and mitigated), filtered, sorted and paged; each with its risk (score and reason from severity, CVSS, EPSS and KEV); sort=risk|epss|kev orders by it',
     query: page.extend({
       host: z.string().optional(),
       severity: severity.optional(),

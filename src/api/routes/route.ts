@@ -192,7 +192,7 @@ export const csv = (values: readonly string[]) =>
     .pipe(z.array(z.enum(values as [string, ...string[]])));
 
 export const severity = z.enum(SEVERITIES as unknown as [Severity, ...Severity[]]);
-export const findingStatus = ['open', 'no-fix', 'fixed', 'accepted', 'withdrawn'] as const;
+export const findingStatus = ['open', 'no-fix', 'mitigated', 'fixed', 'accepted', 'withdrawn'] as const;
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 export const isoTime = z.iso.datetime({ offset: true }).or(z.iso.date());
 

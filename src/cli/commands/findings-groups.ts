@@ -32,7 +32,7 @@ export async function findingGroupsCommand(o: {
           o.by,
           {
             ...(host !== undefined ? { host } : {}),
-            status: o.query.status ?? ['open', 'no-fix'],
+            status: o.query.status ?? ['open', 'no-fix', 'mitigated'],
             ...(o.query.minSeverity !== undefined ? { minSeverity: o.query.minSeverity } : {}),
             ...(o.query.cve !== undefined ? { cve: o.query.cve } : {}),
           },

@@ -75,9 +75,12 @@ async function writeTable(
   // The risk and its reason (issue #16) once they mean something: signals synced, or asked for.
   let risky = (q.sort !== undefined && q.sort !== 'severity') || q.kev === true || q.epssAbove !== undefined;
   const table = new TableSpool(['SEVERITY', 'HOST', 'ADVISORY', 'CVES', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'STATUS', 'FIRST SEEN', 'RISK', 'WHY']);
+  // A mitigated finding's reason (the live patch that covers it) is said under the table.
+  const mitigated: string[] = [];
   try {
     for await (const r of streamFindings(db, q, o)) {
       onRow(r);
+      if (r.status === 'mitigated') mitigated.push(`  ${r.targetName} ${r.advisoryId} ${r.package}: ${r.reason ?? 'mitigated'}\n`);
       if (r.risk?.kev != null || r.risk?.epss != null) risky = true;
       await table.add([
         r.severity,
@@ -95,6 +98,10 @@ async function writeTable(
     }
     await table.write(risky ? 11 : 9, sink);
     await sink(`${plural(table.rows, 'finding')}\n`);
+    if (mitigated.length > 0) {
+      await sink(`${plural(mitigated.length, 'finding')} mitigated, not fixed:\n`);
+      for (const m of mitigated) await sink(m);
+    }
     return table.rows;
   } finally {
     table.dispose();
@@ -134,7 +141,9 @@ export function register(program: Command, ctx: CliContext): void {
     c.addOption(listOption('--host <name>', 'only this host or image (repeatable)'))
       .option('--severity <severity>', 'only findings this severe or worse', parseSeverity)
       .option('--cve <id>', 'only findings of advisories naming this CVE')
-      .addOption(listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open and no-fix)`, { choices: FINDING_STATUSES }))
+      .addOption(
+        listOption('--status <status>', `${FINDING_STATUSES.join(', ')} (repeatable; default open, no-fix and mitigated)`, { choices: FINDING_STATUSES }),
+      )
       .addOption(enumOption('--format <format>', 'output', formats, { default: def }))
       .addOption(pathOption('--output <file>', 'write to this file instead of standard output', { parent: 'must-exist' }))
       .option('--fail-on <severity>', 'exit 1 when an open finding is this severe or worse', parseSeverity)

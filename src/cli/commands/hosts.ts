@@ -158,7 +158,7 @@ export async function scanHostsCommand(
     if (o.failOn !== undefined) {
       const worst = results
         .flatMap((r) => r.report?.active ?? [])
-        .some((f) => f.status !== 'accepted' && severityRank(f.severity) >= severityRank(o.failOn ?? 'critical'));
+        .some((f) => f.status !== 'accepted' && f.status !== 'mitigated' && severityRank(f.severity) >= severityRank(o.failOn ?? 'critical'));
       if (worst) return EXIT.findings;
     }
     return EXIT.ok;

@@ -7,6 +7,8 @@ import type { HostTransport } from './types.js';
  */
 export const agent: HostTransport = {
   id: 'agent',
+  // bulwark-agent.sh's check_task refuses `history`, `downgrade` and installs of older builds' argv.
+  rollsBack: false,
   exec: (ctx, t, argv) => runAgentTask(ctx.db, t.id, 'exec', argv, ctx.opts.agentTaskTimeoutMs === undefined ? {} : { timeoutMs: ctx.opts.agentTaskTimeoutMs }),
   reboot: (ctx, t, o) =>
     rebootViaAgent(ctx.db, t.id, {

@@ -20,6 +20,11 @@ export function transportOf(t: Pick<StoredTarget, 'address'>): HostTransport | n
   return scheme === undefined ? null : (HOST_TRANSPORTS[scheme] ?? null);
 }
 
+/** Whether a run can undo an update on the target through its transport (an agent cannot); true when it has none (it is not reached at all). */
+export function rollsBack(t: Pick<StoredTarget, 'address'>): boolean {
+  return transportOf(t)?.rollsBack !== false;
+}
+
 /** The transport of a host, or usage naming it when it has none. */
 export function requireTransport(t: StoredTarget): HostTransport {
   const tr = transportOf(t);

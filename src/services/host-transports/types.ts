@@ -37,6 +37,12 @@ export interface HostTransport {
   exec: (ctx: HostTransportContext, t: StoredTarget, argv: readonly string[]) => Promise<CommandResult>;
   /** Reboots the host and waits for a new boot; `since`: a step begun before by a process that died. */
   reboot: (ctx: HostTransportContext, t: StoredTarget, o?: { since?: string }) => Promise<CommandResult>;
+  /**
+   * false when a run cannot undo an update through it (the agent runs only the install and query
+   * argv it checks word for word: no history undo, no downgrade); plans under `rollback:
+   * on-failure` leave such hosts out. Absent: it can.
+   */
+  rollsBack?: false;
   /** A run's re-inventory after patching, for a transport that does not `collect`. */
   rescan?: (ctx: HostTransportContext, t: StoredTarget) => Promise<CommandResult>;
 }

@@ -41,6 +41,7 @@ import { findingsRiskOrder } from './0062-findings-risk-order.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
+import { livePatches } from './0063-live-patches.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -90,6 +91,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0060-finding-source-package': findingSourcePackage(dialect),
     '0064-finding-acceptance': findingAcceptance(dialect),
     '0062-findings-risk-order': findingsRiskOrder(),
+    '0063-live-patches': livePatches(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -1,5 +1,5 @@
 import type { PackageFamily } from '../../core/release.js';
-import type { InstalledPackage, SourceOrigin, TargetStreams } from '../../core/target.js';
+import type { InstalledPackage, LivePatch, SourceOrigin, TargetStreams } from '../../core/target.js';
 import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { PackageRow } from '../schema.js';
@@ -16,6 +16,8 @@ export interface ScanTargetRow {
   inventoryAt: string | null;
   /** Its enabled module streams and subscription channels (matching/applicability.ts); null: not collected. */
   streams: TargetStreams;
+  /** Its running kernel's live patches (matching/livepatch.ts); null: not collected. */
+  livePatches: LivePatch[] | null;
 }
 
 /** One distinct build with its row id. */
@@ -45,7 +47,24 @@ export function jsonList(text: string | null | undefined): string[] | null {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
 }
 
-const targetColumns = ['id', 'name', 'release_id', 'running_kernel', 'inventory_at', 'module_streams', 'channels'] as const;
+/** A stored JSON list of live patches (migration 0063); null when not collected. */
+export function livePatchList(text: string | null | undefined): LivePatch[] | null {
+  if (text === null || text === undefined) return null;
+  const v = JSON.parse(text) as unknown;
+  if (!Array.isArray(v)) return null;
+  return v
+    .filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null)
+    .map((x) => ({
+      tool: x['tool'] === 'canonical-livepatch' ? 'canonical-livepatch' : 'kpatch',
+      name: String(x['name']),
+      state: String(x['state']),
+      active: x['active'] === true,
+      package: typeof x['package'] === 'string' ? x['package'] : null,
+      cves: Array.isArray(x['cves']) ? x['cves'].filter((c): c is string => typeof c === 'string') : [],
+    }));
+}
+
+const targetColumns = ['id', 'name', 'release_id', 'running_kernel', 'inventory_at', 'module_streams', 'channels', 'live_patches'] as const;
 
 function toScanTarget(r: {
   id: string;
@@ -55,6 +74,7 @@ function toScanTarget(r: {
   inventory_at: string | null;
   module_streams: string | null;
   channels: string | null;
+  live_patches: string | null;
 }): ScanTargetRow {
   return {
     id: r.id,
@@ -63,6 +83,7 @@ function toScanTarget(r: {
     runningKernel: r.running_kernel,
     inventoryAt: r.inventory_at,
     streams: { modules: jsonList(r.module_streams), channels: jsonList(r.channels) },
+    livePatches: livePatchList(r.live_patches),
   };
 }
 
@@ -205,14 +226,14 @@ export async function findingPackagesOn(on: Executor, advisoryPks: readonly numb
   return [...out];
 }
 
-/** How many of a target's findings are not closed (open, no-fix, accepted). */
+/** How many of a target's findings are not closed (open, no-fix, mitigated, accepted). */
 export async function countActiveFindings(on: Executor, targetId: string): Promise<number> {
   const ex = kx(on);
   const r = await ex
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('target_id', '=', targetId)
-    .where('status', 'in', ['open', 'no-fix', 'accepted'])
+    .where('status', 'in', ['open', 'no-fix', 'mitigated', 'accepted'])
     .executeTakeFirst();
   return Number(r?.n ?? 0);
 }

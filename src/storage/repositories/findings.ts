@@ -16,7 +16,7 @@ export interface FindingInput {
   installed: string;
   fixed: string | null;
   severity: Severity;
-  status: Extract<FindingStatus, 'open' | 'no-fix'>;
+  status: Extract<FindingStatus, 'open' | 'no-fix' | 'mitigated'>;
   reason?: string | null;
   /** The source package the binary was built from on the target; absent: looked up in the target's stored inventory (else the binary's own name). */
   sourcePackage?: string;

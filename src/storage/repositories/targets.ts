@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../core/errors.js';
-import type { InstalledPackage, InventorySnapshot, Target, TargetKind, TargetStreams } from '../../core/target.js';
+import type { InstalledPackage, InventorySnapshot, LivePatch, Target, TargetKind, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
-import { jsonList, toInstalled } from './builds.js';
+import { jsonList, livePatchList, toInstalled } from './builds.js';
 import { forgetSourceClaims } from './source-names.js';
 
 export interface TargetInput {
@@ -26,6 +26,8 @@ export interface StoredTarget extends Target {
   image: string | null;
   /** Its enabled module streams and subscription channels, as its last inventory said (null: not collected). */
   streams: TargetStreams;
+  /** Its running kernel's live patches, as its last inventory said (null: not collected). */
+  livePatches: LivePatch[] | null;
 }
 
 function toTarget(r: Selectable<TargetsTable>): StoredTarget {
@@ -44,6 +46,7 @@ function toTarget(r: Selectable<TargetsTable>): StoredTarget {
     rebootRequired: r.reboot_required === null ? null : r.reboot_required === 1,
     image: r.image ?? null,
     streams: { modules: jsonList(r.module_streams), channels: jsonList(r.channels) },
+    livePatches: livePatchList(r.live_patches),
   };
 }
 
@@ -141,6 +144,8 @@ export interface SavedInventory {
   changedNames: string[];
   /** The target's release and running kernel before the save. */
   before: { release: string | null; runningKernel: string | null };
+  /** Its live patches changed (any of its kernel findings may be mitigated, or no longer): match it whole. */
+  livePatchesChanged?: boolean;
 }
 
 /**
@@ -151,7 +156,12 @@ export interface SavedInventory {
  */
 export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<SavedInventory> {
   const ex = kx(on);
-  const target = await ex.selectFrom('targets').select(['id', 'release_id', 'running_kernel']).where('id', '=', snapshot.targetId).executeTakeFirst();
+  const target = await ex
+    .selectFrom('targets')
+    .select(['id', 'release_id', 'running_kernel', 'live_patches'])
+    .where('id', '=', snapshot.targetId)
+    .executeTakeFirst();
+  const livePatches = snapshot.livePatches === null || snapshot.livePatches === undefined ? null : JSON.stringify(snapshot.livePatches);
   if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
   const byKey = new Map<string, InstalledPackage>();
   for (const p of snapshot.packages) byKey.set(packageKey(p), p);
@@ -225,6 +235,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
       reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
       module_streams: snapshot.streams?.modules === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.modules),
       channels: snapshot.streams?.channels === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.channels),
+      live_patches: livePatches,
       ...(snapshot.release !== null ? { release_id: snapshot.release } : {}),
       ...(snapshot.arch !== null ? { arch: snapshot.arch } : {}),
     })
@@ -236,6 +247,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     newPackages: missing.length,
     changedNames: [...changedNames],
     before: { release: target.release_id, runningKernel: target.running_kernel },
+    ...((target.live_patches ?? null) !== livePatches ? { livePatchesChanged: true } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export const targets = table({
     module_streams: text().orNull(),
     /** JSON array of enabled subscription channels; null when not collected. */
     channels: text().orNull(),
+    /** JSON array of the running kernel's live patches (core/target.ts LivePatch); null when not collected. */
+    live_patches: text().orNull(),
   },
   primaryKey: ['id'],
   indexes: ['unique (name)'],

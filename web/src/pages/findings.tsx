@@ -196,9 +196,10 @@ export function FindingsPage(): ReactNode {
                 set({ status: e.target.value });
               }}
             >
-              <option value="">open and no fix yet</option>
+              <option value="">open, no fix yet and mitigated</option>
               <option value="open">open</option>
               <option value="no-fix">no fix yet</option>
+              <option value="mitigated">mitigated (live-patched)</option>
               <option value="accepted">accepted</option>
               <option value="fixed">fixed</option>
               <option value="withdrawn">withdrawn</option>
@@ -289,6 +290,8 @@ export function FindingsPage(): ReactNode {
               ['installed', (x) => x.installed],
               ['fixed in', (x) => x.fixed ?? '-'],
               ['status', (x) => x.status],
+              // Why, when the verdict is not the feed's literal reading (a live patch that mitigates it, an assumed source name).
+              ['why', (x) => x.reason ?? ''],
             ]}
             empty="No findings match."
           />

@@ -38,7 +38,8 @@ export function FindingsTable({ rows }: { rows: readonly Finding[] }): ReactNode
         ['package', (f) => f.package],
         ['installed', (f) => f.installed],
         ['fixed in', (f) => f.fixed ?? '-'],
-        ['status', (f) => f.status],
+        // A mitigated finding says which live patch covers it.
+        ['status', (f) => (f.status === 'mitigated' && f.reason !== null ? <span title={f.reason}>mitigated: {f.reason}</span> : f.status)],
         ['first seen', (f) => relative(f.firstSeen)],
         ['risk', (f) => <AcceptRisk f={f} />],
       ]}
@@ -127,6 +128,12 @@ export function HostPage({ name }: { name: string }): ReactNode {
         {h.kind === 'image' ? `${h.platform ?? ''} image` : (h.address ?? 'imported: no address, not patched by runs')}
         {h.image === null ? null : <> · made from image {h.image}</>}
       </p>
+      {h.livePatches === undefined || h.livePatches === null || h.livePatches.length === 0 ? null : (
+        <p>
+          Live patches of kernel {h.runningKernel ?? '?'}:{' '}
+          {h.livePatches.map((p) => `${p.tool} ${p.name} (${p.state}${p.cves.length > 0 ? `; fixes ${p.cves.join(', ')}` : ''})`).join(' · ')}
+        </p>
+      )}
       <Tags host={h} />
       <div className="actions">
         {h.address !== null && !h.address.startsWith('agent:') ? (
