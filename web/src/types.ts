@@ -43,12 +43,10 @@ export interface Finding {
   fixed: string | null;
   severity: string;
   status: string;
-  /** Why the verdict is not the feed's literal reading (a live patch mitigating it), or null. */
+  /** Why the verdict differs from the feed's literal reading (a live patch mitigating it), or an accepted risk's reason; null: none. */
   reason: string | null;
   firstSeen: string;
   cves: string[];
-  /** Why the verdict differs from the feed's literal reading, or an accepted risk's reason. */
-  reason?: string | null;
   /** An accepted finding's acceptance: who, when, until when (null: no expiry). */
   acceptedBy?: string | null;
   acceptedAt?: string | null;
