@@ -5,6 +5,7 @@ import { MIGRATION_LOCK_ID, rawKysely, type Db } from '../database.js';
 import { listFindings, recordFindings, saveInventory, upsertAdvisories, upsertTarget } from '../index.js';
 import { introspectSchema } from '../introspect.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
+import { fanOutIndexes } from './0057-fanout-indexes.js';
 
 const T0 = '2026-11-01T00:00:00.000Z';
 
@@ -32,6 +33,9 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
         }
       });
     };
+    // 0057 widened 0038's index to (advisory_pk, target_id): undone first, redone last.
+    await locked((conn) => fanOutIndexes().down?.(conn) ?? Promise.resolve());
+    expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
     await locked((conn) => findingsByAdvisory().down?.(conn) ?? Promise.resolve());
     expect((await introspectSchema(db))['findings']?.indexes).not.toContain('index (advisory_pk)');
     // Rows written by the previous schema.
@@ -105,6 +109,11 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
     expect(counts).toEqual([1, 1, 1]);
     await locked((conn) => findingsByAdvisory().up(conn));
     expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
+    await locked((conn) => fanOutIndexes().up(conn));
+    const shape = await introspectSchema(db);
+    expect(shape['findings']?.indexes).toContain('index (advisory_pk, target_id)');
+    expect(shape['findings']?.indexes).not.toContain('index (advisory_pk)');
+    expect(shape['target_packages']?.indexes).toEqual(['index (package_pk, target_id)']);
     expect([await count('packages'), await count('target_packages'), await count('findings')]).toEqual(counts);
     expect(await listFindings(db)).toEqual(before);
   });

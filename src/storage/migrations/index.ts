@@ -42,6 +42,7 @@ import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
 import { livePatches } from './0063-live-patches.js';
+import { fanOutIndexes } from './0057-fanout-indexes.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -92,6 +93,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0064-finding-acceptance': findingAcceptance(dialect),
     '0062-findings-risk-order': findingsRiskOrder(),
     '0063-live-patches': livePatches(dialect),
+    '0057-fanout-indexes': fanOutIndexes(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
