@@ -64,11 +64,19 @@ function bumped(p: InstalledPackage, by: number): InstalledPackage {
  * @example realFleet(sharedDataDir, 1000)
  */
 export function realFleet(data: string, hosts: number, o: { seed?: number; prefix?: string } = {}): FleetHost[] {
+  return [...realFleetHosts(data, hosts, o)];
+}
+
+/**
+ * The hosts of realFleet one at a time (the same hosts for the same seed), so a bench of
+ * 100,000 hosts never holds them all.
+ * @example for (const h of realFleetHosts(sharedDataDir, 100_000)) seed(h)
+ */
+export function* realFleetHosts(data: string, hosts: number, o: { seed?: number; prefix?: string } = {}): Generator<FleetHost> {
   const source = sourceNames(data);
   const images = SNAPSHOTS.flatMap((s) => ARCHES.map((a) => manifest(data, s, a, source)));
   const byKey = images.map((img) => new Map(img.map((p) => [`${p.name}.${p.arch}`, p])));
   const rand = rng(o.seed ?? 42);
-  const out: FleetHost[] = [];
   for (let h = 0; h < hosts; h++) {
     const i = Math.floor(rand() * 4);
     const other = byKey[i ^ 2];
@@ -92,7 +100,6 @@ export function realFleet(data: string, hosts: number, o: { seed?: number; prefi
         runningKernel = `${k.version}-${(rand() < 0.5 ? k : newer).release ?? ''}`;
       }
     }
-    out.push({ name: `${o.prefix ?? 'host'}-${String(h).padStart(5, '0')}`, packages: pkgs, runningKernel });
+    yield { name: `${o.prefix ?? 'host'}-${String(h).padStart(5, '0')}`, packages: pkgs, runningKernel };
   }
-  return out;
 }
