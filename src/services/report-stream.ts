@@ -4,9 +4,8 @@ import { assessRisk, riskSortKeys, type CveSignal, type Risk, type RiskSort } fr
 import { ExternalSorter } from '../lib/external-sort.js';
 import {
   advisoryFacts,
-  cursorAfter,
   findingAdvisorySeverities,
-  findingsAfter,
+  findingPages,
   targetNames,
   type AdvisoryFacts,
   type FindingQuery,
@@ -49,10 +48,36 @@ export interface FindingsQuery {
   sort?: RiskSort | undefined;
 }
 
-const PAGE = 5000;
+const PAGE = 10_000;
+/**
+ * Rows of one (severity, first seen) group sorted in memory before the sorter spills to disk:
+ * hosts scanned together share their first-seen time (a cohort of a thousand hosts is about
+ * 20,000 findings of one severity), and a spill costs writing and re-reading every row.
+ */
+const RUN = 50_000;
 
 /** A row as it waits in the sorter: the stored finding and its place in the order. */
 type Pending = StreamedFinding & { nameRank: number; riskRank: number };
+
+/** A target as the rows name it, with its name's rank in the order. */
+interface Target {
+  name: string;
+  release: string | null;
+  rank: number;
+}
+
+/** A value per (advisory pk, severity): risks and risk ranks, without a string key built per row. */
+class PerSeverity<V> {
+  private readonly m = new Map<number, Map<string, V>>();
+  get(pk: number, severity: string): V | undefined {
+    return this.m.get(pk)?.get(severity);
+  }
+  set(pk: number, severity: string, v: V): void {
+    let s = this.m.get(pk);
+    if (s === undefined) this.m.set(pk, (s = new Map<string, V>()));
+    s.set(severity, v);
+  }
+}
 
 const collator = new Intl.Collator();
 
@@ -91,21 +116,38 @@ export function storageQuery(q: FindingsQuery): FindingQuery {
  * @example for await (const r of streamFindings(db, { minSeverity: 'high', sort: 'risk' })) …
  */
 export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow> {
+  for await (const b of findingBatches(db, q, o)) yield* b;
+}
+
+/** Rows handed out at once by findingBatches (at most; fewer at the end of a page). */
+const BATCH = 2000;
+
+/**
+ * streamFindings in arrays of rows (up to a page's worth each): for writers that handle many
+ * rows per await (an await per row costs more than rendering a CSV line).
+ * @example for await (const rows of findingBatches(db, {})) for (const r of rows) …
+ */
+export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow[]> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   // Names ranked as localeCompare orders them; equal names share a rank.
   const names = (await targetNames(db)).sort((a, b) => collator.compare(a.name, b.name));
-  const nameRank = new Map<string, number>();
+  const targets = new Map<string, Target>();
   let rank = 0;
   for (let i = 0; i < names.length; i++) {
-    const t = names[i] as { id: string; name: string };
+    const t = names[i] as { id: string; name: string; release: string | null };
     if (i > 0 && collator.compare((names[i - 1] as { name: string }).name, t.name) !== 0) rank++;
-    nameRank.set(t.id, rank);
+    targets.set(t.id, { name: t.name, release: t.release, rank });
   }
+  // A target stored after the names were read (a scan meanwhile): named, ranked first as before.
+  const named = async (page: readonly StreamedFinding[]): Promise<void> => {
+    const missing = page.filter((r) => !targets.has(r.targetId)).map((r) => r.targetId);
+    if (missing.length > 0) for (const t of await targetNames(db, missing)) targets.set(t.id, { name: t.name, release: t.release, rank: 0 });
+  };
   // Per advisory (bounded by the advisories): its facts, its CVEs' signals, its risk per severity.
   const facts = new Map<number, AdvisoryFacts>();
   const signals = new Map<string, CveSignal>();
-  const risks = new Map<string, Risk>();
+  const risks = new PerSeverity<Risk>();
   const need = async (pks: Iterable<number>): Promise<void> => {
     const missing = [...new Set(pks)].filter((p) => !facts.has(p));
     if (missing.length === 0) return;
@@ -119,27 +161,26 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
   };
   // Only after `need` for the advisory: the same risk as withRisk gives (core/risk.ts).
   const riskOf = (apk: number, severity: string): Risk => {
-    const key = `${String(apk)}\u0000${severity}`;
-    let r = risks.get(key);
+    let r = risks.get(apk, severity);
     if (r === undefined) {
       const f = facts.get(apk) as AdvisoryFacts;
       r = assessRisk({ severity: severity as Severity, cvssScore: f.cvssScore, cvssV4Score: f.cvssV4Score, cves: f.cves }, (c) => signals.get(c));
-      risks.set(key, r);
+      risks.set(apk, severity, r);
     }
     return r;
   };
   const sort: RiskSort | undefined = q.sort === 'severity' ? undefined : q.sort;
   // The dense rank of each (advisory, severity) in the risk order.
-  const riskRank = new Map<string, number>();
+  const riskRank = new PerSeverity<number>();
   if (sort !== undefined) {
     const pairs = await findingAdvisorySeverities(db, sq);
     await need(pairs.map((p) => p.advisoryPk));
-    const keyed: { key: string; keys: number[] }[] = [];
+    const keyed: { pk: number; severity: string; keys: number[] }[] = [];
     for (const p of pairs) {
       const f = facts.get(p.advisoryPk) as AdvisoryFacts;
       const risk = riskOf(p.advisoryPk, p.severity);
       const keys = riskSortKeys({ severity: p.severity as Severity, cvssScore: f.cvssScore, cvssV4Score: f.cvssV4Score, cves: f.cves, risk }, sort);
-      keyed.push({ key: `${String(p.advisoryPk)}\u0000${p.severity}`, keys });
+      keyed.push({ pk: p.advisoryPk, severity: p.severity, keys });
     }
     const cmp = (a: number[], b: number[]): number => {
       for (let j = 0; j < a.length; j++) {
@@ -151,15 +192,16 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
     keyed.sort((a, b) => cmp(a.keys, b.keys));
     let r = 0;
     for (let i = 0; i < keyed.length; i++) {
-      const k = keyed[i] as { key: string; keys: number[] };
+      const k = keyed[i] as { pk: number; severity: string; keys: number[] };
       if (i > 0 && cmp((keyed[i - 1] as { keys: number[] }).keys, k.keys) !== 0) r++;
-      riskRank.set(k.key, r);
+      riskRank.set(k.pk, k.severity, r);
     }
   }
   const keep = (risk: Risk): boolean =>
     (q.kev !== true || risk.kev !== null) && (q.epssAbove === undefined || (risk.epss !== null && risk.epss.score > q.epssAbove));
   const toRow = (p: Pending): FindingRow => {
     const f = facts.get(p.advisoryPk) as AdvisoryFacts;
+    const t = targets.get(p.targetId) as Target;
     return {
       targetId: p.targetId,
       advisorySource: f.source,
@@ -175,8 +217,8 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       closedAt: p.closedAt,
       deadline: p.deadline,
       arch: p.arch,
-      targetName: p.targetName,
-      release: p.release,
+      targetName: t.name,
+      release: t.release,
       title: f.title,
       cves: f.cves,
       cvssScore: f.cvssScore,
@@ -185,26 +227,42 @@ export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOp
       risk: riskOf(p.advisoryPk, p.severity),
     };
   };
-  const sorter = new ExternalSorter<Pending>(sort === undefined ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
+  const sorter = new ExternalSorter<Pending>(sort === undefined ? compareBase : compareRisk, { runSize: o.runSize ?? RUN });
   try {
+    let out: FindingRow[] = [];
     // The (severity, first seen) group being gathered, in the base order.
-    let group: string | null = null;
-    for (let page = await findingsAfter(db, sq, null, PAGE); page.length > 0; page = await findingsAfter(db, sq, cursorAfter(page), PAGE)) {
+    let groupRank = -1;
+    let groupSeen = '';
+    for await (const page of findingPages(db, sq, PAGE)) {
       await need(page.map((r) => r.advisoryPk));
+      await named(page);
       for (const r of page) {
-        if (!keep(riskOf(r.advisoryPk, r.severity))) continue;
-        const key = `${String(r.severityRank)}\u0000${r.firstSeen}`;
-        if (sort === undefined && group !== null && key !== group) for await (const p of sorter.drain()) yield toRow(p);
-        group = key;
+        // A target removed since its row was read (its findings go with it) is left out.
+        const t = targets.get(r.targetId);
+        if (t === undefined || !keep(riskOf(r.advisoryPk, r.severity))) continue;
+        if (sort === undefined && (r.severityRank !== groupRank || r.firstSeen !== groupSeen)) {
+          for await (const run of sorter.drainBatches(BATCH))
+            for (const p of run) {
+              out.push(toRow(p));
+              if (out.length >= BATCH) {
+                yield out;
+                out = [];
+              }
+            }
+          groupRank = r.severityRank;
+          groupSeen = r.firstSeen;
+        }
         // The row itself, with its place in the order (no copy per row).
         const p = r as Pending;
-        p.nameRank = nameRank.get(r.targetId) ?? 0;
-        p.riskRank = sort === undefined ? 0 : (riskRank.get(`${String(r.advisoryPk)}\u0000${r.severity}`) ?? 0);
+        p.nameRank = t.rank;
+        p.riskRank = sort === undefined ? 0 : (riskRank.get(r.advisoryPk, r.severity) ?? 0);
         const spilling = sorter.add(p);
         if (spilling !== undefined) await spilling;
       }
+      if (out.length > 0) yield out;
+      out = [];
     }
-    for await (const p of sorter.drain()) yield toRow(p);
+    for await (const run of sorter.drainBatches(BATCH)) yield run.map(toRow);
   } finally {
     sorter.dispose();
   }

@@ -3,8 +3,8 @@ import type { Severity } from '../core/advisory.js';
 import { ExternalSorter } from '../lib/external-sort.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLine, HTML_END, htmlListed, htmlRow, htmlStart, type HtmlSummary } from './report-render.js';
-import { streamFindings, type StreamOptions } from './report-stream.js';
+import { CSV_HEADER, csvLines, HTML_END, htmlListed, htmlRows, htmlStart, jsonRows, type HtmlSummary } from './report-render.js';
+import { findingBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
   vendorAffect,
@@ -41,13 +41,13 @@ export interface WriteOptions extends StreamOptions {
   onRow?: (r: FindingRow) => void;
 }
 
-/** Collects small writes into chunks of about 64 KiB. */
+/** Collects small writes into chunks of about 256 KiB: a write to the sink costs a system call and a wait. */
 function buffered(sink: Sink): { write: (s: string) => Promise<void>; flush: () => Promise<void> } {
   let buf = '';
   return {
     write: async (s) => {
       buf += s;
-      if (buf.length >= 1 << 16) {
+      if (buf.length >= 1 << 18) {
         const b = buf;
         buf = '';
         await sink(b);
@@ -70,24 +70,40 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   const out = buffered(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
-  const rows = async function* (): AsyncGenerator<FindingRow> {
-    for await (const r of streamFindings(db, q, o)) {
-      n++;
-      o.onRow?.(r);
-      yield r;
+  // Rows in arrays: one await per array, not per row.
+  const rows = async function* (): AsyncGenerator<FindingRow[]> {
+    for await (const b of findingBatches(db, q, o)) {
+      n += b.length;
+      if (o.onRow !== undefined) for (const r of b) o.onRow(r);
+      yield b;
     }
   };
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
-      for await (const r of rows()) await out.write((n === 1 ? '\n' : ',\n') + indent(JSON.stringify(r, null, 2), '    '));
+      const json = jsonRows('    ');
+      let sep = '\n';
+      for await (const b of rows()) {
+        let s = '';
+        for (const r of b) {
+          s += sep + json(r);
+          sep = ',\n';
+        }
+        await out.write(s);
+      }
       await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
       break;
     }
-    case 'csv':
+    case 'csv': {
       await out.write(CSV_HEADER + '\r\n');
-      for await (const r of rows()) await out.write(csvLine(r) + '\r\n');
+      const line = csvLines();
+      for await (const b of rows()) {
+        let s = '';
+        for (const r of b) s += line(r) + '\r\n';
+        await out.write(s);
+      }
       break;
+    }
     case 'html':
       await writeHtml(rows(), clock(), out.write);
       break;
@@ -99,7 +115,7 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   return n;
 }
 
-async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink): Promise<void> {
+async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write: Sink): Promise<void> {
   const table = new Spool();
   try {
     const bySeverity = new Map<Severity, number>();
@@ -108,19 +124,26 @@ async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink
     // The 25 oldest, as a stable sort by first seen then slice(0, 25) gives them.
     const oldest: FindingRow[] = [];
     let active = 0;
-    for await (const r of rows) {
-      if (!htmlListed(r)) continue;
-      active++;
-      bySeverity.set(r.severity, (bySeverity.get(r.severity) ?? 0) + 1);
-      byRelease.set(r.release ?? '?', (byRelease.get(r.release ?? '?') ?? 0) + 1);
-      hosts.add(r.targetName);
-      let at = oldest.length;
-      while (at > 0 && (oldest[at - 1] as FindingRow).firstSeen.localeCompare(r.firstSeen) > 0) at--;
-      if (at < 25) {
-        oldest.splice(at, 0, r);
-        if (oldest.length > 25) oldest.pop();
+    const row = htmlRows();
+    for await (const b of batches) {
+      let s = '';
+      for (const r of b) {
+        if (!htmlListed(r)) continue;
+        active++;
+        bySeverity.set(r.severity, (bySeverity.get(r.severity) ?? 0) + 1);
+        byRelease.set(r.release ?? '?', (byRelease.get(r.release ?? '?') ?? 0) + 1);
+        hosts.add(r.targetName);
+        let at = oldest.length;
+        // (Equal times compare equal: most rows stop here without asking the collator.)
+        while (at > 0 && (oldest[at - 1] as FindingRow).firstSeen !== r.firstSeen && (oldest[at - 1] as FindingRow).firstSeen.localeCompare(r.firstSeen) > 0)
+          at--;
+        if (at < 25) {
+          oldest.splice(at, 0, r);
+          if (oldest.length > 25) oldest.pop();
+        }
+        s += row(r);
       }
-      await table.write(htmlRow(r));
+      await table.write(s);
     }
     const summary: HtmlSummary = { bySeverity, byRelease, active, hosts: hosts.size, oldest };
     await write(htmlStart(now, summary));
@@ -138,7 +161,7 @@ interface Affect {
   j: string;
 }
 
-async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
+async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
   const affects = new ExternalSorter<Affect>((a, b) => a.v - b.v || a.s - b.s, { runSize: o.runSize ?? 20_000 });
   try {
@@ -170,13 +193,14 @@ async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, seri
       }
       batch.length = 0;
     };
-    for await (const r of rows) {
-      let names = targets.get(r.targetId);
-      if (names === undefined) targets.set(r.targetId, (names = new Set()));
-      names.add(r.package);
-      batch.push(r);
-      if (batch.length >= 2000) await flush();
-    }
+    for await (const b of batches)
+      for (const r of b) {
+        let names = targets.get(r.targetId);
+        if (names === undefined) targets.set(r.targetId, (names = new Set()));
+        names.add(r.package);
+        batch.push(r);
+        if (batch.length >= 2000) await flush();
+      }
     await flush();
     // The vendors' statements, target by target, after the findings (their vulnerabilities too).
     const vendor = new Map<string, { v: number; first: NotAffectedRow }>();
