@@ -54,7 +54,7 @@ const PAGE = 10_000;
  * hosts scanned together share their first-seen time (a cohort of a thousand hosts is about
  * 20,000 findings of one severity), and a spill costs writing and re-reading every row.
  */
-const RUN = 50_000;
+const RUN = 25_000;
 
 /** A row as it waits in the sorter: the stored finding and its place in the order. */
 type Pending = StreamedFinding & { nameRank: number; riskRank: number };
