@@ -55,8 +55,8 @@ export async function buildFleet(db: Db, data: string, hosts: number): Promise<{
     const seen = new Date(Date.UTC(2026, 9, 2 + c)).toISOString();
     const stamp = db.dialect === 'postgres' ? sql<string>`cast(${seen} as timestamptz)` : sql<string>`${seen}`;
     const [lo, hi] = [names[0] as string, names[names.length - 1] as string];
-    await sql`insert into findings (target_id, advisory_pk, package, arch, installed, fixed, severity, severity_rank, status, reason, first_seen_at, last_seen_at, closed_at, deadline)
-      select t.id, f.advisory_pk, f.package, f.arch, f.installed, f.fixed, f.severity, f.severity_rank, f.status, f.reason, ${stamp}, ${stamp}, f.closed_at, f.deadline
+    await sql`insert into findings (target_id, advisory_pk, package, arch, installed, fixed, severity, severity_rank, status, reason, first_seen_at, last_seen_at, closed_at, accepted_by, accepted_at, accepted_until)
+      select t.id, f.advisory_pk, f.package, f.arch, f.installed, f.fixed, f.severity, f.severity_rank, f.status, f.reason, ${stamp}, ${stamp}, f.closed_at, f.accepted_by, f.accepted_at, f.accepted_until
       from findings f, targets t where f.target_id = ${template.id} and t.name >= ${lo} and t.name <= ${hi} and t.name like 'fleet-%'`.execute(k);
   }
   const n = await k

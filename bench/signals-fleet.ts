@@ -96,7 +96,7 @@ export async function buildSignalsFleet(db: Db, dir: string, rows: number, cveOf
   if (pks.some((p, i) => p !== base + i)) throw new Error('advisory pks are not consecutive');
   const sev = (col: string, list: readonly (string | number)[]) =>
     sql.raw(`case ${col} ${list.map((v, i) => `when ${String(i)} then ${typeof v === 'string' ? `'${v}'` : String(v)}`).join(' ')} end`);
-  await sql`insert into findings (target_id, advisory_pk, package, arch, installed, fixed, severity, severity_rank, status, reason, first_seen_at, last_seen_at, closed_at, deadline)
+  await sql`insert into findings (target_id, advisory_pk, package, arch, installed, fixed, severity, severity_rank, status, reason, first_seen_at, last_seen_at, closed_at)
     with recursive k(k) as (select 0 union all select k + 1 from k where k < ${PER_HOST - 1}),
       h as (select id, cast(substr(name, 7) as integer) as h from targets where name like 'fleet-%'),
       x as (select h.id, h.h, k.k, (h.h * 31 + k.k * 17) % ${ADVISORIES} as a from h, k)
@@ -104,7 +104,7 @@ export async function buildSignalsFleet(db: Db, dir: string, rows: number, cveOf
       '(x.a + x.k) % 4',
       SEVERITIES.map((s) => RANK[s]),
     )},
-      'open', null, '2026-10-' || printf('%02d', 2 + x.h / 1000) || 'T00:00:00.000Z', '2026-10-20T00:00:00.000Z', null, null from x`.execute(k);
+      'open', null, '2026-10-' || printf('%02d', 2 + x.h / 1000) || 'T00:00:00.000Z', '2026-10-20T00:00:00.000Z', null from x`.execute(k);
   const n = await k
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))

@@ -42,11 +42,11 @@ export class ExternalSorter<T> {
     this.buffer.sort(this.compare);
     this.dir ??= mkdtempSync(join(tmpdir(), 'bulwark-sort-'));
     const path = join(this.dir, `run-${String(this.runs.length)}`);
-    const out = createWriteStream(path, { encoding: 'utf8' });
+    const out = createWriteStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
     let chunk = '';
     for (const x of this.buffer) {
       chunk += this.encode(x) + '\n';
-      if (chunk.length > 1 << 16) {
+      if (chunk.length > 1 << 18) {
         await write(out, chunk);
         chunk = '';
       }
@@ -69,7 +69,9 @@ export class ExternalSorter<T> {
         return;
       }
       const sources: (() => Promise<T | undefined>)[] = this.runs.map((path) => {
-        const it = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity })[Symbol.asyncIterator]();
+        const it = createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 18 }), crlfDelay: Infinity })[
+          Symbol.asyncIterator
+        ]();
         return async () => {
           const n = await it.next();
           return n.done === true ? undefined : this.decode(n.value);
@@ -124,6 +126,28 @@ export class ExternalSorter<T> {
     } finally {
       this.dispose();
     }
+  }
+
+  /**
+   * Every item added, in order, in arrays of up to `size` (the whole run at once when nothing was
+   * spilled): for callers that handle many items per await. The sorter is empty afterwards.
+   */
+  async *drainBatches(size = 2000): AsyncGenerator<T[]> {
+    if (this.runs.length === 0) {
+      const b = this.buffer.sort(this.compare);
+      this.buffer = [];
+      if (b.length > 0) yield b;
+      return;
+    }
+    let out: T[] = [];
+    for await (const x of this.drain()) {
+      out.push(x);
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   /** Removes the temporary files (drain does it too). */

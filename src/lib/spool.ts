@@ -15,7 +15,8 @@ export class Spool {
   private readonly dir = mkdtempSync(join(tmpdir(), 'bulwark-spool-'));
   private readonly path = join(this.dir, 'spool');
   // Opened now (not lazily by the stream), so that disposing of an unused spool races nothing.
-  private readonly out: WriteStream = createWriteStream('', { fd: openSync(this.path, 'w', 0o600), encoding: 'utf8' });
+  // Up to a megabyte waits in the stream before a write waits for it: the disk writes while the caller computes.
+  private readonly out: WriteStream = createWriteStream('', { fd: openSync(this.path, 'w', 0o600), encoding: 'utf8', highWaterMark: 1 << 20 });
   private buf = '';
   private ended = false;
   /** Characters written. */
@@ -24,7 +25,7 @@ export class Spool {
   async write(s: string): Promise<void> {
     this.buf += s;
     this.length += s.length;
-    if (this.buf.length >= 1 << 16) await this.flush();
+    if (this.buf.length >= 1 << 18) await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -44,7 +45,7 @@ export class Spool {
   /** What was written, in chunks (no more writes after). */
   async *chunks(): AsyncGenerator<string> {
     await this.end();
-    for await (const c of createReadStream(this.path, { encoding: 'utf8', highWaterMark: 1 << 16 })) yield c as string;
+    for await (const c of createReadStream(this.path, { encoding: 'utf8', highWaterMark: 1 << 18 })) yield c as string;
   }
 
   /** What was written, line by line (no more writes after). */

@@ -42,8 +42,8 @@ export const CSV_HEADER = [
   'cvss_v4',
 ].join(',');
 
-/** One finding as a CSV line (without its line end). */
-export function csvLine(r: FindingRow): string {
+/** The risk and CVSS cells of a finding, the last of its CSV line. */
+function csvTail(r: FindingRow): string[] {
   const k = r.risk?.kev ?? null;
   const e = r.risk?.epss ?? null;
   const risk =
@@ -58,6 +58,11 @@ export function csvLine(r: FindingRow): string {
           e === null ? '' : String(e.score),
           e === null ? '' : String(e.percentile),
         ];
+  return [r.title, ...risk, r.cvssScore === null ? '' : r.cvssScore.toFixed(1), r.cvssV4Score === null ? '' : r.cvssV4Score.toFixed(1)];
+}
+
+/** One finding as a CSV line (without its line end). */
+export function csvLine(r: FindingRow): string {
   return [
     r.targetName,
     r.release ?? '',
@@ -72,13 +77,83 @@ export function csvLine(r: FindingRow): string {
     r.firstSeen,
     r.closedAt ?? '',
     r.reason ?? '',
-    r.title,
-    ...risk,
-    r.cvssScore === null ? '' : r.cvssScore.toFixed(1),
-    r.cvssV4Score === null ? '' : r.cvssV4Score.toFixed(1),
+    ...csvTail(r),
   ]
     .map(csvCell)
     .join(',');
+}
+
+/**
+ * What an advisory gives every finding's line (its cells, rendered once), keyed by an object
+ * its rows share (their CVE list, their risk) and checked against the row's own fields: a row
+ * that shares the object but not the fields is rendered afresh.
+ */
+class PerAdvisory<E extends { text: string }> {
+  private readonly m = new WeakMap<object, E>();
+  constructor(
+    private readonly same: (e: E, r: FindingRow) => boolean,
+    private readonly make: (r: FindingRow) => E,
+  ) {}
+  text(key: object, r: FindingRow): string {
+    let e = this.m.get(key);
+    if (e === undefined || !this.same(e, r)) this.m.set(key, (e = this.make(r)));
+    return e.text;
+  }
+}
+
+/**
+ * csvLine for a stream of findings: the cells of an advisory (identity, CVEs, title, scores,
+ * risk) are rendered once per advisory, the row's own cells per row.
+ * @example const line = csvLines(); for (const r of rows) out += line(r) + '\r\n';
+ */
+export function csvLines(): (r: FindingRow) => string {
+  const advisory = new PerAdvisory(
+    (e: { id: string; source: string; text: string }, r) => e.id === r.advisoryId && e.source === r.advisorySource,
+    (r) => ({ id: r.advisoryId, source: r.advisorySource, text: [r.advisoryId, r.advisorySource, r.cves.join(' ')].map(csvCell).join(',') }),
+  );
+  const tail = new PerAdvisory(
+    (e: { risk: unknown; title: string; v3: number | null; v4: number | null; text: string }, r) =>
+      e.risk === r.risk && e.title === r.title && e.v3 === r.cvssScore && e.v4 === r.cvssV4Score,
+    (r) => ({ risk: r.risk, title: r.title, v3: r.cvssScore, v4: r.cvssV4Score, text: csvTail(r).map(csvCell).join(',') }),
+  );
+  return (r) =>
+    `${csvCell(r.targetName)},${csvCell(r.release ?? '')},${csvCell(r.severity)},${csvCell(r.status)},${advisory.text(r.cves, r)},${csvCell(r.package)},${csvCell(r.installed)},${csvCell(r.fixed ?? '')},${csvCell(r.firstSeen)},${csvCell(r.closedAt ?? '')},${csvCell(r.reason ?? '')},${tail.text(r.risk ?? r.cves, r)}`;
+}
+
+/**
+ * A finding as `JSON.stringify(r, null, 2)` indented by `pad` (the JSON report's rows), without
+ * stringifying the whole row each time: strings and numbers per row, nested values (the CVE
+ * list, the risk an advisory's rows share) once per object. Rows must not be changed once written.
+ * @example const json = jsonRows('    '); out += json(row);
+ */
+export function jsonRows(pad: string): (r: object) => string {
+  const inner = `\n${pad}  `;
+  const nested = new WeakMap<object, string>();
+  const keys = new Map<string, string>();
+  return (r) => {
+    let s = `${pad}{`;
+    let first = true;
+    for (const k of Object.keys(r)) {
+      const v = (r as Record<string, unknown>)[k];
+      let t: string | undefined;
+      if (typeof v === 'string') t = JSON.stringify(v);
+      else if (v === null) t = 'null';
+      else if (typeof v === 'object') {
+        t = nested.get(v);
+        if (t === undefined) {
+          t = (JSON.stringify(v, null, 2) as string | undefined)?.replaceAll('\n', inner);
+          if (t !== undefined) nested.set(v, t);
+        }
+      } else t = JSON.stringify(v);
+      // Left out as JSON.stringify leaves them out (undefined, functions).
+      if (t === undefined) continue;
+      let key = keys.get(k);
+      if (key === undefined) keys.set(k, (key = `${inner}${JSON.stringify(k)}: `));
+      s += (first ? '' : ',') + key + t;
+      first = false;
+    }
+    return first ? `${s}}` : `${s}\n${pad}}`;
+  };
 }
 
 export function renderCsv(rows: readonly FindingRow[]): string {
@@ -88,6 +163,7 @@ export function renderCsv(rows: readonly FindingRow[]): string {
 export { renderCycloneDxVex, type NotAffectedRow } from './report-vex.js';
 
 export function esc(s: string): string {
+  if (!/[&<>"']/.test(s)) return s;
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
@@ -116,10 +192,41 @@ const HTML_TABLE_OPEN =
   '<table><thead><tr><th>Severity</th><th>Host</th><th>Advisory</th><th>Title</th><th>CVEs</th><th>Package</th><th>Installed</th><th>Fixed in</th><th>Status</th><th>First seen</th><th>CVSS v3</th><th>CVSS v4.0</th><th>Risk</th><th>Why</th></tr></thead><tbody>';
 const HTML_TABLE_CLOSE = '</tbody></table>';
 
+const cell = (s: string): string => `<td>${esc(s)}</td>`;
+
+function htmlAdvisory(r: FindingRow): string {
+  return [r.advisoryId, r.title, r.cves.join(' ')].map(cell).join('');
+}
+
+function htmlTail(r: FindingRow): string {
+  return [r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—']
+    .map(cell)
+    .join('');
+}
+
+/** A finding's status cell: a mitigated one says by what (its reason names the live patch). */
+const statusText = (r: FindingRow): string => (r.status === 'mitigated' && r.reason !== null ? `mitigated: ${r.reason}` : r.status);
+
 /** One finding as a row of the HTML report's tables. */
 export function htmlRow(r: FindingRow): string {
-  const cell = (s: string): string => `<td>${esc(s)}</td>`;
-  return `<tr class="${r.severity}">${[r.severity, r.targetName, r.advisoryId, r.title, r.cves.join(' '), r.package, r.installed, r.fixed ?? '—', r.status === 'mitigated' && r.reason !== null ? `mitigated: ${r.reason}` : r.status, r.firstSeen.slice(0, 10), r.cvssScore?.toFixed(1) ?? '—', r.cvssV4Score?.toFixed(1) ?? '—', r.risk === undefined ? '—' : r.risk.score.toFixed(1), r.risk?.reason ?? '—'].map(cell).join('')}</tr>`;
+  return `<tr class="${r.severity}">${cell(r.severity)}${cell(r.targetName)}${htmlAdvisory(r)}${[r.package, r.installed, r.fixed ?? '—', statusText(r), r.firstSeen.slice(0, 10)].map(cell).join('')}${htmlTail(r)}</tr>`;
+}
+
+/**
+ * htmlRow for a stream of findings: an advisory's cells rendered once per advisory (see csvLines).
+ * @example const row = htmlRows(); for (const r of rows) out += row(r);
+ */
+export function htmlRows(): (r: FindingRow) => string {
+  const advisory = new PerAdvisory(
+    (e: { id: string; title: string; text: string }, r) => e.id === r.advisoryId && e.title === r.title,
+    (r) => ({ id: r.advisoryId, title: r.title, text: htmlAdvisory(r) }),
+  );
+  const tail = new PerAdvisory(
+    (e: { risk: unknown; v3: number | null; v4: number | null; text: string }, r) => e.risk === r.risk && e.v3 === r.cvssScore && e.v4 === r.cvssV4Score,
+    (r) => ({ risk: r.risk, v3: r.cvssScore, v4: r.cvssV4Score, text: htmlTail(r) }),
+  );
+  return (r) =>
+    `<tr class="${r.severity}">${cell(r.severity)}${cell(r.targetName)}${advisory.text(r.cves, r)}${cell(r.package)}${cell(r.installed)}${cell(r.fixed ?? '—')}${cell(statusText(r))}${cell(r.firstSeen.slice(0, 10))}${tail.text(r.risk ?? r.cves, r)}</tr>`;
 }
 
 /** What the HTML report says before its table of every open finding: counts, charts, the oldest 25. */

@@ -37,7 +37,14 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
       // Every status, with reasons (the VEX's analysis reads them).
       await k
         .updateTable('findings')
-        .set({ status: 'accepted', reason: 'waiting for the vendor' })
+        // Who accepted and until when: the streamed rows carry them as findFindings does.
+        .set({
+          status: 'accepted',
+          reason: 'waiting for the vendor',
+          accepted_by: 'cli:alice',
+          accepted_at: '2026-11-15T00:00:00.000Z',
+          accepted_until: '2027-02-01T00:00:00.000Z',
+        })
         .where(
           'pk',
           'in',
@@ -174,6 +181,26 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
             all.length,
             JSON.stringify(all.slice(offset, offset + limit)),
           ]);
+        }
+      }
+      // A window read in one pass of the table (the base order; a risk order without a limit),
+      // with runs of 3 (spilled): the same slice, across batches and severity groups.
+      const everything: FindingsQuery = { status: ['open', 'no-fix', 'accepted', 'fixed', 'withdrawn'] };
+      for (const q of [everything, { ...everything, sort: 'risk' }, { epssAbove: 0.3 }] as FindingsQuery[]) {
+        const all = await findFindings(db, q);
+        expect(all.some((r) => r.acceptedBy === 'cli:alice')).toBe(q.status !== undefined);
+        for (const [skip, limit] of [
+          [0, 4],
+          [5, 7],
+          [all.length - 1, 5],
+          [7, undefined],
+        ] as const) {
+          const got = [];
+          const o = { runSize: 3, skip, ...(limit === undefined ? {} : { limit }) };
+          for await (const r of streamFindings(db, q, o)) got.push(r);
+          expect(JSON.stringify(got), `${JSON.stringify(q)} ${String(skip)}+${String(limit)}`).toBe(
+            JSON.stringify(all.slice(skip, limit === undefined ? undefined : skip + limit)),
+          );
         }
       }
       expect(formatTable(['A'], [])).toBe('A\n');

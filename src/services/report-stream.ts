@@ -4,9 +4,8 @@ import { assessRisk, riskSortKeys, type CveSignal, type Risk, type RiskSort } fr
 import { ExternalSorter } from '../lib/external-sort.js';
 import {
   advisoryFacts,
-  cursorAfter,
   findingAdvisorySeverities,
-  findingsAfter,
+  findingPages,
   findingsOfAdvisory,
   targetNames,
   type AdvisoryFacts,
@@ -36,6 +35,8 @@ import type { Db } from './store.js';
  *   counts; the total is their sum (`kev` and `epssAbove` drop whole pairs). The whole order is
  *   one pass of the table in pages, sorted by (group, the order above) through the external
  *   sorter: reading a fleet advisory by advisory costs a random read per row.
+ * The rows are read in pages of arrays (SQLite) or through a server-side cursor (PostgreSQL),
+ * without the targets' names (read once per host) and handed out in batches (findingBatches).
  * Host names are ranked once per target (bounded by the hosts), so comparing two rows compares numbers.
  */
 
@@ -55,13 +56,39 @@ export interface FindingsQuery {
   sort?: RiskSort | undefined;
 }
 
-const PAGE = 5000;
+const PAGE = 10_000;
+/**
+ * Rows of one (severity, first seen) group sorted in memory before the sorter spills to disk:
+ * hosts scanned together share their first-seen time (a cohort of a thousand hosts is about
+ * 20,000 findings of one severity), and a spill costs writing and re-reading every row.
+ */
+const RUN = 25_000;
+
+/** A window of a risk order is read group by group when its groups hold at most this many rows. */
+const BY_GROUPS_MAX = 50_000;
 
 /** A row as it waits in the sorter: the stored finding, its host name's place and its group's in the order. */
 type Pending = StreamedFinding & { nameRank: number; riskRank: number };
 
-/** A window of a risk order is read group by group when its groups hold at most this many rows. */
-const BY_GROUPS_MAX = 50_000;
+/** A target as the rows name it, with its name's rank in the order. */
+interface Target {
+  name: string;
+  release: string | null;
+  rank: number;
+}
+
+/** A value per (advisory pk, severity): risks and risk ranks, without a string key built per row. */
+class PerSeverity<V> {
+  private readonly m = new Map<number, Map<string, V>>();
+  get(pk: number, severity: string): V | undefined {
+    return this.m.get(pk)?.get(severity);
+  }
+  set(pk: number, severity: string, v: V): void {
+    let s = this.m.get(pk);
+    if (s === undefined) this.m.set(pk, (s = new Map<string, V>()));
+    s.set(severity, v);
+  }
+}
 
 const collator = new Intl.Collator();
 
@@ -108,33 +135,39 @@ export function storageQuery(q: FindingsQuery): FindingQuery {
  * @example for await (const r of streamFindings(db, { minSeverity: 'high', sort: 'risk' })) …
  */
 export async function* streamFindings(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow> {
-  const limit = o.limit ?? Infinity;
-  let n = 0;
-  // Returning closes the stream where it stands: no row after the last is read (a limit of 0
-  // still runs until the first row, for onTotal).
-  for await (const r of streamAll(db, q, o)) {
-    if (n >= limit) return;
-    yield r;
-    if (++n >= limit) return;
-  }
+  for await (const b of findingBatches(db, q, o)) yield* b;
 }
 
-async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGenerator<FindingRow> {
+/** Rows handed out at once by findingBatches (at most; fewer at the end of a page). */
+const BATCH = 2000;
+
+/**
+ * streamFindings in arrays of rows (up to a page's worth each): for writers that handle many
+ * rows per await (an await per row costs more than rendering a CSV line). `skip` and `limit`
+ * window the order as streamFindings does; the batches end with the window.
+ * @example for await (const rows of findingBatches(db, {})) for (const r of rows) …
+ */
+export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow[]> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   // Names ranked as localeCompare orders them; equal names share a rank.
   const names = (await targetNames(db)).sort((a, b) => collator.compare(a.name, b.name));
-  const nameRank = new Map<string, number>();
+  const targets = new Map<string, Target>();
   let rank = 0;
   for (let i = 0; i < names.length; i++) {
-    const t = names[i] as { id: string; name: string };
+    const t = names[i] as { id: string; name: string; release: string | null };
     if (i > 0 && collator.compare((names[i - 1] as { name: string }).name, t.name) !== 0) rank++;
-    nameRank.set(t.id, rank);
+    targets.set(t.id, { name: t.name, release: t.release, rank });
   }
+  // A target stored after the names were read (a scan meanwhile): named, ranked first as before.
+  const named = async (page: readonly StreamedFinding[]): Promise<void> => {
+    const missing = page.filter((r) => !targets.has(r.targetId)).map((r) => r.targetId);
+    if (missing.length > 0) for (const t of await targetNames(db, missing)) targets.set(t.id, { name: t.name, release: t.release, rank: 0 });
+  };
   // Per advisory (bounded by the advisories): its facts, its CVEs' signals, its risk per severity.
   const facts = new Map<number, AdvisoryFacts>();
   const signals = new Map<string, CveSignal>();
-  const risks = new Map<string, Risk>();
+  const risks = new PerSeverity<Risk>();
   const need = async (pks: Iterable<number>): Promise<void> => {
     const missing = [...new Set(pks)].filter((p) => !facts.has(p));
     if (missing.length === 0) return;
@@ -148,19 +181,18 @@ async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGene
   };
   // Only after `need` for the advisory: the same risk as withRisk gives (core/risk.ts).
   const riskOf = (apk: number, severity: string): Risk => {
-    const key = `${String(apk)}\u0000${severity}`;
-    let r = risks.get(key);
+    let r = risks.get(apk, severity);
     if (r === undefined) {
       const f = facts.get(apk) as AdvisoryFacts;
       r = assessRisk({ severity: severity as Severity, cvssScore: f.cvssScore, cvssV4Score: f.cvssV4Score, cves: f.cves }, (c) => signals.get(c));
-      risks.set(key, r);
+      risks.set(apk, severity, r);
     }
     return r;
   };
   const sort: RiskSort | undefined = q.sort === 'severity' ? undefined : q.sort;
   const keep = (risk: Risk): boolean =>
     (q.kev !== true || risk.kev !== null) && (q.epssAbove === undefined || (risk.epss !== null && risk.epss.score > q.epssAbove));
-  // The pairs the filters keep, with their counts, in groups of one rank (best first, or in one group for the base order).
+  // The pairs the filters keep, with their counts, in groups of one rank (best first; none for the base order).
   const groups: { advisoryPk: number; severity: string; count: number }[][] = [];
   if (sort !== undefined || o.onTotal !== undefined) {
     const pairs = await findingAdvisorySeverities(db, sq);
@@ -191,8 +223,33 @@ async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGene
       }
     }
   }
+  let skip = o.skip ?? 0;
+  // Rows still to hand out (after `skip`); none asked for: the total was all (a page of 0 rows).
+  let left = o.limit ?? Infinity;
+  if (left <= 0) return;
+  // Each pair's group (its dense rank in the order).
+  const rankOf = new PerSeverity<number>();
+  groups.forEach((g, i) => {
+    for (const p of g) rankOf.set(p.advisoryPk, p.severity, i);
+  });
+  // A window (a page, a top N) is read group by group when its groups are few rows; the whole
+  // order (or most of it) in one pass of the table, sorted by (group, base order): reading a
+  // fleet by advisory costs a random read per row.
+  let byGroups = false;
+  if (sort !== undefined && o.limit !== undefined) {
+    let before = 0;
+    let read = 0;
+    for (const g of groups) {
+      const c = g.reduce((n, p) => n + p.count, 0);
+      if (before + c > skip) read += c;
+      before += c;
+      if (before >= skip + o.limit) break;
+    }
+    byGroups = read <= BY_GROUPS_MAX;
+  }
   const toRow = (p: Pending): FindingRow => {
     const f = facts.get(p.advisoryPk) as AdvisoryFacts;
+    const t = targets.get(p.targetId) as Target;
     return {
       targetId: p.targetId,
       advisorySource: f.source,
@@ -210,8 +267,8 @@ async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGene
       acceptedAt: p.acceptedAt,
       acceptedUntil: p.acceptedUntil,
       arch: p.arch,
-      targetName: p.targetName,
-      release: p.release,
+      targetName: t.name,
+      release: t.release,
       title: f.title,
       cves: f.cves,
       cvssScore: f.cvssScore,
@@ -220,35 +277,23 @@ async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGene
       risk: riskOf(p.advisoryPk, p.severity),
     };
   };
-  let skip = o.skip ?? 0;
-  // Each pair's group (its dense rank in the order).
-  const rankOf = new Map<string, number>();
-  groups.forEach((g, i) => {
-    for (const p of g) rankOf.set(`${String(p.advisoryPk)}\u0000${p.severity}`, i);
-  });
-  // A window (a page, a top N) is read group by group when its groups are few rows; the whole
-  // order (or most of it) in one pass of the table, sorted by (group, base order): reading a
-  // fleet by advisory costs a random read per row.
-  let byGroups = false;
-  if (sort !== undefined && o.limit !== undefined) {
-    let before = 0;
-    let read = 0;
-    for (const g of groups) {
-      const c = g.reduce((n, p) => n + p.count, 0);
-      if (before + c > skip) read += c;
-      before += c;
-      if (before >= skip + o.limit) break;
-    }
-    byGroups = read <= BY_GROUPS_MAX;
-  }
-  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, { runSize: o.runSize ?? 20_000 });
-  const pending = (r: StreamedFinding): Pending => {
-    // The row itself, with its place in the order (no copy per row).
+  // The row itself, with its place in the order (no copy per row).
+  const pending = (r: StreamedFinding, t: Target): Pending => {
     const p = r as Pending;
-    p.nameRank = nameRank.get(r.targetId) ?? 0;
-    p.riskRank = sort === undefined ? 0 : (rankOf.get(`${String(r.advisoryPk)}\u0000${r.severity}`) ?? 0);
+    p.nameRank = t.rank;
+    p.riskRank = sort === undefined ? 0 : (rankOf.get(r.advisoryPk, r.severity) ?? 0);
     return p;
   };
+  let out: FindingRow[] = [];
+  // Rows of the order into `out`: the first `skip` passed over, at most `left` kept.
+  const put = (run: readonly Pending[]): void => {
+    const from = Math.min(skip, run.length);
+    skip -= from;
+    const to = Math.min(run.length, from + left);
+    for (let i = from; i < to; i++) out.push(toRow(run[i] as Pending));
+    left -= to - from;
+  };
+  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, { runSize: o.runSize ?? RUN });
   try {
     if (byGroups) {
       for (const group of groups) {
@@ -259,38 +304,64 @@ async function* streamAll(db: Db, q: FindingsQuery, o: StreamOptions): AsyncGene
         }
         for (const pair of group)
           for (let page = await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, 0, PAGE); page.length > 0;) {
+            await named(page);
             for (const r of page) {
-              const spilling = sorter.add(pending(r));
+              const t = targets.get(r.targetId);
+              if (t === undefined) continue;
+              const spilling = sorter.add(pending(r, t));
               if (spilling !== undefined) await spilling;
             }
             const last = page[page.length - 1] as StreamedFinding;
             page = page.length < PAGE ? [] : await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, last.pk, PAGE);
           }
-        for await (const p of sorter.drain())
-          if (skip > 0) skip--;
-          else yield toRow(p);
+        for await (const run of sorter.drainBatches(BATCH)) {
+          put(run);
+          if (out.length >= BATCH || left === 0) {
+            yield out;
+            out = [];
+            // The window is full: no group after it is read.
+            if (left === 0) return;
+          }
+        }
       }
+      if (out.length > 0) yield out;
       return;
     }
     // The (severity, first seen) group being gathered, in the base order.
-    let group: string | null = null;
-    for (let page = await findingsAfter(db, sq, null, PAGE); page.length > 0; page = await findingsAfter(db, sq, cursorAfter(page), PAGE)) {
+    let groupRank = -1;
+    let groupSeen = '';
+    for await (const page of findingPages(db, sq, PAGE)) {
       await need(page.map((r) => r.advisoryPk));
+      await named(page);
       for (const r of page) {
-        if (!keep(riskOf(r.advisoryPk, r.severity))) continue;
-        const key = `${String(r.severityRank)}\u0000${r.firstSeen}`;
-        if (sort === undefined && group !== null && key !== group)
-          for await (const p of sorter.drain())
-            if (skip > 0) skip--;
-            else yield toRow(p);
-        group = key;
-        const spilling = sorter.add(pending(r));
+        // A target removed since its row was read (its findings go with it) is left out.
+        const t = targets.get(r.targetId);
+        if (t === undefined || !keep(riskOf(r.advisoryPk, r.severity))) continue;
+        if (sort === undefined && (r.severityRank !== groupRank || r.firstSeen !== groupSeen)) {
+          for await (const run of sorter.drainBatches(BATCH)) {
+            put(run);
+            if (out.length >= BATCH || left === 0) {
+              yield out;
+              out = [];
+              // The window is full: returning closes the pages (and the cursor) where they stand.
+              if (left === 0) return;
+            }
+          }
+          groupRank = r.severityRank;
+          groupSeen = r.firstSeen;
+        }
+        const spilling = sorter.add(pending(r, t));
         if (spilling !== undefined) await spilling;
       }
+      if (out.length > 0) yield out;
+      out = [];
     }
-    for await (const p of sorter.drain())
-      if (skip > 0) skip--;
-      else yield toRow(p);
+    for await (const run of sorter.drainBatches(BATCH)) {
+      put(run);
+      if (out.length > 0) yield out;
+      out = [];
+      if (left === 0) return;
+    }
   } finally {
     sorter.dispose();
   }

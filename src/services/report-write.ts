@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
-import { ExternalSorter } from '../lib/external-sort.js';
+import { BucketSpool } from '../lib/bucket-spool.js';
 import { Spool } from '../lib/spool.js';
-import { findingPackageSources, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLine, HTML_END, htmlListed, htmlRow, htmlStart, type HtmlSummary } from './report-render.js';
-import { streamFindings, type StreamOptions } from './report-stream.js';
+import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
+import { CSV_HEADER, csvLines, HTML_END, htmlListed, htmlRows, htmlStart, jsonRows, type HtmlSummary } from './report-render.js';
+import { findingBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
   vendorAffect,
@@ -13,7 +13,6 @@ import {
   vexAffect,
   vexComponent,
   vexHead,
-  vexRef,
   vexTally,
   vexVulnerability,
   type NotAffectedRow,
@@ -27,7 +26,7 @@ import { systemClock, type Clock, type Db } from './store.js';
  * of rows, the advisories and the hosts. JSON and CSV go out row by row. The HTML report's
  * counts and oldest findings come before its table: the table waits in a Spool on disk. A VEX's
  * components come before its vulnerabilities, and each vulnerability lists its findings together:
- * components wait in a Spool, `affects` entries in an external sort by (advisory, row order).
+ * components wait in a Spool, `affects` entries in a BucketSpool, a bucket per vulnerability.
  */
 
 /** Where the text goes: resolves when it can take more. */
@@ -41,13 +40,13 @@ export interface WriteOptions extends StreamOptions {
   onRow?: (r: FindingRow) => void;
 }
 
-/** Collects small writes into chunks of about 64 KiB. */
+/** Collects small writes into chunks of about 256 KiB: a write to the sink costs a system call and a wait. */
 function buffered(sink: Sink): { write: (s: string) => Promise<void>; flush: () => Promise<void> } {
   let buf = '';
   return {
     write: async (s) => {
       buf += s;
-      if (buf.length >= 1 << 16) {
+      if (buf.length >= 1 << 18) {
         const b = buf;
         buf = '';
         await sink(b);
@@ -70,24 +69,40 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   const out = buffered(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
-  const rows = async function* (): AsyncGenerator<FindingRow> {
-    for await (const r of streamFindings(db, q, o)) {
-      n++;
-      o.onRow?.(r);
-      yield r;
+  // Rows in arrays: one await per array, not per row.
+  const rows = async function* (): AsyncGenerator<FindingRow[]> {
+    for await (const b of findingBatches(db, q, o)) {
+      n += b.length;
+      if (o.onRow !== undefined) for (const r of b) o.onRow(r);
+      yield b;
     }
   };
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
-      for await (const r of rows()) await out.write((n === 1 ? '\n' : ',\n') + indent(JSON.stringify(r, null, 2), '    '));
+      const json = jsonRows('    ');
+      let sep = '\n';
+      for await (const b of rows()) {
+        let s = '';
+        for (const r of b) {
+          s += sep + json(r);
+          sep = ',\n';
+        }
+        await out.write(s);
+      }
       await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
       break;
     }
-    case 'csv':
+    case 'csv': {
       await out.write(CSV_HEADER + '\r\n');
-      for await (const r of rows()) await out.write(csvLine(r) + '\r\n');
+      const line = csvLines();
+      for await (const b of rows()) {
+        let s = '';
+        for (const r of b) s += line(r) + '\r\n';
+        await out.write(s);
+      }
       break;
+    }
     case 'html':
       await writeHtml(rows(), clock(), out.write);
       break;
@@ -99,7 +114,7 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   return n;
 }
 
-async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink): Promise<void> {
+async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write: Sink): Promise<void> {
   const table = new Spool();
   try {
     const bySeverity = new Map<Severity, number>();
@@ -108,19 +123,26 @@ async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink
     // The 25 oldest, as a stable sort by first seen then slice(0, 25) gives them.
     const oldest: FindingRow[] = [];
     let active = 0;
-    for await (const r of rows) {
-      if (!htmlListed(r)) continue;
-      active++;
-      bySeverity.set(r.severity, (bySeverity.get(r.severity) ?? 0) + 1);
-      byRelease.set(r.release ?? '?', (byRelease.get(r.release ?? '?') ?? 0) + 1);
-      hosts.add(r.targetName);
-      let at = oldest.length;
-      while (at > 0 && (oldest[at - 1] as FindingRow).firstSeen.localeCompare(r.firstSeen) > 0) at--;
-      if (at < 25) {
-        oldest.splice(at, 0, r);
-        if (oldest.length > 25) oldest.pop();
+    const row = htmlRows();
+    for await (const b of batches) {
+      let s = '';
+      for (const r of b) {
+        if (!htmlListed(r)) continue;
+        active++;
+        bySeverity.set(r.severity, (bySeverity.get(r.severity) ?? 0) + 1);
+        byRelease.set(r.release ?? '?', (byRelease.get(r.release ?? '?') ?? 0) + 1);
+        hosts.add(r.targetName);
+        let at = oldest.length;
+        // (Equal times compare equal: most rows stop here without asking the collator.)
+        while (at > 0 && (oldest[at - 1] as FindingRow).firstSeen !== r.firstSeen && (oldest[at - 1] as FindingRow).firstSeen.localeCompare(r.firstSeen) > 0)
+          at--;
+        if (at < 25) {
+          oldest.splice(at, 0, r);
+          if (oldest.length > 25) oldest.pop();
+        }
+        s += row(r);
       }
-      await table.write(htmlRow(r));
+      await table.write(s);
     }
     const summary: HtmlSummary = { bySeverity, byRelease, active, hosts: hosts.size, oldest };
     await write(htmlStart(now, summary));
@@ -131,73 +153,113 @@ async function writeHtml(rows: AsyncIterable<FindingRow>, now: Date, write: Sink
   }
 }
 
-/** An `affects` entry waiting for its vulnerability: `v` the vulnerability's place, `s` the row's. */
-interface Affect {
-  v: number;
-  s: number;
-  j: string;
+/** Strings equal to one seen before, as that one: what a report holds per row shares its text. */
+function interner(): (s: string) => string {
+  const m = new Map<string, string>();
+  return (s) => {
+    const t = m.get(s);
+    if (t !== undefined) return t;
+    m.set(s, s);
+    return s;
+  };
 }
 
-async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
+/**
+ * The components already written, by bom-ref (`host/package@version`), in less memory than a
+ * set of every ref: per host, its interned `package@version`s. A ref with a `/` in a part
+ * (which could read as another host's) is kept whole, apart: the same refs count as seen.
+ */
+function seenRefs(): (r: { targetName: string; package: string; installed: string }) => boolean {
+  const intern = interner();
+  const byTarget = new Map<string, Set<string>>();
+  const whole = new Set<string>();
+  return (r) => {
+    const build = `${r.package}@${r.installed}`;
+    if (r.targetName.includes('/') || build.includes('/')) {
+      const ref = `${r.targetName}/${build}`;
+      if (whole.has(ref)) return true;
+      whole.add(ref);
+      return false;
+    }
+    let s = byTarget.get(r.targetName);
+    if (s === undefined) byTarget.set(intern(r.targetName), (s = new Set()));
+    if (s.has(build)) return true;
+    s.add(intern(build));
+    return false;
+  };
+}
+
+async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
-  const affects = new ExternalSorter<Affect>((a, b) => a.v - b.v || a.s - b.s, { runSize: o.runSize ?? 20_000 });
+  // Each vulnerability's `affects` entries, in row order: bucket v is the v-th vulnerability
+  // (a small runSize, as tests give, makes them spill: about 100 characters a row).
+  const affects = new BucketSpool(o.runSize === undefined ? undefined : o.runSize * 100);
+  const counts: number[] = [];
+  const affect = (v: number, json: string): Promise<void> => {
+    const n = counts[v] ?? 0;
+    counts[v] = n + 1;
+    return affects.add(v, (n === 0 ? '' : ',\n') + indent(json, '        '));
+  };
   try {
-    const refs = new Set<string>();
+    const seen = seenRefs();
     let nComponents = 0;
     const component = async (c: object): Promise<void> => {
       await components.write((nComponents++ === 0 ? '' : ',\n') + indent(JSON.stringify(c, null, 2), '    '));
     };
-    const vulns = new Map<string, { v: number; first: FindingRow; tally: VexTally }>();
+    // By source, then id (no key built per row).
+    const vulns = new Map<string, Map<string, { v: number; first: FindingRow; tally: VexTally }>>();
+    let nVulns = 0;
     // Per target, in the order its rows came: the package names its rows name (the sources of
     // its vendor statements are looked up for those only, as renderCycloneDxVex was given them).
+    const intern = interner();
     const targets = new Map<string, Set<string>>();
-    let seq = 0;
     const batch: FindingRow[] = [];
     const flush = async (): Promise<void> => {
       const sources = await findingPackageSources(db, batch);
       for (const r of batch) {
-        const ref = vexRef(r);
-        if (!refs.has(ref)) {
-          refs.add(ref);
+        if (!seen(r)) {
           const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
           await component(vexComponent(r, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
         }
-        const key = `${r.advisorySource}\u0000${r.advisoryId}`;
-        const v = vulns.get(key);
-        if (v === undefined) vulns.set(key, { v: vulns.size, first: r, tally: vexTally(undefined, r) });
+        let bySource = vulns.get(r.advisorySource);
+        if (bySource === undefined) vulns.set(r.advisorySource, (bySource = new Map<string, { v: number; first: FindingRow; tally: VexTally }>()));
+        let v = bySource.get(r.advisoryId);
+        if (v === undefined) bySource.set(r.advisoryId, (v = { v: nVulns++, first: r, tally: vexTally(undefined, r) }));
         else v.tally = vexTally(v.tally, r);
-        await affects.add({ v: (vulns.get(key) as { v: number }).v, s: seq++, j: JSON.stringify(vexAffect(r), null, 2) });
+        await affect(v.v, JSON.stringify(vexAffect(r), null, 2));
       }
       batch.length = 0;
     };
-    for await (const r of rows) {
-      let names = targets.get(r.targetId);
-      if (names === undefined) targets.set(r.targetId, (names = new Set()));
-      names.add(r.package);
-      batch.push(r);
-      if (batch.length >= 2000) await flush();
-    }
+    for await (const b of batches)
+      for (const r of b) {
+        let names = targets.get(r.targetId);
+        if (names === undefined) targets.set(r.targetId, (names = new Set()));
+        names.add(intern(r.package));
+        batch.push(r);
+        if (batch.length >= 2000) await flush();
+      }
     await flush();
     // The vendors' statements, target by target, after the findings (their vulnerabilities too).
+    // Only a target with a stored inventory can have any (notAffectedOf reads it).
     const vendor = new Map<string, { v: number; first: NotAffectedRow }>();
-    const base = vulns.size;
+    const base = nVulns;
+    const inventoried = await targetsWithInventory(db, [...targets.keys()]);
     for (const [targetId, names] of targets) {
+      if (!inventoried.has(targetId)) continue;
       const said = await notAffectedOf(db, targetId);
       const sources = await findingPackageSources(
         db,
         said.filter((n) => names.has(n.package)),
       );
       for (const n of said) {
-        const ref = vexRef(n);
-        if (!refs.has(ref)) {
-          refs.add(ref);
+        if (!seen(n)) {
           const s = names.has(n.package) ? sources.get(`${n.targetId}\u0000${n.package}\u0000${n.arch}`) : undefined;
           await component(vendorComponent(n, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
         }
         const key = `${n.advisorySource}\u0000${n.advisoryId}`;
         let v = vendor.get(key);
         if (v === undefined) vendor.set(key, (v = { v: base + vendor.size, first: n }));
-        await affects.add({ v: v.v, s: seq++, j: JSON.stringify(vendorAffect(n), null, 2) });
+        await affect(v.v, JSON.stringify(vendorAffect(n), null, 2));
       }
     }
     const head = JSON.stringify(vexHead(now, serial), null, 2);
@@ -207,22 +269,18 @@ async function writeVex(db: Db, rows: AsyncIterable<FindingRow>, now: Date, seri
       await write('\n  ]');
     }
     const heads: string[] = [];
-    for (const v of vulns.values()) heads[v.v] = JSON.stringify(vexVulnerability(v.first, v.tally), null, 2);
+    for (const bySource of vulns.values()) for (const v of bySource.values()) heads[v.v] = JSON.stringify(vexVulnerability(v.first, v.tally), null, 2);
     for (const v of vendor.values()) heads[v.v] = JSON.stringify(vendorVulnerability(v.first), null, 2);
     await write(`,\n  "vulnerabilities": ${heads.length === 0 ? '[]' : '['}`);
-    let current = -1;
-    for await (const a of affects.drain()) {
-      if (a.v !== current) {
-        if (current >= 0) await write('\n      ]\n    }');
-        await write((current >= 0 ? ',\n' : '\n') + indent((heads[a.v] as string).slice(0, -2), '    ') + ',\n      "affects": [\n');
-        current = a.v;
-      } else await write(',\n');
-      await write(indent(a.j, '        '));
+    for (let v = 0; v < heads.length; v++) {
+      await write((v > 0 ? ',\n' : '\n') + indent((heads[v] as string).slice(0, -2), '    ') + ',\n      "affects": [\n');
+      for await (const t of affects.read(v)) await write(t);
+      await write('\n      ]\n    }');
     }
-    if (current >= 0) await write('\n      ]\n    }\n  ]');
+    if (heads.length > 0) await write('\n  ]');
     await write('\n}\n');
   } finally {
     components.dispose();
-    affects.dispose();
+    await affects.dispose();
   }
 }

@@ -85,8 +85,34 @@ export function rawKysely(db: Db | Tx): Query {
   return kx(db);
 }
 
-function handle<T extends Db | Tx>(h: T, k: Query): T {
-  return Object.assign(h, { [KYSELY]: k });
+function handle<T extends Db | Tx>(h: T, k: Query, sqlite?: BetterSqlite3.Database): T {
+  return Object.assign(h, { [KYSELY]: k }, sqlite === undefined ? {} : { [SQLITE]: sqlite });
+}
+
+/** The better-sqlite3 handle behind a SQLite Db (not a Tx), under a symbol of this module's own. */
+const SQLITE: unique symbol = Symbol('bulwark.sqlite');
+
+/**
+ * Runs a read query on SQLite with its rows as arrays (better-sqlite3's raw mode, the columns in
+ * the order selected): half the cost of a row object built by the driver, for the few queries
+ * that read hundreds of thousands of rows (streamed reports). It holds Kysely's connection while
+ * it runs, as Kysely's own queries do, so it never reads inside another caller's transaction.
+ * Null on PostgreSQL or inside a transaction: run the query through Kysely then.
+ * @example const rows = await sqliteArrays(db, query.compile()) ?? (await query.execute()).map(Object.values)
+ */
+export async function sqliteArrays(on: Executor, query: CompiledQuery): Promise<unknown[][] | null> {
+  const sqlite = on instanceof Kysely ? undefined : (on as { [SQLITE]?: BetterSqlite3.Database })[SQLITE];
+  if (sqlite === undefined) return null;
+  return kx(on)
+    .connection()
+    .execute(() =>
+      Promise.resolve(
+        sqlite
+          .prepare(query.sql)
+          .raw(true)
+          .all(...query.parameters),
+      ),
+    ) as Promise<unknown[][]>;
 }
 
 /**
@@ -194,7 +220,7 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
       );
     }
     const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: keptStatements(sqlite) }, sqlite) });
-    db = handle({ dialect: 'sqlite', description: location.path, close: () => kysely.destroy() }, kysely);
+    db = handle({ dialect: 'sqlite', description: location.path, close: () => kysely.destroy() }, kysely, sqlite);
   } else {
     setPgTypeParsers();
     const pool = new pg.Pool({

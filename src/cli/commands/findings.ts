@@ -40,7 +40,8 @@ export async function findingsCommand(o: {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   // A file is written beside its name and renamed when complete: never half a report under it.
   const partial = o.output === undefined ? undefined : join(dirname(o.output), `.${basename(o.output)}.${String(process.pid)}.partial`);
-  const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644 });
+  // Up to 4 MiB waits in the stream before a write waits for the disk: the report is computed meanwhile.
+  const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644, highWaterMark: 1 << 22 });
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const gate = { over: false };

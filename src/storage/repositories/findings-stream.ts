@@ -1,5 +1,6 @@
+import { CompiledQuery, PostgresAdapter } from 'kysely';
 import { chunks } from '../chunk.js';
-import { kx, type Executor } from '../database.js';
+import { kx, sqliteArrays, type Executor, type Query } from '../database.js';
 import type { FindingQuery } from './findings.js';
 import { findingsWhere } from './findings-where.js';
 
@@ -8,9 +9,13 @@ import { findingsWhere } from './findings-where.js';
  * the findings_page index order (severity_rank desc, first_seen_at, pk), one severity at a time
  * so that every page is a range of the index (`severity_rank = r and (first_seen_at, pk) > (f, p)`),
  * never an OFFSET: a page costs the same at the end of the fleet as at its start, and the
- * connection is free between pages (the API's other requests run meanwhile). Rows carry the
- * target's name and release; what belongs to the advisory (identity, title, scores, CVEs) is
- * read once per advisory with advisoryFacts, not once per row.
+ * connection is free between pages (the API's other requests run meanwhile). On PostgreSQL,
+ * findingPages reads one ordered query through a server-side cursor instead (a connection of
+ * the pool of its own): a keyset page there is only cheap when the planner's statistics are
+ * fresh, and without them (autovacuum off, a fleet just imported) every page re-read and sorted
+ * the rest of its severity. Rows carry neither the target's name nor the advisory's facts:
+ * what belongs to a target (targetNames) or an advisory (identity, title, scores, CVEs:
+ * advisoryFacts) is read once, not once per row.
  */
 
 /** One stored finding as a page gives it. */
@@ -32,32 +37,7 @@ export interface StreamedFinding {
   acceptedBy: string | null;
   acceptedAt: string | null;
   acceptedUntil: string | null;
-  targetName: string;
-  release: string | null;
 }
-
-/** The columns of a StreamedFinding, named as it names them: the rows are handed out as they come (no copy per row). */
-const STREAMED = [
-  'findings.pk',
-  'findings.target_id as targetId',
-  'findings.advisory_pk as advisoryPk',
-  'findings.package',
-  'findings.arch',
-  'findings.installed',
-  'findings.fixed',
-  'findings.severity',
-  'findings.severity_rank as severityRank',
-  'findings.status',
-  'findings.reason',
-  'findings.first_seen_at as firstSeen',
-  'findings.last_seen_at as lastSeen',
-  'findings.closed_at as closedAt',
-  'findings.accepted_by as acceptedBy',
-  'findings.accepted_at as acceptedAt',
-  'findings.accepted_until as acceptedUntil',
-  'targets.name as targetName',
-  'targets.release_id as release',
-] as const;
 
 /** Where the previous page ended (its last row), or null for the first page. */
 export interface FindingsCursor {
@@ -79,12 +59,74 @@ export interface AdvisoryFacts {
 }
 
 /**
+ * The findings of `q` with the columns of a StreamedFinding, named as it names them: the rows
+ * are handed out as they come (no copy per row). `ordered`: the status is checked row by row
+ * (findingsWhere), for a walk of an index in its order.
+ */
+function findingsSelect(on: Executor, q: FindingQuery, ordered: boolean) {
+  return findingsWhere(kx(on), q, { ordered }).select([
+    'findings.pk',
+    'findings.target_id as targetId',
+    'findings.advisory_pk as advisoryPk',
+    'findings.package',
+    'findings.arch',
+    'findings.installed',
+    'findings.fixed',
+    'findings.severity',
+    'findings.severity_rank as severityRank',
+    'findings.status',
+    'findings.reason',
+    'findings.first_seen_at as firstSeen',
+    'findings.last_seen_at as lastSeen',
+    'findings.closed_at as closedAt',
+    'findings.accepted_by as acceptedBy',
+    'findings.accepted_at as acceptedAt',
+    'findings.accepted_until as acceptedUntil',
+  ]);
+}
+
+/** A row of findingsSelect as an array, as a StreamedFinding. */
+function streamedOf(a: unknown[]): StreamedFinding {
+  return {
+    pk: a[0] as number,
+    targetId: a[1] as string,
+    advisoryPk: a[2] as number,
+    package: a[3] as string,
+    arch: a[4] as string,
+    installed: a[5] as string,
+    fixed: a[6] as string | null,
+    severity: a[7] as string,
+    severityRank: a[8] as number,
+    status: a[9] as string,
+    reason: a[10] as string | null,
+    firstSeen: a[11] as string,
+    lastSeen: a[12] as string,
+    closedAt: a[13] as string | null,
+    acceptedBy: a[14] as string | null,
+    acceptedAt: a[15] as string | null,
+    acceptedUntil: a[16] as string | null,
+  };
+}
+
+/** The rows of a query of findingsSelect: arrays made objects on SQLite (half the driver's cost), the driver's objects on PostgreSQL. */
+async function streamedRows(on: Executor, query: { compile(): CompiledQuery; execute(): Promise<StreamedFinding[]> }): Promise<StreamedFinding[]> {
+  const arrays = await sqliteArrays(on, query.compile());
+  return arrays === null ? query.execute() : arrays.map(streamedOf);
+}
+
+/** Whether the fleet-wide listing's order is the findings_page index (no host or CVE filter). */
+function pageOrdered(q: FindingQuery): boolean {
+  // One selective filter (hosts, a CVE) is an index of its own: the planner takes it and sorts
+  // the few rows it gives; the fleet-wide listing is the findings_page range.
+  return q.targets === undefined && q.cve === undefined;
+}
+
+/**
  * The page after `after` (at most `limit` rows) in the findings_page order, or an empty array at
  * the end.
  * @example for (let p = await findingsAfter(db, q, null, 2000); p.length > 0; p = await findingsAfter(db, q, cursorOf(p), 2000)) …
  */
 export async function findingsAfter(on: Executor, q: FindingQuery, after: FindingsCursor | null, limit: number): Promise<StreamedFinding[]> {
-  const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
   let rank = after?.severityRank ?? 5;
   let cursor = after === null ? null : { firstSeen: after.firstSeen, pk: after.pk };
@@ -92,25 +134,99 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
   // Severity ranks run 5 (critical) to 0 (unknown): each is a range of the index of its own.
   while (rank >= 0 && out.length < limit) {
     const c = cursor;
-    // One selective filter (hosts, a CVE) is an index of its own: the planner takes it and sorts
-    // the few rows it gives; the fleet-wide listing is the findings_page range.
-    let s = findingsWhere(ex, q, { ordered: q.targets === undefined && q.cve === undefined })
-      .innerJoin('targets', 'targets.id', 'findings.target_id')
-      .select(STREAMED)
-      .where('findings.severity_rank', '=', rank);
+    let s = findingsSelect(on, q, pageOrdered(q)).where('findings.severity_rank', '=', rank);
     if (c !== null) s = s.where((eb) => eb(eb.refTuple('findings.first_seen_at', 'findings.pk'), '>', eb.tuple(c.firstSeen, c.pk)));
-    const rows = await s
+    const page = s
       .orderBy('findings.first_seen_at')
       .orderBy('findings.pk')
-      .limit(limit - out.length)
-      .execute();
-    for (const r of rows) out.push(r);
+      .limit(limit - out.length);
+    for (const r of await streamedRows(on, page)) out.push(r);
     if (out.length < limit) {
       rank--;
       cursor = null;
     }
   }
   return out;
+}
+
+/**
+ * Every finding of `q` in the findings_page order (severity rank descending, first seen, pk), in
+ * pages of up to `size` rows: keyset pages on SQLite, a server-side cursor on PostgreSQL (one
+ * snapshot, one ordered scan; the cursor is closed when the pages are, read to the end or not).
+ * @example for await (const page of findingPages(db, { status: ['open'] }, 10_000)) …
+ */
+export async function* findingPages(on: Executor, q: FindingQuery, size: number): AsyncGenerator<StreamedFinding[]> {
+  if (q.status?.length === 0 || q.targets?.length === 0) return;
+  const k = kx(on);
+  // SQLite reads keyset pages (one connection, free between them); so does an open transaction.
+  if (!(k.getExecutor().adapter instanceof PostgresAdapter) || k.isTransaction) {
+    for (let page = await findingsAfter(on, q, null, size); page.length > 0; page = await findingsAfter(on, q, cursorAfter(page), size)) yield page;
+    return;
+  }
+  const query = findingsSelect(on, q, pageOrdered(q))
+    .orderBy('findings.severity_rank', 'desc')
+    .orderBy('findings.first_seen_at')
+    .orderBy('findings.pk')
+    .compile();
+  yield* pump<StreamedFinding[]>((emit) => k.connection().execute((c) => cursorPages(c, query, size, emit)));
+}
+
+/** Declares a cursor for `query` in a transaction of its own on `c`, and hands out its pages until `emit` says stop. */
+async function cursorPages(c: Query, query: CompiledQuery, size: number, emit: (page: StreamedFinding[]) => Promise<boolean>): Promise<void> {
+  await c.executeQuery(CompiledQuery.raw('begin read only'));
+  try {
+    await c.executeQuery(CompiledQuery.raw(`declare bulwark_findings no scroll cursor for ${query.sql}`, [...query.parameters]));
+    const fetch = CompiledQuery.raw(`fetch forward ${String(size)} from bulwark_findings`);
+    for (;;) {
+      const { rows } = await c.executeQuery<StreamedFinding>(fetch);
+      if (rows.length === 0 || !(await emit(rows))) break;
+    }
+    await c.executeQuery(CompiledQuery.raw('commit'));
+  } catch (err) {
+    await c.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Items a producer hands out one at a time (its `emit` resolves when the consumer asks for the
+ * next, false when it stopped early), as an async generator: the producer keeps its connection
+ * between pages, the consumer reads at its own pace, and an error on either side ends both.
+ */
+async function* pump<T>(produce: (emit: (x: T) => Promise<boolean>) => Promise<void>): AsyncGenerator<T> {
+  let give: (v: { x: T } | null) => void = () => undefined;
+  let next = new Promise<{ x: T } | null>((r) => (give = r));
+  let resume: (go: boolean) => void = () => undefined;
+  const failure: { err?: unknown; failed: boolean } = { failed: false };
+  const done = produce(
+    (x) =>
+      new Promise<boolean>((r) => {
+        resume = r;
+        give({ x });
+      }),
+  ).then(
+    () => {
+      give(null);
+    },
+    (err: unknown) => {
+      failure.failed = true;
+      failure.err = err;
+      give(null);
+    },
+  );
+  try {
+    for (;;) {
+      const item = await next;
+      if (item === null) break;
+      next = new Promise((r) => (give = r));
+      yield item.x;
+      resume(true);
+    }
+  } finally {
+    resume(false);
+    await done;
+  }
+  if (failure.failed) throw failure.err;
 }
 
 /** The cursor after a page's last row. */
@@ -150,18 +266,15 @@ export async function findingsOfAdvisory(
   after: number,
   limit: number,
 ): Promise<StreamedFinding[]> {
-  const ex = kx(on);
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
   // Status row by row (`ordered`): the (status, severity) index would walk the fleet's open findings.
-  return findingsWhere(ex, q, { ordered: true })
-    .innerJoin('targets', 'targets.id', 'findings.target_id')
-    .select(STREAMED)
+  const page = findingsSelect(on, q, true)
     .where('findings.advisory_pk', '=', advisoryPk)
     .where('findings.severity', '=', severity)
     .where('findings.pk', '>', after)
     .orderBy('findings.pk')
-    .limit(limit)
-    .execute();
+    .limit(limit);
+  return streamedRows(on, page);
 }
 
 /**
@@ -193,7 +306,11 @@ export async function advisoryFacts(on: Executor, pks: Iterable<number>): Promis
   return out;
 }
 
-/** Every target's id and name (bounded by the hosts): the report order compares names once per target, not once per row. */
-export async function targetNames(on: Executor): Promise<{ id: string; name: string }[]> {
-  return kx(on).selectFrom('targets').select(['id', 'name']).execute();
+/** Every target's id, name and release (bounded by the hosts): the report order compares names once per target, not once per row. */
+export async function targetNames(on: Executor, ids?: readonly string[]): Promise<{ id: string; name: string; release: string | null }[]> {
+  const s = kx(on).selectFrom('targets').select(['id', 'name', 'release_id as release']);
+  if (ids === undefined) return s.execute();
+  const out: { id: string; name: string; release: string | null }[] = [];
+  for (const c of chunks([...new Set(ids)], 1, 5000)) out.push(...(await s.where('id', 'in', c).execute()));
+  return out;
 }

@@ -214,17 +214,23 @@ export async function findingPackageSources(
   const out = new Map<string, { sourceName: string; origin: string | null }>();
   const byTarget = new Map<string, Set<string>>();
   for (const r of rows) byTarget.set(r.targetId, (byTarget.get(r.targetId) ?? new Set()).add(r.package));
-  for (const [targetId, names] of byTarget)
+  // One query for many targets (a streamed report asks for a page's worth at once), the names
+  // of all of them; a target's rows are kept for its own names only.
+  for (const targets of chunks([...byTarget.keys()], 1, 500)) {
+    const names = new Set<string>();
+    for (const t of targets) for (const n of byTarget.get(t) ?? []) names.add(n);
     for (const c of chunks([...names], 1, 5000)) {
       const found = await ex
         .selectFrom('packages')
         .innerJoin('target_packages', 'target_packages.package_pk', 'packages.pk')
-        .select(['packages.name', 'packages.arch', 'packages.source_name', 'packages.source_origin'])
-        .where('target_packages.target_id', '=', targetId)
+        .select(['target_packages.target_id', 'packages.name', 'packages.arch', 'packages.source_name', 'packages.source_origin'])
+        .where('target_packages.target_id', 'in', targets)
         .where('packages.name', 'in', c)
         .execute();
       for (const f of found)
-        if (f.source_name !== null) out.set(`${targetId}\u0000${f.name}\u0000${f.arch}`, { sourceName: f.source_name, origin: f.source_origin });
+        if (f.source_name !== null && byTarget.get(f.target_id)?.has(f.name) === true)
+          out.set(`${f.target_id}\u0000${f.name}\u0000${f.arch}`, { sourceName: f.source_name, origin: f.source_origin });
     }
+  }
   return out;
 }

@@ -266,6 +266,14 @@ export async function loadInventory(on: Executor, targetId: string): Promise<Ins
   return rows.map(toInstalled);
 }
 
+/** Which of `ids` have a stored inventory (a package or more). */
+export async function targetsWithInventory(on: Executor, ids: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const c of chunks([...new Set(ids)], 1, 5000))
+    for (const r of await kx(on).selectFrom('target_packages').select('target_id').distinct().where('target_id', 'in', c).execute()) out.add(r.target_id);
+  return out;
+}
+
 /** How many distinct package builds are stored (for dedup checks and reports). */
 export async function countPackages(on: Executor): Promise<number> {
   const ex = kx(on);

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { BucketSpool } from './bucket-spool.js';
+
+async function text(b: BucketSpool, bucket: number): Promise<string> {
+  let s = '';
+  for await (const t of b.read(bucket)) s += t;
+  return s;
+}
+
+describe('BucketSpool', () => {
+  it.each([
+    ['in memory', 1 << 20],
+    ['spilled to disk many times', 7],
+  ])('gives each bucket its text in the order added (%s)', async (_, limit) => {
+    const b = new BucketSpool(limit);
+    const want = new Map<number, string>();
+    try {
+      for (let i = 0; i < 500; i++) {
+        const bucket = (i * 7) % 13;
+        const piece = `${String(i)}é,`;
+        await b.add(bucket, piece);
+        want.set(bucket, (want.get(bucket) ?? '') + piece);
+      }
+      for (let bucket = 0; bucket < 14; bucket++) expect(await text(b, bucket)).toBe(want.get(bucket) ?? '');
+    } finally {
+      await b.dispose();
+    }
+  });
+});
