@@ -99,10 +99,10 @@ report() {
       if [ "$reboot" = unknown ] && { [ -e /etc/kernel/postinst.d/unattended-upgrades ] || [ -e /usr/share/update-notifier/notify-reboot-required ]; }; then reboot=no; fi
     fi
     echo "$reboot"
-    echo "@@files" # module states, ESM apt sources (src/inventory/streams.ts: "=DIR/", "=PATH", lines after a space), then pro's channels
+    echo "@@files" # module states, apt sources (streams.ts keeps the ESM ones; "=DIR/", "=PATH", lines after a space), then pro channels
     for d in /etc/dnf/modules.d /etc/apt/sources.list.d; do
       [ -d "$d" ] && echo "=$d/" || continue
-      for f in "$d"/*.module "$d"/ubuntu-esm-*.list "$d"/ubuntu-esm-*.sources; do [ -f "$f" ] && [ -r "$f" ] && echo "=$f" && awk '{ print " " $0 }' "$f"; done
+      for f in "$d"/*.module "$d"/*.list "$d"/*.sources; do [ -f "$f" ] && [ -r "$f" ] && echo "=$f" && awk '{ print " " $0 }' "$f"; done
     done
     command -v pro > /dev/null 2>&1 && pro status --format json > "$TMP/channels" 2> /dev/null && { echo "@@channel-status"; awk '{ print " " $0 }' "$TMP/channels"; }
     echo "@@livepatch-sysfs"; for lp in "${BULWARK_AGENT_LIVEPATCH_SYSFS:-/sys/kernel/livepatch}"/*; do [ -e "$lp/enabled" ] && printf '%s %s\n' "${lp##*/}" "$(cat "$lp/enabled")"; done

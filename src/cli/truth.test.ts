@@ -103,7 +103,7 @@ describe('a CLI that tells the truth', () => {
     [['agents', 'enroll-token', '--url', 'https://b.example', '--expires-hours', '0'], '--expires-hours: "0" is not a number of hours from 1 to 720'],
     [['plan', '--policy', 'p', '--at', 'tomorrow'], '--at: "tomorrow" is not an ISO 8601 date or time'],
     [['hold', 'A-1', '--policy', 'p', '--reason', 'r', '--until', '2026-13-45'], '--until: "2026-13-45" is not an ISO 8601 date or time'],
-    [['findings', '--status', 'closed'], '--status: "closed" is not one of open, no-fix, accepted, fixed, withdrawn'],
+    [['findings', '--status', 'closed'], '--status: "closed" is not one of open, no-fix, mitigated, accepted, fixed, withdrawn'],
     [['view', 'promote', 'v', 'x', '--to', 'prod'], 'version: "x" is not a whole number from 1 up'],
     [['image', 'parity', 'i', '--build', '0'], '--build: "0" is not a whole number from 1 up'],
     // Was exit 70 ("a bug") with a stack trace, after the query had run.
