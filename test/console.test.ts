@@ -243,7 +243,8 @@ needs.describe('the console in Chromium', () => {
     await row.locator('p.approved').waitFor({ state: 'detached' });
     // Run 1: the preview names exactly what starts, and what is left out.
     await page.click('button:has-text("Start a run…")');
-    await page.waitForSelector('h2:has-text("Run preview")');
+    // The heading comes first; the preview's hosts when the API answers.
+    await page.waitForSelector('.preview p:has-text("at a time")');
     const preview = (await page.locator('.preview').textContent()) ?? '';
     expect(preview).toContain('2 hosts');
     expect(preview).toMatch(/web-01canary\s*now \(emergency\)/);
