@@ -16,36 +16,13 @@ import { importInventories } from '../src/services/bulk-import.js';
 import { addSource } from '../src/services/feed-sources.js';
 import { syncSource } from '../src/services/feeds.js';
 import { openStore } from '../src/services/store.js';
-import { realFleet, type FleetHost } from '../test/real-fleet.js';
+import { agentReportText, realFleet, rpmQaText, type FleetHost } from '../test/real-fleet.js';
 import { refusingTransport } from '../test/refusing-transport.js';
 import type { BenchRow } from './harness.js';
 
 const R = 'azurelinux:3.0';
 const AGENTS = 20;
 const REPORTS = 500;
-
-const rpmQa = (pkgs: FleetHost['packages']): string =>
-  pkgs
-    .map((p) =>
-      [p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch, `${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'),
-    )
-    .join('\n');
-
-const report = (pkgs: FleetHost['packages']): string =>
-  [
-    'bulwark-report 1',
-    '@@os-release',
-    'ID=azurelinux',
-    'VERSION_ID="3.0"',
-    '@@uname',
-    '6.6.57.1-2.azl3',
-    'x86_64',
-    '@@managers',
-    'tdnf',
-    '@@packages rpm',
-    rpmQa(pkgs),
-    '',
-  ].join('\n');
 
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -58,7 +35,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number): Pro
     const fleet = realFleet(data, hosts + AGENTS);
     const jsonl = join(dir, 'fleet.jsonl');
     const fd = openSync(jsonl, 'w');
-    for (const h of fleet.slice(AGENTS)) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h.packages) + '\n' }) + '\n');
+    for (const h of fleet.slice(AGENTS)) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQaText(h.packages) + '\n' }) + '\n');
     closeSync(fd);
     await importInventories(db, jsonl, { release: R });
     const serverKey = randomBytes(32);
@@ -90,12 +67,12 @@ export async function agentReportsThroughRoute(data: string, hosts: number): Pro
       if (res.status !== 200 || !text.startsWith('ok ') || text.startsWith('ok unchanged')) throw new Error(`report: ${String(res.status)} ${text}`);
       return text;
     };
-    for (const [i, a] of agents.entries()) await post(a, report((fleet[i] as FleetHost).packages));
+    for (const [i, a] of agents.entries()) await post(a, agentReportText((fleet[i] as FleetHost).packages));
     // The reports, made before the clock starts: three packages move to a new build each round.
     const texts = Array.from({ length: REPORTS }, (_, r) => {
       const round = Math.floor(r / AGENTS) + 1;
       const pkgs = (fleet[r % AGENTS] as FleetHost).packages;
-      return report(pkgs.map((p, j) => (j % 97 === round % 97 && j < 3 * 97 ? { ...p, release: `${p.release ?? '1'}.${String(round)}` } : p)));
+      return agentReportText(pkgs.map((p, j) => (j % 97 === round % 97 && j < 3 * 97 ? { ...p, release: `${p.release ?? '1'}.${String(round)}` } : p)));
     });
     const loadBefore = load();
     let cpu = process.cpuUsage();

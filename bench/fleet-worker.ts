@@ -24,7 +24,7 @@ import { scanAll } from '../src/services/scan.js';
 import { openStore, type Db } from '../src/services/store.js';
 import { getAgent } from '../src/storage/index.js';
 import { freshPgSchema } from '../test/databases.js';
-import { realFleet, type FleetHost } from '../test/real-fleet.js';
+import { agentReportText, realFleet, rpmQaText, type FleetHost } from '../test/real-fleet.js';
 
 const [data, hostsArg, kind] = process.argv.slice(2);
 if (data === undefined) throw new Error('usage: fleet-worker SHARED_DATA_DIR HOSTS [sqlite|postgres]');
@@ -32,13 +32,6 @@ const HOSTS = Number(hostsArg ?? 1000);
 const OLD = join(data, 'azurelinux', 'oval', 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz');
 const NEXT = join(data, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
 const R = 'azurelinux:3.0';
-
-const rpmQa = (pkgs: FleetHost['packages']): string =>
-  pkgs
-    .map((p) =>
-      [p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch, `${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'),
-    )
-    .join('\n');
 
 async function parse(path: string): Promise<Advisory[]> {
   const out: Advisory[] = [];
@@ -58,7 +51,7 @@ try {
   const jsonl = join(dir, 'fleet.jsonl');
   // Line by line: 10,000 hosts' inventories are a few hundred MB of JSON.
   const fd = openSync(jsonl, 'w');
-  for (const h of fleet) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h.packages) + '\n' }) + '\n');
+  for (const h of fleet) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQaText(h.packages) + '\n' }) + '\n');
   closeSync(fd);
   out['installedPackages'] = fleet.reduce((n, h) => n + h.packages.length, 0);
   let t = performance.now();
@@ -97,22 +90,7 @@ try {
     if (a === null) throw new Error('no agent');
     agents.push(a);
   }
-  const report = (pkgs: FleetHost['packages']): string =>
-    [
-      'bulwark-report 1',
-      '@@os-release',
-      'ID=azurelinux',
-      'VERSION_ID="3.0"',
-      '@@uname',
-      '6.6.57.1-2.azl3',
-      'x86_64',
-      '@@managers',
-      'tdnf',
-      '@@packages rpm',
-      rpmQa(pkgs),
-      '',
-    ].join('\n');
-  for (const [i, a] of agents.entries()) await acceptAgentReport(db, a, report((fleet[i] as FleetHost).packages));
+  for (const [i, a] of agents.entries()) await acceptAgentReport(db, a, agentReportText((fleet[i] as FleetHost).packages));
   const REPORTS = 500;
   let changedFindings = 0;
   t = performance.now();
@@ -122,7 +100,7 @@ try {
     const round = Math.floor(r / AGENTS) + 1;
     // Three packages move to a new build each round (an update), the rest stay.
     const pkgs = host.packages.map((p, j) => (j % 97 === round % 97 && j < 3 * 97 ? { ...p, release: `${p.release ?? '1'}.${String(round)}` } : p));
-    const line = await acceptAgentReport(db, agents[i] as NonNullable<(typeof agents)[number]>, report(pkgs));
+    const line = await acceptAgentReport(db, agents[i] as NonNullable<(typeof agents)[number]>, agentReportText(pkgs));
     if (!line.startsWith('ok ') || line.startsWith('ok unchanged')) throw new Error(`report ${String(r)}: ${line}`);
     const mm = /\((\d+) new, (\d+) closed\)/.exec(line);
     changedFindings += Number(mm?.[1] ?? 0) + Number(mm?.[2] ?? 0);

@@ -103,3 +103,30 @@ export function* realFleetHosts(data: string, hosts: number, o: { seed?: number;
     yield { name: `${o.prefix ?? 'host'}-${String(h).padStart(5, '0')}`, packages: pkgs, runningKernel };
   }
 }
+
+/** A host's packages as `rpm -qa --queryformat` prints them for Bulwark (tab-separated, with the source rpm). */
+export function rpmQaText(pkgs: FleetHost['packages']): string {
+  return pkgs
+    .map((p) =>
+      [p.name, String(p.epoch ?? 0), p.version, p.release ?? '', p.arch, `${p.sourceName ?? p.name}-${p.version}-${p.release ?? ''}.src.rpm`].join('\t'),
+    )
+    .join('\n');
+}
+
+/** The report an Azure Linux 3.0 agent sends for these packages (src/inventory/agent-report.ts). */
+export function agentReportText(pkgs: FleetHost['packages']): string {
+  return [
+    'bulwark-report 1',
+    '@@os-release',
+    'ID=azurelinux',
+    'VERSION_ID="3.0"',
+    '@@uname',
+    '6.6.57.1-2.azl3',
+    'x86_64',
+    '@@managers',
+    'tdnf',
+    '@@packages rpm',
+    rpmQaText(pkgs),
+    '',
+  ].join('\n');
+}
