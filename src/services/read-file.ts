@@ -32,7 +32,7 @@ export function assertRegularFile(path: string): void {
   } catch (err) {
     throw cannotRead(path, err);
   }
-  if (!st.isFile()) throw new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
+  if (!st.isFile()) throw notRegular(path, st);
 }
 
 /** Reads a whole file as UTF-8, refusing one larger than `maxBytes` (hostile input is bounded). */
@@ -61,7 +61,7 @@ export async function readBoundedBytes(path: string, maxBytes: number): Promise<
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
+    if (!st.isFile()) throw notRegular(path, st);
     if (st.size > maxBytes)
       throw new BulwarkError('input.invalid', `${path}: ${String(st.size)} bytes is more than the limit of ${String(maxBytes)}`, { file: path });
     const chunks: Buffer[] = [];
@@ -78,6 +78,11 @@ export async function readBoundedBytes(path: string, maxBytes: number): Promise<
   } finally {
     await fh.close();
   }
+}
+
+/** The error for a path that is not a regular file (a directory, a device, a FIFO…). */
+function notRegular(path: string, st: Stats): BulwarkError {
+  return new BulwarkError('input.invalid', `${path}: not a regular file (${fileKind(st)}): refused`, { file: path });
 }
 
 function fileKind(st: Stats): string {
