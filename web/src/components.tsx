@@ -127,6 +127,46 @@ export function Field({ label, children }: { label: string; children: (id: strin
   );
 }
 
+/** A decision's reason (required) and optional end date: the fields of a hold and of an accepted risk. */
+export function ReasonUntilFields(p: {
+  reason: string;
+  setReason: (v: string) => void;
+  until: string;
+  setUntil: (v: string) => void;
+  untilLabel: string;
+}): ReactNode {
+  return (
+    <>
+      <Field label="Reason">
+        {(id) => (
+          <input
+            id={id}
+            name="reason"
+            value={p.reason}
+            required
+            onChange={(e) => {
+              p.setReason(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+      <Field label={p.untilLabel}>
+        {(id) => (
+          <input
+            id={id}
+            name="until"
+            type="date"
+            value={p.until}
+            onChange={(e) => {
+              p.setUntil(e.target.value);
+            }}
+          />
+        )}
+      </Field>
+    </>
+  );
+}
+
 /** A button that asks once more before it acts (destructive or fleet-changing actions). */
 export function ConfirmButton({ label, confirm, onConfirm, busy }: { label: string; confirm: string; onConfirm: () => void; busy?: boolean }): ReactNode {
   const [asking, setAsking] = useState(false);

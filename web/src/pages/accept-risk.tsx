@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { Err, Field, fmtTime } from '../components.js';
+import { Err, fmtTime, ReasonUntilFields } from '../components.js';
 import { useAction } from '../query.js';
 import { useCan } from '../session.js';
 import type { Finding } from '../types.js';
@@ -69,32 +69,7 @@ export function AcceptRisk({ f }: { f: Finding }): ReactNode {
         );
       }}
     >
-      <Field label="Reason">
-        {(id) => (
-          <input
-            id={id}
-            name="reason"
-            value={reason}
-            required
-            onChange={(e) => {
-              setReason(e.target.value);
-            }}
-          />
-        )}
-      </Field>
-      <Field label="Until">
-        {(id) => (
-          <input
-            id={id}
-            name="until"
-            type="date"
-            value={until}
-            onChange={(e) => {
-              setUntil(e.target.value);
-            }}
-          />
-        )}
-      </Field>
+      <ReasonUntilFields reason={reason} setReason={setReason} until={until} setUntil={setUntil} untilLabel="Until" />
       <button type="submit" disabled={reason.trim() === '' || accept.isPending}>
         Accept
       </button>{' '}

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { url } from '../api.js';
-import { Err, Field, fmtTime } from '../components.js';
+import { Err, Field, fmtTime, ReasonUntilFields } from '../components.js';
 import { useAction, useGet } from '../query.js';
 import { useCan } from '../session.js';
 import type { Decision } from '../types.js';
@@ -64,32 +64,7 @@ export function Decide({ advisory, policy }: { advisory: string; policy?: string
               )}
             </Field>
           ) : null}
-          <Field label="Reason">
-            {(id) => (
-              <input
-                id={id}
-                name="reason"
-                value={reason}
-                required
-                onChange={(e) => {
-                  setReason(e.target.value);
-                }}
-              />
-            )}
-          </Field>
-          <Field label="Hold until">
-            {(id) => (
-              <input
-                id={id}
-                name="until"
-                type="date"
-                value={until}
-                onChange={(e) => {
-                  setUntil(e.target.value);
-                }}
-              />
-            )}
-          </Field>
+          <ReasonUntilFields reason={reason} setReason={setReason} until={until} setUntil={setUntil} untilLabel="Hold until" />
           <button
             type="button"
             disabled={reason.trim() === ''}
