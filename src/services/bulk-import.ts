@@ -189,7 +189,7 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
   report.importSeconds = Math.round(performance.now() - started) / 1000;
   const matchStarted = performance.now();
   if (ids.size > 0) {
-    const r = await rescan(db, { targets: [...ids] }, { clock });
+    const r = await rescan(db, { targets: [...ids] }, { clock, oneTransaction: true });
     report.matched = r.distinctMatched;
     for (const c of r.counts.values()) report.opened += c.opened;
     for (const f of r.failures) report.failures.push({ record: f.target, error: f.error });
