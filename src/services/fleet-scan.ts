@@ -14,7 +14,7 @@ import {
   linksOfTargets,
   loadAdvisoriesWithPks,
   namesHeldInRelease,
-  restoreFindingIndexes,
+  restoreIndexes,
   scanTargets,
   suspendFindingIndexes,
   targetsWithFindingsOn,
@@ -59,12 +59,6 @@ export interface RescanOptions {
   batch?: number;
   /** Keep each match's installed package source, per target (a one-host scan prints them). */
   sources?: boolean;
-  /**
-   * All batches in ONE transaction (a bulk import's first match): on SQLite, when the targets
-   * getting their first findings are at least as many as those with findings, the findings
-   * table's secondary indexes are dropped and built again before it commits.
-   */
-  oneTransaction?: boolean;
 }
 
 /** Runs one batch's writes in a transaction (its own, or the one the whole scan runs in). */
@@ -110,15 +104,23 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
   // Acceptances that expired by now end first (audited), so the findings written below are open again.
   await expireAcceptances(db, now.toISOString(), SYSTEM);
-  if (o.oneTransaction !== true) {
-    await scanIn(db, (fn) => transaction(db, fn), scope, o, now, result);
-    return result;
-  }
-  await transaction(db, async (tx) => {
-    const suspended = await suspendFindingIndexes(tx, scope.targets ?? (await scanTargets(tx)).map((t) => t.id));
-    await scanIn(tx, (fn) => fn(tx), scope, o, now, result);
-    await restoreFindingIndexes(tx, suspended);
-  });
+  await scanIn(db, (fn) => transaction(db, fn), scope, o, now, result);
+  return result;
+}
+
+/**
+ * rescan with every batch in the caller's transaction (a bulk import's initial load), without
+ * ending expired acceptances first (the caller does, before its transaction). On SQLite, when
+ * the targets getting their first findings are at least as many as those with findings, the
+ * findings table's secondary indexes are dropped and built again before it commits.
+ * @example await rescanWithin(tx, { targets: ids })
+ */
+export async function rescanWithin(tx: Tx, scope: RescanScope, o: RescanOptions = {}): Promise<RescanResult> {
+  const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
+  if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
+  const suspended = await suspendFindingIndexes(tx, scope.targets ?? (await scanTargets(tx)).map((t) => t.id));
+  await scanIn(tx, (fn) => fn(tx), scope, o, (o.clock ?? systemClock)(), result);
+  await restoreIndexes(tx, suspended);
   return result;
 }
 
@@ -224,7 +226,15 @@ async function plan(
   return { release, targets, buildPks: undefined, advisories, writeScope: {}, full: true };
 }
 
-async function runRelease(db: Db | Tx, inTx: InTx, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
+async function runRelease(
+  db: Db | Tx,
+  inTx: InTx,
+  w: ReleaseWork,
+  builds: Map<number, InstalledPackage>,
+  now: Date,
+  o: RescanOptions,
+  result: RescanResult,
+): Promise<void> {
   const family = releaseFamily(w.release);
   if (family === null) return;
   const at = now.toISOString();

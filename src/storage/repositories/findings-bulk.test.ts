@@ -5,7 +5,7 @@ import type { Advisory } from '../../core/advisory.js';
 import { rawKysely, transaction, type Db, type Tx } from '../database.js';
 import { upsertAdvisories } from './advisories.js';
 import { advisoryPksOf } from './builds.js';
-import { restoreFindingIndexes, suspendFindingIndexes } from './findings-bulk.js';
+import { restoreIndexes, suspendFindingIndexes } from './findings-bulk.js';
 import { writeFindingSets, type ResolvedFinding } from './findings-write.js';
 import { upsertTarget } from './targets.js';
 
@@ -30,15 +30,24 @@ const advisory = (id: string): Advisory => ({
 
 /** Every stored finding, without its row id (the two write paths number rows alike only by chance). */
 async function findingRows(db: Db): Promise<string[]> {
-  const rows = await rawKysely(db).selectFrom('findings').innerJoin('targets', 'targets.id', 'findings.target_id').selectAll('findings').select('targets.name').execute();
+  const rows = await rawKysely(db)
+    .selectFrom('findings')
+    .innerJoin('targets', 'targets.id', 'findings.target_id')
+    .selectAll('findings')
+    .select('targets.name')
+    .execute();
   return rows.map(({ pk: _pk, target_id: _t, ...r }) => JSON.stringify(r)).sort();
 }
 
 const indexesOf = async (db: Db | Tx): Promise<unknown[]> =>
   (
-    await (db.dialect === 'sqlite'
-      ? sql<{ name: string; sql: string | null }>`select name, sql from sqlite_master where tbl_name = 'findings' order by name`
-      : sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where tablename = 'findings' and schemaname = current_schema() order by indexname`
+    await (
+      db.dialect === 'sqlite'
+        ? sql<{ name: string; sql: string | null }>`select name, sql from sqlite_master where tbl_name = 'findings' order by name`
+        : sql<{
+            name: string;
+            sql: string;
+          }>`select indexname as name, indexdef as sql from pg_indexes where tablename = 'findings' and schemaname = current_schema() order by indexname`
     ).execute(rawKysely(db))
   ).rows;
 
@@ -79,7 +88,7 @@ describe.each(testDatabases())('bulk findings writes on $name', ({ name, open })
         severity: i === 0 ? 'critical' : 'low',
         status: i === 2 ? 'no-fix' : 'open',
         reason: i === 1 ? 'a reason with "quotes" and ünïcode' : null,
-        sourcePackage: i === 1 ? undefined : 'openssl',
+        ...(i === 1 ? {} : { sourcePackage: 'openssl' }),
       }));
       out.push({ targetId: t.id, current, builds: [] as [] });
     }
@@ -100,7 +109,12 @@ describe.each(testDatabases())('bulk findings writes on $name', ({ name, open })
     const first = await sets(a, 6);
     const before = await indexesOf(a);
     // Outside a transaction, or on PostgreSQL: never.
-    expect(await suspendFindingIndexes(a, first.map((s) => s.targetId))).toBeNull();
+    expect(
+      await suspendFindingIndexes(
+        a,
+        first.map((s) => s.targetId),
+      ),
+    ).toBeNull();
     await transaction(a, async (tx) => {
       const s = await suspendFindingIndexes(
         tx,
@@ -112,7 +126,7 @@ describe.each(testDatabases())('bulk findings writes on $name', ({ name, open })
         expect((await indexesOf(tx)).length).toBeLessThan(before.length);
       }
       await writeFindingSets(tx, first.slice(0, 3), {}, T0);
-      await restoreFindingIndexes(tx, s);
+      await restoreIndexes(tx, s);
     });
     expect(await indexesOf(a)).toEqual(before);
     // 3 targets with findings, 2 fresh ones: not enough to rebuild.

@@ -12,7 +12,7 @@ import type { FindingsTable } from '../schema.js';
 // the findings table, its secondary indexes are dropped and created again at the end of the
 // same transaction: one sorted build instead of a random insert per row and index, and still
 // crash-safe (SQLite's DDL is transactional; a rollback or a crash leaves the indexes as they
-// were).
+// were). An initial load does the same for the host → build links (services/bulk-import.ts).
 
 const COLUMNS = [
   'target_id',
@@ -59,26 +59,30 @@ export async function insertFindingRows(on: Executor, rows: readonly Insertable<
   return Promise.resolve();
 }
 
-/** Secondary indexes of `findings` dropped for a bulk write, to be created again by restoreFindingIndexes. */
+/** Secondary indexes dropped for a bulk write, to be created again by restoreIndexes. */
 export interface SuspendedIndexes {
   statements: string[];
 }
 
+/** The tables whose secondary indexes a bulk write may drop and build again. */
+type BulkTable = 'findings' | 'target_packages';
+
+const inSqliteTx = (on: Executor): boolean => (on as { inTransaction?: boolean }).inTransaction === true && sqliteOf(on) !== undefined;
+
 /**
- * On SQLite inside a transaction, when `freshTargets` (targets about to get their first findings)
- * are at least as many as the targets that have findings already, drops the findings table's
- * secondary indexes (not the unique key the writes look rows up by) and returns how to create
- * them again; otherwise null. Call restoreFindingIndexes before the transaction commits.
- * @example const s = await suspendFindingIndexes(tx, ids); … await restoreFindingIndexes(tx, s)
+ * On SQLite inside a transaction, drops a table's secondary indexes (not its unique keys, which
+ * the writes look rows up by) and returns how to create them again; otherwise null. Call
+ * restoreIndexes before the transaction commits.
+ * @example const s = await suspendIndexes(tx, 'target_packages'); … await restoreIndexes(tx, s)
  */
-export async function suspendFindingIndexes(on: Executor, targetIds: readonly string[]): Promise<SuspendedIndexes | null> {
-  if ((on as { inTransaction?: boolean }).inTransaction !== true || sqliteOf(on) === undefined) return null;
+export async function suspendIndexes(on: Executor, table: BulkTable): Promise<SuspendedIndexes | null> {
+  if (!inSqliteTx(on)) return null;
   const ex = kx(on);
-  const withFindings = new Set((await sql<{ target_id: string }>`select distinct target_id from findings`.execute(ex)).rows.map((r) => r.target_id));
-  const fresh = new Set(targetIds.filter((id) => !withFindings.has(id))).size;
-  if (fresh === 0 || fresh < withFindings.size) return null;
   const rows = (
-    await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = 'findings' and sql is not null and upper(sql) not like 'CREATE UNIQUE%' order by name`.execute(
+    await sql<{
+      name: string;
+      sql: string;
+    }>`select name, sql from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null and upper(sql) not like 'CREATE UNIQUE%' order by name`.execute(
       ex,
     )
   ).rows;
@@ -86,10 +90,33 @@ export async function suspendFindingIndexes(on: Executor, targetIds: readonly st
   return { statements: rows.map((r) => r.sql) };
 }
 
-/** Creates the indexes suspendFindingIndexes dropped, inside the same transaction. */
-export async function restoreFindingIndexes(on: Executor, s: SuspendedIndexes | null): Promise<void> {
+/**
+ * suspendIndexes for `findings`, when `targetIds` getting their first findings are at least as
+ * many as the targets that have findings already (the scan at least doubles the table).
+ * @example const s = await suspendFindingIndexes(tx, ids); … await restoreIndexes(tx, s)
+ */
+export async function suspendFindingIndexes(on: Executor, targetIds: readonly string[]): Promise<SuspendedIndexes | null> {
+  if (!inSqliteTx(on)) return null;
+  const withFindings = new Set((await sql<{ target_id: string }>`select distinct target_id from findings`.execute(kx(on))).rows.map((r) => r.target_id));
+  const fresh = new Set(targetIds.filter((id) => !withFindings.has(id))).size;
+  if (fresh === 0 || fresh < withFindings.size) return null;
+  return suspendIndexes(on, 'findings');
+}
+
+/** Creates the indexes suspendIndexes dropped, inside the same transaction. */
+export async function restoreIndexes(on: Executor, s: SuspendedIndexes | null): Promise<void> {
   if (s === null) return;
   const ex = kx(on);
   // The statements are SQLite's own text of indexes it held (sqlite_master), not input.
   for (const text of s.statements) await sql.raw(text).execute(ex);
+}
+
+/** How many targets have an inventory: a bulk import into a store with few is an initial load. */
+export async function countInventoried(on: Executor): Promise<number> {
+  const r = await kx(on)
+    .selectFrom('targets')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('inventory_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }
