@@ -36,7 +36,14 @@ async function findingRows(db: Db): Promise<string[]> {
     .selectAll('findings')
     .select('targets.name')
     .execute();
-  return rows.map(({ pk: _pk, target_id: _t, ...r }) => JSON.stringify(r)).sort();
+  return rows
+    .map((r) => {
+      const o: Record<string, unknown> = { ...r };
+      delete o['pk'];
+      delete o['target_id'];
+      return JSON.stringify(o);
+    })
+    .sort();
 }
 
 const indexesOf = async (db: Db | Tx): Promise<unknown[]> =>
