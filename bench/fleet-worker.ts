@@ -55,8 +55,11 @@ try {
   closeSync(fd);
   out['installedPackages'] = fleet.reduce((n, h) => n + h.packages.length, 0);
   let t = performance.now();
+  const cpu = process.cpuUsage();
   const imp = await importInventories(db, jsonl, { release: R });
   out['importS'] = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  out['importCpuS'] = (used.user + used.system) / 1e6;
   out['importStoreS'] = imp.importSeconds;
   out['importMatchS'] = imp.matchSeconds;
   out['distinctBuilds'] = imp.matched;

@@ -32,7 +32,7 @@ export function run(ctx: BenchContext): Promise<BenchRow[]> {
         unit: 's',
         target: size === '10000' ? '< 60' : '',
         ok: size === '10000' ? (r['importS'] ?? Infinity) < 60 : null,
-        note: `store ${String(r['importStoreS'])} s + match ${String(r['importMatchS'])} s; ${note}`,
+        note: `store ${String(r['importStoreS'])} s + match ${String(r['importMatchS'])} s, ${String(Math.round(r['importCpuS'] ?? NaN))} s of CPU; ${note}`,
       },
       {
         issue: '#14',

@@ -49,7 +49,10 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bulk-exact-'));
   const fleet = realFleet(data.path, 12, { prefix: 'exact' });
   beforeAll(() => {
-    writeFileSync(join(dir, 'fleet.jsonl'), fleet.map((h) => JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h) })).join('\n') + '\n');
+    const jsonl = (hs: FleetHost[]): string => hs.map((h) => JSON.stringify({ name: h.name, release: R, inventory: rpmQa(h) })).join('\n') + '\n';
+    writeFileSync(join(dir, 'fleet.jsonl'), jsonl(fleet));
+    writeFileSync(join(dir, 'first.jsonl'), jsonl(fleet.slice(0, 6)));
+    writeFileSync(join(dir, 'rest.jsonl'), jsonl(fleet.slice(6)));
     for (const h of fleet) writeFileSync(join(dir, `${h.name}.tsv`), rpmQa(h));
   });
   afterAll(() => {
@@ -57,27 +60,41 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
   });
 
   describe.each(testDatabases())('on $name', ({ open }) => {
-    it('stores the same links, learned source names and findings', async () => {
-      const [bulk, one] = [await open(), await open()];
-      try {
-        for (const db of [bulk, one]) {
-          await addSource(db, { id: 'azurelinux-3.0-oval', location: FEED.path });
-          await syncSource(db, 'azurelinux-3.0-oval');
+    // An initial load (one transaction, indexes built at the end), and an import into a store
+    // holding more hosts than a batch (a transaction per batch) after one of 6 hosts.
+    it.each([
+      ['an initial load', ['fleet.jsonl']],
+      ['an import into a populated store', ['first.jsonl', 'rest.jsonl']],
+    ])(
+      'stores the same links, learned source names and findings in %s',
+      async (_, files) => {
+        const [bulk, one] = [await open(), await open()];
+        try {
+          for (const db of [bulk, one]) {
+            await addSource(db, { id: 'azurelinux-3.0-oval', location: FEED.path });
+            await syncSource(db, 'azurelinux-3.0-oval');
+          }
+          let hosts = 0;
+          for (const f of files) {
+            const r = await importInventories(bulk, join(dir, f), { batch: 5 });
+            expect(r.failures).toEqual([]);
+            hosts += r.hosts;
+          }
+          expect(hosts).toBe(12);
+          for (const h of fleet) {
+            const s = await importInventoryFile(one, { file: join(dir, `${h.name}.tsv`), name: h.name, release: R });
+            await scanTarget(one, s.target.id);
+          }
+          const names = [...new Set(fleet.flatMap((h) => h.packages.map((p) => p.name)))];
+          const want = await stored(one, names);
+          expect((want as { findings: unknown[] }).findings.length).toBeGreaterThan(100);
+          expect(await stored(bulk, names)).toEqual(want);
+        } finally {
+          await bulk.close();
+          await one.close();
         }
-        const r = await importInventories(bulk, join(dir, 'fleet.jsonl'), { batch: 5 });
-        expect(r).toMatchObject({ hosts: 12, failures: [] });
-        for (const h of fleet) {
-          const s = await importInventoryFile(one, { file: join(dir, `${h.name}.tsv`), name: h.name, release: R });
-          await scanTarget(one, s.target.id);
-        }
-        const names = [...new Set(fleet.flatMap((h) => h.packages.map((p) => p.name)))];
-        const want = await stored(one, names);
-        expect((want as { findings: unknown[] }).findings.length).toBeGreaterThan(100);
-        expect(await stored(bulk, names)).toEqual(want);
-      } finally {
-        await bulk.close();
-        await one.close();
-      }
-    }, 300_000);
+      },
+      300_000,
+    );
   });
 });

@@ -7,9 +7,20 @@ import type { InstalledPackage } from '../core/target.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { feedDocuments } from '../lib/archive.js';
-import { learnSourceNamesOfMany, saveInventories, transaction, upsertTarget, type Db } from '../storage/index.js';
+import {
+  countInventoried,
+  learnSourceNamesOfMany,
+  restoreIndexes,
+  saveInventories,
+  suspendIndexes,
+  transaction,
+  upsertTarget,
+  type Db,
+  type Tx,
+} from '../storage/index.js';
+import { expireAcceptances } from './acceptance-expiry.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
-import { rescan } from './fleet-scan.js';
+import { rescan, rescanWithin, type RescanResult } from './fleet-scan.js';
 import { MAX_INVENTORY_BYTES } from './inventory.js';
 import { readBoundedText } from './read-file.js';
 import { saveInventoryWithSources } from './source-names.js';
@@ -117,12 +128,19 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
   const ids = new Set<string>();
   const size = Math.max(1, o.batch ?? 500);
   let batch: { name: string; release: string; packages: InstalledPackage[] }[] = [];
+  // An initial load (the store holds no more hosts with an inventory than one batch) runs in ONE
+  // transaction: the links' secondary index, and the findings' when the match at least doubles
+  // them, are dropped and built once at the end (a sorted build, not a random insert per row;
+  // rolled back with the rest on failure). Other writers wait for it. Otherwise a transaction
+  // per batch.
+  const initial = (await countInventoried(db)) <= size;
+  let inTx: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T> = (fn) => transaction(db, fn);
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const now = clock().toISOString();
     const todo = batch;
     batch = [];
-    await transaction(db, async (tx) => {
+    await inTx(async (tx) => {
       // Inventories that name every package's source (rpm -qa, dpkg-query) are stored together:
       // their builds looked up and linked for the whole batch. Others resolve their source
       // names host by host first (repositories, learned claims, the shipped map).
@@ -169,30 +187,47 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
       }
     });
   };
-  for await (const e of entries(path)) {
-    try {
-      const inv = parseInventoryToScan(await e.text(), e.record);
-      const release = e.release ?? o.release ?? releaseFromPackages(inv.packages);
-      if (release === null) throw new BulwarkError('usage', `${e.record}: cannot tell the release; give --release (e.g. ${EXAMPLE_RELEASE})`);
-      const family = releaseFamily(release);
-      if (family === null) throw new BulwarkError('usage', `${e.record}: "${release}" is not a release Bulwark knows`);
-      if (family !== inv.family) throw new BulwarkError('usage', `${e.record}: lists ${inv.family} packages but ${release} is a ${family} release`);
-      batch.push({ name: e.name, release, packages: inv.packages });
-    } catch (err) {
-      if (!(err instanceof BulwarkError)) throw err;
-      report.failures.push({ record: e.record, error: err.message });
+  const store = async (): Promise<void> => {
+    for await (const e of entries(path)) {
+      try {
+        const inv = parseInventoryToScan(await e.text(), e.record);
+        const release = e.release ?? o.release ?? releaseFromPackages(inv.packages);
+        if (release === null) throw new BulwarkError('usage', `${e.record}: cannot tell the release; give --release (e.g. ${EXAMPLE_RELEASE})`);
+        const family = releaseFamily(release);
+        if (family === null) throw new BulwarkError('usage', `${e.record}: "${release}" is not a release Bulwark knows`);
+        if (family !== inv.family) throw new BulwarkError('usage', `${e.record}: lists ${inv.family} packages but ${release} is a ${family} release`);
+        batch.push({ name: e.name, release, packages: inv.packages });
+      } catch (err) {
+        if (!(err instanceof BulwarkError)) throw err;
+        report.failures.push({ record: e.record, error: err.message });
+      }
+      if (batch.length >= size) await flush();
     }
-    if (batch.length >= size) await flush();
-  }
-  await flush();
-  report.hosts = ids.size;
-  report.importSeconds = Math.round(performance.now() - started) / 1000;
-  const matchStarted = performance.now();
-  if (ids.size > 0) {
-    const r = await rescan(db, { targets: [...ids] }, { clock });
+    await flush();
+    report.hosts = ids.size;
+    report.importSeconds = Math.round(performance.now() - started) / 1000;
+  };
+  let matchStarted = 0;
+  const matched = (r: RescanResult): void => {
     report.matched = r.distinctMatched;
     for (const c of r.counts.values()) report.opened += c.opened;
     for (const f of r.failures) report.failures.push({ record: f.target, error: f.error });
+  };
+  if (initial) {
+    // What every stored scan does first, before the transaction (rescan does it in its own).
+    await expireAcceptances(db, clock().toISOString(), SYSTEM);
+    await transaction(db, async (tx) => {
+      inTx = (fn) => fn(tx);
+      const links = await suspendIndexes(tx, 'target_packages');
+      await store();
+      await restoreIndexes(tx, links);
+      matchStarted = performance.now();
+      if (ids.size > 0) matched(await rescanWithin(tx, { targets: [...ids] }, { clock }));
+    });
+  } else {
+    await store();
+    matchStarted = performance.now();
+    if (ids.size > 0) matched(await rescan(db, { targets: [...ids] }, { clock }));
   }
   report.matchSeconds = Math.round(performance.now() - matchStarted) / 1000;
   await recordAudit(

@@ -14,7 +14,9 @@ import {
   linksOfTargets,
   loadAdvisoriesWithPks,
   namesHeldInRelease,
+  restoreIndexes,
   scanTargets,
+  suspendFindingIndexes,
   targetsWithFindingsOn,
   transaction,
   upsertAdvisories,
@@ -26,6 +28,7 @@ import {
   type ResolvedFinding,
   type ScanTargetRow,
   type TargetFindingSet,
+  type Tx,
 } from '../storage/index.js';
 import { lifecycleFinding } from './lifecycle-finding.js';
 import { expireAcceptances } from './acceptance-expiry.js';
@@ -57,6 +60,9 @@ export interface RescanOptions {
   /** Keep each match's installed package source, per target (a one-host scan prints them). */
   sources?: boolean;
 }
+
+/** Runs one batch's writes in a transaction (its own, or the one the whole scan runs in). */
+type InTx = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export interface RescanResult {
   /** The targets matched, by name. */
@@ -98,6 +104,27 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
   // Acceptances that expired by now end first (audited), so the findings written below are open again.
   await expireAcceptances(db, now.toISOString(), SYSTEM);
+  await scanIn(db, (fn) => transaction(db, fn), scope, o, now, result);
+  return result;
+}
+
+/**
+ * rescan with every batch in the caller's transaction (a bulk import's initial load), without
+ * ending expired acceptances first (the caller does, before its transaction). On SQLite, when
+ * the targets getting their first findings are at least as many as those with findings, the
+ * findings table's secondary indexes are dropped and built again before it commits.
+ * @example await rescanWithin(tx, { targets: ids })
+ */
+export async function rescanWithin(tx: Tx, scope: RescanScope, o: RescanOptions = {}): Promise<RescanResult> {
+  const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
+  if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
+  const suspended = await suspendFindingIndexes(tx, scope.targets ?? (await scanTargets(tx)).map((t) => t.id));
+  await scanIn(tx, (fn) => fn(tx), scope, o, (o.clock ?? systemClock)(), result);
+  await restoreIndexes(tx, suspended);
+  return result;
+}
+
+async function scanIn(db: Db | Tx, inTx: InTx, scope: RescanScope, o: RescanOptions, now: Date, result: RescanResult): Promise<void> {
   // A sync's scope: the targets come from the index (holders of the named builds, and targets
   // with findings on the advisories), not from a list.
   let extraTargets: string[] = [];
@@ -125,15 +152,14 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
   for (const [release, targets] of byRelease) {
     const work = await plan(db, release, targets, scope, extraTargets, builds);
     if (work === null) continue;
-    await runRelease(db, work, builds, now, o, result);
+    await runRelease(db, inTx, work, builds, now, o, result);
   }
   result.targets.sort((a, b) => a.name.localeCompare(b.name));
-  return result;
 }
 
 /** What to read and match for one release. */
 async function plan(
-  db: Db,
+  db: Db | Tx,
   release: string,
   targets: ScanTargetRow[],
   scope: RescanScope,
@@ -200,7 +226,15 @@ async function plan(
   return { release, targets, buildPks: undefined, advisories, writeScope: {}, full: true };
 }
 
-async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
+async function runRelease(
+  db: Db | Tx,
+  inTx: InTx,
+  w: ReleaseWork,
+  builds: Map<number, InstalledPackage>,
+  now: Date,
+  o: RescanOptions,
+  result: RescanResult,
+): Promise<void> {
   const family = releaseFamily(w.release);
   if (family === null) return;
   const at = now.toISOString();
@@ -223,7 +257,7 @@ async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledP
   const size = Math.max(1, o.batch ?? 500);
   for (let i = 0; i < w.targets.length; i += size) {
     const batch = w.targets.slice(i, i + size);
-    const counts = await transaction(db, async (tx) => {
+    const counts = await inTx(async (tx) => {
       const links = await linksOfTargets(
         tx,
         batch.map((t) => t.id),

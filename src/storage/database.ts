@@ -89,8 +89,12 @@ function handle<T extends Db | Tx>(h: T, k: Query, sqlite?: BetterSqlite3.Databa
   return Object.assign(h, { [KYSELY]: k }, sqlite === undefined ? {} : { [SQLITE]: sqlite });
 }
 
-/** The better-sqlite3 handle behind a SQLite Db (not a Tx), under a symbol of this module's own. */
+/** The better-sqlite3 handle behind a SQLite Db or Tx, under a symbol of this module's own. */
 const SQLITE: unique symbol = Symbol('bulwark.sqlite');
+
+/** The better-sqlite3 handle of a SQLite Db or Tx (storage-internal: bulk writes run its statements inside a Tx). */
+export const sqliteOf = (on: Executor): BetterSqlite3.Database | undefined =>
+  on instanceof Kysely ? undefined : (on as { [SQLITE]?: BetterSqlite3.Database })[SQLITE];
 
 /**
  * Runs a read query on SQLite with its rows as arrays (better-sqlite3's raw mode, the columns in
@@ -101,8 +105,8 @@ const SQLITE: unique symbol = Symbol('bulwark.sqlite');
  * @example const rows = await sqliteArrays(db, query.compile()) ?? (await query.execute()).map(Object.values)
  */
 export async function sqliteArrays(on: Executor, query: CompiledQuery): Promise<unknown[][] | null> {
-  const sqlite = on instanceof Kysely ? undefined : (on as { [SQLITE]?: BetterSqlite3.Database })[SQLITE];
-  if (sqlite === undefined) return null;
+  const sqlite = sqliteOf(on);
+  if (sqlite === undefined || (on as Partial<Tx>).inTransaction === true) return null;
   return kx(on)
     .connection()
     .execute(() =>
@@ -392,5 +396,5 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 export function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return kx(db)
     .transaction()
-    .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t)));
+    .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t, sqliteOf(db))));
 }

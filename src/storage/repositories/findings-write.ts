@@ -4,6 +4,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import { advisoryPksOf } from './builds.js';
+import { insertFindingRows } from './findings-bulk.js';
 import type { FindingsTable } from '../schema.js';
 import type { FindingCounts, FindingInput, InstalledBuild } from './findings.js';
 
@@ -224,7 +225,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
       absent.push({ row: o, present });
     }
   }
-  for (const c of rowChunks(inserts)) await ex.insertInto('findings').values(c).execute();
+  await insertFindingRows(on, inserts);
   for (const c of rowChunks(upserts))
     await ex
       .insertInto('findings')
