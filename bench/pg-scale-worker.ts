@@ -11,6 +11,8 @@
  *     first sync of that feed through the product (services/feeds.ts syncSource, which re-scans
  *     the touched hosts), which gives the fleet its findings. With COPIES, the fleet is then
  *     copied in SQL to COPIES times HOSTS hosts (see replicate).
+ *   node --import tsx bench/pg-scale-worker.ts replicate SHARED_DATA_DIR URL COPIES
+ *     A seeded store (a copy of one, made by the bench) copied in SQL to COPIES times its hosts.
  *   node --import tsx bench/pg-scale-worker.ts sync SHARED_DATA_DIR URL
  *     The next real copy of the feed (2025-02-24) synced through the product with its re-scan:
  *     what `bulwark feeds sync` does. Timed end to end.
@@ -28,8 +30,8 @@ import { packageKey } from '../src/storage/index.js';
 import { realFleetHosts } from '../test/real-fleet.js';
 
 const [step, data, url, hostsArg, copiesArg] = process.argv.slice(2);
-if (data === undefined || url === undefined || (step !== 'seed' && step !== 'sync'))
-  throw new Error('usage: pg-scale-worker seed|sync SHARED_DATA_DIR URL [HOSTS]');
+if (data === undefined || url === undefined || (step !== 'seed' && step !== 'sync' && step !== 'replicate'))
+  throw new Error('usage: pg-scale-worker seed|replicate|sync SHARED_DATA_DIR URL [HOSTS|COPIES]');
 const OLD = join(data, 'azurelinux', 'oval', 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz');
 const NEXT = join(data, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
 const R = 'azurelinux:3.0';
@@ -220,5 +222,10 @@ async function sync(): Promise<void> {
 }
 
 if (step === 'seed') await seed(Number(hostsArg ?? 10_000), Number(copiesArg ?? 1));
-else await sync();
+else if (step === 'replicate') {
+  await replicate(Number(hostsArg ?? 1));
+  out['hosts'] = await pgCount(url, 'select count(*) as n from targets');
+  out['findings'] = await pgCount(url, 'select count(*) as n from findings');
+  out['seedMaxRssMB'] = rss();
+} else await sync();
 console.log(JSON.stringify(out));

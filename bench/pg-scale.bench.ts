@@ -90,12 +90,14 @@ const dbUrl = (name: string): string => {
   return u.toString();
 };
 
-/** What a seeded database depends on: the migrations and the seeding worker. */
+/** The way pg-scale-worker.ts seeds: bump it when that changes, so seeded databases are made again. */
+const SEED_VERSION = '1';
+
+/** What a seeded database depends on: the migrations and the seeding (SEED_VERSION). */
 function seedHash(ctx: BenchContext): string {
-  const h = createHash('sha256');
+  const h = createHash('sha256').update(SEED_VERSION);
   const dir = join(ctx.repo, 'src', 'storage', 'migrations');
   for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
-  h.update(readFileSync(join(ctx.repo, 'bench', 'pg-scale-worker.ts')));
   return h.digest('hex').slice(0, 10);
 }
 
@@ -115,10 +117,15 @@ async function seeded(ctx: BenchContext, data: string, size: number): Promise<{ 
     return { name, seed: { ...seed, cached: 'yes' } };
   }
   const tmp = `${prefix}_tmp_${randomBytes(4).toString('hex')}`;
-  await admin((c) => c.query(`create database ${tmp}`));
+  // A fleet larger than BASE hosts is copies of the BASE-host one: made from its seeded database.
+  const from = size > BASE ? await seeded(ctx, data, BASE) : null;
+  await admin((c) => c.query(from === null ? `create database ${tmp}` : `create database ${tmp} template ${from.name} strategy file_copy`));
   try {
-    const base = Math.min(size, BASE);
-    const seed = await worker(ctx, ['seed', data, dbUrl(tmp), String(base), String(Math.ceil(size / base))]);
+    const seed: Record<string, number | string> =
+      from === null
+        ? await worker(ctx, ['seed', data, dbUrl(tmp), String(size)])
+        : { ...from.seed, ...(await worker(ctx, ['replicate', data, dbUrl(tmp), String(Math.ceil(size / BASE))])) };
+    delete seed['cached'];
     seed['seedLoad'] = load();
     await admin(async (c) => {
       await c.query(`alter database ${tmp} rename to ${name}`);
