@@ -105,8 +105,8 @@ export async function rescanAdvisoriesInSql(
           present.push({ ...b, sig: g.sig });
         }
       }
-      await s.putFindings(found, present);
-      for (let from = 0; from < targets; from += size) await s.writeRange(from, Math.min(targets, from + size), advisoryPks, at);
+      await s.putFindings(found, present, advisoryPks);
+      for (let from = 0; from < targets; from += size) await s.writeRange(from, Math.min(targets, from + size), at);
       result.looked += targets;
     });
     result.distinctMatched += matcher.matched;

@@ -42,10 +42,14 @@ export interface ScopeSession {
     signatures: ScopeSignature[];
     targets: number;
   }>;
-  /** What each signature's targets are found to have, and the builds judged (deduplicated by the caller). */
-  putFindings(findings: readonly SignatureFinding[], builds: readonly (InstalledBuild & { sig: number })[]): Promise<void>;
-  /** Writes the findings of targets [from, to) in name order, within `advisoryPks`, in one transaction. */
-  writeRange(from: number, to: number, advisoryPks: readonly number[], now: string): Promise<void>;
+  /**
+   * What each signature's targets are found to have, and the builds judged (deduplicated by the
+   * caller); the targets' stored findings on `advisoryPks` are read alongside (through the
+   * findings' advisory index: only the scope's rows).
+   */
+  putFindings(findings: readonly SignatureFinding[], builds: readonly (InstalledBuild & { sig: number })[], advisoryPks: readonly number[]): Promise<void>;
+  /** Writes the findings of targets [from, to) in name order, in one transaction. */
+  writeRange(from: number, to: number, now: string): Promise<void>;
 }
 
 /** Runs `fn` with a scope session on one PostgreSQL connection; its temporary tables go with it. */
@@ -54,10 +58,16 @@ export async function withScopeSession<T>(db: Db, fn: (s: ScopeSession) => Promi
   return kx(db)
     .connection()
     .execute(async (c) => {
+      // Short statements over temporary tables: no JIT compile (a second or more each), sorts
+      // and hashes of a few hundred thousand rows in memory. Reset before the connection goes back.
+      await sql`set jit = off`.execute(c);
+      await sql`set work_mem = '64MB'`.execute(c);
       try {
         return await fn(session(c));
       } finally {
-        await sql`drop table if exists rs_t, rs_sig, rs_member, rs_cur, rs_present`.execute(c);
+        await sql`drop table if exists rs_t, rs_sig, rs_member, rs_cur, rs_present, rs_old`.execute(c);
+        await sql`reset jit`.execute(c);
+        await sql`reset work_mem`.execute(c);
       }
     });
 }
@@ -67,7 +77,7 @@ const CHUNK = 20_000;
 function session(c: Kysely<Database>): ScopeSession {
   return {
     async signatures(p) {
-      await sql`drop table if exists rs_t, rs_sig, rs_member, rs_cur, rs_present`.execute(c);
+      await sql`drop table if exists rs_t, rs_sig, rs_member, rs_cur, rs_present, rs_old`.execute(c);
       // Each touched target with its in-scope builds, found through the links' (package_pk, target_id) index.
       await sql`create temp table rs_t as
         with h as (
@@ -108,7 +118,7 @@ function session(c: Kysely<Database>): ScopeSession {
         targets: Number(n.rows[0]?.n ?? 0),
       };
     },
-    async putFindings(findings, builds) {
+    async putFindings(findings, builds, advisoryPks) {
       await sql`create temp table rs_cur (sig int, ord int, advisory_pk bigint, package text, arch text, installed text, fixed text,
         severity text, severity_rank int, status text, reason text, source_package text)`.execute(c);
       await sql`create temp table rs_present (sig int, package text, arch text, installed text)`.execute(c);
@@ -129,9 +139,13 @@ function session(c: Kysely<Database>): ScopeSession {
       await sql`create index on rs_present (sig, package, arch, installed)`.execute(c);
       await sql`analyze rs_cur`.execute(c);
       await sql`analyze rs_present`.execute(c);
+      await sql`create temp table rs_old as
+        select o.pk, m.target_id, m.sig, m.ord, o.advisory_pk, o.package, o.arch, o.installed
+        from findings o join rs_member m on m.target_id = o.target_id where o.advisory_pk = any(${advisoryPks}::bigint[])`.execute(c);
+      await sql`create index on rs_old (ord)`.execute(c);
+      await sql`analyze rs_old`.execute(c);
     },
-    async writeRange(from, to, advisoryPks, now) {
-      const advs = advisoryPks as number[];
+    async writeRange(from, to, now) {
       await sql`begin`.execute(c);
       try {
         // Still found: refreshed (writeFindingSets' upsert and last_seen_at refresh give these
@@ -142,9 +156,8 @@ function session(c: Kysely<Database>): ScopeSession {
             reason = case when (f.status = 'accepted' or (f.status = 'withdrawn' and f.closed_from = 'accepted'))
               and (f.accepted_until is null or f.accepted_until > ${now}::timestamptz) then f.reason else c.reason end,
             last_seen_at = ${now}::timestamptz, closed_at = null, closed_from = null, source_package = c.source_package
-          from rs_member m join rs_cur c on c.sig = m.sig
-          where m.ord >= ${from} and m.ord < ${to} and f.target_id = m.target_id and f.advisory_pk = c.advisory_pk
-            and f.package = c.package and f.arch = c.arch`.execute(c);
+          from rs_old o join rs_cur c on c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch
+          where o.ord >= ${from} and o.ord < ${to} and f.pk = o.pk`.execute(c);
         // No longer found: `fixed` when the advisory stands with a fix (a release's end of support
         // needs none) and the build it was found on is gone, else `withdrawn` (the feed changed).
         await sql`update findings f set
@@ -154,11 +167,10 @@ function session(c: Kysely<Database>): ScopeSession {
           from (
             select o.pk, (a.pk is not null and a.withdrawn_at is null
                 and (o.package = '(release)' or exists (select 1 from fixes x where x.advisory_pk = o.advisory_pk))
-                and not exists (select 1 from rs_present p where p.sig = m.sig and p.package = o.package and p.arch = o.arch and p.installed = o.installed)) as fixed
-            from rs_member m join findings o on o.target_id = m.target_id
-            left join advisories a on a.pk = o.advisory_pk
-            where m.ord >= ${from} and m.ord < ${to} and o.advisory_pk = any(${advs}::bigint[])
-              and not exists (select 1 from rs_cur c where c.sig = m.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch)
+                and not exists (select 1 from rs_present p where p.sig = o.sig and p.package = o.package and p.arch = o.arch and p.installed = o.installed)) as fixed
+            from rs_old o left join advisories a on a.pk = o.advisory_pk
+            where o.ord >= ${from} and o.ord < ${to}
+              and not exists (select 1 from rs_cur c where c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch)
           ) x
           where f.pk = x.pk and ((not x.fixed and f.status not in ('fixed', 'withdrawn')) or (x.fixed and f.status <> 'fixed'))`.execute(c);
         // Found now and not stored: inserted in the JS path's order (target name, then the judge's).
@@ -168,7 +180,7 @@ function session(c: Kysely<Database>): ScopeSession {
             ${now}::timestamptz, ${now}::timestamptz, null, null, c.source_package
           from rs_member m join rs_cur c on c.sig = m.sig
           where m.ord >= ${from} and m.ord < ${to}
-            and not exists (select 1 from findings f where f.target_id = m.target_id and f.advisory_pk = c.advisory_pk and f.package = c.package and f.arch = c.arch)
+            and not exists (select 1 from rs_old o where o.target_id = m.target_id and o.advisory_pk = c.advisory_pk and o.package = c.package and o.arch = c.arch)
           order by m.ord, c.ord`.execute(c);
         await sql`commit`.execute(c);
       } catch (err) {

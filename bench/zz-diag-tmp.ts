@@ -1,0 +1,13 @@
+import { join } from 'node:path';
+import { syncSource } from '/work/wt/h-pg/src/services/feeds.js';
+import { openStore } from '/work/wt/h-pg/src/services/store.js';
+const url = process.argv[2] as string;
+const data = '/work/shared/data';
+const NEXT = join(data, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
+const db = await openStore({ dbPath: undefined, env: { BULWARK_DATABASE_URL: url } });
+const t = performance.now();
+process.stderr.write(`start ${(t / 1000).toFixed(2)}\n`);
+const r = await syncSource(db, 'azurelinux-3.0-oval', { file: NEXT });
+process.stderr.write(`end ${((performance.now()) / 1000).toFixed(2)}\n`);
+console.log(JSON.stringify({ s: (performance.now() - t) / 1000, printed: r.seconds, rescanned: r.rescanned, rss: process.resourceUsage().maxRSS / 1024 }));
+await db.close();
