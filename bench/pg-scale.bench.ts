@@ -1,20 +1,23 @@
 /**
  * Issue #14: the next real Azure Linux 3.0 OVAL synced with its re-scan on PostgreSQL, at fleet
- * sizes BULWARK_BENCH_PGSCALE="10000,30000,100000" (default "10000,30000"), each in a fresh
- * schema of BULWARK_TEST_DATABASE_URL (dropped afterwards). bench/pg-scale-worker.ts seeds the
- * fleet in SQL (multi-row unnest inserts) and runs the first sync, which gives it its findings;
- * a second process runs the measured sync (`bulwark feeds sync`'s service), so its peak RSS is its
- * own. PostgreSQL's own memory: the backends of that process (by application_name) sampled every
+ * sizes BULWARK_BENCH_PGSCALE="10000,30000,100000" (default "10000,30000"), on the server of
+ * BULWARK_TEST_DATABASE_URL. bench/pg-scale-worker.ts seeds the fleet in SQL (multi-row unnest
+ * inserts) and runs the first sync, which gives it its findings, into a database of its own that
+ * is kept as a template (`<prefix>_seed_<size>_<hash>`, prefix BULWARK_BENCH_PGSCALE_DB, default
+ * `bench_pgscale`; the hash covers the migrations and the worker, so a schema change seeds
+ * again): a 100,000-host fleet takes a quarter of an hour to seed, a copy of it a minute. Each run
+ * syncs in a fresh copy (`CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY`, dropped afterwards)
+ * from a second process (`bulwark feeds sync`'s service), so its peak RSS is its own. PostgreSQL's own memory: the backends of that process (by application_name) sampled every
  * 200 ms, private (RssAnon) and peak resident (VmHWM, which counts shared buffers touched).
  * The growth line compares seconds per 10,000 hosts and per distinct build between the sizes.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freshPgSchema, TEST_PG_URL } from '../test/databases.js';
+import { TEST_PG_URL } from '../test/databases.js';
 import type { BenchContext, BenchRow } from './harness.js';
 
 const run = promisify(execFile);
@@ -70,6 +73,72 @@ function sampleBackends(app: string): { stop: () => Promise<{ anonMB: number; hw
 
 const BASE = 10_000;
 
+async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: TEST_PG_URL });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const dbUrl = (name: string): string => {
+  const u = new URL(TEST_PG_URL);
+  u.pathname = `/${name}`;
+  u.searchParams.delete('schema');
+  return u.toString();
+};
+
+/** The way pg-scale-worker.ts seeds: bump it when that changes, so seeded databases are made again. */
+const SEED_VERSION = '1';
+
+/** What a seeded database depends on: the migrations and the seeding (SEED_VERSION). */
+function seedHash(ctx: BenchContext): string {
+  const h = createHash('sha256').update(SEED_VERSION);
+  const dir = join(ctx.repo, 'src', 'storage', 'migrations');
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  return h.digest('hex').slice(0, 10);
+}
+
+/**
+ * The seeded database of `size` hosts, made once (seeded under a temporary name, renamed when
+ * complete) and kept; returns its name and the seed figures (null when it was already there).
+ */
+async function seeded(ctx: BenchContext, data: string, size: number): Promise<{ name: string; seed: Record<string, number | string> }> {
+  const prefix = process.env['BULWARK_BENCH_PGSCALE_DB'] ?? 'bench_pgscale';
+  const name = `${prefix}_seed_${String(size)}_${seedHash(ctx)}`;
+  const have = await admin(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount ?? 0);
+  if (have > 0) {
+    const seed = await admin(async (c) => {
+      const r = await c.query<{ d: string | null }>('select shobj_description(oid, $2) as d from pg_database where datname = $1', [name, 'pg_database']);
+      return JSON.parse(r.rows[0]?.d ?? '{}') as Record<string, number | string>;
+    });
+    return { name, seed: { ...seed, cached: 'yes' } };
+  }
+  const tmp = `${prefix}_tmp_${randomBytes(4).toString('hex')}`;
+  // A fleet larger than BASE hosts is copies of the BASE-host one: made from its seeded database.
+  const from = size > BASE ? await seeded(ctx, data, BASE) : null;
+  await admin((c) => c.query(from === null ? `create database ${tmp}` : `create database ${tmp} template ${from.name} strategy file_copy`));
+  try {
+    const seed: Record<string, number | string> =
+      from === null
+        ? await worker(ctx, ['seed', data, dbUrl(tmp), String(size)])
+        : { ...from.seed, ...(await worker(ctx, ['replicate', data, dbUrl(tmp), String(Math.ceil(size / BASE))])) };
+    delete seed['cached'];
+    seed['seedLoad'] = load();
+    await admin(async (c) => {
+      await c.query(`alter database ${tmp} rename to ${name}`);
+      // The seed's figures travel with it (a database comment), for the rows of later runs.
+      await c.query(`comment on database ${name} is ${pg.escapeLiteral(JSON.stringify(seed))}`);
+    });
+    return { name, seed };
+  } catch (err) {
+    await admin((c) => c.query(`drop database if exists ${tmp}`));
+    throw err;
+  }
+}
+
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
@@ -78,22 +147,25 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const done: { hosts: number; builds: number; s: number }[] = [];
   for (const size of (process.env['BULWARK_BENCH_PGSCALE'] ?? '10000,30000').split(',').map(Number)) {
-    const schema = await freshPgSchema();
     const app = `bulwark-pgscale-${randomBytes(4).toString('hex')}`;
-    const u = new URL(schema.url);
-    u.searchParams.set('application_name', app);
     const at = `${size.toLocaleString('en-US')} hosts, PostgreSQL`;
+    const { name: template, seed: s } = await seeded(ctx, data, size);
+    const runDb = `${template.replace(/_seed_.*/, '')}_run_${randomBytes(4).toString('hex')}`;
+    const tc = performance.now();
+    await admin((c) => c.query(`create database ${runDb} template ${template} strategy file_copy`));
+    const copyS = (performance.now() - tc) / 1000;
+    const u = new URL(dbUrl(runDb));
+    u.searchParams.set('application_name', app);
     try {
       // Up to 10,000 hosts generated and matched by the first sync; larger fleets are copies of them.
       const base = Math.min(size, BASE);
-      const s = await worker(ctx, ['seed', data, u.toString(), String(base), String(Math.ceil(size / base))]);
-      const seedLoad = load();
+      const seedLoad = String(s['seedLoad'] ?? load());
       const mem = sampleBackends(app);
       const r = await worker(ctx, ['sync', data, u.toString()]);
       const pgMem = await mem.stop();
       const syncLoad = load();
       // Each size's raw figures as soon as they are known (a 100,000-host run is long).
-      process.stderr.write(`${JSON.stringify({ size, seed: s, sync: r, pgMem, seedLoad, syncLoad })}\n`);
+      process.stderr.write(`${JSON.stringify({ size, seed: s, copyS, sync: r, pgMem, seedLoad, syncLoad })}\n`);
       const builds = Number(s['distinctBuilds']);
       const seconds = Number(r['syncS']);
       done.push({ hosts: size, builds, s: seconds });
@@ -114,7 +186,7 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
           unit: 's',
           target: '',
           ok: null,
-          note: `${String(s['findings'])} findings in all; plain indexes dropped and rebuilt (${Number(s['reindexS'] ?? 0).toFixed(0)} s of it)`,
+          note: `${String(s['findings'])} findings in all; plain indexes dropped and rebuilt (${Number(s['reindexS'] ?? 0).toFixed(0)} s of it); ${s['cached'] === undefined ? 'seeded now' : 'seeded before, kept'}; this run's copy ${copyS.toFixed(0)} s`,
         },
         {
           issue: '#14',
@@ -145,7 +217,7 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
         },
       );
     } finally {
-      await schema.drop();
+      await admin((c) => c.query(`drop database if exists ${runDb}`));
     }
   }
   done.sort((a, b) => a.hosts - b.hosts);

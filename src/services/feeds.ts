@@ -267,7 +267,7 @@ async function rescanTouched(db: Db, source: string, at: string, clock: Clock): 
   const changed = await advisoriesChangedAt(db, source, at);
   if (changed.length === 0) return 0;
   const r = await rescan(db, { advisoryPks: changed.map((c) => c.pk) }, { clock });
-  return r.targets.length;
+  return r.looked;
 }
 
 /**

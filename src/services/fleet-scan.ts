@@ -2,9 +2,8 @@ import { setImmediate } from 'node:timers/promises';
 import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
-import { BuildMatcher, judgeTarget } from '../matching/fleet.js';
-import { mitigateByLivePatches } from '../matching/livepatch.js';
-import { indexFixes, installedVersion, type Match } from '../matching/match.js';
+import { BuildMatcher } from '../matching/fleet.js';
+import { indexFixes, type Match } from '../matching/match.js';
 import {
   advisoryPksOf,
   buildsByPk,
@@ -24,12 +23,13 @@ import {
   type Db,
   type FindingCounts,
   type FindingScope,
-  type InstalledBuild,
   type ResolvedFinding,
   type ScanTargetRow,
   type TargetFindingSet,
   type Tx,
 } from '../storage/index.js';
+import { advisoryKey, judgeHeld } from './fleet-judge.js';
+import { rescanAdvisoriesInSql } from './fleet-scan-sql.js';
 import { lifecycleFinding } from './lifecycle-finding.js';
 import { expireAcceptances } from './acceptance-expiry.js';
 import { SYSTEM } from './audit.js';
@@ -59,14 +59,21 @@ export interface RescanOptions {
   batch?: number;
   /** Keep each match's installed package source, per target (a one-host scan prints them). */
   sources?: boolean;
+  /**
+   * A sync's scope (`advisoryPks` alone) on PostgreSQL is written as set operations in SQL
+   * (fleet-scan-sql.ts) unless this is false: the per-target path, which the tests compare it with.
+   */
+  inSql?: boolean;
 }
 
 /** Runs one batch's writes in a transaction (its own, or the one the whole scan runs in). */
 type InTx = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export interface RescanResult {
-  /** The targets matched, by name. */
+  /** The targets matched, by name (not listed by a sync's re-scan in SQL: see `looked`). */
   targets: ScanTargetRow[];
+  /** How many targets were looked at. */
+  looked: number;
   counts: Map<string, FindingCounts>;
   failures: { target: string; error: string }[];
   /** Distinct builds matched (each once). */
@@ -79,8 +86,6 @@ export interface RescanResult {
 export function packageSourceKey(f: { advisorySource: string; advisoryId: string; package: string; arch: string }): string {
   return [f.advisorySource, f.advisoryId, f.package, f.arch].join('\u0000');
 }
-
-const advisoryKey = (source: string, id: string): string => `${source}\u0000${id}`;
 
 interface ReleaseWork {
   release: string;
@@ -100,10 +105,21 @@ interface ReleaseWork {
 export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
   const clock = o.clock ?? systemClock;
   const now = clock();
-  const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
+  const result: RescanResult = { targets: [], looked: 0, counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
   // Acceptances that expired by now end first (audited), so the findings written below are open again.
   await expireAcceptances(db, now.toISOString(), SYSTEM);
+  if (
+    db.dialect === 'postgres' &&
+    o.inSql !== false &&
+    o.sources !== true &&
+    scope.advisoryPks !== undefined &&
+    scope.targets === undefined &&
+    scope.packages === undefined
+  ) {
+    const r = await rescanAdvisoriesInSql(db, scope.advisoryPks, now, o.batch);
+    return { ...result, ...r };
+  }
   await scanIn(db, (fn) => transaction(db, fn), scope, o, now, result);
   return result;
 }
@@ -116,7 +132,7 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
  * @example await rescanWithin(tx, { targets: ids })
  */
 export async function rescanWithin(tx: Tx, scope: RescanScope, o: RescanOptions = {}): Promise<RescanResult> {
-  const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
+  const result: RescanResult = { targets: [], looked: 0, counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
   const suspended = await suspendFindingIndexes(tx, scope.targets ?? (await scanTargets(tx)).map((t) => t.id));
   await scanIn(tx, (fn) => fn(tx), scope, o, (o.clock ?? systemClock)(), result);
@@ -155,6 +171,7 @@ async function scanIn(db: Db | Tx, inTx: InTx, scope: RescanScope, o: RescanOpti
     await runRelease(db, inTx, work, builds, now, o, result);
   }
   result.targets.sort((a, b) => a.name.localeCompare(b.name));
+  result.looked = result.targets.length;
 }
 
 /** What to read and match for one release. */
@@ -274,42 +291,9 @@ async function runRelease(
         list.push({ key: l.package_pk, pkg });
       }
       const sets: TargetFindingSet[] = batch.map((t) => {
-        const judgedTarget = judgeTarget(matcher, held.get(t.id) ?? [], t.runningKernel, t.streams);
-        const { judged } = judgedTarget;
-        // A running kernel's finding a loaded live patch fixes is mitigated (matching/livepatch.ts).
-        const matches = mitigateByLivePatches(judgedTarget.matches, judged, t.runningKernel, t.livePatches);
-        // Each binary's source package on this host, stored with its findings (issue #17): the least
-        // source name among the host's builds of that binary, else the binary itself.
-        const sourceOf = new Map<string, string>();
-        for (const h of held.get(t.id) ?? []) {
-          const s = h.pkg.sourceName;
-          const was = sourceOf.get(h.pkg.name);
-          if (s !== null && (was === undefined || s < was)) sourceOf.set(h.pkg.name, s);
-        }
-        const current: ResolvedFinding[] = [];
-        for (const m of matches) {
-          const pk = pkOf.get(advisoryKey(m.advisorySource, m.advisoryId));
-          if (pk === undefined) continue;
-          current.push({
-            advisorySource: m.advisorySource,
-            advisoryId: m.advisoryId,
-            advisoryPk: pk,
-            package: m.package,
-            arch: m.arch,
-            installed: m.installed,
-            fixed: m.fixed,
-            severity: m.severity,
-            status: m.status,
-            reason: m.reason,
-            sourcePackage: sourceOf.get(m.package) ?? m.package,
-          });
-        }
-        if (eol !== null) current.push({ ...eol, sourcePackage: eol.package });
-        // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
-        const present: InstalledBuild[] = judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) }));
-        if (w.full) present.push({ package: '(release)', arch: '-', installed: w.release });
-        if (o.sources === true) result.sources.set(t.id, new Map(matches.map((m) => [packageSourceKey(m), m.packageSource])));
-        return { targetId: t.id, current, builds: present };
+        const j = judgeHeld(matcher, held.get(t.id) ?? [], t, pkOf, eol, w.full ? w.release : null);
+        if (o.sources === true) result.sources.set(t.id, new Map(j.matches.map((m) => [packageSourceKey(m), m.packageSource])));
+        return { targetId: t.id, current: j.current, builds: j.present };
       });
       return writeFindingSets(tx, sets, w.writeScope, at);
     });

@@ -13,6 +13,7 @@ export * from './repositories/targets.js';
 export * from './repositories/findings.js';
 export * from './repositories/findings-write.js';
 export * from './repositories/findings-bulk.js';
+export { withScopeSession, type ScopeSession, type ScopeSignature, type SignatureFinding } from './repositories/findings-scope-pg.js';
 export * from './repositories/findings-accept.js';
 export * from './repositories/builds.js';
 export * from './repositories/inventory-bulk.js';

@@ -41,6 +41,7 @@ import { findingsRiskOrder } from './0062-findings-risk-order.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
+import { findingsFillfactor } from './0071-findings-fillfactor.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
 
@@ -94,6 +95,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0062-findings-risk-order': findingsRiskOrder(),
     '0063-live-patches': livePatches(dialect),
     '0057-fanout-indexes': fanOutIndexes(),
+    '0071-findings-fillfactor': findingsFillfactor(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

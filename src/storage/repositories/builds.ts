@@ -237,3 +237,28 @@ export async function countActiveFindings(on: Executor, targetId: string): Promi
     .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
+
+/** The releases of the targets with an inventory (null: targets without one), with how many targets each. */
+export async function inventoryReleases(on: Executor): Promise<{ release: string | null; targets: number }[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('targets')
+    .select(['release_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .where('inventory_at', 'is not', null)
+    .groupBy('release_id')
+    .execute();
+  return rows.map((r) => ({ release: r.release_id, targets: Number(r.n) }));
+}
+
+/** The targets with an inventory in `release` (null: without a release), by name. */
+export async function scanTargetsInRelease(on: Executor, release: string | null): Promise<ScanTargetRow[]> {
+  const ex = kx(on);
+  const rows = await ex
+    .selectFrom('targets')
+    .select(targetColumns)
+    .where('inventory_at', 'is not', null)
+    .where('release_id', release === null ? 'is' : '=', release)
+    .orderBy('name')
+    .execute();
+  return rows.map(toScanTarget);
+}
