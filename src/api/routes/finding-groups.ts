@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { FINDING_GROUP_SORTS, findingGroupsPage, type FindingGroupSort } from '../../services/finding-groups.js';
+import { FINDING_GROUP_SORTS, type FindingGroupSort } from '../../services/finding-groups.js';
+import { pooledRead } from '../../services/read-pool.js';
 import { csv, findingStatus, route, severity, type Route } from './route.js';
 
 type Status = (typeof findingStatus)[number];
@@ -29,9 +30,9 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
     }),
+    // On SQLite, answered by a read worker (services/read-pool.ts): the server's thread stays free.
     handle: ({ db, query }) =>
-      findingGroupsPage(
-        db,
+      pooledRead(db, 'findingGroupsPage', [
         query.by,
         {
           ...(query.host !== undefined ? { host: query.host } : {}),
@@ -44,7 +45,7 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
           ...(query.kev === 'true' ? { kev: true } : {}),
           ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
         },
-        query,
-      ),
+        { limit: query.limit, offset: query.offset, sort: query.sort },
+      ]),
   }),
 ];

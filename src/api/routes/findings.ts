@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fleetOverview } from '../../services/overview.js';
 import { RISK_SORTS } from '../../core/risk.js';
-import { findingsPageOf } from '../../services/report.js';
+import { pooledRead } from '../../services/read-pool.js';
 import { writeReport } from '../../services/report-write.js';
 import { acceptRisk, unacceptRisk } from '../../services/risk-acceptance.js';
 import { csv, findingStatus, isoTime, page, Raw, route, severity, type Route } from './route.js';
@@ -85,9 +85,9 @@ export const FINDING_ROUTES: readonly Route[] = [
       epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
     // Paged by the database: a fleet of 10,000 hosts has hundreds of thousands of findings.
+    // On SQLite, answered by a read worker (services/read-pool.ts): the server's thread stays free.
     handle: ({ db, query }) =>
-      findingsPageOf(
-        db,
+      pooledRead(db, 'findingsPage', [
         {
           hosts: query.host === undefined ? undefined : [query.host],
           minSeverity: query.severity,
@@ -96,8 +96,8 @@ export const FINDING_ROUTES: readonly Route[] = [
           kev: query.kev === 'true',
           epssAbove: query.epssAbove,
         },
-        query,
-      ),
+        { limit: query.limit, offset: query.offset, sort: query.sort },
+      ]),
   }),
   route({
     method: 'get',

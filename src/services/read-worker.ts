@@ -1,0 +1,48 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { BulwarkError } from '../core/errors.js';
+import { openDatabase, storageErrorOf } from '../storage/index.js';
+import { ReadCache, type ReadOp } from './read-ops.js';
+
+/**
+ * A read worker (services/read-pool.ts): its own read-only connection to the SQLite store (WAL:
+ * readers never wait for the writer, nor for each other), answering read questions with the same
+ * service functions the API runs in-process, from a cache exact to the store's data version.
+ */
+export interface ReadRequest {
+  id: number;
+  op: ReadOp;
+  args: unknown[];
+}
+export type ReadReply = { id: number; result: unknown } | { id: number; error: { code?: string; message: string; details?: unknown } };
+
+const { path, busyTimeoutMs, cache } = workerData as { path: string; busyTimeoutMs?: number; cache: boolean };
+const port = parentPort;
+if (port === null) throw new Error('read-worker.ts runs as a worker thread');
+const opened = openDatabase({ kind: 'sqlite', path, readOnly: true, ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) }, { migrate: false });
+const kept = new ReadCache(cache);
+
+port.on('message', (m: ReadRequest | 'close') => {
+  if (m === 'close') {
+    void opened
+      .then((db) => db.close())
+      .finally(() => {
+        port.close();
+      });
+    return;
+  }
+  opened
+    .then((db) => kept.answer(db, m.op, m.args as never))
+    .then(
+      (result) => {
+        port.postMessage({ id: m.id, result } satisfies ReadReply);
+      },
+      (err: unknown) => {
+        const e = storageErrorOf(err) ?? err;
+        const error =
+          e instanceof BulwarkError
+            ? { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) }
+            : { message: e instanceof Error ? e.message : String(e) };
+        port.postMessage({ id: m.id, error } satisfies ReadReply);
+      },
+    );
+});
