@@ -24,6 +24,11 @@ export function runRead<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Pro
   return fn(db, ...args);
 }
 
+/** One read question's answer as the API sends it: JSON text (what c.json would write for it). */
+export async function runReadJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
+  return JSON.stringify((await runRead(db, op, args)) ?? null);
+}
+
 /** Answers kept per question; forgotten wholesale past this many. */
 const CACHE_SIZE = 200;
 
@@ -38,20 +43,24 @@ const CACHE_SIZE = 200;
  */
 export class ReadCache {
   private version: number | null = null;
-  private readonly kept = new Map<string, unknown>();
+  private readonly kept = new Map<string, string>();
 
   /** `enabled` false: every question computed anew (for measuring the work itself). */
   constructor(private readonly enabled = true) {}
 
-  async answer<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<ReadResult<K>> {
+  /** The answer to a question as JSON text, computed, or kept from the same state of the store. */
+  async answer<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
     const before = this.enabled ? await dataVersion(db) : null;
-    if (before === null) return runRead(db, op, args);
+    if (before === null) return runReadJson(db, op, args);
     const key = JSON.stringify([op, args]);
     if (before !== this.version) {
       this.kept.clear();
       this.version = before;
-    } else if (this.kept.has(key)) return this.kept.get(key) as ReadResult<K>;
-    const result = await runRead(db, op, args);
+    } else {
+      const hit = this.kept.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const result = await runReadJson(db, op, args);
     if ((await dataVersion(db)) === before && this.version === before) {
       if (this.kept.size >= CACHE_SIZE) this.kept.clear();
       this.kept.set(key, result);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BulwarkError, type ErrorCode } from '../core/errors.js';
-import { runRead, type ReadArgs, type ReadOp, type ReadResult } from './read-ops.js';
+import { runReadJson, type ReadArgs, type ReadOp } from './read-ops.js';
 import type { ReadReply, ReadRequest } from './read-worker.js';
 import { storeLocation, type Db } from './store.js';
 
@@ -17,6 +17,8 @@ import { storeLocation, type Db } from './store.js';
  */
 export interface ReadPool {
   readonly size: number;
+  /** Settled when every worker has opened its connection (or failed to: questions then fail, and the worker is replaced). */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ const POOL: unique symbol = Symbol('bulwark.readPool');
 interface Slot {
   worker: Worker;
   busy: number;
+  ready: Promise<void>;
 }
 
 /** The worker's module: the built .js, or under tsx/vitest the .ts source loaded through tsx's hooks. */
@@ -51,25 +54,32 @@ function spawn(data: unknown): Worker {
 export function startReadPool(db: Db, path: string, opts: { size?: number; cache?: boolean; busyTimeoutMs?: number } = {}): ReadPool {
   const size = opts.size ?? Math.max(1, Math.min(4, availableParallelism()));
   const data = { path, cache: opts.cache !== false, ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}) };
-  const pending = new Map<number, { slot: Slot; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { slot: Slot; resolve: (json: string) => void; reject: (e: Error) => void }>();
   let next = 0;
   let closed = false;
   const slots: Slot[] = [];
   const start = (i: number): void => {
-    const slot: Slot = { worker: spawn(data), busy: 0 };
+    const worker = spawn(data);
+    let isReady: () => void = () => undefined;
+    const slot: Slot = { worker, busy: 0, ready: new Promise<void>((resolve) => (isReady = resolve)) };
     slot.worker.unref();
     slot.worker.on('message', (m: ReadReply) => {
+      if (m === 'ready') {
+        isReady();
+        return;
+      }
       const p = pending.get(m.id);
       if (p === undefined) return;
       pending.delete(m.id);
       slot.busy--;
-      if ('result' in m) p.resolve(m.result);
+      if ('json' in m) p.resolve(m.json);
       else if (m.error.code !== undefined)
         p.reject(new BulwarkError(m.error.code as ErrorCode, m.error.message, m.error.details as Record<string, unknown> | undefined));
       else p.reject(new Error(m.error.message));
     });
     // A worker that dies fails what it had in hand, and is replaced.
     const died = (why: string): void => {
+      isReady();
       for (const [id, p] of pending)
         if (p.slot === slot) {
           pending.delete(id);
@@ -89,7 +99,8 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
   for (let i = 0; i < size; i++) start(i);
   const pool = {
     size,
-    run(op: ReadOp, args: unknown[]): Promise<unknown> {
+    ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
+    run(op: ReadOp, args: unknown[]): Promise<string> {
       if (closed) return Promise.reject(new BulwarkError('internal', 'the read workers are closed'));
       const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
       const id = next++;
@@ -122,14 +133,14 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
 }
 
 /**
- * Answers a read question in a read worker when `db` has a pool (startReadPool), else here: the
- * same service function either way, so the same answer.
- * @example await pooledRead(db, 'findingGroupsPage', ['advisory', { tag: 'prod' }, { limit: 50, offset: 0, sort: '-severity' }])
+ * Answers a read question, as the JSON text the API sends, in a read worker when `db` has a pool
+ * (startReadPool), else here: the same service function either way, so the same answer.
+ * @example new Raw(await pooledJson(db, 'findingGroupsPage', ['advisory', { tag: 'prod' }, { limit: 50, offset: 0, sort: '-severity' }]), 'application/json')
  */
-export async function pooledRead<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<ReadResult<K>> {
-  const pool = (db as { [POOL]?: { run(op: ReadOp, args: unknown[]): Promise<unknown> } })[POOL];
-  if (pool === undefined) return runRead(db, op, args);
-  return (await pool.run(op, args)) as ReadResult<K>;
+export function pooledJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
+  const pool = (db as { [POOL]?: { run(op: ReadOp, args: unknown[]): Promise<string> } })[POOL];
+  if (pool === undefined) return runReadJson(db, op, args);
+  return pool.run(op, args as unknown[]);
 }
 
 /**

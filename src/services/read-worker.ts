@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BulwarkError } from '../core/errors.js';
-import { openDatabase, storageErrorOf } from '../storage/index.js';
+import { dataVersion, openDatabase, storageErrorOf } from '../storage/index.js';
 import { ReadCache, type ReadOp } from './read-ops.js';
 
 /**
@@ -13,13 +13,23 @@ export interface ReadRequest {
   op: ReadOp;
   args: unknown[];
 }
-export type ReadReply = { id: number; result: unknown } | { id: number; error: { code?: string; message: string; details?: unknown } };
+/** An answer as JSON text, or an error; `ready` once the connection is open. */
+export type ReadReply = { id: number; json: string } | { id: number; error: { code?: string; message: string; details?: unknown } } | 'ready';
 
 const { path, busyTimeoutMs, cache } = workerData as { path: string; busyTimeoutMs?: number; cache: boolean };
 const port = parentPort;
 if (port === null) throw new Error('read-worker.ts runs as a worker thread');
 const opened = openDatabase({ kind: 'sqlite', path, readOnly: true, ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) }, { migrate: false });
 const kept = new ReadCache(cache);
+// Ready once its modules are loaded and its connection answers: the server says it serves after that.
+void opened
+  .then(
+    (db) => dataVersion(db),
+    () => null,
+  )
+  .then(() => {
+    port.postMessage('ready' satisfies ReadReply);
+  });
 
 port.on('message', (m: ReadRequest | 'close') => {
   if (m === 'close') {
@@ -33,8 +43,8 @@ port.on('message', (m: ReadRequest | 'close') => {
   opened
     .then((db) => kept.answer(db, m.op, m.args as never))
     .then(
-      (result) => {
-        port.postMessage({ id: m.id, result } satisfies ReadReply);
+      (json) => {
+        port.postMessage({ id: m.id, json } satisfies ReadReply);
       },
       (err: unknown) => {
         const e = storageErrorOf(err) ?? err;

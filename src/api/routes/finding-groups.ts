@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FINDING_GROUP_SORTS, type FindingGroupSort } from '../../services/finding-groups.js';
-import { pooledRead } from '../../services/read-pool.js';
-import { csv, findingStatus, route, severity, type Route } from './route.js';
+import { pooledJson } from '../../services/read-pool.js';
+import { csv, findingStatus, Raw, route, severity, type Route } from './route.js';
 
 type Status = (typeof findingStatus)[number];
 const SORTS = FINDING_GROUP_SORTS.flatMap((s) => [s, `-${s}`]) as [`${'' | '-'}${FindingGroupSort}`, ...`${'' | '-'}${FindingGroupSort}`[]];
@@ -31,21 +31,24 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
       offset: z.coerce.number().int().min(0).default(0),
     }),
     // On SQLite, answered by a read worker (services/read-pool.ts): the server's thread stays free.
-    handle: ({ db, query }) =>
-      pooledRead(db, 'findingGroupsPage', [
-        query.by,
-        {
-          ...(query.host !== undefined ? { host: query.host } : {}),
-          ...(query.tag !== undefined ? { tag: query.tag } : {}),
-          ...(query.release !== undefined ? { release: query.release } : {}),
-          status: (query.status as Status[] | undefined) ?? ['open', 'no-fix', 'mitigated'],
-          ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
-          ...(query.cve !== undefined ? { cve: query.cve } : {}),
-          ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),
-          ...(query.kev === 'true' ? { kev: true } : {}),
-          ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
-        },
-        { limit: query.limit, offset: query.offset, sort: query.sort },
-      ]),
+    handle: async ({ db, query }) =>
+      new Raw(
+        await pooledJson(db, 'findingGroupsPage', [
+          query.by,
+          {
+            ...(query.host !== undefined ? { host: query.host } : {}),
+            ...(query.tag !== undefined ? { tag: query.tag } : {}),
+            ...(query.release !== undefined ? { release: query.release } : {}),
+            status: (query.status as Status[] | undefined) ?? ['open', 'no-fix', 'mitigated'],
+            ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
+            ...(query.cve !== undefined ? { cve: query.cve } : {}),
+            ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),
+            ...(query.kev === 'true' ? { kev: true } : {}),
+            ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
+          },
+          { limit: query.limit, offset: query.offset, sort: query.sort },
+        ]),
+        'application/json',
+      ),
   }),
 ];
