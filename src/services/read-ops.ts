@@ -26,7 +26,7 @@ export function runRead<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Pro
 
 /** One read question's answer as the API sends it: JSON text (what c.json would write for it). */
 export async function runReadJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
-  return JSON.stringify((await runRead(db, op, args)) ?? null);
+  return JSON.stringify(await runRead(db, op, args));
 }
 
 /** Answers kept per question; forgotten wholesale past this many. */

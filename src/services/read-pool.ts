@@ -140,7 +140,7 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
 export function pooledJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
   const pool = (db as { [POOL]?: { run(op: ReadOp, args: unknown[]): Promise<string> } })[POOL];
   if (pool === undefined) return runReadJson(db, op, args);
-  return pool.run(op, args as unknown[]);
+  return pool.run(op, args);
 }
 
 /**
