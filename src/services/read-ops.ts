@@ -29,8 +29,8 @@ export async function runReadJson<K extends ReadOp>(db: Db, op: K, args: ReadArg
   return JSON.stringify(await runRead(db, op, args));
 }
 
-/** Answers kept per question; forgotten wholesale past this many. */
-const CACHE_SIZE = 200;
+/** Answers kept, in characters of JSON in all (a page of 1,000 findings is about a megabyte); forgotten wholesale past it. */
+const CACHE_CHARS = 32 * 1024 * 1024;
 
 /**
  * Answers of read questions kept for as long as the store is unchanged (SQLite only): each is
@@ -44,6 +44,7 @@ const CACHE_SIZE = 200;
 export class ReadCache {
   private version: number | null = null;
   private readonly kept = new Map<string, string>();
+  private chars = 0;
 
   /** `enabled` false: every question computed anew (for measuring the work itself). */
   constructor(private readonly enabled = true) {}
@@ -55,6 +56,7 @@ export class ReadCache {
     const key = JSON.stringify([op, args]);
     if (before !== this.version) {
       this.kept.clear();
+      this.chars = 0;
       this.version = before;
     } else {
       const hit = this.kept.get(key);
@@ -62,8 +64,12 @@ export class ReadCache {
     }
     const result = await runReadJson(db, op, args);
     if ((await dataVersion(db)) === before && this.version === before) {
-      if (this.kept.size >= CACHE_SIZE) this.kept.clear();
+      if (this.chars + result.length > CACHE_CHARS) {
+        this.kept.clear();
+        this.chars = 0;
+      }
       this.kept.set(key, result);
+      this.chars += result.length;
     }
     return result;
   }
