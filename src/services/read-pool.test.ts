@@ -144,6 +144,28 @@ describe('read workers (SQLite)', () => {
   });
 });
 
+describe('read workers that cannot open the store', () => {
+  it('fail each question with the storage error, never hang, and close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-read-pool-'));
+    const db = await openDatabase({ kind: 'sqlite', path: join(dir, 'store.db') });
+    const pool = startReadPool(db, join(dir, 'missing', 'store.db'), { size: 1 });
+    try {
+      await pool.ready;
+      const err = await pooledJson(db, 'findingsPage', [{}, { limit: 5, offset: 0, sort: undefined }]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'storage.unavailable' });
+    } finally {
+      await pool.close();
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Closed: the database answers in-process again.
+    expect(pool.size).toBe(1);
+  }, 60_000);
+});
+
 describe.each(testDatabases())('findings pages without read workers on $name', ({ open }) => {
   it('are answered in-process, as the service answers them', async () => {
     const db = await open();

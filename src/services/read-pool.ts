@@ -28,6 +28,9 @@ interface Slot {
   worker: Worker;
   busy: number;
   ready: Promise<void>;
+  /** It said it was ready (its module loaded, its connection opened). */
+  served: boolean;
+  dead: boolean;
 }
 
 /** The worker's module: the built .js, or under tsx/vitest the .ts source loaded through tsx's hooks. */
@@ -61,10 +64,11 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
   const start = (i: number): void => {
     const worker = spawn(data);
     let isReady: () => void = () => undefined;
-    const slot: Slot = { worker, busy: 0, ready: new Promise<void>((resolve) => (isReady = resolve)) };
+    const slot: Slot = { worker, busy: 0, ready: new Promise<void>((resolve) => (isReady = resolve)), served: false, dead: false };
     slot.worker.unref();
     slot.worker.on('message', (m: ReadReply) => {
       if (m === 'ready') {
+        slot.served = true;
         isReady();
         return;
       }
@@ -77,8 +81,10 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
         p.reject(new BulwarkError(m.error.code as ErrorCode, m.error.message, m.error.details as Record<string, unknown> | undefined));
       else p.reject(new Error(m.error.message));
     });
-    // A worker that dies fails what it had in hand, and is replaced.
+    // A worker that dies fails what it had in hand, and is replaced if it had served (one that
+    // cannot even start is not started again and again: the questions are answered in-process).
     const died = (why: string): void => {
+      slot.dead = true;
       isReady();
       for (const [id, p] of pending)
         if (p.slot === slot) {
@@ -86,7 +92,7 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
           p.reject(new Error(`read worker: ${why}`));
         }
       slot.busy = 0;
-      if (!closed && slots[i] === slot) start(i);
+      if (!closed && slots[i] === slot && slot.served) start(i);
     };
     slot.worker.on('error', (err) => {
       died(err.message);
@@ -101,8 +107,9 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
     size,
     ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
     run(op: ReadOp, args: unknown[]): Promise<string> {
-      if (closed) return Promise.reject(new BulwarkError('internal', 'the read workers are closed'));
-      const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+      const alive = slots.filter((s) => !s.dead);
+      if (closed || alive.length === 0) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+      const slot = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
       const id = next++;
       slot.busy++;
       return new Promise((resolve, reject) => {
@@ -117,6 +124,10 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
         slots.map(
           (s) =>
             new Promise<void>((resolve) => {
+              if (s.dead) {
+                resolve();
+                return;
+              }
               s.worker.once('exit', () => {
                 resolve();
               });
