@@ -131,6 +131,8 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
               s.worker.once('exit', () => {
                 resolve();
               });
+              // Held until it has exited: the server's loop may have nothing else left to wait for.
+              s.worker.ref();
               s.worker.postMessage('close');
               // A worker stuck in a query is stopped.
               setTimeout(() => void s.worker.terminate(), 5000).unref();

@@ -36,7 +36,8 @@ port.on('message', (m: ReadRequest | 'close') => {
     void opened
       .then((db) => db.close())
       .finally(() => {
-        port.close();
+        // In a worker thread this ends the thread, not the server.
+        process.exit(0);
       });
     return;
   }

@@ -76,8 +76,6 @@ export async function serveCommand(
   const reads = readPoolForStore(db, { dbPath: o.dbPath, env: o.io.env });
   try {
     if (o.demo && (await listHosts(db)).length === 0) await runDemo(db);
-    // Serving is said once the read workers answer: the first findings page does not wait for them to start.
-    await reads?.ready;
     const server = await startServer(db, {
       host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
       port: Number(m[2]),
