@@ -27,7 +27,9 @@ import type { Dialect } from './dialect.js';
 export type { Dialect } from './dialect.js';
 
 /** Where the database lives: a SQLite file (the default) or a PostgreSQL URL. */
-export type DatabaseLocation = { kind: 'sqlite'; path: string; busyTimeoutMs?: number } | { kind: 'postgres'; url: string; schema?: string };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string; busyTimeoutMs?: number; /** An existing file, opened read-only (the API's read workers). */ readOnly?: boolean }
+  | { kind: 'postgres'; url: string; schema?: string };
 
 /** How long a SQLite write waits for another process's write to end before it gives up (storage.conflict). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -207,12 +209,13 @@ export async function openDatabase(location: DatabaseLocation, opts: { migrate?:
   if (location.kind === 'sqlite') {
     let sqlite: BetterSqlite3.Database;
     try {
-      if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
-      sqlite = new BetterSqlite3(location.path);
+      const ro = location.readOnly === true;
+      if (location.path !== ':memory:' && !ro) mkdirSync(dirname(location.path), { recursive: true });
+      sqlite = new BetterSqlite3(location.path, ro ? { readonly: true, fileMustExist: true } : {});
       // busy_timeout: a second process waits, not fails (set first: switching to WAL may wait
       // too); WAL: readers never block the writer.
       sqlite.pragma(`busy_timeout = ${String(location.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
-      sqlite.pragma('journal_mode = WAL');
+      if (!ro) sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('synchronous = NORMAL');
     } catch (err) {

@@ -19,6 +19,7 @@ export * from './repositories/builds.js';
 export * from './repositories/inventory-bulk.js';
 export * from './repositories/findings-summary.js';
 export * from './repositories/findings-groups.js';
+export * from './repositories/data-version.js';
 export * from './repositories/findings-stream.js';
 export * from './repositories/feeds.js';
 export * from './repositories/policies.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { FINDING_GROUP_SORTS, findingGroupsPage, type FindingGroupSort } from '../../services/finding-groups.js';
-import { csv, findingStatus, route, severity, type Route } from './route.js';
+import { FINDING_GROUP_SORTS, type FindingGroupSort } from '../../services/finding-groups.js';
+import { pooledJson } from '../../services/read-pool.js';
+import { csv, findingStatus, Raw, route, severity, type Route } from './route.js';
 
 type Status = (typeof findingStatus)[number];
 const SORTS = FINDING_GROUP_SORTS.flatMap((s) => [s, `-${s}`]) as [`${'' | '-'}${FindingGroupSort}`, ...`${'' | '-'}${FindingGroupSort}`[]];
@@ -29,22 +30,25 @@ export const FINDING_GROUP_ROUTES: readonly Route[] = [
       limit: z.coerce.number().int().min(1).max(500).default(50),
       offset: z.coerce.number().int().min(0).default(0),
     }),
-    handle: ({ db, query }) =>
-      findingGroupsPage(
-        db,
-        query.by,
-        {
-          ...(query.host !== undefined ? { host: query.host } : {}),
-          ...(query.tag !== undefined ? { tag: query.tag } : {}),
-          ...(query.release !== undefined ? { release: query.release } : {}),
-          status: (query.status as Status[] | undefined) ?? ['open', 'no-fix', 'mitigated'],
-          ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
-          ...(query.cve !== undefined ? { cve: query.cve } : {}),
-          ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),
-          ...(query.kev === 'true' ? { kev: true } : {}),
-          ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
-        },
-        query,
+    // On SQLite, answered by a read worker (services/read-pool.ts): the server's thread stays free.
+    handle: async ({ db, query }) =>
+      new Raw(
+        await pooledJson(db, 'findingGroupsPage', [
+          query.by,
+          {
+            ...(query.host !== undefined ? { host: query.host } : {}),
+            ...(query.tag !== undefined ? { tag: query.tag } : {}),
+            ...(query.release !== undefined ? { release: query.release } : {}),
+            status: (query.status as Status[] | undefined) ?? ['open', 'no-fix', 'mitigated'],
+            ...(query.severity !== undefined ? { minSeverity: query.severity } : {}),
+            ...(query.cve !== undefined ? { cve: query.cve } : {}),
+            ...(query.text !== undefined && query.text.trim() !== '' ? { text: query.text.trim() } : {}),
+            ...(query.kev === 'true' ? { kev: true } : {}),
+            ...(query.epssAbove !== undefined ? { epssAbove: query.epssAbove } : {}),
+          },
+          { limit: query.limit, offset: query.offset, sort: query.sort },
+        ]),
+        'application/json',
       ),
   }),
 ];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fleetOverview } from '../../services/overview.js';
 import { RISK_SORTS } from '../../core/risk.js';
-import { findingsPageOf } from '../../services/report.js';
+import { pooledJson } from '../../services/read-pool.js';
 import { writeReport } from '../../services/report-write.js';
 import { acceptRisk, unacceptRisk } from '../../services/risk-acceptance.js';
 import { csv, findingStatus, isoTime, page, Raw, route, severity, type Route } from './route.js';
@@ -85,18 +85,21 @@ export const FINDING_ROUTES: readonly Route[] = [
       epssAbove: z.coerce.number().min(0).max(1).optional(),
     }),
     // Paged by the database: a fleet of 10,000 hosts has hundreds of thousands of findings.
-    handle: ({ db, query }) =>
-      findingsPageOf(
-        db,
-        {
-          hosts: query.host === undefined ? undefined : [query.host],
-          minSeverity: query.severity,
-          cve: query.cve,
-          status: query.status as Status[] | undefined,
-          kev: query.kev === 'true',
-          epssAbove: query.epssAbove,
-        },
-        query,
+    // On SQLite, answered by a read worker (services/read-pool.ts): the server's thread stays free.
+    handle: async ({ db, query }) =>
+      new Raw(
+        await pooledJson(db, 'findingsPage', [
+          {
+            hosts: query.host === undefined ? undefined : [query.host],
+            minSeverity: query.severity,
+            cve: query.cve,
+            status: query.status as Status[] | undefined,
+            kev: query.kev === 'true',
+            epssAbove: query.epssAbove,
+          },
+          { limit: query.limit, offset: query.offset, sort: query.sort },
+        ]),
+        'application/json',
       ),
   }),
   route({

@@ -27,6 +27,14 @@ describe('bulwark serve and bulwark tokens', () => {
       };
       expect(hosts.items.map((h) => h.name)).toEqual(['demo-azl3-vm']);
       expect((await fetch(`${s.url}/api/v1/hosts`)).status).toBe(401);
+      // The findings pages come from the read workers (SQLite): JSON, as every other route answers.
+      for (const path of ['/api/v1/findings/groups?by=source&severity=low', '/api/v1/findings?sort=risk&limit=3', '/api/v1/findings?kev=true&sort=package']) {
+        const r = await fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${s.token ?? ''}` } });
+        expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+        const body = (await r.json()) as { total?: number; error?: { code: string } };
+        if (path.includes('kev')) expect([r.status, body.error?.code]).toEqual([400, 'input.invalid']);
+        else expect([r.status, (body.total ?? 0) > 0]).toEqual([200, true]);
+      }
     } finally {
       expect(await stopServe(s.child)).toBe(0);
     }

@@ -14,6 +14,7 @@ import { schedulerTick } from '../../services/scheduler.js';
 import { loadNotifyFile, startNotifier } from '../../services/notify.js';
 import { SCHEDULER } from '../../services/audit.js';
 import { openStore } from '../../services/store.js';
+import { readPoolForStore } from '../../services/read-pool.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
 import { VERSION } from '../../version.js';
 import { actorOf, writeAll, type CliIo } from '../io.js';
@@ -71,6 +72,8 @@ export async function serveCommand(
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
   const identityDir = sshKeyDir(o.io.env, { server: true });
+  // The findings pages are read in worker threads on SQLite: one heavy page never holds the others.
+  const reads = readPoolForStore(db, { dbPath: o.dbPath, env: o.io.env });
   try {
     if (o.demo && (await listHosts(db)).length === 0) await runDemo(db);
     const server = await startServer(db, {
@@ -158,6 +161,7 @@ export async function serveCommand(
     await server.close();
     return EXIT.ok;
   } finally {
+    await reads?.close();
     await db.close();
   }
 }
