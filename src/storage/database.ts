@@ -64,9 +64,8 @@ export type Query = Kysely<Database>;
 export type Executor = Db | Tx | Query;
 
 /**
- * The Kysely handle behind each Db and Tx, under a symbol this module keeps to itself: nothing
- * outside storage can name it, and a copy of a Db (`{ ...db, close }`, as the test harness makes)
- * still carries it.
+ * The Kysely handle behind each Db and Tx, under a symbol this module keeps to itself: nothing outside
+ * storage can name it, and a copy of a Db (`{ ...db, close }`, as the test harness makes) still carries it.
  */
 const KYSELY: unique symbol = Symbol('bulwark.kysely');
 
@@ -332,7 +331,6 @@ function quotePgIdent(s: string): string {
   return s;
 }
 
-/** Applies every pending migration; a failed one is rolled back and reported by name. */
 /**
  * PostgreSQL advisory lock held while migrating, and by anything that creates or drops schemas
  * in the same database (the test harness). Kysely's migrator introspects the tables of every
@@ -342,10 +340,8 @@ function quotePgIdent(s: string): string {
 export const MIGRATION_LOCK_ID = 4_242_001;
 
 /**
- * Runs `fn` on one connection holding MIGRATION_LOCK_ID (PostgreSQL), or on the database as it
- * is (SQLite). Anything that lets Kysely introspect (the migrator, `migrationStatus`,
- * `introspectSchema`) goes through here, since that introspection reads every schema's tables and
- * fails when another session drops a schema meanwhile.
+ * Runs `fn` on one connection holding MIGRATION_LOCK_ID (PostgreSQL), or on the database as it is
+ * (SQLite). Anything that lets Kysely introspect (the migrator, `migrationStatus`, `introspectSchema`) goes through here.
  */
 export function underMigrationLock<T>(db: Db, fn: (k: Kysely<Database>) => Promise<T>): Promise<T> {
   if (db.dialect !== 'postgres') return fn(kx(db));
@@ -361,6 +357,7 @@ export function underMigrationLock<T>(db: Db, fn: (k: Kysely<Database>) => Promi
     });
 }
 
+/** Applies every pending migration; a failed one is rolled back and reported by name. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Kysely looks for its migration tables in every schema unless told which one; with several
   // schemas in one database (tests, tenants) it would find another schema's table and skip
