@@ -26,6 +26,7 @@ import {
   type ResolvedFinding,
   type ScanTargetRow,
   type TargetFindingSet,
+  type Tx,
 } from '../storage/index.js';
 import { lifecycleFinding } from './lifecycle-finding.js';
 import { expireAcceptances } from './acceptance-expiry.js';
@@ -91,7 +92,7 @@ interface ReleaseWork {
  * @example await rescan(db, {}) // every target
  * @example await rescan(db, { targets: [id], packages: ['openssl', 'curl'] })
  */
-export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
+export async function rescan(db: Db | Tx, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
   const clock = o.clock ?? systemClock;
   const now = clock();
   const result: RescanResult = { targets: [], counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
@@ -133,7 +134,7 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
 
 /** What to read and match for one release. */
 async function plan(
-  db: Db,
+  db: Db | Tx,
   release: string,
   targets: ScanTargetRow[],
   scope: RescanScope,
@@ -200,7 +201,7 @@ async function plan(
   return { release, targets, buildPks: undefined, advisories, writeScope: {}, full: true };
 }
 
-async function runRelease(db: Db, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
+async function runRelease(db: Db | Tx, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
   const family = releaseFamily(w.release);
   if (family === null) return;
   const at = now.toISOString();

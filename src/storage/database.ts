@@ -386,10 +386,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 }
 
 /**
- * Runs `fn` in one transaction: all of it is stored, or none of it.
+ * Runs `fn` in one transaction: all of it is stored, or none of it. Given an open transaction,
+ * `fn` runs in it (its work is part of the caller's: an agent report stores and matches in one).
  * @example await transaction(db, async (tx) => { await upsertAdvisories(tx, list, now); });
  */
-export function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export function transaction<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if ('inTransaction' in db && db.inTransaction) return fn(db);
   return kx(db)
     .transaction()
     .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t)));

@@ -56,6 +56,11 @@ export async function setTargetImage(on: Executor, targetId: string, image: stri
   await ex.updateTable('targets').set({ image }).where('id', '=', targetId).execute();
 }
 
+/** What an agent's report says of its host beyond its inventory: one write (the inventory is saveInventory's). */
+export async function setReportedHost(on: Executor, targetId: string, r: { arch: string | null; address: string; image: string | null }): Promise<void> {
+  await kx(on).updateTable('targets').set({ kind: 'host', arch: r.arch, address: r.address, image: r.image }).where('id', '=', targetId).execute();
+}
+
 /** Sets a target's tags (by id or name); null when there is no such target. */
 export async function setTargetTags(on: Executor, idOrName: string, tags: readonly string[]): Promise<StoredTarget | null> {
   const ex = kx(on);
