@@ -176,8 +176,7 @@ function allDistinct(packages: readonly InstalledPackage[]): boolean {
       continue;
     }
     const list = Array.isArray(was) ? was : [was];
-    for (const q of list)
-      if (q.epoch === p.epoch && q.version === p.version && (q.release ?? '') === (p.release ?? '') && q.arch === p.arch) return false;
+    for (const q of list) if (q.epoch === p.epoch && q.version === p.version && (q.release ?? '') === (p.release ?? '') && q.arch === p.arch) return false;
     list.push(p);
     if (list !== was) byName.set(p.name, list);
   }

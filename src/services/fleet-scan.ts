@@ -201,7 +201,14 @@ async function plan(
   return { release, targets, buildPks: undefined, advisories, writeScope: {}, full: true };
 }
 
-async function runRelease(db: Db | Tx, w: ReleaseWork, builds: Map<number, InstalledPackage>, now: Date, o: RescanOptions, result: RescanResult): Promise<void> {
+async function runRelease(
+  db: Db | Tx,
+  w: ReleaseWork,
+  builds: Map<number, InstalledPackage>,
+  now: Date,
+  o: RescanOptions,
+  result: RescanResult,
+): Promise<void> {
   const family = releaseFamily(w.release);
   if (family === null) return;
   const at = now.toISOString();

@@ -391,7 +391,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
  * @example await transaction(db, async (tx) => { await upsertAdvisories(tx, list, now); });
  */
 export function transaction<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  if ('inTransaction' in db && db.inTransaction) return fn(db);
+  if ('inTransaction' in db) return fn(db);
   return kx(db)
     .transaction()
     .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t)));

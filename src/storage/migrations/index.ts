@@ -43,6 +43,7 @@ import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
+import { heldDigest } from './0067-held-digest.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -94,6 +95,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0062-findings-risk-order': findingsRiskOrder(),
     '0063-live-patches': livePatches(dialect),
     '0057-fanout-indexes': fanOutIndexes(),
+    '0067-held-digest': heldDigest(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
