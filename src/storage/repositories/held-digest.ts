@@ -26,15 +26,21 @@ export function bucketOfName(on: Executor): RawBuilder<number> {
     : sql<number>`((length(packages.name) * 31 + unicode(packages.name) + unicode(substr(packages.name, -1)) * 7) % ${sql.lit(BUCKETS)})`;
 }
 
-/** The digest of builds (their keys and names): one entry per bucket; null when a name has no bucket or a key holds a NUL. */
-export function digestOf(builds: Iterable<{ key: string; name: string }>): string[] | null {
+/**
+ * The digest of builds (their keys, and names in the same order): one entry per bucket, and the
+ * bucket of each build; null when a name has no bucket or a key holds a NUL.
+ */
+export function digestOf(keys: readonly string[], names: readonly string[]): { digest: string[]; buckets: Uint8Array } | null {
   const groups: string[][] = Array.from({ length: BUCKETS }, () => []);
-  for (const b of builds) {
-    const i = nameBucket(b.name);
-    if (i === null || b.key.includes('\u0000')) return null;
-    (groups[i] as string[]).push(b.key);
+  const buckets = new Uint8Array(keys.length);
+  for (let j = 0; j < keys.length; j++) {
+    const i = nameBucket(names[j] as string);
+    const key = keys[j] as string;
+    if (i === null || key.includes('\u0000')) return null;
+    buckets[j] = i;
+    (groups[i] as string[]).push(key);
   }
-  return groups.map((g) => (g.length === 0 ? '' : hash('sha256', g.sort().join('\u0000')).slice(0, 16)));
+  return { digest: groups.map((g) => (g.length === 0 ? '' : hash('sha256', g.sort().join('\u0000')).slice(0, 16))), buckets };
 }
 
 /** As stored in targets.held_digest: the fingerprint of the report that stored the builds, then the buckets. */

@@ -7,7 +7,7 @@ import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
 import { jsonList, livePatchList, toInstalled } from './builds.js';
 import { forgetSourceClaims } from './source-names.js';
-import { bucketOfName, digestOf, heldDigestText, nameBucket, validHeldDigest } from './held-digest.js';
+import { BUCKETS, bucketOfName, digestOf, heldDigestText, validHeldDigest } from './held-digest.js';
 
 export interface TargetInput {
   name: string;
@@ -174,13 +174,16 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot, o
   const byKey = new Map<string, InstalledPackage>();
   for (const p of snapshot.packages) byKey.set(packageKey(p), p);
   const all = [...byKey.keys()];
+  const names = [...byKey.values()].map((p) => p.name);
   // What the target holds, in digest (held-digest.ts): the buckets of names whose builds are as
   // held are left out; only the held builds of the other buckets are read and compared.
   const known = validHeldDigest(target.held_digest, target.inventory_sha256);
-  const digest = known !== null || o.digest === true ? digestOf(all.map((key) => ({ key, name: (byKey.get(key) as InstalledPackage).name }))) : null;
-  const changedBuckets = known !== null && digest !== null ? digest.flatMap((d, i) => (d === known[i] ? [] : [i])) : null;
-  const inChanged = new Set(changedBuckets);
-  const keys = changedBuckets === null ? all : all.filter((k) => inChanged.has(nameBucket((byKey.get(k) as InstalledPackage).name) ?? -1));
+  const digested = known !== null || o.digest === true ? digestOf(all, names) : null;
+  const digest = digested?.digest ?? null;
+  const changedBuckets = known !== null && digested !== null ? digested.digest.flatMap((d, i) => (d === known[i] ? [] : [i])) : null;
+  const changed = new Uint8Array(BUCKETS);
+  for (const i of changedBuckets ?? []) changed[i] = 1;
+  const keys = changedBuckets === null || digested === null ? all : all.filter((_, j) => changed[digested.buckets[j] as number] === 1);
   // The builds the target holds now, with their keys: most of a new inventory is among them.
   const held =
     changedBuckets?.length === 0
