@@ -227,7 +227,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     // Only what changed is matched again: a report that changed three packages re-matches three.
     const matched = await scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
     // Only a report that was stored and matched is recognised when it comes again.
-    await setInventoryFingerprint(tx, agent.targetId, fingerprint, now, s.digest);
+    await setInventoryFingerprint(tx, agent.targetId, fingerprint, now, s.digest ?? null);
     return matched;
   });
   return `ok ${String(r.packages.length)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;

@@ -45,7 +45,7 @@ describe.each(testDatabases())('migration 0067 (targets.held_digest) on $name', 
       { targetId: t.id, collectedAt: T0, release: 'azurelinux:3.0', arch: 'x86_64', runningKernel: null, rebootRequired: null, packages: [bash] },
       { digest: true },
     );
-    await setInventoryFingerprint(db, t.id, 'f'.repeat(64), T0, saved.digest);
+    await setInventoryFingerprint(db, t.id, 'f'.repeat(64), T0, saved.digest ?? null);
     const digestOf = async (): Promise<string | null> =>
       (await k.selectFrom('targets').select('held_digest').where('id', '=', t.id).executeTakeFirstOrThrow()).held_digest;
     expect(await digestOf()).toMatch(/^f{64}:/);

@@ -152,8 +152,8 @@ export interface SavedInventory {
   before: { release: string | null; runningKernel: string | null };
   /** Its live patches changed (any of its kernel findings may be mitigated, or no longer): match it whole. */
   livePatchesChanged?: boolean;
-  /** The digest of what it holds now (held-digest.ts), when asked for or used; null: none. */
-  digest: string[] | null;
+  /** The digest of what it holds now (held-digest.ts), when asked for or used and the names have buckets. */
+  digest?: string[];
 }
 
 /**
@@ -267,7 +267,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot, o
   const changedNames = new Set<string>([...gone.map((r) => r.name), ...added.map((k) => (byKey.get(k) as InstalledPackage).name)]);
   return {
     packages: all.length,
-    digest,
+    ...(digest !== null ? { digest } : {}),
     newPackages: missing.length,
     changedNames: [...changedNames],
     before: { release: target.release_id, runningKernel: target.running_kernel },
