@@ -96,7 +96,9 @@ async function measure(db: Db, label: string): Promise<BenchRow[]> {
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   // Issue #14: reports that change packages, through the route, beside a stored fleet.
-  if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, Number(process.env['BULWARK_BENCH_AGENT_FLEET'] ?? 1000))));
+  const fleet = Number(process.env['BULWARK_BENCH_AGENT_FLEET'] ?? 1000);
+  if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet)));
+  if (ctx.sharedData !== null && pgAvailable) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'postgres')));
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-report-'));
   try {
     const db = await openStore({ dbPath: join(dir, 'b.db') });

@@ -126,8 +126,9 @@ export async function parseAgentReport(text: string, where: string): Promise<Age
   if (lines[0] !== 'bulwark-report 1') throw new BulwarkError('input.invalid', `${where}: not a bulwark-report 1`);
   const sections = new Map<string, string[]>();
   let current: string[] | null = null;
-  for (const line of lines.slice(1)) {
-    const m = /^@@([a-z-]+(?: (?:rpm|dpkg))?)$/.exec(line);
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const m = line.startsWith('@@') ? /^@@([a-z-]+(?: (?:rpm|dpkg))?)$/.exec(line) : null;
     if (m?.[1] !== undefined) {
       if (sections.has(m[1])) throw new BulwarkError('input.invalid', `${where}: section @@${m[1]} twice`);
       current = [];

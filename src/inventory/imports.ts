@@ -78,7 +78,8 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   switch (f) {
     case 'rpm-qa':
       packages = parseRpmQa(text, file);
-      records = countLines(text);
+      // Every line countLines counts is a package here (parseRpmQa refuses any other): the same count.
+      records = packages.length;
       break;
     case 'dpkg-query':
       packages = parseDpkg(text, file);
@@ -96,6 +97,9 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   const families = new Set(packages.map((p) => p.family));
   if (families.size > 1) throw new BulwarkError('input.invalid', `${file}: mixes rpm and deb packages`, { file });
   const family: PackageFamily = packages[0]?.family ?? (f === 'dpkg-query' ? 'deb' : 'rpm');
+  // rpm -qa lines hold no NUL (parseRpmQa refuses one): no key of onceEach is ambiguous, and
+  // the distinct ones are told by name first (issue #14: 600 keys built per agent report).
+  if (f === 'rpm-qa' && allDistinct(packages)) return { format: f, family, records, packages, warnings };
   return { format: f, family, records, ...onceEach(packages, warnings, file) };
 }
 
@@ -142,7 +146,7 @@ function onceEach(packages: readonly InstalledPackage[], warnings: string[], fil
   const seen = new Map<string, InstalledPackage>();
   const repeats = new Map<string, number>();
   for (const p of packages) {
-    const key = [p.name, p.epoch ?? '', p.version, p.release ?? '', p.arch].join('\u0000');
+    const key = `${p.name}\u0000${String(p.epoch ?? '')}\u0000${p.version}\u0000${p.release ?? ''}\u0000${p.arch}`;
     const first = seen.get(key);
     if (first === undefined) {
       seen.set(key, p);
@@ -157,6 +161,26 @@ function onceEach(packages: readonly InstalledPackage[], warnings: string[], fil
   const out = [...warnings];
   for (const [shown, n] of repeats) out.push(`${file}: ${shown} is listed ${String(n)} times; counted once`);
   return { packages: [...seen.values()], warnings: out };
+}
+
+/**
+ * No two packages share name, epoch, version, release and arch (onceEach would keep them all, in
+ * order, with no warning). Names first: a build is compared with the others of its name only.
+ */
+function allDistinct(packages: readonly InstalledPackage[]): boolean {
+  const byName = new Map<string, InstalledPackage | InstalledPackage[]>();
+  for (const p of packages) {
+    const was = byName.get(p.name);
+    if (was === undefined) {
+      byName.set(p.name, p);
+      continue;
+    }
+    const list = Array.isArray(was) ? was : [was];
+    for (const q of list) if (q.epoch === p.epoch && q.version === p.version && (q.release ?? '') === (p.release ?? '') && q.arch === p.arch) return false;
+    list.push(p);
+    if (list !== was) byName.set(p.name, list);
+  }
+  return true;
 }
 
 /** Dist tags that name one release (`.azl3`, src/distros/<id>/ `distTags`) tell the release of an rpm inventory. */

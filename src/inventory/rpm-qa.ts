@@ -34,36 +34,72 @@ export function parseRpmQa(text: string, file = '<input>'): InstalledPackage[] {
   const out: InstalledPackage[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').replace(/\r$/, '');
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
-    const f = line.split('\t');
-    if (f.length !== 6) throw fail(`expected 6 tab-separated fields (${RPM_QA_QUERYFORMAT}), got ${String(f.length)}`);
-    const [name, epochText, version, release, arch, sourceRpm] = f as [string, string, string, string, string, string];
-    for (const [what, v] of [
-      ['name', name],
-      ['version', version],
-      ['release', release],
-      ['arch', arch],
-    ] as const) {
-      if (v === '') throw fail(`empty ${what}`);
-      if (v.length > MAX_FIELD || /[\s\0]/.test(v)) throw fail(`${what} is too long or contains whitespace`);
-    }
-    let epoch: number | null;
-    if (epochText === '(none)' || epochText === '') epoch = null;
-    else if (/^[0-9]{1,10}$/.test(epochText) && Number(epochText) <= 0xffff_ffff) epoch = Number(epochText);
-    else throw fail(`epoch "${epochText}" is not a number`);
-    let sourceName = SOURCE_NAMES.get(sourceRpm);
-    if (sourceName === undefined) {
-      try {
-        sourceName = parseSourceRpm(sourceRpm)?.name ?? null;
-      } catch (err) {
-        throw fail(`SOURCERPM: ${(err as Error).message}`);
+    const raw = lines[i] ?? '';
+    // Most lines are well formed: one regular expression reads them (issue #14: an agent report
+    // is 600 such lines); any other line takes the checks below, which name what is wrong.
+    const m = WELL_FORMED.exec(raw);
+    if (m !== null) {
+      const name = m[1] as string;
+      const epochText = m[2] as string;
+      const version = m[3] as string;
+      const release = m[4] as string;
+      const arch = m[5] as string;
+      const sourceRpm = m[6] as string;
+      if (name.length <= MAX_FIELD && version.length <= MAX_FIELD && release.length <= MAX_FIELD && arch.length <= MAX_FIELD) {
+        const epoch = epochText === '0' ? 0 : epochOf(epochText);
+        if (epoch !== undefined) {
+          const sourceName = SOURCE_NAMES.get(sourceRpm);
+          if (sourceName !== undefined) {
+            out.push({ family: 'rpm', name, epoch, version, release, arch, sourceName, sourceVersion: null });
+            continue;
+          }
+        }
       }
-      if (SOURCE_NAMES.size >= MAX_REMEMBERED) SOURCE_NAMES.clear();
-      SOURCE_NAMES.set(sourceRpm, sourceName);
     }
-    out.push({ family: 'rpm', name, epoch, version, release, arch, sourceName, sourceVersion: null });
+    const p = parseLine(raw, i, file);
+    if (p !== null) out.push(p);
   }
   return out;
+}
+
+/** A line of four fields without white space or NUL, an epoch, and a SOURCERPM, tab-separated (no \r, no seventh field). */
+const WELL_FORMED = /^([^\s\0#][^\s\0]*)\t([^\t\r]*)\t([^\s\0]+)\t([^\s\0]+)\t([^\s\0]+)\t([^\t\r]*)$/;
+
+/** An epoch as rpm prints it: null for none, undefined when it is not one. */
+function epochOf(epochText: string): number | null | undefined {
+  if (epochText === '(none)' || epochText === '') return null;
+  if (/^[0-9]{1,10}$/.test(epochText) && Number(epochText) <= 0xffff_ffff) return Number(epochText);
+  return undefined;
+}
+
+/** One line with every check (null: a line to skip); throws naming the file and line. */
+function parseLine(raw: string, i: number, file: string): InstalledPackage | null {
+  const line = raw.replace(/\r$/, '');
+  if (line.trim() === '' || line.startsWith('#')) return null;
+  const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
+  const f = line.split('\t');
+  if (f.length !== 6) throw fail(`expected 6 tab-separated fields (${RPM_QA_QUERYFORMAT}), got ${String(f.length)}`);
+  const [name, epochText, version, release, arch, sourceRpm] = f as [string, string, string, string, string, string];
+  for (const [what, v] of [
+    ['name', name],
+    ['version', version],
+    ['release', release],
+    ['arch', arch],
+  ] as const) {
+    if (v === '') throw fail(`empty ${what}`);
+    if (v.length > MAX_FIELD || /[\s\0]/.test(v)) throw fail(`${what} is too long or contains whitespace`);
+  }
+  const epoch = epochOf(epochText);
+  if (epoch === undefined) throw fail(`epoch "${epochText}" is not a number`);
+  let sourceName = SOURCE_NAMES.get(sourceRpm);
+  if (sourceName === undefined) {
+    try {
+      sourceName = parseSourceRpm(sourceRpm)?.name ?? null;
+    } catch (err) {
+      throw fail(`SOURCERPM: ${(err as Error).message}`);
+    }
+    if (SOURCE_NAMES.size >= MAX_REMEMBERED) SOURCE_NAMES.clear();
+    SOURCE_NAMES.set(sourceRpm, sourceName);
+  }
+  return { family: 'rpm', name, epoch, version, release, arch, sourceName, sourceVersion: null };
 }

@@ -1,4 +1,4 @@
-import { appendAudit, endAcceptance, expiredAcceptances, transaction, type AcceptanceRow } from '../storage/index.js';
+import { appendAudit, endAcceptance, expiredAcceptances, transaction, type AcceptanceRow, type Tx } from '../storage/index.js';
 import { actorLabel, type Actor } from './audit.js';
 import type { Db } from './store.js';
 
@@ -24,7 +24,7 @@ export function auditSubject(rows: readonly AcceptanceRow[]): string {
  * the scheduler on each pass. Returns the findings it ended.
  * @example await expireAcceptances(db, new Date().toISOString(), SCHEDULER)
  */
-export async function expireAcceptances(db: Db, now: string, actor: Actor): Promise<AcceptanceRow[]> {
+export async function expireAcceptances(db: Db | Tx, now: string, actor: Actor): Promise<AcceptanceRow[]> {
   return transaction(db, async (tx) => {
     const rows = await expiredAcceptances(tx, now);
     if (rows.length === 0) return rows;

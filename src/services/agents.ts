@@ -28,7 +28,7 @@ import {
   setInventoryFingerprint,
   setAgentSeen,
   setAgentBootId,
-  setTargetImage,
+  setReportedHost,
   transaction,
   upsertTarget,
   useEnrollmentToken,
@@ -193,7 +193,9 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
   const now = clock().toISOString();
-  const saved = await transaction(db, async (tx) => {
+  // One transaction: the inventory, its matching and the fingerprint are stored together, or
+  // none of them (a report whose matching fails leaves nothing, and is matched when resent).
+  const scan = await transaction(db, async (tx) => {
     const t = await getTarget(tx, agent.targetId);
     if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
     // Patch runs use the release's own package manager when the host has it, else one it has
@@ -201,7 +203,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const own = managerFor(release);
     const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m)).filter(isPackageManager);
     const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
-    await upsertTarget(tx, { name: t.name, kind: 'host', release, arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}` }, now);
+    await setReportedHost(tx, t.id, { arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}`, image: r.image });
     const s = await saveInventoryWithSources(
       tx,
       {
@@ -216,18 +218,18 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
         livePatches: r.livePatches,
       },
       now,
+      { digest: true },
     );
-    await setTargetImage(tx, t.id, r.image);
-    // The release and kernel before this report (upsertTarget above has already set the release);
-    // other streams or channels (Ubuntu Pro enabled, say) change what every package's fixes mean.
+    // The release and kernel before this report; other streams or channels (Ubuntu Pro
+    // enabled, say) change what every package's fixes mean.
     const streamsChanged = JSON.stringify(t.streams) !== JSON.stringify(r.streams);
-    return { ...s, ...(streamsChanged ? { changedNames: [] } : {}), before: { release: t.release, runningKernel: t.runningKernel } };
+    const saved = { ...s, ...(streamsChanged ? { changedNames: [] } : {}), before: { release: t.release, runningKernel: t.runningKernel } };
+    // Only what changed is matched again: a report that changed three packages re-matches three.
+    const matched = await scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
+    // Only a report that was stored and matched is recognised when it comes again.
+    await setInventoryFingerprint(tx, agent.targetId, fingerprint, now, s.digest ?? null);
+    return matched;
   });
-  // Only what changed is matched again: a report that changed three packages re-matches three.
-  const scan = await scanChanged(db, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
-  // Only a report that was stored and matched is recognised when it comes again: one whose
-  // matching failed (saveInventory left no fingerprint) is matched afresh when it is resent.
-  await setInventoryFingerprint(db, agent.targetId, fingerprint, now);
   return `ok ${String(r.packages.length)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
 }
 

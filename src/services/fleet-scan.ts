@@ -102,7 +102,7 @@ interface ReleaseWork {
  * @example await rescan(db, {}) // every target
  * @example await rescan(db, { targets: [id], packages: ['openssl', 'curl'] })
  */
-export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
+export async function rescan(db: Db | Tx, scope: RescanScope = {}, o: RescanOptions = {}): Promise<RescanResult> {
   const clock = o.clock ?? systemClock;
   const now = clock();
   const result: RescanResult = { targets: [], looked: 0, counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
@@ -110,6 +110,7 @@ export async function rescan(db: Db, scope: RescanScope = {}, o: RescanOptions =
   // Acceptances that expired by now end first (audited), so the findings written below are open again.
   await expireAcceptances(db, now.toISOString(), SYSTEM);
   if (
+    'close' in db && // a Db, not a caller's transaction: the SQL path pins connections of its own
     db.dialect === 'postgres' &&
     o.inSql !== false &&
     o.sources !== true &&

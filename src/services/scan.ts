@@ -2,7 +2,16 @@ import { BulwarkError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { Match } from '../matching/match.js';
 import { releaseFamily } from '../distros/registry.js';
-import { countActiveFindings, getTarget, listFindings, type Db, type FindingCounts, type SavedInventory, type StoredTarget } from '../storage/index.js';
+import {
+  countActiveFindings,
+  getTarget,
+  listFindings,
+  type Db,
+  type FindingCounts,
+  type SavedInventory,
+  type StoredTarget,
+  type Tx,
+} from '../storage/index.js';
 import { packageSourceKey, rescan } from './fleet-scan.js';
 import { systemClock, type Clock } from './store.js';
 
@@ -77,7 +86,7 @@ export async function scanAll(
  * @example await scanChanged(db, target.id, saved, { release: 'azurelinux:3.0', runningKernel: null })
  */
 export async function scanChanged(
-  db: Db,
+  db: Db | Tx,
   targetId: string,
   saved: Pick<SavedInventory, 'changedNames' | 'before' | 'livePatchesChanged'>,
   after: { release: string; runningKernel: string | null },

@@ -18,7 +18,12 @@ import {
  * (src/inventory/source-names.ts). Every collector stores through here. Call inside a transaction.
  * @example await saveInventoryWithSources(tx, { targetId, collectedAt: now, release: 'azurelinux:3.0', … })
  */
-export async function saveInventoryWithSources(ex: Executor, snapshot: InventorySnapshot, now: string): Promise<SavedInventory & { sources: SourceCounts }> {
+export async function saveInventoryWithSources(
+  ex: Executor,
+  snapshot: InventorySnapshot,
+  now: string,
+  o: { digest?: boolean } = {},
+): Promise<SavedInventory & { sources: SourceCounts }> {
   const release = snapshot.release;
   let packages = snapshot.packages;
   let sources: SourceCounts = { given: packages.filter((p) => p.sourceName !== null).length, repository: 0, learned: 0, shipped: 0, assumed: 0 };
@@ -34,6 +39,6 @@ export async function saveInventoryWithSources(ex: Executor, snapshot: Inventory
     sources = r.counts;
     await learnSourceNames(ex, release, snapshot.targetId, packages, now);
   }
-  const saved = await saveInventory(ex, { ...snapshot, packages });
+  const saved = await saveInventory(ex, { ...snapshot, packages }, o);
   return { ...saved, sources };
 }

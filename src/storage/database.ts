@@ -90,10 +90,9 @@ function handle<T extends Db | Tx>(h: T, k: Query, sqlite?: BetterSqlite3.Databa
   return Object.assign(h, { [KYSELY]: k }, sqlite === undefined ? {} : { [SQLITE]: sqlite });
 }
 
-/** The better-sqlite3 handle behind a SQLite Db or Tx, under a symbol of this module's own. */
 const SQLITE: unique symbol = Symbol('bulwark.sqlite');
 
-/** The better-sqlite3 handle of a SQLite Db or Tx (storage-internal: bulk writes run its statements inside a Tx). */
+/** The better-sqlite3 handle of a SQLite Db or Tx, under SQLITE (storage-internal: bulk writes run its statements inside a Tx). */
 export const sqliteOf = (on: Executor): BetterSqlite3.Database | undefined =>
   on instanceof Kysely ? undefined : (on as { [SQLITE]?: BetterSqlite3.Database })[SQLITE];
 
@@ -390,10 +389,11 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 }
 
 /**
- * Runs `fn` in one transaction: all of it is stored, or none of it.
+ * Runs `fn` in one transaction: all of it is stored, or none of it. Given an open transaction, `fn` runs in it.
  * @example await transaction(db, async (tx) => { await upsertAdvisories(tx, list, now); });
  */
-export function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export function transaction<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if ('inTransaction' in db) return fn(db);
   return kx(db)
     .transaction()
     .execute((t) => fn(handle({ dialect: db.dialect, inTransaction: true }, t, sqliteOf(db))));

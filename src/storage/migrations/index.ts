@@ -44,6 +44,7 @@ import { findingAcceptance } from './0064-finding-acceptance.js';
 import { findingsFillfactor } from './0071-findings-fillfactor.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
+import { heldDigest } from './0067-held-digest.js';
 
 /**
  * Every migration, in order, listed statically (no directory scanning: the same list works
@@ -96,6 +97,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0063-live-patches': livePatches(dialect),
     '0057-fanout-indexes': fanOutIndexes(),
     '0071-findings-fillfactor': findingsFillfactor(dialect),
+    '0067-held-digest': heldDigest(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -7,6 +7,7 @@ import type { Selectable } from 'kysely';
 import type { TargetsTable } from '../schema.js';
 import { jsonList, livePatchList, toInstalled } from './builds.js';
 import { forgetSourceClaims } from './source-names.js';
+import { BUCKETS, bucketOfName, digestOf, heldDigestText, validHeldDigest } from './held-digest.js';
 
 export interface TargetInput {
   name: string;
@@ -54,6 +55,11 @@ function toTarget(r: Selectable<TargetsTable>): StoredTarget {
 export async function setTargetImage(on: Executor, targetId: string, image: string | null): Promise<void> {
   const ex = kx(on);
   await ex.updateTable('targets').set({ image }).where('id', '=', targetId).execute();
+}
+
+/** What an agent's report says of its host beyond its inventory: one write (the inventory is saveInventory's). */
+export async function setReportedHost(on: Executor, targetId: string, r: { arch: string | null; address: string; image: string | null }): Promise<void> {
+  await kx(on).updateTable('targets').set({ kind: 'host', arch: r.arch, address: r.address, image: r.image }).where('id', '=', targetId).execute();
 }
 
 /** Sets a target's tags (by id or name); null when there is no such target. */
@@ -146,6 +152,8 @@ export interface SavedInventory {
   before: { release: string | null; runningKernel: string | null };
   /** Its live patches changed (any of its kernel findings may be mitigated, or no longer): match it whole. */
   livePatchesChanged?: boolean;
+  /** The digest of what it holds now (held-digest.ts), when asked for or used and the names have buckets. */
+  digest?: string[];
 }
 
 /**
@@ -154,25 +162,39 @@ export interface SavedInventory {
  * the target's links change only where its builds did (a report that changed three packages
  * writes six links, not six hundred). Call inside a transaction.
  */
-export async function saveInventory(on: Executor, snapshot: InventorySnapshot): Promise<SavedInventory> {
+export async function saveInventory(on: Executor, snapshot: InventorySnapshot, o: { digest?: boolean } = {}): Promise<SavedInventory> {
   const ex = kx(on);
   const target = await ex
     .selectFrom('targets')
-    .select(['id', 'release_id', 'running_kernel', 'live_patches'])
+    .select(['id', 'release_id', 'running_kernel', 'live_patches', 'held_digest', 'inventory_sha256'])
     .where('id', '=', snapshot.targetId)
     .executeTakeFirst();
   const livePatches = snapshot.livePatches === null || snapshot.livePatches === undefined ? null : JSON.stringify(snapshot.livePatches);
   if (!target) throw new BulwarkError('storage.not-found', `no target with id ${snapshot.targetId}`, { targetId: snapshot.targetId });
   const byKey = new Map<string, InstalledPackage>();
   for (const p of snapshot.packages) byKey.set(packageKey(p), p);
-  const keys = [...byKey.keys()];
+  const all = [...byKey.keys()];
+  const names = [...byKey.values()].map((p) => p.name);
+  // What the target holds, in digest (held-digest.ts): the buckets of names whose builds are as
+  // held are left out; only the held builds of the other buckets are read and compared.
+  const known = validHeldDigest(target.held_digest, target.inventory_sha256);
+  const digested = known !== null || o.digest === true ? digestOf(all, names) : null;
+  const digest = digested?.digest ?? null;
+  const changedBuckets = known !== null && digested !== null ? digested.digest.flatMap((d, i) => (d === known[i] ? [] : [i])) : null;
+  const changed = new Uint8Array(BUCKETS);
+  for (const i of changedBuckets ?? []) changed[i] = 1;
+  const keys = changedBuckets === null || digested === null ? all : all.filter((_, j) => changed[digested.buckets[j] as number] === 1);
   // The builds the target holds now, with their keys: most of a new inventory is among them.
-  const held = await ex
-    .selectFrom('target_packages')
-    .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
-    .select(['packages.pk', 'packages.key', 'packages.name'])
-    .where('target_packages.target_id', '=', snapshot.targetId)
-    .execute();
+  const held =
+    changedBuckets?.length === 0
+      ? []
+      : await ex
+          .selectFrom('target_packages')
+          .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+          .select(['packages.pk', 'packages.key', 'packages.name'])
+          .where('target_packages.target_id', '=', snapshot.targetId)
+          .$if(changedBuckets !== null, (q) => q.where(bucketOfName(on), 'in', changedBuckets ?? []))
+          .execute();
   const pks = new Map<string, number>();
   for (const r of held) if (byKey.has(r.key)) pks.set(r.key, r.pk);
   const lookup = keys.filter((k) => !pks.has(k));
@@ -231,6 +253,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
       inventory_at: snapshot.collectedAt,
       // Whoever stored this inventory did not fingerprint it (agents set theirs afterwards).
       inventory_sha256: null,
+      held_digest: null,
       running_kernel: snapshot.runningKernel,
       reboot_required: snapshot.rebootRequired === null ? null : snapshot.rebootRequired ? 1 : 0,
       module_streams: snapshot.streams?.modules === null || snapshot.streams === undefined ? null : JSON.stringify(snapshot.streams.modules),
@@ -243,7 +266,8 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot): 
     .execute();
   const changedNames = new Set<string>([...gone.map((r) => r.name), ...added.map((k) => (byKey.get(k) as InstalledPackage).name)]);
   return {
-    packages: keys.length,
+    packages: all.length,
+    ...(digest !== null ? { digest } : {}),
     newPackages: missing.length,
     changedNames: [...changedNames],
     before: { release: target.release_id, runningKernel: target.running_kernel },
@@ -306,8 +330,15 @@ export async function inventoryFingerprint(on: Executor, targetId: string): Prom
   return r === undefined ? null : { sha256: r.inventory_sha256, at: r.inventory_at };
 }
 
-/** Records an inventory report: its fingerprint (null: unknown) and time. */
-export async function setInventoryFingerprint(on: Executor, targetId: string, sha256: string | null, at: string): Promise<void> {
+/** Records an inventory report: its fingerprint (null: unknown) and time, and the digest of what the target holds after it (held-digest.ts). */
+export async function setInventoryFingerprint(
+  on: Executor,
+  targetId: string,
+  sha256: string | null,
+  at: string,
+  digest: readonly string[] | null = null,
+): Promise<void> {
   const ex = kx(on);
-  await ex.updateTable('targets').set({ inventory_sha256: sha256, inventory_at: at }).where('id', '=', targetId).execute();
+  const held_digest = sha256 === null || digest === null ? null : heldDigestText(sha256, digest);
+  await ex.updateTable('targets').set({ inventory_sha256: sha256, inventory_at: at, held_digest }).where('id', '=', targetId).execute();
 }

@@ -27,6 +27,8 @@ export const targets = table({
     channels: text().orNull(),
     /** JSON array of the running kernel's live patches (core/target.ts LivePatch); null when not collected. */
     live_patches: text().orNull(),
+    /** `<inventory_sha256>:<digest per bucket of names>` of the builds it holds, as the last agent report stored them (repositories/held-digest.ts). */
+    held_digest: text().orNull(),
   },
   primaryKey: ['id'],
   indexes: ['unique (name)'],

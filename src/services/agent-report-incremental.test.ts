@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/databases.js';
+import { agentReportText } from '../../test/real-fleet.js';
+import type { Advisory } from '../core/advisory.js';
+import type { InstalledPackage } from '../core/target.js';
+import { getAgent, listFindings, loadInventory, rawKysely, transaction, upsertAdvisories, type AgentRow } from '../storage/index.js';
+import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
+import { scanAll } from './scan.js';
+import type { Db } from './store.js';
+
+/**
+ * Issue #14: an agent report that changes packages is stored and matched incrementally (only
+ * the changed names re-matched; only the held builds of the changed buckets of names read back,
+ * through the held digest), in one transaction. After a random sequence of such reports the
+ * findings must be exactly what a full re-scan of the same hosts finds (`scan --all`), and every
+ * host must hold exactly what it last reported.
+ */
+const R = 'azurelinux:3.0';
+const NAMES = [...Array.from({ length: 40 }, (_, i) => `pkg-${String(i)}`), 'a', 'kernel', 'openssl-libs', 'python3'];
+// A name that is not plain ASCII has no bucket: the host holding it is read whole (no digest).
+const ODD = 'pkg-é';
+const sourceOf = (name: string): string => (name.startsWith('pkg-') ? `src-${String(name.length % 7)}` : name);
+
+function advisories(): Advisory[] {
+  const out: Advisory[] = [];
+  for (let k = 0; k < 7; k++)
+    out.push({
+      source: 'inc-test',
+      id: `INC-SRC-${String(k)}`,
+      title: 'by source',
+      description: '',
+      severity: 'high',
+      cvssScore: null,
+      cvssVector: null,
+      cves: [],
+      references: [],
+      publishedAt: null,
+      updatedAt: null,
+      parser: 'test@1',
+      fixes: [
+        {
+          release: R,
+          package: `src-${String(k)}`,
+          packageKind: 'source',
+          arch: null,
+          status: 'fixed',
+          fixed: `1.${String(k % 5)}-2.azl3`,
+          lastAffected: null,
+          introduced: null,
+        },
+      ],
+    });
+  for (const [i, name] of [...NAMES, ODD].entries())
+    if (i % 3 === 0)
+      out.push({
+        source: 'inc-test',
+        id: `INC-BIN-${String(i)}`,
+        title: 'by binary',
+        description: '',
+        severity: i % 2 === 0 ? 'critical' : 'low',
+        cvssScore: null,
+        cvssVector: null,
+        cves: [],
+        references: [],
+        publishedAt: null,
+        updatedAt: null,
+        parser: 'test@1',
+        fixes: [
+          {
+            release: R,
+            package: name,
+            packageKind: 'binary',
+            arch: null,
+            status: i % 9 === 0 ? 'no-fix-yet' : 'fixed',
+            fixed: i % 9 === 0 ? null : '1.3-1.azl3',
+            lastAffected: null,
+            introduced: null,
+          },
+        ],
+      });
+  return out;
+}
+
+/** A small deterministic generator (mulberry32): the sequence is the same on every run. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pkg = (name: string, v: number, arch = 'x86_64'): InstalledPackage => ({
+  family: 'rpm',
+  name,
+  epoch: null,
+  version: `1.${String(v)}`,
+  release: `${String(1 + (v % 3))}.azl3`,
+  arch,
+  sourceName: sourceOf(name),
+  sourceVersion: null,
+});
+
+describe.each(testDatabases())('agent reports that change packages on $name', ({ open }) => {
+  let db: Db;
+  beforeEach(async () => {
+    db = await open();
+  });
+  afterEach(async () => {
+    await db.close();
+  });
+
+  it('leave the findings a full re-scan finds, and each host holding what it reported', async () => {
+    await transaction(db, (tx) => upsertAdvisories(tx, advisories(), new Date().toISOString()));
+    const key = randomBytes(32);
+    const agents: AgentRow[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
+      const a = await getAgent(db, (await enrollAgent(db, key, { token, hostname: `inc-${String(i)}` })).agentId);
+      if (a === null) throw new Error('no agent');
+      agents.push(a);
+    }
+    const next = rng(14);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+    // Each host: name → its build (a few names twice, for two arches).
+    const held = agents.map(() => new Map<string, InstalledPackage>());
+    for (const h of held) for (const n of NAMES) if (next() < 0.6) h.set(`${n}/x86_64`, pkg(n, Math.floor(next() * 6)));
+    const texts = (h: Map<string, InstalledPackage>): string => agentReportText([...h.values()]);
+    for (const [i, a] of agents.entries()) expect(await acceptAgentReport(db, a, texts(held[i] as Map<string, InstalledPackage>))).toMatch(/^ok \d+ packages/);
+    let digestsUsed = 0;
+    for (let round = 0; round < 40; round++) {
+      const i = Math.floor(next() * agents.length);
+      const h = held[i] as Map<string, InstalledPackage>;
+      // One to three changes: a build up or down, a package removed, one added, another arch beside.
+      for (let c = 0, n = 1 + Math.floor(next() * 3); c < n; c++) {
+        const what = next();
+        const name = round % 13 === 5 && c === 0 ? ODD : pick(NAMES);
+        const k = `${name}/x86_64`;
+        if (what < 0.5 || name === ODD) h.set(k, pkg(name, Math.floor(next() * 6)));
+        else if (what < 0.7) h.delete(k);
+        else if (what < 0.85) h.set(`${name}/aarch64`, pkg(name, Math.floor(next() * 6), 'aarch64'));
+        else h.delete(pick([...h.keys()]));
+      }
+      const agent = agents[i] as AgentRow;
+      const row = await rawKysely(db).selectFrom('targets').select('held_digest').where('id', '=', agent.targetId).executeTakeFirstOrThrow();
+      if (row.held_digest !== null) digestsUsed++;
+      const line = await acceptAgentReport(db, agent, texts(h));
+      expect(line).toMatch(/^ok \d+ packages, \d+ findings/);
+    }
+    // The digest was there for most reports (not for those after a report holding the odd name).
+    expect(digestsUsed).toBeGreaterThan(20);
+    const view = async (): Promise<string[]> =>
+      (await listFindings(db))
+        .map((f) => [f.targetId, f.advisoryId, f.package, f.installed, f.fixed, f.severity, f.status, f.reason, f.firstSeen, f.closedAt].join(' '))
+        .sort();
+    const incremental = await view();
+    expect(incremental.length).toBeGreaterThan(20);
+    // A full re-scan of every host changes nothing.
+    const full = await scanAll(db);
+    expect(full.failures).toEqual([]);
+    for (const s of full.scanned) expect([s.target, s.counts.opened, s.counts.reopened, s.counts.closed]).toEqual([s.target, 0, 0, 0]);
+    expect(await view()).toEqual(incremental);
+    // Every host holds what it last reported, build for build.
+    const shown = (p: InstalledPackage): string => `${p.name} ${p.version}-${p.release ?? ''} ${p.arch} ${p.sourceName ?? ''}`;
+    for (const [i, a] of agents.entries())
+      expect((await loadInventory(db, a.targetId)).map(shown).sort()).toEqual([...(held[i] as Map<string, InstalledPackage>).values()].map(shown).sort());
+  }, 120_000);
+});
