@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
 import { BucketSpool } from '../lib/bucket-spool.js';
+import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
 import { CSV_HEADER, csvLines, HTML_END, htmlListed, htmlRows, htmlStart, jsonRows, type HtmlSummary } from './report-render.js';
@@ -29,8 +30,8 @@ import { systemClock, type Clock, type Db } from './store.js';
  * components wait in a Spool, `affects` entries in a BucketSpool, a bucket per vulnerability.
  */
 
-/** Where the text goes: resolves when it can take more. */
-export type Sink = (text: string) => Promise<void>;
+/** Where the text goes (as text, or chunks of UTF-8 that each end with a whole character): resolves when it can take more. */
+export type Sink = (text: string | Uint8Array) => Promise<void>;
 
 export interface WriteOptions extends StreamOptions {
   clock?: Clock;
@@ -40,23 +41,26 @@ export interface WriteOptions extends StreamOptions {
   onRow?: (r: FindingRow) => void;
 }
 
-/** Collects small writes into chunks of about 256 KiB: a write to the sink costs a system call and a wait. */
-function buffered(sink: Sink): { write: (s: string) => Promise<void>; flush: () => Promise<void> } {
-  let buf = '';
-  return {
-    write: async (s) => {
-      buf += s;
-      if (buf.length >= 1 << 18) {
-        const b = buf;
-        buf = '';
-        await sink(b);
-      }
-    },
-    flush: async () => {
-      if (buf !== '') await sink(buf);
-      buf = '';
-    },
-  };
+/**
+ * What the report writes, gathered into byte chunks of about 64 KiB for the sink: a write to the
+ * sink costs a system call and a wait; the text is encoded as it comes (lib/byte-chunks.ts), so
+ * no large string is built, copied flat or kept. `add` is synchronous: await `flush` when it says full.
+ */
+class Chunks {
+  private readonly c = new ByteChunks();
+  constructor(private readonly sink: Sink) {}
+  /** Adds text; true when a chunk is ready (then await flush()). */
+  add(s: string): boolean {
+    return this.c.add(s);
+  }
+  /** Adds text and hands out the full chunks. */
+  async write(s: string | Uint8Array): Promise<void> {
+    if (typeof s === 'string' ? this.c.add(s) : this.c.addBytes(s)) await this.flush();
+  }
+  /** Hands out the full chunks; with `all`, what waits too. */
+  async flush(all = false): Promise<void> {
+    for (const b of this.c.take(all)) await this.sink(b);
+  }
 }
 
 const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n${pad}`);
@@ -66,7 +70,7 @@ const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n$
  * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
  */
 export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
-  const out = buffered(sink);
+  const out = new Chunks(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
   // Rows in arrays: one await per array, not per row.
@@ -82,35 +86,28 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
       const json = jsonRows('    ');
       let sep = '\n';
-      for await (const b of rows()) {
-        let s = '';
+      for await (const b of rows())
         for (const r of b) {
-          s += sep + json(r);
+          if (out.add(sep + json(r))) await out.flush();
           sep = ',\n';
         }
-        await out.write(s);
-      }
       await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
       break;
     }
     case 'csv': {
       await out.write(CSV_HEADER + '\r\n');
       const line = csvLines();
-      for await (const b of rows()) {
-        let s = '';
-        for (const r of b) s += line(r) + '\r\n';
-        await out.write(s);
-      }
+      for await (const b of rows()) for (const r of b) if (out.add(line(r) + '\r\n')) await out.flush();
       break;
     }
     case 'html':
-      await writeHtml(rows(), clock(), out.write);
+      await writeHtml(rows(), clock(), (t) => out.write(t));
       break;
     case 'cyclonedx-vex':
-      await writeVex(db, rows(), clock(), o.serial ?? randomUUID(), out.write, o);
+      await writeVex(db, rows(), clock(), o.serial ?? randomUUID(), (t) => out.write(t), o);
       break;
   }
-  await out.flush();
+  await out.flush(true);
   return n;
 }
 
