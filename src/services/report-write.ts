@@ -4,10 +4,12 @@ import { BucketSpool } from '../lib/bucket-spool.js';
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLines, HTML_END, htmlListed, htmlRows, htmlStart, jsonRows, type HtmlSummary } from './report-render.js';
+import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, type HtmlSummary } from './report-render.js';
 import { findingBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
+  affectJson,
+  componentJson,
   vendorAffect,
   vendorComponent,
   vendorVulnerability,
@@ -17,6 +19,7 @@ import {
   vexTally,
   vexVulnerability,
   type NotAffectedRow,
+  type VexComponent,
   type VexTally,
 } from './report-vex.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -84,7 +87,7 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
-      const json = jsonRows('    ');
+      const json = findingJsonRows('    ');
       let sep = '\n';
       for await (const b of rows())
         for (const r of b) {
@@ -192,16 +195,17 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
   // (a small runSize, as tests give, makes them spill: about 100 characters a row).
   const affects = new BucketSpool(o.runSize === undefined ? undefined : o.runSize * 100);
   const counts: number[] = [];
+  // `json`: the entry as affectJson renders it, indented.
   const affect = (v: number, json: string): Promise<void> => {
     const n = counts[v] ?? 0;
     counts[v] = n + 1;
-    return affects.add(v, (n === 0 ? '' : ',\n') + indent(json, '        '));
+    return affects.add(v, (n === 0 ? '' : ',\n') + json);
   };
   try {
     const seen = seenRefs();
     let nComponents = 0;
-    const component = async (c: object): Promise<void> => {
-      await components.write((nComponents++ === 0 ? '' : ',\n') + indent(JSON.stringify(c, null, 2), '    '));
+    const component = async (c: VexComponent): Promise<void> => {
+      await components.write((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    '));
     };
     // By source, then id (no key built per row).
     const vulns = new Map<string, Map<string, { v: number; first: FindingRow; tally: VexTally }>>();
@@ -223,7 +227,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         let v = bySource.get(r.advisoryId);
         if (v === undefined) bySource.set(r.advisoryId, (v = { v: nVulns++, first: r, tally: vexTally(undefined, r) }));
         else v.tally = vexTally(v.tally, r);
-        await affect(v.v, JSON.stringify(vexAffect(r), null, 2));
+        await affect(v.v, affectJson(vexAffect(r), '        '));
       }
       batch.length = 0;
     };
@@ -256,7 +260,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         const key = `${n.advisorySource}\u0000${n.advisoryId}`;
         let v = vendor.get(key);
         if (v === undefined) vendor.set(key, (v = { v: base + vendor.size, first: n }));
-        await affect(v.v, JSON.stringify(vendorAffect(n), null, 2));
+        await affect(v.v, affectJson(vendorAffect(n), '        '));
       }
     }
     const head = JSON.stringify(vexHead(now, serial), null, 2);
