@@ -132,7 +132,12 @@ export function findingJsonRows(pad: string): (r: FindingRow) => string {
   const inner = `\n${pad}  `;
   // A key and its value, after a comma; nothing for an undefined value (as JSON.stringify leaves it out).
   const kv = (k: string, v: unknown): string => {
-    const t = v === null ? 'null' : typeof v === 'object' ? (JSON.stringify(v, null, 2) as string | undefined)?.replaceAll('\n', inner) : (JSON.stringify(v) as string | undefined);
+    const t =
+      v === null
+        ? 'null'
+        : typeof v === 'object'
+          ? (JSON.stringify(v, null, 2) as string | undefined)?.replaceAll('\n', inner)
+          : (JSON.stringify(v) as string | undefined);
     return t === undefined ? '' : `,${inner}"${k}": ${t}`;
   };
   const advisory = new PerAdvisory(
@@ -155,7 +160,8 @@ export function findingJsonRows(pad: string): (r: FindingRow) => string {
   const targets = new Map<string, { release: string | null; text: string }>();
   const target = (r: FindingRow): string => {
     let t = targets.get(r.targetName);
-    if (t === undefined || t.release !== r.release) targets.set(r.targetName, (t = { release: r.release, text: kv('targetName', r.targetName) + kv('release', r.release) }));
+    if (t === undefined || t.release !== r.release)
+      targets.set(r.targetName, (t = { release: r.release, text: kv('targetName', r.targetName) + kv('release', r.release) }));
     return t.text;
   };
   return (r) =>

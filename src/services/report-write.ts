@@ -166,12 +166,13 @@ function interner(): (s: string) => string {
 
 /**
  * The components already written, by bom-ref (`host/package@version`), in less memory than a
- * set of every ref: per host, its interned `package@version`s. A ref with a `/` in a part
- * (which could read as another host's) is kept whole, apart: the same refs count as seen.
+ * set of every ref: per host, the numbers of its `package@version`s (one number per distinct
+ * build). A ref with a `/` in a part (which could read as another host's) is kept whole, apart:
+ * the same refs count as seen.
  */
 function seenRefs(): (r: { targetName: string; package: string; installed: string }) => boolean {
-  const intern = interner();
-  const byTarget = new Map<string, Set<string>>();
+  const builds = new Map<string, number>();
+  const byTarget = new Map<string, Set<number>>();
   const whole = new Set<string>();
   return (r) => {
     const build = `${r.package}@${r.installed}`;
@@ -181,10 +182,12 @@ function seenRefs(): (r: { targetName: string; package: string; installed: strin
       whole.add(ref);
       return false;
     }
+    let id = builds.get(build);
+    if (id === undefined) builds.set(build, (id = builds.size));
     let s = byTarget.get(r.targetName);
-    if (s === undefined) byTarget.set(intern(r.targetName), (s = new Set()));
-    if (s.has(build)) return true;
-    s.add(intern(build));
+    if (s === undefined) byTarget.set(r.targetName, (s = new Set()));
+    if (s.has(id)) return true;
+    s.add(id);
     return false;
   };
 }
