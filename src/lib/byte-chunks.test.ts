@@ -17,7 +17,12 @@ describe('ByteChunks', () => {
     const c = new ByteChunks(256);
     const got: Buffer[] = [];
     let full = 0;
-    for (const p of pieces()) if (c.add(p)) for (const b of c.take()) (full++, got.push(b));
+    for (const p of pieces())
+      if (c.add(p))
+        for (const b of c.take()) {
+          full++;
+          got.push(b);
+        }
     c.addBytes(Buffer.from('the end é'));
     got.push(...c.take(true));
     expect(full).toBeGreaterThan(100);
