@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Severity } from '../../core/advisory.js';
@@ -9,7 +9,6 @@ import { openStore, type Db } from '../../services/store.js';
 import type { FindingRow } from '../../services/report-stream.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
-import { endStream } from '../../lib/spool.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { TableSpool } from '../table.js';
 import type { Command } from 'commander';
@@ -40,26 +39,36 @@ export async function findingsCommand(o: {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   // A file is written beside its name and renamed when complete: never half a report under it.
   const partial = o.output === undefined ? undefined : join(dirname(o.output), `.${basename(o.output)}.${String(process.pid)}.partial`);
-  // Up to 4 MiB waits in the stream before a write waits for the disk: the report is computed meanwhile.
-  const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644, highWaterMark: 1 << 22 });
+  // Written chunk by chunk as it comes, synchronously: a chunk is done with when written, and the
+  // report fills it again (no garbage of written chunks; the page cache absorbs the writes).
+  const file = partial === undefined ? undefined : { fd: openSync(partial, 'w', 0o644), open: true };
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const gate = { over: false };
     const onRow = (r: FindingRow): void => {
       if (o.failOn !== undefined && !gate.over && overThresholdRow(r, o.failOn)) gate.over = true;
     };
-    const sink = (s: string | Uint8Array): Promise<void> => writeAll(file ?? o.io.stdout, s);
+    const sink = (s: string | Uint8Array): Promise<void> => {
+      if (file === undefined) return writeAll(o.io.stdout, s);
+      const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+      for (let at = 0; at < b.length;) at += writeSync(file.fd, b, at, b.length - at);
+      return Promise.resolve();
+    };
     // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
     const limit = o.limit === undefined ? {} : { limit: o.limit };
-    const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow, limit) : await writeReport(db, o.query, o.format, sink, { onRow, ...limit });
+    const n =
+      o.format === 'table'
+        ? await writeTable(db, o.query, sink, onRow, limit)
+        : await writeReport(db, o.query, o.format, sink, { onRow, sinkCopies: file !== undefined, ...limit });
     if (file !== undefined && partial !== undefined && o.output !== undefined) {
-      await endStream(file);
+      file.open = false;
+      closeSync(file.fd);
       await rename(partial, o.output);
       await writeAll(o.io.stderr, `wrote ${plural(n, 'finding')} to ${o.output}\n`);
     }
     return gate.over ? EXIT.findings : EXIT.ok;
   } finally {
-    if (file !== undefined && partial !== undefined && !file.closed) file.destroy();
+    if (file?.open === true) closeSync(file.fd);
     if (partial !== undefined) await rm(partial, { force: true });
     await db.close();
   }
