@@ -34,26 +34,6 @@ describe('ByteChunks', () => {
   });
 });
 
-describe('ByteChunks.recycle', () => {
-  it('fills a chunk given back again, and each chunk written out before it is given back is what was added', () => {
-    const c = new ByteChunks(256);
-    const written: string[] = [];
-    const memory = new Set<ArrayBufferLike>();
-    for (const p of pieces())
-      if (c.add(p))
-        for (const b of c.take()) {
-          // Written out synchronously (copied), then given back.
-          written.push(b.toString('utf8'));
-          memory.add(b.buffer);
-          c.recycle(b);
-        }
-    for (const b of c.take(true)) written.push(b.toString('utf8'));
-    expect(written.join('')).toBe(pieces().join(''));
-    // A few chunks' memory, used again and again (the long pieces take chunks of their own).
-    expect(memory.size).toBeLessThan(written.length / 2);
-  });
-});
-
 describe('wholeChars', () => {
   it('cuts chunks split anywhere so that each ends with a whole character', async () => {
     const all = Buffer.from(pieces().join(''), 'utf8');

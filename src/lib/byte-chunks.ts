@@ -12,8 +12,6 @@ export class ByteChunks {
   private buf: Buffer;
   private at = 0;
   private ready: Buffer[] = [];
-  /** Chunks given back (recycle): filled again instead of new memory. */
-  private readonly free: Buffer[] = [];
   /** Bytes in the chunks handed out or ready, and in the one being filled. */
   bytes = 0;
 
@@ -43,22 +41,17 @@ export class ByteChunks {
   /** The chunk being filled is full: a new one, of at least `need` bytes. */
   private next(need: number): void {
     if (this.at > 0) this.ready.push(this.buf.subarray(0, this.at));
-    this.buf = need <= this.size ? (this.free.pop() ?? Buffer.allocUnsafe(this.size)) : Buffer.allocUnsafe(need);
+    this.buf = Buffer.allocUnsafe(Math.max(this.size, need));
     this.at = 0;
-  }
-
-  /**
-   * Gives back a chunk that `take` handed out and nobody reads any more (it was written out
-   * synchronously): its memory is filled again, not left for the collector.
-   */
-  recycle(b: Buffer): void {
-    if (b.byteOffset === 0 && b.buffer.byteLength === this.size && this.free.length < 4) this.free.push(Buffer.from(b.buffer, 0, this.size));
   }
 
   /** The full chunks (with `all`, the one being filled too), handed out once. */
   take(all = false): Buffer[] {
     if (all && this.at > 0) {
-      this.next(0);
+      this.ready.push(this.buf.subarray(0, this.at));
+      this.buf = this.buf.subarray(this.at);
+      this.at = 0;
+      if (this.buf.length < 1024) this.buf = Buffer.allocUnsafe(this.size);
     }
     const r = this.ready;
     this.ready = [];

@@ -40,8 +40,6 @@ export interface WriteOptions extends StreamOptions {
   clock?: Clock;
   /** The VEX's serial number (default: a random UUID). */
   serial?: string;
-  /** The sink is done with a chunk of bytes once its promise resolves (a synchronous write to a file): chunks are reused. */
-  sinkCopies?: boolean;
   /** Called with every row written (`--fail-on`, counts). */
   onRow?: (r: FindingRow) => void;
 }
@@ -53,11 +51,7 @@ export interface WriteOptions extends StreamOptions {
  */
 class Chunks {
   private readonly c = new ByteChunks();
-  constructor(
-    private readonly sink: Sink,
-    /** The sink is done with a chunk when its promise resolves (it wrote it synchronously): the chunk is filled again. */
-    private readonly reuse = false,
-  ) {}
+  constructor(private readonly sink: Sink) {}
   /** Adds text; true when a chunk is ready (then await flush()). */
   add(s: string): boolean {
     return this.c.add(s);
@@ -68,10 +62,7 @@ class Chunks {
   }
   /** Hands out the full chunks; with `all`, what waits too. */
   async flush(all = false): Promise<void> {
-    for (const b of this.c.take(all)) {
-      await this.sink(b);
-      if (this.reuse) this.c.recycle(b);
-    }
+    for (const b of this.c.take(all)) await this.sink(b);
   }
 }
 
@@ -82,7 +73,7 @@ const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n$
  * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
  */
 export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
-  const out = new Chunks(sink, o.sinkCopies === true);
+  const out = new Chunks(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
   // Rows in arrays: one await per array, not per row.

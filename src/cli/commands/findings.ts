@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Severity } from '../../core/advisory.js';
@@ -9,6 +9,7 @@ import { openStore, type Db } from '../../services/store.js';
 import type { FindingRow } from '../../services/report-stream.js';
 import type { CliIo } from '../io.js';
 import { writeAll } from '../io.js';
+import { endStream } from '../../lib/spool.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { TableSpool } from '../table.js';
 import type { Command } from 'commander';
@@ -39,36 +40,26 @@ export async function findingsCommand(o: {
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
   // A file is written beside its name and renamed when complete: never half a report under it.
   const partial = o.output === undefined ? undefined : join(dirname(o.output), `.${basename(o.output)}.${String(process.pid)}.partial`);
-  // Written chunk by chunk as it comes, synchronously: a chunk is done with when written, and the
-  // report fills it again (no garbage of written chunks; the page cache absorbs the writes).
-  const file = partial === undefined ? undefined : { fd: openSync(partial, 'w', 0o644), open: true };
+  // Up to 4 MiB waits in the stream before a write waits for the disk: the report is computed meanwhile.
+  const file = partial === undefined ? undefined : createWriteStream(partial, { mode: 0o644, highWaterMark: 1 << 22 });
   try {
     if (o.query.hosts !== undefined) await requireTargets(db, o.query.hosts);
     const gate = { over: false };
     const onRow = (r: FindingRow): void => {
       if (o.failOn !== undefined && !gate.over && overThresholdRow(r, o.failOn)) gate.over = true;
     };
-    const sink = (s: string | Uint8Array): Promise<void> => {
-      if (file === undefined) return writeAll(o.io.stdout, s);
-      const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
-      for (let at = 0; at < b.length;) at += writeSync(file.fd, b, at, b.length - at);
-      return Promise.resolve();
-    };
+    const sink = (s: string | Uint8Array): Promise<void> => writeAll(file ?? o.io.stdout, s);
     // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
     const limit = o.limit === undefined ? {} : { limit: o.limit };
-    const n =
-      o.format === 'table'
-        ? await writeTable(db, o.query, sink, onRow, limit)
-        : await writeReport(db, o.query, o.format, sink, { onRow, sinkCopies: file !== undefined, ...limit });
+    const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow, limit) : await writeReport(db, o.query, o.format, sink, { onRow, ...limit });
     if (file !== undefined && partial !== undefined && o.output !== undefined) {
-      file.open = false;
-      closeSync(file.fd);
+      await endStream(file);
       await rename(partial, o.output);
       await writeAll(o.io.stderr, `wrote ${plural(n, 'finding')} to ${o.output}\n`);
     }
     return gate.over ? EXIT.findings : EXIT.ok;
   } finally {
-    if (file?.open === true) closeSync(file.fd);
+    if (file !== undefined && partial !== undefined && !file.closed) file.destroy();
     if (partial !== undefined) await rm(partial, { force: true });
     await db.close();
   }
