@@ -45,9 +45,9 @@ export function quietWhenClosed<W extends Writable>(stream: W): W {
  * Writes with back-pressure: resolves when the stream can take more, or at once when its
  * reader has gone (see quietWhenClosed).
  */
-export async function writeAll(stream: Writable, chunk: string, encoding: BufferEncoding = 'utf8'): Promise<void> {
+export async function writeAll(stream: Writable, chunk: string | Uint8Array, encoding: BufferEncoding = 'utf8'): Promise<void> {
   if (closed.has(stream)) return;
-  if (!stream.write(chunk, encoding)) {
+  if (!(typeof chunk === 'string' ? stream.write(chunk, encoding) : stream.write(chunk))) {
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
         stream.off('error', onError);

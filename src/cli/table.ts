@@ -1,3 +1,4 @@
+import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 
 /** A cell made safe for a terminal: control characters become `?`. */
@@ -38,22 +39,18 @@ export class TableSpool {
   }
 
   /** Writes the table with its first `columns` columns; the spool is gone afterwards. */
-  async write(columns: number, out: (s: string) => Promise<void>): Promise<void> {
+  async write(columns: number, out: (s: string | Uint8Array) => Promise<void>): Promise<void> {
     const line = (r: readonly string[]): string =>
       r
         .slice(0, columns)
         .map((c, i) => (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0)))
         .join('  ') + '\n';
     try {
-      let buf = line(this.header.map(clean));
-      for await (const l of this.spool.lines()) {
-        buf += line(JSON.parse(l) as string[]);
-        if (buf.length >= 1 << 16) {
-          await out(buf);
-          buf = '';
-        }
-      }
-      await out(buf);
+      // Encoded as it goes, in chunks of 64 KiB (lib/byte-chunks.ts: no large string built).
+      const buf = new ByteChunks();
+      buf.add(line(this.header.map(clean)));
+      for await (const l of this.spool.lines()) if (buf.add(line(JSON.parse(l) as string[]))) for (const b of buf.take()) await out(b);
+      for (const b of buf.take(true)) await out(b);
     } finally {
       this.spool.dispose();
     }

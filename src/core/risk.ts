@@ -105,7 +105,11 @@ export function assessRisk(f: RiskFacts, signalOf: (cve: string) => CveSignal | 
   else parts.push('no EPSS score');
   if (cvss !== null) parts.push(`${cvss.label} ${cvss.score.toFixed(1)}`);
   parts.push(f.severity);
-  return { score, kev, epss, reason: parts.join(', ') };
+  // Joined by concatenation: Array#join can give a two-byte string for one-byte parts, and the
+  // reason is in every line of a report (a two-byte piece makes the whole chunk two bytes a character).
+  let reason = parts[0] as string;
+  for (let i = 1; i < parts.length; i++) reason += `, ${parts[i] as string}`;
+  return { score, kev, epss, reason };
 }
 
 /** KEV tier: 2 with known ransomware use, 1 listed, 0 not listed. */

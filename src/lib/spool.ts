@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ByteChunks, wholeChars } from './byte-chunks.js';
 
 /**
  * Text written now and read back later, on disk instead of in memory: the part of a streamed
@@ -16,36 +17,32 @@ export class Spool {
   private readonly path = join(this.dir, 'spool');
   // Opened now (not lazily by the stream), so that disposing of an unused spool races nothing.
   // Up to a megabyte waits in the stream before a write waits for it: the disk writes while the caller computes.
-  private readonly out: WriteStream = createWriteStream('', { fd: openSync(this.path, 'w', 0o600), encoding: 'utf8', highWaterMark: 1 << 20 });
-  private buf = '';
+  private readonly out: WriteStream = createWriteStream('', { fd: openSync(this.path, 'w', 0o600), highWaterMark: 1 << 20 });
+  private readonly buf = new ByteChunks();
   private ended = false;
   /** Characters written. */
   length = 0;
 
   async write(s: string): Promise<void> {
-    this.buf += s;
     this.length += s.length;
-    if (this.buf.length >= 1 << 18) await this.flush();
+    if (this.buf.add(s)) await this.flush(false);
   }
 
-  private async flush(): Promise<void> {
-    const s = this.buf;
-    this.buf = '';
-    if (s === '') return;
-    if (!this.out.write(s)) await drained(this.out);
+  private async flush(all: boolean): Promise<void> {
+    for (const b of this.buf.take(all)) if (!this.out.write(b)) await drained(this.out);
   }
 
   private async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    await this.flush();
+    await this.flush(true);
     await endStream(this.out);
   }
 
-  /** What was written, in chunks (no more writes after). */
-  async *chunks(): AsyncGenerator<string> {
+  /** What was written, in chunks of UTF-8 that each end with a whole character (no more writes after). */
+  async *chunks(): AsyncGenerator<Buffer> {
     await this.end();
-    for await (const c of createReadStream(this.path, { encoding: 'utf8', highWaterMark: 1 << 18 })) yield c as string;
+    yield* wholeChars(createReadStream(this.path, { highWaterMark: 1 << 16 }));
   }
 
   /** What was written, line by line (no more writes after). */

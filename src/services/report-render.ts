@@ -121,39 +121,51 @@ export function csvLines(): (r: FindingRow) => string {
 }
 
 /**
- * A finding as `JSON.stringify(r, null, 2)` indented by `pad` (the JSON report's rows), without
- * stringifying the whole row each time: strings and numbers per row, nested values (the CVE
- * list, the risk an advisory's rows share) once per object. Rows must not be changed once written.
- * @example const json = jsonRows('    '); out += json(row);
+ * A finding as `JSON.stringify(r, null, 2)` indented by `pad` (the JSON report's rows), for the
+ * rows of a streamed report (services/report-stream.ts toRow), in their key order, without
+ * stringifying the whole row each time: what a row shares with its advisory (identity; title,
+ * CVEs, scores, risk) or its target (name, release) is rendered once and reused, the rest per
+ * row (report-stream.test.ts compares a report with JSON.stringify's). Rows must not be changed once written.
+ * @example const json = findingJsonRows('    '); out += json(row);
  */
-export function jsonRows(pad: string): (r: object) => string {
+export function findingJsonRows(pad: string): (r: FindingRow) => string {
   const inner = `\n${pad}  `;
-  const nested = new WeakMap<object, string>();
-  const keys = new Map<string, string>();
-  return (r) => {
-    let s = `${pad}{`;
-    let first = true;
-    for (const k of Object.keys(r)) {
-      const v = (r as Record<string, unknown>)[k];
-      let t: string | undefined;
-      if (typeof v === 'string') t = JSON.stringify(v);
-      else if (v === null) t = 'null';
-      else if (typeof v === 'object') {
-        t = nested.get(v);
-        if (t === undefined) {
-          t = (JSON.stringify(v, null, 2) as string | undefined)?.replaceAll('\n', inner);
-          if (t !== undefined) nested.set(v, t);
-        }
-      } else t = JSON.stringify(v);
-      // Left out as JSON.stringify leaves them out (undefined, functions).
-      if (t === undefined) continue;
-      let key = keys.get(k);
-      if (key === undefined) keys.set(k, (key = `${inner}${JSON.stringify(k)}: `));
-      s += (first ? '' : ',') + key + t;
-      first = false;
-    }
-    return first ? `${s}}` : `${s}\n${pad}}`;
+  // A key and its value, after a comma; nothing for an undefined value (as JSON.stringify leaves it out).
+  const kv = (k: string, v: unknown): string => {
+    const t =
+      v === null
+        ? 'null'
+        : typeof v === 'object'
+          ? (JSON.stringify(v, null, 2) as string | undefined)?.replaceAll('\n', inner)
+          : (JSON.stringify(v) as string | undefined);
+    return t === undefined ? '' : `,${inner}"${k}": ${t}`;
   };
+  const advisory = new PerAdvisory(
+    (e: { id: string; source: string; text: string }, r) => e.id === r.advisoryId && e.source === r.advisorySource,
+    (r) => ({ id: r.advisoryId, source: r.advisorySource, text: kv('advisorySource', r.advisorySource) + kv('advisoryId', r.advisoryId) }),
+  );
+  const tail = new PerAdvisory(
+    (e: { r: FindingRow; text: string }, r) =>
+      e.r.risk === r.risk &&
+      e.r.cves === r.cves &&
+      e.r.title === r.title &&
+      e.r.cvssScore === r.cvssScore &&
+      e.r.cvssV4Score === r.cvssV4Score &&
+      e.r.publishedAt === r.publishedAt,
+    (r) => ({
+      r,
+      text: `${kv('title', r.title)}${kv('cves', r.cves)}${kv('cvssScore', r.cvssScore)}${kv('cvssV4Score', r.cvssV4Score)}${kv('publishedAt', r.publishedAt)}${kv('risk', r.risk)}\n${pad}}`,
+    }),
+  );
+  const targets = new Map<string, { release: string | null; text: string }>();
+  const target = (r: FindingRow): string => {
+    let t = targets.get(r.targetName);
+    if (t === undefined || t.release !== r.release)
+      targets.set(r.targetName, (t = { release: r.release, text: kv('targetName', r.targetName) + kv('release', r.release) }));
+    return t.text;
+  };
+  return (r) =>
+    `${pad}{${inner}"targetId": ${JSON.stringify(r.targetId)}${advisory.text(r.cves, r)}${kv('package', r.package)}${kv('installed', r.installed)}${kv('fixed', r.fixed)}${kv('severity', r.severity)}${kv('status', r.status)}${kv('reason', r.reason)}${kv('firstSeen', r.firstSeen)}${kv('lastSeen', r.lastSeen)}${kv('closedAt', r.closedAt)}${kv('acceptedBy', r.acceptedBy)}${kv('acceptedAt', r.acceptedAt)}${kv('acceptedUntil', r.acceptedUntil)}${kv('arch', r.arch)}${target(r)}${tail.text(r.risk ?? r.cves, r)}`;
 }
 
 export function renderCsv(rows: readonly FindingRow[]): string {

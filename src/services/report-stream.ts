@@ -7,6 +7,8 @@ import {
   findingAdvisorySeverities,
   findingPages,
   findingsOfAdvisory,
+  streamedArray,
+  streamedOf,
   targetNames,
   type AdvisoryFacts,
   type FindingQuery,
@@ -56,7 +58,11 @@ export interface FindingsQuery {
   sort?: RiskSort | undefined;
 }
 
-const PAGE = 10_000;
+/**
+ * Rows read at once: a page is held while its rows are sorted and written (awaits between), so
+ * its rows outlive young-generation collections; small pages keep that garbage small.
+ */
+const PAGE = 2000;
 /**
  * Rows of one (severity, first seen) group sorted in memory before the sorter spills to disk:
  * hosts scanned together share their first-seen time (a cohort of a thousand hosts is about
@@ -285,15 +291,35 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
     return p;
   };
   let out: FindingRow[] = [];
-  // Rows of the order into `out`: the first `skip` passed over, at most `left` kept.
-  const put = (run: readonly Pending[]): void => {
+  // Rows of the order into `out`, handed out whenever it holds BATCH (a group of the order can
+  // be a cohort's tens of thousands of rows: as rows they would outlive many collections): the
+  // first `skip` passed over, at most `left` kept.
+  function* put(run: readonly Pending[]): Generator<FindingRow[]> {
     const from = Math.min(skip, run.length);
     skip -= from;
     const to = Math.min(run.length, from + left);
-    for (let i = from; i < to; i++) out.push(toRow(run[i] as Pending));
     left -= to - from;
-  };
-  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, { runSize: o.runSize ?? RUN });
+    for (let i = from; i < to; i++) {
+      out.push(toRow(run[i] as Pending));
+      if (out.length >= BATCH) {
+        yield out;
+        out = [];
+      }
+    }
+  }
+  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, {
+    runSize: o.runSize ?? RUN,
+    // A spilled row as the array of its columns and places: half the text of its keys and values.
+    encode: (p) => JSON.stringify([...streamedArray(p), p.nameRank, p.riskRank]),
+    decode: (l) => {
+      const a = JSON.parse(l) as unknown[];
+      // The row itself takes its places (no second object per row).
+      const p = streamedOf(a) as Pending;
+      p.nameRank = a[17] as number;
+      p.riskRank = a[18] as number;
+      return p;
+    },
+  });
   try {
     if (byGroups) {
       for (const group of groups) {
@@ -315,12 +341,11 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
             page = page.length < PAGE ? [] : await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, last.pk, PAGE);
           }
         for await (const run of sorter.drainBatches(BATCH)) {
-          put(run);
-          if (out.length >= BATCH || left === 0) {
-            yield out;
-            out = [];
-            // The window is full: no group after it is read.
-            if (left === 0) return;
+          yield* put(run);
+          // The window is full: no group after it is read.
+          if (left === 0) {
+            if (out.length > 0) yield out;
+            return;
           }
         }
       }
@@ -339,12 +364,11 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
         if (t === undefined || !keep(riskOf(r.advisoryPk, r.severity))) continue;
         if (sort === undefined && (r.severityRank !== groupRank || r.firstSeen !== groupSeen)) {
           for await (const run of sorter.drainBatches(BATCH)) {
-            put(run);
-            if (out.length >= BATCH || left === 0) {
-              yield out;
-              out = [];
-              // The window is full: returning closes the pages (and the cursor) where they stand.
-              if (left === 0) return;
+            yield* put(run);
+            // The window is full: returning closes the pages (and the cursor) where they stand.
+            if (left === 0) {
+              if (out.length > 0) yield out;
+              return;
             }
           }
           groupRank = r.severityRank;
@@ -357,11 +381,10 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
       out = [];
     }
     for await (const run of sorter.drainBatches(BATCH)) {
-      put(run);
-      if (out.length > 0) yield out;
-      out = [];
-      if (left === 0) return;
+      yield* put(run);
+      if (left === 0) break;
     }
+    if (out.length > 0) yield out;
   } finally {
     sorter.dispose();
   }

@@ -214,6 +214,30 @@ export function vexAffect(r: FindingRow) {
   };
 }
 
+/**
+ * `JSON.stringify(x, null, 2)` with every line after the first indented by `pad`, for the
+ * entries a streamed VEX writes per finding (an `affects` entry, a component): a template, not a
+ * walk of an object per row. x: vexAffect's or vendorAffect's entry, or a VexComponent.
+ */
+export function affectJson(a: { ref: string; versions: { version: string; status: string }[] }, pad: string): string {
+  let s = `${pad}{\n${pad}  "ref": ${JSON.stringify(a.ref)},\n${pad}  "versions": [`;
+  a.versions.forEach((v, i) => {
+    s += `${i === 0 ? '' : ','}\n${pad}    {\n${pad}      "version": ${JSON.stringify(v.version)},\n${pad}      "status": ${JSON.stringify(v.status)}\n${pad}    }`;
+  });
+  return `${s}${a.versions.length === 0 ? ']' : `\n${pad}  ]`}\n${pad}}`;
+}
+
+/** A VexComponent as affectJson renders an entry. */
+export function componentJson(c: VexComponent, pad: string): string {
+  let s = `${pad}{\n${pad}  "bom-ref": ${JSON.stringify(c['bom-ref'])},\n${pad}  "type": ${JSON.stringify(c.type)},\n${pad}  "name": ${JSON.stringify(c.name)},\n${pad}  "version": ${JSON.stringify(c.version)},`;
+  if (c.purl !== undefined) s += `\n${pad}  "purl": ${JSON.stringify(c.purl)},`;
+  s += `\n${pad}  "properties": [`;
+  c.properties.forEach((p, i) => {
+    s += `${i === 0 ? '' : ','}\n${pad}    {\n${pad}      "name": ${JSON.stringify(p.name)},\n${pad}      "value": ${JSON.stringify(p.value)}\n${pad}    }`;
+  });
+  return `${s}${c.properties.length === 0 ? ']' : `\n${pad}  ]`}\n${pad}}`;
+}
+
 /** A vendor's not-affected statement's vulnerability entry, but its `affects`. */
 export function vendorVulnerability(first: NotAffectedRow) {
   return {

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Severity } from '../core/advisory.js';
 import { BucketSpool } from '../lib/bucket-spool.js';
+import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLines, HTML_END, htmlListed, htmlRows, htmlStart, jsonRows, type HtmlSummary } from './report-render.js';
+import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, type HtmlSummary } from './report-render.js';
 import { findingBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
+  affectJson,
+  componentJson,
   vendorAffect,
   vendorComponent,
   vendorVulnerability,
@@ -16,6 +19,7 @@ import {
   vexTally,
   vexVulnerability,
   type NotAffectedRow,
+  type VexComponent,
   type VexTally,
 } from './report-vex.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -29,8 +33,8 @@ import { systemClock, type Clock, type Db } from './store.js';
  * components wait in a Spool, `affects` entries in a BucketSpool, a bucket per vulnerability.
  */
 
-/** Where the text goes: resolves when it can take more. */
-export type Sink = (text: string) => Promise<void>;
+/** Where the text goes (as text, or chunks of UTF-8 that each end with a whole character): resolves when it can take more. */
+export type Sink = (text: string | Uint8Array) => Promise<void>;
 
 export interface WriteOptions extends StreamOptions {
   clock?: Clock;
@@ -40,23 +44,26 @@ export interface WriteOptions extends StreamOptions {
   onRow?: (r: FindingRow) => void;
 }
 
-/** Collects small writes into chunks of about 256 KiB: a write to the sink costs a system call and a wait. */
-function buffered(sink: Sink): { write: (s: string) => Promise<void>; flush: () => Promise<void> } {
-  let buf = '';
-  return {
-    write: async (s) => {
-      buf += s;
-      if (buf.length >= 1 << 18) {
-        const b = buf;
-        buf = '';
-        await sink(b);
-      }
-    },
-    flush: async () => {
-      if (buf !== '') await sink(buf);
-      buf = '';
-    },
-  };
+/**
+ * What the report writes, gathered into byte chunks of about 64 KiB for the sink: a write to the
+ * sink costs a system call and a wait; the text is encoded as it comes (lib/byte-chunks.ts), so
+ * no large string is built, copied flat or kept. `add` is synchronous: await `flush` when it says full.
+ */
+class Chunks {
+  private readonly c = new ByteChunks();
+  constructor(private readonly sink: Sink) {}
+  /** Adds text; true when a chunk is ready (then await flush()). */
+  add(s: string): boolean {
+    return this.c.add(s);
+  }
+  /** Adds text and hands out the full chunks. */
+  async write(s: string | Uint8Array): Promise<void> {
+    if (typeof s === 'string' ? this.c.add(s) : this.c.addBytes(s)) await this.flush();
+  }
+  /** Hands out the full chunks; with `all`, what waits too. */
+  async flush(all = false): Promise<void> {
+    for (const b of this.c.take(all)) await this.sink(b);
+  }
 }
 
 const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n${pad}`);
@@ -66,7 +73,7 @@ const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n$
  * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
  */
 export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
-  const out = buffered(sink);
+  const out = new Chunks(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
   // Rows in arrays: one await per array, not per row.
@@ -80,37 +87,30 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
-      const json = jsonRows('    ');
+      const json = findingJsonRows('    ');
       let sep = '\n';
-      for await (const b of rows()) {
-        let s = '';
+      for await (const b of rows())
         for (const r of b) {
-          s += sep + json(r);
+          if (out.add(sep + json(r))) await out.flush();
           sep = ',\n';
         }
-        await out.write(s);
-      }
       await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
       break;
     }
     case 'csv': {
       await out.write(CSV_HEADER + '\r\n');
       const line = csvLines();
-      for await (const b of rows()) {
-        let s = '';
-        for (const r of b) s += line(r) + '\r\n';
-        await out.write(s);
-      }
+      for await (const b of rows()) for (const r of b) if (out.add(line(r) + '\r\n')) await out.flush();
       break;
     }
     case 'html':
-      await writeHtml(rows(), clock(), out.write);
+      await writeHtml(rows(), clock(), (t) => out.write(t));
       break;
     case 'cyclonedx-vex':
-      await writeVex(db, rows(), clock(), o.serial ?? randomUUID(), out.write, o);
+      await writeVex(db, rows(), clock(), o.serial ?? randomUUID(), (t) => out.write(t), o);
       break;
   }
-  await out.flush();
+  await out.flush(true);
   return n;
 }
 
@@ -166,12 +166,13 @@ function interner(): (s: string) => string {
 
 /**
  * The components already written, by bom-ref (`host/package@version`), in less memory than a
- * set of every ref: per host, its interned `package@version`s. A ref with a `/` in a part
- * (which could read as another host's) is kept whole, apart: the same refs count as seen.
+ * set of every ref: per host, the numbers of its `package@version`s (one number per distinct
+ * build). A ref with a `/` in a part (which could read as another host's) is kept whole, apart:
+ * the same refs count as seen.
  */
 function seenRefs(): (r: { targetName: string; package: string; installed: string }) => boolean {
-  const intern = interner();
-  const byTarget = new Map<string, Set<string>>();
+  const builds = new Map<string, number>();
+  const byTarget = new Map<string, Set<number>>();
   const whole = new Set<string>();
   return (r) => {
     const build = `${r.package}@${r.installed}`;
@@ -181,10 +182,12 @@ function seenRefs(): (r: { targetName: string; package: string; installed: strin
       whole.add(ref);
       return false;
     }
+    let id = builds.get(build);
+    if (id === undefined) builds.set(build, (id = builds.size));
     let s = byTarget.get(r.targetName);
-    if (s === undefined) byTarget.set(intern(r.targetName), (s = new Set()));
-    if (s.has(build)) return true;
-    s.add(intern(build));
+    if (s === undefined) byTarget.set(r.targetName, (s = new Set()));
+    if (s.has(id)) return true;
+    s.add(id);
     return false;
   };
 }
@@ -195,16 +198,17 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
   // (a small runSize, as tests give, makes them spill: about 100 characters a row).
   const affects = new BucketSpool(o.runSize === undefined ? undefined : o.runSize * 100);
   const counts: number[] = [];
+  // `json`: the entry as affectJson renders it, indented.
   const affect = (v: number, json: string): Promise<void> => {
     const n = counts[v] ?? 0;
     counts[v] = n + 1;
-    return affects.add(v, (n === 0 ? '' : ',\n') + indent(json, '        '));
+    return affects.add(v, (n === 0 ? '' : ',\n') + json);
   };
   try {
     const seen = seenRefs();
     let nComponents = 0;
-    const component = async (c: object): Promise<void> => {
-      await components.write((nComponents++ === 0 ? '' : ',\n') + indent(JSON.stringify(c, null, 2), '    '));
+    const component = async (c: VexComponent): Promise<void> => {
+      await components.write((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    '));
     };
     // By source, then id (no key built per row).
     const vulns = new Map<string, Map<string, { v: number; first: FindingRow; tally: VexTally }>>();
@@ -226,7 +230,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         let v = bySource.get(r.advisoryId);
         if (v === undefined) bySource.set(r.advisoryId, (v = { v: nVulns++, first: r, tally: vexTally(undefined, r) }));
         else v.tally = vexTally(v.tally, r);
-        await affect(v.v, JSON.stringify(vexAffect(r), null, 2));
+        await affect(v.v, affectJson(vexAffect(r), '        '));
       }
       batch.length = 0;
     };
@@ -259,7 +263,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         const key = `${n.advisorySource}\u0000${n.advisoryId}`;
         let v = vendor.get(key);
         if (v === undefined) vendor.set(key, (v = { v: base + vendor.size, first: n }));
-        await affect(v.v, JSON.stringify(vendorAffect(n), null, 2));
+        await affect(v.v, affectJson(vendorAffect(n), '        '));
       }
     }
     const head = JSON.stringify(vexHead(now, serial), null, 2);

@@ -22,7 +22,7 @@ const selection = z.strictObject({
  * A byte stream of what `produce` writes, pulled by the reader: `produce` waits while the reader
  * has enough queued, and stops (its next write throws) when the reader goes away.
  */
-function textStream(produce: (sink: (s: string) => Promise<void>) => Promise<unknown>): ReadableStream<Uint8Array> {
+function textStream(produce: (sink: (s: string | Uint8Array) => Promise<void>) => Promise<unknown>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let wake: (() => void) | null = null;
   const state = { cancelled: false };
@@ -30,9 +30,10 @@ function textStream(produce: (sink: (s: string) => Promise<void>) => Promise<unk
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const sink = async (s: string): Promise<void> => {
+        const sink = async (s: string | Uint8Array): Promise<void> => {
           if (state.cancelled) throw new Error('the client went away');
-          controller.enqueue(encoder.encode(s));
+          // A chunk of bytes is the writer's to give away (never written again): queued as it is.
+          controller.enqueue(typeof s === 'string' ? encoder.encode(s) : s);
           while ((controller.desiredSize ?? 1) <= 0 && !gone()) await new Promise<void>((resolve) => (wake = resolve));
         };
         produce(sink).then(

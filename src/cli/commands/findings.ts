@@ -48,7 +48,7 @@ export async function findingsCommand(o: {
     const onRow = (r: FindingRow): void => {
       if (o.failOn !== undefined && !gate.over && overThresholdRow(r, o.failOn)) gate.over = true;
     };
-    const sink = (s: string): Promise<void> => writeAll(file ?? o.io.stdout, s);
+    const sink = (s: string | Uint8Array): Promise<void> => writeAll(file ?? o.io.stdout, s);
     // Streamed (issue #14): rows go out as they come, never the fleet's findings in memory.
     const limit = o.limit === undefined ? {} : { limit: o.limit };
     const n = o.format === 'table' ? await writeTable(db, o.query, sink, onRow, limit) : await writeReport(db, o.query, o.format, sink, { onRow, ...limit });
@@ -69,7 +69,7 @@ export async function findingsCommand(o: {
 async function writeTable(
   db: Db,
   q: FindingsQuery,
-  sink: (s: string) => Promise<void>,
+  sink: (s: string | Uint8Array) => Promise<void>,
   onRow: (r: FindingRow) => void,
   o: { limit?: number },
 ): Promise<number> {

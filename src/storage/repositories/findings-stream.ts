@@ -85,8 +85,8 @@ function findingsSelect(on: Executor, q: FindingQuery, ordered: boolean) {
   ]);
 }
 
-/** A row of findingsSelect as an array, as a StreamedFinding. */
-function streamedOf(a: unknown[]): StreamedFinding {
+/** A row of findingsSelect as an array (or streamedArray's), as a StreamedFinding. */
+export function streamedOf(a: unknown[]): StreamedFinding {
   return {
     pk: a[0] as number,
     targetId: a[1] as string,
@@ -106,6 +106,29 @@ function streamedOf(a: unknown[]): StreamedFinding {
     acceptedAt: a[15] as string | null,
     acceptedUntil: a[16] as string | null,
   };
+}
+
+/** A StreamedFinding as the array of its columns (streamedOf's inverse): what an external sort writes, without the keys. */
+export function streamedArray(r: StreamedFinding): unknown[] {
+  return [
+    r.pk,
+    r.targetId,
+    r.advisoryPk,
+    r.package,
+    r.arch,
+    r.installed,
+    r.fixed,
+    r.severity,
+    r.severityRank,
+    r.status,
+    r.reason,
+    r.firstSeen,
+    r.lastSeen,
+    r.closedAt,
+    r.acceptedBy,
+    r.acceptedAt,
+    r.acceptedUntil,
+  ];
 }
 
 /** The rows of a query of findingsSelect: arrays made objects on SQLite (half the driver's cost), the driver's objects on PostgreSQL. */
