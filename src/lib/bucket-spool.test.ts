@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { BucketSpool } from './bucket-spool.js';
 
 async function text(b: BucketSpool, bucket: number): Promise<string> {
-  let s = '';
-  for await (const t of b.read(bucket)) s += t;
-  return s;
+  const parts: Uint8Array[] = [];
+  for await (const t of b.read(bucket)) parts.push(t);
+  return Buffer.concat(parts).toString('utf8');
 }
 
 describe('BucketSpool', () => {

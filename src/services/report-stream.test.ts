@@ -146,8 +146,9 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
         for (const format of ['json', 'csv', 'html', 'cyclonedx-vex'] as const) {
           let old = await renderReport(db, rows, format, clock);
           if (format === 'cyclonedx-vex') old = old.replace(/"urn:uuid:[0-9a-f-]+"/, '"urn:uuid:s"');
-          let text = '';
-          const n = await writeReport(db, q, format, (s) => Promise.resolve(void (text += s)), { clock, serial: 's', runSize: 3 });
+          const parts: Buffer[] = [];
+          const n = await writeReport(db, q, format, (s) => Promise.resolve(void parts.push(Buffer.from(s))), { clock, serial: 's', runSize: 3 });
+          const text = Buffer.concat(parts).toString('utf8');
           expect(n).toBe(rows.length);
           expect(text, `${format} ${JSON.stringify(q)}`).toBe(old);
         }
