@@ -66,9 +66,6 @@ export interface RescanOptions {
   inSql?: boolean;
 }
 
-/** Runs one batch's writes in a transaction (its own, or the one the whole scan runs in). */
-type InTx = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
-
 export interface RescanResult {
   /** The targets matched, by name (not listed by a sync's re-scan in SQL: see `looked`). */
   targets: ScanTargetRow[];
@@ -121,7 +118,7 @@ export async function rescan(db: Db | Tx, scope: RescanScope = {}, o: RescanOpti
     const r = await rescanAdvisoriesInSql(db, scope.advisoryPks, now, o.batch);
     return { ...result, ...r };
   }
-  await scanIn(db, (fn) => transaction(db, fn), scope, o, now, result);
+  await scanIn(db, scope, o, now, result);
   return result;
 }
 
@@ -136,12 +133,12 @@ export async function rescanWithin(tx: Tx, scope: RescanScope, o: RescanOptions 
   const result: RescanResult = { targets: [], looked: 0, counts: new Map(), failures: [], distinctMatched: 0, sources: new Map() };
   if (scope.packages?.length === 0 || scope.advisoryPks?.length === 0 || scope.targets?.length === 0) return result;
   const suspended = await suspendFindingIndexes(tx, scope.targets ?? (await scanTargets(tx)).map((t) => t.id));
-  await scanIn(tx, (fn) => fn(tx), scope, o, (o.clock ?? systemClock)(), result);
+  await scanIn(tx, scope, o, (o.clock ?? systemClock)(), result);
   await restoreIndexes(tx, suspended);
   return result;
 }
 
-async function scanIn(db: Db | Tx, inTx: InTx, scope: RescanScope, o: RescanOptions, now: Date, result: RescanResult): Promise<void> {
+async function scanIn(db: Db | Tx, scope: RescanScope, o: RescanOptions, now: Date, result: RescanResult): Promise<void> {
   // A sync's scope: the targets come from the index (holders of the named builds, and targets
   // with findings on the advisories), not from a list.
   let extraTargets: string[] = [];
@@ -169,7 +166,7 @@ async function scanIn(db: Db | Tx, inTx: InTx, scope: RescanScope, o: RescanOpti
   for (const [release, targets] of byRelease) {
     const work = await plan(db, release, targets, scope, extraTargets, builds);
     if (work === null) continue;
-    await runRelease(db, inTx, work, builds, now, o, result);
+    await runRelease(db, work, builds, now, o, result);
   }
   result.targets.sort((a, b) => a.name.localeCompare(b.name));
   result.looked = result.targets.length;
@@ -246,7 +243,6 @@ async function plan(
 
 async function runRelease(
   db: Db | Tx,
-  inTx: InTx,
   w: ReleaseWork,
   builds: Map<number, InstalledPackage>,
   now: Date,
@@ -275,7 +271,8 @@ async function runRelease(
   const size = Math.max(1, o.batch ?? 500);
   for (let i = 0; i < w.targets.length; i += size) {
     const batch = w.targets.slice(i, i + size);
-    const counts = await inTx(async (tx) => {
+    // Each batch in a transaction of its own, or in the caller's when `db` is one.
+    const counts = await transaction(db, async (tx) => {
       const links = await linksOfTargets(
         tx,
         batch.map((t) => t.id),
