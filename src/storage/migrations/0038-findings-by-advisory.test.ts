@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../../test/databases.js';
-import { MIGRATION_LOCK_ID, rawKysely, type Db } from '../database.js';
+import { rawKysely, underMigrationLock, type Db } from '../database.js';
 import { listFindings, recordFindings, saveInventory, upsertAdvisories, upsertTarget } from '../index.js';
 import { introspectSchema } from '../introspect.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
@@ -22,21 +22,10 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
     // Back to the schema without 0038's index by that migration's own down (later migrations,
     // merged in any order, stay: the rows below are written by today's code), under the lock
     // every migration takes.
-    const k = rawKysely(db);
-    const locked = async (f: (conn: never) => Promise<void>): Promise<void> => {
-      await k.connection().execute(async (conn) => {
-        if (db.dialect === 'postgres') await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          await f(conn as never);
-        } finally {
-          if (db.dialect === 'postgres') await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-    };
     // 0057 widened 0038's index to (advisory_pk, target_id): undone first, redone last.
-    await locked((conn) => fanOutIndexes().down?.(conn) ?? Promise.resolve());
+    await underMigrationLock(db, (conn) => fanOutIndexes().down?.(conn) ?? Promise.resolve());
     expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
-    await locked((conn) => findingsByAdvisory().down?.(conn) ?? Promise.resolve());
+    await underMigrationLock(db, (conn) => findingsByAdvisory().down?.(conn) ?? Promise.resolve());
     expect((await introspectSchema(db))['findings']?.indexes).not.toContain('index (advisory_pk)');
     // Rows written by the previous schema.
     await upsertAdvisories(
@@ -107,9 +96,9 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
       Number((await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(rawKysely(db))).rows[0]?.n);
     const counts = [await count('packages'), await count('target_packages'), await count('findings')];
     expect(counts).toEqual([1, 1, 1]);
-    await locked((conn) => findingsByAdvisory().up(conn));
+    await underMigrationLock(db, (conn) => findingsByAdvisory().up(conn));
     expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
-    await locked((conn) => fanOutIndexes().up(conn));
+    await underMigrationLock(db, (conn) => fanOutIndexes().up(conn));
     const shape = await introspectSchema(db);
     expect(shape['findings']?.indexes).toContain('index (advisory_pk, target_id)');
     expect(shape['findings']?.indexes).not.toContain('index (advisory_pk)');

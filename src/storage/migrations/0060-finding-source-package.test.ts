@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../../test/databases.js';
 import { runDemo } from '../../services/demo.js';
-import { MIGRATION_LOCK_ID, rawKysely, type Db } from '../database.js';
+import { rawKysely, underMigrationLock, type Db } from '../database.js';
 import { introspectSchema } from '../introspect.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 
@@ -24,21 +24,11 @@ describe.each(testDatabases())('migration 0060 (finding source package) on $name
     // The demo host has binaries built from another source (kernel-tools from kernel), and the writer stored them.
     expect(written.some((r) => r.source_package !== null && r.source_package !== r.package)).toBe(true);
     expect(written.every((r) => r.source_package !== null)).toBe(true);
-    const locked = async (f: (conn: never) => Promise<void>): Promise<void> => {
-      await k.connection().execute(async (conn) => {
-        if (db.dialect === 'postgres') await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          await f(conn as never);
-        } finally {
-          if (db.dialect === 'postgres') await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-    };
     // Back to the schema before 0060 (rows kept), then up again: the backfill gives what the writer wrote.
     const m = findingSourcePackage(db.dialect);
-    await locked((conn) => m.down?.(conn) ?? Promise.resolve());
+    await underMigrationLock(db, (conn) => m.down?.(conn) ?? Promise.resolve());
     expect(Object.keys((await introspectSchema(db))['findings']?.columns ?? {})).not.toContain('source_package');
-    await locked((conn) => m.up(conn));
+    await underMigrationLock(db, (conn) => m.up(conn));
     expect((await introspectSchema(db))['findings']?.indexes).toContain(
       'index (source_package, package, installed, fixed, advisory_pk, target_id, status, severity_rank, first_seen_at)',
     );

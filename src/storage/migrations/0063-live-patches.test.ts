@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../../test/databases.js';
-import { MIGRATION_LOCK_ID, rawKysely, type Db } from '../database.js';
+import { rawKysely, underMigrationLock, type Db } from '../database.js';
 import { getTarget, listFindings, recordFindings, saveInventory, upsertAdvisories, upsertTarget } from '../index.js';
 import { introspectSchema } from '../introspect.js';
 import { livePatches } from './0063-live-patches.js';
@@ -19,16 +19,6 @@ describe.each(testDatabases())('migration 0063 (live patches, the mitigated stat
 
   it('goes down and up again with the findings kept: mitigated ones open on the way down, the status admitted on the way up', async () => {
     const k = rawKysely(db);
-    const locked = async (f: (conn: never) => Promise<void>): Promise<void> => {
-      await k.connection().execute(async (conn) => {
-        if (db.dialect === 'postgres') await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          await f(conn as never);
-        } finally {
-          if (db.dialect === 'postgres') await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-    };
     const fix = {
       release: 'azurelinux:3.0',
       package: 'kernel',
@@ -93,13 +83,13 @@ describe.each(testDatabases())('migration 0063 (live patches, the mitigated stat
     const statuses = async (): Promise<string[]> => (await listFindings(db)).map((x) => `${x.advisoryId} ${x.status}`).sort();
     expect(await statuses()).toEqual(['K-1 mitigated', 'K-2 open']);
 
-    await locked((conn) => livePatches(db.dialect).down?.(conn) ?? Promise.resolve());
+    await underMigrationLock(db, (conn) => livePatches(db.dialect).down?.(conn) ?? Promise.resolve());
     expect(Object.keys((await introspectSchema(db))['targets']?.columns ?? {})).not.toContain('live_patches');
     expect(await statuses()).toEqual(['K-1 open', 'K-2 open']);
     // The previous schema refuses the status.
     await expect(sql`update findings set status = 'mitigated'`.execute(k)).rejects.toThrow();
 
-    await locked((conn) => livePatches(db.dialect).up(conn));
+    await underMigrationLock(db, (conn) => livePatches(db.dialect).up(conn));
     expect(Object.keys((await introspectSchema(db))['targets']?.columns ?? {})).toContain('live_patches');
     await recordFindings(db, t.id, [f('K-1', 'mitigated'), f('K-2', 'open')], builds, T0);
     expect(await statuses()).toEqual(['K-1 mitigated', 'K-2 open']);

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../../test/databases.js';
-import { MIGRATION_LOCK_ID, rawKysely, type Db } from '../database.js';
+import { rawKysely, underMigrationLock, type Db } from '../database.js';
 import { getTarget, saveInventory, setInventoryFingerprint, upsertTarget } from '../index.js';
 import { introspectSchema } from '../introspect.js';
 import { heldDigest } from './0067-held-digest.js';
@@ -19,16 +18,6 @@ describe.each(testDatabases())('migration 0067 (targets.held_digest) on $name', 
 
   it('goes down and up again with the targets kept; the digest comes back empty (read whole once)', async () => {
     const k = rawKysely(db);
-    const locked = async (f: (conn: never) => Promise<void>): Promise<void> => {
-      await k.connection().execute(async (conn) => {
-        if (db.dialect === 'postgres') await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
-        try {
-          await f(conn as never);
-        } finally {
-          if (db.dialect === 'postgres') await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(conn);
-        }
-      });
-    };
     const t = await upsertTarget(db, { name: 'azl-1', kind: 'host', release: 'azurelinux:3.0' }, T0);
     const bash = {
       family: 'rpm' as const,
@@ -50,11 +39,11 @@ describe.each(testDatabases())('migration 0067 (targets.held_digest) on $name', 
       (await k.selectFrom('targets').select('held_digest').where('id', '=', t.id).executeTakeFirstOrThrow()).held_digest;
     expect(await digestOf()).toMatch(/^f{64}:/);
 
-    await locked((conn) => heldDigest().down?.(conn) ?? Promise.resolve());
+    await underMigrationLock(db, (conn) => heldDigest().down?.(conn) ?? Promise.resolve());
     expect(Object.keys((await introspectSchema(db))['targets']?.columns ?? {})).not.toContain('held_digest');
     expect((await getTarget(db, t.id))?.name).toBe('azl-1');
 
-    await locked((conn) => heldDigest().up(conn));
+    await underMigrationLock(db, (conn) => heldDigest().up(conn));
     expect(Object.keys((await introspectSchema(db))['targets']?.columns ?? {})).toContain('held_digest');
     expect(await digestOf()).toBeNull();
   });
