@@ -22,7 +22,7 @@ export const LIVEPATCH_SYSFS = '/sys/kernel/livepatch';
 export const KPATCH_LIST_ARGV: readonly string[] = ['kpatch', 'list'];
 export const CANONICAL_LIVEPATCH_ARGV: readonly string[] = ['canonical-livepatch', 'status', '--format', 'json'];
 /** What each package providing a live patch says: a `@@package NVR` line, then its description. */
-export const LIVEPATCH_PACKAGE_QF = '@@package %{NAME}-%{VERSION}-%{RELEASE}\n%{DESCRIPTION}\n';
+const LIVEPATCH_PACKAGE_QF = '@@package %{NAME}-%{VERSION}-%{RELEASE}\n%{DESCRIPTION}\n';
 
 /** The argv asking rpm for the installed packages that provide a live patch (of any kernel). */
 export const LIVEPATCH_PACKAGES_ARGV: readonly string[] = ['rpm', '-q', '--queryformat', LIVEPATCH_PACKAGE_QF, '--whatprovides', 'livepatch'];
