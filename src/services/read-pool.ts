@@ -54,10 +54,22 @@ function spawn(data: unknown): Worker {
  * on `pooledRead(db, …)` answers in a worker. Closed with the returned pool (before `db`).
  * @example const pool = startReadPool(db, '/var/lib/bulwark/bulwark.db'); … await pool.close();
  */
-export function startReadPool(db: Db, path: string, opts: { size?: number; cache?: boolean; busyTimeoutMs?: number } = {}): ReadPool {
+export function startReadPool(db: Db, path: string, opts: { size?: number; cache?: boolean; coalesce?: boolean; busyTimeoutMs?: number } = {}): ReadPool {
   const size = opts.size ?? Math.max(1, Math.min(4, availableParallelism()));
-  const data = { path, cache: opts.cache !== false, ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}) };
-  const pending = new Map<number, { slot: Slot; resolve: (json: string) => void; reject: (e: Error) => void }>();
+  const data = {
+    path,
+    cache: opts.cache !== false,
+    coalesce: opts.coalesce !== false,
+    ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+  };
+  const pending = new Map<number, { slot: Slot; key: string; resolve: (json: string) => void; reject: (e: Error) => void }>();
+  // Questions being answered, by their text, and the worker answering: the same question goes to
+  // the same worker, which answers both with one computation (ReadCache: single flight).
+  const flying = new Map<string, { slot: Slot; count: number }>();
+  const landed = (key: string): void => {
+    const f = flying.get(key);
+    if (f !== undefined && --f.count === 0) flying.delete(key);
+  };
   let next = 0;
   let closed = false;
   const slots: Slot[] = [];
@@ -75,6 +87,7 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
       const p = pending.get(m.id);
       if (p === undefined) return;
       pending.delete(m.id);
+      landed(p.key);
       slot.busy--;
       if ('json' in m) p.resolve(m.json);
       else if (m.error.code !== undefined)
@@ -89,6 +102,7 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
       for (const [id, p] of pending)
         if (p.slot === slot) {
           pending.delete(id);
+          landed(p.key);
           p.reject(new Error(`read worker: ${why}`));
         }
       slot.busy = 0;
@@ -107,13 +121,19 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
     size,
     ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
     run(op: ReadOp, args: unknown[]): Promise<string> {
-      const alive = slots.filter((s) => !s.dead);
+      // Until a worker has started (its modules loaded, its connection open: a second or more on
+      // a busy machine), questions are answered here: the server's first pages do not wait for it.
+      const alive = slots.filter((s) => s.served && !s.dead);
       if (closed || alive.length === 0) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
-      const slot = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
+      const key = JSON.stringify([op, args]);
+      const same = flying.get(key);
+      const slot = same !== undefined && !same.slot.dead ? same.slot : alive.reduce((a, b) => (b.busy < a.busy ? b : a));
+      if (same !== undefined && same.slot === slot) same.count++;
+      else flying.set(key, { slot, count: 1 });
       const id = next++;
       slot.busy++;
       return new Promise((resolve, reject) => {
-        pending.set(id, { slot, resolve, reject });
+        pending.set(id, { slot, key, resolve, reject });
         slot.worker.postMessage({ id, op, args } satisfies ReadRequest);
       });
     },
@@ -164,5 +184,9 @@ export function pooledJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): 
 export function readPoolForStore(db: Db, opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): ReadPool | null {
   const at = storeLocation(opts);
   if (at.kind !== 'sqlite' || at.path === ':memory:' || db.dialect !== 'sqlite') return null;
-  return startReadPool(db, at.path, at.busyTimeoutMs !== undefined ? { busyTimeoutMs: at.busyTimeoutMs } : {});
+  // For measuring the work itself (bench/console.bench.ts): BULWARK_READ_CACHE=off computes every
+  // page anew (concurrent identical questions still share one computation), =none shares nothing.
+  const knob = opts.env?.['BULWARK_READ_CACHE'];
+  const tuning = { cache: knob !== 'off' && knob !== 'none', coalesce: knob !== 'none' };
+  return startReadPool(db, at.path, { ...tuning, ...(at.busyTimeoutMs !== undefined ? { busyTimeoutMs: at.busyTimeoutMs } : {}) });
 }
