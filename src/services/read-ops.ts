@@ -82,10 +82,10 @@ export class ReadCache {
       const mine = { version: before, answer };
       this.flying.set(key, mine);
       // Forgotten once answered (or failed): a later question is computed, or found in the cache.
-      void answer.then(
-        () => this.land(key, mine),
-        () => this.land(key, mine),
-      );
+      const land = (): void => {
+        if (this.flying.get(key) === mine) this.flying.delete(key);
+      };
+      void answer.then(land, land);
     }
     const result = await answer;
     if (this.enabled && (await dataVersion(db)) === before && this.version === before) {
@@ -97,9 +97,5 @@ export class ReadCache {
       this.chars += result.length;
     }
     return result;
-  }
-
-  private land(key: string, flight: { version: number; answer: Promise<string> }): void {
-    if (this.flying.get(key) === flight) this.flying.delete(key);
   }
 }
