@@ -6,6 +6,7 @@ import { BulwarkError, type ErrorCode } from '../core/errors.js';
 import { runReadJson, type ReadArgs, type ReadOp } from './read-ops.js';
 import type { ReadReply, ReadRequest } from './read-worker.js';
 import { storeLocation, type Db } from './store.js';
+import { writeMark } from '../storage/index.js';
 
 /**
  * Read workers for the API on SQLite (issue #17). better-sqlite3 is synchronous: a findings page
@@ -66,6 +67,25 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
   // Questions being answered, by their text, and the worker answering: the same question goes to
   // the same worker, which answers both with one computation (ReadCache: single flight).
   const flying = new Map<string, { slot: Slot; count: number }>();
+  // Before a worker has started, questions are answered here, with the same single flight: at
+  // the same write mark (storage writeMark: this connection writes too) a question shares the
+  // computation of the same one in flight; the server's first pages wait neither for the
+  // workers nor behind ten copies of themselves.
+  const local = new Map<string, { mark: string; answer: Promise<string> }>();
+  const here = async (op: ReadOp, args: unknown[]): Promise<string> => {
+    const mark = await writeMark(db);
+    if (mark === null || opts.coalesce === false) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+    const key = JSON.stringify([op, args]);
+    const same = local.get(key);
+    if (same !== undefined && same.mark === mark) return same.answer;
+    const mine = { mark, answer: runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>) };
+    local.set(key, mine);
+    const land = (): void => {
+      if (local.get(key) === mine) local.delete(key);
+    };
+    void mine.answer.then(land, land);
+    return mine.answer;
+  };
   const landed = (key: string): void => {
     const f = flying.get(key);
     if (f !== undefined && --f.count === 0) flying.delete(key);
@@ -124,7 +144,8 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
       // Until a worker has started (its modules loaded, its connection open: a second or more on
       // a busy machine), questions are answered here: the server's first pages do not wait for it.
       const alive = slots.filter((s) => s.served && !s.dead);
-      if (closed || alive.length === 0) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+      if (closed) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+      if (alive.length === 0) return here(op, args);
       const key = JSON.stringify([op, args]);
       const same = flying.get(key);
       const slot = same !== undefined && !same.slot.dead ? same.slot : alive.reduce((a, b) => (b.busy < a.busy ? b : a));
