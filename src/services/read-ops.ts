@@ -40,55 +40,30 @@ const CACHE_CHARS = 32 * 1024 * 1024;
  * answer is given again only for the very state of the store it was computed from. The
  * connection must never write (a connection's own commits do not change its data version): the
  * read workers' connections are read-only.
- *
- * Single flight (`coalesce`): a question asked while the same one is being computed, at the same
- * data version, waits for that answer instead of computing it again (ten clients asking for one
- * page cost one computation). Exact for the same reason: no write was committed between the
- * computation's start and the second question (the version would differ, and it is computed anew).
  */
 export class ReadCache {
   private version: number | null = null;
   private readonly kept = new Map<string, string>();
   private chars = 0;
-  private readonly flying = new Map<string, { version: number; answer: Promise<string> }>();
-  private readonly enabled: boolean;
-  private readonly coalesce: boolean;
 
-  /** `cache` false: every question computed anew (for measuring the work itself); `coalesce` false: not even shared with one in flight. */
-  constructor(o: { cache?: boolean; coalesce?: boolean } = {}) {
-    this.enabled = o.cache !== false;
-    this.coalesce = o.coalesce !== false;
-  }
+  /** `enabled` false: every question computed anew (for measuring the work itself). */
+  constructor(private readonly enabled = true) {}
 
   /** The answer to a question as JSON text, computed, or kept from the same state of the store. */
   async answer<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): Promise<string> {
-    const before = this.enabled || this.coalesce ? await dataVersion(db) : null;
+    const before = this.enabled ? await dataVersion(db) : null;
     if (before === null) return runReadJson(db, op, args);
     const key = JSON.stringify([op, args]);
-    if (this.enabled) {
-      if (before !== this.version) {
-        this.kept.clear();
-        this.chars = 0;
-        this.version = before;
-      } else {
-        const hit = this.kept.get(key);
-        if (hit !== undefined) return hit;
-      }
+    if (before !== this.version) {
+      this.kept.clear();
+      this.chars = 0;
+      this.version = before;
+    } else {
+      const hit = this.kept.get(key);
+      if (hit !== undefined) return hit;
     }
-    const flying = this.coalesce ? this.flying.get(key) : undefined;
-    if (flying !== undefined && flying.version === before) return flying.answer;
-    const answer = runReadJson(db, op, args);
-    if (this.coalesce) {
-      const mine = { version: before, answer };
-      this.flying.set(key, mine);
-      // Forgotten once answered (or failed): a later question is computed, or found in the cache.
-      const land = (): void => {
-        if (this.flying.get(key) === mine) this.flying.delete(key);
-      };
-      void answer.then(land, land);
-    }
-    const result = await answer;
-    if (this.enabled && (await dataVersion(db)) === before && this.version === before) {
+    const result = await runReadJson(db, op, args);
+    if ((await dataVersion(db)) === before && this.version === before) {
       if (this.chars + result.length > CACHE_CHARS) {
         this.kept.clear();
         this.chars = 0;

@@ -60,35 +60,33 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
   const data = {
     path,
     cache: opts.cache !== false,
-    coalesce: opts.coalesce !== false,
     ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
   };
-  const pending = new Map<number, { slot: Slot; key: string; resolve: (json: string) => void; reject: (e: Error) => void }>();
-  // Questions being answered, by their text, and the worker answering: the same question goes to
-  // the same worker, which answers both with one computation (ReadCache: single flight).
-  const flying = new Map<string, { slot: Slot; count: number }>();
-  // Before a worker has started, questions are answered here, with the same single flight: at
-  // the same write mark (storage writeMark: this connection writes too) a question shares the
-  // computation of the same one in flight; the server's first pages wait neither for the
-  // workers nor behind ten copies of themselves.
-  const local = new Map<string, { mark: string; answer: Promise<string> }>();
-  const here = async (op: ReadOp, args: unknown[]): Promise<string> => {
-    const mark = await writeMark(db);
-    if (mark === null || opts.coalesce === false) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+  const pending = new Map<number, { slot: Slot; resolve: (json: string) => void; reject: (e: Error) => void }>();
+  // Single flight: a question asked while the same one is being answered (by a worker, or here),
+  // with no write since it was asked (storage writeMark: the data version, which moves at others'
+  // commits, with this connection's own changes), shares its answer: ten clients asking for one
+  // page cost one computation. A question asked after a write is computed anew.
+  const flying = new Map<string, { mark: string; answer: Promise<string> }>();
+  const shared = async (op: ReadOp, args: unknown[], compute: () => Promise<string>): Promise<string> => {
+    const mark = opts.coalesce === false ? null : await writeMark(db);
+    if (mark === null) return compute();
     const key = JSON.stringify([op, args]);
-    const same = local.get(key);
+    const same = flying.get(key);
     if (same !== undefined && same.mark === mark) return same.answer;
-    const mine = { mark, answer: runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>) };
-    local.set(key, mine);
+    const mine = { mark, answer: compute() };
+    flying.set(key, mine);
     const land = (): void => {
-      if (local.get(key) === mine) local.delete(key);
+      if (flying.get(key) === mine) flying.delete(key);
     };
     void mine.answer.then(land, land);
     return mine.answer;
   };
-  const landed = (key: string): void => {
-    const f = flying.get(key);
-    if (f !== undefined && --f.count === 0) flying.delete(key);
+  // Answered here (before a worker has started), after the requests already received have asked:
+  // a computation here runs to its end without letting them in, and they would not share it.
+  const here = async (op: ReadOp, args: unknown[]): Promise<string> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
   };
   let next = 0;
   let closed = false;
@@ -107,7 +105,6 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
       const p = pending.get(m.id);
       if (p === undefined) return;
       pending.delete(m.id);
-      landed(p.key);
       slot.busy--;
       if ('json' in m) p.resolve(m.json);
       else if (m.error.code !== undefined)
@@ -122,7 +119,6 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
       for (const [id, p] of pending)
         if (p.slot === slot) {
           pending.delete(id);
-          landed(p.key);
           p.reject(new Error(`read worker: ${why}`));
         }
       slot.busy = 0;
@@ -141,21 +137,19 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
     size,
     ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
     run(op: ReadOp, args: unknown[]): Promise<string> {
-      // Until a worker has started (its modules loaded, its connection open: a second or more on
-      // a busy machine), questions are answered here: the server's first pages do not wait for it.
-      const alive = slots.filter((s) => s.served && !s.dead);
       if (closed) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
-      if (alive.length === 0) return here(op, args);
-      const key = JSON.stringify([op, args]);
-      const same = flying.get(key);
-      const slot = same !== undefined && !same.slot.dead ? same.slot : alive.reduce((a, b) => (b.busy < a.busy ? b : a));
-      if (same !== undefined && same.slot === slot) same.count++;
-      else flying.set(key, { slot, count: 1 });
-      const id = next++;
-      slot.busy++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { slot, key, resolve, reject });
-        slot.worker.postMessage({ id, op, args } satisfies ReadRequest);
+      return shared(op, args, () => {
+        // Until a worker has started (its modules loaded, its connection open: a second or more
+        // on a busy machine), questions are answered here: the first pages do not wait for it.
+        const alive = slots.filter((s) => s.served && !s.dead);
+        if (alive.length === 0) return here(op, args);
+        const slot = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
+        const id = next++;
+        slot.busy++;
+        return new Promise<string>((resolve, reject) => {
+          pending.set(id, { slot, resolve, reject });
+          slot.worker.postMessage({ id, op, args } satisfies ReadRequest);
+        });
       });
     },
     async close(): Promise<void> {

@@ -16,11 +16,11 @@ export interface ReadRequest {
 /** An answer as JSON text, or an error; `ready` once the connection is open. */
 export type ReadReply = { id: number; json: string } | { id: number; error: { code?: string; message: string; details?: unknown } } | 'ready';
 
-const { path, busyTimeoutMs, cache, coalesce } = workerData as { path: string; busyTimeoutMs?: number; cache: boolean; coalesce: boolean };
+const { path, busyTimeoutMs, cache } = workerData as { path: string; busyTimeoutMs?: number; cache: boolean };
 const port = parentPort;
 if (port === null) throw new Error('read-worker.ts runs as a worker thread');
 const opened = openDatabase({ kind: 'sqlite', path, readOnly: true, ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) }, { migrate: false });
-const kept = new ReadCache({ cache, coalesce });
+const kept = new ReadCache(cache);
 // Ready once its modules are loaded and its connection answers: the server says it serves after that.
 void opened
   .then(
