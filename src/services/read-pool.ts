@@ -132,10 +132,16 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
     });
     slots[i] = slot;
   };
-  for (let i = 0; i < size; i++) start(i);
+  // One worker first, the others once it has started: starting one (loading its modules) takes a
+  // core for a second or more, and the server, answering meanwhile, needs one too.
+  start(0);
+  const started = (slots[0] as Slot).ready.then(async () => {
+    for (let i = 1; i < size && !closed; i++) start(i);
+    await Promise.all(slots.map((s) => s.ready));
+  });
   const pool = {
     size,
-    ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
+    ready: started,
     run(op: ReadOp, args: unknown[]): Promise<string> {
       if (closed) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
       return shared(op, args, () => {
