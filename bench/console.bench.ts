@@ -27,7 +27,7 @@ import {
   upsertTarget,
   type FindingInput,
 } from '../src/storage/index.js';
-import { startServe, stopServe } from '../test/serve-process.js';
+import { startServe, startServeFrom, stopServe } from '../test/serve-process.js';
 import type { BenchContext, BenchRow } from './harness.js';
 
 export async function run(ctx: BenchContext): Promise<BenchRow[]> {
@@ -106,22 +106,29 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     );
     await db.close();
 
-    const s = await startServe(['--db', dbPath, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
-    try {
-      const token = s.token ?? '';
-      const release = encodeURIComponent(template.release ?? '');
-      for (const [name, path] of [
-        ['findings page API p99, 10,000 hosts, folded by advisory, severity ≥ high', '/api/v1/findings/groups?by=advisory&severity=high&limit=50'],
-        ['findings page API p99, 10,000 hosts, folded by source package, tag filter', '/api/v1/findings/groups?by=source&tag=rack-3&limit=50'],
-        ['findings page API p99, 10,000 hosts, folded by advisory, text filter', '/api/v1/findings/groups?by=advisory&text=openssl&limit=50'],
-        ['findings page API p99, 10,000 hosts, folded by source package, release filter', `/api/v1/findings/groups?by=source&release=${release}&limit=50`],
-        ['findings page API p99, 10,000 hosts, folded by advisory, KEV filter', '/api/v1/findings/groups?by=advisory&kev=true&limit=50'],
-        ['findings page API p99, 10,000 hosts, folded by source package, risk (EPSS > 0.5) filter', '/api/v1/findings/groups?by=source&epssAbove=0.5&limit=50'],
-        ['findings page API p99, 10,000 hosts, flat, severity ≥ high', '/api/v1/findings?severity=high&limit=50'],
-        ['findings page API p99, 10,000 hosts, flat, KEV filter', '/api/v1/findings?kev=true&limit=50'],
-        ['findings page API p99, 10,000 hosts, flat, risk order', '/api/v1/findings?sort=risk&limit=50'],
-      ] as const) {
-        const headers = { authorization: `Bearer ${token}` };
+    const release = encodeURIComponent(template.release ?? '');
+    const pages = [
+      ['findings page API p99, 10,000 hosts, folded by advisory, severity ≥ high', '/api/v1/findings/groups?by=advisory&severity=high&limit=50'],
+      ['findings page API p99, 10,000 hosts, folded by source package, tag filter', '/api/v1/findings/groups?by=source&tag=rack-3&limit=50'],
+      ['findings page API p99, 10,000 hosts, folded by advisory, text filter', '/api/v1/findings/groups?by=advisory&text=openssl&limit=50'],
+      ['findings page API p99, 10,000 hosts, folded by source package, release filter', `/api/v1/findings/groups?by=source&release=${release}&limit=50`],
+      ['findings page API p99, 10,000 hosts, folded by advisory, KEV filter', '/api/v1/findings/groups?by=advisory&kev=true&limit=50'],
+      ['findings page API p99, 10,000 hosts, folded by source package, risk (EPSS > 0.5) filter', '/api/v1/findings/groups?by=source&epssAbove=0.5&limit=50'],
+      ['findings page API p99, 10,000 hosts, flat, severity ≥ high', '/api/v1/findings?severity=high&limit=50'],
+      ['findings page API p99, 10,000 hosts, flat, KEV filter', '/api/v1/findings?kev=true&limit=50'],
+      ['findings page API p99, 10,000 hosts, flat, risk order', '/api/v1/findings?sort=risk&limit=50'],
+    ] as const;
+    // The first server made the admin token (and printed it); the later ones find it there.
+    const admin: { token: string | null } = { token: null };
+    /** Each page timed on a server just started (its first page pays any cold start), cached or not. */
+    const timePages = async (
+      s: { url: string; token: string | null },
+      label: string,
+    ): Promise<{ p99: number; p50: number; alone: number; rps: number; non2xx: number; timeouts: number; errors: number; total: number; load: number }[]> => {
+      const out = [];
+      for (const [name, path] of pages) {
+        admin.token ??= s.token;
+        const headers = { authorization: `Bearer ${admin.token ?? ''}` };
         const r = await autocannon({ url: `${s.url}${path}`, connections: 10, duration: 5, headers });
         // What autocannon left in flight is answered before the next page is timed (a request
         // queued behind them), then one request alone: the time of the work itself.
@@ -129,17 +136,67 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         const t1 = performance.now();
         await (await fetch(`${s.url}${path}`, { headers })).arrayBuffer();
         const alone = performance.now() - t1;
-        console.error(`${name}: p99 ${String(r.latency.p99)} ms, p50 ${String(r.latency.p50)} ms, alone ${alone.toFixed(0)} ms, ${String(r.non2xx)} non-2xx`);
-        rows.push({
-          issue: '#17',
-          name,
-          value: r.latency.p99,
-          unit: 'ms',
-          target: '< 300',
-          ok: r.latency.p99 < 300 && r.non2xx === 0 && r.timeouts === 0 && r.errors === 0 && r.requests.total > 0,
-          note: `p50 ${String(r.latency.p50)} ms, one request alone ${alone.toFixed(0)} ms, ${String(Math.round(r.requests.average))} req/s, ${String(r.non2xx)} non-2xx, ${String(r.timeouts)} timeouts, ${String(r.errors)} errors, ${String(r.requests.total)} answered; 60,000 findings; fleet filled in ${fillS.toFixed(0)} s; load ${loadavg()[0]?.toFixed(1) ?? '?'}`,
+        const load = loadavg()[0] ?? 0;
+        console.error(
+          `[${label}] ${name}: p99 ${String(r.latency.p99)} ms, p50 ${String(r.latency.p50)} ms, alone ${alone.toFixed(0)} ms, ${String(r.non2xx)} non-2xx, load ${load.toFixed(1)}`,
+        );
+        out.push({
+          p99: r.latency.p99,
+          p50: r.latency.p50,
+          alone,
+          rps: r.requests.average,
+          non2xx: r.non2xx,
+          timeouts: r.timeouts,
+          errors: r.errors,
+          total: r.requests.total,
+          load,
         });
       }
+      return out;
+    };
+    const serveArgs = ['--db', dbPath, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'];
+    // BULWARK_BENCH_CONSOLE_BEFORE: a tree of older code (its node_modules linked) timed on the
+    // same store in the same run, for a before/after.
+    const before = process.env['BULWARK_BENCH_CONSOLE_BEFORE'];
+    const timed: Record<string, Awaited<ReturnType<typeof timePages>>> = {};
+    for (const cache of ['off', 'on'] as const) {
+      if (before === undefined || before === '') break;
+      const b = await startServeFrom(before, serveArgs, { BULWARK_READ_CACHE: cache });
+      try {
+        timed[`before, cache ${cache}`] = await timePages(b, `before, cache ${cache}`);
+      } finally {
+        await stopServe(b.child);
+      }
+    }
+    // The read workers' answers not kept (off: each request computes its page, but concurrent
+    // identical ones share a computation; none: not even that).
+    for (const cache of ['none', 'off'] as const) {
+      const u = await startServe(serveArgs, { BULWARK_READ_CACHE: cache });
+      try {
+        timed[cache === 'off' ? 'uncached' : 'uncached, unshared'] = await timePages(u, `uncached${cache === 'none' ? ', unshared' : ''}`);
+      } finally {
+        await stopServe(u.child);
+      }
+    }
+    const s = await startServe(serveArgs);
+    try {
+      timed['cached'] = await timePages(s, 'cached');
+      pages.forEach(([name], i) => {
+        for (const which of ['cached', 'uncached', 'uncached, unshared'] as const) {
+          const r = timed[which]?.[i];
+          if (r === undefined) continue;
+          const was = timed[`before, cache ${which === 'cached' ? 'on' : 'off'}`]?.[i];
+          rows.push({
+            issue: '#17',
+            name: `${name} (${which})`,
+            value: r.p99,
+            unit: 'ms',
+            target: '< 300',
+            ok: r.p99 < 300 && r.non2xx === 0 && r.timeouts === 0 && r.errors === 0 && r.total > 0,
+            note: `${was !== undefined ? `before: p99 ${String(was.p99)} ms (load ${was.load.toFixed(1)}); ` : ''}p50 ${String(r.p50)} ms, one request alone ${r.alone.toFixed(0)} ms, ${String(Math.round(r.rps))} req/s, ${String(r.non2xx)} non-2xx, ${String(r.timeouts)} timeouts, ${String(r.errors)} errors, ${String(r.total)} answered; server just started; 60,000 findings; fleet filled in ${fillS.toFixed(0)} s; load ${r.load.toFixed(1)}`,
+          });
+        }
+      });
       const browser = await chromium.launch({
         executablePath: '/usr/bin/chromium',
         args: [
@@ -159,7 +216,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
           const page = await (await browser.newContext()).newPage();
           await page.goto(s.url);
           await page.click('button:has-text("API token")');
-          await page.fill('input[name=token]', token);
+          await page.fill('input[name=token]', admin.token ?? '');
           const t = performance.now();
           await page.click('button[type=submit]');
           await page.waitForSelector('[data-severity=critical] b');
@@ -181,7 +238,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         const page = await (await browser.newContext()).newPage();
         await page.goto(s.url);
         await page.click('button:has-text("API token")');
-        await page.fill('input[name=token]', token);
+        await page.fill('input[name=token]', admin.token ?? '');
         await page.click('button[type=submit]');
         await page.waitForSelector('[data-severity=critical] b');
         await page.click('nav >> text=Findings');

@@ -7,11 +7,31 @@ const entry = join(import.meta.dirname, 'bulwark-process.ts');
  * Starts `bulwark serve ARGS…` from source as a process of its own and waits for its banner:
  * the address it serves on and, when it printed one, the first admin token.
  */
-export async function startServe(
+export function startServe(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return serveFrom(entry, args, env);
+}
+
+/**
+ * As startServe, from the source tree at `root` (another version of Bulwark, its node_modules
+ * linked): benches time older code beside this one in the same run.
+ */
+export function startServeFrom(
+  root: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+  return serveFrom(join(root, 'test', 'bulwark-process.ts'), args, env);
+}
+
+async function serveFrom(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));

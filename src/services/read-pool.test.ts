@@ -144,6 +144,39 @@ describe('read workers (SQLite)', () => {
   });
 });
 
+describe('read workers not yet started', () => {
+  it('leave the questions to the server, which shares one computation among copies and never across a write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-read-pool-'));
+    const db = await openDatabase({ kind: 'sqlite', path: join(dir, 'store.db') });
+    try {
+      await withSignals(db);
+      // Asked as the pool starts: its worker has not even loaded its modules yet.
+      const pool = startReadPool(db, join(dir, 'store.db'), { size: 1 });
+      try {
+        const q: ReadArgs<'findingsPage'> = [{}, { limit: 1000, offset: 0, sort: undefined }];
+        const want = json(await runRead(db, 'findingsPage', q));
+        const first = pooledJson(db, 'findingsPage', q);
+        const copy = pooledJson(db, 'findingsPage', q);
+        // The server's own connection writes while the first is in flight: a question asked after it sees it.
+        const k = rawKysely(db);
+        const victim = await k.selectFrom('findings').select(['pk']).where('status', '=', 'open').orderBy('pk').executeTakeFirstOrThrow();
+        await k.updateTable('findings').set({ status: 'fixed', closed_at: '2026-11-03T00:00:00.000Z' }).where('pk', '=', victim.pk).execute();
+        const after = await pooledJson(db, 'findingsPage', q);
+        expect(total(after)).toBe(total(want) - 1);
+        expect(after).toBe(json(await runRead(db, 'findingsPage', q)));
+        // The two asked together before the write agree with each other (one computation).
+        expect(await copy).toBe(await first);
+        await pool.ready;
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('read workers that cannot open the store', () => {
   it('fail each question with the storage error, never hang, and close', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-read-pool-'));

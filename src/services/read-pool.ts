@@ -6,6 +6,7 @@ import { BulwarkError, type ErrorCode } from '../core/errors.js';
 import { runReadJson, type ReadArgs, type ReadOp } from './read-ops.js';
 import type { ReadReply, ReadRequest } from './read-worker.js';
 import { storeLocation, type Db } from './store.js';
+import { writeMark } from '../storage/index.js';
 
 /**
  * Read workers for the API on SQLite (issue #17). better-sqlite3 is synchronous: a findings page
@@ -54,10 +55,39 @@ function spawn(data: unknown): Worker {
  * on `pooledRead(db, …)` answers in a worker. Closed with the returned pool (before `db`).
  * @example const pool = startReadPool(db, '/var/lib/bulwark/bulwark.db'); … await pool.close();
  */
-export function startReadPool(db: Db, path: string, opts: { size?: number; cache?: boolean; busyTimeoutMs?: number } = {}): ReadPool {
+export function startReadPool(db: Db, path: string, opts: { size?: number; cache?: boolean; coalesce?: boolean; busyTimeoutMs?: number } = {}): ReadPool {
   const size = opts.size ?? Math.max(1, Math.min(4, availableParallelism()));
-  const data = { path, cache: opts.cache !== false, ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}) };
+  const data = {
+    path,
+    cache: opts.cache !== false,
+    ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+  };
   const pending = new Map<number, { slot: Slot; resolve: (json: string) => void; reject: (e: Error) => void }>();
+  // Single flight: a question asked while the same one is being answered (by a worker, or here),
+  // with no write since it was asked (storage writeMark: the data version, which moves at others'
+  // commits, with this connection's own changes), shares its answer: ten clients asking for one
+  // page cost one computation. A question asked after a write is computed anew.
+  const flying = new Map<string, { mark: string; answer: Promise<string> }>();
+  const shared = async (op: ReadOp, args: unknown[], compute: () => Promise<string>): Promise<string> => {
+    const mark = opts.coalesce === false ? null : await writeMark(db);
+    if (mark === null) return compute();
+    const key = JSON.stringify([op, args]);
+    const same = flying.get(key);
+    if (same !== undefined && same.mark === mark) return same.answer;
+    const mine = { mark, answer: compute() };
+    flying.set(key, mine);
+    const land = (): void => {
+      if (flying.get(key) === mine) flying.delete(key);
+    };
+    void mine.answer.then(land, land);
+    return mine.answer;
+  };
+  // Answered here (before a worker has started), after the requests already received have asked:
+  // a computation here runs to its end without letting them in, and they would not share it.
+  const here = async (op: ReadOp, args: unknown[]): Promise<string> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+  };
   let next = 0;
   let closed = false;
   const slots: Slot[] = [];
@@ -102,19 +132,30 @@ export function startReadPool(db: Db, path: string, opts: { size?: number; cache
     });
     slots[i] = slot;
   };
-  for (let i = 0; i < size; i++) start(i);
+  // One worker first, the others once it has started: starting one (loading its modules) takes a
+  // core for a second or more, and the server, answering meanwhile, needs one too.
+  start(0);
+  const started = (slots[0] as Slot).ready.then(async () => {
+    for (let i = 1; i < size && !closed; i++) start(i);
+    await Promise.all(slots.map((s) => s.ready));
+  });
   const pool = {
     size,
-    ready: Promise.all(slots.map((s) => s.ready)).then(() => undefined),
+    ready: started,
     run(op: ReadOp, args: unknown[]): Promise<string> {
-      const alive = slots.filter((s) => !s.dead);
-      if (closed || alive.length === 0) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
-      const slot = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
-      const id = next++;
-      slot.busy++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { slot, resolve, reject });
-        slot.worker.postMessage({ id, op, args } satisfies ReadRequest);
+      if (closed) return runReadJson(db, op as 'findingsPage', args as ReadArgs<'findingsPage'>);
+      return shared(op, args, () => {
+        // Until a worker has started (its modules loaded, its connection open: a second or more
+        // on a busy machine), questions are answered here: the first pages do not wait for it.
+        const alive = slots.filter((s) => s.served && !s.dead);
+        if (alive.length === 0) return here(op, args);
+        const slot = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
+        const id = next++;
+        slot.busy++;
+        return new Promise<string>((resolve, reject) => {
+          pending.set(id, { slot, resolve, reject });
+          slot.worker.postMessage({ id, op, args } satisfies ReadRequest);
+        });
       });
     },
     async close(): Promise<void> {
@@ -164,5 +205,9 @@ export function pooledJson<K extends ReadOp>(db: Db, op: K, args: ReadArgs<K>): 
 export function readPoolForStore(db: Db, opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): ReadPool | null {
   const at = storeLocation(opts);
   if (at.kind !== 'sqlite' || at.path === ':memory:' || db.dialect !== 'sqlite') return null;
-  return startReadPool(db, at.path, at.busyTimeoutMs !== undefined ? { busyTimeoutMs: at.busyTimeoutMs } : {});
+  // For measuring the work itself (bench/console.bench.ts): BULWARK_READ_CACHE=off computes every
+  // page anew (concurrent identical questions still share one computation), =none shares nothing.
+  const knob = opts.env?.['BULWARK_READ_CACHE'];
+  const tuning = { cache: knob !== 'off' && knob !== 'none', coalesce: knob !== 'none' };
+  return startReadPool(db, at.path, { ...tuning, ...(at.busyTimeoutMs !== undefined ? { busyTimeoutMs: at.busyTimeoutMs } : {}) });
 }

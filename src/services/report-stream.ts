@@ -6,7 +6,9 @@ import {
   advisoryFacts,
   findingAdvisorySeverities,
   findingPages,
-  findingsOfAdvisory,
+  findingKeysFirst,
+  findingKeysOfAdvisory,
+  findingsByPk,
   streamedArray,
   streamedOf,
   targetNames,
@@ -16,6 +18,7 @@ import {
   type StreamedFinding,
 } from '../storage/index.js';
 import { exploitationOf } from './signals.js';
+import { compareBase, compareRisk, PerSeverity, rankedTargets, type Keyed, type Pending, type Target } from './report-order.js';
 import type { Db } from './store.js';
 
 /**
@@ -73,45 +76,6 @@ const RUN = 25_000;
 /** A window of a risk order is read group by group when its groups hold at most this many rows. */
 const BY_GROUPS_MAX = 50_000;
 
-/** A row as it waits in the sorter: the stored finding, its host name's place and its group's in the order. */
-type Pending = StreamedFinding & { nameRank: number; riskRank: number };
-
-/** A target as the rows name it, with its name's rank in the order. */
-interface Target {
-  name: string;
-  release: string | null;
-  rank: number;
-}
-
-/** A value per (advisory pk, severity): risks and risk ranks, without a string key built per row. */
-class PerSeverity<V> {
-  private readonly m = new Map<number, Map<string, V>>();
-  get(pk: number, severity: string): V | undefined {
-    return this.m.get(pk)?.get(severity);
-  }
-  set(pk: number, severity: string, v: V): void {
-    let s = this.m.get(pk);
-    if (s === undefined) this.m.set(pk, (s = new Map<string, V>()));
-    s.set(severity, v);
-  }
-}
-
-const collator = new Intl.Collator();
-
-function compareBase(a: Pending, b: Pending): number {
-  return (
-    b.severityRank - a.severityRank ||
-    (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0) ||
-    a.nameRank - b.nameRank ||
-    (a.package === b.package ? 0 : collator.compare(a.package, b.package)) ||
-    a.pk - b.pk
-  );
-}
-
-function compareRisk(a: Pending, b: Pending): number {
-  return a.riskRank - b.riskRank || compareBase(a, b);
-}
-
 /** Options of the stream. */
 export interface StreamOptions {
   /** How many rows one sorted run holds in memory (tests make it small). */
@@ -156,17 +120,9 @@ const BATCH = 2000;
 export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow[]> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
-  // Names ranked as localeCompare orders them; equal names share a rank.
-  const names = (await targetNames(db)).sort((a, b) => collator.compare(a.name, b.name));
-  const targets = new Map<string, Target>();
-  let rank = 0;
-  for (let i = 0; i < names.length; i++) {
-    const t = names[i] as { id: string; name: string; release: string | null };
-    if (i > 0 && collator.compare((names[i - 1] as { name: string }).name, t.name) !== 0) rank++;
-    targets.set(t.id, { name: t.name, release: t.release, rank });
-  }
+  const { targets, byteOrdered } = rankedTargets(await targetNames(db));
   // A target stored after the names were read (a scan meanwhile): named, ranked first as before.
-  const named = async (page: readonly StreamedFinding[]): Promise<void> => {
+  const named = async (page: readonly { targetId: string }[]): Promise<void> => {
     const missing = page.filter((r) => !targets.has(r.targetId)).map((r) => r.targetId);
     if (missing.length > 0) for (const t of await targetNames(db, missing)) targets.set(t.id, { name: t.name, release: t.release, rank: 0 });
   };
@@ -328,26 +284,47 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
           skip -= count;
           continue;
         }
-        for (const pair of group)
-          for (let page = await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, 0, PAGE); page.length > 0;) {
-            await named(page);
-            for (const r of page) {
-              const t = targets.get(r.targetId);
-              if (t === undefined) continue;
-              const spilling = sorter.add(pending(r, t));
-              if (spilling !== undefined) await spilling;
-            }
-            const last = page[page.length - 1] as StreamedFinding;
-            page = page.length < PAGE ? [] : await findingsOfAdvisory(db, sq, pair.advisoryPk, pair.severity, last.pk, PAGE);
-          }
-        for await (const run of sorter.drainBatches(BATCH)) {
-          yield* put(run);
-          // The window is full: no group after it is read.
-          if (left === 0) {
-            if (out.length > 0) yield out;
-            return;
+        // The group's rows by their keys alone (an index holds them), in the base order; only
+        // the rows of the window are then read whole: a window of 50 in a group of a cohort's
+        // 20,000 findings reads 50 rows, not 20,000.
+        const keyed: Keyed[] = [];
+        for (const pair of group) {
+          const rank = severityRank(pair.severity as Severity);
+          const first = byteOrdered ? await findingKeysFirst(db, sq, pair.advisoryPk, rank, skip + left) : null;
+          const keys = first ?? (await findingKeysOfAdvisory(db, sq, pair.advisoryPk, rank));
+          await named(keys);
+          for (const k of keys) {
+            const t = targets.get(k.targetId);
+            if (t !== undefined) keyed.push({ ...k, nameRank: t.rank });
           }
         }
+        keyed.sort(compareBase);
+        const from = Math.min(skip, keyed.length);
+        skip -= from;
+        const to = Math.min(keyed.length, from + left);
+        left -= to - from;
+        const window = keyed.slice(from, to);
+        const whole = new Map(
+          (
+            await findingsByPk(
+              db,
+              window.map((k) => k.pk),
+            )
+          ).map((r) => [r.pk, r] as const),
+        );
+        for (const k of window) {
+          const r = whole.get(k.pk);
+          const t = r === undefined ? undefined : targets.get(r.targetId);
+          // A finding removed since its keys were read is left out, as a page read later would.
+          if (r === undefined || t === undefined) continue;
+          out.push(toRow(pending(r, t)));
+          if (out.length >= BATCH) {
+            yield out;
+            out = [];
+          }
+        }
+        // The window is full: no group after it is read.
+        if (left === 0) break;
       }
       if (out.length > 0) yield out;
       return;

@@ -14,3 +14,18 @@ export async function dataVersion(on: Executor): Promise<number | null> {
   const r = await sql<{ data_version: number }>`pragma data_version`.execute(kx(on));
   return r.rows[0]?.data_version ?? null;
 }
+
+/**
+ * A mark that changes whenever the store may have changed, as the connection behind `on` sees
+ * it: its data version (others' commits) with the rows its own statements changed (SQLite's
+ * `total_changes()`, which counts this connection's writes, committed or not). What is computed
+ * on a connection that also writes (the server's own) between two equal marks was computed from
+ * one state of the store. Null on PostgreSQL.
+ * @example const m = await writeMark(db) // '3:1207'
+ */
+export async function writeMark(on: Executor): Promise<string | null> {
+  if ('dialect' in on && on.dialect !== 'sqlite') return null;
+  const r = await sql<{ v: number; c: number }>`select (select data_version from pragma_data_version) as v, total_changes() as c`.execute(kx(on));
+  const row = r.rows[0];
+  return row === undefined ? null : `${String(row.v)}:${String(row.c)}`;
+}

@@ -1,6 +1,6 @@
-import { CompiledQuery, PostgresAdapter } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql } from 'kysely';
 import { chunks } from '../chunk.js';
-import { kx, sqliteArrays, type Executor, type Query } from '../database.js';
+import { kx, sqliteArrays, sqliteOf, type Executor, type Query } from '../database.js';
 import type { FindingQuery } from './findings.js';
 import { findingsWhere } from './findings-where.js';
 
@@ -275,29 +275,90 @@ export async function findingAdvisorySeverities(on: Executor, q: FindingQuery): 
   return rows.map((r) => ({ advisoryPk: r.advisory_pk, severity: r.severity, count: Number(r.n) }));
 }
 
+/** What orders a finding among those of one (advisory, severity): its keys, without the rest of the row. */
+export interface FindingKeys {
+  pk: number;
+  targetId: string;
+  package: string;
+  severityRank: number;
+  firstSeen: string;
+}
+
 /**
- * The findings of the query on one advisory with one severity, after pk `after`, at most
- * `limit`, in pk order (the findings_advisory index: a page costs what it returns, whatever the
- * fleet's size): how the risk order reads the rows of its best-ranked advisories first.
- * @example for (let p = await findingsOfAdvisory(db, q, 12, 'high', 0, 5000); p.length > 0; …) …
+ * The keys of the findings of `q` under one advisory and severity rank, read from the
+ * findings_group_advisory index alone (it holds them all, and the status): a window of a risk
+ * order sorts a group of 20,000 findings by these and reads whole only the rows it hands out
+ * (findingsByPk). The severity goes by its rank: the two are written together (findings-write.ts,
+ * migration 0012), one rank per severity.
+ * @example await findingKeysOfAdvisory(db, { status: ['open'] }, 12, 4)
  */
-export async function findingsOfAdvisory(
-  on: Executor,
-  q: FindingQuery,
-  advisoryPk: number,
-  severity: string,
-  after: number,
-  limit: number,
-): Promise<StreamedFinding[]> {
+export async function findingKeysOfAdvisory(on: Executor, q: FindingQuery, advisoryPk: number, severityRank: number): Promise<FindingKeys[]> {
   if (q.status?.length === 0 || q.targets?.length === 0) return [];
   // Status row by row (`ordered`): the (status, severity) index would walk the fleet's open findings.
-  const page = findingsSelect(on, q, true)
+  const query = findingsWhere(kx(on), q, { ordered: true })
+    .select(['findings.pk', 'findings.target_id', 'findings.package', 'findings.severity_rank', 'findings.first_seen_at'])
     .where('findings.advisory_pk', '=', advisoryPk)
-    .where('findings.severity', '=', severity)
-    .where('findings.pk', '>', after)
-    .orderBy('findings.pk')
-    .limit(limit);
-  return streamedRows(on, page);
+    .where('findings.severity_rank', '=', severityRank);
+  // Arrays on SQLite (objects cost the driver twice as much for 20,000 rows); PostgreSQL's driver may give a bigint's text.
+  const arrays =
+    (await sqliteArrays(on, query.compile())) ?? (await query.execute()).map((r) => [r.pk, r.target_id, r.package, r.severity_rank, r.first_seen_at]);
+  return arrays.map((a) => ({ pk: Number(a[0]), targetId: a[1] as string, package: a[2] as string, severityRank: Number(a[3]), firstSeen: a[4] as string }));
+}
+
+/**
+ * At least the first `n` findings of `q` under one advisory and severity rank in the order
+ * (first seen, host name in byte order), with every finding tied with the n-th (the same host
+ * and first-seen time): SQLite sorts the group's index entries and hands out n rows, where
+ * findingKeysOfAdvisory hands out the whole group. Only the caller knows whether byte order is
+ * the hosts' order (their names in localeCompare order): null on PostgreSQL (whose names sort
+ * by the database's collation), for findingKeysOfAdvisory.
+ * @example await findingKeysFirst(db, { status: ['open'] }, 12, 4, 50)
+ */
+export async function findingKeysFirst(on: Executor, q: FindingQuery, advisoryPk: number, severityRank: number, n: number): Promise<FindingKeys[] | null> {
+  if (sqliteOf(on) === undefined) return null;
+  if (q.status?.length === 0 || q.targets?.length === 0 || n <= 0) return [];
+  const ex = kx(on);
+  const keysOf = async (query: { compile(): CompiledQuery }): Promise<FindingKeys[] | undefined> =>
+    (await sqliteArrays(on, query.compile()))?.map((a) => ({
+      pk: Number(a[0]),
+      targetId: a[1] as string,
+      package: a[2] as string,
+      severityRank: Number(a[3]),
+      firstSeen: a[4] as string,
+    }));
+  // `+ 0`: the group's covering index (advisory first), not the severity's index (the fleet's high findings).
+  const group = findingsWhere(ex, q, { ordered: true })
+    .select(['findings.pk', 'findings.target_id', 'findings.package', 'findings.severity_rank', 'findings.first_seen_at'])
+    .where('findings.advisory_pk', '=', advisoryPk)
+    .where(sql`findings.severity_rank + 0`, '=', severityRank);
+  const first = await keysOf(group.innerJoin('targets', 'targets.id', 'findings.target_id').orderBy('findings.first_seen_at').orderBy('targets.name').limit(n));
+  // In a transaction the driver's arrays are not at hand: findingKeysOfAdvisory then.
+  if (first === undefined) return null;
+  const last = first[first.length - 1];
+  if (first.length < n || last === undefined) return first;
+  // The n-th row's host may have more findings of this first-seen time (its packages): all of them.
+  // By the host's own index (`+ 0`: not the advisory's, the whole group again; nor the first-seen
+  // time's, a whole cohort): its findings of the advisory, those of that time kept.
+  const ties =
+    (await keysOf(
+      findingsWhere(ex, q, { ordered: true })
+        .select(['findings.pk', 'findings.target_id', 'findings.package', 'findings.severity_rank', 'findings.first_seen_at'])
+        .where(sql`findings.advisory_pk + 0`, '=', advisoryPk)
+        .where(sql`findings.severity_rank + 0`, '=', severityRank)
+        .where('findings.target_id', '=', last.targetId),
+    )) ?? [];
+  const seen = new Set(first.map((k) => k.pk));
+  return [...first, ...ties.filter((k) => k.firstSeen === last.firstSeen && !seen.has(k.pk))];
+}
+
+/**
+ * The findings with these pks, whole (in no particular order); a pk since removed is left out.
+ * @example await findingsByPk(db, [101, 102])
+ */
+export async function findingsByPk(on: Executor, pks: readonly number[]): Promise<StreamedFinding[]> {
+  const out: StreamedFinding[] = [];
+  for (const c of chunks(pks, 1, 500)) for (const r of await streamedRows(on, findingsSelect(on, {}, false).where('findings.pk', 'in', c))) out.push(r);
+  return out;
 }
 
 /**

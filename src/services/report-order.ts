@@ -1,0 +1,71 @@
+import type { FindingKeys, StreamedFinding } from '../storage/index.js';
+
+/**
+ * The base order of streamed findings (services/report-stream.ts) and what it compares: most
+ * severe first, then oldest (first seen), then host name and package name as `localeCompare`
+ * orders them, then as recorded (pk); a risk order's group first.
+ */
+
+/** A row as it waits in the sorter: the stored finding, its host name's place and its group's in the order. */
+export type Pending = StreamedFinding & { nameRank: number; riskRank: number };
+
+/** A target as the rows name it, with its name's rank in the order. */
+export interface Target {
+  name: string;
+  release: string | null;
+  rank: number;
+}
+
+/** A value per (advisory pk, severity): risks and risk ranks, without a string key built per row. */
+export class PerSeverity<V> {
+  private readonly m = new Map<number, Map<string, V>>();
+  get(pk: number, severity: string): V | undefined {
+    return this.m.get(pk)?.get(severity);
+  }
+  set(pk: number, severity: string, v: V): void {
+    let s = this.m.get(pk);
+    if (s === undefined) this.m.set(pk, (s = new Map<string, V>()));
+    s.set(severity, v);
+  }
+}
+
+const collator = new Intl.Collator();
+
+/** A row's keys alone, with its host name's place: what the base order compares (a Pending is one too). */
+export type Keyed = FindingKeys & { nameRank: number };
+
+export function compareBase(a: Keyed, b: Keyed): number {
+  return (
+    b.severityRank - a.severityRank ||
+    (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0) ||
+    a.nameRank - b.nameRank ||
+    (a.package === b.package ? 0 : collator.compare(a.package, b.package)) ||
+    a.pk - b.pk
+  );
+}
+
+export function compareRisk(a: Pending, b: Pending): number {
+  return a.riskRank - b.riskRank || compareBase(a, b);
+}
+
+/**
+ * The targets by id, each with its name's rank as localeCompare orders them (equal names share a
+ * rank); `byteOrdered`: their byte order is that order too (most fleets' names), so that the
+ * database may order hosts by name itself (findingKeysFirst) and hand out a window's rows, not a
+ * whole group's.
+ * @example const { targets, byteOrdered } = rankedTargets(await targetNames(db));
+ */
+export function rankedTargets(list: { id: string; name: string; release: string | null }[]): { targets: Map<string, Target>; byteOrdered: boolean } {
+  const names = [...list].sort((a, b) => collator.compare(a.name, b.name));
+  const targets = new Map<string, Target>();
+  let rank = 0;
+  let byteOrdered = true;
+  for (let i = 0; i < names.length; i++) {
+    const t = names[i] as { id: string; name: string; release: string | null };
+    const prev = names[i - 1];
+    if (prev !== undefined && collator.compare(prev.name, t.name) !== 0) rank++;
+    if (prev !== undefined && !(prev.name < t.name && collator.compare(prev.name, t.name) < 0)) byteOrdered = false;
+    targets.set(t.id, { name: t.name, release: t.release, rank });
+  }
+  return { targets, byteOrdered };
+}
