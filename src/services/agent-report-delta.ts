@@ -47,8 +47,9 @@ interface ReportState {
   header: string;
   /** What the report said beside its packages (the same header says the same). */
   report: Omit<AgentReport, 'packages'>;
-  /** Each distinct package line, and the build it is (null: a line that is none, a blank one). */
-  lines: Map<string, Line | null>;
+  /** The package lines in the report's order, and the build each is (null: a line that is none, a blank one). */
+  lines: string[];
+  entries: (Line | null)[];
   digest: string[];
   count: number;
 }
@@ -136,26 +137,46 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
   if (state === undefined) return null;
   const split = splitReport(text);
   if (split === null || split.header !== state.header) return null;
-  const seen = new Map<string, Line | null>();
-  const addedLines: [string, Line | null][] = [];
-  for (const l of split.lines) {
-    const now = seen.get(l);
-    if (now !== undefined) {
-      // The same build twice: parseInventory merges it (onceEach), the whole way.
-      if (now !== null) return null;
+  // Line by line beside the last report: most lines are where they were. The ones that are not,
+  // on either side, are the multisets whose difference is what came and went (a line that only
+  // moved is found among the old ones and not parsed again).
+  const { lines } = split;
+  const old = state.lines;
+  const entries: (Line | null)[] = new Array<Line | null>(lines.length);
+  const rest: number[] = [];
+  const pool = new Map<string, number[]>();
+  const toPool = (i: number): void => {
+    const l = old[i] as string;
+    const q = pool.get(l);
+    if (q === undefined) pool.set(l, [i]);
+    else q.push(i);
+  };
+  for (let i = 0; i < lines.length; i++)
+    if (i < old.length && lines[i] === old[i]) entries[i] = state.entries[i] as Line | null;
+    else {
+      rest.push(i);
+      if (i < old.length) toPool(i);
+    }
+  for (let i = lines.length; i < old.length; i++) toPool(i);
+  const added: InstalledPackage[] = [];
+  for (const i of rest) {
+    const q = pool.get(lines[i] as string);
+    const j = q?.pop();
+    if (j !== undefined) {
+      entries[i] = state.entries[j] as Line | null;
       continue;
     }
-    let e = state.lines.get(l);
-    if (e === undefined) {
-      e = parseLine(l);
-      if (e === undefined) return null;
-      addedLines.push([l, e]);
-    }
-    seen.set(l, e);
+    const e = parseLine(lines[i] as string);
+    if (e === undefined) return null;
+    entries[i] = e;
+    if (e !== null) added.push(e.p);
   }
   const removed: InstalledPackage[] = [];
-  for (const [l, e] of state.lines) if (e !== null && !seen.has(l)) removed.push(e.p);
-  const added = addedLines.flatMap(([, e]) => (e === null ? [] : [e.p]));
+  for (const q of pool.values())
+    for (const j of q) {
+      const e = state.entries[j];
+      if (e !== null && e !== undefined) removed.push(e.p);
+    }
   const removedKeys = new Set(removed.map((p) => packageKey(p)));
   const addedKeys = new Set(added.map((p) => packageKey(p)));
   const gone = removed.filter((p) => !addedKeys.has(packageKey(p)));
@@ -164,13 +185,13 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
   // No build came or went (lines reordered, say): the whole way, which matches the host afresh.
   if (changed.size === 0) return null;
   // The digest's buckets of the changed names, from the builds the report holds; every build of
-  // a changed name, in the report's order (two the same package: the whole way).
+  // a changed name, in the report's order (two the same package, a line repeated: the whole way).
   const keysOf = new Map<number, string[]>();
   for (const p of [...gone, ...came]) keysOf.set(nameBucket(p.name) as number, []);
   const ofChanged: InstalledPackage[] = [];
   const ids = new Set<string>();
   const sourcesAfter = new Map<string, Set<string>>();
-  for (const e of seen.values()) {
+  for (const e of entries) {
     if (e === null) continue;
     const keys = keysOf.get(e.bucket);
     if (keys === undefined) continue;
@@ -189,7 +210,7 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
   const count = state.count - removed.length + added.length;
   if (count <= 0) return null;
   const sourcesBefore = new Map<string, Set<string>>();
-  for (const e of state.lines.values()) if (e !== null && changed.has(e.p.name)) addSource(sourcesBefore, e.p);
+  for (const e of state.entries) if (e !== null && keysOf.has(e.bucket) && changed.has(e.p.name)) addSource(sourcesBefore, e.p);
   const sameClaims = [...changed].every((n) => oneSource(sourcesBefore.get(n)) !== null && oneSource(sourcesBefore.get(n)) === oneSource(sourcesAfter.get(n)));
   const heldDigest = heldDigestText(sha256, digest);
   return {
@@ -203,8 +224,8 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
     toLearn: sameClaims ? [] : ofChanged,
     count,
     apply: (s) => {
-      for (const [l] of state.lines) if (!seen.has(l)) s.lines.delete(l);
-      for (const [l, e] of addedLines) s.lines.set(l, e);
+      s.lines = lines;
+      s.entries = entries;
       s.sha256 = sha256;
       s.heldDigest = heldDigest;
       s.digest = digest;
@@ -247,19 +268,16 @@ export function rememberReport(db: Db, targetId: string, text: string, sha256: s
   if (digest === null || digest === undefined || digest.length !== BUCKETS) return;
   const split = splitReport(text);
   if (split === null || split.lines.length > MAX_LINES) return;
-  const lines = new Map<string, Line | null>();
+  const entries: (Line | null)[] = [];
   const ids = new Set<string>();
   const groups: string[][] = Array.from({ length: BUCKETS }, () => []);
   let count = 0;
   for (const l of split.lines) {
-    if (lines.has(l)) {
-      if (lines.get(l) !== null) return;
-      continue;
-    }
     const e = parseLine(l);
     if (e === undefined) return;
-    lines.set(l, e);
+    entries.push(e);
     if (e === null) continue;
+    // The same package twice: parseInventory merges it (onceEach); not remembered.
     const id = identity(e.p);
     if (ids.has(id)) return;
     ids.add(id);
@@ -269,7 +287,16 @@ export function rememberReport(db: Db, targetId: string, text: string, sha256: s
   if (count !== r.packages.length || groups.some((g, i) => bucketDigest(g) !== digest[i])) return;
   const report: Omit<AgentReport, 'packages'> & { packages?: unknown } = { ...r };
   delete report.packages;
-  memory.set(targetId, { sha256, heldDigest: heldDigestText(sha256, digest), header: split.header, report, lines, digest: [...digest], count });
+  memory.set(targetId, {
+    sha256,
+    heldDigest: heldDigestText(sha256, digest),
+    header: split.header,
+    report,
+    lines: split.lines,
+    entries,
+    digest: [...digest],
+    count,
+  });
   if (memory.size > MAX_REMEMBERED) for (const k of memory.keys()) if (memory.size > MAX_REMEMBERED) memory.delete(k);
 }
 
