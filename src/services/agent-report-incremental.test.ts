@@ -4,7 +4,18 @@ import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
 import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
-import { getAgent, listFindings, loadInventory, rawKysely, transaction, upsertAdvisories, type AgentRow } from '../storage/index.js';
+import {
+  digestOf,
+  getAgent,
+  heldDigestText,
+  listFindings,
+  loadInventory,
+  packageKey,
+  rawKysely,
+  transaction,
+  upsertAdvisories,
+  type AgentRow,
+} from '../storage/index.js';
 import { reportDeltaCounts } from './agent-report-delta.js';
 import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
 import { saveInventoryWithSources } from './source-names.js';
@@ -193,5 +204,16 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     const shown = (p: InstalledPackage): string => `${p.name} ${p.version}-${p.release ?? ''} ${p.arch} ${p.sourceName ?? ''}`;
     for (const [i, a] of agents.entries())
       expect((await loadInventory(db, a.targetId)).map(shown).sort()).toEqual([...(held[i] as Map<string, InstalledPackage>).values()].map(shown).sort());
+    // Each host's held digest (which a report stored whole trusts to skip reading buckets) is
+    // the digest of what it holds, whichever way its last report was stored.
+    for (const a of agents) {
+      const row = await rawKysely(db).selectFrom('targets').select(['held_digest', 'inventory_sha256']).where('id', '=', a.targetId).executeTakeFirstOrThrow();
+      const inv = await loadInventory(db, a.targetId);
+      const d = digestOf(
+        inv.map((p) => packageKey(p)),
+        inv.map((p) => p.name),
+      );
+      expect(row.held_digest).toBe(d === null || row.inventory_sha256 === null ? null : heldDigestText(row.inventory_sha256, d.digest));
+    }
   }, 120_000);
 });
