@@ -4,8 +4,21 @@ import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
 import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
-import { getAgent, listFindings, loadInventory, rawKysely, transaction, upsertAdvisories, type AgentRow } from '../storage/index.js';
+import {
+  digestOf,
+  getAgent,
+  heldDigestText,
+  listFindings,
+  loadInventory,
+  packageKey,
+  rawKysely,
+  transaction,
+  upsertAdvisories,
+  type AgentRow,
+} from '../storage/index.js';
+import { reportDeltaCounts } from './agent-report-delta.js';
 import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
+import { saveInventoryWithSources } from './source-names.js';
 import { scanAll } from './scan.js';
 import type { Db } from './store.js';
 
@@ -131,6 +144,7 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     const texts = (h: Map<string, InstalledPackage>): string => agentReportText([...h.values()]);
     for (const [i, a] of agents.entries()) expect(await acceptAgentReport(db, a, texts(held[i] as Map<string, InstalledPackage>))).toMatch(/^ok \d+ packages/);
     let digestsUsed = 0;
+    const deltasBefore = reportDeltaCounts.delta;
     for (let round = 0; round < 40; round++) {
       const i = Math.floor(next() * agents.length);
       const h = held[i] as Map<string, InstalledPackage>;
@@ -145,13 +159,36 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
         else h.delete(pick([...h.keys()]));
       }
       const agent = agents[i] as AgentRow;
+      // Now and then the host's inventory is stored another way (an import, an SSH collection) in
+      // between: the report after it must not be taken as a difference from the one before.
+      if (round % 11 === 7) {
+        const other = pkg(NAMES[round % NAMES.length] as string, 9);
+        h.set(`${other.name}/x86_64`, other);
+        await transaction(db, (tx) =>
+          saveInventoryWithSources(
+            tx,
+            {
+              targetId: agent.targetId,
+              collectedAt: new Date().toISOString(),
+              release: R,
+              arch: 'x86_64',
+              runningKernel: null,
+              rebootRequired: null,
+              packages: [...h.values()],
+            },
+            new Date().toISOString(),
+          ),
+        );
+      }
       const row = await rawKysely(db).selectFrom('targets').select('held_digest').where('id', '=', agent.targetId).executeTakeFirstOrThrow();
       if (row.held_digest !== null) digestsUsed++;
       const line = await acceptAgentReport(db, agent, texts(h));
       expect(line).toMatch(/^ok \d+ packages, \d+ findings/);
     }
-    // The digest was there for most reports (not for those after a report holding the odd name).
+    // The digest was there for most reports (not for those after a report holding the odd name),
+    // and most were stored as the difference from the one before (agent-report-delta.ts).
     expect(digestsUsed).toBeGreaterThan(20);
+    expect(reportDeltaCounts.delta - deltasBefore).toBeGreaterThan(15);
     const view = async (): Promise<string[]> =>
       (await listFindings(db))
         .map((f) => [f.targetId, f.advisoryId, f.package, f.installed, f.fixed, f.severity, f.status, f.reason, f.firstSeen, f.closedAt].join(' '))
@@ -167,5 +204,16 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     const shown = (p: InstalledPackage): string => `${p.name} ${p.version}-${p.release ?? ''} ${p.arch} ${p.sourceName ?? ''}`;
     for (const [i, a] of agents.entries())
       expect((await loadInventory(db, a.targetId)).map(shown).sort()).toEqual([...(held[i] as Map<string, InstalledPackage>).values()].map(shown).sort());
+    // Each host's held digest (which a report stored whole trusts to skip reading buckets) is
+    // the digest of what it holds, whichever way its last report was stored.
+    for (const a of agents) {
+      const row = await rawKysely(db).selectFrom('targets').select(['held_digest', 'inventory_sha256']).where('id', '=', a.targetId).executeTakeFirstOrThrow();
+      const inv = await loadInventory(db, a.targetId);
+      const d = digestOf(
+        inv.map((p) => packageKey(p)),
+        inv.map((p) => p.name),
+      );
+      expect(row.held_digest).toBe(d === null || row.inventory_sha256 === null ? null : heldDigestText(row.inventory_sha256, d.digest));
+    }
   }, 120_000);
 });

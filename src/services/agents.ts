@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
 import { releaseFamily } from '../distros/registry.js';
-import { isPackageManager, managerFor } from '../executor/registry.js';
 import { bootIdOf, parseAgentReport } from '../inventory/agent-report.js';
+import { agentAddress, forgetReport, reportDeltaCounts, planReportDelta, rememberDelta, rememberReport, storeDelta } from './agent-report-delta.js';
 import {
   defaultSqlitePath,
   finishAgentTask,
@@ -38,6 +38,7 @@ import {
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import type { CommandResult } from './runs.js';
 import { scanChanged } from './scan.js';
+
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -185,6 +186,21 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const last = await inventoryFingerprint(db, agent.targetId);
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
+  const summary = (packages: number, scan: { active: number; counts: { opened: number; closed: number } }): string =>
+    `ok ${String(packages)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
+  // A report that differs from the host's last in a few package lines: only those are parsed,
+  // stored and matched again (agent-report-delta.ts), when the host still holds that last report.
+  const delta = last?.sha256 === null || last?.sha256 === undefined ? null : planReportDelta(db, agent.targetId, text, fingerprint);
+  if (delta !== null) {
+    const scan = await storeDelta(db, agent, delta, fingerprint, clock);
+    if (scan !== null) {
+      rememberDelta(db, agent.targetId, delta);
+      reportDeltaCounts.delta++;
+      return summary(delta.count, scan);
+    }
+  }
+  forgetReport(db, agent.targetId);
+  reportDeltaCounts.whole++;
   const r = await parseAgentReport(text, `report of agent ${agent.id} (host ${agent.hostname})`);
   // A reboot step waits for a report from another boot; one found begun after a crash asks when
   // the host booted.
@@ -195,15 +211,10 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   const now = clock().toISOString();
   // One transaction: the inventory, its matching and the fingerprint are stored together, or
   // none of them (a report whose matching fails leaves nothing, and is matched when resent).
-  const scan = await transaction(db, async (tx) => {
+  const { scan, digest } = await transaction(db, async (tx) => {
     const t = await getTarget(tx, agent.targetId);
     if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
-    // Patch runs use the release's own package manager when the host has it, else one it has
-    // (dnf installed on Azure Linux 3.0, say): recorded on the agent's address.
-    const own = managerFor(release);
-    const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m)).filter(isPackageManager);
-    const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
-    await setReportedHost(tx, t.id, { arch: r.arch, address: `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}`, image: r.image });
+    await setReportedHost(tx, t.id, { arch: r.arch, address: agentAddress(agent, r, release), image: r.image });
     const s = await saveInventoryWithSources(
       tx,
       {
@@ -228,9 +239,10 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
     const matched = await scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
     // Only a report that was stored and matched is recognised when it comes again.
     await setInventoryFingerprint(tx, agent.targetId, fingerprint, now, s.digest ?? null);
-    return matched;
+    return { scan: matched, digest: s.digest };
   });
-  return `ok ${String(r.packages.length)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
+  rememberReport(db, agent.targetId, text, fingerprint, r, digest);
+  return summary(r.packages.length, scan);
 }
 
 /** The next task for the agent, in the line format bulwark-agent.sh reads; empty when none. */

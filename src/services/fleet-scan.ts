@@ -8,6 +8,7 @@ import {
   advisoryPksOf,
   buildsByPk,
   buildsNamed,
+  heldBuildsNamed,
   findingPackagesOn,
   linksOfBuilds,
   linksOfTargets,
@@ -207,7 +208,16 @@ async function plan(
     return { release, targets: picked, buildPks: pks, advisories, writeScope: { advisoryPks: scope.advisoryPks }, full: false };
   }
   if (scope.packages !== undefined) {
-    const named = await buildsNamed(db, scope.packages);
+    // A few targets (an agent's report): only the builds of those names they hold; judging
+    // needs no other, and the names' findings on builds they no longer hold close all the same.
+    const named =
+      scope.targets !== undefined && targets.length <= 50
+        ? await heldBuildsNamed(
+            db,
+            targets.map((t) => t.id),
+            scope.packages,
+          )
+        : await buildsNamed(db, scope.packages);
     const pks = remember(named);
     const names = new Set(scope.packages);
     for (const b of named) if (b.pkg.sourceName !== null) names.add(b.pkg.sourceName);

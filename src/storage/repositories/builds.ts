@@ -136,6 +136,34 @@ export async function buildsByPk(on: Executor, pks: readonly number[]): Promise<
   return out;
 }
 
+/**
+ * The builds of `names` that these targets hold (issue #14: what a report that changed three
+ * names re-matches on its host, not every build of those names the fleet ever held).
+ */
+export async function heldBuildsNamed(on: Executor, targetIds: readonly string[], names: readonly string[]): Promise<StoredBuild[]> {
+  const ex = kx(on);
+  const out = new Map<number, StoredBuild>();
+  for (const c of chunks([...new Set(names)], 1, 5000))
+    for (const r of await ex
+      .selectFrom('packages')
+      .selectAll()
+      .where('name', 'in', c)
+      // Each build of the names asked whether one of the targets holds it (SQLite, given a join,
+      // walked the target's 600 links instead).
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('target_packages')
+            .select('target_packages.package_pk')
+            .whereRef('target_packages.package_pk', '=', 'packages.pk')
+            .where('target_packages.target_id', 'in', [...targetIds]),
+        ),
+      )
+      .execute())
+      out.set(r.pk, { pk: r.pk, pkg: toInstalled(r) });
+  return [...out.values()];
+}
+
 /** The builds whose binary name (or, with `bySource`, source name) is one of `names`. */
 export async function buildsNamed(on: Executor, names: readonly string[], o: { bySource?: boolean } = {}): Promise<StoredBuild[]> {
   const ex = kx(on);

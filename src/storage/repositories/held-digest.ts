@@ -40,7 +40,12 @@ export function digestOf(keys: readonly string[], names: readonly string[]): { d
     buckets[j] = i;
     (groups[i] as string[]).push(key);
   }
-  return { digest: groups.map((g) => (g.length === 0 ? '' : hash('sha256', g.sort().join('\u0000')).slice(0, 16))), buckets };
+  return { digest: groups.map(bucketDigest), buckets };
+}
+
+/** One bucket's entry of a digest: the keys it holds, sorted (in place), hashed; '' for none. */
+export function bucketDigest(keys: string[]): string {
+  return keys.length === 0 ? '' : hash('sha256', keys.sort().join('\u0000')).slice(0, 16);
 }
 
 /** As stored in targets.held_digest: the fingerprint of the report that stored the builds, then the buckets. */

@@ -141,6 +141,22 @@ export function packageKey(p: InstalledPackage): string {
   return p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? key : `${key}\u001f${p.sourceOrigin}`;
 }
 
+/** A `packages` row of a build, under its packageKey. */
+export function packageRow(key: string, p: InstalledPackage) {
+  return {
+    key,
+    family: p.family,
+    name: p.name,
+    epoch: p.epoch,
+    version: p.version,
+    release: p.release,
+    arch: p.arch,
+    source_name: p.sourceName,
+    source_version: p.sourceVersion,
+    source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
+  };
+}
+
 /** What saveInventory stored. */
 export interface SavedInventory {
   packages: number;
@@ -205,21 +221,7 @@ export async function saveInventory(on: Executor, snapshot: InventorySnapshot, o
   const missing = keys.filter((k) => !pks.has(k));
   // The rows first, then batches by the columns they have, not by a hand-kept count (one such
   // count went stale in advisory-rows.ts when a column was added).
-  const fresh = missing.map((k) => {
-    const p = byKey.get(k) as InstalledPackage;
-    return {
-      key: k,
-      family: p.family,
-      name: p.name,
-      epoch: p.epoch,
-      version: p.version,
-      release: p.release,
-      arch: p.arch,
-      source_name: p.sourceName,
-      source_version: p.sourceVersion,
-      source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
-    };
-  });
+  const fresh = missing.map((k) => packageRow(k, byKey.get(k) as InstalledPackage));
   for (const c of rowChunks(fresh)) {
     const rows = await ex
       .insertInto('packages')

@@ -1,0 +1,348 @@
+import type { InstalledPackage } from '../core/target.js';
+import { isPackageManager, managerFor } from '../executor/registry.js';
+import type { AgentReport } from '../inventory/agent-report.js';
+import { parseRpmQa } from '../inventory/rpm-qa.js';
+import {
+  applyInventoryDelta,
+  BUCKETS,
+  bucketDigest,
+  heldDigestText,
+  learnSourceNames,
+  nameBucket,
+  packageKey,
+  setAgentBootId,
+  transaction,
+  type AgentRow,
+} from '../storage/index.js';
+import { scanChanged } from './scan.js';
+import type { Clock, Db } from './store.js';
+
+type ScanCounts = Awaited<ReturnType<typeof scanChanged>>;
+
+/**
+ * Agent reports that change a few packages, handled in proportion to the change (issue #14).
+ * The server keeps, per host, the package lines of the last report it stored and what each line
+ * parsed to. A new report whose other sections are byte for byte the same is compared with them
+ * line by line: only the lines that are new are parsed, and only the builds that came or went
+ * are written and matched again. The memory is a hint, never the truth: a difference is stored
+ * only while the host still holds exactly the report it was taken from (its stored fingerprint
+ * and held digest, which any other write of the inventory clears; applyInventoryDelta checks
+ * that inside the report's transaction); anything unusual (a line repeated, a source name not
+ * given, a dpkg host, a parse error) goes the whole way, as before.
+ *
+ * Hosts are remembered up to MAX_REMEMBERED per open database (about 150 KB each for 600
+ * packages; none of more than MAX_LINES), the least recently reporting forgotten first: a
+ * forgotten host's next report is stored whole, and remembered again.
+ */
+export const MAX_REMEMBERED = 512;
+/** A host of more packages than this is not remembered (its report is stored whole each time). */
+const MAX_LINES = 20_000;
+const PACKAGES = '@@packages rpm';
+const SECTION = /^@@([a-z-]+(?: (?:rpm|dpkg))?)$/;
+
+interface ReportState {
+  sha256: string;
+  heldDigest: string;
+  /** The report without its package lines. */
+  header: string;
+  /** What the report said beside its packages (the same header says the same). */
+  report: Omit<AgentReport, 'packages'>;
+  /** The package lines in the report's order, and the build each is (null: a line that is none, a blank one). */
+  lines: string[];
+  entries: (Line | null)[];
+  digest: string[];
+  count: number;
+}
+
+/** How many reports were stored as a difference, and how many whole (tests and benches read it). */
+export const reportDeltaCounts = { delta: 0, whole: 0 };
+
+const remembered = new WeakMap<Db, Map<string, ReportState>>();
+const memoryOf = (db: Db): Map<string, ReportState> => {
+  let m = remembered.get(db);
+  if (m === undefined) remembered.set(db, (m = new Map<string, ReportState>()));
+  return m;
+};
+
+/** The report without its `@@packages rpm` lines, and those lines; null when it has no such section or two. */
+function splitReport(text: string): { header: string; lines: string[] } | null {
+  const all = text.split('\n');
+  let start = -1;
+  let end = all.length;
+  for (let i = 1; i < all.length; i++) {
+    const l = all[i] as string;
+    if (!l.startsWith('@@') || !SECTION.test(l)) continue;
+    if (l === PACKAGES) {
+      if (start >= 0) return null;
+      start = i;
+    } else if (start >= 0 && end === all.length) end = i;
+  }
+  if (start < 0) return null;
+  return { header: [...all.slice(0, start + 1), ...all.slice(end)].join('\n'), lines: all.slice(start + 1, end) };
+}
+
+/** A package line's build (its source name marked given, as resolveSourceNames marks it; the key is the same) and its digest bucket. */
+interface Line {
+  p: InstalledPackage;
+  bucket: number;
+}
+
+/**
+ * One line as parseRpmQa reads it alone: null for a line that is no package (a blank one),
+ * undefined when the difference cannot take it (an error, which the whole report then names
+ * with its line; a source name not given, which is resolved; a name without a digest bucket).
+ */
+function parseLine(line: string): Line | null | undefined {
+  let ps: InstalledPackage[];
+  try {
+    ps = parseRpmQa(line);
+  } catch {
+    return undefined;
+  }
+  const p = ps[0];
+  if (p === undefined) return null;
+  const bucket = nameBucket(p.name);
+  if (ps.length > 1 || p.sourceName === null || bucket === null) return undefined;
+  return { p: { ...p, sourceOrigin: 'given' }, bucket };
+}
+
+/** What makes two builds the same installed package (the key parseInventory's onceEach merges on). */
+const identity = (p: InstalledPackage): string => `${p.name}\u0000${String(p.epoch ?? '')}\u0000${p.version}\u0000${p.release ?? ''}\u0000${p.arch}`;
+
+/** A report as the difference from the remembered one, ready to store. */
+export interface ReportDelta {
+  report: Omit<AgentReport, 'packages'>;
+  baseSha256: string;
+  baseHeldDigest: string;
+  heldDigest: string;
+  goneKeys: string[];
+  added: InstalledPackage[];
+  changedNames: string[];
+  /**
+   * The report's builds of the changed names, in its order, whose source names are to be learned
+   * (learnSourceNames); empty when each of those names was built from one source, the same
+   * before and after (what the host claims is then what it claimed).
+   */
+  toLearn: InstalledPackage[];
+  count: number;
+  apply: (state: ReportState) => void;
+}
+
+/**
+ * The report as a difference from the host's remembered last report, or null when it must be
+ * stored whole (nothing remembered, another header, a line the difference cannot take).
+ */
+export function planReportDelta(db: Db, targetId: string, text: string, sha256: string): ReportDelta | null {
+  const state = memoryOf(db).get(targetId);
+  if (state === undefined) return null;
+  const split = splitReport(text);
+  if (split === null || split.header !== state.header) return null;
+  // Line by line beside the last report: most lines are where they were. The ones that are not,
+  // on either side, are the multisets whose difference is what came and went (a line that only
+  // moved is found among the old ones and not parsed again).
+  const { lines } = split;
+  const old = state.lines;
+  const entries: (Line | null)[] = new Array<Line | null>(lines.length);
+  const rest: number[] = [];
+  const pool = new Map<string, number[]>();
+  const toPool = (i: number): void => {
+    const l = old[i] as string;
+    const q = pool.get(l);
+    if (q === undefined) pool.set(l, [i]);
+    else q.push(i);
+  };
+  for (let i = 0; i < lines.length; i++)
+    if (i < old.length && lines[i] === old[i]) entries[i] = state.entries[i] as Line | null;
+    else {
+      rest.push(i);
+      if (i < old.length) toPool(i);
+    }
+  for (let i = lines.length; i < old.length; i++) toPool(i);
+  const added: InstalledPackage[] = [];
+  for (const i of rest) {
+    const q = pool.get(lines[i] as string);
+    const j = q?.pop();
+    if (j !== undefined) {
+      entries[i] = state.entries[j] as Line | null;
+      continue;
+    }
+    const e = parseLine(lines[i] as string);
+    if (e === undefined) return null;
+    entries[i] = e;
+    if (e !== null) added.push(e.p);
+  }
+  const removed: InstalledPackage[] = [];
+  for (const q of pool.values())
+    for (const j of q) {
+      const e = state.entries[j];
+      if (e !== null && e !== undefined) removed.push(e.p);
+    }
+  const removedKeys = new Set(removed.map((p) => packageKey(p)));
+  const addedKeys = new Set(added.map((p) => packageKey(p)));
+  const gone = removed.filter((p) => !addedKeys.has(packageKey(p)));
+  const came = added.filter((p) => !removedKeys.has(packageKey(p)));
+  const changed = new Set([...gone, ...came].map((p) => p.name));
+  // No build came or went (lines reordered, say): the whole way, which matches the host afresh.
+  if (changed.size === 0) return null;
+  // The digest's buckets of the changed names, from the builds the report holds; every build of
+  // a changed name, in the report's order (two the same package, a line repeated: the whole way).
+  const keysOf = new Map<number, string[]>();
+  for (const p of [...gone, ...came]) keysOf.set(nameBucket(p.name) as number, []);
+  const ofChanged: InstalledPackage[] = [];
+  const ids = new Set<string>();
+  const sourcesAfter = new Map<string, Set<string>>();
+  for (const e of entries) {
+    if (e === null) continue;
+    const keys = keysOf.get(e.bucket);
+    if (keys === undefined) continue;
+    const key = packageKey(e.p);
+    if (key.includes('\u0000')) return null;
+    keys.push(key);
+    if (!changed.has(e.p.name)) continue;
+    const id = identity(e.p);
+    if (ids.has(id)) return null;
+    ids.add(id);
+    ofChanged.push(e.p);
+    addSource(sourcesAfter, e.p);
+  }
+  const digest = [...state.digest];
+  for (const [b, keys] of keysOf) digest[b] = bucketDigest(keys);
+  const count = state.count - removed.length + added.length;
+  if (count <= 0) return null;
+  const sourcesBefore = new Map<string, Set<string>>();
+  for (const e of state.entries) if (e !== null && keysOf.has(e.bucket) && changed.has(e.p.name)) addSource(sourcesBefore, e.p);
+  const sameClaims = [...changed].every((n) => oneSource(sourcesBefore.get(n)) !== null && oneSource(sourcesBefore.get(n)) === oneSource(sourcesAfter.get(n)));
+  const heldDigest = heldDigestText(sha256, digest);
+  return {
+    report: state.report,
+    baseSha256: state.sha256,
+    baseHeldDigest: state.heldDigest,
+    heldDigest,
+    goneKeys: gone.map((p) => packageKey(p)),
+    added: came,
+    changedNames: [...changed],
+    toLearn: sameClaims ? [] : ofChanged,
+    count,
+    apply: (s) => {
+      s.lines = lines;
+      s.entries = entries;
+      s.sha256 = sha256;
+      s.heldDigest = heldDigest;
+      s.digest = digest;
+      s.count = count;
+    },
+  };
+}
+
+function addSource(m: Map<string, Set<string>>, p: InstalledPackage): void {
+  let s = m.get(p.name);
+  if (s === undefined) m.set(p.name, (s = new Set()));
+  s.add(p.sourceName ?? '');
+}
+
+/** The one source a name's builds come from, or null (none, or several). */
+const oneSource = (s: Set<string> | undefined): string | null => (s?.size === 1 ? ([...s][0] ?? null) : null);
+
+/** After the difference is committed: the remembered report becomes this one (unless another came meanwhile). */
+export function rememberDelta(db: Db, targetId: string, d: ReportDelta): void {
+  const memory = memoryOf(db);
+  const state = memory.get(targetId);
+  memory.delete(targetId);
+  if (state?.sha256 !== d.baseSha256 || state.heldDigest !== d.baseHeldDigest) return;
+  d.apply(state);
+  memory.set(targetId, state);
+}
+
+/** Forgets a host's report (it was stored another way, or its transaction failed). */
+export function forgetReport(db: Db, targetId: string): void {
+  memoryOf(db).delete(targetId);
+}
+
+/**
+ * After a report stored whole: remembers it, when every line reads alone as it did in the whole
+ * and the digest computed from them is the one stored (else the host is simply not remembered).
+ */
+export function rememberReport(db: Db, targetId: string, text: string, sha256: string, r: AgentReport, digest: readonly string[] | null | undefined): void {
+  const memory = memoryOf(db);
+  memory.delete(targetId);
+  if (digest === null || digest === undefined || digest.length !== BUCKETS) return;
+  const split = splitReport(text);
+  if (split === null || split.lines.length > MAX_LINES) return;
+  const entries: (Line | null)[] = [];
+  const ids = new Set<string>();
+  const groups: string[][] = Array.from({ length: BUCKETS }, () => []);
+  let count = 0;
+  for (const l of split.lines) {
+    const e = parseLine(l);
+    if (e === undefined) return;
+    entries.push(e);
+    if (e === null) continue;
+    // The same package twice: parseInventory merges it (onceEach); not remembered.
+    const id = identity(e.p);
+    if (ids.has(id)) return;
+    ids.add(id);
+    (groups[e.bucket] as string[]).push(packageKey(e.p));
+    count++;
+  }
+  if (count !== r.packages.length || groups.some((g, i) => bucketDigest(g) !== digest[i])) return;
+  const report: Omit<AgentReport, 'packages'> & { packages?: unknown } = { ...r };
+  delete report.packages;
+  memory.set(targetId, {
+    sha256,
+    heldDigest: heldDigestText(sha256, digest),
+    header: split.header,
+    report,
+    lines: split.lines,
+    entries,
+    digest: [...digest],
+    count,
+  });
+  if (memory.size > MAX_REMEMBERED) for (const k of memory.keys()) if (memory.size > MAX_REMEMBERED) memory.delete(k);
+}
+
+/**
+ * Patch runs use the release's own package manager when the host has it, else one it has (dnf
+ * installed on Azure Linux 3.0, say): recorded on the agent's address.
+ */
+export function agentAddress(agent: AgentRow, r: Pick<AgentReport, 'managers'>, release: string): string {
+  const own = managerFor(release);
+  const found = r.managers.map((m) => (m === 'apt-get' ? 'apt' : m)).filter(isPackageManager);
+  const pm = found.length === 0 || found.includes(own) ? null : (found.find((m) => m === 'dnf') ?? found[0] ?? null);
+  return `agent://${agent.id}${pm === null ? '' : `?pm=${pm}`}`;
+}
+
+/**
+ * Stores and matches a report as its difference from the last (the same steps as a whole report,
+ * on the changed builds only), in one transaction; null when the host no longer holds that last
+ * report (nothing written: it is then stored whole).
+ */
+export async function storeDelta(db: Db, agent: AgentRow, d: ReportDelta, fingerprint: string, clock: Clock): Promise<ScanCounts | null> {
+  const r = d.report;
+  const release = r.release as string;
+  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
+  const now = clock().toISOString();
+  return transaction(db, async (tx) => {
+    const applied = await applyInventoryDelta(tx, {
+      targetId: agent.targetId,
+      base: { sha256: d.baseSha256, heldDigest: d.baseHeldDigest },
+      goneKeys: d.goneKeys,
+      added: d.added,
+      sha256: fingerprint,
+      heldDigest: d.heldDigest,
+      collectedAt: now,
+      release,
+      arch: r.arch,
+      address: agentAddress(agent, r, release),
+      image: r.image,
+      runningKernel: r.runningKernel,
+      rebootRequired: r.rebootRequired,
+      streams: r.streams,
+      livePatches: r.livePatches === null ? null : JSON.stringify(r.livePatches),
+    });
+    if (applied === null) return null;
+    if (d.toLearn.length > 0) await learnSourceNames(tx, release, agent.targetId, d.toLearn, now);
+    const streamsChanged = JSON.stringify(applied.streams) !== JSON.stringify(r.streams);
+    const saved = { changedNames: streamsChanged ? [] : d.changedNames, before: applied.before, livePatchesChanged: applied.livePatchesChanged };
+    return scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
+  });
+}

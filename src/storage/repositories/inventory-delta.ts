@@ -1,0 +1,103 @@
+import { PostgresAdapter } from 'kysely';
+import type { InstalledPackage, TargetStreams } from '../../core/target.js';
+import { chunks, rowChunks } from '../chunk.js';
+import { kx, type Executor } from '../database.js';
+import { jsonList } from './builds.js';
+import { packageKey, packageRow } from './targets.js';
+
+/** An agent report stored as the difference from the report before it (issue #14). */
+export interface InventoryDelta {
+  targetId: string;
+  /** The report the difference was taken from: its fingerprint and held digest, as stored. */
+  base: { sha256: string; heldDigest: string };
+  /** The builds the target no longer holds, and those it now holds that it did not (keys as packageKey makes them). */
+  goneKeys: readonly string[];
+  added: readonly InstalledPackage[];
+  /** The new report's fingerprint and held digest (heldDigestText). */
+  sha256: string;
+  heldDigest: string;
+  collectedAt: string;
+  release: string;
+  arch: string | null;
+  address: string;
+  image: string | null;
+  runningKernel: string | null;
+  rebootRequired: boolean | null;
+  streams: TargetStreams;
+  /** JSON of the live patches, as saveInventory stores them (null: not collected). */
+  livePatches: string | null;
+}
+
+/** What the target was before the delta, as saveInventory and getTarget would have said. */
+export interface AppliedDelta {
+  before: { release: string | null; runningKernel: string | null };
+  streams: TargetStreams;
+  livePatchesChanged: boolean;
+}
+
+/**
+ * Stores a report as its difference from the one before: the target's row and the links of the
+ * builds that changed, nothing else. Only when the target still holds exactly the base report
+ * (its stored fingerprint and held digest are the base's; any other write of the inventory
+ * clears them): otherwise null, having written nothing, and the caller stores the report whole.
+ * On PostgreSQL the target's row is locked first, so two reports of one host take turns. Call
+ * inside a transaction.
+ */
+export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Promise<AppliedDelta | null> {
+  const ex = kx(on);
+  const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
+  const t = await ex
+    .selectFrom('targets')
+    .select(['release_id', 'running_kernel', 'live_patches', 'held_digest', 'inventory_sha256', 'module_streams', 'channels'])
+    .where('id', '=', d.targetId)
+    .$if(pg, (q) => q.forUpdate())
+    .executeTakeFirst();
+  if (t?.inventory_sha256 !== d.base.sha256 || t.held_digest !== d.base.heldDigest) return null;
+  const addedByKey = new Map(d.added.map((p) => [packageKey(p), p]));
+  const pks = new Map<string, number>();
+  const find = async (keys: readonly string[]): Promise<void> => {
+    for (const c of chunks(keys, 1, 5000))
+      for (const r of await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute()) pks.set(r.key, r.pk);
+  };
+  await find([...d.goneKeys, ...addedByKey.keys()]);
+  const fresh = [...addedByKey].filter(([k]) => !pks.has(k)).map(([k, p]) => packageRow(k, p));
+  for (const c of rowChunks(fresh))
+    for (const r of await ex
+      .insertInto('packages')
+      .values(c)
+      // Another writer may have added the same package meanwhile; its row is as good as ours.
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning(['pk', 'key'])
+      .execute())
+      pks.set(r.key, r.pk);
+  await find([...addedByKey.keys()].filter((k) => !pks.has(k)));
+  const gone = d.goneKeys.flatMap((k) => (pks.has(k) ? [pks.get(k) as number] : []));
+  for (const c of chunks(gone, 1, 5000)) await ex.deleteFrom('target_packages').where('target_id', '=', d.targetId).where('package_pk', 'in', c).execute();
+  const links = [...addedByKey.keys()].map((k) => ({ target_id: d.targetId, package_pk: pks.get(k) as number }));
+  for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
+  // What setReportedHost, saveInventory and setInventoryFingerprint write for a whole report, in one statement.
+  await ex
+    .updateTable('targets')
+    .set({
+      kind: 'host',
+      address: d.address,
+      image: d.image,
+      inventory_at: d.collectedAt,
+      inventory_sha256: d.sha256,
+      held_digest: d.heldDigest,
+      running_kernel: d.runningKernel,
+      reboot_required: d.rebootRequired === null ? null : d.rebootRequired ? 1 : 0,
+      module_streams: d.streams.modules === null ? null : JSON.stringify(d.streams.modules),
+      channels: d.streams.channels === null ? null : JSON.stringify(d.streams.channels),
+      live_patches: d.livePatches,
+      release_id: d.release,
+      arch: d.arch,
+    })
+    .where('id', '=', d.targetId)
+    .execute();
+  return {
+    before: { release: t.release_id, runningKernel: t.running_kernel },
+    streams: { modules: jsonList(t.module_streams), channels: jsonList(t.channels) },
+    livePatchesChanged: (t.live_patches ?? null) !== d.livePatches,
+  };
+}
