@@ -58,6 +58,8 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
     const [f1, f4, f7, f9] = [fleet[1], fleet[4], fleet[7], fleet[9]] as [FleetHost, FleetHost, FleetHost, FleetHost];
     writeFileSync(join(dir, 'again.jsonl'), jsonl([{ ...f9, packages: f4.packages }, { ...f1, packages: f7.packages }, ...fleet]));
     writeFileSync(join(dir, 'head.jsonl'), jsonl([{ ...f1, packages: f7.packages }]));
+    writeFileSync(join(dir, 'rest-again.jsonl'), jsonl([{ ...(fleet[7] as FleetHost), packages: f4.packages }, ...fleet.slice(6)]));
+    writeFileSync(join(dir, 'before-7.tsv'), rpmQa(f4));
     writeFileSync(join(dir, 'before-9.tsv'), rpmQa(f4));
     writeFileSync(join(dir, 'before-1.tsv'), rpmQa(f7));
     for (const h of fleet) writeFileSync(join(dir, `${h.name}.tsv`), rpmQa(h));
@@ -76,6 +78,7 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
       // stay), matched when the bulk side matched them (a host stored before an initial load).
       ['an initial load that lists hosts twice', ['again.jsonl'], [9, 1], false],
       ['an initial load over a host stored before', ['head.jsonl', 'fleet.jsonl'], [1], true],
+      ['a populated store and a batch that lists a host twice', ['first.jsonl', 'rest-again.jsonl'], [7], false],
     ])(
       'stores the same links, learned source names and findings in %s',
       async (_, files, before: number[], matchedBefore: boolean) => {
