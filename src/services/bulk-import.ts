@@ -234,6 +234,8 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
         await store();
         await writePendingLinks(tx, pending);
         await restoreIndexes(tx, links);
+        // Storing ends when the links and their index are written.
+        report.importSeconds = Math.round(performance.now() - started) / 1000;
         matchStarted = performance.now();
         if (ids.size > 0) matched(await rescanWithin(tx, { targets: [...ids] }, { clock, links: pending }));
       } finally {
