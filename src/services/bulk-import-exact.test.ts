@@ -53,6 +53,15 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
     writeFileSync(join(dir, 'fleet.jsonl'), jsonl(fleet));
     writeFileSync(join(dir, 'first.jsonl'), jsonl(fleet.slice(0, 6)));
     writeFileSync(join(dir, 'rest.jsonl'), jsonl(fleet.slice(6)));
+    // Hosts listed twice, the last inventory standing: one in the same batch of 5 (exact-1), one
+    // two batches later (exact-9), after another host's inventory under their name.
+    const [f1, f4, f7, f9] = [fleet[1], fleet[4], fleet[7], fleet[9]] as [FleetHost, FleetHost, FleetHost, FleetHost];
+    writeFileSync(join(dir, 'again.jsonl'), jsonl([{ ...f9, packages: f4.packages }, { ...f1, packages: f7.packages }, ...fleet]));
+    writeFileSync(join(dir, 'head.jsonl'), jsonl([{ ...f1, packages: f7.packages }]));
+    writeFileSync(join(dir, 'rest-again.jsonl'), jsonl([{ ...(fleet[7] as FleetHost), packages: f4.packages }, ...fleet.slice(6)]));
+    writeFileSync(join(dir, 'before-7.tsv'), rpmQa(f4));
+    writeFileSync(join(dir, 'before-9.tsv'), rpmQa(f4));
+    writeFileSync(join(dir, 'before-1.tsv'), rpmQa(f7));
     for (const h of fleet) writeFileSync(join(dir, `${h.name}.tsv`), rpmQa(h));
   });
   afterAll(() => {
@@ -63,11 +72,16 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
     // An initial load (one transaction, indexes built at the end), and an import into a store
     // holding more hosts than a batch (a transaction per batch) after one of 6 hosts.
     it.each([
-      ['an initial load', ['fleet.jsonl']],
-      ['an import into a populated store', ['first.jsonl', 'rest.jsonl']],
+      ['an initial load', ['fleet.jsonl'], [], false],
+      ['an import into a populated store', ['first.jsonl', 'rest.jsonl'], [], false],
+      // One by one, the same hosts' first inventories are imported first (their learned names
+      // stay), matched when the bulk side matched them (a host stored before an initial load).
+      ['an initial load that lists hosts twice', ['again.jsonl'], [9, 1], false],
+      ['an initial load over a host stored before', ['head.jsonl', 'fleet.jsonl'], [1], true],
+      ['a populated store and a batch that lists a host twice', ['first.jsonl', 'rest-again.jsonl'], [7], false],
     ])(
       'stores the same links, learned source names and findings in %s',
-      async (_, files) => {
+      async (_, files, before: number[], matchedBefore: boolean) => {
         const [bulk, one] = [await open(), await open()];
         try {
           for (const db of [bulk, one]) {
@@ -80,7 +94,12 @@ requires(data, FEED).describe('bulk import stores what one-by-one imports store'
             expect(r.failures).toEqual([]);
             hosts += r.hosts;
           }
-          expect(hosts).toBe(12);
+          expect(hosts).toBe(12 + (files.includes('head.jsonl') ? 1 : 0));
+          for (const i of before) {
+            const s = await importInventoryFile(one, { file: join(dir, `before-${String(i)}.tsv`), name: (fleet[i] as FleetHost).name, release: R });
+            // Within one bulk import a host is matched once, after its last inventory.
+            if (matchedBefore) await scanTarget(one, s.target.id);
+          }
           for (const h of fleet) {
             const s = await importInventoryFile(one, { file: join(dir, `${h.name}.tsv`), name: h.name, release: R });
             await scanTarget(one, s.target.id);

@@ -15,7 +15,10 @@ import {
   suspendIndexes,
   transaction,
   upsertTarget,
+  widenPageCache,
+  writePendingLinks,
   type Db,
+  type PendingLinks,
   type Tx,
 } from '../storage/index.js';
 import { expireAcceptances } from './acceptance-expiry.js';
@@ -135,6 +138,9 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
   // per batch.
   const initial = (await countInventoried(db)) <= size;
   let inTx: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T> = (fn) => transaction(db, fn);
+  // An initial load also holds back every host's links until all are stored, then writes them
+  // in key order (saveInventories, writePendingLinks).
+  let pending: PendingLinks | undefined;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const now = clock().toISOString();
@@ -150,6 +156,8 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
         const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
         const t = await upsertTarget(tx, { name: h.name, kind: 'host', release: h.release }, now);
         ids.add(t.id);
+        // Its inventory replaced whole below: links held back for an earlier one are void.
+        pending?.delete(t.id);
         if (h.packages.every((p) => p.sourceName !== null)) {
           given.push({ targetId: t.id, release: h.release, arch, packages: h.packages });
           continue;
@@ -180,6 +188,7 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
           rebootRequired: null,
           packages: g.packages,
         })),
+        pending,
       );
       for (const r of saved.values()) {
         report.packages += r.packages;
@@ -218,11 +227,20 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
     await expireAcceptances(db, clock().toISOString(), SYSTEM);
     await transaction(db, async (tx) => {
       inTx = (fn) => fn(tx);
-      const links = await suspendIndexes(tx, 'target_packages');
-      await store();
-      await restoreIndexes(tx, links);
-      matchStarted = performance.now();
-      if (ids.size > 0) matched(await rescanWithin(tx, { targets: [...ids] }, { clock }));
+      pending = new Map();
+      const restoreCache = widenPageCache(tx, 256);
+      try {
+        const links = await suspendIndexes(tx, 'target_packages');
+        await store();
+        await writePendingLinks(tx, pending);
+        await restoreIndexes(tx, links);
+        // Storing ends when the links and their index are written.
+        report.importSeconds = Math.round(performance.now() - started) / 1000;
+        matchStarted = performance.now();
+        if (ids.size > 0) matched(await rescanWithin(tx, { targets: [...ids] }, { clock, links: pending }));
+      } finally {
+        restoreCache();
+      }
     });
   } else {
     await store();

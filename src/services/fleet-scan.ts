@@ -65,6 +65,12 @@ export interface RescanOptions {
    * (fleet-scan-sql.ts) unless this is false: the per-target path, which the tests compare it with.
    */
   inSql?: boolean;
+  /**
+   * The build pks each target holds, when the caller has them in memory (an initial bulk load
+   * has just written them, each list in ascending order): read from here instead of the store.
+   * A batch with a target missing from it reads the store.
+   */
+  links?: ReadonlyMap<string, readonly number[]>;
 }
 
 export interface RescanResult {
@@ -283,20 +289,18 @@ async function runRelease(
     const batch = w.targets.slice(i, i + size);
     // Each batch in a transaction of its own, or in the caller's when `db` is one.
     const counts = await transaction(db, async (tx) => {
-      const links = await linksOfTargets(
-        tx,
-        batch.map((t) => t.id),
-        w.buildPks,
-      );
-      const missing = [...new Set(links.map((l) => l.package_pk))].filter((pk) => !builds.has(pk));
-      for (const b of await buildsByPk(tx, missing)) builds.set(b.pk, b.pkg);
+      const pksOf = await heldPks(tx, batch, w.buildPks, o.links);
+      const missing = new Set<number>();
+      for (const pks of pksOf.values()) for (const pk of pks) if (!builds.has(pk)) missing.add(pk);
+      for (const b of await buildsByPk(tx, [...missing])) builds.set(b.pk, b.pkg);
       const held = new Map<string, { key: number; pkg: InstalledPackage }[]>();
-      for (const l of links) {
-        const pkg = builds.get(l.package_pk);
-        if (pkg === undefined) continue;
-        let list = held.get(l.target_id);
-        if (list === undefined) held.set(l.target_id, (list = []));
-        list.push({ key: l.package_pk, pkg });
+      for (const [id, pks] of pksOf) {
+        const list: { key: number; pkg: InstalledPackage }[] = [];
+        for (const pk of pks) {
+          const pkg = builds.get(pk);
+          if (pkg !== undefined) list.push({ key: pk, pkg });
+        }
+        if (list.length > 0) held.set(id, list);
       }
       const sets: TargetFindingSet[] = batch.map((t) => {
         const j = judgeHeld(matcher, held.get(t.id) ?? [], t, pkOf, eol, w.full ? w.release : null);
@@ -311,4 +315,29 @@ async function runRelease(
     await setImmediate();
   }
   result.distinctMatched += matcher.matched;
+}
+
+/** The build pks each target of a batch holds: from the caller's lists when it has them all. */
+async function heldPks(
+  tx: Tx,
+  batch: readonly ScanTargetRow[],
+  buildPks: readonly number[] | undefined,
+  known: ReadonlyMap<string, readonly number[]> | undefined,
+): Promise<Map<string, readonly number[]>> {
+  const out = new Map<string, number[]>();
+  if (known !== undefined && buildPks === undefined && batch.every((t) => known.has(t.id))) {
+    for (const t of batch) out.set(t.id, known.get(t.id) as number[]);
+    return out;
+  }
+  const links = await linksOfTargets(
+    tx,
+    batch.map((t) => t.id),
+    buildPks,
+  );
+  for (const l of links) {
+    let list = out.get(l.target_id);
+    if (list === undefined) out.set(l.target_id, (list = []));
+    list.push(l.package_pk);
+  }
+  return out;
 }

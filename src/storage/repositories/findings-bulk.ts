@@ -120,3 +120,20 @@ export async function countInventoried(on: Executor): Promise<number> {
     .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
+
+/**
+ * On SQLite, a page cache of `mib` MiB for this connection until the returned function puts the
+ * old size back (a no-op elsewhere). An initial load writes hundreds of MB of links and their
+ * indexes in one transaction: with the default 2 MB cache, the pages it spills are read back
+ * from the WAL again and again, and the index builds sort in small runs on disk.
+ * @example const restore = widenPageCache(tx, 256); try { … } finally { restore(); }
+ */
+export function widenPageCache(on: Executor, mib: number): () => void {
+  const sqlite = sqliteOf(on);
+  if (sqlite === undefined) return () => undefined;
+  const before = sqlite.pragma('cache_size', { simple: true }) as number;
+  sqlite.pragma(`cache_size = ${String(-Math.round(mib * 1024))}`);
+  return () => {
+    sqlite.pragma(`cache_size = ${String(before)}`);
+  };
+}
