@@ -9,6 +9,7 @@ import { findingBatches, rankedBatches, type StreamOptions } from './report-stre
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
   affectJson,
+  purlOf,
   componentJson,
   vendorAffect,
   vendorComponent,
@@ -242,6 +243,22 @@ function seenRefs(): (r: { targetName: string; package: string; installed: strin
   };
 }
 
+/**
+ * purlOf, remembered per (release, package, build, arch, source): hosts of a release share their
+ * packages' purls, and percent-encoding one costs more than finding it again.
+ */
+function purls(): (r: FindingRow, source: string | undefined) => string | null {
+  const m = new Map<string, string | null>();
+  return (r, source) => {
+    if (r.release === null) return purlOf(r, source);
+    // Parts joined by \u0000 (as the package sources' keys are); no source: one part fewer.
+    const key = `${r.release}\u0000${r.package}\u0000${r.installed}\u0000${r.arch}${source === undefined ? '' : `\u0000${source}`}`;
+    let p = m.get(key);
+    if (p === undefined) m.set(key, (p = purlOf(r, source)));
+    return p;
+  };
+}
+
 async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
   // Each vulnerability's `affects` entries, in row order: bucket v is the v-th vulnerability
@@ -256,6 +273,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
   };
   try {
     const seen = seenRefs();
+    const purl = purls();
     let nComponents = 0;
     const component = async (c: VexComponent): Promise<void> => {
       await components.write((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    '));
@@ -273,7 +291,8 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
       for (const r of batch) {
         if (!seen(r)) {
           const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
-          await component(vexComponent(r, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
+          const source = s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined;
+          await component(vexComponent(r, source, purl(r, source)));
         }
         let bySource = vulns.get(r.advisorySource);
         if (bySource === undefined) vulns.set(r.advisorySource, (bySource = new Map<string, { v: number; first: FindingRow; tally: VexTally }>()));
