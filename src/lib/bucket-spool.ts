@@ -61,6 +61,7 @@ export class BucketSpool {
     for (let i = 0, pos = at; i < all.length;) {
       // writev takes at most IOV_MAX (1024) buffers, and may write fewer bytes than asked.
       const { bytesWritten } = await this.file.writev(all.slice(i, i + 1024), pos);
+      if (bytesWritten === 0) throw new Error('bucket spool: the temporary file takes no more bytes');
       pos += bytesWritten;
       for (let left = bytesWritten; left > 0 && i < all.length;) {
         const b = all[i] as Buffer;
