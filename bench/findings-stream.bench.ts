@@ -137,7 +137,7 @@ async function onDatabase(
         unit: 's',
         target: 'reference (BULWARK_BENCH_BASE)',
         ok: b.ok ? null : false,
-        note: `${(b.s / plain.s).toFixed(2)}x the export; max RSS ${b.mb.toFixed(0)} MB; load average ${loadavg()[0]?.toFixed(1) ?? '?'}${b.ok ? '' : `; FAILED: ${b.err}`}`,
+        note: `${(b.s / plain.s).toFixed(2)}x the export; ${b.cpu.toFixed(2)} s CPU; max RSS ${b.mb.toFixed(0)} MB; load average ${loadavg()[0]?.toFixed(1) ?? '?'}${b.ok ? '' : `; FAILED: ${b.err}`}`,
       });
     }
     const r = timed(process.execPath, [...c.argv, ...cliDb, cmd, '--format', format, ...extra, '--output', out], cliEnv);
@@ -151,7 +151,7 @@ async function onDatabase(
       target: `<= ${(3 * plain.s).toFixed(1)} (3x export), < 300 MB`,
       ok: r.ok && r.s <= 3 * plain.s && r.mb < 300 && same !== false,
       // psql's own CPU leaves out the server's work: a CPU ratio only beside sqlite3, which does it all.
-      note: `${(r.s / plain.s).toFixed(2)}x the export${name === 'SQLite' ? ` (CPU ${(r.cpu / plain.cpu).toFixed(2)}x)` : ''}; max RSS ${r.mb.toFixed(0)} MB; ${size.toFixed(0)} MB written; load average ${loadavg()[0]?.toFixed(1) ?? '?'}; CLI from ${c.how}${same === null ? '' : same ? '; same bytes as before' : '; OUTPUT DIFFERS from before'}${r.ok ? '' : `; FAILED: ${r.err}`}`,
+      note: `${(r.s / plain.s).toFixed(2)}x the export${name === 'SQLite' ? ` (CPU ${(r.cpu / plain.cpu).toFixed(2)}x)` : ''}; ${r.cpu.toFixed(2)} s CPU; max RSS ${r.mb.toFixed(0)} MB; ${size.toFixed(0)} MB written; load average ${loadavg()[0]?.toFixed(1) ?? '?'}; CLI from ${c.how}${same === null ? '' : same ? '; same bytes as before' : '; OUTPUT DIFFERS from before'}${r.ok ? '' : `; FAILED: ${r.err}`}`,
     });
   }
   return rows;
