@@ -10,7 +10,8 @@
  * adds its own start-up and memory; the note says which).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findingsPageOf } from '../src/services/report.js';
@@ -25,10 +26,16 @@ const COLUMNS = `t.name, t.release_id, f.severity, f.status, a.advisory_id, a.so
   (select string_agg(c.cve, ' ') from advisory_cves c where c.advisory_pk = a.pk) as cves`;
 const FROM = `from findings f join targets t on t.id = f.target_id join advisories a on a.pk = f.advisory_pk where f.status in ('open', 'no-fix')`;
 
-function cli(): { argv: string[]; how: string } {
-  if (existsSync(join(REPO, 'dist', 'cli', 'main.js'))) return { argv: [join(REPO, 'bin', 'bulwark.js')], how: 'dist' };
-  return { argv: ['--import', 'tsx', join(REPO, 'test', 'bulwark-process.ts')], how: 'tsx' };
+function cli(repo = REPO): { argv: string[]; how: string } {
+  if (existsSync(join(repo, 'dist', 'cli', 'main.js'))) return { argv: [join(repo, 'bin', 'bulwark.js')], how: 'dist' };
+  return { argv: ['--import', 'tsx', join(repo, 'test', 'bulwark-process.ts')], how: 'tsx' };
 }
+
+/**
+ * BULWARK_BENCH_BASE: another checkout of Bulwark (an older commit, built) whose CLI runs each
+ * format too, right before this one, for a before/after in the same run at the same load.
+ */
+const BASE = process.env['BULWARK_BENCH_BASE'];
 
 /** Runs a command under GNU time: wall seconds, CPU seconds (user + system) and max RSS in MB. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { s: number; cpu: number; mb: number; ok: boolean; err: string } {
@@ -36,6 +43,24 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
   const last = r.stderr.trim().split('\n').at(-1) ?? '';
   const [s, kb, user, sys] = last.split(' ').map(Number);
   return { s: s ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), mb: (kb ?? 0) / 1024, ok: r.status === 0, err: r.stderr.slice(-400) };
+}
+
+/**
+ * Whether two outputs hold the same bytes (by SHA-256), but for the time they were generated and
+ * a VEX's serial number, which are in their first few kilobytes.
+ */
+function sameFile(a: string, b: string): boolean {
+  const hash = (p: string): string => {
+    if (!existsSync(p)) return p;
+    const all = readFileSync(p);
+    const head = all
+      .subarray(0, 4096)
+      .toString('latin1')
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T')
+      .replace(/urn:uuid:[0-9a-f-]{36}/g, 'U');
+    return createHash('sha256').update(head).update(all.subarray(4096)).digest('hex');
+  };
+  return hash(a) === hash(b);
 }
 
 function median(xs: number[]): number {
@@ -93,6 +118,7 @@ async function onDatabase(
     note: `${ecmd}; ${plain.cpu.toFixed(2)} s CPU; load average ${loadavg()[0]?.toFixed(1) ?? '?'}; ${(statSync(join(work, 'export.out')).size / 1048576).toFixed(0)} MB written${plain.ok ? '' : `; failed: ${plain.err}`}`,
   });
   const c = cli();
+  const base = BASE !== undefined && BASE !== '' ? cli(BASE) : null;
   for (const [cmd, format, extra] of [
     ['findings', 'json', []],
     ['findings', 'csv', []],
@@ -102,17 +128,30 @@ async function onDatabase(
     ['report', 'json', ['--sort', 'risk']],
   ] as const) {
     const out = join(work, `out.${format}`);
+    if (base !== null) {
+      const b = timed(process.execPath, [...base.argv, ...cliDb, cmd, '--format', format, ...extra, '--output', `${out}.before`], cliEnv);
+      rows.push({
+        issue: '#14',
+        name: `before: bulwark ${cmd} --format ${format}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}, ${String(hosts)} hosts, ${name}`,
+        value: b.s,
+        unit: 's',
+        target: 'reference (BULWARK_BENCH_BASE)',
+        ok: b.ok ? null : false,
+        note: `${(b.s / plain.s).toFixed(2)}x the export; ${b.cpu.toFixed(2)} s CPU; max RSS ${b.mb.toFixed(0)} MB; load average ${loadavg()[0]?.toFixed(1) ?? '?'}${b.ok ? '' : `; FAILED: ${b.err}`}`,
+      });
+    }
     const r = timed(process.execPath, [...c.argv, ...cliDb, cmd, '--format', format, ...extra, '--output', out], cliEnv);
     const size = existsSync(out) ? statSync(out).size / 1048576 : 0;
+    const same = base === null ? null : sameFile(out, `${out}.before`);
     rows.push({
       issue: '#14',
       name: `bulwark ${cmd} --format ${format}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}, ${String(hosts)} hosts, ${name}`,
       value: r.s,
       unit: 's',
       target: `<= ${(3 * plain.s).toFixed(1)} (3x export), < 300 MB`,
-      ok: r.ok && r.s <= 3 * plain.s && r.mb < 300,
+      ok: r.ok && r.s <= 3 * plain.s && r.mb < 300 && same !== false,
       // psql's own CPU leaves out the server's work: a CPU ratio only beside sqlite3, which does it all.
-      note: `${(r.s / plain.s).toFixed(2)}x the export${name === 'SQLite' ? ` (CPU ${(r.cpu / plain.cpu).toFixed(2)}x)` : ''}; max RSS ${r.mb.toFixed(0)} MB; ${size.toFixed(0)} MB written; CLI from ${c.how}${r.ok ? '' : `; FAILED: ${r.err}`}`,
+      note: `${(r.s / plain.s).toFixed(2)}x the export${name === 'SQLite' ? ` (CPU ${(r.cpu / plain.cpu).toFixed(2)}x)` : ''}; ${r.cpu.toFixed(2)} s CPU; max RSS ${r.mb.toFixed(0)} MB; ${size.toFixed(0)} MB written; load average ${loadavg()[0]?.toFixed(1) ?? '?'}; CLI from ${c.how}${same === null ? '' : same ? '; same bytes as before' : '; OUTPUT DIFFERS from before'}${r.ok ? '' : `; FAILED: ${r.err}`}`,
     });
   }
   return rows;

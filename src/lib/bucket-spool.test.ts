@@ -26,4 +26,22 @@ describe('BucketSpool', () => {
       await b.dispose();
     }
   });
+
+  it('spills more buckets at once than one writev takes (1,024 buffers), through put', async () => {
+    const b = new BucketSpool(40_000);
+    const want = new Map<number, string>();
+    try {
+      for (let i = 0; i < 9000; i++) {
+        // 3,000 buckets hold text when the memory is full: a spill of 3,000 chunks.
+        const bucket = (i * 7) % 3000;
+        const piece = `${String(i)}é;`;
+        const spilling = b.put(bucket, piece);
+        if (spilling !== undefined) await spilling;
+        want.set(bucket, (want.get(bucket) ?? '') + piece);
+      }
+      for (let bucket = 0; bucket < 3000; bucket++) expect(await text(b, bucket)).toBe(want.get(bucket));
+    } finally {
+      await b.dispose();
+    }
+  });
 });

@@ -27,12 +27,17 @@ export class BucketSpool {
 
   /** Adds text to a bucket; resolves once it is stored (at once unless the memory was full). */
   async add(bucket: number, text: string): Promise<void> {
+    await this.put(bucket, text);
+  }
+
+  /** add without an await per text: a promise only when the memory was full (await it before the next). */
+  put(bucket: number, text: string): Promise<void> | undefined {
     let w = this.waiting.get(bucket);
     if (w === undefined) this.waiting.set(bucket, (w = new ByteChunks(Math.min(1 << 14, this.limit))));
     const before = w.bytes;
     w.add(text);
     this.waitingBytes += w.bytes - before;
-    if (this.waitingBytes >= this.limit) await this.spill();
+    return this.waitingBytes >= this.limit ? this.spill() : undefined;
   }
 
   private async spill(): Promise<void> {
@@ -40,15 +45,34 @@ export class BucketSpool {
       this.dir = mkdtempSync(join(tmpdir(), 'bulwark-buckets-'));
       this.file = await open(join(this.dir, 'buckets'), 'w+', 0o600);
     }
+    // Every bucket's chunks in one write (a call and a wait per chunk cost more than the bytes).
+    const all: Buffer[] = [];
+    const at = this.end;
     for (const [bucket, w] of this.waiting) {
       const start = this.end;
       for (const b of w.take(true)) {
-        await this.file.write(b, 0, b.length, this.end);
+        all.push(b);
         this.end += b.length;
       }
       let s = this.segments.get(bucket);
       if (s === undefined) this.segments.set(bucket, (s = []));
       s.push({ at: start, bytes: this.end - start });
+    }
+    for (let i = 0, pos = at; i < all.length;) {
+      // writev takes at most IOV_MAX (1024) buffers, and may write fewer bytes than asked.
+      const { bytesWritten } = await this.file.writev(all.slice(i, i + 1024), pos);
+      if (bytesWritten === 0) throw new Error('bucket spool: the temporary file takes no more bytes');
+      pos += bytesWritten;
+      for (let left = bytesWritten; left > 0 && i < all.length;) {
+        const b = all[i] as Buffer;
+        if (b.length <= left) {
+          left -= b.length;
+          i++;
+        } else {
+          all[i] = b.subarray(left);
+          left = 0;
+        }
+      }
     }
     this.waiting.clear();
     this.waitingBytes = 0;

@@ -1,4 +1,4 @@
-import type { FindingKeys, StreamedFinding } from '../storage/index.js';
+import type { FindingKeys, FindingRow, StreamedFinding } from '../storage/index.js';
 
 /**
  * The base order of streamed findings (services/report-stream.ts) and what it compares: most
@@ -29,7 +29,7 @@ export class PerSeverity<V> {
   }
 }
 
-const collator = new Intl.Collator();
+export const collator = new Intl.Collator();
 
 /** A row's keys alone, with its host name's place: what the base order compares (a Pending is one too). */
 export type Keyed = FindingKeys & { nameRank: number };
@@ -68,4 +68,10 @@ export function rankedTargets(list: { id: string; name: string; release: string 
     targets.set(t.id, { name: t.name, release: t.release, rank });
   }
   return { targets, byteOrdered };
+}
+
+/** Rows handed out together, with each row's group in the risk order (0 is first; all 0 without one). */
+export interface RankedBatch {
+  rows: FindingRow[];
+  ranks: number[];
 }

@@ -18,7 +18,7 @@ import {
   type StreamedFinding,
 } from '../storage/index.js';
 import { exploitationOf } from './signals.js';
-import { compareBase, compareRisk, PerSeverity, rankedTargets, type Keyed, type Pending, type Target } from './report-order.js';
+import { compareBase, compareRisk, PerSeverity, rankedTargets, type Keyed, type Pending, type RankedBatch, type Target } from './report-order.js';
 import type { Db } from './store.js';
 
 /**
@@ -46,6 +46,7 @@ import type { Db } from './store.js';
  */
 
 export type { FindingRow };
+export type { RankedBatch } from './report-order.js';
 
 export interface FindingsQuery {
   hosts?: string[] | undefined;
@@ -118,6 +119,22 @@ const BATCH = 2000;
  * @example for await (const rows of findingBatches(db, {})) for (const r of rows) …
  */
 export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOptions = {}): AsyncGenerator<FindingRow[]> {
+  for await (const b of batches(db, q, o, false)) yield b.rows;
+}
+
+/**
+ * The rows of a risk order (without `skip` and `limit`) in the base order, each with its group
+ * in the risk order, and the number of groups (told before the first batch): the risk order is
+ * the groups in turn, each in the base order, so a writer that appends each rendered row to its
+ * group's bucket (lib/bucket-spool.ts) writes the risk order without sorting the rows by it.
+ * With `skip` or `limit`, or without a risk sort, the batches come in the order itself.
+ * @example for await (const b of rankedBatches(db, { sort: 'risk' }, {}, (n) => …)) for (const [i, r] of b.rows.entries()) bucket(b.ranks[i], r)
+ */
+export function rankedBatches(db: Db, q: FindingsQuery, o: StreamOptions, onGroups: (n: number) => void): AsyncGenerator<RankedBatch> {
+  return batches(db, q, o, true, onGroups);
+}
+
+async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (n: number) => void): AsyncGenerator<RankedBatch> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   const { targets, byteOrdered } = rankedTargets(await targetNames(db));
@@ -185,6 +202,9 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
       }
     }
   }
+  onGroups?.(Math.max(1, groups.length));
+  // The rows go out in the base order, the risk order left to the caller (rankedBatches).
+  const base = sort === undefined || (ranked && o.skip === undefined && o.limit === undefined);
   let skip = o.skip ?? 0;
   // Rows still to hand out (after `skip`); none asked for: the total was all (a page of 0 rows).
   let left = o.limit ?? Infinity;
@@ -246,24 +266,26 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
     p.riskRank = sort === undefined ? 0 : (rankOf.get(r.advisoryPk, r.severity) ?? 0);
     return p;
   };
-  let out: FindingRow[] = [];
+  let out: RankedBatch = { rows: [], ranks: [] };
   // Rows of the order into `out`, handed out whenever it holds BATCH (a group of the order can
   // be a cohort's tens of thousands of rows: as rows they would outlive many collections): the
   // first `skip` passed over, at most `left` kept.
-  function* put(run: readonly Pending[]): Generator<FindingRow[]> {
+  function* put(run: readonly Pending[]): Generator<RankedBatch> {
     const from = Math.min(skip, run.length);
     skip -= from;
     const to = Math.min(run.length, from + left);
     left -= to - from;
     for (let i = from; i < to; i++) {
-      out.push(toRow(run[i] as Pending));
-      if (out.length >= BATCH) {
+      const p = run[i] as Pending;
+      out.rows.push(toRow(p));
+      if (ranked) out.ranks.push(p.riskRank);
+      if (out.rows.length >= BATCH) {
         yield out;
-        out = [];
+        out = { rows: [], ranks: [] };
       }
     }
   }
-  const sorter = new ExternalSorter<Pending>(sort === undefined || byGroups ? compareBase : compareRisk, {
+  const sorter = new ExternalSorter<Pending>(base || byGroups ? compareBase : compareRisk, {
     runSize: o.runSize ?? RUN,
     // A spilled row as the array of its columns and places: half the text of its keys and values.
     encode: (p) => JSON.stringify([...streamedArray(p), p.nameRank, p.riskRank]),
@@ -317,16 +339,18 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
           const t = r === undefined ? undefined : targets.get(r.targetId);
           // A finding removed since its keys were read is left out, as a page read later would.
           if (r === undefined || t === undefined) continue;
-          out.push(toRow(pending(r, t)));
-          if (out.length >= BATCH) {
+          const p = pending(r, t);
+          out.rows.push(toRow(p));
+          if (ranked) out.ranks.push(p.riskRank);
+          if (out.rows.length >= BATCH) {
             yield out;
-            out = [];
+            out = { rows: [], ranks: [] };
           }
         }
         // The window is full: no group after it is read.
         if (left === 0) break;
       }
-      if (out.length > 0) yield out;
+      if (out.rows.length > 0) yield out;
       return;
     }
     // The (severity, first seen) group being gathered, in the base order.
@@ -339,12 +363,12 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
         // A target removed since its row was read (its findings go with it) is left out.
         const t = targets.get(r.targetId);
         if (t === undefined || !keep(riskOf(r.advisoryPk, r.severity))) continue;
-        if (sort === undefined && (r.severityRank !== groupRank || r.firstSeen !== groupSeen)) {
+        if (base && (r.severityRank !== groupRank || r.firstSeen !== groupSeen)) {
           for await (const run of sorter.drainBatches(BATCH)) {
             yield* put(run);
             // The window is full: returning closes the pages (and the cursor) where they stand.
             if (left === 0) {
-              if (out.length > 0) yield out;
+              if (out.rows.length > 0) yield out;
               return;
             }
           }
@@ -354,14 +378,14 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
         const spilling = sorter.add(pending(r, t));
         if (spilling !== undefined) await spilling;
       }
-      if (out.length > 0) yield out;
-      out = [];
+      if (out.rows.length > 0) yield out;
+      out = { rows: [], ranks: [] };
     }
     for await (const run of sorter.drainBatches(BATCH)) {
       yield* put(run);
       if (left === 0) break;
     }
-    if (out.length > 0) yield out;
+    if (out.rows.length > 0) yield out;
   } finally {
     sorter.dispose();
   }

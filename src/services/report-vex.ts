@@ -111,9 +111,8 @@ export interface VexComponent {
   properties: { name: string; value: string }[];
 }
 
-/** The component a finding is about (its bom-ref is `ref`). */
-export function vexComponent(r: FindingRow, source: string | undefined): VexComponent {
-  const purl = purlOf(r, source);
+/** The component a finding is about (its bom-ref is `ref`); `purl`: purlOf(r, source), when the caller has it. */
+export function vexComponent(r: FindingRow, source: string | undefined, purl = purlOf(r, source)): VexComponent {
   return {
     'bom-ref': vexRef(r),
     type: r.package.startsWith('(') ? 'operating-system' : 'library',

@@ -5,10 +5,11 @@ import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
 import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, type HtmlSummary } from './report-render.js';
-import { findingBatches, type StreamOptions } from './report-stream.js';
+import { findingBatches, rankedBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
   affectJson,
+  purlOf,
   componentJson,
   vendorAffect,
   vendorComponent,
@@ -58,7 +59,11 @@ class Chunks {
   }
   /** Adds text and hands out the full chunks. */
   async write(s: string | Uint8Array): Promise<void> {
-    if (typeof s === 'string' ? this.c.add(s) : this.c.addBytes(s)) await this.flush();
+    // Large bytes (a spilled bucket read back) go to the sink as they are, not copied.
+    if (typeof s !== 'string' && s.length >= 1 << 16) {
+      await this.flush(true);
+      await this.sink(s);
+    } else if (typeof s === 'string' ? this.c.add(s) : this.c.addBytes(s)) await this.flush();
   }
   /** Hands out the full chunks; with `all`, what waits too. */
   async flush(all = false): Promise<void> {
@@ -84,6 +89,13 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
       yield b;
     }
   };
+  // A whole risk order of rows written line by line: each row rendered into its group's bucket as
+  // it comes in the base order, the buckets written in turn (no sort of the rows by risk).
+  if ((format === 'json' || format === 'csv') && q.sort !== undefined && q.sort !== 'severity' && o.skip === undefined && o.limit === undefined) {
+    n = await writeByGroups(db, q, format, out, clock(), o);
+    await out.flush(true);
+    return n;
+  }
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
@@ -112,6 +124,45 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   }
   await out.flush(true);
   return n;
+}
+
+/**
+ * The JSON or CSV report of a risk order, through rankedBatches: each rendered row is appended to
+ * its group's bucket, and the buckets are written in turn. The bytes are those of the rows in the
+ * order (each bucket in the base order), rendered once, spilled to disk when they are many.
+ */
+async function writeByGroups(db: Db, q: FindingsQuery, format: 'json' | 'csv', out: Chunks, now: Date, o: WriteOptions): Promise<number> {
+  // Tests' small runs spill (about 100 bytes a row); a fleet's report keeps 8 MiB in memory, so
+  // each bucket is read back in few pieces.
+  const buckets = new BucketSpool(o.runSize === undefined ? 1 << 23 : o.runSize * 100);
+  let n = 0;
+  let groups = 0;
+  try {
+    const json = findingJsonRows('    ');
+    const line = csvLines();
+    // Every JSON row after a comma: the first row written loses it.
+    const render = format === 'json' ? (r: FindingRow): string => ',\n' + json(r) : (r: FindingRow): string => line(r) + '\r\n';
+    for await (const b of rankedBatches(db, q, o, (g) => (groups = g)))
+      for (let i = 0; i < b.rows.length; i++) {
+        const r = b.rows[i] as FindingRow;
+        n++;
+        o.onRow?.(r);
+        const spilling = buckets.put(b.ranks[i] as number, render(r));
+        if (spilling !== undefined) await spilling;
+      }
+    await out.write(format === 'json' ? `{\n  "generatedAt": ${JSON.stringify(now.toISOString())},\n  "findings": [` : CSV_HEADER + '\r\n');
+    let first = format === 'json';
+    for (let g = 0; g < groups; g++)
+      for await (const t of buckets.read(g)) {
+        if (t.length === 0) continue;
+        await out.write(first ? t.subarray(1) : t);
+        first = false;
+      }
+    if (format === 'json') await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
+    return n;
+  } finally {
+    await buckets.dispose();
+  }
 }
 
 async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write: Sink): Promise<void> {
@@ -192,6 +243,22 @@ function seenRefs(): (r: { targetName: string; package: string; installed: strin
   };
 }
 
+/**
+ * purlOf, remembered per (release, package, build, arch, source): hosts of a release share their
+ * packages' purls, and percent-encoding one costs more than finding it again.
+ */
+function purls(): (r: FindingRow, source: string | undefined) => string | null {
+  const m = new Map<string, string | null>();
+  return (r, source) => {
+    if (r.release === null) return purlOf(r, source);
+    // Parts joined by \u0000 (as the package sources' keys are); no source: one part fewer.
+    const key = `${r.release}\u0000${r.package}\u0000${r.installed}\u0000${r.arch}${source === undefined ? '' : `\u0000${source}`}`;
+    let p = m.get(key);
+    if (p === undefined) m.set(key, (p = purlOf(r, source)));
+    return p;
+  };
+}
+
 async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
   // Each vulnerability's `affects` entries, in row order: bucket v is the v-th vulnerability
@@ -206,6 +273,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
   };
   try {
     const seen = seenRefs();
+    const purl = purls();
     let nComponents = 0;
     const component = async (c: VexComponent): Promise<void> => {
       await components.write((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    '));
@@ -223,7 +291,8 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
       for (const r of batch) {
         if (!seen(r)) {
           const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
-          await component(vexComponent(r, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
+          const source = s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined;
+          await component(vexComponent(r, source, purl(r, source)));
         }
         let bySource = vulns.get(r.advisorySource);
         if (bySource === undefined) vulns.set(r.advisorySource, (bySource = new Map<string, { v: number; first: FindingRow; tally: VexTally }>()));
