@@ -42,6 +42,7 @@ import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
 import { findingsFillfactor } from './0071-findings-fillfactor.js';
+import { acceptedUntilPartial } from './0078-accepted-until-partial.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
 import { heldDigest } from './0067-held-digest.js';
@@ -98,6 +99,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0057-fanout-indexes': fanOutIndexes(),
     '0071-findings-fillfactor': findingsFillfactor(dialect),
     '0067-held-digest': heldDigest(),
+    '0078-accepted-until-partial': acceptedUntilPartial(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

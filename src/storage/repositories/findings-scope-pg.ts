@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { severityRank } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { kx, type Db } from '../database.js';
@@ -73,6 +73,11 @@ export async function withScopeSession<T>(db: Db, fn: (s: ScopeSession) => Promi
 }
 
 const CHUNK = 20_000;
+
+/** Whether the stored finding (table or alias `t`) keeps an operator's acceptance that has not expired at `now`. */
+const acceptanceStands = (t: 'f' | 'findings', now: string): RawBuilder<unknown> =>
+  sql`(${sql.raw(t)}.status = 'accepted' or (${sql.raw(t)}.status = 'withdrawn' and ${sql.raw(t)}.closed_from = 'accepted'))
+    and (${sql.raw(t)}.accepted_until is null or ${sql.raw(t)}.accepted_until > ${now}::timestamptz)`;
 
 function session(c: Kysely<Database>): ScopeSession {
   return {
@@ -151,10 +156,8 @@ function session(c: Kysely<Database>): ScopeSession {
         // Still found: refreshed (writeFindingSets' upsert and last_seen_at refresh give these
         // same values). An acceptance that has not expired stands, with its reason.
         await sql`update findings f set installed = c.installed, fixed = c.fixed, severity = c.severity, severity_rank = c.severity_rank,
-            status = case when (f.status = 'accepted' or (f.status = 'withdrawn' and f.closed_from = 'accepted'))
-              and (f.accepted_until is null or f.accepted_until > ${now}::timestamptz) then 'accepted' else c.status end,
-            reason = case when (f.status = 'accepted' or (f.status = 'withdrawn' and f.closed_from = 'accepted'))
-              and (f.accepted_until is null or f.accepted_until > ${now}::timestamptz) then f.reason else c.reason end,
+            status = case when ${acceptanceStands('f', now)} then 'accepted' else c.status end,
+            reason = case when ${acceptanceStands('f', now)} then f.reason else c.reason end,
             last_seen_at = ${now}::timestamptz, closed_at = null, closed_from = null, source_package = c.source_package
           from rs_old o join rs_cur c on c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch
           where o.ord >= ${from} and o.ord < ${to} and f.pk = o.pk`.execute(c);
@@ -174,6 +177,9 @@ function session(c: Kysely<Database>): ScopeSession {
           ) x
           where f.pk = x.pk and ((not x.fixed and f.status not in ('fixed', 'withdrawn')) or (x.fixed and f.status <> 'fixed'))`.execute(c);
         // Found now and not stored: inserted in the JS path's order (target name, then the judge's).
+        // A scan of the same host committed meanwhile may have stored one of them: then it is
+        // refreshed as the still-found update above would (writeFindingSets' upsert), not refused
+        // by the identity key.
         await sql`insert into findings (target_id, advisory_pk, package, arch, installed, fixed, severity, severity_rank, status, reason,
             first_seen_at, last_seen_at, closed_at, closed_from, source_package)
           select m.target_id, c.advisory_pk, c.package, c.arch, c.installed, c.fixed, c.severity, c.severity_rank, c.status, c.reason,
@@ -181,7 +187,12 @@ function session(c: Kysely<Database>): ScopeSession {
           from rs_member m join rs_cur c on c.sig = m.sig
           where m.ord >= ${from} and m.ord < ${to}
             and not exists (select 1 from rs_old o where o.target_id = m.target_id and o.advisory_pk = c.advisory_pk and o.package = c.package and o.arch = c.arch)
-          order by m.ord, c.ord`.execute(c);
+          order by m.ord, c.ord
+          on conflict (target_id, advisory_pk, package, arch) do update set installed = excluded.installed, fixed = excluded.fixed,
+            severity = excluded.severity, severity_rank = excluded.severity_rank,
+            status = case when ${acceptanceStands('findings', now)} then 'accepted' else excluded.status end,
+            reason = case when ${acceptanceStands('findings', now)} then findings.reason else excluded.reason end,
+            last_seen_at = excluded.last_seen_at, closed_at = null, closed_from = null, source_package = excluded.source_package`.execute(c);
         await sql`commit`.execute(c);
       } catch (err) {
         await sql`rollback`.execute(c);
