@@ -98,6 +98,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // Issue #14: reports that change packages, through the route, beside a stored fleet.
   const fleet = Number(process.env['BULWARK_BENCH_AGENT_FLEET'] ?? 1000);
   if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet)));
+  if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'sqlite', 600)));
   if (ctx.sharedData !== null && pgAvailable) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'postgres')));
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-report-'));
   try {

@@ -22,22 +22,27 @@ import { refusingTransport } from '../test/refusing-transport.js';
 import type { BenchRow } from './harness.js';
 
 const R = 'azurelinux:3.0';
-const AGENTS = 20;
 const REPORTS = 500;
 
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-export async function agentReportsThroughRoute(data: string, hosts: number, kind: 'sqlite' | 'postgres' = 'sqlite'): Promise<BenchRow[]> {
+/**
+ * `agents` hosts report in turn. With 20 (the default) each host's last report is in the server's
+ * memory (services/agent-report-delta.ts, 512 hosts), so a report is stored as its difference;
+ * with more than 512 each report comes after the server has forgotten its host's last, and is
+ * stored whole: what a large fleet reporting round-robin gets.
+ */
+export async function agentReportsThroughRoute(data: string, hosts: number, kind: 'sqlite' | 'postgres' = 'sqlite', inTurn = 20): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-reports-'));
   const schema = kind === 'postgres' ? await freshPgSchema() : null;
   const db = await openStore(schema === null ? { dbPath: join(dir, 'b.db') } : { dbPath: undefined, env: { BULWARK_DATABASE_URL: schema.url } });
   try {
     await addSource(db, { id: 'azurelinux-3.0-oval', location: join(data, 'azurelinux', 'oval', 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz') });
     await syncSource(db, 'azurelinux-3.0-oval');
-    const fleet = realFleet(data, hosts + AGENTS);
+    const fleet = realFleet(data, hosts + inTurn);
     const jsonl = join(dir, 'fleet.jsonl');
     const fd = openSync(jsonl, 'w');
-    for (const h of fleet.slice(AGENTS)) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQaText(h.packages) + '\n' }) + '\n');
+    for (const h of fleet.slice(inTurn)) writeSync(fd, JSON.stringify({ name: h.name, release: R, inventory: rpmQaText(h.packages) + '\n' }) + '\n');
     closeSync(fd);
     await importInventories(db, jsonl, { release: R });
     const serverKey = randomBytes(32);
@@ -49,7 +54,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
       authFailuresPerMinute: 1e6,
     });
     const agents: { id: string; key: Buffer }[] = [];
-    for (let i = 0; i < AGENTS; i++) {
+    for (let i = 0; i < inTurn; i++) {
       const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'bench' } });
       const id = (await enrollAgent(db, serverKey, { token, hostname: `agent-${String(i)}` })).agentId;
       agents.push({ id, key: Buffer.from(agentKey(serverKey, id), 'hex') });
@@ -72,8 +77,8 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     for (const [i, a] of agents.entries()) await post(a, agentReportText((fleet[i] as FleetHost).packages));
     // The reports, made before the clock starts: three packages move to a new build each round.
     const texts = Array.from({ length: REPORTS }, (_, r) => {
-      const round = Math.floor(r / AGENTS) + 1;
-      const pkgs = (fleet[r % AGENTS] as FleetHost).packages;
+      const round = Math.floor(r / inTurn) + 1;
+      const pkgs = (fleet[r % inTurn] as FleetHost).packages;
       return agentReportText(pkgs.map((p, j) => (j % 97 === round % 97 && j < 3 * 97 ? { ...p, release: `${p.release ?? '1'}.${String(round)}` } : p)));
     });
     const loadBefore = load();
@@ -81,7 +86,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     let t = performance.now();
     let changed = 0;
     for (let r = 0; r < REPORTS; r++) {
-      const m = /\((\d+) new, (\d+) closed\)/.exec(await post(agents[r % AGENTS] as { id: string; key: Buffer }, texts[r] as string));
+      const m = /\((\d+) new, (\d+) closed\)/.exec(await post(agents[r % inTurn] as { id: string; key: Buffer }, texts[r] as string));
       changed += Number(m?.[1] ?? 0) + Number(m?.[2] ?? 0);
     }
     const routeS = (performance.now() - t) / 1000;
@@ -92,7 +97,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     const parseS = (performance.now() - t) / 1000;
     const parseCpu = process.cpuUsage(cpu);
     const cpuMs = (u: NodeJS.CpuUsage): string => ((u.user + u.system) / 1000 / REPORTS).toFixed(2);
-    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts`;
+    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts, ${String(inTurn)} agents in turn${inTurn > 512 ? ' (more than the server remembers: stored whole)' : ''}`;
     return [
       {
         issue: '#14',
