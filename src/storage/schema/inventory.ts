@@ -150,8 +150,8 @@ export const findings = table({
     // Migration 0060: the grouped views (issue #17) count from these alone.
     'index (advisory_pk, package, installed, fixed, target_id, status, severity_rank, first_seen_at)',
     'index (source_package, package, installed, fixed, advisory_pk, target_id, status, severity_rank, first_seen_at)',
-    // Migration 0064: expired acceptances, looked for by every scan.
-    'index (accepted_until)',
+    // Migration 0064: expired acceptances, looked for by every scan; 0078: only rows that have one.
+    'index (accepted_until) partial',
     // Migration 0062: the risk order's counts per (advisory, severity), from the index alone.
     'index (advisory_pk, severity, status)',
   ],
