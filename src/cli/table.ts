@@ -61,11 +61,16 @@ export class TableSpool {
 
   /** Writes the table with its first `columns` columns; the spool is gone afterwards. */
   async write(columns: number, out: (s: string | Uint8Array) => Promise<void>): Promise<void> {
-    const line = (r: readonly string[]): string =>
-      r
-        .slice(0, columns)
-        .map((c, i) => (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0)))
-        .join('  ') + '\n';
+    // The first `columns` cells, each but the last padded to its column's width, two spaces apart.
+    const line = (r: readonly string[]): string => {
+      const n = Math.min(r.length, columns);
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const c = r[i] as string;
+        s += (i === 0 ? '' : '  ') + (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0));
+      }
+      return s + '\n';
+    };
     try {
       // Encoded as it goes, in chunks of 64 KiB (lib/byte-chunks.ts: no large string built).
       const buf = new ByteChunks();
