@@ -1,9 +1,11 @@
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 
-/** A cell made safe for a terminal: control characters become `?`. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** A cell made safe for a terminal: control characters become `?` (tested first: most cells have none, and are then kept as they are). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const clean = (s: string): string => (CONTROL.test(s) ? s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?') : s);
 
 /**
  * A plain text table: columns padded to their widest cell, two spaces apart. Cells are
@@ -32,24 +34,48 @@ export class TableSpool {
   }
 
   async add(row: readonly string[]): Promise<void> {
-    const cells = row.map(clean);
-    cells.forEach((c, i) => (this.widths[i] = Math.max(this.widths[i] ?? 0, c.length)));
+    await this.spool.write(this.line(row));
+  }
+
+  /** Rows at once: one write (and one wait) for them all. */
+  async addAll(rows: readonly (readonly string[])[]): Promise<void> {
+    let s = '';
+    for (const r of rows) s += this.line(r);
+    await this.spool.write(s);
+  }
+
+  /**
+   * A row measured and made its line of the spool: its cells apart by tabs, which a cleaned cell
+   * cannot hold (a tab is a control character), so the line splits back into exactly its cells.
+   */
+  private line(row: readonly string[]): string {
+    let s = '';
+    for (let i = 0; i < row.length; i++) {
+      const c = clean(row[i] as string);
+      if (c.length > (this.widths[i] ?? 0)) this.widths[i] = c.length;
+      s += i === 0 ? c : `\t${c}`;
+    }
     this.rows++;
-    await this.spool.write(JSON.stringify(cells) + '\n');
+    return s + '\n';
   }
 
   /** Writes the table with its first `columns` columns; the spool is gone afterwards. */
   async write(columns: number, out: (s: string | Uint8Array) => Promise<void>): Promise<void> {
-    const line = (r: readonly string[]): string =>
-      r
-        .slice(0, columns)
-        .map((c, i) => (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0)))
-        .join('  ') + '\n';
+    // The first `columns` cells, each but the last padded to its column's width, two spaces apart.
+    const line = (r: readonly string[]): string => {
+      const n = Math.min(r.length, columns);
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const c = r[i] as string;
+        s += (i === 0 ? '' : '  ') + (i === columns - 1 ? c : c.padEnd(this.widths[i] ?? 0));
+      }
+      return s + '\n';
+    };
     try {
       // Encoded as it goes, in chunks of 64 KiB (lib/byte-chunks.ts: no large string built).
       const buf = new ByteChunks();
       buf.add(line(this.header.map(clean)));
-      for await (const l of this.spool.lines()) if (buf.add(line(JSON.parse(l) as string[]))) for (const b of buf.take()) await out(b);
+      for await (const l of this.spool.lines()) if (buf.add(line(l.split('\t')))) for (const b of buf.take()) await out(b);
       for (const b of buf.take(true)) await out(b);
     } finally {
       this.spool.dispose();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FindingRow } from '../storage/index.js';
-import { renderCsv, renderCycloneDxVex, renderHtml } from './report-render.js';
+import { findingJsonRows, jsonString, renderCsv, renderCycloneDxVex, renderHtml } from './report-render.js';
 
 const row = (over: Partial<FindingRow>): FindingRow => ({
   targetId: 't',
@@ -116,5 +116,37 @@ describe('report renderers', () => {
       'pkg:rpm/azurelinux/p@1-1?arch=x86_64&distro=azurelinux-3.0',
       'pkg:rpm/azurelinux/perl-Carp@1.54-509.azl3?arch=noarch&distro=azurelinux-3.0&epoch=4&upstream=perl',
     ]);
+  });
+
+  it('writes a string as JSON.stringify does, quotes, controls and surrogates too', () => {
+    const tricky = [
+      '',
+      'plain-1.2_3~rc',
+      'a"b',
+      'back\\slash',
+      'tab\tnew\nline',
+      '\u0000\u001f\u007f',
+      'é 中 😀',
+      'lone \ud800 high',
+      'lone \udc00 low',
+      '\u2028\u2029',
+    ];
+    for (const s of tricky) expect(jsonString(s)).toBe(JSON.stringify(s));
+  });
+
+  it('writes a finding as JSON.stringify(row, null, 2) does, with untrusted text and absent fields', () => {
+    const rows = [
+      row({ package: 'p"q', installed: '1\\2', reason: 'two\nlines', acceptedBy: 'ana \ud800', fixed: '3' }),
+      // A field absent from a row given by hand: left out, as JSON.stringify leaves it out.
+      { ...row({}), acceptedUntil: undefined } as unknown as FindingRow,
+    ];
+    // The keys in a streamed row's order (report-stream.ts toRow), which JSON.stringify follows.
+    const order =
+      'targetId advisorySource advisoryId package installed fixed severity status reason firstSeen lastSeen closedAt acceptedBy acceptedAt acceptedUntil arch targetName release title cves cvssScore cvssV4Score publishedAt risk';
+    const json = findingJsonRows('    ');
+    for (const r of rows) {
+      const streamed = Object.fromEntries(order.split(' ').map((k) => [k, (r as unknown as Record<string, unknown>)[k]]));
+      expect(json(r)).toBe('    ' + JSON.stringify(streamed, null, 2).replaceAll('\n', '\n    '));
+    }
   });
 });

@@ -140,6 +140,23 @@ export function findingJsonRows(pad: string): (r: FindingRow) => string {
           : (JSON.stringify(v) as string | undefined);
     return t === undefined ? '' : `,${inner}"${k}": ${t}`;
   };
+  // The row's own fields, every row: each key written once here, each value by jsonString.
+  const key = (k: string): string => `,${inner}"${k}": `;
+  const kPackage = key('package');
+  const kInstalled = key('installed');
+  const kFixed = key('fixed');
+  const kSeverity = key('severity');
+  const kStatus = key('status');
+  const kReason = key('reason');
+  const kFirstSeen = key('firstSeen');
+  const kLastSeen = key('lastSeen');
+  const kClosedAt = key('closedAt');
+  const kAcceptedBy = key('acceptedBy');
+  const kAcceptedAt = key('acceptedAt');
+  const kAcceptedUntil = key('acceptedUntil');
+  const kArch = key('arch');
+  // A string or null field as kv writes it (an undefined one left out, as JSON.stringify does).
+  const field = (k: string, v: string | null | undefined): string => (v === null ? `${k}null` : v === undefined ? '' : k + jsonString(v));
   const advisory = new PerAdvisory(
     (e: { id: string; source: string; text: string }, r) => e.id === r.advisoryId && e.source === r.advisorySource,
     (r) => ({ id: r.advisoryId, source: r.advisorySource, text: kv('advisorySource', r.advisorySource) + kv('advisoryId', r.advisoryId) }),
@@ -165,7 +182,23 @@ export function findingJsonRows(pad: string): (r: FindingRow) => string {
     return t.text;
   };
   return (r) =>
-    `${pad}{${inner}"targetId": ${JSON.stringify(r.targetId)}${advisory.text(r.cves, r)}${kv('package', r.package)}${kv('installed', r.installed)}${kv('fixed', r.fixed)}${kv('severity', r.severity)}${kv('status', r.status)}${kv('reason', r.reason)}${kv('firstSeen', r.firstSeen)}${kv('lastSeen', r.lastSeen)}${kv('closedAt', r.closedAt)}${kv('acceptedBy', r.acceptedBy)}${kv('acceptedAt', r.acceptedAt)}${kv('acceptedUntil', r.acceptedUntil)}${kv('arch', r.arch)}${target(r)}${tail.text(r.risk ?? r.cves, r)}`;
+    `${pad}{${inner}"targetId": ${jsonString(r.targetId)}${advisory.text(r.cves, r)}${field(kPackage, r.package)}${field(kInstalled, r.installed)}${field(kFixed, r.fixed)}${field(kSeverity, r.severity)}${field(kStatus, r.status)}${field(kReason, r.reason)}${field(kFirstSeen, r.firstSeen)}${field(kLastSeen, r.lastSeen)}${field(kClosedAt, r.closedAt)}${field(kAcceptedBy, r.acceptedBy)}${field(kAcceptedAt, r.acceptedAt)}${field(kAcceptedUntil, r.acceptedUntil)}${field(kArch, r.arch)}${target(r)}${tail.text(r.risk ?? r.cves, r)}`;
+}
+
+/**
+ * What JSON.stringify escapes in a string: a quote, a backslash, a control character, a
+ * surrogate (a lone one is escaped; a pair is not, but is rare enough to leave to JSON.stringify).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `JSON.stringify(s)` for a string, without its cost for the common string that needs no escape
+ * (a package name, a version, a time): those are only put between quotes.
+ * @example jsonString('1.2-3') // '"1.2-3"'
+ */
+export function jsonString(s: string): string {
+  return JSON_ESCAPED.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 export function renderCsv(rows: readonly FindingRow[]): string {

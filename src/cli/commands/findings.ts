@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Severity } from '../../core/advisory.js';
 import { requireTargets, type FindingsQuery, type ReportFormat } from '../../services/report.js';
-import { overThresholdRow, streamFindings } from '../../services/report-stream.js';
+import { findingBatches, overThresholdRow } from '../../services/report-stream.js';
 import { writeReport } from '../../services/report-write.js';
 import { openStore, type Db } from '../../services/store.js';
 import type { FindingRow } from '../../services/report-stream.js';
@@ -79,23 +79,28 @@ async function writeTable(
   // A mitigated finding's reason (the live patch that covers it) is said under the table.
   const mitigated: string[] = [];
   try {
-    for await (const r of streamFindings(db, q, o)) {
-      onRow(r);
-      if (r.status === 'mitigated') mitigated.push(`  ${r.targetName} ${r.advisoryId} ${r.package}: ${r.reason ?? 'mitigated'}\n`);
-      if (r.risk?.kev != null || r.risk?.epss != null) risky = true;
-      await table.add([
-        r.severity,
-        r.targetName,
-        r.advisoryId,
-        r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
-        r.package,
-        r.installed,
-        r.fixed ?? '-',
-        r.status,
-        r.firstSeen.slice(0, 10),
-        r.risk === undefined ? '-' : r.risk.score.toFixed(1),
-        r.risk?.reason ?? '-',
-      ]);
+    // Rows in arrays (one await per array, not per row), spooled an array at a time.
+    for await (const b of findingBatches(db, q, o)) {
+      const cells: string[][] = [];
+      for (const r of b) {
+        onRow(r);
+        if (r.status === 'mitigated') mitigated.push(`  ${r.targetName} ${r.advisoryId} ${r.package}: ${r.reason ?? 'mitigated'}\n`);
+        if (r.risk?.kev != null || r.risk?.epss != null) risky = true;
+        cells.push([
+          r.severity,
+          r.targetName,
+          r.advisoryId,
+          r.cves.slice(0, 2).join(' ') + (r.cves.length > 2 ? ` +${String(r.cves.length - 2)}` : ''),
+          r.package,
+          r.installed,
+          r.fixed ?? '-',
+          r.status,
+          r.firstSeen.slice(0, 10),
+          r.risk === undefined ? '-' : r.risk.score.toFixed(1),
+          r.risk?.reason ?? '-',
+        ]);
+      }
+      await table.addAll(cells);
     }
     await table.write(risky ? 11 : 9, sink);
     await sink(`${plural(table.rows, 'finding')}\n`);
