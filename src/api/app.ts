@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { BulwarkError } from '../core/errors.js';
 import { ANONYMOUS, type Actor } from '../services/audit.js';
+import type { NonceClaim } from '../services/agent-nonce.js';
 import type { AgentRow } from '../services/agents.js';
 import { HttpMetrics } from '../services/metrics.js';
 import type { Db } from '../services/store.js';
@@ -111,19 +112,24 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
   app.use('*', noNulAnywhere);
 
   /** Who a request is, found before its body is read. */
-  const authenticated = new WeakMap<Context, Authenticated | null>();
+  const authenticated = new WeakMap<Context, Authenticated | AgentRow | null>();
   const handle = async (r: Route, c: Context): Promise<Response> => {
-    const auth = authenticated.get(c) ?? null;
+    const who = authenticated.get(c) ?? null;
+    const auth = who !== null && 'principal' in who ? who : null;
     // Set by `guard` for every route that is neither public nor an agent's.
     if (auth === null && r.access !== 'public' && r.access !== 'agent') throw new BulwarkError('internal', `${r.path}: not authenticated before its handler`);
     const principal = auth?.principal ?? null;
     const query = parse(r.query, c.req.query(), 'query');
     let body: unknown;
     let agent: AgentRow | null = null;
+    let nonce: NonceClaim | null = null;
     if (r.access === 'agent') {
-      const signed = await signedBody(db, o.agentServerKey, r, c);
+      const signed = await signedBody(db, o.agentServerKey, r, c, who !== null && !('principal' in who) ? who : undefined);
       agent = signed.agent;
       body = noNul(signed.raw.toString('utf8'));
+      nonce = signed.nonce;
+      // Stored before the handler runs, unless the route stores it in its own transaction.
+      if (r.nonceInTransaction !== true) await nonce.store(db);
     } else body = await readBody(r, c);
     const secure = new URL(c.req.url).protocol === 'https:' || (o.forwardedHttps?.(c) ?? false);
     const origin = o.publicUrl ?? o.forwardedOrigin?.(c) ?? requestOrigin(c.req.url);
@@ -131,6 +137,7 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
       db,
       principal,
       agent,
+      nonce,
       sessionId: auth?.sessionId ?? null,
       secure,
       origin,
@@ -141,6 +148,8 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
       config: o,
       loginAttempt: (user) => budgets.loginAttempt(c, user),
     });
+    // A route that stores the nonce itself and did not (none should) still never takes it twice.
+    await nonce?.store(db);
     if (result instanceof Raw) return c.body(result.body, 200, { 'Content-Type': result.contentType });
     if (result instanceof WithCookie) {
       if (result.cookie === null) deleteCookie(c, SESSION_COOKIE, { path: '/' });

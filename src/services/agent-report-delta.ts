@@ -15,6 +15,7 @@ import {
   type AgentRow,
 } from '../storage/index.js';
 import { scanChanged } from './scan.js';
+import type { NonceClaim } from './agent-nonce.js';
 import type { Clock, Db } from './store.js';
 
 type ScanCounts = Awaited<ReturnType<typeof scanChanged>>;
@@ -316,10 +317,21 @@ export function agentAddress(agent: AgentRow, r: Pick<AgentReport, 'managers'>, 
  * on the changed builds only), in one transaction; null when the host no longer holds that last
  * report (nothing written: it is then stored whole).
  */
-export async function storeDelta(db: Db, agent: AgentRow, d: ReportDelta, fingerprint: string, clock: Clock): Promise<ScanCounts | null> {
+export async function storeDelta(
+  db: Db,
+  agent: AgentRow,
+  d: ReportDelta,
+  fingerprint: string,
+  nonce: NonceClaim | null,
+  clock: Clock,
+): Promise<ScanCounts | null> {
   const r = d.report;
   const release = r.release as string;
-  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
+  // A new boot (rare): its nonce first, on its own, so a replay changes nothing (agent-nonce.ts).
+  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) {
+    await nonce?.store(db);
+    await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
+  }
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
     const applied = await applyInventoryDelta(tx, {
@@ -340,6 +352,8 @@ export async function storeDelta(db: Db, agent: AgentRow, d: ReportDelta, finger
       livePatches: r.livePatches === null ? null : JSON.stringify(r.livePatches),
     });
     if (applied === null) return null;
+    // Here, not first: a report whose base moved (null) commits nothing and is stored whole next, with the nonce.
+    await nonce?.store(tx);
     if (d.toLearn.length > 0) await learnSourceNames(tx, release, agent.targetId, d.toLearn, now);
     const streamsChanged = JSON.stringify(applied.streams) !== JSON.stringify(r.streams);
     const saved = { changedNames: streamsChanged ? [] : d.changedNames, before: applied.before, livePatchesChanged: applied.livePatchesChanged };

@@ -23,10 +23,8 @@ import {
   listAgentRows,
   listTargets,
   nextAgentTask,
-  recordNonce,
   revokeAgentRow,
   setInventoryFingerprint,
-  setAgentSeen,
   setAgentBootId,
   setReportedHost,
   transaction,
@@ -35,6 +33,7 @@ import {
   type AgentRow,
   type AgentTask,
 } from '../storage/index.js';
+import { NonceClaim } from './agent-nonce.js';
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import type { CommandResult } from './runs.js';
 import { scanChanged } from './scan.js';
@@ -151,14 +150,19 @@ export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow
   return agent;
 }
 
-/** Checks a signed agent request (its body as the bytes received); returns the agent, or throws auth.required saying why. */
+/**
+ * Checks a signed agent request (its body as the bytes received); returns the agent and the
+ * request's nonce, not yet stored (the caller stores it: agent-nonce.ts), or throws auth.required
+ * saying why. `agent` is the row agentOfHeaders read for these headers, so it is read once.
+ */
 export async function verifyAgentRequest(
   db: Db,
   serverKey: Buffer,
   r: SignedHeaders & { method: string; path: string; body: Buffer },
   clock: Clock = systemClock,
-): Promise<AgentRow> {
-  const agent = await agentOfHeaders(db, r);
+  known?: AgentRow,
+): Promise<{ agent: AgentRow; nonce: NonceClaim }> {
+  const agent = known !== undefined && known.id === r.agentId ? known : await agentOfHeaders(db, r);
   const { agentId = '', ts = '', nonce = '', signature = '' } = r;
   const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
     .update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body))
@@ -171,28 +175,33 @@ export async function verifyAgentRequest(
   // most once a minute per agent: a steady stream of reports costs one write each (the nonce).
   const sweep = now - lastSweep > 60_000;
   if (sweep) lastSweep = now;
-  if (!(await recordNonce(db, agentId, nonce, new Date(now).toISOString(), sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null)))
-    throw new BulwarkError('auth.required', 'this request was seen before (replay)');
-  if (agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000) await setAgentSeen(db, agentId, new Date(now).toISOString());
-  return agent;
+  const seenDue = agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000;
+  const at = new Date(now).toISOString();
+  return { agent, nonce: new NonceClaim(agentId, nonce, at, sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null, seenDue) };
 }
 
-/** Stores an agent's inventory report and matches it; returns a one-line summary for the agent. */
-export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, clock: Clock = systemClock): Promise<string> {
+/**
+ * Stores an agent's inventory report and matches it; returns a one-line summary for the agent.
+ * `nonce`, the request's (the route's), is stored in the report's transaction (agent-nonce.ts).
+ */
+export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, nonce: NonceClaim | null = null, clock: Clock = systemClock): Promise<string> {
   // Most reports repeat the last one byte for byte: nothing to store or match again (feed syncs
   // re-match the hosts their changes touch). A host is matched afresh at least once a day, for
   // what time alone changes (a release reaching its end of support).
   const fingerprint = sha256(text);
   const last = await inventoryFingerprint(db, agent.targetId);
   const nowMs = clock().getTime();
-  if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) return 'ok unchanged\n';
+  if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) {
+    await nonce?.store(db);
+    return 'ok unchanged\n';
+  }
   const summary = (packages: number, scan: { active: number; counts: { opened: number; closed: number } }): string =>
     `ok ${String(packages)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
   // A report that differs from the host's last in a few package lines: only those are parsed,
   // stored and matched again (agent-report-delta.ts), when the host still holds that last report.
   const delta = last?.sha256 === null || last?.sha256 === undefined ? null : planReportDelta(db, agent.targetId, text, fingerprint);
   if (delta !== null) {
-    const scan = await storeDelta(db, agent, delta, fingerprint, clock);
+    const scan = await storeDelta(db, agent, delta, fingerprint, nonce, clock);
     if (scan !== null) {
       rememberDelta(db, agent.targetId, delta);
       reportDeltaCounts.delta++;
@@ -203,8 +212,11 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   reportDeltaCounts.whole++;
   const r = await parseAgentReport(text, `report of agent ${agent.id} (host ${agent.hostname})`);
   // A reboot step waits for a report from another boot; one found begun after a crash asks when
-  // the host booted.
-  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
+  // the host booted. Rare (once a boot), so its nonce is stored first, on its own: a replay changes nothing.
+  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) {
+    await nonce?.store(db);
+    await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
+  }
   if (r.release === null || releaseFamily(r.release) === null)
     throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
   const release = r.release;
@@ -212,6 +224,7 @@ export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, c
   // One transaction: the inventory, its matching and the fingerprint are stored together, or
   // none of them (a report whose matching fails leaves nothing, and is matched when resent).
   const { scan, digest } = await transaction(db, async (tx) => {
+    await nonce?.store(tx);
     const t = await getTarget(tx, agent.targetId);
     if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
     await setReportedHost(tx, t.id, { arch: r.arch, address: agentAddress(agent, r, release), image: r.image });

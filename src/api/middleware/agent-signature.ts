@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { verifyAgentRequest, type AgentRow } from '../../services/agents.js';
-import type { Db } from '../../services/store.js';
+import type { NonceClaim } from '../../services/agent-nonce.js';
+import { systemClock, type Db } from '../../services/store.js';
 import type { Route } from '../routes/route.js';
 
 /** The headers an enrolled agent signs its requests with (bulwark-agent.sh). */
@@ -18,8 +19,14 @@ export function signedHeaders(c: Context): { agentId: string | undefined; ts: st
  * report with a Latin-1 byte, or a task's output cut mid-character by head -c, is not valid
  * UTF-8, and decoding first changed what was hashed.
  */
-export async function signedBody(db: Db, serverKey: Buffer, r: Route, c: Context): Promise<{ agent: AgentRow; raw: Buffer }> {
+export async function signedBody(
+  db: Db,
+  serverKey: Buffer,
+  r: Route,
+  c: Context,
+  known: AgentRow | undefined,
+): Promise<{ agent: AgentRow; nonce: NonceClaim; raw: Buffer }> {
   const raw = Buffer.from(await c.req.arrayBuffer());
-  const agent = await verifyAgentRequest(db, serverKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw });
-  return { agent, raw };
+  const v = await verifyAgentRequest(db, serverKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw }, systemClock, known);
+  return { ...v, raw };
 }

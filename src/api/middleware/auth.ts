@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { BulwarkError } from '../../core/errors.js';
-import { agentOfHeaders } from '../../services/agents.js';
+import { agentOfHeaders, type AgentRow } from '../../services/agents.js';
 import { csrfToken, sessionUser } from '../../services/sessions.js';
 import type { Db } from '../../services/store.js';
 import { roleAllows, verifyToken } from '../../services/tokens.js';
@@ -48,13 +48,14 @@ function checkCsrf(c: Context, sid: string): void {
 
 /**
  * What is refused before a route's body is read: a blocked client, a request no enrolled agent
- * signed, a missing or wrong credential, too small a role. Returns who calls (null on public and
- * agent routes).
+ * signed, a missing or wrong credential, too small a role. Returns who calls: the principal (null
+ * on public and agent routes), or, on agent routes, the agent the headers name (its signature is
+ * checked once the body is read, with this row: read once a request).
  */
-export async function guard(db: Db, budgets: AuthBudgets, r: Route, c: Context): Promise<Authenticated | null> {
+export async function guard(db: Db, budgets: AuthBudgets, r: Route, c: Context): Promise<Authenticated | AgentRow | null> {
   if (r.access === 'agent' || r.checksCredentials === true) budgets.checkFailures(c);
-  if (r.access === 'agent') await agentOfHeaders(db, signedHeaders(c));
-  if (r.access === 'public' || r.access === 'agent') return null;
+  if (r.access === 'agent') return agentOfHeaders(db, signedHeaders(c));
+  if (r.access === 'public') return null;
   const auth = await authenticate(db, budgets, c);
   if (!roleAllows(auth.principal.role, r.access))
     throw new BulwarkError(

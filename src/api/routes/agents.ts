@@ -54,7 +54,8 @@ export const AGENT_ROUTES: readonly Route[] = [
     summary: "An agent reports its host's inventory (signed); the host is matched at once",
     textBody: true,
     maxBody: REPORT_BODY_LIMIT,
-    handle: async ({ db, agent, body }) => new Raw(await acceptAgentReport(db, agent as AgentRow, String(body)), 'text/plain; charset=utf-8'),
+    nonceInTransaction: true,
+    handle: async ({ db, agent, nonce, body }) => new Raw(await acceptAgentReport(db, agent as AgentRow, String(body), nonce), 'text/plain; charset=utf-8'),
   }),
   route({
     method: 'get',

@@ -3,6 +3,7 @@ import { BulwarkError } from '../../core/errors.js';
 import { SEVERITIES, severityRank, type Severity } from '../../core/advisory.js';
 import type { Actor } from '../../services/audit.js';
 import type { AgentRow } from '../../services/agents.js';
+import type { NonceClaim } from '../../services/agent-nonce.js';
 import type { RunTransport } from '../../services/runs.js';
 import type { HttpMetrics } from '../../services/metrics.js';
 import type { Db } from '../../services/store.js';
@@ -87,6 +88,8 @@ export interface Ctx<Q, B, P extends string = string> {
   secure: boolean;
   /** The signing agent, on `agent` routes. */
   agent: AgentRow | null;
+  /** Its request's nonce, on `agent` routes: already stored, unless the route has `nonceInTransaction`. */
+  nonce: NonceClaim | null;
   /** scheme://host[:port] the request came to (for install commands); null when its Host header is not a plain host name. */
   origin: string | null;
   /** Who the audit log names (the services record it): a token, a session's user, an agent. */
@@ -128,6 +131,8 @@ export interface Route<Q = unknown, B = unknown, P extends string = string> {
    * counted when an attempt starts), which never holds back tokens.
    */
   checksCredentials?: true | 'password';
+  /** An agent route that stores its request's nonce in its own transaction (one commit a request, not two; agent-nonce.ts). */
+  nonceInTransaction?: true;
   /**
    * Query parameters only an admin may give (`true`) on a route a lesser role may call: the
    * handler checks it with needAdmin; listed by hand in test/route-roles.ts (ADMIN_QUERY), and
