@@ -3,7 +3,7 @@ import type { InstalledPackage, InventorySnapshot } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { PostgresAdapter, sql } from 'kysely';
 import { kx, type Executor } from '../database.js';
-import { packageKey } from './targets.js';
+import { packageKey, packageRow } from './targets.js';
 
 // Many inventories at once (issue #14 bulk import): the builds of a whole batch of targets are
 // looked up and inserted together, and their links written in multi-row statements, instead of
@@ -65,21 +65,7 @@ export async function saveInventories(
   for (const c of chunks(all, 1, 5000))
     for (const r of await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute()) pks.set(r.key, r.pk);
   const missing = new Set(all.filter((k) => !pks.has(k)));
-  const fresh = [...missing].map((k) => {
-    const p = byKey.get(k) as InstalledPackage;
-    return {
-      key: k,
-      family: p.family,
-      name: p.name,
-      epoch: p.epoch,
-      version: p.version,
-      release: p.release,
-      arch: p.arch,
-      source_name: p.sourceName,
-      source_version: p.sourceVersion,
-      source_origin: p.sourceOrigin === undefined || p.sourceOrigin === 'given' ? null : p.sourceOrigin,
-    };
-  });
+  const fresh = [...missing].map((k) => packageRow(k, byKey.get(k) as InstalledPackage));
   for (const c of rowChunks(fresh))
     for (const r of await ex
       .insertInto('packages')
