@@ -91,6 +91,15 @@ describe('inventory imports', () => {
     expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl: 'pkg:rpm/azurelinux/x@1-1?epoch=one' }] }), 'b.json')).toThrow(
       /^b\.json:1: components\[0\]: epoch "one" is not a number/,
     );
+    // The epoch in the version (some SBOM writers) is the epoch; a second ':' or a disagreeing qualifier is refused.
+    const one = (purl: string): unknown => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [{ purl }] }), 'b.json').packages[0];
+    expect(one('pkg:rpm/rocky/openssl-libs@1:3.0.7-24.el9?arch=x86_64')).toMatchObject({ epoch: 1, version: '3.0.7', release: '24.el9' });
+    expect(one('pkg:rpm/rocky/openssl-libs@1:3.0.7-24.el9?arch=x86_64&epoch=1')).toMatchObject({ epoch: 1, version: '3.0.7', release: '24.el9' });
+    expect(() => one('pkg:rpm/rocky/openssl-libs@1:3.0.7-24.el9?epoch=2')).toThrow(
+      /^b\.json:1: components\[0\]: the version says epoch 1 but the epoch qualifier says 2/,
+    );
+    expect(() => one('pkg:rpm/rocky/x@1:2:3-1')).toThrow(/version "1:2:3-1" is not an rpm \[E:\]V-R/);
+    expect(() => one('pkg:rpm/rocky/x@1:')).toThrow(/version "1:" is not an rpm \[E:\]V-R/);
     expect(() => parseInventory(JSON.stringify({ bomFormat: 'CycloneDX', components: [42] }), 'b.json')).toThrow(/b\.json: components\[0\] is not an object/);
     expect(() => parseInventory('{"bomFormat": "CycloneDX",\n "components": [\n {"purl" }]}', 'b.json')).toThrow(/^b\.json:3: not JSON/);
   });

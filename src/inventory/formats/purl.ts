@@ -32,13 +32,22 @@ export function fromPurl(purl: string, at: string, file: string): InstalledPacka
   if ((p.type === 'rpm' && (arch === 'src' || arch === 'nosrc')) || (p.type === 'deb' && arch === 'source'))
     return `${purl} is a source package (arch=${arch}), not an installed package`;
   if (p.type === 'rpm') {
-    const dash = p.version.lastIndexOf('-');
-    const version = dash > 0 ? p.version.slice(0, dash) : p.version;
-    const release = dash > 0 ? p.version.slice(dash + 1) : null;
-    const epochText = p.qualifiers['epoch'];
+    // Some SBOM writers put the epoch in the version (`@1:3.0.7-24.el9`) where purl-spec wants
+    // the `epoch` qualifier. rpm versions hold no ':' (rpmbuild refuses one), so it is the epoch:
+    // read as version "1:3.0.7" it compared as newer than every 0: fix and hid the finding.
+    const inVersion = /^(\d+):/.exec(p.version);
+    const evr = inVersion === null ? p.version : p.version.slice(inVersion[0].length);
+    if (evr.includes(':') || evr === '') throw new BulwarkError('input.invalid', `${at}: version "${p.version}" is not an rpm [E:]V-R`, { file });
+    const dash = evr.lastIndexOf('-');
+    const version = dash > 0 ? evr.slice(0, dash) : evr;
+    const release = dash > 0 ? evr.slice(dash + 1) : null;
+    const qualifier = p.qualifiers['epoch'];
+    const epochText = qualifier ?? inVersion?.[1];
     const epoch = epochText === undefined ? null : Number(epochText);
-    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch)))
+    if (epoch !== null && (!/^\d{1,10}$/.test(epochText ?? '') || !Number.isInteger(epoch) || epoch > 0xffff_ffff))
       throw new BulwarkError('input.invalid', `${at}: epoch "${epochText ?? ''}" is not a number`, { file });
+    if (inVersion !== null && qualifier !== undefined && Number(inVersion[1]) !== epoch)
+      throw new BulwarkError('input.invalid', `${at}: the version says epoch ${inVersion[1] ?? ''} but the epoch qualifier says ${qualifier}`, { file });
     const upstream = p.qualifiers['upstream'];
     let sourceName: string | null = null;
     try {
