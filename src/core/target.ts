@@ -1,3 +1,4 @@
+import { BulwarkError } from './errors.js';
 import type { PackageFamily, ReleaseId } from './release.js';
 
 /**
@@ -17,6 +18,19 @@ export interface Target {
   address: string | null;
   tags: string[];
   createdAt: string;
+}
+
+/** A host's name: typed on command lines, part of API paths (`/api/v1/hosts/NAME`) and of reports. */
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/**
+ * Refuses a name `hosts add` would refuse, wherever a host is named (an import, a scan, a bulk
+ * import): `scan --name ''`, `../x` or a name holding a newline or a terminal escape were
+ * stored, and such a host could not be reached through the API or picked out on the command line.
+ * @example checkHostName('web-01')
+ */
+export function checkHostName(name: string): void {
+  if (!HOST_NAME.test(name)) throw new BulwarkError('usage', `${JSON.stringify(name)} is not a host name (letters, digits, ".", "_", "-")`, { name });
 }
 
 /**

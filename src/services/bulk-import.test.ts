@@ -7,7 +7,7 @@ import { testDatabases } from '../../test/databases.js';
 import { requires, tool } from '../../test/needs.js';
 import { realFleet, type FleetHost } from '../../test/real-fleet.js';
 import { shared } from '../../test/shared-data.js';
-import { queryFindings } from '../storage/index.js';
+import { listTargets, queryFindings } from '../storage/index.js';
 import { importInventories } from './bulk-import.js';
 import { addSource } from './feed-sources.js';
 import { syncSource } from './feeds.js';
@@ -71,5 +71,28 @@ requires(data, FEED, tool('tar')).describe('bulwark hosts import (issue #14)', (
     // Imported again unchanged: every link kept, nothing new.
     expect(await importInventories(db, join(dir, 'fleet.jsonl'))).toMatchObject({ hosts: 10, newPackages: 0, opened: 0 });
     await expect(importInventories(db, join(dir, 'absent'))).rejects.toThrow(`cannot read ${join(dir, 'absent')}`);
+  }, 300_000);
+
+  it('leaves out, named, a record whose host name `hosts add` would refuse (a space, a path, a newline)', async () => {
+    const inv = 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n';
+    mkdirSync(join(dir, 'names'));
+    writeFileSync(join(dir, 'names', 'web 02.tsv'), inv);
+    writeFileSync(join(dir, 'names', 'names-ok.tsv'), inv);
+    const d = await importInventories(db, join(dir, 'names'));
+    expect(d).toMatchObject({
+      hosts: 1,
+      failures: [{ record: join(dir, 'names', 'web 02.tsv'), error: '"web 02" is not a host name (letters, digits, ".", "_", "-")' }],
+    });
+    writeFileSync(join(dir, 'names.jsonl'), ['../../x', 'a\nb', '\u001b[2Jc'].map((name) => JSON.stringify({ name, inventory: inv })).join('\n') + '\n');
+    const j = await importInventories(db, join(dir, 'names.jsonl'));
+    expect(j.hosts).toBe(0);
+    expect(j.failures.map((f) => f.error)).toEqual([
+      '"../../x" is not a host name (letters, digits, ".", "_", "-")',
+      '"a\\nb" is not a host name (letters, digits, ".", "_", "-")',
+      '"\\u001b[2Jc" is not a host name (letters, digits, ".", "_", "-")',
+    ]);
+    const names = new Set((await listTargets(db)).map((t) => t.name));
+    expect(names.has('names-ok')).toBe(true);
+    for (const bad of ['web 02', '../../x', 'a\nb', '\u001b[2Jc']) expect(names.has(bad)).toBe(false);
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BulwarkError } from '../core/errors.js';
-import type { InstalledPackage } from '../core/target.js';
+import { checkHostName, type InstalledPackage } from '../core/target.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { feedDocuments } from '../lib/archive.js';
@@ -199,6 +199,8 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
   const store = async (): Promise<void> => {
     for await (const e of entries(path)) {
       try {
+        // A file named `web 02.tsv` or a JSON line naming `../x` is a record left out, named.
+        checkHostName(e.name);
         const inv = parseInventoryToScan(await e.text(), e.record);
         const release = e.release ?? o.release ?? releaseFromPackages(inv.packages);
         if (release === null) throw new BulwarkError('usage', `${e.record}: cannot tell the release; give --release (e.g. ${EXAMPLE_RELEASE})`);

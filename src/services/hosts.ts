@@ -1,6 +1,7 @@
 import { saveInventoryWithSources } from './source-names.js';
 import { dirname, join } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
+import { checkHostName } from '../core/target.js';
 import { didYouMean } from '../lib/words.js';
 import { releaseFamily } from '../distros/registry.js';
 import { PACKAGE_MANAGER_IDS, type PackageManager } from '../executor/registry.js';
@@ -41,8 +42,6 @@ export interface HostInput {
   packageManager?: PackageManager | undefined;
 }
 
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-
 /** @example parseSshAddress('bulwark@10.0.0.5:2222') // { user: 'bulwark', host: '10.0.0.5', port: 2222 } */
 export function parseSshAddress(address: string): { user: string; host: string; port: number } {
   const m = /^(?:([A-Za-z_][A-Za-z0-9._-]*)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?$/.exec(address);
@@ -80,7 +79,7 @@ export async function addHost(
   actor: Actor = SYSTEM,
   o: { identityDir?: string | null; clock?: Clock; replace?: boolean } = {},
 ): Promise<StoredTarget> {
-  if (!HOST_NAME.test(input.name)) throw new BulwarkError('usage', `"${input.name}" is not a host name (letters, digits, ".", "_", "-")`);
+  checkHostName(input.name);
   if (o.replace === false) {
     const existing = await getTarget(db, input.name);
     if (existing?.name === input.name)

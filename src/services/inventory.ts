@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
-import type { InstalledPackage, TargetStreams } from '../core/target.js';
+import { checkHostName, type InstalledPackage, type TargetStreams } from '../core/target.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
@@ -41,6 +41,7 @@ export async function importRpmQaFile(db: Db, input: ImportInventoryInput, clock
   if (releaseFamily(input.release) !== 'rpm') {
     throw new BulwarkError('usage', `release "${input.release}" is not an rpm-based release Bulwark knows (e.g. ${EXAMPLE_RELEASE})`);
   }
+  if ((input.kind ?? 'host') === 'host') checkHostName(input.name);
   const packages = parseRpmQa(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
@@ -74,6 +75,7 @@ export async function storeInventory(
   warnings: string[] = [],
   streams?: TargetStreams,
 ): Promise<ImportInventoryReport> {
+  if (t.kind === 'host') checkHostName(t.name);
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
   const now = clock().toISOString();
@@ -115,6 +117,7 @@ export async function importInventoryFile(
   input: { file: string; name: string; release?: string | undefined },
   clock: Clock = systemClock,
 ): Promise<ImportInventoryReport> {
+  checkHostName(input.name);
   const inv = parseInventoryToScan(await readBoundedText(input.file, MAX_INVENTORY_BYTES), input.file);
   const release = needRelease(input.release ?? releaseFromPackages(inv.packages), input.file, inv.family);
   return storeInventory(db, { name: input.name, release, kind: 'host', platform: null }, inv.packages, clock, inv.warnings);
@@ -159,6 +162,7 @@ export async function importLocalInventory(
   input: { name: string; release?: string | undefined },
   clock: Clock = systemClock,
 ): Promise<ImportInventoryReport> {
+  checkHostName(input.name);
   const inv = await collectLocal();
   const family = inv.packages[0]?.family ?? 'rpm';
   const release = needRelease(input.release ?? inv.release, 'this machine', family);

@@ -136,6 +136,21 @@ describe.skipIf(AZL3_OVAL === null)('bulwark scan of a manifest against the real
     expect(r.code).toBe(1);
   });
 
+  it('reads an epoch written in an rpm purl version (`@1:8.8.0-1.azl3`) as the epoch qualifier: the same findings', async () => {
+    const findings = async (purl: string): Promise<string[]> => {
+      const file = join(dir, 'epoch.cdx.json');
+      writeFileSync(file, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: [{ type: 'library', name: 'curl', purl }] }));
+      const r = await run('scan', '--inventory', file, '--feed', AZL3_OVAL!, '--format', 'json');
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out) as { findings: { advisory: string; installed: string }[] }).findings.map((f) => `${f.advisory} ${f.installed}`).sort();
+    };
+    const asQualifier = await findings('pkg:rpm/azurelinux/curl@8.8.0-1.azl3?arch=x86_64&epoch=1');
+    // Read as version "1:8.8.0" it compared newer than every 0: fix: no finding at all.
+    expect(asQualifier.length).toBe(3);
+    expect(await findings('pkg:rpm/azurelinux/curl@1:8.8.0-1.azl3?arch=x86_64')).toEqual(asQualifier);
+    expect(await findings('pkg:rpm/azurelinux/curl@1%3A8.8.0-1.azl3?arch=x86_64&epoch=1')).toEqual(asQualifier);
+  });
+
   it('refuses a manifest line that is not an rpm file name, naming file and line (exit 2)', async () => {
     const bad = join(dir, 'garbage.txt');
     writeFileSync(bad, 'curl-8.8.0-1.azl3.x86_64.rpm\ngarbage line here\nnot-an-rpm\n');
@@ -156,6 +171,16 @@ describe('bulwark scan into the store', () => {
     expect(first.out).toMatch(/^medium +oval:com\.microsoft\.azurelinux:def:1 +CVE-2023-29409 +golang /m);
     const again = await run('--db', db, 'scan', '--inventory', inv, '--name', 'web-01');
     expect(again.out).toMatch(/1 still present/);
+  });
+
+  it('refuses a host name `hosts add` refuses (exit 2), and stores nothing', async () => {
+    const db = join(dir, 'names.db');
+    for (const name of ['', '../../etc/passwd', 'web 02', 'a\nb', '\u001b[2Jx']) {
+      const r = await run('--db', db, 'scan', '--inventory', inv, '--name', name);
+      expect(r.code, name).toBe(2);
+      expect(r.err).toContain(`${JSON.stringify(name)} is not a host name (letters, digits, ".", "_", "-")`);
+    }
+    expect((await run('--db', db, 'hosts', 'list', '--json')).out.trim()).toBe('[]');
   });
 
   // The two JSON shapes named the same facts differently (advisoryId / advisory), and the stored
