@@ -36,6 +36,20 @@ describe('xmlRecords', () => {
     await expect(collect(text)).rejects.toThrow(re);
   });
 
+  // The parser's own position is past the error (the chunk's end; 1:0 after close): the messages
+  // named it first and the error's place second (`f.xml:5:0: 4:7: unexpected close tag.`).
+  it.each([
+    ['a wrong close tag', '<r>\n<i>\n</i><j>\n</x></j>\n</r>\n', 'f.xml:4:4: unexpected close tag.'],
+    ['a repeated attribute', '<r>\n\n<i a="1" a="2"/>\n</r>\n', 'f.xml:3:16: duplicate attribute: a.'],
+    ['a truncated document', '<r>\n<i>abc</i>\n<i>ab', 'f.xml:3:5: unclosed tag: i'],
+  ])('names the line and column of %s once, where it is', async (_what, text, message) => {
+    await expect(collect(text)).rejects.toThrow(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  });
+
+  it('refuses a document that is not XML at its first bytes, saying how it starts', async () => {
+    await expect(collect('\n  {"id": "ALSA-2024:4312",\n "affected": []}\n')).rejects.toThrow(/^f\.xml:1:0: not XML: it starts with "\{/);
+  });
+
   it('refuses invalid UTF-8', async () => {
     async function* bad(): AsyncGenerator<Uint8Array> {
       await Promise.resolve();

@@ -72,6 +72,14 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
       line: parser.line,
     });
   };
+  // saxes's messages start with its own `line:column: ` (it is given no file name), the place of
+  // the error. The parser's position is past it (the end of the chunk, or 1:0 after close), and
+  // the messages named both, that one first: `oval.xml:33428:0: 33427:112: unclosed tag`.
+  const failParser = (err: Error): never => {
+    const m = /^(\d+):(\d+): ([\s\S]*)$/.exec(err.message);
+    if (m === null) return fail(err.message);
+    throw new BulwarkError('input.invalid', `${opts.name}:${m[1] ?? ''}:${m[2] ?? ''}: ${m[3] ?? ''}`, { file: opts.name, line: Number(m[1]) });
+  };
   const addChars = (n: number): void => {
     recordChars += n;
     if (recordChars > maxChars) fail(`a record is larger than ${String(maxChars)} characters`);
@@ -122,14 +130,22 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
   });
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  // A document of another kind (an OSV or CSAF JSON given to an OVAL source) was refused only
+  // at its end, as "text data outside of root node": XML starts with '<'.
+  let started = false;
   const write = (s: string): void => {
+    if (!started && s.trimStart() !== '') {
+      started = true;
+      const head = s.trimStart();
+      if (!head.startsWith('<')) fail(`not XML: it starts with ${JSON.stringify(head.slice(0, 24))}`);
+    }
     try {
       parser.write(s);
     } catch (err) {
       if (err instanceof BulwarkError) throw err;
-      fail((err as Error).message.replace(/^[^:]*:\d+:\d+: /, ''));
+      failParser(err as Error);
     }
-    if (errors[0] !== undefined) fail(errors[0].message.replace(/^[^:]*:\d+:\d+: /, ''));
+    if (errors[0] !== undefined) failParser(errors[0]);
     // Inside a record, text not yet handed over (no tag since) counts against the record's limit
     // now, not at the next tag, which may be hundreds of megabytes later.
     const pending = (parser as unknown as { text?: unknown }).text;
@@ -151,9 +167,9 @@ export async function* xmlRecords(input: AsyncIterable<Uint8Array>, opts: XmlStr
   try {
     parser.close();
   } catch (err) {
-    fail((err as Error).message.replace(/^[^:]*:\d+:\d+: /, ''));
+    failParser(err as Error);
   }
-  if (errors[0] !== undefined) fail(errors[0].message.replace(/^[^:]*:\d+:\d+: /, ''));
+  if (errors[0] !== undefined) failParser(errors[0]);
   if (!seen.root) fail('no root element (empty document)');
   while (ready.length > 0) yield ready.shift() as XmlRecord;
 }
