@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -94,5 +94,22 @@ requires(data, FEED, tool('tar')).describe('bulwark hosts import (issue #14)', (
     const names = new Set((await listTargets(db)).map((t) => t.name));
     expect(names.has('names-ok')).toBe(true);
     for (const bad of ['web 02', '../../x', 'a\nb', '\u001b[2Jc']) expect(names.has(bad)).toBe(false);
+  }, 300_000);
+
+  it('imports a directory entry that is a link to an inventory, and names a subdirectory or a dangling link it cannot read', async () => {
+    const inv = 'bash\t0\t5.2.15\t3.azl3\tx86_64\tbash-5.2.15-3.azl3.src.rpm\n';
+    const d = join(dir, 'links');
+    mkdirSync(join(d, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'linked-target.tsv'), inv);
+    symlinkSync(join(dir, 'linked-target.tsv'), join(d, 'linked-01.tsv'));
+    symlinkSync(join(dir, 'absent.tsv'), join(d, 'dangling.tsv'));
+    writeFileSync(join(d, '.swp'), 'not an inventory');
+    const r = await importInventories(db, d);
+    expect(r.hosts).toBe(1);
+    expect(r.failures).toEqual([
+      { record: join(d, 'dangling.tsv'), error: `${join(d, 'dangling.tsv')}: not a file (a directory, or a link to none); not imported` },
+      { record: join(d, 'sub'), error: `${join(d, 'sub')}: not a file (a directory, or a link to none); not imported` },
+    ]);
+    expect((await listTargets(db)).map((t) => t.name)).toContain('linked-01');
   }, 300_000);
 });

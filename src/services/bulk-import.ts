@@ -76,8 +76,21 @@ async function* entries(path: string): AsyncGenerator<Entry> {
     throw new BulwarkError('usage', `cannot read ${path}: ${(err as Error).message}`, { file: path });
   });
   if (s.isDirectory()) {
-    const files = (await readdir(path, { withFileTypes: true })).filter((d) => d.isFile() && !d.name.startsWith('.')).map((d) => d.name);
-    for (const f of files.sort()) yield { name: hostOf(f), record: join(path, f), text: () => readBoundedText(join(path, f), MAX_INVENTORY_BYTES) };
+    // Hidden files are left out (editors' copies); anything else is a host, or a record named as
+    // left out: a symbolic link to an inventory (a directory kept by a configuration tool) and
+    // a subdirectory were passed over in silence, their hosts neither imported nor named.
+    const files = (await readdir(path, { withFileTypes: true })).filter((d) => !d.name.startsWith('.')).map((d) => d.name);
+    for (const f of files.sort()) {
+      const record = join(path, f);
+      const isFile = await stat(record).then(
+        (st) => st.isFile(),
+        () => false,
+      );
+      const why = `${record}: not a file (a directory, or a link to none); not imported`;
+      yield isFile
+        ? { name: hostOf(f), record, text: () => readBoundedText(record, MAX_INVENTORY_BYTES) }
+        : { name: hostOf(f), record, text: () => Promise.reject(new BulwarkError('input.invalid', why)) };
+    }
     return;
   }
   if (/\.jsonl$/i.test(path)) {
@@ -199,9 +212,10 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
   const store = async (): Promise<void> => {
     for await (const e of entries(path)) {
       try {
-        // A file named `web 02.tsv` or a JSON line naming `../x` is a record left out, named.
-        checkHostName(e.name);
         const inv = parseInventoryToScan(await e.text(), e.record);
+        // A file named `web 02.tsv` or a JSON line naming `../x` is a record left out, named
+        // (after its text: a record that cannot be read says why, and has no name).
+        checkHostName(e.name);
         const release = e.release ?? o.release ?? releaseFromPackages(inv.packages);
         if (release === null) throw new BulwarkError('usage', `${e.record}: cannot tell the release; give --release (e.g. ${EXAMPLE_RELEASE})`);
         const family = releaseFamily(release);
