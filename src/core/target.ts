@@ -34,6 +34,18 @@ export function checkHostName(name: string): void {
 }
 
 /**
+ * An image's name is freer (a built image is `azl3-base@3`, a scanned root is named after its
+ * directory, an imported one may carry a registry reference), but never empty or blank and never
+ * holding a control character (a newline or a terminal escape would forge lines in listings and logs).
+ * @example checkImageName('azl3-base@3')
+ */
+export function checkImageName(name: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (name.trim() === '' || name.length > 253 || /[\u0000-\u001f\u007f]/.test(name))
+    throw new BulwarkError('usage', `${JSON.stringify(name)} is not an image name (not blank, no control characters)`, { name });
+}
+
+/**
  * The arch of a package whose input did not say it: an SBOM purl without `arch=` (issue #13),
  * or rpm's own `%{ARCH}` of a package without one (gpg-pubkey). rpm prints "(none)" for a
  * missing tag, so both read the same in storage, where arch is part of a package's identity and

@@ -1,6 +1,6 @@
 import { BulwarkError } from '../core/errors.js';
 import { EXAMPLE_RELEASE, releaseFamily } from '../distros/registry.js';
-import { checkHostName, type InstalledPackage, type TargetStreams } from '../core/target.js';
+import { checkHostName, checkImageName, type InstalledPackage, type TargetStreams } from '../core/target.js';
 import { parseInventoryToScan, releaseFromPackages } from '../inventory/imports.js';
 import { collectLocal } from '../inventory/local.js';
 import { collectRoot } from '../inventory/root.js';
@@ -76,6 +76,7 @@ export async function storeInventory(
   streams?: TargetStreams,
 ): Promise<ImportInventoryReport> {
   if (t.kind === 'host') checkHostName(t.name);
+  else checkImageName(t.name);
   const arches = new Set(packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
   const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
   const now = clock().toISOString();

@@ -257,6 +257,14 @@ describe('bulwark scan into the store', () => {
       'oval:com.microsoft.azurelinux:def:1 golang ',
       'oval:com.microsoft.azurelinux:def:3 perl corrected',
     ]);
+    // An image's name may be freer than a host's, but never blank nor holding a control character.
+    for (const name of ['', '  ', 'img\nforged line', '\u001b[2Jx']) {
+      const bad = await run('--db', db, 'scan', '--root', root, '--name', name, '--release', 'azurelinux:3.0');
+      expect(bad.code, JSON.stringify(name)).toBe(2);
+      expect(bad.err).toContain(`${JSON.stringify(name)} is not an image name`);
+    }
+    const stored = JSON.parse((await run('--db', db, 'findings', '--format', 'json')).out) as { findings: { targetName: string }[] };
+    expect([...new Set(stored.findings.map((f) => f.targetName))]).toEqual(['rootfs']);
   });
 });
 
