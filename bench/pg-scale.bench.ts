@@ -150,8 +150,8 @@ async function olderSeed(prefix: string, size: number): Promise<{ name: string; 
     async (c) =>
       (
         await c.query<{ name: string; d: string | null }>(
-          `select datname as name, shobj_description(oid, 'pg_database') as d from pg_database where datname like $1 order by oid desc`,
-          [`${prefix}_seed_${String(size)}_%`],
+          `select datname as name, shobj_description(oid, 'pg_database') as d from pg_database where left(datname, length($1)) = $1 order by oid desc`,
+          [`${prefix}_seed_${String(size)}_`],
         )
       ).rows,
   );
