@@ -43,7 +43,6 @@ import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
 import { findingsFillfactor } from './0071-findings-fillfactor.js';
 import { acceptedUntilPartial } from './0078-accepted-until-partial.js';
-import { dropFindingsAdvisoryTarget } from './0083-drop-findings-advisory-target.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
 import { heldDigest } from './0067-held-digest.js';
@@ -101,7 +100,6 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0071-findings-fillfactor': findingsFillfactor(dialect),
     '0067-held-digest': heldDigest(),
     '0078-accepted-until-partial': acceptedUntilPartial(),
-    '0083-drop-findings-advisory-target': dropFindingsAdvisoryTarget(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
