@@ -13,6 +13,9 @@
  *     copied in SQL to COPIES times HOSTS hosts (see replicate).
  *   node --import tsx bench/pg-scale-worker.ts replicate SHARED_DATA_DIR URL COPIES
  *     A seeded store (a copy of one, made by the bench) copied in SQL to COPIES times its hosts.
+ *   node --import tsx bench/pg-scale-worker.ts upgrade SHARED_DATA_DIR URL
+ *     A seeded store made for older migrations migrated to the current ones, as an upgrade does,
+ *     then vacuumed and analysed (see settle).
  *   node --import tsx bench/pg-scale-worker.ts sync SHARED_DATA_DIR URL
  *     The next real copy of the feed (2025-02-24) synced through the product with its re-scan:
  *     what `bulwark feeds sync` does. Timed end to end.
@@ -26,12 +29,12 @@ import pg from 'pg';
 import { addSource } from '../src/services/feed-sources.js';
 import { syncSource } from '../src/services/feeds.js';
 import { openStore } from '../src/services/store.js';
-import { packageKey } from '../src/storage/index.js';
+import { migrateToLatest, openDatabase, packageKey, resolveLocation } from '../src/storage/index.js';
 import { realFleetHosts } from '../test/real-fleet.js';
 
 const [step, data, url, hostsArg, copiesArg] = process.argv.slice(2);
-if (data === undefined || url === undefined || (step !== 'seed' && step !== 'sync' && step !== 'replicate'))
-  throw new Error('usage: pg-scale-worker seed|replicate|sync SHARED_DATA_DIR URL [HOSTS|COPIES]');
+if (data === undefined || url === undefined || (step !== 'seed' && step !== 'sync' && step !== 'replicate' && step !== 'upgrade'))
+  throw new Error('usage: pg-scale-worker seed|replicate|upgrade|sync SHARED_DATA_DIR URL [HOSTS|COPIES]');
 const OLD = join(data, 'azurelinux', 'oval', 'history', 'azurelinux-3.0-oval.2025-01-31.xml.xz');
 const NEXT = join(data, 'azurelinux', 'oval', 'azurelinux-3.0-oval.2025-02-24.xml.xz');
 const R = 'azurelinux:3.0';
@@ -219,6 +222,18 @@ async function pgCount(u0: string, q: string): Promise<number> {
   }
 }
 
+async function upgrade(): Promise<void> {
+  const t = performance.now();
+  const db = await openDatabase(resolveLocation({ env: { BULWARK_DATABASE_URL: url } }), { migrate: false });
+  try {
+    out['migrations'] = (await migrateToLatest(db)).join(' ');
+  } finally {
+    await db.close();
+  }
+  await settle(url as string);
+  out['upgradeS'] = (performance.now() - t) / 1000;
+}
+
 async function sync(): Promise<void> {
   const db = await openStore({ dbPath: undefined, env: { BULWARK_DATABASE_URL: url } });
   try {
@@ -241,5 +256,6 @@ else if (step === 'replicate') {
   out['hosts'] = await pgCount(url, 'select count(*) as n from targets');
   out['findings'] = await pgCount(url, 'select count(*) as n from findings');
   out['seedMaxRssMB'] = rss();
-} else await sync();
+} else if (step === 'upgrade') await upgrade();
+else await sync();
 console.log(JSON.stringify(out));
