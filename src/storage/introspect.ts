@@ -22,6 +22,8 @@ export interface TableShape {
    * itself (sqlite_autoindex_…), PostgreSQL after the constraint.
    */
   indexes: string[];
+  /** SQLite only, and only when true: the table is WITHOUT ROWID. */
+  withoutRowid?: true;
 }
 
 /**
@@ -51,8 +53,10 @@ export async function introspectSchema(db: Db): Promise<Record<string, TableShap
   return out;
 }
 
-async function sqliteKeys(db: Db, table: string): Promise<Pick<TableShape, 'primaryKey' | 'indexes'>> {
+async function sqliteKeys(db: Db, table: string): Promise<Pick<TableShape, 'primaryKey' | 'indexes' | 'withoutRowid'>> {
   const k = kx(db);
+  const kind = await sql<{ wr: number }>`select wr from pragma_table_list(${table})`.execute(k);
+  const withoutRowid = kind.rows.some((r) => r.wr === 1);
   const info = await sql<{ name: string; pk: number }>`select name, pk from pragma_table_info(${table})`.execute(k);
   const primaryKey = info.rows
     .filter((r) => r.pk > 0)
@@ -80,7 +84,7 @@ async function sqliteKeys(db: Db, table: string): Promise<Pick<TableShape, 'prim
       .map((c) => `${c.name ?? '<expression>'}${c.desc === 1 ? ' desc' : ''}`);
     indexes.push(`${ix.unique === 1 ? 'unique' : 'index'} (${words.join(', ')})${ix.partial === 1 ? ' partial' : ''}`);
   }
-  return { primaryKey, indexes: indexes.sort() };
+  return { primaryKey, indexes: indexes.sort(), ...(withoutRowid ? { withoutRowid: true as const } : {}) };
 }
 
 async function pgKeys(db: Db, schema: string, table: string): Promise<Pick<TableShape, 'primaryKey' | 'indexes'>> {

@@ -27,7 +27,12 @@ function expectedShape(dialect: Dialect, tables: Record<string, TableDef>): Reco
         autoIncrement: c.kind === 'serial',
       };
     }
-    out[name] = { columns, primaryKey: [...def.primaryKey], indexes: [...def.indexes].sort() };
+    out[name] = {
+      columns,
+      primaryKey: [...def.primaryKey],
+      indexes: [...def.indexes].sort(),
+      ...(dialect === 'sqlite' && def.sqliteWithoutRowid === true ? { withoutRowid: true as const } : {}),
+    };
   }
   return out;
 }
@@ -54,6 +59,11 @@ describe.each(testDatabases())('schema.ts against the migrated database on $name
     expect(actual).not.toEqual(expectedShape(name, { ...rest, findings }));
     expect(actual).not.toEqual(expectedShape(name, { ...rest, advisories, findings: { ...findings, indexes: findings.indexes.slice(1) } }));
     expect(actual['findings']?.indexes).toContain('index (severity_rank desc, first_seen_at, pk)');
+    // The links' WITHOUT ROWID (SQLite) is read back, not assumed.
+    const { target_packages: links, ...others } = TABLES;
+    const rowidLinks = { columns: links.columns, primaryKey: links.primaryKey, indexes: links.indexes };
+    if (name === 'sqlite') expect(actual).not.toEqual(expectedShape(name, { ...others, target_packages: rowidLinks }));
+    expect(actual['target_packages']?.withoutRowid).toBe(name === 'sqlite' ? true : undefined);
     expect(actual['advisories']?.columns['pk']).toEqual({
       dataType: DATA_TYPES.serial[name],
       nullable: name === 'sqlite',

@@ -43,6 +43,7 @@ import { findingSourcePackage } from './0060-finding-source-package.js';
 import { findingAcceptance } from './0064-finding-acceptance.js';
 import { findingsFillfactor } from './0071-findings-fillfactor.js';
 import { acceptedUntilPartial } from './0078-accepted-until-partial.js';
+import { linksWithoutRowid } from './0081-links-without-rowid.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
 import { heldDigest } from './0067-held-digest.js';
@@ -100,6 +101,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0071-findings-fillfactor': findingsFillfactor(dialect),
     '0067-held-digest': heldDigest(),
     '0078-accepted-until-partial': acceptedUntilPartial(),
+    '0081-links-without-rowid': linksWithoutRowid(dialect),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

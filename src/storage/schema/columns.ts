@@ -65,6 +65,8 @@ export interface TableDef<C extends Record<string, AnyColumn> = Record<string, A
   readonly primaryKey: readonly string[];
   /** `unique (a, b)` or `index (a, b desc)`, ` partial` when the index has a WHERE clause. */
   readonly indexes: readonly string[];
+  /** On SQLite, the rows live in the primary key's B-tree (WITHOUT ROWID); PostgreSQL has no such thing. */
+  readonly sqliteWithoutRowid?: true;
 }
 
 /** Declares a table (keeps the column types for TableType). */
