@@ -37,11 +37,11 @@ export class TableSpool {
     await this.spool.write(this.line(row));
   }
 
-  /** Rows at once: one write (and one wait) for them all. */
+  /** Rows at once: at most one wait for them all (each line encoded as it comes, not gathered into a large string). */
   async addAll(rows: readonly (readonly string[])[]): Promise<void> {
-    let s = '';
-    for (const r of rows) s += this.line(r);
-    await this.spool.write(s);
+    let full = false;
+    for (const r of rows) full = this.spool.add(this.line(r)) || full;
+    if (full) await this.spool.drain();
   }
 
   /**

@@ -24,8 +24,22 @@ export class Spool {
   length = 0;
 
   async write(s: string): Promise<void> {
+    if (this.add(s)) await this.drain();
+  }
+
+  /**
+   * Adds text without a wait: true when full chunks wait to be written (then await `drain`).
+   * Many small pieces added this way are encoded as they come; gathered into one large string
+   * first, they would be copied flat into a large object before being encoded (lib/byte-chunks.ts).
+   */
+  add(s: string): boolean {
     this.length += s.length;
-    if (this.buf.add(s)) await this.flush(false);
+    return this.buf.add(s);
+  }
+
+  /** Writes the full chunks that wait (after `add` said so). */
+  drain(): Promise<void> {
+    return this.flush(false);
   }
 
   private async flush(all: boolean): Promise<void> {

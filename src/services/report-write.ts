@@ -4,7 +4,7 @@ import { BucketSpool } from '../lib/bucket-spool.js';
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
 import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, type HtmlSummary } from './report-render.js';
+import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, jsonString, type HtmlSummary } from './report-render.js';
 import { findingBatches, rankedBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
@@ -14,7 +14,7 @@ import {
   vendorAffect,
   vendorComponent,
   vendorVulnerability,
-  vexAffect,
+  vexRef,
   vexComponent,
   vexHead,
   vexTally,
@@ -176,7 +176,6 @@ async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write:
     let active = 0;
     const row = htmlRows();
     for await (const b of batches) {
-      let s = '';
       for (const r of b) {
         if (!htmlListed(r)) continue;
         active++;
@@ -191,9 +190,9 @@ async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write:
           oldest.splice(at, 0, r);
           if (oldest.length > 25) oldest.pop();
         }
-        s += row(r);
+        // Row by row into the spool's chunks, not gathered into one large string per batch.
+        if (table.add(row(r))) await table.drain();
       }
-      await table.write(s);
     }
     const summary: HtmlSummary = { bySeverity, byRelease, active, hosts: hosts.size, oldest };
     await write(htmlStart(now, summary));
@@ -259,25 +258,39 @@ function purls(): (r: FindingRow, source: string | undefined) => string | null {
   };
 }
 
+// A finding's `affects` entry as affectJson(vexAffect(r), '        ') renders it, without the
+// objects between (one entry per finding); report-stream.test.ts compares the two reports.
+const P = '        ';
+const AFFECT_REF = `${P}{\n${P}  "ref": `;
+const AFFECT_VERSION = `,\n${P}  "versions": [\n${P}    {\n${P}      "version": `;
+const AFFECT_STATUS = `,\n${P}      "status": `;
+const AFFECT_NEXT = `\n${P}    },\n${P}    {\n${P}      "version": `;
+const AFFECT_END = `\n${P}    }\n${P}  ]\n${P}}`;
+function affectOf(r: FindingRow): string {
+  const s = `${AFFECT_REF}${jsonString(vexRef(r))}${AFFECT_VERSION}${jsonString(r.installed)}${AFFECT_STATUS}${r.status === 'withdrawn' ? '"unknown"' : '"affected"'}`;
+  return r.status === 'fixed' && r.fixed !== null ? `${s}${AFFECT_NEXT}${jsonString(r.fixed)}${AFFECT_STATUS}"unaffected"${AFFECT_END}` : s + AFFECT_END;
+}
+
 async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date, serial: string, write: Sink, o: StreamOptions): Promise<void> {
   const components = new Spool();
   // Each vulnerability's `affects` entries, in row order: bucket v is the v-th vulnerability
   // (a small runSize, as tests give, makes them spill: about 100 characters a row).
   const affects = new BucketSpool(o.runSize === undefined ? undefined : o.runSize * 100);
   const counts: number[] = [];
-  // `json`: the entry as affectJson renders it, indented.
-  const affect = (v: number, json: string): Promise<void> => {
+  // `json`: the entry as affectJson renders it, indented. No await per row: a promise only
+  // when the buckets spill (await it before the next).
+  const affect = (v: number, json: string): Promise<void> | undefined => {
     const n = counts[v] ?? 0;
     counts[v] = n + 1;
-    return affects.add(v, (n === 0 ? '' : ',\n') + json);
+    return affects.put(v, (n === 0 ? '' : ',\n') + json);
   };
   try {
     const seen = seenRefs();
     const purl = purls();
     let nComponents = 0;
-    const component = async (c: VexComponent): Promise<void> => {
-      await components.write((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    '));
-    };
+    // A promise only when the spool has chunks to write.
+    const component = (c: VexComponent): Promise<void> | undefined =>
+      components.add((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    ')) ? components.drain() : undefined;
     // By source, then id (no key built per row).
     const vulns = new Map<string, Map<string, { v: number; first: FindingRow; tally: VexTally }>>();
     let nVulns = 0;
@@ -292,14 +305,16 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         if (!seen(r)) {
           const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
           const source = s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined;
-          await component(vexComponent(r, source, purl(r, source)));
+          const writing = component(vexComponent(r, source, purl(r, source)));
+          if (writing !== undefined) await writing;
         }
         let bySource = vulns.get(r.advisorySource);
         if (bySource === undefined) vulns.set(r.advisorySource, (bySource = new Map<string, { v: number; first: FindingRow; tally: VexTally }>()));
         let v = bySource.get(r.advisoryId);
         if (v === undefined) bySource.set(r.advisoryId, (v = { v: nVulns++, first: r, tally: vexTally(undefined, r) }));
         else v.tally = vexTally(v.tally, r);
-        await affect(v.v, affectJson(vexAffect(r), '        '));
+        const spilling = affect(v.v, affectOf(r));
+        if (spilling !== undefined) await spilling;
       }
       batch.length = 0;
     };

@@ -19,9 +19,9 @@ import {
 import pg from 'pg';
 import { BulwarkError } from '../core/errors.js';
 import { storageErrorOf } from './errors.js';
+import { pgTimestamp } from './pg-timestamp.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
-
 import type { Dialect } from './dialect.js';
 
 export type { Dialect } from './dialect.js';
@@ -194,7 +194,7 @@ function setPgTypeParsers(): void {
   // int8 (bigserial ids, counts) as numbers: ids stay far below 2^53.
   pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
   // timestamptz as ISO 8601 UTC strings, the same text SQLite stores.
-  pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v: string) => new Date(v).toISOString());
+  pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, pgTimestamp);
 }
 
 /**

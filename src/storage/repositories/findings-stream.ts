@@ -200,9 +200,17 @@ async function cursorPages(c: Query, query: CompiledQuery, size: number, emit: (
   try {
     await c.executeQuery(CompiledQuery.raw(`declare bulwark_findings no scroll cursor for ${query.sql}`, [...query.parameters]));
     const fetch = CompiledQuery.raw(`fetch forward ${String(size)} from bulwark_findings`);
+    // The next page is asked for before this one is handed out: the server reads it while the
+    // consumer works (the client queues it; at most two pages are held).
+    let next = c.executeQuery<StreamedFinding>(fetch);
     for (;;) {
-      const { rows } = await c.executeQuery<StreamedFinding>(fetch);
-      if (rows.length === 0 || !(await emit(rows))) break;
+      const { rows } = await next;
+      if (rows.length === 0) break;
+      next = c.executeQuery<StreamedFinding>(fetch);
+      if (!(await emit(rows))) {
+        await next;
+        break;
+      }
     }
     await c.executeQuery(CompiledQuery.raw('commit'));
   } catch (err) {
