@@ -24,7 +24,7 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
     const db = await open();
     try {
       await runDemo(db, { clock: () => new Date('2026-11-01T00:00:00.000Z') });
-      const names = ['web_01', 'Web-02', 'web-01', 'db.10', 'Zeta', 'alpha', 'éclair', 'db-9'];
+      const names = ['web_01', 'Web-02', 'web-01', 'db.10', 'Zeta', 'alpha', 'eclair', 'db-9'];
       for (const [i, name] of names.entries()) {
         // Half share one scan time (a group of many rows); the rest are apart.
         const clock = (): Date => new Date(i % 2 === 0 ? '2026-11-02T00:00:00.000Z' : `2026-11-${String(3 + i).padStart(2, '0')}T00:00:00.000Z`);
@@ -32,6 +32,8 @@ describe.each(testDatabases())('streamed reports on $name', ({ open }) => {
         await scanTarget(db, inv.target.id, clock);
       }
       const k = rawKysely(db);
+      // A name that sorts apart byte-wise and by locale: imports refuse it now, a store from before may hold it.
+      await k.updateTable('targets').set({ name: 'éclair' }).where('name', '=', 'eclair').execute();
       const pks = (await k.selectFrom('findings').select('pk').orderBy('pk').execute()).map((r) => r.pk);
       expect(pks.length).toBeGreaterThan(40);
       // Every status, with reasons (the VEX's analysis reads them).
