@@ -49,10 +49,12 @@ describe.each(databases)('bulwark findings accept | unaccept on $name', ({ prepa
   let db: { args: string[]; env: NodeJS.ProcessEnv; drop: () => Promise<void> };
   const run = (...args: string[]) => runCli([...db.args, ...args], { ...db.env, USER: 'someone-else' });
   const me = `cli:${userInfo().username}`;
-  const audit = async (): Promise<{ action: string; actor: string; subject: string }[]> =>
-    (JSON.parse((await run('audit', '--json', '--limit', '1000')).out) as { action: string; actor: string; subject: string }[]).filter((e) =>
-      e.action.startsWith('finding.'),
-    );
+  const audit = async (): Promise<{ action: string; actor: string; subject: string }[]> => {
+    // Its exit and stderr first: a CI run once saw an empty stdout here, and nothing said why.
+    const r = await run('audit', '--json', '--limit', '1000');
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
+    return (JSON.parse(r.out) as { action: string; actor: string; subject: string }[]).filter((e) => e.action.startsWith('finding.'));
+  };
 
   beforeAll(async () => {
     db = await prepare(dir);
