@@ -235,6 +235,50 @@ describe('inventory imports', () => {
     expect(() => parseInventory('hello\n', 'x.txt')).toThrow(/x\.txt: not an inventory Bulwark reads/);
   });
 
+  it('reads rpm -qa lines that an editor left trailing spaces on, as rpm printed them', () => {
+    const qa = 'bash\t(none)\t5.2.15\t1.azl3\tx86_64\tbash-5.2.15-1.azl3.src.rpm\ncurl\t0\t8.8.0\t1.azl3\tx86_64\tcurl-8.8.0-1.azl3.src.rpm\n';
+    const spaced = qa.replaceAll('\n', '  \r\n');
+    expect(detectInventoryFormat(spaced)).toBe('rpm-qa');
+    expect(parseInventory(spaced, 'h.tsv').packages).toEqual(parseInventory(qa, 'h.tsv').packages);
+  });
+
+  it('names the export command when a file is plain rpm -qa, dpkg-query -W or dpkg -l output', () => {
+    const rpmQf = "rpm -qa --queryformat '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n'";
+    const dpkgQf = "dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t${source:Version}\\n'";
+    const refusal = (text: string): string => {
+      try {
+        parseInventory(text, 'x.txt');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'parsed';
+    };
+    for (const plain of ['bash-5.2.15-1.azl3.x86_64\n', 'openssl-1:3.0.7-27.el9.x86_64 \n', 'gpg-pubkey-3135ce90-5e6fda74\nbash-5.2.15-1.azl3.x86_64\n']) {
+      expect(refusal(plain)).toContain('It looks like plain `rpm -qa` output');
+      expect(refusal(plain)).toContain(rpmQf);
+    }
+    expect(refusal('bash\t5.2.15-3\ncurl\t7.88.1-10+deb12u5\n')).toContain(
+      `It looks like \`dpkg-query -W\` output in its default format (package and version only); export it with: ${dpkgQf}`,
+    );
+    const dpkgL =
+      'Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n||/ Name Version Architecture Description\n+++-====-=======-============-===========\nii  bash 5.2.15-2+b7 amd64 GNU Bourne Again SHell\n';
+    expect(refusal(dpkgL)).toContain(`It looks like \`dpkg -l\` output, which names no source package; export it with: ${dpkgQf}`);
+    // Anything else keeps the plain refusal.
+    expect(refusal('hello world\n')).toMatch(
+      /not an inventory Bulwark reads \(rpm -qa or dpkg-query in the documented formats, a manifest of \.rpm file names, CycloneDX or SPDX JSON\)$/,
+    );
+  });
+
+  requires(tool('dpkg-query')).it("names the export command for this machine's own dpkg-query -W and dpkg -l output", () => {
+    for (const argv of [
+      ['dpkg-query', '-W'],
+      ['dpkg', '-l'],
+    ]) {
+      const text = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, COLUMNS: '200' } });
+      expect(() => parseInventory(text, 'x.txt')).toThrow(/It looks like `dpkg(-query -W| -l)` output.*export it with: dpkg-query -W -f=/);
+    }
+  });
+
   requires(tool('dpkg-query')).it("reads this machine's own dpkg-query output", () => {
     const text = execFileSync('dpkg-query', ['-W', '-f', DPKG_QUERY_FORMAT.replaceAll('\\t', '\t').replaceAll('\\n', '\n')], {
       encoding: 'utf8',

@@ -1,11 +1,12 @@
 import { BulwarkError } from '../core/errors.js';
 import type { PackageFamily } from '../core/release.js';
 import type { InstalledPackage } from '../core/target.js';
-import { parseDpkg } from './formats/dpkg-query.js';
+import { DPKG_QUERY_FORMAT, parseDpkg } from './formats/dpkg-query.js';
 import { parseManifest } from './formats/manifest.js';
 import { parseSbom } from './formats/sbom.js';
 import { releaseFromDistTag } from '../distros/registry.js';
-import { parseRpmQa } from './rpm-qa.js';
+import { parseRpmQa, RPM_QA_QUERYFORMAT } from './rpm-qa.js';
+import { parseNevra } from '../core/package/nevra.js';
 
 /**
  * Inventories Bulwark imports (issue #4): `rpm -qa` in RPM_QA_QUERYFORMAT, `dpkg-query -W` in
@@ -49,11 +50,40 @@ export function detectInventoryFormat(text: string): InventoryFormat | null {
   }
   const line = t.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'));
   if (line === undefined) return null;
+  // Trailing spaces (an edited file) do not hide the form: rpm-qa.ts reads them as rpm's own lines.
   const fields = line.replace(/\r$/, '').split('\t').length;
-  if (fields === 6 && /\.src\.rpm$|\t\(none\)$/.test(line.replace(/\r$/, ''))) return 'rpm-qa';
+  if (fields === 6 && /\.src\.rpm$|\t\(none\)$/.test(line.replace(/[ \r]+$/, ''))) return 'rpm-qa';
   if (fields === 6 || fields === 5) return 'dpkg-query';
   if (fields === 1 && /\.rpm$/.test(line.trim())) return 'manifest';
   return null;
+}
+
+/**
+ * What a file Bulwark does not read looks like, when it is a common export in another form, and
+ * the command that exports what Bulwark needs: plain `rpm -qa` prints no epoch and no source
+ * package (an epoch-1 package read as epoch 0 is "vulnerable" to every fix of epoch 1), and
+ * `dpkg-query -W` / `dpkg -l` print no source package (Debian and Ubuntu advisories name sources).
+ */
+function exportHint(text: string): string {
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const first = lines[0] ?? '';
+  const rpm = `; export it with: rpm -qa --queryformat '${RPM_QA_QUERYFORMAT}'`;
+  const dpkg = `; export it with: dpkg-query -W -f='${DPKG_QUERY_FORMAT}'`;
+  if (/^Desired=|^\|\|\/ Name|^ii {2}/.test(first)) return `. It looks like \`dpkg -l\` output, which names no source package${dpkg}`;
+  if (first.split('\t').length === 2) return `. It looks like \`dpkg-query -W\` output in its default format (package and version only)${dpkg}`;
+  if (/^\S+$/.test(first) && !first.endsWith('.rpm')) {
+    try {
+      parseNevra(first);
+      return `. It looks like plain \`rpm -qa\` output (name-version-release.arch), which shows no epoch and no source package${rpm}`;
+    } catch {
+      if (/^gpg-pubkey-[0-9a-f]+-[0-9a-f]+$/.test(first)) return `. It looks like plain \`rpm -qa\` output${rpm}`;
+    }
+  }
+  return '';
 }
 
 function countLines(text: string): number {
@@ -69,7 +99,7 @@ export function parseInventory(text: string, file: string, format?: InventoryFor
   if (f === null)
     throw new BulwarkError(
       'input.invalid',
-      `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)`,
+      `${file}: not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON)${exportHint(text)}`,
       { file },
     );
   let packages: InstalledPackage[];

@@ -104,7 +104,8 @@ function epochOf(epochText: string): number | null | undefined {
 
 /** One line with every check (null: a line to skip); throws naming the file and line. */
 function parseLine(raw: string, i: number, file: string): InstalledPackage | null {
-  const line = raw.replace(/\r$/, '');
+  // rpm prints no white space at a line's end, and no field ends with a space: an edited file's.
+  const line = raw.replace(/[ \r]+$/, '');
   if (line.trim() === '' || line.startsWith('#')) return null;
   const fail = (why: string): BulwarkError => new BulwarkError('input.invalid', `${file}:${String(i + 1)}: ${why}`, { file, line: i + 1 });
   const f = line.split('\t');
