@@ -37,6 +37,17 @@ describe('decompress', () => {
     );
   });
 
+  each("gives %s's reason for corrupt data in one line, without the tool's advice", async (kind) => {
+    const packed = Buffer.from(compress(kind, TEXT));
+    for (let i = 20; i < packed.length - 8; i += 7) packed[i] = (packed[i] ?? 0) ^ 0x5a;
+    const err = await collectBytes(decompress(chunked(packed), 'feed.x', 1 << 24), 'feed.x', 1 << 24).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(new RegExp(`^feed\\.x: ${kind} data is corrupt or truncated \\([^\\n]+\\)$`));
+    expect(err?.message).not.toMatch(/stdin|bzip2recover/);
+  });
+
   each('stops a %s bomb at the size limit', async (kind) => {
     const bomb = compress(kind, Buffer.alloc(8 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(1024 * 1024);

@@ -147,11 +147,9 @@ async function* viaTool(input: AsyncIterable<Uint8Array>, name: string, kind: 'x
       );
     }
     if (code !== 0)
-      throw new BulwarkError(
-        'input.invalid',
-        `${name}: ${kind} data is corrupt or truncated (${stderr.trim().replace(/^[^:]*: \(stdin\): /, '') || `exit ${String(code)}`})`,
-        { file: name },
-      );
+      throw new BulwarkError('input.invalid', `${name}: ${kind} data is corrupt or truncated (${toolReason(stderr) || `exit ${String(code)}`})`, {
+        file: name,
+      });
     complete = true;
   } finally {
     if (!complete) child.kill();
@@ -181,4 +179,18 @@ export async function collectBytes(input: AsyncIterable<Uint8Array>, name: strin
     parts.push(c);
   }
   return Buffer.concat(parts, total);
+}
+
+/**
+ * The reason a decompressor gives, on its first line, without its name and `(stdin)`: bzip2
+ * follows it with a paragraph of advice about bzip2recover that is no use to a feed's reader.
+ * @example toolReason('xz: (stdin): File format not recognized\n') // 'File format not recognized'
+ */
+export function toolReason(stderr: string): string {
+  const first = stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+  return first
+    .trim()
+    .replace(/^[^:]*: \(stdin\): /, '')
+    .replace(/^\/\*stdin\*\\ : /, '')
+    .replace(/^bzip2: /, '');
 }
