@@ -129,19 +129,26 @@ async function seeded(ctx: BenchContext, data: string, size: number): Promise<{ 
       from === null
         ? await worker(ctx, ['seed', data, dbUrl(tmp), String(size)])
         : { ...from.seed, ...(await worker(ctx, ['replicate', data, dbUrl(tmp), String(Math.ceil(size / BASE))])) };
-    delete seed['cached'];
     seed['seedLoad'] = load();
     seed['seedVersion'] = SEED_VERSION;
-    await admin(async (c) => {
-      await c.query(`alter database ${tmp} rename to ${name}`);
-      // The seed's figures travel with it (a database comment), for the rows of later runs.
-      await c.query(`comment on database ${name} is ${pg.escapeLiteral(JSON.stringify(seed))}`);
-    });
-    return { name, seed };
+    return await keepSeed(tmp, name, seed);
   } catch (err) {
     await admin((c) => c.query(`drop database if exists ${tmp}`));
     throw err;
   }
+}
+
+/**
+ * The complete seed `tmp` kept under its `name`, with its figures travelling with it (a database
+ * comment) for the rows of later runs.
+ */
+async function keepSeed(tmp: string, name: string, seed: Record<string, number | string>): Promise<{ name: string; seed: Record<string, number | string> }> {
+  delete seed['cached'];
+  await admin(async (c) => {
+    await c.query(`alter database ${tmp} rename to ${name}`);
+    await c.query(`comment on database ${name} is ${pg.escapeLiteral(JSON.stringify(seed))}`);
+  });
+  return { name, seed };
 }
 
 /** The newest seeded database of `size` hosts made by this SEED_VERSION for other migrations, if any. */
@@ -184,12 +191,7 @@ async function upgraded(
       upgradeS: up['upgradeS'] ?? 0,
       upgradeMigrations: up['migrations'] ?? '',
     };
-    delete seed['cached'];
-    await admin(async (c) => {
-      await c.query(`alter database ${tmp} rename to ${name}`);
-      await c.query(`comment on database ${name} is ${pg.escapeLiteral(JSON.stringify(seed))}`);
-    });
-    return { name, seed };
+    return await keepSeed(tmp, name, seed);
   } catch (err) {
     // Partly migrated, it is neither seed: not kept.
     await admin((c) => c.query(`drop database if exists ${tmp}`));
