@@ -21,6 +21,7 @@ import {
   type RepoRow,
   type SnapshotFile,
   type SnapshotRow,
+  type Tx,
 } from '../storage/index.js';
 import { recordAudit, SYSTEM, type Actor } from './audit.js';
 import { readBoundedBytes } from './read-file.js';
@@ -208,20 +209,35 @@ async function syncRepoMetadata(db: Db, id: string, o: SyncOptions): Promise<Syn
   const snapshot = sha('sha256', repomd);
   const fresh = await freshness(db, repo, snapshot, { revision: md.revision, newest: newestTimestamp(md) }, o);
   const createdAt = (o.clock ?? systemClock)().toISOString();
+  return storeSnapshot(db, { id: snapshot, repoId: id, createdAt, revision: md.revision, packages, signedBy, files }, fresh, (tx) =>
+    recordRepoSourceNames(tx, snapshot, builds),
+  );
+}
+
+/**
+ * A verified snapshot's row stored (taken again when the repository rolled back to it), with
+ * `also` in the same transaction, and the sync's report of it.
+ */
+async function storeSnapshot(
+  db: Db,
+  row: SnapshotRow,
+  fresh: { notAdvancedSince: SyncReport['notAdvancedSince']; rolledBack: boolean },
+  also?: (tx: Tx) => Promise<void>,
+): Promise<SyncReport> {
   const created = await transaction(db, async (tx) => {
-    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: md.revision, packages, signedBy, files });
-    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
-    await recordRepoSourceNames(tx, snapshot, builds);
+    const inserted = await insertSnapshot(tx, row);
+    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, row.repoId, row.id, row.createdAt);
+    await also?.(tx);
     return inserted;
   });
   return {
-    repo: id,
-    snapshot,
+    repo: row.repoId,
+    snapshot: row.id,
     created,
-    packages,
-    signedBy,
-    files: files.length,
-    bytes: files.reduce((n, f) => n + f.size, 0),
+    packages: row.packages,
+    signedBy: row.signedBy,
+    files: row.files.length,
+    bytes: row.files.reduce((n, f) => n + f.size, 0),
     notAdvancedSince: fresh.notAdvancedSince,
     rolledBack: fresh.rolledBack,
   };
@@ -310,20 +326,5 @@ async function syncDeb(db: Db, repo: RepoRow, o: SyncOptions): Promise<SyncRepor
   // Nor may an older Release, still within its Valid-Until, replace a newer one already taken.
   const fresh = await freshness(db, repo, snapshot, { revision: rel.date, newest: null }, o);
   const createdAt = clock().toISOString();
-  const created = await transaction(db, async (tx) => {
-    const inserted = await insertSnapshot(tx, { id: snapshot, repoId: id, createdAt, revision: rel.date, packages, signedBy, files });
-    if (!inserted && fresh.rolledBack) await retakeSnapshot(tx, id, snapshot, createdAt);
-    return inserted;
-  });
-  return {
-    repo: id,
-    snapshot,
-    created,
-    packages,
-    signedBy,
-    files: files.length,
-    bytes: files.reduce((n, f) => n + f.size, 0),
-    notAdvancedSince: fresh.notAdvancedSince,
-    rolledBack: fresh.rolledBack,
-  };
+  return storeSnapshot(db, { id: snapshot, repoId: id, createdAt, revision: rel.date, packages, signedBy, files }, fresh);
 }
