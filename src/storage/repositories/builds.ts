@@ -66,7 +66,7 @@ export function livePatchList(text: string | null | undefined): LivePatch[] | nu
 
 const targetColumns = ['id', 'name', 'release_id', 'running_kernel', 'inventory_at', 'module_streams', 'channels', 'live_patches'] as const;
 
-function toScanTarget(r: {
+export function toScanTarget(r: {
   id: string;
   name: string;
   release_id: string | null;
