@@ -125,6 +125,8 @@ export interface ReportDelta {
    * before and after (what the host claims is then what it claimed).
    */
   toLearn: InstalledPackage[];
+  /** The keys of every build of the changed names the report holds: what the host holds of them after it. */
+  heldKeys: string[];
   count: number;
   apply: (state: ReportState) => void;
 }
@@ -223,6 +225,7 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
     added: came,
     changedNames: [...changed],
     toLearn: sameClaims ? [] : ofChanged,
+    heldKeys: ofChanged.map((p) => packageKey(p)),
     count,
     apply: (s) => {
       s.lines = lines;
@@ -339,6 +342,7 @@ export async function storeDelta(
       base: { sha256: d.baseSha256, heldDigest: d.baseHeldDigest },
       goneKeys: d.goneKeys,
       added: d.added,
+      heldKeys: d.heldKeys,
       sha256: fingerprint,
       heldDigest: d.heldDigest,
       collectedAt: now,
@@ -357,6 +361,7 @@ export async function storeDelta(
     if (d.toLearn.length > 0) await learnSourceNames(tx, release, agent.targetId, d.toLearn, now);
     const streamsChanged = JSON.stringify(applied.streams) !== JSON.stringify(r.streams);
     const saved = { changedNames: streamsChanged ? [] : d.changedNames, before: applied.before, livePatchesChanged: applied.livePatchesChanged };
-    return scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
+    // The target and its builds of the changed names are known from the delta: not read again.
+    return scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock, { target: applied.target, held: applied.held });
   });
 }

@@ -26,6 +26,7 @@ import {
   type FindingScope,
   type ResolvedFinding,
   type ScanTargetRow,
+  type StoredBuild,
   type TargetFindingSet,
   type Tx,
 } from '../storage/index.js';
@@ -71,6 +72,11 @@ export interface RescanOptions {
    * A batch with a target missing from it reads the store.
    */
   links?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * The one target of `targets`, as scanTargets reads it, when the caller has it; with `held`,
+   * every build of the scope's `packages` it holds (what heldBuildsNamed and linksOfTargets read).
+   */
+  known?: { target: ScanTargetRow; held?: readonly StoredBuild[] | undefined };
 }
 
 export interface RescanResult {
@@ -99,6 +105,8 @@ interface ReleaseWork {
   advisories: { pk: number; advisory: Advisory }[];
   writeScope: FindingScope;
   full: boolean;
+  /** The build pks the one target holds within the scope, when known (not read from its links). */
+  held?: readonly number[];
 }
 
 /**
@@ -152,9 +160,11 @@ async function scanIn(db: Db | Tx, scope: RescanScope, o: RescanOptions, now: Da
   if (scope.advisoryPks !== undefined && scope.targets === undefined) extraTargets = await targetsWithFindingsOn(db, scope.advisoryPks);
   const all = scope.targets === undefined && scope.advisoryPks === undefined ? await scanTargets(db) : null;
   const byRelease = new Map<string, ScanTargetRow[]>();
+  const known = o.known?.target;
   const releasesOf = async (): Promise<ScanTargetRow[]> => {
     if (all !== null) return all;
-    if (scope.targets !== undefined) return scanTargets(db, scope.targets);
+    if (scope.targets !== undefined)
+      return scope.targets.length === 1 && known?.id === scope.targets[0] && known !== undefined ? [known] : scanTargets(db, scope.targets);
     // Every target of a release some changed advisory names is a candidate: narrowed below.
     return (await scanTargets(db)).filter((t) => t.inventoryAt !== null);
   };
@@ -171,7 +181,8 @@ async function scanIn(db: Db | Tx, scope: RescanScope, o: RescanOptions, now: Da
   }
   const builds = new Map<number, InstalledPackage>();
   for (const [release, targets] of byRelease) {
-    const work = await plan(db, release, targets, scope, extraTargets, builds);
+    const held = o.known?.held !== undefined && targets.length === 1 && targets[0]?.id === o.known.target.id ? o.known.held : undefined;
+    const work = await plan(db, release, targets, scope, extraTargets, builds, held);
     if (work === null) continue;
     await runRelease(db, work, builds, now, o, result);
   }
@@ -187,6 +198,7 @@ async function plan(
   scope: RescanScope,
   extraTargets: readonly string[],
   builds: Map<number, InstalledPackage>,
+  held: readonly StoredBuild[] | undefined,
 ): Promise<ReleaseWork | null> {
   const remember = (bs: readonly { pk: number; pkg: InstalledPackage }[]): number[] => {
     for (const b of bs) builds.set(b.pk, b.pkg);
@@ -217,18 +229,20 @@ async function plan(
     // A few targets (an agent's report): only the builds of those names they hold; judging
     // needs no other, and the names' findings on builds they no longer hold close all the same.
     const named =
-      scope.targets !== undefined && targets.length <= 50
-        ? await heldBuildsNamed(
-            db,
-            targets.map((t) => t.id),
-            scope.packages,
-          )
-        : await buildsNamed(db, scope.packages);
+      held !== undefined
+        ? held
+        : scope.targets !== undefined && targets.length <= 50
+          ? await heldBuildsNamed(
+              db,
+              targets.map((t) => t.id),
+              scope.packages,
+            )
+          : await buildsNamed(db, scope.packages);
     const pks = remember(named);
     const names = new Set(scope.packages);
     for (const b of named) if (b.pkg.sourceName !== null) names.add(b.pkg.sourceName);
     const advisories = await loadAdvisoriesWithPks(db, { release, packages: [...names] });
-    return { release, targets, buildPks: pks, advisories, writeScope: { packages: scope.packages }, full: false };
+    return { release, targets, buildPks: pks, advisories, writeScope: { packages: scope.packages }, full: false, ...(held === undefined ? {} : { held: pks }) };
   }
   // A whole scan: the advisories naming what the targets hold (a few targets: read their
   // links; many: every name held in the release, in one statement).
@@ -289,7 +303,10 @@ async function runRelease(
     const batch = w.targets.slice(i, i + size);
     // Each batch in a transaction of its own, or in the caller's when `db` is one.
     const counts = await transaction(db, async (tx) => {
-      const pksOf = await heldPks(tx, batch, w.buildPks, o.links);
+      const pksOf =
+        w.held !== undefined && batch.length === 1
+          ? new Map([[(batch[0] as ScanTargetRow).id, [...w.held].sort((a, b) => a - b)]])
+          : await heldPks(tx, batch, w.buildPks, o.links);
       const missing = new Set<number>();
       for (const pks of pksOf.values()) for (const pk of pks) if (!builds.has(pk)) missing.add(pk);
       for (const b of await buildsByPk(tx, [...missing])) builds.set(b.pk, b.pkg);

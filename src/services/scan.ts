@@ -9,6 +9,8 @@ import {
   type Db,
   type FindingCounts,
   type SavedInventory,
+  type ScanTargetRow,
+  type StoredBuild,
   type StoredTarget,
   type Tx,
 } from '../storage/index.js';
@@ -82,7 +84,9 @@ export async function scanAll(
  * the target gained or lost, when its release and running kernel stayed; the whole target
  * otherwise (a new target, a new release or kernel, or a report with no package change, which
  * an agent sends at least daily for what time alone changes). Returns the counts and how many
- * findings are active after it, and how many distinct builds were matched.
+ * findings are active after it, and how many distinct builds were matched. `known`: the target
+ * as stored now and the builds of the changed names it holds, when the caller has them (an
+ * agent report stored as a difference): not read again.
  * @example await scanChanged(db, target.id, saved, { release: 'azurelinux:3.0', runningKernel: null })
  */
 export async function scanChanged(
@@ -91,13 +95,17 @@ export async function scanChanged(
   saved: Pick<SavedInventory, 'changedNames' | 'before' | 'livePatchesChanged'>,
   after: { release: string; runningKernel: string | null },
   clock: Clock = systemClock,
+  known?: { target: ScanTargetRow; held: readonly StoredBuild[] },
 ): Promise<{ counts: FindingCounts; active: number; matched: number }> {
   const whole =
     saved.changedNames.length === 0 ||
     saved.before.release !== after.release ||
     saved.before.runningKernel !== after.runningKernel ||
     saved.livePatchesChanged === true;
-  const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, { clock });
+  const r = await rescan(db, whole ? { targets: [targetId] } : { targets: [targetId], packages: saved.changedNames }, {
+    clock,
+    ...(known === undefined || known.target.id !== targetId ? {} : { known: { target: known.target, held: whole ? undefined : known.held } }),
+  });
   const failure = r.failures[0];
   if (failure !== undefined) throw new BulwarkError('usage', failure.error);
   return { counts: r.counts.get(targetId) ?? NONE, active: await countActiveFindings(db, targetId), matched: r.distinctMatched };

@@ -2,7 +2,9 @@ import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from
 import type { OvalCriteria } from '../../core/oval.js';
 import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
-import type { AdvisoryRow } from '../schema.js';
+import type { Selectable } from 'kysely';
+import type { AdvisoryCvesTable, AdvisoryReferencesTable, AdvisoryRow, FixesTable } from '../schema.js';
+import { directStatement, marks } from '../sqlite-direct.js';
 import type { AdvisoryEvent, AdvisoryEventKind } from './advisory-rows.js';
 
 // Reading advisories: by filter with their fixes, one by id, change history, and what a source
@@ -37,9 +39,8 @@ export async function loadAdvisories(on: Executor, filter: AdvisoryFilter = {}):
  * @example await loadAdvisoriesWithPks(db, { release: 'azurelinux:3.0', pks: [12, 13] })
  */
 export async function loadAdvisoriesWithPks(on: Executor, filter: AdvisoryFilter = {}): Promise<{ pk: number; advisory: Advisory }[]> {
-  const ex = kx(on);
   if (filter.packages?.length === 0 || filter.pks?.length === 0) return [];
-  if (filter.pks === undefined) return loadAdvisoriesWhere(ex, filter, undefined);
+  if (filter.pks === undefined) return loadAdvisoriesWhere(on, filter, undefined);
   const { pks, ...rest } = filter;
   const out: { pk: number; advisory: Advisory }[] = [];
   for (const c of chunks(
@@ -47,7 +48,7 @@ export async function loadAdvisoriesWithPks(on: Executor, filter: AdvisoryFilter
     1,
     5000,
   ))
-    out.push(...(await loadAdvisoriesWhere(ex, rest, c)));
+    out.push(...(await loadAdvisoriesWhere(on, rest, c)));
   return out;
 }
 
@@ -56,6 +57,16 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
   const select = (names: readonly string[] | undefined) => {
+    // What a scan of a few changed names asks, in a transaction on SQLite (an agent report's): a kept statement (sqlite-direct.ts).
+    const plain = pks === undefined && filter.source === undefined && filter.withdrawn !== true && filter.cve === undefined && filter.limit === undefined;
+    const st =
+      plain && release !== undefined && names !== undefined && names.length > 0
+        ? directStatement(
+            on,
+            `select "advisories".* from "advisories" where "advisories"."withdrawn_at" is null and "advisories"."pk" in (select "fixes"."advisory_pk" from "fixes" where "fixes"."release_id" = ? and "fixes"."package" in (${marks(names.length)})) order by "advisories"."pk"`,
+          )
+        : null;
+    if (st !== null) return Promise.resolve(st.all(release, ...(names ?? [])) as AdvisoryRow[]);
     let q = ex.selectFrom('advisories').selectAll('advisories');
     if (pks !== undefined) q = q.where('advisories.pk', 'in', [...pks]);
     if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
@@ -76,7 +87,7 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
     }
     return filter.limit === undefined ? q.orderBy('advisories.pk').execute() : q.orderBy('advisories.pk', 'desc').limit(filter.limit).execute();
   };
-  if (packages === undefined) return hydrate(ex, await select(undefined), filter);
+  if (packages === undefined) return hydrate(on, await select(undefined), filter);
   // The names of a host's packages (100,000 on a large one) are asked for in batches: one
   // statement binds at most 32,766 parameters on SQLite and 65,535 on PostgreSQL. An advisory
   // naming packages of two batches is found twice and kept once.
@@ -84,8 +95,12 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
   for (const c of chunks([...new Set(packages)], 1, 5000)) for (const r of await select(c)) byPk.set(r.pk, r);
   let rows = [...byPk.values()].sort((a, b) => (filter.limit === undefined ? a.pk - b.pk : b.pk - a.pk));
   if (filter.limit !== undefined) rows = rows.slice(0, filter.limit);
-  return hydrate(ex, rows, filter);
+  return hydrate(on, rows, filter);
 }
+
+type AdvisoryCveRow = Selectable<AdvisoryCvesTable>;
+type AdvisoryReferenceRow = Selectable<AdvisoryReferencesTable>;
+type FixRow = Selectable<FixesTable>;
 
 async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter): Promise<{ pk: number; advisory: Advisory }[]> {
   const ex = kx(on);
@@ -112,13 +127,25 @@ async function hydrate(on: Executor, rows: AdvisoryRow[], filter: AdvisoryFilter
     byPk.set(r.pk, a);
   }
   for (const c of chunks([...byPk.keys()], 1, 5000)) {
-    const cves = await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('cve').execute();
+    // In a transaction on SQLite: kept statements (sqlite-direct.ts), the same SQL as the queries built beside them.
+    const direct = (text: string, ...params: unknown[]): unknown[] | null => directStatement(on, text)?.all(...params) ?? null;
+    const cves =
+      (direct(`select * from "advisory_cves" where "advisory_pk" in (${marks(c.length)}) order by "advisory_pk", "cve"`, ...c) as AdvisoryCveRow[] | null) ??
+      (await ex.selectFrom('advisory_cves').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('cve').execute());
     for (const r of cves) byPk.get(r.advisory_pk)?.cves.push(r.cve);
-    const refs = await ex.selectFrom('advisory_references').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('seq').execute();
+    const refs =
+      (direct(`select * from "advisory_references" where "advisory_pk" in (${marks(c.length)}) order by "advisory_pk", "seq"`, ...c) as
+        AdvisoryReferenceRow[] | null) ??
+      (await ex.selectFrom('advisory_references').selectAll().where('advisory_pk', 'in', c).orderBy('advisory_pk').orderBy('seq').execute());
     for (const r of refs) byPk.get(r.advisory_pk)?.references.push({ type: r.type as Reference['type'], id: r.ref_id, url: r.url });
     let fq = ex.selectFrom('fixes').selectAll().where('advisory_pk', 'in', c);
     if (filter.release !== undefined) fq = fq.where('release_id', '=', filter.release);
-    const fixes = await fq.orderBy('advisory_pk').orderBy('seq').execute();
+    const fixes =
+      (direct(
+        `select * from "fixes" where "advisory_pk" in (${marks(c.length)})${filter.release === undefined ? '' : ' and "release_id" = ?'} order by "advisory_pk", "seq"`,
+        ...c,
+        ...(filter.release === undefined ? [] : [filter.release]),
+      ) as FixRow[] | null) ?? (await fq.orderBy('advisory_pk').orderBy('seq').execute());
     for (const r of fixes) {
       const fix: Fix = {
         release: r.release_id,

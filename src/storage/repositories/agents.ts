@@ -1,3 +1,4 @@
+import { directStatement } from '../sqlite-direct.js';
 import { kx, type Executor } from '../database.js';
 
 export interface EnrollmentToken {
@@ -145,6 +146,9 @@ export async function revokeAgentRow(on: Executor, id: string, now: string): Pro
 export async function recordNonce(on: Executor, agentId: string, nonce: string, now: string, forgetBefore: string | null): Promise<boolean> {
   const ex = kx(on);
   if (forgetBefore !== null) await ex.deleteFrom('agent_nonces').where('at', '<', forgetBefore).execute();
+  // In a report's transaction on SQLite: a kept statement (sqlite-direct.ts).
+  const st = directStatement(on, 'insert into "agent_nonces" ("agent_id", "nonce", "at") values (?, ?, ?) on conflict ("agent_id", "nonce") do nothing');
+  if (st !== null) return st.run(agentId, nonce, now).changes === 1;
   const r = await ex
     .insertInto('agent_nonces')
     .values({ agent_id: agentId, nonce, at: now })

@@ -1,6 +1,7 @@
 import type { PackageFamily } from '../../core/release.js';
 import type { InstalledPackage, LivePatch, SourceOrigin, TargetStreams } from '../../core/target.js';
 import { chunks } from '../chunk.js';
+import { directStatement } from '../sqlite-direct.js';
 import { kx, type Executor } from '../database.js';
 import type { PackageRow } from '../schema.js';
 
@@ -66,7 +67,7 @@ export function livePatchList(text: string | null | undefined): LivePatch[] | nu
 
 const targetColumns = ['id', 'name', 'release_id', 'running_kernel', 'inventory_at', 'module_streams', 'channels', 'live_patches'] as const;
 
-function toScanTarget(r: {
+export function toScanTarget(r: {
   id: string;
   name: string;
   release_id: string | null;
@@ -256,6 +257,8 @@ export async function findingPackagesOn(on: Executor, advisoryPks: readonly numb
 
 /** How many of a target's findings are not closed (open, no-fix, mitigated, accepted). */
 export async function countActiveFindings(on: Executor, targetId: string): Promise<number> {
+  const st = directStatement(on, `select count(*) as n from "findings" where "target_id" = ? and "status" in ('open', 'no-fix', 'mitigated', 'accepted')`);
+  if (st !== null) return (st.get(targetId) as { n: number }).n;
   const ex = kx(on);
   const r = await ex
     .selectFrom('findings')

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { chunks } from '../chunk.js';
+import { directStatement } from '../sqlite-direct.js';
 import { kx, type Executor } from '../database.js';
 
 /**
@@ -108,7 +109,11 @@ export async function expiredAcceptances(on: Executor, now: string): Promise<Acc
   // Every scan asks this first, so it is a range of the accepted_until index alone: with a status
   // condition beside it SQLite walked the status index through every withdrawn finding (as long
   // as the re-scan of an agent report, in a store of 200,000 findings: bench/acceptance.bench.ts).
-  const candidates = await kx(on).selectFrom('findings').select(['pk', 'status', 'closed_from']).where('accepted_until', '<=', now).execute();
+  const st = directStatement(on, 'select "pk", "status", "closed_from" from "findings" where "accepted_until" <= ?');
+  const candidates =
+    st !== null
+      ? (st.all(now) as { pk: number; status: string; closed_from: string | null }[])
+      : await kx(on).selectFrom('findings').select(['pk', 'status', 'closed_from']).where('accepted_until', '<=', now).execute();
   const pks = candidates.filter((r) => r.status === 'accepted' || (r.status === 'withdrawn' && r.closed_from === 'accepted')).map((r) => r.pk);
   const out: AcceptanceRow[] = [];
   for (const c of chunks(pks, 1, 5000)) out.push(...(await baseQuery(on).where('findings.pk', 'in', c).execute()));

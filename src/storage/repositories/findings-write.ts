@@ -3,6 +3,7 @@ import { severityRank } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { chunks, rowChunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
+import { directStatement, marks } from '../sqlite-direct.js';
 import { advisoryPksOf } from './builds.js';
 import { insertFindingRows } from './findings-bulk.js';
 import type { FindingsTable } from '../schema.js';
@@ -54,6 +55,23 @@ interface Existing {
   source_package: string | null;
 }
 
+const EXISTING = [
+  'pk',
+  'target_id',
+  'advisory_pk',
+  'package',
+  'arch',
+  'installed',
+  'fixed',
+  'severity',
+  'status',
+  'reason',
+  'closed_at',
+  'closed_from',
+  'accepted_until',
+  'source_package',
+] as const;
+
 const identity = (apk: number, pkg: string, arch: string): string => `${String(apk)}\u0000${pkg}\u0000${arch}`;
 
 async function existingRows(on: Executor, targetIds: readonly string[], scope: FindingScope): Promise<Existing[]> {
@@ -65,25 +83,18 @@ async function existingRows(on: Executor, targetIds: readonly string[], scope: F
   for (const t of chunks(targetIds, 1, 2000))
     for (const a of advisoryChunks)
       for (const n of names === undefined ? [undefined] : chunks(names, 1, 10_000)) {
-        let q = ex
-          .selectFrom('findings')
-          .select([
-            'pk',
-            'target_id',
-            'advisory_pk',
-            'package',
-            'arch',
-            'installed',
-            'fixed',
-            'severity',
-            'status',
-            'reason',
-            'closed_at',
-            'closed_from',
-            'accepted_until',
-            'source_package',
-          ])
-          .where('target_id', 'in', t);
+        // In a transaction on SQLite (an agent report's): a kept statement (sqlite-direct.ts).
+        const st = directStatement(
+          on,
+          `select ${EXISTING.map((c) => `"${c}"`).join(', ')} from "findings" where "target_id" in (${marks(t.length)})` +
+            (a === undefined ? '' : ` and "advisory_pk" in (${marks(a.length)})`) +
+            (n === undefined ? '' : ` and "package" in (${marks(n.length)})`),
+        );
+        if (st !== null) {
+          for (const r of st.all(...t, ...(a ?? []), ...(n ?? [])) as Existing[]) out.push(r);
+          continue;
+        }
+        let q = ex.selectFrom('findings').select(EXISTING).where('target_id', 'in', t);
         if (a !== undefined) q = q.where('advisory_pk', 'in', a);
         if (n !== undefined) q = q.where('package', 'in', n);
         for (const r of await q.execute()) out.push(r);
@@ -145,7 +156,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
   const counts = new Map<string, FindingCounts>();
   for (const s of sets) counts.set(s.targetId, { opened: 0, kept: 0, reopened: 0, closed: 0 });
   if (sets.length === 0) return counts;
-  const existing = await existingRows(ex, [...counts.keys()], scope);
+  const existing = await existingRows(on, [...counts.keys()], scope);
   const byTarget = new Map<string, Map<string, Existing>>();
   for (const r of existing) {
     let m = byTarget.get(r.target_id);
@@ -245,7 +256,11 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
         })),
       )
       .execute();
-  for (const c of chunks(seenOnly, 1, 5000)) await ex.updateTable('findings').set({ last_seen_at: now }).where('pk', 'in', c).execute();
+  for (const c of chunks(seenOnly, 1, 5000)) {
+    const st = directStatement(on, `update "findings" set "last_seen_at" = ? where "pk" in (${marks(c.length)})`);
+    if (st !== null) st.run(now, ...c);
+    else await ex.updateTable('findings').set({ last_seen_at: now }).where('pk', 'in', c).execute();
+  }
   // Absent now. A report's "fixed" claims the host changed: only a finding whose build is gone
   // (updated, removed, or a kernel no longer running) closes as `fixed`. One whose build is
   // still there disappeared because the feed changed — the advisory withdrawn, left without any

@@ -1,9 +1,17 @@
 import { PostgresAdapter } from 'kysely';
+import { BulwarkError } from '../../core/errors.js';
 import type { InstalledPackage, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
+import type { Statement } from 'better-sqlite3';
+import type { Selectable } from 'kysely';
 import { kx, type Executor } from '../database.js';
-import { jsonList } from './builds.js';
+import { directStatement, marks } from '../sqlite-direct.js';
+import { jsonList, toInstalled, toScanTarget, type ScanTargetRow, type StoredBuild } from './builds.js';
+import type { PackageRow, TargetsTable } from '../schema.js';
 import { packageKey, packageRow } from './targets.js';
+
+const PACKAGE_COLUMNS = ['key', 'family', 'name', 'epoch', 'version', 'release', 'arch', 'source_name', 'source_version', 'source_origin'] as const;
+const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
 /** An agent report stored as the difference from the report before it (issue #14). */
 export interface InventoryDelta {
@@ -13,6 +21,8 @@ export interface InventoryDelta {
   /** The builds the target no longer holds, and those it now holds that it did not (keys as packageKey makes them). */
   goneKeys: readonly string[];
   added: readonly InstalledPackage[];
+  /** The keys of every build of the changed names the report holds (added or not): their stored rows come back as `held`. */
+  heldKeys: readonly string[];
   /** The new report's fingerprint and held digest (heldDigestText). */
   sha256: string;
   heldDigest: string;
@@ -33,6 +43,9 @@ export interface AppliedDelta {
   before: { release: string | null; runningKernel: string | null };
   streams: TargetStreams;
   livePatchesChanged: boolean;
+  /** The target as scanTargets reads it after the delta, and its builds of `heldKeys` (what heldBuildsNamed reads for the changed names). */
+  target: ScanTargetRow;
+  held: StoredBuild[];
 }
 
 /**
@@ -46,58 +59,109 @@ export interface AppliedDelta {
 export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Promise<AppliedDelta | null> {
   const ex = kx(on);
   const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
-  const t = await ex
-    .selectFrom('targets')
-    .select(['release_id', 'running_kernel', 'live_patches', 'held_digest', 'inventory_sha256', 'module_streams', 'channels'])
-    .where('id', '=', d.targetId)
-    .$if(pg, (q) => q.forUpdate())
-    .executeTakeFirst();
+  // On SQLite each statement runs as a kept prepared statement (sqlite-direct.ts), the same SQL as the query built beside it.
+  const direct = (text: string): Statement | null => directStatement(on, text);
+  const columns = ['name', 'release_id', 'running_kernel', 'live_patches', 'held_digest', 'inventory_sha256', 'module_streams', 'channels'] as const;
+  const read = direct(`select ${quoted(columns)} from targets where id = ?`);
+  const t =
+    read !== null
+      ? (read.get(d.targetId) as Pick<Selectable<TargetsTable>, (typeof columns)[number]> | undefined)
+      : await ex
+          .selectFrom('targets')
+          .select(columns)
+          .where('id', '=', d.targetId)
+          .$if(pg, (q) => q.forUpdate())
+          .executeTakeFirst();
   if (t?.inventory_sha256 !== d.base.sha256 || t.held_digest !== d.base.heldDigest) return null;
   const addedByKey = new Map(d.added.map((p) => [packageKey(p), p]));
   const pks = new Map<string, number>();
+  const rows = new Map<string, PackageRow>();
   const find = async (keys: readonly string[]): Promise<void> => {
-    for (const c of chunks(keys, 1, 5000))
-      for (const r of await ex.selectFrom('packages').select(['pk', 'key']).where('key', 'in', c).execute()) pks.set(r.key, r.pk);
+    for (const c of chunks(keys, 1, 5000)) {
+      const st = direct(`select * from packages where "key" in (${marks(c.length)})`);
+      for (const r of st !== null ? (st.all(c) as PackageRow[]) : await ex.selectFrom('packages').selectAll().where('key', 'in', c).execute()) {
+        pks.set(r.key, r.pk);
+        rows.set(r.key, r);
+      }
+    }
   };
-  await find([...d.goneKeys, ...addedByKey.keys()]);
+  await find([...new Set([...d.goneKeys, ...addedByKey.keys(), ...d.heldKeys])]);
   const fresh = [...addedByKey].filter(([k]) => !pks.has(k)).map(([k, p]) => packageRow(k, p));
-  for (const c of rowChunks(fresh))
-    for (const r of await ex
-      .insertInto('packages')
-      .values(c)
-      // Another writer may have added the same package meanwhile; its row is as good as ours.
-      .onConflict((oc) => oc.column('key').doNothing())
-      .returning(['pk', 'key'])
-      .execute())
+  const insert = direct(
+    `insert into packages (${quoted(PACKAGE_COLUMNS)}) values (${marks(PACKAGE_COLUMNS.length)}) on conflict ("key") do nothing returning pk`,
+  );
+  for (const c of rowChunks(fresh)) {
+    const byKey = new Map(c.map((row) => [row.key, row]));
+    const inserted =
+      insert !== null
+        ? c.flatMap((row) => {
+            const r = insert.get(PACKAGE_COLUMNS.map((k) => row[k] ?? null)) as { pk: number } | undefined;
+            return r === undefined ? [] : [{ pk: r.pk, key: row.key }];
+          })
+        : await ex
+            .insertInto('packages')
+            .values(c)
+            // Another writer may have added the same package meanwhile; its row is as good as ours.
+            .onConflict((oc) => oc.column('key').doNothing())
+            .returning(['pk', 'key'])
+            .execute();
+    for (const r of inserted) {
       pks.set(r.key, r.pk);
+      rows.set(r.key, { ...(byKey.get(r.key) as ReturnType<typeof packageRow>), pk: r.pk });
+    }
+  }
   await find([...addedByKey.keys()].filter((k) => !pks.has(k)));
+  const held: StoredBuild[] = [];
+  for (const k of new Set(d.heldKeys)) {
+    const r = rows.get(k);
+    // A build of a changed name the target holds has a row (it held it, or it was just added).
+    if (r === undefined) throw new BulwarkError('internal', 'applyInventoryDelta: a held build has no packages row');
+    held.push({ pk: r.pk, pkg: toInstalled(r) });
+  }
   const gone = d.goneKeys.flatMap((k) => (pks.has(k) ? [pks.get(k) as number] : []));
-  for (const c of chunks(gone, 1, 5000)) await ex.deleteFrom('target_packages').where('target_id', '=', d.targetId).where('package_pk', 'in', c).execute();
+  for (const c of chunks(gone, 1, 5000)) {
+    const st = direct(`delete from target_packages where target_id = ? and package_pk in (${marks(c.length)})`);
+    if (st !== null) st.run(d.targetId, ...c);
+    else await ex.deleteFrom('target_packages').where('target_id', '=', d.targetId).where('package_pk', 'in', c).execute();
+  }
   const links = [...addedByKey.keys()].map((k) => ({ target_id: d.targetId, package_pk: pks.get(k) as number }));
-  for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
+  const link = direct('insert into target_packages (target_id, package_pk) values (?, ?)');
+  if (link !== null) for (const l of links) link.run(l.target_id, l.package_pk);
+  else for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
   // What setReportedHost, saveInventory and setInventoryFingerprint write for a whole report, in one statement.
-  await ex
-    .updateTable('targets')
-    .set({
-      kind: 'host',
-      address: d.address,
-      image: d.image,
-      inventory_at: d.collectedAt,
-      inventory_sha256: d.sha256,
-      held_digest: d.heldDigest,
-      running_kernel: d.runningKernel,
-      reboot_required: d.rebootRequired === null ? null : d.rebootRequired ? 1 : 0,
-      module_streams: d.streams.modules === null ? null : JSON.stringify(d.streams.modules),
-      channels: d.streams.channels === null ? null : JSON.stringify(d.streams.channels),
-      live_patches: d.livePatches,
-      release_id: d.release,
-      arch: d.arch,
-    })
-    .where('id', '=', d.targetId)
-    .execute();
+  const set = {
+    kind: 'host' as const,
+    address: d.address,
+    image: d.image,
+    inventory_at: d.collectedAt,
+    inventory_sha256: d.sha256,
+    held_digest: d.heldDigest,
+    running_kernel: d.runningKernel,
+    reboot_required: d.rebootRequired === null ? null : d.rebootRequired ? 1 : 0,
+    module_streams: d.streams.modules === null ? null : JSON.stringify(d.streams.modules),
+    channels: d.streams.channels === null ? null : JSON.stringify(d.streams.channels),
+    live_patches: d.livePatches,
+    release_id: d.release,
+    arch: d.arch,
+  };
+  const names = Object.keys(set) as (keyof typeof set)[];
+  const update = direct(`update targets set ${names.map((k) => `"${k}" = ?`).join(', ')} where id = ?`);
+  if (update !== null) update.run(...names.map((k) => set[k] ?? null), d.targetId);
+  else await ex.updateTable('targets').set(set).where('id', '=', d.targetId).execute();
   return {
     before: { release: t.release_id, runningKernel: t.running_kernel },
     streams: { modules: jsonList(t.module_streams), channels: jsonList(t.channels) },
     livePatchesChanged: (t.live_patches ?? null) !== d.livePatches,
+    target: toScanTarget({
+      id: d.targetId,
+      name: t.name,
+      release_id: d.release,
+      running_kernel: d.runningKernel,
+      inventory_at: d.collectedAt,
+      module_streams: d.streams.modules === null ? null : JSON.stringify(d.streams.modules),
+      channels: d.streams.channels === null ? null : JSON.stringify(d.streams.channels),
+      live_patches: d.livePatches,
+    }),
+    held,
   };
 }
