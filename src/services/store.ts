@@ -1,4 +1,4 @@
-import { openDatabase, resolveLocation, type DatabaseLocation, type Db } from '../storage/index.js';
+import { openDatabase, resolveLocation, startCheckpointer, type Checkpointer, type DatabaseLocation, type Db } from '../storage/index.js';
 
 export type { Db } from '../storage/index.js';
 /** Database errors an operator can act on (busy, full) as BulwarkErrors, for the CLI and the API. */
@@ -21,4 +21,18 @@ export type { DatabaseLocation } from '../storage/index.js';
 /** Where the configured database is (`--db PATH`, else BULWARK_DATABASE_URL, else the default SQLite file), without opening it. */
 export function storeLocation(opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv }): DatabaseLocation {
   return resolveLocation(opts);
+}
+
+/**
+ * `bulwark serve`'s WAL checkpoints in a worker thread (storage/checkpointer.ts), on a SQLite
+ * file; null on PostgreSQL or in memory. Closed before `db`.
+ * @example const cp = checkpointerForStore(db, { dbPath: undefined }); … await cp?.close();
+ */
+export function checkpointerForStore(
+  db: Db,
+  opts: { dbPath?: string | undefined; env?: NodeJS.ProcessEnv; onError?: (message: string) => void },
+): Checkpointer | null {
+  const at = resolveLocation(opts);
+  if (at.kind !== 'sqlite') return null;
+  return startCheckpointer(db, at.path, opts.onError === undefined ? {} : { onError: opts.onError });
 }

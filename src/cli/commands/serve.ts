@@ -13,7 +13,7 @@ import { listUsers } from '../../services/sessions.js';
 import { schedulerTick } from '../../services/scheduler.js';
 import { loadNotifyFile, startNotifier } from '../../services/notify.js';
 import { SCHEDULER } from '../../services/audit.js';
-import { openStore } from '../../services/store.js';
+import { checkpointerForStore, openStore } from '../../services/store.js';
 import { readPoolForStore } from '../../services/read-pool.js';
 import { createToken, listTokens, revokeToken, type Role } from '../../services/tokens.js';
 import { VERSION } from '../../version.js';
@@ -74,6 +74,14 @@ export async function serveCommand(
   const identityDir = sshKeyDir(o.io.env, { server: true });
   // The findings pages are read in worker threads on SQLite: one heavy page never holds the others.
   const reads = readPoolForStore(db, { dbPath: o.dbPath, env: o.io.env });
+  // WAL checkpoints in a worker thread on SQLite: no request waits for one (issue #14).
+  const checkpoints = checkpointerForStore(db, {
+    dbPath: o.dbPath,
+    env: o.io.env,
+    onError: (m) => {
+      log.error('checkpoint', { error: m });
+    },
+  });
   try {
     if (o.demo && (await listHosts(db)).length === 0) await runDemo(db);
     const server = await startServer(db, {
@@ -161,6 +169,7 @@ export async function serveCommand(
     await server.close();
     return EXIT.ok;
   } finally {
+    await checkpoints?.close();
     await reads?.close();
     await db.close();
   }
