@@ -44,4 +44,18 @@ describe('BucketSpool', () => {
       await b.dispose();
     }
   });
+
+  it('counts a bucket read back no longer towards its memory', async () => {
+    const b = new BucketSpool(100);
+    try {
+      expect(b.put(0, 'x'.repeat(90))).toBeUndefined();
+      expect(await text(b, 0)).toBe('x'.repeat(90));
+      // 90 bytes wait, not 180: no spill.
+      expect(b.put(1, 'y'.repeat(90))).toBeUndefined();
+      expect(b.spills).toBe(0);
+      expect(await text(b, 1)).toBe('y'.repeat(90));
+    } finally {
+      await b.dispose();
+    }
+  });
 });

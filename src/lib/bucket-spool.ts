@@ -21,6 +21,8 @@ export class BucketSpool {
   private dir: string | null = null;
   private file: FileHandle | null = null;
   private end = 0;
+  /** How many times the memory was full and went to disk. */
+  spills = 0;
 
   /** `limit`: bytes (of UTF-8) waiting in memory at most. */
   constructor(private readonly limit = 1 << 22) {}
@@ -41,6 +43,7 @@ export class BucketSpool {
   }
 
   private async spill(): Promise<void> {
+    this.spills++;
     if (this.file === null) {
       this.dir = mkdtempSync(join(tmpdir(), 'bulwark-buckets-'));
       this.file = await open(join(this.dir, 'buckets'), 'w+', 0o600);
@@ -78,7 +81,7 @@ export class BucketSpool {
     this.waitingBytes = 0;
   }
 
-  /** A bucket's text, in the order added, in pieces of UTF-8 (each of whole texts as added). */
+  /** A bucket's text, in the order added, in pieces of UTF-8 (each of whole texts as added); read once (what waited in memory is let go). */
   async *read(bucket: number): AsyncGenerator<Buffer> {
     const file = this.file;
     if (file !== null)
@@ -92,7 +95,12 @@ export class BucketSpool {
         yield b;
       }
     const w = this.waiting.get(bucket);
-    if (w !== undefined) yield* w.take(true);
+    if (w !== undefined) {
+      // What was read no longer counts towards the memory limit.
+      this.waiting.delete(bucket);
+      this.waitingBytes -= w.bytes;
+      yield* w.take(true);
+    }
   }
 
   /** Closes and removes the temporary file. */

@@ -124,17 +124,17 @@ export async function* findingBatches(db: Db, q: FindingsQuery = {}, o: StreamOp
 
 /**
  * The rows of a risk order (without `skip` and `limit`) in the base order, each with its group
- * in the risk order, and the number of groups (told before the first batch): the risk order is
+ * in the risk order, and each group's least severity rank (told before the first batch; at least one group, -1 without a sort): the risk order is
  * the groups in turn, each in the base order, so a writer that appends each rendered row to its
  * group's bucket (lib/bucket-spool.ts) writes the risk order without sorting the rows by it.
  * With `skip` or `limit`, or without a risk sort, the batches come in the order itself.
  * @example for await (const b of rankedBatches(db, { sort: 'risk' }, {}, (n) => …)) for (const [i, r] of b.rows.entries()) bucket(b.ranks[i], r)
  */
-export function rankedBatches(db: Db, q: FindingsQuery, o: StreamOptions, onGroups: (n: number) => void): AsyncGenerator<RankedBatch> {
+export function rankedBatches(db: Db, q: FindingsQuery, o: StreamOptions, onGroups: (least: number[]) => void): AsyncGenerator<RankedBatch> {
   return batches(db, q, o, true, onGroups);
 }
 
-async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (n: number) => void): AsyncGenerator<RankedBatch> {
+async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (least: number[]) => void): AsyncGenerator<RankedBatch> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   const { targets, byteOrdered } = rankedTargets(await targetNames(db));
@@ -202,7 +202,7 @@ async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: bool
       }
     }
   }
-  onGroups?.(Math.max(1, groups.length));
+  onGroups?.(groups.length === 0 ? [-1] : groups.map((g) => Math.min(...g.map((p) => severityRank(p.severity as Severity)))));
   // The rows go out in the base order, the risk order left to the caller (rankedBatches).
   const base = sort === undefined || (ranked && o.skip === undefined && o.limit === undefined);
   let skip = o.skip ?? 0;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Severity } from '../core/advisory.js';
+import { severityRank, type Severity } from '../core/advisory.js';
 import { BucketSpool } from '../lib/bucket-spool.js';
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
@@ -129,35 +129,54 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
 /**
  * The JSON or CSV report of a risk order, through rankedBatches: each rendered row is appended to
  * its group's bucket, and the buckets are written in turn. The bytes are those of the rows in the
- * order (each bucket in the base order), rendered once, spilled to disk when they are many.
+ * order (each bucket in the base order), rendered once, spilled to disk when they are many. The
+ * group being written (the first, at the start) takes its rows straight to the output, and when
+ * it is complete (the base order, most severe first, is past its pairs' severities) the next
+ * group's bucket is written and that group goes straight on: a risk order whose groups follow
+ * the severities (no KEV or EPSS signal apart) is written without a bucket.
  */
 async function writeByGroups(db: Db, q: FindingsQuery, format: 'json' | 'csv', out: Chunks, now: Date, o: WriteOptions): Promise<number> {
   // Tests' small runs spill (about 100 bytes a row); a fleet's report keeps 8 MiB in memory, so
   // each bucket is read back in few pieces.
   const buckets = new BucketSpool(o.runSize === undefined ? 1 << 23 : o.runSize * 100);
   let n = 0;
-  let groups = 0;
+  // Each group's least severity rank; the group written straight to the output.
+  let least: number[] = [];
+  let head = 0;
   try {
     const json = findingJsonRows('    ');
     const line = csvLines();
     // Every JSON row after a comma: the first row written loses it.
     const render = format === 'json' ? (r: FindingRow): string => ',\n' + json(r) : (r: FindingRow): string => line(r) + '\r\n';
-    for await (const b of rankedBatches(db, q, o, (g) => (groups = g)))
-      for (let i = 0; i < b.rows.length; i++) {
-        const r = b.rows[i] as FindingRow;
-        n++;
-        o.onRow?.(r);
-        const spilling = buckets.put(b.ranks[i] as number, render(r));
-        if (spilling !== undefined) await spilling;
-      }
-    await out.write(format === 'json' ? `{\n  "generatedAt": ${JSON.stringify(now.toISOString())},\n  "findings": [` : CSV_HEADER + '\r\n');
     let first = format === 'json';
-    for (let g = 0; g < groups; g++)
+    const bucket = async (g: number): Promise<void> => {
       for await (const t of buckets.read(g)) {
         if (t.length === 0) continue;
         await out.write(first ? t.subarray(1) : t);
         first = false;
       }
+    };
+    await out.write(format === 'json' ? `{\n  "generatedAt": ${JSON.stringify(now.toISOString())},\n  "findings": [` : CSV_HEADER + '\r\n');
+    for await (const b of rankedBatches(db, q, o, (l) => (least = l)))
+      for (let i = 0; i < b.rows.length; i++) {
+        const r = b.rows[i] as FindingRow;
+        n++;
+        o.onRow?.(r);
+        // Past the head group's severities: it is complete (rows come most severe first).
+        const rank = severityRank(r.severity);
+        while (head < least.length - 1 && rank < (least[head] as number)) await bucket(++head);
+        // (A group already complete: a pair found after the groups were counted, written where it comes.)
+        const g = b.ranks[i] as number;
+        if (g <= head) {
+          const s = render(r);
+          if (out.add(first ? s.slice(1) : s)) await out.flush();
+          first = false;
+          continue;
+        }
+        const spilling = buckets.put(g, render(r));
+        if (spilling !== undefined) await spilling;
+      }
+    for (let g = head + 1; g < least.length; g++) await bucket(g);
     if (format === 'json') await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
     return n;
   } finally {
