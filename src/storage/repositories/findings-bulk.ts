@@ -39,18 +39,18 @@ const inserts = new WeakMap<BetterSqlite3.Database, { one: BetterSqlite3.Stateme
 
 /** Puts a row's values, in COLUMNS order, into `to` from index `at`. */
 function bindRow(to: unknown[], at: number, r: Insertable<FindingsTable>): void {
-  to[at] = r.target_id ?? null;
-  to[at + 1] = r.advisory_pk ?? null;
-  to[at + 2] = r.package ?? null;
-  to[at + 3] = r.arch ?? null;
-  to[at + 4] = r.installed ?? null;
+  to[at] = r.target_id;
+  to[at + 1] = r.advisory_pk;
+  to[at + 2] = r.package;
+  to[at + 3] = r.arch;
+  to[at + 4] = r.installed;
   to[at + 5] = r.fixed ?? null;
-  to[at + 6] = r.severity ?? null;
+  to[at + 6] = r.severity;
   to[at + 7] = r.severity_rank ?? null;
-  to[at + 8] = r.status ?? null;
+  to[at + 8] = r.status;
   to[at + 9] = r.reason ?? null;
-  to[at + 10] = r.first_seen_at ?? null;
-  to[at + 11] = r.last_seen_at ?? null;
+  to[at + 10] = r.first_seen_at;
+  to[at + 11] = r.last_seen_at;
   to[at + 12] = r.closed_at ?? null;
   to[at + 13] = r.closed_from ?? null;
   to[at + 14] = r.source_package ?? null;
