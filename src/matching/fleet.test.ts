@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Advisory, Fix } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
-import { affectedTargets, FleetIndex, matchFleet } from './fleet.js';
-import { matchPackages, type Match } from './match.js';
+import { affectedTargets, BuildMatcher, FleetIndex, judgeTarget, matchFleet } from './fleet.js';
+import { indexFixes, matchPackage, matchPackages, type Match } from './match.js';
+import type { HostStreams } from './applicability.js';
 import { rng } from '../../test/random.js';
 
 const R = 'azurelinux:3.0';
@@ -119,5 +120,52 @@ describe('affectedTargets follows the same rules as matching each target', () =>
     expect(new Map([...hit].map(([t, ms]) => [t, ms.map(key).sort()]))).toEqual(expected);
     expect([...hit.keys()].sort()).toEqual(['runs-old', 'twice', 'unknown']);
     expect(hit.get('twice')).toHaveLength(1);
+  });
+});
+
+describe('BuildMatcher and judgeTarget', () => {
+  const fixes = indexFixes(
+    [
+      advisory('C', [{ package: 'curl', fixed: '0:1.5-1.azl3' }]),
+      advisory('M', [{ package: 'curl', fixed: '0:1.6-1.azl3', module: 'curl:2' }]),
+      advisory('Z', [{ package: 'zlib', fixed: '0:1.5-1.azl3' }]),
+    ],
+    R,
+    'rpm',
+  );
+
+  it('matches a build for the streams of each call, calls with other streams in between', () => {
+    const matcher = new BuildMatcher(fixes);
+    const curl = pkg('curl', 1, null);
+    const two: HostStreams = { modules: ['curl:2'], channels: null };
+    const one: HostStreams = { modules: ['curl:1'], channels: null };
+    const unknown: HostStreams = { modules: null, channels: null };
+    for (const s of [two, one, two, { ...one }, unknown, two, unknown])
+      expect(matcher.matches(1, curl, s).map(key)).toEqual(matchPackage(fixes, curl, s).map(key));
+    // Once per build and set of streams.
+    expect(matcher.matched).toBe(3);
+  });
+
+  it('matches a (name, arch, version) held as several builds once, and each other version and arch', () => {
+    const curl = pkg('curl', 1, null);
+    const builds = [
+      { key: 4, pkg: pkg('zlib', 1, null) },
+      { key: 3, pkg: { ...curl, sourceName: 'curl-other' } },
+      { key: 2, pkg: pkg('curl', 2, null) },
+      { key: 1, pkg: curl },
+      { key: 5, pkg: { ...curl, arch: 'aarch64' } },
+      { key: 6, pkg: pkg('curl', 2, null) },
+    ];
+    const { matches, judged } = judgeTarget(new BuildMatcher(fixes), builds, null);
+    expect(judged).toHaveLength(6);
+    expect(matches.map((m) => `${m.advisoryId} ${m.package} ${m.arch} ${m.installed}`)).toEqual([
+      'C curl aarch64 1.1-1.azl3',
+      'M curl aarch64 1.1-1.azl3',
+      'C curl x86_64 1.1-1.azl3',
+      'M curl x86_64 1.1-1.azl3',
+      'C curl x86_64 1.2-1.azl3',
+      'M curl x86_64 1.2-1.azl3',
+      'Z zlib x86_64 1.1-1.azl3',
+    ]);
   });
 });

@@ -26,6 +26,8 @@ export class BuildMatcher {
   readonly fixes: FixIndex;
   /** By the host's streams (streamsKey), then by build: a build is matched once per set of enabled streams and channels. */
   private readonly memo = new Map<string, Map<number, Match[]>>();
+  /** The streams of the last call and their builds' matches: a target's builds are matched in a row, with one streams object. */
+  private last: { streams: HostStreams; byBuild: Map<number, Match[]> } | undefined;
   private count = 0;
 
   constructor(fixes: FixIndex) {
@@ -37,9 +39,13 @@ export class BuildMatcher {
    * once per key and set: a fix for another stream, or behind a channel, applies differently).
    */
   matches(key: number, p: InstalledPackage, streams: HostStreams = UNKNOWN_STREAMS): Match[] {
-    const sk = streamsKey(streams);
-    let byBuild = this.memo.get(sk);
-    if (byBuild === undefined) this.memo.set(sk, (byBuild = new Map<number, Match[]>()));
+    let byBuild = this.last?.streams === streams ? this.last.byBuild : undefined;
+    if (byBuild === undefined) {
+      const sk = streamsKey(streams);
+      byBuild = this.memo.get(sk);
+      if (byBuild === undefined) this.memo.set(sk, (byBuild = new Map<number, Match[]>()));
+      this.last = { streams, byBuild };
+    }
     let m = byBuild.get(key);
     if (m === undefined) {
       byBuild.set(key, (m = matchPackage(this.fixes, p, streams)));
@@ -75,18 +81,29 @@ export function judgeTarget(
   const sorted = [...builds].sort((a, b) =>
     a.pkg.name < b.pkg.name ? -1 : a.pkg.name > b.pkg.name ? 1 : a.pkg.arch < b.pkg.arch ? -1 : a.pkg.arch > b.pkg.arch ? 1 : a.key - b.key,
   );
-  const keyOf = new Map(sorted.map((b) => [b.pkg, b.key]));
-  const judged = packagesToJudge(
-    sorted.map((b) => b.pkg),
-    runningKernel,
-  );
-  // The same package listed twice (an import with duplicates) is matched once.
-  const seen = new Set<string>();
+  const keyOf = new Map<InstalledPackage, number>();
+  const pkgs: InstalledPackage[] = [];
+  for (const b of sorted) {
+    keyOf.set(b.pkg, b.key);
+    pkgs.push(b.pkg);
+  }
+  const judged = packagesToJudge(pkgs, runningKernel);
+  // The same package listed twice (an import with duplicates) is matched once. The builds of a
+  // (name, arch) are next to each other in this order, so duplicates are looked for only among
+  // them, and only once there are two (the versions of a lone build are not even made).
   const matches: Match[] = [];
+  let first: InstalledPackage | undefined;
+  let versions: Set<string> | undefined;
   for (const p of judged) {
-    const k = `${p.name}\u0000${p.arch}\u0000${installedVersion(p)}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    if (first === undefined || p.name !== first.name || p.arch !== first.arch) {
+      first = p;
+      versions = undefined;
+    } else {
+      versions ??= new Set([installedVersion(first)]);
+      const v = installedVersion(p);
+      if (versions.has(v)) continue;
+      versions.add(v);
+    }
     for (const m of matcher.matches(keyOf.get(p) ?? -1, p, streams)) matches.push(m);
   }
   return { matches, judged };

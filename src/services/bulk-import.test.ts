@@ -112,4 +112,23 @@ requires(data, FEED, tool('tar')).describe('bulwark hosts import (issue #14)', (
     ]);
     expect((await listTargets(db)).map((t) => t.name)).toContain('linked-01');
   }, 300_000);
+  it("records a host's one arch (noarch aside), and none for a host of two", async () => {
+    const line = (name: string, arches: string[]): string =>
+      JSON.stringify({
+        name,
+        release: 'azurelinux:3.0',
+        inventory: arches.map((a, n) => `p${String(n)}\t0\t1.0\t1.azl3\t${a}\tp${String(n)}-1.0-1.azl3.src.rpm`).join('\n') + '\n',
+      });
+    writeFileSync(
+      join(dir, 'arches.jsonl'),
+      [
+        line('arch-one', ['noarch', 'aarch64', 'noarch', 'aarch64']),
+        line('arch-two', ['x86_64', 'noarch', 'x86_64', 'aarch64', 'x86_64']),
+        line('arch-none', ['noarch', 'noarch']),
+      ].join('\n') + '\n',
+    );
+    expect((await importInventories(db, join(dir, 'arches.jsonl'))).hosts).toBe(3);
+    const arch = new Map((await listTargets(db)).map((t) => [t.name, t.arch]));
+    expect([arch.get('arch-one'), arch.get('arch-two'), arch.get('arch-none')]).toEqual(['aarch64', null, null]);
+  }, 300_000);
 });

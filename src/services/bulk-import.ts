@@ -165,8 +165,16 @@ export async function importInventories(db: Db, path: string, o: BulkImportOptio
       // names host by host first (repositories, learned claims, the shipped map).
       const given: { targetId: string; release: string; arch: string | null; packages: InstalledPackage[] }[] = [];
       for (const h of todo) {
-        const arches = new Set(h.packages.map((p) => p.arch).filter((a) => a !== 'noarch' && a !== 'all' && a !== '(none)'));
-        const arch = arches.size === 1 ? ([...arches][0] ?? null) : null;
+        // The host's one arch (noarch and the like aside); none when it lists two.
+        let arch: string | null = null;
+        for (const p of h.packages) {
+          if (p.arch === 'noarch' || p.arch === 'all' || p.arch === '(none)' || p.arch === arch) continue;
+          if (arch !== null) {
+            arch = null;
+            break;
+          }
+          arch = p.arch;
+        }
         const t = await upsertTarget(tx, { name: h.name, kind: 'host', release: h.release }, now);
         ids.add(t.id);
         // Its inventory replaced whole below: links held back for an earlier one are void.

@@ -51,7 +51,18 @@ export function judgeHeld(
   }
   if (eol !== null) current.push({ ...eol, sourcePackage: eol.package });
   // The builds the host has now: a finding closes as `fixed` only when its build is not among them.
-  const present: InstalledBuild[] = judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) }));
-  if (release !== null) present.push({ package: '(release)', arch: '-', installed: release });
-  return { current, present, matches };
+  // Made when first read: a scan reads them only for stored findings no longer found (an initial
+  // load has none, and would make 6 M of them at 10,000 hosts).
+  let present: InstalledBuild[] | undefined;
+  return {
+    current,
+    get present(): InstalledBuild[] {
+      if (present === undefined) {
+        present = judged.map((p) => ({ package: p.name, arch: p.arch, installed: installedVersion(p) }));
+        if (release !== null) present.push({ package: '(release)', arch: '-', installed: release });
+      }
+      return present;
+    },
+    matches,
+  };
 }

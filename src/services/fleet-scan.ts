@@ -322,7 +322,14 @@ async function runRelease(
       const sets: TargetFindingSet[] = batch.map((t) => {
         const j = judgeHeld(matcher, held.get(t.id) ?? [], t, pkOf, eol, w.full ? w.release : null);
         if (o.sources === true) result.sources.set(t.id, new Map(j.matches.map((m) => [packageSourceKey(m), m.packageSource])));
-        return { targetId: t.id, current: j.current, builds: j.present };
+        // Its builds read only when a stored finding is no longer found (writeFindingSets).
+        return {
+          targetId: t.id,
+          current: j.current,
+          get builds() {
+            return j.present;
+          },
+        };
       });
       return writeFindingSets(tx, sets, w.writeScope, at);
     });

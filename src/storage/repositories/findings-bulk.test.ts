@@ -112,6 +112,26 @@ describe.each(testDatabases())('bulk findings writes on $name', ({ name, open })
     expect(await findingRows(b)).toEqual(want);
   });
 
+  it('stores many new findings in a transaction (50-row statements and single rows) as outside one, numbered in the order given', async () => {
+    const outside = await sets(a, 61);
+    const inside = await sets(b, 61);
+    await writeFindingSets(a, outside, {}, T0);
+    await transaction(b, (tx) => writeFindingSets(tx, inside, {}, T0));
+    const want = await findingRows(a);
+    expect(want.length).toBe(121);
+    expect(await findingRows(b)).toEqual(want);
+    const order = await rawKysely(b)
+      .selectFrom('findings')
+      .innerJoin('targets', 'targets.id', 'findings.target_id')
+      .select(['targets.name', 'findings.advisory_pk'])
+      .orderBy('findings.pk')
+      .execute();
+    const names = new Map((await rawKysely(b).selectFrom('targets').select(['id', 'name']).execute()).map((t) => [t.id, t.name]));
+    expect(order.map((r) => `${r.name} ${String(r.advisory_pk)}`)).toEqual(
+      inside.flatMap((s) => s.current.map((f) => `${String(names.get(s.targetId))} ${String(f.advisoryPk)}`)),
+    );
+  });
+
   it('drops the secondary indexes only for a scan that at least doubles the findings, and builds them again as they were', async () => {
     const first = await sets(a, 6);
     const before = await indexesOf(a);

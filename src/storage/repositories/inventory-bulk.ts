@@ -88,7 +88,7 @@ export async function saveInventories(
   for (const s of snapshots) {
     const keys = keysOf.get(s.targetId) ?? [];
     const now = new Set(keys.map((k) => pks.get(k) as number));
-    out.set(s.targetId, { packages: keys.length, newPackages: keys.filter((k) => missing.has(k)).length });
+    out.set(s.targetId, { packages: keys.length, newPackages: missing.size === 0 ? 0 : keys.filter((k) => missing.has(k)).length });
     if (pending !== undefined) {
       // Held back whole (the list is then all the target holds): links stored before go.
       if ((held.get(s.targetId)?.size ?? 0) > 0) await ex.deleteFrom('target_packages').where('target_id', '=', s.targetId).execute();

@@ -33,13 +33,14 @@ export async function learnSourceNamesOfMany(
 ): Promise<void> {
   // A target listed twice: its pairs add up in order, the later winning, as two reports would.
   const given = new Map<string, Map<string, string>>();
-  for (const i of inventories)
+  for (const i of inventories) {
+    let pairs = given.get(i.targetId);
     for (const p of i.packages)
       if (p.family === 'rpm' && p.sourceName !== null && (p.sourceOrigin === undefined || p.sourceOrigin === 'given')) {
-        let pairs = given.get(i.targetId);
         if (pairs === undefined) given.set(i.targetId, (pairs = new Map<string, string>()));
         pairs.set(p.name, p.sourceName);
       }
+  }
   if (given.size === 0) return;
   const ex = kx(on);
   const held = new Map<string, string>();
@@ -52,9 +53,10 @@ export async function learnSourceNamesOfMany(
       .execute())
       held.set(r.target_id, r.claims);
   const delta: ClaimDelta = new Map();
+  const fragments: Fragments = new Map();
   const sets: { target_id: string; release_id: string; claims: string; learned_at: string }[] = [];
   for (const [targetId, pairs] of given) {
-    const text = claimsText(pairs);
+    const text = claimsText(pairs, fragments);
     const before = held.get(targetId);
     // Most reports claim what their host claimed last time, in the same order: nothing to do.
     if (before === text) continue;
@@ -73,7 +75,7 @@ export async function learnSourceNamesOfMany(
       claims.set(name, source);
       changed = true;
     }
-    if (changed) sets.push({ target_id: targetId, release_id: release, claims: claimsText(claims), learned_at: now });
+    if (changed) sets.push({ target_id: targetId, release_id: release, claims: claimsText(claims, fragments), learned_at: now });
   }
   for (const c of rowChunks(sets))
     await ex
@@ -86,10 +88,19 @@ export async function learnSourceNamesOfMany(
   await addClaimCounts(ex, release, delta, now);
 }
 
+/** Each pair's text in a claim set (`"name":"source"`), by name then source: the hosts of a batch claim mostly the same pairs. */
+type Fragments = Map<string, Map<string, string>>;
+
 /** A claim set as stored: a JSON object binary → source, in the order given (built by hand: JSON.stringify of a 600-key object is three times slower). */
-function claimsText(pairs: ReadonlyMap<string, string>): string {
+function claimsText(pairs: ReadonlyMap<string, string>, fragments: Fragments): string {
   const parts: string[] = [];
-  for (const [name, source] of pairs) parts.push(`${JSON.stringify(name)}:${JSON.stringify(source)}`);
+  for (const [name, source] of pairs) {
+    let bySource = fragments.get(name);
+    if (bySource === undefined) fragments.set(name, (bySource = new Map<string, string>()));
+    let f = bySource.get(source);
+    if (f === undefined) bySource.set(source, (f = `${JSON.stringify(name)}:${JSON.stringify(source)}`));
+    parts.push(f);
+  }
   return `{${parts.join(',')}}`;
 }
 
