@@ -55,13 +55,28 @@ interface ReportState {
   count: number;
 }
 
-/** How many reports were stored as a difference, and how many whole (tests and benches read it). */
-export const reportDeltaCounts = { delta: 0, whole: 0 };
+/**
+ * A report stored whole, kept as it came until the host's next report needs it (then read into a
+ * ReportState): a fleet larger than MAX_REMEMBERED reporting in turn forgets each host before
+ * its next report, and reading every line again for nothing cost a quarter of such a report.
+ */
+interface PendingState {
+  pending: true;
+  sha256: string;
+  text: string;
+  report: Omit<AgentReport, 'packages'>;
+  /** How many packages the whole report stored. */
+  packages: number;
+  digest: readonly string[];
+}
 
-const remembered = new WeakMap<Db, Map<string, ReportState>>();
-const memoryOf = (db: Db): Map<string, ReportState> => {
+/** How many reports were stored as a difference, how many whole, and how many of those were read line by line again (tests and benches read it). */
+export const reportDeltaCounts = { delta: 0, whole: 0, read: 0 };
+
+const remembered = new WeakMap<Db, Map<string, ReportState | PendingState>>();
+const memoryOf = (db: Db): Map<string, ReportState | PendingState> => {
   let m = remembered.get(db);
-  if (m === undefined) remembered.set(db, (m = new Map<string, ReportState>()));
+  if (m === undefined) remembered.set(db, (m = new Map<string, ReportState | PendingState>()));
   return m;
 };
 
@@ -136,8 +151,16 @@ export interface ReportDelta {
  * stored whole (nothing remembered, another header, a line the difference cannot take).
  */
 export function planReportDelta(db: Db, targetId: string, text: string, sha256: string): ReportDelta | null {
-  const state = memoryOf(db).get(targetId);
-  if (state === undefined) return null;
+  const memory = memoryOf(db);
+  const kept = memory.get(targetId);
+  if (kept === undefined) return null;
+  const state = 'pending' in kept ? readPending(kept) : kept;
+  if (state === null) {
+    memory.delete(targetId);
+    return null;
+  }
+  // In place: the host keeps its turn among the remembered.
+  if (state !== kept) memory.set(targetId, state);
   const split = splitReport(text);
   if (split === null || split.header !== state.header) return null;
   // Line by line beside the last report: most lines are where they were. The ones that are not,
@@ -252,7 +275,7 @@ export function rememberDelta(db: Db, targetId: string, d: ReportDelta): void {
   const memory = memoryOf(db);
   const state = memory.get(targetId);
   memory.delete(targetId);
-  if (state?.sha256 !== d.baseSha256 || state.heldDigest !== d.baseHeldDigest) return;
+  if (state === undefined || 'pending' in state || state.sha256 !== d.baseSha256 || state.heldDigest !== d.baseHeldDigest) return;
   d.apply(state);
   memory.set(targetId, state);
 }
@@ -262,46 +285,53 @@ export function forgetReport(db: Db, targetId: string): void {
   memoryOf(db).delete(targetId);
 }
 
-/**
- * After a report stored whole: remembers it, when every line reads alone as it did in the whole
- * and the digest computed from them is the one stored (else the host is simply not remembered).
- */
+/** After a report stored whole: remembers it as it came (read by readPending when the host reports again). */
 export function rememberReport(db: Db, targetId: string, text: string, sha256: string, r: AgentReport, digest: readonly string[] | null | undefined): void {
   const memory = memoryOf(db);
   memory.delete(targetId);
   if (digest === null || digest === undefined || digest.length !== BUCKETS) return;
-  const split = splitReport(text);
-  if (split === null || split.lines.length > MAX_LINES) return;
+  const report: Omit<AgentReport, 'packages'> & { packages?: unknown } = { ...r };
+  delete report.packages;
+  memory.set(targetId, { pending: true, sha256, text, report, packages: r.packages.length, digest: [...digest] });
+  if (memory.size > MAX_REMEMBERED) for (const k of memory.keys()) if (memory.size > MAX_REMEMBERED) memory.delete(k);
+}
+
+/**
+ * A report stored whole, read line by line as the difference reads them: null (not remembered)
+ * unless every line reads alone as it did in the whole and the digest computed from them is the
+ * one stored.
+ */
+function readPending(p: PendingState): ReportState | null {
+  const split = splitReport(p.text);
+  if (split === null || split.lines.length > MAX_LINES) return null;
   const entries: (Line | null)[] = [];
   const ids = new Set<string>();
   const groups: string[][] = Array.from({ length: BUCKETS }, () => []);
   let count = 0;
   for (const l of split.lines) {
     const e = parseLine(l);
-    if (e === undefined) return;
+    if (e === undefined) return null;
     entries.push(e);
     if (e === null) continue;
     // The same package twice: parseInventory merges it (onceEach); not remembered.
     const id = identity(e.p);
-    if (ids.has(id)) return;
+    if (ids.has(id)) return null;
     ids.add(id);
     (groups[e.bucket] as string[]).push(packageKey(e.p));
     count++;
   }
-  if (count !== r.packages.length || groups.some((g, i) => bucketDigest(g) !== digest[i])) return;
-  const report: Omit<AgentReport, 'packages'> & { packages?: unknown } = { ...r };
-  delete report.packages;
-  memory.set(targetId, {
-    sha256,
-    heldDigest: heldDigestText(sha256, digest),
+  if (count !== p.packages || groups.some((g, i) => bucketDigest(g) !== p.digest[i])) return null;
+  reportDeltaCounts.read++;
+  return {
+    sha256: p.sha256,
+    heldDigest: heldDigestText(p.sha256, p.digest),
     header: split.header,
-    report,
+    report: p.report,
     lines: split.lines,
     entries,
-    digest: [...digest],
+    digest: [...p.digest],
     count,
-  });
-  if (memory.size > MAX_REMEMBERED) for (const k of memory.keys()) if (memory.size > MAX_REMEMBERED) memory.delete(k);
+  };
 }
 
 /**

@@ -216,4 +216,25 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
       expect(row.held_digest).toBe(d === null || row.inventory_sha256 === null ? null : heldDigestText(row.inventory_sha256, d.digest));
     }
   }, 120_000);
+
+  it('read a report stored whole line by line only when its host reports again (a fleet reporting in turn forgets it first)', async () => {
+    await transaction(db, (tx) => upsertAdvisories(tx, advisories(), new Date().toISOString()));
+    const key = randomBytes(32);
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
+    const agent = await getAgent(db, (await enrollAgent(db, key, { token, hostname: 'inc-read' })).agentId);
+    if (agent === null) throw new Error('no agent');
+    const held = NAMES.slice(0, 20).map((n, i) => pkg(n, i % 6));
+    const before = { ...reportDeltaCounts };
+    expect(await acceptAgentReport(db, agent, agentReportText(held))).toMatch(/^ok 20 packages/);
+    expect([reportDeltaCounts.whole - before.whole, reportDeltaCounts.read - before.read]).toEqual([1, 0]);
+    // The next report differs in one build: the last one is read now, and this one is its difference.
+    held[3] = pkg(held[3]!.name, 5);
+    expect(await acceptAgentReport(db, agent, agentReportText(held))).toMatch(/^ok 20 packages/);
+    expect([reportDeltaCounts.whole - before.whole, reportDeltaCounts.read - before.read, reportDeltaCounts.delta - before.delta]).toEqual([1, 1, 1]);
+    // Remembered as read: the one after is a difference again, with nothing read anew.
+    held[4] = pkg(held[4]!.name, 5);
+    expect(await acceptAgentReport(db, agent, agentReportText(held))).toMatch(/^ok 20 packages/);
+    expect([reportDeltaCounts.whole - before.whole, reportDeltaCounts.read - before.read, reportDeltaCounts.delta - before.delta]).toEqual([1, 1, 2]);
+    expect((await loadInventory(db, agent.targetId)).map((p) => `${p.name} ${p.version}`).sort()).toEqual(held.map((p) => `${p.name} ${p.version}`).sort());
+  });
 });
