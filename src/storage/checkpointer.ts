@@ -12,7 +12,7 @@ import { sqliteOf, type Db } from './database.js';
  * past SAFETY_PAGES (the worker stuck or dead: the WAL still cannot grow without bound).
  */
 export interface Checkpointer {
-  /** Checkpoints the worker has run (for tests and the bench). */
+  /** Checkpoints the worker has run (for tests). */
   runs(): Promise<number>;
   close(): Promise<void>;
 }

@@ -152,15 +152,16 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
     before: { release: t.release_id, runningKernel: t.running_kernel },
     streams: { modules: jsonList(t.module_streams), channels: jsonList(t.channels) },
     livePatchesChanged: (t.live_patches ?? null) !== d.livePatches,
+    // The row as just written.
     target: toScanTarget({
       id: d.targetId,
       name: t.name,
-      release_id: d.release,
-      running_kernel: d.runningKernel,
-      inventory_at: d.collectedAt,
-      module_streams: d.streams.modules === null ? null : JSON.stringify(d.streams.modules),
-      channels: d.streams.channels === null ? null : JSON.stringify(d.streams.channels),
-      live_patches: d.livePatches,
+      release_id: set.release_id,
+      running_kernel: set.running_kernel,
+      inventory_at: set.inventory_at,
+      module_streams: set.module_streams,
+      channels: set.channels,
+      live_patches: set.live_patches,
     }),
     held,
   };
