@@ -263,10 +263,23 @@ describe('inventory imports', () => {
     const dpkgL =
       'Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n||/ Name Version Architecture Description\n+++-====-=======-============-===========\nii  bash 5.2.15-2+b7 amd64 GNU Bourne Again SHell\n';
     expect(refusal(dpkgL)).toContain(`It looks like \`dpkg -l\` output, which names no source package; export it with: ${dpkgQf}`);
-    // Anything else keeps the plain refusal.
-    expect(refusal('hello world\n')).toMatch(
-      /not an inventory Bulwark reads \(rpm -qa or dpkg-query in the documented formats, a manifest of \.rpm file names, CycloneDX or SPDX JSON\)$/,
+    for (const dnf of [
+      'Installed Packages\ncurl.x86_64    7.76.1-26.el9    @baseos\n',
+      'Installed packages\nopenssl.x86_64   1:3.0.7-27.el9   @anaconda\n',
+      'bash.x86_64   5.2.15-1.azl3   @azurelinux-official-base\n',
+    ])
+      expect(refusal(dnf)).toContain(
+        `It looks like \`dnf list --installed\` (or \`yum list installed\`) output, which names no source package; export it with: ${rpmQf}`,
+      );
+    // Anything else: the line that was read, and both commands.
+    expect(refusal('curl 0:7.76.1-26.el9.x86_64\n')).toContain(
+      `not an inventory Bulwark reads (rpm -qa or dpkg-query in the documented formats, a manifest of .rpm file names, CycloneDX or SPDX JSON). Its first line, "curl 0:7.76.1-26.el9.x86_64", is none of these; export an rpm host's packages with: ${rpmQf}, a Debian or Ubuntu host's with: ${dpkgQf}`,
     );
+    // A JSON document that is no SBOM, or nothing at all: the plain refusal.
+    for (const other of ['{"packages": []}\n', '# only a comment\n'])
+      expect(refusal(other)).toMatch(
+        /not an inventory Bulwark reads \(rpm -qa or dpkg-query in the documented formats, a manifest of \.rpm file names, CycloneDX or SPDX JSON\)$/,
+      );
   });
 
   requires(tool('dpkg-query')).it("names the export command for this machine's own dpkg-query -W and dpkg -l output", () => {

@@ -83,7 +83,12 @@ function exportHint(text: string): string {
       if (/^gpg-pubkey-[0-9a-f]+-[0-9a-f]+$/.test(first)) return `. It looks like plain \`rpm -qa\` output${rpm}`;
     }
   }
-  return '';
+  if (/^installed packages$/i.test(first) || /^[^\s.]\S*\.[\w-]+\s+(?:\d+:)?[^\s:]+-[^\s]+\s+@?\S+$/.test(first))
+    return `. It looks like \`dnf list --installed\` (or \`yum list installed\`) output, which names no source package${rpm}`;
+  // Anything else (another tool's listing, fields in another order): the line that was read, and both commands.
+  if (first === '' || first.startsWith('{')) return '';
+  const shown = JSON.stringify(first.length > 120 ? `${first.slice(0, 120)}…` : first);
+  return `. Its first line, ${shown}, is none of these; export an rpm host's packages with: rpm -qa --queryformat '${RPM_QA_QUERYFORMAT}', a Debian or Ubuntu host's with: dpkg-query -W -f='${DPKG_QUERY_FORMAT}'`;
 }
 
 function countLines(text: string): number {
