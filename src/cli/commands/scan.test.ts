@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -50,6 +50,18 @@ describe('bulwark scan --feed (no database)', () => {
     const r = await run('scan', '--inventory', inv, '--feed', OVAL, '--fail-on', sev);
     expect(r.code).toBe(code);
     expect(r.out).toMatch(/1 finding \(1 with a fix, 0 without one\)/);
+  });
+
+  it('names each feed warning, with its record (there is no store to ask afterwards)', async () => {
+    // A definition whose criterion names a test the file does not hold.
+    const broken = join(dir, 'broken-ref.xml');
+    writeFileSync(broken, readFileSync(OVAL, 'utf8').replace('tst:1000"', 'tst:999999"'));
+    const r = await run('scan', '--inventory', inv, '--feed', broken);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^feed warning oval:com\.microsoft\.azurelinux:def:1: .*tst:999999/m);
+    expect(r.err).toMatch(/^feed warning oval:com\.microsoft\.azurelinux:def:2: .*comma-separated list/m);
+    expect(r.err).toContain('2 feed warnings (records or parts of them left out)\n');
+    expect(r.err).not.toContain('feeds sync');
   });
 
   it('refuses bad usage with exit 2', async () => {

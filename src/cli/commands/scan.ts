@@ -93,7 +93,10 @@ async function print(io: CliIo, r: FileScanResult, format: 'table' | 'json'): Pr
   if (r.findings.length > 0) await writeAll(io.stdout, table(r.findings));
   const corrected = r.findings.filter((f) => f.reason !== null);
   for (const f of corrected.slice(0, 20)) await writeAll(io.stdout, `* ${f.advisory} ${f.package}: ${f.reason ?? ''}\n`);
-  if (r.warnings.length > 0) await writeAll(io.stderr, `${String(r.warnings.length)} feed records skipped with warnings (see bulwark feeds sync --verbose)\n`);
+  // Each warning named (the first 5): there is no store to ask later, as `feeds sync --verbose` would.
+  for (const w of r.warnings.slice(0, 5)) await writeAll(io.stderr, `feed warning${w.record === null ? '' : ` ${w.record}`}: ${w.message}\n`);
+  if (r.warnings.length > 5) await writeAll(io.stderr, `… ${String(r.warnings.length - 5)} more feed warnings\n`);
+  if (r.warnings.length > 0) await writeAll(io.stderr, `${plural(r.warnings.length, 'feed warning')} (records or parts of them left out)\n`);
 }
 
 /**
