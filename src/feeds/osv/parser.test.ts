@@ -34,7 +34,7 @@ describe('OSV', () => {
       cves: ['CVE-2026-26996', 'CVE-2026-27904'],
       publishedAt: '2026-04-15T00:00:00.000Z',
       updatedAt: '2026-04-16T10:12:34.000Z',
-      parser: 'osv@2',
+      parser: 'osv@3',
     });
     expect(a?.fixes).toEqual([
       {
@@ -60,6 +60,18 @@ describe('OSV', () => {
       },
     ]);
     expect(a?.references[0]).toEqual({ type: 'advisory', id: null, url: 'https://errata.almalinux.org/8/ALSA-2026-8339.html' });
+  });
+
+  it("takes a CVE from a database's record named after it (`UBUNTU-CVE-…` in a USN's upstream), and nothing from other ids", async () => {
+    const usn = (await file('ubuntu-USN-7786-1.pro.trimmed.json')).advisories[0];
+    expect(usn?.cves).toEqual(['CVE-2025-9230', 'CVE-2025-9231', 'CVE-2025-9232']);
+    const doc = JSON.parse(readFileSync(join(FIX, 'ubuntu-USN-7786-1.pro.trimmed.json'), 'utf8')) as Record<string, unknown>;
+    const other = {
+      ...doc,
+      upstream: ['USN-6859-1', 'GHSA-abcd-efgh-ijkl', 'ubuntu-CVE-2025-1', 'X-CVE-2025-12', 'UBUNTU-CVE-2025-9230-1'],
+      related: ['DEBIAN-CVE-2024-6387'],
+    };
+    expect((await parse(Buffer.from(JSON.stringify(other)), 'other.json')).advisories[0]?.cves).toEqual(['CVE-2024-6387']);
   });
 
   it('reads Ubuntu source packages, CVSS vectors (scored), priorities, last_affected and open intervals; Pro fixes marked with their channel', async () => {
@@ -214,6 +226,12 @@ describe.skipIf(samples === null)('OSV: the real samples', () => {
     expect(advisories.map((a) => a.id)).toEqual([doc.id]);
     expect(advisories[0]?.fixes).toHaveLength(doc.affected.length);
     expect(advisories[0]?.fixes.every((x) => x.status === 'fixed')).toBe(true);
+  });
+
+  it("reads a USN's CVEs from the Ubuntu CVE records it names (`upstream: UBUNTU-CVE-…`)", async () => {
+    const usn = (await parse(readFileSync(join(samples!, 'ubuntu-USN-6859-1.osv.json')))).advisories[0];
+    expect(usn?.cves).toEqual(['CVE-2024-6387']);
+    expect(usn?.references.filter((x) => x.type === 'cve').map((x) => x.id)).toEqual(['CVE-2024-6387']);
   });
 
   it('reads the regreSSHion fix for AlmaLinux 9 and the grub2 epoch', async () => {

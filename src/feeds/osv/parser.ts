@@ -19,10 +19,15 @@ import { reportFixReleases } from '../identity.js';
  */
 export const id = 'osv';
 export const displayName = 'OSV (AlmaLinux, Rocky Linux, Red Hat, Ubuntu, Debian)';
-export const version = 2;
+export const version = 3;
 const PARSER = `${id}@${String(version)}`;
 const MAX_DOCUMENT = 256 * 1024 * 1024;
 const CVE = /^CVE-\d{4}-\d{4,}$/;
+/**
+ * A database's own record of one CVE, named after it (`UBUNTU-CVE-2024-6387`, `DEBIAN-CVE-…`):
+ * Ubuntu's USN records name their CVEs only this way, in `upstream`.
+ */
+const CVE_RECORD = /^[A-Z][A-Z0-9]*-(CVE-\d{4}-\d{4,})$/;
 
 interface Ecosystem {
   release: string;
@@ -108,7 +113,13 @@ function convert(raw: unknown, opts: ParseOptions): Converted {
   if (r.withdrawn !== undefined) return { advisory: null, warnings: [`withdrawn by its publisher on ${r.withdrawn}`] };
 
   const cves = new Set<string>();
-  for (const x of [r.id, ...(r.aliases ?? []), ...(r.upstream ?? []), ...(r.related ?? [])]) if (CVE.test(x)) cves.add(x);
+  for (const x of [r.id, ...(r.aliases ?? []), ...(r.upstream ?? []), ...(r.related ?? [])]) {
+    if (CVE.test(x)) cves.add(x);
+    else {
+      const m = CVE_RECORD.exec(x);
+      if (m?.[1] !== undefined) cves.add(m[1]);
+    }
+  }
 
   // v3 and v4.0 are kept apart (different scales); of each, the highest-scoring vector.
   let cvssVector: string | null = null;
