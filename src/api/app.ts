@@ -10,7 +10,7 @@ import type { Db } from '../services/store.js';
 import { errorJson, errorResponse } from './errors.js';
 import { signedBody } from './middleware/agent-signature.js';
 import { guard, repositoryTokenValid, type Authenticated } from './middleware/auth.js';
-import { noNul, parse, readBody, routeBodyLimit } from './middleware/body.js';
+import { noNul, parse, readBody, routeBodyLimit, strictQuery } from './middleware/body.js';
 import { noNulAnywhere, securityHeaders } from './middleware/edge.js';
 import { AuthBudgets, type AuthBudgetOptions } from './middleware/rate-limit.js';
 import { openApiDocument } from './openapi.js';
@@ -119,7 +119,7 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
     // Set by `guard` for every route that is neither public nor an agent's.
     if (auth === null && r.access !== 'public' && r.access !== 'agent') throw new BulwarkError('internal', `${r.path}: not authenticated before its handler`);
     const principal = auth?.principal ?? null;
-    const query = parse(r.query, c.req.query(), 'query');
+    const query = parse(r.query, strictQuery(r.query, c.req.queries(), `${r.method.toUpperCase()} ${r.path}`), 'query');
     let body: unknown;
     let agent: AgentRow | null = null;
     let nonce: NonceClaim | null = null;

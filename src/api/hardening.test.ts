@@ -111,6 +111,27 @@ describe.each(testDatabases())('the hardened HTTP API on $name', ({ open }) => {
     expect(await listPolicies(db)).toEqual([]);
   });
 
+  it('refuses a query parameter the route does not take, or one given twice, naming it (a misspelt filter answered every finding)', async () => {
+    const cases: [string, string][] = [
+      [
+        '/api/v1/findings?sevrity=high',
+        'query.sevrity: GET /api/v1/findings has no such parameter (it takes limit, offset, sort, host, severity, cve, status, kev, epssAbove)',
+      ],
+      ['/api/v1/findings?status=open&status=fixed', 'query.status: given 2 times; give it once (a list is comma-separated, e.g. status=open,fixed)'],
+      ['/api/v1/findings?severity=high&severity=low', 'query.severity: given 2 times; give it once (a list is comma-separated, e.g. status=open,fixed)'],
+      ['/api/v1/me?x=1', 'query.x: GET /api/v1/me has no such parameter (it takes none)'],
+      ['/api/v1/hosts/web-01?verbose', 'query.verbose: GET /api/v1/hosts/:name has no such parameter (it takes none)'],
+    ];
+    const got = [];
+    for (const [path] of cases) got.push(`${path} ${await answer(await call('GET', path, { role: 'admin' }))}`);
+    expect(got).toEqual(cases.map(([path, msg]) => `${path} 400 ${msg}`));
+    // What the routes do take still answers.
+    for (const path of ['/api/v1/findings?severity=high&status=open,fixed&limit=5', '/api/v1/me', '/api/v1/findings/groups?by=source&text=x'])
+      expect(`${path} ${await answer(await call('GET', path, { role: 'viewer' }))}`).toBe(`${path} 200 ok`);
+    // The credential comes first: no parameter is judged for a caller without one.
+    expect((await call('GET', '/api/v1/findings?sevrity=high')).status).toBe(401);
+  });
+
   it('checks the credential and role before reading a body: a chunked body is not read for a caller without them', async () => {
     // 1.9 MB in 64 KiB chunks, under the 2 MB limit: a limit in front of authentication read it all.
     const sent = { bytes: 0 };

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { errorJson } from '../errors.js';
 import { AGENT_BODY_LIMIT, API_BODY_LIMIT, type Route } from '../routes/route.js';
@@ -66,4 +66,40 @@ export function parse(schema: z.ZodType | undefined, value: unknown, where: stri
     throw new BulwarkError('input.invalid', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
   }
   return r.data;
+}
+
+const queryKeys = new WeakMap<z.ZodType, ReadonlySet<string>>();
+
+/**
+ * A request's query parameters, each given once and each one the route takes: a misspelt filter
+ * (`?sevrity=high`) answered every finding as if it had been asked for, and a parameter given
+ * twice (`?status=open&status=fixed`) was read as its first value only.
+ * @example strictQuery(route.query, c.req.queries(), 'GET /api/v1/findings')
+ */
+export function strictQuery(schema: z.ZodType | undefined, given: Record<string, string[]>, route: string): Record<string, string> {
+  let known = schema === undefined ? new Set<string>() : queryKeys.get(schema);
+  if (known === undefined) {
+    const js = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+    known = new Set(Object.keys(js.properties ?? {}));
+    queryKeys.set(schema as z.ZodType, known);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, values] of Object.entries(given)) {
+    if (!known.has(k)) {
+      const takes = known.size === 0 ? 'it takes none' : `it takes ${[...known].join(', ')}`;
+      throw new BulwarkError('input.invalid', `query.${k}: ${route} has no such parameter (${takes})`, {
+        issues: [{ path: `query.${k}`, message: 'no such parameter' }],
+      });
+    }
+    if (values.length > 1)
+      throw new BulwarkError(
+        'input.invalid',
+        `query.${k}: given ${String(values.length)} times; give it once (a list is comma-separated, e.g. status=open,fixed)`,
+        {
+          issues: [{ path: `query.${k}`, message: 'given more than once' }],
+        },
+      );
+    out[k] = values[0] as string;
+  }
+  return out;
 }
