@@ -51,7 +51,7 @@ describe('bulwark serve and bulwark tokens', () => {
     const third = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
     expect(third.token).toBeNull();
     expect(await stopServe(third.child)).toBe(0);
-  }, 60_000);
+  });
 
   requires(tool('openssl', { probe: ['version'] })).it(
     'serves HTTPS with the given certificate',
