@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir, userInfo } from 'node:os';
@@ -141,4 +142,46 @@ describe('bulwark users', () => {
     expect((await runCli(['--db', db, 'users', 'disable', 'alice'])).out).toMatch(/alice disabled/);
     expect((await runCli(['--db', db, 'users', 'disable', 'alice'])).code).toBe(2);
   });
+
+  it("copies the server's writes into the SQLite file from its checkpoint worker (the server's own thread checkpoints only past 10,000 pages)", async () => {
+    const db = join(dir, 'wal.db');
+    const s = await startServe(['--db', db, 'serve', '--listen', '127.0.0.1:0', '--no-scheduler']);
+    try {
+      // A write of a few pages by the server, long after start-up's own writes were checkpointed.
+      const before = await settled(db);
+      const r = await fetch(`${s.url}/api/v1/hosts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.token ?? ''}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'wal-host', address: 'root@192.0.2.7' }),
+      });
+      expect(r.status).toBe(201);
+      // The database file itself changes (its WAL is copied in): SQLite's own checkpoint would
+      // wait for 10,000 pages, so only the worker does this. 20 s is a hundred of its 200 ms turns.
+      const changed = await changes(db, before, 20_000);
+      expect(changed).toBe(true);
+    } finally {
+      expect(await stopServe(s.child)).toBe(0);
+    }
+  });
 });
+
+/** The SQLite file's bytes once they stop changing (start-up's writes checkpointed). */
+async function settled(file: string): Promise<string> {
+  let last = digest(file);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = digest(file);
+    if (now === last) return now;
+    last = now;
+  }
+}
+
+/** Whether the file's bytes differ from `before` within `ms`. */
+async function changes(file: string, before: string, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (digest(file) !== before) return true;
+  return false;
+}
+
+function digest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
