@@ -3,7 +3,7 @@ import { severityRank, type Severity } from '../core/advisory.js';
 import { BucketSpool } from '../lib/bucket-spool.js';
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
-import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
+import { findingPackageSources, readSnapshot, targetsWithInventory, type FindingRow } from '../storage/index.js';
 import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, jsonString, type HtmlSummary } from './report-render.js';
 import { findingBatches, rankedBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
@@ -77,7 +77,12 @@ const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n$
  * Writes the findings report of `q` in `format` to `sink`; returns the number of findings.
  * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
  */
-export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
+export function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
+  // Its counts, rows and the VEX's package sources from one snapshot of the store (storage/snapshot.ts).
+  return readSnapshot(db, (s) => writeOn(s, q, format, sink, o));
+}
+
+async function writeOn(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions): Promise<number> {
   const out = new Chunks(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
