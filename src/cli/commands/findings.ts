@@ -19,8 +19,7 @@ import { FINDING_STATUSES, type FindingStatus } from '../../core/finding.js';
 import { BulwarkError } from '../../core/errors.js';
 import { RISK_SORTS, type RiskSort } from '../../core/risk.js';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, listOption, pathOption } from '../options.js';
-import { parseSeverity } from './scan.js';
+import { describe, enumOption, listOption, parseSeverity, pathOption } from '../options.js';
 import { findingGroupsCommand } from './findings-groups.js';
 import { registerAcceptance } from './findings-accept.js';
 
