@@ -13,8 +13,9 @@ import { pump } from './pump.js';
  * - SQLite: a read-only connection of its own, in one read transaction (one WAL snapshot). Not
  *   the store's connection: in `bulwark serve` every request shares it, and a BEGIN on it would
  *   take the other requests' writes into the report's transaction.
- * In a transaction already, or on an in-memory SQLite store (no second connection sees it), the
- * reader runs on the handle as it is.
+ * In a transaction already, or on an in-memory or temporary SQLite store (no second connection
+ * sees it), the reader runs on the handle as it is. A SQLite snapshot held for a long report keeps
+ * the WAL from being checkpointed past it until the report ends (as any reader does).
  */
 
 const SNAPSHOT: unique symbol = Symbol('bulwark.snapshot');
@@ -58,7 +59,7 @@ export async function readSnapshot<T>(db: Db, read: (s: Db) => Promise<T>): Prom
         }
       });
   const sqlite = sqliteOf(db);
-  if (sqlite === undefined || sqlite.memory) return read(db);
+  if (sqlite === undefined || sqlite.memory || sqlite.name === '') return read(db);
   const ro = await openDatabase(
     { kind: 'sqlite', path: sqlite.name, readOnly: true, busyTimeoutMs: sqlite.pragma('busy_timeout', { simple: true }) as number },
     { migrate: false },
