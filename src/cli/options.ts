@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { SEVERITIES, type Severity } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 
 /**
@@ -148,4 +149,11 @@ export function positiveInt(name: string): (v: string) => number {
       throw new BulwarkError('usage', `${name}: "${v}" is not a whole number from 1 up`, { argument: name, value: v });
     return n;
   };
+}
+
+/** A severity given on the command line (`--fail-on`, `--severity`), any case. */
+export function parseSeverity(v: string): Severity {
+  const s = v.toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(s)) throw new BulwarkError('usage', `"${v}" is not a severity (${SEVERITIES.join(', ')})`);
+  return s as Severity;
 }

@@ -34,10 +34,15 @@ export class BucketSpool {
 
   /** add without an await per text: a promise only when the memory was full (await it before the next). */
   put(bucket: number, text: string): Promise<void> | undefined {
+    return this.putWith(bucket, (c) => c.add(text));
+  }
+
+  /** put of what `write` adds to the bucket's chunks (text, or bytes of whole characters). */
+  putWith(bucket: number, write: (c: ByteChunks) => unknown): Promise<void> | undefined {
     let w = this.waiting.get(bucket);
     if (w === undefined) this.waiting.set(bucket, (w = new ByteChunks(Math.min(1 << 14, this.limit))));
     const before = w.bytes;
-    w.add(text);
+    write(w);
     this.waitingBytes += w.bytes - before;
     return this.waitingBytes >= this.limit ? this.spill() : undefined;
   }

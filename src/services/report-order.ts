@@ -1,3 +1,4 @@
+import { severityRank, type Severity } from '../core/advisory.js';
 import type { FindingKeys, FindingRow, StreamedFinding } from '../storage/index.js';
 
 /**
@@ -74,4 +75,9 @@ export function rankedTargets(list: { id: string; name: string; release: string 
 export interface RankedBatch {
   rows: FindingRow[];
   ranks: number[];
+}
+
+/** Whether a row counts for `--fail-on`: open or without a fix, and as severe as `min` or worse. */
+export function overThresholdRow(r: FindingRow, min: Severity): boolean {
+  return (r.status === 'open' || r.status === 'no-fix') && severityRank(r.severity) >= severityRank(min);
 }

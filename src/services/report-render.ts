@@ -1,4 +1,5 @@
 import { SEVERITIES, severityRank, type Severity } from '../core/advisory.js';
+import type { ByteChunks } from '../lib/byte-chunks.js';
 import type { FindingRow } from '../storage/index.js';
 import { plural } from '../lib/words.js';
 
@@ -129,6 +130,39 @@ export function csvLines(): (r: FindingRow) => string {
  * @example const json = findingJsonRows('    '); out += json(row);
  */
 export function findingJsonRows(pad: string): (r: FindingRow) => string {
+  const p = jsonRowParts(pad);
+  return (r) => p.head(r) + p.advisory(r) + p.middle(r) + p.target(r) + p.tail(r);
+}
+
+/**
+ * findingJsonRows' rows written into byte chunks after `lead`: what a row shares with its
+ * advisory or target goes in as bytes encoded once (more than half of a row), only the row's own
+ * fields are encoded per row. True when a chunk is full (ByteChunks.add).
+ * @example const json = findingJsonBytes('    '); if (json(row, chunks, ',\n')) …
+ */
+export function findingJsonBytes(pad: string): (r: FindingRow, c: ByteChunks, lead: string) => boolean {
+  const p = jsonRowParts(pad);
+  // By the text itself (the same string each time: its hash is kept), bounded.
+  const encoded = new Map<string, Buffer>();
+  const bytes = (s: string): Buffer => {
+    let b = encoded.get(s);
+    if (b === undefined) {
+      if (encoded.size >= 100_000) encoded.clear();
+      encoded.set(s, (b = Buffer.from(s)));
+    }
+    return b;
+  };
+  return (r, c, lead) => {
+    c.add(lead + p.head(r));
+    c.addBytes(bytes(p.advisory(r)));
+    c.add(p.middle(r));
+    c.addBytes(bytes(p.target(r)));
+    return c.addBytes(bytes(p.tail(r)));
+  };
+}
+
+/** A JSON row in its parts: its start, its advisory's identity, its own fields, its target, and the rest (its advisory's). */
+function jsonRowParts(pad: string): Record<'head' | 'advisory' | 'middle' | 'target' | 'tail', (r: FindingRow) => string> {
   const inner = `\n${pad}  `;
   // A key and its value, after a comma; nothing for an undefined value (as JSON.stringify leaves it out).
   const kv = (k: string, v: unknown): string => {
@@ -181,8 +215,14 @@ export function findingJsonRows(pad: string): (r: FindingRow) => string {
       targets.set(r.targetName, (t = { release: r.release, text: kv('targetName', r.targetName) + kv('release', r.release) }));
     return t.text;
   };
-  return (r) =>
-    `${pad}{${inner}"targetId": ${jsonString(r.targetId)}${advisory.text(r.cves, r)}${field(kPackage, r.package)}${field(kInstalled, r.installed)}${field(kFixed, r.fixed)}${field(kSeverity, r.severity)}${field(kStatus, r.status)}${field(kReason, r.reason)}${field(kFirstSeen, r.firstSeen)}${field(kLastSeen, r.lastSeen)}${field(kClosedAt, r.closedAt)}${field(kAcceptedBy, r.acceptedBy)}${field(kAcceptedAt, r.acceptedAt)}${field(kAcceptedUntil, r.acceptedUntil)}${field(kArch, r.arch)}${target(r)}${tail.text(r.risk ?? r.cves, r)}`;
+  return {
+    head: (r) => `${pad}{${inner}"targetId": ${jsonString(r.targetId)}`,
+    advisory: (r) => advisory.text(r.cves, r),
+    middle: (r) =>
+      `${field(kPackage, r.package)}${field(kInstalled, r.installed)}${field(kFixed, r.fixed)}${field(kSeverity, r.severity)}${field(kStatus, r.status)}${field(kReason, r.reason)}${field(kFirstSeen, r.firstSeen)}${field(kLastSeen, r.lastSeen)}${field(kClosedAt, r.closedAt)}${field(kAcceptedBy, r.acceptedBy)}${field(kAcceptedAt, r.acceptedAt)}${field(kAcceptedUntil, r.acceptedUntil)}${field(kArch, r.arch)}`,
+    target,
+    tail: (r) => tail.text(r.risk ?? r.cves, r),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   findingKeysFirst,
   findingKeysOfAdvisory,
   findingsByPk,
+  snapshotStream,
   streamedArray,
   streamedOf,
   targetNames,
@@ -83,8 +84,8 @@ export interface StreamOptions {
   runSize?: number;
   /** Rows of the order to pass over first (a page's offset): in a risk order whole groups are passed unread. */
   skip?: number;
-  /** Told how many rows the query has in all (after `kev`/`epssAbove`), before the first row. */
-  onTotal?: (total: number) => void;
+  /** Told how many rows the query has in all (after `kev`/`epssAbove`), before the first row is read (awaited). */
+  onTotal?: (total: number) => unknown;
   /** At most this many rows (after `skip`): the first of the order, and nothing after them read. */
   limit?: number;
 }
@@ -134,7 +135,12 @@ export function rankedBatches(db: Db, q: FindingsQuery, o: StreamOptions, onGrou
   return batches(db, q, o, true, onGroups);
 }
 
-async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (least: number[]) => void): AsyncGenerator<RankedBatch> {
+/** The batches, their counts, facts and rows read from one snapshot of the store (storage/snapshot.ts): a finding written meanwhile is in none of them. */
+function batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (least: number[]) => void): AsyncGenerator<RankedBatch> {
+  return snapshotStream(db, (s) => batchesOf(s, q, o, ranked, onGroups));
+}
+
+async function* batchesOf(db: Db, q: FindingsQuery, o: StreamOptions, ranked: boolean, onGroups?: (least: number[]) => void): AsyncGenerator<RankedBatch> {
   const sq = storageQuery(q);
   if (sq.status?.length === 0) return;
   const { targets, byteOrdered } = rankedTargets(await targetNames(db));
@@ -151,11 +157,8 @@ async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: bool
     const missing = [...new Set(pks)].filter((p) => !facts.has(p));
     if (missing.length === 0) return;
     const found = await advisoryFacts(db, missing);
-    for (const [k, v] of await exploitationOf(
-      db,
-      [...found.values()].flatMap((f) => f.cves),
-    ))
-      signals.set(k, v);
+    const cves = [...found.values()].flatMap((f) => f.cves);
+    for (const [k, v] of await exploitationOf(db, cves)) signals.set(k, v);
     for (const [k, v] of found) facts.set(k, v);
   };
   // Only after `need` for the advisory: the same risk as withRisk gives (core/risk.ts).
@@ -177,7 +180,7 @@ async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: bool
     const pairs = await findingAdvisorySeverities(db, sq);
     await need(pairs.map((p) => p.advisoryPk));
     const kept = pairs.filter((p) => keep(riskOf(p.advisoryPk, p.severity)));
-    o.onTotal?.(kept.reduce((n, p) => n + p.count, 0));
+    await o.onTotal?.(kept.reduce((n, p) => n + p.count, 0));
     if (sort !== undefined) {
       const keyed = kept.map((p) => {
         const f = facts.get(p.advisoryPk) as AdvisoryFacts;
@@ -389,9 +392,4 @@ async function* batches(db: Db, q: FindingsQuery, o: StreamOptions, ranked: bool
   } finally {
     sorter.dispose();
   }
-}
-
-/** Whether a row counts for `--fail-on`: open or without a fix, and as severe as `min` or worse. */
-export function overThresholdRow(r: FindingRow, min: Severity): boolean {
-  return (r.status === 'open' || r.status === 'no-fix') && severityRank(r.severity) >= severityRank(min);
 }

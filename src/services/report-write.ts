@@ -3,8 +3,8 @@ import { severityRank, type Severity } from '../core/advisory.js';
 import { BucketSpool } from '../lib/bucket-spool.js';
 import { ByteChunks } from '../lib/byte-chunks.js';
 import { Spool } from '../lib/spool.js';
-import { findingPackageSources, targetsWithInventory, type FindingRow } from '../storage/index.js';
-import { CSV_HEADER, csvLines, findingJsonRows, HTML_END, htmlListed, htmlRows, htmlStart, jsonString, type HtmlSummary } from './report-render.js';
+import { findingPackageSources, readSnapshot, targetsWithInventory, type FindingRow } from '../storage/index.js';
+import { CSV_HEADER, csvLines, findingJsonBytes, HTML_END, htmlListed, htmlRows, htmlStart, jsonString, type HtmlSummary } from './report-render.js';
 import { findingBatches, rankedBatches, type StreamOptions } from './report-stream.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
@@ -51,7 +51,8 @@ export interface WriteOptions extends StreamOptions {
  * no large string is built, copied flat or kept. `add` is synchronous: await `flush` when it says full.
  */
 class Chunks {
-  private readonly c = new ByteChunks();
+  /** The chunks (a row renderer writes into them: true when one is ready, as add). */
+  readonly c = new ByteChunks();
   constructor(private readonly sink: Sink) {}
   /** Adds text; true when a chunk is ready (then await flush()). */
   add(s: string): boolean {
@@ -77,7 +78,12 @@ const indent = (s: string, pad: string): string => pad + s.replaceAll('\n', `\n$
  * Writes the findings report of `q` in `format` to `sink`; returns the number of findings.
  * @example await writeReport(db, { minSeverity: 'high' }, 'csv', (s) => writeAll(process.stdout, s))
  */
-export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
+export function writeReport(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions = {}): Promise<number> {
+  // Its counts, rows and the VEX's package sources from one snapshot of the store (storage/snapshot.ts).
+  return readSnapshot(db, (s) => writeOn(s, q, format, sink, o));
+}
+
+async function writeOn(db: Db, q: FindingsQuery, format: Exclude<ReportFormat, 'table'>, sink: Sink, o: WriteOptions): Promise<number> {
   const out = new Chunks(sink);
   const clock = o.clock ?? systemClock;
   let n = 0;
@@ -99,11 +105,11 @@ export async function writeReport(db: Db, q: FindingsQuery, format: Exclude<Repo
   switch (format) {
     case 'json': {
       await out.write(`{\n  "generatedAt": ${JSON.stringify(clock().toISOString())},\n  "findings": [`);
-      const json = findingJsonRows('    ');
+      const json = findingJsonBytes('    ');
       let sep = '\n';
       for await (const b of rows())
         for (const r of b) {
-          if (out.add(sep + json(r))) await out.flush();
+          if (json(r, out.c, sep)) await out.flush();
           sep = ',\n';
         }
       await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
@@ -144,10 +150,10 @@ async function writeByGroups(db: Db, q: FindingsQuery, format: 'json' | 'csv', o
   let least: number[] = [];
   let head = 0;
   try {
-    const json = findingJsonRows('    ');
+    const json = findingJsonBytes('    ');
     const line = csvLines();
-    // Every JSON row after a comma: the first row written loses it.
-    const render = format === 'json' ? (r: FindingRow): string => ',\n' + json(r) : (r: FindingRow): string => line(r) + '\r\n';
+    // Every JSON row after a comma (`lead`): the first row written loses it.
+    const render = format === 'json' ? json : (r: FindingRow, c: ByteChunks): boolean => c.add(line(r) + '\r\n');
     let first = format === 'json';
     const bucket = async (g: number): Promise<void> => {
       for await (const t of buckets.read(g)) {
@@ -168,12 +174,12 @@ async function writeByGroups(db: Db, q: FindingsQuery, format: 'json' | 'csv', o
         // (A group already complete: a pair found after the groups were counted, written where it comes.)
         const g = b.ranks[i] as number;
         if (g <= head) {
-          const s = render(r);
-          if (out.add(first ? s.slice(1) : s)) await out.flush();
+          const lead = first ? '\n' : ',\n';
+          if (render(r, out.c, lead)) await out.flush();
           first = false;
           continue;
         }
-        const spilling = buckets.put(g, render(r));
+        const spilling = buckets.putWith(g, (c) => render(r, c, ',\n'));
         if (spilling !== undefined) await spilling;
       }
     for (let g = head + 1; g < least.length; g++) await bucket(g);

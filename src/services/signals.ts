@@ -2,10 +2,8 @@ import { createReadStream } from 'node:fs';
 import { setImmediate } from 'node:timers/promises';
 import { BulwarkError } from '../core/errors.js';
 import { withRisk, sortByRisk, type CveSignal, type Risk, type RiskFacts, type RiskSort } from '../core/risk.js';
-import { signalParser } from '../feeds/api.js';
 import type { EpssHeader, EpssScore, KevCatalog, KevEntry } from '../feeds/signal-types.js';
 import type { FeedWarning } from '../feeds/types.js';
-import { feedDocuments } from '../lib/archive.js';
 import {
   epssHistory,
   epssScores,
@@ -69,6 +67,8 @@ function refusal(reason: string, message: string, details: Record<string, unknow
  * @example await ingestSignalFile(db, { id: 'cisa-kev', format: 'kev' }, 'known_exploited_vulnerabilities.json', { limits })
  */
 export async function ingestSignalFile(db: Db, src: { id: string; format: string }, file: string, opts: SignalIngestOptions): Promise<SignalIngestReport> {
+  // The parsers and archive readers load when a file is read, not with the risk order's reads (a report's start-up).
+  const [{ signalParser }, { feedDocuments }] = await Promise.all([import('../feeds/api.js'), import('../lib/archive.js')]);
   const parser = signalParser(src.format);
   if (parser === null) throw new BulwarkError('internal', `format ${src.format} is not a signal format`);
   await assertReadable(file);

@@ -86,7 +86,7 @@ export function rawKysely(db: Db | Tx): Query {
   return kx(db);
 }
 
-function handle<T extends Db | Tx>(h: T, k: Query, sqlite?: BetterSqlite3.Database): T {
+export function handle<T extends Db | Tx>(h: T, k: Query, sqlite?: BetterSqlite3.Database): T {
   return Object.assign(h, { [KYSELY]: k }, sqlite === undefined ? {} : { [SQLITE]: sqlite });
 }
 

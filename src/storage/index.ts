@@ -5,6 +5,7 @@
 export { openDatabase, resolveLocation, defaultSqlitePath, redactUrl, migrateToLatest, transaction, rawKysely, MIGRATION_LOCK_ID } from './database.js';
 export type { Db, Tx, Dialect, DatabaseLocation, Executor } from './database.js';
 export { storageErrorOf } from './errors.js';
+export { readSnapshot, snapshotStream } from './snapshot.js';
 export { startCheckpointer, SAFETY_PAGES, type Checkpointer } from './checkpointer.js';
 export * from './repositories/releases.js';
 export * from './repositories/advisories.js';

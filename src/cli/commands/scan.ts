@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { severityRank, SEVERITIES, type Severity } from '../../core/advisory.js';
+import { severityRank, type Severity } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
 import { EXAMPLE_RELEASE } from '../../distros/registry.js';
 import { knownArch } from '../../core/target.js';
@@ -14,7 +14,7 @@ import { formatTable } from '../table.js';
 import type { Command } from 'commander';
 import { plural } from '../../lib/words.js';
 import type { CliContext } from '../context.js';
-import { describe, enumOption, intOption, listOption } from '../options.js';
+import { describe, enumOption, intOption, listOption, parseSeverity } from '../options.js';
 
 export interface ScanOptions {
   io: CliIo;
@@ -212,12 +212,6 @@ export async function scanCommand(o: ScanOptions): Promise<ExitCode> {
   } finally {
     await db.close();
   }
-}
-
-export function parseSeverity(v: string): Severity {
-  const s = v.toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(s)) throw new BulwarkError('usage', `"${v}" is not a severity (${SEVERITIES.join(', ')})`);
-  return s as Severity;
 }
 
 /** `bulwark scan`: hosts over SSH into the store, or an inventory against feed files or the store. */

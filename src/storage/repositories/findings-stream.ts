@@ -1,7 +1,7 @@
-import { CompiledQuery, PostgresAdapter, sql } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type QueryResult } from 'kysely';
 import { chunks } from '../chunk.js';
-import { pump } from '../pump.js';
-import { kx, sqliteArrays, sqliteOf, type Executor, type Query } from '../database.js';
+import { kx, sqliteArrays, sqliteOf, type Db, type Executor } from '../database.js';
+import { pgSnapshot, snapshotStream } from '../snapshot.js';
 import type { FindingQuery } from './findings.js';
 import { findingsWhere } from './findings-where.js';
 
@@ -9,10 +9,10 @@ import { findingsWhere } from './findings-where.js';
  * Findings read in pages for streamed reports and listings (issue #14 item 4): keyset pages in
  * the findings_page index order (severity_rank desc, first_seen_at, pk), one severity at a time
  * so that every page is a range of the index (`severity_rank = r and (first_seen_at, pk) > (f, p)`),
- * never an OFFSET: a page costs the same at the end of the fleet as at its start, and the
- * connection is free between pages (the API's other requests run meanwhile). On PostgreSQL,
- * findingPages reads one ordered query through a server-side cursor instead (a connection of
- * the pool of its own): a keyset page there is only cheap when the planner's statistics are
+ * never an OFFSET: a page costs the same at the end of the fleet as at its start (a streamed
+ * report reads them on a connection of its own, in one snapshot: storage/snapshot.ts). On PostgreSQL,
+ * findingPages reads one ordered query through a server-side cursor instead (in the snapshot's
+ * transaction, on its connection): a keyset page there is only cheap when the planner's statistics are
  * fresh, and without them (autovacuum off, a fleet just imported) every page re-read and sorted
  * the rest of its severity. Rows carry neither the target's name nor the advisory's facts:
  * what belongs to a target (targetNames) or an advisory (identity, title, scores, CVEs:
@@ -176,7 +176,8 @@ export async function findingsAfter(on: Executor, q: FindingQuery, after: Findin
 /**
  * Every finding of `q` in the findings_page order (severity rank descending, first seen, pk), in
  * pages of up to `size` rows: keyset pages on SQLite, a server-side cursor on PostgreSQL (one
- * snapshot, one ordered scan; the cursor is closed when the pages are, read to the end or not).
+ * ordered scan, in the transaction of a snapshot (storage/snapshot.ts), the reader's own when it
+ * is not in one; the cursor is closed when the pages are, read to the end or not).
  * @example for await (const page of findingPages(db, { status: ['open'] }, 10_000)) …
  */
 export async function* findingPages(on: Executor, q: FindingQuery, size: number): AsyncGenerator<StreamedFinding[]> {
@@ -187,38 +188,37 @@ export async function* findingPages(on: Executor, q: FindingQuery, size: number)
     for (let page = await findingsAfter(on, q, null, size); page.length > 0; page = await findingsAfter(on, q, cursorAfter(page), size)) yield page;
     return;
   }
+  if (!pgSnapshot(on)) {
+    yield* snapshotStream(on as Db, (s) => findingPages(s, q, size));
+    return;
+  }
   const query = findingsSelect(on, q, pageOrdered(q))
     .orderBy('findings.severity_rank', 'desc')
     .orderBy('findings.first_seen_at')
     .orderBy('findings.pk')
     .compile();
-  yield* pump<StreamedFinding[]>((emit) => k.connection().execute((c) => cursorPages(c, query, size, emit)));
-}
-
-/** Declares a cursor for `query` in a transaction of its own on `c`, and hands out its pages until `emit` says stop. */
-async function cursorPages(c: Query, query: CompiledQuery, size: number, emit: (page: StreamedFinding[]) => Promise<boolean>): Promise<void> {
-  await c.executeQuery(CompiledQuery.raw('begin read only'));
+  // Named apart: a snapshot may read more than one stream.
+  const name = `bulwark_findings_${String(++cursors)}`;
+  await k.executeQuery(CompiledQuery.raw(`declare ${name} no scroll cursor for ${query.sql}`, [...query.parameters]));
+  const fetch = CompiledQuery.raw(`fetch forward ${String(size)} from ${name}`);
+  // The next page is asked for before this one is handed out: the server reads it while the
+  // consumer works (the snapshot's other queries wait for it on the connection; at most two pages are held).
+  let next: Promise<QueryResult<StreamedFinding>> | undefined = k.executeQuery<StreamedFinding>(fetch);
   try {
-    await c.executeQuery(CompiledQuery.raw(`declare bulwark_findings no scroll cursor for ${query.sql}`, [...query.parameters]));
-    const fetch = CompiledQuery.raw(`fetch forward ${String(size)} from bulwark_findings`);
-    // The next page is asked for before this one is handed out: the server reads it while the
-    // consumer works (the client queues it; at most two pages are held).
-    let next = c.executeQuery<StreamedFinding>(fetch);
     for (;;) {
       const { rows } = await next;
+      next = undefined;
       if (rows.length === 0) break;
-      next = c.executeQuery<StreamedFinding>(fetch);
-      if (!(await emit(rows))) {
-        await next;
-        break;
-      }
+      next = k.executeQuery<StreamedFinding>(fetch);
+      yield rows;
     }
-    await c.executeQuery(CompiledQuery.raw('commit'));
-  } catch (err) {
-    await c.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
-    throw err;
+  } finally {
+    // (After an error the transaction is aborted, and the cursor with it.)
+    if (next !== undefined) await next.catch(() => undefined);
+    await k.executeQuery(CompiledQuery.raw(`close ${name}`)).catch(() => undefined);
   }
 }
+let cursors = 0;
 
 /** The cursor after a page's last row. */
 export function cursorAfter(page: readonly StreamedFinding[]): FindingsCursor | null {
