@@ -238,8 +238,11 @@ async function sync(): Promise<void> {
   const db = await openStore({ dbPath: undefined, env: { BULWARK_DATABASE_URL: url } });
   try {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const r = await syncSource(db, SOURCE, { file: NEXT });
     out['syncS'] = (performance.now() - t) / 1000;
+    const used = process.cpuUsage(cpu);
+    out['syncCpuS'] = (used.user + used.system) / 1e6;
     out['syncPrintedS'] = r.seconds;
     out['syncRescanned'] = r.rescanned ?? 0;
     out['syncChanged'] = `${String(r.added)} added, ${String(r.changed)} changed, ${String(r.withdrawn)} withdrawn`;

@@ -264,7 +264,7 @@ export async function run_(ctx: BenchContext): Promise<BenchRow[]> {
           unit: 's',
           target: size >= 100_000 ? '< 60' : '',
           ok: size >= 100_000 ? seconds < 60 : null,
-          note: `${String(r['syncRescanned'])} targets looked at; ${String(r['syncChanged'])}; printed seconds ${String(r['syncPrintedS'])}; load ${syncLoad}`,
+          note: `${String(r['syncRescanned'])} targets looked at; ${String(r['syncChanged'])}; printed seconds ${String(r['syncPrintedS'])}; Node CPU ${Number(r['syncCpuS']).toFixed(1)} s; load ${syncLoad}`,
         },
         {
           issue: '#14',
