@@ -34,7 +34,8 @@ type ScanCounts = Awaited<ReturnType<typeof scanChanged>>;
  *
  * Hosts are remembered up to MAX_REMEMBERED per open database (about 150 KB each for 600
  * packages; none of more than MAX_LINES), the least recently reporting forgotten first: a
- * forgotten host's next report is stored whole, and remembered again.
+ * forgotten host's next report is taken as its difference from what the store holds
+ * (agent-report-store.ts), or stored whole, and remembered again.
  */
 export const MAX_REMEMBERED = 512;
 /** A host of more packages than this is not remembered (its report is stored whole each time). */
