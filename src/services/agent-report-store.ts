@@ -101,9 +101,14 @@ export async function planFromStore(text: string, sha256: string, stored: Stored
  * give its stored digest (it is then stored whole).
  */
 export async function deltaFromStore(tx: Executor, targetId: string, plan: StorePlan): Promise<ReportDelta | null> {
-  const held = await heldInBuckets(tx, targetId, plan.changedBuckets);
-  if (held === null || held.sha256 !== plan.base.sha256 || held.heldDigest !== plan.base.heldDigest) return null;
   const inChanged = new Set(plan.changedBuckets);
+  // First the held builds of the names the report has in those buckets (a few rows); when they
+  // do not give the stored digest (a package removed whose name the report no longer has), all
+  // the held builds of those buckets.
+  const named = [...new Set(plan.state.entries.flatMap((e) => (e !== null && inChanged.has(e.bucket) ? [e.p.name] : [])))];
+  let held = await heldInBuckets(tx, targetId, plan.changedBuckets, named);
+  if (held !== null && !givesDigest(held.rows, plan)) held = await heldInBuckets(tx, targetId, plan.changedBuckets);
+  if (held === null || held.sha256 !== plan.base.sha256 || held.heldDigest !== plan.base.heldDigest) return null;
   const before = new Map<string, { name: string; source: string | null }>();
   const heldGroups = new Map<number, string[]>(plan.changedBuckets.map((b) => [b, []]));
   for (const r of held.rows) {
@@ -154,4 +159,11 @@ export async function deltaFromStore(tx: Executor, targetId: string, plan: Store
     count: plan.state.count,
     apply: () => undefined,
   };
+}
+
+/** Whether held rows give, bucket for bucket, the stored digest of the plan's changed buckets. */
+function givesDigest(rows: readonly { name: string; key: string }[], plan: StorePlan): boolean {
+  const groups = new Map<number, string[]>(plan.changedBuckets.map((b) => [b, []]));
+  for (const r of rows) groups.get(nameBucket(r.name) ?? -1)?.push(r.key);
+  return [...groups].every(([b, keys]) => bucketDigest(keys) === plan.base.digest[b]);
 }
