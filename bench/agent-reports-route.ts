@@ -30,7 +30,8 @@ const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slic
  * `agents` hosts report in turn. With 20 (the default) each host's last report is in the server's
  * memory (services/agent-report-delta.ts, 512 hosts), so a report is stored as its difference;
  * with more than 512 each report comes after the server has forgotten its host's last, and is
- * stored whole: what a large fleet reporting round-robin gets.
+ * stored as its difference from what the store holds (services/agent-report-store.ts): what a
+ * large fleet reporting round-robin gets.
  */
 export async function agentReportsThroughRoute(data: string, hosts: number, kind: 'sqlite' | 'postgres' = 'sqlite', inTurn = 20): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-reports-'));
@@ -100,7 +101,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     const parseS = (performance.now() - t) / 1000;
     const parseCpu = process.cpuUsage(cpu);
     const cpuMs = (u: NodeJS.CpuUsage): string => ((u.user + u.system) / 1000 / REPORTS).toFixed(2);
-    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts, ${String(inTurn)} agents in turn${inTurn > 512 ? ' (more than the server remembers: stored whole)' : ''}`;
+    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts, ${String(inTurn)} agents in turn${inTurn > 512 ? ' (more than the server remembers: the difference from the store)' : ''}`;
     return [
       {
         issue: '#14',

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -123,10 +124,13 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
     let body: unknown;
     let agent: AgentRow | null = null;
     let nonce: NonceClaim | null = null;
+    let bodySha256: string | null = null;
     if (r.access === 'agent') {
       const signed = await signedBody(db, o.agentServerKey, r, c, who !== null && !('principal' in who) ? who : undefined);
       agent = signed.agent;
       body = noNul(signed.raw.toString('utf8'));
+      // Text decoded from valid UTF-8 is the bytes signed: its SHA-256 is the signature's.
+      if (isUtf8(signed.raw)) bodySha256 = signed.bodySha256;
       nonce = signed.nonce;
       // Stored before the handler runs, unless the route stores it in its own transaction.
       if (r.nonceInTransaction !== true) await nonce.store(db);
@@ -138,6 +142,7 @@ export function createApp(db: Db, opts: ApiOptions): Hono {
       principal,
       agent,
       nonce,
+      bodySha256,
       sessionId: auth?.sessionId ?? null,
       secure,
       origin,

@@ -1,7 +1,6 @@
 import type { InstalledPackage } from '../core/target.js';
 import { isPackageManager, managerFor } from '../executor/registry.js';
 import type { AgentReport } from '../inventory/agent-report.js';
-import { parseRpmQa } from '../inventory/rpm-qa.js';
 import {
   applyInventoryDelta,
   BUCKETS,
@@ -13,7 +12,9 @@ import {
   setAgentBootId,
   transaction,
   type AgentRow,
+  type Executor,
 } from '../storage/index.js';
+import { parseLine, type Line } from './agent-report-lines.js';
 import { scanChanged } from './scan.js';
 import type { NonceClaim } from './agent-nonce.js';
 import type { Clock, Db } from './store.js';
@@ -33,15 +34,16 @@ type ScanCounts = Awaited<ReturnType<typeof scanChanged>>;
  *
  * Hosts are remembered up to MAX_REMEMBERED per open database (about 150 KB each for 600
  * packages; none of more than MAX_LINES), the least recently reporting forgotten first: a
- * forgotten host's next report is stored whole, and remembered again.
+ * forgotten host's next report is taken as its difference from what the store holds
+ * (agent-report-store.ts), or stored whole, and remembered again.
  */
 export const MAX_REMEMBERED = 512;
 /** A host of more packages than this is not remembered (its report is stored whole each time). */
-const MAX_LINES = 20_000;
+export const MAX_LINES = 20_000;
 const PACKAGES = '@@packages rpm';
 const SECTION = /^@@([a-z-]+(?: (?:rpm|dpkg))?)$/;
 
-interface ReportState {
+export interface ReportState {
   sha256: string;
   heldDigest: string;
   /** The report without its package lines. */
@@ -70,8 +72,12 @@ interface PendingState {
   digest: readonly string[];
 }
 
-/** How many reports were stored as a difference, how many whole, and how many of those were read line by line again (tests and benches read it). */
-export const reportDeltaCounts = { delta: 0, whole: 0, read: 0 };
+/**
+ * How many reports were stored as a difference from the remembered report (delta), from what the
+ * store holds of a host not remembered (stored: agent-report-store.ts), and whole; and how many
+ * reports stored whole were read line by line again (tests and benches read it).
+ */
+export const reportDeltaCounts = { delta: 0, whole: 0, read: 0, stored: 0 };
 
 const remembered = new WeakMap<Db, Map<string, ReportState | PendingState>>();
 const memoryOf = (db: Db): Map<string, ReportState | PendingState> => {
@@ -81,7 +87,7 @@ const memoryOf = (db: Db): Map<string, ReportState | PendingState> => {
 };
 
 /** The report without its `@@packages rpm` lines, and those lines; null when it has no such section or two. */
-function splitReport(text: string): { header: string; lines: string[] } | null {
+export function splitReport(text: string): { header: string; lines: string[] } | null {
   const all = text.split('\n');
   let start = -1;
   let end = all.length;
@@ -96,34 +102,6 @@ function splitReport(text: string): { header: string; lines: string[] } | null {
   if (start < 0) return null;
   return { header: [...all.slice(0, start + 1), ...all.slice(end)].join('\n'), lines: all.slice(start + 1, end) };
 }
-
-/** A package line's build (its source name marked given, as resolveSourceNames marks it; the key is the same) and its digest bucket. */
-interface Line {
-  p: InstalledPackage;
-  bucket: number;
-}
-
-/**
- * One line as parseRpmQa reads it alone: null for a line that is no package (a blank one),
- * undefined when the difference cannot take it (an error, which the whole report then names
- * with its line; a source name not given, which is resolved; a name without a digest bucket).
- */
-function parseLine(line: string): Line | null | undefined {
-  let ps: InstalledPackage[];
-  try {
-    ps = parseRpmQa(line);
-  } catch {
-    return undefined;
-  }
-  const p = ps[0];
-  if (p === undefined) return null;
-  const bucket = nameBucket(p.name);
-  if (ps.length > 1 || p.sourceName === null || bucket === null) return undefined;
-  return { p: { ...p, sourceOrigin: 'given' }, bucket };
-}
-
-/** What makes two builds the same installed package (the key parseInventory's onceEach merges on). */
-const identity = (p: InstalledPackage): string => `${p.name}\u0000${String(p.epoch ?? '')}\u0000${p.version}\u0000${p.release ?? ''}\u0000${p.arch}`;
 
 /** A report as the difference from the remembered one, ready to store. */
 export interface ReportDelta {
@@ -221,13 +199,10 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
     if (e === null) continue;
     const keys = keysOf.get(e.bucket);
     if (keys === undefined) continue;
-    const key = packageKey(e.p);
-    if (key.includes('\u0000')) return null;
-    keys.push(key);
+    keys.push(e.key);
     if (!changed.has(e.p.name)) continue;
-    const id = identity(e.p);
-    if (ids.has(id)) return null;
-    ids.add(id);
+    if (ids.has(e.id)) return null;
+    ids.add(e.id);
     ofChanged.push(e.p);
     addSource(sourcesAfter, e.p);
   }
@@ -261,14 +236,14 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
   };
 }
 
-function addSource(m: Map<string, Set<string>>, p: InstalledPackage): void {
+export function addSource(m: Map<string, Set<string>>, p: InstalledPackage): void {
   let s = m.get(p.name);
   if (s === undefined) m.set(p.name, (s = new Set()));
   s.add(p.sourceName ?? '');
 }
 
 /** The one source a name's builds come from, or null (none, or several). */
-const oneSource = (s: Set<string> | undefined): string | null => (s?.size === 1 ? ([...s][0] ?? null) : null);
+export const oneSource = (s: Set<string> | undefined): string | null => (s?.size === 1 ? ([...s][0] ?? null) : null);
 
 /** After the difference is committed: the remembered report becomes this one (unless another came meanwhile). */
 export function rememberDelta(db: Db, targetId: string, d: ReportDelta): void {
@@ -278,6 +253,14 @@ export function rememberDelta(db: Db, targetId: string, d: ReportDelta): void {
   if (state === undefined || 'pending' in state || state.sha256 !== d.baseSha256 || state.heldDigest !== d.baseHeldDigest) return;
   d.apply(state);
   memory.set(targetId, state);
+}
+
+/** Remembers a host's report as read (a difference taken from what the store holds). */
+export function rememberState(db: Db, targetId: string, state: ReportState): void {
+  const memory = memoryOf(db);
+  memory.delete(targetId);
+  memory.set(targetId, state);
+  if (memory.size > MAX_REMEMBERED) for (const k of memory.keys()) if (memory.size > MAX_REMEMBERED) memory.delete(k);
 }
 
 /** Forgets a host's report (it was stored another way, or its transaction failed). */
@@ -314,10 +297,9 @@ function readPending(p: PendingState): ReportState | null {
     entries.push(e);
     if (e === null) continue;
     // The same package twice: parseInventory merges it (onceEach); not remembered.
-    const id = identity(e.p);
-    if (ids.has(id)) return null;
-    ids.add(id);
-    (groups[e.bucket] as string[]).push(packageKey(e.p));
+    if (ids.has(e.id)) return null;
+    ids.add(e.id);
+    (groups[e.bucket] as string[]).push(e.key);
     count++;
   }
   if (count !== p.packages || groups.some((g, i) => bucketDigest(g) !== p.digest[i])) return null;
@@ -348,17 +330,18 @@ export function agentAddress(agent: AgentRow, r: Pick<AgentReport, 'managers'>, 
 /**
  * Stores and matches a report as its difference from the last (the same steps as a whole report,
  * on the changed builds only), in one transaction; null when the host no longer holds that last
- * report (nothing written: it is then stored whole).
+ * report (nothing written: it is then stored whole). `plan` makes the difference inside the
+ * transaction (from what the store holds: agent-report-store.ts), or gives the one made before.
  */
 export async function storeDelta(
   db: Db,
   agent: AgentRow,
-  d: ReportDelta,
+  r: Omit<AgentReport, 'packages'>,
+  plan: (tx: Executor) => Promise<ReportDelta | null>,
   fingerprint: string,
   nonce: NonceClaim | null,
   clock: Clock,
-): Promise<ScanCounts | null> {
-  const r = d.report;
+): Promise<{ scan: ScanCounts; delta: ReportDelta } | null> {
   const release = r.release as string;
   // A new boot (rare): its nonce first, on its own, so a replay changes nothing (agent-nonce.ts).
   if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) {
@@ -367,6 +350,8 @@ export async function storeDelta(
   }
   const now = clock().toISOString();
   return transaction(db, async (tx) => {
+    const d = await plan(tx);
+    if (d === null) return null;
     const applied = await applyInventoryDelta(tx, {
       targetId: agent.targetId,
       base: { sha256: d.baseSha256, heldDigest: d.baseHeldDigest },
@@ -392,6 +377,10 @@ export async function storeDelta(
     const streamsChanged = JSON.stringify(applied.streams) !== JSON.stringify(r.streams);
     const saved = { changedNames: streamsChanged ? [] : d.changedNames, before: applied.before, livePatchesChanged: applied.livePatchesChanged };
     // The target and its builds of the changed names are known from the delta: not read again.
-    return scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock, { target: applied.target, held: applied.held });
+    const scan = await scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock, {
+      target: applied.target,
+      held: applied.held,
+    });
+    return { scan, delta: d };
   });
 }

@@ -1,11 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusingTransport } from '../../test/refusing-transport.js';
 import { createApp } from '../api/app.js';
-import { getAgent } from '../storage/index.js';
+import { getAgent, inventoryFingerprint } from '../storage/index.js';
 import { agentKey, createEnrollmentToken, enrollAgent, runAgentTask, stringToSign } from './agents.js';
 import { openStore, type Db } from './store.js';
 
@@ -61,6 +61,10 @@ describe('agent signatures over the bytes sent', () => {
     ]);
     const res = await post('/agent/v1/report', report);
     expect([res.status, await res.text()]).toEqual([200, 'ok 1 packages, 0 findings (0 new, 0 closed)\n']);
+    // Its fingerprint is the text's, as read (not the signature's hash of the bytes sent): the
+    // same report is recognised however it comes.
+    const targetId = (await getAgent(db, agentId))?.targetId ?? '';
+    expect((await inventoryFingerprint(db, targetId))?.sha256).toBe(createHash('sha256').update(report.toString('utf8')).digest('hex'));
   });
 
   it('verifies a task result whose output head -c cut in the middle of a character', async () => {

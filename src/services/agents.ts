@@ -1,20 +1,16 @@
-import { saveInventoryWithSources } from './source-names.js';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BulwarkError } from '../core/errors.js';
-import { releaseFamily } from '../distros/registry.js';
-import { bootIdOf, parseAgentReport } from '../inventory/agent-report.js';
-import { agentAddress, forgetReport, reportDeltaCounts, planReportDelta, rememberDelta, rememberReport, storeDelta } from './agent-report-delta.js';
+import { bootIdOf } from '../inventory/agent-report.js';
+export { acceptAgentReport } from './agent-report-accept.js';
 import {
   defaultSqlitePath,
   finishAgentTask,
   getAgent,
-  inventoryFingerprint,
   getAgentOfTarget,
   getAgentTask,
   getEnrollmentToken,
-  getTarget,
   insertAgent,
   insertAgentTask,
   withdrawAgentTask,
@@ -24,9 +20,6 @@ import {
   listTargets,
   nextAgentTask,
   revokeAgentRow,
-  setInventoryFingerprint,
-  setAgentBootId,
-  setReportedHost,
   transaction,
   upsertTarget,
   useEnrollmentToken,
@@ -36,8 +29,6 @@ import {
 import { NonceClaim } from './agent-nonce.js';
 import { actorLabel, recordAudit, type Actor } from './audit.js';
 import type { CommandResult } from './runs.js';
-import { scanChanged } from './scan.js';
-
 import { systemClock, type Clock, type Db } from './store.js';
 
 /**
@@ -75,8 +66,11 @@ export function agentKey(serverKey: Buffer, agentId: string): string {
 
 /** The string an agent signs (bulwark-agent.sh builds the same bytes). */
 export function stringToSign(agentId: string, ts: string, nonce: string, method: string, path: string, body: string | Buffer): string {
-  return ['bulwark-agent-v1', agentId, ts, nonce, method, path, sha256(body)].join('\n');
+  return signedText(agentId, ts, nonce, method, path, sha256(body));
 }
+
+const signedText = (agentId: string, ts: string, nonce: string, method: string, path: string, bodySha256: string): string =>
+  ['bulwark-agent-v1', agentId, ts, nonce, method, path, bodySha256].join('\n');
 
 /**
  * A one-time enrollment token for `bulwark-agent enroll`; the host it enrolls gets `tags`.
@@ -151,8 +145,9 @@ export async function agentOfHeaders(db: Db, r: SignedHeaders): Promise<AgentRow
 }
 
 /**
- * Checks a signed agent request (its body as the bytes received); returns the agent and the
- * request's nonce, not yet stored (the caller stores it: agent-nonce.ts), or throws auth.required
+ * Checks a signed agent request (its body as the bytes received); returns the agent, the
+ * request's nonce, not yet stored (the caller stores it: agent-nonce.ts), and the body's SHA-256
+ * (hex: the one signed), or throws auth.required
  * saying why. `agent` is the row agentOfHeaders read for these headers, so it is read once.
  */
 export async function verifyAgentRequest(
@@ -161,11 +156,12 @@ export async function verifyAgentRequest(
   r: SignedHeaders & { method: string; path: string; body: Buffer },
   clock: Clock = systemClock,
   known?: AgentRow,
-): Promise<{ agent: AgentRow; nonce: NonceClaim }> {
+): Promise<{ agent: AgentRow; nonce: NonceClaim; bodySha256: string }> {
   const agent = known !== undefined && known.id === r.agentId ? known : await agentOfHeaders(db, r);
   const { agentId = '', ts = '', nonce = '', signature = '' } = r;
+  const bodySha256 = sha256(r.body);
   const expected = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
-    .update(stringToSign(agentId, ts, nonce, r.method, r.path, r.body))
+    .update(signedText(agentId, ts, nonce, r.method, r.path, bodySha256))
     .digest();
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw new BulwarkError('auth.required', 'the signature does not verify');
   const now = clock().getTime();
@@ -177,85 +173,7 @@ export async function verifyAgentRequest(
   if (sweep) lastSweep = now;
   const seenDue = agent.lastSeenAt === null || now - Date.parse(agent.lastSeenAt) > 60_000;
   const at = new Date(now).toISOString();
-  return { agent, nonce: new NonceClaim(agentId, nonce, at, sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null, seenDue) };
-}
-
-/**
- * Stores an agent's inventory report and matches it; returns a one-line summary for the agent.
- * `nonce`, the request's (the route's), is stored in the report's transaction (agent-nonce.ts).
- */
-export async function acceptAgentReport(db: Db, agent: AgentRow, text: string, nonce: NonceClaim | null = null, clock: Clock = systemClock): Promise<string> {
-  // Most reports repeat the last one byte for byte: nothing to store or match again (feed syncs
-  // re-match the hosts their changes touch). A host is matched afresh at least once a day, for
-  // what time alone changes (a release reaching its end of support).
-  const fingerprint = sha256(text);
-  const last = await inventoryFingerprint(db, agent.targetId);
-  const nowMs = clock().getTime();
-  if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) {
-    await nonce?.store(db);
-    return 'ok unchanged\n';
-  }
-  const summary = (packages: number, scan: { active: number; counts: { opened: number; closed: number } }): string =>
-    `ok ${String(packages)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
-  // A report that differs from the host's last in a few package lines: only those are parsed,
-  // stored and matched again (agent-report-delta.ts), when the host still holds that last report.
-  const delta = last?.sha256 === null || last?.sha256 === undefined ? null : planReportDelta(db, agent.targetId, text, fingerprint);
-  if (delta !== null) {
-    const scan = await storeDelta(db, agent, delta, fingerprint, nonce, clock);
-    if (scan !== null) {
-      rememberDelta(db, agent.targetId, delta);
-      reportDeltaCounts.delta++;
-      return summary(delta.count, scan);
-    }
-  }
-  forgetReport(db, agent.targetId);
-  reportDeltaCounts.whole++;
-  const r = await parseAgentReport(text, `report of agent ${agent.id} (host ${agent.hostname})`);
-  // A reboot step waits for a report from another boot; one found begun after a crash asks when
-  // the host booted. Rare (once a boot), so its nonce is stored first, on its own: a replay changes nothing.
-  if (r.bootId !== null && (r.bootId !== agent.bootId || r.bootedAt !== agent.bootedAt)) {
-    await nonce?.store(db);
-    await setAgentBootId(db, agent.id, r.bootId, r.bootedAt);
-  }
-  if (r.release === null || releaseFamily(r.release) === null)
-    throw new BulwarkError('input.invalid', `report of agent ${agent.id}: cannot tell the release from its os-release`);
-  const release = r.release;
-  const now = clock().toISOString();
-  // One transaction: the inventory, its matching and the fingerprint are stored together, or
-  // none of them (a report whose matching fails leaves nothing, and is matched when resent).
-  const { scan, digest } = await transaction(db, async (tx) => {
-    await nonce?.store(tx);
-    const t = await getTarget(tx, agent.targetId);
-    if (t === null) throw new BulwarkError('storage.not-found', `agent ${agent.id} has no host`);
-    await setReportedHost(tx, t.id, { arch: r.arch, address: agentAddress(agent, r, release), image: r.image });
-    const s = await saveInventoryWithSources(
-      tx,
-      {
-        targetId: t.id,
-        collectedAt: now,
-        release,
-        arch: r.arch,
-        runningKernel: r.runningKernel,
-        rebootRequired: r.rebootRequired,
-        packages: r.packages,
-        streams: r.streams,
-        livePatches: r.livePatches,
-      },
-      now,
-      { digest: true },
-    );
-    // The release and kernel before this report; other streams or channels (Ubuntu Pro
-    // enabled, say) change what every package's fixes mean.
-    const streamsChanged = JSON.stringify(t.streams) !== JSON.stringify(r.streams);
-    const saved = { ...s, ...(streamsChanged ? { changedNames: [] } : {}), before: { release: t.release, runningKernel: t.runningKernel } };
-    // Only what changed is matched again: a report that changed three packages re-matches three.
-    const matched = await scanChanged(tx, agent.targetId, saved, { release, runningKernel: r.runningKernel }, clock);
-    // Only a report that was stored and matched is recognised when it comes again.
-    await setInventoryFingerprint(tx, agent.targetId, fingerprint, now, s.digest ?? null);
-    return { scan: matched, digest: s.digest };
-  });
-  rememberReport(db, agent.targetId, text, fingerprint, r, digest);
-  return summary(r.packages.length, scan);
+  return { agent, nonce: new NonceClaim(agentId, nonce, at, sweep ? new Date(now - 2 * MAX_SKEW_MS).toISOString() : null, seenDue), bodySha256 };
 }
 
 /** The next task for the agent, in the line format bulwark-agent.sh reads; empty when none. */

@@ -25,7 +25,7 @@ export async function signedBody(
   r: Route,
   c: Context,
   known: AgentRow | undefined,
-): Promise<{ agent: AgentRow; nonce: NonceClaim; raw: Buffer }> {
+): Promise<{ agent: AgentRow; nonce: NonceClaim; raw: Buffer; bodySha256: string }> {
   const raw = Buffer.from(await c.req.arrayBuffer());
   const v = await verifyAgentRequest(db, serverKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw }, systemClock, known);
   return { ...v, raw };

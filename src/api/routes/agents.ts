@@ -12,6 +12,7 @@ import {
   revokeAgent,
   type AgentRow,
 } from '../../services/agents.js';
+import { systemClock } from '../../services/store.js';
 import { AGENT_BODY_LIMIT, name, pathNumber, Raw, REPORT_BODY_LIMIT, route, TASK_RESULT_BODY_LIMIT, type Route } from './route.js';
 
 /**
@@ -55,7 +56,11 @@ export const AGENT_ROUTES: readonly Route[] = [
     textBody: true,
     maxBody: REPORT_BODY_LIMIT,
     nonceInTransaction: true,
-    handle: async ({ db, agent, nonce, body }) => new Raw(await acceptAgentReport(db, agent as AgentRow, String(body), nonce), 'text/plain; charset=utf-8'),
+    handle: async ({ db, agent, nonce, body, bodySha256 }) =>
+      new Raw(
+        await acceptAgentReport(db, agent as AgentRow, String(body), nonce, systemClock, bodySha256 === null ? {} : { sha256: bodySha256 }),
+        'text/plain; charset=utf-8',
+      ),
   }),
   route({
     method: 'get',

@@ -90,6 +90,8 @@ export interface Ctx<Q, B, P extends string = string> {
   agent: AgentRow | null;
   /** Its request's nonce, on `agent` routes: already stored, unless the route has `nonceInTransaction`. */
   nonce: NonceClaim | null;
+  /** The SHA-256 (hex) of the body's text, on agent routes whose body is valid UTF-8 (the bytes signed are then its bytes); else null. */
+  bodySha256: string | null;
   /** scheme://host[:port] the request came to (for install commands); null when its Host header is not a plain host name. */
   origin: string | null;
   /** Who the audit log names (the services record it): a token, a session's user, an agent. */

@@ -23,8 +23,11 @@ export function nameBucket(name: string): number | null {
 export function bucketOfName(on: Executor): RawBuilder<number> {
   return kx(on).getExecutor().adapter instanceof PostgresAdapter
     ? sql<number>`((length(packages.name) * 31 + ascii(packages.name) + ascii(right(packages.name, 1)) * 7) % ${sql.lit(BUCKETS)})`
-    : sql<number>`((length(packages.name) * 31 + unicode(packages.name) + unicode(substr(packages.name, -1)) * 7) % ${sql.lit(BUCKETS)})`;
+    : sql<number>`${sql.raw(SQLITE_BUCKET_OF_NAME)}`;
 }
+
+/** bucketOfName's text on SQLite. */
+export const SQLITE_BUCKET_OF_NAME = `((length(packages.name) * 31 + unicode(packages.name) + unicode(substr(packages.name, -1)) * 7) % ${String(BUCKETS)})`;
 
 /**
  * The digest of builds (their keys, and names in the same order): one entry per bucket, and the

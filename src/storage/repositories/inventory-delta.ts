@@ -8,6 +8,7 @@ import { kx, type Executor } from '../database.js';
 import { directStatement, marks } from '../sqlite-direct.js';
 import { jsonList, toInstalled, toScanTarget, type ScanTargetRow, type StoredBuild } from './builds.js';
 import type { PackageRow, TargetsTable } from '../schema.js';
+import { bucketOfName, SQLITE_BUCKET_OF_NAME } from './held-digest.js';
 import { packageKey, packageRow } from './targets.js';
 
 const PACKAGE_COLUMNS = ['key', 'family', 'name', 'epoch', 'version', 'release', 'arch', 'source_name', 'source_version', 'source_origin'] as const;
@@ -165,4 +166,71 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
     }),
     held,
   };
+}
+
+/**
+ * What a target holds as an agent report stored it (issue #14): its stored fingerprint and held
+ * digest, and the builds it holds whose names fall in `buckets` (held-digest.ts), or only those
+ * `named` (found by name: a few rows, not every link of the target); null when there is no such target. On PostgreSQL the target's row is locked first, as applyInventoryDelta locks
+ * it, so what is read stays what the target holds until the transaction ends. Call inside a transaction.
+ */
+export async function heldInBuckets(
+  on: Executor,
+  targetId: string,
+  buckets: readonly number[],
+  named?: readonly string[],
+): Promise<{ sha256: string | null; heldDigest: string | null; rows: PackageRow[] } | null> {
+  const ex = kx(on);
+  const pg = ex.getExecutor().adapter instanceof PostgresAdapter;
+  const read = directStatement(on, 'select "inventory_sha256", "held_digest" from targets where id = ?');
+  const t =
+    read !== null
+      ? (read.get(targetId) as Pick<Selectable<TargetsTable>, 'inventory_sha256' | 'held_digest'> | undefined)
+      : await ex
+          .selectFrom('targets')
+          .select(['inventory_sha256', 'held_digest'])
+          .where('id', '=', targetId)
+          .$if(pg, (q) => q.forUpdate())
+          .executeTakeFirst();
+  if (t === undefined) return null;
+  if (named !== undefined) return { sha256: t.inventory_sha256, heldDigest: t.held_digest, rows: await heldNamed(on, targetId, named) };
+  const held = directStatement(
+    on,
+    `select packages.* from target_packages inner join packages on packages.pk = target_packages.package_pk where target_packages.target_id = ? and ${SQLITE_BUCKET_OF_NAME} in (${marks(buckets.length)})`,
+  );
+  const rows =
+    buckets.length === 0
+      ? []
+      : held !== null
+        ? (held.all(targetId, ...buckets) as PackageRow[])
+        : await ex
+            .selectFrom('target_packages')
+            .innerJoin('packages', 'packages.pk', 'target_packages.package_pk')
+            .selectAll('packages')
+            .where('target_packages.target_id', '=', targetId)
+            .where(bucketOfName(on), 'in', buckets)
+            .execute();
+  return { sha256: t.inventory_sha256, heldDigest: t.held_digest, rows };
+}
+
+/** The builds a target holds of `names`. */
+async function heldNamed(on: Executor, targetId: string, names: readonly string[]): Promise<PackageRow[]> {
+  const rows: PackageRow[] = [];
+  for (const c of chunks(names, 1, 5000)) {
+    const st = directStatement(
+      on,
+      `select packages.* from packages inner join target_packages on target_packages.package_pk = packages.pk and target_packages.target_id = ? where packages.name in (${marks(c.length)})`,
+    );
+    rows.push(
+      ...(st !== null
+        ? (st.all(targetId, ...c) as PackageRow[])
+        : await kx(on)
+            .selectFrom('packages')
+            .innerJoin('target_packages', (j) => j.onRef('target_packages.package_pk', '=', 'packages.pk').on('target_packages.target_id', '=', targetId))
+            .selectAll('packages')
+            .where('packages.name', 'in', c)
+            .execute()),
+    );
+  }
+  return rows;
 }

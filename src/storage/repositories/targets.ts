@@ -325,11 +325,18 @@ export async function removeTarget(on: Executor, idOrName: string): Promise<bool
   return true;
 }
 
-/** The fingerprint of a target's last reported inventory, and when it was reported. */
-export async function inventoryFingerprint(on: Executor, targetId: string): Promise<{ sha256: string | null; at: string | null } | null> {
+/** The fingerprint of a target's last reported inventory, when it was reported, its held digest (held-digest.ts) and release. */
+export async function inventoryFingerprint(
+  on: Executor,
+  targetId: string,
+): Promise<{ sha256: string | null; at: string | null; heldDigest: string | null; release: string | null } | null> {
   const ex = kx(on);
-  const r = await ex.selectFrom('targets').select(['inventory_sha256', 'inventory_at']).where('id', '=', targetId).executeTakeFirst();
-  return r === undefined ? null : { sha256: r.inventory_sha256, at: r.inventory_at };
+  const r = await ex
+    .selectFrom('targets')
+    .select(['inventory_sha256', 'inventory_at', 'held_digest', 'release_id'])
+    .where('id', '=', targetId)
+    .executeTakeFirst();
+  return r === undefined ? null : { sha256: r.inventory_sha256, at: r.inventory_at, heldDigest: r.held_digest, release: r.release_id };
 }
 
 /** Records an inventory report: its fingerprint (null: unknown) and time, and the digest of what the target holds after it (held-digest.ts). */
