@@ -7,7 +7,7 @@
 export const FEED_PARSER_VERSIONS: Readonly<Record<string, number>> = {
   native: 1,
   oval: 4,
-  osv: 2,
+  osv: 3,
   'csaf-vex': 2,
   updateinfo: 2,
 };
