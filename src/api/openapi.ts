@@ -18,7 +18,8 @@ const ERROR = {
   },
 };
 
-function jsonSchema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+/** A schema as the OpenAPI document states it (the request checks read the same: middleware/body.ts strictQuery). */
+export function jsonSchema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const out = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete out['$schema'];
   return out;

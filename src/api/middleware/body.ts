@@ -1,8 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { errorJson } from '../errors.js';
+import { jsonSchema } from '../openapi.js';
 import { AGENT_BODY_LIMIT, API_BODY_LIMIT, type Route } from '../routes/route.js';
 
 /**
@@ -79,7 +80,7 @@ const queryKeys = new WeakMap<z.ZodType, ReadonlySet<string>>();
 export function strictQuery(schema: z.ZodType | undefined, given: Record<string, string[]>, route: string): Record<string, string> {
   let known = schema === undefined ? new Set<string>() : queryKeys.get(schema);
   if (known === undefined) {
-    const js = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+    const js = jsonSchema(schema as z.ZodType, 'input') as { properties?: Record<string, unknown> };
     known = new Set(Object.keys(js.properties ?? {}));
     queryKeys.set(schema as z.ZodType, known);
   }
