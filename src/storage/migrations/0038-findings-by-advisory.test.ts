@@ -6,6 +6,7 @@ import { listFindings, recordFindings, saveInventory, upsertAdvisories, upsertTa
 import { introspectSchema } from '../introspect.js';
 import { findingsByAdvisory } from './0038-findings-by-advisory.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
+import { findingsAdvisoryCovering } from './0082-findings-advisory-covering.js';
 
 const T0 = '2026-11-01T00:00:00.000Z';
 
@@ -22,7 +23,9 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
     // Back to the schema without 0038's index by that migration's own down (later migrations,
     // merged in any order, stay: the rows below are written by today's code), under the lock
     // every migration takes.
-    // 0057 widened 0038's index to (advisory_pk, target_id): undone first, redone last.
+    // 0057 widened 0038's index to (advisory_pk, target_id) and 0082 to a covering one: undone
+    // first, redone last.
+    await underMigrationLock(db, (conn) => findingsAdvisoryCovering().down?.(conn) ?? Promise.resolve());
     await underMigrationLock(db, (conn) => fanOutIndexes().down?.(conn) ?? Promise.resolve());
     expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
     await underMigrationLock(db, (conn) => findingsByAdvisory().down?.(conn) ?? Promise.resolve());
@@ -99,8 +102,11 @@ describe.each(testDatabases())('migration 0038 (findings by advisory) on $name',
     await underMigrationLock(db, (conn) => findingsByAdvisory().up(conn));
     expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk)');
     await underMigrationLock(db, (conn) => fanOutIndexes().up(conn));
+    expect((await introspectSchema(db))['findings']?.indexes).toContain('index (advisory_pk, target_id)');
+    await underMigrationLock(db, (conn) => findingsAdvisoryCovering().up(conn));
     const shape = await introspectSchema(db);
-    expect(shape['findings']?.indexes).toContain('index (advisory_pk, target_id)');
+    expect(shape['findings']?.indexes).toContain('index (advisory_pk, target_id, package, arch, installed, pk)');
+    expect(shape['findings']?.indexes).not.toContain('index (advisory_pk, target_id)');
     expect(shape['findings']?.indexes).not.toContain('index (advisory_pk)');
     expect(shape['target_packages']?.indexes).toEqual(['index (package_pk, target_id)']);
     expect([await count('packages'), await count('target_packages'), await count('findings')]).toEqual(counts);

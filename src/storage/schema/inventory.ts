@@ -146,8 +146,9 @@ export const findings = table({
     'unique (target_id, advisory_pk, package, arch)',
     // Migration 0042: the console's filters (a host's page, a CVE, the fleet by first seen).
     'index (target_id, severity_rank desc, first_seen_at, pk)',
-    // Migration 0057 (was 0038's advisory_pk alone): a sync's findings on an advisory, a range of targets at a time.
-    'index (advisory_pk, target_id)',
+    // Migration 0082 (was 0057's (advisory_pk, target_id), 0038's advisory_pk): a sync's findings on an
+    // advisory, a range of targets at a time, read from the index alone.
+    'index (advisory_pk, target_id, package, arch, installed, pk)',
     'index (first_seen_at, pk)',
     // Migration 0060: the grouped views (issue #17) count from these alone.
     'index (advisory_pk, package, installed, fixed, target_id, status, severity_rank, first_seen_at)',
