@@ -154,13 +154,17 @@ function session(c: Kysely<Database>): ScopeSession {
       await sql`begin`.execute(c);
       try {
         // Still found: refreshed (writeFindingSets' upsert and last_seen_at refresh give these
-        // same values). An acceptance that has not expired stands, with its reason.
+        // same values). An acceptance that has not expired stands, with its reason. In the table's
+        // order (pk): the rows, and their entries in the indexes that end in pk, are then reached
+        // page after page, not at random (a 100,000-host store is larger than memory).
         await sql`update findings f set installed = c.installed, fixed = c.fixed, severity = c.severity, severity_rank = c.severity_rank,
             status = case when ${acceptanceStands('f', now)} then 'accepted' else c.status end,
             reason = case when ${acceptanceStands('f', now)} then f.reason else c.reason end,
             last_seen_at = ${now}::timestamptz, closed_at = null, closed_from = null, source_package = c.source_package
-          from rs_old o join rs_cur c on c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch
-          where o.ord >= ${from} and o.ord < ${to} and f.pk = o.pk`.execute(c);
+          from (select o.pk, c.installed, c.fixed, c.severity, c.severity_rank, c.status, c.reason, c.source_package
+            from rs_old o join rs_cur c on c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch
+            where o.ord >= ${from} and o.ord < ${to} order by o.pk) c
+          where f.pk = c.pk`.execute(c);
         // No longer found: `fixed` when the advisory stands with a fix (a release's end of support
         // needs none) and the build it was found on is gone, else `withdrawn` (the feed changed).
         await sql`update findings f set
@@ -174,6 +178,7 @@ function session(c: Kysely<Database>): ScopeSession {
             from rs_old o left join advisories a on a.pk = o.advisory_pk
             where o.ord >= ${from} and o.ord < ${to}
               and not exists (select 1 from rs_cur c where c.sig = o.sig and c.advisory_pk = o.advisory_pk and c.package = o.package and c.arch = o.arch)
+            order by o.pk
           ) x
           where f.pk = x.pk and ((not x.fixed and f.status not in ('fixed', 'withdrawn')) or (x.fixed and f.status <> 'fixed'))`.execute(c);
         // Found now and not stored: inserted in the JS path's order (target name, then the judge's).
