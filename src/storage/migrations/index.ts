@@ -45,6 +45,7 @@ import { findingsFillfactor } from './0071-findings-fillfactor.js';
 import { acceptedUntilPartial } from './0078-accepted-until-partial.js';
 import { linksWithoutRowid } from './0081-links-without-rowid.js';
 import { findingsAdvisoryCovering } from './0082-findings-advisory-covering.js';
+import { hostPageByIdentity } from './0083-host-page-by-identity.js';
 import { livePatches } from './0063-live-patches.js';
 import { fanOutIndexes } from './0057-fanout-indexes.js';
 import { heldDigest } from './0067-held-digest.js';
@@ -104,6 +105,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     '0078-accepted-until-partial': acceptedUntilPartial(),
     '0081-links-without-rowid': linksWithoutRowid(dialect),
     '0082-findings-advisory-covering': findingsAdvisoryCovering(),
+    '0083-host-page-by-identity': hostPageByIdentity(),
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

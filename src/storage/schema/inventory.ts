@@ -144,11 +144,11 @@ export const findings = table({
     'index (severity_rank desc, first_seen_at, pk)',
     'index (status, severity)',
     'unique (target_id, advisory_pk, package, arch)',
-    // Migration 0042: the console's filters (a host's page, a CVE, the fleet by first seen).
-    'index (target_id, severity_rank desc, first_seen_at, pk)',
     // Migration 0082 (was 0057's (advisory_pk, target_id), 0038's advisory_pk): a sync's findings on an
     // advisory, a range of targets at a time, read from the index alone.
     'index (advisory_pk, target_id, package, arch, installed, pk)',
+    // Migration 0042: the console's filters (the fleet by first seen; a host's page is the identity
+    // index's range of the host, sorted: 0083 dropped 0042's index for it).
     'index (first_seen_at, pk)',
     // Migration 0060: the grouped views (issue #17) count from these alone.
     'index (advisory_pk, package, installed, fixed, target_id, status, severity_rank, first_seen_at)',
