@@ -22,7 +22,7 @@ export function routeBodyLimit(r: Route): MiddlewareHandler {
     if (length !== null && !raw.headers.has('transfer-encoding')) return parseInt(length, 10) > maxSize ? tooLarge(c) : next();
     let size = 0;
     let buffer = new Uint8Array(0);
-    const reader = raw.body.getReader();
+    const reader = (raw.body as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
