@@ -8,6 +8,7 @@ import {
   reportDeltaCounts,
   planReportDelta,
   rememberDelta,
+  rememberedSha256,
   rememberReport,
   rememberState,
   storeDelta,
@@ -33,29 +34,46 @@ export async function acceptAgentReport(
   clock: Clock = systemClock,
   o: { sha256?: string } = {},
 ): Promise<string> {
+  const fingerprint = o.sha256 ?? createHash('sha256').update(text).digest('hex');
+  const summary = (packages: number, scan: { active: number; counts: { opened: number; closed: number } }): string =>
+    `ok ${String(packages)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
+  // A report that differs from the host's last in a few package lines: only those are parsed,
+  // stored and matched again (agent-report-delta.ts), when the host still holds that last report.
+  // Tried first when the server remembers another report of the host: the report's transaction
+  // checks that the host holds it (its fingerprint, which is then not this report's), so the
+  // host's row is not read before it as well (issue #14). Otherwise nothing was written, and the
+  // report goes the way below.
+  const rememberedAs = rememberedSha256(db, agent.targetId);
+  const tried = rememberedAs !== null && rememberedAs !== fingerprint;
+  const delta = tried ? planReportDelta(db, agent.targetId, text, fingerprint) : null;
+  if (delta !== null) {
+    const done = await storeDelta(db, agent, delta.report, () => Promise.resolve(delta), fingerprint, nonce, clock);
+    if (done !== null) {
+      rememberDelta(db, agent.targetId, delta);
+      reportDeltaCounts.delta++;
+      return summary(delta.count, done.scan);
+    }
+  }
   // Most reports repeat the last one byte for byte: nothing to store or match again (feed syncs
   // re-match the hosts their changes touch). A host is matched afresh at least once a day, for
   // what time alone changes (a release reaching its end of support).
-  const fingerprint = o.sha256 ?? createHash('sha256').update(text).digest('hex');
   const last = await inventoryFingerprint(db, agent.targetId);
   const nowMs = clock().getTime();
   if (last?.sha256 === fingerprint && last.at !== null && nowMs - Date.parse(last.at) < 86_400_000) {
     await nonce?.store(db);
     return 'ok unchanged\n';
   }
-  const summary = (packages: number, scan: { active: number; counts: { opened: number; closed: number } }): string =>
-    `ok ${String(packages)} packages, ${String(scan.active)} findings (${String(scan.counts.opened)} new, ${String(scan.counts.closed)} closed)\n`;
-  // A report that differs from the host's last in a few package lines: only those are parsed,
-  // stored and matched again (agent-report-delta.ts), when the host still holds that last report.
   const where = `report of agent ${agent.id} (host ${agent.hostname})`;
   if (last !== null && last.sha256 !== null) {
-    const delta = planReportDelta(db, agent.targetId, text, fingerprint);
-    if (delta !== null) {
-      const done = await storeDelta(db, agent, delta.report, () => Promise.resolve(delta), fingerprint, nonce, clock);
+    // The difference from the remembered report when it was not tried above (it is then none:
+    // the server remembers this very report, or nothing).
+    const again = tried ? delta : planReportDelta(db, agent.targetId, text, fingerprint);
+    if (again !== null) {
+      const done = tried ? null : await storeDelta(db, agent, again.report, () => Promise.resolve(again), fingerprint, nonce, clock);
       if (done !== null) {
-        rememberDelta(db, agent.targetId, delta);
+        rememberDelta(db, agent.targetId, again);
         reportDeltaCounts.delta++;
-        return summary(delta.count, done.scan);
+        return summary(again.count, done.scan);
       }
     } else {
       // Not remembered (or not as it was): the difference from what the store holds (agent-report-store.ts).

@@ -245,6 +245,11 @@ export function addSource(m: Map<string, Set<string>>, p: InstalledPackage): voi
 /** The one source a name's builds come from, or null (none, or several). */
 export const oneSource = (s: Set<string> | undefined): string | null => (s?.size === 1 ? ([...s][0] ?? null) : null);
 
+/** The fingerprint of the report the server remembers of a host, or null (none). */
+export function rememberedSha256(db: Db, targetId: string): string | null {
+  return memoryOf(db).get(targetId)?.sha256 ?? null;
+}
+
 /** After the difference is committed: the remembered report becomes this one (unless another came meanwhile). */
 export function rememberDelta(db: Db, targetId: string, d: ReportDelta): void {
   const memory = memoryOf(db);

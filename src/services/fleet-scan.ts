@@ -335,8 +335,9 @@ async function runRelease(
     });
     for (const [id, c] of counts) result.counts.set(id, c);
     result.targets.push(...batch);
-    // Statements on SQLite never yield on their own: let waiting requests in between batches.
-    await setImmediate();
+    // Statements on SQLite never yield on their own: let waiting requests in between batches
+    // (not for one target, an agent's report: its transaction is not held open for them).
+    if (w.targets.length > 1) await setImmediate();
   }
   result.distinctMatched += matcher.matched;
 }

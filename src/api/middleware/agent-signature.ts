@@ -3,6 +3,7 @@ import { verifyAgentRequest, type AgentRow } from '../../services/agents.js';
 import type { NonceClaim } from '../../services/agent-nonce.js';
 import { systemClock, type Db } from '../../services/store.js';
 import type { Route } from '../routes/route.js';
+import { bodyBytes } from './body.js';
 
 /** The headers an enrolled agent signs its requests with (bulwark-agent.sh). */
 export function signedHeaders(c: Context): { agentId: string | undefined; ts: string | undefined; nonce: string | undefined; signature: string | undefined } {
@@ -26,7 +27,7 @@ export async function signedBody(
   c: Context,
   known: AgentRow | undefined,
 ): Promise<{ agent: AgentRow; nonce: NonceClaim; raw: Buffer; bodySha256: string }> {
-  const raw = Buffer.from(await c.req.arrayBuffer());
+  const raw = await bodyBytes(c);
   const v = await verifyAgentRequest(db, serverKey, { ...signedHeaders(c), method: r.method.toUpperCase(), path: c.req.path, body: raw }, systemClock, known);
   return { ...v, raw };
 }

@@ -1,5 +1,4 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { BulwarkError } from '../../core/errors.js';
 import { errorJson } from '../errors.js';
@@ -10,18 +9,57 @@ import { AGENT_BODY_LIMIT, API_BODY_LIMIT, type Route } from '../routes/route.js
  * Bodies are limited before they are read: by Content-Length at once, else while streamed. Each
  * route reads its body only after its credential and role are checked: an /api-wide limit in
  * front read a chunked body of up to 2 MB from anyone before the token was looked at (issue #20,
- * item 13).
+ * item 13). A body without Content-Length is read here, within the limit, and kept for the route
+ * (bodyBytes): not put back into a new Request to be streamed a second time (issue #14).
  */
 export function routeBodyLimit(r: Route): MiddlewareHandler {
   const maxSize = r.maxBody ?? (r.path.startsWith('/api/') ? API_BODY_LIMIT : AGENT_BODY_LIMIT);
-  return bodyLimit({ maxSize, onError: (c) => errorJson(c, 'input.too-large', `the request body is larger than ${String(maxSize)} bytes`) });
+  const tooLarge = (c: Context): Response => errorJson(c, 'input.too-large', `the request body is larger than ${String(maxSize)} bytes`);
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null) return next();
+    const length = raw.headers.get('content-length');
+    if (length !== null && !raw.headers.has('transfer-encoding')) return parseInt(length, 10) > maxSize ? tooLarge(c) : next();
+    let size = 0;
+    let buffer = new Uint8Array(0);
+    const reader = (raw.body as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const offset = size;
+      size += value.length;
+      if (size > maxSize) return tooLarge(c);
+      if (size > buffer.length) {
+        const grown = new Uint8Array(Math.min(maxSize, Math.max(size, buffer.length * 2)));
+        grown.set(buffer.subarray(0, offset));
+        buffer = grown;
+      }
+      buffer.set(value, offset);
+    }
+    readBodies.set(raw, buffer.subarray(0, size));
+    return next();
+  };
 }
+
+/** Bodies the limit read (no Content-Length), by request. */
+const readBodies = new WeakMap<Request, Uint8Array>();
+
+/** A request's body as bytes: as the limit read it, else read now (once). */
+export async function bodyBytes(c: Context): Promise<Buffer> {
+  const kept = readBodies.get(c.req.raw);
+  if (kept !== undefined) return Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength);
+  return Buffer.from(await c.req.arrayBuffer());
+}
+
+/** A request's body as text, decoded as Request.text() decodes it (UTF-8, a leading BOM dropped, bad bytes replaced). */
+const bodyText = async (c: Context): Promise<string> => (readBodies.has(c.req.raw) ? utf8.decode(await bodyBytes(c)) : c.req.text());
+const utf8 = new TextDecoder('utf-8');
 
 /** A route's body: YAML or plain text as it came, or JSON parsed and checked against the route's schema. */
 export async function readBody(r: Route, c: Context): Promise<unknown> {
-  if (r.textBody === true) return noNul(await c.req.text());
+  if (r.textBody === true) return noNul(await bodyText(c));
   if (r.body === undefined) return undefined;
-  const text = await c.req.text();
+  const text = await bodyText(c);
   let json: unknown = undefined;
   if (text.trim() !== '') {
     if (!/^application\/json\b/.test(c.req.header('content-type') ?? ''))

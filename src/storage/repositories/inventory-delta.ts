@@ -12,6 +12,8 @@ import { bucketOfName, SQLITE_BUCKET_OF_NAME } from './held-digest.js';
 import { packageKey, packageRow } from './targets.js';
 
 const PACKAGE_COLUMNS = ['key', 'family', 'name', 'epoch', 'version', 'release', 'arch', 'source_name', 'source_version', 'source_origin'] as const;
+/** The most links one statement inserts on SQLite. */
+const LINKS_AT_ONCE = 16;
 const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
 /** An agent report stored as the difference from the report before it (issue #14). */
@@ -126,9 +128,12 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
     else await ex.deleteFrom('target_packages').where('target_id', '=', d.targetId).where('package_pk', 'in', c).execute();
   }
   const links = [...addedByKey.keys()].map((k) => ({ target_id: d.targetId, package_pk: pks.get(k) as number }));
-  const link = direct('insert into target_packages (target_id, package_pk) values (?, ?)');
-  if (link !== null) for (const l of links) link.run(l.target_id, l.package_pk);
-  else for (const c of chunks(links, 2)) await ex.insertInto('target_packages').values(c).execute();
+  // On SQLite in statements of up to LINKS_AT_ONCE rows (a few texts kept, not one per count).
+  for (const c of chunks(links, 2, pg ? 30_000 : 2 * LINKS_AT_ONCE)) {
+    const link = direct(`insert into target_packages (target_id, package_pk) values ${Array.from(c, () => '(?, ?)').join(', ')}`);
+    if (link !== null) link.run(c.flatMap((l) => [l.target_id, l.package_pk]));
+    else await ex.insertInto('target_packages').values(c).execute();
+  }
   // What setReportedHost, saveInventory and setInventoryFingerprint write for a whole report, in one statement.
   const set = {
     kind: 'host' as const,
