@@ -32,6 +32,42 @@ export class PerSeverity<V> {
 
 export const collator = new Intl.Collator();
 
+/** Distinct strings an interner keeps at most (then it starts afresh): a fleet's packages, builds, hosts and scan times. */
+const INTERNED = 50_000;
+
+/**
+ * The row's text fields made the strings of earlier rows with the same text (its own are then
+ * garbage at once): a group of the order waits in memory until it is complete, tens of thousands
+ * of rows whose hosts, packages, builds and first-seen times repeat across the fleet, and each
+ * string of its own outlives young collections and is copied by them (issue #14: the young
+ * collections of a streamed report cost as much as reading its rows). Returns the row.
+ * @example const intern = rowInterner(); for (const r of page) sorter.add(intern(r));
+ */
+export function rowInterner(): <R extends StreamedFinding>(r: R) => R {
+  const seen = new Map<string, string>();
+  const one = (s: string): string => {
+    const t = seen.get(s);
+    if (t !== undefined) return t;
+    if (seen.size >= INTERNED) seen.clear();
+    seen.set(s, s);
+    return s;
+  };
+  const maybe = (s: string | null): string | null => (s === null ? s : one(s));
+  return (r) => {
+    r.targetId = one(r.targetId);
+    r.package = one(r.package);
+    r.arch = one(r.arch);
+    r.installed = one(r.installed);
+    r.fixed = maybe(r.fixed);
+    r.severity = one(r.severity);
+    r.status = one(r.status);
+    r.reason = maybe(r.reason);
+    r.firstSeen = one(r.firstSeen);
+    r.lastSeen = one(r.lastSeen);
+    return r;
+  };
+}
+
 /** A row's keys alone, with its host name's place: what the base order compares (a Pending is one too). */
 export type Keyed = FindingKeys & { nameRank: number };
 

@@ -19,7 +19,7 @@ import {
   type StreamedFinding,
 } from '../storage/index.js';
 import { exploitationOf } from './signals.js';
-import { compareBase, compareRisk, PerSeverity, rankedTargets, type Keyed, type Pending, type RankedBatch, type Target } from './report-order.js';
+import { compareBase, compareRisk, PerSeverity, rankedTargets, rowInterner, type Keyed, type Pending, type RankedBatch, type Target } from './report-order.js';
 import type { Db } from './store.js';
 
 /**
@@ -263,8 +263,9 @@ async function* batchesOf(db: Db, q: FindingsQuery, o: StreamOptions, ranked: bo
     };
   };
   // The row itself, with its place in the order (no copy per row).
+  const intern = rowInterner();
   const pending = (r: StreamedFinding, t: Target): Pending => {
-    const p = r as Pending;
+    const p = intern(r) as Pending;
     p.nameRank = t.rank;
     p.riskRank = sort === undefined ? 0 : (rankOf.get(r.advisoryPk, r.severity) ?? 0);
     return p;

@@ -6,21 +6,19 @@ import { Spool } from '../lib/spool.js';
 import { findingPackageSources, readSnapshot, targetsWithInventory, type FindingRow } from '../storage/index.js';
 import { CSV_HEADER, csvLines, findingJsonBytes, HTML_END, htmlListed, htmlRows, htmlStart, jsonString, type HtmlSummary } from './report-render.js';
 import { findingBatches, rankedBatches, type StreamOptions } from './report-stream.js';
+import { componentTexts, interner, seenRefs } from './report-vex-parts.js';
 import { notAffectedOf, type FindingsQuery, type ReportFormat } from './report.js';
 import {
   affectJson,
-  purlOf,
   componentJson,
   vendorAffect,
   vendorComponent,
   vendorVulnerability,
   vexRef,
-  vexComponent,
   vexHead,
   vexTally,
   vexVulnerability,
   type NotAffectedRow,
-  type VexComponent,
   type VexTally,
 } from './report-vex.js';
 import { systemClock, type Clock, type Db } from './store.js';
@@ -228,61 +226,6 @@ async function writeHtml(batches: AsyncIterable<FindingRow[]>, now: Date, write:
   }
 }
 
-/** Strings equal to one seen before, as that one: what a report holds per row shares its text. */
-function interner(): (s: string) => string {
-  const m = new Map<string, string>();
-  return (s) => {
-    const t = m.get(s);
-    if (t !== undefined) return t;
-    m.set(s, s);
-    return s;
-  };
-}
-
-/**
- * The components already written, by bom-ref (`host/package@version`), in less memory than a
- * set of every ref: per host, the numbers of its `package@version`s (one number per distinct
- * build). A ref with a `/` in a part (which could read as another host's) is kept whole, apart:
- * the same refs count as seen.
- */
-function seenRefs(): (r: { targetName: string; package: string; installed: string }) => boolean {
-  const builds = new Map<string, number>();
-  const byTarget = new Map<string, Set<number>>();
-  const whole = new Set<string>();
-  return (r) => {
-    const build = `${r.package}@${r.installed}`;
-    if (r.targetName.includes('/') || build.includes('/')) {
-      const ref = `${r.targetName}/${build}`;
-      if (whole.has(ref)) return true;
-      whole.add(ref);
-      return false;
-    }
-    let id = builds.get(build);
-    if (id === undefined) builds.set(build, (id = builds.size));
-    let s = byTarget.get(r.targetName);
-    if (s === undefined) byTarget.set(r.targetName, (s = new Set()));
-    if (s.has(id)) return true;
-    s.add(id);
-    return false;
-  };
-}
-
-/**
- * purlOf, remembered per (release, package, build, arch, source): hosts of a release share their
- * packages' purls, and percent-encoding one costs more than finding it again.
- */
-function purls(): (r: FindingRow, source: string | undefined) => string | null {
-  const m = new Map<string, string | null>();
-  return (r, source) => {
-    if (r.release === null) return purlOf(r, source);
-    // Parts joined by \u0000 (as the package sources' keys are); no source: one part fewer.
-    const key = `${r.release}\u0000${r.package}\u0000${r.installed}\u0000${r.arch}${source === undefined ? '' : `\u0000${source}`}`;
-    let p = m.get(key);
-    if (p === undefined) m.set(key, (p = purlOf(r, source)));
-    return p;
-  };
-}
-
 // A finding's `affects` entry as affectJson(vexAffect(r), '        ') renders it, without the
 // objects between (one entry per finding); report-stream.test.ts compares the two reports.
 const P = '        ';
@@ -311,11 +254,10 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
   };
   try {
     const seen = seenRefs();
-    const purl = purls();
+    const componentText = componentTexts('    ');
     let nComponents = 0;
     // A promise only when the spool has chunks to write.
-    const component = (c: VexComponent): Promise<void> | undefined =>
-      components.add((nComponents++ === 0 ? '' : ',\n') + componentJson(c, '    ')) ? components.drain() : undefined;
+    const component = (json: string): Promise<void> | undefined => (components.add((nComponents++ === 0 ? '' : ',\n') + json) ? components.drain() : undefined);
     // By source, then id (no key built per row).
     const vulns = new Map<string, Map<string, { v: number; first: FindingRow; tally: VexTally }>>();
     let nVulns = 0;
@@ -330,7 +272,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
         if (!seen(r)) {
           const s = sources.get(`${r.targetId}\u0000${r.package}\u0000${r.arch}`);
           const source = s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined;
-          const writing = component(vexComponent(r, source, purl(r, source)));
+          const writing = component(componentText(r, source));
           if (writing !== undefined) await writing;
         }
         let bySource = vulns.get(r.advisorySource);
@@ -367,7 +309,7 @@ async function writeVex(db: Db, batches: AsyncIterable<FindingRow[]>, now: Date,
       for (const n of said) {
         if (!seen(n)) {
           const s = names.has(n.package) ? sources.get(`${n.targetId}\u0000${n.package}\u0000${n.arch}`) : undefined;
-          await component(vendorComponent(n, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined));
+          await component(componentJson(vendorComponent(n, s !== undefined && s.origin !== 'assumed' ? s.sourceName : undefined), '    '));
         }
         const key = `${n.advisorySource}\u0000${n.advisoryId}`;
         let v = vendor.get(key);
