@@ -64,26 +64,16 @@ export async function acceptAgentReport(
     return 'ok unchanged\n';
   }
   const where = `report of agent ${agent.id} (host ${agent.hostname})`;
-  if (last !== null && last.sha256 !== null) {
-    // The difference from the remembered report when it was not tried above (it is then none:
-    // the server remembers this very report, or nothing).
-    const again = tried ? delta : planReportDelta(db, agent.targetId, text, fingerprint);
-    if (again !== null) {
-      const done = tried ? null : await storeDelta(db, agent, again.report, () => Promise.resolve(again), fingerprint, nonce, clock);
-      if (done !== null) {
-        rememberDelta(db, agent.targetId, again);
-        reportDeltaCounts.delta++;
-        return summary(again.count, done.scan);
-      }
-    } else {
-      // Not remembered (or not as it was): the difference from what the store holds (agent-report-store.ts).
-      const plan = await planFromStore(text, fingerprint, last, where);
-      const done = plan === null ? null : await storeDelta(db, agent, plan.report, (tx) => deltaFromStore(tx, agent.targetId, plan), fingerprint, nonce, clock);
-      if (plan !== null && done !== null) {
-        rememberState(db, agent.targetId, plan.state);
-        reportDeltaCounts.stored++;
-        return summary(done.delta.count, done.scan);
-      }
+  // No difference from a remembered report (none remembered, this very report, or one the
+  // difference cannot take): the difference from what the store holds (agent-report-store.ts).
+  // A difference planned above whose host no longer held its base goes the whole way below.
+  if (delta === null && last !== null && last.sha256 !== null) {
+    const plan = await planFromStore(text, fingerprint, last, where);
+    const done = plan === null ? null : await storeDelta(db, agent, plan.report, (tx) => deltaFromStore(tx, agent.targetId, plan), fingerprint, nonce, clock);
+    if (plan !== null && done !== null) {
+      rememberState(db, agent.targetId, plan.state);
+      reportDeltaCounts.stored++;
+      return summary(done.delta.count, done.scan);
     }
   }
   forgetReport(db, agent.targetId);
