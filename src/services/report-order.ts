@@ -1,5 +1,6 @@
 import { severityRank, type Severity } from '../core/advisory.js';
 import type { FindingKeys, FindingRow, StreamedFinding } from '../storage/index.js';
+import { interner } from './report-vex-parts.js';
 
 /**
  * The base order of streamed findings (services/report-stream.ts) and what it compares: most
@@ -44,14 +45,7 @@ const INTERNED = 50_000;
  * @example const intern = rowInterner(); for (const r of page) sorter.add(intern(r));
  */
 export function rowInterner(): <R extends StreamedFinding>(r: R) => R {
-  const seen = new Map<string, string>();
-  const one = (s: string): string => {
-    const t = seen.get(s);
-    if (t !== undefined) return t;
-    if (seen.size >= INTERNED) seen.clear();
-    seen.set(s, s);
-    return s;
-  };
+  const one = interner(INTERNED);
   const maybe = (s: string | null): string | null => (s === null ? s : one(s));
   return (r) => {
     r.targetId = one(r.targetId);

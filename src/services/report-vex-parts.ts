@@ -8,12 +8,16 @@ import { componentJson, purlOf, vexComponent, vexRef } from './report-vex.js';
  * hosts of a release share.
  */
 
-/** Strings equal to one seen before, as that one: what a report holds per row shares its text. */
-export function interner(): (s: string) => string {
+/**
+ * Strings equal to one seen before, as that one: what a report holds per row shares its text.
+ * With `most`, it keeps at most that many distinct strings (then it starts afresh).
+ */
+export function interner(most = Infinity): (s: string) => string {
   const m = new Map<string, string>();
   return (s) => {
     const t = m.get(s);
     if (t !== undefined) return t;
+    if (m.size >= most) m.clear();
     m.set(s, s);
     return s;
   };
