@@ -14,7 +14,7 @@ import {
   type AgentRow,
   type Executor,
 } from '../storage/index.js';
-import { parseLine, type Line } from './agent-report-lines.js';
+import { keptLines, parseLine, type Line } from './agent-report-lines.js';
 import { scanChanged } from './scan.js';
 import type { NonceClaim } from './agent-nonce.js';
 import type { Clock, Db } from './store.js';
@@ -32,8 +32,9 @@ type ScanCounts = Awaited<ReturnType<typeof scanChanged>>;
  * that inside the report's transaction); anything unusual (a line repeated, a source name not
  * given, a dpkg host, a parse error) goes the whole way, as before.
  *
- * Hosts are remembered up to MAX_REMEMBERED per open database (about 150 KB each for 600
- * packages; none of more than MAX_LINES), the least recently reporting forgotten first: a
+ * Hosts are remembered up to MAX_REMEMBERED per open database (about 20 KB each for 600
+ * packages: their lines are the texts the line cache shares, agent-report-lines.ts keptLines;
+ * none of more than MAX_LINES), the least recently reporting forgotten first: a
  * forgotten host's next report is taken as its difference from what the store holds
  * (agent-report-store.ts), or stored whole, and remembered again.
  */
@@ -226,7 +227,7 @@ export function planReportDelta(db: Db, targetId: string, text: string, sha256: 
     heldKeys: ofChanged.map((p) => packageKey(p)),
     count,
     apply: (s) => {
-      s.lines = lines;
+      s.lines = keptLines(lines, entries);
       s.entries = entries;
       s.sha256 = sha256;
       s.heldDigest = heldDigest;
@@ -314,7 +315,7 @@ function readPending(p: PendingState): ReportState | null {
     heldDigest: heldDigestText(p.sha256, p.digest),
     header: split.header,
     report: p.report,
-    lines: split.lines,
+    lines: keptLines(split.lines, entries),
     entries,
     digest: [...p.digest],
     count,

@@ -12,6 +12,8 @@ export interface Line {
   bucket: number;
   key: string;
   id: string;
+  /** The line's text, a copy of its own (not a slice of the report it came in). */
+  text: string;
 }
 
 /** What makes two builds the same installed package (the key parseInventory's onceEach merges on). */
@@ -48,11 +50,24 @@ export function parseLine(line: string): Line | null | undefined {
   const given: InstalledPackage = { ...p, sourceOrigin: 'given' };
   const key = packageKey(given);
   if (key.includes('\u0000')) return undefined;
-  const made = { p: given, bucket, key, id: identity(given) };
+  const made = { p: given, bucket, key, id: identity(given), text: copyOf(line) };
   // Only a package parseRpmQa keeps (frozen: its fields are copies, not slices of the report).
   if (Object.isFrozen(p)) {
     if (LINES.size >= MAX_LINES_KEPT) for (const k of LINES.keys()) if (LINES.size >= MAX_LINES_KEPT * 0.9) LINES.delete(k);
-    LINES.set(Buffer.from(line, 'utf8').toString('utf8'), made);
+    LINES.set(made.text, made);
   }
   return made;
+}
+
+const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
+/**
+ * The lines a remembered report keeps (agent-report-delta.ts): each package line as the text of
+ * its Line (one copy, shared by every host that holds the build), any other line as a copy. The
+ * slices split returns keep the whole report alive: remembered, every report outlived the young
+ * generation and was collected again with the old one, a third of the server's CPU per report
+ * in collector threads (issue #14).
+ */
+export function keptLines(lines: readonly string[], entries: readonly (Line | null | undefined)[]): string[] {
+  return lines.map((l, i) => entries[i]?.text ?? copyOf(l));
 }

@@ -3,7 +3,7 @@ import { releaseFamily } from '../distros/registry.js';
 import { parseAgentReport, type AgentReport } from '../inventory/agent-report.js';
 import { BUCKETS, bucketDigest, heldDigestText, heldInBuckets, nameBucket, validHeldDigest, type Executor } from '../storage/index.js';
 import { addSource, MAX_LINES, oneSource, splitReport, type ReportDelta, type ReportState } from './agent-report-delta.js';
-import { parseLine, type Line } from './agent-report-lines.js';
+import { keptLines, parseLine, type Line } from './agent-report-lines.js';
 
 /**
  * Agent reports of hosts the server does not remember (issue #14): a fleet larger than
@@ -87,7 +87,7 @@ export async function planFromStore(text: string, sha256: string, stored: Stored
     heldDigest: heldDigestText(sha256, digest),
     header: split.header,
     report: rest,
-    lines: split.lines,
+    lines: keptLines(split.lines, entries),
     entries,
     digest,
     count,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusingTransport } from '../../test/refusing-transport.js';
 import { createApp } from '../api/app.js';
+import { startServer } from '../api/server.js';
 import { getAgent, inventoryFingerprint } from '../storage/index.js';
 import { agentKey, createEnrollmentToken, enrollAgent, runAgentTask, stringToSign } from './agents.js';
 import { openStore, type Db } from './store.js';
@@ -21,19 +22,19 @@ describe('agent signatures over the bytes sent', () => {
   let app: ReturnType<typeof createApp>;
   let agentId = '';
 
-  const post = (path: string, body: Buffer): Promise<Response> => {
+  /** Through the app in process, or to `url` (a server's socket) when given. */
+  const post = (path: string, body: Buffer, url?: string): Promise<Response> => {
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = randomBytes(16).toString('hex');
     const sig = createHmac('sha256', Buffer.from(agentKey(serverKey, agentId), 'hex'))
       .update(stringToSign(agentId, ts, nonce, 'POST', path, body))
       .digest('hex');
-    return Promise.resolve(
-      app.request(path, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
-        body,
-      }),
-    );
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-bulwark-agent': agentId, 'x-bulwark-timestamp': ts, 'x-bulwark-nonce': nonce, 'x-bulwark-signature': sig },
+      body,
+    };
+    return url === undefined ? Promise.resolve(app.request(path, init)) : fetch(`${url}${path}`, init);
   };
 
   beforeAll(async () => {
@@ -65,6 +66,31 @@ describe('agent signatures over the bytes sent', () => {
     // same report is recognised however it comes.
     const targetId = (await getAgent(db, agentId))?.targetId ?? '';
     expect((await inventoryFingerprint(db, targetId))?.sha256).toBe(createHash('sha256').update(report.toString('utf8')).digest('hex'));
+  });
+
+  it('verifies such a report sent to `bulwark serve` over its socket, its body read from the Node request (Content-Length)', async () => {
+    const server = await startServer(db, {
+      host: '127.0.0.1',
+      port: 0,
+      knownHostsFile: join(dir, 'known_hosts'),
+      transport: () => refusingTransport,
+      version: 'test',
+      agentServerKey: serverKey,
+      authFailuresPerMinute: 1000,
+    });
+    try {
+      const report = Buffer.concat([
+        Buffer.from('bulwark-report 1\n@@os-release\nID=debian\nVERSION_ID="13"\nPRETTY_NAME="D'),
+        Buffer.from([0xe9]),
+        Buffer.from('bian"\n@@uname\n6.12.0-1-amd64\nx86_64\n@@packages dpkg\nbash\t5.2.37-3\tamd64\tbash\t5.2.37-3\tii \n'),
+      ]);
+      const res = await post('/agent/v1/report', report, server.url);
+      expect([res.status, await res.text()]).toEqual([200, 'ok 1 packages, 0 findings (0 new, 0 closed)\n']);
+      const targetId = (await getAgent(db, agentId))?.targetId ?? '';
+      expect((await inventoryFingerprint(db, targetId))?.sha256).toBe(createHash('sha256').update(report.toString('utf8')).digest('hex'));
+    } finally {
+      await server.close();
+    }
   });
 
   it('verifies a task result whose output head -c cut in the middle of a character', async () => {

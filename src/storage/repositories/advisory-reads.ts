@@ -1,7 +1,8 @@
 import type { Advisory, AdvisoryKind, Fix, FixStatus, Reference, Severity } from '../../core/advisory.js';
 import type { OvalCriteria } from '../../core/oval.js';
+import { BulwarkError } from '../../core/errors.js';
 import { chunks } from '../chunk.js';
-import { kx, type Executor } from '../database.js';
+import { kx, sqliteOf, type Executor } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { AdvisoryCvesTable, AdvisoryReferencesTable, AdvisoryRow, FixesTable } from '../schema.js';
 import { directStatement, marks } from '../sqlite-direct.js';
@@ -56,6 +57,8 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
   const ex = kx(on);
   const { release, packages } = filter;
   if (packages?.length === 0) return [];
+  const cached = pks === undefined ? await fromCache(on, filter) : null;
+  if (cached !== null) return cached;
   const select = (names: readonly string[] | undefined) => {
     // What a scan of a few changed names asks, in a transaction on SQLite (an agent report's): a kept statement (sqlite-direct.ts).
     const plain = pks === undefined && filter.source === undefined && filter.withdrawn !== true && filter.cve === undefined && filter.limit === undefined;
@@ -96,6 +99,65 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
   let rows = [...byPk.values()].sort((a, b) => (filter.limit === undefined ? a.pk - b.pk : b.pk - a.pk));
   if (filter.limit !== undefined) rows = rows.slice(0, filter.limit);
   return hydrate(on, rows, filter);
+}
+
+/**
+ * Advisories as hydrate makes them for one release, kept by their row's pk, source and
+ * fingerprint (issue #14): an agent report matches the few packages it changed, and read the same
+ * advisories (descriptions, OVAL criteria as JSON, references, fixes) again for every report. The
+ * fingerprint is the sha256 of the whole normalised advisory, its fixes, CVEs and references
+ * included (advisory-staging.ts, advisories.ts), and every write of an advisory's children writes
+ * its row's fingerprint, so a row with the same pk, source and fingerprint holds the same
+ * advisory. Kept frozen (a caller that changed one would throw, not change it for the next).
+ * Per database, for what a scan of a few names in a transaction asks on SQLite (the statements
+ * sqlite-direct.ts keeps); bounded, forgotten wholesale when full.
+ */
+const hydrated = new WeakMap<object, Map<string, Advisory>>();
+const MAX_HYDRATED = 20_000;
+
+/** What loadAdvisoriesWhere answers for a release and a few names, from hydrated advisories and those it hydrates; null for any other query. */
+async function fromCache(on: Executor, filter: AdvisoryFilter): Promise<{ pk: number; advisory: Advisory }[] | null> {
+  const { release, packages } = filter;
+  const plain = filter.source === undefined && filter.withdrawn !== true && filter.cve === undefined && filter.limit === undefined;
+  if (!plain || release === undefined || packages === undefined || packages.length === 0 || packages.length > 5000) return null;
+  const names = [...new Set(packages)];
+  const heads = directStatement(
+    on,
+    `select "pk", "source", "fingerprint" from "advisories" where "withdrawn_at" is null and "pk" in (select "advisory_pk" from "fixes" where "release_id" = ? and "package" in (${marks(names.length)})) order by "pk"`,
+  );
+  const sqlite = sqliteOf(on);
+  if (heads === null || sqlite === undefined) return null;
+  let kept = hydrated.get(sqlite);
+  if (kept === undefined) hydrated.set(sqlite, (kept = new Map<string, Advisory>()));
+  const rows = heads.all(release, ...names) as { pk: number; source: string; fingerprint: string }[];
+  const keyOf = (r: { pk: number; source: string; fingerprint: string }): string => `${release}\u0000${String(r.pk)}\u0000${r.source}\u0000${r.fingerprint}`;
+  const missing = rows.filter((r) => !kept.has(keyOf(r)));
+  if (missing.length > 0) {
+    const full = directStatement(on, `select * from "advisories" where "pk" in (${marks(missing.length)}) order by "pk"`)?.all(...missing.map((r) => r.pk)) as
+      AdvisoryRow[] | undefined;
+    if (full === undefined) return null;
+    const made = await hydrate(on, full, filter);
+    if (kept.size + made.length > MAX_HYDRATED) kept.clear();
+    const byPk = new Map(missing.map((r) => [r.pk, r]));
+    for (const { pk, advisory } of made) {
+      const r = byPk.get(pk);
+      // Read in the same transaction as the heads: the same row.
+      if (r !== undefined) kept.set(keyOf(r), deepFreeze(advisory));
+    }
+  }
+  return rows.map((r) => {
+    const advisory = kept.get(keyOf(r));
+    if (advisory === undefined) throw new BulwarkError('internal', `advisory ${String(r.pk)} was not hydrated`);
+    return { pk: r.pk, advisory };
+  });
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 type AdvisoryCveRow = Selectable<AdvisoryCvesTable>;

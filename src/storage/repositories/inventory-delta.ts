@@ -4,7 +4,7 @@ import type { InstalledPackage, TargetStreams } from '../../core/target.js';
 import { chunks, rowChunks } from '../chunk.js';
 import type { Statement } from 'better-sqlite3';
 import type { Selectable } from 'kysely';
-import { kx, type Executor } from '../database.js';
+import { kx, sqliteOf, type Executor } from '../database.js';
 import { directStatement, marks } from '../sqlite-direct.js';
 import { jsonList, toInstalled, toScanTarget, type ScanTargetRow, type StoredBuild } from './builds.js';
 import type { PackageRow, TargetsTable } from '../schema.js';
@@ -218,8 +218,40 @@ export async function heldInBuckets(
   return { sha256: t.inventory_sha256, heldDigest: t.held_digest, rows };
 }
 
-/** The builds a target holds of `names`. */
+/**
+ * packages rows by pk, per database (issue #14): a row is never changed or removed once written,
+ * so a pk names the same build for as long as the database lives. Bounded; forgotten wholesale when full.
+ */
+const packageRows = new WeakMap<object, Map<number, PackageRow>>();
+const MAX_PACKAGE_ROWS = 200_000;
+
+/**
+ * The builds a target holds of `names`. On SQLite in a transaction (an agent report's), the
+ * target's links alone (an index range of its key) and the rows from packageRows: joining its
+ * ~600 links to packages to keep the few of `names` was a fifth of the report of a host the
+ * server did not remember, and walking packages by name visits every host's builds of it.
+ */
 async function heldNamed(on: Executor, targetId: string, names: readonly string[]): Promise<PackageRow[]> {
+  const links = directStatement(on, 'select package_pk from target_packages where target_id = ?');
+  const sqlite = sqliteOf(on);
+  if (links !== null && sqlite !== undefined) {
+    let known = packageRows.get(sqlite);
+    if (known === undefined) packageRows.set(sqlite, (known = new Map<number, PackageRow>()));
+    const pks = links.pluck(true).all(targetId) as number[];
+    const missing = pks.filter((pk) => !known.has(pk));
+    if (known.size + missing.length > MAX_PACKAGE_ROWS) known.clear();
+    for (const c of chunks(missing, 1, 5000))
+      for (const r of directStatement(on, `select * from packages where pk in (${marks(c.length)})`)?.all(...c) as PackageRow[])
+        known.set(r.pk, Object.freeze(r));
+    const wanted = new Set(names);
+    const out: PackageRow[] = [];
+    for (const pk of pks) {
+      const r = known.get(pk);
+      if (r === undefined) throw new BulwarkError('internal', `heldNamed: link to package ${String(pk)} without its row`);
+      if (wanted.has(r.name)) out.push(r);
+    }
+    return out;
+  }
   const rows: PackageRow[] = [];
   for (const c of chunks(names, 1, 5000)) {
     const st = directStatement(
