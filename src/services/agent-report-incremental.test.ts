@@ -217,6 +217,36 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     }
   }, 120_000);
 
+  it('match a changed package against its advisory as stored now, after the advisory changed (advisories are kept by fingerprint)', async () => {
+    const advisory = (fixed: string): Advisory => ({
+      source: 'inc-fp',
+      id: 'INC-FP-1',
+      title: 'kept by fingerprint',
+      description: '',
+      severity: 'high',
+      cvssScore: null,
+      cvssVector: null,
+      cves: [],
+      references: [],
+      publishedAt: null,
+      updatedAt: null,
+      parser: 'test@1',
+      fixes: [{ release: R, package: 'pkg-1', packageKind: 'binary', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
+    });
+    await transaction(db, (tx) => upsertAdvisories(tx, [advisory('1.3-1.azl3')], new Date().toISOString()));
+    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
+    const agent = await getAgent(db, (await enrollAgent(db, randomBytes(32), { token, hostname: 'inc-fp' })).agentId);
+    if (agent === null) throw new Error('no agent');
+    const at = (release: string): InstalledPackage[] => [pkg('pkg-0', 1), { ...pkg('pkg-1', 2), release }, pkg('pkg-2', 3)];
+    expect(await acceptAgentReport(db, agent, agentReportText(at('1.azl3')))).toBe('ok 3 packages, 1 findings (1 new, 0 closed)\n');
+    // A changed build, read against the advisory as it is (and kept by its fingerprint).
+    expect(await acceptAgentReport(db, agent, agentReportText(at('2.azl3')))).toBe('ok 3 packages, 1 findings (0 new, 0 closed)\n');
+    // The feed moves the fix below the installed build: the next report of a changed build reads
+    // the advisory anew (its fingerprint changed) and the finding closes.
+    await transaction(db, (tx) => upsertAdvisories(tx, [advisory('1.1-1.azl3')], new Date().toISOString()));
+    expect(await acceptAgentReport(db, agent, agentReportText(at('3.azl3')))).toBe('ok 3 packages, 0 findings (0 new, 1 closed)\n');
+  });
+
   it('read a report stored whole line by line only when its host reports again (a fleet reporting in turn forgets it first)', async () => {
     await transaction(db, (tx) => upsertAdvisories(tx, advisories(), new Date().toISOString()));
     const key = randomBytes(32);
