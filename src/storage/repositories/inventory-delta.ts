@@ -177,7 +177,10 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
  * What a target holds as an agent report stored it (issue #14): its stored fingerprint and held
  * digest, and the builds it holds whose names fall in `buckets` (held-digest.ts), or only those
  * `named` (found by name: a few rows, not every link of the target); null when there is no such target. On PostgreSQL the target's row is locked first, as applyInventoryDelta locks
- * it, so what is read stays what the target holds until the transaction ends. Call inside a transaction.
+ * it, so what is read stays what the target holds until the transaction ends. Call inside a
+ * transaction, before it writes any packages row (a report's plan comes first): the rows read
+ * are kept by pk (packageRows), and a row inserted by a transaction that is then rolled back
+ * leaves its pk free for SQLite to hand out again.
  */
 export async function heldInBuckets(
   on: Executor,
@@ -219,11 +222,12 @@ export async function heldInBuckets(
 }
 
 /**
- * packages rows by pk, per database (issue #14): a row is never changed or removed once written,
- * so a pk names the same build for as long as the database lives. Bounded; forgotten wholesale when full.
+ * packages rows by pk, per database (issue #14): a committed row is never changed or removed, so
+ * its pk names the same build for as long as the database lives. Only rows the links held when
+ * the transaction began are read into it (heldInBuckets). Bounded (~30 MB); forgotten wholesale when full.
  */
 const packageRows = new WeakMap<object, Map<number, PackageRow>>();
-const MAX_PACKAGE_ROWS = 200_000;
+const MAX_PACKAGE_ROWS = 100_000;
 
 /**
  * The builds a target holds of `names`. On SQLite in a transaction (an agent report's), the
