@@ -8,7 +8,7 @@
  * in its order; their requests are made and signed before the clock starts. Anchor in the same
  * run: only parsing the same reports, in this process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -23,6 +23,7 @@ import { syncSource } from '../src/services/feeds.js';
 import { openStore } from '../src/services/store.js';
 import { agentReportText, realFleet, rpmQaText, type FleetHost } from '../test/real-fleet.js';
 import { freshPgSchema } from '../test/databases.js';
+import { startServeInstalled, stopServe } from '../test/serve-process.js';
 import type { BenchRow } from './harness.js';
 
 const R = 'azurelinux:3.0';
@@ -32,9 +33,9 @@ const IN_FLIGHT = 4;
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-/** CPU seconds a process has used (user + system, all its threads). */
-const cpuOf = (pid: number): number => {
-  const f = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+/** CPU seconds (user + system) from a /proc stat file: a process's (all its threads), or one thread's. */
+const cpuOf = (stat: string): number => {
+  const f = readFileSync(stat, 'utf8');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / 100;
 };
@@ -56,49 +57,6 @@ export function staleBuild(): string | null {
   };
   const n = newer(join(repo, 'src'));
   return n === null ? null : `${n} is newer than dist/: run npm run build first`;
-}
-
-/** CPU seconds one thread of a process has used (its main thread: the process id). */
-const threadCpu = (pid: number, tid: number): number => {
-  const f = readFileSync(`/proc/${String(pid)}/task/${String(tid)}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
-};
-
-/** `bulwark serve` (the installed entry) on the store (no scheduler: nothing else runs beside the reports); its URL. */
-async function serve(env: NodeJS.ProcessEnv, dbPath: string | null): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [join(repo, 'bin', 'bulwark.js'), ...(dbPath === null ? [] : ['--db', dbPath]), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'],
-    { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => {
-    // The request log (one line a request) is read and dropped, as a journal would take it.
-    if (err.length < 4000) err += b.toString('utf8');
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString('utf8');
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m !== null) resolve(m[1] as string);
-    });
-    child.once('exit', (c) => {
-      reject(new Error(`bulwark serve exited ${String(c)}: ${err}`));
-    });
-  });
-  return { child, url };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 interface Agent {
@@ -271,14 +229,14 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     await db.close();
     db = null;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
       HOME: dir,
       XDG_DATA_HOME: join(dir, 'data'),
       XDG_CONFIG_HOME: join(dir, 'config'),
       BULWARK_AGENT_KEY: serverKey.toString('hex'),
       BULWARK_DATABASE_URL: schema?.url ?? '',
     };
-    const started = await serve(env, dbPath);
+    // No scheduler: nothing else runs beside the reports.
+    const started = await startServeInstalled(repo, [...(dbPath === null ? [] : ['--db', dbPath]), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], env);
     server = started.child;
     const pid = started.child.pid as number;
     // Round r (from 1) moves three packages of each host to a new build; round 0 is the host as it is.
@@ -310,14 +268,16 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     const reports = Array.from({ length: REPORTS }, (_, r) => request(inTurn + warm + r));
     const texts = reports.map((_, r) => text(inTurn + warm + r));
     const loadBefore = load();
-    const serverCpu = cpuOf(pid);
-    const mainBefore = threadCpu(pid, pid);
+    // The process (all its threads), and its main thread (the task of the process's own id).
+    const [all, main] = [`/proc/${String(pid)}/stat`, `/proc/${String(pid)}/task/${String(pid)}/stat`];
+    const serverCpu = cpuOf(all);
+    const mainBefore = cpuOf(main);
     const clientCpu = process.cpuUsage();
     t = performance.now();
     const changed = await postAll(started.url, reports);
     const routeS = (performance.now() - t) / 1000;
-    const serverMs = ((cpuOf(pid) - serverCpu) * 1000) / REPORTS;
-    const mainMs = ((threadCpu(pid, pid) - mainBefore) * 1000) / REPORTS;
+    const serverMs = ((cpuOf(all) - serverCpu) * 1000) / REPORTS;
+    const mainMs = ((cpuOf(main) - mainBefore) * 1000) / REPORTS;
     const c = process.cpuUsage(clientCpu);
     const clientMs = (c.user + c.system) / 1000 / REPORTS;
     const loadAfter = load();
@@ -349,7 +309,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
       },
     ];
   } finally {
-    if (server !== null) await stop(server);
+    if (server !== null && server.exitCode === null) await stopServe(server);
     await db?.close();
     await schema?.drop();
     rmSync(dir, { recursive: true, force: true });

@@ -26,21 +26,44 @@ export function startServeFrom(
   return serveFrom(join(root, 'test', 'bulwark-process.ts'), args, env);
 }
 
-async function serveFrom(
+/**
+ * As startServe, the installed entry of the tree at `root` (bin/bulwark.js, which runs the
+ * compiled dist/): what a user runs, for benches that time the server itself.
+ */
+export function startServeInstalled(
+  root: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+  return serveArgv([join(root, 'bin', 'bulwark.js'), ...args], env);
+}
+
+function serveFrom(
   file: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return serveArgv(['--import', 'tsx', file, ...args], env);
+}
+
+async function serveArgv(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; token: string | null; banner: string }> {
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let served = false;
+  // Read while the server runs (a full pipe would stop it); kept only until it serves (its request log is not).
+  child.stderr.on('data', (d: Buffer) => {
+    if (!served) err += d.toString();
+  });
   // No start budget: a loaded machine starts a server late, not never. A server that exits
   // before its banner fails here; one that hangs is ended by the test's own timeout.
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) resolve();
+      if (/serving on/.test(out) && (/first admin token/.test(out) ? /bwk_\S+/.test(out) : true)) {
+        served = true;
+        resolve();
+      }
     });
     child.once('exit', (code) => {
       reject(new Error(`serve exited ${String(code)} before it served: ${err}`));
