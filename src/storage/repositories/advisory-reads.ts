@@ -59,17 +59,8 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
   if (packages?.length === 0) return [];
   const cached = pks === undefined ? await fromCache(on, filter) : null;
   if (cached !== null) return cached;
+  // A scan of some names in a transaction on SQLite (an agent report's) is answered by fromCache.
   const select = (names: readonly string[] | undefined) => {
-    // What a scan of a few changed names asks, in a transaction on SQLite (an agent report's): a kept statement (sqlite-direct.ts).
-    const plain = pks === undefined && filter.source === undefined && filter.withdrawn !== true && filter.cve === undefined && filter.limit === undefined;
-    const st =
-      plain && release !== undefined && names !== undefined && names.length > 0
-        ? directStatement(
-            on,
-            `select "advisories".* from "advisories" where "advisories"."withdrawn_at" is null and "advisories"."pk" in (select "fixes"."advisory_pk" from "fixes" where "fixes"."release_id" = ? and "fixes"."package" in (${marks(names.length)})) order by "advisories"."pk"`,
-          )
-        : null;
-    if (st !== null) return Promise.resolve(st.all(release, ...(names ?? [])) as AdvisoryRow[]);
     let q = ex.selectFrom('advisories').selectAll('advisories');
     if (pks !== undefined) q = q.where('advisories.pk', 'in', [...pks]);
     if (filter.source !== undefined) q = q.where('advisories.source', '=', filter.source);
@@ -115,27 +106,34 @@ async function loadAdvisoriesWhere(on: Executor, filter: AdvisoryFilter, pks: re
 const hydrated = new WeakMap<object, Map<string, Advisory>>();
 const MAX_HYDRATED = 20_000;
 
-/** What loadAdvisoriesWhere answers for a release and a few names, from hydrated advisories and those it hydrates; null for any other query. */
+/** What loadAdvisoriesWhere answers for a release and some names in a transaction on SQLite, from hydrated advisories and those it hydrates; null for any other query. */
 async function fromCache(on: Executor, filter: AdvisoryFilter): Promise<{ pk: number; advisory: Advisory }[] | null> {
   const { release, packages } = filter;
   const plain = filter.source === undefined && filter.withdrawn !== true && filter.cve === undefined && filter.limit === undefined;
-  if (!plain || release === undefined || packages === undefined || packages.length === 0 || packages.length > 5000) return null;
-  const names = [...new Set(packages)];
-  const heads = directStatement(
-    on,
-    `select "pk", "source", "fingerprint" from "advisories" where "withdrawn_at" is null and "pk" in (select "advisory_pk" from "fixes" where "release_id" = ? and "package" in (${marks(names.length)})) order by "pk"`,
-  );
   const sqlite = sqliteOf(on);
-  if (heads === null || sqlite === undefined) return null;
+  if (!plain || release === undefined || packages === undefined || packages.length === 0 || sqlite === undefined) return null;
+  // The names in batches (a statement binds at most 32,766 values on SQLite); an advisory naming
+  // packages of two batches is found twice and kept once.
+  const found = new Map<number, { pk: number; source: string; fingerprint: string }>();
+  for (const names of chunks([...new Set(packages)], 1, 5000)) {
+    const heads = directStatement(
+      on,
+      `select "pk", "source", "fingerprint" from "advisories" where "withdrawn_at" is null and "pk" in (select "advisory_pk" from "fixes" where "release_id" = ? and "package" in (${marks(names.length)}))`,
+    );
+    if (heads === null) return null;
+    for (const r of heads.all(release, ...names) as { pk: number; source: string; fingerprint: string }[]) found.set(r.pk, r);
+  }
   let kept = hydrated.get(sqlite);
   if (kept === undefined) hydrated.set(sqlite, (kept = new Map<string, Advisory>()));
-  const rows = heads.all(release, ...names) as { pk: number; source: string; fingerprint: string }[];
+  const rows = [...found.values()].sort((a, b) => a.pk - b.pk);
   const keyOf = (r: { pk: number; source: string; fingerprint: string }): string => `${release}\u0000${String(r.pk)}\u0000${r.source}\u0000${r.fingerprint}`;
   const missing = rows.filter((r) => !kept.has(keyOf(r)));
   if (missing.length > 0) {
-    const full = directStatement(on, `select * from "advisories" where "pk" in (${marks(missing.length)}) order by "pk"`)?.all(...missing.map((r) => r.pk)) as
-      AdvisoryRow[] | undefined;
-    if (full === undefined) return null;
+    const full: AdvisoryRow[] = [];
+    for (const c of chunks(missing, 1, 5000))
+      full.push(
+        ...(directStatement(on, `select * from "advisories" where "pk" in (${marks(c.length)}) order by "pk"`)?.all(...c.map((r) => r.pk)) as AdvisoryRow[]),
+      );
     const made = await hydrate(on, full, filter);
     if (kept.size + made.length > MAX_HYDRATED) kept.clear();
     const byPk = new Map(missing.map((r) => [r.pk, r]));
