@@ -132,6 +132,14 @@ class Connection {
   }
 }
 
+/** How the server stored the reports it took, from its /metrics (bulwark_agent_reports_stored_total by way). */
+async function storedWays(url: string, token: string | null): Promise<string> {
+  if (token === null) return 'ways unknown (no token)';
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const n = (way: string): string => new RegExp(`^bulwark_agent_reports_stored_total\\{way="${way}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? '?';
+  return `${n('remembered')} from the remembered report, ${n('store')} from the store, ${n('whole')} whole`;
+}
+
 /** A whole request's bytes. */
 function requestBytes(host: string, req: ReturnType<typeof signed>): Buffer {
   const head = [
@@ -182,20 +190,27 @@ async function postAll(url: string, reports: readonly { agent: number; bytes: Bu
 }
 
 /**
- * `agents` hosts report in turn. With 20 (the default) each host's last report is in the server's
- * memory (services/agent-report-delta.ts, 512 hosts), so a report is stored as its difference;
- * with more than 512 each report comes after the server has forgotten its host's last, and is
- * stored as its difference from what the store holds (services/agent-report-store.ts): what a
- * large fleet reporting round-robin gets. Timed after one round of such reports (what a server
- * that has run a while has seen); the first round is printed beside it.
+ * `inTurn` hosts report in turn. Each host's last report is in the server's memory
+ * (services/agent-report-delta.ts: 64 MB, ~6,000 hosts of 600 packages), so a report is stored
+ * as its difference; with `memoryMb` (BULWARK_AGENT_MEMORY_MB) too small for them all, each
+ * report comes after the server has forgotten its host's last, and is stored as its difference
+ * from what the store holds (services/agent-report-store.ts): what a fleet larger than the
+ * memory gets, reporting round-robin, or any fleet after a restart. Timed after at least
+ * WARM_UP such reports (a server that has run a while); their rate is printed beside it.
  */
-export async function agentReportsThroughRoute(data: string, hosts: number, kind: 'sqlite' | 'postgres' = 'sqlite', inTurn = 20): Promise<BenchRow[]> {
+export async function agentReportsThroughRoute(
+  data: string,
+  hosts: number,
+  kind: 'sqlite' | 'postgres' = 'sqlite',
+  inTurn = 20,
+  memoryMb: number | null = null,
+): Promise<BenchRow[]> {
   const stale = staleBuild();
   if (stale !== null)
     return [
       {
         issue: '#14',
-        name: `agent reports that change 3 packages, ${kind}, ${String(inTurn)} agents`,
+        name: `agent reports that change 3 packages, ${kind}, ${String(inTurn)} agents${memoryMb === null ? '' : `, BULWARK_AGENT_MEMORY_MB=${String(memoryMb)}`}`,
         value: null,
         unit: '/s',
         target: '',
@@ -234,6 +249,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
       XDG_CONFIG_HOME: join(dir, 'config'),
       BULWARK_AGENT_KEY: serverKey.toString('hex'),
       BULWARK_DATABASE_URL: schema?.url ?? '',
+      ...(memoryMb === null ? {} : { BULWARK_AGENT_MEMORY_MB: String(memoryMb) }),
     };
     // No scheduler: nothing else runs beside the reports.
     const started = await startServeInstalled(repo, [...(dbPath === null ? [] : ['--db', dbPath]), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], env);
@@ -281,13 +297,14 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
     const c = process.cpuUsage(clientCpu);
     const clientMs = (c.user + c.system) / 1000 / REPORTS;
     const loadAfter = load();
+    const ways = await storedWays(started.url, started.token);
     const cpu = process.cpuUsage();
     t = performance.now();
     for (const x of texts) await parseAgentReport(x, 'bench');
     const parseS = (performance.now() - t) / 1000;
     const parseCpu = process.cpuUsage(cpu);
     const bytes = texts.reduce((n, x) => n + Buffer.byteLength(x), 0) / texts.length;
-    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts, ${String(inTurn)} agents in turn${inTurn > 512 ? ' (more than the server remembers: the difference from the store)' : ''}`;
+    const at = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${hosts.toLocaleString('en-US')} stored hosts, ${String(inTurn)} agents in turn${memoryMb === null ? '' : ` (BULWARK_AGENT_MEMORY_MB=${String(memoryMb)}, more than the server remembers: the difference from the store)`}`;
     return [
       {
         issue: '#14',
@@ -296,7 +313,7 @@ export async function agentReportsThroughRoute(data: string, hosts: number, kind
         unit: '/s',
         target: kind === 'sqlite' ? '>= 500' : '',
         ok: kind === 'sqlite' ? REPORTS / routeS >= 500 : null,
-        note: `server ${serverMs.toFixed(2)} ms CPU a report (its main thread ${mainMs.toFixed(2)}, the rest compiling, collecting, checkpointing), the agents ${clientMs.toFixed(2)}; ${String(IN_FLIGHT)} in flight; ${String(changed)} findings opened or closed; the ${String(warm)} before them (from the server's start) ${(warm / warmS).toFixed(0)}/s; load ${loadBefore} → ${loadAfter}`,
+        note: `server ${serverMs.toFixed(2)} ms CPU a report (its main thread ${mainMs.toFixed(2)}, the rest compiling, collecting, checkpointing), the agents ${clientMs.toFixed(2)}; ${String(IN_FLIGHT)} in flight; ${String(changed)} findings opened or closed; stored ${ways}; the ${String(warm)} before them (from the server's start) ${(warm / warmS).toFixed(0)}/s; load ${loadBefore} → ${loadAfter}`,
       },
       {
         issue: '#14',

@@ -46,7 +46,7 @@ requires(tool('curl')).describe('GET /metrics of a running server', () => {
   const db = join(dir, 'b.db');
   let server: Awaited<ReturnType<typeof startServe>>;
   let stderr = '';
-  const env = { BULWARK_DATABASE_URL: '', BULWARK_AGENT_KEY: 'c'.repeat(64) };
+  const env = { BULWARK_DATABASE_URL: '', BULWARK_AGENT_KEY: 'c'.repeat(64), BULWARK_AGENT_MEMORY_MB: '3' };
 
   beforeAll(async () => {
     const s = await openStore({ dbPath: db, env: {} });
@@ -168,6 +168,10 @@ requires(tool('curl')).describe('GET /metrics of a running server', () => {
     expect(valueOf(f, 'bulwark_feed_sync_duration_seconds', { source: 'metrics-feed', status: 'failed' })).toBeGreaterThanOrEqual(0);
     expect(valueOf(f, 'bulwark_http_request_duration_seconds_count', { method: 'GET', route: '/api/v1/overview', status: '200' })).toBe(1);
     expect(valueOf(f, 'bulwark_http_request_duration_seconds_count', { method: 'GET', route: '/metrics', status: '401' })).toBe(1);
+    // The memory of agents' reports, at the budget the server was started with (no report yet).
+    expect(valueOf(f, 'bulwark_agent_report_memory_bytes', { of: 'budget' })).toBe(3 * 1024 * 1024);
+    expect([valueOf(f, 'bulwark_agent_report_memory_bytes', { of: 'used' }), valueOf(f, 'bulwark_agent_report_memory_hosts')]).toEqual([0, 0]);
+    for (const way of ['remembered', 'store', 'whole']) expect([way, valueOf(f, 'bulwark_agent_reports_stored_total', { way })]).toEqual([way, 0]);
   });
 
   it('logs one structured JSON line per request, with its request id', async () => {

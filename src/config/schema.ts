@@ -63,12 +63,16 @@ export const FeedsConfig = z.strictObject({
   allow_api: z.boolean().optional(),
 });
 
+const AGENT_MEMORY = 'expected a whole number of megabytes, 0 to 65536';
+
 export const AgentsConfig = z.strictObject({
   /** the server key every server of one installation shares: 64 hex digits (openssl rand -hex 32) */
   server_key: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (openssl rand -hex 32)')
     .optional(),
+  /** MB of memory `serve` keeps agents' last reports in, so the next is stored as its difference (default 64; 0: none) */
+  memory_mb: z.int({ error: AGENT_MEMORY }).min(0, AGENT_MEMORY).max(65_536, AGENT_MEMORY).optional(),
 });
 
 export const BulwarkConfig = z.strictObject({

@@ -42,6 +42,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: ['feeds', 'allow'], env: 'BULWARK_FEED_ALLOW', kind: 'list' },
   { path: ['feeds', 'allow_api'], env: 'BULWARK_FEED_ALLOW_API', kind: 'bool' },
   { path: ['agents', 'server_key'], env: 'BULWARK_AGENT_KEY', kind: 'string' },
+  { path: ['agents', 'memory_mb'], env: 'BULWARK_AGENT_MEMORY_MB', kind: 'int' },
 ];
 
 export interface LoadedConfig {

@@ -62,12 +62,15 @@ export function parseLine(line: string): Line | null | undefined {
 const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 /**
- * The lines a remembered report keeps (agent-report-delta.ts): each package line as the text of
- * its Line (one copy, shared by every host that holds the build), any other line as a copy. The
- * slices split returns keep the whole report alive: remembered, every report outlived the young
- * generation and was collected again with the old one, a third of the server's CPU per report
- * in collector threads (issue #14).
+ * The lines a remembered report keeps beside what each parsed to (agent-report-delta.ts): the
+ * texts of those that are no package (a blank one), as copies, by index; a package line's text
+ * is its Line's (one copy, shared by every host that holds the build). A slice of the report
+ * keeps the whole report alive: remembered, every report outlived the young generation and was
+ * collected again with the old one, a third of the server's CPU per report in collector threads
+ * (issue #14).
  */
-export function keptLines(lines: readonly string[], entries: readonly (Line | null | undefined)[]): string[] {
-  return lines.map((l, i) => entries[i]?.text ?? copyOf(l));
+export function otherLines(lines: readonly string[], entries: readonly (Line | null | undefined)[]): Map<number, string> {
+  const others = new Map<number, string>();
+  for (let i = 0; i < lines.length; i++) if (entries[i] === null || entries[i] === undefined) others.set(i, copyOf(lines[i] as string));
+  return others;
 }

@@ -1,13 +1,13 @@
 import type { InstalledPackage } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
 import { parseAgentReport, type AgentReport } from '../inventory/agent-report.js';
-import { BUCKETS, bucketDigest, heldDigestText, heldInBuckets, nameBucket, validHeldDigest, type Executor } from '../storage/index.js';
+import { BUCKETS, bucketDigest, digestEntries, heldDigestText, heldInBuckets, nameBucket, validHeldDigest, type Executor } from '../storage/index.js';
 import { addSource, MAX_LINES, oneSource, splitReport, type ReportDelta, type ReportState } from './agent-report-delta.js';
-import { keptLines, parseLine, type Line } from './agent-report-lines.js';
+import { otherLines, parseLine, type Line } from './agent-report-lines.js';
 
 /**
  * Agent reports of hosts the server does not remember (issue #14): a fleet larger than
- * MAX_REMEMBERED reporting in turn, or any host after a restart. The store is the truth: what a
+ * the server's memory of reports holds (agent-report-delta.ts) reporting in turn, or any host after a restart. The store is the truth: what a
  * host holds is in digest in its row (held-digest.ts: one hash per bucket of package names, and
  * the fingerprint of the report that stored it), so a report whose every line reads alone is
  * compared with that digest; only the buckets that differ are read back, and only the builds that
@@ -82,14 +82,15 @@ export async function planFromStore(text: string, sha256: string, stored: Stored
   if (report.release === null || releaseFamily(report.release) === null || report.release !== stored.release) return null;
   const rest: Omit<AgentReport, 'packages'> & { packages?: unknown } = { ...report };
   delete rest.packages;
+  const heldDigest = heldDigestText(sha256, digest);
   const state: ReportState = {
     sha256,
-    heldDigest: heldDigestText(sha256, digest),
+    heldDigest,
     header: split.header,
     report: rest,
-    lines: keptLines(split.lines, entries),
+    others: otherLines(split.lines, entries),
     entries,
-    digest,
+    digest: digestEntries(heldDigest),
     count,
   };
   return { report: rest, base: { sha256: stored.sha256, heldDigest: stored.heldDigest, digest: known }, state, changedBuckets };

@@ -1,3 +1,4 @@
+import { rememberedUsage, reportDeltaCounts } from './agent-report-delta.js';
 import { SEVERITIES } from '../core/advisory.js';
 import { listAgentRows, listAudit, runOutcomeCounts } from '../storage/index.js';
 import { listSources } from './feed-sources.js';
@@ -184,6 +185,25 @@ export async function metricsText(db: Db, http: HttpMetrics | undefined, clock: 
     'Seconds since the least recent check-in of an active agent',
     seen.length === 0 ? [] : [{ value: (now.getTime() - Math.min(...seen)) / 1000 }],
   );
+  // What agents' reports cost the server (issue #14): how many hosts' last reports it remembers
+  // (their next stored as a difference), against its budget (BULWARK_AGENT_MEMORY_MB), and how
+  // this process stored the reports it took.
+  const memory = rememberedUsage(db);
+  w.gauge('bulwark_agent_report_memory_hosts', 'Hosts whose last agent report this server remembers (the next is stored as its difference)', [
+    { value: memory.hosts },
+  ]);
+  w.gauge('bulwark_agent_report_memory_bytes', 'Memory the remembered agent reports are counted at, and its budget (BULWARK_AGENT_MEMORY_MB)', [
+    { labels: { of: 'used' }, value: memory.bytes },
+    { labels: { of: 'budget' }, value: memory.budget },
+  ]);
+  w.header(
+    'bulwark_agent_reports_stored_total',
+    'counter',
+    'Agent reports this process stored: as a difference from the remembered report, from what the store holds, or whole',
+  );
+  w.sample('bulwark_agent_reports_stored_total', { way: 'remembered' }, reportDeltaCounts.delta);
+  w.sample('bulwark_agent_reports_stored_total', { way: 'store' }, reportDeltaCounts.stored);
+  w.sample('bulwark_agent_reports_stored_total', { way: 'whole' }, reportDeltaCounts.whole);
   http?.write(w);
   return w.text();
 }

@@ -13,7 +13,7 @@ export * from './repositories/advisory-reads.js';
 export * from './repositories/advisory-staging.js';
 export * from './repositories/targets.js';
 export * from './repositories/inventory-delta.js';
-export { BUCKETS, bucketDigest, digestOf, heldDigestText, nameBucket, validHeldDigest } from './repositories/held-digest.js';
+export { BUCKETS, bucketDigest, digestEntries, digestOf, heldDigestText, nameBucket, validHeldDigest } from './repositories/held-digest.js';
 export * from './repositories/findings.js';
 export * from './repositories/findings-write.js';
 export * from './repositories/findings-bulk.js';

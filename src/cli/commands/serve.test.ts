@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,12 @@ describe('bulwark serve and bulwark tokens', () => {
       BULWARK_FEED_ALLOW: 'mirror.corp.example,10.0.0.0/33',
     });
     expect([r.code, r.err]).toEqual([3, 'bulwark: BULWARK_FEED_ALLOW: "10.0.0.0/33" has a prefix longer than an IPv4 address\n']);
+  });
+
+  it('refuses to start with a BULWARK_AGENT_MEMORY_MB that is not megabytes: a configuration error (exit 3) naming it, nothing created', async () => {
+    const r = await runCli(['--db', join(dir, 'memory.db'), 'serve', '--listen', '127.0.0.1:0', '--no-scheduler'], { BULWARK_AGENT_MEMORY_MB: '64MB' });
+    expect([r.code, r.err]).toEqual([3, 'bulwark: BULWARK_AGENT_MEMORY_MB: expected a whole number of megabytes, 0 to 65536 (got "64MB")\n']);
+    expect(existsSync(join(dir, 'memory.db'))).toBe(false);
   });
 
   it('creates, lists and revokes tokens from the CLI; the secret is printed once and never listed', async () => {

@@ -5,6 +5,7 @@ import { publicUrlOf, startServer } from '../../api/server.js';
 import { feedAllowForApi, feedAllowFromEnv } from '../../lib/feed-allow.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
+import { agentMemoryFromEnv, rememberAgentReports } from '../../services/agent-report-delta.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { runDemo } from '../../services/demo.js';
 import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js';
@@ -68,7 +69,10 @@ export async function serveCommand(
   feedAllowForApi(o.io.env);
   // Bad notification rules are a configuration error at start (exit 3), with their line.
   const notifyRules = o.notifyFile === undefined ? null : loadNotifyFile(o.notifyFile);
+  const agentMemory = agentMemoryFromEnv(o.io.env);
   const db = await openStore({ dbPath: o.dbPath, env: o.io.env });
+  // Agents' last reports, kept so that their next is stored as its difference (issue #14).
+  rememberAgentReports(db, agentMemory);
   const log = createLogger();
   const knownHostsFile = o.knownHostsFile ?? defaultKnownHosts(o.io.env);
   const identityDir = sshKeyDir(o.io.env, { server: true });

@@ -56,6 +56,15 @@ export function heldDigestText(fingerprint: string, digest: readonly string[]): 
   return `${fingerprint}:${digest.join(',')}`;
 }
 
+/**
+ * The entries of a held digest's text (heldDigestText), each a slice of that one text: a
+ * remembered host keeps these (agent-report-delta.ts), not bucketDigest's, each of which keeps
+ * the whole hex hash it was cut from (~7 KB a host).
+ */
+export function digestEntries(text: string): string[] {
+  return text.slice(text.indexOf(':') + 1).split(',');
+}
+
 /** The stored digest when it is still the target's (its fingerprint is the target's inventory_sha256), else null. */
 export function validHeldDigest(stored: string | null | undefined, inventorySha256: string | null | undefined): string[] | null {
   if (stored === null || stored === undefined || inventorySha256 === null || inventorySha256 === undefined) return null;
