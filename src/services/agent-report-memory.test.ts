@@ -4,15 +4,8 @@ import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
 import type { InstalledPackage } from '../core/target.js';
 import { getAgent, loadInventory, type AgentRow } from '../storage/index.js';
-import {
-  agentMemoryFromEnv,
-  DEFAULT_MEMORY_BYTES,
-  rememberAgentReports,
-  rememberedHosts,
-  rememberedUsage,
-  reportDeltaCounts,
-  splitReport,
-} from './agent-report-delta.js';
+import { reportDeltaCounts, splitReport } from './agent-report-delta.js';
+import { agentMemoryFromEnv, DEFAULT_MEMORY_BYTES, rememberAgentReports, rememberedHosts, rememberedUsage } from './agent-report-memory.js';
 import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
 import type { Db } from './store.js';
 

@@ -2,7 +2,8 @@ import type { InstalledPackage } from '../core/target.js';
 import { releaseFamily } from '../distros/registry.js';
 import { parseAgentReport, type AgentReport } from '../inventory/agent-report.js';
 import { BUCKETS, bucketDigest, digestEntries, heldDigestText, heldInBuckets, nameBucket, validHeldDigest, type Executor } from '../storage/index.js';
-import { addSource, MAX_LINES, oneSource, splitReport, type ReportDelta, type ReportState } from './agent-report-delta.js';
+import { addSource, MAX_LINES, oneSource, splitReport, type ReportDelta } from './agent-report-delta.js';
+import type { ReportState } from './agent-report-memory.js';
 import { otherLines, parseLine, type Line } from './agent-report-lines.js';
 
 /**

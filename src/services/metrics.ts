@@ -1,4 +1,5 @@
-import { rememberedUsage, reportDeltaCounts } from './agent-report-delta.js';
+import { reportDeltaCounts } from './agent-report-delta.js';
+import { rememberedUsage } from './agent-report-memory.js';
 import { SEVERITIES } from '../core/advisory.js';
 import { listAgentRows, listAudit, runOutcomeCounts } from '../storage/index.js';
 import { listSources } from './feed-sources.js';

@@ -5,7 +5,7 @@ import { publicUrlOf, startServer } from '../../api/server.js';
 import { feedAllowForApi, feedAllowFromEnv } from '../../lib/feed-allow.js';
 import { createLogger } from '../../lib/logger.js';
 import { agentServerKey } from '../../services/agents.js';
-import { agentMemoryFromEnv, rememberAgentReports } from '../../services/agent-report-delta.js';
+import { agentMemoryFromEnv, rememberAgentReports } from '../../services/agent-report-memory.js';
 import { defaultObjectsDir } from '../../services/repos.js';
 import { runDemo } from '../../services/demo.js';
 import { defaultKnownHosts, listHosts, sshKeyDir } from '../../services/hosts.js';
