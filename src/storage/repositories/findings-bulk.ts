@@ -91,6 +91,60 @@ export async function insertFindingRows(on: Executor, rows: readonly Insertable<
   return Promise.resolve();
 }
 
+/** What an upsert of a finding present again rewrites (writeFindingSets): its sighting, not when it was first seen. */
+const REWRITTEN = ['installed', 'fixed', 'severity', 'severity_rank', 'status', 'reason', 'last_seen_at', 'source_package'] as const;
+
+const upserts = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
+
+/**
+ * Inserts findings, or rewrites those of the same identity (target, advisory, package, arch)
+ * with these values, open again (closed_at and closed_from cleared), first_seen_at kept. On
+ * SQLite in a transaction one prepared single-row statement run per row (an agent report's few:
+ * Kysely building and compiling the multi-row upsert cost more than running it, issue #14);
+ * elsewhere Kysely's multi-row statement, the same SQL for many rows.
+ */
+export async function upsertFindingRows(on: Executor, rows: readonly Insertable<FindingsTable>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const sqlite = (on as { inTransaction?: boolean }).inTransaction === true ? sqliteOf(on) : undefined;
+  if (sqlite === undefined) {
+    const ex = kx(on);
+    for (const c of rowChunks(rows))
+      await ex
+        .insertInto('findings')
+        .values(c)
+        .onConflict((oc) =>
+          oc.columns(['target_id', 'advisory_pk', 'package', 'arch']).doUpdateSet((eb) => ({
+            installed: eb.ref('excluded.installed'),
+            fixed: eb.ref('excluded.fixed'),
+            severity: eb.ref('excluded.severity'),
+            severity_rank: eb.ref('excluded.severity_rank'),
+            status: eb.ref('excluded.status'),
+            reason: eb.ref('excluded.reason'),
+            last_seen_at: eb.ref('excluded.last_seen_at'),
+            source_package: eb.ref('excluded.source_package'),
+            closed_at: null,
+            closed_from: null,
+          })),
+        )
+        .execute();
+    return;
+  }
+  let st = upserts.get(sqlite);
+  if (st === undefined) {
+    const set = [...REWRITTEN.map((c) => `"${c}" = "excluded"."${c}"`), '"closed_at" = null', '"closed_from" = null'].join(', ');
+    st = sqlite.prepare(
+      `insert into "findings" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) ` +
+        `on conflict ("target_id", "advisory_pk", "package", "arch") do update set ${set}`,
+    );
+    upserts.set(sqlite, st);
+  }
+  const one: unknown[] = new Array<unknown>(COLUMNS.length);
+  for (const r of rows) {
+    bindRow(one, 0, r);
+    st.run(one);
+  }
+}
+
 /** Secondary indexes dropped for a bulk write, to be created again by restoreIndexes. */
 export interface SuspendedIndexes {
   statements: string[];

@@ -1,11 +1,11 @@
 import type { Insertable } from 'kysely';
 import { severityRank } from '../../core/advisory.js';
 import { BulwarkError } from '../../core/errors.js';
-import { chunks, rowChunks } from '../chunk.js';
+import { chunks } from '../chunk.js';
 import { kx, type Executor } from '../database.js';
 import { directStatement, marks } from '../sqlite-direct.js';
 import { advisoryPksOf } from './builds.js';
-import { insertFindingRows } from './findings-bulk.js';
+import { insertFindingRows, upsertFindingRows } from './findings-bulk.js';
 import type { FindingsTable } from '../schema.js';
 import type { FindingCounts, FindingInput, InstalledBuild } from './findings.js';
 
@@ -237,25 +237,7 @@ export async function writeFindingSets(on: Executor, sets: readonly TargetFindin
     }
   }
   await insertFindingRows(on, inserts);
-  for (const c of rowChunks(upserts))
-    await ex
-      .insertInto('findings')
-      .values(c)
-      .onConflict((oc) =>
-        oc.columns(['target_id', 'advisory_pk', 'package', 'arch']).doUpdateSet((eb) => ({
-          installed: eb.ref('excluded.installed'),
-          fixed: eb.ref('excluded.fixed'),
-          severity: eb.ref('excluded.severity'),
-          severity_rank: eb.ref('excluded.severity_rank'),
-          status: eb.ref('excluded.status'),
-          reason: eb.ref('excluded.reason'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-          source_package: eb.ref('excluded.source_package'),
-          closed_at: null,
-          closed_from: null,
-        })),
-      )
-      .execute();
+  await upsertFindingRows(on, upserts);
   for (const c of chunks(seenOnly, 1, 5000)) {
     const st = directStatement(on, `update "findings" set "last_seen_at" = ? where "pk" in (${marks(c.length)})`);
     if (st !== null) st.run(now, ...c);
