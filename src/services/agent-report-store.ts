@@ -107,7 +107,9 @@ export async function deltaFromStore(tx: Executor, targetId: string, plan: Store
   // First the held builds of the names the report has in those buckets (a few rows); when they
   // do not give the stored digest (a package removed whose name the report no longer has), all
   // the held builds of those buckets.
-  const named = [...new Set(plan.state.entries.flatMap((e) => (e !== null && inChanged.has(e.bucket) ? [e.p.name] : [])))];
+  const names = new Set<string>();
+  for (const e of plan.state.entries) if (e !== null && inChanged.has(e.bucket)) names.add(e.p.name);
+  const named = [...names];
   let held = await heldInBuckets(tx, targetId, plan.changedBuckets, named);
   if (held !== null && !givesDigest(held.rows, plan)) held = await heldInBuckets(tx, targetId, plan.changedBuckets);
   if (held === null || held.sha256 !== plan.base.sha256 || held.heldDigest !== plan.base.heldDigest) return null;

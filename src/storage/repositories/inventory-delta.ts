@@ -242,14 +242,21 @@ async function heldNamed(on: Executor, targetId: string, names: readonly string[
     let known = packageRows.get(sqlite);
     if (known === undefined) packageRows.set(sqlite, (known = new Map<number, PackageRow>()));
     const pks = links.pluck(true).all(targetId) as number[];
-    const missing = pks.filter((pk) => !known.has(pk));
+    const wanted = new Set(names);
+    const out: PackageRow[] = [];
+    // One pass over the links, the rows not yet kept read after it (most are kept).
+    const missing: number[] = [];
+    for (const pk of pks) {
+      const r = known.get(pk);
+      if (r === undefined) missing.push(pk);
+      else if (wanted.has(r.name)) out.push(r);
+    }
+    if (missing.length === 0) return out;
     if (known.size + missing.length > MAX_PACKAGE_ROWS) known.clear();
     for (const c of chunks(missing, 1, 5000))
       for (const r of directStatement(on, `select * from packages where pk in (${marks(c.length)})`)?.all(...c) as PackageRow[])
         known.set(r.pk, Object.freeze(r));
-    const wanted = new Set(names);
-    const out: PackageRow[] = [];
-    for (const pk of pks) {
+    for (const pk of missing) {
       const r = known.get(pk);
       if (r === undefined) throw new BulwarkError('internal', `heldNamed: link to package ${String(pk)} without its row`);
       if (wanted.has(r.name)) out.push(r);
