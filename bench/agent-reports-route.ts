@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,7 @@ import { openStore } from '../src/services/store.js';
 import { agentReportText, realFleet, rpmQaText, type FleetHost } from '../test/real-fleet.js';
 import { freshPgSchema } from '../test/databases.js';
 import { startServeInstalled, stopServe } from '../test/serve-process.js';
-import type { BenchRow } from './harness.js';
+import { staleBuild, type BenchRow } from './harness.js';
 
 const R = 'azurelinux:3.0';
 const REPORTS = 1000;
@@ -39,25 +39,6 @@ const cpuOf = (stat: string): number => {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / 100;
 };
-
-/** Why the installed entry (bin/bulwark.js, which runs dist/) cannot be timed, or null: not built, or built before a source changed. */
-export function staleBuild(): string | null {
-  const built = join(repo, 'dist', 'cli', 'main.js');
-  if (!existsSync(built)) return 'run npm run build first (dist/)';
-  const at = statSync(built).mtimeMs;
-  const newer = (d: string): string | null => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const f = join(d, e.name);
-      if (e.isDirectory()) {
-        const n = newer(f);
-        if (n !== null) return n;
-      } else if (f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(f).mtimeMs > at) return f;
-    }
-    return null;
-  };
-  const n = newer(join(repo, 'src'));
-  return n === null ? null : `${n} is newer than dist/: run npm run build first`;
-}
 
 interface Agent {
   id: string;
@@ -205,7 +186,7 @@ export async function agentReportsThroughRoute(
   inTurn = 20,
   memoryMb: number | null = null,
 ): Promise<BenchRow[]> {
-  const stale = staleBuild();
+  const stale = staleBuild(repo);
   if (stale !== null)
     return [
       {

@@ -13,11 +13,11 @@
  * wall time waits for a core, CPU time does not.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRpmRoot, hasTool } from '../test/rpm-tools.js';
-import { sharedPath, type BenchContext, type BenchRow } from './harness.js';
+import { sharedPath, staleBuild, type BenchContext, type BenchRow } from './harness.js';
 
 function timed(cmd: string, args: readonly string[], o: { env?: NodeJS.ProcessEnv; input?: string } = {}): { s: number; cpu: number; ok: boolean } {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', cmd, ...args], {
@@ -40,10 +40,8 @@ const repeat = (n: number, f: () => { s: number; cpu: number; ok: boolean }): { 
 export function run(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const bin = join(ctx.repo, 'bin', 'bulwark.js');
-  if (!existsSync(join(ctx.repo, 'dist', 'cli', 'main.js')))
-    return Promise.resolve([
-      { issue: '#14', name: 'CLI start-up', value: null, unit: 's', target: '', ok: null, note: 'skipped: run npm run build first (dist/)' },
-    ]);
+  const stale = staleBuild(ctx.repo);
+  if (stale !== null) return Promise.resolve([{ issue: '#14', name: 'CLI start-up', value: null, unit: 's', target: '', ok: null, note: `skipped: ${stale}` }]);
   const node = repeat(5, () => timed(process.execPath, ['-e', '0']));
   const version = repeat(5, () => timed(process.execPath, [bin, '--version']));
   const vercmp = repeat(5, () => timed(process.execPath, [bin, 'vercmp', '--scheme', 'rpm'], { input: '1.0-1\t1.0-2\n' }));

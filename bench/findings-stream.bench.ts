@@ -6,8 +6,8 @@
  *   (`sqlite3 -json`, `psql \copy … csv`) in the same run (target: within 3x);
  * - a one-host findings page (the console's host filter), default order and by first seen
  *   (target < 50 ms), median of 15.
- * The CLI runs from dist/ when it is built (npm run build), else from source through tsx (which
- * adds its own start-up and memory; the note says which).
+ * The CLI runs from dist/ when it is built (npm run build) after its sources last changed, else
+ * from source through tsx (which adds its own start-up and memory; the note says which, and why).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ import { findingsPageOf } from '../src/services/report.js';
 import { openStore, type Db } from '../src/services/store.js';
 import { freshPgSchema, pgAvailable } from '../test/databases.js';
 import { buildFleet } from './findings-fleet.js';
-import { sharedPath, type BenchContext, type BenchRow } from './harness.js';
+import { sharedPath, staleBuild, type BenchContext, type BenchRow } from './harness.js';
 
 const REPO = join(import.meta.dirname, '..');
 const COLUMNS = `t.name, t.release_id, f.severity, f.status, a.advisory_id, a.source, f.package, f.installed, f.fixed, f.first_seen_at, f.closed_at, f.reason, a.title,
@@ -27,8 +27,9 @@ const COLUMNS = `t.name, t.release_id, f.severity, f.status, a.advisory_id, a.so
 const FROM = `from findings f join targets t on t.id = f.target_id join advisories a on a.pk = f.advisory_pk where f.status in ('open', 'no-fix')`;
 
 function cli(repo = REPO): { argv: string[]; how: string } {
-  if (existsSync(join(repo, 'dist', 'cli', 'main.js'))) return { argv: [join(repo, 'bin', 'bulwark.js')], how: 'dist' };
-  return { argv: ['--import', 'tsx', join(repo, 'test', 'bulwark-process.ts')], how: 'tsx' };
+  const stale = staleBuild(repo);
+  if (stale === null) return { argv: [join(repo, 'bin', 'bulwark.js')], how: 'dist' };
+  return { argv: ['--import', 'tsx', join(repo, 'test', 'bulwark-process.ts')], how: `tsx (${stale})` };
 }
 
 /**

@@ -2,7 +2,7 @@
  * The bench harness: every `bench/*.bench.ts` exports `run(ctx)` returning rows; `npm run bench`
  * runs them all and prints one table. Benchmarks measure; tests never time anything.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,4 +50,26 @@ export function printTable(rows: BenchRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/**
+ * Why a checkout's installed entry (bin/bulwark.js, which runs dist/) cannot be timed, or null:
+ * not built, or built before one of its sources changed (the bench would time old code).
+ */
+export function staleBuild(repo: string): string | null {
+  const built = join(repo, 'dist', 'cli', 'main.js');
+  if (!existsSync(built)) return 'run npm run build first (dist/)';
+  const at = statSync(built).mtimeMs;
+  const newer = (d: string): string | null => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = join(d, e.name);
+      if (e.isDirectory()) {
+        const n = newer(f);
+        if (n !== null) return n;
+      } else if (f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(f).mtimeMs > at) return f;
+    }
+    return null;
+  };
+  const n = newer(join(repo, 'src'));
+  return n === null ? null : `${n} is newer than dist/: run npm run build first`;
 }
