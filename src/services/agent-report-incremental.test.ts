@@ -21,6 +21,7 @@ import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.
 import { saveInventoryWithSources } from './source-names.js';
 import { scanAll } from './scan.js';
 import type { Db } from './store.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 /**
  * Issue #14: an agent report that changes packages is stored and matched incrementally (only
@@ -218,21 +219,8 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
   }, 120_000);
 
   it('match a changed package against its advisory as stored now, after the advisory changed (advisories are kept by fingerprint)', async () => {
-    const advisory = (fixed: string): Advisory => ({
-      source: 'inc-fp',
-      id: 'INC-FP-1',
-      title: 'kept by fingerprint',
-      description: '',
-      severity: 'high',
-      cvssScore: null,
-      cvssVector: null,
-      cves: [],
-      references: [],
-      publishedAt: null,
-      updatedAt: null,
-      parser: 'test@1',
-      fixes: [{ release: R, package: 'pkg-1', packageKind: 'binary', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
-    });
+    const advisory = (fixed: string): Advisory =>
+      testAdvisory({ source: 'inc-fp', id: 'INC-FP-1', title: 'kept by fingerprint', fixes: [fixedIn(R, 'pkg-1', fixed, { packageKind: 'binary' })] });
     await transaction(db, (tx) => upsertAdvisories(tx, [advisory('1.3-1.azl3')], new Date().toISOString()));
     const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
     const agent = await getAgent(db, (await enrollAgent(db, randomBytes(32), { token, hostname: 'inc-fp' })).agentId);

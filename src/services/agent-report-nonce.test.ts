@@ -8,6 +8,7 @@ import type { Advisory } from '../core/advisory.js';
 import { getAgent, loadInventory, rawKysely, transaction, upsertAdvisories } from '../storage/index.js';
 import { agentKey, createEnrollmentToken, enrollAgent, stringToSign } from './agents.js';
 import type { Db } from './store.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 /**
  * Issue #14: the report route stores its request's nonce inside the report's own transaction (one
@@ -15,23 +16,7 @@ import type { Db } from './store.js';
  * stored (unchanged, as a difference, whole; on a new boot), before or while the first is stored,
  * and must change nothing; a report whose transaction fails leaves no nonce behind.
  */
-const advisory: Advisory = {
-  source: 'nonce-test',
-  id: 'ADV-1',
-  title: 'ADV-1',
-  description: '',
-  severity: 'high',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 'test@1',
-  fixes: [
-    { release: 'debian:13', package: 'bw-src-0', packageKind: 'source', arch: null, status: 'fixed', fixed: '1.0-2', lastAffected: null, introduced: null },
-  ],
-};
+const advisory: Advisory = testAdvisory({ source: 'nonce-test', id: 'ADV-1', fixes: [fixedIn('debian:13', 'bw-src-0', '1.0-2')] });
 
 const report = (version: string, boot: string | null = null): string =>
   [

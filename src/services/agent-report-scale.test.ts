@@ -9,6 +9,7 @@ import { getAgent, loadInventory, rawKysely, transaction, upsertAdvisories } fro
 import { agentKey, createEnrollmentToken, enrollAgent, stringToSign } from './agents.js';
 import { findFindings } from './report.js';
 import type { Db } from './store.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 /**
  * Issue #20 item 4: a host of 100,000 packages reports through the API (the route the agent
@@ -17,21 +18,7 @@ import type { Db } from './store.js';
  * and PostgreSQL 65,535, and a report of 33,000 packages used to answer 500 after its inventory
  * and fingerprint were committed, so the resent report was "unchanged" and never matched.
  */
-const advisory = (id: string, pkg: string, fixed: string): Advisory => ({
-  source: 'scale-test',
-  id,
-  title: id,
-  description: '',
-  severity: 'high',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 'test@1',
-  fixes: [{ release: 'debian:13', package: pkg, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
-});
+const advisory = (id: string, pkg: string, fixed: string): Advisory => testAdvisory({ source: 'scale-test', id, fixes: [fixedIn('debian:13', pkg, fixed)] });
 
 const report = (n: number, version = (i: number) => `1.${String(i)}.0-1`): string =>
   [

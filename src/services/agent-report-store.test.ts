@@ -8,6 +8,7 @@ import { getAgent, listFindings, loadInventory, rawKysely, transaction, upsertAd
 import { forgetReport, reportDeltaCounts } from './agent-report-delta.js';
 import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
 import type { Db } from './store.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 /**
  * Issue #14: a report of a host the server does not remember (a fleet larger than it remembers,
@@ -19,21 +20,8 @@ import type { Db } from './store.js';
 const R = 'azurelinux:3.0';
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
-const advisory = (id: string, pkg: string, kind: 'source' | 'binary', fixed: string): Advisory => ({
-  source: 'store-test',
-  id,
-  title: id,
-  description: '',
-  severity: 'high',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 'test@1',
-  fixes: [{ release: R, package: pkg, packageKind: kind, arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
-});
+const advisory = (id: string, pkg: string, kind: 'source' | 'binary', fixed: string): Advisory =>
+  testAdvisory({ source: 'store-test', id, fixes: [fixedIn(R, pkg, fixed, { packageKind: kind })] });
 
 const ADVISORIES = [
   advisory('ST-1', 'app-a', 'binary', '1.5-1.azl3'),

@@ -8,25 +8,12 @@ import { advisoryPksOf } from './builds.js';
 import { restoreIndexes, suspendFindingIndexes } from './findings-bulk.js';
 import { writeFindingSets, type ResolvedFinding } from './findings-write.js';
 import { upsertTarget } from './targets.js';
+import { testAdvisory } from '../../../test/advisory-fixture.js';
 
 const T0 = '2026-12-01T00:00:00.000Z';
 const SOURCE = 'azurelinux-3.0-oval';
 
-const advisory = (id: string): Advisory => ({
-  source: SOURCE,
-  id,
-  title: id,
-  description: '',
-  severity: 'high',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 'test@1',
-  fixes: [],
-});
+const advisory = (id: string): Advisory => testAdvisory({ source: SOURCE, id });
 
 /** Every stored finding, without its row id (the two write paths number rows alike only by chance). */
 async function findingRows(db: Db): Promise<string[]> {
