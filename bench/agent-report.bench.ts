@@ -98,7 +98,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   // Issue #14: reports that change packages, through the route, beside a stored fleet.
   const fleet = Number(process.env['BULWARK_BENCH_AGENT_FLEET'] ?? 1000);
   if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet)));
-  // 600 hosts: all remembered (64 MB), then with 1 MB (~100 remembered), each report from the store.
+  // 600 hosts: all remembered (128 MB), then with 1 MB (~100 remembered), each report from the store.
   if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'sqlite', 600)));
   if (ctx.sharedData !== null) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'sqlite', 600, 1)));
   if (ctx.sharedData !== null && pgAvailable) rows.push(...(await agentReportsThroughRoute(ctx.sharedData, fleet, 'postgres')));

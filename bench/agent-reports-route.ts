@@ -172,7 +172,7 @@ async function postAll(url: string, reports: readonly { agent: number; bytes: Bu
 
 /**
  * `inTurn` hosts report in turn. Each host's last report is in the server's memory
- * (services/agent-report-delta.ts: 64 MB, ~6,000 hosts of 600 packages), so a report is stored
+ * (services/agent-report-memory.ts: 128 MB, ~12,000 hosts of 600 packages), so a report is stored
  * as its difference; with `memoryMb` (BULWARK_AGENT_MEMORY_MB) too small for them all, each
  * report comes after the server has forgotten its host's last, and is stored as its difference
  * from what the store holds (services/agent-report-store.ts): what a fleet larger than the

@@ -71,7 +71,7 @@ export const AgentsConfig = z.strictObject({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (openssl rand -hex 32)')
     .optional(),
-  /** MB of memory `serve` keeps agents' last reports in, so the next is stored as its difference (default 64; 0: none) */
+  /** MB of memory `serve` keeps agents' last reports in, so the next is stored as its difference (default 128; 0: none) */
   memory_mb: z.int({ error: AGENT_MEMORY }).min(0, AGENT_MEMORY).max(65_536, AGENT_MEMORY).optional(),
 });
 

@@ -83,9 +83,9 @@ describe.each(testDatabases())('the memory of agents’ reports, on $name', ({ o
 });
 
 describe('BULWARK_AGENT_MEMORY_MB', () => {
-  it('is megabytes, 64 unset, 0 for none, and anything else a configuration error naming it', () => {
+  it('is megabytes, 128 unset, 0 for none, and anything else a configuration error naming it', () => {
     expect(agentMemoryFromEnv({})).toBe(DEFAULT_MEMORY_BYTES);
-    expect(DEFAULT_MEMORY_BYTES).toBe(64 * 1024 * 1024);
+    expect(DEFAULT_MEMORY_BYTES).toBe(128 * 1024 * 1024);
     expect(agentMemoryFromEnv({ BULWARK_AGENT_MEMORY_MB: '0' })).toBe(0);
     expect(agentMemoryFromEnv({ BULWARK_AGENT_MEMORY_MB: '256' })).toBe(256 * 1024 * 1024);
     for (const bad of ['-1', '1.5', '64MB', '65537', ' 8'])

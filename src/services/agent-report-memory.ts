@@ -5,10 +5,11 @@ import type { Db } from './store.js';
 
 /**
  * The server's memory of agents' last reports (issue #14; what it is for: agent-report-delta.ts),
- * per open database, within a budget of bytes: DEFAULT_MEMORY_BYTES, or what `bulwark serve` is
+ * per open database, within a budget of bytes: DEFAULT_MEMORY_BYTES (enough for 10,000 hosts of
+ * ~600 packages, the fleet SQLite is sized for, at ~10.5 KB each), or what `bulwark serve` is
  * given in BULWARK_AGENT_MEMORY_MB (the configuration file's agents.memory_mb).
  */
-export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
 
 export interface ReportState {
   sha256: string;
