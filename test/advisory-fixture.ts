@@ -23,6 +23,6 @@ export function testAdvisory(o: Pick<Advisory, 'source' | 'id'> & Partial<Adviso
 }
 
 /** A fix of `pkg` (a source package unless `o` says otherwise) in `release` at `fixed`, every arch. */
-export function fixedIn(release: string, pkg: string, fixed: string, o: Partial<Fix> = {}): Fix {
+export function fixedIn(release: string, pkg: string, fixed: string | null, o: Partial<Fix> = {}): Fix {
   return { release, package: pkg, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null, ...o };
 }

@@ -5,6 +5,7 @@ import { affectedTargets, BuildMatcher, FleetIndex, judgeTarget, matchFleet } fr
 import { indexFixes, matchPackage, matchPackages, type Match } from './match.js';
 import type { HostStreams } from './applicability.js';
 import { rng } from '../../test/random.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 const R = 'azurelinux:3.0';
 const names = ['openssl', 'curl', 'glibc', 'kernel', 'perl', 'python3', 'bash', 'zlib'];
@@ -18,31 +19,8 @@ const pkg = (name: string, minor: number, epoch: number | null, binary = name): 
   sourceName: name,
   sourceVersion: null,
 });
-const advisory = (id: string, fixes: Partial<Fix>[]): Advisory => ({
-  source: 's',
-  id,
-  title: id,
-  description: '',
-  severity: 'high',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 't',
-  fixes: fixes.map((f) => ({
-    release: R,
-    package: 'openssl',
-    packageKind: 'source',
-    arch: null,
-    status: 'fixed',
-    fixed: '0:1.5-1.azl3',
-    lastAffected: null,
-    introduced: null,
-    ...f,
-  })),
-});
+const advisory = (id: string, fixes: Partial<Fix>[]): Advisory =>
+  testAdvisory({ source: 's', id, parser: 't', fixes: fixes.map((f) => fixedIn(R, 'openssl', '0:1.5-1.azl3', f)) });
 const key = (m: Match): string => `${m.advisoryId} ${m.package} ${m.installed} ${m.reason ?? ''}`;
 
 describe('fleet matching', () => {

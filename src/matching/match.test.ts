@@ -2,37 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Advisory, Fix } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
 import { installedVersion, matchPackages } from './match.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 
 function rpm(name: string, epoch: number | null, version: string, release: string, arch = 'x86_64', sourceName: string | null = name): InstalledPackage {
   return { family: 'rpm', name, epoch, version, release, arch, sourceName, sourceVersion: null };
 }
 
 function adv(id: string, fixes: Partial<Fix>[], release = 'azurelinux:3.0'): Advisory {
-  return {
-    source: 's',
-    id,
-    title: id,
-    description: '',
-    severity: 'high',
-    cvssScore: null,
-    cvssVector: null,
-    cves: [],
-    references: [],
-    publishedAt: null,
-    updatedAt: null,
-    parser: 'test@1',
-    fixes: fixes.map((f) => ({
-      release,
-      package: 'p',
-      packageKind: 'binary',
-      arch: null,
-      status: 'fixed',
-      fixed: null,
-      lastAffected: null,
-      introduced: null,
-      ...f,
-    })),
-  };
+  return testAdvisory({ source: 's', id, fixes: fixes.map((f) => fixedIn(release, 'p', null, { packageKind: 'binary', ...f })) });
 }
 
 function ids(packages: InstalledPackage[], advisories: Advisory[], family: 'rpm' | 'deb' = 'rpm', release = 'azurelinux:3.0'): string[] {

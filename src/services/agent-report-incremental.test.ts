@@ -39,60 +39,25 @@ const sourceOf = (name: string): string => (name.startsWith('pkg-') ? `src-${Str
 function advisories(): Advisory[] {
   const out: Advisory[] = [];
   for (let k = 0; k < 7; k++)
-    out.push({
-      source: 'inc-test',
-      id: `INC-SRC-${String(k)}`,
-      title: 'by source',
-      description: '',
-      severity: 'high',
-      cvssScore: null,
-      cvssVector: null,
-      cves: [],
-      references: [],
-      publishedAt: null,
-      updatedAt: null,
-      parser: 'test@1',
-      fixes: [
-        {
-          release: R,
-          package: `src-${String(k)}`,
-          packageKind: 'source',
-          arch: null,
-          status: 'fixed',
-          fixed: `1.${String(k % 5)}-2.azl3`,
-          lastAffected: null,
-          introduced: null,
-        },
-      ],
-    });
+    out.push(
+      testAdvisory({
+        source: 'inc-test',
+        id: `INC-SRC-${String(k)}`,
+        title: 'by source',
+        fixes: [fixedIn(R, `src-${String(k)}`, `1.${String(k % 5)}-2.azl3`)],
+      }),
+    );
   for (const [i, name] of [...NAMES, ODD].entries())
     if (i % 3 === 0)
-      out.push({
-        source: 'inc-test',
-        id: `INC-BIN-${String(i)}`,
-        title: 'by binary',
-        description: '',
-        severity: i % 2 === 0 ? 'critical' : 'low',
-        cvssScore: null,
-        cvssVector: null,
-        cves: [],
-        references: [],
-        publishedAt: null,
-        updatedAt: null,
-        parser: 'test@1',
-        fixes: [
-          {
-            release: R,
-            package: name,
-            packageKind: 'binary',
-            arch: null,
-            status: i % 9 === 0 ? 'no-fix-yet' : 'fixed',
-            fixed: i % 9 === 0 ? null : '1.3-1.azl3',
-            lastAffected: null,
-            introduced: null,
-          },
-        ],
-      });
+      out.push(
+        testAdvisory({
+          source: 'inc-test',
+          id: `INC-BIN-${String(i)}`,
+          title: 'by binary',
+          severity: i % 2 === 0 ? 'critical' : 'low',
+          fixes: [fixedIn(R, name, i % 9 === 0 ? null : '1.3-1.azl3', { packageKind: 'binary', status: i % 9 === 0 ? 'no-fix-yet' : 'fixed' })],
+        }),
+      );
   return out;
 }
 
