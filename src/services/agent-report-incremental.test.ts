@@ -6,7 +6,6 @@ import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
 import {
   digestOf,
-  getAgent,
   heldDigestText,
   listFindings,
   loadInventory,
@@ -17,11 +16,12 @@ import {
   type AgentRow,
 } from '../storage/index.js';
 import { reportDeltaCounts } from './agent-report-delta.js';
-import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
+import { acceptAgentReport } from './agents.js';
 import { saveInventoryWithSources } from './source-names.js';
 import { scanAll } from './scan.js';
 import type { Db } from './store.js';
 import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
+import { enrolledAgent } from '../../test/agent-fixture.js';
 
 /**
  * Issue #14: an agent report that changes packages is stored and matched incrementally (only
@@ -97,10 +97,7 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     const key = randomBytes(32);
     const agents: AgentRow[] = [];
     for (let i = 0; i < 4; i++) {
-      const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
-      const a = await getAgent(db, (await enrollAgent(db, key, { token, hostname: `inc-${String(i)}` })).agentId);
-      if (a === null) throw new Error('no agent');
-      agents.push(a);
+      agents.push(await enrolledAgent(db, key, `inc-${String(i)}`));
     }
     const next = rng(14);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
@@ -187,9 +184,7 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
     const advisory = (fixed: string): Advisory =>
       testAdvisory({ source: 'inc-fp', id: 'INC-FP-1', title: 'kept by fingerprint', fixes: [fixedIn(R, 'pkg-1', fixed, { packageKind: 'binary' })] });
     await transaction(db, (tx) => upsertAdvisories(tx, [advisory('1.3-1.azl3')], new Date().toISOString()));
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
-    const agent = await getAgent(db, (await enrollAgent(db, randomBytes(32), { token, hostname: 'inc-fp' })).agentId);
-    if (agent === null) throw new Error('no agent');
+    const agent = await enrolledAgent(db, randomBytes(32), 'inc-fp');
     const at = (release: string): InstalledPackage[] => [pkg('pkg-0', 1), { ...pkg('pkg-1', 2), release }, pkg('pkg-2', 3)];
     expect(await acceptAgentReport(db, agent, agentReportText(at('1.azl3')))).toBe('ok 3 packages, 1 findings (1 new, 0 closed)\n');
     // A changed build, read against the advisory as it is (and kept by its fingerprint).
@@ -203,9 +198,7 @@ describe.each(testDatabases())('agent reports that change packages on $name', ({
   it('read a report stored whole line by line only when its host reports again (a fleet reporting in turn forgets it first)', async () => {
     await transaction(db, (tx) => upsertAdvisories(tx, advisories(), new Date().toISOString()));
     const key = randomBytes(32);
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
-    const agent = await getAgent(db, (await enrollAgent(db, key, { token, hostname: 'inc-read' })).agentId);
-    if (agent === null) throw new Error('no agent');
+    const agent = await enrolledAgent(db, key, 'inc-read');
     const held = NAMES.slice(0, 20).map((n, i) => pkg(n, i % 6));
     const before = { ...reportDeltaCounts };
     expect(await acceptAgentReport(db, agent, agentReportText(held))).toMatch(/^ok 20 packages/);

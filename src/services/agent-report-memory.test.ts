@@ -3,11 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
 import type { InstalledPackage } from '../core/target.js';
-import { getAgent, loadInventory, type AgentRow } from '../storage/index.js';
+import { loadInventory, type AgentRow } from '../storage/index.js';
 import { reportDeltaCounts, splitReport } from './agent-report-delta.js';
 import { agentMemoryFromEnv, DEFAULT_MEMORY_BYTES, rememberAgentReports, rememberedHosts, rememberedUsage } from './agent-report-memory.js';
-import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
+import { acceptAgentReport } from './agents.js';
 import type { Db } from './store.js';
+import { enrolledAgent } from '../../test/agent-fixture.js';
 
 /**
  * Issue #14: the server remembers agents' last reports within a budget of bytes (not a count of
@@ -29,12 +30,7 @@ const pkgs = (host: number, round: number): InstalledPackage[] =>
 describe.each(testDatabases())('the memory of agents’ reports, on $name', ({ open }) => {
   let db: Db;
   const key = randomBytes(32);
-  const enroll = async (hostname: string): Promise<AgentRow> => {
-    const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
-    const a = await getAgent(db, (await enrollAgent(db, key, { token, hostname })).agentId);
-    if (a === null) throw new Error('no agent');
-    return a;
-  };
+  const enroll = (hostname: string): Promise<AgentRow> => enrolledAgent(db, key, hostname);
   beforeEach(async () => {
     db = await open();
   });

@@ -4,11 +4,12 @@ import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
 import type { Advisory } from '../core/advisory.js';
 import type { InstalledPackage } from '../core/target.js';
-import { getAgent, listFindings, loadInventory, rawKysely, transaction, upsertAdvisories, type AgentRow } from '../storage/index.js';
+import { listFindings, loadInventory, rawKysely, transaction, upsertAdvisories, type AgentRow } from '../storage/index.js';
 import { forgetReport, reportDeltaCounts } from './agent-report-delta.js';
-import { acceptAgentReport, createEnrollmentToken, enrollAgent } from './agents.js';
+import { acceptAgentReport } from './agents.js';
 import type { Db } from './store.js';
 import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
+import { enrolledAgent } from '../../test/agent-fixture.js';
 
 /**
  * Issue #14: a report of a host the server does not remember (a fleet larger than it remembers,
@@ -58,12 +59,7 @@ describe.each(testDatabases())('agent reports of a host the server does not reme
   it('store the difference from what the store holds: the same rows, findings and claims as storing whole', async () => {
     await transaction(db, (tx) => upsertAdvisories(tx, ADVISORIES, new Date(T0).toISOString()));
     const key = randomBytes(32);
-    const enroll = async (hostname: string): Promise<AgentRow> => {
-      const { token } = await createEnrollmentToken(db, { tags: [], expiresInHours: 1, actor: { kind: 'cli', name: 'test' } });
-      const a = await getAgent(db, (await enrollAgent(db, key, { token, hostname })).agentId);
-      if (a === null) throw new Error('no agent');
-      return a;
-    };
+    const enroll = (hostname: string): Promise<AgentRow> => enrolledAgent(db, key, hostname);
     const fromStore = await enroll('from-store');
     const whole = await enroll('whole');
     let held = [
