@@ -66,7 +66,15 @@ export class MetricsWriter {
   }
 
   gauge(name: string, help: string, samples: readonly { labels?: Record<string, string>; value: number }[]): void {
-    this.header(name, 'gauge', help);
+    this.series(name, 'gauge', help, samples);
+  }
+
+  counter(name: string, help: string, samples: readonly { labels?: Record<string, string>; value: number }[]): void {
+    this.series(name, 'counter', help, samples);
+  }
+
+  private series(name: string, type: 'gauge' | 'counter', help: string, samples: readonly { labels?: Record<string, string>; value: number }[]): void {
+    this.header(name, type, help);
     for (const s of samples) this.sample(name, s.labels ?? {}, s.value);
   }
 
@@ -197,14 +205,15 @@ export async function metricsText(db: Db, http: HttpMetrics | undefined, clock: 
     { labels: { of: 'used' }, value: memory.bytes },
     { labels: { of: 'budget' }, value: memory.budget },
   ]);
-  w.header(
+  w.counter(
     'bulwark_agent_reports_stored_total',
-    'counter',
     'Agent reports this process stored: as a difference from the remembered report, from what the store holds, or whole',
+    [
+      { labels: { way: 'remembered' }, value: reportDeltaCounts.delta },
+      { labels: { way: 'store' }, value: reportDeltaCounts.stored },
+      { labels: { way: 'whole' }, value: reportDeltaCounts.whole },
+    ],
   );
-  w.sample('bulwark_agent_reports_stored_total', { way: 'remembered' }, reportDeltaCounts.delta);
-  w.sample('bulwark_agent_reports_stored_total', { way: 'store' }, reportDeltaCounts.stored);
-  w.sample('bulwark_agent_reports_stored_total', { way: 'whole' }, reportDeltaCounts.whole);
   http?.write(w);
   return w.text();
 }
