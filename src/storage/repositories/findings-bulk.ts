@@ -37,6 +37,10 @@ const ROWS = 50;
 
 const inserts = new WeakMap<BetterSqlite3.Database, { one: BetterSqlite3.Statement; many: BetterSqlite3.Statement }>();
 
+/** The SQLite database when `on` is a transaction on one (its statements then run as kept prepared statements), else undefined. */
+const sqliteInTransaction = (on: Executor): BetterSqlite3.Database | undefined =>
+  (on as { inTransaction?: boolean }).inTransaction === true ? sqliteOf(on) : undefined;
+
 /** Puts a row's values, in COLUMNS order, into `to` from index `at`. */
 function bindRow(to: unknown[], at: number, r: Insertable<FindingsTable>): void {
   to[at] = r.target_id;
@@ -62,7 +66,7 @@ function bindRow(to: unknown[], at: number, r: Insertable<FindingsTable>): void 
  */
 export async function insertFindingRows(on: Executor, rows: readonly Insertable<FindingsTable>[]): Promise<void> {
   if (rows.length === 0) return;
-  const sqlite = (on as { inTransaction?: boolean }).inTransaction === true ? sqliteOf(on) : undefined;
+  const sqlite = sqliteInTransaction(on);
   if (sqlite === undefined) {
     const ex = kx(on);
     for (const c of rowChunks(rows)) await ex.insertInto('findings').values(c).execute();
@@ -105,7 +109,7 @@ const upserts = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
  */
 export async function upsertFindingRows(on: Executor, rows: readonly Insertable<FindingsTable>[]): Promise<void> {
   if (rows.length === 0) return;
-  const sqlite = (on as { inTransaction?: boolean }).inTransaction === true ? sqliteOf(on) : undefined;
+  const sqlite = sqliteInTransaction(on);
   if (sqlite === undefined) {
     const ex = kx(on);
     for (const c of rowChunks(rows))
@@ -153,7 +157,7 @@ export interface SuspendedIndexes {
 /** The tables whose secondary indexes a bulk write may drop and build again. */
 type BulkTable = 'findings' | 'target_packages';
 
-const inSqliteTx = (on: Executor): boolean => (on as { inTransaction?: boolean }).inTransaction === true && sqliteOf(on) !== undefined;
+const inSqliteTx = (on: Executor): boolean => sqliteInTransaction(on) !== undefined;
 
 /**
  * On SQLite inside a transaction, drops a table's secondary indexes (not its unique keys, which
