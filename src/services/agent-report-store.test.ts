@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import { agentReportText } from '../../test/real-fleet.js';
@@ -151,5 +152,42 @@ describe.each(testDatabases())('agent reports of a host the server does not reme
     expect(seen).toEqual(steps.map(([what, , stored]) => `${what}: ${String(stored)} true`));
     // Reports taken as the difference opened findings and closed others (by binary, by source, by epoch).
     expect([opened > 0, closed > 0]).toEqual([true, true]);
+  });
+  // The packages rows a report's difference looks up are kept by key (inventory-delta.ts); a row
+  // inserted by a transaction that then failed must not be: SQLite hands its pk out again.
+  it('a build added by a report whose transaction failed is not taken for the build that got its pk next', async () => {
+    const key = randomBytes(32);
+    const a = await enrolledAgent(db, key, 'failing');
+    const b = await enrolledAgent(db, key, 'next');
+    const base = [pkg('app-a', '1.0'), pkg('lib-c', '0.9')];
+    let round = 0;
+    const clock = (): Date => new Date(T0 + ++round * 60_000);
+    await acceptAgentReport(db, a, agentReportText(base), null, clock);
+    await acceptAgentReport(db, a, agentReportText([...base, pkg('tool-g', '0.5')]), null, clock);
+    expect(reportDeltaCounts.delta + reportDeltaCounts.stored).toBeGreaterThan(0);
+    const k = rawKysely(db);
+    const added = pkg('tool-new', '7.0');
+    if (db.dialect === 'sqlite')
+      await sql`create trigger zz_fail before update of inventory_sha256 on targets begin select raise(abort, 'injected failure'); end`.execute(k);
+    else {
+      await sql`create function zz_fail() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(k);
+      await sql`create trigger zz_fail before update of inventory_sha256 on targets for each row execute function zz_fail()`.execute(k);
+    }
+    const deltasBefore = reportDeltaCounts.delta + reportDeltaCounts.stored;
+    await expect(acceptAgentReport(db, a, agentReportText([...base, pkg('tool-g', '0.5'), added]), null, clock)).rejects.toThrow(/injected failure/);
+    await sql.raw(db.dialect === 'sqlite' ? 'drop trigger zz_fail' : 'drop trigger zz_fail on targets').execute(k);
+    const freed = await k
+      .selectFrom('packages')
+      .select((eb) => eb.fn.max('pk').as('pk'))
+      .executeTakeFirstOrThrow();
+    // Another host's new build takes the pk the failed report's build had.
+    await acceptAgentReport(db, b, agentReportText([pkg('other-z', '5.0')]), null, clock);
+    const other = await k.selectFrom('packages').select('pk').where('name', '=', 'other-z').executeTakeFirstOrThrow();
+    // SQLite hands the pk out again; a PostgreSQL sequence does not (the case cannot arise there).
+    expect(other.pk).toBe(freed.pk + (db.dialect === 'sqlite' ? 1 : 2));
+    await acceptAgentReport(db, a, agentReportText([...base, pkg('tool-g', '0.5'), added]), null, clock);
+    expect(reportDeltaCounts.delta + reportDeltaCounts.stored).toBeGreaterThan(deltasBefore);
+    const names = (await loadInventory(db, a.targetId)).map((p) => `${p.name}-${p.version}`).sort();
+    expect(names).toEqual(['app-a-1.0', 'lib-c-0.9', 'tool-g-0.5', 'tool-new-7.0']);
   });
 });
