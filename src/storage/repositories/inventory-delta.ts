@@ -17,23 +17,40 @@ const LINKS_AT_ONCE = 16;
 const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
 /**
- * packages rows by key, per SQLite database (issue #14): a committed row is never changed or
- * removed (nothing updates or deletes packages), so its key names the same row for as long as
- * the database lives. Only rows committed before the reading transaction wrote any are kept (a
- * row inserted by a transaction that is then rolled back leaves its pk free to be handed out
- * again). An agent report's difference looks up a dozen keys, most of them the same few thousand
- * builds across a fleet: ~80 µs of SQLite a report, now a map lookup. Bounded; forgotten
- * wholesale when full.
+ * packages rows committed before the transaction that reads them, per SQLite database, by pk and
+ * by key (issue #14): nothing updates or deletes a packages row, so once committed its pk and its
+ * key name the same build for as long as the database lives. A row this transaction inserted is
+ * never kept: were the transaction rolled back, SQLite would hand its pk out again. A fleet's
+ * reports name the same few thousand builds: a forgotten host's links resolve to rows here
+ * (heldNamed), and a report's difference finds its dozen keys here (~80 µs of SQLite a report
+ * before). Bounded (~8 MB); forgotten wholesale when full.
  */
-const keptByKey = new WeakMap<object, Map<string, PackageRow>>();
-const MAX_KEPT_ROWS = 50_000;
+interface KeptRows {
+  byPk: Map<number, PackageRow>;
+  byKey: Map<string, PackageRow>;
+}
+const keptRowsOf = new WeakMap<object, KeptRows>();
+const MAX_KEPT_ROWS = 20_000;
 
-function keptRows(on: Executor): Map<string, PackageRow> | undefined {
+function keptRows(on: Executor): KeptRows | undefined {
   const sqlite = sqliteOf(on);
   if (sqlite === undefined) return undefined;
-  let m = keptByKey.get(sqlite);
-  if (m === undefined) keptByKey.set(sqlite, (m = new Map<string, PackageRow>()));
+  let m = keptRowsOf.get(sqlite);
+  if (m === undefined) keptRowsOf.set(sqlite, (m = { byPk: new Map(), byKey: new Map() }));
   return m;
+}
+
+/** Keeps committed rows (see keptRows); frozen, as they are shared. */
+function keep(kept: KeptRows, rows: readonly PackageRow[]): void {
+  if (kept.byPk.size + rows.length > MAX_KEPT_ROWS) {
+    kept.byPk.clear();
+    kept.byKey.clear();
+  }
+  for (const r of rows) {
+    const frozen = Object.freeze(r);
+    kept.byPk.set(r.pk, frozen);
+    kept.byKey.set(r.key, frozen);
+  }
 }
 
 /** An agent report stored as the difference from the report before it (issue #14). */
@@ -99,10 +116,10 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
   const addedByKey = new Map(d.added.map((p) => [packageKey(p), p]));
   const pks = new Map<string, number>();
   const rows = new Map<string, PackageRow>();
-  const find = async (keys: readonly string[], keep?: Map<string, PackageRow>): Promise<void> => {
+  const find = async (keys: readonly string[], kept?: KeptRows): Promise<void> => {
     const unknown: string[] = [];
     for (const k of keys) {
-      const r = keep?.get(k);
+      const r = kept?.byKey.get(k);
       if (r === undefined) unknown.push(k);
       else {
         pks.set(k, r.pk);
@@ -111,14 +128,12 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
     }
     for (const c of chunks(unknown, 1, 5000)) {
       const st = direct(`select * from packages where "key" in (${marks(c.length)})`);
-      for (const r of st !== null ? (st.all(c) as PackageRow[]) : await ex.selectFrom('packages').selectAll().where('key', 'in', c).execute()) {
+      const found = st !== null ? (st.all(c) as PackageRow[]) : await ex.selectFrom('packages').selectAll().where('key', 'in', c).execute();
+      for (const r of found) {
         pks.set(r.key, r.pk);
         rows.set(r.key, r);
-        if (keep !== undefined) {
-          if (keep.size >= MAX_KEPT_ROWS) keep.clear();
-          keep.set(r.key, Object.freeze(r));
-        }
       }
+      if (kept !== undefined) keep(kept, found);
     }
   };
   // Before this transaction writes any packages row: what is found was committed before it.
@@ -213,8 +228,8 @@ export async function applyInventoryDelta(on: Executor, d: InventoryDelta): Prom
  * `named` (found by name: a few rows, not every link of the target); null when there is no such target. On PostgreSQL the target's row is locked first, as applyInventoryDelta locks
  * it, so what is read stays what the target holds until the transaction ends. Call inside a
  * transaction, before it writes any packages row (a report's plan comes first): the rows read
- * are kept by pk (packageRows), and a row inserted by a transaction that is then rolled back
- * leaves its pk free for SQLite to hand out again.
+ * are kept (keptRows), and a row inserted by a transaction that is then rolled back leaves its
+ * pk free for SQLite to hand out again.
  */
 export async function heldInBuckets(
   on: Executor,
@@ -256,25 +271,16 @@ export async function heldInBuckets(
 }
 
 /**
- * packages rows by pk, per database (issue #14): a committed row is never changed or removed, so
- * its pk names the same build for as long as the database lives. Only rows the links held when
- * the transaction began are read into it (heldInBuckets). Bounded (~30 MB); forgotten wholesale when full.
- */
-const packageRows = new WeakMap<object, Map<number, PackageRow>>();
-const MAX_PACKAGE_ROWS = 100_000;
-
-/**
  * The builds a target holds of `names`. On SQLite in a transaction (an agent report's), the
- * target's links alone (an index range of its key) and the rows from packageRows: joining its
+ * target's links alone (an index range of its key) and the rows from keptRows: joining its
  * ~600 links to packages to keep the few of `names` was a fifth of the report of a host the
  * server did not remember, and walking packages by name visits every host's builds of it.
  */
 async function heldNamed(on: Executor, targetId: string, names: readonly string[]): Promise<PackageRow[]> {
   const links = directStatement(on, 'select package_pk from target_packages where target_id = ?');
-  const sqlite = sqliteOf(on);
-  if (links !== null && sqlite !== undefined) {
-    let known = packageRows.get(sqlite);
-    if (known === undefined) packageRows.set(sqlite, (known = new Map<number, PackageRow>()));
+  const kept = keptRows(on);
+  if (links !== null && kept !== undefined) {
+    const known = kept.byPk;
     const pks = links.pluck(true).all(targetId) as number[];
     const wanted = new Set(names);
     const out: PackageRow[] = [];
@@ -286,12 +292,14 @@ async function heldNamed(on: Executor, targetId: string, names: readonly string[
       else if (wanted.has(r.name)) out.push(r);
     }
     if (missing.length === 0) return out;
-    if (known.size + missing.length > MAX_PACKAGE_ROWS) known.clear();
-    for (const c of chunks(missing, 1, 5000))
-      for (const r of directStatement(on, `select * from packages where pk in (${marks(c.length)})`)?.all(...c) as PackageRow[])
-        known.set(r.pk, Object.freeze(r));
+    const read = new Map<number, PackageRow>();
+    for (const c of chunks(missing, 1, 5000)) {
+      const found = directStatement(on, `select * from packages where pk in (${marks(c.length)})`)?.all(...c) as PackageRow[];
+      keep(kept, found);
+      for (const r of found) read.set(r.pk, r);
+    }
     for (const pk of missing) {
-      const r = known.get(pk);
+      const r = read.get(pk);
       if (r === undefined) throw new BulwarkError('internal', `heldNamed: link to package ${String(pk)} without its row`);
       if (wanted.has(r.name)) out.push(r);
     }
