@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../test/databases.js';
 import { hasTool } from '../../test/rpm-tools.js';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 import type { Advisory } from '../core/advisory.js';
 import { upsertAdvisories } from '../storage/index.js';
 import { importInventoryFile } from './inventory.js';
@@ -14,22 +15,7 @@ import type { Db } from './store.js';
 
 /** An advisory naming source package `source`, fixed in `fixed` (as Azure Linux's OVAL does). */
 function sourceAdvisory(id: string, source: string, fixed: string): Advisory {
-  return {
-    source: 'test-oval',
-    id,
-    kind: 'security',
-    title: id,
-    description: '',
-    severity: 'critical',
-    cvssScore: null,
-    cvssVector: null,
-    cves: [],
-    references: [],
-    publishedAt: null,
-    updatedAt: null,
-    parser: 'test@1',
-    fixes: [{ release: 'azurelinux:3.0', package: source, packageKind: 'source', arch: null, status: 'fixed', fixed, lastAffected: null, introduced: null }],
-  };
+  return testAdvisory({ source: 'test-oval', id, kind: 'security', severity: 'critical', fixes: [fixedIn('azurelinux:3.0', source, fixed)] });
 }
 
 const now = '2026-12-06T00:00:00.000Z';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixedIn, testAdvisory } from '../../test/advisory-fixture.js';
 import type { Advisory } from '../core/advisory.js';
 import { BulwarkError } from '../core/errors.js';
 import { openDatabase, rawKysely, transaction, type Db } from './database.js';
@@ -16,23 +17,8 @@ import { loadAdvisories, upsertAdvisories } from './index.js';
  * of failing it; a full database says so (storage.full), not "cannot rollback - no transaction
  * is active", and nothing of the failed transaction is stored.
  */
-const advisory = (id: string): Advisory => ({
-  source: 'errors-test',
-  id,
-  title: id,
-  description: 'x'.repeat(2000),
-  severity: 'low',
-  cvssScore: null,
-  cvssVector: null,
-  cves: [],
-  references: [],
-  publishedAt: null,
-  updatedAt: null,
-  parser: 'test@1',
-  fixes: [
-    { release: 'azurelinux:3.0', package: `p-${id}`, packageKind: 'source', arch: null, status: 'fixed', fixed: '1-1', lastAffected: null, introduced: null },
-  ],
-});
+const advisory = (id: string): Advisory =>
+  testAdvisory({ source: 'errors-test', id, description: 'x'.repeat(2000), severity: 'low', fixes: [fixedIn('azurelinux:3.0', `p-${id}`, '1-1')] });
 
 describe('SQLite under contention and when full', () => {
   let dir = '';
