@@ -40,8 +40,9 @@ function keptRows(on: Executor): KeptRows | undefined {
   return m;
 }
 
-/** Keeps committed rows (see keptRows); frozen, as they are shared. */
+/** Keeps committed rows (see keptRows); frozen, as they are shared. More than the bound at once (a host of 100,000 packages) are not kept. */
 function keep(kept: KeptRows, rows: readonly PackageRow[]): void {
+  if (rows.length > MAX_KEPT_ROWS) return;
   if (kept.byPk.size + rows.length > MAX_KEPT_ROWS) {
     kept.byPk.clear();
     kept.byKey.clear();
